@@ -1,0 +1,45 @@
+"""Loading ONNX models on CPU and reading the metadata that describes them.
+
+Every shipped model carries its own contract in ONNX `metadata_props` (classes, input size, template,
+threshold, ...), so one model can be swapped for another without code changes.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from fer_core._errors import ModelError
+
+
+def load_session(path: str | os.PathLike[str], *, threads: int | None = None) -> ort.InferenceSession:
+    """An onnxruntime CPU session for `path`; ModelError if the file is missing or not a valid model."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # onnxruntime's warnings are not for end users
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for corrupt files
+        raise ModelError(f"cannot load model {path.name}: {exc}") from exc
+
+
+def metadata(session: ort.InferenceSession) -> dict[str, str]:
+    """The model's metadata_props as a plain dict."""
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
+def metadata_json(meta: dict[str, str], key: str, *, model: str) -> Any:
+    """A JSON-valued metadata entry; ModelError naming the model if it is missing or not JSON."""
+    if key not in meta:
+        raise ModelError(f"model {model} has no '{key}' in its metadata")
+    try:
+        return json.loads(meta[key])
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"model {model}: metadata '{key}' is not valid JSON: {meta[key]!r}") from exc
