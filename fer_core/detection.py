@@ -1,0 +1,192 @@
+"""Face detection: the MTCNN cascade (P-Net, R-Net, O-Net) in numpy over ONNX Runtime.
+
+The networks are those of the PyPI `mtcnn` 1.0.0 package (MIT), exported once to ONNX by
+scripts/export_mtcnn.py. With the default settings the output matches that package (the parity test
+holds us to it: same faces, boxes IoU >= 0.9, landmarks within 2 px) without TensorFlow.
+
+Settings and what they mean:
+
+- min_face_size (20 px): the smallest face searched for. The first pyramid level scales the photo
+  by 12 / min_face_size (P-Net sees 12x12 windows); raising it skips the largest, most costly levels.
+- thresholds (0.6, 0.7, 0.8): the face probability each of P-, R- and O-Net must exceed for a
+  candidate to go on. Lower finds more faces and more false ones.
+- scale_factor (0.709): ratio between pyramid levels (about 1/sqrt(2): each level halves the area).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_core import _boxes
+from fer_core._onnx import load_session
+from fer_core._paths import models_dir
+
+# P-Net looks at 12x12 windows with a stride of 2 pixels in the scaled image.
+_PNET_CELL = 12
+_PNET_STRIDE = 2
+# IoU thresholds of the package: per pyramid level, across levels, after R-Net, after O-Net ("min").
+_NMS_PER_LEVEL = 0.5
+_NMS_ACROSS_LEVELS = 0.7
+_NMS_RNET = 0.7
+_NMS_ONET = 0.7
+
+
+@dataclass(frozen=True)
+class DetectedFace:
+    """One detection in input pixels.
+
+    box: (x1, y1, x2, y2) floats, clipped to the image like the package does.
+    landmarks: 5x2 float32 (x, y): left eye, right eye, nose, mouth left, mouth right ("left" =
+        image left). Not clipped: a landmark of a face cut by the border may lie outside.
+    score: O-Net face probability in (thresholds[2], 1].
+    """
+
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray
+    score: float
+
+
+class FaceDetector:
+    """MTCNN on ONNX Runtime. Load once, call `detect(image)` many times (thread-compatible, not re-entrant)."""
+
+    def __init__(
+        self,
+        *,
+        pnet: str | os.PathLike[str] | None = None,
+        rnet: str | os.PathLike[str] | None = None,
+        onet: str | os.PathLike[str] | None = None,
+        min_face_size: float = 20.0,
+        thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8),
+        scale_factor: float = 0.709,
+        threads: int | None = None,
+    ) -> None:
+        if min_face_size < _PNET_CELL:
+            raise ValueError(f"min_face_size must be at least {_PNET_CELL} px, got {min_face_size}")
+        if not 0 < scale_factor < 1:
+            raise ValueError(f"scale_factor must be in (0, 1), got {scale_factor}")
+        folder = models_dir()
+        self._pnet = load_session(Path(pnet) if pnet else folder / "mtcnn_pnet.onnx", threads=threads)
+        self._rnet = load_session(Path(rnet) if rnet else folder / "mtcnn_rnet.onnx", threads=threads)
+        self._onet = load_session(Path(onet) if onet else folder / "mtcnn_onet.onnx", threads=threads)
+        self.min_face_size = float(min_face_size)
+        self.thresholds = tuple(float(t) for t in thresholds)
+        self.scale_factor = float(scale_factor)
+
+    def detect(self, image: np.ndarray) -> list[DetectedFace]:
+        """Faces in `image` (HxWx3 uint8 RGB), best score first; [] when there is none."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"need an HxWx3 uint8 RGB array, got {image.dtype} {image.shape}")
+        height, width = image.shape[:2]
+        if min(height, width) < _PNET_CELL:
+            return []
+        normalised = (image.astype(np.float32) - 127.5) / 128.0
+        boxes = self._propose(normalised)
+        if len(boxes):
+            boxes = self._refine(normalised, boxes)
+        if not len(boxes):
+            return []
+        boxes, landmarks = self._output(normalised, boxes)
+        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width - 1)
+        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height - 1)
+        return [
+            DetectedFace(box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])), landmarks=lm, score=float(b[4]))
+            for b, lm in zip(boxes, landmarks)
+        ]
+
+    def pyramid_scales(self, height: int, width: int) -> list[float]:
+        """Scales of the image pyramid: 12/min_face_size times scale_factor**k, down to a 12 px short side."""
+        first = _PNET_CELL / self.min_face_size
+        short = min(height, width)
+        if short * first < _PNET_CELL:
+            return []
+        levels = math.floor(math.log(_PNET_CELL / (short * first)) / math.log(self.scale_factor)) + 1
+        return [first * self.scale_factor**k for k in range(levels)]
+
+    def _propose(self, normalised: np.ndarray) -> np.ndarray:
+        """P-Net over the pyramid: candidate boxes (x1, y1, x2, y2, score), squared, in input pixels."""
+        height, width = normalised.shape[:2]
+        per_level = []
+        for scale in self.pyramid_scales(height, width):
+            # TF's resize truncates the float target size; cv2's INTER_AREA is the same exact area average.
+            size = (int(width * scale), int(height * scale))
+            level = cv2.resize(normalised, size, interpolation=cv2.INTER_AREA)
+            reg, prob = self._pnet.run(None, {"input": level[None]})
+            boxes = _pnet_boxes(reg[0], prob[0, :, :, 1], scale, self.thresholds[0])
+            if len(boxes):
+                per_level.append(_boxes.nms(boxes, _NMS_PER_LEVEL))
+        if not per_level:
+            return np.zeros((0, 5))
+        boxes = _boxes.sort_by_score(np.concatenate(per_level))
+        return _boxes.square(_boxes.nms(boxes, _NMS_ACROSS_LEVELS))
+
+    def _refine(self, normalised: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """R-Net rescoring and regression of the proposals, then NMS; squared again for O-Net."""
+        reg, prob = self._rnet.run(None, {"input": _boxes.crop_and_resize(normalised, boxes, 24)})
+        boxes = boxes.copy()
+        boxes[:, 4] = prob[:, 1]
+        boxes = _boxes.refine(boxes, reg)
+        boxes = boxes[boxes[:, 4] > self.thresholds[1]]
+        if not len(boxes):
+            return boxes
+        return _boxes.square(_boxes.nms(_boxes.sort_by_score(boxes), _NMS_RNET))
+
+    def _output(self, normalised: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """O-Net: final scores, boxes and the 5 landmarks; NMS by intersection over the smaller box."""
+        reg, marks, prob = self._onet.run(None, {"input": _boxes.crop_and_resize(normalised, boxes, 48)})
+        width = boxes[:, 2:3] - boxes[:, 0:1] + 1
+        height = boxes[:, 3:4] - boxes[:, 1:2] + 1
+        # landmarks are fractions of the input box; the package offsets them by -1 pixel
+        xs = width * marks[:, 0:5] + boxes[:, 0:1] - 1
+        ys = height * marks[:, 5:10] + boxes[:, 1:2] - 1
+        out = boxes.copy()
+        out[:, 4] = prob[:, 1]
+        out = _boxes.refine(out, reg)
+        rows = np.concatenate([out, xs, ys], axis=1)
+        rows = rows[rows[:, 4] > self.thresholds[2]]
+        rows = _boxes.nms(_boxes.sort_by_score(rows), _NMS_ONET, method="min")
+        landmarks = np.stack([rows[:, 5:10], rows[:, 10:15]], axis=2).astype(np.float32)
+        return rows[:, :5], landmarks
+
+
+def _pnet_boxes(reg: np.ndarray, prob: np.ndarray, scale: float, threshold: float) -> np.ndarray:
+    """Boxes of the P-Net cells above `threshold` at one pyramid level, best first, in input pixels.
+
+    A cell (iy, ix) covers scaled pixels 2*ix+1 .. 2*ix+12 (the package's convention); the regression
+    (fractions of the 11 px cell) is applied in scaled coordinates, then divided by the scale.
+    """
+    iy, ix = np.nonzero(prob > threshold)
+    if not len(iy):
+        return np.zeros((0, 5))
+    offsets = reg[iy, ix].astype(np.float64)
+    x1 = ix * _PNET_STRIDE + 1
+    y1 = iy * _PNET_STRIDE + 1
+    x2 = ix * _PNET_STRIDE + _PNET_CELL
+    y2 = iy * _PNET_STRIDE + _PNET_CELL
+    side = _PNET_CELL - 1
+    boxes = np.stack(
+        [
+            (x1 + offsets[:, 0] * side) / scale,
+            (y1 + offsets[:, 1] * side) / scale,
+            (x2 + offsets[:, 2] * side) / scale,
+            (y2 + offsets[:, 3] * side) / scale,
+            prob[iy, ix],
+        ],
+        axis=1,
+    )
+    return _boxes.sort_by_score(boxes)
+
+
+_DEFAULT: FaceDetector | None = None
+
+
+def detect_faces(image: np.ndarray) -> list[DetectedFace]:
+    """Faces in an HxWx3 uint8 RGB array with the shipped MTCNN and default settings (loaded on first use)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = FaceDetector()
+    return _DEFAULT.detect(image)
