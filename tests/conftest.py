@@ -19,3 +19,27 @@ def fer4_dir() -> Path:
 def faces_dir() -> Path:
     """../shared/data/faces: LFW photos of 16 enrolled people (8 each) and 50 unknown people."""
     return SHARED_DATA / "faces"
+
+
+@pytest.fixture(scope="session")
+def tiny_emotion_run(tmp_path_factory, fer4_dir) -> Path:
+    """A real (tiny) emotion model: cnn3_rgb trained for a few steps on a fer4 slice, evaluated.
+
+    Small enough for the suite (~1 min), real enough to test the training -> export -> runtime path
+    without the shipped 59 MB model."""
+    from fer_core.training.evaluate import evaluate_run
+    from fer_core.training.train import TrainConfig, train
+
+    run_dir = tmp_path_factory.mktemp("tiny_emotion_run")
+    train(TrainConfig(arch="cnn3_rgb", data_root=str(fer4_dir), run_dir=str(run_dir), weights="random",
+                      limit_per_split=96, step2_epochs=1, max_steps_per_epoch=3, batch_size=32, jit_compile=False))
+    evaluate_run(run_dir)
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_emotion_onnx(tiny_emotion_run) -> Path:
+    """tiny_emotion_run exported through the real export path (metadata, parity-checked)."""
+    from fer_core.training.export import export_run
+
+    return export_run(tiny_emotion_run, tiny_emotion_run / "emotion_tiny.onnx", version="test-tiny")

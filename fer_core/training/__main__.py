@@ -1,0 +1,96 @@
+"""`python -m fer_core.training {train,evaluate,export,dedup}`: train, score and export emotion models.
+
+Re-running `train` with the same --run-dir resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from fer_core.training.data import CLASSES
+
+
+def _train(args) -> int:
+    from fer_core.training.train import TrainConfig, train
+
+    config = TrainConfig(
+        arch=args.arch, data_root=args.data, run_dir=args.run_dir, weights=args.weights, weights_file=args.weights_file,
+        seed=args.seed, batch_size=args.batch_size, step1_epochs=args.step1_epochs, step2_epochs=args.step2_epochs,
+        step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
+        limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
+    )
+    print(json.dumps(train(config), indent=2))
+    return 0
+
+
+def _evaluate(args) -> int:
+    from fer_core.training.evaluate import evaluate_run
+
+    metrics = evaluate_run(args.run_dir)
+    for split in ("validation", "test"):
+        m = metrics[split]
+        print(f"{split}: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  ECE {m['ece']:.4f}  (n={m['n']})")
+    print(f"temperature {metrics['temperature']:.3f}; uncalibrated validation ECE "
+          f"{metrics['validation_uncalibrated']['ece']:.4f}")
+    return 0
+
+
+def _export(args) -> int:
+    from fer_core.training.export import export_run
+
+    path = export_run(args.run_dir, args.out, version=args.version)
+    print(f"wrote {path}")
+    return 0
+
+
+def _dedup(args) -> int:
+    from fer_core.training.data import load_splits
+
+    _, report = load_splits(args.data)
+    print(json.dumps(report.as_dict(), indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fer_core.training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="two-step training (resumable)")
+    train.add_argument("--arch", required=True, help="cnn3_rgb, cnn4_rgb, vgg16, resnet50v2, efficientnetb0, cnn5_gray")
+    train.add_argument("--data", default="../shared/data/fer4", help="root with train/validation/test/<class>/")
+    train.add_argument("--run-dir", required=True)
+    train.add_argument("--weights", default="hed", choices=["hed", "imagenet", "random"])
+    train.add_argument("--weights-file", help="local weights file for --weights (e.g. Keras' ImageNet VGG16 .h5)")
+    train.add_argument("--seed", type=int, default=1234)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--step1-epochs", type=int, default=30)
+    train.add_argument("--step2-epochs", type=int, default=15)
+    train.add_argument("--step2-lr", type=float, default=1e-4)
+    train.add_argument("--patience", type=int, default=4)
+    train.add_argument("--input-size", type=int)
+    train.add_argument("--limit-per-split", type=int)
+    train.add_argument("--max-steps-per-epoch", type=int)
+    train.set_defaults(handler=_train)
+
+    evaluate = sub.add_parser("evaluate", help="fit temperature on validation, score validation and test")
+    evaluate.add_argument("--run-dir", required=True)
+    evaluate.set_defaults(handler=_evaluate)
+
+    export = sub.add_parser("export", help="ONNX export with parity check and metadata")
+    export.add_argument("--run-dir", required=True)
+    export.add_argument("--out", required=True, type=Path)
+    export.add_argument("--version", required=True)
+    export.set_defaults(handler=_export)
+
+    dedup = sub.add_parser("dedup", help="report what deduplication drops")
+    dedup.add_argument("--data", default="../shared/data/fer4")
+    dedup.set_defaults(handler=_dedup)
+
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

