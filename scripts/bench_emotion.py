@@ -1,0 +1,63 @@
+"""Per-image latency of the emotion model: Keras (TensorFlow) vs ONNX Runtime fp32, batch 1 and 32.
+
+    python scripts/bench_emotion.py --run-dir /work/unveil-runs/vgg16 --onnx models/emotion_vgg16.onnx
+
+Prints a table (median of --repeats timed calls after a warm-up, milliseconds per image).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _median_ms_per_image(fn, batch: np.ndarray, repeats: int) -> float:
+    fn(batch)  # warm-up: graph tracing / session allocation
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn(batch)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000 / len(batch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-dir", required=True, type=Path, help="training run with config.json and best.weights.h5")
+    parser.add_argument("--onnx", required=True, type=Path)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+
+    import onnxruntime as ort
+
+    from fer_core.training.data import load_splits, to_rgb_float
+    from fer_core.training.zoo import build_model
+
+    config = json.loads((args.run_dir / "config.json").read_text())
+    size = config["input_size"] or 48
+    model = build_model(config["arch"], n_classes=len(config["classes"]), input_size=(size, size))
+    model.load_weights(args.run_dir / "best.weights.h5")
+    splits, _ = load_splits(config["data_root"], size=size, limit_per_split=64)
+    faces = to_rgb_float(splits["test"].images[:32])
+
+    session = ort.InferenceSession(str(args.onnx), providers=["CPUExecutionProvider"])
+    engines = {
+        "Keras (TF, jit off)": lambda x: model(x, training=False),
+        "ONNX Runtime fp32": lambda x: session.run(["probs"], {"image": x}),
+    }
+    print(f"emotion model {config['arch']} {size}x{size}, {os.cpu_count()} CPU cores, median of {args.repeats}")
+    print(f"| engine | batch 1 (ms/image) | batch 32 (ms/image) |")
+    print(f"|---|---|---|")
+    for name, fn in engines.items():
+        single = _median_ms_per_image(fn, faces[:1], args.repeats)
+        batched = _median_ms_per_image(fn, faces, max(3, args.repeats // 4))
+        print(f"| {name} | {single:.2f} | {batched:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
