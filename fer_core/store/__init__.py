@@ -1,0 +1,64 @@
+"""The encrypted family store: one SQLite database (WAL) per data directory, every personal value
+sealed with AES-256-GCM under a per-person data key, data keys wrapped by a master key that a
+passphrase (scrypt) or a 0600 key file unlocks, and a hash-chained audit log.
+
+    from fer_core.store import FamilyStore
+    store = FamilyStore.create(passphrase="correct horse battery")   # default_data_dir()
+    pid = store.add_person("Alice"); store.add_embeddings(pid, vectors)
+    store.gallery()                  # {"Alice": (n, d) float32}
+    store.delete_person(pid); store.scrub()
+"""
+from fer_core.store._audit import AuditVerification
+from fer_core.store._crypto import MIN_PASSPHRASE_CHARS, ScryptParams, create_key_file
+from fer_core.store._errors import (
+    EmbeddingError,
+    KeyDestroyedError,
+    KeyFileError,
+    PersonExistsError,
+    PersonNameError,
+    PersonNotFoundError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreExistsError,
+    StoreLockedError,
+    StoreNotFoundError,
+    TamperedDataError,
+    WeakPassphraseError,
+    WrongPassphraseError,
+)
+from fer_core.store._paths import default_data_dir
+from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, Person, Thumbnail
+from fer_core.store._store import DATA_FILE, KEYS_FILE, FamilyStore
+
+__all__ = [
+    "DATA_FILE",
+    "KEYS_FILE",
+    "MIN_PASSPHRASE_CHARS",
+    "AnalysisEntry",
+    "AuditEntry",
+    "AuditVerification",
+    "ConsentEntry",
+    "Damage",
+    "EmbeddingError",
+    "FamilyStore",
+    "KeyDestroyedError",
+    "KeyFileError",
+    "Person",
+    "PersonExistsError",
+    "PersonNameError",
+    "PersonNotFoundError",
+    "ScryptParams",
+    "StoreBusyError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreExistsError",
+    "StoreLockedError",
+    "StoreNotFoundError",
+    "TamperedDataError",
+    "Thumbnail",
+    "WeakPassphraseError",
+    "WrongPassphraseError",
+    "create_key_file",
+    "default_data_dir",
+]

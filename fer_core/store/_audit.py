@@ -1,0 +1,165 @@
+"""The audit log's hash chain, kept in the `audit` table of unveil.db.
+
+Each entry stores the SHA-256 of the previous entry, and its own hash covers its sequence number,
+time, event, opaque person id, sealed name and details. Editing, deleting or reordering entries
+therefore breaks a link that verify() reports. Two anchors in `meta` catch what a chain alone
+cannot: `audit_head` (the last seq and hash, updated with every entry) catches entries cut from
+the end, and `audit_sealed_head` (the same, MAC'd with a key derived from the master key) catches
+someone who recomputes the whole chain without knowing the passphrase. Entries written while the
+store is unlocked carry that MAC too; only `unlock_failed` entries, written by someone who does not
+have the key, are unsealed.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fer_core.store import _crypto
+
+GENESIS = bytes(32)
+UNSEALED_EVENTS = frozenset({"unlock_failed"})
+_EVENT = re.compile(r"^[a-z][a-z_]{0,39}$")
+_DETAIL_TYPES = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """Result of verifying the chain. `first_broken` is the sequence number of the first entry that
+    fails (or the head position for a cut-off end); `sealed` says whether the MACs were checked too."""
+
+    ok: bool
+    entries: int
+    first_broken: int | None
+    reason: str | None
+    sealed: bool
+
+
+def canonical_details(details: Mapping[str, Any] | None) -> str:
+    """Details as canonical JSON. Only flat str/number/bool values: no arrays, bytes or images can slip in."""
+    details = dict(details or {})
+    for key, value in details.items():
+        if not isinstance(key, str) or not isinstance(value, _DETAIL_TYPES):
+            raise TypeError(f"audit details must map str to str/int/float/bool/None; {key!r} is {type(value).__name__}")
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def entry_hash(prev_hash: bytes, seq: int, ts: float, event: str, person_id: str | None, name: bytes | None, details: str) -> bytes:
+    body = json.dumps(
+        {
+            "seq": seq,
+            "ts": repr(float(ts)),
+            "event": event,
+            "person": person_id,
+            "name": base64.b64encode(name).decode() if name is not None else None,
+            "details": details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    return hashlib.sha256(prev_hash + body).digest()
+
+
+def _read_head(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def _write_head(conn: sqlite3.Connection, key: str, head: dict[str, Any]) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(head, sort_keys=True)))
+
+
+def _head_mac(mac_key: bytes, seq: int, digest: bytes) -> bytes:
+    return _crypto.mac(mac_key, b"head|" + str(seq).encode() + b"|" + digest)
+
+
+def append(
+    conn: sqlite3.Connection,
+    *,
+    event: str,
+    ts: float,
+    person_id: str | None,
+    seal_name: Callable[[int], bytes | None],
+    details: Mapping[str, Any] | None,
+    mac_key: bytes | None,
+) -> int:
+    """Append one entry inside the caller's write transaction and return its sequence number.
+    The next seq and previous hash come from the head anchor, not from the table's last row, so
+    entries cut from the end leave a gap that verify() reports instead of being papered over."""
+    if not _EVENT.match(event):
+        raise ValueError(f"audit event must be a lowercase identifier, got {event!r}")
+    if mac_key is None and event not in UNSEALED_EVENTS:
+        raise ValueError(f"audit event {event!r} needs the unlocked store")
+    text = canonical_details(details)
+    head = _read_head(conn, "audit_head")
+    seq = head["seq"] + 1 if head else 1
+    prev = bytes.fromhex(head["hash"]) if head else GENESIS
+    name = seal_name(seq)
+    digest = entry_hash(prev, seq, ts, event, person_id, name, text)
+    entry_mac = _crypto.mac(mac_key, digest) if mac_key is not None else None
+    conn.execute(
+        "INSERT INTO audit (seq, ts, event, person_id, name, details, prev_hash, hash, mac) VALUES (?,?,?,?,?,?,?,?,?)",
+        (seq, float(ts), event, person_id, name, text, prev, digest, entry_mac),
+    )
+    _write_head(conn, "audit_head", {"seq": seq, "hash": digest.hex()})
+    if mac_key is not None:
+        _write_head(conn, "audit_sealed_head", {"seq": seq, "hash": digest.hex(), "mac": _head_mac(mac_key, seq, digest).hex()})
+    return seq
+
+
+def reset(conn: sqlite3.Connection) -> None:
+    """Forget the whole chain (used only by "delete everything"; the next entry starts a new chain)."""
+    conn.execute("DELETE FROM audit")
+    conn.execute("DELETE FROM meta WHERE key IN ('audit_head', 'audit_sealed_head')")
+
+
+def verify(conn: sqlite3.Connection, mac_key: bytes | None) -> AuditVerification:
+    """Walk the chain in sequence order and report the first broken link."""
+    sealed = mac_key is not None
+    expected_seq, prev, count = 1, GENESIS, 0
+
+    def broken(at: int, reason: str) -> AuditVerification:
+        return AuditVerification(False, count, at, reason, sealed)
+
+    last_sealed: tuple[int, bytes] | None = None
+    rows = conn.execute("SELECT seq, ts, event, person_id, name, details, prev_hash, hash, mac FROM audit ORDER BY seq")
+    for seq, ts, event, person_id, name, details, prev_hash, digest, entry_mac in rows:
+        count += 1
+        if seq != expected_seq:
+            return broken(expected_seq, f"entry {expected_seq} is missing (the log jumps to entry {seq}): entries were deleted or moved")
+        if prev_hash != prev:
+            return broken(seq, f"entry {seq} does not link to entry {seq - 1}: entries were reordered, deleted or edited")
+        if entry_hash(prev_hash, seq, ts, event, person_id, name, details) != digest:
+            return broken(seq, f"entry {seq} does not match its hash: it was edited")
+        if sealed:
+            if entry_mac is None:
+                if event not in UNSEALED_EVENTS:
+                    return broken(seq, f"entry {seq} lacks its seal: it was forged")
+            elif not _crypto.same(entry_mac, _crypto.mac(mac_key, digest)):
+                return broken(seq, f"entry {seq} has a wrong seal: it was forged or re-hashed")
+            else:
+                last_sealed = (seq, digest)
+        prev, expected_seq = digest, seq + 1
+
+    last_seq = expected_seq - 1
+    head = _read_head(conn, "audit_head")
+    head_seq = head["seq"] if head else 0
+    if head_seq != last_seq or (head and bytes.fromhex(head["hash"]) != prev):
+        at = min(head_seq, last_seq) + 1
+        return broken(at, f"the log ends at entry {last_seq} but its head records entry {head_seq}: entries were cut from the end")
+    if sealed:
+        sealed_head = _read_head(conn, "audit_sealed_head")
+        if sealed_head is None:
+            if last_sealed is not None:
+                return broken(last_sealed[0], "the sealed head of the log is missing: it was tampered with")
+        else:
+            s_seq, s_hash = sealed_head["seq"], bytes.fromhex(sealed_head["hash"])
+            if not _crypto.same(bytes.fromhex(sealed_head["mac"]), _head_mac(mac_key, s_seq, s_hash)) or last_sealed != (s_seq, s_hash):
+                at = min(s_seq, last_sealed[0] if last_sealed else 0) + 1
+                return broken(at, f"the last sealed entry should be entry {s_seq}: sealed entries were cut or replaced")
+    return AuditVerification(True, count, None, None, sealed)

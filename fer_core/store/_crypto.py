@@ -1,0 +1,151 @@
+"""Key derivation, key wrapping and sealing. All cryptography comes from `cryptography`:
+AES-256-GCM for every ciphertext, scrypt for passphrases, HKDF/HMAC-SHA256 for derived keys.
+
+Key hierarchy (like LUKS key slots):
+    passphrase --scrypt--> KEK --AES-GCM--> master key --AES-GCM--> per-person data key --AES-GCM--> fields
+    key file   --HKDF----> KEK ----------/
+The master key is random and never changes, so a passphrase change re-wraps one key and re-encrypts no data.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import stat
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from fer_core.store._errors import KeyFileError, TamperedDataError, WeakPassphraseError
+
+KEY_BYTES = 32  # AES-256
+_NONCE_BYTES = 12  # GCM's standard nonce; random nonces are safe far beyond a household's message count
+_TAG_BYTES = 16
+_FORMAT = b"\x01"  # first byte of every sealed value, so the format can evolve
+_AAD_PREFIX = b"unveil/1|"
+MIN_PASSPHRASE_CHARS = 8
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScryptParams:
+    """scrypt cost. The default (N=2**17, r=8, p=1: 128 MiB, about 0.4 s on the reference 2-core machine
+    under load, see scripts/privacy_figures.py) makes each passphrase guess cost that much memory and
+    time. The parameters are stored with the key slot, so a store keeps opening after the default
+    changes. Cheaper values exist only so tests run fast."""
+
+    n: int = 2**17
+    r: int = 8
+    p: int = 1
+
+    # Bounds checked on every unlock too: a tampered slot must not make us allocate gigabytes.
+    _MAX_N = 2**20
+    _MIN_N = 2**10
+
+    def __post_init__(self) -> None:
+        if self.n & (self.n - 1) or not self._MIN_N <= self.n <= self._MAX_N:
+            raise ValueError(f"scrypt n must be a power of two in [2**10, 2**20], got {self.n}")
+        if not (1 <= self.r <= 32 and 1 <= self.p <= 16):
+            raise ValueError(f"scrypt r must be in [1, 32] and p in [1, 16], got r={self.r}, p={self.p}")
+
+
+def aad(*parts: str) -> bytes:
+    """Associated data binding a ciphertext to where it lives (table, row, column, owner, store):
+    a ciphertext copied to another row or column fails authentication."""
+    return _AAD_PREFIX + "|".join(parts).encode("utf-8")
+
+
+def new_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def seal(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
+    nonce = os.urandom(_NONCE_BYTES)
+    return _FORMAT + nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+
+
+def unseal(key: bytes, sealed: bytes, associated: bytes, *, what: str) -> bytes:
+    """The plaintext, or TamperedDataError naming `what`: GCM never returns garbage for a bad byte."""
+    if not isinstance(sealed, bytes) or len(sealed) < 1 + _NONCE_BYTES + _TAG_BYTES or sealed[:1] != _FORMAT:
+        raise TamperedDataError(what)
+    nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
+    try:
+        return AESGCM(key).decrypt(nonce, body, associated)
+    except InvalidTag:
+        raise TamperedDataError(what) from None
+
+
+def passphrase_bytes(passphrase: str) -> bytes:
+    """NFC-normalised UTF-8, so the same passphrase typed on another keyboard layout still unlocks."""
+    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+
+
+def check_new_passphrase(passphrase: str) -> None:
+    if len(unicodedata.normalize("NFC", passphrase)) < MIN_PASSPHRASE_CHARS:
+        raise WeakPassphraseError(MIN_PASSPHRASE_CHARS)
+
+
+def passphrase_kek(passphrase: str, salt: bytes, params: ScryptParams) -> bytes:
+    kdf = Scrypt(salt=salt, length=KEY_BYTES, n=params.n, r=params.r, p=params.p)
+    return kdf.derive(passphrase_bytes(passphrase))
+
+
+def key_file_kek(secret: bytes, salt: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"unveil/1 key-file kek").derive(secret)
+
+
+def derive_subkey(master: bytes, purpose: str) -> bytes:
+    """A key for one purpose (e.g. the audit MAC), independent of every other use of the master key."""
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=f"unveil/1 {purpose}".encode()).derive(master)
+
+
+def kek_check(kek: bytes) -> bytes:
+    """A short tag telling a wrong passphrase (tag differs) apart from a damaged key slot (tag matches
+    but the wrapped key fails). It lets a guess be tested offline exactly as the wrapped key already does,
+    so it gives an attacker nothing new; scrypt is what makes each guess expensive."""
+    return hmac.new(kek, b"unveil/1 kek check", hashlib.sha256).digest()[:16]
+
+
+def mac(key: bytes, message: bytes) -> bytes:
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def same(a: bytes | None, b: bytes | None) -> bool:
+    return a is not None and b is not None and hmac.compare_digest(a, b)
+
+
+def read_key_file(path: str | os.PathLike[str]) -> bytes:
+    """The 32 secret bytes of a key file, refusing one that others can read (like ssh does)."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise KeyFileError(f"key file {path} does not exist") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise KeyFileError(f"key file {path} is not a regular file")
+    if os.name == "posix" and info.st_mode & 0o077:
+        mode = stat.S_IMODE(info.st_mode)
+        raise KeyFileError(f"key file {path} is accessible by other users (mode {mode:04o}): run `chmod 600 {path}`")
+    secret = path.read_bytes()
+    if len(secret) != KEY_BYTES:
+        raise KeyFileError(f"key file {path} is not an Unveil key file (expected {KEY_BYTES} bytes, found {len(secret)})")
+    return secret
+
+
+def create_key_file(path: str | os.PathLike[str]) -> Path:
+    """Write a new random key file readable only by its owner (mode 0600). Never overwrites a file."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyFileError(f"key file {path} already exists; it was not overwritten") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(os.urandom(KEY_BYTES))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path

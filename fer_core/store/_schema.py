@@ -1,0 +1,85 @@
+"""SQLite schemas. Two files in the data directory:
+
+unveil.db  everything the app keeps: people, embeddings, thumbnails, consent records, saved analyses,
+           retention settings, the audit log and the passphrase / key-file slots. Every personal value
+           is an AES-GCM ciphertext; the plaintext columns hold only random ids, timestamps, counts
+           and model names.
+keys.db    only the wrapped per-person data keys, indexed by random person id. Keeping them apart is
+           what makes erasure provable: a copy of unveil.db taken before a purge (a backup) is
+           useless for that person once their key is deleted here, even with the passphrase.
+"""
+from __future__ import annotations
+
+SCHEMA_VERSION = "1"
+
+MAIN = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE slots (
+    kind TEXT PRIMARY KEY CHECK (kind IN ('passphrase', 'key_file')),
+    salt BLOB NOT NULL,
+    n INTEGER, r INTEGER, p INTEGER,
+    check_tag BLOB NOT NULL,
+    wrapped_master BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE people (
+    id TEXT PRIMARY KEY,
+    name BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    last_seen_at REAL NOT NULL
+);
+CREATE TABLE embeddings (
+    id TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX embeddings_by_person ON embeddings(person_id);
+CREATE TABLE thumbnails (
+    id TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    image BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX thumbnails_by_person ON thumbnails(person_id);
+CREATE TABLE consents (
+    id TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    details BLOB NOT NULL,
+    recorded_at REAL NOT NULL
+);
+CREATE INDEX consents_by_person ON consents(person_id);
+CREATE TABLE analyses (
+    id TEXT PRIMARY KEY,
+    key_owner TEXT NOT NULL,
+    result BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE analysis_people (
+    analysis_id TEXT NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    PRIMARY KEY (analysis_id, person_id)
+);
+CREATE INDEX analysis_people_by_person ON analysis_people(person_id);
+CREATE TABLE retention (kind TEXT PRIMARY KEY, days INTEGER CHECK (days IS NULL OR days >= 0), updated_at REAL NOT NULL);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    event TEXT NOT NULL,
+    person_id TEXT,
+    name BLOB,
+    details TEXT NOT NULL,
+    prev_hash BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    mac BLOB
+);
+"""
+
+KEYS = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE data_keys (owner TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at REAL NOT NULL);
+"""
+
+# Tables (and their sealed columns) that hold a person's data; used by erasure counts and check().
+PERSON_TABLES = ("embeddings", "thumbnails", "consents")

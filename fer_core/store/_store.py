@@ -1,0 +1,912 @@
+"""FamilyStore: the encrypted SQLite store behind family recognition and the privacy ledger.
+
+Transactions: every write runs inside `BEGIN IMMEDIATE` on unveil.db, so two sessions (threads or
+processes) never interleave writes and nothing is lost; a crash rolls back to the last commit.
+keys.db is only ever written while that lock is held, in an order that keeps one invariant:
+    every person in unveil.db has a data key in keys.db.
+A new key is committed to keys.db before the rows that use it; a destroyed key is deleted only after
+the rows are gone. A crash between the two leaves at most an unused key, which the next open deletes.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from fer_core.store import _audit, _crypto, _schema
+from fer_core.store._errors import (
+    EmbeddingError,
+    KeyDestroyedError,
+    KeyFileError,
+    PersonExistsError,
+    PersonNameError,
+    PersonNotFoundError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreExistsError,
+    StoreLockedError,
+    StoreNotFoundError,
+    TamperedDataError,
+    WrongPassphraseError,
+)
+from fer_core.store._paths import resolve_data_dir
+from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, Person, Thumbnail
+
+DATA_FILE = "unveil.db"
+KEYS_FILE = "keys.db"
+MAX_NAME_CHARS = 200
+MAX_EMBEDDING_DIM = 8192
+_SEALED_OVERHEAD = 1 + 12 + 16  # format byte, nonce, GCM tag
+_HOUSEHOLD = "household:"  # data keys not owned by one person (saved analyses) are named household:<random>
+
+Errors = Literal["raise", "skip"]
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; commits are atomic
+    conn.execute("PRAGMA synchronous=FULL")  # a key committed to keys.db must be durable before its rows
+    conn.execute("PRAGMA secure_delete=ON")  # deleted cells are zeroed, not left in free pages
+    conn.execute("PRAGMA temp_store=MEMORY")  # VACUUM's temporary copy never touches /tmp
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def _new_db_file(path: Path) -> None:
+    # Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can fsync a directory
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _clean_name(name: str) -> str:
+    if not isinstance(name, str):
+        raise PersonNameError(f"a person's name must be text, got {type(name).__name__}")
+    name = unicodedata.normalize("NFC", name).strip()
+    if not 1 <= len(name) <= MAX_NAME_CHARS:
+        raise PersonNameError(f"a person's name must have 1 to {MAX_NAME_CHARS} characters, got {len(name)}")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise PersonNameError("a person's name must not contain control or format characters")
+    return name
+
+
+def _clean_embeddings(embeddings: Any) -> np.ndarray:
+    try:
+        array = np.asarray(embeddings)
+    except Exception as exc:  # ragged lists and the like
+        raise EmbeddingError(f"embeddings must be a numeric array of shape (n, d): {exc}") from None
+    if array.ndim == 1:
+        array = array[np.newaxis, :]
+    if array.ndim != 2 or array.shape[0] < 1 or not 1 <= array.shape[1] <= MAX_EMBEDDING_DIM:
+        raise EmbeddingError(f"embeddings must have shape (n, d) with n >= 1 and 1 <= d <= {MAX_EMBEDDING_DIM}, got {array.shape}")
+    if array.dtype.kind not in "fiu":
+        raise EmbeddingError(f"embeddings must be numbers, got dtype {array.dtype}")
+    array = array.astype("<f4")
+    if not np.isfinite(array).all():
+        raise EmbeddingError("embeddings must be finite (no NaN or infinity)")
+    return array
+
+
+def _clean_model(model: str) -> str:
+    if not isinstance(model, str) or not 1 <= len(model) <= 64 or not model.isprintable():
+        raise EmbeddingError(f"the embedding model name must be 1 to 64 printable characters, got {model!r}")
+    return model
+
+
+def _json_bytes(value: Mapping[str, Any]) -> bytes:
+    return json.dumps(dict(value), sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+class FamilyStore:
+    """The encrypted store in one data directory. Opening it needs no secret; reading or writing
+    personal data needs `unlock()` with the passphrase or key file.
+
+        store = FamilyStore.create(data_dir, passphrase="...")    # first run
+        store = FamilyStore(data_dir); store.unlock("...")         # later runs
+        pid = store.add_person("Alice"); store.add_embeddings(pid, vectors)
+        store.gallery()  ->  {"Alice": array (n, d)}
+
+    `busy_timeout` is how long a write waits for another session's write before StoreBusyError.
+    `clock` returns POSIX seconds; tests pass a fake one to age data.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        busy_timeout: float = 15.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+        self._timeout = busy_timeout
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._master: bytes | None = None
+        self._audit_key: bytes | None = None
+        self._data_keys: dict[str, bytes] = {}
+        self._depth = 0
+        self._new_owners: list[str] = []
+        self._shred_after_commit: list[str] = []
+        main_path, keys_path = self.data_dir / DATA_FILE, self.data_dir / KEYS_FILE
+        if not main_path.is_file():
+            raise StoreNotFoundError(self.data_dir)
+        self._main: sqlite3.Connection | None = None
+        self._keys: sqlite3.Connection | None = None
+        try:
+            self._main = _connect(main_path, busy_timeout)
+            self._store_id = self._meta(self._main, "store_id")
+            if self._meta(self._main, "schema_version") != _schema.SCHEMA_VERSION:
+                raise StoreCorruptError(self.data_dir, "unknown schema version")
+            if not keys_path.is_file():
+                self._recreate_missing_keys(keys_path)
+            self._keys = _connect(keys_path, busy_timeout)
+            if self._meta(self._keys, "store_id") != self._store_id:
+                raise StoreCorruptError(self.data_dir, f"{KEYS_FILE} belongs to another store")
+            self._collect_orphan_keys()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                raise StoreBusyError(busy_timeout) from None
+            raise StoreCorruptError(self.data_dir, str(exc)) from None
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ create / open / unlock
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike[str] | None = None, *, busy_timeout: float = 15.0,
+             clock: Callable[[], float] = time.time) -> FamilyStore:
+        """Open an existing store, still locked."""
+        return cls(data_dir, busy_timeout=busy_timeout, clock=clock)
+
+    @classmethod
+    def create(
+        cls,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        passphrase: str | None = None,
+        key_file: str | os.PathLike[str] | None = None,
+        scrypt: _crypto.ScryptParams | None = None,
+        busy_timeout: float = 15.0,
+        clock: Callable[[], float] = time.time,
+    ) -> FamilyStore:
+        """Create a new, empty store and return it unlocked. It can be unlocked later with the
+        passphrase, the key file (see create_key_file), or either when both are given."""
+        if passphrase is None and key_file is None:
+            raise ValueError("a new store needs a passphrase, a key file, or both")
+        if passphrase is not None:
+            _crypto.check_new_passphrase(passphrase)
+        secret = _crypto.read_key_file(key_file) if key_file is not None else None
+        params = scrypt or _crypto.ScryptParams()
+        data_dir = resolve_data_dir(data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if (data_dir / DATA_FILE).exists():
+            raise StoreExistsError(data_dir)
+        store_id, master, now = _new_id(), _crypto.new_key(), clock()
+        # Both files are built in a private staging folder, then linked into place: a crash leaves
+        # either no store or a whole one, and os.link refuses to replace a store made concurrently.
+        staging = Path(tempfile.mkdtemp(prefix=".unveil-new-", dir=data_dir))
+        try:
+            _new_db_file(staging / DATA_FILE)
+            main = _connect(staging / DATA_FILE, busy_timeout)
+            try:
+                main.executescript(_schema.MAIN)
+                main.execute("BEGIN IMMEDIATE")
+                main.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                 [("store_id", store_id), ("schema_version", _schema.SCHEMA_VERSION), ("created_at", repr(now))])
+                if passphrase is not None:
+                    cls._write_passphrase_slot(main, store_id, master, passphrase, params, now)
+                if secret is not None:
+                    cls._write_key_file_slot(main, store_id, master, secret, now)
+                _audit.append(main, event="store_created", ts=now, person_id=None, seal_name=lambda _seq: None,
+                              details={"passphrase": passphrase is not None, "key_file": secret is not None},
+                              mac_key=_crypto.derive_subkey(master, "audit mac"))
+                main.execute("COMMIT")
+            finally:
+                main.close()
+            cls._build_keys_db(staging / KEYS_FILE, store_id, busy_timeout)
+            try:
+                os.link(staging / DATA_FILE, data_dir / DATA_FILE)
+            except FileExistsError:
+                raise StoreExistsError(data_dir) from None
+            os.replace(staging / KEYS_FILE, data_dir / KEYS_FILE)
+            _fsync_dir(data_dir)
+        finally:
+            for leftover in staging.iterdir():
+                leftover.unlink()
+            staging.rmdir()
+        store = cls(data_dir, busy_timeout=busy_timeout, clock=clock)
+        store._set_master(master)
+        return store
+
+    @staticmethod
+    def _build_keys_db(path: Path, store_id: str, timeout: float) -> None:
+        _new_db_file(path)
+        keys = _connect(path, timeout)
+        try:
+            keys.executescript(_schema.KEYS)
+            keys.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (store_id,))
+        finally:
+            keys.close()
+
+    def _recreate_missing_keys(self, keys_path: Path) -> None:
+        # Only a creation interrupted between linking unveil.db and moving keys.db leaves no keys.db;
+        # such a store holds no personal data yet, so an empty keys.db completes it. With data, the
+        # keys are gone and the store must not pretend otherwise.
+        held = self._main.execute("SELECT (SELECT COUNT(*) FROM people) + (SELECT COUNT(*) FROM analyses)").fetchone()[0]
+        if held:
+            raise StoreCorruptError(self.data_dir, f"{KEYS_FILE} is missing, so every data key is gone")
+        self._build_keys_db(keys_path, self._store_id, self._timeout)
+
+    @property
+    def is_unlocked(self) -> bool:
+        return self._master is not None
+
+    def unlock(self, passphrase: str | None = None, *, key_file: str | os.PathLike[str] | None = None) -> None:
+        """Derive the key encryption key from the passphrase (scrypt, with the parameters stored in
+        the slot) or the key file, and unwrap the master key. A wrong secret raises
+        WrongPassphraseError or KeyFileError, is written to the audit log, and changes nothing else."""
+        if (passphrase is None) == (key_file is None):
+            raise ValueError("unlock needs either a passphrase or a key file")
+        with self._lock:
+            kind = "passphrase" if passphrase is not None else "key_file"
+            secret = _crypto.read_key_file(key_file) if key_file is not None else None
+            row = self._conn().execute(
+                "SELECT salt, n, r, p, check_tag, wrapped_master FROM slots WHERE kind = ?", (kind,)).fetchone()
+            if row is None:
+                if kind == "passphrase":
+                    raise KeyFileError("this store has no passphrase: unlock it with its key file")
+                raise KeyFileError("this store has no key file: unlock it with its passphrase")
+            salt, n, r, p, check_tag, wrapped = row
+            what = f"the {kind.replace('_', ' ')} slot"
+            if kind == "passphrase":
+                try:
+                    params = _crypto.ScryptParams(n=n, r=r, p=p)
+                except ValueError:
+                    raise TamperedDataError(what) from None
+                kek = _crypto.passphrase_kek(passphrase, salt, params)
+            else:
+                kek = _crypto.key_file_kek(secret, salt)
+            if not _crypto.same(_crypto.kek_check(kek), check_tag):
+                self._log_failed_unlock(kind)
+                if kind == "passphrase":
+                    raise WrongPassphraseError()
+                raise KeyFileError(f"key file {key_file} does not unlock this store: it stays locked and nothing was changed")
+            master = _crypto.unseal(kek, wrapped, self._slot_aad(self._store_id, kind), what=what)
+            self._set_master(master)
+
+    def lock(self) -> None:
+        """Forget every key held in memory."""
+        with self._lock:
+            self._master = self._audit_key = None
+            self._data_keys.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            self.lock()
+            for conn in (self._main, self._keys):
+                if conn is not None:
+                    conn.close()
+            self._main = self._keys = None
+
+    def __enter__(self) -> FamilyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def change_passphrase(self, new_passphrase: str, *, scrypt: _crypto.ScryptParams | None = None) -> None:
+        """Set (or replace) the passphrase. Only the master key is re-wrapped: no data is re-encrypted.
+        The store must be unlocked, which proves knowledge of the current secret."""
+        _crypto.check_new_passphrase(new_passphrase)
+        with self.transaction():
+            master = self._require_master()
+            existed = self._conn().execute("SELECT 1 FROM slots WHERE kind = 'passphrase'").fetchone() is not None
+            self._write_passphrase_slot(self._conn(), self._store_id, master, new_passphrase,
+                                        scrypt or _crypto.ScryptParams(), self._clock())
+            self.append_audit("key_change", details={"slot": "passphrase", "action": "replaced" if existed else "added"})
+
+    def set_key_file(self, key_file: str | os.PathLike[str]) -> None:
+        """Let this key file (see create_key_file) unlock the store, replacing any earlier key file."""
+        secret = _crypto.read_key_file(key_file)
+        with self.transaction():
+            master = self._require_master()
+            existed = self._conn().execute("SELECT 1 FROM slots WHERE kind = 'key_file'").fetchone() is not None
+            self._write_key_file_slot(self._conn(), self._store_id, master, secret, self._clock())
+            self.append_audit("key_change", details={"slot": "key_file", "action": "replaced" if existed else "added"})
+
+    @staticmethod
+    def _slot_aad(store_id: str, kind: str) -> bytes:
+        return _crypto.aad(store_id, "slots", kind, "wrapped_master")
+
+    @classmethod
+    def _write_passphrase_slot(cls, conn: sqlite3.Connection, store_id: str, master: bytes, passphrase: str,
+                               params: _crypto.ScryptParams, now: float) -> None:
+        salt = os.urandom(16)
+        kek = _crypto.passphrase_kek(passphrase, salt, params)
+        conn.execute(
+            "INSERT OR REPLACE INTO slots (kind, salt, n, r, p, check_tag, wrapped_master, created_at) VALUES (?,?,?,?,?,?,?,?)",
+            ("passphrase", salt, params.n, params.r, params.p, _crypto.kek_check(kek),
+             _crypto.seal(kek, master, cls._slot_aad(store_id, "passphrase")), now))
+
+    @classmethod
+    def _write_key_file_slot(cls, conn: sqlite3.Connection, store_id: str, master: bytes, secret: bytes, now: float) -> None:
+        salt = os.urandom(16)
+        kek = _crypto.key_file_kek(secret, salt)
+        conn.execute(
+            "INSERT OR REPLACE INTO slots (kind, salt, n, r, p, check_tag, wrapped_master, created_at) VALUES (?,?,NULL,NULL,NULL,?,?,?)",
+            ("key_file", salt, _crypto.kek_check(kek), _crypto.seal(kek, master, cls._slot_aad(store_id, "key_file")), now))
+
+    def _set_master(self, master: bytes) -> None:
+        self._master = master
+        self._audit_key = _crypto.derive_subkey(master, "audit mac")
+        self._data_keys.clear()
+
+    def _log_failed_unlock(self, kind: str) -> None:
+        # Written by whoever failed, so without a MAC; it still joins the hash chain.
+        with self.transaction():
+            _audit.append(self._conn(), event="unlock_failed", ts=self._clock(), person_id=None,
+                          seal_name=lambda _seq: None, details={"method": kind}, mac_key=None)
+
+    # ------------------------------------------------------------------ transactions
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._main is None:
+            raise StoreError("the store is closed")
+        return self._main
+
+    def _require_master(self) -> bytes:
+        if self._master is None:
+            raise StoreLockedError()
+        return self._master
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one all-or-nothing unit (nested calls join the outer one). Holds the
+        store's write lock, so sessions in other processes wait (up to busy_timeout) rather than
+        interleave. Keys of people erased inside are destroyed right after the commit."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            conn = self._conn()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise StoreBusyError(self._timeout) from None
+                raise
+            self._depth, self._new_owners, self._shred_after_commit = 1, [], []
+            try:
+                yield
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                # Keys made for rows that were never committed are deleted now rather than at next open.
+                self._delete_keys(self._new_owners)
+                raise
+            else:
+                self._delete_keys(self._shred_after_commit)
+            finally:
+                self._depth, self._new_owners, self._shred_after_commit = 0, [], []
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction, so multi-query reads see one consistent state."""
+        with self._lock:
+            conn = self._conn()
+            if self._depth:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    def _collect_orphan_keys(self) -> None:
+        """Delete data keys that no row uses: left by a crash between writing a key and its rows, or
+        between erasing rows and their key."""
+        def orphans() -> set[str]:
+            owners = {row[0] for row in self._keys.execute("SELECT owner FROM data_keys")}
+            used = {row[0] for row in self._main.execute(
+                "SELECT id FROM people UNION SELECT key_owner FROM analyses "
+                "UNION SELECT value FROM meta WHERE key = 'household_key'")}
+            return owners - used
+
+        if not orphans():
+            return
+        with self.transaction():  # under the write lock, a key being written right now is not an orphan
+            self._shred_after_commit.extend(orphans())
+        self._scrub_connection(self._keys)
+
+    # ------------------------------------------------------------------ data keys and sealing
+
+    def _keys_conn(self) -> sqlite3.Connection:
+        if self._keys is None:
+            raise StoreError("the store is closed")
+        return self._keys
+
+    def _key_aad(self, owner: str) -> bytes:
+        return _crypto.aad(self._store_id, "data_keys", owner, "wrapped")
+
+    def _data_key(self, owner: str) -> bytes:
+        master = self._require_master()
+        key = self._data_keys.get(owner)
+        if key is None:
+            row = self._keys_conn().execute("SELECT wrapped FROM data_keys WHERE owner = ?", (owner,)).fetchone()
+            if row is None:
+                raise KeyDestroyedError(owner)
+            key = _crypto.unseal(master, row[0], self._key_aad(owner), what=f"the data key of {owner}")
+            self._data_keys[owner] = key
+        return key
+
+    def _new_data_key(self, owner: str) -> bytes:
+        # Committed to keys.db at once (before the rows that will use it), while we hold the write lock.
+        master = self._require_master()
+        key = _crypto.new_key()
+        self._keys_conn().execute("INSERT INTO data_keys (owner, wrapped, created_at) VALUES (?, ?, ?)",
+                                  (owner, _crypto.seal(master, key, self._key_aad(owner)), self._clock()))
+        self._new_owners.append(owner)
+        self._data_keys[owner] = key
+        return key
+
+    def _delete_keys(self, owners: Iterable[str]) -> None:
+        owners = list(dict.fromkeys(owners))
+        if not owners:
+            return
+        self._keys_conn().executemany("DELETE FROM data_keys WHERE owner = ?", [(o,) for o in owners])
+        for owner in owners:
+            self._data_keys.pop(owner, None)
+
+    def _field_aad(self, table: str, row: str, column: str, owner: str) -> bytes:
+        return _crypto.aad(self._store_id, table, row, column, owner)
+
+    def _seal(self, owner: str, table: str, row: str, column: str, plaintext: bytes) -> bytes:
+        return _crypto.seal(self._data_key(owner), plaintext, self._field_aad(table, row, column, owner))
+
+    def _unseal(self, owner: str, table: str, row: str, column: str, sealed: bytes) -> bytes:
+        key = self._data_key(owner)
+        return _crypto.unseal(key, sealed, self._field_aad(table, row, column, owner), what=f"{table} row {row} ({column})")
+
+    # ------------------------------------------------------------------ people
+
+    def _name_of(self, person_id: str, sealed: bytes) -> str:
+        return self._unseal(person_id, "people", person_id, "name", sealed).decode("utf-8")
+
+    def _require_person(self, conn: sqlite3.Connection, person_id: str) -> bytes:
+        row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+        if row is None:
+            raise PersonNotFoundError(person_id)
+        return row[0]
+
+    def add_person(self, name: str) -> str:
+        """Enrol a new person by name and return their random id. Their name is sealed under a data
+        key of their own. PersonExistsError if the name (ignoring case) is already enrolled."""
+        name = _clean_name(name)
+        with self.transaction():
+            self._require_master()
+            for person in self.people(errors="skip"):
+                if person.name.casefold() == name.casefold():
+                    raise PersonExistsError(name)
+            person_id, now = _new_id(), self._clock()
+            self._new_data_key(person_id)
+            self._conn().execute("INSERT INTO people (id, name, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+                                 (person_id, self._seal(person_id, "people", person_id, "name", name.encode("utf-8")), now, now))
+            return person_id
+
+    def _person_from_row(self, conn: sqlite3.Connection, row: tuple) -> Person:
+        person_id, sealed, created, seen = row
+        counts = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM embeddings WHERE person_id = :p), (SELECT COUNT(*) FROM thumbnails WHERE person_id = :p),"
+            " (SELECT COUNT(*) FROM consents WHERE person_id = :p)", {"p": person_id}).fetchone()
+        return Person(person_id, self._name_of(person_id, sealed), created, seen, *counts)
+
+    def people(self, *, errors: Errors = "raise") -> list[Person]:
+        """Everyone enrolled, oldest first. With errors="skip", a person whose name fails
+        authentication (or whose key is gone) is left out instead of raising; check() lists them."""
+        self._require_master()
+        with self._snapshot() as conn:
+            out = []
+            for row in conn.execute("SELECT id, name, created_at, last_seen_at FROM people ORDER BY created_at, id").fetchall():
+                try:
+                    out.append(self._person_from_row(conn, row))
+                except (TamperedDataError, KeyDestroyedError):
+                    if errors == "raise":
+                        raise
+            return out
+
+    def person(self, person_id: str) -> Person:
+        self._require_master()
+        with self._snapshot() as conn:
+            row = conn.execute("SELECT id, name, created_at, last_seen_at FROM people WHERE id = ?", (person_id,)).fetchone()
+            if row is None:
+                raise PersonNotFoundError(person_id)
+            return self._person_from_row(conn, row)
+
+    def find_person(self, name: str) -> Person | None:
+        """The person with this name (ignoring case), or None."""
+        wanted = _clean_name(name).casefold()
+        return next((p for p in self.people(errors="skip") if p.name.casefold() == wanted), None)
+
+    def person_ids(self) -> list[str]:
+        """Ids of everyone enrolled; works while locked (ids are random and say nothing)."""
+        with self._snapshot() as conn:
+            return [row[0] for row in conn.execute("SELECT id FROM people ORDER BY created_at, id")]
+
+    def mark_seen(self, person_ids: Iterable[str], *, when: float | None = None) -> None:
+        """Record that these people were just recognised (resets their "not seen" retention clock)."""
+        when = self._clock() if when is None else when
+        with self.transaction():
+            self._require_master()
+            self._conn().executemany("UPDATE people SET last_seen_at = max(last_seen_at, ?) WHERE id = ?",
+                                     [(when, pid) for pid in person_ids])
+
+    # ------------------------------------------------------------------ embeddings and thumbnails
+
+    def add_embeddings(self, person_id: str, embeddings: Any, *, model: str = "default") -> int:
+        """Seal and store each row of an (n, d) array (float32) for this person; returns n. Rows from
+        the same `model` must all have the same d."""
+        array, model = _clean_embeddings(embeddings), _clean_model(model)
+        with self.transaction():
+            self._require_master()
+            conn = self._conn()
+            self._require_person(conn, person_id)
+            row = conn.execute("SELECT length(vector) FROM embeddings WHERE person_id = ? AND model = ? LIMIT 1",
+                               (person_id, model)).fetchone()
+            if row is not None and (row[0] - _SEALED_OVERHEAD) // 4 != array.shape[1]:
+                raise EmbeddingError(f"this person's {model!r} embeddings have {(row[0] - _SEALED_OVERHEAD) // 4} "
+                                     f"dimensions, the new ones {array.shape[1]}; nothing was stored")
+            now = self._clock()
+            rows = []
+            for vector in array:
+                row_id = _new_id()
+                rows.append((row_id, person_id, model, self._seal(person_id, "embeddings", row_id, "vector", vector.tobytes()), now))
+            conn.executemany("INSERT INTO embeddings (id, person_id, model, vector, created_at) VALUES (?,?,?,?,?)", rows)
+            return len(rows)
+
+    def _vectors(self, conn: sqlite3.Connection, person_id: str, model: str | None, errors: Errors) -> list[np.ndarray]:
+        query = "SELECT id, vector FROM embeddings WHERE person_id = ?" + (" AND model = ?" if model else "") + " ORDER BY created_at, id"
+        out = []
+        for row_id, sealed in conn.execute(query, (person_id, model) if model else (person_id,)).fetchall():
+            try:
+                out.append(np.frombuffer(self._unseal(person_id, "embeddings", row_id, "vector", sealed), dtype="<f4"))
+            except (TamperedDataError, KeyDestroyedError):
+                if errors == "raise":
+                    raise
+        return out
+
+    def embeddings(self, person_id: str, *, model: str | None = None) -> np.ndarray:
+        """This person's embeddings as one (n, d) float32 array (n may be 0)."""
+        self._require_master()
+        with self._snapshot() as conn:
+            self._require_person(conn, person_id)
+            vectors = self._vectors(conn, person_id, model, "raise")
+        if not vectors:
+            return np.zeros((0, 0), dtype=np.float32)
+        if len({v.shape[0] for v in vectors}) > 1:
+            raise EmbeddingError("this person has embeddings from models of different sizes: pass model=")
+        return np.stack(vectors)
+
+    def gallery(self, *, model: str | None = None, errors: Errors = "raise") -> dict[str, np.ndarray]:
+        """{name: (n, d) float32 array} for everyone with embeddings (of `model`, when given): what
+        recognition compares faces against. errors="skip" leaves out values that fail authentication."""
+        self._require_master()
+        out: dict[str, np.ndarray] = {}
+        with self._snapshot() as conn:
+            for row in conn.execute("SELECT id, name FROM people ORDER BY created_at, id").fetchall():
+                try:
+                    name = self._name_of(row[0], row[1])
+                    vectors = self._vectors(conn, row[0], model, errors)
+                except (TamperedDataError, KeyDestroyedError):
+                    if errors == "raise":
+                        raise
+                    continue
+                if vectors and len({v.shape[0] for v in vectors}) == 1:
+                    out[name] = np.stack(vectors)
+                elif vectors:
+                    raise EmbeddingError("the gallery mixes embeddings of different sizes: pass model=")
+        return out
+
+    def add_thumbnail(self, person_id: str, image: bytes) -> str:
+        """Seal and keep one small image (e.g. JPEG bytes) of this person; only with their consent."""
+        if not isinstance(image, bytes) or not image:
+            raise TypeError("a thumbnail must be non-empty bytes (an encoded image)")
+        with self.transaction():
+            self._require_master()
+            self._require_person(self._conn(), person_id)
+            row_id = _new_id()
+            self._conn().execute("INSERT INTO thumbnails (id, person_id, image, created_at) VALUES (?, ?, ?, ?)",
+                                 (row_id, person_id, self._seal(person_id, "thumbnails", row_id, "image", image), self._clock()))
+            return row_id
+
+    def thumbnails(self, person_id: str) -> list[Thumbnail]:
+        self._require_master()
+        with self._snapshot() as conn:
+            self._require_person(conn, person_id)
+            rows = conn.execute("SELECT id, image, created_at FROM thumbnails WHERE person_id = ? ORDER BY created_at, id",
+                                (person_id,)).fetchall()
+            return [Thumbnail(rid, person_id, created, self._unseal(person_id, "thumbnails", rid, "image", sealed))
+                    for rid, sealed, created in rows]
+
+    def delete_thumbnails(self, *, before: float) -> int:
+        """Delete every thumbnail stored before this time; returns how many."""
+        with self.transaction():
+            self._require_master()
+            return self._conn().execute("DELETE FROM thumbnails WHERE created_at < ?", (before,)).rowcount
+
+    # ------------------------------------------------------------------ consent records
+
+    def add_consent(self, person_id: str, details: Mapping[str, Any]) -> str:
+        """Append a consent record (any JSON-serialisable mapping, sealed under the person's key)."""
+        plaintext = _json_bytes(details)
+        with self.transaction():
+            self._require_master()
+            self._require_person(self._conn(), person_id)
+            row_id = _new_id()
+            self._conn().execute("INSERT INTO consents (id, person_id, details, recorded_at) VALUES (?, ?, ?, ?)",
+                                 (row_id, person_id, self._seal(person_id, "consents", row_id, "details", plaintext), self._clock()))
+            return row_id
+
+    def consents(self, person_id: str) -> list[ConsentEntry]:
+        """This person's consent records, oldest first."""
+        self._require_master()
+        with self._snapshot() as conn:
+            self._require_person(conn, person_id)
+            rows = conn.execute("SELECT id, details, recorded_at FROM consents WHERE person_id = ? ORDER BY recorded_at, id",
+                                (person_id,)).fetchall()
+            return [ConsentEntry(rid, person_id, recorded,
+                                 json.loads(self._unseal(person_id, "consents", rid, "details", sealed)))
+                    for rid, sealed, recorded in rows]
+
+    # ------------------------------------------------------------------ saved analyses
+
+    def _household_owner(self, *, create: bool) -> str | None:
+        row = self._conn().execute("SELECT value FROM meta WHERE key = 'household_key'").fetchone()
+        if row is not None or not create:
+            return row[0] if row else None
+        owner = _HOUSEHOLD + _new_id()
+        self._new_data_key(owner)
+        self._conn().execute("INSERT INTO meta (key, value) VALUES ('household_key', ?)", (owner,))
+        return owner
+
+    def add_analysis(self, result: Mapping[str, Any], *, person_ids: Iterable[str] = ()) -> str:
+        """Keep an analysis result the user chose to save (sealed). Linking the people it names means
+        erasing one of them erases this result too."""
+        plaintext = _json_bytes(result)
+        person_ids = list(dict.fromkeys(person_ids))
+        with self.transaction():
+            self._require_master()
+            conn = self._conn()
+            for pid in person_ids:
+                self._require_person(conn, pid)
+            owner = self._household_owner(create=True)
+            row_id = _new_id()
+            conn.execute("INSERT INTO analyses (id, key_owner, result, created_at) VALUES (?, ?, ?, ?)",
+                         (row_id, owner, self._seal(owner, "analyses", row_id, "result", plaintext), self._clock()))
+            conn.executemany("INSERT INTO analysis_people (analysis_id, person_id) VALUES (?, ?)", [(row_id, p) for p in person_ids])
+            return row_id
+
+    def analyses(self) -> list[AnalysisEntry]:
+        self._require_master()
+        with self._snapshot() as conn:
+            out = []
+            for rid, owner, sealed, created in conn.execute(
+                    "SELECT id, key_owner, result, created_at FROM analyses ORDER BY created_at, id").fetchall():
+                people = tuple(r[0] for r in conn.execute("SELECT person_id FROM analysis_people WHERE analysis_id = ?", (rid,)))
+                out.append(AnalysisEntry(rid, created, json.loads(self._unseal(owner, "analyses", rid, "result", sealed)), people))
+            return out
+
+    def delete_analyses(self, *, before: float) -> int:
+        """Delete every saved analysis made before this time; returns how many."""
+        with self.transaction():
+            self._require_master()
+            return self._conn().execute("DELETE FROM analyses WHERE created_at < ?", (before,)).rowcount
+
+    # ------------------------------------------------------------------ retention settings
+
+    def set_retention(self, kind: str, days: int | None) -> None:
+        """Store how many days data of this kind is kept (None: kept until erased)."""
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
+            raise ValueError(f"retention days must be a whole number >= 0 or None, got {days!r}")
+        with self.transaction():
+            self._require_master()
+            self._conn().execute("INSERT OR REPLACE INTO retention (kind, days, updated_at) VALUES (?, ?, ?)",
+                                 (kind, days, self._clock()))
+
+    def retention_settings(self) -> dict[str, int | None]:
+        """The stored retention settings (kinds never set are absent)."""
+        with self._snapshot() as conn:
+            return {kind: days for kind, days in conn.execute("SELECT kind, days FROM retention ORDER BY kind")}
+
+    # ------------------------------------------------------------------ erasure
+
+    def delete_person(self, person_id: str) -> dict[str, int]:
+        """Delete every row of this person (and saved analyses that name them) and destroy their data
+        key once the deletion commits: copies of their ciphertexts elsewhere (backups of unveil.db)
+        can then never be decrypted. Returns the number of records removed per kind. Call scrub()
+        afterwards so freed pages and the WAL keep no old bytes."""
+        with self.transaction():
+            self._require_master()
+            conn = self._conn()
+            self._require_person(conn, person_id)
+            counts = {"person": 1}
+            for table in _schema.PERSON_TABLES:
+                counts[table] = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE person_id = ?", (person_id,)).fetchone()[0]
+            counts["analyses"] = conn.execute(
+                "DELETE FROM analyses WHERE id IN (SELECT analysis_id FROM analysis_people WHERE person_id = ?)", (person_id,)).rowcount
+            conn.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to embeddings, thumbnails, consents
+            counts["data_key"] = 1
+            self._shred_after_commit.append(person_id)
+            return counts
+
+    def delete_everything(self) -> dict[str, int]:
+        """Delete every person, every saved analysis and the whole audit log, and destroy every data
+        key; the passphrase, key file and retention settings stay so the empty store remains usable.
+        The caller writes the first entry of the new audit log in the same transaction."""
+        with self.transaction():
+            self._require_master()
+            conn = self._conn()
+            counts = {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                      for table in ("people", *_schema.PERSON_TABLES, "analyses", "audit")}
+            counts["data_keys"] = self._keys_conn().execute("SELECT COUNT(*) FROM data_keys").fetchone()[0]
+            owners = [row[0] for row in conn.execute("SELECT id FROM people UNION SELECT key_owner FROM analyses "
+                                                     "UNION SELECT value FROM meta WHERE key = 'household_key'")]
+            conn.execute("DELETE FROM analyses")
+            conn.execute("DELETE FROM people")
+            conn.execute("DELETE FROM meta WHERE key = 'household_key'")
+            _audit.reset(conn)
+            self._shred_after_commit.extend(owners)
+            return counts
+
+    def _scrub_connection(self, conn: sqlite3.Connection) -> bool:
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            conn.execute("VACUUM")
+            busy |= conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                return False
+            raise
+        return busy == 0
+
+    def scrub(self) -> bool:
+        """Checkpoint the WAL into the database files, VACUUM them and truncate the WALs, so deleted
+        values survive neither in free pages nor in old WAL frames (deleted cells are already zeroed by
+        secure_delete). False when another session's open read kept part of it from finishing; the
+        data is deleted either way, and its key is already destroyed."""
+        with self._lock:
+            if self._depth:
+                raise StoreError("scrub() cannot run inside a transaction")
+            return all([self._scrub_connection(self._conn()), self._scrub_connection(self._keys_conn())])
+
+    # ------------------------------------------------------------------ audit log
+
+    def append_audit(self, event: str, *, person_id: str | None = None, details: Mapping[str, Any] | None = None) -> int:
+        """Append an entry to the hash-chained audit log (joining the current transaction, if any) and
+        return its sequence number. `details` holds only flat, non-personal values (counts, kinds);
+        a person is named by their opaque id, and their name is sealed under their own data key."""
+        with self.transaction():
+            self._require_master()
+            conn = self._conn()
+
+            def seal_name(seq: int) -> bytes | None:
+                if person_id is None:
+                    return None
+                row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+                if row is None:
+                    return None
+                name = self._name_of(person_id, row[0]).encode("utf-8")
+                return self._seal(person_id, "audit", str(seq), "name", name)
+
+            return _audit.append(conn, event=event, ts=self._clock(), person_id=person_id, seal_name=seal_name,
+                                 details=details, mac_key=self._audit_key)
+
+    def audit_entries(self) -> list[AuditEntry]:
+        """The audit log, oldest first. Names show only while the store is unlocked and the person
+        is still enrolled."""
+        with self._snapshot() as conn:
+            rows = conn.execute("SELECT seq, ts, event, person_id, name, details, mac FROM audit ORDER BY seq").fetchall()
+        out = []
+        for seq, ts, event, person_id, sealed, details, entry_mac in rows:
+            name, status = None, "none"
+            if sealed is not None:
+                if not self.is_unlocked:
+                    status = "locked"
+                else:
+                    try:
+                        name, status = self._unseal(person_id, "audit", str(seq), "name", sealed).decode("utf-8"), "shown"
+                    except KeyDestroyedError:
+                        status = "erased"
+                    except TamperedDataError:
+                        status = "damaged"
+            try:
+                parsed = json.loads(details)
+            except ValueError:
+                parsed = {}
+            out.append(AuditEntry(seq, ts, event, person_id, name, status, parsed, entry_mac is not None))
+        return out
+
+    def verify_audit(self) -> _audit.AuditVerification:
+        """Check the audit chain; when unlocked, also every entry's MAC and the sealed head."""
+        with self._snapshot() as conn:
+            return _audit.verify(conn, self._audit_key)
+
+    # ------------------------------------------------------------------ integrity and counts
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table and data keys held; works while locked."""
+        with self._snapshot() as conn:
+            counts = {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                      for table in ("people", *_schema.PERSON_TABLES, "analyses", "audit")}
+        counts["data_keys"] = self._keys_conn().execute("SELECT COUNT(*) FROM data_keys").fetchone()[0]
+        return counts
+
+    def check(self) -> list[Damage]:
+        """Authenticate every sealed value in the store and list the ones that fail (none when intact)."""
+        self._require_master()
+        damage: list[Damage] = []
+
+        def probe(table: str, row: str, column: str, attempt: Callable[[], object]) -> None:
+            try:
+                attempt()
+            except (TamperedDataError, KeyDestroyedError) as exc:
+                damage.append(Damage(table, row, column, str(exc)))
+
+        for owner, wrapped in self._keys_conn().execute("SELECT owner, wrapped FROM data_keys").fetchall():
+            probe("data_keys", owner, "wrapped",
+                  lambda o=owner, w=wrapped: _crypto.unseal(self._master, w, self._key_aad(o), what=f"the data key of {o}"))
+        with self._snapshot() as conn:
+            for pid, sealed in conn.execute("SELECT id, name FROM people").fetchall():
+                probe("people", pid, "name", lambda p=pid, s=sealed: self._name_of(p, s))
+            for table, column in (("embeddings", "vector"), ("thumbnails", "image"), ("consents", "details")):
+                for rid, pid, sealed in conn.execute(f"SELECT id, person_id, {column} FROM {table}").fetchall():
+                    probe(table, rid, column, lambda t=table, c=column, r=rid, p=pid, s=sealed: self._unseal(p, t, r, c, s))
+            for rid, owner, sealed in conn.execute("SELECT id, key_owner, result FROM analyses").fetchall():
+                probe("analyses", rid, "result", lambda r=rid, o=owner, s=sealed: self._unseal(o, "analyses", r, "result", s))
+            live = {row[0] for row in conn.execute("SELECT id FROM people")}
+            for seq, pid, sealed in conn.execute("SELECT seq, person_id, name FROM audit WHERE name IS NOT NULL").fetchall():
+                if pid in live:  # names of erased people are meant to be unreadable
+                    probe("audit", str(seq), "name", lambda q=seq, p=pid, s=sealed: self._unseal(p, "audit", str(q), "name", s))
+        return damage
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, key: str) -> str:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise sqlite3.DatabaseError(f"meta entry {key!r} is missing")
+        return row[0]
