@@ -1,0 +1,51 @@
+"""Bias audit: how evenly an emotion or identity model works across groups of faces.
+
+Groups come from the audit set (any columns of its manifest) and from automatic proxies measured on
+each face (skin tone band, illumination, face size, head pose, grayscale source). Metrics are
+disaggregated with fairlearn's MetricFrame, with bootstrap intervals; groups worse than the rest
+beyond a threshold, with an interval that excludes zero, are flagged. Reports: self-contained HTML
+with plots, and JSON with every number.
+"""
+from governance.bias_audit._audit_set import NOT_MEASURED, AuditSample, AuditSet, load_audit_set
+from governance.bias_audit._bootstrap import Estimate
+from governance.bias_audit._disaggregate import AuditSettings, ColumnResult, GroupResult
+from governance.bias_audit._emotion_audit import Locator, Predictor, run_emotion_audit
+from governance.bias_audit._errors import AuditError
+from governance.bias_audit._identity_audit import run_identity_audit
+from governance.bias_audit._proxy_groups import (
+    PROXY_BANDS,
+    PROXY_COLUMNS,
+    PROXY_DESCRIPTIONS,
+    FaceGeometry,
+    head_yaw,
+    individual_typology_angle,
+    is_grayscale,
+    proxy_groups,
+)
+from governance.bias_audit._result import BiasAudit, Flag
+
+__all__ = [
+    "NOT_MEASURED",
+    "PROXY_BANDS",
+    "PROXY_COLUMNS",
+    "PROXY_DESCRIPTIONS",
+    "AuditError",
+    "AuditSample",
+    "AuditSet",
+    "AuditSettings",
+    "BiasAudit",
+    "ColumnResult",
+    "Estimate",
+    "FaceGeometry",
+    "Flag",
+    "GroupResult",
+    "Locator",
+    "Predictor",
+    "head_yaw",
+    "individual_typology_angle",
+    "is_grayscale",
+    "load_audit_set",
+    "proxy_groups",
+    "run_emotion_audit",
+    "run_identity_audit",
+]

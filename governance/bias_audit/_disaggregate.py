@@ -1,0 +1,241 @@
+"""Disaggregating metrics over the groups of one column: fairlearn MetricFrame plus bootstrap intervals.
+
+MetricFrame computes every point value (per group, overall, differences and ratios between groups)
+with the scikit-learn / fairlearn metric functions. The same metrics written over count tables give
+the bootstrap distributions (see _bootstrap), from which come the intervals and each group's gap to
+the rest of the column. Tests check that both ways agree on the observed data.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame
+
+from governance.bias_audit._audit_set import NOT_MEASURED
+from governance.bias_audit._bootstrap import Estimate, bootstrap_tables, percentile_interval
+from governance.bias_audit._errors import AuditError
+
+
+def _all_rows(tables: np.ndarray) -> np.ndarray:
+    return tables.sum(axis=(-2, -1))
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric, written twice: for MetricFrame on label arrays, and over (..., T, P) count tables.
+
+    `support` counts the rows the metric is computed on (all rows by default; genuine trials for a
+    false non-match rate). `worse` is the direction in which a group gap is a harm to that group and
+    may be flagged; None for metrics that are only reported.
+    """
+
+    name: str
+    on_labels: Callable[[np.ndarray, np.ndarray], float]
+    on_tables: Callable[[np.ndarray], np.ndarray]
+    support: Callable[[np.ndarray], np.ndarray] = _all_rows
+    worse: Literal["lower", "higher"] | None = None
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """How groups are compared. Every threshold is documented in run_emotion_audit."""
+
+    min_group_size: int = 30
+    gap_threshold: float = 0.05
+    confidence: float = 0.95
+    n_boot: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.min_group_size < 1:
+            raise AuditError(f"min_group_size must be at least 1, got {self.min_group_size}")
+        if not 0.0 <= self.gap_threshold < 1.0:
+            raise AuditError(f"gap_threshold must be in [0, 1), got {self.gap_threshold}")
+        if not 0.0 < self.confidence < 1.0:
+            raise AuditError(f"confidence must be in (0, 1), got {self.confidence}")
+        if self.n_boot < 1:
+            raise AuditError(f"n_boot must be at least 1, got {self.n_boot}")
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One group of a column: its size, metrics, gaps to the rest of the column, and what is flagged."""
+
+    name: str
+    size: int
+    eligible: bool
+    metrics: dict[str, Estimate]
+    gaps: dict[str, Estimate]
+    flagged: tuple[str, ...]
+    table: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {
+            "size": self.size,
+            "eligible": self.eligible,
+            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+            "gap_to_rest": {k: v.to_dict() for k, v in self.gaps.items()},
+            "flagged": list(self.flagged),
+            "table": self.table.tolist(),
+        }
+
+
+@dataclass(frozen=True)
+class ColumnResult:
+    """All groups of one column, the column's overall values, and differences and ratios between groups."""
+
+    column: str
+    origin: Literal["proxy", "user", "all"]
+    not_measured: int
+    overall: dict[str, Estimate]
+    groups: tuple[GroupResult, ...]
+    difference: dict[str, Estimate]
+    ratio: dict[str, Estimate]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def flagged_groups(self) -> tuple[GroupResult, ...]:
+        return tuple(g for g in self.groups if g.flagged)
+
+    def to_dict(self) -> dict:
+        return {
+            "origin": self.origin,
+            "not_measured": self.not_measured,
+            "overall": {k: v.to_dict() for k, v in self.overall.items()},
+            "groups": {g.name: g.to_dict() for g in self.groups},
+            "difference_between_groups": {k: v.to_dict() for k, v in self.difference.items()},
+            "ratio_between_groups": {k: v.to_dict() for k, v in self.ratio.items()},
+            "notes": list(self.notes),
+        }
+
+
+def analyse_column(
+    *,
+    column: str,
+    origin: Literal["proxy", "user", "all"],
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    groups: np.ndarray,
+    table_shape: tuple[int, int],
+    metrics: Sequence[MetricSpec],
+    settings: AuditSettings,
+    group_order: Sequence[str] = (),
+) -> ColumnResult:
+    """Per-group metrics of one column with intervals, gaps to the rest, differences, ratios and flags.
+
+    `y_true` and `y_pred` are integer codes indexing a (T, P) count table. Rows whose group is
+    NOT_MEASURED are counted but left out of the comparison. Groups come in `group_order` first, then
+    sorted. A group is flagged on a metric with a `worse` direction when its own support and the rest's
+    are both >= min_group_size, its gap to the rest is worse than gap_threshold, and the gap's interval
+    excludes zero.
+    """
+    groups = np.asarray(groups, dtype=object)
+    measured = groups != NOT_MEASURED
+    y_true, y_pred, groups = np.asarray(y_true)[measured], np.asarray(y_pred)[measured], groups[measured]
+    present = set(groups.tolist())
+    names = [g for g in group_order if g in present] + sorted(present - set(group_order))
+    notes = []
+    if not names:
+        notes.append("no face has a measured value in this column")
+        return ColumnResult(column, origin, int((~measured).sum()), {}, (), {}, {}, tuple(notes))
+
+    index = {name: i for i, name in enumerate(names)}
+    codes = np.array([index[g] for g in groups], dtype=np.int64)
+    n_true, n_pred = table_shape
+    cells = (codes * n_true + y_true) * n_pred + y_pred
+    tables = np.bincount(cells, minlength=len(names) * n_true * n_pred).reshape(len(names), n_true, n_pred)
+    boot = bootstrap_tables(tables, n_boot=settings.n_boot, seed=settings.seed)
+
+    frame = _metric_frame(metrics, y_true, y_pred, groups, column)
+    by_group = frame.by_group
+    total, boot_total = tables.sum(axis=0), boot.sum(axis=1)
+    overall = {
+        m.name: _estimate(frame.overall[m.name], m.on_tables(boot_total), settings) for m in metrics
+    }
+
+    results = []
+    for i, name in enumerate(names):
+        rest, boot_rest = total - tables[i], boot_total - boot[:, i]
+        own = {m.name: _estimate(by_group.loc[name, m.name], m.on_tables(boot[:, i]), settings) for m in metrics}
+        gaps, flagged = {}, []
+        for m in metrics:
+            if m.worse is None:
+                continue
+            gap_value = float(m.on_tables(tables[i]) - m.on_tables(rest))
+            gap = _estimate(gap_value, m.on_tables(boot[:, i]) - m.on_tables(boot_rest), settings)
+            gaps[m.name] = gap
+            supported = min(m.support(tables[i]), m.support(rest)) >= settings.min_group_size
+            harmful = gap.value < -settings.gap_threshold if m.worse == "lower" else gap.value > settings.gap_threshold
+            if supported and harmful and gap.excludes_zero():
+                flagged.append(m.name)
+        results.append(
+            GroupResult(
+                name=name,
+                size=int(tables[i].sum()),
+                eligible=bool(tables[i].sum() >= settings.min_group_size),
+                metrics=own,
+                gaps=gaps,
+                flagged=tuple(flagged),
+                table=tables[i],
+            )
+        )
+
+    difference, ratio = {}, {}
+    eligible = [i for i, r in enumerate(results) if r.eligible]
+    small = [r.name for r in results if not r.eligible]
+    if small:
+        notes.append(
+            f"shown but not compared (fewer than {settings.min_group_size} faces): {', '.join(small)}"
+        )
+    if len(eligible) >= 2:
+        subset = np.isin(codes, eligible)
+        eligible_frame = _metric_frame(metrics, y_true[subset], y_pred[subset], groups[subset], column)
+        point_difference = eligible_frame.difference(method="between_groups")
+        point_ratio = eligible_frame.ratio(method="between_groups")
+        for m in metrics:
+            values = m.on_tables(boot[:, eligible])  # (n_boot, eligible groups)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                high, low = _nan_extremes(values)
+                difference[m.name] = _estimate(point_difference[m.name], high - low, settings)
+                ratio[m.name] = _estimate(point_ratio[m.name], low / high, settings)
+    elif len(names) >= 2:
+        notes.append("fewer than two groups are large enough to compare")
+    return ColumnResult(
+        column=column,
+        origin=origin,
+        not_measured=int((~measured).sum()),
+        overall=overall,
+        groups=tuple(results),
+        difference=difference,
+        ratio=ratio,
+        notes=tuple(notes),
+    )
+
+
+def _metric_frame(
+    metrics: Sequence[MetricSpec], y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray, column: str
+) -> MetricFrame:
+    return MetricFrame(
+        metrics={m.name: m.on_labels for m in metrics},
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=pd.Series(groups, name=column),
+    )
+
+
+def _estimate(value: float, samples: np.ndarray, settings: AuditSettings) -> Estimate:
+    low, high = percentile_interval(np.asarray(samples, dtype=np.float64), confidence=settings.confidence)
+    return Estimate(value=float(value), low=float(low), high=float(high))
+
+
+def _nan_extremes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per resample max and min over groups, ignoring groups where the metric is undefined."""
+    defined = ~np.isnan(values)
+    any_defined = defined.any(axis=1)
+    high = np.where(any_defined, np.where(defined, values, -np.inf).max(axis=1), np.nan)
+    low = np.where(any_defined, np.where(defined, values, np.inf).min(axis=1), np.nan)
+    return high, low

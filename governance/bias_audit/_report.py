@@ -1,0 +1,215 @@
+"""Writing an audit: a self-contained HTML report, a JSON file with every number, and the per-face rows."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from governance.bias_audit._bootstrap import Estimate
+from governance.bias_audit._disaggregate import ColumnResult
+from governance.bias_audit._errors import AuditError
+from governance.bias_audit._plots import confusion_grid, metric_bars
+from governance.bias_audit._proxy_groups import PROXY_DESCRIPTIONS
+from governance.bias_audit._result import BiasAudit
+
+# The metrics shown in the tables and bar charts of each kind; the JSON holds all of them.
+HEADLINE_METRICS = {
+    "emotion": ("accuracy", "macro_f1"),
+    "identity": ("false_match_rate", "false_non_match_rate"),
+}
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+tr.flagged td { background: #fdecea; }
+tr.small td { color: #888; }
+.flag { color: #c0392b; font-weight: bold; }
+.note { color: #555; font-size: 0.9em; }
+img { max-width: 100%; }
+"""
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    html: Path
+    json: Path
+    rows: Path
+
+
+def write_report(audit: BiasAudit, directory: str | Path, *, stem: str | None = None) -> ReportPaths:
+    """Write `<stem>.html`, `<stem>.json` and `<stem>_rows.csv` into `directory` (created if needed).
+
+    `stem` defaults to "<kind>_bias_audit". The JSON is `audit.to_dict()`; the HTML shows the same
+    numbers with plots embedded as base64 PNG, so it opens offline and can be sent as one file.
+    """
+    directory = Path(directory)
+    stem = stem or f"{audit.kind}_bias_audit"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditError(f"cannot create report folder {directory}: {exc}") from exc
+    paths = ReportPaths(
+        html=directory / f"{stem}.html", json=directory / f"{stem}.json", rows=directory / f"{stem}_rows.csv"
+    )
+    numbers = audit.to_dict()
+    numbers["generated"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    # Built completely before anything is written: a failure leaves no half-written report.
+    page = render_html(audit, generated=numbers["generated"])
+    text = json.dumps(numbers, indent=1, allow_nan=False)
+    paths.json.write_text(text + "\n", encoding="utf-8")
+    audit.rows.to_csv(paths.rows, index=False)
+    paths.html.write_text(page, encoding="utf-8")
+    return paths
+
+
+def render_html(audit: BiasAudit, *, generated: str) -> str:
+    """The report page as one HTML string."""
+    metrics = HEADLINE_METRICS[audit.kind]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{_e(audit.kind.capitalize())} bias audit</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_e(audit.kind.capitalize())} bias audit</h1>",
+        _context(audit, generated),
+        "<h2>Overall</h2>",
+        _overall_table(audit),
+        _flags(audit),
+    ]
+    if audit.kind == "emotion" and audit.overall.groups:
+        parts.append("<h3>Confusion matrix, all faces</h3>")
+        parts.append(_img(confusion_grid(audit.overall, audit.context["classes"]), "overall confusion matrix"))
+    for column in audit.columns:
+        parts.append(_column_section(audit, column, metrics))
+    parts.append(_method(audit))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _context(audit: BiasAudit, generated: str) -> str:
+    settings = audit.settings
+    rows = [("generated", generated), ("size", f"{audit.size} {'faces' if audit.kind == 'emotion' else 'trials'}")]
+    context = audit.context
+    if audit.kind == "emotion":
+        rows += [("audit set", context.get("audit_set") or "given in code"), ("classes", ", ".join(context["classes"]))]
+    else:
+        rows += [
+            ("operating threshold", f"{context['threshold']:g} ({context['score_kind']}: match when score "
+             f"{'<=' if context['score_kind'] == 'distance' else '>='} threshold)"),
+            ("trials", f"{context['genuine_trials']} genuine, {context['impostor_trials']} impostor"),
+        ]
+    for key, value in context.get("model", {}).items():
+        rows.append((f"model {key}", str(value)))
+    rows += [
+        ("minimum group size", str(settings.min_group_size)),
+        ("flag threshold", f"gap to the rest worse than {settings.gap_threshold:g}, {settings.confidence:.0%} interval excluding 0"),
+        ("intervals", f"{settings.confidence:.0%} bootstrap percentile, {settings.n_boot} resamples, seed {settings.seed}"),
+    ]
+    return _table(("", ""), rows, show_header=False)
+
+
+def _overall_table(audit: BiasAudit) -> str:
+    rows = [(name, _interval(estimate)) for name, estimate in audit.overall.overall.items()]
+    return _table(("metric", f"value [{audit.settings.confidence:.0%} interval]"), rows)
+
+
+def _flags(audit: BiasAudit) -> str:
+    flags = audit.flags
+    if not flags:
+        return (f"<p>No group is flagged: no group with at least {audit.settings.min_group_size} "
+                f"{'faces' if audit.kind == 'emotion' else 'trials'} is worse than the rest of its column by more than "
+                f"{audit.settings.gap_threshold:g} with an interval excluding zero.</p>")
+    items = "".join(
+        f"<li><span class='flag'>{_e(f.column)} = {_e(f.group)}</span>: {_e(f.metric)} gap to the rest "
+        f"{_interval(f.gap)} (n={f.size})</li>"
+        for f in flags
+    )
+    return f"<h3>Flagged groups</h3><ul>{items}</ul>"
+
+
+def _column_section(audit: BiasAudit, column: ColumnResult, metrics: tuple[str, ...]) -> str:
+    parts = [f"<h2>{_e(column.column)} <small class='note'>({column.origin} groups)</small></h2>"]
+    if column.column in PROXY_DESCRIPTIONS and column.origin == "proxy":
+        parts.append(f"<p class='note'>{_e(PROXY_DESCRIPTIONS[column.column])}</p>")
+    if column.not_measured:
+        parts.append(f"<p class='note'>Not measured (n/a), left out of this comparison: {column.not_measured}.</p>")
+    for note in column.notes:
+        parts.append(f"<p class='note'>{_e(note)}.</p>")
+    if not column.groups:
+        return "\n".join(parts)
+    gap_metrics = [m for m in metrics if m in column.groups[0].gaps]
+    header = ("group", "size", *[f"{m}" for m in metrics], *[f"{m} gap to rest" for m in gap_metrics], "flagged")
+    if audit.kind == "identity":
+        header = ("group", "genuine", "impostor", *header[2:])
+    rows, classes = [], []
+    for group in column.groups:
+        size = (str(int(group.table[1].sum())), str(int(group.table[0].sum()))) if audit.kind == "identity" else (str(group.size),)
+        cells = (group.name, *size, *[_interval(group.metrics[m]) for m in metrics],
+                 *[_interval(group.gaps[m]) for m in gap_metrics], ", ".join(group.flagged) or "")
+        rows.append(cells)
+        classes.append("flagged" if group.flagged else ("small" if not group.eligible else ""))
+    parts.append(_table(header, rows, row_classes=classes))
+    if len(column.groups) < 2:
+        return "\n".join(parts)
+    if column.difference:
+        rows = [(m, _interval(column.difference[m]), _interval(column.ratio[m])) for m in column.difference]
+        parts.append("<details><summary>Differences and ratios between groups (all metrics)</summary>")
+        parts.append(_table(("metric", "difference (max - min)", "ratio (min / max)"), rows))
+        parts.append("</details>")
+    parts.append(_img(metric_bars(column, metrics, title=f"{', '.join(metrics)} by {column.column}"),
+                      f"{column.column} bars"))
+    if audit.kind == "emotion":
+        classes_ = audit.context["classes"]
+        parts.append(_img(metric_bars(column, [f"predicted_rate[{c}]" for c in classes_],
+                                      title=f"rate each emotion is predicted, by {column.column}"),
+                          f"{column.column} predicted rates"))
+        parts.append(_img(metric_bars(column, [f"recall[{c}]" for c in classes_],
+                                      title=f"recall of each emotion, by {column.column}"),
+                          f"{column.column} recalls"))
+        parts.append(_img(confusion_grid(column, classes_), f"{column.column} confusion matrices"))
+    return "\n".join(parts)
+
+
+def _method(audit: BiasAudit) -> str:
+    settings = audit.settings
+    return (
+        "<h2>How to read this</h2><ul class='note'>"
+        "<li>Point values come from fairlearn's MetricFrame; intervals from resampling the rows with replacement "
+        f"({settings.n_boot} times) and taking the {settings.confidence:.0%} percentile range.</li>"
+        "<li>A group's gap is its metric minus the metric of the rest of its column. It is flagged only when it is "
+        "the group that is served worse, by more than the threshold, with an interval that excludes zero, and "
+        "both it and the rest are large enough.</li>"
+        "<li>Proxy groups are measured from pixels, not facts about people: the skin-tone band is the colour of "
+        "the skin as photographed and moves with lighting and white balance.</li>"
+        "<li>Differences (max - min) and ratios (min / max) between groups lean away from equality in resamples, "
+        "so their intervals show how large the spread could be, not whether it is zero; use the gaps for that.</li>"
+        "<li>An unflagged group is not proof of fairness: small groups and wide intervals hide gaps.</li></ul>"
+    )
+
+
+def _table(columns, rows, *, show_header: bool = True, row_classes=None) -> str:
+    head = "<tr>" + "".join(f"<th>{_e(c)}</th>" for c in columns) + "</tr>" if show_header else ""
+    body = "".join(
+        f"<tr class='{cls}'>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>"
+        for row, cls in zip(rows, row_classes or [""] * len(rows))
+    )
+    return f"<table>{head}{body}</table>"
+
+
+def _interval(estimate: Estimate) -> str:
+    if not math.isfinite(estimate.value):
+        return "–"
+    if not (math.isfinite(estimate.low) and math.isfinite(estimate.high)):
+        return f"{estimate.value:.3f}"
+    return f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]"
+
+
+def _img(png_base64: str, alt: str) -> str:
+    return f"<p><img alt='{_e(alt)}' src='data:image/png;base64,{png_base64}'></p>"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)

@@ -1,0 +1,83 @@
+"""The result of an audit: every number, per column and group, ready for the JSON and HTML reports."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from governance.bias_audit._bootstrap import Estimate
+from governance.bias_audit._disaggregate import AuditSettings, ColumnResult
+
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A group whose gap to the rest of its column is a harm beyond the threshold, with its interval."""
+
+    column: str
+    group: str
+    metric: str
+    gap: Estimate
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "group": self.group, "metric": self.metric, "size": self.size,
+                "gap_to_rest": self.gap.to_dict()}
+
+
+@dataclass(frozen=True)
+class BiasAudit:
+    """An emotion or identity audit.
+
+    `overall` is the whole set as a single group; `columns` the group columns compared; `rows` one row
+    per face (emotion) or trial (identity) with its prediction and groups; `context` what was audited
+    (classes or operating threshold, the model's metadata, the audit set).
+    """
+
+    kind: Literal["emotion", "identity"]
+    size: int
+    settings: AuditSettings
+    overall: ColumnResult
+    columns: tuple[ColumnResult, ...]
+    context: dict[str, Any]
+    rows: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        return tuple(
+            Flag(column=c.column, group=g.name, metric=m, gap=g.gaps[m], size=g.size)
+            for c in self.columns
+            for g in c.groups
+            for m in g.flagged
+        )
+
+    def column(self, name: str) -> ColumnResult:
+        for result in self.columns:
+            if result.column == name:
+                return result
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        settings = self.settings
+        return {
+            "report_version": REPORT_VERSION,
+            "kind": self.kind,
+            "size": self.size,
+            "context": self.context,
+            "settings": {
+                "min_group_size": settings.min_group_size,
+                "gap_threshold": settings.gap_threshold,
+                "confidence": settings.confidence,
+                "n_boot": settings.n_boot,
+                "seed": settings.seed,
+                "interval": "bootstrap percentile, rows resampled with replacement",
+            },
+            "overall": {k: v.to_dict() for k, v in self.overall.overall.items()},
+            "overall_table": self.overall.groups[0].table.tolist() if self.overall.groups else [],
+            "columns": {c.column: c.to_dict() for c in self.columns},
+            "flags": [f.to_dict() for f in self.flags],
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+        }
