@@ -1,0 +1,144 @@
+"""Reading any photo a household may have into one form: an HxWx3 uint8 RGB numpy array.
+
+`load_image` accepts a path, bytes, a binary file object, a PIL image or a numpy array. It applies
+the EXIF orientation (phones store portraits sideways plus a rotation tag), flattens transparency
+onto white, converts paletted/CMYK/grayscale/16-bit images, refuses images above a pixel budget before
+decoding them (decompression bombs: a few KB of PNG can expand to gigabytes), and turns every
+decoding failure into an ImageError that says which input and what is wrong with it.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from fer_core._errors import ImageError
+
+# Largest accepted image, in pixels. 50 MP is above the default output of current phone and
+# consumer cameras (12-50 MP); detection then needs about 4 bytes x 3 channels per pixel transiently.
+MAX_PIXELS = 50_000_000
+
+# Transparent pixels are composited onto white, the usual "paper" behind a cut-out photo.
+_BACKGROUND = (255, 255, 255)
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image, np.ndarray]
+
+
+def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """`source` as a C-contiguous HxWx3 uint8 RGB array, upright per its EXIF orientation.
+
+    Raises ImageError (a ValueError) naming the input when it is missing, empty, not an image,
+    truncated, corrupt, larger than `max_pixels`, or an array of an unsupported shape or dtype.
+    """
+    if isinstance(source, np.ndarray):
+        return _from_array(source, max_pixels)
+    if isinstance(source, Image.Image):
+        return _from_pil(source, "image", max_pixels)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        label = path.name or str(path)
+        if not path.is_file():
+            raise ImageError(f"{label}: no such file")
+        if path.stat().st_size == 0:
+            raise ImageError(f"{label}: empty file")
+        with open(path, "rb") as stream:
+            return _decode(stream, label, max_pixels)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise ImageError("image bytes: empty")
+        return _decode(io.BytesIO(source), "image bytes", max_pixels)
+    if hasattr(source, "read"):
+        label = Path(getattr(source, "name", "") or "").name or "image stream"
+        data = source.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise ImageError(f"{label}: a binary stream is needed (opened with 'rb'), got {type(data).__name__}")
+        if len(data) == 0:
+            raise ImageError(f"{label}: empty")
+        return _decode(io.BytesIO(data), label, max_pixels)
+    raise ImageError(
+        f"cannot read an image from {type(source).__name__}: "
+        "pass a path, bytes, a binary file, a PIL image or a numpy array"
+    )
+
+
+def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        # Pillow only warns between its own limit and twice that; treat the warning as the error it is.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(stream)
+        except UnidentifiedImageError:
+            raise ImageError(f"{label}: not an image, or its header is corrupt (format not recognised)") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(f"{label}: too large (more than {max_pixels:,} pixels)") from None
+        except OSError as exc:
+            raise ImageError(f"{label}: cannot be read ({exc})") from None
+        with image:
+            # The header gives the size before any pixel is decoded: refuse bombs without decoding them.
+            _check_size(image.width, image.height, label, max_pixels)
+            try:
+                image.load()
+            except OSError as exc:
+                if "truncated" in str(exc).lower():
+                    raise ImageError(f"{label}: truncated (the file ends before the image data does)") from None
+                raise ImageError(f"{label}: corrupt image data ({exc})") from None
+            except (SyntaxError, ValueError, EOFError) as exc:  # Pillow's plugins raise these for broken files
+                raise ImageError(f"{label}: corrupt image data ({exc})") from None
+            return _from_pil(image, label, max_pixels)
+
+
+def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:
+    _check_size(image.width, image.height, label, max_pixels)
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception as exc:  # a malformed EXIF block must not hide an otherwise good photo
+        warnings.warn(f"{label}: ignoring unreadable EXIF orientation ({exc})", stacklevel=3)
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # 16-bit grayscale (PNG/TIFF): keep the top 8 bits; Pillow's convert("L") would clip instead.
+        gray = (np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8).astype(np.uint8)
+        return _gray_to_rgb(gray)
+    if mode == "F":
+        gray = np.clip(np.asarray(image, dtype=np.float32), 0, 255).astype(np.uint8)
+        return _gray_to_rgb(gray)
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
+        image = Image.alpha_composite(background, rgba)
+    if image.mode != "RGB":
+        image = image.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV, and the flattened RGBA
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+
+
+def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:
+    label = "image array"
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ImageError(f"{label}: need HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA), got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ImageError(f"{label}: empty ({array.shape[0]}x{array.shape[1]} pixels)")
+    _check_size(array.shape[1], array.shape[0], label, max_pixels)
+    if array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise ImageError(f"{label}: need uint8 (0-255) or uint16 pixels, got {array.dtype}")
+    if array.ndim == 2 or array.shape[2] == 1:
+        return _gray_to_rgb(array.reshape(array.shape[:2]))
+    if array.shape[2] == 4:
+        return _from_pil(Image.fromarray(np.ascontiguousarray(array), "RGBA"), label, max_pixels)
+    return np.ascontiguousarray(array)
+
+
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+
+
+def _check_size(width: int, height: int, label: str, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{label}: empty ({width}x{height} pixels)")
+    if width * height > max_pixels:
+        raise ImageError(f"{label}: too large ({width}x{height} = {width * height:,} pixels, limit {max_pixels:,})")

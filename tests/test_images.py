@@ -1,0 +1,211 @@
+"""load_image: every accepted input kind, every image mode, and a typed error for each bad input."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core._errors import ImageError
+from fer_core.images import MAX_PIXELS, load_image
+
+
+@pytest.fixture(scope="module")
+def photo_path(faces_dir):
+    return faces_dir / "Colin_Powell" / "Colin_Powell_0001.jpg"
+
+
+@pytest.fixture(scope="module")
+def photo(photo_path) -> np.ndarray:
+    with Image.open(photo_path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height pixels but that carries almost no data (a bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+# --- input kinds -------------------------------------------------------------------------------
+
+
+def test_every_source_kind_gives_the_same_rgb_array(photo_path, photo):
+    data = photo_path.read_bytes()
+    with open(photo_path, "rb") as stream:
+        from_stream = load_image(stream)
+    with Image.open(photo_path) as pil:
+        from_pil = load_image(pil)
+    for result in (load_image(photo_path), load_image(str(photo_path)), load_image(data),
+                   load_image(bytearray(data)), from_stream, from_pil, load_image(photo)):
+        assert result.dtype == np.uint8
+        assert result.shape == (250, 250, 3)
+        assert result.flags.c_contiguous
+        np.testing.assert_array_equal(result, photo)
+
+
+def test_exif_orientation_is_applied(photo):
+    stored = photo[:, :200]  # not square, so a rotation shows in the shape
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display": how phones save portraits
+    data = _encode(Image.fromarray(stored), "JPEG", quality=95, exif=exif)
+    with Image.open(io.BytesIO(data)) as raw:
+        decoded = np.asarray(raw.convert("RGB"))
+    upright = load_image(data)
+    assert upright.shape == (200, 250, 3)
+    np.testing.assert_array_equal(upright, np.rot90(decoded, k=-1))
+
+
+# --- image modes -------------------------------------------------------------------------------
+
+
+def test_rgba_is_flattened_onto_white(photo):
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    rgba[:50, :, 3] = 0  # top rows fully transparent
+    rgba[50:100, :, 3] = 128  # half transparent
+    result = load_image(_encode(Image.fromarray(rgba, "RGBA"), "PNG"))
+    assert (result[:50] == 255).all()
+    np.testing.assert_array_equal(result[100:], photo[100:])
+    expected = (photo[50:100].astype(int) * 128 + 255 * 127) / 255
+    assert np.abs(result[50:100] - expected).max() <= 1
+
+
+def test_rgba_array_is_flattened_like_an_rgba_file(photo):
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    rgba[:10, :, 3] = 0
+    result = load_image(rgba)
+    assert (result[:10] == 255).all()
+    np.testing.assert_array_equal(result[10:], photo[10:])
+
+
+def test_paletted_image_with_and_without_transparency(photo):
+    paletted = Image.fromarray(photo).quantize(colors=64)
+    plain = load_image(_encode(paletted, "PNG"))
+    np.testing.assert_array_equal(plain, np.asarray(paletted.convert("RGB")))
+    paletted.info["transparency"] = int(np.asarray(paletted)[0, 0])
+    with_alpha = load_image(_encode(paletted, "PNG", transparency=paletted.info["transparency"]))
+    assert (with_alpha[0, 0] == 255).all()
+    assert with_alpha.shape == (250, 250, 3)
+
+
+def test_cmyk_jpeg_is_converted_to_rgb(photo):
+    cmyk = Image.fromarray(photo).convert("CMYK")
+    result = load_image(_encode(cmyk, "JPEG", quality=95))
+    assert result.shape == (250, 250, 3)
+    assert np.abs(result.astype(int) - photo.astype(int)).mean() < 8  # JPEG loss only
+
+
+def test_grayscale_and_bilevel_become_three_equal_channels(photo):
+    gray = Image.fromarray(photo).convert("L")
+    result = load_image(_encode(gray, "PNG"))
+    np.testing.assert_array_equal(result, np.repeat(np.asarray(gray)[:, :, None], 3, axis=2))
+    bilevel = load_image(_encode(gray.convert("1"), "PNG"))
+    assert set(np.unique(bilevel)) <= {0, 255}
+    assert (bilevel[..., 0] == bilevel[..., 2]).all()
+
+
+def test_16_bit_grayscale_keeps_the_top_8_bits():
+    values = (np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) * 16).astype(np.uint16)
+    result = load_image(_encode(Image.fromarray(values), "PNG"))
+    np.testing.assert_array_equal(result[..., 0], (values >> 8).astype(np.uint8))
+    np.testing.assert_array_equal(load_image(values), result)
+
+
+def test_gray_arrays_in_either_shape():
+    gray = np.random.default_rng(0).integers(0, 256, (30, 40), dtype=np.uint8)
+    expected = np.repeat(gray[:, :, None], 3, axis=2)
+    np.testing.assert_array_equal(load_image(gray), expected)
+    np.testing.assert_array_equal(load_image(gray[:, :, None]), expected)
+
+
+# --- bad input: one typed error each, with a message that names the input ----------------------
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageError, match=r"^nowhere\.jpg: no such file$"):
+        load_image(tmp_path / "nowhere.jpg")
+
+
+def test_empty_file_bytes_and_stream(tmp_path):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageError, match=r"^empty\.jpg: empty file$"):
+        load_image(empty)
+    with pytest.raises(ImageError, match=r"^image bytes: empty$"):
+        load_image(b"")
+    with pytest.raises(ImageError, match=r"^image stream: empty$"):
+        load_image(io.BytesIO())
+
+
+def test_not_an_image(tmp_path):
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("shopping list: milk, eggs")
+    expected = r"^notes\.jpg: not an image, or its header is corrupt \(format not recognised\)$"
+    with pytest.raises(ImageError, match=expected):
+        load_image(notes)
+
+
+def test_truncated_jpeg(photo_path, tmp_path):
+    cut = tmp_path / "cut.jpg"
+    data = photo_path.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match=r"^cut\.jpg: truncated \(the file ends before the image data does\)$"):
+        load_image(cut)
+
+
+def test_corrupt_image_data(photo):
+    data = bytearray(_encode(Image.fromarray(photo), "PNG"))
+    start = data.find(b"IDAT") + 14
+    data[start:start + 64] = b"\x00" * 64  # the compressed pixels no longer decompress
+    with pytest.raises(ImageError, match=r"^image bytes: corrupt image data \(.+\)$"):
+        load_image(bytes(data))
+
+
+def test_too_large_is_refused_from_the_header_alone():
+    bomb = _png_header_only(8000, 8000)  # 150 bytes that claim 64 million pixels
+    assert len(bomb) < 200
+    with pytest.raises(ImageError, match=r"^image bytes: too large \(8000x8000 = 64,000,000 pixels, limit 50,000,000\)$"):
+        load_image(bomb)
+    with pytest.raises(ImageError, match=rf"^image bytes: too large \(more than {MAX_PIXELS:,} pixels\)$"):
+        load_image(_png_header_only(20000, 20000))  # past Pillow's own bomb limit too
+
+
+def test_pixel_limit_is_a_parameter(photo_path):
+    with pytest.raises(ImageError, match=r"too large \(250x250 = 62,500 pixels, limit 10,000\)$"):
+        load_image(photo_path, max_pixels=10_000)
+    with pytest.raises(ImageError, match=r"^image array: too large"):
+        load_image(np.zeros((200, 200, 3), np.uint8), max_pixels=10_000)
+
+
+def test_bad_arrays():
+    with pytest.raises(ImageError, match=r"^image array: need uint8 \(0-255\) or uint16 pixels, got float32$"):
+        load_image(np.zeros((10, 10, 3), np.float32))
+    with pytest.raises(ImageError, match=r"^image array: need HxW, HxWx1, HxWx3 \(RGB\) or HxWx4 \(RGBA\), got shape \(10, 10, 2\)$"):
+        load_image(np.zeros((10, 10, 2), np.uint8))
+    with pytest.raises(ImageError, match=r"^image array: empty \(0x10 pixels\)$"):
+        load_image(np.zeros((0, 10, 3), np.uint8))
+
+
+def test_text_stream_and_unsupported_type():
+    with pytest.raises(ImageError, match=r"^image stream: a binary stream is needed \(opened with 'rb'\), got str$"):
+        load_image(io.StringIO("not binary"))
+    with pytest.raises(ImageError, match=r"^cannot read an image from int: pass a path, bytes, a binary file, a PIL image or a numpy array$"):
+        load_image(42)
+
+
+def test_image_error_is_a_value_error():
+    with pytest.raises(ValueError):
+        load_image(b"\x00")
