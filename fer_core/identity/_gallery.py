@@ -1,0 +1,124 @@
+"""Open-set identification against the enrolled household: a name, or "unknown"."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from fer_core.identity._errors import IdentityError
+from fer_core.identity._metadata import DISTANCES
+from fer_core.identity._model import pairwise_distances
+
+# The runner-up must be at least this fraction of the threshold farther away than the best person.
+DEFAULT_MARGIN_FRACTION = 0.1
+
+MATCH = "match"
+BEYOND_THRESHOLD = "beyond threshold"
+AMBIGUOUS = "ambiguous"
+EMPTY_GALLERY = "empty gallery"
+
+
+@dataclass(frozen=True)
+class Match:
+    """The outcome of `Gallery.identify`.
+
+    name: the person named, or None ("unknown").
+    distance: distance to the nearest enrolled person (inf if nobody is enrolled).
+    nearest: that nearest person, whether named or not (None if nobody is enrolled).
+    runner_up: the second-nearest person (None if fewer than two are enrolled).
+    runner_up_distance: distance to the runner-up (inf if none).
+    reason: "match", "beyond threshold", "ambiguous" or "empty gallery".
+    """
+
+    name: str | None
+    distance: float
+    nearest: str | None
+    runner_up: str | None
+    runner_up_distance: float
+    reason: str
+
+
+class Gallery:
+    """The enrolled people, one row of embeddings per enrolment photo.
+
+    Each person is represented by the centre of their enrolment embeddings (for "cosine" models,
+    of the unit-length embeddings): on the development set the centre was as good as or better
+    than the nearest single photo and costs one comparison per person.
+
+    `identify` is open-set. A face is named only if both hold:
+    - its distance to that person is <= `threshold` (the model's calibrated operating point), and
+    - the runner-up person is at least `margin` farther away (default: 0.1 x threshold). A face
+      about as close to two people (a parent and a child, siblings) is called "unknown" rather
+      than a coin toss between them, since naming the wrong person is the worse failure.
+    Otherwise the answer is None ("unknown").
+    """
+
+    def __init__(
+        self,
+        people: Mapping[str, np.ndarray],
+        *,
+        threshold: float,
+        distance: str = "euclidean",
+        margin: float | None = None,
+    ) -> None:
+        if distance not in DISTANCES:
+            raise IdentityError(f"distance must be one of {', '.join(DISTANCES)}, got {distance!r}")
+        if not (math.isfinite(threshold) and threshold > 0):
+            raise IdentityError(f"threshold must be a positive number, got {threshold}")
+        margin = DEFAULT_MARGIN_FRACTION * threshold if margin is None else margin
+        if not (math.isfinite(margin) and margin >= 0):
+            raise IdentityError(f"margin must be a number >= 0, got {margin}")
+        self.threshold = float(threshold)
+        self.distance = distance
+        self.margin = float(margin)
+        self.names: list[str] = []
+        centres = []
+        dim = None
+        for name, embeddings in people.items():
+            if not isinstance(name, str) or not name.strip():
+                raise IdentityError(f"person names must be non-empty strings, got {name!r}")
+            rows = np.asarray(embeddings, dtype=np.float32)
+            if rows.ndim != 2 or len(rows) == 0 or not np.isfinite(rows).all():
+                raise IdentityError(f"{name}: embeddings must be a non-empty finite [n, d] array, got shape {rows.shape}")
+            if dim is not None and rows.shape[1] != dim:
+                raise IdentityError(f"{name}: embeddings have {rows.shape[1]} dimensions, others have {dim}")
+            dim = rows.shape[1]
+            self.names.append(name)
+            centres.append(_centre(rows, distance))
+        self.dim = dim
+        self._centres = np.stack(centres) if centres else np.zeros((0, 0), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def identify(self, embedding: np.ndarray) -> Match:
+        """Name the face with this embedding [d], or None ("unknown"); see the class docstring."""
+        embedding = np.asarray(embedding, dtype=np.float32)
+        if not self.names:
+            return Match(None, math.inf, None, None, math.inf, EMPTY_GALLERY)
+        if embedding.shape != (self.dim,) or not np.isfinite(embedding).all():
+            raise IdentityError(f"embedding must be a finite vector of length {self.dim}, got shape {embedding.shape}")
+        distances = pairwise_distances(embedding[None], self._centres, self.distance)[0]
+        order = np.argsort(distances, kind="stable")
+        best = int(order[0])
+        nearest, best_distance = self.names[best], float(distances[best])
+        if len(order) > 1:
+            second = int(order[1])
+            runner_up, runner_up_distance = self.names[second], float(distances[second])
+        else:
+            runner_up, runner_up_distance = None, math.inf
+        if best_distance > self.threshold:
+            return Match(None, best_distance, nearest, runner_up, runner_up_distance, BEYOND_THRESHOLD)
+        if runner_up_distance - best_distance < self.margin:
+            return Match(None, best_distance, nearest, runner_up, runner_up_distance, AMBIGUOUS)
+        return Match(nearest, best_distance, nearest, runner_up, runner_up_distance, MATCH)
+
+
+def _centre(rows: np.ndarray, distance: str) -> np.ndarray:
+    if distance == "cosine":
+        rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        centre = rows.mean(axis=0)
+        return centre / np.linalg.norm(centre)
+    return rows.mean(axis=0)

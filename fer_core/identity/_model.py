@@ -1,0 +1,129 @@
+"""A face embedding network on onnxruntime, described by its own metadata (see _metadata.py)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fer_core._errors import ImageError, ModelError
+from fer_core._onnx import load_session, metadata
+from fer_core._paths import models_dir
+from fer_core.alignment import align_face
+from fer_core.identity._metadata import parse_identity_metadata
+
+DEFAULT_MODEL = "face_recognition_dlib.onnx"
+_INPUT_TYPES = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8}
+
+
+class EmbeddingModel:
+    """One identity network: aligns a face to its template and maps it to an embedding.
+
+    Attributes (all from the model's metadata):
+    - input_size: (h, w) of the aligned crop.
+    - template: 5x2 float32, where the landmarks land in that crop, in pixels.
+    - distance: "euclidean" or "cosine", how two embeddings are compared (`distance()` below).
+    - threshold: the calibrated operating point; two faces at a distance <= threshold are taken as
+      the same person. For the shipped dlib model it was calibrated on the enrolment photos of
+      the development set (scripts/calibrate_identity.py; models/face_recognition_dlib.md).
+    - embedding_dim: length of one embedding.
+
+    With `flip_average` (the default) each face is embedded as the mean of the crop's and its
+    mirror image's embedding: on the development set it widened the range of thresholds that
+    separate enrolled people from strangers (scripts/bench_identity.py prints both).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, flip_average: bool = True, threads: int | None = None) -> None:
+        path = Path(path)
+        self.name = path.name
+        self._session = load_session(path, threads=threads)
+        contract = parse_identity_metadata(metadata(self._session), model=self.name)
+        self.input_size = contract.input_size
+        self.template = contract.template
+        self.distance = contract.distance
+        self.threshold = contract.threshold
+        self.embedding_dim = contract.embedding_dim
+        self.version = contract.version
+        self.source = contract.source
+        self.licence = contract.licence
+        self.flip_average = flip_average
+        self._input, self._input_dtype = self._check_io()
+
+    def _check_io(self) -> tuple[str, type]:
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if len(inputs) != 1 or len(outputs) < 1:
+            raise ModelError(f"model {self.name}: expected one input and an embedding output")
+        spec = inputs[0]
+        if spec.type not in _INPUT_TYPES:
+            raise ModelError(f"model {self.name}: input type {spec.type} is not float32 or uint8")
+        expected = [None, *self.input_size, 3]
+        shape = list(spec.shape)
+        if len(shape) != 4 or any(isinstance(s, int) and e is not None and s != e for s, e in zip(shape, expected)):
+            raise ModelError(
+                f"model {self.name}: input shape {shape} does not match NHWC with metadata input_size "
+                f"{list(self.input_size)}"
+            )
+        out = list(outputs[0].shape)
+        if len(out) != 2 or (isinstance(out[1], int) and out[1] != self.embedding_dim):
+            raise ModelError(
+                f"model {self.name}: output shape {out} does not match metadata embedding_dim {self.embedding_dim}"
+            )
+        return spec.name, _INPUT_TYPES[spec.type]
+
+    def embed(self, aligned: np.ndarray) -> np.ndarray:
+        """Embeddings [N, d] float32 of aligned crops [N, h, w, 3] uint8 RGB (see `align`)."""
+        aligned = np.asarray(aligned)
+        height, width = self.input_size
+        if aligned.dtype != np.uint8 or aligned.ndim != 4 or aligned.shape[1:] != (height, width, 3):
+            raise ImageError(
+                f"aligned faces must be uint8 RGB of shape (N, {height}, {width}, 3), "
+                f"got {aligned.dtype} {aligned.shape}"
+            )
+        if len(aligned) == 0:
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+        batch = aligned.astype(self._input_dtype)
+        if self.flip_average:
+            # One run over crops and mirrors together: cheaper than two session calls.
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        out = self._session.run(None, {self._input: batch})[0].astype(np.float32)
+        if self.flip_average:
+            out = (out[: len(aligned)] + out[len(aligned):]) / 2
+        return out
+
+    def align(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The (h, w, 3) crop of `image` (HxWx3 uint8 RGB) with the 5 `landmarks` moved onto the template."""
+        image = np.asarray(image)
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ImageError(f"image must be uint8 RGB of shape (H, W, 3), got {image.dtype} {image.shape}")
+        points = np.asarray(landmarks, dtype=np.float32)
+        if points.shape != (5, 2) or not np.isfinite(points).all():
+            raise ImageError(f"landmarks must be 5 finite (x, y) points, got shape {points.shape}")
+        return align_face(image, points, self.template, self.input_size)
+
+    def embed_face(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The embedding [d] of the face at `landmarks` (5x2: eyes, nose, mouth corners) in `image`."""
+        return self.embed(self.align(image, landmarks)[None])[0]
+
+    def distances(self, embedding: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """This model's distance from one embedding [d] to each row of `others` [n, d]."""
+        return pairwise_distances(embedding[None], others, self.distance)[0]
+
+
+def pairwise_distances(a: np.ndarray, b: np.ndarray, kind: str) -> np.ndarray:
+    """[len(a), len(b)] distances: Euclidean, or cosine distance (1 - cosine similarity)."""
+    a = np.asarray(a, dtype=np.float32)
+    b = np.asarray(b, dtype=np.float32)
+    if kind == "cosine":
+        a = a / np.linalg.norm(a, axis=1, keepdims=True)
+        b = b / np.linalg.norm(b, axis=1, keepdims=True)
+        return 1.0 - a @ b.T
+    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
+def load_embedding_model(
+    path: str | os.PathLike[str] | None = None, *, flip_average: bool = True, threads: int | None = None
+) -> EmbeddingModel:
+    """Load an identity model (default: the shipped dlib ResNet); ModelError if it does not describe itself."""
+    return EmbeddingModel(path if path is not None else models_dir() / DEFAULT_MODEL,
+                          flip_average=flip_average, threads=threads)

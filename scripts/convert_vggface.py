@@ -1,0 +1,164 @@
+"""Convert a user-supplied keras-vggface VGG16 weights file to an Unveil identity model (ONNX).
+
+VGGFace weights are not shipped: keras-vggface downloads them from a release page at run time, and
+they are licensed for non-commercial research only. A user who has the file can convert it here:
+
+    python scripts/convert_vggface.py --weights rcmalli_vggface_tf_notop_vgg16.h5 \
+        --threshold 0.4 --out models/face_recognition_vggface.onnx
+    python scripts/calibrate_identity.py --model models/face_recognition_vggface.onnx --write
+
+The network is keras-vggface's VGG16 (13 convolutions named conv1_1 .. conv5_3, 5 max-pools).
+Without the top (the "notop" file) the embedding is the 512-d spatial average of pool5; with
+--top (the full file) it is the 4096-d fc7 output. keras-vggface's preprocess_input (version 1:
+RGB -> BGR, minus the VGGFace mean) is built into the graph, so the ONNX model takes RGB 0-255
+like every Unveil identity model. Embeddings are compared by cosine distance by default.
+
+`export_embedding_model` is the generic part: any Keras embedding network -> ONNX with the
+identity metadata contract (fer_core/identity/_metadata.py). The threshold given at conversion
+is provisional until calibrate_identity.py --write replaces it with a calibrated one.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tf2onnx  # noqa: E402
+
+from fer_core.alignment import DLIB_150_TEMPLATE, scale_template  # noqa: E402
+from fer_core.identity._metadata import identity_metadata  # noqa: E402
+
+OPSET = 13
+VGGFACE_SIZE = (224, 224)
+VGGFACE_MEAN_BGR = (93.5940, 104.7624, 129.1863)  # keras_vggface.utils.preprocess_input, version=1
+VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))  # (filters, convolutions) per block
+
+
+def build_vggface_vgg16(*, top: bool) -> keras.Model:
+    """keras-vggface's VGG16 with its layer names, taking raw BGR-minus-mean input; outputs the embedding."""
+    inputs = keras.Input((*VGGFACE_SIZE, 3), name="input")
+    x = inputs
+    for block, (filters, convs) in enumerate(VGG16_BLOCKS, start=1):
+        for k in range(1, convs + 1):
+            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv{block}_{k}")(x)
+        x = keras.layers.MaxPooling2D(2, strides=2, name=f"pool{block}")(x)
+    if top:
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(4096, activation="relu", name="fc6")(x)
+        x = keras.layers.Dense(4096, activation="relu", name="fc7")(x)
+    else:
+        x = keras.layers.GlobalAveragePooling2D(name="pool5_avg")(x)
+    return keras.Model(inputs, x, name="vggface_vgg16")
+
+
+def load_vggface_weights(model: keras.Model, weights: Path) -> None:
+    """Load a keras-vggface .h5 file (Keras 2 layout) by layer name; fc8, the classifier, is not needed.
+
+    Keras skips layers it finds no weights for without a word, which would export a half-random
+    network; so every layer of `model` that has weights must be in the file, or this refuses.
+    """
+    import h5py
+
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(weights, "r") as handle:
+        group = handle["model_weights"] if "model_weights" in handle else handle
+        in_file = set(legacy_h5_format.load_attributes_from_hdf5_group(group, "layer_names"))
+        missing = [layer.name for layer in model.layers if layer.weights and layer.name not in in_file]
+        if missing:
+            raise SystemExit(f"{weights.name} is not a keras-vggface VGG16 file for this variant: "
+                             f"no weights for {', '.join(missing)}")
+        legacy_h5_format.load_weights_from_hdf5_group_by_name(group, model, skip_mismatch=False)
+
+
+def export_embedding_model(
+    model: keras.Model,
+    out: Path,
+    *,
+    mean_rgb: tuple[float, float, float] | None,
+    bgr: bool,
+    template: np.ndarray,
+    distance: str,
+    threshold: float,
+    version: str,
+    source: str,
+    licence: str,
+) -> onnx.ModelProto:
+    """Export `model` (NHWC float input -> [N, d]) to ONNX taking RGB 0-255, with identity metadata.
+
+    The network's own preprocessing goes into the graph: channels reversed to BGR if `bgr`, then
+    `mean_rgb` (given in RGB order) subtracted, so callers always feed RGB 0-255.
+    """
+    height, width = model.input_shape[1:3]
+    spec = (tf.TensorSpec((None, height, width, 3), tf.float32, name="input"),)
+    mean = tf.constant(np.array(mean_rgb if mean_rgb is not None else (0.0, 0.0, 0.0), dtype=np.float32))
+
+    @tf.function(input_signature=spec)
+    def forward(rgb):
+        x = rgb - mean
+        if bgr:
+            x = tf.reverse(x, axis=[-1])
+        return tf.identity(model(x), name="embedding")
+
+    proto, _ = tf2onnx.convert.from_function(forward, input_signature=spec, opset=OPSET)
+    embedding_dim = int(model.output_shape[-1])
+    props = identity_metadata(
+        input_size=(height, width),
+        template=template,
+        distance=distance,
+        threshold=threshold,
+        embedding_dim=embedding_dim,
+        version=version,
+        source=source,
+        licence=licence,
+    )
+    props["exported_with"] = f"tf2onnx {tf2onnx.__version__}, tensorflow {tf.__version__}, opset {OPSET}"
+    onnx.helper.set_model_props(proto, props)
+    proto.producer_name = "unveil scripts/convert_vggface.py"
+    onnx.checker.check_model(proto)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, out)
+    return proto
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, required=True, help="keras-vggface VGG16 .h5 weights")
+    parser.add_argument("--top", action="store_true", help="the file includes fc6/fc7 (embedding = fc7, 4096-d)")
+    parser.add_argument("--threshold", type=float, required=True, help="provisional; calibrate afterwards")
+    parser.add_argument("--distance", choices=("cosine", "euclidean"), default="cosine")
+    parser.add_argument("--template", type=json.loads,
+                        help="5x2 JSON landmark template in 224x224 pixels (default: the dlib chip's, scaled)")
+    parser.add_argument("--out", type=Path, default=Path("models/face_recognition_vggface.onnx"))
+    args = parser.parse_args(argv)
+
+    model = build_vggface_vgg16(top=args.top)
+    load_vggface_weights(model, args.weights)
+    template = np.asarray(args.template, dtype=np.float32) if args.template else scale_template(
+        DLIB_150_TEMPLATE, (150, 150), VGGFACE_SIZE)
+    mean_bgr = VGGFACE_MEAN_BGR
+    export_embedding_model(
+        model,
+        args.out,
+        mean_rgb=(mean_bgr[2], mean_bgr[1], mean_bgr[0]),
+        bgr=True,
+        template=template,
+        distance=args.distance,
+        threshold=args.threshold,
+        version=f"keras-vggface VGG16 ({'fc7' if args.top else 'pool5 average'})",
+        source=f"user-supplied weights {args.weights.name}, converted by scripts/convert_vggface.py",
+        licence="VGGFace weights: non-commercial research only (Oxford VGG); check before any other use",
+    )
+    print(f"wrote {args.out}; now calibrate its threshold: python scripts/calibrate_identity.py --model {args.out} --write")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
