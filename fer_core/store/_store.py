@@ -267,6 +267,10 @@ class FamilyStore:
             raise StoreCorruptError(self.data_dir, f"{KEYS_FILE} is missing, so every data key is gone")
         self._build_keys_db(keys_path, self._store_id, self._timeout)
 
+    def now(self) -> float:
+        """The store's clock (POSIX seconds): what it stamps rows and audit entries with."""
+        return self._clock()
+
     @property
     def is_unlocked(self) -> bool:
         return self._master is not None
@@ -297,7 +301,8 @@ class FamilyStore:
             else:
                 kek = _crypto.key_file_kek(secret, salt)
             if not _crypto.same(_crypto.kek_check(kek), check_tag):
-                self._log_failed_unlock(kind)
+                with contextlib.suppress(StoreBusyError):  # the refusal matters more than its log entry
+                    self._log_failed_unlock(kind)
                 if kind == "passphrase":
                     raise WrongPassphraseError()
                 raise KeyFileError(f"key file {key_file} does not unlock this store: it stays locked and nothing was changed")
@@ -663,11 +668,15 @@ class FamilyStore:
             return [Thumbnail(rid, person_id, created, self._unseal(person_id, "thumbnails", rid, "image", sealed))
                     for rid, sealed, created in rows]
 
-    def delete_thumbnails(self, *, before: float) -> int:
-        """Delete every thumbnail stored before this time; returns how many."""
+    def delete_thumbnails(self, *, before: float | None = None, person_id: str | None = None) -> int:
+        """Delete the thumbnails stored before this time, or of this person, or both; returns how many."""
+        if before is None and person_id is None:
+            raise ValueError("delete_thumbnails needs before=, person_id= or both")
         with self.transaction():
             self._require_master()
-            return self._conn().execute("DELETE FROM thumbnails WHERE created_at < ?", (before,)).rowcount
+            return self._conn().execute(
+                "DELETE FROM thumbnails WHERE (:before IS NULL OR created_at < :before) AND (:pid IS NULL OR person_id = :pid)",
+                {"before": before, "pid": person_id}).rowcount
 
     # ------------------------------------------------------------------ consent records
 

@@ -1,0 +1,84 @@
+"""The audit log: what Unveil records about its own use of personal data, and checking it.
+
+The hash chain itself lives in the store (fer_core.store), because an entry must be written in the
+same transaction as the change it records (an enrolment and its "enrol" entry commit together or not
+at all) and because the store logs failed unlocks itself. This module fixes the vocabulary, makes
+sure only counts and opaque ids go in, and turns entries and verification results into text.
+
+What an entry may hold: the event, the time, a person's random id, that person's name sealed under
+their own data key (so it is unreadable once they are erased), and flat counts or kinds. Never an
+image, an embedding, a passphrase, or a readable name.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+from fer_core.store import AuditEntry, AuditVerification, FamilyStore
+
+# Every event Unveil writes, with what it means.
+EVENTS: dict[str, str] = {
+    "store_created": "the encrypted store was created",
+    "unlock_failed": "someone tried to unlock the store with a wrong passphrase or key file",
+    "key_change": "the passphrase or key file was set or replaced (data keys were re-wrapped, no data re-encrypted)",
+    "enrol": "a person was enrolled (counts of embeddings and thumbnails stored)",
+    "embeddings_added": "more embeddings were stored for an enrolled person",
+    "recognise": "faces were compared against the family gallery (counts only, never images)",
+    "consent_granted": "a consent record was stored",
+    "consent_renewed": "a consent record was extended",
+    "consent_scope_changed": "a consent's scope was changed",
+    "consent_withdrawn": "consent was withdrawn; the person's data was erased at once",
+    "purge": "a person was erased and their data key destroyed (receipt hash in details)",
+    "erase_all": "everything was erased; the log restarts here (receipt hash in details)",
+    "retention_change": "a retention period was changed",
+    "sweep": "the retention policy was applied (counts removed per kind)",
+}
+
+
+def record(store: FamilyStore, event: str, *, person_id: str | None = None,
+           details: Mapping[str, str | int | float | bool | None] | None = None) -> int:
+    """Append one entry (inside the caller's transaction, if any) and return its sequence number."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown audit event {event!r}; known events: {', '.join(sorted(EVENTS))}")
+    return store.append_audit(event, person_id=person_id, details=details)
+
+
+def record_recognition(store: FamilyStore, *, faces: int, named: int) -> int:
+    """Log that `faces` faces were compared and `named` of them matched a family member. Counts only:
+    no image, no embedding, not even who was recognised."""
+    if not (isinstance(faces, int) and isinstance(named, int) and 0 <= named <= faces):
+        raise ValueError(f"need 0 <= named <= faces, got faces={faces!r}, named={named!r}")
+    return record(store, "recognise", details={"faces": faces, "named": named, "unknown": faces - named})
+
+
+def verify(store: FamilyStore) -> AuditVerification:
+    """Check every link of the chain (and, when the store is unlocked, every entry's MAC)."""
+    return store.verify_audit()
+
+
+def describe(result: AuditVerification) -> str:
+    """One line a person can read."""
+    checked = "hash chain and seals" if result.sealed else "hash chain (unlock to check the seals too)"
+    if result.ok:
+        return f"audit log intact: {result.entries} entries, {checked} verified"
+    return f"audit log BROKEN at entry {result.first_broken}: {result.reason}"
+
+
+def entries(store: FamilyStore) -> list[AuditEntry]:
+    return store.audit_entries()
+
+
+def format_entry(entry: AuditEntry) -> str:
+    """`seq  time  event  who  details`, with who shown as the name while the person is enrolled and the
+    store unlocked, and as "[erased]" once their key is destroyed."""
+    when = datetime.fromtimestamp(entry.ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if entry.person_id is None:
+        who = "-"
+    elif entry.name_status == "shown":
+        who = entry.name
+    elif entry.name_status == "none":  # an entry written after the person's rows were gone
+        who = entry.person_id[:8]
+    else:
+        who = f"[{entry.name_status}] {entry.person_id[:8]}"
+    details = " ".join(f"{k}={v}" for k, v in sorted(entry.details.items()))
+    return f"{entry.seq:>5}  {when}  {entry.event:<22} {who:<28} {details}".rstrip()

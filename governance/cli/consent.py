@@ -1,0 +1,84 @@
+"""`unveil consent list|renew|scope|withdraw`: the consent ledger from the shell."""
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+from governance import consent, family
+from governance.cli._store_args import add_store_arguments, confirm, open_unlocked, reports_errors
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("consent", help="the consent ledger: list, renew, change scope, withdraw")
+    commands = parser.add_subparsers(dest="consent_command", required=True)
+
+    listing = commands.add_parser("list", help="every member's governing consent")
+    add_store_arguments(listing)
+    listing.set_defaults(handler=_list)
+
+    renew = commands.add_parser("renew", help="extend a member's consent")
+    add_store_arguments(renew)
+    renew.add_argument("who", help="name or id")
+    renew.add_argument("--days", type=int, required=True, help="the consent then lasts this many days from now")
+    renew.set_defaults(handler=_renew)
+
+    scope = commands.add_parser("scope", help="change what a member's consent covers")
+    add_store_arguments(scope)
+    scope.add_argument("who", help="name or id")
+    scope.add_argument("scope", choices=list(consent.SCOPES))
+    scope.set_defaults(handler=_scope)
+
+    withdraw = commands.add_parser("withdraw", help="consent withdrawn: erase the member at once")
+    add_store_arguments(withdraw)
+    withdraw.add_argument("who", help="name or id")
+    withdraw.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    withdraw.set_defaults(handler=_withdraw)
+
+
+@reports_errors
+def _list(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        rows = consent.ledger(store)
+    if not rows:
+        print("no consent records: no one is enrolled")
+    for row in rows:
+        r = row.record
+        if r is None:
+            print(f"{row.name:<28} {row.person_id[:8]}  MISSING")
+            continue
+        by = "self" if r.relation == "self" else f"guardian {r.given_by}"
+        child = " (child)" if r.subject_is_child else ""
+        print(f"{row.name:<28} {row.person_id[:8]}  {row.status:<7} {r.given_at:%Y-%m-%d} to {r.expires_at:%Y-%m-%d}  "
+              f"by {by}{child}  scope {r.scope}  purpose: {r.purpose}")
+    return 0
+
+
+@reports_errors
+def _renew(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        person = family.resolve(store, args.who)
+        record = consent.renew(store, person.id, expires_at=consent.store_now(store) + timedelta(days=args.days))
+    print(f"consent of {person.name} renewed until {record.expires_at:%Y-%m-%d}")
+    return 0
+
+
+@reports_errors
+def _scope(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        person = family.resolve(store, args.who)
+        before = person.thumbnails
+        consent.change_scope(store, person.id, args.scope)
+        removed = before - store.person(person.id).thumbnails
+    print(f"consent of {person.name} now covers {args.scope}" + (f"; {removed} thumbnails deleted" if removed else ""))
+    return 0
+
+
+@reports_errors
+def _withdraw(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        person = family.resolve(store, args.who)
+        if not confirm(f"Record that {person.name} withdrew consent, and erase them now?", args.yes):
+            return 1
+        receipt = consent.withdraw(store, person.id)
+    print(receipt.to_json())
+    return 0

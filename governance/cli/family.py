@@ -1,0 +1,150 @@
+"""`unveil family init|enroll|list|purge|passwd|check`: the encrypted family store from the shell."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fer_core.store import FamilyStore, ScryptParams, create_key_file
+
+from governance import erasure, family
+from governance.cli._store_args import (
+    NEW_PASSPHRASE_ENV,
+    add_store_arguments,
+    confirm,
+    open_unlocked,
+    read_new_passphrase,
+    reports_errors,
+)
+from governance.consent import SCOPES, ConsentRecord, store_now
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("family", help="enrol, list and erase family members (encrypted store)")
+    commands = parser.add_subparsers(dest="family_command", required=True)
+
+    init = commands.add_parser("init", help="create a new encrypted store")
+    add_store_arguments(init)
+    init.add_argument("--no-passphrase", action="store_true", help="unlock only with --key-file (created if missing)")
+    init.set_defaults(handler=_init)
+
+    enroll = commands.add_parser("enroll", help="enrol a person from photos, with their consent")
+    add_store_arguments(enroll)
+    enroll.add_argument("name")
+    enroll.add_argument("photos", nargs="+", type=Path, help="photos showing exactly one face each (4 or more is best)")
+    enroll.add_argument("--purpose", required=True, help="why their face is stored, as agreed with them")
+    enroll.add_argument("--days", type=int, default=365, help="consent lasts this many days (default 365)")
+    enroll.add_argument("--given-by", default=None, help="who consented, if not the person themself (a guardian)")
+    enroll.add_argument("--child", action="store_true", help="the person is a child: --given-by a guardian is required")
+    enroll.add_argument("--scope", choices=list(SCOPES), default="recognition")
+    enroll.set_defaults(handler=_enroll)
+
+    listing = commands.add_parser("list", help="list members with consent status and expiry")
+    add_store_arguments(listing)
+    listing.set_defaults(handler=_list)
+
+    purge = commands.add_parser("purge", help="erase a member (or --all) and print the deletion receipt")
+    add_store_arguments(purge)
+    who = purge.add_mutually_exclusive_group(required=True)
+    who.add_argument("who", nargs="?", help="name or id")
+    who.add_argument("--all", action="store_true", help="erase everything, leaving an empty store")
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    purge.set_defaults(handler=_purge)
+
+    passwd = commands.add_parser("passwd", help="change the passphrase (re-wraps the keys, re-encrypts nothing)")
+    add_store_arguments(passwd)
+    passwd.add_argument("--add-key-file", type=Path, default=None, help="also let this key file (created if missing) unlock")
+    passwd.set_defaults(handler=_passwd)
+
+    check = commands.add_parser("check", help="authenticate every encrypted value in the store")
+    add_store_arguments(check)
+    check.set_defaults(handler=_check)
+
+
+def _ensure_key_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        create_key_file(path)
+        print(f"created key file {path} (mode 0600): keep it apart from backups of the store")
+    return path
+
+
+@reports_errors
+def _init(args: argparse.Namespace) -> int:
+    if args.no_passphrase and not args.key_file:
+        print("error: --no-passphrase needs --key-file", file=sys.stderr)
+        return 2
+    key_file = _ensure_key_file(args.key_file) if args.key_file else None
+    passphrase = None if args.no_passphrase else read_new_passphrase()
+    with FamilyStore.create(args.data_dir, passphrase=passphrase, key_file=key_file, scrypt=ScryptParams()) as store:
+        print(f"created an encrypted store in {store.data_dir}")
+    return 0
+
+
+@reports_errors
+def _enroll(args: argparse.Namespace) -> int:
+    # Photos are embedded before the store is unlocked: a refused photo costs no passphrase prompt.
+    embeddings, model = family.embed_photos(args.photos)
+    with open_unlocked(args) as store:
+        record = ConsentRecord.new(
+            subject=args.name, given_by=args.given_by, relation="guardian" if args.given_by else "self",
+            purpose=args.purpose, scope=args.scope, days=args.days, subject_is_child=args.child,
+            now=store_now(store))
+        done = family.enroll(store, args.name, embeddings, record, model=model)
+    print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings; consent until {record.expires_at:%Y-%m-%d}")
+    return 0
+
+
+@reports_errors
+def _list(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        members = family.members(store)
+        damaged = len(store.person_ids()) - len(members)
+    if not members:
+        print("no one is enrolled")
+    for m in members:
+        expiry = f"until {m.consent.expires_at:%Y-%m-%d}" if m.consent else ""
+        print(f"{m.name:<28} {m.person_id[:8]}  consent {m.consent_status:<7} {expiry:<16} "
+              f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {m.last_seen_at:%Y-%m-%d}")
+    if damaged:
+        print(f"warning: {damaged} member(s) could not be read (damaged or key destroyed): run `unveil family check`")
+    return 0
+
+
+@reports_errors
+def _purge(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        if args.all:
+            if not confirm("Erase EVERYTHING in the store (all members, saved results, the audit log)?", args.yes):
+                return 1
+            receipt = erasure.erase_everything(store)
+        else:
+            person = family.resolve(store, args.who)
+            if not confirm(f"Erase {person.name} and destroy their data key? This cannot be undone.", args.yes):
+                return 1
+            receipt = erasure.purge_person(store, person.id, reason="request")
+    print(receipt.to_json())
+    return 0
+
+
+@reports_errors
+def _passwd(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        store.change_passphrase(read_new_passphrase(NEW_PASSPHRASE_ENV))
+        if args.add_key_file:
+            store.set_key_file(_ensure_key_file(args.add_key_file))
+    print("passphrase changed")
+    return 0
+
+
+@reports_errors
+def _check(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        damage = store.check()
+        counts = store.counts()
+    if not damage:
+        print(f"every encrypted value authenticates ({counts['people']} people, {counts['embeddings']} embeddings)")
+        return 0
+    for item in damage:
+        print(f"DAMAGED {item.table} {item.row} {item.column}: {item.message}")
+    return 1

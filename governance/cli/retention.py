@@ -1,0 +1,66 @@
+"""`unveil retention show|set|sweep`: retention periods and the sweep that applies them."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from governance import retention
+from governance.cli._store_args import add_store_arguments, open_unlocked, reports_errors
+
+
+def _days(text: str) -> int | None:
+    if text == "off":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days or 'off', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"days must be >= 0, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("retention", help="how long data is kept; sweep now")
+    commands = parser.add_subparsers(dest="retention_command", required=True)
+
+    show = commands.add_parser("show", help="the retention period of each kind of data")
+    add_store_arguments(show)
+    show.set_defaults(handler=_show)
+
+    setting = commands.add_parser("set", help="set a retention period")
+    add_store_arguments(setting)
+    setting.add_argument("kind", choices=list(retention.KINDS))
+    setting.add_argument("days", type=_days, help="days, or 'off' to keep until erased by hand")
+    setting.set_defaults(handler=_set)
+
+    sweep = commands.add_parser("sweep", help="apply consent expiry and retention now; print what was removed")
+    add_store_arguments(sweep)
+    sweep.set_defaults(handler=_sweep)
+
+
+@reports_errors
+def _show(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        policy = retention.policy(store)
+    for kind, days in policy.items():
+        print(f"{kind:<14} {'off' if days is None else f'{days} days':<10} {retention.KINDS[kind]}")
+    return 0
+
+
+@reports_errors
+def _set(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        retention.set_policy(store, args.kind, args.days)
+    print(f"{args.kind}: {'kept until erased by hand' if args.days is None else f'{args.days} days'}")
+    return 0
+
+
+@reports_errors
+def _sweep(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        report = retention.sweep(store)
+    print(json.dumps({"ran_at": report.ran_at, "removed": report.removed,
+                      "receipts": [r.digest for r in report.receipts],
+                      "storage_scrubbed": report.storage_scrubbed}, indent=2))
+    return 0

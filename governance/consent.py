@@ -1,0 +1,188 @@
+"""The consent ledger: no biometric data without a valid consent record.
+
+A record says who consented (`given_by`), for whom (`subject`; a guardian consents for a child),
+why (`purpose`), to what (`scope`: recognition only, or recognition plus encrypted thumbnails),
+when, and until when. Records are sealed under the subject's own data key and are append-only:
+renewing or narrowing a consent adds a record, the latest one governs. Withdrawal erases the person
+at once (their key is destroyed), leaving only opaque-id entries in the audit log.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from fer_core._errors import UnveilError
+from fer_core.store import FamilyStore
+
+from governance import audit_log, erasure
+
+RELATIONS = ("self", "guardian")
+SCOPES: dict[str, str] = {
+    "recognition": "face embeddings only: the person can be recognised in photos",
+    "recognition+thumbnails": "face embeddings plus small face images, kept encrypted to show in the app",
+}
+# Clock skew tolerated between the device that recorded a consent and this one.
+_FUTURE_SKEW = timedelta(minutes=5)
+
+
+class ConsentError(UnveilError, ValueError):
+    """A consent record that is incomplete, inconsistent, expired, or does not cover what is asked."""
+
+
+def _text(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConsentError(f"the consent record needs {field}")
+    return value.strip()
+
+
+def _aware(value: Any, field: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ConsentError(f"the consent's {field} must be a timezone-aware date and time")
+    return value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentRecord:
+    subject: str  # the person whose face is enrolled
+    given_by: str  # who consented: the subject, or their guardian
+    relation: str = "self"  # "self" or "guardian"
+    purpose: str  # e.g. "name family members in our own photos"
+    scope: str = "recognition"  # a key of SCOPES
+    given_at: datetime
+    expires_at: datetime
+    subject_is_child: bool = False
+
+    @classmethod
+    def new(cls, *, subject: str, purpose: str, days: int, given_by: str | None = None, relation: str = "self",
+            scope: str = "recognition", subject_is_child: bool = False, now: datetime | None = None) -> ConsentRecord:
+        """A consent given now (or at `now`) for `days` days."""
+        now = now or datetime.now(timezone.utc)
+        return cls(subject=subject, given_by=given_by if given_by is not None else subject, relation=relation,
+                   purpose=purpose, scope=scope, given_at=now, expires_at=now + timedelta(days=days),
+                   subject_is_child=subject_is_child)
+
+    @property
+    def allows_thumbnails(self) -> bool:
+        return self.scope == "recognition+thumbnails"
+
+    def is_active(self, now: datetime) -> bool:
+        return self.given_at <= now + _FUTURE_SKEW and now < self.expires_at
+
+    def validate(self, *, now: datetime) -> None:
+        """ConsentError unless this record is complete, consistent and in force at `now`."""
+        subject, given_by = _text(self.subject, "the person it is for"), _text(self.given_by, "who gave it")
+        _text(self.purpose, "a purpose")
+        given_at, expires_at, now = _aware(self.given_at, "given_at"), _aware(self.expires_at, "expires_at"), _aware(now, "now")
+        if self.relation not in RELATIONS:
+            raise ConsentError(f"the consent's relation must be one of {', '.join(RELATIONS)}; got {self.relation!r}")
+        if self.scope not in SCOPES:
+            raise ConsentError(f"the consent's scope must be one of {', '.join(SCOPES)}; got {self.scope!r}")
+        same_person = given_by.casefold() == subject.casefold()
+        if self.subject_is_child and self.relation != "guardian":
+            raise ConsentError(f"{subject} is a child: consent must be given by a guardian")
+        if self.relation == "self" and not same_person:
+            raise ConsentError(f"consent given by {given_by} for {subject} must have relation 'guardian'")
+        if self.relation == "guardian" and same_person:
+            raise ConsentError("a guardian's consent must come from someone other than the person it is for")
+        if expires_at <= given_at:
+            raise ConsentError("the consent must expire after it was given")
+        if given_at > now + _FUTURE_SKEW:
+            raise ConsentError("the consent cannot be dated in the future")
+        if expires_at <= now:
+            raise ConsentError(f"the consent expired on {expires_at:%Y-%m-%d}; a new consent is needed")
+
+    def to_details(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject, "given_by": self.given_by, "relation": self.relation, "purpose": self.purpose,
+            "scope": self.scope, "given_at": self.given_at.isoformat(), "expires_at": self.expires_at.isoformat(),
+            "subject_is_child": self.subject_is_child,
+        }
+
+    @classmethod
+    def from_details(cls, details: dict[str, Any]) -> ConsentRecord:
+        return cls(subject=details["subject"], given_by=details["given_by"], relation=details["relation"],
+                   purpose=details["purpose"], scope=details["scope"],
+                   given_at=datetime.fromisoformat(details["given_at"]),
+                   expires_at=datetime.fromisoformat(details["expires_at"]),
+                   subject_is_child=bool(details["subject_is_child"]))
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    person_id: str
+    name: str
+    record: ConsentRecord | None
+    status: str  # "active", "expired" or "missing"
+
+
+def store_now(store: FamilyStore) -> datetime:
+    return datetime.fromtimestamp(store.now(), tz=timezone.utc)
+
+
+def latest(store: FamilyStore, person_id: str) -> ConsentRecord | None:
+    """The consent record that governs this person now (the most recent), or None."""
+    entries = store.consents(person_id)
+    return ConsentRecord.from_details(entries[-1].details) if entries else None
+
+
+def status(record: ConsentRecord | None, now: datetime) -> str:
+    if record is None:
+        return "missing"
+    return "active" if record.is_active(now) else "expired"
+
+
+def ledger(store: FamilyStore) -> list[LedgerRow]:
+    """Every enrolled person with their governing consent and its status."""
+    now = store_now(store)
+    rows = []
+    for person in store.people(errors="skip"):
+        record = latest(store, person.id)
+        rows.append(LedgerRow(person.id, person.name, record, status(record, now)))
+    return rows
+
+
+def record_consent(store: FamilyStore, person_id: str, record: ConsentRecord, *, event: str = "consent_granted") -> str:
+    """Validate and store a consent record for an enrolled person; logs the event. Returns its id."""
+    record.validate(now=store_now(store))
+    with store.transaction():
+        consent_id = store.add_consent(person_id, record.to_details())
+        audit_log.record(store, event, person_id=person_id, details={"scope": record.scope, "relation": record.relation})
+    return consent_id
+
+
+def _require_latest(store: FamilyStore, person_id: str) -> ConsentRecord:
+    record = latest(store, person_id)
+    if record is None:
+        raise ConsentError("this person has no consent record to change")
+    return record
+
+
+def renew(store: FamilyStore, person_id: str, *, expires_at: datetime) -> ConsentRecord:
+    """Extend (or shorten) the governing consent; everything else stays as it was agreed."""
+    record = replace(_require_latest(store, person_id), given_at=store_now(store), expires_at=expires_at)
+    record_consent(store, person_id, record, event="consent_renewed")
+    return record
+
+
+def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecord:
+    """Change what the consent covers. Narrowing it to recognition deletes the person's thumbnails
+    in the same transaction."""
+    record = replace(_require_latest(store, person_id), given_at=store_now(store), scope=scope)
+    record.validate(now=store_now(store))
+    with store.transaction():
+        store.add_consent(person_id, record.to_details())
+        removed = 0 if record.allows_thumbnails else store.delete_thumbnails(person_id=person_id)
+        audit_log.record(store, "consent_scope_changed", person_id=person_id,
+                         details={"scope": scope, "thumbnails_deleted": removed})
+    if removed:
+        store.scrub()
+    return record
+
+
+def withdraw(store: FamilyStore, person_id: str) -> erasure.ErasureReceipt:
+    """Consent withdrawn: erase the person at once (rows deleted, data key destroyed, store scrubbed)."""
+    with store.transaction():
+        audit_log.record(store, "consent_withdrawn", person_id=person_id)
+        receipt = erasure.purge_person(store, person_id, reason="consent withdrawn", scrub=False)
+    return replace(receipt, storage_scrubbed=store.scrub())

@@ -1,0 +1,99 @@
+"""Provable erasure: purge one person, or everything, and hand back a receipt.
+
+Purging a person deletes their rows (name, embeddings, thumbnails, consent records, saved analyses
+that name them) and destroys their data key once that deletion commits. Copies of their ciphertexts
+that live on elsewhere (a backup of unveil.db) can then never be decrypted, not even with the
+passphrase: that is crypto-shredding. The store is then checkpointed and vacuumed so freed pages and
+the WAL keep no old bytes.
+
+The receipt says what kinds of data went and how many records, when, and why, with a SHA-256 over
+exactly those fields. The same hash goes into the "purge" audit entry, written in the same
+transaction as the deletion, so a receipt can later be matched to the tamper-evident log.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from fer_core.store import FamilyStore
+
+from governance import audit_log
+
+EVERYTHING = "everything"
+# Why data was erased. The reason is written to the audit log in clear, so it is one of these short
+# categories, never free text that could carry a name.
+REASONS = ("request", "consent withdrawn", "consent expired", "consent missing", "not seen", "everything")
+
+
+@dataclass(frozen=True)
+class ErasureReceipt:
+    subject: str  # the erased person's random id, or "everything"
+    reason: str
+    erased_at: str  # ISO 8601, UTC
+    records: dict[str, int]  # kind of data -> records removed
+    digest: str  # SHA-256 (hex) of subject, reason, erased_at and records, canonical JSON
+    audit_seq: int  # the audit entry that holds this digest
+    # Whether the checkpoint + VACUUM ran to the end. Not part of the digest: it is known only after the
+    # deletion (and its audit entry) committed. False means another session's open read delayed it; the
+    # rows are deleted and the key destroyed either way.
+    storage_scrubbed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def receipt_digest(subject: str, reason: str, erased_at: str, records: dict[str, int]) -> str:
+    body = json.dumps({"subject": subject, "reason": reason, "erased_at": erased_at, "records": records},
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def _check_reason(reason: str) -> str:
+    if reason not in REASONS:
+        raise ValueError(f"unknown erasure reason {reason!r}; use one of: {', '.join(REASONS)}")
+    return reason
+
+
+def purge_person(store: FamilyStore, person_id: str, *, reason: str = "request", scrub: bool = True) -> ErasureReceipt:
+    """Erase one person (all or nothing) and return the receipt. With scrub=False the caller scrubs
+    later (several purges in one transaction scrub once)."""
+    reason = _check_reason(reason)
+    with store.transaction():
+        erased_at = _iso(store.now())
+        records = store.delete_person(person_id)
+        digest = receipt_digest(person_id, reason, erased_at, records)
+        seq = audit_log.record(store, "purge", person_id=person_id,
+                               details={"reason": reason, "receipt": digest, **records})
+    receipt = ErasureReceipt(person_id, reason, erased_at, records, digest, seq)
+    return replace(receipt, storage_scrubbed=store.scrub()) if scrub else receipt
+
+
+def erase_everything(store: FamilyStore) -> ErasureReceipt:
+    """Delete every person, saved analysis and audit entry and destroy every data key, leaving an
+    empty store that the same passphrase still opens. The new audit log starts with this receipt."""
+    with store.transaction():
+        erased_at = _iso(store.now())
+        records = store.delete_everything()
+        digest = receipt_digest(EVERYTHING, "everything", erased_at, records)
+        seq = audit_log.record(store, "erase_all", details={"reason": "everything", "receipt": digest, **records})
+    receipt = ErasureReceipt(EVERYTHING, "everything", erased_at, records, digest, seq)
+    return replace(receipt, storage_scrubbed=store.scrub())
+
+
+def receipt_is_logged(store: FamilyStore, receipt: ErasureReceipt) -> bool:
+    """True when the receipt's fields hash to its digest, the audit entry it names holds that digest,
+    and the audit chain verifies."""
+    if receipt_digest(receipt.subject, receipt.reason, receipt.erased_at, receipt.records) != receipt.digest:
+        return False
+    entry = next((e for e in store.audit_entries() if e.seq == receipt.audit_seq), None)
+    return entry is not None and entry.details.get("receipt") == receipt.digest and store.verify_audit().ok

@@ -1,0 +1,126 @@
+"""Family enrolment and membership, with consent enforced.
+
+    record = ConsentRecord.new(subject="Ana", purpose="name family in our photos", days=365)
+    enroll(store, "Ana", embeddings, record)        # embeddings: (n, d) from fer_core.identity
+    members(store); purge(store, "Ana")
+
+Enrolment is one transaction: the person, their consent record, their embeddings (and thumbnails if
+the consent's scope allows them) and the audit entries commit together or not at all.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+from fer_core.store import FamilyStore, Person, PersonNotFoundError
+
+from governance import audit_log, consent, erasure
+from governance.consent import ConsentError, ConsentRecord
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    person_id: str
+    name: str
+    embeddings: int
+    thumbnails: int
+
+
+@dataclass(frozen=True)
+class Member:
+    person_id: str
+    name: str
+    consent_status: str  # "active", "expired" or "missing"
+    consent: ConsentRecord | None
+    embeddings: int
+    thumbnails: int
+    enrolled_at: datetime
+    last_seen_at: datetime
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def resolve(store: FamilyStore, who: str) -> Person:
+    """The enrolled person with this id or (ignoring case) this name; PersonNotFoundError otherwise."""
+    if who in store.person_ids():
+        return store.person(who)
+    person = store.find_person(who)
+    if person is None:
+        raise PersonNotFoundError(who, by_name=True)
+    return person
+
+
+def enroll(store: FamilyStore, name: str, embeddings: np.ndarray, record: ConsentRecord, *,
+           thumbnails: Sequence[bytes] = (), model: str = "default") -> Enrolment:
+    """Enrol `name` with these embeddings ((n, d), e.g. from fer_core.identity.embed_enrollment_photos)
+    under a consent record that must be valid now, be for this person, and cover thumbnails if any
+    are given. ConsentError (and nothing stored) otherwise."""
+    record.validate(now=consent.store_now(store))
+    if record.subject.strip().casefold() != name.strip().casefold():
+        raise ConsentError(f"the consent record is for {record.subject}, not for {name}; nothing was stored")
+    if thumbnails and not record.allows_thumbnails:
+        raise ConsentError(f"the consent's scope {record.scope!r} does not cover thumbnails; nothing was stored")
+    with store.transaction():
+        person_id = store.add_person(name)
+        consent.record_consent(store, person_id, record)
+        count = store.add_embeddings(person_id, embeddings, model=model)
+        for image in thumbnails:
+            store.add_thumbnail(person_id, image)
+        audit_log.record(store, "enrol", person_id=person_id, details={"embeddings": count, "thumbnails": len(thumbnails)})
+    return Enrolment(person_id, store.person(person_id).name, count, len(thumbnails))
+
+
+def add_embeddings(store: FamilyStore, who: str, embeddings: np.ndarray, *, model: str = "default") -> int:
+    """More embeddings for an enrolled person whose consent is in force."""
+    person = resolve(store, who)
+    record = consent.latest(store, person.id)
+    if consent.status(record, consent.store_now(store)) != "active":
+        raise ConsentError(f"{person.name} has no consent in force; nothing was stored")
+    with store.transaction():
+        count = store.add_embeddings(person.id, embeddings, model=model)
+        audit_log.record(store, "embeddings_added", person_id=person.id, details={"embeddings": count})
+    return count
+
+
+def members(store: FamilyStore) -> list[Member]:
+    """Everyone enrolled, with consent status and expiry."""
+    now = consent.store_now(store)
+    out = []
+    for person in store.people(errors="skip"):
+        record = consent.latest(store, person.id)
+        out.append(Member(person.id, person.name, consent.status(record, now), record, person.embeddings,
+                          person.thumbnails, _utc(person.created_at), _utc(person.last_seen_at)))
+    return out
+
+
+def purge(store: FamilyStore, who: str) -> erasure.ErasureReceipt:
+    """Erase a person on request (by name or id) and return the receipt."""
+    return erasure.purge_person(store, resolve(store, who).id, reason="request")
+
+
+def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: int) -> None:
+    """After recognising `faces` faces of which these people were named: keep their "last seen" time
+    fresh for retention and log the counts (only counts) in one transaction."""
+    person_ids = list(person_ids)
+    with store.transaction():
+        store.mark_seen(person_ids)
+        audit_log.record_recognition(store, faces=faces, named=len(person_ids))
+
+
+def embed_photos(paths: Sequence[str | os.PathLike[str]]) -> tuple[np.ndarray, str]:
+    """Embeddings (n, d) of one person from photo files, and the name of the model that made them.
+    Each photo must show exactly one face (fer_core.identity refuses the others, naming each one).
+    The photos are read into memory only; nothing of them is written anywhere."""
+    from fer_core.detection import FaceDetector
+    from fer_core.identity import embed_enrollment_photos, load_embedding_model
+    from fer_core.images import load_image
+
+    model = load_embedding_model()
+    photos = {os.fspath(path): load_image(path) for path in paths}
+    return embed_enrollment_photos(photos, detect=FaceDetector().detect, model=model), model.name
