@@ -6,8 +6,10 @@ holds us to it: same faces, boxes IoU >= 0.9, landmarks within 2 px) without Ten
 
 Settings and what they mean:
 
-- min_face_size (20 px): the smallest face searched for. The first pyramid level scales the photo
-  by 12 / min_face_size (P-Net sees 12x12 windows); raising it skips the largest, most costly levels.
+- min_face_size (20 px): the smallest face window searched for. The first pyramid level scales the
+  photo by 12 / min_face_size (P-Net sees 12x12 windows); raising it skips the largest, most costly
+  levels. The returned box is tighter than the window that found it (often 0.5-0.8 of it), so it
+  is a soft bound: faces whose box is somewhat below it are still found.
 - thresholds (0.6, 0.7, 0.8): the face probability each of P-, R- and O-Net must exceed for a
   candidate to go on. Lower finds more faces and more false ones.
 - scale_factor (0.709): ratio between pyramid levels (about 1/sqrt(2): each level halves the area).

@@ -1,0 +1,89 @@
+"""FaceDetector behaviour beyond parity: the package's NMS rule, the pyramid, edge inputs, settings."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core import _boxes
+from fer_core._errors import ModelError
+from fer_core.detection import DetectedFace, FaceDetector, detect_faces
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+@pytest.fixture(scope="module")
+def photo(faces_dir) -> np.ndarray:
+    with Image.open(faces_dir / "Colin_Powell" / "Colin_Powell_0001.jpg") as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def test_nms_drops_a_box_overlapped_by_an_already_dropped_one():
+    # A overlaps B, B overlaps C, A does not overlap C. Greedy NMS would keep A and C; the package
+    # drops C because B (itself dropped) overlaps it, and we must do the same.
+    boxes = np.array([[0, 0, 10, 10, 0.9], [3, 0, 13, 10, 0.8], [6, 0, 16, 10, 0.7]], dtype=np.float64)
+    kept = _boxes.nms(boxes, 0.5)
+    np.testing.assert_array_equal(kept, boxes[:1])
+
+
+def test_nms_min_method_drops_a_box_nested_in_a_better_one():
+    boxes = np.array([[0, 0, 100, 100, 0.99], [10, 10, 40, 40, 0.9]], dtype=np.float64)
+    assert len(_boxes.nms(boxes, 0.7, method="union")) == 2  # IoU 0.09
+    assert len(_boxes.nms(boxes, 0.7, method="min")) == 1  # fully inside the first
+
+
+def test_square_keeps_the_centre():
+    out = _boxes.square(np.array([[10.0, 20.0, 30.0, 60.0, 0.5]]))
+    np.testing.assert_allclose(out, [[0.0, 20.0, 40.0, 60.0, 0.5]])
+
+
+def test_pyramid_levels(detector):
+    scales = detector.pyramid_scales(480, 640)
+    assert len(scales) == 10  # what the package uses for 640x480
+    assert scales[0] == pytest.approx(0.6)
+    assert 480 * scales[-1] >= 12 > 480 * scales[-1] * 0.709
+    # a bigger minimum face drops the largest levels: that is where the speed-up comes from
+    assert FaceDetector(min_face_size=40).pyramid_scales(480, 640)[0] == pytest.approx(0.3)
+
+
+def test_one_face_with_plausible_landmarks(detector, photo):
+    faces = detector.detect(photo)
+    assert len(faces) == 1
+    face = faces[0]
+    assert isinstance(face, DetectedFace)
+    x1, y1, x2, y2 = face.box
+    assert 0 <= x1 < x2 <= 249 and 0 <= y1 < y2 <= 249
+    assert face.landmarks.shape == (5, 2) and face.landmarks.dtype == np.float32
+    left_eye, right_eye, nose, mouth_left, mouth_right = face.landmarks
+    assert left_eye[0] < nose[0] < right_eye[0]
+    assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_left[1], mouth_right[1])
+    assert 0.8 < face.score <= 1.0
+
+
+def test_detect_faces_uses_the_shipped_models(photo, detector):
+    assert [f.box for f in detect_faces(photo)] == [f.box for f in detector.detect(photo)]
+
+
+def test_no_face_and_tiny_images_give_an_empty_list(detector):
+    assert detector.detect(np.full((240, 320, 3), 128, np.uint8)) == []
+    assert detector.detect(np.zeros((8, 300, 3), np.uint8)) == []
+
+
+def test_faces_smaller_than_min_face_size_are_skipped(photo):
+    small = np.asarray(Image.fromarray(photo).resize((100, 100), Image.BILINEAR))  # face box ~35x45 px
+    assert len(FaceDetector().detect(small)) == 1
+    assert FaceDetector(min_face_size=100).detect(small) == []
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"^need an HxWx3 uint8 RGB array, got float32 \(10, 10, 3\)$"):
+        FaceDetector().detect(np.zeros((10, 10, 3), np.float32))
+    with pytest.raises(ValueError, match=r"^min_face_size must be at least 12 px, got 8$"):
+        FaceDetector(min_face_size=8)
+    with pytest.raises(ValueError, match=r"^scale_factor must be in \(0, 1\), got 1.2$"):
+        FaceDetector(scale_factor=1.2)
+    with pytest.raises(ModelError, match=r"^model file not found: .*missing\.onnx$"):
+        FaceDetector(pnet="missing.onnx")
