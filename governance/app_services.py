@@ -1,0 +1,395 @@
+"""Plain functions behind the Streamlit pages: results to CSV/JSON/annotated PNG, and video analysis.
+
+Nothing here imports Streamlit, so every function is tested on its own (tests/test_app_services.py);
+the pages only lay the results out. Faces are fer_core's `Face` objects (box as x, y, w, h in input
+pixels; emotion; emotion_probs; identity), read by attribute only.
+
+Privacy: photos and videos are handled as bytes and arrays in memory; nothing here writes a file.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw, ImageFont
+
+from fer_core._errors import ImageError, UnveilError
+
+UNKNOWN = "unknown"
+
+# Video sampling defaults: two frames a second follow a change of expression (which lasts 0.5-4 s)
+# while keeping a 1-minute clip to 120 analysed frames (about 10 s of work on 2 cores).
+DEFAULT_SAMPLE_EVERY_S = 0.5
+DEFAULT_MAX_FRAMES = 120
+# Two boxes in consecutive sampled frames belong to the same face if they overlap at least this much
+# (intersection over union). At 2 frames/s a face that moves or turns keeps well above 0.3 with itself,
+# while two people side by side stay near 0.
+DEFAULT_MIN_IOU = 0.3
+# A track survives this many sampled frames without a matching face (a blink of the detector, a hand
+# passing in front) before a face at that place starts a new track.
+DEFAULT_MAX_GAP = 2
+
+
+class VideoError(UnveilError, ValueError):
+    """The upload is not a video this machine can decode (corrupt, empty, or an unsupported codec)."""
+
+
+class _FaceLike(Protocol):
+    box: tuple[float, float, float, float]
+    score: float
+    emotion: str | None
+    emotion_probs: dict[str, float]
+    identity: str | None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Photo results: rows, CSV, JSON, annotated image
+# ---------------------------------------------------------------------------------------------------
+
+def face_label(number: int, face: _FaceLike, *, recognition: bool) -> str:
+    """The caption drawn next to face `number`: "1 happy 87%", plus the name (or "unknown") when a
+    family gallery was consulted."""
+    parts = [str(number)]
+    if face.emotion is not None:
+        parts.append(f"{face.emotion} {face.emotion_probs.get(face.emotion, 0.0):.0%}")
+    if recognition:
+        parts.append(face.identity or UNKNOWN)
+    return " ".join(parts)
+
+
+def face_records(faces: Sequence[_FaceLike], *, source: str, recognition: bool) -> list[dict[str, Any]]:
+    """One flat row per face, numbered from 1 in the analyzer's (reading) order.
+
+    Columns: source, face, x, y, w, h (pixels of the photo as uploaded, after EXIF rotation), score
+    (detector confidence), emotion, then one `p_<emotion>` column per class, then `identity` (the
+    family member's name or "unknown") only when `recognition` is on: without an open gallery
+    "unknown" would be a claim nobody checked.
+    """
+    rows = []
+    for number, face in enumerate(faces, start=1):
+        x, y, w, h = (float(v) for v in face.box)
+        row: dict[str, Any] = {
+            "source": source,
+            "face": number,
+            "x": round(x, 1),
+            "y": round(y, 1),
+            "w": round(w, 1),
+            "h": round(h, 1),
+            "score": round(float(face.score), 4),
+            "emotion": face.emotion,
+        }
+        for label, p in face.emotion_probs.items():
+            row[f"p_{label}"] = round(float(p), 4)
+        if recognition:
+            row["identity"] = face.identity or UNKNOWN
+        rows.append(row)
+    return rows
+
+
+def records_csv(records: Sequence[dict[str, Any]]) -> bytes:
+    """The rows as UTF-8 CSV with a header (columns in first-seen order)."""
+    return pd.DataFrame(list(records)).to_csv(index=False).encode("utf-8")
+
+
+def records_json(records: Sequence[dict[str, Any]]) -> bytes:
+    """The rows as a UTF-8 JSON array, indented for reading."""
+    return json.dumps(list(records), indent=2, ensure_ascii=False).encode("utf-8")
+
+
+# Box colours, one per face number, from matplotlib's colour-blind-safe "tab10" cycle.
+_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+            "#bcbd22", "#17becf"]
+
+
+def annotate(image: np.ndarray | Image.Image, faces: Sequence[_FaceLike], *, recognition: bool) -> Image.Image:
+    """A copy of the RGB photo with a numbered box and caption (see `face_label`) on every face.
+
+    Line width and font size follow the photo's size so labels stay readable on a 250 px LFW crop
+    and on a 4000 px phone photo alike.
+    """
+    canvas = (image.copy() if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))).convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    side = max(canvas.size)
+    width = max(2, round(side / 250))
+    font = ImageFont.load_default(size=max(12, round(side / 30)))
+    for number, face in enumerate(faces, start=1):
+        colour = _COLOURS[(number - 1) % len(_COLOURS)]
+        x, y, w, h = (float(v) for v in face.box)
+        draw.rectangle((x, y, x + w, y + h), outline=colour, width=width)
+        text = face_label(number, face, recognition=recognition)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        tw, th = right - left, bottom - top
+        # Caption above the box, or inside its top edge when the box touches the top of the photo.
+        ty = y - th - 2 * width if y - th - 2 * width >= 0 else y + width
+        tx = min(max(0.0, x), max(0.0, canvas.width - tw - 2 * width))
+        draw.rectangle((tx, ty, tx + tw + 2 * width, ty + th + 2 * width), fill=colour)
+        draw.text((tx + width - left, ty + width - top), text, fill="white", font=font)
+    return canvas
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """The image encoded as PNG, in memory."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Video: sampling, tracking, per-face emotion timeline
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Frame:
+    """One sampled video frame: its time from the start in seconds and its RGB uint8 pixels."""
+
+    time_s: float
+    image: np.ndarray
+
+
+def sample_frames(
+    video: bytes, *, every_s: float = DEFAULT_SAMPLE_EVERY_S, max_frames: int = DEFAULT_MAX_FRAMES
+) -> Iterator[Frame]:
+    """Frames of `video` (the file's bytes) about every `every_s` seconds, at most `max_frames`.
+
+    Decoded in memory by OpenCV's FFmpeg backend (no temporary file). Frames are taken by their
+    timestamps, so variable frame rate videos are sampled evenly in time. VideoError if the bytes
+    cannot be opened as a video or hold no decodable frame.
+    """
+    if every_s <= 0:
+        raise ValueError(f"every_s must be > 0, got {every_s}")
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    if not video:
+        raise VideoError("the video is empty")
+    # The stream must outlive the capture: OpenCV reads it lazily and keeps no reference of its own.
+    stream = io.BytesIO(video)
+    capture = cv2.VideoCapture(stream, cv2.CAP_FFMPEG, [])
+    try:
+        if not capture.isOpened():
+            raise VideoError("this file cannot be read as a video (corrupt or an unsupported format)")
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        fps = fps if math.isfinite(fps) and fps > 0 else None
+        index, taken, next_time = 0, 0, 0.0
+        while taken < max_frames and capture.grab():
+            time_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if fps is not None and (not math.isfinite(time_s) or time_s <= 0) and index > 0:
+                time_s = index / fps  # some containers report no timestamps
+            index += 1
+            if time_s + 1e-6 < next_time:
+                continue
+            ok, bgr = capture.retrieve()
+            if not ok or bgr is None:
+                continue
+            yield Frame(round(time_s, 3), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            taken += 1
+            next_time = time_s + every_s
+        if taken == 0:
+            raise VideoError("the video holds no frame that could be decoded")
+    finally:
+        capture.release()
+        stream.close()
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes; 0.0 when they do not overlap."""
+    ax, ay, aw, ah = (float(v) for v in a)
+    bx, by, bw, bh = (float(v) for v in b)
+    iw = min(ax + aw, bx + bw) - max(ax, bx)
+    ih = min(ay + ah, by + bh) - max(ay, by)
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter)
+
+
+@dataclass
+class Track:
+    """One face followed across sampled frames: (time_s, face) observations in time order."""
+
+    number: int
+    observations: list[tuple[float, _FaceLike]] = field(default_factory=list)
+
+    @property
+    def last_box(self) -> tuple[float, float, float, float]:
+        return self.observations[-1][1].box
+
+    @property
+    def identity(self) -> str | None:
+        """The family name given to this face in most frames where it was named, else None."""
+        names = Counter(face.identity for _, face in self.observations if face.identity)
+        return names.most_common(1)[0][0] if names else None
+
+    def label(self, *, recognition: bool) -> str:
+        """"Face 1", or "Face 1 (Ana)" / "Face 1 (unknown)" when a family gallery was consulted."""
+        if not recognition:
+            return f"Face {self.number}"
+        return f"Face {self.number} ({self.identity or UNKNOWN})"
+
+
+def track_faces(
+    frames: Sequence[tuple[float, Sequence[_FaceLike]]],
+    *,
+    min_iou: float = DEFAULT_MIN_IOU,
+    max_gap: int = DEFAULT_MAX_GAP,
+) -> list[Track]:
+    """Link the faces of consecutive sampled frames into tracks, one per person on screen.
+
+    `frames` is [(time_s, faces)] in time order. In each frame, the (track, face) pairs are matched
+    greedily from the highest box IoU down, each pair needing IoU >= `min_iou` with the track's last
+    box; a face left over starts a new track; a track not matched for more than `max_gap` frames
+    ends. Tracks are numbered in order of first appearance.
+    """
+    if not 0 < min_iou <= 1:
+        raise ValueError(f"min_iou must be in (0, 1], got {min_iou}")
+    tracks: list[Track] = []
+    missed: dict[int, int] = {}  # track number -> consecutive frames without a match
+    for time_s, faces in frames:
+        live = [t for t in tracks if missed[t.number] <= max_gap]
+        pairs = sorted(
+            ((box_iou(t.last_box, f.box), ti, fi) for ti, t in enumerate(live) for fi, f in enumerate(faces)),
+            key=lambda p: -p[0],
+        )
+        used_tracks: set[int] = set()
+        used_faces: set[int] = set()
+        for iou, ti, fi in pairs:
+            if iou < min_iou:
+                break
+            if ti in used_tracks or fi in used_faces:
+                continue
+            live[ti].observations.append((time_s, faces[fi]))
+            used_tracks.add(ti)
+            used_faces.add(fi)
+        for ti, track in enumerate(live):
+            missed[track.number] = 0 if ti in used_tracks else missed[track.number] + 1
+        for fi, face in enumerate(faces):
+            if fi not in used_faces:
+                track = Track(number=len(tracks) + 1, observations=[(time_s, face)])
+                tracks.append(track)
+                missed[track.number] = 0
+    return tracks
+
+
+def emotion_timeline(tracks: Sequence[Track], *, recognition: bool) -> pd.DataFrame:
+    """Long table for charts: one row per (track, frame) with time_s, face (track label), emotion,
+    and one column per emotion class with its probability."""
+    rows = []
+    for track in tracks:
+        label = track.label(recognition=recognition)
+        for time_s, face in track.observations:
+            rows.append({"time_s": time_s, "face": label, "emotion": face.emotion,
+                         **{k: float(v) for k, v in face.emotion_probs.items()}})
+    return pd.DataFrame(rows)
+
+
+def dominant_emotions(tracks: Sequence[Track], *, recognition: bool) -> pd.DataFrame:
+    """One row per track: face, frames, first_s, last_s, dominant emotion and its mean probability.
+
+    The dominant emotion is the class with the highest probability averaged over the track's frames
+    (the soft vote: a face 55% happy in every frame is "happy" even if another class wins a frame or
+    two), and `share` is the fraction of frames whose own top emotion is that class.
+    """
+    rows = []
+    for track in tracks:
+        probs = pd.DataFrame([face.emotion_probs for _, face in track.observations]).astype(float)
+        mean = probs.mean()
+        dominant = str(mean.idxmax())
+        share = sum(face.emotion == dominant for _, face in track.observations) / len(track.observations)
+        rows.append({
+            "face": track.label(recognition=recognition),
+            "frames": len(track.observations),
+            "first_s": track.observations[0][0],
+            "last_s": track.observations[-1][0],
+            "dominant_emotion": dominant,
+            "mean_probability": round(float(mean[dominant]), 4),
+            "share_of_frames": round(share, 4),
+        })
+    return pd.DataFrame(rows, columns=["face", "frames", "first_s", "last_s", "dominant_emotion",
+                                       "mean_probability", "share_of_frames"])
+
+
+def analyze_video(
+    video: bytes,
+    analyze: Callable[[np.ndarray], Sequence[_FaceLike]],
+    *,
+    every_s: float = DEFAULT_SAMPLE_EVERY_S,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    progress: Callable[[int, float], None] | None = None,
+) -> tuple[list[tuple[float, list[_FaceLike]]], list[Track]]:
+    """Sample `video`, run `analyze` (e.g. FaceAnalyzer.analyze) on each frame, and track the faces.
+
+    Returns ([(time_s, faces)] per sampled frame, tracks). `progress(frames_done, time_s)` is called
+    after each frame so a page can show progress.
+    """
+    per_frame: list[tuple[float, list[_FaceLike]]] = []
+    for frame in sample_frames(video, every_s=every_s, max_frames=max_frames):
+        per_frame.append((frame.time_s, list(analyze(frame.image))))
+        if progress is not None:
+            progress(len(per_frame), frame.time_s)
+    return per_frame, track_faces(per_frame)
+
+
+# ---------------------------------------------------------------------------------------------------
+# One photo, start to finish
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class PhotoResult:
+    """What the Analyze page shows for one photo, kept in the session's memory only.
+
+    image: the decoded RGB photo (upright), None when it could not be read.
+    faces: the analyzer's faces in reading order (empty for a photo without a face).
+    recognition: whether a family gallery named the faces (else identity means nothing).
+    error: why the photo could not be read, for the page to show; None when it was analysed.
+    """
+
+    source: str
+    image: np.ndarray | None
+    faces: list[_FaceLike]
+    recognition: bool
+    error: str | None = None
+
+
+def analyze_photo(
+    data: bytes, source: str, analyze: Callable[[np.ndarray], Sequence[_FaceLike]], *, recognition: bool
+) -> PhotoResult:
+    """Decode `data` (fer_core.images.load_image: EXIF rotation, odd modes, size limit) and analyse it.
+
+    An unreadable photo is not an exception here: the result carries the reason, so one bad file in a
+    batch of uploads does not hide the others' results.
+    """
+    from fer_core.images import load_image
+
+    try:
+        image = load_image(data)
+    except ImageError as exc:
+        return PhotoResult(source, None, [], recognition, error=f"{source} could not be read: {_strip_label(exc)}")
+    return PhotoResult(source, image, list(analyze(image)), recognition)
+
+
+def _strip_label(exc: ImageError) -> str:
+    # load_image prefixes its messages with the input's label ("image bytes: ..."): the page names the
+    # file itself.
+    text = str(exc)
+    prefix = "image bytes: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def log_recognition(store: Any, faces: Sequence[_FaceLike]) -> None:
+    """After faces were compared with the family gallery: one "recognise" audit entry with counts only
+    (governance.audit_log), and the named people marked as seen (their "not seen for N days"
+    retention clock restarts), in one transaction."""
+    from governance import audit_log
+
+    names = {face.identity for face in faces if face.identity}
+    with store.transaction():
+        audit_log.record_recognition(store, faces=len(faces), named=sum(1 for f in faces if f.identity))
+        people = [store.find_person(name) for name in sorted(names)]
+        store.mark_seen([person.id for person in people if person is not None])
