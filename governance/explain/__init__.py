@@ -1,0 +1,44 @@
+"""Why the model read this emotion: Grad-CAM heatmaps on the ONNX emotion model, no TensorFlow.
+
+    model = load_cam_model()                                  # the shipped emotion model, once
+    heat = gradcam(model, aligned_face)                       # (h, w) in [0, 1], predicted emotion
+    heat = gradcam(model, aligned_face, "surprise")           # or a chosen one
+    picture = explain_on_photo(model, photo, matrix, "sad")   # RGB uint8: the photo with the heatmap
+
+`matrix` is the 2x3 alignment transform photo -> aligned face (fer_core.alignment.similarity_transform).
+Faithfulness is measured, not assumed: `deletion_curve` implements the deletion metric, and
+scripts/gradcam_faithfulness.py runs it against random order, Grad-CAM++ and occlusion.
+"""
+from governance.explain._deletion import DELETION_STEPS, DeletionCurve, deletion_curve, deletion_order
+from governance.explain._errors import ExplanationError
+from governance.explain._explain import (
+    METHODS,
+    FaceExplanation,
+    explain_face,
+    gradcam,
+    gradcam_plus_plus,
+    occlusion_sensitivity,
+)
+from governance.explain._model import DEFAULT_MODEL, CamModel, load_cam_model
+from governance.explain._photo import align_with_matrix, explain_on_photo, heatmap_to_photo, overlay
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DELETION_STEPS",
+    "METHODS",
+    "CamModel",
+    "DeletionCurve",
+    "ExplanationError",
+    "FaceExplanation",
+    "align_with_matrix",
+    "deletion_curve",
+    "deletion_order",
+    "explain_face",
+    "explain_on_photo",
+    "gradcam",
+    "gradcam_plus_plus",
+    "heatmap_to_photo",
+    "load_cam_model",
+    "occlusion_sensitivity",
+    "overlay",
+]

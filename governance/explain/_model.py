@@ -1,0 +1,112 @@
+"""The emotion model as Grad-CAM sees it: one ONNX session with the three outputs of the export contract.
+
+fer_core/training/export.py writes every emotion model with input "image" (N, h, w, 3) float32 RGB 0-255
+and outputs "probs" (N, C) calibrated probabilities, "cam_features" (N, fh, fw, k) the last conv feature
+map, and "cam_weights" (N, C, k), the gradient of each class logit w.r.t. that map averaged over its
+cells. So everything Grad-CAM needs comes from one forward pass, with no TensorFlow at run time.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from fer_core._errors import ImageError
+from fer_core._onnx import load_session, metadata, metadata_json
+from fer_core._paths import models_dir
+from governance.explain._errors import ExplanationError
+
+DEFAULT_MODEL = "emotion_vgg16.onnx"
+CAM_OUTPUTS = ("probs", "cam_features", "cam_weights")
+# Faces per onnxruntime call when a method needs many forward passes (deletion steps, occlusion
+# patches): large enough to amortise the call, small enough to stay a few MB at 48x48.
+BATCH = 128
+
+
+@dataclass(frozen=True)
+class CamOutputs:
+    """One forward pass over N faces: probs (N, C), features (N, fh, fw, k), weights (N, C, k)."""
+
+    probs: np.ndarray
+    features: np.ndarray
+    weights: np.ndarray
+
+
+class CamModel:
+    """An exported emotion model checked against the Grad-CAM contract. Load once, call many times.
+
+    Attributes from the model's metadata: `classes` (emotion names, in output order) and
+    `input_size` (h, w) of the aligned face it takes.
+    """
+
+    def __init__(self, *, session: ort.InferenceSession, name: str = "emotion model") -> None:
+        self.name = name
+        self._session = session
+        outputs = [o.name for o in session.get_outputs()]
+        missing = [o for o in CAM_OUTPUTS if o not in outputs]
+        if missing:
+            raise ExplanationError(
+                f"model {name} cannot be explained: it lacks the Grad-CAM outputs {missing} "
+                f"(export it with fer_core/training/export.py)"
+            )
+        meta = metadata(session)
+        self.classes: tuple[str, ...] = tuple(metadata_json(meta, "classes", model=name))
+        height, width = metadata_json(meta, "input_size", model=name)
+        self.input_size: tuple[int, int] = (int(height), int(width))
+        self._input = session.get_inputs()[0].name
+
+    def _batch(self, faces: np.ndarray) -> np.ndarray:
+        faces = np.asarray(faces)
+        if faces.ndim == 3:
+            faces = faces[None]
+        height, width = self.input_size
+        if faces.ndim != 4 or faces.shape[1:] != (height, width, 3):
+            raise ImageError(
+                f"an aligned face for {self.name} must be RGB of shape ({height}, {width}, 3), "
+                f"got {tuple(faces.shape[-3:]) if faces.ndim >= 3 else tuple(faces.shape)}"
+            )
+        return faces.astype(np.float32, copy=False)
+
+    def run(self, faces: np.ndarray) -> CamOutputs:
+        """Probabilities and Grad-CAM terms for aligned faces, (h, w, 3) or (N, h, w, 3), RGB 0-255."""
+        probs, features, weights = self._session.run(list(CAM_OUTPUTS), {self._input: self._batch(faces)})
+        return CamOutputs(probs=probs, features=features, weights=weights)
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (N, C) for many faces, run in batches of BATCH."""
+        faces = self._batch(faces)
+        return np.concatenate(
+            [self._session.run(["probs"], {self._input: faces[i : i + BATCH]})[0] for i in range(0, len(faces), BATCH)]
+        )
+
+    def class_index(self, emotion: int | str | None, probs: np.ndarray) -> int:
+        """The index of `emotion` (a class name or index); None means the most probable class."""
+        if emotion is None:
+            return int(np.argmax(probs))
+        if isinstance(emotion, str):
+            if emotion not in self.classes:
+                raise ExplanationError(f"unknown emotion {emotion!r}; model {self.name} has {list(self.classes)}")
+            return self.classes.index(emotion)
+        if not 0 <= int(emotion) < len(self.classes):
+            raise ExplanationError(
+                f"class index {emotion} out of range; model {self.name} has {len(self.classes)} classes"
+            )
+        return int(emotion)
+
+
+ModelLike = CamModel | ort.InferenceSession | str | os.PathLike[str] | None
+
+
+def load_cam_model(model: ModelLike = None) -> CamModel:
+    """A CamModel from a loaded CamModel (returned as is), an onnxruntime session, or a path to an
+    ONNX file; None loads the shipped emotion model from models_dir(). Pass a loaded model when
+    explaining many faces: loading a file each time is slow."""
+    if isinstance(model, CamModel):
+        return model
+    if isinstance(model, ort.InferenceSession):
+        return CamModel(session=model)
+    path = Path(model) if model is not None else models_dir() / DEFAULT_MODEL
+    return CamModel(session=load_session(path), name=path.name)
