@@ -6,6 +6,7 @@ disaggregated with fairlearn's MetricFrame, with bootstrap intervals; groups wor
 beyond a threshold, with an interval that excludes zero, are flagged. Reports: self-contained HTML
 with plots, and JSON with every number.
 """
+from governance.bias_audit._app import audit_emotion_model, audit_identity_trials, crop_predictor
 from governance.bias_audit._audit_set import NOT_MEASURED, AuditSample, AuditSet, load_audit_set
 from governance.bias_audit._bootstrap import Estimate
 from governance.bias_audit._disaggregate import AuditSettings, ColumnResult, GroupResult
@@ -22,6 +23,7 @@ from governance.bias_audit._proxy_groups import (
     is_grayscale,
     proxy_groups,
 )
+from governance.bias_audit._report import ReportPaths, render_html, write_report
 from governance.bias_audit._result import BiasAudit, Flag
 
 __all__ = [
@@ -41,11 +43,17 @@ __all__ = [
     "GroupResult",
     "Locator",
     "Predictor",
+    "ReportPaths",
+    "audit_emotion_model",
+    "audit_identity_trials",
+    "crop_predictor",
     "head_yaw",
     "individual_typology_angle",
     "is_grayscale",
     "load_audit_set",
     "proxy_groups",
+    "render_html",
     "run_emotion_audit",
     "run_identity_audit",
+    "write_report",
 ]

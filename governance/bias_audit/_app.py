@@ -1,0 +1,118 @@
+"""One call per audit for the app and the CLI: run it on the shipped model (or a given one) and write the report."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from fer_core._paths import models_dir
+from fer_core.emotion import DEFAULT_MODEL, EmotionModel
+from governance.bias_audit._audit_set import load_audit_set
+from governance.bias_audit._emotion_audit import Predictor, run_emotion_audit
+from governance.bias_audit._identity_audit import run_identity_audit
+from governance.bias_audit._report import ReportPaths, write_report
+from governance.bias_audit._result import BiasAudit
+
+
+def audit_emotion_model(
+    *,
+    data: str | Path,
+    out_dir: str | Path,
+    model: str | Path | None = None,
+    groups: Sequence[str] | None = None,
+    proxy: bool = True,
+    min_group_size: int = 30,
+    gap_threshold: float = 0.05,
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+    threads: int | None = None,
+    progress: bool = False,
+) -> tuple[BiasAudit, ReportPaths]:
+    """Audit an emotion model on a set of face crops and write its HTML, JSON and rows.
+
+    `data` is a class-folder layout or a CSV manifest (see load_audit_set) of face crops, such as
+    fer4's 48x48 faces: each crop goes straight to the model, resized to its input size, with no
+    detection. `model` defaults to the shipped emotion model. Settings as in run_emotion_audit.
+    """
+    path = Path(model) if model is not None else models_dir() / DEFAULT_MODEL
+    emotion = EmotionModel(path, threads=threads)
+    audit = run_emotion_audit(
+        samples=load_audit_set(data),
+        predict=crop_predictor(emotion),
+        classes=emotion.classes,
+        groups=groups,
+        proxy=proxy,
+        min_group_size=min_group_size,
+        gap_threshold=gap_threshold,
+        confidence=confidence,
+        n_boot=n_boot,
+        seed=seed,
+        model=_describe(path, {"version": emotion.version, "initial_weights": emotion.initial_weights,
+                               "temperature": emotion.temperature}),
+        progress=progress,
+    )
+    return audit, write_report(audit, out_dir)
+
+
+def audit_identity_trials(
+    *,
+    trials: str | Path | pd.DataFrame,
+    threshold: float,
+    score_kind: Literal["distance", "similarity"],
+    out_dir: str | Path,
+    groups: Sequence[str] | None = None,
+    model: str | Path | None = None,
+    min_group_size: int = 30,
+    gap_threshold: float = 0.05,
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[BiasAudit, ReportPaths]:
+    """Audit identity trial results (see run_identity_audit) and write the report.
+
+    `model`, if given, is the identity model file the trials came from: its name and SHA-256 go into
+    the report so the numbers stay tied to the model that produced them.
+    """
+    audit = run_identity_audit(
+        trials=trials,
+        threshold=threshold,
+        score_kind=score_kind,
+        groups=groups,
+        min_group_size=min_group_size,
+        gap_threshold=gap_threshold,
+        confidence=confidence,
+        n_boot=n_boot,
+        seed=seed,
+        model=_describe(Path(model), {}) if model is not None else None,
+    )
+    return audit, write_report(audit, out_dir)
+
+
+def crop_predictor(model: EmotionModel) -> Predictor:
+    """A predictor feeding face crops straight to `model`, resized to its input size if needed."""
+    height, width = model.input_size
+
+    def predict(images: list[np.ndarray]) -> np.ndarray:
+        batch = np.stack([_resized(image, width, height) for image in images])
+        return model.predict(batch)
+
+    return predict
+
+
+def _resized(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    if image.shape[:2] == (height, width):
+        return image
+    # INTER_AREA averages when shrinking (no aliasing); bilinear when enlarging.
+    shrinking = image.shape[0] > height or image.shape[1] > width
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def _describe(path: Path, extra: dict) -> dict:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return {"file": path.name, "sha256": digest, **{k: v for k, v in extra.items() if v not in ("", None)}}
