@@ -49,20 +49,28 @@ def canonical_details(details: Mapping[str, Any] | None) -> str:
     return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
+def _tagged(value: Any) -> Any:
+    # SQLite lets a column hold any type; a value whose type was changed must not hash like the original.
+    if isinstance(value, bytes):
+        return "b:" + base64.b64encode(value).decode()
+    return value if value is None or isinstance(value, str) else "?:" + repr(value)
+
+
 def entry_hash(prev_hash: bytes, seq: int, ts: float, event: str, person_id: str | None, name: bytes | None, details: str) -> bytes:
     body = json.dumps(
         {
             "seq": seq,
-            "ts": repr(float(ts)),
-            "event": event,
-            "person": person_id,
-            "name": base64.b64encode(name).decode() if name is not None else None,
-            "details": details,
+            "ts": repr(ts),
+            "event": _tagged(event),
+            "person": _tagged(person_id),
+            "name": _tagged(name),
+            "details": _tagged(details),
         },
         sort_keys=True,
         separators=(",", ":"),
     ).encode()
-    return hashlib.sha256(prev_hash + body).digest()
+    prev = prev_hash if isinstance(prev_hash, bytes) else repr(prev_hash).encode()
+    return hashlib.sha256(prev + body).digest()
 
 
 def _read_head(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
@@ -100,11 +108,12 @@ def append(
     seq = head["seq"] + 1 if head else 1
     prev = bytes.fromhex(head["hash"]) if head else GENESIS
     name = seal_name(seq)
+    ts = float(ts)
     digest = entry_hash(prev, seq, ts, event, person_id, name, text)
     entry_mac = _crypto.mac(mac_key, digest) if mac_key is not None else None
     conn.execute(
         "INSERT INTO audit (seq, ts, event, person_id, name, details, prev_hash, hash, mac) VALUES (?,?,?,?,?,?,?,?,?)",
-        (seq, float(ts), event, person_id, name, text, prev, digest, entry_mac),
+        (seq, ts, event, person_id, name, text, prev, digest, entry_mac),
     )
     _write_head(conn, "audit_head", {"seq": seq, "hash": digest.hex()})
     if mac_key is not None:

@@ -57,7 +57,7 @@ class ScryptParams:
 def aad(*parts: str) -> bytes:
     """Associated data binding a ciphertext to where it lives (table, row, column, owner, store):
     a ciphertext copied to another row or column fails authentication."""
-    return _AAD_PREFIX + "|".join(parts).encode("utf-8")
+    return _AAD_PREFIX + "|".join(parts).encode("utf-8", "surrogateescape")
 
 
 def new_key() -> bytes:

@@ -63,8 +63,15 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+def _lenient_text(raw: bytes) -> str:
+    # A tampered file can hold invalid UTF-8 where text belongs (or text where a ciphertext belongs).
+    # Decoding it losslessly lets that one row fail authentication instead of failing the whole query.
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+    conn.text_factory = _lenient_text
     conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; commits are atomic
     conn.execute("PRAGMA synchronous=FULL")  # a key committed to keys.db must be durable before its rows
     conn.execute("PRAGMA secure_delete=ON")  # deleted cells are zeroed, not left in free pages
@@ -547,7 +554,7 @@ class FamilyStore:
         self._require_master()
         with self._snapshot() as conn:
             out = []
-            for row in conn.execute("SELECT id, name, created_at, last_seen_at FROM people ORDER BY created_at, id").fetchall():
+            for row in conn.execute("SELECT id, name, created_at, last_seen_at FROM people ORDER BY created_at, rowid").fetchall():
                 try:
                     out.append(self._person_from_row(conn, row))
                 except (TamperedDataError, KeyDestroyedError):
@@ -571,7 +578,7 @@ class FamilyStore:
     def person_ids(self) -> list[str]:
         """Ids of everyone enrolled; works while locked (ids are random and say nothing)."""
         with self._snapshot() as conn:
-            return [row[0] for row in conn.execute("SELECT id FROM people ORDER BY created_at, id")]
+            return [row[0] for row in conn.execute("SELECT id FROM people ORDER BY created_at, rowid")]
 
     def mark_seen(self, person_ids: Iterable[str], *, when: float | None = None) -> None:
         """Record that these people were just recognised (resets their "not seen" retention clock)."""
@@ -605,7 +612,7 @@ class FamilyStore:
             return len(rows)
 
     def _vectors(self, conn: sqlite3.Connection, person_id: str, model: str | None, errors: Errors) -> list[np.ndarray]:
-        query = "SELECT id, vector FROM embeddings WHERE person_id = ?" + (" AND model = ?" if model else "") + " ORDER BY created_at, id"
+        query = "SELECT id, vector FROM embeddings WHERE person_id = ?" + (" AND model = ?" if model else "") + " ORDER BY created_at, rowid"
         out = []
         for row_id, sealed in conn.execute(query, (person_id, model) if model else (person_id,)).fetchall():
             try:
@@ -633,7 +640,7 @@ class FamilyStore:
         self._require_master()
         out: dict[str, np.ndarray] = {}
         with self._snapshot() as conn:
-            for row in conn.execute("SELECT id, name FROM people ORDER BY created_at, id").fetchall():
+            for row in conn.execute("SELECT id, name FROM people ORDER BY created_at, rowid").fetchall():
                 try:
                     name = self._name_of(row[0], row[1])
                     vectors = self._vectors(conn, row[0], model, errors)
@@ -663,7 +670,7 @@ class FamilyStore:
         self._require_master()
         with self._snapshot() as conn:
             self._require_person(conn, person_id)
-            rows = conn.execute("SELECT id, image, created_at FROM thumbnails WHERE person_id = ? ORDER BY created_at, id",
+            rows = conn.execute("SELECT id, image, created_at FROM thumbnails WHERE person_id = ? ORDER BY created_at, rowid",
                                 (person_id,)).fetchall()
             return [Thumbnail(rid, person_id, created, self._unseal(person_id, "thumbnails", rid, "image", sealed))
                     for rid, sealed, created in rows]
@@ -696,7 +703,7 @@ class FamilyStore:
         self._require_master()
         with self._snapshot() as conn:
             self._require_person(conn, person_id)
-            rows = conn.execute("SELECT id, details, recorded_at FROM consents WHERE person_id = ? ORDER BY recorded_at, id",
+            rows = conn.execute("SELECT id, details, recorded_at FROM consents WHERE person_id = ? ORDER BY recorded_at, rowid",
                                 (person_id,)).fetchall()
             return [ConsentEntry(rid, person_id, recorded,
                                  json.loads(self._unseal(person_id, "consents", rid, "details", sealed)))
@@ -735,7 +742,7 @@ class FamilyStore:
         with self._snapshot() as conn:
             out = []
             for rid, owner, sealed, created in conn.execute(
-                    "SELECT id, key_owner, result, created_at FROM analyses ORDER BY created_at, id").fetchall():
+                    "SELECT id, key_owner, result, created_at FROM analyses ORDER BY created_at, rowid").fetchall():
                 people = tuple(r[0] for r in conn.execute("SELECT person_id FROM analysis_people WHERE analysis_id = ?", (rid,)))
                 out.append(AnalysisEntry(rid, created, json.loads(self._unseal(owner, "analyses", rid, "result", sealed)), people))
             return out
