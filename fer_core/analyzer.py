@@ -1,0 +1,190 @@
+"""One call from a photo to its faces: box, landmarks, emotion and (with a family gallery) identity.
+
+    analyzer = FaceAnalyzer()                 # loads the shipped models once
+    for face in analyzer.analyze("photo.jpg"):
+        print(face.box, face.emotion, face.emotion_probs[face.emotion], face.identity)
+
+Pixel coordinates refer to the image after EXIF orientation, i.e. the photo as a viewer shows it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from fer_core._paths import models_dir
+from fer_core.detection import DetectedFace, FaceDetector
+from fer_core.emotion import EmotionModel
+from fer_core.images import ImageSource, load_image
+
+# The analyzer looks for faces of at least 40 px (the detector's own default is MTCNN's 20 px).
+# The emotion model reads 48x48 crops and the identity model 150x150 ones: a face under ~40 px is
+# upsampled into blur that neither reads reliably, and skipping those sizes drops the two largest
+# pyramid levels, about three quarters of the detector's work.
+DEFAULT_MIN_FACE_SIZE = 40.0
+# One inference thread per model: these networks are small, and on a 2-core machine shared with
+# other work onnxruntime's spinning thread pool made detection 2x slower, not faster
+# (scripts/bench_analysis.py). Pass threads=None to let onnxruntime use every core.
+DEFAULT_THREADS = 1
+# The identity model the analyzer loads when it is present (fer_core.identity's default).
+DEFAULT_IDENTITY_MODEL = "face_recognition_dlib.onnx"
+# Two faces are on the same row when their vertical centres differ by less than this fraction of
+# the smaller face's height (reading order: rows top to bottom, then left to right).
+ROW_TOLERANCE = 0.5
+
+
+class EmbeddingModelLike(Protocol):
+    """What the analyzer needs of an identity model (fer_core.identity.EmbeddingModel)."""
+
+    input_size: tuple[int, int]
+
+    def align(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray: ...
+
+    def embed(self, aligned: np.ndarray) -> np.ndarray: ...
+
+
+class GalleryLike(Protocol):
+    """What the analyzer needs of a family gallery: identify(embedding) -> a match with `.name`."""
+
+    def identify(self, embedding: np.ndarray) -> Any: ...
+
+
+@dataclass
+class Face:
+    """One face found in a photo.
+
+    box: (x, y, w, h) integer pixels of the input image, the box's top-left corner and size.
+    landmarks: 5x2 float32 (x, y): left eye, right eye, nose, mouth left, mouth right.
+    score: detector confidence in (0.8, 1] (MTCNN's final-stage face probability).
+    emotion: the most probable label, e.g. "happy".
+    emotion_probs: label -> calibrated probability, summing to 1.
+    embedding: the identity embedding, or None when no identity model is loaded.
+    identity: the family member's name, or None (no gallery, or nobody close enough: "unknown").
+    aligned: the emotion model's aligned input crop, kept only with analyze(..., keep_aligned=True).
+    """
+
+    box: tuple[int, int, int, int]
+    landmarks: np.ndarray
+    score: float
+    emotion: str
+    emotion_probs: dict[str, float]
+    embedding: np.ndarray | None = None
+    identity: str | None = None
+    aligned: np.ndarray | None = field(default=None, repr=False)
+
+
+class FaceAnalyzer:
+    """Detector, emotion model and optional identity model, loaded once.
+
+    detector: a FaceDetector; default: the shipped MTCNN with min_face_size=DEFAULT_MIN_FACE_SIZE.
+    emotion_model: an EmotionModel or a path; default: the shipped models/emotion_vgg16.onnx.
+    identity_model: an EmbeddingModel (fer_core.identity), a path, None (default: the shipped
+        models/face_recognition_dlib.onnx if that file exists) or False (no embeddings).
+    gallery: the family gallery (fer_core.identity.Gallery) that names faces; can be set later.
+    threads: inference threads per model for the models loaded here.
+    """
+
+    def __init__(
+        self,
+        *,
+        detector: FaceDetector | None = None,
+        emotion_model: EmotionModel | str | os.PathLike[str] | None = None,
+        identity_model: EmbeddingModelLike | str | os.PathLike[str] | None | Literal[False] = None,
+        gallery: GalleryLike | None = None,
+        threads: int | None = DEFAULT_THREADS,
+    ) -> None:
+        self.detector = detector if detector is not None else FaceDetector(
+            min_face_size=DEFAULT_MIN_FACE_SIZE, threads=threads
+        )
+        if isinstance(emotion_model, EmotionModel):
+            self.emotion_model = emotion_model
+        else:
+            self.emotion_model = EmotionModel(emotion_model, threads=threads)
+        self.identity_model = _identity_model(identity_model, threads)
+        self.gallery = gallery
+
+    def analyze(self, image: ImageSource, *, keep_aligned: bool = False) -> list[Face]:
+        """The faces in `image` (path, bytes, file, PIL image or RGB uint8 array) in reading order.
+
+        A photo without a face gives []. Unreadable input raises ImageError.
+        """
+        rgb = load_image(image)
+        detections = _reading_order(self.detector.detect(rgb))
+        if not detections:
+            return []
+        crops = np.stack([self.emotion_model.align(rgb, d.landmarks) for d in detections])
+        probs = self.emotion_model.predict(crops)
+        embeddings = self._embed(rgb, detections)
+        faces = []
+        for i, (detection, row) in enumerate(zip(detections, probs)):
+            embedding = None if embeddings is None else embeddings[i]
+            identity = None
+            if embedding is not None and self.gallery is not None:
+                identity = self.gallery.identify(embedding).name
+            faces.append(
+                Face(
+                    box=_pixel_box(detection.box),
+                    landmarks=detection.landmarks,
+                    score=detection.score,
+                    emotion=self.emotion_model.classes[int(np.argmax(row))],
+                    emotion_probs={c: float(p) for c, p in zip(self.emotion_model.classes, row)},
+                    embedding=embedding,
+                    identity=identity,
+                    aligned=crops[i] if keep_aligned else None,
+                )
+            )
+        return faces
+
+    def _embed(self, rgb: np.ndarray, detections: list[DetectedFace]) -> np.ndarray | None:
+        if self.identity_model is None:
+            return None
+        crops = np.stack([self.identity_model.align(rgb, d.landmarks) for d in detections])
+        return np.asarray(self.identity_model.embed(crops))
+
+
+def _identity_model(choice: Any, threads: int | None) -> EmbeddingModelLike | None:
+    if choice is False:
+        return None
+    if choice is None:
+        path = models_dir() / DEFAULT_IDENTITY_MODEL
+        if not path.is_file():
+            return None
+        choice = path
+    if isinstance(choice, (str, os.PathLike)):
+        # Imported here so that an analyzer without identity never loads the identity package.
+        from fer_core.identity import load_embedding_model
+
+        return load_embedding_model(Path(choice), threads=threads)
+    return choice
+
+
+def _pixel_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """(x1, y1, x2, y2) floats -> (x, y, w, h) ints, rounded as the mtcnn package rounds them."""
+    x1, y1, x2, y2 = box
+    return int(round(x1)), int(round(y1)), int(round(x2 - x1)), int(round(y2 - y1))
+
+
+def _reading_order(detections: list[DetectedFace]) -> list[DetectedFace]:
+    """Rows top to bottom, each row left to right (see ROW_TOLERANCE)."""
+    rows: list[list[DetectedFace]] = []
+    for det in sorted(detections, key=_centre_y):
+        if rows:
+            row = rows[-1]
+            row_centre = float(np.mean([_centre_y(d) for d in row]))
+            smallest = min(min(_height(d) for d in row), _height(det))
+            if abs(_centre_y(det) - row_centre) < ROW_TOLERANCE * smallest:
+                row.append(det)
+                continue
+        rows.append([det])
+    return [det for row in rows for det in sorted(row, key=lambda d: d.box[0])]
+
+
+def _centre_y(det: DetectedFace) -> float:
+    return (det.box[1] + det.box[3]) / 2
+
+
+def _height(det: DetectedFace) -> float:
+    return det.box[3] - det.box[1]

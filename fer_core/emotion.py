@@ -1,0 +1,125 @@
+"""The emotion classifier: an ONNX model that describes itself in its metadata.
+
+Contract (written by fer_core.training's export; any model honouring it can replace the shipped one):
+- input: float32 NHWC RGB, pixel values 0-255, at the model's `input_size`; preprocessing is inside
+  the graph.
+- output `probs` (or the only output): calibrated class probabilities, rows summing to 1.
+- metadata_props: `classes` (JSON list in output order), `input_size` (JSON [h, w]), `temperature`
+  (the calibration already applied inside the graph; kept for the model card), `initial_weights`,
+  `version`, and optionally `template` (JSON 5x2: where the five landmarks land in the input crop,
+  in input pixels). Without a template the ArcFace 112x112 template scaled to the input size is used.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fer_core._errors import ImageError, ModelError
+from fer_core._onnx import load_session, metadata, metadata_json
+from fer_core._paths import models_dir
+from fer_core.alignment import ARCFACE_112_TEMPLATE, align_face, scale_template
+
+DEFAULT_MODEL = "emotion_vgg16.onnx"
+# Output read when a model has several (the shipped one adds Grad-CAM maps beside it).
+_PROBS_OUTPUT = "probs"
+
+
+class EmotionModel:
+    """One emotion classifier on onnxruntime.
+
+    Attributes (from the model's metadata): classes, input_size (h, w), template (5x2 float32),
+    temperature, initial_weights, version, name (the file name).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> None:
+        path = Path(path) if path is not None else models_dir() / DEFAULT_MODEL
+        self.name = path.name
+        self._session = load_session(path, threads=threads)
+        meta = metadata(self._session)
+        self.classes = self._read_classes(meta)
+        self.input_size = self._read_input_size(meta)
+        self.template = self._read_template(meta)
+        self.temperature = self._read_temperature(meta)
+        self.initial_weights = meta.get("initial_weights", "")
+        self.version = meta.get("version", "")
+        self._input, self._output = self._check_io()
+
+    def predict(self, aligned: np.ndarray) -> np.ndarray:
+        """Probabilities [N, len(classes)] for aligned crops [N, h, w, 3] uint8 RGB (see `align`)."""
+        aligned = np.asarray(aligned)
+        height, width = self.input_size
+        if aligned.dtype != np.uint8 or aligned.ndim != 4 or aligned.shape[1:] != (height, width, 3):
+            raise ImageError(
+                f"aligned faces must be uint8 RGB of shape (N, {height}, {width}, 3), got {aligned.dtype} {aligned.shape}"
+            )
+        if len(aligned) == 0:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        (probs,) = self._session.run([self._output], {self._input: aligned.astype(np.float32)})
+        return np.asarray(probs, dtype=np.float32)
+
+    def align(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The (h, w, 3) crop of `image` (HxWx3 uint8 RGB) with the 5 `landmarks` moved onto the template."""
+        return align_face(image, np.asarray(landmarks, dtype=np.float32), self.template, self.input_size)
+
+    def _read_classes(self, meta: dict[str, str]) -> tuple[str, ...]:
+        classes = metadata_json(meta, "classes", model=self.name)
+        if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) and c for c in classes):
+            raise ModelError(f"model {self.name}: metadata 'classes' must list at least two names, got {classes!r}")
+        if len(set(classes)) != len(classes):
+            raise ModelError(f"model {self.name}: metadata 'classes' has duplicates: {classes!r}")
+        return tuple(classes)
+
+    def _read_input_size(self, meta: dict[str, str]) -> tuple[int, int]:
+        size = metadata_json(meta, "input_size", model=self.name)
+        if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
+            raise ModelError(f"model {self.name}: metadata 'input_size' must be [h, w] positive integers, got {size!r}")
+        return int(size[0]), int(size[1])
+
+    def _read_template(self, meta: dict[str, str]) -> np.ndarray:
+        if "template" not in meta:
+            return scale_template(ARCFACE_112_TEMPLATE, (112, 112), self.input_size)
+        template = np.asarray(metadata_json(meta, "template", model=self.name), dtype=np.float32)
+        if template.shape != (5, 2) or not np.isfinite(template).all():
+            raise ModelError(f"model {self.name}: metadata 'template' must be 5 (x, y) points, got shape {template.shape}")
+        return template
+
+    def _read_temperature(self, meta: dict[str, str]) -> float:
+        if "temperature" not in meta:
+            raise ModelError(f"model {self.name} has no 'temperature' in its metadata")
+        try:
+            value = float(meta["temperature"])
+        except ValueError:
+            raise ModelError(f"model {self.name}: metadata 'temperature' is not a number: {meta['temperature']!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise ModelError(f"model {self.name}: metadata 'temperature' must be positive, got {value}")
+        return value
+
+    def _check_io(self) -> tuple[str, str]:
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if len(inputs) != 1:
+            raise ModelError(f"model {self.name}: expected one image input, found {len(inputs)}")
+        spec = inputs[0]
+        if spec.type != "tensor(float)":
+            raise ModelError(f"model {self.name}: input type {spec.type} is not float32")
+        expected = [None, *self.input_size, 3]
+        shape = list(spec.shape)
+        if len(shape) != 4 or any(isinstance(s, int) and e is not None and s != e for s, e in zip(shape, expected)):
+            raise ModelError(
+                f"model {self.name}: input shape {shape} is not NHWC with metadata input_size {list(self.input_size)}"
+            )
+        names = [o.name for o in outputs]
+        if _PROBS_OUTPUT in names:
+            output = next(o for o in outputs if o.name == _PROBS_OUTPUT)
+        elif len(outputs) == 1:
+            output = outputs[0]
+        else:
+            raise ModelError(f"model {self.name}: several outputs {names} and none named '{_PROBS_OUTPUT}'")
+        width = output.shape[-1] if output.shape else None
+        if len(output.shape) != 2 or (isinstance(width, int) and width != len(self.classes)):
+            raise ModelError(
+                f"model {self.name}: output shape {list(output.shape)} does not match {len(self.classes)} classes"
+            )
+        return spec.name, output.name
