@@ -110,7 +110,7 @@ def timings(model, detector: FaceDetector, embeddings: np.ndarray, photos: list[
             start = time.perf_counter()
             model.embed(crop)
             samples.append(time.perf_counter() - start)
-        embed_times[flip] = statistics.median(samples)
+        embed_times[flip] = samples
     model.flip_average = True
 
     # 100 enrolled entries from real embeddings of this set: the 16 people (4 photos each) and
@@ -126,15 +126,22 @@ def timings(model, detector: FaceDetector, embeddings: np.ndarray, photos: list[
             gallery.identify(embedding)
             identify_times.append(time.perf_counter() - start)
 
-    print(f"\nTimings ({os.cpu_count()} CPU cores, shared with other work; median):")
-    print("| what | time |")
-    print("|---|---|")
+    load = os.getloadavg()[0]
+    print(f"\nTimings ({os.cpu_count()} CPU cores, load average {load:.1f} while measuring):")
+    print("| what | median | min | max |")
+    print("|---|---|---|---|")
     print(f"| enrol one person from 4 photos (JPEG decode + detect + align + embed), {len(enrol_times)} people "
-          f"| {statistics.median(enrol_times) * 1000:.0f} ms (max {max(enrol_times) * 1000:.0f} ms) |")
-    print(f"| identify one face against {len(gallery)} enrolled people (after embedding) "
-          f"| {statistics.median(identify_times) * 1000:.3f} ms (p95 {np.percentile(identify_times, 95) * 1000:.3f} ms) |")
-    print(f"| embed one aligned face, flip averaging on | {embed_times[True] * 1000:.1f} ms |")
-    print(f"| embed one aligned face, flip averaging off | {embed_times[False] * 1000:.1f} ms |")
+          f"| {_ms(statistics.median(enrol_times))} | {_ms(min(enrol_times))} | {_ms(max(enrol_times))} |")
+    print(f"| identify one face against {len(gallery)} enrolled people (after embedding), {len(identify_times)} calls "
+          f"| {_ms(statistics.median(identify_times), 3)} | {_ms(min(identify_times), 3)} | {_ms(max(identify_times), 3)} |")
+    for flip in (True, False):
+        samples = embed_times[flip]
+        print(f"| embed one aligned face, flip averaging {'on' if flip else 'off'}, {len(samples)} calls "
+              f"| {_ms(statistics.median(samples), 1)} | {_ms(min(samples), 1)} | {_ms(max(samples), 1)} |")
+
+
+def _ms(seconds: float, digits: int = 0) -> str:
+    return f"{seconds * 1000:.{digits}f} ms"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,16 +98,17 @@ def export_embedding_model(
     """
     height, width = model.input_shape[1:3]
     spec = (tf.TensorSpec((None, height, width, 3), tf.float32, name="input"),)
-    mean = tf.constant(np.array(mean_rgb if mean_rgb is not None else (0.0, 0.0, 0.0), dtype=np.float32))
+    mean = np.array(mean_rgb if mean_rgb is not None else (0.0, 0.0, 0.0), dtype=np.float32)
 
     @tf.function(input_signature=spec)
     def forward(rgb):
-        x = rgb - mean
+        x = rgb - tf.constant(mean)  # created inside the trace: a graph constant, not a captured input
         if bgr:
             x = tf.reverse(x, axis=[-1])
         return tf.identity(model(x), name="embedding")
 
     proto, _ = tf2onnx.convert.from_function(forward, input_signature=spec, opset=OPSET)
+    _rename_output(proto, "embedding")
     embedding_dim = int(model.output_shape[-1])
     props = identity_metadata(
         input_size=(height, width),
@@ -126,6 +127,15 @@ def export_embedding_model(
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, out)
     return proto
+
+
+def _rename_output(proto: onnx.ModelProto, name: str) -> None:
+    """tf2onnx names the output after the traced Identity op ("Identity:0"); use a readable name."""
+    old = proto.graph.output[0].name
+    for node in proto.graph.node:
+        node.output[:] = [name if n == old else n for n in node.output]
+        node.input[:] = [name if n == old else n for n in node.input]
+    proto.graph.output[0].name = name
 
 
 def main(argv: list[str] | None = None) -> int:
