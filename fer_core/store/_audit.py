@@ -1,7 +1,9 @@
 """The audit log's hash chain, kept in the `audit` table of unveil.db.
 
 Each entry stores the SHA-256 of the previous entry, and its own hash covers its sequence number,
-time, event, opaque person id, sealed name and details. Editing, deleting or reordering entries
+time, event, opaque person id, the digest of the sealed name, and details. The chain covers the
+name's digest rather than the name itself so that erasing a person can drop their sealed name from
+old entries (leaving not one byte of their ciphertext behind) without breaking any link. Editing, deleting or reordering entries
 therefore breaks a link that verify() reports. Two anchors in `meta` catch what a chain alone
 cannot: `audit_head` (the last seq and hash, updated with every entry) catches entries cut from
 the end, and `audit_sealed_head` (the same, MAC'd with a key derived from the master key) catches
@@ -56,14 +58,15 @@ def _tagged(value: Any) -> Any:
     return value if value is None or isinstance(value, str) else "?:" + repr(value)
 
 
-def entry_hash(prev_hash: bytes, seq: int, ts: float, event: str, person_id: str | None, name: bytes | None, details: str) -> bytes:
+def entry_hash(prev_hash: bytes, seq: int, ts: float, event: str, person_id: str | None, name_digest: bytes | None,
+               details: str) -> bytes:
     body = json.dumps(
         {
             "seq": seq,
             "ts": repr(ts),
             "event": _tagged(event),
             "person": _tagged(person_id),
-            "name": _tagged(name),
+            "name": _tagged(name_digest),
             "details": _tagged(details),
         },
         sort_keys=True,
@@ -108,17 +111,24 @@ def append(
     seq = head["seq"] + 1 if head else 1
     prev = bytes.fromhex(head["hash"]) if head else GENESIS
     name = seal_name(seq)
+    name_digest = hashlib.sha256(name).digest() if name is not None else None
     ts = float(ts)
-    digest = entry_hash(prev, seq, ts, event, person_id, name, text)
+    digest = entry_hash(prev, seq, ts, event, person_id, name_digest, text)
     entry_mac = _crypto.mac(mac_key, digest) if mac_key is not None else None
     conn.execute(
-        "INSERT INTO audit (seq, ts, event, person_id, name, details, prev_hash, hash, mac) VALUES (?,?,?,?,?,?,?,?,?)",
-        (seq, ts, event, person_id, name, text, prev, digest, entry_mac),
+        "INSERT INTO audit (seq, ts, event, person_id, name, name_digest, details, prev_hash, hash, mac)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (seq, ts, event, person_id, name, name_digest, text, prev, digest, entry_mac),
     )
     _write_head(conn, "audit_head", {"seq": seq, "hash": digest.hex()})
     if mac_key is not None:
         _write_head(conn, "audit_sealed_head", {"seq": seq, "hash": digest.hex(), "mac": _head_mac(mac_key, seq, digest).hex()})
     return seq
+
+
+def forget_names(conn: sqlite3.Connection, person_id: str) -> None:
+    """Drop a person's sealed names from their entries (they are being erased); the chain is unaffected."""
+    conn.execute("UPDATE audit SET name = NULL WHERE person_id = ?", (person_id,))
 
 
 def reset(conn: sqlite3.Connection) -> None:
@@ -136,15 +146,17 @@ def verify(conn: sqlite3.Connection, mac_key: bytes | None) -> AuditVerification
         return AuditVerification(False, count, at, reason, sealed)
 
     last_sealed: tuple[int, bytes] | None = None
-    rows = conn.execute("SELECT seq, ts, event, person_id, name, details, prev_hash, hash, mac FROM audit ORDER BY seq")
-    for seq, ts, event, person_id, name, details, prev_hash, digest, entry_mac in rows:
+    rows = conn.execute("SELECT seq, ts, event, person_id, name, name_digest, details, prev_hash, hash, mac FROM audit ORDER BY seq")
+    for seq, ts, event, person_id, name, name_digest, details, prev_hash, digest, entry_mac in rows:
         count += 1
         if seq != expected_seq:
             return broken(expected_seq, f"entry {expected_seq} is missing (the log jumps to entry {seq}): entries were deleted or moved")
         if prev_hash != prev:
             return broken(seq, f"entry {seq} does not link to entry {seq - 1}: entries were reordered, deleted or edited")
-        if entry_hash(prev_hash, seq, ts, event, person_id, name, details) != digest:
+        if entry_hash(prev_hash, seq, ts, event, person_id, name_digest, details) != digest:
             return broken(seq, f"entry {seq} does not match its hash: it was edited")
+        if name is not None and (not isinstance(name, bytes) or hashlib.sha256(name).digest() != name_digest):
+            return broken(seq, f"entry {seq} holds a sealed name that does not match its hash: it was edited")
         if sealed:
             if entry_mac is None:
                 if event not in UNSEALED_EVENTS:

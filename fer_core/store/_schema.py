@@ -68,7 +68,8 @@ CREATE TABLE audit (
     ts REAL NOT NULL,
     event TEXT NOT NULL,
     person_id TEXT,
-    name BLOB,
+    name BLOB,          -- the person's name sealed under their data key; dropped when they are erased
+    name_digest BLOB,   -- SHA-256 of that ciphertext: the chain covers this, so dropping the name keeps it intact
     details TEXT NOT NULL,
     prev_hash BLOB NOT NULL,
     hash BLOB NOT NULL,

@@ -786,6 +786,7 @@ class FamilyStore:
             counts["analyses"] = conn.execute(
                 "DELETE FROM analyses WHERE id IN (SELECT analysis_id FROM analysis_people WHERE person_id = ?)", (person_id,)).rowcount
             conn.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to embeddings, thumbnails, consents
+            _audit.forget_names(conn, person_id)
             counts["data_key"] = 1
             self._shred_after_commit.append(person_id)
             return counts
@@ -856,11 +857,13 @@ class FamilyStore:
         """The audit log, oldest first. Names show only while the store is unlocked and the person
         is still enrolled."""
         with self._snapshot() as conn:
-            rows = conn.execute("SELECT seq, ts, event, person_id, name, details, mac FROM audit ORDER BY seq").fetchall()
+            rows = conn.execute("SELECT seq, ts, event, person_id, name, name_digest, details, mac FROM audit ORDER BY seq").fetchall()
         out = []
-        for seq, ts, event, person_id, sealed, details, entry_mac in rows:
+        for seq, ts, event, person_id, sealed, name_digest, details, entry_mac in rows:
             name, status = None, "none"
-            if sealed is not None:
+            if sealed is None and name_digest is not None:
+                status = "erased"
+            elif sealed is not None:
                 if not self.is_unlocked:
                     status = "locked"
                 else:
