@@ -58,9 +58,9 @@ def verify(store: FamilyStore) -> AuditVerification:
 
 def describe(result: AuditVerification) -> str:
     """One line a person can read."""
-    checked = "hash chain and seals" if result.sealed else "hash chain (unlock to check the seals too)"
+    checked = "hash chain and seals verified" if result.sealed else "hash chain verified (unlock to check the seals too)"
     if result.ok:
-        return f"audit log intact: {result.entries} entries, {checked} verified"
+        return f"audit log intact: {result.entries} entries, {checked}"
     return f"audit log BROKEN at entry {result.first_broken}: {result.reason}"
 
 
