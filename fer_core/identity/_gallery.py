@@ -82,6 +82,8 @@ class Gallery:
             rows = np.asarray(embeddings, dtype=np.float32)
             if rows.ndim != 2 or len(rows) == 0 or not np.isfinite(rows).all():
                 raise IdentityError(f"{name}: embeddings must be a non-empty finite [n, d] array, got shape {rows.shape}")
+            if distance == "cosine" and not np.linalg.norm(rows, axis=1).all():
+                raise IdentityError(f"{name}: a zero embedding has no direction to compare by cosine")
             if dim is not None and rows.shape[1] != dim:
                 raise IdentityError(f"{name}: embeddings have {rows.shape[1]} dimensions, others have {dim}")
             dim = rows.shape[1]
