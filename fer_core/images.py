@@ -46,7 +46,11 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
             raise ImageError(f"{label}: no such file")
         if path.stat().st_size == 0:
             raise ImageError(f"{label}: empty file")
-        with open(path, "rb") as stream:
+        try:
+            stream = open(path, "rb")
+        except OSError as exc:  # permissions, a file vanished meanwhile, ...
+            raise ImageError(f"{label}: cannot be opened ({exc.strerror or exc})") from None
+        with stream:
             return _decode(stream, label, max_pixels)
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
