@@ -13,7 +13,7 @@ Everything it removes goes in one transaction with its "sweep" audit entry.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from fer_core._errors import UnveilError
@@ -85,4 +85,5 @@ def sweep(store: FamilyStore) -> SweepReport:
             removed["analyses"] = store.delete_analyses(before=(now - timedelta(days=days["analyses"])).timestamp())
         audit_log.record(store, "sweep", details=removed)
     scrubbed = store.scrub() if any(removed.values()) else True
+    receipts = [replace(receipt, storage_scrubbed=scrubbed) for receipt in receipts]
     return SweepReport(now.isoformat(timespec="seconds"), removed, receipts, scrubbed)
