@@ -4,16 +4,20 @@ Nothing here imports Streamlit, so every function is tested on its own (tests/te
 the pages only lay the results out. Faces are fer_core's `Face` objects (box as x, y, w, h in input
 pixels; emotion; emotion_probs; identity), read by attribute only.
 
-Privacy: photos and videos are handled as bytes and arrays in memory; nothing here writes a file.
+Privacy: photos and videos are handled as bytes and arrays in memory; nothing here writes them to
+disk. (The one file written is a bias audit's report, to a temporary folder deleted at once.)
 """
 from __future__ import annotations
 
 import io
 import json
 import math
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from datetime import date, datetime, time, timezone
 from typing import Any, Protocol
 
 import cv2
@@ -383,13 +387,194 @@ def _strip_label(exc: ImageError) -> str:
 
 
 def log_recognition(store: Any, faces: Sequence[_FaceLike]) -> None:
-    """After faces were compared with the family gallery: one "recognise" audit entry with counts only
-    (governance.audit_log), and the named people marked as seen (their "not seen for N days"
-    retention clock restarts), in one transaction."""
-    from governance import audit_log
+    """After faces were compared with the family gallery: the named people's "last seen" time is
+    refreshed (retention) and the counts, never the faces, go to the audit log (governance.family)."""
+    from governance import family
 
-    names = {face.identity for face in faces if face.identity}
-    with store.transaction():
-        audit_log.record_recognition(store, faces=len(faces), named=sum(1 for f in faces if f.identity))
-        people = [store.find_person(name) for name in sorted(names)]
-        store.mark_seen([person.id for person in people if person is not None])
+    names = sorted({face.identity for face in faces if face.identity})
+    family.note_recognition(store, [family.resolve(store, name).id for name in names], faces=len(faces))
+
+
+def enrolment_thumbnails(
+    photos: dict[str, np.ndarray], detect: Callable[[np.ndarray], Sequence[Any]], model: Any, *, size: int = 96
+) -> list[bytes]:
+    """Small JPEG face crops of enrolment photos (one face each), aligned like the identity model sees
+    them: what the store keeps, encrypted, when the consent's scope includes thumbnails."""
+    thumbnails = []
+    for image in photos.values():
+        faces = detect(image)
+        if len(faces) != 1:
+            continue  # enrolment refuses such a photo anyway (fer_core.identity)
+        crop = Image.fromarray(model.align(image, faces[0].landmarks)).resize((size, size), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        crop.save(buffer, format="JPEG", quality=85)
+        thumbnails.append(buffer.getvalue())
+    return thumbnails
+
+
+# ---------------------------------------------------------------------------------------------------
+# Family and governance tables
+# ---------------------------------------------------------------------------------------------------
+
+def consent_from_form(
+    *, name: str, given_by: str, guardian: bool, child: bool, purpose: str, scope: str, expires_on: date,
+    now: datetime,
+) -> Any:
+    """The ConsentRecord the Family page's form describes, given now: by the person themself, or by
+    `given_by` as their guardian.
+
+    The consent lasts to the end of `expires_on` (UTC): a person picks a day, not an instant. The
+    record is not validated here; governance.family.enroll validates it and refuses it with a message
+    that says what is missing."""
+    from governance.consent import ConsentRecord
+
+    return ConsentRecord(subject=name.strip(), given_by=given_by.strip() if guardian else name.strip(),
+                         relation="guardian" if guardian else "self", purpose=purpose.strip(), scope=scope,
+                         given_at=now, expires_at=datetime.combine(expires_on, time.max, tzinfo=timezone.utc),
+                         subject_is_child=child)
+
+
+def members_table(members: Sequence[Any]) -> pd.DataFrame:
+    """governance.family.members() as a table: who, consent status and expiry, what is stored."""
+    rows = [{
+        "name": m.name,
+        "consent": m.consent_status,
+        "expires": m.consent.expires_at.strftime("%Y-%m-%d") if m.consent else "",
+        "given by": f"{m.consent.given_by} ({m.consent.relation})" if m.consent else "",
+        "scope": m.consent.scope if m.consent else "",
+        "embeddings": m.embeddings,
+        "thumbnails": m.thumbnails,
+        "enrolled": m.enrolled_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "last seen": m.last_seen_at.strftime("%Y-%m-%d %H:%M UTC"),
+    } for m in members]
+    return pd.DataFrame(rows, columns=["name", "consent", "expires", "given by", "scope", "embeddings", "thumbnails",
+                                       "enrolled", "last seen"])
+
+
+def ledger_table(rows: Sequence[Any]) -> pd.DataFrame:
+    """governance.consent.ledger() as a table, one row per enrolled person."""
+    out = []
+    for row in rows:
+        record = row.record
+        out.append({
+            "person": row.name,
+            "status": row.status,
+            "given by": record.given_by if record else "",
+            "relation": record.relation if record else "",
+            "child": record.subject_is_child if record else None,
+            "purpose": record.purpose if record else "",
+            "scope": record.scope if record else "",
+            "given": record.given_at.strftime("%Y-%m-%d") if record else "",
+            "expires": record.expires_at.strftime("%Y-%m-%d") if record else "",
+        })
+    return pd.DataFrame(out, columns=["person", "status", "given by", "relation", "child", "purpose", "scope", "given",
+                                      "expires"])
+
+
+def audit_table(entries: Sequence[Any]) -> pd.DataFrame:
+    """Audit log entries, newest first. A person shows by name only while enrolled and the store is
+    unlocked; once erased, only "[erased]" and the first characters of their random id remain."""
+    rows = []
+    for entry in reversed(list(entries)):
+        if entry.person_id is None:
+            who = ""
+        elif entry.name_status == "shown":
+            who = entry.name
+        else:
+            who = f"[{entry.name_status}] {entry.person_id[:8]}"
+        rows.append({
+            "seq": entry.seq,
+            "time (UTC)": datetime.fromtimestamp(entry.ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+            "event": entry.event,
+            "who": who,
+            "details": ", ".join(f"{k}={v}" for k, v in sorted(entry.details.items())),
+        })
+    return pd.DataFrame(rows, columns=["seq", "time (UTC)", "event", "who", "details"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Explanations
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EmotionHeatmap:
+    """One emotion's explanation of one face: the probability and the photo around the face with the
+    heatmap laid over it (RGB uint8)."""
+
+    emotion: str
+    probability: float
+    picture: np.ndarray
+
+
+def explain_photo_face(
+    cam_model: Any, photo: np.ndarray, face: _FaceLike, template: np.ndarray, *, method: str = "gradcam",
+    margin: float = 0.35,
+) -> list[EmotionHeatmap]:
+    """A heatmap per emotion for one analysed face (governance.explain), shown on the photo around it.
+
+    The face is re-aligned exactly as the emotion model saw it (its 5 landmarks onto the model's
+    `template`), explained once for all classes, and each class's map is carried back onto the
+    photo; the picture is cropped to the face box plus `margin` of its size on every side."""
+    from fer_core.alignment import similarity_transform
+    from governance.explain import align_with_matrix, explain_face, heatmap_to_photo, overlay
+
+    matrix = similarity_transform(np.asarray(face.landmarks, dtype=np.float64), np.asarray(template, dtype=np.float64))
+    aligned = align_with_matrix(photo, matrix, cam_model.input_size)
+    explanation = explain_face(cam_model, aligned, method=method)
+    x, y, w, h = (float(v) for v in face.box)
+    top, bottom = max(0, int(y - margin * h)), min(photo.shape[0], int(math.ceil(y + h + margin * h)))
+    left, right = max(0, int(x - margin * w)), min(photo.shape[1], int(math.ceil(x + w + margin * w)))
+    out = []
+    for emotion, probability in zip(explanation.classes, explanation.probabilities):
+        heat = heatmap_to_photo(explanation.heatmap(emotion), matrix, photo.shape)
+        out.append(EmotionHeatmap(emotion, float(probability), overlay(photo, heat)[top:bottom, left:right]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bias audit and model cards
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BiasReport:
+    """A finished emotion bias audit (governance.bias_audit) and its report files' contents."""
+
+    audit: Any
+    html: str
+    json: bytes
+    rows_csv: bytes
+
+
+def bias_audit_report(
+    data: str | Path, *, model: str | Path | None = None, min_group_size: int = 30, gap_threshold: float = 0.05,
+    n_boot: int = 1000,
+) -> BiasReport:
+    """Audit the emotion model on a class-folder layout or CSV manifest of face crops.
+
+    The report files are written to a private temporary folder, read back for the page (and its
+    download buttons) and deleted with the folder."""
+    from governance.bias_audit import audit_emotion_model
+
+    with tempfile.TemporaryDirectory(prefix="unveil-audit-") as folder:
+        audit, paths = audit_emotion_model(data=data, out_dir=folder, model=model, min_group_size=min_group_size,
+                                           gap_threshold=gap_threshold, n_boot=n_boot)
+        return BiasReport(audit, paths.html.read_text(encoding="utf-8"), paths.json.read_bytes(),
+                          paths.rows.read_bytes())
+
+
+def bias_overall_table(audit: Any) -> pd.DataFrame:
+    """The audit's overall metrics with their bootstrap intervals."""
+    rows = [{"metric": name, "value": e.value, "low": e.low, "high": e.high} for name, e in audit.overall.overall.items()]
+    return pd.DataFrame(rows, columns=["metric", "value", "low", "high"])
+
+
+def bias_flags_table(audit: Any) -> pd.DataFrame:
+    """The flagged groups: a metric worse than the rest of the column beyond the threshold."""
+    rows = [{"column": f.column, "group": f.group, "metric": f.metric, "size": f.size, "gap": f.gap.value,
+             "low": f.gap.low, "high": f.gap.high} for f in audit.flags]
+    return pd.DataFrame(rows, columns=["column", "group", "metric", "size", "gap", "low", "high"])
+
+
+def model_cards(folder: Path) -> list[tuple[str, str]]:
+    """(model name, card markdown) for every card (*.md) next to the shipped models, sorted by name."""
+    return [(path.stem, path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.md"))]

@@ -1,0 +1,1 @@
+"""The pages of the Unveil app (see app.py); each holds layout only."""

@@ -1,0 +1,35 @@
+"""Explain: where in the face the emotion model looked, for each emotion (Grad-CAM)."""
+import streamlit as st
+
+from app_pages import _ui
+from governance import app_services as svc
+
+METHODS = {
+    "gradcam": "Grad-CAM (one pass; the method measured faithful for this model)",
+    "gradcam++": "Grad-CAM++ (one pass)",
+    "occlusion": "Occlusion (about 120 passes: slower)",
+}
+
+st.title("Explain")
+st.caption("Red marks the parts of the face that pushed the model towards an emotion, blue those that did not.")
+
+analysed = [result for result in st.session_state.get(_ui.LAST_ANALYSIS) or [] if result.faces]
+if not analysed:
+    st.info("Analyse a photo with at least one face on the Analyze page first; its faces can then be explained here.")
+    st.stop()
+
+choices = [(p, f) for p, result in enumerate(analysed) for f in range(len(result.faces))]
+photo_index, face_index = st.selectbox(
+    "Face", choices, key="explain_face",
+    format_func=lambda c: f"{analysed[c[0]].source}, face {c[1] + 1} ({analysed[c[0]].faces[c[1]].emotion})")
+method = st.radio("Method", list(METHODS), format_func=METHODS.get, horizontal=True, key="explain_method")
+
+result = analysed[photo_index]
+face = result.faces[face_index]
+with _ui.friendly_errors("Explaining the face"), st.spinner("Computing the heatmaps..."):
+    maps = svc.explain_photo_face(_ui.cam_model(), result.image, face, _ui.models().emotion.template, method=method)
+    st.markdown(f"**{result.source}, face {face_index + 1}**: read as **{face.emotion}**")
+    for column, heatmap in zip(st.columns(len(maps)), maps):
+        marker = " (predicted)" if heatmap.emotion == face.emotion else ""
+        column.image(heatmap.picture, caption=f"{heatmap.emotion} {heatmap.probability:.0%}{marker}",
+                     width="stretch")

@@ -1,0 +1,121 @@
+"""Governance: consent ledger, retention, audit log, bias audit and model cards."""
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import _ui
+from fer_core._paths import models_dir
+from governance import app_services as svc
+from governance import audit_log, consent, retention
+
+BIAS_REPORT = "governance_bias_report"
+
+st.title("Governance")
+
+ledger_tab, retention_tab, audit_tab, bias_tab, cards_tab = st.tabs(
+    ["Consent ledger", "Retention", "Audit log", "Bias audit", "Model cards"])
+
+store = _ui.store()
+LOCKED = "Unlock the family store on the Family page to see this."
+
+# ----------------------------------------------------------------------------------- consent ledger
+with ledger_tab:
+    st.write("Who consented to being recognised, for what, and until when. The latest record of each person governs.")
+    if store is None:
+        st.info(LOCKED)
+    else:
+        with _ui.friendly_errors("Reading the consent ledger"):
+            rows = consent.ledger(store)
+            if rows:
+                st.dataframe(svc.ledger_table(rows), hide_index=True)
+            else:
+                st.info("No one is enrolled, so no consent is recorded.")
+
+# ----------------------------------------------------------------------------------- retention
+with retention_tab:
+    if store is None:
+        st.info(LOCKED)
+    else:
+        st.write("How long each kind of data is kept. A person whose consent expired is always erased. "
+                 "The sweep runs whenever the store is unlocked, and here on demand.")
+        current = retention.policy(store)
+        with st.form("retention_policy"):
+            chosen = {}
+            for kind, description in retention.KINDS.items():
+                left, right = st.columns([1, 2])
+                keep = left.checkbox(f"Keep {kind.replace('_', ' ')} until erased by hand", current[kind] is None,
+                                     key=f"retention_forever_{kind}")
+                days = right.number_input(f"{kind.replace('_', ' ')}: days ({description})", 1, 36500,
+                                          current[kind] or retention.DEFAULT_DAYS[kind] or 30,
+                                          key=f"retention_days_{kind}")
+                chosen[kind] = None if keep else int(days)
+            if st.form_submit_button("Save the policy"):
+                with _ui.friendly_errors("Saving the retention policy"):
+                    changed = [kind for kind in retention.KINDS if chosen[kind] != current[kind]]
+                    for kind in changed:
+                        retention.set_policy(store, kind, chosen[kind])
+                    st.success(f"Saved ({len(changed)} change(s))." if changed else "Nothing changed.")
+        if st.button("Sweep now", key="retention_sweep"):
+            with _ui.friendly_errors("Applying the retention policy"):
+                report = retention.sweep(store)
+                st.success(f"Sweep at {report.ran_at}: removed {report.total} item(s).")
+                st.dataframe(pd.DataFrame({"removed": report.removed}))
+                for receipt in report.receipts:
+                    st.json(receipt.to_dict(), expanded=False)
+
+# ----------------------------------------------------------------------------------- audit log
+with audit_tab:
+    if store is None:
+        st.info(LOCKED)
+    else:
+        with _ui.friendly_errors("Checking the audit log"):
+            result = audit_log.verify(store)
+            (st.success if result.ok else st.error)(audit_log.describe(result))
+            st.dataframe(svc.audit_table(audit_log.entries(store)), hide_index=True)
+
+# ----------------------------------------------------------------------------------- bias audit
+with bias_tab:
+    st.write("How evenly the emotion model works across groups of faces: a folder with one sub-folder of face "
+             "crops per emotion, or a CSV manifest (path, label, and any group columns). Proxy groups (skin tone "
+             "band, illumination, face size, head pose, grayscale) are measured on every face.")
+    source = st.text_input("Audit set (folder or .csv manifest on this machine)", key="bias_source")
+    left, middle, right = st.columns(3)
+    min_group = left.number_input("Smallest group compared", 5, 1000, 30, key="bias_min_group")
+    gap = middle.number_input("Flag a gap worse than", 0.01, 0.5, 0.05, 0.01, key="bias_gap")
+    n_boot = right.number_input("Bootstrap resamples", 100, 5000, 1000, 100, key="bias_n_boot")
+    if st.button("Run the bias audit", type="primary", key="bias_run", disabled=not source.strip()):
+        st.session_state.pop(BIAS_REPORT, None)
+        with _ui.friendly_errors("Running the bias audit"), st.spinner("Auditing (about a minute for 2,500 faces)..."):
+            st.session_state[BIAS_REPORT] = svc.bias_audit_report(
+                Path(source.strip()).expanduser(), min_group_size=int(min_group), gap_threshold=float(gap),
+                n_boot=int(n_boot))
+    report = st.session_state.get(BIAS_REPORT)
+    if report is not None:
+        audit = report.audit
+        st.subheader(f"Emotion bias audit: {audit.size} faces")
+        st.dataframe(svc.bias_overall_table(audit), hide_index=True)
+        flags = svc.bias_flags_table(audit)
+        if flags.empty:
+            st.success("No group is flagged.")
+        else:
+            st.warning(f"{len(flags)} group(s) flagged:")
+            st.dataframe(flags, hide_index=True)
+        html_col, json_col, rows_col = st.columns(3)
+        html_col.download_button("Report (HTML)", report.html, file_name="emotion_bias_audit.html", mime="text/html",
+                                 on_click="ignore")
+        json_col.download_button("Numbers (JSON)", report.json, file_name="emotion_bias_audit.json",
+                                 mime="application/json", on_click="ignore")
+        rows_col.download_button("Per-face rows (CSV)", report.rows_csv, file_name="emotion_bias_audit_rows.csv",
+                                 mime="text/csv", on_click="ignore")
+        # The report is our own HTML (values escaped by governance.bias_audit), with its plots inline.
+        st.iframe(report.html, height=900, alt="Emotion bias audit report with per-group plots")
+
+# ----------------------------------------------------------------------------------- model cards
+with cards_tab:
+    cards = svc.model_cards(models_dir())
+    if not cards:
+        st.info(f"No model card found in {models_dir()}.")
+    for name, text in cards:
+        with st.expander(name):
+            st.markdown(text)

@@ -1,0 +1,56 @@
+"""Video: sample frames, follow each face across them, chart its emotions over time."""
+import streamlit as st
+
+from app_pages import _ui
+from governance import app_services as svc
+
+VIDEO_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
+
+st.title("Analyze a video")
+st.caption("The video is decoded in memory, frame by frame; nothing is saved.")
+
+upload = st.file_uploader("Video", type=VIDEO_TYPES, key="video_upload")
+every_s = st.slider("Analyse one frame every (seconds)", 0.1, 2.0, svc.DEFAULT_SAMPLE_EVERY_S, 0.1, key="video_every")
+max_frames = st.number_input("At most this many frames", 5, 600, svc.DEFAULT_MAX_FRAMES, key="video_max_frames")
+
+if upload is None:
+    st.info("Upload a short video (a minute or less works best).")
+    st.stop()
+
+if st.button("Analyze video", type="primary", key="video_run"):
+    st.session_state.pop("video_result", None)
+    with _ui.friendly_errors(f"Analysing {upload.name}"):
+        engine, recognition = _ui.analyzer()
+        bar = st.progress(0.0, text="Reading frames...")
+
+        def progress(done: int, time_s: float) -> None:
+            bar.progress(min(1.0, done / max_frames), text=f"{done} frame(s) analysed, at {time_s:.1f} s")
+
+        frames, tracks = svc.analyze_video(upload.getvalue(), engine.analyze, every_s=every_s,
+                                           max_frames=int(max_frames), progress=progress)
+        bar.progress(1.0, text=f"Done: {len(frames)} frame(s)")
+        current = _ui.store()
+        if recognition and current is not None:
+            # One audit entry per face followed, not per frame: counts of people, never images.
+            svc.log_recognition(current, [track.observations[-1][1] for track in tracks])
+        st.session_state["video_result"] = (upload.name, len(frames), tracks, recognition)
+
+result = st.session_state.get("video_result")
+if result is None or result[0] != upload.name:
+    st.stop()
+name, frame_count, tracks, recognition = result
+if not tracks:
+    st.warning(f"No face found in the {frame_count} frame(s) sampled from {name}.")
+    st.stop()
+
+st.subheader("Dominant emotion per person")
+st.dataframe(svc.dominant_emotions(tracks, recognition=recognition), hide_index=True)
+
+st.subheader("Emotion timeline")
+timeline = svc.emotion_timeline(tracks, recognition=recognition)
+classes = [c for c in timeline.columns if c not in ("time_s", "face", "emotion")]
+for track in tracks:
+    label = track.label(recognition=recognition)
+    rows = timeline[timeline["face"] == label]
+    st.markdown(f"**{label}**: seen in {len(rows)} frame(s)")
+    st.line_chart(rows, x="time_s", y=classes, x_label="time (s)", y_label="probability", height=220)

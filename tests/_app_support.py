@@ -1,0 +1,99 @@
+"""Fixtures and real-photo helpers shared by the app tests (test_app_services, test_app_pages, test_browser).
+
+Test modules import the fixtures by name (`from tests._app_support import app_models_dir`), which is how
+pytest picks up fixtures defined outside conftest.py.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core._paths import models_dir
+from fer_core.emotion import DEFAULT_MODEL as EMOTION_MODEL
+
+# Real LFW people used across the app tests (../shared/data/faces): one to enrol, one stranger.
+MEMBER = "Colin_Powell"
+STRANGER = "Serena_Williams"
+
+
+@pytest.fixture(scope="session")
+def app_models_dir(request, tmp_path_factory) -> Path:
+    """The models folder the app runs on: the shipped one when it holds the emotion model; otherwise a
+    folder with the shipped detector and identity models plus the real tiny emotion model that the
+    training code exports (conftest's tiny_emotion_onnx), under the shipped model's name."""
+    shipped = models_dir()
+    if (shipped / EMOTION_MODEL).is_file():
+        return shipped
+    tiny = request.getfixturevalue("tiny_emotion_onnx")
+    folder = tmp_path_factory.mktemp("app_models")
+    for item in shipped.iterdir():
+        (folder / item.name).symlink_to(item)
+    (folder / EMOTION_MODEL).symlink_to(tiny)
+    return folder
+
+
+def photo_path(faces_dir: Path, person: str, number: int) -> Path:
+    return faces_dir / person / f"{person}_{number:04d}.jpg"
+
+
+def photo_bytes(faces_dir: Path, person: str, number: int) -> bytes:
+    return photo_path(faces_dir, person, number).read_bytes()
+
+
+def side_by_side(*photos: Path) -> bytes:
+    """A group photo made of real LFW photos placed side by side, as JPEG bytes."""
+    images = [Image.open(p).convert("RGB") for p in photos]
+    canvas = Image.new("RGB", (sum(i.width for i in images), max(i.height for i in images)), "white")
+    x = 0
+    for image in images:
+        canvas.paste(image, (x, 0))
+        x += image.width
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def panning_video(photos: list[Path], path: Path, *, seconds: float = 3.0, fps: int = 10) -> bytes:
+    """An MPEG-4 video of real photos side by side, drifting right by 2 px a frame (a slow pan).
+
+    Written with OpenCV's FFmpeg writer (cv2.VideoWriter needs a file), returned as the file's bytes."""
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in photos]
+    height = max(i.shape[0] for i in images) + 20
+    frames = int(seconds * fps)
+    width = sum(i.shape[1] for i in images) + 2 * frames + 20
+    width += width % 2
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write MPEG-4 here"
+    try:
+        for index in range(frames):
+            canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+            x = 10 + 2 * index
+            for image in images:
+                canvas[10:10 + image.shape[0], x:x + image.shape[1]] = image
+                x += image.shape[1]
+            writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+    return path.read_bytes()
+
+
+@pytest.fixture()
+def app_env(monkeypatch, tmp_path, app_models_dir) -> Path:
+    """UNVEIL_DATA_DIR (a fresh temporary folder) and UNVEIL_MODELS_DIR for an app under test."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("UNVEIL_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
+    return data_dir
+
+
+def env_for_app(data_dir: Path, models: Path) -> dict[str, str]:
+    """The environment of a `streamlit run` subprocess: this one plus the app's folders."""
+    env = dict(os.environ)
+    env.update(UNVEIL_DATA_DIR=str(data_dir), UNVEIL_MODELS_DIR=str(models))
+    return env

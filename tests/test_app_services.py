@@ -1,0 +1,295 @@
+"""governance.app_services without Streamlit: exports, annotation, video sampling and face tracking."""
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from fer_core.analyzer import Face, FaceAnalyzer
+from governance import app_services as svc
+from tests._app_support import MEMBER, STRANGER, app_models_dir, panning_video, photo_path, side_by_side  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def analyzer(app_models_dir) -> FaceAnalyzer:  # noqa: F811
+    return FaceAnalyzer(emotion_model=app_models_dir / "emotion_vgg16.onnx", identity_model=False)
+
+
+@pytest.fixture(scope="module")
+def group_photo(faces_dir) -> bytes:
+    return side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
+
+
+@pytest.fixture(scope="module")
+def video(faces_dir, tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("video") / "pan.mp4"
+    return panning_video([photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5)], path,
+                         seconds=3.0, fps=10)
+
+
+def _face(box, probs, identity=None) -> Face:
+    """A Face as the analyzer returns it, with a chosen box and probabilities (for the tracker's logic)."""
+    emotion = max(probs, key=probs.get)
+    return Face(box=box, landmarks=np.zeros((5, 2), np.float32), score=0.99, emotion=emotion,
+                emotion_probs=probs, identity=identity)
+
+
+# ----------------------------------------------------------------------------- photo results
+
+
+def test_analyze_photo_finds_both_faces_of_a_group_photo_in_reading_order(analyzer, group_photo):
+    result = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
+    assert result.error is None
+    assert result.image.shape == (250, 500, 3)
+    assert len(result.faces) == 2
+    assert result.faces[0].box[0] < 250 <= result.faces[1].box[0]  # left photo first
+
+
+def test_analyze_photo_reports_a_corrupt_upload_without_raising(analyzer, faces_dir):
+    truncated = photo_path(faces_dir, MEMBER, 1).read_bytes()[:300]
+    result = svc.analyze_photo(b"this is not a photo", "notes.jpg", analyzer.analyze, recognition=False)
+    assert result.image is None and result.faces == []
+    assert result.error == "notes.jpg could not be read: not an image, or its header is corrupt (format not recognised)"
+    result = svc.analyze_photo(truncated, "cut.jpg", analyzer.analyze, recognition=False)
+    assert result.image is None and result.error.startswith("cut.jpg could not be read: ")
+
+
+def test_a_photo_without_a_face_gives_no_faces(analyzer):
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (120, 160, 90)).save(buffer, format="PNG")
+    result = svc.analyze_photo(buffer.getvalue(), "lawn.png", analyzer.analyze, recognition=False)
+    assert result.error is None and result.faces == []
+
+
+def test_records_csv_and_json_hold_every_face_and_probability(analyzer, group_photo):
+    faces = analyzer.analyze(group_photo)
+    records = svc.face_records(faces, source="group.jpg", recognition=False)
+    classes = list(faces[0].emotion_probs)
+    assert list(records[0]) == ["source", "face", "x", "y", "w", "h", "score", "emotion", *[f"p_{c}" for c in classes]]
+    table = pd.read_csv(io.BytesIO(svc.records_csv(records)))
+    assert list(table["face"]) == [1, 2]
+    assert list(table["emotion"]) == [f.emotion for f in faces]
+    assert table[[f"p_{c}" for c in classes]].sum(axis=1).round(3).tolist() == [1.0, 1.0]
+    assert json.loads(svc.records_json(records)) == records
+
+
+def test_identity_column_only_when_a_gallery_was_consulted():
+    faces = [_face((10, 10, 50, 50), {"happy": 0.7, "sad": 0.3}, identity="Ana"),
+             _face((100, 10, 50, 50), {"happy": 0.2, "sad": 0.8})]
+    named = svc.face_records(faces, source="p.jpg", recognition=True)
+    assert [r["identity"] for r in named] == ["Ana", "unknown"]
+    assert "identity" not in svc.face_records(faces, source="p.jpg", recognition=False)[0]
+    assert svc.face_label(2, faces[1], recognition=True) == "2 sad 80% unknown"
+    assert svc.face_label(1, faces[0], recognition=False) == "1 happy 70%"
+
+
+def test_annotate_draws_on_a_copy_around_each_face(analyzer, group_photo):
+    result = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
+    before = result.image.copy()
+    annotated = np.asarray(svc.annotate(result.image, result.faces, recognition=False))
+    np.testing.assert_array_equal(result.image, before)  # the photo itself is untouched
+    assert annotated.shape == before.shape
+    for face in result.faces:
+        x, y, w, h = face.box
+        bottom_edge = annotated[y + h, x:x + w]
+        assert np.abs(bottom_edge.astype(int) - before[y + h, x:x + w]).sum() > 0
+        centre = (y + h // 2, x + w // 2)
+        np.testing.assert_array_equal(annotated[centre], before[centre])
+    png = Image.open(io.BytesIO(svc.png_bytes(Image.fromarray(annotated))))
+    assert png.format == "PNG" and png.size == (500, 250)
+
+
+# ----------------------------------------------------------------------------- video
+
+
+def test_sample_frames_takes_one_frame_per_interval(video):
+    frames = list(svc.sample_frames(video, every_s=0.5))
+    assert [f.time_s for f in frames] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    assert frames[0].image.dtype == np.uint8 and frames[0].image.shape[2] == 3
+    assert len(list(svc.sample_frames(video, every_s=0.1, max_frames=7))) == 7
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "the video is empty"),
+        (b"\x00not a video" * 200, "this file cannot be read as a video (corrupt or an unsupported format)"),
+    ],
+)
+def test_unreadable_videos_raise_a_clear_error(data, message):
+    with pytest.raises(svc.VideoError) as caught:
+        list(svc.sample_frames(data))
+    assert str(caught.value) == message
+
+
+def test_truncated_video_raises_video_error(video):
+    with pytest.raises(svc.VideoError):
+        list(svc.sample_frames(video[: len(video) // 10]))
+
+
+def test_box_iou():
+    assert svc.box_iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert svc.box_iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+    assert svc.box_iou((0, 0, 10, 10), (10, 0, 10, 10)) == 0.0
+
+
+def test_tracker_follows_two_faces_that_move_and_keeps_them_apart():
+    p = {"happy": 0.6, "sad": 0.4}
+    frames = [(t * 0.5, [_face((20 + 8 * t, 30, 60, 60), p), _face((200 - 8 * t, 30, 60, 60), p)]) for t in range(5)]
+    frames.insert(2, (0.75, [_face((200 - 12, 30, 60, 60), p)]))  # the left face missed in one frame
+    tracks = svc.track_faces(frames)
+    assert [len(t.observations) for t in tracks] == [5, 6]
+    assert all(f.box[0] < 100 for _, f in tracks[0].observations)
+    assert all(f.box[0] > 100 for _, f in tracks[1].observations)
+
+
+def test_tracker_starts_a_new_track_after_a_long_gap_or_a_jump():
+    p = {"happy": 0.6, "sad": 0.4}
+    frames = [(0.0, [_face((0, 0, 50, 50), p)]), (0.5, []), (1.0, []), (1.5, []), (2.0, [_face((0, 0, 50, 50), p)]),
+              (2.5, [_face((300, 0, 50, 50), p)])]
+    tracks = svc.track_faces(frames, max_gap=2)
+    assert [[t for t, _ in track.observations] for track in tracks] == [[0.0], [2.0], [2.5]]
+
+
+def test_dominant_emotion_is_the_soft_vote_and_identity_the_majority():
+    frames = [
+        (0.0, [_face((0, 0, 50, 50), {"happy": 0.45, "sad": 0.55}, identity="Ana")]),
+        (0.5, [_face((2, 0, 50, 50), {"happy": 0.9, "sad": 0.1}, identity="Ana")]),
+        (1.0, [_face((4, 0, 50, 50), {"happy": 0.4, "sad": 0.6})]),
+    ]
+    tracks = svc.track_faces(frames)
+    assert tracks[0].identity == "Ana"
+    table = svc.dominant_emotions(tracks, recognition=True)
+    assert table.to_dict("records") == [{"face": "Face 1 (Ana)", "frames": 3, "first_s": 0.0, "last_s": 1.0,
+                                         "dominant_emotion": "happy", "mean_probability": 0.5833,
+                                         "share_of_frames": 0.3333}]
+
+
+def test_analyze_video_tracks_each_real_person_through_every_frame(analyzer, video):
+    seen = []
+    frames, tracks = svc.analyze_video(video, analyzer.analyze, every_s=0.5,
+                                       progress=lambda done, t: seen.append((done, t)))
+    assert seen == [(i + 1, i * 0.5) for i in range(6)]
+    assert [len(faces) for _, faces in frames] == [2] * 6
+    assert [len(t.observations) for t in tracks] == [6, 6]
+    timeline = svc.emotion_timeline(tracks, recognition=False)
+    assert len(timeline) == 12 and set(timeline["face"]) == {"Face 1", "Face 2"}
+    assert len(svc.dominant_emotions(tracks, recognition=False)) == 2
+
+
+# ----------------------------------------------------------------------------- family, governance, explain
+
+
+@pytest.fixture()
+def store(tmp_path):
+    from fer_core.store import FamilyStore, ScryptParams
+
+    # Light scrypt: these tests are about the app's glue, not key derivation.
+    with FamilyStore.create(tmp_path / "store", passphrase="correct horse battery",
+                            scrypt=ScryptParams(n=2**10, r=8, p=1)) as opened:
+        yield opened
+
+
+def _enrol(store, name, embeddings):
+    from datetime import datetime, timezone
+
+    from governance import family
+
+    record = svc.consent_from_form(name=name, given_by="", guardian=False, child=False, purpose="family photos",
+                                   scope="recognition", expires_on=date(2099, 1, 1), now=datetime.now(timezone.utc))
+    return family.enroll(store, name, embeddings, record)
+
+
+def test_consent_from_form_lasts_to_the_end_of_the_chosen_day():
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    record = svc.consent_from_form(name=" Ana ", given_by="Bea", guardian=True, child=True, purpose=" photos ",
+                                   scope="recognition", expires_on=date(2027, 5, 1), now=now)
+    assert (record.subject, record.given_by, record.relation, record.purpose, record.subject_is_child) == (
+        "Ana", "Bea", "guardian", "photos", True)
+    assert record.expires_at == datetime(2027, 5, 1, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    record.validate(now=now)
+    adult = svc.consent_from_form(name="Ana", given_by="ignored", guardian=False, child=False, purpose="photos",
+                                  scope="recognition", expires_on=date(2027, 5, 1), now=now)
+    assert (adult.given_by, adult.relation) == ("Ana", "self")
+
+
+def test_log_recognition_counts_faces_and_refreshes_last_seen(store):
+    enrolled = _enrol(store, "Ana", np.ones((2, 128), np.float32))
+    before = store.person(enrolled.person_id).last_seen_at
+    faces = [_face((0, 0, 9, 9), {"happy": 1.0}, identity="Ana"), _face((20, 0, 9, 9), {"happy": 1.0})]
+    svc.log_recognition(store, faces)
+    last = store.audit_entries()[-1]
+    assert (last.event, last.details) == ("recognise", {"faces": 2, "named": 1, "unknown": 1})
+    assert store.person(enrolled.person_id).last_seen_at >= before
+
+
+def test_family_and_governance_tables(store):
+    from governance import audit_log, consent, family
+
+    _enrol(store, "Ana", np.ones((3, 128), np.float32))
+    members = svc.members_table(family.members(store))
+    assert members[["name", "consent", "expires", "given by", "scope", "embeddings", "thumbnails"]].to_dict("records") == [
+        {"name": "Ana", "consent": "active", "expires": "2099-01-01", "given by": "Ana (self)", "scope": "recognition",
+         "embeddings": 3, "thumbnails": 0}]
+    ledger = svc.ledger_table(consent.ledger(store))
+    assert ledger[["person", "status", "relation", "child", "purpose"]].to_dict("records") == [
+        {"person": "Ana", "status": "active", "relation": "self", "child": False, "purpose": "family photos"}]
+    family.purge(store, "Ana")
+    log = svc.audit_table(audit_log.entries(store))
+    assert log["event"].tolist()[:2] == ["purge", "enrol"] and log["event"].tolist()[-1] == "store_created"
+    assert not log["who"].str.contains("Ana").any()  # erased: only "[erased] <id prefix>" remains
+    assert log["who"].iloc[1].startswith("[erased] ")  # the enrol entry, sealed under the destroyed key
+
+
+def test_enrolment_thumbnails_are_small_jpeg_face_crops(app_models_dir, faces_dir):  # noqa: F811
+    from fer_core.detection import FaceDetector
+    from fer_core.identity import load_embedding_model
+    from fer_core.images import load_image
+
+    photos = {"a": load_image(photo_path(faces_dir, MEMBER, 1)), "b": load_image(photo_path(faces_dir, MEMBER, 2))}
+    thumbs = svc.enrolment_thumbnails(photos, FaceDetector(min_face_size=40).detect,
+                                      load_embedding_model(app_models_dir / "face_recognition_dlib.onnx"))
+    assert len(thumbs) == 2
+    assert all(Image.open(io.BytesIO(t)).format == "JPEG" and Image.open(io.BytesIO(t)).size == (96, 96) for t in thumbs)
+
+
+def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyzer, app_models_dir, group_photo):  # noqa: F811
+    from governance.explain import load_cam_model
+
+    result = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
+    face = result.faces[1]
+    maps = svc.explain_photo_face(load_cam_model(app_models_dir / "emotion_vgg16.onnx"), result.image, face,
+                                  analyzer.emotion_model.template)
+    assert [m.emotion for m in maps] == list(face.emotion_probs)
+    assert [m.probability for m in maps] == pytest.approx(list(face.emotion_probs.values()), abs=1e-5)
+    x, y, w, h = face.box
+    for m in maps:
+        assert m.picture.dtype == np.uint8 and m.picture.shape[2] == 3
+        assert w < m.picture.shape[1] <= 1.7 * w + 2 and h < m.picture.shape[0] <= 1.7 * h + 2
+
+
+def test_bias_audit_report_and_its_tables(fer4_dir, tmp_path, app_models_dir):  # noqa: F811
+    manifest = tmp_path / "audit.csv"
+    rows = ["path,label"] + [f"{p},{folder.name}" for folder in sorted((fer4_dir / "test").iterdir())
+                             for p in sorted(folder.iterdir())[:10]]
+    manifest.write_text("\n".join(rows) + "\n")
+    report = svc.bias_audit_report(manifest, model=app_models_dir / "emotion_vgg16.onnx", min_group_size=5, n_boot=100)
+    assert report.audit.size == 40
+    assert report.html.startswith("<!DOCTYPE html>") and json.loads(report.json)["size"] == 40
+    assert len(pd.read_csv(io.BytesIO(report.rows_csv))) == 40
+    overall = svc.bias_overall_table(report.audit)
+    assert "accuracy" in overall["metric"].tolist()
+    assert ((overall["low"] <= overall["value"]) & (overall["value"] <= overall["high"])).all()
+    assert list(svc.bias_flags_table(report.audit).columns) == ["column", "group", "metric", "size", "gap", "low", "high"]
+
+
+def test_model_cards_are_read_from_the_models_folder(tmp_path):
+    (tmp_path / "b_model.md").write_text("# B\n")
+    (tmp_path / "a_model.md").write_text("# A\n")
+    (tmp_path / "a_model.onnx").write_bytes(b"")
+    assert svc.model_cards(tmp_path) == [("a_model", "# A\n"), ("b_model", "# B\n")]
