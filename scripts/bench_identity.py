@@ -162,12 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     if missed:
         print(f"no face found in: {', '.join(p.path.name for p in missed)} (counted as not named)")
 
-    print(f"model {model.name}: {model.distance} distance, threshold {model.threshold:.2f} (from its metadata), "
-          f"margin {0.1 * model.threshold:.3f}; {len(photos)} photos from {args.faces_dir}\n")
-    print("| setting | known probes named correctly | wrong identity | known rejected | unknowns named |")
-    print("|---|---|---|---|---|")
     people = people_embeddings(embeddings, kept)
     gallery = Gallery(people, threshold=model.threshold, distance=model.distance)
+    print(f"model {model.name}: {model.distance} distance, threshold {model.threshold:.2f} (from its metadata), "
+          f"margin {gallery.margin:.3f}; {len(photos)} photos from {args.faces_dir}\n")
+    print("| setting | known probes named correctly | wrong identity | known rejected | unknowns named |")
+    print("|---|---|---|---|---|")
     counts = open_set_counts(gallery, embeddings, kept)
     counts["known_rejected"] += sum(1 for p in missed if p.is_probe and p.person)
     counts["known"] += sum(1 for p in missed if p.is_probe and p.person)

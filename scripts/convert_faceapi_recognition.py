@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import subprocess
 import tarfile
@@ -47,7 +46,7 @@ OPSET = 17
 INPUT_SIZE = 150
 EMBEDDING_DIM = 128
 
-# (name, number of residual blocks) in the order of FaceRecognitionNet.forwardInput; a "_down" block
+# Residual blocks in the order of FaceRecognitionNet.forwardInput; a "_down" block
 # halves the resolution and widens the channels.
 BLOCKS = [
     "conv32_1", "conv32_2", "conv32_3",
