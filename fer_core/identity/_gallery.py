@@ -44,8 +44,8 @@ class Gallery:
     """The enrolled people, one row of embeddings per enrolment photo.
 
     Each person is represented by the centre of their enrolment embeddings (for "cosine" models,
-    of the unit-length embeddings): on the development set the centre was as good as or better
-    than the nearest single photo and costs one comparison per person.
+    of the unit-length embeddings): one comparison per person, and on the development set it named
+    the same probes as matching the nearest enrolment photo (scripts/bench_identity.py).
 
     `identify` is open-set. A face is named only if both hold:
     - its distance to that person is <= `threshold` (the model's calibrated operating point), and

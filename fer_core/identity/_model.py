@@ -104,10 +104,6 @@ class EmbeddingModel:
         """The embedding [d] of the face at `landmarks` (5x2: eyes, nose, mouth corners) in `image`."""
         return self.embed(self.align(image, landmarks)[None])[0]
 
-    def distances(self, embedding: np.ndarray, others: np.ndarray) -> np.ndarray:
-        """This model's distance from one embedding [d] to each row of `others` [n, d]."""
-        return pairwise_distances(embedding[None], others, self.distance)[0]
-
 
 def pairwise_distances(a: np.ndarray, b: np.ndarray, kind: str) -> np.ndarray:
     """[len(a), len(b)] distances: Euclidean, or cosine distance (1 - cosine similarity)."""
