@@ -15,9 +15,9 @@ import numpy as np
 from governance.explain._errors import ExplanationError
 from governance.explain._perturb import fill_image
 
-# 48 steps on a 48x48 face remove 48 pixels (one row's worth) per step: a smooth curve for 49
-# forward passes.
-DELETION_STEPS = 48
+# 24 steps on a 48x48 face remove 96 pixels (two rows' worth, about 4%) per step: a smooth enough
+# curve for 25 forward passes, which matters when 200 faces x 4 methods run on two CPU cores.
+DELETION_STEPS = 24
 
 
 @dataclass(frozen=True)

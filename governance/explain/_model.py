@@ -38,8 +38,8 @@ class CamOutputs:
 class CamModel:
     """An exported emotion model checked against the Grad-CAM contract. Load once, call many times.
 
-    Attributes from the model's metadata: `classes` (emotion names, in output order) and
-    `input_size` (h, w) of the aligned face it takes.
+    Attributes from the model's metadata: `classes` (emotion names, in output order),
+    `input_size` (h, w) of the aligned face it takes, and `version` ("" if the model has none).
     """
 
     def __init__(self, *, session: ort.InferenceSession, name: str = "emotion model") -> None:
@@ -56,6 +56,7 @@ class CamModel:
         self.classes: tuple[str, ...] = tuple(metadata_json(meta, "classes", model=name))
         height, width = metadata_json(meta, "input_size", model=name)
         self.input_size: tuple[int, int] = (int(height), int(width))
+        self.version: str = meta.get("version", "")
         self._input = session.get_inputs()[0].name
 
     def _batch(self, faces: np.ndarray) -> np.ndarray:
