@@ -12,6 +12,7 @@ from governance.cli._store_args import (
     NEW_PASSPHRASE_ENV,
     add_store_arguments,
     confirm,
+    open_locked,
     open_unlocked,
     read_new_passphrase,
     reports_errors,
@@ -83,7 +84,9 @@ def _init(args: argparse.Namespace) -> int:
 
 @reports_errors
 def _enroll(args: argparse.Namespace) -> int:
-    # Photos are embedded before the store is unlocked: a refused photo costs no passphrase prompt.
+    # Photos are embedded before the passphrase is asked for: a refused photo costs no prompt. The
+    # store is opened first so a wrong --data-dir fails before any photo is read.
+    open_locked(args).close()
     embeddings, model = family.embed_photos(args.photos)
     with open_unlocked(args) as store:
         record = ConsentRecord.new(
