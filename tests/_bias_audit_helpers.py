@@ -7,6 +7,7 @@ of the image is a flat grey or colour chosen by the test (it drives the proxy gr
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +54,32 @@ def planted_classifier(images: list[np.ndarray]) -> np.ndarray:
         code, hard = int(image[0, 0, 0]), image[0, 0, 1] == HARD
         out[row, (code + 1) % len(CLASSES) if hard else code] = 0.7
     return out
+
+
+def write_brightness_model(path: Path, *, version: str = "test-1") -> Path:
+    """A tiny ONNX emotion model honouring the export contract (16x16 input): it reads mean brightness.
+
+    Dark faces (mean < 100 of 255) come out "sad", the others "happy": a planted, inspectable rule.
+    """
+    import onnx  # training extra: tests only
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["mean4d"], axes=[1, 2, 3], keepdims=1),
+        helper.make_node("Flatten", ["mean4d"], ["mean"], axis=1),
+        helper.make_node("Sub", ["mean", "pivot"], ["centred"]),
+        helper.make_node("Mul", ["centred", "weights"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "brightness",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 16, 16, 3])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [None, 4])],
+        [helper.make_tensor("pivot", TensorProto.FLOAT, [1, 1], [100.0]),
+         helper.make_tensor("weights", TensorProto.FLOAT, [1, 4], [1.0, 0.0, -1.0, 0.0])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    helper.set_model_props(model, {"classes": json.dumps(list(CLASSES)), "input_size": "[16, 16]",
+                                   "temperature": "1.0", "version": version})
+    onnx.save(model, str(path))
+    return path

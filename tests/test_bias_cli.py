@@ -5,13 +5,11 @@ import argparse
 import json
 
 import numpy as np
-import onnx
 import pandas as pd
 import pytest
-from onnx import TensorProto, helper
 
 from governance.cli.bias import FLAGGED_EXIT, add_bias_command
-from tests._bias_audit_helpers import CLASSES, write_cohorts
+from tests._bias_audit_helpers import write_brightness_model, write_cohorts
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,28 +27,7 @@ def _run(argv: list[str]) -> int:
 
 @pytest.fixture(scope="module")
 def brightness_model(tmp_path_factory):
-    """A tiny ONNX emotion model honouring the export contract: it reads mean brightness.
-
-    Dark faces (mean < 100 of 255) come out "sad", the others "happy": a planted, inspectable rule.
-    """
-    path = tmp_path_factory.mktemp("model") / "brightness.onnx"
-    mean = helper.make_node("ReduceMean", ["image"], ["mean4d"], axes=[1, 2, 3], keepdims=1)
-    flat = helper.make_node("Flatten", ["mean4d"], ["mean"], axis=1)
-    shifted = helper.make_node("Sub", ["mean", "pivot"], ["centred"])
-    logits = helper.make_node("Mul", ["centred", "weights"], ["logits"])
-    softmax = helper.make_node("Softmax", ["logits"], ["probs"], axis=1)
-    graph = helper.make_graph(
-        [mean, flat, shifted, logits, softmax], "brightness",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 16, 16, 3])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [None, 4])],
-        [helper.make_tensor("pivot", TensorProto.FLOAT, [1, 1], [100.0]),
-         helper.make_tensor("weights", TensorProto.FLOAT, [1, 4], [1.0, 0.0, -1.0, 0.0])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    helper.set_model_props(model, {"classes": json.dumps(list(CLASSES)), "input_size": "[16, 16]",
-                                   "temperature": "1.0", "version": "test-1"})
-    onnx.save(model, str(path))
-    return path
+    return write_brightness_model(tmp_path_factory.mktemp("model") / "brightness.onnx")
 
 
 def test_emotion_audit_from_the_command_line(tmp_path, brightness_model, capsys):

@@ -1,0 +1,524 @@
+"""Model cards (Mitchell et al. 2019, "Model Cards for Model Reporting") generated from measured numbers.
+
+A card is never written by hand: this command reads the model file and the JSON its pipeline wrote,
+and renders models/<name>.md and models/<name>.json with the paper's nine sections.
+
+    python -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx \\
+        --run runs/vgg16 --bias reports/bias/emotion_bias_audit.json
+    python -m governance.model_cards identity --name face_recognition_dlib --onnx models/face_recognition_dlib.onnx \\
+        --evaluation reports/identity_eval.json --bias reports/bias/identity_bias_audit.json
+
+Inputs (every number in the card comes from one of them; each is listed with its SHA-256):
+- --onnx: the model file. Its size, SHA-256 and metadata_props (classes, version, initial weights...).
+- --run (emotion): the training run folder fer_core.training writes: config.json (recipe), summary.json
+  (initial weights, dedup counts, epochs), metrics.json (validation and test metrics, calibration),
+  export.json (the exported file's SHA-256, which must be the --onnx file's), history.csv if present
+  (seconds per epoch).
+- --evaluation (models trained elsewhere, e.g. identity; repeatable): a JSON object with
+  "evaluation_data" (object with at least "name"), "metrics" (name -> number, or {"value", "ci"}),
+  and "training_data" (object with at least "description", as published by the model's authors).
+- --bias (repeatable): a bias-audit JSON (governance.bias_audit) of this model: per-group numbers with
+  intervals and the flagged groups. It must be of the card's kind and, when it records the model's
+  SHA-256, of this very file.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import json
+import math
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fer_core import UnveilError
+from fer_core._onnx import load_session, metadata
+from fer_core._paths import models_dir
+
+CARD_VERSION = 1
+KINDS = ("emotion", "identity")
+
+SECTIONS = (
+    ("model_details", "Model details"),
+    ("intended_use", "Intended use"),
+    ("factors", "Factors"),
+    ("metrics", "Metrics"),
+    ("evaluation_data", "Evaluation data"),
+    ("training_data", "Training data"),
+    ("quantitative_analyses", "Quantitative analyses"),
+    ("ethical_considerations", "Ethical considerations"),
+    ("caveats_and_recommendations", "Caveats and recommendations"),
+)
+
+# What each kind of model is for and not for. Text, not numbers: it states Unveil's design decisions.
+INTENDED_USE = {
+    "emotion": {
+        "primary_uses": [
+            "Read the dominant facial expression (the model's classes) of faces in a household's own photos "
+            "and videos, on the user's device.",
+        ],
+        "primary_users": ["People organising or reflecting on their own photos; developers auditing the model."],
+        "out_of_scope": [
+            "Inferring what a person feels: a facial expression is not an emotional state.",
+            "Decisions about people: hiring, education, policing, insurance, health or credit.",
+            "Surveillance, or analysing people who have not agreed to it.",
+            "Faces of children, and expressions outside the model's classes (they get one of its classes anyway).",
+        ],
+    },
+    "identity": {
+        "primary_uses": [
+            "Recognise the members of a household who enrolled themselves, in that household's own photos, on "
+            "the user's device; everyone else stays unknown.",
+        ],
+        "primary_users": ["Households that enrolled with consent; developers auditing the model."],
+        "out_of_scope": [
+            "Identifying strangers, or anyone who did not enrol and consent.",
+            "Surveillance, access control or any security decision: a false match names the wrong person.",
+            "Inferring gender, ethnicity, age or any other attribute from a face.",
+        ],
+    },
+}
+
+RELEVANT_FACTORS = {
+    "emotion": [
+        "Skin tone, age and gender of the person (FER2013 skews towards young adults with lighter skin).",
+        "Illumination, face size, head pose, occlusion (glasses, hands, masks), grayscale or colour source.",
+        "Posed versus spontaneous expressions, and cultural differences in how expressions are shown.",
+    ],
+    "identity": [
+        "Demographic group (gender, skin tone, age): published face-recognition tests report error rates that "
+        "differ by group.",
+        "Image quality: illumination, face size, head pose, occlusion, ageing between enrolment and photo.",
+    ],
+}
+
+METRIC_DEFINITIONS = {
+    "emotion": {
+        "accuracy": "share of faces whose most probable class is the true one",
+        "macro_f1": "mean over classes of the F1 score, each class counting equally",
+        "recall[c]": "share of faces of class c predicted as c",
+        "predicted_rate[c]": "share of faces predicted as c",
+        "ece": "expected calibration error, 15 equal-width confidence bins",
+        "nll": "mean negative log-likelihood of the true class",
+    },
+    "identity": {
+        "false_match_rate": "share of impostor trials (different people) that match at the operating threshold",
+        "false_non_match_rate": "share of genuine trials (same person) that do not match at the operating threshold",
+    },
+}
+
+ETHICAL_CONSIDERATIONS = {
+    "emotion": [
+        "Faces are personal data: Unveil runs on the device, sends nothing, and stores no face images.",
+        "Expression labels in FER2013 were assigned by annotators from web images; they encode the annotators' "
+        "reading of a face, not the person's feeling.",
+        "Errors are not evenly spread: see the quantitative analyses per group before relying on any output.",
+    ],
+    "identity": [
+        "Recognition needs the enrolled person's consent; names and embeddings are stored encrypted and erased "
+        "on request.",
+        "A false match attaches someone else's name to a face; unknown faces are never named.",
+        "Error rates differ across groups: see the quantitative analyses per group.",
+    ],
+}
+
+BASE_CAVEATS = {
+    "emotion": [
+        "FER2013's labels are noisy (the FER+ relabelling by ten annotators per image, Barsoum et al. 2016, "
+        "changed many of them) and it holds duplicate images; test numbers are on the split deduplicated "
+        "against train.",
+    ],
+    "identity": [
+        "The operating threshold trades false matches for false non-matches; it was set on development data "
+        "and is not tuned per household.",
+    ],
+}
+
+
+class ModelCardError(UnveilError, ValueError):
+    """An input of the card is missing or does not hold what the card needs; nothing was written."""
+
+
+def build_model_card(
+    *,
+    name: str,
+    kind: str,
+    model: str | Path,
+    run_dir: str | Path | None = None,
+    evaluations: Sequence[str | Path] = (),
+    bias: Sequence[str | Path] = (),
+    command: str | None = None,
+) -> dict[str, Any]:
+    """The card as a JSON-ready dict with the nine sections, built only from the given inputs."""
+    if kind not in KINDS:
+        raise ModelCardError(f"unknown model kind '{kind}'; expected one of: {', '.join(KINDS)}")
+    if kind == "emotion" and run_dir is None:
+        raise ModelCardError("an emotion card needs --run: the training run folder with its metrics")
+    if run_dir is None and not evaluations:
+        raise ModelCardError("a card needs measured numbers: give --run or at least one --evaluation")
+    model = Path(model)
+    sources: list[dict[str, str]] = []
+    details = _model_details(model, sources)
+    card: dict[str, Any] = {
+        "card_version": CARD_VERSION,
+        "name": name,
+        "kind": kind,
+        "generated_by": command or "governance.model_cards.build_model_card",
+        "sources": sources,
+        "model_details": details,
+        "intended_use": INTENDED_USE[kind],
+        "factors": {"relevant": RELEVANT_FACTORS[kind], "evaluated": []},
+        "metrics": {"definitions": METRIC_DEFINITIONS[kind]},
+        "evaluation_data": [],
+        "training_data": {},
+        "quantitative_analyses": {"overall": {}, "per_group": [], "flags": []},
+        "ethical_considerations": ETHICAL_CONSIDERATIONS[kind],
+        "caveats_and_recommendations": list(BASE_CAVEATS[kind]),
+    }
+    if run_dir is not None:
+        _add_training_run(card, Path(run_dir), sources)
+    for path in evaluations:
+        _add_evaluation(card, Path(path), sources)
+    for path in bias:
+        _add_bias_audit(card, Path(path), sources)
+    if not bias:
+        card["caveats_and_recommendations"].append(
+            "No bias audit was given: per-group performance of this model is not known."
+        )
+    return card
+
+
+def render_markdown(card: dict[str, Any]) -> str:
+    """The card as Markdown, in the section order of Mitchell et al."""
+    lines = [f"# Model card: {card['name']}", ""]
+    when = f" on {card['generated']}" if "generated" in card else ""
+    lines += [f"Generated by `{card['generated_by']}`{when} from the files below; do not edit by hand.", ""]
+    lines += ["| input | SHA-256 |", "|---|---|"]
+    lines += [f"| {s['role']}: `{s['path']}` | `{s['sha256']}` |" for s in card["sources"]]
+    for number, (key, title) in enumerate(SECTIONS, start=1):
+        lines += ["", f"## {number}. {title}", ""]
+        lines += _render_section(key, card[key])
+    return "\n".join(lines) + "\n"
+
+
+def write_model_card(card: dict[str, Any], out_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """Write `<name>.md` and `<name>.json` into `out_dir` (default: the models folder)."""
+    out_dir = Path(out_dir) if out_dir is not None else models_dir()
+    text = render_markdown(card)  # rendered before writing: an error leaves no half card
+    payload = json.dumps(card, indent=1, allow_nan=False)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    markdown, as_json = out_dir / f"{card['name']}.md", out_dir / f"{card['name']}.json"
+    markdown.write_text(text, encoding="utf-8")
+    as_json.write_text(payload + "\n", encoding="utf-8")
+    return markdown, as_json
+
+
+# --- inputs -------------------------------------------------------------------------------------------
+
+
+def _model_details(model: Path, sources: list[dict[str, str]]) -> dict[str, Any]:
+    if not model.is_file():
+        raise ModelCardError(f"model file not found: {model}")
+    digest = _record(sources, "model", model)
+    meta = metadata(load_session(model))
+    return {
+        "file": model.name,
+        "bytes": model.stat().st_size,
+        "sha256": digest,
+        "format": "ONNX",
+        "version": meta.get("version", "not recorded in the model's metadata"),
+        "metadata": meta,
+    }
+
+
+def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[str, str]]) -> None:
+    if not run_dir.is_dir():
+        raise ModelCardError(f"run folder not found: {run_dir}")
+    config = _read_json(run_dir / "config.json", "run config", sources, run_dir=run_dir)
+    summary = _read_json(run_dir / "summary.json", "run summary", sources, run_dir=run_dir)
+    metrics = _read_json(run_dir / "metrics.json", "run metrics", sources, run_dir=run_dir)
+    export = _read_json(run_dir / "export.json", "run export", sources, run_dir=run_dir)
+    path = run_dir / "metrics.json"
+    for split in ("validation", "test"):
+        for key in ("n", "accuracy", "macro_f1", "per_class", "ece"):
+            _need(metrics, f"{split}.{key}", path)
+    _need(metrics, "temperature", path)
+    _need(config, "arch", run_dir / "config.json")
+    _need(config, "data_root", run_dir / "config.json")
+    _need(summary, "initial_weights.source", run_dir / "summary.json")
+    _need(summary, "dedup.kept", run_dir / "summary.json")
+    _need(export, "sha256", run_dir / "export.json")
+    if export["sha256"] != card["model_details"]["sha256"]:
+        raise ModelCardError(
+            f"{run_dir / 'export.json'} records SHA-256 {export['sha256']}, but {card['model_details']['file']} "
+            f"has {card['model_details']['sha256']}: this run did not export this model file"
+        )
+    recipe_keys = ("arch", "seed", "batch_size", "step1_epochs", "step1_lr", "step2_epochs", "step2_lr",
+                   "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "jit_compile")
+    details = card["model_details"]
+    details["architecture"] = config["arch"]
+    details["initial_weights"] = summary["initial_weights"]
+    details["training_recipe"] = {k: config[k] for k in recipe_keys if k in config}
+    details["trainable_params"] = summary.get("trainable_params")
+    details["training_epochs"] = {"step1": summary.get("step1"), "step2": summary.get("step2")}
+    details["hardware"] = summary.get("hardware", "not recorded by the run")
+    details["seconds_per_epoch"] = _seconds_per_epoch(run_dir / "history.csv", sources)
+    details["export"] = {k: export[k] for k in ("opset", "parity_images", "parity_max_prob_diff") if k in export}
+    dedup = summary["dedup"]
+    card["training_data"] = {
+        "name": f"{Path(config['data_root']).name} train split",
+        "root": config["data_root"],
+        "classes": metrics.get("classes", config.get("classes")),
+        "images_kept": dedup["kept"].get("train"),
+        "deduplication": dedup,
+    }
+    card["evaluation_data"].append({
+        "name": f"{Path(config['data_root']).name} validation and test splits, deduplicated against train",
+        "images": {"validation": metrics["validation"]["n"], "test": metrics["test"]["n"]},
+        "use": "validation chose the checkpoint and fitted the temperature; test was scored once",
+    })
+    overall = card["quantitative_analyses"]["overall"]
+    for split in ("validation", "test"):
+        scores = metrics[split]
+        overall[f"{split} (n={scores['n']})"] = {k: scores[k] for k in ("accuracy", "macro_f1", "ece", "nll") if k in scores}
+    if "validation_uncalibrated" in metrics:
+        overall["validation before temperature scaling"] = {
+            k: metrics["validation_uncalibrated"][k] for k in ("accuracy", "macro_f1", "ece", "nll")
+            if k in metrics["validation_uncalibrated"]
+        }
+    card["quantitative_analyses"]["per_class_test"] = metrics["test"]["per_class"]
+    card["quantitative_analyses"]["temperature"] = metrics["temperature"]
+    card["metrics"]["decision"] = "argmax of temperature-scaled probabilities"
+    card["caveats_and_recommendations"].append(
+        f"Trained on {Path(config['data_root']).name} face crops read at "
+        f"{details['metadata'].get('input_size', 'an unrecorded size')}: colour, resolution, pose and alignment "
+        f"in real photos differ from them."
+    )
+
+
+def _add_evaluation(card: dict[str, Any], path: Path, sources: list[dict[str, str]]) -> None:
+    evaluation = _read_json(path, "evaluation", sources)
+    for key in ("evaluation_data.name", "metrics", "training_data.description"):
+        _need(evaluation, key, path)
+    data = evaluation["evaluation_data"]
+    card["evaluation_data"].append(data)
+    if not card["training_data"]:
+        card["training_data"] = evaluation["training_data"]
+    overall = card["quantitative_analyses"]["overall"]
+    overall[data["name"]] = evaluation["metrics"]
+    if "threshold" in evaluation:
+        card["metrics"]["decision"] = f"operating threshold {evaluation['threshold']}"
+
+
+def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, str]]) -> None:
+    audit = _read_json(path, "bias audit", sources)
+    for key in ("kind", "size", "settings", "overall", "columns", "flags", "context"):
+        _need(audit, key, path)
+    if audit["kind"] != card["kind"]:
+        raise ModelCardError(f"{path} is a {audit['kind']} bias audit; this is a {card['kind']} model card")
+    audited_sha = (audit["context"].get("model") or {}).get("sha256")
+    if audited_sha and audited_sha != card["model_details"]["sha256"]:
+        raise ModelCardError(
+            f"{path} audited a model with SHA-256 {audited_sha}, not {card['model_details']['file']} "
+            f"({card['model_details']['sha256']})"
+        )
+    label = audit["context"].get("audit_set") or audit["context"].get("trials_source") or path.name
+    settings = audit["settings"]
+    card["evaluation_data"].append({
+        "name": f"bias audit set {label}",
+        "size": audit["size"],
+        "groups": sorted(audit["columns"]),
+    })
+    card["metrics"]["intervals"] = (
+        f"{settings['confidence']:.0%} bootstrap percentile intervals, {settings['n_boot']} resamples"
+    )
+    card["metrics"]["flag_rule"] = (
+        f"a group with at least {settings['min_group_size']} samples is flagged when it is worse than the rest of "
+        f"its column by more than {settings['gap_threshold']} and the interval of that gap excludes zero"
+    )
+    analyses = card["quantitative_analyses"]
+    analyses["overall"][f"bias audit set {label} (n={audit['size']})"] = audit["overall"]
+    if not audit["context"].get("model", {}).get("sha256"):
+        card["caveats_and_recommendations"].append(f"The bias audit {path.name} does not record which model file it ran on.")
+    for column, result in audit["columns"].items():
+        card["factors"]["evaluated"].append({"column": column, "origin": result["origin"],
+                                             "groups": list(result["groups"]), "not_measured": result["not_measured"]})
+        if not result["groups"]:
+            card["caveats_and_recommendations"].append(
+                f"{column} could not be measured on any face of the audit set {label}: this factor is not evaluated."
+            )
+        for group, numbers in result["groups"].items():
+            analyses["per_group"].append({
+                "audit": label, "column": column, "group": group, "size": numbers["size"],
+                "compared": numbers["eligible"], "metrics": numbers["metrics"],
+                "gap_to_rest": numbers["gap_to_rest"], "flagged": numbers["flagged"],
+            })
+    for flag in audit["flags"]:
+        analyses["flags"].append({"audit": label, **flag})
+        gap = flag["gap_to_rest"]
+        card["caveats_and_recommendations"].append(
+            f"Flagged by the bias audit of {label}: {flag['column']} = {flag['group']} (n={flag['size']}), "
+            f"{flag['metric']} gap to the rest {_signed(gap['value'])} (interval {_fmt_ci(gap['ci'])})."
+        )
+    if not audit["flags"]:
+        card["caveats_and_recommendations"].append(
+            f"The bias audit on {label} flagged no group; groups below {settings['min_group_size']} samples and "
+            f"factors it could not measure remain unexamined."
+        )
+
+
+def _seconds_per_epoch(history: Path, sources: list[dict[str, str]]) -> float | str:
+    if not history.is_file():
+        return "not recorded by the run"
+    _record(sources, "run history", history)
+    with history.open(newline="") as stream:
+        seconds = [float(row["epoch_seconds"]) for row in csv.DictReader(stream) if row.get("epoch_seconds")]
+    return round(sum(seconds) / len(seconds), 1) if seconds else "not recorded by the run"
+
+
+def _read_json(path: Path, role: str, sources: list[dict[str, str]], *, run_dir: Path | None = None) -> dict:
+    if not path.is_file():
+        if run_dir is not None:
+            raise ModelCardError(f"run folder {run_dir} has no {path.name}")
+        raise ModelCardError(f"{role} file not found: {path}")
+    _record(sources, role, path)
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelCardError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ModelCardError(f"{path} must hold a JSON object")
+    return value
+
+
+def _need(document: dict, dotted: str, path: Path) -> Any:
+    value: Any = document
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ModelCardError(f"{path} has no '{dotted}'")
+        value = value[part]
+    return value
+
+
+def _record(sources: list[dict[str, str]], role: str, path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    sources.append({"role": role, "path": str(path), "sha256": digest})
+    return digest
+
+
+# --- rendering ----------------------------------------------------------------------------------------
+
+
+def _render_section(key: str, value: Any) -> list[str]:
+    if key == "quantitative_analyses":
+        return _render_analyses(value)
+    if isinstance(value, list):
+        return [f"- {_inline(item)}" for item in value]
+    if isinstance(value, dict):
+        lines = []
+        for name, item in value.items():
+            if isinstance(item, list) and item:
+                lines.append(f"- **{name}**:")
+                lines += [f"  - {_inline(x)}" for x in item]
+            elif isinstance(item, dict) and item and all(isinstance(v, (str, int, float)) for v in item.values()) \
+                    and len(item) > 3:
+                lines.append(f"- **{name}**:")
+                lines += [f"  - {k}: {_inline(v)}" for k, v in item.items()]
+            else:
+                lines.append(f"- **{name}**: {_inline(item)}")
+        return lines
+    return [_inline(value)]
+
+
+def _render_analyses(analyses: dict[str, Any]) -> list[str]:
+    lines = ["### Overall", "", "| data | metric | value |", "|---|---|---|"]
+    for data, metrics in analyses["overall"].items():
+        for metric, value in metrics.items():
+            if isinstance(value, dict) and "[" in metric:
+                continue  # a bias audit's per-class numbers: in the card's JSON and the audit's report
+            lines.append(f"| {data} | {metric} | {_value(value)} |")
+    if "per_class_test" in analyses:
+        lines += ["", "### Per class (test)", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for name, scores in analyses["per_class_test"].items():
+            lines.append(f"| {name} | {_fmt(scores['precision'])} | {_fmt(scores['recall'])} | {_fmt(scores['f1'])} | "
+                         f"{scores['support']} |")
+    if "temperature" in analyses:
+        lines += ["", f"Temperature applied to the logits: {_fmt(analyses['temperature'])}."]
+    if analyses["per_group"]:
+        headline = [m for m in next(iter(analyses["per_group"]))["metrics"] if "[" not in m]
+        lines += ["", "### Per group (bias audit, intervals in brackets)", "",
+                  "| audit | factor | group | n | " + " | ".join(headline) + " | gap to rest | flagged |",
+                  "|---|---|---|---|" + "---|" * len(headline) + "---|---|"]
+        for row in analyses["per_group"]:
+            gaps = "; ".join(f"{m} {_value(v)}" for m, v in row["gap_to_rest"].items())
+            size = f"{row['size']}" + ("" if row["compared"] else " (too few to compare)")
+            lines.append(f"| {row['audit']} | {row['column']} | {row['group']} | {size} | "
+                         + " | ".join(_value(row["metrics"][m]) for m in headline)
+                         + f" | {gaps} | {', '.join(row['flagged']) or 'no'} |")
+    return lines
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_inline(v)}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return ", ".join(_inline(v) for v in value)
+    if isinstance(value, float):
+        return _fmt(value)
+    return str(value)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict) and "value" in value:
+        return f"{_fmt(value['value'])} {_fmt_ci(value.get('ci'))}".strip()
+    return _inline(value)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, float) and value != 0 and abs(value) < 1e-3:
+        return f"{value:.2e}"  # e.g. a parity difference of 3e-7 must not print as 0.0000
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.4f}"
+
+
+def _fmt_ci(ci: Sequence[float | None] | None) -> str:
+    return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
+
+
+# --- command ------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m governance.model_cards", description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("--name", required=True, help="card name: writes <name>.md and <name>.json")
+    parser.add_argument("--onnx", required=True, help="the model file the card describes")
+    parser.add_argument("--run", help="training run folder (config, summary, metrics, export JSON)")
+    parser.add_argument("--evaluation", action="append", default=[], help="evaluation JSON (repeatable)")
+    parser.add_argument("--bias", action="append", default=[], help="bias audit JSON (repeatable)")
+    parser.add_argument("--out", help="output folder (default: the models folder)")
+    args = parser.parse_args(argv)
+    command = "python -m governance.model_cards " + shlex.join(list(argv if argv is not None else sys.argv[1:]))
+    try:
+        card = build_model_card(name=args.name, kind=args.kind, model=args.onnx, run_dir=args.run,
+                                evaluations=args.evaluation, bias=args.bias, command=command)
+        card["generated"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        markdown, as_json = write_model_card(card, args.out)
+    except UnveilError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {markdown} and {as_json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
