@@ -267,3 +267,16 @@ def test_ciphertexts_do_not_move_between_rows(store):
         store.person(a)
     assert str(err.value) == f"people row {a} (name) failed authentication: it was altered, corrupted or moved, and was not decrypted"
     assert store.person(b).name == "Bertha Person"
+
+
+def test_a_failed_nested_unit_is_undone_alone(store):
+    with store.transaction():
+        kept = store.add_person("Kept Person")
+        with pytest.raises(PersonExistsError), store.transaction():
+            store.add_embeddings(kept, np.ones((2, 4)))
+            store.add_person("kept person")
+        with pytest.raises(PersonNotFoundError), store.transaction():
+            store.delete_person(kept)
+            store.delete_person(kept)
+    assert [(p.name, p.embeddings) for p in store.people()] == [("Kept Person", 0)]
+    assert store.counts()["data_keys"] == 1  # the undone erasure did not destroy the key

@@ -403,14 +403,26 @@ class FamilyStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes into one all-or-nothing unit (nested calls join the outer one). Holds the
-        store's write lock, so sessions in other processes wait (up to busy_timeout) rather than
-        interleave. Keys of people erased inside are destroyed right after the commit."""
+        """Group writes into one all-or-nothing unit. Holds the store's write lock, so sessions in
+        other processes wait (up to busy_timeout) rather than interleave. A nested call is a savepoint:
+        if it fails, its own writes are undone and the outer unit may carry on. Keys of people erased
+        inside are destroyed right after the outermost commit."""
         with self._lock:
             if self._depth:
+                savepoint = f"nested_{self._depth}"
+                conn = self._conn()
+                conn.execute(f"SAVEPOINT {savepoint}")
                 self._depth += 1
+                shred_mark = len(self._shred_after_commit)
                 try:
                     yield
+                except BaseException:
+                    conn.execute(f"ROLLBACK TO {savepoint}")
+                    conn.execute(f"RELEASE {savepoint}")
+                    del self._shred_after_commit[shred_mark:]  # those erasures were undone
+                    raise
+                else:
+                    conn.execute(f"RELEASE {savepoint}")
                 finally:
                     self._depth -= 1
                 return
