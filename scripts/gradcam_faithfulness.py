@@ -125,12 +125,13 @@ def plot_curves(curves: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def plot_faces(model, faces: np.ndarray, methods: list[str], path: Path) -> None:
-    """A few fer4 test faces, each method's heatmap for the predicted emotion over the face."""
+def plot_faces(model, faces: np.ndarray, labels: list[str], methods: list[str], path: Path) -> None:
+    """A few fer4 test faces (with their true label), each method's heatmap for the predicted emotion."""
     fig, axes = plt.subplots(len(faces), 1 + len(methods), figsize=(1.9 * (1 + len(methods)), 2.0 * len(faces)))
-    for row, face in zip(axes, faces):
+    for row, face, label in zip(axes, faces, labels):
         gray = face.astype(np.uint8)
         row[0].imshow(gray)
+        row[0].set_title(f"true: {label}", fontsize=7)
         for ax, method in zip(row[1:], methods):
             explanation = explain_face(model, face, method=method)
             ax.imshow(overlay(gray, explanation.heatmap()))
@@ -220,7 +221,8 @@ def main() -> None:
               "comparisons": comparisons, "curves": curves, "faces": records}
     (args.out / "deletion.json").write_text(json.dumps(result, indent=1))
     plot_curves(curves, args.out / "deletion_curves.png", f"Deletion curves, {len(faces)} fer4 test faces")
-    plot_faces(model, faces[np.linspace(0, len(faces) - 1, 6).astype(int)], args.methods, args.out / "overlays_fer4.png")
+    shown = np.linspace(0, len(faces) - 1, 6).astype(int)
+    plot_faces(model, faces[shown], [records[i]["label"] for i in shown], args.methods, args.out / "overlays_fer4.png")
     photos = [p for p in PHOTOS if plot_photo(args.model, model, FACES_DIR / p, args.out / f"overlay_photo_{Path(p).stem}.png")]
     gc = comparisons.get("gradcam vs random")
     headline = (f"Grad-CAM's mean deletion AUC is {summary['gradcam']['mean']:.4f} against {summary['random']['mean']:.4f} "
