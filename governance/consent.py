@@ -14,7 +14,6 @@ from typing import Any
 
 from fer_core._errors import UnveilError
 from fer_core.store import FamilyStore
-
 from governance import audit_log, erasure
 
 RELATIONS = ("self", "guardian")

@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fer_core.store import FamilyStore
-
 from governance import audit_log
 
 EVERYTHING = "everything"

@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 import numpy as np
 
 from fer_core.store import FamilyStore, Person, PersonNotFoundError
-
 from governance import audit_log, consent, erasure
 from governance.consent import ConsentError, ConsentRecord
 

@@ -18,7 +18,6 @@ from datetime import timedelta
 
 from fer_core._errors import UnveilError
 from fer_core.store import FamilyStore
-
 from governance import audit_log, consent, erasure
 
 KINDS: dict[str, str] = {

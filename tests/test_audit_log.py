@@ -9,7 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from fer_core.store import DATA_FILE, FamilyStore
+from fer_core.store import DATA_FILE, FamilyStore, WrongPassphraseError
 from fer_core.store._audit import entry_hash
 from governance import audit_log, erasure, family
 from tests._store_helpers import load_harness
@@ -113,7 +113,7 @@ def test_failed_unlocks_join_the_chain_unsealed(logged):
     store, _ = logged
     store.close()
     with FamilyStore(store.data_dir) as again:
-        with pytest.raises(Exception):
+        with pytest.raises(WrongPassphraseError):
             again.unlock("wrong passphrase!")
         again.unlock(h.PASSPHRASE)
         assert audit_log.verify(again).ok

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from fer_core.store import FamilyStore, ScryptParams, create_key_file
-
 from governance import erasure, family
 from governance.cli._store_args import (
     NEW_PASSPHRASE_ENV,
