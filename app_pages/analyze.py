@@ -6,6 +6,15 @@ from app_pages import _ui
 from governance import app_services as svc
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
+# One bar per emotion on a fixed 0-100% axis, so a 30% reading does not look like a certain one.
+PROBABILITY_BARS = {
+    "mark": {"type": "bar", "tooltip": True},
+    "encoding": {
+        "y": {"field": "emotion", "type": "nominal", "sort": None, "title": None},
+        "x": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
+              "axis": {"format": "%"}, "title": None},
+    },
+}
 
 st.title("Analyze photos")
 st.caption("Photos are read in this browser session's memory and never saved or sent anywhere.")
@@ -50,7 +59,7 @@ for index, result in enumerate(results):
             who = f" · **{face.identity or svc.UNKNOWN}**" if result.recognition else ""
             st.markdown(f"**Face {number}**: {face.emotion} ({face.emotion_probs[face.emotion]:.0%}){who}")
             probs = pd.DataFrame({"emotion": list(face.emotion_probs), "probability": list(face.emotion_probs.values())})
-            st.bar_chart(probs, x="emotion", y="probability", horizontal=True, height=160)
+            st.vega_lite_chart(probs, PROBABILITY_BARS, height=150)
 
 if records:
     st.divider()

@@ -6,6 +6,21 @@ from governance import app_services as svc
 
 VIDEO_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
 
+
+def _timeline_spec(classes: list[str]) -> dict:
+    """One line per emotion over time, on a fixed 0-100% axis."""
+    return {
+        "transform": [{"fold": classes, "as": ["emotion", "probability"]}],
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {
+            "x": {"field": "time_s", "type": "quantitative", "title": "time (s)"},
+            "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
+                  "axis": {"format": "%"}},
+            "color": {"field": "emotion", "type": "nominal", "sort": classes},
+        },
+    }
+
+
 st.title("Analyze a video")
 st.caption("The video is decoded in memory, frame by frame; nothing is saved.")
 
@@ -53,4 +68,4 @@ for track in tracks:
     label = track.label(recognition=recognition)
     rows = timeline[timeline["face"] == label]
     st.markdown(f"**{label}**: seen in {len(rows)} frame(s)")
-    st.line_chart(rows, x="time_s", y=classes, x_label="time (s)", y_label="probability", height=220)
+    st.vega_lite_chart(rows, _timeline_spec(classes), height=220)

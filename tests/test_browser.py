@@ -1,0 +1,241 @@
+"""The real app in a real browser: `streamlit run app.py` driven through Debian's Chromium by Playwright.
+
+Flow, in one browser session (as a person would use it): upload a group photo and see the faces and
+emotions; create the family store and enrol one person with consent; see them named (and the stranger
+beside them "unknown") in a photo they were not enrolled from; explain a face; analyse a video; open the
+governance page and run a bias audit; purge the person and see the receipt. A screenshot of each page
+goes to docs/screenshots/. Any exception box in the page fails the test.
+
+Needs: the `chromium` Debian package (/usr/bin/chromium) and `playwright` for Python (no browser
+download: the system Chromium is launched through executable_path). Without them the test is skipped,
+except under CI (CI=true), where it fails.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests._app_support import (  # noqa: F401 - fixtures
+    MEMBER,
+    STRANGER,
+    app_models_dir,
+    env_for_app,
+    panning_video,
+    photo_bytes,
+    photo_path,
+    side_by_side,
+)
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PASSPHRASE = "correct horse battery staple"
+# Streamlit reruns asynchronously; the first analysis also loads the models in the server.
+WAIT_MS = 90_000
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("playwright is not installed (pip install 'unveil[test]')", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(app_models_dir, tmp_path_factory):  # noqa: F811
+    """`streamlit run app.py` on a free localhost port with a fresh data folder; its URL."""
+    data_dir = tmp_path_factory.mktemp("browser_data")
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("browser_log") / "streamlit.log").open("w+")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=REPO, env=env_for_app(data_dir, app_models_dir), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"streamlit did not start:\n{log.read()}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url, tmp_path_factory):
+    if not CHROMIUM.is_file():
+        message = f"{CHROMIUM} not found: apt-get install -y chromium chromium-driver"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium_profile")), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1300})
+        context.set_default_timeout(WAIT_MS)
+        expect.set_options(timeout=WAIT_MS)
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def _no_exception(page) -> None:
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(page.get_by_text("unexpected error")).to_have_count(0)
+
+
+def _settled(page) -> None:
+    """Wait until the script run triggered by the last action has finished."""
+    page.wait_for_timeout(300)  # let the rerun start
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
+    _no_exception(page)
+
+
+def _go(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
+    _settled(page)
+
+
+def _upload(page, label: str, files: list[tuple[str, bytes, str]]) -> None:
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text=label)
+    uploader.locator('input[type="file"]').set_input_files(
+        [{"name": name, "mimeType": mime, "buffer": data} for name, data, mime in files])
+
+
+def _shot(page, name: str) -> None:
+    """Screenshot once every visible chart (SVG) and table (canvas) has drawn: both render lazily."""
+    for selector, drawn in (('[data-testid="stVegaLiteChart"]', "svg.marks"), ('[data-testid="stDataFrame"]', "canvas")):
+        shown = page.locator(selector).filter(visible=True)
+        for index in range(shown.count()):
+            expect(shown.nth(index).locator(drawn).first).to_be_attached()
+    page.wait_for_timeout(500)  # the first paint
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_app_end_to_end_in_chromium(page, app_url, faces_dir, fer4_dir, tmp_path):
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="Analyze photos")).to_be_visible()
+    _no_exception(page)
+
+    # Analyze: two people, both found, each with an emotion and its probability bars.
+    group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
+    _upload(page, "Photos", [("group.jpg", group, "image/jpeg")])
+    expect(page.get_by_text("Face 2:")).to_be_visible()
+    _settled(page)
+    expect(page.get_by_text("Face 1:")).to_be_visible()
+    expect(page.get_by_text("2 face(s)")).to_be_visible()
+    _shot(page, "analyze")
+
+    # Family: create the store, enrol one person from 4 photos with their consent.
+    _go(page, "Family")
+    page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
+    page.get_by_label("Repeat the passphrase").fill(PASSPHRASE)
+    page.get_by_role("button", name="Create the store").click()
+    expect(page.get_by_text("Family store unlocked")).to_be_visible()
+    _settled(page)
+    page.get_by_role("tab", name="Enrol a member").click()
+    page.get_by_label("Name", exact=True).fill("Colin Powell")
+    page.get_by_label("Name", exact=True).press("Enter")
+    _settled(page)
+    _upload(page, "Photos of this person",
+            [(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in range(1, 5)])
+    _settled(page)
+    page.get_by_text("The person (or their guardian) has read what is stored and why, and agrees").click()
+    _settled(page)
+    page.get_by_role("button", name="Enrol", exact=True).click()
+    expect(page.get_by_text("Enrolled Colin Powell with 4 embedding(s)")).to_be_visible()
+    _settled(page)
+    _shot(page, "family")
+
+    # Analyze again: the member is named in a photo not used for enrolment; the stranger is not.
+    _go(page, "Analyze")
+    party = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
+    _upload(page, "Photos", [("party.jpg", party, "image/jpeg")])
+    expect(page.get_by_text("Colin Powell", exact=True).first).to_be_visible()
+    _settled(page)
+    expect(page.get_by_text("unknown", exact=True).first).to_be_visible()
+    _shot(page, "analyze_named")
+
+    # Explain: a heatmap per emotion for the first face.
+    _go(page, "Explain")
+    expect(page.get_by_text("(predicted)")).to_be_visible()
+    _settled(page)
+    _shot(page, "explain")
+
+    # Video: two people tracked across frames, a timeline each.
+    _go(page, "Video")
+    # A slideshow of each person's 8 photos, so their expressions change along the timeline.
+    video = panning_video([[photo_path(faces_dir, person, n) for n in range(1, 9)] for person in (MEMBER, STRANGER)],
+                          tmp_path / "v.mp4", seconds=4.0)
+    _upload(page, "Video", [("pan.mp4", video, "video/mp4")])
+    _settled(page)
+    page.get_by_role("button", name="Analyze video").click()
+    expect(page.get_by_text("Dominant emotion per person")).to_be_visible()
+    _settled(page)
+    expect(page.get_by_text("seen in 8 frame(s)")).to_have_count(2)
+    _shot(page, "video")
+
+    # Governance: the consent ledger, then a bias audit on real fer4 faces with its report in the page.
+    _go(page, "Governance")
+    expect(page.get_by_text("Who consented to being recognised")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()  # drawn on a canvas: no DOM text
+    _shot(page, "governance")
+    manifest = tmp_path / "audit.csv"
+    manifest.write_text("path,label\n" + "".join(
+        f"{p},{folder.name}\n" for folder in sorted((fer4_dir / "test").iterdir())
+        for p in sorted(folder.iterdir())[:25]))
+    page.get_by_role("tab", name="Bias audit").click()
+    page.get_by_label("Audit set (folder or .csv manifest on this machine)").fill(str(manifest))
+    page.get_by_label("Audit set (folder or .csv manifest on this machine)").press("Enter")
+    _settled(page)
+    page.get_by_role("button", name="Run the bias audit").click()
+    expect(page.get_by_text("Emotion bias audit: 100 faces")).to_be_visible()
+    _settled(page)
+    expect(page.frame_locator("iframe").first.get_by_role("heading", name="Emotion bias audit")).to_be_visible()
+    page.locator("iframe").first.scroll_into_view_if_needed()
+    _shot(page, "governance_bias_audit")
+
+    # Family: purge the member after confirming; the receipt is shown.
+    _go(page, "Family")
+    page.get_by_role("tab", name="Withdraw consent or purge").click()
+    page.get_by_text("Yes, erase Colin Powell for good").click()
+    _settled(page)
+    page.get_by_role("button", name="Purge", exact=True).click()
+    expect(page.get_by_text("Colin Powell was erased")).to_be_visible()
+    _settled(page)
+    _shot(page, "family_purged")
+    _no_exception(page)
