@@ -20,14 +20,15 @@ from fer_core.detection import DetectedFace, FaceDetector
 from fer_core.emotion import EmotionModel
 from fer_core.images import ImageSource, load_image
 
-# The analyzer looks for faces of at least 40 px (the detector's own default is MTCNN's 20 px).
-# The emotion model reads 48x48 crops and the identity model 150x150 ones: a face under ~40 px is
-# upsampled into blur that neither reads reliably, and skipping those sizes drops the two largest
-# pyramid levels, about three quarters of the detector's work.
+# The analyzer searches from 40 px face windows up (the detector's own default is MTCNN's 20 px;
+# faces whose box is somewhat smaller are still found, see fer_core.detection). The emotion model
+# reads 48x48 crops and the identity model 150x150 ones, so a smaller face is upsampled into blur
+# that neither reads reliably; and skipping those sizes drops the two largest pyramid levels, half
+# of the detector's CPU time on a 640x480 photo (scripts/bench_analysis.py).
 DEFAULT_MIN_FACE_SIZE = 40.0
-# One inference thread per model: these networks are small, and on a 2-core machine shared with
-# other work onnxruntime's spinning thread pool made detection 2x slower, not faster
-# (scripts/bench_analysis.py). Pass threads=None to let onnxruntime use every core.
+# One inference thread per model. On this 2-core machine, with another busy process, onnxruntime's
+# default pool of 2 spinning threads made MTCNN 2.2x slower than one thread (149 vs 67 ms on a
+# 640x480 photo). Pass threads=None to let onnxruntime use every core of an idle machine.
 DEFAULT_THREADS = 1
 # The identity model the analyzer loads when it is present (fer_core.identity's default).
 DEFAULT_IDENTITY_MODEL = "face_recognition_dlib.onnx"
