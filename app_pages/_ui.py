@@ -22,6 +22,7 @@ log = logging.getLogger("unveil.app")
 # Session-state keys. Photos and results live only here, in this browser session's memory.
 STORE = "unveil_store"  # the unlocked FamilyStore, or absent
 LAST_ANALYSIS = "unveil_last_analysis"  # list[app_services.PhotoResult] of the Analyze page
+VIDEO_RESULT = "unveil_video_result"  # (file name, frames, tracks, recognition) of the Video page
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,19 @@ def sidebar_status() -> None:
 
 
 def lock_store() -> None:
+    """Forget the store's keys and every result that may name a member."""
     current = st.session_state.pop(STORE, None)
     if current is not None:
         current.close()
+    forget_results()
+
+
+def forget_results() -> None:
+    """Drop this session's analysis results: after a purge or a lock they may name someone who must no
+    longer be named."""
+    st.session_state.pop(_PHOTO_CACHE, None)
+    st.session_state.pop(LAST_ANALYSIS, None)
+    st.session_state.pop(VIDEO_RESULT, None)
 
 
 _PHOTO_CACHE = "unveil_photo_cache"

@@ -69,8 +69,12 @@ with members_tab:
 
 # ----------------------------------------------------------------------------------- enrol
 with enrol_tab:
-    loaded = _ui.models()
-    if loaded.identity is None:
+    loaded = None
+    with _ui.friendly_errors("Loading the models"):
+        loaded = _ui.models()
+    if loaded is None:
+        pass
+    elif loaded.identity is None:
         st.error("No identity model is installed (models/face_recognition_dlib.onnx): enrolment is not possible.")
     else:
         st.write("Several photos of one person, each showing only their face, give the best recognition (4 or more).")
@@ -143,6 +147,7 @@ with remove_tab:
             if st.button("Withdraw consent", key="withdraw_submit"):
                 with _ui.friendly_errors(f"Withdrawing {chosen}'s consent"):
                     st.session_state[RECEIPT] = (chosen, consent.withdraw(store, person.person_id))
+                    _ui.forget_results()
                     st.rerun()
         with purge_col:
             st.write("Purging deletes everything stored about the member and destroys their key.")
@@ -150,6 +155,7 @@ with remove_tab:
             if st.button("Purge", type="primary", disabled=not sure, key="purge_submit"):
                 with _ui.friendly_errors(f"Purging {chosen}"):
                     st.session_state[RECEIPT] = (chosen, family.purge(store, person.person_id))
+                    _ui.forget_results()
                     st.rerun()
     else:
         st.info("No one is enrolled.")
@@ -169,4 +175,5 @@ with remove_tab:
         if st.button("Delete everything", disabled=typed.strip().lower() != "delete everything", key="erase_all_submit"):
             with _ui.friendly_errors("Deleting everything"):
                 st.session_state[RECEIPT] = ("Everyone", erasure.erase_everything(store))
+                _ui.forget_results()
                 st.rerun()

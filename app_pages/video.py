@@ -33,7 +33,7 @@ if upload is None:
     st.stop()
 
 if st.button("Analyze video", type="primary", key="video_run"):
-    st.session_state.pop("video_result", None)
+    st.session_state.pop(_ui.VIDEO_RESULT, None)
     with _ui.friendly_errors(f"Analysing {upload.name}"):
         engine, recognition = _ui.analyzer()
         bar = st.progress(0.0, text="Reading frames...")
@@ -48,9 +48,9 @@ if st.button("Analyze video", type="primary", key="video_run"):
         if recognition and current is not None:
             # One audit entry per face followed, not per frame: counts of people, never images.
             svc.log_recognition(current, [track.observations[-1][1] for track in tracks])
-        st.session_state["video_result"] = (upload.name, len(frames), tracks, recognition)
+        st.session_state[_ui.VIDEO_RESULT] = (upload.name, len(frames), tracks, recognition)
 
-result = st.session_state.get("video_result")
+result = st.session_state.get(_ui.VIDEO_RESULT)
 if result is None or result[0] != upload.name:
     st.stop()
 name, frame_count, tracks, recognition = result

@@ -167,6 +167,9 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
     assert '"reason": "request"' in receipt and '"embeddings": 4' in receipt and "Colin" not in receipt
     assert at.info[0].value == "No one is enrolled yet."
 
+    # Results that named the member are forgotten with them.
+    at.switch_page("app_pages/explain.py").run()
+    assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
     at.switch_page("app_pages/analyze.py").run()
     at.file_uploader(key="analyze_uploads").set_value(("party.jpg", group, "image/jpeg")).run()
     assert not any("Colin" in line for line in _face_lines(at))
@@ -186,6 +189,8 @@ def test_wrong_passphrase_is_refused_with_a_message(app_env, faces_dir):
     fresh.button[0].click().run()
     _no_exception(fresh)
     assert list(fresh.dataframe[0].value["name"]) == ["Colin Powell"]
+    fresh.button(key="sidebar_lock").click().run()
+    assert fresh.subheader[0].value == "Unlock the family store"
 
 
 def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
@@ -194,7 +199,11 @@ def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
     at.text_input(key="create_passphrase_again").input(PASSPHRASE)
     at.button[0].click().run()
     at.text_input(key="enrol_name").input("Little One")
-    at.file_uploader(key="enrol_photos").set_value(("kid.jpg", photo_bytes(faces_dir, STRANGER, 3), "image/jpeg"))
+    # Enrolled from a camera shot, kept in memory until the enrolment.
+    at.toggle(key="enrol_camera_on").set_value(True).run()
+    at.camera_input(key="enrol_camera").upload("shot.jpg", photo_bytes(faces_dir, STRANGER, 3)).run()
+    at.button(key="enrol_keep_shot").click().run()
+    assert "1 camera shot(s) kept for this enrolment (in memory)." in [c.value for c in at.caption]
     at.checkbox(key="consent_child").check()
     at.checkbox(key="consent_agreed").check()
     at.button(key="enrol_submit").click().run()
@@ -283,3 +292,13 @@ def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_
     at.radio(key="explain_method").set_value("gradcam++").run()
     _no_exception(at)
     assert len(at.image) == 4
+
+
+def test_missing_models_are_reported_in_the_page_not_as_a_traceback(app_env, faces_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(tmp_path / "no_models"))
+    at = _app()
+    at.file_uploader(key="analyze_uploads").set_value(("colin.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg"))
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"Analysing the photos: model file not found: {tmp_path / 'no_models' / 'mtcnn_pnet.onnx'}"]
