@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from fer_core._paths import models_dir
-from fer_core.detection import DetectedFace, FaceDetector
+from fer_core.detection import DEFAULT_THREADS, DetectedFace, FaceDetector
 from fer_core.emotion import EmotionModel
 from fer_core.images import ImageSource, load_image
 
@@ -26,10 +26,6 @@ from fer_core.images import ImageSource, load_image
 # that neither reads reliably; and skipping those sizes drops the two largest pyramid levels, half
 # of the detector's CPU time on a 640x480 photo (scripts/bench_analysis.py).
 DEFAULT_MIN_FACE_SIZE = 40.0
-# One inference thread per model. On this 2-core machine, with another busy process, onnxruntime's
-# default pool of 2 spinning threads made MTCNN 2.2x slower than one thread (149 vs 67 ms on a
-# 640x480 photo). Pass threads=None to let onnxruntime use every core of an idle machine.
-DEFAULT_THREADS = 1
 # The identity model the analyzer loads when it is present (fer_core.identity's default).
 DEFAULT_IDENTITY_MODEL = "face_recognition_dlib.onnx"
 # Two faces are on the same row when their vertical centres differ by less than this fraction of
@@ -85,7 +81,7 @@ class FaceAnalyzer:
     identity_model: an EmbeddingModel (fer_core.identity), a path, None (default: the shipped
         models/face_recognition_dlib.onnx if that file exists) or False (no embeddings).
     gallery: the family gallery (fer_core.identity.Gallery) that names faces; can be set later.
-    threads: inference threads per model for the models loaded here.
+    threads: inference threads per model for the models loaded here (see detection.DEFAULT_THREADS).
     """
 
     def __init__(

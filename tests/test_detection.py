@@ -85,5 +85,7 @@ def test_bad_arguments():
         FaceDetector(min_face_size=8)
     with pytest.raises(ValueError, match=r"^scale_factor must be in \(0, 1\), got 1.2$"):
         FaceDetector(scale_factor=1.2)
+    with pytest.raises(ValueError, match=r"^thresholds must be three probabilities in \[0, 1\), got \(0.6, 0.7\)$"):
+        FaceDetector(thresholds=(0.6, 0.7))
     with pytest.raises(ModelError, match=r"^model file not found: .*missing\.onnx$"):
         FaceDetector(pnet="missing.onnx")
