@@ -38,6 +38,8 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
     if isinstance(source, np.ndarray):
         return _from_array(source, max_pixels)
     if isinstance(source, Image.Image):
+        _check_size(source.width, source.height, "image", max_pixels)
+        _load_pixels(source, "image")  # a lazily opened PIL image decodes here
         return _from_pil(source, "image", max_pixels)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -85,15 +87,19 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
         with image:
             # The header gives the size before any pixel is decoded: refuse bombs without decoding them.
             _check_size(image.width, image.height, label, max_pixels)
-            try:
-                image.load()
-            except OSError as exc:
-                if "truncated" in str(exc).lower():
-                    raise ImageError(f"{label}: truncated (the file ends before the image data does)") from None
-                raise ImageError(f"{label}: corrupt image data ({exc})") from None
-            except (SyntaxError, ValueError, EOFError) as exc:  # Pillow's plugins raise these for broken files
-                raise ImageError(f"{label}: corrupt image data ({exc})") from None
+            _load_pixels(image, label)
             return _from_pil(image, label, max_pixels)
+
+
+def _load_pixels(image: Image.Image, label: str) -> None:
+    try:
+        image.load()
+    except OSError as exc:
+        if "truncated" in str(exc).lower():
+            raise ImageError(f"{label}: truncated (the file ends before the image data does)") from None
+        raise ImageError(f"{label}: corrupt image data ({exc})") from None
+    except (SyntaxError, ValueError, EOFError) as exc:  # Pillow's plugins raise these for broken files
+        raise ImageError(f"{label}: corrupt image data ({exc})") from None
 
 
 def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:

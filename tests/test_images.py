@@ -166,6 +166,15 @@ def test_truncated_jpeg(photo_path, tmp_path):
         load_image(cut)
 
 
+def test_truncated_file_opened_lazily_by_pil(photo_path, tmp_path):
+    cut = tmp_path / "cut.jpg"
+    data = photo_path.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with Image.open(cut) as lazy:  # Pillow reads only the header here
+        with pytest.raises(ImageError, match=r"^image: truncated \(the file ends before the image data does\)$"):
+            load_image(lazy)
+
+
 def test_corrupt_image_data(photo):
     data = bytearray(_encode(Image.fromarray(photo), "PNG"))
     start = data.find(b"IDAT") + 14
