@@ -152,3 +152,18 @@ def test_samples_can_be_given_in_code(tmp_path):
 
 def _audit_with(manifest, predict):
     return run_emotion_audit(samples=load_audit_set(manifest), predict=predict, classes=CLASSES)
+
+
+def test_a_rate_needs_enough_trials_of_its_own_kind_to_be_flagged():
+    # x: every genuine trial misses, but there are only 10 of them (behind 500 impostor trials).
+    trials = pd.DataFrame({
+        "genuine": [True] * 10 + [False] * 500 + [True] * 200 + [False] * 500,
+        "score": [0.9] * 10 + [0.9] * 500 + [0.1] * 200 + [0.9] * 500,
+        "cohort": ["x"] * 510 + ["y"] * 700,
+    })
+    audit = run_identity_audit(trials=trials, threshold=0.5, score_kind="distance")
+    column = audit.column("cohort")
+    assert {g.name: g.metrics["false_non_match_rate"].value for g in column.groups} == {"x": 1.0, "y": 0.0}
+    assert audit.flags == ()
+    assert "false_non_match_rate not compared: fewer than two groups have 30 trials behind it" in column.notes
+    assert "false_non_match_rate" not in column.difference and "false_match_rate" in column.difference

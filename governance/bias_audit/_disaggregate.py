@@ -124,12 +124,13 @@ def analyse_column(
     metrics: Sequence[MetricSpec],
     settings: AuditSettings,
     group_order: Sequence[str] = (),
+    unit: str = "faces",
 ) -> ColumnResult:
     """Per-group metrics of one column with intervals, gaps to the rest, differences, ratios and flags.
 
     `y_true` and `y_pred` are integer codes indexing a (T, P) count table. Rows whose group is
     NOT_MEASURED are counted but left out of the comparison. Groups come in `group_order` first, then
-    sorted. A group is flagged on a metric with a `worse` direction when its own support and the rest's
+    sorted. `unit` names the rows in notes ("faces", "trials"). A group is flagged on a metric with a `worse` direction when its own support and the rest's
     are both >= min_group_size, its gap to the rest is worse than gap_threshold, and the gap's interval
     excludes zero.
     """
@@ -188,21 +189,30 @@ def analyse_column(
     eligible = [i for i, r in enumerate(results) if r.eligible]
     small = [r.name for r in results if not r.eligible]
     if small:
-        notes.append(
-            f"shown but not compared (fewer than {settings.min_group_size} faces): {', '.join(small)}"
-        )
-    if len(eligible) >= 2:
-        subset = np.isin(codes, eligible)
-        eligible_frame = _metric_frame(metrics, y_true[subset], y_pred[subset], groups[subset], column)
-        point_difference = eligible_frame.difference(method="between_groups")
-        point_ratio = eligible_frame.ratio(method="between_groups")
-        for m in metrics:
-            values = m.on_tables(boot[:, eligible])  # (n_boot, eligible groups)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                high, low = _nan_extremes(values)
-                difference[m.name] = _estimate(point_difference[m.name], high - low, settings)
-                ratio[m.name] = _estimate(point_ratio[m.name], low / high, settings)
-    elif len(names) >= 2:
+        notes.append(f"shown but not compared (fewer than {settings.min_group_size} {unit}): {', '.join(small)}")
+    comparisons: dict[tuple[int, ...], tuple[pd.Series, pd.Series]] = {}
+    for m in metrics:
+        # A rate is compared only between groups with enough rows behind it (genuine trials for FNMR).
+        compared = tuple(i for i in eligible if m.support(tables[i]) >= settings.min_group_size)
+        if len(compared) < 2:
+            if len(eligible) >= 2:
+                notes.append(f"{m.name} not compared: fewer than two groups have {settings.min_group_size} {unit} "
+                             f"behind it")
+            continue
+        if len(compared) < len(eligible):
+            notes.append(f"{m.name} compared only between groups with at least {settings.min_group_size} {unit} "
+                         f"behind it: {', '.join(names[i] for i in compared)}")
+        if compared not in comparisons:
+            subset = np.isin(codes, compared)
+            frame = _metric_frame(metrics, y_true[subset], y_pred[subset], groups[subset], column)
+            comparisons[compared] = (frame.difference(method="between_groups"), frame.ratio(method="between_groups"))
+        point_difference, point_ratio = comparisons[compared]
+        values = m.on_tables(boot[:, list(compared)])  # (n_boot, compared groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            high, low = _nan_extremes(values)
+            difference[m.name] = _estimate(point_difference[m.name], high - low, settings)
+            ratio[m.name] = _estimate(point_ratio[m.name], low / high, settings)
+    if not difference and len(names) >= 2:
         notes.append("fewer than two groups are large enough to compare")
     return ColumnResult(
         column=column,

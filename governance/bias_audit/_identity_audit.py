@@ -95,6 +95,7 @@ def run_identity_audit(
             table_shape=(2, 2),
             metrics=specs,
             settings=settings,
+            unit="trials",
         )
         for column in columns
     )
