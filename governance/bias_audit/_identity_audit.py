@@ -22,6 +22,7 @@ from governance.bias_audit._audit_set import NOT_MEASURED
 from governance.bias_audit._bootstrap import safe_divide
 from governance.bias_audit._disaggregate import AuditSettings, MetricSpec, analyse_column
 from governance.bias_audit._errors import AuditError
+from governance.bias_audit._proxy_groups import PROXY_BANDS, PROXY_COLUMNS
 from governance.bias_audit._result import BiasAudit
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "genuine", "same"})
@@ -88,7 +89,8 @@ def run_identity_audit(
     results = tuple(
         analyse_column(
             column=column,
-            origin="user",
+            # Proxy groups measured on the probes (scripts/identity_bias_trials.py) keep their meaning and order.
+            origin="proxy" if column in PROXY_COLUMNS else "user",
             y_true=y_true,
             y_pred=y_pred,
             groups=_group_values(table[column]),
@@ -96,6 +98,7 @@ def run_identity_audit(
             metrics=specs,
             settings=settings,
             unit="trials",
+            group_order=PROXY_BANDS.get(column, ()),
         )
         for column in columns
     )

@@ -41,10 +41,13 @@ def metric_bars(column: ColumnResult, metrics: Sequence[str], *, title: str) -> 
         if math.isfinite(overall):
             axes.axhline(overall, color=colours[k], linestyle="--", linewidth=1)
     axes.set_xticks(np.arange(len(groups)), [f"{g.name}\n(n={g.size})" for g in groups], fontsize=8)
-    axes.set_ylim(0, 1.05)
+    # Rates near 0 (false match rates) would be invisible on a 0-1 axis: fit the axis to the bars.
+    tops = [_nan(g.metrics[m].high) for g in groups for m in metrics] + [_nan(g.metrics[m].value) for g in groups for m in metrics]
+    highest = max((t for t in tops if math.isfinite(t)), default=1.0)
+    axes.set_ylim(0, min(1.05, max(0.01, highest * 1.15)))
     axes.set_title(title, fontsize=10)
     # Legend from plain patches: the first bar drawn may be a faint small group.
-    axes.legend(handles=[Patch(color=c, label=m) for c, m in zip(colours, metrics)], fontsize=8, loc="lower right")
+    axes.legend(handles=[Patch(color=c, label=m) for c, m in zip(colours, metrics)], fontsize=8, loc="best")
     axes.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     return _png(figure)
