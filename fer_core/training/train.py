@@ -140,6 +140,18 @@ def _train_head_on_cached_features(model, splits, config: TrainConfig, run_dir: 
     }
 
 
+def _hardware() -> dict:
+    """Where the run trained, for the model card's time-per-epoch figures."""
+    import os
+    import platform
+
+    import tensorflow as tf
+
+    return {"machine": platform.machine(), "processor": platform.processor() or "unknown",
+            "cpu_count": os.cpu_count(), "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+            "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
 def train(config: TrainConfig) -> dict:
     """Run (or resume) both steps; returns the run summary also written to run_dir/summary.json."""
     if config.arch not in ZOO:
@@ -207,6 +219,7 @@ def train(config: TrainConfig) -> dict:
             ],
         )
     summary["step2"] = dict(monitor.state)
+    summary["hardware"] = _hardware()
     summary["trainable_params"] = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     summary["dedup"] = report.as_dict()
     summary_path.write_text(json.dumps(summary, indent=2))
