@@ -94,7 +94,8 @@ def app_url(app_models_dir, tmp_path_factory):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def page(app_url, tmp_path_factory):
+def browser_page(app_url, tmp_path_factory):
+    """A page in headless Chromium (fresh profile), default waits long enough for model loading."""
     if not CHROMIUM.is_file():
         message = f"{CHROMIUM} not found: apt-get install -y chromium chromium-driver"
         if os.environ.get("CI"):
@@ -146,7 +147,8 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_the_app_end_to_end_in_chromium(page, app_url, faces_dir, fer4_dir, tmp_path):
+def test_the_app_end_to_end_in_chromium(browser_page, app_url, faces_dir, fer4_dir, tmp_path):
+    page = browser_page
     page.goto(app_url)
     expect(page.get_by_role("heading", name="Analyze photos")).to_be_visible()
     _no_exception(page)
