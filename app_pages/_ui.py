@@ -23,6 +23,7 @@ log = logging.getLogger("unveil.app")
 STORE = "unveil_store"  # the unlocked FamilyStore, or absent
 LAST_ANALYSIS = "unveil_last_analysis"  # list[app_services.PhotoResult] of the Analyze page
 VIDEO_RESULT = "unveil_video_result"  # (file name, frames, tracks, recognition) of the Video page
+RECEIPT = "unveil_last_receipt"  # (who, ErasureReceipt) of the last purge, shown on the Family page
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def lock_store() -> None:
     if current is not None:
         current.close()
     forget_results()
+    st.session_state.pop(RECEIPT, None)  # it names the person erased
 
 
 def forget_results() -> None:

@@ -10,7 +10,7 @@ from governance import consent, erasure, family
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 SHOTS = "family_camera_shots"  # camera shots taken for the enrolment in progress (memory only)
-RECEIPT = "family_last_receipt"
+RECEIPT = _ui.RECEIPT
 FLASH = "family_flash"  # a success message that outlives the rerun after enrolment
 
 st.title("Family")
