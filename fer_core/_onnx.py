@@ -24,6 +24,9 @@ def load_session(path: str | os.PathLike[str], *, threads: int | None = None) ->
     options.log_severity_level = 3  # onnxruntime's warnings are not for end users
     if threads is not None:
         options.intra_op_num_threads = threads
+    # Spinning worker threads burn a core while waiting; on a small shared machine that made
+    # detection 2x slower, not faster (scripts/bench_analysis.py).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for corrupt files
