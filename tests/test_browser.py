@@ -58,31 +58,36 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def app_url(app_models_dir, tmp_path_factory):  # noqa: F811
-    """`streamlit run app.py` on a free localhost port with a fresh data folder; its URL."""
+    """`streamlit run app.py` on a free localhost port with a fresh data folder; its URL.
+
+    The address comes from the shipped .streamlit/config.toml (localhost), as for a user."""
     data_dir = tmp_path_factory.mktemp("browser_data")
     port = _free_port()
-    log = (tmp_path_factory.mktemp("browser_log") / "streamlit.log").open("w+")
+    log = (tmp_path_factory.mktemp("browser_log") / "streamlit.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         "--server.port", str(port), "--server.fileWatcherType", "none"],
         cwd=REPO, env=env_for_app(data_dir, app_models_dir), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
+        while not (_healthy(url) and f"URL: {url}" in Path(log.name).read_text()):
             if server.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"streamlit did not start:\n{log.read()}")
+                pytest.fail(f"streamlit did not start:\n{Path(log.name).read_text()}")
             time.sleep(0.3)
+        banner = Path(log.name).read_text()
+        # Bound to this machine only, and no look-up of the public IP (an outside HTTP call).
+        assert "Network URL" not in banner and "External" not in banner, banner
         yield url
     finally:
         server.terminate()
