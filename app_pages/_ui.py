@@ -10,12 +10,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from fer_core import UnveilError
+from fer_core import EmbeddingModel, EmotionModel, FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core._paths import models_dir
-from fer_core.analyzer import FaceAnalyzer
-from fer_core.detection import FaceDetector
-from fer_core.emotion import EmotionModel
-from fer_core.store import FamilyStore, default_data_dir
+from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
+from governance import app_services
 
 log = logging.getLogger("unveil.app")
 
@@ -32,7 +30,7 @@ class Models:
 
     detector: FaceDetector
     emotion: EmotionModel
-    identity: object | None  # fer_core.identity.EmbeddingModel, None when its file is not shipped
+    identity: EmbeddingModel | None  # None when no identity model is shipped
 
 
 @st.cache_resource(show_spinner="Loading the models (once per app start)...")
@@ -69,14 +67,12 @@ def data_dir_label() -> str:
     return str(default_data_dir())
 
 
-def gallery():
+def gallery() -> Gallery | None:
     """The open family gallery of this session, or None when the store is locked or nobody is enrolled."""
     current = store()
     loaded = models()
     if current is None or loaded.identity is None:
         return None
-    from fer_core.identity import Gallery
-
     people = current.gallery(model=loaded.identity.name, errors="skip")
     if not people:
         return None
@@ -133,13 +129,11 @@ def forget_results() -> None:
 _PHOTO_CACHE = "unveil_photo_cache"
 
 
-def analyze_photos(inputs: list[tuple[str, bytes]]) -> list:
+def analyze_photos(inputs: list[tuple[str, bytes]]) -> list[app_services.PhotoResult]:
     """Analyse uploaded photos [(name, bytes)] with progress, once per photo and gallery state.
 
     Results are kept in session memory keyed by the photo's hash, so the reruns Streamlit does on every
     click do not analyse (or audit-log) the same photo again; photos no longer uploaded are dropped."""
-    from governance import app_services
-
     engine, recognition = analyzer()
     gallery_key = tuple(engine.gallery.names) if recognition else ()
     cache: dict = st.session_state.setdefault(_PHOTO_CACHE, {})
@@ -168,8 +162,6 @@ SWEEP_REPORT = "unveil_sweep_report"  # the retention sweep run when this sessio
 
 
 def store_exists() -> bool:
-    from fer_core.store import DATA_FILE
-
     return (default_data_dir() / DATA_FILE).is_file()
 
 

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 import streamlit as st
 
 from app_pages import _ui
-from fer_core.images import load_image
+from fer_core import embed_enrollment_photos, load_image
 from governance import app_services as svc
 from governance import consent, erasure, family
 
@@ -115,8 +115,6 @@ with enrol_tab:
                 st.error("Enrolment needs the person's (or their guardian's) agreement: tick the consent box.")
             else:
                 with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.status("Enrolling...") as status:
-                    from fer_core.identity import embed_enrollment_photos
-
                     record = svc.consent_from_form(name=name, given_by=given_by, guardian=guardian, child=child,
                                                    purpose=purpose, scope=scope, expires_on=expires_on,
                                                    now=datetime.now(timezone.utc))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-from fer_core._errors import ImageError, UnveilError
+from fer_core import ImageError, UnveilError, load_image
 
 UNKNOWN = "unknown"
 
@@ -369,8 +369,6 @@ def analyze_photo(
     An unreadable photo is not an exception here: the result carries the reason, so one bad file in a
     batch of uploads does not hide the others' results.
     """
-    from fer_core.images import load_image
-
     try:
         image = load_image(data)
     except ImageError as exc:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fer_core.analyzer import Face, FaceAnalyzer
+from fer_core import Face, FaceAnalyzer, FaceDetector, load_embedding_model, load_image
 from governance import app_services as svc
 from tests._app_support import MEMBER, STRANGER, app_models_dir, panning_video, photo_path, side_by_side  # noqa: F401
 
@@ -247,10 +247,6 @@ def test_family_and_governance_tables(store):
 
 
 def test_enrolment_thumbnails_are_small_jpeg_face_crops(app_models_dir, faces_dir):  # noqa: F811
-    from fer_core.detection import FaceDetector
-    from fer_core.identity import load_embedding_model
-    from fer_core.images import load_image
-
     photos = {"a": load_image(photo_path(faces_dir, MEMBER, 1)), "b": load_image(photo_path(faces_dir, MEMBER, 2))}
     thumbs = svc.enrolment_thumbnails(photos, FaceDetector(min_face_size=40).detect,
                                       load_embedding_model(app_models_dir / "face_recognition_dlib.onnx"))
