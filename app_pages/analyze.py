@@ -70,3 +70,10 @@ if records:
                             mime="text/csv", on_click="ignore")
     json_col.download_button("Download JSON", svc.records_json(records), file_name="unveil_results.json",
                              mime="application/json", on_click="ignore")
+    store = _ui.store()
+    if store is not None and st.button("Keep these results in the encrypted store", key="analyze_keep",
+                                       help="Only the numbers and names above are kept, never the photos. "
+                                            "They are deleted after the retention period for analyses."):
+        with _ui.friendly_errors("Keeping the results"):
+            svc.keep_results(store, records)
+            st.success(f"Kept {len(records)} face result(s), encrypted.")

@@ -39,6 +39,8 @@ with retention_tab:
     else:
         st.write("How long each kind of data is kept. A person whose consent expired is always erased. "
                  "The sweep runs whenever the store is unlocked, and here on demand.")
+        held = store.counts()
+        st.caption("Stored now: " + ", ".join(f"{count} {table.replace('_', ' ')}" for table, count in held.items()))
         current = retention.policy(store)
         with st.form("retention_policy"):
             chosen = {}

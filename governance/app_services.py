@@ -576,3 +576,14 @@ def bias_flags_table(audit: Any) -> pd.DataFrame:
 def model_cards(folder: Path) -> list[tuple[str, str]]:
     """(model name, card markdown) for every card (*.md) next to the shipped models, sorted by name."""
     return [(path.stem, path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.md"))]
+
+
+def keep_results(store: Any, records: Sequence[dict[str, Any]]) -> str:
+    """Save analysis rows (face_records: numbers and names, never pixels) in the encrypted store, at
+    the user's request. The rows are linked to the members they name, so erasing a member erases the
+    saved result too; the retention policy's "analyses" period deletes it in any case."""
+    from governance import family
+
+    names = sorted({r["identity"] for r in records if r.get("identity") not in (None, UNKNOWN)})
+    person_ids = [family.resolve(store, name).id for name in names]
+    return store.add_analysis({"faces": list(records)}, person_ids=person_ids)

@@ -155,6 +155,8 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
     lines = _face_lines(at)
     assert lines[0].endswith("· **Colin Powell**") and lines[1].endswith("· **unknown**")
     assert list(at.dataframe[0].value["identity"]) == ["Colin Powell", "unknown"]
+    at.button(key="analyze_keep").click().run()  # kept at the user's request, linked to the member
+    assert "Kept 2 face result(s), encrypted." in [s.value for s in at.success]
 
     # Purge needs the confirmation, then shows the receipt.
     at.switch_page("app_pages/family.py").run()
@@ -162,9 +164,10 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
     at.checkbox(key="purge_confirm").check().run()
     at.button(key="purge_submit").click().run()
     _no_exception(at)
-    assert at.success[0].value.startswith("Colin Powell was erased: 7 record(s) deleted, their key destroyed.")
+    assert at.success[0].value.startswith("Colin Powell was erased: 8 record(s) deleted, their key destroyed.")
     receipt = at.json[0].value
-    assert '"reason": "request"' in receipt and '"embeddings": 4' in receipt and "Colin" not in receipt
+    assert '"reason": "request"' in receipt and '"embeddings": 4' in receipt and '"analyses": 1' in receipt
+    assert "Colin" not in receipt
     assert at.info[0].value == "No one is enrolled yet."
 
     # Results that named the member are forgotten with them.

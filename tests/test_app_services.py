@@ -289,3 +289,17 @@ def test_model_cards_are_read_from_the_models_folder(tmp_path):
     (tmp_path / "a_model.md").write_text("# A\n")
     (tmp_path / "a_model.onnx").write_bytes(b"")
     assert svc.model_cards(tmp_path) == [("a_model", "# A\n"), ("b_model", "# B\n")]
+
+
+def test_kept_results_hold_no_pixels_and_go_with_the_member_they_name(store):
+    from governance import family
+
+    _enrol(store, "Ana", np.ones((2, 128), np.float32))
+    faces = [_face((0, 0, 9, 9), {"happy": 0.9, "sad": 0.1}, identity="Ana"), _face((20, 0, 9, 9), {"happy": 0.2, "sad": 0.8})]
+    records = svc.face_records(faces, source="p.jpg", recognition=True)
+    svc.keep_results(store, records)
+    (kept,) = store.analyses()
+    assert kept.result == {"faces": records}
+    assert kept.person_ids == (family.resolve(store, "Ana").id,)
+    receipt = family.purge(store, "Ana")
+    assert receipt.records["analyses"] == 1 and store.analyses() == []
