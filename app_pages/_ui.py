@@ -148,9 +148,9 @@ def analyze_photos(inputs: list[tuple[str, bytes]]) -> list[app_services.PhotoRe
             status.update(label=f"Analysed {len(todo)} photo(s)", state="complete")
         current = store()
         if recognition and current is not None:
-            faces = [face for key, _ in todo for face in cache[key].faces]
-            if faces:
-                app_services.log_recognition(current, faces)
+            identities = [face.identity for key, _ in todo for face in cache[key].faces]
+            if identities:
+                app_services.log_recognition(current, identities)
     for stale in set(cache) - set(keys):
         del cache[stale]
     results = [cache[key] for key in keys]

@@ -45,9 +45,9 @@ if st.button("Analyze video", type="primary", key="video_run"):
                                            max_frames=int(max_frames), progress=progress)
         bar.progress(1.0, text=f"Done: {len(frames)} frame(s)")
         current = _ui.store()
-        if recognition and current is not None:
-            # One audit entry per face followed, not per frame: counts of people, never images.
-            svc.log_recognition(current, [track.observations[-1][1] for track in tracks])
+        if recognition and current is not None and tracks:
+            # One audit entry for the video, counting faces followed (not frames); never images.
+            svc.log_recognition(current, [track.identity for track in tracks])
         st.session_state[_ui.VIDEO_RESULT] = (upload.name, len(frames), tracks, recognition)
 
 result = st.session_state.get(_ui.VIDEO_RESULT)

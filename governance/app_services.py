@@ -384,13 +384,14 @@ def _strip_label(exc: ImageError) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
-def log_recognition(store: Any, faces: Sequence[_FaceLike]) -> None:
-    """After faces were compared with the family gallery: the named people's "last seen" time is
-    refreshed (retention) and the counts, never the faces, go to the audit log (governance.family)."""
+def log_recognition(store: Any, identities: Sequence[str | None]) -> None:
+    """After faces were compared with the family gallery (one entry per face: the name given, or None
+    for "unknown"): the named people's "last seen" time is refreshed (retention) and the counts, never
+    the faces, go to the audit log (governance.family)."""
     from governance import family
 
-    names = sorted({face.identity for face in faces if face.identity})
-    family.note_recognition(store, [family.resolve(store, name).id for name in names], faces=len(faces))
+    names = sorted({name for name in identities if name})
+    family.note_recognition(store, [family.resolve(store, name).id for name in names], faces=len(identities))
 
 
 def enrolment_thumbnails(
