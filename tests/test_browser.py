@@ -2,7 +2,7 @@
 
 Flow, in one browser session (as a person would use it): upload a group photo and see the faces and
 emotions; create the family store and enrol one person with consent; see them named (and the stranger
-beside them "unknown") in a photo they were not enrolled from; explain a face; analyse a video; open the
+beside them "unknown") in a photo they were not enrolled from, and in a camera shot; explain a face; analyse a video; open the
 governance page and run a bias audit; purge the person and see the receipt. A screenshot of each page
 goes to docs/screenshots/. Any exception box in the page fails the test.
 
@@ -20,7 +20,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests._app_support import (  # noqa: F401 - fixtures
     MEMBER,
@@ -98,18 +101,34 @@ def app_url(app_models_dir, tmp_path_factory):  # noqa: F811
         log.close()
 
 
+def _camera_feed(photo: Path, path: Path) -> Path:
+    """A Y4M clip of a real photo for Chromium's fake camera (--use-file-for-fake-video-capture)."""
+    image = np.asarray(Image.open(photo).convert("RGB").resize((400, 400)))
+    frame = np.full((480, 640, 3), 230, dtype=np.uint8)
+    frame[40:440, 120:520] = image
+    i420 = cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes()
+    path.write_bytes(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n" + (b"FRAME\n" + i420) * 3)
+    return path
+
+
 @pytest.fixture(scope="module")
-def browser_page(app_url, tmp_path_factory):
-    """A page in headless Chromium (fresh profile), default waits long enough for model loading."""
+def browser_page(app_url, tmp_path_factory, faces_dir):
+    """A page in headless Chromium (fresh profile), default waits long enough for model loading.
+
+    Its camera is Chromium's fake device playing a real photo of the member (one not used to enrol
+    them), so st.camera_input captures a real face through the browser."""
     if not CHROMIUM.is_file():
         message = f"{CHROMIUM} not found: apt-get install -y chromium chromium-driver"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    feed = _camera_feed(photo_path(faces_dir, MEMBER, 7), tmp_path_factory.mktemp("camera") / "camera.y4m")
+    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              f"--use-file-for-fake-video-capture={feed}"]
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium_profile")), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1300})
+            args=CHROMIUM_ARGS + camera, viewport={"width": 1400, "height": 1300}, permissions=["camera"])
         context.set_default_timeout(WAIT_MS)
         expect.set_options(timeout=WAIT_MS)
         try:
@@ -196,6 +215,16 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, faces_dir, fer4_d
     _settled(page)
     expect(page.get_by_text("unknown", exact=True).first).to_be_visible()
     _shot(page, "analyze_named")
+
+    # The camera: a shot of the member (the fake camera plays a photo of them) is named too.
+    page.get_by_text("Use the camera").click()
+    take = page.get_by_role("button", name="Take Photo")
+    expect(take).to_be_enabled()
+    page.wait_for_timeout(1000)  # the first frames of the stream
+    take.click()
+    expect(page.get_by_role("heading", name="camera.jpg")).to_be_visible()
+    _settled(page)
+    expect(page.get_by_text("Colin Powell", exact=True)).to_have_count(2)  # party.jpg and camera.jpg
 
     # Explain: a heatmap per emotion for the first face.
     _go(page, "Explain")
