@@ -7,7 +7,8 @@ import streamlit as st
 
 from app_pages import _ui
 
-st.set_page_config(page_title="Unveil", page_icon=":material/visibility:", layout="wide")
+# An emoji favicon is drawn in the browser; a ":material/...:" one would be fetched from Google's servers.
+st.set_page_config(page_title="Unveil", page_icon="🎭", layout="wide")
 
 PAGES = [
     st.Page("app_pages/analyze.py", title="Analyze", icon=":material/photo_camera:", default=True),

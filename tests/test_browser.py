@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import urlparse
 from pathlib import Path
 
 import cv2
@@ -131,6 +132,9 @@ def browser_page(app_url, tmp_path_factory, faces_dir):
             args=CHROMIUM_ARGS + camera, viewport={"width": 1400, "height": 1300}, permissions=["camera"])
         context.set_default_timeout(WAIT_MS)
         expect.set_options(timeout=WAIT_MS)
+        # Every request the page makes, to check that nothing leaves the machine.
+        context.requested = []
+        context.on("request", lambda request: context.requested.append(request.url))
         try:
             yield context.pages[0] if context.pages else context.new_page()
         finally:
@@ -224,7 +228,8 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, faces_dir, fer4_d
     take.click()
     expect(page.get_by_role("heading", name="camera.jpg")).to_be_visible()
     _settled(page)
-    expect(page.get_by_text("Colin Powell", exact=True)).to_have_count(2)  # party.jpg and camera.jpg
+    named = page.locator('[data-testid="stMarkdownContainer"] p').filter(has_text="· Colin Powell")
+    expect(named).to_have_count(2)  # face 1 of party.jpg and the face of camera.jpg
 
     # Explain: a heatmap per emotion for the first face.
     _go(page, "Explain")
@@ -275,3 +280,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, faces_dir, fer4_d
     _settled(page)
     _shot(page, "family_purged")
     _no_exception(page)
+
+    # The browser talked to the local app only (no fonts, telemetry or anything else from outside).
+    hosts = {urlparse(url).hostname for url in page.context.requested if urlparse(url).scheme in ("http", "https", "ws", "wss")}
+    assert hosts == {"localhost"}, [u for u in page.context.requested if "localhost" not in u]
