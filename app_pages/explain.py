@@ -5,7 +5,7 @@ from app_pages import _ui
 from governance import app_services as svc
 
 METHODS = {
-    "gradcam": "Grad-CAM (one pass; the method measured faithful for this model)",
+    "gradcam": "Grad-CAM (one pass)",
     "gradcam++": "Grad-CAM++ (one pass)",
     "occlusion": "Occlusion (about 120 passes: slower)",
 }
