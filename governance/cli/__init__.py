@@ -13,13 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unveil", description="Private, on-device face emotion and family recognition.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"governance.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"governance.cli.{name}":
-                raise
-            continue  # that command group is not built yet
-        module.register(subparsers)
+        importlib.import_module(f"governance.cli.{name}").register(subparsers)
     return parser
 
 
