@@ -34,6 +34,10 @@ def test_export_matches_keras_and_carries_the_contract(tiny_emotion_run, tiny_em
     temperature = json.loads((tiny_emotion_run / "metrics.json").read_text())["temperature"]
     assert float(meta["temperature"]) == temperature
     assert meta["initial_weights"] == "random" and meta["version"] == "test-tiny"
+    template = np.array(json.loads(meta["template"]))  # measured on the training crops
+    assert template.shape == (5, 2)
+    assert template[0, 0] < template[1, 0] and template[:2, 1].max() < template[2, 1] < template[3:, 1].min()
+    assert ((template > 0) & (template < 48)).all()
     batch = np.random.default_rng(0).uniform(0, 255, (5, 48, 48, 3)).astype(np.float32)
     outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"image": batch})))
     np.testing.assert_allclose(outputs["probs"].sum(axis=1), 1.0, atol=1e-5)

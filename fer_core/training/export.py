@@ -89,6 +89,7 @@ def onnx_outputs(path: str | Path, images: np.ndarray) -> dict[str, np.ndarray]:
 
 PARITY_IMAGES = 100
 PARITY_TOLERANCE = 1e-4  # max |probability difference| between Keras and ONNX Runtime
+TEMPLATE_IMAGES = 1000  # training images sampled to measure where faces sit in the crop
 
 
 def export_run(run_dir: str | Path, out: str | Path, *, version: str) -> Path:
@@ -99,6 +100,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, version: str) -> Path:
     from scipy.special import softmax
 
     from fer_core.training.data import load_splits, to_rgb_float
+    from fer_core.training.template import measure_template
     from fer_core.training.zoo import build_model
 
     run_dir = Path(run_dir)
@@ -110,10 +112,16 @@ def export_run(run_dir: str | Path, out: str | Path, *, version: str) -> Path:
     model = build_model(config["arch"], n_classes=len(classes), input_size=(size, size))
     model.load_weights(run_dir / "best.weights.h5")
     temperature = metrics["temperature"]
+    splits, _ = load_splits(config["data_root"], size=size, classes=classes,
+                            limit_per_split=config["limit_per_split"] or TEMPLATE_IMAGES)
+    template_path = run_dir / "template.json"
+    if not template_path.exists():
+        template_path.write_text(json.dumps(measure_template(splits["train"].images, size=(size, size)), indent=2))
+    template = json.loads(template_path.read_text())["template"]
     path = export_onnx(model, out, classes=classes, temperature=temperature,
-                       initial_weights=summary["initial_weights"]["source"], version=version)
+                       initial_weights=summary["initial_weights"]["source"], version=version,
+                       extra_metadata={"template": json.dumps(template)})
 
-    splits, _ = load_splits(config["data_root"], size=size, classes=classes, limit_per_split=PARITY_IMAGES)
     images = to_rgb_float(splits["validation"].images[:PARITY_IMAGES])
     expected = softmax(np.asarray(model.predict(images, verbose=0)) / temperature, axis=1)
     got = onnx_outputs(path, images)["probs"]
