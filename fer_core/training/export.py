@@ -113,7 +113,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, version: str) -> Path:
     model.load_weights(run_dir / "best.weights.h5")
     temperature = metrics["temperature"]
     splits, _ = load_splits(config["data_root"], size=size, classes=classes,
-                            limit_per_split=config["limit_per_split"] or TEMPLATE_IMAGES)
+                            limit_per_split=max(PARITY_IMAGES, config["limit_per_split"] or TEMPLATE_IMAGES))
     template_path = run_dir / "template.json"
     if not template_path.exists():
         template_path.write_text(json.dumps(measure_template(splits["train"].images, size=(size, size)), indent=2))
