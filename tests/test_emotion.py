@@ -34,13 +34,18 @@ def model(tiny_emotion_onnx) -> EmotionModel:
     return EmotionModel(tiny_emotion_onnx)
 
 
-def test_contract_comes_from_metadata(model):
+def test_contract_comes_from_metadata(model, tiny_emotion_onnx):
     assert model.classes == ("happy", "neutral", "sad", "surprise")
     assert model.input_size == (48, 48)
     assert model.version == "test-tiny"
     assert model.temperature > 0
-    # no template in this model's metadata: ArcFace's 112x112 template scaled to 48x48
-    np.testing.assert_allclose(model.template, ARCFACE_112_TEMPLATE * 48 / 112, rtol=1e-6)
+    meta = {p.key: p.value for p in onnx.load(str(tiny_emotion_onnx)).metadata_props}
+    np.testing.assert_allclose(model.template, json.loads(meta["template"]), rtol=1e-6)
+
+
+def test_without_a_template_arcface_is_scaled_to_the_input(tiny_emotion_onnx, tmp_path):
+    bare = EmotionModel(_with_metadata(tiny_emotion_onnx, tmp_path / "bare.onnx", template=None))
+    np.testing.assert_allclose(bare.template, ARCFACE_112_TEMPLATE * 48 / 112, rtol=1e-6)
 
 
 def test_predict_gives_probabilities(model, fer4_dir):

@@ -46,10 +46,20 @@ def _export(args) -> int:
 
 
 def _dedup(args) -> int:
+    import csv
+
     from fer_core.training.data import load_splits
 
-    _, report = load_splits(args.data)
+    splits, report = load_splits(args.data)
     print(json.dumps(report.as_dict(), indent=2))
+    if args.manifest:
+        # A CSV of what survived deduplication, e.g. the clean test split for `unveil audit bias emotion`.
+        with open(args.manifest, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["path", "label"])
+            split = splits[args.split]
+            writer.writerows((Path(p).resolve(), CLASSES[label]) for p, label in zip(split.paths, split.labels))
+        print(f"wrote {args.manifest} ({len(splits[args.split])} {args.split} images)")
     return 0
 
 
@@ -86,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
     dedup = sub.add_parser("dedup", help="report what deduplication drops")
     dedup.add_argument("--data", default="../shared/data/fer4")
+    dedup.add_argument("--manifest", type=Path, help="also write a path,label CSV of the kept images of --split")
+    dedup.add_argument("--split", default="test", choices=["train", "validation", "test"])
     dedup.set_defaults(handler=_dedup)
 
     args = parser.parse_args(argv)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Ship a trained emotion run: score it (validation + the deduplicated test split, once), export the
+# ONNX model, and produce every figure its card quotes, with the commands that made them.
+#   scripts/ship_emotion_model.sh RUN_DIR VERSION
+set -euo pipefail
+run_dir=$1
+version=$2
+py=${PYTHON:-.venv/bin/python}
+reports=docs/reports
+mkdir -p "$reports"
+
+$py -m fer_core.training evaluate --run-dir "$run_dir"
+$py -m fer_core.training export --run-dir "$run_dir" --out models/emotion_vgg16.onnx --version "$version"
+cp "$run_dir"/confusion_validation.png "$run_dir"/confusion_test.png "$reports"/
+cp "$run_dir"/metrics.json "$reports"/emotion_vgg16_metrics.json
+
+# Bias audit on the deduplicated test split, with proxy groups.
+$py -m fer_core.training dedup --data ../shared/data/fer4 --split test --manifest "$run_dir"/test_dedup.csv > /dev/null
+$py -m governance.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/emotion_vgg16.onnx \
+    --out "$reports"/emotion_bias
+$py -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx --run "$run_dir" \
+    --bias "$reports"/emotion_bias/emotion_bias_audit.json --out models
+
+$py scripts/bench_emotion.py --run-dir "$run_dir" --onnx models/emotion_vgg16.onnx | tee "$reports"/emotion_latency.md
+$py scripts/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam
+
+(cd models && sed -i '/emotion_vgg16.onnx/d' SHA256SUMS && sha256sum emotion_vgg16.onnx >> SHA256SUMS)
