@@ -209,6 +209,11 @@ def train(config: TrainConfig) -> dict:
         jit_compile=config.jit_compile,
     )
     monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience)
+    # Written before step 2 as well, so a run stopped mid-way (a session ends) can still be scored,
+    # exported and carded from its best checkpoint.
+    summary.update(dedup=report.as_dict(), hardware=_hardware(), step2=dict(monitor.state),
+                   trainable_params=int(sum(np.prod(w.shape) for w in model.trainable_weights)))
+    summary_path.write_text(json.dumps(summary, indent=2))
     if not monitor.state["stopped_early"] and monitor.state["epochs_done"] < config.step2_epochs:
         model.fit(
             train_ds, epochs=config.step2_epochs, steps_per_epoch=steps, verbose=2,
@@ -219,8 +224,5 @@ def train(config: TrainConfig) -> dict:
             ],
         )
     summary["step2"] = dict(monitor.state)
-    summary["hardware"] = _hardware()
-    summary["trainable_params"] = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    summary["dedup"] = report.as_dict()
     summary_path.write_text(json.dumps(summary, indent=2))
     return summary
