@@ -1,22 +1,29 @@
 """Model cards (Mitchell et al. 2019, "Model Cards for Model Reporting") generated from measured numbers.
 
-A card is never written by hand: this command reads the model file and the JSON its pipeline wrote,
+A card is never written by hand: this command reads the model files and the JSON their pipeline wrote,
 and renders models/<name>.md and models/<name>.json with the paper's nine sections.
 
     python -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx \\
         --run runs/vgg16 --bias reports/bias/emotion_bias_audit.json
-    python -m governance.model_cards identity --name face_recognition_dlib --onnx models/face_recognition_dlib.onnx \\
-        --evaluation reports/identity_eval.json --bias reports/bias/identity_bias_audit.json
+    scripts/model_cards.sh    # the identity and detector cards, with every evaluation they quote
 
 Inputs (every number in the card comes from one of them; each is listed with its SHA-256):
-- --onnx: the model file. Its size, SHA-256 and metadata_props (classes, version, initial weights...).
+- --onnx (repeatable: a detector is three networks): the model files. Size, SHA-256, inputs, outputs
+  and metadata_props (classes, version, threshold...). Emotion and identity cards take one file.
 - --run (emotion): the training run folder fer_core.training writes: config.json (recipe), summary.json
   (initial weights, dedup counts, epochs), metrics.json (validation and test metrics, calibration),
   export.json (the exported file's SHA-256, which must be the --onnx file's), history.csv if present
   (seconds per epoch).
-- --evaluation (models trained elsewhere, e.g. identity; repeatable): a JSON object with
-  "evaluation_data" (object with at least "name"), "metrics" (name -> number, or {"value", "ci"}),
-  and "training_data" (object with at least "description", as published by the model's authors).
+- --evaluation (repeatable): a JSON object written by an evaluation script through write_evaluation():
+  its "kind", the "models" it measured (file name and SHA-256, which must be the --onnx files'),
+  "evaluation_data" (object with at least "name"), "metrics" (name -> number, or {"value", "ci",
+  "count", "of"}), a definition of every metric the kind does not define, and optionally the
+  "threshold" the metrics were measured at and "findings" (sentences on single cases).
+- --provenance (models trained elsewhere: identity, detector): a JSON object stating where the
+  weights come from: "kind", the "files" it describes, "upstream_sha256" (the published file the
+  weights were taken from, which every model's metadata must name), "details" (source, licence,
+  conversion...), "training_data" (at least "description", as published by the model's authors) and
+  optionally "limitations" (known failure modes). Text, not measurements: the card quotes it.
 - --bias (repeatable): a bias-audit JSON (governance.bias_audit) of this model: per-group numbers with
   intervals and the flagged groups. It must be of the card's kind and, when it records the model's
   SHA-256, of this very file.
@@ -39,8 +46,8 @@ from fer_core import UnveilError
 from fer_core._onnx import load_session, metadata
 from fer_core._paths import models_dir
 
-CARD_VERSION = 1
-KINDS = ("emotion", "identity")
+CARD_VERSION = 2  # 2: model_details lists the model files (a detector has several)
+KINDS = ("emotion", "identity", "detector")
 
 SECTIONS = (
     ("model_details", "Model details"),
@@ -81,6 +88,17 @@ INTENDED_USE = {
             "Inferring gender, ethnicity, age or any other attribute from a face.",
         ],
     },
+    "detector": {
+        "primary_uses": [
+            "Find the faces, and five landmarks on each, in a household's own photos and videos on the user's "
+            "device, so that the emotion and identity models can read them.",
+        ],
+        "primary_users": ["The analysis pipeline (fer_core.detection); developers auditing the model."],
+        "out_of_scope": [
+            "Counting, tracking or locating people for surveillance.",
+            "Deciding whether a person is present for any security purpose: faces are missed and false faces found.",
+        ],
+    },
 }
 
 RELEVANT_FACTORS = {
@@ -93,6 +111,11 @@ RELEVANT_FACTORS = {
         "Demographic group (gender, skin tone, age): published face-recognition tests report error rates that "
         "differ by group.",
         "Image quality: illumination, face size, head pose, occlusion, ageing between enrolment and photo.",
+    ],
+    "detector": [
+        "Face size, head pose (profile views), occlusion (hands, masks, hair), blur and illumination.",
+        "Demographic group (skin tone, age, gender): detection rates can differ by group.",
+        "Image source: the cascade runs on RGB; grayscale faces are read as three equal channels.",
     ],
 }
 
@@ -108,7 +131,12 @@ METRIC_DEFINITIONS = {
     "identity": {
         "false_match_rate": "share of impostor trials (different people) that match at the operating threshold",
         "false_non_match_rate": "share of genuine trials (same person) that do not match at the operating threshold",
+        "false_positive_identification_rate": "share of faces of people who are not enrolled that are named as "
+                                              "someone (FPIR)",
+        "false_negative_identification_rate": "share of faces of enrolled people that are not named as the right "
+                                              "person (FNIR)",
     },
+    "detector": {},  # every detector metric is defined by the evaluation that measured it
 }
 
 ETHICAL_CONSIDERATIONS = {
@@ -124,6 +152,10 @@ ETHICAL_CONSIDERATIONS = {
         "A false match attaches someone else's name to a face; unknown faces are never named.",
         "Error rates differ across groups: see the quantitative analyses per group.",
     ],
+    "detector": [
+        "Faces are personal data: detection runs on the device and its boxes and landmarks are not stored.",
+        "A missed face is silently left out of every later step (emotion, recognition) for that person.",
+    ],
 }
 
 BASE_CAVEATS = {
@@ -135,6 +167,12 @@ BASE_CAVEATS = {
     "identity": [
         "The operating threshold trades false matches for false non-matches; it was set on development data "
         "and is not tuned per household.",
+        "The threshold belongs to the whole pipeline: calibrate again (scripts/calibrate_identity.py) whenever "
+        "the detector, the alignment or the model changes.",
+    ],
+    "detector": [
+        "Every later step reads the faces this detector finds: its misses and false faces carry into the "
+        "emotion and identity results.",
     ],
 }
 
@@ -147,9 +185,10 @@ def build_model_card(
     *,
     name: str,
     kind: str,
-    model: str | Path,
+    models: Sequence[str | Path],
     run_dir: str | Path | None = None,
     evaluations: Sequence[str | Path] = (),
+    provenance: str | Path | None = None,
     bias: Sequence[str | Path] = (),
     command: str | None = None,
 ) -> dict[str, Any]:
@@ -158,11 +197,20 @@ def build_model_card(
         raise ModelCardError(f"unknown model kind '{kind}'; expected one of: {', '.join(KINDS)}")
     if kind == "emotion" and run_dir is None:
         raise ModelCardError("an emotion card needs --run: the training run folder with its metrics")
+    if run_dir is not None and provenance is not None:
+        raise ModelCardError("give --run (a model trained here) or --provenance (a model trained elsewhere), not both")
+    if run_dir is None and provenance is None:
+        raise ModelCardError(
+            f"{_a(kind)} card needs --provenance: where the weights come from, their licence and training data"
+        )
     if run_dir is None and not evaluations:
         raise ModelCardError("a card needs measured numbers: give --run or at least one --evaluation")
-    model = Path(model)
+    if not models:
+        raise ModelCardError("a card needs at least one model file (--onnx)")
+    if kind != "detector" and len(models) != 1:
+        raise ModelCardError(f"{_a(kind)} card describes one model file; got {len(models)}")
     sources: list[dict[str, str]] = []
-    details = _model_details(model, sources)
+    details = _model_details([Path(m) for m in models], sources)
     card: dict[str, Any] = {
         "card_version": CARD_VERSION,
         "name": name,
@@ -172,15 +220,17 @@ def build_model_card(
         "model_details": details,
         "intended_use": INTENDED_USE[kind],
         "factors": {"relevant": RELEVANT_FACTORS[kind], "evaluated": []},
-        "metrics": {"definitions": METRIC_DEFINITIONS[kind]},
+        "metrics": {"definitions": dict(METRIC_DEFINITIONS[kind])},
         "evaluation_data": [],
         "training_data": {},
-        "quantitative_analyses": {"overall": {}, "per_group": [], "flags": []},
+        "quantitative_analyses": {"overall": {}, "per_group": [], "flags": [], "findings": []},
         "ethical_considerations": ETHICAL_CONSIDERATIONS[kind],
         "caveats_and_recommendations": list(BASE_CAVEATS[kind]),
     }
     if run_dir is not None:
         _add_training_run(card, Path(run_dir), sources)
+    if provenance is not None:
+        _add_provenance(card, Path(provenance), sources)
     for path in evaluations:
         _add_evaluation(card, Path(path), sources)
     for path in bias:
@@ -190,6 +240,43 @@ def build_model_card(
             "No bias audit was given: per-group performance of this model is not known."
         )
     return card
+
+
+def write_evaluation(
+    path: str | Path,
+    *,
+    kind: str,
+    models: Sequence[str | Path],
+    evaluation_data: dict[str, Any],
+    metrics: dict[str, Any],
+    definitions: dict[str, str] | None = None,
+    threshold: float | None = None,
+    findings: Sequence[str] = (),
+    command: str | None = None,
+) -> Path:
+    """Write an evaluation JSON that a card can quote (--evaluation), checked as the card will check it.
+
+    `models` are the files measured (their names and SHA-256 go in, so a card refuses the numbers of
+    another file); `command` defaults to this process's command line, so the card says how to re-measure.
+    """
+    path = Path(path)
+    evaluation: dict[str, Any] = {
+        "kind": kind,
+        "command": command or "python " + shlex.join(sys.argv),
+        "models": [{"file": Path(m).name, "sha256": _sha256(Path(m))} for m in models],
+        "evaluation_data": evaluation_data,
+        "metrics": metrics,
+        "definitions": definitions or {},
+    }
+    if threshold is not None:
+        evaluation["threshold"] = threshold
+    if findings:
+        evaluation["findings"] = list(findings)
+    _check_evaluation(evaluation, path)
+    text = json.dumps(evaluation, indent=1, allow_nan=False)  # serialised before writing: an error leaves no file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
 
 
 def render_markdown(card: dict[str, Any]) -> str:
@@ -220,18 +307,38 @@ def write_model_card(card: dict[str, Any], out_dir: str | Path | None = None) ->
 # --- inputs -------------------------------------------------------------------------------------------
 
 
-def _model_details(model: Path, sources: list[dict[str, str]]) -> dict[str, Any]:
-    if not model.is_file():
-        raise ModelCardError(f"model file not found: {model}")
-    digest = _record(sources, "model", model)
-    meta = metadata(load_session(model))
+def _model_details(models: list[Path], sources: list[dict[str, str]]) -> dict[str, Any]:
+    files = []
+    for model in models:
+        if not model.is_file():
+            raise ModelCardError(f"model file not found: {model}")
+        if model.name in (f["file"] for f in files):
+            raise ModelCardError(f"model file {model.name} is given twice")
+        digest = _record(sources, "model", model)
+        session = load_session(model)
+        files.append({
+            "file": model.name,
+            "bytes": model.stat().st_size,
+            "sha256": digest,
+            "inputs": [_tensor(t) for t in session.get_inputs()],
+            "outputs": [_tensor(t) for t in session.get_outputs()],
+            "metadata": metadata(session),
+        })
+    versions = sorted({f["metadata"]["version"] for f in files if "version" in f["metadata"]})
     return {
-        "file": model.name,
-        "bytes": model.stat().st_size,
-        "sha256": digest,
+        "files": files,
         "format": "ONNX",
-        "version": meta.get("version", "not recorded in the model's metadata"),
-        "metadata": meta,
+        "version": ", ".join(versions) or "not recorded in the model's metadata",
+    }
+
+
+def _tensor(node: Any) -> dict[str, Any]:
+    """An ONNX input or output as name, element type and shape ('?' for a dimension fixed at run time)."""
+    element = node.type.removeprefix("tensor(").removesuffix(")")
+    return {
+        "name": node.name,
+        "type": {"float": "float32", "double": "float64"}.get(element, element),
+        "shape": [d if isinstance(d, int) else "?" for d in node.shape],
     }
 
 
@@ -252,10 +359,11 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     _need(summary, "initial_weights.source", run_dir / "summary.json")
     _need(summary, "dedup.kept", run_dir / "summary.json")
     _need(export, "sha256", run_dir / "export.json")
-    if export["sha256"] != card["model_details"]["sha256"]:
+    (model,) = card["model_details"]["files"]  # an emotion card has one file (build_model_card)
+    if export["sha256"] != model["sha256"]:
         raise ModelCardError(
-            f"{run_dir / 'export.json'} records SHA-256 {export['sha256']}, but {card['model_details']['file']} "
-            f"has {card['model_details']['sha256']}: this run did not export this model file"
+            f"{run_dir / 'export.json'} records SHA-256 {export['sha256']}, but {model['file']} "
+            f"has {model['sha256']}: this run did not export this model file"
         )
     recipe_keys = ("arch", "seed", "batch_size", "step1_epochs", "step1_lr", "step2_epochs", "step2_lr",
                    "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "jit_compile")
@@ -295,23 +403,114 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     card["metrics"]["decision"] = "argmax of temperature-scaled probabilities"
     card["caveats_and_recommendations"].append(
         f"Trained on {Path(config['data_root']).name} face crops read at "
-        f"{details['metadata'].get('input_size', 'an unrecorded size')}: colour, resolution, pose and alignment "
+        f"{model['metadata'].get('input_size', 'an unrecorded size')}: colour, resolution, pose and alignment "
         f"in real photos differ from them."
     )
 
 
+def _add_provenance(card: dict[str, Any], path: Path, sources: list[dict[str, str]]) -> None:
+    provenance = _read_json(path, "provenance", sources)
+    for key in ("kind", "files", "upstream_sha256", "details", "training_data.description"):
+        _need(provenance, key, path)
+    if provenance["kind"] != card["kind"]:
+        raise ModelCardError(
+            f"{path} is the provenance of {_a(provenance['kind'])} model; this is {_a(card['kind'])} model card"
+        )
+    files = card["model_details"]["files"]
+    given = [f["file"] for f in files]
+    if sorted(provenance["files"]) != sorted(given):
+        raise ModelCardError(
+            f"{path} describes {', '.join(provenance['files'])}; the card was given {', '.join(given)}"
+        )
+    upstream = provenance["upstream_sha256"]
+    for model in files:
+        # The converter writes the upstream file's hash into each model's metadata: a provenance file
+        # that names another upstream file describes other weights, whatever it says.
+        if not any(upstream in value for value in model["metadata"].values()):
+            raise ModelCardError(
+                f"{model['file']}'s metadata does not name the upstream file {upstream} that {path} describes: "
+                f"this provenance is not of this model"
+            )
+    details = card["model_details"]
+    for key, value in provenance["details"].items():
+        if key in details:
+            raise ModelCardError(f"{path}: 'details.{key}' would replace the measured '{key}' of the model")
+        details[key] = value
+    details["upstream_sha256"] = upstream
+    card["training_data"] = provenance["training_data"]
+    card["caveats_and_recommendations"] += list(provenance.get("limitations", []))
+
+
 def _add_evaluation(card: dict[str, Any], path: Path, sources: list[dict[str, str]]) -> None:
     evaluation = _read_json(path, "evaluation", sources)
-    for key in ("evaluation_data.name", "metrics", "training_data.description"):
-        _need(evaluation, key, path)
-    data = evaluation["evaluation_data"]
-    card["evaluation_data"].append(data)
-    if not card["training_data"]:
-        card["training_data"] = evaluation["training_data"]
+    _check_evaluation(evaluation, path)
+    if evaluation["kind"] != card["kind"]:
+        raise ModelCardError(
+            f"{path} is an evaluation of {_a(evaluation['kind'])} model; this is {_a(card['kind'])} model card"
+        )
+    files = {f["file"]: f for f in card["model_details"]["files"]}
+    for measured in evaluation["models"]:
+        if measured["file"] not in files:
+            raise ModelCardError(f"{path} measured {measured['file']}, which is not a file of this card "
+                                 f"({', '.join(files)})")
+        if measured["sha256"] != files[measured["file"]]["sha256"]:
+            raise ModelCardError(
+                f"{path} measured {measured['file']} with SHA-256 {measured['sha256']}, but the card's file has "
+                f"{files[measured['file']]['sha256']}: re-run the evaluation on this model"
+            )
+    data = {**evaluation["evaluation_data"], "measured_by": evaluation["command"]}
     overall = card["quantitative_analyses"]["overall"]
+    if data["name"] in overall:
+        raise ModelCardError(f"{path}: another input already reported on '{data['name']}'")
+    definitions = card["metrics"]["definitions"]
+    for metric, text in evaluation["definitions"].items():
+        if definitions.setdefault(metric, text) != text:
+            raise ModelCardError(f"{path} defines '{metric}' as '{text}', but it is already defined as "
+                                 f"'{definitions[metric]}'")
+    card["evaluation_data"].append(data)
     overall[data["name"]] = evaluation["metrics"]
+    card["quantitative_analyses"]["findings"] += [f"{data['name']}: {text}" for text in evaluation.get("findings", [])]
     if "threshold" in evaluation:
-        card["metrics"]["decision"] = f"operating threshold {evaluation['threshold']}"
+        _add_threshold(card, evaluation["threshold"], data["name"])
+
+
+def _check_evaluation(evaluation: dict[str, Any], path: Path) -> None:
+    """What write_evaluation promises and a card relies on; ModelCardError naming the file otherwise."""
+    for key in ("kind", "command", "models", "evaluation_data.name", "metrics", "definitions"):
+        _need(evaluation, key, path)
+    if evaluation["kind"] not in KINDS:
+        raise ModelCardError(f"{path}: unknown model kind '{evaluation['kind']}'; expected one of: {', '.join(KINDS)}")
+    models = evaluation["models"]
+    if not models or not all(isinstance(m, dict) and {"file", "sha256"} <= m.keys() for m in models):
+        raise ModelCardError(f"{path}: 'models' must list the files measured, each as {{\"file\", \"sha256\"}}")
+    if not isinstance(evaluation["metrics"], dict) or not evaluation["metrics"]:
+        raise ModelCardError(f"{path}: 'metrics' must be a non-empty object")
+    known = {**METRIC_DEFINITIONS[evaluation["kind"]], **evaluation["definitions"]}
+    for metric, value in evaluation["metrics"].items():
+        number = value.get("value") if isinstance(value, dict) else value
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise ModelCardError(f"{path}: metric '{metric}' must be a finite number or an object with a numeric "
+                                 f"'value', got {value!r}")
+        if metric not in known:
+            raise ModelCardError(f"{path}: metric '{metric}' has no definition")
+
+
+def _add_threshold(card: dict[str, Any], measured: float, data_name: str) -> None:
+    """The decision rule: the model's own threshold when its metadata has one, else the evaluation's."""
+    shipped = next((f["metadata"]["threshold"] for f in card["model_details"]["files"] if "threshold" in f["metadata"]),
+                   None)
+    if shipped is None:
+        card["metrics"].setdefault("decision", f"operating threshold {measured}")
+        return
+    card["metrics"]["decision"] = f"operating threshold {shipped}, from the model's metadata"
+    try:
+        differs = not math.isclose(float(shipped), measured)
+    except ValueError:
+        raise ModelCardError(f"the model's metadata 'threshold' is not a number: {shipped!r}") from None
+    if differs:
+        card["caveats_and_recommendations"].append(
+            f"{data_name} was measured at threshold {measured}, not at the model's {shipped}."
+        )
 
 
 def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, str]]) -> None:
@@ -319,12 +518,13 @@ def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, st
     for key in ("kind", "size", "settings", "overall", "columns", "flags", "context"):
         _need(audit, key, path)
     if audit["kind"] != card["kind"]:
-        raise ModelCardError(f"{path} is a {audit['kind']} bias audit; this is a {card['kind']} model card")
+        raise ModelCardError(f"{path} is {_a(audit['kind'])} bias audit; this is {_a(card['kind'])} model card")
     audited_sha = (audit["context"].get("model") or {}).get("sha256")
-    if audited_sha and audited_sha != card["model_details"]["sha256"]:
+    files = card["model_details"]["files"]
+    if audited_sha and audited_sha not in (f["sha256"] for f in files):
         raise ModelCardError(
-            f"{path} audited a model with SHA-256 {audited_sha}, not {card['model_details']['file']} "
-            f"({card['model_details']['sha256']})"
+            f"{path} audited a model with SHA-256 {audited_sha}, not "
+            + ", ".join(f"{f['file']} ({f['sha256']})" for f in files)
         )
     label = audit["context"].get("audit_set") or audit["context"].get("trials_source") or path.name
     settings = audit["settings"]
@@ -405,9 +605,20 @@ def _need(document: dict, dotted: str, path: Path) -> Any:
 
 
 def _record(sources: list[dict[str, str]], role: str, path: Path) -> str:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = _sha256(path)
     sources.append({"role": role, "path": str(path), "sha256": digest})
     return digest
+
+
+def _sha256(path: Path) -> str:
+    if not path.is_file():
+        raise ModelCardError(f"model file not found: {path}")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _a(word: str) -> str:
+    """'an identity', 'a detector': the article an error message needs before a kind."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 # --- rendering ----------------------------------------------------------------------------------------
@@ -416,8 +627,11 @@ def _record(sources: list[dict[str, str]], role: str, path: Path) -> str:
 def _render_section(key: str, value: Any) -> list[str]:
     if key == "quantitative_analyses":
         return _render_analyses(value)
+    if key == "model_details":
+        return _render_details(value)
     if isinstance(value, list):
-        return [f"- {_inline(item)}" for item in value]
+        return [f"- **{item['name']}**: {_inline({k: v for k, v in item.items() if k != 'name'})}"
+                if isinstance(item, dict) and "name" in item else f"- {_inline(item)}" for item in value]
     if isinstance(value, dict):
         lines = []
         for name, item in value.items():
@@ -429,9 +643,25 @@ def _render_section(key: str, value: Any) -> list[str]:
                 lines.append(f"- **{name}**:")
                 lines += [f"  - {k}: {_inline(v)}" for k, v in item.items()]
             else:
-                lines.append(f"- **{name}**: {_inline(item)}")
+                lines.append(f"- **{name}**: {_inline(item) if item != [] else 'none'}")
         return lines
     return [_inline(value)]
+
+
+def _render_details(details: dict[str, Any]) -> list[str]:
+    lines = ["| file | bytes | inputs | outputs | SHA-256 |", "|---|---|---|---|---|"]
+    for f in details["files"]:
+        lines.append(f"| {f['file']} | {f['bytes']:,} | {_tensors(f['inputs'])} | {_tensors(f['outputs'])} | "
+                     f"`{f['sha256']}` |")
+    lines.append("")
+    lines += _render_section("details", {k: v for k, v in details.items() if k != "files"})
+    for f in details["files"]:
+        lines += _render_section("metadata", {f"metadata of {f['file']}": f["metadata"]})
+    return lines
+
+
+def _tensors(tensors: list[dict[str, Any]]) -> str:
+    return ", ".join(f"`{t['name']}` {t['type']} [{', '.join(str(d) for d in t['shape'])}]" for t in tensors)
 
 
 def _render_analyses(analyses: dict[str, Any]) -> list[str]:
@@ -441,6 +671,8 @@ def _render_analyses(analyses: dict[str, Any]) -> list[str]:
             if isinstance(value, dict) and "[" in metric:
                 continue  # a bias audit's per-class numbers: in the card's JSON and the audit's report
             lines.append(f"| {data} | {metric} | {_value(value)} |")
+    if analyses.get("findings"):
+        lines += ["", "### Findings on single cases", ""] + [f"- {text}" for text in analyses["findings"]]
     if "per_class_test" in analyses:
         lines += ["", "### Per class (test)", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for name, scores in analyses["per_class_test"].items():
@@ -474,7 +706,8 @@ def _inline(value: Any) -> str:
 
 def _value(value: Any) -> str:
     if isinstance(value, dict) and "value" in value:
-        return f"{_fmt(value['value'])} {_fmt_ci(value.get('ci'))}".strip()
+        count = f"({value['count']} of {value['of']})" if "count" in value and "of" in value else ""
+        return " ".join(part for part in (_fmt(value["value"]), _fmt_ci(value.get("ci")), count) if part)
     return _inline(value)
 
 
@@ -501,16 +734,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m governance.model_cards", description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("--name", required=True, help="card name: writes <name>.md and <name>.json")
-    parser.add_argument("--onnx", required=True, help="the model file the card describes")
+    parser.add_argument("--onnx", action="append", required=True,
+                        help="a model file the card describes (repeatable: a detector has several)")
     parser.add_argument("--run", help="training run folder (config, summary, metrics, export JSON)")
+    parser.add_argument("--provenance",
+                        help="provenance JSON of a model trained elsewhere (source, licence, training data)")
     parser.add_argument("--evaluation", action="append", default=[], help="evaluation JSON (repeatable)")
     parser.add_argument("--bias", action="append", default=[], help="bias audit JSON (repeatable)")
     parser.add_argument("--out", help="output folder (default: the models folder)")
     args = parser.parse_args(argv)
     command = "python -m governance.model_cards " + shlex.join(list(argv if argv is not None else sys.argv[1:]))
     try:
-        card = build_model_card(name=args.name, kind=args.kind, model=args.onnx, run_dir=args.run,
-                                evaluations=args.evaluation, bias=args.bias, command=command)
+        card = build_model_card(name=args.name, kind=args.kind, models=args.onnx, run_dir=args.run,
+                                evaluations=args.evaluation, provenance=args.provenance, bias=args.bias,
+                                command=command)
         card["generated"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         markdown, as_json = write_model_card(card, args.out)
     except UnveilError as exc:

@@ -17,7 +17,10 @@ Operating point: the largest threshold on a 0.01 grid whose FPIR is <= --target-
 the issue's bound on strangers named as family): as many family members named as possible
 without naming more strangers than that.
 
-    python scripts/calibrate_identity.py [--model models/face_recognition_dlib.onnx] [--write]
+    python scripts/calibrate_identity.py [--model models/face_recognition_dlib.onnx] [--write] [--json PATH]
+
+--json writes the operating point's figures as an evaluation the model card quotes
+(governance.model_cards, scripts/model_cards.sh).
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from _identity_data import FACES_DIR, embed_photos, load_manifest
 from fer_core.detection import FaceDetector
 from fer_core._paths import models_dir
 from fer_core.identity import DEFAULT_MODEL, Gallery, load_embedding_model, pairwise_distances
+from governance.model_cards import write_evaluation
 
 
 TARGET_FPIR = 0.02  # the issue: at most 2% of strangers named as family
@@ -107,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-fpir", type=float, default=TARGET_FPIR)
     parser.add_argument("--no-flip", action="store_true", help="embed without flip averaging")
     parser.add_argument("--write", action="store_true", help="store the chosen threshold in the model's metadata")
+    parser.add_argument("--json", type=Path, help="write the operating point's figures for the model card here")
     args = parser.parse_args(argv)
 
     model_path = args.model or models_dir() / DEFAULT_MODEL
@@ -138,7 +143,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         write_threshold(model_path, chosen)
         print(f"wrote threshold {chosen:.2f} into {model_path}")
+    if args.json:
+        n = len(people)
+        write_evaluation(
+            args.json, kind="identity", models=[model_path], threshold=chosen,
+            evaluation_data={
+                "name": "threshold calibration on the enrolment photos of the development face set",
+                "photos": f"{n} photos (<Name>_0001..0004) of {len(set(people))} people from "
+                          f"{'/'.join(args.faces_dir.parts[-3:])}/",
+                "pairs": f"{n_same} same-person, {n_diff} different-person",
+                "open_set_trials": f"{n} known (leave one photo out), {n} unknown (leave one person out)",
+                "flip_averaging": model.flip_average,
+                "use": f"chose the threshold: the largest on a 0.01 grid with FPIR <= {args.target_fpir:.0%}",
+            },
+            metrics={
+                "false_positive_identification_rate": _rate(fpir[i], n),
+                "false_negative_identification_rate": _rate(fnir[i], n),
+                "false_match_rate": _rate(fmr[i], n_diff),
+                "false_non_match_rate": _rate(fnmr[i], n_same),
+            },
+        )
+        print(f"wrote {args.json}")
     return 0
+
+
+def _rate(rate: float, total: int) -> dict[str, float | int]:
+    """A measured rate with the counts behind it (the card prints both)."""
+    return {"value": float(rate), "count": int(round(rate * total)), "of": total}
 
 
 if __name__ == "__main__":

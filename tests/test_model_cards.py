@@ -1,4 +1,5 @@
-"""Model cards: all Mitchell et al. sections, every number taken from the inputs, exact errors for bad inputs."""
+"""Model cards of a model trained here (emotion): all Mitchell et al. sections, every number taken from the run
+and the bias audit, exact errors for bad inputs. Cards of models trained elsewhere: test_model_cards_provenance.py."""
 from __future__ import annotations
 
 import hashlib
@@ -69,7 +70,7 @@ def bias_json(tmp_path_factory, model):
 
 
 def test_card_has_every_section_in_order(run_dir, model, bias_json):
-    card = build_model_card(name="emotion_test", kind="emotion", model=model, run_dir=run_dir, bias=[bias_json])
+    card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])
     for key, _ in SECTIONS:
         assert card[key], key
     markdown = render_markdown(card)
@@ -78,7 +79,7 @@ def test_card_has_every_section_in_order(run_dir, model, bias_json):
 
 
 def test_numbers_come_from_the_inputs(run_dir, model, bias_json):
-    card = build_model_card(name="emotion_test", kind="emotion", model=model, run_dir=run_dir, bias=[bias_json])
+    card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])
     overall = card["quantitative_analyses"]["overall"]
     assert overall["test (n=2417)"]["accuracy"] == TEST_ACCURACY
     assert overall["test (n=2417)"]["macro_f1"] == TEST_MACRO_F1
@@ -87,7 +88,7 @@ def test_numbers_come_from_the_inputs(run_dir, model, bias_json):
     assert card["model_details"]["initial_weights"]["source"] == "hed"
     assert card["model_details"]["seconds_per_epoch"] == 610.0  # mean of history.csv
     assert card["training_data"]["images_kept"] == 19123
-    assert card["model_details"]["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert card["model_details"]["files"][0]["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
     markdown = render_markdown(card)
     for text in ("0.8137", "0.8029", "1.4321", "19123", "| happy | 0.7200 | 0.6200 | 0.6700 | 100 |"):
         assert text in markdown, text
@@ -95,7 +96,7 @@ def test_numbers_come_from_the_inputs(run_dir, model, bias_json):
 
 def test_per_group_numbers_and_flags_come_from_the_bias_audit(run_dir, model, bias_json):
     audit = json.loads(bias_json.read_text())
-    card = build_model_card(name="emotion_test", kind="emotion", model=model, run_dir=run_dir, bias=[bias_json])
+    card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])
     rows = {(r["column"], r["group"]): r for r in card["quantitative_analyses"]["per_group"]}
     dim = audit["columns"]["illumination"]["groups"]["dim"]
     assert rows[("illumination", "dim")]["metrics"]["accuracy"] == dim["metrics"]["accuracy"]
@@ -121,24 +122,10 @@ def test_command_writes_markdown_and_json(run_dir, model, bias_json, tmp_path, c
     assert capsys.readouterr().out == f"wrote {out / 'emotion_test.md'} and {out / 'emotion_test.json'}\n"
 
 
-def test_identity_card_from_an_evaluation_json(tmp_path, model):
-    evaluation = tmp_path / "evaluation.json"
-    evaluation.write_text(json.dumps({
-        "evaluation_data": {"name": "LFW development set", "people": 16, "probes": 64},
-        "metrics": {"false_match_rate": 0.0123, "false_non_match_rate": 0.0456},
-        "threshold": 0.5,
-        "training_data": {"description": "as published by the model's authors"},
-    }))
-    card = build_model_card(name="identity_test", kind="identity", model=model, evaluations=[evaluation])
-    assert card["quantitative_analyses"]["overall"]["LFW development set"]["false_match_rate"] == 0.0123
-    assert card["metrics"]["decision"] == "operating threshold 0.5"
-    assert "No bias audit was given" in " ".join(card["caveats_and_recommendations"])
-
-
 def test_missing_metrics_file_is_a_clear_error(run_dir, model):
     (run_dir / "metrics.json").unlink()
     with pytest.raises(ModelCardError, match=re.escape(f"run folder {run_dir} has no metrics.json")):
-        build_model_card(name="x", kind="emotion", model=model, run_dir=run_dir)
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir)
 
 
 def test_missing_metric_is_a_clear_error(run_dir, model):
@@ -146,13 +133,13 @@ def test_missing_metric_is_a_clear_error(run_dir, model):
     del metrics["test"]["macro_f1"]
     (run_dir / "metrics.json").write_text(json.dumps(metrics))
     with pytest.raises(ModelCardError, match=re.escape(f"{run_dir / 'metrics.json'} has no 'test.macro_f1'")):
-        build_model_card(name="x", kind="emotion", model=model, run_dir=run_dir)
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir)
 
 
 def test_run_of_another_model_is_refused(run_dir, model, tmp_path):
     other = write_brightness_model(tmp_path / "other.onnx", version="9")
     with pytest.raises(ModelCardError, match="this run did not export this model file$"):
-        build_model_card(name="x", kind="emotion", model=other, run_dir=run_dir)
+        build_model_card(name="x", kind="emotion", models=[other], run_dir=run_dir)
 
 
 def test_bias_audit_of_another_model_is_refused(run_dir, model, bias_json, tmp_path):
@@ -160,7 +147,7 @@ def test_bias_audit_of_another_model_is_refused(run_dir, model, bias_json, tmp_p
     audit["context"]["model"]["sha256"] = "0" * 64
     (tmp_path / "other_audit.json").write_text(json.dumps(audit))
     with pytest.raises(ModelCardError, match=re.escape(f"{tmp_path / 'other_audit.json'} audited a model with SHA-256 {'0' * 64}")):
-        build_model_card(name="x", kind="emotion", model=model, run_dir=run_dir, bias=[tmp_path / "other_audit.json"])
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, bias=[tmp_path / "other_audit.json"])
 
 
 def test_bias_audit_of_the_wrong_kind_is_refused(run_dir, model, bias_json, tmp_path):
@@ -168,16 +155,16 @@ def test_bias_audit_of_the_wrong_kind_is_refused(run_dir, model, bias_json, tmp_
     audit["kind"] = "identity"
     (tmp_path / "identity_audit.json").write_text(json.dumps(audit))
     with pytest.raises(ModelCardError, match=re.escape(
-        f"{tmp_path / 'identity_audit.json'} is a identity bias audit; this is a emotion model card"
+        f"{tmp_path / 'identity_audit.json'} is an identity bias audit; this is an emotion model card"
     )):
-        build_model_card(name="x", kind="emotion", model=model, run_dir=run_dir, bias=[tmp_path / "identity_audit.json"])
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, bias=[tmp_path / "identity_audit.json"])
 
 
 def test_emotion_card_without_a_run_is_refused(model):
     with pytest.raises(ModelCardError, match=re.escape(
         "an emotion card needs --run: the training run folder with its metrics"
     )):
-        build_model_card(name="x", kind="emotion", model=model)
+        build_model_card(name="x", kind="emotion", models=[model])
 
 
 def test_command_reports_a_missing_model_and_writes_nothing(run_dir, tmp_path, capsys):
@@ -190,9 +177,9 @@ def test_command_reports_a_missing_model_and_writes_nothing(run_dir, tmp_path, c
 
 
 def test_card_is_rebuilt_from_the_same_inputs_identically(run_dir, model, bias_json, tmp_path):
-    first = build_model_card(name="x", kind="emotion", model=model, run_dir=run_dir, bias=[bias_json])
+    first = build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])
     copy = tmp_path / "run_copy"
     shutil.copytree(run_dir, copy)
-    second = build_model_card(name="x", kind="emotion", model=model, run_dir=copy, bias=[bias_json])
+    second = build_model_card(name="x", kind="emotion", models=[model], run_dir=copy, bias=[bias_json])
     strip = lambda card: {k: v for k, v in card.items() if k != "sources"}  # noqa: E731
     assert strip(first) == strip(second)
