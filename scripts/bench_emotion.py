@@ -1,6 +1,8 @@
-"""Per-image latency of the emotion model: Keras (TensorFlow) vs ONNX Runtime fp32, batch 1 and 32.
+"""Per-image latency of the emotion model: Keras (TensorFlow) vs ONNX Runtime fp32, and the static int8
+model of scripts/quantize_emotion.py if given, batch 1 and 32.
 
-    python scripts/bench_emotion.py --run-dir /work/unveil-runs/vgg16 --onnx models/emotion_vgg16.onnx
+    python scripts/bench_emotion.py --run-dir /work/unveil-runs/vgg16 --onnx models/emotion_vgg16.onnx \
+        [--int8 /tmp/unveil-int8/emotion_vgg16.int8.onnx]
 
 Prints a table (median of --repeats timed calls after a warm-up, milliseconds per image).
 """
@@ -30,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", required=True, type=Path, help="training run with config.json and best.weights.h5")
     parser.add_argument("--onnx", required=True, type=Path)
+    parser.add_argument("--int8", type=Path, help="static int8 model (scripts/quantize_emotion.py): adds its rows")
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
 
@@ -45,11 +48,16 @@ def main() -> None:
     splits, _ = load_splits(config["data_root"], size=size, limit_per_split=64)
     faces = to_rgb_float(splits["test"].images[:32])
 
-    session = ort.InferenceSession(str(args.onnx), providers=["CPUExecutionProvider"])
+    def onnx_engine(path: Path):
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return lambda x: session.run(["probs"], {"image": x})
+
     engines = {
         "Keras (TF, jit off)": lambda x: model(x, training=False),
-        "ONNX Runtime fp32": lambda x: session.run(["probs"], {"image": x}),
+        "ONNX Runtime fp32": onnx_engine(args.onnx),
     }
+    if args.int8:
+        engines["ONNX Runtime int8 (static, QDQ)"] = onnx_engine(args.int8)
     print(f"emotion model {config['arch']} {size}x{size}, {os.cpu_count()} CPU cores, median of {args.repeats}")
     print(f"| engine | batch 1 (ms/image) | batch 32 (ms/image) |")
     print(f"|---|---|---|")
