@@ -18,10 +18,10 @@ from PIL import Image
 from fer_core._paths import models_dir
 from fer_core.identity import DEFAULT_MODEL, load_embedding_model
 from governance.model_cards import write_evaluation
+from make_identity_reference import FIXTURES, PHOTOS, TFJS
 
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "identity"
-# The order of faceapi_reference_embeddings.npy (scripts/make_identity_reference.py).
-REFERENCE_PHOTOS = ("Halle_Berry_0001", "Halle_Berry_0002", "Hamid_Karzai_0001", "Jackie_Chan_0001")
+# The order of faceapi_reference_embeddings.npy: the photos make_identity_reference.py aligned.
+REFERENCE_PHOTOS = tuple(Path(photo).stem for photo in PHOTOS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             evaluation_data={
                 "name": "conversion check against face-api's JavaScript",
                 "faces": f"{len(REFERENCE_PHOTOS)} aligned LFW chips: {', '.join(REFERENCE_PHOTOS)}",
-                "reference": "@vladmandic/face-api 1.7.15 computeFaceDescriptor on the same chips "
-                             "(tests/fixtures/identity, written by scripts/make_identity_reference.py)",
+                "reference": f"@vladmandic/face-api 1.7.15 computeFaceDescriptor on the same chips, {TFJS[0]} cpu "
+                             f"backend (tests/fixtures/identity, written by scripts/make_identity_reference.py)",
             },
             metrics={"max_abs_difference_to_javascript": float(difference.max())},
             definitions={"max_abs_difference_to_javascript": "largest |ONNX - JavaScript| over every value of the "
