@@ -412,6 +412,8 @@ def _add_provenance(card: dict[str, Any], path: Path, sources: list[dict[str, st
     provenance = _read_json(path, "provenance", sources)
     for key in ("kind", "files", "upstream_sha256", "details", "training_data.description"):
         _need(provenance, key, path)
+    if not isinstance(provenance["files"], list) or not isinstance(provenance["details"], dict):
+        raise ModelCardError(f"{path}: 'files' must be a list of file names and 'details' an object")
     if provenance["kind"] != card["kind"]:
         raise ModelCardError(
             f"{path} is the provenance of {_a(provenance['kind'])} model; this is {_a(card['kind'])} model card"
@@ -485,6 +487,8 @@ def _check_evaluation(evaluation: dict[str, Any], path: Path) -> None:
         raise ModelCardError(f"{path}: 'models' must list the files measured, each as {{\"file\", \"sha256\"}}")
     if not isinstance(evaluation["metrics"], dict) or not evaluation["metrics"]:
         raise ModelCardError(f"{path}: 'metrics' must be a non-empty object")
+    if not isinstance(evaluation["definitions"], dict):
+        raise ModelCardError(f"{path}: 'definitions' must be an object: metric -> what it measures")
     known = {**METRIC_DEFINITIONS[evaluation["kind"]], **evaluation["definitions"]}
     for metric, value in evaluation["metrics"].items():
         number = value.get("value") if isinstance(value, dict) else value
