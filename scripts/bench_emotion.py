@@ -39,11 +39,11 @@ def main() -> None:
     import onnxruntime as ort
 
     from fer_core.training.data import load_splits, to_rgb_float
-    from fer_core.training.zoo import build_model
+    from fer_core.training.zoo import build_from_config
 
     config = json.loads((args.run_dir / "config.json").read_text())
     size = config["input_size"] or 48
-    model = build_model(config["arch"], n_classes=len(config["classes"]), input_size=(size, size))
+    model = build_from_config(config)
     model.load_weights(args.run_dir / "best.weights.h5")
     splits, _ = load_splits(config["data_root"], size=size, limit_per_split=64)
     faces = to_rgb_float(splits["test"].images[:32])

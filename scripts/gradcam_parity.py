@@ -31,13 +31,13 @@ def main() -> None:
     import tensorflow as tf
 
     from fer_core.training.data import load_splits, to_rgb_float
-    from fer_core.training.zoo import build_model
+    from fer_core.training.zoo import build_from_config
     from governance.explain import explain_face, load_cam_model
 
     config = json.loads((args.run_dir / "config.json").read_text())
     model = load_cam_model(args.model)
     height, width = model.input_size
-    keras_model = build_model(config["arch"], n_classes=len(model.classes), input_size=model.input_size)
+    keras_model = build_from_config(config)
     keras_model.load_weights(args.weights or args.run_dir / "best.weights.h5")
     grad_model = keras.Model(keras_model.input, [keras_model.get_layer("cam_features").output, keras_model.output])
     splits, _ = load_splits(args.data, size=height, classes=model.classes, limit_per_split=args.faces)

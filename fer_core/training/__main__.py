@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,evaluate,export,dedup}`: train, score and export emotion models.
+"""`python -m fer_core.training {train,evaluate,export,pack-hed,dedup}`: train, score and export emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -20,6 +20,7 @@ def _train(args) -> int:
         seed=args.seed, batch_size=args.batch_size, step1_epochs=args.step1_epochs, step2_epochs=args.step2_epochs,
         step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
+        fine_tune_from=args.fine_tune_from, upsample=args.upsample,
     )
     print(json.dumps(train(config), indent=2))
     return 0
@@ -42,6 +43,14 @@ def _export(args) -> int:
 
     path = export_run(args.run_dir, args.out, version=args.version)
     print(f"wrote {path}")
+    return 0
+
+
+def _pack_hed(args) -> int:
+    from fer_core.training.weights import pack_hed_transport
+
+    path = pack_hed_transport(args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with --weights hed --weights-file {path}")
     return 0
 
 
@@ -80,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--step2-lr", type=float, default=1e-4)
     train.add_argument("--patience", type=int, default=4)
     train.add_argument("--input-size", type=int)
+    train.add_argument("--upsample", type=int, default=1, help="enlarge faces inside the graph (2: 48 -> 96)")
+    train.add_argument("--fine-tune-from", help="first layer trained in step 2 (default: the architecture's own)")
     train.add_argument("--limit-per-split", type=int)
     train.add_argument("--max-steps-per-epoch", type=int)
     train.set_defaults(handler=_train)
@@ -93,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--out", required=True, type=Path)
     export.add_argument("--version", required=True)
     export.set_defaults(handler=_export)
+
+    pack = sub.add_parser("pack-hed", help="a float16 copy of the HED weights, small enough to carry to a GPU machine")
+    pack.add_argument("--out", required=True, type=Path)
+    pack.set_defaults(handler=_pack_hed)
 
     dedup = sub.add_parser("dedup", help="report what deduplication drops")
     dedup.add_argument("--data", default="../shared/data/fer4")

@@ -93,14 +93,14 @@ def evaluate_run(run_dir: str | Path, *, splits_to_score: tuple[str, ...] = ("va
     import json
 
     from fer_core.training.data import load_splits, to_rgb_float
-    from fer_core.training.zoo import build_model
+    from fer_core.training.zoo import build_from_config
 
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
     classes = tuple(config["classes"])
     size = config["input_size"] or 48
     splits, _ = load_splits(config["data_root"], size=size, classes=classes, limit_per_split=config["limit_per_split"])
-    model = build_model(config["arch"], n_classes=len(classes), input_size=(size, size))
+    model = build_from_config(config)
     model.load_weights(run_dir / "best.weights.h5")
 
     def logits_of(split: str) -> np.ndarray:

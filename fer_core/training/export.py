@@ -101,7 +101,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, version: str) -> Path:
 
     from fer_core.training.data import load_splits, to_rgb_float
     from fer_core.training.template import measure_template
-    from fer_core.training.zoo import build_model
+    from fer_core.training.zoo import build_from_config
 
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
@@ -109,7 +109,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, version: str) -> Path:
     summary = json.loads((run_dir / "summary.json").read_text())
     classes = tuple(config["classes"])
     size = config["input_size"] or 48
-    model = build_model(config["arch"], n_classes=len(classes), input_size=(size, size))
+    model = build_from_config(config)
     model.load_weights(run_dir / "best.weights.h5")
     temperature = metrics["temperature"]
     splits, _ = load_splits(config["data_root"], size=size, classes=classes,

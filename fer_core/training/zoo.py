@@ -95,21 +95,42 @@ ZOO: dict[str, Architecture] = {
 
 
 def build_model(
-    name: str, *, n_classes: int, input_size: tuple[int, int] | None = None, hidden: int = 256, dropout: float = 0.5
+    name: str,
+    *,
+    n_classes: int,
+    input_size: tuple[int, int] | None = None,
+    upsample: int = 1,
+    hidden: int = 256,
+    dropout: float = 0.5,
 ) -> keras.Model:
     """The named architecture with random weights (see weights.py for pretrained starts).
-    `input_size` overrides the architecture's (h, w), e.g. smaller for fast tests."""
+    `input_size` overrides the architecture's (h, w), e.g. smaller for fast tests. `upsample` > 1 enlarges
+    the preprocessed face inside the graph (bilinear): the model still takes the 48x48 crops FER2013 was
+    made of, but VGG16's four poolings then leave a 6x6 map instead of 3x3, finer for both the classifier
+    and Grad-CAM. Doing it in the graph keeps training and the app's crops alike (the app never feeds an
+    upscaled crop the model did not see in training)."""
     if name not in ZOO:
         raise ValueError(f"unknown architecture {name!r}; expected one of {sorted(ZOO)}")
+    if upsample < 1:
+        raise ValueError(f"upsample must be a positive integer, got {upsample!r}")
     arch = ZOO[name]
     inputs = keras.Input((*(input_size or arch.input_size), 3), name="image")
     x = FacePreprocess(arch.preprocess, name="preprocess")(inputs)
+    if upsample > 1:
+        x = layers.UpSampling2D(upsample, interpolation="bilinear", name="upsample")(x)
     features = arch.build_backbone(x)
     x = layers.GlobalAveragePooling2D(name="gap")(features)
     x = layers.Dense(hidden, activation="relu", name="head_hidden")(x)
     x = layers.Dropout(dropout, name="head_dropout")(x)
     logits = layers.Dense(n_classes, name="logits")(x)
     return keras.Model(inputs, logits, name=name)
+
+
+def build_from_config(config: dict) -> keras.Model:
+    """The model a training run's config.json describes (for evaluation, export and Grad-CAM checks)."""
+    size = config.get("input_size") or ZOO[config["arch"]].input_size[0]
+    return build_model(config["arch"], n_classes=len(config["classes"]), input_size=(size, size),
+                       upsample=config.get("upsample", 1))
 
 
 def head_layer_names() -> tuple[str, ...]:

@@ -1,0 +1,114 @@
+"""The backend-neutral training path a GPU machine uses (Keras on JAX, no TensorFlow there): OpenCV
+augmentation, shuffled numpy batches, in-graph upsampling, and the half-size HED weights it carries."""
+import json
+
+import numpy as np
+import pytest
+
+from fer_core.training.augment import augment_batch
+from fer_core.training.data import Split
+from fer_core.training.train import ShuffledBatches, TrainConfig, train
+
+
+def _faces(n: int = 8) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    faces = np.zeros((n, 48, 48), np.uint8)
+    faces[:, :, :16] = 220  # a bright left band: a flip moves it to the right
+    faces += rng.integers(0, 20, faces.shape, dtype=np.uint8)
+    return faces
+
+
+def test_augment_batch_is_seeded_bounded_and_flips_about_half():
+    faces = _faces(200)
+    first = augment_batch(faces, np.random.default_rng(7))
+    again = augment_batch(faces, np.random.default_rng(7))
+    other = augment_batch(faces, np.random.default_rng(8))
+    assert first.shape == faces.shape and first.dtype == np.float32
+    assert 0.0 <= first.min() and first.max() <= 255.0
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first - other).mean() > 1.0
+    flipped = (first[:, :, 32:].mean(axis=(1, 2)) > first[:, :, :16].mean(axis=(1, 2))).mean()
+    assert 0.35 < flipped < 0.65
+
+
+def test_shuffled_batches_cover_every_image_once_per_epoch_in_a_new_order():
+    faces = _faces(10)
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 3])
+    batches = ShuffledBatches(Split(faces, labels, []), batch_size=4, n_classes=4, seed=1)
+    assert len(batches) == 3
+
+    def epoch():
+        parts = [batches[i] for i in range(len(batches))]
+        return np.concatenate([p[1].argmax(axis=1) for p in parts]), np.concatenate([p[2] for p in parts]), parts
+
+    order_1, weights_1, parts = epoch()
+    images, onehot, _ = parts[0]
+    assert images.shape == (4, 48, 48, 3) and onehot.shape == (4, 4)
+    np.testing.assert_array_equal(images[..., 0], images[..., 2])  # grayscale repeated as RGB
+    assert sorted(order_1) == sorted(labels)
+    # balanced class weights: each class weighs the same in total
+    totals = np.bincount(order_1, weights=weights_1, minlength=4)
+    np.testing.assert_allclose(totals, totals[0])
+    batches.on_epoch_end()
+    order_2, _, _ = epoch()
+    assert sorted(order_2) == sorted(labels)
+    assert not np.array_equal(batches._order, np.random.default_rng(1).permutation(10))
+
+
+def test_numpy_pipeline_run_with_upsampling_trains_the_whole_stack_and_exports(tmp_path, fer4_dir):
+    from fer_core.training.evaluate import evaluate_run
+    from fer_core.training.export import export_run
+    from fer_core.training.zoo import build_from_config
+
+    config = TrainConfig(arch="vgg16", data_root=str(fer4_dir), run_dir=str(tmp_path), weights="random",
+                         input_size=32, limit_per_split=100, step1_epochs=1, step2_epochs=1, upsample=2,
+                         fine_tune_from="block1_conv1", numpy_pipeline=True, max_steps_per_epoch=2,
+                         batch_size=16, jit_compile=False)
+    summary = train(config)
+    assert summary["step2"]["epochs_done"] == 1
+    assert summary["trainable_params"] == 14_847_044  # block1 up: every weight trains
+    assert summary["hardware"]["backend"] == "tensorflow"
+    assert not list(tmp_path.glob("*partial*"))  # checkpoints are written whole, then renamed
+
+    model = build_from_config(json.loads((tmp_path / "config.json").read_text()))
+    assert tuple(model.get_layer("cam_features").output.shape[1:3]) == (4, 4)  # 32 * 2 / 16
+
+    evaluate_run(tmp_path, splits_to_score=("validation",))
+    onnx_path = export_run(tmp_path, tmp_path / "up2.onnx", version="test-up2")
+    record = json.loads((tmp_path / "export.json").read_text())
+    assert record["parity_max_prob_diff"] <= 1e-4
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    assert json.loads(session.get_modelmeta().custom_metadata_map["input_size"]) == [32, 32]
+    features = session.run(["cam_features"], {"image": np.zeros((1, 32, 32, 3), np.float32)})[0]
+    assert features.shape == (1, 4, 4, 512)
+
+
+def test_upsample_must_be_positive():
+    from fer_core.training.zoo import build_model
+
+    with pytest.raises(ValueError, match=r"^upsample must be a positive integer, got 0$"):
+        build_model("cnn3_rgb", n_classes=4, upsample=0)
+
+
+def test_half_size_hed_copy_loads_close_to_the_pinned_file_and_is_checked(tmp_path):
+    from fer_core.training.weights import HED_WEIGHTS_SHA256, load_initial_weights, pack_hed_transport
+    from fer_core.training.zoo import build_model
+
+    packed = pack_hed_transport(tmp_path / "hed_fp16.npz")
+    full, half = build_model("vgg16", n_classes=4), build_model("vgg16", n_classes=4)
+    load_initial_weights(full, "hed")
+    info = load_initial_weights(half, "hed", weights_file=str(packed))
+    assert info["layers"] == 13 and info["sha256"] == HED_WEIGHTS_SHA256 and "float16" in info["transport"]
+    kernel_full = full.get_layer("block3_conv2").get_weights()[0]
+    kernel_half = half.get_layer("block3_conv2").get_weights()[0]
+    np.testing.assert_allclose(kernel_half, kernel_full, rtol=2**-10, atol=1e-7)
+
+    with np.load(packed) as data:
+        arrays = dict(data)
+    arrays["source_sha256"] = np.asarray("0" * 64)
+    forged = tmp_path / "forged.npz"
+    np.savez(forged, **arrays)
+    with pytest.raises(RuntimeError, match=r"^.*forged\.npz: not a copy of the pinned HED weights file$"):
+        load_initial_weights(build_model("vgg16", n_classes=4), "hed", weights_file=str(forged))
