@@ -366,7 +366,7 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
             f"has {model['sha256']}: this run did not export this model file"
         )
     recipe_keys = ("arch", "seed", "batch_size", "step1_epochs", "step1_lr", "step2_epochs", "step2_lr",
-                   "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "jit_compile")
+                   "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "upsample", "jit_compile")
     details = card["model_details"]
     details["architecture"] = config["arch"]
     details["initial_weights"] = summary["initial_weights"]

@@ -13,15 +13,20 @@ $py -m fer_core.training evaluate --run-dir "$run_dir"
 $py -m fer_core.training export --run-dir "$run_dir" --out models/emotion_vgg16.onnx --version "$version"
 cp "$run_dir"/confusion_validation.png "$run_dir"/confusion_test.png "$reports"/
 cp "$run_dir"/metrics.json "$reports"/emotion_vgg16_metrics.json
+# The run's small files go into the repository, so the card is made from (and checked against) files in it.
+mkdir -p "$reports"/emotion_vgg16_run
+for f in config.json summary.json metrics.json export.json history.csv step2_state.json dedup.json template.json; do
+    cp "$run_dir/$f" "$reports"/emotion_vgg16_run/
+done
 
 # Bias audit on the deduplicated test split, with proxy groups.
 $py -m fer_core.training dedup --data ../shared/data/fer4 --split test --manifest "$run_dir"/test_dedup.csv > /dev/null
 $py -m governance.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/emotion_vgg16.onnx \
     --out "$reports"/emotion_bias
-$py -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx --run "$run_dir" \
+$py -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx --run "$reports"/emotion_vgg16_run \
     --bias "$reports"/emotion_bias/emotion_bias_audit.json --out models
 
 $py scripts/bench_emotion.py --run-dir "$run_dir" --onnx models/emotion_vgg16.onnx | tee "$reports"/emotion_latency.md
-$py scripts/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam
+$py scripts/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam --methods ${GRADCAM_METHODS:-gradcam gradcam++ occlusion}
 
 (cd models && sed -i '/emotion_vgg16.onnx/d' SHA256SUMS && sha256sum emotion_vgg16.onnx >> SHA256SUMS)

@@ -259,6 +259,7 @@ def train(config: TrainConfig) -> dict:
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],  # on the augmented training batches: the reference study's "train acc" column
         jit_compile=config.jit_compile,
     )
     monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience)
