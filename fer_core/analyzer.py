@@ -81,7 +81,11 @@ class FaceAnalyzer:
     identity_model: an EmbeddingModel (fer_core.identity), a path, None (default: the shipped
         models/face_recognition_dlib.onnx if that file exists) or False (no embeddings).
     gallery: the family gallery (fer_core.identity.Gallery) that names faces; can be set later.
-    threads: inference threads per model for the models loaded here (see detection.DEFAULT_THREADS).
+    threads: inference threads of the detector and identity model loaded here (see detection.DEFAULT_THREADS).
+    emotion_threads: inference threads of the emotion model loaded here; default None, every core. It is
+        the heaviest model (the shipped VGG16 runs at 96x96 inside its graph): one thread made analyze()
+        take 94 ms on a 640x480 photo, over its 80 ms budget. Its threads do not spin (fer_core._onnx),
+        which is what made extra threads costly for the small MTCNN networks under load.
     """
 
     def __init__(
@@ -92,6 +96,7 @@ class FaceAnalyzer:
         identity_model: EmbeddingModelLike | str | os.PathLike[str] | None | Literal[False] = None,
         gallery: GalleryLike | None = None,
         threads: int | None = DEFAULT_THREADS,
+        emotion_threads: int | None = None,
     ) -> None:
         self.detector = detector if detector is not None else FaceDetector(
             min_face_size=DEFAULT_MIN_FACE_SIZE, threads=threads
@@ -99,7 +104,7 @@ class FaceAnalyzer:
         if isinstance(emotion_model, EmotionModel):
             self.emotion_model = emotion_model
         else:
-            self.emotion_model = EmotionModel(emotion_model, threads=threads)
+            self.emotion_model = EmotionModel(emotion_model, threads=emotion_threads)
         self.identity_model = _identity_model(identity_model, threads)
         self.gallery = gallery
 
