@@ -63,7 +63,7 @@ def row(run: Path) -> dict:
         "description": ZOO[config["arch"]].description,
         "initial_weights": summary.get("initial_weights", {}).get("source", "?"),
         "epochs_done": len(history),
-        "scored": not (metrics or {}).get("from_history", False) and metrics is not None,
+        "scored": metrics is not None and not metrics.get("from_history", False),
         "epochs_planned": config["step2_epochs"],
         "train_accuracy": train_acc[-1] if train_acc else None,
         "val_accuracy": metrics["validation"]["accuracy"] if metrics else None,
