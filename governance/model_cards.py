@@ -360,11 +360,9 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     _need(summary, "dedup.kept", run_dir / "summary.json")
     _need(export, "sha256", run_dir / "export.json")
     (model,) = card["model_details"]["files"]  # an emotion card has one file (build_model_card)
+    quantization = None
     if export["sha256"] != model["sha256"]:
-        raise ModelCardError(
-            f"{run_dir / 'export.json'} records SHA-256 {export['sha256']}, but {model['file']} "
-            f"has {model['sha256']}: this run did not export this model file"
-        )
+        quantization = _quantization_of(run_dir, export, model, sources)
     recipe_keys = ("arch", "seed", "batch_size", "step1_epochs", "step1_lr", "step2_epochs", "step2_lr",
                    "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "upsample", "jit_compile")
     details = card["model_details"]
@@ -376,6 +374,9 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     details["hardware"] = summary.get("hardware", "not recorded by the run")
     details["seconds_per_epoch"] = _seconds_per_epoch(run_dir / "history.csv", sources)
     details["export"] = {k: export[k] for k in ("opset", "parity_images", "parity_max_prob_diff") if k in export}
+    if quantization is not None:
+        details["quantization"] = {**quantization["quantization"], "from": f"the exported float32 model, SHA-256 "
+                                   f"{export['sha256']}"}
     dedup = summary["dedup"]
     card["training_data"] = {
         "name": f"{Path(config['data_root']).name} train split",
@@ -397,6 +398,12 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
         overall["validation before temperature scaling"] = {
             k: metrics["validation_uncalibrated"][k] for k in ("accuracy", "macro_f1", "ece", "nll")
             if k in metrics["validation_uncalibrated"]
+        }
+    if quantization is not None:
+        # metrics.json scored the float32 model; the shipped file is its int8 derivative, scored on the same split.
+        overall[f"test, this int8 file (n={quantization['test_images']})"] = {
+            "accuracy": quantization["int8"]["accuracy"], "macro_f1": quantization["int8"]["macro_f1"],
+            "same_prediction_as_float32": quantization["prediction_agreement"],
         }
     card["quantitative_analyses"]["per_class_test"] = metrics["test"]["per_class"]
     card["quantitative_analyses"]["temperature"] = metrics["temperature"]
@@ -582,6 +589,28 @@ def _seconds_per_epoch(history: Path, sources: list[dict[str, str]]) -> float | 
     with history.open(newline="") as stream:
         seconds = [float(row["epoch_seconds"]) for row in csv.DictReader(stream) if row.get("epoch_seconds")]
     return round(sum(seconds) / len(seconds), 1) if seconds else "not recorded by the run"
+
+
+def _quantization_of(run_dir: Path, export: dict, model: dict, sources: list[dict[str, str]]) -> dict:
+    """The run's quantization.json (scripts/quantize_emotion.py) when the card's file is not the exported
+    float32 model but its int8 derivative; it must name both files by SHA-256."""
+    path = run_dir / "quantization.json"
+    if not path.is_file():
+        raise ModelCardError(
+            f"{run_dir / 'export.json'} records SHA-256 {export['sha256']}, but {model['file']} "
+            f"has {model['sha256']}: this run did not export this model file"
+        )
+    record = _read_json(path, "run quantization", sources, run_dir=run_dir)
+    for key in ("fp32.sha256", "int8.sha256", "int8.accuracy", "int8.macro_f1", "prediction_agreement",
+                "test_images", "quantization"):
+        _need(record, key, path)
+    if record["fp32"]["sha256"] != export["sha256"]:
+        raise ModelCardError(f"{path} quantized the file with SHA-256 {record['fp32']['sha256']}, not the run's "
+                             f"export {export['sha256']}")
+    if record["int8"]["sha256"] != model["sha256"]:
+        raise ModelCardError(f"{path} records int8 SHA-256 {record['int8']['sha256']}, but {model['file']} has "
+                             f"{model['sha256']}: this run did not export or quantize this model file")
+    return record
 
 
 def _read_json(path: Path, role: str, sources: list[dict[str, str]], *, run_dir: Path | None = None) -> dict:

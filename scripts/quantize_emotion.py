@@ -21,6 +21,7 @@ written to --out (by default under the system temp folder, never models/: shippi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -197,6 +198,7 @@ def compare(fp32_path: Path, int8_path: Path, faces: np.ndarray, labels: np.ndar
         report[kind] = {
             "file": str(fp32_path if kind == "fp32" else int8_path),
             "bytes": (fp32_path if kind == "fp32" else int8_path).stat().st_size,
+            "sha256": hashlib.sha256((fp32_path if kind == "fp32" else int8_path).read_bytes()).hexdigest(),
             "accuracy": float(accuracy_score(labels, predicted)),
             "macro_f1": float(f1_score(labels, predicted, labels=list(range(n_classes)), average="macro",
                                        zero_division=0)),

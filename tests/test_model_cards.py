@@ -183,3 +183,42 @@ def test_card_is_rebuilt_from_the_same_inputs_identically(run_dir, model, bias_j
     second = build_model_card(name="x", kind="emotion", models=[model], run_dir=copy, bias=[bias_json])
     strip = lambda card: {k: v for k, v in card.items() if k != "sources"}  # noqa: E731
     assert strip(first) == strip(second)
+
+
+def _quantization_record(run_dir: Path, *, fp32_sha: str, int8_sha: str) -> None:
+    (run_dir / "quantization.json").write_text(json.dumps({
+        "test_images": 2417, "prediction_agreement": 0.9917,
+        "fp32": {"sha256": fp32_sha, "accuracy": TEST_ACCURACY, "macro_f1": TEST_MACRO_F1},
+        "int8": {"sha256": int8_sha, "accuracy": 0.7967, "macro_f1": 0.7901},
+        "quantization": {"format": "QDQ", "weights": "int8 per-channel", "calibration_images": 500},
+    }))
+
+
+def test_int8_derivative_of_the_export_gets_its_own_scores_on_the_card(run_dir, model, tmp_path):
+    int8 = write_brightness_model(tmp_path / "emotion_int8.onnx", version="1.2.3-int8")
+    export_sha = json.loads((run_dir / "export.json").read_text())["sha256"]
+    _quantization_record(run_dir, fp32_sha=export_sha, int8_sha=hashlib.sha256(int8.read_bytes()).hexdigest())
+    card = build_model_card(name="x", kind="emotion", models=[int8], run_dir=run_dir)
+    details = card["model_details"]["quantization"]
+    assert details["weights"] == "int8 per-channel" and details["from"].endswith(export_sha)
+    overall = card["quantitative_analyses"]["overall"]
+    assert overall["test, this int8 file (n=2417)"] == {"accuracy": 0.7967, "macro_f1": 0.7901,
+                                                        "same_prediction_as_float32": 0.9917}
+    assert "run quantization" in {s["role"] for s in card["sources"]}
+
+
+def test_int8_record_of_another_file_is_refused(run_dir, model, tmp_path):
+    int8 = write_brightness_model(tmp_path / "emotion_int8.onnx", version="1.2.3-int8")
+    export_sha = json.loads((run_dir / "export.json").read_text())["sha256"]
+    _quantization_record(run_dir, fp32_sha=export_sha, int8_sha="0" * 64)
+    with pytest.raises(ModelCardError, match=r"^.*quantization\.json records int8 SHA-256 0{64}, but emotion_int8\.onnx "
+                                             r"has [0-9a-f]{64}: this run did not export or quantize this model file$"):
+        build_model_card(name="x", kind="emotion", models=[int8], run_dir=run_dir)
+
+
+def test_int8_record_of_another_export_is_refused(run_dir, model, tmp_path):
+    int8 = write_brightness_model(tmp_path / "emotion_int8.onnx", version="1.2.3-int8")
+    _quantization_record(run_dir, fp32_sha="f" * 64, int8_sha=hashlib.sha256(int8.read_bytes()).hexdigest())
+    with pytest.raises(ModelCardError, match=r"^.*quantization\.json quantized the file with SHA-256 f{64}, not the "
+                                             r"run's export [0-9a-f]{64}$"):
+        build_model_card(name="x", kind="emotion", models=[int8], run_dir=run_dir)
