@@ -149,6 +149,13 @@ def to_rgb_float(images: np.ndarray) -> np.ndarray:
     return np.repeat(images[..., None].astype(np.float32), 3, axis=-1)
 
 
+def training_targets(split: Split, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """One-hot labels (N, n_classes) and per-image 'balanced' sample weights (N,), float32."""
+    onehot = np.eye(n_classes, dtype=np.float32)[split.labels]
+    weights = class_weights(split.labels, n_classes)
+    return onehot, np.asarray([weights[int(c)] for c in split.labels], dtype=np.float32)
+
+
 def make_dataset(split: Split, *, batch_size: int, n_classes: int, augment: bool, shuffle: bool, seed: int):
     """A tf.data pipeline of (RGB 0-255 float images, one-hot labels, sample weights)."""
     import tensorflow as tf
@@ -156,9 +163,7 @@ def make_dataset(split: Split, *, batch_size: int, n_classes: int, augment: bool
     from fer_core.training.augment import augmentation
 
     rgb = to_rgb_float(split.images)
-    onehot = np.eye(n_classes, dtype=np.float32)[split.labels]
-    weights = class_weights(split.labels, n_classes)
-    sample_weight = np.asarray([weights[int(c)] for c in split.labels], dtype=np.float32)
+    onehot, sample_weight = training_targets(split, n_classes)
     ds = tf.data.Dataset.from_tensor_slices((rgb, onehot, sample_weight))
     if shuffle:
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)

@@ -18,7 +18,15 @@ import keras
 import numpy as np
 from sklearn.metrics import f1_score
 
-from fer_core.training.data import CLASSES, Split, class_weights, load_splits, make_dataset, to_rgb_float
+from fer_core.training.data import (
+    CLASSES,
+    Split,
+    class_weights,
+    load_splits,
+    make_dataset,
+    to_rgb_float,
+    training_targets,
+)
 from fer_core.training.augment import augment_batch
 from fer_core.training.weights import load_initial_weights
 from fer_core.training.zoo import ZOO, build_model, head_layer_names
@@ -68,9 +76,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         self._epoch = 0
         self._rng = np.random.default_rng(seed)
         self._order = self._rng.permutation(len(split))
-        self._onehot = np.eye(n_classes, dtype=np.float32)[split.labels]
-        weights = class_weights(split.labels, n_classes)
-        self._weights = np.asarray([weights[int(c)] for c in split.labels], dtype=np.float32)
+        self._onehot, self._weights = training_targets(split, n_classes)
 
     def __len__(self) -> int:
         return int(np.ceil(len(self.split) / self.batch_size))
