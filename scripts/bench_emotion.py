@@ -11,21 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 from pathlib import Path
 
-import numpy as np
-
-
-def _median_ms_per_image(fn, batch: np.ndarray, repeats: int) -> float:
-    fn(batch)  # warm-up: graph tracing / session allocation
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn(batch)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000 / len(batch)
+from _timing import median_ms_per_image
 
 
 def main() -> None:
@@ -62,8 +50,8 @@ def main() -> None:
     print(f"| engine | batch 1 (ms/image) | batch 32 (ms/image) |")
     print(f"|---|---|---|")
     for name, fn in engines.items():
-        single = _median_ms_per_image(fn, faces[:1], args.repeats)
-        batched = _median_ms_per_image(fn, faces, max(3, args.repeats // 4))
+        single = median_ms_per_image(fn, faces[:1], args.repeats)
+        batched = median_ms_per_image(fn, faces, max(3, args.repeats // 4))
         print(f"| {name} | {single:.2f} | {batched:.2f} |")
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -39,6 +38,8 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from _timing import median_ms_per_image
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "fer4"
@@ -155,15 +156,9 @@ def _outputs(session, faces: np.ndarray) -> dict[str, np.ndarray]:
     return {n: np.concatenate([r[k] for r in runs]) for k, n in enumerate(names)}
 
 
-def _median_ms_per_image(session, batch: np.ndarray, repeats: int) -> float:
-    feed = {session.get_inputs()[0].name: batch}
-    session.run(["probs"], feed)  # warm-up: first-run allocations
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        session.run(["probs"], feed)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000 / len(batch)
+def _probs_runner(session):
+    name = session.get_inputs()[0].name
+    return lambda batch: session.run(["probs"], {name: batch})
 
 
 def _gradcam_correlations(fp32_cam, int8_cam, faces: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -202,8 +197,9 @@ def compare(fp32_path: Path, int8_path: Path, faces: np.ndarray, labels: np.ndar
             "accuracy": float(accuracy_score(labels, predicted)),
             "macro_f1": float(f1_score(labels, predicted, labels=list(range(n_classes)), average="macro",
                                        zero_division=0)),
-            "ms_per_image_batch1": _median_ms_per_image(sessions[kind], faces[:1], repeats),
-            "ms_per_image_batch32": _median_ms_per_image(sessions[kind], faces[:32], max(3, repeats // 4)),
+            "ms_per_image_batch1": median_ms_per_image(_probs_runner(sessions[kind]), faces[:1], repeats),
+            "ms_per_image_batch32": median_ms_per_image(_probs_runner(sessions[kind]), faces[:32],
+                                                        max(3, repeats // 4)),
         }
     fp32, int8 = outputs["fp32"], outputs["int8"]
     fp32_predicted = fp32["probs"].argmax(axis=1)

@@ -2,6 +2,7 @@
 export contract (metadata, the three outputs), its convolutions really are int8, the preprocessing and
 head stay float32, and its probabilities stay close to fp32 on real faces."""
 import importlib.util
+import sys
 import json
 from pathlib import Path
 
@@ -19,6 +20,9 @@ MAX_PROB_DIFF = 0.05  # int8 vs fp32, any face, any class
 
 
 def _load_script():
+    # Run as a script, its folder is on sys.path (it imports scripts/_timing.py); loaded here, put it there.
+    if str(REPO / "scripts") not in sys.path:
+        sys.path.insert(0, str(REPO / "scripts"))
     spec = importlib.util.spec_from_file_location("quantize_emotion", REPO / "scripts" / "quantize_emotion.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
