@@ -1,10 +1,14 @@
-"""Explain: where in the face the emotion model looked, for each emotion (Grad-CAM)."""
+"""Explain: where in the face the emotion model found its evidence, for each emotion."""
 import streamlit as st
 
 from app_pages import _ui
 from governance import app_services as svc
 
+# HiResCAM first: the app's default, the most faithful one-pass method on the shipped model
+# (docs/gradcam/deletion.md).
 METHODS = {
+    "hirescam": "HiResCAM (one pass)",
+    "layercam": "LayerCAM (one pass)",
     "gradcam": "Grad-CAM (one pass)",
     "gradcam++": "Grad-CAM++ (one pass)",
     "occlusion": "Occlusion (about 120 passes: slower)",

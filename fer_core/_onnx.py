@@ -15,11 +15,7 @@ import onnxruntime as ort
 from fer_core._errors import ModelError
 
 
-def load_session(path: str | os.PathLike[str], *, threads: int | None = None) -> ort.InferenceSession:
-    """An onnxruntime CPU session for `path`; ModelError if the file is missing or not a valid model."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
+def _options(threads: int | None) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # onnxruntime's warnings are not for end users
     if threads is not None:
@@ -27,10 +23,23 @@ def load_session(path: str | os.PathLike[str], *, threads: int | None = None) ->
     # Spinning worker threads burn a core while waiting; on a small shared machine that made
     # detection 2x slower, not faster (scripts/bench_analysis.py).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+def load_session(path: str | os.PathLike[str], *, threads: int | None = None) -> ort.InferenceSession:
+    """An onnxruntime CPU session for `path`; ModelError if the file is missing or not a valid model."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    return session_from_bytes(path.read_bytes(), name=path.name, threads=threads)
+
+
+def session_from_bytes(model: bytes, *, name: str, threads: int | None = None) -> ort.InferenceSession:
+    """An onnxruntime CPU session for a serialised model (e.g. one rewritten in memory)."""
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(model, sess_options=_options(threads), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for corrupt files
-        raise ModelError(f"cannot load model {path.name}: {exc}") from exc
+        raise ModelError(f"cannot load model {name}: {exc}") from exc
 
 
 def metadata(session: ort.InferenceSession) -> dict[str, str]:

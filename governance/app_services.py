@@ -506,20 +506,21 @@ class EmotionHeatmap:
 
 
 def explain_photo_face(
-    cam_model: Any, photo: np.ndarray, face: _FaceLike, template: np.ndarray, *, method: str = "gradcam",
+    cam_model: Any, photo: np.ndarray, face: _FaceLike, template: np.ndarray, *, method: str | None = None,
     margin: float = 0.35,
 ) -> list[EmotionHeatmap]:
     """A heatmap per emotion for one analysed face (governance.explain), shown on the photo around it.
+    `method` is one of governance.explain.METHODS; None means its DEFAULT_METHOD.
 
     The face is re-aligned exactly as the emotion model saw it (its 5 landmarks onto the model's
     `template`), explained once for all classes, and each class's map is carried back onto the
     photo; the picture is cropped to the face box plus `margin` of its size on every side."""
     from fer_core.alignment import similarity_transform
-    from governance.explain import align_with_matrix, explain_face, heatmap_to_photo, overlay
+    from governance.explain import DEFAULT_METHOD, align_with_matrix, explain_face, heatmap_to_photo, overlay
 
     matrix = similarity_transform(np.asarray(face.landmarks, dtype=np.float64), np.asarray(template, dtype=np.float64))
     aligned = align_with_matrix(photo, matrix, cam_model.input_size)
-    explanation = explain_face(cam_model, aligned, method=method)
+    explanation = explain_face(cam_model, aligned, method=method or DEFAULT_METHOD)
     x, y, w, h = (float(v) for v in face.box)
     top, bottom = max(0, int(y - margin * h)), min(photo.shape[0], int(math.ceil(y + h + margin * h)))
     left, right = max(0, int(x - margin * w)), min(photo.shape[1], int(math.ceil(x + w + margin * w)))

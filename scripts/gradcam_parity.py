@@ -42,7 +42,7 @@ def main() -> None:
     grad_model = keras.Model(keras_model.input, [keras_model.get_layer("cam_features").output, keras_model.output])
     splits, _ = load_splits(args.data, size=height, classes=model.classes, limit_per_split=args.faces)
     faces = to_rgb_float(splits["test"].images)
-    ours = np.stack([explain_face(model, face).heatmaps for face in faces], axis=1)  # (C, N, h, w)
+    ours = np.stack([explain_face(model, face, method="gradcam").heatmaps for face in faces], axis=1)  # (C, N, h, w)
     weights = model.run(faces).weights  # (N, C, k)
 
     print(f"{len(faces)} fer4 test faces, model {args.model.name} ({model.version}), cam map "

@@ -48,6 +48,7 @@ def test_unknown_emotions_and_class_indices_are_refused(tiny_emotion_onnx):
 def test_an_unknown_method_is_refused(tiny_emotion_onnx):
     with pytest.raises(
         ExplanationError,
-        match=r"^unknown explanation method 'lime'; expected one of \['gradcam', 'gradcam\+\+', 'occlusion'\]$",
+        match=r"^unknown explanation method 'lime'; expected one of \['gradcam', 'gradcam\+\+', 'hirescam', 'layercam', "
+        r"'occlusion'\]$",
     ):
         explain_face(tiny_emotion_onnx, FACE, method="lime")

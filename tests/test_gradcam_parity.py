@@ -97,7 +97,7 @@ def test_gradcam_plus_plus_matches_the_per_cell_formula_on_tape_gradients(tiny_e
 
 def test_default_class_is_the_predicted_one_and_maps_are_unit_range(tiny_emotion_onnx, faces):
     model = load_cam_model(tiny_emotion_onnx)
-    explanation = explain_face(model, faces[0])
+    explanation = explain_face(model, faces[0], method="gradcam")
     assert explanation.heatmaps.shape == (4, 48, 48) and explanation.heatmaps.dtype == np.float32
     assert explanation.heatmaps.min() >= 0 and explanation.heatmaps.max() <= 1
     predicted = int(np.argmax(explanation.probabilities))

@@ -9,7 +9,7 @@ from governance.explain import explain_on_photo, load_cam_model
 model = load_cam_model(sys.argv[1])
 photo = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
 matrix = np.array([[0.5, 0.0, -20.0], [0.0, 0.5, -10.0]])
-for method in ("gradcam", "gradcam++"):
+for method in ("gradcam", "gradcam++", "hirescam", "layercam"):
     explain_on_photo(model, photo, matrix, method=method)
 heavy = sorted(m for m in ("tensorflow", "keras", "tf2onnx", "fer_core.training") if m in sys.modules)
 print("heavy:", heavy)

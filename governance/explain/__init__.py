@@ -12,24 +12,33 @@ scripts/gradcam_faithfulness.py runs it against random order, Grad-CAM++ and occ
 from governance.explain._deletion import DELETION_STEPS, DeletionCurve, deletion_curve, deletion_order
 from governance.explain._errors import ExplanationError
 from governance.explain._explain import (
+    DEFAULT_METHOD,
+    LAYER_METHODS,
     METHODS,
     FaceExplanation,
     explain_face,
     gradcam,
     gradcam_plus_plus,
+    hirescam,
+    layercam,
     occlusion_sensitivity,
 )
-from governance.explain._model import DEFAULT_MODEL, CamModel, load_cam_model
+from governance.explain._layer_graph import with_layer_gradients
+from governance.explain._model import DEFAULT_MODEL, EXPLAIN_LAYERS, CamModel, LayerOutputs, load_cam_model
 from governance.explain._photo import align_with_matrix, explain_on_photo, heatmap_to_photo, overlay
 
 __all__ = [
+    "DEFAULT_METHOD",
     "DEFAULT_MODEL",
     "DELETION_STEPS",
+    "EXPLAIN_LAYERS",
+    "LAYER_METHODS",
     "METHODS",
     "CamModel",
     "DeletionCurve",
     "ExplanationError",
     "FaceExplanation",
+    "LayerOutputs",
     "align_with_matrix",
     "deletion_curve",
     "deletion_order",
@@ -38,7 +47,10 @@ __all__ = [
     "gradcam",
     "gradcam_plus_plus",
     "heatmap_to_photo",
+    "hirescam",
+    "layercam",
     "load_cam_model",
     "occlusion_sensitivity",
     "overlay",
+    "with_layer_gradients",
 ]

@@ -51,6 +51,21 @@ def cam_maps(features: np.ndarray, channel_weights: np.ndarray, size: tuple[int,
     return _upsample_normalise(maps, size)
 
 
+def hirescam_maps(features: np.ndarray, gradients: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """HiResCAM (Draelos and Carin 2020): relu(sum_k g[c, i, j, k] * A[i, j, k]), each cell weighted by
+    its own gradient instead of the gradient averaged over the map as in Grad-CAM. (fh, fw, k) and
+    (C, fh, fw, k) -> (C, h, w) in [0, 1]. At the last map of a GAP head the two are the same."""
+    maps = np.maximum(np.einsum("hwk,chwk->chw", features, gradients), 0)
+    return _upsample_normalise(maps, size)
+
+
+def layercam_maps(features: np.ndarray, gradients: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """LayerCAM (Jiang et al. 2021): relu(sum_k relu(g[c, i, j, k]) * A[i, j, k]): like HiResCAM, but a
+    channel's negative gradient in a cell counts as no evidence rather than evidence against."""
+    maps = np.maximum(np.einsum("hwk,chwk->chw", features, np.maximum(gradients, 0)), 0)
+    return _upsample_normalise(maps, size)
+
+
 def occlusion_maps(model: CamModel, face: np.ndarray, probs: np.ndarray, *, fill: str = "blur") -> np.ndarray:
     """Occlusion sensitivity (Zeiler and Fergus 2014): slide a patch of blurred face over the face; a
     pixel's value for class c is the mean drop of c's probability over the patch positions covering it.

@@ -6,33 +6,55 @@ from typing import Callable
 
 import numpy as np
 
-from governance.explain._cam import cam_maps, gradcam_plus_plus_channel_weights, occlusion_maps
+from governance.explain._cam import (
+    cam_maps,
+    gradcam_plus_plus_channel_weights,
+    hirescam_maps,
+    layercam_maps,
+    occlusion_maps,
+)
 from governance.explain._errors import ExplanationError
 from governance.explain._model import CamModel, ModelLike, load_cam_model
 
 
-def _gradcam(model: CamModel, face: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _gradcam(model: CamModel, face: np.ndarray, layer: str | None) -> tuple[np.ndarray, np.ndarray]:
     out = model.run(face)
     return out.probs[0], cam_maps(out.features[0], out.weights[0], model.input_size)
 
 
-def _gradcam_plus_plus(model: CamModel, face: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _gradcam_plus_plus(model: CamModel, face: np.ndarray, layer: str | None) -> tuple[np.ndarray, np.ndarray]:
     out = model.run(face)
     weights = gradcam_plus_plus_channel_weights(out.features[0], out.weights[0])
     return out.probs[0], cam_maps(out.features[0], weights, model.input_size)
 
 
-def _occlusion(model: CamModel, face: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _hirescam(model: CamModel, face: np.ndarray, layer: str | None) -> tuple[np.ndarray, np.ndarray]:
+    out = model.run_layer(face, layer)
+    return out.probs[0], hirescam_maps(out.features[0], out.gradients[0], model.input_size)
+
+
+def _layercam(model: CamModel, face: np.ndarray, layer: str | None) -> tuple[np.ndarray, np.ndarray]:
+    out = model.run_layer(face, layer)
+    return out.probs[0], layercam_maps(out.features[0], out.gradients[0], model.input_size)
+
+
+def _occlusion(model: CamModel, face: np.ndarray, layer: str | None) -> tuple[np.ndarray, np.ndarray]:
     probs = model.predict(face)[0]
     return probs, occlusion_maps(model, face, probs)
 
 
-# name -> (model, aligned face) -> (probabilities (C,), heatmaps (C, h, w))
-METHODS: dict[str, Callable[[CamModel, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
+# name -> (model, aligned face, layer) -> (probabilities (C,), heatmaps (C, h, w))
+METHODS: dict[str, Callable[[CamModel, np.ndarray, str | None], tuple[np.ndarray, np.ndarray]]] = {
     "gradcam": _gradcam,  # one forward pass
     "gradcam++": _gradcam_plus_plus,  # one forward pass
+    "hirescam": _hirescam,  # one forward and backward pass, at a chosen layer
+    "layercam": _layercam,  # one forward and backward pass, at a chosen layer
     "occlusion": _occlusion,  # about 120 forward passes at 48x48
 }
+LAYER_METHODS = ("hirescam", "layercam")
+# What the app shows unless asked otherwise: the most faithful one-pass method on the shipped model
+# (docs/gradcam/deletion.md); Grad-CAM itself did not beat random order there.
+DEFAULT_METHOD = "hirescam"
 
 
 @dataclass(frozen=True)
@@ -61,21 +83,27 @@ class FaceExplanation:
         return self.heatmaps[self.classes.index(name)]
 
 
-def explain_face(model: ModelLike, aligned_face: np.ndarray, *, method: str = "gradcam") -> FaceExplanation:
+def explain_face(model: ModelLike, aligned_face: np.ndarray, *, method: str = DEFAULT_METHOD,
+                 layer: str | None = None) -> FaceExplanation:
     """Heatmaps of every emotion for one aligned face (h, w, 3) RGB 0-255 at the model's input size.
 
     `model`: a CamModel, an onnxruntime session or a path to an exported emotion model (None: the
-    shipped one). `method`: "gradcam" (default), "gradcam++" or "occlusion"."""
+    shipped one). `method`: one of METHODS. `layer`: the Keras name of the conv or pool layer that
+    "hirescam" and "layercam" explain at (None: the model's default_layer); the other methods have a
+    fixed place (Grad-CAM and Grad-CAM++ the last conv map, occlusion the input)."""
     if method not in METHODS:
         raise ExplanationError(f"unknown explanation method {method!r}; expected one of {list(METHODS)}")
+    if layer is not None and method not in LAYER_METHODS:
+        raise ExplanationError(f"method {method!r} has no layer to choose; only {list(LAYER_METHODS)} do")
     cam_model = load_cam_model(model)
-    probs, maps = METHODS[method](cam_model, np.asarray(aligned_face))
+    probs, maps = METHODS[method](cam_model, np.asarray(aligned_face), layer)
     return FaceExplanation(method=method, classes=cam_model.classes, probabilities=probs, heatmaps=maps)
 
 
-def _one_class(method: str, model: ModelLike, aligned_face: np.ndarray, class_index: int | str | None) -> np.ndarray:
+def _one_class(method: str, model: ModelLike, aligned_face: np.ndarray, class_index: int | str | None,
+               layer: str | None = None) -> np.ndarray:
     cam_model = load_cam_model(model)
-    probs, maps = METHODS[method](cam_model, np.asarray(aligned_face))
+    probs, maps = METHODS[method](cam_model, np.asarray(aligned_face), layer)
     return maps[cam_model.class_index(class_index, probs)]
 
 
@@ -88,6 +116,18 @@ def gradcam(model: ModelLike, aligned_face: np.ndarray, class_index: int | str |
 def gradcam_plus_plus(model: ModelLike, aligned_face: np.ndarray, class_index: int | str | None = None) -> np.ndarray:
     """Grad-CAM++ heatmap, same contract as `gradcam`."""
     return _one_class("gradcam++", model, aligned_face, class_index)
+
+
+def hirescam(model: ModelLike, aligned_face: np.ndarray, class_index: int | str | None = None, *,
+             layer: str | None = None) -> np.ndarray:
+    """HiResCAM heatmap at `layer` (None: the model's default_layer), same contract as `gradcam`."""
+    return _one_class("hirescam", model, aligned_face, class_index, layer)
+
+
+def layercam(model: ModelLike, aligned_face: np.ndarray, class_index: int | str | None = None, *,
+             layer: str | None = None) -> np.ndarray:
+    """LayerCAM heatmap at `layer` (None: the model's default_layer), same contract as `gradcam`."""
+    return _one_class("layercam", model, aligned_face, class_index, layer)
 
 
 def occlusion_sensitivity(model: ModelLike, aligned_face: np.ndarray, class_index: int | str | None = None) -> np.ndarray:

@@ -4,6 +4,10 @@ fer_core/training/export.py writes every emotion model with input "image" (N, h,
 and outputs "probs" (N, C) calibrated probabilities, "cam_features" (N, fh, fw, k) the last conv feature
 map, and "cam_weights" (N, C, k), the gradient of each class logit w.r.t. that map averaged over its
 cells. So everything Grad-CAM needs comes from one forward pass, with no TensorFlow at run time.
+
+Methods that explain at an inner layer (HiResCAM, LayerCAM) need the gradient there, in every cell:
+`run_layer` gets it from a second session whose graph has the backward pass written as plain ops
+(_layer_graph.py), built from the model file the first time a layer is asked for.
 """
 from __future__ import annotations
 
@@ -12,18 +16,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 
 from fer_core._errors import ImageError
-from fer_core._onnx import load_session, metadata, metadata_json
+from fer_core._onnx import load_session, metadata, metadata_json, session_from_bytes
 from fer_core._paths import models_dir
 from governance.explain._errors import ExplanationError
+from governance.explain._layer_graph import LAYER_OUTPUTS, with_layer_gradients
 
 DEFAULT_MODEL = "emotion_vgg16.onnx"
 CAM_OUTPUTS = ("probs", "cam_features", "cam_weights")
 # Faces per onnxruntime call when a method needs many forward passes (deletion steps, occlusion
 # patches): large enough to amortise the call, small enough to stay a few MB at 48x48.
 BATCH = 128
+# The layer HiResCAM and LayerCAM explain at, by the model's "architecture" metadata; others use the last
+# conv map. vgg16: block5_conv1 was the most faithful of the layers tried on validation faces of the
+# shipped model (docs/gradcam/layer_selection.md, scripts/gradcam_layer_selection.py): the last map's
+# cells each see the whole face, so where they sit says little about where the evidence is.
+EXPLAIN_LAYERS = {"vgg16": "block5_conv1"}
 
 
 @dataclass(frozen=True)
@@ -35,16 +46,31 @@ class CamOutputs:
     weights: np.ndarray
 
 
+@dataclass(frozen=True)
+class LayerOutputs:
+    """One forward and backward pass over N faces at one layer: probs (N, C), features (N, h, w, k), the
+    layer's activation, and gradients (N, C, h, w, k), d logit_c / d activation in every cell."""
+
+    probs: np.ndarray
+    features: np.ndarray
+    gradients: np.ndarray
+
+
 class CamModel:
     """An exported emotion model checked against the Grad-CAM contract. Load once, call many times.
 
     Attributes from the model's metadata: `classes` (emotion names, in output order),
     `input_size` (h, w) of the aligned face it takes, and `version` ("" if the model has none).
+    `default_layer` is the layer HiResCAM and LayerCAM explain at (None: the last conv map).
+    `path`, the model file, is needed only for those layer methods.
     """
 
-    def __init__(self, *, session: ort.InferenceSession, name: str = "emotion model") -> None:
+    def __init__(self, *, session: ort.InferenceSession, name: str = "emotion model",
+                 path: str | os.PathLike[str] | None = None) -> None:
         self.name = name
         self._session = session
+        self._path = Path(path) if path is not None else None
+        self._layer_sessions: dict[str | None, ort.InferenceSession] = {}
         outputs = [o.name for o in session.get_outputs()]
         missing = [o for o in CAM_OUTPUTS if o not in outputs]
         if missing:
@@ -57,6 +83,7 @@ class CamModel:
         height, width = metadata_json(meta, "input_size", model=name)
         self.input_size: tuple[int, int] = (int(height), int(width))
         self.version: str = meta.get("version", "")
+        self.default_layer: str | None = EXPLAIN_LAYERS.get(meta.get("architecture", ""))
         self._input = session.get_inputs()[0].name
 
     def _batch(self, faces: np.ndarray) -> np.ndarray:
@@ -75,6 +102,24 @@ class CamModel:
         """Probabilities and Grad-CAM terms for aligned faces, (h, w, 3) or (N, h, w, 3), RGB 0-255."""
         probs, features, weights = self._session.run(list(CAM_OUTPUTS), {self._input: self._batch(faces)})
         return CamOutputs(probs=probs, features=features, weights=weights)
+
+    def run_layer(self, faces: np.ndarray, layer: str | None = None) -> LayerOutputs:
+        """Probabilities and the activation and per-cell gradients at `layer` (a Keras layer name;
+        None: default_layer) for aligned faces, (h, w, 3) or (N, h, w, 3), RGB 0-255."""
+        layer = layer if layer is not None else self.default_layer
+        outputs = ["probs", *LAYER_OUTPUTS]
+        probs, features, gradients = self._layer_session(layer).run(outputs, {self._input: self._batch(faces)})
+        return LayerOutputs(probs=probs, features=features, gradients=gradients)
+
+    def _layer_session(self, layer: str | None) -> ort.InferenceSession:
+        if layer not in self._layer_sessions:
+            if self._path is None:
+                raise ExplanationError(
+                    f"model {self.name} was given as a session; load it from its file to explain at a layer"
+                )
+            graph = with_layer_gradients(onnx.load(self._path), layer, classes=len(self.classes))
+            self._layer_sessions[layer] = session_from_bytes(graph.SerializeToString(), name=self.name)
+        return self._layer_sessions[layer]
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (N, C) for many faces, run in batches of BATCH."""
@@ -110,4 +155,4 @@ def load_cam_model(model: ModelLike = None) -> CamModel:
     if isinstance(model, ort.InferenceSession):
         return CamModel(session=model)
     path = Path(model) if model is not None else models_dir() / DEFAULT_MODEL
-    return CamModel(session=load_session(path), name=path.name)
+    return CamModel(session=load_session(path), name=path.name, path=path)

@@ -7,7 +7,7 @@ import numpy as np
 
 from fer_core._errors import ImageError
 from governance.explain._errors import ExplanationError
-from governance.explain._explain import explain_face
+from governance.explain._explain import DEFAULT_METHOD, explain_face
 from governance.explain._model import ModelLike, load_cam_model
 
 # Share of the heatmap colour in a blended pixel: 0.5 keeps the face readable under the colours.
@@ -82,7 +82,7 @@ def explain_on_photo(
     matrix: np.ndarray,
     emotion: str | None = None,
     *,
-    method: str = "gradcam",
+    method: str = DEFAULT_METHOD,
     alpha: float = DEFAULT_ALPHA,
     colormap: str = DEFAULT_COLORMAP,
 ) -> np.ndarray:
