@@ -44,6 +44,6 @@ $py -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion
 
 $py scripts/bench_emotion.py --run-dir "$run_dir" --onnx "$run_dir"/emotion_fp32.onnx --int8 "$run_dir"/emotion_int8.onnx \
     | tee "$reports"/emotion_latency.md
-$py scripts/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam --methods ${GRADCAM_METHODS:-gradcam gradcam++ occlusion}
+$py scripts/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam --methods ${GRADCAM_METHODS:-gradcam gradcam++ hirescam layercam occlusion}
 
 (cd models && sed -i '/emotion_vgg16.onnx/d' SHA256SUMS && sha256sum emotion_vgg16.onnx >> SHA256SUMS)
