@@ -43,3 +43,25 @@ def tiny_emotion_onnx(tiny_emotion_run) -> Path:
     from fer_core.training.export import export_run
 
     return export_run(tiny_emotion_run, tiny_emotion_run / "emotion_tiny.onnx", version="test-tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_emotion_keras(tiny_emotion_run):
+    """tiny_emotion_run's Keras model with its best weights (the reference for gradient parity tests)."""
+    import json
+
+    from fer_core.training.zoo import build_model
+
+    config = json.loads((tiny_emotion_run / "config.json").read_text())
+    model = build_model(config["arch"], n_classes=len(config["classes"]))
+    model.load_weights(tiny_emotion_run / "best.weights.h5")
+    return model
+
+
+@pytest.fixture(scope="session")
+def fer4_test_faces(fer4_dir):
+    """12 real fer4 test faces as float32 RGB 0-255, what the emotion model takes."""
+    from fer_core.training.data import load_splits, to_rgb_float
+
+    splits, _ = load_splits(fer4_dir, limit_per_split=12)
+    return to_rgb_float(splits["test"].images)

@@ -113,3 +113,9 @@ def test_the_shipped_int8_model_gets_gradients_through_its_quantize_pairs():
     assert out.gradients.shape == (1, 4, 6, 6, 512) and np.abs(out.gradients).max() > 0
     assert np.abs(upper.gradients).max() > 0 and (upper.features >= 0).all()
     np.testing.assert_array_equal(out.probs, model.run(face).probs)
+
+
+def test_a_model_without_the_gap_head_and_cam_weights_is_refused():
+    with pytest.raises(ExplanationError, match=(
+            r"^model has no single GlobalAveragePool head with cam_weights; cannot explain at a layer$")):
+        with_layer_gradients(onnx.load(models_dir() / "mtcnn_onet.onnx"), None, classes=4)

@@ -1,14 +1,12 @@
 """Explaining at an inner layer: the gradient graph written as ONNX ops against TensorFlow's GradientTape
 on the Keras model it was exported from, and HiResCAM / LayerCAM maps against their formulas on tape
 gradients, on real fer4 faces."""
-import json
-
 import numpy as np
 import pytest
 
 from governance.explain import explain_face, gradcam, hirescam, layercam, load_cam_model
 
-FACES = 8
+FACES = 12  # conftest's fer4_test_faces
 MIN_CORRELATION = 0.99  # the issue's bar for Grad-CAM parity, per map
 # cnn3_rgb: block2_relu2 is two convs and a max-pool below the last map, so the gradient crosses
 # every kind of node the graph writer handles; block2_pool is the pool's own output.
@@ -16,29 +14,21 @@ LAYERS = ("block2_relu2", "block2_pool", "block3_relu2")
 
 
 @pytest.fixture(scope="module")
-def faces(fer4_dir):
-    from fer_core.training.data import load_splits, to_rgb_float
-
-    splits, _ = load_splits(fer4_dir, limit_per_split=FACES)
-    return to_rgb_float(splits["test"].images)
+def faces(fer4_test_faces):
+    return fer4_test_faces
 
 
 @pytest.fixture(scope="module")
-def tape(tiny_emotion_run, faces):
+def tape(tiny_emotion_keras, faces):
     """layer -> (activation (N, h, w, k), d logit_c / d activation (N, C, h, w, k)) from GradientTape."""
     import keras
     import tensorflow as tf
 
-    from fer_core.training.zoo import build_model
-
-    config = json.loads((tiny_emotion_run / "config.json").read_text())
-    model = build_model(config["arch"], n_classes=len(config["classes"]))
-    model.load_weights(tiny_emotion_run / "best.weights.h5")
-    out = {}
+    model, out = tiny_emotion_keras, {}
     for layer in LAYERS:
         probe = keras.Model(model.input, [model.get_layer(layer).output, model.output])
         gradients = []
-        for c in range(len(config["classes"])):
+        for c in range(model.output.shape[-1]):
             with tf.GradientTape() as t:
                 activation, logits = probe(tf.constant(faces), training=False)
                 score = tf.reduce_sum(logits[:, c])
@@ -76,7 +66,8 @@ def _reference_maps(activation, gradients, positive_gradients: bool):
     g = np.maximum(gradients, 0) if positive_gradients else gradients
     cams = tf.nn.relu(tf.einsum("nhwk,nchwk->nchw", activation, g))
     n, c, h, w = cams.shape
-    return tf.image.resize(tf.reshape(cams, (n * c, h, w, 1)), (48, 48), method="bilinear").numpy().reshape(n, c, 48, 48)
+    resized = tf.image.resize(tf.reshape(cams, (n * c, h, w, 1)), (48, 48), method="bilinear")
+    return resized.numpy().reshape(n, c, 48, 48)
 
 
 @pytest.mark.parametrize(("method", "positive"), [(hirescam, False), (layercam, True)])

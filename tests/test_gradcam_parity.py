@@ -1,38 +1,29 @@
 """Grad-CAM computed on the ONNX model (no TensorFlow) against a TensorFlow GradientTape Grad-CAM on the
 Keras model it was exported from, on real fer4 faces."""
-import json
-
 import numpy as np
 import pytest
 
 from governance.explain import explain_face, gradcam, gradcam_plus_plus, load_cam_model
 
-FACES = 12
+FACES = 12  # conftest's fer4_test_faces
 MIN_CORRELATION = 0.99  # the issue's bar, per map
 
 
 @pytest.fixture(scope="module")
-def faces(fer4_dir):
-    from fer_core.training.data import load_splits, to_rgb_float
-
-    splits, _ = load_splits(fer4_dir, limit_per_split=FACES)
-    return to_rgb_float(splits["test"].images)
+def faces(fer4_test_faces):
+    return fer4_test_faces
 
 
 @pytest.fixture(scope="module")
-def tape_terms(tiny_emotion_run, faces):
+def tape_terms(tiny_emotion_keras, faces):
     """TensorFlow's feature maps (N, fh, fw, k) and per-cell gradients of every class logit (C, N, fh, fw, k)."""
     import keras
     import tensorflow as tf
 
-    from fer_core.training.zoo import build_model
-
-    config = json.loads((tiny_emotion_run / "config.json").read_text())
-    model = build_model(config["arch"], n_classes=len(config["classes"]))
-    model.load_weights(tiny_emotion_run / "best.weights.h5")
+    model = tiny_emotion_keras
     grad_model = keras.Model(model.input, [model.get_layer("cam_features").output, model.output])
     gradients = []
-    for c in range(len(config["classes"])):
+    for c in range(model.output.shape[-1]):
         with tf.GradientTape() as tape:
             features, logits = grad_model(tf.constant(faces), training=False)
             score = logits[:, c]

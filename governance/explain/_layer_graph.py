@@ -213,8 +213,8 @@ def _max_pool_backward(builder: _Builder, pool: onnx.NodeProto, grad: str, class
     cells = builder.op("Reshape", [windows, split])  # (N, b*b, k, h, w): window cells in row-major order
     is_max = builder.op("Cast", [builder.op("Equal", [cells, builder.reduce_max(cells, axis=1)])], to=TensorProto.FLOAT)
     running = builder.op("CumSum", [is_max, builder.const(1)])
-    first = builder.op("Mul", [is_max, builder.op("Cast", [builder.op("Equal", [running, builder.const(1.0, np.float32)])],
-                                                  to=TensorProto.FLOAT)])
+    is_first = builder.op("Equal", [running, builder.const(1.0, np.float32)])
+    first = builder.op("Mul", [is_max, builder.op("Cast", [is_first], to=TensorProto.FLOAT)])
     spread = builder.op("Mul", [builder.op("Unsqueeze", [grad, builder.const([2])]),
                                 builder.op("Unsqueeze", [first, builder.const([1])])])  # (N, C, b*b, k, h, w)
     spread_shape = builder.op("Shape", [spread])
