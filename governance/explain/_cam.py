@@ -62,8 +62,7 @@ def hirescam_maps(features: np.ndarray, gradients: np.ndarray, size: tuple[int, 
 def layercam_maps(features: np.ndarray, gradients: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """LayerCAM (Jiang et al. 2021): relu(sum_k relu(g[c, i, j, k]) * A[i, j, k]): like HiResCAM, but a
     channel's negative gradient in a cell counts as no evidence rather than evidence against."""
-    maps = np.maximum(np.einsum("hwk,chwk->chw", features, np.maximum(gradients, 0)), 0)
-    return _upsample_normalise(maps, size)
+    return hirescam_maps(features, np.maximum(gradients, 0), size)
 
 
 def occlusion_maps(model: CamModel, face: np.ndarray, probs: np.ndarray, *, fill: str = "blur") -> np.ndarray:

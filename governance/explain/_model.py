@@ -32,8 +32,9 @@ CAM_OUTPUTS = ("probs", "cam_features", "cam_weights")
 BATCH = 128
 # The layer HiResCAM and LayerCAM explain at, by the model's "architecture" metadata; others use the last
 # conv map. vgg16: block5_conv1 was the most faithful of the layers tried on validation faces of the
-# shipped model (docs/gradcam/layer_selection.md, scripts/gradcam_layer_selection.py): the last map's
-# cells each see the whole face, so where they sit says little about where the evidence is.
+# shipped model (docs/gradcam/layer_selection/deletion.md, from scripts/gradcam_faithfulness.py
+# --split validation). The last map's cells each see the whole face, so where they sit says little
+# about where the evidence is.
 EXPLAIN_LAYERS = {"vgg16": "block5_conv1"}
 
 
@@ -62,7 +63,7 @@ class CamModel:
     Attributes from the model's metadata: `classes` (emotion names, in output order),
     `input_size` (h, w) of the aligned face it takes, and `version` ("" if the model has none).
     `default_layer` is the layer HiResCAM and LayerCAM explain at (None: the last conv map).
-    `path`, the model file, is needed only for those layer methods.
+    The `path` argument (the model file) is needed only for those layer methods.
     """
 
     def __init__(self, *, session: ort.InferenceSession, name: str = "emotion model",
