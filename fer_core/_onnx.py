@@ -31,13 +31,18 @@ def load_session(path: str | os.PathLike[str], *, threads: int | None = None) ->
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
-    return session_from_bytes(path.read_bytes(), name=path.name, threads=threads)
+    # onnxruntime reads the file itself: no copy of it in Python memory while the session is built
+    return _session(str(path), name=path.name, threads=threads)
 
 
 def session_from_bytes(model: bytes, *, name: str, threads: int | None = None) -> ort.InferenceSession:
     """An onnxruntime CPU session for a serialised model (e.g. one rewritten in memory)."""
+    return _session(model, name=name, threads=threads)
+
+
+def _session(source: str | bytes, *, name: str, threads: int | None) -> ort.InferenceSession:
     try:
-        return ort.InferenceSession(model, sess_options=_options(threads), providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(source, sess_options=_options(threads), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for corrupt files
         raise ModelError(f"cannot load model {name}: {exc}") from exc
 
