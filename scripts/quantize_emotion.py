@@ -98,11 +98,17 @@ def float_nodes(model: onnx.ModelProto, *, keep_head: bool = True, features_outp
     """Nodes to leave in float32: the in-graph preprocessing (everything the first Conv's input is
     computed from: colour to gray, mean subtraction; it runs once on a 48x48x3 input, so int8 would
     only add rounding) and, if `keep_head`, the head: every node the last conv map `features_output`
-    does not depend on (pooling, dense layers, softmax, cam_weights)."""
-    first_conv = next((node for node in model.graph.node if node.op_type == "Conv"), None)
-    if first_conv is None:
+    does not depend on (pooling, dense layers, softmax, cam_weights). An ensemble (fer_core/training/
+    ensemble.py) has one first convolution, and one preprocessing, per member."""
+    convs = [node for node in model.graph.node if node.op_type == "Conv"]
+    if not convs:
         raise ValueError("the model has no Conv node: nothing for static int8 to speed up")
-    excluded = _ancestors(model, first_conv.input[0])
+    conv_names = {node.name for node in convs}
+    excluded: set[str] = set()
+    for conv in convs:
+        below = _ancestors(model, conv.input[0])
+        if not below & conv_names:  # a first convolution: everything below it is preprocessing
+            excluded |= below
     if keep_head:
         backbone = _ancestors(model, features_output)
         excluded |= {node.name for node in model.graph.node if node.name not in backbone}

@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,evaluate,export,pack-hed,dedup}`: train, score and export emotion models.
+"""`python -m fer_core.training {train,ensemble,evaluate,export,pack-hed,dedup}`: train, score and export emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -20,9 +20,17 @@ def _train(args) -> int:
         seed=args.seed, batch_size=args.batch_size, step1_epochs=args.step1_epochs, step2_epochs=args.step2_epochs,
         step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
-        fine_tune_from=args.fine_tune_from, upsample=args.upsample,
+        fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit,
     )
     print(json.dumps(train(config), indent=2))
+    return 0
+
+
+def _ensemble(args) -> int:
+    from fer_core.training.ensemble import ensemble_runs
+
+    summary = ensemble_runs(args.member, args.run_dir)
+    print(f"merged {len(summary['members'])} runs into {args.run_dir}; score it with `evaluate --run-dir {args.run_dir}`")
     return 0
 
 
@@ -91,9 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--input-size", type=int)
     train.add_argument("--upsample", type=int, default=1, help="enlarge faces inside the graph (2: 48 -> 96)")
     train.add_argument("--fine-tune-from", help="first layer trained in step 2 (default: the architecture's own)")
+    train.add_argument("--no-jit", action="store_true",
+                       help="train without XLA (EfficientNetB0 on this CPU: 0.86 s per step without, 3.4 s with)")
     train.add_argument("--limit-per-split", type=int)
     train.add_argument("--max-steps-per-epoch", type=int)
     train.set_defaults(handler=_train)
+
+    ensemble = sub.add_parser("ensemble", help="merge finished runs into one model averaging their logits")
+    ensemble.add_argument("--member", required=True, action="append", help="a finished run folder (repeat)")
+    ensemble.add_argument("--run-dir", required=True, help="the new run folder")
+    ensemble.set_defaults(handler=_ensemble)
 
     evaluate = sub.add_parser("evaluate", help="fit temperature on validation, score validation and test")
     evaluate.add_argument("--run-dir", required=True)

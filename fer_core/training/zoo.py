@@ -127,7 +127,12 @@ def build_model(
 
 
 def build_from_config(config: dict) -> keras.Model:
-    """The model a training run's config.json describes (for evaluation, export and Grad-CAM checks)."""
+    """The model a training run's config.json describes (for evaluation, export and Grad-CAM checks);
+    an ensemble run's (ensemble.py) when the config lists `members`."""
+    if config.get("members"):
+        from fer_core.training.ensemble import build_ensemble  # ensemble.py builds its members here
+
+        return build_ensemble(config)
     size = config.get("input_size") or ZOO[config["arch"]].input_size[0]
     return build_model(config["arch"], n_classes=len(config["classes"]), input_size=(size, size),
                        upsample=config.get("upsample", 1))

@@ -72,9 +72,11 @@ class _Builder:
 
 def _is_layer(nodes: list[onnx.NodeProto], layer: str | None) -> bool:
     """Whether `nodes` compute Keras layer `layer` (None: any layer, i.e. the first one met). tf2onnx names
-    nodes after the layer: "functional_1/block4_conv3_1/BiasAdd"."""
+    nodes and their outputs after the layer: "functional_1/block4_conv3_1/BiasAdd". The outputs count too:
+    int8 quantization folds a ReLU into the conv before it, whose node may be a bare "Conv__132" while its
+    output keeps the ReLU layer's name ("functional_1/block2_relu2_1/Relu:0")."""
     pattern = re.compile(rf"(^|/){re.escape(layer)}(_\d+)?(/|$)") if layer is not None else None
-    return pattern is None or any(pattern.search(node.name) for node in nodes)
+    return pattern is None or any(pattern.search(name) for node in nodes for name in (node.name, *node.output))
 
 
 class _Walker:
@@ -167,13 +169,30 @@ def with_layer_gradients(model: onnx.ModelProto, layer: str | None, *, classes: 
         builder.op("Unsqueeze", ["cam_weights", builder.const([3, 4])]),
         builder.op("Concat", [builder.const([1, 1, 1]), spatial], axis=0),
     ])
+    tensor, grad = _walk_down(walker, builder, tensor, grad, layer, classes)
+    features = builder.op("Transpose", [tensor], perm=[0, 2, 3, 1])
+    gradients = builder.op("Transpose", [grad], perm=[0, 1, 3, 4, 2])
+    for name, source in zip(LAYER_OUTPUTS, (features, gradients)):
+        graph.node.append(helper.make_node("Identity", [source], [name], name=f"layer_grad/{name}"))
+        graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    return model_out
+
+
+def _walk_down(walker: _Walker, builder: _Builder, tensor: str, grad: str, layer: str | None,
+               classes: int) -> tuple[str, str]:
+    """Carry `grad` (N, C, k, h, w), the gradient w.r.t. `tensor` (N, k, h, w), down to `layer`; returns
+    that layer's activation and gradient. A channel Concat (an ensemble's joined maps, ensemble.py) splits
+    the gradient by channels and walks each branch to its own copy of the layer; the branches' results
+    are joined again the same way."""
     while True:
         node, clips = walker.source(tensor)
+        if node is not None and node.op_type == "Concat":
+            return _walk_branches(walker, builder, node, grad, layer, classes)
         if node is None:  # the walk left the conv stack without meeting the layer (it is on a branch)
             raise ExplanationError(f"layer {layer!r} is not a conv or pool layer on the path to the model's head")
         if node.op_type == "MaxPool":
             if _is_layer([node], layer):
-                break
+                return tensor, grad
             grad, tensor = _max_pool_backward(builder, node, grad, classes), node.input[0]
             continue
         relu = node.op_type == "Relu" or clips
@@ -184,7 +203,7 @@ def with_layer_gradients(model: onnx.ModelProto, layer: str | None, *, classes: 
                 f"and Q/DQ pairs are supported"
             )
         if _is_layer([conv, node], layer):
-            break
+            return tensor, grad
         pads = _check_conv(conv)
         if relu:  # d relu(z) / dz = [z > 0] = [y > 0]
             mask = builder.op("Cast", [builder.op("Greater", [tensor, builder.const(0.0, np.float32)])],
@@ -192,12 +211,23 @@ def with_layer_gradients(model: onnx.ModelProto, layer: str | None, *, classes: 
             grad = builder.op("Mul", [grad, builder.op("Unsqueeze", [mask, builder.const([1])])])
         back = builder.op("ConvTranspose", [builder.to_4d(grad), conv.input[1]], pads=pads)
         grad, tensor = builder.to_5d(back, classes), conv.input[0]
-    features = builder.op("Transpose", [tensor], perm=[0, 2, 3, 1])
-    gradients = builder.op("Transpose", [grad], perm=[0, 1, 3, 4, 2])
-    for name, source in zip(LAYER_OUTPUTS, (features, gradients)):
-        graph.node.append(helper.make_node("Identity", [source], [name], name=f"layer_grad/{name}"))
-        graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
-    return model_out
+
+
+def _walk_branches(walker: _Walker, builder: _Builder, concat: onnx.NodeProto, grad: str, layer: str | None,
+                   classes: int) -> tuple[str, str]:
+    if _attrs(concat).get("axis") != 1:
+        raise ExplanationError(f"cannot carry gradients through Concat node {concat.name}: only a channel "
+                               f"concatenation (axis 1) is supported")
+    channels = builder.op("Concat", [
+        builder.op("Slice", [builder.op("Shape", [branch]), builder.const([1]), builder.const([2])])
+        for branch in concat.input
+    ], axis=0)
+    parts = [builder.name("split") for _ in concat.input]
+    builder.graph.node.append(helper.make_node("Split", [grad, channels], parts, name=builder.name("split_node"),
+                                               axis=2))
+    found = [_walk_down(walker, builder, branch, part, layer, classes) for branch, part in zip(concat.input, parts)]
+    return (builder.op("Concat", [t for t, _ in found], axis=1),
+            builder.op("Concat", [g for _, g in found], axis=2))
 
 
 def _max_pool_backward(builder: _Builder, pool: onnx.NodeProto, grad: str, classes: int) -> str:
