@@ -371,6 +371,11 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     details["training_recipe"] = {k: config[k] for k in recipe_keys if k in config}
     details["trainable_params"] = summary.get("trainable_params")
     details["training_epochs"] = {"step1": summary.get("step1"), "step2": summary.get("step2")}
+    if summary.get("members"):  # an ensemble run (fer_core/training/ensemble.py)
+        details["ensemble"] = (f"mean of the logits of {len(summary['members'])} independently trained runs, "
+                               f"seeds {config.get('seeds')}")
+        details["training_epochs"] = {m["run"]: {"step1": m.get("step1"), "step2": m.get("step2")}
+                                      for m in summary["members"]}
     details["hardware"] = summary.get("hardware", "not recorded by the run")
     details["seconds_per_epoch"] = _seconds_per_epoch(run_dir / "history.csv", sources)
     details["export"] = {k: export[k] for k in ("opset", "parity_images", "parity_max_prob_diff") if k in export}

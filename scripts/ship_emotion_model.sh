@@ -11,8 +11,10 @@ py=${PYTHON:-.venv/bin/python}
 reports=docs/reports
 mkdir -p "$reports"
 
-# The test split is scored once per trained model: a run already evaluated since its last training is not again.
-if [ ! -f "$run_dir"/metrics.json ] || [ "$run_dir"/best.weights.h5 -nt "$run_dir"/metrics.json ]; then
+# The test split is scored once per trained model: a run already evaluated on it since its last training is
+# not again (`evaluate --validation-only`, used to choose between candidates, does not count).
+if [ ! -f "$run_dir"/metrics.json ] || [ "$run_dir"/best.weights.h5 -nt "$run_dir"/metrics.json ] \
+    || ! grep -q '"test"' "$run_dir"/metrics.json; then
     $py -m fer_core.training evaluate --run-dir "$run_dir"
 fi
 $py -m fer_core.training export --run-dir "$run_dir" --out "$run_dir"/emotion_fp32.onnx --version "$version"
@@ -29,10 +31,12 @@ cp "$run_dir"/confusion_validation.png "$run_dir"/confusion_test.png "$reports"/
 cp "$run_dir"/metrics.json "$reports"/emotion_vgg16_metrics.json
 # The run's small files go into the repository, so the card is made from (and checked against) files in it.
 mkdir -p "$reports"/emotion_vgg16_run
-for f in config.json summary.json metrics.json export.json history.csv step2_state.json dedup.json template.json; do
+rm -f "$reports"/emotion_vgg16_run/*
+for f in config.json summary.json metrics.json export.json history.csv dedup.json template.json; do
     cp "$run_dir/$f" "$reports"/emotion_vgg16_run/
 done
-rm -f "$reports"/emotion_vgg16_run/quantization.json
+# A single run's stopping state; an ensemble (fer_core/training/ensemble.py) keeps its members' in summary.json.
+if [ -f "$run_dir"/step2_state.json ]; then cp "$run_dir"/step2_state.json "$reports"/emotion_vgg16_run/; fi
 if [ "$shipped" = int8 ]; then cp "$run_dir"/quantization.json "$reports"/emotion_vgg16_run/; fi
 
 # Bias audit on the deduplicated test split, with proxy groups.

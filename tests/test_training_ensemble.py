@@ -155,3 +155,18 @@ def test_int8_ensemble_keeps_every_members_preprocessing_float_and_still_explain
     assert np.abs(fp32_probs - int8_probs).max() <= 0.05
     out = load_cam_model(int8).run_layer(fer4_test_faces, "block2_relu2")
     assert out.gradients.shape[-1] == out.features.shape[-1] == 2 * 128
+
+
+def test_model_card_of_an_ensemble_names_its_members_and_their_epochs(ensemble_onnx, ensemble_run):
+    import csv
+
+    from governance.model_cards import build_model_card
+
+    with (ensemble_run / "history.csv").open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["member"] for row in rows] == ["0", "1"]  # one step-2 epoch each
+    card = build_model_card(name="emotion_ensemble", kind="emotion", models=[ensemble_onnx], run_dir=ensemble_run)
+    details = card["model_details"]
+    assert details["ensemble"] == "mean of the logits of 2 independently trained runs, seeds [1234, 7]"
+    assert [epochs["step2"]["epochs_done"] for epochs in details["training_epochs"].values()] == [1, 1]
+    assert details["seconds_per_epoch"] == round(sum(float(r["epoch_seconds"]) for r in rows) / 2, 1)

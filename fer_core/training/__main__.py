@@ -37,8 +37,9 @@ def _ensemble(args) -> int:
 def _evaluate(args) -> int:
     from fer_core.training.evaluate import evaluate_run
 
-    metrics = evaluate_run(args.run_dir)
-    for split in ("validation", "test"):
+    splits = ("validation",) if args.validation_only else ("validation", "test")
+    metrics = evaluate_run(args.run_dir, splits_to_score=splits)
+    for split in splits:
         m = metrics[split]
         print(f"{split}: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  ECE {m['ece']:.4f}  (n={m['n']})")
     print(f"temperature {metrics['temperature']:.3f}; uncalibrated validation ECE "
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
     evaluate = sub.add_parser("evaluate", help="fit temperature on validation, score validation and test")
     evaluate.add_argument("--run-dir", required=True)
+    evaluate.add_argument("--validation-only", action="store_true",
+                          help="score validation only, to choose between candidates (test is scored once, last)")
     evaluate.set_defaults(handler=_evaluate)
 
     export = sub.add_parser("export", help="ONNX export with parity check and metadata")

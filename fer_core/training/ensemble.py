@@ -82,7 +82,8 @@ def build_ensemble(config: dict) -> keras.Model:
 def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path) -> dict:
     """Merge finished training runs into a new run folder that `evaluate`, `export` and the model card
     read like any other: config.json (the first member's, plus `members` and their `seeds`),
-    summary.json (shared facts and each member's training record) and best.weights.h5."""
+    summary.json (shared facts and each member's training record), dedup.json, history.csv (the
+    members' epochs) and best.weights.h5."""
     from fer_core.training.zoo import build_from_config
 
     member_dirs = [Path(d) for d in member_dirs]
@@ -113,5 +114,27 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path) -> dic
     }
     (run_dir / "config.json").write_text(json.dumps(config, indent=2))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    (run_dir / "dedup.json").write_text(json.dumps(summary["dedup"], indent=2))
+    _join_histories(member_dirs, run_dir / "history.csv")
     merged.save_weights(run_dir / "best.weights.h5")
     return summary
+
+
+def _join_histories(member_dirs: Sequence[Path], out: Path) -> None:
+    """The members' step-2 histories in one CSV with a leading `member` column (the model card's time per
+    epoch is then the mean over every member's epochs)."""
+    import csv
+
+    rows, fields = [], ["member"]
+    for index, directory in enumerate(member_dirs):
+        path = directory / "history.csv"
+        if not path.is_file():
+            continue
+        with path.open(newline="") as stream:
+            for row in csv.DictReader(stream):
+                fields += [k for k in row if k not in fields]
+                rows.append({"member": index, **row})
+    with out.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
