@@ -57,3 +57,26 @@ def test_real_fer4_slice_decodes_to_48x48_gray(fer4_dir):
     assert splits["train"].images.shape[1:] == (48, 48)
     assert splits["train"].images.dtype == np.uint8
     assert set(report.scanned) == {"train", "validation", "test"}
+
+
+def test_packed_training_data_trains_on_exactly_the_sets_the_full_data_keeps(planted, tmp_path_factory):
+    """Packing drops test, so a train image whose conflicting copy is in test must go before packing:
+    on its own the packed train split could not tell it is ambiguous."""
+    import json
+    import tarfile
+
+    from fer_core.training.data import pack_training_data
+
+    _put(planted, "train", "happy", "conflict_with_test.png", _face(7))
+    _put(planted, "test", "sad", "conflict_with_train.png", _face(7))
+    full, report = load_splits(planted)
+    out = tmp_path_factory.mktemp("packed")
+    assert pack_training_data(planted, out / "data.tgz") == report
+    with tarfile.open(out / "data.tgz") as tar:
+        tar.extractall(out / "fer4", filter="data")
+    assert json.loads((out / "fer4" / "dedup.json").read_text()) == report.as_dict()
+    packed, packed_report = load_splits(out / "fer4")
+    assert set(packed) == {"train", "validation"} and packed_report.conflicting_label_images == 0
+    for split in ("train", "validation"):
+        np.testing.assert_array_equal(packed[split].images, full[split].images)
+        np.testing.assert_array_equal(packed[split].labels, full[split].labels)

@@ -170,3 +170,23 @@ def test_model_card_of_an_ensemble_names_its_members_and_their_epochs(ensemble_o
     assert details["ensemble"] == "mean of the logits of 2 independently trained runs, seeds [1234, 7]"
     assert [epochs["step2"]["epochs_done"] for epochs in details["training_epochs"].values()] == [1, 1]
     assert details["seconds_per_epoch"] == round(sum(float(r["epoch_seconds"]) for r in rows) / 2, 1)
+
+
+def test_members_trained_on_a_packed_copy_are_scored_on_the_given_data(tmp_path, tiny_emotion_run, second_run,
+                                                                       fer4_dir):
+    """Members trained on a GPU machine name that machine's copy of the data; --data points the ensemble
+    at the full set here, and its deduplication report is that set's own."""
+    import shutil
+
+    from fer_core.training.data import load_splits
+
+    data = tmp_path / "fer4"
+    for split in ("train", "validation", "test"):
+        for label in ("happy", "sad"):
+            (data / split / label).mkdir(parents=True)
+            for path in sorted((fer4_dir / split / label).iterdir())[:3]:
+                shutil.copy(path, data / split / label / path.name)
+    summary = ensemble_runs([tiny_emotion_run, second_run], tmp_path / "merged", data_root=data)
+    assert json.loads((tmp_path / "merged" / "config.json").read_text())["data_root"] == str(data)
+    assert summary["dedup"] == load_splits(data)[1].as_dict()
+    assert json.loads((tmp_path / "merged" / "dedup.json").read_text()) == summary["dedup"]

@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,ensemble,evaluate,export,pack-hed,dedup}`: train, score and export emotion models.
+"""`python -m fer_core.training {train,ensemble,evaluate,export,pack-hed,pack-data,dedup}`: train, score and export emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -29,7 +29,7 @@ def _train(args) -> int:
 def _ensemble(args) -> int:
     from fer_core.training.ensemble import ensemble_runs
 
-    summary = ensemble_runs(args.member, args.run_dir)
+    summary = ensemble_runs(args.member, args.run_dir, data_root=args.data)
     print(f"merged {len(summary['members'])} runs into {args.run_dir}; score it with `evaluate --run-dir {args.run_dir}`")
     return 0
 
@@ -60,6 +60,15 @@ def _pack_hed(args) -> int:
 
     path = pack_hed_transport(args.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with --weights hed --weights-file {path}")
+    return 0
+
+
+def _pack_data(args) -> int:
+    from fer_core.training.data import pack_training_data
+
+    report = pack_training_data(args.data, args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB): train {report.kept['train']}, "
+          f"validation {report.kept['validation']} images, deduplicated against all splits")
     return 0
 
 
@@ -109,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     ensemble = sub.add_parser("ensemble", help="merge finished runs into one model averaging their logits")
     ensemble.add_argument("--member", required=True, action="append", help="a finished run folder (repeat)")
     ensemble.add_argument("--run-dir", required=True, help="the new run folder")
+    ensemble.add_argument("--data", help="the data set to score it on, when the members trained on a copy "
+                          "elsewhere (a GPU machine); default: the first member's")
     ensemble.set_defaults(handler=_ensemble)
 
     evaluate = sub.add_parser("evaluate", help="fit temperature on validation, score validation and test")
@@ -126,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     pack = sub.add_parser("pack-hed", help="a float16 copy of the HED weights, small enough to carry to a GPU machine")
     pack.add_argument("--out", required=True, type=Path)
     pack.set_defaults(handler=_pack_hed)
+
+    pack_data = sub.add_parser("pack-data", help="the deduplicated train and validation images as one .tar.gz")
+    pack_data.add_argument("--data", default="../shared/data/fer4")
+    pack_data.add_argument("--out", required=True, type=Path)
+    pack_data.set_defaults(handler=_pack_data)
 
     dedup = sub.add_parser("dedup", help="report what deduplication drops")
     dedup.add_argument("--data", default="../shared/data/fer4")

@@ -172,3 +172,25 @@ def make_dataset(split: Split, *, batch_size: int, n_classes: int, augment: bool
         augmenter = augmentation(seed)
         ds = ds.map(lambda x, y, w: (augmenter(x, training=True), y, w), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def pack_training_data(root: str | Path, out: str | Path, *, classes: tuple[str, ...] = CLASSES) -> DedupReport:
+    """A .tar.gz of the train and validation images that deduplication against all three splits keeps,
+    in the same layout, with `dedup.json` (this report) beside them: what a GPU machine needs to train,
+    in 35 MB instead of 39 (fer4). Training on it gives the same sets as on `root`: nothing in it is a
+    duplicate any more, and the images dropped for a conflicting copy in test are already gone."""
+    import io
+    import json
+    import tarfile
+
+    root = Path(root)
+    splits, report = load_splits(root, classes=classes)
+    with tarfile.open(out, "w:gz") as tar:
+        for name in ("train", "validation"):
+            for path in splits[name].paths:
+                tar.add(path, arcname=str(Path(path).relative_to(root)))
+        data = json.dumps(report.as_dict(), indent=2).encode()
+        info = tarfile.TarInfo("dedup.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return report

@@ -79,11 +79,15 @@ def build_ensemble(config: dict) -> keras.Model:
     return _assemble(members, name=members[0].name)
 
 
-def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path) -> dict:
+def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, data_root: str | Path | None = None) -> dict:
     """Merge finished training runs into a new run folder that `evaluate`, `export` and the model card
     read like any other: config.json (the first member's, plus `members` and their `seeds`),
     summary.json (shared facts and each member's training record), dedup.json, history.csv (the
-    members' epochs) and best.weights.h5."""
+    members' epochs) and best.weights.h5.
+
+    `data_root` replaces the members' data set for scoring, when they trained on a packed copy of it
+    (`pack-data`, on a GPU machine); the deduplication report is then that data set's own."""
+    from fer_core.training.data import load_splits
     from fer_core.training.zoo import build_from_config
 
     member_dirs = [Path(d) for d in member_dirs]
@@ -104,9 +108,14 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path) -> dic
     summaries = [json.loads((d / "summary.json").read_text()) for d in member_dirs]
     config = {**configs[0], "run_dir": str(run_dir), "members": [str(d.resolve()) for d in member_dirs],
               "seeds": [c["seed"] for c in configs]}
+    dedup = summaries[0]["dedup"]
+    if data_root is not None:
+        config["data_root"] = str(data_root)
+        dedup = load_splits(data_root, size=config.get("input_size") or 48,
+                            classes=tuple(config["classes"]))[1].as_dict()
     summary = {
         "initial_weights": summaries[0]["initial_weights"],
-        "dedup": summaries[0]["dedup"],
+        "dedup": dedup,
         "hardware": summaries[0].get("hardware"),
         "trainable_params": sum(s.get("trainable_params") or 0 for s in summaries),
         "members": [{"run": d.name, "seed": c["seed"], "step1": s.get("step1"), "step2": s.get("step2")}
