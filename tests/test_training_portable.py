@@ -2,6 +2,7 @@
 augmentation, shuffled numpy batches, in-graph upsampling, and the half-size HED weights it carries."""
 import json
 
+import h5py
 import numpy as np
 import pytest
 
@@ -112,3 +113,24 @@ def test_half_size_hed_copy_loads_close_to_the_pinned_file_and_is_checked(tmp_pa
     np.savez(forged, **arrays)
     with pytest.raises(RuntimeError, match=r"^.*forged\.npz: not a copy of the pinned HED weights file$"):
         load_initial_weights(build_model("vgg16", n_classes=4), "hed", weights_file=str(forged))
+
+
+def test_half_precision_copy_of_trained_weights_is_half_the_size_and_loads_close(tmp_path, tiny_emotion_run,
+                                                                                fer4_test_faces):
+    from fer_core.training.weights import half_precision_copy
+    from fer_core.training.zoo import build_from_config
+
+    source = tiny_emotion_run / "best.weights.h5"
+    half = half_precision_copy(source, tmp_path / "half.weights.h5")
+    assert half.stat().st_size < 0.6 * source.stat().st_size
+    with h5py.File(half) as stored:
+        assert "optimizer" not in stored
+    config = json.loads((tiny_emotion_run / "config.json").read_text())
+    full_model, half_model = build_from_config(config), build_from_config(config)
+    full_model.load_weights(source)
+    half_model.load_weights(half)
+    for a, b in zip(full_model.weights, half_model.weights):
+        assert b.dtype == "float32"
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=2**-10, atol=1e-7)
+    np.testing.assert_allclose(half_model.predict(fer4_test_faces, verbose=0),
+                               full_model.predict(fer4_test_faces, verbose=0), atol=1e-2)

@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,ensemble,evaluate,export,pack-hed,pack-data,dedup}`: train, score and export emotion models.
+"""`python -m fer_core.training {train,ensemble,evaluate,export,pack-hed,pack-data,pack-weights,dedup}`: train, score and export emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -72,6 +72,14 @@ def _pack_data(args) -> int:
     return 0
 
 
+def _pack_weights(args) -> int:
+    from fer_core.training.weights import half_precision_copy
+
+    path = half_precision_copy(args.run_dir / "best.weights.h5", args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, float16)")
+    return 0
+
+
 def _dedup(args) -> int:
     import csv
 
@@ -142,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     pack_data.add_argument("--data", default="../shared/data/fer4")
     pack_data.add_argument("--out", required=True, type=Path)
     pack_data.set_defaults(handler=_pack_data)
+
+    pack_weights = sub.add_parser("pack-weights", help="a float16 copy of a run's best weights (half the size)")
+    pack_weights.add_argument("--run-dir", required=True, type=Path)
+    pack_weights.add_argument("--out", required=True, type=Path)
+    pack_weights.set_defaults(handler=_pack_weights)
 
     dedup = sub.add_parser("dedup", help="report what deduplication drops")
     dedup.add_argument("--data", default="../shared/data/fer4")
