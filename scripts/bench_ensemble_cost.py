@@ -1,6 +1,6 @@
-"""What an ensemble of the shipped architecture would cost at run time, before any member is trained:
-size and per-image latency of ONNX Runtime fp32 and static int8 for 1, 3, 5 ... members (random
-weights: the cost of a graph does not depend on its values), batch 1 and 32.
+"""What an ensemble of the shipped architecture would cost, before any member is trained: size and
+per-image latency of ONNX Runtime fp32 and static int8 for 1, 3, 5 ... members (random weights: the
+cost of a graph does not depend on its values), batch 1 and 32, and the memory its export needs.
 
     python scripts/bench_ensemble_cost.py [--members 1 3 5] [--repeats 10]
 
@@ -19,9 +19,11 @@ from quantize_emotion import calibration_faces, quantize
 CALIBRATION_FACES = 64  # enough for valid int8 ranges; the ranges do not change the cost
 
 
-def _export_random_ensemble(arch: str, upsample: int, count: int, path: Path) -> Path:
-    """Run in a child process: tf2onnx's peak memory (13.6 GB for three VGG16s, 18.9 GB for five,
-    measured here) is only given back to the system when the process ends."""
+def _export_random_ensemble(arch: str, upsample: int, count: int, path: Path) -> tuple[Path, float]:
+    """The exported file and the peak resident memory of the export, in GB. Run in a child process:
+    tf2onnx's peak (the table's last column) is only given back to the system when the process ends."""
+    import resource
+
     import keras
 
     from fer_core.training.data import CLASSES
@@ -32,7 +34,8 @@ def _export_random_ensemble(arch: str, upsample: int, count: int, path: Path) ->
     keras.utils.set_random_seed(count)
     members = [build_model(arch, n_classes=len(CLASSES), upsample=upsample) for _ in range(count)]
     model = members[0] if count == 1 else merge_members(members)
-    return export_onnx(model, path, classes=CLASSES, temperature=1.0, initial_weights="random", version="bench")
+    path = export_onnx(model, path, classes=CLASSES, temperature=1.0, initial_weights="random", version="bench")
+    return path, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # Linux: kilobytes
 
 
 def main() -> None:
@@ -57,12 +60,13 @@ def main() -> None:
                                                  CALIBRATION_FACES, len(CLASSES)))
     print(f"{args.arch} with upsample {args.upsample}, random weights, {os.cpu_count()} CPU cores, "
           f"median of {args.repeats}")
-    print("| members | fp32 MB | int8 MB | fp32 batch 1 | fp32 batch 32 | int8 batch 1 | int8 batch 32 |")
-    print("|---|---|---|---|---|---|---|")
+    print("| members | fp32 MB | int8 MB | fp32 batch 1 | fp32 batch 32 | int8 batch 1 | int8 batch 32 "
+          "| export peak GB |")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as work:
         for count in args.members:
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
-                fp32 = child.submit(_export_random_ensemble, args.arch, args.upsample, count,
+                fp32, peak = child.submit(_export_random_ensemble, args.arch, args.upsample, count,
                                     Path(work) / f"m{count}.onnx").result()
             int8 = quantize(fp32, Path(work) / f"m{count}.int8.onnx", calibration)
             cells = [f"{p.stat().st_size / 1e6:.1f}" for p in (fp32, int8)]
@@ -74,7 +78,7 @@ def main() -> None:
 
                 cells.append(f"{median_ms_per_image(run, faces[:1], args.repeats):.1f}")
                 cells.append(f"{median_ms_per_image(run, faces, max(3, args.repeats // 4)):.1f}")
-            print(f"| {count} | " + " | ".join(cells) + " |", flush=True)
+            print(f"| {count} | " + " | ".join(cells) + f" | {peak:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
