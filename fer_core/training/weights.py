@@ -92,7 +92,8 @@ def pack_hed_transport(out: str | Path, *, dtype: str = "float16") -> Path:
     out = Path(out)
     arrays = _hed_arrays(hed_weights_file())
     flat = {f"{layer}/{part}": array.astype(dtype) for layer, pair in arrays.items() for part, array in zip(("kernel", "bias"), pair)}
-    np.savez(out, source_sha256=np.asarray(HED_WEIGHTS_SHA256), **flat)
+    # Compressed: 27.2 MB instead of 29.4, which a GPU call's 64 MiB needs beside the data and the code.
+    np.savez_compressed(out, source_sha256=np.asarray(HED_WEIGHTS_SHA256), **flat)
     return out
 
 
