@@ -55,13 +55,24 @@ def ensemble_run(tmp_path_factory, tiny_emotion_run, second_run):
 
 
 def test_runs_of_different_architectures_are_refused(tmp_path, tiny_emotion_run, second_run):
-    other = tmp_path / "other"
-    other.mkdir()
+    import shutil
+
+    other = shutil.copytree(second_run, tmp_path / "other")
     config = json.loads((second_run / "config.json").read_text())
     (other / "config.json").write_text(json.dumps({**config, "arch": "cnn4_rgb"}))
     with pytest.raises(ValueError, match=r"^members differ in arch: \['cnn3_rgb', 'cnn4_rgb'\]$"):
         ensemble_runs([tiny_emotion_run, other], tmp_path / "merged")
     assert not (tmp_path / "merged").exists()
+
+
+def test_a_member_without_trained_weights_is_refused_by_name(tmp_path, tiny_emotion_run):
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    for name in ("config.json", "summary.json"):
+        (unfinished / name).write_text((tiny_emotion_run / name).read_text())
+    with pytest.raises(FileNotFoundError, match=rf"^{unfinished}: no best.weights.h5; a member must be a finished "
+                                                r"training run$"):
+        ensemble_runs([tiny_emotion_run, unfinished], tmp_path / "merged")
 
 
 def test_ensemble_run_records_its_members_and_rebuilds_from_its_config(ensemble_run, tiny_emotion_run, second_run,

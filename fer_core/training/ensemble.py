@@ -91,6 +91,10 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
     from fer_core.training.zoo import build_from_config
 
     member_dirs = [Path(d) for d in member_dirs]
+    for directory in member_dirs:
+        for name in ("config.json", "summary.json", "best.weights.h5"):
+            if not (directory / name).is_file():
+                raise FileNotFoundError(f"{directory}: no {name}; a member must be a finished training run")
     configs = [json.loads((d / "config.json").read_text()) for d in member_dirs]
     for key in SHARED_SETTINGS:
         values = [c.get(key) for c in configs]
