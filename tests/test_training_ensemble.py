@@ -107,7 +107,11 @@ def ensemble_onnx(ensemble_run):
 def test_ensemble_exports_with_parity_and_runs_in_the_emotion_runtime(ensemble_onnx, ensemble_run, fer4_test_faces):
     from fer_core import EmotionModel
 
+    import onnx
+
     assert json.loads((ensemble_run / "export.json").read_text())["parity_max_prob_diff"] <= 1e-4
+    metadata = {p.key: p.value for p in onnx.load(str(ensemble_onnx)).metadata_props}
+    assert metadata["architecture"] == "cnn3_rgb" and metadata["ensemble_members"] == "2"
     probs = EmotionModel(ensemble_onnx).predict(fer4_test_faces.astype(np.uint8))
     assert probs.shape == (len(fer4_test_faces), 4)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)

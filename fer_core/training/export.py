@@ -118,9 +118,11 @@ def export_run(run_dir: str | Path, out: str | Path, *, version: str) -> Path:
     if not template_path.exists():
         template_path.write_text(json.dumps(measure_template(splits["train"].images, size=(size, size)), indent=2))
     template = json.loads(template_path.read_text())["template"]
+    extra = {"template": json.dumps(template)}
+    if config.get("members"):  # an ensemble (ensemble.py): "architecture" names its members' architecture
+        extra["ensemble_members"] = str(len(config["members"]))
     path = export_onnx(model, out, classes=classes, temperature=temperature,
-                       initial_weights=summary["initial_weights"]["source"], version=version,
-                       extra_metadata={"template": json.dumps(template)})
+                       initial_weights=summary["initial_weights"]["source"], version=version, extra_metadata=extra)
 
     images = to_rgb_float(splits["validation"].images[:PARITY_IMAGES])
     expected = softmax(np.asarray(model.predict(images, verbose=0)) / temperature, axis=1)
