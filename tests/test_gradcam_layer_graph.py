@@ -75,6 +75,32 @@ def test_a_strided_conv_is_refused_with_the_reason():
         with_layer_gradients(_model(body, [EYE]), "base", classes=1)
 
 
+def test_a_channel_concat_splits_the_gradient_and_follows_each_branch_to_its_own_layer():
+    """An ensemble's joined maps (fer_core/training/ensemble.py): branch i gets the gradient of its own
+    channels, and the layer's copies in both branches are joined again in the same order."""
+    body = [*_identity_conv("m0/conv", "x", "a0"), *_identity_conv("m0/top", "a0", "t0"),
+            *_identity_conv("m1/conv", "x", "a1"), *_identity_conv("m1/top", "a1", "t1"),
+            helper.make_node("Concat", ["t0", "t1"], ["last"], name="m/cam_features/concat", axis=1)]
+    model = _model(body, [EYE], channels=2, size=2)  # two channels at the head,
+    model.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 1  # from a one-channel image
+    x = np.array([[1, -1], [2, 3]], np.float32)[None, None]
+    features, gradients = _run(model, "conv", x, np.array([[[2.0, 5.0]]], np.float32))
+    relu = np.maximum(x[0, 0], 0)
+    np.testing.assert_array_equal(features[0], np.stack([relu, relu], axis=-1))
+    np.testing.assert_array_equal(gradients[0, 0, :, :, 0], 2.0 * (relu > 0))
+    np.testing.assert_array_equal(gradients[0, 0, :, :, 1], 5.0 * (relu > 0))
+
+
+def test_a_concat_that_is_not_along_channels_is_refused_by_name():
+    body = [*_identity_conv("base", "x", "b"),
+            helper.make_node("Concat", ["b", "b"], ["wide"], name="m/side_by_side/concat", axis=3),
+            *_identity_conv("top", "wide", "last")]
+    with pytest.raises(ExplanationError, match=(
+            r"^cannot carry gradients through Concat node m/side_by_side/concat: only a channel concatenation "
+            r"\(axis 1\) is supported$")):
+        with_layer_gradients(_model(body, [EYE]), "base", classes=1)
+
+
 def test_an_unsupported_node_on_the_path_is_refused_by_name():
     body = [*_identity_conv("base", "x", "b"), helper.make_node("Sigmoid", ["b"], ["s"], name="m/squash/Sigmoid"),
             *_identity_conv("top", "s", "last")]

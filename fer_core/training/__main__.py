@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     pack_data.add_argument("--out", required=True, type=Path)
     pack_data.set_defaults(handler=_pack_data)
 
-    pack_weights = sub.add_parser("pack-weights", help="a float16 copy of a run's best weights (half the size)")
+    pack_weights = sub.add_parser("pack-weights", help="a float16 copy of a run's best weights, without the optimizer's state")
     pack_weights.add_argument("--run-dir", required=True, type=Path)
     pack_weights.add_argument("--out", required=True, type=Path)
     pack_weights.set_defaults(handler=_pack_weights)

@@ -130,7 +130,7 @@ def build_from_config(config: dict) -> keras.Model:
     """The model a training run's config.json describes (for evaluation, export and Grad-CAM checks);
     an ensemble run's (ensemble.py) when the config lists `members`."""
     if config.get("members"):
-        from fer_core.training.ensemble import build_ensemble  # ensemble.py builds its members here
+        from fer_core.training.ensemble import build_ensemble  # here: ensemble.py imports this module
 
         return build_ensemble(config)
     size = config.get("input_size") or ZOO[config["arch"]].input_size[0]

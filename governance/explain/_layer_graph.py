@@ -8,6 +8,8 @@ backward pass as forward ops, one per layer, walking the graph from the GAP node
 - conv (stride 1, "same" padding) + ReLU: g <- ConvTranspose(g * [y > 0], W), the same kernel W;
 - max-pool (kernel = stride): g goes to the first maximum of each window, in row-major order, as
   TensorFlow's MaxPoolGrad routes it (SpaceToDepth exposes the windows, CumSum picks the first max);
+- a channel Concat (an ensemble's joined maps): the gradient is split by channels and each branch is
+  walked to its own copy of the layer; the copies are joined again in the same order;
 - QuantizeLinear/DequantizeLinear pairs of an int8 model: passed straight through. ONNX Runtime's
   quantizer drops a ReLU into its Q node (zero point at the type's minimum clips negatives), so such
   a node counts as the ReLU.
