@@ -145,7 +145,10 @@ def test_inner_layer_gradients_of_an_ensemble_are_each_members_over_their_number
     reference = np.concatenate(gradients, axis=-1)
     assert out.gradients.shape == reference.shape
     # as in test_gradcam_layers: rounding can flip a ReLU branch at a pre-activation within 1e-7 of 0
-    assert (np.abs(out.gradients - reference) <= 1e-5 * np.abs(reference).max()).mean() >= 0.995
+    assert (np.abs(out.gradients - reference) <= 1e-5 * np.abs(reference).max()).mean() >= 0.99
+    maps = len(fer4_test_faces) * 4
+    for ours, theirs in zip(out.gradients.reshape(maps, -1), reference.reshape(maps, -1)):
+        assert np.corrcoef(ours, theirs)[0, 1] >= 0.999
     assert hirescam(model, fer4_test_faces[0], layer="block2_relu2").shape == (48, 48)
 
 
