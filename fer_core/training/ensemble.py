@@ -71,11 +71,10 @@ def merge_members(members: Sequence[keras.Model]) -> keras.Model:
 
 def build_ensemble(config: dict) -> keras.Model:
     """The structure an ensemble run's config.json describes, for loading its merged weights."""
-    from fer_core.training.zoo import build_model
+    from fer_core.training.zoo import build_from_config
 
-    size = config.get("input_size") or 48
-    members = [build_model(config["arch"], n_classes=len(config["classes"]), input_size=(size, size),
-                           upsample=config.get("upsample", 1)) for _ in config["members"]]
+    member_config = {k: v for k, v in config.items() if k != "members"}  # the settings members share
+    members = [build_from_config(member_config) for _ in config["members"]]
     return _assemble(members, name=members[0].name)
 
 
