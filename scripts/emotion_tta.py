@@ -9,7 +9,6 @@ Prints a markdown table (accuracy and macro-F1 per view and per average).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
