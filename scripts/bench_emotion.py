@@ -47,8 +47,8 @@ def main() -> None:
     if args.int8:
         engines["ONNX Runtime int8 (static, QDQ)"] = onnx_engine(args.int8)
     print(f"emotion model {config['arch']} {size}x{size}, {os.cpu_count()} CPU cores, median of {args.repeats}")
-    print(f"| engine | batch 1 (ms/image) | batch 32 (ms/image) |")
-    print(f"|---|---|---|")
+    print("| engine | batch 1 (ms/image) | batch 32 (ms/image) |")
+    print("|---|---|---|")
     for name, fn in engines.items():
         single = median_ms_per_image(fn, faces[:1], args.repeats)
         batched = median_ms_per_image(fn, faces, max(3, args.repeats // 4))

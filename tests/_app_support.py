@@ -1,7 +1,6 @@
 """Fixtures and real-photo helpers shared by the app tests (test_app_services, test_app_pages, test_browser).
 
-Test modules import the fixtures by name (`from tests._app_support import app_models_dir`), which is how
-pytest picks up fixtures defined outside conftest.py.
+conftest.py registers this module as a plugin, so its fixtures reach every test without an import.
 """
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+# The app tests' fixtures (app_models_dir, app_env) live beside their photo helpers.
+pytest_plugins = ("tests._app_support",)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 

@@ -14,11 +14,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests._app_support import (  # noqa: F401 - fixtures
+from tests._app_support import (
     MEMBER,
     STRANGER,
-    app_env,
-    app_models_dir,
     panning_video,
     photo_bytes,
     photo_path,

@@ -12,7 +12,7 @@ from PIL import Image
 
 from fer_core import Face, FaceAnalyzer, FaceDetector, load_embedding_model, load_image
 from governance import app_services as svc
-from tests._app_support import MEMBER, STRANGER, app_models_dir, panning_video, photo_path, side_by_side  # noqa: F401
+from tests._app_support import MEMBER, STRANGER, panning_video, photo_path, side_by_side
 
 
 @pytest.fixture(scope="module")

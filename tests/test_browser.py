@@ -28,10 +28,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests._app_support import (  # noqa: F401 - fixtures
+from tests._app_support import (
     MEMBER,
     STRANGER,
-    app_models_dir,
     env_for_app,
     panning_video,
     photo_bytes,
