@@ -4,7 +4,9 @@ validation split (the original, its mirror image, and 2-pixel shifts) and averag
     python scripts/emotion_tta.py [--onnx models/emotion_vgg16.onnx] [--data ../shared/data/fer4]
 
 Validation only: test is scored once, for a chosen model, and a view average is only a candidate.
-Prints a markdown table (accuracy and macro-F1 per view and per average).
+Prints a markdown table: accuracy and macro-F1 per view and per average, the share of faces whose
+prediction differs from the original view's, and an exact McNemar test of the accuracy difference
+(two-sided binomial test on the faces that only one of the two gets right).
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "fer4")
     args = parser.parse_args(argv)
 
+    from scipy.stats import binomtest
     from sklearn.metrics import accuracy_score, f1_score
 
     from fer_core.emotion import EmotionModel
@@ -62,13 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     scored["all six"] = sum(scored[name] for name in views(faces[:0]))
 
     print(f"{model.name} (version {model.version}), deduplicated validation split, {len(validation.labels)} faces")
-    print("| views | accuracy | macro-F1 |")
-    print("|---|---|---|")
+    print("| views | accuracy | macro-F1 | predictions changed vs original | McNemar p vs original |")
+    print("|---|---|---|---|---|")
+    labels = validation.labels
+    original = scored["original"].argmax(axis=1)
     for name, probs in scored.items():
         predicted = probs.argmax(axis=1)
-        accuracy = accuracy_score(validation.labels, predicted)
-        macro_f1 = f1_score(validation.labels, predicted, average="macro")
-        print(f"| {name} | {100 * accuracy:.2f} | {100 * macro_f1:.2f} |")
+        accuracy = accuracy_score(labels, predicted)
+        macro_f1 = f1_score(labels, predicted, average="macro")
+        changed = float(np.mean(predicted != original))
+        only_this = int(np.sum((predicted == labels) & (original != labels)))
+        only_original = int(np.sum((predicted != labels) & (original == labels)))
+        discordant = only_this + only_original
+        p_value = f"{binomtest(only_this, discordant).pvalue:.3f}" if discordant else "-"
+        print(f"| {name} | {100 * accuracy:.2f} | {100 * macro_f1:.2f} | {100 * changed:.1f}% | {p_value} |")
     return 0
 
 
