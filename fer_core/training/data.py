@@ -156,24 +156,6 @@ def training_targets(split: Split, n_classes: int) -> tuple[np.ndarray, np.ndarr
     return onehot, np.asarray([weights[int(c)] for c in split.labels], dtype=np.float32)
 
 
-def make_dataset(split: Split, *, batch_size: int, n_classes: int, augment: bool, shuffle: bool, seed: int):
-    """A tf.data pipeline of (RGB 0-255 float images, one-hot labels, sample weights)."""
-    import tensorflow as tf
-
-    from fer_core.training.augment import augmentation
-
-    rgb = to_rgb_float(split.images)
-    onehot, sample_weight = training_targets(split, n_classes)
-    ds = tf.data.Dataset.from_tensor_slices((rgb, onehot, sample_weight))
-    if shuffle:
-        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if augment:
-        augmenter = augmentation(seed)
-        ds = ds.map(lambda x, y, w: (augmenter(x, training=True), y, w), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
 def pack_training_data(root: str | Path, out: str | Path, *, classes: tuple[str, ...] = CLASSES) -> DedupReport:
     """A .tar.gz of the train and validation images that deduplication against all three splits keeps,
     in the same layout, with `dedup.json` (this report) beside them: what a GPU machine needs to train,

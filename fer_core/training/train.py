@@ -23,7 +23,6 @@ from fer_core.training.data import (
     Split,
     class_weights,
     load_splits,
-    make_dataset,
     to_rgb_float,
     training_targets,
 )
@@ -54,9 +53,6 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None  # for fast tests
     jit_compile: bool = True  # XLA: about 1.7x faster VGG16 steps on this CPU
     upsample: int = 1  # enlarge the face inside the graph (zoo.build_model); 2 gives VGG16 a 6x6 last map
-    # Batches and augmentation from numpy/OpenCV instead of tf.data: needed where there is no TensorFlow
-    # (Keras on JAX on a GPU machine); None picks by backend.
-    numpy_pipeline: bool | None = None
     classes: tuple[str, ...] = field(default=CLASSES)
 
 
@@ -65,18 +61,22 @@ def _predict_logits(model: keras.Model, split: Split, batch_size: int = 256) -> 
 
 
 class ShuffledBatches(keras.utils.PyDataset):
-    """Backend-neutral batches (a GPU machine has no TensorFlow, so no tf.data): augmented RGB 0-255 float
-    images, one-hot labels and class-balancing sample weights, in a new seeded order every epoch."""
+    """Augmented RGB 0-255 float images, one-hot labels and class-balancing sample weights, in a new
+    seeded order every epoch. Plain numpy, so every backend trains on the same batches (a GPU machine
+    has no TensorFlow, so no tf.data). Each epoch's order and each batch's augmentation depend only on
+    (seed, epoch, batch), so a run resumed at `start_epoch` sees what an uninterrupted run would."""
 
-    def __init__(self, split: Split, *, batch_size: int, n_classes: int, seed: int):
+    def __init__(self, split: Split, *, batch_size: int, n_classes: int, seed: int, start_epoch: int = 0):
         super().__init__(workers=4)  # threads: OpenCV releases the GIL
         self.split = split
         self.batch_size = batch_size
         self._seed = seed
-        self._epoch = 0
-        self._rng = np.random.default_rng(seed)
-        self._order = self._rng.permutation(len(split))
         self._onehot, self._weights = training_targets(split, n_classes)
+        self._start_epoch(start_epoch)
+
+    def _start_epoch(self, epoch: int) -> None:
+        self._epoch = epoch
+        self._order = np.random.default_rng((self._seed, epoch)).permutation(len(self.split))
 
     def __len__(self) -> int:
         return int(np.ceil(len(self.split) / self.batch_size))
@@ -88,8 +88,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         return np.repeat(gray[..., None], 3, axis=-1), self._onehot[rows], self._weights[rows]
 
     def on_epoch_end(self) -> None:
-        self._epoch += 1
-        self._order = self._rng.permutation(len(self.split))
+        self._start_epoch(self._epoch + 1)
 
 
 class MacroF1Checkpoint(keras.callbacks.Callback):
@@ -253,14 +252,9 @@ def train(config: TrainConfig) -> dict:
     steps = int(np.ceil(len(splits["train"]) / config.batch_size))
     if config.max_steps_per_epoch:
         steps = min(steps, config.max_steps_per_epoch)
-    use_numpy = keras.backend.backend() != "tensorflow" if config.numpy_pipeline is None else config.numpy_pipeline
-    if use_numpy:
-        train_data = ShuffledBatches(splits["train"], batch_size=config.batch_size, n_classes=n_classes, seed=config.seed)
-    else:
-        train_data = make_dataset(splits["train"], batch_size=config.batch_size, n_classes=n_classes,
-                                  augment=True, shuffle=True, seed=config.seed)
-        if config.max_steps_per_epoch:
-            train_data = train_data.repeat()
+    monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience)
+    train_data = ShuffledBatches(splits["train"], batch_size=config.batch_size, n_classes=n_classes,
+                                 seed=config.seed, start_epoch=monitor.state["epochs_done"])
     schedule = keras.optimizers.schedules.CosineDecay(config.step2_lr, decay_steps=steps * config.step2_epochs, alpha=0.05)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
@@ -268,7 +262,6 @@ def train(config: TrainConfig) -> dict:
         metrics=["accuracy"],  # on the augmented training batches: the reference study's "train acc" column
         jit_compile=config.jit_compile,
     )
-    monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience)
     # Written before step 2 as well, so a run stopped mid-way (a session ends) can still be scored,
     # exported and carded from its best checkpoint.
     summary.update(dedup=report.as_dict(), hardware=_hardware(), step2=dict(monitor.state),
