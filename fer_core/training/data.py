@@ -1,4 +1,4 @@
-"""The fer4-style image-folder data set: scan, decode, deduplicate across splits, and feed tf.data.
+"""The fer4-style image-folder data set: scan, decode, deduplicate across splits, and turn faces into training targets.
 
 Layout: <root>/{train,validation,test}/<class>/*.{jpg,png}. FER2013 holds exact pixel duplicates, some
 across splits and some with conflicting labels; a validation or test score is only trustworthy once they
