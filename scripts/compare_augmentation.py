@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from fer_core.training import augment
-from fer_core.training.data import load_splits
+from fer_core.training.data import load_splits, to_rgb_float
 
 
 def keras_layers_path(faces: np.ndarray, seed: int) -> tuple[np.ndarray, tuple[float, float]]:
@@ -36,8 +36,7 @@ def keras_layers_path(faces: np.ndarray, seed: int) -> tuple[np.ndarray, tuple[f
         keras.layers.RandomBrightness(augment.BRIGHTNESS, value_range=(0.0, 255.0), seed=seed + 4),
         keras.layers.RandomContrast(augment.CONTRAST, value_range=(0.0, 255.0), seed=seed + 5),
     ])
-    rgb = np.repeat(faces[..., None].astype(np.float32), 3, axis=-1)
-    batches = tf.data.Dataset.from_tensor_slices(rgb).batch(64).map(lambda x: layers(x, training=True))
+    batches = tf.data.Dataset.from_tensor_slices(to_rgb_float(faces)).batch(64).map(lambda x: layers(x, training=True))
     out = np.concatenate([b.numpy()[..., 0] for b in batches])
     lower, upper = layers.layers[-1].factor
     return out, (1.0 - lower, 1.0 + upper)
