@@ -9,7 +9,7 @@ import pytest
 
 from fer_core.training.augment import augment_batch
 from fer_core.training.data import Split
-from fer_core.training.train import ShuffledBatches, TrainConfig, train
+from fer_core.training.train import ShuffledBatches, TrainConfig, tensorflow_feed, train
 
 
 def _faces(n: int = 8) -> np.ndarray:
@@ -149,3 +149,29 @@ def test_half_precision_copy_of_trained_weights_is_half_the_size_and_loads_close
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=2**-10, atol=1e-7)
     np.testing.assert_allclose(half_model.predict(fer4_test_faces, verbose=0),
                                full_model.predict(fer4_test_faces, verbose=0), atol=1e-2)
+
+
+def test_tensorflow_feed_yields_the_batches_of_shuffled_batches_from_the_resumed_epoch():
+    faces = _faces(10)
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 3])
+    batches = ShuffledBatches(Split(faces, labels, []), batch_size=4, n_classes=4, seed=1)
+    fed = list(tensorflow_feed(batches, steps_per_epoch=3, start_epoch=2, epochs=4).as_numpy_iterator())
+    assert len(fed) == 6
+    for step, arrays in enumerate(fed):
+        for ours, theirs in zip(arrays, batches.batch(2 + step // 3, step % 3)):
+            np.testing.assert_array_equal(ours, theirs)
+    assert fed[0][0].shape == (4, 48, 48, 3) and fed[2][0].shape == (2, 48, 48, 3)
+
+
+def test_two_runs_with_the_same_seed_end_with_the_same_weights(tmp_path, fer4_dir):
+    from fer_core.training.zoo import build_model
+
+    weights = []
+    for name in ("first", "second"):
+        train(TrainConfig(arch="cnn3_rgb", data_root=str(fer4_dir), run_dir=str(tmp_path / name), limit_per_split=96,
+                          step2_epochs=2, max_steps_per_epoch=3, batch_size=32, jit_compile=False))
+        model = build_model("cnn3_rgb", n_classes=4)
+        model.load_weights(tmp_path / name / "best.weights.h5")
+        weights.append(model.get_weights())
+    for ours, theirs in zip(*weights):
+        np.testing.assert_array_equal(ours, theirs)

@@ -63,32 +63,55 @@ def _predict_logits(model: keras.Model, split: Split, batch_size: int = 256) -> 
 class ShuffledBatches(keras.utils.PyDataset):
     """Augmented RGB 0-255 float images, one-hot labels and class-balancing sample weights, in a new
     seeded order every epoch. Plain numpy, so every backend trains on the same batches (a GPU machine
-    has no TensorFlow, so no tf.data). Each epoch's order and each batch's augmentation depend only on
+    has no TensorFlow). Each epoch's order and each batch's augmentation depend only on
     (seed, epoch, batch), so a run resumed at `start_epoch` sees what an uninterrupted run would."""
 
-    def __init__(self, split: Split, *, batch_size: int, n_classes: int, seed: int, start_epoch: int = 0):
-        super().__init__(workers=4)  # threads: OpenCV releases the GIL
+    def __init__(self, split: Split, *, batch_size: int, n_classes: int, seed: int, start_epoch: int = 0,
+                 workers: int = 4):
+        super().__init__(workers=workers)  # threads: OpenCV releases the GIL
         self.split = split
         self.batch_size = batch_size
+        self.n_classes = n_classes
         self._seed = seed
         self._onehot, self._weights = training_targets(split, n_classes)
-        self._start_epoch(start_epoch)
-
-    def _start_epoch(self, epoch: int) -> None:
-        self._epoch = epoch
-        self._order = np.random.default_rng((self._seed, epoch)).permutation(len(self.split))
+        self._epoch = start_epoch
 
     def __len__(self) -> int:
         return int(np.ceil(len(self.split) / self.batch_size))
 
-    def __getitem__(self, index: int):
-        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
-        rng = np.random.default_rng((self._seed, self._epoch, index))  # the same batch whichever worker makes it
+    def batch(self, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Batch `index` of epoch `epoch`: the same arrays whoever asks, in whatever order."""
+        order = np.random.default_rng((self._seed, epoch)).permutation(len(self.split))
+        rows = order[index * self.batch_size:(index + 1) * self.batch_size]
+        rng = np.random.default_rng((self._seed, epoch, index))
         gray = augment_batch(self.split.images[rows], rng)
         return np.repeat(gray[..., None], 3, axis=-1), self._onehot[rows], self._weights[rows]
 
+    def __getitem__(self, index: int):
+        return self.batch(self._epoch, index)
+
     def on_epoch_end(self) -> None:
-        self._start_epoch(self._epoch + 1)
+        self._epoch += 1
+
+
+def tensorflow_feed(batches: ShuffledBatches, *, steps_per_epoch: int, start_epoch: int, epochs: int):
+    """The same batches as a tf.data pipeline, for the TensorFlow backend: steps `start_epoch` to `epochs`
+    (exclusive) back to back, made two at a time and prefetched. Keras feeds a PyDataset through a
+    generator on TensorFlow, which made cnn5_gray steps about 1.5x slower here (scripts/bench_training_input.py)."""
+    import tensorflow as tf  # only on the TensorFlow backend; the GPU machine has none
+
+    def make(step):
+        return batches.batch(*divmod(int(step), steps_per_epoch))
+
+    size = batches.split.images.shape[1:]
+
+    def load(step):
+        images, onehot, weights = tf.numpy_function(make, [step], (tf.float32, tf.float32, tf.float32))
+        return (tf.ensure_shape(images, (None, *size, 3)), tf.ensure_shape(onehot, (None, batches.n_classes)),
+                tf.ensure_shape(weights, (None,)))
+
+    steps = tf.data.Dataset.range(start_epoch * steps_per_epoch, epochs * steps_per_epoch)
+    return steps.map(load, num_parallel_calls=2, deterministic=True).prefetch(4)
 
 
 class MacroF1Checkpoint(keras.callbacks.Callback):
@@ -267,9 +290,14 @@ def train(config: TrainConfig) -> dict:
     summary.update(dedup=report.as_dict(), hardware=_hardware(), step2=dict(monitor.state),
                    trainable_params=int(sum(np.prod(w.shape) for w in model.trainable_weights)))
     summary_path.write_text(json.dumps(summary, indent=2))
+    if keras.backend.backend() == "tensorflow":
+        train_data = tensorflow_feed(train_data, steps_per_epoch=steps, start_epoch=monitor.state["epochs_done"],
+                                     epochs=config.step2_epochs)
     if not monitor.state["stopped_early"] and monitor.state["epochs_done"] < config.step2_epochs:
         model.fit(
-            train_data, epochs=config.step2_epochs, steps_per_epoch=steps, verbose=2,
+            # shuffle=False: the batches come shuffled and seeded; Keras' own shuffle reorders a PyDataset's
+            # batches with Python's unseeded `random`, which made runs unrepeatable.
+            train_data, epochs=config.step2_epochs, steps_per_epoch=steps, shuffle=False, verbose=2,
             callbacks=[
                 keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
                 monitor,
