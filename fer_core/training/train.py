@@ -95,8 +95,8 @@ class ShuffledBatches(keras.utils.PyDataset):
 
 
 def tensorflow_feed(batches: ShuffledBatches, *, steps_per_epoch: int, start_epoch: int, epochs: int):
-    """The same batches as a tf.data pipeline, for the TensorFlow backend: steps `start_epoch` to `epochs`
-    (exclusive) back to back, made two at a time and prefetched. Keras feeds a PyDataset through a
+    """The same batches as a tf.data pipeline, for the TensorFlow backend: every step of epochs `start_epoch`
+    up to (not including) `epochs`, back to back, made two at a time and prefetched. Keras feeds a PyDataset through a
     generator on TensorFlow, which made cnn5_gray steps about 1.5x slower here (scripts/bench_training_input.py)."""
     import tensorflow as tf  # only on the TensorFlow backend; the GPU machine has none
 
