@@ -114,7 +114,7 @@ def main() -> int:
     if args.copy_to:
         for run in args.runs:
             target = args.copy_to / json.loads((run / "config.json").read_text())["arch"]
-            if target.exists() and target.resolve() == run.resolve():
+            if target.resolve() == run.resolve():
                 continue  # re-rendering from the copies themselves
             target.mkdir(parents=True, exist_ok=True)
             for name in SMALL_FILES:

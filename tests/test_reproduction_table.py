@@ -4,9 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fer_core.training.zoo import ZOO
+
 REPO = Path(__file__).resolve().parent.parent
 COPIES = REPO / "docs" / "reports" / "reproduction"
-ARCHS = ("cnn3_rgb", "cnn4_rgb", "vgg16", "resnet50v2", "efficientnetb0", "cnn5_gray")
 
 
 def _table_rows(text: str) -> list[str]:
@@ -16,9 +17,9 @@ def _table_rows(text: str) -> list[str]:
 def test_committed_table_is_rendered_from_the_committed_run_files(tmp_path):
     before = {path: path.read_bytes() for path in COPIES.rglob("*") if path.is_file()}
     out = tmp_path / "reproduction.md"
-    subprocess.run([sys.executable, "scripts/reproduction_table.py", *(str(COPIES / arch) for arch in ARCHS),
+    subprocess.run([sys.executable, "scripts/reproduction_table.py", *(str(COPIES / arch) for arch in ZOO),
                     "--copy-to", str(COPIES), "--out", str(out)], cwd=REPO, check=True, capture_output=True)
     rendered = _table_rows(out.read_text())
-    assert len(rendered) == 6
+    assert len(rendered) == len(ZOO) == 6
     assert rendered == _table_rows((REPO / "docs" / "reports" / "reproduction.md").read_text())
     assert {path: path.read_bytes() for path in COPIES.rglob("*") if path.is_file()} == before
