@@ -5,6 +5,8 @@ timed in a fresh process: measured one after another in one process, every feed 
 slowly as the PyDataset (Keras' feeding threads outlive `fit`). Run it on an otherwise idle machine.
 
     python scripts/bench_training_input.py [--arch cnn5_gray] [--steps 30] [--workers 4 1]
+    python scripts/bench_training_input.py --arch vgg16 --upsample 2 --jit-compile --steps 5 --workers
+        # the shipped recipe's step on this CPU (no PyDataset rows: `--workers` with no number)
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ def median_step_seconds(model: keras.Model, feed, steps: int) -> float:
 def time_one_feed(args: argparse.Namespace) -> dict:
     """The feed named by args.feed ('pydataset:N', 'tensorflow' or 'floor'), in this process."""
     train = load_splits(args.data)[0]["train"]
-    model = build_model(args.arch, n_classes=len(CLASSES))
+    model = build_model(args.arch, n_classes=len(CLASSES), upsample=args.upsample)
     model.compile(optimizer=keras.optimizers.AdamW(1e-4), metrics=["accuracy"], jit_compile=args.jit_compile,
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1))
     kind, _, workers = args.feed.partition(":")
@@ -72,7 +74,8 @@ def main() -> None:
     parser.add_argument("--arch", default="cnn5_gray")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--workers", type=int, nargs="+", default=[4, 1])
+    parser.add_argument("--upsample", type=int, default=1, help="as `train --upsample` (the shipped VGG16: 2)")
+    parser.add_argument("--workers", type=int, nargs="*", default=[4, 1])
     parser.add_argument("--jit-compile", action="store_true")
     parser.add_argument("--feed", help=argparse.SUPPRESS)  # set when the script times one feed in a child process
     args = parser.parse_args()
@@ -86,7 +89,7 @@ def main() -> None:
     for feed in feeds:
         child = subprocess.run([sys.executable, *sys.argv, "--feed", feed], check=True, capture_output=True, text=True)
         rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
-    print(f"{args.arch}, batch {args.batch_size}, jit_compile={args.jit_compile}, backend {keras.backend.backend()}, "
+    print(f"{args.arch}, upsample {args.upsample}, batch {args.batch_size}, jit_compile={args.jit_compile}, backend {keras.backend.backend()}, "
           f"median of {args.steps} steps, each feed in a fresh process")
     print(f"| feed | s/step | s/epoch ({rows[0]['faces']} faces) |\n|---|---|---|")
     for row in rows:
