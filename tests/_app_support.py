@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageOps
 
 from fer_core._paths import models_dir
 from fer_core.emotion import DEFAULT_MODEL as EMOTION_MODEL
@@ -19,6 +19,9 @@ from fer_core.emotion import DEFAULT_MODEL as EMOTION_MODEL
 # Real LFW people used across the app tests (../shared/data/faces): one to enrol, one stranger.
 MEMBER = "Colin_Powell"
 STRANGER = "Serena_Williams"
+# Public-domain photos (fixtures/public_domain/README.md), for tests whose pictures are published: the
+# browser test's screenshots are the README's, and LFW's photos may not be redistributed.
+PUBLIC_DOMAIN = Path(__file__).parent / "fixtures" / "public_domain"
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +59,30 @@ def side_by_side(*photos: Path) -> bytes:
     buffer = io.BytesIO()
     canvas.save(buffer, format="JPEG", quality=92)
     return buffer.getvalue()
+
+
+def photo_views(photo: Path, folder: Path, count: int) -> list[Path]:
+    """`count` JPEG photos made from one, for a flow that needs several photos of one person: each is
+    turned by up to 6 degrees, cropped to 75-90% of the shorter side at its own offset (inside the
+    turned photo's corners), made up to 15% lighter or darker, and every second one is mirrored.
+    Written to `folder` as <stem>_<n>.jpg."""
+    image = Image.open(photo).convert("RGB")
+    side = min(image.size)
+    folder.mkdir(parents=True, exist_ok=True)
+    views = []
+    for index, t in enumerate(np.linspace(0.0, 1.0, count)):
+        crop = int(side * (0.9 - 0.15 * t))
+        left = int((image.width - crop) * (0.5 + 0.4 * np.sin(5 * t)))
+        top = int((image.height - crop) * (0.5 + 0.4 * np.cos(3 * t)))
+        turned = image.rotate(6 * np.sin(7 * t), resample=Image.BICUBIC, center=(left + crop / 2, top + crop / 2))
+        view = turned.crop((left, top, left + crop, top + crop))
+        view = ImageEnhance.Brightness(view).enhance(1.0 + 0.15 * np.sin(11 * t))
+        if index % 2:
+            view = ImageOps.mirror(view)
+        path = folder / f"{photo.stem}_{index + 1}.jpg"
+        view.save(path, quality=92)
+        views.append(path)
+    return views
 
 
 def panning_video(slots: list[Path | list[Path]], path: Path, *, seconds: float = 3.0, fps: int = 10,

@@ -7,6 +7,9 @@ governance page and run a bias audit; purge the person and see the receipt. A sc
 goes to $UNVEIL_SCREENSHOTS_DIR (docs/screenshots/ to refresh the README's pictures; a temporary folder
 when unset, so a test run leaves the work tree clean). Any exception box in the page fails the test.
 
+The people are two public-domain photos (tests/fixtures/public_domain), each made into several views by
+`photo_views`, because the screenshots are published and LFW's photos may not be redistributed.
+
 Needs: the `chromium` Debian package (/usr/bin/chromium) and `playwright` for Python (no browser
 download: the system Chromium is launched through executable_path). Without them the test is skipped,
 except under CI (CI=true), where it fails.
@@ -28,15 +31,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests._app_support import (
-    MEMBER,
-    STRANGER,
-    env_for_app,
-    panning_video,
-    photo_bytes,
-    photo_path,
-    side_by_side,
-)
+from tests._app_support import PUBLIC_DOMAIN, env_for_app, panning_video, photo_views, side_by_side
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +41,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 PASSPHRASE = "correct horse battery staple"
+MEMBER_NAME = "Grace Hopper"
 # Streamlit reruns asynchronously; the first analysis also loads the models in the server.
 WAIT_MS = 90_000
 
@@ -114,7 +110,15 @@ def _camera_feed(photo: Path, path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser_page(app_url, tmp_path_factory, faces_dir):
+def people(tmp_path_factory) -> dict[str, list[Path]]:
+    """Eight views each of the member (Grace Hopper) and of the stranger (Eileen Collins)."""
+    folder = tmp_path_factory.mktemp("people")
+    return {"member": photo_views(PUBLIC_DOMAIN / "grace_hopper.jpg", folder, 8),
+            "stranger": photo_views(PUBLIC_DOMAIN / "eileen_collins.jpg", folder, 8)}
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_url, tmp_path_factory, people):
     """A page in headless Chromium (fresh profile), default waits long enough for model loading.
 
     Its camera is Chromium's fake device playing a real photo of the member (one not used to enrol
@@ -124,7 +128,7 @@ def browser_page(app_url, tmp_path_factory, faces_dir):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    feed = _camera_feed(photo_path(faces_dir, MEMBER, 7), tmp_path_factory.mktemp("camera") / "camera.y4m")
+    feed = _camera_feed(people["member"][6], tmp_path_factory.mktemp("camera") / "camera.y4m")
     camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
               f"--use-file-for-fake-video-capture={feed}"]
     with sync_playwright() as playwright:
@@ -176,14 +180,15 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_the_app_end_to_end_in_chromium(browser_page, app_url, faces_dir, fer4_dir, tmp_path):
+def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir, tmp_path):
     page = browser_page
     page.goto(app_url)
     expect(page.get_by_role("heading", name="Analyze photos")).to_be_visible()
     _no_exception(page)
 
     # Analyze: two people, both found, each with an emotion and its probability bars.
-    group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
+    member, stranger = people["member"], people["stranger"]
+    group = side_by_side(member[4], stranger[4])
     _upload(page, "Photos", [("group.jpg", group, "image/jpeg")])
     expect(page.get_by_text("Face 2:")).to_be_visible()
     _settled(page)
@@ -199,24 +204,24 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, faces_dir, fer4_d
     expect(page.get_by_text("Family store unlocked")).to_be_visible()
     _settled(page)
     page.get_by_role("tab", name="Enrol a member").click()
-    page.get_by_label("Name", exact=True).fill("Colin Powell")
+    page.get_by_label("Name", exact=True).fill(MEMBER_NAME)
     page.get_by_label("Name", exact=True).press("Enter")
     _settled(page)
     _upload(page, "Photos of this person",
-            [(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in range(1, 5)])
+            [(path.name, path.read_bytes(), "image/jpeg") for path in member[:4]])
     _settled(page)
     page.get_by_text("The person (or their guardian) has read what is stored and why, and agrees").click()
     _settled(page)
     page.get_by_role("button", name="Enrol", exact=True).click()
-    expect(page.get_by_text("Enrolled Colin Powell with 4 embedding(s)")).to_be_visible()
+    expect(page.get_by_text(f"Enrolled {MEMBER_NAME} with 4 embedding(s)")).to_be_visible()
     _settled(page)
     _shot(page, "family")
 
     # Analyze again: the member is named in a photo not used for enrolment; the stranger is not.
     _go(page, "Analyze")
-    party = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
+    party = side_by_side(member[5], stranger[5])
     _upload(page, "Photos", [("party.jpg", party, "image/jpeg")])
-    expect(page.get_by_text("Colin Powell", exact=True).first).to_be_visible()
+    expect(page.get_by_text(MEMBER_NAME, exact=True).first).to_be_visible()
     _settled(page)
     expect(page.get_by_text("unknown", exact=True).first).to_be_visible()
     _shot(page, "analyze_named")
@@ -229,7 +234,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, faces_dir, fer4_d
     take.click()
     expect(page.get_by_role("heading", name="camera.jpg")).to_be_visible()
     _settled(page)
-    named = page.locator('[data-testid="stMarkdownContainer"] p').filter(has_text="· Colin Powell")
+    named = page.locator('[data-testid="stMarkdownContainer"] p').filter(has_text=f"· {MEMBER_NAME}")
     expect(named).to_have_count(2)  # face 1 of party.jpg and the face of camera.jpg
 
     # Explain: a heatmap per emotion for the first face.
@@ -240,9 +245,8 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, faces_dir, fer4_d
 
     # Video: two people tracked across frames, a timeline each.
     _go(page, "Video")
-    # A slideshow of each person's 8 photos, so their expressions change along the timeline.
-    video = panning_video([[photo_path(faces_dir, person, n) for n in range(1, 9)] for person in (MEMBER, STRANGER)],
-                          tmp_path / "v.mp4", seconds=4.0)
+    # One view each: the views' faces sit at different places, and tracking follows a face by overlap.
+    video = panning_video([member[0], stranger[0]], tmp_path / "v.mp4", seconds=4.0)
     _upload(page, "Video", [("pan.mp4", video, "video/mp4")])
     _settled(page)
     page.get_by_role("button", name="Analyze video").click()
@@ -274,10 +278,10 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, faces_dir, fer4_d
     # Family: purge the member after confirming; the receipt is shown.
     _go(page, "Family")
     page.get_by_role("tab", name="Withdraw consent or purge").click()
-    page.get_by_text("Yes, erase Colin Powell for good").click()
+    page.get_by_text(f"Yes, erase {MEMBER_NAME} for good").click()
     _settled(page)
     page.get_by_role("button", name="Purge", exact=True).click()
-    expect(page.get_by_text("Colin Powell was erased")).to_be_visible()
+    expect(page.get_by_text(f"{MEMBER_NAME} was erased")).to_be_visible()
     _settled(page)
     _shot(page, "family_purged")
     _no_exception(page)
