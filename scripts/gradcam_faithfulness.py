@@ -11,7 +11,9 @@ Wilcoxon signed-rank p.
 
 Writes <out>/deletion.json (every number, per face), <out>/deletion.md (the table),
 <out>/deletion_curves.png, <out>/overlays_fer4.png and <out>/overlay_photo_<name>.png (Grad-CAM mapped
-back onto real photos through the app's own detection and alignment).
+back onto real photos through the app's own detection and alignment). The photos are public-domain ones
+(tests/fixtures/public_domain): these figures are published, and LFW's photos may not be redistributed.
+`--photos-only` redraws just those overlays into an existing <out> (same model, checked by SHA-256).
 
 A method is a name of governance.explain.METHODS, or "name@layer" for a method that explains at a
 chosen layer (e.g. hirescam@block4_conv3), which is how the default layer was chosen, on validation:
@@ -52,9 +54,8 @@ from governance.explain import (  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FER4 = REPO.parent / "shared" / "data" / "fer4"
-FACES_DIR = REPO.parent / "shared" / "data" / "faces"
-PHOTOS = ("Serena_Williams/Serena_Williams_0001.jpg", "Colin_Powell/Colin_Powell_0001.jpg",
-          "Jackie_Chan/Jackie_Chan_0001.jpg")
+PHOTOS = (REPO / "tests" / "fixtures" / "public_domain" / "grace_hopper.jpg",
+          REPO / "tests" / "fixtures" / "public_domain" / "eileen_collins.jpg")
 BOOTSTRAP = 2000
 FILL = "blur"
 
@@ -205,6 +206,30 @@ def plot_faces(model, faces: np.ndarray, labels: list[str], methods: list[str], 
     plt.close(fig)
 
 
+def plot_photos(model_path: Path, model, out: Path, method: str) -> list[str]:
+    """plot_photo for every photo of PHOTOS in which a face is found; the names of the files written."""
+    return [f"overlay_photo_{photo.stem}.png" for photo in PHOTOS
+            if plot_photo(model_path, model, photo, out / f"overlay_photo_{photo.stem}.png", method)]
+
+
+def redraw_photos(model_path: Path, out: Path) -> None:
+    """--photos-only: replace <out>'s overlays on photos (the method its run used; Grad-CAM in runs that
+    did not record one) and list the new ones in deletion.json and deletion.md."""
+    result = json.loads((out / "deletion.json").read_text())
+    settings = result["settings"]
+    if hashlib.sha256(model_path.read_bytes()).hexdigest() != settings["model_sha256"]:
+        raise SystemExit(f"{model_path} is not the model {out}/deletion.json was measured with "
+                         f"(SHA-256 {settings['model_sha256']})")
+    for name in result["figures"]:
+        if name.startswith("overlay_photo_"):
+            (out / name).unlink(missing_ok=True)
+    drawn = plot_photos(model_path, load_cam_model(model_path), out, settings.get("photo_method", "gradcam"))
+    result["figures"] = [name for name in result["figures"] if not name.startswith("overlay_photo_")] + drawn
+    (out / "deletion.json").write_text(json.dumps(result, indent=1))
+    (out / "deletion.md").write_text(render_markdown(result))
+    print(f"redrew {', '.join(drawn)} in {out}")
+
+
 def plot_photo(model_path: Path, model, photo_path: Path, path: Path, method: str) -> bool:
     """The app's path on a real photo: detect, align to the emotion model's template, then `method`'s
     heatmap of every emotion mapped back onto the photo through the inverse of that alignment."""
@@ -245,10 +270,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "gradcam")
     parser.add_argument("--report-only", action="store_true", help="re-render <out>/deletion.md from deletion.json")
+    parser.add_argument("--photos-only", action="store_true",
+                        help="redraw <out>'s overlays on photos with its model and photo method, then its deletion.md")
     args = parser.parse_args()
     if args.report_only:
         result = json.loads((args.out / "deletion.json").read_text())
         (args.out / "deletion.md").write_text(render_markdown(result))
+        return
+    if args.photos_only:
+        redraw_photos(args.model, args.out)
         return
 
     model = load_cam_model(args.model)
@@ -297,10 +327,7 @@ def main() -> None:
     plot_curves(curves, args.out / "deletion_curves.png", f"Deletion curves, {len(faces)} fer4 {args.split} faces")
     shown = np.linspace(0, len(faces) - 1, 6).astype(int)
     plot_faces(model, faces[shown], [records[i]["label"] for i in shown], args.methods, args.out / "overlays_fer4.png")
-    photos = [p for p in PHOTOS if plot_photo(args.model, model, FACES_DIR / p, args.out / f"overlay_photo_{Path(p).stem}.png",
-                                              args.photo_method)]
-    result["figures"] = ["deletion_curves.png", "overlays_fer4.png",
-                         *[f"overlay_photo_{Path(p).stem}.png" for p in photos]]
+    result["figures"] = ["deletion_curves.png", "overlays_fer4.png", *plot_photos(args.model, model, args.out, args.photo_method)]
     (args.out / "deletion.json").write_text(json.dumps(result, indent=1))
     (args.out / "deletion.md").write_text(render_markdown(result))
     print(f"wrote {args.out}/deletion.json, deletion.md and figures ({elapsed:.0f} s of measuring)")
