@@ -97,10 +97,6 @@ class ColumnResult:
     ratio: dict[str, Estimate]
     notes: tuple[str, ...] = field(default_factory=tuple)
 
-    @property
-    def flagged_groups(self) -> tuple[GroupResult, ...]:
-        return tuple(g for g in self.groups if g.flagged)
-
     def to_dict(self) -> dict:
         return {
             "origin": self.origin,
