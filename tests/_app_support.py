@@ -85,19 +85,14 @@ def photo_views(photo: Path, folder: Path, count: int) -> list[Path]:
     return views
 
 
-def panning_video(slots: list[Path | list[Path]], path: Path, *, seconds: float = 3.0, fps: int = 10,
-                  photo_seconds: float = 0.5) -> bytes:
+def panning_video(photos: list[Path], path: Path, *, seconds: float = 3.0, fps: int = 10) -> bytes:
     """An MPEG-4 video of real photos side by side, drifting right by 2 px a frame (a slow pan).
 
-    Each slot is one photo, or a list of photos of one person shown in turn for `photo_seconds` each
-    (a slideshow, so expressions change while the face stays in place). Written with OpenCV's FFmpeg
-    writer (cv2.VideoWriter needs a file); returns the file's bytes."""
-    slots = [[p] if isinstance(p, Path) else list(p) for p in slots]
-    images = [[np.asarray(Image.open(p).convert("RGB")) for p in slot] for slot in slots]
-    slot_width = [max(i.shape[1] for i in slot) for slot in images]
-    height = max(i.shape[0] for slot in images for i in slot) + 20
+    Written with OpenCV's FFmpeg writer (cv2.VideoWriter needs a file); returns the file's bytes."""
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in photos]
+    height = max(i.shape[0] for i in images) + 20
     frames = int(seconds * fps)
-    width = sum(slot_width) + 2 * frames + 20
+    width = sum(i.shape[1] for i in images) + 2 * frames + 20
     width += width % 2
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     assert writer.isOpened(), "OpenCV cannot write MPEG-4 here"
@@ -105,10 +100,9 @@ def panning_video(slots: list[Path | list[Path]], path: Path, *, seconds: float 
         for index in range(frames):
             canvas = np.full((height, width, 3), 255, dtype=np.uint8)
             x = 10 + 2 * index
-            for slot, slot_w in zip(images, slot_width):
-                image = slot[int(index / fps / photo_seconds) % len(slot)]
+            for image in images:
                 canvas[10:10 + image.shape[0], x:x + image.shape[1]] = image
-                x += slot_w
+                x += image.shape[1]
             writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
     finally:
         writer.release()

@@ -235,7 +235,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     expect(page.get_by_role("heading", name="camera.jpg")).to_be_visible()
     _settled(page)
     named = page.locator('[data-testid="stMarkdownContainer"] p').filter(has_text=f"· {MEMBER_NAME}")
-    expect(named).to_have_count(2)  # face 1 of party.jpg and the face of camera.jpg
+    expect(named).to_have_count(2)  # the member's face in party.jpg and in camera.jpg
 
     # Explain: a heatmap per emotion for the first face.
     _go(page, "Explain")
@@ -245,7 +245,6 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
 
     # Video: two people tracked across frames, a timeline each.
     _go(page, "Video")
-    # One view each: the views' faces sit at different places, and tracking follows a face by overlap.
     video = panning_video([member[0], stranger[0]], tmp_path / "v.mp4", seconds=4.0)
     _upload(page, "Video", [("pan.mp4", video, "video/mp4")])
     _settled(page)
