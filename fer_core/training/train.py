@@ -13,6 +13,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -29,6 +30,9 @@ from fer_core.training.data import (
 from fer_core.training.augment import augment_batch
 from fer_core.training.weights import load_initial_weights
 from fer_core.training.zoo import ZOO, build_model, head_layer_names
+
+if TYPE_CHECKING:  # imported where used: the GPU machine's JAX backend has no TensorFlow
+    import tensorflow as tf
 
 
 @dataclass
@@ -94,7 +98,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         self._epoch += 1
 
 
-def tensorflow_feed(batches: ShuffledBatches, *, steps_per_epoch: int, start_epoch: int, epochs: int):
+def tensorflow_feed(batches: ShuffledBatches, *, steps_per_epoch: int, start_epoch: int, epochs: int) -> tf.data.Dataset:
     """The same batches as a tf.data pipeline, for the TensorFlow backend: every step of epochs `start_epoch`
     up to (not including) `epochs`, back to back, made two at a time and prefetched. Keras feeds a PyDataset through a
     generator on TensorFlow, which made cnn5_gray steps about 1.5x slower here (scripts/bench_training_input.py)."""
