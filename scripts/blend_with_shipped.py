@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     shipped = EmotionModel(args.onnx)
     splits, _ = load_splits(args.data, size=shipped.input_size[0], classes=shipped.classes)
     validation = splits["validation"]
-    faces = np.repeat(validation.images[..., None], 3, axis=-1)
+    faces = np.repeat(validation.images[..., None], 3, axis=-1)  # uint8 RGB, what the ONNX model takes
     shipped_probs = np.concatenate([shipped.predict(faces[i:i + 256]) for i in range(0, len(faces), 256)])
+    keras_faces = to_rgb_float(validation.images)  # the same faces as float32, what a Keras run takes
 
     def row(name: str, probs: np.ndarray) -> str:
         predicted = probs.argmax(axis=1)
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         model = build_from_config(config)
         model.load_weights(run / "best.weights.h5")
         temperature = json.loads((run / "metrics.json").read_text())["temperature"]
-        logits = np.asarray(model.predict(to_rgb_float(validation.images), batch_size=256, verbose=0))
+        logits = np.asarray(model.predict(keras_faces, batch_size=256, verbose=0))
         probs = softmax(logits / temperature, axis=1)
         print(row(f"{config['arch']} ({run.name})", probs))
         for weight in args.weights:
