@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from governance.explain import explain_face, gradcam, hirescam, layercam, load_cam_model
-from tests._gradient_parity import assert_layer_gradients_match
+from governance.explain._layer_graph import _Builder
+from tests._gradient_parity import assert_layer_gradients_match, decided_cells
 
 FACES = 12  # conftest's fer4_test_faces
 MIN_CORRELATION = 0.99  # the bar for Grad-CAM parity, per map
@@ -44,11 +45,34 @@ def model(tiny_emotion_onnx):
 
 
 @pytest.mark.parametrize("layer", LAYERS)
-def test_onnx_layer_gradients_are_the_tape_gradients(model, faces, tape, layer):
+def test_onnx_layer_gradients_are_the_tape_gradients(model, tiny_emotion_keras, faces, tape, layer):
     activation, gradients = tape[layer]
     out = model.run_layer(faces, layer)
     np.testing.assert_allclose(out.features, activation, rtol=1e-4, atol=1e-5)
-    assert_layer_gradients_match(out.gradients, gradients)
+    assert_layer_gradients_match(out.gradients, gradients, decided_cells(tiny_emotion_keras, faces, layer))
+
+
+# Two plausible slips in a backward pass: a ReLU mask written as y >= 0 (it then passes the gradient of
+# every clipped cell), and a pool that sends a tied window's gradient to its last maximum, not its first
+# (TensorFlow's MaxPoolGrad takes the first; ties of ReLU zeros are common, and the parity bar compares them).
+BROKEN_OPS = {"relu_passes_clipped_cells": ("Greater", {}, "GreaterOrEqual"),
+              "pool_takes_last_maximum": ("CumSum", {"reverse": 1}, "CumSum")}
+
+
+@pytest.mark.parametrize("bug", BROKEN_OPS)
+def test_the_parity_bar_fails_a_wrong_backward_op(monkeypatch, tiny_emotion_onnx, tiny_emotion_keras, faces, tape,
+                                                   bug):
+    op_type, attrs, written = BROKEN_OPS[bug]
+    build = _Builder.op
+
+    def broken(self, kind, inputs, **kwargs):
+        return build(self, written, inputs, **kwargs, **attrs) if kind == op_type else build(self, kind, inputs, **kwargs)
+
+    monkeypatch.setattr(_Builder, "op", broken)
+    out = load_cam_model(tiny_emotion_onnx).run_layer(faces, "block2_relu2")
+    with pytest.raises(AssertionError, match="compared gradient values differ"):
+        assert_layer_gradients_match(out.gradients, tape["block2_relu2"][1],
+                                     decided_cells(tiny_emotion_keras, faces, "block2_relu2"))
 
 
 def test_at_the_last_map_the_gradient_is_cam_weights_in_every_cell(model, faces):

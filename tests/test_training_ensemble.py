@@ -7,7 +7,7 @@ import pytest
 
 from fer_core.training.ensemble import ensemble_runs, merge_members
 from fer_core.training.zoo import build_from_config, build_model
-from tests._gradient_parity import assert_layer_gradients_match
+from tests._gradient_parity import assert_layer_gradients_match, decided_cells
 
 
 def _random_members(count: int, **kwargs):
@@ -129,7 +129,7 @@ def test_inner_layer_gradients_of_an_ensemble_are_each_members_over_their_number
 
     model = load_cam_model(ensemble_onnx)
     out = model.run_layer(fer4_test_faces, "block2_relu2")
-    activations, gradients = [], []
+    activations, gradients, decided = [], [], []
     for run in (tiny_emotion_run, second_run):
         member = build_from_config(json.loads((run / "config.json").read_text()))
         member.load_weights(run / "best.weights.h5")
@@ -142,8 +142,10 @@ def test_inner_layer_gradients_of_an_ensemble_are_each_members_over_their_number
             per_class.append(tape.gradient(score, activation).numpy() / 2)
         activations.append(activation.numpy())
         gradients.append(np.stack(per_class, axis=1))
+        cells = decided_cells(member, fer4_test_faces, "block2_relu2")
+        decided.append(np.broadcast_to(cells, (*cells.shape[:3], activation.shape[-1])))
     np.testing.assert_allclose(out.features, np.concatenate(activations, axis=-1), rtol=1e-4, atol=1e-5)
-    assert_layer_gradients_match(out.gradients, np.concatenate(gradients, axis=-1))
+    assert_layer_gradients_match(out.gradients, np.concatenate(gradients, axis=-1), np.concatenate(decided, axis=-1))
     assert hirescam(model, fer4_test_faces[0], layer="block2_relu2").shape == (48, 48)
 
 
