@@ -118,3 +118,26 @@ def assert_layer_gradients_match(ours: np.ndarray, reference: np.ndarray, decide
     scale = np.abs(reference).max(axis=(2, 3, 4), keepdims=True)
     wrong = compared & (np.abs(ours - reference) > TOLERANCE * scale)
     assert not wrong.any(), f"{wrong.sum()} of {compared.sum()} compared gradient values differ"
+
+
+# A map whose largest value before its ReLU lies within this fraction of its largest |value| of 0 is not
+# compared: whether it shows evidence at all is a branch point, and normalising a map over a maximum that
+# small magnifies rounding into the whole picture.
+NEAR_EMPTY = 1e-3
+
+
+def assert_cam_maps_agree(ours: np.ndarray, reference: np.ndarray, before_relu: np.ndarray,
+                          min_correlation: float) -> bool:
+    """ours: a map normalised over its maximum; reference: the same map from the reference runtime;
+    before_relu: the reference map before its ReLU. A map with no evidence by far more than rounding is
+    all zero in ours; a map with evidence correlates at `min_correlation`. Returns whether it was compared,
+    so a test can require enough compared maps."""
+    top, scale = before_relu.max(), np.abs(before_relu).max()
+    if top < -NEAR_EMPTY * scale:
+        assert ours.max() == 0
+        return False
+    if top <= NEAR_EMPTY * scale:
+        return False
+    r = np.corrcoef(ours.ravel(), reference.ravel())[0, 1]
+    assert r >= min_correlation, r
+    return True

@@ -147,15 +147,28 @@ def test_int8_outputs_stay_close_to_fp32(fp32_model, int8_model, test_faces):
     assert fp32["probs"].max(axis=1).min() < 0.9 and np.ptp(fp32["probs"], axis=0).max() > 0.05  # not trivial
     np.testing.assert_allclose(int8["probs"].sum(axis=1), 1.0, atol=1e-5)
     assert np.abs(int8["probs"] - fp32["probs"]).max() < MAX_PROB_DIFF
-    assert (int8["probs"].argmax(axis=1) == fp32["probs"].argmax(axis=1)).mean() >= 0.9
+    # The predicted class may flip only where fp32's two most probable classes lie within 2 * MAX_PROB_DIFF:
+    # elsewhere it must not, and most faces are elsewhere (19 of 24 here).
+    ranked = np.sort(fp32["probs"], axis=1)
+    clear = ranked[:, -1] - ranked[:, -2] > 2 * MAX_PROB_DIFF
+    assert clear.mean() >= 0.5
+    assert (int8["probs"].argmax(axis=1) == fp32["probs"].argmax(axis=1))[clear].all()
 
 
 def test_gradcam_runs_on_the_int8_model_and_matches_fp32(fp32_model, int8_model, test_faces):
+    """Compared on maps with clear evidence in fp32: a map whose largest value before its ReLU is near 0
+    is all noise once normalised, and int8 noise decides which way it falls."""
     fp32, int8 = load_cam_model(fp32_model), load_cam_model(int8_model)
-    for face in test_faces[:4]:
+    out = fp32.run(test_faces[:8])
+    before_relu = np.einsum("nhwk,nk->nhw", out.features, out.weights[:, 0])
+    compared = 0
+    for face, scores in zip(test_faces[:8], before_relu):
         a, b = gradcam(fp32, face, 0), gradcam(int8, face, 0)
         assert b.shape == (SIZE, SIZE)
-        assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
+        if scores.max() > 0.05 * np.abs(scores).max():
+            compared += 1
+            assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
+    assert compared >= 2
 
 
 def test_report_scores_both_models_and_gives_the_verdict(fp32_model, int8_model, splits, test_faces):
