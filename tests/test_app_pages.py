@@ -180,6 +180,194 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
     assert len(_face_lines(at)) == 2 and not any("Colin" in line for line in _face_lines(at))
 
 
+def _enrol_person(at: AppTest, name: str, photos: list[tuple[str, bytes, str]]) -> None:
+    _enrol(at, "name").input(name)
+    _enrol(at, "photos").set_value(photos)
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith(f"Enrolled {name} with ")
+
+
+def _two_members(at: AppTest, faces_dir: Path) -> None:
+    """A new store with Serena Williams and Laura (photos of Colin Powell) enrolled, in that order."""
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    _enrol_person(at, "Serena Williams", [(f"s{n}.jpg", photo_bytes(faces_dir, STRANGER, n), "image/jpeg")
+                                          for n in (1, 2)])
+    _enrol_person(at, "Laura", [(f"l{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in (1, 2)])
+
+
+def _choose_member(at: AppTest, name: str) -> None:
+    box = at.selectbox(key="remove_member")
+    box.select_index(box.options.index(name)).run()
+
+
+def test_a_purge_confirmation_does_not_carry_over_to_the_next_member(app_env, faces_dir):
+    at = _app("family")
+    _two_members(at, faces_dir)
+    _choose_member(at, "Serena Williams")
+    _widget(at, "checkbox", "erase_request_").check().run()
+    assert not at.button(key="erase_submit").disabled
+    at.button(key="erase_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Serena Williams was erased: ")
+    # The box now shows Laura, a child in the household: nothing is ticked, Purge is disabled.
+    assert at.selectbox(key="remove_member").options == ["Laura"]
+    tick = _widget(at, "checkbox", "erase_request_")
+    assert tick.label == "Yes, erase Laura for good" and tick.value is False
+    assert at.button(key="erase_submit").disabled
+    # Nor does a tick for one action count for the other.
+    tick.check().run()
+    _widget(at, "radio", "erase_action_").set_value("withdrawn").run()
+    assert at.button(key="erase_submit").label == "Withdraw consent and erase"
+    assert at.button(key="erase_submit").disabled
+    assert list(at.dataframe[0].value["name"]) == ["Laura"]
+
+
+def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_member(app_env, faces_dir):
+    at = _app("family")
+    _two_members(at, faces_dir)
+    at.switch_page("app_pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, STRANGER, 6), photo_path(faces_dir, MEMBER, 6))
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    assert [line.rsplit("· ", 1)[1] for line in _face_lines(at)] == ["**Serena Williams**", "**Laura**"]
+    at.button(key="analyze_keep").click().run()
+
+    at.switch_page("app_pages/family.py").run()
+    _choose_member(at, "Serena Williams")
+    _widget(at, "radio", "erase_action_").set_value("withdrawn").run()
+    said = [m.value for m in at.markdown if m.value.startswith("**Erasing Serena Williams deletes")]
+    assert said == ["**Erasing Serena Williams deletes, for good:**\n"
+                    "- Serena Williams's name, 1 consent record, 2 face embeddings and 0 thumbnails\n"
+                    "- Serena Williams's data key, so no backup of the store can be read for them either\n"
+                    "- 1 kept result naming Serena Williams, which also names Laura: a kept result is erased whole "
+                    "with anyone it names, so what it holds about Laura goes too"]
+    button = at.button(key="erase_submit")
+    assert button.label == "Withdraw consent and erase" and button.disabled
+
+    _widget(at, "checkbox", "erase_withdrawn_").check().run()
+    at.button(key="erase_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Serena Williams was erased: ")
+    assert '"reason": "consent withdrawn"' in at.json[0].value and '"analyses": 1' in at.json[0].value
+    assert list(at.dataframe[0].value["name"]) == ["Laura"]
+
+
+def test_the_enrolment_form_is_empty_after_an_enrolment_and_a_group_photo_asks_which_face(app_env, faces_dir):
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 4 embedding(s) and 0 thumbnail(s).")
+    # Nothing of Colin's enrolment is left for the next person: name, photos and consent start empty.
+    assert _enrol(at, "name").value == "" and not _enrol(at, "photos").value
+    assert _enrol(at, "agreed").value is False and _enrol(at, "guardian").value is False
+
+    # Serena's second photo shows her (left) beside Colin: it is left out until her face is picked.
+    _enrol(at, "name").input("Serena Williams")
+    _enrol(at, "photos").set_value([
+        ("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg"),
+        ("two people.jpg", side_by_side(photo_path(faces_dir, STRANGER, 2), photo_path(faces_dir, MEMBER, 2)),
+         "image/jpeg")]).run()
+    _no_exception(at)
+    pick = _widget(at, "radio", "enrol_pick_two people.jpg_")
+    assert pick.label == "two people.jpg shows 2 faces: which one is Serena Williams?"
+    assert pick.options == ["None: leave this photo out", "Face 1", "Face 2"] and pick.value is None
+    assert [w.value for w in at.warning] == []
+    pick.set_value(0)
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Enrolled Serena Williams with 2 embedding(s)")
+    assert list(at.dataframe[0].value["name"]) == ["Colin Powell", "Serena Williams"]
+
+    # Skipping the group photo enrols from the others, and says which photo was left out and why.
+    _enrol(at, "name").input("Serena W")
+    _enrol(at, "photos").set_value([
+        ("serena.jpg", photo_bytes(faces_dir, STRANGER, 3), "image/jpeg"),
+        ("two people.jpg", side_by_side(photo_path(faces_dir, STRANGER, 4), photo_path(faces_dir, MEMBER, 4)),
+         "image/jpeg")]).run()
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value == (
+        "Enrolled Serena W with 1 embedding(s) and 0 thumbnail(s). They will be named in analysed photos from now "
+        "on. two people.jpg: 2 faces and none picked, so it is not used.")
+
+
+def test_analyze_results_survive_other_pages_until_cleared_and_a_new_session_says_what_was_kept(app_env, faces_dir):
+    at = _app()
+    _uploads(at).set_value([(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in (1, 2)]
+                           + [("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg")]).run()
+    _no_exception(at)
+    assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
+    assert not _uploads(at).value  # the uploader is an inbox: its photos are now in the list below
+    _uploads(at).set_value(("colin_1.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")).run()
+    assert len(at.dataframe[0].value) == 3  # the same photo again is held once
+
+    at.switch_page("app_pages/video.py").run()
+    at.switch_page("app_pages/family.py").run()
+    at.switch_page("app_pages/analyze.py").run()
+    _no_exception(at)
+    assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
+    assert any(c.value.startswith("3 photos in this session.") for c in at.caption)
+
+    [b for b in at.button if b.key and b.key.startswith("analyze_remove_") and b.key.endswith(":colin_2.jpg")][0].click()
+    at.run()
+    assert [s.value for s in at.subheader] == ["colin_1.jpg", "serena.jpg", "Results"]
+    at.button(key="analyze_clear").click().run()
+    assert at.info[0].value == "Upload one or several photos, or take one with the camera."
+    assert not at.subheader
+
+    # Kept: a store with one member. A reload (a new session) says so, and that photos were not kept.
+    at.switch_page("app_pages/family.py").run()
+    _create_store_and_enrol(at, faces_dir)
+    reloaded = _app()
+    assert reloaded.info[0].value == (
+        "This is a new session (a reload or a new tab starts one): the family store is locked, and photos and "
+        "results from before are not kept, because they live only in one session's memory. Kept on this machine, "
+        "encrypted: 1 member and 0 kept results. Unlock the store on the Family page to use them.")
+
+
+def test_kept_results_are_kept_once_and_can_be_opened_and_deleted(app_env, faces_dir):
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.switch_page("app_pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()
+    assert "Kept 2 face results, encrypted: see the Kept results page." in [s.value for s in at.success]
+    at.run()  # any later rerun: the results are shown as kept, with no button to keep them again
+    assert not [b for b in at.button if b.key == "analyze_keep"]
+    assert "These results are kept in the encrypted store: see the Kept results page." in [s.value for s in at.success]
+    # The same results again (cleared, then the same photo): a click stores no second copy.
+    at.button(key="analyze_clear").click().run()
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()
+    assert "These results were kept before: no second copy was stored." in [i.value for i in at.info]
+    _uploads(at).set_value(("colin.jpg", photo_bytes(faces_dir, MEMBER, 7), "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()  # party.jpg and colin.jpg: new results, a second copy
+
+    at.switch_page("app_pages/kept.py").run()
+    _no_exception(at)
+    listed = at.dataframe[0].value
+    assert list(listed["photos"]) == ["party.jpg, colin.jpg", "party.jpg"] and list(listed["faces"]) == [3, 2]
+    assert list(listed["names"]) == ["Colin Powell", "Colin Powell"]
+    at.selectbox(key="kept_open").select_index(1).run()
+    opened = at.dataframe[1].value
+    assert list(opened["identity"]) == ["Colin Powell", "unknown"] and set(opened["source"]) == {"party.jpg"}
+    assert at.button(key="kept_delete_submit").disabled
+    _widget(at, "checkbox", "kept_delete_").check().run()
+    at.button(key="kept_delete_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Deleted the kept result ") and "party.jpg (2 faces)" in at.success[0].value
+    assert list(at.dataframe[0].value["photos"]) == ["party.jpg, colin.jpg"]
+
+    at.switch_page("app_pages/governance.py").run()
+    events = at.dataframe[1].value["event"].tolist()
+    assert events.count("analysis_kept") == 2 and events[0] == "analysis_deleted"
+
+
 def test_wrong_passphrase_is_refused_with_a_message(app_env, faces_dir):
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
