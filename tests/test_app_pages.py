@@ -239,11 +239,11 @@ def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_memb
     _choose_member(at, "Serena Williams")
     _widget(at, "radio", "erase_action_").set_value("withdrawn").run()
     said = [m.value for m in at.markdown if m.value.startswith("**Erasing Serena Williams deletes")]
-    assert said == ["**Erasing Serena Williams deletes, for good:**\n"
-                    "- Serena Williams's name, 1 consent record, 2 face embeddings and 0 thumbnails\n"
-                    "- Serena Williams's data key, so no backup of the store can be read for them either\n"
-                    "- 1 kept result naming Serena Williams, which also names Laura: a kept result is erased whole "
-                    "with anyone it names, so what it holds about Laura goes too"]
+    assert said == [("**Erasing Serena Williams deletes, for good:**\n"
+                     "- Serena Williams's name, 1 consent record, 2 face embeddings and 0 thumbnails\n"
+                     "- Serena Williams's data key, so no backup of the store can be read for them either\n"
+                     "- 1 kept result naming Serena Williams, which also names Laura: a kept result is erased "
+                     "whole with anyone it names, so what it holds about Laura goes too")]
     button = at.button(key="erase_submit")
     assert button.label == "Withdraw consent and erase" and button.disabled
 
@@ -312,7 +312,7 @@ def test_analyze_results_survive_other_pages_until_cleared_and_a_new_session_say
     assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
     assert any(c.value.startswith("3 photos in this session.") for c in at.caption)
 
-    [b for b in at.button if b.key and b.key.startswith("analyze_remove_") and b.key.endswith(":colin_2.jpg")][0].click()
+    next(b for b in at.button if b.key and b.key.startswith("analyze_remove_") and b.key.endswith(":colin_2.jpg")).click()
     at.run()
     assert [s.value for s in at.subheader] == ["colin_1.jpg", "serena.jpg", "Results"]
     at.button(key="analyze_clear").click().run()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fer_core import Face, FaceAnalyzer, FaceDetector, load_embedding_model, load_image
+from fer_core import Face, FaceAnalyzer, FaceDetector, load_embedding_model
 from governance import app_services as svc
 from tests._app_support import MEMBER, STRANGER, panning_video, photo_path, side_by_side
 
@@ -246,7 +246,7 @@ def test_family_and_governance_tables(store):
 
 
 def test_enrolment_uses_the_picked_face_of_a_group_photo_and_says_which_photos_are_left_out(
-        app_models_dir, faces_dir, group_photo):  # noqa: F811
+        app_models_dir, faces_dir, group_photo):
     detect = FaceDetector(min_face_size=40).detect
     model = load_embedding_model(app_models_dir / "face_recognition_dlib.onnx")
     blank = io.BytesIO()
@@ -262,8 +262,8 @@ def test_enrolment_uses_the_picked_face_of_a_group_photo_and_says_which_photos_a
     assert len(chosen) == 1  # the one-face photo still enrols: a group photo no longer blocks everything
     assert left_out == ["two people.jpg: 2 faces and none picked, so it is not used.",
                         "lawn.png: no face found, so it is not used.",
-                        "notes.jpg could not be read (not an image, or its header is corrupt (format not "
-                        "recognised)): it is not used."]
+                        ("notes.jpg could not be read (not an image, or its header is corrupt (format not "
+                         "recognised)): it is not used.")]
 
     # The group photo is Colin Powell (left) and Serena Williams (right): picking face 2 enrols Serena's face.
     chosen, left_out = svc.enrolment_faces(photos[:2], {"two people.jpg": 1})

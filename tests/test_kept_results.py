@@ -2,7 +2,7 @@
 deleted, audit-logged, and what erasing a member deletes is known before the click."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ def store(tmp_path):
 
 def _enrol(store, name):
     record = svc.consent_from_form(name=name, given_by="", guardian=False, child=False, purpose="family photos",
-                                   scope="recognition", expires_on=date(2099, 1, 1), now=datetime.now(timezone.utc))
+                                   scope="recognition", expires_on=date(2099, 1, 1), now=datetime.now(UTC))
     return family.enroll(store, name, np.ones((2, 128), np.float32), record)
 
 
@@ -98,8 +98,8 @@ def test_the_erasure_preview_says_which_kept_results_also_name_other_members(sto
     assert svc.erasure_lines(preview) == [
         "Serena's name, 1 consent record, 2 face embeddings and 0 thumbnails",
         "Serena's data key, so no backup of the store can be read for them either",
-        "2 kept results naming Serena, which also name Laura: a kept result is erased whole with anyone it names, "
-        "so what it holds about Laura goes too"]
+        ("2 kept results naming Serena, which also name Laura: a kept result is erased whole with anyone it "
+         "names, so what it holds about Laura goes too")]
     receipt = family.purge(store, serena.person_id)
     assert receipt.records["analyses"] == preview.analyses  # exactly what the page said
     assert [r.photos for r in kept_results.kept(store)] == [["laura.jpg"]]
