@@ -47,13 +47,15 @@ if _ui.store() is None:
     st.stop()
 
 store = _ui.store()
-sweep = st.session_state.get(_ui.SWEEP_REPORT)
-if sweep is not None and sweep.total:
-    removed = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in sweep.removed.items() if count)
-    st.info(f"Retention sweep at unlock removed: {removed}.")
-
-if FLASH in st.session_state:
-    st.success(st.session_state.pop(FLASH))
+# Messages go in one container drawn on every run: an element that comes and goes above the tabs would
+# make Streamlit draw them as new tabs, back on the first one, in the middle of an enrolment.
+with st.container():
+    sweep = st.session_state.get(_ui.SWEEP_REPORT)
+    if sweep is not None and sweep.total:
+        removed = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in sweep.removed.items() if count)
+        st.info(f"Retention sweep at unlock removed: {removed}.")
+    if FLASH in st.session_state:
+        st.success(st.session_state.pop(FLASH))
 
 members_tab, enrol_tab, remove_tab = st.tabs(["Members", "Enrol a member", "Withdraw consent or purge"])
 

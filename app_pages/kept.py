@@ -26,6 +26,7 @@ if not results:
     st.info('Nothing is kept. On the Analyze page, "Keep these results in the encrypted store" keeps them here.')
     st.stop()
 
+st.caption(f"{app_session.plural(len(results), 'kept result')}, newest first.")
 st.dataframe(svc.kept_table(results), hide_index=True)
 by_id = {result.id: result for result in results}
 chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: svc.kept_label(by_id[rid]), key="kept_open")]
