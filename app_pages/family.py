@@ -52,8 +52,7 @@ store = _ui.store()
 with st.container():
     sweep = st.session_state.get(_ui.SWEEP_REPORT)
     if sweep is not None and sweep.total:
-        removed = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in sweep.removed.items() if count)
-        st.info(f"Retention sweep at unlock removed: {removed}.")
+        st.info(f"Retention sweep at unlock removed: {svc.counted(sweep.removed, skip_zero=True)}.")
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH))
 
@@ -195,8 +194,8 @@ with remove_tab:
         who, receipt = receipt
         st.success(f"{who} was erased: {sum(receipt.records.values())} record(s) deleted, their key destroyed. "
                    f"Receipt hash {receipt.digest[:16]}..., logged as audit entry {receipt.audit_seq}.")
-        st.json(receipt.to_dict())
-        st.download_button("Download the deletion receipt", receipt.to_json(), file_name="unveil_deletion_receipt.json",
+        st.markdown(svc.receipt_text(who, receipt))
+        st.download_button("Download the deletion receipt", receipt.to_json(), file_name=svc.receipt_file_name(receipt),
                            mime="application/json", on_click="ignore", key="receipt_download")
 
     with st.expander("Delete everything"):

@@ -309,11 +309,11 @@ def emotion_timeline(tracks: Sequence[Track], *, recognition: bool) -> pd.DataFr
 
 
 def dominant_emotions(tracks: Sequence[Track], *, recognition: bool) -> pd.DataFrame:
-    """One row per track: face, frames, first_s, last_s, dominant emotion and its mean probability.
+    """One row per track: face, frames, first and last seen (s), dominant emotion and its mean probability.
 
     The dominant emotion is the class with the highest probability averaged over the track's frames
     (the soft vote: a face 55% happy in every frame is "happy" even if another class wins a frame or
-    two), and `share` is the fraction of frames whose own top emotion is that class.
+    two), and "share of frames" is the fraction of frames whose own top emotion is that class.
     """
     rows = []
     for track in tracks:
@@ -324,14 +324,14 @@ def dominant_emotions(tracks: Sequence[Track], *, recognition: bool) -> pd.DataF
         rows.append({
             "face": track.label(recognition=recognition),
             "frames": len(track.observations),
-            "first_s": track.observations[0][0],
-            "last_s": track.observations[-1][0],
-            "dominant_emotion": dominant,
-            "mean_probability": round(float(mean[dominant]), 4),
-            "share_of_frames": round(share, 4),
+            "first seen (s)": track.observations[0][0],
+            "last seen (s)": track.observations[-1][0],
+            "dominant emotion": dominant,
+            "mean probability": round(float(mean[dominant]), 4),
+            "share of frames": round(share, 4),
         })
-    return pd.DataFrame(rows, columns=["face", "frames", "first_s", "last_s", "dominant_emotion",
-                                       "mean_probability", "share_of_frames"])
+    return pd.DataFrame(rows, columns=["face", "frames", "first seen (s)", "last seen (s)", "dominant emotion",
+                                       "mean probability", "share of frames"])
 
 
 def analyze_video(
@@ -689,3 +689,46 @@ def erasure_lines(preview: Any) -> list[str]:
                      f"so what it holds about {others} goes too")
         lines.append(line)
     return lines
+
+
+# What the store's counts, the retention sweep and erasure receipts call each kind of record, in words:
+# (one, several).
+_KINDS = {
+    "person": ("member", "members"), "people": ("member", "members"), "embeddings": ("embedding", "embeddings"),
+    "thumbnails": ("thumbnail", "thumbnails"), "consents": ("consent record", "consent records"),
+    "analyses": ("kept result", "kept results"), "audit": ("audit entry", "audit entries"),
+    "data_key": ("data key", "data keys"), "data_keys": ("data key", "data keys"),
+    "consent_expired": ("member whose consent expired", "members whose consent expired"),
+    "consent_missing": ("member without a consent record", "members without a consent record"),
+    "unseen_people": ("member not seen for too long", "members not seen for too long"),
+}
+
+
+def counted(counts: Mapping[str, int], *, skip_zero: bool = False) -> str:
+    """Counts per kind of record in words: "1 member, 4 embeddings, 1 kept result"."""
+    words = []
+    for kind, count in counts.items():
+        if count or not skip_zero:
+            one, many = _KINDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+            words.append(plural(count, one, many))
+    return ", ".join(words)
+
+
+def receipt_text(who: str, receipt: Any) -> str:
+    """A deletion receipt (governance.erasure.ErasureReceipt) as a few lines a person can read; `who`
+    is the name the page knew, which the receipt itself never holds."""
+    erased_at = datetime.fromisoformat(receipt.erased_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+    subject = "everything in the store" if receipt.subject == "everything" else f"{who} (id {receipt.subject[:8]}...)"
+    return "\n".join([
+        f"**Deletion receipt**: {subject}",
+        f"- Reason: {receipt.reason}; erased at {erased_at}",
+        f"- Deleted: {counted(receipt.records)}",
+        f"- Logged as audit entry {receipt.audit_seq}, with this receipt's SHA-256: `{receipt.digest}`",
+        f"- Freed storage overwritten: {'yes' if receipt.storage_scrubbed else 'not yet (another session was reading)'}",
+    ])
+
+
+def receipt_file_name(receipt: Any) -> str:
+    """A file name of its own for each receipt: when, and whose (the id's first characters, never a name)."""
+    when = datetime.fromisoformat(receipt.erased_at).strftime("%Y%m%d-%H%M%S")
+    return f"unveil_deletion_receipt_{when}_{receipt.subject[:8]}.json"

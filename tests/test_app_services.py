@@ -165,9 +165,9 @@ def test_dominant_emotion_is_the_soft_vote_and_identity_the_majority():
     tracks = svc.track_faces(frames)
     assert tracks[0].identity == "Ana"
     table = svc.dominant_emotions(tracks, recognition=True)
-    assert table.to_dict("records") == [{"face": "Face 1 (Ana)", "frames": 3, "first_s": 0.0, "last_s": 1.0,
-                                         "dominant_emotion": "happy", "mean_probability": 0.5833,
-                                         "share_of_frames": 0.3333}]
+    assert table.to_dict("records") == [{"face": "Face 1 (Ana)", "frames": 3, "first seen (s)": 0.0,
+                                         "last seen (s)": 1.0, "dominant emotion": "happy",
+                                         "mean probability": 0.5833, "share of frames": 0.3333}]
 
 
 def test_analyze_video_tracks_each_real_person_through_every_frame(analyzer, video):
@@ -323,3 +323,22 @@ def test_model_cards_are_read_from_the_models_folder(tmp_path):
     (tmp_path / "a_model.md").write_text("# A\n")
     (tmp_path / "a_model.onnx").write_bytes(b"")
     assert svc.model_cards(tmp_path) == [("a_model", "# A\n"), ("b_model", "# B\n")]
+
+
+def test_counts_and_deletion_receipts_read_as_words():
+    from governance.erasure import ErasureReceipt
+
+    assert svc.counted({"people": 1, "embeddings": 4, "analyses": 1, "audit": 2}) == (
+        "1 member, 4 embeddings, 1 kept result, 2 audit entries")
+    assert svc.counted({"consent_expired": 1, "thumbnails": 0, "analyses": 3}, skip_zero=True) == (
+        "1 member whose consent expired, 3 kept results")
+    receipt = ErasureReceipt(subject="0123456789abcdef", reason="consent withdrawn", erased_at="2026-12-04T05:06:07+00:00",
+                             records={"person": 1, "embeddings": 3, "thumbnails": 0, "consents": 1, "analyses": 1,
+                                      "data_key": 1}, digest="ab" * 32, audit_seq=12, storage_scrubbed=True)
+    assert svc.receipt_text("Serena", receipt) == "\n".join([
+        "**Deletion receipt**: Serena (id 01234567...)",
+        "- Reason: consent withdrawn; erased at 2026-12-04 05:06:07 UTC",
+        "- Deleted: 1 member, 3 embeddings, 0 thumbnails, 1 consent record, 1 kept result, 1 data key",
+        f"- Logged as audit entry 12, with this receipt's SHA-256: `{'ab' * 32}`",
+        "- Freed storage overwritten: yes"])
+    assert svc.receipt_file_name(receipt) == "unveil_deletion_receipt_20261204-050607_01234567.json"

@@ -51,7 +51,7 @@ def _agree_and_enrol(page) -> None:
     page.get_by_role("button", name="Enrol", exact=True).click()
 
 
-def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page, app_url, people):
+def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page, app_url, people):  # noqa: F811
     page = browser_page
     member, stranger = people["member"], people["stranger"]
     page.goto(app_url)
