@@ -21,6 +21,10 @@ STORE = "unveil_store"  # the unlocked FamilyStore, or absent
 LAST_ANALYSIS = "unveil_last_analysis"  # list[app_services.PhotoResult] of the Analyze page
 VIDEO_RESULT = "unveil_video_result"  # (file name, frames, tracks, recognition) of the Video page
 RECEIPT = "unveil_last_receipt"  # (who, ErasureReceipt) of the last purge, shown on the Family page
+KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so the page says they are kept
+NOTICE = "unveil_new_session_notice"  # what this session said about what was kept, or None
+_PHOTO_BATCH = "unveil_photo_batch"  # app_session.PhotoBatch: the Analyze page's photos and results
+_ENROL_PHOTOS = "unveil_enrol_photos"  # photo key -> EnrolmentPhoto, for the form's current photos only
 
 
 @dataclass(frozen=True)
@@ -183,20 +187,16 @@ def new_session_notice() -> None:
     """On a session's pages, until the store is unlocked or a photo added: what a reload (or a new tab)
     kept and what it did not. Worked out once per session; the counts are readable while locked."""
     if NOTICE not in st.session_state:
-        counts = None
-        if store_exists():
-            with FamilyStore.open(default_data_dir()) as locked:
-                counts = locked.counts()
-        st.session_state[NOTICE] = app_session.new_session_notice(counts)
+        st.session_state[NOTICE] = None  # a store that cannot be read says so once, on this first run
+        with friendly_errors("Reading what this machine keeps"):
+            counts = None
+            if store_exists():
+                with FamilyStore.open(default_data_dir()) as locked:
+                    counts = locked.counts()
+            st.session_state[NOTICE] = app_session.new_session_notice(counts)
     message = st.session_state[NOTICE]
     if message and store() is None and not len(photo_batch()):
         st.info(message, icon=":material/restart_alt:")
-
-
-_PHOTO_BATCH = "unveil_photo_batch"
-_ENROL_PHOTOS = "unveil_enrol_photos"  # photo key -> EnrolmentPhoto, for the form's current photos only
-KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so the page says they are kept
-NOTICE = "unveil_new_session_notice"  # what this session said about what was kept, or None
 
 
 SWEEP_REPORT = "unveil_sweep_report"  # the retention sweep run when this session unlocked the store

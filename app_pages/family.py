@@ -11,8 +11,6 @@ PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 SHOTS = "family_camera_shots"  # camera shots taken for the enrolment in progress (memory only)
 RECEIPT = _ui.RECEIPT
 FLASH = "family_flash"  # a success message that outlives the rerun after enrolment
-NO_FACE_TO_ENROL = ("None of the photos gives a face to enrol: add a photo showing the person's face, or pick "
-                    "their face in a photo with several.")
 # The two ways to erase a member: the audit log and the receipt record which one it was.
 ERASE_ACTIONS = {"request": "Erase on request (purge)", "withdrawn": "They withdraw their consent"}
 ERASE_BUTTONS = {"request": "Purge", "withdrawn": "Withdraw consent and erase"}
@@ -140,7 +138,7 @@ with enrol_tab:
             elif not photos:
                 st.error("Add at least one photo or camera shot of the person.")
             elif not chosen:
-                st.error(NO_FACE_TO_ENROL)
+                st.error(svc.NO_FACE_TO_ENROL)
             elif not agreed:
                 st.error("Enrolment needs the person's (or their guardian's) agreement: tick the consent box.")
             else:

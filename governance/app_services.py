@@ -442,6 +442,8 @@ def read_enrolment_photo(data: bytes, label: str, detect: Callable[[np.ndarray],
 LEFT_OUT_UNREADABLE = "{label} could not be read ({reason}): it is not used."
 LEFT_OUT_NO_FACE = "{label}: no face found, so it is not used."
 LEFT_OUT_NOT_PICKED = "{label}: {count} faces and none picked, so it is not used."
+NO_FACE_TO_ENROL = ("None of the photos gives a face to enrol: add a photo showing the person's face, or pick "
+                    "their face in a photo with several.")
 
 
 def left_out_note(photo: EnrolmentPhoto, pick: int | None = None) -> str | None:

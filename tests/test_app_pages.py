@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from governance import app_services as svc
 from tests._app_support import (
     MEMBER,
     STRANGER,
@@ -271,7 +272,13 @@ def test_the_enrolment_form_is_empty_after_an_enrolment_and_a_group_photo_asks_w
     assert _enrol(at, "agreed").value is False and _enrol(at, "guardian").value is False
 
     # Serena's second photo shows her (left) beside Colin: it is left out until her face is picked.
+    group = side_by_side(photo_path(faces_dir, STRANGER, 2), photo_path(faces_dir, MEMBER, 2))
     _enrol(at, "name").input("Serena Williams")
+    _enrol(at, "photos").set_value(("two people.jpg", group, "image/jpeg"))
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    assert [e.value for e in at.error] == [svc.NO_FACE_TO_ENROL]
+    assert _enrol(at, "name").value == "Serena Williams" and _enrol(at, "agreed").value  # nothing typed is lost
     _enrol(at, "photos").set_value([
         ("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg"),
         ("two people.jpg", side_by_side(photo_path(faces_dir, STRANGER, 2), photo_path(faces_dir, MEMBER, 2)),
@@ -282,7 +289,6 @@ def test_the_enrolment_form_is_empty_after_an_enrolment_and_a_group_photo_asks_w
     assert pick.options == ["None: leave this photo out", "Face 1", "Face 2"] and pick.value is None
     assert [w.value for w in at.warning] == []
     pick.set_value(0)
-    _enrol(at, "agreed").check()
     at.button(key="enrol_submit").click().run()
     _no_exception(at)
     assert at.success[0].value.startswith("Enrolled Serena Williams with 2 embedding(s)")
