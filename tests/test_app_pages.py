@@ -232,6 +232,14 @@ def test_a_purge_confirmation_does_not_carry_over_to_the_next_member(app_env, fa
     assert at.button(key="erase_submit").disabled
     assert list(at.dataframe[0].value["name"]) == ["Laura"]
 
+    # The typed confirmation of "Delete everything" is emptied after use too.
+    _widget(at, "text_input", "erase_everything_").input("delete everything").run()
+    at.button(key="erase_all_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Everyone was erased: ")
+    assert _widget(at, "text_input", "erase_everything_").value == ""
+    assert at.button(key="erase_all_submit").disabled
+
 
 def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_member(app_env, faces_dir):
     at = _app("family")

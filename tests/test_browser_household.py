@@ -7,7 +7,8 @@ withdraw one member's consent after being told which kept result goes with her, 
 given for her does not carry over to the next member.
 
 Runs its own app and data folder (the fixtures of tests/test_browser.py are module-scoped), with the
-public-domain photos of tests/fixtures/public_domain only.
+public-domain photos of tests/fixtures/public_domain only: its screenshots (kept_results, family_erase) go
+where test_browser.py puts its own.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.test_browser import (  # noqa: F401 - fixtures are found by name
     _go,
     _no_exception,
     _settled,
+    _shot,
     _upload,
     app_url,
     browser_page,
@@ -112,6 +114,7 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     _go(page, "Kept results")
     expect(page.get_by_text("2 kept results, newest first.")).to_be_visible()
     expect(page.get_by_role("heading", name="eileen.jpg (1 face)")).to_be_visible()  # the newest, opened
+    _shot(page, "kept_results")
     delete = page.get_by_role("button", name="Delete", exact=True)
     expect(delete).to_be_disabled()
     page.get_by_text("Yes, delete this kept result").click()
@@ -137,6 +140,7 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     page.get_by_text("They withdraw their consent").click()
     _settled(page)
     expect(page.get_by_text(f"1 kept result naming {GRACE}, which also names {EILEEN}")).to_be_visible()
+    _shot(page, "family_erase")
     withdraw = page.get_by_role("button", name="Withdraw consent and erase")
     expect(withdraw).to_be_disabled()
     page.get_by_text(f"Yes, erase {GRACE} for good").click()
