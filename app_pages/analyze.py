@@ -44,7 +44,7 @@ if not len(batch):
 count_col, clear_col = st.columns([4, 1])
 count_col.caption(f"{app_session.plural(len(batch), 'photo')} in this session. They stay while you use the other "
                   "pages, until you remove them; a reload or closing the tab drops them.")
-if clear_col.button("Clear all", key="analyze_clear", help="Remove every photo and result from this session"):
+if clear_col.button("Clear all", key="analyze_clear"):
     _ui.clear_photos()
     st.rerun()
 

@@ -197,7 +197,7 @@ with remove_tab:
                            mime="application/json", on_click="ignore", key="receipt_download")
 
     with st.expander("Delete everything"):
-        st.write("Erases every member, saved result and the audit log, leaving an empty store.")
+        st.write("Erases every member, every kept result and the audit log, leaving an empty store.")
         typed = st.text_input('Type "delete everything" to confirm',
                               key=app_session.widget_key(st.session_state, "erase", "everything"))
         if st.button("Delete everything", disabled=typed.strip().lower() != "delete everything", key="erase_all_submit"):

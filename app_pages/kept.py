@@ -32,11 +32,12 @@ by_id = {result.id: result for result in results}
 chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: svc.kept_label(by_id[rid]), key="kept_open")]
 
 st.subheader(svc.kept_label(chosen))
-st.dataframe(pd.DataFrame(chosen.faces), hide_index=True)
+rows = svc.in_column_order(chosen.faces)
+st.dataframe(pd.DataFrame(rows), hide_index=True)
 csv_col, json_col = st.columns(2)
-csv_col.download_button("Download CSV", svc.records_csv(chosen.faces), file_name="unveil_kept_results.csv",
+csv_col.download_button("Download CSV", svc.records_csv(rows), file_name="unveil_kept_results.csv",
                         mime="text/csv", on_click="ignore", key="kept_csv")
-json_col.download_button("Download JSON", svc.records_json(chosen.faces), file_name="unveil_kept_results.json",
+json_col.download_button("Download JSON", svc.records_json(rows), file_name="unveil_kept_results.json",
                          mime="application/json", on_click="ignore", key="kept_json")
 
 # The tick box belongs to this one result: choosing another result shows it unticked.

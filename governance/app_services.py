@@ -663,6 +663,19 @@ def model_cards(folder: Path) -> list[tuple[str, str]]:
     return [(path.stem, path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.md"))]
 
 
+def in_column_order(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Face rows with their columns in face_records' order (source, face, box, score, emotion, p_*,
+    identity), as they were shown when kept: the store gives them back with their keys sorted."""
+    first = ["source", "face", "x", "y", "w", "h", "score", "emotion"]
+    out = []
+    for row in rows:
+        probabilities = sorted(key for key in row if key.startswith("p_"))
+        rest = [key for key in row if key not in first and key not in probabilities and key != "identity"]
+        order = [key for key in first if key in row] + probabilities + rest + (["identity"] if "identity" in row else [])
+        out.append({key: row[key] for key in order})
+    return out
+
+
 def kept_label(result: Any) -> str:
     """One kept result (governance.kept_results.KeptResult) in a line: when, which photos, how many faces."""
     return f"{result.kept_at:%Y-%m-%d %H:%M} UTC: {', '.join(result.photos)} ({plural(len(result.faces), 'face')})"

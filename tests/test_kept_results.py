@@ -60,6 +60,9 @@ def test_kept_results_are_listed_newest_first_with_their_photos_and_names(store)
     assert older.photos == ["a.jpg", "b.jpg"] and older.names == ["Laura", "Serena"]
     assert set(older.person_ids) == {serena.person_id, laura.person_id}
     assert newer.names == [] and newer.person_ids == ()
+    # Shown and downloaded with the columns in the order of the Analyze page, not the store's sorted keys.
+    assert list(svc.in_column_order(older.faces)[0]) == ["source", "face", "x", "y", "w", "h", "score", "emotion",
+                                                         "p_happy", "p_sad", "identity"]
     table = svc.kept_table(listed)
     assert table.to_dict("records")[1] | {"kept (UTC)": None} == {
         "kept (UTC)": None, "photos": "a.jpg, b.jpg", "faces": 2, "names": "Laura, Serena"}
