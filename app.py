@@ -13,6 +13,7 @@ st.set_page_config(page_title="Unveil", page_icon="🎭", layout="wide")
 PAGES = [
     st.Page("app_pages/analyze.py", title="Analyze", icon=":material/photo_camera:", default=True),
     st.Page("app_pages/video.py", title="Video", icon=":material/movie:"),
+    st.Page("app_pages/kept.py", title="Kept results", icon=":material/inventory_2:"),
     st.Page("app_pages/family.py", title="Family", icon=":material/group:"),
     st.Page("app_pages/governance.py", title="Governance", icon=":material/policy:"),
     st.Page("app_pages/explain.py", title="Explain", icon=":material/insights:"),
@@ -20,4 +21,5 @@ PAGES = [
 
 page = st.navigation(PAGES)
 _ui.sidebar_status()
+_ui.new_session_notice()
 page.run()

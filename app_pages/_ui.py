@@ -3,7 +3,6 @@ and errors shown as messages instead of tracebacks. Logic lives in fer_core/ and
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import streamlit as st
 from fer_core import EmbeddingModel, EmotionModel, FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core._paths import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
-from governance import app_services
+from governance import app_services, app_session
 
 log = logging.getLogger("unveil.app")
 
@@ -22,6 +21,10 @@ STORE = "unveil_store"  # the unlocked FamilyStore, or absent
 LAST_ANALYSIS = "unveil_last_analysis"  # list[app_services.PhotoResult] of the Analyze page
 VIDEO_RESULT = "unveil_video_result"  # (file name, frames, tracks, recognition) of the Video page
 RECEIPT = "unveil_last_receipt"  # (who, ErasureReceipt) of the last purge, shown on the Family page
+KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so the page says they are kept
+NOTICE = "unveil_new_session_notice"  # what this session said about what was kept, or None
+_PHOTO_BATCH = "unveil_photo_batch"  # app_session.PhotoBatch: the Analyze page's photos and results
+_ENROL_PHOTOS = "unveil_enrol_photos"  # photo key -> EnrolmentPhoto, for the form's current photos only
 
 
 @dataclass(frozen=True)
@@ -120,42 +123,80 @@ def lock_store() -> None:
 
 def forget_results() -> None:
     """Drop this session's analysis results: after a purge or a lock they may name someone who must no
-    longer be named."""
-    st.session_state.pop(_PHOTO_CACHE, None)
+    longer be named. The photos added on the Analyze page stay, to be analysed again."""
+    photo_batch().forget_results()
     st.session_state.pop(LAST_ANALYSIS, None)
     st.session_state.pop(VIDEO_RESULT, None)
+    st.session_state.pop(KEPT_ROWS, None)
 
 
-_PHOTO_CACHE = "unveil_photo_cache"
+def clear_photos() -> None:
+    """Remove every photo and result of the Analyze page from this session."""
+    photo_batch().clear()
+    st.session_state.pop(LAST_ANALYSIS, None)
+    st.session_state.pop(KEPT_ROWS, None)
 
 
-def analyze_photos(inputs: list[tuple[str, bytes]]) -> list[app_services.PhotoResult]:
-    """Analyse uploaded photos [(name, bytes)] with progress, once per photo and gallery state.
+def photo_batch() -> app_session.PhotoBatch:
+    """The photos and results of this session's Analyze page: they stay while other pages are shown."""
+    return st.session_state.setdefault(_PHOTO_BATCH, app_session.PhotoBatch())
 
-    Results are kept in session memory keyed by the photo's hash, so the reruns Streamlit does on every
-    click do not analyse (or audit-log) the same photo again; photos no longer uploaded are dropped."""
+
+def analyze_batch() -> list[tuple[str, app_services.PhotoResult]]:
+    """Analyse the batch's photos that have no result for the current gallery, with progress; returns
+    (key, result) of every photo.
+
+    Each photo is analysed (and its recognition audit-logged) once per gallery state, not on each of
+    the reruns Streamlit does on every click."""
     engine, recognition = analyzer()
-    gallery_key = tuple(engine.gallery.names) if recognition else ()
-    cache: dict = st.session_state.setdefault(_PHOTO_CACHE, {})
-    keys = [(name, hashlib.sha256(data).hexdigest(), gallery_key) for name, data in inputs]
-    todo = [(key, data) for key, (_, data) in zip(keys, inputs) if key not in cache]
+    batch = photo_batch()
+    todo = batch.pending(tuple(engine.gallery.names) if recognition else ())
     if todo:
-        with st.status(f"Analysing {len(todo)} photo(s)...", expanded=False) as status:
+        identities = []
+        with st.status(f"Analysing {app_session.plural(len(todo), 'photo')}...", expanded=False) as status:
             bar = st.progress(0.0)
-            for done, (key, data) in enumerate(todo, start=1):
-                cache[key] = app_services.analyze_photo(data, key[0], engine.analyze, recognition=recognition)
-                bar.progress(done / len(todo), text=f"{done}/{len(todo)}: {key[0]}")
-            status.update(label=f"Analysed {len(todo)} photo(s)", state="complete")
+            for done, (key, name, data) in enumerate(todo, start=1):
+                result = app_services.analyze_photo(data, name, engine.analyze, recognition=recognition)
+                batch.set_result(key, result)
+                identities += [face.identity for face in result.faces]
+                bar.progress(done / len(todo), text=f"{done}/{len(todo)}: {name}")
+            status.update(label=f"Analysed {app_session.plural(len(todo), 'photo')}", state="complete")
         current = store()
-        if recognition and current is not None:
-            identities = [face.identity for key, _ in todo for face in cache[key].faces]
-            if identities:
-                app_services.log_recognition(current, identities)
-    for stale in set(cache) - set(keys):
-        del cache[stale]
-    results = [cache[key] for key in keys]
-    st.session_state[LAST_ANALYSIS] = results
+        if recognition and current is not None and identities:
+            app_services.log_recognition(current, identities)
+    results = batch.results()
+    st.session_state[LAST_ANALYSIS] = [result for _, result in results]
     return results
+
+
+def enrolment_photos(photos: dict[str, bytes]) -> list[app_services.EnrolmentPhoto]:
+    """The enrolment form's photos ({label: bytes}) read and searched for faces, once per photo: the form
+    reruns on every click, and the face picker needs the faces before the Enrol button."""
+    detect = models().detector.detect
+    cache: dict = st.session_state.setdefault(_ENROL_PHOTOS, {})
+    keys = {label: app_session.photo_key(label, data) for label, data in photos.items()}
+    for label, data in photos.items():
+        if keys[label] not in cache:
+            cache[keys[label]] = app_services.read_enrolment_photo(data, label, detect)
+    for stale in set(cache) - set(keys.values()):
+        del cache[stale]
+    return [cache[keys[label]] for label in photos]
+
+
+def new_session_notice() -> None:
+    """On a session's pages, until the store is unlocked or a photo added: what a reload (or a new tab)
+    kept and what it did not. Worked out once per session; the counts are readable while locked."""
+    if NOTICE not in st.session_state:
+        st.session_state[NOTICE] = None  # a store that cannot be read says so once, on this first run
+        with friendly_errors("Reading what this machine keeps"):
+            counts = None
+            if store_exists():
+                with FamilyStore.open(default_data_dir()) as locked:
+                    counts = locked.counts()
+            st.session_state[NOTICE] = app_session.new_session_notice(counts)
+    message = st.session_state[NOTICE]
+    if message and store() is None and not len(photo_batch()):
+        st.info(message, icon=":material/restart_alt:")
 
 
 SWEEP_REPORT = "unveil_sweep_report"  # the retention sweep run when this session unlocked the store

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages import _ui
 from governance import app_services as svc
+from governance import app_session, kept_results
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
 # One bar per emotion on a fixed 0-100% axis, so a 30% reading does not look like a certain one.
@@ -19,24 +20,46 @@ PROBABILITY_BARS = {
 st.title("Analyze photos")
 st.caption("Photos are read in this browser session's memory and never saved or sent anywhere.")
 
-uploads = st.file_uploader("Photos", type=PHOTO_TYPES, accept_multiple_files=True, key="analyze_uploads")
+state = st.session_state
+batch = _ui.photo_batch()
+uploads = st.file_uploader("Photos", type=PHOTO_TYPES, accept_multiple_files=True,
+                           key=app_session.widget_key(state, "analyze_inputs", "uploads"))
 # The camera widget asks the browser for the camera as soon as it is drawn: only on request.
-shot = st.camera_input("Camera", key="analyze_camera") if st.toggle("Use the camera", key="analyze_camera_on") else None
+shot = (st.camera_input("Camera", key=app_session.widget_key(state, "analyze_inputs", "camera"))
+        if st.toggle("Use the camera", key="analyze_camera_on") else None)
 
 inputs = [(upload.name, upload.getvalue()) for upload in uploads or []]
 if shot is not None:
     inputs.append(("camera.jpg", shot.getvalue()))
-if not inputs:
+if inputs:
+    # The uploader is an inbox: its photos join this session's batch (listed below, each removable)
+    # and it is drawn again empty, so what it shows never disagrees with the results.
+    batch.add(inputs)
+    app_session.renew(state, "analyze_inputs")
+    st.rerun()
+if not len(batch):
     st.info("Upload one or several photos, or take one with the camera.")
     st.stop()
 
+count_col, clear_col = st.columns([4, 1])
+count_col.caption(f"{app_session.plural(len(batch), 'photo')} in this session. They stay while you use the other "
+                  "pages, until you remove them; a reload or closing the tab drops them.")
+if clear_col.button("Clear all", key="analyze_clear"):
+    _ui.clear_photos()
+    st.rerun()
+
 results = []
 with _ui.friendly_errors("Analysing the photos"):
-    results = _ui.analyze_photos(inputs)
+    results = _ui.analyze_batch()
+store = _ui.store()
 
 records = []
-for index, result in enumerate(results):
-    st.subheader(result.source)
+for index, (key, result) in enumerate(results):
+    title_col, remove_col = st.columns([4, 1])
+    title_col.subheader(result.source)
+    if remove_col.button("Remove", key=f"analyze_remove_{key}", help=f"Remove {result.source} and its result"):
+        batch.remove(key)
+        st.rerun()
     if result.error:
         st.error(result.error)
         continue
@@ -48,13 +71,13 @@ for index, result in enumerate(results):
     annotated = svc.annotate(result.image, result.faces, recognition=result.recognition)
     photo_col, faces_col = st.columns([3, 2])
     with photo_col:
-        st.image(annotated, caption=f"{len(result.faces)} face(s)", width="stretch")
+        st.image(annotated, caption=app_session.plural(len(result.faces), "face"), width="stretch")
         st.download_button("Annotated image (PNG)", svc.png_bytes(annotated), key=f"png_{index}",
                            file_name=f"{result.source.rsplit('.', 1)[0]}_annotated.png", mime="image/png",
                            on_click="ignore")
     with faces_col:
         if not result.recognition:
-            st.caption("Names are not checked: unlock the family store (Family page) to recognise members.")
+            st.caption(svc.names_not_checked(store_unlocked=store is not None))
         for number, face in enumerate(result.faces, start=1):
             who = f" · **{face.identity or svc.UNKNOWN}**" if result.recognition else ""
             st.markdown(f"**Face {number}**: {face.emotion} ({face.emotion_probs[face.emotion]:.0%}){who}")
@@ -70,10 +93,17 @@ if records:
                             mime="text/csv", on_click="ignore")
     json_col.download_button("Download JSON", svc.records_json(records), file_name="unveil_results.json",
                              mime="application/json", on_click="ignore")
-    store = _ui.store()
-    if store is not None and st.button("Keep these results in the encrypted store", key="analyze_keep",
-                                       help="Only the numbers and names above are kept, never the photos. "
-                                            "They are deleted after the retention period for analyses."):
-        with _ui.friendly_errors("Keeping the results"):
-            svc.keep_results(store, records)
-            st.success(f"Kept {len(records)} face result(s), encrypted.")
+    if store is not None:
+        if state.get(_ui.KEPT_ROWS) == records:
+            st.success("These results are kept in the encrypted store: see the Kept results page.")
+        elif st.button("Keep these results in the encrypted store", key="analyze_keep",
+                       help="Only the numbers and names above are kept, never the photos. They are deleted "
+                            "after the retention period for analyses."):
+            with _ui.friendly_errors("Keeping the results"):
+                _, created = kept_results.keep(store, records)
+                state[_ui.KEPT_ROWS] = records
+                if created:
+                    st.success(f"Kept {app_session.plural(len(records), 'face result')}, encrypted: "
+                               "see the Kept results page.")
+                else:
+                    st.info("These results were kept before: no second copy was stored.")

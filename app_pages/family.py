@@ -4,14 +4,16 @@ from datetime import date, datetime, timedelta, timezone
 import streamlit as st
 
 from app_pages import _ui
-from fer_core import embed_enrollment_photos, load_image
 from governance import app_services as svc
-from governance import consent, erasure, family
+from governance import app_session, consent, erasure, family
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 SHOTS = "family_camera_shots"  # camera shots taken for the enrolment in progress (memory only)
 RECEIPT = _ui.RECEIPT
 FLASH = "family_flash"  # a success message that outlives the rerun after enrolment
+# The two ways to erase a member: the audit log and the receipt record which one it was.
+ERASE_ACTIONS = {"request": "Erase on request (purge)", "withdrawn": "They withdraw their consent"}
+ERASE_BUTTONS = {"request": "Purge", "withdrawn": "Withdraw consent and erase"}
 
 st.title("Family")
 st.caption("Members' names, face embeddings and consent records are encrypted on this machine with a key "
@@ -43,13 +45,14 @@ if _ui.store() is None:
     st.stop()
 
 store = _ui.store()
-sweep = st.session_state.get(_ui.SWEEP_REPORT)
-if sweep is not None and sweep.total:
-    removed = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in sweep.removed.items() if count)
-    st.info(f"Retention sweep at unlock removed: {removed}.")
-
-if FLASH in st.session_state:
-    st.success(st.session_state.pop(FLASH))
+# Messages go in one container drawn on every run: an element that comes and goes above the tabs would
+# make Streamlit draw them as new tabs, back on the first one, in the middle of an enrolment.
+with st.container():
+    sweep = st.session_state.get(_ui.SWEEP_REPORT)
+    if sweep is not None and sweep.total:
+        st.info(f"Retention sweep at unlock removed: {svc.counted(sweep.removed, skip_zero=True)}.")
+    if FLASH in st.session_state:
+        st.success(st.session_state.pop(FLASH))
 
 members_tab, enrol_tab, remove_tab = st.tabs(["Members", "Enrol a member", "Withdraw consent or purge"])
 
@@ -68,6 +71,12 @@ with members_tab:
                     st.image([t.image for t in store.thumbnails(member.person_id)], width=96)
 
 # ----------------------------------------------------------------------------------- enrol
+def _key(field: str) -> str:
+    # Every widget of the enrolment form is keyed in the "enrol" group: renewing it after an enrolment
+    # draws the form empty, so the next person cannot be enrolled with the previous one's photos or consent.
+    return app_session.widget_key(st.session_state, "enrol", field)
+
+
 with enrol_tab:
     loaded = None
     with _ui.friendly_errors("Loading the models"):
@@ -78,12 +87,12 @@ with enrol_tab:
         st.error("No identity model is installed (models/face_recognition_dlib.onnx): enrolment is not possible.")
     else:
         st.write("Several photos of one person, each showing only their face, give the best recognition (4 or more).")
-        name = st.text_input("Name", key="enrol_name")
+        name = st.text_input("Name", key=_key("name"))
         uploads = st.file_uploader("Photos of this person", type=PHOTO_TYPES, accept_multiple_files=True,
-                                   key="enrol_photos")
+                                   key=_key("photos"))
         shots: list[bytes] = st.session_state.setdefault(SHOTS, [])
-        if st.toggle("Add camera shots", key="enrol_camera_on"):
-            shot = st.camera_input("Camera", key="enrol_camera")
+        if st.toggle("Add camera shots", key=_key("camera_on")):
+            shot = st.camera_input("Camera", key=_key("camera"))
             if shot is not None and st.button("Keep this shot", key="enrol_keep_shot"):
                 shots.append(shot.getvalue())
             if shots:
@@ -92,67 +101,87 @@ with enrol_tab:
                     shots.clear()
                     st.rerun()
 
+        photos = {upload.name: upload.getvalue() for upload in uploads or []}
+        photos.update({f"camera shot {i}": data for i, data in enumerate(shots, start=1)})
+        read = []
+        with _ui.friendly_errors("Reading the photos"):
+            read = _ui.enrolment_photos(photos)
+        picks: dict[str, int | None] = {}
+        for photo in read:
+            if photo.image is None or not photo.faces:
+                st.warning(svc.left_out_note(photo))
+            elif len(photo.faces) > 1:
+                picture_col, pick_col = st.columns([1, 2])
+                picture_col.image(svc.number_faces(photo.image, photo.boxes),
+                                  caption=photo.label, width="stretch")
+                picks[photo.label] = pick_col.radio(
+                    f"{photo.label} shows {len(photo.faces)} faces: which one is {name.strip() or 'the person'}?",
+                    [None, *range(len(photo.faces))], key=_key(f"pick_{photo.label}"),
+                    format_func=lambda i: "None: leave this photo out" if i is None else f"Face {i + 1}")
+
         st.markdown("**Consent**")
-        guardian = st.checkbox("Consent is given by a guardian (for example for a child)", key="consent_guardian")
-        given_by = st.text_input("Guardian's name", key="consent_given_by") if guardian else ""
-        child = st.checkbox("This person is a child", key="consent_child")
-        purpose = st.text_input("Purpose", "Recognise family members in our own photos", key="consent_purpose")
+        guardian = st.checkbox("Consent is given by a guardian (for example for a child)", key=_key("guardian"))
+        given_by = st.text_input("Guardian's name", key=_key("given_by")) if guardian else ""
+        child = st.checkbox("This person is a child", key=_key("child"))
+        purpose = st.text_input("Purpose", "Recognise family members in our own photos", key=_key("purpose"))
         scope = st.radio("Scope", list(consent.SCOPES), format_func=lambda s: f"{s}: {consent.SCOPES[s]}",
-                         key="consent_scope")
+                         key=_key("scope"))
         expires_on = st.date_input("Consent expires on", date.today() + timedelta(days=365),
-                                   min_value=date.today(), key="consent_expires")
+                                   min_value=date.today(), key=_key("expires"))
         agreed = st.checkbox("The person (or their guardian) has read what is stored and why, and agrees",
-                             key="consent_agreed")
+                             key=_key("agreed"))
 
         if st.button("Enrol", type="primary", key="enrol_submit"):
-            photos = {upload.name: upload.getvalue() for upload in uploads or []}
-            photos.update({f"camera shot {i}": data for i, data in enumerate(shots, start=1)})
+            chosen, left_out = svc.enrolment_faces(read, picks)
             if not name.strip():
                 st.error("Enter the person's name.")
             elif not photos:
                 st.error("Add at least one photo or camera shot of the person.")
+            elif not chosen:
+                st.error(svc.NO_FACE_TO_ENROL)
             elif not agreed:
                 st.error("Enrolment needs the person's (or their guardian's) agreement: tick the consent box.")
             else:
-                with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.status("Enrolling...") as status:
+                with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.spinner(f"Enrolling {name.strip()}..."):
                     record = svc.consent_from_form(name=name, given_by=given_by, guardian=guardian, child=child,
                                                    purpose=purpose, scope=scope, expires_on=expires_on,
                                                    now=datetime.now(timezone.utc))
                     record.validate(now=consent.store_now(store))
-                    status.write(f"Reading {len(photos)} photo(s)...")
-                    images = {label: load_image(data) for label, data in photos.items()}
-                    status.write("Finding the face in each photo and computing embeddings...")
-                    embeddings = embed_enrollment_photos(images, detect=loaded.detector.detect, model=loaded.identity)
-                    thumbnails = (svc.enrolment_thumbnails(images, loaded.detector.detect, loaded.identity)
-                                  if record.allows_thumbnails else [])
+                    embeddings = svc.embed_faces(chosen, loaded.identity)
+                    thumbnails = svc.face_thumbnails(chosen, loaded.identity) if record.allows_thumbnails else []
                     done = family.enroll(store, name, embeddings, record, thumbnails=thumbnails,
                                          model=loaded.identity.name)
                     shots.clear()
-                    status.update(label=f"Enrolled {done.name}", state="complete")
-                    st.session_state[FLASH] = (f"Enrolled {done.name} with {done.embeddings} embedding(s) and "
-                                               f"{done.thumbnails} thumbnail(s). They will be named in analysed "
-                                               "photos from now on.")
+                    app_session.renew(st.session_state, "enrol")
+                    enrolled = (f"Enrolled {done.name} with {done.embeddings} embedding(s) and {done.thumbnails} "
+                                "thumbnail(s). They will be named in analysed photos from now on.")
+                    st.session_state[FLASH] = " ".join([enrolled, *left_out])
                     st.rerun()
 
 # ----------------------------------------------------------------------------------- withdraw / purge
 with remove_tab:
     if members:
-        chosen = st.selectbox("Member", [m.name for m in members], key="remove_member")
-        person = next(m for m in members if m.name == chosen)
-        withdraw_col, purge_col = st.columns(2)
-        with withdraw_col:
-            st.write("Withdrawing consent erases the member's data at once.")
-            if st.button("Withdraw consent", key="withdraw_submit"):
-                with _ui.friendly_errors(f"Withdrawing {chosen}'s consent"):
-                    st.session_state[RECEIPT] = (chosen, consent.withdraw(store, person.person_id))
-                    _ui.forget_results()
-                    st.rerun()
-        with purge_col:
-            st.write("Purging deletes everything stored about the member and destroys their key.")
-            sure = st.checkbox(f"Yes, erase {chosen} for good", key="purge_confirm")
-            if st.button("Purge", type="primary", disabled=not sure, key="purge_submit"):
-                with _ui.friendly_errors(f"Purging {chosen}"):
-                    st.session_state[RECEIPT] = (chosen, family.purge(store, person.person_id))
+        by_id = {member.person_id: member for member in members}
+        chosen_id = st.selectbox("Member", list(by_id), format_func=lambda pid: by_id[pid].name, key="remove_member")
+        person = by_id[chosen_id]
+        preview = None
+        with _ui.friendly_errors(f"Reading what is stored about {person.name}"):
+            preview = family.erasure_preview(store, chosen_id)
+        if preview is not None:
+            st.markdown(f"**Erasing {person.name} deletes, for good:**\n"
+                        + "\n".join(f"- {line}" for line in svc.erasure_lines(preview)))
+            action = st.radio("Why", list(ERASE_ACTIONS), format_func=ERASE_ACTIONS.get, horizontal=True,
+                              key=f"erase_action_{chosen_id}")
+            # The tick belongs to this member and this action, and is renewed after any erasure: it can
+            # never carry over to the member the box shows next.
+            sure = st.checkbox(f"Yes, erase {person.name} for good",
+                               key=app_session.widget_key(st.session_state, "erase", action, chosen_id))
+            if st.button(ERASE_BUTTONS[action], type="primary", disabled=not sure, key="erase_submit"):
+                with _ui.friendly_errors(f"Erasing {person.name}"):
+                    receipt = (consent.withdraw(store, chosen_id) if action == "withdrawn"
+                               else family.purge(store, chosen_id))
+                    st.session_state[RECEIPT] = (person.name, receipt)
+                    app_session.renew(st.session_state, "erase")
                     _ui.forget_results()
                     st.rerun()
     else:
@@ -163,15 +192,17 @@ with remove_tab:
         who, receipt = receipt
         st.success(f"{who} was erased: {sum(receipt.records.values())} record(s) deleted, their key destroyed. "
                    f"Receipt hash {receipt.digest[:16]}..., logged as audit entry {receipt.audit_seq}.")
-        st.json(receipt.to_dict())
-        st.download_button("Download the deletion receipt", receipt.to_json(), file_name="unveil_deletion_receipt.json",
+        st.markdown(svc.receipt_text(who, receipt))
+        st.download_button("Download the deletion receipt", receipt.to_json(), file_name=svc.receipt_file_name(receipt),
                            mime="application/json", on_click="ignore", key="receipt_download")
 
     with st.expander("Delete everything"):
-        st.write("Erases every member, saved result and the audit log, leaving an empty store.")
-        typed = st.text_input('Type "delete everything" to confirm', key="erase_all_confirm")
+        st.write("Erases every member, every kept result and the audit log, leaving an empty store.")
+        typed = st.text_input('Type "delete everything" to confirm',
+                              key=app_session.widget_key(st.session_state, "erase", "everything"))
         if st.button("Delete everything", disabled=typed.strip().lower() != "delete everything", key="erase_all_submit"):
             with _ui.friendly_errors("Deleting everything"):
                 st.session_state[RECEIPT] = ("Everyone", erasure.erase_everything(store))
+                app_session.renew(st.session_state, "erase")
                 _ui.forget_results()
                 st.rerun()

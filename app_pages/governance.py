@@ -1,7 +1,6 @@
 """Governance: consent ledger, retention, audit log, bias audit and model cards."""
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from app_pages import _ui
@@ -40,7 +39,7 @@ with retention_tab:
         st.write("How long each kind of data is kept. A person whose consent expired is always erased. "
                  "The sweep runs whenever the store is unlocked, and here on demand.")
         held = store.counts()
-        st.caption("Stored now: " + ", ".join(f"{count} {table.replace('_', ' ')}" for table, count in held.items()))
+        st.caption(f"Stored now: {svc.counted(held)}.")
         current = retention.policy(store)
         with st.form("retention_policy"):
             chosen = {}
@@ -61,10 +60,12 @@ with retention_tab:
         if st.button("Sweep now", key="retention_sweep"):
             with _ui.friendly_errors("Applying the retention policy"):
                 report = retention.sweep(store)
-                st.success(f"Sweep at {report.ran_at}: removed {report.total} item(s).")
-                st.dataframe(pd.DataFrame({"removed": report.removed}))
+                st.success(f"Sweep at {report.ran_at}: removed {svc.counted(report.removed, skip_zero=True) or 'nothing'}.")
                 for receipt in report.receipts:
-                    st.json(receipt.to_dict(), expanded=False)
+                    st.markdown(svc.receipt_text("a member", receipt))
+                    st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
+                                       file_name=svc.receipt_file_name(receipt), on_click="ignore",
+                                       key=f"sweep_receipt_{receipt.digest}")
 
 # ----------------------------------------------------------------------------------- audit log
 with audit_tab:

@@ -28,11 +28,11 @@ upload = st.file_uploader("Video", type=VIDEO_TYPES, key="video_upload")
 every_s = st.slider("Analyse one frame every (seconds)", 0.1, 2.0, svc.DEFAULT_SAMPLE_EVERY_S, 0.1, key="video_every")
 max_frames = st.number_input("At most this many frames", 5, 600, svc.DEFAULT_MAX_FRAMES, key="video_max_frames")
 
-if upload is None:
+if upload is None and _ui.VIDEO_RESULT not in st.session_state:
     st.info("Upload a short video (a minute or less works best).")
     st.stop()
 
-if st.button("Analyze video", type="primary", key="video_run"):
+if upload is not None and st.button("Analyze video", type="primary", key="video_run"):
     st.session_state.pop(_ui.VIDEO_RESULT, None)
     with _ui.friendly_errors(f"Analysing {upload.name}"):
         engine, recognition = _ui.analyzer()
@@ -50,10 +50,13 @@ if st.button("Analyze video", type="primary", key="video_run"):
             svc.log_recognition(current, [track.identity for track in tracks])
         st.session_state[_ui.VIDEO_RESULT] = (upload.name, len(frames), tracks, recognition)
 
+# The last result stays in this session while other pages are shown (the uploader comes back empty);
+# a new upload replaces it once analysed.
 result = st.session_state.get(_ui.VIDEO_RESULT)
-if result is None or result[0] != upload.name:
+if result is None or (upload is not None and result[0] != upload.name):
     st.stop()
 name, frame_count, tracks, recognition = result
+st.caption(f"Results for {name}: {frame_count} frame(s) analysed.")
 if not tracks:
     st.warning(f"No face found in the {frame_count} frame(s) sampled from {name}.")
     st.stop()

@@ -14,7 +14,7 @@ import json
 import math
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from datetime import date, datetime, time, timezone
@@ -26,6 +26,7 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core import ImageError, UnveilError, load_image
+from governance.app_session import plural
 
 UNKNOWN = "unknown"
 
@@ -67,6 +68,13 @@ def face_label(number: int, face: _FaceLike, *, recognition: bool) -> str:
     if recognition:
         parts.append(face.identity or UNKNOWN)
     return " ".join(parts)
+
+
+def names_not_checked(*, store_unlocked: bool) -> str:
+    """Why a photo's faces carry no names: the store is locked, or it is open with nobody enrolled."""
+    if store_unlocked:
+        return "Names are not checked: nobody is enrolled yet (Family page)."
+    return "Names are not checked: unlock the family store (Family page) to recognise members."
 
 
 def face_records(faces: Sequence[_FaceLike], *, source: str, recognition: bool) -> list[dict[str, Any]]:
@@ -114,21 +122,28 @@ _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 
 
 def annotate(image: np.ndarray | Image.Image, faces: Sequence[_FaceLike], *, recognition: bool) -> Image.Image:
-    """A copy of the RGB photo with a numbered box and caption (see `face_label`) on every face.
+    """A copy of the RGB photo with a numbered box and caption (see `face_label`) on every face."""
+    return _draw_boxes(image, [(face.box, face_label(number, face, recognition=recognition))
+                               for number, face in enumerate(faces, start=1)])
 
-    Line width and font size follow the photo's size so labels stay readable on a 250 px LFW crop
-    and on a 4000 px phone photo alike.
-    """
+
+def number_faces(image: np.ndarray | Image.Image, boxes: Sequence[Sequence[float]]) -> Image.Image:
+    """A copy of the RGB photo with each (x, y, w, h) box drawn and numbered from 1, for picking a face."""
+    return _draw_boxes(image, [(box, str(number)) for number, box in enumerate(boxes, start=1)])
+
+
+def _draw_boxes(image: np.ndarray | Image.Image, labelled: Sequence[tuple[Sequence[float], str]]) -> Image.Image:
+    # Line width and font size follow the photo's size so labels stay readable on a 250 px LFW crop
+    # and on a 4000 px phone photo alike.
     canvas = (image.copy() if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))).convert("RGB")
     draw = ImageDraw.Draw(canvas)
     side = max(canvas.size)
     width = max(2, round(side / 250))
     font = ImageFont.load_default(size=max(12, round(side / 30)))
-    for number, face in enumerate(faces, start=1):
-        colour = _COLOURS[(number - 1) % len(_COLOURS)]
-        x, y, w, h = (float(v) for v in face.box)
+    for index, (box, text) in enumerate(labelled):
+        colour = _COLOURS[index % len(_COLOURS)]
+        x, y, w, h = (float(v) for v in box)
         draw.rectangle((x, y, x + w, y + h), outline=colour, width=width)
-        text = face_label(number, face, recognition=recognition)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         tw, th = right - left, bottom - top
         # Caption above the box, or inside its top edge when the box touches the top of the photo.
@@ -294,11 +309,11 @@ def emotion_timeline(tracks: Sequence[Track], *, recognition: bool) -> pd.DataFr
 
 
 def dominant_emotions(tracks: Sequence[Track], *, recognition: bool) -> pd.DataFrame:
-    """One row per track: face, frames, first_s, last_s, dominant emotion and its mean probability.
+    """One row per track: face, frames, first and last seen (s), dominant emotion and its mean probability.
 
     The dominant emotion is the class with the highest probability averaged over the track's frames
     (the soft vote: a face 55% happy in every frame is "happy" even if another class wins a frame or
-    two), and `share` is the fraction of frames whose own top emotion is that class.
+    two), and "share of frames" is the fraction of frames whose own top emotion is that class.
     """
     rows = []
     for track in tracks:
@@ -309,14 +324,14 @@ def dominant_emotions(tracks: Sequence[Track], *, recognition: bool) -> pd.DataF
         rows.append({
             "face": track.label(recognition=recognition),
             "frames": len(track.observations),
-            "first_s": track.observations[0][0],
-            "last_s": track.observations[-1][0],
-            "dominant_emotion": dominant,
-            "mean_probability": round(float(mean[dominant]), 4),
-            "share_of_frames": round(share, 4),
+            "first seen (s)": track.observations[0][0],
+            "last seen (s)": track.observations[-1][0],
+            "dominant emotion": dominant,
+            "mean probability": round(float(mean[dominant]), 4),
+            "share of frames": round(share, 4),
         })
-    return pd.DataFrame(rows, columns=["face", "frames", "first_s", "last_s", "dominant_emotion",
-                                       "mean_probability", "share_of_frames"])
+    return pd.DataFrame(rows, columns=["face", "frames", "first seen (s)", "last seen (s)", "dominant emotion",
+                                       "mean probability", "share of frames"])
 
 
 def analyze_video(
@@ -394,17 +409,85 @@ def log_recognition(store: Any, identities: Sequence[str | None]) -> None:
     family.note_recognition(store, [family.resolve(store, name).id for name in names], faces=len(identities))
 
 
-def enrolment_thumbnails(
-    photos: dict[str, np.ndarray], detect: Callable[[np.ndarray], Sequence[Any]], model: Any, *, size: int = 96
-) -> list[bytes]:
-    """Small JPEG face crops of enrolment photos (one face each), aligned like the identity model sees
-    them: what the store keeps, encrypted, when the consent's scope includes thumbnails."""
+@dataclass(frozen=True)
+class EnrolmentPhoto:
+    """One enrolment photo as read and searched for faces, before anything is stored.
+
+    image: the decoded RGB photo, None when it could not be read (then `error` says why).
+    faces: the detector's faces (fer_core.detection.DetectedFace: box as x1, y1, x2, y2, and landmarks),
+    left to right, so "face 1" is the leftmost one in the picture the page shows."""
+
+    label: str
+    image: np.ndarray | None
+    faces: list[Any]
+    error: str | None = None
+
+    @property
+    def boxes(self) -> list[tuple[float, float, float, float]]:
+        """The faces' boxes as (x, y, w, h), for drawing."""
+        return [(x1, y1, x2 - x1, y2 - y1) for x1, y1, x2, y2 in (face.box for face in self.faces)]
+
+
+def read_enrolment_photo(data: bytes, label: str, detect: Callable[[np.ndarray], Sequence[Any]]) -> EnrolmentPhoto:
+    """Decode an enrolment photo and find its faces (`detect`: e.g. FaceDetector.detect). An unreadable
+    one carries the reason instead of raising, so the other photos of the enrolment are still used."""
+    try:
+        image = load_image(data)
+    except ImageError as exc:
+        return EnrolmentPhoto(label, None, [], error=_strip_label(exc))
+    return EnrolmentPhoto(label, image, sorted(detect(image), key=lambda face: face.box[0]))
+
+
+# Why a photo is left out of an enrolment, shown before and after it.
+LEFT_OUT_UNREADABLE = "{label} could not be read ({reason}): it is not used."
+LEFT_OUT_NO_FACE = "{label}: no face found, so it is not used."
+LEFT_OUT_NOT_PICKED = "{label}: {count} faces and none picked, so it is not used."
+NO_FACE_TO_ENROL = ("None of the photos gives a face to enrol: add a photo showing the person's face, or pick "
+                    "their face in a photo with several.")
+
+
+def left_out_note(photo: EnrolmentPhoto, pick: int | None = None) -> str | None:
+    """Why this photo is left out of the enrolment (unreadable, no face, or several faces and none
+    picked), or None when it gives a face."""
+    if photo.image is None:
+        return LEFT_OUT_UNREADABLE.format(label=photo.label, reason=photo.error)
+    if not photo.faces:
+        return LEFT_OUT_NO_FACE.format(label=photo.label)
+    if len(photo.faces) > 1 and not (pick is not None and 0 <= pick < len(photo.faces)):
+        return LEFT_OUT_NOT_PICKED.format(label=photo.label, count=len(photo.faces))
+    return None
+
+
+def enrolment_faces(
+    photos: Sequence[EnrolmentPhoto], picks: Mapping[str, int | None]
+) -> tuple[list[tuple[np.ndarray, Any]], list[str]]:
+    """The (photo, face) pairs to enrol, and a note for every photo left out.
+
+    A photo with one face gives that face. A photo with several gives only the face the user picked
+    (`picks`: label -> face index, None to leave it out): guessing could enrol a bystander, who would
+    later be named as family. Unreadable photos and photos without a face are left out."""
+    chosen, left_out = [], []
+    for photo in photos:
+        pick = picks.get(photo.label)
+        note = left_out_note(photo, pick)
+        if note is not None:
+            left_out.append(note)
+        else:
+            chosen.append((photo.image, photo.faces[0] if len(photo.faces) == 1 else photo.faces[pick]))
+    return chosen, left_out
+
+
+def embed_faces(chosen: Sequence[tuple[np.ndarray, Any]], model: Any) -> np.ndarray:
+    """Identity embeddings (n, d) of the chosen faces, aligned as the identity model expects."""
+    return model.embed(np.stack([model.align(image, face.landmarks) for image, face in chosen]))
+
+
+def face_thumbnails(chosen: Sequence[tuple[np.ndarray, Any]], model: Any, *, size: int = 96) -> list[bytes]:
+    """Small JPEG crops of the chosen faces, aligned like the identity model sees them: what the store
+    keeps, encrypted, when the consent's scope includes thumbnails."""
     thumbnails = []
-    for image in photos.values():
-        faces = detect(image)
-        if len(faces) != 1:
-            continue  # enrolment refuses such a photo anyway (fer_core.identity)
-        crop = Image.fromarray(model.align(image, faces[0].landmarks)).resize((size, size), Image.Resampling.LANCZOS)
+    for image, face in chosen:
+        crop = Image.fromarray(model.align(image, face.landmarks)).resize((size, size), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
         crop.save(buffer, format="JPEG", quality=85)
         thumbnails.append(buffer.getvalue())
@@ -580,12 +663,87 @@ def model_cards(folder: Path) -> list[tuple[str, str]]:
     return [(path.stem, path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.md"))]
 
 
-def keep_results(store: Any, records: Sequence[dict[str, Any]]) -> str:
-    """Save analysis rows (face_records: numbers and names, never pixels) in the encrypted store, at
-    the user's request. The rows are linked to the members they name, so erasing a member erases the
-    saved result too; the retention policy's "analyses" period deletes it in any case."""
-    from governance import family
+def in_column_order(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Face rows with their columns in face_records' order (source, face, box, score, emotion, p_*,
+    identity), as they were shown when kept: the store gives them back with their keys sorted."""
+    first = ["source", "face", "x", "y", "w", "h", "score", "emotion"]
+    out = []
+    for row in rows:
+        probabilities = sorted(key for key in row if key.startswith("p_"))
+        rest = [key for key in row if key not in first and key not in probabilities and key != "identity"]
+        order = [key for key in first if key in row] + probabilities + rest + (["identity"] if "identity" in row else [])
+        out.append({key: row[key] for key in order})
+    return out
 
-    names = sorted({r["identity"] for r in records if r.get("identity") not in (None, UNKNOWN)})
-    person_ids = [family.resolve(store, name).id for name in names]
-    return store.add_analysis({"faces": list(records)}, person_ids=person_ids)
+
+def kept_label(result: Any) -> str:
+    """One kept result (governance.kept_results.KeptResult) in a line: when, which photos, how many faces."""
+    return f"{result.kept_at:%Y-%m-%d %H:%M} UTC: {', '.join(result.photos)} ({plural(len(result.faces), 'face')})"
+
+
+def kept_table(results: Sequence[Any]) -> pd.DataFrame:
+    """Kept results as a table, one row each: when kept, the photos, how many faces, who is named."""
+    rows = [{"kept (UTC)": r.kept_at.strftime("%Y-%m-%d %H:%M"), "photos": ", ".join(r.photos), "faces": len(r.faces),
+             "names": ", ".join(r.names)} for r in results]
+    return pd.DataFrame(rows, columns=["kept (UTC)", "photos", "faces", "names"])
+
+
+def erasure_lines(preview: Any) -> list[str]:
+    """What erasing a member deletes (governance.family.ErasurePreview), one line per kind, for the page to
+    say before the click, including kept results that also name other members."""
+    name = preview.name
+    stored = (f"{name}'s name, {plural(preview.consents, 'consent record')}, "
+              f"{plural(preview.embeddings, 'face embedding')} and {plural(preview.thumbnails, 'thumbnail')}")
+    lines = [stored, f"{name}'s data key, so no backup of the store can be read for them either"]
+    if preview.analyses:
+        line = f"{plural(preview.analyses, 'kept result')} naming {name}"
+        if preview.also_named:
+            others = ", ".join(preview.also_named)
+            verb = "names" if preview.analyses == 1 else "name"
+            line += (f", which also {verb} {others}: a kept result is erased whole with anyone it names, "
+                     f"so what it holds about {others} goes too")
+        lines.append(line)
+    return lines
+
+
+# What the store's counts, the retention sweep and erasure receipts call each kind of record, in words:
+# (one, several).
+_KINDS = {
+    "person": ("member", "members"), "people": ("member", "members"), "embeddings": ("embedding", "embeddings"),
+    "thumbnails": ("thumbnail", "thumbnails"), "consents": ("consent record", "consent records"),
+    "analyses": ("kept result", "kept results"), "audit": ("audit entry", "audit entries"),
+    "data_key": ("data key", "data keys"), "data_keys": ("data key", "data keys"),
+    "consent_expired": ("member whose consent expired", "members whose consent expired"),
+    "consent_missing": ("member without a consent record", "members without a consent record"),
+    "unseen_people": ("member not seen for too long", "members not seen for too long"),
+}
+
+
+def counted(counts: Mapping[str, int], *, skip_zero: bool = False) -> str:
+    """Counts per kind of record in words: "1 member, 4 embeddings, 1 kept result"."""
+    words = []
+    for kind, count in counts.items():
+        if count or not skip_zero:
+            one, many = _KINDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+            words.append(plural(count, one, many))
+    return ", ".join(words)
+
+
+def receipt_text(who: str, receipt: Any) -> str:
+    """A deletion receipt (governance.erasure.ErasureReceipt) as a few lines a person can read; `who`
+    is the name the page knew, which the receipt itself never holds."""
+    erased_at = datetime.fromisoformat(receipt.erased_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+    subject = "everything in the store" if receipt.subject == "everything" else f"{who} (id {receipt.subject[:8]}...)"
+    return "\n".join([
+        f"**Deletion receipt**: {subject}",
+        f"- Reason: {receipt.reason}; erased at {erased_at}",
+        f"- Deleted: {counted(receipt.records)}",
+        f"- Logged as audit entry {receipt.audit_seq}, with this receipt's SHA-256: `{receipt.digest}`",
+        f"- Freed storage overwritten: {'yes' if receipt.storage_scrubbed else 'not yet (another session was reading)'}",
+    ])
+
+
+def receipt_file_name(receipt: Any) -> str:
+    """A file name of its own for each receipt: when, and whose (the id's first characters, never a name)."""
+    when = datetime.fromisoformat(receipt.erased_at).strftime("%Y%m%d-%H%M%S")
+    return f"unveil_deletion_receipt_{when}_{receipt.subject[:8]}.json"

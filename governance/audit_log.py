@@ -32,6 +32,8 @@ EVENTS: dict[str, str] = {
     "erase_all": "everything was erased; the log restarts here (receipt hash in details)",
     "retention_change": "a retention period was changed",
     "sweep": "the retention policy was applied (counts removed per kind)",
+    "analysis_kept": "an analysis result was kept in the store at the user's request (counts only)",
+    "analysis_deleted": "a kept analysis result was deleted at the user's request",
 }
 
 

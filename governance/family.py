@@ -98,6 +98,30 @@ def members(store: FamilyStore) -> list[Member]:
     return out
 
 
+@dataclass(frozen=True)
+class ErasurePreview:
+    """What erasing one member deletes, counted before anything is deleted."""
+
+    name: str
+    consents: int
+    embeddings: int
+    thumbnails: int
+    analyses: int  # kept analysis results that name them: each is erased whole
+    also_named: tuple[str, ...]  # other members named in those results, sorted
+
+
+def erasure_preview(store: FamilyStore, person_id: str) -> ErasurePreview:
+    """What purging or withdrawing this person erases (store.delete_person deletes every kept result
+    that names them, whoever else it names): for the page to say before the click."""
+    person = store.person(person_id)
+    naming = [entry for entry in store.analyses() if person_id in entry.person_ids]
+    enrolled = set(store.person_ids())
+    others = {pid for entry in naming for pid in entry.person_ids if pid != person_id and pid in enrolled}
+    also_named = tuple(sorted(store.person(pid).name for pid in others))
+    return ErasurePreview(person.name, len(store.consents(person_id)), person.embeddings, person.thumbnails,
+                          len(naming), also_named)
+
+
 def purge(store: FamilyStore, who: str) -> erasure.ErasureReceipt:
     """Erase a person on request (by name or id) and return the receipt."""
     return erasure.purge_person(store, resolve(store, who).id, reason="request")

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from governance import app_services as svc
 from tests._app_support import (
     MEMBER,
     STRANGER,
@@ -42,6 +43,23 @@ def _no_exception(at: AppTest) -> None:
     assert not [e.value for e in at.error if "unexpected error" in e.value]
 
 
+def _widget(at: AppTest, kind: str, key_prefix: str):
+    """The one widget of `kind` whose key starts with `key_prefix`: the app renews some keys (with a
+    generation number at the end) to draw a form or a confirmation again empty."""
+    (widget,) = [w for w in at.get(kind) if w.key and w.key.startswith(key_prefix)]
+    return widget
+
+
+def _uploads(at: AppTest):
+    return _widget(at, "file_uploader", "analyze_inputs_uploads_")
+
+
+def _enrol(at: AppTest, field: str):
+    kind = {"name": "text_input", "given_by": "text_input", "photos": "file_uploader", "scope": "radio",
+            "camera_on": "toggle", "camera": "camera_input"}.get(field, "checkbox")
+    return _widget(at, kind, f"enrol_{field}_")
+
+
 def _face_lines(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("**Face ")]
 
@@ -51,10 +69,10 @@ def _create_store_and_enrol(at: AppTest, faces_dir: Path) -> None:
     at.text_input(key="create_passphrase_again").input(PASSPHRASE)
     at.button[0].click().run()
     _no_exception(at)
-    at.text_input(key="enrol_name").input("Colin Powell")
-    at.file_uploader(key="enrol_photos").set_value(
+    _enrol(at, "name").input("Colin Powell")
+    _enrol(at, "photos").set_value(
         [(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in range(1, 5)])
-    at.checkbox(key="consent_agreed").check()
+    _enrol(at, "agreed").check()
     at.button(key="enrol_submit").click().run()
     _no_exception(at)
 
@@ -68,7 +86,7 @@ def test_analyze_uploads_show_each_face_and_a_friendly_error_for_a_corrupt_file(
     group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
     blank = io.BytesIO()
     Image.new("RGB", (320, 240), (120, 160, 90)).save(blank, format="PNG")
-    at.file_uploader(key="analyze_uploads").set_value([
+    _uploads(at).set_value([
         ("group.jpg", group, "image/jpeg"),
         ("broken.jpg", b"this is not a photo", "image/jpeg"),
         ("lawn.png", blank.getvalue(), "image/png"),
@@ -80,7 +98,7 @@ def test_analyze_uploads_show_each_face_and_a_friendly_error_for_a_corrupt_file(
     assert [e.value for e in at.error] == [
         "broken.jpg could not be read: not an image, or its header is corrupt (format not recognised)"]
     assert [w.value for w in at.warning] == ["No face found in lawn.png."]
-    assert at.image[0].captions == ["2 face(s)"]
+    assert at.image[0].captions == ["2 faces"]
     table = at.dataframe[0].value
     assert list(table["face"]) == [1, 2] and set(table["source"]) == {"group.jpg"}
     assert "identity" not in table.columns  # store locked: nobody is named, and no "unknown" is claimed
@@ -90,7 +108,7 @@ def test_analyze_uploads_show_each_face_and_a_friendly_error_for_a_corrupt_file(
 def test_analyze_a_camera_shot(app_env, faces_dir):
     at = _app()
     at.toggle(key="analyze_camera_on").set_value(True).run()
-    at.camera_input(key="analyze_camera").upload("shot.jpg", photo_bytes(faces_dir, STRANGER, 2)).run()
+    _widget(at, "camera_input", "analyze_inputs_camera_").upload("shot.jpg", photo_bytes(faces_dir, STRANGER, 2)).run()
     _no_exception(at)
     assert [s.value for s in at.subheader] == ["camera.jpg", "Results"]
     assert len(_face_lines(at)) == 1
@@ -109,6 +127,10 @@ def test_video_tracks_two_people_and_charts_their_emotions(app_env, faces_dir, t
     assert list(table["face"]) == ["Face 1", "Face 2"] and list(table["frames"]) == [6, 6]
     assert [m.value for m in at.markdown] == ["**Face 1**: seen in 6 frame(s)", "**Face 2**: seen in 6 frame(s)"]
     assert len(at.get("vega_lite_chart")) == 2
+    at.switch_page("app_pages/analyze.py").run()
+    at.switch_page("app_pages/video.py").run()  # the result is still there, though the uploader is empty
+    assert list(at.dataframe[0].value["frames"]) == [6, 6]
+    assert "Results for pan.mp4: 6 frame(s) analysed." in [c.value for c in at.caption]
 
     at.file_uploader(key="video_upload").set_value(("broken.mp4", b"\x00not a video" * 300, "video/mp4")).run()
     at.button(key="video_run").click().run()
@@ -133,47 +155,238 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
     members = at.dataframe[0].value
     assert list(members["name"]) == ["Colin Powell"] and list(members["consent"]) == ["active"]
 
-    # A photo with two faces is refused, naming it; nothing is enrolled.
-    at.text_input(key="enrol_name").input("Serena Williams")
-    at.file_uploader(key="enrol_photos").set_value([
-        ("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg"),
-        ("two people.jpg", side_by_side(photo_path(faces_dir, STRANGER, 2), photo_path(faces_dir, MEMBER, 2)),
-         "image/jpeg")])
-    at.checkbox(key="consent_agreed").check()
-    at.button(key="enrol_submit").click().run()
-    _no_exception(at)
-    assert len(at.error) == 1 and "two people.jpg" in at.error[0].value and "2 faces found" in at.error[0].value
-    assert list(at.dataframe[0].value["name"]) == ["Colin Powell"]
-
     # The member is named in a photo they were not enrolled from; the stranger beside them is not.
     at.switch_page("app_pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
-    at.file_uploader(key="analyze_uploads").set_value(("party.jpg", group, "image/jpeg")).run()
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
     _no_exception(at)
     lines = _face_lines(at)
     assert lines[0].endswith("· **Colin Powell**") and lines[1].endswith("· **unknown**")
     assert list(at.dataframe[0].value["identity"]) == ["Colin Powell", "unknown"]
     at.button(key="analyze_keep").click().run()  # kept at the user's request, linked to the member
-    assert "Kept 2 face result(s), encrypted." in [s.value for s in at.success]
+    assert "Kept 2 face results, encrypted: see the Kept results page." in [s.value for s in at.success]
 
     # Purge needs the confirmation, then shows the receipt.
     at.switch_page("app_pages/family.py").run()
-    assert at.button(key="purge_submit").disabled
-    at.checkbox(key="purge_confirm").check().run()
-    at.button(key="purge_submit").click().run()
+    assert at.button(key="erase_submit").label == "Purge" and at.button(key="erase_submit").disabled
+    _widget(at, "checkbox", "erase_request_").check().run()
+    at.button(key="erase_submit").click().run()
     _no_exception(at)
     assert at.success[0].value.startswith("Colin Powell was erased: 8 record(s) deleted, their key destroyed.")
-    receipt = at.json[0].value
-    assert '"reason": "request"' in receipt and '"embeddings": 4' in receipt and '"analyses": 1' in receipt
-    assert "Colin" not in receipt
+    receipt = next(m.value for m in at.markdown if m.value.startswith("**Deletion receipt**"))
+    assert "- Reason: request; erased at " in receipt
+    assert "- Deleted: 1 member, 4 embeddings, 0 thumbnails, 1 consent record, 1 kept result, 1 data key" in receipt
+    download = at.get("download_button")[-1]
+    assert download.proto.label == "Download the deletion receipt"
     assert at.info[0].value == "No one is enrolled yet."
 
-    # Results that named the member are forgotten with them.
+    # Results that named the member are forgotten with them; the photo stays and is analysed again.
     at.switch_page("app_pages/explain.py").run()
     assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
     at.switch_page("app_pages/analyze.py").run()
-    at.file_uploader(key="analyze_uploads").set_value(("party.jpg", group, "image/jpeg")).run()
-    assert not any("Colin" in line for line in _face_lines(at))
+    assert len(_face_lines(at)) == 2 and not any("Colin" in line for line in _face_lines(at))
+
+
+def _enrol_person(at: AppTest, name: str, photos: list[tuple[str, bytes, str]]) -> None:
+    _enrol(at, "name").input(name)
+    _enrol(at, "photos").set_value(photos)
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith(f"Enrolled {name} with ")
+
+
+def _two_members(at: AppTest, faces_dir: Path) -> None:
+    """A new store with Serena Williams and Laura (photos of Colin Powell) enrolled, in that order."""
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    _enrol_person(at, "Serena Williams", [(f"s{n}.jpg", photo_bytes(faces_dir, STRANGER, n), "image/jpeg")
+                                          for n in (1, 2)])
+    _enrol_person(at, "Laura", [(f"l{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in (1, 2)])
+
+
+def _choose_member(at: AppTest, name: str) -> None:
+    box = at.selectbox(key="remove_member")
+    box.select_index(box.options.index(name)).run()
+
+
+def test_a_purge_confirmation_does_not_carry_over_to_the_next_member(app_env, faces_dir):
+    at = _app("family")
+    _two_members(at, faces_dir)
+    _choose_member(at, "Serena Williams")
+    _widget(at, "checkbox", "erase_request_").check().run()
+    assert not at.button(key="erase_submit").disabled
+    at.button(key="erase_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Serena Williams was erased: ")
+    # The box now shows Laura, a child in the household: nothing is ticked, Purge is disabled.
+    assert at.selectbox(key="remove_member").options == ["Laura"]
+    tick = _widget(at, "checkbox", "erase_request_")
+    assert tick.label == "Yes, erase Laura for good" and tick.value is False
+    assert at.button(key="erase_submit").disabled
+    # Nor does a tick for one action count for the other.
+    tick.check().run()
+    _widget(at, "radio", "erase_action_").set_value("withdrawn").run()
+    assert at.button(key="erase_submit").label == "Withdraw consent and erase"
+    assert at.button(key="erase_submit").disabled
+    assert list(at.dataframe[0].value["name"]) == ["Laura"]
+
+    # The typed confirmation of "Delete everything" is emptied after use too.
+    _widget(at, "text_input", "erase_everything_").input("delete everything").run()
+    at.button(key="erase_all_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Everyone was erased: ")
+    assert _widget(at, "text_input", "erase_everything_").value == ""
+    assert at.button(key="erase_all_submit").disabled
+
+
+def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_member(app_env, faces_dir):
+    at = _app("family")
+    _two_members(at, faces_dir)
+    at.switch_page("app_pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, STRANGER, 6), photo_path(faces_dir, MEMBER, 6))
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    assert [line.rsplit("· ", 1)[1] for line in _face_lines(at)] == ["**Serena Williams**", "**Laura**"]
+    at.button(key="analyze_keep").click().run()
+
+    at.switch_page("app_pages/family.py").run()
+    _choose_member(at, "Serena Williams")
+    _widget(at, "radio", "erase_action_").set_value("withdrawn").run()
+    said = [m.value for m in at.markdown if m.value.startswith("**Erasing Serena Williams deletes")]
+    assert said == [("**Erasing Serena Williams deletes, for good:**\n"
+                     "- Serena Williams's name, 1 consent record, 2 face embeddings and 0 thumbnails\n"
+                     "- Serena Williams's data key, so no backup of the store can be read for them either\n"
+                     "- 1 kept result naming Serena Williams, which also names Laura: a kept result is erased "
+                     "whole with anyone it names, so what it holds about Laura goes too")]
+    button = at.button(key="erase_submit")
+    assert button.label == "Withdraw consent and erase" and button.disabled
+
+    _widget(at, "checkbox", "erase_withdrawn_").check().run()
+    at.button(key="erase_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Serena Williams was erased: ")
+    receipt = next(m.value for m in at.markdown if m.value.startswith("**Deletion receipt**"))
+    assert "- Reason: consent withdrawn; erased at " in receipt and "1 kept result" in receipt
+    assert list(at.dataframe[0].value["name"]) == ["Laura"]
+
+
+def test_the_enrolment_form_is_empty_after_an_enrolment_and_a_group_photo_asks_which_face(app_env, faces_dir):
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 4 embedding(s) and 0 thumbnail(s).")
+    # Nothing of Colin's enrolment is left for the next person: name, photos and consent start empty.
+    assert _enrol(at, "name").value == "" and not _enrol(at, "photos").value
+    assert _enrol(at, "agreed").value is False and _enrol(at, "guardian").value is False
+
+    # Serena's second photo shows her (left) beside Colin: it is left out until her face is picked.
+    group = side_by_side(photo_path(faces_dir, STRANGER, 2), photo_path(faces_dir, MEMBER, 2))
+    _enrol(at, "name").input("Serena Williams")
+    _enrol(at, "photos").set_value(("two people.jpg", group, "image/jpeg"))
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    assert [e.value for e in at.error] == [svc.NO_FACE_TO_ENROL]
+    assert _enrol(at, "name").value == "Serena Williams" and _enrol(at, "agreed").value  # nothing typed is lost
+    _enrol(at, "photos").set_value([
+        ("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg"),
+        ("two people.jpg", side_by_side(photo_path(faces_dir, STRANGER, 2), photo_path(faces_dir, MEMBER, 2)),
+         "image/jpeg")]).run()
+    _no_exception(at)
+    pick = _widget(at, "radio", "enrol_pick_two people.jpg_")
+    assert pick.label == "two people.jpg shows 2 faces: which one is Serena Williams?"
+    assert pick.options == ["None: leave this photo out", "Face 1", "Face 2"] and pick.value is None
+    assert [w.value for w in at.warning] == []
+    pick.set_value(0)
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Enrolled Serena Williams with 2 embedding(s)")
+    assert list(at.dataframe[0].value["name"]) == ["Colin Powell", "Serena Williams"]
+
+    # Skipping the group photo enrols from the others, and says which photo was left out and why.
+    _enrol(at, "name").input("Serena W")
+    _enrol(at, "photos").set_value([
+        ("serena.jpg", photo_bytes(faces_dir, STRANGER, 3), "image/jpeg"),
+        ("two people.jpg", side_by_side(photo_path(faces_dir, STRANGER, 4), photo_path(faces_dir, MEMBER, 4)),
+         "image/jpeg")]).run()
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value == (
+        "Enrolled Serena W with 1 embedding(s) and 0 thumbnail(s). They will be named in analysed photos from now "
+        "on. two people.jpg: 2 faces and none picked, so it is not used.")
+
+
+def test_analyze_results_survive_other_pages_until_cleared_and_a_new_session_says_what_was_kept(app_env, faces_dir):
+    at = _app()
+    _uploads(at).set_value([(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in (1, 2)]
+                           + [("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg")]).run()
+    _no_exception(at)
+    assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
+    assert not _uploads(at).value  # the uploader is an inbox: its photos are now in the list below
+    _uploads(at).set_value(("colin_1.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")).run()
+    assert len(at.dataframe[0].value) == 3  # the same photo again is held once
+
+    at.switch_page("app_pages/video.py").run()
+    at.switch_page("app_pages/family.py").run()
+    at.switch_page("app_pages/analyze.py").run()
+    _no_exception(at)
+    assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
+    assert any(c.value.startswith("3 photos in this session.") for c in at.caption)
+
+    next(b for b in at.button if b.key and b.key.startswith("analyze_remove_") and b.key.endswith(":colin_2.jpg")).click()
+    at.run()
+    assert [s.value for s in at.subheader] == ["colin_1.jpg", "serena.jpg", "Results"]
+    at.button(key="analyze_clear").click().run()
+    assert at.info[0].value == "Upload one or several photos, or take one with the camera."
+    assert not at.subheader
+
+    # Kept: a store with one member. A reload (a new session) says so, and that photos were not kept.
+    at.switch_page("app_pages/family.py").run()
+    _create_store_and_enrol(at, faces_dir)
+    reloaded = _app()
+    assert reloaded.info[0].value == (
+        "This is a new session (a reload or a new tab starts one): the family store is locked, and photos and "
+        "results from before are not kept, because they live only in one session's memory. Kept on this machine, "
+        "encrypted: 1 member and 0 kept results. Unlock the store on the Family page to use them.")
+
+
+def test_kept_results_are_kept_once_and_can_be_opened_and_deleted(app_env, faces_dir):
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.switch_page("app_pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()
+    assert "Kept 2 face results, encrypted: see the Kept results page." in [s.value for s in at.success]
+    at.run()  # any later rerun: the results are shown as kept, with no button to keep them again
+    assert not [b for b in at.button if b.key == "analyze_keep"]
+    assert "These results are kept in the encrypted store: see the Kept results page." in [s.value for s in at.success]
+    # The same results again (cleared, then the same photo): a click stores no second copy.
+    at.button(key="analyze_clear").click().run()
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()
+    assert "These results were kept before: no second copy was stored." in [i.value for i in at.info]
+    _uploads(at).set_value(("colin.jpg", photo_bytes(faces_dir, MEMBER, 7), "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()  # party.jpg and colin.jpg: new results, a second copy
+
+    at.switch_page("app_pages/kept.py").run()
+    _no_exception(at)
+    listed = at.dataframe[0].value
+    assert list(listed["photos"]) == ["party.jpg, colin.jpg", "party.jpg"] and list(listed["faces"]) == [3, 2]
+    assert list(listed["names"]) == ["Colin Powell", "Colin Powell"]
+    at.selectbox(key="kept_open").select_index(1).run()
+    opened = at.dataframe[1].value
+    assert list(opened["identity"]) == ["Colin Powell", "unknown"] and set(opened["source"]) == {"party.jpg"}
+    assert at.button(key="kept_delete_submit").disabled
+    _widget(at, "checkbox", "kept_delete_").check().run()
+    at.button(key="kept_delete_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Deleted the kept result ") and "party.jpg (2 faces)" in at.success[0].value
+    assert list(at.dataframe[0].value["photos"]) == ["party.jpg, colin.jpg"]
+
+    at.switch_page("app_pages/governance.py").run()
+    events = at.dataframe[1].value["event"].tolist()
+    assert events.count("analysis_kept") == 2 and events[0] == "analysis_deleted"
 
 
 def test_wrong_passphrase_is_refused_with_a_message(app_env, faces_dir):
@@ -199,20 +412,20 @@ def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
     at.text_input(key="create_passphrase").input(PASSPHRASE)
     at.text_input(key="create_passphrase_again").input(PASSPHRASE)
     at.button[0].click().run()
-    at.text_input(key="enrol_name").input("Little One")
+    _enrol(at, "name").input("Little One")
     # Enrolled from a camera shot, kept in memory until the enrolment.
-    at.toggle(key="enrol_camera_on").set_value(True).run()
-    at.camera_input(key="enrol_camera").upload("shot.jpg", photo_bytes(faces_dir, STRANGER, 3)).run()
+    _enrol(at, "camera_on").set_value(True).run()
+    _enrol(at, "camera").upload("shot.jpg", photo_bytes(faces_dir, STRANGER, 3)).run()
     at.button(key="enrol_keep_shot").click().run()
     assert "1 camera shot(s) kept for this enrolment (in memory)." in [c.value for c in at.caption]
-    at.checkbox(key="consent_child").check()
-    at.checkbox(key="consent_agreed").check()
+    _enrol(at, "child").check()
+    _enrol(at, "agreed").check()
     at.button(key="enrol_submit").click().run()
     _no_exception(at)
     assert [e.value for e in at.error] == ["Enrolling Little One: Little One is a child: consent must be given by a guardian"]
-    at.checkbox(key="consent_guardian").check().run()
-    at.text_input(key="consent_given_by").input("Big One")
-    at.radio(key="consent_scope").set_value("recognition+thumbnails")
+    _enrol(at, "guardian").check().run()
+    _enrol(at, "given_by").input("Big One")
+    _enrol(at, "scope").set_value("recognition+thumbnails")
     at.button(key="enrol_submit").click().run()
     _no_exception(at)
     members = at.dataframe[0].value
@@ -256,7 +469,7 @@ def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, fac
     assert "Saved (1 change(s))." in [s.value for s in at.success]
     at.button(key="retention_sweep").click().run()
     _no_exception(at)
-    assert any(s.value.endswith("removed 0 item(s).") for s in at.success)
+    assert any(s.value.endswith(": removed nothing.") for s in at.success)
 
     at.text_input(key="bias_source").input(str(small_audit_manifest)).run()
     at.number_input(key="bias_min_group").set_value(5)
@@ -283,7 +496,7 @@ def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_
     assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
     at.switch_page("app_pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
-    at.file_uploader(key="analyze_uploads").set_value(("group.jpg", group, "image/jpeg")).run()
+    _uploads(at).set_value(("group.jpg", group, "image/jpeg")).run()
     at.switch_page("app_pages/explain.py").run()
     _no_exception(at)
     assert len(at.selectbox(key="explain_face").options) == 2
@@ -298,7 +511,7 @@ def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_
 def test_missing_models_are_reported_in_the_page_not_as_a_traceback(app_env, faces_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("UNVEIL_MODELS_DIR", str(tmp_path / "no_models"))
     at = _app()
-    at.file_uploader(key="analyze_uploads").set_value(("colin.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg"))
+    _uploads(at).set_value(("colin.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg"))
     at.run()
     assert not at.exception
     assert [e.value for e in at.error] == [

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fer_core import Face, FaceAnalyzer, FaceDetector, load_embedding_model, load_image
+from fer_core import Face, FaceAnalyzer, FaceDetector, load_embedding_model
 from governance import app_services as svc
 from tests._app_support import MEMBER, STRANGER, panning_video, photo_path, side_by_side
 
@@ -165,9 +165,9 @@ def test_dominant_emotion_is_the_soft_vote_and_identity_the_majority():
     tracks = svc.track_faces(frames)
     assert tracks[0].identity == "Ana"
     table = svc.dominant_emotions(tracks, recognition=True)
-    assert table.to_dict("records") == [{"face": "Face 1 (Ana)", "frames": 3, "first_s": 0.0, "last_s": 1.0,
-                                         "dominant_emotion": "happy", "mean_probability": 0.5833,
-                                         "share_of_frames": 0.3333}]
+    assert table.to_dict("records") == [{"face": "Face 1 (Ana)", "frames": 3, "first seen (s)": 0.0,
+                                         "last seen (s)": 1.0, "dominant emotion": "happy",
+                                         "mean probability": 0.5833, "share of frames": 0.3333}]
 
 
 def test_analyze_video_tracks_each_real_person_through_every_frame(analyzer, video):
@@ -245,12 +245,47 @@ def test_family_and_governance_tables(store):
     assert log["who"].iloc[1].startswith("[erased] ")  # the enrol entry, sealed under the destroyed key
 
 
-def test_enrolment_thumbnails_are_small_jpeg_face_crops(app_models_dir, faces_dir):  # noqa: F811
-    photos = {"a": load_image(photo_path(faces_dir, MEMBER, 1)), "b": load_image(photo_path(faces_dir, MEMBER, 2))}
-    thumbs = svc.enrolment_thumbnails(photos, FaceDetector(min_face_size=40).detect,
-                                      load_embedding_model(app_models_dir / "face_recognition_dlib.onnx"))
+def test_enrolment_uses_the_picked_face_of_a_group_photo_and_says_which_photos_are_left_out(
+        app_models_dir, faces_dir, group_photo):
+    detect = FaceDetector(min_face_size=40).detect
+    model = load_embedding_model(app_models_dir / "face_recognition_dlib.onnx")
+    blank = io.BytesIO()
+    Image.new("RGB", (320, 240), (120, 160, 90)).save(blank, format="PNG")
+    photos = [svc.read_enrolment_photo(photo_path(faces_dir, STRANGER, 1).read_bytes(), "serena.jpg", detect),
+              svc.read_enrolment_photo(group_photo, "two people.jpg", detect),
+              svc.read_enrolment_photo(blank.getvalue(), "lawn.png", detect),
+              svc.read_enrolment_photo(b"not a photo", "notes.jpg", detect)]
+    assert [len(p.faces) for p in photos] == [1, 2, 0, 0]
+    assert photos[3].image is None
+
+    chosen, left_out = svc.enrolment_faces(photos, {})
+    assert len(chosen) == 1  # the one-face photo still enrols: a group photo no longer blocks everything
+    assert left_out == ["two people.jpg: 2 faces and none picked, so it is not used.",
+                        "lawn.png: no face found, so it is not used.",
+                        ("notes.jpg could not be read (not an image, or its header is corrupt (format not "
+                         "recognised)): it is not used.")]
+
+    # The group photo is Colin Powell (left) and Serena Williams (right): picking face 2 enrols Serena's face.
+    chosen, left_out = svc.enrolment_faces(photos[:2], {"two people.jpg": 1})
+    assert left_out == [] and chosen[1][1] is photos[1].faces[1]
+    embeddings = svc.embed_faces(chosen, model)
+    assert embeddings.shape == (2, model.embedding_dim)
+    same_person = float(np.linalg.norm(embeddings[0] - embeddings[1]))
+    other = svc.embed_faces([(photos[1].image, photos[1].faces[0])], model)[0]
+    assert same_person < float(np.linalg.norm(embeddings[0] - other))
+
+    thumbs = svc.face_thumbnails(chosen, model)
     assert len(thumbs) == 2
     assert all(Image.open(io.BytesIO(t)).format == "JPEG" and Image.open(io.BytesIO(t)).size == (96, 96) for t in thumbs)
+    assert photos[1].boxes[0][0] < 250 <= photos[1].boxes[1][0]  # numbered left to right
+    picture = svc.number_faces(photos[1].image, photos[1].boxes)
+    assert picture.size == (500, 250) and picture.mode == "RGB"
+
+
+def test_why_names_are_not_checked_depends_on_the_store():
+    assert svc.names_not_checked(store_unlocked=False) == (
+        "Names are not checked: unlock the family store (Family page) to recognise members.")
+    assert svc.names_not_checked(store_unlocked=True) == "Names are not checked: nobody is enrolled yet (Family page)."
 
 
 def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyzer, app_models_dir, group_photo):  # noqa: F811
@@ -290,15 +325,20 @@ def test_model_cards_are_read_from_the_models_folder(tmp_path):
     assert svc.model_cards(tmp_path) == [("a_model", "# A\n"), ("b_model", "# B\n")]
 
 
-def test_kept_results_hold_no_pixels_and_go_with_the_member_they_name(store):
-    from governance import family
+def test_counts_and_deletion_receipts_read_as_words():
+    from governance.erasure import ErasureReceipt
 
-    _enrol(store, "Ana", np.ones((2, 128), np.float32))
-    faces = [_face((0, 0, 9, 9), {"happy": 0.9, "sad": 0.1}, identity="Ana"), _face((20, 0, 9, 9), {"happy": 0.2, "sad": 0.8})]
-    records = svc.face_records(faces, source="p.jpg", recognition=True)
-    svc.keep_results(store, records)
-    (kept,) = store.analyses()
-    assert kept.result == {"faces": records}
-    assert kept.person_ids == (family.resolve(store, "Ana").id,)
-    receipt = family.purge(store, "Ana")
-    assert receipt.records["analyses"] == 1 and store.analyses() == []
+    assert svc.counted({"people": 1, "embeddings": 4, "analyses": 1, "audit": 2}) == (
+        "1 member, 4 embeddings, 1 kept result, 2 audit entries")
+    assert svc.counted({"consent_expired": 1, "thumbnails": 0, "analyses": 3}, skip_zero=True) == (
+        "1 member whose consent expired, 3 kept results")
+    receipt = ErasureReceipt(subject="0123456789abcdef", reason="consent withdrawn", erased_at="2026-12-04T05:06:07+00:00",
+                             records={"person": 1, "embeddings": 3, "thumbnails": 0, "consents": 1, "analyses": 1,
+                                      "data_key": 1}, digest="ab" * 32, audit_seq=12, storage_scrubbed=True)
+    assert svc.receipt_text("Serena", receipt) == "\n".join([
+        "**Deletion receipt**: Serena (id 01234567...)",
+        "- Reason: consent withdrawn; erased at 2026-12-04 05:06:07 UTC",
+        "- Deleted: 1 member, 3 embeddings, 0 thumbnails, 1 consent record, 1 kept result, 1 data key",
+        f"- Logged as audit entry 12, with this receipt's SHA-256: `{'ab' * 32}`",
+        "- Freed storage overwritten: yes"])
+    assert svc.receipt_file_name(receipt) == "unveil_deletion_receipt_20261204-050607_01234567.json"

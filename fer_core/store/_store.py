@@ -759,6 +759,12 @@ class FamilyStore:
                 out.append(AnalysisEntry(rid, created, json.loads(self._unseal(owner, "analyses", rid, "result", sealed)), people))
             return out
 
+    def delete_analysis(self, analysis_id: str) -> bool:
+        """Delete one saved analysis (its links to people go with it); False when there is none with this id."""
+        with self.transaction():
+            self._require_master()
+            return self._conn().execute("DELETE FROM analyses WHERE id = ?", (analysis_id,)).rowcount == 1
+
     def delete_analyses(self, *, before: float) -> int:
         """Delete every saved analysis made before this time; returns how many."""
         with self.transaction():

@@ -1,0 +1,49 @@
+"""Kept results: the analysis results kept in the encrypted store; open, download or delete each one."""
+import pandas as pd
+import streamlit as st
+
+from app_pages import _ui
+from governance import app_services as svc
+from governance import app_session, kept_results
+
+FLASH = "kept_flash"  # what was deleted, shown after the rerun
+
+st.title("Kept results")
+st.caption("Results kept on the Analyze page: numbers and names only, never photos, encrypted on this machine. "
+           "They are deleted after the retention period for analyses, and with any member they name.")
+
+store = _ui.store()
+if store is None:
+    st.info("Unlock the family store on the Family page to see this.")
+    st.stop()
+if FLASH in st.session_state:
+    st.success(st.session_state.pop(FLASH))
+
+results = []
+with _ui.friendly_errors("Reading the kept results"):
+    results = kept_results.kept(store)
+if not results:
+    st.info('Nothing is kept. On the Analyze page, "Keep these results in the encrypted store" keeps them here.')
+    st.stop()
+
+st.caption(f"{app_session.plural(len(results), 'kept result')}, newest first.")
+st.dataframe(svc.kept_table(results), hide_index=True)
+by_id = {result.id: result for result in results}
+chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: svc.kept_label(by_id[rid]), key="kept_open")]
+
+st.subheader(svc.kept_label(chosen))
+rows = svc.in_column_order(chosen.faces)
+st.dataframe(pd.DataFrame(rows), hide_index=True)
+csv_col, json_col = st.columns(2)
+csv_col.download_button("Download CSV", svc.records_csv(rows), file_name="unveil_kept_results.csv",
+                        mime="text/csv", on_click="ignore", key="kept_csv")
+json_col.download_button("Download JSON", svc.records_json(rows), file_name="unveil_kept_results.json",
+                         mime="application/json", on_click="ignore", key="kept_json")
+
+# The tick box belongs to this one result: choosing another result shows it unticked.
+sure = st.checkbox("Yes, delete this kept result", key=app_session.widget_key(st.session_state, "kept_delete", chosen.id))
+if st.button("Delete", disabled=not sure, key="kept_delete_submit"):
+    with _ui.friendly_errors("Deleting the kept result"):
+        kept_results.delete(store, chosen.id)
+        st.session_state[FLASH] = f"Deleted the kept result {svc.kept_label(chosen)}."
+        st.rerun()
