@@ -12,10 +12,10 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from fer_core._errors import ImageError
 
@@ -25,8 +25,23 @@ MAX_PIXELS = 50_000_000
 
 # Transparent pixels are composited onto white, the usual "paper" behind a cut-out photo.
 _BACKGROUND = (255, 255, 255)
+# Rows copied at a time from a decoded image into the array. np.asarray(image) would go through
+# Pillow's tobytes(), which holds the pixels twice more (its encoded chunks and their join) on top of
+# the decoded image: 290 MB more for a 48 MP photo. A band of 256 rows is a few MB.
+_BAND_ROWS = 256
+# The EXIF orientation tag and, per value, how the stored pixels become upright (numpy on rows, columns).
+_ORIENTATION_TAG = 0x0112
+_ORIENT = {
+    2: lambda a: a[:, ::-1],  # mirrored left-right
+    3: lambda a: a[::-1, ::-1],  # upside down
+    4: lambda a: a[::-1],  # mirrored top-bottom
+    5: lambda a: a.swapaxes(0, 1),  # mirrored along the main diagonal
+    6: lambda a: np.rot90(a, k=-1),  # stored on its left side: turn clockwise (phone portraits)
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),  # mirrored along the other diagonal
+    8: lambda a: np.rot90(a, k=1),  # stored on its right side: turn anticlockwise
+}
 
-ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image, np.ndarray]
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
 
 
 def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -49,11 +64,11 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
         if path.stat().st_size == 0:
             raise ImageError(f"{label}: empty file")
         try:
-            stream = open(path, "rb")
+            # _decode turns every OSError of decoding into an ImageError: what is caught here is open()'s
+            with open(path, "rb") as stream:
+                return _decode(stream, label, max_pixels)
         except OSError as exc:  # permissions, a file vanished meanwhile, ...
             raise ImageError(f"{label}: cannot be opened ({exc.strerror or exc})") from None
-        with stream:
-            return _decode(stream, label, max_pixels)
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
             raise ImageError("image bytes: empty")
@@ -104,10 +119,21 @@ def _load_pixels(image: Image.Image, label: str) -> None:
 
 def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:
     _check_size(image.width, image.height, label, max_pixels)
+    orientation = _orientation(image, label)
+    # Upright last, on the array: turning the decoded image in Pillow would hold a second full copy.
+    return np.ascontiguousarray(_ORIENT[orientation](_rgb(image))) if orientation in _ORIENT else _rgb(image)
+
+
+def _orientation(image: Image.Image, label: str) -> int:
     try:
-        image = ImageOps.exif_transpose(image)
-    except Exception as exc:  # a malformed EXIF block must not hide an otherwise good photo
-        warnings.warn(f"{label}: ignoring unreadable EXIF orientation ({exc})", stacklevel=3)
+        return int(image.getexif().get(_ORIENTATION_TAG, 1))
+    except Exception as exc:  # noqa: BLE001  (any malformed EXIF block must not hide an otherwise good photo)
+        warnings.warn(f"{label}: ignoring unreadable EXIF orientation ({exc})", stacklevel=4)
+        return 1
+
+
+def _rgb(image: Image.Image) -> np.ndarray:
+    """The pixels as a C-contiguous HxWx3 uint8 RGB array, in the stored orientation."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         # 16-bit grayscale (PNG/TIFF): keep the top 8 bits; Pillow's convert("L") would clip instead.
@@ -122,7 +148,11 @@ def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:
         image = Image.alpha_composite(background, rgba)
     if image.mode != "RGB":
         image = image.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV, and the flattened RGBA
-    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+    out = np.empty((image.height, image.width, 3), dtype=np.uint8)
+    for top in range(0, image.height, _BAND_ROWS):
+        bottom = min(top + _BAND_ROWS, image.height)
+        out[top:bottom] = np.asarray(image.crop((0, top, image.width, bottom)))
+    return out
 
 
 def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:

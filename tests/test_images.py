@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from fer_core._errors import ImageError
 from fer_core.images import MAX_PIXELS, load_image
@@ -67,6 +67,16 @@ def test_exif_orientation_is_applied(photo):
     upright = load_image(data)
     assert upright.shape == (200, 250, 3)
     np.testing.assert_array_equal(upright, np.rot90(decoded, k=-1))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillows_exif_transpose(photo, orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _encode(Image.fromarray(photo[:, :200]), "PNG", exif=exif)  # lossless, not square
+    with Image.open(io.BytesIO(data)) as raw:
+        expected = np.asarray(ImageOps.exif_transpose(raw).convert("RGB"))
+    np.testing.assert_array_equal(load_image(data), expected)
 
 
 # --- image modes -------------------------------------------------------------------------------
@@ -170,9 +180,9 @@ def test_truncated_file_opened_lazily_by_pil(photo_path, tmp_path):
     cut = tmp_path / "cut.jpg"
     data = photo_path.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    with Image.open(cut) as lazy:  # Pillow reads only the header here
-        with pytest.raises(ImageError, match=r"^image: truncated \(the file ends before the image data does\)$"):
-            load_image(lazy)
+    truncated = r"^image: truncated \(the file ends before the image data does\)$"
+    with Image.open(cut) as lazy, pytest.raises(ImageError, match=truncated):  # Pillow reads only the header here
+        load_image(lazy)
 
 
 def test_corrupt_image_data(photo):
