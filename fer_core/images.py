@@ -41,6 +41,14 @@ _ORIENT = {
     8: lambda a: np.rot90(a, k=1),  # stored on its right side: turn anticlockwise
 }
 
+NOT_AN_IMAGE = "{label}: not an image, or its header is corrupt (format not recognised)"
+# Why a file could not be read, when Pillow's own words are the best reason there is.
+CANNOT_BE_READ = "{label}: cannot be read ({reason})"
+# Formats whose further frames are further pictures (the pages of a scan): load_image reads the first.
+# Frames of GIF, WebP and PNG animations are left out, like the second image of an MPO camera file
+# (a depth map or preview): they belong to the picture the first frame shows.
+PAGED_FORMATS = frozenset({"TIFF"})
+
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
 
 
@@ -87,6 +95,21 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
     )
 
 
+def page_count(path: str | os.PathLike[str]) -> int:
+    """How many pages a multi-page image file holds (see PAGED_FORMATS); 1 for any other image.
+
+    Reads the file's headers only. ImageError when it cannot be opened as an image.
+    """
+    label = Path(path).name
+    try:
+        with Image.open(path) as image:
+            return int(getattr(image, "n_frames", 1)) if image.format in PAGED_FORMATS else 1
+    except UnidentifiedImageError:
+        raise ImageError(NOT_AN_IMAGE.format(label=label)) from None
+    except (OSError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise ImageError(CANNOT_BE_READ.format(label=label, reason=exc)) from None
+
+
 def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
     with warnings.catch_warnings():
         # Pillow only warns between its own limit and twice that; treat the warning as the error it is.
@@ -94,11 +117,12 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
         try:
             image = Image.open(stream)
         except UnidentifiedImageError:
-            raise ImageError(f"{label}: not an image, or its header is corrupt (format not recognised)") from None
+            raise ImageError(NOT_AN_IMAGE.format(label=label)) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(f"{label}: too large (more than {max_pixels:,} pixels)") from None
-        except OSError as exc:
-            raise ImageError(f"{label}: cannot be read ({exc})") from None
+        except (OSError, ValueError, EOFError) as exc:
+            # ValueError: metadata Pillow refuses, e.g. a PNG text chunk that inflates past its 1 MB limit
+            raise ImageError(CANNOT_BE_READ.format(label=label, reason=exc)) from None
         with image:
             # The header gives the size before any pixel is decoded: refuse bombs without decoding them.
             _check_size(image.width, image.height, label, max_pixels)
