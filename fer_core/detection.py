@@ -50,6 +50,8 @@ FULL_PYRAMID_MAX_PIXELS = 12_000_000
 # after the run: 1 GB for the first level of a 48 MP photo. A level above this many pixels is run in
 # bands of rows of about this size (100 MB); they cost no time (smaller buffers stay in cache).
 PNET_BAND_PIXELS = 250_000
+# The smallest min_face_size: P-Net's window at full scale (the pyramid never enlarges a photo).
+MIN_FACE_SIZE_LIMIT = _PNET_CELL
 MIN_FACE_SIZE_NOT_FINITE = "min_face_size must be a finite number, got {value}"
 # One inference thread per network. On this 2-core machine, with another busy process, onnxruntime's
 # default pool of 2 spinning threads made the cascade 2.2x slower than one thread (149 vs 67 ms on a
