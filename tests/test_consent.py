@@ -2,6 +2,7 @@
 children; renewal and scope changes append records; withdrawal erases the person at once."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -124,3 +125,16 @@ def test_a_new_record_is_for_days_from_now():
     record = ConsentRecord.new(subject="Ana Lima", purpose="p", days=30, now=NOW)
     assert (record.given_by, record.relation, record.expires_at - record.given_at) == ("Ana Lima", "self", timedelta(days=30))
     assert record.is_active(NOW) and not record.is_active(NOW + timedelta(days=30))
+
+
+def test_a_consent_lasts_1_to_36500_days():
+    for days in (0, -5, 36_501, 1_000_000_000):  # 10**9 days once overflowed the date arithmetic
+        with pytest.raises(ConsentError) as err:
+            ConsentRecord.new(subject="Ana Lima", purpose="p", days=days, now=NOW)
+        assert str(err.value) == consent.CONSENT_DAYS_OUT_OF_RANGE.format(maximum=36_500, days=days)
+    record = ConsentRecord.new(subject="Ana Lima", purpose="p", days=consent.MAX_CONSENT_DAYS, now=NOW)
+    record.validate(now=NOW)
+    too_long = replace(record, expires_at=record.expires_at + timedelta(days=1))
+    with pytest.raises(ConsentError) as err:
+        too_long.validate(now=NOW)
+    assert str(err.value) == consent.CONSENT_TOO_LONG
