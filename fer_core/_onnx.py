@@ -3,8 +3,9 @@
 Every shipped model carries its own contract in ONNX `metadata_props` (classes, input size, template,
 threshold, ...), so one model can be swapped for another without code changes.
 
-This is the one module that loads onnxruntime (import it from here, not directly): it switches off
-onnxruntime's telemetry before the library is first loaded.
+It switches onnxruntime's telemetry off before the library is first loaded, so code outside fer_core
+takes onnxruntime from here (`from fer_core._onnx import ort`); inside fer_core the package's
+__init__ has already loaded this module.
 """
 from __future__ import annotations
 
