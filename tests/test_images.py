@@ -7,10 +7,10 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, PngImagePlugin
 
 from fer_core._errors import ImageError
-from fer_core.images import MAX_PIXELS, load_image
+from fer_core.images import CANNOT_BE_READ, MAX_PIXELS, load_image, page_count
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +223,26 @@ def test_text_stream_and_unsupported_type():
         load_image(io.StringIO("not binary"))
     with pytest.raises(ImageError, match=r"^cannot read an image from int: pass a path, bytes, a binary file, a PIL image or a numpy array$"):
         load_image(42)
+
+
+def test_a_text_chunk_that_inflates_past_pillows_limit_is_an_image_error(tmp_path):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "a" * 2_000_000, zip=True)  # 2 KB in the file, 2 MB inflated: Pillow stops at 1 MB
+    path = tmp_path / "comment.png"
+    Image.new("RGB", (64, 48)).save(path, pnginfo=info)
+    reason = "Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK"
+    for call in (load_image, page_count):
+        with pytest.raises(ImageError) as err:
+            call(path)
+        assert str(err.value) == CANNOT_BE_READ.format(label="comment.png", reason=reason)
+
+
+def test_pages_are_counted_for_tiff_only(photo, photo_path, tmp_path):
+    first, blank = Image.fromarray(photo), Image.new("RGB", (250, 250), (255, 255, 255))
+    first.save(tmp_path / "scan.tif", save_all=True, append_images=[blank, blank])
+    first.save(tmp_path / "moving.gif", save_all=True, append_images=[blank])  # frames of one picture
+    assert [page_count(p) for p in (tmp_path / "scan.tif", tmp_path / "moving.gif", photo_path)] == [3, 1, 1]
+    np.testing.assert_array_equal(load_image(tmp_path / "scan.tif"), photo)  # the first page
 
 
 def test_image_error_is_a_value_error():
