@@ -46,9 +46,10 @@ _NMS_ONET = 0.7
 # rounds the first level to whole grey levels and resizes the others twice, which can move a box by a
 # fraction of a pixel; 12 MP keeps the package's results for what most phones take.
 FULL_PYRAMID_MAX_PIXELS = 12_000_000
-# P-Net's activations take about 400 bytes per input pixel in onnxruntime, which keeps them allocated
-# after the run: 1 GB for the first level of a 48 MP photo. A level above this many pixels is run in
-# bands of rows of about this size (100 MB); they cost no time (smaller buffers stay in cache).
+# onnxruntime holds P-Net's activations of a whole level at once and keeps them allocated after the
+# run: about 1 GB for the first level of a 48 MP photo (4.3 MP with the analyzer's 40 px minimum face).
+# A level above this many pixels is run in bands of rows of about this size (about 100 MB), which was
+# not slower when measured: the smaller buffers stay in cache.
 PNET_BAND_PIXELS = 250_000
 # The smallest min_face_size: P-Net's window at full scale (the pyramid never enlarges a photo).
 MIN_FACE_SIZE_LIMIT = _PNET_CELL
