@@ -27,11 +27,13 @@ MAX_PIXELS = 50_000_000
 _BACKGROUND = (255, 255, 255)
 # Rows copied at a time from a decoded image into the array. np.asarray(image) would go through
 # Pillow's tobytes(), which holds the pixels twice more (its encoded chunks and their join) on top of
-# the decoded image: 290 MB more for a 48 MP photo. A band of 256 rows is a few MB.
+# the decoded image (290 MB more for a 48 MP photo), and turning it upright another copy; a band of
+# 256 rows is a few MB.
 _BAND_ROWS = 256
 # The EXIF orientation tag and, per value, how the stored pixels become upright (numpy on rows, columns).
 _ORIENTATION_TAG = 0x0112
 _ORIENT = {
+    1: lambda a: a,  # stored upright
     2: lambda a: a[:, ::-1],  # mirrored left-right
     3: lambda a: a[::-1, ::-1],  # upside down
     4: lambda a: a[::-1],  # mirrored top-bottom
@@ -143,39 +145,52 @@ def _load_pixels(image: Image.Image, label: str) -> None:
 
 def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:
     _check_size(image.width, image.height, label, max_pixels)
-    orientation = _orientation(image, label)
-    # Upright last, on the array: turning the decoded image in Pillow would hold a second full copy.
-    return np.ascontiguousarray(_ORIENT[orientation](_rgb(image))) if orientation in _ORIENT else _rgb(image)
+    return _rgb(image, _orientation(image, label))
 
 
 def _orientation(image: Image.Image, label: str) -> int:
     try:
-        return int(image.getexif().get(_ORIENTATION_TAG, 1))
+        orientation = int(image.getexif().get(_ORIENTATION_TAG, 1))
     except Exception as exc:  # noqa: BLE001  (any malformed EXIF block must not hide an otherwise good photo)
         warnings.warn(f"{label}: ignoring unreadable EXIF orientation ({exc})", stacklevel=4)
         return 1
+    return orientation if orientation in _ORIENT else 1
 
 
-def _rgb(image: Image.Image) -> np.ndarray:
-    """The pixels as a C-contiguous HxWx3 uint8 RGB array, in the stored orientation."""
+def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
+    """The pixels as a C-contiguous HxWx3 uint8 RGB array, turned upright per `orientation`."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         # 16-bit grayscale (PNG/TIFF): keep the top 8 bits; Pillow's convert("L") would clip instead.
         gray = (np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8).astype(np.uint8)
-        return _gray_to_rgb(gray)
+        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
     if mode == "F":
         gray = np.clip(np.asarray(image, dtype=np.float32), 0, 255).astype(np.uint8)
-        return _gray_to_rgb(gray)
+        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
     if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
         image = Image.alpha_composite(background, rgba)
     if image.mode != "RGB":
         image = image.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV, and the flattened RGBA
-    out = np.empty((image.height, image.width, 3), dtype=np.uint8)
-    for top in range(0, image.height, _BAND_ROWS):
-        bottom = min(top + _BAND_ROWS, image.height)
-        out[top:bottom] = np.asarray(image.crop((0, top, image.width, bottom)))
+    return _upright_copy(image, orientation)
+
+
+def _upright_copy(image: Image.Image, orientation: int) -> np.ndarray:
+    """An RGB image copied into a new array a band of rows at a time, each band turned as it is placed:
+    the whole photo is never held twice besides Pillow's decoded image."""
+    width, height = image.size
+    sideways = orientation in (5, 6, 7, 8)  # stored rows become columns
+    from_the_end = orientation in (3, 4, 6, 7)  # the first stored row lands last
+    out = np.empty((width, height, 3) if sideways else (height, width, 3), dtype=np.uint8)
+    for top in range(0, height, _BAND_ROWS):
+        bottom = min(top + _BAND_ROWS, height)
+        band = _ORIENT[orientation](np.asarray(image.crop((0, top, width, bottom))))
+        place = slice(height - bottom, height - top) if from_the_end else slice(top, bottom)
+        if sideways:
+            out[:, place] = band
+        else:
+            out[place] = band
     return out
 
 
