@@ -72,8 +72,20 @@ def refine(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
+def normalise(pixels: np.ndarray) -> np.ndarray:
+    """MTCNN's input scaling of 0-255 pixels, (x - 127.5) / 128, as a new float32 array (computed in place)."""
+    out = pixels.astype(np.float32)
+    out -= 127.5
+    out /= 128.0
+    return out
+
+
 def crop_and_resize(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """size x size bilinear crops of `boxes` from `image` (HxWxC float32), like tf.image.crop_and_resize.
+    """size x size bilinear crops of `boxes` from `image` (HxWxC 0-255 pixels), like tf.image.crop_and_resize
+    of the normalised image (see normalise), as float32.
+
+    Only the sampled pixels are normalised: the same numbers as normalising the whole image first, without
+    a float copy of a photo that may have tens of millions of pixels.
 
     The package hands TensorFlow boxes divided by (W, H), which TF then maps over (W - 1, H - 1), so the
     sampled region shrinks by a factor (W - 1) / W; sample points outside the image are 0.
@@ -93,8 +105,8 @@ def crop_and_resize(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarr
     col0 = np.clip(np.floor(xs), 0, width - 1).astype(np.intp)[:, None, :]
     col1 = np.clip(np.ceil(xs), 0, width - 1).astype(np.intp)[:, None, :]
     flat = image.reshape(-1, channels)
-    top_left, top_right = flat[row0 + col0], flat[row0 + col1]
-    bottom_left, bottom_right = flat[row1 + col0], flat[row1 + col1]
+    top_left, top_right = normalise(flat[row0 + col0]), normalise(flat[row0 + col1])
+    bottom_left, bottom_right = normalise(flat[row1 + col0]), normalise(flat[row1 + col1])
     top = top_left + (top_right - top_left) * x_lerp
     bottom = bottom_left + (bottom_right - bottom_left) * x_lerp
     crops = top + (bottom - top) * y_lerp

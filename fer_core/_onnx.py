@@ -2,6 +2,10 @@
 
 Every shipped model carries its own contract in ONNX `metadata_props` (classes, input size, template,
 threshold, ...), so one model can be swapped for another without code changes.
+
+It switches onnxruntime's telemetry off before the library is first loaded, so code outside fer_core
+takes onnxruntime from here (`from fer_core._onnx import ort`); inside fer_core the package's
+__init__ has already loaded this module.
 """
 from __future__ import annotations
 
@@ -10,9 +14,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-import onnxruntime as ort
-
 from fer_core._errors import ModelError
+
+# The environment variable that stops onnxruntime's telemetry on Linux and macOS.
+TELEMETRY_OPT_OUT = "ORT_DISABLE_TELEMETRY"
+
+# onnxruntime's non-Windows builds start a telemetry client as soon as the library loads: it writes a
+# persistent device id and an event queue (SQLite) under $XDG_CACHE_HOME or ~/.cache, in
+# Microsoft/DeveloperTools/.onnxruntime, for upload to Microsoft. disable_telemetry_events() only mutes
+# later events; the client, its device id and the queue are already there. The variable is read once,
+# when the library loads, so it is set before the import; a value of 0 from the environment is
+# overridden because nothing about this app's use may be recorded or sent.
+os.environ[TELEMETRY_OPT_OUT] = "1"
+import onnxruntime as ort
 
 
 def _options(threads: int | None) -> ort.SessionOptions:

@@ -13,6 +13,11 @@ Settings and what they mean:
 - thresholds (0.6, 0.7, 0.8): the face probability each of P-, R- and O-Net must exceed for a
   candidate to go on. Lower finds more faces and more false ones.
 - scale_factor (0.709): ratio between pyramid levels (about 1/sqrt(2): each level halves the area).
+
+Memory: P-Net reads float pyramid levels, R- and O-Net crops normalised one sampled pixel at a time. A
+photo above FULL_PYRAMID_MAX_PIXELS is first shrunk to the first pyramid level, the largest image P-Net
+sees, so that no float copy of the whole photo is made (12 bytes a pixel: 576 MB at 48 MP); and P-Net
+runs on bands of rows of a large level (PNET_BAND_PIXELS), with the same output as one whole run.
 """
 from __future__ import annotations
 
@@ -36,6 +41,19 @@ _NMS_PER_LEVEL = 0.5
 _NMS_ACROSS_LEVELS = 0.7
 _NMS_RNET = 0.7
 _NMS_ONET = 0.7
+# Up to this many pixels the pyramid levels are resized from a float copy of the whole photo, exactly as
+# the package does; above it from the photo first shrunk (INTER_AREA, 8-bit) to the first level. That
+# rounds the first level to whole grey levels and resizes the others twice, which can move a box by a
+# fraction of a pixel; 12 MP keeps the package's results for what most phones take.
+FULL_PYRAMID_MAX_PIXELS = 12_000_000
+# onnxruntime holds P-Net's activations of a whole level at once and keeps them allocated after the
+# run: about 1 GB for the first level of a 48 MP photo (4.3 MP with the analyzer's 40 px minimum face).
+# A level above this many pixels is run in bands of rows of about this size (about 100 MB), which was
+# not slower when measured: the smaller buffers stay in cache.
+PNET_BAND_PIXELS = 250_000
+# The smallest min_face_size: P-Net's window at full scale (the pyramid never enlarges a photo).
+MIN_FACE_SIZE_LIMIT = _PNET_CELL
+MIN_FACE_SIZE_NOT_FINITE = "min_face_size must be a finite number, got {value}"
 # One inference thread per network. On this 2-core machine, with another busy process, onnxruntime's
 # default pool of 2 spinning threads made the cascade 2.2x slower than one thread (149 vs 67 ms on a
 # 640x480 photo). Pass threads=None to let onnxruntime use every core of an idle machine.
@@ -71,6 +89,8 @@ class FaceDetector:
         scale_factor: float = 0.709,
         threads: int | None = DEFAULT_THREADS,
     ) -> None:
+        if not math.isfinite(min_face_size):
+            raise ValueError(MIN_FACE_SIZE_NOT_FINITE.format(value=min_face_size))
         if min_face_size < _PNET_CELL:
             raise ValueError(f"min_face_size must be at least {_PNET_CELL} px, got {min_face_size}")
         if not 0 < scale_factor < 1:
@@ -92,13 +112,12 @@ class FaceDetector:
         height, width = image.shape[:2]
         if min(height, width) < _PNET_CELL:
             return []
-        normalised = (image.astype(np.float32) - 127.5) / 128.0
-        boxes = self._propose(normalised)
+        boxes = self._propose(image)
         if len(boxes):
-            boxes = self._refine(normalised, boxes)
+            boxes = self._refine(image, boxes)
         if not len(boxes):
             return []
-        boxes, landmarks = self._output(normalised, boxes)
+        boxes, landmarks = self._output(image, boxes)
         boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width - 1)
         boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height - 1)
         return [
@@ -115,15 +134,19 @@ class FaceDetector:
         levels = math.floor(math.log(_PNET_CELL / (short * first)) / math.log(self.scale_factor)) + 1
         return [first * self.scale_factor**k for k in range(levels)]
 
-    def _propose(self, normalised: np.ndarray) -> np.ndarray:
+    def _propose(self, image: np.ndarray) -> np.ndarray:
         """P-Net over the pyramid: candidate boxes (x1, y1, x2, y2, score), squared, in input pixels."""
-        height, width = normalised.shape[:2]
+        height, width = image.shape[:2]
+        scales = self.pyramid_scales(height, width)
+        if not scales:
+            return np.zeros((0, 5))
+        source = _pyramid_source(image, scales[0])
         per_level = []
-        for scale in self.pyramid_scales(height, width):
+        for scale in scales:
             # TF's resize truncates the float target size; cv2's INTER_AREA is the same exact area average.
             size = (int(width * scale), int(height * scale))
-            level = cv2.resize(normalised, size, interpolation=cv2.INTER_AREA)
-            reg, prob = self._pnet.run(None, {"input": level[None]})
+            level = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
+            reg, prob = self._run_pnet(level)
             boxes = _pnet_boxes(reg[0], prob[0, :, :, 1], scale, self.thresholds[0])
             if len(boxes):
                 per_level.append(_boxes.nms(boxes, _NMS_PER_LEVEL))
@@ -132,9 +155,32 @@ class FaceDetector:
         boxes = _boxes.sort_by_score(np.concatenate(per_level))
         return _boxes.square(_boxes.nms(boxes, _NMS_ACROSS_LEVELS))
 
-    def _refine(self, normalised: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    def _run_pnet(self, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """P-Net's (regression, probability) maps of one level, computed band by band if it is large.
+
+        Output row i reads input rows 2i .. 2i+11 only (3x3 conv, 2x2 pool, two 3x3 convs), so a band
+        of an even number of rows starting on an even row gives exactly rows top/2 .. top/2 + rows/2 - 6;
+        bands overlap by 10 rows. The last band runs to the bottom edge (up to 1.5 bands), where a
+        whole run pads the pooling the same way.
+        """
+        height, width = level.shape[:2]
+        band = max(2 * _PNET_CELL, PNET_BAND_PIXELS // width // 2 * 2)
+        if height * width <= PNET_BAND_PIXELS or height <= band + band // 2:
+            return tuple(self._pnet.run(None, {"input": level[None]}))
+        rows_per_band = band // 2 - 5
+        regs, probs = [], []
+        top = 0
+        while height - top > band + band // 2:
+            reg, prob = self._pnet.run(None, {"input": level[None, top:top + band]})
+            regs.append(reg[:, :rows_per_band])
+            probs.append(prob[:, :rows_per_band])
+            top += 2 * rows_per_band
+        reg, prob = self._pnet.run(None, {"input": level[None, top:]})
+        return np.concatenate([*regs, reg], axis=1), np.concatenate([*probs, prob], axis=1)
+
+    def _refine(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """R-Net rescoring and regression of the proposals, then NMS; squared again for O-Net."""
-        reg, prob = self._rnet.run(None, {"input": _boxes.crop_and_resize(normalised, boxes, 24)})
+        reg, prob = self._rnet.run(None, {"input": _boxes.crop_and_resize(image, boxes, 24)})
         boxes = boxes.copy()
         boxes[:, 4] = prob[:, 1]
         boxes = _boxes.refine(boxes, reg)
@@ -143,9 +189,9 @@ class FaceDetector:
             return boxes
         return _boxes.square(_boxes.nms(_boxes.sort_by_score(boxes), _NMS_RNET))
 
-    def _output(self, normalised: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _output(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """O-Net: final scores, boxes and the 5 landmarks; NMS by intersection over the smaller box."""
-        reg, marks, prob = self._onet.run(None, {"input": _boxes.crop_and_resize(normalised, boxes, 48)})
+        reg, marks, prob = self._onet.run(None, {"input": _boxes.crop_and_resize(image, boxes, 48)})
         width = boxes[:, 2:3] - boxes[:, 0:1] + 1
         height = boxes[:, 3:4] - boxes[:, 1:2] + 1
         # landmarks are fractions of the input box; the package offsets them by -1 pixel
@@ -159,6 +205,15 @@ class FaceDetector:
         rows = _boxes.nms(_boxes.sort_by_score(rows), _NMS_ONET, method="min")
         landmarks = np.stack([rows[:, 5:10], rows[:, 10:15]], axis=2).astype(np.float32)
         return rows[:, :5], landmarks
+
+
+def _pyramid_source(image: np.ndarray, first_scale: float) -> np.ndarray:
+    """The normalised float image the pyramid levels are resized from (see FULL_PYRAMID_MAX_PIXELS)."""
+    height, width = image.shape[:2]
+    if height * width > FULL_PYRAMID_MAX_PIXELS and first_scale < 1:
+        size = (int(width * first_scale), int(height * first_scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return _boxes.normalise(image)
 
 
 def _pnet_boxes(reg: np.ndarray, prob: np.ndarray, scale: float, threshold: float) -> np.ndarray:

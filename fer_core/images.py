@@ -12,10 +12,10 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from fer_core._errors import ImageError
 
@@ -25,8 +25,33 @@ MAX_PIXELS = 50_000_000
 
 # Transparent pixels are composited onto white, the usual "paper" behind a cut-out photo.
 _BACKGROUND = (255, 255, 255)
+# Rows copied at a time from a decoded image into the array. np.asarray(image) would go through
+# Pillow's tobytes(), which holds the pixels twice more (its encoded chunks and their join) on top of
+# the decoded image (290 MB more for a 48 MP photo), and turning it upright another copy; a band of
+# 256 rows is a few MB.
+_BAND_ROWS = 256
+# The EXIF orientation tag and, per value, how the stored pixels become upright (numpy on rows, columns).
+_ORIENTATION_TAG = 0x0112
+_ORIENT = {
+    1: lambda a: a,  # stored upright
+    2: lambda a: a[:, ::-1],  # mirrored left-right
+    3: lambda a: a[::-1, ::-1],  # upside down
+    4: lambda a: a[::-1],  # mirrored top-bottom
+    5: lambda a: a.swapaxes(0, 1),  # mirrored along the main diagonal
+    6: lambda a: np.rot90(a, k=-1),  # stored on its left side: turn clockwise (phone portraits)
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),  # mirrored along the other diagonal
+    8: lambda a: np.rot90(a, k=1),  # stored on its right side: turn anticlockwise
+}
 
-ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image, np.ndarray]
+NOT_AN_IMAGE = "{label}: not an image, or its header is corrupt (format not recognised)"
+# Why a file could not be read, when Pillow's own words are the best reason there is.
+CANNOT_BE_READ = "{label}: cannot be read ({reason})"
+# Formats whose further frames are further pictures (the pages of a scan): load_image reads the first.
+# Frames of GIF, WebP and PNG animations are left out, like the second image of an MPO camera file
+# (a depth map or preview): they belong to the picture the first frame shows.
+PAGED_FORMATS = frozenset({"TIFF"})
+
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
 
 
 def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -49,11 +74,11 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
         if path.stat().st_size == 0:
             raise ImageError(f"{label}: empty file")
         try:
-            stream = open(path, "rb")
+            # _decode turns every OSError of decoding into an ImageError: what is caught here is open()'s
+            with open(path, "rb") as stream:
+                return _decode(stream, label, max_pixels)
         except OSError as exc:  # permissions, a file vanished meanwhile, ...
             raise ImageError(f"{label}: cannot be opened ({exc.strerror or exc})") from None
-        with stream:
-            return _decode(stream, label, max_pixels)
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
             raise ImageError("image bytes: empty")
@@ -72,6 +97,21 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
     )
 
 
+def page_count(path: str | os.PathLike[str]) -> int:
+    """How many pages a multi-page image file holds (see PAGED_FORMATS); 1 for any other image.
+
+    Reads the file's headers only. ImageError when it cannot be opened as an image.
+    """
+    label = Path(path).name
+    try:
+        with Image.open(path) as image:
+            return int(getattr(image, "n_frames", 1)) if image.format in PAGED_FORMATS else 1
+    except UnidentifiedImageError:
+        raise ImageError(NOT_AN_IMAGE.format(label=label)) from None
+    except (OSError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise ImageError(CANNOT_BE_READ.format(label=label, reason=exc)) from None
+
+
 def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
     with warnings.catch_warnings():
         # Pillow only warns between its own limit and twice that; treat the warning as the error it is.
@@ -79,11 +119,12 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
         try:
             image = Image.open(stream)
         except UnidentifiedImageError:
-            raise ImageError(f"{label}: not an image, or its header is corrupt (format not recognised)") from None
+            raise ImageError(NOT_AN_IMAGE.format(label=label)) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(f"{label}: too large (more than {max_pixels:,} pixels)") from None
-        except OSError as exc:
-            raise ImageError(f"{label}: cannot be read ({exc})") from None
+        except (OSError, ValueError, EOFError) as exc:
+            # ValueError: metadata Pillow refuses, e.g. a PNG text chunk that inflates past its 1 MB limit
+            raise ImageError(CANNOT_BE_READ.format(label=label, reason=exc)) from None
         with image:
             # The header gives the size before any pixel is decoded: refuse bombs without decoding them.
             _check_size(image.width, image.height, label, max_pixels)
@@ -104,25 +145,53 @@ def _load_pixels(image: Image.Image, label: str) -> None:
 
 def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:
     _check_size(image.width, image.height, label, max_pixels)
+    return _rgb(image, _orientation(image, label))
+
+
+def _orientation(image: Image.Image, label: str) -> int:
     try:
-        image = ImageOps.exif_transpose(image)
-    except Exception as exc:  # a malformed EXIF block must not hide an otherwise good photo
-        warnings.warn(f"{label}: ignoring unreadable EXIF orientation ({exc})", stacklevel=3)
+        orientation = int(image.getexif().get(_ORIENTATION_TAG, 1))
+    except Exception as exc:  # noqa: BLE001  (any malformed EXIF block must not hide an otherwise good photo)
+        warnings.warn(f"{label}: ignoring unreadable EXIF orientation ({exc})", stacklevel=4)
+        return 1
+    return orientation if orientation in _ORIENT else 1
+
+
+def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
+    """The pixels as a C-contiguous HxWx3 uint8 RGB array, turned upright per `orientation`."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         # 16-bit grayscale (PNG/TIFF): keep the top 8 bits; Pillow's convert("L") would clip instead.
         gray = (np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8).astype(np.uint8)
-        return _gray_to_rgb(gray)
+        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
     if mode == "F":
         gray = np.clip(np.asarray(image, dtype=np.float32), 0, 255).astype(np.uint8)
-        return _gray_to_rgb(gray)
+        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
     if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
         image = Image.alpha_composite(background, rgba)
     if image.mode != "RGB":
         image = image.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV, and the flattened RGBA
-    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+    return _upright_copy(image, orientation)
+
+
+def _upright_copy(image: Image.Image, orientation: int) -> np.ndarray:
+    """An RGB image copied into a new array a band of rows at a time, each band turned as it is placed:
+    the whole photo is never held twice besides Pillow's decoded image."""
+    width, height = image.size
+    sideways = orientation in (5, 6, 7, 8)  # stored rows become columns
+    from_the_end = orientation in (3, 4, 6, 7)  # the first stored row lands last
+    out = np.empty((width, height, 3) if sideways else (height, width, 3), dtype=np.uint8)
+    for top in range(0, height, _BAND_ROWS):
+        bottom = min(top + _BAND_ROWS, height)
+        band = _ORIENT[orientation](np.asarray(image.crop((0, top, width, bottom))))
+        place = slice(height - bottom, height - top) if from_the_end else slice(top, bottom)
+        if sideways:
+            out[:, place] = band
+        else:
+            out[place] = band
+    return out
 
 
 def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:

@@ -9,7 +9,7 @@ at once (their key is destroyed), leaving only opaque-id entries in the audit lo
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fer_core._errors import UnveilError
@@ -23,6 +23,11 @@ SCOPES: dict[str, str] = {
 }
 # Clock skew tolerated between the device that recorded a consent and this one.
 _FUTURE_SKEW = timedelta(minutes=5)
+# The longest a consent may last: 100 years (as the app's retention settings). Longer would mean
+# forever, which consent never is, and dates that overflow past the year 9999.
+MAX_CONSENT_DAYS = 36_500
+CONSENT_DAYS_OUT_OF_RANGE = "a consent lasts 1 to {maximum:,} days; got {days!r}"
+CONSENT_TOO_LONG = f"a consent lasts at most {MAX_CONSENT_DAYS:,} days"
 
 
 class ConsentError(UnveilError, ValueError):
@@ -38,7 +43,15 @@ def _text(value: Any, field: str) -> str:
 def _aware(value: Any, field: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise ConsentError(f"the consent's {field} must be a timezone-aware date and time")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
+
+
+def expires_after(now: datetime, days: int) -> datetime:
+    """When a consent given at `now` for `days` days ends. ConsentError unless days is a whole number
+    from 1 to MAX_CONSENT_DAYS (checked before the date arithmetic, which would overflow)."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_CONSENT_DAYS:
+        raise ConsentError(CONSENT_DAYS_OUT_OF_RANGE.format(maximum=MAX_CONSENT_DAYS, days=days))
+    return now + timedelta(days=days)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,9 +69,9 @@ class ConsentRecord:
     def new(cls, *, subject: str, purpose: str, days: int, given_by: str | None = None, relation: str = "self",
             scope: str = "recognition", subject_is_child: bool = False, now: datetime | None = None) -> ConsentRecord:
         """A consent given now (or at `now`) for `days` days."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         return cls(subject=subject, given_by=given_by if given_by is not None else subject, relation=relation,
-                   purpose=purpose, scope=scope, given_at=now, expires_at=now + timedelta(days=days),
+                   purpose=purpose, scope=scope, given_at=now, expires_at=expires_after(now, days),
                    subject_is_child=subject_is_child)
 
     @property
@@ -86,6 +99,8 @@ class ConsentRecord:
             raise ConsentError("a guardian's consent must come from someone other than the person it is for")
         if expires_at <= given_at:
             raise ConsentError("the consent must expire after it was given")
+        if expires_at - given_at > timedelta(days=MAX_CONSENT_DAYS):
+            raise ConsentError(CONSENT_TOO_LONG)
         if given_at > now + _FUTURE_SKEW:
             raise ConsentError("the consent cannot be dated in the future")
         if expires_at <= now:
@@ -116,7 +131,7 @@ class LedgerRow:
 
 
 def store_now(store: FamilyStore) -> datetime:
-    return datetime.fromtimestamp(store.now(), tz=timezone.utc)
+    return datetime.fromtimestamp(store.now(), tz=UTC)
 
 
 def latest(store: FamilyStore, person_id: str) -> ConsentRecord | None:

@@ -26,22 +26,35 @@ KINDS: dict[str, str] = {
     "analyses": "saved analysis results older than N days are deleted",
 }
 DEFAULT_DAYS: dict[str, int | None] = {"unseen_people": 365, "thumbnails": 90, "analyses": 30}
+# The longest retention period: 100 years (the app's limit too); beyond that is what None ("off") is for.
+# It keeps the sweep's cut-off dates far from datetime's year 1.
+MAX_DAYS = 36_500
+DAYS_TOO_MANY = "retention of {kind}: at most {maximum:,} days, or None to keep it until erased by hand; got {days}"
+STORED_DAYS_TOO_MANY = ("the stored retention of {kind} is {days} days, more than {maximum:,}: set it again "
+                        "(unveil retention set); nothing was removed")
 
 
 class RetentionError(UnveilError, ValueError):
-    """An unknown retention kind."""
+    """An unknown retention kind, or a number of days out of range."""
 
 
 def policy(store: FamilyStore) -> dict[str, int | None]:
-    """Days kept per kind: the stored settings over the defaults."""
+    """Days kept per kind: the stored settings over the defaults. RetentionError for a stored value
+    above MAX_DAYS (set before it was checked), with which every sweep would fail."""
     stored = store.retention_settings()
-    return {kind: stored.get(kind, DEFAULT_DAYS[kind]) for kind in KINDS}
+    days = {kind: stored.get(kind, DEFAULT_DAYS[kind]) for kind in KINDS}
+    for kind, value in days.items():
+        if value is not None and value > MAX_DAYS:
+            raise RetentionError(STORED_DAYS_TOO_MANY.format(kind=kind, days=value, maximum=MAX_DAYS))
+    return days
 
 
 def set_policy(store: FamilyStore, kind: str, days: int | None) -> None:
-    """Keep data of `kind` for `days` days (None: until erased by hand). Logged."""
+    """Keep data of `kind` for `days` days (0 to MAX_DAYS; None: until erased by hand). Logged."""
     if kind not in KINDS:
         raise RetentionError(f"unknown retention kind {kind!r}; kinds: {', '.join(KINDS)}")
+    if isinstance(days, int) and days > MAX_DAYS:  # the store refuses what is not a whole number >= 0
+        raise RetentionError(DAYS_TOO_MANY.format(kind=kind, maximum=MAX_DAYS, days=days))
     with store.transaction():
         store.set_retention(kind, days)
         audit_log.record(store, "retention_change", details={"kind": kind, "days": days})

@@ -2,15 +2,44 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
+from fer_core.images import CANNOT_BE_READ
 from governance.cli import main
+from governance.cli.analyze import (
+    ANNOTATION_NOT_WRITTEN,
+    BROKEN_LINK,
+    CANNOT_WRITE,
+    ERROR_COLUMNS,
+    FOLDER_MISSING,
+    JOBS_TOO_FEW,
+    LINK_LOOP,
+    MIN_FACE_SIZE_INVALID,
+    NOT_A_FILE,
+    NOT_READ_HEADER,
+    PAGES_NOT_READ,
+    READ_WITH_PROBLEM_HEADER,
+    REASON_ANNOTATION_NOT_WRITTEN,
+    REASON_BROKEN_LINK,
+    REASON_FOLDER_LOOP,
+    REASON_LINK_LOOP,
+    REASON_NOT_A_FILE,
+    REASON_PAGES_NOT_READ,
+    REASON_REPEATED_FOLDER,
+    REASON_UNREADABLE_FOLDER,
+    REPEATED_FOLDER,
+    UNREADABLE_FOLDER,
+    UNREADABLE_IMAGE,
+)
 
 
 @pytest.fixture
@@ -83,3 +112,103 @@ def test_a_missing_model_is_one_clear_line(album, tmp_path, capsys):
     code, _, err = _run(capsys, album, "--emotion-model", tmp_path / "none.onnx")
     assert code == 1
     assert err == f"unveil analyze: model file not found: {tmp_path / 'none.onnx'}\n"
+
+
+# --- options refused before anything is read or written: one line, exit status 2 ----------------
+
+
+def test_unusable_options_are_one_line_and_status_2(album, tmp_path, capsys):
+    missing = tmp_path / "no such folder"
+    cases = [
+        (("-o", missing / "faces.csv"), FOLDER_MISSING.format(option="--output", path=missing / "faces.csv",
+                                                              folder=missing)),
+        (("--errors", missing / "errors.csv"), FOLDER_MISSING.format(option="--errors", path=missing / "errors.csv",
+                                                                     folder=missing)),
+        (("-o", tmp_path), CANNOT_WRITE.format(option="--output", path=tmp_path, detail="it is a folder")),
+        (("--min-face-size", "5"), MIN_FACE_SIZE_INVALID.format(minimum=12, value="5")),
+        (("--min-face-size", "nan"), MIN_FACE_SIZE_INVALID.format(minimum=12, value="nan")),
+        (("--min-face-size", "inf"), MIN_FACE_SIZE_INVALID.format(minimum=12, value="inf")),
+        (("--jobs", "0"), JOBS_TOO_FEW),
+    ]
+    for options, message in cases:
+        code, out, err = _run(capsys, album, *options)
+        assert (code, out, err) == (2, "", message + "\n")
+    assert not missing.exists()
+
+
+# --- nothing is passed over in silence --------------------------------------------------------
+
+
+@pytest.fixture
+def odd_album(tmp_path, faces_dir, monkeypatch):
+    """A folder with every kind of path a folder run cannot read, and a 3-page TIFF."""
+    root = tmp_path / "odd"
+    (root / "party").mkdir(parents=True)
+    (root / "locked").mkdir()
+    shutil.copy(faces_dir / "Colin_Powell" / "Colin_Powell_0001.jpg", root / "party" / "powell.jpg")
+    (root / "party" / "up").symlink_to("..")  # back to the folder it is in
+    (root / "zz_party").symlink_to("party")  # a second way into a folder
+    (root / "gone.jpg").symlink_to("deleted.jpg")
+    (root / "loop.jpg").symlink_to("loop.jpg")
+    os.mkfifo(root / "pipe.jpg")
+    with Image.open(faces_dir / "Halle_Berry" / "Halle_Berry_0001.jpg") as face:
+        blank = Image.new("RGB", face.size, (255, 255, 255))
+        face.save(root / "scan.tif", save_all=True, append_images=[blank, blank])
+    # Tests run as root here, for whom no folder is unreadable: refuse this one as the kernel would.
+    scandir = os.scandir
+
+    def refusing_scandir(path):
+        if Path(path) == root / "locked":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing_scandir)
+    return root
+
+
+def test_every_path_not_read_is_listed_with_its_kind_and_reason(odd_album, tmp_path, capsys):
+    errors = tmp_path / "errors.csv"
+    code, out, err = _run(capsys, odd_album, "--errors", errors)
+    assert code == 0
+    assert [json.loads(line)["source"] for line in out.splitlines()] == [
+        str(odd_album / "party" / "powell.jpg"), str(odd_album / "scan.tif")]
+    expected = [
+        (odd_album / "gone.jpg", BROKEN_LINK, REASON_BROKEN_LINK.format(target="deleted.jpg")),
+        (odd_album / "locked", UNREADABLE_FOLDER, REASON_UNREADABLE_FOLDER.format(detail="Permission denied")),
+        (odd_album / "loop.jpg", LINK_LOOP, REASON_LINK_LOOP),
+        (odd_album / "party" / "up", LINK_LOOP, REASON_FOLDER_LOOP.format(folder=odd_album)),
+        (odd_album / "pipe.jpg", NOT_A_FILE, REASON_NOT_A_FILE.format(kind="FIFO")),
+        (odd_album / "zz_party", REPEATED_FOLDER, REASON_REPEATED_FOLDER.format(folder=odd_album / "party")),
+        (odd_album / "scan.tif", PAGES_NOT_READ, REASON_PAGES_NOT_READ.format(pages=3)),
+    ]
+    assert err.splitlines() == [
+        NOT_READ_HEADER.format(count=6, total=8),
+        *(f"  {path}: {reason}" for path, _, reason in expected[:6]),
+        READ_WITH_PROBLEM_HEADER.format(count=1),
+        f"  {expected[6][0]}: {expected[6][2]}",
+    ]
+    with open(errors, newline="", encoding="utf-8") as stream:
+        rows = list(csv.reader(stream))
+    assert rows == [list(ERROR_COLUMNS), *([str(path), kind, reason] for path, kind, reason in expected)]
+
+
+def test_one_bad_file_or_an_unwritable_annotate_folder_does_not_stop_the_run(album, tmp_path, capsys):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "a" * 2_000_000, zip=True)  # 2 KB on disk, past Pillow's 1 MB text limit inflated
+    Image.new("RGB", (64, 48)).save(album / "comment.png", pnginfo=info)
+    blocker = tmp_path / "annotated"
+    blocker.write_text("a file where the annotate folder should be")
+    errors = tmp_path / "errors.csv"
+    code, out, err = _run(capsys, album, "--annotate", blocker, "--errors", errors)
+    assert code == 0 and len(out.splitlines()) == 3  # powell, berry and sky: every readable photo
+    bomb_reason = CANNOT_BE_READ.format(label="comment.png",
+                                        reason="Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK")
+    assert f"  {album / 'comment.png'}: {bomb_reason.removeprefix('comment.png: ')}" in err.splitlines()
+    with open(errors, newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    not_written = [row for row in rows if row["error"] == ANNOTATION_NOT_WRITTEN]
+    assert sorted(row["path"] for row in not_written) == sorted(
+        str(album / p) for p in ("powell.jpg", "party/berry.JPG", "party/sky.png"))
+    powell = next(row for row in not_written if row["path"] == str(album / "powell.jpg"))
+    assert powell["reason"] == REASON_ANNOTATION_NOT_WRITTEN.format(detail=f"Not a directory: {blocker / 'album'}")
+    assert [row["error"] for row in rows if row["error"] != ANNOTATION_NOT_WRITTEN] == [UNREADABLE_IMAGE] * 3

@@ -17,6 +17,8 @@ from PIL import Image
 
 from fer_core.store import DATA_FILE, FamilyStore
 from governance.cli import build_parser, main
+from governance.cli.retention import DAYS_TOO_MANY
+from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
 from tests._store_helpers import load_harness
 
 h = load_harness()
@@ -159,6 +161,29 @@ def test_retention_commands(data_dir, capsys):
     assert "days must be >= 0, got -3" in capsys.readouterr().err
 
 
+def test_days_beyond_the_limits_are_refused_before_anything_changes(data_dir, faces_dir, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["retention", "set", "unseen_people", "3000000", "--data-dir", str(data_dir)])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "unveil retention set: error: argument days: " + DAYS_TOO_MANY.format(maximum=36_500, value=3_000_000))
+    with pytest.raises(SystemExit) as exit_:
+        main(["consent", "renew", "Hamid Karzai", "--days", "1000000000", "--data-dir", str(data_dir)])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "unveil consent renew: error: argument --days: "
+        + CONSENT_DAYS_OUT_OF_RANGE.format(maximum=36_500, days=1_000_000_000))
+    photo = str(faces_dir / "Colin_Powell" / "Colin_Powell_0001.jpg")
+    code, out, err = run(capsys, "family", "enroll", "Colin Powell", photo, "--data-dir", str(data_dir),
+                         "--purpose", "p", "--days", "1000000000")
+    assert (code, out, err) == (1, "", "error: " + CONSENT_DAYS_OUT_OF_RANGE.format(maximum=36_500, days=1_000_000_000)
+                                + "\n")
+    code, out, _ = run(capsys, "retention", "sweep", "--data-dir", str(data_dir))
+    assert code == 0 and json.loads(out)["removed"]["unseen_people"] == 0
+    code, out, _ = run(capsys, "family", "list", "--data-dir", str(data_dir))
+    assert [line.split()[0] for line in out.splitlines()] == ["Halle", "Hamid"]
+
+
 def test_audit_verify_reports_the_first_broken_link(data_dir, monkeypatch, capsys):
     code, out, _ = run(capsys, "audit", "verify", "--data-dir", str(data_dir))
     assert (code, out) == (0, "audit log intact: 5 entries, hash chain and seals verified\n")
@@ -166,8 +191,8 @@ def test_audit_verify_reports_the_first_broken_link(data_dir, monkeypatch, capsy
         conn.execute("DELETE FROM audit WHERE seq = 3")
     monkeypatch.delenv("UNVEIL_PASSPHRASE")
     code, out, _ = run(capsys, "audit", "verify", "--no-unlock", "--data-dir", str(data_dir))
-    assert (code, out) == (1, "audit log BROKEN at entry 3: entry 3 is missing (the log jumps to entry 4): "
-                              "entries were deleted or moved\n")
+    assert (code, out) == (1, ("audit log BROKEN at entry 3: entry 3 is missing (the log jumps to entry 4): "
+                               "entries were deleted or moved\n"))
 
 
 def test_passwd_changes_the_passphrase(data_dir, monkeypatch, capsys):

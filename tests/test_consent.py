@@ -2,7 +2,8 @@
 children; renewal and scope changes append records; withdrawal erases the person at once."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from governance.consent import ConsentError, ConsentRecord
 from tests._store_helpers import FakeClock, load_harness
 
 h = load_harness()
-NOW = datetime.fromtimestamp(FakeClock().now, tz=timezone.utc)
+NOW = datetime.fromtimestamp(FakeClock().now, tz=UTC)
 VECTORS = np.random.default_rng(1).standard_normal((4, 128)).astype(np.float32)
 
 
@@ -29,24 +30,24 @@ def store(tmp_path, clock):
 
 
 def _record(**overrides) -> ConsentRecord:
-    fields = dict(subject="Ana Lima", given_by="Ana Lima", relation="self", purpose="name family members in our photos",
-                  scope="recognition", given_at=NOW, expires_at=NOW + timedelta(days=365), subject_is_child=False)
+    fields = {"subject": "Ana Lima", "given_by": "Ana Lima", "relation": "self", "purpose": "name family members in our photos",
+                  "scope": "recognition", "given_at": NOW, "expires_at": NOW + timedelta(days=365), "subject_is_child": False}
     return ConsentRecord(**{**fields, **overrides})
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    (dict(subject_is_child=True), "Ana Lima is a child: consent must be given by a guardian"),
-    (dict(given_by="Bruno Lima"), "consent given by Bruno Lima for Ana Lima must have relation 'guardian'"),
-    (dict(relation="guardian"), "a guardian's consent must come from someone other than the person it is for"),
-    (dict(purpose="  "), "the consent record needs a purpose"),
-    (dict(given_by=""), "the consent record needs who gave it"),
-    (dict(scope="everything"), "the consent's scope must be one of recognition, recognition+thumbnails; got 'everything'"),
-    (dict(relation="friend", given_by="Bruno Lima"), "the consent's relation must be one of self, guardian; got 'friend'"),
-    (dict(expires_at=NOW - timedelta(days=1), given_at=NOW - timedelta(days=30)),
+    ({"subject_is_child": True}, "Ana Lima is a child: consent must be given by a guardian"),
+    ({"given_by": "Bruno Lima"}, "consent given by Bruno Lima for Ana Lima must have relation 'guardian'"),
+    ({"relation": "guardian"}, "a guardian's consent must come from someone other than the person it is for"),
+    ({"purpose": "  "}, "the consent record needs a purpose"),
+    ({"given_by": ""}, "the consent record needs who gave it"),
+    ({"scope": "everything"}, "the consent's scope must be one of recognition, recognition+thumbnails; got 'everything'"),
+    ({"relation": "friend", "given_by": "Bruno Lima"}, "the consent's relation must be one of self, guardian; got 'friend'"),
+    ({"expires_at": NOW - timedelta(days=1), "given_at": NOW - timedelta(days=30)},
      f"the consent expired on {(NOW - timedelta(days=1)):%Y-%m-%d}; a new consent is needed"),
-    (dict(expires_at=NOW), "the consent must expire after it was given"),
-    (dict(given_at=NOW + timedelta(days=2), expires_at=NOW + timedelta(days=30)), "the consent cannot be dated in the future"),
-    (dict(given_at=NOW.replace(tzinfo=None)), "the consent's given_at must be a timezone-aware date and time"),
+    ({"expires_at": NOW}, "the consent must expire after it was given"),
+    ({"given_at": NOW + timedelta(days=2), "expires_at": NOW + timedelta(days=30)}, "the consent cannot be dated in the future"),
+    ({"given_at": NOW.replace(tzinfo=None)}, "the consent's given_at must be a timezone-aware date and time"),
 ])
 def test_invalid_consent_is_refused_with_its_reason_and_nothing_is_stored(store, overrides, message):
     with pytest.raises(ConsentError) as err:
@@ -124,3 +125,16 @@ def test_a_new_record_is_for_days_from_now():
     record = ConsentRecord.new(subject="Ana Lima", purpose="p", days=30, now=NOW)
     assert (record.given_by, record.relation, record.expires_at - record.given_at) == ("Ana Lima", "self", timedelta(days=30))
     assert record.is_active(NOW) and not record.is_active(NOW + timedelta(days=30))
+
+
+def test_a_consent_lasts_1_to_36500_days():
+    for days in (0, -5, 36_501, 1_000_000_000):  # 10**9 days once overflowed the date arithmetic
+        with pytest.raises(ConsentError) as err:
+            ConsentRecord.new(subject="Ana Lima", purpose="p", days=days, now=NOW)
+        assert str(err.value) == consent.CONSENT_DAYS_OUT_OF_RANGE.format(maximum=36_500, days=days)
+    record = ConsentRecord.new(subject="Ana Lima", purpose="p", days=consent.MAX_CONSENT_DAYS, now=NOW)
+    record.validate(now=NOW)
+    too_long = replace(record, expires_at=record.expires_at + timedelta(days=1))
+    with pytest.raises(ConsentError) as err:
+        too_long.validate(now=NOW)
+    assert str(err.value) == consent.CONSENT_TOO_LONG

@@ -7,10 +7,11 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps, PngImagePlugin
 
+from fer_core import images
 from fer_core._errors import ImageError
-from fer_core.images import MAX_PIXELS, load_image
+from fer_core.images import CANNOT_BE_READ, MAX_PIXELS, load_image, page_count
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,17 @@ def test_exif_orientation_is_applied(photo):
     upright = load_image(data)
     assert upright.shape == (200, 250, 3)
     np.testing.assert_array_equal(upright, np.rot90(decoded, k=-1))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillows_exif_transpose(photo, orientation, monkeypatch):
+    monkeypatch.setattr(images, "_BAND_ROWS", 7)  # many bands, the last one short: each is turned and placed
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _encode(Image.fromarray(photo[:, :200]), "PNG", exif=exif)  # lossless, not square
+    with Image.open(io.BytesIO(data)) as raw:
+        expected = np.asarray(ImageOps.exif_transpose(raw).convert("RGB"))
+    np.testing.assert_array_equal(load_image(data), expected)
 
 
 # --- image modes -------------------------------------------------------------------------------
@@ -170,9 +182,9 @@ def test_truncated_file_opened_lazily_by_pil(photo_path, tmp_path):
     cut = tmp_path / "cut.jpg"
     data = photo_path.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    with Image.open(cut) as lazy:  # Pillow reads only the header here
-        with pytest.raises(ImageError, match=r"^image: truncated \(the file ends before the image data does\)$"):
-            load_image(lazy)
+    truncated = r"^image: truncated \(the file ends before the image data does\)$"
+    with Image.open(cut) as lazy, pytest.raises(ImageError, match=truncated):  # Pillow reads only the header here
+        load_image(lazy)
 
 
 def test_corrupt_image_data(photo):
@@ -213,6 +225,26 @@ def test_text_stream_and_unsupported_type():
         load_image(io.StringIO("not binary"))
     with pytest.raises(ImageError, match=r"^cannot read an image from int: pass a path, bytes, a binary file, a PIL image or a numpy array$"):
         load_image(42)
+
+
+def test_a_text_chunk_that_inflates_past_pillows_limit_is_an_image_error(tmp_path):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "a" * 2_000_000, zip=True)  # 2 KB in the file, 2 MB inflated: Pillow stops at 1 MB
+    path = tmp_path / "comment.png"
+    Image.new("RGB", (64, 48)).save(path, pnginfo=info)
+    reason = "Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK"
+    for call in (load_image, page_count):
+        with pytest.raises(ImageError) as err:
+            call(path)
+        assert str(err.value) == CANNOT_BE_READ.format(label="comment.png", reason=reason)
+
+
+def test_pages_are_counted_for_tiff_only(photo, photo_path, tmp_path):
+    first, blank = Image.fromarray(photo), Image.new("RGB", (250, 250), (255, 255, 255))
+    first.save(tmp_path / "scan.tif", save_all=True, append_images=[blank, blank])
+    first.save(tmp_path / "moving.gif", save_all=True, append_images=[blank])  # frames of one picture
+    assert [page_count(p) for p in (tmp_path / "scan.tif", tmp_path / "moving.gif", photo_path)] == [3, 1, 1]
+    np.testing.assert_array_equal(load_image(tmp_path / "scan.tif"), photo)  # the first page
 
 
 def test_image_error_is_a_value_error():

@@ -97,3 +97,25 @@ def test_people_without_a_consent_record_are_erased(store):
     report = retention.sweep(store)
     assert report.removed["consent_missing"] == 1 and store.person_ids() == []
     assert report.receipts[0].reason == "consent missing"
+
+
+def test_days_beyond_100_years_are_refused_so_the_sweep_keeps_working(store, clock):
+    pid = _enrol(store, "Kept Person")
+    with pytest.raises(RetentionError) as err:
+        retention.set_policy(store, "unseen_people", 3_000_000)  # once accepted: every sweep then overflowed
+    assert str(err.value) == retention.DAYS_TOO_MANY.format(kind="unseen_people", maximum=36_500, days=3_000_000)
+    assert retention.policy(store)["unseen_people"] == 365  # nothing was stored
+    retention.set_policy(store, "unseen_people", retention.MAX_DAYS)
+    retention.set_policy(store, "analyses", 0)
+    assert retention.sweep(store).total == 0 and store.person_ids() == [pid]
+
+
+def test_a_stored_period_beyond_the_limit_stops_the_sweep_with_its_reason(store):
+    pid = _enrol(store, "Kept Person")
+    store.set_retention("thumbnails", 3_000_000)  # stored before set_policy checked the range
+    with pytest.raises(RetentionError) as err:
+        retention.sweep(store)
+    assert str(err.value) == retention.STORED_DAYS_TOO_MANY.format(kind="thumbnails", days=3_000_000, maximum=36_500)
+    assert store.person_ids() == [pid]
+    retention.set_policy(store, "thumbnails", 90)
+    assert retention.sweep(store).total == 0

@@ -4,8 +4,18 @@
     unveil analyze holiday/ --format csv -o faces.csv       # one CSV row per face
     unveil analyze holiday/ --annotate annotated/           # plus copies with boxes and labels
 
-Folders are searched recursively for image files. A file that cannot be read does not stop the run:
-it is listed at the end with the reason. The exit status is 1 only when no photo could be read.
+Folders are searched recursively for image files, following links to folders. Nothing that cannot be
+analysed stops the run or is passed over in silence: each such path is listed at the end with its
+reason, and with --errors FILE also written to a CSV file (columns path, error, reason; error is one
+of the kinds below). The exit status is 1 only when no photo could be read, 2 for unusable options.
+
+Not read: a path that does not exist (missing), a folder that cannot be listed (unreadable_folder),
+a path that cannot be looked at (unreadable_path), a symbolic link that loops or leads back to a
+folder it is in (link_loop) or to nothing (broken_link), a second way into a folder already searched
+(repeated_folder), a FIFO, socket or device named like an image (not_a_file), and a file that is not
+a readable image (unreadable_image). Read with a problem: a multi-page TIFF, of which only the first
+page is analysed (pages_not_read), and a photo whose --annotate copy could not be written
+(annotation_not_written).
 
 Output per photo (JSON Lines): {"source", "width", "height", "faces": [{"face", "x", "y", "w", "h",
 "score", "emotion", "p_<class>"...}]}. CSV: one row per face with "source" first; a photo without a
@@ -15,12 +25,17 @@ Identity is not part of this command's output: no embedding or name is written a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import errno
 import json
+import math
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -29,6 +44,39 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".t
 # Annotated copies of JPEG photos are written as JPEG at this quality, anything else as PNG.
 ANNOTATED_JPEG_QUALITY = 90
 _BASE_COLUMNS = ("source", "face", "x", "y", "w", "h", "score", "emotion")
+# Columns of the --errors file.
+ERROR_COLUMNS = ("path", "error", "reason")
+
+# Kinds of problem (the "error" column of --errors; see the module docstring) and the reason shown.
+MISSING = "missing"
+UNREADABLE_FOLDER = "unreadable_folder"
+UNREADABLE_PATH = "unreadable_path"
+LINK_LOOP = "link_loop"
+BROKEN_LINK = "broken_link"
+REPEATED_FOLDER = "repeated_folder"
+NOT_A_FILE = "not_a_file"
+UNREADABLE_IMAGE = "unreadable_image"
+PAGES_NOT_READ = "pages_not_read"
+ANNOTATION_NOT_WRITTEN = "annotation_not_written"
+REASON_MISSING = "no such file or folder"
+REASON_UNREADABLE_FOLDER = "folder cannot be read ({detail})"
+REASON_UNREADABLE_PATH = "cannot be looked at ({detail})"
+REASON_LINK_LOOP = "symbolic link loop"
+REASON_FOLDER_LOOP = "link back to {folder}, a folder it is in: not followed"
+REASON_BROKEN_LINK = "symbolic link to nothing ({target})"
+REASON_REPEATED_FOLDER = "the same folder as {folder}, searched there"
+REASON_NOT_A_FILE = "not a regular file but a {kind}"
+REASON_PAGES_NOT_READ = "only page 1 of its {pages} pages was analysed"
+REASON_ANNOTATION_NOT_WRITTEN = "annotated copy not written ({detail})"
+# The two lists of the summary on stderr.
+NOT_READ_HEADER = "{count} of {total} could not be read:"
+READ_WITH_PROBLEM_HEADER = "{count} read with a problem:"
+
+# Refusals before any photo is read (exit status 2).
+JOBS_TOO_FEW = "unveil analyze: --jobs must be at least 1"
+MIN_FACE_SIZE_INVALID = "unveil analyze: --min-face-size must be a number of pixels of at least {minimum}, got {value}"
+FOLDER_MISSING = "unveil analyze: cannot write {option} {path}: the folder {folder} does not exist"
+CANNOT_WRITE = "unveil analyze: cannot write {option} {path}: {detail}"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", type=Path, default=None, help="write results here (default: stdout)")
     parser.add_argument("--annotate", type=Path, default=None, metavar="DIR",
                         help="also save a copy of each photo with numbered boxes and labels in DIR")
+    parser.add_argument("--errors", type=Path, default=None, metavar="FILE",
+                        help="also write every path not read, or read with a problem, to this CSV file")
     parser.add_argument("--emotion-model", type=Path, default=None, help="emotion ONNX model (default: the shipped one)")
     parser.add_argument("--min-face-size", type=float, default=None,
                         help="smallest face window in pixels (default: the analyzer's, 40)")
@@ -51,74 +101,189 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A path not analysed, or analysed with a problem: kind is one of the kinds above."""
+
+    path: Path
+    kind: str
+    reason: str
+
+
 @dataclass
 class _Result:
     path: Path
     size: tuple[int, int] | None  # (width, height) of the upright photo; None if unreadable
     faces: list
-    error: str | None
+    failure: Problem | None = None  # why it could not be read
+    problems: list[Problem] = field(default_factory=list)  # read, but with these
 
 
 def run(args: argparse.Namespace) -> int:
     from fer_core._errors import UnveilError
 
-    output_format = args.format or ("csv" if args.output and args.output.suffix.lower() == ".csv" else "jsonl")
-    if args.jobs < 1:
-        print("unveil analyze: --jobs must be at least 1", file=sys.stderr)
+    refusal = _refusal(args)
+    if refusal:
+        print(refusal, file=sys.stderr)
         return 2
-    files, missing = _collect(args.paths)
-    if not files:
-        print("unveil analyze: no image files found in " + ", ".join(map(str, args.paths)), file=sys.stderr)
-        _report_failures([(p, "no such file or folder") for p in missing], total=len(missing))
-        return 1
-    try:
-        analyzer = _analyzer(args)
-    except UnveilError as exc:
-        print(f"unveil analyze: {exc}", file=sys.stderr)
-        return 1
-    failures = [(p, "no such file or folder") for p in missing]
-    read = 0
-    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
-    try:
-        writer = _Writer(out, output_format, analyzer.emotion_model.classes)
-        results = _analyse_all(analyzer, files, args.annotate, args.jobs)
-        for result in _progress(results, len(files), args.no_progress):
-            if result.error is not None:
-                failures.append((result.path, result.error))
-                continue
-            read += 1
-            writer.write(result)
-    finally:
-        if args.output:
-            out.close()
-        else:
-            out.flush()
-    _report_failures(failures, total=len(files) + len(missing))
+    output_format = args.format or ("csv" if args.output and args.output.suffix.lower() == ".csv" else "jsonl")
+    files, skipped = _collect(args.paths)
+    analyzer = None
+    if files:
+        try:
+            analyzer = _analyzer(args)
+        except UnveilError as exc:
+            print(f"unveil analyze: {exc}", file=sys.stderr)
+            return 1
+    with contextlib.ExitStack() as stack:
+        try:
+            errors = stack.enter_context(_open_target(args.errors, "--errors")) if args.errors else None
+            if analyzer is None:
+                print("unveil analyze: no image files found in " + ", ".join(map(str, args.paths)), file=sys.stderr)
+                _report(skipped, [], total=len(skipped), errors=errors)
+                return 1
+            out = stack.enter_context(_open_target(args.output, "--output")) if args.output else sys.stdout
+        except _Refused as refused:
+            print(refused, file=sys.stderr)
+            return 2
+        read, not_read, read_with_problem = _analyse_into(out, output_format, analyzer, files, args)
+        _report([*skipped, *not_read], read_with_problem, total=len(files) + len(skipped), errors=errors)
     return 0 if read else 1
+
+
+def _analyse_into(out: TextIO, output_format: str, analyzer, files: dict[Path, Path],
+                  args: argparse.Namespace) -> tuple[int, list[Problem], list[Problem]]:
+    """Write the results of `files` to `out`: (photos read, problems of those not read, of those read)."""
+    writer = _Writer(out, output_format, analyzer.emotion_model.classes)
+    read, not_read, read_with_problem = 0, [], []
+    for result in _progress(_analyse_all(analyzer, files, args.annotate, args.jobs), len(files), args.no_progress):
+        read_with_problem += result.problems
+        if result.failure is not None:
+            not_read.append(result.failure)
+            continue
+        read += 1
+        writer.write(result)
+    out.flush()
+    return read, not_read, read_with_problem
+
+
+def _refusal(args: argparse.Namespace) -> str | None:
+    """Why the options cannot work, checked before any model is loaded or file is written; None if they can."""
+    from fer_core.detection import MIN_FACE_SIZE_LIMIT
+
+    if args.jobs < 1:
+        return JOBS_TOO_FEW
+    size = args.min_face_size
+    if size is not None and not (math.isfinite(size) and size >= MIN_FACE_SIZE_LIMIT):
+        return MIN_FACE_SIZE_INVALID.format(minimum=MIN_FACE_SIZE_LIMIT, value=f"{size:g}")
+    for option, path in (("--output", args.output), ("--errors", args.errors)):
+        if path is None:
+            continue
+        folder = path.parent
+        if not folder.is_dir():
+            return FOLDER_MISSING.format(option=option, path=path, folder=folder)
+        if path.is_dir():
+            return CANNOT_WRITE.format(option=option, path=path, detail="it is a folder")
+    return None
+
+
+class _Refused(Exception):
+    """An output file that cannot be opened for writing; the message is the line to print."""
+
+
+def _open_target(path: Path, option: str) -> TextIO:
+    """`path` opened for writing (the caller closes it); _Refused with the line to print if it cannot be."""
+    try:
+        return open(path, "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise _Refused(CANNOT_WRITE.format(option=option, path=path, detail=exc.strerror or exc)) from None
 
 
 def _analyzer(args: argparse.Namespace):
     from fer_core.analyzer import FaceAnalyzer
     from fer_core.detection import FaceDetector
 
-    detector = FaceDetector(min_face_size=args.min_face_size, threads=1) if args.min_face_size else None
+    detector = FaceDetector(min_face_size=args.min_face_size, threads=1) if args.min_face_size is not None else None
     # No identity here: without the family gallery an embedding names nobody, and it must not be written out.
     return FaceAnalyzer(detector=detector, emotion_model=args.emotion_model, identity_model=False, threads=1)
 
 
-def _collect(paths: list[Path]) -> tuple[dict[Path, Path], list[Path]]:
-    """Image files (each mapped to the name it gets under --annotate) and the paths that do not exist."""
+def _collect(paths: list[Path]) -> tuple[dict[Path, Path], list[Problem]]:
+    """Image files (each mapped to the name it gets under --annotate) and the paths that cannot be analysed."""
     files: dict[Path, Path] = {}
-    missing = []
+    problems: list[Problem] = []
     for path in paths:
-        if path.is_dir():
-            for found in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
-                files.setdefault(found, Path(path.resolve().name or "root") / found.relative_to(path))
-        elif path.exists():
-            files.setdefault(path, Path(path.name))
+        status = _status(path)
+        if isinstance(status, Problem):
+            problems.append(status)
+        elif stat.S_ISDIR(status.st_mode):
+            found: list[Path] = []
+            _search(path, status, found, problems, ancestors={}, searched={})
+            for image in sorted(found):
+                files.setdefault(image, Path(path.resolve().name or "root") / image.relative_to(path))
+        elif stat.S_ISREG(status.st_mode):
+            files.setdefault(path, Path(path.name))  # a file named explicitly is tried whatever its suffix
         else:
-            missing.append(path)
-    return files, missing
+            problems.append(_not_a_file(path, status))
+    return files, problems
+
+
+def _search(folder: Path, status: os.stat_result, found: list[Path], problems: list[Problem], *,
+            ancestors: dict[tuple[int, int], Path], searched: dict[tuple[int, int], Path]) -> None:
+    """Add the image files under `folder` to `found` and what cannot be searched to `problems`.
+
+    Folders are told apart by (device, inode), so a link is followed once: back to a folder on the
+    way down it is a loop, to one searched before it is a repeat.
+    """
+    key = (status.st_dev, status.st_ino)
+    searched[key] = folder
+    try:
+        with os.scandir(folder) as listing:
+            names = sorted(entry.name for entry in listing)
+    except OSError as exc:
+        problems.append(Problem(folder, UNREADABLE_FOLDER, REASON_UNREADABLE_FOLDER.format(detail=exc.strerror or exc)))
+        return
+    ancestors = {**ancestors, key: folder}
+    for name in names:
+        path = folder / name
+        entry = _status(path)
+        if isinstance(entry, Problem):
+            problems.append(entry)
+        elif stat.S_ISDIR(entry.st_mode):
+            inner = (entry.st_dev, entry.st_ino)
+            if inner in ancestors:
+                problems.append(Problem(path, LINK_LOOP, REASON_FOLDER_LOOP.format(folder=ancestors[inner])))
+            elif inner in searched:
+                problems.append(Problem(path, REPEATED_FOLDER, REASON_REPEATED_FOLDER.format(folder=searched[inner])))
+            else:
+                _search(path, entry, found, problems, ancestors=ancestors, searched=searched)
+        elif path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue  # not a photo by its name, like readme.txt
+        elif stat.S_ISREG(entry.st_mode):
+            found.append(path)
+        else:
+            problems.append(_not_a_file(path, entry))
+
+
+def _status(path: Path) -> os.stat_result | Problem:
+    """os.stat of `path` (through links), or the problem that stops it being looked at."""
+    try:
+        return path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Problem(path, LINK_LOOP, REASON_LINK_LOOP)
+        if path.is_symlink():
+            return Problem(path, BROKEN_LINK, REASON_BROKEN_LINK.format(target=os.readlink(path)))
+        if exc.errno == errno.ENOENT:
+            return Problem(path, MISSING, REASON_MISSING)
+        return Problem(path, UNREADABLE_PATH, REASON_UNREADABLE_PATH.format(detail=exc.strerror or exc))
+
+
+def _not_a_file(path: Path, status: os.stat_result) -> Problem:
+    mode = status.st_mode
+    kind = ("FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode)
+            else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file")
+    return Problem(path, NOT_A_FILE, REASON_NOT_A_FILE.format(kind=kind))
 
 
 def _analyse_all(analyzer, files: dict[Path, Path], annotate: Path | None, jobs: int) -> Iterator[_Result]:
@@ -136,18 +301,24 @@ def _analyse_all(analyzer, files: dict[Path, Path], annotate: Path | None, jobs:
 
 def _analyse_one(analyzer, path: Path, annotated: Path | None) -> _Result:
     from fer_core._errors import ImageError
-    from fer_core.images import load_image
+    from fer_core.images import load_image, page_count
 
     try:
         rgb = load_image(path)
+        pages = page_count(path)
     except ImageError as exc:
-        reason = str(exc)
-        prefix = f"{path.name}: "
-        return _Result(path, None, [], reason[len(prefix):] if reason.startswith(prefix) else reason)
-    faces = analyzer.analyze(rgb)
+        reason = str(exc).removeprefix(f"{path.name}: ")  # the summary names the path in full
+        return _Result(path, None, [], failure=Problem(path, UNREADABLE_IMAGE, reason))
+    result = _Result(path, (rgb.shape[1], rgb.shape[0]), analyzer.analyze(rgb))
+    if pages > 1:
+        result.problems.append(Problem(path, PAGES_NOT_READ, REASON_PAGES_NOT_READ.format(pages=pages)))
     if annotated is not None:
-        _save_annotated(rgb, faces, annotated)
-    return _Result(path, (rgb.shape[1], rgb.shape[0]), faces, None)
+        try:
+            _save_annotated(rgb, result.faces, annotated)
+        except OSError as exc:
+            detail = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+            result.problems.append(Problem(path, ANNOTATION_NOT_WRITTEN, REASON_ANNOTATION_NOT_WRITTEN.format(detail=detail)))
+    return result
 
 
 def _progress(results: Iterator[_Result], total: int, disabled: bool) -> Iterator[_Result]:
@@ -189,9 +360,15 @@ def _save_annotated(rgb, faces: list, target: Path) -> None:
         image.save(target.with_suffix(".png"), format="PNG")
 
 
-def _report_failures(failures: list[tuple[Path, str]], *, total: int) -> None:
-    if not failures:
-        return
-    print(f"{len(failures)} of {total} could not be read:", file=sys.stderr)
-    for path, reason in failures:
-        print(f"  {path}: {reason}", file=sys.stderr)
+def _report(not_read: list[Problem], read_with_problem: list[Problem], *, total: int, errors: TextIO | None) -> None:
+    """The summary on stderr, and every problem in the --errors file when there is one."""
+    for header, problems in ((NOT_READ_HEADER.format(count=len(not_read), total=total), not_read),
+                             (READ_WITH_PROBLEM_HEADER.format(count=len(read_with_problem)), read_with_problem)):
+        if problems:
+            print(header, file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem.path}: {problem.reason}", file=sys.stderr)
+    if errors is not None:
+        writer = csv.writer(errors)
+        writer.writerow(ERROR_COLUMNS)
+        writer.writerows((str(p.path), p.kind, p.reason) for p in [*not_read, *read_with_problem])

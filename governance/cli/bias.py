@@ -6,9 +6,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from governance.bias_audit import BiasAudit
 from governance.cli._store_args import reports_errors
+
+if TYPE_CHECKING:
+    # Only for type checking: the bias audit loads SciPy and matplotlib (seconds, and matplotlib writes a
+    # font cache), which every other `unveil` command would otherwise pay for when the parser is built.
+    from governance.bias_audit import BiasAudit
 
 # The exit status of `--fail-on-flag` when a group is flagged (1 is taken by errors).
 FLAGGED_EXIT = 3
@@ -65,7 +70,8 @@ def _settings(args: argparse.Namespace) -> dict:
 
 @reports_errors
 def _emotion(args: argparse.Namespace) -> int:
-    from governance.bias_audit._app import audit_emotion_model  # loads onnxruntime: only when run
+    # imported here: it loads onnxruntime, needed only when this command runs
+    from governance.bias_audit._app import audit_emotion_model
 
     audit, paths = audit_emotion_model(data=args.data, model=args.model, proxy=not args.no_proxy,
                                        threads=args.threads, progress=True, **_settings(args))

@@ -2,10 +2,26 @@
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
 
 from governance import consent, family
-from governance.cli._store_args import add_store_arguments, confirm, open_unlocked, reports_errors
+from governance.cli._store_args import (
+    add_store_arguments,
+    confirm,
+    open_unlocked,
+    reports_errors,
+)
+
+
+def consent_days(text: str) -> int:
+    """argparse type of a consent's length in days: a whole number from 1 to consent.MAX_CONSENT_DAYS."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if not 1 <= days <= consent.MAX_CONSENT_DAYS:
+        raise argparse.ArgumentTypeError(consent.CONSENT_DAYS_OUT_OF_RANGE.format(maximum=consent.MAX_CONSENT_DAYS,
+                                                                                  days=days))
+    return days
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     renew = commands.add_parser("renew", help="extend a member's consent")
     add_store_arguments(renew)
     renew.add_argument("who", help="name or id")
-    renew.add_argument("--days", type=int, required=True, help="the consent then lasts this many days from now")
+    renew.add_argument("--days", type=consent_days, required=True,
+                       help=f"the consent then lasts this many days from now (1 to {consent.MAX_CONSENT_DAYS:,})")
     renew.set_defaults(handler=_renew)
 
     scope = commands.add_parser("scope", help="change what a member's consent covers")
@@ -57,7 +74,7 @@ def _list(args: argparse.Namespace) -> int:
 def _renew(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         person = family.resolve(store, args.who)
-        record = consent.renew(store, person.id, expires_at=consent.store_now(store) + timedelta(days=args.days))
+        record = consent.renew(store, person.id, expires_at=consent.expires_after(consent.store_now(store), args.days))
     print(f"consent of {person.name} renewed until {record.expires_at:%Y-%m-%d}")
     return 0
 

@@ -5,7 +5,13 @@ import argparse
 import json
 
 from governance import retention
-from governance.cli._store_args import add_store_arguments, open_unlocked, reports_errors
+from governance.cli._store_args import (
+    add_store_arguments,
+    open_unlocked,
+    reports_errors,
+)
+
+DAYS_TOO_MANY = "days must be at most {maximum:,} (100 years; 'off' keeps data until erased by hand), got {value}"
 
 
 def _days(text: str) -> int | None:
@@ -17,6 +23,8 @@ def _days(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"expected a number of days or 'off', got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"days must be >= 0, got {value}")
+    if value > retention.MAX_DAYS:
+        raise argparse.ArgumentTypeError(DAYS_TOO_MANY.format(maximum=retention.MAX_DAYS, value=value))
     return value
 
 

@@ -17,10 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 
 from fer_core._errors import ImageError
-from fer_core._onnx import load_session, metadata, metadata_json, session_from_bytes
+from fer_core._onnx import (
+    load_session,
+    metadata,
+    metadata_json,
+    ort,
+    session_from_bytes,
+)
 from fer_core._paths import models_dir
 from governance.explain._errors import ExplanationError
 from governance.explain._layer_graph import LAYER_OUTPUTS, with_layer_gradients
