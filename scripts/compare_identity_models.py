@@ -11,12 +11,14 @@ and Gallery names it. Two measurements per model:
    (pairs resampled with their fold decisions kept).
 2. The household benchmark of bench_identity.py: enrol <Name>_0001..0004, probe 0005..0008 and
    the 50 unknown people, at the threshold calibrate_identity.py picks on the enrolment photos
-   only (FPIR <= 2% on leave-one-person-out trials), with the Gallery's margin rule.
+   only (FPIR <= 2% on leave-one-person-out trials), with the Gallery's margin rule; and, at the
+   same threshold, other ways to match several enrolment embeddings per person (RULES).
 
     python scripts/compare_identity_models.py --model models/face_recognition_dlib.onnx \
         --model /tmp/faceres.onnx [--plot docs/reports/identity_candidates_det.png] [--json PATH]
 
 --plot draws each model's FNMR against FMR over all thresholds on those pairs (no faces in it).
+--fuse K adds, for reference, the baseline and the K-th model fused at score level (see `fused`).
 """
 from __future__ import annotations
 
@@ -35,7 +37,12 @@ from _identity_data import (
     read_rgb,
 )
 from _identity_pairs import Pair, build_pairs
-from bench_identity import gallery_rule, open_set_counts, open_set_errors
+from bench_identity import (
+    gallery_rule,
+    nearest_photo_rule,
+    open_set_counts,
+    open_set_errors,
+)
 from calibrate_identity import TARGET_FPIR, calibrate
 
 from fer_core.detection import FaceDetector
@@ -48,6 +55,12 @@ from fer_core.identity import (
 
 BOOTSTRAP = 2000
 SEED = 7
+RULES = (
+    "centre + margin (the app's Gallery)",
+    "centre, no margin",
+    "nearest enrolment photo + margin",
+    "robust centre (farthest enrolment photo dropped) + margin",
+)
 
 
 @dataclass(frozen=True)
@@ -57,8 +70,9 @@ class ModelResult:
     correct: np.ndarray  # per pair, decided at its fold's cross-validated threshold
     fold_thresholds: list[float]
     calibrated_threshold: float
-    household: dict[str, int]
+    household: dict[str, dict[str, int]]  # per matching rule (RULES)
     errors: list[str]
+    enrolment_scale: tuple[float, float]  # mean and spread of the distances between enrolment photos
 
 
 def detect_landmarks(photos: list[FacePhoto], detector: FaceDetector) -> list[np.ndarray | None]:
@@ -121,20 +135,45 @@ def paired_bootstrap(candidate: np.ndarray, baseline: np.ndarray, *, resamples: 
     return float(diff.mean()), float(low), float(high)
 
 
+def without_farthest(people: dict[str, np.ndarray], distance: str) -> dict[str, np.ndarray]:
+    """Each person's enrolment embeddings less the one farthest from their centre (a robust mean of the rest)."""
+    robust = {}
+    for name, rows in people.items():
+        if len(rows) < 3:
+            robust[name] = rows
+            continue
+        unit = rows / np.linalg.norm(rows, axis=1, keepdims=True) if distance == "cosine" else rows
+        farthest = int(pairwise_distances(rows, unit.mean(axis=0)[None], distance)[:, 0].argmax())
+        robust[name] = np.delete(rows, farthest, axis=0)
+    return robust
+
+
 def household(model: EmbeddingModel, embeddings: np.ndarray, photos: list[FacePhoto]) -> tuple[float, dict, list]:
-    """The calibrated threshold (enrolment photos only) and the probes' counts and errors at it."""
+    """The calibrated threshold (enrolment photos only), the probes' counts at it per matching rule, and the
+    errors of the app's rule (the centre of each person's enrolment embeddings, with the margin)."""
     kept = [i for i in range(len(photos)) if not np.isnan(embeddings[i]).any()]
     emb, kept_photos = embeddings[kept], [photos[i] for i in kept]
     enrol = [i for i, p in enumerate(kept_photos) if p.is_enrolment]
     threshold = calibrate(emb[enrol], [kept_photos[i].person for i in enrol], model.distance, TARGET_FPIR)
-    gallery = Gallery(people_embeddings(emb, kept_photos), threshold=threshold, distance=model.distance)
-    counts = open_set_counts(gallery_rule(gallery), emb, kept_photos)
+    people = people_embeddings(emb, kept_photos)
+    gallery = Gallery(people, threshold=threshold, distance=model.distance)
+    rules = {
+        RULES[0]: gallery_rule(gallery),
+        RULES[1]: gallery_rule(Gallery(people, threshold=threshold, distance=model.distance, margin=0.0)),
+        RULES[2]: nearest_photo_rule(people, gallery),
+        RULES[3]: gallery_rule(Gallery(without_farthest(people, model.distance), threshold=threshold,
+                                       distance=model.distance)),
+    }
     missed = [p for i, p in enumerate(photos) if i not in set(kept) and p.is_probe]
-    counts["known"] += sum(1 for p in missed if p.person)
-    counts["known_rejected"] += sum(1 for p in missed if p.person)
-    counts["unknown"] += sum(1 for p in missed if not p.person)
-    counts["unknown_rejected"] += sum(1 for p in missed if not p.person)
-    return threshold, counts, open_set_errors(gallery, emb, kept_photos)
+    results = {}
+    for rule, name_of in rules.items():
+        counts = open_set_counts(name_of, emb, kept_photos)
+        counts["known"] += sum(1 for p in missed if p.person)
+        counts["known_rejected"] += sum(1 for p in missed if p.person)
+        counts["unknown"] += sum(1 for p in missed if not p.person)
+        counts["unknown_rejected"] += sum(1 for p in missed if not p.person)
+        results[rule] = counts
+    return threshold, results, open_set_errors(gallery, emb, kept_photos)
 
 
 def evaluate(model: EmbeddingModel, photos: list[FacePhoto], landmarks: list, pairs: list[Pair]) -> ModelResult:
@@ -142,7 +181,19 @@ def evaluate(model: EmbeddingModel, photos: list[FacePhoto], landmarks: list, pa
     distances = pair_distances(embeddings, pairs, model.distance)
     correct, fold_thresholds = cross_validated(distances, pairs)
     threshold, counts, errors = household(model, embeddings, photos)
-    return ModelResult(model.name, distances, correct, fold_thresholds, threshold, counts, errors)
+    enrol = [i for i, p in enumerate(photos) if p.is_enrolment and not np.isnan(embeddings[i]).any()]
+    between = pairwise_distances(embeddings[enrol], embeddings[enrol], model.distance)[np.triu_indices(len(enrol), 1)]
+    return ModelResult(model.name, distances, correct, fold_thresholds, threshold, counts, errors,
+                       (float(between.mean()), float(between.std())))
+
+
+def fused(first: ModelResult, second: ModelResult) -> np.ndarray:
+    """Per pair: the sum of both models' distances, each standardised by its enrolment-photo distances.
+
+    Score-level fusion for reference only: the app runs one model per face. The standardisation uses
+    the enrolment photos alone, so no probe or unknown person shapes it.
+    """
+    return sum((r.distances - r.enrolment_scale[0]) / r.enrolment_scale[1] for r in (first, second))
 
 
 def plot_det(results: list[ModelResult], pairs: list[Pair], path: Path) -> None:
@@ -179,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces-dir", type=Path, default=FACES_DIR)
     parser.add_argument("--plot", type=Path, help="write the FNMR-vs-FMR plot (PNG) here")
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--fuse", type=int, metavar="K",
+                        help="also score the baseline fused with the K-th model given (1 = the second; pairs only)")
     args = parser.parse_args(argv)
 
     photos = load_manifest(args.faces_dir)
@@ -211,13 +264,31 @@ def main(argv: list[str] | None = None) -> int:
           "| strangers named |")
     print("|---|---|---|---|---|---|")
     for result, entry in zip(results, summary):
-        c = result.household
+        c = result.household[RULES[0]]
         print(f"| {result.name} | {result.calibrated_threshold:.2f} | {c['correct']}/{c['known']} | {c['wrong']} "
               f"| {c['known_rejected']} | {c['unknown_accepted']}/{c['unknown']} |")
-        entry.update(calibrated_threshold=result.calibrated_threshold, household=c, errors=result.errors)
+        entry.update(calibrated_threshold=result.calibrated_threshold, household=result.household,
+                     errors=result.errors)
     for result in results:
         for error in result.errors:
             print(f"- {result.name}: {error}")
+    print("\nMatching rules, each at the model's threshold above (calibrated for the first rule):\n")
+    print("| model | rule | known named right | wrong name | known not named | strangers named |")
+    print("|---|---|---|---|---|---|")
+    for result in results:
+        for rule, c in result.household.items():
+            print(f"| {result.name} | {rule} | {c['correct']}/{c['known']} | {c['wrong']} | {c['known_rejected']} "
+                  f"| {c['unknown_accepted']}/{c['unknown']} |")
+    if args.fuse:
+        other = results[args.fuse]
+        correct, thresholds = cross_validated(fused(base, other), pairs)
+        diff = paired_bootstrap(correct, base.correct)
+        label = f"{base.name} + {other.name} (score fusion)"
+        print(f"\n| {label} | 10-fold accuracy {correct.mean():.4f} ({int(correct.sum())}/{len(pairs)}) "
+              f"| difference to {base.name} {diff[0]:+.4f} [{diff[1]:+.4f}, {diff[2]:+.4f}] |")
+        summary.append({"model": label, "accuracy": float(correct.mean()), "correct": int(correct.sum()),
+                        "pairs": len(pairs), "fold_thresholds": thresholds, "difference_to_baseline":
+                        {"value": diff[0], "ci95": [diff[1], diff[2]], "resamples": BOOTSTRAP}})
     if args.plot:
         plot_det(results, pairs, args.plot)
         print(f"\nwrote {args.plot}")
