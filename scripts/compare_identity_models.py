@@ -55,6 +55,7 @@ from fer_core.identity import (
 
 BOOTSTRAP = 2000
 SEED = 7
+LISTED_PAIRS = 20  # the wrong pairs are printed for models with at most this many
 RULES = (
     "centre + margin (the app's Gallery)",
     "centre, no margin",
@@ -196,6 +197,14 @@ def fused(first: ModelResult, second: ModelResult) -> np.ndarray:
     return sum((r.distances - r.enrolment_scale[0]) / r.enrolment_scale[1] for r in (first, second))
 
 
+def wrong_pairs(result: ModelResult, pairs: list[Pair], photos: list[FacePhoto]) -> list[str]:
+    """One line per pair the model decided wrong at its fold's threshold."""
+    return [f"{'same' if p.same else 'different'}-person pair {photos[p.first].path.name} / "
+            f"{photos[p.second].path.name}: distance {result.distances[k]:.3f}, fold threshold "
+            f"{result.fold_thresholds[p.fold]:.3f}"
+            for k, p in enumerate(pairs) if not result.correct[k]]
+
+
 def plot_det(results: list[ModelResult], pairs: list[Pair], path: Path) -> None:
     import matplotlib
 
@@ -257,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
                         "correct": int(result.correct.sum()), "pairs": len(pairs),
                         "difference_to_baseline": None if result is base else
                         {"value": diff[0], "ci95": [diff[1], diff[2]], "resamples": BOOTSTRAP},
-                        "fold_thresholds": result.fold_thresholds})
+                        "fold_thresholds": result.fold_thresholds,
+                        "pairs_decided_wrong": wrong_pairs(result, pairs, photos)})
 
     print("\nHousehold benchmark (enrol 0001-0004, probe 0005-0008 and 50 unknown people), calibrated threshold:\n")
     print("| model | threshold (enrolment-calibrated) | known named right | wrong name | known not named "
@@ -272,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     for result in results:
         for error in result.errors:
             print(f"- {result.name}: {error}")
+    print(f"\nPairs decided wrong at the 10-fold thresholds (models with at most {LISTED_PAIRS}):\n")
+    for entry in summary:
+        if len(entry["pairs_decided_wrong"]) <= LISTED_PAIRS:
+            for line in entry["pairs_decided_wrong"]:
+                print(f"- {entry['model']}: {line}")
     print("\nMatching rules, each at the model's threshold above (calibrated for the first rule):\n")
     print("| model | rule | known named right | wrong name | known not named | strangers named |")
     print("|---|---|---|---|---|---|")

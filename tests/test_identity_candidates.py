@@ -90,6 +90,21 @@ def test_tfjs_graph_converts_with_its_preprocessing_and_matches_tensorflow(tmp_p
     np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_conversion_gives_the_same_bytes_twice(tmp_path):
+    converter = load_script("convert_human_identity")
+    rng = np.random.default_rng(1)
+    source = _tiny_tfjs_model(tmp_path, rng.normal(size=(3, 3, 3, 4)).astype(np.float32),
+                              rng.normal(size=4).astype(np.float32))
+    source.write_text(json.dumps(converter.with_fused_op_types(json.loads(source.read_text()))))
+    template = np.array([[2.5, 3.0], [5.5, 3.0], [4.0, 4.5], [3.0, 6.0], [5.0, 6.0]], dtype=np.float32)
+    candidate = converter.Candidate(
+        name="tiny", size=8, template=template, bgr=False, mean_rgb=(127.5, 127.5, 127.5), scale=1 / 128,
+        output="emb", version="test", upstream="tests", licence="test")
+    first, second = (converter.wrap(converter.tfjs_to_onnx(source, "emb"), candidate).SerializeToString()
+                     for _ in range(2))
+    assert first == second
+
+
 def test_fused_op_types_are_added_only_where_missing():
     converter = load_script("convert_human_identity")
     manifest = {"modelTopology": {"node": [
