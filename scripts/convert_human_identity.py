@@ -294,7 +294,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tarball = args.tarball or fetch_tarball(Path(tmp))
-        model = convert(tarball, CANDIDATES[args.model], threshold=args.threshold)
+        try:
+            model = convert(tarball, CANDIDATES[args.model], threshold=args.threshold)
+        except ConversionError as exc:
+            raise SystemExit(f"cannot convert {args.model}: {exc}") from exc
     args.out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes, {embedding_dim(model)}-d), sha256 {sha256_file(args.out)}")
