@@ -181,9 +181,11 @@ def tfjs_to_onnx(model_json: Path, output: str) -> onnx.ModelProto:
     # tf2onnx 1.17's TF.js reader still calls np.product, which numpy 2 removed; np.prod is the same function.
     if not hasattr(np, "product"):
         np.product = np.prod
-    from tf2onnx import convert
+    from tf2onnx import convert as tf2onnx_convert
 
-    proto, _ = convert._convert_common(
+    # tf2onnx reads TF.js only through its command line, whose body is this call; calling it directly
+    # keeps the graph in memory and lets the output be chosen.
+    proto, _ = tf2onnx_convert._convert_common(
         None, name=model_json.name, opset=OPSET, tfjs_path=str(model_json), output_names=[output],
     )
     return proto
