@@ -242,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuse", type=int, metavar="K",
                         help="also score the baseline fused with the K-th model given (1 = the second; pairs only)")
     args = parser.parse_args(argv)
+    if args.fuse is not None and not 1 <= args.fuse < len(args.model):
+        parser.error(f"--fuse needs 1 <= K < {len(args.model)} (the models given after the baseline)")
 
     photos = load_manifest(args.faces_dir)
     pairs = build_pairs(photos)
