@@ -32,6 +32,8 @@ def load_script(name: str) -> ModuleType:
         sys.path.insert(0, scripts)
     spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    # registered before running it, as a normal import would: dataclasses look their module up there
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
