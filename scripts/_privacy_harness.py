@@ -295,7 +295,9 @@ class CrashTrial:
 
 
 def _worker(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "UNVEIL_PASSPHRASE": PASSPHRASE, "PYTHONUNBUFFERED": "1"}
+    # The worker imports the same checkout as this harness, whatever the interpreter has installed.
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "UNVEIL_PASSPHRASE": PASSPHRASE, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
     return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -9,7 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from fer_core.store import DATA_FILE, FamilyStore, WrongPassphraseError
+from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, WrongPassphraseError
 from fer_core.store._audit import entry_hash
 from governance import audit_log, erasure, family
 from tests._store_helpers import load_harness
@@ -77,7 +77,8 @@ def test_tampering_is_reported_at_the_first_broken_link(logged, statements, firs
 
 
 def _rehash_from(store: FamilyStore, seq: int) -> None:
-    """What someone with write access but no key can do: recompute every hash from `seq` on."""
+    """What someone with write access to both files but no key can do: recompute every hash from `seq`
+    on, and the plain head and the anchor in keys.db to match (their seals cannot be redone)."""
     with contextlib.closing(sqlite3.connect(store.data_dir / DATA_FILE, isolation_level=None)) as conn:
         prev = conn.execute("SELECT hash FROM audit WHERE seq = ?", (seq - 1,)).fetchone()[0]
         rows = conn.execute("SELECT seq, ts, event, person_id, name_digest, details FROM audit WHERE seq >= ? ORDER BY seq",
@@ -87,6 +88,8 @@ def _rehash_from(store: FamilyStore, seq: int) -> None:
             conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, s))
             prev = digest
         conn.execute("UPDATE meta SET value = json_object('seq', ?, 'hash', ?) WHERE key = 'audit_head'", (s, prev.hex()))
+    with contextlib.closing(sqlite3.connect(store.data_dir / KEYS_FILE, isolation_level=None)) as conn:
+        conn.execute("UPDATE meta SET value = json_set(value, '$.seq', ?, '$.hash', ?) WHERE key = 'audit_anchor'", (s, prev.hex()))
 
 
 def test_a_chain_recomputed_without_the_key_fails_its_seals(logged):
