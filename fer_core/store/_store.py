@@ -529,6 +529,11 @@ class FamilyStore:
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_id', ?)", (self._master_id,))
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (_schema.SCHEMA_VERSION,))
 
+    @property
+    def has_key_file(self) -> bool:
+        """Whether a key file can unlock this store (works while locked)."""
+        return self._conn().execute("SELECT 1 FROM slots WHERE kind = 'key_file'").fetchone() is not None
+
     def set_key_file(self, key_file: str | os.PathLike[str]) -> None:
         """Let this key file (see create_key_file) unlock the store, replacing any earlier key file."""
         secret = _crypto.read_key_file(key_file)
