@@ -152,3 +152,24 @@ def test_expired_consent_is_seen_through_the_manifest(family):
         record = consent.renew(store, ids[0], expires_at=consent.store_now(store) + timedelta(days=3))
         assert consent.latest(store, ids[0]) == record
         assert store.person(ids[0]).consents == 2 and store.check() == []
+
+
+def test_reordered_consent_times_do_not_change_the_governing_consent(family):
+    data_dir, ids = family
+    with h.open_store(data_dir) as store:
+        consent.change_scope(store, ids[0], "recognition")
+        first, second = store.consents(ids[0])
+    _sql(data_dir / DATA_FILE, ("UPDATE consents SET recorded_at = recorded_at - 10 WHERE id = ?", (second.id,)))
+    with h.open_store(data_dir) as store:
+        assert [c.id for c in store.consents(ids[0])] == [first.id, second.id]
+        assert consent.latest(store, ids[0]).scope == "recognition"
+
+
+def test_a_damaged_last_seen_time_erases_no_one(family):
+    data_dir, ids = family
+    _sql(data_dir / DATA_FILE, ("UPDATE people SET last_seen_at = 12.5 WHERE id = ?", (ids[1],)))
+    with h.open_store(data_dir) as store:
+        assert f"people row {ids[1]}: last_seen_at is not a plausible time" in store.integrity_problems()
+        with pytest.raises(StoreDamagedError):
+            retention.sweep(store)
+        assert sorted(store.person_ids()) == sorted(ids)

@@ -61,13 +61,18 @@ MAX_EMBEDDING_DIM = 8192
 _SEALED_OVERHEAD = 1 + 12 + 16  # format byte, nonce, GCM tag
 _HOUSEHOLD = "household:"  # data keys not owned by one person (saved analyses) are named household:<random>
 # The kinds of rows a person's sealed manifest lists, and the query that finds them through the indexes.
+# Consents are listed in the order they were given: the last one governs, whatever the (plaintext)
+# recorded_at column says.
 _MANIFEST_KINDS = {
-    "consents": "SELECT id FROM consents WHERE person_id = ?",
+    "consents": "SELECT id FROM consents WHERE person_id = ? ORDER BY recorded_at, rowid",
     "embeddings": "SELECT id FROM embeddings WHERE person_id = ?",
     "thumbnails": "SELECT id FROM thumbnails WHERE person_id = ?",
     "analyses": "SELECT analysis_id FROM analysis_people WHERE person_id = ?",
 }
 _KEY_FILE_BINDING = "hkdf-sha256"  # what a key-file slot's format 2 binds (it has no tunable parameters)
+_TIMES = (("people", "created_at"), ("people", "last_seen_at"), ("embeddings", "created_at"), ("thumbnails", "created_at"),
+          ("consents", "recorded_at"), ("analyses", "created_at"))
+_TIME_SLACK = 86400.0  # clock differences tolerated when checking that stored times are plausible
 _SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
 
 Errors = Literal["raise", "skip"]
@@ -524,7 +529,7 @@ class FamilyStore:
                 return
             conn.execute(_schema.MANIFESTS)
             for (person_id,) in conn.execute("SELECT id FROM people").fetchall():
-                found = {kind: sorted(r[0] for r in conn.execute(sql, (person_id,))) for kind, sql in _MANIFEST_KINDS.items()}
+                found = {kind: [r[0] for r in conn.execute(sql, (person_id,))] for kind, sql in _MANIFEST_KINDS.items()}
                 self._write_manifest(conn, person_id, found)
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_id', ?)", (self._master_id,))
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (_schema.SCHEMA_VERSION,))
@@ -839,7 +844,7 @@ class FamilyStore:
         return self._meta_or_none(conn, "schema_version") == _schema.SCHEMA_VERSION
 
     def _write_manifest(self, conn: sqlite3.Connection, person_id: str, manifest: Mapping[str, Iterable[str]]) -> None:
-        body = _json_bytes({kind: sorted(set(manifest.get(kind, ()))) for kind in _MANIFEST_KINDS})
+        body = _json_bytes({kind: list(dict.fromkeys(manifest.get(kind, ()))) for kind in _MANIFEST_KINDS})
         conn.execute("INSERT OR REPLACE INTO manifests (person_id, body) VALUES (?, ?)",
                      (person_id, self._seal(person_id, "manifests", person_id, "body", body)))
 
@@ -856,7 +861,8 @@ class FamilyStore:
                         add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
         manifest = self._read_manifest(conn, person_id)
         if manifest is not None:
-            manifest[kind] = (set(manifest[kind]) | set(add)) - set(remove)
+            gone = set(remove)
+            manifest[kind] = [row_id for row_id in dict.fromkeys([*manifest[kind], *add]) if row_id not in gone]
             self._write_manifest(conn, person_id, manifest)
 
     def _check_rows(self, conn: sqlite3.Connection, person_id: str, kind: str, ids: Iterable[str],
@@ -1085,13 +1091,17 @@ class FamilyStore:
             return row_id
 
     def consents(self, person_id: str) -> list[ConsentEntry]:
-        """This person's consent records, oldest first."""
+        """This person's consent records, oldest first (in the order their manifest lists them)."""
         self._require_master()
         with self._snapshot() as conn:
             self._require_person(conn, person_id)
             rows = conn.execute("SELECT id, details, recorded_at FROM consents WHERE person_id = ? ORDER BY recorded_at, rowid",
                                 (person_id,)).fetchall()
-            self._check_rows(conn, person_id, "consents", (row[0] for row in rows))
+            manifest = self._read_manifest(conn, person_id)
+            self._check_rows(conn, person_id, "consents", (row[0] for row in rows), manifest)
+            if manifest is not None:
+                order = {row_id: i for i, row_id in enumerate(manifest["consents"])}
+                rows.sort(key=lambda row: order[row[0]])
             return [ConsentEntry(rid, person_id, recorded,
                                  json.loads(self._unseal(person_id, "consents", rid, "details", sealed)))
                     for rid, sealed, recorded in rows]
@@ -1343,11 +1353,26 @@ class FamilyStore:
                 damage += [Damage("sqlite", name, "integrity_check", f"{name}: {line}") for line in found]
         damage += [Damage(table, str(rowid), "foreign key", f"{DATA_FILE}: row {rowid} of {table} points to a missing row of {parent}")
                    for table, rowid, parent, _ in self._conn().execute("PRAGMA foreign_key_check")]
+        damage += self._implausible_times()
         _, unexplained, keyless, _ = self._key_census()
         damage += [Damage("data_keys", owner, "owner", f"{KEYS_FILE} holds a data key ({owner}) that nothing in {DATA_FILE} uses")
                    for owner in sorted(unexplained)]
         damage += [Damage("people" if not owner.startswith(_HOUSEHOLD) else "analyses", owner, "data key",
                           f"{owner} has rows in {DATA_FILE} but no data key in {KEYS_FILE}") for owner in sorted(keyless)]
+        return damage
+
+    def _implausible_times(self) -> list[Damage]:
+        # Times are plaintext (retention needs them without the key). A damaged one must not make data
+        # look old enough to delete: every time must be a number between the store's creation and now,
+        # and nobody seen before they were enrolled.
+        low, high = float(self._meta(self._conn(), "created_at")) - _TIME_SLACK, self._clock() + _TIME_SLACK
+        damage = []
+        for table, column in _TIMES:
+            for row_id, value, kind in self._conn().execute(f"SELECT id, {column}, typeof({column}) FROM {table}"):
+                if kind != "real" or not low <= value <= high:
+                    damage.append(Damage(table, row_id, column, f"{table} row {row_id}: {column} is not a plausible time"))
+        damage += [Damage("people", row_id, "last_seen_at", f"people row {row_id}: last seen before they were enrolled")
+                   for (row_id,) in self._conn().execute("SELECT id FROM people WHERE last_seen_at < created_at")]
         return damage
 
     def integrity_problems(self) -> list[str]:
