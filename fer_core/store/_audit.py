@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fer_core.store import _crypto
+from fer_core.store._errors import TamperedDataError
 
 GENESIS = bytes(32)
 UNSEALED_EVENTS = frozenset({"unlock_failed"})
@@ -80,9 +81,23 @@ def entry_hash(prev_hash: bytes, seq: int, ts: float, event: str, person_id: str
     return hashlib.sha256(prev + body).digest()
 
 
+def parse_head(text: str) -> dict[str, Any]:
+    """A head or anchor as stored ({"seq", "hash"[, "mac"]}); ValueError when it is malformed."""
+    try:
+        head = json.loads(text)
+        if not (isinstance(head, dict) and isinstance(head.get("seq"), int) and head["seq"] >= 0):
+            raise ValueError
+        for field in ("hash", "mac"):
+            if field in head:
+                bytes.fromhex(head[field])
+    except (TypeError, ValueError):
+        raise ValueError("malformed head") from None
+    return head
+
+
 def _read_head(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return json.loads(row[0]) if row else None
+    return parse_head(row[0]) if row else None
 
 
 def _write_head(conn: sqlite3.Connection, key: str, head: dict[str, Any]) -> None:
@@ -111,7 +126,10 @@ def append(
     if mac_key is None and event not in UNSEALED_EVENTS:
         raise ValueError(f"audit event {event!r} needs the unlocked store")
     text = canonical_details(details)
-    head = _read_head(conn, "audit_head")
+    try:
+        head = _read_head(conn, "audit_head")
+    except ValueError:
+        raise TamperedDataError("the head of the audit log") from None
     seq = head["seq"] + 1 if head else 1
     prev = bytes.fromhex(head["hash"]) if head else GENESIS
     name = seal_name(seq)
@@ -134,7 +152,10 @@ def record_failed_unlock(conn: sqlite3.Connection, *, ts: float, method: str) ->
     """Log a failed unlock inside the caller's write transaction. When the newest entry already is an
     unsealed failed unlock by the same method, it is rewritten with one more attempt and the latest
     time, so guessing cannot grow the log; otherwise a new entry is appended."""
-    head = _read_head(conn, "audit_head")
+    try:
+        head = _read_head(conn, "audit_head")
+    except ValueError:
+        raise TamperedDataError("the head of the audit log") from None
     row = conn.execute("SELECT ts, event, details, prev_hash, mac FROM audit WHERE seq = ?",
                        (head["seq"],)).fetchone() if head else None
     if row is not None and row[1] == "unlock_failed" and row[4] is None:
@@ -183,9 +204,9 @@ def reset(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM meta WHERE key IN ('audit_head', 'audit_sealed_head')")
 
 
-def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: Mapping[str, Any] | None) -> AuditVerification:
+def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None) -> AuditVerification:
     """Walk the chain in sequence order and report the first broken link. `anchor` is the copy of the
-    sealed head kept in keys.db (None for a store that has none yet)."""
+    sealed head kept in keys.db, as stored (None for a store that has none yet)."""
     sealed = mac_key is not None
     expected_seq, prev, count = 1, GENESIS, 0
     hashes: dict[int, bytes] = {}
@@ -219,22 +240,25 @@ def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: Mapping[str,
     last_seq = expected_seq - 1
     if count == 0:
         return broken(1, "the log is empty, but every log starts with a sealed entry: it was wiped")
-    head = _read_head(conn, "audit_head")
+    try:
+        head, head_sealed = _read_head(conn, "audit_head"), _read_head(conn, "audit_sealed_head")
+        anchor_head = parse_head(anchor) if anchor is not None else None
+    except ValueError:
+        return broken(last_seq + 1, "a head of the log (in unveil.db or its anchor in keys.db) is unreadable: it was damaged")
     head_seq = head["seq"] if head else 0
     if head_seq != last_seq or (head and bytes.fromhex(head["hash"]) != prev):
         at = min(head_seq, last_seq) + 1
         return broken(at, f"the log ends at entry {last_seq} but its head records entry {head_seq}: entries were cut from the end")
     if sealed:
-        head_sealed = _read_head(conn, "audit_sealed_head")
         if head_sealed is None:
             return broken(last_sealed[0] if last_sealed else 1, "the sealed head of the log is missing: it was tampered with")
         s_seq, s_hash = head_sealed["seq"], bytes.fromhex(head_sealed["hash"])
         if not _crypto.same(bytes.fromhex(head_sealed["mac"]), _head_mac(mac_key, s_seq, s_hash)) or last_sealed != (s_seq, s_hash):
             at = min(s_seq, last_sealed[0] if last_sealed else 0) + 1
             return broken(at, f"the last sealed entry should be entry {s_seq}: sealed entries were cut or replaced")
-    if anchor is not None:
-        a_seq, a_hash = int(anchor["seq"]), bytes.fromhex(anchor["hash"])
-        if sealed and not _crypto.same(bytes.fromhex(anchor["mac"]), _head_mac(mac_key, a_seq, a_hash)):
+    if anchor_head is not None:
+        a_seq, a_hash = anchor_head["seq"], bytes.fromhex(anchor_head.get("hash", ""))
+        if sealed and not _crypto.same(bytes.fromhex(anchor_head.get("mac", "")), _head_mac(mac_key, a_seq, a_hash)):
             return broken(min(a_seq, last_seq + 1), "the log's anchor in keys.db has a wrong seal: it was forged")
         if hashes.get(a_seq) != a_hash:
             return broken(min(a_seq, last_seq + 1), f"keys.db records entry {a_seq} of the log, which the log no longer "

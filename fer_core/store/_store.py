@@ -16,6 +16,7 @@ cross-checks between the two files, and every person's sealed manifest).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -73,6 +74,7 @@ _KEY_FILE_BINDING = "hkdf-sha256"  # what a key-file slot's format 2 binds (it h
 _TIMES = (("people", "created_at"), ("people", "last_seen_at"), ("embeddings", "created_at"), ("thumbnails", "created_at"),
           ("consents", "recorded_at"), ("analyses", "created_at"))
 _TIME_SLACK = 86400.0  # clock differences tolerated when checking that stored times are plausible
+_DAMAGE_WORDS = ("malformed", "no such", "corrupt")  # OperationalError texts that mean a damaged file
 _SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
 
 Errors = Literal["raise", "skip"]
@@ -125,6 +127,30 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _require_stored_id(value: str) -> None:
+    # A damaged id can hold bytes that are not UTF-8 (read leniently); no key or row can be named by it.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TamperedDataError(f"the id {value!r}") from None
+
+
+def _damage_is_typed(method: Callable[..., Any]) -> Callable[..., Any]:
+    """SQLite errors that mean a damaged file (malformed pages, a schema that lost a column) become
+    StoreCorruptError. Busy, read-only and full-disk errors pass through: they are not damage."""
+    @functools.wraps(method)
+    def run(self: FamilyStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not any(word in str(exc) for word in _DAMAGE_WORDS):
+                raise
+            raise StoreCorruptError(self.data_dir, str(exc)) from None
+    return run
 
 
 def _master_id(master: bytearray) -> str:
@@ -221,6 +247,9 @@ class FamilyStore:
                 raise StoreCorruptError(self.data_dir, f"{KEYS_FILE} belongs to another store")
             self._collect_orphan_keys()
             self._finish_pending_scrub()
+        except UnicodeDecodeError:  # SQLite's error about a damaged schema quotes the damaged bytes
+            self.close()
+            raise StoreCorruptError(self.data_dir, "malformed database schema") from None
         except sqlite3.DatabaseError as exc:
             self.close()
             if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
@@ -339,6 +368,7 @@ class FamilyStore:
     def is_unlocked(self) -> bool:
         return self._master is not None
 
+    @_damage_is_typed
     def unlock(self, passphrase: str | None = None, *, key_file: str | os.PathLike[str] | None = None) -> None:
         """Derive the key encryption key from the passphrase (scrypt, with the parameters stored in
         the slot) or the key file, and unwrap the master key. A wrong secret raises
@@ -425,6 +455,7 @@ class FamilyStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @_damage_is_typed
     def change_passphrase(self, new_passphrase: str, *, scrypt: _crypto.ScryptParams | None = None) -> None:
         """Set (or replace) the passphrase. Only the master key is re-wrapped: no data is re-encrypted.
         The store must be unlocked, which proves knowledge of the current secret. This does not help
@@ -438,6 +469,7 @@ class FamilyStore:
                                         scrypt or _crypto.ScryptParams(), self._clock())
             self.append_audit("key_change", details={"slot": "passphrase", "action": "replaced" if existed else "added"})
 
+    @_damage_is_typed
     def rotate_master_key(self, new_passphrase: str, *, scrypt: _crypto.ScryptParams | None = None,
                           key_file: str | os.PathLike[str] | None = None) -> bool:
         """Replace the master key: every data key is re-wrapped under a new one, the audit seals are
@@ -539,6 +571,7 @@ class FamilyStore:
         """Whether a key file can unlock this store (works while locked)."""
         return self._conn().execute("SELECT 1 FROM slots WHERE kind = 'key_file'").fetchone() is not None
 
+    @_damage_is_typed
     def set_key_file(self, key_file: str | os.PathLike[str]) -> None:
         """Let this key file (see create_key_file) unlock the store, replacing any earlier key file."""
         secret = _crypto.read_key_file(key_file)
@@ -735,14 +768,17 @@ class FamilyStore:
             self._keys_conn().executemany("DELETE FROM pending WHERE owner = ?", [(o,) for o in owners])
 
     def _write_anchor(self) -> None:
-        head = _audit.sealed_head(self._conn())
+        try:
+            head = _audit.sealed_head(self._conn())
+        except ValueError:  # a damaged head is not copied; verify_audit() reports it
+            return
         if head is not None:
             self._keys_conn().execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?)",
                                       (json.dumps(head, sort_keys=True),))
 
-    def _audit_anchor(self) -> dict[str, Any] | None:
+    def _audit_anchor(self) -> str | None:
         row = self._keys_conn().execute("SELECT value FROM meta WHERE key = 'audit_anchor'").fetchone()
-        return json.loads(row[0]) if row else None
+        return row[0] if row else None
 
     def _key_census(self) -> tuple[set[str], set[str], set[str], set[str]]:
         """(orphans a pending note explains, orphans nothing explains, owners with rows but no key,
@@ -796,6 +832,7 @@ class FamilyStore:
         master = self._require_master()
         key = self._data_keys.get(owner)
         if key is None:
+            _require_stored_id(owner)
             row = self._keys_conn().execute("SELECT wrapped FROM data_keys WHERE owner = ?", (owner,)).fetchone()
             if row is None:
                 raise KeyDestroyedError(owner)
@@ -852,6 +889,7 @@ class FamilyStore:
         """The person's sealed list of their rows; None in a version 1 store, which has none yet."""
         if not self._keeps_manifests(conn):
             return None
+        _require_stored_id(person_id)
         row = conn.execute("SELECT body FROM manifests WHERE person_id = ?", (person_id,)).fetchone()
         if row is None:
             raise TamperedDataError(f"manifests row {person_id} (body)")
@@ -901,6 +939,7 @@ class FamilyStore:
             raise PersonNotFoundError(person_id)
         return row[0]
 
+    @_damage_is_typed
     def add_person(self, name: str) -> str:
         """Enrol a new person by name and return their random id. Their name is sealed under a data
         key of their own. PersonExistsError if the name (ignoring case) is already enrolled."""
@@ -924,6 +963,7 @@ class FamilyStore:
         ids = self._checked_ids(conn, person_id)
         return Person(person_id, name, created, seen, len(ids["embeddings"]), len(ids["thumbnails"]), len(ids["consents"]))
 
+    @_damage_is_typed
     def people(self, *, errors: Errors = "raise") -> list[Person]:
         """Everyone enrolled, oldest first. With errors="skip", a person whose name fails
         authentication (or whose key is gone) is left out instead of raising; check() lists them."""
@@ -938,6 +978,7 @@ class FamilyStore:
                         raise
             return out
 
+    @_damage_is_typed
     def person(self, person_id: str) -> Person:
         self._require_master()
         with self._snapshot() as conn:
@@ -946,16 +987,19 @@ class FamilyStore:
                 raise PersonNotFoundError(person_id)
             return self._person_from_row(conn, row)
 
+    @_damage_is_typed
     def find_person(self, name: str) -> Person | None:
         """The person with this name (ignoring case), or None."""
         wanted = _clean_name(name).casefold()
         return next((p for p in self.people(errors="skip") if p.name.casefold() == wanted), None)
 
+    @_damage_is_typed
     def person_ids(self) -> list[str]:
         """Ids of everyone enrolled; works while locked (ids are random and say nothing)."""
         with self._snapshot() as conn:
             return [row[0] for row in conn.execute("SELECT id FROM people ORDER BY created_at, rowid")]
 
+    @_damage_is_typed
     def mark_seen(self, person_ids: Iterable[str], *, when: float | None = None) -> None:
         """Record that these people were just recognised (resets their "not seen" retention clock)."""
         when = self._clock() if when is None else when
@@ -966,6 +1010,7 @@ class FamilyStore:
 
     # ------------------------------------------------------------------ embeddings and thumbnails
 
+    @_damage_is_typed
     def add_embeddings(self, person_id: str, embeddings: Any, *, model: str = "default") -> int:
         """Seal and store each row of an (n, d) array (float32) for this person; returns n. Rows from
         the same `model` must all have the same d."""
@@ -1003,6 +1048,7 @@ class FamilyStore:
                     raise
         return out
 
+    @_damage_is_typed
     def embeddings(self, person_id: str, *, model: str | None = None) -> np.ndarray:
         """This person's embeddings as one (n, d) float32 array (n may be 0)."""
         self._require_master()
@@ -1015,6 +1061,7 @@ class FamilyStore:
             raise EmbeddingError("this person has embeddings from models of different sizes: pass model=")
         return np.stack(vectors)
 
+    @_damage_is_typed
     def gallery(self, *, model: str | None = None, errors: Errors = "raise") -> dict[str, np.ndarray]:
         """{name: (n, d) float32 array} for everyone with embeddings (of `model`, when given): what
         recognition compares faces against. errors="skip" leaves out values that fail authentication."""
@@ -1035,6 +1082,7 @@ class FamilyStore:
                     raise EmbeddingError("the gallery mixes embeddings of different sizes: pass model=")
         return out
 
+    @_damage_is_typed
     def add_thumbnail(self, person_id: str, image: bytes) -> str:
         """Seal and keep one small image (e.g. JPEG bytes) of this person; only with their consent."""
         if not isinstance(image, bytes) or not image:
@@ -1048,6 +1096,7 @@ class FamilyStore:
             self._amend_manifest(self._conn(), person_id, "thumbnails", add=[row_id])
             return row_id
 
+    @_damage_is_typed
     def thumbnails(self, person_id: str) -> list[Thumbnail]:
         self._require_master()
         with self._snapshot() as conn:
@@ -1058,6 +1107,7 @@ class FamilyStore:
             return [Thumbnail(rid, person_id, created, self._unseal(person_id, "thumbnails", rid, "image", sealed))
                     for rid, sealed, created in rows]
 
+    @_damage_is_typed
     def delete_thumbnails(self, *, before: float | None = None, person_id: str | None = None) -> int:
         """Delete the thumbnails stored before this time, or of this person, or both; returns how many."""
         if before is None and person_id is None:
@@ -1078,6 +1128,7 @@ class FamilyStore:
 
     # ------------------------------------------------------------------ consent records
 
+    @_damage_is_typed
     def add_consent(self, person_id: str, details: Mapping[str, Any]) -> str:
         """Append a consent record (any JSON-serialisable mapping, sealed under the person's key)."""
         plaintext = _json_bytes(details)
@@ -1090,6 +1141,7 @@ class FamilyStore:
             self._amend_manifest(self._conn(), person_id, "consents", add=[row_id])
             return row_id
 
+    @_damage_is_typed
     def consents(self, person_id: str) -> list[ConsentEntry]:
         """This person's consent records, oldest first (in the order their manifest lists them)."""
         self._require_master()
@@ -1117,6 +1169,7 @@ class FamilyStore:
         self._conn().execute("INSERT INTO meta (key, value) VALUES ('household_key', ?)", (owner,))
         return owner
 
+    @_damage_is_typed
     def add_analysis(self, result: Mapping[str, Any], *, person_ids: Iterable[str] = ()) -> str:
         """Keep an analysis result the user chose to save (sealed). Linking the people it names means
         erasing one of them erases this result too."""
@@ -1136,6 +1189,7 @@ class FamilyStore:
                 self._amend_manifest(conn, pid, "analyses", add=[row_id])
             return row_id
 
+    @_damage_is_typed
     def analyses(self) -> list[AnalysisEntry]:
         self._require_master()
         with self._snapshot() as conn:
@@ -1146,6 +1200,7 @@ class FamilyStore:
                 out.append(AnalysisEntry(rid, created, json.loads(self._unseal(owner, "analyses", rid, "result", sealed)), people))
             return out
 
+    @_damage_is_typed
     def delete_analyses(self, *, before: float) -> int:
         """Delete every saved analysis made before this time; returns how many."""
         with self.transaction():
@@ -1158,6 +1213,7 @@ class FamilyStore:
 
     # ------------------------------------------------------------------ retention settings
 
+    @_damage_is_typed
     def set_retention(self, kind: str, days: int | None) -> None:
         """Store how many days data of this kind is kept (None: kept until erased)."""
         if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
@@ -1167,6 +1223,7 @@ class FamilyStore:
             self._conn().execute("INSERT OR REPLACE INTO retention (kind, days, updated_at) VALUES (?, ?, ?)",
                                  (kind, days, self._clock()))
 
+    @_damage_is_typed
     def retention_settings(self) -> dict[str, int | None]:
         """The stored retention settings (kinds never set are absent)."""
         with self._snapshot() as conn:
@@ -1174,6 +1231,7 @@ class FamilyStore:
 
     # ------------------------------------------------------------------ erasure
 
+    @_damage_is_typed
     def delete_person(self, person_id: str) -> dict[str, int]:
         """Delete every row of this person (and saved analyses that name them) and destroy their data
         key once the deletion commits: copies of their ciphertexts elsewhere (backups of unveil.db)
@@ -1204,6 +1262,7 @@ class FamilyStore:
             self._shred_after_commit.append(person_id)
             return counts
 
+    @_damage_is_typed
     def delete_everything(self) -> dict[str, int]:
         """Delete every person, every saved analysis and the whole audit log, and destroy every data
         key; the passphrase, key file and retention settings stay so the empty store remains usable.
@@ -1253,6 +1312,7 @@ class FamilyStore:
         not yet finished since it committed. The next open retries it."""
         return self._meta_or_none(self._conn(), _SCRUB_PENDING) is not None
 
+    @_damage_is_typed
     def scrub(self) -> bool:
         """Checkpoint the WAL into the database files, VACUUM them and truncate the WALs, so deleted
         values survive neither in free pages nor in old WAL frames (deleted cells are already zeroed by
@@ -1278,6 +1338,7 @@ class FamilyStore:
 
     # ------------------------------------------------------------------ audit log
 
+    @_damage_is_typed
     def append_audit(self, event: str, *, person_id: str | None = None, details: Mapping[str, Any] | None = None) -> int:
         """Append an entry to the hash-chained audit log (joining the current transaction, if any) and
         return its sequence number. `details` holds only flat, non-personal values (counts, kinds);
@@ -1300,6 +1361,7 @@ class FamilyStore:
             self._sealed_appended = True
             return seq
 
+    @_damage_is_typed
     def audit_entries(self) -> list[AuditEntry]:
         """The audit log, oldest first. Names show only while the store is unlocked and the person
         is still enrolled."""
@@ -1327,6 +1389,7 @@ class FamilyStore:
             out.append(AuditEntry(seq, ts, event, person_id, name, status, parsed, entry_mac is not None))
         return out
 
+    @_damage_is_typed
     def verify_audit(self) -> _audit.AuditVerification:
         """Check the audit chain; when unlocked, also every entry's MAC and the sealed head; and that
         the log still holds the entry its anchor in keys.db names (a log cut or rolled back with
@@ -1336,6 +1399,7 @@ class FamilyStore:
 
     # ------------------------------------------------------------------ integrity and counts
 
+    @_damage_is_typed
     def counts(self) -> dict[str, int]:
         """Rows per table and data keys held; works while locked."""
         with self._snapshot() as conn:
@@ -1375,12 +1439,14 @@ class FamilyStore:
                    for (row_id,) in self._conn().execute("SELECT id FROM people WHERE last_seen_at < created_at")]
         return damage
 
+    @_damage_is_typed
     def integrity_problems(self) -> list[str]:
         """What SQLite's integrity_check (tables against their indexes, page structure), its foreign
         key check, and the cross-checks between the two files find (keys that nothing uses and no
         pending note explains, rows whose key is missing); empty when all is well. Works while locked."""
         return [item.message for item in self._integrity_damage()]
 
+    @_damage_is_typed
     def require_intact(self) -> None:
         """StoreDamagedError, listing what is wrong, unless the files pass integrity_problems(), every
         person's name authenticates and their rows match their sealed manifest, and the audit log
@@ -1401,6 +1467,7 @@ class FamilyStore:
         if problems:
             raise StoreDamagedError(self.data_dir, problems)
 
+    @_damage_is_typed
     def check(self) -> list[Damage]:
         """Authenticate every sealed value in the store, check every person's rows against their
         manifest, and run integrity_problems(); list what fails (none when intact)."""
