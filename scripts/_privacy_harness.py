@@ -348,14 +348,16 @@ def _judge(data_dir: Path, expected: dict[str, Any]) -> tuple[str, str, bool]:
 
 
 def flip_trials(pristine: Path, expected: dict[str, Any], work: Path, *, n: int, seed: int) -> list[FlipTrial]:
-    """n random single-byte flips, each in a fresh copy of the pristine store: a random table or index
-    of either file (every b-tree equally likely, SQLite's own schema table included), a random page of
-    it, a random byte of that page, a random non-zero XOR."""
+    """n random single-byte flips, each in a fresh copy of the pristine store: a table or index of
+    either file (SQLite's own schema table included; they take turns in a shuffled order, so n >= 35
+    hits every one), a random page of it, a random byte of that page, a random non-zero XOR."""
     rng = random.Random(seed)
     trees = [(file, tree, pages) for file in (DATA_FILE, KEYS_FILE) for tree, pages in sorted(btree_pages(pristine / file).items())]
-    trials = []
+    trials, turn = [], []
     for _ in range(n):
-        file, tree, pages = rng.choice(trees)
+        if not turn:
+            turn = rng.sample(trees, len(trees))
+        file, tree, pages = turn.pop()
         page = rng.choice(pages)
         page_size = query(pristine / file, "PRAGMA page_size")[0][0]
         offset = rng.randrange(page_size)

@@ -132,7 +132,7 @@ def flip_figures(root: Path, n: int, seed: int) -> list[tuple[str, str, str]]:
     outcome = {k: sum(t.outcome == k for t in trials) for k in ("detected", "harmless", "silent")}
     uncounted = [t for t in trials if t.destructive is None]
     return [("random byte flips in the files", (f"{n} flips (random table or index of either file, page, byte, XOR) in fresh "
-                                               f"copies of a 4-person store; {len(trees)} b-trees hit; opened, unlocked, "
+                                               f"copies of a 4-person store; all {len(trees)} b-trees hit; opened, unlocked, "
                                                f"checked, read and swept as the app does; {time.perf_counter() - start:.0f} s"),
              (f"detected {outcome['detected']}, harmless {outcome['harmless']} (every read as before), silent wrong results "
              f"{outcome['silent']}; untyped failures {sum(t.untyped for t in trials)}; keys/rows deleted by the app "
