@@ -196,6 +196,24 @@ def test_a_rotation_interrupted_after_its_commit_is_finished_at_unlock(data_dir,
     assert h.query(data_dir / KEYS_FILE, "SELECT COUNT(*) FROM rewrap") == [(0,)]
 
 
+def test_a_rotation_interrupted_before_its_anchor_moved_still_verifies(data_dir, monkeypatch):
+    # The new slot and the re-sealed log committed; the copy of the head in keys.db still carries
+    # the old key's seal. The next unlock puts the anchor sealed under the new key in its place.
+    def crash(self):
+        raise KeyboardInterrupt
+
+    with h.open_store(data_dir) as store:
+        monkeypatch.setattr(StoreClass, "_write_anchor", crash)
+        with pytest.raises(KeyboardInterrupt):
+            store.rotate_master_key(NEW_PASS, scrypt=h.FAST_SCRYPT)
+        monkeypatch.undo()
+    with FamilyStore(data_dir) as store:
+        store.unlock(NEW_PASS)
+        result = store.verify_audit()
+        assert (result.ok, result.anchored) == (True, True)
+        assert store.check() == []
+
+
 def test_a_rotation_that_never_committed_leaves_the_old_keys(data_dir, monkeypatch):
     with h.open_store(data_dir) as store:
         pid = store.person_ids()[0]

@@ -174,6 +174,11 @@ def record_failed_unlock(conn: sqlite3.Connection, *, ts: float, method: str) ->
                   details={"method": method}, mac_key=None)
 
 
+def sign_head(head: Mapping[str, Any], mac_key: bytes) -> dict[str, Any]:
+    """The same head (seq, hash) sealed under another key (the master key is being rotated)."""
+    return {"seq": head["seq"], "hash": head["hash"], "mac": _head_mac(mac_key, head["seq"], bytes.fromhex(head["hash"])).hex()}
+
+
 def sealed_head(conn: sqlite3.Connection) -> dict[str, Any] | None:
     """The sealed head (seq, hash, mac): what keys.db keeps as the log's anchor."""
     return _read_head(conn, "audit_sealed_head")

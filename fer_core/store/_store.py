@@ -75,7 +75,8 @@ _TIMES = (("people", "created_at"), ("people", "last_seen_at"), ("embeddings", "
           ("consents", "recorded_at"), ("analyses", "created_at"))
 _TIME_SLACK = 86400.0  # clock differences tolerated when checking that stored times are plausible
 _DAMAGE_WORDS = ("malformed", "no such", "corrupt")  # OperationalError texts that mean a damaged file
-_SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
+_SCRUB_PENDING = "scrub_pending"
+_REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key  # meta key: an erasure committed whose old bytes may still be on disk
 
 Errors = Literal["raise", "skip"]
 
@@ -487,7 +488,7 @@ class FamilyStore:
             with self.transaction():
                 old_master = self._require_master()
                 conn, now = self._conn(), self._clock()
-                self._stage_rewrap(old_master, new_master, new_id)
+                self._stage_rewrap(old_master, new_master, new_id, new_audit)
                 try:
                     _audit.reseal(conn, self._audit_key, new_audit)
                 except ValueError as exc:
@@ -497,13 +498,18 @@ class FamilyStore:
                 if secret is not None:
                     self._write_key_file_slot(conn, self._store_id, new_master, secret, now)
                 conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('master_id', ?)", (new_id,))
+                # The old slot and the old wrapped keys must leave the files too: scrubbed below, or at next open.
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_SCRUB_PENDING,))
                 key_file_action = "rewrapped" if secret is not None else "removed" if had_key_file else "none"
                 _audit.append(conn, event="key_change", ts=now, person_id=None, seal_name=lambda _seq: None,
                               details={"slot": "master", "action": "rotated", "key_file": key_file_action}, mac_key=new_audit)
                 self._sealed_appended = True
         except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                self._keys_conn().execute("DELETE FROM rewrap WHERE master_id = ?", (new_id,))
+            # Staged keys are dropped only if the new slot surely did not commit; otherwise the next
+            # unlock finishes the rotation with them.
+            with contextlib.suppress(sqlite3.Error, StoreError):
+                if self._meta_or_none(self._conn(), "master_id") != new_id:
+                    self._drop_rewrap()
             _crypto.wipe(new_master)
             _crypto.wipe(new_audit)
             raise
@@ -514,9 +520,12 @@ class FamilyStore:
         self._shredded_blobs = []
         return self.scrub()
 
-    def _stage_rewrap(self, old_master: bytearray, new_master: bytearray, master_id: str) -> None:
+    def _stage_rewrap(self, old_master: bytearray, new_master: bytearray, master_id: str, new_audit: bytearray) -> None:
         # Committed to keys.db before the new slot commits in unveil.db: whichever side a crash lands
-        # on, the master key that the slot opens can find its data keys (see _finish_rotation).
+        # on, the master key that the slot opens can find its data keys (see _finish_rotation). The
+        # audit anchor is staged too, sealed under the new key, so that it verifies after a crash.
+        head = _audit.sealed_head(self._conn())
+        anchor = _audit.sign_head(head, new_audit) if head is not None else None
         keys = self._keys_conn()
         rows = keys.execute("SELECT owner, wrapped FROM data_keys").fetchall()
         staged = []
@@ -527,12 +536,41 @@ class FamilyStore:
         with self._keys_transaction() as keys:
             keys.execute("DELETE FROM rewrap")
             keys.executemany("INSERT INTO rewrap (owner, master_id, wrapped) VALUES (?, ?, ?)", staged)
+            keys.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                         (_REWRAP_ANCHOR, json.dumps({"master_id": master_id, "anchor": anchor}, sort_keys=True)))
 
     def _finish_rewrap(self, master_id: str) -> None:
         with self._keys_transaction() as keys:
             keys.execute("UPDATE data_keys SET wrapped = (SELECT wrapped FROM rewrap WHERE rewrap.owner = data_keys.owner) "
                          "WHERE owner IN (SELECT owner FROM rewrap WHERE master_id = ?)", (master_id,))
+            staged = self._staged_anchor()
+            if staged is not None and staged["master_id"] == master_id and staged["anchor"] is not None:
+                # Unless an anchor sealed under the new key already moved past it (normal completion).
+                current = self._audit_anchor()
+                try:
+                    behind = current is None or _audit.parse_head(current)["seq"] <= staged["anchor"]["seq"]
+                except ValueError:
+                    behind = True
+                if behind:
+                    keys.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?)",
+                                 (json.dumps(staged["anchor"], sort_keys=True),))
             keys.execute("DELETE FROM rewrap")
+            keys.execute("DELETE FROM meta WHERE key = ?", (_REWRAP_ANCHOR,))
+
+    def _drop_rewrap(self) -> None:
+        with self._keys_transaction() as keys:
+            keys.execute("DELETE FROM rewrap")
+            keys.execute("DELETE FROM meta WHERE key = ?", (_REWRAP_ANCHOR,))
+
+    def _staged_anchor(self) -> dict[str, Any] | None:
+        row = self._keys_conn().execute("SELECT value FROM meta WHERE key = ?", (_REWRAP_ANCHOR,)).fetchone()
+        if row is None:
+            return None
+        try:
+            staged = json.loads(row[0])
+            return staged if isinstance(staged, dict) and "master_id" in staged and "anchor" in staged else None
+        except ValueError:
+            return None
 
     def _finish_rotation(self) -> None:
         """After an unlock: complete a rotation whose slot committed but whose keys.db swap did not, or
@@ -540,6 +578,9 @@ class FamilyStore:
         if not self._keys_table_exists("rewrap"):
             return
         staged = {row[0] for row in self._keys_conn().execute("SELECT DISTINCT master_id FROM rewrap")}
+        anchor = self._staged_anchor()
+        if anchor is not None:
+            staged.add(anchor["master_id"])
         if not staged:
             return
         with self.transaction():
@@ -547,8 +588,7 @@ class FamilyStore:
             if current in staged:
                 self._finish_rewrap(current)
             else:
-                with self._keys_transaction() as keys:
-                    keys.execute("DELETE FROM rewrap")
+                self._drop_rewrap()
 
     def _migrate_schema(self) -> None:
         """Give a version 1 store its manifests (from the rows it holds now) and a master key id."""
