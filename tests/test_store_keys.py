@@ -12,9 +12,16 @@ import types
 
 import pytest
 
-from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, TamperedDataError, WrongPassphraseError, _crypto, create_key_file
+from fer_core.store import (
+    DATA_FILE,
+    KEYS_FILE,
+    FamilyStore,
+    TamperedDataError,
+    WrongPassphraseError,
+    _crypto,
+    create_key_file,
+)
 from fer_core.store._errors import WRONG_PASSPHRASE_UNLOGGED
-from fer_core.store._store import FamilyStore as StoreClass
 from governance.cli import main
 from tests._store_helpers import load_harness
 
@@ -185,7 +192,7 @@ def test_a_rotation_interrupted_after_its_commit_is_finished_at_unlock(data_dir,
 
     with h.open_store(data_dir) as store:
         pid = store.person_ids()[0]
-        monkeypatch.setattr(StoreClass, "_finish_rewrap", crash)
+        monkeypatch.setattr(FamilyStore, "_finish_rewrap", crash)
         with pytest.raises(KeyboardInterrupt):
             store.rotate_master_key(NEW_PASS, scrypt=h.FAST_SCRYPT)
         monkeypatch.undo()
@@ -203,7 +210,7 @@ def test_a_rotation_interrupted_before_its_anchor_moved_still_verifies(data_dir,
         raise KeyboardInterrupt
 
     with h.open_store(data_dir) as store:
-        monkeypatch.setattr(StoreClass, "_write_anchor", crash)
+        monkeypatch.setattr(FamilyStore, "_write_anchor", crash)
         with pytest.raises(KeyboardInterrupt):
             store.rotate_master_key(NEW_PASS, scrypt=h.FAST_SCRYPT)
         monkeypatch.undo()
@@ -217,7 +224,7 @@ def test_a_rotation_interrupted_before_its_anchor_moved_still_verifies(data_dir,
 def test_a_rotation_that_never_committed_leaves_the_old_keys(data_dir, monkeypatch):
     with h.open_store(data_dir) as store:
         pid = store.person_ids()[0]
-        monkeypatch.setattr(StoreClass, "_write_passphrase_slot", classmethod(lambda *a: (_ for _ in ()).throw(OSError("boom"))))
+        monkeypatch.setattr(FamilyStore, "_write_passphrase_slot", classmethod(lambda *a: (_ for _ in ()).throw(OSError("boom"))))
         with pytest.raises(OSError):
             store.rotate_master_key(NEW_PASS, scrypt=h.FAST_SCRYPT)
         monkeypatch.undo()
