@@ -36,12 +36,12 @@ from fer_core.store._errors import (
     EmbeddingError,
     KeyDestroyedError,
     KeyFileError,
+    LoneKeysFileError,
     PersonExistsError,
     PersonNameError,
     PersonNotFoundError,
-    StoreBusyError,
-    LoneKeysFileError,
     RecordSetError,
+    StoreBusyError,
     StoreCorruptError,
     StoreDamagedError,
     StoreError,
@@ -75,8 +75,8 @@ _TIMES = (("people", "created_at"), ("people", "last_seen_at"), ("embeddings", "
           ("consents", "recorded_at"), ("analyses", "created_at"))
 _TIME_SLACK = 86400.0  # clock differences tolerated when checking that stored times are plausible
 _DAMAGE_WORDS = ("malformed", "no such", "corrupt")  # OperationalError texts that mean a damaged file
-_SCRUB_PENDING = "scrub_pending"
-_REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key  # meta key: an erasure committed whose old bytes may still be on disk
+_SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
+_REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key
 
 Errors = Literal["raise", "skip"]
 
@@ -517,7 +517,6 @@ class FamilyStore:
         self._set_master(new_master)
         _crypto.wipe(new_master)
         _crypto.wipe(new_audit)
-        self._shredded_blobs = []
         return self.scrub()
 
     def _stage_rewrap(self, old_master: bytearray, new_master: bytearray, master_id: str, new_audit: bytearray) -> None:
@@ -724,6 +723,7 @@ class FamilyStore:
                 raise
             self._depth, self._new_owners, self._shred_after_commit, self._sealed_appended = 1, [], [], False
             marked: list[str] = []
+            blobs_before = len(self._shredded_blobs)
             try:
                 self._check_master_current(conn)
                 yield
@@ -737,6 +737,7 @@ class FamilyStore:
                 # Keys made for rows that were never committed are deleted now rather than at next open.
                 self._delete_keys(self._new_owners)
                 self._clear_pending(marked)
+                del self._shredded_blobs[blobs_before:]  # those keys were not destroyed after all
                 raise
             else:
                 self._after_commit()
