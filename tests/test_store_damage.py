@@ -173,3 +173,10 @@ def test_a_damaged_last_seen_time_erases_no_one(family):
         with pytest.raises(StoreDamagedError):
             retention.sweep(store)
         assert sorted(store.person_ids()) == sorted(ids)
+
+
+def test_a_damaged_creation_time_is_reported_not_raised(family):
+    data_dir, _ = family
+    _sql(data_dir / DATA_FILE, ("UPDATE meta SET value = '18x0' WHERE key = 'created_at'", ()))
+    with h.open_store(data_dir) as store:
+        assert "meta row created_at: the store's creation time is not a number" in store.integrity_problems()

@@ -1470,7 +1470,10 @@ class FamilyStore:
         # Times are plaintext (retention needs them without the key). A damaged one must not make data
         # look old enough to delete: every time must be a number between the store's creation and now,
         # and nobody seen before they were enrolled.
-        low, high = float(self._meta(self._conn(), "created_at")) - _TIME_SLACK, self._clock() + _TIME_SLACK
+        try:
+            low, high = float(self._meta(self._conn(), "created_at")) - _TIME_SLACK, self._clock() + _TIME_SLACK
+        except ValueError:
+            return [Damage("meta", "created_at", "value", "meta row created_at: the store's creation time is not a number")]
         damage = []
         for table, column in _TIMES:
             for row_id, value, kind in self._conn().execute(f"SELECT id, {column}, typeof({column}) FROM {table}"):
