@@ -347,10 +347,13 @@ def _judge(data_dir: Path, expected: dict[str, Any]) -> tuple[str, str, bool]:
     return outcome
 
 
-def flip_trials(pristine: Path, expected: dict[str, Any], work: Path, *, n: int, seed: int) -> list[FlipTrial]:
+def flip_trials(pristine: Path, expected: dict[str, Any], work: Path, *, n: int, seed: int,
+                used_bytes: bool = False) -> list[FlipTrial]:
     """n random single-byte flips, each in a fresh copy of the pristine store: a table or index of
     either file (SQLite's own schema table included; they take turns in a shuffled order, so n >= 35
-    hits every one), a random page of it, a random byte of that page, a random non-zero XOR."""
+    hits every one), a random page of it, a random byte of that page (with `used_bytes`, only among
+    its non-zero bytes, so that flips land in headers, pointers and cells rather than free space), a
+    random non-zero XOR."""
     rng = random.Random(seed)
     trees = [(file, tree, pages) for file in (DATA_FILE, KEYS_FILE) for tree, pages in sorted(btree_pages(pristine / file).items())]
     trials, turn = [], []
@@ -360,10 +363,11 @@ def flip_trials(pristine: Path, expected: dict[str, Any], work: Path, *, n: int,
         file, tree, pages = turn.pop()
         page = rng.choice(pages)
         page_size = query(pristine / file, "PRAGMA page_size")[0][0]
-        offset = rng.randrange(page_size)
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(pristine, work)
         raw = bytearray((work / file).read_bytes())
+        start = (page - 1) * page_size
+        offset = rng.choice([o for o in range(page_size) if raw[start + o]]) if used_bytes else rng.randrange(page_size)
         xor = rng.randrange(1, 256)
         raw[(page - 1) * page_size + offset] ^= xor
         (work / file).write_bytes(bytes(raw))

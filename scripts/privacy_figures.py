@@ -6,8 +6,9 @@
    the database taken before the purge can be decrypted for them with the passphrase (must not);
 3. random single-byte corruptions of stored ciphertexts detected (100 of 100);
 4. random single-byte flips anywhere in either file (every table and index, SQLite's own pages
-   included): detected or harmless (all), silent wrong results (0), keys or rows deleted by the app
-   because of the damage (0), failures that are not Unveil's typed errors (0);
+   included), once at any byte and once at used (non-zero) bytes only: detected or harmless (all),
+   silent wrong results (0), keys or rows deleted by the app because of the damage (0), failures
+   that are not Unveil's typed errors (0);
 5. kill -9 at random points during enrol, purge, retention sweep, passphrase change and master-key
    rotation: stores that fail to open, half-done operations, audit chains that fail (all 0);
 6. unlock time with the default scrypt parameters (target 0.2-1 s).
@@ -124,20 +125,23 @@ def corruption_figures(root: Path, n: int, seed: int) -> list[tuple[str, str, st
              f"rest of store intact {sum(t.rest_ok for t in trials)}/{n}; clean after undo {sum(t.restored_ok for t in trials)}/{n}"))]
 
 
-def flip_figures(root: Path, n: int, seed: int) -> list[tuple[str, str, str]]:
+def flip_figures(root: Path, n: int, seed: int, *, used_bytes: bool) -> list[tuple[str, str, str]]:
     start = time.perf_counter()
-    expected = h.build_campaign_store(root / "flip-pristine")
-    trials = h.flip_trials(root / "flip-pristine", expected, root / "flip-work", n=n, seed=seed)
+    where = root / ("flip-used" if used_bytes else "flip-any")
+    expected = h.build_campaign_store(where / "pristine")
+    trials = h.flip_trials(where / "pristine", expected, where / "work", n=n, seed=seed, used_bytes=used_bytes)
     trees = {(t.file, t.tree) for t in trials}
     outcome = {k: sum(t.outcome == k for t in trials) for k in ("detected", "harmless", "silent")}
     uncounted = [t for t in trials if t.destructive is None]
-    return [("random byte flips in the files", (f"{n} flips (random table or index of either file, page, byte, XOR) in fresh "
-                                               f"copies of a 4-person store; all {len(trees)} b-trees hit; opened, unlocked, "
-                                               f"checked, read and swept as the app does; {time.perf_counter() - start:.0f} s"),
-             (f"detected {outcome['detected']}, harmless {outcome['harmless']} (every read as before), silent wrong results "
-             f"{outcome['silent']}; untyped failures {sum(t.untyped for t in trials)}; keys/rows deleted by the app "
-             f"{sum(bool(t.destructive) for t in trials)} ({len(uncounted)} files unreadable raw, refused at open: "
-             f"{sum(t.how.startswith('open:') for t in uncounted)})"))]
+    check = "random byte flips in the files" + (" (used bytes)" if used_bytes else "")
+    what = (f"{n} flips (random table or index of either file, page, {'non-zero byte' if used_bytes else 'byte'}, XOR) "
+            f"in fresh copies of a 4-person store; all {len(trees)} b-trees hit; opened, unlocked, checked, read and "
+            f"swept as the app does; {time.perf_counter() - start:.0f} s")
+    result = (f"detected {outcome['detected']}, harmless {outcome['harmless']} (every read as before), silent wrong "
+              f"results {outcome['silent']}; untyped failures {sum(t.untyped for t in trials)}; keys/rows deleted by the "
+              f"app {sum(bool(t.destructive) for t in trials)} ({len(uncounted)} files unreadable raw, refused at open: "
+              f"{sum(t.how.startswith('open:') for t in uncounted)})")
+    return [(check, what, result)]
 
 
 def crash_figures(root: Path, n: int, seed: int) -> list[tuple[str, str, str]]:
@@ -188,7 +192,8 @@ def main() -> None:
         people = _people(args.people)
         rows = scan_figures(root, people, _embeddings(people, args.synthetic))
         rows += corruption_figures(root, args.corruptions, args.seed)
-        rows += flip_figures(root, args.flips, args.seed)
+        rows += flip_figures(root, args.flips, args.seed, used_bytes=False)
+        rows += flip_figures(root, args.flips, args.seed, used_bytes=True)
         rows += crash_figures(root, args.kills, args.seed)
         rows += unlock_figures(root, args.unlocks)
 

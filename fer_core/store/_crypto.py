@@ -68,7 +68,10 @@ class ScryptParams:
 
 def aad(*parts: str) -> bytes:
     """Associated data binding a ciphertext to where it lives (table, row, column, owner, store):
-    a ciphertext copied to another row or column fails authentication."""
+    a ciphertext copied to another row or column fails authentication. An id that is not text (a
+    damaged row) cannot name where anything lives: TamperedDataError."""
+    if not all(isinstance(part, str) for part in parts):
+        raise TamperedDataError("a row whose id is not text")
     return _AAD_PREFIX + "|".join(parts).encode("utf-8", "surrogateescape")
 
 

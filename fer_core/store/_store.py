@@ -131,10 +131,11 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _require_stored_id(value: str) -> None:
-    # A damaged id can hold bytes that are not UTF-8 (read leniently); no key or row can be named by it.
+    # A damaged id can be NULL or hold bytes that are not UTF-8 (read leniently); no key or row can be
+    # named by it.
     try:
         value.encode("utf-8")
-    except UnicodeEncodeError:
+    except (AttributeError, UnicodeEncodeError):
         raise TamperedDataError(f"the id {value!r}") from None
 
 
@@ -151,6 +152,8 @@ def _damage_is_typed(method: Callable[..., Any]) -> Callable[..., Any]:
             if isinstance(exc, sqlite3.OperationalError) and not any(word in str(exc) for word in _DAMAGE_WORDS):
                 raise
             raise StoreCorruptError(self.data_dir, str(exc)) from None
+        except UnicodeEncodeError:  # damaged text, read leniently, cannot be sent back to SQLite
+            raise StoreCorruptError(self.data_dir, "a stored id is not valid text") from None
     return run
 
 
@@ -1237,6 +1240,7 @@ class FamilyStore:
             out = []
             for rid, owner, sealed, created in conn.execute(
                     "SELECT id, key_owner, result, created_at FROM analyses ORDER BY created_at, rowid").fetchall():
+                _require_stored_id(rid)
                 people = tuple(r[0] for r in conn.execute("SELECT person_id FROM analysis_people WHERE analysis_id = ?", (rid,)))
                 out.append(AnalysisEntry(rid, created, json.loads(self._unseal(owner, "analyses", rid, "result", sealed)), people))
             return out
