@@ -261,12 +261,14 @@ def corruption_trials(data_dir: Path, expected: dict[str, np.ndarray], *, n: int
 
 def build_campaign_store(data_dir: Path) -> dict[str, Any]:
     """Four people (one with a second, narrower consent), two saved analyses (one naming two people),
-    closed so that every page is in the two files. Returns what reading it gives (see snapshot)."""
+    two retention settings, closed so that every page is in the two files. Returns what reading it gives (see snapshot)."""
     with new_store(data_dir) as store:
         ids = [enrol(store, name) for name in ("Gloria Macapagal", "Junichiro Koizumi", "Jennifer Lopez", "Tony Blair")]
         consent.change_scope(store, ids[3], "recognition")
         store.add_analysis({"faces": 2, "emotions": ["happy", "neutral"]}, person_ids=ids[:2])
         store.add_analysis({"faces": 0})
+        store.set_retention("thumbnails", 90)
+        store.set_retention("analyses", 30)
         return snapshot(store)
 
 

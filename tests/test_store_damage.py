@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, StoreExistsError
+from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, StoreExistsError, TamperedDataError
 from fer_core.store._errors import (
     DAMAGED_MESSAGE,
     LONE_KEYS_MESSAGE,
@@ -154,15 +154,34 @@ def test_expired_consent_is_seen_through_the_manifest(family):
         assert store.person(ids[0]).consents == 2 and store.check() == []
 
 
-def test_reordered_consent_times_do_not_change_the_governing_consent(family):
+def test_edited_times_fail_authentication(family):
+    # Times stay plaintext (retention reads them) but are bound to the sealed value of their row, so a
+    # plausible edit (a consent moved earlier, someone made to look unseen) is caught, not believed.
     data_dir, ids = family
     with h.open_store(data_dir) as store:
         consent.change_scope(store, ids[0], "recognition")
-        first, second = store.consents(ids[0])
-    _sql(data_dir / DATA_FILE, ("UPDATE consents SET recorded_at = recorded_at - 10 WHERE id = ?", (second.id,)))
+        second = store.consents(ids[0])[1]
+    _sql(data_dir / DATA_FILE, ("UPDATE consents SET recorded_at = recorded_at - 10 WHERE id = ?", (second.id,)),
+         ("UPDATE people SET last_seen_at = last_seen_at - 100 WHERE id = ?", (ids[1],)))
     with h.open_store(data_dir) as store:
-        assert [c.id for c in store.consents(ids[0])] == [first.id, second.id]
-        assert consent.latest(store, ids[0]).scope == "recognition"
+        with pytest.raises(TamperedDataError) as err:
+            consent.latest(store, ids[0])
+        assert str(err.value) == (f"consents row {second.id} (details) failed authentication: it was altered, corrupted "
+                                  "or moved, and was not decrypted")
+        with pytest.raises(TamperedDataError):
+            store.person(ids[1])
+        assert {(d.table, d.row) for d in store.check()} == {("consents", second.id), ("people", ids[1])}
+        with pytest.raises(StoreDamagedError):
+            retention.sweep(store)
+        assert sorted(store.person_ids()) == sorted(ids)
+
+
+def test_marking_someone_seen_binds_the_new_time(family):
+    data_dir, ids = family
+    with h.open_store(data_dir) as store:
+        before = store.person(ids[0]).last_seen_at
+        store.mark_seen([ids[0]], when=before + 60)
+        assert store.person(ids[0]).last_seen_at == before + 60 and store.check() == []
 
 
 def test_a_damaged_last_seen_time_erases_no_one(family):
@@ -180,3 +199,17 @@ def test_a_damaged_creation_time_is_reported_not_raised(family):
     _sql(data_dir / DATA_FILE, ("UPDATE meta SET value = '18x0' WHERE key = 'created_at'", ()))
     with h.open_store(data_dir) as store:
         assert "meta row created_at: the store's creation time is not a number" in store.integrity_problems()
+
+
+def test_edited_retention_settings_delete_nothing(family):
+    data_dir, _ = family
+    with h.open_store(data_dir) as store:
+        retention.set_policy(store, "thumbnails", 90)
+        assert store.check() == []
+    _sql(data_dir / DATA_FILE, ("UPDATE retention SET days = 0 WHERE kind = 'thumbnails'", ()))
+    with h.open_store(data_dir) as store:
+        assert [(d.table, d.message) for d in store.check()] == [
+            ("retention", "the retention settings do not match their seal: they were edited or damaged")]
+        with pytest.raises(StoreDamagedError):
+            retention.sweep(store)
+        assert store.counts()["thumbnails"] == 2

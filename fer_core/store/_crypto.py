@@ -31,6 +31,9 @@ KEY_BYTES = 32  # AES-256
 _NONCE_BYTES = 12  # GCM's standard nonce; random nonces are safe far beyond a household's message count
 _TAG_BYTES = 16
 _FORMAT = b"\x01"  # first byte of every sealed value, so the format can evolve
+# Format 2: the associated data also holds the row's plaintext times. Changing the byte does not
+# downgrade a value: its tag was computed over the other format's associated data.
+_FORMAT_TIMED = b"\x02"
 _AAD_PREFIX = b"unveil/1|"
 MIN_PASSPHRASE_CHARS = 8
 
@@ -85,14 +88,20 @@ def wipe(key: bytearray | None) -> None:
         key[:] = bytes(len(key))
 
 
-def seal(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
+def seal(key: bytes, plaintext: bytes, associated: bytes, *, timed: bool = False) -> bytes:
+    """`timed`: `associated` includes the row's times (format 2)."""
     nonce = os.urandom(_NONCE_BYTES)
-    return _FORMAT + nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+    return (_FORMAT_TIMED if timed else _FORMAT) + nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+
+
+def is_timed(sealed: bytes) -> bool:
+    """Whether a sealed value binds its row's times (format 2), so they belong in its associated data."""
+    return isinstance(sealed, bytes) and sealed[:1] == _FORMAT_TIMED
 
 
 def unseal(key: bytes, sealed: bytes, associated: bytes, *, what: str) -> bytes:
     """The plaintext, or TamperedDataError naming `what`: GCM never returns garbage for a bad byte."""
-    if not isinstance(sealed, bytes) or len(sealed) < 1 + _NONCE_BYTES + _TAG_BYTES or sealed[:1] != _FORMAT:
+    if not isinstance(sealed, bytes) or len(sealed) < 1 + _NONCE_BYTES + _TAG_BYTES or sealed[:1] not in (_FORMAT, _FORMAT_TIMED):
         raise TamperedDataError(what)
     nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
     try:

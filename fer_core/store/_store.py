@@ -76,6 +76,7 @@ _TIMES = (("people", "created_at"), ("people", "last_seen_at"), ("embeddings", "
 _TIME_SLACK = 86400.0  # clock differences tolerated when checking that stored times are plausible
 _DAMAGE_WORDS = ("malformed", "no such", "corrupt")  # OperationalError texts that mean a damaged file
 _SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
+_RETENTION_SEAL = "retention_seal"  # meta key: MAC of the retention settings
 _REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key
 
 Errors = Literal["raise", "skip"]
@@ -494,6 +495,8 @@ class FamilyStore:
                 self._stage_rewrap(old_master, new_master, new_id, new_audit)
                 try:
                     _audit.reseal(conn, self._audit_key, new_audit)
+                    if not self._retention_problems(conn):
+                        self._seal_retention(conn, new_audit)
                 except ValueError as exc:
                     raise StoreDamagedError(self.data_dir, [str(exc)]) from None
                 self._write_passphrase_slot(conn, self._store_id, new_master, new_passphrase, params, now)
@@ -606,6 +609,7 @@ class FamilyStore:
                 found = {kind: [r[0] for r in conn.execute(sql, (person_id,))] for kind, sql in _MANIFEST_KINDS.items()}
                 self._write_manifest(conn, person_id, found)
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_id', ?)", (self._master_id,))
+            self._seal_retention(conn, self._audit_key)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (_schema.SCHEMA_VERSION,))
 
     @property
@@ -827,13 +831,14 @@ class FamilyStore:
     def _key_census(self) -> tuple[set[str], set[str], set[str], set[str]]:
         """(orphans a pending note explains, orphans nothing explains, owners with rows but no key,
         pending notes that are stale) from one look at both files."""
-        owners = {row[0] for row in self._keys_conn().execute("SELECT owner FROM data_keys")}
+        # Ids that are not text (NULL in a damaged row) name no key; the rows holding them fail elsewhere.
+        owners = {row[0] for row in self._keys_conn().execute("SELECT owner FROM data_keys") if isinstance(row[0], str)}
         used = {row[0] for row in self._conn().execute(
             "SELECT id FROM people UNION SELECT key_owner FROM analyses "
-            "UNION SELECT value FROM meta WHERE key = 'household_key'")}
+            "UNION SELECT value FROM meta WHERE key = 'household_key'") if isinstance(row[0], str)}
         pending = set()
         if self._keys_table_exists("pending"):
-            pending = {row[0] for row in self._keys_conn().execute("SELECT owner FROM pending")}
+            pending = {row[0] for row in self._keys_conn().execute("SELECT owner FROM pending") if isinstance(row[0], str)}
         orphans = owners - used
         return orphans & pending, orphans - pending, used - owners, pending - orphans
 
@@ -909,15 +914,21 @@ class FamilyStore:
         for owner in owners:
             _crypto.wipe(self._data_keys.pop(owner, None))
 
-    def _field_aad(self, table: str, row: str, column: str, owner: str) -> bytes:
-        return _crypto.aad(self._store_id, table, row, column, owner)
+    def _field_aad(self, table: str, row: str, column: str, owner: str, times: tuple[Any, ...] = ()) -> bytes:
+        # Times as stored (REAL); a damaged one (another value or type) gives different associated data.
+        extra = ("times=" + ",".join(repr(t) for t in times),) if times else ()
+        return _crypto.aad(self._store_id, table, row, column, owner, *extra)
 
-    def _seal(self, owner: str, table: str, row: str, column: str, plaintext: bytes) -> bytes:
-        return _crypto.seal(self._data_key(owner), plaintext, self._field_aad(table, row, column, owner))
+    def _seal(self, owner: str, table: str, row: str, column: str, plaintext: bytes, times: tuple[float, ...] = ()) -> bytes:
+        """Seal a value; `times` (the row's plaintext times, which retention acts on) are bound to it."""
+        times = tuple(float(t) for t in times)
+        return _crypto.seal(self._data_key(owner), plaintext, self._field_aad(table, row, column, owner, times), timed=bool(times))
 
-    def _unseal(self, owner: str, table: str, row: str, column: str, sealed: bytes) -> bytes:
+    def _unseal(self, owner: str, table: str, row: str, column: str, sealed: bytes, times: tuple[Any, ...] = ()) -> bytes:
+        """Unseal a value; `times` as read from its row (values sealed before times were bound ignore them)."""
         key = self._data_key(owner)
-        return _crypto.unseal(key, sealed, self._field_aad(table, row, column, owner), what=f"{table} row {row} ({column})")
+        bound = times if _crypto.is_timed(sealed) else ()
+        return _crypto.unseal(key, sealed, self._field_aad(table, row, column, owner, bound), what=f"{table} row {row} ({column})")
 
     # ------------------------------------------------------------------ manifests
 
@@ -974,8 +985,9 @@ class FamilyStore:
 
     # ------------------------------------------------------------------ people
 
-    def _name_of(self, person_id: str, sealed: bytes) -> str:
-        return self._unseal(person_id, "people", person_id, "name", sealed).decode("utf-8")
+    def _name_of(self, person_id: str, sealed: bytes, created: Any, seen: Any) -> str:
+        """The name, authenticated together with when they were enrolled and last seen."""
+        return self._unseal(person_id, "people", person_id, "name", sealed, (created, seen)).decode("utf-8")
 
     def _require_person(self, conn: sqlite3.Connection, person_id: str) -> bytes:
         row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
@@ -993,17 +1005,18 @@ class FamilyStore:
             for person in self.people(errors="skip"):
                 if person.name.casefold() == name.casefold():
                     raise PersonExistsError(name)
-            person_id, now = _new_id(), self._clock()
+            person_id, now = _new_id(), float(self._clock())
             self._new_data_key(person_id)
             self._conn().execute("INSERT INTO people (id, name, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
-                                 (person_id, self._seal(person_id, "people", person_id, "name", name.encode("utf-8")), now, now))
+                                 (person_id, self._seal(person_id, "people", person_id, "name", name.encode("utf-8"), (now, now)),
+                                  now, now))
             if self._keeps_manifests(self._conn()):
                 self._write_manifest(self._conn(), person_id, {})
             return person_id
 
     def _person_from_row(self, conn: sqlite3.Connection, row: tuple) -> Person:
         person_id, sealed, created, seen = row
-        name = self._name_of(person_id, sealed)
+        name = self._name_of(person_id, sealed, created, seen)
         ids = self._checked_ids(conn, person_id)
         return Person(person_id, name, created, seen, len(ids["embeddings"]), len(ids["thumbnails"]), len(ids["consents"]))
 
@@ -1045,12 +1058,19 @@ class FamilyStore:
 
     @_damage_is_typed
     def mark_seen(self, person_ids: Iterable[str], *, when: float | None = None) -> None:
-        """Record that these people were just recognised (resets their "not seen" retention clock)."""
-        when = self._clock() if when is None else when
+        """Record that these people were just recognised (resets their "not seen" retention clock).
+        The name is sealed again, bound to the new time."""
+        when = float(self._clock() if when is None else when)
         with self.transaction():
             self._require_master()
-            self._conn().executemany("UPDATE people SET last_seen_at = max(last_seen_at, ?) WHERE id = ?",
-                                     [(when, pid) for pid in person_ids])
+            conn = self._conn()
+            for person_id in dict.fromkeys(person_ids):
+                row = conn.execute("SELECT name, created_at, last_seen_at FROM people WHERE id = ?", (person_id,)).fetchone()
+                if row is None or row[2] >= when:
+                    continue
+                name = self._name_of(person_id, *row).encode("utf-8")
+                conn.execute("UPDATE people SET name = ?, last_seen_at = ? WHERE id = ?",
+                             (self._seal(person_id, "people", person_id, "name", name, (row[1], when)), when, person_id))
 
     # ------------------------------------------------------------------ embeddings and thumbnails
 
@@ -1068,25 +1088,26 @@ class FamilyStore:
             if row is not None and (row[0] - _SEALED_OVERHEAD) // 4 != array.shape[1]:
                 raise EmbeddingError(f"this person's {model!r} embeddings have {(row[0] - _SEALED_OVERHEAD) // 4} "
                                      f"dimensions, the new ones {array.shape[1]}; nothing was stored")
-            now = self._clock()
+            now = float(self._clock())
             rows = []
             for vector in array:
                 row_id = _new_id()
-                rows.append((row_id, person_id, model, self._seal(person_id, "embeddings", row_id, "vector", vector.tobytes()), now))
+                rows.append((row_id, person_id, model, self._seal(person_id, "embeddings", row_id, "vector", vector.tobytes(), (now,)),
+                             now))
             conn.executemany("INSERT INTO embeddings (id, person_id, model, vector, created_at) VALUES (?,?,?,?,?)", rows)
             self._amend_manifest(conn, person_id, "embeddings", add=[row[0] for row in rows])
             return len(rows)
 
     def _vectors(self, conn: sqlite3.Connection, person_id: str, model: str | None, errors: Errors) -> list[np.ndarray]:
-        rows = conn.execute("SELECT id, model, vector FROM embeddings WHERE person_id = ? ORDER BY created_at, rowid",
+        rows = conn.execute("SELECT id, model, vector, created_at FROM embeddings WHERE person_id = ? ORDER BY created_at, rowid",
                             (person_id,)).fetchall()
         self._check_rows(conn, person_id, "embeddings", (row[0] for row in rows))
         out = []
-        for row_id, row_model, sealed in rows:
+        for row_id, row_model, sealed, created in rows:
             if model and row_model != model:
                 continue
             try:
-                out.append(np.frombuffer(self._unseal(person_id, "embeddings", row_id, "vector", sealed), dtype="<f4"))
+                out.append(np.frombuffer(self._unseal(person_id, "embeddings", row_id, "vector", sealed, (created,)), dtype="<f4"))
             except (TamperedDataError, KeyDestroyedError):
                 if errors == "raise":
                     raise
@@ -1112,9 +1133,9 @@ class FamilyStore:
         self._require_master()
         out: dict[str, np.ndarray] = {}
         with self._snapshot() as conn:
-            for row in conn.execute("SELECT id, name FROM people ORDER BY created_at, rowid").fetchall():
+            for row in conn.execute("SELECT id, name, created_at, last_seen_at FROM people ORDER BY created_at, rowid").fetchall():
                 try:
-                    name = self._name_of(row[0], row[1])
+                    name = self._name_of(*row)
                     vectors = self._vectors(conn, row[0], model, errors)
                 except (TamperedDataError, KeyDestroyedError):
                     if errors == "raise":
@@ -1134,9 +1155,9 @@ class FamilyStore:
         with self.transaction():
             self._require_master()
             self._require_person(self._conn(), person_id)
-            row_id = _new_id()
+            row_id, now = _new_id(), float(self._clock())
             self._conn().execute("INSERT INTO thumbnails (id, person_id, image, created_at) VALUES (?, ?, ?, ?)",
-                                 (row_id, person_id, self._seal(person_id, "thumbnails", row_id, "image", image), self._clock()))
+                                 (row_id, person_id, self._seal(person_id, "thumbnails", row_id, "image", image, (now,)), now))
             self._amend_manifest(self._conn(), person_id, "thumbnails", add=[row_id])
             return row_id
 
@@ -1148,7 +1169,7 @@ class FamilyStore:
             rows = conn.execute("SELECT id, image, created_at FROM thumbnails WHERE person_id = ? ORDER BY created_at, rowid",
                                 (person_id,)).fetchall()
             self._check_rows(conn, person_id, "thumbnails", (row[0] for row in rows))
-            return [Thumbnail(rid, person_id, created, self._unseal(person_id, "thumbnails", rid, "image", sealed))
+            return [Thumbnail(rid, person_id, created, self._unseal(person_id, "thumbnails", rid, "image", sealed, (created,)))
                     for rid, sealed, created in rows]
 
     @_damage_is_typed
@@ -1179,9 +1200,9 @@ class FamilyStore:
         with self.transaction():
             self._require_master()
             self._require_person(self._conn(), person_id)
-            row_id = _new_id()
+            row_id, now = _new_id(), float(self._clock())
             self._conn().execute("INSERT INTO consents (id, person_id, details, recorded_at) VALUES (?, ?, ?, ?)",
-                                 (row_id, person_id, self._seal(person_id, "consents", row_id, "details", plaintext), self._clock()))
+                                 (row_id, person_id, self._seal(person_id, "consents", row_id, "details", plaintext, (now,)), now))
             self._amend_manifest(self._conn(), person_id, "consents", add=[row_id])
             return row_id
 
@@ -1199,7 +1220,7 @@ class FamilyStore:
                 order = {row_id: i for i, row_id in enumerate(manifest["consents"])}
                 rows.sort(key=lambda row: order[row[0]])
             return [ConsentEntry(rid, person_id, recorded,
-                                 json.loads(self._unseal(person_id, "consents", rid, "details", sealed)))
+                                 json.loads(self._unseal(person_id, "consents", rid, "details", sealed, (recorded,))))
                     for rid, sealed, recorded in rows]
 
     # ------------------------------------------------------------------ saved analyses
@@ -1225,9 +1246,9 @@ class FamilyStore:
             for pid in person_ids:
                 self._require_person(conn, pid)
             owner = self._household_owner(create=True)
-            row_id = _new_id()
+            row_id, now = _new_id(), float(self._clock())
             conn.execute("INSERT INTO analyses (id, key_owner, result, created_at) VALUES (?, ?, ?, ?)",
-                         (row_id, owner, self._seal(owner, "analyses", row_id, "result", plaintext), self._clock()))
+                         (row_id, owner, self._seal(owner, "analyses", row_id, "result", plaintext, (now,)), now))
             conn.executemany("INSERT INTO analysis_people (analysis_id, person_id) VALUES (?, ?)", [(row_id, p) for p in person_ids])
             for pid in person_ids:
                 self._amend_manifest(conn, pid, "analyses", add=[row_id])
@@ -1242,7 +1263,8 @@ class FamilyStore:
                     "SELECT id, key_owner, result, created_at FROM analyses ORDER BY created_at, rowid").fetchall():
                 _require_stored_id(rid)
                 people = tuple(r[0] for r in conn.execute("SELECT person_id FROM analysis_people WHERE analysis_id = ?", (rid,)))
-                out.append(AnalysisEntry(rid, created, json.loads(self._unseal(owner, "analyses", rid, "result", sealed)), people))
+                out.append(AnalysisEntry(rid, created, json.loads(self._unseal(owner, "analyses", rid, "result", sealed, (created,))),
+                                         people))
             return out
 
     @_damage_is_typed
@@ -1267,6 +1289,25 @@ class FamilyStore:
             self._require_master()
             self._conn().execute("INSERT OR REPLACE INTO retention (kind, days, updated_at) VALUES (?, ?, ?)",
                                  (kind, days, self._clock()))
+            self._seal_retention(self._conn(), self._audit_key)
+
+    def _retention_mac(self, conn: sqlite3.Connection, mac_key: bytearray) -> str:
+        # The settings decide what the sweep deletes, so they are sealed: an edited or damaged period
+        # must not make it delete more.
+        settings = [list(row) for row in conn.execute("SELECT kind, days FROM retention ORDER BY kind")]
+        return _crypto.mac(mac_key, b"retention|" + json.dumps(settings).encode()).hex()
+
+    def _seal_retention(self, conn: sqlite3.Connection, mac_key: bytearray) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_RETENTION_SEAL, self._retention_mac(conn, mac_key)))
+
+    def _retention_problems(self, conn: sqlite3.Connection) -> list[str]:
+        sealed = self._meta_or_none(conn, _RETENTION_SEAL)
+        if sealed is None and conn.execute("SELECT 1 FROM retention").fetchone() is None:
+            return []  # nothing set yet: the defaults apply
+        expected = self._retention_mac(conn, self._audit_key).encode()
+        if sealed is None or not _crypto.same(sealed.encode("utf-8", "surrogateescape"), expected):
+            return ["the retention settings do not match their seal: they were edited or damaged"]
+        return []
 
     @_damage_is_typed
     def retention_settings(self) -> dict[str, int | None]:
@@ -1395,10 +1436,10 @@ class FamilyStore:
             def seal_name(seq: int) -> bytes | None:
                 if person_id is None:
                     return None
-                row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+                row = conn.execute("SELECT name, created_at, last_seen_at FROM people WHERE id = ?", (person_id,)).fetchone()
                 if row is None:
                     return None
-                name = self._name_of(person_id, row[0]).encode("utf-8")
+                name = self._name_of(person_id, *row).encode("utf-8")
                 return self._seal(person_id, "audit", str(seq), "name", name)
 
             seq = _audit.append(conn, event=event, ts=self._clock(), person_id=person_id, seal_name=seal_name,
@@ -1512,6 +1553,7 @@ class FamilyStore:
             audit = self.verify_audit()
             if not audit.ok:
                 problems.append(f"audit log broken at entry {audit.first_broken}: {audit.reason}")
+            problems += self._retention_problems(conn)
         if problems:
             raise StoreDamagedError(self.data_dir, problems)
 
@@ -1521,6 +1563,8 @@ class FamilyStore:
         manifest, and run integrity_problems(); list what fails (none when intact)."""
         self._require_master()
         damage = self._integrity_damage()
+        with self._snapshot() as conn:
+            damage += [Damage("retention", "-", "seal", problem) for problem in self._retention_problems(conn)]
 
         def probe(table: str, row: str, column: str, attempt: Callable[[], object]) -> None:
             try:
@@ -1532,14 +1576,17 @@ class FamilyStore:
             probe("data_keys", owner, "wrapped",
                   lambda o=owner, w=wrapped: _crypto.unseal(self._master, w, self._key_aad(o), what=f"the data key of {o}"))
         with self._snapshot() as conn:
-            for pid, sealed in conn.execute("SELECT id, name FROM people").fetchall():
-                probe("people", pid, "name", lambda p=pid, s=sealed: self._name_of(p, s))
+            for pid, sealed, created, seen in conn.execute("SELECT id, name, created_at, last_seen_at FROM people").fetchall():
+                probe("people", pid, "name", lambda p=pid, s=sealed, c=created, n=seen: self._name_of(p, s, c, n))
                 probe("manifests", pid, "rows", lambda p=pid: self._checked_ids(conn, p))
-            for table, column in (("embeddings", "vector"), ("thumbnails", "image"), ("consents", "details")):
-                for rid, pid, sealed in conn.execute(f"SELECT id, person_id, {column} FROM {table}").fetchall():
-                    probe(table, rid, column, lambda t=table, c=column, r=rid, p=pid, s=sealed: self._unseal(p, t, r, c, s))
-            for rid, owner, sealed in conn.execute("SELECT id, key_owner, result FROM analyses").fetchall():
-                probe("analyses", rid, "result", lambda r=rid, o=owner, s=sealed: self._unseal(o, "analyses", r, "result", s))
+            for table, column, when in (("embeddings", "vector", "created_at"), ("thumbnails", "image", "created_at"),
+                                        ("consents", "details", "recorded_at")):
+                for rid, pid, sealed, at in conn.execute(f"SELECT id, person_id, {column}, {when} FROM {table}").fetchall():
+                    probe(table, rid, column,
+                          lambda t=table, c=column, r=rid, p=pid, s=sealed, a=at: self._unseal(p, t, r, c, s, (a,)))
+            for rid, owner, sealed, at in conn.execute("SELECT id, key_owner, result, created_at FROM analyses").fetchall():
+                probe("analyses", rid, "result",
+                      lambda r=rid, o=owner, s=sealed, a=at: self._unseal(o, "analyses", r, "result", s, (a,)))
             live = {row[0] for row in conn.execute("SELECT id FROM people")}
             for seq, pid, sealed in conn.execute("SELECT seq, person_id, name FROM audit WHERE name IS NOT NULL").fetchall():
                 if pid in live:  # names of erased people are meant to be unreadable
