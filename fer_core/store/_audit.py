@@ -82,10 +82,11 @@ def entry_hash(prev_hash: bytes, seq: int, ts: float, event: str, person_id: str
 
 
 def parse_head(text: str) -> dict[str, Any]:
-    """A head or anchor as stored ({"seq", "hash"[, "mac"]}); ValueError when it is malformed."""
+    """A head or anchor as stored ({"seq", "hash"[, "mac"]}); ValueError when it is malformed. A
+    missing "mac" is left for the seal check to report."""
     try:
         head = json.loads(text)
-        if not (isinstance(head, dict) and isinstance(head.get("seq"), int) and head["seq"] >= 0):
+        if not (isinstance(head, dict) and isinstance(head.get("seq"), int) and head["seq"] >= 0 and "hash" in head):
             raise ValueError
         for field in ("hash", "mac"):
             if field in head:
@@ -258,7 +259,7 @@ def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None) 
         if head_sealed is None:
             return broken(last_sealed[0] if last_sealed else 1, "the sealed head of the log is missing: it was tampered with")
         s_seq, s_hash = head_sealed["seq"], bytes.fromhex(head_sealed["hash"])
-        if not _crypto.same(bytes.fromhex(head_sealed["mac"]), _head_mac(mac_key, s_seq, s_hash)) or last_sealed != (s_seq, s_hash):
+        if not _crypto.same(bytes.fromhex(head_sealed.get("mac", "")), _head_mac(mac_key, s_seq, s_hash)) or last_sealed != (s_seq, s_hash):
             at = min(s_seq, last_sealed[0] if last_sealed else 0) + 1
             return broken(at, f"the last sealed entry should be entry {s_seq}: sealed entries were cut or replaced")
     if anchor_head is not None:
