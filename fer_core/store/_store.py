@@ -74,7 +74,7 @@ _KEY_FILE_BINDING = "hkdf-sha256"  # what a key-file slot's format 2 binds (it h
 _TIMES = (("people", "created_at"), ("people", "last_seen_at"), ("embeddings", "created_at"), ("thumbnails", "created_at"),
           ("consents", "recorded_at"), ("analyses", "created_at"))
 _TIME_SLACK = 86400.0  # clock differences tolerated when checking that stored times are plausible
-_DAMAGE_WORDS = ("malformed", "no such", "corrupt")  # OperationalError texts that mean a damaged file
+_DAMAGE_WORDS = ("malformed", "no such", "corrupt", "mismatch")  # OperationalError texts that mean a damaged file
 _SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
 _RETENTION_SEAL = "retention_seal"  # meta key: MAC of the retention settings
 _REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key
@@ -153,8 +153,8 @@ def _damage_is_typed(method: Callable[..., Any]) -> Callable[..., Any]:
             if isinstance(exc, sqlite3.OperationalError) and not any(word in str(exc) for word in _DAMAGE_WORDS):
                 raise
             raise StoreCorruptError(self.data_dir, str(exc)) from None
-        except UnicodeEncodeError:  # damaged text, read leniently, cannot be sent back to SQLite
-            raise StoreCorruptError(self.data_dir, "a stored id is not valid text") from None
+        except UnicodeError:  # damaged text sent back to SQLite, or SQLite's error quoting a damaged schema
+            raise StoreCorruptError(self.data_dir, "text in the file is not valid UTF-8") from None
     return run
 
 
