@@ -213,3 +213,17 @@ def test_edited_retention_settings_delete_nothing(family):
         with pytest.raises(StoreDamagedError):
             retention.sweep(store)
         assert store.counts()["thumbnails"] == 2
+
+
+def test_a_thumbnail_made_to_look_old_is_not_swept(family):
+    data_dir, ids = family
+    with h.open_store(data_dir) as store:
+        thumb = store.thumbnails(ids[0])[0]
+    _sql(data_dir / DATA_FILE, ("UPDATE thumbnails SET created_at = created_at - 30 WHERE id = ?", (thumb.id,)))
+    with h.open_store(data_dir) as store:
+        store.set_retention("thumbnails", 0)
+        with pytest.raises(StoreDamagedError) as err:
+            retention.sweep(store)
+        assert err.value.problems == [f"thumbnails row {thumb.id} (image) failed authentication: it was altered, corrupted "
+                                      "or moved, and was not decrypted"]
+        assert store.counts()["thumbnails"] == 2

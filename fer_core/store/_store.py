@@ -1537,23 +1537,17 @@ class FamilyStore:
 
     @_damage_is_typed
     def require_intact(self) -> None:
-        """StoreDamagedError, listing what is wrong, unless the files pass integrity_problems(), every
-        person's name authenticates and their rows match their sealed manifest, and the audit log
-        verifies against its anchor. Run before anything that deletes data on its own (the retention
-        sweep), so that damage never causes an erasure."""
+        """StoreDamagedError, listing what is wrong, unless check() finds nothing (SQLite's integrity
+        checks, the cross-checks between the files, every sealed value with the times bound to it,
+        every manifest, the retention settings' seal) and the audit log verifies against its anchor.
+        Run before anything that deletes data on its own (the retention sweep), so that damage never
+        causes an erasure."""
         self._require_master()
         with self.transaction():
-            conn = self._conn()
-            problems = self.integrity_problems()
-            for row in conn.execute("SELECT id, name, created_at, last_seen_at FROM people").fetchall():
-                try:
-                    self._person_from_row(conn, row)
-                except (TamperedDataError, KeyDestroyedError) as exc:
-                    problems.append(str(exc))
+            problems = [item.message for item in self.check()]
             audit = self.verify_audit()
             if not audit.ok:
                 problems.append(f"audit log broken at entry {audit.first_broken}: {audit.reason}")
-            problems += self._retention_problems(conn)
         if problems:
             raise StoreDamagedError(self.data_dir, problems)
 
