@@ -224,6 +224,6 @@ def test_a_thumbnail_made_to_look_old_is_not_swept(family):
         store.set_retention("thumbnails", 0)
         with pytest.raises(StoreDamagedError) as err:
             retention.sweep(store)
-        assert err.value.problems == [f"thumbnails row {thumb.id} (image) failed authentication: it was altered, corrupted "
-                                      "or moved, and was not decrypted"]
+        assert err.value.problems == [(f"thumbnails row {thumb.id} (image) failed authentication: it was altered, "
+                                       "corrupted or moved, and was not decrypted")]
         assert store.counts()["thumbnails"] == 2
