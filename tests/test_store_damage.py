@@ -10,7 +10,13 @@ from datetime import timedelta
 
 import pytest
 
-from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, StoreExistsError, TamperedDataError
+from fer_core.store import (
+    DATA_FILE,
+    KEYS_FILE,
+    FamilyStore,
+    StoreExistsError,
+    TamperedDataError,
+)
 from fer_core.store._errors import (
     DAMAGED_MESSAGE,
     LONE_KEYS_MESSAGE,
