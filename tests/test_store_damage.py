@@ -233,3 +233,14 @@ def test_a_thumbnail_made_to_look_old_is_not_swept(family):
         assert err.value.problems == [(f"thumbnails row {thumb.id} (image) failed authentication: it was altered, "
                                        "corrupted or moved, and was not decrypted")]
         assert store.counts()["thumbnails"] == 2
+
+
+def test_a_saved_analysis_deleted_on_its_own_is_not_damage(family):
+    # Deleting one kept result (its links cascade) leaves an id in the manifests of the people it named.
+    data_dir, ids = family
+    with h.open_store(data_dir) as store:
+        gone = store.add_analysis({"faces": 2}, person_ids=ids)
+        with store.transaction():
+            store._conn().execute("DELETE FROM analyses WHERE id = ?", (gone,))
+        assert store.check() == []
+        assert erasure.purge_person(store, ids[0]).records["analyses"] == 0

@@ -962,9 +962,15 @@ class FamilyStore:
                     manifest: Mapping[str, list[str]] | None = None) -> None:
         """RecordSetError unless `ids` (what the indexes found) are exactly the rows the manifest lists."""
         manifest = manifest if manifest is not None else self._read_manifest(conn, person_id)
-        ids = list(ids)
-        if manifest is not None and (len(ids) != len(manifest[kind]) or set(ids) != set(manifest[kind])):
-            raise RecordSetError(kind, person_id, len(manifest[kind]), len(ids))
+        if manifest is None:
+            return
+        ids, listed = list(ids), manifest[kind]
+        if kind == "analyses":
+            # A saved analysis is household data that can be deleted on its own (its links go with it);
+            # one that still exists must still be linked to everyone it names.
+            listed = [row_id for row_id in listed if conn.execute("SELECT 1 FROM analyses WHERE id = ?", (row_id,)).fetchone()]
+        if len(ids) != len(listed) or set(ids) != set(listed):
+            raise RecordSetError(kind, person_id, len(listed), len(ids))
 
     def _checked_ids(self, conn: sqlite3.Connection, person_id: str) -> dict[str, list[str]]:
         """The ids of every kind of this person's rows, checked against their manifest."""
