@@ -74,6 +74,8 @@ def sweep(store: FamilyStore) -> SweepReport:
         for person in store.people(errors="skip"):
             record = consent.latest(store, person.id)
             state = consent.status(record, now)
+            if state == "expired" and now < record.expires_at:
+                continue  # given "in the future": the clock is wrong, which is no reason to erase anyone
             if state != "active":
                 reason, key = ("consent expired", "consent_expired") if state == "expired" else ("consent missing", "consent_missing")
             elif unseen_before is not None and person.last_seen_at < unseen_before:

@@ -190,14 +190,27 @@ def test_marking_someone_seen_binds_the_new_time(family):
         assert store.person(ids[0]).last_seen_at == before + 60 and store.check() == []
 
 
-def test_a_damaged_last_seen_time_erases_no_one(family):
+def test_a_damaged_time_of_an_older_row_erases_no_one(family):
+    # Rows sealed before times were bound (format 1) get a plausibility check instead.
     data_dir, ids = family
-    _sql(data_dir / DATA_FILE, ("UPDATE people SET last_seen_at = 12.5 WHERE id = ?", (ids[1],)))
+    with h.open_store(data_dir) as store, store.transaction():
+        legacy = store._seal(ids[1], "people", ids[1], "name", b"Hamid Karzai")
+        store._conn().execute("UPDATE people SET name = ?, last_seen_at = 12.5 WHERE id = ?", (legacy, ids[1]))
     with h.open_store(data_dir) as store:
+        assert store.person(ids[1]).name == "Hamid Karzai"  # it authenticates: the time is not bound
         assert f"people row {ids[1]}: last_seen_at is not a plausible time" in store.integrity_problems()
         with pytest.raises(StoreDamagedError):
             retention.sweep(store)
         assert sorted(store.person_ids()) == sorted(ids)
+
+
+def test_a_wrong_system_clock_is_not_damage(tmp_path):
+    clock = FakeClock()
+    with h.new_store(tmp_path, clock=clock) as store:
+        h.enrol(store, "Laura Bush")
+        clock.advance(days=-400)  # the clock was reset: every row now looks a year in the future
+        assert store.integrity_problems() == []
+        assert retention.sweep(store).total == 0
 
 
 def test_a_damaged_creation_time_is_reported_not_raised(family):

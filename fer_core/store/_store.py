@@ -71,8 +71,9 @@ _MANIFEST_KINDS = {
     "analyses": "SELECT analysis_id FROM analysis_people WHERE person_id = ?",
 }
 _KEY_FILE_BINDING = "hkdf-sha256"  # what a key-file slot's format 2 binds (it has no tunable parameters)
-_TIMES = (("people", "created_at"), ("people", "last_seen_at"), ("embeddings", "created_at"), ("thumbnails", "created_at"),
-          ("consents", "recorded_at"), ("analyses", "created_at"))
+# Each plaintext time, and the sealed column of its row (format 2 binds the time to it).
+_TIMES = (("people", "created_at", "name"), ("people", "last_seen_at", "name"), ("embeddings", "created_at", "vector"),
+          ("thumbnails", "created_at", "image"), ("consents", "recorded_at", "details"), ("analyses", "created_at", "result"))
 _TIME_SLACK = 86400.0  # clock differences tolerated when checking that stored times are plausible
 _DAMAGE_WORDS = ("malformed", "no such", "corrupt", "mismatch")  # OperationalError texts that mean a damaged file
 _SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
@@ -1518,23 +1519,25 @@ class FamilyStore:
         return damage
 
     def _implausible_times(self) -> list[Damage]:
-        # Times are plaintext (retention needs them without the key). A damaged one must not make data
-        # look old enough to delete: every time must be a number between the store's creation and now,
-        # and nobody seen before they were enrolled.
+        # Rows sealed before times were bound to their values (format 1) keep plaintext times that
+        # nothing authenticates. A damaged one must not make data look old enough to delete: it must
+        # be a number between the store's creation and now, and nobody seen before they were enrolled.
+        # Bound rows need no such check (and a wrong system clock does not make them look damaged).
         try:
             low, high = float(self._meta(self._conn(), "created_at")) - _TIME_SLACK, self._clock() + _TIME_SLACK
         except ValueError:
             return [Damage("meta", "created_at", "value", "meta row created_at: the store's creation time is not a number")]
         damage = []
-        for table, column in _TIMES:
-            for row_id, value, kind in self._conn().execute(f"SELECT id, {column}, typeof({column}) FROM {table}"):
+        for table, column, sealed in _TIMES:
+            for row_id, value, kind in self._conn().execute(
+                    f"SELECT id, {column}, typeof({column}) FROM {table} WHERE substr({sealed}, 1, 1) != x'02'"):
                 if kind != "real" or not low <= value <= high:
                     damage.append(Damage(table, row_id, column, f"{table} row {row_id}: {column} is not a plausible time"))
         damage += [Damage("people", row_id, "last_seen_at", f"people row {row_id}: last seen before they were enrolled")
-                   for (row_id,) in self._conn().execute("SELECT id FROM people WHERE last_seen_at < created_at")]
+                   for (row_id,) in self._conn().execute(
+                       "SELECT id FROM people WHERE last_seen_at < created_at AND substr(name, 1, 1) != x'02'")]
         return damage
 
-    @_damage_is_typed
     def integrity_problems(self) -> list[str]:
         """What SQLite's integrity_check (tables against their indexes, page structure), its foreign
         key check, and the cross-checks between the two files find (keys that nothing uses and no
