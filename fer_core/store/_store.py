@@ -1538,6 +1538,7 @@ class FamilyStore:
                        "SELECT id FROM people WHERE last_seen_at < created_at AND substr(name, 1, 1) != x'02'")]
         return damage
 
+    @_damage_is_typed
     def integrity_problems(self) -> list[str]:
         """What SQLite's integrity_check (tables against their indexes, page structure), its foreign
         key check, and the cross-checks between the two files find (keys that nothing uses and no
