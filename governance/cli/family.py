@@ -139,6 +139,8 @@ PASSWD_DONE = "passphrase changed"
 ROTATED_DONE = ("passphrase changed and master key replaced: copies of the store made before now no longer open "
                 "today's data keys, with either passphrase")
 KEY_FILE_DROPPED = "the key file no longer unlocks the store: add it again with --add-key-file"
+ROTATION_SCRUB_PENDING = ("note: the old key slot and wrapped keys are still in the store's files because another session "
+                          "was reading or the disk is full; they are wiped the next time the store is opened")
 
 
 @reports_errors
@@ -148,8 +150,10 @@ def _passwd(args: argparse.Namespace) -> int:
         if args.rotate:
             key_file = _ensure_key_file(args.add_key_file) if args.add_key_file else None
             had_key_file = store.has_key_file
-            store.rotate_master_key(new_passphrase, key_file=key_file)
+            scrubbed = store.rotate_master_key(new_passphrase, key_file=key_file)
             print(ROTATED_DONE)
+            if not scrubbed:
+                print(ROTATION_SCRUB_PENDING, file=sys.stderr)
             if had_key_file and key_file is None:
                 print(KEY_FILE_DROPPED)
             return 0
