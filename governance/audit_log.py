@@ -20,7 +20,8 @@ from fer_core.store import AuditEntry, AuditVerification, FamilyStore
 EVENTS: dict[str, str] = {
     "store_created": "the encrypted store was created",
     "unlock_failed": "someone tried to unlock the store with a wrong passphrase or key file",
-    "key_change": "the passphrase or key file was set or replaced (data keys were re-wrapped, no data re-encrypted)",
+    "key_change": "the passphrase or key file was set or replaced (no data re-encrypted), or the master key was "
+                  "rotated (every data key re-wrapped)",
     "enrol": "a person was enrolled (counts of embeddings and thumbnails stored)",
     "embeddings_added": "more embeddings were stored for an enrolled person",
     "recognise": "faces were compared against the family gallery (counts only, never images)",
@@ -35,6 +36,10 @@ EVENTS: dict[str, str] = {
     "analysis_kept": "an analysis result was kept in the store at the user's request (counts only)",
     "analysis_deleted": "a kept analysis result was deleted at the user's request",
 }
+
+
+UNANCHORED_NOTE = ("not anchored in keys.db (a store from before anchors), so a cut of the whole log together with its "
+                   "heads cannot be ruled out until the next entry anchors it")
 
 
 def record(store: FamilyStore, event: str, *, person_id: str | None = None,
@@ -61,6 +66,8 @@ def verify(store: FamilyStore) -> AuditVerification:
 def describe(result: AuditVerification) -> str:
     """One line a person can read."""
     checked = "hash chain and seals verified" if result.sealed else "hash chain verified (unlock to check the seals too)"
+    if result.ok and not result.anchored:
+        return f"audit log intact: {result.entries} entries, {checked}; {UNANCHORED_NOTE}"
     if result.ok:
         return f"audit log intact: {result.entries} entries, {checked}"
     return f"audit log BROKEN at entry {result.first_broken}: {result.reason}"

@@ -35,9 +35,10 @@ class ErasureReceipt:
     records: dict[str, int]  # kind of data -> records removed
     digest: str  # SHA-256 (hex) of subject, reason, erased_at and records, canonical JSON
     audit_seq: int  # the audit entry that holds this digest
-    # Whether the checkpoint + VACUUM ran to the end. Not part of the digest: it is known only after the
-    # deletion (and its audit entry) committed. False means another session's open read delayed it; the
-    # rows are deleted and the key destroyed either way.
+    # Whether the checkpoint + VACUUM ran to the end and the destroyed key is gone from keys.db's files.
+    # Not part of the digest: it is known only after the deletion (and its audit entry) committed.
+    # False means another session's open read, or a full disk, delayed it: the rows are deleted either
+    # way, the store keeps a note, and the next open finishes the scrub (see SCRUB_PENDING_NOTE).
     storage_scrubbed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,6 +46,12 @@ class ErasureReceipt:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+SCRUB_PENDING_NOTE = ("note: the erasure is committed (receipt above, also in audit entry {seq}), but old bytes, "
+                      "possibly the destroyed data key, are still in the store's files because another session was "
+                      "reading or the disk is full. They are wiped the next time the store is opened; close other "
+                      "Unveil sessions (or free disk space) and run `unveil family check` to finish it now")
 
 
 def receipt_digest(subject: str, reason: str, erased_at: str, records: dict[str, int]) -> str:

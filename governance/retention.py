@@ -9,7 +9,9 @@ None means "keep until erased by hand". Independently of any setting, a person w
 expired (or who has no consent record) is always erased: consent is not a retention preference.
 
 The sweep runs at app start and on demand. It is idempotent: a second run finds nothing to remove.
-Everything it removes goes in one transaction with its "sweep" audit entry.
+Everything it removes goes in one transaction with its "sweep" audit entry. It first checks the
+store (FamilyStore.require_intact): on a damaged store a consent that merely looks missing must not
+erase anyone, so it raises StoreDamagedError and removes nothing.
 """
 from __future__ import annotations
 
@@ -73,16 +75,20 @@ class SweepReport:
 
 
 def sweep(store: FamilyStore) -> SweepReport:
-    """Apply consent expiry and the retention policy now (the store's clock) and report what went."""
+    """Apply consent expiry and the retention policy now (the store's clock) and report what went.
+    StoreDamagedError, with nothing removed, when the store fails its integrity checks."""
     now = consent.store_now(store)
     days = policy(store)
     removed = {"consent_expired": 0, "consent_missing": 0, "unseen_people": 0, "thumbnails": 0, "analyses": 0}
     receipts = []
     with store.transaction():
+        store.require_intact()
         unseen_before = (now - timedelta(days=days["unseen_people"])).timestamp() if days["unseen_people"] is not None else None
         for person in store.people(errors="skip"):
             record = consent.latest(store, person.id)
             state = consent.status(record, now)
+            if state == "expired" and now < record.expires_at:
+                continue  # given "in the future": the clock is wrong, which is no reason to erase anyone
             if state != "active":
                 reason, key = ("consent expired", "consent_expired") if state == "expired" else ("consent missing", "consent_missing")
             elif unseen_before is not None and person.last_seen_at < unseen_before:

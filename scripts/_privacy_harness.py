@@ -1,9 +1,10 @@
 """Fault-injection harness for the encrypted store, shared by tests/test_store_*.py and
 scripts/privacy_figures.py: byte scans of the data directory, single-byte corruptions of stored
-ciphertexts, and a worker that enrols and purges until it is killed with SIGKILL.
+ciphertexts, random byte flips anywhere in either file's tables and indexes, and a worker that
+enrols, purges, sweeps and changes the passphrase until it is killed with SIGKILL.
 
 Run as a script it is that worker:
-    python scripts/_privacy_harness.py churn DATA_DIR SEED     # enrol/purge forever (until killed)
+    python scripts/_privacy_harness.py churn DATA_DIR SEED     # enrol/purge/sweep/passwd forever (until killed)
     python scripts/_privacy_harness.py enrol DATA_DIR PREFIX N # enrol N people, then exit
 The passphrase comes from UNVEIL_PASSPHRASE.
 """
@@ -12,19 +13,23 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from fer_core._errors import UnveilError
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, ScryptParams, TamperedDataError
-from governance import erasure, family
+from governance import consent, erasure, family, retention
 from governance.consent import ConsentRecord
 
 # Cheap scrypt for harness stores: the faults under test do not depend on the KDF's cost.
@@ -56,6 +61,13 @@ def consent_for(store: FamilyStore, name: str) -> ConsentRecord:
 def enrol(store: FamilyStore, name: str) -> str:
     return family.enroll(store, name, person_embeddings(name), consent_for(store, name),
                          thumbnails=[person_thumbnail(name)]).person_id
+
+
+def enrol_briefly(store: FamilyStore, name: str, seconds: float) -> str:
+    """Enrol with a consent that lapses after `seconds`, so that a later sweep has someone to erase."""
+    record = consent_for(store, name)
+    record = replace(record, expires_at=record.given_at + timedelta(seconds=seconds))
+    return family.enroll(store, name, person_embeddings(name), record, thumbnails=[person_thumbnail(name)]).person_id
 
 
 def new_store(data_dir: Path, **kwargs) -> FamilyStore:
@@ -245,6 +257,130 @@ def corruption_trials(data_dir: Path, expected: dict[str, np.ndarray], *, n: int
     return trials
 
 
+# ---------------------------------------------------------------------------------------- byte flips in the files
+
+def build_campaign_store(data_dir: Path) -> dict[str, Any]:
+    """Four people (one with a second, narrower consent), two saved analyses (one naming two people),
+    two retention settings, closed so that every page is in the two files. Returns what reading it gives (see snapshot)."""
+    with new_store(data_dir) as store:
+        ids = [enrol(store, name) for name in ("Gloria Macapagal", "Junichiro Koizumi", "Jennifer Lopez", "Tony Blair")]
+        consent.change_scope(store, ids[3], "recognition")
+        store.add_analysis({"faces": 2, "emotions": ["happy", "neutral"]}, person_ids=ids[:2])
+        store.add_analysis({"faces": 0})
+        store.set_retention("thumbnails", 90)
+        store.set_retention("analyses", 30)
+        return snapshot(store)
+
+
+def snapshot(store: FamilyStore) -> dict[str, Any]:
+    """Everything the app can read from an unlocked store, for comparing a damaged copy with the original."""
+    people = store.people()
+    return {
+        "people": [(p.id, p.name, p.created_at, p.last_seen_at, p.embeddings, p.thumbnails, p.consents) for p in people],
+        "gallery": {name: vectors.tobytes() for name, vectors in store.gallery().items()},
+        "consents": {p.id: [(c.id, c.details) for c in store.consents(p.id)] for p in people},
+        "thumbnails": {p.id: [(t.id, t.image) for t in store.thumbnails(p.id)] for p in people},
+        "analyses": [(a.id, a.created_at, a.result, sorted(a.person_ids)) for a in store.analyses()],
+        "audit": [(e.seq, e.ts, e.event, e.person_id, e.name, e.details) for e in store.audit_entries()],
+        "retention": store.retention_settings(),
+    }
+
+
+def btree_pages(path: Path) -> dict[str, list[int]]:
+    """The pages of every table and index in an SQLite file (SQLite's dbstat), by b-tree name."""
+    out: dict[str, list[int]] = {}
+    for name, page in query(path, "SELECT name, pageno FROM dbstat ORDER BY pageno"):
+        out.setdefault(name, []).append(page)
+    return out
+
+
+def _holdings(data_dir: Path) -> tuple[int, ...] | None:
+    """How many keys and rows of each kind the files hold, read raw; None if SQLite cannot read them."""
+    try:
+        keys = query(data_dir / KEYS_FILE, "SELECT COUNT(*) FROM data_keys")[0][0]
+        rows = query(data_dir / DATA_FILE, "SELECT (SELECT COUNT(*) FROM people), (SELECT COUNT(*) FROM embeddings), "
+                                           "(SELECT COUNT(*) FROM thumbnails), (SELECT COUNT(*) FROM consents), "
+                                           "(SELECT COUNT(*) FROM analyses)")[0]
+    except (sqlite3.Error, UnicodeDecodeError):  # the flip made the file (or its schema text) unreadable
+        return None
+    return (keys, *rows)
+
+
+@dataclass(frozen=True)
+class FlipTrial:
+    file: str
+    tree: str  # the table or index whose page was hit
+    page: int
+    offset: int
+    xor: int
+    outcome: str  # "detected", "harmless" (every read gives the original) or "silent" (a read differs, nothing said)
+    how: str  # what detected it: the open, the unlock or a read (typed error), or check()/integrity/verify
+    untyped: bool  # detected only by an exception that is not one of Unveil's typed errors
+    destructive: bool | None  # the app deleted keys or rows it held (None: the damaged file cannot be counted raw)
+
+
+def _judge(data_dir: Path, expected: dict[str, Any]) -> tuple[str, str, bool]:
+    """Open, unlock, check and read the damaged store as the app would, then run the sweep that the
+    app runs at every unlock."""
+    try:
+        store = FamilyStore(data_dir)
+    except UnveilError as exc:
+        return "detected", f"open: {type(exc).__name__}", False
+    except Exception as exc:  # noqa: BLE001 - an untyped failure is counted, whatever it is
+        return "detected", f"open: {type(exc).__name__}", True
+    with store:
+        try:
+            store.unlock(PASSPHRASE)
+            reported = store.integrity_problems() + [d.message for d in store.check()]
+            audit_ok = store.verify_audit().ok
+            got = snapshot(store)
+        except UnveilError as exc:
+            outcome = ("detected", f"unlock/read: {type(exc).__name__}", False)
+        except Exception as exc:  # noqa: BLE001
+            outcome = ("detected", f"unlock/read: {type(exc).__name__}: {exc}", True)
+        else:
+            if reported or not audit_ok:
+                outcome = ("detected", "check/verify", False)
+            else:
+                outcome = ("harmless", "-", False) if got == expected else ("silent", "-", False)
+        if store.is_unlocked:
+            with contextlib.suppress(Exception):  # refusing is the point; what counts is what it removed
+                retention.sweep(store)
+    return outcome
+
+
+def flip_trials(pristine: Path, expected: dict[str, Any], work: Path, *, n: int, seed: int,
+                used_bytes: bool = False) -> list[FlipTrial]:
+    """n random single-byte flips, each in a fresh copy of the pristine store: a table or index of
+    either file (SQLite's own schema table included; they take turns in a shuffled order, so n >= 35
+    hits every one), a random page of it, a random byte of that page (with `used_bytes`, only among
+    its non-zero bytes, so that flips land in headers, pointers and cells rather than free space), a
+    random non-zero XOR."""
+    rng = random.Random(seed)
+    trees = [(file, tree, pages) for file in (DATA_FILE, KEYS_FILE) for tree, pages in sorted(btree_pages(pristine / file).items())]
+    trials, turn = [], []
+    for _ in range(n):
+        if not turn:
+            turn = rng.sample(trees, len(trees))
+        file, tree, pages = turn.pop()
+        page = rng.choice(pages)
+        page_size = query(pristine / file, "PRAGMA page_size")[0][0]
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(pristine, work)
+        raw = bytearray((work / file).read_bytes())
+        start = (page - 1) * page_size
+        offset = rng.choice([o for o in range(page_size) if raw[start + o]]) if used_bytes else rng.randrange(page_size)
+        xor = rng.randrange(1, 256)
+        raw[(page - 1) * page_size + offset] ^= xor
+        (work / file).write_bytes(bytes(raw))
+        before = _holdings(work)
+        outcome, how, untyped = _judge(work, expected)
+        after = _holdings(work)
+        destructive = None if before is None or after is None else any(a < b for a, b in zip(after, before))
+        trials.append(FlipTrial(file, tree, page, offset, xor, outcome, how, untyped, destructive))
+    return trials
+
+
 # ---------------------------------------------------------------------------------------- crashes
 
 def check_consistency(data_dir: Path) -> tuple[bool, list[str], bool]:
@@ -295,14 +431,17 @@ class CrashTrial:
 
 
 def _worker(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "UNVEIL_PASSPHRASE": PASSPHRASE, "PYTHONUNBUFFERED": "1"}
+    # The worker imports the same checkout as this harness, whatever the interpreter has installed.
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "UNVEIL_PASSPHRASE": PASSPHRASE, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
     return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def crash_trials(data_dir: Path, *, n: int, seed: int, max_delay: float = 0.5) -> list[CrashTrial]:
-    """n times: start a worker that enrols and purges in a loop, SIGKILL it at a random moment once it
-    is working, then check the store. The same store takes every crash in turn."""
+    """n times: start a worker that enrols, purges, sweeps and changes the passphrase (or rotates the
+    master key) in a loop, SIGKILL it at a random moment once it is working, then check the store.
+    The same store takes every crash in turn."""
     rng = random.Random(seed)
     if not (data_dir / DATA_FILE).exists():
         new_store(data_dir).close()
@@ -336,21 +475,37 @@ def concurrent_enrolment(data_dir: Path, *, per_process: int, processes: int = 2
     return [proc.returncode for proc in procs]
 
 
+CHURN_OPERATIONS = ("enrol", "purge", "sweep", "passwd", "rotate")
+
+
 def _churn(data_dir: Path, seed: int) -> None:
     rng = random.Random(seed)
+    passphrase = os.environ["UNVEIL_PASSPHRASE"]
     store = FamilyStore(data_dir)
-    store.unlock(os.environ["UNVEIL_PASSPHRASE"])
+    store.unlock(passphrase)
     print("ready", flush=True)
     i = 0
     while True:
         ids = store.person_ids()
+        draw = rng.random()
+        operation = "enrol" if len(ids) < 3 or draw < 0.45 else "purge" if draw < 0.65 else \
+            "sweep" if draw < 0.85 else "passwd" if draw < 0.93 else "rotate"
         # The parent reads these lines after the kill to tell where it landed.
-        if len(ids) < 3 or rng.random() < 0.6:
-            print("begin enrol", flush=True)
-            enrol(store, f"Churn {seed} {i}")
-        else:
-            print("begin purge", flush=True)
+        print(f"begin {operation}", flush=True)
+        if operation == "enrol":
+            # Some consents lapse at once, so that sweeps have someone to erase.
+            if rng.random() < 0.3:
+                enrol_briefly(store, f"Churn {seed} {i}", 1.0)
+            else:
+                enrol(store, f"Churn {seed} {i}")
+        elif operation == "purge":
             erasure.purge_person(store, rng.choice(ids))
+        elif operation == "sweep":
+            retention.sweep(store)
+        elif operation == "passwd":
+            store.change_passphrase(passphrase, scrypt=FAST_SCRYPT)
+        else:
+            store.rotate_master_key(passphrase, scrypt=FAST_SCRYPT)
         print("end", flush=True)
         i += 1
 

@@ -5,12 +5,17 @@
 2. after purging one person: their ciphertexts and data key found on disk (0), and whether a copy of
    the database taken before the purge can be decrypted for them with the passphrase (must not);
 3. random single-byte corruptions of stored ciphertexts detected (100 of 100);
-4. kill -9 at random points during enrol/purge: stores that fail to open, half-done operations,
-   audit chains that fail (all 0);
-5. unlock time with the default scrypt parameters (target 0.2-1 s).
+4. random single-byte flips anywhere in either file (every table and index, SQLite's own pages
+   included), once at any byte and once at used (non-zero) bytes only: detected or harmless (all),
+   silent wrong results (0), keys or rows deleted by the app because of the damage (0), failures
+   that are not Unveil's typed errors (0);
+5. kill -9 at random points during enrol, purge, retention sweep, passphrase change and master-key
+   rotation: stores that fail to open, half-done operations, audit chains that fail (all 0);
+6. unlock time with the default scrypt parameters (target 0.2-1 s).
 
     python scripts/privacy_figures.py                 # real embeddings of the LFW people in ../shared/data/faces
     python scripts/privacy_figures.py --synthetic     # random embeddings instead (no models needed)
+Run it from the repository root with PYTHONPATH=. so that this checkout's code is measured.
 """
 from __future__ import annotations
 
@@ -98,8 +103,8 @@ def scan_figures(root: Path, people: list[str], embeddings: dict[str, np.ndarray
             backup_result = "refused: data key destroyed"
         others_ok = len(old.gallery(errors="skip")) == len(people) - 1
     return [
-        ("scan after enrolment", f"{len(people)} people, 4 embeddings + 1 thumbnail each; {len(needles)} needles "
-                                 f"(names in UTF-8/16, 16-byte windows of every embedding as f32/f64, thumbnails)",
+        ("scan after enrolment", (f"{len(people)} people, 4 embeddings + 1 thumbnail each; {len(needles)} needles "
+                                 f"(names in UTF-8/16, 16-byte windows of every embedding as f32/f64, thumbnails)"),
          f"{len(live_hits)} found in {', '.join(files)}"),
         ("scan after purging one person", f"{len(theirs)} windows of their ciphertexts + wrapped key, and all needles",
          f"{len(after_hits)} found; scrubbed={receipt.storage_scrubbed}"),
@@ -114,21 +119,41 @@ def corruption_figures(root: Path, n: int, seed: int) -> list[tuple[str, str, st
     expected = h.build_corruption_store(data)
     trials = h.corruption_trials(data, expected, n=n, seed=seed)
     kinds = sorted({t.cell.table for t in trials})
-    return [("single-byte corruptions", f"{n} random (ciphertext, byte, XOR) over {len(h.sealed_cells(data))} stored "
-                                        f"ciphertexts of kinds {', '.join(kinds)}",
-             f"detected {sum(t.detected for t in trials)}/{n}; refused on read {sum(t.refused for t in trials)}/{n}; "
-             f"rest of store intact {sum(t.rest_ok for t in trials)}/{n}; clean after undo {sum(t.restored_ok for t in trials)}/{n}")]
+    return [("single-byte corruptions", (f"{n} random (ciphertext, byte, XOR) over {len(h.sealed_cells(data))} stored "
+                                        f"ciphertexts of kinds {', '.join(kinds)}"),
+             (f"detected {sum(t.detected for t in trials)}/{n}; refused on read {sum(t.refused for t in trials)}/{n}; "
+             f"rest of store intact {sum(t.rest_ok for t in trials)}/{n}; clean after undo {sum(t.restored_ok for t in trials)}/{n}"))]
+
+
+def flip_figures(root: Path, n: int, seed: int, *, used_bytes: bool) -> list[tuple[str, str, str]]:
+    start = time.perf_counter()
+    where = root / ("flip-used" if used_bytes else "flip-any")
+    expected = h.build_campaign_store(where / "pristine")
+    trials = h.flip_trials(where / "pristine", expected, where / "work", n=n, seed=seed, used_bytes=used_bytes)
+    trees = {(t.file, t.tree) for t in trials}
+    outcome = {k: sum(t.outcome == k for t in trials) for k in ("detected", "harmless", "silent")}
+    uncounted = [t for t in trials if t.destructive is None]
+    check = "random byte flips in the files" + (" (used bytes)" if used_bytes else "")
+    what = (f"{n} flips (random table or index of either file, page, {'non-zero byte' if used_bytes else 'byte'}, XOR) "
+            f"in fresh copies of a 4-person store; all {len(trees)} b-trees hit; opened, unlocked, checked, read and "
+            f"swept as the app does; {time.perf_counter() - start:.0f} s")
+    result = (f"detected {outcome['detected']}, harmless {outcome['harmless']} (every read as before), silent wrong "
+              f"results {outcome['silent']}; untyped failures {sum(t.untyped for t in trials)}; keys/rows deleted by the "
+              f"app {sum(bool(t.destructive) for t in trials)} ({len(uncounted)} files unreadable raw, refused at open: "
+              f"{sum(t.how.startswith('open:') for t in uncounted)})")
+    return [(check, what, result)]
 
 
 def crash_figures(root: Path, n: int, seed: int) -> list[tuple[str, str, str]]:
     start = time.perf_counter()
     trials = h.crash_trials(root / "crash", n=n, seed=seed)
-    where = {k: sum(t.interrupted == k for t in trials) for k in ("enrol", "purge", None)}
-    return [("kill -9 during enrol/purge", f"{n} kills at uniform(0, 0.5) s into a worker enrolling/purging "
-                                           f"(landed in enrol {where['enrol']}, purge {where['purge']}, between {where[None]}); "
-                                           f"{time.perf_counter() - start:.0f} s",
-             f"stores failing to open {sum(not t.opened for t in trials)}; half-done operations "
-             f"{sum(len(t.half_done) for t in trials)}; audit chains failing {sum(not t.chain_ok for t in trials)}")]
+    where = {k: sum(t.interrupted == k for t in trials) for k in (*h.CHURN_OPERATIONS, None)}
+    landed = ", ".join(f"{k} {where[k]}" for k in h.CHURN_OPERATIONS)
+    return [("kill -9 during enrol/purge/sweep/passwd/rotate", (f"{n} kills at uniform(0, 0.5) s into a worker doing them "
+                                                               f"in a loop (landed in {landed}, between {where[None]}); "
+                                                               f"{time.perf_counter() - start:.0f} s"),
+             (f"stores failing to open {sum(not t.opened for t in trials)}; half-done operations "
+             f"{sum(len(t.half_done) for t in trials)}; audit chains failing {sum(not t.chain_ok for t in trials)}"))]
 
 
 def unlock_figures(root: Path, repeats: int) -> list[tuple[str, str, str]]:
@@ -144,17 +169,18 @@ def unlock_figures(root: Path, repeats: int) -> list[tuple[str, str, str]]:
             store.lock()
     load = os.getloadavg()[0]
     # Wall time depends on what else runs; CPU time is the derivation's own cost on one core.
-    return [("unlock (scrypt + unwrap)", f"default N=2**{params.n.bit_length() - 1}, r={params.r}, p={params.p} "
+    return [("unlock (scrypt + unwrap)", (f"default N=2**{params.n.bit_length() - 1}, r={params.r}, p={params.p} "
                                          f"({128 * params.n * params.r // 2**20} MiB); {repeats} unlocks; "
-                                         f"1-min load average {load:.1f} on {os.cpu_count()} cores",
-             f"wall median {statistics.median(times):.3f} s (min {min(times):.3f}, max {max(times):.3f}); "
-             f"CPU median {statistics.median(cpu):.3f} s")]
+                                         f"1-min load average {load:.1f} on {os.cpu_count()} cores"),
+             (f"wall median {statistics.median(times):.3f} s (min {min(times):.3f}, max {max(times):.3f}); "
+             f"CPU median {statistics.median(cpu):.3f} s"))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=16)
     parser.add_argument("--corruptions", type=int, default=100)
+    parser.add_argument("--flips", type=int, default=200)
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--unlocks", type=int, default=5)
     parser.add_argument("--seed", type=int, default=5)
@@ -166,6 +192,8 @@ def main() -> None:
         people = _people(args.people)
         rows = scan_figures(root, people, _embeddings(people, args.synthetic))
         rows += corruption_figures(root, args.corruptions, args.seed)
+        rows += flip_figures(root, args.flips, args.seed, used_bytes=False)
+        rows += flip_figures(root, args.flips, args.seed, used_bytes=True)
         rows += crash_figures(root, args.kills, args.seed)
         rows += unlock_figures(root, args.unlocks)
 

@@ -398,7 +398,7 @@ def test_wrong_passphrase_is_refused_with_a_message(app_env, faces_dir):
     fresh.button[0].click().run()
     _no_exception(fresh)
     assert [e.value for e in fresh.error] == [
-        "Unlocking the store: wrong passphrase: the store stays locked and nothing was changed"]
+        "Unlocking the store: wrong passphrase: the store stays locked; only the failed attempt was logged"]
     fresh.text_input(key="unlock_passphrase").input(PASSPHRASE)
     fresh.button[0].click().run()
     _no_exception(fresh)

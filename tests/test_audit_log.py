@@ -9,7 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from fer_core.store import DATA_FILE, FamilyStore, WrongPassphraseError
+from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, WrongPassphraseError
 from fer_core.store._audit import entry_hash
 from governance import audit_log, erasure, family
 from tests._store_helpers import load_harness
@@ -77,7 +77,8 @@ def test_tampering_is_reported_at_the_first_broken_link(logged, statements, firs
 
 
 def _rehash_from(store: FamilyStore, seq: int) -> None:
-    """What someone with write access but no key can do: recompute every hash from `seq` on."""
+    """What someone with write access to both files but no key can do: recompute every hash from `seq`
+    on, and the plain head and the anchor in keys.db to match (their seals cannot be redone)."""
     with contextlib.closing(sqlite3.connect(store.data_dir / DATA_FILE, isolation_level=None)) as conn:
         prev = conn.execute("SELECT hash FROM audit WHERE seq = ?", (seq - 1,)).fetchone()[0]
         rows = conn.execute("SELECT seq, ts, event, person_id, name_digest, details FROM audit WHERE seq >= ? ORDER BY seq",
@@ -87,6 +88,8 @@ def _rehash_from(store: FamilyStore, seq: int) -> None:
             conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, s))
             prev = digest
         conn.execute("UPDATE meta SET value = json_object('seq', ?, 'hash', ?) WHERE key = 'audit_head'", (s, prev.hex()))
+    with contextlib.closing(sqlite3.connect(store.data_dir / KEYS_FILE, isolation_level=None)) as conn:
+        conn.execute("UPDATE meta SET value = json_set(value, '$.seq', ?, '$.hash', ?) WHERE key = 'audit_anchor'", (s, prev.hex()))
 
 
 def test_a_chain_recomputed_without_the_key_fails_its_seals(logged):
@@ -166,3 +169,62 @@ def test_note_recognition_refreshes_last_seen_and_logs_counts(logged):
     family.note_recognition(store, [ids[1]], faces=4)
     assert store.person(ids[1]).last_seen_at >= before
     assert store.audit_entries()[-1].details == {"faces": 4, "named": 1, "unknown": 3}
+
+
+def _wipe_log(store: FamilyStore) -> None:
+    """What someone with the files but no key can do: delete every entry and both heads in unveil.db."""
+    _sql(store, ("DELETE FROM audit", ()), ("DELETE FROM meta WHERE key IN ('audit_head', 'audit_sealed_head')", ()))
+
+
+def test_a_wiped_log_is_reported_with_and_without_the_key(logged):
+    store, _ = logged
+    _wipe_log(store)
+    result = audit_log.verify(store)
+    assert (result.ok, result.first_broken, result.reason) == (
+        False, 1, "the log is empty, but every log starts with a sealed entry: it was wiped")
+    store.lock()
+    assert not audit_log.verify(store).ok
+
+
+def test_a_wiped_log_refilled_with_forged_failed_unlocks_is_reported(logged):
+    store, _ = logged
+    _wipe_log(store)
+    store.close()
+    with FamilyStore(store.data_dir) as again:
+        with pytest.raises(WrongPassphraseError):
+            again.unlock("forged attempt!")  # the log now holds only an unsealed entry 1
+        locked = audit_log.verify(again)
+        assert (locked.ok, locked.first_broken) == (False, 2)
+        assert locked.reason == "keys.db records entry 9 of the log, which the log no longer holds: it was cut, wiped or rolled back to an older copy"
+        again.unlock(h.PASSPHRASE)
+        sealed = audit_log.verify(again)
+        assert (sealed.ok, sealed.reason) == (False, "the sealed head of the log is missing: it was tampered with")
+
+
+def test_a_rolled_back_database_is_caught_by_the_anchor(logged, tmp_path):
+    store, _ = logged
+    store.scrub()
+    old = (store.data_dir / DATA_FILE).read_bytes()  # a copy of unveil.db from before the next entries
+    audit_log.record_recognition(store, faces=1, named=0)
+    store.close()
+    for path in store.data_dir.glob(f"{DATA_FILE}-*"):
+        path.unlink()
+    (store.data_dir / DATA_FILE).write_bytes(old)
+    with FamilyStore(store.data_dir) as again:
+        again.unlock(h.PASSPHRASE)
+        result = audit_log.verify(again)
+        assert (result.ok, result.first_broken) == (False, 10)
+        assert result.reason.startswith("keys.db records entry 10 of the log")
+
+
+def test_a_log_without_an_anchor_says_so(logged):
+    store, _ = logged
+    with contextlib.closing(sqlite3.connect(store.data_dir / KEYS_FILE, isolation_level=None)) as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'audit_anchor'")
+    result = audit_log.verify(store)
+    assert result.ok and not result.anchored
+    assert audit_log.describe(result) == ("audit log intact: 9 entries, hash chain and seals verified; not anchored in "
+                                          "keys.db (a store from before anchors), so a cut of the whole log together "
+                                          "with its heads cannot be ruled out until the next entry anchors it")
+    audit_log.record_recognition(store, faces=1, named=1)
+    assert audit_log.verify(store).anchored

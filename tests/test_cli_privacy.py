@@ -67,7 +67,7 @@ def test_mismatched_new_passphrases_are_refused(tmp_path, monkeypatch, capsys):
 def test_wrong_passphrase_is_one_line_and_logged(data_dir, monkeypatch, capsys):
     monkeypatch.setenv("UNVEIL_PASSPHRASE", "not the passphrase")
     code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))
-    assert (code, out, err) == (1, "", "error: wrong passphrase: the store stays locked and nothing was changed\n")
+    assert (code, out, err) == (1, "", "error: wrong passphrase: the store stays locked; only the failed attempt was logged\n")
     monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
     code, out, _ = run(capsys, "audit", "list", "--data-dir", str(data_dir))
     assert code == 0 and out.splitlines()[-1].split()[4:] == ["unlock_failed", "-", "method=passphrase"]

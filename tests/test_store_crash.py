@@ -1,6 +1,7 @@
-"""kill -9 during enrolment and purge: the store opens, holds each operation whole or not at all,
-and the audit chain verifies. Random kills here (12, to stay fast; scripts/privacy_figures.py does
-50), plus kills placed exactly in the windows between the two files' commits."""
+"""kill -9 during enrolment, purge, sweep, passphrase change and master-key rotation: the store opens,
+holds each operation whole or not at all, and the audit chain verifies. Random kills here (12, to stay
+fast; scripts/privacy_figures.py does 50), plus kills placed exactly in the windows between the two
+files' commits."""
 from __future__ import annotations
 
 import subprocess

@@ -28,6 +28,7 @@ from fer_core.store import (
     WrongPassphraseError,
     create_key_file,
 )
+from fer_core.store._errors import WRONG_PASSPHRASE_LOGGED
 from tests._store_helpers import load_harness
 
 h = load_harness()
@@ -71,7 +72,7 @@ def test_wrong_passphrase_is_refused_logged_and_changes_nothing(store):
     reopened = _reopen(store)
     with pytest.raises(WrongPassphraseError) as err:
         reopened.unlock("not the passphrase")
-    assert str(err.value) == "wrong passphrase: the store stays locked and nothing was changed"
+    assert str(err.value) == WRONG_PASSPHRASE_LOGGED == "wrong passphrase: the store stays locked; only the failed attempt was logged"
     assert isinstance(err.value, UnveilError)
     assert not reopened.is_unlocked
     last = reopened.audit_entries()[-1]
@@ -122,7 +123,7 @@ def test_wrong_or_malformed_key_file(tmp_path):
     with FamilyStore(tmp_path / "data") as store:
         with pytest.raises(KeyFileError) as err:
             store.unlock(key_file=wrong)
-        assert str(err.value) == f"key file {wrong} does not unlock this store: it stays locked and nothing was changed"
+        assert str(err.value) == f"key file {wrong} does not unlock this store: it stays locked; only the failed attempt was logged"
         with pytest.raises(KeyFileError) as err:
             store.unlock(key_file=short)
         assert str(err.value) == f"key file {short} is not an Unveil key file (expected 32 bytes, found 10)"

@@ -69,3 +69,11 @@ def test_gallery_can_skip_a_damaged_person(tmp_path):
         assert list(store.gallery(errors="skip")) == ["Halle Berry"]
         assert [(d.table, d.row) for d in store.check()] == [("people", bad)]
         assert store.person(good).name == "Halle Berry"
+
+
+def test_byte_flips_anywhere_are_detected_or_harmless_and_delete_nothing(tmp_path):
+    # One flip in every table and index of both files (scripts/privacy_figures.py does 200).
+    expected = h.build_campaign_store(tmp_path / "pristine")
+    trials = h.flip_trials(tmp_path / "pristine", expected, tmp_path / "work", n=35, seed=11)
+    assert len({(t.file, t.tree) for t in trials}) == 35
+    assert [t for t in trials if t.outcome == "silent" or t.untyped or t.destructive] == []

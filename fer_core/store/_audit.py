@@ -9,7 +9,10 @@ cannot: `audit_head` (the last seq and hash, updated with every entry) catches e
 the end, and `audit_sealed_head` (the same, MAC'd with a key derived from the master key) catches
 someone who recomputes the whole chain without knowing the passphrase. Entries written while the
 store is unlocked carry that MAC too; only `unlock_failed` entries, written by someone who does not
-have the key, are unsealed.
+have the key, are unsealed. Repeated failed unlocks update one entry (attempts, last time) instead of
+growing the log. Every log starts with a sealed entry, so an empty log or one without a sealed head
+was wiped. A copy of the sealed head kept in keys.db (the anchor) catches a log cut or rolled back
+together with its heads in unveil.db.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fer_core.store import _crypto
+from fer_core.store._errors import TamperedDataError
 
 GENESIS = bytes(32)
 UNSEALED_EVENTS = frozenset({"unlock_failed"})
@@ -40,6 +44,7 @@ class AuditVerification:
     first_broken: int | None
     reason: str | None
     sealed: bool
+    anchored: bool = True  # keys.db holds an anchor of the sealed head (stores from before it have none)
 
 
 def canonical_details(details: Mapping[str, Any] | None) -> str:
@@ -76,9 +81,24 @@ def entry_hash(prev_hash: bytes, seq: int, ts: float, event: str, person_id: str
     return hashlib.sha256(prev + body).digest()
 
 
+def parse_head(text: str) -> dict[str, Any]:
+    """A head or anchor as stored ({"seq", "hash"[, "mac"]}); ValueError when it is malformed. A
+    missing "mac" is left for the seal check to report."""
+    try:
+        head = json.loads(text)
+        if not (isinstance(head, dict) and isinstance(head.get("seq"), int) and head["seq"] >= 0 and "hash" in head):
+            raise ValueError
+        for field in ("hash", "mac"):
+            if field in head:
+                bytes.fromhex(head[field])
+    except (TypeError, ValueError):
+        raise ValueError("malformed head") from None
+    return head
+
+
 def _read_head(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return json.loads(row[0]) if row else None
+    return parse_head(row[0]) if row else None
 
 
 def _write_head(conn: sqlite3.Connection, key: str, head: dict[str, Any]) -> None:
@@ -107,7 +127,10 @@ def append(
     if mac_key is None and event not in UNSEALED_EVENTS:
         raise ValueError(f"audit event {event!r} needs the unlocked store")
     text = canonical_details(details)
-    head = _read_head(conn, "audit_head")
+    try:
+        head = _read_head(conn, "audit_head")
+    except ValueError:
+        raise TamperedDataError("the head of the audit log") from None
     seq = head["seq"] + 1 if head else 1
     prev = bytes.fromhex(head["hash"]) if head else GENESIS
     name = seal_name(seq)
@@ -126,6 +149,56 @@ def append(
     return seq
 
 
+def record_failed_unlock(conn: sqlite3.Connection, *, ts: float, method: str) -> int:
+    """Log a failed unlock inside the caller's write transaction. When the newest entry already is an
+    unsealed failed unlock by the same method, it is rewritten with one more attempt and the latest
+    time, so guessing cannot grow the log; otherwise a new entry is appended."""
+    try:
+        head = _read_head(conn, "audit_head")
+    except ValueError:
+        raise TamperedDataError("the head of the audit log") from None
+    row = conn.execute("SELECT ts, event, details, prev_hash, mac FROM audit WHERE seq = ?",
+                       (head["seq"],)).fetchone() if head else None
+    if row is not None and row[1] == "unlock_failed" and row[4] is None:
+        try:
+            previous = json.loads(row[2])
+        except ValueError:
+            previous = None
+        if isinstance(previous, dict) and previous.get("method") == method:
+            seq, first_ts, prev = head["seq"], row[0], row[3]
+            text = canonical_details({"method": method, "attempts": int(previous.get("attempts", 1)) + 1, "last_at": float(ts)})
+            digest = entry_hash(prev, seq, first_ts, "unlock_failed", None, None, text)
+            conn.execute("UPDATE audit SET details = ?, hash = ? WHERE seq = ?", (text, digest, seq))
+            _write_head(conn, "audit_head", {"seq": seq, "hash": digest.hex()})
+            return seq
+    return append(conn, event="unlock_failed", ts=ts, person_id=None, seal_name=lambda _seq: None,
+                  details={"method": method}, mac_key=None)
+
+
+def sign_head(head: Mapping[str, Any], mac_key: bytes) -> dict[str, Any]:
+    """The same head (seq, hash) sealed under another key (the master key is being rotated)."""
+    return {"seq": head["seq"], "hash": head["hash"], "mac": _head_mac(mac_key, head["seq"], bytes.fromhex(head["hash"])).hex()}
+
+
+def sealed_head(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """The sealed head (seq, hash, mac): what keys.db keeps as the log's anchor."""
+    return _read_head(conn, "audit_sealed_head")
+
+
+def reseal(conn: sqlite3.Connection, old_key: bytes, new_key: bytes) -> None:
+    """Re-MAC every sealed entry and the sealed head under a new key (the master key was rotated).
+    Refuses, changing nothing, unless every seal verifies under the old key first."""
+    result = verify(conn, old_key, None)
+    if not result.ok:
+        raise ValueError(f"the audit log is broken at entry {result.first_broken}: {result.reason}")
+    rows = conn.execute("SELECT seq, hash FROM audit WHERE mac IS NOT NULL").fetchall()
+    conn.executemany("UPDATE audit SET mac = ? WHERE seq = ?", [(_crypto.mac(new_key, digest), seq) for seq, digest in rows])
+    head = _read_head(conn, "audit_sealed_head")
+    if head is not None:
+        head["mac"] = _head_mac(new_key, head["seq"], bytes.fromhex(head["hash"])).hex()
+        _write_head(conn, "audit_sealed_head", head)
+
+
 def forget_names(conn: sqlite3.Connection, person_id: str) -> None:
     """Drop a person's sealed names from their entries (they are being erased); the chain is unaffected."""
     conn.execute("UPDATE audit SET name = NULL WHERE person_id = ?", (person_id,))
@@ -137,13 +210,15 @@ def reset(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM meta WHERE key IN ('audit_head', 'audit_sealed_head')")
 
 
-def verify(conn: sqlite3.Connection, mac_key: bytes | None) -> AuditVerification:
-    """Walk the chain in sequence order and report the first broken link."""
+def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None) -> AuditVerification:
+    """Walk the chain in sequence order and report the first broken link. `anchor` is the copy of the
+    sealed head kept in keys.db, as stored (None for a store that has none yet)."""
     sealed = mac_key is not None
     expected_seq, prev, count = 1, GENESIS, 0
+    hashes: dict[int, bytes] = {}
 
     def broken(at: int, reason: str) -> AuditVerification:
-        return AuditVerification(False, count, at, reason, sealed)
+        return AuditVerification(False, count, at, reason, sealed, anchor is not None)
 
     last_sealed: tuple[int, bytes] | None = None
     rows = conn.execute("SELECT seq, ts, event, person_id, name, name_digest, details, prev_hash, hash, mac FROM audit ORDER BY seq")
@@ -165,22 +240,33 @@ def verify(conn: sqlite3.Connection, mac_key: bytes | None) -> AuditVerification
                 return broken(seq, f"entry {seq} has a wrong seal: it was forged or re-hashed")
             else:
                 last_sealed = (seq, digest)
+        hashes[seq] = digest
         prev, expected_seq = digest, seq + 1
 
     last_seq = expected_seq - 1
-    head = _read_head(conn, "audit_head")
+    if count == 0:
+        return broken(1, "the log is empty, but every log starts with a sealed entry: it was wiped")
+    try:
+        head, head_sealed = _read_head(conn, "audit_head"), _read_head(conn, "audit_sealed_head")
+        anchor_head = parse_head(anchor) if anchor is not None else None
+    except ValueError:
+        return broken(last_seq + 1, "a head of the log (in unveil.db or its anchor in keys.db) is unreadable: it was damaged")
     head_seq = head["seq"] if head else 0
     if head_seq != last_seq or (head and bytes.fromhex(head["hash"]) != prev):
         at = min(head_seq, last_seq) + 1
         return broken(at, f"the log ends at entry {last_seq} but its head records entry {head_seq}: entries were cut from the end")
     if sealed:
-        sealed_head = _read_head(conn, "audit_sealed_head")
-        if sealed_head is None:
-            if last_sealed is not None:
-                return broken(last_sealed[0], "the sealed head of the log is missing: it was tampered with")
-        else:
-            s_seq, s_hash = sealed_head["seq"], bytes.fromhex(sealed_head["hash"])
-            if not _crypto.same(bytes.fromhex(sealed_head["mac"]), _head_mac(mac_key, s_seq, s_hash)) or last_sealed != (s_seq, s_hash):
-                at = min(s_seq, last_sealed[0] if last_sealed else 0) + 1
-                return broken(at, f"the last sealed entry should be entry {s_seq}: sealed entries were cut or replaced")
-    return AuditVerification(True, count, None, None, sealed)
+        if head_sealed is None:
+            return broken(last_sealed[0] if last_sealed else 1, "the sealed head of the log is missing: it was tampered with")
+        s_seq, s_hash = head_sealed["seq"], bytes.fromhex(head_sealed["hash"])
+        if not _crypto.same(bytes.fromhex(head_sealed.get("mac", "")), _head_mac(mac_key, s_seq, s_hash)) or last_sealed != (s_seq, s_hash):
+            at = min(s_seq, last_sealed[0] if last_sealed else 0) + 1
+            return broken(at, f"the last sealed entry should be entry {s_seq}: sealed entries were cut or replaced")
+    if anchor_head is not None:
+        a_seq, a_hash = anchor_head["seq"], bytes.fromhex(anchor_head.get("hash", ""))
+        if sealed and not _crypto.same(bytes.fromhex(anchor_head.get("mac", "")), _head_mac(mac_key, a_seq, a_hash)):
+            return broken(min(a_seq, last_seq + 1), "the log's anchor in keys.db has a wrong seal: it was forged")
+        if hashes.get(a_seq) != a_hash:
+            return broken(min(a_seq, last_seq + 1), f"keys.db records entry {a_seq} of the log, which the log no longer "
+                                                    "holds: it was cut, wiped or rolled back to an older copy")
+    return AuditVerification(True, count, None, None, sealed, anchor is not None)

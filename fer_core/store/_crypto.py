@@ -4,7 +4,10 @@ AES-256-GCM for every ciphertext, scrypt for passphrases, HKDF/HMAC-SHA256 for d
 Key hierarchy (like LUKS key slots):
     passphrase --scrypt--> KEK --AES-GCM--> master key --AES-GCM--> per-person data key --AES-GCM--> fields
     key file   --HKDF----> KEK ----------/
-The master key is random and never changes, so a passphrase change re-wraps one key and re-encrypts no data.
+The master key is random. A passphrase change re-wraps only the master key and re-encrypts no data;
+rotating the master key (after a passphrase leaked) re-wraps every data key under a new one, so an
+old copy of unveil.db and the old passphrase no longer open today's keys.db.
+Keys held in memory are bytearrays, overwritten with zeros when the store locks.
 """
 from __future__ import annotations
 
@@ -28,6 +31,9 @@ KEY_BYTES = 32  # AES-256
 _NONCE_BYTES = 12  # GCM's standard nonce; random nonces are safe far beyond a household's message count
 _TAG_BYTES = 16
 _FORMAT = b"\x01"  # first byte of every sealed value, so the format can evolve
+# Format 2: the associated data also holds the row's plaintext times. Changing the byte does not
+# downgrade a value: its tag was computed over the other format's associated data.
+_FORMAT_TIMED = b"\x02"
 _AAD_PREFIX = b"unveil/1|"
 MIN_PASSPHRASE_CHARS = 8
 
@@ -45,35 +51,57 @@ class ScryptParams:
     r: int = 8
     p: int = 1
 
-    # Bounds checked on every unlock too: a tampered slot must not make us allocate gigabytes.
+    # Bounds checked on every unlock too: the slot's parameters are read before anything can be
+    # authenticated, so an edited slot must not make an unlock cost more than twice the default.
     _MAX_N = 2**20
     _MIN_N = 2**10
+    _MAX_WORK = 2**21  # n * r * p; the default is 2**20
 
     def __post_init__(self) -> None:
         if self.n & (self.n - 1) or not self._MIN_N <= self.n <= self._MAX_N:
             raise ValueError(f"scrypt n must be a power of two in [2**10, 2**20], got {self.n}")
         if not (1 <= self.r <= 32 and 1 <= self.p <= 16):
             raise ValueError(f"scrypt r must be in [1, 32] and p in [1, 16], got r={self.r}, p={self.p}")
+        if self.n * self.r * self.p > self._MAX_WORK:
+            raise ValueError(f"scrypt n*r*p must be at most 2**21 (twice the default cost), got {self.n * self.r * self.p}")
+
+    def label(self) -> str:
+        return f"scrypt n={self.n} r={self.r} p={self.p}"
 
 
 def aad(*parts: str) -> bytes:
     """Associated data binding a ciphertext to where it lives (table, row, column, owner, store):
-    a ciphertext copied to another row or column fails authentication."""
+    a ciphertext copied to another row or column fails authentication. An id that is not text (a
+    damaged row) cannot name where anything lives: TamperedDataError."""
+    if not all(isinstance(part, str) for part in parts):
+        raise TamperedDataError("a row whose id is not text")
     return _AAD_PREFIX + "|".join(parts).encode("utf-8", "surrogateescape")
 
 
-def new_key() -> bytes:
-    return AESGCM.generate_key(bit_length=256)
+def new_key() -> bytearray:
+    return bytearray(os.urandom(KEY_BYTES))
 
 
-def seal(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
+def wipe(key: bytearray | None) -> None:
+    """Overwrite a key held in memory (the copies `cryptography` makes internally are freed with it)."""
+    if key is not None:
+        key[:] = bytes(len(key))
+
+
+def seal(key: bytes, plaintext: bytes, associated: bytes, *, timed: bool = False) -> bytes:
+    """`timed`: `associated` includes the row's times (format 2)."""
     nonce = os.urandom(_NONCE_BYTES)
-    return _FORMAT + nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+    return (_FORMAT_TIMED if timed else _FORMAT) + nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+
+
+def is_timed(sealed: bytes) -> bool:
+    """Whether a sealed value binds its row's times (format 2), so they belong in its associated data."""
+    return isinstance(sealed, bytes) and sealed[:1] == _FORMAT_TIMED
 
 
 def unseal(key: bytes, sealed: bytes, associated: bytes, *, what: str) -> bytes:
     """The plaintext, or TamperedDataError naming `what`: GCM never returns garbage for a bad byte."""
-    if not isinstance(sealed, bytes) or len(sealed) < 1 + _NONCE_BYTES + _TAG_BYTES or sealed[:1] != _FORMAT:
+    if not isinstance(sealed, bytes) or len(sealed) < 1 + _NONCE_BYTES + _TAG_BYTES or sealed[:1] not in (_FORMAT, _FORMAT_TIMED):
         raise TamperedDataError(what)
     nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
     try:
@@ -92,25 +120,28 @@ def check_new_passphrase(passphrase: str) -> None:
         raise WeakPassphraseError(MIN_PASSPHRASE_CHARS)
 
 
-def passphrase_kek(passphrase: str, salt: bytes, params: ScryptParams) -> bytes:
+def passphrase_kek(passphrase: str, salt: bytes, params: ScryptParams) -> bytearray:
     kdf = Scrypt(salt=salt, length=KEY_BYTES, n=params.n, r=params.r, p=params.p)
-    return kdf.derive(passphrase_bytes(passphrase))
+    return bytearray(kdf.derive(passphrase_bytes(passphrase)))
 
 
-def key_file_kek(secret: bytes, salt: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"unveil/1 key-file kek").derive(secret)
+def key_file_kek(secret: bytes, salt: bytes) -> bytearray:
+    return bytearray(HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"unveil/1 key-file kek").derive(secret))
 
 
-def derive_subkey(master: bytes, purpose: str) -> bytes:
+def derive_subkey(master: bytes | bytearray, purpose: str) -> bytearray:
     """A key for one purpose (e.g. the audit MAC), independent of every other use of the master key."""
-    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=f"unveil/1 {purpose}".encode()).derive(master)
+    return bytearray(HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                          info=f"unveil/1 {purpose}".encode()).derive(master))
 
 
-def kek_check(kek: bytes) -> bytes:
+def kek_check(kek: bytes | bytearray, binding: str = "") -> bytes:
     """A short tag telling a wrong passphrase (tag differs) apart from a damaged key slot (tag matches
     but the wrapped key fails). It lets a guess be tested offline exactly as the wrapped key already does,
-    so it gives an attacker nothing new; scrypt is what makes each guess expensive."""
-    return hmac.new(kek, b"unveil/1 kek check", hashlib.sha256).digest()[:16]
+    so it gives an attacker nothing new; scrypt is what makes each guess expensive. `binding` ties the
+    tag to the slot's parameters (slot format 2); format 1 slots used none."""
+    suffix = f"|{binding}".encode() if binding else b""
+    return hmac.new(kek, b"unveil/1 kek check" + suffix, hashlib.sha256).digest()[:16]
 
 
 def mac(key: bytes, message: bytes) -> bytes:

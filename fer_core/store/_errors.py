@@ -21,9 +21,46 @@ class StoreExistsError(StoreError, FileExistsError):
         super().__init__(f"an Unveil store already exists in {data_dir}; nothing was changed")
 
 
+LONE_KEYS_MESSAGE = ("{data_dir} holds keys.db but no unveil.db: the store's data file is missing, so no new store "
+                     "was made and nothing was changed. Restore unveil.db from your backup into {data_dir} (keys.db "
+                     "must stay: it holds the keys your data needs), or move keys.db out of the folder to start anew")
+
+
+class LoneKeysFileError(StoreExistsError):
+    """keys.db without unveil.db: creating a store there would overwrite the only copy of every data key."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super(StoreExistsError, self).__init__(LONE_KEYS_MESSAGE.format(data_dir=data_dir))
+
+
 class StoreCorruptError(StoreError):
     def __init__(self, data_dir: Path, detail: str) -> None:
         super().__init__(f"the store in {data_dir} cannot be read ({detail}); restore it from a backup")
+
+
+READ_ONLY_MESSAGE = ("the store in {data_dir} cannot be written ({detail}): it is not damaged and needs no restore. "
+                     "Give your user write access to that folder and its files, or copy the folder somewhere "
+                     "writable and use --data-dir; nothing was changed")
+
+
+class StoreReadOnlyError(StoreError):
+    """The store's folder or files are read-only: opening needs to write SQLite's shared-memory and WAL files."""
+
+    def __init__(self, data_dir: Path, detail: str) -> None:
+        super().__init__(READ_ONLY_MESSAGE.format(data_dir=data_dir, detail=detail))
+
+
+DAMAGED_MESSAGE = ("the store in {data_dir} is damaged ({count} problem(s); first: {first}); nothing was deleted "
+                   "or changed. Run `unveil family check` to list every problem, then restore the damaged file "
+                   "from a backup")
+
+
+class StoreDamagedError(StoreError):
+    """The store failed its integrity checks, so an action that deletes data was refused."""
+
+    def __init__(self, data_dir: Path, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(DAMAGED_MESSAGE.format(data_dir=data_dir, count=len(problems), first=problems[0]))
 
 
 class StoreBusyError(StoreError):
@@ -36,9 +73,15 @@ class StoreLockedError(StoreError):
         super().__init__("the store is locked: unlock it with the passphrase or key file first")
 
 
+WRONG_PASSPHRASE_LOGGED = "wrong passphrase: the store stays locked; only the failed attempt was logged"
+WRONG_PASSPHRASE_UNLOGGED = "wrong passphrase: the store stays locked and nothing was changed"
+
+
 class WrongPassphraseError(StoreError):
-    def __init__(self) -> None:
-        super().__init__("wrong passphrase: the store stays locked and nothing was changed")
+    """Says whether the failed attempt was written to the audit log (it cannot be in a read-only store)."""
+
+    def __init__(self, *, logged: bool = True) -> None:
+        super().__init__(WRONG_PASSPHRASE_LOGGED if logged else WRONG_PASSPHRASE_UNLOGGED)
 
 
 class WeakPassphraseError(StoreError, ValueError):
@@ -56,6 +99,18 @@ class TamperedDataError(StoreError):
     def __init__(self, what: str) -> None:
         self.what = what
         super().__init__(f"{what} failed authentication: it was altered, corrupted or moved, and was not decrypted")
+
+
+RECORD_SET_MESSAGE = ("the {kind} of person {person_id} do not match their sealed manifest ({expected} recorded, "
+                      "{found} found): rows were deleted, added or moved, or an index is damaged")
+
+
+class RecordSetError(TamperedDataError):
+    """A person's rows of one kind differ from the list sealed in their manifest."""
+
+    def __init__(self, kind: str, person_id: str, expected: int, found: int) -> None:
+        self.what = f"{kind} of person {person_id}"
+        super(TamperedDataError, self).__init__(RECORD_SET_MESSAGE.format(kind=kind, person_id=person_id, expected=expected, found=found))
 
 
 class KeyDestroyedError(StoreError):

@@ -7,10 +7,25 @@ unveil.db  everything the app keeps: people, embeddings, thumbnails, consent rec
 keys.db    only the wrapped per-person data keys, indexed by random person id. Keeping them apart is
            what makes erasure provable: a copy of unveil.db taken before a purge (a backup) is
            useless for that person once their key is deleted here, even with the passphrase.
+           It also holds the keys' pending creations and destructions (so a crash between the two
+           files' commits is told apart from damage) and an anchor of the audit log's sealed head.
+
+Version 2 added `manifests` (each person's sealed list of their rows); a version 1 store is
+migrated when it is first unlocked.
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+LEGACY_SCHEMA_VERSION = "1"
+
+# Each person's rows, listed by id and sealed under their data key: deleting, adding or hiding a row
+# (or damaging the index that finds it) is caught on read, and erasure follows this list.
+MANIFESTS = """
+CREATE TABLE IF NOT EXISTS manifests (
+    person_id TEXT PRIMARY KEY REFERENCES people(id) ON DELETE CASCADE,
+    body BLOB NOT NULL
+);
+"""
 
 MAIN = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,12 +90,21 @@ CREATE TABLE audit (
     hash BLOB NOT NULL,
     mac BLOB
 );
+""" + MANIFESTS
+
+# Committed to keys.db before the unveil.db commit they belong to, cleared after it: a key without
+# rows is collected at open only when a pending entry explains it. `rewrap` holds the data keys
+# wrapped under a new master key while a rotation commits.
+KEYS_BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS pending (owner TEXT PRIMARY KEY, action TEXT NOT NULL CHECK (action IN ('create', 'destroy')));
+CREATE TABLE IF NOT EXISTS rewrap (owner TEXT PRIMARY KEY, master_id TEXT NOT NULL, wrapped BLOB NOT NULL);
 """
 
 KEYS = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE data_keys (owner TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at REAL NOT NULL);
-"""
+""" + KEYS_BOOKKEEPING
+
 
 # Tables (and their sealed columns) that hold a person's data; used by erasure counts and check().
 PERSON_TABLES = ("embeddings", "thumbnails", "consents")

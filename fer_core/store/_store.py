@@ -5,11 +5,18 @@ processes) never interleave writes and nothing is lost; a crash rolls back to th
 keys.db is only ever written while that lock is held, in an order that keeps one invariant:
     every person in unveil.db has a data key in keys.db.
 A new key is committed to keys.db before the rows that use it; a destroyed key is deleted only after
-the rows are gone. A crash between the two leaves at most an unused key, which the next open deletes.
+the rows are gone. Both steps are first noted in keys.db's `pending` table, so a crash between the two
+files' commits leaves an unused key that the next open can tell apart from damage and delete. A key
+without rows and without such a note means the files are damaged: nothing is deleted then.
+
+Damage never triggers a destructive action: orphan collection runs only on files that pass SQLite's
+quick_check, and the retention sweep first runs require_intact() (SQLite's integrity_check, the
+cross-checks between the two files, and every person's sealed manifest).
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -29,15 +36,19 @@ from fer_core.store._errors import (
     EmbeddingError,
     KeyDestroyedError,
     KeyFileError,
+    LoneKeysFileError,
     PersonExistsError,
     PersonNameError,
     PersonNotFoundError,
+    RecordSetError,
     StoreBusyError,
     StoreCorruptError,
+    StoreDamagedError,
     StoreError,
     StoreExistsError,
     StoreLockedError,
     StoreNotFoundError,
+    StoreReadOnlyError,
     TamperedDataError,
     WrongPassphraseError,
 )
@@ -50,6 +61,24 @@ MAX_NAME_CHARS = 200
 MAX_EMBEDDING_DIM = 8192
 _SEALED_OVERHEAD = 1 + 12 + 16  # format byte, nonce, GCM tag
 _HOUSEHOLD = "household:"  # data keys not owned by one person (saved analyses) are named household:<random>
+# The kinds of rows a person's sealed manifest lists, and the query that finds them through the indexes.
+# Consents are listed in the order they were given: the last one governs, whatever the (plaintext)
+# recorded_at column says.
+_MANIFEST_KINDS = {
+    "consents": "SELECT id FROM consents WHERE person_id = ? ORDER BY recorded_at, rowid",
+    "embeddings": "SELECT id FROM embeddings WHERE person_id = ?",
+    "thumbnails": "SELECT id FROM thumbnails WHERE person_id = ?",
+    "analyses": "SELECT analysis_id FROM analysis_people WHERE person_id = ?",
+}
+_KEY_FILE_BINDING = "hkdf-sha256"  # what a key-file slot's format 2 binds (it has no tunable parameters)
+# Each plaintext time, and the sealed column of its row (format 2 binds the time to it).
+_TIMES = (("people", "created_at", "name"), ("people", "last_seen_at", "name"), ("embeddings", "created_at", "vector"),
+          ("thumbnails", "created_at", "image"), ("consents", "recorded_at", "details"), ("analyses", "created_at", "result"))
+_TIME_SLACK = 86400.0  # clock differences tolerated when checking that stored times are plausible
+_DAMAGE_WORDS = ("malformed", "no such", "corrupt", "mismatch")  # OperationalError texts that mean a damaged file
+_SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
+_RETENTION_SEAL = "retention_seal"  # meta key: MAC of the retention settings
+_REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key
 
 Errors = Literal["raise", "skip"]
 
@@ -61,6 +90,15 @@ def _new_id() -> str:
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc)
     return "locked" in text or "busy" in text
+
+
+def _is_full(exc: sqlite3.OperationalError) -> bool:
+    return "full" in str(exc)
+
+
+def _is_read_only(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return "readonly" in text or "read-only" in text or "unable to open" in text
 
 
 def _lenient_text(raw: bytes) -> str:
@@ -92,6 +130,39 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _require_stored_id(value: str) -> None:
+    # A damaged id can be NULL or hold bytes that are not UTF-8 (read leniently); no key or row can be
+    # named by it.
+    try:
+        value.encode("utf-8")
+    except (AttributeError, UnicodeEncodeError):
+        raise TamperedDataError(f"the id {value!r}") from None
+
+
+def _damage_is_typed(method: Callable[..., Any]) -> Callable[..., Any]:
+    """SQLite errors that mean a damaged file (malformed pages, a schema that lost a column) become
+    StoreCorruptError. Busy, read-only and full-disk errors pass through: they are not damage."""
+    @functools.wraps(method)
+    def run(self: FamilyStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not any(word in str(exc) for word in _DAMAGE_WORDS):
+                raise
+            raise StoreCorruptError(self.data_dir, str(exc)) from None
+        except UnicodeError:  # damaged text sent back to SQLite, or SQLite's error quoting a damaged schema
+            raise StoreCorruptError(self.data_dir, "text in the file is not valid UTF-8") from None
+    return run
+
+
+def _master_id(master: bytearray) -> str:
+    """A public name for a master key (an HMAC of it, so it reveals nothing): sessions compare it with
+    the store's to notice that another session rotated the key."""
+    return _crypto.mac(master, b"unveil/1 master id")[:16].hex()
 
 
 def _clean_name(name: str) -> str:
@@ -156,12 +227,15 @@ class FamilyStore:
         self._timeout = busy_timeout
         self._clock = clock
         self._lock = threading.RLock()
-        self._master: bytes | None = None
-        self._audit_key: bytes | None = None
-        self._data_keys: dict[str, bytes] = {}
+        self._master: bytearray | None = None
+        self._master_id: str | None = None
+        self._audit_key: bytearray | None = None
+        self._data_keys: dict[str, bytearray] = {}
         self._depth = 0
         self._new_owners: list[str] = []
         self._shred_after_commit: list[str] = []
+        self._shredded_blobs: list[bytes] = []  # wrapped keys just deleted: scrub() checks they left the disk
+        self._sealed_appended = False
         main_path, keys_path = self.data_dir / DATA_FILE, self.data_dir / KEYS_FILE
         if not main_path.is_file():
             raise StoreNotFoundError(self.data_dir)
@@ -170,7 +244,7 @@ class FamilyStore:
         try:
             self._main = _connect(main_path, busy_timeout)
             self._store_id = self._meta(self._main, "store_id")
-            if self._meta(self._main, "schema_version") != _schema.SCHEMA_VERSION:
+            if self._meta(self._main, "schema_version") not in (_schema.SCHEMA_VERSION, _schema.LEGACY_SCHEMA_VERSION):
                 raise StoreCorruptError(self.data_dir, "unknown schema version")
             if not keys_path.is_file():
                 self._recreate_missing_keys(keys_path)
@@ -178,10 +252,16 @@ class FamilyStore:
             if self._meta(self._keys, "store_id") != self._store_id:
                 raise StoreCorruptError(self.data_dir, f"{KEYS_FILE} belongs to another store")
             self._collect_orphan_keys()
+            self._finish_pending_scrub()
+        except UnicodeDecodeError:  # SQLite's error about a damaged schema quotes the damaged bytes
+            self.close()
+            raise StoreCorruptError(self.data_dir, "malformed database schema") from None
         except sqlite3.DatabaseError as exc:
             self.close()
             if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
                 raise StoreBusyError(busy_timeout) from None
+            if _is_read_only(exc):
+                raise StoreReadOnlyError(self.data_dir, str(exc)) from None
             raise StoreCorruptError(self.data_dir, str(exc)) from None
         except BaseException:
             self.close()
@@ -207,7 +287,8 @@ class FamilyStore:
         clock: Callable[[], float] = time.time,
     ) -> FamilyStore:
         """Create a new, empty store and return it unlocked. It can be unlocked later with the
-        passphrase, the key file (see create_key_file), or either when both are given."""
+        passphrase, the key file (see create_key_file), or either when both are given. Refuses a folder
+        that holds either file: a keys.db left alone there is the only copy of every data key."""
         if passphrase is None and key_file is None:
             raise ValueError("a new store needs a passphrase, a key file, or both")
         if passphrase is not None:
@@ -218,9 +299,11 @@ class FamilyStore:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if (data_dir / DATA_FILE).exists():
             raise StoreExistsError(data_dir)
+        if (data_dir / KEYS_FILE).exists():
+            raise LoneKeysFileError(data_dir)
         store_id, master, now = _new_id(), _crypto.new_key(), clock()
         # Both files are built in a private staging folder, then linked into place: a crash leaves
-        # either no store or a whole one, and os.link refuses to replace a store made concurrently.
+        # either no store or a whole one, and os.link refuses to replace a file made concurrently.
         staging = Path(tempfile.mkdtemp(prefix=".unveil-new-", dir=data_dir))
         try:
             _new_db_file(staging / DATA_FILE)
@@ -229,7 +312,8 @@ class FamilyStore:
                 main.executescript(_schema.MAIN)
                 main.execute("BEGIN IMMEDIATE")
                 main.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                                 [("store_id", store_id), ("schema_version", _schema.SCHEMA_VERSION), ("created_at", repr(now))])
+                                 [("store_id", store_id), ("schema_version", _schema.SCHEMA_VERSION),
+                                  ("created_at", repr(now)), ("master_id", _master_id(master))])
                 if passphrase is not None:
                     cls._write_passphrase_slot(main, store_id, master, passphrase, params, now)
                 if secret is not None:
@@ -237,15 +321,20 @@ class FamilyStore:
                 _audit.append(main, event="store_created", ts=now, person_id=None, seal_name=lambda _seq: None,
                               details={"passphrase": passphrase is not None, "key_file": secret is not None},
                               mac_key=_crypto.derive_subkey(master, "audit mac"))
+                anchor = _audit.sealed_head(main)
                 main.execute("COMMIT")
             finally:
                 main.close()
-            cls._build_keys_db(staging / KEYS_FILE, store_id, busy_timeout)
+            cls._build_keys_db(staging / KEYS_FILE, store_id, busy_timeout, anchor)
             try:
                 os.link(staging / DATA_FILE, data_dir / DATA_FILE)
             except FileExistsError:
                 raise StoreExistsError(data_dir) from None
-            os.replace(staging / KEYS_FILE, data_dir / KEYS_FILE)
+            try:
+                os.link(staging / KEYS_FILE, data_dir / KEYS_FILE)
+            except FileExistsError:  # a keys.db appeared meanwhile: it is not ours to replace
+                (data_dir / DATA_FILE).unlink()
+                raise LoneKeysFileError(data_dir) from None
             _fsync_dir(data_dir)
         finally:
             for leftover in staging.iterdir():
@@ -253,15 +342,18 @@ class FamilyStore:
             staging.rmdir()
         store = cls(data_dir, busy_timeout=busy_timeout, clock=clock)
         store._set_master(master)
+        _crypto.wipe(master)
         return store
 
     @staticmethod
-    def _build_keys_db(path: Path, store_id: str, timeout: float) -> None:
+    def _build_keys_db(path: Path, store_id: str, timeout: float, anchor: dict[str, Any] | None = None) -> None:
         _new_db_file(path)
         keys = _connect(path, timeout)
         try:
             keys.executescript(_schema.KEYS)
             keys.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (store_id,))
+            if anchor is not None:
+                keys.execute("INSERT INTO meta (key, value) VALUES ('audit_anchor', ?)", (json.dumps(anchor, sort_keys=True),))
         finally:
             keys.close()
 
@@ -282,10 +374,13 @@ class FamilyStore:
     def is_unlocked(self) -> bool:
         return self._master is not None
 
+    @_damage_is_typed
     def unlock(self, passphrase: str | None = None, *, key_file: str | os.PathLike[str] | None = None) -> None:
         """Derive the key encryption key from the passphrase (scrypt, with the parameters stored in
         the slot) or the key file, and unwrap the master key. A wrong secret raises
-        WrongPassphraseError or KeyFileError, is written to the audit log, and changes nothing else."""
+        WrongPassphraseError or KeyFileError and is counted in the audit log (repeated failures update
+        one entry); nothing else is written. Slot parameters beyond twice the default cost are refused
+        as tampering before any derivation."""
         if (passphrase is None) == (key_file is None):
             raise ValueError("unlock needs either a passphrase or a key file")
         with self._lock:
@@ -299,28 +394,58 @@ class FamilyStore:
                 raise KeyFileError("this store has no key file: unlock it with its passphrase")
             salt, n, r, p, check_tag, wrapped = row
             what = f"the {kind.replace('_', ' ')} slot"
+            binding = _KEY_FILE_BINDING
             if kind == "passphrase":
                 try:
                     params = _crypto.ScryptParams(n=n, r=r, p=p)
-                except ValueError:
+                except (TypeError, ValueError):
                     raise TamperedDataError(what) from None
+                binding = params.label()
                 kek = _crypto.passphrase_kek(passphrase, salt, params)
             else:
                 kek = _crypto.key_file_kek(secret, salt)
-            if not _crypto.same(_crypto.kek_check(kek), check_tag):
-                with contextlib.suppress(StoreBusyError):  # the refusal matters more than its log entry
-                    self._log_failed_unlock(kind)
-                if kind == "passphrase":
-                    raise WrongPassphraseError()
-                raise KeyFileError(f"key file {key_file} does not unlock this store: it stays locked and nothing was changed")
-            master = _crypto.unseal(kek, wrapped, self._slot_aad(self._store_id, kind), what=what)
+            try:
+                master = self._open_slot(kind, kek, binding, check_tag, wrapped, what, key_file)
+            finally:
+                _crypto.wipe(kek)
             self._set_master(master)
+            _crypto.wipe(master)
+            self._finish_rotation()
+            self._migrate_schema()
+
+    def _open_slot(self, kind: str, kek: bytearray, binding: str, check_tag: bytes, wrapped: bytes, what: str,
+                   key_file: str | os.PathLike[str] | None) -> bytearray:
+        """The master key from a slot. Format 2 binds the slot's KDF parameters to its check tag and
+        ciphertext; a format 1 slot (no binding) still opens and is rewritten in format 2."""
+        if _crypto.same(_crypto.kek_check(kek, binding), check_tag):
+            legacy = False
+        elif _crypto.same(_crypto.kek_check(kek), check_tag):
+            legacy = True
+        else:
+            logged = self._log_failed_unlock(kind)
+            if kind == "passphrase":
+                raise WrongPassphraseError(logged=logged)
+            outcome = "only the failed attempt was logged" if logged else "nothing was changed"
+            raise KeyFileError(f"key file {key_file} does not unlock this store: it stays locked; {outcome}")
+        master = bytearray(_crypto.unseal(kek, wrapped, self._slot_aad(self._store_id, kind, None if legacy else binding),
+                                          what=what))
+        if legacy:
+            # A read-only store keeps format 1.
+            with contextlib.suppress(sqlite3.OperationalError, StoreBusyError), self.transaction():
+                self._conn().execute("UPDATE slots SET check_tag = ?, wrapped_master = ? WHERE kind = ?",
+                                     (_crypto.kek_check(kek, binding),
+                                      _crypto.seal(kek, master, self._slot_aad(self._store_id, kind, binding)), kind))
+        return master
 
     def lock(self) -> None:
-        """Forget every key held in memory."""
+        """Overwrite and forget every key held in memory."""
         with self._lock:
-            self._master = self._audit_key = None
+            _crypto.wipe(self._master)
+            _crypto.wipe(self._audit_key)
+            for key in self._data_keys.values():
+                _crypto.wipe(key)
             self._data_keys.clear()
+            self._master = self._audit_key = self._master_id = None
 
     def close(self) -> None:
         with self._lock:
@@ -336,9 +461,12 @@ class FamilyStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @_damage_is_typed
     def change_passphrase(self, new_passphrase: str, *, scrypt: _crypto.ScryptParams | None = None) -> None:
         """Set (or replace) the passphrase. Only the master key is re-wrapped: no data is re-encrypted.
-        The store must be unlocked, which proves knowledge of the current secret."""
+        The store must be unlocked, which proves knowledge of the current secret. This does not help
+        against a leaked passphrase: an old copy of unveil.db still holds the old slot, which opens the
+        same master key. Use rotate_master_key() for that."""
         _crypto.check_new_passphrase(new_passphrase)
         with self.transaction():
             master = self._require_master()
@@ -347,6 +475,150 @@ class FamilyStore:
                                         scrypt or _crypto.ScryptParams(), self._clock())
             self.append_audit("key_change", details={"slot": "passphrase", "action": "replaced" if existed else "added"})
 
+    @_damage_is_typed
+    def rotate_master_key(self, new_passphrase: str, *, scrypt: _crypto.ScryptParams | None = None,
+                          key_file: str | os.PathLike[str] | None = None) -> bool:
+        """Replace the master key: every data key is re-wrapped under a new one, the audit seals are
+        renewed, and the passphrase slot (and the key-file slot, when `key_file` is given; otherwise
+        it is removed) wraps the new master. An old copy of unveil.db and the old passphrase then
+        open only the old master, which unwraps nothing in today's keys.db. Returns whether the old
+        slot and wrapped keys were also scrubbed from the files (see scrub())."""
+        _crypto.check_new_passphrase(new_passphrase)
+        secret = _crypto.read_key_file(key_file) if key_file is not None else None
+        params = scrypt or _crypto.ScryptParams()
+        new_master = _crypto.new_key()
+        new_id = _master_id(new_master)
+        new_audit = _crypto.derive_subkey(new_master, "audit mac")
+        try:
+            with self.transaction():
+                old_master = self._require_master()
+                conn, now = self._conn(), self._clock()
+                self._stage_rewrap(old_master, new_master, new_id, new_audit)
+                try:
+                    _audit.reseal(conn, self._audit_key, new_audit)
+                    if not self._retention_problems(conn):
+                        self._seal_retention(conn, new_audit)
+                except ValueError as exc:
+                    raise StoreDamagedError(self.data_dir, [str(exc)]) from None
+                self._write_passphrase_slot(conn, self._store_id, new_master, new_passphrase, params, now)
+                had_key_file = conn.execute("DELETE FROM slots WHERE kind = 'key_file'").rowcount > 0
+                if secret is not None:
+                    self._write_key_file_slot(conn, self._store_id, new_master, secret, now)
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('master_id', ?)", (new_id,))
+                # The old slot and the old wrapped keys must leave the files too: scrubbed below, or at next open.
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_SCRUB_PENDING,))
+                key_file_action = "rewrapped" if secret is not None else "removed" if had_key_file else "none"
+                _audit.append(conn, event="key_change", ts=now, person_id=None, seal_name=lambda _seq: None,
+                              details={"slot": "master", "action": "rotated", "key_file": key_file_action}, mac_key=new_audit)
+                self._sealed_appended = True
+        except BaseException:
+            # Staged keys are dropped only if the new slot surely did not commit; otherwise the next
+            # unlock finishes the rotation with them.
+            with contextlib.suppress(sqlite3.Error, StoreError):
+                if self._meta_or_none(self._conn(), "master_id") != new_id:
+                    self._drop_rewrap()
+            _crypto.wipe(new_master)
+            _crypto.wipe(new_audit)
+            raise
+        self._finish_rewrap(new_id)
+        self._set_master(new_master)
+        _crypto.wipe(new_master)
+        _crypto.wipe(new_audit)
+        return self.scrub()
+
+    def _stage_rewrap(self, old_master: bytearray, new_master: bytearray, master_id: str, new_audit: bytearray) -> None:
+        # Committed to keys.db before the new slot commits in unveil.db: whichever side a crash lands
+        # on, the master key that the slot opens can find its data keys (see _finish_rotation). The
+        # audit anchor is staged too, sealed under the new key, so that it verifies after a crash.
+        head = _audit.sealed_head(self._conn())
+        anchor = _audit.sign_head(head, new_audit) if head is not None else None
+        keys = self._keys_conn()
+        rows = keys.execute("SELECT owner, wrapped FROM data_keys").fetchall()
+        staged = []
+        for owner, wrapped in rows:
+            key = bytearray(_crypto.unseal(old_master, wrapped, self._key_aad(owner), what=f"the data key of {owner}"))
+            staged.append((owner, master_id, _crypto.seal(new_master, key, self._key_aad(owner))))
+            _crypto.wipe(key)
+        with self._keys_transaction() as keys:
+            keys.execute("DELETE FROM rewrap")
+            keys.executemany("INSERT INTO rewrap (owner, master_id, wrapped) VALUES (?, ?, ?)", staged)
+            keys.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                         (_REWRAP_ANCHOR, json.dumps({"master_id": master_id, "anchor": anchor}, sort_keys=True)))
+
+    def _finish_rewrap(self, master_id: str) -> None:
+        with self._keys_transaction() as keys:
+            keys.execute("UPDATE data_keys SET wrapped = (SELECT wrapped FROM rewrap WHERE rewrap.owner = data_keys.owner) "
+                         "WHERE owner IN (SELECT owner FROM rewrap WHERE master_id = ?)", (master_id,))
+            staged = self._staged_anchor()
+            if staged is not None and staged["master_id"] == master_id and staged["anchor"] is not None:
+                # Unless an anchor sealed under the new key already moved past it (normal completion).
+                current = self._audit_anchor()
+                try:
+                    behind = current is None or _audit.parse_head(current)["seq"] <= staged["anchor"]["seq"]
+                except ValueError:
+                    behind = True
+                if behind:
+                    keys.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?)",
+                                 (json.dumps(staged["anchor"], sort_keys=True),))
+            keys.execute("DELETE FROM rewrap")
+            keys.execute("DELETE FROM meta WHERE key = ?", (_REWRAP_ANCHOR,))
+
+    def _drop_rewrap(self) -> None:
+        with self._keys_transaction() as keys:
+            keys.execute("DELETE FROM rewrap")
+            keys.execute("DELETE FROM meta WHERE key = ?", (_REWRAP_ANCHOR,))
+
+    def _staged_anchor(self) -> dict[str, Any] | None:
+        row = self._keys_conn().execute("SELECT value FROM meta WHERE key = ?", (_REWRAP_ANCHOR,)).fetchone()
+        if row is None:
+            return None
+        try:
+            staged = json.loads(row[0])
+            return staged if isinstance(staged, dict) and "master_id" in staged and "anchor" in staged else None
+        except ValueError:
+            return None
+
+    def _finish_rotation(self) -> None:
+        """After an unlock: complete a rotation whose slot committed but whose keys.db swap did not, or
+        drop the staged keys of one that never committed."""
+        if not self._keys_table_exists("rewrap"):
+            return
+        staged = {row[0] for row in self._keys_conn().execute("SELECT DISTINCT master_id FROM rewrap")}
+        anchor = self._staged_anchor()
+        if anchor is not None:
+            staged.add(anchor["master_id"])
+        if not staged:
+            return
+        with self.transaction():
+            current = self._meta_or_none(self._conn(), "master_id")
+            if current in staged:
+                self._finish_rewrap(current)
+            else:
+                self._drop_rewrap()
+
+    def _migrate_schema(self) -> None:
+        """Give a version 1 store its manifests (from the rows it holds now) and a master key id."""
+        if self._meta_or_none(self._conn(), "schema_version") != _schema.LEGACY_SCHEMA_VERSION:
+            return
+        # A read-only store stays at version 1 (and is read without manifest checks).
+        with contextlib.suppress(sqlite3.OperationalError, StoreBusyError), self.transaction():
+            conn = self._conn()
+            if self._meta_or_none(conn, "schema_version") != _schema.LEGACY_SCHEMA_VERSION:
+                return
+            conn.execute(_schema.MANIFESTS)
+            for (person_id,) in conn.execute("SELECT id FROM people").fetchall():
+                found = {kind: [r[0] for r in conn.execute(sql, (person_id,))] for kind, sql in _MANIFEST_KINDS.items()}
+                self._write_manifest(conn, person_id, found)
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_id', ?)", (self._master_id,))
+            self._seal_retention(conn, self._audit_key)
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (_schema.SCHEMA_VERSION,))
+
+    @property
+    def has_key_file(self) -> bool:
+        """Whether a key file can unlock this store (works while locked)."""
+        return self._conn().execute("SELECT 1 FROM slots WHERE kind = 'key_file'").fetchone() is not None
+
+    @_damage_is_typed
     def set_key_file(self, key_file: str | os.PathLike[str]) -> None:
         """Let this key file (see create_key_file) unlock the store, replacing any earlier key file."""
         secret = _crypto.read_key_file(key_file)
@@ -357,37 +629,52 @@ class FamilyStore:
             self.append_audit("key_change", details={"slot": "key_file", "action": "replaced" if existed else "added"})
 
     @staticmethod
-    def _slot_aad(store_id: str, kind: str) -> bytes:
-        return _crypto.aad(store_id, "slots", kind, "wrapped_master")
+    def _slot_aad(store_id: str, kind: str, binding: str | None) -> bytes:
+        # Format 2 (binding given) authenticates the KDF parameters with the wrapped key; format 1 did not.
+        if binding is None:
+            return _crypto.aad(store_id, "slots", kind, "wrapped_master")
+        return _crypto.aad(store_id, "slots", kind, "wrapped_master", "v2", binding)
 
     @classmethod
-    def _write_passphrase_slot(cls, conn: sqlite3.Connection, store_id: str, master: bytes, passphrase: str,
+    def _write_passphrase_slot(cls, conn: sqlite3.Connection, store_id: str, master: bytearray, passphrase: str,
                                params: _crypto.ScryptParams, now: float) -> None:
         salt = os.urandom(16)
         kek = _crypto.passphrase_kek(passphrase, salt, params)
-        conn.execute(
-            "INSERT OR REPLACE INTO slots (kind, salt, n, r, p, check_tag, wrapped_master, created_at) VALUES (?,?,?,?,?,?,?,?)",
-            ("passphrase", salt, params.n, params.r, params.p, _crypto.kek_check(kek),
-             _crypto.seal(kek, master, cls._slot_aad(store_id, "passphrase")), now))
+        try:
+            conn.execute(
+                "INSERT OR REPLACE INTO slots (kind, salt, n, r, p, check_tag, wrapped_master, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                ("passphrase", salt, params.n, params.r, params.p, _crypto.kek_check(kek, params.label()),
+                 _crypto.seal(kek, master, cls._slot_aad(store_id, "passphrase", params.label())), now))
+        finally:
+            _crypto.wipe(kek)
 
     @classmethod
-    def _write_key_file_slot(cls, conn: sqlite3.Connection, store_id: str, master: bytes, secret: bytes, now: float) -> None:
+    def _write_key_file_slot(cls, conn: sqlite3.Connection, store_id: str, master: bytearray, secret: bytes, now: float) -> None:
         salt = os.urandom(16)
         kek = _crypto.key_file_kek(secret, salt)
-        conn.execute(
-            "INSERT OR REPLACE INTO slots (kind, salt, n, r, p, check_tag, wrapped_master, created_at) VALUES (?,?,NULL,NULL,NULL,?,?,?)",
-            ("key_file", salt, _crypto.kek_check(kek), _crypto.seal(kek, master, cls._slot_aad(store_id, "key_file")), now))
+        try:
+            conn.execute(
+                "INSERT OR REPLACE INTO slots (kind, salt, n, r, p, check_tag, wrapped_master, created_at) VALUES (?,?,NULL,NULL,NULL,?,?,?)",
+                ("key_file", salt, _crypto.kek_check(kek, _KEY_FILE_BINDING),
+                 _crypto.seal(kek, master, cls._slot_aad(store_id, "key_file", _KEY_FILE_BINDING)), now))
+        finally:
+            _crypto.wipe(kek)
 
-    def _set_master(self, master: bytes) -> None:
-        self._master = master
-        self._audit_key = _crypto.derive_subkey(master, "audit mac")
-        self._data_keys.clear()
+    def _set_master(self, master: bytearray) -> None:
+        self.lock()
+        self._master = bytearray(master)
+        self._master_id = _master_id(self._master)
+        self._audit_key = _crypto.derive_subkey(self._master, "audit mac")
 
-    def _log_failed_unlock(self, kind: str) -> None:
-        # Written by whoever failed, so without a MAC; it still joins the hash chain.
-        with self.transaction():
-            _audit.append(self._conn(), event="unlock_failed", ts=self._clock(), person_id=None,
-                          seal_name=lambda _seq: None, details={"method": kind}, mac_key=None)
+    def _log_failed_unlock(self, kind: str) -> bool:
+        # Written by whoever failed, so without a MAC; it still joins the hash chain. False when it
+        # could not be written (busy, read-only, full): the caller's message must then not claim it.
+        try:
+            with self.transaction():
+                _audit.record_failed_unlock(self._conn(), ts=self._clock(), method=kind)
+        except (StoreBusyError, sqlite3.OperationalError):
+            return False
+        return True
 
     # ------------------------------------------------------------------ transactions
 
@@ -396,10 +683,19 @@ class FamilyStore:
             raise StoreError("the store is closed")
         return self._main
 
-    def _require_master(self) -> bytes:
+    def _require_master(self) -> bytearray:
         if self._master is None:
             raise StoreLockedError()
         return self._master
+
+    def _check_master_current(self, conn: sqlite3.Connection) -> None:
+        # Another session may have rotated the master key: this session's keys would then wrap new
+        # data keys under a master that no slot opens any more.
+        if self._master is not None:
+            current = self._meta_or_none(conn, "master_id")
+            if current is not None and current != self._master_id:
+                self.lock()
+                raise StoreLockedError()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -433,20 +729,37 @@ class FamilyStore:
                 if _is_busy(exc):
                     raise StoreBusyError(self._timeout) from None
                 raise
-            self._depth, self._new_owners, self._shred_after_commit = 1, [], []
+            self._depth, self._new_owners, self._shred_after_commit, self._sealed_appended = 1, [], [], False
+            marked: list[str] = []
+            blobs_before = len(self._shredded_blobs)
             try:
+                self._check_master_current(conn)
                 yield
+                if self._shred_after_commit:
+                    marked = self._mark_for_destruction(self._shred_after_commit)
+                    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_SCRUB_PENDING,))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 # Keys made for rows that were never committed are deleted now rather than at next open.
                 self._delete_keys(self._new_owners)
+                self._clear_pending(marked)
+                del self._shredded_blobs[blobs_before:]  # those keys were not destroyed after all
                 raise
             else:
-                self._delete_keys(self._shred_after_commit)
+                self._after_commit()
             finally:
-                self._depth, self._new_owners, self._shred_after_commit = 0, [], []
+                self._depth, self._new_owners, self._shred_after_commit, self._sealed_appended = 0, [], [], False
+
+    def _after_commit(self) -> None:
+        # Bookkeeping in keys.db once unveil.db committed. If it fails (a full disk), the pending notes
+        # stay and the next open finishes it; scrub() reports the key still on disk meanwhile.
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._delete_keys(self._shred_after_commit)
+            self._clear_pending(self._new_owners)
+            if self._sealed_appended:
+                self._write_anchor()
 
     @contextlib.contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -458,25 +771,102 @@ class FamilyStore:
                 return
             conn.execute("BEGIN")
             try:
+                self._check_master_current(conn)
                 yield conn
             finally:
                 conn.execute("COMMIT")
 
-    def _collect_orphan_keys(self) -> None:
-        """Delete data keys that no row uses: left by a crash between writing a key and its rows, or
-        between erasing rows and their key."""
-        def orphans() -> set[str]:
-            owners = {row[0] for row in self._keys.execute("SELECT owner FROM data_keys")}
-            used = {row[0] for row in self._main.execute(
-                "SELECT id FROM people UNION SELECT key_owner FROM analyses "
-                "UNION SELECT value FROM meta WHERE key = 'household_key'")}
-            return owners - used
+    # ------------------------------------------------------------------ keys.db bookkeeping
 
-        if not orphans():
+    @contextlib.contextmanager
+    def _keys_transaction(self) -> Iterator[sqlite3.Connection]:
+        keys = self._keys_conn()
+        keys.execute("BEGIN IMMEDIATE")
+        try:
+            yield keys
+            keys.execute("COMMIT")
+        except BaseException:
+            if keys.in_transaction:
+                keys.execute("ROLLBACK")
+            raise
+
+    def _keys_table_exists(self, name: str) -> bool:
+        return self._keys_conn().execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                         (name,)).fetchone() is not None
+
+    def _ensure_keys_bookkeeping(self) -> None:
+        # keys.db files made before the bookkeeping tables get them on their first write.
+        if not self._keys_table_exists("pending"):
+            for statement in filter(str.strip, _schema.KEYS_BOOKKEEPING.split(";")):
+                self._keys_conn().execute(statement)
+
+    def _mark_for_destruction(self, owners: Iterable[str]) -> list[str]:
+        """Note in keys.db, before unveil.db commits the erasure, that these keys are to be destroyed,
+        and keep their wrapped bytes so scrub() can check that they left the disk."""
+        owners = list(dict.fromkeys(owners))
+        self._ensure_keys_bookkeeping()
+        with self._keys_transaction() as keys:
+            keys.executemany("INSERT OR REPLACE INTO pending (owner, action) VALUES (?, 'destroy')", [(o,) for o in owners])
+            self._shredded_blobs.extend(row[0] for o in owners
+                                        for row in keys.execute("SELECT wrapped FROM data_keys WHERE owner = ?", (o,)))
+        return owners
+
+    def _clear_pending(self, owners: Iterable[str]) -> None:
+        owners = list(owners)
+        if owners and self._keys_table_exists("pending"):
+            self._keys_conn().executemany("DELETE FROM pending WHERE owner = ?", [(o,) for o in owners])
+
+    def _write_anchor(self) -> None:
+        try:
+            head = _audit.sealed_head(self._conn())
+        except ValueError:  # a damaged head is not copied; verify_audit() reports it
+            return
+        if head is not None:
+            self._keys_conn().execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?)",
+                                      (json.dumps(head, sort_keys=True),))
+
+    def _audit_anchor(self) -> str | None:
+        row = self._keys_conn().execute("SELECT value FROM meta WHERE key = 'audit_anchor'").fetchone()
+        return row[0] if row else None
+
+    def _key_census(self) -> tuple[set[str], set[str], set[str], set[str]]:
+        """(orphans a pending note explains, orphans nothing explains, owners with rows but no key,
+        pending notes that are stale) from one look at both files."""
+        # Ids that are not text (NULL in a damaged row) name no key; the rows holding them fail elsewhere.
+        owners = {row[0] for row in self._keys_conn().execute("SELECT owner FROM data_keys") if isinstance(row[0], str)}
+        used = {row[0] for row in self._conn().execute(
+            "SELECT id FROM people UNION SELECT key_owner FROM analyses "
+            "UNION SELECT value FROM meta WHERE key = 'household_key'") if isinstance(row[0], str)}
+        pending = set()
+        if self._keys_table_exists("pending"):
+            pending = {row[0] for row in self._keys_conn().execute("SELECT owner FROM pending") if isinstance(row[0], str)}
+        orphans = owners - used
+        return orphans & pending, orphans - pending, used - owners, pending - orphans
+
+    def _files_pass_quick_check(self) -> bool:
+        return all(conn.execute("PRAGMA quick_check").fetchall() == [("ok",)] for conn in (self._conn(), self._keys_conn()))
+
+    def _collect_orphan_keys(self) -> None:
+        """Delete data keys that no row uses and that a pending note explains: left by a crash between
+        writing a key and its rows, or between erasing rows and their key. A key that nothing
+        explains, or files that fail SQLite's quick_check, mean damage: nothing is deleted then
+        (require_intact() and check() report it)."""
+        explained, _, _, stale = self._key_census()
+        if not (explained or stale):
             return
         with self.transaction():  # under the write lock, a key being written right now is not an orphan
-            self._shred_after_commit.extend(orphans())
-        self._scrub_connection(self._keys)
+            explained, _, _, stale = self._key_census()
+            if not self._files_pass_quick_check():
+                return
+            self._clear_pending(stale)
+            self._shred_after_commit.extend(explained)
+
+    def _finish_pending_scrub(self) -> None:
+        # An erasure committed but its scrub did not finish (another session was reading, the disk was
+        # full, or the process died): finish it now, or leave the note for the next open.
+        if self._meta_or_none(self._conn(), _SCRUB_PENDING) is not None:
+            with contextlib.suppress(sqlite3.OperationalError):
+                self.scrub()
 
     # ------------------------------------------------------------------ data keys and sealing
 
@@ -488,23 +878,28 @@ class FamilyStore:
     def _key_aad(self, owner: str) -> bytes:
         return _crypto.aad(self._store_id, "data_keys", owner, "wrapped")
 
-    def _data_key(self, owner: str) -> bytes:
+    def _data_key(self, owner: str) -> bytearray:
         master = self._require_master()
         key = self._data_keys.get(owner)
         if key is None:
+            _require_stored_id(owner)
             row = self._keys_conn().execute("SELECT wrapped FROM data_keys WHERE owner = ?", (owner,)).fetchone()
             if row is None:
                 raise KeyDestroyedError(owner)
-            key = _crypto.unseal(master, row[0], self._key_aad(owner), what=f"the data key of {owner}")
+            key = bytearray(_crypto.unseal(master, row[0], self._key_aad(owner), what=f"the data key of {owner}"))
             self._data_keys[owner] = key
         return key
 
-    def _new_data_key(self, owner: str) -> bytes:
-        # Committed to keys.db at once (before the rows that will use it), while we hold the write lock.
+    def _new_data_key(self, owner: str) -> bytearray:
+        # Committed to keys.db at once (before the rows that will use it), while we hold the write lock,
+        # with a pending note that lets the next open delete it if those rows never commit.
         master = self._require_master()
         key = _crypto.new_key()
-        self._keys_conn().execute("INSERT INTO data_keys (owner, wrapped, created_at) VALUES (?, ?, ?)",
-                                  (owner, _crypto.seal(master, key, self._key_aad(owner)), self._clock()))
+        self._ensure_keys_bookkeeping()
+        with self._keys_transaction() as keys:
+            keys.execute("INSERT INTO data_keys (owner, wrapped, created_at) VALUES (?, ?, ?)",
+                         (owner, _crypto.seal(master, key, self._key_aad(owner)), self._clock()))
+            keys.execute("INSERT OR REPLACE INTO pending (owner, action) VALUES (?, 'create')", (owner,))
         self._new_owners.append(owner)
         self._data_keys[owner] = key
         return key
@@ -513,24 +908,93 @@ class FamilyStore:
         owners = list(dict.fromkeys(owners))
         if not owners:
             return
-        self._keys_conn().executemany("DELETE FROM data_keys WHERE owner = ?", [(o,) for o in owners])
+        with self._keys_transaction() as keys:
+            keys.executemany("DELETE FROM data_keys WHERE owner = ?", [(o,) for o in owners])
+            if self._keys_table_exists("pending"):
+                keys.executemany("DELETE FROM pending WHERE owner = ?", [(o,) for o in owners])
         for owner in owners:
-            self._data_keys.pop(owner, None)
+            _crypto.wipe(self._data_keys.pop(owner, None))
 
-    def _field_aad(self, table: str, row: str, column: str, owner: str) -> bytes:
-        return _crypto.aad(self._store_id, table, row, column, owner)
+    def _field_aad(self, table: str, row: str, column: str, owner: str, times: tuple[Any, ...] = ()) -> bytes:
+        # Times as stored (REAL); a damaged one (another value or type) gives different associated data.
+        extra = ("times=" + ",".join(repr(t) for t in times),) if times else ()
+        return _crypto.aad(self._store_id, table, row, column, owner, *extra)
 
-    def _seal(self, owner: str, table: str, row: str, column: str, plaintext: bytes) -> bytes:
-        return _crypto.seal(self._data_key(owner), plaintext, self._field_aad(table, row, column, owner))
+    def _seal(self, owner: str, table: str, row: str, column: str, plaintext: bytes, times: tuple[float, ...] = ()) -> bytes:
+        """Seal a value; `times` (the row's plaintext times, which retention acts on) are bound to it."""
+        times = tuple(float(t) for t in times)
+        return _crypto.seal(self._data_key(owner), plaintext, self._field_aad(table, row, column, owner, times), timed=bool(times))
 
-    def _unseal(self, owner: str, table: str, row: str, column: str, sealed: bytes) -> bytes:
+    def _unseal(self, owner: str, table: str, row: str, column: str, sealed: bytes, times: tuple[Any, ...] = ()) -> bytes:
+        """Unseal a value; `times` as read from its row (values sealed before times were bound ignore them)."""
         key = self._data_key(owner)
-        return _crypto.unseal(key, sealed, self._field_aad(table, row, column, owner), what=f"{table} row {row} ({column})")
+        bound = times if _crypto.is_timed(sealed) else ()
+        return _crypto.unseal(key, sealed, self._field_aad(table, row, column, owner, bound), what=f"{table} row {row} ({column})")
+
+    # ------------------------------------------------------------------ manifests
+
+    def _keeps_manifests(self, conn: sqlite3.Connection) -> bool:
+        return self._meta_or_none(conn, "schema_version") == _schema.SCHEMA_VERSION
+
+    def _write_manifest(self, conn: sqlite3.Connection, person_id: str, manifest: Mapping[str, Iterable[str]]) -> None:
+        body = _json_bytes({kind: list(dict.fromkeys(manifest.get(kind, ()))) for kind in _MANIFEST_KINDS})
+        conn.execute("INSERT OR REPLACE INTO manifests (person_id, body) VALUES (?, ?)",
+                     (person_id, self._seal(person_id, "manifests", person_id, "body", body)))
+
+    def _read_manifest(self, conn: sqlite3.Connection, person_id: str) -> dict[str, list[str]] | None:
+        """The person's sealed list of their rows; None in a version 1 store, which has none yet."""
+        if not self._keeps_manifests(conn):
+            return None
+        _require_stored_id(person_id)
+        row = conn.execute("SELECT body FROM manifests WHERE person_id = ?", (person_id,)).fetchone()
+        if row is None:
+            raise TamperedDataError(f"manifests row {person_id} (body)")
+        return json.loads(self._unseal(person_id, "manifests", person_id, "body", row[0]))
+
+    def _amend_manifest(self, conn: sqlite3.Connection, person_id: str, kind: str, *,
+                        add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+        manifest = self._read_manifest(conn, person_id)
+        if manifest is not None:
+            gone = set(remove)
+            manifest[kind] = [row_id for row_id in dict.fromkeys([*manifest[kind], *add]) if row_id not in gone]
+            self._write_manifest(conn, person_id, manifest)
+
+    def _check_rows(self, conn: sqlite3.Connection, person_id: str, kind: str, ids: Iterable[str],
+                    manifest: Mapping[str, list[str]] | None = None) -> None:
+        """RecordSetError unless `ids` (what the indexes found) are exactly the rows the manifest lists."""
+        manifest = manifest if manifest is not None else self._read_manifest(conn, person_id)
+        if manifest is None:
+            return
+        ids, listed = list(ids), manifest[kind]
+        if kind == "analyses":
+            # A saved analysis is household data that can be deleted on its own (its links go with it);
+            # one that still exists must still be linked to everyone it names.
+            listed = [row_id for row_id in listed if conn.execute("SELECT 1 FROM analyses WHERE id = ?", (row_id,)).fetchone()]
+        if len(ids) != len(listed) or set(ids) != set(listed):
+            raise RecordSetError(kind, person_id, len(listed), len(ids))
+
+    def _checked_ids(self, conn: sqlite3.Connection, person_id: str) -> dict[str, list[str]]:
+        """The ids of every kind of this person's rows, checked against their manifest."""
+        manifest = self._read_manifest(conn, person_id)
+        found = {kind: [row[0] for row in conn.execute(sql, (person_id,))] for kind, sql in _MANIFEST_KINDS.items()}
+        for kind, ids in found.items():
+            self._check_rows(conn, person_id, kind, ids, manifest)
+        return found
+
+    def _forget_analyses(self, conn: sqlite3.Connection, analysis_ids: Iterable[str], *, skip: str | None = None) -> None:
+        # Every manifest that lists them, not only the links an index finds: a link row can be lost.
+        analysis_ids = set(analysis_ids)
+        if not analysis_ids or not self._keeps_manifests(conn):
+            return
+        for (person_id,) in conn.execute("SELECT id FROM people").fetchall():
+            if person_id != skip and analysis_ids & set(self._read_manifest(conn, person_id)["analyses"]):
+                self._amend_manifest(conn, person_id, "analyses", remove=analysis_ids)
 
     # ------------------------------------------------------------------ people
 
-    def _name_of(self, person_id: str, sealed: bytes) -> str:
-        return self._unseal(person_id, "people", person_id, "name", sealed).decode("utf-8")
+    def _name_of(self, person_id: str, sealed: bytes, created: Any, seen: Any) -> str:
+        """The name, authenticated together with when they were enrolled and last seen."""
+        return self._unseal(person_id, "people", person_id, "name", sealed, (created, seen)).decode("utf-8")
 
     def _require_person(self, conn: sqlite3.Connection, person_id: str) -> bytes:
         row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
@@ -538,6 +1002,7 @@ class FamilyStore:
             raise PersonNotFoundError(person_id)
         return row[0]
 
+    @_damage_is_typed
     def add_person(self, name: str) -> str:
         """Enrol a new person by name and return their random id. Their name is sealed under a data
         key of their own. PersonExistsError if the name (ignoring case) is already enrolled."""
@@ -547,19 +1012,22 @@ class FamilyStore:
             for person in self.people(errors="skip"):
                 if person.name.casefold() == name.casefold():
                     raise PersonExistsError(name)
-            person_id, now = _new_id(), self._clock()
+            person_id, now = _new_id(), float(self._clock())
             self._new_data_key(person_id)
             self._conn().execute("INSERT INTO people (id, name, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
-                                 (person_id, self._seal(person_id, "people", person_id, "name", name.encode("utf-8")), now, now))
+                                 (person_id, self._seal(person_id, "people", person_id, "name", name.encode("utf-8"), (now, now)),
+                                  now, now))
+            if self._keeps_manifests(self._conn()):
+                self._write_manifest(self._conn(), person_id, {})
             return person_id
 
     def _person_from_row(self, conn: sqlite3.Connection, row: tuple) -> Person:
         person_id, sealed, created, seen = row
-        counts = conn.execute(
-            "SELECT (SELECT COUNT(*) FROM embeddings WHERE person_id = :p), (SELECT COUNT(*) FROM thumbnails WHERE person_id = :p),"
-            " (SELECT COUNT(*) FROM consents WHERE person_id = :p)", {"p": person_id}).fetchone()
-        return Person(person_id, self._name_of(person_id, sealed), created, seen, *counts)
+        name = self._name_of(person_id, sealed, created, seen)
+        ids = self._checked_ids(conn, person_id)
+        return Person(person_id, name, created, seen, len(ids["embeddings"]), len(ids["thumbnails"]), len(ids["consents"]))
 
+    @_damage_is_typed
     def people(self, *, errors: Errors = "raise") -> list[Person]:
         """Everyone enrolled, oldest first. With errors="skip", a person whose name fails
         authentication (or whose key is gone) is left out instead of raising; check() lists them."""
@@ -574,6 +1042,7 @@ class FamilyStore:
                         raise
             return out
 
+    @_damage_is_typed
     def person(self, person_id: str) -> Person:
         self._require_master()
         with self._snapshot() as conn:
@@ -582,26 +1051,37 @@ class FamilyStore:
                 raise PersonNotFoundError(person_id)
             return self._person_from_row(conn, row)
 
+    @_damage_is_typed
     def find_person(self, name: str) -> Person | None:
         """The person with this name (ignoring case), or None."""
         wanted = _clean_name(name).casefold()
         return next((p for p in self.people(errors="skip") if p.name.casefold() == wanted), None)
 
+    @_damage_is_typed
     def person_ids(self) -> list[str]:
         """Ids of everyone enrolled; works while locked (ids are random and say nothing)."""
         with self._snapshot() as conn:
             return [row[0] for row in conn.execute("SELECT id FROM people ORDER BY created_at, rowid")]
 
+    @_damage_is_typed
     def mark_seen(self, person_ids: Iterable[str], *, when: float | None = None) -> None:
-        """Record that these people were just recognised (resets their "not seen" retention clock)."""
-        when = self._clock() if when is None else when
+        """Record that these people were just recognised (resets their "not seen" retention clock).
+        The name is sealed again, bound to the new time."""
+        when = float(self._clock() if when is None else when)
         with self.transaction():
             self._require_master()
-            self._conn().executemany("UPDATE people SET last_seen_at = max(last_seen_at, ?) WHERE id = ?",
-                                     [(when, pid) for pid in person_ids])
+            conn = self._conn()
+            for person_id in dict.fromkeys(person_ids):
+                row = conn.execute("SELECT name, created_at, last_seen_at FROM people WHERE id = ?", (person_id,)).fetchone()
+                if row is None or row[2] >= when:
+                    continue
+                name = self._name_of(person_id, *row).encode("utf-8")
+                conn.execute("UPDATE people SET name = ?, last_seen_at = ? WHERE id = ?",
+                             (self._seal(person_id, "people", person_id, "name", name, (row[1], when)), when, person_id))
 
     # ------------------------------------------------------------------ embeddings and thumbnails
 
+    @_damage_is_typed
     def add_embeddings(self, person_id: str, embeddings: Any, *, model: str = "default") -> int:
         """Seal and store each row of an (n, d) array (float32) for this person; returns n. Rows from
         the same `model` must all have the same d."""
@@ -615,25 +1095,32 @@ class FamilyStore:
             if row is not None and (row[0] - _SEALED_OVERHEAD) // 4 != array.shape[1]:
                 raise EmbeddingError(f"this person's {model!r} embeddings have {(row[0] - _SEALED_OVERHEAD) // 4} "
                                      f"dimensions, the new ones {array.shape[1]}; nothing was stored")
-            now = self._clock()
+            now = float(self._clock())
             rows = []
             for vector in array:
                 row_id = _new_id()
-                rows.append((row_id, person_id, model, self._seal(person_id, "embeddings", row_id, "vector", vector.tobytes()), now))
+                rows.append((row_id, person_id, model, self._seal(person_id, "embeddings", row_id, "vector", vector.tobytes(), (now,)),
+                             now))
             conn.executemany("INSERT INTO embeddings (id, person_id, model, vector, created_at) VALUES (?,?,?,?,?)", rows)
+            self._amend_manifest(conn, person_id, "embeddings", add=[row[0] for row in rows])
             return len(rows)
 
     def _vectors(self, conn: sqlite3.Connection, person_id: str, model: str | None, errors: Errors) -> list[np.ndarray]:
-        query = "SELECT id, vector FROM embeddings WHERE person_id = ?" + (" AND model = ?" if model else "") + " ORDER BY created_at, rowid"
+        rows = conn.execute("SELECT id, model, vector, created_at FROM embeddings WHERE person_id = ? ORDER BY created_at, rowid",
+                            (person_id,)).fetchall()
+        self._check_rows(conn, person_id, "embeddings", (row[0] for row in rows))
         out = []
-        for row_id, sealed in conn.execute(query, (person_id, model) if model else (person_id,)).fetchall():
+        for row_id, row_model, sealed, created in rows:
+            if model and row_model != model:
+                continue
             try:
-                out.append(np.frombuffer(self._unseal(person_id, "embeddings", row_id, "vector", sealed), dtype="<f4"))
+                out.append(np.frombuffer(self._unseal(person_id, "embeddings", row_id, "vector", sealed, (created,)), dtype="<f4"))
             except (TamperedDataError, KeyDestroyedError):
                 if errors == "raise":
                     raise
         return out
 
+    @_damage_is_typed
     def embeddings(self, person_id: str, *, model: str | None = None) -> np.ndarray:
         """This person's embeddings as one (n, d) float32 array (n may be 0)."""
         self._require_master()
@@ -646,15 +1133,16 @@ class FamilyStore:
             raise EmbeddingError("this person has embeddings from models of different sizes: pass model=")
         return np.stack(vectors)
 
+    @_damage_is_typed
     def gallery(self, *, model: str | None = None, errors: Errors = "raise") -> dict[str, np.ndarray]:
         """{name: (n, d) float32 array} for everyone with embeddings (of `model`, when given): what
         recognition compares faces against. errors="skip" leaves out values that fail authentication."""
         self._require_master()
         out: dict[str, np.ndarray] = {}
         with self._snapshot() as conn:
-            for row in conn.execute("SELECT id, name FROM people ORDER BY created_at, rowid").fetchall():
+            for row in conn.execute("SELECT id, name, created_at, last_seen_at FROM people ORDER BY created_at, rowid").fetchall():
                 try:
-                    name = self._name_of(row[0], row[1])
+                    name = self._name_of(*row)
                     vectors = self._vectors(conn, row[0], model, errors)
                 except (TamperedDataError, KeyDestroyedError):
                     if errors == "raise":
@@ -666,6 +1154,7 @@ class FamilyStore:
                     raise EmbeddingError("the gallery mixes embeddings of different sizes: pass model=")
         return out
 
+    @_damage_is_typed
     def add_thumbnail(self, person_id: str, image: bytes) -> str:
         """Seal and keep one small image (e.g. JPEG bytes) of this person; only with their consent."""
         if not isinstance(image, bytes) or not image:
@@ -673,52 +1162,72 @@ class FamilyStore:
         with self.transaction():
             self._require_master()
             self._require_person(self._conn(), person_id)
-            row_id = _new_id()
+            row_id, now = _new_id(), float(self._clock())
             self._conn().execute("INSERT INTO thumbnails (id, person_id, image, created_at) VALUES (?, ?, ?, ?)",
-                                 (row_id, person_id, self._seal(person_id, "thumbnails", row_id, "image", image), self._clock()))
+                                 (row_id, person_id, self._seal(person_id, "thumbnails", row_id, "image", image, (now,)), now))
+            self._amend_manifest(self._conn(), person_id, "thumbnails", add=[row_id])
             return row_id
 
+    @_damage_is_typed
     def thumbnails(self, person_id: str) -> list[Thumbnail]:
         self._require_master()
         with self._snapshot() as conn:
             self._require_person(conn, person_id)
             rows = conn.execute("SELECT id, image, created_at FROM thumbnails WHERE person_id = ? ORDER BY created_at, rowid",
                                 (person_id,)).fetchall()
-            return [Thumbnail(rid, person_id, created, self._unseal(person_id, "thumbnails", rid, "image", sealed))
+            self._check_rows(conn, person_id, "thumbnails", (row[0] for row in rows))
+            return [Thumbnail(rid, person_id, created, self._unseal(person_id, "thumbnails", rid, "image", sealed, (created,)))
                     for rid, sealed, created in rows]
 
+    @_damage_is_typed
     def delete_thumbnails(self, *, before: float | None = None, person_id: str | None = None) -> int:
         """Delete the thumbnails stored before this time, or of this person, or both; returns how many."""
         if before is None and person_id is None:
             raise ValueError("delete_thumbnails needs before=, person_id= or both")
         with self.transaction():
             self._require_master()
-            return self._conn().execute(
-                "DELETE FROM thumbnails WHERE (:before IS NULL OR created_at < :before) AND (:pid IS NULL OR person_id = :pid)",
-                {"before": before, "pid": person_id}).rowcount
+            conn = self._conn()
+            # A person's thumbnails are the ones their manifest lists, as well as the ones the index finds.
+            listed = self._read_manifest(conn, person_id)["thumbnails"] if person_id and self._keeps_manifests(conn) else []
+            doomed = conn.execute(
+                "SELECT id, person_id FROM thumbnails WHERE (:before IS NULL OR created_at < :before) AND "
+                "(:pid IS NULL OR person_id = :pid OR id IN (SELECT value FROM json_each(:listed)))",
+                {"before": before, "pid": person_id, "listed": json.dumps(listed)}).fetchall()
+            conn.executemany("DELETE FROM thumbnails WHERE id = ?", [(row_id,) for row_id, _ in doomed])
+            for owner in {owner for _, owner in doomed}:
+                self._amend_manifest(conn, owner, "thumbnails", remove=[row_id for row_id, o in doomed if o == owner])
+            return len(doomed)
 
     # ------------------------------------------------------------------ consent records
 
+    @_damage_is_typed
     def add_consent(self, person_id: str, details: Mapping[str, Any]) -> str:
         """Append a consent record (any JSON-serialisable mapping, sealed under the person's key)."""
         plaintext = _json_bytes(details)
         with self.transaction():
             self._require_master()
             self._require_person(self._conn(), person_id)
-            row_id = _new_id()
+            row_id, now = _new_id(), float(self._clock())
             self._conn().execute("INSERT INTO consents (id, person_id, details, recorded_at) VALUES (?, ?, ?, ?)",
-                                 (row_id, person_id, self._seal(person_id, "consents", row_id, "details", plaintext), self._clock()))
+                                 (row_id, person_id, self._seal(person_id, "consents", row_id, "details", plaintext, (now,)), now))
+            self._amend_manifest(self._conn(), person_id, "consents", add=[row_id])
             return row_id
 
+    @_damage_is_typed
     def consents(self, person_id: str) -> list[ConsentEntry]:
-        """This person's consent records, oldest first."""
+        """This person's consent records, oldest first (in the order their manifest lists them)."""
         self._require_master()
         with self._snapshot() as conn:
             self._require_person(conn, person_id)
             rows = conn.execute("SELECT id, details, recorded_at FROM consents WHERE person_id = ? ORDER BY recorded_at, rowid",
                                 (person_id,)).fetchall()
+            manifest = self._read_manifest(conn, person_id)
+            self._check_rows(conn, person_id, "consents", (row[0] for row in rows), manifest)
+            if manifest is not None:
+                order = {row_id: i for i, row_id in enumerate(manifest["consents"])}
+                rows.sort(key=lambda row: order[row[0]])
             return [ConsentEntry(rid, person_id, recorded,
-                                 json.loads(self._unseal(person_id, "consents", rid, "details", sealed)))
+                                 json.loads(self._unseal(person_id, "consents", rid, "details", sealed, (recorded,))))
                     for rid, sealed, recorded in rows]
 
     # ------------------------------------------------------------------ saved analyses
@@ -732,6 +1241,7 @@ class FamilyStore:
         self._conn().execute("INSERT INTO meta (key, value) VALUES ('household_key', ?)", (owner,))
         return owner
 
+    @_damage_is_typed
     def add_analysis(self, result: Mapping[str, Any], *, person_ids: Iterable[str] = ()) -> str:
         """Keep an analysis result the user chose to save (sealed). Linking the people it names means
         erasing one of them erases this result too."""
@@ -743,36 +1253,52 @@ class FamilyStore:
             for pid in person_ids:
                 self._require_person(conn, pid)
             owner = self._household_owner(create=True)
-            row_id = _new_id()
+            row_id, now = _new_id(), float(self._clock())
             conn.execute("INSERT INTO analyses (id, key_owner, result, created_at) VALUES (?, ?, ?, ?)",
-                         (row_id, owner, self._seal(owner, "analyses", row_id, "result", plaintext), self._clock()))
+                         (row_id, owner, self._seal(owner, "analyses", row_id, "result", plaintext, (now,)), now))
             conn.executemany("INSERT INTO analysis_people (analysis_id, person_id) VALUES (?, ?)", [(row_id, p) for p in person_ids])
+            for pid in person_ids:
+                self._amend_manifest(conn, pid, "analyses", add=[row_id])
             return row_id
 
+    @_damage_is_typed
     def analyses(self) -> list[AnalysisEntry]:
         self._require_master()
         with self._snapshot() as conn:
             out = []
             for rid, owner, sealed, created in conn.execute(
                     "SELECT id, key_owner, result, created_at FROM analyses ORDER BY created_at, rowid").fetchall():
+                _require_stored_id(rid)
                 people = tuple(r[0] for r in conn.execute("SELECT person_id FROM analysis_people WHERE analysis_id = ?", (rid,)))
-                out.append(AnalysisEntry(rid, created, json.loads(self._unseal(owner, "analyses", rid, "result", sealed)), people))
+                out.append(AnalysisEntry(rid, created, json.loads(self._unseal(owner, "analyses", rid, "result", sealed, (created,))),
+                                         people))
             return out
 
+    @_damage_is_typed
     def delete_analysis(self, analysis_id: str) -> bool:
         """Delete one saved analysis (its links to people go with it); False when there is none with this id."""
         with self.transaction():
             self._require_master()
-            return self._conn().execute("DELETE FROM analyses WHERE id = ?", (analysis_id,)).rowcount == 1
+            conn = self._conn()
+            if conn.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,)).rowcount != 1:
+                return False
+            self._forget_analyses(conn, [analysis_id])
+            return True
 
+    @_damage_is_typed
     def delete_analyses(self, *, before: float) -> int:
         """Delete every saved analysis made before this time; returns how many."""
         with self.transaction():
             self._require_master()
-            return self._conn().execute("DELETE FROM analyses WHERE created_at < ?", (before,)).rowcount
+            conn = self._conn()
+            doomed = [row[0] for row in conn.execute("SELECT id FROM analyses WHERE created_at < ?", (before,))]
+            conn.executemany("DELETE FROM analyses WHERE id = ?", [(row_id,) for row_id in doomed])
+            self._forget_analyses(conn, doomed)
+            return len(doomed)
 
     # ------------------------------------------------------------------ retention settings
 
+    @_damage_is_typed
     def set_retention(self, kind: str, days: int | None) -> None:
         """Store how many days data of this kind is kept (None: kept until erased)."""
         if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
@@ -781,7 +1307,27 @@ class FamilyStore:
             self._require_master()
             self._conn().execute("INSERT OR REPLACE INTO retention (kind, days, updated_at) VALUES (?, ?, ?)",
                                  (kind, days, self._clock()))
+            self._seal_retention(self._conn(), self._audit_key)
 
+    def _retention_mac(self, conn: sqlite3.Connection, mac_key: bytearray) -> str:
+        # The settings decide what the sweep deletes, so they are sealed: an edited or damaged period
+        # must not make it delete more.
+        settings = [list(row) for row in conn.execute("SELECT kind, days FROM retention ORDER BY kind")]
+        return _crypto.mac(mac_key, b"retention|" + json.dumps(settings).encode()).hex()
+
+    def _seal_retention(self, conn: sqlite3.Connection, mac_key: bytearray) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_RETENTION_SEAL, self._retention_mac(conn, mac_key)))
+
+    def _retention_problems(self, conn: sqlite3.Connection) -> list[str]:
+        sealed = self._meta_or_none(conn, _RETENTION_SEAL)
+        if sealed is None and conn.execute("SELECT 1 FROM retention").fetchone() is None:
+            return []  # nothing set yet: the defaults apply
+        expected = self._retention_mac(conn, self._audit_key).encode()
+        if sealed is None or not _crypto.same(sealed.encode("utf-8", "surrogateescape"), expected):
+            return ["the retention settings do not match their seal: they were edited or damaged"]
+        return []
+
+    @_damage_is_typed
     def retention_settings(self) -> dict[str, int | None]:
         """The stored retention settings (kinds never set are absent)."""
         with self._snapshot() as conn:
@@ -789,26 +1335,38 @@ class FamilyStore:
 
     # ------------------------------------------------------------------ erasure
 
+    @_damage_is_typed
     def delete_person(self, person_id: str) -> dict[str, int]:
         """Delete every row of this person (and saved analyses that name them) and destroy their data
         key once the deletion commits: copies of their ciphertexts elsewhere (backups of unveil.db)
-        can then never be decrypted. Returns the number of records removed per kind. Call scrub()
-        afterwards so freed pages and the WAL keep no old bytes."""
+        can then never be decrypted. The rows are the ones their sealed manifest lists together with
+        any the indexes find, so a lost link or a damaged index does not leave rows behind. Returns
+        the number of records removed per kind. Call scrub() afterwards so freed pages and the WAL
+        keep no old bytes."""
         with self.transaction():
             self._require_master()
             conn = self._conn()
             self._require_person(conn, person_id)
+            try:
+                manifest = self._read_manifest(conn, person_id) or {}
+            except (TamperedDataError, KeyDestroyedError):
+                manifest = {}  # erasure still goes ahead: the key is destroyed whatever the list says
             counts = {"person": 1}
             for table in _schema.PERSON_TABLES:
-                counts[table] = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE person_id = ?", (person_id,)).fetchone()[0]
-            counts["analyses"] = conn.execute(
-                "DELETE FROM analyses WHERE id IN (SELECT analysis_id FROM analysis_people WHERE person_id = ?)", (person_id,)).rowcount
-            conn.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to embeddings, thumbnails, consents
+                ids = set(manifest.get(table, ())) | {row[0] for row in conn.execute(_MANIFEST_KINDS[table], (person_id,))}
+                counts[table] = conn.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                                             (json.dumps(sorted(ids)),)).rowcount
+            analyses = set(manifest.get("analyses", ())) | {row[0] for row in conn.execute(_MANIFEST_KINDS["analyses"], (person_id,))}
+            counts["analyses"] = conn.execute("DELETE FROM analyses WHERE id IN (SELECT value FROM json_each(?))",
+                                              (json.dumps(sorted(analyses)),)).rowcount
+            self._forget_analyses(conn, analyses, skip=person_id)
+            conn.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to its manifest and anything left
             _audit.forget_names(conn, person_id)
             counts["data_key"] = 1
             self._shred_after_commit.append(person_id)
             return counts
 
+    @_damage_is_typed
     def delete_everything(self) -> dict[str, int]:
         """Delete every person, every saved analysis and the whole audit log, and destroy every data
         key; the passphrase, key file and retention settings stay so the empty store remains usable.
@@ -825,6 +1383,8 @@ class FamilyStore:
             conn.execute("DELETE FROM people")
             conn.execute("DELETE FROM meta WHERE key = 'household_key'")
             _audit.reset(conn)
+            # The old chain's anchor goes now; the new chain's first sealed entry anchors it again.
+            self._keys_conn().execute("DELETE FROM meta WHERE key = 'audit_anchor'")
             self._shred_after_commit.extend(owners)
             return counts
 
@@ -834,23 +1394,55 @@ class FamilyStore:
             conn.execute("VACUUM")
             busy |= conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
+            if _is_busy(exc) or _is_full(exc):
                 return False
             raise
         return busy == 0
 
+    def _shredded_keys_on_disk(self) -> bool:
+        """Whether a wrapped key deleted by this session is still in keys.db or its WAL."""
+        if not self._shredded_blobs:
+            return False
+        for path in (self.data_dir / KEYS_FILE, self.data_dir / f"{KEYS_FILE}-wal"):
+            with contextlib.suppress(FileNotFoundError):
+                content = path.read_bytes()
+                if any(blob in content for blob in self._shredded_blobs):
+                    return True
+        return False
+
+    @property
+    def scrub_pending(self) -> bool:
+        """True while an erasure's old bytes (or destroyed key) may still be in the files: scrub() has
+        not yet finished since it committed. The next open retries it."""
+        return self._meta_or_none(self._conn(), _SCRUB_PENDING) is not None
+
+    @_damage_is_typed
     def scrub(self) -> bool:
         """Checkpoint the WAL into the database files, VACUUM them and truncate the WALs, so deleted
         values survive neither in free pages nor in old WAL frames (deleted cells are already zeroed by
-        secure_delete). False when another session's open read kept part of it from finishing; the
-        data is deleted either way, and its key is already destroyed."""
+        secure_delete), then check that every data key this session destroyed is gone from keys.db's
+        files. False when another session's open read, or a full disk, kept part of it from finishing:
+        the rows are deleted either way, `scrub_pending` stays set, and the next open finishes it."""
         with self._lock:
             if self._depth:
                 raise StoreError("scrub() cannot run inside a transaction")
-            return all([self._scrub_connection(self._conn()), self._scrub_connection(self._keys_conn())])
+            keys_done = self._scrub_connection(self._keys_conn()) and not self._shredded_keys_on_disk()
+            main_done = self._scrub_connection(self._conn())
+            if not (keys_done and main_done):
+                return False
+            self._shredded_blobs = []
+            if self.scrub_pending:
+                try:
+                    with self.transaction():
+                        self._conn().execute("DELETE FROM meta WHERE key = ?", (_SCRUB_PENDING,))
+                except (StoreBusyError, sqlite3.OperationalError):
+                    return False
+                self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the note's own deletion leaves no WAL behind
+            return True
 
     # ------------------------------------------------------------------ audit log
 
+    @_damage_is_typed
     def append_audit(self, event: str, *, person_id: str | None = None, details: Mapping[str, Any] | None = None) -> int:
         """Append an entry to the hash-chained audit log (joining the current transaction, if any) and
         return its sequence number. `details` holds only flat, non-personal values (counts, kinds);
@@ -862,15 +1454,18 @@ class FamilyStore:
             def seal_name(seq: int) -> bytes | None:
                 if person_id is None:
                     return None
-                row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+                row = conn.execute("SELECT name, created_at, last_seen_at FROM people WHERE id = ?", (person_id,)).fetchone()
                 if row is None:
                     return None
-                name = self._name_of(person_id, row[0]).encode("utf-8")
+                name = self._name_of(person_id, *row).encode("utf-8")
                 return self._seal(person_id, "audit", str(seq), "name", name)
 
-            return _audit.append(conn, event=event, ts=self._clock(), person_id=person_id, seal_name=seal_name,
-                                 details=details, mac_key=self._audit_key)
+            seq = _audit.append(conn, event=event, ts=self._clock(), person_id=person_id, seal_name=seal_name,
+                                details=details, mac_key=self._audit_key)
+            self._sealed_appended = True
+            return seq
 
+    @_damage_is_typed
     def audit_entries(self) -> list[AuditEntry]:
         """The audit log, oldest first. Names show only while the store is unlocked and the person
         is still enrolled."""
@@ -898,13 +1493,17 @@ class FamilyStore:
             out.append(AuditEntry(seq, ts, event, person_id, name, status, parsed, entry_mac is not None))
         return out
 
+    @_damage_is_typed
     def verify_audit(self) -> _audit.AuditVerification:
-        """Check the audit chain; when unlocked, also every entry's MAC and the sealed head."""
+        """Check the audit chain; when unlocked, also every entry's MAC and the sealed head; and that
+        the log still holds the entry its anchor in keys.db names (a log cut or rolled back with
+        its heads in unveil.db does not)."""
         with self._snapshot() as conn:
-            return _audit.verify(conn, self._audit_key)
+            return _audit.verify(conn, self._audit_key, self._audit_anchor())
 
     # ------------------------------------------------------------------ integrity and counts
 
+    @_damage_is_typed
     def counts(self) -> dict[str, int]:
         """Rows per table and data keys held; works while locked."""
         with self._snapshot() as conn:
@@ -913,10 +1512,74 @@ class FamilyStore:
         counts["data_keys"] = self._keys_conn().execute("SELECT COUNT(*) FROM data_keys").fetchone()[0]
         return counts
 
-    def check(self) -> list[Damage]:
-        """Authenticate every sealed value in the store and list the ones that fail (none when intact)."""
+    def _integrity_damage(self) -> list[Damage]:
+        # SQLite's integrity_check compares every table with its indexes (quick_check does not).
+        damage = []
+        for name, conn in ((DATA_FILE, self._conn()), (KEYS_FILE, self._keys_conn())):
+            found = [row[0] for row in conn.execute("PRAGMA integrity_check(20)")]
+            if found != ["ok"]:
+                damage += [Damage("sqlite", name, "integrity_check", f"{name}: {line}") for line in found]
+        damage += [Damage(table, str(rowid), "foreign key", f"{DATA_FILE}: row {rowid} of {table} points to a missing row of {parent}")
+                   for table, rowid, parent, _ in self._conn().execute("PRAGMA foreign_key_check")]
+        damage += self._implausible_times()
+        _, unexplained, keyless, _ = self._key_census()
+        damage += [Damage("data_keys", owner, "owner", f"{KEYS_FILE} holds a data key ({owner}) that nothing in {DATA_FILE} uses")
+                   for owner in sorted(unexplained)]
+        damage += [Damage("people" if not owner.startswith(_HOUSEHOLD) else "analyses", owner, "data key",
+                          f"{owner} has rows in {DATA_FILE} but no data key in {KEYS_FILE}") for owner in sorted(keyless)]
+        return damage
+
+    def _implausible_times(self) -> list[Damage]:
+        # Rows sealed before times were bound to their values (format 1) keep plaintext times that
+        # nothing authenticates. A damaged one must not make data look old enough to delete: it must
+        # be a number between the store's creation and now, and nobody seen before they were enrolled.
+        # Bound rows need no such check (and a wrong system clock does not make them look damaged).
+        try:
+            low, high = float(self._meta(self._conn(), "created_at")) - _TIME_SLACK, self._clock() + _TIME_SLACK
+        except ValueError:
+            return [Damage("meta", "created_at", "value", "meta row created_at: the store's creation time is not a number")]
+        damage = []
+        for table, column, sealed in _TIMES:
+            for row_id, value, kind in self._conn().execute(
+                    f"SELECT id, {column}, typeof({column}) FROM {table} WHERE substr({sealed}, 1, 1) != x'02'"):
+                if kind != "real" or not low <= value <= high:
+                    damage.append(Damage(table, row_id, column, f"{table} row {row_id}: {column} is not a plausible time"))
+        damage += [Damage("people", row_id, "last_seen_at", f"people row {row_id}: last seen before they were enrolled")
+                   for (row_id,) in self._conn().execute(
+                       "SELECT id FROM people WHERE last_seen_at < created_at AND substr(name, 1, 1) != x'02'")]
+        return damage
+
+    @_damage_is_typed
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's integrity_check (tables against their indexes, page structure), its foreign
+        key check, and the cross-checks between the two files find (keys that nothing uses and no
+        pending note explains, rows whose key is missing); empty when all is well. Works while locked."""
+        return [item.message for item in self._integrity_damage()]
+
+    @_damage_is_typed
+    def require_intact(self) -> None:
+        """StoreDamagedError, listing what is wrong, unless check() finds nothing (SQLite's integrity
+        checks, the cross-checks between the files, every sealed value with the times bound to it,
+        every manifest, the retention settings' seal) and the audit log verifies against its anchor.
+        Run before anything that deletes data on its own (the retention sweep), so that damage never
+        causes an erasure."""
         self._require_master()
-        damage: list[Damage] = []
+        with self.transaction():
+            problems = [item.message for item in self.check()]
+            audit = self.verify_audit()
+            if not audit.ok:
+                problems.append(f"audit log broken at entry {audit.first_broken}: {audit.reason}")
+        if problems:
+            raise StoreDamagedError(self.data_dir, problems)
+
+    @_damage_is_typed
+    def check(self) -> list[Damage]:
+        """Authenticate every sealed value in the store, check every person's rows against their
+        manifest, and run integrity_problems(); list what fails (none when intact)."""
+        self._require_master()
+        damage = self._integrity_damage()
+        with self._snapshot() as conn:
+            damage += [Damage("retention", "-", "seal", problem) for problem in self._retention_problems(conn)]
 
         def probe(table: str, row: str, column: str, attempt: Callable[[], object]) -> None:
             try:
@@ -928,13 +1591,17 @@ class FamilyStore:
             probe("data_keys", owner, "wrapped",
                   lambda o=owner, w=wrapped: _crypto.unseal(self._master, w, self._key_aad(o), what=f"the data key of {o}"))
         with self._snapshot() as conn:
-            for pid, sealed in conn.execute("SELECT id, name FROM people").fetchall():
-                probe("people", pid, "name", lambda p=pid, s=sealed: self._name_of(p, s))
-            for table, column in (("embeddings", "vector"), ("thumbnails", "image"), ("consents", "details")):
-                for rid, pid, sealed in conn.execute(f"SELECT id, person_id, {column} FROM {table}").fetchall():
-                    probe(table, rid, column, lambda t=table, c=column, r=rid, p=pid, s=sealed: self._unseal(p, t, r, c, s))
-            for rid, owner, sealed in conn.execute("SELECT id, key_owner, result FROM analyses").fetchall():
-                probe("analyses", rid, "result", lambda r=rid, o=owner, s=sealed: self._unseal(o, "analyses", r, "result", s))
+            for pid, sealed, created, seen in conn.execute("SELECT id, name, created_at, last_seen_at FROM people").fetchall():
+                probe("people", pid, "name", lambda p=pid, s=sealed, c=created, n=seen: self._name_of(p, s, c, n))
+                probe("manifests", pid, "rows", lambda p=pid: self._checked_ids(conn, p))
+            for table, column, when in (("embeddings", "vector", "created_at"), ("thumbnails", "image", "created_at"),
+                                        ("consents", "details", "recorded_at")):
+                for rid, pid, sealed, at in conn.execute(f"SELECT id, person_id, {column}, {when} FROM {table}").fetchall():
+                    probe(table, rid, column,
+                          lambda t=table, c=column, r=rid, p=pid, s=sealed, a=at: self._unseal(p, t, r, c, s, (a,)))
+            for rid, owner, sealed, at in conn.execute("SELECT id, key_owner, result, created_at FROM analyses").fetchall():
+                probe("analyses", rid, "result",
+                      lambda r=rid, o=owner, s=sealed, a=at: self._unseal(o, "analyses", r, "result", s, (a,)))
             live = {row[0] for row in conn.execute("SELECT id FROM people")}
             for seq, pid, sealed in conn.execute("SELECT seq, person_id, name FROM audit WHERE name IS NOT NULL").fetchall():
                 if pid in live:  # names of erased people are meant to be unreadable
@@ -947,3 +1614,8 @@ class FamilyStore:
         if row is None:
             raise sqlite3.DatabaseError(f"meta entry {key!r} is missing")
         return row[0]
+
+    @staticmethod
+    def _meta_or_none(conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None

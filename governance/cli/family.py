@@ -54,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     passwd = commands.add_parser("passwd", help="change the passphrase (re-wraps the keys, re-encrypts nothing)")
     add_store_arguments(passwd)
     passwd.add_argument("--add-key-file", type=Path, default=None, help="also let this key file (created if missing) unlock")
+    passwd.add_argument("--rotate", action="store_true",
+                        help="the old passphrase leaked: also replace the master key, so old copies of the store "
+                             "and the old passphrase open nothing of today's keys (an existing key file is dropped "
+                             "unless given again with --add-key-file)")
     passwd.set_defaults(handler=_passwd)
 
     check = commands.add_parser("check", help="authenticate every encrypted value in the store")
@@ -126,16 +130,37 @@ def _purge(args: argparse.Namespace) -> int:
                 return 1
             receipt = erasure.purge_person(store, person.id, reason="request")
     print(receipt.to_json())
+    if not receipt.storage_scrubbed:
+        print(erasure.SCRUB_PENDING_NOTE.format(seq=receipt.audit_seq), file=sys.stderr)
     return 0
+
+
+PASSWD_DONE = "passphrase changed"
+ROTATED_DONE = ("passphrase changed and master key replaced: copies of the store made before now no longer open "
+                "today's data keys, with either passphrase")
+KEY_FILE_DROPPED = "the key file no longer unlocks the store: add it again with --add-key-file"
+ROTATION_SCRUB_PENDING = ("note: the old key slot and wrapped keys are still in the store's files because another session "
+                          "was reading or the disk is full; they are wiped the next time the store is opened")
 
 
 @reports_errors
 def _passwd(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
-        store.change_passphrase(read_new_passphrase(NEW_PASSPHRASE_ENV))
+        new_passphrase = read_new_passphrase(NEW_PASSPHRASE_ENV)
+        if args.rotate:
+            key_file = _ensure_key_file(args.add_key_file) if args.add_key_file else None
+            had_key_file = store.has_key_file
+            scrubbed = store.rotate_master_key(new_passphrase, key_file=key_file)
+            print(ROTATED_DONE)
+            if not scrubbed:
+                print(ROTATION_SCRUB_PENDING, file=sys.stderr)
+            if had_key_file and key_file is None:
+                print(KEY_FILE_DROPPED)
+            return 0
+        store.change_passphrase(new_passphrase)
         if args.add_key_file:
             store.set_key_file(_ensure_key_file(args.add_key_file))
-    print("passphrase changed")
+    print(PASSWD_DONE)
     return 0
 
 

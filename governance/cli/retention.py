@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from governance import retention
+from governance import erasure, retention
 from governance.cli._store_args import (
     add_store_arguments,
     open_unlocked,
@@ -71,4 +72,6 @@ def _sweep(args: argparse.Namespace) -> int:
     print(json.dumps({"ran_at": report.ran_at, "removed": report.removed,
                       "receipts": [r.digest for r in report.receipts],
                       "storage_scrubbed": report.storage_scrubbed}, indent=2))
+    if report.receipts and not report.storage_scrubbed:
+        print(erasure.SCRUB_PENDING_NOTE.format(seq=report.receipts[-1].audit_seq), file=sys.stderr)
     return 0
