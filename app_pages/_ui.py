@@ -207,12 +207,19 @@ def store_exists() -> bool:
 
 
 def _opened(new_store: FamilyStore) -> None:
-    """Keep the unlocked store for this session and apply the retention policy, as at every app start."""
+    """Apply the retention policy, as at every app start, then keep the unlocked store for this session.
+    A store the sweep finds damaged (StoreDamagedError) is closed again: the page shows what to do, and
+    nobody works on in a store that failed its checks."""
     from governance import retention
 
     lock_store()
+    try:
+        report = retention.sweep(new_store)
+    except BaseException:
+        new_store.close()
+        raise
     st.session_state[STORE] = new_store
-    st.session_state[SWEEP_REPORT] = retention.sweep(new_store)
+    st.session_state[SWEEP_REPORT] = report
 
 
 def create_store(passphrase: str) -> None:

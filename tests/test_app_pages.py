@@ -407,6 +407,26 @@ def test_wrong_passphrase_is_refused_with_a_message(app_env, faces_dir):
     assert fresh.subheader[0].value == "Unlock the family store"
 
 
+def test_a_store_that_fails_its_checks_stays_locked_and_loses_nobody(app_env, faces_dir):
+    import sqlite3
+
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.button(key="sidebar_lock").click().run()
+    with sqlite3.connect(app_env / "unveil.db") as db:  # a consent row lost to damage
+        db.execute("DELETE FROM consents")
+    fresh = _app("family")
+    fresh.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    fresh.button[0].click().run()
+    _no_exception(fresh)
+    assert len(fresh.error) == 1 and "is damaged" in fresh.error[0].value
+    assert "nothing was deleted or changed" in fresh.error[0].value
+    fresh.run()  # the next rerun still finds the store locked
+    assert fresh.subheader[0].value == "Unlock the family store"
+    with sqlite3.connect(app_env / "unveil.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM people").fetchone() == (1,)
+
+
 def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
     at = _app("family")
     at.text_input(key="create_passphrase").input(PASSPHRASE)
