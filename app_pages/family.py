@@ -1,5 +1,5 @@
 """Family: unlock the encrypted store, enrol members with their consent, withdraw consent, purge."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import streamlit as st
 
@@ -145,7 +145,7 @@ with enrol_tab:
                 with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.spinner(f"Enrolling {name.strip()}..."):
                     record = svc.consent_from_form(name=name, given_by=given_by, guardian=guardian, child=child,
                                                    purpose=purpose, scope=scope, expires_on=expires_on,
-                                                   now=datetime.now(timezone.utc))
+                                                   now=datetime.now(UTC))
                     record.validate(now=consent.store_now(store))
                     embeddings = svc.embed_faces(chosen, loaded.identity)
                     thumbnails = svc.face_thumbnails(chosen, loaded.identity) if record.allows_thumbnails else []

@@ -26,7 +26,7 @@ TELEMETRY_OPT_OUT = "ORT_DISABLE_TELEMETRY"
 # when the library loads, so it is set before the import; a value of 0 from the environment is
 # overridden because nothing about this app's use may be recorded or sent.
 os.environ[TELEMETRY_OPT_OUT] = "1"
-import onnxruntime as ort
+import onnxruntime as ort  # noqa: E402 (after the opt-out, on purpose)
 
 
 def _options(threads: int | None) -> ort.SessionOptions:

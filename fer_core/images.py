@@ -151,7 +151,7 @@ def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:
 def _orientation(image: Image.Image, label: str) -> int:
     try:
         orientation = int(image.getexif().get(_ORIENTATION_TAG, 1))
-    except Exception as exc:  # noqa: BLE001  (any malformed EXIF block must not hide an otherwise good photo)
+    except Exception as exc:
         warnings.warn(f"{label}: ignoring unreadable EXIF orientation ({exc})", stacklevel=4)
         return 1
     return orientation if orientation in _ORIENT else 1

@@ -12,7 +12,7 @@ image, an embedding, a passphrase, or a readable name.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fer_core.store import AuditEntry, AuditVerification, FamilyStore
 
@@ -80,7 +80,7 @@ def entries(store: FamilyStore) -> list[AuditEntry]:
 def format_entry(entry: AuditEntry) -> str:
     """`seq  time  event  who  details`, with who shown as the name while the person is enrolled and the
     store unlocked, and as "[erased]" once their key is destroyed."""
-    when = datetime.fromtimestamp(entry.ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = datetime.fromtimestamp(entry.ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     if entry.person_id is None:
         who = "-"
     elif entry.name_status == "shown":

@@ -786,7 +786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         card = build_model_card(name=args.name, kind=args.kind, models=args.onnx, run_dir=args.run,
                                 evaluations=args.evaluation, provenance=args.provenance, bias=args.bias,
                                 command=command)
-        card["generated"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        card["generated"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         markdown, as_json = write_model_card(card, args.out)
     except UnveilError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -86,9 +86,10 @@ def bench_detection(repeats: int, reference: bool) -> list[tuple]:
     rows = []
     for width, height in SIZES:
         rgb = photo(width, height)
-        fns = {"exact": lambda: exact.detect(rgb), "fast": lambda: analyzer_setting.detect(rgb)}
+        # Each lambda is timed within this iteration, so it binds this iteration's photo by default argument.
+        fns = {"exact": lambda rgb=rgb: exact.detect(rgb), "fast": lambda rgb=rgb: analyzer_setting.detect(rgb)}
         if package is not None:
-            fns["package"] = lambda: package.detect_faces(rgb)
+            fns["package"] = lambda rgb=rgb: package.detect_faces(rgb)
         result = median_ms(fns, repeats)
         faces = (len(exact.detect(rgb)), len(analyzer_setting.detect(rgb)))
         rows.append((f"{width}x{height}", f"{faces[0]}/{faces[1]} faces", result["exact"], result["fast"],

@@ -27,11 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-
 from _identity_data import FACES_DIR, FacePhoto, embed_photos, load_manifest, people_embeddings, read_rgb
 from calibrate_identity import TARGET_FPIR, calibrate
-from fer_core.detection import FaceDetector
+
 from fer_core._paths import models_dir
+from fer_core.detection import FaceDetector
 from fer_core.identity import DEFAULT_MODEL, Gallery, embed_enrollment_photos, load_embedding_model, pairwise_distances
 from governance.model_cards import write_evaluation
 
@@ -146,7 +146,7 @@ def timings(model, detector: FaceDetector, embeddings: np.ndarray, photos: list[
             by_person.setdefault(photo.person, []).append(photo.path)
     embed_enrollment_photos({"warm-up": read_rgb(photos[0].path)}, detect=detector.detect, model=model)
     enrol_times = []
-    for person, paths in sorted(by_person.items()):
+    for _, paths in sorted(by_person.items()):
         single = [p for p in paths if len(detector.detect(read_rgb(p))) == 1][:4]
         if len(single) < 4:
             continue

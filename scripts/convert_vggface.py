@@ -26,14 +26,14 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf2onnx  # noqa: E402
+import keras
+import numpy as np
+import onnx
+import tensorflow as tf
+import tf2onnx
 
-from fer_core.alignment import DLIB_150_TEMPLATE, scale_template  # noqa: E402
-from fer_core.identity._metadata import identity_metadata  # noqa: E402
+from fer_core.alignment import DLIB_150_TEMPLATE, scale_template
+from fer_core.identity._metadata import identity_metadata
 
 OPSET = 13
 VGGFACE_SIZE = (224, 224)
@@ -65,7 +65,6 @@ def load_vggface_weights(model: keras.Model, weights: Path) -> None:
     network; so every layer of `model` that has weights must be in the file, or this refuses.
     """
     import h5py
-
     from keras.src.legacy.saving import legacy_h5_format
 
     with h5py.File(weights, "r") as handle:

@@ -27,15 +27,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
+from _identity_data import FACES_DIR, load_manifest, read_rgb
+from export_mtcnn import NETWORKS, build_keras, real_inputs
 
-from _identity_data import FACES_DIR, load_manifest, read_rgb  # noqa: E402
-from export_mtcnn import NETWORKS, build_keras, real_inputs  # noqa: E402
-from fer_core._onnx import load_session  # noqa: E402
-from fer_core._paths import models_dir  # noqa: E402
-from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE  # noqa: E402
-from fer_core.detection import FaceDetector  # noqa: E402
-from governance.model_cards import write_evaluation  # noqa: E402
+from fer_core._onnx import load_session
+from fer_core._paths import models_dir
+from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE
+from fer_core.detection import FaceDetector
+from governance.model_cards import write_evaluation
 
 FER4_DIR = FACES_DIR.parent / "fer4"
 FER4_PER_CLASS = 25

@@ -22,17 +22,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf2onnx  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from mtcnn.network.onet import ONet  # noqa: E402
-from mtcnn.network.pnet import PNet  # noqa: E402
-from mtcnn.network.rnet import RNet  # noqa: E402
-from mtcnn.utils.tensorflow import load_weights  # noqa: E402
+import numpy as np
+import onnx
+import onnxruntime as ort
+import tensorflow as tf
+import tf2onnx
+from mtcnn.network.onet import ONet
+from mtcnn.network.pnet import PNet
+from mtcnn.network.rnet import RNet
+from mtcnn.utils.tensorflow import load_weights
+from PIL import Image
 
 OPSET = 13
 MTCNN_VERSION = "1.0.0"

@@ -33,13 +33,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy.stats import wilcoxon  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.stats import wilcoxon
 
-from fer_core._paths import models_dir  # noqa: E402
-from fer_core.training.data import load_splits, to_rgb_float  # noqa: E402
-from governance.explain import (  # noqa: E402
+from fer_core._paths import models_dir
+from fer_core.training.data import load_splits, to_rgb_float
+from governance.explain import (
     DEFAULT_METHOD,
     DEFAULT_MODEL,
     DELETION_STEPS,

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _identity_data import FACES_DIR, centre_face, load_manifest, read_rgb  # noqa: E402
+from _identity_data import FACES_DIR, centre_face, load_manifest, read_rgb
 
-from fer_core.detection import FaceDetector  # noqa: E402
-from fer_core.identity import load_embedding_model, pairwise_distances  # noqa: E402
-from governance.bias_audit import PROXY_COLUMNS, FaceGeometry, proxy_groups  # noqa: E402
+from fer_core.detection import FaceDetector
+from fer_core.identity import load_embedding_model, pairwise_distances
+from governance.bias_audit import PROXY_COLUMNS, FaceGeometry, proxy_groups
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,12 +13,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from make_identity_reference import FIXTURES, PHOTOS, TFJS
 from PIL import Image
 
 from fer_core._paths import models_dir
 from fer_core.identity import DEFAULT_MODEL, load_embedding_model
 from governance.model_cards import write_evaluation
-from make_identity_reference import FIXTURES, PHOTOS, TFJS
 
 # The order of faceapi_reference_embeddings.npy: the photos make_identity_reference.py aligned.
 REFERENCE_PHOTOS = tuple(Path(photo).stem for photo in PHOTOS)

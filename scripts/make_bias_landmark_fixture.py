@@ -16,9 +16,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-from mtcnn import MTCNN  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from mtcnn import MTCNN
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 # Varied in skin tone, gender and age; all photos are in the shared faces set.

@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _privacy_harness as h  # noqa: E402
+import _privacy_harness as h
 
-from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError, ScryptParams  # noqa: E402
-from governance import erasure, family  # noqa: E402
+from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError, ScryptParams
+from governance import erasure, family
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared" / "data" / "faces"
@@ -57,7 +57,7 @@ def _embeddings(people: list[str], synthetic: bool) -> dict[str, np.ndarray]:
         for photo in photos:  # the first four photos that show exactly one face
             try:
                 vectors, _ = family.embed_photos([photo])
-            except Exception:  # noqa: BLE001 - a refused photo is skipped, as a user would replace it
+            except Exception:
                 continue
             chosen.append(vectors[0])
             if len(chosen) == 4:

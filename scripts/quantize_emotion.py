@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from _timing import median_ms_per_image
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -38,8 +39,6 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
-
-from _timing import median_ms_per_image
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "fer4"

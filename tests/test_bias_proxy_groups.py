@@ -17,9 +17,9 @@ from governance.bias_audit import (
     head_yaw,
     individual_typology_angle,
     is_grayscale,
+    load_audit_set,
     proxy_groups,
     run_emotion_audit,
-    load_audit_set,
 )
 from governance.bias_audit._images import read_rgb
 from governance.bias_audit._proxy_groups import NOSE_DEPTH_RATIO, face_size_band, illumination_band, skin_tone_band

@@ -23,8 +23,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from urllib.parse import urlparse
 from pathlib import Path
+from urllib.parse import urlparse
 
 import cv2
 import numpy as np
@@ -68,7 +68,7 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def app_url(app_models_dir, tmp_path_factory):  # noqa: F811
+def app_url(app_models_dir, tmp_path_factory):
     """`streamlit run app.py` on a free localhost port with a fresh data folder; its URL.
 
     The address comes from the shipped .streamlit/config.toml (localhost), as for a user."""

@@ -30,7 +30,7 @@ def test_two_sessions_in_threads_lose_nothing(tmp_path):
                 store.unlock(h.PASSPHRASE)
                 for i in range(6):
                     h.enrol(store, f"{prefix} {i}")
-        except Exception as exc:  # noqa: BLE001 - surfaced below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=session, args=(p,)) for p in ("Left", "Right")]

@@ -106,9 +106,9 @@ def ensemble_onnx(ensemble_run):
 
 
 def test_ensemble_exports_with_parity_and_runs_in_the_emotion_runtime(ensemble_onnx, ensemble_run, fer4_test_faces):
-    from fer_core import EmotionModel
-
     import onnx
+
+    from fer_core import EmotionModel
 
     assert json.loads((ensemble_run / "export.json").read_text())["parity_max_prob_diff"] <= 1e-4
     metadata = {p.key: p.value for p in onnx.load(str(ensemble_onnx)).metadata_props}

@@ -2,8 +2,8 @@
 export contract (metadata, the three outputs), its convolutions really are int8, the preprocessing and
 head stay float32, and its probabilities stay close to fp32 on real faces."""
 import importlib.util
-import sys
 import json
+import sys
 from pathlib import Path
 
 import numpy as np

@@ -8,8 +8,8 @@ kernels and the ReLU mask, so Grad-CAM runs exactly on the ONNX graph without Te
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 from keras import layers

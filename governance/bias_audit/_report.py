@@ -57,7 +57,7 @@ def write_report(audit: BiasAudit, directory: str | Path, *, stem: str | None = 
         html=directory / f"{stem}.html", json=directory / f"{stem}.json", rows=directory / f"{stem}_rows.csv"
     )
     numbers = audit.to_dict()
-    numbers["generated"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    numbers["generated"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     # Built completely before anything is written: a failure leaves no half-written report.
     page = render_html(audit, generated=numbers["generated"])
     text = json.dumps(numbers, indent=1, allow_nan=False)

@@ -7,8 +7,8 @@ order sets the level a heatmap must beat. Lower is better.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

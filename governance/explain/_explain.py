@@ -1,8 +1,8 @@
 """Per-face explanations: one heatmap per emotion over the aligned face, by a named method."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
