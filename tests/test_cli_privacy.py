@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sqlite3
 import stat
+import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +20,12 @@ from PIL import Image
 
 from fer_core.store import DATA_FILE, FamilyStore
 from governance.cli import build_parser, main
+from governance.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE
 from governance.cli.retention import DAYS_TOO_MANY
 from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
 from tests._store_helpers import load_harness
+
+REPO = Path(__file__).resolve().parents[1]
 
 h = load_harness()
 
@@ -41,8 +47,13 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def _in_a_terminal(monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(isatty=lambda: True))
+
+
 def test_init_prompts_twice_without_echo_and_never_prints_the_passphrase(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("UNVEIL_PASSPHRASE", raising=False)
+    _in_a_terminal(monkeypatch)
     prompts = []
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "typed secret phrase")
     code, out, err = run(capsys, "family", "init", "--data-dir", str(tmp_path / "d"))
@@ -57,11 +68,36 @@ def test_init_prompts_twice_without_echo_and_never_prints_the_passphrase(tmp_pat
 
 def test_mismatched_new_passphrases_are_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("UNVEIL_PASSPHRASE", raising=False)
+    _in_a_terminal(monkeypatch)
     answers = iter(["first passphrase", "second passphrase"])
     monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
     code, _, err = run(capsys, "family", "init", "--data-dir", str(tmp_path / "d"))
     assert (code, err) == (1, "error: the two passphrases differ; nothing was changed\n")
     assert not (tmp_path / "d" / DATA_FILE).exists()
+
+
+def _cli(tmp_path, *argv: str, stdin: str | None, passphrase: str | None):
+    """The CLI as a process with no terminal: `stdin` (None: at its end), UNVEIL_PASSPHRASE unset or `passphrase`."""
+    env = {k: v for k, v in os.environ.items() if k != "UNVEIL_PASSPHRASE"}
+    if passphrase is not None:
+        env["UNVEIL_PASSPHRASE"] = passphrase
+    return subprocess.run([sys.executable, "-m", "governance.cli", *argv, "--data-dir", str(tmp_path / "d")],
+                          input=stdin or "", env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+def test_without_a_terminal_the_passphrase_is_one_line_of_stdin_or_a_one_line_error(tmp_path):
+    empty_env = _cli(tmp_path, "family", "init", stdin=None, passphrase="")
+    assert (empty_env.returncode, empty_env.stderr) == (2, f"error: {EMPTY_ENV.format(env='UNVEIL_PASSPHRASE')}\n")
+    nothing = _cli(tmp_path, "family", "init", stdin=None, passphrase=None)
+    assert (nothing.returncode, nothing.stderr) == (2, f"error: {NO_PASSPHRASE.format(env='UNVEIL_PASSPHRASE')}\n")
+    blank = _cli(tmp_path, "family", "init", stdin="\n", passphrase=None)
+    assert (blank.returncode, blank.stderr) == (2, f"error: {EMPTY_LINE}\n")
+    assert not (tmp_path / "d" / DATA_FILE).exists()
+    created = _cli(tmp_path, "family", "init", stdin="piped secret phrase\n", passphrase=None)
+    assert created.returncode == 0, created.stderr
+    listed = _cli(tmp_path, "family", "list", stdin="piped secret phrase\n", passphrase=None)
+    assert (listed.returncode, listed.stdout) == (0, "no one is enrolled\n")
+    assert "piped secret phrase" not in created.stdout + created.stderr + listed.stdout + listed.stderr
 
 
 def test_wrong_passphrase_is_one_line_and_logged(data_dir, monkeypatch, capsys):

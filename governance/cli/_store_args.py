@@ -1,7 +1,8 @@
 """What every store-backed `unveil` command shares: where the store is, how it is unlocked, and
 turning Unveil's typed errors into one readable line and exit status 1.
 
-Secrets: the passphrase comes from UNVEIL_PASSPHRASE (non-interactive use, tests) or from getpass,
+Secrets: the passphrase comes from UNVEIL_PASSPHRASE (non-interactive use, tests), from standard input
+when it is not a terminal (one line each: `unveil family list < passphrase-file`), or from getpass,
 which does not echo it; --key-file names a 0600 key file instead. Secrets are never printed or logged.
 """
 from __future__ import annotations
@@ -18,6 +19,31 @@ from fer_core.store import FamilyStore, default_data_dir
 
 PASSPHRASE_ENV = "UNVEIL_PASSPHRASE"
 NEW_PASSPHRASE_ENV = "UNVEIL_NEW_PASSPHRASE"
+EMPTY_ENV = "{env} is set but empty; set it to the passphrase, or unset it to be asked; nothing was changed"
+NO_PASSPHRASE = ("no passphrase: set {env}, give it on standard input (one line), or run in a terminal; "
+                 "nothing was changed")
+EMPTY_LINE = "the passphrase read from standard input is empty; nothing was changed"
+PASSPHRASES_DIFFER = "the two passphrases differ; nothing was changed"
+
+
+class PassphraseInputError(UnveilError):
+    """No usable passphrase was given: a usage error (exit status 2), not a failure of the store."""
+
+
+def _passphrase(prompt: str, env: str) -> str:
+    """From `env`, else a line of standard input when it is not a terminal, else typed without echo."""
+    if env in os.environ:
+        if not os.environ[env]:
+            raise PassphraseInputError(EMPTY_ENV.format(env=env))
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise PassphraseInputError(NO_PASSPHRASE.format(env=env))
+        if not line.rstrip("\r\n"):
+            raise PassphraseInputError(EMPTY_LINE)
+        return line.rstrip("\r\n")
+    return getpass.getpass(prompt)
 
 
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,16 +54,16 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_passphrase(prompt: str = "Passphrase: ") -> str:
-    return os.environ.get(PASSPHRASE_ENV) or getpass.getpass(prompt)
+    return _passphrase(prompt, PASSPHRASE_ENV)
 
 
 def read_new_passphrase(env: str = PASSPHRASE_ENV) -> str:
-    """A new passphrase: from `env` if set, else typed twice without echo."""
-    if os.environ.get(env):
-        return os.environ[env]
+    """A new passphrase: from `env` or standard input as read_passphrase, or typed twice in a terminal."""
+    if env in os.environ or not sys.stdin.isatty():
+        return _passphrase("New passphrase: ", env)
     first = getpass.getpass("New passphrase: ")
     if first != getpass.getpass("Repeat it: "):
-        raise UnveilError("the two passphrases differ; nothing was changed")
+        raise UnveilError(PASSPHRASES_DIFFER)
     return first
 
 
@@ -68,11 +94,15 @@ def confirm(question: str, assume_yes: bool) -> bool:
 
 
 def reports_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Unveil's typed errors become `error: <message>` on stderr and exit status 1, never a traceback."""
+    """Unveil's typed errors become `error: <message>` on stderr and exit status 1 (2 for a missing or
+    empty passphrase, a usage error), never a traceback."""
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
+        except PassphraseInputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         except UnveilError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
