@@ -15,7 +15,7 @@ import math
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from datetime import date, datetime, time, timezone
 from typing import Any, Protocol
@@ -367,6 +367,7 @@ class PhotoResult:
     faces: the analyzer's faces in reading order (empty for a photo without a face).
     recognition: whether a family gallery named the faces (else identity means nothing).
     error: why the photo could not be read, for the page to show; None when it was analysed.
+    view: the picture the page shows (see `with_view`), JPEG bytes at display size; None until made.
     """
 
     source: str
@@ -374,6 +375,7 @@ class PhotoResult:
     faces: list[_FaceLike]
     recognition: bool
     error: str | None = None
+    view: bytes | None = field(default=None, repr=False)
 
 
 def analyze_photo(
@@ -389,6 +391,59 @@ def analyze_photo(
     except ImageError as exc:
         return PhotoResult(source, None, [], recognition, error=f"{source} could not be read: {_strip_label(exc)}")
     return PhotoResult(source, image, list(analyze(image)), recognition)
+
+
+def named(result: PhotoResult, identify: Callable[[np.ndarray], str | None] | None) -> PhotoResult:
+    """The result of an analysis made without a gallery, with each face named by `identify` (an embedding
+    to a member's name, or None for "unknown"); `identify` None gives the faces unnamed.
+
+    Naming needs only each face's embedding, so a change of the family gallery (an enrolment, a purge,
+    the store locked or unlocked) names the faces again without decoding or searching the photo again."""
+    if identify is None:
+        faces = [replace(face, identity=None) for face in result.faces]
+    else:
+        faces = [replace(face, identity=identify(face.embedding) if face.embedding is not None else None)
+                 for face in result.faces]
+    return replace(result, faces=faces, recognition=identify is not None, view=None)
+
+
+# The longest side of the picture the Analyze page shows. A phone photo (4000x3000) is shown at most
+# about 1,460 px wide in Streamlit's wide layout; encoding and sending all 12 MP on every rerun is what
+# made each click take seconds.
+DISPLAY_MAX_SIDE = 1400
+DISPLAY_JPEG_QUALITY = 90
+
+
+def display_copy(image: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> tuple[np.ndarray, float]:
+    """The RGB photo shrunk so its longest side is at most `max_side` (never enlarged), and the factor
+    applied to its coordinates."""
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # INTER_AREA averages every source pixel: no aliasing on a 3x reduction, and fast.
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def with_view(result: PhotoResult, max_side: int = DISPLAY_MAX_SIDE) -> PhotoResult:
+    """The result with its `view`: the photo at display size with every face boxed and labelled (as
+    `annotate` does at full size), as JPEG bytes. Made once per result, so a rerun of the page sends
+    the same small picture instead of encoding the whole photo again."""
+    if result.image is None:
+        return result
+    small, scale = display_copy(result.image, max_side)
+    boxes = [(tuple(v * scale for v in face.box), face_label(number, face, recognition=result.recognition))
+             for number, face in enumerate(result.faces, start=1)]
+    buffer = io.BytesIO()
+    _draw_boxes(small, boxes).save(buffer, format="JPEG", quality=DISPLAY_JPEG_QUALITY)
+    return replace(result, view=buffer.getvalue())
+
+
+def annotated_png(result: PhotoResult) -> bytes:
+    """The annotated photo at full size as PNG, for its download button: made only when asked for, since
+    a 12 MP PNG takes seconds to encode."""
+    return png_bytes(annotate(result.image, result.faces, recognition=result.recognition))
 
 
 def _strip_label(exc: ImageError) -> str:

@@ -114,6 +114,44 @@ def test_analyze_a_camera_shot(app_env, faces_dir):
     assert len(_face_lines(at)) == 1
 
 
+def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, faces_dir, monkeypatch):
+    """Every click reruns the page: an unchanged photo is not decoded, searched or drawn again, and a
+    change of the gallery (the store locked) only names its faces again."""
+    calls = {"analyze_photo": 0, "with_view": 0}
+
+    def counted(name):
+        real = getattr(svc, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        monkeypatch.setattr(svc, name, wrapper)
+
+    counted("analyze_photo")
+    counted("with_view")
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.switch_page("app_pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
+    _uploads(at).set_value([("group.jpg", group, "image/jpeg")]).run()
+    _no_exception(at)
+    assert _face_lines(at)[0].endswith("· **Colin Powell**")
+    assert calls == {"analyze_photo": 1, "with_view": 1}
+
+    at.toggle(key="analyze_camera_on").set_value(True).run()
+    at.toggle(key="analyze_camera_on").set_value(False).run()
+    at.switch_page("app_pages/kept.py").run()
+    at.switch_page("app_pages/analyze.py").run()
+    _no_exception(at)
+    assert calls == {"analyze_photo": 1, "with_view": 1}
+    assert len(_face_lines(at)) == 2
+
+    at.button(key="sidebar_lock").click().run()
+    _no_exception(at)
+    assert calls == {"analyze_photo": 1, "with_view": 2}  # named again (by nobody now), not analysed again
+    assert len(_face_lines(at)) == 2 and not any("Colin Powell" in line for line in _face_lines(at))
+
+
 # ----------------------------------------------------------------------------- Video
 
 

@@ -104,6 +104,45 @@ def test_annotate_draws_on_a_copy_around_each_face(analyzer, group_photo):
     assert png.format == "PNG" and png.size == (500, 250)
 
 
+def test_a_big_photo_is_shown_at_display_size_with_its_boxes_scaled(analyzer, group_photo):
+    small = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
+    # The same group photo as a phone would take it: 8 times wider and higher.
+    big_image = np.asarray(Image.fromarray(small.image).resize((4000, 2000), Image.BICUBIC))
+    faces = [_face(tuple(8 * v for v in face.box), face.emotion_probs) for face in small.faces]
+    big = svc.PhotoResult("group.jpg", big_image, faces, recognition=False)
+    shown = Image.open(io.BytesIO(svc.with_view(big).view))
+    assert shown.format == "JPEG" and shown.size == (svc.DISPLAY_MAX_SIDE, svc.DISPLAY_MAX_SIDE // 2)
+    view = np.asarray(shown).astype(int)
+    plain = svc.display_copy(big_image)[0].astype(int)
+    scale = svc.DISPLAY_MAX_SIDE / 4000
+    for face in faces:
+        x, y, w, h = (round(v * scale) for v in face.box)
+        # The box's bottom edge is drawn where the face is in the small picture, not 8x further out.
+        assert np.abs(view[y + h, x:x + w] - plain[y + h, x:x + w]).mean() > 60
+    assert svc.display_copy(small.image)[0] is small.image  # a small photo is never enlarged nor copied
+    assert svc.with_view(svc.PhotoResult("x.jpg", None, [], False, error="unreadable")).view is None
+
+
+def test_faces_are_named_again_from_their_embeddings_without_a_new_analysis():
+    faces = [_face((10, 10, 50, 50), {"happy": 0.7, "sad": 0.3}), _face((100, 10, 50, 50), {"happy": 0.2, "sad": 0.8})]
+    faces[0].embedding, faces[1].embedding = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    analysis = svc.with_view(svc.PhotoResult("p.jpg", np.zeros((60, 160, 3), np.uint8), faces, recognition=False))
+    named = svc.named(analysis, lambda embedding: "Ana" if embedding[0] else None)
+    assert named.recognition and [f.identity for f in named.faces] == ["Ana", None]
+    assert named.view is None  # its labels changed: the page makes a new view
+    assert [f.identity for f in analysis.faces] == [None, None]  # the kept analysis names nobody
+    locked = svc.named(named, None)
+    assert not locked.recognition and [f.identity for f in locked.faces] == [None, None]
+
+
+def test_the_annotated_download_is_the_full_size_photo_as_png(analyzer, group_photo):
+    result = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
+    png = Image.open(io.BytesIO(svc.annotated_png(result)))
+    assert png.format == "PNG" and png.size == (500, 250)
+    np.testing.assert_array_equal(np.asarray(png), np.asarray(svc.annotate(result.image, result.faces,
+                                                                           recognition=False)))
+
+
 # ----------------------------------------------------------------------------- video
 
 
