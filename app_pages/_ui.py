@@ -9,7 +9,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from fer_core import EmbeddingModel, EmotionModel, FaceAnalyzer, FaceDetector, Gallery, UnveilError
+from fer_core import (
+    EmbeddingModel,
+    EmotionModel,
+    FaceAnalyzer,
+    FaceDetector,
+    Gallery,
+    UnveilError,
+)
 from fer_core._paths import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
 from governance import app_services, app_session
@@ -93,7 +100,7 @@ def friendly_errors(what: str) -> Iterator[None]:
         yield
     except UnveilError as exc:
         st.error(f"{what}: {exc}")
-    except Exception as exc:  # noqa: BLE001 - the page must stay usable whatever broke
+    except Exception as exc:  # the page must stay usable whatever broke
         log.exception("unexpected error while %s", what)
         st.error(f"{what}: unexpected error ({type(exc).__name__}). Nothing was saved; details are in the app's log.")
 

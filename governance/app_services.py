@@ -16,8 +16,8 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from datetime import date, datetime, time, timezone
 from typing import Any, Protocol
 
 import cv2
@@ -451,7 +451,7 @@ def _strip_label(exc: ImageError) -> str:
     # file itself.
     text = str(exc)
     prefix = "image bytes: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text.removeprefix(prefix)
 
 
 def log_recognition(store: Any, identities: Sequence[str | None]) -> None:
@@ -567,7 +567,7 @@ def consent_from_form(
 
     return ConsentRecord(subject=name.strip(), given_by=given_by.strip() if guardian else name.strip(),
                          relation="guardian" if guardian else "self", purpose=purpose.strip(), scope=scope,
-                         given_at=now, expires_at=datetime.combine(expires_on, time.max, tzinfo=timezone.utc),
+                         given_at=now, expires_at=datetime.combine(expires_on, time.max, tzinfo=UTC),
                          subject_is_child=child)
 
 
@@ -621,7 +621,7 @@ def audit_table(entries: Sequence[Any]) -> pd.DataFrame:
             who = f"[{entry.name_status}] {entry.person_id[:8]}"
         rows.append({
             "seq": entry.seq,
-            "time (UTC)": datetime.fromtimestamp(entry.ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+            "time (UTC)": datetime.fromtimestamp(entry.ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
             "event": entry.event,
             "who": who,
             "details": ", ".join(f"{k}={v}" for k, v in sorted(entry.details.items())),
@@ -654,14 +654,20 @@ def explain_photo_face(
     `template`), explained once for all classes, and each class's map is carried back onto the
     photo; the picture is cropped to the face box plus `margin` of its size on every side."""
     from fer_core.alignment import similarity_transform
-    from governance.explain import DEFAULT_METHOD, align_with_matrix, explain_face, heatmap_to_photo, overlay
+    from governance.explain import (
+        DEFAULT_METHOD,
+        align_with_matrix,
+        explain_face,
+        heatmap_to_photo,
+        overlay,
+    )
 
     matrix = similarity_transform(np.asarray(face.landmarks, dtype=np.float64), np.asarray(template, dtype=np.float64))
     aligned = align_with_matrix(photo, matrix, cam_model.input_size)
     explanation = explain_face(cam_model, aligned, method=method or DEFAULT_METHOD)
     x, y, w, h = (float(v) for v in face.box)
-    top, bottom = max(0, int(y - margin * h)), min(photo.shape[0], int(math.ceil(y + h + margin * h)))
-    left, right = max(0, int(x - margin * w)), min(photo.shape[1], int(math.ceil(x + w + margin * w)))
+    top, bottom = max(0, int(y - margin * h)), min(photo.shape[0], math.ceil(y + h + margin * h))
+    left, right = max(0, int(x - margin * w)), min(photo.shape[1], math.ceil(x + w + margin * w))
     out = []
     for emotion, probability in zip(explanation.classes, explanation.probabilities):
         heat = heatmap_to_photo(explanation.heatmap(emotion), matrix, photo.shape)

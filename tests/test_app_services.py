@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from tests._app_support import MEMBER, STRANGER, panning_video, photo_path, side
 
 
 @pytest.fixture(scope="module")
-def analyzer(app_models_dir) -> FaceAnalyzer:  # noqa: F811
+def analyzer(app_models_dir) -> FaceAnalyzer:
     return FaceAnalyzer(emotion_model=app_models_dir / "emotion_vgg16.onnx", identity_model=False)
 
 
@@ -235,22 +235,22 @@ def store(tmp_path):
 
 
 def _enrol(store, name, embeddings):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from governance import family
 
     record = svc.consent_from_form(name=name, given_by="", guardian=False, child=False, purpose="family photos",
-                                   scope="recognition", expires_on=date(2099, 1, 1), now=datetime.now(timezone.utc))
+                                   scope="recognition", expires_on=date(2099, 1, 1), now=datetime.now(UTC))
     return family.enroll(store, name, embeddings, record)
 
 
 def test_consent_from_form_lasts_to_the_end_of_the_chosen_day():
-    now = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     record = svc.consent_from_form(name=" Ana ", given_by="Bea", guardian=True, child=True, purpose=" photos ",
                                    scope="recognition", expires_on=date(2027, 5, 1), now=now)
     assert (record.subject, record.given_by, record.relation, record.purpose, record.subject_is_child) == (
         "Ana", "Bea", "guardian", "photos", True)
-    assert record.expires_at == datetime(2027, 5, 1, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    assert record.expires_at == datetime(2027, 5, 1, 23, 59, 59, 999999, tzinfo=UTC)
     record.validate(now=now)
     adult = svc.consent_from_form(name="Ana", given_by="ignored", guardian=False, child=False, purpose="photos",
                                   scope="recognition", expires_on=date(2027, 5, 1), now=now)
@@ -327,7 +327,7 @@ def test_why_names_are_not_checked_depends_on_the_store():
     assert svc.names_not_checked(store_unlocked=True) == "Names are not checked: nobody is enrolled yet (Family page)."
 
 
-def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyzer, app_models_dir, group_photo):  # noqa: F811
+def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyzer, app_models_dir, group_photo):
     from governance.explain import load_cam_model
 
     result = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
@@ -336,13 +336,13 @@ def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyz
                                   analyzer.emotion_model.template)
     assert [m.emotion for m in maps] == list(face.emotion_probs)
     assert [m.probability for m in maps] == pytest.approx(list(face.emotion_probs.values()), abs=1e-5)
-    x, y, w, h = face.box
+    _x, _y, w, h = face.box
     for m in maps:
         assert m.picture.dtype == np.uint8 and m.picture.shape[2] == 3
         assert w < m.picture.shape[1] <= 1.7 * w + 2 and h < m.picture.shape[0] <= 1.7 * h + 2
 
 
-def test_bias_audit_report_and_its_tables(fer4_dir, tmp_path, app_models_dir):  # noqa: F811
+def test_bias_audit_report_and_its_tables(fer4_dir, tmp_path, app_models_dir):
     manifest = tmp_path / "audit.csv"
     rows = ["path,label"] + [f"{p},{folder.name}" for folder in sorted((fer4_dir / "test").iterdir())
                              for p in sorted(folder.iterdir())[:10]]
