@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from governance import app_services as svc
+from governance.bias_audit import _coverage as coverage
 from tests._app_support import (
     MEMBER,
     STRANGER,
@@ -509,6 +511,7 @@ def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, fac
     _no_exception(at)
     assert any(s.value.endswith(": removed nothing.") for s in at.success)
 
+    at.radio(key="bias_origin").set_value("A folder or manifest on this machine").run()
     at.text_input(key="bias_source").input(str(small_audit_manifest)).run()
     at.number_input(key="bias_min_group").set_value(5)
     at.number_input(key="bias_n_boot").set_value(200)
@@ -524,6 +527,41 @@ def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, fac
     at.button(key="bias_run").click().run()
     _no_exception(at)
     assert any(e.value.startswith("Running the bias audit: audit set /no/such/folder is neither") for e in at.error)
+
+
+def _zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_zip_loses_nothing(
+        app_env, fer4_dir):
+    faces = {f"audit/{folder.name}/{image.name}": image.read_bytes()
+             for folder in sorted(p for p in (fer4_dir / "test").iterdir() if p.is_dir())
+             for image in sorted(folder.iterdir())[:12]}
+    at = _app("governance")
+    assert at.radio(key="bias_origin").value == "Upload a zip"
+    assert at.button(key="bias_run").disabled  # nothing to audit yet
+    at.get("file_uploader")[0].set_value(("faces.zip", _zipped(faces), "application/zip")).run()
+    at.number_input(key="bias_min_group").set_value(1000)  # more than the 48 faces: no group can be compared
+    at.number_input(key="bias_n_boot").set_value(100)
+    at.button(key="bias_run").click().run()
+    _no_exception(at)
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]
+    assert not [s.value for s in at.success if "flagged" in s.value]  # no reassurance: nothing was compared
+    assert [w.value for w in at.warning] == [coverage.NOTHING_COMPARED.format(min_size=1000)]
+    listed = next(m.value for m in at.markdown if m.value.startswith("- "))
+    assert "- source: not compared, because every measured face is in one group (" in listed
+
+    at.get("file_uploader")[0].set_value(("broken.zip", b"this is not a zip", "application/zip")).run()
+    at.button(key="bias_run").click().run()
+    _no_exception(at)
+    assert [e.value for e in at.error] == [
+        "Running the bias audit: " + svc.AUDIT_ZIP_UNREADABLE.format(name="broken.zip", reason="File is not a zip file")]
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]  # the last report is still there
 
 
 # ----------------------------------------------------------------------------- Explain

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -355,6 +356,52 @@ def test_bias_audit_report_and_its_tables(fer4_dir, tmp_path, app_models_dir):
     assert "accuracy" in overall["metric"].tolist()
     assert ((overall["low"] <= overall["value"]) & (overall["value"] <= overall["high"])).all()
     assert list(svc.bias_flags_table(report.audit).columns) == ["column", "group", "metric", "size", "gap", "low", "high"]
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_uploaded_audit_set_is_unpacked_where_it_starts_and_deleted_afterwards():
+    with svc.unpacked_audit_set(_zip({"set/happy/a.png": b"A", "set/sad/b.png": b"B"}), "faces.zip") as root:
+        assert root.name == "set" and sorted(p.name for p in root.iterdir()) == ["happy", "sad"]
+        unpacked = root.parent
+    assert not unpacked.exists()
+    manifest = _zip({"audit.csv": b"path,label\nfaces/a.png,happy\n", "faces/a.png": b"A", "__MACOSX/x": b""})
+    with svc.unpacked_audit_set(manifest, "manifest.zip") as root:
+        assert root.name == "audit.csv" and (root.parent / "faces" / "a.png").read_bytes() == b"A"
+
+
+def test_an_audit_zip_that_is_broken_or_escapes_its_folder_is_refused_with_nothing_unpacked(monkeypatch):
+    with pytest.raises(svc.AuditUploadError) as caught, svc.unpacked_audit_set(b"not a zip", "notes.zip"):
+        pass
+    assert str(caught.value) == "notes.zip is not a readable zip archive (File is not a zip file). Nothing was unpacked."
+    with pytest.raises(svc.AuditUploadError) as caught, svc.unpacked_audit_set(_zip({"../evil.png": b"x"}), "a.zip"):
+        pass
+    assert str(caught.value) == "a.zip holds a path that leads outside the archive (../evil.png). Nothing was unpacked."
+    monkeypatch.setattr(svc, "AUDIT_ZIP_MAX_BYTES", 1024**2)
+    big = _zip({"happy/a.png": bytes(3 * 1024**2)})
+    with pytest.raises(svc.AuditUploadError) as caught, svc.unpacked_audit_set(big, "big.zip"):
+        pass
+    assert str(caught.value) == ("big.zip would unpack to 3 MB, over the 1 MB an audit set may take. "
+                                 "Nothing was unpacked.")
+
+
+def test_bias_coverage_never_reassures_when_nothing_was_compared(fer4_dir, tmp_path, app_models_dir):
+    from governance.bias_audit import _coverage as coverage
+
+    rows = ["path,label"] + [f"{p},{folder.name}" for folder in sorted((fer4_dir / "test").iterdir())
+                             for p in sorted(folder.iterdir())[:10]]
+    (tmp_path / "audit.csv").write_text("\n".join(rows) + "\n")
+    report = svc.bias_audit_report(tmp_path / "audit.csv", model=app_models_dir / "emotion_vgg16.onnx",
+                                   min_group_size=100, n_boot=100)
+    said, compared, sentences = svc.bias_coverage(report.audit)
+    assert said == coverage.NOTHING_COMPARED.format(min_size=100) and not compared
+    assert len(sentences) == len(report.audit.columns) and all(": not compared, because " in s for s in sentences)
 
 
 def test_model_cards_are_read_from_the_models_folder(tmp_path):
