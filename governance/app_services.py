@@ -5,7 +5,8 @@ the pages only lay the results out. Faces are fer_core's `Face` objects (box as 
 pixels; emotion; emotion_probs; identity), read by attribute only.
 
 Privacy: photos and videos are handled as bytes and arrays in memory; nothing here writes them to
-disk. (The one file written is a bias audit's report, to a temporary folder deleted at once.)
+disk. (The files written are a bias audit's report and an uploaded audit set unpacked, each to a
+private temporary folder deleted at once.)
 """
 from __future__ import annotations
 
@@ -752,7 +753,12 @@ def _audit_set_root(folder: Path) -> Path:
 def unpacked_audit_set(data: bytes, name: str) -> Iterator[Path]:
     """A zip of an audit set (class folders, or a CSV manifest with paths relative to it) unpacked into a
     private temporary folder, deleted afterwards; yields what to audit. AuditUploadError, with nothing
-    unpacked, when it is not a zip, holds a path leading outside it, or unpacks to over AUDIT_ZIP_MAX_BYTES."""
+    unpacked, when it is not a zip, holds a path leading outside it, or unpacks to over AUDIT_ZIP_MAX_BYTES.
+
+    An AuditError raised while it is open (a set the audit cannot use) names the zip, not the temporary
+    folder, which is gone by the time the message is read."""
+    from governance.bias_audit import AuditError
+
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError) as exc:
@@ -763,7 +769,10 @@ def unpacked_audit_set(data: bytes, name: str) -> Iterator[Path]:
             archive.extractall(folder, members)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise AuditUploadError(AUDIT_ZIP_UNREADABLE.format(name=name, reason=exc)) from None
-        yield _audit_set_root(Path(folder))
+        try:
+            yield _audit_set_root(Path(folder))
+        except AuditError as exc:
+            raise AuditError(str(exc).replace(folder, name)) from None
 
 
 def bias_overall_table(audit: Any) -> pd.DataFrame:

@@ -377,6 +377,8 @@ def test_an_uploaded_audit_set_is_unpacked_where_it_starts_and_deleted_afterward
 
 
 def test_an_audit_zip_that_is_broken_or_escapes_its_folder_is_refused_with_nothing_unpacked(monkeypatch):
+    from governance.bias_audit import AuditError, load_audit_set
+
     with pytest.raises(svc.AuditUploadError) as caught, svc.unpacked_audit_set(b"not a zip", "notes.zip"):
         pass
     assert str(caught.value) == "notes.zip is not a readable zip archive (File is not a zip file). Nothing was unpacked."
@@ -389,6 +391,9 @@ def test_an_audit_zip_that_is_broken_or_escapes_its_folder_is_refused_with_nothi
         pass
     assert str(caught.value) == ("big.zip would unpack to 3 MB, over the 1 MB an audit set may take. "
                                  "Nothing was unpacked.")
+    with pytest.raises(AuditError) as caught, svc.unpacked_audit_set(_zip({"notes.txt": b"x"}), "notes.zip") as root:
+        load_audit_set(root)
+    assert str(caught.value) == "audit set notes.zip has no images in <class>/ sub-folders"
 
 
 def test_bias_coverage_never_reassures_when_nothing_was_compared(fer4_dir, tmp_path, app_models_dir):
