@@ -9,7 +9,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from fer_core import EmbeddingModel, EmotionModel, FaceAnalyzer, FaceDetector, Gallery, UnveilError
+from fer_core import (
+    EmbeddingModel,
+    EmotionModel,
+    FaceAnalyzer,
+    FaceDetector,
+    Gallery,
+    UnveilError,
+)
 from fer_core._paths import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
 from governance import app_services, app_session
@@ -93,7 +100,7 @@ def friendly_errors(what: str) -> Iterator[None]:
         yield
     except UnveilError as exc:
         st.error(f"{what}: {exc}")
-    except Exception as exc:  # noqa: BLE001 - the page must stay usable whatever broke
+    except Exception as exc:  # the page must stay usable whatever broke
         log.exception("unexpected error while %s", what)
         st.error(f"{what}: unexpected error ({type(exc).__name__}). Nothing was saved; details are in the app's log.")
 
@@ -143,27 +150,35 @@ def photo_batch() -> app_session.PhotoBatch:
 
 
 def analyze_batch() -> list[tuple[str, app_services.PhotoResult]]:
-    """Analyse the batch's photos that have no result for the current gallery, with progress; returns
-    (key, result) of every photo.
+    """Analyse the batch's photos never analysed, with progress, and name the faces of those without a
+    result for the current gallery; returns (key, result) of every photo.
 
-    Each photo is analysed (and its recognition audit-logged) once per gallery state, not on each of
-    the reruns Streamlit does on every click."""
-    engine, recognition = analyzer()
+    A photo is decoded and searched once, whatever the gallery; its faces are named (and the recognition
+    audit-logged) once per gallery state, not on each of the reruns Streamlit does on every click."""
+    current_gallery = gallery()
     batch = photo_batch()
-    todo = batch.pending(tuple(engine.gallery.names) if recognition else ())
-    if todo:
-        identities = []
-        with st.status(f"Analysing {app_session.plural(len(todo), 'photo')}...", expanded=False) as status:
+    todo = batch.pending(tuple(current_gallery.names) if current_gallery is not None else ())
+    unanalysed = [(key, name, data) for key, name, data in todo if batch.analysis(key) is None]
+    if unanalysed:
+        loaded = models()
+        # No gallery here: the analysis is kept across gallery changes, so it must name nobody.
+        engine = FaceAnalyzer(detector=loaded.detector, emotion_model=loaded.emotion,
+                              identity_model=loaded.identity if loaded.identity is not None else False)
+        with st.status(f"Analysing {app_session.plural(len(unanalysed), 'photo')}...", expanded=False) as status:
             bar = st.progress(0.0)
-            for done, (key, name, data) in enumerate(todo, start=1):
-                result = app_services.analyze_photo(data, name, engine.analyze, recognition=recognition)
-                batch.set_result(key, result)
-                identities += [face.identity for face in result.faces]
-                bar.progress(done / len(todo), text=f"{done}/{len(todo)}: {name}")
-            status.update(label=f"Analysed {app_session.plural(len(todo), 'photo')}", state="complete")
-        current = store()
-        if recognition and current is not None and identities:
-            app_services.log_recognition(current, identities)
+            for done, (key, name, data) in enumerate(unanalysed, start=1):
+                batch.set_analysis(key, app_services.analyze_photo(data, name, engine.analyze, recognition=False))
+                bar.progress(done / len(unanalysed), text=f"{done}/{len(unanalysed)}: {name}")
+            status.update(label=f"Analysed {app_session.plural(len(unanalysed), 'photo')}", state="complete")
+    identify = None if current_gallery is None else (lambda embedding: current_gallery.identify(embedding).name)
+    identities = []
+    for key, _, _ in todo:
+        result = app_services.with_view(app_services.named(batch.analysis(key), identify))
+        batch.set_result(key, result)
+        identities += [face.identity for face in result.faces]
+    current = store()
+    if identify is not None and current is not None and identities:
+        app_services.log_recognition(current, identities)
     results = batch.results()
     st.session_state[LAST_ANALYSIS] = [result for _, result in results]
     return results

@@ -1,4 +1,6 @@
 """Analyze: photos in, numbered faces with their emotion and family name out; results downloadable."""
+import functools
+
 import pandas as pd
 import streamlit as st
 
@@ -65,14 +67,14 @@ for index, (key, result) in enumerate(results):
         continue
     if not result.faces:
         st.warning(f"No face found in {result.source}.")
-        st.image(result.image, width=400)
+        st.image(result.view, width=400)
         continue
     records += svc.face_records(result.faces, source=result.source, recognition=result.recognition)
-    annotated = svc.annotate(result.image, result.faces, recognition=result.recognition)
     photo_col, faces_col = st.columns([3, 2])
     with photo_col:
-        st.image(annotated, caption=app_session.plural(len(result.faces), "face"), width="stretch")
-        st.download_button("Annotated image (PNG)", svc.png_bytes(annotated), key=f"png_{index}",
+        # The view is a small JPEG made once per result; the full-size PNG is made only when downloaded.
+        st.image(result.view, caption=app_session.plural(len(result.faces), "face"), width="stretch")
+        st.download_button("Annotated image (PNG)", functools.partial(svc.annotated_png, result), key=f"png_{index}",
                            file_name=f"{result.source.rsplit('.', 1)[0]}_annotated.png", mime="image/png",
                            on_click="ignore")
     with faces_col:

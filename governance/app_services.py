@@ -5,19 +5,22 @@ the pages only lay the results out. Faces are fer_core's `Face` objects (box as 
 pixels; emotion; emotion_probs; identity), read by attribute only.
 
 Privacy: photos and videos are handled as bytes and arrays in memory; nothing here writes them to
-disk. (The one file written is a bias audit's report, to a temporary folder deleted at once.)
+disk. (The files written are a bias audit's report and an uploaded audit set unpacked, each to a
+private temporary folder deleted at once.)
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import tempfile
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from datetime import date, datetime, time, timezone
 from typing import Any, Protocol
 
 import cv2
@@ -367,6 +370,7 @@ class PhotoResult:
     faces: the analyzer's faces in reading order (empty for a photo without a face).
     recognition: whether a family gallery named the faces (else identity means nothing).
     error: why the photo could not be read, for the page to show; None when it was analysed.
+    view: the picture the page shows (see `with_view`), JPEG bytes at display size; None until made.
     """
 
     source: str
@@ -374,6 +378,7 @@ class PhotoResult:
     faces: list[_FaceLike]
     recognition: bool
     error: str | None = None
+    view: bytes | None = field(default=None, repr=False)
 
 
 def analyze_photo(
@@ -391,12 +396,65 @@ def analyze_photo(
     return PhotoResult(source, image, list(analyze(image)), recognition)
 
 
+def named(result: PhotoResult, identify: Callable[[np.ndarray], str | None] | None) -> PhotoResult:
+    """The result of an analysis made without a gallery, with each face named by `identify` (an embedding
+    to a member's name, or None for "unknown"); `identify` None gives the faces unnamed.
+
+    Naming needs only each face's embedding, so a change of the family gallery (an enrolment, a purge,
+    the store locked or unlocked) names the faces again without decoding or searching the photo again."""
+    if identify is None:
+        faces = [replace(face, identity=None) for face in result.faces]
+    else:
+        faces = [replace(face, identity=identify(face.embedding) if face.embedding is not None else None)
+                 for face in result.faces]
+    return replace(result, faces=faces, recognition=identify is not None, view=None)
+
+
+# The longest side of the picture the Analyze page shows. A phone photo (4000x3000) is shown at most
+# about 1,460 px wide in Streamlit's wide layout; encoding and sending all 12 MP on every rerun is what
+# made each click take seconds.
+DISPLAY_MAX_SIDE = 1400
+DISPLAY_JPEG_QUALITY = 90
+
+
+def display_copy(image: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> tuple[np.ndarray, float]:
+    """The RGB photo shrunk so its longest side is at most `max_side` (never enlarged), and the factor
+    applied to its coordinates."""
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # INTER_AREA averages every source pixel: no aliasing on a 3x reduction, and fast.
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def with_view(result: PhotoResult, max_side: int = DISPLAY_MAX_SIDE) -> PhotoResult:
+    """The result with its `view`: the photo at display size with every face boxed and labelled (as
+    `annotate` does at full size), as JPEG bytes. Made once per result, so a rerun of the page sends
+    the same small picture instead of encoding the whole photo again."""
+    if result.image is None:
+        return result
+    small, scale = display_copy(result.image, max_side)
+    boxes = [(tuple(v * scale for v in face.box), face_label(number, face, recognition=result.recognition))
+             for number, face in enumerate(result.faces, start=1)]
+    buffer = io.BytesIO()
+    _draw_boxes(small, boxes).save(buffer, format="JPEG", quality=DISPLAY_JPEG_QUALITY)
+    return replace(result, view=buffer.getvalue())
+
+
+def annotated_png(result: PhotoResult) -> bytes:
+    """The annotated photo at full size as PNG, for its download button: made only when asked for, since
+    a 12 MP PNG takes seconds to encode."""
+    return png_bytes(annotate(result.image, result.faces, recognition=result.recognition))
+
+
 def _strip_label(exc: ImageError) -> str:
     # load_image prefixes its messages with the input's label ("image bytes: ..."): the page names the
     # file itself.
     text = str(exc)
     prefix = "image bytes: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text.removeprefix(prefix)
 
 
 def log_recognition(store: Any, identities: Sequence[str | None]) -> None:
@@ -512,7 +570,7 @@ def consent_from_form(
 
     return ConsentRecord(subject=name.strip(), given_by=given_by.strip() if guardian else name.strip(),
                          relation="guardian" if guardian else "self", purpose=purpose.strip(), scope=scope,
-                         given_at=now, expires_at=datetime.combine(expires_on, time.max, tzinfo=timezone.utc),
+                         given_at=now, expires_at=datetime.combine(expires_on, time.max, tzinfo=UTC),
                          subject_is_child=child)
 
 
@@ -566,7 +624,7 @@ def audit_table(entries: Sequence[Any]) -> pd.DataFrame:
             who = f"[{entry.name_status}] {entry.person_id[:8]}"
         rows.append({
             "seq": entry.seq,
-            "time (UTC)": datetime.fromtimestamp(entry.ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+            "time (UTC)": datetime.fromtimestamp(entry.ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
             "event": entry.event,
             "who": who,
             "details": ", ".join(f"{k}={v}" for k, v in sorted(entry.details.items())),
@@ -599,14 +657,20 @@ def explain_photo_face(
     `template`), explained once for all classes, and each class's map is carried back onto the
     photo; the picture is cropped to the face box plus `margin` of its size on every side."""
     from fer_core.alignment import similarity_transform
-    from governance.explain import DEFAULT_METHOD, align_with_matrix, explain_face, heatmap_to_photo, overlay
+    from governance.explain import (
+        DEFAULT_METHOD,
+        align_with_matrix,
+        explain_face,
+        heatmap_to_photo,
+        overlay,
+    )
 
     matrix = similarity_transform(np.asarray(face.landmarks, dtype=np.float64), np.asarray(template, dtype=np.float64))
     aligned = align_with_matrix(photo, matrix, cam_model.input_size)
     explanation = explain_face(cam_model, aligned, method=method or DEFAULT_METHOD)
     x, y, w, h = (float(v) for v in face.box)
-    top, bottom = max(0, int(y - margin * h)), min(photo.shape[0], int(math.ceil(y + h + margin * h)))
-    left, right = max(0, int(x - margin * w)), min(photo.shape[1], int(math.ceil(x + w + margin * w)))
+    top, bottom = max(0, int(y - margin * h)), min(photo.shape[0], math.ceil(y + h + margin * h))
+    left, right = max(0, int(x - margin * w)), min(photo.shape[1], math.ceil(x + w + margin * w))
     out = []
     for emotion, probability in zip(explanation.classes, explanation.probabilities):
         heat = heatmap_to_photo(explanation.heatmap(emotion), matrix, photo.shape)
@@ -645,10 +709,86 @@ def bias_audit_report(
                           paths.rows.read_bytes())
 
 
+class AuditUploadError(UnveilError, ValueError):
+    """An uploaded audit set that cannot be unpacked: not a zip, unsafe paths, or too big once unpacked."""
+
+
+AUDIT_ZIP_UNREADABLE = "{name} is not a readable zip archive ({reason}). Nothing was unpacked."
+AUDIT_ZIP_UNSAFE = "{name} holds a path that leads outside the archive ({member}). Nothing was unpacked."
+AUDIT_ZIP_TOO_LARGE = ("{name} would unpack to {size_mb:,.0f} MB, over the {limit_mb:,.0f} MB an audit set may take. "
+                       "Nothing was unpacked.")
+# 2,500 face crops take well under 100 MB; the cap stops an archive that unpacks to far more than it weighs
+# from filling the disk.
+AUDIT_ZIP_MAX_BYTES = 2 * 1024**3
+
+
+def _safe_members(archive: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
+    members = archive.infolist()
+    for member in members:
+        path = Path(member.filename)
+        if path.is_absolute() or ".." in path.parts or member.filename.startswith(("/", "\\")):
+            raise AuditUploadError(AUDIT_ZIP_UNSAFE.format(name=name, member=member.filename))
+    size = sum(member.file_size for member in members)
+    if size > AUDIT_ZIP_MAX_BYTES:
+        raise AuditUploadError(AUDIT_ZIP_TOO_LARGE.format(name=name, size_mb=size / 1024**2,
+                                                          limit_mb=AUDIT_ZIP_MAX_BYTES / 1024**2))
+    return members
+
+
+def _audit_set_root(folder: Path) -> Path:
+    """Where the audit set starts in an unpacked archive: its one CSV manifest at the top, else the class
+    folders, looking inside a single top folder (an archive of a folder) as often as there is one."""
+    while True:
+        entries = [p for p in folder.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
+        manifests = [p for p in entries if p.is_file() and p.suffix.lower() == ".csv"]
+        if len(manifests) == 1:
+            return manifests[0]
+        if len(entries) == 1 and entries[0].is_dir():
+            folder = entries[0]
+            continue
+        return folder
+
+
+@contextlib.contextmanager
+def unpacked_audit_set(data: bytes, name: str) -> Iterator[Path]:
+    """A zip of an audit set (class folders, or a CSV manifest with paths relative to it) unpacked into a
+    private temporary folder, deleted afterwards; yields what to audit. AuditUploadError, with nothing
+    unpacked, when it is not a zip, holds a path leading outside it, or unpacks to over AUDIT_ZIP_MAX_BYTES.
+
+    An AuditError raised while it is open (a set the audit cannot use) names the zip, not the temporary
+    folder, which is gone by the time the message is read."""
+    from governance.bias_audit import AuditError
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise AuditUploadError(AUDIT_ZIP_UNREADABLE.format(name=name, reason=exc)) from None
+    with archive, tempfile.TemporaryDirectory(prefix="unveil-audit-set-") as folder:
+        members = _safe_members(archive, name)
+        try:
+            archive.extractall(folder, members)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise AuditUploadError(AUDIT_ZIP_UNREADABLE.format(name=name, reason=exc)) from None
+        try:
+            yield _audit_set_root(Path(folder))
+        except AuditError as exc:
+            raise AuditError(str(exc).replace(folder, name)) from None
+
+
 def bias_overall_table(audit: Any) -> pd.DataFrame:
     """The audit's overall metrics with their bootstrap intervals."""
     rows = [{"metric": name, "value": e.value, "low": e.low, "high": e.high} for name, e in audit.overall.overall.items()]
     return pd.DataFrame(rows, columns=["metric", "value", "low", "high"])
+
+
+def bias_coverage(audit: Any) -> tuple[str | None, bool, list[str]]:
+    """What a finished audit may claim: its verdict when no group is flagged (None when one is; see
+    governance.bias_audit.verdict), whether any group column was compared, and for each group column
+    the sentence saying whether it was compared or why not."""
+    from governance.bias_audit import comparison_summary, verdict
+
+    summary = comparison_summary(audit)
+    return verdict(audit), any(column.compared for column in summary), [column.sentence for column in summary]
 
 
 def bias_flags_table(audit: Any) -> pd.DataFrame:

@@ -45,13 +45,15 @@ def photo_key(name: str, data: bytes) -> str:
 class PhotoBatch:
     """The photos added on the Analyze page in one session, in the order added, and their results.
 
-    Photos stay until removed or cleared, whatever page is shown meanwhile. A result is computed once per
-    photo and gallery state: when the family gallery changes (a member enrolled or erased, the store
-    locked or unlocked) every photo is analysed again, so no result names someone the gallery no longer
-    holds, nor misses someone it now does."""
+    Photos stay until removed or cleared, whatever page is shown meanwhile. Each photo is analysed (decoded,
+    searched for faces, read for emotions) once: that analysis names nobody and is kept until the photo
+    is removed. A result is made from it once per gallery state: when the family gallery changes (a
+    member enrolled or erased, the store locked or unlocked) every photo's faces are named again, so no
+    result names someone the gallery no longer holds, nor misses someone it now does."""
 
     _photos: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     _results: dict[str, Any] = field(default_factory=dict)
+    _analyses: dict[str, Any] = field(default_factory=dict)
     _gallery: tuple[str, ...] = ()
 
     def __len__(self) -> int:
@@ -75,6 +77,14 @@ class PhotoBatch:
         if key in self._photos:
             self._results[key] = result
 
+    def analysis(self, key: str) -> Any | None:
+        """The photo's analysis without names, or None when it has not been analysed yet."""
+        return self._analyses.get(key)
+
+    def set_analysis(self, key: str, analysis: Any) -> None:
+        if key in self._photos:
+            self._analyses[key] = analysis
+
     def results(self) -> list[tuple[str, Any]]:
         """(key, result) of the analysed photos, in the order they were added."""
         return [(key, self._results[key]) for key in self._photos if key in self._results]
@@ -82,13 +92,16 @@ class PhotoBatch:
     def remove(self, key: str) -> None:
         self._photos.pop(key, None)
         self._results.pop(key, None)
+        self._analyses.pop(key, None)
 
     def clear(self) -> None:
         self._photos.clear()
         self._results.clear()
+        self._analyses.clear()
 
     def forget_results(self) -> None:
-        """Drop every result (they may name someone just erased); the photos stay to be analysed again."""
+        """Drop every result (they may name someone just erased); the photos and their analyses, which
+        name nobody, stay, to be named again."""
         self._results.clear()
 
 

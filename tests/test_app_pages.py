@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from governance import app_services as svc
+from governance.bias_audit import _coverage as coverage
 from tests._app_support import (
     MEMBER,
     STRANGER,
@@ -112,6 +114,44 @@ def test_analyze_a_camera_shot(app_env, faces_dir):
     _no_exception(at)
     assert [s.value for s in at.subheader] == ["camera.jpg", "Results"]
     assert len(_face_lines(at)) == 1
+
+
+def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, faces_dir, monkeypatch):
+    """Every click reruns the page: an unchanged photo is not decoded, searched or drawn again, and a
+    change of the gallery (the store locked) only names its faces again."""
+    calls = {"analyze_photo": 0, "with_view": 0}
+
+    def counted(name):
+        real = getattr(svc, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        monkeypatch.setattr(svc, name, wrapper)
+
+    counted("analyze_photo")
+    counted("with_view")
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.switch_page("app_pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
+    _uploads(at).set_value([("group.jpg", group, "image/jpeg")]).run()
+    _no_exception(at)
+    assert _face_lines(at)[0].endswith("· **Colin Powell**")
+    assert calls == {"analyze_photo": 1, "with_view": 1}
+
+    at.toggle(key="analyze_camera_on").set_value(True).run()
+    at.toggle(key="analyze_camera_on").set_value(False).run()
+    at.switch_page("app_pages/kept.py").run()
+    at.switch_page("app_pages/analyze.py").run()
+    _no_exception(at)
+    assert calls == {"analyze_photo": 1, "with_view": 1}
+    assert len(_face_lines(at)) == 2
+
+    at.button(key="sidebar_lock").click().run()
+    _no_exception(at)
+    assert calls == {"analyze_photo": 1, "with_view": 2}  # named again (by nobody now), not analysed again
+    assert len(_face_lines(at)) == 2 and not any("Colin Powell" in line for line in _face_lines(at))
 
 
 # ----------------------------------------------------------------------------- Video
@@ -491,6 +531,7 @@ def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, fac
     _no_exception(at)
     assert any(s.value.endswith(": removed nothing.") for s in at.success)
 
+    at.radio(key="bias_origin").set_value("A folder or manifest on this machine").run()
     at.text_input(key="bias_source").input(str(small_audit_manifest)).run()
     at.number_input(key="bias_min_group").set_value(5)
     at.number_input(key="bias_n_boot").set_value(200)
@@ -506,6 +547,41 @@ def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, fac
     at.button(key="bias_run").click().run()
     _no_exception(at)
     assert any(e.value.startswith("Running the bias audit: audit set /no/such/folder is neither") for e in at.error)
+
+
+def _zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_zip_loses_nothing(
+        app_env, fer4_dir):
+    faces = {f"audit/{folder.name}/{image.name}": image.read_bytes()
+             for folder in sorted(p for p in (fer4_dir / "test").iterdir() if p.is_dir())
+             for image in sorted(folder.iterdir())[:12]}
+    at = _app("governance")
+    assert at.radio(key="bias_origin").value == "Upload a zip"
+    assert at.button(key="bias_run").disabled  # nothing to audit yet
+    at.get("file_uploader")[0].set_value(("faces.zip", _zipped(faces), "application/zip")).run()
+    at.number_input(key="bias_min_group").set_value(1000)  # more than the 48 faces: no group can be compared
+    at.number_input(key="bias_n_boot").set_value(100)
+    at.button(key="bias_run").click().run()
+    _no_exception(at)
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]
+    assert not [s.value for s in at.success if "flagged" in s.value]  # no reassurance: nothing was compared
+    assert [w.value for w in at.warning] == [coverage.NOTHING_COMPARED.format(min_size=1000)]
+    listed = next(m.value for m in at.markdown if m.value.startswith("- "))
+    assert "- source: not compared, because every measured face is in one group (" in listed
+
+    at.get("file_uploader")[0].set_value(("broken.zip", b"this is not a zip", "application/zip")).run()
+    at.button(key="bias_run").click().run()
+    _no_exception(at)
+    assert [e.value for e in at.error] == [
+        "Running the bias audit: " + svc.AUDIT_ZIP_UNREADABLE.format(name="broken.zip", reason="File is not a zip file")]
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]  # the last report is still there
 
 
 # ----------------------------------------------------------------------------- Explain

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, timezone
+import zipfile
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from tests._app_support import MEMBER, STRANGER, panning_video, photo_path, side
 
 
 @pytest.fixture(scope="module")
-def analyzer(app_models_dir) -> FaceAnalyzer:  # noqa: F811
+def analyzer(app_models_dir) -> FaceAnalyzer:
     return FaceAnalyzer(emotion_model=app_models_dir / "emotion_vgg16.onnx", identity_model=False)
 
 
@@ -102,6 +103,45 @@ def test_annotate_draws_on_a_copy_around_each_face(analyzer, group_photo):
         np.testing.assert_array_equal(annotated[centre], before[centre])
     png = Image.open(io.BytesIO(svc.png_bytes(Image.fromarray(annotated))))
     assert png.format == "PNG" and png.size == (500, 250)
+
+
+def test_a_big_photo_is_shown_at_display_size_with_its_boxes_scaled(analyzer, group_photo):
+    small = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
+    # The same group photo as a phone would take it: 8 times wider and higher.
+    big_image = np.asarray(Image.fromarray(small.image).resize((4000, 2000), Image.BICUBIC))
+    faces = [_face(tuple(8 * v for v in face.box), face.emotion_probs) for face in small.faces]
+    big = svc.PhotoResult("group.jpg", big_image, faces, recognition=False)
+    shown = Image.open(io.BytesIO(svc.with_view(big).view))
+    assert shown.format == "JPEG" and shown.size == (svc.DISPLAY_MAX_SIDE, svc.DISPLAY_MAX_SIDE // 2)
+    view = np.asarray(shown).astype(int)
+    plain = svc.display_copy(big_image)[0].astype(int)
+    scale = svc.DISPLAY_MAX_SIDE / 4000
+    for face in faces:
+        x, y, w, h = (round(v * scale) for v in face.box)
+        # The box's bottom edge is drawn where the face is in the small picture, not 8x further out.
+        assert np.abs(view[y + h, x:x + w] - plain[y + h, x:x + w]).mean() > 60
+    assert svc.display_copy(small.image)[0] is small.image  # a small photo is never enlarged nor copied
+    assert svc.with_view(svc.PhotoResult("x.jpg", None, [], False, error="unreadable")).view is None
+
+
+def test_faces_are_named_again_from_their_embeddings_without_a_new_analysis():
+    faces = [_face((10, 10, 50, 50), {"happy": 0.7, "sad": 0.3}), _face((100, 10, 50, 50), {"happy": 0.2, "sad": 0.8})]
+    faces[0].embedding, faces[1].embedding = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    analysis = svc.with_view(svc.PhotoResult("p.jpg", np.zeros((60, 160, 3), np.uint8), faces, recognition=False))
+    named = svc.named(analysis, lambda embedding: "Ana" if embedding[0] else None)
+    assert named.recognition and [f.identity for f in named.faces] == ["Ana", None]
+    assert named.view is None  # its labels changed: the page makes a new view
+    assert [f.identity for f in analysis.faces] == [None, None]  # the kept analysis names nobody
+    locked = svc.named(named, None)
+    assert not locked.recognition and [f.identity for f in locked.faces] == [None, None]
+
+
+def test_the_annotated_download_is_the_full_size_photo_as_png(analyzer, group_photo):
+    result = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
+    png = Image.open(io.BytesIO(svc.annotated_png(result)))
+    assert png.format == "PNG" and png.size == (500, 250)
+    np.testing.assert_array_equal(np.asarray(png), np.asarray(svc.annotate(result.image, result.faces,
+                                                                           recognition=False)))
 
 
 # ----------------------------------------------------------------------------- video
@@ -196,22 +236,22 @@ def store(tmp_path):
 
 
 def _enrol(store, name, embeddings):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from governance import family
 
     record = svc.consent_from_form(name=name, given_by="", guardian=False, child=False, purpose="family photos",
-                                   scope="recognition", expires_on=date(2099, 1, 1), now=datetime.now(timezone.utc))
+                                   scope="recognition", expires_on=date(2099, 1, 1), now=datetime.now(UTC))
     return family.enroll(store, name, embeddings, record)
 
 
 def test_consent_from_form_lasts_to_the_end_of_the_chosen_day():
-    now = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     record = svc.consent_from_form(name=" Ana ", given_by="Bea", guardian=True, child=True, purpose=" photos ",
                                    scope="recognition", expires_on=date(2027, 5, 1), now=now)
     assert (record.subject, record.given_by, record.relation, record.purpose, record.subject_is_child) == (
         "Ana", "Bea", "guardian", "photos", True)
-    assert record.expires_at == datetime(2027, 5, 1, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    assert record.expires_at == datetime(2027, 5, 1, 23, 59, 59, 999999, tzinfo=UTC)
     record.validate(now=now)
     adult = svc.consent_from_form(name="Ana", given_by="ignored", guardian=False, child=False, purpose="photos",
                                   scope="recognition", expires_on=date(2027, 5, 1), now=now)
@@ -288,7 +328,7 @@ def test_why_names_are_not_checked_depends_on_the_store():
     assert svc.names_not_checked(store_unlocked=True) == "Names are not checked: nobody is enrolled yet (Family page)."
 
 
-def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyzer, app_models_dir, group_photo):  # noqa: F811
+def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyzer, app_models_dir, group_photo):
     from governance.explain import load_cam_model
 
     result = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
@@ -297,13 +337,13 @@ def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyz
                                   analyzer.emotion_model.template)
     assert [m.emotion for m in maps] == list(face.emotion_probs)
     assert [m.probability for m in maps] == pytest.approx(list(face.emotion_probs.values()), abs=1e-5)
-    x, y, w, h = face.box
+    _x, _y, w, h = face.box
     for m in maps:
         assert m.picture.dtype == np.uint8 and m.picture.shape[2] == 3
         assert w < m.picture.shape[1] <= 1.7 * w + 2 and h < m.picture.shape[0] <= 1.7 * h + 2
 
 
-def test_bias_audit_report_and_its_tables(fer4_dir, tmp_path, app_models_dir):  # noqa: F811
+def test_bias_audit_report_and_its_tables(fer4_dir, tmp_path, app_models_dir):
     manifest = tmp_path / "audit.csv"
     rows = ["path,label"] + [f"{p},{folder.name}" for folder in sorted((fer4_dir / "test").iterdir())
                              for p in sorted(folder.iterdir())[:10]]
@@ -316,6 +356,57 @@ def test_bias_audit_report_and_its_tables(fer4_dir, tmp_path, app_models_dir):  
     assert "accuracy" in overall["metric"].tolist()
     assert ((overall["low"] <= overall["value"]) & (overall["value"] <= overall["high"])).all()
     assert list(svc.bias_flags_table(report.audit).columns) == ["column", "group", "metric", "size", "gap", "low", "high"]
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_uploaded_audit_set_is_unpacked_where_it_starts_and_deleted_afterwards():
+    with svc.unpacked_audit_set(_zip({"set/happy/a.png": b"A", "set/sad/b.png": b"B"}), "faces.zip") as root:
+        assert root.name == "set" and sorted(p.name for p in root.iterdir()) == ["happy", "sad"]
+        unpacked = root.parent
+    assert not unpacked.exists()
+    manifest = _zip({"audit.csv": b"path,label\nfaces/a.png,happy\n", "faces/a.png": b"A", "__MACOSX/x": b""})
+    with svc.unpacked_audit_set(manifest, "manifest.zip") as root:
+        assert root.name == "audit.csv" and (root.parent / "faces" / "a.png").read_bytes() == b"A"
+
+
+def test_an_audit_zip_that_is_broken_or_escapes_its_folder_is_refused_with_nothing_unpacked(monkeypatch):
+    from governance.bias_audit import AuditError, load_audit_set
+
+    with pytest.raises(svc.AuditUploadError) as caught, svc.unpacked_audit_set(b"not a zip", "notes.zip"):
+        pass
+    assert str(caught.value) == "notes.zip is not a readable zip archive (File is not a zip file). Nothing was unpacked."
+    with pytest.raises(svc.AuditUploadError) as caught, svc.unpacked_audit_set(_zip({"../evil.png": b"x"}), "a.zip"):
+        pass
+    assert str(caught.value) == "a.zip holds a path that leads outside the archive (../evil.png). Nothing was unpacked."
+    monkeypatch.setattr(svc, "AUDIT_ZIP_MAX_BYTES", 1024**2)
+    big = _zip({"happy/a.png": bytes(3 * 1024**2)})
+    with pytest.raises(svc.AuditUploadError) as caught, svc.unpacked_audit_set(big, "big.zip"):
+        pass
+    assert str(caught.value) == ("big.zip would unpack to 3 MB, over the 1 MB an audit set may take. "
+                                 "Nothing was unpacked.")
+    with pytest.raises(AuditError) as caught, svc.unpacked_audit_set(_zip({"notes.txt": b"x"}), "notes.zip") as root:
+        load_audit_set(root)
+    assert str(caught.value) == "audit set notes.zip has no images in <class>/ sub-folders"
+
+
+def test_bias_coverage_never_reassures_when_nothing_was_compared(fer4_dir, tmp_path, app_models_dir):
+    from governance.bias_audit import _coverage as coverage
+
+    rows = ["path,label"] + [f"{p},{folder.name}" for folder in sorted((fer4_dir / "test").iterdir())
+                             for p in sorted(folder.iterdir())[:10]]
+    (tmp_path / "audit.csv").write_text("\n".join(rows) + "\n")
+    report = svc.bias_audit_report(tmp_path / "audit.csv", model=app_models_dir / "emotion_vgg16.onnx",
+                                   min_group_size=100, n_boot=100)
+    said, compared, sentences = svc.bias_coverage(report.audit)
+    assert said == coverage.NOTHING_COMPARED.format(min_size=100) and not compared
+    assert len(sentences) == len(report.audit.columns) and all(": not compared, because " in s for s in sentences)
 
 
 def test_model_cards_are_read_from_the_models_folder(tmp_path):

@@ -47,6 +47,25 @@ def test_results_are_computed_once_per_gallery_state_and_survive_until_removed()
     assert len(batch) == 0 and batch.pending(()) == []
 
 
+def test_a_photo_is_analysed_once_and_only_named_again_when_the_gallery_changes():
+    batch = PhotoBatch()
+    batch.add([("a.jpg", b"A"), ("b.jpg", b"B")])
+    (key_a, _, _), (key_b, _, _) = batch.pending(())
+    assert batch.analysis(key_a) is None
+    batch.set_analysis(key_a, "faces of a.jpg")
+    batch.set_result(key_a, "a.jpg without names")
+    assert batch.pending(("Ana",))[0][0] == key_a and batch.analysis(key_a) == "faces of a.jpg"
+    batch.forget_results()  # after a purge or a lock: the analysis names nobody, so it stays
+    assert batch.results() == [] and batch.analysis(key_a) == "faces of a.jpg"
+    batch.set_analysis("not in the batch", "faces")
+    assert batch.analysis("not in the batch") is None
+    batch.remove(key_a)
+    assert batch.analysis(key_a) is None
+    batch.set_analysis(key_b, "faces of b.jpg")
+    batch.clear()
+    assert batch.analysis(key_b) is None
+
+
 def test_a_new_session_says_what_was_kept_and_what_was_not():
     assert app_session.new_session_notice(None) is None  # no store: nothing was ever kept
     assert app_session.new_session_notice({"people": 2, "analyses": 1, "audit": 9}) == (

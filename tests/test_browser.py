@@ -16,6 +16,7 @@ except under CI (CI=true), where it fails.
 """
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,7 +33,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests._app_support import PUBLIC_DOMAIN, env_for_app, panning_video, photo_views, side_by_side
+from tests._app_support import (
+    PUBLIC_DOMAIN,
+    env_for_app,
+    panning_video,
+    photo_views,
+    side_by_side,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -261,17 +269,19 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     expect(page.get_by_text("Who consented to being recognised")).to_be_visible()
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()  # drawn on a canvas: no DOM text
     _shot(page, "governance")
-    manifest = tmp_path / "audit.csv"
-    manifest.write_text("path,label\n" + "".join(
-        f"{p},{folder.name}\n" for folder in sorted((fer4_dir / "test").iterdir())
-        for p in sorted(folder.iterdir())[:25]))
+    # Uploaded as a zip of class folders, as a household would pick it, not typed as a path.
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for folder in sorted(p for p in (fer4_dir / "test").iterdir() if p.is_dir()):
+            for face in sorted(folder.iterdir())[:25]:
+                zipped.write(face, f"audit/{folder.name}/{face.name}")
     page.get_by_role("tab", name="Bias audit").click()
-    page.get_by_label("Audit set (folder or .csv manifest on this machine)").fill(str(manifest))
-    page.get_by_label("Audit set (folder or .csv manifest on this machine)").press("Enter")
+    _upload(page, "Zip of the folder", [("audit.zip", archive.getvalue(), "application/zip")])
     _settled(page)
     page.get_by_role("button", name="Run the bias audit").click()
     expect(page.get_by_text("Emotion bias audit: 100 faces")).to_be_visible()
     _settled(page)
+    expect(page.get_by_text("source: not compared, because every measured face is in one group")).to_be_visible()
     expect(page.frame_locator("iframe").first.get_by_role("heading", name="Emotion bias audit")).to_be_visible()
     page.locator("iframe").first.scroll_into_view_if_needed()
     _shot(page, "governance_bias_audit")

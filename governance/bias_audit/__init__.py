@@ -6,9 +6,19 @@ disaggregated with fairlearn's MetricFrame, with bootstrap intervals; groups wor
 beyond a threshold, with an interval that excludes zero, are flagged. Reports: self-contained HTML
 with plots, and JSON with every number.
 """
-from governance.bias_audit._app import audit_emotion_model, audit_identity_trials, crop_predictor
-from governance.bias_audit._audit_set import NOT_MEASURED, AuditSample, AuditSet, load_audit_set
+from governance.bias_audit._app import (
+    audit_emotion_model,
+    audit_identity_trials,
+    crop_predictor,
+)
+from governance.bias_audit._audit_set import (
+    NOT_MEASURED,
+    AuditSample,
+    AuditSet,
+    load_audit_set,
+)
 from governance.bias_audit._bootstrap import Estimate
+from governance.bias_audit._coverage import ColumnCoverage, comparison_summary, verdict
 from governance.bias_audit._disaggregate import AuditSettings, ColumnResult, GroupResult
 from governance.bias_audit._emotion_audit import Locator, Predictor, run_emotion_audit
 from governance.bias_audit._errors import AuditError
@@ -36,6 +46,7 @@ __all__ = [
     "AuditSet",
     "AuditSettings",
     "BiasAudit",
+    "ColumnCoverage",
     "ColumnResult",
     "Estimate",
     "FaceGeometry",
@@ -46,6 +57,7 @@ __all__ = [
     "ReportPaths",
     "audit_emotion_model",
     "audit_identity_trials",
+    "comparison_summary",
     "crop_predictor",
     "head_yaw",
     "individual_typology_angle",
@@ -55,5 +67,6 @@ __all__ = [
     "render_html",
     "run_emotion_audit",
     "run_identity_audit",
+    "verdict",
     "write_report",
 ]
