@@ -12,7 +12,14 @@ from PIL import Image
 
 from fer_core import Face, FaceAnalyzer, FaceDetector, load_embedding_model
 from governance import app_services as svc
-from tests._app_support import MEMBER, STRANGER, panning_video, photo_path, side_by_side
+from tests._app_support import (
+    MEMBER,
+    STRANGER,
+    crossing_video,
+    panning_video,
+    photo_path,
+    side_by_side,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +39,12 @@ def video(faces_dir, tmp_path_factory) -> bytes:
                          seconds=3.0, fps=10)
 
 
-def _face(box, probs, identity=None) -> Face:
+def _face(box, probs, identity=None, embedding=None) -> Face:
     """A Face as the analyzer returns it, with a chosen box and probabilities (for the tracker's logic)."""
     emotion = max(probs, key=probs.get)
     return Face(box=box, landmarks=np.zeros((5, 2), np.float32), score=0.99, emotion=emotion,
-                emotion_probs=probs, identity=identity)
+                emotion_probs=probs, identity=identity,
+                embedding=None if embedding is None else np.asarray(embedding, np.float32))
 
 
 # ----------------------------------------------------------------------------- photo results
@@ -132,6 +140,33 @@ def test_truncated_video_raises_video_error(video):
         list(svc.sample_frames(video[: len(video) // 10]))
 
 
+def test_a_long_video_is_sampled_more_sparsely_to_reach_its_end():
+    assert svc.sampling_interval(29.9, 0.5, 120) == 0.5
+    assert svc.sampling_interval(89.5, 0.5, 120) == pytest.approx(89.5 / 119)
+    assert svc.sampling_interval(None, 0.5, 120) == 0.5  # length unknown: the page says what was left out
+    assert svc.sampling_interval(89.5, 0.5, 1) == 0.5
+
+
+def test_coverage_says_plainly_which_part_was_analysed():
+    def coverage(last_s, every_s, end_s, frames=120):
+        return svc.Coverage(frames=frames, first_s=0.0, last_s=last_s, every_s=every_s, asked_every_s=0.5,
+                            max_frames=120, end_s=end_s)
+
+    whole = coverage(29.5, 0.5, 29.9, frames=60)
+    assert whole.whole and whole.note() == "Analysed 60 frame(s), one every 0.50 s, over the whole video (0-29.9 s)."
+    spread = coverage(89.5, 0.75, 89.5)
+    assert spread.whole and spread.note() == (
+        "Analysed 120 frame(s), one every 0.75 s instead of every 0.50 s, so that at most 120 frames cover "
+        "the whole video (0-89.5 s).")
+    cut = coverage(59.5, 0.5, 89.5)
+    assert not cut.whole and cut.note() == (
+        "Only 0.0-59.5 s of the 89.5 s video was analysed (120 frame(s)): 60.0-89.5 s was left out.")
+    unknown = coverage(59.5, 0.5, None)
+    assert not unknown.whole and unknown.axis_end_s == 59.5 and unknown.note() == (
+        "Analysed 120 frame(s) from 0.0 s to 59.5 s; the video does not state its length, so anything after "
+        "59.5 s was left out.")
+
+
 def test_box_iou():
     assert svc.box_iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
     assert svc.box_iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
@@ -152,8 +187,44 @@ def test_tracker_starts_a_new_track_after_a_long_gap_or_a_jump():
     p = {"happy": 0.6, "sad": 0.4}
     frames = [(0.0, [_face((0, 0, 50, 50), p)]), (0.5, []), (1.0, []), (1.5, []), (2.0, [_face((0, 0, 50, 50), p)]),
               (2.5, [_face((300, 0, 50, 50), p)])]
-    tracks = svc.track_faces(frames, max_gap=2)
+    tracks = svc.track_faces(frames, max_gap_s=1.0)
     assert [[t for t, _ in track.observations] for track in tracks] == [[0.0], [2.0], [2.5]]
+    assert [[t for t, _ in track.observations] for track in svc.track_faces(frames, max_gap_s=2.0)] == [
+        [0.0, 2.0], [2.5]]
+
+
+_SAME = svc.SamePerson(threshold=0.5)
+
+
+def test_tracker_keeps_two_people_apart_where_their_boxes_cross():
+    # A walks right, B walks left; at 1.0 s their boxes overlap most with the other's last box.
+    p = {"happy": 0.6, "sad": 0.4}
+    a, b = [1.0, 0.0], [0.0, 1.0]
+    frames = [(0.0, [_face((0, 0, 60, 60), p, embedding=a), _face((60, 0, 60, 60), p, embedding=b)]),
+              (0.5, [_face((25, 0, 60, 60), p, embedding=a), _face((35, 0, 60, 60), p, embedding=b)]),
+              (1.0, [_face((40, 0, 60, 60), p, embedding=a), _face((20, 0, 60, 60), p, embedding=b)])]
+    by_box = svc.track_faces(frames)
+    assert [[f.embedding[0] for _, f in t.observations] for t in by_box] == [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    tracks = svc.track_faces(frames, same_person=_SAME)
+    assert [[f.embedding[0] for _, f in t.observations] for t in tracks] == [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]
+
+
+def test_merge_joins_one_person_by_name_or_embedding_but_never_two_faces_of_one_frame():
+    p = {"happy": 0.6, "sad": 0.4}
+    tracks = [svc.Track(1, [(0.0, _face((0, 0, 50, 50), p, identity="Ana", embedding=[3.0, 0.0]))]),
+              svc.Track(2, [(0.0, _face((200, 0, 50, 50), p, embedding=[10.0, 10.0]))]),
+              svc.Track(3, [(0.0, _face((400, 0, 50, 50), p, embedding=[10.1, 10.0]))]),
+              svc.Track(4, [(1.0, _face((10, 0, 50, 50), p, identity="Ana", embedding=[0.0, 3.0]))]),
+              svc.Track(5, [(1.0, _face((410, 0, 50, 50), p, embedding=[10.4, 10.0]))]),
+              svc.Track(6, [(2.0, _face((20, 0, 50, 50), p, identity="Ben", embedding=[0.0, 3.0]))])]
+    merged = svc.merge_tracks(tracks, same_person=_SAME)
+    # Ana's tracks join by name though their embeddings are far apart; the stranger at 1.0 s joins the
+    # nearer of the two strangers at 0.0 s, and the other cannot join them (it shares their first
+    # frame); Ben, as near to Ana as can be, keeps his own track.
+    assert [[(t, f.box[0]) for t, f in track.observations] for track in merged] == [
+        [(0.0, 0), (1.0, 10)], [(0.0, 200)], [(0.0, 400), (1.0, 410)], [(2.0, 20)]]
+    assert [track.number for track in merged] == [1, 2, 3, 4]
+    assert len(svc.merge_tracks(tracks)) == 5  # without the identity model only names join tracks
 
 
 def test_dominant_emotion_is_the_soft_vote_and_identity_the_majority():
@@ -172,14 +243,36 @@ def test_dominant_emotion_is_the_soft_vote_and_identity_the_majority():
 
 def test_analyze_video_tracks_each_real_person_through_every_frame(analyzer, video):
     seen = []
-    frames, tracks = svc.analyze_video(video, analyzer.analyze, every_s=0.5,
-                                       progress=lambda done, t: seen.append((done, t)))
+    analysis = svc.analyze_video(video, analyzer.analyze, every_s=0.5, progress=lambda done, t: seen.append((done, t)))
+    frames, tracks = analysis.frames, analysis.tracks
     assert seen == [(i + 1, i * 0.5) for i in range(6)]
     assert [len(faces) for _, faces in frames] == [2] * 6
     assert [len(t.observations) for t in tracks] == [6, 6]
     timeline = svc.emotion_timeline(tracks, recognition=False)
     assert len(timeline) == 12 and set(timeline["face"]) == {"Face 1", "Face 2"}
     assert len(svc.dominant_emotions(tracks, recognition=False)) == 2
+
+
+def test_a_90_second_video_of_two_people_crossing_gives_one_track_each_over_its_whole_length(
+        app_models_dir, faces_dir, tmp_path):
+    # The stranger walks in front of the member and hides his face for about 15 s midway: with the
+    # identity model's embeddings, his track survives that gap. 31 frames keep the test fast.
+    member, stranger = photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5)
+    video = crossing_video((member, stranger), tmp_path / "crossing.mp4", seconds=90.0)
+    model = load_embedding_model(app_models_dir / "face_recognition_dlib.onnx")
+    analyzer = FaceAnalyzer(emotion_model=app_models_dir / "emotion_vgg16.onnx", identity_model=model)
+    analysis = svc.analyze_video(video, analyzer.analyze, max_frames=31,
+                                 same_person=svc.SamePerson(model.threshold, model.distance))
+    coverage = analysis.coverage
+    assert coverage.whole and coverage.end_s == 89.5 and coverage.last_s == 89.5 and coverage.frames == 31
+    assert coverage.note() == ("Analysed 31 frame(s), one every 2.98 s instead of every 0.50 s, so that at most "
+                               "31 frames cover the whole video (0-89.5 s).")
+    assert any(len(faces) == 1 for _, faces in analysis.frames)  # the member was hidden for a while
+    assert len(analysis.tracks) == 2
+    walking_right, walking_left = ([face.box[0] for _, face in track.observations] for track in analysis.tracks)
+    assert walking_right == sorted(walking_right) and walking_right[-1] > 300
+    assert walking_left == sorted(walking_left, reverse=True) and len(walking_left) == 31
+    assert len(svc.track_faces(analysis.frames)) == 3  # by boxes alone the member is two people
 
 
 # ----------------------------------------------------------------------------- family, governance, explain
