@@ -76,7 +76,8 @@ class Face:
 class FaceAnalyzer:
     """Detector, emotion model and optional identity model, loaded once.
 
-    detector: a FaceDetector; default: the shipped MTCNN with min_face_size=DEFAULT_MIN_FACE_SIZE.
+    detector: a FaceDetector; default: the shipped MTCNN with min_face_size=DEFAULT_MIN_FACE_SIZE and the
+        neck check on (no false face on a chin or neck; detection.on_a_neck).
     emotion_model: an EmotionModel or a path; default: the shipped models/emotion_vgg16.onnx.
     identity_model: an EmbeddingModel (fer_core.identity), a path, None (default: the shipped
         models/face_recognition_dlib.onnx if that file exists) or False (no embeddings).
@@ -99,7 +100,7 @@ class FaceAnalyzer:
         emotion_threads: int | None = None,
     ) -> None:
         self.detector = detector if detector is not None else FaceDetector(
-            min_face_size=DEFAULT_MIN_FACE_SIZE, threads=threads
+            min_face_size=DEFAULT_MIN_FACE_SIZE, threads=threads, neck_check=True
         )
         if isinstance(emotion_model, EmotionModel):
             self.emotion_model = emotion_model
