@@ -25,10 +25,11 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from fer_core import ImageError, UnveilError, load_image
 from fer_core.identity import pairwise_distances
+from governance import annotation
 from governance.app_session import plural
 
 UNKNOWN = "unknown"
@@ -73,10 +74,10 @@ class _FaceLike(Protocol):
 # Photo results: rows, CSV, JSON, annotated image
 # ---------------------------------------------------------------------------------------------------
 
-def face_label(number: int, face: _FaceLike, *, recognition: bool) -> str:
-    """The caption drawn next to face `number`: "1 happy 87%", plus the name (or "unknown") when a
-    family gallery was consulted."""
-    parts = [str(number)]
+def face_details(face: _FaceLike, *, recognition: bool) -> str:
+    """What the legend beside an annotated photo says of a face: "happy 87%", plus the name (or
+    "unknown") when a family gallery was consulted."""
+    parts = []
     if face.emotion is not None:
         parts.append(f"{face.emotion} {face.emotion_probs.get(face.emotion, 0.0):.0%}")
     if recognition:
@@ -130,42 +131,16 @@ def records_json(records: Sequence[dict[str, Any]]) -> bytes:
     return json.dumps(list(records), indent=2, ensure_ascii=False).encode("utf-8")
 
 
-# Box colours, one per face number, from matplotlib's colour-blind-safe "tab10" cycle.
-_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-            "#bcbd22", "#17becf"]
-
-
 def annotate(image: np.ndarray | Image.Image, faces: Sequence[_FaceLike], *, recognition: bool) -> Image.Image:
-    """A copy of the RGB photo with a numbered box and caption (see `face_label`) on every face."""
-    return _draw_boxes(image, [(face.box, face_label(number, face, recognition=recognition))
-                               for number, face in enumerate(faces, start=1)])
+    """A new picture of the RGB photo with a numbered box on every face, no number over any face, and
+    the details of each face (see `face_details`) in a legend beside the photo (governance.annotation)."""
+    return annotation.draw(image, [face.box for face in faces],
+                           [face_details(face, recognition=recognition) for face in faces])
 
 
 def number_faces(image: np.ndarray | Image.Image, boxes: Sequence[Sequence[float]]) -> Image.Image:
-    """A copy of the RGB photo with each (x, y, w, h) box drawn and numbered from 1, for picking a face."""
-    return _draw_boxes(image, [(box, str(number)) for number, box in enumerate(boxes, start=1)])
-
-
-def _draw_boxes(image: np.ndarray | Image.Image, labelled: Sequence[tuple[Sequence[float], str]]) -> Image.Image:
-    # Line width and font size follow the photo's size so labels stay readable on a 250 px LFW crop
-    # and on a 4000 px phone photo alike.
-    canvas = (image.copy() if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))).convert("RGB")
-    draw = ImageDraw.Draw(canvas)
-    side = max(canvas.size)
-    width = max(2, round(side / 250))
-    font = ImageFont.load_default(size=max(12, round(side / 30)))
-    for index, (box, text) in enumerate(labelled):
-        colour = _COLOURS[index % len(_COLOURS)]
-        x, y, w, h = (float(v) for v in box)
-        draw.rectangle((x, y, x + w, y + h), outline=colour, width=width)
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        tw, th = right - left, bottom - top
-        # Caption above the box, or inside its top edge when the box touches the top of the photo.
-        ty = y - th - 2 * width if y - th - 2 * width >= 0 else y + width
-        tx = min(max(0.0, x), max(0.0, canvas.width - tw - 2 * width))
-        draw.rectangle((tx, ty, tx + tw + 2 * width, ty + th + 2 * width), fill=colour)
-        draw.text((tx + width - left, ty + width - top), text, fill="white", font=font)
-    return canvas
+    """A new picture of the RGB photo with each (x, y, w, h) box drawn and numbered from 1, for picking a face."""
+    return annotation.draw(image, boxes)
 
 
 def png_bytes(image: Image.Image) -> bytes:

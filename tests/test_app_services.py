@@ -1,6 +1,7 @@
 """governance.app_services without Streamlit: exports, annotation, video sampling and face tracking."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import date, datetime, timezone
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from fer_core import Face, FaceAnalyzer, FaceDetector, load_embedding_model
+from governance import annotation
 from governance import app_services as svc
 from tests._app_support import (
     MEMBER,
@@ -20,6 +22,7 @@ from tests._app_support import (
     photo_path,
     side_by_side,
 )
+from tests._identity_helpers import load_script
 
 
 @pytest.fixture(scope="module")
@@ -92,24 +95,65 @@ def test_identity_column_only_when_a_gallery_was_consulted():
     named = svc.face_records(faces, source="p.jpg", recognition=True)
     assert [r["identity"] for r in named] == ["Ana", "unknown"]
     assert "identity" not in svc.face_records(faces, source="p.jpg", recognition=False)[0]
-    assert svc.face_label(2, faces[1], recognition=True) == "2 sad 80% unknown"
-    assert svc.face_label(1, faces[0], recognition=False) == "1 happy 70%"
+    assert svc.face_details(faces[1], recognition=True) == "sad 80% unknown"
+    assert svc.face_details(faces[0], recognition=False) == "happy 70%"
 
 
-def test_annotate_draws_on_a_copy_around_each_face(analyzer, group_photo):
+def _untouched_inside_every_face(annotated: np.ndarray, photo: np.ndarray, placed: annotation.Layout) -> bool:
+    """Whether the annotated picture shows the photo's own pixels inside every face's box outline."""
+    m, line = placed.margin, placed.line
+    for x0, y0, x1, y1 in placed.faces:
+        # inside the outline, which is drawn on the box's edge (in photo pixels: x - line .. x + w + line)
+        left, top, right, bottom = (round(v) for v in (x0 + 2 * line, y0 + 2 * line, x1 - 2 * line, y1 - 2 * line))
+        if not np.array_equal(annotated[top:bottom, left:right], photo[top - m:bottom - m, left - m:right - m]):
+            return False
+    return True
+
+
+def test_annotate_numbers_each_face_beside_it_and_lists_the_details_in_a_legend(analyzer, group_photo):
     result = svc.analyze_photo(group_photo, "group.jpg", analyzer.analyze, recognition=False)
     before = result.image.copy()
     annotated = np.asarray(svc.annotate(result.image, result.faces, recognition=False))
     np.testing.assert_array_equal(result.image, before)  # the photo itself is untouched
-    assert annotated.shape == before.shape
-    for face in result.faces:
+    placed = annotation.layout((500, 250), [face.box for face in result.faces])
+    m = placed.margin
+    assert annotated.shape[0] == 250 + 2 * m and annotated.shape[1] > 500 + 2 * m  # the legend is beside it
+    np.testing.assert_array_equal(annotated[m:m + 250, m:m + 500][0, 0], before[0, 0])
+    for face, tag in zip(result.faces, placed.tags):
         x, y, w, h = face.box
-        bottom_edge = annotated[y + h, x:x + w]
+        bottom_edge = annotated[m + y + h, m + x:m + x + w]
         assert np.abs(bottom_edge.astype(int) - before[y + h, x:x + w]).sum() > 0
-        centre = (y + h // 2, x + w // 2)
-        np.testing.assert_array_equal(annotated[centre], before[centre])
+        assert tag[3] <= m + y and tag[0] <= m + x + w  # the number just above its face
+    assert _untouched_inside_every_face(annotated, before, placed)
     png = Image.open(io.BytesIO(svc.png_bytes(Image.fromarray(annotated))))
-    assert png.format == "PNG" and png.size == (500, 250)
+    assert png.format == "PNG" and png.size == (annotated.shape[1], annotated.shape[0])
+
+
+@pytest.fixture(scope="module")
+def group_photos(faces_dir, tmp_path_factory):
+    """The composited group photos of scripts/make_group_photos.py (one round: 20 photos, 2 to 18
+    people, faces 52 to 260 px high), with their true face boxes."""
+    folder = tmp_path_factory.mktemp("group_photos")
+    truth = load_script("make_group_photos").build(faces_dir, folder, rounds=1)
+    return [(np.asarray(Image.open(folder / name).convert("RGB")), entry) for name, entry in truth.items()]
+
+
+def test_no_number_covers_a_face_or_another_number_on_group_photos(analyzer, group_photos):
+    assert len(group_photos) >= 10
+    for photo, entry in group_photos:
+        faces = [dataclasses.replace(face, identity="Gloria_Macapagal_Arroyo" if i % 2 else None)
+                 for i, face in enumerate(analyzer.analyze(photo))]
+        assert len(faces) == len(entry["faces"])  # every person found, nothing else (see bench_group_photos.py)
+        placed = annotation.layout((photo.shape[1], photo.shape[0]), [face.box for face in faces])
+        for index, tag in enumerate(placed.tags):
+            assert not any(_intersect(tag, face) for face in placed.faces)
+            assert not any(_intersect(tag, other) for other in placed.tags[index + 1:])
+        annotated = np.asarray(svc.annotate(photo, faces, recognition=True))
+        assert _untouched_inside_every_face(annotated, photo, placed)
+
+
+def _intersect(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 # ----------------------------------------------------------------------------- video
@@ -372,7 +416,8 @@ def test_enrolment_uses_the_picked_face_of_a_group_photo_and_says_which_photos_a
     assert all(Image.open(io.BytesIO(t)).format == "JPEG" and Image.open(io.BytesIO(t)).size == (96, 96) for t in thumbs)
     assert photos[1].boxes[0][0] < 250 <= photos[1].boxes[1][0]  # numbered left to right
     picture = svc.number_faces(photos[1].image, photos[1].boxes)
-    assert picture.size == (500, 250) and picture.mode == "RGB"
+    margin = annotation.layout((500, 250), photos[1].boxes).margin
+    assert picture.size == (500 + 2 * margin, 250 + 2 * margin) and picture.mode == "RGB"  # framed, no legend
 
 
 def test_why_names_are_not_checked_depends_on_the_store():
