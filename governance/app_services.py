@@ -334,9 +334,10 @@ class Track:
 
 
 def _different_people(a: _FaceLike, b: _FaceLike, same_person: SamePerson | None) -> bool:
-    """True when two faces cannot be one person: different names, or embeddings too far apart."""
-    if a.identity and b.identity and a.identity != b.identity:
-        return True
+    """True when two faces cannot be one person: different names, or (unless both carry the same
+    name) embeddings too far apart."""
+    if a.identity and b.identity:
+        return a.identity != b.identity
     ea, eb = a.embedding, b.embedding
     if same_person is None or ea is None or eb is None:
         return False

@@ -255,6 +255,11 @@ def test_tracker_keeps_two_people_apart_where_their_boxes_cross():
     assert [[f.embedding[0] for _, f in t.observations] for t in by_box] == [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     tracks = svc.track_faces(frames, same_person=_SAME)
     assert [[f.embedding[0] for _, f in t.observations] for t in tracks] == [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]
+    # A family name outranks the embedding: Ana turning away (a far embedding) stays Ana.
+    named = [(t, [_face(f.box, p, identity="Ana" if f.embedding[0] else None,
+                        embedding=[1.0 + 3 * t, 0.0] if f.embedding[0] else f.embedding) for f in faces])
+             for t, faces in frames]
+    assert [len(t.observations) for t in svc.track_faces(named, same_person=_SAME)] == [3, 3]
 
 
 def test_merge_joins_one_person_by_name_or_embedding_but_never_two_faces_of_one_frame():
