@@ -26,7 +26,7 @@ log = logging.getLogger("unveil.app")
 # Session-state keys. Photos and results live only here, in this browser session's memory.
 STORE = "unveil_store"  # the unlocked FamilyStore, or absent
 LAST_ANALYSIS = "unveil_last_analysis"  # list[app_services.PhotoResult] of the Analyze page
-VIDEO_RESULT = "unveil_video_result"  # (file name, frames, tracks, recognition) of the Video page
+VIDEO_RESULT = "unveil_video_result"  # (file name, VideoAnalysis, recognition) of the Video page
 RECEIPT = "unveil_last_receipt"  # (who, ErasureReceipt) of the last purge, shown on the Family page
 KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so the page says they are kept
 NOTICE = "unveil_new_session_notice"  # what this session said about what was kept, or None

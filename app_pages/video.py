@@ -7,13 +7,14 @@ from governance import app_services as svc
 VIDEO_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
 
 
-def _timeline_spec(classes: list[str]) -> dict:
-    """One line per emotion over time, on a fixed 0-100% axis."""
+def _timeline_spec(classes: list[str], end_s: float) -> dict:
+    """One line per emotion over time, on a fixed 0-100% axis; every face's chart shares one time
+    axis, from the video's start to its end, so charts line up and show when a face was absent."""
     return {
         "transform": [{"fold": classes, "as": ["emotion", "probability"]}],
         "mark": {"type": "line", "point": True, "tooltip": True},
         "encoding": {
-            "x": {"field": "time_s", "type": "quantitative", "title": "time (s)"},
+            "x": {"field": "time_s", "type": "quantitative", "title": "time (s)", "scale": {"domain": [0, end_s]}},
             "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
                   "axis": {"format": "%"}},
             "color": {"field": "emotion", "type": "nominal", "sort": classes},
@@ -41,22 +42,28 @@ if upload is not None and st.button("Analyze video", type="primary", key="video_
         def progress(done: int, time_s: float) -> None:
             bar.progress(min(1.0, done / max_frames), text=f"{done} frame(s) analysed, at {time_s:.1f} s")
 
-        frames, tracks = svc.analyze_video(upload.getvalue(), engine.analyze, every_s=every_s,
-                                           max_frames=int(max_frames), progress=progress)
-        bar.progress(1.0, text=f"Done: {len(frames)} frame(s)")
+        identity = engine.identity_model
+        same_person = None if identity is None else svc.SamePerson(identity.threshold, identity.distance)
+        analysis = svc.analyze_video(upload.getvalue(), engine.analyze, every_s=every_s, max_frames=int(max_frames),
+                                     same_person=same_person, progress=progress)
+        bar.progress(1.0, text=f"Done: {len(analysis.frames)} frame(s)")
         current = _ui.store()
-        if recognition and current is not None and tracks:
+        if recognition and current is not None and analysis.tracks:
             # One audit entry for the video, counting faces followed (not frames); never images.
-            svc.log_recognition(current, [track.identity for track in tracks])
-        st.session_state[_ui.VIDEO_RESULT] = (upload.name, len(frames), tracks, recognition)
+            svc.log_recognition(current, [track.identity for track in analysis.tracks])
+        st.session_state[_ui.VIDEO_RESULT] = (upload.name, analysis, recognition)
 
 # The last result stays in this session while other pages are shown (the uploader comes back empty);
 # a new upload replaces it once analysed.
 result = st.session_state.get(_ui.VIDEO_RESULT)
 if result is None or (upload is not None and result[0] != upload.name):
     st.stop()
-name, frame_count, tracks, recognition = result
+name, analysis, recognition = result
+tracks, coverage = analysis.tracks, analysis.coverage
+frame_count = coverage.frames
 st.caption(f"Results for {name}: {frame_count} frame(s) analysed.")
+# Said as a warning when part of the video was left out, so nobody reads the results as the whole.
+(st.caption if coverage.whole else st.warning)(coverage.note())
 if not tracks:
     st.warning(f"No face found in the {frame_count} frame(s) sampled from {name}.")
     st.stop()
@@ -71,4 +78,4 @@ for track in tracks:
     label = track.label(recognition=recognition)
     rows = timeline[timeline["face"] == label]
     st.markdown(f"**{label}**: seen in {len(rows)} frame(s)")
-    st.vega_lite_chart(rows, _timeline_spec(classes), height=220)
+    st.vega_lite_chart(rows, _timeline_spec(classes, coverage.axis_end_s), height=220)

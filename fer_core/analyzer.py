@@ -28,9 +28,11 @@ from fer_core.images import ImageSource, load_image
 DEFAULT_MIN_FACE_SIZE = 40.0
 # The identity model the analyzer loads when it is present (fer_core.identity's default).
 DEFAULT_IDENTITY_MODEL = "face_recognition_dlib.onnx"
-# Two faces are on the same row when their vertical centres differ by less than this fraction of
-# the smaller face's height (reading order: rows top to bottom, then left to right).
-ROW_TOLERANCE = 0.5
+# Reading order: rows top to bottom, each left to right. A face joins the row above it when its box
+# overlaps that row's band (from its highest top to its lowest bottom) by at least this fraction of
+# the smaller face's height. A band, not the row's mean centre, so that a line of tall and short
+# people stays one row; two rows of a group photo stand a chin and a forehead apart and do not overlap.
+ROW_OVERLAP = 0.25
 
 
 class EmbeddingModelLike(Protocol):
@@ -76,7 +78,8 @@ class Face:
 class FaceAnalyzer:
     """Detector, emotion model and optional identity model, loaded once.
 
-    detector: a FaceDetector; default: the shipped MTCNN with min_face_size=DEFAULT_MIN_FACE_SIZE.
+    detector: a FaceDetector; default: the shipped MTCNN with min_face_size=DEFAULT_MIN_FACE_SIZE and the
+        neck check on (no false face on a chin or neck; detection.on_a_neck).
     emotion_model: an EmotionModel or a path; default: the shipped models/emotion_vgg16.onnx.
     identity_model: an EmbeddingModel (fer_core.identity), a path, None (default: the shipped
         models/face_recognition_dlib.onnx if that file exists) or False (no embeddings).
@@ -99,7 +102,7 @@ class FaceAnalyzer:
         emotion_threads: int | None = None,
     ) -> None:
         self.detector = detector if detector is not None else FaceDetector(
-            min_face_size=DEFAULT_MIN_FACE_SIZE, threads=threads
+            min_face_size=DEFAULT_MIN_FACE_SIZE, threads=threads, neck_check=True
         )
         if isinstance(emotion_model, EmotionModel):
             self.emotion_model = emotion_model
@@ -170,22 +173,20 @@ def _pixel_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, i
 
 
 def _reading_order(detections: list[DetectedFace]) -> list[DetectedFace]:
-    """Rows top to bottom, each row left to right (see ROW_TOLERANCE)."""
+    """Rows top to bottom, each row left to right (see ROW_OVERLAP)."""
     rows: list[list[DetectedFace]] = []
-    for det in sorted(detections, key=_centre_y):
-        if rows:
-            row = rows[-1]
-            row_centre = float(np.mean([_centre_y(d) for d in row]))
-            smallest = min(min(_height(d) for d in row), _height(det))
-            if abs(_centre_y(det) - row_centre) < ROW_TOLERANCE * smallest:
-                row.append(det)
-                continue
-        rows.append([det])
+    for det in sorted(detections, key=lambda d: d.box[1]):
+        if rows and _joins(det, rows[-1]):
+            rows[-1].append(det)
+        else:
+            rows.append([det])
     return [det for row in rows for det in sorted(row, key=lambda d: d.box[0])]
 
 
-def _centre_y(det: DetectedFace) -> float:
-    return (det.box[1] + det.box[3]) / 2
+def _joins(det: DetectedFace, row: list[DetectedFace]) -> bool:
+    top, bottom = min(d.box[1] for d in row), max(d.box[3] for d in row)
+    overlap = min(bottom, det.box[3]) - max(top, det.box[1])
+    return overlap >= ROW_OVERLAP * min(_height(det), *(_height(d) for d in row))
 
 
 def _height(det: DetectedFace) -> float:

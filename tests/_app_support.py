@@ -123,3 +123,25 @@ def env_for_app(data_dir: Path, models: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(UNVEIL_DATA_DIR=str(data_dir), UNVEIL_MODELS_DIR=str(models))
     return env
+
+
+def crossing_video(photos: tuple[Path, Path], path: Path, *, seconds: float = 90.0, fps: int = 2,
+                   side: int = 120) -> bytes:
+    """An MPEG-4 video of two people crossing: the first photo (shrunk to `side` px) walks from the left
+    edge to the right, the second from the right to the left and in front of it, hiding the first
+    person's face for a few seconds midway. Small and slow (`fps`) so a long video stays cheap."""
+    first, second = (np.asarray(Image.open(p).convert("RGB").resize((side, side), Image.LANCZOS)) for p in photos)
+    width, height = 4 * side, side + 20
+    frames = int(seconds * fps)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write MPEG-4 here"
+    try:
+        for index in range(frames):
+            travel = round((width - side) * index / (frames - 1))
+            canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+            canvas[10:10 + side, travel:travel + side] = first
+            canvas[10:10 + side, width - side - travel:width - travel] = second
+            writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+    return path.read_bytes()

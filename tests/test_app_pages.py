@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -166,7 +167,11 @@ def test_video_tracks_two_people_and_charts_their_emotions(app_env, faces_dir, t
     table = at.dataframe[0].value
     assert list(table["face"]) == ["Face 1", "Face 2"] and list(table["frames"]) == [6, 6]
     assert [m.value for m in at.markdown] == ["**Face 1**: seen in 6 frame(s)", "**Face 2**: seen in 6 frame(s)"]
-    assert len(at.get("vega_lite_chart")) == 2
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    # One time axis for every face: the whole video, 0 to its last frame at 2.9 s.
+    assert [json.loads(c.proto.spec)["encoding"]["x"]["scale"]["domain"] for c in charts] == [[0, 2.9], [0, 2.9]]
+    assert "Analysed 6 frame(s), one every 0.50 s, over the whole video (0-2.9 s)." in [c.value for c in at.caption]
     at.switch_page("app_pages/analyze.py").run()
     at.switch_page("app_pages/video.py").run()  # the result is still there, though the uploader is empty
     assert list(at.dataframe[0].value["frames"]) == [6, 6]

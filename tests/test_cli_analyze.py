@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from fer_core.images import CANNOT_BE_READ
+from governance import annotation
 from governance.cli import main
 from governance.cli.analyze import (
     ANNOTATION_NOT_WRITTEN,
@@ -97,7 +98,9 @@ def test_csv_to_a_file_with_annotated_copies(album, tiny_emotion_onnx, tmp_path,
     copies = sorted(p.relative_to(annotated).as_posix() for p in annotated.rglob("*.*"))
     assert copies == ["album/party/berry.JPG", "album/party/sky.png", "album/powell.jpg"]
     with Image.open(annotated / "album" / "powell.jpg") as image:
-        assert image.size == (250, 250)
+        # the 250x250 photo framed by a margin one number high, with the legend beside it
+        margin = annotation.layout((250, 250), [(0, 0, 1, 1)]).margin
+        assert image.height == 250 + 2 * margin and image.width > 250 + 2 * margin
 
 
 def test_exit_status_is_1_only_when_nothing_could_be_read(album, tiny_emotion_onnx, capsys):

@@ -1,0 +1,140 @@
+"""Annotated photos that stay readable in a crowd: a box and a number on every face, each number put
+where it covers no face (nor another number), and the details of each face (emotion, name) in a
+legend beside the photo, where a long name hides nothing.
+
+The photo is framed by a white margin one number high, so there is always a free place for a number:
+above the photo if nowhere closer. Numbers go as close to their face as a free place allows, above
+it first. Plain functions on Pillow images; nothing here imports Streamlit.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+# Box colours, one per face number, from matplotlib's colour-blind-safe "tab10" cycle.
+COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+
+Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 in canvas pixels
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything goes on the annotated canvas: the photo's top-left corner (`margin`, `margin`),
+    each face's box as drawn (outline included) and each number's tag, in canvas pixels."""
+
+    margin: int
+    line: int
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont
+    faces: list[Rect]
+    tags: list[Rect]
+
+
+def _style(photo_size: tuple[int, int]) -> tuple[int, ImageFont.FreeTypeFont | ImageFont.ImageFont]:
+    # Line width and font size follow the photo's size so labels stay readable on a 250 px LFW crop
+    # and on a 4000 px phone photo alike.
+    side = max(photo_size)
+    return max(2, round(side / 250)), ImageFont.load_default(size=max(12, round(side / 30)))
+
+
+def _text_size(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, text: str) -> tuple[int, int]:
+    left, top, right, bottom = font.getbbox(text)
+    return right - left, bottom - top
+
+
+def layout(photo_size: tuple[int, int], boxes: Sequence[Sequence[float]]) -> Layout:
+    """Tags for the numbers 1..len(boxes) of the (x, y, w, h) `boxes` of a photo of `photo_size`
+    (width, height): none overlaps a face's box, and none another tag while a free place is left."""
+    line, font = _style(photo_size)
+    sizes = [_text_size(font, str(number)) for number in range(1, len(boxes) + 1)]
+    tag_height = max((h for _, h in sizes), default=0) + 2 * line
+    margin = tag_height + 2 * line
+    faces = [(x + margin - line, y + margin - line, x + w + margin + line, y + h + margin + line)
+             for x, y, w, h in ((float(v) for v in box) for box in boxes)]
+    area = (photo_size[0] + 2 * margin, photo_size[1] + 2 * margin)
+    tags: list[Rect] = []
+    for face, (text_w, _) in zip(faces, sizes):
+        tags.append(_free_place(face, (text_w + 2 * line, tag_height), area, faces, tags))
+    return Layout(margin=margin, line=line, font=font, faces=faces, tags=tags)
+
+
+def _free_place(face: Rect, size: tuple[float, float], area: tuple[int, int], faces: Sequence[Rect],
+                tags: Sequence[Rect]) -> Rect:
+    """The place for a tag of `size` nearest to `face`, preferring above it, then flush with its left
+    edge: clear of every face, and of every tag placed so far when it can be.
+
+    Places are searched on a grid of half a tag's height aligned with the face (so that the places
+    just above, below and beside it are on the grid), plus the frame's top row, always free of faces."""
+    width, height = size
+    step = max(1.0, height / 2)
+    xs = _grid(face[0], step, area[0] - width, extra=(face[2] - width, face[2], face[0] - width))
+    ys = _grid(face[1] - height, step, area[1] - height, extra=(0.0, face[3]))
+    x, y = (grid.ravel() for grid in np.meshgrid(xs, ys))
+    clear_of_faces = ~_overlaps(x, y, size, faces)
+    free = clear_of_faces & ~_overlaps(x, y, size, tags)
+    if not free.any():
+        free = clear_of_faces  # a crowd that fills the frame: numbers may touch, faces stay clear
+    gap_x = np.maximum.reduce([face[0] - (x + width), x - face[2], np.zeros_like(x)])
+    gap_y = np.maximum.reduce([face[1] - (y + height), y - face[3], np.zeros_like(y)])
+    above = (y + height <= face[1]).astype(float)
+    # Nearest first, counted in grid steps; among equally near places, above the face, then the
+    # place nearest its top-left corner.
+    order = np.lexsort((np.hypot(x - face[0], y + height - face[1]), -above, np.floor(np.hypot(gap_x, gap_y) / step)))
+    best = order[free[order]][0]
+    return float(x[best]), float(y[best]), float(x[best] + width), float(y[best] + height)
+
+
+def _grid(anchor: float, step: float, last: float, extra: Sequence[float]) -> np.ndarray:
+    """Positions from 0 to `last` every `step` through `anchor`, plus the `extra` ones inside that range."""
+    below = np.arange(anchor, -step, -step)
+    above = np.arange(anchor + step, last + step, step)
+    values = np.concatenate([below, above, np.asarray(extra, dtype=float)])
+    return np.unique(values[(values >= 0) & (values <= last)])
+
+
+def _overlaps(x: np.ndarray, y: np.ndarray, size: tuple[float, float], rects: Sequence[Rect]) -> np.ndarray:
+    hit = np.zeros(x.shape, dtype=bool)
+    for x0, y0, x1, y1 in rects:
+        hit |= (x < x1) & (x + size[0] > x0) & (y < y1) & (y + size[1] > y0)
+    return hit
+
+
+def draw(image: np.ndarray | Image.Image, boxes: Sequence[Sequence[float]],
+         details: Sequence[str] = ()) -> Image.Image:
+    """A new picture: the RGB photo framed, a coloured box and number on each (x, y, w, h) box, and
+    when `details` (one line per face) are given, a legend beside the photo: each number, in its
+    colour, with its line. The photo itself is not changed."""
+    photo = (image.copy() if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))).convert("RGB")
+    placed = layout(photo.size, boxes)
+    line, font, margin = placed.line, placed.font, placed.margin
+    row = margin - line  # one legend row: a tag's height and a gap
+    numbers = [str(n) for n in range(1, len(boxes) + 1)]
+    entries = [(n, _text_size(font, n)[0] + 2 * line, text) for n, text in zip(numbers, details)]
+    legend = max((tag_w + 2 * line + _text_size(font, text)[0] for _, tag_w, text in entries), default=0)
+    width = photo.width + 2 * margin + (legend + margin if entries else 0)
+    height = max(photo.height + 2 * margin, margin + row * len(entries))
+    canvas = Image.new("RGB", (width, height), "white")
+    canvas.paste(photo, (margin, margin))
+    pen = ImageDraw.Draw(canvas)
+    for index, (face, tag) in enumerate(zip(placed.faces, placed.tags)):
+        colour = COLOURS[index % len(COLOURS)]
+        pen.rectangle((face[0] + line, face[1] + line, face[2] - line, face[3] - line), outline=colour, width=line)
+        _tag(pen, tag, numbers[index], colour, font, line)
+    left = photo.width + 2 * margin
+    for index, (number, tag_w, text) in enumerate(entries):
+        top = margin + index * row
+        _tag(pen, (left, top, left + tag_w, top + row - line), number, COLOURS[index % len(COLOURS)], font, line)
+        text_top = font.getbbox(text)[1]
+        pen.text((left + tag_w + 2 * line, top + line - text_top), text, fill="black", font=font)
+    return canvas
+
+
+def _tag(pen: ImageDraw.ImageDraw, rect: Rect, text: str, colour: str,
+         font: ImageFont.FreeTypeFont | ImageFont.ImageFont, line: int) -> None:
+    """A number in white on a filled rectangle of its face's colour."""
+    left, top, _, _ = font.getbbox(text)
+    pen.rectangle(rect, fill=colour)
+    pen.text((rect[0] + line - left, rect[1] + line - top), text, fill="white", font=font)
