@@ -123,3 +123,17 @@ def test_a_tampered_copy_of_the_real_file_is_refused(real_onnx, tmp_path):
     model = build_model("vgg16", n_classes=4, input_size=(32, 32))
     with pytest.raises(WeightsFileError, match=r"^ImageNet VGG16 ONNX file: SHA-256 does not match the pinned value$"):
         load_initial_weights(model, "imagenet-onnx", weights_file=str(tampered))
+
+
+def test_the_keras_cache_start_still_loads_by_layer_name(tmp_path):
+    """--weights imagenet reads a Keras VGG16 weights file (here one with random values, saved by Keras)."""
+    import keras
+
+    source = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    path = tmp_path / "vgg16_notop.weights.h5"
+    source.save_weights(path)
+    model = build_model("vgg16", n_classes=4, input_size=(32, 32))
+    info = load_initial_weights(model, "imagenet", weights_file=str(path))
+    assert info["layers"] == 13 and info["sha256"] == weights._sha256(path)
+    for name in VGG16_CONV_LAYERS:
+        np.testing.assert_array_equal(model.get_layer(name).get_weights()[0], source.get_layer(name).get_weights()[0])
