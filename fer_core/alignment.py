@@ -44,18 +44,54 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def align_face(
-    image: np.ndarray, landmarks: np.ndarray, template: np.ndarray, size: tuple[int, int]
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    template: np.ndarray,
+    size: tuple[int, int],
+    *,
+    antialias: bool = True,
 ) -> np.ndarray:
     """Warp `image` (HxWx3 uint8 RGB) so the 5 `landmarks` land on `template` in a (h, w) crop.
 
     Pixels outside the photo are filled by edge replication, so a face at the border does not
-    get a black band that a classifier would read as a feature.
+    get a black band that a classifier would read as a feature. With `antialias` (see warp_to_crop)
+    a face larger than the crop is averaged down instead of point-sampled.
     """
     matrix = similarity_transform(np.asarray(landmarks, dtype=np.float32), template)
+    return warp_to_crop(image, matrix, size, antialias=antialias)
+
+
+def supersampling_factor(matrix: np.ndarray) -> int:
+    """How many times larger than the crop to warp so that no source pixel is skipped: ceil(1 / scale),
+    1 when the similarity `matrix` (2x3) enlarges the face."""
+    scale = float(np.sqrt(abs(np.linalg.det(np.asarray(matrix, dtype=np.float64)[:, :2]))))
+    return max(1, int(np.ceil(1.0 / scale - 1e-6))) if scale > 0 else 1
+
+
+def warp_to_crop(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int], *, antialias: bool = True) -> np.ndarray:
+    """The (h, w) crop that the 2x3 `matrix` (photo -> crop pixels) cuts from `image`.
+
+    A bilinear warp from a 150-250 px face straight into 48x48 reads only the 4 pixels around each
+    sample point and skips the rest, which aliases fine texture into noise; FER2013's faces were
+    downscaled properly. With `antialias`, a face that shrinks is warped at k times the crop size
+    (k = supersampling_factor, so every source pixel is read) and then averaged k x k down with
+    INTER_AREA: a box filter over the same footprint. The big warp is at most about the photo's own
+    size, since the face fits in the photo. Pixel centres line up: crop pixel i is the mean of big
+    pixels k*i .. k*i + k - 1, whose centre is k*i + (k - 1) / 2.
+    """
     height, width = size
-    return cv2.warpAffine(
-        image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    matrix = np.asarray(matrix, dtype=np.float64)
+    factor = supersampling_factor(matrix) if antialias else 1
+    if factor == 1:
+        return cv2.warpAffine(
+            image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+    big = matrix * factor
+    big[:, 2] += (factor - 1) / 2
+    warped = cv2.warpAffine(
+        image, big, (width * factor, height * factor), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+    return cv2.resize(warped, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def scale_template(template: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:

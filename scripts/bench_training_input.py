@@ -7,6 +7,8 @@ slowly as the PyDataset (Keras' feeding threads outlive `fit`). Run it on an oth
     python scripts/bench_training_input.py [--arch cnn5_gray] [--steps 30] [--workers 4 1]
     python scripts/bench_training_input.py --arch vgg16 --upsample 2 --jit-compile --steps 5 --workers
         # the shipped recipe's step on this CPU (no PyDataset rows: `--workers` with no number)
+    python scripts/bench_training_input.py --arch vgg16 --weights imagenet-onnx --fine-tune-from block3_conv1 \
+        --jit-compile --steps 10 --workers   # step 2 of a 48 px run from the ImageNet start
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ import keras
 import numpy as np
 
 from fer_core.training.data import CLASSES, load_splits
-from fer_core.training.train import ShuffledBatches, tensorflow_feed
+from fer_core.training.train import ShuffledBatches, set_trainable_from, tensorflow_feed
+from fer_core.training.weights import load_initial_weights
 from fer_core.training.zoo import build_model
 
 WARM_UP_STEPS = 5  # the first steps trace and compile the train function
@@ -45,6 +48,8 @@ def time_one_feed(args: argparse.Namespace) -> dict:
     """The feed named by args.feed ('pydataset:N', 'tensorflow' or 'floor'), in this process."""
     train = load_splits(args.data)[0]["train"]
     model = build_model(args.arch, n_classes=len(CLASSES), upsample=args.upsample)
+    load_initial_weights(model, args.weights)
+    set_trainable_from(model, args.fine_tune_from)  # as step 2 of train(): layers before it stay frozen
     model.compile(optimizer=keras.optimizers.AdamW(1e-4), metrics=["accuracy"], jit_compile=args.jit_compile,
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1))
     kind, _, workers = args.feed.partition(":")
@@ -77,6 +82,8 @@ def main() -> None:
     parser.add_argument("--upsample", type=int, default=1, help="as `train --upsample` (the shipped VGG16: 2)")
     parser.add_argument("--workers", type=int, nargs="*", default=[4, 1])
     parser.add_argument("--jit-compile", action="store_true")
+    parser.add_argument("--weights", default="random", help="as `train --weights` (vgg16: hed, imagenet-onnx)")
+    parser.add_argument("--fine-tune-from", help="first trained layer, as `train --fine-tune-from` (default: all)")
     parser.add_argument("--feed", help=argparse.SUPPRESS)  # set when the script times one feed in a child process
     args = parser.parse_args()
     if args.feed:
@@ -89,7 +96,8 @@ def main() -> None:
     for feed in feeds:
         child = subprocess.run([sys.executable, *sys.argv, "--feed", feed], check=True, capture_output=True, text=True)
         rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
-    print(f"{args.arch}, upsample {args.upsample}, batch {args.batch_size}, jit_compile={args.jit_compile}, backend {keras.backend.backend()}, "
+    print(f"{args.arch}, upsample {args.upsample}, batch {args.batch_size}, jit_compile={args.jit_compile}, "
+          f"weights {args.weights}, trained from {args.fine_tune_from or 'the first layer'}, backend {keras.backend.backend()}, "
           f"median of {args.steps} steps, each feed in a fresh process")
     print(f"| feed | s/step | s/epoch ({rows[0]['faces']} faces) |\n|---|---|---|")
     for row in rows:

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in PHOTOS:
         image = read_rgb(FACES_DIR / name)
         face = centre_face(detector.detect(image), image.shape)
-        crops.append(align_face(image, face.landmarks, DLIB_150_TEMPLATE, (150, 150)))
+        crops.append(align_face(image, face.landmarks, DLIB_150_TEMPLATE, (150, 150), antialias=False))
     FIXTURES.mkdir(parents=True, exist_ok=True)
     for name, crop in zip(PHOTOS, crops):
         Image.fromarray(crop).save(FIXTURES / f"aligned_{Path(name).stem}.png")

@@ -99,7 +99,9 @@ class EmbeddingModel:
         points = np.asarray(landmarks, dtype=np.float32)
         if points.shape != (5, 2) or not np.isfinite(points).all():
             raise ImageError(f"landmarks must be 5 finite (x, y) points, got shape {points.shape}")
-        return align_face(image, points, self.template, self.input_size)
+        # Bilinear, as when the shipped embedding's threshold and benchmark were measured; the
+        # antialiased crop would change every embedding, so it waits for a rerun of that benchmark.
+        return align_face(image, points, self.template, self.input_size, antialias=False)
 
     def embed_face(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """The embedding [d] of the face at `landmarks` (5x2: eyes, nose, mouth corners) in `image`."""

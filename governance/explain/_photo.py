@@ -6,6 +6,7 @@ import matplotlib
 import numpy as np
 
 from fer_core._errors import ImageError
+from fer_core.alignment import warp_to_crop
 from governance.explain._errors import ExplanationError
 from governance.explain._explain import DEFAULT_METHOD, explain_face
 from governance.explain._model import ModelLike, load_cam_model
@@ -68,12 +69,9 @@ def overlay(
 
 
 def align_with_matrix(photo: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The aligned face (h, w, 3) cut from `photo` by `matrix`, exactly as fer_core.alignment.align_face
-    cuts it (bilinear, edge replication), so the explained crop is the one the model classified."""
-    height, width = size
-    return cv2.warpAffine(
-        np.asarray(photo), _matrix(matrix), (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
+    """The aligned face (h, w, 3) cut from `photo` by `matrix`, by the same function as
+    fer_core.alignment.align_face, so the explained crop is the one the model classified."""
+    return warp_to_crop(np.asarray(photo), _matrix(matrix), size)
 
 
 def explain_on_photo(
