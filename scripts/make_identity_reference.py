@@ -18,10 +18,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from _identity_data import FACES_DIR, centre_face, read_rgb
 from convert_faceapi_recognition import PACKAGE, check_tarball, fetch_tarball
+from PIL import Image
+
 from fer_core.alignment import DLIB_150_TEMPLATE, align_face
 from fer_core.detection import FaceDetector
 
