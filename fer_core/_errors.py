@@ -6,7 +6,15 @@ class UnveilError(Exception):
 
 
 class ImageError(UnveilError, ValueError):
-    """The input is not a usable image: empty, corrupt, truncated, not an image, or too large."""
+    """The input is not a usable image: empty, corrupt, truncated, not an image, or too large.
+
+    `reason` says what is wrong; `source` names the input (a path, "image bytes") when there is one, and
+    the message is "source: reason", so a page that names the file itself can show the reason alone."""
+
+    def __init__(self, reason: str, *, source: str | None = None) -> None:
+        self.reason = reason
+        self.source = source
+        super().__init__(f"{source}: {reason}" if source else reason)
 
 
 class ModelError(UnveilError):

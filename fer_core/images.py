@@ -43,9 +43,9 @@ _ORIENT = {
     8: lambda a: np.rot90(a, k=1),  # stored on its right side: turn anticlockwise
 }
 
-NOT_AN_IMAGE = "{label}: not an image, or its header is corrupt (format not recognised)"
+NOT_AN_IMAGE = "not an image, or its header is corrupt (format not recognised)"
 # Why a file could not be read, when Pillow's own words are the best reason there is.
-CANNOT_BE_READ = "{label}: cannot be read ({reason})"
+CANNOT_BE_READ = "cannot be read ({reason})"
 # Formats whose further frames are further pictures (the pages of a scan): load_image reads the first.
 # Frames of GIF, WebP and PNG animations are left out, like the second image of an MPO camera file
 # (a depth map or preview): they belong to the picture the first frame shows.
@@ -70,26 +70,26 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
         path = Path(source)
         label = path.name or str(path)
         if not path.is_file():
-            raise ImageError(f"{label}: no such file")
+            raise ImageError("no such file", source=label)
         if path.stat().st_size == 0:
-            raise ImageError(f"{label}: empty file")
+            raise ImageError("empty file", source=label)
         try:
             # _decode turns every OSError of decoding into an ImageError: what is caught here is open()'s
             with open(path, "rb") as stream:
                 return _decode(stream, label, max_pixels)
         except OSError as exc:  # permissions, a file vanished meanwhile, ...
-            raise ImageError(f"{label}: cannot be opened ({exc.strerror or exc})") from None
+            raise ImageError(f"cannot be opened ({exc.strerror or exc})", source=label) from None
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
-            raise ImageError("image bytes: empty")
+            raise ImageError("empty", source="image bytes")
         return _decode(io.BytesIO(source), "image bytes", max_pixels)
     if hasattr(source, "read"):
         label = Path(getattr(source, "name", "") or "").name or "image stream"
         data = source.read()
         if not isinstance(data, (bytes, bytearray)):
-            raise ImageError(f"{label}: a binary stream is needed (opened with 'rb'), got {type(data).__name__}")
+            raise ImageError(f"a binary stream is needed (opened with 'rb'), got {type(data).__name__}", source=label)
         if len(data) == 0:
-            raise ImageError(f"{label}: empty")
+            raise ImageError("empty", source=label)
         return _decode(io.BytesIO(data), label, max_pixels)
     raise ImageError(
         f"cannot read an image from {type(source).__name__}: "
@@ -107,9 +107,9 @@ def page_count(path: str | os.PathLike[str]) -> int:
         with Image.open(path) as image:
             return int(getattr(image, "n_frames", 1)) if image.format in PAGED_FORMATS else 1
     except UnidentifiedImageError:
-        raise ImageError(NOT_AN_IMAGE.format(label=label)) from None
+        raise ImageError(NOT_AN_IMAGE, source=label) from None
     except (OSError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-        raise ImageError(CANNOT_BE_READ.format(label=label, reason=exc)) from None
+        raise ImageError(CANNOT_BE_READ.format(reason=exc), source=label) from None
 
 
 def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
@@ -119,12 +119,12 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
         try:
             image = Image.open(stream)
         except UnidentifiedImageError:
-            raise ImageError(NOT_AN_IMAGE.format(label=label)) from None
+            raise ImageError(NOT_AN_IMAGE, source=label) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageError(f"{label}: too large (more than {max_pixels:,} pixels)") from None
+            raise ImageError(f"too large (more than {max_pixels:,} pixels)", source=label) from None
         except (OSError, ValueError, EOFError) as exc:
             # ValueError: metadata Pillow refuses, e.g. a PNG text chunk that inflates past its 1 MB limit
-            raise ImageError(CANNOT_BE_READ.format(label=label, reason=exc)) from None
+            raise ImageError(CANNOT_BE_READ.format(reason=exc), source=label) from None
         with image:
             # The header gives the size before any pixel is decoded: refuse bombs without decoding them.
             _check_size(image.width, image.height, label, max_pixels)
@@ -137,10 +137,10 @@ def _load_pixels(image: Image.Image, label: str) -> None:
         image.load()
     except OSError as exc:
         if "truncated" in str(exc).lower():
-            raise ImageError(f"{label}: truncated (the file ends before the image data does)") from None
-        raise ImageError(f"{label}: corrupt image data ({exc})") from None
+            raise ImageError("truncated (the file ends before the image data does)", source=label) from None
+        raise ImageError(f"corrupt image data ({exc})", source=label) from None
     except (SyntaxError, ValueError, EOFError) as exc:  # Pillow's plugins raise these for broken files
-        raise ImageError(f"{label}: corrupt image data ({exc})") from None
+        raise ImageError(f"corrupt image data ({exc})", source=label) from None
 
 
 def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:
@@ -197,14 +197,14 @@ def _upright_copy(image: Image.Image, orientation: int) -> np.ndarray:
 def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:
     label = "image array"
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        raise ImageError(f"{label}: need HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA), got shape {array.shape}")
+        raise ImageError(f"need HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA), got shape {array.shape}", source=label)
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ImageError(f"{label}: empty ({array.shape[0]}x{array.shape[1]} pixels)")
+        raise ImageError(f"empty ({array.shape[0]}x{array.shape[1]} pixels)", source=label)
     _check_size(array.shape[1], array.shape[0], label, max_pixels)
     if array.dtype == np.uint16:
         array = (array >> 8).astype(np.uint8)
     elif array.dtype != np.uint8:
-        raise ImageError(f"{label}: need uint8 (0-255) or uint16 pixels, got {array.dtype}")
+        raise ImageError(f"need uint8 (0-255) or uint16 pixels, got {array.dtype}", source=label)
     if array.ndim == 2 or array.shape[2] == 1:
         return _gray_to_rgb(array.reshape(array.shape[:2]))
     if array.shape[2] == 4:
@@ -218,6 +218,6 @@ def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
 
 def _check_size(width: int, height: int, label: str, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
-        raise ImageError(f"{label}: empty ({width}x{height} pixels)")
+        raise ImageError(f"empty ({width}x{height} pixels)", source=label)
     if width * height > max_pixels:
-        raise ImageError(f"{label}: too large ({width}x{height} = {width * height:,} pixels, limit {max_pixels:,})")
+        raise ImageError(f"too large ({width}x{height} = {width * height:,} pixels, limit {max_pixels:,})", source=label)

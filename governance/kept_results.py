@@ -1,6 +1,6 @@
 """Analysis results kept in the encrypted store at the user's request: keep, list, delete.
 
-What is kept is the Analyze page's rows (governance.app_services.face_records): numbers and names,
+What is kept is the Analyze page's rows (governance.render.face_records): numbers and names,
 never pixels. A kept result is linked to the members it names, so erasing one of them erases it
 (governance.erasure), and the retention policy's "analyses" period deletes it in any case. Keeping
 and deleting are audit-logged with counts only.

@@ -168,7 +168,7 @@ def bench_cli(emotion_model: Path | None, count: int, jobs: int) -> tuple[float,
         for i in range(count):
             shutil.copy(sources[i % len(sources)], folder / f"{i:04d}.jpg")
         out = Path(tmp) / "out.jsonl"
-        command = [sys.executable, "-m", "governance.cli", "analyze", str(folder), "-o", str(out),
+        command = [sys.executable, "-m", "unveil.cli", "analyze", str(folder), "-o", str(out),
                    "--no-progress", "--jobs", str(jobs)]
         if emotion_model is not None:
             command += ["--emotion-model", str(emotion_model)]

@@ -13,7 +13,7 @@ false detections per detection, misses per true face. The photos whose results c
 
 Labels: the captions as they were drawn before (restated in `caption_before`: "3 neutral 64%" above
 the box, or inside its top edge at the photo's top, plus a 15-letter name when names are shown)
-against the numbers placed by governance.annotation.layout, on the boxes the analyzer's detector
+against the numbers placed by governance.render.layout, on the boxes the analyzer's detector
 finds. A label is over a face when its rectangle intersects that face's box.
 
 Reading order: the numbering's rows (before: a face joins a row when its centre is within half a face
@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from fer_core import render
 from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE, _reading_order
 from fer_core.detection import DetectedFace, FaceDetector
-from governance import annotation
-from governance.app_services import box_iou
+from unveil.app import box_iou
 
 MATCH_IOU = 0.4
 CAPTION = "{number} neutral 64%"
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             captions = caption_before(size, boxes, names=names)
             covered[key] += sum(faces_under_labels([c for j, c in enumerate(captions) if j != i], [edge])
                                 for i, edge in enumerate(edges))
-        placed = annotation.layout(size, boxes)
+        placed = render.layout(size, boxes)
         covered["after (numbers placed)"] += faces_under_labels(placed.tags, placed.faces)
         out_of_order["before"] += not in_reading_order(rows_before(faces), entry["faces"])
         out_of_order["after"] += not in_reading_order(_reading_order(faces), entry["faces"])

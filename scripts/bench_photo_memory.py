@@ -4,7 +4,7 @@
 
 Each photo is an LFW face photo upscaled (bicubic) to N megapixels at 4:3 and saved as a JPEG
 (quality 90) in a temporary folder that is deleted afterwards. Every row is one fresh
-`python -m governance.cli analyze` process (JSON Lines to /dev/null); its peak RSS is the kernel's
+`python -m unveil.cli analyze` process (JSON Lines to /dev/null); its peak RSS is the kernel's
 ru_maxrss for that process, so model loading, decoding and analysis are all counted. With --jobs N the
 process analyses N names of the photo, N at a time. The "models only" row is the same process started on
 a 64x48 photo: what loading Python and the models costs before any big photo. Faces found are
@@ -44,7 +44,7 @@ def make_photo(source: Path, megapixels: float, folder: Path) -> Path:
 
 def measure(photos: list[Path], jobs: int, folder: Path) -> tuple[float, float, list[int]]:
     """(peak RSS in MiB, wall seconds, faces per photo) of one `unveil analyze` process."""
-    command = [sys.executable, "-m", "governance.cli", "analyze", *map(str, photos), "--jobs", str(jobs), "--no-progress"]
+    command = [sys.executable, "-m", "unveil.cli", "analyze", *map(str, photos), "--jobs", str(jobs), "--no-progress"]
     out_path, err_path = folder / "out.jsonl", folder / "err.txt"
     started = time.perf_counter()
     with open(out_path, "w") as out, open(err_path, "w") as err:

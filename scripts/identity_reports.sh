@@ -14,5 +14,5 @@ $py scripts/calibrate_identity.py --model "$model" --json "$out"/identity_calibr
 $py scripts/bench_identity.py --model "$model" --json "$out"/identity_benchmark.json | tee "$out"/identity_benchmark.md
 $py scripts/identity_bias_trials.py --model "$model" --out "$out"/identity_bias/identity_trials.csv
 threshold=$($py -c "from fer_core import load_embedding_model; print(load_embedding_model('$model').threshold)")
-$py -m governance.cli audit bias identity "$out"/identity_bias/identity_trials.csv --model "$model" \
+$py -m unveil.cli audit bias identity "$out"/identity_bias/identity_trials.csv --model "$model" \
     --threshold "$threshold" --score-kind distance --out "$out"/identity_bias

@@ -41,7 +41,7 @@ if [ "$shipped" = int8 ]; then cp "$run_dir"/quantization.json "$reports"/emotio
 
 # Bias audit on the deduplicated test split, with proxy groups.
 $py -m fer_core.training dedup --data ../shared/data/fer4 --split test --manifest "$run_dir"/test_dedup.csv > /dev/null
-$py -m governance.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/emotion_vgg16.onnx \
+$py -m unveil.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/emotion_vgg16.onnx \
     --out "$reports"/emotion_bias
 $py -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx --run "$reports"/emotion_vgg16_run \
     --bias "$reports"/emotion_bias/emotion_bias_audit.json --out models

@@ -16,7 +16,6 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from governance import app_services as svc
 from governance.bias_audit import _coverage as coverage
 from tests._app_support import (
     MEMBER,
@@ -26,6 +25,7 @@ from tests._app_support import (
     photo_path,
     side_by_side,
 )
+from unveil.app import bias_upload, enrolment, photos
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PASSPHRASE = "correct horse battery staple"
@@ -37,7 +37,7 @@ TIMEOUT = 120
 def _app(page: str | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     if page:
-        at.switch_page(f"app_pages/{page}.py")
+        at.switch_page(f"unveil/app/pages/{page}.py")
     return at.run()
 
 
@@ -123,18 +123,18 @@ def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, fa
     calls = {"analyze_photo": 0, "with_view": 0}
 
     def counted(name):
-        real = getattr(svc, name)
+        real = getattr(photos, name)
 
         def wrapper(*args, **kwargs):
             calls[name] += 1
             return real(*args, **kwargs)
-        monkeypatch.setattr(svc, name, wrapper)
+        monkeypatch.setattr(photos, name, wrapper)
 
     counted("analyze_photo")
     counted("with_view")
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
-    at.switch_page("app_pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
     _uploads(at).set_value([("group.jpg", group, "image/jpeg")]).run()
     _no_exception(at)
@@ -143,8 +143,8 @@ def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, fa
 
     at.toggle(key="analyze_camera_on").set_value(True).run()
     at.toggle(key="analyze_camera_on").set_value(False).run()
-    at.switch_page("app_pages/kept.py").run()
-    at.switch_page("app_pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/kept.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
     _no_exception(at)
     assert calls == {"analyze_photo": 1, "with_view": 1}
     assert len(_face_lines(at)) == 2
@@ -172,8 +172,8 @@ def test_video_tracks_two_people_and_charts_their_emotions(app_env, faces_dir, t
     # One time axis for every face: the whole video, 0 to its last frame at 2.9 s.
     assert [json.loads(c.proto.spec)["encoding"]["x"]["scale"]["domain"] for c in charts] == [[0, 2.9], [0, 2.9]]
     assert "Analysed 6 frame(s), one every 0.50 s, over the whole video (0-2.9 s)." in [c.value for c in at.caption]
-    at.switch_page("app_pages/analyze.py").run()
-    at.switch_page("app_pages/video.py").run()  # the result is still there, though the uploader is empty
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/video.py").run()  # the result is still there, though the uploader is empty
     assert list(at.dataframe[0].value["frames"]) == [6, 6]
     assert "Results for pan.mp4: 6 frame(s) analysed." in [c.value for c in at.caption]
 
@@ -201,7 +201,7 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
     assert list(members["name"]) == ["Colin Powell"] and list(members["consent"]) == ["active"]
 
     # The member is named in a photo they were not enrolled from; the stranger beside them is not.
-    at.switch_page("app_pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
     _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
     _no_exception(at)
@@ -212,7 +212,7 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
     assert "Kept 2 face results, encrypted: see the Kept results page." in [s.value for s in at.success]
 
     # Purge needs the confirmation, then shows the receipt.
-    at.switch_page("app_pages/family.py").run()
+    at.switch_page("unveil/app/pages/family.py").run()
     assert at.button(key="erase_submit").label == "Purge" and at.button(key="erase_submit").disabled
     _widget(at, "checkbox", "erase_request_").check().run()
     at.button(key="erase_submit").click().run()
@@ -226,9 +226,9 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
     assert at.info[0].value == "No one is enrolled yet."
 
     # Results that named the member are forgotten with them; the photo stays and is analysed again.
-    at.switch_page("app_pages/explain.py").run()
+    at.switch_page("unveil/app/pages/explain.py").run()
     assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
-    at.switch_page("app_pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
     assert len(_face_lines(at)) == 2 and not any("Colin" in line for line in _face_lines(at))
 
 
@@ -289,13 +289,13 @@ def test_a_purge_confirmation_does_not_carry_over_to_the_next_member(app_env, fa
 def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_member(app_env, faces_dir):
     at = _app("family")
     _two_members(at, faces_dir)
-    at.switch_page("app_pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, STRANGER, 6), photo_path(faces_dir, MEMBER, 6))
     _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
     assert [line.rsplit("· ", 1)[1] for line in _face_lines(at)] == ["**Serena Williams**", "**Laura**"]
     at.button(key="analyze_keep").click().run()
 
-    at.switch_page("app_pages/family.py").run()
+    at.switch_page("unveil/app/pages/family.py").run()
     _choose_member(at, "Serena Williams")
     _widget(at, "radio", "erase_action_").set_value("withdrawn").run()
     said = [m.value for m in at.markdown if m.value.startswith("**Erasing Serena Williams deletes")]
@@ -330,7 +330,7 @@ def test_the_enrolment_form_is_empty_after_an_enrolment_and_a_group_photo_asks_w
     _enrol(at, "photos").set_value(("two people.jpg", group, "image/jpeg"))
     _enrol(at, "agreed").check()
     at.button(key="enrol_submit").click().run()
-    assert [e.value for e in at.error] == [svc.NO_FACE_TO_ENROL]
+    assert [e.value for e in at.error] == [enrolment.NO_FACE_TO_ENROL]
     assert _enrol(at, "name").value == "Serena Williams" and _enrol(at, "agreed").value  # nothing typed is lost
     _enrol(at, "photos").set_value([
         ("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg"),
@@ -371,9 +371,9 @@ def test_analyze_results_survive_other_pages_until_cleared_and_a_new_session_say
     _uploads(at).set_value(("colin_1.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")).run()
     assert len(at.dataframe[0].value) == 3  # the same photo again is held once
 
-    at.switch_page("app_pages/video.py").run()
-    at.switch_page("app_pages/family.py").run()
-    at.switch_page("app_pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/video.py").run()
+    at.switch_page("unveil/app/pages/family.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
     _no_exception(at)
     assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
     assert any(c.value.startswith("3 photos in this session.") for c in at.caption)
@@ -386,7 +386,7 @@ def test_analyze_results_survive_other_pages_until_cleared_and_a_new_session_say
     assert not at.subheader
 
     # Kept: a store with one member. A reload (a new session) says so, and that photos were not kept.
-    at.switch_page("app_pages/family.py").run()
+    at.switch_page("unveil/app/pages/family.py").run()
     _create_store_and_enrol(at, faces_dir)
     reloaded = _app()
     assert reloaded.info[0].value == (
@@ -398,7 +398,7 @@ def test_analyze_results_survive_other_pages_until_cleared_and_a_new_session_say
 def test_kept_results_are_kept_once_and_can_be_opened_and_deleted(app_env, faces_dir):
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
-    at.switch_page("app_pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
     _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
     at.button(key="analyze_keep").click().run()
@@ -414,7 +414,7 @@ def test_kept_results_are_kept_once_and_can_be_opened_and_deleted(app_env, faces
     _uploads(at).set_value(("colin.jpg", photo_bytes(faces_dir, MEMBER, 7), "image/jpeg")).run()
     at.button(key="analyze_keep").click().run()  # party.jpg and colin.jpg: new results, a second copy
 
-    at.switch_page("app_pages/kept.py").run()
+    at.switch_page("unveil/app/pages/kept.py").run()
     _no_exception(at)
     listed = at.dataframe[0].value
     assert list(listed["photos"]) == ["party.jpg, colin.jpg", "party.jpg"] and list(listed["faces"]) == [3, 2]
@@ -429,7 +429,7 @@ def test_kept_results_are_kept_once_and_can_be_opened_and_deleted(app_env, faces
     assert at.success[0].value.startswith("Deleted the kept result ") and "party.jpg (2 faces)" in at.success[0].value
     assert list(at.dataframe[0].value["photos"]) == ["party.jpg, colin.jpg"]
 
-    at.switch_page("app_pages/governance.py").run()
+    at.switch_page("unveil/app/pages/governance.py").run()
     events = at.dataframe[1].value["event"].tolist()
     assert events.count("analysis_kept") == 2 and events[0] == "analysis_deleted"
 
@@ -519,9 +519,9 @@ def small_audit_manifest(fer4_dir, tmp_path) -> Path:
 def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, faces_dir, small_audit_manifest):
     at = _app("governance")
     assert at.info[0].value == "Unlock the family store on the Family page to see this."
-    at.switch_page("app_pages/family.py").run()
+    at.switch_page("unveil/app/pages/family.py").run()
     _create_store_and_enrol(at, faces_dir)
-    at.switch_page("app_pages/governance.py").run()
+    at.switch_page("unveil/app/pages/governance.py").run()
     _no_exception(at)
     ledger = at.dataframe[0].value
     assert ledger.to_dict("records")[0]["person"] == "Colin Powell" and ledger["status"].tolist() == ["active"]
@@ -585,7 +585,7 @@ def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_
     at.button(key="bias_run").click().run()
     _no_exception(at)
     assert [e.value for e in at.error] == [
-        "Running the bias audit: " + svc.AUDIT_ZIP_UNREADABLE.format(name="broken.zip", reason="File is not a zip file")]
+        "Running the bias audit: " + bias_upload.AUDIT_ZIP_UNREADABLE.format(name="broken.zip", reason="File is not a zip file")]
     assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]  # the last report is still there
 
 
@@ -595,10 +595,10 @@ def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_
 def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_dir):
     at = _app("explain")
     assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
-    at.switch_page("app_pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
     _uploads(at).set_value(("group.jpg", group, "image/jpeg")).run()
-    at.switch_page("app_pages/explain.py").run()
+    at.switch_page("unveil/app/pages/explain.py").run()
     _no_exception(at)
     assert len(at.selectbox(key="explain_face").options) == 2
     at.selectbox(key="explain_face").select_index(1).run()

@@ -2,8 +2,8 @@
 what a new session says about what was kept."""
 from __future__ import annotations
 
-from governance import app_session
-from governance.app_session import PhotoBatch, plural, renew, widget_key
+from unveil.app import session as app_session
+from unveil.app.session import PhotoBatch, plural, renew, widget_key
 
 
 def test_a_confirmation_belongs_to_one_member_and_one_action_and_resets_after_it():

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from governance.cli.bias import FLAGGED_EXIT, add_bias_command
 from tests._bias_audit_helpers import write_brightness_model, write_cohorts
+from unveil.cli.bias import FLAGGED_EXIT, add_bias_command
 
 
 def _parser() -> argparse.ArgumentParser:

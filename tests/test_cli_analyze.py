@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
+from fer_core import render
 from fer_core.images import CANNOT_BE_READ
-from governance import annotation
-from governance.cli import main
-from governance.cli.analyze import (
+from unveil.cli import main
+from unveil.cli.analyze import (
     ANNOTATION_NOT_WRITTEN,
     BROKEN_LINK,
     CANNOT_WRITE,
@@ -99,7 +99,7 @@ def test_csv_to_a_file_with_annotated_copies(album, tiny_emotion_onnx, tmp_path,
     assert copies == ["album/party/berry.JPG", "album/party/sky.png", "album/powell.jpg"]
     with Image.open(annotated / "album" / "powell.jpg") as image:
         # the 250x250 photo framed by a margin one number high, with the legend beside it
-        margin = annotation.layout((250, 250), [(0, 0, 1, 1)]).margin
+        margin = render.layout((250, 250), [(0, 0, 1, 1)]).margin
         assert image.height == 250 + 2 * margin and image.width > 250 + 2 * margin
 
 
@@ -204,9 +204,8 @@ def test_one_bad_file_or_an_unwritable_annotate_folder_does_not_stop_the_run(alb
     errors = tmp_path / "errors.csv"
     code, out, err = _run(capsys, album, "--annotate", blocker, "--errors", errors)
     assert code == 0 and len(out.splitlines()) == 3  # powell, berry and sky: every readable photo
-    bomb_reason = CANNOT_BE_READ.format(label="comment.png",
-                                        reason="Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK")
-    assert f"  {album / 'comment.png'}: {bomb_reason.removeprefix('comment.png: ')}" in err.splitlines()
+    bomb_reason = CANNOT_BE_READ.format(reason="Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK")
+    assert f"  {album / 'comment.png'}: {bomb_reason}" in err.splitlines()
     with open(errors, newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     not_written = [row for row in rows if row["error"] == ANNOTATION_NOT_WRITTEN]

@@ -19,11 +19,11 @@ import pytest
 from PIL import Image
 
 from fer_core.store import DATA_FILE, FamilyStore
-from governance.cli import build_parser, main
-from governance.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE
-from governance.cli.retention import DAYS_TOO_MANY
 from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
 from tests._store_helpers import load_harness
+from unveil.cli import build_parser, main
+from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE
+from unveil.cli.retention import DAYS_TOO_MANY
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,7 +81,7 @@ def _cli(tmp_path, *argv: str, stdin: str | None, passphrase: str | None):
     env = {k: v for k, v in os.environ.items() if k != "UNVEIL_PASSPHRASE"}
     if passphrase is not None:
         env["UNVEIL_PASSPHRASE"] = passphrase
-    return subprocess.run([sys.executable, "-m", "governance.cli", *argv, "--data-dir", str(tmp_path / "d")],
+    return subprocess.run([sys.executable, "-m", "unveil.cli", *argv, "--data-dir", str(tmp_path / "d")],
                           input=stdin or "", env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
 
 
@@ -247,7 +247,7 @@ def test_other_modules_can_add_audit_commands(monkeypatch):
         bias = commands.add_parser("bias")
         bias.set_defaults(handler=lambda args: 7)
 
-    monkeypatch.setitem(sys.modules, "governance.cli.bias", types.SimpleNamespace(register_audit=register_audit))
+    monkeypatch.setitem(sys.modules, "unveil.cli.bias", types.SimpleNamespace(register_audit=register_audit))
     args = build_parser().parse_args(["audit", "bias"])
     assert args.handler(args) == 7
 

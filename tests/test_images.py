@@ -236,7 +236,7 @@ def test_a_text_chunk_that_inflates_past_pillows_limit_is_an_image_error(tmp_pat
     for call in (load_image, page_count):
         with pytest.raises(ImageError) as err:
             call(path)
-        assert str(err.value) == CANNOT_BE_READ.format(label="comment.png", reason=reason)
+        assert str(err.value) == "comment.png: " + CANNOT_BE_READ.format(reason=reason)
 
 
 def test_pages_are_counted_for_tiff_only(photo, photo_path, tmp_path):

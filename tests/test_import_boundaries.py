@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-FRONT_ENDS = ("app_pages", "app")
+FRONT_ENDS = ("unveil", "app")
 
 
 def _imports(path: Path) -> set[str]:
@@ -43,7 +43,7 @@ def test_governance_does_not_import_the_front_ends():
     assert _offenders(_files("governance"), FRONT_ENDS) == []
 
 
-@pytest.mark.parametrize("package", ["fer_core", "governance", "app_pages"])
+@pytest.mark.parametrize("package", ["fer_core", "governance", "unveil"])
 def test_run_time_code_never_imports_training(package):
     files = _files(package, without="training")
     assert [f"{f.relative_to(REPO)}" for f in files if any(
@@ -52,10 +52,10 @@ def test_run_time_code_never_imports_training(package):
 
 def _run_time_modules() -> list[str]:
     """The modules the app's pages and the CLI import, plus the packages themselves."""
-    pages = [REPO / "app.py", *sorted((REPO / "app_pages").glob("*.py"))]
+    pages = [REPO / "app.py", *sorted((REPO / "unveil" / "app").rglob("*.py"))]
     imported = {name for page in pages for name in _imports(page)
-                if name.split(".")[0] in ("fer_core", "governance", "app_pages")}
-    cli = [f"governance.cli.{f.stem}" for f in sorted((REPO / "governance" / "cli").glob("*.py"))
+                if name.split(".")[0] in ("fer_core", "governance", "unveil")}
+    cli = [f"unveil.cli.{f.stem}" for f in sorted((REPO / "unveil" / "cli").glob("*.py"))
            if f.stem != "__main__"]
     return sorted(imported | set(cli) | {"fer_core", "fer_core.store", "governance.explain", "governance.bias_audit"})
 
@@ -64,7 +64,7 @@ def test_the_app_and_the_cli_load_no_tensorflow():
     modules = _run_time_modules()
     script = ("import importlib, sys\n"
               f"for name in {modules!r}: importlib.import_module(name)\n"
-              "from governance.cli import build_parser; build_parser()\n"
+              "from unveil.cli import build_parser; build_parser()\n"
               "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx', 'mtcnn')))")
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -74,7 +74,7 @@ def test_the_app_and_the_cli_load_no_tensorflow():
 
 def test_family_list_loads_neither_fairlearn_nor_matplotlib(tmp_path):
     script = ("import sys\n"
-              "from governance.cli import main\n"
+              "from unveil.cli import main\n"
               "try:\n    main(['family', 'list'])\nexcept SystemExit:\n    pass\n"
               "print(sorted({m.split('.')[0] for m in sys.modules} & {'fairlearn', 'matplotlib', 'sklearn'}))")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "UNVEIL_DATA_DIR": str(tmp_path / "data")}

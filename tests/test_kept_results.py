@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from fer_core.store import FamilyStore, ScryptParams
-from governance import app_services as svc
 from governance import audit_log, family, kept_results
 from governance.kept_results import KeptResultError
+from unveil.app import enrolment, tables
 
 
 @pytest.fixture()
@@ -22,7 +22,7 @@ def store(tmp_path):
 
 
 def _enrol(store, name):
-    record = svc.consent_from_form(name=name, given_by="", guardian=False, child=False, purpose="family photos",
+    record = enrolment.consent_from_form(name=name, given_by="", guardian=False, child=False, purpose="family photos",
                                    scope="recognition", expires_on=date(2099, 1, 1), now=datetime.now(UTC))
     return family.enroll(store, name, np.ones((2, 128), np.float32), record)
 
@@ -61,12 +61,12 @@ def test_kept_results_are_listed_newest_first_with_their_photos_and_names(store)
     assert set(older.person_ids) == {serena.person_id, laura.person_id}
     assert newer.names == [] and newer.person_ids == ()
     # Shown and downloaded with the columns in the order of the Analyze page, not the store's sorted keys.
-    assert list(svc.in_column_order(older.faces)[0]) == ["source", "face", "x", "y", "w", "h", "score", "emotion",
+    assert list(tables.in_column_order(older.faces)[0]) == ["source", "face", "x", "y", "w", "h", "score", "emotion",
                                                          "p_happy", "p_sad", "identity"]
-    table = svc.kept_table(listed)
+    table = tables.kept_table(listed)
     assert table.to_dict("records")[1] | {"kept (UTC)": None} == {
         "kept (UTC)": None, "photos": "a.jpg, b.jpg", "faces": 2, "names": "Laura, Serena"}
-    assert svc.kept_label(newer).endswith(" UTC: c.jpg (1 face)")
+    assert tables.kept_label(newer).endswith(" UTC: c.jpg (1 face)")
 
 
 def test_deleting_a_kept_result_is_logged_and_deleting_it_again_changes_nothing(store):
@@ -98,7 +98,7 @@ def test_the_erasure_preview_says_which_kept_results_also_name_other_members(sto
     preview = family.erasure_preview(store, serena.person_id)
     assert preview == family.ErasurePreview("Serena", consents=1, embeddings=2, thumbnails=0, analyses=2,
                                             also_named=("Laura",))
-    assert svc.erasure_lines(preview) == [
+    assert tables.erasure_lines(preview) == [
         "Serena's name, 1 consent record, 2 face embeddings and 0 thumbnails",
         "Serena's data key, so no backup of the store can be read for them either",
         ("2 kept results naming Serena, which also name Laura: a kept result is erased whole with anyone it "
@@ -112,4 +112,4 @@ def test_the_erasure_preview_of_a_member_named_in_no_kept_result(store):
     laura = _enrol(store, "Laura")
     preview = family.erasure_preview(store, laura.person_id)
     assert preview.analyses == 0 and preview.also_named == ()
-    assert len(svc.erasure_lines(preview)) == 2
+    assert len(tables.erasure_lines(preview)) == 2

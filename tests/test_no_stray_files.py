@@ -30,7 +30,7 @@ def _environment(root: Path) -> dict[str, str]:
 
 
 def _unveil(root: Path, *argv: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "governance.cli", *argv], cwd=root / "work", env=_environment(root),
+    result = subprocess.run([sys.executable, "-m", "unveil.cli", *argv], cwd=root / "work", env=_environment(root),
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, f"unveil {' '.join(argv)} failed:\n{result.stderr}"
 

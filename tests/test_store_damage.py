@@ -26,8 +26,8 @@ from fer_core.store._errors import (
     StoreDamagedError,
 )
 from governance import consent, erasure, retention
-from governance.cli import main
 from tests._store_helpers import FakeClock, flip_in_index, load_harness
+from unveil.cli import main
 
 h = load_harness()
 

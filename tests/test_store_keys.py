@@ -22,8 +22,8 @@ from fer_core.store import (
     create_key_file,
 )
 from fer_core.store._errors import WRONG_PASSPHRASE_UNLOGGED
-from governance.cli import main
 from tests._store_helpers import load_harness
+from unveil.cli import main
 
 h = load_harness()
 NEW_PASS = "a completely new passphrase"

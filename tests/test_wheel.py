@@ -26,7 +26,7 @@ def test_a_wheel_analyses_a_photo_from_outside_the_checkout(tmp_path, faces_dir)
     env.pop("UNVEIL_MODELS_DIR", None)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    result = subprocess.run([sys.executable, "-m", "governance.cli", "analyze", str(photo), "--format", "jsonl"],
+    result = subprocess.run([sys.executable, "-m", "unveil.cli", "analyze", str(photo), "--format", "jsonl"],
                             cwd=outside, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])["faces"]

@@ -3,9 +3,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import streamlit as st
 
-from app_pages import _ui
-from governance import app_services as svc
-from governance import app_session, consent, erasure, family
+from fer_core import render
+from governance import consent, erasure, family
+from unveil.app import enrolment, tables
+from unveil.app import session as app_session
+from unveil.app import widgets as _ui
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 SHOTS = "family_camera_shots"  # camera shots taken for the enrolment in progress (memory only)
@@ -50,7 +52,7 @@ store = _ui.store()
 with st.container():
     sweep = st.session_state.get(_ui.SWEEP_REPORT)
     if sweep is not None and sweep.total:
-        st.info(f"Retention sweep at unlock removed: {svc.counted(sweep.removed, skip_zero=True)}.")
+        st.info(f"Retention sweep at unlock removed: {tables.counted(sweep.removed, skip_zero=True)}.")
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH))
 
@@ -64,7 +66,7 @@ with members_tab:
     if not members:
         st.info("No one is enrolled yet.")
     else:
-        st.dataframe(svc.members_table(members), hide_index=True)
+        st.dataframe(tables.members_table(members), hide_index=True)
         for member in members:
             if member.thumbnails:
                 with st.expander(f"{member.name}: {member.thumbnails} thumbnail(s)"):
@@ -109,10 +111,10 @@ with enrol_tab:
         picks: dict[str, int | None] = {}
         for photo in read:
             if photo.image is None or not photo.faces:
-                st.warning(svc.left_out_note(photo))
+                st.warning(enrolment.left_out_note(photo))
             elif len(photo.faces) > 1:
                 picture_col, pick_col = st.columns([1, 2])
-                picture_col.image(svc.number_faces(photo.image, photo.boxes),
+                picture_col.image(render.number_faces(photo.image, photo.boxes),
                                   caption=photo.label, width="stretch")
                 picks[photo.label] = pick_col.radio(
                     f"{photo.label} shows {len(photo.faces)} faces: which one is {name.strip() or 'the person'}?",
@@ -132,23 +134,23 @@ with enrol_tab:
                              key=_key("agreed"))
 
         if st.button("Enrol", type="primary", key="enrol_submit"):
-            chosen, left_out = svc.enrolment_faces(read, picks)
+            chosen, left_out = enrolment.enrolment_faces(read, picks)
             if not name.strip():
                 st.error("Enter the person's name.")
             elif not photos:
                 st.error("Add at least one photo or camera shot of the person.")
             elif not chosen:
-                st.error(svc.NO_FACE_TO_ENROL)
+                st.error(enrolment.NO_FACE_TO_ENROL)
             elif not agreed:
                 st.error("Enrolment needs the person's (or their guardian's) agreement: tick the consent box.")
             else:
                 with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.spinner(f"Enrolling {name.strip()}..."):
-                    record = svc.consent_from_form(name=name, given_by=given_by, guardian=guardian, child=child,
+                    record = enrolment.consent_from_form(name=name, given_by=given_by, guardian=guardian, child=child,
                                                    purpose=purpose, scope=scope, expires_on=expires_on,
                                                    now=datetime.now(UTC))
                     record.validate(now=consent.store_now(store))
-                    embeddings = svc.embed_faces(chosen, loaded.identity)
-                    thumbnails = svc.face_thumbnails(chosen, loaded.identity) if record.allows_thumbnails else []
+                    embeddings = enrolment.embed_faces(chosen, loaded.identity)
+                    thumbnails = enrolment.face_thumbnails(chosen, loaded.identity) if record.allows_thumbnails else []
                     done = family.enroll(store, name, embeddings, record, thumbnails=thumbnails,
                                          model=loaded.identity.name)
                     shots.clear()
@@ -169,7 +171,7 @@ with remove_tab:
             preview = family.erasure_preview(store, chosen_id)
         if preview is not None:
             st.markdown(f"**Erasing {person.name} deletes, for good:**\n"
-                        + "\n".join(f"- {line}" for line in svc.erasure_lines(preview)))
+                        + "\n".join(f"- {line}" for line in tables.erasure_lines(preview)))
             action = st.radio("Why", list(ERASE_ACTIONS), format_func=ERASE_ACTIONS.get, horizontal=True,
                               key=f"erase_action_{chosen_id}")
             # The tick belongs to this member and this action, and is renewed after any erasure: it can
@@ -192,8 +194,8 @@ with remove_tab:
         who, receipt = receipt
         st.success(f"{who} was erased: {sum(receipt.records.values())} record(s) deleted, their key destroyed. "
                    f"Receipt hash {receipt.digest[:16]}..., logged as audit entry {receipt.audit_seq}.")
-        st.markdown(svc.receipt_text(who, receipt))
-        st.download_button("Download the deletion receipt", receipt.to_json(), file_name=svc.receipt_file_name(receipt),
+        st.markdown(tables.receipt_text(who, receipt))
+        st.download_button("Download the deletion receipt", receipt.to_json(), file_name=tables.receipt_file_name(receipt),
                            mime="application/json", on_click="ignore", key="receipt_download")
 
     with st.expander("Delete everything"):

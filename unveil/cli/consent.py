@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from governance import consent, family
-from governance.cli._store_args import (
+from unveil.cli._store_args import (
     add_store_arguments,
     confirm,
     open_unlocked,

@@ -1,19 +1,21 @@
-"""`unveil` command line. Each sub-command group lives in its own module with a `register(subparsers)`."""
+"""`unveil` command line. Each command group lives in its own module with a `register(subparsers)`;
+they are listed here, and each imports what its work needs (models, the bias audit's fairlearn and
+matplotlib) inside its handler, so `unveil --help` and `unveil family list` stay fast."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-# Modules under governance.cli that add sub-commands; each exposes register(subparsers).
-_COMMAND_MODULES = ("analyze", "family", "consent", "retention", "audit")
+from unveil.cli import analyze, app, audit, consent, family, retention
+
+_COMMAND_GROUPS = (analyze, app, family, consent, retention, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unveil", description="Private, on-device face emotion and family recognition.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in _COMMAND_MODULES:
-        importlib.import_module(f"governance.cli.{name}").register(subparsers)
+    for group in _COMMAND_GROUPS:
+        group.register(subparsers)
     return parser
 
 

@@ -338,7 +338,7 @@ class _Writer:
             self._csv.writeheader()
 
     def write(self, result: _Result) -> None:
-        from governance.app_services import face_records
+        from fer_core.render import face_records
 
         rows = face_records(result.faces, source=str(result.path), recognition=False)
         if self._format == "csv":
@@ -351,7 +351,7 @@ class _Writer:
 
 
 def _save_annotated(rgb, faces: list, target: Path) -> None:
-    from governance.app_services import annotate
+    from fer_core.render import annotate
 
     image = annotate(rgb, faces, recognition=False)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -19,13 +19,14 @@ from fer_core import (
 )
 from fer_core._paths import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
-from governance import app_services, app_session
+from unveil.app import enrolment, photos
+from unveil.app import session as app_session
 
 log = logging.getLogger("unveil.app")
 
 # Session-state keys. Photos and results live only here, in this browser session's memory.
 STORE = "unveil_store"  # the unlocked FamilyStore, or absent
-LAST_ANALYSIS = "unveil_last_analysis"  # list[app_services.PhotoResult] of the Analyze page
+LAST_ANALYSIS = "unveil_last_analysis"  # list[photos.PhotoResult] of the Analyze page
 VIDEO_RESULT = "unveil_video_result"  # (file name, VideoAnalysis, recognition) of the Video page
 RECEIPT = "unveil_last_receipt"  # (who, ErasureReceipt) of the last purge, shown on the Family page
 KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so the page says they are kept
@@ -149,7 +150,7 @@ def photo_batch() -> app_session.PhotoBatch:
     return st.session_state.setdefault(_PHOTO_BATCH, app_session.PhotoBatch())
 
 
-def analyze_batch() -> list[tuple[str, app_services.PhotoResult]]:
+def analyze_batch() -> list[tuple[str, photos.PhotoResult]]:
     """Analyse the batch's photos never analysed, with progress, and name the faces of those without a
     result for the current gallery; returns (key, result) of every photo.
 
@@ -167,24 +168,24 @@ def analyze_batch() -> list[tuple[str, app_services.PhotoResult]]:
         with st.status(f"Analysing {app_session.plural(len(unanalysed), 'photo')}...", expanded=False) as status:
             bar = st.progress(0.0)
             for done, (key, name, data) in enumerate(unanalysed, start=1):
-                batch.set_analysis(key, app_services.analyze_photo(data, name, engine.analyze, recognition=False))
+                batch.set_analysis(key, photos.analyze_photo(data, name, engine.analyze, recognition=False))
                 bar.progress(done / len(unanalysed), text=f"{done}/{len(unanalysed)}: {name}")
             status.update(label=f"Analysed {app_session.plural(len(unanalysed), 'photo')}", state="complete")
     identify = None if current_gallery is None else (lambda embedding: current_gallery.identify(embedding).name)
     identities = []
     for key, _, _ in todo:
-        result = app_services.with_view(app_services.named(batch.analysis(key), identify))
+        result = photos.with_view(photos.named(batch.analysis(key), identify))
         batch.set_result(key, result)
         identities += [face.identity for face in result.faces]
     current = store()
     if identify is not None and current is not None and identities:
-        app_services.log_recognition(current, identities)
+        photos.log_recognition(current, identities)
     results = batch.results()
     st.session_state[LAST_ANALYSIS] = [result for _, result in results]
     return results
 
 
-def enrolment_photos(photos: dict[str, bytes]) -> list[app_services.EnrolmentPhoto]:
+def enrolment_photos(photos: dict[str, bytes]) -> list[enrolment.EnrolmentPhoto]:
     """The enrolment form's photos ({label: bytes}) read and searched for faces, once per photo: the form
     reruns on every click, and the face picker needs the faces before the Enrol button."""
     detect = models().detector.detect
@@ -192,7 +193,7 @@ def enrolment_photos(photos: dict[str, bytes]) -> list[app_services.EnrolmentPho
     keys = {label: app_session.photo_key(label, data) for label, data in photos.items()}
     for label, data in photos.items():
         if keys[label] not in cache:
-            cache[keys[label]] = app_services.read_enrolment_photo(data, label, detect)
+            cache[keys[label]] = enrolment.read_enrolment_photo(data, label, detect)
     for stale in set(cache) - set(keys.values()):
         del cache[stale]
     return [cache[keys[label]] for label in photos]

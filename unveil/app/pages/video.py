@@ -1,8 +1,9 @@
 """Video: sample frames, follow each face across them, chart its emotions over time."""
 import streamlit as st
 
-from app_pages import _ui
-from governance import app_services as svc
+from fer_core import video
+from unveil.app import photos
+from unveil.app import widgets as _ui
 
 VIDEO_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
 
@@ -26,8 +27,8 @@ st.title("Analyze a video")
 st.caption("The video is decoded in memory, frame by frame; nothing is saved.")
 
 upload = st.file_uploader("Video", type=VIDEO_TYPES, key="video_upload")
-every_s = st.slider("Analyse one frame every (seconds)", 0.1, 2.0, svc.DEFAULT_SAMPLE_EVERY_S, 0.1, key="video_every")
-max_frames = st.number_input("At most this many frames", 5, 600, svc.DEFAULT_MAX_FRAMES, key="video_max_frames")
+every_s = st.slider("Analyse one frame every (seconds)", 0.1, 2.0, video.DEFAULT_SAMPLE_EVERY_S, 0.1, key="video_every")
+max_frames = st.number_input("At most this many frames", 5, 600, video.DEFAULT_MAX_FRAMES, key="video_max_frames")
 
 if upload is None and _ui.VIDEO_RESULT not in st.session_state:
     st.info("Upload a short video (a minute or less works best).")
@@ -43,14 +44,14 @@ if upload is not None and st.button("Analyze video", type="primary", key="video_
             bar.progress(min(1.0, done / max_frames), text=f"{done} frame(s) analysed, at {time_s:.1f} s")
 
         identity = engine.identity_model
-        same_person = None if identity is None else svc.SamePerson(identity.threshold, identity.distance)
-        analysis = svc.analyze_video(upload.getvalue(), engine.analyze, every_s=every_s, max_frames=int(max_frames),
+        same_person = None if identity is None else video.SamePerson(identity.threshold, identity.distance)
+        analysis = video.analyze_video(upload.getvalue(), engine.analyze, every_s=every_s, max_frames=int(max_frames),
                                      same_person=same_person, progress=progress)
         bar.progress(1.0, text=f"Done: {len(analysis.frames)} frame(s)")
         current = _ui.store()
         if recognition and current is not None and analysis.tracks:
             # One audit entry for the video, counting faces followed (not frames); never images.
-            svc.log_recognition(current, [track.identity for track in analysis.tracks])
+            photos.log_recognition(current, [track.identity for track in analysis.tracks])
         st.session_state[_ui.VIDEO_RESULT] = (upload.name, analysis, recognition)
 
 # The last result stays in this session while other pages are shown (the uploader comes back empty);
@@ -69,10 +70,10 @@ if not tracks:
     st.stop()
 
 st.subheader("Dominant emotion per person")
-st.dataframe(svc.dominant_emotions(tracks, recognition=recognition), hide_index=True)
+st.dataframe(video.dominant_emotions(tracks, recognition=recognition), hide_index=True)
 
 st.subheader("Emotion timeline")
-timeline = svc.emotion_timeline(tracks, recognition=recognition)
+timeline = video.emotion_timeline(tracks, recognition=recognition)
 classes = [c for c in timeline.columns if c not in ("time_s", "face", "emotion")]
 for track in tracks:
     label = track.label(recognition=recognition)

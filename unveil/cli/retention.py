@@ -6,7 +6,7 @@ import json
 import sys
 
 from governance import erasure, retention
-from governance.cli._store_args import (
+from unveil.cli._store_args import (
     add_store_arguments,
     open_unlocked,
     reports_errors,

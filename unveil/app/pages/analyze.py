@@ -4,9 +4,11 @@ import functools
 import pandas as pd
 import streamlit as st
 
-from app_pages import _ui
-from governance import app_services as svc
-from governance import app_session, kept_results
+from fer_core import render
+from governance import kept_results
+from unveil.app import photos
+from unveil.app import session as app_session
+from unveil.app import widgets as _ui
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
 # One bar per emotion on a fixed 0-100% axis, so a 30% reading does not look like a certain one.
@@ -69,19 +71,19 @@ for index, (key, result) in enumerate(results):
         st.warning(f"No face found in {result.source}.")
         st.image(result.view, width=400)
         continue
-    records += svc.face_records(result.faces, source=result.source, recognition=result.recognition)
+    records += render.face_records(result.faces, source=result.source, recognition=result.recognition)
     photo_col, faces_col = st.columns([3, 2])
     with photo_col:
         # The view is a small JPEG made once per result; the full-size PNG is made only when downloaded.
         st.image(result.view, caption=app_session.plural(len(result.faces), "face"), width="stretch")
-        st.download_button("Annotated image (PNG)", functools.partial(svc.annotated_png, result), key=f"png_{index}",
+        st.download_button("Annotated image (PNG)", functools.partial(photos.annotated_png, result), key=f"png_{index}",
                            file_name=f"{result.source.rsplit('.', 1)[0]}_annotated.png", mime="image/png",
                            on_click="ignore")
     with faces_col:
         if not result.recognition:
-            st.caption(svc.names_not_checked(store_unlocked=store is not None))
+            st.caption(photos.names_not_checked(store_unlocked=store is not None))
         for number, face in enumerate(result.faces, start=1):
-            who = f" · **{face.identity or svc.UNKNOWN}**" if result.recognition else ""
+            who = f" · **{face.identity or render.UNKNOWN}**" if result.recognition else ""
             st.markdown(f"**Face {number}**: {face.emotion} ({face.emotion_probs[face.emotion]:.0%}){who}")
             probs = pd.DataFrame({"emotion": list(face.emotion_probs), "probability": list(face.emotion_probs.values())})
             st.vega_lite_chart(probs, PROBABILITY_BARS, height=150)
@@ -91,9 +93,9 @@ if records:
     st.subheader("Results")
     st.dataframe(pd.DataFrame(records), hide_index=True)
     csv_col, json_col = st.columns(2)
-    csv_col.download_button("Download CSV", svc.records_csv(records), file_name="unveil_results.csv",
+    csv_col.download_button("Download CSV", render.records_csv(records), file_name="unveil_results.csv",
                             mime="text/csv", on_click="ignore")
-    json_col.download_button("Download JSON", svc.records_json(records), file_name="unveil_results.json",
+    json_col.download_button("Download JSON", render.records_json(records), file_name="unveil_results.json",
                              mime="application/json", on_click="ignore")
     if store is not None:
         if state.get(_ui.KEPT_ROWS) == records:

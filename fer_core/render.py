@@ -1,17 +1,23 @@
-"""Annotated photos that stay readable in a crowd: a box and a number on every face, each number put
-where it covers no face (nor another number), and the details of each face (emotion, name) in a
-legend beside the photo, where a long name hides nothing.
+"""Results as people read and keep them: one flat record per face, CSV and JSON, and annotated photos
+that stay readable in a crowd.
 
-The photo is framed by a white margin one number high, so there is always a free place for a number:
-above the photo if nowhere closer. Numbers go as close to their face as a free place allows, above
-it first. Plain functions on Pillow images; nothing here imports Streamlit.
+An annotated photo has a box and a number on every face, each number put where it covers no face (nor
+another number), and the details of each face (emotion, name) in a legend beside the photo, where a long
+name hides nothing. The photo is framed by a white margin one number high, so there is always a free
+place for a number: above the photo if nowhere closer. Numbers go as close to their face as a free place
+allows, above it first. Plain functions on arrays and Pillow images.
 """
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
+import cv2
 import numpy as np
+import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 # Box colours, one per face number, from matplotlib's colour-blind-safe "tab10" cycle.
@@ -138,3 +144,105 @@ def _tag(pen: ImageDraw.ImageDraw, rect: Rect, text: str, colour: str,
     left, top, _, _ = font.getbbox(text)
     pen.rectangle(rect, fill=colour)
     pen.text((rect[0] + line - left, rect[1] + line - top), text, fill="white", font=font)
+
+
+UNKNOWN = "unknown"
+
+
+class FaceLike(Protocol):
+    box: tuple[float, float, float, float]
+    score: float
+    emotion: str | None
+    emotion_probs: dict[str, float]
+    embedding: np.ndarray | None
+    identity: str | None
+
+
+def face_details(face: FaceLike, *, recognition: bool) -> str:
+    """What the legend beside an annotated photo says of a face: "happy 87%", plus the name (or
+    "unknown") when a family gallery was consulted."""
+    parts = []
+    if face.emotion is not None:
+        parts.append(f"{face.emotion} {face.emotion_probs.get(face.emotion, 0.0):.0%}")
+    if recognition:
+        parts.append(face.identity or UNKNOWN)
+    return " ".join(parts)
+
+
+def face_records(faces: Sequence[FaceLike], *, source: str, recognition: bool) -> list[dict[str, Any]]:
+    """One flat row per face, numbered from 1 in the analyzer's (reading) order.
+
+    Columns: source, face, x, y, w, h (pixels of the photo as uploaded, after EXIF rotation), score
+    (detector confidence), emotion, then one `p_<emotion>` column per class, then `identity` (the
+    family member's name or "unknown") only when `recognition` is on: without an open gallery
+    "unknown" would be a claim nobody checked.
+    """
+    rows = []
+    for number, face in enumerate(faces, start=1):
+        x, y, w, h = (float(v) for v in face.box)
+        row: dict[str, Any] = {
+            "source": source,
+            "face": number,
+            "x": round(x, 1),
+            "y": round(y, 1),
+            "w": round(w, 1),
+            "h": round(h, 1),
+            "score": round(float(face.score), 4),
+            "emotion": face.emotion,
+        }
+        for label, p in face.emotion_probs.items():
+            row[f"p_{label}"] = round(float(p), 4)
+        if recognition:
+            row["identity"] = face.identity or UNKNOWN
+        rows.append(row)
+    return rows
+
+
+def records_csv(records: Sequence[dict[str, Any]]) -> bytes:
+    """The rows as UTF-8 CSV with a header (columns in first-seen order)."""
+    return pd.DataFrame(list(records)).to_csv(index=False).encode("utf-8")
+
+
+def records_json(records: Sequence[dict[str, Any]]) -> bytes:
+    """The rows as a UTF-8 JSON array, indented for reading."""
+    return json.dumps(list(records), indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def annotate(image: np.ndarray | Image.Image, faces: Sequence[FaceLike], *, recognition: bool) -> Image.Image:
+    """A new picture of the RGB photo with a numbered box on every face, no number over any face, and
+    the details of each face (see `face_details`) in a legend beside the photo (`draw`)."""
+    return draw(image, [face.box for face in faces],
+                           [face_details(face, recognition=recognition) for face in faces])
+
+
+def number_faces(image: np.ndarray | Image.Image, boxes: Sequence[Sequence[float]]) -> Image.Image:
+    """A new picture of the RGB photo with each (x, y, w, h) box drawn and numbered from 1, for picking a face."""
+    return draw(image, boxes)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """The image encoded as PNG, in memory."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# The longest side of the picture the Analyze page shows. A phone photo (4000x3000) is shown at most
+# about 1,460 px wide in Streamlit's wide layout; encoding and sending all 12 MP on every rerun is what
+# made each click take seconds.
+DISPLAY_MAX_SIDE = 1400
+
+
+DISPLAY_JPEG_QUALITY = 90
+
+
+def display_copy(image: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> tuple[np.ndarray, float]:
+    """The RGB photo shrunk so its longest side is at most `max_side` (never enlarged), and the factor
+    applied to its coordinates."""
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # INTER_AREA averages every source pixel: no aliasing on a 3x reduction, and fast.
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale

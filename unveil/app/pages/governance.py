@@ -3,10 +3,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages import _ui
 from fer_core._paths import models_dir
-from governance import app_services as svc
 from governance import audit_log, consent, retention
+from unveil.app import bias_upload, tables
+from unveil.app import widgets as _ui
 
 BIAS_REPORT = "governance_bias_report"
 ZIP_UPLOAD = "Upload a zip"
@@ -29,7 +29,7 @@ with ledger_tab:
         with _ui.friendly_errors("Reading the consent ledger"):
             rows = consent.ledger(store)
             if rows:
-                st.dataframe(svc.ledger_table(rows), hide_index=True)
+                st.dataframe(tables.ledger_table(rows), hide_index=True)
             else:
                 st.info("No one is enrolled, so no consent is recorded.")
 
@@ -41,7 +41,7 @@ with retention_tab:
         st.write("How long each kind of data is kept. A person whose consent expired is always erased. "
                  "The sweep runs whenever the store is unlocked, and here on demand.")
         held = store.counts()
-        st.caption(f"Stored now: {svc.counted(held)}.")
+        st.caption(f"Stored now: {tables.counted(held)}.")
         current = retention.policy(store)
         with st.form("retention_policy"):
             chosen = {}
@@ -62,11 +62,11 @@ with retention_tab:
         if st.button("Sweep now", key="retention_sweep"):
             with _ui.friendly_errors("Applying the retention policy"):
                 report = retention.sweep(store)
-                st.success(f"Sweep at {report.ran_at}: removed {svc.counted(report.removed, skip_zero=True) or 'nothing'}.")
+                st.success(f"Sweep at {report.ran_at}: removed {tables.counted(report.removed, skip_zero=True) or 'nothing'}.")
                 for receipt in report.receipts:
-                    st.markdown(svc.receipt_text("a member", receipt))
+                    st.markdown(tables.receipt_text("a member", receipt))
                     st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
-                                       file_name=svc.receipt_file_name(receipt), on_click="ignore",
+                                       file_name=tables.receipt_file_name(receipt), on_click="ignore",
                                        key=f"sweep_receipt_{receipt.digest}")
 
 # ----------------------------------------------------------------------------------- audit log
@@ -77,7 +77,7 @@ with audit_tab:
         with _ui.friendly_errors("Checking the audit log"):
             result = audit_log.verify(store)
             (st.success if result.ok else st.error)(audit_log.describe(result))
-            st.dataframe(svc.audit_table(audit_log.entries(store)), hide_index=True)
+            st.dataframe(tables.audit_table(audit_log.entries(store)), hide_index=True)
 
 # ----------------------------------------------------------------------------------- bias audit
 with bias_tab:
@@ -102,19 +102,19 @@ with bias_tab:
         # The last report stays shown until a new one is complete: a bad upload loses nothing.
         with _ui.friendly_errors("Running the bias audit"), st.spinner("Auditing (about a minute for 2,500 faces)..."):
             if origin == ZIP_UPLOAD:
-                with svc.unpacked_audit_set(archive.getvalue(), archive.name) as unpacked:
-                    st.session_state[BIAS_REPORT] = svc.bias_audit_report(unpacked, **settings)
+                with bias_upload.unpacked_audit_set(archive.getvalue(), archive.name) as unpacked:
+                    st.session_state[BIAS_REPORT] = bias_upload.bias_audit_report(unpacked, **settings)
             else:
-                st.session_state[BIAS_REPORT] = svc.bias_audit_report(Path(source.strip()).expanduser(), **settings)
+                st.session_state[BIAS_REPORT] = bias_upload.bias_audit_report(Path(source.strip()).expanduser(), **settings)
     report = st.session_state.get(BIAS_REPORT)
     if report is not None:
         audit = report.audit
         st.subheader(f"Emotion bias audit: {audit.size} faces")
-        st.dataframe(svc.bias_overall_table(audit), hide_index=True)
-        said, compared, sentences = svc.bias_coverage(audit)
+        st.dataframe(bias_upload.bias_overall_table(audit), hide_index=True)
+        said, compared, sentences = bias_upload.bias_coverage(audit)
         if said is None:
             st.warning(f"{len(audit.flags)} group(s) flagged:")
-            st.dataframe(svc.bias_flags_table(audit), hide_index=True)
+            st.dataframe(bias_upload.bias_flags_table(audit), hide_index=True)
         elif compared:
             st.success(said)
         else:
@@ -132,7 +132,7 @@ with bias_tab:
 
 # ----------------------------------------------------------------------------------- model cards
 with cards_tab:
-    cards = svc.model_cards(models_dir())
+    cards = tables.model_cards(models_dir())
     if not cards:
         st.info(f"No model card found in {models_dir()}.")
     for name, text in cards:

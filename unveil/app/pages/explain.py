@@ -1,8 +1,8 @@
 """Explain: where in the face the emotion model found its evidence, for each emotion."""
 import streamlit as st
 
-from app_pages import _ui
-from governance import app_services as svc
+from unveil.app import explain_view
+from unveil.app import widgets as _ui
 
 # HiResCAM first: the app's default, the most faithful one-pass method on the shipped model
 # (docs/gradcam/deletion.md).
@@ -31,7 +31,7 @@ method = st.radio("Method", list(METHODS), format_func=METHODS.get, horizontal=T
 result = analysed[photo_index]
 face = result.faces[face_index]
 with _ui.friendly_errors("Explaining the face"), st.spinner("Computing the heatmaps..."):
-    maps = svc.explain_photo_face(_ui.cam_model(), result.image, face, _ui.models().emotion.template, method=method)
+    maps = explain_view.explain_photo_face(_ui.cam_model(), result.image, face, _ui.models().emotion.template, method=method)
     st.markdown(f"**{result.source}, face {face_index + 1}**: read as **{face.emotion}**")
     for column, heatmap in zip(st.columns(len(maps)), maps):
         marker = " (predicted)" if heatmap.emotion == face.emotion else ""

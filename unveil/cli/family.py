@@ -7,7 +7,8 @@ from pathlib import Path
 
 from fer_core.store import FamilyStore, ScryptParams, create_key_file
 from governance import erasure, family
-from governance.cli._store_args import (
+from governance.consent import SCOPES, ConsentRecord, store_now
+from unveil.cli._store_args import (
     NEW_PASSPHRASE_ENV,
     add_store_arguments,
     confirm,
@@ -16,7 +17,6 @@ from governance.cli._store_args import (
     read_new_passphrase,
     reports_errors,
 )
-from governance.consent import SCOPES, ConsentRecord, store_now
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

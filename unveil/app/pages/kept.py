@@ -2,9 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import _ui
-from governance import app_services as svc
-from governance import app_session, kept_results
+from fer_core import render
+from governance import kept_results
+from unveil.app import session as app_session
+from unveil.app import tables
+from unveil.app import widgets as _ui
 
 FLASH = "kept_flash"  # what was deleted, shown after the rerun
 
@@ -27,17 +29,17 @@ if not results:
     st.stop()
 
 st.caption(f"{app_session.plural(len(results), 'kept result')}, newest first.")
-st.dataframe(svc.kept_table(results), hide_index=True)
+st.dataframe(tables.kept_table(results), hide_index=True)
 by_id = {result.id: result for result in results}
-chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: svc.kept_label(by_id[rid]), key="kept_open")]
+chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: tables.kept_label(by_id[rid]), key="kept_open")]
 
-st.subheader(svc.kept_label(chosen))
-rows = svc.in_column_order(chosen.faces)
+st.subheader(tables.kept_label(chosen))
+rows = tables.in_column_order(chosen.faces)
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 csv_col, json_col = st.columns(2)
-csv_col.download_button("Download CSV", svc.records_csv(rows), file_name="unveil_kept_results.csv",
+csv_col.download_button("Download CSV", render.records_csv(rows), file_name="unveil_kept_results.csv",
                         mime="text/csv", on_click="ignore", key="kept_csv")
-json_col.download_button("Download JSON", svc.records_json(rows), file_name="unveil_kept_results.json",
+json_col.download_button("Download JSON", render.records_json(rows), file_name="unveil_kept_results.json",
                          mime="application/json", on_click="ignore", key="kept_json")
 
 # The tick box belongs to this one result: choosing another result shows it unticked.
@@ -45,5 +47,5 @@ sure = st.checkbox("Yes, delete this kept result", key=app_session.widget_key(st
 if st.button("Delete", disabled=not sure, key="kept_delete_submit"):
     with _ui.friendly_errors("Deleting the kept result"):
         kept_results.delete(store, chosen.id)
-        st.session_state[FLASH] = f"Deleted the kept result {svc.kept_label(chosen)}."
+        st.session_state[FLASH] = f"Deleted the kept result {tables.kept_label(chosen)}."
         st.rerun()

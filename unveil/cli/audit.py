@@ -1,22 +1,14 @@
-"""`unveil audit verify|list`, and the `unveil audit` group other modules add commands to.
-
-Extension point: each module named in AUDIT_EXTENSIONS that exists exposes
-`register_audit(audit_commands)`, receiving the `unveil audit` sub-command set to add its own
-(e.g. `unveil audit bias`). `register()` also returns that set for a caller that prefers to add
-commands itself.
-"""
+"""`unveil audit verify|list`, and `unveil audit bias ...` (unveil.cli.bias adds them to this group)."""
 from __future__ import annotations
 
 import argparse
-import importlib
 
 from governance import audit_log
-from governance.cli._store_args import add_store_arguments, open_locked, open_unlocked, reports_errors
+from unveil.cli import bias
+from unveil.cli._store_args import add_store_arguments, open_locked, open_unlocked, reports_errors
 
-AUDIT_EXTENSIONS = ("governance.cli.bias",)
 
-
-def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("audit", help="the tamper-evident audit log (and other audits)")
     commands = parser.add_subparsers(dest="audit_command", required=True)
 
@@ -31,15 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     listing.add_argument("--no-unlock", action="store_true", help="do not unlock: names are not shown")
     listing.set_defaults(handler=_list)
 
-    for name in AUDIT_EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register_audit(commands)
-    return commands
+    bias.register_audit(commands)
 
 
 def _open(args: argparse.Namespace):

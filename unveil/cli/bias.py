@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from governance.cli._store_args import reports_errors
+from unveil.cli._store_args import reports_errors
 
 if TYPE_CHECKING:
     # Only for type checking: the bias audit loads SciPy and matplotlib (seconds, and matplotlib writes a
@@ -42,7 +42,7 @@ def add_bias_command(audit_subparsers: argparse._SubParsersAction) -> None:
     identity.set_defaults(handler=_identity)
 
 
-# `unveil audit` (governance/cli/audit.py) looks for this name in each of its extension modules.
+# `unveil audit` (unveil/cli/audit.py) looks for this name in each of its extension modules.
 register_audit = add_bias_command
 
 

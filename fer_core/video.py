@@ -1,0 +1,401 @@
+"""Video: frames sampled over a whole video, faces followed from frame to frame, and each face's
+emotion over time. Plain functions on bytes and arrays: the video is decoded in memory (OpenCV reads it
+from a memory stream) and nothing of it is kept.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from fer_core._errors import UnveilError
+from fer_core.identity import pairwise_distances
+from fer_core.render import UNKNOWN, FaceLike
+
+# Video sampling defaults: two frames a second follow a change of expression (which lasts 0.5-4 s)
+# while keeping a 1-minute clip to 120 analysed frames (about 10 s of work on 2 cores). A longer
+# video is sampled more sparsely rather than cut: the frames are spread over its whole length.
+DEFAULT_SAMPLE_EVERY_S = 0.5
+
+
+DEFAULT_MAX_FRAMES = 120
+
+
+# Two boxes in consecutive sampled frames belong to the same face if they overlap at least this much
+# (intersection over union). At 2 frames/s a face that moves or turns keeps well above 0.3 with itself,
+# while two people side by side stay near 0.
+DEFAULT_MIN_IOU = 0.3
+
+
+# A track survives this long without a matching face (a turned head, a hand or another person passing
+# in front) before a face at that place starts a new track. In seconds, not frames, because the
+# sampling interval grows with the video's length.
+DEFAULT_MAX_GAP_S = 3.0
+
+
+COVERAGE_WHOLE = "Analysed {frames} frame(s), one every {every:.2f} s, over the whole video (0-{end:.1f} s)."
+
+
+COVERAGE_SPREAD = ("Analysed {frames} frame(s), one every {every:.2f} s instead of every {asked:.2f} s, so that "
+                   "at most {max_frames} frames cover the whole video (0-{end:.1f} s).")
+
+
+COVERAGE_CUT = ("Only {first:.1f}-{last:.1f} s of the {end:.1f} s video was analysed ({frames} frame(s)): "
+                "{left:.1f}-{end:.1f} s was left out.")
+
+
+COVERAGE_UNKNOWN_LENGTH = ("Analysed {frames} frame(s) from {first:.1f} s to {last:.1f} s; the video does not state "
+                           "its length, so anything after {last:.1f} s was left out.")
+
+
+class VideoError(UnveilError, ValueError):
+    """The upload is not a video this machine can decode (corrupt, empty, or an unsupported codec)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One sampled video frame: its time from the start in seconds and its RGB uint8 pixels."""
+
+    time_s: float
+    image: np.ndarray
+
+
+@contextlib.contextmanager
+def _opened(video: bytes) -> Iterator[cv2.VideoCapture]:
+    """An OpenCV capture reading `video` from memory (no temporary file); VideoError if it cannot."""
+    if not video:
+        raise VideoError("the video is empty")
+    # The stream must outlive the capture: OpenCV reads it lazily and keeps no reference of its own.
+    stream = io.BytesIO(video)
+    capture = cv2.VideoCapture(stream, cv2.CAP_FFMPEG, [])
+    try:
+        if not capture.isOpened():
+            raise VideoError("this file cannot be read as a video (corrupt or an unsupported format)")
+        yield capture
+    finally:
+        capture.release()
+        stream.close()
+
+
+def _frame_rate(capture: cv2.VideoCapture) -> float | None:
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return fps if math.isfinite(fps) and fps > 0 else None
+
+
+def video_end(video: bytes) -> float | None:
+    """The time in seconds of the video's last frame, as its container states it (frame count and
+    frame rate), or None when it states neither. VideoError if the bytes cannot be opened as a video."""
+    with _opened(video) as capture:
+        fps = _frame_rate(capture)
+        count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+    if fps is None or not math.isfinite(count) or count < 1:
+        return None
+    return (count - 1) / fps
+
+
+def sampling_interval(end_s: float | None, every_s: float, max_frames: int) -> float:
+    """`every_s`, or the longer interval that lets `max_frames` frames reach the video's last frame at
+    `end_s`: a long video is sampled more sparsely rather than cut after `max_frames` frames."""
+    if end_s is None or max_frames < 2:
+        return every_s
+    return max(every_s, end_s / (max_frames - 1))
+
+
+def sample_frames(
+    video: bytes, *, every_s: float = DEFAULT_SAMPLE_EVERY_S, max_frames: int = DEFAULT_MAX_FRAMES
+) -> Iterator[Frame]:
+    """Frames of `video` (the file's bytes) at 0, `every_s`, 2 x `every_s`... seconds, at most `max_frames`.
+
+    Decoded in memory by OpenCV's FFmpeg backend. Frames are taken by their timestamps, so variable
+    frame rate videos are sampled evenly in time; each is the first frame at or after its scheduled
+    time, and the schedule does not drift by those small delays. VideoError if the bytes cannot be
+    opened as a video or hold no decodable frame.
+    """
+    if every_s <= 0:
+        raise ValueError(f"every_s must be > 0, got {every_s}")
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    with _opened(video) as capture:
+        fps = _frame_rate(capture)
+        index, taken = 0, 0
+        while taken < max_frames and capture.grab():
+            time_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if fps is not None and (not math.isfinite(time_s) or time_s <= 0) and index > 0:
+                time_s = index / fps  # some containers report no timestamps
+            index += 1
+            if time_s + 1e-6 < taken * every_s:
+                continue
+            ok, bgr = capture.retrieve()
+            if not ok or bgr is None:
+                continue
+            yield Frame(round(time_s, 3), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            taken += 1
+        if taken == 0:
+            raise VideoError("the video holds no frame that could be decoded")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which part of a video its sampled frames cover, and how to say so.
+
+    Each sampled frame stands for the interval after it, so the video is covered as a whole when the
+    last sampled frame plus one interval reaches the video's last frame (`end_s`, None when the
+    container does not state it)."""
+
+    frames: int
+    first_s: float
+    last_s: float
+    every_s: float
+    asked_every_s: float
+    max_frames: int
+    end_s: float | None
+
+    @property
+    def whole(self) -> bool:
+        return self.end_s is not None and self.last_s + self.every_s >= self.end_s - 1e-6
+
+    @property
+    def axis_end_s(self) -> float:
+        """Where a time axis shared by every face's chart ends: the video's end, or the last frame seen."""
+        return self.end_s if self.end_s is not None else self.last_s
+
+    def note(self) -> str:
+        """One sentence for the page: what was analysed and, plainly, what was left out."""
+        values = {"frames": self.frames, "first": self.first_s, "last": self.last_s, "every": self.every_s,
+                  "asked": self.asked_every_s, "max_frames": self.max_frames, "end": self.end_s}
+        if self.end_s is None:
+            return COVERAGE_UNKNOWN_LENGTH.format(**values)
+        if not self.whole:
+            return COVERAGE_CUT.format(left=self.last_s + self.every_s, **values)
+        if self.every_s > self.asked_every_s + 1e-9:
+            return COVERAGE_SPREAD.format(**values)
+        return COVERAGE_WHOLE.format(**values)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes; 0.0 when they do not overlap."""
+    ax, ay, aw, ah = (float(v) for v in a)
+    bx, by, bw, bh = (float(v) for v in b)
+    iw = min(ax + aw, bx + bw) - max(ax, bx)
+    ih = min(ay + ah, by + bh) - max(ay, by)
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter)
+
+
+@dataclass(frozen=True)
+class SamePerson:
+    """How the tracker tells whether two faces may be one person: the identity model's calibrated
+    `threshold` on `distance` ("euclidean" or "cosine") between embeddings. Family names, when given,
+    decide first: two different names are two people."""
+
+    threshold: float
+    distance: str = "euclidean"
+
+    def between(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(pairwise_distances(a[None], b[None], self.distance)[0, 0])
+
+
+@dataclass
+class Track:
+    """One face followed across sampled frames: (time_s, face) observations in time order."""
+
+    number: int
+    observations: list[tuple[float, FaceLike]] = field(default_factory=list)
+
+    @property
+    def last_box(self) -> tuple[float, float, float, float]:
+        return self.observations[-1][1].box
+
+    @property
+    def identity(self) -> str | None:
+        """The family name given to this face in most frames where it was named, else None."""
+        names = Counter(face.identity for _, face in self.observations if face.identity)
+        return names.most_common(1)[0][0] if names else None
+
+    @property
+    def embedding(self) -> np.ndarray | None:
+        """The mean identity embedding of the frames that have one, else None."""
+        rows = [face.embedding for _, face in self.observations if face.embedding is not None]
+        return np.mean(rows, axis=0) if rows else None
+
+    @property
+    def times(self) -> set[float]:
+        return {time_s for time_s, _ in self.observations}
+
+    def label(self, *, recognition: bool) -> str:
+        """"Face 1", or "Face 1 (Ana)" / "Face 1 (unknown)" when a family gallery was consulted."""
+        if not recognition:
+            return f"Face {self.number}"
+        return f"Face {self.number} ({self.identity or UNKNOWN})"
+
+
+def _different_people(a: FaceLike, b: FaceLike, same_person: SamePerson | None) -> bool:
+    """True when two faces cannot be one person: different names, or (unless both carry the same
+    name) embeddings too far apart."""
+    if a.identity and b.identity:
+        return a.identity != b.identity
+    ea, eb = a.embedding, b.embedding
+    if same_person is None or ea is None or eb is None:
+        return False
+    return same_person.between(ea, eb) > same_person.threshold
+
+
+def track_faces(
+    frames: Sequence[tuple[float, Sequence[FaceLike]]],
+    *,
+    min_iou: float = DEFAULT_MIN_IOU,
+    max_gap_s: float = DEFAULT_MAX_GAP_S,
+    same_person: SamePerson | None = None,
+) -> list[Track]:
+    """Link the faces of consecutive sampled frames into tracks, then join the tracks of one person.
+
+    `frames` is [(time_s, faces)] in time order. In each frame, the (track, face) pairs are matched
+    greedily from the highest box IoU down, each pair needing IoU >= `min_iou` with the track's last
+    box and not being two different people (see `_different_people`): two people crossing keep their
+    own tracks. A face left over starts a new track; a track unmatched for more than `max_gap_s`
+    seconds ends. The tracks of one person (who left and came back, or was hidden) are then joined
+    by `merge_tracks`. Tracks are numbered in order of first appearance.
+    """
+    if not 0 < min_iou <= 1:
+        raise ValueError(f"min_iou must be in (0, 1], got {min_iou}")
+    tracks: list[Track] = []
+    for time_s, faces in frames:
+        live = [t for t in tracks if time_s - t.observations[-1][0] <= max_gap_s + 1e-6]
+        pairs = sorted(
+            ((box_iou(t.last_box, f.box), ti, fi) for ti, t in enumerate(live) for fi, f in enumerate(faces)),
+            key=lambda p: -p[0],
+        )
+        used_tracks: set[int] = set()
+        used_faces: set[int] = set()
+        for iou, ti, fi in pairs:
+            if iou < min_iou:
+                break
+            if ti in used_tracks or fi in used_faces:
+                continue
+            if _different_people(live[ti].observations[-1][1], faces[fi], same_person):
+                continue
+            live[ti].observations.append((time_s, faces[fi]))
+            used_tracks.add(ti)
+            used_faces.add(fi)
+        for fi, face in enumerate(faces):
+            if fi not in used_faces:
+                tracks.append(Track(number=len(tracks) + 1, observations=[(time_s, face)]))
+    return merge_tracks(tracks, same_person=same_person)
+
+
+def _join_distance(a: Track, b: Track, same_person: SamePerson | None) -> float | None:
+    """How close two tracks are as one person, or None when they cannot be one: they share a frame,
+    carry different names, or (without a shared name) their mean embeddings are beyond the threshold.
+    A shared name ranks first (distance 0)."""
+    if a.times & b.times:
+        return None
+    if a.identity and b.identity:
+        return 0.0 if a.identity == b.identity else None
+    ea, eb = a.embedding, b.embedding
+    if same_person is None or ea is None or eb is None:
+        return None
+    distance = same_person.between(ea, eb)
+    return distance if distance <= same_person.threshold else None
+
+
+def merge_tracks(tracks: Sequence[Track], *, same_person: SamePerson | None = None) -> list[Track]:
+    """Join tracks of one person, closest pair first, until no pair qualifies (see `_join_distance`):
+    by family name, and for strangers by embedding. Without embeddings and names nothing is joined.
+    The result is renumbered from 1 in order of first appearance."""
+    groups = [Track(number=0, observations=list(t.observations)) for t in tracks]
+    while True:
+        candidates = [(d, i, j) for i, j in combinations(range(len(groups)), 2)
+                      if (d := _join_distance(groups[i], groups[j], same_person)) is not None]
+        if not candidates:
+            break
+        _, i, j = min(candidates)
+        joined = groups[i].observations + groups.pop(j).observations
+        groups[i] = Track(number=0, observations=sorted(joined, key=lambda obs: obs[0]))
+    groups.sort(key=lambda t: t.observations[0][0])
+    return [Track(number=n, observations=t.observations) for n, t in enumerate(groups, start=1)]
+
+
+def emotion_timeline(tracks: Sequence[Track], *, recognition: bool) -> pd.DataFrame:
+    """Long table for charts: one row per (track, frame) with time_s, face (track label), emotion,
+    and one column per emotion class with its probability."""
+    rows = []
+    for track in tracks:
+        label = track.label(recognition=recognition)
+        for time_s, face in track.observations:
+            rows.append({"time_s": time_s, "face": label, "emotion": face.emotion,
+                         **{k: float(v) for k, v in face.emotion_probs.items()}})
+    return pd.DataFrame(rows)
+
+
+def dominant_emotions(tracks: Sequence[Track], *, recognition: bool) -> pd.DataFrame:
+    """One row per track: face, frames, first and last seen (s), dominant emotion and its mean probability.
+
+    The dominant emotion is the class with the highest probability averaged over the track's frames
+    (the soft vote: a face 55% happy in every frame is "happy" even if another class wins a frame or
+    two), and "share of frames" is the fraction of frames whose own top emotion is that class.
+    """
+    rows = []
+    for track in tracks:
+        probs = pd.DataFrame([face.emotion_probs for _, face in track.observations]).astype(float)
+        mean = probs.mean()
+        dominant = str(mean.idxmax())
+        share = sum(face.emotion == dominant for _, face in track.observations) / len(track.observations)
+        rows.append({
+            "face": track.label(recognition=recognition),
+            "frames": len(track.observations),
+            "first seen (s)": track.observations[0][0],
+            "last seen (s)": track.observations[-1][0],
+            "dominant emotion": dominant,
+            "mean probability": round(float(mean[dominant]), 4),
+            "share of frames": round(share, 4),
+        })
+    return pd.DataFrame(rows, columns=["face", "frames", "first seen (s)", "last seen (s)", "dominant emotion",
+                                       "mean probability", "share of frames"])
+
+
+@dataclass(frozen=True)
+class VideoAnalysis:
+    """What analyze_video found: [(time_s, faces)] per sampled frame, the tracks, and the coverage."""
+
+    frames: list[tuple[float, list[FaceLike]]]
+    tracks: list[Track]
+    coverage: Coverage
+
+
+def analyze_video(
+    video: bytes,
+    analyze: Callable[[np.ndarray], Sequence[FaceLike]],
+    *,
+    every_s: float = DEFAULT_SAMPLE_EVERY_S,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    same_person: SamePerson | None = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> VideoAnalysis:
+    """Sample `video` over its whole length, run `analyze` (e.g. FaceAnalyzer.analyze) on each frame,
+    and track the faces.
+
+    Frames are taken every `every_s` seconds, or further apart when `max_frames` frames at that pace
+    would not reach the end (see `sampling_interval`). `same_person` (from the identity model) keeps
+    two people apart and joins one person's tracks; without it only family names join tracks.
+    `progress(frames_done, time_s)` is called after each frame so a page can show progress.
+    """
+    end_s = video_end(video)
+    interval = sampling_interval(end_s, every_s, max_frames)
+    per_frame: list[tuple[float, list[FaceLike]]] = []
+    for frame in sample_frames(video, every_s=interval, max_frames=max_frames):
+        per_frame.append((frame.time_s, list(analyze(frame.image))))
+        if progress is not None:
+            progress(len(per_frame), frame.time_s)
+    coverage = Coverage(frames=len(per_frame), first_s=per_frame[0][0], last_s=per_frame[-1][0], every_s=interval,
+                        asked_every_s=every_s, max_frames=max_frames, end_s=end_s)
+    return VideoAnalysis(per_frame, track_faces(per_frame, same_person=same_person), coverage)

@@ -1,5 +1,0 @@
-import sys
-
-from governance.cli import main
-
-sys.exit(main())

@@ -1,0 +1,33 @@
+"""The app's pages, declared once for `streamlit run app.py` and for `unveil app` alike.
+
+Everything runs on this machine: photos are analysed in memory and never sent anywhere. Each page
+(unveil/app/pages/) lays out results computed by fer_core/ and governance/.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from unveil.app import widgets
+
+# Absolute paths: the entry script is app.py in a checkout and unveil/app/streamlit_app.py in an
+# installed wheel, and st.Page resolves a relative path against the entry script.
+_PAGES = Path(__file__).resolve().parent / "pages"
+
+
+def run() -> None:
+    """Lay out the current page of this browser session (Streamlit calls the entry script on every rerun)."""
+    # An emoji favicon is drawn in the browser; a ":material/...:" one would be fetched from Google's servers.
+    st.set_page_config(page_title="Unveil", page_icon="🎭", layout="wide")
+    page = st.navigation([
+        st.Page(_PAGES / "analyze.py", title="Analyze", icon=":material/photo_camera:", default=True),
+        st.Page(_PAGES / "video.py", title="Video", icon=":material/movie:"),
+        st.Page(_PAGES / "kept.py", title="Kept results", icon=":material/inventory_2:"),
+        st.Page(_PAGES / "family.py", title="Family", icon=":material/group:"),
+        st.Page(_PAGES / "governance.py", title="Governance", icon=":material/policy:"),
+        st.Page(_PAGES / "explain.py", title="Explain", icon=":material/insights:"),
+    ])
+    widgets.sidebar_status()
+    widgets.new_session_notice()
+    page.run()

@@ -1,0 +1,162 @@
+"""Table view models of the app's pages: members, consent ledger, audit log, kept results, erasure
+previews and receipts, as pandas tables or sentences. Plain functions, tested without Streamlit.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from unveil.app.session import plural
+
+
+def members_table(members: Sequence[Any]) -> pd.DataFrame:
+    """governance.family.members() as a table: who, consent status and expiry, what is stored."""
+    rows = [{
+        "name": m.name,
+        "consent": m.consent_status,
+        "expires": m.consent.expires_at.strftime("%Y-%m-%d") if m.consent else "",
+        "given by": f"{m.consent.given_by} ({m.consent.relation})" if m.consent else "",
+        "scope": m.consent.scope if m.consent else "",
+        "embeddings": m.embeddings,
+        "thumbnails": m.thumbnails,
+        "enrolled": m.enrolled_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "last seen": m.last_seen_at.strftime("%Y-%m-%d %H:%M UTC"),
+    } for m in members]
+    return pd.DataFrame(rows, columns=["name", "consent", "expires", "given by", "scope", "embeddings", "thumbnails",
+                                       "enrolled", "last seen"])
+
+
+def ledger_table(rows: Sequence[Any]) -> pd.DataFrame:
+    """governance.consent.ledger() as a table, one row per enrolled person."""
+    out = []
+    for row in rows:
+        record = row.record
+        out.append({
+            "person": row.name,
+            "status": row.status,
+            "given by": record.given_by if record else "",
+            "relation": record.relation if record else "",
+            "child": record.subject_is_child if record else None,
+            "purpose": record.purpose if record else "",
+            "scope": record.scope if record else "",
+            "given": record.given_at.strftime("%Y-%m-%d") if record else "",
+            "expires": record.expires_at.strftime("%Y-%m-%d") if record else "",
+        })
+    return pd.DataFrame(out, columns=["person", "status", "given by", "relation", "child", "purpose", "scope", "given",
+                                      "expires"])
+
+
+def audit_table(entries: Sequence[Any]) -> pd.DataFrame:
+    """Audit log entries, newest first. A person shows by name only while enrolled and the store is
+    unlocked; once erased, only "[erased]" and the first characters of their random id remain."""
+    rows = []
+    for entry in reversed(list(entries)):
+        if entry.person_id is None:
+            who = ""
+        elif entry.name_status == "shown":
+            who = entry.name
+        else:
+            who = f"[{entry.name_status}] {entry.person_id[:8]}"
+        rows.append({
+            "seq": entry.seq,
+            "time (UTC)": datetime.fromtimestamp(entry.ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "event": entry.event,
+            "who": who,
+            "details": ", ".join(f"{k}={v}" for k, v in sorted(entry.details.items())),
+        })
+    return pd.DataFrame(rows, columns=["seq", "time (UTC)", "event", "who", "details"])
+
+
+def model_cards(folder: Path) -> list[tuple[str, str]]:
+    """(model name, card markdown) for every card (*.md) next to the shipped models, sorted by name."""
+    return [(path.stem, path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.md"))]
+
+
+def in_column_order(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Face rows with their columns in face_records' order (source, face, box, score, emotion, p_*,
+    identity), as they were shown when kept: the store gives them back with their keys sorted."""
+    first = ["source", "face", "x", "y", "w", "h", "score", "emotion"]
+    out = []
+    for row in rows:
+        probabilities = sorted(key for key in row if key.startswith("p_"))
+        rest = [key for key in row if key not in first and key not in probabilities and key != "identity"]
+        order = [key for key in first if key in row] + probabilities + rest + (["identity"] if "identity" in row else [])
+        out.append({key: row[key] for key in order})
+    return out
+
+
+def kept_label(result: Any) -> str:
+    """One kept result (governance.kept_results.KeptResult) in a line: when, which photos, how many faces."""
+    return f"{result.kept_at:%Y-%m-%d %H:%M} UTC: {', '.join(result.photos)} ({plural(len(result.faces), 'face')})"
+
+
+def kept_table(results: Sequence[Any]) -> pd.DataFrame:
+    """Kept results as a table, one row each: when kept, the photos, how many faces, who is named."""
+    rows = [{"kept (UTC)": r.kept_at.strftime("%Y-%m-%d %H:%M"), "photos": ", ".join(r.photos), "faces": len(r.faces),
+             "names": ", ".join(r.names)} for r in results]
+    return pd.DataFrame(rows, columns=["kept (UTC)", "photos", "faces", "names"])
+
+
+def erasure_lines(preview: Any) -> list[str]:
+    """What erasing a member deletes (governance.family.ErasurePreview), one line per kind, for the page to
+    say before the click, including kept results that also name other members."""
+    name = preview.name
+    stored = (f"{name}'s name, {plural(preview.consents, 'consent record')}, "
+              f"{plural(preview.embeddings, 'face embedding')} and {plural(preview.thumbnails, 'thumbnail')}")
+    lines = [stored, f"{name}'s data key, so no backup of the store can be read for them either"]
+    if preview.analyses:
+        line = f"{plural(preview.analyses, 'kept result')} naming {name}"
+        if preview.also_named:
+            others = ", ".join(preview.also_named)
+            verb = "names" if preview.analyses == 1 else "name"
+            line += (f", which also {verb} {others}: a kept result is erased whole with anyone it names, "
+                     f"so what it holds about {others} goes too")
+        lines.append(line)
+    return lines
+
+
+# What the store's counts, the retention sweep and erasure receipts call each kind of record, in words:
+# (one, several).
+_KINDS = {
+    "person": ("member", "members"), "people": ("member", "members"), "embeddings": ("embedding", "embeddings"),
+    "thumbnails": ("thumbnail", "thumbnails"), "consents": ("consent record", "consent records"),
+    "analyses": ("kept result", "kept results"), "audit": ("audit entry", "audit entries"),
+    "data_key": ("data key", "data keys"), "data_keys": ("data key", "data keys"),
+    "consent_expired": ("member whose consent expired", "members whose consent expired"),
+    "consent_missing": ("member without a consent record", "members without a consent record"),
+    "unseen_people": ("member not seen for too long", "members not seen for too long"),
+}
+
+
+def counted(counts: Mapping[str, int], *, skip_zero: bool = False) -> str:
+    """Counts per kind of record in words: "1 member, 4 embeddings, 1 kept result"."""
+    words = []
+    for kind, count in counts.items():
+        if count or not skip_zero:
+            one, many = _KINDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+            words.append(plural(count, one, many))
+    return ", ".join(words)
+
+
+def receipt_text(who: str, receipt: Any) -> str:
+    """A deletion receipt (governance.erasure.ErasureReceipt) as a few lines a person can read; `who`
+    is the name the page knew, which the receipt itself never holds."""
+    erased_at = datetime.fromisoformat(receipt.erased_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+    subject = "everything in the store" if receipt.subject == "everything" else f"{who} (id {receipt.subject[:8]}...)"
+    return "\n".join([
+        f"**Deletion receipt**: {subject}",
+        f"- Reason: {receipt.reason}; erased at {erased_at}",
+        f"- Deleted: {counted(receipt.records)}",
+        f"- Logged as audit entry {receipt.audit_seq}, with this receipt's SHA-256: `{receipt.digest}`",
+        f"- Freed storage overwritten: {'yes' if receipt.storage_scrubbed else 'not yet (another session was reading)'}",
+    ])
+
+
+def receipt_file_name(receipt: Any) -> str:
+    """A file name of its own for each receipt: when, and whose (the id's first characters, never a name)."""
+    when = datetime.fromisoformat(receipt.erased_at).strftime("%Y%m%d-%H%M%S")
+    return f"unveil_deletion_receipt_{when}_{receipt.subject[:8]}.json"
