@@ -301,11 +301,16 @@ def test_a_stream_address_never_shows_its_password_and_a_missing_file_is_refused
 # ----------------------------------------------------------------------------- the command
 
 
-def test_sigterm_stops_unveil_watch_cleanly_and_nothing_but_the_jsonl_is_written(
-        faces_dir, app_models_dir, tmp_path):
-    video = tmp_path / "video" / "long.mp4"
-    video.parent.mkdir()
+@pytest.fixture(scope="module")
+def long_video(faces_dir, tmp_path_factory) -> Path:
+    """Two minutes of the member circling: longer than any test lets the command run."""
+    video = tmp_path_factory.mktemp("long") / "long.mp4"
     room_video([Walker(photo_path(faces_dir, MEMBER, 1), (320, 240))], video, seconds=120, fps=10)
+    return video
+
+
+def test_sigterm_stops_unveil_watch_cleanly_and_nothing_but_the_jsonl_is_written(long_video, app_models_dir, tmp_path):
+    video = long_video
     root = tmp_path / "root"
     folders = ("home", "tmp", "work", "data", "xdg_cache", "xdg_config", "xdg_data", "xdg_state")
     for folder in folders:
@@ -337,6 +342,32 @@ def test_sigterm_stops_unveil_watch_cleanly_and_nothing_but_the_jsonl_is_written
     assert lines[-1]["event"] == LEAVE and lines[-1]["track"] == 1 and lines[-1]["frame"] == frames[-1]["frame"]
     written = {p.relative_to(root) for p in root.rglob("*") if not p.is_dir()}
     assert written == {Path("work") / "faces.jsonl"}
+
+
+def test_the_command_names_members_with_the_passphrase_and_opens_no_socket_without_mqtt(
+        room, store_dir, app_models_dir, tmp_path, monkeypatch, capsys):
+    from fer_core.store import FamilyStore
+    from unveil.cli import main
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    for name in ("socket", "create_connection", "getaddrinfo", "socketpair"):
+        monkeypatch.setattr(socket, name, refuse)
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
+    with FamilyStore(store_dir) as store:
+        store.unlock(PASSPHRASE)
+        before = len(store.audit_entries())
+    out = tmp_path / "faces.jsonl"
+    assert main(["watch", "--source", str(room[0]), "--jsonl", str(out), "--data-dir", str(store_dir),
+                 "--leave-after", "1"]) == 0
+    assert "source ended after 120 frame(s), 2 appearance(s)" in capsys.readouterr().err
+    lines = _lines(out)
+    assert {e["track"]: e["identity"] for e in lines if e.get("event") == APPEAR} == {1: "Colin Powell", 2: None}
+    with FamilyStore(store_dir) as store:
+        store.unlock(PASSPHRASE)
+        assert [e.event for e in store.audit_entries()[before:]].count("recognise") == 2
 
 
 def test_the_command_refuses_options_that_cannot_work(capsys):
@@ -431,3 +462,34 @@ def test_mqtt_publishes_home_assistant_discovery_states_and_events(models, room,
 
 def model_classes(models) -> tuple[str, ...]:
     return models[1].classes
+
+
+def test_a_killed_watch_is_reported_offline_by_its_last_will(long_video, app_models_dir, broker, tmp_path):
+    import paho.mqtt.client as mqtt
+
+    statuses: list[str] = []
+    listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    listener.on_message = lambda client, userdata, message: statuses.append(message.payload.decode())
+    listener.connect("127.0.0.1", broker)
+    listener.subscribe("unveil/porch/status", qos=1)
+    listener.loop_start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNVEIL_")}
+    env.update(PYTHONPATH=str(REPO), UNVEIL_MODELS_DIR=str(app_models_dir), UNVEIL_DATA_DIR=str(tmp_path / "data"))
+    process = subprocess.Popen([sys.executable, "-m", "unveil.cli", "watch", "--source", str(long_video),
+                                "--mqtt", f"127.0.0.1:{broker}", "--mqtt-node", "porch"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "online" not in statuses and process.poll() is None:
+            time.sleep(0.1)
+        assert statuses[-1:] == ["online"]
+        process.kill()  # no chance to say goodbye: the broker publishes the last will
+        process.wait(30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and statuses[-1] != "offline":
+            time.sleep(0.1)
+    finally:
+        process.kill()
+        listener.loop_stop()
+        listener.disconnect()
+    assert statuses[-2:] == ["online", "offline"]
