@@ -99,11 +99,11 @@ def follow_box(previous: np.ndarray, current: np.ndarray, box: Box) -> tuple[Box
     x1, y1 = min(width, int(x + w)), min(height, int(y + h))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
-    mask = np.zeros_like(previous)
-    mask[y0:y1, x0:x1] = 255
-    points = cv2.goodFeaturesToTrack(previous, _FLOW_POINTS, 0.01, max(2.0, min(w, h) / 20), mask=mask)
+    # Corners of the face's own crop (a mask over the whole frame costs 50x more: 4.5 vs 0.08 ms).
+    points = cv2.goodFeaturesToTrack(previous[y0:y1, x0:x1], _FLOW_POINTS, 0.01, max(2.0, min(w, h) / 20))
     if points is None or len(points) < _FLOW_MIN_POINTS:
         return None
+    points = points + np.array([x0, y0], np.float32)
     forward, status, _ = cv2.calcOpticalFlowPyrLK(previous, current, points, None, winSize=(15, 15), maxLevel=2)
     back, status_back, _ = cv2.calcOpticalFlowPyrLK(current, previous, forward, None, winSize=(15, 15), maxLevel=2)
     error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)

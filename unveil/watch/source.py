@@ -85,9 +85,13 @@ def open_capture(source: Source) -> Capture:
     """The OpenCV capture of `source` (maybe not opened: the caller checks isOpened)."""
     import cv2
 
-    if source.kind == CAMERA:
-        return cv2.VideoCapture(int(source.target))
-    return cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG)
+    capture = cv2.VideoCapture(int(source.target)) if source.kind == CAMERA else \
+        cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG)
+    if source.live:
+        # Keep one frame queued, not the driver's default few: when a frame takes longer than the
+        # camera's interval, the next one read is the newest, not one from seconds ago.
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+    return capture
 
 
 @dataclass(frozen=True)
