@@ -216,6 +216,10 @@ class LiveFrame:
     detected: bool = False
 
 
+def _contains(box: Box, x: float, y: float) -> bool:
+    return box[0] <= x <= box[0] + box[2] and box[1] <= y <= box[1] + box[3]
+
+
 def _corner_box(box: tuple[float, float, float, float], scale: float) -> Box:
     x1, y1, x2, y2 = box
     return x1 / scale, y1 / scale, (x2 - x1) / scale, (y2 - y1) / scale
@@ -322,6 +326,7 @@ class LiveTracker:
         brought it, a missing one where it was last seen), or start a new face."""
         found = self._detections(rgb)
         pairs = match_boxes([t.box for t in self.tracks], [box for box, _ in found], min_iou=DEFAULT_MIN_IOU)
+        pairs += self._centred(found, pairs)
         matched = {i for i, _ in pairs}
         for i, j in pairs:
             track = self.tracks[i]
@@ -338,6 +343,23 @@ class LiveTracker:
         for j, (box, landmarks) in enumerate(found):
             if j not in taken:
                 self._start(box, landmarks, rgb, time_s, events)
+
+    def _centred(self, found: list[tuple[Box, np.ndarray]], pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Detections left over whose centre lies inside a visible face left over: the same face, whose
+        followed box grew or shrank away from the detector's (a face turning, or coming closer), not a
+        second person standing inside the first one's face."""
+        taken_tracks, taken_found = {i for i, _ in pairs}, {j for _, j in pairs}
+        free = [i for i, t in enumerate(self.tracks) if t.visible and i not in taken_tracks]
+        extra = []
+        for j, ((x, y, w, h), _) in enumerate(found):
+            if j in taken_found:
+                continue
+            cx, cy = x + w / 2, y + h / 2
+            inside = [i for i in free if _contains(self.tracks[i].box, cx, cy)]
+            if inside:
+                extra.append((inside[0], j))
+                free.remove(inside[0])
+        return extra
 
     def _start(self, box: Box, landmarks: np.ndarray, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:
         name = self._identify(rgb, landmarks) if self._identify is not None else None

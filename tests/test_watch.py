@@ -144,6 +144,27 @@ def test_the_tracker_follows_a_moving_face_between_detections(models, room, face
     assert tracks == {1}  # one track for the member from start to end, whatever the stranger did
 
 
+def test_a_detection_centred_in_a_followed_face_continues_it_even_when_the_boxes_barely_overlap(models, faces_dir):
+    detector, _ = models
+    frame = np.full((480, 640, 3), 200, np.uint8)
+    frame[100:350, 150:400] = np.asarray(Image.open(photo_path(faces_dir, MEMBER, 1)).convert("RGB"))
+    (face,) = detector.detect(frame)
+    x1, y1, x2, y2 = face.box
+    # The detector's box on the second frame: half the size, around the same centre (IoU 0.25).
+    cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
+    shrunk = type(face)((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), face.landmarks, face.score)
+    answers = iter([[face], [shrunk]])
+    tracker = LiveTracker(detect=lambda small: [_scaled(d, small.shape[1] / 640) for d in next(answers)],
+                          emotion_model=models[1], detect_every=1)
+    first, second = tracker.step(frame, 0.0), tracker.step(frame, 0.1)
+    assert [f.track for f in first.faces] == [f.track for f in second.faces] == [1]
+    assert not [e for e in second.events if e.kind == APPEAR]
+
+
+def _scaled(face, scale: float):
+    return type(face)(tuple(v * scale for v in face.box), face.landmarks * scale, face.score)
+
+
 def test_every_frame_gets_a_line_and_people_appear_and_leave(models, room, tmp_path):
     path, placements = room
     out = tmp_path / "faces.jsonl"
