@@ -192,6 +192,32 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / (aw * ah + bw * bh - inter)
 
 
+def match_boxes(
+    old: Sequence[Sequence[float]],
+    new: Sequence[Sequence[float]],
+    *,
+    min_iou: float,
+    allowed: Callable[[int, int], bool] | None = None,
+) -> list[tuple[int, int]]:
+    """Greedy one-to-one matching of `old` boxes to `new` ones (both (x, y, w, h)): (old index, new
+    index) pairs taken from the highest IoU down, each with IoU >= `min_iou` and, when given,
+    `allowed(old index, new index)` true."""
+    pairs = sorted(((box_iou(a, b), i, j) for i, a in enumerate(old) for j, b in enumerate(new)),
+                   key=lambda p: -p[0])
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    matched = []
+    for iou, i, j in pairs:
+        if iou < min_iou:
+            break
+        if i in used_old or j in used_new or (allowed is not None and not allowed(i, j)):
+            continue
+        matched.append((i, j))
+        used_old.add(i)
+        used_new.add(j)
+    return matched
+
+
 @dataclass(frozen=True)
 class SamePerson:
     """How the tracker tells whether two faces may be one person: the identity model's calibrated
@@ -271,21 +297,12 @@ def track_faces(
     tracks: list[Track] = []
     for time_s, faces in frames:
         live = [t for t in tracks if time_s - t.observations[-1][0] <= max_gap_s + 1e-6]
-        pairs = sorted(
-            ((box_iou(t.last_box, f.box), ti, fi) for ti, t in enumerate(live) for fi, f in enumerate(faces)),
-            key=lambda p: -p[0],
-        )
-        used_tracks: set[int] = set()
-        used_faces: set[int] = set()
-        for iou, ti, fi in pairs:
-            if iou < min_iou:
-                break
-            if ti in used_tracks or fi in used_faces:
-                continue
-            if _different_people(live[ti].observations[-1][1], faces[fi], same_person):
-                continue
+        pairs = match_boxes([t.last_box for t in live], [f.box for f in faces], min_iou=min_iou,
+                            allowed=lambda ti, fi, live=live, faces=faces: not _different_people(
+                                live[ti].observations[-1][1], faces[fi], same_person))
+        used_faces = set()
+        for ti, fi in pairs:
             live[ti].observations.append((time_s, faces[fi]))
-            used_tracks.add(ti)
             used_faces.add(fi)
         for fi, face in enumerate(faces):
             if fi not in used_faces:

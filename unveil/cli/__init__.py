@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from unveil.cli import analyze, app, audit, consent, family, retention
+from unveil.cli import analyze, app, audit, consent, family, retention, watch
 
-_COMMAND_GROUPS = (analyze, app, family, consent, retention, audit)
+_COMMAND_GROUPS = (analyze, app, family, consent, retention, audit, watch)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,166 @@
+"""`unveil watch --source SRC`: a headless camera loop for a small computer in a room.
+
+    unveil watch --source 0 --jsonl -                          # camera 0, one JSON line per frame
+    unveil watch --source rtsp://cam.local/stream --mqtt homeassistant.local
+    unveil watch --source hallway.mp4 --jsonl faces.jsonl      # a file: as fast as it goes, then exit
+
+Faces are followed on every frame (detection on some frames, optical flow between), with a smoothed
+emotion each and, when the family store can be unlocked without a prompt (--key-file, or the
+passphrase in UNVEIL_PASSPHRASE), the member's name. Output: --jsonl (see unveil.watch.records) and/or
+--mqtt (Home Assistant discovery, see unveil.watch.mqtt). A camera that goes away is reopened with
+backoff; SIGINT or SIGTERM stops the loop cleanly (everyone leaves, MQTT status offline). No frame or
+face image is written or sent anywhere.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, reports_errors
+from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV
+
+NO_OUTPUT = "unveil watch: nothing to output: give --jsonl FILE (or - for stdout) and/or --mqtt HOST[:PORT]"
+DETECT_EVERY_INVALID = "unveil watch: --detect-every must be at least 1, got {value}"
+LEAVE_AFTER_INVALID = "unveil watch: --leave-after must be a number of seconds >= 0, got {value}"
+JSONL_FOLDER_MISSING = "unveil watch: cannot write --jsonl {path}: the folder {folder} does not exist"
+NO_RECOGNITION = ("unveil watch: names are not checked (give --key-file, or set {env}, to recognise family "
+                  "members)")
+NOBODY_ENROLLED = "unveil watch: names are not checked: nobody is enrolled in the family store"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "watch", help="headless camera loop: faces, emotions and names live, to JSON Lines or MQTT",
+        description="Follow faces on a camera, stream or video file, entirely on this machine.",
+    )
+    parser.add_argument("--source", required=True,
+                        help="camera index (0), stream URL (rtsp://...) or video file (read once, then exit)")
+    parser.add_argument("--jsonl", default=None, metavar="FILE",
+                        help="write one JSON line per frame and per event here (- for stdout)")
+    parser.add_argument("--mqtt", default=None, metavar="HOST[:PORT]",
+                        help="publish events to this MQTT broker, with Home Assistant discovery")
+    parser.add_argument("--mqtt-user", default=None, help=f"MQTT user name (password from ${MQTT_PASSWORD_ENV})")
+    parser.add_argument("--mqtt-node", default=DEFAULT_NODE,
+                        help=f"this camera's name in topics and sensor ids (default {DEFAULT_NODE})")
+    parser.add_argument("--detect-every", type=int, default=None, metavar="N",
+                        help="run the face detector on one frame in N (default 5); faces are followed between")
+    parser.add_argument("--leave-after", type=float, default=None, metavar="S",
+                        help="a face unseen for longer than S seconds has left (default 3)")
+    add_store_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def _refusal(args: argparse.Namespace) -> str | None:
+    import math
+
+    if not args.jsonl and not args.mqtt:
+        return NO_OUTPUT
+    if args.detect_every is not None and args.detect_every < 1:
+        return DETECT_EVERY_INVALID.format(value=args.detect_every)
+    if args.leave_after is not None and not (math.isfinite(args.leave_after) and args.leave_after >= 0):
+        return LEAVE_AFTER_INVALID.format(value=args.leave_after)
+    if args.jsonl and args.jsonl != "-" and not Path(args.jsonl).parent.is_dir():
+        return JSONL_FOLDER_MISSING.format(path=args.jsonl, folder=Path(args.jsonl).parent)
+    return None
+
+
+@reports_errors
+def run(args: argparse.Namespace) -> int:
+    from unveil.watch.mqtt import parse_address
+    from unveil.watch.source import parse_source
+
+    logging.basicConfig(level=logging.INFO, format="unveil watch: %(message)s", stream=sys.stderr)
+    refusal = _refusal(args)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    source = parse_source(args.source)
+    address = parse_address(args.mqtt) if args.mqtt else None
+    stop = threading.Event()
+    with contextlib.ExitStack() as stack:
+        store = _store(args, stack)
+        tracker, identifying = _tracker(args, store)
+        sinks = _sinks(args, address, stack)
+        _stop_on_signals(stop, stack)
+        from unveil.watch.household import note_recognitions
+        from unveil.watch.loop import watch
+
+        on_recognition = (lambda names: note_recognitions(store, names)) if identifying else None
+        summary = watch(source, tracker, sinks, stop=stop, on_recognition=on_recognition)
+    how = "stopped" if stop.is_set() else "source ended"
+    print(f"unveil watch: {how} after {summary.frames} frame(s), {summary.appearances} appearance(s)",
+          file=sys.stderr)
+    return 0
+
+
+def _store(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
+    """The unlocked family store when it can be unlocked without a prompt (a headless loop has nobody
+    to type), else None: recognition is then off and every face unknown."""
+    if not args.key_file and not os.environ.get(PASSPHRASE_ENV):
+        print(NO_RECOGNITION.format(env=PASSPHRASE_ENV), file=sys.stderr)
+        return None
+    from unveil.cli._store_args import open_unlocked
+
+    store = open_unlocked(args)
+    stack.callback(store.close)
+    return store
+
+
+def _tracker(args: argparse.Namespace, store: Any) -> tuple[Any, bool]:
+    """The live tracker over the shipped models, and whether it names faces."""
+    from fer_core.detection import FaceDetector
+    from fer_core.emotion import EmotionModel
+    from fer_core.live import DEFAULT_DETECT_EVERY, DEFAULT_LEAVE_AFTER_S, LiveTracker
+    from unveil.watch.household import identifier
+
+    identify = None
+    if store is not None:
+        from fer_core.identity import load_embedding_model
+
+        identify = identifier(store, load_embedding_model(threads=1))
+        if identify is None:
+            print(NOBODY_ENROLLED, file=sys.stderr)
+    # One thread per network: the loop is sequential, and on 2 cores a second thread only competes
+    # with the decoder and the optical flow.
+    detector = FaceDetector(min_face_size=20, threads=1, neck_check=True)
+    tracker = LiveTracker(
+        detect=detector.detect, emotion_model=EmotionModel(threads=1), identify=identify,
+        detect_every=args.detect_every or DEFAULT_DETECT_EVERY,
+        leave_after_s=DEFAULT_LEAVE_AFTER_S if args.leave_after is None else args.leave_after,
+    )
+    return tracker, identify is not None
+
+
+def _sinks(args: argparse.Namespace, address: tuple[str, int] | None, stack: contextlib.ExitStack) -> list[Any]:
+    from unveil.watch.records import JsonLinesSink
+
+    sinks: list[Any] = []
+    if args.jsonl:
+        out = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "w", encoding="utf-8"))
+        sinks.append(JsonLinesSink(out))
+    if address is not None:
+        from unveil.watch.mqtt import HomeAssistantSink
+
+        sink = HomeAssistantSink(*address, node=args.mqtt_node, username=args.mqtt_user,
+                                 password=os.environ.get(MQTT_PASSWORD_ENV))
+        sink.start()
+        sinks.append(sink)
+    return sinks
+
+
+def _stop_on_signals(stop: threading.Event, stack: contextlib.ExitStack) -> None:
+    """SIGINT and SIGTERM set `stop`: the loop finishes its frame, everyone leaves, outputs close."""
+    def handler(signum: int, _frame: Any) -> None:
+        logging.getLogger("unveil.watch").info("%s received, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.signal(signum, handler)
+        stack.callback(signal.signal, signum, previous)

@@ -1,0 +1,73 @@
+"""The camera loop: frames from the source, faces from the live tracker, lines and messages to the
+sinks, recognitions to the audit log, until the source ends or `stop` is set."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+
+from fer_core.live import APPEAR, NAMED, LiveEvent, LiveFrame, LiveTracker
+from unveil.watch.source import Capture, Source, frames, open_capture
+
+log = logging.getLogger("unveil.watch")
+
+
+class Sink(Protocol):
+    def frame(self, frame: LiveFrame) -> None: ...
+
+    def events(self, events: list[LiveEvent], frame: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WatchSummary:
+    frames: int
+    appearances: int
+    last_time_s: float
+
+
+def recognised(events: Sequence[LiveEvent]) -> list[str | None]:
+    """The faces of these events compared with the gallery, once per appearance: each new face (named
+    or not), and a face already counted that got its name later in its visit."""
+    return [e.identity for e in events if e.kind == APPEAR or e.kind == NAMED]
+
+
+def watch(
+    source: Source,
+    tracker: LiveTracker,
+    sinks: Sequence[Sink],
+    *,
+    stop: threading.Event,
+    on_recognition: Callable[[list[str | None]], None] | None = None,
+    opener: Callable[[Source], Capture] = open_capture,
+    backoff_first_s: float | None = None,
+) -> WatchSummary:
+    """Run until `source` ends (a file) or `stop` is set; then everyone still in view leaves and the
+    sinks are closed. `on_recognition(names)` is called for the faces compared with the gallery (see
+    `recognised`) when there is a gallery."""
+    count, appearances, time_s, index = 0, 0, 0.0, -1
+    backoff = {} if backoff_first_s is None else {"backoff_first_s": backoff_first_s}
+    try:
+        for frame in frames(source, stop=stop, opener=opener, **backoff):
+            time_s = frame.time_s
+            result = tracker.step(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), time_s)
+            index, count = result.index, count + 1
+            appearances += sum(e.kind == APPEAR for e in result.events)
+            for sink in sinks:
+                sink.frame(result)
+            names = recognised(result.events)
+            if names and on_recognition is not None:
+                on_recognition(names)
+    finally:
+        final = tracker.finish(time_s)
+        for sink in sinks:
+            try:
+                sink.events(final, index)
+            finally:
+                sink.close()
+    return WatchSummary(count, appearances, time_s)

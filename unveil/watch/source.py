@@ -1,0 +1,173 @@
+"""Where `unveil watch` reads frames: a camera (an index), a network stream (rtsp://, http://...) or a
+video file, through OpenCV. A camera or stream that stops delivering frames is released and opened
+again with exponential backoff, for as long as the loop runs; a file is read once, as fast as frames
+can be processed, and its end ends the loop.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from fer_core._errors import UnveilError
+
+log = logging.getLogger("unveil.watch")
+
+# The first retry waits this long, each further one twice as long, up to BACKOFF_MAX_S: a camera
+# unplugged for a moment is back within a second or two, one gone for the night costs one try a half-minute.
+BACKOFF_FIRST_S = 1.0
+BACKOFF_MAX_S = 30.0
+
+CAMERA = "camera"
+STREAM = "stream"
+FILE = "file"
+
+NO_FILE = "{path}: no such video file (a camera is a number, e.g. --source 0; a stream a URL)"
+NOT_A_VIDEO = "{path}: cannot be read as a video (corrupt or an unsupported format)"
+
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+class SourceError(UnveilError, ValueError):
+    """The --source cannot be read: a missing or unreadable video file."""
+
+
+class Capture(Protocol):
+    """What the loop needs of a cv2.VideoCapture (tests inject their own)."""
+
+    def isOpened(self) -> bool: ...
+
+    def read(self) -> tuple[bool, np.ndarray | None]: ...
+
+    def get(self, prop: int) -> float: ...
+
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed --source: `kind` (camera, stream or file) and what OpenCV opens (an int or a string)."""
+
+    kind: str
+    target: int | str
+
+    @property
+    def live(self) -> bool:
+        return self.kind != FILE
+
+    def __str__(self) -> str:
+        """For logs: a stream's user and password (rtsp://user:secret@host/) never appear."""
+        if self.kind == STREAM:
+            return re.sub(r"//[^/@]*@", "//***@", str(self.target))
+        return f"camera {self.target}" if self.kind == CAMERA else str(self.target)
+
+
+def parse_source(text: str) -> Source:
+    """"0" -> camera 0, "rtsp://..." -> stream, anything else -> a video file that must exist."""
+    if text.strip().isdigit():
+        return Source(CAMERA, int(text))
+    if _URL.match(text):
+        return Source(STREAM, text)
+    if not Path(text).is_file():
+        raise SourceError(NO_FILE.format(path=text))
+    return Source(FILE, text)
+
+
+def open_capture(source: Source) -> Capture:
+    """The OpenCV capture of `source` (maybe not opened: the caller checks isOpened)."""
+    import cv2
+
+    capture = cv2.VideoCapture(int(source.target)) if source.kind == CAMERA else \
+        cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG)
+    if source.live:
+        # Keep one frame queued, not the driver's default few: when a frame takes longer than the
+        # camera's interval, the next one read is the newest, not one from seconds ago.
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+    return capture
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame read: BGR pixels as OpenCV gives them, and its time in seconds (the file's timestamp,
+    or for a live source the time since the loop started)."""
+
+    bgr: np.ndarray
+    time_s: float
+
+
+def frames(
+    source: Source,
+    *,
+    stop: threading.Event,
+    opener: Callable[[Source], Capture] = open_capture,
+    clock: Callable[[], float] = time.monotonic,
+    backoff_first_s: float = BACKOFF_FIRST_S,
+    backoff_max_s: float = BACKOFF_MAX_S,
+) -> Iterator[Frame]:
+    """Frames of `source` until it ends (a file) or `stop` is set.
+
+    A live source that cannot be opened, or fails a read, is released and opened again after
+    `backoff_first_s`, doubling up to `backoff_max_s`; the wait ends early when `stop` is set. Each
+    failure and each recovery is logged (with the source's address, never its password). A file that
+    cannot be opened raises SourceError."""
+    start = clock()
+    delay = backoff_first_s
+    failures = 0
+    while not stop.is_set():
+        capture = opener(source)
+        try:
+            if not capture.isOpened():
+                if not source.live:
+                    raise SourceError(NOT_A_VIDEO.format(path=source.target))
+                failures += 1
+                log.warning("cannot open %s (attempt %d); retrying in %.0f s", source, failures, delay)
+            else:
+                if failures:
+                    log.warning("%s is back after %d failed attempt(s)", source, failures)
+                read_any = False
+                for bgr, file_time_s in _read_all(capture, source):
+                    read_any = True
+                    failures, delay = 0, backoff_first_s
+                    yield Frame(bgr, file_time_s if file_time_s is not None else clock() - start)
+                    if stop.is_set():
+                        return
+                if not source.live:
+                    if not read_any:
+                        raise SourceError(NOT_A_VIDEO.format(path=source.target))
+                    return
+                failures += 1
+                log.warning("%s stopped sending frames; reopening in %.0f s", source, delay)
+        finally:
+            capture.release()
+        if stop.wait(delay):
+            return
+        delay = min(backoff_max_s, delay * 2)
+
+
+def _read_all(capture: Capture, source: Source) -> Iterator[tuple[np.ndarray, float | None]]:
+    """(BGR frame, file time in s or None for a live source) until a read fails."""
+    import cv2
+
+    index = 0
+    fps = capture.get(cv2.CAP_PROP_FPS) if not source.live else 0.0
+    while True:
+        ok, bgr = capture.read()
+        if not ok or bgr is None:
+            return
+        time_s = None
+        if not source.live:
+            time_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if (not math.isfinite(time_s) or (time_s <= 0 and index > 0)) and fps and math.isfinite(fps):
+                time_s = index / fps  # some containers state no timestamps
+            time_s = round(time_s, 3)
+        index += 1
+        yield bgr, time_s
+
