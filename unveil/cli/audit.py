@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--no-unlock", action="store_true", help="do not unlock: names are not shown")
     listing.set_defaults(handler=_list)
 
-    bias.register_audit(commands)
+    bias.add_bias_command(commands)
 
 
 def _open(args: argparse.Namespace):

@@ -42,10 +42,6 @@ def add_bias_command(audit_subparsers: argparse._SubParsersAction) -> None:
     identity.set_defaults(handler=_identity)
 
 
-# `unveil audit` (unveil/cli/audit.py) looks for this name in each of its extension modules.
-register_audit = add_bias_command
-
-
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="folder for the HTML, JSON and per-row CSV")
     parser.add_argument("--group", action="append", dest="groups",
