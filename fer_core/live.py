@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -223,6 +223,16 @@ def _contains(box: Box, x: float, y: float) -> bool:
 def _corner_box(box: tuple[float, float, float, float], scale: float) -> Box:
     x1, y1, x2, y2 = box
     return x1 / scale, y1 / scale, (x2 - x1) / scale, (y2 - y1) / scale
+
+
+def identifier(gallery: Any, model: Any) -> Callable[[np.ndarray, np.ndarray], str | None]:
+    """The `identify` of a LiveTracker: (RGB frame, 5 landmarks) -> the member's name in `gallery`
+    (a fer_core.identity.Gallery of `model`'s embeddings), or None for a stranger."""
+
+    def identify(rgb: np.ndarray, landmarks: np.ndarray) -> str | None:
+        return gallery.identify(model.embed_face(rgb, landmarks)).name
+
+    return identify
 
 
 class LiveTracker:

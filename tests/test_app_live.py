@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_core import FaceAnalyzer
+from fer_core import EmotionModel, FaceDetector
+from fer_core.live import LiveTracker
 from fer_core.render import COLOURS
 from tests._app_support import MEMBER, photo_path
 from unveil.app import live
@@ -29,9 +30,12 @@ class _Clock:
         return self.now
 
 
+def _tracker(**kwargs) -> LiveTracker:
+    return LiveTracker(detect=FaceDetector(min_face_size=20).detect, emotion_model=EmotionModel(), **kwargs)
+
+
 def test_a_frame_comes_back_the_same_size_with_its_face_boxed_and_labelled(frame):
-    analyzer = FaceAnalyzer(identity_model=False)
-    overlay = live.LiveOverlay(analyzer.analyze, recognition=False)
+    overlay = live.LiveOverlay(_tracker(), recognition=False)
     drawn = overlay.process(frame)
     assert drawn.shape == frame.shape and drawn.dtype == np.uint8
     assert not np.shares_memory(drawn, frame)
@@ -40,12 +44,13 @@ def test_a_frame_comes_back_the_same_size_with_its_face_boxed_and_labelled(frame
     stats = overlay.stats()
     assert stats.frames == 1 and len(stats.labels) == 1
     emotion, share = stats.labels[0].split(" ")
-    assert emotion in analyzer.emotion_model.classes and share.endswith("%")
+    assert emotion in EmotionModel().classes and share.endswith("%")
+    assert overlay.take_recognitions() == []
 
 
 def test_the_rate_is_counted_over_the_last_two_seconds():
     clock = _Clock()
-    overlay = live.LiveOverlay(lambda image: [], recognition=True, clock=clock)
+    overlay = live.LiveOverlay(_tracker(), recognition=True, clock=clock)
     blank = np.zeros((48, 64, 3), dtype=np.uint8)
     assert overlay.stats().frames_per_s == 0.0
     for _ in range(11):  # 10 frames/s for a second
@@ -61,13 +66,21 @@ def test_the_rate_is_counted_over_the_last_two_seconds():
 
 
 def test_labels_name_faces_only_when_the_gallery_was_consulted():
-    class Face:
-        emotion, emotion_probs, identity = "happy", {"happy": 0.874, "sad": 0.126}, None
+    probabilities = {"happy": 0.874, "sad": 0.126}
+    assert live.face_label("happy", probabilities, None, recognition=False) == "happy 87%"
+    assert live.face_label("happy", probabilities, None, recognition=True) == "happy 87% · unknown"
+    assert live.face_label("happy", probabilities, "Ana", recognition=True) == "happy 87% · Ana"
 
-    assert live.face_label(Face(), recognition=False) == "happy 87%"
-    assert live.face_label(Face(), recognition=True) == "happy 87% · unknown"
-    Face.identity = "Ana"
-    assert live.face_label(Face(), recognition=True) == "happy 87% · Ana"
+
+def test_each_appearance_is_counted_once_for_the_audit_log(frame, faces_dir):
+    """A named face that stays in view is one recognition, however many frames it is in."""
+    names = iter(["Ana"])
+    overlay = live.LiveOverlay(_tracker(identify=lambda rgb, landmarks: next(names, None)), recognition=True)
+    for _ in range(12):
+        overlay.process(frame)
+    assert overlay.take_recognitions() == ["Ana"]
+    assert overlay.take_recognitions() == []
+    assert overlay.stats().labels[0].endswith(" · Ana")
 
 
 def test_the_stream_asks_no_stun_or_turn_server(monkeypatch):

@@ -30,7 +30,7 @@ STATUS = re.compile(r"([\d.]+) frames/s · (\d+) frames? analysed · (.+)")
 FIRST_BOX = tuple(int(COLOURS[0][i:i + 2], 16) for i in (1, 3, 5))
 
 
-def _moving_face_y4m(path, *, seconds: float = 4.0, fps: int = 15):
+def _moving_face_y4m(path, *, seconds: float = 4.0, fps: int = 30):
     """A 640x480 Y4M clip: the portrait, 240 px square, gliding left and right over a grey wall."""
     face = np.asarray(Image.open(PUBLIC_DOMAIN / "grace_hopper.jpg").convert("RGB").resize((240, 240)))
     frames = []

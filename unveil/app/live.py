@@ -1,22 +1,24 @@
-"""The Live page's work on a webcam stream, without Streamlit: each frame analysed in memory and
-returned with boxes, emotions and names drawn on it, and counters the page shows.
+"""The Live page's work on a webcam stream, without Streamlit: faces followed on every frame
+(fer_core.live.LiveTracker: detection on some frames, optical flow between, emotions smoothed over
+about a second), drawn onto the frame, and counters the page shows.
 
 streamlit-webrtc hands frames to `LiveOverlay.process` on its own worker thread and drops frames that
-arrive while one is being processed, so the stream stays live at whatever rate this machine analyses.
-No frame is kept: only the latest faces (boxes, emotions, names) and the counters.
+arrive while one is being processed, so the stream stays live at whatever rate this machine reaches.
+No frame is kept: only the tracker's faces, the counters, and the names to count in the audit log.
 """
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from fer_core.render import COLOURS, UNKNOWN, FaceLike
+from fer_core.live import APPEAR, NAMED, LiveTracker
+from fer_core.render import COLOURS, UNKNOWN
 
 # No STUN or TURN server, for the browser and for this app: they connect over this machine's own
 # addresses, no outside server learns of the stream, and frames never leave the machine. (Left unset,
@@ -38,11 +40,12 @@ class LiveStats:
     labels: tuple[str, ...]
 
 
-def face_label(face: FaceLike, *, recognition: bool) -> str:
+def face_label(emotion: str | None, probabilities: Mapping[str, float], identity: str | None, *,
+               recognition: bool) -> str:
     """"happy 87%" and, when the family gallery was consulted, the name or "unknown"."""
-    parts = [] if face.emotion is None else [f"{face.emotion} {face.emotion_probs.get(face.emotion, 0.0):.0%}"]
+    parts = [] if emotion is None else [f"{emotion} {probabilities.get(emotion, 0.0):.0%}"]
     if recognition:
-        parts.append(face.identity or UNKNOWN)
+        parts.append(identity or UNKNOWN)
     return " · ".join(parts)
 
 
@@ -68,34 +71,39 @@ def draw_in_frame(frame: np.ndarray, boxes: Sequence[Sequence[float]], labels: S
 
 
 class LiveOverlay:
-    """Analyses the frames of one webcam stream and draws the results onto them.
+    """Follows the faces of one webcam stream and draws them onto its frames.
 
-    `analyze` is the session's analyzer (fer_core.FaceAnalyzer.analyze with the family gallery bound,
-    or without one); `recognition` says whether it names people. Thread-safe: the page reads `stats()`
-    from the script thread while streamlit-webrtc calls `process` from its worker."""
+    `tracker` is a fresh fer_core.live.LiveTracker for this stream (with the session's gallery when it
+    names people: `recognition`). Thread-safe: the page reads `stats()` and `take_recognitions()` from
+    the script thread while streamlit-webrtc calls `process` from its worker."""
 
-    def __init__(self, analyze: Callable[[np.ndarray], Sequence[FaceLike]], *, recognition: bool,
+    def __init__(self, tracker: LiveTracker, *, recognition: bool,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._analyze = analyze
+        self._tracker = tracker
         self._recognition = recognition
         self._clock = clock
         self._lock = threading.Lock()
         self._frames = 0
         self._times: deque[float] = deque()
         self._labels: tuple[str, ...] = ()
+        self._recognised: list[str | None] = []
 
     def process(self, frame: np.ndarray) -> np.ndarray:
         """The RGB frame with its faces drawn on it (a new array; the frame is not changed)."""
-        faces = list(self._analyze(frame))
-        labels = tuple(face_label(face, recognition=self._recognition) for face in faces)
-        drawn = draw_in_frame(frame, [face.box for face in faces], labels)
         now = self._clock()
+        live = self._tracker.step(frame, now)
+        labels = tuple(face_label(face.emotion, face.probabilities, face.identity, recognition=self._recognition)
+                       for face in live.faces)
+        drawn = draw_in_frame(frame, [face.box for face in live.faces], labels)
         with self._lock:
             self._frames += 1
             self._times.append(now)
             while self._times and self._times[0] < now - RATE_WINDOW_S:
                 self._times.popleft()
             self._labels = labels
+            if self._recognition:
+                # Counted once per appearance, as `unveil watch` does: a new face, or one named later.
+                self._recognised += [event.identity for event in live.events if event.kind in (APPEAR, NAMED)]
         return drawn
 
     def stats(self) -> LiveStats:
@@ -103,3 +111,10 @@ class LiveOverlay:
             times = list(self._times)
             rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
             return LiveStats(self._frames, rate, self._labels)
+
+    def take_recognitions(self) -> list[str | None]:
+        """The faces compared with the gallery since the last call (a name, or None for unknown), for the
+        page to count in the audit log from its own thread (the store is not shared across threads)."""
+        with self._lock:
+            taken, self._recognised = self._recognised, []
+        return taken

@@ -56,6 +56,18 @@ def models() -> Models:
     return _load_models(str(models_dir()))
 
 
+@st.cache_resource(show_spinner=False)
+def _live_detector(folder: str) -> FaceDetector:
+    return FaceDetector(min_face_size=20, neck_check=True)
+
+
+def live_detector() -> FaceDetector:
+    """The Live page's detector, shared by every stream: it sees frames scaled down to 320 px wide
+    (fer_core.live), where the analyzer's 40 px smallest face would miss faces under 80 px of a 640 px
+    frame, so it searches from 20 px, with the analyzer's neck check."""
+    return _live_detector(str(models_dir()))
+
+
 def analyzer() -> tuple[FaceAnalyzer, bool]:
     """A FaceAnalyzer over the shared models with this session's gallery, and whether that gallery
     names faces (the store is unlocked and someone is enrolled).

@@ -12,16 +12,12 @@ def identifier(store: Any, model: Any) -> Callable[[np.ndarray, np.ndarray], str
     """(RGB frame, landmarks) -> member name or None, over the gallery of `model`'s embeddings in the
     unlocked `store`; None when nobody is enrolled with that model (nothing to compare with)."""
     from fer_core.identity import Gallery
+    from fer_core.live import identifier as gallery_identifier
 
     people = store.gallery(model=model.name, errors="skip")
     if not people:
         return None
-    gallery = Gallery(people, threshold=model.threshold, distance=model.distance)
-
-    def identify(rgb: np.ndarray, landmarks: np.ndarray) -> str | None:
-        return gallery.identify(model.embed_face(rgb, landmarks)).name
-
-    return identify
+    return gallery_identifier(Gallery(people, threshold=model.threshold, distance=model.distance), model)
 
 
 def note_recognitions(store: Any, names: Sequence[str | None]) -> None:

@@ -5,16 +5,19 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from unveil.app import live
+from fer_core.live import LiveTracker, identifier
+from unveil.app import live, photos
 from unveil.app import widgets as _ui
 from unveil.app.session import plural
 
 st.title("Live camera")
-st.caption("Your webcam's frames are analysed in memory on this machine, one at a time, and never saved. "
-           "The video travels from the browser to this app over WebRTC and back, on this machine only.")
+st.caption("Your webcam's frames are analysed in memory on this machine and never saved. The video travels "
+           "from the browser to this app over WebRTC and back, on this machine only.")
 
-engine, recognition = _ui.analyzer()
-overlay = live.LiveOverlay(engine.analyze, recognition=recognition)
+loaded, gallery = _ui.models(), _ui.gallery()
+tracker = LiveTracker(detect=_ui.live_detector().detect, emotion_model=loaded.emotion,
+                      identify=identifier(gallery, loaded.identity) if gallery is not None else None)
+overlay = live.LiveOverlay(tracker, recognition=gallery is not None)
 
 
 def _on_frame(frame: av.VideoFrame) -> av.VideoFrame:
@@ -24,11 +27,14 @@ def _on_frame(frame: av.VideoFrame) -> av.VideoFrame:
 stream = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, rtc_configuration=live.RTC_CONFIGURATION,
                          media_stream_constraints={"video": True, "audio": False},
                          video_frame_callback=_on_frame, async_processing=True)
-if not recognition:
-    st.info("Faces are not named: unlock the family store (Family page) to recognise members.")
+if gallery is None:
+    st.info(photos.names_not_checked(store_unlocked=_ui.store() is not None))
 status = st.empty()
 while stream.state.playing:
     now = overlay.stats()
     faces = "; ".join(f"{n}. {label}" for n, label in enumerate(now.labels, start=1)) or "no face"
     status.markdown(f"**{now.frames_per_s:.1f} frames/s** · {plural(now.frames, 'frame')} analysed · {faces}")
+    recognised = overlay.take_recognitions()
+    if recognised and _ui.store() is not None:
+        photos.log_recognition(_ui.store(), recognised)
     time.sleep(0.5)
