@@ -136,6 +136,14 @@ def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: in
         audit_log.record_recognition(store, faces=faces, named=len(person_ids))
 
 
+def count_recognitions(store: FamilyStore, identities: Sequence[str | None]) -> None:
+    """After faces were compared with the family gallery (one entry per face: the name it was given, or
+    None for "unknown"): `note_recognition` for the named members. What the app, `unveil watch` and
+    `unveil serve` call after naming faces."""
+    named = sorted({name for name in identities if name})
+    note_recognition(store, [resolve(store, name).id for name in named], faces=len(identities))
+
+
 def embed_photos(paths: Sequence[str | os.PathLike[str]]) -> tuple[np.ndarray, str]:
     """Embeddings (n, d) of one person from photo files, and the name of the model that made them.
     Each photo must show exactly one face (fer_core.identity refuses the others, naming each one).

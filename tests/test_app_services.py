@@ -411,10 +411,12 @@ def test_consent_from_form_lasts_to_the_end_of_the_chosen_day():
     assert (adult.given_by, adult.relation) == ("Ana", "self")
 
 
-def test_log_recognition_counts_faces_and_refreshes_last_seen(store):
+def test_counting_recognitions_counts_faces_and_refreshes_last_seen(store):
+    from governance import family
+
     enrolled = _enrol(store, "Ana", np.ones((2, 128), np.float32))
     before = store.person(enrolled.person_id).last_seen_at
-    photos.log_recognition(store, ["Ana", None])
+    family.count_recognitions(store, ["Ana", None])
     last = store.audit_entries()[-1]
     assert (last.event, last.details) == ("recognise", {"faces": 2, "named": 1, "unknown": 1})
     assert store.person(enrolled.person_id).last_seen_at >= before

@@ -227,7 +227,8 @@ def unlocked(store_dir, app_models_dir):
 
 
 def test_a_member_is_named_and_each_appearance_is_audited_once(models, room, unlocked, tmp_path):
-    from unveil.watch.household import identifier, note_recognitions
+    from governance.family import count_recognitions
+    from unveil.watch.household import identifier
 
     store, model = unlocked
     before = len(store.audit_entries())
@@ -235,7 +236,7 @@ def test_a_member_is_named_and_each_appearance_is_audited_once(models, room, unl
     with open(out, "w", encoding="utf-8") as stream:
         watch(parse_source(str(room[0])), _tracker(models, identify=identifier(store, model)),
               [JsonLinesSink(stream)], stop=threading.Event(),
-              on_recognition=lambda names: note_recognitions(store, names))
+              on_recognition=lambda names: count_recognitions(store, names))
     lines = _lines(out)
     appear = {e["track"]: e["identity"] for e in lines if e.get("event") == APPEAR}
     assert appear == {1: "Colin Powell", 2: None}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -91,13 +90,3 @@ def annotated_png(result: PhotoResult) -> bytes:
     """The annotated photo at full size as PNG, for its download button: made only when asked for, since
     a 12 MP PNG takes seconds to encode."""
     return png_bytes(annotate(result.image, result.faces, recognition=result.recognition))
-
-
-def log_recognition(store: Any, identities: Sequence[str | None]) -> None:
-    """After faces were compared with the family gallery (one entry per face: the name given, or None
-    for "unknown"): the named people's "last seen" time is refreshed (retention) and the counts, never
-    the faces, go to the audit log (governance.family)."""
-    from governance import family
-
-    names = sorted({name for name in identities if name})
-    family.note_recognition(store, [family.resolve(store, name).id for name in names], faces=len(identities))

@@ -19,6 +19,7 @@ from fer_core import (
 )
 from fer_core._paths import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
+from governance import family
 from unveil.app import enrolment, photos
 from unveil.app import session as app_session
 
@@ -191,7 +192,7 @@ def analyze_batch() -> list[tuple[str, photos.PhotoResult]]:
         identities += [face.identity for face in result.faces]
     current = store()
     if identify is not None and current is not None and identities:
-        photos.log_recognition(current, identities)
+        family.count_recognitions(current, identities)
     results = batch.results()
     st.session_state[LAST_ANALYSIS] = [result for _, result in results]
     return results

@@ -89,10 +89,10 @@ def run(args: argparse.Namespace) -> int:
         tracker, identifying = _tracker(args, store)
         sinks = _sinks(args, address, stack)
         _stop_on_signals(stop, stack)
-        from unveil.watch.household import note_recognitions
+        from governance.family import count_recognitions
         from unveil.watch.loop import watch
 
-        on_recognition = (lambda names: note_recognitions(store, names)) if identifying else None
+        on_recognition = (lambda names: count_recognitions(store, names)) if identifying else None
         summary = watch(source, tracker, sinks, stop=stop, on_recognition=on_recognition)
     how = "stopped" if stop.is_set() else "source ended"
     print(f"unveil watch: {how} after {summary.frames} frame(s), {summary.appearances} appearance(s)",

@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer_core.live import LiveTracker, identifier
+from governance import family
 from unveil.app import live, photos
 from unveil.app import widgets as _ui
 from unveil.app.session import plural
@@ -36,5 +37,5 @@ while stream.state.playing:
     status.markdown(f"**{now.frames_per_s:.1f} frames/s** · {plural(now.frames, 'frame')} analysed · {faces}")
     recognised = overlay.take_recognitions()
     if recognised and _ui.store() is not None:
-        photos.log_recognition(_ui.store(), recognised)
+        family.count_recognitions(_ui.store(), recognised)
     time.sleep(0.5)

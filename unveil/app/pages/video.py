@@ -2,7 +2,7 @@
 import streamlit as st
 
 from fer_core import video
-from unveil.app import photos
+from governance import family
 from unveil.app import widgets as _ui
 
 VIDEO_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
@@ -51,7 +51,7 @@ if upload is not None and st.button("Analyze video", type="primary", key="video_
         current = _ui.store()
         if recognition and current is not None and analysis.tracks:
             # One audit entry for the video, counting faces followed (not frames); never images.
-            photos.log_recognition(current, [track.identity for track in analysis.tracks])
+            family.count_recognitions(current, [track.identity for track in analysis.tracks])
         st.session_state[_ui.VIDEO_RESULT] = (upload.name, analysis, recognition)
 
 # The last result stays in this session while other pages are shown (the uploader comes back empty);
