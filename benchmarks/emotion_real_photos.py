@@ -145,7 +145,8 @@ def read_manifest(data: Path, limit: int | None) -> list[dict[str, str]]:
     manifest = data / "manifest.csv"
     if not manifest.is_file():
         raise SystemExit(f"no {manifest}: build the set first (benchmarks/emotion_real_photos_data.py)")
-    rows = list(csv.DictReader(open(manifest, newline="")))
+    with open(manifest, newline="") as handle:
+        rows = list(csv.DictReader(handle))
     return rows[:: max(1, len(rows) // limit)][:limit] if limit else rows
 
 

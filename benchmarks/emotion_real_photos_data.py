@@ -12,7 +12,8 @@ Rebuild it in two steps:
        fetch github:muxspace/facial_expressions
        fetch github:umass-vis-lfw/umass-vis-lfw.github.io
        fetch github:leecarraher/pattern_recognition
-2. PYTHONPATH=. python benchmarks/emotion_real_photos_data.py [--mirrors /work/.mirror] [--data DIR]
+2. PYTHONPATH=. python benchmarks/emotion_real_photos_data.py [--mirrors /work/.mirror] [--data DIR] \
+       [--docs docs/reports/emotion_real_photos_data]   # also refresh the committed manifest and SOURCE.md
 
 Every file is read from the pinned commit below (`git show COMMIT:PATH`), so a newer snapshot of a
 repository gives the same set as long as it still holds that commit. Sources and label mapping:
@@ -113,8 +114,10 @@ def muxspace_items(labels: Mirror, lfw: Mirror) -> list[Item]:
     """LFW and IMFDB rows of the class legend, mapped to the four classes; images labelled twice differently dropped."""
     rows = list(csv.DictReader(io.StringIO(labels.read("data/legend.csv").decode("utf-8"))))
     seen: dict[str, set[str]] = defaultdict(set)
+    contributors: dict[str, str] = {}
     for row in rows:
         seen[row["image"]].add(row["emotion"].strip().lower())
+        contributors.setdefault(row["image"], row["user.id"])
     lfw_paths = set(lfw.paths())
     items = []
     for image, emotions in sorted(seen.items()):
@@ -123,8 +126,7 @@ def muxspace_items(labels: Mirror, lfw: Mirror) -> list[Item]:
         (emotion,) = emotions
         if emotion not in MUXSPACE_LABELS:
             continue
-        contributor = next(r["user.id"] for r in rows if r["image"] == image)
-        if contributor == IMFDB_CONTRIBUTOR:
+        if contributors[image] == IMFDB_CONTRIBUTOR:
             subject = image.rsplit("_", 1)[0]
             items.append(Item("imfdb", MUXSPACE_LABELS[emotion], emotion, subject, labels.repo, labels.commit,
                               f"images/{image}", image))
