@@ -18,6 +18,7 @@ from governance.bias_audit._audit_set import (
     load_audit_set,
 )
 from governance.bias_audit._bootstrap import Estimate
+from governance.bias_audit._confusion import confusion_estimates, paired_difference_estimates
 from governance.bias_audit._coverage import ColumnCoverage, comparison_summary, verdict
 from governance.bias_audit._disaggregate import AuditSettings, ColumnResult, GroupResult
 from governance.bias_audit._emotion_audit import Locator, Predictor, run_emotion_audit
@@ -58,11 +59,13 @@ __all__ = [
     "audit_emotion_model",
     "audit_identity_trials",
     "comparison_summary",
+    "confusion_estimates",
     "crop_predictor",
     "head_yaw",
     "individual_typology_angle",
     "is_grayscale",
     "load_audit_set",
+    "paired_difference_estimates",
     "proxy_groups",
     "render_html",
     "run_emotion_audit",

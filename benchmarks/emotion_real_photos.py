@@ -1,0 +1,435 @@
+"""Emotion benchmark on real photos, end to end through FaceAnalyzer, with the two released models side by side.
+
+    PYTHONPATH=. python benchmarks/emotion_real_photos.py [--emotion-model models/emotion_vgg16.onnx ...]
+
+Three evaluation sets, each scored for every model on exactly the same faces:
+- real photos: the dev set of benchmarks/emotion_real_photos_data.py (--data; its manifest.csv). Each
+  photo goes through FaceAnalyzer (MTCNN detection, alignment, Unveil's emotion model); the face scored is
+  the detected face whose box centre is nearest the photo's centre (the sources centre their subject). A
+  photo with no face is counted as not detected and left out of every model's metrics alike.
+- fer4 test end to end: the deduplicated fer4 test split (fer_core.training.data.load_splits) through the
+  same path. These are 48x48 face crops, not photos: the detector rarely finds a face that fills a 48 px
+  image, which the detection count shows.
+- fer4 test, whole image as the face: the protocol of the published fer4 numbers (model cards, README):
+  Unveil's model reads the 48x48 image as its aligned crop; mini-Xception the image resized to 64x64; the
+  face-api net the image as its face tensor (resized to 112x112 by face-api's own rule).
+
+Unveil models get FaceAnalyzer's aligned crop (the first --emotion-model runs inside FaceAnalyzer; any
+further model gets `EmotionModel.align` on the same landmarks, which is what FaceAnalyzer does with it).
+The released models (benchmarks/released_emotion_models.py) get the crop their own library cuts from
+the same detection's box. Their 7 classes are read as Unveil's four by taking the most probable of
+happy, neutral, sad and surprise(d).
+
+Metrics: accuracy, macro-F1, per-class recall and the confusion matrix over the faces detected, with
+percentile bootstrap 95% intervals over faces (governance.bias_audit.confusion_estimates); the gap of
+each model to the first Unveil model with a paired bootstrap interval (paired_difference_estimates).
+Writes docs/reports/emotion_real_photos.{md,json} (or --out) and per-face predictions (CSV) beside the
+data, outside the repository.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fer_core.analyzer import Face, FaceAnalyzer
+from fer_core.emotion import EmotionModel
+from fer_core.images import load_image
+from governance.bias_audit import confusion_estimates, paired_difference_estimates
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from emotion_real_photos_data import DEFAULT_DATA
+from released_emotion_models import DEFAULT_CACHE, ReleasedModel, released_models
+
+REPO = Path(__file__).resolve().parents[1]
+CLASSES = ("happy", "neutral", "sad", "surprise")
+COMMAND = "PYTHONPATH=. python benchmarks/emotion_real_photos.py"
+DEFAULT_FER4 = REPO.parent / "shared" / "data" / "fer4"
+DEFAULT_OUT = REPO / "docs" / "reports" / "emotion_real_photos"
+# Faces used for the released models' parity checks when they are first converted: every this-many-th photo.
+PARITY_STRIDE = 50
+
+
+@dataclass
+class EvalSet:
+    """One evaluation set's faces: true class index, source, and each model's predicted class (-1: no face)."""
+
+    name: str
+    labels: list[int] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    predictions: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, path: str, label: int, source: str, predicted: dict[str, int]) -> None:
+        self.paths.append(path)
+        self.labels.append(label)
+        self.sources.append(source)
+        for model, value in predicted.items():
+            self.predictions.setdefault(model, []).append(value)
+
+
+class Models:
+    """Unveil's model(s) through FaceAnalyzer, and the released ones on crops of the same detections."""
+
+    def __init__(self, unveil_paths: list[Path], released: list[ReleasedModel]) -> None:
+        self.unveil = [EmotionModel(path) for path in unveil_paths]
+        self.names = [f"Unveil {m.version or m.name}" for m in self.unveil]
+        if len(set(self.names)) < len(self.names):
+            self.names = [f"Unveil {m.name} ({m.version}) #{i + 1}" for i, m in enumerate(self.unveil)]
+        self.released = released
+        # FaceAnalyzer's own default detector; only identity is off (it plays no part in emotion).
+        self.analyzer = FaceAnalyzer(emotion_model=self.unveil[0], identity_model=False)
+
+    @property
+    def all_names(self) -> list[str]:
+        return self.names + [m.name for m in self.released]
+
+    def photo(self, rgb: np.ndarray) -> dict[str, int] | None:
+        """Each model's class index for the central face of a photo, or None when no face is detected."""
+        face = central_face(self.analyzer.analyze(rgb), rgb.shape)
+        if face is None:
+            return None
+        out = {self.names[0]: _unveil_class(self.unveil[0], np.array([[face.emotion_probs[c] for c in
+                                                                       self.unveil[0].classes]]))}
+        for name, model in zip(self.names[1:], self.unveil[1:]):
+            out[name] = _unveil_class(model, model.predict(model.align(rgb, face.landmarks)[None]))
+        for model in self.released:
+            probs = model.probabilities(model.crop(rgb, [face.box]))
+            out[model.name] = int(model.four_class(probs, CLASSES)[0])
+        return out
+
+    def whole_images(self, gray: np.ndarray) -> dict[str, np.ndarray]:
+        """Each model's class indices for 48x48 grey face images read whole (the fer4 protocol)."""
+        import cv2
+
+        rgb = np.repeat(gray[..., None], 3, axis=-1)
+        out = {}
+        for name, model in zip(self.names, self.unveil):
+            h, w = model.input_size
+            crops = rgb if (h, w) == rgb.shape[1:3] else np.stack([cv2.resize(i, (w, h)) for i in rgb])
+            out[name] = np.concatenate([_unveil_classes(model, model.predict(crops[i:i + 256]))
+                                        for i in range(0, len(crops), 256)])
+        for model in self.released:
+            probs = np.concatenate([model.probabilities(model.whole(gray[i:i + 256]))
+                                    for i in range(0, len(gray), 256)])
+            out[model.name] = model.four_class(probs, CLASSES)
+        return out
+
+
+def _unveil_class(model: EmotionModel, probs: np.ndarray) -> int:
+    return int(_unveil_classes(model, probs)[0])
+
+
+def _unveil_classes(model: EmotionModel, probs: np.ndarray) -> np.ndarray:
+    columns = [model.classes.index(c) for c in CLASSES]
+    return np.argmax(probs[:, columns], axis=1)
+
+
+def central_face(faces: list[Face], shape: tuple[int, ...]) -> Face | None:
+    if not faces:
+        return None
+    cy, cx = shape[0] / 2, shape[1] / 2
+    return min(faces, key=lambda f: (f.box[0] + f.box[2] / 2 - cx) ** 2 + (f.box[1] + f.box[3] / 2 - cy) ** 2)
+
+
+# --- scoring ---------------------------------------------------------------------------------------
+
+
+def read_manifest(data: Path, limit: int | None) -> list[dict[str, str]]:
+    manifest = data / "manifest.csv"
+    if not manifest.is_file():
+        raise SystemExit(f"no {manifest}: build the set first (benchmarks/emotion_real_photos_data.py)")
+    with open(manifest, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return rows[:: max(1, len(rows) // limit)][:limit] if limit else rows
+
+
+def score_real_photos(models: Models, rows: list[dict[str, str]], data: Path) -> EvalSet:
+    scored = EvalSet("real photos")
+    for i, row in enumerate(rows):
+        predicted = models.photo(load_image(data / row["path"]))
+        scored.add(row["path"], CLASSES.index(row["label"]), row["source"],
+                   predicted or dict.fromkeys(models.all_names, -1))
+        if (i + 1) % 200 == 0:
+            print(f"  real photos: {i + 1}/{len(rows)}", flush=True)
+    return scored
+
+
+def score_fer4(models: Models, fer4: Path, limit: int | None) -> tuple[EvalSet, EvalSet]:
+    from fer_core.training.data import load_splits
+
+    splits, _ = load_splits(fer4)
+    test = splits["test"]
+    index = np.arange(len(test))
+    if limit:
+        index = index[:: max(1, len(index) // limit)][:limit]
+    end_to_end, whole = EvalSet("fer4 test, end to end"), EvalSet("fer4 test, whole image as the face")
+    for k, i in enumerate(index):
+        gray = test.images[i]
+        predicted = models.photo(np.repeat(gray[..., None], 3, axis=-1))
+        end_to_end.add(test.paths[i], int(test.labels[i]), "fer4", predicted or dict.fromkeys(models.all_names, -1))
+        if (k + 1) % 500 == 0:
+            print(f"  fer4 end to end: {k + 1}/{len(index)}", flush=True)
+    predictions = models.whole_images(test.images[index])
+    for row, i in enumerate(index):
+        whole.add(test.paths[i], int(test.labels[i]), "fer4", {m: int(p[row]) for m, p in predictions.items()})
+    return end_to_end, whole
+
+
+# --- metrics ---------------------------------------------------------------------------------------
+
+
+def summarise(scored: EvalSet, models: list[str], *, n_boot: int, seed: int, by_source: bool) -> dict:
+    labels = np.asarray(scored.labels)
+    detected = np.asarray(scored.predictions[models[0]]) >= 0
+    result = {"faces": len(labels), "detected": int(detected.sum()),
+              "per_class_faces": {c: int((labels == k).sum()) for k, c in enumerate(CLASSES)},
+              "per_class_detected": {c: int(((labels == k) & detected).sum()) for k, c in enumerate(CLASSES)},
+              "models": {}}
+    reference = np.asarray(scored.predictions[models[0]])
+    for model in models:
+        predicted = np.asarray(scored.predictions[model])
+        table = np.zeros((4, 4), dtype=np.int64)
+        np.add.at(table, (labels[detected], predicted[detected]), 1)
+        estimates = confusion_estimates(table, CLASSES, n_boot=n_boot, seed=seed)
+        entry = {"confusion": table.tolist(), **{k: v.to_dict() for k, v in estimates.items()},
+                 "accuracy_missed_faces_wrong": float(np.trace(table) / max(1, len(labels)))}
+        if model != models[0]:
+            joint = np.zeros((4, 4, 4), dtype=np.int64)
+            np.add.at(joint, (labels[detected], predicted[detected], reference[detected]), 1)
+            gaps = paired_difference_estimates(joint, CLASSES, n_boot=n_boot, seed=seed)
+            entry["minus_" + models[0]] = {k: v.to_dict() for k, v in gaps.items()}
+        result["models"][model] = entry
+    if by_source:
+        result["by_source"] = {}
+        for source in sorted(set(scored.sources)):
+            keep = [i for i, s in enumerate(scored.sources) if s == source]
+            part = EvalSet(source, [scored.labels[i] for i in keep], [source] * len(keep),
+                           [scored.paths[i] for i in keep],
+                           {m: [scored.predictions[m][i] for i in keep] for m in models})
+            result["by_source"][source] = summarise(part, models, n_boot=n_boot, seed=seed, by_source=False)
+    return result
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+
+def _est(entry: dict) -> str:
+    low, high = entry["ci"]
+    if entry["value"] is None:
+        return "n/a"
+    return f"{entry['value']:.3f} [{low:.3f}, {high:.3f}]" if low is not None else f"{entry['value']:.3f}"
+
+
+def _gap(entry: dict) -> str:
+    low, high = entry["ci"]
+    return f"{entry['value']:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+# The fer4 test figures published for these models (README, models/emotion_vgg16.md), read with the
+# whole image as the face: the third evaluation set must reproduce them, which checks crops and conversions.
+PUBLISHED_FER4 = "Unveil 0.2.1 0.797 / 0.790, mini-Xception 0.722 / 0.704, face-api 0.714 / 0.703"
+
+
+def reading(report: dict) -> list[str]:
+    """A few sentences from the numbers: where the first Unveil model stands on real photos, and its worst confusion."""
+    models = list(report["models"])
+    real = report["sets"]["real photos"]
+    lines = []
+    for model in models[1:]:
+        gap = real["models"][model]["minus_" + models[0]]["accuracy"]
+        verdict = ("ahead" if gap["ci"][0] > 0 else "behind" if gap["ci"][1] < 0 else "no clear difference")
+        lines.append(f"- Real photos, {model} minus {models[0]}: {gap['value']:+.3f} accuracy, paired 95% interval "
+                     f"[{gap['ci'][0]:+.3f}, {gap['ci'][1]:+.3f}]: {verdict}.")
+    table = np.asarray(real["models"][models[0]]["confusion"])
+    off = table - np.diag(np.diag(table))
+    t, p = np.unravel_index(np.argmax(off), off.shape)
+    lines.append(f"- {models[0]}'s most frequent error on real photos: {CLASSES[t]} read as {CLASSES[p]} "
+                 f"({off[t, p]} of {table[t].sum()} {CLASSES[t]} faces).")
+    lines.append(f"- {real['faces'] - real['detected']} of {real['faces']} photos had no face detected "
+                 "(left out of every model's accuracy alike).")
+    if "fer4 test, whole image as the face" in report["sets"]:
+        lines.append(f"- Check: the fer4 whole-image rows should reproduce the published figures ({PUBLISHED_FER4}).")
+    return lines
+
+
+def markdown(report: dict) -> str:
+    models = list(report["models"])
+    lines = [
+        "# Emotion models on real photos, end to end (Unveil vs the released mini-Xception and face-api nets)",
+        "",
+        "Reproduce (the dev set first, see `benchmarks/emotion_real_photos_data.py`; about "
+        f"{report['seconds'] / 60:.0f} min on this 2-core CPU):",
+        "",
+        "```bash",
+        report["command"],
+        "```",
+        "",
+        f"Generated {report['generated']}. Every model is scored on the same detected faces (FaceAnalyzer's MTCNN); "
+        "intervals are percentile bootstrap 95% over faces "
+        f"({report['n_boot']} resamples); a gap is paired (the same resampled faces for both models). "
+        "Accuracy and macro-F1 are over detected faces; \"missed = wrong\" counts undetected faces as errors.",
+        "",
+        "## Reading",
+        "",
+        *reading(report),
+        "",
+        "## Summary",
+        "",
+        "| evaluation set | model | faces (detected) | accuracy | macro-F1 | missed = wrong | "
+        + " | ".join(f"recall {c}" for c in CLASSES) + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(CLASSES),
+    ]
+    for name, part in report["sets"].items():
+        for model in models:
+            m = part["models"][model]
+            lines.append(f"| {name} | {model} | {part['faces']} ({part['detected']}) | {_est(m['accuracy'])} | "
+                         f"{_est(m['macro_f1'])} | {m['accuracy_missed_faces_wrong']:.3f} | "
+                         + " | ".join(_est(m[f'recall[{c}]']) for c in CLASSES) + " |")
+    lines += ["", f"## Gap to {models[0]} (model minus Unveil, paired)", "",
+              "| evaluation set | model | accuracy gap | macro-F1 gap |", "|---|---|---|---|"]
+    for name, part in report["sets"].items():
+        for model in models[1:]:
+            gap = part["models"][model]["minus_" + models[0]]
+            lines.append(f"| {name} | {model} | {_gap(gap['accuracy'])} | {_gap(gap['macro_f1'])} |")
+    real = report["sets"]["real photos"]
+    lines += ["", "## Real photos by source", "",
+              "| source | faces (detected) | model | accuracy | macro-F1 | "
+              + " | ".join(f"recall {c}" for c in CLASSES) + " |",
+              "|---|---|---|---|---|" + "---|" * len(CLASSES)]
+    for source, part in real["by_source"].items():
+        for model in models:
+            m = part["models"][model]
+            lines.append(f"| {source} | {part['faces']} ({part['detected']}) | {model} | {_est(m['accuracy'])} | "
+                         f"{_est(m['macro_f1'])} | " + " | ".join(_est(m[f'recall[{c}]']) for c in CLASSES) + " |")
+    lines += ["", "## Confusion matrices, real photos (rows: true class; columns: predicted)", ""]
+    for model in models:
+        table = real["models"][model]["confusion"]
+        lines += [f"{model}:", "", "| true \\ predicted | " + " | ".join(CLASSES) + " |",
+                  "|---|" + "---:|" * len(CLASSES)]
+        lines += [f"| {c} | " + " | ".join(str(v) for v in row) + " |" for c, row in zip(CLASSES, table)]
+        lines.append("")
+    lines += ["## Faces per class (detected)", "", "| evaluation set | " + " | ".join(CLASSES) + " |",
+              "|---|" + "---|" * len(CLASSES)]
+    for name, part in report["sets"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{part['per_class_faces'][c]} ({part['per_class_detected'][c]})"
+                                                for c in CLASSES) + " |")
+    lines += ["", "## The models", ""]
+    for model, about in report["models"].items():
+        lines.append(f"- **{model}**: {about}")
+    lines += ["", "Conversion parity (checked when each released model was converted):", ""]
+    for model, parity in report["parity"].items():
+        lines.append(f"- {model}: {parity['faces']} real faces, largest probability difference "
+                     f"{parity['max_abs_prob_diff']:.2g}, same top class on {parity['same_argmax']}; reference: "
+                     f"{parity['reference']}" + (f" ({parity['note']})" if parity.get("note") else ""))
+    lines += ["", "## Caveats", ""] + [f"- {c}" for c in report["caveats"]] + [""]
+    return "\n".join(lines)
+
+
+CAVEATS = [
+    "The real-photo labels of the lfw and imfdb sources are one student annotator's reading of each photo "
+    "(muxspace/facial_expressions); sad and surprise in news photos are rare and often ambiguous (an open "
+    "mouth mid-speech labelled surprise), so every model's sad and surprise recall is partly label noise.",
+    "Faces are not independent (one LFW person or one film actor in several photos; imfdb holds 8 actors), "
+    "so the intervals, which resample faces, are somewhat too narrow; the paired gaps are the firmer comparison.",
+    "The released models are scored with Unveil's detector, not their own (fer: Haar cascade or facenet-pytorch's "
+    "MTCNN; face-api: its SSD/tiny detectors), so their boxes differ a little from what their libraries would use "
+    "alone. The crop from the box is their library's own.",
+    "Their 7-class outputs are read as four classes by argmax over happy, neutral, sad and surprise(d); faces "
+    "they would call angry, disgusted or fearful still get one of the four.",
+    "The dev set is for evaluation only: never for training or threshold tuning by hand, never in published "
+    "pictures, never committed (only its manifest, under docs/reports/emotion_real_photos_data/).",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the real-photo set (manifest.csv inside)")
+    parser.add_argument("--fer4", type=Path, default=DEFAULT_FER4, help="fer4 root (train/validation/test)")
+    parser.add_argument("--emotion-model", type=Path, action="append",
+                        help="an Unveil emotion model (repeat to compare several; default: the shipped one); "
+                             "the first is the reference of the gaps")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the converted released models live")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report path without suffix (.md and .json)")
+    parser.add_argument("--n-boot", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, help="score only this many faces per set (a quick look)")
+    parser.add_argument("--skip-fer4", action="store_true")
+    args = parser.parse_args(argv)
+
+    start = time.time()
+    unveil_paths = args.emotion_model or [REPO / "models" / "emotion_vgg16.onnx"]
+    rows = read_manifest(args.data, args.limit)
+    parity_photos = _parity_photos(rows, args.data)
+    released, parity = released_models(args.cache, parity_photos)
+    models = Models(unveil_paths, released)
+    sets = {"real photos": score_real_photos(models, rows, args.data)}
+    if not args.skip_fer4:
+        end_to_end, whole = score_fer4(models, args.fer4, args.limit)
+        sets[end_to_end.name], sets[whole.name] = end_to_end, whole
+    names = models.all_names
+    report = {
+        "command": _command(argv),
+        "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "n_boot": args.n_boot,
+        "seed": args.seed,
+        "classes": list(CLASSES),
+        "models": {**{n: f"{m.name}, version {m.version}, input {list(m.input_size)}, through FaceAnalyzer"
+                      for n, m in zip(models.names, models.unveil)},
+                   **{m.name: f"{m.path.name}, converted from {_source(m.path)}" for m in released}},
+        "parity": parity,
+        "sets": {name: summarise(s, names, n_boot=args.n_boot, seed=args.seed, by_source=name == "real photos")
+                 for name, s in sets.items()},
+        "caveats": CAVEATS,
+    }
+    report["seconds"] = round(time.time() - start, 1)
+    _write_predictions(sets, names, args.data / "predictions")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(report))
+    print(markdown(report).split("## Gap", 1)[0])
+    print(f"wrote {args.out.with_suffix('.md')} and .json in {report['seconds']:.0f} s")
+    return 0
+
+
+def _source(path: Path) -> str:
+    import onnx
+
+    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}.get("source", "")
+
+
+def _command(argv: list[str] | None) -> str:
+    given = sys.argv[1:] if argv is None else argv
+    return " ".join([COMMAND, *given])
+
+
+def _parity_photos(rows: list[dict[str, str]], data: Path) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    analyzer = FaceAnalyzer(identity_model=False)
+    photos = []
+    for row in rows[::PARITY_STRIDE] if len(rows) > PARITY_STRIDE else rows[:5]:
+        rgb = load_image(data / row["path"])
+        face = central_face(analyzer.analyze(rgb), rgb.shape)
+        if face is not None:
+            photos.append((rgb, face.box))
+    return photos
+
+
+def _write_predictions(sets: dict[str, EvalSet], models: list[str], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, scored in sets.items():
+        with open(folder / f"{name.replace(' ', '_').replace(',', '')}.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "label", "source", *models])
+            for i, path in enumerate(scored.paths):
+                writer.writerow([path, CLASSES[scored.labels[i]], scored.sources[i],
+                                 *(CLASSES[p] if (p := scored.predictions[m][i]) >= 0 else "" for m in models)])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

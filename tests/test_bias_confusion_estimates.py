@@ -1,0 +1,84 @@
+"""Whole-set metrics with bootstrap intervals from a confusion table, and paired gaps between two models."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+from governance.bias_audit import AuditError, confusion_estimates, paired_difference_estimates
+from governance.bias_audit._confusion import CONFUSION_SHAPE, JOINT_SHAPE, NEGATIVE_COUNTS
+
+CLASSES = ("happy", "neutral", "sad", "surprise")
+
+
+def _labels(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True labels and two models' predictions: A right 80% of the time, B 60%, errors at random."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 4, n)
+    a = np.where(rng.random(n) < 0.8, truth, rng.integers(0, 4, n))
+    b = np.where(rng.random(n) < 0.6, truth, rng.integers(0, 4, n))
+    return truth, a, b
+
+
+def _table(*columns: np.ndarray) -> np.ndarray:
+    table = np.zeros((4,) * len(columns), dtype=np.int64)
+    np.add.at(table, tuple(columns), 1)
+    return table
+
+
+def test_values_match_scikit_learn_on_the_same_labels():
+    truth, a, _ = _labels(400, seed=1)
+    estimates = confusion_estimates(_table(truth, a), CLASSES, n_boot=200, seed=0)
+    assert estimates["accuracy"].value == pytest.approx(accuracy_score(truth, a))
+    assert estimates["macro_f1"].value == pytest.approx(f1_score(truth, a, average="macro"))
+    for code, name in enumerate(CLASSES):
+        assert estimates[f"recall[{name}]"].value == pytest.approx(recall_score(truth, a, labels=[code], average="macro"))
+    for estimate in estimates.values():
+        assert estimate.low <= estimate.value <= estimate.high
+
+
+def test_interval_narrows_with_more_faces():
+    small = confusion_estimates(_table(*_labels(100, seed=2)[:2]), CLASSES, n_boot=500, seed=0)["accuracy"]
+    large = confusion_estimates(_table(*_labels(10_000, seed=2)[:2]), CLASSES, n_boot=500, seed=0)["accuracy"]
+    assert (large.high - large.low) < (small.high - small.low) / 5
+
+
+def test_paired_gap_matches_the_two_marginal_tables_and_excludes_zero_for_a_clear_winner():
+    truth, a, b = _labels(2000, seed=3)
+    gaps = paired_difference_estimates(_table(truth, a, b), CLASSES, n_boot=500, seed=0)
+    assert gaps["accuracy"].value == pytest.approx(accuracy_score(truth, a) - accuracy_score(truth, b))
+    assert gaps["macro_f1"].value == pytest.approx(
+        f1_score(truth, a, average="macro") - f1_score(truth, b, average="macro")
+    )
+    assert gaps["accuracy"].low > 0 and gaps["accuracy"].excludes_zero()
+
+
+def test_paired_gap_of_a_model_with_itself_is_exactly_zero():
+    truth, a, _ = _labels(300, seed=4)
+    gaps = paired_difference_estimates(_table(truth, a, a), CLASSES, n_boot=200, seed=0)
+    for estimate in gaps.values():
+        assert (estimate.value, estimate.low, estimate.high) == (0.0, 0.0, 0.0)
+
+
+def test_paired_interval_is_narrower_than_the_separate_intervals_for_correlated_models():
+    truth, a, _ = _labels(1000, seed=5)
+    rng = np.random.default_rng(6)
+    b = np.where(rng.random(1000) < 0.95, a, rng.integers(0, 4, 1000))  # B mostly agrees with A
+    gap = paired_difference_estimates(_table(truth, a, b), CLASSES, n_boot=500, seed=0)["accuracy"]
+    alone = confusion_estimates(_table(truth, a), CLASSES, n_boot=500, seed=0)["accuracy"]
+    assert (gap.high - gap.low) < (alone.high - alone.low)
+
+
+def test_wrong_shapes_and_counts_are_refused_with_clear_messages():
+    with pytest.raises(AuditError) as error:
+        confusion_estimates(np.zeros((3, 4), dtype=int), CLASSES)
+    assert str(error.value) == CONFUSION_SHAPE.format(n=4, classes=list(CLASSES), shape=(3, 4))
+    with pytest.raises(AuditError) as error:
+        paired_difference_estimates(np.zeros((4, 4), dtype=int), CLASSES)
+    assert str(error.value) == JOINT_SHAPE.format(n=4, classes=list(CLASSES), shape=(4, 4))
+    with pytest.raises(AuditError) as error:
+        confusion_estimates(-np.eye(4, dtype=int), CLASSES)
+    assert str(error.value) == NEGATIVE_COUNTS
+    with pytest.raises(AuditError) as error:
+        confusion_estimates(np.eye(4) * 0.5, CLASSES)
+    assert str(error.value) == NEGATIVE_COUNTS
