@@ -7,7 +7,7 @@
 Nothing under fer_core imports TensorFlow at run time; `fer_core.training` (TensorFlow) is only
 imported by the training and export commands. The encrypted store is `fer_core.store`.
 """
-from fer_core._errors import ImageError, ModelError, UnveilError
+from fer_core._errors import ImageError, ImageTooLargeError, ModelError, UnveilError
 from fer_core.analyzer import Face, FaceAnalyzer
 from fer_core.detection import DetectedFace, FaceDetector, detect_faces
 from fer_core.emotion import EmotionModel
@@ -34,6 +34,7 @@ __all__ = [
     "Gallery",
     "IdentityError",
     "ImageError",
+    "ImageTooLargeError",
     "ImageSource",
     "Match",
     "ModelError",

@@ -17,5 +17,9 @@ class ImageError(UnveilError, ValueError):
         super().__init__(f"{source}: {reason}" if source else reason)
 
 
+class ImageTooLargeError(ImageError):
+    """The image has more pixels than the limit it is read under (fer_core.images.MAX_PIXELS by default)."""
+
+
 class ModelError(UnveilError):
     """A model file is missing, corrupt, or its ONNX metadata does not describe it."""

@@ -17,7 +17,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from fer_core._errors import ImageError
+from fer_core._errors import ImageError, ImageTooLargeError
 
 # Largest accepted image, in pixels. 50 MP is above the default output of current phone and
 # consumer cameras (12-50 MP); detection then needs about 4 bytes x 3 channels per pixel transiently.
@@ -121,7 +121,7 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
         except UnidentifiedImageError:
             raise ImageError(NOT_AN_IMAGE, source=label) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageError(f"too large (more than {max_pixels:,} pixels)", source=label) from None
+            raise ImageTooLargeError(f"too large (more than {max_pixels:,} pixels)", source=label) from None
         except (OSError, ValueError, EOFError) as exc:
             # ValueError: metadata Pillow refuses, e.g. a PNG text chunk that inflates past its 1 MB limit
             raise ImageError(CANNOT_BE_READ.format(reason=exc), source=label) from None
@@ -220,4 +220,4 @@ def _check_size(width: int, height: int, label: str, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageError(f"empty ({width}x{height} pixels)", source=label)
     if width * height > max_pixels:
-        raise ImageError(f"too large ({width}x{height} = {width * height:,} pixels, limit {max_pixels:,})", source=label)
+        raise ImageTooLargeError(f"too large ({width}x{height} = {width * height:,} pixels, limit {max_pixels:,})", source=label)

@@ -19,6 +19,8 @@ from fer_core.emotion import DEFAULT_MODEL as EMOTION_MODEL
 # Real LFW people used across the app tests (../shared/data/faces): one to enrol, one stranger.
 MEMBER = "Colin_Powell"
 STRANGER = "Serena_Williams"
+# The passphrase of `family_store_dir`.
+FAMILY_PASSPHRASE = "correct horse battery staple, at home"
 # Public-domain photos (fixtures/public_domain/README.md), for tests whose pictures are published: the
 # browser test's screenshots are the README's, and LFW's photos may not be redistributed.
 PUBLIC_DOMAIN = Path(__file__).parent / "fixtures" / "public_domain"
@@ -107,6 +109,32 @@ def panning_video(photos: list[Path], path: Path, *, seconds: float = 3.0, fps: 
     finally:
         writer.release()
     return path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def family_store_dir(tmp_path_factory, faces_dir, app_models_dir) -> Path:
+    """A real family store (FAMILY_PASSPHRASE) with MEMBER enrolled through governance as "Colin Powell",
+    with consent, from 4 of their photos (numbers 2-5: tests use 1 and 6-8 as photos not enrolled from).
+    Tests that change it copy it first."""
+    from datetime import UTC, date, datetime
+
+    from fer_core.detection import FaceDetector
+    from fer_core.identity import embed_enrollment_photos, load_embedding_model
+    from fer_core.images import load_image
+    from fer_core.store import FamilyStore, ScryptParams
+    from governance import family
+    from unveil.app import enrolment
+
+    folder = tmp_path_factory.mktemp("family")
+    model = load_embedding_model(Path(app_models_dir) / "face_recognition_dlib.onnx", threads=1)
+    photos = {str(p): load_image(p) for p in (photo_path(faces_dir, MEMBER, n) for n in range(2, 6))}
+    embeddings = embed_enrollment_photos(photos, detect=FaceDetector(threads=1).detect, model=model)
+    with FamilyStore.create(folder, passphrase=FAMILY_PASSPHRASE, scrypt=ScryptParams(n=2**10, r=8, p=1)) as store:
+        record = enrolment.consent_from_form(name="Colin Powell", given_by="", guardian=False, child=False,
+                                             purpose="family photos", scope="recognition",
+                                             expires_on=date(2099, 1, 1), now=datetime.now(UTC))
+        family.enroll(store, "Colin Powell", embeddings, record, model=model.name)
+    return folder
 
 
 @pytest.fixture()

@@ -246,7 +246,7 @@ def test_every_command_is_registered_where_the_parser_is_built():
     """No plugin look-up: the parser lists every command group, `audit bias` included."""
     parser = build_parser()
     commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-    assert set(commands.choices) == {"analyze", "app", "watch", "family", "consent", "retention", "audit"}
+    assert set(commands.choices) == {"analyze", "app", "watch", "serve", "family", "consent", "retention", "audit"}
     from unveil.cli import bias
 
     assert parser.parse_args(["audit", "bias", "emotion", "faces/", "--out", "report/"]).handler is bias._emotion

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import cv2
@@ -25,7 +24,7 @@ from fer_core.detection import FaceDetector
 from fer_core.emotion import EmotionModel
 from fer_core.live import APPEAR, EMOTION, LEAVE, EmotionSmoother, LiveTracker
 from fer_core.video import box_iou
-from tests._app_support import MEMBER, STRANGER, photo_path
+from tests._app_support import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_path
 from tests._watch_video import Walker, room_video
 from tests.conftest import REPO
 from unveil.watch import source as watch_source
@@ -38,7 +37,6 @@ SECONDS = 8.0
 # The stranger walks in at 2 s and out at 4 s; faces count as gone after LEAVE_AFTER_S unseen.
 STRANGER_IN_S, STRANGER_OUT_S = 2.0, 4.0
 LEAVE_AFTER_S = 1.0
-PASSPHRASE = "correct horse battery staple, at home"
 
 
 @pytest.fixture(scope="module")
@@ -194,35 +192,13 @@ def test_every_frame_gets_a_line_and_people_appear_and_leave(models, room, tmp_p
         assert change["previous"] != change["emotion"]
 
 
-@pytest.fixture(scope="module")
-def store_dir(tmp_path_factory, faces_dir, app_models_dir):
-    """A real family store with the member enrolled through governance, from 4 of their photos."""
-    from fer_core.identity import embed_enrollment_photos, load_embedding_model
-    from fer_core.images import load_image
-    from fer_core.store import FamilyStore, ScryptParams
-    from governance import family
-    from unveil.app import enrolment
-
-    folder = tmp_path_factory.mktemp("family")
-    model = load_embedding_model(Path(app_models_dir) / "face_recognition_dlib.onnx", threads=1)
-    photos = {str(p): load_image(p) for p in (photo_path(faces_dir, MEMBER, n) for n in range(2, 6))}
-    detector = FaceDetector(threads=1)
-    embeddings = embed_enrollment_photos(photos, detect=detector.detect, model=model)
-    with FamilyStore.create(folder, passphrase=PASSPHRASE, scrypt=ScryptParams(n=2**10, r=8, p=1)) as store:
-        record = enrolment.consent_from_form(name="Colin Powell", given_by="", guardian=False, child=False,
-                                             purpose="family photos", scope="recognition",
-                                             expires_on=date(2099, 1, 1), now=datetime.now(UTC))
-        family.enroll(store, "Colin Powell", embeddings, record, model=model.name)
-    return folder
-
-
 @pytest.fixture()
-def unlocked(store_dir, app_models_dir):
+def unlocked(family_store_dir, app_models_dir):
     from fer_core.identity import load_embedding_model
     from fer_core.store import FamilyStore
 
-    with FamilyStore(store_dir) as store:
-        store.unlock(PASSPHRASE)
+    with FamilyStore(family_store_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
         yield store, load_embedding_model(Path(app_models_dir) / "face_recognition_dlib.onnx", threads=1)
 
 
@@ -367,7 +343,7 @@ def test_sigterm_stops_unveil_watch_cleanly_and_nothing_but_the_jsonl_is_written
 
 
 def test_the_command_names_members_with_the_passphrase_and_opens_no_socket_without_mqtt(
-        room, store_dir, app_models_dir, tmp_path, monkeypatch, capsys):
+        room, family_store_dir, app_models_dir, tmp_path, monkeypatch, capsys):
     from fer_core.store import FamilyStore
     from unveil.cli import main
 
@@ -376,19 +352,19 @@ def test_the_command_names_members_with_the_passphrase_and_opens_no_socket_witho
 
     for name in ("socket", "create_connection", "getaddrinfo", "socketpair"):
         monkeypatch.setattr(socket, name, refuse)
-    monkeypatch.setenv("UNVEIL_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", FAMILY_PASSPHRASE)
     monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
-    with FamilyStore(store_dir) as store:
-        store.unlock(PASSPHRASE)
+    with FamilyStore(family_store_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
         before = len(store.audit_entries())
     out = tmp_path / "faces.jsonl"
-    assert main(["watch", "--source", str(room[0]), "--jsonl", str(out), "--data-dir", str(store_dir),
+    assert main(["watch", "--source", str(room[0]), "--jsonl", str(out), "--data-dir", str(family_store_dir),
                  "--leave-after", "1"]) == 0
     assert "source ended after 120 frame(s), 2 appearance(s)" in capsys.readouterr().err
     lines = _lines(out)
     assert {e["track"]: e["identity"] for e in lines if e.get("event") == APPEAR} == {1: "Colin Powell", 2: None}
-    with FamilyStore(store_dir) as store:
-        store.unlock(PASSPHRASE)
+    with FamilyStore(family_store_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
         assert [e.event for e in store.audit_entries()[before:]].count("recognise") == 2
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from unveil.cli import analyze, app, audit, consent, family, retention, watch
+from unveil.cli import analyze, app, audit, consent, family, retention, serve, watch
 
-_COMMAND_GROUPS = (analyze, app, family, consent, retention, audit, watch)
+_COMMAND_GROUPS = (analyze, app, watch, serve, family, consent, retention, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -84,6 +84,14 @@ def open_unlocked(args: argparse.Namespace) -> FamilyStore:
     return store
 
 
+def open_unlocked_unattended(args: argparse.Namespace) -> FamilyStore | None:
+    """For a command that runs unattended (`unveil watch`, `unveil serve`): the store unlocked with
+    --key-file or $UNVEIL_PASSPHRASE, or None when neither is given (nobody is there to type it)."""
+    if not args.key_file and not os.environ.get(PASSPHRASE_ENV):
+        return None
+    return open_unlocked(args)
+
+
 def confirm(question: str, assume_yes: bool) -> bool:
     if assume_yes:
         return True

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, reports_errors
+from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
 from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV
 
 NO_OUTPUT = "unveil watch: nothing to output: give --jsonl FILE (or - for stdout) and/or --mqtt HOST[:PORT]"
@@ -103,12 +103,10 @@ def run(args: argparse.Namespace) -> int:
 def _store(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
     """The unlocked family store when it can be unlocked without a prompt (a headless loop has nobody
     to type), else None: recognition is then off and every face unknown."""
-    if not args.key_file and not os.environ.get(PASSPHRASE_ENV):
+    store = open_unlocked_unattended(args)
+    if store is None:
         print(NO_RECOGNITION.format(env=PASSPHRASE_ENV), file=sys.stderr)
         return None
-    from unveil.cli._store_args import open_unlocked
-
-    store = open_unlocked(args)
     stack.callback(store.close)
     return store
 

@@ -1,0 +1,13 @@
+"""`unveil serve`: a local REST API for home automation (Home Assistant, Node-RED, scripts).
+
+    app = create_app(settings=ApiSettings(token=...), store=None)   # FastAPI application
+    # GET /v1/health, POST /v1/analyze, GET /v1/people; OpenAPI docs at /docs
+
+Every /v1 request needs `Authorization: Bearer TOKEN` (`token.load_or_create`). Photos are analysed in
+memory and nothing is written per request; recognitions are counted in the audit log as the app does.
+Enrolment and erasure are not offered here: they stay in the app and the CLI, where consent is recorded.
+"""
+from unveil.api._app import ApiSettings, create_app
+from unveil.api._token import TOKEN_ENV, TOKEN_FILE, TokenFileError, load_or_create
+
+__all__ = ["TOKEN_ENV", "TOKEN_FILE", "ApiSettings", "TokenFileError", "create_app", "load_or_create"]

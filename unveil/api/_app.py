@@ -1,0 +1,184 @@
+"""The FastAPI application of `unveil serve`: routes, bearer-token check, bounded uploads, JSON errors."""
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fer_core import FaceAnalyzer, Gallery, ImageError, ImageTooLargeError, UnveilError, load_image
+from fer_core.images import MAX_PIXELS
+from fer_core.render import face_records
+from fer_core.store import FamilyStore
+from governance import family
+from unveil.api._multipart import MultipartError, image_from_multipart
+
+# Uploads larger than this are refused before they are read whole: a 50 MP phone JPEG is 15-25 MB.
+DEFAULT_MAX_BODY_BYTES = 25 * 1024**2
+# At most this many photos are analysed at once; more requests wait their turn. The ONNX Runtime
+# sessions are thread-safe, but each analysis already uses every core and holds its photo decoded
+# (up to 12 bytes a pixel while detecting), so running more at once only adds memory, not speed.
+DEFAULT_ANALYSES_AT_ONCE = 2
+
+UNAUTHORIZED = "a valid 'Authorization: Bearer TOKEN' header is required"
+BODY_TOO_LARGE = "the request body is over the {limit_mb:g} MB limit; nothing was analysed"
+UNSUPPORTED_TYPE = ("send the photo as multipart/form-data (field 'image') or as raw bytes with an image/* or "
+                    "application/octet-stream Content-Type; got {content_type!r}")
+STORE_LOCKED = ("the family store is not unlocked for this server (start it with UNVEIL_PASSPHRASE or --key-file "
+                "to list members)")
+UPLOAD_NAME = "upload"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings:
+    """token: the bearer token every /v1 request must carry. max_body_bytes: the largest request body read.
+    max_pixels: the largest photo decoded (fer_core.images.MAX_PIXELS). analyses_at_once: see
+    DEFAULT_ANALYSES_AT_ONCE."""
+
+    token: str
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_pixels: int = MAX_PIXELS
+    analyses_at_once: int = DEFAULT_ANALYSES_AT_ONCE
+
+
+class ApiError(Exception):
+    """An answer other than 200: its HTTP status, a machine-readable kind and a sentence for people."""
+
+    def __init__(self, status: int, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.kind, self.detail = status, kind, detail
+
+
+def _error(status: int, kind: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": kind, "detail": detail}, status_code=status, headers=headers)
+
+
+def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
+               store: FamilyStore | None = None) -> FastAPI:
+    """The API over `analyzer`'s models (default: the shipped ones), naming family members when `store` is
+    given unlocked. The gallery is read from the store for each request, so an enrolment or an erasure made
+    meanwhile (in the app or the CLI) counts at once."""
+    models = analyzer if analyzer is not None else FaceAnalyzer()
+    expected = f"Bearer {settings.token}".encode()
+    # A thread semaphore, taken in the worker thread: the analysis itself runs outside the event loop.
+    turns = threading.BoundedSemaphore(settings.analyses_at_once)
+    app = FastAPI(title="Unveil local API", version="1",
+                  description="Faces, emotions and family names of photos, analysed on this machine.")
+
+    @app.middleware("http")
+    async def bearer_token(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        # Checked before any route runs or any body is read. The docs (/docs, /openapi.json) describe the
+        # routes only and stay open, so a person can read them in a browser.
+        if request.url.path.startswith("/v1"):
+            given = request.headers.get("authorization", "").encode()
+            if not secrets.compare_digest(given, expected):
+                return _error(401, "unauthorized", UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.kind, exc.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", str(exc.detail))
+
+    def gallery() -> Gallery | None:
+        identity = models.identity_model
+        if store is None or identity is None:
+            return None
+        people = store.gallery(model=identity.name, errors="skip")
+        return Gallery(people, threshold=identity.threshold, distance=identity.distance) if people else None
+
+    @app.get("/v1/health")
+    def health() -> dict[str, Any]:
+        """Whether the server is up, which models it runs, and whether it names family members."""
+        identity = models.identity_model
+        return {
+            "status": "ok",
+            "recognition": gallery() is not None,
+            "models": {
+                "emotion": {"file": models.emotion_model.name, "version": models.emotion_model.version,
+                            "classes": list(models.emotion_model.classes)},
+                "identity": None if identity is None else {"file": identity.name, "version": identity.version},
+            },
+        }
+
+    @app.post("/v1/analyze")
+    async def analyze(request: Request) -> dict[str, Any]:
+        """The faces of one photo: box (x, y, w, h), detector score, emotion with its probabilities, and the
+        family member's name ("unknown" for anyone else) when the server names people. The photo is sent as
+        multipart/form-data (field `image`) or as the raw body (an image/* Content-Type)."""
+        data = await _body_image(request, settings.max_body_bytes)
+        return await run_in_threadpool(_analyze, data, models, gallery, settings.max_pixels, store, turns)
+
+    @app.get("/v1/people")
+    def people() -> dict[str, Any]:
+        """The enrolled family members: names and consent status only, never embeddings or photos."""
+        if store is None:
+            raise ApiError(409, "store_locked", STORE_LOCKED)
+        return {"people": [{"name": m.name, "consent": m.consent_status,
+                            "consent_expires": m.consent.expires_at.isoformat() if m.consent else None}
+                           for m in family.members(store)]}
+
+    return app
+
+
+async def _body_image(request: Request, limit: int) -> bytes:
+    """The photo's bytes from the request body, read into memory only and never past `limit` bytes."""
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.split(";")[0].strip().lower()
+    multipart = kind == "multipart/form-data"
+    if not (multipart or kind.startswith("image/") or kind == "application/octet-stream"):
+        raise ApiError(415, "unsupported_media_type", UNSUPPORTED_TYPE.format(content_type=content_type))
+    too_large = ApiError(413, "too_large", BODY_TOO_LARGE.format(limit_mb=limit / 1024**2))
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    if not multipart:
+        return bytes(body)
+    try:
+        return image_from_multipart(bytes(body), content_type)
+    except MultipartError as exc:
+        raise ApiError(400, "malformed_multipart", str(exc)) from None
+
+
+def _analyze(data: bytes, models: FaceAnalyzer, gallery_now: Callable[[], Gallery | None], max_pixels: int,
+             store: FamilyStore | None, turns: threading.BoundedSemaphore) -> dict[str, Any]:
+    with turns:
+        return _analyze_now(data, models, gallery_now(), max_pixels, store)
+
+
+def _analyze_now(data: bytes, models: FaceAnalyzer, gallery: Gallery | None, max_pixels: int,
+                 store: FamilyStore | None) -> dict[str, Any]:
+    try:
+        image = load_image(data, max_pixels=max_pixels)
+    except ImageTooLargeError as exc:
+        raise ApiError(413, "too_many_pixels", exc.reason) from None
+    except ImageError as exc:
+        raise ApiError(400, "unreadable_image", exc.reason) from None
+    analyzer = FaceAnalyzer(detector=models.detector, emotion_model=models.emotion_model,
+                            identity_model=models.identity_model if models.identity_model is not None else False,
+                            gallery=gallery)
+    faces = analyzer.analyze(image)
+    if gallery is not None and faces and store is not None:
+        try:
+            family.count_recognitions(store, [face.identity for face in faces])
+        except UnveilError as exc:
+            raise ApiError(503, "store_unavailable", str(exc)) from None
+    height, width = image.shape[:2]
+    rows = face_records(faces, source=UPLOAD_NAME, recognition=gallery is not None)
+    return {"width": width, "height": height,
+            "faces": [{key: value for key, value in row.items() if key != "source"} for row in rows]}
+

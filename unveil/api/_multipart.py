@@ -1,0 +1,44 @@
+"""The `image` field of a multipart/form-data body, parsed in memory.
+
+Starlette's own form parsing spools a file over 1 MB to a temporary file on disk; a photo must never
+touch the disk, so the body (already bounded by the server's limit) is parsed here with python-multipart,
+whose in-memory limit is set above the body's size.
+"""
+from __future__ import annotations
+
+from python_multipart import create_form_parser
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import File
+
+from fer_core import UnveilError
+
+IMAGE_FIELD = "image"
+NO_IMAGE = f"the multipart body has no file field named {IMAGE_FIELD!r}"
+SEVERAL_IMAGES = f"the multipart body has more than one {IMAGE_FIELD!r} field; send one photo per request"
+MALFORMED = "the multipart body cannot be parsed ({reason})"
+
+
+class MultipartError(UnveilError, ValueError):
+    """A multipart/form-data body without exactly one readable `image` file field."""
+
+
+def image_from_multipart(body: bytes, content_type: str) -> bytes:
+    """The bytes of the one `image` file field of `body`; MultipartError otherwise."""
+    files: list[File] = []
+    try:
+        parser = create_form_parser({"Content-Type": content_type.encode("latin-1")}, on_field=None,
+                                    on_file=files.append, config={"MAX_MEMORY_FILE_SIZE": len(body) + 1})
+        parser.write(body)
+        parser.finalize()
+    except (FormParserError, ValueError) as exc:
+        raise MultipartError(MALFORMED.format(reason=exc)) from None
+    images = [f for f in files if f.field_name == IMAGE_FIELD.encode()]
+    if not images:
+        raise MultipartError(NO_IMAGE)
+    if len(images) > 1:
+        raise MultipartError(SEVERAL_IMAGES)
+    image = images[0]
+    # The limit above keeps every file in memory; a file on disk would mean that assumption broke.
+    assert image.in_memory
+    image.file_object.seek(0)
+    return image.file_object.read()

@@ -1,0 +1,58 @@
+"""The API's bearer token: from UNVEIL_API_TOKEN, or generated once and kept 0600 in the data folder."""
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from fer_core import UnveilError
+
+TOKEN_ENV = "UNVEIL_API_TOKEN"
+TOKEN_FILE = "api_token"
+# 32 random bytes, URL-safe: 43 characters, beyond guessing at any request rate.
+TOKEN_BYTES = 32
+TOKEN_FILE_OPEN = ("{path} can be read by other users of this machine (mode {mode:o}): the API token must be "
+                   "private (chmod 600 {path}); the server was not started")
+TOKEN_FILE_EMPTY = "{path} is empty: delete it to have a new token made; the server was not started"
+TOKEN_ENV_EMPTY = f"{TOKEN_ENV} is set but empty: set it to a token or unset it; the server was not started"
+
+
+class TokenFileError(UnveilError):
+    """The token file (or UNVEIL_API_TOKEN) cannot be used as it is; nothing was changed."""
+
+
+def load_or_create(data_dir: str | os.PathLike[str]) -> tuple[str, bool]:
+    """The token and whether it was just made (so the caller shows it once).
+
+    UNVEIL_API_TOKEN wins; otherwise `data_dir`/api_token, created 0600 with a fresh random token if
+    absent. A token file others can read, or an empty one, is refused rather than used or replaced."""
+    if TOKEN_ENV in os.environ:
+        if not os.environ[TOKEN_ENV].strip():
+            raise TokenFileError(TOKEN_ENV_EMPTY)
+        return os.environ[TOKEN_ENV].strip(), False
+    path = Path(data_dir) / TOKEN_FILE
+    try:
+        return _read(path), False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    try:
+        # O_EXCL: two servers starting at once never overwrite each other's token.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read(path), False
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(token + "\n")
+    return token, True
+
+
+def _read(path: Path) -> str:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise TokenFileError(TOKEN_FILE_OPEN.format(path=path, mode=mode))
+    token = path.read_text(encoding="ascii").strip()
+    if not token:
+        raise TokenFileError(TOKEN_FILE_EMPTY.format(path=path))
+    return token

@@ -1,0 +1,68 @@
+"""`unveil serve`: the local REST API (unveil.api) on this machine.
+
+    unveil serve                          # http://127.0.0.1:8765, emotions only
+    UNVEIL_PASSPHRASE=... unveil serve    # family members named too
+    unveil serve --host 0.0.0.0           # open to the local network, deliberately (a warning is printed)
+
+Every request needs `Authorization: Bearer TOKEN`: the token is $UNVEIL_API_TOKEN, or one generated on
+first start, kept 0600 in the data folder and printed once. OpenAPI docs: http://127.0.0.1:8765/docs.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+
+from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+TOKEN_CREATED = "API token (kept in {path}, shown only this once): {token}"
+OPEN_TO_NETWORK = ("warning: listening on {host}: other machines on the network can reach the API (the token is "
+                   "still required; traffic is not encrypted)")
+EMOTIONS_ONLY = f"names are not checked (give --key-file, or set {PASSPHRASE_ENV}, to recognise family members)"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="local REST API: analyse photos over HTTP (token required)",
+                                   description="Serve Unveil's API on this machine for home automation.")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST}: this machine only)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    add_store_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@reports_errors
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fer_core.store import default_data_dir
+    from unveil.api import TOKEN_FILE, ApiSettings, create_app, load_or_create
+
+    data_dir = args.data_dir or default_data_dir()
+    token, created = load_or_create(data_dir)
+    if created:
+        print(TOKEN_CREATED.format(path=f"{data_dir}/{TOKEN_FILE}", token=token), flush=True)
+    if not _is_loopback(args.host):
+        print(OPEN_TO_NETWORK.format(host=args.host), file=sys.stderr)
+    store = open_unlocked_unattended(args)
+    if store is None:
+        print(EMOTIONS_ONLY, file=sys.stderr)
+    try:
+        app = create_app(settings=ApiSettings(token=token), store=store)
+        # The access log has method, path and status only: never a body, a header or the token.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        if store is not None:
+            store.close()
+    return 0
