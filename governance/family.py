@@ -1,7 +1,9 @@
 """Family enrolment and membership, with consent enforced.
 
     record = ConsentRecord.new(subject="Ana", purpose="name family in our photos", days=365)
-    enroll(store, "Ana", embeddings, record)        # embeddings: (n, d) from fer_core.identity
+    photos = [enrolment.read_photo(data, label, analyzer.detector.detect) for label, data in files.items()]
+    done = enrol_from_photos(store, "Ana", photos, record, model=analyzer.identity_model)
+    done.left_out                                   # a note for each photo not used
     members(store); purge(store, "Ana")
 
 Enrolment is one transaction: the person, their consent record, their embeddings (and thumbnails if
@@ -9,24 +11,27 @@ the consent's scope allows them) and the audit entries commit together or not at
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
 from fer_core.store import FamilyStore, Person, PersonNotFoundError
-from governance import audit_log, consent, erasure
+from governance import audit_log, consent, enrolment, erasure
 from governance.consent import ConsentError, ConsentRecord
 
 
 @dataclass(frozen=True)
 class Enrolment:
+    """What an enrolment stored, and a note (governance.enrolment.LEFT_OUT_*) for each photo not used."""
+
     person_id: str
     name: str
     embeddings: int
     thumbnails: int
+    left_out: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,9 @@ def _utc(ts: float) -> datetime:
 
 
 def resolve(store: FamilyStore, who: str) -> Person:
-    """The enrolled person with this id or (ignoring case) this name; PersonNotFoundError otherwise."""
+    """The enrolled person with this id or (ignoring case) this name; PersonNotFoundError otherwise.
+
+    Only for what a user types (the command line): faces and results carry ids, never a name to look up."""
     if who in store.person_ids():
         return store.person(who)
     person = store.find_person(who)
@@ -59,12 +66,42 @@ def enroll(store: FamilyStore, name: str, embeddings: np.ndarray, record: Consen
            thumbnails: Sequence[bytes] = (), model: str = "default") -> Enrolment:
     """Enrol `name` with these embeddings ((n, d), e.g. from fer_core.identity.embed_enrollment_photos)
     under a consent record that must be valid now, be for this person, and cover thumbnails if any
-    are given. ConsentError (and nothing stored) otherwise."""
+    are given. ConsentError (and nothing stored) otherwise. From photos, use `enrol_from_photos`."""
+    _check_consent(store, name, record, thumbnails=bool(thumbnails))
+    return _store_enrolment(store, name, embeddings, record, thumbnails=thumbnails, model=model)
+
+
+def enrol_from_photos(store: FamilyStore, name: str, photos: Sequence[enrolment.EnrolmentPhoto],
+                      record: ConsentRecord, *, model: Any, picks: Mapping[str, int | None] | None = None) -> Enrolment:
+    """Enrol `name` from photos read once (governance.enrolment.read_photo): the one path of the app and
+    the command line.
+
+    The consent is checked once, first. Each photo gives its one face, or the face picked in `picks`
+    (label -> face index) when it shows several; the others are left out, each with a note in the
+    result's `left_out`. Every chosen face is aligned once for the identity `model`
+    (fer_core.identity.EmbeddingModel), giving its embedding and, when the consent's scope allows it,
+    its thumbnail. Everything is stored in one audit-logged transaction, the embeddings tagged with the
+    model's name. ConsentError, or NoFaceToEnrolError when no photo gives a face: nothing is stored."""
+    _check_consent(store, name, record, thumbnails=False)
+    chosen, left_out = enrolment.pick_faces(photos, picks)
+    if not chosen:
+        raise enrolment.NoFaceToEnrolError(left_out)
+    crops = enrolment.aligned_faces(chosen, model)
+    thumbnails = enrolment.thumbnails(crops) if record.allows_thumbnails else []
+    done = _store_enrolment(store, name, model.embed(crops), record, thumbnails=thumbnails, model=model.name)
+    return Enrolment(done.person_id, done.name, done.embeddings, done.thumbnails, tuple(left_out))
+
+
+def _check_consent(store: FamilyStore, name: str, record: ConsentRecord, *, thumbnails: bool) -> None:
     record.validate(now=consent.store_now(store))
     if record.subject.strip().casefold() != name.strip().casefold():
         raise ConsentError(f"the consent record is for {record.subject}, not for {name}; nothing was stored")
     if thumbnails and not record.allows_thumbnails:
         raise ConsentError(f"the consent's scope {record.scope!r} does not cover thumbnails; nothing was stored")
+
+
+def _store_enrolment(store: FamilyStore, name: str, embeddings: np.ndarray, record: ConsentRecord, *,
+                     thumbnails: Sequence[bytes], model: str) -> Enrolment:
     with store.transaction():
         person_id = store.add_person(name)
         consent.record_consent(store, person_id, record)
@@ -128,22 +165,10 @@ def purge(store: FamilyStore, who: str) -> erasure.ErasureReceipt:
 
 
 def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: int) -> None:
-    """After recognising `faces` faces of which these people were named: keep their "last seen" time
-    fresh for retention and log the counts (only counts) in one transaction."""
-    person_ids = list(person_ids)
+    """After recognising `faces` faces of which these people (ids, as the faces' matches carry them) were
+    named: keep their "last seen" time fresh for retention and log the counts (only counts) in one
+    transaction."""
+    person_ids = list(dict.fromkeys(person_ids))
     with store.transaction():
         store.mark_seen(person_ids)
         audit_log.record_recognition(store, faces=faces, named=len(person_ids))
-
-
-def embed_photos(paths: Sequence[str | os.PathLike[str]]) -> tuple[np.ndarray, str]:
-    """Embeddings (n, d) of one person from photo files, and the name of the model that made them.
-    Each photo must show exactly one face (fer_core.identity refuses the others, naming each one).
-    The photos are read into memory only; nothing of them is written anywhere."""
-    from fer_core.detection import FaceDetector
-    from fer_core.identity import embed_enrollment_photos, load_embedding_model
-    from fer_core.images import load_image
-
-    model = load_embedding_model()
-    photos = {os.fspath(path): load_image(path) for path in paths}
-    return embed_enrollment_photos(photos, detect=FaceDetector().detect, model=model), model.name

@@ -53,7 +53,7 @@ from fer_core.store._errors import (
     WrongPassphraseError,
 )
 from fer_core.store._paths import resolve_data_dir
-from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, Person, Thumbnail
+from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 
 DATA_FILE = "unveil.db"
 KEYS_FILE = "keys.db"
@@ -1134,11 +1134,12 @@ class FamilyStore:
         return np.stack(vectors)
 
     @_damage_is_typed
-    def gallery(self, *, model: str | None = None, errors: Errors = "raise") -> dict[str, np.ndarray]:
-        """{name: (n, d) float32 array} for everyone with embeddings (of `model`, when given): what
-        recognition compares faces against. errors="skip" leaves out values that fail authentication."""
+    def gallery(self, *, model: str | None = None, errors: Errors = "raise") -> list[GalleryEntry]:
+        """Everyone with embeddings (of `model`, when given), oldest first, each as their id, their name
+        (decrypted here once, for display) and their (n, d) float32 embeddings: what recognition compares
+        faces against. errors="skip" leaves out values that fail authentication."""
         self._require_master()
-        out: dict[str, np.ndarray] = {}
+        out: list[GalleryEntry] = []
         with self._snapshot() as conn:
             for row in conn.execute("SELECT id, name, created_at, last_seen_at FROM people ORDER BY created_at, rowid").fetchall():
                 try:
@@ -1149,7 +1150,7 @@ class FamilyStore:
                         raise
                     continue
                 if vectors and len({v.shape[0] for v in vectors}) == 1:
-                    out[name] = np.stack(vectors)
+                    out.append(GalleryEntry(row[0], name, np.stack(vectors)))
                 elif vectors:
                     raise EmbeddingError("the gallery mixes embeddings of different sizes: pass model=")
         return out

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from fer_core import ImageError, load_image
+from fer_core.analyzer import GalleryLike, identify
 from fer_core.render import DISPLAY_JPEG_QUALITY, DISPLAY_MAX_SIDE, FaceLike, annotate, display_copy, draw, png_bytes
 
 
@@ -58,18 +59,14 @@ def analyze_photo(
     return PhotoResult(source, image, list(analyze(image)), recognition)
 
 
-def named(result: PhotoResult, identify: Callable[[np.ndarray], str | None] | None) -> PhotoResult:
-    """The result of an analysis made without a gallery, with each face named by `identify` (an embedding
-    to a member's name, or None for "unknown"); `identify` None gives the faces unnamed.
+def named(result: PhotoResult, gallery: GalleryLike | None) -> PhotoResult:
+    """The result of an analysis made without a gallery, with each face matched against `gallery`
+    (fer_core.analyzer.identify: the member's id and display name, or "unknown"); `gallery` None gives
+    the faces unnamed.
 
     Naming needs only each face's embedding, so a change of the family gallery (an enrolment, a purge,
     the store locked or unlocked) names the faces again without decoding or searching the photo again."""
-    if identify is None:
-        faces = [replace(face, identity=None) for face in result.faces]
-    else:
-        faces = [replace(face, identity=identify(face.embedding) if face.embedding is not None else None)
-                 for face in result.faces]
-    return replace(result, faces=faces, recognition=identify is not None, view=None)
+    return replace(result, faces=identify(result.faces, gallery), recognition=gallery is not None, view=None)
 
 
 def with_view(result: PhotoResult, max_side: int = DISPLAY_MAX_SIDE) -> PhotoResult:
@@ -93,11 +90,11 @@ def annotated_png(result: PhotoResult) -> bytes:
     return png_bytes(annotate(result.image, result.faces, recognition=result.recognition))
 
 
-def log_recognition(store: Any, identities: Sequence[str | None]) -> None:
-    """After faces were compared with the family gallery (one entry per face: the name given, or None
-    for "unknown"): the named people's "last seen" time is refreshed (retention) and the counts, never
-    the faces, go to the audit log (governance.family)."""
+def log_recognition(store: Any, person_ids: Sequence[str | None]) -> None:
+    """After faces were compared with the family gallery (one entry per face, or per face followed in a
+    video: the member's id its match carries, or None for "unknown"): the named members' "last seen" time
+    is refreshed (retention) and the counts, never the faces, go to the audit log (governance.family).
+    The ids come from the matches: no name is decrypted or looked up here."""
     from governance import family
 
-    names = sorted({name for name in identities if name})
-    family.note_recognition(store, [family.resolve(store, name).id for name in names], faces=len(identities))
+    family.note_recognition(store, sorted({pid for pid in person_ids if pid}), faces=len(person_ids))

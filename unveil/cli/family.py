@@ -31,7 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     enroll = commands.add_parser("enroll", help="enrol a person from photos, with their consent")
     add_store_arguments(enroll)
     enroll.add_argument("name")
-    enroll.add_argument("photos", nargs="+", type=Path, help="photos showing exactly one face each (4 or more is best)")
+    enroll.add_argument("photos", nargs="+", type=Path,
+                        help="photos of the person (4 or more is best); a photo with no face, or with several and "
+                             "no --pick, is left out with a note")
+    enroll.add_argument("--pick", action="append", default=[], metavar="PHOTO=N",
+                        help="in PHOTO (as given), which face is the person's: N counts faces from the left, from 1 "
+                             "(repeatable)")
     enroll.add_argument("--purpose", required=True, help="why their face is stored, as agreed with them")
     enroll.add_argument("--days", type=int, default=365, help="consent lasts this many days (default 365)")
     enroll.add_argument("--given-by", default=None, help="who consented, if not the person themself (a guardian)")
@@ -85,19 +90,52 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+PICK_FORMAT = "--pick must be PHOTO=N, N a face number from 1 (faces are counted from the left), got {value!r}"
+
+
+def _picks(values: list[str]) -> dict[str, int]:
+    """--pick PHOTO=N as {photo: face index from 0}; a usage error for anything else."""
+    picks = {}
+    for value in values:
+        photo, _, number = value.rpartition("=")
+        if not photo or not number.isdigit() or int(number) < 1:
+            raise argparse.ArgumentTypeError(PICK_FORMAT.format(value=value))
+        picks[photo] = int(number) - 1
+    return picks
+
+
 @reports_errors
 def _enroll(args: argparse.Namespace) -> int:
-    # Photos are embedded before the passphrase is asked for: a refused photo costs no prompt. The
-    # store is opened first so a wrong --data-dir fails before any photo is read.
+    # The enrolment path of the app (governance.enrolment, family.enrol_from_photos) with the analyzer's
+    # detector settings, so both accept and refuse the same photos. Photos are read and searched before
+    # the passphrase is asked for: photos without a usable face cost no prompt. The store is opened
+    # first so a wrong --data-dir fails before any photo is read.
+    from fer_core.analyzer import default_detector
+    from fer_core.identity import load_embedding_model
+    from governance import enrolment
+
+    try:
+        picks = _picks(args.pick)
+    except argparse.ArgumentTypeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     open_locked(args).close()
-    embeddings, model = family.embed_photos(args.photos)
+    detect = default_detector().detect
+    photos = [enrolment.read_photo(path, str(path), detect) for path in args.photos]
+    chosen, left_out = enrolment.pick_faces(photos, picks)
+    for note in left_out:
+        print(note, file=sys.stderr)
+    if not chosen:
+        raise enrolment.NoFaceToEnrolError(left_out)
+    model = load_embedding_model()
     with open_unlocked(args) as store:
         record = ConsentRecord.new(
             subject=args.name, given_by=args.given_by, relation="guardian" if args.given_by else "self",
             purpose=args.purpose, scope=args.scope, days=args.days, subject_is_child=args.child,
             now=store_now(store))
-        done = family.enroll(store, args.name, embeddings, record, model=model)
-    print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings; consent until {record.expires_at:%Y-%m-%d}")
+        done = family.enrol_from_photos(store, args.name, photos, record, model=model, picks=picks)
+    print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings and {done.thumbnails} "
+          f"thumbnails; consent until {record.expires_at:%Y-%m-%d}")
     return 0
 
 
