@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     enroll.add_argument("photos", nargs="+", type=Path,
                         help="photos of the person (4 or more is best); a photo with no face, or with several and "
                              "no --pick, is left out with a note")
-    enroll.add_argument("--pick", action="append", default=[], metavar="PHOTO=N",
+    enroll.add_argument("--pick", action="append", default=[], metavar="PHOTO=N", type=_pick,
                         help="in PHOTO (as given), which face is the person's: N counts faces from the left, from 1 "
                              "(repeatable)")
     enroll.add_argument("--purpose", required=True, help="why their face is stored, as agreed with them")
@@ -93,15 +93,12 @@ def _init(args: argparse.Namespace) -> int:
 PICK_FORMAT = "--pick must be PHOTO=N, N a face number from 1 (faces are counted from the left), got {value!r}"
 
 
-def _picks(values: list[str]) -> dict[str, int]:
-    """--pick PHOTO=N as {photo: face index from 0}; a usage error for anything else."""
-    picks = {}
-    for value in values:
-        photo, _, number = value.rpartition("=")
-        if not photo or not number.isdigit() or int(number) < 1:
-            raise argparse.ArgumentTypeError(PICK_FORMAT.format(value=value))
-        picks[photo] = int(number) - 1
-    return picks
+def _pick(value: str) -> tuple[str, int]:
+    """--pick PHOTO=N as (photo, face index from 0); a usage error for anything else."""
+    photo, _, number = value.rpartition("=")
+    if not photo or not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(PICK_FORMAT.format(value=value))
+    return photo, int(number) - 1
 
 
 @reports_errors
@@ -114,11 +111,7 @@ def _enroll(args: argparse.Namespace) -> int:
     from fer_core.identity import load_embedding_model
     from governance import enrolment
 
-    try:
-        picks = _picks(args.pick)
-    except argparse.ArgumentTypeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    picks = dict(args.pick)
     open_locked(args).close()
     detect = default_detector().detect
     photos = [enrolment.read_photo(path, str(path), detect) for path in args.photos]
