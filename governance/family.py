@@ -104,7 +104,7 @@ def _store_enrolment(store: FamilyStore, name: str, embeddings: np.ndarray, reco
                      thumbnails: Sequence[bytes], model: str) -> Enrolment:
     with store.transaction():
         person_id = store.add_person(name)
-        consent.record_consent(store, person_id, record)
+        consent.add_validated(store, person_id, record)
         count = store.add_embeddings(person_id, embeddings, model=model)
         for image in thumbnails:
             store.add_thumbnail(person_id, image)

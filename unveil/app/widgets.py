@@ -194,7 +194,7 @@ def enrolment_photos(photos: dict[str, bytes]) -> list[enrolment.EnrolmentPhoto]
     keys = {label: app_session.photo_key(label, data) for label, data in photos.items()}
     for label, data in photos.items():
         if keys[label] not in cache:
-            cache[keys[label]] = enrolment.read_enrolment_photo(data, label, detect)
+            cache[keys[label]] = enrolment.read_photo(data, label, detect)
     for stale in set(cache) - set(keys.values()):
         del cache[stale]
     return [cache[keys[label]] for label in photos]
