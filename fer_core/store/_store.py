@@ -210,7 +210,7 @@ class FamilyStore:
         store = FamilyStore.create(data_dir, passphrase="...")    # first run
         store = FamilyStore(data_dir); store.unlock("...")         # later runs
         pid = store.add_person("Alice"); store.add_embeddings(pid, vectors)
-        store.gallery()  ->  {"Alice": array (n, d)}
+        store.gallery()  ->  [GalleryEntry(pid, "Alice", array (n, d))]
 
     `busy_timeout` is how long a write waits for another session's write before StoreBusyError.
     `clock` returns POSIX seconds; tests pass a fake one to age data.
