@@ -44,6 +44,17 @@ class Member:
     thumbnails: int
     enrolled_at: datetime
     last_seen_at: datetime
+    models: frozenset[str] = frozenset()  # the identity models their embeddings were made by
+
+    def must_reenrol(self, model: str) -> bool:
+        """Whether they have no embedding of `model` (the identity model loaded now): recognition
+        compares faces with that model's embeddings only, so it cannot name them until re-enrolled."""
+        return model not in self.models
+
+
+# What the front ends say of a member recognition cannot name with the identity model loaded now.
+MUST_REENROL = ("{name} must be re-enrolled: their face embeddings were made by another identity model "
+                "({theirs}) than the one installed ({model}), so they are not recognised")
 
 
 def _utc(ts: float) -> datetime:
@@ -127,12 +138,20 @@ def add_embeddings(store: FamilyStore, who: str, embeddings: np.ndarray, *, mode
 def members(store: FamilyStore) -> list[Member]:
     """Everyone enrolled, with consent status and expiry."""
     now = consent.store_now(store)
+    models = store.embedding_models()
     out = []
     for person in store.people(errors="skip"):
         record = consent.latest(store, person.id)
         out.append(Member(person.id, person.name, consent.status(record, now), record, person.embeddings,
-                          person.thumbnails, _utc(person.created_at), _utc(person.last_seen_at)))
+                          person.thumbnails, _utc(person.created_at), _utc(person.last_seen_at),
+                          frozenset(models.get(person.id, ()))))
     return out
+
+
+def must_reenrol_notes(members: Iterable[Member], model: str) -> list[str]:
+    """MUST_REENROL for each member with no embedding of `model`, the identity model loaded now."""
+    return [MUST_REENROL.format(name=m.name, theirs=", ".join(sorted(m.models)) or "none", model=model)
+            for m in members if m.must_reenrol(model)]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from PIL import Image
 from fer_core.store import DATA_FILE, FamilyStore
 from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
 from governance.enrolment import NO_FACE_TO_ENROL
+from governance.family import MUST_REENROL
 from tests._app_support import side_by_side
 from tests._store_helpers import load_harness
 from unveil.cli import build_parser, main
@@ -139,10 +140,15 @@ def test_enroll_from_real_photos_with_consent(data_dir, faces_dir, tmp_path, cap
                          "--purpose", "name family in our photos", "--days", "30")
     assert code == 0 and err == f"{blank}: no face found, so it is not used.\n"
     assert "with 4 embeddings and 0 thumbnails; consent until" in out
-    code, out, _ = run(capsys, "family", "list", "--data-dir", str(data_dir))
+    code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))
     lines = out.splitlines()
     assert [line.split()[0] for line in lines] == ["Halle", "Hamid", "Colin"]
-    assert "consent active" in lines[2] and "4 embeddings" in lines[2]
+    assert "consent active" in lines[2] and "4 embeddings" in lines[2] and not lines[2].endswith("re-enrolled")
+    # The fixture's members were stored with another model's (synthetic) embeddings: not recognised.
+    assert lines[0].endswith("must be re-enrolled") and lines[1].endswith("must be re-enrolled")
+    assert err.splitlines() == ["note: " + MUST_REENROL.format(name=name, theirs="default",
+                                                               model="face_recognition_dlib.onnx")
+                                for name in ("Halle Berry", "Hamid Karzai")]
     with h.open_store(data_dir) as store:
         (entry,) = store.gallery(model="face_recognition_dlib.onnx")
         assert entry.name == "Colin Powell" and entry.embeddings.shape == (4, 128)

@@ -12,6 +12,8 @@ from PIL import Image
 
 from fer_core.analyzer import default_detector
 from fer_core.detection import FaceDetector
+from fer_core.store import EmbeddingError
+from fer_core.store._store import GALLERY_MIXES_MODELS
 from governance import enrolment, family
 from governance.consent import ConsentRecord, store_now
 from tests._app_support import MEMBER, STRANGER, photo_path, side_by_side
@@ -82,7 +84,7 @@ def _cli_enrol(capsys, data_dir: Path, name: str, labels: list[str], *extra: str
                  "--days", "30", *extra])
     out, err = capsys.readouterr()
     with h.open_store(data_dir) as store:
-        entries = store.gallery()
+        entries = store.gallery(model=widgets.analyzer().identity_model.name)
         people = store.people()
     return code, out, err, entries, people
 
@@ -169,3 +171,28 @@ def test_the_command_line_stores_thumbnails_when_the_consent_covers_them(app_env
     code, out, _, _, people = _cli_enrol(capsys, cli_dir, "Serena Williams", ["two people.jpg"], "--pick",
                                          "two people.jpg=2")
     assert code == 0 and "with 1 embeddings and 0 thumbnails" in out and people[1].thumbnails == 0
+
+
+def test_recognition_compares_one_models_embeddings_and_members_of_another_must_be_re_enrolled(
+        app_env, photos, stores, capsys):
+    _, cli_dir = stores
+    with h.open_store(cli_dir) as store:
+        h.enrol(store, "Halle Berry")  # embeddings of another model (stored as "default")
+    code, *_ = _cli_enrol(capsys, cli_dir, "Colin Powell", ["colin.jpg"])
+    assert code == 0
+    loaded = widgets.analyzer().identity_model.name
+    with h.open_store(cli_dir) as store:
+        assert [e.name for e in store.gallery(model=loaded)] == ["Colin Powell"]  # Halle's are never compared
+        with pytest.raises(EmbeddingError) as caught:
+            store.gallery()
+        assert str(caught.value) == GALLERY_MIXES_MODELS.format(models=f"default, {loaded}")
+        members = family.members(store)
+    assert [m.must_reenrol(loaded) for m in members] == [True, False]
+    note = family.MUST_REENROL.format(name="Halle Berry", theirs="default", model=loaded)
+    assert family.must_reenrol_notes(members, loaded) == [note]
+    assert main(["family", "list", "--data-dir", str(cli_dir)]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Halle Berry") and lines[0].endswith("must be re-enrolled")
+    assert lines[1].startswith("Colin Powell") and not lines[1].endswith("must be re-enrolled")
+    assert err == f"note: {note}\n"

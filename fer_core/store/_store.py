@@ -83,6 +83,10 @@ _REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed un
 Errors = Literal["raise", "skip"]
 
 
+GALLERY_MIXES_MODELS = ("the store holds embeddings of several models ({models}): pass model= so that faces are "
+                        "compared with one model's embeddings only")
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex
 
@@ -1134,13 +1138,30 @@ class FamilyStore:
         return np.stack(vectors)
 
     @_damage_is_typed
+    def embedding_models(self) -> dict[str, set[str]]:
+        """person id -> the models their embeddings were made by (the `model` each was stored with), for
+        everyone with embeddings. Works while locked: model names say nothing about anyone."""
+        out: dict[str, set[str]] = {}
+        with self._snapshot() as conn:
+            for person_id, model in conn.execute("SELECT DISTINCT person_id, model FROM embeddings"):
+                out.setdefault(person_id, set()).add(model)
+        return out
+
+    @_damage_is_typed
     def gallery(self, *, model: str | None = None, errors: Errors = "raise") -> list[GalleryEntry]:
-        """Everyone with embeddings (of `model`, when given), oldest first, each as their id, their name
-        (decrypted here once, for display) and their (n, d) float32 embeddings: what recognition compares
-        faces against. errors="skip" leaves out values that fail authentication."""
+        """Everyone with embeddings of `model`, oldest first, each as their id, their name (decrypted here
+        once, for display) and their (n, d) float32 embeddings: what recognition compares faces against.
+        Embeddings of other models are left out, so two models' embeddings are never compared; a member
+        with none of `model` is not in the gallery. `model` None is allowed only while every embedding
+        comes from one model (EmbeddingError otherwise). errors="skip" leaves out values that fail
+        authentication."""
         self._require_master()
         out: list[GalleryEntry] = []
         with self._snapshot() as conn:
+            if model is None:
+                models = sorted(row[0] for row in conn.execute("SELECT DISTINCT model FROM embeddings"))
+                if len(models) > 1:
+                    raise EmbeddingError(GALLERY_MIXES_MODELS.format(models=", ".join(models)))
             for row in conn.execute("SELECT id, name, created_at, last_seen_at FROM people ORDER BY created_at, rowid").fetchall():
                 try:
                     name = self._name_of(*row)

@@ -134,6 +134,12 @@ def _enroll(args: argparse.Namespace) -> int:
 
 @reports_errors
 def _list(args: argparse.Namespace) -> int:
+    from fer_core._paths import models_dir
+    from fer_core.identity import DEFAULT_MODEL
+
+    # The identity model the app and `family enroll` load (EmbeddingModel.name is its file name); when
+    # it is not installed, nobody can be recognised and there is nothing to compare with.
+    model = DEFAULT_MODEL if (models_dir() / DEFAULT_MODEL).is_file() else None
     with open_unlocked(args) as store:
         members = family.members(store)
         damaged = len(store.person_ids()) - len(members)
@@ -141,8 +147,12 @@ def _list(args: argparse.Namespace) -> int:
         print("no one is enrolled")
     for m in members:
         expiry = f"until {m.consent.expires_at:%Y-%m-%d}" if m.consent else ""
+        reenrol = "  must be re-enrolled" if model is not None and m.must_reenrol(model) else ""
         print(f"{m.name:<28} {m.person_id[:8]}  consent {m.consent_status:<7} {expiry:<16} "
-              f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {m.last_seen_at:%Y-%m-%d}")
+              f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {m.last_seen_at:%Y-%m-%d}{reenrol}")
+    # Why, on stderr: stdout stays one line per member.
+    for note in family.must_reenrol_notes(members, model) if model is not None else []:
+        print(f"note: {note}", file=sys.stderr)
     if damaged:
         print(f"warning: {damaged} member(s) could not be read (damaged or key destroyed): run `unveil family check`")
     return 0

@@ -68,6 +68,10 @@ with members_tab:
         st.info("No one is enrolled yet.")
     else:
         st.dataframe(tables.members_table(members), hide_index=True)
+        with _ui.friendly_errors("Loading the models"):
+            identity = _ui.analyzer().identity_model
+            for note in family.must_reenrol_notes(members, identity.name) if identity is not None else []:
+                st.warning(note)
         for member in members:
             if member.thumbnails:
                 with st.expander(f"{member.name}: {member.thumbnails} thumbnail(s)"):
