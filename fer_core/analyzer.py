@@ -1,17 +1,21 @@
 """One call from a photo to its faces: box, landmarks, emotion and (with a family gallery) identity.
 
-    analyzer = FaceAnalyzer()                 # loads the shipped models once
-    for face in analyzer.analyze("photo.jpg"):
-        print(face.box, face.emotion, face.emotion_probs[face.emotion], face.identity)
+    analyzer = FaceAnalyzer()                 # loads the shipped models once, for every photo and user
+    for face in analyzer.analyze("photo.jpg", gallery=gallery):
+        print(face.box, face.emotion, face.emotion_probs[face.emotion], face.person_id, face.identity)
 
-Pixel coordinates refer to the image after EXIF orientation, i.e. the photo as a viewer shows it.
+Each step fills its own fields of a Face: the detector box, landmarks and score, the emotion model
+emotion and emotion_probs, the identity model embedding, and the gallery (given per call, never kept
+by the analyzer) match. Pixel coordinates refer to the image after EXIF orientation, i.e. the photo as a
+viewer shows it, and boxes are (x, y, w, h) everywhere.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -19,6 +23,9 @@ from fer_core._paths import models_dir
 from fer_core.detection import DEFAULT_THREADS, DetectedFace, FaceDetector
 from fer_core.emotion import EmotionModel
 from fer_core.images import ImageSource, load_image
+
+if TYPE_CHECKING:
+    from fer_core.identity import Match
 
 # The analyzer searches from 40 px face windows up (the detector's own default is MTCNN's 20 px;
 # faces whose box is somewhat smaller are still found, see fer_core.detection). The emotion model
@@ -46,22 +53,26 @@ class EmbeddingModelLike(Protocol):
 
 
 class GalleryLike(Protocol):
-    """What the analyzer needs of a family gallery: identify(embedding) -> a match with `.name`."""
+    """What the analyzer needs of a family gallery (fer_core.identity.Gallery): identify(embedding) -> a
+    Match, with the person's id and display label, or None for both ("unknown")."""
 
-    def identify(self, embedding: np.ndarray) -> Any: ...
+    def identify(self, embedding: np.ndarray) -> Match: ...
 
 
 @dataclass
 class Face:
     """One face found in a photo.
 
-    box: (x, y, w, h) integer pixels of the input image, the box's top-left corner and size.
+    box: (x, y, w, h) integer pixels of the input image, the box's top-left corner and size (the
+        detector's DetectedFace.box, rounded).
     landmarks: 5x2 float32 (x, y): left eye, right eye, nose, mouth left, mouth right.
     score: detector confidence in (0.8, 1] (MTCNN's final-stage face probability).
     emotion: the most probable label, e.g. "happy".
     emotion_probs: label -> calibrated probability, summing to 1.
     embedding: the identity embedding, or None when no identity model is loaded.
-    identity: the family member's name, or None (no gallery, or nobody close enough: "unknown").
+    match: the family gallery's answer (fer_core.identity.Match), or None when no gallery was consulted.
+        `person_id` and `identity` read it: the member's id, which is what records and bookkeeping use,
+        and their display name.
     aligned: the emotion model's aligned input crop, kept only with analyze(..., keep_aligned=True).
     """
 
@@ -71,19 +82,45 @@ class Face:
     emotion: str
     emotion_probs: dict[str, float]
     embedding: np.ndarray | None = None
-    identity: str | None = None
+    match: Match | None = None
     aligned: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def person_id(self) -> str | None:
+        """The family member's id, or None (no gallery, or nobody close enough: "unknown")."""
+        return None if self.match is None else self.match.person_id
+
+    @property
+    def identity(self) -> str | None:
+        """The family member's display name, or None (no gallery, or nobody close enough: "unknown")."""
+        return None if self.match is None else self.match.label
+
+
+def default_detector(*, threads: int | None = DEFAULT_THREADS) -> FaceDetector:
+    """The detector the analyzer loads by default: min_face_size=DEFAULT_MIN_FACE_SIZE and the neck check
+    on (no false face on a chin or neck; detection.on_a_neck). Enrolment uses the same settings, so a
+    photo the app accepts is accepted from the command line too."""
+    return FaceDetector(min_face_size=DEFAULT_MIN_FACE_SIZE, threads=threads, neck_check=True)
+
+
+def identify(faces: Sequence[Face], gallery: GalleryLike | None) -> list[Face]:
+    """The faces with their `match` filled from `gallery` (None: no gallery consulted, every match None).
+    Needs only each face's embedding, so faces analysed once can be named again when the gallery
+    changes; a face without an embedding gets no match."""
+    if gallery is None:
+        return [replace(face, match=None) for face in faces]
+    return [replace(face, match=gallery.identify(face.embedding) if face.embedding is not None else None)
+            for face in faces]
 
 
 class FaceAnalyzer:
-    """Detector, emotion model and optional identity model, loaded once.
+    """Detector, emotion model and optional identity model, loaded once and shared by every caller: it
+    holds no per-user state (the family gallery is given to each analyze call).
 
-    detector: a FaceDetector; default: the shipped MTCNN with min_face_size=DEFAULT_MIN_FACE_SIZE and the
-        neck check on (no false face on a chin or neck; detection.on_a_neck).
+    detector: a FaceDetector; default: `default_detector(threads=threads)`.
     emotion_model: an EmotionModel or a path; default: the shipped models/emotion_vgg16.onnx.
     identity_model: an EmbeddingModel (fer_core.identity), a path, None (default: the shipped
         models/face_recognition_dlib.onnx if that file exists) or False (no embeddings).
-    gallery: the family gallery (fer_core.identity.Gallery) that names faces; can be set later.
     threads: inference threads of the detector and identity model loaded here (see detection.DEFAULT_THREADS).
     emotion_threads: inference threads of the emotion model loaded here; default None, every core. It is
         the heaviest model (the shipped VGG16 runs at 96x96 inside its graph): one thread made analyze()
@@ -97,22 +134,20 @@ class FaceAnalyzer:
         detector: FaceDetector | None = None,
         emotion_model: EmotionModel | str | os.PathLike[str] | None = None,
         identity_model: EmbeddingModelLike | str | os.PathLike[str] | None | Literal[False] = None,
-        gallery: GalleryLike | None = None,
         threads: int | None = DEFAULT_THREADS,
         emotion_threads: int | None = None,
     ) -> None:
-        self.detector = detector if detector is not None else FaceDetector(
-            min_face_size=DEFAULT_MIN_FACE_SIZE, threads=threads, neck_check=True
-        )
+        self.detector = detector if detector is not None else default_detector(threads=threads)
         if isinstance(emotion_model, EmotionModel):
             self.emotion_model = emotion_model
         else:
             self.emotion_model = EmotionModel(emotion_model, threads=emotion_threads)
         self.identity_model = _identity_model(identity_model, threads)
-        self.gallery = gallery
 
-    def analyze(self, image: ImageSource, *, keep_aligned: bool = False) -> list[Face]:
-        """The faces in `image` (path, bytes, file, PIL image or RGB uint8 array) in reading order.
+    def analyze(self, image: ImageSource, *, gallery: GalleryLike | None = None,
+                keep_aligned: bool = False) -> list[Face]:
+        """The faces in `image` (path, bytes, file, PIL image or RGB uint8 array) in reading order, each
+        matched against `gallery` when one is given and an identity model is loaded (see `identify`).
 
         A photo without a face gives []. Unreadable input raises ImageError.
         """
@@ -125,10 +160,6 @@ class FaceAnalyzer:
         embeddings = self._embed(rgb, detections)
         faces = []
         for i, (detection, row) in enumerate(zip(detections, probs)):
-            embedding = None if embeddings is None else embeddings[i]
-            identity = None
-            if embedding is not None and self.gallery is not None:
-                identity = self.gallery.identify(embedding).name
             faces.append(
                 Face(
                     box=_pixel_box(detection.box),
@@ -136,12 +167,11 @@ class FaceAnalyzer:
                     score=detection.score,
                     emotion=self.emotion_model.classes[int(np.argmax(row))],
                     emotion_probs={c: float(p) for c, p in zip(self.emotion_model.classes, row)},
-                    embedding=embedding,
-                    identity=identity,
+                    embedding=None if embeddings is None else embeddings[i],
                     aligned=crops[i] if keep_aligned else None,
                 )
             )
-        return faces
+        return faces if gallery is None else identify(faces, gallery)
 
     def _embed(self, rgb: np.ndarray, detections: list[DetectedFace]) -> np.ndarray | None:
         if self.identity_model is None:
@@ -167,9 +197,9 @@ def _identity_model(choice: Any, threads: int | None) -> EmbeddingModelLike | No
 
 
 def _pixel_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
-    """(x1, y1, x2, y2) floats -> (x, y, w, h) ints, rounded as the mtcnn package rounds them."""
-    x1, y1, x2, y2 = box
-    return int(round(x1)), int(round(y1)), int(round(x2 - x1)), int(round(y2 - y1))
+    """(x, y, w, h) floats -> ints, rounded as the mtcnn package rounds them."""
+    x, y, w, h = box
+    return int(round(x)), int(round(y)), int(round(w)), int(round(h))
 
 
 def _reading_order(detections: list[DetectedFace]) -> list[DetectedFace]:
@@ -184,10 +214,10 @@ def _reading_order(detections: list[DetectedFace]) -> list[DetectedFace]:
 
 
 def _joins(det: DetectedFace, row: list[DetectedFace]) -> bool:
-    top, bottom = min(d.box[1] for d in row), max(d.box[3] for d in row)
-    overlap = min(bottom, det.box[3]) - max(top, det.box[1])
-    return overlap >= ROW_OVERLAP * min(_height(det), *(_height(d) for d in row))
+    top, bottom = min(d.box[1] for d in row), max(_bottom(d) for d in row)
+    overlap = min(bottom, _bottom(det)) - max(top, det.box[1])
+    return overlap >= ROW_OVERLAP * min(det.box[3], *(d.box[3] for d in row))
 
 
-def _height(det: DetectedFace) -> float:
-    return det.box[3] - det.box[1]
+def _bottom(det: DetectedFace) -> float:
+    return det.box[1] + det.box[3]

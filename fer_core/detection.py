@@ -73,7 +73,9 @@ DEFAULT_THREADS = 1
 class DetectedFace:
     """One detection in input pixels.
 
-    box: (x1, y1, x2, y2) floats, clipped to the image like the package does.
+    box: (x, y, w, h) floats: the top-left corner and the size, clipped to the image like the package
+        does. The one box convention Unveil exposes (fer_core.analyzer.Face.box is the same, in whole
+        pixels); corners (x1, y1, x2, y2) stay inside the cascade's arithmetic (fer_core._boxes).
     landmarks: 5x2 float32 (x, y): left eye, right eye, nose, mouth left, mouth right ("left" =
         image left). Not clipped: a landmark of a face cut by the border may lie outside.
     score: O-Net face probability in (thresholds[2], 1].
@@ -132,7 +134,8 @@ class FaceDetector:
         boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width - 1)
         boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height - 1)
         faces = [
-            DetectedFace(box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])), landmarks=lm, score=float(b[4]))
+            DetectedFace(box=(float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])), landmarks=lm,
+                         score=float(b[4]))
             for b, lm in zip(boxes, landmarks)
         ]
         if self.neck_check:
@@ -262,11 +265,9 @@ def on_a_neck(face: DetectedFace, other: DetectedFace) -> bool:
     """Whether `face` is where `other`'s chin or neck is: its top edge within NECK_GAP of `other`'s
     heights from `other`'s bottom edge, its centre inside `other`'s width, and at most NECK_SIZE of
     `other`'s height."""
-    x1, y1, x2, y2 = face.box
-    ox1, oy1, ox2, oy2 = other.box
-    height = oy2 - oy1
-    return (y2 - y1 <= NECK_SIZE * height and abs(y1 - oy2) <= NECK_GAP * height
-            and ox1 <= (x1 + x2) / 2 <= ox2)
+    x, y, w, h = face.box
+    ox, oy, ow, oh = other.box
+    return h <= NECK_SIZE * oh and abs(y - (oy + oh)) <= NECK_GAP * oh and ox <= x + w / 2 <= ox + ow
 
 
 _DEFAULT: FaceDetector | None = None

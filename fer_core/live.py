@@ -73,7 +73,7 @@ Box = tuple[float, float, float, float]  # x, y, w, h in frame pixels
 class Detection(Protocol):
     """What the tracker needs of a detected face (fer_core.detection.DetectedFace)."""
 
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2
+    box: tuple[float, float, float, float]  # x, y, w, h
     landmarks: np.ndarray
 
 
@@ -175,7 +175,8 @@ class LiveTrack:
     smoother: EmotionSmoother
     first_seen_s: float
     last_seen_s: float
-    identity: str | None = None
+    identity: str | None = None  # the member's display name
+    person_id: str | None = None  # the member's id, which bookkeeping (the audit log) uses
     visible: bool = True
     misses: int = 0
     emotion_frame: int = -1_000_000
@@ -205,6 +206,7 @@ class LiveEvent:
     identity: str | None
     emotion: str | None
     previous: str | None = None
+    person_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,17 +222,24 @@ def _contains(box: Box, x: float, y: float) -> bool:
     return box[0] <= x <= box[0] + box[2] and box[1] <= y <= box[1] + box[3]
 
 
-def _corner_box(box: tuple[float, float, float, float], scale: float) -> Box:
-    x1, y1, x2, y2 = box
-    return x1 / scale, y1 / scale, (x2 - x1) / scale, (y2 - y1) / scale
+def _scaled_box(box: tuple[float, float, float, float], scale: float) -> Box:
+    x, y, w, h = box
+    return x / scale, y / scale, w / scale, h / scale
 
 
-def identifier(gallery: Any, model: Any) -> Callable[[np.ndarray, np.ndarray], str | None]:
-    """The `identify` of a LiveTracker: (RGB frame, 5 landmarks) -> the member's name in `gallery`
-    (a fer_core.identity.Gallery of `model`'s embeddings), or None for a stranger."""
+class MatchLike(Protocol):
+    """What a tracker needs of a gallery's answer (fer_core.identity.Match): the member's id and name."""
 
-    def identify(rgb: np.ndarray, landmarks: np.ndarray) -> str | None:
-        return gallery.identify(model.embed_face(rgb, landmarks)).name
+    person_id: str | None
+    label: str | None
+
+
+def identifier(gallery: Any, model: Any) -> Callable[[np.ndarray, np.ndarray], MatchLike]:
+    """The `identify` of a LiveTracker: (RGB frame, 5 landmarks) -> `gallery`'s match (a
+    fer_core.identity.Gallery of `model`'s embeddings): a member's id and name, or None for both."""
+
+    def identify(rgb: np.ndarray, landmarks: np.ndarray) -> MatchLike:
+        return gallery.identify(model.embed_face(rgb, landmarks))
 
     return identify
 
@@ -241,7 +250,7 @@ class LiveTracker:
     detect: RGB frame -> detections (fer_core.detection.FaceDetector.detect), called on the frame
         scaled down to `detect_width`.
     emotion_model: an EmotionModel.
-    identify: (RGB frame, landmarks) -> a family name or None; None when there is no gallery.
+    identify: (RGB frame, landmarks) -> a gallery match (`identifier`); None when there is no gallery.
     """
 
     def __init__(
@@ -249,7 +258,7 @@ class LiveTracker:
         *,
         detect: Callable[[np.ndarray], Sequence[Detection]],
         emotion_model: EmotionModelLike,
-        identify: Callable[[np.ndarray, np.ndarray], str | None] | None = None,
+        identify: Callable[[np.ndarray, np.ndarray], MatchLike] | None = None,
         detect_every: int = DEFAULT_DETECT_EVERY,
         detect_width: int = DEFAULT_DETECT_WIDTH,
         emotion_every: int = DEFAULT_EMOTION_EVERY,
@@ -300,7 +309,8 @@ class LiveTracker:
 
     def finish(self, time_s: float) -> list[LiveEvent]:
         """Everyone still tracked leaves (the stream ends or the loop stops)."""
-        events = [LiveEvent(LEAVE, t.number, time_s, t.identity, t.smoother.label) for t in self.tracks]
+        events = [LiveEvent(LEAVE, t.number, time_s, t.identity, t.smoother.label, person_id=t.person_id)
+                  for t in self.tracks]
         self.tracks = []
         self._previous = None
         return events
@@ -329,7 +339,7 @@ class LiveTracker:
         scale = min(1.0, self.detect_width / width)
         small = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)),
                                                     interpolation=cv2.INTER_AREA)
-        return [(_corner_box(d.box, scale), np.asarray(d.landmarks, np.float32) / scale) for d in self._detect(small)]
+        return [(_scaled_box(d.box, scale), np.asarray(d.landmarks, np.float32) / scale) for d in self._detect(small)]
 
     def _match(self, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:
         """Detect, then give each detection to the face it overlaps most (a visible face where flow
@@ -372,23 +382,27 @@ class LiveTracker:
         return extra
 
     def _start(self, box: Box, landmarks: np.ndarray, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:
-        name = self._identify(rgb, landmarks) if self._identify is not None else None
-        returning = next((t for t in self.tracks if name and not t.visible and t.identity == name), None)
+        match = self._identify(rgb, landmarks) if self._identify is not None else None
+        person_id = None if match is None else match.person_id
+        name = None if person_id is None else match.label
+        returning = next((t for t in self.tracks if person_id and not t.visible and t.person_id == person_id), None)
         if returning is not None:  # a member seen elsewhere moments ago: the same visit goes on
             returning.box, returning.landmarks, returning.visible, returning.misses = box, landmarks, True, 0
             return
         self._numbers += 1
         smoother = EmotionSmoother(self._emotion.classes, window_s=self.smoothing_s, hysteresis=self.hysteresis)
         self.tracks.append(LiveTrack(self._numbers, box, landmarks, smoother, time_s, time_s, identity=name,
-                                     identified_s=time_s))
+                                     person_id=person_id, identified_s=time_s))
 
     def _name(self, track: LiveTrack, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:
         if self._identify is None or time_s - track.identified_s < self.identify_every_s:
             return
         track.identified_s = time_s
-        track.identity = self._identify(rgb, track.landmarks)
-        if track.identity is not None:
-            events.append(LiveEvent(NAMED, track.number, time_s, track.identity, track.smoother.label))
+        match = self._identify(rgb, track.landmarks)
+        if match.person_id is not None:
+            track.person_id, track.identity = match.person_id, match.label
+            events.append(LiveEvent(NAMED, track.number, time_s, track.identity, track.smoother.label,
+                                    person_id=track.person_id))
 
     def _read_emotions(self, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:
         due = [t for t in self.tracks if t.visible and self._index - t.emotion_frame >= self.emotion_every]
@@ -400,17 +414,19 @@ class LiveTracker:
             previous = track.smoother.label
             if previous is None:
                 track.smoother.update(row, time_s)
-                events.append(LiveEvent(APPEAR, track.number, time_s, track.identity, track.smoother.label))
+                events.append(LiveEvent(APPEAR, track.number, time_s, track.identity, track.smoother.label,
+                                        person_id=track.person_id))
             elif track.smoother.update(row, time_s):
                 events.append(LiveEvent(EMOTION, track.number, time_s, track.identity, track.smoother.label,
-                                        previous=previous))
+                                        previous=previous, person_id=track.person_id))
 
     def _drop_departed(self, time_s: float, events: list[LiveEvent]) -> None:
         staying = []
         for track in self.tracks:
             if not track.visible and time_s - track.last_seen_s > self.leave_after_s:
                 if track.smoother.label is not None:  # a face that never got a reading never appeared
-                    events.append(LiveEvent(LEAVE, track.number, time_s, track.identity, track.smoother.label))
+                    events.append(LiveEvent(LEAVE, track.number, time_s, track.identity, track.smoother.label,
+                                            person_id=track.person_id))
             else:
                 staying.append(track)
         self.tracks = staying

@@ -150,12 +150,20 @@ UNKNOWN = "unknown"
 
 
 class FaceLike(Protocol):
+    """What results are made of (fer_core.analyzer.Face): box (x, y, w, h), emotion, and the family
+    member matched (`person_id`, `identity` their display name), both None for "unknown"."""
+
     box: tuple[float, float, float, float]
     score: float
     emotion: str | None
     emotion_probs: dict[str, float]
     embedding: np.ndarray | None
-    identity: str | None
+
+    @property
+    def person_id(self) -> str | None: ...
+
+    @property
+    def identity(self) -> str | None: ...
 
 
 def face_details(face: FaceLike, *, recognition: bool) -> str:

@@ -221,8 +221,8 @@ def match_boxes(
 @dataclass(frozen=True)
 class SamePerson:
     """How the tracker tells whether two faces may be one person: the identity model's calibrated
-    `threshold` on `distance` ("euclidean" or "cosine") between embeddings. Family names, when given,
-    decide first: two different names are two people."""
+    `threshold` on `distance` ("euclidean" or "cosine") between embeddings. Family matches, when given,
+    decide first: faces matched to two different members are two people."""
 
     threshold: float
     distance: str = "euclidean"
@@ -243,10 +243,18 @@ class Track:
         return self.observations[-1][1].box
 
     @property
+    def person_id(self) -> str | None:
+        """The family member this face was matched to in most frames where it was named, else None."""
+        ids = Counter(face.person_id for _, face in self.observations if face.person_id)
+        return ids.most_common(1)[0][0] if ids else None
+
+    @property
     def identity(self) -> str | None:
-        """The family name given to this face in most frames where it was named, else None."""
-        names = Counter(face.identity for _, face in self.observations if face.identity)
-        return names.most_common(1)[0][0] if names else None
+        """The display name of `person_id`, else None."""
+        person_id = self.person_id
+        if person_id is None:
+            return None
+        return next(face.identity for _, face in self.observations if face.person_id == person_id)
 
     @property
     def embedding(self) -> np.ndarray | None:
@@ -266,10 +274,10 @@ class Track:
 
 
 def _different_people(a: FaceLike, b: FaceLike, same_person: SamePerson | None) -> bool:
-    """True when two faces cannot be one person: different names, or (unless both carry the same
-    name) embeddings too far apart."""
-    if a.identity and b.identity:
-        return a.identity != b.identity
+    """True when two faces cannot be one person: matched to different members, or (unless both were
+    matched to the same member) embeddings too far apart."""
+    if a.person_id and b.person_id:
+        return a.person_id != b.person_id
     ea, eb = a.embedding, b.embedding
     if same_person is None or ea is None or eb is None:
         return False
@@ -312,12 +320,12 @@ def track_faces(
 
 def _join_distance(a: Track, b: Track, same_person: SamePerson | None) -> float | None:
     """How close two tracks are as one person, or None when they cannot be one: they share a frame,
-    carry different names, or (without a shared name) their mean embeddings are beyond the threshold.
-    A shared name ranks first (distance 0)."""
+    are matched to different members, or (without a shared member) their mean embeddings are beyond the
+    threshold. The same member ranks first (distance 0)."""
     if a.times & b.times:
         return None
-    if a.identity and b.identity:
-        return 0.0 if a.identity == b.identity else None
+    if a.person_id and b.person_id:
+        return 0.0 if a.person_id == b.person_id else None
     ea, eb = a.embedding, b.embedding
     if same_person is None or ea is None or eb is None:
         return None
@@ -327,7 +335,7 @@ def _join_distance(a: Track, b: Track, same_person: SamePerson | None) -> float 
 
 def merge_tracks(tracks: Sequence[Track], *, same_person: SamePerson | None = None) -> list[Track]:
     """Join tracks of one person, closest pair first, until no pair qualifies (see `_join_distance`):
-    by family name, and for strangers by embedding. Without embeddings and names nothing is joined.
+    by family member, and for strangers by embedding. Without embeddings and names nothing is joined.
     The result is renumbered from 1 in order of first appearance."""
     groups = [Track(number=0, observations=list(t.observations)) for t in tracks]
     while True:

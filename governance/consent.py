@@ -159,6 +159,12 @@ def ledger(store: FamilyStore) -> list[LedgerRow]:
 def record_consent(store: FamilyStore, person_id: str, record: ConsentRecord, *, event: str = "consent_granted") -> str:
     """Validate and store a consent record for an enrolled person; logs the event. Returns its id."""
     record.validate(now=store_now(store))
+    return add_validated(store, person_id, record, event=event)
+
+
+def add_validated(store: FamilyStore, person_id: str, record: ConsentRecord, *, event: str = "consent_granted") -> str:
+    """Store a consent record the caller validated in this same operation (governance.family's
+    enrolment checks it once, before any photo is embedded); logs the event. Returns its id."""
     with store.transaction():
         consent_id = store.add_consent(person_id, record.to_details())
         audit_log.record(store, event, person_id=person_id, details={"scope": record.scope, "relation": record.relation})

@@ -1,7 +1,9 @@
 """Family enrolment and membership, with consent enforced.
 
     record = ConsentRecord.new(subject="Ana", purpose="name family in our photos", days=365)
-    enroll(store, "Ana", embeddings, record)        # embeddings: (n, d) from fer_core.identity
+    photos = [enrolment.read_photo(data, label, analyzer.detector.detect) for label, data in files.items()]
+    done = enrol_from_photos(store, "Ana", photos, record, model=analyzer.identity_model)
+    done.left_out                                   # a note for each photo not used
     members(store); purge(store, "Ana")
 
 Enrolment is one transaction: the person, their consent record, their embeddings (and thumbnails if
@@ -9,24 +11,27 @@ the consent's scope allows them) and the audit entries commit together or not at
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
 from fer_core.store import FamilyStore, Person, PersonNotFoundError
-from governance import audit_log, consent, erasure
+from governance import audit_log, consent, enrolment, erasure
 from governance.consent import ConsentError, ConsentRecord
 
 
 @dataclass(frozen=True)
 class Enrolment:
+    """What an enrolment stored, and a note (governance.enrolment.LEFT_OUT_*) for each photo not used."""
+
     person_id: str
     name: str
     embeddings: int
     thumbnails: int
+    left_out: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,17 @@ class Member:
     thumbnails: int
     enrolled_at: datetime
     last_seen_at: datetime
+    models: frozenset[str] = frozenset()  # the identity models their embeddings were made by
+
+    def must_reenrol(self, model: str) -> bool:
+        """Whether they have no embedding of `model` (the identity model loaded now): recognition
+        compares faces with that model's embeddings only, so it cannot name them until re-enrolled."""
+        return model not in self.models
+
+
+# What the front ends say of a member recognition cannot name with the identity model loaded now.
+MUST_REENROL = ("{name} must be re-enrolled: their face embeddings were made by another identity model "
+                "({theirs}) than the one installed ({model}), so they are not recognised")
 
 
 def _utc(ts: float) -> datetime:
@@ -46,7 +62,9 @@ def _utc(ts: float) -> datetime:
 
 
 def resolve(store: FamilyStore, who: str) -> Person:
-    """The enrolled person with this id or (ignoring case) this name; PersonNotFoundError otherwise."""
+    """The enrolled person with this id or (ignoring case) this name; PersonNotFoundError otherwise.
+
+    Only for what a user types (the command line): faces and results carry ids, never a name to look up."""
     if who in store.person_ids():
         return store.person(who)
     person = store.find_person(who)
@@ -59,15 +77,45 @@ def enroll(store: FamilyStore, name: str, embeddings: np.ndarray, record: Consen
            thumbnails: Sequence[bytes] = (), model: str = "default") -> Enrolment:
     """Enrol `name` with these embeddings ((n, d), e.g. from fer_core.identity.embed_enrollment_photos)
     under a consent record that must be valid now, be for this person, and cover thumbnails if any
-    are given. ConsentError (and nothing stored) otherwise."""
+    are given. ConsentError (and nothing stored) otherwise. From photos, use `enrol_from_photos`."""
+    _check_consent(store, name, record, thumbnails=bool(thumbnails))
+    return _store_enrolment(store, name, embeddings, record, thumbnails=thumbnails, model=model)
+
+
+def enrol_from_photos(store: FamilyStore, name: str, photos: Sequence[enrolment.EnrolmentPhoto],
+                      record: ConsentRecord, *, model: Any, picks: Mapping[str, int | None] | None = None) -> Enrolment:
+    """Enrol `name` from photos read once (governance.enrolment.read_photo): the one path of the app and
+    the command line.
+
+    The consent is checked once, first. Each photo gives its one face, or the face picked in `picks`
+    (label -> face index) when it shows several; the others are left out, each with a note in the
+    result's `left_out`. Every chosen face is aligned once for the identity `model`
+    (fer_core.identity.EmbeddingModel), giving its embedding and, when the consent's scope allows it,
+    its thumbnail. Everything is stored in one audit-logged transaction, the embeddings tagged with the
+    model's name. ConsentError, or NoFaceToEnrolError when no photo gives a face: nothing is stored."""
+    _check_consent(store, name, record, thumbnails=False)
+    chosen, left_out = enrolment.pick_faces(photos, picks)
+    if not chosen:
+        raise enrolment.NoFaceToEnrolError(left_out)
+    crops = enrolment.aligned_faces(chosen, model)
+    thumbnails = enrolment.thumbnails(crops) if record.allows_thumbnails else []
+    done = _store_enrolment(store, name, model.embed(crops), record, thumbnails=thumbnails, model=model.name)
+    return Enrolment(done.person_id, done.name, done.embeddings, done.thumbnails, tuple(left_out))
+
+
+def _check_consent(store: FamilyStore, name: str, record: ConsentRecord, *, thumbnails: bool) -> None:
     record.validate(now=consent.store_now(store))
     if record.subject.strip().casefold() != name.strip().casefold():
         raise ConsentError(f"the consent record is for {record.subject}, not for {name}; nothing was stored")
     if thumbnails and not record.allows_thumbnails:
         raise ConsentError(f"the consent's scope {record.scope!r} does not cover thumbnails; nothing was stored")
+
+
+def _store_enrolment(store: FamilyStore, name: str, embeddings: np.ndarray, record: ConsentRecord, *,
+                     thumbnails: Sequence[bytes], model: str) -> Enrolment:
     with store.transaction():
         person_id = store.add_person(name)
-        consent.record_consent(store, person_id, record)
+        consent.add_validated(store, person_id, record)
         count = store.add_embeddings(person_id, embeddings, model=model)
         for image in thumbnails:
             store.add_thumbnail(person_id, image)
@@ -90,12 +138,20 @@ def add_embeddings(store: FamilyStore, who: str, embeddings: np.ndarray, *, mode
 def members(store: FamilyStore) -> list[Member]:
     """Everyone enrolled, with consent status and expiry."""
     now = consent.store_now(store)
+    models = store.embedding_models()
     out = []
     for person in store.people(errors="skip"):
         record = consent.latest(store, person.id)
         out.append(Member(person.id, person.name, consent.status(record, now), record, person.embeddings,
-                          person.thumbnails, _utc(person.created_at), _utc(person.last_seen_at)))
+                          person.thumbnails, _utc(person.created_at), _utc(person.last_seen_at),
+                          frozenset(models.get(person.id, ()))))
     return out
+
+
+def must_reenrol_notes(members: Iterable[Member], model: str) -> list[str]:
+    """MUST_REENROL for each member with no embedding of `model`, the identity model loaded now."""
+    return [MUST_REENROL.format(name=m.name, theirs=", ".join(sorted(m.models)) or "none", model=model)
+            for m in members if m.must_reenrol(model)]
 
 
 @dataclass(frozen=True)
@@ -128,30 +184,18 @@ def purge(store: FamilyStore, who: str) -> erasure.ErasureReceipt:
 
 
 def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: int) -> None:
-    """After recognising `faces` faces of which these people were named: keep their "last seen" time
-    fresh for retention and log the counts (only counts) in one transaction."""
-    person_ids = list(person_ids)
+    """After recognising `faces` faces of which these people (ids, as the faces' matches carry them) were
+    named: keep their "last seen" time fresh for retention and log the counts (only counts) in one
+    transaction."""
+    person_ids = list(dict.fromkeys(person_ids))
     with store.transaction():
         store.mark_seen(person_ids)
         audit_log.record_recognition(store, faces=faces, named=len(person_ids))
 
 
-def count_recognitions(store: FamilyStore, identities: Sequence[str | None]) -> None:
-    """After faces were compared with the family gallery (one entry per face: the name it was given, or
-    None for "unknown"): `note_recognition` for the named members. What the app, `unveil watch` and
-    `unveil serve` call after naming faces."""
-    named = sorted({name for name in identities if name})
-    note_recognition(store, [resolve(store, name).id for name in named], faces=len(identities))
-
-
-def embed_photos(paths: Sequence[str | os.PathLike[str]]) -> tuple[np.ndarray, str]:
-    """Embeddings (n, d) of one person from photo files, and the name of the model that made them.
-    Each photo must show exactly one face (fer_core.identity refuses the others, naming each one).
-    The photos are read into memory only; nothing of them is written anywhere."""
-    from fer_core.detection import FaceDetector
-    from fer_core.identity import embed_enrollment_photos, load_embedding_model
-    from fer_core.images import load_image
-
-    model = load_embedding_model()
-    photos = {os.fspath(path): load_image(path) for path in paths}
-    return embed_enrollment_photos(photos, detect=FaceDetector().detect, model=model), model.name
+def count_recognitions(store: FamilyStore, person_ids: Sequence[str | None]) -> None:
+    """After faces were compared with the family gallery (one entry per face, or per face followed in a
+    video or a live stream: the member's id its match carries, or None for "unknown"): `note_recognition`
+    for the named members. What the app, `unveil watch` and `unveil serve` call after naming faces; the
+    ids come from the matches, so no name is decrypted or looked up."""
+    note_recognition(store, sorted({pid for pid in person_ids if pid}), faces=len(person_ids))

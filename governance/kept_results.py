@@ -1,25 +1,28 @@
 """Analysis results kept in the encrypted store at the user's request: keep, list, delete.
 
-What is kept is the Analyze page's rows (governance.render.face_records): numbers and names,
-never pixels. A kept result is linked to the members it names, so erasing one of them erases it
-(governance.erasure), and the retention policy's "analyses" period deletes it in any case. Keeping
-and deleting are audit-logged with counts only.
+What is kept is the Analyze page's rows (fer_core.render.face_records): numbers and names, never
+pixels. A kept result is linked to the members it names, by the ids their faces' matches carry (a name
+is never looked up again), so erasing one of them erases it (governance.erasure), and the retention
+policy's "analyses" period deletes it in any case. Keeping and deleting are audit-logged with counts
+only.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fer_core._errors import UnveilError
 from fer_core.store import FamilyStore
-from governance import audit_log, family
+from governance import audit_log
 
 # The identity a face row carries when the gallery was consulted and nobody matched.
 UNKNOWN = "unknown"
 
 NOTHING_TO_KEEP = "there are no face results to keep; nothing was stored"
+NAMED_WITHOUT_ID = ("the results name {named} member(s) but carry the ids of {ids}: a kept result must be linked "
+                    "to everyone it names, so that erasing them erases it; nothing was stored")
 ALREADY_GONE = ("this kept result is no longer in the store (deleted, or removed by the retention policy); "
                 "nothing was changed")
 
@@ -65,21 +68,29 @@ def find(store: FamilyStore, result_id: str) -> KeptResult:
     return match
 
 
-def keep(store: FamilyStore, rows: Sequence[Mapping[str, Any]]) -> tuple[KeptResult, bool]:
-    """Keep these face rows once, linked to the members they name, and log it (counts only).
+def keep_analysis(store: FamilyStore, rows: Sequence[Mapping[str, Any]], *,
+                  person_ids: Iterable[str | None]) -> tuple[KeptResult, bool]:
+    """Keep these face rows once, linked to the members their faces were matched to (`person_ids`: the
+    faces' `person_id`, None for the unnamed ones), and log it ("analysis_kept", counts only).
 
     Returns (the kept result, True), or (the result already kept with exactly these rows, False):
-    keeping the same results again stores no second copy. KeptResultError(NOTHING_TO_KEEP) for no rows."""
+    keeping the same results again stores no second copy. KeptResultError(NOTHING_TO_KEEP) for no rows,
+    KeptResultError(NAMED_WITHOUT_ID) when the rows name more members than ids are given (a result
+    that outlived the erasure of someone it names would be a leak); PersonNotFoundError for an id that
+    is not enrolled. Nothing is stored in any of these cases."""
     faces = [dict(row) for row in rows]
     if not faces:
         raise KeptResultError(NOTHING_TO_KEEP)
+    ids = list(dict.fromkeys(pid for pid in person_ids if pid))
+    named = _named(faces)
+    if len(ids) < len(named):
+        raise KeptResultError(NAMED_WITHOUT_ID.format(named=len(named), ids=len(ids)))
     same = next((result for result in kept(store) if result.faces == faces), None)
     if same is not None:
         return same, False
     with store.transaction():
-        person_ids = [family.resolve(store, name).id for name in _named(faces)]
-        result_id = store.add_analysis({"faces": faces}, person_ids=person_ids)
-        audit_log.record(store, "analysis_kept", details={"faces": len(faces), "named": len(person_ids)})
+        result_id = store.add_analysis({"faces": faces}, person_ids=ids)
+        audit_log.record(store, "analysis_kept", details={"faces": len(faces), "named": len(ids)})
     return find(store, result_id), True
 
 

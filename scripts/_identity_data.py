@@ -63,8 +63,8 @@ def centre_face(faces: list[DetectedFace], shape: tuple[int, ...]) -> DetectedFa
     height, width = shape[:2]
 
     def offset(face: DetectedFace) -> float:
-        x1, y1, x2, y2 = face.box
-        return ((x1 + x2) / 2 - width / 2) ** 2 + ((y1 + y2) / 2 - height / 2) ** 2
+        x, y, w, h = face.box
+        return (x + w / 2 - width / 2) ** 2 + (y + h / 2 - height / 2) ** 2
 
     return min(faces, key=offset)
 

@@ -182,7 +182,7 @@ def build_corruption_store(data_dir: Path) -> dict[str, np.ndarray]:
     with new_store(data_dir) as store:
         ids = [enrol(store, name) for name in ("Gloria Macapagal", "Junichiro Koizumi", "Jennifer Lopez")]
         store.add_analysis({"faces": 2, "emotions": ["happy", "neutral"]}, person_ids=[ids[0]])
-        return store.gallery()
+        return {entry.name: entry.embeddings for entry in store.gallery()}
 
 
 def _refuses_read(store: FamilyStore, cell: Cell) -> bool:
@@ -246,7 +246,7 @@ def corruption_trials(data_dir: Path, expected: dict[str, np.ndarray], *, n: int
                 else:
                     detected = reported == {(cell.table, str(cell.key))}
                 refused = _refuses_read(store, cell)
-                gallery = store.gallery(errors="skip")
+                gallery = {entry.name: entry.embeddings for entry in store.gallery(errors="skip")}
                 affected = names.get(cell.owner)  # None for the household key (saved analyses)
                 rest_ok = all(np.array_equal(gallery.get(name), emb) for name, emb in expected.items() if name != affected)
         finally:
@@ -277,7 +277,7 @@ def snapshot(store: FamilyStore) -> dict[str, Any]:
     people = store.people()
     return {
         "people": [(p.id, p.name, p.created_at, p.last_seen_at, p.embeddings, p.thumbnails, p.consents) for p in people],
-        "gallery": {name: vectors.tobytes() for name, vectors in store.gallery().items()},
+        "gallery": {entry.name: entry.embeddings.tobytes() for entry in store.gallery()},
         "consents": {p.id: [(c.id, c.details) for c in store.consents(p.id)] for p in people},
         "thumbnails": {p.id: [(t.id, t.image) for t in store.thumbnails(p.id)] for p in people},
         "analyses": [(a.id, a.created_at, a.result, sorted(a.person_ids)) for a in store.analyses()],

@@ -38,7 +38,7 @@ from PIL import Image, ImageDraw, ImageFont
 from fer_core import render
 from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE, _reading_order
 from fer_core.detection import DetectedFace, FaceDetector
-from unveil.app import box_iou
+from fer_core.video import box_iou
 
 MATCH_IOU = 0.4
 CAPTION = "{number} neutral 64%"
@@ -74,11 +74,6 @@ def count(boxes: list[tuple[float, float, float, float]], truth: list[list[float
                  missed=len(truth) - len(used_truth))
 
 
-def _xywh(face: DetectedFace) -> tuple[float, float, float, float]:
-    x1, y1, x2, y2 = face.box
-    return x1, y1, x2 - x1, y2 - y1
-
-
 def caption_before(size: tuple[int, int], boxes: list[tuple[float, float, float, float]],
                    *, names: bool) -> list[tuple[float, float, float, float]]:
     """Caption rectangles (x0, y0, x1, y1) as the annotation drew them before the layout change."""
@@ -107,11 +102,11 @@ def rows_before(detections: list[DetectedFace]) -> list[DetectedFace]:
     """The numbering before the change: rows of faces whose centres are within half the smaller face's
     height of the row's mean centre."""
     rows: list[list[DetectedFace]] = []
-    for det in sorted(detections, key=lambda d: (d.box[1] + d.box[3]) / 2):
-        centre, height = (det.box[1] + det.box[3]) / 2, det.box[3] - det.box[1]
+    for det in sorted(detections, key=lambda d: d.box[1] + d.box[3] / 2):
+        centre, height = det.box[1] + det.box[3] / 2, det.box[3]
         if rows:
-            row_centre = float(np.mean([(d.box[1] + d.box[3]) / 2 for d in rows[-1]]))
-            if abs(centre - row_centre) < 0.5 * min(height, *(d.box[3] - d.box[1] for d in rows[-1])):
+            row_centre = float(np.mean([d.box[1] + d.box[3] / 2 for d in rows[-1]]))
+            if abs(centre - row_centre) < 0.5 * min(height, *(d.box[3] for d in rows[-1])):
                 rows[-1].append(det)
                 continue
         rows.append([det])
@@ -120,7 +115,7 @@ def rows_before(detections: list[DetectedFace]) -> list[DetectedFace]:
 
 def in_reading_order(ordered: list[DetectedFace], truth: list[dict]) -> bool:
     """Whether `ordered` goes through the true faces row by row (back row first), each left to right."""
-    matched = [max(truth, key=lambda t: box_iou(_xywh(d), t["box"])) for d in ordered]
+    matched = [max(truth, key=lambda t: box_iou(d.box, t["box"])) for d in ordered]
     return [(t["row"], t["box"][0]) for t in matched] == sorted((t["row"], t["box"][0]) for t in truth)
 
 
@@ -145,14 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     for photo, entry in truth.items():
         image = np.asarray(Image.open(args.photos / photo).convert("RGB"))
         found = {name: detector.detect(image) for name, detector in runs.items()}
-        counts = {name: count([_xywh(d) for d in faces], [f["box"] for f in entry["faces"]])
+        counts = {name: count([d.box for d in faces], [f["box"] for f in entry["faces"]])
                   for name, faces in found.items()}
         for name, result in counts.items():
             totals[name] += result
         if len(set(counts.values())) > 1:
             changed.append((photo, counts))
         faces = found["after (neck check)"]
-        boxes = [_xywh(d) for d in _reading_order(faces)]
+        boxes = [d.box for d in _reading_order(faces)]
         edges = [(x, y, x + w, y + h) for x, y, w, h in boxes]
         size = (image.shape[1], image.shape[0])
         for names, key in ((False, "before, no names"), (True, "before, with names")):

@@ -63,16 +63,16 @@ def open_set_errors(gallery: Gallery, embeddings: np.ndarray, photos: list[FaceP
         if not photo.is_probe:
             continue
         match = gallery.identify(embedding)
-        if photo.role == "unknown" and match.name:
-            errors.append(f"stranger {photo.path.name} named as {match.name} at distance {match.distance:.3f}")
-        elif photo.role != "unknown" and match.name != photo.person:
-            outcome = f"named as {match.name}" if match.name else f"not named ({match.reason})"
+        if photo.role == "unknown" and match.label:
+            errors.append(f"stranger {photo.path.name} named as {match.label} at distance {match.distance:.3f}")
+        elif photo.role != "unknown" and match.label != photo.person:
+            outcome = f"named as {match.label}" if match.label else f"not named ({match.reason})"
             errors.append(f"{photo.path.name} {outcome}: nearest {match.nearest} at distance {match.distance:.3f}")
     return errors
 
 
 def gallery_rule(gallery: Gallery) -> Callable[[np.ndarray], str | None]:
-    return lambda embedding: gallery.identify(embedding).name
+    return lambda embedding: gallery.identify(embedding).person_id
 
 
 def nearest_photo_rule(people: dict[str, np.ndarray], gallery: Gallery) -> Callable[[np.ndarray], str | None]:

@@ -61,10 +61,10 @@ def open_set_rates(embeddings: np.ndarray, people: list[str], distance: str, thr
         for i, person in enumerate(people):
             keep = np.arange(len(people)) != i
             known = Gallery({n: embeddings[keep & (people_arr == n)] for n in names}, threshold=t, distance=distance)
-            missed += known.identify(embeddings[i]).name != person
+            missed += known.identify(embeddings[i]).person_id != person
             strangers = Gallery({n: embeddings[people_arr == n] for n in names if n != person},
                                 threshold=t, distance=distance)
-            accepted += strangers.identify(embeddings[i]).name is not None
+            accepted += strangers.identify(embeddings[i]).person_id is not None
         fnir.append(missed / len(people))
         fpir.append(accepted / len(people))
     return np.array(fnir), np.array(fpir)

@@ -56,10 +56,11 @@ def conversion(files: list[Path], images: Path) -> dict[str, float]:
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    """IoU of two (x, y, w, h) boxes: the package's convention and ours."""
+    width = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def parity(images: list[tuple[str, np.ndarray]], ours: FaceDetector) -> tuple[dict, list[str]]:
@@ -75,8 +76,7 @@ def parity(images: list[tuple[str, np.ndarray]], ours: FaceDetector) -> tuple[di
             findings.append(f"{name}: the package finds {len(ref)} face(s), the cascade {len(found)}")
         for face in ref:
             faces += 1
-            x, y, w, h = face["box"]
-            box = (x, y, x + w, y + h)
+            box = tuple(face["box"])
             best = max(found, key=lambda d: iou(box, d.box), default=None)
             if best is None or iou(box, best.box) < MATCH_IOU:
                 findings.append(f"{name}: no counterpart for the package's face at {face['box']}")
@@ -124,7 +124,7 @@ def detection(photos, found: dict[float, list[list]], gender: dict[str, str]) ->
 
 def _covers_centre(faces: list, shape: tuple[int, ...]) -> bool:
     cy, cx = shape[0] / 2, shape[1] / 2
-    return any(f.box[0] <= cx <= f.box[2] and f.box[1] <= cy <= f.box[3] for f in faces)
+    return any(f.box[0] <= cx <= f.box[0] + f.box[2] and f.box[1] <= cy <= f.box[1] + f.box[3] for f in faces)
 
 
 def _rate(count: int, total: int) -> dict[str, float | int]:

@@ -49,8 +49,7 @@ def main() -> None:
         if face is None:
             missed.append(photo.path.name)
             continue
-        x1, y1, x2, y2 = face.box
-        geometry = FaceGeometry(box=(round(x1), round(y1), round(x2 - x1), round(y2 - y1)), landmarks=face.landmarks)
+        geometry = FaceGeometry(box=tuple(round(v) for v in face.box), landmarks=face.landmarks)
         embeddings.append(model.embed(model.align(image, face.landmarks)[None])[0])
         photos.append(photo)
         groups.append({"gender": gender.get(photo.person, ""), **proxy_groups(image, geometry)})

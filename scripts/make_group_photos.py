@@ -97,8 +97,7 @@ def single_face_people(faces: Path) -> list[Person]:
         image = Image.open(path).convert("RGB")
         found = detector.detect(np.asarray(image))
         if len(found) == 1 and len(sensitive.detect(np.asarray(image))) == 1:
-            x1, y1, x2, y2 = found[0].box
-            people.append(Person(path.stem, image, (x1, y1, x2 - x1, y2 - y1)))
+            people.append(Person(path.stem, image, found[0].box))
     return people
 
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _privacy_harness as h
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError, ScryptParams
-from governance import erasure, family
+from governance import enrolment, erasure, family
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared" / "data" / "faces"
@@ -50,16 +50,19 @@ def _embeddings(people: list[str], synthetic: bool) -> dict[str, np.ndarray]:
     """Four enrolment photos per person through the real detector + identity model, or random vectors."""
     if synthetic:
         return {p: h.person_embeddings(p, n=4) for p in people}
+    from fer_core.analyzer import default_detector
+    from fer_core.identity import load_embedding_model
+
+    detect, model = default_detector().detect, load_embedding_model()
     out = {}
     for person in people:
         photos = sorted((FACES / person).glob("*.jpg"))
-        chosen, vectors = [], None
-        for photo in photos:  # the first four photos that show exactly one face
-            try:
-                vectors, _ = family.embed_photos([photo])
-            except Exception:
+        chosen = []
+        for photo in photos:  # the first four photos that show exactly one face (the enrolment's detector)
+            read = enrolment.read_photo(photo, photo.name, detect)
+            if len(read.faces) != 1:
                 continue
-            chosen.append(vectors[0])
+            chosen.append(model.embed(enrolment.aligned_faces(enrolment.pick_faces([read])[0], model))[0])
             if len(chosen) == 4:
                 break
         out[person] = np.stack(chosen).astype(np.float32)

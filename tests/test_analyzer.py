@@ -13,7 +13,7 @@ from PIL import Image
 
 from fer_core._errors import ImageError
 from fer_core._paths import models_dir
-from fer_core.analyzer import DEFAULT_IDENTITY_MODEL, Face, FaceAnalyzer
+from fer_core.analyzer import DEFAULT_IDENTITY_MODEL, Face, FaceAnalyzer, identify
 from fer_core.emotion import EmotionModel
 
 ONE_FACE = ("Colin_Powell/Colin_Powell_0001.jpg", "Halle_Berry/Halle_Berry_0001.jpg",
@@ -124,7 +124,7 @@ needs_identity_model = pytest.mark.skipif(not _IDENTITY.is_file(), reason="ident
 
 
 @needs_identity_model
-def test_identity_model_fills_embedding_and_gallery_names_people(tiny_emotion_onnx, faces_dir):
+def test_identity_model_fills_embedding_and_the_gallery_given_per_call_names_people(tiny_emotion_onnx, faces_dir):
     from fer_core.identity import Gallery
 
     analyzer = FaceAnalyzer(emotion_model=tiny_emotion_onnx)  # the shipped identity model, found by default
@@ -132,11 +132,19 @@ def test_identity_model_fills_embedding_and_gallery_names_people(tiny_emotion_on
     enrol = {}
     for person in ("Colin_Powell", "Halle_Berry"):
         faces = [analyzer.analyze(faces_dir / person / f"{person}_000{i}.jpg")[0] for i in (1, 2, 3)]
-        assert all(f.embedding is not None and f.identity is None for f in faces)  # no gallery yet
-        enrol[person] = np.stack([f.embedding for f in faces])
+        assert all(f.embedding is not None and f.match is None and f.identity is None for f in faces)  # no gallery
+        enrol[f"id-{person}"] = np.stack([f.embedding for f in faces])
     model = analyzer.identity_model
-    analyzer.gallery = Gallery(enrol, threshold=model.threshold, distance=model.distance)
-    probe = analyzer.analyze(faces_dir / "Colin_Powell" / "Colin_Powell_0006.jpg")
-    assert [f.identity for f in probe] == ["Colin_Powell"]
-    stranger = analyzer.analyze(faces_dir / "_unknown" / "Ben_Stein_0001.jpg")
-    assert [f.identity for f in stranger] == [None]
+    gallery = Gallery(enrol, labels={pid: pid[3:] for pid in enrol}, threshold=model.threshold,
+                      distance=model.distance)
+    probe_path = faces_dir / "Colin_Powell" / "Colin_Powell_0006.jpg"
+    probe = analyzer.analyze(probe_path, gallery=gallery)
+    assert [(f.person_id, f.identity) for f in probe] == [("id-Colin_Powell", "Colin_Powell")]
+    assert probe[0].match.reason == "match"
+    stranger = analyzer.analyze(faces_dir / "_unknown" / "Ben_Stein_0001.jpg", gallery=gallery)
+    assert [(f.person_id, f.identity, f.match.reason) for f in stranger] == [(None, None, "beyond threshold")]
+    # The gallery belongs to the call, not to the analyzer: the next call without one names nobody.
+    assert not hasattr(analyzer, "gallery")
+    assert [f.match for f in analyzer.analyze(probe_path)] == [None]
+    # Faces analysed without a gallery are named later from their embeddings alone.
+    assert [f.person_id for f in identify(analyzer.analyze(probe_path), gallery)] == ["id-Colin_Powell"]

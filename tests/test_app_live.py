@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from fer_core import EmotionModel, FaceDetector
+from fer_core.identity import Match
 from fer_core.live import LiveTracker
 from fer_core.render import COLOURS
 from tests._app_support import MEMBER, photo_path
@@ -74,11 +75,11 @@ def test_labels_name_faces_only_when_the_gallery_was_consulted():
 
 def test_each_appearance_is_counted_once_for_the_audit_log(frame, faces_dir):
     """A named face that stays in view is one recognition, however many frames it is in."""
-    names = iter(["Ana"])
-    overlay = live.LiveOverlay(_tracker(identify=lambda rgb, landmarks: next(names, None)), recognition=True)
+    ana = Match("id-ana", "Ana", 0.3, "id-ana", None, float("inf"), "match")
+    overlay = live.LiveOverlay(_tracker(identify=lambda rgb, landmarks: ana), recognition=True)
     for _ in range(12):
         overlay.process(frame)
-    assert overlay.take_recognitions() == ["Ana"]
+    assert overlay.take_recognitions() == ["id-ana"]
     assert overlay.take_recognitions() == []
     assert overlay.stats().labels[0].endswith(" · Ana")
 

@@ -16,6 +16,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from fer_core.store import FamilyStore
+from governance import enrolment
 from governance.bias_audit import _coverage as coverage
 from tests._app_support import (
     MEMBER,
@@ -25,7 +27,7 @@ from tests._app_support import (
     photo_path,
     side_by_side,
 )
-from unveil.app import bias_upload, enrolment, photos
+from unveil.app import bias_upload, photos
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PASSPHRASE = "correct horse battery staple"
@@ -118,9 +120,17 @@ def test_analyze_a_camera_shot(app_env, faces_dir):
 
 
 def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, faces_dir, monkeypatch):
-    """Every click reruns the page: an unchanged photo is not decoded, searched or drawn again, and a
-    change of the gallery (the store locked) only names its faces again."""
+    """Every click reruns the page: an unchanged photo is not decoded, searched or drawn again, the
+    family gallery is decrypted once per unlock (and after each change of the family), and a change of
+    the gallery (the store locked) only names its faces again."""
     calls = {"analyze_photo": 0, "with_view": 0}
+    decrypted = []
+    real_gallery = FamilyStore.gallery
+
+    def counted_gallery(self, *args, **kwargs):
+        decrypted.append(1)
+        return real_gallery(self, *args, **kwargs)
+    monkeypatch.setattr(FamilyStore, "gallery", counted_gallery)
 
     def counted(name):
         real = getattr(photos, name)
@@ -148,11 +158,25 @@ def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, fa
     _no_exception(at)
     assert calls == {"analyze_photo": 1, "with_view": 1}
     assert len(_face_lines(at)) == 2
+    at.button(key="analyze_keep").click().run()
+    _no_exception(at)
+    assert len(decrypted) == 1  # one decryption across all those reruns, page switches and clicks
 
     at.button(key="sidebar_lock").click().run()
     _no_exception(at)
     assert calls == {"analyze_photo": 1, "with_view": 2}  # named again (by nobody now), not analysed again
     assert len(_face_lines(at)) == 2 and not any("Colin Powell" in line for line in _face_lines(at))
+    assert len(decrypted) == 1  # nothing to decrypt while locked
+
+    at.switch_page("unveil/app/pages/family.py").run()
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    at.run()
+    _no_exception(at)
+    assert _face_lines(at)[0].endswith("· **Colin Powell**")
+    assert len(decrypted) == 2 and calls["analyze_photo"] == 1  # decrypted again after the unlock, once
 
 
 # ----------------------------------------------------------------------------- Video

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fer_core import Face, FaceAnalyzer, FaceDetector, load_embedding_model, render
+from fer_core import Face, FaceAnalyzer, FaceDetector, Gallery, Match, load_embedding_model, render
 from fer_core import video as fer_video
+from governance import enrolment
 from tests._app_support import (
     MEMBER,
     STRANGER,
@@ -23,7 +24,8 @@ from tests._app_support import (
     side_by_side,
 )
 from tests._identity_helpers import load_script
-from unveil.app import bias_upload, enrolment, explain_view, photos, tables
+from unveil.app import bias_upload, explain_view, photos, tables
+from unveil.app import enrolment as app_enrolment
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +45,17 @@ def video(faces_dir, tmp_path_factory) -> bytes:
                          seconds=3.0, fps=10)
 
 
+def _match(name: str | None) -> Match | None:
+    """The gallery's match of a face to the member called `name` (their id: "id-" + name)."""
+    return None if name is None else Match(f"id-{name}", name, 0.1, f"id-{name}", None, float("inf"), "match")
+
+
 def _face(box, probs, identity=None, embedding=None) -> Face:
-    """A Face as the analyzer returns it, with a chosen box and probabilities (for the tracker's logic)."""
+    """A Face as the analyzer returns it, with a chosen box and probabilities (for the tracker's logic),
+    matched to the member called `identity` when given."""
     emotion = max(probs, key=probs.get)
     return Face(box=box, landmarks=np.zeros((5, 2), np.float32), score=0.99, emotion=emotion,
-                emotion_probs=probs, identity=identity,
+                emotion_probs=probs, match=_match(identity),
                 embedding=None if embedding is None else np.asarray(embedding, np.float32))
 
 
@@ -143,7 +151,7 @@ def group_photos(faces_dir, tmp_path_factory):
 def test_no_number_covers_a_face_or_another_number_on_group_photos(analyzer, group_photos):
     assert len(group_photos) >= 10
     for photo, entry in group_photos:
-        faces = [dataclasses.replace(face, identity="Gloria_Macapagal_Arroyo" if i % 2 else None)
+        faces = [dataclasses.replace(face, match=_match("Gloria_Macapagal_Arroyo" if i % 2 else None))
                  for i, face in enumerate(analyzer.analyze(photo))]
         assert len(faces) == len(entry["faces"])  # every person found, nothing else (see bench_group_photos.py)
         numbered = [max(entry["faces"], key=lambda true: fer_video.box_iou(face.box, true["box"])) for face in faces]
@@ -190,8 +198,9 @@ def test_faces_are_named_again_from_their_embeddings_without_a_new_analysis():
     faces = [_face((10, 10, 50, 50), {"happy": 0.7, "sad": 0.3}), _face((100, 10, 50, 50), {"happy": 0.2, "sad": 0.8})]
     faces[0].embedding, faces[1].embedding = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     analysis = photos.with_view(photos.PhotoResult("p.jpg", np.zeros((60, 160, 3), np.uint8), faces, recognition=False))
-    named = photos.named(analysis, lambda embedding: "Ana" if embedding[0] else None)
-    assert named.recognition and [f.identity for f in named.faces] == ["Ana", None]
+    gallery = Gallery({"7f3a": np.array([[1.0, 0.0]])}, labels={"7f3a": "Ana"}, threshold=0.5)
+    named = photos.named(analysis, gallery)
+    assert named.recognition and [(f.person_id, f.identity) for f in named.faces] == [("7f3a", "Ana"), (None, None)]
     assert named.view is None  # its labels changed: the page makes a new view
     assert [f.identity for f in analysis.faces] == [None, None]  # the kept analysis names nobody
     locked = photos.named(named, None)
@@ -393,30 +402,34 @@ def _enrol(store, name, embeddings):
 
     from governance import family
 
-    record = enrolment.consent_from_form(name=name, given_by="", guardian=False, child=False, purpose="family photos",
+    record = app_enrolment.consent_from_form(name=name, given_by="", guardian=False, child=False, purpose="family photos",
                                    scope="recognition", expires_on=date(2099, 1, 1), now=datetime.now(UTC))
     return family.enroll(store, name, embeddings, record)
 
 
 def test_consent_from_form_lasts_to_the_end_of_the_chosen_day():
     now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-    record = enrolment.consent_from_form(name=" Ana ", given_by="Bea", guardian=True, child=True, purpose=" photos ",
+    record = app_enrolment.consent_from_form(name=" Ana ", given_by="Bea", guardian=True, child=True, purpose=" photos ",
                                    scope="recognition", expires_on=date(2027, 5, 1), now=now)
     assert (record.subject, record.given_by, record.relation, record.purpose, record.subject_is_child) == (
         "Ana", "Bea", "guardian", "photos", True)
     assert record.expires_at == datetime(2027, 5, 1, 23, 59, 59, 999999, tzinfo=UTC)
     record.validate(now=now)
-    adult = enrolment.consent_from_form(name="Ana", given_by="ignored", guardian=False, child=False, purpose="photos",
+    adult = app_enrolment.consent_from_form(name="Ana", given_by="ignored", guardian=False, child=False, purpose="photos",
                                   scope="recognition", expires_on=date(2027, 5, 1), now=now)
     assert (adult.given_by, adult.relation) == ("Ana", "self")
 
 
-def test_counting_recognitions_counts_faces_and_refreshes_last_seen(store):
+def test_counting_recognitions_counts_faces_and_refreshes_last_seen_by_id(store, monkeypatch):
     from governance import family
 
     enrolled = _enrol(store, "Ana", np.ones((2, 128), np.float32))
     before = store.person(enrolled.person_id).last_seen_at
-    family.count_recognitions(store, ["Ana", None])
+    with monkeypatch.context() as patched:
+        # The faces carry the member's id: no name is decrypted or looked up to find it.
+        for method in ("find_person", "people", "person", "gallery"):
+            patched.setattr(store, method, lambda *a, **k: pytest.fail("a name was looked up"))
+        family.count_recognitions(store, [enrolled.person_id, None])
     last = store.audit_entries()[-1]
     assert (last.event, last.details) == ("recognise", {"faces": 2, "named": 1, "unknown": 1})
     assert store.person(enrolled.person_id).last_seen_at >= before
@@ -446,14 +459,14 @@ def test_enrolment_uses_the_picked_face_of_a_group_photo_and_says_which_photos_a
     model = load_embedding_model(app_models_dir / "face_recognition_dlib.onnx")
     blank = io.BytesIO()
     Image.new("RGB", (320, 240), (120, 160, 90)).save(blank, format="PNG")
-    photos = [enrolment.read_enrolment_photo(photo_path(faces_dir, STRANGER, 1).read_bytes(), "serena.jpg", detect),
-              enrolment.read_enrolment_photo(group_photo, "two people.jpg", detect),
-              enrolment.read_enrolment_photo(blank.getvalue(), "lawn.png", detect),
-              enrolment.read_enrolment_photo(b"not a photo", "notes.jpg", detect)]
+    photos = [enrolment.read_photo(photo_path(faces_dir, STRANGER, 1).read_bytes(), "serena.jpg", detect),
+              enrolment.read_photo(group_photo, "two people.jpg", detect),
+              enrolment.read_photo(blank.getvalue(), "lawn.png", detect),
+              enrolment.read_photo(b"not a photo", "notes.jpg", detect)]
     assert [len(p.faces) for p in photos] == [1, 2, 0, 0]
     assert photos[3].image is None
 
-    chosen, left_out = enrolment.enrolment_faces(photos, {})
+    chosen, left_out = enrolment.pick_faces(photos, {})
     assert len(chosen) == 1  # the one-face photo still enrols: a group photo no longer blocks everything
     assert left_out == ["two people.jpg: 2 faces and none picked, so it is not used.",
                         "lawn.png: no face found, so it is not used.",
@@ -461,15 +474,16 @@ def test_enrolment_uses_the_picked_face_of_a_group_photo_and_says_which_photos_a
                          "recognised)): it is not used.")]
 
     # The group photo is Colin Powell (left) and Serena Williams (right): picking face 2 enrols Serena's face.
-    chosen, left_out = enrolment.enrolment_faces(photos[:2], {"two people.jpg": 1})
+    chosen, left_out = enrolment.pick_faces(photos[:2], {"two people.jpg": 1})
     assert left_out == [] and chosen[1][1] is photos[1].faces[1]
-    embeddings = enrolment.embed_faces(chosen, model)
+    crops = enrolment.aligned_faces(chosen, model)
+    embeddings = model.embed(crops)
     assert embeddings.shape == (2, model.embedding_dim)
     same_person = float(np.linalg.norm(embeddings[0] - embeddings[1]))
-    other = enrolment.embed_faces([(photos[1].image, photos[1].faces[0])], model)[0]
+    other = model.embed(enrolment.aligned_faces([(photos[1].image, photos[1].faces[0])], model))[0]
     assert same_person < float(np.linalg.norm(embeddings[0] - other))
 
-    thumbs = enrolment.face_thumbnails(chosen, model)
+    thumbs = enrolment.thumbnails(crops)
     assert len(thumbs) == 2
     assert all(Image.open(io.BytesIO(t)).format == "JPEG" and Image.open(io.BytesIO(t)).size == (96, 96) for t in thumbs)
     assert photos[1].boxes[0][0] < 250 <= photos[1].boxes[1][0]  # numbered left to right

@@ -20,6 +20,9 @@ from PIL import Image
 
 from fer_core.store import DATA_FILE, FamilyStore
 from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
+from governance.enrolment import NO_FACE_TO_ENROL
+from governance.family import MUST_REENROL
+from tests._app_support import side_by_side
 from tests._store_helpers import load_harness
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE
@@ -123,22 +126,32 @@ def test_key_file_store(tmp_path, monkeypatch, capsys):
 
 def test_enroll_from_real_photos_with_consent(data_dir, faces_dir, tmp_path, capsys):
     photos = [str(faces_dir / "Colin_Powell" / f"Colin_Powell_000{i}.jpg") for i in range(1, 5)]
-    blank, group = tmp_path / "wall.png", str(faces_dir / "Jackie_Chan" / "Jackie_Chan_0001.jpg")  # no face; two faces
+    blank, group = tmp_path / "wall.png", tmp_path / "two people.jpg"  # no face; two faces
     Image.new("RGB", (200, 200), (128, 128, 128)).save(blank)
-    code, out, err = run(capsys, "family", "enroll", "Colin Powell", photos[0], str(blank), group,
+    group.write_bytes(side_by_side(Path(photos[1]), faces_dir / "Serena_Williams" / "Serena_Williams_0001.jpg"))
+    # No photo gives a face: refused, each photo named with why, and nothing stored.
+    code, out, err = run(capsys, "family", "enroll", "Colin Powell", str(blank), str(group),
                          "--data-dir", str(data_dir), "--purpose", "name family in our photos")
-    assert code == 1 and out == "" and f"{blank}: no face found" in err and f"{group}: 2 faces found" in err
-    assert photos[0] not in err
-    code, out, err = run(capsys, "family", "enroll", "Colin Powell", *photos, "--data-dir", str(data_dir),
+    assert (code, out) == (1, "") and err.splitlines() == [
+        f"{blank}: no face found, so it is not used.", f"{group}: 2 faces and none picked, so it is not used.",
+        f"error: {NO_FACE_TO_ENROL}"]
+    # Photos without a usable face are left out, with a note, as the app does; the others enrol.
+    code, out, err = run(capsys, "family", "enroll", "Colin Powell", *photos, str(blank), "--data-dir", str(data_dir),
                          "--purpose", "name family in our photos", "--days", "30")
-    assert code == 0 and err == "" and "with 4 embeddings; consent until" in out
-    code, out, _ = run(capsys, "family", "list", "--data-dir", str(data_dir))
+    assert code == 0 and err == f"{blank}: no face found, so it is not used.\n"
+    assert "with 4 embeddings and 0 thumbnails; consent until" in out
+    code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))
     lines = out.splitlines()
     assert [line.split()[0] for line in lines] == ["Halle", "Hamid", "Colin"]
-    assert "consent active" in lines[2] and "4 embeddings" in lines[2]
+    assert "consent active" in lines[2] and "4 embeddings" in lines[2] and not lines[2].endswith("re-enrolled")
+    # The fixture's members were stored with another model's (synthetic) embeddings: not recognised.
+    assert lines[0].endswith("must be re-enrolled") and lines[1].endswith("must be re-enrolled")
+    assert err.splitlines() == ["note: " + MUST_REENROL.format(name=name, theirs="default",
+                                                               model="face_recognition_dlib.onnx")
+                                for name in ("Halle Berry", "Hamid Karzai")]
     with h.open_store(data_dir) as store:
-        gallery = store.gallery(model="face_recognition_dlib.onnx")
-        assert list(gallery) == ["Colin Powell"] and gallery["Colin Powell"].shape == (4, 128)
+        (entry,) = store.gallery(model="face_recognition_dlib.onnx")
+        assert entry.name == "Colin Powell" and entry.embeddings.shape == (4, 128)
 
 
 def test_child_enrolment_needs_a_guardian(data_dir, faces_dir, capsys):

@@ -113,7 +113,7 @@ def test_withdrawal_erases_the_person_at_once(store):
     receipt = consent.withdraw(store, gone.person_id)
     assert receipt.reason == "consent withdrawn" and receipt.records["embeddings"] == 4 and receipt.storage_scrubbed
     assert store.person_ids() == [keep.person_id]
-    assert list(store.gallery()) == ["Bruno Lima"]
+    assert [entry.name for entry in store.gallery()] == ["Bruno Lima"]
     assert [e.event for e in store.audit_entries()[-2:]] == ["consent_withdrawn", "purge"]
     assert store.audit_entries()[-1].details["receipt"] == receipt.digest
     with pytest.raises(PersonNotFoundError):

@@ -61,8 +61,8 @@ def test_one_face_with_plausible_landmarks(detector, photo):
     assert len(faces) == 1
     face = faces[0]
     assert isinstance(face, DetectedFace)
-    x1, y1, x2, y2 = face.box
-    assert 0 <= x1 < x2 <= 249 and 0 <= y1 < y2 <= 249
+    x, y, w, h = face.box  # (x, y, w, h): the one public box convention
+    assert 0 <= x and 0 < w and x + w <= 249 and 0 <= y and 0 < h and y + h <= 249
     assert face.landmarks.shape == (5, 2) and face.landmarks.dtype == np.float32
     left_eye, right_eye, nose, mouth_left, mouth_right = face.landmarks
     assert left_eye[0] < nose[0] < right_eye[0]
@@ -127,7 +127,7 @@ def test_a_photo_shrunk_to_the_first_level_first_gives_the_same_faces(photo, mon
     whole = analyzer_detector.detect(bigger)
     monkeypatch.setattr(detection, "FULL_PYRAMID_MAX_PIXELS", 1_000_000)  # the 1.9 MP photo is then "big"
     # within 1% of the face's width (on 20 LFW photos at this size: 0.6% at worst)
-    width = whole[0].box[2] - whole[0].box[0]
+    width = whole[0].box[2]
     _same_faces(analyzer_detector.detect(bigger), whole, pixels=0.01 * width)
 
 
@@ -145,10 +145,11 @@ def test_the_face_of_a_12_megapixel_photo_is_found(photo, tmp_path):
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    """IoU of two (x, y, w, h) boxes."""
+    width = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def _detected(box, score=0.99) -> DetectedFace:
@@ -156,12 +157,12 @@ def _detected(box, score=0.99) -> DetectedFace:
 
 
 def test_on_a_neck_is_a_small_box_at_a_faces_bottom_edge_inside_its_width():
-    face = _detected((100.0, 100.0, 200.0, 220.0))
-    assert detection.on_a_neck(_detected((90.0, 222.0, 142.0, 281.0)), face)  # 52x59 under the chin
-    assert not detection.on_a_neck(_detected((90.0, 270.0, 142.0, 329.0)), face)  # 0.42 face heights lower
-    assert not detection.on_a_neck(_detected((40.0, 222.0, 92.0, 281.0)), face)  # beside the face, not under it
-    assert not detection.on_a_neck(_detected((110.0, 222.0, 200.0, 322.0)), face)  # as large as a face
-    assert not detection.on_a_neck(face, _detected((90.0, 222.0, 142.0, 281.0)))
+    face = _detected((100.0, 100.0, 100.0, 120.0))  # (x, y, w, h)
+    assert detection.on_a_neck(_detected((90.0, 222.0, 52.0, 59.0)), face)  # 52x59 under the chin
+    assert not detection.on_a_neck(_detected((90.0, 270.0, 52.0, 59.0)), face)  # 0.42 face heights lower
+    assert not detection.on_a_neck(_detected((40.0, 222.0, 52.0, 59.0)), face)  # beside the face, not under it
+    assert not detection.on_a_neck(_detected((110.0, 222.0, 90.0, 100.0)), face)  # as large as a face
+    assert not detection.on_a_neck(face, _detected((90.0, 222.0, 52.0, 59.0)))
 
 
 def test_the_neck_check_drops_the_false_face_on_a_neck_and_keeps_the_face(faces_dir):

@@ -43,10 +43,11 @@ def both(reference, photos):
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    """IoU of two (x, y, w, h) boxes: the package's convention and ours."""
+    width = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def test_the_test_set_is_real_and_not_trivial(photos, both):
@@ -66,8 +67,7 @@ def test_boxes_and_landmarks_match_the_package(both):
     worst_iou, worst_px = 1.0, 0.0
     for name, ref, ours in both:
         for face in ref:
-            x, y, w, h = face["box"]
-            ref_box = (x, y, x + w, y + h)
+            ref_box = tuple(face["box"])
             assert ours, f"{name}: the package found a face at {face['box']}, we found none"
             match = max(ours, key=lambda d: _iou(ref_box, d.box))
             iou = _iou(ref_box, match.box)

@@ -37,7 +37,7 @@ def test_four_photos_give_four_embeddings_that_recognise_the_person(faces_dir, m
     others = embed_enrollment_photos({"serena.jpg": photo(faces_dir, "Serena_Williams", 1)}, detect=detect, model=model)
     gallery = Gallery({"Colin": embeddings, "Serena": others}, threshold=model.threshold)
     probe = photo(faces_dir, "Colin_Powell", 5)
-    assert gallery.identify(model.embed_face(probe, detect(probe)[0].landmarks)).name == "Colin"
+    assert gallery.identify(model.embed_face(probe, detect(probe)[0].landmarks)).person_id == "Colin"
 
 
 def test_photo_without_a_face_is_refused_by_name(faces_dir, model, detect):

@@ -38,12 +38,12 @@ def _events(store):
 
 
 def test_keeping_the_same_results_again_stores_no_second_copy(store):
-    _enrol(store, "Serena")
+    serena = _enrol(store, "Serena")
     rows = [_row("party.jpg", 1, "Serena"), _row("party.jpg", 2, "unknown")]
-    first, created = kept_results.keep(store, rows)
+    first, created = kept_results.keep_analysis(store, rows, person_ids=[serena.person_id, None])
     assert created
     for _ in range(2):
-        again, created = kept_results.keep(store, rows)
+        again, created = kept_results.keep_analysis(store, rows, person_ids=[serena.person_id, None])
         assert not created and again == first
     assert len(store.analyses()) == 1
     assert _events(store).count("analysis_kept") == 1
@@ -53,8 +53,9 @@ def test_keeping_the_same_results_again_stores_no_second_copy(store):
 
 def test_kept_results_are_listed_newest_first_with_their_photos_and_names(store):
     serena, laura = _enrol(store, "Serena"), _enrol(store, "Laura")
-    older, _ = kept_results.keep(store, [_row("a.jpg", 1, "Serena"), _row("b.jpg", 1, "Laura")])
-    newer, _ = kept_results.keep(store, [_row("c.jpg", 1)])
+    older, _ = kept_results.keep_analysis(store, [_row("a.jpg", 1, "Serena"), _row("b.jpg", 1, "Laura")],
+                                         person_ids=[serena.person_id, laura.person_id])
+    newer, _ = kept_results.keep_analysis(store, [_row("c.jpg", 1)], person_ids=[None])
     listed = kept_results.kept(store)
     assert [r.id for r in listed] == [newer.id, older.id]
     assert older.photos == ["a.jpg", "b.jpg"] and older.names == ["Laura", "Serena"]
@@ -70,8 +71,8 @@ def test_kept_results_are_listed_newest_first_with_their_photos_and_names(store)
 
 
 def test_deleting_a_kept_result_is_logged_and_deleting_it_again_changes_nothing(store):
-    kept, _ = kept_results.keep(store, [_row("a.jpg", 1)])
-    other, _ = kept_results.keep(store, [_row("b.jpg", 1)])
+    kept, _ = kept_results.keep_analysis(store, [_row("a.jpg", 1)], person_ids=[None])
+    other, _ = kept_results.keep_analysis(store, [_row("b.jpg", 1)], person_ids=[None])
     kept_results.delete(store, kept.id)
     assert [r.id for r in kept_results.kept(store)] == [other.id]
     assert _events(store)[-1] == "analysis_deleted"
@@ -82,19 +83,50 @@ def test_deleting_a_kept_result_is_logged_and_deleting_it_again_changes_nothing(
     assert _events(store).count("analysis_deleted") == 1
 
 
+def test_keeping_links_the_faces_ids_and_logs_it_without_looking_up_any_name(store, monkeypatch):
+    serena, laura = _enrol(store, "Serena"), _enrol(store, "Laura")
+    before = len(audit_log.entries(store))
+
+    def no_lookup(*_args, **_kwargs):
+        raise AssertionError("a name was looked up")
+    # Every way of reading a member by name or decrypting the names: none may be used to keep a result.
+    for method in ("find_person", "people", "person", "gallery"):
+        monkeypatch.setattr(store, method, no_lookup)
+    monkeypatch.setattr(family, "resolve", no_lookup)
+    rows = [_row("party.jpg", 1, "Serena"), _row("party.jpg", 2, "unknown"), _row("party.jpg", 3, "Serena")]
+    kept, created = kept_results.keep_analysis(store, rows, person_ids=[serena.person_id, None, serena.person_id])
+    monkeypatch.undo()
+    assert created and kept.person_ids == (serena.person_id,)  # Laura, not in the photo, is not linked
+    (entry,) = audit_log.entries(store)[before:]
+    assert (entry.event, entry.details, entry.person_id) == ("analysis_kept", {"faces": 3, "named": 1}, None)
+    # Linked by id: erasing Serena erases the result; Laura stays enrolled.
+    family.purge(store, serena.person_id)
+    assert store.analyses() == [] and laura.person_id in store.person_ids()
+
+
+def test_rows_naming_more_members_than_ids_given_are_refused(store):
+    serena = _enrol(store, "Serena")
+    with pytest.raises(KeptResultError) as error:
+        kept_results.keep_analysis(store, [_row("a.jpg", 1, "Serena"), _row("a.jpg", 2, "Laura")],
+                                   person_ids=[serena.person_id, None])
+    assert str(error.value) == kept_results.NAMED_WITHOUT_ID.format(named=2, ids=1)
+    assert store.analyses() == [] and "analysis_kept" not in _events(store)
+
+
 def test_nothing_to_keep_is_refused(store):
     with pytest.raises(KeptResultError) as error:
-        kept_results.keep(store, [])
+        kept_results.keep_analysis(store, [], person_ids=[])
     assert str(error.value) == kept_results.NOTHING_TO_KEEP
     assert store.analyses() == []
 
 
 def test_the_erasure_preview_says_which_kept_results_also_name_other_members(store):
     serena = _enrol(store, "Serena")
-    _enrol(store, "Laura")
-    kept_results.keep(store, [_row("party.jpg", 1, "Serena"), _row("party.jpg", 2, "Laura")])
-    kept_results.keep(store, [_row("solo.jpg", 1, "Serena")])
-    kept_results.keep(store, [_row("laura.jpg", 1, "Laura")])
+    laura = _enrol(store, "Laura")
+    s, la = serena.person_id, laura.person_id
+    kept_results.keep_analysis(store, [_row("party.jpg", 1, "Serena"), _row("party.jpg", 2, "Laura")], person_ids=[s, la])
+    kept_results.keep_analysis(store, [_row("solo.jpg", 1, "Serena")], person_ids=[s])
+    kept_results.keep_analysis(store, [_row("laura.jpg", 1, "Laura")], person_ids=[la])
     preview = family.erasure_preview(store, serena.person_id)
     assert preview == family.ErasurePreview("Serena", consents=1, embeddings=2, thumbnails=0, analyses=2,
                                             also_named=("Laura",))

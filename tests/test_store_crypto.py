@@ -60,9 +60,9 @@ def test_round_trip_after_reopen_is_exact(store):
     reopened = _reopen(store)
     assert not reopened.is_unlocked
     reopened.unlock(PASS)
-    gallery = reopened.gallery()
-    assert list(gallery) == ["Halle Berry"]
-    assert gallery["Halle Berry"].dtype == np.float32 and np.array_equal(gallery["Halle Berry"], vectors)
+    (entry,) = reopened.gallery()
+    assert (entry.person_id, entry.name) == (pid, "Halle Berry")
+    assert entry.embeddings.dtype == np.float32 and np.array_equal(entry.embeddings, vectors)
     reopened.close()
 
 

@@ -115,8 +115,8 @@ def _true_face_boxes(models, photo: Path, side: int = 150) -> tuple[float, float
     canvas = np.full((side + 80, side + 80, 3), 200, np.uint8)
     canvas[40:40 + side, 40:40 + side] = small
     (face,) = detector.detect(canvas)
-    x1, y1, x2, y2 = face.box
-    return x1 - 40, y1 - 40, x2 - x1, y2 - y1
+    x, y, w, h = face.box
+    return x - 40, y - 40, w, h
 
 
 def test_the_tracker_follows_a_moving_face_between_detections(models, room, faces_dir):
@@ -147,10 +147,9 @@ def test_a_detection_centred_in_a_followed_face_continues_it_even_when_the_boxes
     frame = np.full((480, 640, 3), 200, np.uint8)
     frame[100:350, 150:400] = np.asarray(Image.open(photo_path(faces_dir, MEMBER, 1)).convert("RGB"))
     (face,) = detector.detect(frame)
-    x1, y1, x2, y2 = face.box
+    x, y, w, h = face.box
     # The detector's box on the second frame: half the size, around the same centre (IoU 0.25).
-    cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
-    shrunk = type(face)((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), face.landmarks, face.score)
+    shrunk = type(face)((x + w / 4, y + h / 4, w / 2, h / 2), face.landmarks, face.score)
     answers = iter([[face], [shrunk]])
     tracker = LiveTracker(detect=lambda small: [_scaled(d, small.shape[1] / 640) for d in next(answers)],
                           emotion_model=models[1], detect_every=1)
@@ -212,7 +211,7 @@ def test_a_member_is_named_and_each_appearance_is_audited_once(models, room, unl
     with open(out, "w", encoding="utf-8") as stream:
         watch(parse_source(str(room[0])), _tracker(models, identify=identifier(store, model)),
               [JsonLinesSink(stream)], stop=threading.Event(),
-              on_recognition=lambda names: count_recognitions(store, names))
+              on_recognition=lambda person_ids: count_recognitions(store, person_ids))
     lines = _lines(out)
     appear = {e["track"]: e["identity"] for e in lines if e.get("event") == APPEAR}
     assert appear == {1: "Colin Powell", 2: None}

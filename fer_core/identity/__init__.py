@@ -1,16 +1,17 @@
 """Family recognition: face embeddings from a pluggable ONNX model, enrolment, open-set identification.
 
     model = load_embedding_model()                      # the shipped dlib ResNet (128-d, Euclidean)
-    people = {"Ana": embed_enrollment_photos(photos, detect=detect, model=model)}
-    gallery = Gallery(people, threshold=model.threshold, distance=model.distance)
+    people = {ana_id: embed_enrollment_photos(photos, detect=detect, model=model)}
+    gallery = Gallery(people, labels={ana_id: "Ana"}, threshold=model.threshold, distance=model.distance)
     match = gallery.identify(model.embed_face(image, landmarks))
-    match.name                                          # "Ana", or None for "unknown"
+    match.person_id, match.label                         # ana_id and "Ana", or None for "unknown"
+    # Gallery.from_entries(store.gallery(model=model.name), ...) builds it from the family store.
 
 Storing embeddings (encrypted) and consent belong to the family store, not to this package.
 """
 from fer_core.identity._enrollment import Detector, embed_enrollment_photos
 from fer_core.identity._errors import EnrollmentError, IdentityError
-from fer_core.identity._gallery import Gallery, Match
+from fer_core.identity._gallery import Gallery, GalleryEntryLike, Match
 from fer_core.identity._metadata import IdentityContract, identity_metadata, parse_identity_metadata
 from fer_core.identity._model import DEFAULT_MODEL, EmbeddingModel, load_embedding_model, pairwise_distances
 
@@ -20,6 +21,7 @@ __all__ = [
     "EmbeddingModel",
     "EnrollmentError",
     "Gallery",
+    "GalleryEntryLike",
     "IdentityContract",
     "IdentityError",
     "Match",

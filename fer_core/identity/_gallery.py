@@ -1,9 +1,10 @@
-"""Open-set identification against the enrolled household: a name, or "unknown"."""
+"""Open-set identification against the enrolled household: a person (id and display label), or "unknown"."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -20,19 +21,29 @@ AMBIGUOUS = "ambiguous"
 EMPTY_GALLERY = "empty gallery"
 
 
+class GalleryEntryLike(Protocol):
+    """One enrolled person as a store hands them over (fer_core.store.GalleryEntry)."""
+
+    person_id: str
+    name: str
+    embeddings: np.ndarray
+
+
 @dataclass(frozen=True)
 class Match:
-    """The outcome of `Gallery.identify`.
+    """The outcome of `Gallery.identify`. People are referred to by id; `label` is for display only.
 
-    name: the person named, or None ("unknown").
+    person_id: the person named, or None ("unknown").
+    label: that person's display label (their name), or None.
     distance: distance to the nearest enrolled person (inf if nobody is enrolled).
-    nearest: that nearest person, whether named or not (None if nobody is enrolled).
-    runner_up: the second-nearest person (None if fewer than two are enrolled).
+    nearest: that nearest person's id, whether named or not (None if nobody is enrolled).
+    runner_up: the second-nearest person's id (None if fewer than two are enrolled).
     runner_up_distance: distance to the runner-up (inf if none).
     reason: "match", "beyond threshold", "ambiguous" or "empty gallery".
     """
 
-    name: str | None
+    person_id: str | None
+    label: str | None
     distance: float
     nearest: str | None
     runner_up: str | None
@@ -41,7 +52,11 @@ class Match:
 
 
 class Gallery:
-    """The enrolled people, one row of embeddings per enrolment photo.
+    """The enrolled people by id, one row of embeddings per enrolment photo, each with a display label.
+
+    `people` maps a person id to their embeddings; `labels` maps the same ids to what is shown (their
+    name; default: the id itself). A face is identified as an id: the label is never used to find
+    the person again, so two people can never be confused through their names.
 
     Each person is represented by the centre of their enrolment embeddings (for "cosine" models,
     of the unit-length embeddings): one comparison per person, and on the development set it named
@@ -59,6 +74,7 @@ class Gallery:
         self,
         people: Mapping[str, np.ndarray],
         *,
+        labels: Mapping[str, str] | None = None,
         threshold: float,
         distance: str = "euclidean",
         margin: float | None = None,
@@ -73,12 +89,16 @@ class Gallery:
         self.threshold = float(threshold)
         self.distance = distance
         self.margin = float(margin)
-        self.names: list[str] = []
+        self.person_ids: list[str] = []
+        self.labels: dict[str, str] = {}
         centres = []
         dim = None
         for name, embeddings in people.items():
             if not isinstance(name, str) or not name.strip():
-                raise IdentityError(f"person names must be non-empty strings, got {name!r}")
+                raise IdentityError(f"person ids must be non-empty strings, got {name!r}")
+            label = name if labels is None else labels.get(name)
+            if not isinstance(label, str) or not label.strip():
+                raise IdentityError(f"{name}: the display label must be a non-empty string, got {label!r}")
             rows = np.asarray(embeddings, dtype=np.float32)
             if rows.ndim != 2 or len(rows) == 0 or not np.isfinite(rows).all():
                 raise IdentityError(f"{name}: embeddings must be a non-empty finite [n, d] array, got shape {rows.shape}")
@@ -87,35 +107,44 @@ class Gallery:
             if dim is not None and rows.shape[1] != dim:
                 raise IdentityError(f"{name}: embeddings have {rows.shape[1]} dimensions, others have {dim}")
             dim = rows.shape[1]
-            self.names.append(name)
+            self.person_ids.append(name)
+            self.labels[name] = label
             centres.append(_centre(rows, distance))
         self.dim = dim
         self._centres = np.stack(centres) if centres else np.zeros((0, 0), dtype=np.float32)
 
+    @classmethod
+    def from_entries(cls, entries: Iterable[GalleryEntryLike], *, threshold: float, distance: str = "euclidean",
+                     margin: float | None = None) -> Gallery:
+        """The gallery of a store's entries (FamilyStore.gallery()): keyed by id, labelled by name."""
+        entries = list(entries)
+        return cls({e.person_id: e.embeddings for e in entries}, labels={e.person_id: e.name for e in entries},
+                   threshold=threshold, distance=distance, margin=margin)
+
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self.person_ids)
 
     def identify(self, embedding: np.ndarray) -> Match:
-        """Name the face with this embedding [d], or None ("unknown"); see the class docstring."""
+        """The person whose face has this embedding [d], or None ("unknown"); see the class docstring."""
         embedding = np.asarray(embedding, dtype=np.float32)
-        if not self.names:
-            return Match(None, math.inf, None, None, math.inf, EMPTY_GALLERY)
+        if not self.person_ids:
+            return Match(None, None, math.inf, None, None, math.inf, EMPTY_GALLERY)
         if embedding.shape != (self.dim,) or not np.isfinite(embedding).all():
             raise IdentityError(f"embedding must be a finite vector of length {self.dim}, got shape {embedding.shape}")
         distances = pairwise_distances(embedding[None], self._centres, self.distance)[0]
         order = np.argsort(distances, kind="stable")
         best = int(order[0])
-        nearest, best_distance = self.names[best], float(distances[best])
+        nearest, best_distance = self.person_ids[best], float(distances[best])
         if len(order) > 1:
             second = int(order[1])
-            runner_up, runner_up_distance = self.names[second], float(distances[second])
+            runner_up, runner_up_distance = self.person_ids[second], float(distances[second])
         else:
             runner_up, runner_up_distance = None, math.inf
         if best_distance > self.threshold:
-            return Match(None, best_distance, nearest, runner_up, runner_up_distance, BEYOND_THRESHOLD)
+            return Match(None, None, best_distance, nearest, runner_up, runner_up_distance, BEYOND_THRESHOLD)
         if runner_up_distance - best_distance < self.margin:
-            return Match(None, best_distance, nearest, runner_up, runner_up_distance, AMBIGUOUS)
-        return Match(nearest, best_distance, nearest, runner_up, runner_up_distance, MATCH)
+            return Match(None, None, best_distance, nearest, runner_up, runner_up_distance, AMBIGUOUS)
+        return Match(nearest, self.labels[nearest], best_distance, nearest, runner_up, runner_up_distance, MATCH)
 
 
 def _centre(rows: np.ndarray, distance: str) -> np.ndarray:

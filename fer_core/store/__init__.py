@@ -5,7 +5,7 @@ passphrase (scrypt) or a 0600 key file unlocks, and a hash-chained audit log.
     from fer_core.store import FamilyStore
     store = FamilyStore.create(passphrase="correct horse battery")   # default_data_dir()
     pid = store.add_person("Alice"); store.add_embeddings(pid, vectors)
-    store.gallery()                  # {"Alice": (n, d) float32}
+    store.gallery()                  # [GalleryEntry(pid, "Alice", (n, d) float32)]
     store.delete_person(pid); store.scrub()
 """
 from fer_core.store._audit import AuditVerification
@@ -32,7 +32,7 @@ from fer_core.store._errors import (
     WrongPassphraseError,
 )
 from fer_core.store._paths import default_data_dir
-from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, Person, Thumbnail
+from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 from fer_core.store._store import DATA_FILE, KEYS_FILE, FamilyStore
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "Damage",
     "EmbeddingError",
     "FamilyStore",
+    "GalleryEntry",
     "KeyDestroyedError",
     "KeyFileError",
     "LoneKeysFileError",

@@ -17,6 +17,16 @@ class Person:
 
 
 @dataclass(frozen=True)
+class GalleryEntry:
+    """One enrolled person as recognition needs them: their id, their name (a display label only),
+    and their embeddings (n, d) float32."""
+
+    person_id: str
+    name: str
+    embeddings: Any  # np.ndarray; typed loosely so this module of plain records needs no numpy
+
+
+@dataclass(frozen=True)
 class ConsentEntry:
     id: str
     person_id: str

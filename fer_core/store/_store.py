@@ -53,7 +53,7 @@ from fer_core.store._errors import (
     WrongPassphraseError,
 )
 from fer_core.store._paths import resolve_data_dir
-from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, Person, Thumbnail
+from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 
 DATA_FILE = "unveil.db"
 KEYS_FILE = "keys.db"
@@ -81,6 +81,10 @@ _RETENTION_SEAL = "retention_seal"  # meta key: MAC of the retention settings
 _REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key
 
 Errors = Literal["raise", "skip"]
+
+
+GALLERY_MIXES_MODELS = ("the store holds embeddings of several models ({models}): pass model= so that faces are "
+                        "compared with one model's embeddings only")
 
 
 def _new_id() -> str:
@@ -210,7 +214,7 @@ class FamilyStore:
         store = FamilyStore.create(data_dir, passphrase="...")    # first run
         store = FamilyStore(data_dir); store.unlock("...")         # later runs
         pid = store.add_person("Alice"); store.add_embeddings(pid, vectors)
-        store.gallery()  ->  {"Alice": array (n, d)}
+        store.gallery()  ->  [GalleryEntry(pid, "Alice", array (n, d))]
 
     `busy_timeout` is how long a write waits for another session's write before StoreBusyError.
     `clock` returns POSIX seconds; tests pass a fake one to age data.
@@ -1134,12 +1138,30 @@ class FamilyStore:
         return np.stack(vectors)
 
     @_damage_is_typed
-    def gallery(self, *, model: str | None = None, errors: Errors = "raise") -> dict[str, np.ndarray]:
-        """{name: (n, d) float32 array} for everyone with embeddings (of `model`, when given): what
-        recognition compares faces against. errors="skip" leaves out values that fail authentication."""
-        self._require_master()
-        out: dict[str, np.ndarray] = {}
+    def embedding_models(self) -> dict[str, set[str]]:
+        """person id -> the models their embeddings were made by (the `model` each was stored with), for
+        everyone with embeddings. Works while locked: model names say nothing about anyone."""
+        out: dict[str, set[str]] = {}
         with self._snapshot() as conn:
+            for person_id, model in conn.execute("SELECT DISTINCT person_id, model FROM embeddings"):
+                out.setdefault(person_id, set()).add(model)
+        return out
+
+    @_damage_is_typed
+    def gallery(self, *, model: str | None = None, errors: Errors = "raise") -> list[GalleryEntry]:
+        """Everyone with embeddings of `model`, oldest first, each as their id, their name (decrypted here
+        once, for display) and their (n, d) float32 embeddings: what recognition compares faces against.
+        Embeddings of other models are left out, so two models' embeddings are never compared; a member
+        with none of `model` is not in the gallery. `model` None is allowed only while every embedding
+        comes from one model (EmbeddingError otherwise). errors="skip" leaves out values that fail
+        authentication."""
+        self._require_master()
+        out: list[GalleryEntry] = []
+        with self._snapshot() as conn:
+            if model is None:
+                models = sorted(row[0] for row in conn.execute("SELECT DISTINCT model FROM embeddings"))
+                if len(models) > 1:
+                    raise EmbeddingError(GALLERY_MIXES_MODELS.format(models=", ".join(models)))
             for row in conn.execute("SELECT id, name, created_at, last_seen_at FROM people ORDER BY created_at, rowid").fetchall():
                 try:
                     name = self._name_of(*row)
@@ -1149,7 +1171,7 @@ class FamilyStore:
                         raise
                     continue
                 if vectors and len({v.shape[0] for v in vectors}) == 1:
-                    out[name] = np.stack(vectors)
+                    out.append(GalleryEntry(row[0], name, np.stack(vectors)))
                 elif vectors:
                     raise EmbeddingError("the gallery mixes embeddings of different sizes: pass model=")
         return out

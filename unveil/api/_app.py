@@ -93,8 +93,8 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         identity = models.identity_model
         if store is None or identity is None:
             return None
-        people = store.gallery(model=identity.name, errors="skip")
-        return Gallery(people, threshold=identity.threshold, distance=identity.distance) if people else None
+        entries = store.gallery(model=identity.name, errors="skip")
+        return Gallery.from_entries(entries, threshold=identity.threshold, distance=identity.distance) if entries else None
 
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
@@ -168,13 +168,10 @@ def _analyze_now(data: bytes, models: FaceAnalyzer, gallery: Gallery | None, max
         raise ApiError(413, "too_many_pixels", exc.reason) from None
     except ImageError as exc:
         raise ApiError(400, "unreadable_image", exc.reason) from None
-    analyzer = FaceAnalyzer(detector=models.detector, emotion_model=models.emotion_model,
-                            identity_model=models.identity_model if models.identity_model is not None else False,
-                            gallery=gallery)
-    faces = analyzer.analyze(image)
+    faces = models.analyze(image, gallery=gallery)
     if gallery is not None and faces and store is not None:
         try:
-            family.count_recognitions(store, [face.identity for face in faces])
+            family.count_recognitions(store, [face.person_id for face in faces])
         except UnveilError as exc:
             raise ApiError(503, "store_unavailable", str(exc)) from None
     height, width = image.shape[:2]

@@ -103,7 +103,7 @@ class LiveOverlay:
             self._labels = labels
             if self._recognition:
                 # Counted once per appearance, as `unveil watch` does: a new face, or one named later.
-                self._recognised += [event.identity for event in live.events if event.kind in (APPEAR, NAMED)]
+                self._recognised += [event.person_id for event in live.events if event.kind in (APPEAR, NAMED)]
         return drawn
 
     def stats(self) -> LiveStats:
@@ -113,7 +113,7 @@ class LiveOverlay:
             return LiveStats(self._frames, rate, self._labels)
 
     def take_recognitions(self) -> list[str | None]:
-        """The faces compared with the gallery since the last call (a name, or None for unknown), for the
+        """The faces compared with the gallery since the last call (a member's id, or None for unknown), for the
         page to count in the audit log from its own thread (the store is not shared across threads)."""
         with self._lock:
             taken, self._recognised = self._recognised, []

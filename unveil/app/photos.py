@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from fer_core import ImageError, load_image
+from fer_core.analyzer import GalleryLike, identify
 from fer_core.render import DISPLAY_JPEG_QUALITY, DISPLAY_MAX_SIDE, FaceLike, annotate, display_copy, draw, png_bytes
 
 
@@ -57,18 +58,14 @@ def analyze_photo(
     return PhotoResult(source, image, list(analyze(image)), recognition)
 
 
-def named(result: PhotoResult, identify: Callable[[np.ndarray], str | None] | None) -> PhotoResult:
-    """The result of an analysis made without a gallery, with each face named by `identify` (an embedding
-    to a member's name, or None for "unknown"); `identify` None gives the faces unnamed.
+def named(result: PhotoResult, gallery: GalleryLike | None) -> PhotoResult:
+    """The result of an analysis made without a gallery, with each face matched against `gallery`
+    (fer_core.analyzer.identify: the member's id and display name, or "unknown"); `gallery` None gives
+    the faces unnamed.
 
     Naming needs only each face's embedding, so a change of the family gallery (an enrolment, a purge,
     the store locked or unlocked) names the faces again without decoding or searching the photo again."""
-    if identify is None:
-        faces = [replace(face, identity=None) for face in result.faces]
-    else:
-        faces = [replace(face, identity=identify(face.embedding) if face.embedding is not None else None)
-                 for face in result.faces]
-    return replace(result, faces=faces, recognition=identify is not None, view=None)
+    return replace(result, faces=identify(result.faces, gallery), recognition=gallery is not None, view=None)
 
 
 def with_view(result: PhotoResult, max_side: int = DISPLAY_MAX_SIDE) -> PhotoResult:

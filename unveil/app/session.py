@@ -9,7 +9,7 @@ member it confirms, so a tick given to erase one member can never count for anot
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Hashable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +54,7 @@ class PhotoBatch:
     _photos: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     _results: dict[str, Any] = field(default_factory=dict)
     _analyses: dict[str, Any] = field(default_factory=dict)
-    _gallery: tuple[str, ...] = ()
+    _gallery: Hashable = 0
 
     def __len__(self) -> int:
         return len(self._photos)
@@ -66,8 +66,9 @@ class PhotoBatch:
             self._photos.setdefault(photo_key(name, data), (name, data))
         return len(self._photos) - before
 
-    def pending(self, gallery: tuple[str, ...]) -> list[tuple[str, str, bytes]]:
-        """(key, name, bytes) of every photo to analyse for this gallery state (the names it holds)."""
+    def pending(self, gallery: Hashable) -> list[tuple[str, str, bytes]]:
+        """(key, name, bytes) of every photo to analyse for this gallery state (any value that changes
+        with the gallery: the app's gallery generation)."""
         if gallery != self._gallery:
             self._results.clear()
             self._gallery = gallery

@@ -1,26 +1,19 @@
-"""Streamlit glue shared by the pages: models loaded once per process, the per-session family store,
-and errors shown as messages instead of tracebacks. Logic lives in fer_core/ and governance/."""
+"""Streamlit glue shared by the pages: the analyzer loaded once per process, the per-session family
+store and its gallery (decrypted once per unlock), and errors shown as messages instead of tracebacks.
+Logic lives in fer_core/ and governance/."""
 from __future__ import annotations
 
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import streamlit as st
 
-from fer_core import (
-    EmbeddingModel,
-    EmotionModel,
-    FaceAnalyzer,
-    FaceDetector,
-    Gallery,
-    UnveilError,
-)
+from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core._paths import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
-from governance import family
-from unveil.app import enrolment, photos
+from governance import enrolment, family
+from unveil.app import photos
 from unveil.app import session as app_session
 
 log = logging.getLogger("unveil.app")
@@ -34,27 +27,19 @@ KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so th
 NOTICE = "unveil_new_session_notice"  # what this session said about what was kept, or None
 _PHOTO_BATCH = "unveil_photo_batch"  # app_session.PhotoBatch: the Analyze page's photos and results
 _ENROL_PHOTOS = "unveil_enrol_photos"  # photo key -> EnrolmentPhoto, for the form's current photos only
-
-
-@dataclass(frozen=True)
-class Models:
-    """The networks every session shares: read-only once loaded, so one copy serves all sessions."""
-
-    detector: FaceDetector
-    emotion: EmotionModel
-    identity: EmbeddingModel | None  # None when no identity model is shipped
+# (generation, Gallery or None) of the unlocked store: decrypted once per unlock, dropped when the store is
+# locked or unlocked and when the family changes (family_changed). The generation counts the galleries this
+# session has built, so a result made for one gallery is never taken for a result of the next.
+_GALLERY = "unveil_gallery"
+_GALLERY_GENERATION = "unveil_gallery_generation"
 
 
 @st.cache_resource(show_spinner="Loading the models (once per app start)...")
-def _load_models(folder: str) -> Models:
+def _load_analyzer(folder: str) -> FaceAnalyzer:
     # `folder` is the cache key: a changed UNVEIL_MODELS_DIR loads the models found there. The
-    # analyzer's own defaults (read from that folder) decide which models and settings are used.
-    probe = FaceAnalyzer()
-    return Models(detector=probe.detector, emotion=probe.emotion_model, identity=probe.identity_model)
-
-
-def models() -> Models:
-    return _load_models(str(models_dir()))
+    # analyzer's own defaults (read from that folder) decide which models and settings are used. One
+    # analyzer serves every session: it holds no gallery (each call is given the session's own).
+    return FaceAnalyzer()
 
 
 @st.cache_resource(show_spinner=False)
@@ -69,16 +54,9 @@ def live_detector() -> FaceDetector:
     return _live_detector(str(models_dir()))
 
 
-def analyzer() -> tuple[FaceAnalyzer, bool]:
-    """A FaceAnalyzer over the shared models with this session's gallery, and whether that gallery
-    names faces (the store is unlocked and someone is enrolled).
-
-    Built per call: the gallery belongs to one session and must never leak into another's results."""
-    loaded = models()
-    current = gallery()
-    return FaceAnalyzer(detector=loaded.detector, emotion_model=loaded.emotion,
-                        identity_model=loaded.identity if loaded.identity is not None else False,
-                        gallery=current), current is not None
+def analyzer() -> FaceAnalyzer:
+    """The process's one FaceAnalyzer (detector, emotion and identity models), loaded on first use."""
+    return _load_analyzer(str(models_dir()))
 
 
 def store() -> FamilyStore | None:
@@ -92,15 +70,38 @@ def data_dir_label() -> str:
 
 
 def gallery() -> Gallery | None:
-    """The open family gallery of this session, or None when the store is locked or nobody is enrolled."""
+    """The open family gallery of this session, or None when the store is locked, no identity model is
+    installed or nobody is enrolled. Decrypted from the store once, then kept in this session's memory
+    until the store is locked or unlocked or the family changes (family_changed): a page reruns on
+    every click, and decrypting every member each time is what made clicks slow."""
+    return _gallery_state()[1]
+
+
+def gallery_generation() -> int:
+    """Which gallery this session's results were named with: 0 while the store is locked, and a new
+    number each time the gallery is built again."""
+    return _gallery_state()[0]
+
+
+def _gallery_state() -> tuple[int, Gallery | None]:
     current = store()
-    loaded = models()
-    if current is None or loaded.identity is None:
-        return None
-    people = current.gallery(model=loaded.identity.name, errors="skip")
-    if not people:
-        return None
-    return Gallery(people, threshold=loaded.identity.threshold, distance=loaded.identity.distance)
+    if current is None:
+        return 0, None
+    cached = st.session_state.get(_GALLERY)
+    if cached is None:
+        identity = analyzer().identity_model
+        entries = [] if identity is None else current.gallery(model=identity.name, errors="skip")
+        built = Gallery.from_entries(entries, threshold=identity.threshold, distance=identity.distance) if entries else None
+        generation = st.session_state.get(_GALLERY_GENERATION, 0) + 1
+        st.session_state[_GALLERY_GENERATION] = generation
+        cached = st.session_state[_GALLERY] = (generation, built)
+    return cached
+
+
+def family_changed() -> None:
+    """After an enrolment or an erasure (or a retention sweep): the gallery is decrypted again when next
+    needed, and the Analyze page's photos are named again with it."""
+    st.session_state.pop(_GALLERY, None)
 
 
 @contextlib.contextmanager
@@ -138,6 +139,7 @@ def lock_store() -> None:
     current = st.session_state.pop(STORE, None)
     if current is not None:
         current.close()
+    st.session_state.pop(_GALLERY, None)
     forget_results()
     st.session_state.pop(RECEIPT, None)  # it names the person erased
 
@@ -169,30 +171,27 @@ def analyze_batch() -> list[tuple[str, photos.PhotoResult]]:
 
     A photo is decoded and searched once, whatever the gallery; its faces are named (and the recognition
     audit-logged) once per gallery state, not on each of the reruns Streamlit does on every click."""
-    current_gallery = gallery()
+    generation, current_gallery = _gallery_state()
     batch = photo_batch()
-    todo = batch.pending(tuple(current_gallery.names) if current_gallery is not None else ())
+    todo = batch.pending(generation)
     unanalysed = [(key, name, data) for key, name, data in todo if batch.analysis(key) is None]
     if unanalysed:
-        loaded = models()
-        # No gallery here: the analysis is kept across gallery changes, so it must name nobody.
-        engine = FaceAnalyzer(detector=loaded.detector, emotion_model=loaded.emotion,
-                              identity_model=loaded.identity if loaded.identity is not None else False)
+        engine = analyzer()
         with st.status(f"Analysing {app_session.plural(len(unanalysed), 'photo')}...", expanded=False) as status:
             bar = st.progress(0.0)
             for done, (key, name, data) in enumerate(unanalysed, start=1):
+                # No gallery here: the analysis is kept across gallery changes, so it must name nobody.
                 batch.set_analysis(key, photos.analyze_photo(data, name, engine.analyze, recognition=False))
                 bar.progress(done / len(unanalysed), text=f"{done}/{len(unanalysed)}: {name}")
             status.update(label=f"Analysed {app_session.plural(len(unanalysed), 'photo')}", state="complete")
-    identify = None if current_gallery is None else (lambda embedding: current_gallery.identify(embedding).name)
-    identities = []
+    person_ids = []
     for key, _, _ in todo:
-        result = photos.with_view(photos.named(batch.analysis(key), identify))
+        result = photos.with_view(photos.named(batch.analysis(key), current_gallery))
         batch.set_result(key, result)
-        identities += [face.identity for face in result.faces]
+        person_ids += [face.person_id for face in result.faces]
     current = store()
-    if identify is not None and current is not None and identities:
-        family.count_recognitions(current, identities)
+    if current_gallery is not None and current is not None and person_ids:
+        family.count_recognitions(current, person_ids)
     results = batch.results()
     st.session_state[LAST_ANALYSIS] = [result for _, result in results]
     return results
@@ -200,13 +199,14 @@ def analyze_batch() -> list[tuple[str, photos.PhotoResult]]:
 
 def enrolment_photos(photos: dict[str, bytes]) -> list[enrolment.EnrolmentPhoto]:
     """The enrolment form's photos ({label: bytes}) read and searched for faces, once per photo: the form
-    reruns on every click, and the face picker needs the faces before the Enrol button."""
-    detect = models().detector.detect
+    reruns on every click, the face picker needs the faces before the Enrol button, and the enrolment
+    itself (governance.family.enrol_from_photos) uses these same detections."""
+    detect = analyzer().detector.detect
     cache: dict = st.session_state.setdefault(_ENROL_PHOTOS, {})
     keys = {label: app_session.photo_key(label, data) for label, data in photos.items()}
     for label, data in photos.items():
         if keys[label] not in cache:
-            cache[keys[label]] = enrolment.read_enrolment_photo(data, label, detect)
+            cache[keys[label]] = enrolment.read_photo(data, label, detect)
     for stale in set(cache) - set(keys.values()):
         del cache[stale]
     return [cache[keys[label]] for label in photos]

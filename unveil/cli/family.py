@@ -31,7 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     enroll = commands.add_parser("enroll", help="enrol a person from photos, with their consent")
     add_store_arguments(enroll)
     enroll.add_argument("name")
-    enroll.add_argument("photos", nargs="+", type=Path, help="photos showing exactly one face each (4 or more is best)")
+    enroll.add_argument("photos", nargs="+", type=Path,
+                        help="photos of the person (4 or more is best); a photo with no face, or with several and "
+                             "no --pick, is left out with a note")
+    enroll.add_argument("--pick", action="append", default=[], metavar="PHOTO=N", type=_pick,
+                        help="in PHOTO (as given), which face is the person's: N counts faces from the left, from 1 "
+                             "(repeatable)")
     enroll.add_argument("--purpose", required=True, help="why their face is stored, as agreed with them")
     enroll.add_argument("--days", type=int, default=365, help="consent lasts this many days (default 365)")
     enroll.add_argument("--given-by", default=None, help="who consented, if not the person themself (a guardian)")
@@ -85,24 +90,56 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+PICK_FORMAT = "--pick must be PHOTO=N, N a face number from 1 (faces are counted from the left), got {value!r}"
+
+
+def _pick(value: str) -> tuple[str, int]:
+    """--pick PHOTO=N as (photo, face index from 0); a usage error for anything else."""
+    photo, _, number = value.rpartition("=")
+    if not photo or not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(PICK_FORMAT.format(value=value))
+    return photo, int(number) - 1
+
+
 @reports_errors
 def _enroll(args: argparse.Namespace) -> int:
-    # Photos are embedded before the passphrase is asked for: a refused photo costs no prompt. The
-    # store is opened first so a wrong --data-dir fails before any photo is read.
+    # The enrolment path of the app (governance.enrolment, family.enrol_from_photos) with the analyzer's
+    # detector settings, so both accept and refuse the same photos. Photos are read and searched before
+    # the passphrase is asked for: photos without a usable face cost no prompt. The store is opened
+    # first so a wrong --data-dir fails before any photo is read.
+    from fer_core.analyzer import default_detector
+    from fer_core.identity import load_embedding_model
+    from governance import enrolment
+
+    picks = dict(args.pick)
     open_locked(args).close()
-    embeddings, model = family.embed_photos(args.photos)
+    detect = default_detector().detect
+    photos = [enrolment.read_photo(path, str(path), detect) for path in args.photos]
+    chosen, left_out = enrolment.pick_faces(photos, picks)
+    for note in left_out:
+        print(note, file=sys.stderr)
+    if not chosen:
+        raise enrolment.NoFaceToEnrolError(left_out)
+    model = load_embedding_model()
     with open_unlocked(args) as store:
         record = ConsentRecord.new(
             subject=args.name, given_by=args.given_by, relation="guardian" if args.given_by else "self",
             purpose=args.purpose, scope=args.scope, days=args.days, subject_is_child=args.child,
             now=store_now(store))
-        done = family.enroll(store, args.name, embeddings, record, model=model)
-    print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings; consent until {record.expires_at:%Y-%m-%d}")
+        done = family.enrol_from_photos(store, args.name, photos, record, model=model, picks=picks)
+    print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings and {done.thumbnails} "
+          f"thumbnails; consent until {record.expires_at:%Y-%m-%d}")
     return 0
 
 
 @reports_errors
 def _list(args: argparse.Namespace) -> int:
+    from fer_core._paths import models_dir
+    from fer_core.identity import DEFAULT_MODEL
+
+    # The identity model the app and `family enroll` load (EmbeddingModel.name is its file name); when
+    # it is not installed, nobody can be recognised and there is nothing to compare with.
+    model = DEFAULT_MODEL if (models_dir() / DEFAULT_MODEL).is_file() else None
     with open_unlocked(args) as store:
         members = family.members(store)
         damaged = len(store.person_ids()) - len(members)
@@ -110,8 +147,12 @@ def _list(args: argparse.Namespace) -> int:
         print("no one is enrolled")
     for m in members:
         expiry = f"until {m.consent.expires_at:%Y-%m-%d}" if m.consent else ""
+        reenrol = "  must be re-enrolled" if model is not None and m.must_reenrol(model) else ""
         print(f"{m.name:<28} {m.person_id[:8]}  consent {m.consent_status:<7} {expiry:<16} "
-              f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {m.last_seen_at:%Y-%m-%d}")
+              f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {m.last_seen_at:%Y-%m-%d}{reenrol}")
+    # Why, on stderr: stdout stays one line per member.
+    for note in family.must_reenrol_notes(members, model) if model is not None else []:
+        print(f"note: {note}", file=sys.stderr)
     if damaged:
         print(f"warning: {damaged} member(s) could not be read (damaged or key destroyed): run `unveil family check`")
     return 0

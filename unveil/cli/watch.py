@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         from governance.family import count_recognitions
         from unveil.watch.loop import watch
 
-        on_recognition = (lambda names: count_recognitions(store, names)) if identifying else None
+        on_recognition = (lambda person_ids: count_recognitions(store, person_ids)) if identifying else None
         summary = watch(source, tracker, sinks, stop=stop, on_recognition=on_recognition)
     how = "stopped" if stop.is_set() else "source ended"
     print(f"unveil watch: {how} after {summary.frames} frame(s), {summary.appearances} appearance(s)",

@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 
 
-def identifier(store: Any, model: Any) -> Callable[[np.ndarray, np.ndarray], str | None] | None:
-    """(RGB frame, landmarks) -> member name or None, over the gallery of `model`'s embeddings in the
-    unlocked `store`; None when nobody is enrolled with that model (nothing to compare with)."""
+def identifier(store: Any, model: Any) -> Callable[[np.ndarray, np.ndarray], Any] | None:
+    """(RGB frame, landmarks) -> the gallery's match (the member's id and name, or None for both), over
+    `model`'s embeddings in the unlocked `store`; None when nobody is enrolled with that model."""
     from fer_core.identity import Gallery
     from fer_core.live import identifier as gallery_identifier
 
-    people = store.gallery(model=model.name, errors="skip")
-    if not people:
+    entries = store.gallery(model=model.name, errors="skip")
+    if not entries:
         return None
-    return gallery_identifier(Gallery(people, threshold=model.threshold, distance=model.distance), model)
+    return gallery_identifier(Gallery.from_entries(entries, threshold=model.threshold, distance=model.distance), model)

@@ -32,9 +32,9 @@ class WatchSummary:
 
 
 def recognised(events: Sequence[LiveEvent]) -> list[str | None]:
-    """The faces of these events compared with the gallery, once per appearance: each new face (named
-    or not), and a face already counted that got its name later in its visit."""
-    return [e.identity for e in events if e.kind == APPEAR or e.kind == NAMED]
+    """The faces of these events compared with the gallery, once per appearance, as the member's id or
+    None: each new face (named or not), and a face already counted that got its name later in its visit."""
+    return [e.person_id for e in events if e.kind == APPEAR or e.kind == NAMED]
 
 
 def watch(
@@ -60,9 +60,9 @@ def watch(
             appearances += sum(e.kind == APPEAR for e in result.events)
             for sink in sinks:
                 sink.frame(result)
-            names = recognised(result.events)
-            if names and on_recognition is not None:
-                on_recognition(names)
+            person_ids = recognised(result.events)
+            if person_ids and on_recognition is not None:
+                on_recognition(person_ids)
     finally:
         final = tracker.finish(time_s)
         for sink in sinks:

@@ -57,7 +57,7 @@ with _ui.friendly_errors("Analysing the photos"):
     results = _ui.analyze_batch()
 store = _ui.store()
 
-records = []
+records, named_ids = [], []
 for index, (key, result) in enumerate(results):
     title_col, remove_col = st.columns([4, 1])
     title_col.subheader(result.source)
@@ -72,6 +72,7 @@ for index, (key, result) in enumerate(results):
         st.image(result.view, width=400)
         continue
     records += render.face_records(result.faces, source=result.source, recognition=result.recognition)
+    named_ids += [face.person_id for face in result.faces]
     photo_col, faces_col = st.columns([3, 2])
     with photo_col:
         # The view is a small JPEG made once per result; the full-size PNG is made only when downloaded.
@@ -104,7 +105,7 @@ if records:
                        help="Only the numbers and names above are kept, never the photos. They are deleted "
                             "after the retention period for analyses."):
             with _ui.friendly_errors("Keeping the results"):
-                _, created = kept_results.keep(store, records)
+                _, created = kept_results.keep_analysis(store, records, person_ids=named_ids)
                 state[_ui.KEPT_ROWS] = records
                 if created:
                     st.success(f"Kept {app_session.plural(len(records), 'face result')}, encrypted: "

@@ -31,7 +31,7 @@ method = st.radio("Method", list(METHODS), format_func=METHODS.get, horizontal=T
 result = analysed[photo_index]
 face = result.faces[face_index]
 with _ui.friendly_errors("Explaining the face"), st.spinner("Computing the heatmaps..."):
-    maps = explain_view.explain_photo_face(_ui.cam_model(), result.image, face, _ui.models().emotion.template, method=method)
+    maps = explain_view.explain_photo_face(_ui.cam_model(), result.image, face, _ui.analyzer().emotion_model.template, method=method)
     st.markdown(f"**{result.source}, face {face_index + 1}**: read as **{face.emotion}**")
     for column, heatmap in zip(st.columns(len(maps)), maps):
         marker = " (predicted)" if heatmap.emotion == face.emotion else ""

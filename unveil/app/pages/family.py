@@ -4,10 +4,11 @@ from datetime import UTC, date, datetime, timedelta
 import streamlit as st
 
 from fer_core import render
-from governance import consent, erasure, family
-from unveil.app import enrolment, tables
+from governance import consent, enrolment, erasure, family
 from unveil.app import session as app_session
+from unveil.app import tables
 from unveil.app import widgets as _ui
+from unveil.app.enrolment import consent_from_form
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 SHOTS = "family_camera_shots"  # camera shots taken for the enrolment in progress (memory only)
@@ -67,6 +68,10 @@ with members_tab:
         st.info("No one is enrolled yet.")
     else:
         st.dataframe(tables.members_table(members), hide_index=True)
+        with _ui.friendly_errors("Loading the models"):
+            identity = _ui.analyzer().identity_model
+            for note in family.must_reenrol_notes(members, identity.name) if identity is not None else []:
+                st.warning(note)
         for member in members:
             if member.thumbnails:
                 with st.expander(f"{member.name}: {member.thumbnails} thumbnail(s)"):
@@ -80,12 +85,12 @@ def _key(field: str) -> str:
 
 
 with enrol_tab:
-    loaded = None
+    engine = None
     with _ui.friendly_errors("Loading the models"):
-        loaded = _ui.models()
-    if loaded is None:
+        engine = _ui.analyzer()
+    if engine is None:
         pass
-    elif loaded.identity is None:
+    elif engine.identity_model is None:
         st.error("No identity model is installed (models/face_recognition_dlib.onnx): enrolment is not possible.")
     else:
         st.write("Several photos of one person, each showing only their face, give the best recognition (4 or more).")
@@ -134,30 +139,27 @@ with enrol_tab:
                              key=_key("agreed"))
 
         if st.button("Enrol", type="primary", key="enrol_submit"):
-            chosen, left_out = enrolment.enrolment_faces(read, picks)
             if not name.strip():
                 st.error("Enter the person's name.")
             elif not photos:
                 st.error("Add at least one photo or camera shot of the person.")
-            elif not chosen:
+            elif not enrolment.pick_faces(read, picks)[0]:
                 st.error(enrolment.NO_FACE_TO_ENROL)
             elif not agreed:
                 st.error("Enrolment needs the person's (or their guardian's) agreement: tick the consent box.")
             else:
                 with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.spinner(f"Enrolling {name.strip()}..."):
-                    record = enrolment.consent_from_form(name=name, given_by=given_by, guardian=guardian, child=child,
-                                                   purpose=purpose, scope=scope, expires_on=expires_on,
-                                                   now=datetime.now(UTC))
-                    record.validate(now=consent.store_now(store))
-                    embeddings = enrolment.embed_faces(chosen, loaded.identity)
-                    thumbnails = enrolment.face_thumbnails(chosen, loaded.identity) if record.allows_thumbnails else []
-                    done = family.enroll(store, name, embeddings, record, thumbnails=thumbnails,
-                                         model=loaded.identity.name)
+                    record = consent_from_form(name=name, given_by=given_by, guardian=guardian, child=child,
+                                               purpose=purpose, scope=scope, expires_on=expires_on,
+                                               now=datetime.now(UTC))
+                    done = family.enrol_from_photos(store, name, read, record, model=engine.identity_model,
+                                                    picks=picks)
+                    _ui.family_changed()
                     shots.clear()
                     app_session.renew(st.session_state, "enrol")
                     enrolled = (f"Enrolled {done.name} with {done.embeddings} embedding(s) and {done.thumbnails} "
                                 "thumbnail(s). They will be named in analysed photos from now on.")
-                    st.session_state[FLASH] = " ".join([enrolled, *left_out])
+                    st.session_state[FLASH] = " ".join([enrolled, *done.left_out])
                     st.rerun()
 
 # ----------------------------------------------------------------------------------- withdraw / purge
@@ -184,6 +186,7 @@ with remove_tab:
                                else family.purge(store, chosen_id))
                     st.session_state[RECEIPT] = (person.name, receipt)
                     app_session.renew(st.session_state, "erase")
+                    _ui.family_changed()
                     _ui.forget_results()
                     st.rerun()
     else:
@@ -206,5 +209,6 @@ with remove_tab:
             with _ui.friendly_errors("Deleting everything"):
                 st.session_state[RECEIPT] = ("Everyone", erasure.erase_everything(store))
                 app_session.renew(st.session_state, "erase")
+                _ui.family_changed()
                 _ui.forget_results()
                 st.rerun()

@@ -62,6 +62,7 @@ with retention_tab:
         if st.button("Sweep now", key="retention_sweep"):
             with _ui.friendly_errors("Applying the retention policy"):
                 report = retention.sweep(store)
+                _ui.family_changed()  # the sweep may have erased members
                 st.success(f"Sweep at {report.ran_at}: removed {tables.counted(report.removed, skip_zero=True) or 'nothing'}.")
                 for receipt in report.receipts:
                     st.markdown(tables.receipt_text("a member", receipt))

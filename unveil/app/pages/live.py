@@ -15,9 +15,9 @@ st.title("Live camera")
 st.caption("Your webcam's frames are analysed in memory on this machine and never saved. The video travels "
            "from the browser to this app over WebRTC and back, on this machine only.")
 
-loaded, gallery = _ui.models(), _ui.gallery()
-tracker = LiveTracker(detect=_ui.live_detector().detect, emotion_model=loaded.emotion,
-                      identify=identifier(gallery, loaded.identity) if gallery is not None else None)
+models, gallery = _ui.analyzer(), _ui.gallery()
+tracker = LiveTracker(detect=_ui.live_detector().detect, emotion_model=models.emotion_model,
+                      identify=identifier(gallery, models.identity_model) if gallery is not None else None)
 overlay = live.LiveOverlay(tracker, recognition=gallery is not None)
 
 

@@ -1,4 +1,6 @@
 """Video: sample frames, follow each face across them, chart its emotions over time."""
+import functools
+
 import streamlit as st
 
 from fer_core import video
@@ -37,7 +39,8 @@ if upload is None and _ui.VIDEO_RESULT not in st.session_state:
 if upload is not None and st.button("Analyze video", type="primary", key="video_run"):
     st.session_state.pop(_ui.VIDEO_RESULT, None)
     with _ui.friendly_errors(f"Analysing {upload.name}"):
-        engine, recognition = _ui.analyzer()
+        engine, gallery = _ui.analyzer(), _ui.gallery()
+        recognition = gallery is not None
         bar = st.progress(0.0, text="Reading frames...")
 
         def progress(done: int, time_s: float) -> None:
@@ -45,13 +48,14 @@ if upload is not None and st.button("Analyze video", type="primary", key="video_
 
         identity = engine.identity_model
         same_person = None if identity is None else video.SamePerson(identity.threshold, identity.distance)
-        analysis = video.analyze_video(upload.getvalue(), engine.analyze, every_s=every_s, max_frames=int(max_frames),
-                                     same_person=same_person, progress=progress)
+        analysis = video.analyze_video(upload.getvalue(), functools.partial(engine.analyze, gallery=gallery),
+                                       every_s=every_s, max_frames=int(max_frames), same_person=same_person,
+                                       progress=progress)
         bar.progress(1.0, text=f"Done: {len(analysis.frames)} frame(s)")
         current = _ui.store()
         if recognition and current is not None and analysis.tracks:
             # One audit entry for the video, counting faces followed (not frames); never images.
-            family.count_recognitions(current, [track.identity for track in analysis.tracks])
+            family.count_recognitions(current, [track.person_id for track in analysis.tracks])
         st.session_state[_ui.VIDEO_RESULT] = (upload.name, analysis, recognition)
 
 # The last result stays in this session while other pages are shown (the uploader comes back empty);

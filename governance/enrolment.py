@@ -1,0 +1,131 @@
+"""Enrolment photos, for the app and the command line alike: each photo read and searched for faces
+once, the person's face picked in each (never guessed), and the aligned crops that give both the
+embeddings and the thumbnails. governance.family.enrol_from_photos stores what comes out of here.
+
+    detector = FaceAnalyzer().detector  # or fer_core.analyzer.default_detector(): the same settings (min face 40 px)
+    photos = [read_photo(data, "ana.jpg", detector.detect), ...]
+    chosen, left_out = pick_faces(photos, {"group.jpg": 1})  # face 2 of the group photo; notes for the rest
+
+Photos are held in memory only; nothing of them is written anywhere.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from fer_core import ImageError, ImageSource, UnveilError, load_image
+
+# Why a photo is left out of an enrolment, shown before and after it.
+LEFT_OUT_UNREADABLE = "{label} could not be read ({reason}): it is not used."
+
+
+LEFT_OUT_NO_FACE = "{label}: no face found, so it is not used."
+
+
+LEFT_OUT_NOT_PICKED = "{label}: {count} faces and none picked, so it is not used."
+
+
+NO_FACE_TO_ENROL = ("None of the photos gives a face to enrol: add a photo showing the person's face, or pick "
+                    "their face in a photo with several.")
+
+
+# The side of a stored thumbnail in pixels: enough to recognise a face in the member list, no more.
+THUMBNAIL_SIDE = 96
+
+
+THUMBNAIL_JPEG_QUALITY = 85
+
+
+class NoFaceToEnrolError(UnveilError, ValueError):
+    """No photo of an enrolment gives a face (NO_FACE_TO_ENROL); nothing was stored. `left_out` holds
+    the note on each photo (LEFT_OUT_*), so the user can replace them all in one go."""
+
+    def __init__(self, left_out: Sequence[str]) -> None:
+        self.left_out = list(left_out)
+        super().__init__(NO_FACE_TO_ENROL)
+
+
+@dataclass(frozen=True)
+class EnrolmentPhoto:
+    """One enrolment photo as read and searched for faces, before anything is stored.
+
+    image: the decoded RGB photo, None when it could not be read (then `error` says why).
+    faces: the detector's faces (fer_core.detection.DetectedFace: box (x, y, w, h) and landmarks), left
+    to right, so "face 1" is the leftmost one in the picture the user picks from."""
+
+    label: str
+    image: np.ndarray | None
+    faces: list[Any]
+    error: str | None = None
+
+    @property
+    def boxes(self) -> list[tuple[float, float, float, float]]:
+        """The faces' (x, y, w, h) boxes, for drawing them numbered."""
+        return [face.box for face in self.faces]
+
+
+def read_photo(data: ImageSource, label: str, detect: Callable[[np.ndarray], Sequence[Any]]) -> EnrolmentPhoto:
+    """Decode an enrolment photo and find its faces, once (`detect`: the analyzer's detector, or one with
+    its settings, fer_core.analyzer.default_detector, so that every front end accepts and refuses the
+    same photos). An unreadable one carries the reason instead of raising, so the other photos are still
+    used."""
+    try:
+        image = load_image(data)
+    except ImageError as exc:
+        return EnrolmentPhoto(label, None, [], error=exc.reason)
+    return EnrolmentPhoto(label, image, sorted(detect(image), key=lambda face: face.box[0]))
+
+
+def left_out_note(photo: EnrolmentPhoto, pick: int | None = None) -> str | None:
+    """Why this photo is left out of the enrolment (unreadable, no face, or several faces and none
+    picked), or None when it gives a face."""
+    if photo.image is None:
+        return LEFT_OUT_UNREADABLE.format(label=photo.label, reason=photo.error)
+    if not photo.faces:
+        return LEFT_OUT_NO_FACE.format(label=photo.label)
+    if len(photo.faces) > 1 and not (pick is not None and 0 <= pick < len(photo.faces)):
+        return LEFT_OUT_NOT_PICKED.format(label=photo.label, count=len(photo.faces))
+    return None
+
+
+def pick_faces(
+    photos: Sequence[EnrolmentPhoto], picks: Mapping[str, int | None] | None = None
+) -> tuple[list[tuple[np.ndarray, Any]], list[str]]:
+    """The (photo, face) pairs to enrol, and a note for every photo left out.
+
+    A photo with one face gives that face. A photo with several gives only the face the user picked
+    (`picks`: label -> face index, None to leave it out): guessing could enrol a bystander, who would
+    later be named as family. Unreadable photos and photos without a face are left out."""
+    picks = picks or {}
+    chosen, left_out = [], []
+    for photo in photos:
+        pick = picks.get(photo.label)
+        note = left_out_note(photo, pick)
+        if note is not None:
+            left_out.append(note)
+        else:
+            chosen.append((photo.image, photo.faces[0] if len(photo.faces) == 1 else photo.faces[pick]))
+    return chosen, left_out
+
+
+def aligned_faces(chosen: Sequence[tuple[np.ndarray, Any]], model: Any) -> np.ndarray:
+    """The chosen faces aligned as the identity model expects (n, h, w, 3) uint8: the one crop of each
+    face that gives its embedding and, when consented to, its thumbnail."""
+    return np.stack([model.align(image, face.landmarks) for image, face in chosen])
+
+
+def thumbnails(crops: np.ndarray, *, side: int = THUMBNAIL_SIDE) -> list[bytes]:
+    """Small JPEGs of aligned face crops: what the store keeps, encrypted, when the consent's scope
+    includes thumbnails."""
+    out = []
+    for crop in crops:
+        buffer = io.BytesIO()
+        Image.fromarray(crop).resize((side, side), Image.Resampling.LANCZOS).save(
+            buffer, format="JPEG", quality=THUMBNAIL_JPEG_QUALITY)
+        out.append(buffer.getvalue())
+    return out
