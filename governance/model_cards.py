@@ -43,8 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_core import UnveilError
-from fer_core._onnx import load_session, metadata
-from fer_core._paths import models_dir
+from fer_core.model_files import load_session, metadata, models_dir
 
 CARD_VERSION = 2  # 2: model_details lists the model files (a detector has several)
 KINDS = ("emotion", "identity", "detector")

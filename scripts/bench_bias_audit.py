@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from fer_core._paths import models_dir
 from fer_core.emotion import DEFAULT_MODEL, EmotionModel
+from fer_core.model_files import models_dir
 from governance.bias_audit import crop_predictor, load_audit_set, run_emotion_audit, write_report
 
 REPO = Path(__file__).resolve().parents[1]

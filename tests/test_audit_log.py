@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, WrongPassphraseError
-from fer_core.store._audit import entry_hash
+from fer_core.store._audit import entry_hash  # noqa: PLC2701 (forges chain links as an attacker would)
 from governance import audit_log, erasure, family
 from tests._store_helpers import load_harness
 

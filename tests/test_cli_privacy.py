@@ -22,7 +22,7 @@ from fer_core.store import DATA_FILE, FamilyStore
 from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
 from tests._store_helpers import load_harness
 from unveil.cli import build_parser, main
-from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE
+from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli.retention import DAYS_TOO_MANY
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from fer_core._errors import ImageError, ModelError
-from fer_core._paths import models_dir
+from fer_core import ImageError, ModelError
+from fer_core.model_files import models_dir
 from governance.explain import ExplanationError, explain_face, gradcam, load_cam_model
 
 FACE = np.full((48, 48, 3), 128, np.float32)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_core._errors import ImageError
+from fer_core import ImageError
 from fer_core.alignment import ARCFACE_112_TEMPLATE, align_face, scale_template, similarity_transform
 from governance.explain import ExplanationError, align_with_matrix, explain_on_photo, heatmap_to_photo, overlay
 

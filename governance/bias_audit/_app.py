@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from fer_core._paths import models_dir
 from fer_core.emotion import DEFAULT_MODEL, EmotionModel
+from fer_core.model_files import models_dir
 from governance.bias_audit._audit_set import load_audit_set
 from governance.bias_audit._emotion_audit import Predictor, run_emotion_audit
 from governance.bias_audit._identity_audit import run_identity_audit

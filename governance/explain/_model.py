@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from fer_core._errors import ImageError
-from fer_core._onnx import (
+from fer_core import ImageError
+from fer_core.model_files import (
     load_session,
     metadata,
     metadata_json,
+    models_dir,
     ort,
     session_from_bytes,
 )
-from fer_core._paths import models_dir
 from governance.explain._errors import ExplanationError
 from governance.explain._layer_graph import LAYER_OUTPUTS, with_layer_gradients
 

@@ -5,7 +5,7 @@ import cv2
 import matplotlib
 import numpy as np
 
-from fer_core._errors import ImageError
+from fer_core import ImageError
 from fer_core.alignment import warp_to_crop
 from governance.explain._errors import ExplanationError
 from governance.explain._explain import DEFAULT_METHOD, explain_face

@@ -17,7 +17,7 @@ from fer_core import (
     Gallery,
     UnveilError,
 )
-from fer_core._paths import models_dir
+from fer_core.model_files import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
 from unveil.app import enrolment, photos
 from unveil.app import session as app_session
