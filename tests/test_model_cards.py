@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from governance.bias_audit import audit_emotion_model
+from governance.bias_audit import AuditSettings, audit_emotion_model
 from governance.model_cards import SECTIONS, ModelCardError, build_model_card, main, render_markdown
 from tests._bias_audit_helpers import CLASSES, write_brightness_model, write_cohorts
 
@@ -66,7 +66,8 @@ def bias_json(tmp_path_factory, model):
     manifest = write_cohorts(tmp_path / "set", {"dark": (40, 0), "light": (60, 0)},
                              fills={"dark": (30, 30, 30), "light": (200, 200, 200)})
     pd.read_csv(manifest).assign(label="happy").to_csv(manifest, index=False)
-    audit, paths = audit_emotion_model(data=manifest, model=model, out_dir=tmp_path / "bias", n_boot=200)
+    audit, paths = audit_emotion_model(data=manifest, model=model, out_dir=tmp_path / "bias",
+                                       settings=AuditSettings(n_boot=200))
     return paths.json
 
 

@@ -18,26 +18,44 @@ from governance.bias_audit._audit_set import (
     load_audit_set,
 )
 from governance.bias_audit._bootstrap import Estimate
-from governance.bias_audit._coverage import ColumnCoverage, comparison_summary, verdict
+from governance.bias_audit._coverage import (
+    COMPARED,
+    LEFT_OUT,
+    NO_FLAG,
+    NOTHING_COMPARED,
+    ColumnCoverage,
+    comparison_summary,
+    verdict,
+)
 from governance.bias_audit._disaggregate import AuditSettings, ColumnResult, GroupResult
 from governance.bias_audit._emotion_audit import Locator, Predictor, run_emotion_audit
+from governance.bias_audit._emotion_metrics import emotion_metrics
 from governance.bias_audit._errors import AuditError
 from governance.bias_audit._identity_audit import run_identity_audit
 from governance.bias_audit._proxy_groups import (
+    NOSE_DEPTH_RATIO,
     PROXY_BANDS,
     PROXY_COLUMNS,
     PROXY_DESCRIPTIONS,
     FaceGeometry,
+    face_size_band,
     head_yaw,
+    illumination_band,
     individual_typology_angle,
     is_grayscale,
     proxy_groups,
+    skin_tone_band,
 )
 from governance.bias_audit._report import ReportPaths, render_html, write_report
 from governance.bias_audit._result import BiasAudit, Flag
 
 __all__ = [
+    "COMPARED",
+    "LEFT_OUT",
+    "NOSE_DEPTH_RATIO",
+    "NOTHING_COMPARED",
     "NOT_MEASURED",
+    "NO_FLAG",
     "PROXY_BANDS",
     "PROXY_COLUMNS",
     "PROXY_DESCRIPTIONS",
@@ -59,7 +77,10 @@ __all__ = [
     "audit_identity_trials",
     "comparison_summary",
     "crop_predictor",
+    "emotion_metrics",
+    "face_size_band",
     "head_yaw",
+    "illumination_band",
     "individual_typology_angle",
     "is_grayscale",
     "load_audit_set",
@@ -67,6 +88,7 @@ __all__ = [
     "render_html",
     "run_emotion_audit",
     "run_identity_audit",
+    "skin_tone_band",
     "verdict",
     "write_report",
 ]
