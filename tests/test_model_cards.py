@@ -164,7 +164,7 @@ def test_bias_audit_of_the_wrong_kind_is_refused(run_dir, model, bias_json, tmp_
 
 def test_emotion_card_without_a_run_is_refused(model):
     with pytest.raises(ModelCardError, match=re.escape(
-        "an emotion card needs --run: the training run folder with its metrics"
+        "an emotion card needs run_dir: the training run folder with its metrics"
     )):
         build_model_card(name="x", kind="emotion", models=[model])
 
