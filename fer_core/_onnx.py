@@ -4,7 +4,7 @@ Every shipped model carries its own contract in ONNX `metadata_props` (classes, 
 threshold, ...), so one model can be swapped for another without code changes.
 
 It switches onnxruntime's telemetry off before the library is first loaded, so code outside fer_core
-takes onnxruntime from here (`from fer_core._onnx import ort`); inside fer_core the package's
+takes onnxruntime from fer_core.model_files (`from fer_core.model_files import ort`); inside fer_core the package's
 __init__ has already loaded this module.
 """
 from __future__ import annotations

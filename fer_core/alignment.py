@@ -5,6 +5,8 @@ right mouth corner, as (x, y) pixels, "left" meaning the left side of the image.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -43,6 +45,33 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([scale * rotation, translation[:, None]]).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class AlignedFace:
+    """A face cut from a photo onto a template: the (h, w, 3) `crop` and the 2x3 `matrix` (photo pixels
+    -> crop pixels) that cut it, whose inverse carries anything computed on the crop back to the photo."""
+
+    crop: np.ndarray
+    matrix: np.ndarray
+
+
+def align(
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    template: np.ndarray,
+    size: tuple[int, int],
+    *,
+    antialias: bool = True,
+) -> AlignedFace:
+    """Warp `image` (HxWx3 uint8 RGB) so the 5 `landmarks` land on `template` in a (h, w) crop.
+
+    Pixels outside the photo are filled by edge replication, so a face at the border does not
+    get a black band that a classifier would read as a feature. With `antialias` (see warp_to_crop)
+    a face larger than the crop is averaged down instead of point-sampled.
+    """
+    matrix = similarity_transform(np.asarray(landmarks, dtype=np.float32), template)
+    return AlignedFace(crop=warp_to_crop(image, matrix, size, antialias=antialias), matrix=matrix)
+
+
 def align_face(
     image: np.ndarray,
     landmarks: np.ndarray,
@@ -51,14 +80,8 @@ def align_face(
     *,
     antialias: bool = True,
 ) -> np.ndarray:
-    """Warp `image` (HxWx3 uint8 RGB) so the 5 `landmarks` land on `template` in a (h, w) crop.
-
-    Pixels outside the photo are filled by edge replication, so a face at the border does not
-    get a black band that a classifier would read as a feature. With `antialias` (see warp_to_crop)
-    a face larger than the crop is averaged down instead of point-sampled.
-    """
-    matrix = similarity_transform(np.asarray(landmarks, dtype=np.float32), template)
-    return warp_to_crop(image, matrix, size, antialias=antialias)
+    """`align`'s crop alone, for a model that only reads it (nothing goes back onto the photo)."""
+    return align(image, landmarks, template, size, antialias=antialias).crop
 
 
 def supersampling_factor(matrix: np.ndarray) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_core._errors import ImageError, ModelError
-from fer_core._onnx import load_session, metadata, metadata_json
+from fer_core._onnx import load_session, metadata, metadata_json, ort
 from fer_core._paths import models_dir
 from fer_core.alignment import ARCFACE_112_TEMPLATE, align_face, scale_template
 
@@ -31,21 +31,39 @@ class EmotionModel:
     """One emotion classifier on onnxruntime.
 
     Attributes (from the model's metadata): classes, input_size (h, w), template (5x2 float32),
-    temperature, initial_weights, version, name (the file name).
+    temperature, initial_weights, version, architecture ("" when not recorded); and path (the file, None
+    for a session given without one), name (the file name, or "emotion model").
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> None:
-        path = Path(path) if path is not None else models_dir() / DEFAULT_MODEL
-        self.name = path.name
-        self._session = load_session(path, threads=threads)
-        meta = metadata(self._session)
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        threads: int | None = None,
+        session: ort.InferenceSession | None = None,
+    ) -> None:
+        """`path` None means the shipped model. `session` is the model already loaded (from `path`, which
+        then only names it, or from bytes, such as a model quantized in memory); it is checked the same way."""
+        if session is None:
+            path = path if path is not None else models_dir() / DEFAULT_MODEL
+            session = load_session(path, threads=threads)
+        self.path = Path(path) if path is not None else None
+        self.name = self.path.name if self.path is not None else "emotion model"
+        self._session = session
+        meta = metadata(session)
         self.classes = self._read_classes(meta)
         self.input_size = self._read_input_size(meta)
         self.template = self._read_template(meta)
         self.temperature = self._read_temperature(meta)
         self.initial_weights = meta.get("initial_weights", "")
         self.version = meta.get("version", "")
-        self._input, self._output = self._check_io()
+        self.architecture = meta.get("architecture", "")
+        self.input_name, self._output = self._check_io()
+
+    @property
+    def session(self) -> ort.InferenceSession:
+        """The onnxruntime session, for callers that read other outputs of the model (Grad-CAM's)."""
+        return self._session
 
     def predict(self, aligned: np.ndarray) -> np.ndarray:
         """Probabilities [N, len(classes)] for aligned crops [N, h, w, 3] uint8 RGB (see `align`)."""
@@ -57,7 +75,7 @@ class EmotionModel:
             )
         if len(aligned) == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
-        (probs,) = self._session.run([self._output], {self._input: aligned.astype(np.float32)})
+        (probs,) = self._session.run([self._output], {self.input_name: aligned.astype(np.float32)})
         return np.asarray(probs, dtype=np.float32)
 
     def align(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ image, an embedding, a passphrase, or a readable name.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fer_core.store import AuditEntry, AuditVerification, FamilyStore
@@ -77,10 +78,22 @@ def entries(store: FamilyStore) -> list[AuditEntry]:
     return store.audit_entries()
 
 
-def format_entry(entry: AuditEntry) -> str:
-    """`seq  time  event  who  details`, with who shown as the name while the person is enrolled and the
-    store unlocked, and as "[erased]" once their key is destroyed."""
-    when = datetime.fromtimestamp(entry.ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+@dataclass(frozen=True)
+class ShownEntry:
+    """An audit entry as a person reads it: the same fields in `unveil audit log`'s lines and the app's
+    table. `time` is UTC; `who` is "-" for an entry about no person; `details` lists key=value pairs."""
+
+    seq: int
+    time: str
+    event: str
+    who: str
+    details: str
+
+
+def shown_entry(entry: AuditEntry) -> ShownEntry:
+    """What is shown of `entry`: who is the name while the person is enrolled and the store unlocked;
+    otherwise the first characters of their random id, after "[erased]" once their key is destroyed
+    (or "[locked]", "[damaged]")."""
     if entry.person_id is None:
         who = "-"
     elif entry.name_status == "shown":
@@ -89,5 +102,16 @@ def format_entry(entry: AuditEntry) -> str:
         who = entry.person_id[:8]
     else:
         who = f"[{entry.name_status}] {entry.person_id[:8]}"
-    details = " ".join(f"{k}={v}" for k, v in sorted(entry.details.items()))
-    return f"{entry.seq:>5}  {when}  {entry.event:<22} {who:<28} {details}".rstrip()
+    return ShownEntry(
+        seq=entry.seq,
+        time=datetime.fromtimestamp(entry.ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        event=entry.event,
+        who=who,
+        details=", ".join(f"{k}={v}" for k, v in sorted(entry.details.items())),
+    )
+
+
+def format_entry(entry: AuditEntry) -> str:
+    """`seq  time  event  who  details` on one line (shown_entry's fields)."""
+    shown = shown_entry(entry)
+    return f"{shown.seq:>5}  {shown.time}  {shown.event:<22} {shown.who:<28} {shown.details}".rstrip()

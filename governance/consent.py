@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fer_core._errors import UnveilError
+from fer_core import UnveilError
 from fer_core.store import FamilyStore
 from governance import audit_log, erasure
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fer_core._errors import UnveilError
+from fer_core import UnveilError
 from fer_core.store import FamilyStore
 from governance import audit_log
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import hashlib
 import json
 import math
 import shlex
@@ -43,8 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_core import UnveilError
-from fer_core._onnx import load_session, metadata
-from fer_core._paths import models_dir
+from fer_core.model_files import load_session, metadata, models_dir, sha256_file
 
 CARD_VERSION = 2  # 2: model_details lists the model files (a detector has several)
 KINDS = ("emotion", "identity", "detector")
@@ -178,7 +176,18 @@ BASE_CAVEATS = {
 
 
 class ModelCardError(UnveilError, ValueError):
-    """An input of the card is missing or does not hold what the card needs; nothing was written."""
+    """An input of the card is missing or does not hold what the card needs; nothing was written.
+
+    A message names the input by build_model_card's parameter (models, run_dir, evaluations, provenance,
+    bias) or by its file and field, never by a command-line flag: cards are built by scripts too."""
+
+
+NEEDS_RUN = "an emotion card needs run_dir: the training run folder with its metrics"
+RUN_OR_PROVENANCE = "give run_dir (a model trained here) or provenance (a model trained elsewhere), not both"
+NEEDS_PROVENANCE = "{a_kind} card needs provenance: where the weights come from, their licence and training data"
+NEEDS_NUMBERS = "a card needs measured numbers: give run_dir or at least one file in evaluations"
+NEEDS_MODEL = "a card needs at least one model file in models"
+MODEL_NOT_FOUND = "model file not found: {path}"
 
 
 def build_model_card(
@@ -196,17 +205,15 @@ def build_model_card(
     if kind not in KINDS:
         raise ModelCardError(f"unknown model kind '{kind}'; expected one of: {', '.join(KINDS)}")
     if kind == "emotion" and run_dir is None:
-        raise ModelCardError("an emotion card needs --run: the training run folder with its metrics")
+        raise ModelCardError(NEEDS_RUN)
     if run_dir is not None and provenance is not None:
-        raise ModelCardError("give --run (a model trained here) or --provenance (a model trained elsewhere), not both")
+        raise ModelCardError(RUN_OR_PROVENANCE)
     if run_dir is None and provenance is None:
-        raise ModelCardError(
-            f"{_a(kind)} card needs --provenance: where the weights come from, their licence and training data"
-        )
+        raise ModelCardError(NEEDS_PROVENANCE.format(a_kind=_a(kind)))
     if run_dir is None and not evaluations:
-        raise ModelCardError("a card needs measured numbers: give --run or at least one --evaluation")
+        raise ModelCardError(NEEDS_NUMBERS)
     if not models:
-        raise ModelCardError("a card needs at least one model file (--onnx)")
+        raise ModelCardError(NEEDS_MODEL)
     if kind != "detector" and len(models) != 1:
         raise ModelCardError(f"{_a(kind)} card describes one model file; got {len(models)}")
     sources: list[dict[str, str]] = []
@@ -254,7 +261,7 @@ def write_evaluation(
     findings: Sequence[str] = (),
     command: str | None = None,
 ) -> Path:
-    """Write an evaluation JSON that a card can quote (--evaluation), checked as the card will check it.
+    """Write an evaluation JSON that a card can quote (evaluations), checked as the card will check it.
 
     `models` are the files measured (their names and SHA-256 go in, so a card refuses the numbers of
     another file); `command` defaults to this process's command line, so the card says how to re-measure.
@@ -311,7 +318,7 @@ def _model_details(models: list[Path], sources: list[dict[str, str]]) -> dict[st
     files = []
     for model in models:
         if not model.is_file():
-            raise ModelCardError(f"model file not found: {model}")
+            raise ModelCardError(MODEL_NOT_FOUND.format(path=model))
         if model.name in (f["file"] for f in files):
             raise ModelCardError(f"model file {model.name} is given twice")
         digest = _record(sources, "model", model)
@@ -650,8 +657,8 @@ def _record(sources: list[dict[str, str]], role: str, path: Path) -> str:
 
 def _sha256(path: Path) -> str:
     if not path.is_file():
-        raise ModelCardError(f"model file not found: {path}")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+        raise ModelCardError(MODEL_NOT_FOUND.format(path=path))
+    return sha256_file(path)
 
 
 def _a(word: str) -> str:
@@ -773,12 +780,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("--name", required=True, help="card name: writes <name>.md and <name>.json")
     parser.add_argument("--onnx", action="append", required=True,
-                        help="a model file the card describes (repeatable: a detector has several)")
-    parser.add_argument("--run", help="training run folder (config, summary, metrics, export JSON)")
+                        help="models: a model file the card describes (repeatable: a detector has several)")
+    parser.add_argument("--run", help="run_dir: training run folder (config, summary, metrics, export JSON)")
     parser.add_argument("--provenance",
-                        help="provenance JSON of a model trained elsewhere (source, licence, training data)")
-    parser.add_argument("--evaluation", action="append", default=[], help="evaluation JSON (repeatable)")
-    parser.add_argument("--bias", action="append", default=[], help="bias audit JSON (repeatable)")
+                        help="provenance: JSON of a model trained elsewhere (source, licence, training data)")
+    parser.add_argument("--evaluation", action="append", default=[],
+                        help="evaluations: an evaluation JSON (repeatable)")
+    parser.add_argument("--bias", action="append", default=[], help="bias: a bias audit JSON (repeatable)")
     parser.add_argument("--out", help="output folder (default: the models folder)")
     args = parser.parse_args(argv)
     command = "python -m governance.model_cards " + shlex.join(list(argv if argv is not None else sys.argv[1:]))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from fer_core._errors import UnveilError
+from fer_core import UnveilError
 from fer_core.store import FamilyStore
 from governance import audit_log, consent, erasure
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_core._errors import UnveilError
+from fer_core import UnveilError
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, ScryptParams, TamperedDataError
 from governance import consent, erasure, family, retention
 from governance.consent import ConsentRecord

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from fer_core._paths import models_dir
 from fer_core.emotion import DEFAULT_MODEL, EmotionModel
-from governance.bias_audit import crop_predictor, load_audit_set, run_emotion_audit, write_report
+from fer_core.model_files import models_dir
+from governance.bias_audit import AuditSettings, crop_predictor, load_audit_set, run_emotion_audit, write_report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,7 +47,8 @@ def main() -> None:
         inference_cpu += time.process_time() - c
         return out
 
-    audit = run_emotion_audit(samples=audit_set, predict=timed_predict, classes=model.classes, n_boot=args.n_boot)
+    audit = run_emotion_audit(samples=audit_set, predict=timed_predict, classes=model.classes,
+                              settings=AuditSettings(n_boot=args.n_boot))
     t, c = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory() as folder:
         write_report(audit, folder)

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from _timing import median_ms_per_image
+from _timing import median_ms_per_image  # noqa: PLC2701 (a helper module beside the scripts)
 from quantize_emotion import calibration_faces, quantize
 
 CALIBRATION_FACES = 64  # enough for valid int8 ranges; the ranges do not change the cost

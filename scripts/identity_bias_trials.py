@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _identity_data import FACES_DIR, centre_face, load_manifest, read_rgb
+from _identity_data import FACES_DIR, centre_face, load_manifest, read_rgb  # noqa: PLC2701 (a helper module beside the scripts)
 
 from fer_core.detection import FaceDetector
 from fer_core.identity import load_embedding_model, pairwise_distances

@@ -16,8 +16,8 @@ import numpy as np
 from make_identity_reference import FIXTURES, PHOTOS, TFJS
 from PIL import Image
 
-from fer_core._paths import models_dir
 from fer_core.identity import DEFAULT_MODEL, load_embedding_model
+from fer_core.model_files import models_dir
 from governance.model_cards import write_evaluation
 
 # The order of faceapi_reference_embeddings.npy: the photos make_identity_reference.py aligned.

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from _identity_data import FACES_DIR, load_manifest, read_rgb
+from _identity_data import FACES_DIR, load_manifest, read_rgb  # noqa: PLC2701 (a helper module beside the scripts)
 from compare_identity_models import detect_landmarks
 from convert_human_identity import (
     CANDIDATES,

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _identity_data import FACES_DIR, centre_face, read_rgb
+from _identity_data import FACES_DIR, centre_face, read_rgb  # noqa: PLC2701 (a helper module beside the scripts)
 from convert_faceapi_recognition import PACKAGE, check_tarball, fetch_tarball
 from PIL import Image
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _privacy_harness as h
+import _privacy_harness as h  # noqa: PLC2701 (a helper module beside the scripts)
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError, ScryptParams
 from governance import enrolment, erasure, family

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from _timing import median_ms_per_image
+from _timing import median_ms_per_image  # noqa: PLC2701 (a helper module beside the scripts)
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -186,7 +186,7 @@ def compare(fp32_path: Path, int8_path: Path, faces: np.ndarray, labels: np.ndar
     """Scores, output differences, Grad-CAM agreement and latency of the two models on the same faces."""
     from sklearn.metrics import accuracy_score, f1_score
 
-    from fer_core._onnx import load_session
+    from fer_core.model_files import load_session
     from governance.explain import CamModel
 
     sessions = {"fp32": load_session(fp32_path), "int8": load_session(int8_path)}
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args(argv)
 
-    from fer_core._onnx import load_session, metadata
+    from fer_core.model_files import load_session, metadata
     from fer_core.training.data import load_splits, to_rgb_float
 
     meta = metadata(load_session(args.onnx))

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
-from fer_core._paths import models_dir
 from fer_core.emotion import DEFAULT_MODEL as EMOTION_MODEL
+from fer_core.model_files import models_dir
 
 # Real LFW people used across the app tests (../shared/data/faces): one to enrol, one stranger.
 MEMBER = "Colin_Powell"

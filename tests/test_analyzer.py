@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_core._errors import ImageError
-from fer_core._paths import models_dir
+from fer_core import ImageError
 from fer_core.analyzer import DEFAULT_IDENTITY_MODEL, Face, FaceAnalyzer, identify
 from fer_core.emotion import EmotionModel
+from fer_core.model_files import models_dir
 
 ONE_FACE = ("Colin_Powell/Colin_Powell_0001.jpg", "Halle_Berry/Halle_Berry_0001.jpg",
             "Tiger_Woods/Tiger_Woods_0001.jpg", "Naomi_Watts/Naomi_Watts_0001.jpg",

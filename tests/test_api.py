@@ -22,20 +22,11 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+import unveil.api as api
 from fer_core import FaceAnalyzer
 from fer_core.store import FamilyStore
 from tests._app_support import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_bytes, side_by_side
-from unveil.api import (
-    TOKEN_ENV,
-    TOKEN_FILE,
-    ApiSettings,
-    TokenFileError,
-    _multipart,
-    _token,
-    create_app,
-    load_or_create,
-)
-from unveil.api import _app as api
+from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, TokenFileError, create_app, load_or_create
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -102,12 +93,12 @@ def test_a_token_file_others_can_read_or_an_empty_one_is_refused(tmp_path, monke
     path.chmod(0o644)
     with pytest.raises(TokenFileError) as caught:
         load_or_create(tmp_path)
-    assert str(caught.value) == _token.TOKEN_FILE_OPEN.format(path=path, mode=0o644)
+    assert str(caught.value) == api.TOKEN_FILE_OPEN.format(path=path, mode=0o644)
     path.write_text("")
     path.chmod(0o600)
     with pytest.raises(TokenFileError) as caught:
         load_or_create(tmp_path)
-    assert str(caught.value) == _token.TOKEN_FILE_EMPTY.format(path=path)
+    assert str(caught.value) == api.TOKEN_FILE_EMPTY.format(path=path)
     assert path.read_text() == ""  # refused, not replaced
     monkeypatch.setenv(TOKEN_ENV, " ")
     with pytest.raises(TokenFileError, match="^" + TOKEN_ENV):
@@ -187,8 +178,8 @@ def test_bad_uploads_get_a_json_error_and_nothing_is_analysed(client, faces_dir)
     ]
     for reply, status, kind in cases:
         assert (reply.status_code, reply.json()["error"]) == (status, kind), reply.json()
-    assert cases[7][0].json()["detail"] == _multipart.NO_IMAGE
-    assert cases[8][0].json()["detail"] == _multipart.SEVERAL_IMAGES
+    assert cases[7][0].json()["detail"] == api.NO_IMAGE
+    assert cases[8][0].json()["detail"] == api.SEVERAL_IMAGES
     assert cases[4][0].json()["detail"] == api.BODY_TOO_LARGE.format(limit_mb=2)
 
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from fer_core.store import FamilyStore
 from governance import enrolment
-from governance.bias_audit import _coverage as coverage
+from governance.bias_audit import NOTHING_COMPARED
 from tests._app_support import (
     MEMBER,
     STRANGER,
@@ -601,7 +601,7 @@ def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_
     _no_exception(at)
     assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]
     assert not [s.value for s in at.success if "flagged" in s.value]  # no reassurance: nothing was compared
-    assert [w.value for w in at.warning] == [coverage.NOTHING_COMPARED.format(min_size=1000)]
+    assert [w.value for w in at.warning] == [NOTHING_COMPARED.format(min_size=1000)]
     listed = next(m.value for m in at.markdown if m.value.startswith("- "))
     assert "- source: not compared, because every measured face is in one group (" in listed
 

@@ -518,7 +518,8 @@ def test_bias_audit_report_and_its_tables(fer4_dir, tmp_path, app_models_dir):
     rows = ["path,label"] + [f"{p},{folder.name}" for folder in sorted((fer4_dir / "test").iterdir())
                              for p in sorted(folder.iterdir())[:10]]
     manifest.write_text("\n".join(rows) + "\n")
-    report = bias_upload.bias_audit_report(manifest, model=app_models_dir / "emotion_vgg16.onnx", min_group_size=5, n_boot=100)
+    report = bias_upload.bias_audit_report(manifest, model=app_models_dir / "emotion_vgg16.onnx", min_group_size=5,
+                                           gap_threshold=0.05, n_boot=100)
     assert report.audit.size == 40
     assert report.html.startswith("<!DOCTYPE html>") and json.loads(report.json)["size"] == 40
     assert len(pd.read_csv(io.BytesIO(report.rows_csv))) == 40
@@ -567,15 +568,15 @@ def test_an_audit_zip_that_is_broken_or_escapes_its_folder_is_refused_with_nothi
 
 
 def test_bias_coverage_never_reassures_when_nothing_was_compared(fer4_dir, tmp_path, app_models_dir):
-    from governance.bias_audit import _coverage as coverage
+    from governance.bias_audit import NOTHING_COMPARED
 
     rows = ["path,label"] + [f"{p},{folder.name}" for folder in sorted((fer4_dir / "test").iterdir())
                              for p in sorted(folder.iterdir())[:10]]
     (tmp_path / "audit.csv").write_text("\n".join(rows) + "\n")
     report = bias_upload.bias_audit_report(tmp_path / "audit.csv", model=app_models_dir / "emotion_vgg16.onnx",
-                                   min_group_size=100, n_boot=100)
+                                   min_group_size=100, gap_threshold=0.05, n_boot=100)
     said, compared, sentences = bias_upload.bias_coverage(report.audit)
-    assert said == coverage.NOTHING_COMPARED.format(min_size=100) and not compared
+    assert said == NOTHING_COMPARED.format(min_size=100) and not compared
     assert len(sentences) == len(report.audit.columns) and all(": not compared, because " in s for s in sentences)
 
 

@@ -4,13 +4,14 @@ opaque ids, never names, embeddings or images."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
 
 import numpy as np
 import pytest
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, WrongPassphraseError
-from fer_core.store._audit import entry_hash
+from fer_core.store._audit import entry_hash  # noqa: PLC2701 (forges chain links as an attacker would)
 from governance import audit_log, erasure, family
 from tests._store_helpers import load_harness
 
@@ -228,3 +229,25 @@ def test_a_log_without_an_anchor_says_so(logged):
                                           "with its heads cannot be ruled out until the next entry anchors it")
     audit_log.record_recognition(store, faces=1, named=1)
     assert audit_log.verify(store).anchored
+
+
+def test_the_app_table_and_the_cli_line_show_the_same_fields(logged):
+    from unveil.app import tables
+
+    store, ids = logged
+    erasure.purge_person(store, ids[0])
+    entries = store.audit_entries()
+    rows = tables.audit_table(entries).to_dict("records")
+    assert [row["seq"] for row in rows] == [e.seq for e in reversed(entries)]  # newest first
+    shown = {e.seq: audit_log.shown_entry(e) for e in entries}
+    whos = set()
+    for row in rows:
+        fields = shown[row["seq"]]
+        assert row == dataclasses.asdict(fields)
+        line = audit_log.format_entry(next(e for e in entries if e.seq == row["seq"]))
+        assert line.split() == [str(fields.seq), *fields.time.split(), fields.event, *fields.who.split(),
+                                *fields.details.split()]
+        whos.add(fields.who.split()[0])
+    # no person, an enrolled person by name, an erased one, the purge entry written after their rows went
+    assert {"-", "Hamid", "[erased]", ids[0][:8]} <= whos
+    assert not any("Halle" in row["who"] for row in rows)

@@ -7,7 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from governance.bias_audit import AuditError, AuditSample, load_audit_set, run_emotion_audit, run_identity_audit
+from governance.bias_audit import (
+    AuditError,
+    AuditSample,
+    AuditSettings,
+    load_audit_set,
+    run_emotion_audit,
+    run_identity_audit,
+)
 from tests._bias_audit_helpers import CLASSES, planted_classifier, write_cohorts
 
 
@@ -42,8 +49,8 @@ def test_fair_classifier_flags_nothing(tmp_path):
 
 def test_gap_threshold_is_configurable(tmp_path):
     manifest = write_cohorts(tmp_path, {"a": (300, 15), "b": (300, 105)})
-    assert _audit(manifest, groups=["cohort"], gap_threshold=0.29).flags[0].group == "b"
-    assert _audit(manifest, groups=["cohort"], gap_threshold=0.31).flags == ()
+    assert _audit(manifest, groups=["cohort"], settings=AuditSettings(gap_threshold=0.29)).flags[0].group == "b"
+    assert _audit(manifest, groups=["cohort"], settings=AuditSettings(gap_threshold=0.31)).flags == ()
 
 
 def test_a_gap_whose_interval_includes_zero_is_not_flagged(tmp_path):
@@ -127,7 +134,7 @@ def test_unknown_group_column_is_refused(tmp_path):
 def test_bad_settings_are_refused(tmp_path, setting, message):
     manifest = write_cohorts(tmp_path, {"a": (4, 0)})
     with pytest.raises(AuditError, match=re.escape(message)):
-        _audit(manifest, **setting)
+        _audit(manifest, settings=AuditSettings(**setting))
 
 
 def test_empty_samples_are_refused():

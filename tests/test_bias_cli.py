@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests._bias_audit_helpers import write_brightness_model, write_cohorts
-from unveil.cli.bias import FLAGGED_EXIT, add_bias_command
+from unveil.cli.bias import FLAGGED_EXIT, SETTING_OPTIONS, add_bias_command, audit_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,3 +70,18 @@ def test_errors_are_one_line_and_status_1(tmp_path, capsys):
     assert code == 1
     assert capsys.readouterr().err == f"error: trials file not found: {tmp_path / 'missing.csv'}\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_settings_left_out_are_audit_settings_defaults_which_the_help_quotes(capsys):
+    from governance.bias_audit import AuditSettings
+
+    identity = ["audit", "bias", "identity", "trials.csv", "--threshold", "0.5", "--score-kind", "distance", "--out", "o"]
+    assert audit_settings(_parser().parse_args(identity)) == AuditSettings()
+    given = _parser().parse_args([*identity, "--n-boot", "200", "--seed", "3", "--gap-threshold", "0.1"])
+    assert audit_settings(given) == AuditSettings(n_boot=200, seed=3, gap_threshold=0.1)
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["audit", "bias", "emotion", "--help"])
+    options = " ".join(capsys.readouterr().out.split()).split(" --")  # one piece per option, help wrapping undone
+    for name in SETTING_OPTIONS:
+        (described,) = [o for o in options if o.startswith(name.replace("_", "-") + " ")]
+        assert described.endswith(f"(default {getattr(AuditSettings(), name)})"), described

@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from governance.bias_audit import AuditError, confusion_estimates, paired_difference_estimates
-from governance.bias_audit._confusion import CONFUSION_SHAPE, JOINT_SHAPE, NEGATIVE_COUNTS
+from governance.bias_audit import (
+    CONFUSION_SHAPE,
+    JOINT_SHAPE,
+    NEGATIVE_COUNTS,
+    AuditError,
+    confusion_estimates,
+    paired_difference_estimates,
+)
 
 CLASSES = ("happy", "neutral", "sad", "surprise")
 

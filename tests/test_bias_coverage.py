@@ -1,4 +1,4 @@
-"""What a bias audit could compare (governance.bias_audit._coverage), on column results built by hand:
+"""What a bias audit could compare (governance.bias_audit.comparison_summary, verdict), on column results built by hand:
 the sentences the Governance page shows instead of a bare "No group is flagged"."""
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 
 from governance.bias_audit import (
+    COMPARED,
+    LEFT_OUT,
+    NO_FLAG,
     AuditSettings,
     BiasAudit,
     ColumnResult,
@@ -14,7 +17,6 @@ from governance.bias_audit import (
     comparison_summary,
     verdict,
 )
-from governance.bias_audit import _coverage as coverage
 
 NO_GAP = Estimate(value=0.0, low=-0.1, high=0.1)
 WORSE = Estimate(value=-0.3, low=-0.4, high=-0.2)
@@ -72,6 +74,6 @@ def test_no_flag_names_the_columns_compared_and_a_flag_gives_no_reassurance():
 
 
 def test_the_message_constants_word_for_word():
-    assert coverage.NO_FLAG == "No group is flagged in the columns compared ({columns})."
-    assert coverage.COMPARED == "{column}: compared across {groups}."
-    assert coverage.LEFT_OUT == " {faces} without a value left out."
+    assert NO_FLAG == "No group is flagged in the columns compared ({columns})."
+    assert COMPARED == "{column}: compared across {groups}."
+    assert LEFT_OUT == " {faces} without a value left out."

@@ -11,18 +11,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from fer_core import load_image
 from governance.bias_audit import (
+    NOSE_DEPTH_RATIO,
     NOT_MEASURED,
     FaceGeometry,
+    face_size_band,
     head_yaw,
+    illumination_band,
     individual_typology_angle,
     is_grayscale,
     load_audit_set,
     proxy_groups,
     run_emotion_audit,
+    skin_tone_band,
 )
-from governance.bias_audit._images import read_rgb
-from governance.bias_audit._proxy_groups import NOSE_DEPTH_RATIO, face_size_band, illumination_band, skin_tone_band
 from tests._bias_audit_helpers import CLASSES, planted_classifier, write_cohorts
 
 LANDMARKS = json.loads((Path(__file__).parent / "fixtures" / "bias_audit" / "lfw_landmarks.json").read_text())
@@ -47,12 +50,12 @@ def _cie_lab(rgb: np.ndarray) -> tuple[float, float, float]:
 
 def _lfw(faces_dir: Path, relative: str) -> tuple[np.ndarray, FaceGeometry]:
     entry = LANDMARKS["faces"][relative]
-    return read_rgb(faces_dir / relative), FaceGeometry(box=tuple(entry["box"]), landmarks=np.array(entry["landmarks"]))
+    return load_image(faces_dir / relative), FaceGeometry(box=tuple(entry["box"]), landmarks=np.array(entry["landmarks"]))
 
 
 def test_fer4_face_is_grayscale_with_skin_tone_not_measured(fer4_dir):
     path = sorted((fer4_dir / "test" / "happy").glob("*.jpg"))[0]
-    image = read_rgb(path)
+    image = load_image(path)
     assert image.shape == (48, 48, 3)
     assert is_grayscale(image)
     groups = proxy_groups(image)

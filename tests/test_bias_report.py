@@ -10,9 +10,14 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from governance.bias_audit import load_audit_set, run_emotion_audit, run_identity_audit
-from governance.bias_audit._emotion_metrics import emotion_metrics
-from governance.bias_audit._report import write_report
+from governance.bias_audit import (
+    AuditSettings,
+    emotion_metrics,
+    load_audit_set,
+    run_emotion_audit,
+    run_identity_audit,
+    write_report,
+)
 from tests._bias_audit_helpers import CLASSES, planted_classifier, write_cohorts
 
 
@@ -21,7 +26,8 @@ def audit(tmp_path_factory):
     root = tmp_path_factory.mktemp("set")
     manifest = write_cohorts(root, {"a": (200, 10), "b": (200, 70), "small": (12, 3)},
                              fills={"a": (90, 90, 90), "b": (160, 120, 100), "small": (200, 200, 200)})
-    return run_emotion_audit(samples=load_audit_set(manifest), predict=planted_classifier, classes=CLASSES, n_boot=300)
+    return run_emotion_audit(samples=load_audit_set(manifest), predict=planted_classifier, classes=CLASSES,
+                             settings=AuditSettings(n_boot=300))
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +129,7 @@ def test_identity_report_has_error_rates_per_group(tmp_path):
         "score": [0.3] * 36 + [0.7] * 4 + [0.9] * 40 + [0.3] * 30 + [0.7] * 10 + [0.9] * 38 + [0.4] * 2,
         "gender": ["female"] * 80 + ["male"] * 80,
     })
-    audit = run_identity_audit(trials=trials, threshold=0.5, score_kind="distance", n_boot=200)
+    audit = run_identity_audit(trials=trials, threshold=0.5, score_kind="distance", settings=AuditSettings(n_boot=200))
     paths = write_report(audit, tmp_path)
     numbers = json.loads(paths.json.read_text())
     female = numbers["columns"]["gender"]["groups"]["female"]["metrics"]

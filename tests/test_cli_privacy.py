@@ -25,7 +25,7 @@ from governance.family import MUST_REENROL
 from tests._app_support import side_by_side
 from tests._store_helpers import load_harness
 from unveil.cli import build_parser, main
-from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE
+from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli.retention import DAYS_TOO_MANY
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from fer_core import FaceAnalyzer, _boxes, detection
-from fer_core._errors import ModelError
+from fer_core import FaceAnalyzer, ModelError, _boxes, detection  # noqa: PLC2701 (the box helpers, unit-tested)
 from fer_core.detection import (
     MIN_FACE_SIZE_NOT_FINITE,
     DetectedFace,

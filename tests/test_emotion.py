@@ -10,7 +10,7 @@ import onnx
 import pytest
 from PIL import Image
 
-from fer_core._errors import ImageError, ModelError
+from fer_core import ImageError, ModelError
 from fer_core.alignment import ARCFACE_112_TEMPLATE
 from fer_core.emotion import EmotionModel
 

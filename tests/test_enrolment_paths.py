@@ -12,8 +12,7 @@ from PIL import Image
 
 from fer_core.analyzer import default_detector
 from fer_core.detection import FaceDetector
-from fer_core.store import EmbeddingError
-from fer_core.store._store import GALLERY_MIXES_MODELS
+from fer_core.store import GALLERY_MIXES_MODELS, EmbeddingError
 from governance import enrolment, family
 from governance.consent import ConsentRecord, store_now
 from tests._app_support import MEMBER, STRANGER, photo_path, side_by_side

@@ -1,9 +1,10 @@
 """Requests an explanation cannot serve get a typed error that says why."""
 import numpy as np
+import onnx
 import pytest
 
-from fer_core._errors import ImageError, ModelError
-from fer_core._paths import models_dir
+from fer_core import EmotionModel, ImageError, ModelError
+from fer_core.model_files import models_dir
 from governance.explain import ExplanationError, explain_face, gradcam, load_cam_model
 
 FACE = np.full((48, 48, 3), 128, np.float32)
@@ -52,3 +53,24 @@ def test_an_unknown_method_is_refused(tiny_emotion_onnx):
         r"'occlusion'\]$",
     ):
         explain_face(tiny_emotion_onnx, FACE, method="lime")
+
+
+def test_a_model_that_breaks_the_emotion_contract_is_refused_as_the_analyzer_refuses_it(tiny_emotion_onnx, tmp_path):
+    proto = onnx.load(str(tiny_emotion_onnx))
+    props = {p.key: p.value for p in proto.metadata_props}
+    onnx.helper.set_model_props(proto, {**props, "classes": '["happy", "happy", "sad", "surprise"]'})
+    onnx.save(proto, str(tmp_path / "twice.onnx"))
+    message = r"^model twice\.onnx: metadata 'classes' has duplicates: \['happy', 'happy', 'sad', 'surprise'\]$"
+    with pytest.raises(ModelError, match=message):
+        EmotionModel(tmp_path / "twice.onnx")
+    with pytest.raises(ModelError, match=message):
+        load_cam_model(tmp_path / "twice.onnx")
+
+
+def test_an_emotion_model_is_explained_on_its_own_session(tiny_emotion_onnx):
+    emotion = EmotionModel(tiny_emotion_onnx)
+    cam = load_cam_model(emotion)
+    assert cam.emotion.session is emotion.session  # not loaded a second time
+    assert (cam.name, cam.classes, cam.input_size) == (emotion.name, emotion.classes, emotion.input_size)
+    np.testing.assert_array_equal(cam.emotion.template, emotion.template)
+    np.testing.assert_allclose(cam.predict(FACE), emotion.predict(FACE[None].astype(np.uint8)), atol=1e-6)

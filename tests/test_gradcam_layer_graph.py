@@ -6,7 +6,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from fer_core._paths import models_dir
+from fer_core.model_files import models_dir
 from governance.explain import ExplanationError, explain_face, load_cam_model, with_layer_gradients
 
 FACE = np.full((48, 48, 3), 128, np.float32)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from governance.explain import explain_face, gradcam, hirescam, layercam, load_cam_model
-from governance.explain._layer_graph import _Builder
+from governance.explain._layer_graph import _Builder  # noqa: PLC2701 (a wrong backward op planted in the builder)
 from tests._gradient_parity import assert_cam_maps_agree, assert_layer_gradients_match, decided_cells
 
 FACES = 12  # conftest's fer4_test_faces
@@ -121,7 +121,7 @@ def test_hirescam_at_the_last_map_is_gradcam(model, faces):
 
 
 def test_the_default_layer_comes_from_the_models_architecture_metadata(model, faces):
-    from fer_core._paths import models_dir
+    from fer_core.model_files import models_dir
 
     assert model.default_layer is None  # cnn3_rgb has no entry: the last conv map
     np.testing.assert_array_equal(hirescam(model, faces[0]), hirescam(model, faces[0], layer="block3_relu2"))

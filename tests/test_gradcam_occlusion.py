@@ -1,7 +1,7 @@
 """Occlusion sensitivity (the forward-pass method Grad-CAM is compared with) finds planted evidence."""
 import numpy as np
 
-from governance.explain._cam import occlusion_maps
+from governance.explain import occlusion_maps
 
 REGION = (slice(30, 42), slice(6, 30))  # 12x24, lower left
 

@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_core._errors import ImageError
-from fer_core.alignment import ARCFACE_112_TEMPLATE, align_face, scale_template, similarity_transform
-from governance.explain import ExplanationError, align_with_matrix, explain_on_photo, heatmap_to_photo, overlay
+from fer_core import ImageError
+from fer_core.alignment import (
+    ARCFACE_112_TEMPLATE,
+    align,
+    align_face,
+    scale_template,
+    similarity_transform,
+    warp_to_crop,
+)
+from governance.explain import ExplanationError, explain_on_photo, heatmap_to_photo, overlay
 
 SIZE = (48, 48)
 TEMPLATE = scale_template(ARCFACE_112_TEMPLATE, (112, 112), SIZE)  # the emotion model's default template
@@ -73,7 +80,11 @@ def test_on_a_real_photo_the_nose_blob_lands_on_the_detected_nose(lfw_face):
 
 def test_the_explained_crop_is_the_crop_the_emotion_model_reads(lfw_face):
     photo, face, matrix = lfw_face
-    np.testing.assert_array_equal(align_with_matrix(photo, matrix, SIZE), align_face(photo, face.landmarks, TEMPLATE, SIZE))
+    aligned = align(photo, face.landmarks, TEMPLATE, SIZE)  # what the app explains: crop and matrix at once
+    np.testing.assert_array_equal(aligned.crop, align_face(photo, face.landmarks, TEMPLATE, SIZE))
+    np.testing.assert_array_equal(aligned.matrix, matrix)
+    # explain_on_photo, given the matrix alone, cuts the same crop with the same warp
+    np.testing.assert_array_equal(warp_to_crop(photo, aligned.matrix, SIZE), aligned.crop)
 
 
 def test_overlay_colours_only_the_explained_pixels():

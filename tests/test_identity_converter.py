@@ -6,8 +6,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from fer_core._paths import models_dir
 from fer_core.identity import load_embedding_model
+from fer_core.model_files import models_dir
 from tests._identity_helpers import aligned_fixture_faces, load_script, reference_embeddings
 
 MODEL = models_dir() / "face_recognition_dlib.onnx"

@@ -8,9 +8,9 @@ import onnx
 import pytest
 
 from fer_core import ModelError
-from fer_core._paths import models_dir
 from fer_core.alignment import DLIB_150_TEMPLATE
 from fer_core.identity import identity_metadata, load_embedding_model, parse_identity_metadata
+from fer_core.model_files import models_dir
 
 SHIPPED = models_dir() / "face_recognition_dlib.onnx"
 VALID = {

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps, PngImagePlugin
 
-from fer_core import images
-from fer_core._errors import ImageError
+from fer_core import ImageError, images
 from fer_core.images import CANNOT_BE_READ, MAX_PIXELS, load_image, page_count
 
 

@@ -50,6 +50,22 @@ def test_run_time_code_never_imports_training(package):
         name == "fer_core.training" or name.startswith("fer_core.training.") for name in _imports(f))] == []
 
 
+def test_no_plain_import_of_another_packages_private_module():
+    """ruff's PLC2701 (pyproject) refuses `from fer_core._paths import x` outside fer_core but does not see a
+    plain `import fer_core._paths`; this covers that form."""
+    offenders = []
+    for path in sorted(REPO.rglob("*.py")):
+        parts = path.relative_to(REPO).parts
+        if parts[0].startswith(".") or "site-packages" in parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                offenders += [f"{path.relative_to(REPO)} imports {alias.name}" for alias in node.names
+                              if alias.name.split(".")[0] != parts[0]
+                              and any(p.startswith("_") for p in alias.name.split(".")[1:])]
+    assert offenders == []
+
+
 def _run_time_modules() -> list[str]:
     """The modules the app's pages and the CLI import, plus the packages themselves."""
     pages = [REPO / "app.py", *sorted((REPO / "unveil" / "app").rglob("*.py"))]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from governance.bias_audit import audit_emotion_model
+from governance.bias_audit import AuditSettings, audit_emotion_model
 from governance.model_cards import SECTIONS, ModelCardError, build_model_card, main, render_markdown
 from tests._bias_audit_helpers import CLASSES, write_brightness_model, write_cohorts
 
@@ -66,7 +66,8 @@ def bias_json(tmp_path_factory, model):
     manifest = write_cohorts(tmp_path / "set", {"dark": (40, 0), "light": (60, 0)},
                              fills={"dark": (30, 30, 30), "light": (200, 200, 200)})
     pd.read_csv(manifest).assign(label="happy").to_csv(manifest, index=False)
-    audit, paths = audit_emotion_model(data=manifest, model=model, out_dir=tmp_path / "bias", n_boot=200)
+    audit, paths = audit_emotion_model(data=manifest, model=model, out_dir=tmp_path / "bias",
+                                       settings=AuditSettings(n_boot=200))
     return paths.json
 
 
@@ -163,7 +164,7 @@ def test_bias_audit_of_the_wrong_kind_is_refused(run_dir, model, bias_json, tmp_
 
 def test_emotion_card_without_a_run_is_refused(model):
     with pytest.raises(ModelCardError, match=re.escape(
-        "an emotion card needs --run: the training run folder with its metrics"
+        "an emotion card needs run_dir: the training run folder with its metrics"
     )):
         build_model_card(name="x", kind="emotion", models=[model])
 

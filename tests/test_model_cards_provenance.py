@@ -202,13 +202,15 @@ def test_provenance_of_the_wrong_kind_is_refused(nets, tmp_path, evaluation):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    (dict(kind="detector", provenance=None), "a detector card needs --provenance: where the weights come from, "
+    (dict(kind="detector", provenance=None), "a detector card needs provenance: where the weights come from, "
                                              "their licence and training data"),
     (dict(kind="identity"), "an identity card describes one model file; got 3"),
-    (dict(kind="detector", run_dir="runs/x"), "give --run (a model trained here) or --provenance (a model trained "
+    (dict(kind="detector", run_dir="runs/x"), "give run_dir (a model trained here) or provenance (a model trained "
                                               "elsewhere), not both"),
-    (dict(kind="detector", evaluations=[]), "a card needs measured numbers: give --run or at least one --evaluation"),
+    (dict(kind="detector", evaluations=[]), "a card needs measured numbers: give run_dir or at least one file in "
+                                            "evaluations"),
     (dict(kind="face"), "unknown model kind 'face'; expected one of: emotion, identity, detector"),
+    (dict(kind="detector", models=[]), "a card needs at least one model file in models"),
 ])
 def test_cards_that_cannot_be_built_say_why(nets, provenance, evaluation, kwargs, message):
     arguments = dict(name="x", models=nets, provenance=provenance, evaluations=[evaluation]) | kwargs

@@ -9,10 +9,11 @@ import stat
 import numpy as np
 import pytest
 
-from fer_core._errors import UnveilError
+from fer_core import UnveilError
 from fer_core.store import (
     DATA_FILE,
     KEYS_FILE,
+    WRONG_PASSPHRASE_LOGGED,
     EmbeddingError,
     FamilyStore,
     KeyFileError,
@@ -28,7 +29,6 @@ from fer_core.store import (
     WrongPassphraseError,
     create_key_file,
 )
-from fer_core.store._errors import WRONG_PASSPHRASE_LOGGED
 from tests._store_helpers import load_harness
 
 h = load_harness()

@@ -11,19 +11,17 @@ from datetime import timedelta
 import pytest
 
 from fer_core.store import (
+    DAMAGED_MESSAGE,
     DATA_FILE,
     KEYS_FILE,
-    FamilyStore,
-    StoreExistsError,
-    TamperedDataError,
-)
-from fer_core.store._errors import (
-    DAMAGED_MESSAGE,
     LONE_KEYS_MESSAGE,
     RECORD_SET_MESSAGE,
+    FamilyStore,
     LoneKeysFileError,
     RecordSetError,
     StoreDamagedError,
+    StoreExistsError,
+    TamperedDataError,
 )
 from governance import consent, erasure, retention
 from tests._store_helpers import FakeClock, flip_in_index, load_harness

@@ -15,13 +15,13 @@ import pytest
 from fer_core.store import (
     DATA_FILE,
     KEYS_FILE,
+    WRONG_PASSPHRASE_UNLOGGED,
     FamilyStore,
     TamperedDataError,
     WrongPassphraseError,
-    _crypto,
+    _crypto,  # noqa: PLC2701 (these tests rebuild the key slots by hand to check their format)
     create_key_file,
 )
-from fer_core.store._errors import WRONG_PASSPHRASE_UNLOGGED
 from tests._store_helpers import load_harness
 from unveil.cli import main
 

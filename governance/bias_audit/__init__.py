@@ -18,27 +18,54 @@ from governance.bias_audit._audit_set import (
     load_audit_set,
 )
 from governance.bias_audit._bootstrap import Estimate
-from governance.bias_audit._confusion import confusion_estimates, paired_difference_estimates
-from governance.bias_audit._coverage import ColumnCoverage, comparison_summary, verdict
+from governance.bias_audit._confusion import (
+    CONFUSION_SHAPE,
+    JOINT_SHAPE,
+    NEGATIVE_COUNTS,
+    confusion_estimates,
+    paired_difference_estimates,
+)
+from governance.bias_audit._coverage import (
+    COMPARED,
+    LEFT_OUT,
+    NO_FLAG,
+    NOTHING_COMPARED,
+    ColumnCoverage,
+    comparison_summary,
+    verdict,
+)
 from governance.bias_audit._disaggregate import AuditSettings, ColumnResult, GroupResult
 from governance.bias_audit._emotion_audit import Locator, Predictor, run_emotion_audit
+from governance.bias_audit._emotion_metrics import emotion_metrics
 from governance.bias_audit._errors import AuditError
 from governance.bias_audit._identity_audit import run_identity_audit
 from governance.bias_audit._proxy_groups import (
+    NOSE_DEPTH_RATIO,
     PROXY_BANDS,
     PROXY_COLUMNS,
     PROXY_DESCRIPTIONS,
     FaceGeometry,
+    face_size_band,
     head_yaw,
+    illumination_band,
     individual_typology_angle,
     is_grayscale,
     proxy_groups,
+    skin_tone_band,
 )
 from governance.bias_audit._report import ReportPaths, render_html, write_report
 from governance.bias_audit._result import BiasAudit, Flag
 
 __all__ = [
+    "CONFUSION_SHAPE",
+    "JOINT_SHAPE",
+    "NEGATIVE_COUNTS",
+    "COMPARED",
+    "LEFT_OUT",
+    "NOSE_DEPTH_RATIO",
+    "NOTHING_COMPARED",
     "NOT_MEASURED",
+    "NO_FLAG",
     "PROXY_BANDS",
     "PROXY_COLUMNS",
     "PROXY_DESCRIPTIONS",
@@ -61,7 +88,10 @@ __all__ = [
     "comparison_summary",
     "confusion_estimates",
     "crop_predictor",
+    "emotion_metrics",
+    "face_size_band",
     "head_yaw",
+    "illumination_band",
     "individual_typology_angle",
     "is_grayscale",
     "load_audit_set",
@@ -70,6 +100,7 @@ __all__ = [
     "render_html",
     "run_emotion_audit",
     "run_identity_audit",
+    "skin_tone_band",
     "verdict",
     "write_report",
 ]

@@ -1,7 +1,6 @@
 """One call per audit for the app and the CLI: run it on the shipped model (or a given one) and write the report."""
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -10,9 +9,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from fer_core._paths import models_dir
-from fer_core.emotion import DEFAULT_MODEL, EmotionModel
+from fer_core.emotion import EmotionModel
+from fer_core.model_files import sha256_file
 from governance.bias_audit._audit_set import load_audit_set
+from governance.bias_audit._disaggregate import DEFAULT_SETTINGS, AuditSettings
 from governance.bias_audit._emotion_audit import Predictor, run_emotion_audit
 from governance.bias_audit._identity_audit import run_identity_audit
 from governance.bias_audit._report import ReportPaths, write_report
@@ -26,11 +26,7 @@ def audit_emotion_model(
     model: str | Path | None = None,
     groups: Sequence[str] | None = None,
     proxy: bool = True,
-    min_group_size: int = 30,
-    gap_threshold: float = 0.05,
-    confidence: float = 0.95,
-    n_boot: int = 1000,
-    seed: int = 0,
+    settings: AuditSettings = DEFAULT_SETTINGS,
     threads: int | None = None,
     progress: bool = False,
 ) -> tuple[BiasAudit, ReportPaths]:
@@ -38,23 +34,19 @@ def audit_emotion_model(
 
     `data` is a class-folder layout or a CSV manifest (see load_audit_set) of face crops, such as
     fer4's 48x48 faces: each crop goes straight to the model, resized to its input size, with no
-    detection. `model` defaults to the shipped emotion model. Settings as in run_emotion_audit.
+    detection. `model` defaults to the shipped emotion model (EmotionModel finds it). `groups`,
+    `proxy` and `settings` as in run_emotion_audit.
     """
-    path = Path(model) if model is not None else models_dir() / DEFAULT_MODEL
-    emotion = EmotionModel(path, threads=threads)
+    emotion = EmotionModel(model, threads=threads)
     audit = run_emotion_audit(
         samples=load_audit_set(data),
         predict=crop_predictor(emotion),
         classes=emotion.classes,
         groups=groups,
         proxy=proxy,
-        min_group_size=min_group_size,
-        gap_threshold=gap_threshold,
-        confidence=confidence,
-        n_boot=n_boot,
-        seed=seed,
-        model=_describe(path, {"version": emotion.version, "initial_weights": emotion.initial_weights,
-                               "temperature": emotion.temperature}),
+        settings=settings,
+        model=_describe(emotion.path, {"version": emotion.version, "initial_weights": emotion.initial_weights,
+                                       "temperature": emotion.temperature}),
         progress=progress,
     )
     return audit, write_report(audit, out_dir)
@@ -68,11 +60,7 @@ def audit_identity_trials(
     out_dir: str | Path,
     groups: Sequence[str] | None = None,
     model: str | Path | None = None,
-    min_group_size: int = 30,
-    gap_threshold: float = 0.05,
-    confidence: float = 0.95,
-    n_boot: int = 1000,
-    seed: int = 0,
+    settings: AuditSettings = DEFAULT_SETTINGS,
 ) -> tuple[BiasAudit, ReportPaths]:
     """Audit identity trial results (see run_identity_audit) and write the report.
 
@@ -84,11 +72,7 @@ def audit_identity_trials(
         threshold=threshold,
         score_kind=score_kind,
         groups=groups,
-        min_group_size=min_group_size,
-        gap_threshold=gap_threshold,
-        confidence=confidence,
-        n_boot=n_boot,
-        seed=seed,
+        settings=settings,
         model=_describe(Path(model), {}) if model is not None else None,
     )
     return audit, write_report(audit, out_dir)
@@ -114,5 +98,5 @@ def _resized(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def _describe(path: Path, extra: dict) -> dict:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    digest = sha256_file(path) if path.is_file() else None
     return {"file": path.name, "sha256": digest, **{k: v for k, v in extra.items() if v not in ("", None)}}

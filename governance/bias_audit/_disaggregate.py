@@ -42,7 +42,16 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class AuditSettings:
-    """How groups are compared. Every threshold is documented in run_emotion_audit."""
+    """How groups are compared; every audit takes one (keyword `settings`) and these are the only defaults.
+
+    - min_group_size: a group with fewer rows (faces; for a rate, the rows it is computed on, such as
+      genuine trials for a false non-match rate) is shown, but neither flagged nor used in the
+      differences and ratios between groups (its numbers are too noisy to act on).
+    - gap_threshold: a group is flagged when a metric is worse than for the rest of its column by more
+      than this (0.05 = 5 points) and the `confidence` bootstrap interval of that gap excludes zero.
+      Groups the model serves better than the rest are never flagged.
+    - n_boot, seed: bootstrap resamples behind every interval, and their seed (reproducible reports).
+    """
 
     min_group_size: int = 30
     gap_threshold: float = 0.05
@@ -59,6 +68,10 @@ class AuditSettings:
             raise AuditError(f"confidence must be in (0, 1), got {self.confidence}")
         if self.n_boot < 1:
             raise AuditError(f"n_boot must be at least 1, got {self.n_boot}")
+
+
+# The settings of an audit that is given none (frozen, so one instance serves every call).
+DEFAULT_SETTINGS = AuditSettings()
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from fer_core import ImageError, load_image
 from governance.bias_audit._audit_set import NOT_MEASURED, AuditSample, AuditSet
-from governance.bias_audit._disaggregate import AuditSettings, analyse_column
+from governance.bias_audit._disaggregate import DEFAULT_SETTINGS, AuditSettings, analyse_column
 from governance.bias_audit._emotion_metrics import emotion_metrics
 from governance.bias_audit._errors import AuditError
-from governance.bias_audit._images import read_rgb
 from governance.bias_audit._proxy_groups import PROXY_BANDS, PROXY_COLUMNS, FaceGeometry, proxy_groups
 from governance.bias_audit._result import BiasAudit
 
@@ -34,11 +35,7 @@ def run_emotion_audit(
     groups: Sequence[str] | None = None,
     proxy: bool = True,
     locate: Locator | None = None,
-    min_group_size: int = 30,
-    gap_threshold: float = 0.05,
-    confidence: float = 0.95,
-    n_boot: int = 1000,
-    seed: int = 0,
+    settings: AuditSettings = DEFAULT_SETTINGS,
     batch_size: int = 64,
     model: Mapping[str, Any] | None = None,
     progress: bool = False,
@@ -49,19 +46,9 @@ def run_emotion_audit(
     returns probabilities in the order of `classes`. Without `locate`, each image is the face itself
     (a crop such as fer4's 48x48 faces, fed straight to the model); with it, proxy groups are measured
     on the face it returns. `groups` names the columns to compare (the set's own columns and, when
-    `proxy`, PROXY_COLUMNS); None compares all of them.
-
-    Thresholds:
-    - min_group_size: a group with fewer faces is shown, but neither flagged nor used in the
-      differences and ratios between groups (its numbers are too noisy to act on).
-    - gap_threshold: a group is flagged when its accuracy is lower than that of the rest of its column
-      by more than this (0.05 = 5 points) and the 95% (`confidence`) bootstrap interval of that gap
-      excludes zero. Groups the model serves better than the rest are never flagged.
-    - n_boot, seed: bootstrap resamples behind every interval, and their seed (reproducible reports).
+    `proxy`, PROXY_COLUMNS); None compares all of them. `settings` says how groups are compared and
+    when one is flagged (AuditSettings: group size, gap threshold, bootstrap).
     """
-    settings = AuditSettings(
-        min_group_size=min_group_size, gap_threshold=gap_threshold, confidence=confidence, n_boot=n_boot, seed=seed
-    )
     if batch_size < 1:
         raise AuditError(f"batch_size must be at least 1, got {batch_size}")
     audit_set = samples if isinstance(samples, AuditSet) else None
@@ -164,12 +151,21 @@ def _predict_all(
     probabilities, proxies = [], []
     with tqdm(total=len(samples), desc="audit", unit="face", disable=not progress) as bar:
         for start in range(0, len(samples), batch_size):
-            images = [read_rgb(s.path) for s in samples[start : start + batch_size]]
+            images = [_read(s.path) for s in samples[start : start + batch_size]]
             if proxy:
                 proxies.extend(_proxies(image, locate) for image in images)
             probabilities.append(_checked(predict(images), len(images), n_classes))
             bar.update(len(images))
     return np.concatenate(probabilities), proxies
+
+
+def _read(path: Path) -> np.ndarray:
+    """An audit image as the app reads a photo (fer_core.load_image: upright, RGB, within the pixel
+    budget); its ImageError names the whole path, since a set holds many files of the same name."""
+    try:
+        return load_image(path)
+    except ImageError as exc:
+        raise ImageError(exc.reason, source=str(path)) from None
 
 
 def _proxies(image: np.ndarray, locate: Locator | None) -> dict[str, str]:

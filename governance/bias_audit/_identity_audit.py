@@ -20,7 +20,7 @@ from sklearn.metrics import recall_score
 
 from governance.bias_audit._audit_set import NOT_MEASURED
 from governance.bias_audit._bootstrap import safe_divide
-from governance.bias_audit._disaggregate import AuditSettings, MetricSpec, analyse_column
+from governance.bias_audit._disaggregate import DEFAULT_SETTINGS, AuditSettings, MetricSpec, analyse_column
 from governance.bias_audit._errors import AuditError
 from governance.bias_audit._proxy_groups import PROXY_BANDS, PROXY_COLUMNS
 from governance.bias_audit._result import BiasAudit
@@ -37,11 +37,7 @@ def run_identity_audit(
     groups: Sequence[str] | None = None,
     genuine_column: str = "genuine",
     score_column: str = "score",
-    min_group_size: int = 30,
-    gap_threshold: float = 0.05,
-    confidence: float = 0.95,
-    n_boot: int = 1000,
-    seed: int = 0,
+    settings: AuditSettings = DEFAULT_SETTINGS,
     model: Mapping[str, Any] | None = None,
 ) -> BiasAudit:
     """FMR and FNMR overall and per group at `threshold`, with bootstrap intervals, gaps and flags.
@@ -51,13 +47,10 @@ def run_identity_audit(
     measured). A trial matches when score <= threshold for a "distance" (e.g. L2 between embeddings)
     or score >= threshold for a "similarity" (e.g. cosine).
 
-    Thresholds: min_group_size applies to the trials each rate is computed on (genuine trials for
-    FNMR, impostor trials for FMR); a group is flagged when one of its error rates is higher than the
-    rest's by more than gap_threshold (0.05 = 5 points) with the `confidence` interval excluding zero.
+    `settings` (AuditSettings): its min_group_size applies to the trials each rate is computed on
+    (genuine trials for FNMR, impostor trials for FMR); a group is flagged when one of its error rates
+    is higher than the rest's by more than gap_threshold with the `confidence` interval excluding zero.
     """
-    settings = AuditSettings(
-        min_group_size=min_group_size, gap_threshold=gap_threshold, confidence=confidence, n_boot=n_boot, seed=seed
-    )
     if score_kind not in ("distance", "similarity"):
         raise AuditError(f"score_kind must be 'distance' or 'similarity', got {score_kind!r}")
     source = str(trials) if not isinstance(trials, pd.DataFrame) else None

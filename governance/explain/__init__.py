@@ -5,10 +5,12 @@
     heat = gradcam(model, aligned_face, "surprise")           # or a chosen one
     picture = explain_on_photo(model, photo, matrix, "sad")   # RGB uint8: the photo with the heatmap
 
-`matrix` is the 2x3 alignment transform photo -> aligned face (fer_core.alignment.similarity_transform).
+`matrix` is the 2x3 alignment transform photo -> aligned face (fer_core.alignment.align gives the aligned
+face and its matrix together).
 Faithfulness is measured, not assumed: `deletion_curve` implements the deletion metric, and
 scripts/gradcam_faithfulness.py runs it against random order, Grad-CAM++ and occlusion.
 """
+from governance.explain._cam import occlusion_maps
 from governance.explain._deletion import DELETION_STEPS, DeletionCurve, deletion_curve, deletion_order
 from governance.explain._errors import ExplanationError
 from governance.explain._explain import (
@@ -25,7 +27,7 @@ from governance.explain._explain import (
 )
 from governance.explain._layer_graph import with_layer_gradients
 from governance.explain._model import DEFAULT_MODEL, EXPLAIN_LAYERS, CamModel, LayerOutputs, load_cam_model
-from governance.explain._photo import align_with_matrix, explain_on_photo, heatmap_to_photo, overlay
+from governance.explain._photo import explain_on_photo, heatmap_to_photo, overlay
 
 __all__ = [
     "DEFAULT_METHOD",
@@ -39,7 +41,6 @@ __all__ = [
     "ExplanationError",
     "FaceExplanation",
     "LayerOutputs",
-    "align_with_matrix",
     "deletion_curve",
     "deletion_order",
     "explain_face",
@@ -50,6 +51,7 @@ __all__ = [
     "hirescam",
     "layercam",
     "load_cam_model",
+    "occlusion_maps",
     "occlusion_sensitivity",
     "overlay",
     "with_layer_gradients",

@@ -1,5 +1,5 @@
 """Typed errors of the explanation package."""
-from fer_core._errors import UnveilError
+from fer_core import UnveilError
 
 
 class ExplanationError(UnveilError, ValueError):

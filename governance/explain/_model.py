@@ -8,6 +8,9 @@ cells. So everything Grad-CAM needs comes from one forward pass, with no TensorF
 Methods that explain at an inner layer (HiResCAM, LayerCAM) need the gradient there, in every cell:
 `run_layer` gets it from a second session whose graph has the backward pass written as plain ops
 (_layer_graph.py), built from the model file the first time a layer is asked for.
+
+The model is an fer_core EmotionModel underneath: the same file lookup, session and metadata checks as
+the analyzer's, so a model the app would refuse to read cannot be explained either.
 """
 from __future__ import annotations
 
@@ -18,19 +21,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from fer_core._errors import ImageError
-from fer_core._onnx import (
-    load_session,
-    metadata,
-    metadata_json,
-    ort,
-    session_from_bytes,
-)
-from fer_core._paths import models_dir
+from fer_core import EmotionModel, ImageError
+from fer_core.emotion import DEFAULT_MODEL
+from fer_core.model_files import load_session, models_dir, ort, session_from_bytes
 from governance.explain._errors import ExplanationError
 from governance.explain._layer_graph import LAYER_OUTPUTS, with_layer_gradients
 
-DEFAULT_MODEL = "emotion_vgg16.onnx"
 CAM_OUTPUTS = ("probs", "cam_features", "cam_weights")
 # Faces per onnxruntime call when a method needs many forward passes (deletion steps, occlusion
 # patches): large enough to amortise the call, small enough to stay a few MB at 48x48.
@@ -65,32 +61,31 @@ class LayerOutputs:
 class CamModel:
     """An exported emotion model checked against the Grad-CAM contract. Load once, call many times.
 
-    Attributes from the model's metadata: `classes` (emotion names, in output order),
-    `input_size` (h, w) of the aligned face it takes, and `version` ("" if the model has none).
+    `emotion` is the fer_core EmotionModel read from the same session (classes, input size, template,
+    version, ... with its checks); `classes`, `input_size`, `version` and `name` are its own.
     `default_layer` is the layer HiResCAM and LayerCAM explain at (None: the last conv map).
     The `path` argument (the model file) is needed only for those layer methods.
     """
 
-    def __init__(self, *, session: ort.InferenceSession, name: str = "emotion model",
-                 path: str | os.PathLike[str] | None = None) -> None:
-        self.name = name
-        self._session = session
-        self._path = Path(path) if path is not None else None
-        self._layer_sessions: dict[str | None, ort.InferenceSession] = {}
+    def __init__(self, *, session: ort.InferenceSession, path: str | os.PathLike[str] | None = None) -> None:
+        name = Path(path).name if path is not None else "emotion model"
         outputs = [o.name for o in session.get_outputs()]
         missing = [o for o in CAM_OUTPUTS if o not in outputs]
+        # Checked before the emotion contract: a model without these outputs is not worth reading further.
         if missing:
             raise ExplanationError(
                 f"model {name} cannot be explained: it lacks the Grad-CAM outputs {missing} "
                 f"(export it with fer_core/training/export.py)"
             )
-        meta = metadata(session)
-        self.classes: tuple[str, ...] = tuple(metadata_json(meta, "classes", model=name))
-        height, width = metadata_json(meta, "input_size", model=name)
-        self.input_size: tuple[int, int] = (int(height), int(width))
-        self.version: str = meta.get("version", "")
-        self.default_layer: str | None = EXPLAIN_LAYERS.get(meta.get("architecture", ""))
-        self._input = session.get_inputs()[0].name
+        self.emotion = EmotionModel(path, session=session)
+        self.name = self.emotion.name
+        self.classes: tuple[str, ...] = self.emotion.classes
+        self.input_size: tuple[int, int] = self.emotion.input_size
+        self.version: str = self.emotion.version
+        self.default_layer: str | None = EXPLAIN_LAYERS.get(self.emotion.architecture)
+        self._session = session
+        self._input = self.emotion.input_name
+        self._layer_sessions: dict[str | None, ort.InferenceSession] = {}
 
     def _batch(self, faces: np.ndarray) -> np.ndarray:
         faces = np.asarray(faces)
@@ -119,11 +114,11 @@ class CamModel:
 
     def _layer_session(self, layer: str | None) -> ort.InferenceSession:
         if layer not in self._layer_sessions:
-            if self._path is None:
+            if self.emotion.path is None:
                 raise ExplanationError(
                     f"model {self.name} was given as a session; load it from its file to explain at a layer"
                 )
-            graph = with_layer_gradients(onnx.load(self._path), layer, classes=len(self.classes))
+            graph = with_layer_gradients(onnx.load(self.emotion.path), layer, classes=len(self.classes))
             self._layer_sessions[layer] = session_from_bytes(graph.SerializeToString(), name=self.name)
         return self._layer_sessions[layer]
 
@@ -149,16 +144,19 @@ class CamModel:
         return int(emotion)
 
 
-ModelLike = CamModel | ort.InferenceSession | str | os.PathLike[str] | None
+ModelLike = CamModel | EmotionModel | ort.InferenceSession | str | os.PathLike[str] | None
 
 
 def load_cam_model(model: ModelLike = None) -> CamModel:
-    """A CamModel from a loaded CamModel (returned as is), an onnxruntime session, or a path to an
-    ONNX file; None loads the shipped emotion model from models_dir(). Pass a loaded model when
-    explaining many faces: loading a file each time is slow."""
+    """A CamModel from a loaded CamModel (returned as is), an EmotionModel (its session is shared, not
+    loaded again), an onnxruntime session, or a path to an ONNX file; None loads the shipped emotion
+    model (fer_core.emotion.DEFAULT_MODEL in models_dir()). Pass a loaded model when explaining many
+    faces: loading a file each time is slow."""
     if isinstance(model, CamModel):
         return model
+    if isinstance(model, EmotionModel):
+        return CamModel(session=model.session, path=model.path)
     if isinstance(model, ort.InferenceSession):
         return CamModel(session=model)
     path = Path(model) if model is not None else models_dir() / DEFAULT_MODEL
-    return CamModel(session=load_session(path), name=path.name, path=path)
+    return CamModel(session=load_session(path), path=path)

@@ -5,7 +5,7 @@ import cv2
 import matplotlib
 import numpy as np
 
-from fer_core._errors import ImageError
+from fer_core import ImageError
 from fer_core.alignment import warp_to_crop
 from governance.explain._errors import ExplanationError
 from governance.explain._explain import DEFAULT_METHOD, explain_face
@@ -26,8 +26,8 @@ def _matrix(matrix: np.ndarray) -> np.ndarray:
 def heatmap_to_photo(heatmap: np.ndarray, matrix: np.ndarray, photo_shape: tuple[int, ...]) -> np.ndarray:
     """A heatmap over the aligned face (h, w), drawn in the photo's pixels (H, W).
 
-    `matrix` is the 2x3 transform that made the aligned face from the photo
-    (fer_core.alignment.similarity_transform(landmarks, template)); its inverse carries every heatmap
+    `matrix` is the 2x3 transform that made the aligned face from the photo (fer_core.alignment.align's
+    AlignedFace.matrix); its inverse carries every heatmap
     pixel back to where that part of the face is in the photo. Pixels outside the aligned crop's
     footprint are NaN, meaning "not explained" (np.fmax combines the maps of several faces)."""
     heatmap = np.asarray(heatmap, dtype=np.float32)
@@ -68,12 +68,6 @@ def overlay(
     return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
 
 
-def align_with_matrix(photo: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The aligned face (h, w, 3) cut from `photo` by `matrix`, by the same function as
-    fer_core.alignment.align_face, so the explained crop is the one the model classified."""
-    return warp_to_crop(np.asarray(photo), _matrix(matrix), size)
-
-
 def explain_on_photo(
     model: ModelLike,
     photo: np.ndarray,
@@ -86,12 +80,16 @@ def explain_on_photo(
 ) -> np.ndarray:
     """What the app shows for one face and one emotion: the photo (H, W, 3) RGB uint8 with that
     emotion's heatmap over the face that `matrix` (photo -> aligned face, 2x3) aligns; `emotion`
-    None means the predicted one. Returns RGB uint8 (H, W, 3); the rest of the photo is unchanged."""
+    None means the predicted one. Returns RGB uint8 (H, W, 3); the rest of the photo is unchanged.
+
+    The face is cut by fer_core.alignment's own warp, so with the matrix of fer_core.alignment.align the
+    explained crop is the one the model classified. A caller that holds the AlignedFace already explains
+    its crop with explain_face and maps the maps back with heatmap_to_photo, as the app does."""
     photo = np.asarray(photo)
     if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
         raise ImageError(f"the photo must be RGB uint8 (H, W, 3), got {photo.dtype} {photo.shape}")
     cam_model = load_cam_model(model)
-    aligned = align_with_matrix(photo, matrix, cam_model.input_size)
+    aligned = warp_to_crop(photo, _matrix(matrix), cam_model.input_size)
     explanation = explain_face(cam_model, aligned, method=method)
     heat = heatmap_to_photo(explanation.heatmap(emotion), matrix, photo.shape)
     return overlay(photo, heat, alpha=alpha, colormap=colormap)

@@ -28,18 +28,18 @@ class BiasReport:
 
 
 def bias_audit_report(
-    data: str | Path, *, model: str | Path | None = None, min_group_size: int = 30, gap_threshold: float = 0.05,
-    n_boot: int = 1000,
+    data: str | Path, *, min_group_size: int, gap_threshold: float, n_boot: int, model: str | Path | None = None,
 ) -> BiasReport:
-    """Audit the emotion model on a class-folder layout or CSV manifest of face crops.
+    """Audit the emotion model on a class-folder layout or CSV manifest of face crops, with the page's
+    settings (governance.bias_audit.AuditSettings, which checks them; the rest keep its defaults).
 
     The report files are written to a private temporary folder, read back for the page (and its
     download buttons) and deleted with the folder."""
-    from governance.bias_audit import audit_emotion_model
+    from governance.bias_audit import AuditSettings, audit_emotion_model
 
+    settings = AuditSettings(min_group_size=min_group_size, gap_threshold=gap_threshold, n_boot=n_boot)
     with tempfile.TemporaryDirectory(prefix="unveil-audit-") as folder:
-        audit, paths = audit_emotion_model(data=data, out_dir=folder, model=model, min_group_size=min_group_size,
-                                           gap_threshold=gap_threshold, n_boot=n_boot)
+        audit, paths = audit_emotion_model(data=data, out_dir=folder, model=model, settings=settings)
         return BiasReport(audit, paths.html.read_text(encoding="utf-8"), paths.json.read_bytes(),
                           paths.rows.read_bytes())
 

@@ -30,23 +30,16 @@ def explain_photo_face(
     The face is re-aligned exactly as the emotion model saw it (its 5 landmarks onto the model's
     `template`), explained once for all classes, and each class's map is carried back onto the
     photo; the picture is cropped to the face box plus `margin` of its size on every side."""
-    from fer_core.alignment import similarity_transform
-    from governance.explain import (
-        DEFAULT_METHOD,
-        align_with_matrix,
-        explain_face,
-        heatmap_to_photo,
-        overlay,
-    )
+    from fer_core.alignment import align
+    from governance.explain import DEFAULT_METHOD, explain_face, heatmap_to_photo, overlay
 
-    matrix = similarity_transform(np.asarray(face.landmarks, dtype=np.float64), np.asarray(template, dtype=np.float64))
-    aligned = align_with_matrix(photo, matrix, cam_model.input_size)
-    explanation = explain_face(cam_model, aligned, method=method or DEFAULT_METHOD)
+    aligned = align(photo, face.landmarks, template, cam_model.input_size)  # the crop and its matrix, at once
+    explanation = explain_face(cam_model, aligned.crop, method=method or DEFAULT_METHOD)
     x, y, w, h = (float(v) for v in face.box)
     top, bottom = max(0, int(y - margin * h)), min(photo.shape[0], math.ceil(y + h + margin * h))
     left, right = max(0, int(x - margin * w)), min(photo.shape[1], math.ceil(x + w + margin * w))
     out = []
     for emotion, probability in zip(explanation.classes, explanation.probabilities):
-        heat = heatmap_to_photo(explanation.heatmap(emotion), matrix, photo.shape)
+        heat = heatmap_to_photo(explanation.heatmap(emotion), aligned.matrix, photo.shape)
         out.append(EmotionHeatmap(emotion, float(probability), overlay(photo, heat)[top:bottom, left:right]))
     return out

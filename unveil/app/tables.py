@@ -3,8 +3,9 @@ previews and receipts, as pandas tables or sentences. Plain functions, tested wi
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,24 +52,14 @@ def ledger_table(rows: Sequence[Any]) -> pd.DataFrame:
 
 
 def audit_table(entries: Sequence[Any]) -> pd.DataFrame:
-    """Audit log entries, newest first. A person shows by name only while enrolled and the store is
+    """Audit log entries, newest first, with the fields `unveil audit log` shows
+    (governance.audit_log.shown_entry): a person shows by name only while enrolled and the store is
     unlocked; once erased, only "[erased]" and the first characters of their random id remain."""
-    rows = []
-    for entry in reversed(list(entries)):
-        if entry.person_id is None:
-            who = ""
-        elif entry.name_status == "shown":
-            who = entry.name
-        else:
-            who = f"[{entry.name_status}] {entry.person_id[:8]}"
-        rows.append({
-            "seq": entry.seq,
-            "time (UTC)": datetime.fromtimestamp(entry.ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            "event": entry.event,
-            "who": who,
-            "details": ", ".join(f"{k}={v}" for k, v in sorted(entry.details.items())),
-        })
-    return pd.DataFrame(rows, columns=["seq", "time (UTC)", "event", "who", "details"])
+    from governance.audit_log import ShownEntry, shown_entry
+
+    columns = [field.name for field in dataclasses.fields(ShownEntry)]
+    rows = [dataclasses.asdict(shown_entry(entry)) for entry in reversed(list(entries))]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def model_cards(folder: Path) -> list[tuple[str, str]]:

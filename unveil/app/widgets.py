@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import streamlit as st
 
 from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
-from fer_core._paths import models_dir
+from fer_core.model_files import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
 from governance import enrolment, family
 from unveil.app import photos

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from fer_core._errors import UnveilError
+from fer_core import UnveilError
 from fer_core.store import FamilyStore, default_data_dir
 
 PASSPHRASE_ENV = "UNVEIL_PASSPHRASE"

@@ -120,7 +120,7 @@ class _Result:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fer_core._errors import UnveilError
+    from fer_core import UnveilError
 
     refusal = _refusal(args)
     if refusal:
@@ -301,7 +301,7 @@ def _analyse_all(analyzer, files: dict[Path, Path], annotate: Path | None, jobs:
 
 
 def _analyse_one(analyzer, path: Path, annotated: Path | None) -> _Result:
-    from fer_core._errors import ImageError
+    from fer_core import ImageError
     from fer_core.images import load_image, page_count
 
     try:

@@ -13,10 +13,13 @@ from unveil.cli._store_args import reports_errors
 if TYPE_CHECKING:
     # Only for type checking: the bias audit loads SciPy and matplotlib (seconds, and matplotlib writes a
     # font cache), which every other `unveil` command would otherwise pay for when the parser is built.
-    from governance.bias_audit import BiasAudit
+    from governance.bias_audit import AuditSettings, BiasAudit
 
 # The exit status of `--fail-on-flag` when a group is flagged (1 is taken by errors).
 FLAGGED_EXIT = 3
+# The AuditSettings fields the command line sets (--min-group-size ...). An option left out is not
+# passed on, so the default is AuditSettings' own; the help texts quote it (tests check they agree).
+SETTING_OPTIONS = ("min_group_size", "gap_threshold", "confidence", "n_boot", "seed")
 
 
 def add_bias_command(audit_subparsers: argparse._SubParsersAction) -> None:
@@ -46,40 +49,43 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="folder for the HTML, JSON and per-row CSV")
     parser.add_argument("--group", action="append", dest="groups",
                         help="compare only this group column (repeatable; default: all)")
-    parser.add_argument("--min-group-size", type=int, default=30,
+    unset = argparse.SUPPRESS  # see SETTING_OPTIONS
+    parser.add_argument("--min-group-size", type=int, default=unset,
                         help="smaller groups are shown but not flagged or compared (default 30)")
-    parser.add_argument("--gap-threshold", type=float, default=0.05,
+    parser.add_argument("--gap-threshold", type=float, default=unset,
                         help="flag a group worse than the rest by more than this, interval excluding 0 (default 0.05)")
-    parser.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
-    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--confidence", type=float, default=unset, help="interval level (default 0.95)")
+    parser.add_argument("--n-boot", type=int, default=unset, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--seed", type=int, default=unset, help="bootstrap seed (default 0)")
     parser.add_argument("--fail-on-flag", action="store_true",
                         help=f"exit with status {FLAGGED_EXIT} when a group is flagged (for CI)")
 
 
-def _settings(args: argparse.Namespace) -> dict:
-    return {
-        "out_dir": args.out, "groups": args.groups, "min_group_size": args.min_group_size,
-        "gap_threshold": args.gap_threshold, "confidence": args.confidence, "n_boot": args.n_boot, "seed": args.seed,
-    }
+def audit_settings(args: argparse.Namespace) -> AuditSettings:
+    """The AuditSettings of the options given; AuditSettings checks them (AuditError when out of range)."""
+    from governance.bias_audit import AuditSettings
+
+    return AuditSettings(**{name: getattr(args, name) for name in SETTING_OPTIONS if hasattr(args, name)})
 
 
 @reports_errors
 def _emotion(args: argparse.Namespace) -> int:
     # imported here: it loads onnxruntime, needed only when this command runs
-    from governance.bias_audit._app import audit_emotion_model
+    from governance.bias_audit import audit_emotion_model
 
-    audit, paths = audit_emotion_model(data=args.data, model=args.model, proxy=not args.no_proxy,
-                                       threads=args.threads, progress=True, **_settings(args))
+    audit, paths = audit_emotion_model(data=args.data, out_dir=args.out, model=args.model, groups=args.groups,
+                                       proxy=not args.no_proxy, settings=audit_settings(args), threads=args.threads,
+                                       progress=True)
     return _summarise(audit, paths, args)
 
 
 @reports_errors
 def _identity(args: argparse.Namespace) -> int:
-    from governance.bias_audit._app import audit_identity_trials
+    from governance.bias_audit import audit_identity_trials
 
     audit, paths = audit_identity_trials(trials=args.trials, threshold=args.threshold, score_kind=args.score_kind,
-                                         model=args.model, **_settings(args))
+                                         out_dir=args.out, groups=args.groups, model=args.model,
+                                         settings=audit_settings(args))
     return _summarise(audit, paths, args)
 
 

@@ -134,8 +134,8 @@ def _enroll(args: argparse.Namespace) -> int:
 
 @reports_errors
 def _list(args: argparse.Namespace) -> int:
-    from fer_core._paths import models_dir
     from fer_core.identity import DEFAULT_MODEL
+    from fer_core.model_files import models_dir
 
     # The identity model the app and `family enroll` load (EmbeddingModel.name is its file name); when
     # it is not installed, nobody can be recognised and there is nothing to compare with.

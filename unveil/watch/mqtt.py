@@ -20,7 +20,7 @@ import re
 import threading
 from typing import Any
 
-from fer_core._errors import UnveilError
+from fer_core import UnveilError
 from fer_core.live import APPEAR, EMOTION, LEAVE, NAMED, LiveEvent
 from unveil.watch import DEFAULT_NODE
 from unveil.watch.records import event_record

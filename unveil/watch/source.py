@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from fer_core._errors import UnveilError
+from fer_core import UnveilError
 
 log = logging.getLogger("unveil.watch")
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer_core._paths import models_dir
+from fer_core.model_files import models_dir
 from governance import audit_log, consent, retention
 from unveil.app import bias_upload, tables
 from unveil.app import widgets as _ui
