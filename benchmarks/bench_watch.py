@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from fer_core.detection import FaceDetector  # noqa: E402 (after the path: run from anywhere)
 from fer_core.emotion import EmotionModel  # noqa: E402
 from fer_core.live import LiveTracker  # noqa: E402
-from tests._watch_video import Walker, room_video  # noqa: E402
+from tests.support.watch_video import Walker, room_video  # noqa: E402
 from unveil.watch.loop import watch  # noqa: E402
 from unveil.watch.records import JsonLinesSink  # noqa: E402
 from unveil.watch.source import FILE, Source  # noqa: E402

@@ -4,7 +4,7 @@
 
 `streamlit run app.py` of CHECKOUT (default: this one) is started on a free localhost port with a fresh
 data folder and this checkout's models/, and driven by Playwright through Debian's Chromium
-(/usr/bin/chromium), as tests/test_browser.py does. The photo is a public-domain fixture
+(/usr/bin/chromium), as tests/integration/test_browser.py does. The photo is a public-domain fixture
 (tests/fixtures/public_domain/grace_hopper.jpg) centre-cropped to 4:3 and upscaled (bicubic) to
 4000x3000, saved as a JPEG (quality 90) in a temporary folder deleted afterwards.
 

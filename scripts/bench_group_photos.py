@@ -20,7 +20,7 @@ Reading order: the numbering's rows (before: a face joins a row when its centre 
 height of the row's mean centre, restated in `rows_before`; after: fer_core.analyzer's band overlap)
 against the rows the photo was built with, each left to right.
 
-Then the photos of tests/test_detection_parity.py (every 5th photo of the face set and 3 fer4 faces per
+Then the photos of tests/unit/fer_core/test_detection_parity.py (every 5th photo of the face set and 3 fer4 faces per
 class), with the package's settings (20 px) that the parity test uses: how many detections the neck
 check would remove there. None removed means the parity test's outcome cannot change with it on.
 """

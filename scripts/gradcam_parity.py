@@ -1,6 +1,6 @@
 """Grad-CAM on an exported ONNX emotion model against TensorFlow GradientTape Grad-CAM on its Keras weights.
 
-The test suite checks this on a tiny model (tests/test_gradcam_parity.py); this script checks a real run,
+The test suite checks this on a tiny model (tests/unit/governance/test_gradcam_parity.py); this script checks a real run,
 e.g. the shipped VGG16 against the run's best weights. Per class it prints the Pearson correlation of
 every heatmap pair (both upsampled to the input size, TensorFlow's by tf.image.resize), and the largest
 difference between the exported channel weights and the tape's cell-averaged gradients.

@@ -3,7 +3,7 @@
 tests/fixtures/identity holds 4 aligned LFW face chips and the embeddings @vladmandic/face-api 1.7.15's own
 computeFaceDescriptor gave for them (scripts/make_identity_reference.py; tfjs cpu backend). This runs the
 ONNX model on the same chips, without flip averaging as the JavaScript has none, and reports the largest
-difference. tests/test_identity_converter.py holds the model to < 1e-5.
+difference. tests/unit/fer_core/training/test_identity_converter.py holds the model to < 1e-5.
 
     python scripts/identity_conversion_parity.py [--model models/face_recognition_dlib.onnx] [--json PATH]
 """

@@ -6,7 +6,7 @@ Run once (needs node and npm; installs the pinned package and tfjs 4.22.0 into a
 
 Writes tests/fixtures/identity/aligned_*.png (150x150 dlib chips of a few development photos,
 detected with fer_core.detection and aligned with fer_core.alignment) and
-faceapi_reference_embeddings.npy (float32 [N, 128], in the same order). tests/test_identity_converter.py
+faceapi_reference_embeddings.npy (float32 [N, 128], in the same order). tests/unit/fer_core/training/test_identity_converter.py
 checks that the ONNX model reproduces them.
 """
 from __future__ import annotations

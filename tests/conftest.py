@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-# The app tests' fixtures (app_models_dir, app_env) live beside their photo helpers.
-pytest_plugins = ("tests._app_support",)
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
+# The app tests' fixtures (app_models_dir, app_env) live beside their photo helpers.
+pytest_plugins = ("tests.support.app",)
+
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 

@@ -1,9 +1,9 @@
 """`unveil serve`: a local REST API for home automation (Home Assistant, Node-RED, scripts).
 
     app = create_app(settings=ApiSettings(token=...), store=None)   # FastAPI application
-    # GET /v1/health, POST /v1/analyze, GET /v1/people; OpenAPI docs at /docs
+    # GET /v1/health, POST /v1/analyze, GET /v1/people; the OpenAPI description at /openapi.json
 
-Every /v1 request needs `Authorization: Bearer TOKEN` (`token.load_or_create`). Photos are analysed in
+Every request needs `Authorization: Bearer TOKEN` (`token.load_or_create`). Photos are analysed in
 memory and nothing is written per request; recognitions are counted in the audit log as the app does.
 Enrolment and erasure are not offered here: they stay in the app and the CLI, where consent is recorded.
 """

@@ -68,17 +68,18 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     expected = f"Bearer {settings.token}".encode()
     # A thread semaphore, taken in the worker thread: the analysis itself runs outside the event loop.
     turns = threading.BoundedSemaphore(settings.analyses_at_once)
-    app = FastAPI(title="Unveil local API", version="1",
+    # No Swagger or ReDoc page: FastAPI's load their scripts from a public CDN, so opening one would
+    # contact a third party. The OpenAPI description is served at /openapi.json, behind the token.
+    app = FastAPI(title="Unveil local API", version="1", docs_url=None, redoc_url=None,
                   description="Faces, emotions and family names of photos, analysed on this machine.")
 
     @app.middleware("http")
     async def bearer_token(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        # Checked before any route runs or any body is read. The docs (/docs, /openapi.json) describe the
-        # routes only and stay open, so a person can read them in a browser.
-        if request.url.path.startswith("/v1"):
-            given = request.headers.get("authorization", "").encode()
-            if not secrets.compare_digest(given, expected):
-                return _error(401, "unauthorized", UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
+        # Checked before any route runs or any body is read, on every path: without the token, every path
+        # gets the same answer, so nobody learns which routes exist.
+        given = request.headers.get("authorization", "").encode()
+        if not secrets.compare_digest(given, expected):
+            return _error(401, "unauthorized", UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
         return await call_next(request)
 
     @app.exception_handler(ApiError)

@@ -5,7 +5,7 @@
     unveil serve --host 0.0.0.0           # open to the local network, deliberately (a warning is printed)
 
 Every request needs `Authorization: Bearer TOKEN`: the token is $UNVEIL_API_TOKEN, or one generated on
-first start, kept 0600 in the data folder and printed once. OpenAPI docs: http://127.0.0.1:8765/docs.
+first start, kept 0600 in the data folder and printed once. OpenAPI description: /openapi.json.
 """
 from __future__ import annotations
 

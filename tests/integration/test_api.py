@@ -1,0 +1,250 @@
+"""`unveil serve`: the local REST API with real models, a real family store and real photos.
+
+Most tests drive the FastAPI application in-process (httpx through Starlette's TestClient); one starts
+the real command on a free localhost port and stops it with SIGTERM.
+"""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+import unveil.api as api
+from fer_core import FaceAnalyzer
+from fer_core.store import FamilyStore
+from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_bytes, side_by_side
+from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, TokenFileError, create_app, load_or_create
+
+TOKEN = "test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def analyzer(app_models_dir) -> FaceAnalyzer:
+    os.environ.setdefault("UNVEIL_MODELS_DIR", str(app_models_dir))
+    from fer_core.detection import FaceDetector
+    from fer_core.emotion import EmotionModel
+    from fer_core.identity import load_embedding_model
+
+    return FaceAnalyzer(detector=FaceDetector(min_face_size=40, neck_check=True),
+                        emotion_model=EmotionModel(app_models_dir / "emotion_vgg16.onnx"),
+                        identity_model=load_embedding_model(app_models_dir / "face_recognition_dlib.onnx"))
+
+
+@pytest.fixture(scope="module")
+def client(analyzer) -> TestClient:
+    return TestClient(create_app(settings=ApiSettings(token=TOKEN, max_body_bytes=2 * 1024**2), analyzer=analyzer))
+
+
+@pytest.fixture()
+def family_client(analyzer, family_store_dir):
+    with FamilyStore(family_store_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        yield TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store)), store
+
+
+# ----------------------------------------------------------------------------------------------- token
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
+                                     {"Authorization": f"Basic {TOKEN}"}])
+def test_a_request_without_the_right_token_learns_nothing(client, headers):
+    for method, path in (("get", "/v1/health"), ("get", "/v1/people"), ("post", "/v1/analyze"),
+                         ("get", "/v1/no-such-route"), ("get", "/openapi.json"), ("get", "/docs")):
+        reply = getattr(client, method)(path, headers=headers)
+        assert reply.status_code == 401
+        assert reply.json() == {"error": "unauthorized", "detail": api.UNAUTHORIZED}
+        assert reply.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_openapi_description_is_served_and_no_page_that_loads_outside_scripts(client):
+    paths = client.get("/openapi.json", headers=AUTH).json()["paths"]
+    assert {"/v1/health", "/v1/analyze", "/v1/people"} <= set(paths)
+    # FastAPI's Swagger and ReDoc pages would load their scripts from a public CDN.
+    assert client.get("/docs", headers=AUTH).status_code == client.get("/redoc", headers=AUTH).status_code == 404
+
+
+def test_a_token_is_made_once_kept_private_and_reused(tmp_path, monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    token, created = load_or_create(tmp_path / "data")
+    path = tmp_path / "data" / TOKEN_FILE
+    assert created and len(token) >= 40 and path.read_text().strip() == token
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create(tmp_path / "data") == (token, False)
+    monkeypatch.setenv(TOKEN_ENV, "from-the-environment")
+    assert load_or_create(tmp_path / "data") == ("from-the-environment", False)
+
+
+def test_a_token_file_others_can_read_or_an_empty_one_is_refused(tmp_path, monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    path = tmp_path / TOKEN_FILE
+    path.write_text("secret\n")
+    path.chmod(0o644)
+    with pytest.raises(TokenFileError) as caught:
+        load_or_create(tmp_path)
+    assert str(caught.value) == api.TOKEN_FILE_OPEN.format(path=path, mode=0o644)
+    path.write_text("")
+    path.chmod(0o600)
+    with pytest.raises(TokenFileError) as caught:
+        load_or_create(tmp_path)
+    assert str(caught.value) == api.TOKEN_FILE_EMPTY.format(path=path)
+    assert path.read_text() == ""  # refused, not replaced
+    monkeypatch.setenv(TOKEN_ENV, " ")
+    with pytest.raises(TokenFileError, match="^" + TOKEN_ENV):
+        load_or_create(tmp_path)
+
+
+# --------------------------------------------------------------------------------------------- analyze
+
+def test_health_names_the_models_and_says_faces_are_not_named(client):
+    body = client.get("/v1/health", headers=AUTH).json()
+    assert body["status"] == "ok" and body["recognition"] is False
+    assert body["models"]["emotion"]["classes"] == ["happy", "neutral", "sad", "surprise"]
+
+
+def test_a_photo_sent_either_way_gives_the_cli_records(client, faces_dir):
+    photo = side_by_side(*(faces_dir / MEMBER / f"{MEMBER}_0001.jpg", faces_dir / STRANGER / f"{STRANGER}_0001.jpg"))
+    as_form = client.post("/v1/analyze", headers=AUTH, files={"image": ("group.jpg", photo, "image/jpeg")})
+    raw = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photo)
+    assert as_form.status_code == raw.status_code == 200
+    assert as_form.json() == raw.json()
+    body = raw.json()
+    assert (body["width"], body["height"]) == Image.open(io.BytesIO(photo)).size
+    assert [face["face"] for face in body["faces"]] == [1, 2]
+    for face in body["faces"]:
+        assert set(face) == {"face", "x", "y", "w", "h", "score", "emotion", "p_happy", "p_neutral", "p_sad",
+                             "p_surprise"}  # no identity: nobody was compared
+        assert abs(sum(face[f"p_{c}"] for c in ("happy", "neutral", "sad", "surprise")) - 1) < 1e-3
+
+
+def test_a_member_is_named_a_stranger_is_unknown_and_the_recognition_is_audited(family_client, faces_dir):
+    client, store = family_client
+    assert client.get("/v1/health", headers=AUTH).json()["recognition"] is True
+    before = len(store.audit_entries())
+    photo = side_by_side(faces_dir / MEMBER / f"{MEMBER}_0006.jpg", faces_dir / STRANGER / f"{STRANGER}_0002.jpg")
+    body = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photo).json()
+    assert [face["identity"] for face in body["faces"]] == ["Colin Powell", "unknown"]
+    new = store.audit_entries()[before:]
+    assert [(e.event, e.details) for e in new] == [("recognise", {"faces": 2, "named": 1, "unknown": 1})]
+    people = client.get("/v1/people", headers=AUTH).json()["people"]
+    assert people == [{"name": "Colin Powell", "consent": "active", "consent_expires": people[0]["consent_expires"]}]
+    assert people[0]["consent_expires"].startswith("2099-01-01")
+
+
+def test_the_people_list_needs_the_store(client):
+    reply = client.get("/v1/people", headers=AUTH)
+    assert (reply.status_code, reply.json()) == (409, {"error": "store_locked", "detail": api.STORE_LOCKED})
+
+
+def _png_header_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims `width` x `height` pixels (the data is one empty row)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00")) + chunk(b"IEND", b""))
+
+
+def test_bad_uploads_get_a_json_error_and_nothing_is_analysed(client, faces_dir):
+    jpeg = photo_bytes(faces_dir, MEMBER, 1)
+    raw = {**AUTH, "Content-Type": "image/jpeg"}
+    cases = [
+        (client.post("/v1/analyze", headers=raw, content=b""), 400, "unreadable_image"),
+        (client.post("/v1/analyze", headers=raw, content=jpeg[: len(jpeg) // 3]), 400, "unreadable_image"),
+        (client.post("/v1/analyze", headers=raw, content=b"just some text\n" * 10), 400, "unreadable_image"),
+        (client.post("/v1/analyze", headers=raw, content=_png_header_claiming(100_000, 100_000)), 413,
+         "too_many_pixels"),
+        (client.post("/v1/analyze", headers=raw, content=bytes(3 * 1024**2)), 413, "too_large"),
+        (client.post("/v1/analyze", headers={**AUTH, "Content-Type": "text/plain"}, content=jpeg), 415,
+         "unsupported_media_type"),
+        (client.post("/v1/analyze", headers={**AUTH, "Content-Type": "multipart/form-data; boundary=xyz"},
+                     content=b"--xyz\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\nunterminated"), 400,
+         "malformed_multipart"),
+        (client.post("/v1/analyze", headers=AUTH, files={"photo": ("a.jpg", jpeg, "image/jpeg")}), 400,
+         "malformed_multipart"),
+        (client.post("/v1/analyze", headers=AUTH, files=[("image", ("a.jpg", jpeg, "image/jpeg")),
+                                                         ("image", ("b.jpg", jpeg, "image/jpeg"))]), 400,
+         "malformed_multipart"),
+    ]
+    for reply, status, kind in cases:
+        assert (reply.status_code, reply.json()["error"]) == (status, kind), reply.json()
+    assert cases[7][0].json()["detail"] == api.NO_IMAGE
+    assert cases[8][0].json()["detail"] == api.SEVERAL_IMAGES
+    assert cases[4][0].json()["detail"] == api.BODY_TOO_LARGE.format(limit_mb=2)
+
+
+def test_concurrent_requests_get_their_own_answers(client, faces_dir):
+    photos = {person: photo_bytes(faces_dir, person, 1) for person in (MEMBER, STRANGER)}
+    alone = {person: client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=data).json()
+             for person, data in photos.items()}
+    order = [MEMBER, STRANGER] * 4
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda person: client.post(
+            "/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photos[person]).json(), order))
+    assert replies == [alone[person] for person in order]
+
+
+def test_a_request_writes_nothing_to_disk(client, faces_dir, tmp_path, monkeypatch):
+    """Not even a spooled upload: Starlette would spool a multipart file over 1 MB to a temporary file."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    big = io.BytesIO()
+    Image.open(faces_dir / MEMBER / f"{MEMBER}_0001.jpg").resize((800, 800)).save(big, "BMP")
+    assert 1024**2 < big.tell() < 2 * 1024**2  # over Starlette's spooling size, under this client's limit
+    reply = client.post("/v1/analyze", headers=AUTH, files={"image": ("big.bmp", big.getvalue(), "image/bmp")})
+    assert reply.status_code == 200 and len(reply.json()["faces"]) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------- command
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_command_serves_on_localhost_and_stops_on_sigterm(tmp_path, app_models_dir):
+    port = _free_port()
+    env = {**os.environ, "UNVEIL_DATA_DIR": str(tmp_path / "data"), "UNVEIL_MODELS_DIR": str(app_models_dir)}
+    for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
+        env.pop(name, None)
+    server = subprocess.Popen([sys.executable, "-m", "unveil.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        token_file = tmp_path / "data" / TOKEN_FILE
+        while True:
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/health", headers={
+                    "Authorization": f"Bearer {token_file.read_text().strip()}"})
+                with urllib.request.urlopen(request, timeout=2) as reply:
+                    health = reply.status
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.communicate()
+                time.sleep(0.3)
+        assert health == 200
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status says what stopped it.
+    assert server.returncode == -signal.SIGTERM and "Application shutdown complete." in err, err
+    token = token_file.read_text().strip()
+    assert out.count(token) == 1 and token not in err  # shown once, never logged
+    assert "Uvicorn running on http://127.0.0.1:" in err and "warning: listening" not in err
+    assert '"GET /v1/health HTTP/1.1" 200' in out  # uvicorn's access log goes to stdout

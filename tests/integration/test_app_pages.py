@@ -1,0 +1,644 @@
+"""Each page's main flow through streamlit.testing.v1.AppTest, with real photos from ../shared/data.
+
+AppTest drives the real script in-process: uploads go through st.file_uploader / st.camera_input
+(AppTest stages the bytes as the browser would), clicks through buttons. tests/integration/test_browser.py covers
+the same flows in a real browser.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from fer_core.store import FamilyStore
+from governance import enrolment
+from governance.bias_audit import NOTHING_COMPARED
+from tests.support.app import (
+    MEMBER,
+    STRANGER,
+    panning_video,
+    photo_bytes,
+    photo_path,
+    side_by_side,
+)
+from tests.support.paths import REPO
+from unveil.app import bias_upload, photos
+
+APP = REPO / "app.py"
+PASSPHRASE = "correct horse battery staple"
+# Model loading on first use and scrypt on unlock take seconds on a loaded 2-core machine; AppTest's
+# default of 3 s per run is too short.
+TIMEOUT = 120
+
+
+def _app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if page:
+        at.switch_page(f"unveil/app/pages/{page}.py")
+    return at.run()
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.error if "unexpected error" in e.value]
+
+
+def _widget(at: AppTest, kind: str, key_prefix: str):
+    """The one widget of `kind` whose key starts with `key_prefix`: the app renews some keys (with a
+    generation number at the end) to draw a form or a confirmation again empty."""
+    (widget,) = [w for w in at.get(kind) if w.key and w.key.startswith(key_prefix)]
+    return widget
+
+
+def _uploads(at: AppTest):
+    return _widget(at, "file_uploader", "analyze_inputs_uploads_")
+
+
+def _enrol(at: AppTest, field: str):
+    kind = {"name": "text_input", "given_by": "text_input", "photos": "file_uploader", "scope": "radio",
+            "camera_on": "toggle", "camera": "camera_input"}.get(field, "checkbox")
+    return _widget(at, kind, f"enrol_{field}_")
+
+
+def _face_lines(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**Face ")]
+
+
+def _create_store_and_enrol(at: AppTest, faces_dir: Path) -> None:
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    _enrol(at, "name").input("Colin Powell")
+    _enrol(at, "photos").set_value(
+        [(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in range(1, 5)])
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+
+
+# ----------------------------------------------------------------------------- Analyze
+
+
+def test_analyze_uploads_show_each_face_and_a_friendly_error_for_a_corrupt_file(app_env, faces_dir):
+    at = _app()
+    assert at.info[0].value == "Upload one or several photos, or take one with the camera."
+    group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
+    blank = io.BytesIO()
+    Image.new("RGB", (320, 240), (120, 160, 90)).save(blank, format="PNG")
+    _uploads(at).set_value([
+        ("group.jpg", group, "image/jpeg"),
+        ("broken.jpg", b"this is not a photo", "image/jpeg"),
+        ("lawn.png", blank.getvalue(), "image/png"),
+    ]).run()
+    _no_exception(at)
+    assert [s.value for s in at.subheader] == ["group.jpg", "broken.jpg", "lawn.png", "Results"]
+    lines = _face_lines(at)
+    assert len(lines) == 2 and all(line.count("%") == 1 for line in lines)
+    assert [e.value for e in at.error] == [
+        "broken.jpg could not be read: not an image, or its header is corrupt (format not recognised)"]
+    assert [w.value for w in at.warning] == ["No face found in lawn.png."]
+    assert at.image[0].captions == ["2 faces"]
+    table = at.dataframe[0].value
+    assert list(table["face"]) == [1, 2] and set(table["source"]) == {"group.jpg"}
+    assert "identity" not in table.columns  # store locked: nobody is named, and no "unknown" is claimed
+    assert [b.label for b in at.get("download_button")] == ["Annotated image (PNG)", "Download CSV", "Download JSON"]
+
+
+def test_analyze_a_camera_shot(app_env, faces_dir):
+    at = _app()
+    at.toggle(key="analyze_camera_on").set_value(True).run()
+    _widget(at, "camera_input", "analyze_inputs_camera_").upload("shot.jpg", photo_bytes(faces_dir, STRANGER, 2)).run()
+    _no_exception(at)
+    assert [s.value for s in at.subheader] == ["camera.jpg", "Results"]
+    assert len(_face_lines(at)) == 1
+
+
+def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, faces_dir, monkeypatch):
+    """Every click reruns the page: an unchanged photo is not decoded, searched or drawn again, the
+    family gallery is decrypted once per unlock (and after each change of the family), and a change of
+    the gallery (the store locked) only names its faces again."""
+    calls = {"analyze_photo": 0, "with_view": 0}
+    decrypted = []
+    real_gallery = FamilyStore.gallery
+
+    def counted_gallery(self, *args, **kwargs):
+        decrypted.append(1)
+        return real_gallery(self, *args, **kwargs)
+    monkeypatch.setattr(FamilyStore, "gallery", counted_gallery)
+
+    def counted(name):
+        real = getattr(photos, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        monkeypatch.setattr(photos, name, wrapper)
+
+    counted("analyze_photo")
+    counted("with_view")
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
+    _uploads(at).set_value([("group.jpg", group, "image/jpeg")]).run()
+    _no_exception(at)
+    assert _face_lines(at)[0].endswith("· **Colin Powell**")
+    assert calls == {"analyze_photo": 1, "with_view": 1}
+
+    at.toggle(key="analyze_camera_on").set_value(True).run()
+    at.toggle(key="analyze_camera_on").set_value(False).run()
+    at.switch_page("unveil/app/pages/kept.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    _no_exception(at)
+    assert calls == {"analyze_photo": 1, "with_view": 1}
+    assert len(_face_lines(at)) == 2
+    at.button(key="analyze_keep").click().run()
+    _no_exception(at)
+    assert len(decrypted) == 1  # one decryption across all those reruns, page switches and clicks
+
+    at.button(key="sidebar_lock").click().run()
+    _no_exception(at)
+    assert calls == {"analyze_photo": 1, "with_view": 2}  # named again (by nobody now), not analysed again
+    assert len(_face_lines(at)) == 2 and not any("Colin Powell" in line for line in _face_lines(at))
+    assert len(decrypted) == 1  # nothing to decrypt while locked
+
+    at.switch_page("unveil/app/pages/family.py").run()
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    at.run()
+    _no_exception(at)
+    assert _face_lines(at)[0].endswith("· **Colin Powell**")
+    assert len(decrypted) == 2 and calls["analyze_photo"] == 1  # decrypted again after the unlock, once
+
+
+# ----------------------------------------------------------------------------- Video
+
+
+def test_video_tracks_two_people_and_charts_their_emotions(app_env, faces_dir, tmp_path):
+    video = panning_video([photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5)], tmp_path / "v.mp4")
+    at = _app("video")
+    at.file_uploader(key="video_upload").set_value(("pan.mp4", video, "video/mp4")).run()
+    at.button(key="video_run").click().run()
+    _no_exception(at)
+    table = at.dataframe[0].value
+    assert list(table["face"]) == ["Face 1", "Face 2"] and list(table["frames"]) == [6, 6]
+    assert [m.value for m in at.markdown] == ["**Face 1**: seen in 6 frame(s)", "**Face 2**: seen in 6 frame(s)"]
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    # One time axis for every face: the whole video, 0 to its last frame at 2.9 s.
+    assert [json.loads(c.proto.spec)["encoding"]["x"]["scale"]["domain"] for c in charts] == [[0, 2.9], [0, 2.9]]
+    assert "Analysed 6 frame(s), one every 0.50 s, over the whole video (0-2.9 s)." in [c.value for c in at.caption]
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/video.py").run()  # the result is still there, though the uploader is empty
+    assert list(at.dataframe[0].value["frames"]) == [6, 6]
+    assert "Results for pan.mp4: 6 frame(s) analysed." in [c.value for c in at.caption]
+
+    at.file_uploader(key="video_upload").set_value(("broken.mp4", b"\x00not a video" * 300, "video/mp4")).run()
+    at.button(key="video_run").click().run()
+    _no_exception(at)
+    assert [e.value for e in at.error] == [
+        "Analysing broken.mp4: this file cannot be read as a video (corrupt or an unsupported format)"]
+
+
+# ----------------------------------------------------------------------------- Family (+ Analyze naming)
+
+
+def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env, faces_dir):
+    at = _app("family")
+    assert at.subheader[0].value == "Create the family store"
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input("something else entirely")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["The two passphrases differ; nothing was created."]
+
+    _create_store_and_enrol(at, faces_dir)
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 4 embedding(s) and 0 thumbnail(s).")
+    members = at.dataframe[0].value
+    assert list(members["name"]) == ["Colin Powell"] and list(members["consent"]) == ["active"]
+
+    # The member is named in a photo they were not enrolled from; the stranger beside them is not.
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    _no_exception(at)
+    lines = _face_lines(at)
+    assert lines[0].endswith("· **Colin Powell**") and lines[1].endswith("· **unknown**")
+    assert list(at.dataframe[0].value["identity"]) == ["Colin Powell", "unknown"]
+    at.button(key="analyze_keep").click().run()  # kept at the user's request, linked to the member
+    assert "Kept 2 face results, encrypted: see the Kept results page." in [s.value for s in at.success]
+
+    # Purge needs the confirmation, then shows the receipt.
+    at.switch_page("unveil/app/pages/family.py").run()
+    assert at.button(key="erase_submit").label == "Purge" and at.button(key="erase_submit").disabled
+    _widget(at, "checkbox", "erase_request_").check().run()
+    at.button(key="erase_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Colin Powell was erased: 8 record(s) deleted, their key destroyed.")
+    receipt = next(m.value for m in at.markdown if m.value.startswith("**Deletion receipt**"))
+    assert "- Reason: request; erased at " in receipt
+    assert "- Deleted: 1 member, 4 embeddings, 0 thumbnails, 1 consent record, 1 kept result, 1 data key" in receipt
+    download = at.get("download_button")[-1]
+    assert download.proto.label == "Download the deletion receipt"
+    assert at.info[0].value == "No one is enrolled yet."
+
+    # Results that named the member are forgotten with them; the photo stays and is analysed again.
+    at.switch_page("unveil/app/pages/explain.py").run()
+    assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    assert len(_face_lines(at)) == 2 and not any("Colin" in line for line in _face_lines(at))
+
+
+def _enrol_person(at: AppTest, name: str, photos: list[tuple[str, bytes, str]]) -> None:
+    _enrol(at, "name").input(name)
+    _enrol(at, "photos").set_value(photos)
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith(f"Enrolled {name} with ")
+
+
+def _two_members(at: AppTest, faces_dir: Path) -> None:
+    """A new store with Serena Williams and Laura (photos of Colin Powell) enrolled, in that order."""
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    _enrol_person(at, "Serena Williams", [(f"s{n}.jpg", photo_bytes(faces_dir, STRANGER, n), "image/jpeg")
+                                          for n in (1, 2)])
+    _enrol_person(at, "Laura", [(f"l{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in (1, 2)])
+
+
+def _choose_member(at: AppTest, name: str) -> None:
+    box = at.selectbox(key="remove_member")
+    box.select_index(box.options.index(name)).run()
+
+
+def test_a_purge_confirmation_does_not_carry_over_to_the_next_member(app_env, faces_dir):
+    at = _app("family")
+    _two_members(at, faces_dir)
+    _choose_member(at, "Serena Williams")
+    _widget(at, "checkbox", "erase_request_").check().run()
+    assert not at.button(key="erase_submit").disabled
+    at.button(key="erase_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Serena Williams was erased: ")
+    # The box now shows Laura, a child in the household: nothing is ticked, Purge is disabled.
+    assert at.selectbox(key="remove_member").options == ["Laura"]
+    tick = _widget(at, "checkbox", "erase_request_")
+    assert tick.label == "Yes, erase Laura for good" and tick.value is False
+    assert at.button(key="erase_submit").disabled
+    # Nor does a tick for one action count for the other.
+    tick.check().run()
+    _widget(at, "radio", "erase_action_").set_value("withdrawn").run()
+    assert at.button(key="erase_submit").label == "Withdraw consent and erase"
+    assert at.button(key="erase_submit").disabled
+    assert list(at.dataframe[0].value["name"]) == ["Laura"]
+
+    # The typed confirmation of "Delete everything" is emptied after use too.
+    _widget(at, "text_input", "erase_everything_").input("delete everything").run()
+    at.button(key="erase_all_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Everyone was erased: ")
+    assert _widget(at, "text_input", "erase_everything_").value == ""
+    assert at.button(key="erase_all_submit").disabled
+
+
+def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_member(app_env, faces_dir):
+    at = _app("family")
+    _two_members(at, faces_dir)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, STRANGER, 6), photo_path(faces_dir, MEMBER, 6))
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    assert [line.rsplit("· ", 1)[1] for line in _face_lines(at)] == ["**Serena Williams**", "**Laura**"]
+    at.button(key="analyze_keep").click().run()
+
+    at.switch_page("unveil/app/pages/family.py").run()
+    _choose_member(at, "Serena Williams")
+    _widget(at, "radio", "erase_action_").set_value("withdrawn").run()
+    said = [m.value for m in at.markdown if m.value.startswith("**Erasing Serena Williams deletes")]
+    assert said == [("**Erasing Serena Williams deletes, for good:**\n"
+                     "- Serena Williams's name, 1 consent record, 2 face embeddings and 0 thumbnails\n"
+                     "- Serena Williams's data key, so no backup of the store can be read for them either\n"
+                     "- 1 kept result naming Serena Williams, which also names Laura: a kept result is erased "
+                     "whole with anyone it names, so what it holds about Laura goes too")]
+    button = at.button(key="erase_submit")
+    assert button.label == "Withdraw consent and erase" and button.disabled
+
+    _widget(at, "checkbox", "erase_withdrawn_").check().run()
+    at.button(key="erase_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Serena Williams was erased: ")
+    receipt = next(m.value for m in at.markdown if m.value.startswith("**Deletion receipt**"))
+    assert "- Reason: consent withdrawn; erased at " in receipt and "1 kept result" in receipt
+    assert list(at.dataframe[0].value["name"]) == ["Laura"]
+
+
+def test_the_enrolment_form_is_empty_after_an_enrolment_and_a_group_photo_asks_which_face(app_env, faces_dir):
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 4 embedding(s) and 0 thumbnail(s).")
+    # Nothing of Colin's enrolment is left for the next person: name, photos and consent start empty.
+    assert _enrol(at, "name").value == "" and not _enrol(at, "photos").value
+    assert _enrol(at, "agreed").value is False and _enrol(at, "guardian").value is False
+
+    # Serena's second photo shows her (left) beside Colin: it is left out until her face is picked.
+    group = side_by_side(photo_path(faces_dir, STRANGER, 2), photo_path(faces_dir, MEMBER, 2))
+    _enrol(at, "name").input("Serena Williams")
+    _enrol(at, "photos").set_value(("two people.jpg", group, "image/jpeg"))
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    assert [e.value for e in at.error] == [enrolment.NO_FACE_TO_ENROL]
+    assert _enrol(at, "name").value == "Serena Williams" and _enrol(at, "agreed").value  # nothing typed is lost
+    _enrol(at, "photos").set_value([
+        ("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg"),
+        ("two people.jpg", side_by_side(photo_path(faces_dir, STRANGER, 2), photo_path(faces_dir, MEMBER, 2)),
+         "image/jpeg")]).run()
+    _no_exception(at)
+    pick = _widget(at, "radio", "enrol_pick_two people.jpg_")
+    assert pick.label == "two people.jpg shows 2 faces: which one is Serena Williams?"
+    assert pick.options == ["None: leave this photo out", "Face 1", "Face 2"] and pick.value is None
+    assert [w.value for w in at.warning] == []
+    pick.set_value(0)
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Enrolled Serena Williams with 2 embedding(s)")
+    assert list(at.dataframe[0].value["name"]) == ["Colin Powell", "Serena Williams"]
+
+    # Skipping the group photo enrols from the others, and says which photo was left out and why.
+    _enrol(at, "name").input("Serena W")
+    _enrol(at, "photos").set_value([
+        ("serena.jpg", photo_bytes(faces_dir, STRANGER, 3), "image/jpeg"),
+        ("two people.jpg", side_by_side(photo_path(faces_dir, STRANGER, 4), photo_path(faces_dir, MEMBER, 4)),
+         "image/jpeg")]).run()
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value == (
+        "Enrolled Serena W with 1 embedding(s) and 0 thumbnail(s). They will be named in analysed photos from now "
+        "on. two people.jpg: 2 faces and none picked, so it is not used.")
+
+
+def test_analyze_results_survive_other_pages_until_cleared_and_a_new_session_says_what_was_kept(app_env, faces_dir):
+    at = _app()
+    _uploads(at).set_value([(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in (1, 2)]
+                           + [("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg")]).run()
+    _no_exception(at)
+    assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
+    assert not _uploads(at).value  # the uploader is an inbox: its photos are now in the list below
+    _uploads(at).set_value(("colin_1.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")).run()
+    assert len(at.dataframe[0].value) == 3  # the same photo again is held once
+
+    at.switch_page("unveil/app/pages/video.py").run()
+    at.switch_page("unveil/app/pages/family.py").run()
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    _no_exception(at)
+    assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
+    assert any(c.value.startswith("3 photos in this session.") for c in at.caption)
+
+    next(b for b in at.button if b.key and b.key.startswith("analyze_remove_") and b.key.endswith(":colin_2.jpg")).click()
+    at.run()
+    assert [s.value for s in at.subheader] == ["colin_1.jpg", "serena.jpg", "Results"]
+    at.button(key="analyze_clear").click().run()
+    assert at.info[0].value == "Upload one or several photos, or take one with the camera."
+    assert not at.subheader
+
+    # Kept: a store with one member. A reload (a new session) says so, and that photos were not kept.
+    at.switch_page("unveil/app/pages/family.py").run()
+    _create_store_and_enrol(at, faces_dir)
+    reloaded = _app()
+    assert reloaded.info[0].value == (
+        "This is a new session (a reload or a new tab starts one): the family store is locked, and photos and "
+        "results from before are not kept, because they live only in one session's memory. Kept on this machine, "
+        "encrypted: 1 member and 0 kept results. Unlock the store on the Family page to use them.")
+
+
+def test_kept_results_are_kept_once_and_can_be_opened_and_deleted(app_env, faces_dir):
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()
+    assert "Kept 2 face results, encrypted: see the Kept results page." in [s.value for s in at.success]
+    at.run()  # any later rerun: the results are shown as kept, with no button to keep them again
+    assert not [b for b in at.button if b.key == "analyze_keep"]
+    assert "These results are kept in the encrypted store: see the Kept results page." in [s.value for s in at.success]
+    # The same results again (cleared, then the same photo): a click stores no second copy.
+    at.button(key="analyze_clear").click().run()
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()
+    assert "These results were kept before: no second copy was stored." in [i.value for i in at.info]
+    _uploads(at).set_value(("colin.jpg", photo_bytes(faces_dir, MEMBER, 7), "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()  # party.jpg and colin.jpg: new results, a second copy
+
+    at.switch_page("unveil/app/pages/kept.py").run()
+    _no_exception(at)
+    listed = at.dataframe[0].value
+    assert list(listed["photos"]) == ["party.jpg, colin.jpg", "party.jpg"] and list(listed["faces"]) == [3, 2]
+    assert list(listed["names"]) == ["Colin Powell", "Colin Powell"]
+    at.selectbox(key="kept_open").select_index(1).run()
+    opened = at.dataframe[1].value
+    assert list(opened["identity"]) == ["Colin Powell", "unknown"] and set(opened["source"]) == {"party.jpg"}
+    assert at.button(key="kept_delete_submit").disabled
+    _widget(at, "checkbox", "kept_delete_").check().run()
+    at.button(key="kept_delete_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Deleted the kept result ") and "party.jpg (2 faces)" in at.success[0].value
+    assert list(at.dataframe[0].value["photos"]) == ["party.jpg, colin.jpg"]
+
+    at.switch_page("unveil/app/pages/governance.py").run()
+    events = at.dataframe[1].value["event"].tolist()
+    assert events.count("analysis_kept") == 2 and events[0] == "analysis_deleted"
+
+
+def test_wrong_passphrase_is_refused_with_a_message(app_env, faces_dir):
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    fresh = _app("family")  # a new browser session: the store is locked
+    assert fresh.subheader[0].value == "Unlock the family store"
+    fresh.text_input(key="unlock_passphrase").input("not the passphrase")
+    fresh.button[0].click().run()
+    _no_exception(fresh)
+    assert [e.value for e in fresh.error] == [
+        "Unlocking the store: wrong passphrase: the store stays locked; only the failed attempt was logged"]
+    fresh.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    fresh.button[0].click().run()
+    _no_exception(fresh)
+    assert list(fresh.dataframe[0].value["name"]) == ["Colin Powell"]
+    fresh.button(key="sidebar_lock").click().run()
+    assert fresh.subheader[0].value == "Unlock the family store"
+
+
+def test_a_store_that_fails_its_checks_stays_locked_and_loses_nobody(app_env, faces_dir):
+    import sqlite3
+
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.button(key="sidebar_lock").click().run()
+    with sqlite3.connect(app_env / "unveil.db") as db:  # a consent row lost to damage
+        db.execute("DELETE FROM consents")
+    fresh = _app("family")
+    fresh.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    fresh.button[0].click().run()
+    _no_exception(fresh)
+    assert len(fresh.error) == 1 and "is damaged" in fresh.error[0].value
+    assert "nothing was deleted or changed" in fresh.error[0].value
+    fresh.run()  # the next rerun still finds the store locked
+    assert fresh.subheader[0].value == "Unlock the family store"
+    with sqlite3.connect(app_env / "unveil.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM people").fetchone() == (1,)
+
+
+def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
+    at = _app("family")
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    _enrol(at, "name").input("Little One")
+    # Enrolled from a camera shot, kept in memory until the enrolment.
+    _enrol(at, "camera_on").set_value(True).run()
+    _enrol(at, "camera").upload("shot.jpg", photo_bytes(faces_dir, STRANGER, 3)).run()
+    at.button(key="enrol_keep_shot").click().run()
+    assert "1 camera shot(s) kept for this enrolment (in memory)." in [c.value for c in at.caption]
+    _enrol(at, "child").check()
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert [e.value for e in at.error] == ["Enrolling Little One: Little One is a child: consent must be given by a guardian"]
+    _enrol(at, "guardian").check().run()
+    _enrol(at, "given_by").input("Big One")
+    _enrol(at, "scope").set_value("recognition+thumbnails")
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    members = at.dataframe[0].value
+    assert members.to_dict("records")[0] | {"enrolled": None, "last seen": None, "expires": None} == {
+        "name": "Little One", "consent": "active", "expires": None, "given by": "Big One (guardian)",
+        "scope": "recognition+thumbnails", "embeddings": 1, "thumbnails": 1, "enrolled": None, "last seen": None}
+    assert len(at.image) == 1  # the encrypted thumbnail, shown to the unlocked session
+
+
+# ----------------------------------------------------------------------------- Governance
+
+
+@pytest.fixture()
+def small_audit_manifest(fer4_dir, tmp_path) -> Path:
+    """A CSV manifest of 12 real fer4 test faces per class."""
+    path = tmp_path / "audit.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label"])
+        for folder in sorted(p for p in (fer4_dir / "test").iterdir() if p.is_dir()):
+            for image in sorted(folder.iterdir())[:12]:
+                writer.writerow([str(image), folder.name])
+    return path
+
+
+def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, faces_dir, small_audit_manifest):
+    at = _app("governance")
+    assert at.info[0].value == "Unlock the family store on the Family page to see this."
+    at.switch_page("unveil/app/pages/family.py").run()
+    _create_store_and_enrol(at, faces_dir)
+    at.switch_page("unveil/app/pages/governance.py").run()
+    _no_exception(at)
+    ledger = at.dataframe[0].value
+    assert ledger.to_dict("records")[0]["person"] == "Colin Powell" and ledger["status"].tolist() == ["active"]
+    assert at.success[0].value.startswith("audit log intact: ")
+    events = at.dataframe[1].value["event"].tolist()
+    assert events[0] == "enrol" and events[-1] == "store_created"
+
+    at.number_input(key="retention_days_analyses").set_value(7)
+    at.button[0].click().run()  # the form's "Save the policy"
+    assert "Saved (1 change(s))." in [s.value for s in at.success]
+    at.button(key="retention_sweep").click().run()
+    _no_exception(at)
+    assert any(s.value.endswith(": removed nothing.") for s in at.success)
+
+    at.radio(key="bias_origin").set_value("A folder or manifest on this machine").run()
+    at.text_input(key="bias_source").input(str(small_audit_manifest)).run()
+    at.number_input(key="bias_min_group").set_value(5)
+    at.number_input(key="bias_n_boot").set_value(200)
+    at.button(key="bias_run").click().run()
+    _no_exception(at)
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]
+    overall = at.dataframe[2].value
+    assert "accuracy" in overall["metric"].tolist()
+    assert len(at.get("iframe")) == 1  # the HTML report with its plots
+    assert len(at.expander) >= 1  # one per model card in models/
+
+    at.text_input(key="bias_source").input("/no/such/folder").run()
+    at.button(key="bias_run").click().run()
+    _no_exception(at)
+    assert any(e.value.startswith("Running the bias audit: audit set /no/such/folder is neither") for e in at.error)
+
+
+def _zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_zip_loses_nothing(
+        app_env, fer4_dir):
+    faces = {f"audit/{folder.name}/{image.name}": image.read_bytes()
+             for folder in sorted(p for p in (fer4_dir / "test").iterdir() if p.is_dir())
+             for image in sorted(folder.iterdir())[:12]}
+    at = _app("governance")
+    assert at.radio(key="bias_origin").value == "Upload a zip"
+    assert at.button(key="bias_run").disabled  # nothing to audit yet
+    at.get("file_uploader")[0].set_value(("faces.zip", _zipped(faces), "application/zip")).run()
+    at.number_input(key="bias_min_group").set_value(1000)  # more than the 48 faces: no group can be compared
+    at.number_input(key="bias_n_boot").set_value(100)
+    at.button(key="bias_run").click().run()
+    _no_exception(at)
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]
+    assert not [s.value for s in at.success if "flagged" in s.value]  # no reassurance: nothing was compared
+    assert [w.value for w in at.warning] == [NOTHING_COMPARED.format(min_size=1000)]
+    listed = next(m.value for m in at.markdown if m.value.startswith("- "))
+    assert "- source: not compared, because every measured face is in one group (" in listed
+
+    at.get("file_uploader")[0].set_value(("broken.zip", b"this is not a zip", "application/zip")).run()
+    at.button(key="bias_run").click().run()
+    _no_exception(at)
+    assert [e.value for e in at.error] == [
+        "Running the bias audit: " + bias_upload.AUDIT_ZIP_UNREADABLE.format(name="broken.zip", reason="File is not a zip file")]
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]  # the last report is still there
+
+
+# ----------------------------------------------------------------------------- Explain
+
+
+def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_dir):
+    at = _app("explain")
+    assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
+    _uploads(at).set_value(("group.jpg", group, "image/jpeg")).run()
+    at.switch_page("unveil/app/pages/explain.py").run()
+    _no_exception(at)
+    assert len(at.selectbox(key="explain_face").options) == 2
+    at.selectbox(key="explain_face").select_index(1).run()
+    captions = [caption for image in at.image for caption in image.captions]
+    assert len(captions) == 4 and sum(c.endswith("(predicted)") for c in captions) == 1
+    at.radio(key="explain_method").set_value("gradcam++").run()
+    _no_exception(at)
+    assert len(at.image) == 4
+
+
+def test_missing_models_are_reported_in_the_page_not_as_a_traceback(app_env, faces_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(tmp_path / "no_models"))
+    at = _app()
+    _uploads(at).set_value(("colin.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg"))
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"Analysing the photos: model file not found: {tmp_path / 'no_models' / 'mtcnn_pnet.onnx'}"]

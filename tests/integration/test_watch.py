@@ -1,0 +1,492 @@
+"""`unveil watch`: the live tracker (fer_core.live) and the camera loop (unveil.watch) on real videos
+made of LFW photos, with the real models, a real encrypted store and a real MQTT broker."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core.detection import FaceDetector
+from fer_core.emotion import EmotionModel
+from fer_core.live import APPEAR, EMOTION, LEAVE, EmotionSmoother, LiveTracker
+from fer_core.video import box_iou
+from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_path
+from tests.support.paths import REPO
+from tests.support.watch_video import Walker, room_video
+from unveil.watch import source as watch_source
+from unveil.watch.loop import watch
+from unveil.watch.records import JsonLinesSink
+from unveil.watch.source import CAMERA, Source, SourceError, parse_source
+
+FPS = 15
+SECONDS = 8.0
+# The stranger walks in at 2 s and out at 4 s; faces count as gone after LEAVE_AFTER_S unseen.
+STRANGER_IN_S, STRANGER_OUT_S = 2.0, 4.0
+LEAVE_AFTER_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def models(app_models_dir):
+    """Detector and emotion model, loaded once (with UNVEIL_MODELS_DIR pointing at the test models)."""
+    previous = os.environ.get("UNVEIL_MODELS_DIR")
+    os.environ["UNVEIL_MODELS_DIR"] = str(app_models_dir)
+    try:
+        yield FaceDetector(min_face_size=20, threads=1, neck_check=True), EmotionModel(threads=1)
+    finally:
+        if previous is None:
+            os.environ.pop("UNVEIL_MODELS_DIR")
+        else:
+            os.environ["UNVEIL_MODELS_DIR"] = previous
+
+
+@pytest.fixture(scope="module")
+def room(faces_dir, tmp_path_factory):
+    """(video path, per-frame placements): the member circling on the left all along, the stranger on
+    the right from 2 s to 4 s."""
+    path = tmp_path_factory.mktemp("room") / "room.mp4"
+    walkers = [Walker(photo_path(faces_dir, MEMBER, 1), (190, 240)),
+               Walker(photo_path(faces_dir, STRANGER, 1), (450, 240), enter_s=STRANGER_IN_S, exit_s=STRANGER_OUT_S)]
+    return path, room_video(walkers, path, seconds=SECONDS, fps=FPS)
+
+
+def _tracker(models, **settings) -> LiveTracker:
+    detector, emotion = models
+    return LiveTracker(detect=detector.detect, emotion_model=emotion, leave_after_s=LEAVE_AFTER_S, **settings)
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+# ----------------------------------------------------------------------------- emotion smoothing
+
+
+def test_the_smoothed_label_ignores_flicker_between_two_close_emotions():
+    smoother = EmotionSmoother(("happy", "neutral", "sad"), window_s=1.0, hysteresis=0.1)
+    changes = [smoother.update(p, i / 30) for i, p in
+               enumerate([[0.48, 0.52, 0.0], [0.53, 0.47, 0.0]] * 60)]  # 4 s of a coin toss at 30 frames/s
+    assert smoother.label == "neutral" and not any(changes)
+
+
+def test_a_one_frame_spike_does_not_change_the_label_but_a_lasting_expression_does():
+    smoother = EmotionSmoother(("happy", "neutral"), window_s=1.0, hysteresis=0.1)
+    neutral, happy = [0.1, 0.9], [0.95, 0.05]
+    for i in range(30):
+        smoother.update(neutral, i / 30)
+    assert not smoother.update(happy, 1.0) and smoother.label == "neutral"  # one happy frame
+    changed_at = [i for i in range(31, 90) if smoother.update(happy, i / 30)]
+    assert smoother.label == "happy" and len(changed_at) == 1
+    # A lasting smile takes over within about the smoothing window, not at its first frame.
+    assert 0.3 < (changed_at[0] - 30) / 30 < 1.2
+
+
+def test_readings_at_an_irregular_pace_weigh_by_the_time_they_stand_for():
+    a, b = EmotionSmoother(("x", "y")), EmotionSmoother(("x", "y"))
+    a.update([1.0, 0.0], 0.0)
+    b.update([1.0, 0.0], 0.0)
+    for i in range(1, 11):  # one reading every 0.1 s...
+        a.update([0.0, 1.0], i / 10)
+    b.update([0.0, 1.0], 1.0)  # ...or one reading after 1 s: the same average
+    assert a.probabilities == pytest.approx(b.probabilities, abs=1e-9)
+    assert b.probabilities[1] == pytest.approx(1 - math.exp(-1.0))
+
+
+# ----------------------------------------------------------------------------- the live tracker
+
+
+def _true_face_boxes(models, photo: Path, side: int = 150) -> tuple[float, float, float, float]:
+    """Where the detector puts the face in the photo as drawn in the room video (relative to its corner)."""
+    detector, _ = models
+    small = np.asarray(Image.open(photo).convert("RGB").resize((side, side), Image.LANCZOS))
+    canvas = np.full((side + 80, side + 80, 3), 200, np.uint8)
+    canvas[40:40 + side, 40:40 + side] = small
+    (face,) = detector.detect(canvas)
+    x, y, w, h = face.box
+    return x - 40, y - 40, w, h
+
+
+def test_the_tracker_follows_a_moving_face_between_detections(models, room, faces_dir):
+    path, placements = room
+    face = _true_face_boxes(models, photo_path(faces_dir, MEMBER, 1))
+    tracker = _tracker(models, detect_every=10)
+    capture = cv2.VideoCapture(str(path))
+    overlaps, tracks, followed = [], set(), 0
+    for index in range(len(placements)):
+        ok, bgr = capture.read()
+        assert ok
+        frame = tracker.step(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), index / FPS)
+        x, y, _, _ = placements[index][0]
+        truth = (x + face[0], y + face[1], face[2], face[3])
+        ious = [box_iou(f.box, truth) for f in frame.faces]
+        assert ious and max(ious) > 0.5, f"frame {index}: the member's face is not followed"
+        overlaps.append(max(ious))
+        tracks.add(frame.faces[int(np.argmax(ious))].track)
+        followed += not frame.detected
+    capture.release()
+    assert followed > 0.8 * len(placements)  # most frames had no detection: flow carried the box
+    assert np.mean(overlaps) > 0.7
+    assert tracks == {1}  # one track for the member from start to end, whatever the stranger did
+
+
+def test_a_detection_centred_in_a_followed_face_continues_it_even_when_the_boxes_barely_overlap(models, faces_dir):
+    detector, _ = models
+    frame = np.full((480, 640, 3), 200, np.uint8)
+    frame[100:350, 150:400] = np.asarray(Image.open(photo_path(faces_dir, MEMBER, 1)).convert("RGB"))
+    (face,) = detector.detect(frame)
+    x, y, w, h = face.box
+    # The detector's box on the second frame: half the size, around the same centre (IoU 0.25).
+    shrunk = type(face)((x + w / 4, y + h / 4, w / 2, h / 2), face.landmarks, face.score)
+    answers = iter([[face], [shrunk]])
+    tracker = LiveTracker(detect=lambda small: [_scaled(d, small.shape[1] / 640) for d in next(answers)],
+                          emotion_model=models[1], detect_every=1)
+    first, second = tracker.step(frame, 0.0), tracker.step(frame, 0.1)
+    assert [f.track for f in first.faces] == [f.track for f in second.faces] == [1]
+    assert not [e for e in second.events if e.kind == APPEAR]
+
+
+def _scaled(face, scale: float):
+    return type(face)(tuple(v * scale for v in face.box), face.landmarks * scale, face.score)
+
+
+def test_every_frame_gets_a_line_and_people_appear_and_leave(models, room, tmp_path):
+    path, placements = room
+    out = tmp_path / "faces.jsonl"
+    with open(out, "w", encoding="utf-8") as stream:
+        summary = watch(parse_source(str(path)), _tracker(models), [JsonLinesSink(stream)], stop=threading.Event())
+    lines = _lines(out)
+    frames = [line for line in lines if "faces" in line]
+    events = [line for line in lines if "event" in line]
+    assert [f["frame"] for f in frames] == list(range(len(placements))) and summary.frames == len(placements)
+    assert all(f["time_s"] == pytest.approx(f["frame"] / FPS, abs=0.01) for f in frames)
+    for frame in frames:
+        for face in frame["faces"]:
+            assert set(face) == {"track", "x", "y", "w", "h", "emotion", "probabilities", "identity"}
+            assert face["identity"] is None and face["emotion"] in face["probabilities"]
+            assert sum(face["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    # Each frame's face count is the number of people drawn in it.
+    visible = [sum(p is not None for p in places) for places in placements]
+    assert sum(len(f["faces"]) == v for f, v in zip(frames, visible)) >= 0.95 * len(frames)
+    appear = [e for e in events if e["event"] == APPEAR]
+    leave = [e for e in events if e["event"] == LEAVE]
+    assert [(e["track"], e["time_s"]) for e in appear] == [(1, 0.0), (2, pytest.approx(STRANGER_IN_S, abs=0.15))]
+    # The stranger leaves once unseen for over LEAVE_AFTER_S; the member when the video ends.
+    assert [e["track"] for e in leave] == [2, 1]
+    assert STRANGER_OUT_S + LEAVE_AFTER_S <= leave[0]["time_s"] <= STRANGER_OUT_S + LEAVE_AFTER_S + 0.3
+    assert leave[1]["time_s"] == frames[-1]["time_s"]
+    for change in (e for e in events if e["event"] == EMOTION):
+        assert change["previous"] != change["emotion"]
+
+
+@pytest.fixture()
+def unlocked(family_store_dir, app_models_dir):
+    from fer_core.identity import load_embedding_model
+    from fer_core.store import FamilyStore
+
+    with FamilyStore(family_store_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        yield store, load_embedding_model(Path(app_models_dir) / "face_recognition_dlib.onnx", threads=1)
+
+
+def test_a_member_is_named_and_each_appearance_is_audited_once(models, room, unlocked, tmp_path):
+    from governance.family import count_recognitions
+    from unveil.watch.household import identifier
+
+    store, model = unlocked
+    before = len(store.audit_entries())
+    out = tmp_path / "faces.jsonl"
+    with open(out, "w", encoding="utf-8") as stream:
+        watch(parse_source(str(room[0])), _tracker(models, identify=identifier(store, model)),
+              [JsonLinesSink(stream)], stop=threading.Event(),
+              on_recognition=lambda person_ids: count_recognitions(store, person_ids))
+    lines = _lines(out)
+    appear = {e["track"]: e["identity"] for e in lines if e.get("event") == APPEAR}
+    assert appear == {1: "Colin Powell", 2: None}
+    named = [face["identity"] for line in lines if "faces" in line for face in line["faces"] if face["track"] == 1]
+    assert len(named) > 100 and set(named) == {"Colin Powell"}
+    audited = [e for e in store.audit_entries()[before:] if e.event == "recognise"]
+    # Two appearances, two entries (one per appearance, not one per frame), counts only.
+    assert sorted((e.details["named"], e.details["faces"]) for e in audited) == [(0, 1), (1, 1)]
+
+
+# ----------------------------------------------------------------------------- source: reconnect
+
+
+class _Dropping:
+    """A real capture of a video file that fails its reads after `frames` frames: a camera unplugged."""
+
+    def __init__(self, path: Path, frames: int) -> None:
+        self._capture, self._left = cv2.VideoCapture(str(path)), frames
+
+    def isOpened(self) -> bool:
+        return self._capture.isOpened()
+
+    def read(self):
+        self._left -= 1
+        return self._capture.read() if self._left >= 0 else (False, None)
+
+    def get(self, prop: int) -> float:
+        return self._capture.get(prop)
+
+    def release(self) -> None:
+        self._capture.release()
+
+
+class _Waits(threading.Event):
+    """A stop event that records each backoff wait instead of sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return self.is_set()
+
+
+def test_a_camera_that_fails_is_reopened_with_exponential_backoff(room, caplog):
+    opened: list[str] = []
+
+    def opener(source: Source):
+        opened.append(str(source))
+        if len(opened) <= 7 or len(opened) == 9:  # gone for 7 tries; back for 5 frames; gone once more
+            return cv2.VideoCapture(str(room[0] / "absent.mp4"))
+        return _Dropping(room[0], 5)
+
+    stop = _Waits()
+    got = []
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        for frame in watch_source.frames(Source(CAMERA, 3), stop=stop, opener=opener):
+            got.append(frame)
+            if len(got) == 12:
+                stop.set()
+    assert stop.waits == [1, 2, 4, 8, 16, 30, 30, 1, 2, 1]  # doubling, capped at 30 s, reset by frames
+    assert len(got) == 12 and all(f.bgr.shape == (480, 640, 3) for f in got)
+    times = [f.time_s for f in got]
+    assert times == sorted(times)  # a live source's clock, not the file's
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("cannot open camera 3" in m for m in messages) == 8
+    assert any("camera 3 is back after 7 failed attempt(s)" in m for m in messages)
+    assert any("camera 3 stopped sending frames" in m for m in messages)
+
+
+def test_a_stream_address_never_shows_its_password_and_a_missing_file_is_refused(tmp_path):
+    assert str(parse_source("rtsp://admin:secret@192.168.1.9:554/live")) == "rtsp://***@192.168.1.9:554/live"
+    assert parse_source("0") == Source(CAMERA, 0)
+    with pytest.raises(SourceError) as raised:
+        parse_source(str(tmp_path / "nothing.mp4"))
+    assert str(raised.value) == watch_source.NO_FILE.format(path=tmp_path / "nothing.mp4")
+    (tmp_path / "notes.mp4").write_text("not a video")
+    with pytest.raises(SourceError) as raised:
+        list(watch_source.frames(parse_source(str(tmp_path / "notes.mp4")), stop=threading.Event()))
+    assert str(raised.value) == watch_source.NOT_A_VIDEO.format(path=tmp_path / "notes.mp4")
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+@pytest.fixture(scope="module")
+def long_video(faces_dir, tmp_path_factory) -> Path:
+    """Two minutes of the member circling: longer than any test lets the command run."""
+    video = tmp_path_factory.mktemp("long") / "long.mp4"
+    room_video([Walker(photo_path(faces_dir, MEMBER, 1), (320, 240))], video, seconds=120, fps=10)
+    return video
+
+
+def test_sigterm_stops_unveil_watch_cleanly_and_nothing_but_the_jsonl_is_written(long_video, app_models_dir, tmp_path):
+    video = long_video
+    root = tmp_path / "root"
+    folders = ("home", "tmp", "work", "data", "xdg_cache", "xdg_config", "xdg_data", "xdg_state")
+    for folder in folders:
+        (root / folder).mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "UNVEIL_"))}
+    env.update(HOME=str(root / "home"), TMPDIR=str(root / "tmp"), PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1",
+               XDG_CACHE_HOME=str(root / "xdg_cache"), XDG_CONFIG_HOME=str(root / "xdg_config"),
+               XDG_DATA_HOME=str(root / "xdg_data"), XDG_STATE_HOME=str(root / "xdg_state"),
+               UNVEIL_DATA_DIR=str(root / "data"), UNVEIL_MODELS_DIR=str(app_models_dir))
+    out = root / "work" / "faces.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "unveil.cli", "watch", "--source", str(video), "--jsonl", str(out)],
+                               cwd=root / "work", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if out.exists() and sum('"faces"' in line for line in out.read_text().splitlines()) >= 20:
+                break
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "SIGTERM received, stopping" in stderr and "stopped after" in stderr
+    lines = _lines(out)
+    frames = [line for line in lines if "faces" in line]
+    assert 20 <= len(frames) < 1200  # stopped long before the video's end
+    # The final lines: whoever was in view leaves.
+    assert lines[-1]["event"] == LEAVE and lines[-1]["track"] == 1 and lines[-1]["frame"] == frames[-1]["frame"]
+    written = {p.relative_to(root) for p in root.rglob("*") if not p.is_dir()}
+    assert written == {Path("work") / "faces.jsonl"}
+
+
+def test_the_command_names_members_with_the_passphrase_and_opens_no_socket_without_mqtt(
+        room, family_store_dir, app_models_dir, tmp_path, monkeypatch, capsys):
+    from fer_core.store import FamilyStore
+    from unveil.cli import main
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    for name in ("socket", "create_connection", "getaddrinfo", "socketpair"):
+        monkeypatch.setattr(socket, name, refuse)
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", FAMILY_PASSPHRASE)
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
+    with FamilyStore(family_store_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        before = len(store.audit_entries())
+    out = tmp_path / "faces.jsonl"
+    assert main(["watch", "--source", str(room[0]), "--jsonl", str(out), "--data-dir", str(family_store_dir),
+                 "--leave-after", "1"]) == 0
+    assert "source ended after 120 frame(s), 2 appearance(s)" in capsys.readouterr().err
+    lines = _lines(out)
+    assert {e["track"]: e["identity"] for e in lines if e.get("event") == APPEAR} == {1: "Colin Powell", 2: None}
+    with FamilyStore(family_store_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        assert [e.event for e in store.audit_entries()[before:]].count("recognise") == 2
+
+
+def test_the_command_refuses_options_that_cannot_work(capsys):
+    from unveil.cli import main
+    from unveil.cli import watch as watch_cli
+
+    assert main(["watch", "--source", "0"]) == 2
+    assert capsys.readouterr().err.strip() == watch_cli.NO_OUTPUT
+    assert main(["watch", "--source", "0", "--jsonl", "-", "--detect-every", "0"]) == 2
+    assert capsys.readouterr().err.strip() == watch_cli.DETECT_EVERY_INVALID.format(value=0)
+
+
+# ----------------------------------------------------------------------------- MQTT / Home Assistant
+
+
+@pytest.fixture()
+def broker():
+    """A real MQTT broker (amqtt) on a free localhost port, in its own thread: yields the port."""
+    from amqtt.broker import Broker
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder = {}
+
+    async def start():
+        holder["broker"] = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+                                   "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
+                                               {"allow_anonymous": True}}})
+        await holder["broker"].start()
+        started.set()
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(30)
+    yield port
+    asyncio.run_coroutine_threadsafe(holder["broker"].shutdown(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def test_mqtt_publishes_home_assistant_discovery_states_and_events(models, room, unlocked, broker):
+    import paho.mqtt.client as mqtt
+
+    from unveil.watch.household import identifier
+    from unveil.watch.mqtt import HomeAssistantSink
+
+    received: list[tuple[str, str, bool]] = []
+    subscribed = threading.Event()
+    listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    listener.on_message = lambda client, userdata, message: received.append(
+        (message.topic, message.payload.decode(), message.retain))
+    listener.on_subscribe = lambda *args: subscribed.set()
+    listener.connect("127.0.0.1", broker)
+    listener.subscribe("#", qos=1)
+    listener.loop_start()
+    try:
+        assert subscribed.wait(10)
+        store, model = unlocked
+        sink = HomeAssistantSink("127.0.0.1", broker, node="hall")
+        assert sink.start()
+        watch(parse_source(str(room[0])), _tracker(models, identify=identifier(store, model)), [sink],
+              stop=threading.Event())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and ("unveil/hall/status", "offline") not in [(t, p) for t, p, _ in received]:
+            time.sleep(0.1)
+    finally:
+        listener.loop_stop()
+        listener.disconnect()
+    topics = [t for t, _, _ in received]
+    config = json.loads(next(p for t, p, _ in received if t == "homeassistant/sensor/unveil_hall_colin_powell/config"))
+    assert config["state_topic"] == "unveil/hall/person/colin_powell/state"
+    assert config["availability_topic"] == "unveil/hall/status" and config["unique_id"] == "unveil_hall_colin_powell"
+    assert "homeassistant/sensor/unveil_hall_unknown/config" in topics
+    states = [p for t, p, _ in received if t == "unveil/hall/person/colin_powell/state"]
+    assert states[0] in model_classes(models) and states[-1] == "away"
+    unknown = [p for t, p, _ in received if t == "unveil/hall/unknown/state"]
+    assert unknown[-3:] == ["0", "1", "0"]  # the stranger came and went
+    events = [json.loads(p) for t, p, _ in received if t == "unveil/hall/events"]
+    assert [(e["event"], e["identity"]) for e in events if e["event"] in (APPEAR, LEAVE)] == [
+        (APPEAR, "Colin Powell"), (APPEAR, None), (LEAVE, None), (LEAVE, "Colin Powell")]
+    status = [p for t, p, _ in received if t == "unveil/hall/status"]
+    assert status[0] == "online" and status[-1] == "offline"
+
+
+def model_classes(models) -> tuple[str, ...]:
+    return models[1].classes
+
+
+def test_a_killed_watch_is_reported_offline_by_its_last_will(long_video, app_models_dir, broker, tmp_path):
+    import paho.mqtt.client as mqtt
+
+    statuses: list[str] = []
+    listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    listener.on_message = lambda client, userdata, message: statuses.append(message.payload.decode())
+    listener.connect("127.0.0.1", broker)
+    listener.subscribe("unveil/porch/status", qos=1)
+    listener.loop_start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNVEIL_")}
+    env.update(PYTHONPATH=str(REPO), UNVEIL_MODELS_DIR=str(app_models_dir), UNVEIL_DATA_DIR=str(tmp_path / "data"))
+    process = subprocess.Popen([sys.executable, "-m", "unveil.cli", "watch", "--source", str(long_video),
+                                "--mqtt", f"127.0.0.1:{broker}", "--mqtt-node", "porch"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "online" not in statuses and process.poll() is None:
+            time.sleep(0.1)
+        assert statuses[-1:] == ["online"]
+        process.kill()  # no chance to say goodbye: the broker publishes the last will
+        process.wait(30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and statuses[-1] != "offline":
+            time.sleep(0.1)
+    finally:
+        process.kill()
+        listener.loop_stop()
+        listener.disconnect()
+    assert statuses[-2:] == ["online", "offline"]

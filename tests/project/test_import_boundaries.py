@@ -1,0 +1,100 @@
+"""Dependencies point one way (front ends -> governance -> fer_core), run time never imports training
+code, and the run-time imports load no TensorFlow: what `pip install` of the run-time lock gives must
+be enough for the app and the CLI."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import REPO
+
+FRONT_ENDS = ("unveil", "app")
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, by its full dotted name (relative imports are not used here)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def _files(package: str, *, without: str | None = None) -> list[Path]:
+    files = sorted((REPO / package).rglob("*.py"))
+    return [f for f in files if without is None or without not in f.relative_to(REPO).parts]
+
+
+def _offenders(files: list[Path], forbidden: tuple[str, ...]) -> list[str]:
+    return [f"{f.relative_to(REPO)} imports {name}" for f in files for name in sorted(_imports(f))
+            if name.split(".")[0] in forbidden or name.startswith(tuple(p + "." for p in forbidden))]
+
+
+def test_fer_core_imports_neither_governance_nor_the_front_ends():
+    assert _offenders(_files("fer_core"), ("governance", *FRONT_ENDS)) == []
+
+
+def test_governance_does_not_import_the_front_ends():
+    assert _offenders(_files("governance"), FRONT_ENDS) == []
+
+
+@pytest.mark.parametrize("package", ["fer_core", "governance", "unveil"])
+def test_run_time_code_never_imports_training(package):
+    files = _files(package, without="training")
+    assert [f"{f.relative_to(REPO)}" for f in files if any(
+        name == "fer_core.training" or name.startswith("fer_core.training.") for name in _imports(f))] == []
+
+
+def test_no_plain_import_of_another_packages_private_module():
+    """ruff's PLC2701 (pyproject) refuses `from fer_core._paths import x` outside fer_core but does not see a
+    plain `import fer_core._paths`; this covers that form."""
+    offenders = []
+    for path in sorted(REPO.rglob("*.py")):
+        parts = path.relative_to(REPO).parts
+        if parts[0].startswith(".") or "site-packages" in parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                offenders += [f"{path.relative_to(REPO)} imports {alias.name}" for alias in node.names
+                              if alias.name.split(".")[0] != parts[0]
+                              and any(p.startswith("_") for p in alias.name.split(".")[1:])]
+    assert offenders == []
+
+
+def _run_time_modules() -> list[str]:
+    """The modules the app's pages and the CLI import, plus the packages themselves."""
+    pages = [REPO / "app.py", *sorted((REPO / "unveil" / "app").rglob("*.py"))]
+    imported = {name for page in pages for name in _imports(page)
+                if name.split(".")[0] in ("fer_core", "governance", "unveil")}
+    cli = [f"unveil.cli.{f.stem}" for f in sorted((REPO / "unveil" / "cli").glob("*.py"))
+           if f.stem != "__main__"]
+    return sorted(imported | set(cli) | {"fer_core", "fer_core.store", "governance.explain", "governance.bias_audit"})
+
+
+def test_the_app_and_the_cli_load_no_tensorflow():
+    modules = _run_time_modules()
+    script = ("import importlib, sys\n"
+              f"for name in {modules!r}: importlib.import_module(name)\n"
+              "from unveil.cli import build_parser; build_parser()\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx', 'mtcnn')))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    assert len(modules) > 10  # the scan found the pages' imports
+
+
+def test_family_list_loads_neither_fairlearn_nor_matplotlib(tmp_path):
+    script = ("import sys\n"
+              "from unveil.cli import main\n"
+              "try:\n    main(['family', 'list'])\nexcept SystemExit:\n    pass\n"
+              "print(sorted({m.split('.')[0] for m in sys.modules} & {'fairlearn', 'matplotlib', 'sklearn'}))")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "UNVEIL_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env=env, stdin=subprocess.DEVNULL)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr

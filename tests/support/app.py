@@ -1,0 +1,176 @@
+"""Fixtures and real-photo helpers shared by the app tests (test_app_services, test_app_pages, test_browser).
+
+conftest.py registers this module as a plugin, so its fixtures reach every test without an import.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance, ImageOps
+
+from fer_core.emotion import DEFAULT_MODEL as EMOTION_MODEL
+from fer_core.model_files import models_dir
+from tests.support.paths import FIXTURES
+
+# Real LFW people used across the app tests (../shared/data/faces): one to enrol, one stranger.
+MEMBER = "Colin_Powell"
+STRANGER = "Serena_Williams"
+# The passphrase of `family_store_dir`.
+FAMILY_PASSPHRASE = "correct horse battery staple, at home"
+# Public-domain photos (fixtures/public_domain/README.md), for tests whose pictures are published: the
+# browser test's screenshots are the README's, and LFW's photos may not be redistributed.
+PUBLIC_DOMAIN = FIXTURES / "public_domain"
+
+
+@pytest.fixture(scope="session")
+def app_models_dir(request, tmp_path_factory) -> Path:
+    """The models folder the app runs on: the shipped one when it holds the emotion model; otherwise a
+    folder with the shipped detector and identity models plus the real tiny emotion model that the
+    training code exports (conftest's tiny_emotion_onnx), under the shipped model's name."""
+    shipped = models_dir()
+    if (shipped / EMOTION_MODEL).is_file():
+        return shipped
+    tiny = request.getfixturevalue("tiny_emotion_onnx")
+    folder = tmp_path_factory.mktemp("app_models")
+    for item in shipped.iterdir():
+        (folder / item.name).symlink_to(item)
+    (folder / EMOTION_MODEL).symlink_to(tiny)
+    return folder
+
+
+def photo_path(faces_dir: Path, person: str, number: int) -> Path:
+    return faces_dir / person / f"{person}_{number:04d}.jpg"
+
+
+def photo_bytes(faces_dir: Path, person: str, number: int) -> bytes:
+    return photo_path(faces_dir, person, number).read_bytes()
+
+
+def side_by_side(*photos: Path) -> bytes:
+    """A group photo made of real LFW photos placed side by side, as JPEG bytes."""
+    images = [Image.open(p).convert("RGB") for p in photos]
+    canvas = Image.new("RGB", (sum(i.width for i in images), max(i.height for i in images)), "white")
+    x = 0
+    for image in images:
+        canvas.paste(image, (x, 0))
+        x += image.width
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def photo_views(photo: Path, folder: Path, count: int) -> list[Path]:
+    """`count` JPEG photos made from one, for a flow that needs several photos of one person: each is
+    turned by up to 6 degrees, cropped to 75-90% of the shorter side at its own offset (inside the
+    turned photo's corners), made up to 15% lighter or darker, and every second one is mirrored.
+    Written to `folder` as <stem>_<n>.jpg."""
+    image = Image.open(photo).convert("RGB")
+    side = min(image.size)
+    folder.mkdir(parents=True, exist_ok=True)
+    views = []
+    for index, t in enumerate(np.linspace(0.0, 1.0, count)):
+        crop = int(side * (0.9 - 0.15 * t))
+        left = int((image.width - crop) * (0.5 + 0.4 * np.sin(5 * t)))
+        top = int((image.height - crop) * (0.5 + 0.4 * np.cos(3 * t)))
+        turned = image.rotate(6 * np.sin(7 * t), resample=Image.BICUBIC, center=(left + crop / 2, top + crop / 2))
+        view = turned.crop((left, top, left + crop, top + crop))
+        view = ImageEnhance.Brightness(view).enhance(1.0 + 0.15 * np.sin(11 * t))
+        if index % 2:
+            view = ImageOps.mirror(view)
+        path = folder / f"{photo.stem}_{index + 1}.jpg"
+        view.save(path, quality=92)
+        views.append(path)
+    return views
+
+
+def panning_video(photos: list[Path], path: Path, *, seconds: float = 3.0, fps: int = 10) -> bytes:
+    """An MPEG-4 video of real photos side by side, drifting right by 2 px a frame (a slow pan).
+
+    Written with OpenCV's FFmpeg writer (cv2.VideoWriter needs a file); returns the file's bytes."""
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in photos]
+    height = max(i.shape[0] for i in images) + 20
+    frames = int(seconds * fps)
+    width = sum(i.shape[1] for i in images) + 2 * frames + 20
+    width += width % 2
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write MPEG-4 here"
+    try:
+        for index in range(frames):
+            canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+            x = 10 + 2 * index
+            for image in images:
+                canvas[10:10 + image.shape[0], x:x + image.shape[1]] = image
+                x += image.shape[1]
+            writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def family_store_dir(tmp_path_factory, faces_dir, app_models_dir) -> Path:
+    """A real family store (FAMILY_PASSPHRASE) with MEMBER enrolled through governance as "Colin Powell",
+    with consent, from 4 of their photos (numbers 2-5: tests use 1 and 6-8 as photos not enrolled from).
+    Tests that change it copy it first."""
+    from datetime import UTC, date, datetime
+
+    from fer_core.detection import FaceDetector
+    from fer_core.identity import embed_enrollment_photos, load_embedding_model
+    from fer_core.images import load_image
+    from fer_core.store import FamilyStore, ScryptParams
+    from governance import family
+    from unveil.app import enrolment
+
+    folder = tmp_path_factory.mktemp("family")
+    model = load_embedding_model(Path(app_models_dir) / "face_recognition_dlib.onnx", threads=1)
+    photos = {str(p): load_image(p) for p in (photo_path(faces_dir, MEMBER, n) for n in range(2, 6))}
+    embeddings = embed_enrollment_photos(photos, detect=FaceDetector(threads=1).detect, model=model)
+    with FamilyStore.create(folder, passphrase=FAMILY_PASSPHRASE, scrypt=ScryptParams(n=2**10, r=8, p=1)) as store:
+        record = enrolment.consent_from_form(name="Colin Powell", given_by="", guardian=False, child=False,
+                                             purpose="family photos", scope="recognition",
+                                             expires_on=date(2099, 1, 1), now=datetime.now(UTC))
+        family.enroll(store, "Colin Powell", embeddings, record, model=model.name)
+    return folder
+
+
+@pytest.fixture()
+def app_env(monkeypatch, tmp_path, app_models_dir) -> Path:
+    """UNVEIL_DATA_DIR (a fresh temporary folder) and UNVEIL_MODELS_DIR for an app under test."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("UNVEIL_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
+    return data_dir
+
+
+def env_for_app(data_dir: Path, models: Path) -> dict[str, str]:
+    """The environment of a `streamlit run` subprocess: this one plus the app's folders."""
+    env = dict(os.environ)
+    env.update(UNVEIL_DATA_DIR=str(data_dir), UNVEIL_MODELS_DIR=str(models))
+    return env
+
+
+def crossing_video(photos: tuple[Path, Path], path: Path, *, seconds: float = 90.0, fps: int = 2,
+                   side: int = 120) -> bytes:
+    """An MPEG-4 video of two people crossing: the first photo (shrunk to `side` px) walks from the left
+    edge to the right, the second from the right to the left and in front of it, hiding the first
+    person's face for a few seconds midway. Small and slow (`fps`) so a long video stays cheap."""
+    first, second = (np.asarray(Image.open(p).convert("RGB").resize((side, side), Image.LANCZOS)) for p in photos)
+    width, height = 4 * side, side + 20
+    frames = int(seconds * fps)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write MPEG-4 here"
+    try:
+        for index in range(frames):
+            travel = round((width - side) * index / (frames - 1))
+            canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+            canvas[10:10 + side, travel:travel + side] = first
+            canvas[10:10 + side, width - side - travel:width - travel] = second
+            writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+    return path.read_bytes()

@@ -1,0 +1,111 @@
+"""Byte scans of the whole data directory (database, WAL, shared memory, journal, key store): no
+plaintext name, no raw embedding, no thumbnail; after a purge nothing of that person, not even their
+ciphertexts; and a copy of the database taken before the purge is useless for them, passphrase or not."""
+from __future__ import annotations
+
+import csv
+import shutil
+import sqlite3
+
+import pytest
+
+from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError
+from governance import erasure
+from tests.support.store import load_harness
+
+h = load_harness()
+
+
+@pytest.fixture
+def names(faces_dir):
+    with open(faces_dir / "people.csv", newline="") as handle:
+        return [row["person"].replace("_", " ") for row in csv.DictReader(handle)][:4]
+
+
+def _plaintext_needles(names):
+    needles = {}
+    for name in names:
+        needles |= h.text_needles(name, name)
+        needles |= h.array_needles(name, h.person_embeddings(name))
+        needles |= h.bytes_needles(f"{name} thumbnail", h.person_thumbnail(name))
+    needles |= h.text_needles("purpose", "name family members in our photos")
+    return needles
+
+
+def _ciphertext_needles(blobs):
+    return {f"{label} {k}": v for label, blob in blobs.items() for k, v in h.bytes_needles(label, blob).items()}
+
+
+def test_the_scan_finds_what_is_there(tmp_path, names):
+    # Control: a plain SQLite file with a name and raw embedding bytes is caught, so "nothing found"
+    # below means something.
+    with sqlite3.connect(tmp_path / "plain.db") as conn:
+        conn.execute("CREATE TABLE t (name TEXT, vector BLOB)")
+        conn.execute("INSERT INTO t VALUES (?, ?)", (names[0], h.person_embeddings(names[0])[2].tobytes()))
+    conn.close()
+    found = {label for _, label in h.scan(tmp_path, _plaintext_needles(names[:1]))}
+    assert f"{names[0]} utf-8 {names[0]!r}" in found
+    assert len({label for label in found if " row 2 <f4 " in label}) == 128 * 4 // 16  # every window of that row
+    assert not any(" row 1 " in label for label in found)
+
+
+def test_no_plaintext_names_embeddings_or_thumbnails_on_disk(tmp_path, names):
+    data = tmp_path / "data"
+    store = h.new_store(data)
+    for name in names:
+        h.enrol(store, name)
+    store.add_analysis({"named": names[:2]}, person_ids=store.person_ids()[:2])
+    assert (data / f"{DATA_FILE}-wal").stat().st_size > 0  # the scan covers a live WAL
+    assert h.scan(data, _plaintext_needles(names)) == []
+    store.close()
+    assert h.scan(data, _plaintext_needles(names)) == []
+
+
+def test_purge_leaves_nothing_of_the_person_and_old_copies_stay_sealed(tmp_path, names):
+    data, backup = tmp_path / "data", tmp_path / "backup"
+    store = h.new_store(data)
+    ids = {name: h.enrol(store, name) for name in names}
+    gone, kept = names[1], [n for n in names if n != names[1]]
+    theirs = h.sealed_blobs_of(data, ids[gone])
+    assert len(theirs) == 1 + 5 + 1 + 1 + 2 + 1  # name, embeddings, thumbnail, consent, 2 audit names, key
+    backup.mkdir()
+    for path in data.glob(f"{DATA_FILE}*"):  # a backup of the database taken before the purge
+        shutil.copy2(path, backup / path.name)
+
+    receipt = erasure.purge_person(store, ids[gone])
+    assert receipt.storage_scrubbed
+    assert h.scan(data, _ciphertext_needles(theirs)) == []  # not even their ciphertexts or wrapped key
+    assert h.scan(data, _plaintext_needles(names)) == []
+    assert h.query(data / KEYS_FILE, "SELECT COUNT(*) FROM data_keys WHERE owner = ?", (ids[gone],)) == [(0,)]
+    survivors = _ciphertext_needles(h.sealed_blobs_of(data, ids[kept[0]]))
+    assert len(h.scan(data, survivors)) == len(survivors)  # control: ciphertexts that remain are found
+    store.close()
+
+    # The old database with today's key store: the passphrase still opens it, but the purged person's
+    # data key no longer exists anywhere, so none of their ciphertexts can be read.
+    shutil.copy2(data / KEYS_FILE, backup / KEYS_FILE)
+    with FamilyStore(backup) as old:
+        old.unlock(h.PASSPHRASE)
+        with pytest.raises(KeyDestroyedError) as err:
+            old.person(ids[gone])
+        assert str(err.value) == f"the data key of person {ids[gone]} has been destroyed: their data cannot be decrypted"
+        with pytest.raises(KeyDestroyedError):
+            old.embeddings(ids[gone])
+        assert [entry.name for entry in old.gallery(errors="skip")] == kept
+        assert {d.row for d in old.check() if d.table != "audit"} == {ids[gone]} | {
+            rid for label, _ in theirs.items() for rid in [label.split()[-1]] if label.split()[0] in ("embeddings", "thumbnails", "consents")}
+
+
+def test_delete_everything_leaves_no_ciphertext_of_anyone(tmp_path, names):
+    data = tmp_path / "data"
+    with h.new_store(data) as store:
+        ids = [h.enrol(store, name) for name in names]
+        everyone = {}
+        for pid in ids:
+            everyone |= {f"{pid} {k}": v for k, v in h.sealed_blobs_of(data, pid).items()}
+        receipt = erasure.erase_everything(store)
+        assert receipt.storage_scrubbed
+        assert store.counts() == {"people": 0, "embeddings": 0, "thumbnails": 0, "consents": 0, "analyses": 0,
+                                  "audit": 1, "data_keys": 0}
+    assert h.scan(data, _ciphertext_needles(everyone)) == []
+    assert h.scan(data, _plaintext_needles(names)) == []

@@ -1,0 +1,207 @@
+"""Ensembles: runs merged into one model whose logits are the mean of theirs, scored, exported and
+explained like any single model."""
+import json
+
+import numpy as np
+import pytest
+
+from fer_core.training.ensemble import ensemble_runs, merge_members
+from fer_core.training.zoo import build_from_config, build_model
+from tests.support.gradient_parity import assert_layer_gradients_match, decided_cells
+
+
+def _random_members(count: int, **kwargs):
+    import keras
+
+    keras.utils.set_random_seed(3)
+    return [build_model("cnn3_rgb", n_classes=4, **kwargs) for _ in range(count)]
+
+
+def test_merged_logits_are_the_mean_of_the_members_logits(fer4_test_faces):
+    members = _random_members(3)
+    merged = merge_members(members)
+    expected = np.mean([m.predict(fer4_test_faces, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(merged.predict(fer4_test_faces, verbose=0), expected, rtol=1e-4, atol=1e-5)
+    assert merged.name == "cnn3_rgb"
+    assert merged.get_layer("cam_features").output.shape[-1] == 3 * members[0].get_layer("cam_features").output.shape[-1]
+
+
+def test_one_member_is_not_an_ensemble():
+    with pytest.raises(ValueError, match=r"^an ensemble needs at least 2 members, got 1$"):
+        merge_members(_random_members(1))
+
+
+def test_members_of_different_input_sizes_are_refused():
+    (small,), (large,) = _random_members(1, input_size=(32, 32)), _random_members(1)
+    with pytest.raises(ValueError, match=r"^members differ in input or output shape: "):
+        merge_members([small, large])
+
+
+@pytest.fixture(scope="module")
+def second_run(tmp_path_factory, fer4_dir):
+    """Another tiny run like conftest's tiny_emotion_run, from another seed."""
+    from fer_core.training.train import TrainConfig, train
+
+    run_dir = tmp_path_factory.mktemp("tiny_emotion_run_seed7")
+    train(TrainConfig(arch="cnn3_rgb", data_root=str(fer4_dir), run_dir=str(run_dir), weights="random", seed=7,
+                      limit_per_split=96, step2_epochs=1, max_steps_per_epoch=3, batch_size=32, jit_compile=False))
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def ensemble_run(tmp_path_factory, tiny_emotion_run, second_run):
+    run_dir = tmp_path_factory.mktemp("tiny_ensemble")
+    ensemble_runs([tiny_emotion_run, second_run], run_dir)
+    return run_dir
+
+
+def test_runs_of_different_architectures_are_refused(tmp_path, tiny_emotion_run, second_run):
+    import shutil
+
+    other = shutil.copytree(second_run, tmp_path / "other")
+    config = json.loads((second_run / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "arch": "cnn4_rgb"}))
+    with pytest.raises(ValueError, match=r"^members differ in arch: \['cnn3_rgb', 'cnn4_rgb'\]$"):
+        ensemble_runs([tiny_emotion_run, other], tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
+
+
+def test_a_member_without_trained_weights_is_refused_by_name(tmp_path, tiny_emotion_run):
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    for name in ("config.json", "summary.json"):
+        (unfinished / name).write_text((tiny_emotion_run / name).read_text())
+    with pytest.raises(FileNotFoundError, match=rf"^{unfinished}: no best.weights.h5; a member must be a finished "
+                                                r"training run$"):
+        ensemble_runs([tiny_emotion_run, unfinished], tmp_path / "merged")
+
+
+def test_ensemble_run_records_its_members_and_rebuilds_from_its_config(ensemble_run, tiny_emotion_run, second_run,
+                                                                        fer4_test_faces):
+    config = json.loads((ensemble_run / "config.json").read_text())
+    assert config["members"] == [str(tiny_emotion_run.resolve()), str(second_run.resolve())]
+    assert config["seeds"] == [1234, 7]
+    summary = json.loads((ensemble_run / "summary.json").read_text())
+    assert [m["seed"] for m in summary["members"]] == [1234, 7]
+    assert summary["dedup"]["kept"]["train"] == 96
+
+    model = build_from_config(config)
+    model.load_weights(ensemble_run / "best.weights.h5")
+    members = []
+    for run in (tiny_emotion_run, second_run):
+        member = build_from_config(json.loads((run / "config.json").read_text()))
+        member.load_weights(run / "best.weights.h5")
+        members.append(member.predict(fer4_test_faces, verbose=0))
+    np.testing.assert_allclose(model.predict(fer4_test_faces, verbose=0), np.mean(members, axis=0),
+                               rtol=1e-4, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def ensemble_onnx(ensemble_run):
+    from fer_core.training.evaluate import evaluate_run
+    from fer_core.training.export import export_run
+
+    evaluate_run(ensemble_run)
+    return export_run(ensemble_run, ensemble_run / "ensemble.onnx", version="test-ensemble")
+
+
+def test_ensemble_exports_with_parity_and_runs_in_the_emotion_runtime(ensemble_onnx, ensemble_run, fer4_test_faces):
+    import onnx
+
+    from fer_core import EmotionModel
+
+    assert json.loads((ensemble_run / "export.json").read_text())["parity_max_prob_diff"] <= 1e-4
+    metadata = {p.key: p.value for p in onnx.load(str(ensemble_onnx)).metadata_props}
+    assert metadata["architecture"] == "cnn3_rgb" and metadata["ensemble_members"] == "2"
+    probs = EmotionModel(ensemble_onnx).predict(fer4_test_faces.astype(np.uint8))
+    assert probs.shape == (len(fer4_test_faces), 4)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_inner_layer_gradients_of_an_ensemble_are_each_members_over_their_number(
+        ensemble_onnx, tiny_emotion_run, second_run, fer4_test_faces):
+    """d mean_i(logit_i) / d A_i = d logit_i / d A_i / M: the ONNX walk splits at the joined maps and
+    follows each member down to its own block2_relu2; the reference is GradientTape on each member."""
+    import keras
+    import tensorflow as tf
+
+    from governance.explain import hirescam, load_cam_model
+
+    model = load_cam_model(ensemble_onnx)
+    out = model.run_layer(fer4_test_faces, "block2_relu2")
+    activations, gradients, decided = [], [], []
+    for run in (tiny_emotion_run, second_run):
+        member = build_from_config(json.loads((run / "config.json").read_text()))
+        member.load_weights(run / "best.weights.h5")
+        probe = keras.Model(member.input, [member.get_layer("block2_relu2").output, member.output])
+        per_class = []
+        for c in range(4):
+            with tf.GradientTape() as tape:
+                activation, logits = probe(tf.constant(fer4_test_faces), training=False)
+                score = tf.reduce_sum(logits[:, c])
+            per_class.append(tape.gradient(score, activation).numpy() / 2)
+        activations.append(activation.numpy())
+        gradients.append(np.stack(per_class, axis=1))
+        cells = decided_cells(member, fer4_test_faces, "block2_relu2")
+        decided.append(np.broadcast_to(cells, (*cells.shape[:3], activation.shape[-1])))
+    np.testing.assert_allclose(out.features, np.concatenate(activations, axis=-1), rtol=1e-4, atol=1e-5)
+    assert_layer_gradients_match(out.gradients, np.concatenate(gradients, axis=-1), np.concatenate(decided, axis=-1))
+    assert hirescam(model, fer4_test_faces[0], layer="block2_relu2").shape == (48, 48)
+
+
+def test_int8_ensemble_keeps_every_members_preprocessing_float_and_still_explains(ensemble_onnx, fer4_dir,
+                                                                                   fer4_test_faces):
+    import onnx
+
+    from fer_core.training.data import load_splits, to_rgb_float
+    from fer_core.training.export import onnx_outputs
+    from governance.explain import load_cam_model
+    from tests.test_training_quantize import quantize_emotion
+
+    kept = set(quantize_emotion.float_nodes(onnx.load(str(ensemble_onnx))))
+    for member in ("member0", "member1"):  # tf2onnx names a member's nodes ".../member0_1/..."
+        assert any(f"/{member}_1/preprocess" in name for name in kept), member
+    splits, _ = load_splits(fer4_dir, limit_per_split=48)
+    int8 = quantize_emotion.quantize(ensemble_onnx, ensemble_onnx.with_name("ensemble.int8.onnx"),
+                                     to_rgb_float(splits["train"].images))
+    graph = onnx.load(str(int8)).graph
+    assert sum(node.op_type == "QuantizeLinear" for node in graph.node) >= 2 * 6  # both members' six convs
+    fp32_probs, int8_probs = (onnx_outputs(p, fer4_test_faces)["probs"] for p in (ensemble_onnx, int8))
+    assert np.abs(fp32_probs - int8_probs).max() <= 0.05
+    out = load_cam_model(int8).run_layer(fer4_test_faces, "block2_relu2")
+    assert out.gradients.shape[-1] == out.features.shape[-1] == 2 * 128
+
+
+def test_model_card_of_an_ensemble_names_its_members_and_their_epochs(ensemble_onnx, ensemble_run):
+    import csv
+
+    from governance.model_cards import build_model_card
+
+    with (ensemble_run / "history.csv").open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["member"] for row in rows] == ["0", "1"]  # one step-2 epoch each
+    card = build_model_card(name="emotion_ensemble", kind="emotion", models=[ensemble_onnx], run_dir=ensemble_run)
+    details = card["model_details"]
+    assert details["ensemble"] == "mean of the logits of 2 independently trained runs, seeds [1234, 7]"
+    assert [epochs["step2"]["epochs_done"] for epochs in details["training_epochs"].values()] == [1, 1]
+    assert details["seconds_per_epoch"] == round(sum(float(r["epoch_seconds"]) for r in rows) / 2, 1)
+
+
+def test_members_trained_on_a_packed_copy_are_scored_on_the_given_data(tmp_path, tiny_emotion_run, second_run,
+                                                                       fer4_dir):
+    """Members trained on a GPU machine name that machine's copy of the data; --data points the ensemble
+    at the full set here, and its deduplication report is that set's own."""
+    import shutil
+
+    from fer_core.training.data import load_splits
+
+    data = tmp_path / "fer4"
+    for split in ("train", "validation", "test"):
+        for label in ("happy", "sad"):
+            (data / split / label).mkdir(parents=True)
+            for path in sorted((fer4_dir / split / label).iterdir())[:3]:
+                shutil.copy(path, data / split / label / path.name)
+    summary = ensemble_runs([tiny_emotion_run, second_run], tmp_path / "merged", data_root=data)
+    assert json.loads((tmp_path / "merged" / "config.json").read_text())["data_root"] == str(data)
+    assert summary["dedup"] == load_splits(data)[1].as_dict()
+    assert json.loads((tmp_path / "merged" / "dedup.json").read_text()) == summary["dedup"]

@@ -1,0 +1,141 @@
+"""The report: HTML and JSON written, self-contained, and every number consistent with the data."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+from governance.bias_audit import (
+    AuditSettings,
+    emotion_metrics,
+    load_audit_set,
+    run_emotion_audit,
+    run_identity_audit,
+    write_report,
+)
+from tests.support.bias_audit import CLASSES, planted_classifier, write_cohorts
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory):
+    root = tmp_path_factory.mktemp("set")
+    manifest = write_cohorts(root, {"a": (200, 10), "b": (200, 70), "small": (12, 3)},
+                             fills={"a": (90, 90, 90), "b": (160, 120, 100), "small": (200, 200, 200)})
+    return run_emotion_audit(samples=load_audit_set(manifest), predict=planted_classifier, classes=CLASSES,
+                             settings=AuditSettings(n_boot=300))
+
+
+@pytest.fixture(scope="module")
+def written(audit, tmp_path_factory):
+    return write_report(audit, tmp_path_factory.mktemp("report"))
+
+
+def _no_nan(token):
+    raise AssertionError(f"JSON holds {token}")
+
+
+def test_files_are_written(written):
+    assert written.html.name == "emotion_bias_audit.html"
+    assert written.json.name == "emotion_bias_audit.json"
+    assert written.rows.name == "emotion_bias_audit_rows.csv"
+    for path in (written.html, written.json, written.rows):
+        assert path.stat().st_size > 0
+
+
+def test_json_is_strict_and_equals_the_audit(audit, written):
+    numbers = json.loads(written.json.read_text(), parse_constant=_no_nan)
+    expected = json.loads(json.dumps(audit.to_dict()))
+    numbers.pop("generated")
+    assert numbers == expected
+    assert numbers["flags"][0]["column"] == "cohort" and numbers["flags"][0]["group"] == "b"
+
+
+def test_json_numbers_match_scikit_learn_on_the_rows(written):
+    numbers = json.loads(written.json.read_text())
+    rows = pd.read_csv(written.rows)
+    labels, predicted = rows["label"], rows["predicted"]
+    assert numbers["overall"]["accuracy"]["value"] == pytest.approx(accuracy_score(labels, predicted))
+    for group, part in rows.groupby("cohort"):
+        entry = numbers["columns"]["cohort"]["groups"][group]
+        assert entry["size"] == len(part)
+        assert entry["metrics"]["accuracy"]["value"] == pytest.approx(accuracy_score(part["label"], part["predicted"]))
+        assert entry["metrics"]["macro_f1"]["value"] == pytest.approx(
+            f1_score(part["label"], part["predicted"], labels=list(CLASSES), average="macro")
+        )
+        assert entry["metrics"]["recall[sad]"]["value"] == pytest.approx(
+            recall_score(part["label"], part["predicted"], labels=["sad"], average="macro")
+        )
+        assert entry["metrics"]["predicted_rate[happy]"]["value"] == pytest.approx((part["predicted"] == "happy").mean())
+        assert np.array(entry["table"]).sum() == len(part)
+        low, high = entry["metrics"]["accuracy"]["ci"]
+        assert low <= entry["metrics"]["accuracy"]["value"] <= high
+
+
+def test_group_sizes_add_up_in_every_column(written):
+    numbers = json.loads(written.json.read_text())
+    for name, column in numbers["columns"].items():
+        assert sum(g["size"] for g in column["groups"].values()) + column["not_measured"] == numbers["size"], name
+
+
+def test_count_formulas_agree_with_metricframe_values(audit):
+    specs = {s.name: s for s in emotion_metrics(CLASSES)}
+    checked = 0
+    for column in audit.columns:
+        for group in column.groups:
+            for name, estimate in group.metrics.items():
+                from_counts = float(specs[name].on_tables(group.table))
+                if np.isnan(estimate.value):
+                    assert np.isnan(from_counts)
+                else:
+                    assert from_counts == pytest.approx(estimate.value), (column.column, group.name, name)
+                checked += 1
+    assert checked > 50
+
+
+def test_macro_f1_skips_a_class_a_group_never_saw_like_scikit_learn():
+    spec = {s.name: s for s in emotion_metrics(CLASSES)}["macro_f1"]
+    y_true, y_pred = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])  # no sad or surprise at all
+    table = np.zeros((4, 4), dtype=int)
+    np.add.at(table, (y_true, y_pred), 1)
+    assert float(spec.on_tables(table)) == pytest.approx(spec.on_labels(y_true, y_pred))
+    assert float(spec.on_tables(table)) == pytest.approx((2 / 3 + 0.8) / 2)
+
+
+def test_html_is_self_contained_with_plots(written):
+    page = written.html.read_text()
+    assert not re.search(r"(src|href)=['\"](?!data:)", page), "the page must not load anything"
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    # overall confusion + per comparable column (cohort, illumination, source): 3 bar charts + confusion grid
+    assert len(images) >= 5
+    assert all(base64.b64decode(b)[:8] == b"\x89PNG\r\n\x1a\n" for b in images)
+    assert "<span class='flag'>cohort = b</span>" in page
+    assert "shown but not compared (fewer than 30 faces): small" in page
+
+
+def test_html_shows_the_json_numbers(audit, written):
+    page = written.html.read_text()
+    accuracy = audit.overall.overall["accuracy"]
+    assert f"{accuracy.value:.3f} [{accuracy.low:.3f}, {accuracy.high:.3f}]" in page
+
+
+def test_identity_report_has_error_rates_per_group(tmp_path):
+    trials = pd.DataFrame({
+        "genuine": [True] * 40 + [False] * 40 + [True] * 40 + [False] * 40,
+        "score": [0.3] * 36 + [0.7] * 4 + [0.9] * 40 + [0.3] * 30 + [0.7] * 10 + [0.9] * 38 + [0.4] * 2,
+        "gender": ["female"] * 80 + ["male"] * 80,
+    })
+    audit = run_identity_audit(trials=trials, threshold=0.5, score_kind="distance", settings=AuditSettings(n_boot=200))
+    paths = write_report(audit, tmp_path)
+    numbers = json.loads(paths.json.read_text())
+    female = numbers["columns"]["gender"]["groups"]["female"]["metrics"]
+    male = numbers["columns"]["gender"]["groups"]["male"]["metrics"]
+    assert female["false_non_match_rate"]["value"] == pytest.approx(4 / 40)
+    assert male["false_non_match_rate"]["value"] == pytest.approx(10 / 40)
+    assert female["false_match_rate"]["value"] == 0.0 and male["false_match_rate"]["value"] == pytest.approx(2 / 40)
+    assert numbers["context"]["genuine_trials"] == 80
+    assert paths.html.name == "identity_bias_audit.html" and "false_non_match_rate" in paths.html.read_text()

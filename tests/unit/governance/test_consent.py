@@ -1,0 +1,140 @@
+"""The consent ledger: no enrolment without a valid consent record for that person; guardians for
+children; renewal and scope changes append records; withdrawal erases the person at once."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from fer_core.store import PersonNotFoundError
+from governance import consent, family
+from governance.consent import ConsentError, ConsentRecord
+from tests.support.store import FakeClock, load_harness
+
+h = load_harness()
+NOW = datetime.fromtimestamp(FakeClock().now, tz=UTC)
+VECTORS = np.random.default_rng(1).standard_normal((4, 128)).astype(np.float32)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    with h.new_store(tmp_path, clock=clock) as opened:
+        yield opened
+
+
+def _record(**overrides) -> ConsentRecord:
+    fields = {"subject": "Ana Lima", "given_by": "Ana Lima", "relation": "self", "purpose": "name family members in our photos",
+                  "scope": "recognition", "given_at": NOW, "expires_at": NOW + timedelta(days=365), "subject_is_child": False}
+    return ConsentRecord(**{**fields, **overrides})
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"subject_is_child": True}, "Ana Lima is a child: consent must be given by a guardian"),
+    ({"given_by": "Bruno Lima"}, "consent given by Bruno Lima for Ana Lima must have relation 'guardian'"),
+    ({"relation": "guardian"}, "a guardian's consent must come from someone other than the person it is for"),
+    ({"purpose": "  "}, "the consent record needs a purpose"),
+    ({"given_by": ""}, "the consent record needs who gave it"),
+    ({"scope": "everything"}, "the consent's scope must be one of recognition, recognition+thumbnails; got 'everything'"),
+    ({"relation": "friend", "given_by": "Bruno Lima"}, "the consent's relation must be one of self, guardian; got 'friend'"),
+    ({"expires_at": NOW - timedelta(days=1), "given_at": NOW - timedelta(days=30)},
+     f"the consent expired on {(NOW - timedelta(days=1)):%Y-%m-%d}; a new consent is needed"),
+    ({"expires_at": NOW}, "the consent must expire after it was given"),
+    ({"given_at": NOW + timedelta(days=2), "expires_at": NOW + timedelta(days=30)}, "the consent cannot be dated in the future"),
+    ({"given_at": NOW.replace(tzinfo=None)}, "the consent's given_at must be a timezone-aware date and time"),
+])
+def test_invalid_consent_is_refused_with_its_reason_and_nothing_is_stored(store, overrides, message):
+    with pytest.raises(ConsentError) as err:
+        family.enroll(store, "Ana Lima", VECTORS, _record(**overrides))
+    assert str(err.value) == message
+    assert store.counts() == {"people": 0, "embeddings": 0, "thumbnails": 0, "consents": 0, "analyses": 0,
+                              "audit": 1, "data_keys": 0}
+
+
+def test_consent_must_be_for_the_person_and_cover_thumbnails(store):
+    with pytest.raises(ConsentError) as err:
+        family.enroll(store, "Bruno Lima", VECTORS, _record())
+    assert str(err.value) == "the consent record is for Ana Lima, not for Bruno Lima; nothing was stored"
+    with pytest.raises(ConsentError) as err:
+        family.enroll(store, "Ana Lima", VECTORS, _record(), thumbnails=[b"jpeg bytes"])
+    assert str(err.value) == "the consent's scope 'recognition' does not cover thumbnails; nothing was stored"
+    assert store.counts()["people"] == 0
+
+
+def test_a_guardian_consents_for_a_child(store):
+    record = _record(subject="Caio Lima", given_by="Ana Lima", relation="guardian", subject_is_child=True)
+    done = family.enroll(store, "Caio Lima", VECTORS, record)
+    [row] = consent.ledger(store)
+    assert (row.person_id, row.name, row.status) == (done.person_id, "Caio Lima", "active")
+    assert row.record == record  # round-trips through the sealed store exactly
+    events = [(e.event, e.details) for e in store.audit_entries()[1:]]
+    assert events == [("consent_granted", {"relation": "guardian", "scope": "recognition"}),
+                      ("enrol", {"embeddings": 4, "thumbnails": 0})]
+
+
+def test_consent_details_are_sealed_under_the_persons_key(store):
+    family.enroll(store, "Ana Lima", VECTORS, _record(purpose="a very particular purpose"))
+    raw = b"".join(row[0] for row in h.query(store.data_dir / "unveil.db", "SELECT details FROM consents"))
+    assert b"particular" not in raw and b"Ana" not in raw
+
+
+def test_expired_consent_shows_and_blocks_more_embeddings(store, clock):
+    done = family.enroll(store, "Ana Lima", VECTORS, _record(expires_at=NOW + timedelta(days=10)))
+    clock.advance(days=11)
+    assert [m.consent_status for m in family.members(store)] == ["expired"]
+    with pytest.raises(ConsentError) as err:
+        family.add_embeddings(store, "Ana Lima", VECTORS)
+    assert str(err.value) == "Ana Lima has no consent in force; nothing was stored"
+    consent.renew(store, done.person_id, expires_at=consent.store_now(store) + timedelta(days=30))
+    assert [m.consent_status for m in family.members(store)] == ["active"]
+    assert family.add_embeddings(store, "ana lima", VECTORS) == 4
+    assert store.person(done.person_id).consents == 2  # renewal appends; the latest governs
+    assert store.audit_entries()[-2].event == "consent_renewed"
+
+
+def test_narrowing_the_scope_deletes_thumbnails(store):
+    done = family.enroll(store, "Ana Lima", VECTORS, _record(scope="recognition+thumbnails"), thumbnails=[b"a", b"b"])
+    assert store.person(done.person_id).thumbnails == 2
+    record = consent.change_scope(store, done.person_id, "recognition")
+    assert record.scope == "recognition" and consent.latest(store, done.person_id) == record
+    assert store.person(done.person_id).thumbnails == 0
+    assert store.audit_entries()[-1].details == {"scope": "recognition", "thumbnails_deleted": 2}
+
+
+def test_withdrawal_erases_the_person_at_once(store):
+    keep = family.enroll(store, "Bruno Lima", VECTORS, _record(subject="Bruno Lima", given_by="Bruno Lima"))
+    gone = family.enroll(store, "Ana Lima", VECTORS, _record())
+    receipt = consent.withdraw(store, gone.person_id)
+    assert receipt.reason == "consent withdrawn" and receipt.records["embeddings"] == 4 and receipt.storage_scrubbed
+    assert store.person_ids() == [keep.person_id]
+    assert [entry.name for entry in store.gallery()] == ["Bruno Lima"]
+    assert [e.event for e in store.audit_entries()[-2:]] == ["consent_withdrawn", "purge"]
+    assert store.audit_entries()[-1].details["receipt"] == receipt.digest
+    with pytest.raises(PersonNotFoundError):
+        consent.withdraw(store, gone.person_id)
+    assert store.verify_audit().ok
+
+
+def test_a_new_record_is_for_days_from_now():
+    record = ConsentRecord.new(subject="Ana Lima", purpose="p", days=30, now=NOW)
+    assert (record.given_by, record.relation, record.expires_at - record.given_at) == ("Ana Lima", "self", timedelta(days=30))
+    assert record.is_active(NOW) and not record.is_active(NOW + timedelta(days=30))
+
+
+def test_a_consent_lasts_1_to_36500_days():
+    for days in (0, -5, 36_501, 1_000_000_000):  # 10**9 days once overflowed the date arithmetic
+        with pytest.raises(ConsentError) as err:
+            ConsentRecord.new(subject="Ana Lima", purpose="p", days=days, now=NOW)
+        assert str(err.value) == consent.CONSENT_DAYS_OUT_OF_RANGE.format(maximum=36_500, days=days)
+    record = ConsentRecord.new(subject="Ana Lima", purpose="p", days=consent.MAX_CONSENT_DAYS, now=NOW)
+    record.validate(now=NOW)
+    too_long = replace(record, expires_at=record.expires_at + timedelta(days=1))
+    with pytest.raises(ConsentError) as err:
+        too_long.validate(now=NOW)
+    assert str(err.value) == consent.CONSENT_TOO_LONG

@@ -1,0 +1,226 @@
+"""Model cards of a model trained here (emotion): all Mitchell et al. sections, every number taken from the run
+and the bias audit, exact errors for bad inputs. Cards of models trained elsewhere: test_model_cards_provenance.py."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from governance.bias_audit import AuditSettings, audit_emotion_model
+from governance.model_cards import SECTIONS, ModelCardError, build_model_card, main, render_markdown
+from tests.support.bias_audit import CLASSES, write_brightness_model, write_cohorts
+
+# Planted numbers: unusual values that can only reach the card from these files.
+TEST_ACCURACY, TEST_MACRO_F1, VAL_ACCURACY = 0.8137, 0.8029, 0.7911
+
+
+def _per_class(offset: float) -> dict:
+    return {c: {"precision": 0.7 + offset, "recall": 0.6 + offset, "f1": 0.65 + offset, "support": 100 + i}
+            for i, c in enumerate(CLASSES)}
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return write_brightness_model(tmp_path_factory.mktemp("model") / "emotion_test.onnx", version="1.2.3")
+
+
+@pytest.fixture
+def run_dir(tmp_path, model):
+    run = tmp_path / "run"
+    run.mkdir()
+    files = {
+        "config.json": {"arch": "vgg16", "data_root": "/data/fer4", "seed": 1234, "batch_size": 64, "step2_lr": 1e-4,
+                        "classes": list(CLASSES)},
+        "summary.json": {
+            "initial_weights": {"source": "hed", "description": "HED BSDS500 VGG16 conv weights"},
+            "step2": {"best_epoch": 7, "epochs_done": 11},
+            "trainable_params": 14_716_228,
+            "dedup": {"kept": {"train": 19123, "validation": 2461, "test": 2417}, "conflicting_label_images": 18},
+        },
+        "metrics.json": {
+            "classes": list(CLASSES),
+            "temperature": 1.4321,
+            "validation_uncalibrated": {"n": 2461, "accuracy": VAL_ACCURACY, "macro_f1": 0.78, "ece": 0.0912},
+            "validation": {"n": 2461, "accuracy": VAL_ACCURACY, "macro_f1": 0.7803, "ece": 0.0211,
+                           "per_class": _per_class(0.01)},
+            "test": {"n": 2417, "accuracy": TEST_ACCURACY, "macro_f1": TEST_MACRO_F1, "ece": 0.0234, "nll": 0.5566,
+                     "per_class": _per_class(0.02)},
+        },
+        "export.json": {"sha256": hashlib.sha256(model.read_bytes()).hexdigest(), "opset": 17,
+                        "parity_images": 100, "parity_max_prob_diff": 3.1e-7},
+    }
+    for name, content in files.items():
+        (run / name).write_text(json.dumps(content))
+    (run / "history.csv").write_text("epoch,epoch_seconds,loss\n0,600.0,1.1\n1,620.0,0.9\n")
+    return run
+
+
+@pytest.fixture(scope="module")
+def bias_json(tmp_path_factory, model):
+    tmp_path = tmp_path_factory.mktemp("bias")
+    manifest = write_cohorts(tmp_path / "set", {"dark": (40, 0), "light": (60, 0)},
+                             fills={"dark": (30, 30, 30), "light": (200, 200, 200)})
+    pd.read_csv(manifest).assign(label="happy").to_csv(manifest, index=False)
+    audit, paths = audit_emotion_model(data=manifest, model=model, out_dir=tmp_path / "bias",
+                                       settings=AuditSettings(n_boot=200))
+    return paths.json
+
+
+def test_card_has_every_section_in_order(run_dir, model, bias_json):
+    card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])
+    for key, _ in SECTIONS:
+        assert card[key], key
+    markdown = render_markdown(card)
+    titles = re.findall(r"^## \d+\. (.+)$", markdown, flags=re.MULTILINE)
+    assert titles == [title for _, title in SECTIONS]
+
+
+def test_numbers_come_from_the_inputs(run_dir, model, bias_json):
+    card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])
+    overall = card["quantitative_analyses"]["overall"]
+    assert overall["test (n=2417)"]["accuracy"] == TEST_ACCURACY
+    assert overall["test (n=2417)"]["macro_f1"] == TEST_MACRO_F1
+    assert overall["validation before temperature scaling"]["ece"] == 0.0912
+    assert card["model_details"]["version"] == "1.2.3"  # from the ONNX metadata
+    assert card["model_details"]["initial_weights"]["source"] == "hed"
+    assert card["model_details"]["seconds_per_epoch"] == 610.0  # mean of history.csv
+    assert card["training_data"]["images_kept"] == 19123
+    assert card["model_details"]["files"][0]["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    markdown = render_markdown(card)
+    for text in ("0.8137", "0.8029", "1.4321", "19123", "| happy | 0.7200 | 0.6200 | 0.6700 | 100 |"):
+        assert text in markdown, text
+
+
+def test_per_group_numbers_and_flags_come_from_the_bias_audit(run_dir, model, bias_json):
+    audit = json.loads(bias_json.read_text())
+    card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])
+    rows = {(r["column"], r["group"]): r for r in card["quantitative_analyses"]["per_group"]}
+    dim = audit["columns"]["illumination"]["groups"]["dim"]
+    assert rows[("illumination", "dim")]["metrics"]["accuracy"] == dim["metrics"]["accuracy"]
+    assert rows[("illumination", "dim")]["gap_to_rest"]["accuracy"]["ci"] == dim["gap_to_rest"]["accuracy"]["ci"]
+    assert {(f["column"], f["group"]) for f in card["quantitative_analyses"]["flags"]} == {
+        ("cohort", "dark"), ("illumination", "dim")
+    }
+    caveats = " ".join(card["caveats_and_recommendations"])
+    assert "illumination = dim (n=40), accuracy gap to the rest -1.0000 (interval [-1.0000, -1.0000])" in caveats
+    assert "skin_tone could not be measured on any face" in caveats  # grayscale faces
+    assert "| illumination | dim | 40 | 0.0000 [0.0000, 0.0000] |" in render_markdown(card)
+
+
+def test_command_writes_markdown_and_json(run_dir, model, bias_json, tmp_path, capsys):
+    out = tmp_path / "cards"
+    code = main(["emotion", "--name", "emotion_test", "--onnx", str(model), "--run", str(run_dir),
+                 "--bias", str(bias_json), "--out", str(out)])
+    assert code == 0
+    card = json.loads((out / "emotion_test.json").read_text())
+    assert card["generated_by"].startswith("python -m governance.model_cards emotion --name emotion_test")
+    assert [s["role"] for s in card["sources"]][:5] == ["model", "run config", "run summary", "run metrics", "run export"]
+    assert (out / "emotion_test.md").read_text().startswith("# Model card: emotion_test\n")
+    assert capsys.readouterr().out == f"wrote {out / 'emotion_test.md'} and {out / 'emotion_test.json'}\n"
+
+
+def test_missing_metrics_file_is_a_clear_error(run_dir, model):
+    (run_dir / "metrics.json").unlink()
+    with pytest.raises(ModelCardError, match=re.escape(f"run folder {run_dir} has no metrics.json")):
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir)
+
+
+def test_missing_metric_is_a_clear_error(run_dir, model):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    del metrics["test"]["macro_f1"]
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(ModelCardError, match=re.escape(f"{run_dir / 'metrics.json'} has no 'test.macro_f1'")):
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir)
+
+
+def test_run_of_another_model_is_refused(run_dir, model, tmp_path):
+    other = write_brightness_model(tmp_path / "other.onnx", version="9")
+    with pytest.raises(ModelCardError, match="this run did not export this model file$"):
+        build_model_card(name="x", kind="emotion", models=[other], run_dir=run_dir)
+
+
+def test_bias_audit_of_another_model_is_refused(run_dir, model, bias_json, tmp_path):
+    audit = json.loads(bias_json.read_text())
+    audit["context"]["model"]["sha256"] = "0" * 64
+    (tmp_path / "other_audit.json").write_text(json.dumps(audit))
+    with pytest.raises(ModelCardError, match=re.escape(f"{tmp_path / 'other_audit.json'} audited a model with SHA-256 {'0' * 64}")):
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, bias=[tmp_path / "other_audit.json"])
+
+
+def test_bias_audit_of_the_wrong_kind_is_refused(run_dir, model, bias_json, tmp_path):
+    audit = json.loads(bias_json.read_text())
+    audit["kind"] = "identity"
+    (tmp_path / "identity_audit.json").write_text(json.dumps(audit))
+    with pytest.raises(ModelCardError, match=re.escape(
+        f"{tmp_path / 'identity_audit.json'} is an identity bias audit; this is an emotion model card"
+    )):
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, bias=[tmp_path / "identity_audit.json"])
+
+
+def test_emotion_card_without_a_run_is_refused(model):
+    with pytest.raises(ModelCardError, match=re.escape(
+        "an emotion card needs run_dir: the training run folder with its metrics"
+    )):
+        build_model_card(name="x", kind="emotion", models=[model])
+
+
+def test_command_reports_a_missing_model_and_writes_nothing(run_dir, tmp_path, capsys):
+    out = tmp_path / "cards"
+    code = main(["emotion", "--name", "x", "--onnx", str(tmp_path / "missing.onnx"), "--run", str(run_dir),
+                 "--out", str(out)])
+    assert code == 1
+    assert capsys.readouterr().err == f"error: model file not found: {tmp_path / 'missing.onnx'}\n"
+    assert not out.exists()
+
+
+def test_card_is_rebuilt_from_the_same_inputs_identically(run_dir, model, bias_json, tmp_path):
+    first = build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])
+    copy = tmp_path / "run_copy"
+    shutil.copytree(run_dir, copy)
+    second = build_model_card(name="x", kind="emotion", models=[model], run_dir=copy, bias=[bias_json])
+    strip = lambda card: {k: v for k, v in card.items() if k != "sources"}  # noqa: E731
+    assert strip(first) == strip(second)
+
+
+def _quantization_record(run_dir: Path, *, fp32_sha: str, int8_sha: str) -> None:
+    (run_dir / "quantization.json").write_text(json.dumps({
+        "test_images": 2417, "prediction_agreement": 0.9917,
+        "fp32": {"sha256": fp32_sha, "accuracy": TEST_ACCURACY, "macro_f1": TEST_MACRO_F1},
+        "int8": {"sha256": int8_sha, "accuracy": 0.7967, "macro_f1": 0.7901},
+        "quantization": {"format": "QDQ", "weights": "int8 per-channel", "calibration_images": 500},
+    }))
+
+
+def test_int8_derivative_of_the_export_gets_its_own_scores_on_the_card(run_dir, model, tmp_path):
+    int8 = write_brightness_model(tmp_path / "emotion_int8.onnx", version="1.2.3-int8")
+    export_sha = json.loads((run_dir / "export.json").read_text())["sha256"]
+    _quantization_record(run_dir, fp32_sha=export_sha, int8_sha=hashlib.sha256(int8.read_bytes()).hexdigest())
+    card = build_model_card(name="x", kind="emotion", models=[int8], run_dir=run_dir)
+    details = card["model_details"]["quantization"]
+    assert details["weights"] == "int8 per-channel" and details["from"].endswith(export_sha)
+    overall = card["quantitative_analyses"]["overall"]
+    assert overall["test, this int8 file (n=2417)"] == {"accuracy": 0.7967, "macro_f1": 0.7901,
+                                                        "same_prediction_as_float32": 0.9917}
+    assert "run quantization" in {s["role"] for s in card["sources"]}
+
+
+def test_int8_record_of_another_file_is_refused(run_dir, model, tmp_path):
+    int8 = write_brightness_model(tmp_path / "emotion_int8.onnx", version="1.2.3-int8")
+    export_sha = json.loads((run_dir / "export.json").read_text())["sha256"]
+    _quantization_record(run_dir, fp32_sha=export_sha, int8_sha="0" * 64)
+    with pytest.raises(ModelCardError, match=r"^.*quantization\.json records int8 SHA-256 0{64}, but emotion_int8\.onnx "
+                                             r"has [0-9a-f]{64}: this run did not export or quantize this model file$"):
+        build_model_card(name="x", kind="emotion", models=[int8], run_dir=run_dir)
+
+
+def test_int8_record_of_another_export_is_refused(run_dir, model, tmp_path):
+    int8 = write_brightness_model(tmp_path / "emotion_int8.onnx", version="1.2.3-int8")
+    _quantization_record(run_dir, fp32_sha="f" * 64, int8_sha=hashlib.sha256(int8.read_bytes()).hexdigest())
+    with pytest.raises(ModelCardError, match=r"^.*quantization\.json quantized the file with SHA-256 f{64}, not the "
+                                             r"run's export [0-9a-f]{64}$"):
+        build_model_card(name="x", kind="emotion", models=[int8], run_dir=run_dir)

@@ -1,0 +1,121 @@
+"""Retention: per-kind periods over defaults, and an idempotent sweep that applies consent expiry
+and the periods, reports what it removed, and logs it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from governance import family, retention
+from governance.consent import ConsentRecord, store_now
+from governance.retention import RetentionError
+from tests.support.store import FakeClock, load_harness
+
+h = load_harness()
+VECTORS = np.ones((2, 16), np.float32)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    with h.new_store(tmp_path, clock=clock) as opened:
+        yield opened
+
+
+def _enrol(store, name, *, days=365, thumbnails=0):
+    record = ConsentRecord.new(subject=name, purpose="family photos", days=days, scope="recognition+thumbnails",
+                               now=store_now(store))
+    return family.enroll(store, name, VECTORS, record, thumbnails=[b"thumb"] * thumbnails).person_id
+
+
+def _state(store):
+    return store.counts() | {"people": sorted(p.name for p in store.people())}
+
+
+def test_policy_is_defaults_overlaid_by_settings(store):
+    assert retention.policy(store) == {"unseen_people": 365, "thumbnails": 90, "analyses": 30}
+    retention.set_policy(store, "analyses", 7)
+    retention.set_policy(store, "thumbnails", None)
+    assert retention.policy(store) == {"unseen_people": 365, "thumbnails": None, "analyses": 7}
+    assert store.audit_entries()[-1].details == {"kind": "thumbnails", "days": None}
+    with pytest.raises(RetentionError) as err:
+        retention.set_policy(store, "selfies", 1)
+    assert str(err.value) == "unknown retention kind 'selfies'; kinds: unseen_people, thumbnails, analyses"
+    with pytest.raises(ValueError, match="retention days must be a whole number >= 0 or None, got -1"):
+        retention.set_policy(store, "analyses", -1)
+
+
+def test_sweep_applies_every_rule_and_is_idempotent(store, clock):
+    stale = _enrol(store, "Stale Person", days=1000)
+    expiring = _enrol(store, "Expiring Person", days=20)
+    fresh = _enrol(store, "Fresh Person", days=1000, thumbnails=1)
+    store.add_analysis({"faces": 1}, person_ids=[fresh])
+    clock.advance(days=31)  # the analysis is now older than 30 days; Expiring's consent has lapsed
+    store.add_analysis({"faces": 2})
+    store.add_thumbnail(fresh, b"new thumb")
+    clock.advance(days=60)  # Fresh's first thumbnail is 91 days old
+    clock.advance(days=280)  # 371 days: Stale was never recognised since enrolment ...
+    family.note_recognition(store, [fresh], faces=1)  # ... but Fresh was, just now
+    report = retention.sweep(store)
+    assert report.removed == {"consent_expired": 1, "consent_missing": 0, "unseen_people": 1, "thumbnails": 2,
+                              "analyses": 2}
+    assert sorted(r.subject for r in report.receipts) == sorted([stale, expiring])
+    assert {r.reason for r in report.receipts} == {"not seen", "consent expired"}
+    assert report.storage_scrubbed and report.total == 6 and all(r.storage_scrubbed for r in report.receipts)
+    assert [p.name for p in store.people()] == ["Fresh Person"]
+    sweep_entry = store.audit_entries()[-1]
+    assert (sweep_entry.event, sweep_entry.details) == ("sweep", report.removed)
+
+    after_first = _state(store)
+    again = retention.sweep(store)
+    assert again.total == 0 and again.receipts == []
+    assert {**_state(store), "audit": after_first["audit"]} == after_first  # only the log grew (one "sweep" entry)
+    assert store.verify_audit().ok
+
+
+def test_recognition_keeps_people_and_off_keeps_everything(store, clock):
+    pid = _enrol(store, "Seen Person", days=10_000, thumbnails=1)
+    for _ in range(5):
+        clock.advance(days=300)
+        family.note_recognition(store, [pid], faces=1)
+        assert retention.sweep(store).removed["unseen_people"] == 0
+    assert store.person(pid).thumbnails == 0  # thumbnails still age out on their own
+    retention.set_policy(store, "unseen_people", None)
+    store.add_thumbnail(pid, b"t")
+    retention.set_policy(store, "thumbnails", None)
+    clock.advance(days=2000)
+    assert retention.sweep(store).total == 0
+    assert store.person(pid).thumbnails == 1
+
+
+def test_people_without_a_consent_record_are_erased(store):
+    pid = store.add_person("No Consent")  # only possible through the bare store API
+    store.add_embeddings(pid, VECTORS)
+    report = retention.sweep(store)
+    assert report.removed["consent_missing"] == 1 and store.person_ids() == []
+    assert report.receipts[0].reason == "consent missing"
+
+
+def test_days_beyond_100_years_are_refused_so_the_sweep_keeps_working(store, clock):
+    pid = _enrol(store, "Kept Person")
+    with pytest.raises(RetentionError) as err:
+        retention.set_policy(store, "unseen_people", 3_000_000)  # once accepted: every sweep then overflowed
+    assert str(err.value) == retention.DAYS_TOO_MANY.format(kind="unseen_people", maximum=36_500, days=3_000_000)
+    assert retention.policy(store)["unseen_people"] == 365  # nothing was stored
+    retention.set_policy(store, "unseen_people", retention.MAX_DAYS)
+    retention.set_policy(store, "analyses", 0)
+    assert retention.sweep(store).total == 0 and store.person_ids() == [pid]
+
+
+def test_a_stored_period_beyond_the_limit_stops_the_sweep_with_its_reason(store):
+    pid = _enrol(store, "Kept Person")
+    store.set_retention("thumbnails", 3_000_000)  # stored before set_policy checked the range
+    with pytest.raises(RetentionError) as err:
+        retention.sweep(store)
+    assert str(err.value) == retention.STORED_DAYS_TOO_MANY.format(kind="thumbnails", days=3_000_000, maximum=36_500)
+    assert store.person_ids() == [pid]
+    retention.set_policy(store, "thumbnails", 90)
+    assert retention.sweep(store).total == 0

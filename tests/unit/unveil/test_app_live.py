@@ -1,0 +1,110 @@
+"""unveil.app.live without Streamlit or a browser: real frames analysed and drawn on, the rate counted."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core import EmotionModel, FaceDetector
+from fer_core.identity import Match
+from fer_core.live import LiveTracker
+from fer_core.render import COLOURS
+from tests.support.app import MEMBER, photo_path
+from unveil.app import live
+
+FIRST_BOX = np.array([int(COLOURS[0][i:i + 2], 16) for i in (1, 3, 5)])
+
+
+@pytest.fixture(scope="module")
+def frame(faces_dir) -> np.ndarray:
+    """A 640x480 webcam-like frame with one real face in it."""
+    canvas = np.full((480, 640, 3), 200, dtype=np.uint8)
+    canvas[115:365, 195:445] = np.asarray(Image.open(photo_path(faces_dir, MEMBER, 1)).convert("RGB"))
+    return canvas
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _tracker(**kwargs) -> LiveTracker:
+    return LiveTracker(detect=FaceDetector(min_face_size=20).detect, emotion_model=EmotionModel(), **kwargs)
+
+
+def test_a_frame_comes_back_the_same_size_with_its_face_boxed_and_labelled(frame):
+    overlay = live.LiveOverlay(_tracker(), recognition=False)
+    drawn = overlay.process(frame)
+    assert drawn.shape == frame.shape and drawn.dtype == np.uint8
+    assert not np.shares_memory(drawn, frame)
+    near_box = (np.abs(drawn.astype(int) - FIRST_BOX).max(axis=2) < 10).sum()
+    assert near_box > 300 and (np.abs(frame.astype(int) - FIRST_BOX).max(axis=2) < 10).sum() == 0
+    stats = overlay.stats()
+    assert stats.frames == 1 and len(stats.labels) == 1
+    emotion, share = stats.labels[0].split(" ")
+    assert emotion in EmotionModel().classes and share.endswith("%")
+    assert overlay.take_recognitions() == []
+
+
+def test_the_rate_is_counted_over_the_last_two_seconds():
+    clock = _Clock()
+    overlay = live.LiveOverlay(_tracker(), recognition=True, clock=clock)
+    blank = np.zeros((48, 64, 3), dtype=np.uint8)
+    assert overlay.stats().frames_per_s == 0.0
+    for _ in range(11):  # 10 frames/s for a second
+        overlay.process(blank)
+        clock.now += 0.1
+    assert overlay.stats().frames_per_s == pytest.approx(10.0)
+    clock.now += 5.0  # a stall: only the frames of the last RATE_WINDOW_S count
+    for _ in range(3):
+        overlay.process(blank)
+        clock.now += 0.5
+    assert overlay.stats().frames_per_s == pytest.approx(2.0)
+    assert overlay.stats().frames == 14 and overlay.stats().labels == ()
+
+
+def test_labels_name_faces_only_when_the_gallery_was_consulted():
+    probabilities = {"happy": 0.874, "sad": 0.126}
+    assert live.face_label("happy", probabilities, None, recognition=False) == "happy 87%"
+    assert live.face_label("happy", probabilities, None, recognition=True) == "happy 87% · unknown"
+    assert live.face_label("happy", probabilities, "Ana", recognition=True) == "happy 87% · Ana"
+
+
+def test_each_appearance_is_counted_once_for_the_audit_log(frame, faces_dir):
+    """A named face that stays in view is one recognition, however many frames it is in."""
+    ana = Match("id-ana", "Ana", 0.3, "id-ana", None, float("inf"), "match")
+    overlay = live.LiveOverlay(_tracker(identify=lambda rgb, landmarks: ana), recognition=True)
+    for _ in range(12):
+        overlay.process(frame)
+    assert overlay.take_recognitions() == ["id-ana"]
+    assert overlay.take_recognitions() == []
+    assert overlay.stats().labels[0].endswith(" · Ana")
+
+
+def test_the_stream_asks_no_stun_or_turn_server():
+    """Left unset, streamlit-webrtc looks up public STUN/TURN servers for the browser and the server
+    side; the page's configuration gives both an empty list, so that look-up never runs.
+
+    Checked in a fresh interpreter: aiortc's pylibsrtp crashes the process (SIGSEGV) when it loads after
+    TensorFlow, which other tests of this suite have loaded (`python -c "import tensorflow, aiortc"`)."""
+    script = """
+from streamlit_webrtc import component
+from unveil.app import live
+
+def outside(*args, **kwargs):
+    raise AssertionError("an outside ICE server was looked up")
+
+component.get_available_ice_servers = outside
+frontend = component.enhance_frontend_rtc_configuration.__wrapped__(live.RTC_CONFIGURATION)
+server = component._resolve_server_rtc_configuration(live.RTC_CONFIGURATION)
+print(frontend["iceServers"], server.iceServers)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == "[] []"
