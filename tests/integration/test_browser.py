@@ -16,6 +16,7 @@ except under CI (CI=true), where it fails.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
@@ -25,7 +26,9 @@ import tempfile
 import time
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import cv2
@@ -125,33 +128,39 @@ def people(tmp_path_factory) -> dict[str, list[Path]]:
             "stranger": photo_views(PUBLIC_DOMAIN / "eileen_collins.jpg", folder, 8)}
 
 
-@pytest.fixture(scope="module")
-def browser_page(app_url, tmp_path_factory, people):
-    """A page in headless Chromium (fresh profile), default waits long enough for model loading.
-
-    Its camera is Chromium's fake device playing a real photo of the member (one not used to enrol
-    them), so st.camera_input captures a real face through the browser."""
+@contextlib.contextmanager
+def chromium_page(tmp_path_factory, feed: Path, *, viewport: dict[str, int]) -> Iterator[Any]:
+    """A page in headless Chromium (fresh profile) whose camera is Chromium's fake device playing `feed`
+    (a Y4M clip), with default waits long enough for model loading. Every URL it requests is kept in
+    `page.context.requested`, to check that nothing leaves the machine."""
     if not CHROMIUM.is_file():
         message = f"{CHROMIUM} not found: apt-get install -y chromium chromium-driver"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    feed = _camera_feed(people["member"][6], tmp_path_factory.mktemp("camera") / "camera.y4m")
     camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
               f"--use-file-for-fake-video-capture={feed}"]
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium_profile")), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_ARGS + camera, viewport={"width": 1400, "height": 1300}, permissions=["camera"])
+            args=CHROMIUM_ARGS + camera, viewport=viewport, permissions=["camera"])
         context.set_default_timeout(WAIT_MS)
         expect.set_options(timeout=WAIT_MS)
-        # Every request the page makes, to check that nothing leaves the machine.
         context.requested = []
         context.on("request", lambda request: context.requested.append(request.url))
         try:
             yield context.pages[0] if context.pages else context.new_page()
         finally:
             context.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_url, tmp_path_factory, people):
+    """The app's page in Chromium; its camera plays a real photo of the member (one not used to enrol
+    them), so st.camera_input captures a real face through the browser."""
+    feed = _camera_feed(people["member"][6], tmp_path_factory.mktemp("camera") / "camera.y4m")
+    with chromium_page(tmp_path_factory, feed, viewport={"width": 1400, "height": 1300}) as page:
+        yield page
 
 
 def _no_exception(page) -> None:

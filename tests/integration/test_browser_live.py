@@ -17,12 +17,11 @@ import pytest
 from PIL import Image
 
 from fer_core.render import COLOURS
-from tests.integration.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _no_exception, app_url  # noqa: F401 (fixture)
+from tests.integration.test_browser import WAIT_MS, _no_exception, app_url, chromium_page  # noqa: F401 (fixture)
 from tests.support.app import PUBLIC_DOMAIN
 
 pytestmark = pytest.mark.browser
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 expect = pytest.importorskip("playwright.sync_api").expect
 
 # What the page says while the stream plays: "**4.2 frames/s** · 37 frames analysed · 1. happy 91%".
@@ -51,23 +50,9 @@ def _box_pixels(png: bytes) -> int:
 
 @pytest.fixture(scope="module")
 def live_page(app_url, tmp_path_factory):  # noqa: F811 (the app_url fixture)
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found: apt-get install -y chromium chromium-driver")
     feed = _moving_face_y4m(tmp_path_factory.mktemp("live_camera") / "moving.y4m")
-    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              f"--use-file-for-fake-video-capture={feed}"]
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("live_profile")), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_ARGS + camera, viewport={"width": 1200, "height": 1100}, permissions=["camera"])
-        context.set_default_timeout(WAIT_MS)
-        expect.set_options(timeout=WAIT_MS)
-        context.requested = []
-        context.on("request", lambda request: context.requested.append(request.url))
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
+    with chromium_page(tmp_path_factory, feed, viewport={"width": 1200, "height": 1100}) as page:
+        yield page
 
 
 def test_the_live_page_draws_faces_on_the_webcam_stream(live_page, app_url, record_property):  # noqa: F811

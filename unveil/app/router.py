@@ -23,7 +23,7 @@ def run() -> None:
     page = st.navigation([
         st.Page(_PAGES / "analyze.py", title="Analyze", icon=":material/photo_camera:", default=True),
         st.Page(_PAGES / "video.py", title="Video", icon=":material/movie:"),
-        st.Page(_PAGES / "live.py", title="Live", icon=":material/videocam:"),
+        st.Page(_PAGES / "live.py", title="Live", icon=":material/live_tv:"),
         st.Page(_PAGES / "kept.py", title="Kept results", icon=":material/inventory_2:"),
         st.Page(_PAGES / "family.py", title="Family", icon=":material/group:"),
         st.Page(_PAGES / "governance.py", title="Governance", icon=":material/policy:"),

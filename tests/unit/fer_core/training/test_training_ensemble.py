@@ -156,7 +156,7 @@ def test_int8_ensemble_keeps_every_members_preprocessing_float_and_still_explain
     from fer_core.training.data import load_splits, to_rgb_float
     from fer_core.training.export import onnx_outputs
     from governance.explain import load_cam_model
-    from tests.test_training_quantize import quantize_emotion
+    from tests.unit.fer_core.training.test_training_quantize import quantize_emotion
 
     kept = set(quantize_emotion.float_nodes(onnx.load(str(ensemble_onnx))))
     for member in ("member0", "member1"):  # tf2onnx names a member's nodes ".../member0_1/..."
