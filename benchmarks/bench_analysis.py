@@ -1,6 +1,6 @@
 """Benchmark of the analysis core, printed as a table (targets from issue 3; 2 CPU cores).
 
-    .venv/bin/python scripts/bench_analysis.py [--emotion-model PATH] [--repeats 30] [--cli-images 1000]
+    .venv/bin/python benchmarks/bench_analysis.py [--emotion-model PATH] [--repeats 30] [--cli-images 1000]
 
 - Detection: the ONNX cascade with the package's settings (min face 20 px) and with the analyzer's
   (40 px), against the PyPI `mtcnn` package (TensorFlow), interleaved call by call so that both see

@@ -1,6 +1,6 @@
 """The Analyze page with a phone-sized photo, in a real browser: time to the result and per later click.
 
-    .venv/bin/python scripts/bench_app_big_photo.py [--app CHECKOUT] [--rounds 2]
+    .venv/bin/python benchmarks/bench_app_big_photo.py [--app CHECKOUT] [--rounds 2]
 
 `streamlit run app.py` of CHECKOUT (default: this one) is started on a free localhost port with a fresh
 data folder and this checkout's models/, and driven by Playwright through Debian's Chromium

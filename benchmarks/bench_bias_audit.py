@@ -1,6 +1,6 @@
 """Wall time of the emotion bias audit, phase by phase (target: fer4's test split, 2.5k faces, <= 60 s on 2 cores).
 
-    python scripts/bench_bias_audit.py [--data ../shared/data/fer4/test] [--model models/emotion_vgg16.onnx]
+    python benchmarks/bench_bias_audit.py [--data ../shared/data/fer4/test] [--model models/emotion_vgg16.onnx]
 
 Runs the same path as `unveil audit bias emotion` (crops straight to the model, all proxy groups,
 1000 bootstrap resamples, HTML + JSON written to a temporary folder) and prints a table. Model

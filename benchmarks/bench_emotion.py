@@ -1,7 +1,7 @@
 """Per-image latency of the emotion model: Keras (TensorFlow) vs ONNX Runtime fp32, and the static int8
-model of scripts/quantize_emotion.py if given, batch 1 and 32.
+model of fer_core/training/quantize.py if given, batch 1 and 32.
 
-    python scripts/bench_emotion.py --run-dir /work/unveil-runs/vgg16 --onnx models/emotion_vgg16.onnx \
+    python benchmarks/bench_emotion.py --run-dir /work/unveil-runs/vgg16 --onnx models/emotion_vgg16.onnx \
         [--int8 /tmp/unveil-int8/emotion_vgg16.int8.onnx]
 
 Prints a table (median of --repeats timed calls after a warm-up, milliseconds per image).
@@ -13,21 +13,21 @@ import json
 import os
 from pathlib import Path
 
-from _timing import median_ms_per_image
+from fer_core.training.timing import median_ms_per_image
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", required=True, type=Path, help="training run with config.json and best.weights.h5")
     parser.add_argument("--onnx", required=True, type=Path)
-    parser.add_argument("--int8", type=Path, help="static int8 model (scripts/quantize_emotion.py): adds its rows")
+    parser.add_argument("--int8", type=Path, help="static int8 model (fer_core/training/quantize.py): adds its rows")
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
 
     import onnxruntime as ort
 
     from fer_core.training.data import load_splits, to_rgb_float
-    from fer_core.training.zoo import build_from_config
+    from fer_core.training.runs import build_from_config
 
     config = json.loads((args.run_dir / "config.json").read_text())
     size = config["input_size"] or 48

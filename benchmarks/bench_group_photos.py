@@ -2,8 +2,8 @@
 neck check (fer_core.detection.on_a_neck); then labels over faces and numbering out of reading order,
 with the rules before and after this change. Printed as Markdown tables.
 
-    PYTHONPATH=. .venv/bin/python scripts/make_group_photos.py --out /tmp/unveil_group_photos
-    PYTHONPATH=. .venv/bin/python scripts/bench_group_photos.py --photos /tmp/unveil_group_photos
+    python -m tests.support.group_photos --out /tmp/unveil_group_photos
+    python benchmarks/bench_group_photos.py --photos /tmp/unveil_group_photos
 
 The runs use the analyzer's detector settings (40 px minimum face, thresholds 0.6/0.7/0.8), and for
 comparison a stricter final stage (O-Net above 0.9) without the neck check. A detection
@@ -130,7 +130,7 @@ def _rate(part: int, whole: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--photos", type=Path, required=True, help="the folder make_group_photos.py wrote")
+    parser.add_argument("--photos", type=Path, required=True, help="the folder tests/support/group_photos.py wrote")
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder (default: %(default)s)")
     args = parser.parse_args(argv)
     truth = json.loads((args.photos / "truth.json").read_text())

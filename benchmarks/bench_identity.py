@@ -11,10 +11,10 @@ Also: verification accuracy on same/different pairs drawn from the set (pairs of
 photos left out: calibration used them), and timings (enrol one person from 4 photos; identify
 one face against 100 enrolled people; embedding one face).
 
-    python scripts/bench_identity.py [--model models/face_recognition_dlib.onnx] [--json PATH]
+    python benchmarks/bench_identity.py [--model models/face_recognition_dlib.onnx] [--json PATH]
 
 --json writes the operating point's figures (and the single errors behind them) as an evaluation the
-model card quotes (governance.model_cards, scripts/model_cards.sh); timings stay in the printed table.
+model card quotes (governance.model_cards, tools/model_cards.sh); timings stay in the printed table.
 """
 from __future__ import annotations
 
@@ -27,12 +27,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from _identity_data import FACES_DIR, FacePhoto, embed_photos, load_manifest, people_embeddings, read_rgb
 from calibrate_identity import TARGET_FPIR, calibrate
 
 from fer_core._paths import models_dir
 from fer_core.detection import FaceDetector
 from fer_core.identity import DEFAULT_MODEL, Gallery, embed_enrollment_photos, load_embedding_model, pairwise_distances
+from fer_core.training.identity_devset import (
+    FACES_DIR,
+    FacePhoto,
+    embed_photos,
+    load_manifest,
+    people_embeddings,
+    read_rgb,
+)
 from governance.model_cards import write_evaluation
 
 SWEEP = (0.44, 0.46, 0.48, 0.50, 0.52, 0.54, 0.56, 0.58, 0.60)

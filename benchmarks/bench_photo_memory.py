@@ -1,6 +1,6 @@
 """Peak resident memory of `unveil analyze` on big photos, printed as a table.
 
-    .venv/bin/python scripts/bench_photo_memory.py [--photo FACE.jpg] [--sizes 12 24 48] [--jobs 1 2]
+    .venv/bin/python benchmarks/bench_photo_memory.py [--photo FACE.jpg] [--sizes 12 24 48] [--jobs 1 2]
 
 Each photo is an LFW face photo upscaled (bicubic) to N megapixels at 4:3 and saved as a JPEG
 (quality 90) in a temporary folder that is deleted afterwards. Every row is one fresh

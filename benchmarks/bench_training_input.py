@@ -4,10 +4,10 @@
 timed in a fresh process: measured one after another in one process, every feed after a PyDataset ran as
 slowly as the PyDataset (Keras' feeding threads outlive `fit`). Run it on an otherwise idle machine.
 
-    python scripts/bench_training_input.py [--arch cnn5_gray] [--steps 30] [--workers 4 1]
-    python scripts/bench_training_input.py --arch vgg16 --upsample 2 --jit-compile --steps 5 --workers
+    python benchmarks/bench_training_input.py [--arch cnn5_gray] [--steps 30] [--workers 4 1]
+    python benchmarks/bench_training_input.py --arch vgg16 --upsample 2 --jit-compile --steps 5 --workers
         # the shipped recipe's step on this CPU (no PyDataset rows: `--workers` with no number)
-    python scripts/bench_training_input.py --arch vgg16 --weights imagenet-onnx --fine-tune-from block3_conv1 \
+    python benchmarks/bench_training_input.py --arch vgg16 --weights imagenet-onnx --fine-tune-from block3_conv1 \
         --jit-compile --steps 10 --workers   # step 2 of a 48 px run from the ImageNet start
 """
 from __future__ import annotations

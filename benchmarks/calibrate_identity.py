@@ -17,10 +17,10 @@ Operating point: the largest threshold on a 0.01 grid whose FPIR is <= --target-
 the issue's bound on strangers named as family): as many family members named as possible
 without naming more strangers than that.
 
-    python scripts/calibrate_identity.py [--model models/face_recognition_dlib.onnx] [--write] [--json PATH]
+    python benchmarks/calibrate_identity.py [--model models/face_recognition_dlib.onnx] [--write] [--json PATH]
 
 --json writes the operating point's figures as an evaluation the model card quotes
-(governance.model_cards, scripts/model_cards.sh).
+(governance.model_cards, tools/model_cards.sh).
 """
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-from _identity_data import FACES_DIR, embed_photos, load_manifest
 
 from fer_core._paths import models_dir
 from fer_core.detection import FaceDetector
 from fer_core.identity import DEFAULT_MODEL, Gallery, load_embedding_model, pairwise_distances
+from fer_core.training.identity_devset import FACES_DIR, embed_photos, load_manifest
 from governance.model_cards import write_evaluation
 
 TARGET_FPIR = 0.02  # the issue: at most 2% of strangers named as family

@@ -14,8 +14,8 @@ and Gallery names it. Two measurements per model:
    only (FPIR <= 2% on leave-one-person-out trials), with the Gallery's margin rule; and, at the
    same threshold, other ways to match several enrolment embeddings per person (RULES).
 
-    python scripts/compare_identity_models.py --model models/face_recognition_dlib.onnx \
-        --model /tmp/faceres.onnx [--plot docs/reports/identity_candidates_det.png] [--json PATH]
+    python benchmarks/compare_identity_models.py --model models/face_recognition_dlib.onnx \
+        --model /tmp/faceres.onnx [--plot experiments/reports/identity_candidates_det.png] [--json PATH]
 
 --plot draws each model's FNMR against FMR over all thresholds on those pairs (no faces in it).
 --fuse K adds, for reference, the baseline and the K-th model fused at score level (see `fused`).
@@ -28,15 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _identity_data import (
-    FACES_DIR,
-    FacePhoto,
-    centre_face,
-    load_manifest,
-    people_embeddings,
-    read_rgb,
-)
-from _identity_pairs import Pair, build_pairs
 from bench_identity import (
     gallery_rule,
     nearest_photo_rule,
@@ -52,9 +43,16 @@ from fer_core.identity import (
     load_embedding_model,
     pairwise_distances,
 )
+from fer_core.training.identity_devset import (
+    FACES_DIR,
+    FacePhoto,
+    detect_landmarks,
+    load_manifest,
+    people_embeddings,
+    read_rgb,
+)
+from fer_core.training.identity_pairs import BOOTSTRAP, Pair, build_pairs, cross_validated, paired_bootstrap
 
-BOOTSTRAP = 2000
-SEED = 7
 LISTED_PAIRS = 20  # the wrong pairs are printed for models with at most this many
 RULES = (
     "centre + margin (the app's Gallery)",
@@ -76,16 +74,6 @@ class ModelResult:
     enrolment_scale: tuple[float, float]  # mean and spread of the distances between enrolment photos
 
 
-def detect_landmarks(photos: list[FacePhoto], detector: FaceDetector) -> list[np.ndarray | None]:
-    """The 5 landmarks of each photo's centre face (LFW's labelled one), None where no face is found."""
-    landmarks = []
-    for photo in photos:
-        image = read_rgb(photo.path)
-        face = centre_face(detector.detect(image), image.shape)
-        landmarks.append(None if face is None else face.landmarks)
-    return landmarks
-
-
 def embed_all(model: EmbeddingModel, photos: list[FacePhoto], landmarks: list[np.ndarray | None]) -> np.ndarray:
     """[n, d] embeddings in photo order; NaN rows where no face was found."""
     out = np.full((len(photos), model.embedding_dim), np.nan, dtype=np.float32)
@@ -102,38 +90,6 @@ def pair_distances(embeddings: np.ndarray, pairs: list[Pair], distance: str) -> 
     matrix = pairwise_distances(np.nan_to_num(embeddings, nan=1.0), np.nan_to_num(embeddings, nan=1.0), distance)
     missing = np.isnan(embeddings).any(axis=1)
     return np.array([np.inf if missing[p.first] or missing[p.second] else matrix[p.first, p.second] for p in pairs])
-
-
-def best_threshold(distances: np.ndarray, same: np.ndarray) -> float:
-    """The threshold (a midpoint between sorted distances) with the most pairs decided right; the smallest on ties."""
-    finite = np.sort(np.unique(distances[np.isfinite(distances)]))
-    candidates = np.r_[finite[0] - 1e-6, (finite[:-1] + finite[1:]) / 2, finite[-1] + 1e-6]
-    accuracy = [((distances <= t) == same).mean() for t in candidates]
-    return float(candidates[int(np.argmax(accuracy))])
-
-
-def cross_validated(distances: np.ndarray, pairs: list[Pair]) -> tuple[np.ndarray, list[float]]:
-    """Per pair: decided right at the threshold chosen on the other folds; and each fold's threshold."""
-    same = np.array([p.same for p in pairs])
-    folds = np.array([p.fold for p in pairs])
-    correct = np.zeros(len(pairs), dtype=bool)
-    thresholds = []
-    for fold in np.unique(folds):
-        test = folds == fold
-        threshold = best_threshold(distances[~test], same[~test])
-        thresholds.append(threshold)
-        correct[test] = (distances[test] <= threshold) == same[test]
-    return correct, thresholds
-
-
-def paired_bootstrap(candidate: np.ndarray, baseline: np.ndarray, *, resamples: int = BOOTSTRAP,
-                     seed: int = SEED) -> tuple[float, float, float]:
-    """Accuracy difference candidate - baseline over the same pairs and its 95% percentile interval."""
-    diff = candidate.astype(np.float64) - baseline.astype(np.float64)
-    rng = np.random.default_rng(seed)
-    means = np.array([diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(resamples)])
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(diff.mean()), float(low), float(high)
 
 
 def without_farthest(people: dict[str, np.ndarray], distance: str) -> dict[str, np.ndarray]:

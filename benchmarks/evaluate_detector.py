@@ -3,7 +3,7 @@
 Needs the training extra (tensorflow-cpu, mtcnn 1.0.0): the reference is the package the ONNX files came from.
 
 1. Conversion: each ONNX network against the Keras network it was exported from (the package's classes
-   and weights, rebuilt by scripts/export_mtcnn.py's code) on the 32 real inputs the export checked:
+   and weights, rebuilt by tools/export_mtcnn.py's code) on the 32 real inputs the export checked:
    the largest |ONNX - Keras| per network.
 2. Parity: fer_core.detection's cascade (numpy over the three ONNX files, default settings) against the
    package's MTCNN.detect_faces (its defaults) on the 178 LFW photos of ../shared/data/faces and the first
@@ -15,7 +15,7 @@ Needs the training extra (tensorflow-cpu, mtcnn 1.0.0): the reference is the pac
 
 Each part is written as an evaluation the model card quotes (governance.model_cards):
 
-    python scripts/evaluate_detector.py [--out docs/reports/mtcnn]
+    python benchmarks/evaluate_detector.py [--out docs/reports/mtcnn]
 """
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from _identity_data import FACES_DIR, load_manifest, read_rgb
-from export_mtcnn import NETWORKS, build_keras, real_inputs
 
 from fer_core._onnx import load_session
 from fer_core._paths import models_dir
 from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE
 from fer_core.detection import FaceDetector
+from fer_core.training.export_mtcnn import NETWORKS, build_keras, real_inputs
+from fer_core.training.identity_devset import FACES_DIR, load_manifest, read_rgb
 from governance.model_cards import write_evaluation
 
 FER4_DIR = FACES_DIR.parent / "fer4"
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         evaluation_data={
             "name": "conversion check against the package's Keras networks",
             "inputs": f"the first 32 photos of {_label(args.faces_dir)}/ resized to each network's input "
-                      f"(P-Net: 250x250), as scripts/export_mtcnn.py checks them",
+                      f"(P-Net: 250x250), as tools/export_mtcnn.py checks them",
             "reference": f"PyPI mtcnn {version}: its PNet, RNet, ONet classes with its weights",
         },
         metrics={f"max_abs_difference_{name}": value for name, value in worst.items()},

@@ -18,8 +18,8 @@ back onto real photos through the app's own detection and alignment). The photos
 A method is a name of governance.explain.METHODS, or "name@layer" for a method that explains at a
 chosen layer (e.g. hirescam@block4_conv3), which is how the default layer was chosen, on validation:
 
-    python scripts/gradcam_faithfulness.py [--model models/emotion_vgg16.onnx] [--out docs/gradcam]
-    python scripts/gradcam_faithfulness.py --split validation --faces 100 --out docs/gradcam/layer_selection \
+    python benchmarks/gradcam_faithfulness.py [--model models/emotion_vgg16.onnx] [--out docs/gradcam]
+    python benchmarks/gradcam_faithfulness.py --split validation --faces 100 --out docs/gradcam/layer_selection \
         --methods hirescam@block5_conv3 hirescam@block5_conv1 layercam@block5_conv1 ...
 """
 from __future__ import annotations
@@ -320,7 +320,7 @@ def main() -> None:
             "bootstrap": BOOTSTRAP, "seconds": elapsed,
             "mean_initial_probability": float(np.mean([r["probability"] for r in records])),
             "mean_final_probability": float(curves["mean_scores"]["random"][-1]),
-            "command": f"python scripts/gradcam_faithfulness.py --model {shown_path(args.model)} --split {args.split} "
+            "command": f"python benchmarks/gradcam_faithfulness.py --model {shown_path(args.model)} --split {args.split} "
                        f"--faces {args.faces} --methods {' '.join(args.methods)} --photo-method {args.photo_method}"}
     result = {"protocol": __doc__.split("Writes")[0].strip(), "settings": meta, "summary": summary,
               "comparisons": comparisons, "curves": curves, "faces": records}

@@ -5,7 +5,7 @@ e.g. the shipped VGG16 against the run's best weights. Per class it prints the P
 every heatmap pair (both upsampled to the input size, TensorFlow's by tf.image.resize), and the largest
 difference between the exported channel weights and the tape's cell-averaged gradients.
 
-    python scripts/gradcam_parity.py --run-dir /work/unveil-runs/vgg16 --model models/emotion_vgg16.onnx
+    python benchmarks/gradcam_parity.py --run-dir /work/unveil-runs/vgg16 --model models/emotion_vgg16.onnx
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def main() -> None:
     import tensorflow as tf
 
     from fer_core.training.data import load_splits, to_rgb_float
-    from fer_core.training.zoo import build_from_config
+    from fer_core.training.runs import build_from_config
     from governance.explain import explain_face, load_cam_model
 
     config = json.loads((args.run_dir / "config.json").read_text())

@@ -1,6 +1,6 @@
 """Trials for the identity bias audit on the development face set: probe results with group labels.
 
-    python scripts/identity_bias_trials.py [--model models/face_recognition_dlib.onnx] [--out reports/bias/identity_trials.csv]
+    python benchmarks/identity_bias_trials.py [--model models/face_recognition_dlib.onnx] [--out reports/bias/identity_trials.csv]
     unveil audit bias identity reports/bias/identity_trials.csv --threshold <printed> --score-kind distance \\
         --group gender --group skin_tone --group head_pose --out reports/bias
 
@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _identity_data import FACES_DIR, centre_face, load_manifest, read_rgb
-
 from fer_core.detection import FaceDetector
 from fer_core.identity import load_embedding_model, pairwise_distances
+from fer_core.training.identity_devset import FACES_DIR, centre_face, load_manifest, read_rgb
 from governance.bias_audit import PROXY_COLUMNS, FaceGeometry, proxy_groups
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,11 +1,11 @@
 """The shipped identity model against the JavaScript it was converted from, as an evaluation for its card.
 
 tests/fixtures/identity holds 4 aligned LFW face chips and the embeddings @vladmandic/face-api 1.7.15's own
-computeFaceDescriptor gave for them (scripts/make_identity_reference.py; tfjs cpu backend). This runs the
+computeFaceDescriptor gave for them (tools/make_identity_reference.py; tfjs cpu backend). This runs the
 ONNX model on the same chips, without flip averaging as the JavaScript has none, and reports the largest
 difference. tests/test_identity_converter.py holds the model to < 1e-5.
 
-    python scripts/identity_conversion_parity.py [--model models/face_recognition_dlib.onnx] [--json PATH]
+    python benchmarks/identity_conversion_parity.py [--model models/face_recognition_dlib.onnx] [--json PATH]
 """
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from make_identity_reference import FIXTURES, PHOTOS, TFJS
 from PIL import Image
 
 from fer_core._paths import models_dir
 from fer_core.identity import DEFAULT_MODEL, load_embedding_model
+from fer_core.training.convert_faceapi import REFERENCE_PHOTOS as PHOTOS
+from fer_core.training.convert_faceapi import TFJS
 from governance.model_cards import write_evaluation
 
-# The order of faceapi_reference_embeddings.npy: the photos make_identity_reference.py aligned.
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "identity"
+# The order of faceapi_reference_embeddings.npy: the photos tools/make_identity_reference.py aligned.
 REFERENCE_PHOTOS = tuple(Path(photo).stem for photo in PHOTOS)
 
 
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                 "name": "conversion check against face-api's JavaScript",
                 "faces": f"{len(REFERENCE_PHOTOS)} aligned LFW chips: {', '.join(REFERENCE_PHOTOS)}",
                 "reference": f"@vladmandic/face-api 1.7.15 computeFaceDescriptor on the same chips, {TFJS[0]} cpu "
-                             f"backend (tests/fixtures/identity, written by scripts/make_identity_reference.py)",
+                             f"backend (tests/fixtures/identity, written by tools/make_identity_reference.py)",
             },
             metrics={"max_abs_difference_to_javascript": float(difference.max())},
             definitions={"max_abs_difference_to_javascript": "largest |ONNX - JavaScript| over every value of the "

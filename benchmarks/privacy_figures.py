@@ -13,8 +13,8 @@
    rotation: stores that fail to open, half-done operations, audit chains that fail (all 0);
 6. unlock time with the default scrypt parameters (target 0.2-1 s).
 
-    python scripts/privacy_figures.py                 # real embeddings of the LFW people in ../shared/data/faces
-    python scripts/privacy_figures.py --synthetic     # random embeddings instead (no models needed)
+    python benchmarks/privacy_figures.py                 # real embeddings of the LFW people in ../shared/data/faces
+    python benchmarks/privacy_figures.py --synthetic     # random embeddings instead (no models needed)
 Run it from the repository root with PYTHONPATH=. so that this checkout's code is measured.
 """
 from __future__ import annotations
@@ -31,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _privacy_harness as h
-
-from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError, ScryptParams
-from governance import erasure, family
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the fault-injection harness is the privacy tests' (tests/support)
+
+from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError, ScryptParams  # noqa: E402
+from governance import erasure, family  # noqa: E402
+from tests.support import privacy_harness as h  # noqa: E402
+
 FACES = REPO.parent / "shared" / "data" / "faces"
 
 

@@ -2,7 +2,7 @@
 per-image latency of ONNX Runtime fp32 and static int8 for 1, 3, 5 ... members (random weights: the
 cost of a graph does not depend on its values), batch 1 and 32, and the memory its export needs.
 
-    python scripts/bench_ensemble_cost.py [--members 1 3 5] [--repeats 10]
+    python experiments/bench_ensemble_cost.py [--members 1 3 5] [--repeats 10]
 
 Prints a table (median of --repeats timed calls after a warm-up, milliseconds per image).
 """
@@ -13,8 +13,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from _timing import median_ms_per_image
 from quantize_emotion import calibration_faces, quantize
+
+from fer_core.training.timing import median_ms_per_image
 
 CALIBRATION_FACES = 64  # enough for valid int8 ranges; the ranges do not change the cost
 

@@ -2,11 +2,11 @@
 ONNX model's probabilities with a training run's (its own temperature applied) on the deduplicated
 validation split, at a few weights, and prints accuracy and macro-F1 per blend as a markdown table.
 
-    python scripts/blend_with_shipped.py RUN_DIR... [--weights 0.2 0.3 0.4 0.5]
+    python experiments/blend_with_shipped.py RUN_DIR... [--weights 0.2 0.3 0.4 0.5]
 
 RUN_DIR: a `python -m fer_core.training train` run, evaluated (its metrics.json holds the temperature).
 Validation only: test is scored once, for a chosen model, and a blend is only a candidate. The question
-it answers: can the cheaper architectures this CPU trains (docs/reports/reproduction.md) stand in for
+it answers: can the cheaper architectures this CPU trains (experiments/reports/reproduction.md) stand in for
 the same-recipe members the ensemble plan trains on a GPU?
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from fer_core.emotion import EmotionModel
     from fer_core.training.data import load_splits, to_rgb_float
-    from fer_core.training.zoo import build_from_config
+    from fer_core.training.runs import build_from_config
 
     shipped = EmotionModel(args.onnx)
     splits, _ = load_splits(args.data, size=shipped.input_size[0], classes=shipped.classes)

@@ -9,7 +9,7 @@ now uses, on evenly spaced deduplicated training faces:
   factor in [0.8, 1.2]; rotation and zoom move it too, equally in both paths);
 - brightness: standard deviation of the change in each face's mean.
 
-    python scripts/compare_augmentation.py [--data ../shared/data/fer4] [--faces 1024]
+    python experiments/compare_augmentation.py [--data ../shared/data/fer4] [--faces 1024]
 """
 from __future__ import annotations
 

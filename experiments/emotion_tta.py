@@ -1,7 +1,7 @@
 """Would test-time augmentation help the shipped emotion model? Scores each view of the deduplicated
 validation split (the original, its mirror image, and 2-pixel shifts) and averages of views' probabilities.
 
-    python scripts/emotion_tta.py [--onnx models/emotion_vgg16.onnx] [--data ../shared/data/fer4]
+    python experiments/emotion_tta.py [--onnx models/emotion_vgg16.onnx] [--data ../shared/data/fer4]
 
 Validation only: test is scored once, for a chosen model, and a view average is only a candidate.
 Prints a markdown table: accuracy and macro-F1 per view and per average, the share of faces whose

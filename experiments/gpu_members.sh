@@ -3,10 +3,10 @@
 # in-graph, fine-tuned from block 1), one per seed, trained at once on one GPU machine (Keras 3 on JAX),
 # brought back as float16 weights. Merged here with `python -m fer_core.training ensemble`.
 #
-#   scripts/gpu_members.sh DATA_TGZ HED_NPZ OUT EPOCHS SECONDS SEED [SEED ...]
+#   experiments/gpu_members.sh DATA_TGZ HED_NPZ OUT EPOCHS SECONDS SEED [SEED ...]
 #
-# DATA_TGZ: `python -m fer_core.training pack-data` output (train and validation, deduplicated against
-# all splits: 34 MB). HED_NPZ: `pack-hed` output (27 MB). OUT: where results go. EPOCHS: step-2 epochs
+# DATA_TGZ: `python experiments/gpu_pack.py data` output (train and validation, deduplicated against
+# all splits: 34 MB). HED_NPZ: `gpu_pack.py hed` output (27 MB). OUT: where results go. EPOCHS: step-2 epochs
 # of each member (no early stop; the best validation macro-F1 epoch is kept). SECONDS: wall-clock cap of
 # each run; a run cut there keeps its best checkpoint and its summary says how many epochs it finished.
 #
@@ -37,7 +37,7 @@ wait
 for seed in "$@"; do
     name=member_s$seed
     if [ -f "$runs/$name/best.weights.h5" ]; then
-        python3 -m fer_core.training pack-weights --run-dir "$runs/$name" --out "$runs/$name.half.h5" >>"$runs/$name.log" 2>&1
+        python3 experiments/gpu_pack.py weights --run-dir "$runs/$name" --out "$runs/$name.half.h5" >>"$runs/$name.log" 2>&1
         split -b 15M -d "$runs/$name.half.h5" "$out/$name.h5.part"
         sha256sum "$runs/$name.half.h5"
     fi

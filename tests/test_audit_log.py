@@ -12,9 +12,7 @@ import pytest
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, WrongPassphraseError
 from fer_core.store._audit import entry_hash
 from governance import audit_log, erasure, family
-from tests._store_helpers import load_harness
-
-h = load_harness()
+from tests.support import privacy_harness as h
 
 
 @pytest.fixture

@@ -20,14 +20,12 @@ from PIL import Image
 
 from fer_core.store import DATA_FILE, FamilyStore
 from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
-from tests._store_helpers import load_harness
+from tests.support import privacy_harness as h
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE
 from unveil.cli.retention import DAYS_TOO_MANY
 
 REPO = Path(__file__).resolve().parents[1]
-
-h = load_harness()
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from fer_core.store import PersonNotFoundError
 from governance import consent, family
 from governance.consent import ConsentError, ConsentRecord
-from tests._store_helpers import FakeClock, load_harness
+from tests._store_helpers import FakeClock
+from tests.support import privacy_harness as h
 
-h = load_harness()
 NOW = datetime.fromtimestamp(FakeClock().now, tz=UTC)
 VECTORS = np.random.default_rng(1).standard_normal((4, 128)).astype(np.float32)
 

@@ -8,9 +8,9 @@ import pytest
 from governance import family, retention
 from governance.consent import ConsentRecord, store_now
 from governance.retention import RetentionError
-from tests._store_helpers import FakeClock, load_harness
+from tests._store_helpers import FakeClock
+from tests.support import privacy_harness as h
 
-h = load_harness()
 VECTORS = np.ones((2, 16), np.float32)
 
 

@@ -26,10 +26,9 @@ from fer_core.store._errors import (
     StoreDamagedError,
 )
 from governance import consent, erasure, retention
-from tests._store_helpers import FakeClock, flip_in_index, load_harness
+from tests._store_helpers import FakeClock, flip_in_index
+from tests.support import privacy_harness as h
 from unveil.cli import main
-
-h = load_harness()
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from fer_core.store import (
     create_key_file,
 )
 from fer_core.store._errors import WRONG_PASSPHRASE_UNLOGGED
-from tests._store_helpers import load_harness
+from tests.support import privacy_harness as h
 from unveil.cli import main
 
-h = load_harness()
 NEW_PASS = "a completely new passphrase"
 
 

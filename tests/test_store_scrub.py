@@ -14,10 +14,8 @@ from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, StoreReadOnlyError
 from fer_core.store import _store as store_module
 from fer_core.store._errors import READ_ONLY_MESSAGE
 from governance import erasure
-from tests._store_helpers import load_harness
+from tests.support import privacy_harness as h
 from unveil.cli import main
-
-h = load_harness()
 
 
 def _on_disk(data_dir, blob: bytes) -> bool:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fer_core.training.ensemble import ensemble_runs, merge_members
-from fer_core.training.zoo import build_from_config, build_model
+from fer_core.training.runs import build_from_config
+from fer_core.training.zoo import build_model
 from tests._gradient_parity import assert_layer_gradients_match, decided_cells
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the given tests twice, with different hash seeds and thread counts (one CPU and one thread per
 # runtime, then every CPU and the runtimes' defaults), and fails if any test's verdict differs.
-# Usage: scripts/compare_verdicts.sh tests/test_gradcam_layers.py tests/test_training_quantize.py ...
+# Usage: tools/compare_verdicts.sh tests/test_gradcam_layers.py tests/test_training_quantize.py ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)

@@ -1,5 +1,5 @@
 // Reference embeddings from @vladmandic/face-api 1.7.15's own FaceRecognitionNet (tfjs, cpu backend).
-// Run by scripts/make_identity_reference.py from a folder where the package and tfjs are installed:
+// Run by tools/make_identity_reference.py from a folder where the package and tfjs are installed:
 //   node faceapi_reference.js crops.u8 N out.f32
 // crops.u8: N x 150 x 150 x 3 uint8 RGB aligned faces, raw bytes; out.f32: N x 128 float32.
 const fs = require('fs');

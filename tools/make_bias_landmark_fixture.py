@@ -4,7 +4,7 @@ The proxy-group tests need real colour faces with known landmarks. The photos st
 (LFW must not be redistributed); only these measured coordinates are committed. Run once by a maintainer
 (needs the training extra for the `mtcnn` package):
 
-    .venv/bin/python scripts/make_bias_landmark_fixture.py [--faces ../shared/data/faces]
+    .venv/bin/python tools/make_bias_landmark_fixture.py [--faces ../shared/data/faces]
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Run once (needs node and npm; installs the pinned package and tfjs 4.22.0 into a temporary folder):
 
-    python scripts/make_identity_reference.py [--tarball vladmandic-face-api-1.7.15.tgz]
+    python tools/make_identity_reference.py [--tarball vladmandic-face-api-1.7.15.tgz]
 
 Writes tests/fixtures/identity/aligned_*.png (150x150 dlib chips of a few development photos,
 detected with fer_core.detection and aligned with fer_core.alignment) and
@@ -18,22 +18,16 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _identity_data import FACES_DIR, centre_face, read_rgb
-from convert_faceapi_recognition import PACKAGE, check_tarball, fetch_tarball
 from PIL import Image
 
 from fer_core.alignment import DLIB_150_TEMPLATE, align_face
 from fer_core.detection import FaceDetector
+from fer_core.training.convert_faceapi import PACKAGE, TFJS, check_tarball, fetch_tarball
+from fer_core.training.convert_faceapi import REFERENCE_PHOTOS as PHOTOS
+from fer_core.training.identity_devset import FACES_DIR, centre_face, read_rgb
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "identity"
-PHOTOS = [  # two photos of one person, two other people (one photo has a bystander)
-    "Halle_Berry/Halle_Berry_0001.jpg",
-    "Halle_Berry/Halle_Berry_0002.jpg",
-    "Hamid_Karzai/Hamid_Karzai_0001.jpg",
-    "Jackie_Chan/Jackie_Chan_0001.jpg",
-]
-TFJS = ["@tensorflow/tfjs@4.22.0", "@tensorflow/tfjs-backend-wasm@4.22.0"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         check_tarball(tarball)
         subprocess.run(["npm", "init", "-y"], cwd=work, check=True, capture_output=True)
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", str(tarball), *TFJS], cwd=work, check=True)
-        shutil.copy(REPO / "scripts" / "faceapi_reference.js", work)
+        shutil.copy(REPO / "tools" / "faceapi_reference.js", work)
         np.stack(crops).tofile(work / "crops.u8")
         subprocess.run(["node", "faceapi_reference.js", "crops.u8", str(len(crops)), "out.f32"], cwd=work, check=True)
         embeddings = np.fromfile(work / "out.f32", dtype=np.float32).reshape(len(crops), 128)

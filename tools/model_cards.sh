@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The cards of the models trained elsewhere, regenerated from fresh measurements: every figure they quote is
-# measured again (identity: scripts/identity_reports.sh; detector: scripts/evaluate_detector.py, which needs
+# measured again (identity: tools/identity_reports.sh; detector: benchmarks/evaluate_detector.py, which needs
 # the training extra), then each card is rendered from those JSON files and its provenance file.
-# The emotion card comes from its training run: scripts/ship_emotion_model.sh.
-#   scripts/model_cards.sh
+# The emotion card comes from its training run: tools/ship_emotion_model.sh.
+#   tools/model_cards.sh
 set -euo pipefail
 py=${PYTHON:-.venv/bin/python}
 reports=docs/reports
-PYTHON=$py scripts/identity_reports.sh
+PYTHON=$py tools/identity_reports.sh
 $py -m governance.model_cards identity --name face_recognition_dlib --onnx models/face_recognition_dlib.onnx \
     --provenance "$reports"/provenance/face_recognition_dlib.json \
     --evaluation "$reports"/identity_conversion.json --evaluation "$reports"/identity_calibration.json \
@@ -15,7 +15,7 @@ $py -m governance.model_cards identity --name face_recognition_dlib --onnx model
     --out models
 
 mkdir -p "$reports"/mtcnn
-$py scripts/evaluate_detector.py --out "$reports"/mtcnn | tee "$reports"/mtcnn/evaluation.md
+$py benchmarks/evaluate_detector.py --out "$reports"/mtcnn | tee "$reports"/mtcnn/evaluation.md
 $py -m governance.model_cards detector --name mtcnn \
     --onnx models/mtcnn_pnet.onnx --onnx models/mtcnn_rnet.onnx --onnx models/mtcnn_onet.onnx \
     --provenance "$reports"/provenance/mtcnn.json --evaluation "$reports"/mtcnn/conversion.json \

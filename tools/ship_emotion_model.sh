@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Ship a trained emotion run: score it (validation + the deduplicated test split, once), export the
 # ONNX model, quantize it to static int8 (shipped instead of float32 when it loses under a point of test
-# accuracy: scripts/quantize_emotion.py decides), and produce every figure its card quotes, with the
+# accuracy: `python -m fer_core.training quantize` decides, fer_core/training/quantize.py), and produce every figure its card quotes, with the
 # commands that made them.
-#   scripts/ship_emotion_model.sh RUN_DIR VERSION
+#   tools/ship_emotion_model.sh RUN_DIR VERSION
 set -euo pipefail
 run_dir=$1
 version=$2
@@ -18,7 +18,7 @@ if [ ! -f "$run_dir"/metrics.json ] || [ "$run_dir"/best.weights.h5 -nt "$run_di
     $py -m fer_core.training evaluate --run-dir "$run_dir"
 fi
 $py -m fer_core.training export --run-dir "$run_dir" --out "$run_dir"/emotion_fp32.onnx --version "$version"
-$py scripts/quantize_emotion.py --onnx "$run_dir"/emotion_fp32.onnx --out "$run_dir"/emotion_int8.onnx \
+$py -m fer_core.training quantize --onnx "$run_dir"/emotion_fp32.onnx --out "$run_dir"/emotion_int8.onnx \
     --json "$run_dir"/quantization.json --repeats 5
 if [ "$($py -c 'import json, sys; print(json.load(open(sys.argv[1]))["ship"])' "$run_dir"/quantization.json)" = True ]; then
     cp "$run_dir"/emotion_int8.onnx models/emotion_vgg16.onnx
@@ -46,8 +46,8 @@ $py -m unveil.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/em
 $py -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx --run "$reports"/emotion_vgg16_run \
     --bias "$reports"/emotion_bias/emotion_bias_audit.json --out models
 
-$py scripts/bench_emotion.py --run-dir "$run_dir" --onnx "$run_dir"/emotion_fp32.onnx --int8 "$run_dir"/emotion_int8.onnx \
+$py benchmarks/bench_emotion.py --run-dir "$run_dir" --onnx "$run_dir"/emotion_fp32.onnx --int8 "$run_dir"/emotion_int8.onnx \
     | tee "$reports"/emotion_latency.md
-$py scripts/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam --methods ${GRADCAM_METHODS:-gradcam gradcam++ hirescam layercam occlusion}
+$py benchmarks/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam --methods ${GRADCAM_METHODS:-gradcam gradcam++ hirescam layercam occlusion}
 
 (cd models && sed -i '/emotion_vgg16.onnx/d' SHA256SUMS && sha256sum emotion_vgg16.onnx >> SHA256SUMS)

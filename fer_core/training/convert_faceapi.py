@@ -15,27 +15,24 @@ Each "scale" layer (x * w + b per channel) follows a conv with bias, so it is fo
 Input: float32 NHWC RGB 0-255, 150x150 (an aligned dlib face chip). Output: 128-d embedding,
 compared by Euclidean distance.
 
-    python scripts/convert_faceapi_recognition.py --threshold 0.55
-    (optionally --tarball vladmandic-face-api-1.7.15.tgz; otherwise it runs `npm pack` itself)
+`convert` does it from the pinned npm tarball; `python tools/convert_faceapi_recognition.py` is the
+command that writes the shipped file.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from fer_core._errors import UnveilError
 from fer_core.alignment import DLIB_150_TEMPLATE
 from fer_core.identity._metadata import identity_metadata
-
-REPO = Path(__file__).resolve().parents[1]
 
 PACKAGE = "@vladmandic/face-api@1.7.15"
 TARBALL_SHA256 = "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
@@ -48,12 +45,29 @@ EMBEDDING_DIM = 128
 
 # Residual blocks in the order of FaceRecognitionNet.forwardInput; a "_down" block
 # halves the resolution and widens the channels.
+# The development photos of the converter's reference fixture (tests/fixtures/identity, written by
+# tools/make_identity_reference.py): two photos of one person, two other people (one photo has a bystander).
+REFERENCE_PHOTOS = [
+    "Halle_Berry/Halle_Berry_0001.jpg",
+    "Halle_Berry/Halle_Berry_0002.jpg",
+    "Hamid_Karzai/Hamid_Karzai_0001.jpg",
+    "Jackie_Chan/Jackie_Chan_0001.jpg",
+]
+# TF.js that computes the reference embeddings (cpu backend; wasm is what face-api's node build loads).
+TFJS = ["@tensorflow/tfjs@4.22.0", "@tensorflow/tfjs-backend-wasm@4.22.0"]
+
+# Residual blocks in the order of FaceRecognitionNet.forwardInput; a "_down" block
+# halves the resolution and widens the channels.
 BLOCKS = [
     "conv32_1", "conv32_2", "conv32_3",
     "conv64_down", "conv64_1", "conv64_2", "conv64_3",
     "conv128_down", "conv128_1", "conv128_2",
     "conv256_down", "conv256_1", "conv256_2", "conv256_down_out",
 ]
+
+
+class ConversionError(UnveilError):
+    """The package is not the pinned one, or its weights are not what the converter expects."""
 
 
 def sha256_file(path: Path) -> str:
@@ -70,7 +84,7 @@ def fetch_tarball(folder: Path) -> Path:
 def check_tarball(path: Path) -> None:
     actual = sha256_file(path)
     if actual != TARBALL_SHA256:
-        raise SystemExit(f"{path.name}: SHA-256 {actual} is not the pinned {TARBALL_SHA256}")
+        raise ConversionError(f"{path.name}: SHA-256 {actual} is not the pinned {TARBALL_SHA256}")
 
 
 def read_weights(tarball: Path) -> dict[str, np.ndarray]:
@@ -212,34 +226,19 @@ def attach_metadata(model: onnx.ModelProto, meta: dict[str, str]) -> None:
     helper.set_model_props(model, meta)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tarball", type=Path, help="a local copy of the npm tarball (else `npm pack` fetches it)")
-    parser.add_argument("--threshold", type=float, required=True,
-                        help="calibrated Euclidean operating threshold (scripts/calibrate_identity.py prints it)")
-    parser.add_argument("--out", type=Path, default=REPO / "models" / "face_recognition_dlib.onnx")
-    args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tarball = args.tarball or fetch_tarball(Path(tmp))
-        check_tarball(tarball)
-        model = build_model(read_weights(tarball))
+def convert(tarball: Path, *, threshold: float) -> onnx.ModelProto:
+    """dlib's network from the pinned tarball as an Unveil identity model with its metadata."""
+    check_tarball(tarball)
+    model = build_model(read_weights(tarball))
     attach_metadata(model, identity_metadata(
         input_size=(INPUT_SIZE, INPUT_SIZE),
         template=DLIB_150_TEMPLATE,
         distance="euclidean",
-        threshold=args.threshold,
+        threshold=threshold,
         embedding_dim=EMBEDDING_DIM,
         version=f"dlib_face_recognition_resnet_model_v1 via {PACKAGE}",
         source=f"npm {PACKAGE} (tarball sha256 {TARBALL_SHA256}), model/face_recognition_model.*; "
-               "rebuilt by scripts/convert_faceapi_recognition.py",
+               "rebuilt by tools/convert_faceapi_recognition.py",
         licence="dlib model: public domain (Davis King); @vladmandic/face-api: MIT",
     ))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size} bytes), sha256 {sha256_file(args.out)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return model

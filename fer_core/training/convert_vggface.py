@@ -1,11 +1,8 @@
 """Convert a user-supplied keras-vggface VGG16 weights file to an Unveil identity model (ONNX).
 
 VGGFace weights are not shipped: keras-vggface downloads them from a release page at run time, and
-they are licensed for non-commercial research only. A user who has the file can convert it here:
-
-    python scripts/convert_vggface.py --weights rcmalli_vggface_tf_notop_vgg16.h5 \
-        --threshold 0.4 --out models/face_recognition_vggface.onnx
-    python scripts/calibrate_identity.py --model models/face_recognition_vggface.onnx --write
+they are licensed for non-commercial research only. A user who has the file can convert it with
+`python tools/convert_vggface.py` (its --help shows how).
 
 The network is keras-vggface's VGG16 (13 convolutions named conv1_1 .. conv5_3, 5 max-pools).
 Without the top (the "notop" file) the embedding is the 512-d spatial average of pool5; with
@@ -15,12 +12,10 @@ like every Unveil identity model. Embeddings are compared by cosine distance by 
 
 `export_embedding_model` is the generic part: any Keras embedding network -> ONNX with the
 identity metadata contract (fer_core/identity/_metadata.py). The threshold given at conversion
-is provisional until calibrate_identity.py --write replaces it with a calibrated one.
+is provisional until benchmarks/calibrate_identity.py --write replaces it with a calibrated one.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from pathlib import Path
 
@@ -32,7 +27,6 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
-from fer_core.alignment import DLIB_150_TEMPLATE, scale_template
 from fer_core.identity._metadata import identity_metadata
 
 OPSET = 13
@@ -121,7 +115,7 @@ def export_embedding_model(
     )
     props["exported_with"] = f"tf2onnx {tf2onnx.__version__}, tensorflow {tf.__version__}, opset {OPSET}"
     onnx.helper.set_model_props(proto, props)
-    proto.producer_name = "unveil scripts/convert_vggface.py"
+    proto.producer_name = "unveil fer_core.training.convert_vggface"
     onnx.checker.check_model(proto)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, out)
@@ -135,39 +129,3 @@ def _rename_output(proto: onnx.ModelProto, name: str) -> None:
         node.output[:] = [name if n == old else n for n in node.output]
         node.input[:] = [name if n == old else n for n in node.input]
     proto.graph.output[0].name = name
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=Path, required=True, help="keras-vggface VGG16 .h5 weights")
-    parser.add_argument("--top", action="store_true", help="the file includes fc6/fc7 (embedding = fc7, 4096-d)")
-    parser.add_argument("--threshold", type=float, required=True, help="provisional; calibrate afterwards")
-    parser.add_argument("--distance", choices=("cosine", "euclidean"), default="cosine")
-    parser.add_argument("--template", type=json.loads,
-                        help="5x2 JSON landmark template in 224x224 pixels (default: the dlib chip's, scaled)")
-    parser.add_argument("--out", type=Path, default=Path("models/face_recognition_vggface.onnx"))
-    args = parser.parse_args(argv)
-
-    model = build_vggface_vgg16(top=args.top)
-    load_vggface_weights(model, args.weights)
-    template = np.asarray(args.template, dtype=np.float32) if args.template else scale_template(
-        DLIB_150_TEMPLATE, (150, 150), VGGFACE_SIZE)
-    mean_bgr = VGGFACE_MEAN_BGR
-    export_embedding_model(
-        model,
-        args.out,
-        mean_rgb=(mean_bgr[2], mean_bgr[1], mean_bgr[0]),
-        bgr=True,
-        template=template,
-        distance=args.distance,
-        threshold=args.threshold,
-        version=f"keras-vggface VGG16 ({'fc7' if args.top else 'pool5 average'})",
-        source=f"user-supplied weights {args.weights.name}, converted by scripts/convert_vggface.py",
-        licence="VGGFace weights: non-commercial research only (Oxford VGG); check before any other use",
-    )
-    print(f"wrote {args.out}; now calibrate its threshold: python scripts/calibrate_identity.py --model {args.out} --write")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,8 +1,7 @@
 """Export the MTCNN P-, R- and O-nets shipped in the PyPI `mtcnn` 1.0.0 wheel to ONNX.
 
-Run once by a maintainer (needs the training extra: tensorflow-cpu, tf2onnx, mtcnn):
-
-    .venv/bin/python scripts/export_mtcnn.py [--out models] [--check-images ../shared/data/faces]
+Run once by a maintainer with `python tools/export_mtcnn.py` (needs the training extra: tensorflow-cpu,
+tf2onnx, mtcnn); benchmarks/evaluate_detector.py rebuilds the Keras networks from here to measure the files.
 
 The package keeps each network as a subclassed tf.keras model whose weights load with set_weights;
 we trace each one through a tf.function with a fixed input signature, convert it with tf2onnx
@@ -12,19 +11,14 @@ Prints each file's SHA-256 for models/SHA256SUMS and models/mtcnn.md.
 """
 from __future__ import annotations
 
-import argparse
-import hashlib
-import importlib.metadata
 import json
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import tensorflow as tf
 import tf2onnx
 from mtcnn.network.onet import ONet
@@ -90,48 +84,14 @@ def add_metadata(proto: onnx.ModelProto, name: str, outputs: tuple[str, ...]) ->
     for key, value in props.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    proto.producer_name = "unveil scripts/export_mtcnn.py"
+    proto.producer_name = "unveil fer_core.training.export_mtcnn"
 
 
 def real_inputs(shape: tuple, images_dir: Path, count: int = 32) -> np.ndarray:
     """Normalised crops of real photos at the network's input size (P-Net: whole 250x250 photos)."""
     paths = sorted(images_dir.rglob("*.jpg"))[:count]
     if not paths:
-        raise SystemExit(f"no .jpg under {images_dir} to check the export on")
+        raise FileNotFoundError(f"no .jpg under {images_dir} to check the export on")
     size = (shape[2] or 250, shape[1] or 250)
     batch = [np.asarray(Image.open(p).convert("RGB").resize(size, Image.BILINEAR), np.float32) for p in paths]
     return (np.stack(batch) - 127.5) / 128
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "models")
-    parser.add_argument("--check-images", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared" / "data" / "faces")
-    args = parser.parse_args(argv)
-    installed = importlib.metadata.version("mtcnn")
-    if installed != MTCNN_VERSION:
-        raise SystemExit(f"need mtcnn {MTCNN_VERSION}, found {installed}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, cls, weights, shape, outputs in NETWORKS:
-        model = build_keras(cls, weights)
-        proto = to_onnx(model, shape, outputs)
-        add_metadata(proto, name, outputs)
-        onnx.checker.check_model(proto)
-        data = proto.SerializeToString()
-        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-        x = real_inputs(shape, args.check_images)
-        diff = max(float(np.abs(np.asarray(k) - o).max())
-                   for k, o in zip(model(x), session.run(list(outputs), {"input": x})))
-        if diff > PARITY_TOLERANCE:
-            raise SystemExit(f"{name}: ONNX differs from Keras by {diff:.2e} > {PARITY_TOLERANCE}")
-        path = args.out / f"mtcnn_{name}.onnx"
-        path.write_bytes(data)
-        digest = hashlib.sha256(data).hexdigest()
-        print(f"{path.name}: {len(data):,} bytes, max |ONNX - Keras| = {diff:.2e} on {len(x)} real inputs")
-        print(f"{digest}  {path.name}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

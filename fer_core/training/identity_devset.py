@@ -1,4 +1,5 @@
-"""The development face set (../shared/data/faces) embedded once, for calibrate_identity.py and bench_identity.py.
+"""The development face set (../shared/data/faces): its manifest, each photo's labelled face, embedded once
+(benchmarks/calibrate_identity.py, bench_identity.py, compare_identity_models.py and the identity tests).
 
 Each LFW photo is labelled with the person whose face is at its centre (LFW crops are centred on
 that face); other faces in the frame are bystanders. So each photo contributes the detected face
@@ -16,9 +17,10 @@ from PIL import Image
 from fer_core.detection import DetectedFace, FaceDetector
 from fer_core.identity import EmbeddingModel
 
-REPO = Path(__file__).resolve().parents[1]
-FACES_DIR = REPO.parent / "shared" / "data" / "faces"
-ENROL_INDICES = (1, 2, 3, 4)  # <Name>_0001..0004 enrol, 0005..0008 probe (the issue's protocol)
+FACES_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"  # beside the checkout
+# <Name>_0001..0004 enrol, 0005..0008 probe: the threshold is calibrated on enrolment photos only, and the
+# benchmark reports on probes it never saw.
+ENROL_INDICES = (1, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,16 @@ def centre_face(faces: list[DetectedFace], shape: tuple[int, ...]) -> DetectedFa
         return ((x1 + x2) / 2 - width / 2) ** 2 + ((y1 + y2) / 2 - height / 2) ** 2
 
     return min(faces, key=offset)
+
+
+def detect_landmarks(photos: list[FacePhoto], detector: FaceDetector) -> list[np.ndarray | None]:
+    """The 5 landmarks of each photo's centre face (LFW's labelled one), None where no face is found."""
+    landmarks = []
+    for photo in photos:
+        image = read_rgb(photo.path)
+        face = centre_face(detector.detect(image), image.shape)
+        landmarks.append(None if face is None else face.landmarks)
+    return landmarks
 
 
 def embed_photos(

@@ -6,7 +6,9 @@ people, the 50 unknown people included. Each pair gets one of 10 folds, balanced
 holds a tenth of each kind (the LFW protocol: a threshold chosen on 9 folds is scored on the tenth).
 
 The pairs depend only on the manifest's paths, never on what a detector or model makes of them,
-so every model is scored on the very same pairs.
+so every model is scored on the very same pairs. `cross_validated` scores a model's pair distances by
+that protocol, and `paired_bootstrap` compares two models on the same pairs
+(benchmarks/compare_identity_models.py).
 """
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from _identity_data import FacePhoto
+
+from fer_core.training.identity_devset import FacePhoto
 
 FOLDS = 10
 SEED = 2026
+BOOTSTRAP = 2000
+BOOTSTRAP_SEED = 7
 
 
 @dataclass(frozen=True)
@@ -56,3 +61,35 @@ def build_pairs(photos: list[FacePhoto], *, seed: int = SEED, folds: int = FOLDS
         fold_of = rng.permutation(len(kind)) % folds
         pairs.extend(Pair(i, j, is_same, int(f)) for (i, j), f in zip(kind, fold_of))
     return pairs
+
+
+def best_threshold(distances: np.ndarray, same: np.ndarray) -> float:
+    """The threshold (a midpoint between sorted distances) with the most pairs decided right; the smallest on ties."""
+    finite = np.sort(np.unique(distances[np.isfinite(distances)]))
+    candidates = np.r_[finite[0] - 1e-6, (finite[:-1] + finite[1:]) / 2, finite[-1] + 1e-6]
+    accuracy = [((distances <= t) == same).mean() for t in candidates]
+    return float(candidates[int(np.argmax(accuracy))])
+
+
+def cross_validated(distances: np.ndarray, pairs: list[Pair]) -> tuple[np.ndarray, list[float]]:
+    """Per pair: decided right at the threshold chosen on the other folds; and each fold's threshold."""
+    same = np.array([p.same for p in pairs])
+    folds = np.array([p.fold for p in pairs])
+    correct = np.zeros(len(pairs), dtype=bool)
+    thresholds = []
+    for fold in np.unique(folds):
+        test = folds == fold
+        threshold = best_threshold(distances[~test], same[~test])
+        thresholds.append(threshold)
+        correct[test] = (distances[test] <= threshold) == same[test]
+    return correct, thresholds
+
+
+def paired_bootstrap(candidate: np.ndarray, baseline: np.ndarray, *, resamples: int = BOOTSTRAP,
+                     seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """Accuracy difference candidate - baseline over the same pairs and its 95% percentile interval."""
+    diff = candidate.astype(np.float64) - baseline.astype(np.float64)
+    rng = np.random.default_rng(seed)
+    means = np.array([diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(resamples)])
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(diff.mean()), float(low), float(high)

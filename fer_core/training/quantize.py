@@ -1,36 +1,35 @@
 """Static int8 quantization of an exported emotion model, and whether the int8 file is worth shipping.
 
-    python scripts/quantize_emotion.py --onnx models/emotion_vgg16.onnx --json /tmp/unveil-int8/report.json
+    python -m fer_core.training quantize --onnx models/emotion_vgg16.onnx --json /tmp/unveil-int8/report.json
 
-Static, not dynamic: dynamic int8 of the convolutions was 4x slower than fp32 on this CPU (the issue).
+Static, not dynamic: dynamic int8 of the convolutions ran 4x slower than fp32 on the 2-core x86 CPU the
+shipped model was measured on, while static int8 runs about twice as fast (`python benchmarks/bench_emotion.py`).
 Steps: onnxruntime's quant_pre_process (shape inference, graph clean-up), then quantize_static in QDQ
 format with per-channel weights, calibrated on N deduplicated fer4 TRAIN faces spread evenly over the
 classes (never validation or test, which score it). The backbone is quantized. The in-graph
 preprocessing and the head (GAP -> Dense -> Dense -> softmax, and the cam_weights matmuls) stay float32
-unless --quantize-head: they are a negligible share of the run time (on the shipped VGG16 an int8 head
+unless quantize_head: they are a negligible share of the run time (on the shipped VGG16 an int8 head
 was no faster and moved the probabilities more), while their outputs are the probabilities and
 Grad-CAM's channel weights. The int8 file keeps every output (probs, cam_features, cam_weights) and the
 model's metadata_props, plus `quantization` describing how it was made.
 
-Then it scores fp32 and int8 on the deduplicated fer4 test split (fer_core.training.data.load_splits):
+Then `compare` scores fp32 and int8 on the deduplicated fer4 test split (fer_core.training.data.load_splits):
 accuracy, macro-F1, prediction agreement, the largest probability difference, Grad-CAM map correlation,
-and latency at batch 1 and 32 (ms per image, sessions as the app opens them). It prints a table and a
-verdict: ship only if int8 loses under SHIP_MAX_ACCURACY_LOSS points of test accuracy. The int8 file is
-written to --out (by default under the system temp folder, never models/: shipping is a decision).
+and latency at batch 1 and 32 (ms per image, sessions as the app opens them), and gives the ship
+decision: int8 is shipped only if it loses under SHIP_MAX_ACCURACY_LOSS points of test accuracy
+(tools/ship_emotion_model.sh reads it). The int8 file is written to `out` (by default under the system
+temp folder, never models/: shipping is a decision).
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import onnx
-from _timing import median_ms_per_image
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -40,11 +39,11 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "fer4"
+from fer_core.training.timing import median_ms_per_image
+
 DEFAULT_OUT = Path(tempfile.gettempdir()) / "unveil-int8"
 
-# The issue's bar: an int8 model is shipped only if it loses under 1 point of test accuracy.
+# The ship decision: an int8 model is shipped only if it loses under 1 point of test accuracy.
 SHIP_MAX_ACCURACY_LOSS = 1.0  # percentage points
 CALIBRATION_IMAGES = 500  # training faces whose activation ranges set the int8 scales
 CALIBRATION_BATCH = 50  # faces per calibration run: one batch of activations held at a time
@@ -249,51 +248,34 @@ def print_report(report: dict) -> None:
               f"{SHIP_MAX_ACCURACY_LOSS} point of test accuracy")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--onnx", type=Path, default=REPO / "models" / "emotion_vgg16.onnx",
-                        help="fp32 emotion model (export contract: image -> probs, cam_features, cam_weights)")
-    parser.add_argument("--out", type=Path, help=f"int8 file to write (default {DEFAULT_OUT}/<name>.int8.onnx)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="fer4 root with train/ and test/")
-    parser.add_argument("--calibration-images", type=int, default=CALIBRATION_IMAGES)
-    parser.add_argument("--method", choices=sorted(METHODS), default="minmax", help="activation range calibration")
-    parser.add_argument("--activations", choices=sorted(ACTIVATION_TYPES), default="uint8")
-    parser.add_argument("--no-reduce-range", action="store_true", help="full 8-bit weights (for VNNI CPUs)")
-    parser.add_argument("--quantize-head", action="store_true", help="quantize the dense head and cam nodes too")
-    parser.add_argument("--repeats", type=int, default=10, help="timed runs per latency figure (median)")
-    parser.add_argument("--json", type=Path, help="write the report here")
-    args = parser.parse_args(argv)
-
+def quantize_and_compare(onnx_path: Path, *, out: Path | None = None, data: Path, command: str,
+                         calibration_images: int = CALIBRATION_IMAGES, method: str = "minmax",
+                         activations: str = "uint8", reduce_range: bool = True, quantize_head: bool = False,
+                         repeats: int = 10) -> tuple[Path, dict]:
+    """Quantize `onnx_path` on fer4 training faces, score both files on the deduplicated test split and
+    decide (report["ship"]). Returns the int8 file and the report; `command` is recorded in it."""
     from fer_core._onnx import load_session, metadata
     from fer_core.training.data import load_splits, to_rgb_float
 
-    meta = metadata(load_session(args.onnx))
+    meta = metadata(load_session(onnx_path))
     classes = tuple(json.loads(meta["classes"]))
     height, width = json.loads(meta["input_size"])
     if height != width:
-        sys.exit(f"{args.onnx.name}: fer4 faces are square, the model takes {height}x{width}")
-    splits, dedup = load_splits(args.data, size=height, classes=classes)
+        raise ValueError(f"{onnx_path.name}: fer4 faces are square, the model takes {height}x{width}")
+    splits, dedup = load_splits(data, size=height, classes=classes)
     faces = to_rgb_float(calibration_faces(splits["train"].images, splits["train"].labels,
-                                           args.calibration_images, len(classes)))
-    out = args.out or DEFAULT_OUT / f"{args.onnx.stem}.int8.onnx"
+                                           calibration_images, len(classes)))
+    out = out or DEFAULT_OUT / f"{onnx_path.stem}.int8.onnx"
     started = time.perf_counter()
-    quantize(args.onnx, out, faces, method=args.method, activation_type=args.activations,
-             reduce_range=not args.no_reduce_range, quantize_head=args.quantize_head)
+    quantize(onnx_path, out, faces, method=method, activation_type=activations,
+             reduce_range=reduce_range, quantize_head=quantize_head)
     quantize_s = time.perf_counter() - started
-    print(f"wrote {out} in {quantize_s:.0f} s ({len(faces)} calibration faces, {args.method})")
+    print(f"wrote {out} in {quantize_s:.0f} s ({len(faces)} calibration faces, {method})")
 
     test = splits["test"]
-    report = compare(args.onnx, out, to_rgb_float(test.images), test.labels, repeats=args.repeats)
+    report = compare(onnx_path, out, to_rgb_float(test.images), test.labels, repeats=repeats)
     report["quantization"] = json.loads(metadata(load_session(out))["quantization"])
     report["quantize_seconds"] = quantize_s
     report["dedup"] = dedup.as_dict()
-    report["command"] = "python " + " ".join([Path(sys.argv[0]).as_posix(), *(argv or sys.argv[1:])])
-    print_report(report)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    report["command"] = command
+    return out, report

@@ -1,6 +1,6 @@
 """The six-architecture reproduction table, rendered from the run folders `fer_core.training` wrote.
 
-    python scripts/reproduction_table.py RUN_DIR... [--out docs/reports/reproduction.md] [--copy-to DIR]
+    python -m fer_core.training reproduction-table RUN_DIR... [--out experiments/reports/reproduction.md] [--copy-to DIR]
 
 Each RUN_DIR is one architecture's run, trained and then scored by `python -m fer_core.training evaluate`
 (validation and the deduplicated test split). Every number comes from the run's files: validation and
@@ -11,17 +11,16 @@ re-rendered from the repository alone.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import shutil
 import statistics
-import sys
 from pathlib import Path
 
 from fer_core.training.zoo import ZOO
 
-# The reference study's figures (4-class, 48x48, 128-image test set, V100), quoted from the issue.
+# The reference study's published figures (4-class, 48x48, 128-image test set, V100): train / validation
+# accuracy, macro-F1, seconds per epoch.
 REFERENCE = {
     "cnn3_rgb": ("62.06", "66.41", "63.16", "28 s"),
     "cnn4_rgb": ("64.17", "69.10", "69.72", "29 s"),
@@ -102,38 +101,32 @@ def render(rows: list[dict], command: str, budget: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--copy-to", type=Path)
-    parser.add_argument("--budget", help="the training budget the runs shared, stated under the title")
-    args = parser.parse_args()
+def write_table(runs: list[Path], *, out: Path | None = None, copy_to: Path | None = None,
+                budget: str | None = None) -> str:
+    """Render the table of `runs` (one per architecture, in the zoo's order), print it, and write it to `out`
+    with a JSON of every row beside it. `copy_to` first copies each run's small files there (a run already
+    in its place is left as it is), and the table then names those copies."""
     order = list(ZOO)
-    rows = sorted((row(run) for run in args.runs), key=lambda r: order.index(r["arch"]))
-    if args.copy_to:
-        for run in args.runs:
-            target = args.copy_to / json.loads((run / "config.json").read_text())["arch"]
+    rows = sorted((row(run) for run in runs), key=lambda r: order.index(r["arch"]))
+    if copy_to:
+        for run in runs:
+            target = copy_to / json.loads((run / "config.json").read_text())["arch"]
             if target.resolve() == run.resolve():
                 continue  # re-rendering from the copies themselves
             target.mkdir(parents=True, exist_ok=True)
             for name in SMALL_FILES:
                 if (run / name).exists():
                     shutil.copy2(run / name, target / name)
-    shown = args.copy_to or Path("RUN_DIRS")
-    command = "python scripts/reproduction_table.py " + " ".join(f"{shown}/{r['arch']}" for r in rows)
-    if args.out:
-        command += f" --out {args.out}"
-    if args.budget:
+    shown = copy_to or Path("RUN_DIRS")
+    command = "python -m fer_core.training reproduction-table " + " ".join(f"{shown}/{r['arch']}" for r in rows)
+    if out:
+        command += f" --out {out}"
+    if budget:
         command += " --budget '...'"
-    text = render(rows, command, args.budget)
+    text = render(rows, command, budget)
     print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
+    return text

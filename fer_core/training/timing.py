@@ -1,4 +1,4 @@
-"""Latency helper shared by the benchmark scripts."""
+"""Latency of a model call in milliseconds per image, shared by `quantize.compare` and the benchmarks."""
 from __future__ import annotations
 
 import statistics

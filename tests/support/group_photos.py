@@ -1,7 +1,7 @@
 """Group photos composited from the development face set, with every face's true box, for
-scripts/bench_group_photos.py and the label-layout tests.
+benchmarks/bench_group_photos.py and the label-layout tests.
 
-    PYTHONPATH=. .venv/bin/python scripts/make_group_photos.py --out /tmp/unveil_group_photos
+    python -m tests.support.group_photos --out /tmp/unveil_group_photos     # from the repository root
 
 Each person is a crop of one LFW photo around its face (with hair, neck and shoulders, where false
 faces were seen), shrunk so the face has a chosen height and pasted in rows: back rows first, each
@@ -31,7 +31,7 @@ from fer_core.detection import FaceDetector
 
 # Background faces are searched for down to P-Net's own window.
 SMALLEST_FACE = 12.0
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FACES = REPO.parent / "shared" / "data" / "faces"
 SEED = 23
 OUTSIDE_REPO = "--out must be a folder outside the repository: LFW-derived pictures are never committed"

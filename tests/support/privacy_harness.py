@@ -1,11 +1,11 @@
 """Fault-injection harness for the encrypted store, shared by tests/test_store_*.py and
-scripts/privacy_figures.py: byte scans of the data directory, single-byte corruptions of stored
+benchmarks/privacy_figures.py: byte scans of the data directory, single-byte corruptions of stored
 ciphertexts, random byte flips anywhere in either file's tables and indexes, and a worker that
 enrols, purges, sweeps and changes the passphrase until it is killed with SIGKILL.
 
-Run as a script it is that worker:
-    python scripts/_privacy_harness.py churn DATA_DIR SEED     # enrol/purge/sweep/passwd forever (until killed)
-    python scripts/_privacy_harness.py enrol DATA_DIR PREFIX N # enrol N people, then exit
+Run as a module from the repository root it is that worker:
+    python -m tests.support.privacy_harness churn DATA_DIR SEED     # enrol/purge/sweep/passwd forever (until killed)
+    python -m tests.support.privacy_harness enrol DATA_DIR PREFIX N # enrol N people, then exit
 The passphrase comes from UNVEIL_PASSPHRASE.
 """
 from __future__ import annotations
@@ -432,9 +432,9 @@ class CrashTrial:
 
 def _worker(args: list[str]) -> subprocess.Popen:
     # The worker imports the same checkout as this harness, whatever the interpreter has installed.
-    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "UNVEIL_PASSPHRASE": PASSPHRASE, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
-    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], env=env,
+    return subprocess.Popen([sys.executable, "-m", "tests.support.privacy_harness", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
