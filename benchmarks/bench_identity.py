@@ -1,6 +1,6 @@
 """Benchmark family recognition on the development set and print the tables.
 
-Protocol (the issue's): ../shared/data/faces, 16 people x 8 photos + 50 unknown people. Enrol
+Protocol: ../shared/data/faces, 16 people x 8 photos + 50 unknown people. Enrol
 photos 0001-0004 of each person; probe with photos 0005-0008 (64 known probes) and the 50
 unknowns. Each photo contributes its centre face (the one LFW labels); detection is
 fer_core.detection (MTCNN on onnxruntime), alignment to the model's template, then the Gallery rule

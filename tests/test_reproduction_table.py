@@ -2,9 +2,6 @@
 from the run files committed beside it, and re-rendering from those copies leaves them in place."""
 from pathlib import Path
 
-from fer_core.training.reproduction import write_table
-from fer_core.training.zoo import ZOO
-
 REPO = Path(__file__).resolve().parent.parent
 REPORTS = REPO / "experiments" / "reports"
 COPIES = REPORTS / "reproduction"
@@ -15,6 +12,10 @@ def _table_rows(text: str) -> list[str]:
 
 
 def test_committed_table_is_rendered_from_the_committed_run_files(tmp_path):
+    # Imported here, not at collection: the zoo loads Keras and TensorFlow.
+    from fer_core.training.reproduction import write_table
+    from fer_core.training.zoo import ZOO
+
     before = {path: path.read_bytes() for path in COPIES.rglob("*") if path.is_file()}
     out = tmp_path / "reproduction.md"
     write_table([COPIES / arch for arch in ZOO], copy_to=COPIES, out=out)

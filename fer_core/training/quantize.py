@@ -165,14 +165,26 @@ def _probs_runner(session):
     return lambda batch: session.run(["probs"], {name: batch})
 
 
-def _gradcam_correlations(fp32_cam, int8_cam, faces: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def _gradcam_map(features: np.ndarray, weights: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """One face's Grad-CAM map for one class as governance.explain draws it (relu(sum_k w_k A_k), bilinear
+    upsampling to the input size, over its maximum), from the outputs already computed here: the
+    run-time layering keeps fer_core from importing governance."""
+    import cv2
+
+    cam = np.maximum(np.einsum("hwk,k->hw", features, weights), 0).astype(np.float32)
+    cam = cv2.resize(cam, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    peak = cam.max()
+    return cam / peak if peak > 0 else np.zeros_like(cam)
+
+
+def _gradcam_correlations(fp32: dict[str, np.ndarray], int8: dict[str, np.ndarray], classes: np.ndarray,
+                          size: tuple[int, int]) -> np.ndarray:
     """Pearson r between the fp32 and int8 Grad-CAM maps of each face, for the class fp32 predicts.
     A map with no positive evidence in both models counts as identical."""
-    from governance.explain import gradcam
-
     rs = []
-    for face, c in zip(faces, classes):
-        a, b = gradcam(fp32_cam, face, int(c)).ravel(), gradcam(int8_cam, face, int(c)).ravel()
+    for i, c in enumerate(classes):
+        a = _gradcam_map(fp32["cam_features"][i], fp32["cam_weights"][i, int(c)], size).ravel()
+        b = _gradcam_map(int8["cam_features"][i], int8["cam_weights"][i, int(c)], size).ravel()
         if a.std() == 0 or b.std() == 0:
             rs.append(1.0 if np.array_equal(a, b) else 0.0)
         else:
@@ -186,7 +198,6 @@ def compare(fp32_path: Path, int8_path: Path, faces: np.ndarray, labels: np.ndar
     from sklearn.metrics import accuracy_score, f1_score
 
     from fer_core._onnx import load_session
-    from governance.explain import CamModel
 
     sessions = {"fp32": load_session(fp32_path), "int8": load_session(int8_path)}
     outputs = {kind: _outputs(s, faces) for kind, s in sessions.items()}
@@ -207,8 +218,7 @@ def compare(fp32_path: Path, int8_path: Path, faces: np.ndarray, labels: np.ndar
         }
     fp32, int8 = outputs["fp32"], outputs["int8"]
     fp32_predicted = fp32["probs"].argmax(axis=1)
-    r = _gradcam_correlations(CamModel(session=sessions["fp32"]), CamModel(session=sessions["int8"]),
-                              faces[:gradcam_faces], fp32_predicted[:gradcam_faces])
+    r = _gradcam_correlations(fp32, int8, fp32_predicted[:gradcam_faces], faces.shape[1:3])
     report["accuracy_loss_points"] = 100 * (report["fp32"]["accuracy"] - report["int8"]["accuracy"])
     report["macro_f1_loss_points"] = 100 * (report["fp32"]["macro_f1"] - report["int8"]["macro_f1"])
     report["prediction_agreement"] = float((fp32_predicted == int8["probs"].argmax(axis=1)).mean())
