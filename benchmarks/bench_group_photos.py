@@ -38,7 +38,7 @@ from PIL import Image, ImageDraw, ImageFont
 from fer_core import render
 from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE, _reading_order
 from fer_core.detection import DetectedFace, FaceDetector
-from unveil.app import box_iou
+from fer_core.video import box_iou
 
 MATCH_IOU = 0.4
 CAPTION = "{number} neutral 64%"

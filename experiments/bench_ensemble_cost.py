@@ -13,8 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from quantize_emotion import calibration_faces, quantize
-
+from fer_core.training.quantize import calibration_faces, quantize
 from fer_core.training.timing import median_ms_per_image
 
 CALIBRATION_FACES = 64  # enough for valid int8 ranges; the ranges do not change the cost
