@@ -35,7 +35,7 @@ def _options(threads: int | None) -> ort.SessionOptions:
     if threads is not None:
         options.intra_op_num_threads = threads
     # Spinning worker threads burn a core while waiting; on a small shared machine that made
-    # detection 2x slower, not faster (scripts/bench_analysis.py).
+    # detection 2x slower, not faster (benchmarks/bench_analysis.py).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 

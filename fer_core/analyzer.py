@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # faces whose box is somewhat smaller are still found, see fer_core.detection). The emotion model
 # reads 48x48 crops and the identity model 150x150 ones, so a smaller face is upsampled into blur
 # that neither reads reliably; and skipping those sizes drops the two largest pyramid levels, half
-# of the detector's CPU time on a 640x480 photo (scripts/bench_analysis.py).
+# of the detector's CPU time on a 640x480 photo (benchmarks/bench_analysis.py).
 DEFAULT_MIN_FACE_SIZE = 40.0
 # The identity model the analyzer loads when it is present (fer_core.identity's default).
 DEFAULT_IDENTITY_MODEL = "face_recognition_dlib.onnx"

@@ -1,7 +1,7 @@
 """Face detection: the MTCNN cascade (P-Net, R-Net, O-Net) in numpy over ONNX Runtime.
 
 The networks are those of the PyPI `mtcnn` 1.0.0 package (MIT), exported once to ONNX by
-scripts/export_mtcnn.py. With the default settings the output matches that package (the parity test
+tools/export_mtcnn.py. With the default settings the output matches that package (the parity test
 holds us to it: same faces, boxes IoU >= 0.9, landmarks within 2 px) without TensorFlow.
 
 Settings and what they mean:

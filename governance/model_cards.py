@@ -5,7 +5,7 @@ and renders models/<name>.md and models/<name>.json with the paper's nine sectio
 
     python -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx \\
         --run runs/vgg16 --bias reports/bias/emotion_bias_audit.json
-    scripts/model_cards.sh    # the identity and detector cards, with every evaluation they quote
+    tools/model_cards.sh    # the identity and detector cards, with every evaluation they quote
 
 Inputs (every number in the card comes from one of them; each is listed with its SHA-256):
 - --onnx (repeatable: a detector is three networks): the model files. Size, SHA-256, inputs, outputs
@@ -165,7 +165,7 @@ BASE_CAVEATS = {
     "identity": [
         "The operating threshold trades false matches for false non-matches; it was set on development data "
         "and is not tuned per household.",
-        "The threshold belongs to the whole pipeline: calibrate again (scripts/calibrate_identity.py) whenever "
+        "The threshold belongs to the whole pipeline: calibrate again (benchmarks/calibrate_identity.py) whenever "
         "the detector, the alignment or the model changes.",
     ],
     "detector": [
@@ -604,7 +604,7 @@ def _seconds_per_epoch(history: Path, sources: list[dict[str, str]]) -> float | 
 
 
 def _quantization_of(run_dir: Path, export: dict, model: dict, sources: list[dict[str, str]]) -> dict:
-    """The run's quantization.json (scripts/quantize_emotion.py) when the card's file is not the exported
+    """The run's quantization.json (fer_core/training/quantize.py) when the card's file is not the exported
     float32 model but its int8 derivative; it must name both files by SHA-256."""
     path = run_dir / "quantization.json"
     if not path.is_file():

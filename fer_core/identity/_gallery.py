@@ -60,7 +60,7 @@ class Gallery:
 
     Each person is represented by the centre of their enrolment embeddings (for "cosine" models,
     of the unit-length embeddings): one comparison per person, and on the development set it named
-    the same probes as matching the nearest enrolment photo (scripts/bench_identity.py).
+    the same probes as matching the nearest enrolment photo (benchmarks/bench_identity.py).
 
     `identify` is open-set. A face is named only if both hold:
     - its distance to that person is <= `threshold` (the model's calibrated operating point), and

@@ -25,13 +25,13 @@ class EmbeddingModel:
     - distance: "euclidean" or "cosine", how two embeddings are compared (`pairwise_distances`).
     - threshold: the calibrated operating point; two faces at a distance <= threshold are taken as
       the same person. For the shipped dlib model it was calibrated on the enrolment photos of
-      the development set (scripts/calibrate_identity.py; models/face_recognition_dlib.md).
+      the development set (benchmarks/calibrate_identity.py; models/face_recognition_dlib.md).
     - embedding_dim: length of one embedding.
 
     With `flip_average` (the default) each face is embedded as the mean of the crop's and its
     mirror image's embedding, at twice the cost. On the development set, each calibrated the same
     way, it named 63 of 64 known probes against 62 without, with the same 1 of 50 strangers named
-    (scripts/bench_identity.py). The shipped threshold was calibrated with it on.
+    (benchmarks/bench_identity.py). The shipped threshold was calibrated with it on.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, flip_average: bool = True, threads: int | None = None) -> None:

@@ -42,7 +42,7 @@ MIN_PASSPHRASE_CHARS = 8
 class ScryptParams:
     """scrypt cost. The default (N=2**17, r=8, p=1: 128 MiB) costs 0.39 s of CPU per derivation on the
     reference 2-core machine: 0.4 s wall with a training job beside it, about 1 s when ~9 jobs share
-    the two cores (scripts/privacy_figures.py). Every passphrase guess costs an attacker the same
+    the two cores (benchmarks/privacy_figures.py). Every passphrase guess costs an attacker the same
     memory and time. N=2**16 would halve it, N=2**18 double it (0.9-1.5 s: too slow for a person).
     The parameters are stored with the key slot, so a store keeps opening after the default changes.
     Cheaper values exist only so tests run fast."""

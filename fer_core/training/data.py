@@ -158,7 +158,7 @@ def training_targets(split: Split, n_classes: int) -> tuple[np.ndarray, np.ndarr
 
 def pack_training_data(root: str | Path, out: str | Path, *, classes: tuple[str, ...] = CLASSES) -> DedupReport:
     """A .tar.gz of the train and validation images that deduplication against all three splits keeps,
-    in the same layout, with `dedup.json` (this report) beside them: what a GPU machine needs to train,
+    in the same layout, with `dedup.json` (this report) beside them: what another machine needs to train,
     in 34 MB instead of 39 (fer4). Training on it gives the same sets as on `root`: nothing in it is a
     duplicate any more, and the images dropped for a conflicting copy in test are already gone."""
     import io

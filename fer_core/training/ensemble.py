@@ -23,6 +23,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from fer_core.training.zoo import build_architecture
+
 # What members must share to be averaged: the same input, the same classes, the same architecture.
 SHARED_SETTINGS = ("arch", "classes", "input_size", "upsample")
 
@@ -71,10 +73,8 @@ def merge_members(members: Sequence[keras.Model]) -> keras.Model:
 
 def build_ensemble(config: dict) -> keras.Model:
     """The structure an ensemble run's config.json describes, for loading its merged weights."""
-    from fer_core.training.zoo import build_from_config
-
     member_config = {k: v for k, v in config.items() if k != "members"}  # the settings members share
-    members = [build_from_config(member_config) for _ in config["members"]]
+    members = [build_architecture(member_config) for _ in config["members"]]
     return _assemble(members, name=members[0].name)
 
 
@@ -84,10 +84,9 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
     summary.json (shared facts and each member's training record), dedup.json, history.csv (the
     members' epochs) and best.weights.h5.
 
-    `data_root` replaces the members' data set for scoring, when they trained on a packed copy of it
-    (`pack-data`, on a GPU machine); the deduplication report is then that data set's own."""
+    `data_root` replaces the members' data set for scoring, when they trained on a copy of it on another
+    machine; the deduplication report is then that data set's own."""
     from fer_core.training.data import load_splits
-    from fer_core.training.zoo import build_from_config
 
     member_dirs = [Path(d) for d in member_dirs]
     for directory in member_dirs:
@@ -101,7 +100,7 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
             raise ValueError(f"members differ in {key}: {values}")
     members = []
     for directory, config in zip(member_dirs, configs):
-        model = build_from_config(config)
+        model = build_architecture(config)
         model.load_weights(directory / "best.weights.h5")
         members.append(model)
     merged = merge_members(members)

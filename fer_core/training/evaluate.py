@@ -93,7 +93,7 @@ def evaluate_run(run_dir: str | Path, *, splits_to_score: tuple[str, ...] = ("va
     import json
 
     from fer_core.training.data import load_splits, to_rgb_float
-    from fer_core.training.zoo import build_from_config
+    from fer_core.training.runs import build_from_config
 
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())

@@ -100,8 +100,8 @@ def export_run(run_dir: str | Path, out: str | Path, *, version: str) -> Path:
     from scipy.special import softmax
 
     from fer_core.training.data import load_splits, to_rgb_float
+    from fer_core.training.runs import build_from_config
     from fer_core.training.template import measure_template
-    from fer_core.training.zoo import build_from_config
 
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())

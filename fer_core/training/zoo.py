@@ -126,13 +126,9 @@ def build_model(
     return keras.Model(inputs, logits, name=name)
 
 
-def build_from_config(config: dict) -> keras.Model:
-    """The model a training run's config.json describes (for evaluation, export and Grad-CAM checks);
-    an ensemble run's (ensemble.py) when the config lists `members`."""
-    if config.get("members"):
-        from fer_core.training.ensemble import build_ensemble  # here: ensemble.py imports this module
-
-        return build_ensemble(config)
+def build_architecture(config: dict) -> keras.Model:
+    """The single model a training run's config.json describes (runs.build_from_config also builds
+    ensembles)."""
     size = config.get("input_size") or ZOO[config["arch"]].input_size[0]
     return build_model(config["arch"], n_classes=len(config["classes"]), input_size=(size, size),
                        upsample=config.get("upsample", 1))

@@ -82,7 +82,7 @@ def run_identity_audit(
     results = tuple(
         analyse_column(
             column=column,
-            # Proxy groups measured on the probes (scripts/identity_bias_trials.py) keep their meaning and order.
+            # Proxy groups measured on the probes (benchmarks/identity_bias_trials.py) keep their meaning and order.
             origin="proxy" if column in PROXY_COLUMNS else "user",
             y_true=y_true,
             y_pred=y_pred,

@@ -8,7 +8,7 @@
 `matrix` is the 2x3 alignment transform photo -> aligned face (fer_core.alignment.align gives the aligned
 face and its matrix together).
 Faithfulness is measured, not assumed: `deletion_curve` implements the deletion metric, and
-scripts/gradcam_faithfulness.py runs it against random order, Grad-CAM++ and occlusion.
+benchmarks/gradcam_faithfulness.py runs it against random order, Grad-CAM++ and occlusion.
 """
 from governance.explain._cam import occlusion_maps
 from governance.explain._deletion import DELETION_STEPS, DeletionCurve, deletion_curve, deletion_order

@@ -33,7 +33,7 @@ CAM_OUTPUTS = ("probs", "cam_features", "cam_weights")
 BATCH = 128
 # The layer HiResCAM and LayerCAM explain at, by the model's "architecture" metadata; others use the last
 # conv map. vgg16: block5_conv1 was the most faithful of the layers tried on validation faces of the
-# shipped model (docs/gradcam/layer_selection/deletion.md, from scripts/gradcam_faithfulness.py
+# shipped model (docs/gradcam/layer_selection/deletion.md, from benchmarks/gradcam_faithfulness.py
 # --split validation). The last map's cells each see the whole face, so where they sit says little
 # about where the evidence is.
 EXPLAIN_LAYERS = {"vgg16": "block5_conv1"}

@@ -58,6 +58,10 @@ def test_a_wheel_analyses_a_photo_from_outside_the_checkout(tmp_path, faces_dir)
     sums = (REPO / "models" / "SHA256SUMS").read_text().split()[1::2]
     assert {f"fer_core/models/{name}" for name in sums} <= names
     assert {f"unveil/app/pages/{page.name}" for page in (REPO / "unveil" / "app" / "pages").glob("*.py")} <= names
+    # The training package (a regular package, with the FER+ join it reads) ships; maintainer folders do not.
+    assert {"fer_core/training/__init__.py", "fer_core/training/quantize.py",
+            "fer_core/training/ferplus_votes.csv"} <= names
+    assert [n for n in names if n.split("/")[0] in ("tools", "benchmarks", "experiments", "tests")] == []
     photo = next(faces_dir.glob("*/*.jpg"))
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "HOME": str(tmp_path)}
     env.pop("UNVEIL_MODELS_DIR", None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,102 @@ def test_family_list_loads_neither_fairlearn_nor_matplotlib(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
                             env=env, stdin=subprocess.DEVNULL)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+# --- maintainer folders and the training package ---------------------------------------------------------
+
+MAINTAINER_FOLDERS = ("tools", "benchmarks", "experiments")
+# Calls that load code from a path or put a folder on the import path.
+PATH_LOADERS = {"spec_from_file_location", "SourceFileLoader", "run_path", "import_module", "insert", "append"}
+
+
+def _maintainer_module_names() -> set[str]:
+    """What `import NAME` would find with one of those folders on sys.path: its folder name and its modules."""
+    return set(MAINTAINER_FOLDERS) | {f.stem for folder in MAINTAINER_FOLDERS for f in (REPO / folder).glob("*.py")}
+
+
+def _names_maintainer_folder(text: str) -> bool:
+    parts = text.replace("\\", "/").split("/")
+    return any(part in MAINTAINER_FOLDERS for part in parts) or text.split(".")[0] in MAINTAINER_FOLDERS
+
+
+def _maintainer_uses(source: str, filename: str) -> list[str]:
+    """Imports of tools/, benchmarks/ or experiments/ code in one file: import statements naming them or
+    their modules, and path loaders (importlib, runpy, sys.path) given a path through those folders."""
+    names, found = _maintainer_module_names(), []
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.split(".")[0] in names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in names:
+            found.append(node.module)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in PATH_LOADERS:
+                found += [f"{called}({c.value!r})" for arg in node.args for c in ast.walk(arg)
+                          if isinstance(c, ast.Constant) and isinstance(c.value, str) and _names_maintainer_folder(c.value)]
+    return found
+
+
+def test_the_maintainer_scan_finds_each_way_of_loading_that_code():
+    planted = textwrap.dedent("""
+        import bench_identity
+        from benchmarks.calibrate_identity import calibrate
+        import importlib.util, sys
+        spec = importlib.util.spec_from_file_location("x", REPO / "tools" / "export_mtcnn.py")
+        sys.path.insert(0, str(REPO / "experiments"))
+        importlib.import_module("benchmarks.bench_emotion")
+    """)
+    assert len(_maintainer_uses(planted, "planted.py")) == 5
+    clean = "import numpy\nfrom fer_core.training.quantize import quantize\nsys.path.insert(0, str(REPO))\n"
+    assert _maintainer_uses(clean, "clean.py") == []
+
+
+def test_no_test_imports_tools_benchmarks_or_experiments():
+    """Tests exercise packages (fer_core, governance, unveil, tests.support); code a test needs lives there."""
+    offenders = {str(f.relative_to(REPO)): uses for f in sorted((REPO / "tests").rglob("*.py"))
+                 if (uses := _maintainer_uses(f.read_text(), str(f)))}
+    assert offenders == {}
+
+
+def _training_graph() -> dict[str, set[str]]:
+    """fer_core.training module -> the package's modules it imports (at the top or inside functions)."""
+    package = REPO / "fer_core" / "training"
+    modules = {f"fer_core.training.{f.stem}" for f in package.glob("*.py") if f.stem != "__init__"}
+    return {module: {name for name in _imports(package / f"{module.rsplit('.', 1)[1]}.py") if name in modules}
+            for module in modules}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    cycles, done = [], set()
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in path:
+            cycles.append(path[path.index(node):] + [node])
+            return
+        if node in done:
+            return
+        for target in sorted(graph.get(node, ())):
+            visit(target, path + [node])
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node, [])
+    return cycles
+
+
+def test_the_cycle_finder_finds_a_planted_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_training_modules_import_each_other_without_a_cycle():
+    graph = _training_graph()
+    assert "fer_core.training.runs" in graph and len(graph) > 10
+    assert _cycles(graph) == []
+
+
+def test_the_training_package_init_imports_nothing():
+    """`import fer_core.training` must stay cheap: each module imports TensorFlow only where it is used."""
+    tree = ast.parse((REPO / "fer_core" / "training" / "__init__.py").read_text())
+    assert ast.get_docstring(tree)
+    assert not [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]

@@ -1,5 +1,5 @@
 """Published pictures show only photos we may publish: the public-domain fixtures are the files their
-README describes (SHA-256), and no picture under docs/ is drawn from an LFW photo (LFW's terms allow its
+README describes (SHA-256), and no picture under docs/ or experiments/ is drawn from an LFW photo (LFW's terms allow its
 photos as test fixtures only; ../shared/data/faces/SOURCE.md)."""
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def test_every_public_domain_photo_is_the_file_its_readme_describes():
 def test_no_published_picture_is_named_after_an_lfw_person(faces_dir):
     with (faces_dir / "manifest.csv").open(newline="") as handle:
         people = {row["person"].lower() for row in csv.DictReader(handle)}
-    pictures = [p for p in (REPO / "docs").rglob("*") if p.suffix.lower() in PICTURES]
-    assert pictures, "docs/ holds no pictures: the check would pass on nothing"
+    pictures = [p for folder in ("docs", "experiments") for p in (REPO / folder).rglob("*")
+                if p.suffix.lower() in PICTURES]
+    assert pictures, "docs/ and experiments/ hold no pictures: the check would pass on nothing"
     named = [str(p.relative_to(REPO)) for p in pictures if any(person in p.name.lower() for person in people)]
     assert named == []

@@ -1,4 +1,4 @@
-"""The lock files the README's commands install (requirements/*.txt, from scripts/lock_requirements.sh)
+"""The lock files the README's commands install (requirements/*.txt, from tools/lock_requirements.sh)
 pin every dependency pyproject.toml names, within its range, with hashes; the run-time lock holds no
 TensorFlow."""
 from __future__ import annotations

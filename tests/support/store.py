@@ -1,24 +1,8 @@
-"""Shared helpers of the privacy tests (tests/test_store_*.py, test_consent.py, ...): the fault-injection
-harness in scripts/_privacy_harness.py, and a clock tests can move."""
+"""Shared helpers of the privacy tests (tests/test_store_*.py, test_consent.py, ...): a clock tests can move,
+and an index flipped in place. The fault-injection harness is tests/support/privacy_harness.py."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
-
-from tests.support.paths import REPO
-
-
-def load_harness() -> ModuleType:
-    """scripts/_privacy_harness.py as a module (scripts/ is not a package); imported once."""
-    if "_privacy_harness" in sys.modules:
-        return sys.modules["_privacy_harness"]
-    spec = importlib.util.spec_from_file_location("_privacy_harness", REPO / "scripts" / "_privacy_harness.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["_privacy_harness"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class FakeClock:

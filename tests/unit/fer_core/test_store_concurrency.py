@@ -5,9 +5,7 @@ from __future__ import annotations
 import threading
 
 from fer_core.store import FamilyStore
-from tests.support.store import load_harness
-
-h = load_harness()
+from tests.support import privacy_harness as h
 
 
 def test_two_processes_enrolling_at_once_lose_nothing(tmp_path):

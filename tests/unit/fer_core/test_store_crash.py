@@ -1,6 +1,6 @@
 """kill -9 during enrolment, purge, sweep, passphrase change and master-key rotation: the store opens,
 holds each operation whole or not at all, and the audit chain verifies. Random kills here (12, to stay
-fast; scripts/privacy_figures.py does 50), plus kills placed exactly in the windows between the two
+fast; benchmarks/privacy_figures.py does 50), plus kills placed exactly in the windows between the two
 files' commits."""
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import textwrap
 import pytest
 
 from fer_core.store import KEYS_FILE
+from tests.support import privacy_harness as h
 from tests.support.paths import REPO
-from tests.support.store import load_harness
-
-h = load_harness()
 
 
 def test_random_kills_during_enrol_and_purge(tmp_path):
@@ -28,8 +26,7 @@ def _die_at(data_dir, patch: str, action: str) -> None:
     """Run `action` in a subprocess whose FamilyStore kills itself (SIGKILL) where `patch` says."""
     code = textwrap.dedent(f"""
         import os, signal, sys
-        sys.path.insert(0, {str(REPO / 'scripts')!r})
-        import _privacy_harness as h
+        from tests.support import privacy_harness as h
         from fer_core.store._store import FamilyStore
         from governance import erasure
         def die(*args, **kwargs):

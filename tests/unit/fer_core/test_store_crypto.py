@@ -29,9 +29,8 @@ from fer_core.store import (
     WrongPassphraseError,
     create_key_file,
 )
-from tests.support.store import load_harness
+from tests.support import privacy_harness as h
 
-h = load_harness()
 PASS = h.PASSPHRASE
 
 
@@ -47,7 +46,7 @@ def _reopen(store: FamilyStore) -> FamilyStore:
 
 
 def test_default_scrypt_is_the_strong_one():
-    # N=2**17, r=8, p=1: 128 MiB per guess (scripts/privacy_figures.py measures the unlock time).
+    # N=2**17, r=8, p=1: 128 MiB per guess (benchmarks/privacy_figures.py measures the unlock time).
     assert ScryptParams() == ScryptParams(n=2**17, r=8, p=1)
     with pytest.raises(ValueError, match=r"scrypt n must be a power of two in \[2\*\*10, 2\*\*20\], got 1000"):
         ScryptParams(n=1000)

@@ -24,10 +24,9 @@ from fer_core.store import (
     TamperedDataError,
 )
 from governance import consent, erasure, retention
-from tests.support.store import FakeClock, flip_in_index, load_harness
+from tests.support import privacy_harness as h
+from tests.support.store import FakeClock, flip_in_index
 from unveil.cli import main
-
-h = load_harness()
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from fer_core.store import (
     _crypto,  # noqa: PLC2701 (these tests rebuild the key slots by hand to check their format)
     create_key_file,
 )
-from tests.support.store import load_harness
+from tests.support import privacy_harness as h
 from unveil.cli import main
 
-h = load_harness()
 NEW_PASS = "a completely new passphrase"
 
 

@@ -11,9 +11,7 @@ import pytest
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError
 from governance import erasure
-from tests.support.store import load_harness
-
-h = load_harness()
+from tests.support import privacy_harness as h
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ import pytest
 from fer_core.store import DATA_FILE, KEYS_FILE, READ_ONLY_MESSAGE, FamilyStore, StoreReadOnlyError
 from fer_core.store import _store as store_module  # noqa: PLC2701 (faults planted inside the store)
 from governance import erasure
-from tests.support.store import load_harness
+from tests.support import privacy_harness as h
 from unveil.cli import main
-
-h = load_harness()
 
 
 def _on_disk(data_dir, blob: bytes) -> bool:

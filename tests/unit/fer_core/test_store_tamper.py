@@ -8,9 +8,7 @@ import sqlite3
 import pytest
 
 from fer_core.store import DATA_FILE, FamilyStore, TamperedDataError
-from tests.support.store import load_harness
-
-h = load_harness()
+from tests.support import privacy_harness as h
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +70,7 @@ def test_gallery_can_skip_a_damaged_person(tmp_path):
 
 
 def test_byte_flips_anywhere_are_detected_or_harmless_and_delete_nothing(tmp_path):
-    # One flip in every table and index of both files (scripts/privacy_figures.py does 200).
+    # One flip in every table and index of both files (benchmarks/privacy_figures.py does 200).
     expected = h.build_campaign_store(tmp_path / "pristine")
     trials = h.flip_trials(tmp_path / "pristine", expected, tmp_path / "work", n=35, seed=11)
     assert len({(t.file, t.tree) for t in trials}) == 35

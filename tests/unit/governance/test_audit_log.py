@@ -13,9 +13,7 @@ import pytest
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, WrongPassphraseError
 from fer_core.store._audit import entry_hash  # noqa: PLC2701 (forges chain links as an attacker would)
 from governance import audit_log, erasure, family
-from tests.support.store import load_harness
-
-h = load_harness()
+from tests.support import privacy_harness as h
 
 
 @pytest.fixture

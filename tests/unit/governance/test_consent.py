@@ -11,9 +11,9 @@ import pytest
 from fer_core.store import PersonNotFoundError
 from governance import consent, family
 from governance.consent import ConsentError, ConsentRecord
-from tests.support.store import FakeClock, load_harness
+from tests.support import privacy_harness as h
+from tests.support.store import FakeClock
 
-h = load_harness()
 NOW = datetime.fromtimestamp(FakeClock().now, tz=UTC)
 VECTORS = np.random.default_rng(1).standard_normal((4, 128)).astype(np.float32)
 

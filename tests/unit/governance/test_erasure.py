@@ -10,9 +10,7 @@ import pytest
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, PersonNotFoundError
 from governance import erasure, family
 from governance.erasure import receipt_digest
-from tests.support.store import load_harness
-
-h = load_harness()
+from tests.support import privacy_harness as h
 
 
 @pytest.fixture

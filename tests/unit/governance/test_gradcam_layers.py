@@ -9,7 +9,7 @@ from governance.explain._layer_graph import _Builder  # noqa: PLC2701 (a wrong b
 from tests.support.gradient_parity import assert_cam_maps_agree, assert_layer_gradients_match, decided_cells
 
 FACES = 12  # conftest's fer4_test_faces
-MIN_CORRELATION = 0.99  # the bar for Grad-CAM parity, per map
+MIN_CORRELATION = 0.99  # Grad-CAM parity with TensorFlow's GradientTape, per map
 # cnn3_rgb: block2_relu2 is two convs and a max-pool below the last map, so the gradient crosses
 # every kind of node the graph writer handles; block2_pool is the pool's own output.
 LAYERS = ("block2_relu2", "block2_pool", "block3_relu2")

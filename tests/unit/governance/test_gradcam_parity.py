@@ -7,7 +7,7 @@ from governance.explain import explain_face, gradcam, gradcam_plus_plus, load_ca
 from tests.support.gradient_parity import assert_cam_maps_agree, decided_cells
 
 FACES = 12  # conftest's fer4_test_faces
-MIN_CORRELATION = 0.99  # the bar, per map
+MIN_CORRELATION = 0.99  # Grad-CAM parity with TensorFlow's GradientTape, per map
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import pytest
 from governance import family, retention
 from governance.consent import ConsentRecord, store_now
 from governance.retention import RetentionError
-from tests.support.store import FakeClock, load_harness
+from tests.support import privacy_harness as h
+from tests.support.store import FakeClock
 
-h = load_harness()
 VECTORS = np.ones((2, 16), np.float32)
 
 

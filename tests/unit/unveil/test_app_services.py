@@ -23,7 +23,7 @@ from tests.support.app import (
     photo_path,
     side_by_side,
 )
-from tests.support.identity import load_script
+from tests.support.group_photos import build as build_group_photos
 from unveil.app import bias_upload, explain_view, photos, tables
 from unveil.app import enrolment as app_enrolment
 
@@ -140,11 +140,11 @@ def test_annotate_numbers_each_face_beside_it_and_lists_the_details_in_a_legend(
 
 @pytest.fixture(scope="module")
 def group_photos(faces_dir, tmp_path_factory):
-    """The composited group photos of scripts/make_group_photos.py (one round: 20 photos, 2 to 18
+    """The composited group photos of tests/support/group_photos.py (one round: 20 photos, 2 to 18
     people, faces about 50 to 270 px high), with their true face boxes. Seed 24, not the benchmark's 23:
     its 20th photo is a line of five people of different heights."""
     folder = tmp_path_factory.mktemp("group_photos")
-    truth = load_script("make_group_photos").build(faces_dir, folder, rounds=1, seed=24)
+    truth = build_group_photos(faces_dir, folder, rounds=1, seed=24)
     return [(np.asarray(Image.open(folder / name).convert("RGB")), entry) for name, entry in truth.items()]
 
 

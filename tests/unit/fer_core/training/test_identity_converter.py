@@ -8,7 +8,7 @@ import pytest
 
 from fer_core.identity import load_embedding_model
 from fer_core.model_files import models_dir
-from tests.support.identity import aligned_fixture_faces, load_script, reference_embeddings
+from tests.support.identity import aligned_fixture_faces, reference_embeddings
 
 MODEL = models_dir() / "face_recognition_dlib.onnx"
 
@@ -35,7 +35,8 @@ def test_shipped_model_matches_its_checksum_line():
 
 
 def test_decode_weights_dequantises_like_tfjs():
-    converter = load_script("convert_faceapi_recognition")
+    from fer_core.training import convert_faceapi as converter
+
     specs = [
         {"name": "q", "shape": [2, 2], "dtype": "float32", "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0}},
         {"name": "f", "shape": [2], "dtype": "float32"},
@@ -50,8 +51,10 @@ def test_decode_weights_dequantises_like_tfjs():
 
 def test_keras_embedding_net_exports_through_the_vggface_converter(tmp_path):
     """A small real Keras net (seeded weights) through export_embedding_model loads and matches Keras."""
-    converter = load_script("convert_vggface")
-    keras = converter.keras
+    import keras
+
+    from fer_core.training import convert_vggface as converter
+
     keras.utils.set_random_seed(0)
     inputs = keras.Input((64, 64, 3))
     x = keras.layers.Conv2D(8, 3, strides=2, activation="relu", name="conv1_1")(inputs)

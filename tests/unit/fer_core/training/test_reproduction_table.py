@@ -1,12 +1,10 @@
-"""scripts/reproduction_table.py: the committed reproduction table is what the script renders from the
-run files committed beside it, and re-rendering from those copies leaves them in place."""
-import subprocess
-import sys
+"""The reproduction table (fer_core.training.reproduction): the committed table is what the code renders
+from the run files committed beside it, and re-rendering from those copies leaves them in place."""
+from pathlib import Path
 
-from fer_core.training.zoo import ZOO
-from tests.support.paths import REPO
-
-COPIES = REPO / "docs" / "reports" / "reproduction"
+REPO = Path(__file__).resolve().parent.parent
+REPORTS = REPO / "experiments" / "reports"
+COPIES = REPORTS / "reproduction"
 
 
 def _table_rows(text: str) -> list[str]:
@@ -14,11 +12,14 @@ def _table_rows(text: str) -> list[str]:
 
 
 def test_committed_table_is_rendered_from_the_committed_run_files(tmp_path):
+    # Imported here, not at collection: the zoo loads Keras and TensorFlow.
+    from fer_core.training.reproduction import write_table
+    from fer_core.training.zoo import ZOO
+
     before = {path: path.read_bytes() for path in COPIES.rglob("*") if path.is_file()}
     out = tmp_path / "reproduction.md"
-    subprocess.run([sys.executable, "scripts/reproduction_table.py", *(str(COPIES / arch) for arch in ZOO),
-                    "--copy-to", str(COPIES), "--out", str(out)], cwd=REPO, check=True, capture_output=True)
+    write_table([COPIES / arch for arch in ZOO], copy_to=COPIES, out=out)
     rendered = _table_rows(out.read_text())
     assert len(rendered) == len(ZOO) == 6
-    assert rendered == _table_rows((REPO / "docs" / "reports" / "reproduction.md").read_text())
+    assert rendered == _table_rows((REPORTS / "reproduction.md").read_text())
     assert {path: path.read_bytes() for path in COPIES.rglob("*") if path.is_file()} == before

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fer_core.training.ensemble import ensemble_runs, merge_members
-from fer_core.training.zoo import build_from_config, build_model
+from fer_core.training.runs import build_from_config
+from fer_core.training.zoo import build_model
 from tests.support.gradient_parity import assert_layer_gradients_match, decided_cells
 
 
@@ -155,15 +156,15 @@ def test_int8_ensemble_keeps_every_members_preprocessing_float_and_still_explain
 
     from fer_core.training.data import load_splits, to_rgb_float
     from fer_core.training.export import onnx_outputs
+    from fer_core.training.quantize import float_nodes, quantize
     from governance.explain import load_cam_model
-    from tests.unit.fer_core.training.test_training_quantize import quantize_emotion
 
-    kept = set(quantize_emotion.float_nodes(onnx.load(str(ensemble_onnx))))
+    kept = set(float_nodes(onnx.load(str(ensemble_onnx))))
     for member in ("member0", "member1"):  # tf2onnx names a member's nodes ".../member0_1/..."
         assert any(f"/{member}_1/preprocess" in name for name in kept), member
     splits, _ = load_splits(fer4_dir, limit_per_split=48)
-    int8 = quantize_emotion.quantize(ensemble_onnx, ensemble_onnx.with_name("ensemble.int8.onnx"),
-                                     to_rgb_float(splits["train"].images))
+    int8 = quantize(ensemble_onnx, ensemble_onnx.with_name("ensemble.int8.onnx"),
+                    to_rgb_float(splits["train"].images))
     graph = onnx.load(str(int8)).graph
     assert sum(node.op_type == "QuantizeLinear" for node in graph.node) >= 2 * 6  # both members' six convs
     fp32_probs, int8_probs = (onnx_outputs(p, fer4_test_faces)["probs"] for p in (ensemble_onnx, int8))

@@ -20,7 +20,7 @@ from fer_core.training.weights import (
 from fer_core.training.zoo import build_model
 
 # Published values of ImageNet VGG16 (Keras' converted file; index [kh, kw, in, out] for kernels): the
-# same numbers other projects assert after loading it. docs/reports/imagenet_vgg16_start.md lists them all.
+# same numbers other projects assert after loading it. experiments/reports/imagenet_vgg16_start.md lists them all.
 PUBLISHED = [
     ("block1_conv1", 0, (0, 0, 0, 0), 0.42947057),
     ("block1_conv1", 1, (25,), 0.7446502),

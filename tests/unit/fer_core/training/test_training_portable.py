@@ -74,7 +74,7 @@ def test_shuffled_batches_resumed_at_an_epoch_match_an_uninterrupted_run():
 def test_run_with_upsampling_trains_the_whole_stack_and_exports(tmp_path, fer4_dir):
     from fer_core.training.evaluate import evaluate_run
     from fer_core.training.export import export_run
-    from fer_core.training.zoo import build_from_config
+    from fer_core.training.runs import build_from_config
 
     config = TrainConfig(arch="vgg16", data_root=str(fer4_dir), run_dir=str(tmp_path), weights="random",
                          input_size=32, limit_per_split=100, step1_epochs=1, step2_epochs=1, upsample=2,
@@ -132,8 +132,8 @@ def test_half_size_hed_copy_loads_close_to_the_pinned_file_and_is_checked(tmp_pa
 
 def test_half_precision_copy_of_trained_weights_is_half_the_size_and_loads_close(tmp_path, tiny_emotion_run,
                                                                                 fer4_test_faces):
+    from fer_core.training.runs import build_from_config
     from fer_core.training.weights import half_precision_copy
-    from fer_core.training.zoo import build_from_config
 
     source = tiny_emotion_run / "best.weights.h5"
     half = half_precision_copy(source, tmp_path / "half.weights.h5")

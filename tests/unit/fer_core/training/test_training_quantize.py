@@ -1,9 +1,7 @@
-"""Static int8 quantization (scripts/quantize_emotion.py) on a tiny real model: the int8 file keeps the
+"""Static int8 quantization (fer_core.training.quantize) on a tiny real model: the int8 file keeps the
 export contract (metadata, the three outputs), its convolutions really are int8, the preprocessing and
 head stay float32, and its probabilities stay close to fp32 on real faces."""
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,25 +9,12 @@ import onnx
 import pytest
 
 from fer_core.emotion import EmotionModel
+from fer_core.training import quantize as int8
 from governance.explain import gradcam, load_cam_model
-from tests.support.paths import REPO
 
 SIZE = 32  # small input: the whole module runs in seconds
 CLASSES = ("happy", "neutral", "sad", "surprise")
 MAX_PROB_DIFF = 0.05  # int8 vs fp32, any face, any class
-
-
-def _load_script():
-    # Run as a script, its folder is on sys.path (it imports scripts/_timing.py); loaded here, put it there.
-    if str(REPO / "scripts") not in sys.path:
-        sys.path.insert(0, str(REPO / "scripts"))
-    spec = importlib.util.spec_from_file_location("quantize_emotion", REPO / "scripts" / "quantize_emotion.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-quantize_emotion = _load_script()
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +52,8 @@ def fp32_model(tmp_path_factory, splits) -> Path:
 def int8_model(fp32_model, splits) -> Path:
     from fer_core.training.data import to_rgb_float
 
-    faces = quantize_emotion.calibration_faces(splits["train"].images, splits["train"].labels, 40, len(CLASSES))
-    return quantize_emotion.quantize(fp32_model, fp32_model.with_name("tiny.int8.onnx"), to_rgb_float(faces))
+    faces = int8.calibration_faces(splits["train"].images, splits["train"].labels, 40, len(CLASSES))
+    return int8.quantize(fp32_model, fp32_model.with_name("tiny.int8.onnx"), to_rgb_float(faces))
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +70,7 @@ def _props(path: Path) -> dict[str, str]:
 def test_calibration_takes_an_even_share_of_each_class_evenly_spaced():
     images = np.arange(20, dtype=np.uint8)[:, None, None]  # image i has pixel value i
     labels = np.array([0] * 10 + [1] * 8 + [2] * 2)
-    picked = quantize_emotion.calibration_faces(images, labels, 7, 3).ravel()
+    picked = int8.calibration_faces(images, labels, 7, 3).ravel()
     # shares 3, 2, 2 (the remainder goes to the first class); class 2 has exactly its share
     assert picked.tolist() == [0, 3, 6, 10, 14, 18, 19]
 
@@ -93,7 +78,7 @@ def test_calibration_takes_an_even_share_of_each_class_evenly_spaced():
 def test_a_class_with_fewer_faces_than_its_share_gives_all_it_has():
     images = np.arange(6, dtype=np.uint8)[:, None, None]
     labels = np.array([0, 0, 0, 0, 0, 1])
-    assert quantize_emotion.calibration_faces(images, labels, 4, 2).ravel().tolist() == [0, 2, 5]
+    assert int8.calibration_faces(images, labels, 4, 2).ravel().tolist() == [0, 2, 5]
 
 
 def test_int8_file_keeps_the_metadata_and_says_how_it_was_made(fp32_model, int8_model):
@@ -131,10 +116,10 @@ def test_convolutions_are_int8_and_preprocessing_and_head_stay_float(int8_model)
 
 def test_float_nodes_are_the_preprocessing_and_the_head(fp32_model):
     model = onnx.load(str(fp32_model))
-    kept = {node.name: node.op_type for node in model.graph.node if node.name in quantize_emotion.float_nodes(model)}
+    kept = {node.name: node.op_type for node in model.graph.node if node.name in int8.float_nodes(model)}
     assert "Conv" not in kept.values() and "Softmax" in kept.values()
     assert {"Slice", "Mul", "Add", "Concat"} <= set(kept.values())  # the colour-to-gray preprocessing
-    without_head = set(quantize_emotion.float_nodes(model, keep_head=False))
+    without_head = set(int8.float_nodes(model, keep_head=False))
     assert without_head < set(kept) and "Softmax" not in {kept[n] for n in without_head}
 
 
@@ -173,7 +158,7 @@ def test_gradcam_runs_on_the_int8_model_and_matches_fp32(fp32_model, int8_model,
 
 def test_report_scores_both_models_and_gives_the_verdict(fp32_model, int8_model, splits, test_faces):
     labels = splits["test"].labels[: len(test_faces)]
-    report = quantize_emotion.compare(fp32_model, int8_model, test_faces, labels, repeats=1, gradcam_faces=3)
+    report = int8.compare(fp32_model, int8_model, test_faces, labels, repeats=1, gradcam_faces=3)
     assert report["test_images"] == len(test_faces) and report["gradcam_faces"] == 3
     loss = 100 * (report["fp32"]["accuracy"] - report["int8"]["accuracy"])
     assert report["accuracy_loss_points"] == pytest.approx(loss)
@@ -189,4 +174,4 @@ def test_a_model_without_convolutions_is_refused():
                               [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 4])])
     with pytest.raises(ValueError, match=r"^the model has no Conv node: nothing for static int8 to speed up$"):
-        quantize_emotion.float_nodes(helper.make_model(graph))
+        int8.float_nodes(helper.make_model(graph))

@@ -1,0 +1,196 @@
+"""One enrolment path for every front end: the Family page and `unveil family enroll` read each photo
+once with the analyzer's detector settings, pick faces the same way (never guessing among several)
+and store through governance.family.enrol_from_photos, with real photos and the shipped models."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core.analyzer import default_detector
+from fer_core.detection import FaceDetector
+from fer_core.store import GALLERY_MIXES_MODELS, EmbeddingError
+from governance import enrolment, family
+from governance.consent import ConsentRecord, store_now
+from tests.support import privacy_harness as h
+from tests.support.app import MEMBER, STRANGER, photo_path, side_by_side
+from unveil.app import widgets
+from unveil.cli import main
+
+PURPOSE = "name family in our photos"
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def photos(faces_dir, tmp_path, monkeypatch) -> dict[str, bytes]:
+    """Photos every front end must take or refuse alike, written to the working folder under their labels
+    (so the command line, given these names, labels them as the page does):
+    - colin.jpg: one face, enrolled;
+    - small face.png: a 40 px LFW photo on a grey card; MTCNN's default 20 px minimum (what the command
+      line used to load) finds its face, the analyzer's 40 px minimum does not;
+    - two people.jpg: Colin Powell (face 1) beside Serena Williams (face 2): left out unless picked;
+    - wall.png: no face."""
+    small = Image.open(photo_path(faces_dir, MEMBER, 3)).convert("RGB").resize((40, 40), Image.Resampling.LANCZOS)
+    card = Image.new("RGB", (160, 160), (128, 128, 128))
+    card.paste(small, (50, 50))
+    files = {
+        "colin.jpg": photo_path(faces_dir, MEMBER, 1).read_bytes(),
+        "small face.png": _png(card),
+        "two people.jpg": side_by_side(photo_path(faces_dir, MEMBER, 2), photo_path(faces_dir, STRANGER, 2)),
+        "wall.png": _png(Image.new("RGB", (200, 200), (128, 128, 128))),
+    }
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    monkeypatch.chdir(folder)
+    return files
+
+
+@pytest.fixture
+def stores(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """Two empty stores (cheap scrypt): one enrolled into the app's way, one by the command line."""
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    for name in ("app", "cli"):
+        h.new_store(tmp_path / name).close()
+    return tmp_path / "app", tmp_path / "cli"
+
+
+def _app_enrol(data_dir: Path, name: str, photos: dict[str, bytes], picks: dict[str, int], *, scope: str = "recognition"):
+    """What the Family page does: read each photo with the app's analyzer (widgets.enrolment_photos),
+    then enrol from those very detections."""
+    engine = widgets.analyzer()
+    read = [enrolment.read_photo(data, label, engine.detector.detect) for label, data in photos.items()]
+    with h.open_store(data_dir) as store:
+        record = ConsentRecord.new(subject=name, given_by=None, relation="self", purpose=PURPOSE, scope=scope,
+                                   days=30, now=store_now(store))
+        done = family.enrol_from_photos(store, name, read, record, model=engine.identity_model, picks=picks)
+        (entry,) = store.gallery(model=engine.identity_model.name)
+    return done, entry.embeddings
+
+
+def _cli_enrol(capsys, data_dir: Path, name: str, labels: list[str], *extra: str):
+    code = main(["family", "enroll", name, *labels, "--data-dir", str(data_dir), "--purpose", PURPOSE,
+                 "--days", "30", *extra])
+    out, err = capsys.readouterr()
+    with h.open_store(data_dir) as store:
+        entries = store.gallery(model=widgets.analyzer().identity_model.name)
+        people = store.people()
+    return code, out, err, entries, people
+
+
+def test_the_app_and_the_command_line_take_and_refuse_the_same_photos(app_env, photos, stores, capsys):
+    app_dir, cli_dir = stores
+    small = np.asarray(Image.open(io.BytesIO(photos["small face.png"])).convert("RGB"))
+    assert len(FaceDetector(min_face_size=20).detect(small)) == 1  # the old command line would have taken it
+    assert widgets.analyzer().detector.min_face_size == default_detector().min_face_size == 40
+    assert widgets.analyzer().detector.neck_check and default_detector().neck_check
+
+    done, app_vectors = _app_enrol(app_dir, "Colin Powell", photos, {})
+    code, out, err, cli_entries, _ = _cli_enrol(capsys, cli_dir, "Colin Powell", list(photos))
+    notes = ["small face.png: no face found, so it is not used.",
+             "two people.jpg: 2 faces and none picked, so it is not used.",
+             "wall.png: no face found, so it is not used."]
+    assert list(done.left_out) == notes and (done.embeddings, done.thumbnails) == (1, 0)
+    assert code == 0 and err.splitlines() == notes
+    assert f"enrolled Colin Powell ({cli_entries[0].person_id}) with 1 embeddings and 0 thumbnails" in out
+    # The same face of the same photo, by the same detector and identity model.
+    np.testing.assert_allclose(cli_entries[0].embeddings, app_vectors, atol=1e-5)
+
+
+def test_a_face_picked_in_a_group_photo_is_enrolled_alike_and_never_guessed(app_env, photos, stores, capsys):
+    app_dir, cli_dir = stores
+    chosen = {"colin.jpg": photos["colin.jpg"], "two people.jpg": photos["two people.jpg"]}
+    done, app_vectors = _app_enrol(app_dir, "Colin Powell", chosen, {"two people.jpg": 0})
+    code, _, err, cli_entries, _ = _cli_enrol(capsys, cli_dir, "Colin Powell", list(chosen), "--pick",
+                                              "two people.jpg=1")
+    assert (done.embeddings, done.left_out) == (2, ()) and (code, err) == (0, "")
+    np.testing.assert_allclose(cli_entries[0].embeddings, app_vectors, atol=1e-5)
+    # Face 1 is Colin, not Serena: his two embeddings are closer to each other than to her face.
+    assert float(np.linalg.norm(app_vectors[0] - app_vectors[1])) <= widgets.analyzer().identity_model.threshold
+
+
+def test_no_photo_with_a_face_refuses_the_enrolment_in_both_and_stores_nothing(app_env, photos, stores, capsys):
+    app_dir, cli_dir = stores
+    refused = {label: photos[label] for label in ("small face.png", "two people.jpg", "wall.png")}
+    with pytest.raises(enrolment.NoFaceToEnrolError) as caught:
+        _app_enrol(app_dir, "Colin Powell", refused, {})
+    code, out, err, entries, people = _cli_enrol(capsys, cli_dir, "Colin Powell", list(refused))
+    assert str(caught.value) == enrolment.NO_FACE_TO_ENROL
+    assert (code, out) == (1, "") and err.splitlines() == [*caught.value.left_out, f"error: {enrolment.NO_FACE_TO_ENROL}"]
+    assert entries == [] and people == []
+    with h.open_store(app_dir) as store:
+        assert store.people() == [] and [e.event for e in store.audit_entries()].count("enrol") == 0
+
+
+def test_each_photo_is_detected_once_and_the_consent_validated_once(app_env, photos, stores, capsys, monkeypatch):
+    app_dir, cli_dir = stores
+    detected, validated = [], []
+    real_detect, real_validate = FaceDetector.detect, ConsentRecord.validate
+
+    def counted_detect(self, image):
+        detected.append(image.shape)
+        return real_detect(self, image)
+
+    def counted_validate(self, *args, **kwargs):
+        validated.append(1)
+        return real_validate(self, *args, **kwargs)
+    monkeypatch.setattr(FaceDetector, "detect", counted_detect)
+    monkeypatch.setattr(ConsentRecord, "validate", counted_validate)
+
+    done, _ = _app_enrol(app_dir, "Colin Powell", photos, {"two people.jpg": 0})
+    assert (len(detected), len(validated), done.embeddings) == (4, 1, 2)
+    detected.clear()
+    validated.clear()
+    code, *_ = _cli_enrol(capsys, cli_dir, "Colin Powell", list(photos), "--pick", "two people.jpg=1")
+    assert (code, len(detected), len(validated)) == (0, 4, 1)
+
+
+def test_the_command_line_stores_thumbnails_when_the_consent_covers_them(app_env, photos, stores, capsys):
+    _, cli_dir = stores
+    labels = ["colin.jpg", "two people.jpg"]
+    code, out, _, _, people = _cli_enrol(capsys, cli_dir, "Colin Powell", labels, "--pick", "two people.jpg=1",
+                                         "--scope", "recognition+thumbnails")
+    assert code == 0 and "with 2 embeddings and 2 thumbnails" in out
+    (person,) = people
+    assert (person.embeddings, person.thumbnails) == (2, 2)
+    with h.open_store(cli_dir) as store:
+        images = [Image.open(io.BytesIO(t.image)) for t in store.thumbnails(person.id)]
+    assert [(i.format, i.size) for i in images] == [("JPEG", (enrolment.THUMBNAIL_SIDE,) * 2)] * 2
+    # Without thumbnails in the scope, none are stored.
+    code, out, _, _, people = _cli_enrol(capsys, cli_dir, "Serena Williams", ["two people.jpg"], "--pick",
+                                         "two people.jpg=2")
+    assert code == 0 and "with 1 embeddings and 0 thumbnails" in out and people[1].thumbnails == 0
+
+
+def test_recognition_compares_one_models_embeddings_and_members_of_another_must_be_re_enrolled(
+        app_env, photos, stores, capsys):
+    _, cli_dir = stores
+    with h.open_store(cli_dir) as store:
+        h.enrol(store, "Halle Berry")  # embeddings of another model (stored as "default")
+    code, *_ = _cli_enrol(capsys, cli_dir, "Colin Powell", ["colin.jpg"])
+    assert code == 0
+    loaded = widgets.analyzer().identity_model.name
+    with h.open_store(cli_dir) as store:
+        assert [e.name for e in store.gallery(model=loaded)] == ["Colin Powell"]  # Halle's are never compared
+        with pytest.raises(EmbeddingError) as caught:
+            store.gallery()
+        assert str(caught.value) == GALLERY_MIXES_MODELS.format(models=f"default, {loaded}")
+        members = family.members(store)
+    assert [m.must_reenrol(loaded) for m in members] == [True, False]
+    note = family.MUST_REENROL.format(name="Halle Berry", theirs="default", model=loaded)
+    assert family.must_reenrol_notes(members, loaded) == [note]
+    assert main(["family", "list", "--data-dir", str(cli_dir)]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Halle Berry") and lines[0].endswith("must be re-enrolled")
+    assert lines[1].startswith("Colin Powell") and not lines[1].endswith("must be re-enrolled")
+    assert err == f"note: {note}\n"

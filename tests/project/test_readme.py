@@ -1,0 +1,35 @@
+"""The README's Quick start is what CI runs, and every maintainer script the documentation names exists."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DOCUMENTS = ["README.md", "docs/training.md", "docs/threat_model.md", "experiments/README.md",
+             *(str(p.relative_to(REPO)) for p in sorted((REPO / "models").glob("*.md")))]
+# A path into one of the folders that hold runnable scripts, ending in a script's suffix.
+SCRIPT_PATH = re.compile(r"\b((?:tools|benchmarks|experiments|tests/support|fer_core/training)/[\w/.-]+\.(?:py|sh|js))")
+
+
+def _quick_start_commands() -> list[str]:
+    section = (REPO / "README.md").read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)\n```", section, re.S)
+
+
+def test_ci_runs_the_second_quick_start_command_verbatim():
+    commands = _quick_start_commands()
+    assert len(commands) == 2
+    ci = (REPO / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == commands[1]
+
+
+def test_every_script_the_documents_name_exists():
+    named = {(doc, path) for doc in DOCUMENTS for path in SCRIPT_PATH.findall((REPO / doc).read_text())}
+    assert len(named) > 20  # the pattern finds the figures' commands
+    assert sorted((doc, path) for doc, path in named if not (REPO / path).is_file()) == []
+
+
+def test_no_hand_written_document_names_the_old_scripts_folder():
+    """The model cards are left out: they quote each model file's own metadata, written when it was converted."""
+    hand_written = [doc for doc in DOCUMENTS if not doc.startswith("models/")]
+    assert [doc for doc in hand_written if "scripts/" in (REPO / doc).read_text()] == []

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Ship a trained emotion run: score it (validation + the deduplicated test split, once), export the
+# ONNX model, quantize it to static int8 (shipped instead of float32 when it loses under a point of test
+# accuracy: `python -m fer_core.training quantize` decides, fer_core/training/quantize.py), and produce every figure its card quotes, with the
+# commands that made them.
+#   tools/ship_emotion_model.sh RUN_DIR VERSION
+set -euo pipefail
+run_dir=$1
+version=$2
+py=${PYTHON:-.venv/bin/python}
+reports=docs/reports
+mkdir -p "$reports"
+
+# The test split is scored once per trained model: a run already evaluated on it since its last training is
+# not again (`evaluate --validation-only`, used to choose between candidates, does not count).
+if [ ! -f "$run_dir"/metrics.json ] || [ "$run_dir"/best.weights.h5 -nt "$run_dir"/metrics.json ] \
+    || ! grep -q '"test"' "$run_dir"/metrics.json; then
+    $py -m fer_core.training evaluate --run-dir "$run_dir"
+fi
+$py -m fer_core.training export --run-dir "$run_dir" --out "$run_dir"/emotion_fp32.onnx --version "$version"
+$py -m fer_core.training quantize --onnx "$run_dir"/emotion_fp32.onnx --out "$run_dir"/emotion_int8.onnx \
+    --json "$run_dir"/quantization.json --repeats 5
+if [ "$($py -c 'import json, sys; print(json.load(open(sys.argv[1]))["ship"])' "$run_dir"/quantization.json)" = True ]; then
+    cp "$run_dir"/emotion_int8.onnx models/emotion_vgg16.onnx
+    shipped=int8
+else
+    cp "$run_dir"/emotion_fp32.onnx models/emotion_vgg16.onnx
+    shipped=fp32
+fi
+cp "$run_dir"/confusion_validation.png "$run_dir"/confusion_test.png "$reports"/
+cp "$run_dir"/metrics.json "$reports"/emotion_vgg16_metrics.json
+# The run's small files go into the repository, so the card is made from (and checked against) files in it.
+mkdir -p "$reports"/emotion_vgg16_run
+rm -f "$reports"/emotion_vgg16_run/*
+for f in config.json summary.json metrics.json export.json history.csv dedup.json template.json; do
+    cp "$run_dir/$f" "$reports"/emotion_vgg16_run/
+done
+# A single run's stopping state; an ensemble (fer_core/training/ensemble.py) keeps its members' in summary.json.
+if [ -f "$run_dir"/step2_state.json ]; then cp "$run_dir"/step2_state.json "$reports"/emotion_vgg16_run/; fi
+if [ "$shipped" = int8 ]; then cp "$run_dir"/quantization.json "$reports"/emotion_vgg16_run/; fi
+
+# Bias audit on the deduplicated test split, with proxy groups.
+$py -m fer_core.training dedup --data ../shared/data/fer4 --split test --manifest "$run_dir"/test_dedup.csv > /dev/null
+$py -m unveil.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/emotion_vgg16.onnx \
+    --out "$reports"/emotion_bias
+$py -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx --run "$reports"/emotion_vgg16_run \
+    --bias "$reports"/emotion_bias/emotion_bias_audit.json --out models
+
+$py benchmarks/bench_emotion.py --run-dir "$run_dir" --onnx "$run_dir"/emotion_fp32.onnx --int8 "$run_dir"/emotion_int8.onnx \
+    | tee "$reports"/emotion_latency.md
+$py benchmarks/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam --methods ${GRADCAM_METHODS:-gradcam gradcam++ hirescam layercam occlusion}
+
+(cd models && sed -i '/emotion_vgg16.onnx/d' SHA256SUMS && sha256sum emotion_vgg16.onnx >> SHA256SUMS)
