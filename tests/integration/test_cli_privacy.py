@@ -24,11 +24,10 @@ from governance.enrolment import NO_FACE_TO_ENROL
 from governance.family import MUST_REENROL
 from tests.support import privacy_harness as h
 from tests.support.app import side_by_side
+from tests.support.paths import REPO
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli.retention import DAYS_TOO_MANY
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

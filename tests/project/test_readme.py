@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
+
 DOCUMENTS = ["README.md", "docs/training.md", "docs/threat_model.md", "experiments/README.md",
              *(str(p.relative_to(REPO)) for p in sorted((REPO / "models").glob("*.md")))]
 # A path into one of the folders that hold runnable scripts, ending in a script's suffix.

@@ -1,8 +1,7 @@
 """The reproduction table (fer_core.training.reproduction): the committed table is what the code renders
 from the run files committed beside it, and re-rendering from those copies leaves them in place."""
-from pathlib import Path
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 REPORTS = REPO / "experiments" / "reports"
 COPIES = REPORTS / "reproduction"
 
