@@ -14,7 +14,9 @@ from pathlib import Path
 
 import onnx
 
-from fer_core.training.convert_faceapi import ConversionError, convert, fetch_tarball, sha256_file
+from fer_core.model_files import sha256_file
+from fer_core.training.convert_faceapi import convert, fetch_tarball
+from fer_core.training.npm_package import ConversionError
 
 REPO = Path(__file__).resolve().parents[1]
 

