@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from fer_core.identity import Gallery
 from fer_core.store import FamilyStore, Person, PersonNotFoundError
 from governance import audit_log, consent, enrolment, erasure
 from governance.consent import ConsentError, ConsentRecord
@@ -191,6 +192,15 @@ def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: in
     with store.transaction():
         store.mark_seen(person_ids)
         audit_log.record_recognition(store, faces=faces, named=len(person_ids))
+
+
+def gallery(store: FamilyStore, model: Any) -> Gallery | None:
+    """The household's gallery for the identity `model` (fer_core.identity.EmbeddingModel): each member's
+    embeddings made by that model, by id, labelled with their names, at the model's threshold and
+    distance. None when nobody is enrolled with that model (there is nothing to compare a face with).
+    What the app, `unveil watch` and `unveil serve` name faces with."""
+    entries = store.gallery(model=model.name, errors="skip")
+    return Gallery.from_entries(entries, threshold=model.threshold, distance=model.distance) if entries else None
 
 
 def count_recognitions(store: FamilyStore, person_ids: Sequence[str | None]) -> None:

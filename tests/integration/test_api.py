@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import stat
 import struct
 import subprocess
@@ -25,7 +24,7 @@ from PIL import Image
 import unveil.api as api
 from fer_core import FaceAnalyzer
 from fer_core.store import FamilyStore
-from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_bytes, side_by_side
+from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, free_port, photo_bytes, side_by_side
 from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, TokenFileError, create_app, load_or_create
 
 TOKEN = "test-token-0123456789"
@@ -210,14 +209,8 @@ def test_a_request_writes_nothing_to_disk(client, faces_dir, tmp_path, monkeypat
 
 # --------------------------------------------------------------------------------------------- command
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_command_serves_on_localhost_and_stops_on_sigterm(tmp_path, app_models_dir):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "UNVEIL_DATA_DIR": str(tmp_path / "data"), "UNVEIL_MODELS_DIR": str(app_models_dir)}
     for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
         env.pop(name, None)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from PIL import Image
 from tests.support.app import (
     PUBLIC_DOMAIN,
     env_for_app,
+    free_port,
     panning_video,
     photo_views,
     side_by_side,
@@ -64,12 +64,6 @@ except ImportError:
     pytest.skip("playwright is not installed (pip install 'unveil[test]')", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
@@ -84,7 +78,7 @@ def app_url(app_models_dir, tmp_path_factory):
 
     The address comes from the shipped .streamlit/config.toml (localhost), as for a user."""
     data_dir = tmp_path_factory.mktemp("browser_data")
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("browser_log") / "streamlit.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,11 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from tests.support.app import free_port
 from tests.support.paths import REPO
 
 # What Streamlit prints at start while usage statistics are on.
 USAGE_STATISTICS_BANNER = "Collecting usage statistics"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _serve(argv: list[str], *, cwd: Path, env: dict[str, str], port: int) -> str:
@@ -76,7 +70,7 @@ def test_a_wheel_analyses_a_photo_from_outside_the_checkout(tmp_path, faces_dir)
     assert probe.stdout.startswith(str(tmp_path / "site"))
 
     # `unveil app` from there: no .streamlit/config.toml in sight, yet localhost only and no statistics.
-    port = _free_port()
+    port = free_port()
     banner = _serve([sys.executable, "-m", "unveil.cli", "app", "--headless", "--port", str(port)], cwd=outside,
                     env=env, port=port)
     assert f"URL: http://localhost:{port}" in banner
@@ -84,7 +78,7 @@ def test_a_wheel_analyses_a_photo_from_outside_the_checkout(tmp_path, faces_dir)
     assert USAGE_STATISTICS_BANNER not in banner
     # The same entry script under plain `streamlit run` there does collect statistics and listens on
     # every address: what the command's settings prevent.
-    port = _free_port()
+    port = free_port()
     plain = _serve([sys.executable, "-m", "streamlit", "run", str(tmp_path / "site" / "unveil" / "app" / "streamlit_app.py"),
                     "--server.headless", "true", "--server.port", str(port)], cwd=outside, env=env, port=port)
     assert USAGE_STATISTICS_BANNER in plain and "Network URL" in plain

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 from pathlib import Path
 
 import cv2
@@ -145,6 +146,13 @@ def app_env(monkeypatch, tmp_path, app_models_dir) -> Path:
     monkeypatch.setenv("UNVEIL_DATA_DIR", str(data_dir))
     monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
     return data_dir
+
+
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def env_for_app(data_dir: Path, models: Path) -> dict[str, str]:

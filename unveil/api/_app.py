@@ -94,8 +94,7 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         identity = models.identity_model
         if store is None or identity is None:
             return None
-        entries = store.gallery(model=identity.name, errors="skip")
-        return Gallery.from_entries(entries, threshold=identity.threshold, distance=identity.distance) if entries else None
+        return family.gallery(store, identity)
 
     @app.get("/v1/health")
     def health() -> dict[str, Any]:

@@ -90,8 +90,7 @@ def _gallery_state() -> tuple[int, Gallery | None]:
     cached = st.session_state.get(_GALLERY)
     if cached is None:
         identity = analyzer().identity_model
-        entries = [] if identity is None else current.gallery(model=identity.name, errors="skip")
-        built = Gallery.from_entries(entries, threshold=identity.threshold, distance=identity.distance) if entries else None
+        built = None if identity is None else family.gallery(current, identity)
         generation = st.session_state.get(_GALLERY_GENERATION, 0) + 1
         st.session_state[_GALLERY_GENERATION] = generation
         cached = st.session_state[_GALLERY] = (generation, built)

@@ -10,10 +10,8 @@ import numpy as np
 def identifier(store: Any, model: Any) -> Callable[[np.ndarray, np.ndarray], Any] | None:
     """(RGB frame, landmarks) -> the gallery's match (the member's id and name, or None for both), over
     `model`'s embeddings in the unlocked `store`; None when nobody is enrolled with that model."""
-    from fer_core.identity import Gallery
     from fer_core.live import identifier as gallery_identifier
+    from governance import family
 
-    entries = store.gallery(model=model.name, errors="skip")
-    if not entries:
-        return None
-    return gallery_identifier(Gallery.from_entries(entries, threshold=model.threshold, distance=model.distance), model)
+    gallery = family.gallery(store, model)
+    return None if gallery is None else gallery_identifier(gallery, model)
