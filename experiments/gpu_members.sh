@@ -6,7 +6,7 @@
 #   experiments/gpu_members.sh DATA_TGZ HED_NPZ OUT EPOCHS SECONDS SEED [SEED ...]
 #
 # DATA_TGZ: `python experiments/gpu_pack.py data` output (train and validation, deduplicated against
-# all splits: 34 MB). HED_NPZ: `gpu_pack.py hed` output (27 MB). OUT: where results go. EPOCHS: step-2 epochs
+# all splits: 34 MB). HED_NPZ: `gpu_pack.py start hed` output (27 MB). OUT: where results go. EPOCHS: step-2 epochs
 # of each member (no early stop; the best validation macro-F1 epoch is kept). SECONDS: wall-clock cap of
 # each run; a run cut there keeps its best checkpoint and its summary says how many epochs it finished.
 #

@@ -2,11 +2,13 @@
 that machine took 64 MiB per call and returned files of at most 16 MiB, so the data, the HED weights and
 each trained member travelled as smaller copies.
 
-    python experiments/gpu_pack.py hed --out .gpu/hed_fp16.npz                 # float16 HED weights, 27 MB
+    python experiments/gpu_pack.py start hed --out .gpu/hed_fp16.npz           # float16 HED weights, 27 MB
+    python experiments/gpu_pack.py start imagenet-onnx --out .gpu/imagenet_fp16.npz   # float16 ImageNet VGG16 conv layers
     python experiments/gpu_pack.py data --out .gpu/fer4_trainval.tgz           # deduplicated train + validation, 34 MB
     python experiments/gpu_pack.py weights --run-dir RUN --out RUN.half.h5     # a run's weights in float16, no optimizer
 
-Training reads the HED copy with `--weights hed --weights-file .gpu/hed_fp16.npz` (its pinned SHA-256 is checked).
+Training reads a copy with `--weights hed --weights-file .gpu/hed_fp16.npz` (likewise imagenet-onnx); the pinned
+digest it records is checked.
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
-    hed = sub.add_parser("hed", help="a float16 copy of the pinned HED weights")
-    hed.add_argument("--out", required=True, type=Path)
+    start = sub.add_parser("start", help="a float16 copy of a pinned VGG16 start (HED or ImageNet)")
+    start.add_argument("weights", choices=["hed", "imagenet-onnx"])
+    start.add_argument("--out", required=True, type=Path)
     data = sub.add_parser("data", help="the deduplicated train and validation images as one .tar.gz")
     data.add_argument("--data", default="../shared/data/fer4")
     data.add_argument("--out", required=True, type=Path)
@@ -28,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     weights.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
 
-    if args.what == "hed":
-        from fer_core.training.weights import pack_hed_transport
+    if args.what == "start":
+        from fer_core.training.weights import pack_transport
 
-        path = pack_hed_transport(args.out)
-        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with --weights hed --weights-file {path}")
+        path = pack_transport(args.weights, args.out)
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with --weights {args.weights} --weights-file {path}")
     elif args.what == "data":
         from fer_core.training.data import pack_training_data
 

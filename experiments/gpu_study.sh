@@ -4,7 +4,7 @@
 #
 #   experiments/gpu_study.sh DATA HED_NPZ OUT TABLE_EPOCHS MAIN_EPOCHS SECONDS
 #
-# DATA: a fer4-style folder. HED_NPZ: `python experiments/gpu_pack.py hed` output. OUT: where results go.
+# DATA: a fer4-style folder. HED_NPZ: `python experiments/gpu_pack.py start hed` output. OUT: where results go.
 # TABLE_EPOCHS: step-2 epochs of every architecture in the table (one budget for all; no early stop).
 # MAIN_EPOCHS: step-2 epochs of the VGG16 candidates. SECONDS: wall-clock cap of each training run; a run
 # cut there keeps its best checkpoint, and the summary says how many epochs it finished.

@@ -21,7 +21,7 @@ def _train(args) -> int:
         step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
         fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit,
-        ferplus_weight=args.ferplus_weight,
+        ferplus_weight=args.ferplus_weight, domain_augment=args.domain_augment,
     )
     print(json.dumps(train(config), indent=2))
     return 0
@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--upsample", type=int, default=1, help="enlarge faces inside the graph (2: 48 -> 96)")
     train.add_argument("--ferplus-weight", type=float, default=0.0,
                        help="share of FER+'s crowd votes in each training target (0: fer4's labels alone; 1: FER+ alone)")
+    train.add_argument("--domain-augment", action="store_true",
+                       help="add real-photo changes to the augmentation: blur, downscale, JPEG, gamma, an occluder")
     train.add_argument("--fine-tune-from", help="first layer trained in step 2 (default: the architecture's own)")
     train.add_argument("--no-jit", action="store_true",
                        help="train without XLA (EfficientNetB0 on this CPU: 0.86 s per step without, 3.4 s with)")

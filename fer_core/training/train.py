@@ -60,6 +60,7 @@ class TrainConfig:
     upsample: int = 1  # enlarge the face inside the graph (zoo.build_model); 2 gives VGG16 a 6x6 last map
     # Share of FER+'s crowd votes in the training targets (ferplus.mixed_targets); 0: fer4's labels alone.
     ferplus_weight: float = 0.0
+    domain_augment: bool = False  # augment.augment_batch(domain=True): blur, downscale, JPEG, gamma, occluder
     classes: tuple[str, ...] = field(default=CLASSES)
 
 
@@ -75,12 +76,13 @@ class ShuffledBatches(keras.utils.PyDataset):
     uninterrupted run would."""
 
     def __init__(self, split: Split, *, batch_size: int, n_classes: int, seed: int, start_epoch: int = 0,
-                 workers: int = 4, targets: np.ndarray | None = None):
+                 workers: int = 4, targets: np.ndarray | None = None, domain_augment: bool = False):
         super().__init__(workers=workers)  # threads: OpenCV releases the GIL
         self.split = split
         self.batch_size = batch_size
         self.n_classes = n_classes
         self._seed = seed
+        self._domain_augment = domain_augment
         self._onehot, self._weights = training_targets(split, n_classes)
         if targets is not None:
             self._onehot = np.asarray(targets, dtype=np.float32)
@@ -94,7 +96,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         order = np.random.default_rng((self._seed, epoch)).permutation(len(self.split))
         rows = order[index * self.batch_size:(index + 1) * self.batch_size]
         rng = np.random.default_rng((self._seed, epoch, index))
-        gray = augment_batch(self.split.images[rows], rng)
+        gray = augment_batch(self.split.images[rows], rng, domain=self._domain_augment)
         return np.repeat(gray[..., None], 3, axis=-1), self._onehot[rows], self._weights[rows]
 
     def __getitem__(self, index: int):
@@ -297,7 +299,8 @@ def train(config: TrainConfig) -> dict:
         steps = min(steps, config.max_steps_per_epoch)
     monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience)
     train_data = ShuffledBatches(splits["train"], batch_size=config.batch_size, n_classes=n_classes,
-                                 seed=config.seed, start_epoch=monitor.state["epochs_done"], targets=train_targets)
+                                 seed=config.seed, start_epoch=monitor.state["epochs_done"], targets=train_targets,
+                                 domain_augment=config.domain_augment)
     schedule = keras.optimizers.schedules.CosineDecay(config.step2_lr, decay_steps=steps * config.step2_epochs, alpha=0.05)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),

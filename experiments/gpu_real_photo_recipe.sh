@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Issue 20's candidates for the next emotion model (0.3.0), trained at once on one GPU machine (Keras 3 on
+# JAX: that machine has no TensorFlow; see experiments/README.md, "GPU logistics"). Every candidate starts
+# from ImageNet VGG16 (--weights imagenet-onnx) and is fine-tuned from block 1; the candidates differ in one
+# change each from the full recipe (c_full), so their validation scores are the ablation table:
+#
+#   c_full      96x96 in the graph, FER+ votes as half of each target, domain-gap augmentation
+#   c_no_domain   ... without the domain-gap augmentation
+#   c_no_ferplus  ... with fer4's labels alone
+#   c_ferplus1    ... with FER+'s votes alone
+#   c_48px        ... at 48x48 (no upsampling: the recipe this CPU can afford)
+#   c_full_s2     c_full with another seed (seed spread; an ensemble partner)
+#
+#   experiments/gpu_real_photo_recipe.sh DATA_TGZ IMAGENET_NPZ OUT EPOCHS SECONDS
+#
+# DATA_TGZ: `python experiments/gpu_pack.py data` output. IMAGENET_NPZ: `gpu_pack.py start imagenet-onnx`
+# output. EPOCHS: step-2 epochs (no early stop; the best validation macro-F1 epoch is kept). SECONDS: the
+# wall-clock cap of each run; a run cut there keeps its best checkpoint and its summary says how many
+# epochs it finished. Scored on validation only: test and the real-photo set are scored here, after export.
+# OUT receives runs.tgz (every run's JSON, CSV and log) and the two best candidates' weights in float16, in
+# 15 MiB parts (the device tool returns at most 8 files of 16 MiB). Here, per candidate:
+#   mkdir -p runs/c_full && cat OUT/c_full.h5.part* > runs/c_full/best.weights.h5; tar -xzf OUT/runs.tgz -C runs
+# TRAIN_ARGS adds train options (a smoke test: TRAIN_ARGS="--limit-per-split 64 --max-steps-per-epoch 2").
+set -uo pipefail
+data_tgz=$1 start=$2 out=$3 epochs=$4 seconds=$5
+export KERAS_BACKEND=${KERAS_BACKEND:-jax} XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+data=/tmp/fer4 runs=/tmp/unveil-runs
+mkdir -p "$data" "$runs" "$out"
+tar -xzf "$data_tgz" -C "$data"
+
+declare -A candidates=(
+    [c_full]="--upsample 2 --ferplus-weight 0.5 --domain-augment"
+    [c_no_domain]="--upsample 2 --ferplus-weight 0.5"
+    [c_no_ferplus]="--upsample 2 --domain-augment"
+    [c_ferplus1]="--upsample 2 --ferplus-weight 1.0 --domain-augment"
+    [c_48px]="--ferplus-weight 0.5 --domain-augment"
+    [c_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"
+)
+for name in "${!candidates[@]}"; do
+    # shellcheck disable=SC2086  # the options are words
+    (
+        timeout "$seconds" python3 -m fer_core.training train --data "$data" --run-dir "$runs/$name" \
+            --arch vgg16 --weights imagenet-onnx --weights-file "$start" --fine-tune-from block1_conv1 \
+            --step2-epochs "$epochs" --patience 1000 ${candidates[$name]} ${TRAIN_ARGS:-} || echo "train ended with status $?"
+    ) >"$runs/$name.log" 2>&1 &
+done
+wait
+
+best=$(python3 - "$runs" <<'EOF'
+import json, sys
+from pathlib import Path
+scores = {p.parent.name: json.loads(p.read_text()) for p in Path(sys.argv[1]).glob("c_*/step2_state.json")}
+for name, state in sorted(scores.items(), key=lambda kv: -kv[1]["best_macro_f1"]):
+    print(f"{name}: best validation macro-F1 {state['best_macro_f1']:.4f} after {state['epochs_done']} epochs", file=sys.stderr)
+print(" ".join(sorted(scores, key=lambda n: -scores[n]["best_macro_f1"])[:2]))
+EOF
+)
+echo "brought back: ${best:-none}"
+for name in $best; do
+    python3 experiments/gpu_pack.py weights --run-dir "$runs/$name" --out "$runs/$name.half.h5" >>"$runs/$name.log" 2>&1
+    split -b 15M -d "$runs/$name.half.h5" "$out/$name.h5.part"
+    sha256sum "$runs/$name.half.h5"
+done
+for name in "${!candidates[@]}"; do
+    echo "== $name"; grep -E "epoch [0-9]+:|step 1:|Error|error|status" "$runs/$name.log" | tail -3
+done
+tar -C "$runs" --exclude='*.h5' --exclude=backup -czf "$out/runs.tgz" .
