@@ -31,7 +31,6 @@ under node) for the expression net.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import shutil
 import subprocess
@@ -74,13 +73,10 @@ TO_FOUR = {"happy": "happy", "neutral": "neutral", "sad": "sad", "surprise": "su
 
 
 def _faceapi_converter():
-    """scripts/convert_faceapi_recognition.py (tools/ once scripts/ is split): npm tarball and tfjs weight decoding."""
-    for folder in (REPO / "scripts", REPO / "tools"):
-        if (folder / "convert_faceapi_recognition.py").is_file():
-            if str(folder) not in sys.path:
-                sys.path.insert(0, str(folder))
-            return importlib.import_module("convert_faceapi_recognition")
-    raise SystemExit("convert_faceapi_recognition.py not found under scripts/ or tools/")
+    """face-api's npm tarball and tfjs weight decoding, shared with the recognition converter."""
+    from fer_core.training import convert_faceapi
+
+    return convert_faceapi
 
 
 def sha256_file(path: Path) -> str:
