@@ -11,31 +11,51 @@
 #   c_48px        ... at 48x48 (no upsampling: the recipe this CPU can afford)
 #   c_full_s2     c_full with another seed (seed spread; an ensemble partner)
 #
-#   experiments/gpu_real_photo_recipe.sh DATA_TGZ IMAGENET_NPZ OUT EPOCHS SECONDS
+# Round 2 (the 48x48 recipe, which alone finished its schedule in round 1 and scored best on real photos):
+#
+#   g_full_s11, g_full_s12   c_48px with other seeds: ensemble members
+#   g_no_domain              ... without the domain-gap augmentation
+#   g_no_ferplus             ... with fer4's labels alone
+#   g_ferplus1               ... with FER+'s votes alone
+#
+#   experiments/gpu_real_photo_recipe.sh DATA_TGZ IMAGENET_NPZ OUT EPOCHS SECONDS [ROUND]
 #
 # DATA_TGZ: `python experiments/gpu_pack.py data` output. IMAGENET_NPZ: `gpu_pack.py start imagenet-onnx`
 # output. EPOCHS: step-2 epochs (no early stop; the best validation macro-F1 epoch is kept). SECONDS: the
 # wall-clock cap of each run; a run cut there keeps its best checkpoint and its summary says how many
 # epochs it finished. Scored on validation only: test and the real-photo set are scored here, after export.
-# OUT receives runs.tgz (every run's JSON, CSV and log) and the two best candidates' weights in float16, in
+# OUT receives runs.tgz (every run's JSON, CSV and log) and two candidates' weights in float16 (round 1: the
+# two best on validation; round 2: the two ensemble members), in
 # 15 MiB parts (the device tool returns at most 8 files of 16 MiB). Here, per candidate:
 #   mkdir -p runs/c_full && cat OUT/c_full.h5.part* > runs/c_full/best.weights.h5; tar -xzf OUT/runs.tgz -C runs
 # TRAIN_ARGS adds train options (a smoke test: TRAIN_ARGS="--limit-per-split 64 --max-steps-per-epoch 2").
 set -uo pipefail
-data_tgz=$1 start=$2 out=$3 epochs=$4 seconds=$5
+data_tgz=$1 start=$2 out=$3 epochs=$4 seconds=$5 round=${6:-1}
 export KERAS_BACKEND=${KERAS_BACKEND:-jax} XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
 data=/tmp/fer4 runs=/tmp/unveil-runs
 mkdir -p "$data" "$runs" "$out"
 tar -xzf "$data_tgz" -C "$data"
 
-declare -A candidates=(
-    [c_full]="--upsample 2 --ferplus-weight 0.5 --domain-augment"
-    [c_no_domain]="--upsample 2 --ferplus-weight 0.5"
-    [c_no_ferplus]="--upsample 2 --domain-augment"
-    [c_ferplus1]="--upsample 2 --ferplus-weight 1.0 --domain-augment"
-    [c_48px]="--ferplus-weight 0.5 --domain-augment"
-    [c_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"
-)
+if [ "$round" = 1 ]; then
+    declare -A candidates=(
+        [c_full]="--upsample 2 --ferplus-weight 0.5 --domain-augment"
+        [c_no_domain]="--upsample 2 --ferplus-weight 0.5"
+        [c_no_ferplus]="--upsample 2 --domain-augment"
+        [c_ferplus1]="--upsample 2 --ferplus-weight 1.0 --domain-augment"
+        [c_48px]="--ferplus-weight 0.5 --domain-augment"
+        [c_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"
+    )
+    bring=""
+else
+    declare -A candidates=(
+        [g_full_s11]="--ferplus-weight 0.5 --domain-augment --seed 11"
+        [g_full_s12]="--ferplus-weight 0.5 --domain-augment --seed 12"
+        [g_no_domain]="--ferplus-weight 0.5"
+        [g_no_ferplus]="--domain-augment"
+        [g_ferplus1]="--ferplus-weight 1.0 --domain-augment"
+    )
+    bring="g_full_s11 g_full_s12"
+fi
 for name in "${!candidates[@]}"; do
     # shellcheck disable=SC2086  # the options are words
     (
@@ -49,12 +69,13 @@ wait
 best=$(python3 - "$runs" <<'EOF'
 import json, sys
 from pathlib import Path
-scores = {p.parent.name: json.loads(p.read_text()) for p in Path(sys.argv[1]).glob("c_*/step2_state.json")}
+scores = {p.parent.name: json.loads(p.read_text()) for p in Path(sys.argv[1]).glob("*/step2_state.json")}
 for name, state in sorted(scores.items(), key=lambda kv: -kv[1]["best_macro_f1"]):
     print(f"{name}: best validation macro-F1 {state['best_macro_f1']:.4f} after {state['epochs_done']} epochs", file=sys.stderr)
 print(" ".join(sorted(scores, key=lambda n: -scores[n]["best_macro_f1"])[:2]))
 EOF
 )
+best=${bring:-$best}
 echo "brought back: ${best:-none}"
 for name in $best; do
     python3 experiments/gpu_pack.py weights --run-dir "$runs/$name" --out "$runs/$name.half.h5" >>"$runs/$name.log" 2>&1
