@@ -55,6 +55,19 @@ def test_pyramid_levels(detector):
     assert FaceDetector(min_face_size=40).pyramid_scales(480, 640)[0] == pytest.approx(0.3)
 
 
+def test_a_smallest_face_relative_to_the_photo_skips_a_big_photos_largest_levels_only():
+    relative = FaceDetector(min_face_size=40, min_face_fraction=0.02)
+    fixed = FaceDetector(min_face_size=40)
+    # A phone photo: 2% of 3000 px is 60 px, so the first level is 12/60 of the photo, and the rest follow.
+    assert relative.pyramid_scales(3000, 4000)[0] == pytest.approx(0.2)
+    assert relative.pyramid_scales(3000, 4000)[1] == pytest.approx(0.2 * 0.709)
+    assert fixed.pyramid_scales(3000, 4000)[0] == pytest.approx(0.3)
+    # A webcam frame: 2% of 480 is under 40 px, so min_face_size decides, as without the fraction.
+    assert relative.pyramid_scales(480, 640) == fixed.pyramid_scales(480, 640)
+    with pytest.raises(ValueError, match=r"^min_face_fraction must be in \[0, 1\), got 1.0$"):
+        FaceDetector(min_face_fraction=1.0)
+
+
 def test_one_face_with_plausible_landmarks(detector, photo):
     faces = detector.detect(photo)
     assert len(faces) == 1
