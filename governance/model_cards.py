@@ -371,7 +371,8 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     if export["sha256"] != model["sha256"]:
         quantization = _quantization_of(run_dir, export, model, sources)
     recipe_keys = ("arch", "seed", "batch_size", "step1_epochs", "step1_lr", "step2_epochs", "step2_lr",
-                   "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "upsample", "jit_compile")
+                   "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "upsample", "jit_compile",
+                   "ferplus_weight", "domain_augment")
     details = card["model_details"]
     details["architecture"] = config["arch"]
     details["initial_weights"] = summary["initial_weights"]
@@ -397,6 +398,14 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
         "images_kept": dedup["kept"].get("train"),
         "deduplication": dedup,
     }
+    if summary.get("ferplus"):
+        card["training_data"]["labels"] = {
+            "targets": f"{1 - summary['ferplus']['weight']:g} x the fer4 label + {summary['ferplus']['weight']:g} x "
+                       "the FER+ crowd votes over the four classes (fer_core.training.ferplus.mixed_targets)",
+            "ferplus": "FER+ (Barsoum et al. 2016), github.com/microsoft/FERPlus fer2013new.csv, MIT licence; "
+                       "joined to fer4 by pixels (fer_core/training/ferplus_votes.csv)",
+            **{k: v for k, v in summary["ferplus"].items() if k != "weight"},
+        }
     card["evaluation_data"].append({
         "name": f"{Path(config['data_root']).name} validation and test splits, deduplicated against train",
         "images": {"validation": metrics["validation"]["n"], "test": metrics["test"]["n"]},

@@ -43,8 +43,13 @@ if [ "$shipped" = int8 ]; then cp "$run_dir"/quantization.json "$reports"/emotio
 $py -m fer_core.training dedup --data ../shared/data/fer4 --split test --manifest "$run_dir"/test_dedup.csv > /dev/null
 $py -m unveil.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/emotion_vgg16.onnx \
     --out "$reports"/emotion_bias
+# Real photos end to end, beside the shipped model it replaces and the two released models: what users judge.
+# PREVIOUS: the model file being replaced (e.g. `git show HEAD:models/emotion_vgg16.onnx > /tmp/previous.onnx`).
+PYTHONPATH=. $py benchmarks/emotion_real_photos.py --emotion-model models/emotion_vgg16.onnx \
+    ${PREVIOUS:+--emotion-model "$PREVIOUS"} --emotion-model "$run_dir"/emotion_fp32.onnx \
+    --card-evaluation "$reports"/emotion_real_photos_card.json
 $py -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx --run "$reports"/emotion_vgg16_run \
-    --bias "$reports"/emotion_bias/emotion_bias_audit.json --out models
+    --bias "$reports"/emotion_bias/emotion_bias_audit.json --evaluation "$reports"/emotion_real_photos_card.json --out models
 
 $py benchmarks/bench_emotion.py --run-dir "$run_dir" --onnx "$run_dir"/emotion_fp32.onnx --int8 "$run_dir"/emotion_int8.onnx \
     | tee "$reports"/emotion_latency.md

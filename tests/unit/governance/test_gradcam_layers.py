@@ -125,4 +125,4 @@ def test_the_default_layer_comes_from_the_models_architecture_metadata(model, fa
 
     assert model.default_layer is None  # cnn3_rgb has no entry: the last conv map
     np.testing.assert_array_equal(hirescam(model, faces[0]), hirescam(model, faces[0], layer="block3_relu2"))
-    assert load_cam_model(models_dir() / "emotion_vgg16.onnx").default_layer == "block5_conv1"
+    assert load_cam_model(models_dir() / "emotion_vgg16.onnx").default_layer == "block3_conv3"
