@@ -171,6 +171,7 @@ def measure(url: str, photo: Path, rounds: int, profile: Path) -> tuple[float, l
             expect(page.get_by_text("Upload one or several photos")).to_be_visible()
             result = timed(page, lambda: uploader.locator('input[type="file"]').set_input_files(str(photo)),
                            ANNOTATED)
+            print(f"result: {result:.2f} s", flush=True)  # before the clicks, which may stop the run
 
             def nav(title: str):
                 return lambda: page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
