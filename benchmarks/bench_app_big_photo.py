@@ -9,8 +9,8 @@ data folder and this checkout's models/, and driven by Playwright through Debian
 4000x3000, saved as a JPEG (quality 90) in a temporary folder deleted afterwards.
 
 Timing is read in the page: every change of the app's script state (stApp's data-test-script-state,
-which Streamlit keeps for its own end-to-end tests) is recorded with the page's clock, every 5 ms, so a
-run is timed from the action to the moment the server finished it (then quiet for QUIET_MS).
+which Streamlit keeps for its own end-to-end tests) is recorded with the page's clock by a
+MutationObserver, so a run is timed from the action to the moment the server finished it (then quiet for QUIET_MS).
 
 - "result": from choosing the file in the uploader to the end of the run that shows the annotated
   photo (upload, decoding, detection, emotion, drawing, sending the picture).
@@ -54,13 +54,17 @@ TARGET_CLICK_S = 1.0
 # Every change of the app's script state, with the page's clock. Polled rather than observed: Streamlit
 # may draw its app element again, and an observer would stay on the old one.
 _OBSERVE = """() => {
+  // Every change of the attribute, however short the run: a rerun served from caches can start and end
+  // within a few milliseconds, between two polls. The observer watches the whole document, so a stApp
+  // element replaced by a page change is still seen.
   window.__unveilRuns = [];
-  let last = null;
-  setInterval(() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    const state = app ? app.getAttribute('data-test-script-state') : null;
-    if (state !== last) { window.__unveilRuns.push([performance.now(), state]); last = state; }
-  }, 5);
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__unveilRuns.push([performance.now(), app ? app.getAttribute('data-test-script-state') : null]);
+  new MutationObserver((records) => {
+    for (const record of records) {
+      window.__unveilRuns.push([performance.now(), record.target.getAttribute('data-test-script-state')]);
+    }
+  }).observe(document.body, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
 }"""
 
 
