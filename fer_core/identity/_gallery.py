@@ -124,6 +124,12 @@ class Gallery:
     def __len__(self) -> int:
         return len(self.person_ids)
 
+    def centre(self, person_id: str) -> np.ndarray:
+        """The embedding a person is compared by: the centre of their enrolment embeddings (a copy)."""
+        if person_id not in self.labels:
+            raise IdentityError(f"{person_id!r} is not in this gallery")
+        return self._centres[self.person_ids.index(person_id)].copy()
+
     def identify(self, embedding: np.ndarray) -> Match:
         """The person whose face has this embedding [d], or None ("unknown"); see the class docstring."""
         embedding = np.asarray(embedding, dtype=np.float32)

@@ -54,6 +54,12 @@ def test_each_person_is_represented_by_the_centre_of_their_photos():
     gallery = Gallery({"Ana": np.stack([v(0, 0), v(2, 0)]), "Ben": v(10, 10)[None]}, threshold=0.6)
     match = gallery.identify(v(1, 0.5))  # 0.5 from the centre (1, 0), > 1 from either photo
     assert (match.person_id, match.distance) == ("Ana", pytest.approx(0.5))
+    centre = gallery.centre("Ana")
+    np.testing.assert_allclose(centre[:2], [1, 0])
+    centre[:] = 99  # a copy: the gallery is not changed through it
+    np.testing.assert_allclose(gallery.centre("Ana")[:2], [1, 0])
+    with pytest.raises(IdentityError, match=r"^'Cleo' is not in this gallery$"):
+        gallery.centre("Cleo")
 
 
 def test_single_enrolled_person_has_no_runner_up():
