@@ -4,11 +4,11 @@ import streamlit as st
 from unveil.app import explain_view
 from unveil.app import widgets as _ui
 
-# HiResCAM first: the app's default, the most faithful one-pass method on the shipped model
-# (docs/gradcam/deletion.md).
+# LayerCAM first: the app's default (governance.explain.DEFAULT_METHOD), the most faithful one-pass method
+# on the shipped model (docs/gradcam/deletion.md).
 METHODS = {
-    "hirescam": "HiResCAM (one pass)",
     "layercam": "LayerCAM (one pass)",
+    "hirescam": "HiResCAM (one pass)",
     "gradcam": "Grad-CAM (one pass)",
     "gradcam++": "Grad-CAM++ (one pass)",
     "occlusion": "Occlusion (about 120 passes: slower)",
