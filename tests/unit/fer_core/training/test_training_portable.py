@@ -53,6 +53,16 @@ def test_domain_augmentation_is_seeded_bounded_and_softens_and_occludes_faces():
     assert untouched == pytest.approx((1 - DOMAIN_P) ** 5, abs=0.08)
 
 
+def test_shuffled_batches_apply_the_domain_augmentation_when_asked():
+    faces, labels = _faces(16), np.array([0, 1, 2, 3] * 4)
+    plain = ShuffledBatches(Split(faces, labels, []), batch_size=16, n_classes=4, seed=5)
+    photo = ShuffledBatches(Split(faces, labels, []), batch_size=16, n_classes=4, seed=5, domain_augment=True)
+    again = ShuffledBatches(Split(faces, labels, []), batch_size=16, n_classes=4, seed=5, domain_augment=True)
+    np.testing.assert_array_equal(photo.batch(0, 0)[0], again.batch(0, 0)[0])
+    np.testing.assert_array_equal(photo.batch(0, 0)[1], plain.batch(0, 0)[1])  # same order and targets
+    assert not np.array_equal(photo.batch(0, 0)[0], plain.batch(0, 0)[0])
+
+
 def test_shuffled_batches_cover_every_image_once_per_epoch_in_a_new_order():
     faces = _faces(10)
     labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 3])
