@@ -2,9 +2,9 @@
 
     python experiments/thumbnail_reembedding.py [--faces-dir ../shared/data/faces]
 
-A thumbnail is the identity model's aligned crop shrunk to a 96-px JPEG (governance.enrolment.thumbnails).
-If the template that crop was aligned to is known, a model can take the face from the thumbnail by warping
-from the template's landmark positions (scaled to 96 px) to its own template, with no detection. This
+A thumbnail is the identity model's aligned crop shrunk to a 96-px JPEG (governance.enrolment.thumbnails),
+which records where the template's landmarks lie in it; a model takes the face from the thumbnail by warping
+from those positions to its own template, with no detection (governance.family.reembed_from_thumbnails). This
 measures it for the shipped dlib model against itself (the same network, so any loss is the thumbnail's):
 the household benchmark's enrolment embeddings (photos 0001-0004) are made (a) from the photos, as now,
 and (b) from their thumbnails; the probes (0005-0008 and the 50 strangers) are always embedded from the
@@ -13,17 +13,15 @@ photos. Both galleries use the model's calibrated threshold and the Gallery's ma
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from fer_core.detection import FaceDetector
 from fer_core.identity import Gallery, load_embedding_model
 from fer_core.training.identity_devset import FACES_DIR, centre_face, load_manifest, read_rgb
-from governance.enrolment import THUMBNAIL_SIDE, thumbnails
+from governance.enrolment import THUMBNAIL_SIDE, thumbnail_landmarks, thumbnails
 
 
 def _counts(gallery: Gallery, probes: list[tuple[np.ndarray, str]]) -> dict[str, int]:
@@ -46,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
 
     model, detector = load_embedding_model(), FaceDetector()
     side = model.input_size[0]
-    from_thumbnail = model.template * (THUMBNAIL_SIDE / side)  # where the landmarks sit in a thumbnail
     direct: dict[str, list[np.ndarray]] = {}
     via_thumbnail: dict[str, list[np.ndarray]] = {}
     probes = []
@@ -57,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         crop = model.align(image, face.landmarks)
         if photo.is_enrolment:
-            (jpeg,) = thumbnails(crop[None])
-            thumb = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+            (jpeg,) = thumbnails(crop[None], template=model.template)
+            thumb, landmarks = thumbnail_landmarks(jpeg)
             direct.setdefault(photo.person, []).append(model.embed(crop[None])[0])
-            via_thumbnail.setdefault(photo.person, []).append(model.embed(model.align(thumb, from_thumbnail)[None])[0])
+            via_thumbnail.setdefault(photo.person, []).append(model.embed(model.align(thumb, landmarks)[None])[0])
         elif photo.is_probe:
             probes.append((model.embed(crop[None])[0], photo.person))
 

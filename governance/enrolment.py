@@ -11,6 +11,7 @@ Photos are held in memory only; nothing of them is written anywhere.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,8 @@ THUMBNAIL_SIDE = 96
 
 
 THUMBNAIL_JPEG_QUALITY = 85
+# The JPEG comment's key for where the aligned face's landmarks lie in a thumbnail.
+ALIGNMENT_KEY = "unveil_alignment_landmarks"
 
 
 class NoFaceToEnrolError(UnveilError, ValueError):
@@ -119,13 +122,30 @@ def aligned_faces(chosen: Sequence[tuple[np.ndarray, Any]], model: Any) -> np.nd
     return np.stack([model.align(image, face.landmarks) for image, face in chosen])
 
 
-def thumbnails(crops: np.ndarray, *, side: int = THUMBNAIL_SIDE) -> list[bytes]:
+def thumbnails(crops: np.ndarray, *, template: np.ndarray, side: int = THUMBNAIL_SIDE) -> list[bytes]:
     """Small JPEGs of aligned face crops: what the store keeps, encrypted, when the consent's scope
-    includes thumbnails."""
+    includes thumbnails. Each records, in its JPEG comment, where the identity model's `template` (the
+    five landmarks in crop pixels) lies in the thumbnail, so that another model can take the face from
+    it later (`thumbnail_landmarks`; family.reembed_from_thumbnails) without detecting it again."""
+    scale = side / crops.shape[2]
+    comment = json.dumps({ALIGNMENT_KEY: np.round(np.asarray(template, np.float64) * scale, 3).tolist()})
     out = []
     for crop in crops:
         buffer = io.BytesIO()
         Image.fromarray(crop).resize((side, side), Image.Resampling.LANCZOS).save(
-            buffer, format="JPEG", quality=THUMBNAIL_JPEG_QUALITY)
+            buffer, format="JPEG", quality=THUMBNAIL_JPEG_QUALITY, comment=comment.encode())
         out.append(buffer.getvalue())
     return out
+
+
+def thumbnail_landmarks(jpeg: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the thumbnail as HxWx3 uint8 RGB, its five landmarks 5x2) from a thumbnail `thumbnails` made;
+    None for one that records no alignment (made before thumbnails recorded it) or cannot be read."""
+    try:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            landmarks = json.loads(image.info.get("comment", b"{}")).get(ALIGNMENT_KEY)
+            pixels = np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, AttributeError):
+        return None
+    points = np.asarray(landmarks if landmarks is not None else [], dtype=np.float32)
+    return (pixels, points) if points.shape == (5, 2) else None

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from fer_core import UnveilError
 from fer_core.identity import Gallery
 from fer_core.store import FamilyStore, Person, PersonNotFoundError
 from governance import audit_log, consent, enrolment, erasure
@@ -99,7 +100,7 @@ def enrol_from_photos(store: FamilyStore, name: str, photos: Sequence[enrolment.
     if not chosen:
         raise enrolment.NoFaceToEnrolError(left_out)
     crops = enrolment.aligned_faces(chosen, model)
-    thumbnails = enrolment.thumbnails(crops) if record.allows_thumbnails else []
+    thumbnails = enrolment.thumbnails(crops, template=model.template) if record.allows_thumbnails else []
     done = _store_enrolment(store, name, model.embed(crops), record, thumbnails=thumbnails, model=model.name)
     return Enrolment(done.person_id, done.name, done.embeddings, done.thumbnails, tuple(left_out))
 
@@ -133,6 +134,40 @@ def add_embeddings(store: FamilyStore, who: str, embeddings: np.ndarray, *, mode
     with store.transaction():
         count = store.add_embeddings(person.id, embeddings, model=model)
         audit_log.record(store, "embeddings_added", person_id=person.id, details={"embeddings": count})
+    return count
+
+
+# Why a member cannot be re-embedded from thumbnails; each names what to do instead.
+REEMBED_NEEDS_THUMBNAIL_CONSENT = ("{name}'s consent in force does not cover thumbnails, so their face is not kept: "
+                                   "re-enrol them from photos")
+REEMBED_NO_USABLE_THUMBNAIL = ("{name} has no thumbnail that records where its face lies (thumbnails kept before "
+                               "version 0.3.0 do not): re-enrol them from photos")
+
+
+class NoUsableThumbnailError(UnveilError, ValueError):
+    """A member has no thumbnail that records its alignment (REEMBED_NO_USABLE_THUMBNAIL); nothing stored."""
+
+
+def reembed_from_thumbnails(store: FamilyStore, who: str, *, model: Any) -> int:
+    """Embeddings of the identity `model` (fer_core.identity.EmbeddingModel) for a member, made from their
+    own encrypted thumbnails: after a model change, a member whose consent covers thumbnails need not
+    come back with photos. Each thumbnail's face is warped from the landmarks it records onto the model's
+    template (on the development set this names the household as embedding the photos does:
+    experiments/reports/thumbnail_reembedding.md). ConsentError when their consent in force does not
+    cover thumbnails, NoUsableThumbnailError when no thumbnail records its alignment; nothing is stored then.
+    Returns how many embeddings were added (audit-logged as embeddings_added, from thumbnails)."""
+    person = resolve(store, who)
+    record = consent.latest(store, person.id)
+    if consent.status(record, consent.store_now(store)) != "active" or not record.allows_thumbnails:
+        raise ConsentError(REEMBED_NEEDS_THUMBNAIL_CONSENT.format(name=person.name))
+    faces = [found for found in (enrolment.thumbnail_landmarks(t.image) for t in store.thumbnails(person.id)) if found]
+    if not faces:
+        raise NoUsableThumbnailError(REEMBED_NO_USABLE_THUMBNAIL.format(name=person.name))
+    crops = np.stack([model.align(pixels, landmarks) for pixels, landmarks in faces])
+    with store.transaction():
+        count = store.add_embeddings(person.id, model.embed(crops), model=model.name)
+        audit_log.record(store, "embeddings_added", person_id=person.id,
+                         details={"embeddings": count, "from": "thumbnails", "model": model.name})
     return count
 
 

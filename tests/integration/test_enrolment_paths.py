@@ -194,3 +194,47 @@ def test_recognition_compares_one_models_embeddings_and_members_of_another_must_
     assert len(lines) == 2 and lines[0].startswith("Halle Berry") and lines[0].endswith("must be re-enrolled")
     assert lines[1].startswith("Colin Powell") and not lines[1].endswith("must be re-enrolled")
     assert err == f"note: {note}\n"
+
+
+def test_after_a_model_change_members_are_re_embedded_from_thumbnails_only_with_consent_to_them(
+        app_env, photos, stores, tmp_path, capsys):
+    from fer_core.identity import load_embedding_model
+    from fer_core.model_files import models_dir
+    from governance import audit_log
+    from governance.consent import ConsentError
+
+    app_dir, _ = stores
+    done, old = _app_enrol(app_dir, "Colin Powell", {"colin.jpg": photos["colin.jpg"]}, {},
+                           scope="recognition+thumbnails")
+    with h.open_store(app_dir) as store:
+        recognition_only = ConsentRecord.new(subject="Serena Williams", purpose=PURPOSE, scope="recognition", days=30,
+                                             now=store_now(store))
+        family.enroll(store, "Serena Williams", h.person_embeddings("Serena Williams"), recognition_only)
+        h.enrol(store, "Halle Berry")  # thumbnail consent, but a thumbnail that records no alignment
+    # Model B: the same network under another name, so its embeddings of the same face are comparable.
+    (tmp_path / "model_b.onnx").write_bytes((models_dir() / "face_recognition_dlib.onnx").read_bytes())
+    model_b = load_embedding_model(tmp_path / "model_b.onnx")
+    with h.open_store(app_dir) as store:
+        assert [m.must_reenrol(model_b.name) for m in family.members(store)] == [True, True, True]
+        assert family.reembed_from_thumbnails(store, "Colin Powell", model=model_b) == done.thumbnails == 1
+        with pytest.raises(ConsentError) as refused:
+            family.reembed_from_thumbnails(store, "Serena Williams", model=model_b)
+        assert str(refused.value) == family.REEMBED_NEEDS_THUMBNAIL_CONSENT.format(name="Serena Williams")
+        with pytest.raises(family.NoUsableThumbnailError) as unusable:
+            family.reembed_from_thumbnails(store, "Halle Berry", model=model_b)
+        assert str(unusable.value) == family.REEMBED_NO_USABLE_THUMBNAIL.format(name="Halle Berry")
+        (entry,) = store.gallery(model=model_b.name)  # only Colin, and only model B's embedding
+        members = {m.name: m.must_reenrol(model_b.name) for m in family.members(store)}
+        last = audit_log.entries(store)[-1]
+    assert entry.name == "Colin Powell"
+    assert float(np.linalg.norm(entry.embeddings[0] - old[0])) < 0.2  # the thumbnail's face is the photo's
+    assert members == {"Colin Powell": False, "Serena Williams": True, "Halle Berry": True}
+    assert (last.event, last.details) == ("embeddings_added",
+                                          {"embeddings": 1, "from": "thumbnails", "model": "model_b.onnx"})
+    # The command line says the same, and stores nothing for a member whose consent does not cover thumbnails.
+    assert main(["family", "reembed", "Serena Williams", "--data-dir", str(app_dir)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {family.REEMBED_NEEDS_THUMBNAIL_CONSENT.format(name='Serena Williams')}\n")
+    assert main(["family", "reembed", "Colin Powell", "--data-dir", str(app_dir)]) == 0
+    loaded = widgets.analyzer().identity_model.name
+    assert capsys.readouterr().out == f"re-embedded Colin Powell from 1 thumbnail(s) with {loaded}\n"

@@ -48,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_arguments(listing)
     listing.set_defaults(handler=_list)
 
+    reembed = commands.add_parser(
+        "reembed", help="after an identity model change, re-embed a member from their own encrypted thumbnails "
+                        "(only with consent to thumbnails)")
+    add_store_arguments(reembed)
+    reembed.add_argument("who", help="name or id")
+    reembed.set_defaults(handler=_reembed)
+
     purge = commands.add_parser("purge", help="erase a member (or --all) and print the deletion receipt")
     add_store_arguments(purge)
     who = purge.add_mutually_exclusive_group(required=True)
@@ -155,6 +162,21 @@ def _list(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     if damaged:
         print(f"warning: {damaged} member(s) could not be read (damaged or key destroyed): run `unveil family check`")
+    return 0
+
+
+REEMBED_DONE = "re-embedded {name} from {count} thumbnail(s) with {model}"
+
+
+@reports_errors
+def _reembed(args: argparse.Namespace) -> int:
+    from fer_core.identity import load_embedding_model
+
+    model = load_embedding_model()
+    with open_unlocked(args) as store:
+        person = family.resolve(store, args.who)
+        count = family.reembed_from_thumbnails(store, person.id, model=model)
+    print(REEMBED_DONE.format(name=person.name, count=count, model=model.name))
     return 0
 
 

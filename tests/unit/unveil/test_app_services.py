@@ -483,9 +483,14 @@ def test_enrolment_uses_the_picked_face_of_a_group_photo_and_says_which_photos_a
     other = model.embed(enrolment.aligned_faces([(photos[1].image, photos[1].faces[0])], model))[0]
     assert same_person < float(np.linalg.norm(embeddings[0] - other))
 
-    thumbs = enrolment.thumbnails(crops)
+    thumbs = enrolment.thumbnails(crops, template=model.template)
     assert len(thumbs) == 2
     assert all(Image.open(io.BytesIO(t)).format == "JPEG" and Image.open(io.BytesIO(t)).size == (96, 96) for t in thumbs)
+    # Each records where the model's template lies in it, scaled from the crop to the thumbnail.
+    pixels, landmarks = enrolment.thumbnail_landmarks(thumbs[0])
+    assert pixels.shape == (96, 96, 3)
+    np.testing.assert_allclose(landmarks, model.template * 96 / crops.shape[2], atol=1e-3)
+    assert enrolment.thumbnail_landmarks(b"not a jpeg") is None
     assert photos[1].boxes[0][0] < 250 <= photos[1].boxes[1][0]  # numbered left to right
     picture = render.number_faces(photos[1].image, photos[1].boxes)
     margin = render.layout((500, 250), photos[1].boxes).margin
