@@ -642,3 +642,42 @@ def test_missing_models_are_reported_in_the_page_not_as_a_traceback(app_env, fac
     assert not at.exception
     assert [e.value for e in at.error] == [
         f"Analysing the photos: model file not found: {tmp_path / 'no_models' / 'mtcnn_pnet.onnx'}"]
+
+
+def test_a_member_made_by_another_identity_model_is_re_embedded_from_thumbnails_in_one_click(app_env, faces_dir):
+    """Laura was enrolled by an older identity model, with thumbnails; Serena without: only Laura gets the button."""
+    import numpy as np
+
+    from fer_core.analyzer import default_detector
+    from fer_core.identity import load_embedding_model
+    from fer_core.images import load_image
+    from governance import enrolment, family
+    from governance.consent import ConsentRecord, store_now
+    from unveil.app.widgets import STORE
+
+    model = load_embedding_model()
+    at = _app("family")
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    store = at.session_state[STORE]
+    image = load_image(photo_bytes(faces_dir, MEMBER, 1))
+    (face,) = default_detector().detect(image)
+    crop = model.align(image, face.landmarks)
+    for name, scope in (("Laura", "recognition+thumbnails"), ("Serena Williams", "recognition")):
+        record = ConsentRecord.new(subject=name, purpose="name family members in our photos", scope=scope, days=30,
+                                   now=store_now(store))
+        thumbs = enrolment.thumbnails(crop[None], template=model.template) if record.allows_thumbnails else []
+        family.enroll(store, name, np.ones((1, model.embedding_dim), np.float32), record, thumbnails=thumbs,
+                      model="older_model.onnx")
+    at.run()
+    _no_exception(at)
+    assert len([w for w in at.warning if "must be re-enrolled" in w.value]) == 2
+    buttons = [b for b in at.button if b.key and b.key.startswith("reembed_")]
+    assert [b.label for b in buttons] == ["Re-embed Laura from their thumbnails"]
+    buttons[0].click().run()
+    _no_exception(at)
+    assert at.success[0].value == "Laura was re-embedded from 1 thumbnail(s): they are named again from now on."
+    assert [w.value for w in at.warning if "must be re-enrolled" in w.value] == [
+        family.MUST_REENROL.format(name="Serena Williams", theirs="older_model.onnx", model=model.name)]
+    assert not [b for b in at.button if b.key and b.key.startswith("reembed_")]

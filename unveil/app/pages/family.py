@@ -72,6 +72,16 @@ with members_tab:
             identity = _ui.analyzer().identity_model
             for note in family.must_reenrol_notes(members, identity.name) if identity is not None else []:
                 st.warning(note)
+            # Members the new model cannot name, whose consent keeps thumbnails: no need to come back with photos.
+            for member in [m for m in members if identity is not None and m.must_reenrol(identity.name)
+                           and m.thumbnails and m.consent_status == "active" and m.consent.allows_thumbnails]:
+                if st.button(f"Re-embed {member.name} from their thumbnails", key=f"reembed_{member.person_id}"):
+                    with _ui.friendly_errors(f"Re-embedding {member.name}"):
+                        count = family.reembed_from_thumbnails(store, member.person_id, model=identity)
+                        _ui.family_changed()
+                        st.session_state[FLASH] = (f"{member.name} was re-embedded from {count} thumbnail(s): "
+                                                   "they are named again from now on.")
+                        st.rerun()
         for member in members:
             if member.thumbnails:
                 with st.expander(f"{member.name}: {member.thumbnails} thumbnail(s)"):
