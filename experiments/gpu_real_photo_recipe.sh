@@ -18,6 +18,12 @@
 #   g_no_ferplus             ... with fer4's labels alone
 #   g_ferplus1               ... with FER+'s votes alone
 #
+# Round 3 (prepared, not run yet): the 96x96 recipe given the whole GPU and its whole schedule, since round 1's
+# 96-px runs were cut near epoch 20 of 40 while six runs shared the GPU; both come back, for the real-photo set:
+#
+#   u_full        96x96, FER+ 0.5, domain-gap augmentation (c_full finished)
+#   u_no_ferplus  96x96, fer4 labels, domain-gap augmentation (c_no_ferplus finished: the best validation score)
+#
 #   experiments/gpu_real_photo_recipe.sh DATA_TGZ IMAGENET_NPZ OUT EPOCHS SECONDS [ROUND]
 #
 # DATA_TGZ: `python experiments/gpu_pack.py data` output. IMAGENET_NPZ: `gpu_pack.py start imagenet-onnx`
@@ -46,6 +52,12 @@ if [ "$round" = 1 ]; then
         [c_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"
     )
     bring=""
+elif [ "$round" = 3 ]; then
+    declare -A candidates=(
+        [u_full]="--upsample 2 --ferplus-weight 0.5 --domain-augment"
+        [u_no_ferplus]="--upsample 2 --domain-augment"
+    )
+    bring="u_full u_no_ferplus"
 else
     declare -A candidates=(
         [g_full_s11]="--ferplus-weight 0.5 --domain-augment --seed 11"
