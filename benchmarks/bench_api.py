@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,14 +22,12 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.support.app import free_port  # noqa: E402 (after the path: run from anywhere)
+
 PHOTO = REPO / "tests" / "fixtures" / "public_domain" / "grace_hopper.jpg"
 TOKEN = "benchmark-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:
@@ -40,7 +37,7 @@ def main() -> None:
     parser.add_argument("--photo", type=Path, default=PHOTO)
     args = parser.parse_args()
     photo = args.photo.read_bytes()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "image/jpeg"}
     with tempfile.TemporaryDirectory() as data:

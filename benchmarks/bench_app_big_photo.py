@@ -24,18 +24,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.support.app import free_port, streamlit_answers  # noqa: E402 (after the path: run from anywhere)
+
 PHOTO = REPO / "tests" / "fixtures" / "public_domain" / "grace_hopper.jpg"
 SIZE = (4000, 3000)
 JPEG_QUALITY = 90
@@ -80,23 +82,9 @@ def make_photo(folder: Path) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-            return reply.status == 200
-    except OSError:
-        return False
-
-
 def start_app(checkout: Path, folder: Path) -> tuple[subprocess.Popen, str]:
     """`streamlit run app.py` of `checkout` with its code first on the path; (process, URL)."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, UNVEIL_DATA_DIR=str(folder / "data"), UNVEIL_MODELS_DIR=str(REPO / "models"),
                PYTHONPATH=str(checkout))
     log = (folder / "streamlit.log").open("w")
@@ -106,7 +94,7 @@ def start_app(checkout: Path, folder: Path) -> tuple[subprocess.Popen, str]:
         cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + 60
-    while not _healthy(url):
+    while not streamlit_answers(url):
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
             raise SystemExit(f"streamlit did not start:\n{(folder / 'streamlit.log').read_text()}")

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +41,7 @@ from tests.support.app import (
     panning_video,
     photo_views,
     side_by_side,
+    streamlit_answers,
 )
 from tests.support.paths import REPO
 
@@ -64,14 +64,6 @@ except ImportError:
     pytest.skip("playwright is not installed (pip install 'unveil[test]')", allow_module_level=True)
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-            return reply.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def app_url(app_models_dir, tmp_path_factory):
     """`streamlit run app.py` on a free localhost port with a fresh data folder; its URL.
@@ -87,7 +79,7 @@ def app_url(app_models_dir, tmp_path_factory):
     url = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + 60
-        while not (_healthy(url) and f"URL: {url}" in Path(log.name).read_text()):
+        while not (streamlit_answers(url) and f"URL: {url}" in Path(log.name).read_text()):
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not start:\n{Path(log.name).read_text()}")
             time.sleep(0.3)

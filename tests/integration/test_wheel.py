@@ -8,11 +8,10 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
-from tests.support.app import free_port
+from tests.support.app import free_port, streamlit_answers
 from tests.support.paths import REPO
 
 # What Streamlit prints at start while usage statistics are on.
@@ -24,13 +23,7 @@ def _serve(argv: list[str], *, cwd: Path, env: dict[str, str], port: int) -> str
     server = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
+        while not streamlit_answers(f"http://localhost:{port}"):
             if server.poll() is not None or time.monotonic() > deadline:
                 break
             time.sleep(0.3)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import socket
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -153,6 +154,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def streamlit_answers(url: str) -> bool:
+    """Whether the Streamlit server at `url` (http://host:port) answers its health check now."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
 
 
 def env_for_app(data_dir: Path, models: Path) -> dict[str, str]:
