@@ -53,6 +53,12 @@ class Member:
         compares faces with that model's embeddings only, so it cannot name them until re-enrolled."""
         return model not in self.models
 
+    def can_reembed(self, model: str) -> bool:
+        """Whether `reembed_from_thumbnails` may spare them re-enrolling for `model`: they must be re-enrolled,
+        and thumbnails are kept under a consent in force that covers them."""
+        return (self.must_reenrol(model) and self.thumbnails > 0 and self.consent_status == "active"
+                and self.consent.allows_thumbnails)
+
 
 # What the front ends say of a member recognition cannot name with the identity model loaded now.
 MUST_REENROL = ("{name} must be re-enrolled: their face embeddings were made by another identity model "
@@ -128,12 +134,22 @@ def _store_enrolment(store: FamilyStore, name: str, embeddings: np.ndarray, reco
 def add_embeddings(store: FamilyStore, who: str, embeddings: np.ndarray, *, model: str = "default") -> int:
     """More embeddings for an enrolled person whose consent is in force."""
     person = resolve(store, who)
-    record = consent.latest(store, person.id)
-    if consent.status(record, consent.store_now(store)) != "active":
+    if _consent_in_force(store, person.id) is None:
         raise ConsentError(f"{person.name} has no consent in force; nothing was stored")
+    return _store_embeddings(store, person.id, embeddings, model=model)
+
+
+def _consent_in_force(store: FamilyStore, person_id: str) -> ConsentRecord | None:
+    record = consent.latest(store, person_id)
+    return record if consent.status(record, consent.store_now(store)) == "active" else None
+
+
+def _store_embeddings(store: FamilyStore, person_id: str, embeddings: np.ndarray, *, model: str,
+                      details: Mapping[str, str] | None = None) -> int:
+    """Store embeddings of an enrolled person and audit-log it, in one transaction; how many were stored."""
     with store.transaction():
-        count = store.add_embeddings(person.id, embeddings, model=model)
-        audit_log.record(store, "embeddings_added", person_id=person.id, details={"embeddings": count})
+        count = store.add_embeddings(person_id, embeddings, model=model)
+        audit_log.record(store, "embeddings_added", person_id=person_id, details={"embeddings": count, **(details or {})})
     return count
 
 
@@ -157,18 +173,15 @@ def reembed_from_thumbnails(store: FamilyStore, who: str, *, model: Any) -> int:
     cover thumbnails, NoUsableThumbnailError when no thumbnail records its alignment; nothing is stored then.
     Returns how many embeddings were added (audit-logged as embeddings_added, from thumbnails)."""
     person = resolve(store, who)
-    record = consent.latest(store, person.id)
-    if consent.status(record, consent.store_now(store)) != "active" or not record.allows_thumbnails:
+    record = _consent_in_force(store, person.id)
+    if record is None or not record.allows_thumbnails:
         raise ConsentError(REEMBED_NEEDS_THUMBNAIL_CONSENT.format(name=person.name))
     faces = [found for found in (enrolment.thumbnail_landmarks(t.image) for t in store.thumbnails(person.id)) if found]
     if not faces:
         raise NoUsableThumbnailError(REEMBED_NO_USABLE_THUMBNAIL.format(name=person.name))
     crops = np.stack([model.align(pixels, landmarks) for pixels, landmarks in faces])
-    with store.transaction():
-        count = store.add_embeddings(person.id, model.embed(crops), model=model.name)
-        audit_log.record(store, "embeddings_added", person_id=person.id,
-                         details={"embeddings": count, "from": "thumbnails", "model": model.name})
-    return count
+    return _store_embeddings(store, person.id, model.embed(crops), model=model.name,
+                             details={"from": "thumbnails", "model": model.name})
 
 
 def members(store: FamilyStore) -> list[Member]:
