@@ -18,17 +18,6 @@ NOW = datetime.fromtimestamp(FakeClock().now, tz=UTC)
 VECTORS = np.random.default_rng(1).standard_normal((4, 128)).astype(np.float32)
 
 
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def store(tmp_path, clock):
-    with h.new_store(tmp_path, clock=clock) as opened:
-        yield opened
-
-
 def _record(**overrides) -> ConsentRecord:
     fields = {"subject": "Ana Lima", "given_by": "Ana Lima", "relation": "self", "purpose": "name family members in our photos",
                   "scope": "recognition", "given_at": NOW, "expires_at": NOW + timedelta(days=365), "subject_is_child": False}

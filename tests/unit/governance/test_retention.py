@@ -8,21 +8,8 @@ import pytest
 from governance import family, retention
 from governance.consent import ConsentRecord, store_now
 from governance.retention import RetentionError
-from tests.support import privacy_harness as h
-from tests.support.store import FakeClock
 
 VECTORS = np.ones((2, 16), np.float32)
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def store(tmp_path, clock):
-    with h.new_store(tmp_path, clock=clock) as opened:
-        yield opened
 
 
 def _enrol(store, name, *, days=365, thumbnails=0):

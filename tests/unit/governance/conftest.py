@@ -1,0 +1,19 @@
+"""A fresh store on a fake clock (cheap scrypt), for the governance verbs whose rules depend on time:
+consent expiry and retention. A test module that needs another store defines its own `store`."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support import privacy_harness as h
+from tests.support.store import FakeClock
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    with h.new_store(tmp_path, clock=clock) as opened:
+        yield opened
