@@ -110,7 +110,7 @@ def pack_transport(source: str, out: str | Path, *, dtype: str = "float16") -> P
     if source not in TRANSPORT_DIGESTS:
         raise ValueError(f"no transport for weights {source!r}; expected one of {sorted(TRANSPORT_DIGESTS)}")
     out = Path(out)
-    arrays = _hed_arrays(hed_weights_file()) if source == "hed" else _imagenet_onnx_arrays(imagenet_onnx_file())
+    arrays = _pinned_arrays(source, None)
     flat = {f"{layer}/{part}": array.astype(dtype) for layer, pair in arrays.items() for part, array in zip(("kernel", "bias"), pair)}
     # Compressed: 27.2 MB instead of 29.4 for HED.
     np.savez_compressed(out, source=np.asarray(source), source_sha256=np.asarray(TRANSPORT_DIGESTS[source]), **flat)
@@ -220,6 +220,16 @@ def imagenet_vgg16_file(explicit: str | None) -> Path:
     )
 
 
+def _pinned_arrays(source: str, weights_file: str | None) -> dict[str, list[np.ndarray]]:
+    """The 13 conv layers of the pinned HED or ImageNet file (fetched into the cache unless given), checked."""
+    if source == "hed":
+        path = Path(weights_file) if weights_file else hed_weights_file()
+        if sha256_file(path) != HED_WEIGHTS_SHA256:
+            raise WeightsFileError(f"{path}: not the pinned HED weights file")
+        return _hed_arrays(path)
+    return _imagenet_onnx_arrays(Path(weights_file) if weights_file else imagenet_onnx_file())
+
+
 def load_initial_weights(model: keras.Model, source: str, *, weights_file: str | None = None) -> dict:
     """Load `source` into a zoo VGG16; returns a description for the model card."""
     if source == "random":
@@ -227,24 +237,18 @@ def load_initial_weights(model: keras.Model, source: str, *, weights_file: str |
     if model.name != "vgg16":
         raise ValueError(f"pretrained weights '{source}' exist offline only for vgg16, not {model.name}")
     extra = {}
-    if source in TRANSPORT_DIGESTS and weights_file and Path(weights_file).suffix == ".npz":
-        arrays, dtype = _transport_arrays(Path(weights_file), source)
-        extra = {"transport": f"{Path(weights_file).name}: a {dtype} copy of the pinned weights (weights.pack_transport)"}
-    if source == "hed":
-        path = Path(weights_file) if weights_file else hed_weights_file()
-        if not extra:
-            if sha256_file(path) != HED_WEIGHTS_SHA256:
-                raise WeightsFileError(f"{path}: not the pinned HED weights file")
-            arrays = _hed_arrays(path)
+    if source in TRANSPORT_DIGESTS:
+        if weights_file and Path(weights_file).suffix == ".npz":
+            arrays, dtype = _transport_arrays(Path(weights_file), source)
+            extra = {"transport": f"{Path(weights_file).name}: a {dtype} copy of the pinned weights (weights.pack_transport)"}
+        else:
+            arrays = _pinned_arrays(source, weights_file)
         count = _set_conv_weights(model, arrays)
-        sha, file_name = HED_WEIGHTS_SHA256, Path(HED_WEIGHTS_MEMBER).name
-    elif source == "imagenet-onnx":
-        path = Path(weights_file) if weights_file else imagenet_onnx_file()
-        if not extra:
-            arrays = _imagenet_onnx_arrays(path)
-        count = _set_conv_weights(model, arrays)
-        sha, file_name = IMAGENET_ONNX_SHA256, Path(IMAGENET_ONNX_MEMBER).name
-        extra = {"tensors_sha256": IMAGENET_ONNX_TENSORS_SHA256, "package": IMAGENET_ONNX_PACKAGE, **extra}
+        if source == "hed":
+            sha, file_name = HED_WEIGHTS_SHA256, Path(HED_WEIGHTS_MEMBER).name
+        else:
+            sha, file_name = IMAGENET_ONNX_SHA256, Path(IMAGENET_ONNX_MEMBER).name
+            extra = {"tensors_sha256": IMAGENET_ONNX_TENSORS_SHA256, "package": IMAGENET_ONNX_PACKAGE, **extra}
     elif source == "imagenet":
         path = imagenet_vgg16_file(weights_file)
         count = _load_imagenet(model, path)
