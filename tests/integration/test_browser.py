@@ -166,6 +166,16 @@ def _go(page, title: str) -> None:
     _settled(page)
 
 
+def _create_store(page) -> None:
+    """On the Family page: create the store with PASSPHRASE; it is then unlocked."""
+    _go(page, "Family")
+    page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
+    page.get_by_label("Repeat the passphrase").fill(PASSPHRASE)
+    page.get_by_role("button", name="Create the store").click()
+    expect(page.get_by_text("Family store unlocked")).to_be_visible()
+    _settled(page)
+
+
 def _upload(page, label: str, files: list[tuple[str, bytes, str]]) -> None:
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text=label)
     uploader.locator('input[type="file"]').set_input_files(
@@ -200,12 +210,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     _shot(page, "analyze")
 
     # Family: create the store, enrol one person from 4 photos with their consent.
-    _go(page, "Family")
-    page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
-    page.get_by_label("Repeat the passphrase").fill(PASSPHRASE)
-    page.get_by_role("button", name="Create the store").click()
-    expect(page.get_by_text("Family store unlocked")).to_be_visible()
-    _settled(page)
+    _create_store(page)
     page.get_by_role("tab", name="Enrol a member").click()
     page.get_by_label("Name", exact=True).fill(MEMBER_NAME)
     page.get_by_label("Name", exact=True).press("Enter")

@@ -16,6 +16,7 @@ import pytest
 
 from tests.integration.test_browser import (  # noqa: F401 - fixtures are found by name
     PASSPHRASE,
+    _create_store,
     _go,
     _no_exception,
     _settled,
@@ -57,12 +58,7 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     page = browser_page
     member, stranger = people["member"], people["stranger"]
     page.goto(app_url)
-    _go(page, "Family")
-    page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
-    page.get_by_label("Repeat the passphrase").fill(PASSPHRASE)
-    page.get_by_role("button", name="Create the store").click()
-    expect(page.get_by_text("Family store unlocked")).to_be_visible()
-    _settled(page)
+    _create_store(page)
 
     # Enrolment: after success the form is empty again, so the next person starts from nothing.
     _enrol(page, GRACE, _jpegs(member[:3]))
