@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
-from fer_core._paths import models_dir
+from fer_core._paths import identity_model_name, models_dir
 from fer_core.detection import DEFAULT_THREADS, DetectedFace, FaceDetector
 from fer_core.emotion import EmotionModel
 from fer_core.images import ImageSource, load_image
@@ -38,8 +38,6 @@ DEFAULT_MIN_FACE_SIZE = 40.0
 # 0.77, with the same faces found on the composited group photos framed near, and 1 of 159 missed when they
 # fill a third of the frame (faces of 58 px and up): `python benchmarks/bench_phone_photo_detection.py`.
 DEFAULT_MIN_FACE_FRACTION = 0.02
-# The identity model the analyzer loads when it is present (fer_core.identity's default).
-DEFAULT_IDENTITY_MODEL = "face_recognition_dlib.onnx"
 # Reading order: rows top to bottom, each left to right. A face joins the row above it when its box
 # overlaps that row's band (from its highest top to its lowest bottom) by at least this fraction of
 # the smaller face's height. A band, not the row's mean centre, so that a line of tall and short
@@ -127,7 +125,7 @@ class FaceAnalyzer:
     detector: a FaceDetector; default: `default_detector(threads=threads)`.
     emotion_model: an EmotionModel or a path; default: the shipped models/emotion_vgg16.onnx.
     identity_model: an EmbeddingModel (fer_core.identity), a path, None (default: the shipped
-        models/face_recognition_dlib.onnx if that file exists) or False (no embeddings).
+        model fer_core._paths.identity_model_name() names, if that file exists) or False (no embeddings).
     threads: inference threads of the detector and identity model loaded here (see detection.DEFAULT_THREADS).
     emotion_threads: inference threads of the emotion model loaded here; default None, every core. It is
         the heaviest model (the shipped VGG16 runs at 96x96 inside its graph): one thread made analyze()
@@ -191,7 +189,7 @@ def _identity_model(choice: Any, threads: int | None) -> EmbeddingModelLike | No
     if choice is False:
         return None
     if choice is None:
-        path = models_dir() / DEFAULT_IDENTITY_MODEL
+        path = models_dir() / identity_model_name()
         if not path.is_file():
             return None
         choice = path

@@ -11,9 +11,12 @@ import hashlib
 import os
 
 from fer_core._onnx import load_session, metadata, metadata_json, ort, session_from_bytes
-from fer_core._paths import models_dir
+from fer_core._paths import identity_model_name, models_dir
 
-__all__ = ["load_session", "metadata", "metadata_json", "models_dir", "ort", "session_from_bytes", "sha256_file"]
+__all__ = [
+    "identity_model_name", "load_session", "metadata", "metadata_json", "models_dir", "ort", "session_from_bytes",
+    "sha256_file",
+]
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

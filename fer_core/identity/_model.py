@@ -8,11 +8,11 @@ import numpy as np
 
 from fer_core._errors import ImageError, ModelError
 from fer_core._onnx import load_session, metadata
-from fer_core._paths import models_dir
+from fer_core._paths import DEFAULT_IDENTITY_MODEL, identity_model_name, models_dir
 from fer_core.alignment import align_face
 from fer_core.identity._metadata import parse_identity_metadata
 
-DEFAULT_MODEL = "face_recognition_dlib.onnx"
+DEFAULT_MODEL = DEFAULT_IDENTITY_MODEL
 _INPUT_TYPES = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8}
 
 
@@ -24,8 +24,8 @@ class EmbeddingModel:
     - template: 5x2 float32, where the landmarks land in that crop, in pixels.
     - distance: "euclidean" or "cosine", how two embeddings are compared (`pairwise_distances`).
     - threshold: the calibrated operating point; two faces at a distance <= threshold are taken as
-      the same person. For the shipped dlib model it was calibrated on the enrolment photos of
-      the development set (benchmarks/calibrate_identity.py; models/face_recognition_dlib.md).
+      the same person. The shipped models' thresholds were calibrated on the enrolment photos of
+      the development set (benchmarks/calibrate_identity.py; their cards in models/).
     - embedding_dim: length of one embedding.
 
     With `flip_average` (the default) each face is embedded as the mean of the crop's and its
@@ -123,6 +123,7 @@ def pairwise_distances(a: np.ndarray, b: np.ndarray, kind: str) -> np.ndarray:
 def load_embedding_model(
     path: str | os.PathLike[str] | None = None, *, flip_average: bool = True, threads: int | None = None
 ) -> EmbeddingModel:
-    """Load an identity model (default: the shipped dlib ResNet); ModelError if it does not describe itself."""
-    return EmbeddingModel(path if path is not None else models_dir() / DEFAULT_MODEL,
+    """Load an identity model (default: `identity_model_name()` in models_dir()); ModelError if it does not
+    describe itself."""
+    return EmbeddingModel(path if path is not None else models_dir() / identity_model_name(),
                           flip_average=flip_average, threads=threads)

@@ -93,3 +93,29 @@ def paired_bootstrap(candidate: np.ndarray, baseline: np.ndarray, *, resamples: 
     means = np.array([diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(resamples)])
     low, high = np.percentile(means, [2.5, 97.5])
     return float(diff.mean()), float(low), float(high)
+
+
+def fnmr_at_fmr(distances: np.ndarray, same: np.ndarray, fmr: float) -> float:
+    """The share of same-person pairs rejected at the largest threshold that accepts at most `fmr` of the
+    different-person pairs (a point of the DET curve: how many family photos go unnamed when strangers
+    may be named at most that often)."""
+    different = np.sort(distances[~same])
+    allowed = int(np.floor(fmr * len(different) + 1e-9))  # different-person pairs that may be accepted
+    # accept everything strictly below the (allowed+1)-th nearest different-person pair
+    bound = different[allowed] if allowed < len(different) else np.inf
+    return float((distances[same] >= bound).mean())
+
+
+def paired_bootstrap_fnmr(candidate: np.ndarray, baseline: np.ndarray, same: np.ndarray, fmr: float, *,
+                          resamples: int = BOOTSTRAP, seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """FNMR at `fmr` of candidate - baseline (per-pair distances over the same pairs) and its 95% percentile
+    interval; same- and different-person pairs are resampled separately, so each resample keeps both kinds."""
+    rng = np.random.default_rng(seed)
+    same_idx, different_idx = np.flatnonzero(same), np.flatnonzero(~same)
+    value = fnmr_at_fmr(candidate, same, fmr) - fnmr_at_fmr(baseline, same, fmr)
+    diffs = []
+    for _ in range(resamples):
+        pick = np.r_[rng.choice(same_idx, len(same_idx)), rng.choice(different_idx, len(different_idx))]
+        diffs.append(fnmr_at_fmr(candidate[pick], same[pick], fmr) - fnmr_at_fmr(baseline[pick], same[pick], fmr))
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return float(value), float(low), float(high)

@@ -23,6 +23,7 @@ from PIL import Image
 
 import unveil.api as api
 from fer_core import FaceAnalyzer
+from fer_core.model_files import identity_model_name
 from fer_core.store import FamilyStore
 from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, free_port, photo_bytes, side_by_side
 from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, TokenFileError, create_app, load_or_create
@@ -40,7 +41,7 @@ def analyzer(app_models_dir) -> FaceAnalyzer:
 
     return FaceAnalyzer(detector=FaceDetector(min_face_size=40, neck_check=True),
                         emotion_model=EmotionModel(app_models_dir / "emotion_vgg16.onnx"),
-                        identity_model=load_embedding_model(app_models_dir / "face_recognition_dlib.onnx"))
+                        identity_model=load_embedding_model(app_models_dir / identity_model_name()))
 
 
 @pytest.fixture(scope="module")

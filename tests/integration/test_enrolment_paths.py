@@ -12,6 +12,7 @@ from PIL import Image
 
 from fer_core.analyzer import default_detector
 from fer_core.detection import FaceDetector
+from fer_core.identity import pairwise_distances
 from fer_core.store import GALLERY_MIXES_MODELS, EmbeddingError
 from governance import enrolment, family
 from governance.consent import ConsentRecord, store_now
@@ -115,7 +116,8 @@ def test_a_face_picked_in_a_group_photo_is_enrolled_alike_and_never_guessed(app_
     assert (done.embeddings, done.left_out) == (2, ()) and (code, err) == (0, "")
     np.testing.assert_allclose(cli_entries[0].embeddings, app_vectors, atol=1e-5)
     # Face 1 is Colin, not Serena: his two embeddings are closer to each other than to her face.
-    assert float(np.linalg.norm(app_vectors[0] - app_vectors[1])) <= widgets.analyzer().identity_model.threshold
+    model = widgets.analyzer().identity_model
+    assert pairwise_distances(app_vectors[:1], app_vectors[1:], model.distance)[0, 0] <= model.threshold
 
 
 def test_no_photo_with_a_face_refuses_the_enrolment_in_both_and_stores_nothing(app_env, photos, stores, capsys):
@@ -199,7 +201,7 @@ def test_recognition_compares_one_models_embeddings_and_members_of_another_must_
 def test_after_a_model_change_members_are_re_embedded_from_thumbnails_only_with_consent_to_them(
         app_env, photos, stores, tmp_path, capsys):
     from fer_core.identity import load_embedding_model
-    from fer_core.model_files import models_dir
+    from fer_core.model_files import identity_model_name, models_dir
     from governance import audit_log
     from governance.consent import ConsentError
 
@@ -212,7 +214,7 @@ def test_after_a_model_change_members_are_re_embedded_from_thumbnails_only_with_
         family.enroll(store, "Serena Williams", h.person_embeddings("Serena Williams"), recognition_only)
         h.enrol(store, "Halle Berry")  # thumbnail consent, but a thumbnail that records no alignment
     # Model B: the same network under another name, so its embeddings of the same face are comparable.
-    (tmp_path / "model_b.onnx").write_bytes((models_dir() / "face_recognition_dlib.onnx").read_bytes())
+    (tmp_path / "model_b.onnx").write_bytes((models_dir() / identity_model_name()).read_bytes())
     model_b = load_embedding_model(tmp_path / "model_b.onnx")
     with h.open_store(app_dir) as store:
         assert [m.must_reenrol(model_b.name) for m in family.members(store)] == [True, True, True]
@@ -227,7 +229,8 @@ def test_after_a_model_change_members_are_re_embedded_from_thumbnails_only_with_
         members = {m.name: m.must_reenrol(model_b.name) for m in family.members(store)}
         last = audit_log.entries(store)[-1]
     assert entry.name == "Colin Powell"
-    assert float(np.linalg.norm(entry.embeddings[0] - old[0])) < 0.2  # the thumbnail's face is the photo's
+    # the thumbnail's face is the photo's: far nearer than the threshold
+    assert pairwise_distances(entry.embeddings[:1], old[:1], model_b.distance)[0, 0] < 0.2
     assert members == {"Colin Powell": False, "Serena Williams": True, "Halle Berry": True}
     assert (last.event, last.details) == ("embeddings_added",
                                           {"embeddings": 1, "from": "thumbnails", "model": "model_b.onnx"})

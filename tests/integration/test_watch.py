@@ -23,6 +23,7 @@ from PIL import Image
 from fer_core.detection import FaceDetector
 from fer_core.emotion import EmotionModel
 from fer_core.live import APPEAR, EMOTION, LEAVE, EmotionSmoother, LiveTracker
+from fer_core.model_files import identity_model_name
 from fer_core.video import box_iou
 from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_path
 from tests.support.paths import REPO
@@ -198,7 +199,7 @@ def unlocked(family_store_dir, app_models_dir):
 
     with FamilyStore(family_store_dir) as store:
         store.unlock(FAMILY_PASSPHRASE)
-        yield store, load_embedding_model(Path(app_models_dir) / "face_recognition_dlib.onnx", threads=1)
+        yield store, load_embedding_model(Path(app_models_dir) / identity_model_name(), threads=1)
 
 
 def test_a_member_is_named_and_each_appearance_is_audited_once(models, room, unlocked, tmp_path):

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from fer_core.emotion import DEFAULT_MODEL as EMOTION_MODEL
-from fer_core.model_files import models_dir
+from fer_core.model_files import identity_model_name, models_dir
 from tests.support.paths import FIXTURES
 
 # Real LFW people used across the app tests (../shared/data/faces): one to enrol, one stranger.
@@ -129,7 +129,7 @@ def family_store_dir(tmp_path_factory, faces_dir, app_models_dir) -> Path:
     from unveil.app import enrolment
 
     folder = tmp_path_factory.mktemp("family")
-    model = load_embedding_model(Path(app_models_dir) / "face_recognition_dlib.onnx", threads=1)
+    model = load_embedding_model(Path(app_models_dir) / identity_model_name(), threads=1)
     photos = {str(p): load_image(p) for p in (photo_path(faces_dir, MEMBER, n) for n in range(2, 6))}
     embeddings = embed_enrollment_photos(photos, detect=FaceDetector(threads=1).detect, model=model)
     with FamilyStore.create(folder, passphrase=FAMILY_PASSPHRASE, scrypt=ScryptParams(n=2**10, r=8, p=1)) as store:

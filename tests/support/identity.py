@@ -23,6 +23,18 @@ def reference_embeddings() -> np.ndarray:
     return np.load(FIXTURES / "faceapi_reference_embeddings.npy")
 
 
+def mobilefacenet_fixture_faces() -> np.ndarray:
+    """[4, 112, 112, 3] uint8: those chips resized (Lanczos) to MobileFaceNet's input, as
+    tools/convert_mobilefacenet.py fed them to the TFLite interpreter."""
+    return np.stack([np.asarray(Image.fromarray(chip).resize((112, 112), Image.Resampling.LANCZOS))
+                     for chip in aligned_fixture_faces()])
+
+
+def mobilefacenet_reference_embeddings() -> np.ndarray:
+    """[4, 192] float32: the TFLite model's own output on those chips (tools/convert_mobilefacenet.py --reference)."""
+    return np.load(FIXTURES / "mobilefacenet_reference_embeddings.npy")
+
+
 def read_rgb(path: Path) -> np.ndarray:
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))

@@ -141,12 +141,11 @@ def _enroll(args: argparse.Namespace) -> int:
 
 @reports_errors
 def _list(args: argparse.Namespace) -> int:
-    from fer_core.identity import DEFAULT_MODEL
-    from fer_core.model_files import models_dir
+    from fer_core.model_files import identity_model_name, models_dir
 
     # The identity model the app and `family enroll` load (EmbeddingModel.name is its file name); when
     # it is not installed, nobody can be recognised and there is nothing to compare with.
-    model = DEFAULT_MODEL if (models_dir() / DEFAULT_MODEL).is_file() else None
+    model = identity_model_name() if (models_dir() / identity_model_name()).is_file() else None
     with open_unlocked(args) as store:
         members = family.members(store)
         damaged = len(store.person_ids()) - len(members)

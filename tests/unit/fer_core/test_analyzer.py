@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from fer_core import ImageError
-from fer_core.analyzer import DEFAULT_IDENTITY_MODEL, Face, FaceAnalyzer, identify
+from fer_core.analyzer import Face, FaceAnalyzer, identify
 from fer_core.emotion import EmotionModel
-from fer_core.model_files import models_dir
+from fer_core.model_files import identity_model_name, models_dir
 
 ONE_FACE = ("Colin_Powell/Colin_Powell_0001.jpg", "Halle_Berry/Halle_Berry_0001.jpg",
             "Tiger_Woods/Tiger_Woods_0001.jpg", "Naomi_Watts/Naomi_Watts_0001.jpg",
@@ -119,7 +119,7 @@ def test_models_are_given_as_objects_or_paths(tiny_emotion_onnx, faces_dir):
     assert len(analyzer.analyze(faces_dir / ONE_FACE[2])) == 1
 
 
-_IDENTITY = models_dir() / DEFAULT_IDENTITY_MODEL
+_IDENTITY = models_dir() / identity_model_name()
 needs_identity_model = pytest.mark.skipif(not _IDENTITY.is_file(), reason="identity model not shipped yet")
 
 

@@ -14,6 +14,8 @@ from PIL import Image
 
 from fer_core import Face, FaceAnalyzer, FaceDetector, Gallery, Match, load_embedding_model, render
 from fer_core import video as fer_video
+from fer_core.identity import pairwise_distances
+from fer_core.model_files import identity_model_name
 from governance import enrolment
 from tests.support.app import (
     MEMBER,
@@ -368,7 +370,7 @@ def test_a_90_second_video_of_two_people_crossing_gives_one_track_each_over_its_
     # identity model's embeddings, his track survives that gap. 31 frames keep the test fast.
     member, stranger = photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5)
     video = crossing_video((member, stranger), tmp_path / "crossing.mp4", seconds=90.0)
-    model = load_embedding_model(app_models_dir / "face_recognition_dlib.onnx")
+    model = load_embedding_model(app_models_dir / identity_model_name())
     analyzer = FaceAnalyzer(emotion_model=app_models_dir / "emotion_vgg16.onnx", identity_model=model)
     analysis = fer_video.analyze_video(video, analyzer.analyze, max_frames=31,
                                  same_person=fer_video.SamePerson(model.threshold, model.distance))
@@ -456,7 +458,7 @@ def test_family_and_governance_tables(store):
 def test_enrolment_uses_the_picked_face_of_a_group_photo_and_says_which_photos_are_left_out(
         app_models_dir, faces_dir, group_photo):
     detect = FaceDetector(min_face_size=40).detect
-    model = load_embedding_model(app_models_dir / "face_recognition_dlib.onnx")
+    model = load_embedding_model(app_models_dir / identity_model_name())
     blank = io.BytesIO()
     Image.new("RGB", (320, 240), (120, 160, 90)).save(blank, format="PNG")
     photos = [enrolment.read_photo(photo_path(faces_dir, STRANGER, 1).read_bytes(), "serena.jpg", detect),
@@ -479,9 +481,9 @@ def test_enrolment_uses_the_picked_face_of_a_group_photo_and_says_which_photos_a
     crops = enrolment.aligned_faces(chosen, model)
     embeddings = model.embed(crops)
     assert embeddings.shape == (2, model.embedding_dim)
-    same_person = float(np.linalg.norm(embeddings[0] - embeddings[1]))
-    other = model.embed(enrolment.aligned_faces([(photos[1].image, photos[1].faces[0])], model))[0]
-    assert same_person < float(np.linalg.norm(embeddings[0] - other))
+    other = model.embed(enrolment.aligned_faces([(photos[1].image, photos[1].faces[0])], model))
+    same_person, different = pairwise_distances(embeddings[:1], np.r_[embeddings[1:], other], model.distance)[0]
+    assert same_person < different
 
     thumbs = enrolment.thumbnails(crops, template=model.template)
     assert len(thumbs) == 2

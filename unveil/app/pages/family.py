@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 import streamlit as st
 
 from fer_core import render
+from fer_core.model_files import identity_model_name
 from governance import consent, enrolment, erasure, family
 from unveil.app import session as app_session
 from unveil.app import tables
@@ -100,7 +101,7 @@ with enrol_tab:
     if engine is None:
         pass
     elif engine.identity_model is None:
-        st.error("No identity model is installed (models/face_recognition_dlib.onnx): enrolment is not possible.")
+        st.error(f"No identity model is installed (models/{identity_model_name()}): enrolment is not possible.")
     else:
         st.write("Several photos of one person, each showing only their face, give the best recognition (4 or more).")
         name = st.text_input("Name", key=_key("name"))

@@ -185,3 +185,15 @@ def test_cross_validated_threshold_and_paired_bootstrap():
     assert all(0.2 < t < 0.8 for t in thresholds)
     value, low, high = pairs_module.paired_bootstrap(correct, np.ones(40, dtype=bool))
     assert value == pytest.approx(-1 / 40) and low <= value <= high <= 0
+
+
+def test_fnmr_at_fmr_and_its_paired_bootstrap():
+    same = np.array([True] * 10 + [False] * 10)
+    # different-person pairs at 0.50..0.95; same-person pairs at 0.10..0.52 and one at 0.90
+    baseline = np.r_[np.linspace(0.10, 0.52, 9), 0.90, np.linspace(0.50, 0.95, 10)]
+    assert pairs_module.fnmr_at_fmr(baseline, same, 0.0) == pytest.approx(0.2)  # below 0.50: 0.52 and 0.90 rejected
+    assert pairs_module.fnmr_at_fmr(baseline, same, 0.1) == pytest.approx(0.1)  # below 0.55: only 0.90 rejected
+    better = baseline.copy()
+    better[9] = 0.3
+    value, low, high = pairs_module.paired_bootstrap_fnmr(better, baseline, same, 0.1, resamples=200)
+    assert value == pytest.approx(-0.1) and low <= value <= high <= 0

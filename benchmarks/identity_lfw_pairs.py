@@ -1,0 +1,157 @@
+"""Identity models side by side on LFW's own verification pairs, less every person of the development set.
+
+LFW's pairs.txt (10 folds of 300 same-person and 300 different-person pairs, the "unrestricted"
+protocol's view 2) read from the public snapshot of the LFW site repository (pinned commit, the same
+one benchmarks/emotion_real_photos_data.py reads), 250x250 deep-funneled photos. Every pair with a
+person who is in ../shared/data/faces (the 16 enrolled people and the 50 unknown people the
+thresholds and the household benchmark use) is dropped, so nothing here was seen while choosing a
+model's threshold or preprocessing.
+
+Each model runs the app's path: fer_core.detection (MTCNN) finds the centre face of each photo
+(once, shared by all models), the model aligns it to its own template and embeds it with flip
+averaging. Accuracy follows the LFW protocol: each fold is decided at the threshold that is best on
+the other nine. The first model is the baseline; each other model's paired difference in accuracy
+comes with a 95% bootstrap interval over the same pairs.
+
+    python benchmarks/identity_lfw_pairs.py --model models/face_recognition_dlib.onnx \
+        --model models/face_recognition_mobilefacenet.onnx [--json PATH] [--mirrors /work/.mirror]
+
+Needs the snapshot: `fetch github:umass-vis-lfw/umass-vis-lfw.github.io` (the fetch tool).
+LFW's photos are news photos with no licence: they are read here and never copied into the repository.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from compare_identity_models import pair_distances
+from emotion_real_photos_data import DEFAULT_MIRRORS, LFW, Mirror
+
+from fer_core.detection import FaceDetector
+from fer_core.identity import load_embedding_model
+from fer_core.images import load_image
+from fer_core.training.identity_devset import FACES_DIR, centre_face, load_manifest
+from fer_core.training.identity_pairs import (
+    Pair,
+    cross_validated,
+    fnmr_at_fmr,
+    paired_bootstrap,
+    paired_bootstrap_fnmr,
+)
+
+PHOTOS = "images_deepfunneled"  # the 250x250 set; images/ holds 150x150 thumbnails
+FMR_POINTS = (0.01, 0.001)  # DET points reported: the household's concern is the low-FMR end
+
+
+def parse_pairs(text: str) -> list[tuple[str, int, str, int, bool, int]]:
+    """(person, number, person, number, same, fold) per line of LFW's pairs.txt."""
+    lines = text.strip().splitlines()
+    folds, per_kind = (int(v) for v in lines[0].split())
+    rows = [line.split("\t") for line in lines[1:]]
+    if len(rows) != folds * 2 * per_kind:
+        raise SystemExit(f"pairs.txt announces {folds} x 2 x {per_kind} pairs but holds {len(rows)}")
+    pairs = []
+    for k, row in enumerate(rows):
+        fold = k // (2 * per_kind)
+        if len(row) == 3:
+            pairs.append((row[0], int(row[1]), row[0], int(row[2]), True, fold))
+        else:
+            pairs.append((row[0], int(row[1]), row[2], int(row[3]), False, fold))
+    return pairs
+
+
+def development_people(faces_dir: Path) -> set[str]:
+    """Everyone in the development face set, enrolled or unknown, by LFW name."""
+    return {photo.path.name.rsplit("_", 1)[0] for photo in load_manifest(faces_dir)}
+
+
+def photo_path(person: str, number: int) -> str:
+    return f"{PHOTOS}/{person}/{person}_{number:04d}.jpg"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, action="append", required=True,
+                        help="identity ONNX model; give it once per model, the baseline first")
+    parser.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS, help="where the fetch tool put the snapshots")
+    parser.add_argument("--faces-dir", type=Path, default=FACES_DIR)
+    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+
+    lfw = Mirror(args.mirrors, *LFW)
+    excluded = development_people(args.faces_dir)
+    rows = [r for r in parse_pairs(lfw.read("pairs.txt").decode()) if r[0] not in excluded and r[2] not in excluded]
+    paths = sorted({photo_path(r[0], r[1]) for r in rows} | {photo_path(r[2], r[3]) for r in rows})
+    index = {path: k for k, path in enumerate(paths)}
+    pairs = [Pair(index[photo_path(a, i)], index[photo_path(b, j)], same, fold) for a, i, b, j, same, fold in rows]
+    n_same = sum(p.same for p in pairs)
+    print(f"LFW pairs.txt less the {len(excluded)} people of {args.faces_dir}: {n_same} same-person and "
+          f"{len(pairs) - n_same} different-person pairs in 10 folds, {len(paths)} photos")
+
+    detector = FaceDetector()
+    images, landmarks = [], []
+    for path in paths:
+        image = load_image(io.BytesIO(lfw.read(path)))
+        face = centre_face(detector.detect(image), image.shape)
+        images.append(image)
+        landmarks.append(None if face is None else face.landmarks)
+    missing = [paths[k] for k, points in enumerate(landmarks) if points is None]
+    print(f"no face found in {len(missing)} photos (their pairs count as decided 'different')")
+
+    results = {}
+    for model_path in args.model:
+        model = load_embedding_model(model_path)
+        embeddings = np.full((len(paths), model.embedding_dim), np.nan, dtype=np.float32)
+        found = [k for k, points in enumerate(landmarks) if points is not None]
+        for start in range(0, len(found), 32):
+            batch = found[start:start + 32]
+            embeddings[batch] = model.embed(np.stack([model.align(images[k], landmarks[k]) for k in batch]))
+        distances = pair_distances(embeddings, pairs, model.distance)
+        correct, thresholds = cross_validated(distances, pairs)
+        results[model.name] = (correct, thresholds, model.distance, distances)
+
+    baseline = next(iter(results))
+    print(f"\n| model | distance | 10-fold accuracy | difference to {baseline} [95% CI] | fold thresholds |")
+    print("|---|---|---|---|---|")
+    figures = {"pairs": {"same": n_same, "different": len(pairs) - n_same}, "photos": len(paths),
+               "no_face": len(missing), "excluded_people": len(excluded), "snapshot": f"{LFW[0]}@{LFW[1]}",
+               "models": {}}
+    for name, (correct, thresholds, distance, _) in results.items():
+        if name == baseline:
+            diff = "-"
+            interval = None
+        else:
+            interval = paired_bootstrap(correct, results[baseline][0])
+            diff = f"{interval[0]:+.4f} [{interval[1]:+.4f}, {interval[2]:+.4f}]"
+        print(f"| {name} | {distance} | {correct.mean():.4f} ({int(correct.sum())}/{len(correct)}) | {diff} | "
+              f"{min(thresholds):.3f}-{max(thresholds):.3f} |")
+        figures["models"][name] = {"accuracy": float(correct.mean()), "correct": int(correct.sum()),
+                                   "difference_to_baseline": interval, "fold_thresholds": thresholds}
+    same = np.array([p.same for p in pairs])
+    print(f"\nFalse non-match rate at a fixed false match rate (threshold set on all pairs; difference to {baseline} "
+          "with a 95% bootstrap interval, same- and different-person pairs resampled separately):\n")
+    print("| model | " + " | ".join(f"FNMR at FMR {fmr:.1%}" for fmr in FMR_POINTS) + " |")
+    print("|---|" + "---|" * len(FMR_POINTS))
+    for name, (_, _, _, distances) in results.items():
+        cells = []
+        for fmr in FMR_POINTS:
+            rate = fnmr_at_fmr(distances, same, fmr)
+            cell = f"{rate:.4f}"
+            if name != baseline:
+                value, low, high = paired_bootstrap_fnmr(distances, results[baseline][3], same, fmr)
+                cell += f" ({value:+.4f} [{low:+.4f}, {high:+.4f}])"
+                figures["models"][name][f"fnmr_difference_at_fmr_{fmr}"] = [value, low, high]
+            figures["models"][name][f"fnmr_at_fmr_{fmr}"] = rate
+            cells.append(cell)
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
