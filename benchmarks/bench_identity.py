@@ -30,8 +30,8 @@ import numpy as np
 from calibrate_identity import TARGET_FPIR, calibrate
 
 from fer_core.detection import FaceDetector
-from fer_core.identity import DEFAULT_MODEL, Gallery, embed_enrollment_photos, load_embedding_model, pairwise_distances
-from fer_core.model_files import models_dir
+from fer_core.identity import Gallery, embed_enrollment_photos, load_embedding_model, pairwise_distances
+from fer_core.model_files import identity_model_name, models_dir
 from fer_core.training.identity_devset import (
     FACES_DIR,
     FacePhoto,
@@ -210,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="identity ONNX model (default: the shipped one)")
     parser.add_argument("--faces-dir", type=Path, default=FACES_DIR)
     parser.add_argument("--json", type=Path, help="write the operating point's figures for the model card here")
+    parser.add_argument("--target-fpir", type=float, default=TARGET_FPIR,
+                        help="the bound the model's threshold was calibrated with; the run without flip averaging "
+                             "is calibrated with it too")
     args = parser.parse_args(argv)
 
     detector = FaceDetector()
@@ -238,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     # The same pipeline without flip averaging, at the threshold the same calibration picks for it.
     emb_off, kept_off, _ = results[False]
     enrol = [i for i, p in enumerate(kept_off) if p.is_enrolment]
-    t_off = calibrate(emb_off[enrol], [kept_off[i].person for i in enrol], model.distance, TARGET_FPIR)
+    t_off = calibrate(emb_off[enrol], [kept_off[i].person for i in enrol], model.distance, args.target_fpir)
     counts_off = open_set_counts(gallery_rule(Gallery(people_embeddings(emb_off, kept_off), threshold=t_off,
                                                       distance=model.distance)), emb_off, kept_off)
     counts_off["known_rejected"] += missed_known
@@ -266,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         errors = open_set_errors(gallery, embeddings, kept) + [
             f"{p.path.name}: no face found (counted as not named)" for p in missed if p.is_probe]
         write_evaluation(
-            args.json, kind="identity", models=[args.model or models_dir() / DEFAULT_MODEL],
+            args.json, kind="identity", models=[args.model or models_dir() / identity_model_name()],
             threshold=model.threshold, findings=errors,
             evaluation_data={
                 "name": "open-set benchmark on the probes of the development face set",

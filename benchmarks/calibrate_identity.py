@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_core.detection import FaceDetector
-from fer_core.identity import DEFAULT_MODEL, Gallery, load_embedding_model, pairwise_distances
-from fer_core.model_files import models_dir
+from fer_core.identity import Gallery, load_embedding_model, pairwise_distances
+from fer_core.model_files import identity_model_name, models_dir
 from fer_core.training.identity_devset import FACES_DIR, embed_photos, load_manifest
 from governance.model_cards import write_evaluation
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the operating point's figures for the model card here")
     args = parser.parse_args(argv)
 
-    model_path = args.model or models_dir() / DEFAULT_MODEL
+    model_path = args.model or models_dir() / identity_model_name()
     model = load_embedding_model(model_path, flip_average=not args.no_flip)
     photos = [p for p in load_manifest(args.faces_dir) if p.is_enrolment]
     embeddings, kept, missed = embed_photos(photos, model, FaceDetector())

@@ -1,9 +1,13 @@
-"""The shipped identity model against the JavaScript it was converted from, as an evaluation for its card.
+"""A shipped identity model against the framework it was converted from, as an evaluation for its card.
 
-tests/fixtures/identity holds 4 aligned LFW face chips and the embeddings @vladmandic/face-api 1.7.15's own
-computeFaceDescriptor gave for them (tools/make_identity_reference.py; tfjs cpu backend). This runs the
-ONNX model on the same chips, without flip averaging as the JavaScript has none, and reports the largest
-difference. tests/unit/fer_core/training/test_identity_converter.py holds the model to < 1e-5.
+tests/fixtures/identity holds 4 aligned LFW face chips (dlib's 150x150 template) and, per shipped model,
+the reference framework's own embeddings of them:
+- face_recognition_dlib.onnx: @vladmandic/face-api 1.7.15's computeFaceDescriptor (JavaScript, tfjs cpu
+  backend; tools/make_identity_reference.py); tests/unit/fer_core/training/test_identity_converter.py.
+- face_recognition_mobilefacenet.onnx: the TFLite interpreter on the chips resized to 112x112
+  (tools/convert_mobilefacenet.py --reference); tests/unit/fer_core/training/test_mobilefacenet_converter.py.
+This runs the ONNX model on the same pixels, without flip averaging as the references have none, and
+reports the largest difference.
 
     python benchmarks/identity_conversion_parity.py [--model models/face_recognition_dlib.onnx] [--json PATH]
 """
@@ -15,26 +19,44 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fer_core.identity import DEFAULT_MODEL, load_embedding_model
+from fer_core.identity import load_embedding_model
 from fer_core.model_files import models_dir
 from fer_core.training.convert_faceapi import REFERENCE_PHOTOS as PHOTOS
 from fer_core.training.convert_faceapi import TFJS
 from governance.model_cards import write_evaluation
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "identity"
-# The order of faceapi_reference_embeddings.npy: the photos tools/make_identity_reference.py aligned.
+# The order of the reference embeddings: the photos tools/make_identity_reference.py aligned.
 REFERENCE_PHOTOS = tuple(Path(photo).stem for photo in PHOTOS)
+# Per shipped model: reference file, the side its chips are resized to (None: as stored), and what made it.
+REFERENCES = {
+    "face_recognition_dlib.onnx": (
+        "faceapi_reference_embeddings.npy", None,
+        f"@vladmandic/face-api 1.7.15 computeFaceDescriptor on the same chips, {TFJS[0]} cpu backend "
+        "(tests/fixtures/identity, written by tools/make_identity_reference.py)"),
+    "face_recognition_mobilefacenet.onnx": (
+        "mobilefacenet_reference_embeddings.npy", 112,
+        "the TFLite interpreter (TensorFlow's tf.lite) on the same chips resized to 112x112 with Lanczos, "
+        "(x - 127.5) / 128 as the Android app feeds it (tests/fixtures/identity, written by "
+        "tools/convert_mobilefacenet.py --reference)"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=models_dir() / DEFAULT_MODEL)
+    parser.add_argument("--model", type=Path, default=models_dir() / "face_recognition_dlib.onnx",
+                        help=f"one of the shipped identity models: {', '.join(REFERENCES)}")
     parser.add_argument("--json", type=Path, help="write the figures for the model card here")
     args = parser.parse_args(argv)
 
-    chips = np.stack([np.asarray(Image.open(FIXTURES / f"aligned_{name}.png").convert("RGB"))
-                      for name in REFERENCE_PHOTOS])
-    reference = np.load(FIXTURES / "faceapi_reference_embeddings.npy")
+    if args.model.name not in REFERENCES:
+        raise SystemExit(f"no reference embeddings for {args.model.name}; known: {', '.join(REFERENCES)}")
+    reference_file, side, made_by = REFERENCES[args.model.name]
+    images = [Image.open(FIXTURES / f"aligned_{name}.png").convert("RGB") for name in REFERENCE_PHOTOS]
+    if side:
+        images = [image.resize((side, side), Image.Resampling.LANCZOS) for image in images]
+    chips = np.stack([np.asarray(image) for image in images])
+    reference = np.load(FIXTURES / reference_file)
     ours = load_embedding_model(args.model, flip_average=False).embed(chips)
     difference = np.abs(ours - reference)
     print("| face | max abs difference | reference norm |")
@@ -46,14 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         write_evaluation(
             args.json, kind="identity", models=[args.model],
             evaluation_data={
-                "name": "conversion check against face-api's JavaScript",
+                "name": "conversion check against the framework the model was converted from",
                 "faces": f"{len(REFERENCE_PHOTOS)} aligned LFW chips: {', '.join(REFERENCE_PHOTOS)}",
-                "reference": f"@vladmandic/face-api 1.7.15 computeFaceDescriptor on the same chips, {TFJS[0]} cpu "
-                             f"backend (tests/fixtures/identity, written by tools/make_identity_reference.py)",
+                "reference": made_by,
             },
-            metrics={"max_abs_difference_to_javascript": float(difference.max())},
-            definitions={"max_abs_difference_to_javascript": "largest |ONNX - JavaScript| over every value of the "
-                                                             "128-d embeddings, without flip averaging"},
+            metrics={"max_abs_difference_to_reference": float(difference.max())},
+            definitions={"max_abs_difference_to_reference": f"largest |ONNX - reference| over every value of the "
+                                                            f"{reference.shape[1]}-d embeddings, without flip averaging"},
         )
         print(f"wrote {args.json}")
     return 0

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +40,7 @@ from fer_core.training.identity_pairs import (
     paired_bootstrap,
     paired_bootstrap_fnmr,
 )
+from governance.model_cards import write_evaluation
 
 PHOTOS = "images_deepfunneled"  # the 250x250 set; images/ holds 150x150 thumbnails
 FMR_POINTS = (0.01, 0.001)  # DET points reported: the household's concern is the low-FMR end
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="identity ONNX model; give it once per model, the baseline first")
     parser.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS, help="where the fetch tool put the snapshots")
     parser.add_argument("--faces-dir", type=Path, default=FACES_DIR)
-    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--json", type=Path, help="write the figures as an evaluation a model card quotes")
     args = parser.parse_args(argv)
 
     lfw = Mirror(args.mirrors, *LFW)
@@ -114,41 +114,55 @@ def main(argv: list[str] | None = None) -> int:
         results[model.name] = (correct, thresholds, model.distance, distances)
 
     baseline = next(iter(results))
+    same = np.array([p.same for p in pairs])
+    metrics, definitions, findings = {}, {}, []
     print(f"\n| model | distance | 10-fold accuracy | difference to {baseline} [95% CI] | fold thresholds |")
     print("|---|---|---|---|---|")
-    figures = {"pairs": {"same": n_same, "different": len(pairs) - n_same}, "photos": len(paths),
-               "no_face": len(missing), "excluded_people": len(excluded), "snapshot": f"{LFW[0]}@{LFW[1]}",
-               "models": {}}
     for name, (correct, thresholds, distance, _) in results.items():
-        if name == baseline:
-            diff = "-"
-            interval = None
-        else:
-            interval = paired_bootstrap(correct, results[baseline][0])
-            diff = f"{interval[0]:+.4f} [{interval[1]:+.4f}, {interval[2]:+.4f}]"
+        stem = Path(name).stem
+        metrics[f"{stem}_accuracy"] = {"value": float(correct.mean()), "count": int(correct.sum()), "of": len(correct)}
+        definitions[f"{stem}_accuracy"] = f"{name}: share of pairs decided right, each fold at the threshold best on the other nine"
+        diff = "-"
+        if name != baseline:
+            value, low, high = paired_bootstrap(correct, results[baseline][0])
+            diff = f"{value:+.4f} [{low:+.4f}, {high:+.4f}]"
+            findings.append(f"{name} - {baseline}, accuracy: {diff} (95% paired bootstrap interval)")
         print(f"| {name} | {distance} | {correct.mean():.4f} ({int(correct.sum())}/{len(correct)}) | {diff} | "
               f"{min(thresholds):.3f}-{max(thresholds):.3f} |")
-        figures["models"][name] = {"accuracy": float(correct.mean()), "correct": int(correct.sum()),
-                                   "difference_to_baseline": interval, "fold_thresholds": thresholds}
-    same = np.array([p.same for p in pairs])
+
     print(f"\nFalse non-match rate at a fixed false match rate (threshold set on all pairs; difference to {baseline} "
           "with a 95% bootstrap interval, same- and different-person pairs resampled separately):\n")
     print("| model | " + " | ".join(f"FNMR at FMR {fmr:.1%}" for fmr in FMR_POINTS) + " |")
     print("|---|" + "---|" * len(FMR_POINTS))
     for name, (_, _, _, distances) in results.items():
-        cells = []
+        stem, cells = Path(name).stem, []
         for fmr in FMR_POINTS:
             rate = fnmr_at_fmr(distances, same, fmr)
+            key = f"{stem}_fnmr_at_fmr_{fmr:g}"
+            metrics[key] = {"value": rate, "count": int(round(rate * same.sum())), "of": int(same.sum())}
+            definitions[key] = (f"{name}: share of same-person pairs rejected at the threshold that accepts {fmr:.1%} "
+                                "of the different-person pairs")
             cell = f"{rate:.4f}"
             if name != baseline:
                 value, low, high = paired_bootstrap_fnmr(distances, results[baseline][3], same, fmr)
                 cell += f" ({value:+.4f} [{low:+.4f}, {high:+.4f}])"
-                figures["models"][name][f"fnmr_difference_at_fmr_{fmr}"] = [value, low, high]
-            figures["models"][name][f"fnmr_at_fmr_{fmr}"] = rate
+                findings.append(f"{name} - {baseline}, FNMR at FMR {fmr:.1%}: {value:+.4f} [{low:+.4f}, {high:+.4f}] "
+                                "(95% bootstrap interval)")
             cells.append(cell)
         print(f"| {name} | " + " | ".join(cells) + " |")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        write_evaluation(
+            args.json, kind="identity", models=args.model,
+            evaluation_data={
+                "name": "LFW's own verification pairs, less the development set's people",
+                "pairs": f"{n_same} same-person, {len(pairs) - n_same} different-person, LFW's 10 folds (pairs.txt)",
+                "photos": f"{len(paths)} LFW photos ({PHOTOS}), no face found in {len(missing)}",
+                "excluded": f"every pair with one of the {len(excluded)} people of the development face set",
+                "snapshot": f"github:{LFW[0]} at {LFW[1]}",
+                "flip_averaging": True,
+            },
+            metrics=metrics, definitions=definitions, findings=findings,
+        )
         print(f"wrote {args.json}")
     return 0
 

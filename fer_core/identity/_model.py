@@ -8,11 +8,10 @@ import numpy as np
 
 from fer_core._errors import ImageError, ModelError
 from fer_core._onnx import load_session, metadata
-from fer_core._paths import DEFAULT_IDENTITY_MODEL, identity_model_name, models_dir
+from fer_core._paths import identity_model_name, models_dir
 from fer_core.alignment import align_face
 from fer_core.identity._metadata import parse_identity_metadata
 
-DEFAULT_MODEL = DEFAULT_IDENTITY_MODEL
 _INPUT_TYPES = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8}
 
 

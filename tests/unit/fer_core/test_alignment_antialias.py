@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from fer_core.alignment import (
-    DLIB_150_TEMPLATE,
     similarity_transform,
     supersampling_factor,
     warp_to_crop,
@@ -75,8 +74,9 @@ def test_identity_crops_stay_bilinear(faces_dir):
     photo = read_rgb(faces_dir / "Hamid_Karzai" / "Hamid_Karzai_0001.jpg")
     landmarks = FaceDetector().detect(photo)[0].landmarks
     model = load_embedding_model()
-    matrix = similarity_transform(landmarks, DLIB_150_TEMPLATE)
-    expected = cv2.warpAffine(photo, matrix, (150, 150), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    matrix = similarity_transform(landmarks, model.template)
+    height, width = model.input_size
+    expected = cv2.warpAffine(photo, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     np.testing.assert_array_equal(model.align(photo, landmarks), expected)
 
 

@@ -32,10 +32,10 @@ def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 def test_four_photos_give_four_embeddings_that_recognise_the_person(faces_dir, model, detect):
     photos = {f"colin_{i}.jpg": photo(faces_dir, "Colin_Powell", i) for i in (1, 2, 3, 4)}
     embeddings = embed_enrollment_photos(photos, detect=detect, model=model)
-    assert embeddings.shape == (4, 128) and embeddings.dtype == np.float32
+    assert embeddings.shape == (4, model.embedding_dim) and embeddings.dtype == np.float32
 
     others = embed_enrollment_photos({"serena.jpg": photo(faces_dir, "Serena_Williams", 1)}, detect=detect, model=model)
-    gallery = Gallery({"Colin": embeddings, "Serena": others}, threshold=model.threshold)
+    gallery = Gallery({"Colin": embeddings, "Serena": others}, threshold=model.threshold, distance=model.distance)
     probe = photo(faces_dir, "Colin_Powell", 5)
     assert gallery.identify(model.embed_face(probe, detect(probe)[0].landmarks)).person_id == "Colin"
 

