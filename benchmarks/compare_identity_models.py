@@ -11,7 +11,7 @@ and Gallery names it. Two measurements per model:
    (pairs resampled with their fold decisions kept).
 2. The household benchmark of bench_identity.py: enrol <Name>_0001..0004, probe 0005..0008 and
    the 50 unknown people, at the threshold calibrate_identity.py picks on the enrolment photos
-   only (FPIR <= 2% on leave-one-person-out trials), with the Gallery's margin rule; and, at the
+   only (FPIR <= --target-fpir on leave-one-person-out trials, default 2%), with the Gallery's margin rule; and, at the
    same threshold, other ways to match several enrolment embeddings per person (RULES).
 
     python benchmarks/compare_identity_models.py --model models/face_recognition_dlib.onnx \
@@ -105,13 +105,14 @@ def without_farthest(people: dict[str, np.ndarray], distance: str) -> dict[str, 
     return robust
 
 
-def household(model: EmbeddingModel, embeddings: np.ndarray, photos: list[FacePhoto]) -> tuple[float, dict, list]:
+def household(model: EmbeddingModel, embeddings: np.ndarray, photos: list[FacePhoto],
+              target_fpir: float) -> tuple[float, dict, list]:
     """The calibrated threshold (enrolment photos only), the probes' counts at it per matching rule, and the
     errors of the app's rule (the centre of each person's enrolment embeddings, with the margin)."""
     kept = [i for i in range(len(photos)) if not np.isnan(embeddings[i]).any()]
     emb, kept_photos = embeddings[kept], [photos[i] for i in kept]
     enrol = [i for i, p in enumerate(kept_photos) if p.is_enrolment]
-    threshold = calibrate(emb[enrol], [kept_photos[i].person for i in enrol], model.distance, TARGET_FPIR)
+    threshold = calibrate(emb[enrol], [kept_photos[i].person for i in enrol], model.distance, target_fpir)
     people = people_embeddings(emb, kept_photos)
     gallery = Gallery(people, threshold=threshold, distance=model.distance)
     rules = {
@@ -133,11 +134,12 @@ def household(model: EmbeddingModel, embeddings: np.ndarray, photos: list[FacePh
     return threshold, results, open_set_errors(gallery, emb, kept_photos)
 
 
-def evaluate(model: EmbeddingModel, photos: list[FacePhoto], landmarks: list, pairs: list[Pair]) -> ModelResult:
+def evaluate(model: EmbeddingModel, photos: list[FacePhoto], landmarks: list, pairs: list[Pair],
+             target_fpir: float) -> ModelResult:
     embeddings = embed_all(model, photos, landmarks)
     distances = pair_distances(embeddings, pairs, model.distance)
     correct, fold_thresholds = cross_validated(distances, pairs)
-    threshold, counts, errors = household(model, embeddings, photos)
+    threshold, counts, errors = household(model, embeddings, photos, target_fpir)
     enrol = [i for i, p in enumerate(photos) if p.is_enrolment and not np.isnan(embeddings[i]).any()]
     between = pairwise_distances(embeddings[enrol], embeddings[enrol], model.distance)[np.triu_indices(len(enrol), 1)]
     return ModelResult(model.name, distances, correct, fold_thresholds, threshold, counts, errors,
@@ -195,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces-dir", type=Path, default=FACES_DIR)
     parser.add_argument("--plot", type=Path, help="write the FNMR-vs-FMR plot (PNG) here")
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--target-fpir", type=float, default=TARGET_FPIR,
+                        help="the bound every model's household threshold is calibrated with (calibrate_identity.py)")
     parser.add_argument("--fuse", type=int, metavar="K",
                         help="also score the baseline fused with the K-th model given (1 = the second; pairs only)")
     args = parser.parse_args(argv)
@@ -207,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(photos)} photos, no face found in {sum(p is None for p in landmarks)}; "
           f"{sum(p.same for p in pairs)} same-person and {sum(not p.same for p in pairs)} different-person pairs\n")
     models = [load_embedding_model(path) for path in args.model]
-    results = [evaluate(model, photos, landmarks, pairs) for model in models]
+    results = [evaluate(model, photos, landmarks, pairs, args.target_fpir) for model in models]
     base = results[0]
 
     print("| model | distance | 10-fold accuracy | difference to " + base.name + " [95% CI] | fold thresholds |")

@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="identity ONNX model; give it once per model, the baseline first")
     parser.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS, help="where the fetch tool put the snapshots")
     parser.add_argument("--faces-dir", type=Path, default=FACES_DIR)
-    parser.add_argument("--json", type=Path, help="write the figures as an evaluation a model card quotes")
+    parser.add_argument("--json", type=Path,
+                        help="write the figures as an evaluation the last model's card quotes")
     args = parser.parse_args(argv)
 
     lfw = Mirror(args.mirrors, *LFW)
@@ -152,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | " + " | ".join(cells) + " |")
     if args.json:
         write_evaluation(
-            args.json, kind="identity", models=args.model,
+            # for the card of the last model given; the others' figures are its comparison
+            args.json, kind="identity", models=args.model[-1:],
             evaluation_data={
                 "name": "LFW's own verification pairs, less the development set's people",
                 "pairs": f"{n_same} same-person, {len(pairs) - n_same} different-person, LFW's 10 folds (pairs.txt)",
