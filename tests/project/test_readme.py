@@ -8,7 +8,7 @@ from tests.support.paths import REPO
 DOCUMENTS = ["README.md", "docs/training.md", "docs/threat_model.md", "experiments/README.md",
              *(str(p.relative_to(REPO)) for p in sorted((REPO / "models").glob("*.md")))]
 # A path into one of the folders that hold runnable scripts, ending in a script's suffix.
-SCRIPT_PATH = re.compile(r"\b((?:tools|benchmarks|experiments|tests/support|fer_core/training)/[\w/.-]+\.(?:py|sh|js))")
+SCRIPT_PATH = re.compile(r"(?<![\w/])((?:tools|benchmarks|experiments|tests/support|fer_core/training)/[\w/.-]+\.(?:py|sh|js))")
 
 
 def _quick_start_commands() -> list[str]:
