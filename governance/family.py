@@ -153,6 +153,12 @@ def _store_embeddings(store: FamilyStore, person_id: str, embeddings: np.ndarray
     return count
 
 
+# Re-embedding is quicker, re-enrolling is better: after the move from dlib to MobileFaceNet, enrolment
+# embeddings from dlib's thumbnails named 2 of 50 strangers where a fresh enrolment from the photos named 1,
+# both naming all 64 family photos rightly (python experiments/thumbnail_reembedding.py).
+REEMBED_OR_REENROL = ("Re-embedding from thumbnails is quick; re-enrolling from new photos recognises a little more "
+                      "reliably (fewer strangers taken for family), where you have them.")
+
 # Why a member cannot be re-embedded from thumbnails; each names what to do instead.
 REEMBED_NEEDS_THUMBNAIL_CONSENT = ("{name}'s consent in force does not cover thumbnails, so their face is not kept: "
                                    "re-enrol them from photos")

@@ -675,9 +675,11 @@ def test_a_member_made_by_another_identity_model_is_re_embedded_from_thumbnails_
     assert len([w for w in at.warning if "must be re-enrolled" in w.value]) == 2
     buttons = [b for b in at.button if b.key and b.key.startswith("reembed_")]
     assert [b.label for b in buttons] == ["Re-embed Laura from their thumbnails"]
+    assert family.REEMBED_OR_REENROL in [c.value for c in at.caption]
     buttons[0].click().run()
     _no_exception(at)
     assert at.success[0].value == "Laura was re-embedded from 1 thumbnail(s): they are named again from now on."
     assert [w.value for w in at.warning if "must be re-enrolled" in w.value] == [
         family.MUST_REENROL.format(name="Serena Williams", theirs="older_model.onnx", model=model.name)]
     assert not [b for b in at.button if b.key and b.key.startswith("reembed_")]
+    assert family.REEMBED_OR_REENROL not in [c.value for c in at.caption]

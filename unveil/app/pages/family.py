@@ -74,7 +74,10 @@ with members_tab:
             for note in family.must_reenrol_notes(members, identity.name) if identity is not None else []:
                 st.warning(note)
             # Members the new model cannot name, whose consent keeps thumbnails: no need to come back with photos.
-            for member in [m for m in members if identity is not None and m.can_reembed(identity.name)]:
+            reembeddable = [m for m in members if identity is not None and m.can_reembed(identity.name)]
+            if reembeddable:
+                st.caption(family.REEMBED_OR_REENROL)
+            for member in reembeddable:
                 if st.button(f"Re-embed {member.name} from their thumbnails", key=f"reembed_{member.person_id}"):
                     with _ui.friendly_errors(f"Re-embedding {member.name}"):
                         count = family.reembed_from_thumbnails(store, member.person_id, model=identity)
