@@ -163,7 +163,8 @@ def wrong_pairs(result: ModelResult, pairs: list[Pair], photos: list[FacePhoto])
             for k, p in enumerate(pairs) if not result.correct[k]]
 
 
-def plot_det(results: list[ModelResult], pairs: list[Pair], path: Path) -> None:
+def plot_det(curves: dict[str, np.ndarray], pairs: list[Pair], path: Path, *, data: str = "development set") -> None:
+    """FNMR against FMR over all thresholds, one curve per model (name -> per-pair distances)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -171,17 +172,16 @@ def plot_det(results: list[ModelResult], pairs: list[Pair], path: Path) -> None:
 
     same = np.array([p.same for p in pairs])
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
-    for result in results:
-        d = result.distances
+    for name, d in curves.items():
         thresholds = np.unique(d[np.isfinite(d)])
         fmr = np.array([(d[~same] <= t).mean() for t in thresholds])
         fnmr = np.array([(d[same] > t).mean() for t in thresholds])
-        ax.step(np.maximum(fmr, 1e-3), np.maximum(fnmr, 1e-3), where="post", label=result.name)
+        ax.step(np.maximum(fmr, 1e-3), np.maximum(fnmr, 1e-3), where="post", label=name)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("false match rate (different-person pairs accepted)")
     ax.set_ylabel("false non-match rate (same-person pairs rejected)")
-    ax.set_title(f"{int(same.sum())} same / {int((~same).sum())} different-person pairs, development set\n"
+    ax.set_title(f"{int(same.sum())} same / {int((~same).sum())} different-person pairs, {data}\n"
                  "(rates below 0.1% drawn at 0.1%)", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the axes: covers no curve
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                         "pairs": len(pairs), "fold_thresholds": thresholds, "difference_to_baseline":
                         {"value": diff[0], "ci95": [diff[1], diff[2]], "resamples": BOOTSTRAP}})
     if args.plot:
-        plot_det(results, pairs, args.plot)
+        plot_det({r.name: r.distances for r in results}, pairs, args.plot)
         print(f"\nwrote {args.plot}")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1) + "\n")

@@ -14,7 +14,7 @@ the other nine. The first model is the baseline; each other model's paired diffe
 comes with a 95% bootstrap interval over the same pairs.
 
     python benchmarks/identity_lfw_pairs.py --model models/face_recognition_dlib.onnx \
-        --model models/face_recognition_mobilefacenet.onnx [--json PATH] [--mirrors /work/.mirror]
+        --model models/face_recognition_mobilefacenet.onnx [--json PATH] [--plot PNG] [--mirrors /work/.mirror]
 
 Needs the snapshot: `fetch github:umass-vis-lfw/umass-vis-lfw.github.io` (the fetch tool).
 LFW's photos are news photos with no licence: they are read here and never copied into the repository.
@@ -26,7 +26,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from compare_identity_models import pair_distances
+from compare_identity_models import pair_distances, plot_det
 from emotion_real_photos_data import DEFAULT_MIRRORS, LFW, Mirror
 
 from fer_core.detection import FaceDetector
@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="identity ONNX model; give it once per model, the baseline first")
     parser.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS, help="where the fetch tool put the snapshots")
     parser.add_argument("--faces-dir", type=Path, default=FACES_DIR)
+    parser.add_argument("--plot", type=Path, help="write the FNMR-vs-FMR plot (PNG) here")
     parser.add_argument("--json", type=Path,
                         help="write the figures as an evaluation the last model's card quotes")
     args = parser.parse_args(argv)
@@ -151,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
                                 "(95% bootstrap interval)")
             cells.append(cell)
         print(f"| {name} | " + " | ".join(cells) + " |")
+    if args.plot:
+        plot_det({name: r[3] for name, r in results.items()}, pairs, args.plot,
+                 data="LFW pairs.txt less the development set's people")
+        print(f"wrote {args.plot}")
     if args.json:
         write_evaluation(
             # for the card of the last model given; the others' figures are its comparison

@@ -17,7 +17,8 @@ $py -m governance.model_cards identity --name face_recognition_dlib --onnx model
 mfn="$reports"/identity_mobilefacenet
 PYTHON=$py tools/identity_reports.sh models/face_recognition_mobilefacenet.onnx "$mfn" 0
 $py benchmarks/identity_lfw_pairs.py --model models/face_recognition_dlib.onnx \
-    --model models/face_recognition_mobilefacenet.onnx --json "$mfn"/identity_lfw_pairs.json | tee "$mfn"/identity_lfw_pairs.md
+    --model models/face_recognition_mobilefacenet.onnx --json "$mfn"/identity_lfw_pairs.json \
+    --plot "$mfn"/identity_lfw_pairs_det.png | tee "$mfn"/identity_lfw_pairs.md
 $py -m governance.model_cards identity --name face_recognition_mobilefacenet \
     --onnx models/face_recognition_mobilefacenet.onnx --provenance "$reports"/provenance/face_recognition_mobilefacenet.json \
     --evaluation "$mfn"/identity_conversion.json --evaluation "$mfn"/identity_calibration.json \

@@ -1,6 +1,6 @@
 """Family recognition: face embeddings from a pluggable ONNX model, enrolment, open-set identification.
 
-    model = load_embedding_model()                      # the shipped dlib ResNet (128-d, Euclidean)
+    model = load_embedding_model()                      # the default: MobileFaceNet (192-d, cosine distance)
     people = {ana_id: embed_enrollment_photos(photos, detect=detect, model=model)}
     gallery = Gallery(people, labels={ana_id: "Ana"}, threshold=model.threshold, distance=model.distance)
     match = gallery.identify(model.embed_face(image, landmarks))
