@@ -148,3 +148,13 @@ def test_identity_model_fills_embedding_and_the_gallery_given_per_call_names_peo
     assert [f.match for f in analyzer.analyze(probe_path)] == [None]
     # Faces analysed without a gallery are named later from their embeddings alone.
     assert [f.person_id for f in identify(analyzer.analyze(probe_path), gallery)] == ["id-Colin_Powell"]
+
+
+def test_unveil_identity_model_picks_the_identity_model_the_analyzer_loads(tiny_emotion_onnx, monkeypatch):
+    monkeypatch.delenv("UNVEIL_IDENTITY_MODEL", raising=False)
+    assert FaceAnalyzer(emotion_model=tiny_emotion_onnx).identity_model.name == "face_recognition_mobilefacenet.onnx"
+    monkeypatch.setenv("UNVEIL_IDENTITY_MODEL", "face_recognition_dlib.onnx")
+    analyzer = FaceAnalyzer(emotion_model=tiny_emotion_onnx)
+    assert (analyzer.identity_model.name, analyzer.identity_model.embedding_dim) == ("face_recognition_dlib.onnx", 128)
+    monkeypatch.setenv("UNVEIL_IDENTITY_MODEL", "not_installed.onnx")
+    assert FaceAnalyzer(emotion_model=tiny_emotion_onnx).identity_model is None  # nobody named, as without a model
