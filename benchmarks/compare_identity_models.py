@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,13 +75,14 @@ class ModelResult:
     enrolment_scale: tuple[float, float]  # mean and spread of the distances between enrolment photos
 
 
-def embed_all(model: EmbeddingModel, photos: list[FacePhoto], landmarks: list[np.ndarray | None]) -> np.ndarray:
-    """[n, d] embeddings in photo order; NaN rows where no face was found."""
-    out = np.full((len(photos), model.embedding_dim), np.nan, dtype=np.float32)
+def embed_all(model: EmbeddingModel, read: Callable[[int], np.ndarray], landmarks: list[np.ndarray | None]) -> np.ndarray:
+    """[n, d] embeddings of photos 0..n-1 (`read(i)`: photo i as RGB), one per landmarks row; NaN rows where no
+    face was found."""
+    out = np.full((len(landmarks), model.embedding_dim), np.nan, dtype=np.float32)
     found = [i for i, points in enumerate(landmarks) if points is not None]
     for start in range(0, len(found), 32):
         batch = found[start:start + 32]
-        crops = np.stack([model.align(read_rgb(photos[i].path), landmarks[i]) for i in batch])
+        crops = np.stack([model.align(read(i), landmarks[i]) for i in batch])
         out[batch] = model.embed(crops)
     return out
 
@@ -136,7 +138,7 @@ def household(model: EmbeddingModel, embeddings: np.ndarray, photos: list[FacePh
 
 def evaluate(model: EmbeddingModel, photos: list[FacePhoto], landmarks: list, pairs: list[Pair],
              target_fpir: float) -> ModelResult:
-    embeddings = embed_all(model, photos, landmarks)
+    embeddings = embed_all(model, lambda i: read_rgb(photos[i].path), landmarks)
     distances = pair_distances(embeddings, pairs, model.distance)
     correct, fold_thresholds = cross_validated(distances, pairs)
     threshold, counts, errors = household(model, embeddings, photos, target_fpir)

@@ -23,19 +23,21 @@ from fer_core.identity import load_embedding_model
 from fer_core.model_files import models_dir
 from fer_core.training.convert_faceapi import REFERENCE_PHOTOS as PHOTOS
 from fer_core.training.convert_faceapi import TFJS
+from fer_core.training.convert_mobilefacenet import parity_chips
 from governance.model_cards import write_evaluation
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "identity"
 # The order of the reference embeddings: the photos tools/make_identity_reference.py aligned.
 REFERENCE_PHOTOS = tuple(Path(photo).stem for photo in PHOTOS)
-# Per shipped model: reference file, the side its chips are resized to (None: as stored), and what made it.
+# Per shipped model: reference file, how its chips are made from the stored ones (None: as stored), and what
+# made the reference.
 REFERENCES = {
     "face_recognition_dlib.onnx": (
         "faceapi_reference_embeddings.npy", None,
         f"@vladmandic/face-api 1.7.15 computeFaceDescriptor on the same chips, {TFJS[0]} cpu backend "
         "(tests/fixtures/identity, written by tools/make_identity_reference.py)"),
     "face_recognition_mobilefacenet.onnx": (
-        "mobilefacenet_reference_embeddings.npy", 112,
+        "mobilefacenet_reference_embeddings.npy", parity_chips,
         "the TFLite interpreter (TensorFlow's tf.lite) on the same chips resized to 112x112 with Lanczos, "
         "(x - 127.5) / 128 as the Android app feeds it (tests/fixtures/identity, written by "
         "tools/convert_mobilefacenet.py --reference)"),
@@ -51,11 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.model.name not in REFERENCES:
         raise SystemExit(f"no reference embeddings for {args.model.name}; known: {', '.join(REFERENCES)}")
-    reference_file, side, made_by = REFERENCES[args.model.name]
-    images = [Image.open(FIXTURES / f"aligned_{name}.png").convert("RGB") for name in REFERENCE_PHOTOS]
-    if side:
-        images = [image.resize((side, side), Image.Resampling.LANCZOS) for image in images]
-    chips = np.stack([np.asarray(image) for image in images])
+    reference_file, transform, made_by = REFERENCES[args.model.name]
+    chips = np.stack([np.asarray(Image.open(FIXTURES / f"aligned_{name}.png").convert("RGB")) for name in REFERENCE_PHOTOS])
+    if transform:
+        chips = transform(chips)
     reference = np.load(FIXTURES / reference_file)
     ours = load_embedding_model(args.model, flip_average=False).embed(chips)
     difference = np.abs(ours - reference)

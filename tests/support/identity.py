@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from fer_core.training.convert_mobilefacenet import parity_chips
 from tests.support.paths import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "identity"
@@ -26,8 +27,7 @@ def reference_embeddings() -> np.ndarray:
 def mobilefacenet_fixture_faces() -> np.ndarray:
     """[4, 112, 112, 3] uint8: those chips resized (Lanczos) to MobileFaceNet's input, as
     tools/convert_mobilefacenet.py fed them to the TFLite interpreter."""
-    return np.stack([np.asarray(Image.fromarray(chip).resize((112, 112), Image.Resampling.LANCZOS))
-                     for chip in aligned_fixture_faces()])
+    return parity_chips(aligned_fixture_faces())
 
 
 def mobilefacenet_reference_embeddings() -> np.ndarray:
