@@ -174,8 +174,9 @@ def reembed_from_thumbnails(store: FamilyStore, who: str, *, model: Any) -> int:
     """Embeddings of the identity `model` (fer_core.identity.EmbeddingModel) for a member, made from their
     own encrypted thumbnails: after a model change, a member whose consent covers thumbnails need not
     come back with photos. Each thumbnail's face is warped from the landmarks it records onto the model's
-    template (on the development set this names the household as embedding the photos does:
-    experiments/reports/thumbnail_reembedding.md). ConsentError when their consent in force does not
+    template (on the development set, with the same model, this names the household as embedding the photos
+    does; from dlib's thumbnails into MobileFaceNet it names one more stranger, see REEMBED_OR_REENROL).
+    ConsentError when their consent in force does not
     cover thumbnails, NoUsableThumbnailError when no thumbnail records its alignment; nothing is stored then.
     Returns how many embeddings were added (audit-logged as embeddings_added, from thumbnails)."""
     person = resolve(store, who)
