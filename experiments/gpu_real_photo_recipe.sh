@@ -18,7 +18,9 @@
 #   g_no_ferplus             ... with fer4's labels alone
 #   g_ferplus1               ... with FER+'s votes alone
 #
-# Round 3 (prepared, not run yet): the 96x96 recipe given the whole GPU and its whole schedule, since round 1's
+# Round 4: round 3's two recipes with seed 2 (ensemble partners): u_full_s2, u_no_ferplus_s2.
+#
+# Round 3: the 96x96 recipe given the whole GPU and its whole schedule, since round 1's
 # 96-px runs were cut near epoch 20 of 40 while six runs shared the GPU; both come back, for the real-photo set:
 #
 #   u_full        96x96, FER+ 0.5, domain-gap augmentation (c_full finished)
@@ -52,6 +54,12 @@ if [ "$round" = 1 ]; then
         [c_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"
     )
     bring=""
+elif [ "$round" = 4 ]; then
+    declare -A candidates=(
+        [u_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"
+        [u_no_ferplus_s2]="--upsample 2 --domain-augment --seed 2"
+    )
+    bring="u_full_s2 u_no_ferplus_s2"
 elif [ "$round" = 3 ]; then
     declare -A candidates=(
         [u_full]="--upsample 2 --ferplus-weight 0.5 --domain-augment"
