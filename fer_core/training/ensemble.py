@@ -81,7 +81,8 @@ def build_ensemble(config: dict) -> keras.Model:
 def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, data_root: str | Path | None = None) -> dict:
     """Merge finished training runs into a new run folder that `evaluate`, `export` and the model card
     read like any other: config.json (the first member's, plus `members` and their `seeds`),
-    summary.json (shared facts and each member's training record), dedup.json, history.csv (the
+    summary.json (shared facts, such as the FER+ labels when every member used the same, and each
+    member's training record), dedup.json, history.csv (the
     members' epochs) and best.weights.h5.
 
     `data_root` replaces the members' data set for scoring, when they trained on a copy of it on another
@@ -120,9 +121,15 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
         "dedup": dedup,
         "hardware": summaries[0].get("hardware"),
         "trainable_params": sum(s.get("trainable_params") or 0 for s in summaries),
-        "members": [{"run": d.name, "seed": c["seed"], "step1": s.get("step1"), "step2": s.get("step2")}
+        "members": [{"run": d.name, "seed": c["seed"], "step1": s.get("step1"), "step2": s.get("step2"),
+                     "ferplus": s.get("ferplus")}
                     for d, c, s in zip(member_dirs, configs, summaries)],
     }
+    # The labels the members learnt from (FER+ votes and their share), for the model card's provenance:
+    # shared when every member used the same, otherwise only in each member's record above.
+    labels = [s.get("ferplus") for s in summaries]
+    if labels[0] is not None and all(label == labels[0] for label in labels):
+        summary["ferplus"] = labels[0]
     (run_dir / "config.json").write_text(json.dumps(config, indent=2))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     (run_dir / "dedup.json").write_text(json.dumps(summary["dedup"], indent=2))

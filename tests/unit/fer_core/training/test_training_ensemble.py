@@ -206,3 +206,23 @@ def test_members_trained_on_a_packed_copy_are_scored_on_the_given_data(tmp_path,
     assert json.loads((tmp_path / "merged" / "config.json").read_text())["data_root"] == str(data)
     assert summary["dedup"] == load_splits(data)[1].as_dict()
     assert json.loads((tmp_path / "merged" / "dedup.json").read_text()) == summary["dedup"]
+
+
+def test_ensemble_keeps_the_fer_plus_labels_its_members_shared_for_the_model_card(tmp_path, tiny_emotion_run,
+                                                                                  second_run):
+    import shutil
+
+    half = {"weight": 0.5, "ferplus_votes": 90, "not_a_face": 1, "mostly_other_emotions": 3, "no_trusted_match": 2}
+    copies = []
+    for run, labels in ((tiny_emotion_run, half), (second_run, half)):
+        copy = shutil.copytree(run, tmp_path / run.name)
+        summary = json.loads((copy / "summary.json").read_text())
+        (copy / "summary.json").write_text(json.dumps({**summary, "ferplus": labels}))
+        copies.append(copy)
+    assert ensemble_runs(copies, tmp_path / "shared")["ferplus"] == half
+
+    summary = json.loads((copies[1] / "summary.json").read_text())
+    (copies[1] / "summary.json").write_text(json.dumps({**summary, "ferplus": {**half, "weight": 1.0}}))
+    mixed = ensemble_runs(copies, tmp_path / "mixed")
+    assert "ferplus" not in mixed
+    assert [m["ferplus"]["weight"] for m in mixed["members"]] == [0.5, 1.0]
