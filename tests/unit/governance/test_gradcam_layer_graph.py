@@ -132,12 +132,16 @@ def test_a_model_given_as_a_session_cannot_be_explained_at_a_layer(tiny_emotion_
 
 def test_the_shipped_int8_model_gets_gradients_through_its_quantize_pairs():
     """The shipped model is int8 QDQ: its ReLUs live in the Q nodes, which the walk must read as ReLUs."""
-    model = load_cam_model(models_dir() / "emotion_vgg16.onnx")
+    path = models_dir() / "emotion_vgg16.onnx"
+    model = load_cam_model(path)
     face = np.random.default_rng(0).uniform(0, 255, (48, 48, 3)).astype(np.float32)
     out = model.run_layer(face, "block4_pool")
     upper = model.run_layer(face, "block5_conv1")
-    # One gradient per class for every feature of the layer (block4_pool: 512 maps).
-    assert out.features.shape[-1] == 512 and out.gradients.shape == (1, 4, *out.features.shape[1:])
+    # One gradient per class for every feature of the layer (block4_pool: 512 maps per member; the shipped
+    # file may be an ensemble, whose members' copies of the layer are joined along channels).
+    metadata = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    members = int(metadata.get("ensemble_members", 1))
+    assert out.features.shape[-1] == 512 * members and out.gradients.shape == (1, 4, *out.features.shape[1:])
     assert np.abs(out.gradients).max() > 0
     assert np.abs(upper.gradients).max() > 0 and (upper.features >= 0).all()
     np.testing.assert_array_equal(out.probs, model.run(face).probs)
