@@ -52,15 +52,16 @@ def make_video(folder: Path) -> Path:
 
 
 def identify_with_gallery(detector: FaceDetector):
-    """(rgb, landmarks) -> name over an in-memory gallery of the member (4 photos), as the store gives it."""
+    """(rgb, landmarks) -> match over an in-memory gallery of the member (4 photos), as the store gives it."""
     from fer_core.identity import Gallery, embed_enrollment_photos, load_embedding_model
     from fer_core.images import load_image
+    from fer_core.live import identifier
 
     model = load_embedding_model(threads=1)
     photos = {str(p): load_image(p) for p in (FACES / MEMBER / f"{MEMBER}_{n:04d}.jpg" for n in range(2, 6))}
     gallery = Gallery({"Colin Powell": embed_enrollment_photos(photos, detect=detector.detect, model=model)},
                       threshold=model.threshold, distance=model.distance)
-    return lambda rgb, landmarks: gallery.identify(model.embed_face(rgb, landmarks)).name
+    return identifier(gallery, model)
 
 
 class _Looping:
