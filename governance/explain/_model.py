@@ -32,11 +32,11 @@ CAM_OUTPUTS = ("probs", "cam_features", "cam_weights")
 # patches): large enough to amortise the call, small enough to stay a few MB at 48x48.
 BATCH = 128
 # The layer HiResCAM and LayerCAM explain at, by the model's "architecture" metadata; others use the last
-# conv map. vgg16: block3_conv3 (a 12x12 map of the 48x48 face) was the most faithful layer for both methods
-# on validation faces of the shipped 0.3.0 (deletion AUC 0.395 / 0.376 against random 0.485; block5_conv1,
-# 0.2.1's choice, 0.400 / 0.387 on a 3x3 map: docs/gradcam/layer_selection/deletion.md, from
-# benchmarks/gradcam_faithfulness.py --split validation). The last map's cells each see the whole face, so
-# where they sit says little about where the evidence is.
+# conv map. vgg16: block3_conv3 was the most faithful layer for both methods on validation faces of the
+# shipped 0.4.0 (deletion AUC 0.356 / 0.348 against random 0.551, a 24x24 map of the face enlarged to
+# 96x96 inside; block5_conv3, the last map, 0.495 / 0.499) as it was for 0.3.0 (0.395 / 0.376, 12x12):
+# docs/gradcam/layer_selection/deletion.md, from benchmarks/gradcam_faithfulness.py --split validation.
+# The last map's cells each see the whole face, so where they sit says little about where the evidence is.
 EXPLAIN_LAYERS = {"vgg16": "block3_conv3"}
 
 
