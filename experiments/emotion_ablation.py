@@ -1,8 +1,7 @@
 """Issue 20's ablation table: what each training change gave, from the runs' own files.
 
     python experiments/emotion_ablation.py experiments/reports/emotion_ablation/*/ \
-        --real-photos experiments/reports/emotion_real_photos_round1.json experiments/reports/emotion_real_photos_round2.json \
-        --out experiments/reports/emotion_ablation.md
+        --real-photos experiments/reports/emotion_real_photos_round{1,2,3}.json --out experiments/reports/emotion_ablation.md
 
 Each RUN folder holds what `python -m fer_core.training train` wrote (config.json, summary.json,
 step2_state.json, history.csv); experiments/gpu_real_photo_recipe.sh trained them on one GPU machine.
@@ -10,7 +9,7 @@ Validation macro-F1 and accuracy are on the deduplicated fer4 validation split w
 the run's best epoch. A run cut by its time cap before its cosine schedule ended says so ("cut"): its
 learning rate had not come down, so it is not comparable with a finished run.
 --real-photos: benchmarks/emotion_real_photos.py JSON reports; a run whose exported model was scored there gets
-its real-photo accuracy (the candidate was exported as version 0.3.0-rc-<run folder's name>).
+its real-photo accuracy (the candidate was exported as version <next version>-rc-<run folder's name>).
 """
 from __future__ import annotations
 
