@@ -127,7 +127,7 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
     }
     # The labels the members learnt from (FER+ votes and their share), for the model card's provenance:
     # shared when every member used the same, otherwise only in each member's record above.
-    labels = [s.get("ferplus") for s in summaries]
+    labels = [member["ferplus"] for member in summary["members"]]
     if labels[0] is not None and all(label == labels[0] for label in labels):
         summary["ferplus"] = labels[0]
     (run_dir / "config.json").write_text(json.dumps(config, indent=2))

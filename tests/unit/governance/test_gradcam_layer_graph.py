@@ -6,7 +6,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from fer_core.model_files import models_dir
+from fer_core.model_files import load_session, metadata, models_dir
 from governance.explain import ExplanationError, explain_face, load_cam_model, with_layer_gradients
 
 FACE = np.full((48, 48, 3), 128, np.float32)
@@ -139,8 +139,7 @@ def test_the_shipped_int8_model_gets_gradients_through_its_quantize_pairs():
     upper = model.run_layer(face, "block5_conv1")
     # One gradient per class for every feature of the layer (block4_pool: 512 maps per member; the shipped
     # file may be an ensemble, whose members' copies of the layer are joined along channels).
-    metadata = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
-    members = int(metadata.get("ensemble_members", 1))
+    members = int(metadata(load_session(path)).get("ensemble_members", 1))
     assert out.features.shape[-1] == 512 * members and out.gradients.shape == (1, 4, *out.features.shape[1:])
     assert np.abs(out.gradients).max() > 0
     assert np.abs(upper.gradients).max() > 0 and (upper.features >= 0).all()
