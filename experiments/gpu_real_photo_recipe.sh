@@ -33,6 +33,13 @@
 #   v_ferplus075  96x96, FER+ 0.75, domain-gap augmentation
 #   v_ferplus1    96x96, FER+ votes alone, domain-gap augmentation
 #
+# Round 6 (prepared): round 5's two recipes with seed 2, run straight after it while the machine is warm (it
+# is handed back 30 s after a call ends, so there is no time to read round 5 first): v_ferplus075_s2,
+# v_ferplus1_s2. Each share is then judged by its two seeds' ensemble, as 0.4.0 was.
+#
+# A fresh checkout has neither .gpu/ nor .whl/: experiments/gpu_prepare.sh builds them; the call goes out
+# with experiments/gpu_stash.sh; experiments/gpu_round_score.sh scores what comes back.
+#
 #   experiments/gpu_real_photo_recipe.sh DATA_TGZ IMAGENET_NPZ OUT EPOCHS SECONDS [ROUND]
 #
 # DATA_TGZ: `python experiments/gpu_pack.py data` output. IMAGENET_NPZ: `gpu_pack.py start imagenet-onnx`
@@ -67,6 +74,12 @@ elif [ "$round" = 5 ]; then
         [v_ferplus1]="--upsample 2 --ferplus-weight 1.0 --domain-augment"
     )
     bring="v_ferplus075 v_ferplus1"
+elif [ "$round" = 6 ]; then
+    declare -A candidates=(
+        [v_ferplus075_s2]="--upsample 2 --ferplus-weight 0.75 --domain-augment --seed 2"
+        [v_ferplus1_s2]="--upsample 2 --ferplus-weight 1.0 --domain-augment --seed 2"
+    )
+    bring="v_ferplus075_s2 v_ferplus1_s2"
 elif [ "$round" = 4 ]; then
     declare -A candidates=(
         [u_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"
