@@ -7,7 +7,8 @@
 #   experiments/gpu_round_score.sh FILES_AT RUNS ROUND [ENSEMBLE_NAME=MEMBER,MEMBER ...]
 # FILES_AT: the device call's returned folder (runs.tgz, NAME.h5.partNN). RUNS: where runs live here (the
 # earlier rounds' runs too, for ensembles across rounds). ROUND: names the report,
-# experiments/reports/emotion_real_photos_round$ROUND.md (and .json).
+# experiments/reports/emotion_real_photos_round$ROUND.md (and .json). BENCH_ARGS adds benchmark options (a smoke
+# test: BENCH_ARGS="--limit 60").
 set -euo pipefail
 files=$1 runs=$2 round=$3
 shift 3
@@ -43,4 +44,4 @@ for spec in "$@"; do
     models+=(--emotion-model "$runs/$name"/emotion_fp32.onnx)
 done
 PYTHONPATH=. $py benchmarks/emotion_real_photos.py --emotion-model models/emotion_vgg16.onnx "${models[@]}" \
-    --skip-fer4 --n-boot 1000 --out experiments/reports/emotion_real_photos_round"$round"
+    --skip-fer4 --n-boot 1000 --out experiments/reports/emotion_real_photos_round"$round" ${BENCH_ARGS:-}
