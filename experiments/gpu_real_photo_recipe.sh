@@ -26,19 +26,26 @@
 #
 # Round 4: round 3's two recipes with seed 2 (ensemble partners): u_full_s2, u_no_ferplus_s2.
 #
-# Round 5 (prepared, not run yet): on real photos FER+ at 0.5 beat fer4's labels alone by 4-7 points at
-# 96 px (rounds 3 and 4, experiments/reports/emotion_real_photos_round3.md), and a larger share was only
-# scored on validation, whose fer4 labels penalise it by construction; so both larger shares come back:
+# Round 5 (prepared, not run yet): the 0.4.0 recipe (u_full) plus 4,590 FER2013 training faces fer4 lacks,
+# trained on their FER+ votes alone (`python -m fer_core.training ferplus-extra`: FER2013's anger, disgust
+# and fear faces that FER+'s annotators mostly read as neutral, sad or surprise; experiments/reports/
+# ferplus_extra.md). Two seeds, to be judged as a pair's ensemble against 0.4.0 (the same pair without them):
+#
+#   x_extra, x_extra_s2   96x96, FER+ 0.5, domain-gap augmentation, the extra faces (EXTRA, an .npz)
+#
+# Round 6 (prepared): on real photos FER+ at 0.5 beat fer4's labels alone by 4-7 points at 96 px (rounds 3
+# and 4); larger shares were only scored on validation, whose fer4 labels penalise them by construction.
+# Refitting only 0.4.0's last layer (experiments/reports/emotion_head_refit/) moved real photos from 0.710
+# to 0.718 at 0.75 but cut sad recall to 0.47; whole runs may differ:
 #
 #   v_ferplus075  96x96, FER+ 0.75, domain-gap augmentation
 #   v_ferplus1    96x96, FER+ votes alone, domain-gap augmentation
 #
-# Round 6 (prepared): round 5's two recipes with seed 2, run straight after it while the machine is warm (it
-# is handed back 30 s after a call ends, so there is no time to read round 5 first): v_ferplus075_s2,
-# v_ferplus1_s2. Each share is then judged by its two seeds' ensemble, as 0.4.0 was.
-#
-# A fresh checkout has neither .gpu/ nor .whl/: experiments/gpu_prepare.sh builds them; the call goes out
-# with experiments/gpu_stash.sh; experiments/gpu_round_score.sh scores what comes back.
+# The extra faces do not fit in one call beside the data and the start (64 MiB a call): a first call stages
+# the data and the start on the machine (build/gpu, kept while it stays warm), then rounds 5 and 6 follow at
+# once (it is handed back 30 s after a call ends). A fresh checkout has neither .gpu/ nor .whl/:
+# experiments/gpu_prepare.sh builds them; experiments/gpu_stash.sh moves the rest of the tree out for the
+# calls; experiments/gpu_round_score.sh scores what comes back. experiments/README.md, "GPU logistics".
 #
 #   experiments/gpu_real_photo_recipe.sh DATA_TGZ IMAGENET_NPZ OUT EPOCHS SECONDS [ROUND]
 #
@@ -50,7 +57,7 @@
 # two best on validation; round 2: the two ensemble members), in
 # 15 MiB parts (the device tool returns at most 8 files of 16 MiB). Here, per candidate:
 #   mkdir -p runs/c_full && cat OUT/c_full.h5.part* > runs/c_full/best.weights.h5; tar -xzf OUT/runs.tgz -C runs
-# TRAIN_ARGS adds train options (a smoke test: TRAIN_ARGS="--limit-per-split 64 --max-steps-per-epoch 2").
+# EXTRA: round 5's extra faces (default .gpu/ferplus_extra.npz). TRAIN_ARGS adds train options (a smoke test: TRAIN_ARGS="--limit-per-split 64 --max-steps-per-epoch 2").
 set -uo pipefail
 data_tgz=$1 start=$2 out=$3 epochs=$4 seconds=$5 round=${6:-1}
 export KERAS_BACKEND=${KERAS_BACKEND:-jax} XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
@@ -69,17 +76,19 @@ if [ "$round" = 1 ]; then
     )
     bring=""
 elif [ "$round" = 5 ]; then
+    extra=${EXTRA:-.gpu/ferplus_extra.npz}
+    [ -f "$extra" ] || { echo "round 5 needs the extra faces: no $extra" >&2; exit 1; }
+    declare -A candidates=(
+        [x_extra]="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra"
+        [x_extra_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra --seed 2"
+    )
+    bring="x_extra x_extra_s2"
+elif [ "$round" = 6 ]; then
     declare -A candidates=(
         [v_ferplus075]="--upsample 2 --ferplus-weight 0.75 --domain-augment"
         [v_ferplus1]="--upsample 2 --ferplus-weight 1.0 --domain-augment"
     )
     bring="v_ferplus075 v_ferplus1"
-elif [ "$round" = 6 ]; then
-    declare -A candidates=(
-        [v_ferplus075_s2]="--upsample 2 --ferplus-weight 0.75 --domain-augment --seed 2"
-        [v_ferplus1_s2]="--upsample 2 --ferplus-weight 1.0 --domain-augment --seed 2"
-    )
-    bring="v_ferplus075_s2 v_ferplus1_s2"
 elif [ "$round" = 4 ]; then
     declare -A candidates=(
         [u_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"

@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,ensemble,evaluate,export,quantize,fetch-imagenet-onnx,ferplus-join,dedup,reproduction-table}`: train, score, export and quantize emotion models.
+"""`python -m fer_core.training {train,ensemble,evaluate,export,quantize,fetch-imagenet-onnx,ferplus-join,ferplus-extra,dedup,reproduction-table}`: train, score, export and quantize emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -21,7 +21,7 @@ def _train(args) -> int:
         step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
         fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit,
-        ferplus_weight=args.ferplus_weight, domain_augment=args.domain_augment,
+        ferplus_weight=args.ferplus_weight, domain_augment=args.domain_augment, ferplus_extra=args.ferplus_extra,
     )
     print(json.dumps(train(config), indent=2))
     return 0
@@ -96,6 +96,17 @@ def _ferplus_join(args) -> int:
     return 0
 
 
+def _ferplus_extra(args) -> int:
+    from fer_core.training.ferplus import extra_training_images, read_git_file, write_extra_images
+
+    ferplus_csv = read_git_file(args.ferplus_git, "fer2013new.csv").decode()
+    extra = extra_training_images(args.data, ferplus_csv, args.images_git)
+    path = write_extra_images(extra, args.out)
+    print(json.dumps(extra.report))
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {len(extra.names)} images)")
+    return 0
+
+
 def _dedup(args) -> int:
     import csv
 
@@ -134,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--upsample", type=int, default=1, help="enlarge faces inside the graph (2: 48 -> 96)")
     train.add_argument("--ferplus-weight", type=float, default=0.0,
                        help="share of FER+'s crowd votes in each training target (0: fer4's labels alone; 1: FER+ alone)")
+    train.add_argument("--ferplus-extra", help="an `ferplus-extra` file: FER2013 training faces fer4 lacks, "
+                                               "trained on their FER+ votes")
     train.add_argument("--domain-augment", action="store_true",
                        help="add real-photo changes to the augmentation: blur, downscale, JPEG, gamma, an occluder")
     train.add_argument("--fine-tune-from", help="first layer trained in step 2 (default: the architecture's own)")
@@ -187,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     join.add_argument("--images-git", required=True, help="bare clone of tessav/crowd-emotion (the FER+ images)")
     join.add_argument("--out", type=Path, default=Path("fer_core/training/ferplus_votes.csv"))
     join.set_defaults(handler=_ferplus_join)
+
+    extra = sub.add_parser("ferplus-extra", help="FER2013 training faces fer4 lacks whose FER+ votes name its classes")
+    extra.add_argument("--data", default="../shared/data/fer4")
+    extra.add_argument("--ferplus-git", required=True, help="bare clone of microsoft/FERPlus (fer2013new.csv)")
+    extra.add_argument("--images-git", required=True, help="bare clone of tessav/crowd-emotion (the FER+ images)")
+    extra.add_argument("--out", required=True, type=Path, help="an .npz (data: keep it out of the repository)")
+    extra.set_defaults(handler=_ferplus_extra)
 
     dedup = sub.add_parser("dedup", help="report what deduplication drops")
     dedup.add_argument("--data", default="../shared/data/fer4")

@@ -11,15 +11,18 @@ FERPLUS_VOTES_CSV; `python -m fer_core.training ferplus-join` rebuilds it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import subprocess
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from fer_core.training.data import CLASSES, Split, scan
+from fer_core.training.data import BLANK_STD, CLASSES, Split, scan
 
 VOTE_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF")
 EMOTIONS = VOTE_COLUMNS[:8]
@@ -41,6 +44,16 @@ NEAR_EXACT_CORR = 0.95
 # Candidates kept from the coarse (16x16) comparison before the full-resolution one picks the match.
 _SHORTLIST = 8
 _COARSE = 16
+# When an extra FER2013 training image (extra_training_images) is taken for a copy of a fer4 image and left
+# out: FER2013 holds copies across its splits, and a copy of a validation or test face must not be trained
+# on. Clean copies correlate at a median 0.998 (the join). But fer4 also holds copies sprinkled with
+# salt-and-pepper specks, which correlate at 0.84-0.9 with their originals while other faces reach 0.9 too;
+# after a 3x3 median filter removes the specks, a copy differs from its original by a median of under ~20
+# grey levels, other faces by 22-40 (pairs looked at side by side: experiments/reports/ferplus_extra.md).
+# Both rules apply, on the generous side: a face wrongly left out costs little, a copy let in leaks a test face.
+EXTRA_COPY_CORR = 0.9
+EXTRA_COPY_MEDIAN_DIFF = 22
+_COPY_SHORTLIST = 16
 
 
 class FerPlusError(ValueError):
@@ -247,3 +260,137 @@ def mixed_targets(
     kept = np.asarray(keep, dtype=np.int64)
     trimmed = Split(images=split.images[kept], labels=split.labels[kept], paths=[split.paths[i] for i in keep])
     return FerPlusTargets(trimmed, np.asarray(rows, dtype=np.float32).reshape(len(keep), len(classes)), report)
+
+
+@dataclass
+class ExtraImages:
+    """FER2013 training faces fer4 does not hold, for training on their FER+ votes alone: `images` (N, 48, 48)
+    uint8, histogram-equalised as fer4's were; `targets` (N, classes) vote shares; `names` their FER+ file
+    names; `report` what was left out and why, counted."""
+
+    images: np.ndarray
+    targets: np.ndarray
+    names: list[str]
+    classes: tuple[str, ...]
+    report: dict[str, int]
+
+
+def extra_training_images(
+    fer4_root: str | Path, ferplus_csv: str, images_git_dir: str | Path, *, classes: tuple[str, ...] = CLASSES,
+    votes_csv: str | Path = FERPLUS_VOTES_CSV,
+) -> ExtraImages:
+    """FER2013's training images that no fer4 file was joined to (mostly FER2013's anger, disgust and fear
+    faces, which fer4 leaves out) whose FER+ votes mostly name one of `classes` (app_class_targets): many
+    read as neutral, sad or surprise to FER+'s annotators. Left out: images FER+ calls not a face, repeats,
+    blank frames (extra_candidates), and copies of any fer4 image of any split (copies_of)."""
+    candidates = extra_candidates(ferplus_csv, images_git_dir, classes=classes, votes_csv=votes_csv)
+    keep = np.flatnonzero(~copies_of(candidates.images, read_fer4_images(fer4_root, classes)))
+    report = {**candidates.report, "copies_of_fer4_images": int(len(candidates.names) - len(keep)), "kept": int(len(keep))}
+    return ExtraImages(candidates.images[keep], candidates.targets[keep], [candidates.names[i] for i in keep],
+                       tuple(classes), report)
+
+
+def extra_candidates(
+    ferplus_csv: str, images_git_dir: str | Path, *, classes: tuple[str, ...] = CLASSES,
+    votes_csv: str | Path = FERPLUS_VOTES_CSV,
+) -> ExtraImages:
+    """extra_training_images before copies of fer4 images are taken out."""
+    votes = read_ferplus_csv(ferplus_csv)
+    with open(votes_csv, newline="") as f:
+        rows = csv.reader(f)
+        if tuple(next(rows)) != JOIN_HEADER:
+            raise FerPlusError("FER+ join file: unexpected columns")
+        joined = {row[2] for row in rows if row[1] == USAGE["train"]}
+    pool = read_git_images(images_git_dir, IMAGE_FOLDERS[USAGE["train"]])
+    report: Counter[str] = Counter()
+    names, images, targets, seen = [], [], [], set()
+    for name in sorted(pool):
+        found = votes.get((USAGE["train"], name))
+        pixels = pool[name]
+        digest = hashlib.sha256(pixels.tobytes()).hexdigest()
+        if found is None:
+            report["no_ferplus_row"] += 1
+        elif name in joined:
+            report["in_fer4"] += 1
+        elif is_not_a_face(found):
+            report["not_a_face"] += 1
+        elif (soft := app_class_targets(np.asarray(found), classes)) is None:
+            report["mostly_other_emotions"] += 1
+        elif digest in seen:
+            report["repeats"] += 1
+        elif pixels.std() < BLANK_STD:
+            report["blank"] += 1
+        else:
+            seen.add(digest)
+            names.append(name)
+            images.append(cv2.equalizeHist(pixels))
+            targets.append(soft)
+    if not images:
+        raise FerPlusError("no extra FER+ training image left")
+    return ExtraImages(np.stack(images), np.asarray(targets, np.float32), names, tuple(classes), dict(report))
+
+
+def read_fer4_images(fer4_root: str | Path, classes: tuple[str, ...] = CLASSES) -> np.ndarray:
+    """Every fer4 image of every split, (N, 48, 48) uint8 as stored (equalised)."""
+    return np.stack([cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for items in scan(fer4_root, classes).values()
+                     for path, _ in items])
+
+
+def copies_of(images: np.ndarray, fer4: np.ndarray) -> np.ndarray:
+    """Which (48, 48) equalised `images` are copies of one of the `fer4` images, clean or specked (see
+    EXTRA_COPY_CORR and EXTRA_COPY_MEDIAN_DIFF)."""
+    corr, difference, _ = copy_measures(images, fer4)
+    return (corr >= EXTRA_COPY_CORR) | (difference < EXTRA_COPY_MEDIAN_DIFF)
+
+
+def copy_measures(images: np.ndarray, fer4: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per image: its best correlation with a fer4 image (match_images); the smallest median absolute
+    difference, in grey levels after a 3x3 median filter, to one of the fer4 images nearest it at 16x16;
+    and the index of that fer4 image."""
+    _, corr, _ = match_images(images, fer4)
+    filtered = np.stack([cv2.medianBlur(im, 3) for im in images]).astype(np.int16)
+    references = np.stack([cv2.medianBlur(cv2.equalizeHist(im), 3) for im in fer4]).astype(np.int16)
+    coarse_q, coarse_r = _normalised(filtered.astype(np.uint8), _COARSE), _normalised(references.astype(np.uint8), _COARSE)
+    k = min(_COPY_SHORTLIST, len(fer4))
+    difference = np.zeros(len(images), np.float32)
+    closest = np.zeros(len(images), np.int64)
+    for start in range(0, len(images), 500):
+        shortlist = np.argpartition(-(coarse_q[start:start + 500] @ coarse_r.T), k - 1, axis=1)[:, :k]
+        diff = np.abs(filtered[start:start + 500, None] - references[shortlist]).reshape(len(shortlist), k, -1)
+        medians = np.median(diff, axis=2)
+        difference[start:start + 500] = medians.min(axis=1)
+        closest[start:start + 500] = shortlist[np.arange(len(shortlist)), medians.argmin(axis=1)]
+    return corr, difference, closest
+
+
+def write_extra_images(extra: ExtraImages, path: str | Path) -> Path:
+    path = Path(path)
+    with open(path, "wb") as f:
+        np.savez_compressed(f, images=extra.images, targets=extra.targets, names=np.asarray(extra.names),
+                            classes=np.asarray(extra.classes), report=np.asarray(json.dumps(extra.report)))
+    return path
+
+
+def read_extra_images(path: str | Path, classes: tuple[str, ...]) -> ExtraImages:
+    """An extra_training_images file; FerPlusError unless it holds (N, h, w) images with targets over `classes`."""
+    with np.load(path, allow_pickle=False) as data:
+        extra = ExtraImages(data["images"], data["targets"], data["names"].tolist(),
+                            tuple(data["classes"].tolist()), json.loads(str(data["report"])))
+    if extra.classes != tuple(classes):
+        raise FerPlusError(f"extra FER+ images: targets over {list(extra.classes)}, not {list(classes)}")
+    if extra.images.ndim != 3 or extra.targets.shape != (len(extra.images), len(classes)):
+        raise FerPlusError("extra FER+ images: images and targets do not match")
+    return extra
+
+
+def with_extra_images(split: Split, targets: np.ndarray, extra: ExtraImages) -> tuple[Split, np.ndarray]:
+    """The training split and its targets with the extra images appended (resized bilinearly to the split's
+    size, as data.load_splits resizes); each extra image's label, which sets its class weight, is its
+    most-voted class."""
+    size = split.images.shape[1:]
+    images = extra.images if extra.images.shape[1:] == size else np.stack(
+        [cv2.resize(im, (size[1], size[0]), interpolation=cv2.INTER_LINEAR) for im in extra.images])
+    grown = Split(images=np.concatenate([split.images, images]),
+                  labels=np.concatenate([split.labels, extra.targets.argmax(axis=1)]),
+                  paths=[*split.paths, *(f"ferplus-extra/{name}" for name in extra.names)])
+    return grown, np.concatenate([targets, extra.targets]).astype(np.float32)

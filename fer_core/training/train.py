@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from sklearn.metrics import f1_score
 
+from fer_core.model_files import sha256_file
 from fer_core.training.augment import augment_batch
 from fer_core.training.data import (
     CLASSES,
@@ -28,7 +29,7 @@ from fer_core.training.data import (
     to_rgb_float,
     training_targets,
 )
-from fer_core.training.ferplus import mixed_targets
+from fer_core.training.ferplus import mixed_targets, read_extra_images, with_extra_images
 from fer_core.training.weights import load_initial_weights
 from fer_core.training.zoo import ZOO, build_model, head_layer_names
 
@@ -61,6 +62,8 @@ class TrainConfig:
     # Share of FER+'s crowd votes in the training targets (ferplus.mixed_targets); 0: fer4's labels alone.
     ferplus_weight: float = 0.0
     domain_augment: bool = False  # augment.augment_batch(domain=True): blur, downscale, JPEG, gamma, occluder
+    # ferplus.extra_training_images file: FER2013 training faces fer4 lacks, trained on their FER+ votes alone.
+    ferplus_extra: str | None = None
     classes: tuple[str, ...] = field(default=CLASSES)
 
 
@@ -269,11 +272,21 @@ def train(config: TrainConfig) -> dict:
         mixed = mixed_targets(splits["train"], config.data_root, config.classes, config.ferplus_weight)
         splits["train"], train_targets, ferplus_report = mixed.split, mixed.targets, mixed.report
         print(f"FER+ targets (weight {config.ferplus_weight}): {ferplus_report}", flush=True)
+    extra_record = None
+    if config.ferplus_extra:
+        extra = read_extra_images(config.ferplus_extra, config.classes)
+        base_targets = train_targets if train_targets is not None else training_targets(splits["train"], n_classes)[0]
+        splits["train"], train_targets = with_extra_images(splits["train"], base_targets, extra)
+        extra_record = {"file_sha256": sha256_file(config.ferplus_extra), "images": len(extra.names),
+                        "built": extra.report}
+        print(f"extra FER+ training images: {len(extra.names)} ({extra.report})", flush=True)
     model = build_model(config.arch, n_classes=n_classes, input_size=(size, size), upsample=config.upsample)
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     if ferplus_report is not None:
         summary["ferplus"] = {"weight": config.ferplus_weight, **ferplus_report}
+    if extra_record is not None:
+        summary["ferplus_extra"] = extra_record
     if arch.transfer:
         summary["initial_weights"] = load_initial_weights(
             model, config.weights if config.arch == "vgg16" else "random", weights_file=config.weights_file
