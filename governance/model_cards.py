@@ -406,6 +406,18 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
                        "joined to fer4 by pixels (fer_core/training/ferplus_votes.csv)",
             **{k: v for k, v in summary["ferplus"].items() if k != "weight"},
         }
+    if summary.get("ferplus_extra"):
+        extra = summary["ferplus_extra"]
+        card["training_data"]["extra_images"] = {
+            "what": "FER2013 training faces fer4 lacks whose FER+ votes mostly name the four classes, trained on "
+                    "those votes alone (fer_core.training.ferplus.extra_training_images)",
+            "sources": "FER2013 (Goodfellow et al. 2013) training images as stored in github.com/tessav/crowd-emotion "
+                       "(data/FER2013Train); FER+ votes, github.com/microsoft/FERPlus fer2013new.csv, MIT licence; "
+                       "histogram-equalised as fer4's; copies of any fer4 face left out",
+            "images": extra["images"],
+            "file_sha256": extra["file_sha256"],
+            "left_out": {k: v for k, v in extra["built"].items() if k != "kept"},
+        }
     card["evaluation_data"].append({
         "name": f"{Path(config['data_root']).name} validation and test splits, deduplicated against train",
         "images": {"validation": metrics["validation"]["n"], "test": metrics["test"]["n"]},

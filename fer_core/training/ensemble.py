@@ -25,6 +25,8 @@ from keras import layers
 
 from fer_core.training.zoo import build_architecture
 
+# Run summary records of the training data beyond fer4's images and labels (fer_core/training/train.py).
+_TRAINING_DATA_RECORDS = ("ferplus", "ferplus_extra")
 # What members must share to be averaged: the same input, the same classes, the same architecture.
 SHARED_SETTINGS = ("arch", "classes", "input_size", "upsample")
 
@@ -122,14 +124,15 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
         "hardware": summaries[0].get("hardware"),
         "trainable_params": sum(s.get("trainable_params") or 0 for s in summaries),
         "members": [{"run": d.name, "seed": c["seed"], "step1": s.get("step1"), "step2": s.get("step2"),
-                     "ferplus": s.get("ferplus")}
+                     **{key: s.get(key) for key in _TRAINING_DATA_RECORDS}}
                     for d, c, s in zip(member_dirs, configs, summaries)],
     }
-    # The labels the members learnt from (FER+ votes and their share), for the model card's provenance:
-    # shared when every member used the same, otherwise only in each member's record above.
-    labels = [member["ferplus"] for member in summary["members"]]
-    if labels[0] is not None and all(label == labels[0] for label in labels):
-        summary["ferplus"] = labels[0]
+    # What the members learnt from (FER+ votes and their share, extra FER+ faces), for the model card's
+    # provenance: shared when every member used the same, otherwise only in each member's record above.
+    for key in _TRAINING_DATA_RECORDS:
+        records = [member[key] for member in summary["members"]]
+        if records[0] is not None and all(record == records[0] for record in records):
+            summary[key] = records[0]
     (run_dir / "config.json").write_text(json.dumps(config, indent=2))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     (run_dir / "dedup.json").write_text(json.dumps(summary["dedup"], indent=2))

@@ -96,6 +96,19 @@ def test_numbers_come_from_the_inputs(run_dir, model, bias_json):
         assert text in markdown, text
 
 
+def test_extra_training_faces_reach_the_card_with_their_sources(run_dir, model):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    extra = {"file_sha256": "cd" * 32, "images": 4591, "built": {"in_fer4": 19289, "copies_of_fer4_images": 1203,
+                                                                  "kept": 4591}}
+    (run_dir / "summary.json").write_text(json.dumps({**summary, "ferplus_extra": extra}))
+    card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir)
+    section = card["training_data"]["extra_images"]
+    assert section["images"] == 4591 and section["file_sha256"] == "cd" * 32
+    assert section["left_out"] == {"in_fer4": 19289, "copies_of_fer4_images": 1203}
+    assert "tessav/crowd-emotion" in section["sources"] and "MIT licence" in section["sources"]
+    assert "4591" in render_markdown(card)
+
+
 def test_per_group_numbers_and_flags_come_from_the_bias_audit(run_dir, model, bias_json):
     audit = json.loads(bias_json.read_text())
     card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])

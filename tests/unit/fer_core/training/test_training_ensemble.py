@@ -213,16 +213,20 @@ def test_ensemble_keeps_the_fer_plus_labels_its_members_shared_for_the_model_car
     import shutil
 
     half = {"weight": 0.5, "ferplus_votes": 90, "not_a_face": 1, "mostly_other_emotions": 3, "no_trusted_match": 2}
+    extra = {"file_sha256": "ab" * 32, "images": 20, "built": {"in_fer4": 5, "copies_of_fer4_images": 2, "kept": 20}}
     copies = []
     for run, labels in ((tiny_emotion_run, half), (second_run, half)):
         copy = shutil.copytree(run, tmp_path / run.name)
         summary = json.loads((copy / "summary.json").read_text())
-        (copy / "summary.json").write_text(json.dumps({**summary, "ferplus": labels}))
+        (copy / "summary.json").write_text(json.dumps({**summary, "ferplus": labels, "ferplus_extra": extra}))
         copies.append(copy)
-    assert ensemble_runs(copies, tmp_path / "shared")["ferplus"] == half
+    shared = ensemble_runs(copies, tmp_path / "shared")
+    assert shared["ferplus"] == half and shared["ferplus_extra"] == extra
 
     summary = json.loads((copies[1] / "summary.json").read_text())
-    (copies[1] / "summary.json").write_text(json.dumps({**summary, "ferplus": {**half, "weight": 1.0}}))
+    without_extra = {k: v for k, v in summary.items() if k != "ferplus_extra"}
+    (copies[1] / "summary.json").write_text(json.dumps({**without_extra, "ferplus": {**half, "weight": 1.0}}))
     mixed = ensemble_runs(copies, tmp_path / "mixed")
-    assert "ferplus" not in mixed
+    assert "ferplus" not in mixed and "ferplus_extra" not in mixed  # the second member has no extra faces now
     assert [m["ferplus"]["weight"] for m in mixed["members"]] == [0.5, 1.0]
+    assert [m["ferplus_extra"] for m in mixed["members"]] == [extra, None]
