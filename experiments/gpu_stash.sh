@@ -20,7 +20,7 @@ out)
         [[ " ${keep_in_experiments[*]} " == *" ${item#experiments/} "* ]] || mv "$item" "$stash/experiments/"
     done
     # .venv is ignored, so it does not travel; what does (git ls-files + untracked) is listed here.
-    du -sch fer_core experiments .gpu .whl | tail -1
+    du -scb fer_core experiments | tail -1   # the tree that travels; carry adds .gpu and .whl files
     ;;
 back)
     [ -d "$stash" ] || { echo "nothing stashed in $stash" >&2; exit 1; }
