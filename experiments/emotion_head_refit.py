@@ -11,8 +11,11 @@ set end to end (FaceAnalyzer's detection and the model's own aligned crop, as
 benchmarks/emotion_real_photos.py does). The refit at share 0.5 is the control: it differs from the
 shipped layer only in being fitted on frozen, unaugmented features.
 
+With --extra, each share is also refitted with round 5's extra FER+ faces added (experiments/reports/
+ferplus_extra.md): a preview, at the last layer only, of what round 5 trains whole.
+
     PYTHONPATH=. python experiments/emotion_head_refit.py [--shares 0 0.25 0.5 0.75 1] \
-        [--out experiments/reports/emotion_head_refit]
+        [--extra .gpu/ferplus_extra.npz] [--out experiments/reports/emotion_head_refit]
 
 About 15 minutes on the 2-core CPU, most of it the hidden activations of the 19k training faces
 (cached under --cache, keyed by the model's SHA-256).
@@ -38,7 +41,14 @@ from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
 from fer_core.training.data import CLASSES, class_weights, load_splits, to_rgb_float
 from fer_core.training.evaluate import fit_temperature
-from fer_core.training.ferplus import APP_TO_FERPLUS, app_class_targets, majority_label, mixed_targets, read_votes_csv
+from fer_core.training.ferplus import (
+    APP_TO_FERPLUS,
+    app_class_targets,
+    majority_label,
+    mixed_targets,
+    read_extra_images,
+    read_votes_csv,
+)
 
 HIDDEN = "functional_1/head_hidden_1/Relu:0"
 KERNEL = "functional_1/logits_1/Cast/ReadVariableOp:0"
@@ -128,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fer4", type=Path, default=Path("../shared/data/fer4"))
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the real-photo dev set")
     parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0])
+    parser.add_argument("--extra", type=Path, help="also refit with these extra FER+ faces added "
+                        "(`python -m fer_core.training ferplus-extra`), trained on their votes alone")
     parser.add_argument("--l2", type=float, default=1e-4, help="the training recipe's weight decay")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "unveil-bench" / "head_refit")
     parser.add_argument("--out", type=Path, default=Path("experiments/reports/emotion_head_refit"))
@@ -177,16 +189,28 @@ def main(argv: list[str] | None = None) -> int:
         return entry
 
     results = [evaluate("shipped logits layer", kernel, bias, shipped_t)]
+    extra = read_extra_images(args.extra, CLASSES) if args.extra else None
+    if extra is not None:
+        extra_cache = cache / f"extra_{hashlib.sha256(args.extra.read_bytes()).hexdigest()[:16]}.npy"
+        if not extra_cache.exists():
+            np.save(extra_cache, activations(session, to_rgb_float(extra.images)))
+        extra_features = np.load(extra_cache)
     for share in args.shares:
         mixed = mixed_targets(splits["train"], args.fer4, CLASSES, share)
         rows = np.asarray([train_index[p] for p in mixed.split.paths])
-        targets = mixed.targets * (1 - LABEL_SMOOTHING) + LABEL_SMOOTHING / len(CLASSES)
-        per_class = class_weights(mixed.split.labels, len(CLASSES))
-        weights = np.asarray([per_class[int(c)] for c in mixed.split.labels])
-        k, b = fit_logits(cached["train"][rows], targets, weights, kernel, bias, l2=args.l2)
-        results.append(evaluate(f"refit, FER+ share {share:g}", k, b, None))
-        print(f"share {share:g}: validation {results[-1]['validation']['accuracy']:.3f}, "
-              f"real photos {results[-1]['real']['accuracy']:.3f}", flush=True)
+        variants = [("", cached["train"][rows], mixed.targets, mixed.split.labels)]
+        if extra is not None:
+            variants.append((" + extra faces", np.concatenate([cached["train"][rows], extra_features]),
+                             np.concatenate([mixed.targets, extra.targets]),
+                             np.concatenate([mixed.split.labels, extra.targets.argmax(axis=1)])))
+        for suffix, features, soft, labels in variants:
+            targets = soft * (1 - LABEL_SMOOTHING) + LABEL_SMOOTHING / len(CLASSES)
+            per_class = class_weights(labels, len(CLASSES))
+            weights = np.asarray([per_class[int(c)] for c in labels])
+            k, b = fit_logits(features, targets, weights, kernel, bias, l2=args.l2)
+            results.append(evaluate(f"refit, FER+ share {share:g}{suffix}", k, b, None))
+            print(f"share {share:g}{suffix}: validation {results[-1]['validation']['accuracy']:.3f}, "
+                  f"real photos {results[-1]['real']['accuracy']:.3f}", flush=True)
 
     base = results[0]["real"]["predicted"]
     for entry in results:
@@ -210,7 +234,8 @@ def markdown(results: list[dict], args: argparse.Namespace, digest: str) -> str:
     lines = [
         "# Refitting only the last layer of the shipped emotion model with more FER+ votes",
         "",
-        f"`PYTHONPATH=. python experiments/emotion_head_refit.py --shares {' '.join(f'{s:g}' for s in args.shares)}`"
+        f"`PYTHONPATH=. python experiments/emotion_head_refit.py --shares {' '.join(f'{s:g}' for s in args.shares)}"
+        + (" --extra .gpu/ferplus_extra.npz" if args.extra else "") + "`"
         f" on `{args.model}` (SHA-256 {digest}...), on the 2-core CPU. The body and hidden layer stay as shipped;"
         " only `logits` is refitted on frozen, unaugmented hidden activations of the training split, then its"
         " temperature on validation. Validation: deduplicated, fer4 labels (and FER+ majority where one of the"

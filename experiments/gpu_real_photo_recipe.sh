@@ -29,7 +29,9 @@
 # Round 5 (prepared, not run yet): the 0.4.0 recipe (u_full) plus 4,590 FER2013 training faces fer4 lacks,
 # trained on their FER+ votes alone (`python -m fer_core.training ferplus-extra`: FER2013's anger, disgust
 # and fear faces that FER+'s annotators mostly read as neutral, sad or surprise; experiments/reports/
-# ferplus_extra.md). Two seeds, to be judged as a pair's ensemble against 0.4.0 (the same pair without them):
+# ferplus_extra.md). Refitting only 0.4.0's last layer with them added moved real photos from 0.710 to 0.728
+# (+0.018 [+0.006, +0.029]; experiments/reports/emotion_head_refit/). Two seeds, to be judged as a pair's
+# ensemble against 0.4.0 (the same pair without them):
 #
 #   x_extra, x_extra_s2   96x96, FER+ 0.5, domain-gap augmentation, the extra faces (EXTRA, an .npz)
 #
