@@ -62,6 +62,11 @@
 # EXTRA: round 5's extra faces (default .gpu/ferplus_extra.npz). TRAIN_ARGS adds train options (a smoke test: TRAIN_ARGS="--limit-per-split 64 --max-steps-per-epoch 2").
 set -uo pipefail
 data_tgz=$1 start=$2 out=$3 epochs=$4 seconds=$5 round=${6:-1}
+# Staged by an earlier call on a machine handed back since, the data and start are gone: stop at once (stage
+# them again, then this call) rather than spend the call starting runs that find nothing.
+for file in "$data_tgz" "$start"; do
+    [ -f "$file" ] || { echo "no $file: stage the data and the start first (experiments/README.md, GPU logistics)" >&2; exit 1; }
+done
 export KERAS_BACKEND=${KERAS_BACKEND:-jax} XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
 data=/tmp/fer4 runs=/tmp/unveil-runs
 mkdir -p "$data" "$runs" "$out"
