@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import subprocess
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,7 +351,8 @@ def copy_measures(images: np.ndarray, fer4: np.ndarray) -> tuple[np.ndarray, np.
     _, corr, _ = match_images(images, fer4)
     filtered = np.stack([cv2.medianBlur(im, 3) for im in images]).astype(np.int16)
     references = np.stack([cv2.medianBlur(cv2.equalizeHist(im), 3) for im in fer4]).astype(np.int16)
-    coarse_q, coarse_r = _normalised(filtered.astype(np.uint8), _COARSE), _normalised(references.astype(np.uint8), _COARSE)
+    coarse_q = _normalised(filtered.astype(np.uint8), _COARSE)
+    coarse_r = _normalised(references.astype(np.uint8), _COARSE)
     k = min(_COPY_SHORTLIST, len(fer4))
     difference = np.zeros(len(images), np.float32)
     closest = np.zeros(len(images), np.int64)
@@ -373,9 +375,12 @@ def write_extra_images(extra: ExtraImages, path: str | Path) -> Path:
 
 def read_extra_images(path: str | Path, classes: tuple[str, ...]) -> ExtraImages:
     """An extra_training_images file; FerPlusError unless it holds (N, h, w) images with targets over `classes`."""
-    with np.load(path, allow_pickle=False) as data:
-        extra = ExtraImages(data["images"], data["targets"], data["names"].tolist(),
-                            tuple(data["classes"].tolist()), json.loads(str(data["report"])))
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            extra = ExtraImages(data["images"], data["targets"], data["names"].tolist(),
+                                tuple(data["classes"].tolist()), json.loads(str(data["report"])))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise FerPlusError(f"extra FER+ images: cannot read {path} ({type(exc).__name__})") from exc
     if extra.classes != tuple(classes):
         raise FerPlusError(f"extra FER+ images: targets over {list(extra.classes)}, not {list(classes)}")
     if extra.images.ndim != 3 or extra.targets.shape != (len(extra.images), len(classes)):

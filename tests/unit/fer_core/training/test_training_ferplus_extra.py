@@ -107,6 +107,10 @@ def test_extra_images_round_trip_and_refuse_other_classes(sources, tmp_path):
     with pytest.raises(FerPlusError, match=r"^extra FER\+ images: targets over \['happy', 'neutral', 'sad', 'surprise'\], "
                                            r"not \['happy', 'sad'\]$"):
         read_extra_images(path, ("happy", "sad"))
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(FerPlusError, match=r"^extra FER\+ images: cannot read .*truncated\.npz \(\w+\)$"):
+        read_extra_images(truncated, CLASSES)
 
 
 def test_extra_images_join_the_training_split_with_their_own_targets():
