@@ -172,14 +172,19 @@ def trusted_match(corr: float, second: float) -> bool:
     return corr >= MIN_MATCH_CORR and (corr - second >= MIN_MARGIN or corr >= NEAR_EXACT_CORR)
 
 
-def read_votes_csv(path: str | Path = FERPLUS_VOTES_CSV) -> dict[str, np.ndarray]:
-    """The join: fer4 relative path -> its 10 FER+ votes (int, VOTE_COLUMNS order), for the trusted matches."""
+def read_join_rows(path: str | Path = FERPLUS_VOTES_CSV) -> list[list[str]]:
+    """Every row of the join file (JOIN_HEADER columns), trusted or not."""
     with open(path, newline="") as f:
         rows = csv.reader(f)
         if tuple(next(rows)) != JOIN_HEADER:
             raise FerPlusError("FER+ join file: unexpected columns")
-        return {row[0]: np.asarray([int(v) for v in row[5:]], dtype=np.int64) for row in rows
-                if trusted_match(float(row[3]), float(row[4]))}
+        return list(rows)
+
+
+def read_votes_csv(path: str | Path = FERPLUS_VOTES_CSV) -> dict[str, np.ndarray]:
+    """The join: fer4 relative path -> its 10 FER+ votes (int, VOTE_COLUMNS order), for the trusted matches."""
+    return {row[0]: np.asarray([int(v) for v in row[5:]], dtype=np.int64) for row in read_join_rows(path)
+            if trusted_match(float(row[3]), float(row[4]))}
 
 
 def without_outliers(votes: np.ndarray) -> np.ndarray:
@@ -297,11 +302,7 @@ def extra_candidates(
 ) -> ExtraImages:
     """extra_training_images before copies of fer4 images are taken out."""
     votes = read_ferplus_csv(ferplus_csv)
-    with open(votes_csv, newline="") as f:
-        rows = csv.reader(f)
-        if tuple(next(rows)) != JOIN_HEADER:
-            raise FerPlusError("FER+ join file: unexpected columns")
-        joined = {row[2] for row in rows if row[1] == USAGE["train"]}
+    joined = {row[2] for row in read_join_rows(votes_csv) if row[1] == USAGE["train"]}
     pool = read_git_images(images_git_dir, IMAGE_FOLDERS[USAGE["train"]])
     report: Counter[str] = Counter()
     names, images, targets, seen = [], [], [], set()
@@ -349,10 +350,10 @@ def copy_measures(images: np.ndarray, fer4: np.ndarray) -> tuple[np.ndarray, np.
     difference, in grey levels after a 3x3 median filter, to one of the fer4 images nearest it at 16x16;
     and the index of that fer4 image."""
     _, corr, _ = match_images(images, fer4)
-    filtered = np.stack([cv2.medianBlur(im, 3) for im in images]).astype(np.int16)
-    references = np.stack([cv2.medianBlur(cv2.equalizeHist(im), 3) for im in fer4]).astype(np.int16)
-    coarse_q = _normalised(filtered.astype(np.uint8), _COARSE)
-    coarse_r = _normalised(references.astype(np.uint8), _COARSE)
+    filtered = np.stack([cv2.medianBlur(im, 3) for im in images])
+    references = np.stack([cv2.medianBlur(cv2.equalizeHist(im), 3) for im in fer4])
+    coarse_q, coarse_r = _normalised(filtered, _COARSE), _normalised(references, _COARSE)
+    filtered, references = filtered.astype(np.int16), references.astype(np.int16)  # signed, for differences
     k = min(_COPY_SHORTLIST, len(fer4))
     difference = np.zeros(len(images), np.float32)
     closest = np.zeros(len(images), np.int64)
