@@ -101,11 +101,12 @@ class Face:
 
 def default_detector(*, threads: int | None = DEFAULT_THREADS) -> FaceDetector:
     """The detector the analyzer loads by default: min_face_size=DEFAULT_MIN_FACE_SIZE (or
-    DEFAULT_MIN_FACE_FRACTION of a big photo's shorter side) and the neck check
-    on (no false face on a chin or neck; detection.on_a_neck). Enrolment uses the same settings, so a
+    DEFAULT_MIN_FACE_FRACTION of a big photo's shorter side), the neck check
+    on (no false face on a chin or neck; detection.on_a_neck) and the tight-crop retry on (a photo cropped to
+    the face is read too; detection.TIGHT_CROP_PAD). Enrolment uses the same settings, so a
     photo the app accepts is accepted from the command line too."""
     return FaceDetector(min_face_size=DEFAULT_MIN_FACE_SIZE, min_face_fraction=DEFAULT_MIN_FACE_FRACTION,
-                        threads=threads, neck_check=True)
+                        threads=threads, neck_check=True, tight_crop_retry=True)
 
 
 def identify(faces: Sequence[Face], gallery: GalleryLike | None) -> list[Face]:
