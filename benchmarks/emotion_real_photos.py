@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.analyzer import Face, FaceAnalyzer
+from fer_core.analyzer import Face, FaceAnalyzer, default_detector
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
 from governance.bias_audit import confusion_estimates, paired_difference_estimates
@@ -52,24 +52,31 @@ CLASSES = ("happy", "neutral", "sad", "surprise")
 COMMAND = "PYTHONPATH=. python benchmarks/emotion_real_photos.py"
 DEFAULT_FER4 = REPO.parent / "shared" / "data" / "fer4"
 DEFAULT_OUT = REPO / "docs" / "reports" / "emotion_real_photos"
+# How the analyzer found a photo's face: its first search, or only the detector's tight-crop retry
+# (fer_core.detection.TIGHT_CROP_PAD), which reads photos cropped close around a face.
+FIRST_SEARCH = "first search"
+TIGHT_CROP_RETRY = "tight-crop retry"
 # Faces used for the released models' parity checks when they are first converted: every this-many-th photo.
 PARITY_STRIDE = 50
 
 
 @dataclass
 class EvalSet:
-    """One evaluation set's faces: true class index, source, and each model's predicted class (-1: no face)."""
+    """One evaluation set's faces: true class index, source, how the face was found (FIRST_SEARCH,
+    TIGHT_CROP_RETRY, or "" when it was not, or not asked), and each model's predicted class (-1: no face)."""
 
     name: str
     labels: list[int] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     predictions: dict[str, list[int]] = field(default_factory=dict)
+    found_by: list[str] = field(default_factory=list)
 
-    def add(self, path: str, label: int, source: str, predicted: dict[str, int]) -> None:
+    def add(self, path: str, label: int, source: str, predicted: dict[str, int], found_by: str = "") -> None:
         self.paths.append(path)
         self.labels.append(label)
         self.sources.append(source)
+        self.found_by.append(found_by)
         for model, value in predicted.items():
             self.predictions.setdefault(model, []).append(value)
 
@@ -85,6 +92,8 @@ class Models:
         self.released = released
         # FaceAnalyzer's own default detector; only identity is off (it plays no part in emotion).
         self.analyzer = FaceAnalyzer(emotion_model=self.unveil[0], identity_model=False)
+        self.first_search = default_detector()
+        self.first_search.tight_crop_retry = False
 
     @property
     def all_names(self) -> list[str]:
@@ -103,6 +112,10 @@ class Models:
             probs = model.probabilities(model.crop(rgb, [face.box]))
             out[model.name] = int(model.four_class(probs, CLASSES)[0])
         return out
+
+    def found_by(self, rgb: np.ndarray) -> str:
+        """How the analyzer found the faces of a photo it found faces in."""
+        return FIRST_SEARCH if self.first_search.detect(rgb) else TIGHT_CROP_RETRY
 
     def whole_images(self, gray: np.ndarray) -> dict[str, np.ndarray]:
         """Each model's class indices for 48x48 grey face images read whole (the fer4 protocol)."""
@@ -153,9 +166,10 @@ def read_manifest(data: Path, limit: int | None) -> list[dict[str, str]]:
 def score_real_photos(models: Models, rows: list[dict[str, str]], data: Path) -> EvalSet:
     scored = EvalSet("real photos")
     for i, row in enumerate(rows):
-        predicted = models.photo(load_image(data / row["path"]))
+        rgb = load_image(data / row["path"])
+        predicted = models.photo(rgb)
         scored.add(row["path"], CLASSES.index(row["label"]), row["source"],
-                   predicted or dict.fromkeys(models.all_names, -1))
+                   predicted or dict.fromkeys(models.all_names, -1), models.found_by(rgb) if predicted else "")
         if (i + 1) % 200 == 0:
             print(f"  real photos: {i + 1}/{len(rows)}", flush=True)
     return scored
@@ -207,14 +221,21 @@ def summarise(scored: EvalSet, models: list[str], *, n_boot: int, seed: int, by_
             entry["minus_" + models[0]] = {k: v.to_dict() for k, v in gaps.items()}
         result["models"][model] = entry
     if by_source:
-        result["by_source"] = {}
-        for source in sorted(set(scored.sources)):
-            keep = [i for i, s in enumerate(scored.sources) if s == source]
-            part = EvalSet(source, [scored.labels[i] for i in keep], [source] * len(keep),
-                           [scored.paths[i] for i in keep],
-                           {m: [scored.predictions[m][i] for i in keep] for m in models})
-            result["by_source"][source] = summarise(part, models, n_boot=n_boot, seed=seed, by_source=False)
+        result["by_source"] = {source: summarise(_part(scored, models, scored.sources, source), models,
+                                                 n_boot=n_boot, seed=seed, by_source=False)
+                               for source in sorted(set(scored.sources))}
+        result["by_search"] = {how: summarise(_part(scored, models, scored.found_by, how), models,
+                                              n_boot=n_boot, seed=seed, by_source=False)
+                               for how in (FIRST_SEARCH, TIGHT_CROP_RETRY) if how in scored.found_by}
     return result
+
+
+def _part(scored: EvalSet, models: list[str], keys: list[str], key: str) -> EvalSet:
+    """The faces of `scored` whose entry in `keys` (its sources or found_by) is `key`."""
+    keep = [i for i, k in enumerate(keys) if k == key]
+    return EvalSet(key, [scored.labels[i] for i in keep], [scored.sources[i] for i in keep],
+                   [scored.paths[i] for i in keep], {m: [scored.predictions[m][i] for i in keep] for m in models},
+                   [scored.found_by[i] for i in keep])
 
 
 # --- report ----------------------------------------------------------------------------------------
@@ -308,6 +329,16 @@ def markdown(report: dict) -> str:
             m = part["models"][model]
             lines.append(f"| {source} | {part['faces']} ({part['detected']}) | {model} | {_est(m['accuracy'])} | "
                          f"{_est(m['macro_f1'])} | " + " | ".join(_est(m[f'recall[{c}]']) for c in CLASSES) + " |")
+    lines += ["", "## Real photos by how the face was found", "",
+              f"`{FIRST_SEARCH}`: the detector's own search; `{TIGHT_CROP_RETRY}`: photos where that found no face "
+              "and the retry on the photo with a margin did (fer_core.detection.TIGHT_CROP_PAD).", "",
+              "| found by | faces | model | accuracy | macro-F1 | " + " | ".join(f"recall {c}" for c in CLASSES) + " |",
+              "|---|---|---|---|---|" + "---|" * len(CLASSES)]
+    for how, part in real.get("by_search", {}).items():
+        for model in models:
+            m = part["models"][model]
+            lines.append(f"| {how} | {part['faces']} | {model} | {_est(m['accuracy'])} | {_est(m['macro_f1'])} | "
+                         + " | ".join(_est(m[f'recall[{c}]']) for c in CLASSES) + " |")
     lines += ["", "## Confusion matrices, real photos (rows: true class; columns: predicted)", ""]
     for model in models:
         table = real["models"][model]["confusion"]
@@ -460,9 +491,9 @@ def _write_predictions(sets: dict[str, EvalSet], models: list[str], folder: Path
     for name, scored in sets.items():
         with open(folder / f"{name.replace(' ', '_').replace(',', '')}.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["path", "label", "source", *models])
+            writer.writerow(["path", "label", "source", "found by", *models])
             for i, path in enumerate(scored.paths):
-                writer.writerow([path, CLASSES[scored.labels[i]], scored.sources[i],
+                writer.writerow([path, CLASSES[scored.labels[i]], scored.sources[i], scored.found_by[i],
                                  *(CLASSES[p] if (p := scored.predictions[m][i]) >= 0 else "" for m in models)])
 
 

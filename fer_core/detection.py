@@ -73,17 +73,19 @@ NECK_SIZE = 0.7
 # The tight-crop retry. The photo is padded on every side by TIGHT_CROP_PAD of its longer side with its mean
 # colour and searched for a face of at least TIGHT_CROP_MIN_FACE of its shorter side only (the face that
 # fills the frame, in a few small pyramid levels), kept only if O-Net scores it at least TIGHT_CROP_MIN_SCORE.
-# A photo longer than TIGHT_CROP_MAX_SIDE is shrunk to it first, so the padded copy stays small (such a face
-# is then still over 100 px). Measured (`python experiments/tight_crop_retry.py`, its report in
-# experiments/reports/tight_crop_retry.md): of the real-photo dev set's 124 photos without a detected face
-# (film crops of median 48 px) it finds 83; on 800 tiles of 40-300 px cut from scikit-image's sample photos
-# without a person it finds no face (the false ones it found at O-Net's own 0.8 scored 0.80-0.82). Repeating
-# the edge pixels instead of the mean colour stretched the face: on a portrait cut 10% inside its face box
-# O-Net's landmarks were then 14% of the face's width off, against 5.5%.
-TIGHT_CROP_PAD = 0.3
+# The photo is first shrunk so that this smallest face is TIGHT_CROP_FACE_PX (never enlarged): O-Net reads
+# 48x48 crops, so nothing is lost, and on a 640x480 frame without a face the retry adds a few milliseconds
+# to the first search's 10 (`python benchmarks/bench_analysis.py`).
+# The setting is the one of `python experiments/tight_crop_retry.py` (experiments/reports/tight_crop_retry.md)
+# that finds the most of fer4's validation faces the first search misses (198 of 439; its 48x48 crops are
+# cut at the forehead and chin) with no false face on 800 tiles of 40-300 px cut from scikit-image's sample
+# photos without a person (O-Net's own 0.8 found 221 and 1 false face; the photo's edge pixels repeated
+# instead of its mean colour found 112 at padding 0.3). The real-photo dev set is evaluation only: of its
+# 124 photos without a detected face (film crops of median 48 px) the retry finds 80.
+TIGHT_CROP_PAD = 0.2
 TIGHT_CROP_MIN_FACE = 0.3
 TIGHT_CROP_MIN_SCORE = 0.9
-TIGHT_CROP_MAX_SIDE = 640
+TIGHT_CROP_FACE_PX = 64
 # One inference thread per network. On this 2-core machine, with another busy process, onnxruntime's
 # default pool of 2 spinning threads made the cascade 2.2x slower than one thread (149 vs 67 ms on a
 # 640x480 photo). Pass threads=None to let onnxruntime use every core of an idle machine.
@@ -180,7 +182,7 @@ class FaceDetector:
     def _tight_crop(self, image: np.ndarray) -> list[DetectedFace]:
         """The faces that fill `image`, found on a padded copy (see TIGHT_CROP_PAD), in `image`'s pixels."""
         height, width = image.shape[:2]
-        shrink = min(1.0, TIGHT_CROP_MAX_SIDE / max(height, width))
+        shrink = min(1.0, TIGHT_CROP_FACE_PX / (TIGHT_CROP_MIN_FACE * min(height, width)))
         if shrink < 1:
             image = cv2.resize(image, (round(width * shrink), round(height * shrink)), interpolation=cv2.INTER_AREA)
         short = min(image.shape[:2])
