@@ -41,6 +41,7 @@ import numpy as np
 from fer_core.analyzer import Face, FaceAnalyzer, default_detector
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
+from fer_core.training.evaluate import ECE_BINS, expected_calibration_error
 from governance.bias_audit import confusion_estimates, paired_difference_estimates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -63,7 +64,8 @@ PARITY_STRIDE = 50
 @dataclass
 class EvalSet:
     """One evaluation set's faces: true class index, source, how the face was found (FIRST_SEARCH,
-    TIGHT_CROP_RETRY, or "" when it was not, or not asked), and each model's predicted class (-1: no face)."""
+    TIGHT_CROP_RETRY, or "" when it was not, or not asked), each model's predicted class (-1: no face), and
+    each Unveil model's probabilities over CLASSES (NaN: no face)."""
 
     name: str
     labels: list[int] = field(default_factory=list)
@@ -71,14 +73,27 @@ class EvalSet:
     paths: list[str] = field(default_factory=list)
     predictions: dict[str, list[int]] = field(default_factory=dict)
     found_by: list[str] = field(default_factory=list)
+    probabilities: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
-    def add(self, path: str, label: int, source: str, predicted: dict[str, int], found_by: str = "") -> None:
+    def add(self, path: str, label: int, source: str, predicted: dict[str, int], found_by: str = "",
+            probabilities: dict[str, np.ndarray] | None = None) -> None:
         self.paths.append(path)
         self.labels.append(label)
         self.sources.append(source)
         self.found_by.append(found_by)
         for model, value in predicted.items():
             self.predictions.setdefault(model, []).append(value)
+        for model, row in (probabilities or {}).items():
+            self.probabilities.setdefault(model, []).append(row)
+
+    def add_photo(self, path: str, label: int, source: str, read: tuple[dict[str, int], dict[str, np.ndarray]] | None,
+                  models: Models, found_by: str = "") -> None:
+        """A photo as Models.photo read it (None: no face; every prediction -1, every probability NaN)."""
+        if read is None:
+            self.add(path, label, source, dict.fromkeys(models.all_names, -1), found_by,
+                     dict.fromkeys(models.names, np.full(len(CLASSES), np.nan)))
+        else:
+            self.add(path, label, source, read[0], found_by, read[1])
 
 
 class Models:
@@ -99,49 +114,48 @@ class Models:
     def all_names(self) -> list[str]:
         return self.names + [m.name for m in self.released]
 
-    def photo(self, rgb: np.ndarray) -> dict[str, int] | None:
-        """Each model's class index for the central face of a photo, or None when no face is detected."""
+    def photo(self, rgb: np.ndarray) -> tuple[dict[str, int], dict[str, np.ndarray]] | None:
+        """Each model's class index for the central face of a photo and each Unveil model's probabilities over
+        CLASSES, or None when no face is detected."""
         face = central_face(self.analyzer.analyze(rgb), rgb.shape)
         if face is None:
             return None
-        out = {self.names[0]: _unveil_class(self.unveil[0], np.array([[face.emotion_probs[c] for c in
-                                                                       self.unveil[0].classes]]))}
+        probabilities = {self.names[0]: np.array([face.emotion_probs[c] for c in CLASSES])}
         for name, model in zip(self.names[1:], self.unveil[1:]):
-            out[name] = _unveil_class(model, model.predict(model.align(rgb, face.landmarks)[None]))
+            probabilities[name] = _in_class_order(model, model.predict(model.align(rgb, face.landmarks)[None]))[0]
+        out = {name: int(np.argmax(row)) for name, row in probabilities.items()}
         for model in self.released:
             probs = model.probabilities(model.crop(rgb, [face.box]))
             out[model.name] = int(model.four_class(probs, CLASSES)[0])
-        return out
+        return out, probabilities
 
     def found_by(self, rgb: np.ndarray) -> str:
         """How the analyzer found the faces of a photo it found faces in."""
         return FIRST_SEARCH if self.first_search.detect(rgb) else TIGHT_CROP_RETRY
 
-    def whole_images(self, gray: np.ndarray) -> dict[str, np.ndarray]:
-        """Each model's class indices for 48x48 grey face images read whole (the fer4 protocol)."""
+    def whole_images(self, gray: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Each model's class indices for 48x48 grey face images read whole (the fer4 protocol), and each
+        Unveil model's probabilities over CLASSES."""
         import cv2
 
         rgb = np.repeat(gray[..., None], 3, axis=-1)
-        out = {}
+        out, probabilities = {}, {}
         for name, model in zip(self.names, self.unveil):
             h, w = model.input_size
             crops = rgb if (h, w) == rgb.shape[1:3] else np.stack([cv2.resize(i, (w, h)) for i in rgb])
-            out[name] = np.concatenate([_unveil_classes(model, model.predict(crops[i:i + 256]))
-                                        for i in range(0, len(crops), 256)])
+            probabilities[name] = np.concatenate([_in_class_order(model, model.predict(crops[i:i + 256]))
+                                                  for i in range(0, len(crops), 256)])
+            out[name] = probabilities[name].argmax(axis=1)
         for model in self.released:
             probs = np.concatenate([model.probabilities(model.whole(gray[i:i + 256]))
                                     for i in range(0, len(gray), 256)])
             out[model.name] = model.four_class(probs, CLASSES)
-        return out
+        return out, probabilities
 
 
-def _unveil_class(model: EmotionModel, probs: np.ndarray) -> int:
-    return int(_unveil_classes(model, probs)[0])
-
-
-def _unveil_classes(model: EmotionModel, probs: np.ndarray) -> np.ndarray:
-    columns = [model.classes.index(c) for c in CLASSES]
-    return np.argmax(probs[:, columns], axis=1)
+def _in_class_order(model: EmotionModel, probs: np.ndarray) -> np.ndarray:
+    """An Unveil model's probability rows with their columns in CLASSES order."""
+    return probs[:, [model.classes.index(c) for c in CLASSES]]
 
 
 def central_face(faces: list[Face], shape: tuple[int, ...]) -> Face | None:
@@ -167,9 +181,9 @@ def score_real_photos(models: Models, rows: list[dict[str, str]], data: Path) ->
     scored = EvalSet("real photos")
     for i, row in enumerate(rows):
         rgb = load_image(data / row["path"])
-        predicted = models.photo(rgb)
-        scored.add(row["path"], CLASSES.index(row["label"]), row["source"],
-                   predicted or dict.fromkeys(models.all_names, -1), models.found_by(rgb) if predicted else "")
+        read = models.photo(rgb)
+        scored.add_photo(row["path"], CLASSES.index(row["label"]), row["source"], read, models,
+                         models.found_by(rgb) if read else "")
         if (i + 1) % 200 == 0:
             print(f"  real photos: {i + 1}/{len(rows)}", flush=True)
     return scored
@@ -186,13 +200,14 @@ def score_fer4(models: Models, fer4: Path, limit: int | None) -> tuple[EvalSet, 
     end_to_end, whole = EvalSet("fer4 test, end to end"), EvalSet("fer4 test, whole image as the face")
     for k, i in enumerate(index):
         gray = test.images[i]
-        predicted = models.photo(np.repeat(gray[..., None], 3, axis=-1))
-        end_to_end.add(test.paths[i], int(test.labels[i]), "fer4", predicted or dict.fromkeys(models.all_names, -1))
+        read = models.photo(np.repeat(gray[..., None], 3, axis=-1))
+        end_to_end.add_photo(test.paths[i], int(test.labels[i]), "fer4", read, models)
         if (k + 1) % 500 == 0:
             print(f"  fer4 end to end: {k + 1}/{len(index)}", flush=True)
-    predictions = models.whole_images(test.images[index])
+    predictions, probabilities = models.whole_images(test.images[index])
     for row, i in enumerate(index):
-        whole.add(test.paths[i], int(test.labels[i]), "fer4", {m: int(p[row]) for m, p in predictions.items()})
+        whole.add(test.paths[i], int(test.labels[i]), "fer4", {m: int(p[row]) for m, p in predictions.items()},
+                  probabilities={m: p[row] for m, p in probabilities.items()})
     return end_to_end, whole
 
 
@@ -219,6 +234,10 @@ def summarise(scored: EvalSet, models: list[str], *, n_boot: int, seed: int, by_
             np.add.at(joint, (labels[detected], predicted[detected], reference[detected]), 1)
             gaps = paired_difference_estimates(joint, CLASSES, n_boot=n_boot, seed=seed)
             entry["minus_" + models[0]] = {k: v.to_dict() for k, v in gaps.items()}
+        if model in scored.probabilities:
+            probs = np.stack(scored.probabilities[model])[detected]
+            entry["calibration"] = {"mean_confidence": float(probs.max(axis=1).mean()),
+                                    "ece": expected_calibration_error(probs, labels[detected])}
         result["models"][model] = entry
     if by_source:
         result["by_source"] = {source: summarise(_part(scored, models, scored.sources, source), models,
@@ -235,7 +254,8 @@ def _part(scored: EvalSet, models: list[str], keys: list[str], key: str) -> Eval
     keep = [i for i, k in enumerate(keys) if k == key]
     return EvalSet(key, [scored.labels[i] for i in keep], [scored.sources[i] for i in keep],
                    [scored.paths[i] for i in keep], {m: [scored.predictions[m][i] for i in keep] for m in models},
-                   [scored.found_by[i] for i in keep])
+                   [scored.found_by[i] for i in keep],
+                   {m: [rows[i] for i in keep] for m, rows in scored.probabilities.items()})
 
 
 # --- report ----------------------------------------------------------------------------------------
@@ -339,6 +359,17 @@ def markdown(report: dict) -> str:
             m = part["models"][model]
             lines.append(f"| {how} | {part['faces']} | {model} | {_est(m['accuracy'])} | {_est(m['macro_f1'])} | "
                          + " | ".join(_est(m[f'recall[{c}]']) for c in CLASSES) + " |")
+    lines += ["", "## Calibration of Unveil's probabilities", "",
+              "Each Unveil model's temperature was fitted on fer4 validation faces. Mean confidence is the mean "
+              "probability of the class it reads; ECE (expected calibration error, "
+              f"{ECE_BINS} equal-width bins) is how far that confidence is from accuracy.", "",
+              "| evaluation set | model | faces | accuracy | mean confidence | ECE |", "|---|---|---|---|---|---|"]
+    for name, part in report["sets"].items():
+        for model in models:
+            m = part["models"][model]
+            if "calibration" in m:
+                lines.append(f"| {name} | {model} | {part['detected']} | {m['accuracy']['value']:.3f} | "
+                             f"{m['calibration']['mean_confidence']:.3f} | {m['calibration']['ece']:.3f} |")
     lines += ["", "## Confusion matrices, real photos (rows: true class; columns: predicted)", ""]
     for model in models:
         table = real["models"][model]["confusion"]
@@ -380,13 +411,15 @@ CAVEATS = [
 
 
 def write_card_evaluation(path: Path, report: dict, reference: str, model_path: Path) -> None:
-    """The first Unveil model's real-photo accuracy, macro-F1 and recalls (with their intervals), and each
-    other model's gap to it, as a model-card evaluation (checked against the model file's SHA-256)."""
+    """The first Unveil model's real-photo accuracy, macro-F1 and recalls (with their intervals), its mean
+    confidence and calibration error, and each other model's gap to it, as a model-card evaluation (checked
+    against the model file's SHA-256)."""
     from governance.model_cards import write_evaluation
 
     real = report["sets"]["real photos"]
     scores = real["models"][reference]
     metrics = {key: scores[key] for key in ["accuracy", "macro_f1", *(f"recall[{c}]" for c in CLASSES)]}
+    metrics.update(scores["calibration"])
     findings = []
     for name, other in real["models"].items():
         if name == reference:
@@ -405,7 +438,9 @@ def write_card_evaluation(path: Path, report: dict, reference: str, model_path: 
                       "docs/reports/emotion_real_photos_data/SOURCE.md)",
         },
         metrics=metrics, findings=findings, command=report["command"],
-        definitions={f"recall[{c}]": f"share of {c} faces predicted as {c}" for c in CLASSES},
+        definitions={**{f"recall[{c}]": f"share of {c} faces predicted as {c}" for c in CLASSES},
+                     "mean_confidence": "mean probability of the class read (the temperature was fitted on fer4 "
+                                        "validation)"},
     )
 
 
