@@ -18,7 +18,8 @@ ferplus_extra.md): a preview, at the last layer only, of what round 5 trains who
         [--extra .gpu/ferplus_extra.npz] [--out experiments/reports/emotion_head_refit]
 
 About 15 minutes on the 2-core CPU, most of it the hidden activations of the 19k training faces
-(cached under --cache, keyed by the model's SHA-256).
+(cached under --cache, keyed by the model's SHA-256; the real photos' are computed again each run, since
+they depend on the analyzer's detector too).
 """
 from __future__ import annotations
 
@@ -33,14 +34,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from scipy.optimize import minimize
-from scipy.special import log_softmax, softmax
-from sklearn.metrics import f1_score
+from scipy.special import log_softmax
 
 from fer_core.analyzer import FaceAnalyzer
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
 from fer_core.training.data import CLASSES, class_weights, load_splits, to_rgb_float
-from fer_core.training.evaluate import fit_temperature
+from fer_core.training.evaluate import classification_metrics, fit_temperature
 from fer_core.training.ferplus import (
     APP_TO_FERPLUS,
     app_class_targets,
@@ -49,6 +49,7 @@ from fer_core.training.ferplus import (
     read_extra_images,
     read_votes_csv,
 )
+from governance.bias_audit import paired_difference_estimates
 
 HIDDEN = "functional_1/head_hidden_1/Relu:0"
 KERNEL = "functional_1/logits_1/Cast/ReadVariableOp:0"
@@ -116,20 +117,20 @@ def fit_logits(features: np.ndarray, targets: np.ndarray, weights: np.ndarray, k
 
 
 def scores(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
-    predicted = softmax(logits / temperature, axis=1).argmax(axis=1)
-    recall = {c: float((predicted[labels == i] == i).mean()) for i, c in enumerate(CLASSES)}
-    return {"n": int(len(labels)), "accuracy": float((predicted == labels).mean()),
-            "macro_f1": float(f1_score(labels, predicted, average="macro")), "recall": recall,
-            "predicted": predicted}
+    """The model card's metrics of one set (fer_core.training.evaluate), the ones the report shows, and the
+    predictions for the paired gap."""
+    metrics = classification_metrics(logits, labels, CLASSES, temperature=temperature)
+    return {"n": metrics["n"], "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
+            "recall": {c: metrics["per_class"][c]["recall"] for c in CLASSES}, "predicted": logits.argmax(axis=1)}
 
 
 def paired_gap(a: np.ndarray, b: np.ndarray, labels: np.ndarray, *, n_boot: int = 2000, seed: int = 0) -> list[float]:
-    """Accuracy of predictions b minus a, with a percentile bootstrap 95% interval over faces."""
-    rng = np.random.default_rng(seed)
-    hit_a, hit_b = (a == labels).astype(float), (b == labels).astype(float)
-    draws = rng.integers(0, len(labels), size=(n_boot, len(labels)))
-    gaps = hit_b[draws].mean(axis=1) - hit_a[draws].mean(axis=1)
-    return [float(hit_b.mean() - hit_a.mean()), *np.percentile(gaps, [2.5, 97.5]).tolist()]
+    """Accuracy of predictions b minus a with its paired percentile bootstrap 95% interval over faces, as
+    benchmarks/emotion_real_photos.py computes its gaps (governance.bias_audit)."""
+    joint = np.zeros((len(CLASSES),) * 3, dtype=np.int64)
+    np.add.at(joint, (labels, b, a), 1)
+    gap = paired_difference_estimates(joint, CLASSES, n_boot=n_boot, seed=seed)["accuracy"]
+    return [gap.value, gap.low, gap.high]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,15 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     shipped_t = model.temperature
 
     splits, _ = load_splits(args.fer4)
-    if not (cache / "features.npz").exists():
-        print("hidden activations: train, validation, real photos", flush=True)
-        real_crops, real_labels, real_sources = real_photo_crops(model, args.data)
-        np.savez(cache / "features.npz",
-                 train=activations(session, to_rgb_float(splits["train"].images)),
-                 validation=activations(session, to_rgb_float(splits["validation"].images)),
-                 real=activations(session, real_crops), real_labels=real_labels, real_sources=np.asarray(real_sources))
-    cached = np.load(cache / "features.npz")
-    real_labels, real_sources = cached["real_labels"], cached["real_sources"]
+    if not (cache / "fer4.npz").exists():
+        print("hidden activations: train, validation", flush=True)
+        np.savez(cache / "fer4.npz", train=activations(session, to_rgb_float(splits["train"].images)),
+                 validation=activations(session, to_rgb_float(splits["validation"].images)))
+    cached = dict(np.load(cache / "fer4.npz"))
+    # The real photos' crops follow the analyzer's detector, so they are not cached with the model's activations.
+    print("hidden activations: real photos", flush=True)
+    real_crops, real_labels, real_sources = real_photo_crops(model, args.data)
+    cached["real"], real_sources = activations(session, real_crops), np.asarray(real_sources)
     train_index = {p: i for i, p in enumerate(splits["train"].paths)}
 
     # Validation faces with a FER+ majority among the four classes: the second reading of validation.

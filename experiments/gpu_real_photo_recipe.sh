@@ -29,16 +29,16 @@
 # Round 5 (prepared, not run yet): the 0.4.0 recipe (u_full) plus 4,590 FER2013 training faces fer4 lacks,
 # trained on their FER+ votes alone (`python -m fer_core.training ferplus-extra`: FER2013's anger, disgust
 # and fear faces that FER+'s annotators mostly read as neutral, sad or surprise; experiments/reports/
-# ferplus_extra.md). Refitting only 0.4.0's last layer with them added moved real photos from 0.710 to 0.728
-# (+0.018 [+0.006, +0.029]; experiments/reports/emotion_head_refit/). Two seeds, to be judged as a pair's
+# ferplus_extra.md). Refitting only 0.4.0's last layer with them added moved real photos from 0.697 to 0.710
+# (+0.012 [+0.001, +0.024]; experiments/reports/emotion_head_refit/). Two seeds, to be judged as a pair's
 # ensemble against 0.4.0 (the same pair without them):
 #
 #   x_extra, x_extra_s2   96x96, FER+ 0.5, domain-gap augmentation, the extra faces (EXTRA, an .npz)
 #
 # Round 6 (prepared): on real photos FER+ at 0.5 beat fer4's labels alone by 4-7 points at 96 px (rounds 3
 # and 4); larger shares were only scored on validation, whose fer4 labels penalise them by construction.
-# Refitting only 0.4.0's last layer (experiments/reports/emotion_head_refit/) moved real photos from 0.710
-# to 0.718 at 0.75 but cut sad recall to 0.47; whole runs may differ:
+# Refitting only 0.4.0's last layer (experiments/reports/emotion_head_refit/) moved real photos from 0.697
+# to 0.703 at 0.75 but cut sad recall to 0.45; whole runs may differ:
 #
 #   v_ferplus075  96x96, FER+ 0.75, domain-gap augmentation
 #   v_ferplus1    96x96, FER+ votes alone, domain-gap augmentation
