@@ -12,15 +12,19 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from fer_core.detection import FaceDetector
+from fer_core.images import load_image
 from fer_core.store import FamilyStore
 from governance import enrolment
 from governance.bias_audit import NOTHING_COMPARED
 from tests.support.app import (
     MEMBER,
+    PUBLIC_DOMAIN,
     STRANGER,
     panning_video,
     photo_bytes,
@@ -109,6 +113,22 @@ def test_analyze_uploads_show_each_face_and_a_friendly_error_for_a_corrupt_file(
     assert list(table["face"]) == [1, 2] and set(table["source"]) == {"group.jpg"}
     assert "identity" not in table.columns  # store locked: nobody is named, and no "unknown" is claimed
     assert [b.label for b in at.get("download_button")] == ["Annotated image (PNG)", "Download CSV", "Download JSON"]
+
+
+def test_analyze_reads_a_photo_cropped_close_around_a_face(app_env):
+    # MTCNN alone finds no face in a portrait cut inside its face box; the analyzer's tight-crop retry does.
+    rgb = load_image(PUBLIC_DOMAIN / "grace_hopper.jpg")
+    (face,) = FaceDetector(min_face_size=40).detect(rgb)
+    x, y, w, h = face.box
+    crop = rgb[int(y + 0.05 * h):int(y + 0.95 * h), int(x + 0.05 * w):int(x + 0.95 * w)]
+    assert FaceDetector(min_face_size=40).detect(np.ascontiguousarray(crop)) == []
+    avatar = io.BytesIO()
+    Image.fromarray(crop).save(avatar, format="PNG")
+    at = _app()
+    _uploads(at).set_value([("avatar.png", avatar.getvalue(), "image/png")]).run()
+    _no_exception(at)
+    assert not at.warning
+    assert len(_face_lines(at)) == 1 and at.image[0].captions == ["1 face"]
 
 
 def test_analyze_a_camera_shot(app_env, faces_dir):
