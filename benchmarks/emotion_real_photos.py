@@ -53,47 +53,72 @@ CLASSES = ("happy", "neutral", "sad", "surprise")
 COMMAND = "PYTHONPATH=. python benchmarks/emotion_real_photos.py"
 DEFAULT_FER4 = REPO.parent / "shared" / "data" / "fer4"
 DEFAULT_OUT = REPO / "docs" / "reports" / "emotion_real_photos"
-# How the analyzer found a photo's face: its first search, or only the detector's tight-crop retry
-# (fer_core.detection.TIGHT_CROP_PAD), which reads photos cropped close around a face.
+# Real photos are also scored by group. "how the face was found": the detector's first search, or only its
+# tight-crop retry (fer_core.detection.TIGHT_CROP_PAD), which reads photos cropped close around a face.
+# "face width": the detected box's width, in bins (upper bounds, px), to tell small faces from hard sources.
+FOUND_BY = "how the face was found"
 FIRST_SEARCH = "first search"
 TIGHT_CROP_RETRY = "tight-crop retry"
+FACE_WIDTH = "face width"
+FACE_WIDTH_BINS = ((48, "under 48 px"), (64, "48-63 px"), (96, "64-95 px"), (float("inf"), "96 px and over"))
+GROUPS = {FOUND_BY: (FIRST_SEARCH, TIGHT_CROP_RETRY), FACE_WIDTH: tuple(label for _, label in FACE_WIDTH_BINS)}
+GROUP_NOTES = {
+    FOUND_BY: f"`{FIRST_SEARCH}`: the detector's own search; `{TIGHT_CROP_RETRY}`: photos where that found no face "
+              "and the retry on the photo with a margin did (fer_core.detection.TIGHT_CROP_PAD).",
+    FACE_WIDTH: "The width of the detected face box in the photo's pixels (the models read 48x48 crops).",
+}
 # Faces used for the released models' parity checks when they are first converted: every this-many-th photo.
 PARITY_STRIDE = 50
 
 
 @dataclass
 class EvalSet:
-    """One evaluation set's faces: true class index, source, how the face was found (FIRST_SEARCH,
-    TIGHT_CROP_RETRY, or "" when it was not, or not asked), each model's predicted class (-1: no face), and
-    each Unveil model's probabilities over CLASSES (NaN: no face)."""
+    """One evaluation set's faces: true class index, source, each model's predicted class (-1: no face), each
+    Unveil model's probabilities over CLASSES (NaN: no face), and each face's key in every group of GROUPS
+    ("" when no face was found, or the set is not grouped)."""
 
     name: str
     labels: list[int] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     predictions: dict[str, list[int]] = field(default_factory=dict)
-    found_by: list[str] = field(default_factory=list)
     probabilities: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
-    def add(self, path: str, label: int, source: str, predicted: dict[str, int], found_by: str = "",
-            probabilities: dict[str, np.ndarray] | None = None) -> None:
+    def add(self, path: str, label: int, source: str, predicted: dict[str, int],
+            probabilities: dict[str, np.ndarray] | None = None, groups: dict[str, str] | None = None) -> None:
         self.paths.append(path)
         self.labels.append(label)
         self.sources.append(source)
-        self.found_by.append(found_by)
         for model, value in predicted.items():
             self.predictions.setdefault(model, []).append(value)
         for model, row in (probabilities or {}).items():
             self.probabilities.setdefault(model, []).append(row)
+        for group, key in (groups or {}).items():
+            self.groups.setdefault(group, []).append(key)
 
-    def add_photo(self, path: str, label: int, source: str, read: tuple[dict[str, int], dict[str, np.ndarray]] | None,
-                  models: Models, found_by: str = "") -> None:
+    def add_photo(self, path: str, label: int, source: str, read: Reading | None, models: Models,
+                  groups: dict[str, str] | None = None) -> None:
         """A photo as Models.photo read it (None: no face; every prediction -1, every probability NaN)."""
         if read is None:
-            self.add(path, label, source, dict.fromkeys(models.all_names, -1), found_by,
-                     dict.fromkeys(models.names, np.full(len(CLASSES), np.nan)))
+            self.add(path, label, source, dict.fromkeys(models.all_names, -1),
+                     dict.fromkeys(models.names, np.full(len(CLASSES), np.nan)), groups)
         else:
-            self.add(path, label, source, read[0], found_by, read[1])
+            self.add(path, label, source, read.predicted, read.probabilities, groups)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the models read in one photo's central face: each model's class index, each Unveil model's
+    probabilities over CLASSES, and the face box's width in pixels."""
+
+    predicted: dict[str, int]
+    probabilities: dict[str, np.ndarray]
+    face_width: float
+
+
+def width_bin(width: float) -> str:
+    return next(label for bound, label in FACE_WIDTH_BINS if width < bound)
 
 
 class Models:
@@ -114,9 +139,8 @@ class Models:
     def all_names(self) -> list[str]:
         return self.names + [m.name for m in self.released]
 
-    def photo(self, rgb: np.ndarray) -> tuple[dict[str, int], dict[str, np.ndarray]] | None:
-        """Each model's class index for the central face of a photo and each Unveil model's probabilities over
-        CLASSES, or None when no face is detected."""
+    def photo(self, rgb: np.ndarray) -> Reading | None:
+        """What every model reads in the central face of a photo, or None when no face is detected."""
         face = central_face(self.analyzer.analyze(rgb), rgb.shape)
         if face is None:
             return None
@@ -127,7 +151,7 @@ class Models:
         for model in self.released:
             probs = model.probabilities(model.crop(rgb, [face.box]))
             out[model.name] = int(model.four_class(probs, CLASSES)[0])
-        return out, probabilities
+        return Reading(out, probabilities, face.box[2])
 
     def found_by(self, rgb: np.ndarray) -> str:
         """How the analyzer found the faces of a photo it found faces in."""
@@ -182,8 +206,10 @@ def score_real_photos(models: Models, rows: list[dict[str, str]], data: Path) ->
     for i, row in enumerate(rows):
         rgb = load_image(data / row["path"])
         read = models.photo(rgb)
-        scored.add_photo(row["path"], CLASSES.index(row["label"]), row["source"], read, models,
-                         models.found_by(rgb) if read else "")
+        groups = dict.fromkeys(GROUPS, "")
+        if read is not None:
+            groups = {FOUND_BY: models.found_by(rgb), FACE_WIDTH: width_bin(read.face_width)}
+        scored.add_photo(row["path"], CLASSES.index(row["label"]), row["source"], read, models, groups)
         if (i + 1) % 200 == 0:
             print(f"  real photos: {i + 1}/{len(rows)}", flush=True)
     return scored
@@ -207,7 +233,7 @@ def score_fer4(models: Models, fer4: Path, limit: int | None) -> tuple[EvalSet, 
     predictions, probabilities = models.whole_images(test.images[index])
     for row, i in enumerate(index):
         whole.add(test.paths[i], int(test.labels[i]), "fer4", {m: int(p[row]) for m, p in predictions.items()},
-                  probabilities={m: p[row] for m, p in probabilities.items()})
+                  {m: p[row] for m, p in probabilities.items()})
     return end_to_end, whole
 
 
@@ -243,19 +269,20 @@ def summarise(scored: EvalSet, models: list[str], *, n_boot: int, seed: int, by_
         result["by_source"] = {source: summarise(_part(scored, models, scored.sources, source), models,
                                                  n_boot=n_boot, seed=seed, by_source=False)
                                for source in sorted(set(scored.sources))}
-        result["by_search"] = {how: summarise(_part(scored, models, scored.found_by, how), models,
-                                              n_boot=n_boot, seed=seed, by_source=False)
-                               for how in (FIRST_SEARCH, TIGHT_CROP_RETRY) if how in scored.found_by}
+        result["by_group"] = {group: {key: summarise(_part(scored, models, scored.groups[group], key), models,
+                                                     n_boot=n_boot, seed=seed, by_source=False)
+                                      for key in keys if key in scored.groups[group]}
+                              for group, keys in GROUPS.items() if group in scored.groups}
     return result
 
 
 def _part(scored: EvalSet, models: list[str], keys: list[str], key: str) -> EvalSet:
-    """The faces of `scored` whose entry in `keys` (its sources or found_by) is `key`."""
+    """The faces of `scored` whose entry in `keys` (its sources or one of its groups) is `key`."""
     keep = [i for i, k in enumerate(keys) if k == key]
     return EvalSet(key, [scored.labels[i] for i in keep], [scored.sources[i] for i in keep],
                    [scored.paths[i] for i in keep], {m: [scored.predictions[m][i] for i in keep] for m in models},
-                   [scored.found_by[i] for i in keep],
-                   {m: [rows[i] for i in keep] for m, rows in scored.probabilities.items()})
+                   {m: [rows[i] for i in keep] for m, rows in scored.probabilities.items()},
+                   {g: [entries[i] for i in keep] for g, entries in scored.groups.items()})
 
 
 # --- report ----------------------------------------------------------------------------------------
@@ -349,16 +376,15 @@ def markdown(report: dict) -> str:
             m = part["models"][model]
             lines.append(f"| {source} | {part['faces']} ({part['detected']}) | {model} | {_est(m['accuracy'])} | "
                          f"{_est(m['macro_f1'])} | " + " | ".join(_est(m[f'recall[{c}]']) for c in CLASSES) + " |")
-    lines += ["", "## Real photos by how the face was found", "",
-              f"`{FIRST_SEARCH}`: the detector's own search; `{TIGHT_CROP_RETRY}`: photos where that found no face "
-              "and the retry on the photo with a margin did (fer_core.detection.TIGHT_CROP_PAD).", "",
-              "| found by | faces | model | accuracy | macro-F1 | " + " | ".join(f"recall {c}" for c in CLASSES) + " |",
-              "|---|---|---|---|---|" + "---|" * len(CLASSES)]
-    for how, part in real.get("by_search", {}).items():
-        for model in models:
-            m = part["models"][model]
-            lines.append(f"| {how} | {part['faces']} | {model} | {_est(m['accuracy'])} | {_est(m['macro_f1'])} | "
-                         + " | ".join(_est(m[f'recall[{c}]']) for c in CLASSES) + " |")
+    for group, parts in real.get("by_group", {}).items():
+        lines += ["", f"## Real photos by {group}", "", GROUP_NOTES[group], "",
+                  f"| {group} | faces | model | accuracy | macro-F1 | " + " | ".join(f"recall {c}" for c in CLASSES)
+                  + " |", "|---|---|---|---|---|" + "---|" * len(CLASSES)]
+        for key, part in parts.items():
+            for model in models:
+                m = part["models"][model]
+                lines.append(f"| {key} | {part['faces']} | {model} | {_est(m['accuracy'])} | {_est(m['macro_f1'])} | "
+                             + " | ".join(_est(m[f'recall[{c}]']) for c in CLASSES) + " |")
     lines += ["", "## Calibration of Unveil's probabilities", "",
               "Each Unveil model's temperature was fitted on fer4 validation faces. Mean confidence is the mean "
               "probability of the class it reads; ECE (expected calibration error, "
@@ -526,9 +552,10 @@ def _write_predictions(sets: dict[str, EvalSet], models: list[str], folder: Path
     for name, scored in sets.items():
         with open(folder / f"{name.replace(' ', '_').replace(',', '')}.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["path", "label", "source", "found by", *models])
+            writer.writerow(["path", "label", "source", *scored.groups, *models])
             for i, path in enumerate(scored.paths):
-                writer.writerow([path, CLASSES[scored.labels[i]], scored.sources[i], scored.found_by[i],
+                writer.writerow([path, CLASSES[scored.labels[i]], scored.sources[i],
+                                 *(entries[i] for entries in scored.groups.values()),
                                  *(CLASSES[p] if (p := scored.predictions[m][i]) >= 0 else "" for m in models)])
 
 
