@@ -77,6 +77,14 @@ def test_photos_without_a_face_stay_without_one(detectors):
     assert retrying.detect(np.ascontiguousarray(np.repeat(ramp, 150, axis=0))) == []
 
 
+def test_a_banner_is_not_searched_again_a_square_photo_is(detectors, monkeypatch):
+    padded, pad_photo = [], detection._padded
+    monkeypatch.setattr(detection, "_padded", lambda image, pad: padded.append(image.shape) or pad_photo(image, pad))
+    flat = np.full((40, 40 * int(detection.TIGHT_CROP_MAX_ASPECT) + 40, 3), 128, np.uint8)
+    assert detectors[1].detect(flat) == [] and padded == []
+    assert detectors[1].detect(np.full((60, 60, 3), 128, np.uint8)) == [] and padded == [(60, 60, 3)]
+
+
 def test_the_analyzer_reads_the_emotion_of_a_tight_crop(portrait):
     rgb, face = portrait
     crop, _ = _inset_crop(rgb, face, 0.05)
