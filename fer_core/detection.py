@@ -86,9 +86,9 @@ TIGHT_CROP_PAD = 0.2
 TIGHT_CROP_MIN_FACE = 0.3
 TIGHT_CROP_MIN_SCORE = 0.9
 TIGHT_CROP_FACE_PX = 64
-# A photo over this many times longer than wide (or wider than long) is not one face cropped close, and
-# padding its longer side would make a large image of a banner: it is not searched again. The dev set's
-# photos that only the retry reads are at most 2.2 times longer than wide.
+# A photo over this many times longer than wide (or wider than long) is not one face cropped close (a head
+# is about 1.3 times taller than wide), and padding its longer side would make a large image of a banner:
+# it is not searched again.
 TIGHT_CROP_MAX_ASPECT = 3.0
 # One inference thread per network. On this 2-core machine, with another busy process, onnxruntime's
 # default pool of 2 spinning threads made the cascade 2.2x slower than one thread (149 vs 67 ms on a
