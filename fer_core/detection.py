@@ -86,7 +86,7 @@ TIGHT_CROP_PAD = 0.2
 TIGHT_CROP_MIN_FACE = 0.3
 TIGHT_CROP_MIN_SCORE = 0.9
 TIGHT_CROP_FACE_PX = 64
-# A photo over this many times longer than wide (or wider than long) is not one face cropped close (a head
+# A photo over this many times longer than wide (or wider than long) is not one face cropped close (a face
 # is about 1.3 times taller than wide), and padding its longer side would make a large image of a banner:
 # it is not searched again.
 TIGHT_CROP_MAX_ASPECT = 3.0
