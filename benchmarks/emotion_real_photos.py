@@ -390,7 +390,10 @@ def markdown(report: dict) -> str:
               "probability of the class it reads; ECE (expected calibration error, "
               f"{ECE_BINS} equal-width bins) is how far that confidence is from accuracy.", "",
               "| evaluation set | model | faces | accuracy | mean confidence | ECE |", "|---|---|---|---|---|---|"]
-    for name, part in report["sets"].items():
+    parts = list(report["sets"].items())
+    parts += [(f"real photos, {source}", part) for source, part in real["by_source"].items()]
+    parts += [(f"real photos, {key}", part) for group in real.get("by_group", {}).values() for key, part in group.items()]
+    for name, part in parts:
         for model in models:
             m = part["models"][model]
             if "calibration" in m:
