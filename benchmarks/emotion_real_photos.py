@@ -8,8 +8,8 @@ Three evaluation sets, each scored for every model on exactly the same faces:
   the detected face whose box centre is nearest the photo's centre (the sources centre their subject). A
   photo with no face is counted as not detected and left out of every model's metrics alike.
 - fer4 test end to end: the deduplicated fer4 test split (fer_core.training.data.load_splits) through the
-  same path. These are 48x48 face crops, not photos: the detector rarely finds a face that fills a 48 px
-  image, which the detection count shows.
+  same path. These are 48x48 face crops, not photos, cut at the forehead and chin: the detector misses
+  many of them even with its tight-crop retry, which the detection count shows.
 - fer4 test, whole image as the face: the protocol of the published fer4 numbers (model cards, README):
   Unveil's model reads the 48x48 image as its aligned crop; mini-Xception the image resized to 64x64; the
   face-api net the image as its face tensor (resized to 112x112 by face-api's own rule).
@@ -22,7 +22,9 @@ happy, neutral, sad and surprise(d).
 
 Metrics: accuracy, macro-F1, per-class recall and the confusion matrix over the faces detected, with
 percentile bootstrap 95% intervals over faces (governance.bias_audit.confusion_estimates); the gap of
-each model to the first Unveil model with a paired bootstrap interval (paired_difference_estimates).
+each model to the first Unveil model with a paired bootstrap interval (paired_difference_estimates); the
+real photos also by source and by group (GROUPS: how the face was found, its width); and the calibration of
+each Unveil model's probabilities (mean confidence and ECE) per set, source and group.
 Writes docs/reports/emotion_real_photos.{md,json} (or --out) and per-face predictions (CSV) beside the
 data, outside the repository.
 """
