@@ -203,7 +203,8 @@ def _analyzer(args: argparse.Namespace):
     from fer_core.analyzer import FaceAnalyzer
     from fer_core.detection import FaceDetector
 
-    detector = (FaceDetector(min_face_size=args.min_face_size, threads=1, neck_check=True)
+    # --min-face-size changes the smallest face only: the analyzer's neck check and tight-crop retry stay on.
+    detector = (FaceDetector(min_face_size=args.min_face_size, threads=1, neck_check=True, tight_crop_retry=True)
                 if args.min_face_size is not None else None)
     # No identity here: without the family gallery an embedding names nobody, and it must not be written out.
     return FaceAnalyzer(detector=detector, emotion_model=args.emotion_model, identity_model=False, threads=1)
