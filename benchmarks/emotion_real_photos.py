@@ -250,6 +250,9 @@ def summarise(scored: EvalSet, models: list[str], *, n_boot: int, seed: int, by_
               "per_class_detected": {c: int(((labels == k) & detected).sum()) for k, c in enumerate(CLASSES)},
               "models": {}}
     reference = np.asarray(scored.predictions[models[0]])
+    # Faces that no model reads as labelled: hard or ambiguous faces, or label errors (a ceiling on every model).
+    result["every_model_wrong"] = int(np.all([np.asarray(scored.predictions[m])[detected] != labels[detected]
+                                              for m in models], axis=0).sum())
     for model in models:
         predicted = np.asarray(scored.predictions[model])
         table = np.zeros((4, 4), dtype=np.int64)
@@ -324,6 +327,11 @@ def reading(report: dict) -> list[str]:
                  f"({off[t, p]} of {table[t].sum()} {CLASSES[t]} faces).")
     lines.append(f"- {real['faces'] - real['detected']} of {real['faces']} photos had no face detected "
                  "(left out of every model's accuracy alike).")
+    wrong = {"all": real, **real["by_source"]}
+    lines.append("- Faces that every model here reads otherwise than their label (hard or ambiguous faces, or label "
+                 "errors): " + ", ".join(f"{name} {part['every_model_wrong']} of {part['detected']} "
+                                           f"({part['every_model_wrong'] / max(1, part['detected']):.0%})"
+                                           for name, part in wrong.items()) + ".")
     if "fer4 test, whole image as the face" in report["sets"]:
         lines.append(f"- Check: the fer4 whole-image rows should reproduce the published figures ({PUBLISHED_FER4}).")
     return lines
