@@ -57,14 +57,16 @@ def main() -> None:
         "| not named | strangers with a face | strangers named |",
         "|---|---|---|---|---|---|---|",
     ]
+    # Each probe's face box in the whole photo, found once for every cut.
+    boxed = []
+    for photo in probes:
+        rgb = read_rgb(photo.path)
+        face = centre_face(plain.detect(rgb), rgb.shape)
+        if face is not None:
+            boxed.append((photo, rgb, face.box))
     for inset in INSETS:
         tally = dict(known=0, first=0, retry=0, correct=0, wrong=0, rejected=0, strangers=0, strangers_named=0)
-        for photo in probes:
-            rgb = read_rgb(photo.path)
-            box = centre_face(plain.detect(rgb), rgb.shape)
-            if box is None:
-                continue
-            x, y, w, h = box.box
+        for photo, rgb, (x, y, w, h) in boxed:
             crop = np.ascontiguousarray(rgb[int(y + inset * h):int(y + h - inset * h),
                                             int(x + inset * w):int(x + w - inset * w)])
             face = centre_face(detector.detect(crop), crop.shape)
