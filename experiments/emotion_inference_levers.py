@@ -57,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     sources = np.asarray(sources)
     base = model.predict(crops)
     mirrored = model.predict(np.ascontiguousarray(crops[:, :, ::-1]))
-    eq = model.predict(equalised(crops))
-    eq_mirrored = model.predict(np.ascontiguousarray(equalised(crops)[:, :, ::-1]))
+    equalised_crops = equalised(crops)
+    eq = model.predict(equalised_crops)
+    eq_mirrored = model.predict(np.ascontiguousarray(equalised_crops[:, :, ::-1]))
     variants = {
         "as shipped (aligned colour crop)": base,
         "grey crop (control)": model.predict(grey(crops)),
