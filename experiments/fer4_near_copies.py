@@ -23,7 +23,7 @@ from sklearn.metrics import f1_score
 
 from fer_core.emotion import EmotionModel
 from fer_core.training.data import CLASSES, load_splits, to_rgb_float
-from fer_core.training.ferplus import EXTRA_COPY_CORR, EXTRA_COPY_MEDIAN_DIFF, copy_measures
+from fer_core.training.ferplus import EXTRA_COPY_CORR, EXTRA_COPY_MEDIAN_DIFF, copy_measures, is_copy
 
 STRICT_MEDIAN_DIFF = 18
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         split = splits[name]
         corr, difference, nearest = copy_measures(split.images, train.images)
         clean = corr >= EXTRA_COPY_CORR
-        copies = clean | (difference < EXTRA_COPY_MEDIAN_DIFF)
+        copies = is_copy(corr, difference)
         strict = clean | (difference < STRICT_MEDIAN_DIFF)
         rgb = to_rgb_float(split.images).astype(np.uint8)
         predicted = np.concatenate([model.predict(rgb[i:i + 256])[:, columns] for i in range(0, len(rgb), 256)]).argmax(axis=1)

@@ -25,6 +25,7 @@ from fer_core.training.ferplus import (
     EXTRA_COPY_MEDIAN_DIFF,
     copy_measures,
     extra_candidates,
+    is_copy,
     read_fer4_images,
     read_git_file,
 )
@@ -52,14 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(0)
     for low, high in zip(DIFF_BANDS[:-1], DIFF_BANDS[1:]):
         band = np.flatnonzero((diff >= low) & (diff < high))
-        copies = (corr[band] >= EXTRA_COPY_CORR) | (diff[band] < EXTRA_COPY_MEDIAN_DIFF)
+        copies = is_copy(corr[band], diff[band])
         print(f"| {low}-{high} | {len(band)} | {int((corr[band] >= EXTRA_COPY_CORR).sum())} | {int(copies.sum())} |")
         shown = rng.choice(band, size=min(args.per_sheet, len(band)), replace=False) if len(band) else band
         if len(shown):
             rows = [np.hstack([cv2.resize(candidates.images[i], (64, 64)), cv2.resize(cv2.equalizeHist(fer4[nearest[i]]), (64, 64))])
                     for i in shown]
             cv2.imwrite(str(args.sheets / f"median_diff_{low:03d}_{high:03d}.png"), np.vstack(rows))
-    left_out = (corr >= EXTRA_COPY_CORR) | (diff < EXTRA_COPY_MEDIAN_DIFF)
+    left_out = is_copy(corr, diff)
     print(f"\nleft out: {int(left_out.sum())}; kept: {int((~left_out).sum())}; sheets in {args.sheets}")
     return 0
 

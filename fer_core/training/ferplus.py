@@ -342,6 +342,12 @@ def copies_of(images: np.ndarray, fer4: np.ndarray) -> np.ndarray:
     """Which (48, 48) equalised `images` are copies of one of the `fer4` images, clean or specked (see
     EXTRA_COPY_CORR and EXTRA_COPY_MEDIAN_DIFF)."""
     corr, difference, _ = copy_measures(images, fer4)
+    return is_copy(corr, difference)
+
+
+def is_copy(corr: np.ndarray, difference: np.ndarray) -> np.ndarray:
+    """The copy rule on copy_measures' correlations and median differences: a clean copy (corr >=
+    EXTRA_COPY_CORR) or a specked one (difference < EXTRA_COPY_MEDIAN_DIFF)."""
     return (corr >= EXTRA_COPY_CORR) | (difference < EXTRA_COPY_MEDIAN_DIFF)
 
 
