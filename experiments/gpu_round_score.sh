@@ -18,6 +18,12 @@ start=$(pwd)/.gpu/imagenet_fp16.npz
 mkdir -p "$runs"
 tar -xzf "$files"/runs.tgz -C "$runs"
 models=()
+# A run or ensemble folder scored on validation, exported, and added to the models benchmarked.
+candidate() {
+    $py -m fer_core.training evaluate --run-dir "$1" --validation-only
+    $py -m fer_core.training export --run-dir "$1" --out "$1"/emotion_fp32.onnx --version "rc-$(basename "$1")"
+    models+=(--emotion-model "$1"/emotion_fp32.onnx)
+}
 for first in "$files"/*.h5.part00; do
     name=$(basename "$first" .h5.part00)
     run=$runs/$name
@@ -30,18 +36,14 @@ config = json.loads((run / "config.json").read_text())
 config.update(data_root=fer4, run_dir=str(run), weights_file=start)
 (run / "config.json").write_text(json.dumps(config, indent=2))
 EOF
-    $py -m fer_core.training evaluate --run-dir "$run" --validation-only
-    $py -m fer_core.training export --run-dir "$run" --out "$run"/emotion_fp32.onnx --version "rc-$name"
-    models+=(--emotion-model "$run"/emotion_fp32.onnx)
+    candidate "$run"
 done
 for spec in "$@"; do
     name=${spec%%=*} members=${spec#*=}
     args=()
     for member in ${members//,/ }; do args+=(--member "$runs/$member"); done
     $py -m fer_core.training ensemble "${args[@]}" --data "$fer4" --run-dir "$runs/$name"
-    $py -m fer_core.training evaluate --run-dir "$runs/$name" --validation-only
-    $py -m fer_core.training export --run-dir "$runs/$name" --out "$runs/$name"/emotion_fp32.onnx --version "rc-$name"
-    models+=(--emotion-model "$runs/$name"/emotion_fp32.onnx)
+    candidate "$runs/$name"
 done
 PYTHONPATH=. $py benchmarks/emotion_real_photos.py --emotion-model models/emotion_vgg16.onnx "${models[@]}" \
     --skip-fer4 --n-boot 1000 --out experiments/reports/emotion_real_photos_round"$round" ${BENCH_ARGS:-}
