@@ -158,11 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         print("hidden activations: train, validation", flush=True)
         np.savez(cache / "fer4.npz", train=activations(session, to_rgb_float(splits["train"].images)),
                  validation=activations(session, to_rgb_float(splits["validation"].images)))
-    cached = dict(np.load(cache / "fer4.npz"))
+    hidden = dict(np.load(cache / "fer4.npz"))
     # The real photos' crops follow the analyzer's detector, so they are not cached with the model's activations.
     print("hidden activations: real photos", flush=True)
     real_crops, real_labels, real_sources = real_photo_crops(model, args.data)
-    cached["real"], real_sources = activations(session, real_crops), np.asarray(real_sources)
+    hidden["real"], real_sources = activations(session, real_crops), np.asarray(real_sources)
     train_index = {p: i for i, p in enumerate(splits["train"].paths)}
 
     # Validation faces with a FER+ majority among the four classes: the second reading of validation.
@@ -179,15 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     has_majority = ferplus_val >= 0
 
     def evaluate(name: str, k: np.ndarray, b: np.ndarray, temperature: float | None) -> dict:
-        val_logits = cached["validation"] @ k + b
+        val_logits, real_logits = hidden["validation"] @ k + b, hidden["real"] @ k + b
         t = fit_temperature(val_logits, val.labels) if temperature is None else temperature
-        real = scores(cached["real"] @ k + b, real_labels, t)
-        entry = {"name": name, "temperature": t, "validation": scores(val_logits, val.labels, t),
-                 "validation_ferplus": scores(val_logits[has_majority], ferplus_val[has_majority], t),
-                 "real": real,
-                 "real_by_source": {s: scores((cached["real"] @ k + b)[real_sources == s], real_labels[real_sources == s], t)
-                                    for s in sorted(set(real_sources.tolist()))}}
-        return entry
+        return {"name": name, "temperature": t, "validation": scores(val_logits, val.labels, t),
+                "validation_ferplus": scores(val_logits[has_majority], ferplus_val[has_majority], t),
+                "real": scores(real_logits, real_labels, t),
+                "real_by_source": {s: scores(real_logits[real_sources == s], real_labels[real_sources == s], t)
+                                   for s in sorted(set(real_sources.tolist()))}}
 
     results = [evaluate("shipped logits layer", kernel, bias, shipped_t)]
     extra = read_extra_images(args.extra, CLASSES) if args.extra else None
@@ -199,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     for share in args.shares:
         mixed = mixed_targets(splits["train"], args.fer4, CLASSES, share)
         rows = np.asarray([train_index[p] for p in mixed.split.paths])
-        variants = [("", cached["train"][rows], mixed.targets, mixed.split.labels)]
+        variants = [("", hidden["train"][rows], mixed.targets, mixed.split.labels)]
         if extra is not None:
-            variants.append((" + extra faces", np.concatenate([cached["train"][rows], extra_features]),
+            variants.append((" + extra faces", np.concatenate([hidden["train"][rows], extra_features]),
                              np.concatenate([mixed.targets, extra.targets]),
                              np.concatenate([mixed.split.labels, extra.targets.argmax(axis=1)])))
         for suffix, features, soft, labels in variants:
