@@ -32,9 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
-from scipy.optimize import minimize
-from scipy.special import log_softmax
 
 from fer_core.analyzer import FaceAnalyzer
 from fer_core.emotion import EmotionModel
@@ -49,32 +46,30 @@ from fer_core.training.ferplus import (
     read_extra_images,
     read_votes_csv,
 )
+from fer_core.training.head_refit import (
+    HIDDEN,
+    RefitSettings,
+    fit_layers,
+    head_logits,
+    hidden_activations,
+    logits_layer,
+)
 from governance.bias_audit import paired_difference_estimates
 
-HIDDEN = "functional_1/head_hidden_1/Relu:0"
-KERNEL = "functional_1/logits_1/Cast/ReadVariableOp:0"
-BIAS = "functional_1/logits_1/BiasAdd/ReadVariableOp:0"
-LABEL_SMOOTHING = 0.1
+GAP = "functional_1/gap_1/Mean_Squeeze__195:0"
+HIDDEN_KERNEL = "functional_1/head_hidden_1/Cast/ReadVariableOp:0"
+HIDDEN_BIAS = "functional_1/head_hidden_1/BiasAdd/ReadVariableOp:0"
+# What each --refit mode refits, and the activations it refits on.
+REFIT_INPUT = {"logits": HIDDEN, "head": GAP}
+LABEL_SMOOTHING = RefitSettings().label_smoothing
 DEFAULT_DATA = Path.home() / ".cache" / "unveil-bench" / "real_photos"
 
 
-def hidden_session(path: Path) -> tuple[ort.InferenceSession, np.ndarray, np.ndarray]:
-    """The model with its hidden activations as an extra output, and the logits layer's kernel and bias."""
-    model = onnx.load(str(path))
-    weights = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer if t.name in (KERNEL, BIAS)}
-    if len(weights) != 2:
-        raise SystemExit(f"{path}: no float logits layer named {KERNEL!r}: not the ensemble graph this script reads")
-    model.graph.output.append(onnx.helper.make_tensor_value_info(HIDDEN, onnx.TensorProto.FLOAT, None))
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return session, weights[KERNEL].astype(np.float64), weights[BIAS].astype(np.float64)
-
-
-def activations(session: ort.InferenceSession, images: np.ndarray, batch: int = 128) -> np.ndarray:
-    name = session.get_inputs()[0].name
-    out = [session.run([HIDDEN], {name: images[i:i + batch].astype(np.float32)})[0] for i in range(0, len(images), batch)]
-    return np.concatenate(out).astype(np.float32)
+def shipped_layers(model: onnx.ModelProto, refit: str) -> list[np.ndarray]:
+    """The shipped layers --refit refits, in head_logits' order."""
+    hidden = {t.name: onnx.numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer
+              if t.name in (HIDDEN_KERNEL, HIDDEN_BIAS)}
+    return ([hidden[HIDDEN_KERNEL], hidden[HIDDEN_BIAS]] if refit == "head" else []) + list(logits_layer(model))
 
 
 def real_photo_crops(model: EmotionModel, data: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -95,25 +90,6 @@ def real_photo_crops(model: EmotionModel, data: Path) -> tuple[np.ndarray, np.nd
             labels.append(CLASSES.index(row["label"]))
             sources.append(row["source"])
     return np.stack(crops), np.asarray(labels), sources
-
-
-def fit_logits(features: np.ndarray, targets: np.ndarray, weights: np.ndarray, kernel: np.ndarray, bias: np.ndarray,
-               *, l2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted soft-target cross-entropy + l2 x |kernel|^2, by L-BFGS from the shipped layer."""
-    n_in, n_out = kernel.shape
-    x = features.astype(np.float64)
-    w = weights / weights.sum()
-
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        k, b = theta[: n_in * n_out].reshape(n_in, n_out), theta[n_in * n_out:]
-        logp = log_softmax(x @ k + b, axis=1)
-        value = -(w[:, None] * targets * logp).sum() + l2 * (k ** 2).sum()
-        residual = w[:, None] * (np.exp(logp) - targets)
-        return value, np.concatenate([(x.T @ residual + 2 * l2 * k).ravel(), residual.sum(axis=0)])
-
-    theta = np.concatenate([kernel.ravel(), bias])
-    result = minimize(loss, theta, jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    return result.x[: n_in * n_out].reshape(n_in, n_out), result.x[n_in * n_out:]
 
 
 def scores(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
@@ -141,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0])
     parser.add_argument("--extra", type=Path, help="also refit with these extra FER+ faces added "
                         "(`python -m fer_core.training ferplus-extra`), trained on their votes alone")
-    parser.add_argument("--l2", type=float, default=1e-4, help="the training recipe's weight decay")
+    parser.add_argument("--refit", choices=sorted(REFIT_INPUT), default="logits",
+                        help="logits: the last layer alone, on the hidden activations; head: the hidden layer and "
+                        "logits, on the pooled last conv map, kept at the iteration with the lowest validation loss")
+    parser.add_argument("--l2", type=float, default=RefitSettings().weight_decay, help="the training recipe's weight decay")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "unveil-bench" / "head_refit")
     parser.add_argument("--out", type=Path, default=Path("experiments/reports/emotion_head_refit"))
     args = parser.parse_args(argv)
@@ -149,21 +128,28 @@ def main(argv: list[str] | None = None) -> int:
     digest = hashlib.sha256(args.model.read_bytes()).hexdigest()[:16]
     cache = args.cache / digest
     cache.mkdir(parents=True, exist_ok=True)
-    session, kernel, bias = hidden_session(args.model)
+    graph = onnx.load(str(args.model))
+    shipped = shipped_layers(graph, args.refit)
+
+    def activations(images: np.ndarray) -> np.ndarray:
+        return hidden_activations(graph, images, tensor=REFIT_INPUT[args.refit])
+
+    tag = "" if args.refit == "logits" else f"_{args.refit}"
     model = EmotionModel(args.model)
     shipped_t = model.temperature
 
     splits, _ = load_splits(args.fer4)
-    if not (cache / "fer4.npz").exists():
-        print("hidden activations: train, validation", flush=True)
-        np.savez(cache / "fer4.npz", train=activations(session, to_rgb_float(splits["train"].images)),
-                 validation=activations(session, to_rgb_float(splits["validation"].images)))
-    hidden = dict(np.load(cache / "fer4.npz"))
+    if not (cache / f"fer4{tag}.npz").exists():
+        print("activations: train, validation", flush=True)
+        np.savez(cache / f"fer4{tag}.npz", train=activations(to_rgb_float(splits["train"].images)),
+                 validation=activations(to_rgb_float(splits["validation"].images)))
+    hidden = dict(np.load(cache / f"fer4{tag}.npz"))
     # The real photos' crops follow the analyzer's detector, so they are not cached with the model's activations.
-    print("hidden activations: real photos", flush=True)
+    print("activations: real photos", flush=True)
     real_crops, real_labels, real_sources = real_photo_crops(model, args.data)
-    hidden["real"], real_sources = activations(session, real_crops), np.asarray(real_sources)
+    hidden["real"], real_sources = activations(real_crops), np.asarray(real_sources)
     train_index = {p: i for i, p in enumerate(splits["train"].paths)}
+    val_index = {p: i for i, p in enumerate(splits["validation"].paths)}
 
     # Validation faces with a FER+ majority among the four classes: the second reading of validation.
     votes = read_votes_csv()
@@ -178,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     ferplus_val = np.asarray(ferplus_val)
     has_majority = ferplus_val >= 0
 
-    def evaluate(name: str, k: np.ndarray, b: np.ndarray, temperature: float | None) -> dict:
-        val_logits, real_logits = hidden["validation"] @ k + b, hidden["real"] @ k + b
+    def evaluate(name: str, params: list[np.ndarray], temperature: float | None) -> dict:
+        val_logits, real_logits = head_logits(hidden["validation"], params), head_logits(hidden["real"], params)
         t = fit_temperature(val_logits, val.labels) if temperature is None else temperature
         return {"name": name, "temperature": t, "validation": scores(val_logits, val.labels, t),
                 "validation_ferplus": scores(val_logits[has_majority], ferplus_val[has_majority], t),
@@ -187,16 +173,19 @@ def main(argv: list[str] | None = None) -> int:
                 "real_by_source": {s: scores(real_logits[real_sources == s], real_labels[real_sources == s], t)
                                    for s in sorted(set(real_sources.tolist()))}}
 
-    results = [evaluate("shipped logits layer", kernel, bias, shipped_t)]
+    results = [evaluate(f"shipped {args.refit} layers", shipped, shipped_t)]
     extra = read_extra_images(args.extra, CLASSES) if args.extra else None
     if extra is not None:
-        extra_cache = cache / f"extra_{hashlib.sha256(args.extra.read_bytes()).hexdigest()[:16]}.npy"
+        extra_cache = cache / f"extra{tag}_{hashlib.sha256(args.extra.read_bytes()).hexdigest()[:16]}.npy"
         if not extra_cache.exists():
-            np.save(extra_cache, activations(session, to_rgb_float(extra.images)))
+            np.save(extra_cache, activations(to_rgb_float(extra.images)))
         extra_features = np.load(extra_cache)
     for share in args.shares:
         mixed = mixed_targets(splits["train"], args.fer4, CLASSES, share)
         rows = np.asarray([train_index[p] for p in mixed.split.paths])
+        val_mixed = mixed_targets(val, args.fer4, CLASSES, share)
+        val_rows = np.asarray([val_index[p] for p in val_mixed.split.paths])
+        stop_on = (hidden["validation"][val_rows], val_mixed.targets) if args.refit == "head" else None
         variants = [("", hidden["train"][rows], mixed.targets, mixed.split.labels)]
         if extra is not None:
             variants.append((" + extra faces", np.concatenate([hidden["train"][rows], extra_features]),
@@ -206,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
             targets = soft * (1 - LABEL_SMOOTHING) + LABEL_SMOOTHING / len(CLASSES)
             per_class = class_weights(labels, len(CLASSES))
             weights = np.asarray([per_class[int(c)] for c in labels])
-            k, b = fit_logits(features, targets, weights, kernel, bias, l2=args.l2)
-            results.append(evaluate(f"refit, FER+ share {share:g}{suffix}", k, b, None))
+            params = fit_layers(features, targets, weights, shipped, weight_decay=args.l2,
+                                max_iterations=RefitSettings().max_iterations, validation=stop_on)
+            results.append(evaluate(f"refit, FER+ share {share:g}{suffix}", params, None))
             print(f"share {share:g}{suffix}: validation {results[-1]['validation']['accuracy']:.3f}, "
                   f"real photos {results[-1]['real']['accuracy']:.3f}", flush=True)
 
@@ -230,14 +220,20 @@ def _plain(value):
 
 
 def markdown(results: list[dict], args: argparse.Namespace, digest: str) -> str:
+    refitted = {
+        "logits": ("only the last layer", "The body and hidden layer stay as shipped; only `logits` is refitted on"
+                   " frozen, unaugmented hidden activations of the training split"),
+        "head": ("the hidden layer and the last layer", "The body stays as shipped; `head_hidden` and `logits` are"
+                 " refitted on the frozen, unaugmented pooled last conv map of the training split, kept at the"
+                 " L-BFGS iteration with the lowest validation cross-entropy (against the same share's targets)"),
+    }[args.refit]
     lines = [
-        "# Refitting only the last layer of the shipped emotion model with more FER+ votes",
+        f"# Refitting {refitted[0]} of the shipped emotion model with more FER+ votes",
         "",
-        f"`PYTHONPATH=. python experiments/emotion_head_refit.py --shares {' '.join(f'{s:g}' for s in args.shares)}"
-        + (" --extra .gpu/ferplus_extra.npz" if args.extra else "") + "`"
-        f" on `{args.model}` (SHA-256 {digest}...), on the 2-core CPU. The body and hidden layer stay as shipped;"
-        " only `logits` is refitted on frozen, unaugmented hidden activations of the training split, then its"
-        " temperature on validation. Validation: deduplicated, fer4 labels (and FER+ majority where one of the"
+        f"`PYTHONPATH=. python experiments/emotion_head_refit.py --refit {args.refit}"
+        f" --shares {' '.join(f'{s:g}' for s in args.shares)}"
+        + (" --extra .gpu/ferplus_extra.npz" if args.extra else "") + (f" --out {args.out}" if args.refit != "logits" else "") + "`"
+        f" on `{args.model}` (SHA-256 {digest}...), on the 2-core CPU. {refitted[1]}, then the temperature on validation. Validation: deduplicated, fer4 labels (and FER+ majority where one of the"
         " four classes has it). Real photos: the dev set end to end (detected faces only); the gap is paired,"
         " percentile bootstrap 95% over faces.",
         "",

@@ -107,6 +107,19 @@ def _ferplus_extra(args) -> int:
     return 0
 
 
+def _refit_head(args) -> int:
+    from fer_core.training.head_refit import RefitSettings, refit_model
+
+    settings = RefitSettings(ferplus_weight=args.ferplus_weight)
+    record = refit_model(args.model, args.data, args.run_dir, version=args.version, settings=settings,
+                         extra_path=args.ferplus_extra, base_run=args.base_run)
+    metrics = json.loads((args.run_dir / "metrics.json").read_text())
+    print(json.dumps(record, indent=2))
+    for split in ("validation", "test"):
+        print(f"{split}: accuracy {metrics[split]['accuracy']:.4f}, macro-F1 {metrics[split]['macro_f1']:.4f}")
+    return 0
+
+
 def _dedup(args) -> int:
     import csv
 
@@ -207,6 +220,21 @@ def main(argv: list[str] | None = None) -> int:
     extra.add_argument("--images-git", required=True, help="bare clone of tessav/crowd-emotion (the FER+ images)")
     extra.add_argument("--out", required=True, type=Path, help="an .npz (data: keep it out of the repository)")
     extra.set_defaults(handler=_ferplus_extra)
+
+    from fer_core.training.head_refit import RefitSettings
+
+    refit = sub.add_parser("refit-head", help="refit an exported model's last layer on its frozen hidden activations; "
+                           "scores validation and test (once)")
+    refit.add_argument("--model", type=Path, default=Path("models/emotion_vgg16.onnx"))
+    refit.add_argument("--base-run", type=Path, default=Path("docs/reports/emotion_vgg16_run"),
+                       help="the run files of --model (config, summary, export, ...), carried into --run-dir")
+    refit.add_argument("--data", default="../shared/data/fer4")
+    refit.add_argument("--run-dir", required=True, type=Path)
+    refit.add_argument("--version", required=True)
+    refit.add_argument("--ferplus-weight", type=float, default=RefitSettings().ferplus_weight,
+                       help="share of FER+'s crowd votes in each fer4 face's target")
+    refit.add_argument("--ferplus-extra", help="an `ferplus-extra` file: more faces, fitted on their FER+ votes")
+    refit.set_defaults(handler=_refit_head)
 
     dedup = sub.add_parser("dedup", help="report what deduplication drops")
     dedup.add_argument("--data", default="../shared/data/fer4")
