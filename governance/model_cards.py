@@ -367,9 +367,12 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     _need(summary, "dedup.kept", run_dir / "summary.json")
     _need(export, "sha256", run_dir / "export.json")
     (model,) = card["model_details"]["files"]  # an emotion card has one file (build_model_card)
+    refit = _refit_of(run_dir, model, sources)
+    # A refitted model's file is the refit's; the file the run exported (or quantized) is the one it refitted.
+    trained = {"file": refit["from"]["file"], "sha256": refit["from"]["sha256"]} if refit else model
     quantization = None
-    if export["sha256"] != model["sha256"]:
-        quantization = _quantization_of(run_dir, export, model, sources)
+    if export["sha256"] != trained["sha256"]:
+        quantization = _quantization_of(run_dir, export, trained, sources)
     recipe_keys = ("arch", "seed", "batch_size", "step1_epochs", "step1_lr", "step2_epochs", "step2_lr",
                    "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "upsample", "jit_compile",
                    "ferplus_weight", "domain_augment")
@@ -390,6 +393,14 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     if quantization is not None:
         details["quantization"] = {**quantization["quantization"], "from": f"the exported float32 model, SHA-256 "
                                    f"{export['sha256']}"}
+    if refit is not None:
+        details["last_layer_refit"] = {
+            "what": "the logits layer refitted on the frozen hidden activations of the training faces, then the "
+                    "temperature on validation; body, hidden layer and quantization unchanged "
+                    "(fer_core.training.head_refit)",
+            "from": f"{refit['from']['file']}, SHA-256 {refit['from']['sha256']}",
+            **{k: refit[k] for k in ("settings", "training_faces", "ferplus")},
+        }
     dedup = summary["dedup"]
     card["training_data"] = {
         "name": f"{Path(config['data_root']).name} train split",
@@ -432,8 +443,9 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
             k: metrics["validation_uncalibrated"][k] for k in ("accuracy", "macro_f1", "ece", "nll")
             if k in metrics["validation_uncalibrated"]
         }
-    if quantization is not None:
+    if quantization is not None and refit is None:
         # metrics.json scored the float32 model; the shipped file is its int8 derivative, scored on the same split.
+        # (A refit's metrics.json scored the refitted file itself.)
         overall[f"test, this int8 file (n={quantization['test_images']})"] = {
             "accuracy": quantization["int8"]["accuracy"], "macro_f1": quantization["int8"]["macro_f1"],
             "same_prediction_as_float32": quantization["prediction_agreement"],
@@ -643,6 +655,20 @@ def _quantization_of(run_dir: Path, export: dict, model: dict, sources: list[dic
     if record["int8"]["sha256"] != model["sha256"]:
         raise ModelCardError(f"{path} records int8 SHA-256 {record['int8']['sha256']}, but {model['file']} has "
                              f"{model['sha256']}: this run did not export or quantize this model file")
+    return record
+
+
+def _refit_of(run_dir: Path, model: dict, sources: list[dict[str, str]]) -> dict | None:
+    """The run's refit.json (fer_core/training/head_refit.py), if it has one; it must name the card's file."""
+    path = run_dir / "refit.json"
+    if not path.is_file():
+        return None
+    record = _read_json(path, "run last-layer refit", sources, run_dir=run_dir)
+    for key in ("sha256", "from.file", "from.sha256", "settings", "training_faces", "ferplus"):
+        _need(record, key, path)
+    if record["sha256"] != model["sha256"]:
+        raise ModelCardError(f"{path} records refitted SHA-256 {record['sha256']}, but {model['file']} has "
+                             f"{model['sha256']}: this run did not refit this model file")
     return record
 
 

@@ -237,3 +237,40 @@ def test_int8_record_of_another_export_is_refused(run_dir, model, tmp_path):
     with pytest.raises(ModelCardError, match=r"^.*quantization\.json quantized the file with SHA-256 f{64}, not the "
                                              r"run's export [0-9a-f]{64}$"):
         build_model_card(name="x", kind="emotion", models=[int8], run_dir=run_dir)
+
+
+def _refit_record(run_dir: Path, *, refitted_sha: str, from_sha: str) -> None:
+    (run_dir / "refit.json").write_text(json.dumps({
+        "from": {"file": "emotion_int8.onnx", "sha256": from_sha}, "sha256": refitted_sha, "version": "1.2.4",
+        "layer": "logits", "settings": {"ferplus_weight": 0.25, "label_smoothing": 0.1},
+        "training_faces": {"fer4_train": 19000, "ferplus_extra": {"images": 4321, "file_sha256": "e" * 64}},
+        "ferplus": {"ferplus_votes": 18000, "not_a_face": 12},
+    }))
+
+
+def test_refitted_int8_model_gets_its_refit_and_its_own_test_scores_on_the_card(run_dir, model, tmp_path):
+    int8 = write_brightness_model(tmp_path / "emotion_int8.onnx", version="1.2.3-int8")
+    refitted = write_brightness_model(tmp_path / "emotion_refit.onnx", version="1.2.4")
+    export_sha = json.loads((run_dir / "export.json").read_text())["sha256"]
+    int8_sha = hashlib.sha256(int8.read_bytes()).hexdigest()
+    _quantization_record(run_dir, fp32_sha=export_sha, int8_sha=int8_sha)
+    _refit_record(run_dir, refitted_sha=hashlib.sha256(refitted.read_bytes()).hexdigest(), from_sha=int8_sha)
+    card = build_model_card(name="x", kind="emotion", models=[refitted], run_dir=run_dir)
+    refit = card["model_details"]["last_layer_refit"]
+    assert refit["from"] == f"emotion_int8.onnx, SHA-256 {int8_sha}"
+    assert refit["training_faces"]["ferplus_extra"]["images"] == 4321 and refit["settings"]["ferplus_weight"] == 0.25
+    assert card["model_details"]["quantization"]["from"].endswith(export_sha)
+    overall = card["quantitative_analyses"]["overall"]
+    # metrics.json scored the refitted file: no separate row from the quantization record's int8 file.
+    assert overall["test (n=2417)"]["accuracy"] == TEST_ACCURACY
+    assert not any(key.startswith("test, this int8 file") for key in overall)
+    assert "run last-layer refit" in {s["role"] for s in card["sources"]}
+    assert "4321" in render_markdown(card)
+
+
+def test_refit_record_of_another_file_is_refused(run_dir, model, tmp_path):
+    refitted = write_brightness_model(tmp_path / "emotion_refit.onnx", version="1.2.4")
+    _refit_record(run_dir, refitted_sha="0" * 64, from_sha=hashlib.sha256(model.read_bytes()).hexdigest())
+    with pytest.raises(ModelCardError, match=r"^.*refit\.json records refitted SHA-256 0{64}, but emotion_refit\.onnx "
+                                             r"has [0-9a-f]{64}: this run did not refit this model file$"):
+        build_model_card(name="x", kind="emotion", models=[refitted], run_dir=run_dir)
