@@ -24,7 +24,7 @@ from scipy.optimize import minimize
 from scipy.special import log_softmax
 
 from fer_core.training.data import CLASSES, class_weights, load_splits, to_rgb_float
-from fer_core.training.evaluate import classification_metrics, fit_temperature
+from fer_core.training.evaluate import classification_metrics, fit_temperature, plot_confusion_matrix
 
 HIDDEN = "functional_1/head_hidden_1/Relu:0"
 KERNEL = "functional_1/logits_1/Cast/ReadVariableOp:0"
@@ -174,7 +174,7 @@ def refit_model(model_path: str | Path, data_root: str | Path, run_dir: str | Pa
     """Refit `model_path`'s last layer on fer4's train split (and the extra FER+ faces), fit its temperature
     on validation, score validation and the deduplicated test split once, and write run_dir/emotion.onnx,
     run_dir/metrics.json (evaluate_run's layout) and run_dir/refit.json (what was refitted, from which file,
-    on what), beside `base_run`'s files (BASE_RUN_FILES) when given. `limit_per_split` takes an evenly spaced
+    on what) and the confusion matrices, beside `base_run`'s files (BASE_RUN_FILES) when given. `limit_per_split` takes an evenly spaced
 subset of each split (load_splits; for tests). Returns refit.json's record."""
     import shutil
 
@@ -226,6 +226,9 @@ subset of each split (load_splits; for tests). Returns refit.json's record."""
         "training_faces": {"fer4_train": int(len(mixed.split.labels)), "ferplus_extra": extra_record},
         "ferplus": mixed.report,
     }
+    for split in ("validation", "test"):
+        plot_confusion_matrix(metrics[split]["confusion_matrix"], CLASSES, run_dir / f"confusion_{split}.png",
+                              f"{version}, last layer refitted - {split} (deduplicated, n={metrics[split]['n']})")
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (run_dir / "refit.json").write_text(json.dumps(record, indent=2))
     return record

@@ -104,3 +104,4 @@ def test_refit_model_on_a_slice_writes_a_model_its_metrics_and_record(tmp_path, 
     assert record["training_faces"]["fer4_train"] <= 40 and record["settings"]["ferplus_weight"] == 0.25
     assert json.loads((run / "config.json").read_text()) == {"arch": "vgg16"}
     assert record["sha256"] != record["from"]["sha256"]
+    assert (run / "confusion_test.png").stat().st_size > 0
