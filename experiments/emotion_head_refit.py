@@ -12,10 +12,14 @@ benchmarks/emotion_real_photos.py does). The refit at share 0.5 is the control: 
 shipped layer only in being fitted on frozen, unaugmented features.
 
 With --extra, each share is also refitted with round 5's extra FER+ faces added (experiments/reports/
-ferplus_extra.md): a preview, at the last layer only, of what round 5 trains whole.
+ferplus_extra.md): a preview, at the last layer only, of what round 5 trains whole. The refit at share 0.25
+with them shipped as 0.4.1 (fer_core.training.head_refit, which this script's fit is). --refit head refits
+the hidden layer too; --augmented-views N fits on N augmented views of each training face instead of the
+faces the body was trained on (their features are more separable than an unseen face's).
 
     PYTHONPATH=. python experiments/emotion_head_refit.py [--shares 0 0.25 0.5 0.75 1] \
-        [--extra .gpu/ferplus_extra.npz] [--out experiments/reports/emotion_head_refit]
+        [--extra .gpu/ferplus_extra.npz] [--refit logits|head] [--augmented-views N] [--model FILE] \
+        [--out experiments/reports/emotion_head_refit]
 
 About 15 minutes on the 2-core CPU, most of it the hidden activations of the 19k training faces
 (cached under --cache, keyed by the model's SHA-256; the real photos' are computed again each run, since
@@ -36,6 +40,7 @@ import onnx
 from fer_core.analyzer import FaceAnalyzer
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
+from fer_core.training.augment import augment_batch
 from fer_core.training.data import CLASSES, class_weights, load_splits, to_rgb_float
 from fer_core.training.evaluate import classification_metrics, fit_temperature
 from fer_core.training.ferplus import (
@@ -63,6 +68,8 @@ HIDDEN_BIAS = "functional_1/head_hidden_1/BiasAdd/ReadVariableOp:0"
 REFIT_INPUT = {"logits": HIDDEN, "head": GAP}
 LABEL_SMOOTHING = RefitSettings().label_smoothing
 DEFAULT_DATA = Path.home() / ".cache" / "unveil-bench" / "real_photos"
+DEFAULT_OUT = Path("experiments/reports/emotion_head_refit")
+DEFAULT_MODEL = Path("models/emotion_vgg16.onnx")
 
 
 def shipped_layers(model: onnx.ModelProto, refit: str) -> list[np.ndarray]:
@@ -111,7 +118,7 @@ def paired_gap(a: np.ndarray, b: np.ndarray, labels: np.ndarray, *, n_boot: int 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=Path("models/emotion_vgg16.onnx"))
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--fer4", type=Path, default=Path("../shared/data/fer4"))
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the real-photo dev set")
     parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0])
@@ -120,9 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refit", choices=sorted(REFIT_INPUT), default="logits",
                         help="logits: the last layer alone, on the hidden activations; head: the hidden layer and "
                         "logits, on the pooled last conv map, kept at the iteration with the lowest validation loss")
+    parser.add_argument("--augmented-views", type=int, default=0,
+                        help="refit on the activations of this many augmented views of each training (and extra) face, "
+                        "the recipe's augmentation with its domain changes, instead of the faces as they are: features "
+                        "the body has not memorised")
     parser.add_argument("--l2", type=float, default=RefitSettings().weight_decay, help="the training recipe's weight decay")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "unveil-bench" / "head_refit")
-    parser.add_argument("--out", type=Path, default=Path("experiments/reports/emotion_head_refit"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
     digest = hashlib.sha256(args.model.read_bytes()).hexdigest()[:16]
@@ -180,17 +191,34 @@ def main(argv: list[str] | None = None) -> int:
         if not extra_cache.exists():
             np.save(extra_cache, activations(to_rgb_float(extra.images)))
         extra_features = np.load(extra_cache)
+    if args.augmented_views:
+        def augmented(images: np.ndarray, name: str) -> np.ndarray:
+            path = cache / f"{name}{tag}_views{args.augmented_views}.npy"
+            if not path.exists():
+                rng = np.random.default_rng(0)
+                print(f"activations: {args.augmented_views} augmented views of {name}", flush=True)
+                np.save(path, np.stack([activations(np.repeat(augment_batch(images, rng, domain=True)[..., None], 3, axis=-1))
+                                        for _ in range(args.augmented_views)]))
+            return np.load(path)
+
+        train_views = augmented(splits["train"].images, "fer4_train")
+        extra_views = augmented(extra.images, extra_cache.stem) if extra is not None else None
+    else:
+        train_views = hidden["train"][None]
+        extra_views = extra_features[None] if extra is not None else None
+    views = len(train_views)
     for share in args.shares:
         mixed = mixed_targets(splits["train"], args.fer4, CLASSES, share)
         rows = np.asarray([train_index[p] for p in mixed.split.paths])
         val_mixed = mixed_targets(val, args.fer4, CLASSES, share)
         val_rows = np.asarray([val_index[p] for p in val_mixed.split.paths])
         stop_on = (hidden["validation"][val_rows], val_mixed.targets) if args.refit == "head" else None
-        variants = [("", hidden["train"][rows], mixed.targets, mixed.split.labels)]
+        soft, labels = np.tile(mixed.targets, (views, 1)), np.tile(mixed.split.labels, views)
+        variants = [("", np.concatenate(train_views[:, rows]), soft, labels)]
         if extra is not None:
-            variants.append((" + extra faces", np.concatenate([hidden["train"][rows], extra_features]),
-                             np.concatenate([mixed.targets, extra.targets]),
-                             np.concatenate([mixed.split.labels, extra.targets.argmax(axis=1)])))
+            variants.append((" + extra faces", np.concatenate([*train_views[:, rows], *extra_views]),
+                             np.concatenate([soft, np.tile(extra.targets, (views, 1))]),
+                             np.concatenate([labels, np.tile(extra.targets.argmax(axis=1), views)])))
         for suffix, features, soft, labels in variants:
             targets = soft * (1 - LABEL_SMOOTHING) + LABEL_SMOOTHING / len(CLASSES)
             per_class = class_weights(labels, len(CLASSES))
@@ -232,8 +260,14 @@ def markdown(results: list[dict], args: argparse.Namespace, digest: str) -> str:
         "",
         f"`PYTHONPATH=. python experiments/emotion_head_refit.py --refit {args.refit}"
         f" --shares {' '.join(f'{s:g}' for s in args.shares)}"
-        + (" --extra .gpu/ferplus_extra.npz" if args.extra else "") + (f" --out {args.out}" if args.refit != "logits" else "") + "`"
-        f" on `{args.model}` (SHA-256 {digest}...), on the 2-core CPU. {refitted[1]}, then the temperature on validation. Validation: deduplicated, fer4 labels (and FER+ majority where one of the"
+        + (" --extra .gpu/ferplus_extra.npz" if args.extra else "")
+        + (f" --augmented-views {args.augmented_views}" if args.augmented_views else "")
+        + (f" --model {args.model}" if args.model != DEFAULT_MODEL else "")
+        + (f" --out {args.out}" if args.out != DEFAULT_OUT else "") + "`"
+        f" on `{args.model}` (SHA-256 {digest}...), on the 2-core CPU. {refitted[1]}, then the temperature on validation."
+        + (f" Here each training (and extra) face is read as {args.augmented_views} augmented views (the recipe's"
+           " augment_batch with its domain changes, seed 0) instead of as it is." if args.augmented_views else "")
+        + " Validation: deduplicated, fer4 labels (and FER+ majority where one of the"
         " four classes has it). Real photos: the dev set end to end (detected faces only); the gap is paired,"
         " percentile bootstrap 95% over faces.",
         "",
