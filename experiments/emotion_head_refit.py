@@ -250,7 +250,7 @@ def _plain(value):
 def markdown(results: list[dict], args: argparse.Namespace, digest: str) -> str:
     refitted = {
         "logits": ("only the last layer", "The body and hidden layer stay as shipped; only `logits` is refitted on"
-                   " frozen, unaugmented hidden activations of the training split"),
+                   " frozen hidden activations of the training split"),
         "head": ("the hidden layer and the last layer", "The body stays as shipped; `head_hidden` and `logits` are"
                  " refitted on the frozen, unaugmented pooled last conv map of the training split, kept at the"
                  " L-BFGS iteration with the lowest validation cross-entropy (against the same share's targets)"),
