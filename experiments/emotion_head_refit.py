@@ -40,7 +40,6 @@ import onnx
 from fer_core.analyzer import FaceAnalyzer
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
-from fer_core.training.augment import augment_batch
 from fer_core.training.data import CLASSES, class_weights, load_splits, to_rgb_float
 from fer_core.training.evaluate import classification_metrics, fit_temperature
 from fer_core.training.ferplus import (
@@ -54,6 +53,7 @@ from fer_core.training.ferplus import (
 from fer_core.training.head_refit import (
     HIDDEN,
     RefitSettings,
+    augmented_activations,
     fit_layers,
     head_logits,
     hidden_activations,
@@ -195,10 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         def augmented(images: np.ndarray, name: str) -> np.ndarray:
             path = cache / f"{name}{tag}_views{args.augmented_views}.npy"
             if not path.exists():
-                rng = np.random.default_rng(0)
                 print(f"activations: {args.augmented_views} augmented views of {name}", flush=True)
-                np.save(path, np.stack([activations(np.repeat(augment_batch(images, rng, domain=True)[..., None], 3, axis=-1))
-                                        for _ in range(args.augmented_views)]))
+                np.save(path, augmented_activations(graph, images, args.augmented_views, tensor=REFIT_INPUT[args.refit]))
             return np.load(path)
 
         train_views = augmented(splits["train"].images, "fer4_train")

@@ -110,7 +110,7 @@ def _ferplus_extra(args) -> int:
 def _refit_head(args) -> int:
     from fer_core.training.head_refit import RefitSettings, refit_model
 
-    settings = RefitSettings(ferplus_weight=args.ferplus_weight)
+    settings = RefitSettings(ferplus_weight=args.ferplus_weight, augmented_views=args.augmented_views)
     record = refit_model(args.model, args.data, args.run_dir, version=args.version, settings=settings,
                          extra_path=args.ferplus_extra, base_run=args.base_run)
     metrics = json.loads((args.run_dir / "metrics.json").read_text())
@@ -234,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     refit.add_argument("--ferplus-weight", type=float, default=RefitSettings().ferplus_weight,
                        help="share of FER+'s crowd votes in each fer4 face's target")
     refit.add_argument("--ferplus-extra", help="an `ferplus-extra` file: more faces, fitted on their FER+ votes")
+    refit.add_argument("--augmented-views", type=int, default=RefitSettings().augmented_views,
+                       help="fit on this many augmented views of each face instead of the faces the body was trained on")
     refit.set_defaults(handler=_refit_head)
 
     dedup = sub.add_parser("dedup", help="report what deduplication drops")

@@ -45,13 +45,16 @@ class HeadRefitError(ValueError):
 @dataclass(frozen=True, kw_only=True)
 class RefitSettings:
     """How the last layer is refitted. `ferplus_weight` is mixed_targets' share of the FER+ votes in each
-    fer4 face's target (the shipped members trained at 0.5); label smoothing and weight decay are the
-    training recipe's (fer_core/training/train.py)."""
+    fer4 face's target (0.4.0's members trained at 0.5); label smoothing and weight decay are the training
+    recipe's (fer_core/training/train.py)."""
 
     ferplus_weight: float = 0.25
     label_smoothing: float = 0.1
     weight_decay: float = 1e-4
     max_iterations: int = 500
+    # Fit on this many augmented views of each face (augmented_activations) instead of the faces themselves:
+    # the body was trained on these faces, so their own features are more separable than an unseen face's.
+    augmented_views: int = 0
 
 
 def _initializers(model: onnx.ModelProto) -> dict[str, onnx.TensorProto]:
@@ -82,6 +85,17 @@ def hidden_activations(model: onnx.ModelProto, images: np.ndarray, *, tensor: st
     name = session.get_inputs()[0].name
     out = [session.run([tensor], {name: images[i:i + batch].astype(np.float32)})[0] for i in range(0, len(images), batch)]
     return np.concatenate(out).astype(np.float32)
+
+
+def augmented_activations(model: onnx.ModelProto, images: np.ndarray, views: int, *, seed: int = 0,
+                          tensor: str = HIDDEN) -> np.ndarray:
+    """(views, N, units) activations of `views` augmented copies of (N, h, w) uint8 grayscale faces: the
+    training recipe's augmentation with its real-photo changes (augment.augment_batch, domain=True)."""
+    from fer_core.training.augment import augment_batch
+
+    rng = np.random.default_rng(seed)
+    return np.stack([hidden_activations(model, np.repeat(augment_batch(images, rng, domain=True)[..., None], 3, axis=-1),
+                                        tensor=tensor) for _ in range(views)])
 
 
 def head_logits(features: np.ndarray, layers: list[np.ndarray]) -> np.ndarray:
@@ -185,14 +199,26 @@ subset of each split (load_splits; for tests). Returns refit.json's record."""
     kernel, bias = logits_layer(model)
     splits, _ = load_splits(data_root, classes=CLASSES, limit_per_split=limit_per_split)
     mixed = mixed_targets(splits["train"], data_root, CLASSES, settings.ferplus_weight)
-    features = hidden_activations(model, to_rgb_float(mixed.split.images))
-    soft, labels = mixed.targets, mixed.split.labels
+    views = settings.augmented_views
+    repeat = max(views, 1)
+
+    def views_of(images: np.ndarray) -> np.ndarray:
+        """(repeat, N, units): the faces' augmented views, or the faces themselves."""
+        if views:
+            return augmented_activations(model, images, views)
+        return hidden_activations(model, to_rgb_float(images))[None]
+
+    # Every training face is read (and so augmented with the same draws) before FER+'s non-faces are left out.
+    index = {path: i for i, path in enumerate(splits["train"].paths)}
+    rows = np.asarray([index[path] for path in mixed.split.paths])
+    features = np.concatenate(views_of(splits["train"].images)[:, rows])
+    soft, labels = np.tile(mixed.targets, (repeat, 1)), np.tile(mixed.split.labels, repeat)
     extra_record = None
     if extra_path is not None:
         extra = read_extra_images(extra_path, CLASSES)
-        features = np.concatenate([features, hidden_activations(model, to_rgb_float(extra.images))])
-        soft = np.concatenate([soft, extra.targets])
-        labels = np.concatenate([labels, extra.targets.argmax(axis=1)])
+        features = np.concatenate([features, *views_of(extra.images)])
+        soft = np.concatenate([soft, np.tile(extra.targets, (repeat, 1))])
+        labels = np.concatenate([labels, np.tile(extra.targets.argmax(axis=1), repeat)])
         extra_record = {"images": int(len(extra.images)), "file_sha256": _sha256(Path(extra_path))}
     targets = soft * (1 - settings.label_smoothing) + settings.label_smoothing / len(CLASSES)
     per_class = class_weights(labels, len(CLASSES))

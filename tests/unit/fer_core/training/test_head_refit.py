@@ -15,6 +15,7 @@ from fer_core.training.head_refit import (
     SHAPE_MISMATCH,
     HeadRefitError,
     RefitSettings,
+    augmented_activations,
     fit_layers,
     head_logits,
     hidden_activations,
@@ -105,3 +106,18 @@ def test_refit_model_on_a_slice_writes_a_model_its_metrics_and_record(tmp_path, 
     assert json.loads((run / "config.json").read_text()) == {"arch": "vgg16"}
     assert record["sha256"] != record["from"]["sha256"]
     assert (run / "confusion_test.png").stat().st_size > 0
+
+
+def test_augmented_views_are_new_faces_to_the_body_and_the_refit_can_fit_on_them(shipped, fer4_dir, tmp_path):
+    from fer_core.training.data import load_splits, to_rgb_float
+
+    faces = load_splits(fer4_dir, limit_per_split=8)[0]["train"].images
+    views = augmented_activations(shipped, faces, 2)
+    plain = hidden_activations(shipped, to_rgb_float(faces))
+    assert views.shape == (2, len(faces), plain.shape[1])
+    assert not np.allclose(views[0], views[1]) and not np.allclose(views[0], plain)
+    np.testing.assert_array_equal(augmented_activations(shipped, faces, 2), views)  # seeded
+    record = refit_model(SHIPPED, fer4_dir, tmp_path / "run", version="0.0.2-test", limit_per_split=40,
+                         settings=RefitSettings(augmented_views=2, max_iterations=20))
+    assert record["settings"]["augmented_views"] == 2
+    assert EmotionModel(tmp_path / "run" / "emotion.onnx").version == "0.0.2-test"
