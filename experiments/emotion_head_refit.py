@@ -40,7 +40,7 @@ import onnx
 from fer_core.analyzer import FaceAnalyzer
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
-from fer_core.training.data import CLASSES, class_weights, load_splits, to_rgb_float
+from fer_core.training.data import CLASSES, load_splits, to_rgb_float
 from fer_core.training.evaluate import classification_metrics, fit_temperature
 from fer_core.training.ferplus import (
     APP_TO_FERPLUS,
@@ -55,6 +55,7 @@ from fer_core.training.head_refit import (
     RefitSettings,
     augmented_activations,
     fit_layers,
+    fit_targets,
     head_logits,
     hidden_activations,
     logits_layer,
@@ -218,9 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                              np.concatenate([soft, np.tile(extra.targets, (views, 1))]),
                              np.concatenate([labels, np.tile(extra.targets.argmax(axis=1), views)])))
         for suffix, features, soft, labels in variants:
-            targets = soft * (1 - LABEL_SMOOTHING) + LABEL_SMOOTHING / len(CLASSES)
-            per_class = class_weights(labels, len(CLASSES))
-            weights = np.asarray([per_class[int(c)] for c in labels])
+            targets, weights = fit_targets(soft, labels, label_smoothing=LABEL_SMOOTHING)
             params = fit_layers(features, targets, weights, shipped, weight_decay=args.l2,
                                 max_iterations=RefitSettings().max_iterations, validation=stop_on)
             results.append(evaluate(f"refit, FER+ share {share:g}{suffix}", params, None))

@@ -98,6 +98,14 @@ def augmented_activations(model: onnx.ModelProto, images: np.ndarray, views: int
                                         tensor=tensor) for _ in range(views)])
 
 
+def fit_targets(soft: np.ndarray, labels: np.ndarray, *, label_smoothing: float) -> tuple[np.ndarray, np.ndarray]:
+    """The refit's targets and sample weights, as the training recipe makes them: the soft targets smoothed
+    towards uniform, and each face weighted by its label's balanced class weight."""
+    per_class = class_weights(labels, len(CLASSES))
+    return (soft * (1 - label_smoothing) + label_smoothing / len(CLASSES),
+            np.asarray([per_class[int(c)] for c in labels]))
+
+
 def head_logits(features: np.ndarray, layers: list[np.ndarray]) -> np.ndarray:
     """Logits of refitted layers: [kernel, bias] on hidden activations, or [hidden kernel, hidden bias,
     kernel, bias] (a ReLU layer, then logits) on the pooled conv map."""
@@ -220,9 +228,7 @@ subset of each split (load_splits; for tests). Returns refit.json's record."""
         soft = np.concatenate([soft, np.tile(extra.targets, (repeat, 1))])
         labels = np.concatenate([labels, np.tile(extra.targets.argmax(axis=1), repeat)])
         extra_record = {"images": int(len(extra.images)), "file_sha256": _sha256(Path(extra_path))}
-    targets = soft * (1 - settings.label_smoothing) + settings.label_smoothing / len(CLASSES)
-    per_class = class_weights(labels, len(CLASSES))
-    sample_weights = np.asarray([per_class[int(c)] for c in labels])
+    targets, sample_weights = fit_targets(soft, labels, label_smoothing=settings.label_smoothing)
     new_kernel, new_bias = fit_layers(features, targets, sample_weights, [kernel, bias],
                                       weight_decay=settings.weight_decay, max_iterations=settings.max_iterations)
 

@@ -17,6 +17,7 @@ from fer_core.training.head_refit import (
     RefitSettings,
     augmented_activations,
     fit_layers,
+    fit_targets,
     head_logits,
     hidden_activations,
     logits_layer,
@@ -73,6 +74,16 @@ def test_a_graph_without_the_layer_is_refused_word_for_word(shipped):
     assert str(error.value) == SHAPE_MISMATCH
     with pytest.raises(HeadRefitError, match="temperature must be positive"):
         with_logits_layer(shipped, kernel, bias, temperature=0.0, version="x")
+
+
+def test_fit_targets_smooths_towards_uniform_and_balances_the_classes():
+    labels = np.array([0, 0, 0, 1, 2, 3])
+    soft = np.eye(4)[labels]
+    targets, weights = fit_targets(soft, labels, label_smoothing=0.1)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0)
+    np.testing.assert_allclose(targets[0], [0.925, 0.025, 0.025, 0.025])
+    # Each class carries the same total weight, so the three faces of class 0 weigh a third each of one face.
+    np.testing.assert_allclose(np.bincount(labels, weights=weights), np.full(4, 1.5))
 
 
 def test_fit_layers_learns_a_separable_problem_from_a_wrong_start():
