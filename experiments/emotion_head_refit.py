@@ -230,17 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     for entry in results:
         entry["real_gap_vs_shipped"] = paired_gap(base, entry["real"]["predicted"], real_labels)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(_plain(results), indent=2))
+    (args.out / "results.json").write_text(json.dumps(plain(results), indent=2))
     (args.out / "README.md").write_text(markdown(results, args, digest))
     print((args.out / "README.md").read_text())
     return 0
 
 
-def _plain(value):
+def plain(value):
+    """A copy of results for results.json: the per-face predictions (kept for the paired gaps) left out."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "predicted"}
+        return {k: plain(v) for k, v in value.items() if k != "predicted"}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
