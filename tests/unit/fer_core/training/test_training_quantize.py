@@ -141,19 +141,22 @@ def test_int8_outputs_stay_close_to_fp32(fp32_model, int8_model, test_faces):
 
 
 def test_gradcam_runs_on_the_int8_model_and_matches_fp32(fp32_model, int8_model, test_faces):
-    """Compared on maps with clear evidence in fp32: a map whose largest value before its ReLU is near 0
-    is all noise once normalised, and int8 noise decides which way it falls."""
+    """int8 changes the convolutions, so the last conv map must track fp32's on every face. The Grad-CAM
+    weights come from the float head, through its hidden ReLU: where int8 noise flips a hidden unit that sits
+    at its kink, the class's channel weights change and so does the map (seen on 2 of 24 faces on one
+    machine, none on another: which faces depends on the CPU's float rounding). Maps are compared where the
+    head gives both models the same weights, which is every face but those flips."""
     fp32, int8 = load_cam_model(fp32_model), load_cam_model(int8_model)
-    out = fp32.run(test_faces[:8])
-    before_relu = np.einsum("nhwk,nk->nhw", out.features, out.weights[:, 0])
+    ours, theirs = fp32.run(test_faces), int8.run(test_faces)
     compared = 0
-    for face, scores in zip(test_faces[:8], before_relu):
+    for i, face in enumerate(test_faces):
+        assert np.corrcoef(ours.features[i].ravel(), theirs.features[i].ravel())[0, 1] > 0.99
         a, b = gradcam(fp32, face, 0), gradcam(int8, face, 0)
         assert b.shape == (SIZE, SIZE)
-        if scores.max() > 0.05 * np.abs(scores).max():
+        if np.corrcoef(ours.weights[i, 0], theirs.weights[i, 0])[0, 1] > 0.99:
             compared += 1
             assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
-    assert compared >= 2
+    assert compared >= len(test_faces) // 2
 
 
 def test_report_scores_both_models_and_gives_the_verdict(fp32_model, int8_model, splits, test_faces):
