@@ -43,6 +43,16 @@
 #   v_ferplus075  96x96, FER+ 0.75, domain-gap augmentation
 #   v_ferplus1    96x96, FER+ votes alone, domain-gap augmentation
 #
+# Round 7 (prepared; run it instead of round 6): round 5's recipe with seeds 3 and 4, so that round 5 and 7
+# give a four-member ensemble and the seed spread of the recipe most likely to ship. Why before round 6: a larger
+# FER+ share moves faces from sad to neutral (the last-layer refit at 0.75: sad recall 0.45), and per-class
+# offsets on the shipped model's logits (experiments/reports/emotion_class_offsets/) find that trade worth
+# points on real photos only with sad recall under the issue's 0.6 floor (0.749 at sad recall 0.50, fitted and
+# scored on the same faces; with the floor the best offsets leave the sad-neutral boundary where it is). The
+# extra faces are the one lever that moved real photos beyond noise at the last layer.
+#
+#   x_extra_s3, x_extra_s4   round 5's x_extra with seeds 3 and 4
+#
 # The extra faces do not fit in one call beside the data and the start (64 MiB a call): a first call stages
 # the data and the start on the machine (build/gpu, kept while it stays warm), then rounds 5 and 6 follow at
 # once (it is handed back 30 s after a call ends). A fresh checkout has neither .gpu/ nor .whl/:
@@ -59,7 +69,7 @@
 # two best on validation; round 2: the two ensemble members), in
 # 15 MiB parts (the device tool returns at most 8 files of 16 MiB). Here, per candidate:
 #   mkdir -p runs/c_full && cat OUT/c_full.h5.part* > runs/c_full/best.weights.h5; tar -xzf OUT/runs.tgz -C runs
-# EXTRA: round 5's extra faces (default .gpu/ferplus_extra.npz). TRAIN_ARGS adds train options (a smoke test: TRAIN_ARGS="--limit-per-split 64 --max-steps-per-epoch 2").
+# EXTRA: rounds 5 and 7's extra faces (default .gpu/ferplus_extra.npz). TRAIN_ARGS adds train options (a smoke test: TRAIN_ARGS="--limit-per-split 64 --max-steps-per-epoch 2").
 set -uo pipefail
 data_tgz=$1 start=$2 out=$3 epochs=$4 seconds=$5 round=${6:-1}
 # Staged by an earlier call on a machine handed back since, the data and start are gone: stop at once (stage
@@ -90,6 +100,14 @@ elif [ "$round" = 5 ]; then
         [x_extra_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra --seed 2"
     )
     bring="x_extra x_extra_s2"
+elif [ "$round" = 7 ]; then
+    extra=${EXTRA:-.gpu/ferplus_extra.npz}
+    [ -f "$extra" ] || { echo "round 7 needs the extra faces: no $extra" >&2; exit 1; }
+    declare -A candidates=(
+        [x_extra_s3]="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra --seed 3"
+        [x_extra_s4]="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra --seed 4"
+    )
+    bring="x_extra_s3 x_extra_s4"
 elif [ "$round" = 6 ]; then
     declare -A candidates=(
         [v_ferplus075]="--upsample 2 --ferplus-weight 0.75 --domain-augment"
