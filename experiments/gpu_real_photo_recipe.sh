@@ -92,22 +92,16 @@ if [ "$round" = 1 ]; then
         [c_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"
     )
     bring=""
-elif [ "$round" = 5 ]; then
+elif [ "$round" = 5 ] || [ "$round" = 7 ]; then
     extra=${EXTRA:-.gpu/ferplus_extra.npz}
-    [ -f "$extra" ] || { echo "round 5 needs the extra faces: no $extra" >&2; exit 1; }
-    declare -A candidates=(
-        [x_extra]="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra"
-        [x_extra_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra --seed 2"
-    )
-    bring="x_extra x_extra_s2"
-elif [ "$round" = 7 ]; then
-    extra=${EXTRA:-.gpu/ferplus_extra.npz}
-    [ -f "$extra" ] || { echo "round 7 needs the extra faces: no $extra" >&2; exit 1; }
-    declare -A candidates=(
-        [x_extra_s3]="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra --seed 3"
-        [x_extra_s4]="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra --seed 4"
-    )
-    bring="x_extra_s3 x_extra_s4"
+    [ -f "$extra" ] || { echo "round $round needs the extra faces: no $extra" >&2; exit 1; }
+    recipe="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra"
+    if [ "$round" = 5 ]; then
+        declare -A candidates=([x_extra]="$recipe" [x_extra_s2]="$recipe --seed 2")
+    else
+        declare -A candidates=([x_extra_s3]="$recipe --seed 3" [x_extra_s4]="$recipe --seed 4")
+    fi
+    bring="${!candidates[*]}"
 elif [ "$round" = 6 ]; then
     declare -A candidates=(
         [v_ferplus075]="--upsample 2 --ferplus-weight 0.75 --domain-augment"

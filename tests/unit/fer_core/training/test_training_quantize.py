@@ -143,9 +143,9 @@ def test_int8_outputs_stay_close_to_fp32(fp32_model, int8_model, test_faces):
 def test_gradcam_runs_on_the_int8_model_and_matches_fp32(fp32_model, int8_model, test_faces):
     """int8 changes the convolutions, so the last conv map must track fp32's on every face. The Grad-CAM
     weights come from the float head, through its hidden ReLU: where int8 noise flips a hidden unit that sits
-    at its kink, the class's channel weights change and so does the map (seen on 2 of 24 faces on one
-    machine, none on another: which faces depends on the CPU's float rounding). Maps are compared where the
-    head gives both models the same weights, which is every face but those flips."""
+    at its kink, the class's channel weights change and so does the map (2 of these 24 faces on one 2-core
+    machine; which faces sit at a kink depends on the CPU's float rounding in training). Maps are compared
+    where the head gives both models the same weights, which is every face but those flips."""
     fp32, int8 = load_cam_model(fp32_model), load_cam_model(int8_model)
     ours, theirs = fp32.run(test_faces), int8.run(test_faces)
     compared = 0
