@@ -44,7 +44,7 @@ import onnx
 from onnx import numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emotion_head_refit import paired_gap, plain, real_photo_crops, scores
+from emotion_head_refit import LABEL_SMOOTHING, paired_gap, plain, real_photo_crops, scores
 
 from fer_core.emotion import EmotionModel
 from fer_core.training.augment import augment_batch
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         labels += [extra.targets.argmax(axis=1)] * args.views
     x = np.concatenate(features)
     del train_x, features
-    targets, weights = fit_targets(np.concatenate(soft), np.concatenate(labels), label_smoothing=0.1)
+    targets, weights = fit_targets(np.concatenate(soft), np.concatenate(labels), label_smoothing=LABEL_SMOOTHING)
     val_mixed = mixed_targets(val, args.fer4, CLASSES, args.share)
     val_index = {p: i for i, p in enumerate(val.paths)}
     val_rows = np.asarray([val_index[p] for p in val_mixed.split.paths])
