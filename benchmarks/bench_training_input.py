@@ -9,6 +9,8 @@ slowly as the PyDataset (Keras' feeding threads outlive `fit`). Run it on an oth
         # the shipped recipe's step on this CPU (no PyDataset rows: `--workers` with no number)
     python benchmarks/bench_training_input.py --arch vgg16 --weights imagenet-onnx --fine-tune-from block3_conv1 \
         --jit-compile --steps 10 --workers   # step 2 of a 48 px run from the ImageNet start
+    python benchmarks/bench_training_input.py --arch vgg16 --upsample 2 --weights imagenet-onnx \
+        --fine-tune-from block1_conv1 --precision mixed_bfloat16 --steps 10 --workers   # bfloat16 (AMX), no XLA
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ def median_step_seconds(model: keras.Model, feed, steps: int) -> float:
 def time_one_feed(args: argparse.Namespace) -> dict:
     """The feed named by args.feed ('pydataset:N', 'tensorflow' or 'floor'), in this process."""
     train = load_splits(args.data)[0]["train"]
+    keras.mixed_precision.set_dtype_policy(args.precision)  # as train(config.precision)
     model = build_model(args.arch, n_classes=len(CLASSES), upsample=args.upsample)
     load_initial_weights(model, args.weights)
     set_trainable_from(model, args.fine_tune_from)  # as step 2 of train(): layers before it stay frozen
@@ -82,6 +85,7 @@ def main() -> None:
     parser.add_argument("--upsample", type=int, default=1, help="as `train --upsample` (the shipped VGG16: 2)")
     parser.add_argument("--workers", type=int, nargs="*", default=[4, 1])
     parser.add_argument("--jit-compile", action="store_true")
+    parser.add_argument("--precision", default="float32", help="as `train --precision` (float32, mixed_bfloat16)")
     parser.add_argument("--weights", default="random", help="as `train --weights` (vgg16: hed, imagenet-onnx)")
     parser.add_argument("--fine-tune-from", help="first trained layer, as `train --fine-tune-from` (default: all)")
     parser.add_argument("--feed", help=argparse.SUPPRESS)  # set when the script times one feed in a child process
@@ -97,7 +101,7 @@ def main() -> None:
         child = subprocess.run([sys.executable, *sys.argv, "--feed", feed], check=True, capture_output=True, text=True)
         rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
     print(f"{args.arch}, upsample {args.upsample}, batch {args.batch_size}, jit_compile={args.jit_compile}, "
-          f"weights {args.weights}, trained from {args.fine_tune_from or 'the first layer'}, backend {keras.backend.backend()}, "
+          f"precision {args.precision}, weights {args.weights}, trained from {args.fine_tune_from or 'the first layer'}, backend {keras.backend.backend()}, "
           f"median of {args.steps} steps, each feed in a fresh process")
     print(f"| feed | s/step | s/epoch ({rows[0]['faces']} faces) |\n|---|---|---|")
     for row in rows:

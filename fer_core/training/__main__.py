@@ -20,7 +20,7 @@ def _train(args) -> int:
         seed=args.seed, batch_size=args.batch_size, step1_epochs=args.step1_epochs, step2_epochs=args.step2_epochs,
         step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
-        fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit,
+        fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit, precision=args.precision,
         ferplus_weight=args.ferplus_weight, domain_augment=args.domain_augment, ferplus_extra=args.ferplus_extra,
     )
     print(json.dumps(train(config), indent=2))
@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--fine-tune-from", help="first layer trained in step 2 (default: the architecture's own)")
     train.add_argument("--no-jit", action="store_true",
                        help="train without XLA (EfficientNetB0 on this CPU: 0.86 s per step without, 3.4 s with)")
+    train.add_argument("--precision", default="float32",
+                       help="float32, or mixed_bfloat16 (with --no-jit: VGG16 at 96 px about 6x faster on a CPU with AMX)")
     train.add_argument("--limit-per-split", type=int)
     train.add_argument("--max-steps-per-epoch", type=int)
     train.set_defaults(handler=_train)

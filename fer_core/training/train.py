@@ -57,7 +57,10 @@ class TrainConfig:
     input_size: int | None = None  # default: the architecture's own (48)
     limit_per_split: int | None = None  # evenly spaced subset of each split, for fast tests
     max_steps_per_epoch: int | None = None  # for fast tests
-    jit_compile: bool = True  # XLA: about 1.7x faster VGG16 steps on this CPU
+    jit_compile: bool = True  # XLA: about 1.7x faster VGG16 steps on this CPU (in float32)
+    # Keras dtype policy while training: "mixed_bfloat16" computes the backbone in bfloat16 with float32
+    # weights, which a CPU with AMX runs several times faster (without XLA: benchmarks/bench_training_input.py).
+    precision: str = "float32"
     upsample: int = 1  # enlarge the face inside the graph (zoo.build_model); 2 gives VGG16 a 6x6 last map
     # Share of FER+'s crowd votes in the training targets (ferplus.mixed_targets); 0: fer4's labels alone.
     ferplus_weight: float = 0.0
@@ -244,10 +247,25 @@ def _hardware() -> dict:
     return found
 
 
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
 def train(config: TrainConfig) -> dict:
-    """Run (or resume) both steps; returns the run summary also written to run_dir/summary.json."""
+    """Run (or resume) both steps; returns the run summary also written to run_dir/summary.json.
+    The weights are float32 whatever `config.precision`, so evaluation and export build the model in float32."""
     if config.arch not in ZOO:
         raise ValueError(f"unknown architecture {config.arch!r}; expected one of {sorted(ZOO)}")
+    if config.precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {config.precision!r}; expected one of {PRECISIONS}")
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(config.precision)
+    try:
+        return _train(config)
+    finally:  # the policy is process-wide: models built after this run (evaluate, export) stay float32
+        keras.mixed_precision.set_dtype_policy(previous)
+
+
+def _train(config: TrainConfig) -> dict:
     arch = ZOO[config.arch]
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

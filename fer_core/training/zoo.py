@@ -115,14 +115,16 @@ def build_model(
         raise ValueError(f"upsample must be a positive integer, got {upsample!r}")
     arch = ZOO[name]
     inputs = keras.Input((*(input_size or arch.input_size), 3), name="image")
-    x = FacePreprocess(arch.preprocess, name="preprocess")(inputs)
+    # The input's normalisation and the logits stay float32 under a mixed-precision policy (train's
+    # `precision`): grey levels and the loss keep full precision, the backbone computes in bfloat16.
+    x = FacePreprocess(arch.preprocess, name="preprocess", dtype="float32")(inputs)
     if upsample > 1:
         x = layers.UpSampling2D(upsample, interpolation="bilinear", name="upsample")(x)
     features = arch.build_backbone(x)
     x = layers.GlobalAveragePooling2D(name="gap")(features)
     x = layers.Dense(hidden, activation="relu", name="head_hidden")(x)
     x = layers.Dropout(dropout, name="head_dropout")(x)
-    logits = layers.Dense(n_classes, name="logits")(x)
+    logits = layers.Dense(n_classes, name="logits", dtype="float32")(x)
     return keras.Model(inputs, logits, name=name)
 
 

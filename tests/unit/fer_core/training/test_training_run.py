@@ -57,3 +57,43 @@ def test_hed_weights_load_into_vgg16_by_layer_name():
     with h5py.File(hed_weights_file(), "r") as f:
         expected = f["block4/layers/conv2d_2/vars/0"][()]
     np.testing.assert_array_equal(model.get_layer("block4_conv3").get_weights()[0], expected)
+
+
+def test_mixed_bfloat16_run_trains_float32_weights_and_leaves_the_policy_float32(tmp_path, fer4_dir):
+    import h5py
+    import keras
+    import pytest
+
+    from fer_core.training.zoo import build_architecture
+
+    config = TrainConfig(arch="vgg16", data_root=str(fer4_dir), run_dir=str(tmp_path), weights="random",
+                         input_size=32, limit_per_split=48, step1_epochs=1, step2_epochs=1,
+                         max_steps_per_epoch=2, batch_size=16, jit_compile=False, precision="mixed_bfloat16")
+    summary = train(config)
+    assert summary["step2"]["epochs_done"] == 1
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # evaluation and export build float32 models
+    with h5py.File(tmp_path / "best.weights.h5", "r") as f:
+        dtypes = set()
+        f.visititems(lambda name, item: dtypes.add(item.dtype) if isinstance(item, h5py.Dataset) else None)
+    assert {d for d in dtypes if d.kind not in "iu"} == {np.dtype("float32")}  # (int64: a seed generator's state)
+    model = build_architecture(json.loads((tmp_path / "config.json").read_text()))
+    model.load_weights(tmp_path / "best.weights.h5")
+    assert np.isfinite(model.predict(np.full((2, 32, 32, 3), 128.0, np.float32), verbose=0)).all()
+
+    with pytest.raises(ValueError, match=r"^unknown precision 'float16'; expected one of \('float32', 'mixed_bfloat16'\)$"):
+        train(TrainConfig(arch="vgg16", data_root=str(fer4_dir), run_dir=str(tmp_path / "other"), precision="float16"))
+
+
+def test_mixed_precision_keeps_the_input_normalisation_and_the_logits_float32():
+    import keras
+
+    from fer_core.training.zoo import build_model
+
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model("vgg16", n_classes=4, input_size=(32, 32))
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    compute = {name: model.get_layer(name).compute_dtype for name in ("preprocess", "block1_conv1", "head_hidden", "logits")}
+    assert compute == {"preprocess": "float32", "block1_conv1": "bfloat16", "head_hidden": "bfloat16", "logits": "float32"}
+    assert model.get_layer("block1_conv1").kernel.dtype == "float32"  # float32 weights, bfloat16 compute
