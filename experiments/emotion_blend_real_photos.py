@@ -1,0 +1,101 @@
+"""Issue 20: would a model trained apart (a CPU run, another seed) help as one more member of the shipped
+ensemble? Blends the shipped model's calibrated probabilities with each candidate ONNX model's, at a few
+shares, and scores every blend on the deduplicated fer4 validation split and on the real-photo dev set end
+to end (as benchmarks/emotion_real_photos.py reads it: the detector with its tight-crop retry, the central
+face of each photo, each model's own aligned crop), with paired bootstrap gaps against the shipped model.
+
+A blend of probabilities is a proxy for an ensemble (which averages its members' logits in one graph,
+fer_core/training/ensemble.py): it says whether a member is worth merging, not what the merged model scores.
+The share to read is chosen on validation; the real-photo rows of the other shares are shown, not chosen from.
+
+    PYTHONPATH=. python experiments/emotion_blend_real_photos.py CANDIDATE.onnx... [--shares 0.33 0.5 1] \
+        [--out experiments/reports/emotion_blend_real_photos]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from emotion_head_refit import DEFAULT_DATA, DEFAULT_MODEL, paired_gap, plain, real_photo_crops, scores
+
+from fer_core.emotion import EmotionModel
+from fer_core.training.data import CLASSES, load_splits
+
+DEFAULT_FER4 = Path("../shared/data/fer4")
+
+
+def validation_faces(fer4: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The deduplicated validation split as the uint8 RGB crops an ONNX model takes, and its labels."""
+    splits, _ = load_splits(fer4, size=size, classes=CLASSES)
+    validation = splits["validation"]
+    return np.repeat(validation.images[..., None], 3, axis=-1), validation.labels
+
+
+def probabilities(model: EmotionModel, faces: np.ndarray) -> np.ndarray:
+    return np.concatenate([model.predict(faces[i:i + 256]) for i in range(0, len(faces), 256)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("candidates", type=Path, nargs="+", help="ONNX emotion models (exported runs)")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the shipped model")
+    parser.add_argument("--shares", type=float, nargs="+", default=[0.33, 0.5, 1.0],
+                        help="the candidate's share of each blend (1: the candidate alone)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the real-photo dev set")
+    parser.add_argument("--fer4", type=Path, default=DEFAULT_FER4)
+    parser.add_argument("--out", type=Path, default=Path("experiments/reports/emotion_blend_real_photos"))
+    args = parser.parse_args(argv)
+
+    shipped = EmotionModel(args.model)
+    faces, labels = validation_faces(args.fer4, shipped.input_size[0])
+    crops, real_labels, _ = real_photo_crops(shipped, args.data)
+    base = {"validation": probabilities(shipped, faces), "real": probabilities(shipped, crops)}
+    rows = [("shipped " + shipped.version, 0.0, base)]
+    for path in args.candidates:
+        candidate = EmotionModel(path)
+        if candidate.classes != shipped.classes or candidate.input_size != shipped.input_size:
+            parser.error(f"{path}: classes or input size differ from the shipped model's")
+        # Its own crop where its template differs (a template is measured on the training faces).
+        own = crops if np.allclose(candidate.template, shipped.template) else real_photo_crops(candidate, args.data)[0]
+        if len(own) != len(crops):
+            parser.error(f"{path}: found {len(own)} real-photo faces, the shipped model's crops {len(crops)}")
+        probs = {"validation": probabilities(candidate, faces), "real": probabilities(candidate, own)}
+        for share in args.shares:
+            blend = {k: (1 - share) * base[k] + share * probs[k] for k in base}
+            rows.append((f"{candidate.version or path.name} at {share:g}", share, blend))
+
+    results = []
+    for name, share, probs in rows:
+        # Probabilities already calibrated: their logs at temperature 1 give the same scores.
+        valid = scores(np.log(probs["validation"] + 1e-12), labels, 1.0)
+        real = scores(np.log(probs["real"] + 1e-12), real_labels, 1.0)
+        results.append({"model": name, "share": share, "validation": valid, "real": real,
+                        "real_gap": paired_gap(base["real"].argmax(axis=1), real["predicted"], real_labels)})
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(plain(results), indent=2))
+    lines = [
+        "# Blends of the shipped model with candidate members (validation and real photos)", "",
+        f"`PYTHONPATH=. python experiments/emotion_blend_real_photos.py {' '.join(map(str, args.candidates))} "
+        f"--shares {' '.join(f'{s:g}' for s in args.shares)}`", "",
+        f"Validation: fer4's deduplicated split, n={len(labels)}. Real photos: {len(real_labels)} detected faces. "
+        "Gap: real-photo accuracy minus the shipped model's, paired percentile bootstrap 95% (2000 resamples).", "",
+        "| model (candidate share) | validation acc | validation macro-F1 | real acc | real macro-F1 | "
+        "recall " + " / ".join(CLASSES) + " | gap vs shipped [95% CI] |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        recall = " / ".join(f"{r['real']['recall'][c]:.2f}" for c in CLASSES)
+        gap = r["real_gap"]
+        lines.append(f"| {r['model']} | {r['validation']['accuracy']:.3f} | {r['validation']['macro_f1']:.3f} | "
+                     f"{r['real']['accuracy']:.3f} | {r['real']['macro_f1']:.3f} | {recall} | "
+                     f"{gap[0]:+.3f} [{gap[1]:+.3f}, {gap[2]:+.3f}] |")
+    (args.out / "README.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
