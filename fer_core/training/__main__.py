@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--no-jit", action="store_true",
                        help="train without XLA (EfficientNetB0 on this CPU: 0.86 s per step without, 3.4 s with)")
     train.add_argument("--precision", default="float32",
-                       help="float32, or mixed_bfloat16 (with --no-jit: VGG16 at 96 px about 6x faster on a CPU with AMX)")
+                       help="float32, or mixed_bfloat16 (with --no-jit on a CPU with AMX: a 96-px VGG16 step 1.06 s against 4.69 s "
+                            "in float32 with XLA, docs/training.md)")
     train.add_argument("--limit-per-split", type=int)
     train.add_argument("--max-steps-per-epoch", type=int)
     train.set_defaults(handler=_train)

@@ -37,6 +37,9 @@ if TYPE_CHECKING:  # imported where used: Keras on JAX may run where TensorFlow 
     import tensorflow as tf
 
 
+PRECISIONS = ("float32", "mixed_bfloat16")  # TrainConfig.precision: Keras dtype policies a run may train under
+
+
 @dataclass
 class TrainConfig:
     arch: str
@@ -245,9 +248,6 @@ def _hardware() -> dict:
 
         found.update(gpus=[d.device_kind for d in jax.devices() if d.platform == "gpu"], jax=jax.__version__)
     return found
-
-
-PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def train(config: TrainConfig) -> dict:
