@@ -169,8 +169,7 @@ class Models:
         for name, model in zip(self.names, self.unveil):
             h, w = model.input_size
             crops = rgb if (h, w) == rgb.shape[1:3] else np.stack([cv2.resize(i, (w, h)) for i in rgb])
-            probabilities[name] = np.concatenate([_in_class_order(model, model.predict(crops[i:i + 256]))
-                                                  for i in range(0, len(crops), 256)])
+            probabilities[name] = _in_class_order(model, model.predict(crops))
             out[name] = probabilities[name].argmax(axis=1)
         for model in self.released:
             probs = np.concatenate([model.probabilities(model.whole(gray[i:i + 256]))

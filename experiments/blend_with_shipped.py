@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     splits, _ = load_splits(args.data, size=shipped.input_size[0], classes=shipped.classes)
     validation = splits["validation"]
     faces = np.repeat(validation.images[..., None], 3, axis=-1)  # uint8 RGB, what the ONNX model takes
-    shipped_probs = np.concatenate([shipped.predict(faces[i:i + 256]) for i in range(0, len(faces), 256)])
+    shipped_probs = shipped.predict(faces)
     keras_faces = to_rgb_float(validation.images)  # the same faces as float32, what a Keras run takes
 
     def row(name: str, probs: np.ndarray) -> str:

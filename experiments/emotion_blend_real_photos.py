@@ -33,10 +33,6 @@ def validation_faces(fer4: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(validation.images[..., None], 3, axis=-1), validation.labels
 
 
-def probabilities(model: EmotionModel, faces: np.ndarray) -> np.ndarray:
-    return np.concatenate([model.predict(faces[i:i + 256]) for i in range(0, len(faces), 256)])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("candidates", type=Path, nargs="+", help="ONNX emotion models (exported runs)")
@@ -51,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     shipped = EmotionModel(args.model)
     faces, labels = validation_faces(args.fer4, shipped.input_size[0])
     crops, real_labels, _ = real_photo_crops(shipped, args.data)
-    base = {"validation": probabilities(shipped, faces), "real": probabilities(shipped, crops)}
+    base = {"validation": shipped.predict(faces), "real": shipped.predict(crops)}
     rows = [("shipped " + shipped.version, 0.0, base)]
     for path in args.candidates:
         candidate = EmotionModel(path)
@@ -61,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         own = crops if np.allclose(candidate.template, shipped.template) else real_photo_crops(candidate, args.data)[0]
         if len(own) != len(crops):
             parser.error(f"{path}: found {len(own)} real-photo faces, the shipped model's crops {len(crops)}")
-        probs = {"validation": probabilities(candidate, faces), "real": probabilities(candidate, own)}
+        probs = {"validation": candidate.predict(faces), "real": candidate.predict(own)}
         for share in args.shares:
             blend = {k: (1 - share) * base[k] + share * probs[k] for k in base}
             rows.append((f"{candidate.version or path.name} at {share:g}", share, blend))

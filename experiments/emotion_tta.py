@@ -18,7 +18,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 # 2 of 48 pixels: within the training augmentation's shifts (up to 8% of the side, about 4 pixels).
 SHIFT = 2
-BATCH = 64
 
 
 def _shifted(faces: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -57,10 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     validation = splits["validation"]
     faces = np.repeat(validation.images[..., None], 3, axis=-1)
 
-    def probabilities(batch: np.ndarray) -> np.ndarray:
-        return np.concatenate([model.predict(np.ascontiguousarray(batch[i:i + BATCH])) for i in range(0, len(batch), BATCH)])
-
-    scored = {name: probabilities(view) for name, view in views(faces).items()}
+    scored = {name: model.predict(np.ascontiguousarray(view)) for name, view in views(faces).items()}
     single_views = list(scored)
     scored["original + mirrored"] = scored["original"] + scored["mirrored"]
     scored["all six"] = sum(scored[name] for name in single_views)

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         copies = is_copy(corr, difference)
         strict = clean | (difference < STRICT_MEDIAN_DIFF)
         rgb = to_rgb_float(split.images).astype(np.uint8)
-        predicted = np.concatenate([model.predict(rgb[i:i + 256])[:, columns] for i in range(0, len(rgb), 256)]).argmax(axis=1)
+        predicted = model.predict(rgb)[:, columns].argmax(axis=1)
         hit = predicted == split.labels
         agree = int((split.labels[copies] == train.labels[nearest[copies]]).sum())
         f1 = {key: f1_score(split.labels[mask], predicted[mask], average="macro")
