@@ -13,9 +13,10 @@ from fer_core.identity._enrollment import Detector, embed_enrollment_photos
 from fer_core.identity._errors import EnrollmentError, IdentityError
 from fer_core.identity._gallery import Gallery, GalleryEntryLike, Match
 from fer_core.identity._metadata import IdentityContract, identity_metadata, parse_identity_metadata
-from fer_core.identity._model import EmbeddingModel, load_embedding_model, pairwise_distances
+from fer_core.identity._model import EMBED_BATCH, EmbeddingModel, load_embedding_model, pairwise_distances
 
 __all__ = [
+    "EMBED_BATCH",
     "Detector",
     "EmbeddingModel",
     "EnrollmentError",

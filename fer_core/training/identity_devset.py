@@ -94,7 +94,7 @@ def embed_photos(
             continue
         crops.append(model.align(image, face.landmarks))
         kept.append(photo)
-    embeddings = np.concatenate([model.embed(np.stack(crops[i:i + 32])) for i in range(0, len(crops), 32)])
+    embeddings = model.embed(np.stack(crops))
     return embeddings, kept, missed
 
 
