@@ -13,6 +13,7 @@ from PIL import Image
 from fer_core import ImageError, ModelError
 from fer_core.alignment import ARCFACE_112_TEMPLATE
 from fer_core.emotion import EmotionModel
+from tests.support.sessions import RowCounter
 
 
 def _with_metadata(source, target, **changes):
@@ -95,18 +96,6 @@ def test_missing_model_file(tmp_path):
         EmotionModel(tmp_path / "nothing.onnx")
 
 
-class _RowCounter:
-    """The real session, recording how many faces each run is given."""
-
-    def __init__(self, session):
-        self._session = session
-        self.rows: list[int] = []
-
-    def run(self, outputs, feeds):
-        self.rows.extend(len(batch) for batch in feeds.values())
-        return self._session.run(outputs, feeds)
-
-
 def test_predict_runs_at_most_predict_batch_faces_at_a_time_and_keeps_their_order(tiny_emotion_onnx, fer4_dir):
     from fer_core.emotion import PREDICT_BATCH
 
@@ -114,7 +103,7 @@ def test_predict_runs_at_most_predict_batch_faces_at_a_time_and_keeps_their_orde
     paths = sorted((fer4_dir / "test").glob("*/*.jpg"))[: 2 * PREDICT_BATCH + 3]
     crops = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])
     one_by_one = np.concatenate([model.predict(crop[None]) for crop in crops])
-    model._session = counter = _RowCounter(model._session)
+    model._session = counter = RowCounter(model._session)
     probs = model.predict(crops)
     assert counter.rows == [PREDICT_BATCH, PREDICT_BATCH, 3]
     np.testing.assert_allclose(probs, one_by_one, atol=1e-5)

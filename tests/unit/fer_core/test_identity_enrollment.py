@@ -8,6 +8,7 @@ from fer_core import UnveilError
 from fer_core.detection import FaceDetector
 from fer_core.identity import EnrollmentError, Gallery, IdentityError, embed_enrollment_photos, load_embedding_model
 from tests.support.identity import read_rgb
+from tests.support.sessions import RowCounter
 
 
 @pytest.fixture(scope="module")
@@ -79,18 +80,6 @@ def test_no_photos_is_refused(model, detect):
     assert str(caught.value) == "no enrolment photos given"
 
 
-class _RowCounter:
-    """The real session, recording how many crops each run is given."""
-
-    def __init__(self, session):
-        self._session = session
-        self.rows: list[int] = []
-
-    def run(self, outputs, feeds):
-        self.rows.extend(len(batch) for batch in feeds.values())
-        return self._session.run(outputs, feeds)
-
-
 def test_embed_runs_at_most_embed_batch_faces_at_a_time_and_keeps_their_order(faces_dir, detect):
     from fer_core.identity import EMBED_BATCH
 
@@ -102,7 +91,7 @@ def test_embed_runs_at_most_embed_batch_faces_at_a_time_and_keeps_their_order(fa
         crops.append(model.align(rgb, detect(rgb)[0].landmarks))
     crops = np.stack(crops)
     one_by_one = np.concatenate([model.embed(crop[None]) for crop in crops])
-    model._session = counter = _RowCounter(model._session)
+    model._session = counter = RowCounter(model._session)
     embeddings = model.embed(crops)
     assert counter.rows == [2 * EMBED_BATCH, 2 * 3]  # each face with its mirror image
     np.testing.assert_allclose(embeddings, one_by_one, atol=1e-4)
