@@ -7,6 +7,7 @@ face of each photo, each model's own aligned crop), with paired bootstrap gaps a
 A blend of probabilities is a proxy for an ensemble (which averages its members' logits in one graph,
 fer_core/training/ensemble.py): it says whether a member is worth merging, not what the merged model scores.
 The share to read is chosen on validation; the real-photo rows of the other shares are shown, not chosen from.
+With several candidates, their mean is blended too (a proxy for the candidates merged as one ensemble).
 
     PYTHONPATH=. python experiments/emotion_blend_real_photos.py CANDIDATE.onnx... [--shares 0.33 0.5 1] \
         [--out experiments/reports/emotion_blend_real_photos]
@@ -33,6 +34,12 @@ def validation_faces(fer4: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(validation.images[..., None], 3, axis=-1), validation.labels
 
 
+def blends(base: dict, probs: dict, shares: list[float], name: str) -> list[tuple[str, float, dict]]:
+    """The shipped model's probabilities blended with a candidate's at each share, as report rows."""
+    return [(f"{name} at {share:g}", share, {k: (1 - share) * base[k] + share * probs[k] for k in base})
+            for share in shares]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("candidates", type=Path, nargs="+", help="ONNX emotion models (exported runs)")
@@ -49,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     crops, real_labels, _ = real_photo_crops(shipped, args.data)
     base = {"validation": shipped.predict(faces), "real": shipped.predict(crops)}
     rows = [("shipped " + shipped.version, 0.0, base)]
+    candidate_probs = []
     for path in args.candidates:
         candidate = EmotionModel(path)
         if candidate.classes != shipped.classes or candidate.input_size != shipped.input_size:
@@ -57,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         own = crops if np.allclose(candidate.template, shipped.template) else real_photo_crops(candidate, args.data)[0]
         if len(own) != len(crops):
             parser.error(f"{path}: found {len(own)} real-photo faces, the shipped model's crops {len(crops)}")
-        probs = {"validation": candidate.predict(faces), "real": candidate.predict(own)}
-        for share in args.shares:
-            blend = {k: (1 - share) * base[k] + share * probs[k] for k in base}
-            rows.append((f"{candidate.version or path.name} at {share:g}", share, blend))
+        candidate_probs.append({"validation": candidate.predict(faces), "real": candidate.predict(own)})
+        rows += blends(base, candidate_probs[-1], args.shares, candidate.version or path.name)
+    if len(candidate_probs) > 1:
+        together = {k: np.mean([probs[k] for probs in candidate_probs], axis=0) for k in base}
+        rows += blends(base, together, args.shares, f"the {len(candidate_probs)} candidates' mean")
 
     results = []
     for name, share, probs in rows:
