@@ -27,7 +27,7 @@ DEFAULT_MODEL = "emotion_vgg16.onnx"
 _PROBS_OUTPUT = "probs"
 # Faces per onnxruntime run, so memory stays flat however many faces a caller passes. The shipped model
 # enlarges each face to 96x96 inside, and one run over 2,048 faces peaked at 6.8 GB and took 28 ms a face;
-# runs of 32 peaked at 0.3 GB at 19 ms a face (0.4.2 int8, random faces, ru_maxrss, on the 2-core CPU).
+# runs of 32 peaked at 0.3 GB at 19 ms a face (0.4.2 int8, random faces, ru_maxrss, 2-core CPU beside a training run).
 PREDICT_BATCH = 32
 
 

@@ -15,7 +15,7 @@ from fer_core.identity._metadata import parse_identity_metadata
 _INPUT_TYPES = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8}
 # Faces per onnxruntime run, so memory stays flat in a crowd photo or a bulk enrolment: the shipped dlib
 # ResNet over 256 faces in one run peaked at 4.7 GB and took 80 ms a face; runs of 8 at 0.3 GB and 28 ms
-# (random 150x150 crops, mirrors on, ru_maxrss, on the 2-core CPU).
+# (random 150x150 crops, mirrors on, ru_maxrss, 2-core CPU beside a training run).
 EMBED_BATCH = 8
 
 
