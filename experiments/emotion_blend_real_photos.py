@@ -19,7 +19,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-from emotion_head_refit import DEFAULT_DATA, DEFAULT_MODEL, paired_gap, plain, real_photo_crops, scores
+from emotion_head_refit import (
+    DEFAULT_DATA,
+    DEFAULT_MODEL,
+    paired_gap,
+    plain,
+    real_photo_cells,
+    real_photo_crops,
+    scores,
+)
 
 from fer_core.emotion import EmotionModel
 from fer_core.training.data import CLASSES, load_splits
@@ -91,12 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "recall " + " / ".join(CLASSES) + " | gap vs shipped [95% CI] |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        recall = " / ".join(f"{r['real']['recall'][c]:.2f}" for c in CLASSES)
-        gap = r["real_gap"]
-        lines.append(f"| {r['model']} | {r['validation']['accuracy']:.3f} | {r['validation']['macro_f1']:.3f} | "
-                     f"{r['real']['accuracy']:.3f} | {r['real']['macro_f1']:.3f} | {recall} | "
-                     f"{gap[0]:+.3f} [{gap[1]:+.3f}, {gap[2]:+.3f}] |")
+    lines += [f"| {r['model']} | {real_photo_cells(r)} |" for r in results]
     (args.out / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

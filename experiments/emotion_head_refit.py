@@ -32,12 +32,14 @@ import csv
 import hashlib
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import onnx
 
 from fer_core.analyzer import FaceAnalyzer
+from fer_core.detection import DetectedFace
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
 from fer_core.training.data import CLASSES, load_splits, to_rgb_float
@@ -80,23 +82,34 @@ def shipped_layers(model: onnx.ModelProto, refit: str) -> list[np.ndarray]:
     return ([hidden[HIDDEN_KERNEL], hidden[HIDDEN_BIAS]] if refit == "head" else []) + list(logits_layer(model))
 
 
-def real_photo_crops(model: EmotionModel, data: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The model's aligned crop of the central detected face of every dev-set photo (undetected photos are
-    left out, as in the benchmark), its class index and source."""
+def central_faces(model: EmotionModel, photos: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndarray, DetectedFace]]:
+    """(index, photo, its central detected face) for each uint8 RGB photo in which the analyzer's detector (tight-crop
+    retry on) finds a face, as benchmarks/emotion_real_photos.py reads the dev set."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from emotion_real_photos import central_face
 
-    analyzer = FaceAnalyzer(emotion_model=model, identity_model=False)
-    with open(data / "manifest.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    crops, labels, sources = [], [], []
-    for row in rows:
-        rgb = load_image(data / row["path"])
-        face = central_face(analyzer.detector.detect(rgb), rgb.shape)
+    detector = FaceAnalyzer(emotion_model=model, identity_model=False).detector
+    for i, rgb in enumerate(photos):
+        face = central_face(detector.detect(rgb), rgb.shape)
         if face is not None:
-            crops.append(model.align(rgb, face.landmarks))
-            labels.append(CLASSES.index(row["label"]))
-            sources.append(row["source"])
+            yield i, rgb, face
+
+
+def real_photo_rows(data: Path) -> list[dict[str, str]]:
+    """The dev set's manifest rows (path, label, source)."""
+    with open(data / "manifest.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def real_photo_crops(model: EmotionModel, data: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The model's aligned crop of the central detected face of every dev-set photo (undetected photos are
+    left out, as in the benchmark), its class index and source."""
+    rows = real_photo_rows(data)
+    crops, labels, sources = [], [], []
+    for i, rgb, face in central_faces(model, (load_image(data / row["path"]) for row in rows)):
+        crops.append(model.align(rgb, face.landmarks))
+        labels.append(CLASSES.index(rows[i]["label"]))
+        sources.append(rows[i]["source"])
     return np.stack(crops), np.asarray(labels), sources
 
 
@@ -106,6 +119,16 @@ def scores(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
     metrics = classification_metrics(logits, labels, CLASSES, temperature=temperature)
     return {"n": metrics["n"], "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
             "recall": {c: metrics["per_class"][c]["recall"] for c in CLASSES}, "predicted": logits.argmax(axis=1)}
+
+
+def real_photo_cells(result: dict) -> str:
+    """A report row's shared cells: validation and real-photo accuracy and macro-F1, real-photo recall per class
+    and the paired gap (`result` holds scores() under "validation" and "real", paired_gap() under "real_gap")."""
+    recall = " / ".join(f"{result['real']['recall'][c]:.2f}" for c in CLASSES)
+    low_high = result["real_gap"]
+    return (f"{result['validation']['accuracy']:.3f} | {result['validation']['macro_f1']:.3f} | "
+            f"{result['real']['accuracy']:.3f} | {result['real']['macro_f1']:.3f} | {recall} | "
+            f"{low_high[0]:+.3f} [{low_high[1]:+.3f}, {low_high[2]:+.3f}]")
 
 
 def paired_gap(a: np.ndarray, b: np.ndarray, labels: np.ndarray, *, n_boot: int = 2000, seed: int = 0) -> list[float]:
