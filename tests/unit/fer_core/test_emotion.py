@@ -12,7 +12,7 @@ from PIL import Image
 
 from fer_core import ImageError, ModelError
 from fer_core.alignment import ARCFACE_112_TEMPLATE
-from fer_core.emotion import EmotionModel
+from fer_core.emotion import PREDICT_BATCH, EmotionModel
 from tests.support.sessions import RowCounter
 
 
@@ -97,8 +97,6 @@ def test_missing_model_file(tmp_path):
 
 
 def test_predict_runs_at_most_predict_batch_faces_at_a_time_and_keeps_their_order(tiny_emotion_onnx, fer4_dir):
-    from fer_core.emotion import PREDICT_BATCH
-
     model = EmotionModel(tiny_emotion_onnx)
     paths = sorted((fer4_dir / "test").glob("*/*.jpg"))[: 2 * PREDICT_BATCH + 3]
     crops = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])

@@ -6,7 +6,14 @@ import pytest
 
 from fer_core import UnveilError
 from fer_core.detection import FaceDetector
-from fer_core.identity import EnrollmentError, Gallery, IdentityError, embed_enrollment_photos, load_embedding_model
+from fer_core.identity import (
+    EMBED_BATCH,
+    EnrollmentError,
+    Gallery,
+    IdentityError,
+    embed_enrollment_photos,
+    load_embedding_model,
+)
 from tests.support.identity import read_rgb
 from tests.support.sessions import RowCounter
 
@@ -81,8 +88,6 @@ def test_no_photos_is_refused(model, detect):
 
 
 def test_embed_runs_at_most_embed_batch_faces_at_a_time_and_keeps_their_order(faces_dir, detect):
-    from fer_core.identity import EMBED_BATCH
-
     model = load_embedding_model()
     people = sorted(p for p in faces_dir.iterdir() if p.is_dir())[:EMBED_BATCH + 3]
     crops = []
