@@ -18,7 +18,7 @@ def _train(args) -> int:
     config = TrainConfig(
         arch=args.arch, data_root=args.data, run_dir=args.run_dir, weights=args.weights, weights_file=args.weights_file,
         seed=args.seed, batch_size=args.batch_size, step1_epochs=args.step1_epochs, step2_epochs=args.step2_epochs,
-        step2_lr=args.step2_lr, step2_warmup_epochs=args.step2_warmup_epochs, patience=args.patience, input_size=args.input_size,
+        step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
         fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit, precision=args.precision,
         ferplus_weight=args.ferplus_weight, domain_augment=args.domain_augment, ferplus_extra=args.ferplus_extra,
@@ -153,8 +153,6 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--step1-epochs", type=int, default=30)
     train.add_argument("--step2-epochs", type=int, default=15)
     train.add_argument("--step2-lr", type=float, default=1e-4)
-    train.add_argument("--step2-warmup-epochs", type=float, default=0.0,
-                       help="step-2 epochs over which the learning rate rises from 0 to --step2-lr (0: none)")
     train.add_argument("--patience", type=int, default=4)
     train.add_argument("--input-size", type=int)
     train.add_argument("--upsample", type=int, default=1, help="enlarge faces inside the graph (2: 48 -> 96)")

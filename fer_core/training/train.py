@@ -53,11 +53,6 @@ class TrainConfig:
     step1_lr: float = 1e-3
     step2_epochs: int = 15
     step2_lr: float = 1e-4
-    # Step-2 epochs over which the learning rate rises linearly from 0 to step2_lr before its cosine decay.
-    # Unfreezing every block at the full rate can wreck the pretrained features at once: round 5's recipe at
-    # FER+ share 0.25 fell to 0.31 training accuracy in its first fine-tuning epoch
-    # (experiments/reports/emotion_blend_real_photos_fp25/run/history.csv).
-    step2_warmup_epochs: float = 0.0
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
     patience: int = 4  # step-2 epochs without a better validation macro-F1 before stopping
@@ -76,17 +71,6 @@ class TrainConfig:
     # ferplus.extra_training_images file: FER2013 training faces fer4 lacks, trained on their FER+ votes alone.
     ferplus_extra: str | None = None
     classes: tuple[str, ...] = field(default=CLASSES)
-
-
-def step2_schedule(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
-    """Step 2's learning rate per optimizer step: a linear warmup over `step2_warmup_epochs`, then a cosine
-    decay to 5% of `step2_lr` at the last step of `step2_epochs`."""
-    total = steps_per_epoch * config.step2_epochs
-    warmup = round(config.step2_warmup_epochs * steps_per_epoch)
-    if warmup == 0:
-        return keras.optimizers.schedules.CosineDecay(config.step2_lr, decay_steps=total, alpha=0.05)
-    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total - warmup, alpha=0.05,
-                                                  warmup_target=config.step2_lr, warmup_steps=warmup)
 
 
 def _predict_logits(model: keras.Model, split: Split, batch_size: int = 256) -> np.ndarray:
@@ -348,8 +332,9 @@ def _train(config: TrainConfig) -> dict:
     train_data = ShuffledBatches(splits["train"], batch_size=config.batch_size, n_classes=n_classes,
                                  seed=config.seed, start_epoch=monitor.state["epochs_done"], targets=train_targets,
                                  domain_augment=config.domain_augment)
+    schedule = keras.optimizers.schedules.CosineDecay(config.step2_lr, decay_steps=steps * config.step2_epochs, alpha=0.05)
     model.compile(
-        optimizer=keras.optimizers.AdamW(step2_schedule(config, steps), weight_decay=config.weight_decay),
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
         metrics=["accuracy"],  # on the augmented training batches: the reference study's "train acc" column
         jit_compile=config.jit_compile,

@@ -1,12 +1,10 @@
 """A real (tiny) two-step run, resumption, export with ONNX parity and metadata, and HED weights."""
 import json
-from dataclasses import replace
 
 import numpy as np
 import onnxruntime as ort
-import pytest
 
-from fer_core.training.train import TrainConfig, step2_schedule, train
+from fer_core.training.train import TrainConfig, train
 
 
 def test_two_step_transfer_run_caches_features_then_fine_tunes_and_resumes(tmp_path, fer4_dir):
@@ -24,22 +22,6 @@ def test_two_step_transfer_run_caches_features_then_fine_tunes_and_resumes(tmp_p
     again = train(config)  # resuming a finished run trains nothing more
     assert again["step2"] == summary["step2"]
     assert (tmp_path / "history.csv").read_text().count("\n") == 2  # header + one epoch
-
-
-def test_step2_warmup_rises_linearly_to_the_learning_rate_then_decays_to_five_percent_at_the_last_step():
-    config = TrainConfig(arch="vgg16", data_root="fer4", run_dir="run", step2_epochs=4, step2_lr=1e-4,
-                         step2_warmup_epochs=0.5)
-    warm = step2_schedule(config, steps_per_epoch=10)
-    assert float(warm(0)) == 0.0
-    assert float(warm(2)) == pytest.approx(0.4e-4, rel=1e-5)
-    assert float(warm(5)) == pytest.approx(1e-4, rel=1e-5)
-    assert float(warm(6)) < 1e-4
-    assert float(warm(40)) == pytest.approx(0.05e-4, rel=1e-5)
-
-    plain = step2_schedule(replace(config, step2_warmup_epochs=0.0), steps_per_epoch=10)
-    assert float(plain(0)) == pytest.approx(1e-4, rel=1e-5)
-    assert float(plain(20)) == pytest.approx(0.525e-4, rel=1e-5)  # halfway down the cosine
-    assert float(plain(40)) == pytest.approx(0.05e-4, rel=1e-5)
 
 
 def test_export_matches_keras_and_carries_the_contract(tiny_emotion_run, tiny_emotion_onnx):
