@@ -113,6 +113,19 @@ def real_photo_crops(model: EmotionModel, data: Path) -> tuple[np.ndarray, np.nd
     return np.stack(crops), np.asarray(labels), sources
 
 
+def ferplus_majority_labels(paths: Iterable[str], fer4: Path) -> np.ndarray:
+    """The class index of each fer4 file's FER+ majority label, or -1 where FER+ has no majority among the four
+    classes (or no row): validation's second reading, by the crowd's votes instead of fer4's single label."""
+    votes = read_votes_csv()
+    ferplus_index = {APP_TO_FERPLUS[c]: k for k, c in enumerate(CLASSES)}
+    labels = []
+    for path in paths:
+        found = votes.get(Path(path).relative_to(fer4).as_posix())
+        top = majority_label(found) if found is not None and app_class_targets(found) is not None else None
+        labels.append(ferplus_index.get(top, -1))
+    return np.asarray(labels)
+
+
 def scores(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
     """The model card's metrics of one set (fer_core.training.evaluate), the ones the report shows, and the
     predictions for the paired gap."""
@@ -186,17 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     train_index = {p: i for i, p in enumerate(splits["train"].paths)}
     val_index = {p: i for i, p in enumerate(splits["validation"].paths)}
 
-    # Validation faces with a FER+ majority among the four classes: the second reading of validation.
-    votes = read_votes_csv()
-    root = args.fer4
     val = splits["validation"]
-    ferplus_index = {APP_TO_FERPLUS[c]: k for k, c in enumerate(CLASSES)}
-    ferplus_val = []
-    for path in val.paths:
-        found = votes.get(Path(path).relative_to(root).as_posix())
-        top = majority_label(found) if found is not None and app_class_targets(found) is not None else None
-        ferplus_val.append(ferplus_index.get(top, -1))
-    ferplus_val = np.asarray(ferplus_val)
+    ferplus_val = ferplus_majority_labels(val.paths, args.fer4)
     has_majority = ferplus_val >= 0
 
     def evaluate(name: str, params: list[np.ndarray], temperature: float | None) -> dict:
