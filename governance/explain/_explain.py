@@ -52,9 +52,10 @@ METHODS: dict[str, Callable[[CamModel, np.ndarray, str | None], tuple[np.ndarray
     "occlusion": _occlusion,  # about 120 forward passes at 48x48
 }
 LAYER_METHODS = ("hirescam", "layercam")
-# What the app shows unless asked otherwise: the most faithful one-pass method on the shipped model, on
-# validation faces (docs/gradcam/layer_selection/deletion.md: LayerCAM 0.376 vs HiResCAM 0.395 at block3_conv3)
-# and on test faces (docs/gradcam/deletion.md: 24.4% vs 17.9% below random order); Grad-CAM did not beat random.
+# What the app shows unless asked otherwise: a one-pass method as faithful as any on the shipped model (0.5.0) at
+# its layer: on validation faces LayerCAM 0.322 vs HiResCAM 0.318 at block3_conv3 (docs/gradcam/layer_selection/
+# deletion.md), on test faces 36.7% vs 34.9% below random order (docs/gradcam/deletion.md); Grad-CAM on the
+# last map did not beat random.
 DEFAULT_METHOD = "layercam"
 
 

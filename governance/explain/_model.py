@@ -32,10 +32,10 @@ CAM_OUTPUTS = ("probs", "cam_features", "cam_weights")
 # patches): large enough to amortise the call, small enough to stay a few MB at 48x48.
 BATCH = 128
 # The layer HiResCAM and LayerCAM explain at, by the model's "architecture" metadata; others use the last
-# conv map. vgg16: block3_conv3 was the most faithful layer for both methods on validation faces of the
-# shipped 0.4.2 (deletion AUC 0.336 / 0.324 against random 0.547, a 24x24 map of the face enlarged to
-# 96x96 inside; block5_conv3, the last map, 0.498 / 0.481) as it was for 0.4.1, 0.4.0 (0.356 / 0.348)
-# and 0.3.0 (0.395 / 0.376, 12x12):
+# conv map. vgg16: block3_conv3 is the most faithful layer for LayerCAM (the app's default) on validation
+# faces of the shipped 0.5.0, and within 0.01 of HiResCAM's best, block4_conv2 (deletion AUC 0.318 / 0.322
+# against random 0.529, a 24x24 map of the face enlarged to 96x96 inside; block5_conv3, the last map,
+# 0.550 / 0.574); it was the best for both on 0.4.2 (0.336 / 0.324), 0.4.1, 0.4.0 and 0.3.0 (12x12):
 # docs/gradcam/layer_selection/deletion.md, from benchmarks/gradcam_faithfulness.py --split validation.
 # The last map's cells each see the whole face, so where they sit says little about where the evidence is.
 EXPLAIN_LAYERS = {"vgg16": "block3_conv3"}
