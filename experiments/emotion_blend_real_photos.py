@@ -86,9 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name, share, probs in rows:
         # Probabilities already calibrated: their logs at temperature 1 give the same scores.
-        valid = scores(np.log(probs["validation"] + 1e-12), labels, 1.0)
+        valid_logs = np.log(probs["validation"] + 1e-12)
+        valid = scores(valid_logs, labels, 1.0)
         real = scores(np.log(probs["real"] + 1e-12), real_labels, 1.0)
-        ferplus = scores(np.log(probs["validation"][has_majority] + 1e-12), ferplus_labels[has_majority], 1.0)
+        ferplus = scores(valid_logs[has_majority], ferplus_labels[has_majority], 1.0)
         results.append({"model": name, "share": share, "validation": valid, "validation_ferplus": ferplus,
                         "real": real,
                         "real_gap": paired_gap(base["real"].argmax(axis=1), real["predicted"], real_labels)})
