@@ -27,6 +27,9 @@ Inputs (every number in the card comes from one of them; each is listed with its
 - --bias (repeatable): a bias-audit JSON (governance.bias_audit) of this model: per-group numbers with
   intervals and the flagged groups. It must be of the card's kind and, when it records the model's
   SHA-256, of this very file.
+- --faithfulness (emotion): the deletion-metric JSON of benchmarks/gradcam_faithfulness.py on this very
+  file: how faithful each explanation method is to the model, against random order. The app reads it
+  from the card to tell users which heatmaps to trust (governance.explain.measured_faithfulness).
 """
 from __future__ import annotations
 
@@ -187,6 +190,8 @@ RUN_OR_PROVENANCE = "give run_dir (a model trained here) or provenance (a model 
 NEEDS_PROVENANCE = "{a_kind} card needs provenance: where the weights come from, their licence and training data"
 NEEDS_NUMBERS = "a card needs measured numbers: give run_dir or at least one file in evaluations"
 NEEDS_MODEL = "a card needs at least one model file in models"
+FAITHFULNESS_OF_ANOTHER_MODEL = ("{path} measured the explanations of a model with SHA-256 {measured}, not this card's "
+                                 "{file} ({sha256}): re-run benchmarks/gradcam_faithfulness.py on this model")
 MODEL_NOT_FOUND = "model file not found: {path}"
 
 
@@ -199,6 +204,7 @@ def build_model_card(
     evaluations: Sequence[str | Path] = (),
     provenance: str | Path | None = None,
     bias: Sequence[str | Path] = (),
+    faithfulness: str | Path | None = None,
     command: str | None = None,
 ) -> dict[str, Any]:
     """The card as a JSON-ready dict with the nine sections, built only from the given inputs."""
@@ -246,6 +252,10 @@ def build_model_card(
         card["caveats_and_recommendations"].append(
             "No bias audit was given: per-group performance of this model is not known."
         )
+    if faithfulness is not None:
+        if kind != "emotion":
+            raise ModelCardError(f"faithfulness measures explanations of an emotion model; this is {_a(kind)} card")
+        _add_faithfulness(card, Path(faithfulness), sources)
     return card
 
 
@@ -495,6 +505,13 @@ def _add_provenance(card: dict[str, Any], path: Path, sources: list[dict[str, st
     card["caveats_and_recommendations"] += list(provenance.get("limitations", []))
 
 
+FAITHFUL = "more faithful than random order"
+INDISTINGUISHABLE = "not distinguishable from random order"
+UNFAITHFUL = "less faithful than random order"
+DELETION_AUC = ("area under the predicted class's probability as an explanation's most salient pixels are removed "
+                "first (Petsiuk et al. 2018); lower is more faithful, compared with removing them in random order")
+
+
 def _add_evaluation(card: dict[str, Any], path: Path, sources: list[dict[str, str]]) -> None:
     evaluation = _read_json(path, "evaluation", sources)
     _check_evaluation(evaluation, path)
@@ -625,6 +642,46 @@ def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, st
             f"The bias audit on {label} flagged no group; groups below {settings['min_group_size']} samples and "
             f"factors it could not measure remain unexamined."
         )
+
+
+def _add_faithfulness(card: dict[str, Any], path: Path, sources: list[dict[str, str]]) -> None:
+    """Each explanation method's deletion AUC against random order (benchmarks/gradcam_faithfulness.py), with
+    a verdict from the paired interval: the app shows it beside the method and warns on the untrustworthy."""
+    document = _read_json(path, "explanation faithfulness", sources)
+    settings = _need(document, "settings", path)
+    for key in ("model_sha256", "data", "split", "faces", "command", "default_layer"):
+        _need(document, f"settings.{key}", path)
+    random_auc = _need(document, "summary.random.mean", path)
+    model = card["model_details"]["files"][0]
+    if settings["model_sha256"] != model["sha256"]:
+        raise ModelCardError(FAITHFULNESS_OF_ANOTHER_MODEL.format(
+            path=path, measured=settings["model_sha256"], file=model["file"], sha256=model["sha256"]))
+    methods = {}
+    for method, summary in _need(document, "summary", path).items():
+        if method == "random":
+            continue
+        comparison = _need(document, f"comparisons.{method} vs random", path)
+        low, high = comparison["ci95"]
+        methods[method] = {
+            "deletion_auc": summary["mean"],
+            "vs_random": {"value": comparison["mean_diff"], "ci": [low, high]},
+            "relative_to_random": comparison["relative"],
+            "faces_below_random": comparison["share_lower"],
+            "verdict": FAITHFUL if high < 0 else UNFAITHFUL if low > 0 else INDISTINGUISHABLE,
+        }
+    card["metrics"]["definitions"]["deletion_auc"] = DELETION_AUC
+    card["quantitative_analyses"]["explanation_faithfulness"] = {
+        "data": f"{settings['data']} {settings['split']}, {settings['faces']} faces",
+        "measured_by": settings["command"],
+        "default_layer": settings["default_layer"],
+        "random_order_auc": random_auc,
+        "methods": methods,
+    }
+    for method, numbers in methods.items():
+        if numbers["verdict"] == UNFAITHFUL:
+            card["caveats_and_recommendations"].append(
+                f"{method} heatmaps are less faithful to this model than a random order of pixels (deletion AUC "
+                f"{_fmt(numbers['deletion_auc'])} against {_fmt(random_auc)}): do not read them as the model's evidence.")
 
 
 def _seconds_per_epoch(history: Path, sources: list[dict[str, str]]) -> float | str:
@@ -772,6 +829,16 @@ def _render_analyses(analyses: dict[str, Any]) -> list[str]:
                          f"{scores['support']} |")
     if "temperature" in analyses:
         lines += ["", f"Temperature applied to the logits: {_fmt(analyses['temperature'])}."]
+    if "explanation_faithfulness" in analyses:
+        faithfulness = analyses["explanation_faithfulness"]
+        lines += ["", "### Explanation faithfulness (deletion metric)", "",
+                  f"On {faithfulness['data']}, layer methods at {faithfulness['default_layer']}; random order "
+                  f"{_fmt(faithfulness['random_order_auc'])}. Measured by `{faithfulness['measured_by']}`.", "",
+                  "| method | deletion AUC | vs random | faces below random | verdict |", "|---|---|---|---|---|"]
+        for method, numbers in faithfulness["methods"].items():
+            versus = numbers["vs_random"]
+            lines.append(f"| {method} | {_fmt(numbers['deletion_auc'])} | {_signed(versus['value'])} {_fmt_ci(versus['ci'])} | "
+                         f"{numbers['faces_below_random']:.1%} | {numbers['verdict']} |")
     if analyses["per_group"]:
         headline = [m for m in next(iter(analyses["per_group"]))["metrics"] if "[" not in m]
         lines += ["", "### Per group (bias audit, intervals in brackets)", "",
@@ -834,13 +901,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--evaluation", action="append", default=[],
                         help="evaluations: an evaluation JSON (repeatable)")
     parser.add_argument("--bias", action="append", default=[], help="bias: a bias audit JSON (repeatable)")
+    parser.add_argument("--faithfulness",
+                        help="faithfulness: the deletion-metric JSON of benchmarks/gradcam_faithfulness.py (emotion)")
     parser.add_argument("--out", help="output folder (default: the models folder)")
     args = parser.parse_args(argv)
     command = "python -m governance.model_cards " + shlex.join(list(argv if argv is not None else sys.argv[1:]))
     try:
         card = build_model_card(name=args.name, kind=args.kind, models=args.onnx, run_dir=args.run,
                                 evaluations=args.evaluation, provenance=args.provenance, bias=args.bias,
-                                command=command)
+                                faithfulness=args.faithfulness, command=command)
         card["generated"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         markdown, as_json = write_model_card(card, args.out)
     except UnveilError as exc:

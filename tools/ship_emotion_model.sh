@@ -60,14 +60,16 @@ if [ "$shipped" = int8 ]; then fp32_model=(--emotion-model "$run_dir"/emotion_fp
 PYTHONPATH=. $py benchmarks/emotion_real_photos.py --emotion-model models/emotion_vgg16.onnx \
     ${PREVIOUS:+--emotion-model "$PREVIOUS"} "${fp32_model[@]}" \
     --card-evaluation "$reports"/emotion_real_photos_card.json
+# How faithful each explanation method is to this file: the card carries it, and the Explain page reads it there.
+$py benchmarks/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam --methods ${GRADCAM_METHODS:-gradcam gradcam++ hirescam layercam occlusion}
 $py -m governance.model_cards emotion --name emotion_vgg16 --onnx models/emotion_vgg16.onnx --run "$reports"/emotion_vgg16_run \
-    --bias "$reports"/emotion_bias/emotion_bias_audit.json --evaluation "$reports"/emotion_real_photos_card.json --out models
+    --bias "$reports"/emotion_bias/emotion_bias_audit.json --evaluation "$reports"/emotion_real_photos_card.json \
+    --faithfulness docs/gradcam/deletion.json --out models
 
 # A refit changes constants only: the graph, and so the latency, is the refitted file's.
 if [ "$shipped" != refit ]; then
     $py benchmarks/bench_emotion.py --run-dir "$run_dir" --onnx "$run_dir"/emotion_fp32.onnx --int8 "$run_dir"/emotion_int8.onnx \
         | tee "$reports"/emotion_latency.md
 fi
-$py benchmarks/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam --methods ${GRADCAM_METHODS:-gradcam gradcam++ hirescam layercam occlusion}
 
 (cd models && sed -i '/emotion_vgg16.onnx/d' SHA256SUMS && sha256sum emotion_vgg16.onnx >> SHA256SUMS)

@@ -7,8 +7,9 @@
 
 `matrix` is the 2x3 alignment transform photo -> aligned face (fer_core.alignment.align gives the aligned
 face and its matrix together).
-Faithfulness is measured, not assumed: `deletion_curve` implements the deletion metric, and
-benchmarks/gradcam_faithfulness.py runs it against random order, Grad-CAM++ and occlusion.
+Faithfulness is measured, not assumed: `deletion_curve` implements the deletion metric,
+benchmarks/gradcam_faithfulness.py runs it against random order, Grad-CAM++ and occlusion, the model card
+records the result, and `measured_faithfulness(model_path)` reads it back for the file actually loaded.
 """
 from governance.explain._cam import occlusion_maps
 from governance.explain._deletion import DELETION_STEPS, DeletionCurve, deletion_curve, deletion_order
@@ -25,11 +26,13 @@ from governance.explain._explain import (
     layercam,
     occlusion_sensitivity,
 )
+from governance.explain._faithfulness import CARD_UNREADABLE, VERDICTS, Faithfulness, measured_faithfulness
 from governance.explain._layer_graph import with_layer_gradients
 from governance.explain._model import DEFAULT_MODEL, EXPLAIN_LAYERS, CamModel, LayerOutputs, load_cam_model
 from governance.explain._photo import explain_on_photo, heatmap_to_photo, overlay
 
 __all__ = [
+    "CARD_UNREADABLE",
     "DEFAULT_METHOD",
     "DEFAULT_MODEL",
     "DELETION_STEPS",
@@ -40,7 +43,9 @@ __all__ = [
     "DeletionCurve",
     "ExplanationError",
     "FaceExplanation",
+    "Faithfulness",
     "LayerOutputs",
+    "VERDICTS",
     "deletion_curve",
     "deletion_order",
     "explain_face",
@@ -51,6 +56,7 @@ __all__ = [
     "hirescam",
     "layercam",
     "load_cam_model",
+    "measured_faithfulness",
     "occlusion_maps",
     "occlusion_sensitivity",
     "overlay",

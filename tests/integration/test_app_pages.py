@@ -32,7 +32,7 @@ from tests.support.app import (
     side_by_side,
 )
 from tests.support.paths import REPO
-from unveil.app import bias_upload, photos
+from unveil.app import bias_upload, explain_view, photos
 
 APP = REPO / "app.py"
 PASSPHRASE = "correct horse battery staple"
@@ -637,7 +637,7 @@ def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_
 # ----------------------------------------------------------------------------- Explain
 
 
-def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_dir):
+def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_dir, app_models_dir):
     at = _app("explain")
     assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
     at.switch_page("unveil/app/pages/analyze.py").run()
@@ -649,9 +649,14 @@ def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_
     at.selectbox(key="explain_face").select_index(1).run()
     captions = [caption for image in at.image for caption in image.captions]
     assert len(captions) == 4 and sum(c.endswith("(predicted)") for c in captions) == 1
-    at.radio(key="explain_method").set_value("gradcam++").run()
-    _no_exception(at)
-    assert len(at.image) == 4
+    methods, _ = explain_view.method_choices(app_models_dir / "emotion_vgg16.onnx")
+    assert at.radio(key="explain_method").options == [c.label for c in methods]
+    for choice in methods[::-1]:  # the measurement of each method is shown with it: a warning where it is not trusted
+        at.radio(key="explain_method").set_value(choice.method).run()
+        _no_exception(at)
+        shown = {True: at.caption, None: at.info, False: at.warning}[choice.trusted]
+        assert choice.note in [element.value for element in shown]
+        assert len(at.image) == 4
 
 
 def test_missing_models_are_reported_in_the_page_not_as_a_traceback(app_env, faces_dir, monkeypatch, tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,3 +44,66 @@ def explain_photo_face(
         heat = heatmap_to_photo(explanation.heatmap(emotion), aligned.matrix, photo.shape)
         out.append(EmotionHeatmap(emotion, float(probability), overlay(photo, heat)[top:bottom, left:right]))
     return out
+
+
+# The Explain page's methods in the order it prefers them when all are equally trusted: one-pass methods first,
+# LayerCAM (governance.explain.DEFAULT_METHOD) leading; occlusion last of the trusted, for its cost.
+METHOD_LABELS = {
+    "layercam": "LayerCAM (one pass)",
+    "hirescam": "HiResCAM (one pass)",
+    "gradcam": "Grad-CAM (one pass)",
+    "gradcam++": "Grad-CAM++ (one pass)",
+    "occlusion": "Occlusion (about 120 passes: slower)",
+}
+NOT_MEASURED = ("Not measured on this model file (its card does not describe it): how far this map shows the "
+                "model's evidence is unknown.")
+TRUSTED_NOTE = ("Measured on {data}: removing the pixels this map marks first makes the model's confidence fall "
+                "faster than removing them in random order (deletion AUC {auc:.2f} against {random:.2f}, "
+                "{relative:.0%} lower; lower is better).")
+UNTRUSTED_NOTE = ("Less faithful than random order on this model, measured on {data}: removing the pixels this map "
+                  "marks first lowers the model's confidence more slowly than removing random pixels (deletion AUC "
+                  "{auc:.2f} against {random:.2f}). Do not read this map as the model's evidence.")
+UNSURE_NOTE = ("Not distinguishable from random order on this model, measured on {data} (deletion AUC {auc:.2f} "
+               "against {random:.2f}): read this map with caution.")
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """An explanation method as the Explain page offers it: its label, what its measurement says, and whether
+    it was measured more faithful than random order (False: measured, and it was not; None: not measured on
+    this model file)."""
+
+    method: str
+    label: str
+    note: str
+    trusted: bool | None
+
+
+def method_choices(model_path: str | os.PathLike[str]) -> tuple[list[MethodChoice], str | None]:
+    """The methods for the emotion model file at `model_path`, those measured faithful first and those
+    measured less faithful than random last, and why its card could not be read (None if it could or has no
+    measurement). An unreadable card leaves every method offered as not measured: explaining still works."""
+    from governance.explain import ExplanationError, measured_faithfulness
+
+    try:
+        measured, problem = measured_faithfulness(model_path), None
+    except ExplanationError as exc:
+        measured, problem = {}, str(exc)
+    choices = [_choice(method, label, measured.get(method)) for method, label in METHOD_LABELS.items()]
+    rank = {True: 0, None: 1, False: 2}
+    return sorted(choices, key=lambda c: rank[c.trusted]), problem
+
+
+def _choice(method: str, label: str, faithfulness: Any) -> MethodChoice:
+    from governance.explain import VERDICTS
+
+    if faithfulness is None:
+        return MethodChoice(method, label, NOT_MEASURED, None)
+    faithful, _, unfaithful = VERDICTS
+    numbers = {"data": faithfulness.measured_on, "auc": faithfulness.deletion_auc,
+               "random": faithfulness.random_auc, "relative": -faithfulness.relative}
+    if faithfulness.verdict == faithful:
+        return MethodChoice(method, label, TRUSTED_NOTE.format(**numbers), True)
+    if faithfulness.verdict == unfaithful:
+        return MethodChoice(method, f"{label}, less faithful than random here", UNTRUSTED_NOTE.format(**numbers), False)
+    return MethodChoice(method, label, UNSURE_NOTE.format(**numbers), False)

@@ -277,3 +277,17 @@ def cam_model():
     from governance.explain import DEFAULT_MODEL
 
     return _load_cam_model(str(models_dir() / DEFAULT_MODEL))
+
+
+@st.cache_data(show_spinner=False)
+def _explain_methods(path: str):
+    from unveil.app.explain_view import method_choices
+
+    return method_choices(path)
+
+
+def explain_methods():
+    """The Explain page's methods for the shipped emotion model, with what its card measured of each, read once."""
+    from governance.explain import DEFAULT_MODEL
+
+    return _explain_methods(str(models_dir() / DEFAULT_MODEL))

@@ -12,7 +12,19 @@ import pandas as pd
 import pytest
 
 from governance.bias_audit import AuditSettings, audit_emotion_model
-from governance.model_cards import SECTIONS, ModelCardError, build_model_card, main, render_markdown
+from governance.explain import CARD_UNREADABLE, ExplanationError, Faithfulness, measured_faithfulness
+from governance.model_cards import (
+    FAITHFUL,
+    FAITHFULNESS_OF_ANOTHER_MODEL,
+    INDISTINGUISHABLE,
+    SECTIONS,
+    UNFAITHFUL,
+    ModelCardError,
+    build_model_card,
+    main,
+    render_markdown,
+    write_model_card,
+)
 from tests.support.bias_audit import CLASSES, write_brightness_model, write_cohorts
 
 # Planted numbers: unusual values that can only reach the card from these files.
@@ -274,3 +286,75 @@ def test_refit_record_of_another_file_is_refused(run_dir, model, tmp_path):
     with pytest.raises(ModelCardError, match=r"^.*refit\.json records refitted SHA-256 0{64}, but emotion_refit\.onnx "
                                              r"has [0-9a-f]{64}: this run did not refit this model file$"):
         build_model_card(name="x", kind="emotion", models=[refitted], run_dir=run_dir)
+
+
+# ----------------------------------------------------------------------------- explanation faithfulness
+
+
+def _deletion_json(path: Path, model: Path, intervals: dict[str, tuple[float, float]]) -> Path:
+    """A deletion-metric result as benchmarks/gradcam_faithfulness.py writes it, planted per method."""
+    comparisons = {f"{m} vs random": {"mean_diff": (lo + hi) / 2, "ci95": [lo, hi], "relative": (lo + hi) / 2 / 0.5123,
+                                      "share_lower": 0.25, "wilcoxon_p": 0.01} for m, (lo, hi) in intervals.items()}
+    document = {
+        "settings": {"model_sha256": hashlib.sha256(model.read_bytes()).hexdigest(), "data": "fer4", "split": "test",
+                     "faces": 37, "default_layer": "block3_conv3", "command": "python benchmarks/gradcam_faithfulness.py"},
+        "summary": {"random": {"mean": 0.5123}} | {m: {"mean": 0.5123 + (lo + hi) / 2} for m, (lo, hi) in intervals.items()},
+        "comparisons": comparisons,
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_faithfulness_reaches_the_card_with_a_verdict_from_each_interval(run_dir, model, tmp_path):
+    deletion = _deletion_json(tmp_path / "deletion.json", model,
+                              {"layercam": (-0.2, -0.1), "gradcam": (0.01, 0.05), "hirescam": (-0.02, 0.03)})
+    card = build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, faithfulness=deletion)
+    measured = card["quantitative_analyses"]["explanation_faithfulness"]
+    assert {m: n["verdict"] for m, n in measured["methods"].items()} == {
+        "layercam": FAITHFUL, "gradcam": UNFAITHFUL, "hirescam": INDISTINGUISHABLE}
+    assert measured["random_order_auc"] == 0.5123 and measured["data"] == "fer4 test, 37 faces"
+    assert card["sources"][-1]["role"] == "explanation faithfulness"
+    assert [c for c in card["caveats_and_recommendations"] if "random order of pixels" in c] == [
+        "gradcam heatmaps are less faithful to this model than a random order of pixels (deletion AUC 0.5423 against "
+        "0.5123): do not read them as the model's evidence."]
+    assert "| layercam | 0.3623 | -0.1500 [-0.2000, -0.1000] | 25.0% | more faithful than random order |" \
+        in render_markdown(card)
+
+
+def test_faithfulness_of_another_model_is_refused(run_dir, model, tmp_path):
+    other = write_brightness_model(tmp_path / "other.onnx", version="9")
+    deletion = _deletion_json(tmp_path / "deletion.json", other, {"layercam": (-0.2, -0.1)})
+    expected = FAITHFULNESS_OF_ANOTHER_MODEL.format(
+        path=deletion, measured=hashlib.sha256(other.read_bytes()).hexdigest(), file=model.name,
+        sha256=hashlib.sha256(model.read_bytes()).hexdigest())
+    with pytest.raises(ModelCardError) as error:
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, faithfulness=deletion)
+    assert str(error.value) == expected
+
+
+def test_the_explain_page_reads_back_what_the_card_of_that_very_file_says(run_dir, model, tmp_path):
+    """governance.explain.measured_faithfulness finds the card beside the model, and ignores it for another file."""
+    shipped = tmp_path / "shipped" / "emotion_test.onnx"
+    shipped.parent.mkdir()
+    shutil.copy(model, shipped)
+    deletion = _deletion_json(tmp_path / "deletion.json", shipped, {"layercam": (-0.2, -0.1), "gradcam": (0.01, 0.05)})
+    assert measured_faithfulness(shipped) == {}  # no card yet: nothing is assumed
+    write_model_card(build_model_card(name="emotion_test", kind="emotion", models=[shipped], run_dir=run_dir,
+                                      faithfulness=deletion), shipped.parent)
+    measured = measured_faithfulness(shipped)
+    assert measured["layercam"] == Faithfulness(method="layercam", deletion_auc=0.5123 - 0.15, random_auc=0.5123,
+                                                interval=(-0.2, -0.1), verdict=FAITHFUL, measured_on="fer4 test, 37 faces")
+    assert measured["gradcam"].verdict == UNFAITHFUL
+    assert measured["layercam"].relative == pytest.approx(-0.15 / 0.5123)
+    write_brightness_model(shipped, version="9")  # another file swapped in under the same name
+    assert measured_faithfulness(shipped) == {}
+
+
+def test_an_unreadable_card_is_a_typed_error_not_a_silent_default(model, tmp_path):
+    shipped = tmp_path / "emotion_test.onnx"
+    shutil.copy(model, shipped)
+    card = shipped.with_suffix(".json")
+    card.write_text('{"model_details": ')
+    with pytest.raises(ExplanationError) as error:
+        measured_faithfulness(shipped)
+    assert str(error.value).startswith(CARD_UNREADABLE.format(path=card, reason=""))

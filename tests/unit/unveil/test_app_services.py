@@ -611,3 +611,32 @@ def test_counts_and_deletion_receipts_read_as_words():
         f"- Logged as audit entry 12, with this receipt's SHA-256: `{'ab' * 32}`",
         "- Freed storage overwritten: yes"])
     assert tables.receipt_file_name(receipt) == "unveil_deletion_receipt_20261204-050607_01234567.json"
+
+
+def test_explain_methods_offer_the_measured_faithful_first_and_say_which_to_distrust(app_models_dir):
+    from governance.explain import DEFAULT_METHOD, METHODS, VERDICTS, measured_faithfulness
+
+    model = app_models_dir / "emotion_vgg16.onnx"
+    choices, problem = explain_view.method_choices(model)
+    assert problem is None and sorted(c.method for c in choices) == sorted(METHODS)
+    rank = [{True: 0, None: 1, False: 2}[c.trusted] for c in choices]
+    assert rank == sorted(rank)
+    measured = measured_faithfulness(model)
+    for choice in choices:
+        if choice.method not in measured:
+            assert (choice.trusted, choice.note) == (None, explain_view.NOT_MEASURED)
+        elif measured[choice.method].verdict == VERDICTS[2]:
+            assert choice.label.endswith("less faithful than random here") and "Do not read this map" in choice.note
+    if measured:  # the shipped model: the app's default method must be one measured faithful on it
+        assert choices[0].method == DEFAULT_METHOD and choices[0].trusted
+
+
+def test_an_unreadable_card_leaves_every_explain_method_offered_as_not_measured(tmp_path):
+    from governance.explain import CARD_UNREADABLE
+    from tests.support.bias_audit import write_brightness_model
+
+    model = write_brightness_model(tmp_path / "emotion.onnx", version="1.0")
+    model.with_suffix(".json").write_bytes(b"\xff\xfe not a card")
+    choices, problem = explain_view.method_choices(model)
+    assert problem.startswith(CARD_UNREADABLE.format(path=model.with_suffix(".json"), reason=""))
+    assert [(c.method, c.trusted) for c in choices] == [(m, None) for m in explain_view.METHOD_LABELS]

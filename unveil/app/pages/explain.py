@@ -4,16 +4,6 @@ import streamlit as st
 from unveil.app import explain_view
 from unveil.app import widgets as _ui
 
-# LayerCAM first: the app's default (governance.explain.DEFAULT_METHOD), the most faithful one-pass method
-# on the shipped model (docs/gradcam/deletion.md).
-METHODS = {
-    "layercam": "LayerCAM (one pass)",
-    "hirescam": "HiResCAM (one pass)",
-    "gradcam": "Grad-CAM (one pass)",
-    "gradcam++": "Grad-CAM++ (one pass)",
-    "occlusion": "Occlusion (about 120 passes: slower)",
-}
-
 st.title("Explain")
 st.caption("Red marks the parts of the face that pushed the model towards an emotion, blue those that did not.")
 
@@ -26,7 +16,18 @@ choices = [(p, f) for p, result in enumerate(analysed) for f in range(len(result
 photo_index, face_index = st.selectbox(
     "Face", choices, key="explain_face",
     format_func=lambda c: f"{analysed[c[0]].source}, face {c[1] + 1} ({analysed[c[0]].faces[c[1]].emotion})")
-method = st.radio("Method", list(METHODS), format_func=METHODS.get, horizontal=True, key="explain_method")
+methods, card_problem = _ui.explain_methods()
+if card_problem:
+    st.warning(f"How faithful each method is could not be read: {card_problem}")
+by_method = {choice.method: choice for choice in methods}  # measured faithful first, less than random last
+method = st.radio("Method", list(by_method), format_func=lambda m: by_method[m].label, horizontal=True,
+                  key="explain_method")
+if by_method[method].trusted:
+    st.caption(by_method[method].note)
+elif by_method[method].trusted is None:
+    st.info(by_method[method].note)
+else:
+    st.warning(by_method[method].note)
 
 result = analysed[photo_index]
 face = result.faces[face_index]
