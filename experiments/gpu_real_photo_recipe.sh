@@ -53,6 +53,14 @@
 #
 #   x_extra_s3, x_extra_s4   round 5's x_extra with seeds 3 and 4
 #
+# Rounds 8 and 9 (prepared; run them before any other): the recipe that shipped as 0.5.0, trained on the CPU
+# (FER+ votes as a quarter of each target, which read real photos better than half: experiments/reports/
+# emotion_ensemble_cpu_fp25/), with more seeds, as members of a larger ensemble beside the CPU's seeds 1234, 2
+# and 3. Run with EPOCHS 20, the CPU runs' schedule. Three runs a call: six float16 weight parts and runs.tgz fit
+# the device tool's eight returned files.
+#
+#   y_fp25_s5, y_fp25_s6, y_fp25_s7   (round 8); y_fp25_s8, y_fp25_s9, y_fp25_s10   (round 9)
+#
 # The extra faces do not fit in one call beside the data and the start (64 MiB a call): a first call stages
 # the data and the start on the machine (build/gpu, kept while it stays warm), then rounds 5 and 6 follow at
 # once (it is handed back 30 s after a call ends). A fresh checkout has neither .gpu/ nor .whl/:
@@ -101,6 +109,14 @@ elif [ "$round" = 5 ] || [ "$round" = 7 ]; then
     else
         declare -A candidates=([x_extra_s3]="$recipe --seed 3" [x_extra_s4]="$recipe --seed 4")
     fi
+    bring="${!candidates[*]}"
+elif [ "$round" = 8 ] || [ "$round" = 9 ]; then
+    extra=${EXTRA:-.gpu/ferplus_extra.npz}
+    [ -f "$extra" ] || { echo "round $round needs the extra faces: no $extra" >&2; exit 1; }
+    recipe="--upsample 2 --ferplus-weight 0.25 --domain-augment --ferplus-extra $extra"
+    first=$(( round == 8 ? 5 : 8 ))
+    declare -A candidates=()
+    for seed in $first $((first + 1)) $((first + 2)); do candidates[y_fp25_s$seed]="$recipe --seed $seed"; done
     bring="${!candidates[*]}"
 elif [ "$round" = 6 ]; then
     declare -A candidates=(
