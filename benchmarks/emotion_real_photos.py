@@ -47,7 +47,7 @@ from fer_core.training.evaluate import ECE_BINS, expected_calibration_error
 from governance.bias_audit import confusion_estimates, paired_difference_estimates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emotion_real_photos_data import DEFAULT_DATA
+from emotion_real_photos_data import DEFAULT_DATA, TERMS
 from released_emotion_models import DEFAULT_CACHE, ReleasedModel, released_models
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,11 +63,16 @@ FIRST_SEARCH = "first search"
 TIGHT_CROP_RETRY = "tight-crop retry"
 FACE_WIDTH = "face width"
 FACE_WIDTH_BINS = ((48, "under 48 px"), (64, "48-63 px"), (96, "64-95 px"), (float("inf"), "96 px and over"))
-GROUPS = {FOUND_BY: (FIRST_SEARCH, TIGHT_CROP_RETRY), FACE_WIDTH: tuple(label for _, label in FACE_WIDTH_BINS)}
+# "source and face width": the two crossed, because the sources differ in face size (every face under 64 px is a
+# film still): whether small faces read worse than large ones of the same source.
+SOURCE_AND_WIDTH = "source and face width"
+GROUPS = {FOUND_BY: (FIRST_SEARCH, TIGHT_CROP_RETRY), FACE_WIDTH: tuple(label for _, label in FACE_WIDTH_BINS),
+          SOURCE_AND_WIDTH: tuple(f"{source}, {label}" for source in TERMS for _, label in FACE_WIDTH_BINS)}
 GROUP_NOTES = {
     FOUND_BY: f"`{FIRST_SEARCH}`: the detector's own search; `{TIGHT_CROP_RETRY}`: photos where that found no face "
               "and the retry on the photo with a margin did (fer_core.detection.TIGHT_CROP_PAD).",
     FACE_WIDTH: "The width of the detected face box in the photo's pixels (the models read 48x48 crops).",
+    SOURCE_AND_WIDTH: "Each source's faces by the width of their detected box: face size within one kind of photo.",
 }
 # Faces used for the released models' parity checks when they are first converted: every this-many-th photo.
 PARITY_STRIDE = 50
@@ -209,7 +214,8 @@ def score_real_photos(models: Models, rows: list[dict[str, str]], data: Path) ->
         read = models.photo(rgb)
         groups = dict.fromkeys(GROUPS, "")
         if read is not None:
-            groups = {FOUND_BY: models.found_by(rgb), FACE_WIDTH: width_bin(read.face_width)}
+            width = width_bin(read.face_width)
+            groups = {FOUND_BY: models.found_by(rgb), FACE_WIDTH: width, SOURCE_AND_WIDTH: f"{row['source']}, {width}"}
         scored.add_photo(row["path"], CLASSES.index(row["label"]), row["source"], read, models, groups)
         if (i + 1) % 200 == 0:
             print(f"  real photos: {i + 1}/{len(rows)}", flush=True)
