@@ -657,16 +657,16 @@ def _add_faithfulness(card: dict[str, Any], path: Path, sources: list[dict[str, 
         raise ModelCardError(FAITHFULNESS_OF_ANOTHER_MODEL.format(
             path=path, measured=settings["model_sha256"], file=model["file"], sha256=model["sha256"]))
     methods = {}
-    for method, summary in _need(document, "summary", path).items():
+    for method in _need(document, "summary", path):
         if method == "random":
             continue
-        comparison = _need(document, f"comparisons.{method} vs random", path)
-        low, high = comparison["ci95"]
+        compared = f"comparisons.{method} vs random"
+        low, high = _need(document, f"{compared}.ci95", path)
         methods[method] = {
-            "deletion_auc": summary["mean"],
-            "vs_random": {"value": comparison["mean_diff"], "ci": [low, high]},
-            "relative_to_random": comparison["relative"],
-            "faces_below_random": comparison["share_lower"],
+            "deletion_auc": _need(document, f"summary.{method}.mean", path),
+            "vs_random": {"value": _need(document, f"{compared}.mean_diff", path), "ci": [low, high]},
+            "relative_to_random": _need(document, f"{compared}.relative", path),
+            "faces_below_random": _need(document, f"{compared}.share_lower", path),
             "verdict": FAITHFUL if high < 0 else UNFAITHFUL if low > 0 else INDISTINGUISHABLE,
         }
     card["metrics"]["definitions"]["deletion_auc"] = DELETION_AUC

@@ -358,3 +358,12 @@ def test_an_unreadable_card_is_a_typed_error_not_a_silent_default(model, tmp_pat
     with pytest.raises(ExplanationError) as error:
         measured_faithfulness(shipped)
     assert str(error.value).startswith(CARD_UNREADABLE.format(path=card, reason=""))
+
+
+def test_a_faithfulness_file_missing_a_number_is_a_clear_error(run_dir, model, tmp_path):
+    deletion = _deletion_json(tmp_path / "deletion.json", model, {"layercam": (-0.2, -0.1)})
+    document = json.loads(deletion.read_text())
+    del document["comparisons"]["layercam vs random"]["ci95"]
+    deletion.write_text(json.dumps(document))
+    with pytest.raises(ModelCardError, match=re.escape(f"{deletion} has no 'comparisons.layercam vs random.ci95'")):
+        build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, faithfulness=deletion)
