@@ -105,26 +105,19 @@ if [ "$round" = 1 ]; then
         [c_full_s2]="--upsample 2 --ferplus-weight 0.5 --domain-augment --seed 2"
     )
     bring=""
-elif [ "$round" = 5 ] || [ "$round" = 7 ]; then
+elif [[ "$round" =~ ^[5789]$ ]]; then
     extra=${EXTRA:-.gpu/ferplus_extra.npz}
     [ -f "$extra" ] || { echo "round $round needs the extra faces: no $extra" >&2; exit 1; }
-    recipe="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra"
-    if [ "$round" = 5 ]; then
-        declare -A candidates=([x_extra]="$recipe" [x_extra_s2]="$recipe --seed 2")
-    else
-        declare -A candidates=([x_extra_s3]="$recipe --seed 3" [x_extra_s4]="$recipe --seed 4")
-    fi
-    bring="${!candidates[*]}"
-elif [ "$round" = 8 ] || [ "$round" = 9 ]; then
-    extra=${EXTRA:-.gpu/ferplus_extra.npz}
-    [ -f "$extra" ] || { echo "round $round needs the extra faces: no $extra" >&2; exit 1; }
-    recipe="--ferplus-weight 0.25 --domain-augment --ferplus-extra $extra"
-    if [ "$round" = 8 ]; then
-        declare -A candidates=([z_fp25_144_s5]="--upsample 3 $recipe --seed 5" [z_fp25_144_s6]="--upsample 3 $recipe --seed 6")
-    else
-        declare -A candidates=([y_fp25_s5]="--upsample 2 $recipe --seed 5" [y_fp25_s6]="--upsample 2 $recipe --seed 6"
-                               [y_fp25_s7]="--upsample 2 $recipe --seed 7")
-    fi
+    half="--upsample 2 --ferplus-weight 0.5 --domain-augment --ferplus-extra $extra"
+    quarter="--ferplus-weight 0.25 --domain-augment --ferplus-extra $extra"
+    case $round in
+        5) declare -A candidates=([x_extra]="$half" [x_extra_s2]="$half --seed 2") ;;
+        7) declare -A candidates=([x_extra_s3]="$half --seed 3" [x_extra_s4]="$half --seed 4") ;;
+        8) declare -A candidates=([z_fp25_144_s5]="--upsample 3 $quarter --seed 5"
+                                  [z_fp25_144_s6]="--upsample 3 $quarter --seed 6") ;;
+        9) declare -A candidates=([y_fp25_s5]="--upsample 2 $quarter --seed 5" [y_fp25_s6]="--upsample 2 $quarter --seed 6"
+                                  [y_fp25_s7]="--upsample 2 $quarter --seed 7") ;;
+    esac
     bring="${!candidates[*]}"
 elif [ "$round" = 6 ]; then
     declare -A candidates=(
