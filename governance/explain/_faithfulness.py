@@ -33,6 +33,16 @@ class Faithfulness:
     measured_on: str
 
     @property
+    def beats_random(self) -> bool:
+        """Measured more faithful than random order: the paired interval lies wholly below zero."""
+        return self.verdict == FAITHFUL
+
+    @property
+    def worse_than_random(self) -> bool:
+        """Measured less faithful than random order: the paired interval lies wholly above zero."""
+        return self.verdict == UNFAITHFUL
+
+    @property
     def relative(self) -> float:
         """(AUC - random AUC) / random AUC: -0.37 means confidence falls 37% faster than under random order."""
         return (self.deletion_auc - self.random_auc) / self.random_auc

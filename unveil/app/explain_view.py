@@ -4,11 +4,14 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fer_core.render import FaceLike
+
+if TYPE_CHECKING:
+    from governance.explain import Faithfulness
 
 
 @dataclass(frozen=True)
@@ -94,16 +97,13 @@ def method_choices(model_path: str | os.PathLike[str]) -> tuple[list[MethodChoic
     return sorted(choices, key=lambda c: rank[c.trusted]), problem
 
 
-def _choice(method: str, label: str, faithfulness: Any) -> MethodChoice:
-    from governance.explain import VERDICTS
-
+def _choice(method: str, label: str, faithfulness: Faithfulness | None) -> MethodChoice:
     if faithfulness is None:
         return MethodChoice(method, label, NOT_MEASURED, None)
-    faithful, _, unfaithful = VERDICTS
     numbers = {"data": faithfulness.measured_on, "auc": faithfulness.deletion_auc,
                "random": faithfulness.random_auc, "relative": -faithfulness.relative}
-    if faithfulness.verdict == faithful:
+    if faithfulness.beats_random:
         return MethodChoice(method, label, TRUSTED_NOTE.format(**numbers), True)
-    if faithfulness.verdict == unfaithful:
+    if faithfulness.worse_than_random:
         return MethodChoice(method, f"{label}, less faithful than random here", UNTRUSTED_NOTE.format(**numbers), False)
     return MethodChoice(method, label, UNSURE_NOTE.format(**numbers), False)

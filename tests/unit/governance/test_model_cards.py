@@ -345,6 +345,8 @@ def test_the_explain_page_reads_back_what_the_card_of_that_very_file_says(run_di
     assert measured["layercam"] == Faithfulness(method="layercam", deletion_auc=0.5123 - 0.15, random_auc=0.5123,
                                                 interval=(-0.2, -0.1), verdict=FAITHFUL, measured_on="fer4 test, 37 faces")
     assert measured["gradcam"].verdict == UNFAITHFUL
+    assert measured["layercam"].beats_random and not measured["layercam"].worse_than_random
+    assert measured["gradcam"].worse_than_random and not measured["gradcam"].beats_random
     assert measured["layercam"].relative == pytest.approx(-0.15 / 0.5123)
     write_brightness_model(shipped, version="9")  # another file swapped in under the same name
     assert measured_faithfulness(shipped) == {}

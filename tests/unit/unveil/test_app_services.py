@@ -614,7 +614,7 @@ def test_counts_and_deletion_receipts_read_as_words():
 
 
 def test_explain_methods_offer_the_measured_faithful_first_and_say_which_to_distrust(app_models_dir):
-    from governance.explain import DEFAULT_METHOD, METHODS, VERDICTS, measured_faithfulness
+    from governance.explain import DEFAULT_METHOD, METHODS, measured_faithfulness
 
     model = app_models_dir / "emotion_vgg16.onnx"
     choices, problem = explain_view.method_choices(model)
@@ -625,7 +625,7 @@ def test_explain_methods_offer_the_measured_faithful_first_and_say_which_to_dist
     for choice in choices:
         if choice.method not in measured:
             assert (choice.trusted, choice.note) == (None, explain_view.NOT_MEASURED)
-        elif measured[choice.method].verdict == VERDICTS[2]:
+        elif measured[choice.method].worse_than_random:
             assert choice.label.endswith("less faithful than random here") and "Do not read this map" in choice.note
     if measured:  # the shipped model: the app's default method must be one measured faithful on it
         assert choices[0].method == DEFAULT_METHOD and choices[0].trusted
