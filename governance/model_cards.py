@@ -599,7 +599,7 @@ def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, st
             f"{path} audited a model with SHA-256 {audited_sha}, not "
             + ", ".join(f"{f['file']} ({f['sha256']})" for f in files)
         )
-    label = audit["context"].get("audit_set") or audit["context"].get("trials_source") or path.name
+    label = _shown_path(audit["context"].get("audit_set") or audit["context"].get("trials_source") or path.name)
     settings = audit["settings"]
     card["evaluation_data"].append({
         "name": f"bias audit set {label}",
@@ -727,6 +727,19 @@ def _refit_of(run_dir: Path, model: dict, sources: list[dict[str, str]]) -> dict
         raise ModelCardError(f"{path} records refitted SHA-256 {record['sha256']}, but {model['file']} has "
                              f"{model['sha256']}: this run did not refit this model file")
     return record
+
+
+def _shown_path(text: str) -> str:
+    """A data file's path as a published card names it: relative to the working folder (the repository,
+    where the ship script runs) when it lies inside it, otherwise its file name alone, since a maintainer's
+    scratch folder (e.g. /work/runs/...) means nothing to a reader of the card."""
+    path = Path(text)
+    if not path.is_absolute():
+        return text
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _read_json(path: Path, role: str, sources: list[dict[str, str]], *, run_dir: Path | None = None) -> dict:

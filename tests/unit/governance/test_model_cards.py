@@ -137,6 +137,24 @@ def test_per_group_numbers_and_flags_come_from_the_bias_audit(run_dir, model, bi
     assert "| illumination | dim | 40 | 0.0000 [0.0000, 0.0000] |" in render_markdown(card)
 
 
+def test_bias_audit_set_is_named_without_the_maintainers_folders(run_dir, model, bias_json, tmp_path, monkeypatch):
+    audit = json.loads(bias_json.read_text())
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.chdir(repo)  # the ship script runs in the repository
+    outside, inside = tmp_path / "scratch" / "test_dedup.csv", repo / "docs" / "trials.csv"
+    names, markdown = {}, ""
+    for where in (outside, inside):
+        planted = tmp_path / f"{where.stem}.json"
+        planted.write_text(json.dumps({**audit, "context": {**audit["context"], "audit_set": str(where)}}))
+        card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[planted])
+        names[where] = [entry["name"] for entry in card["evaluation_data"] if entry["name"].startswith("bias audit")]
+        markdown += render_markdown(card)
+    assert names[outside] == ["bias audit set test_dedup.csv"]  # outside the repository: the file name alone
+    assert names[inside] == ["bias audit set docs/trials.csv"]  # inside it: relative to it
+    assert str(outside.parent) not in markdown and str(repo / "docs") not in markdown
+
+
 def test_command_writes_markdown_and_json(run_dir, model, bias_json, tmp_path, capsys):
     out = tmp_path / "cards"
     code = main(["emotion", "--name", "emotion_test", "--onnx", str(model), "--run", str(run_dir),
