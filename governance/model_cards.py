@@ -385,7 +385,7 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
         quantization = _quantization_of(run_dir, export, trained, sources)
     recipe_keys = ("arch", "seed", "batch_size", "step1_epochs", "step1_lr", "step2_epochs", "step2_lr",
                    "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "upsample", "jit_compile",
-                   "ferplus_weight", "domain_augment")
+                   "ferplus_weight", "domain_augment", "other_emotions")
     details = card["model_details"]
     details["architecture"] = config["arch"]
     details["initial_weights"] = summary["initial_weights"]
@@ -419,10 +419,14 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
         "images_kept": dedup["kept"].get("train"),
         "deduplication": dedup,
     }
+    # A run that also learnt FER+'s other emotions (train --other-emotions) trained outputs this file lacks.
+    others = summary.get("other_emotions")
+    over = (f"the four classes and {', '.join(others)}, learnt as outputs this file drops" if others
+            else "the four classes")
     if summary.get("ferplus"):
         card["training_data"]["labels"] = {
             "targets": f"{1 - summary['ferplus']['weight']:g} x the fer4 label + {summary['ferplus']['weight']:g} x "
-                       "the FER+ crowd votes over the four classes (fer_core.training.ferplus.mixed_targets)",
+                       f"the FER+ crowd votes over {over} (fer_core.training.ferplus.mixed_targets)",
             "ferplus": "FER+ (Barsoum et al. 2016), github.com/microsoft/FERPlus fer2013new.csv, MIT licence; "
                        "joined to fer4 by pixels (fer_core/training/ferplus_votes.csv)",
             **{k: v for k, v in summary["ferplus"].items() if k != "weight"},
@@ -430,7 +434,7 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     if summary.get("ferplus_extra"):
         extra = summary["ferplus_extra"]
         card["training_data"]["extra_images"] = {
-            "what": "FER2013 training faces fer4 lacks whose FER+ votes mostly name the four classes, trained on "
+            "what": f"FER2013 training faces fer4 lacks whose FER+ votes mostly name {over}, trained on "
                     "those votes alone (fer_core.training.ferplus.extra_training_images)",
             "sources": "FER2013 (Goodfellow et al. 2013) training images as stored in github.com/tessav/crowd-emotion "
                        "(data/FER2013Train); FER+ votes, github.com/microsoft/FERPlus fer2013new.csv, MIT licence; "

@@ -22,6 +22,7 @@ def _train(args) -> int:
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
         fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit, precision=args.precision,
         ferplus_weight=args.ferplus_weight, domain_augment=args.domain_augment, ferplus_extra=args.ferplus_extra,
+        other_emotions=args.other_emotions,
     )
     print(json.dumps(train(config), indent=2))
     return 0
@@ -97,10 +98,11 @@ def _ferplus_join(args) -> int:
 
 
 def _ferplus_extra(args) -> int:
-    from fer_core.training.ferplus import extra_training_images, read_git_file, write_extra_images
+    from fer_core.training.ferplus import OTHER_EMOTIONS, extra_training_images, read_git_file, write_extra_images
 
     ferplus_csv = read_git_file(args.ferplus_git, "fer2013new.csv").decode()
-    extra = extra_training_images(args.data, ferplus_csv, args.images_git)
+    classes = (*CLASSES, *OTHER_EMOTIONS) if args.other_emotions else CLASSES
+    extra = extra_training_images(args.data, ferplus_csv, args.images_git, classes=classes)
     path = write_extra_images(extra, args.out)
     print(json.dumps(extra.report))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {len(extra.names)} images)")
@@ -160,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="share of FER+'s crowd votes in each training target (0: fer4's labels alone; 1: FER+ alone)")
     train.add_argument("--ferplus-extra", help="an `ferplus-extra` file: FER2013 training faces fer4 lacks, "
                                                "trained on their FER+ votes")
+    train.add_argument("--other-emotions", action="store_true",
+                       help="also learn FER+'s anger, disgust, fear and contempt from the votes, as outputs that "
+                            "the saved model drops (needs --ferplus-weight above 0 or --ferplus-extra over them)")
     train.add_argument("--domain-augment", action="store_true",
                        help="add real-photo changes to the augmentation: blur, downscale, JPEG, gamma, an occluder")
     train.add_argument("--fine-tune-from", help="first layer trained in step 2 (default: the architecture's own)")
@@ -222,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     extra.add_argument("--ferplus-git", required=True, help="bare clone of microsoft/FERPlus (fer2013new.csv)")
     extra.add_argument("--images-git", required=True, help="bare clone of tessav/crowd-emotion (the FER+ images)")
     extra.add_argument("--out", required=True, type=Path, help="an .npz (data: keep it out of the repository)")
+    extra.add_argument("--other-emotions", action="store_true",
+                       help="targets over the four classes and FER+'s anger, disgust, fear, contempt (for train "
+                            "--other-emotions): faces that mostly show those are kept too")
     extra.set_defaults(handler=_ferplus_extra)
 
     from fer_core.training.head_refit import RefitSettings

@@ -26,7 +26,7 @@ from keras import layers
 from fer_core.training.zoo import build_architecture
 
 # Run summary records of the training data beyond fer4's images and labels (fer_core/training/train.py).
-_TRAINING_DATA_RECORDS = ("ferplus", "ferplus_extra")
+_TRAINING_DATA_RECORDS = ("ferplus", "ferplus_extra", "other_emotions")
 # What members must share to be averaged: the same input, the same classes, the same architecture.
 SHARED_SETTINGS = ("arch", "classes", "input_size", "upsample")
 

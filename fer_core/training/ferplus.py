@@ -29,6 +29,11 @@ VOTE_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust
 EMOTIONS = VOTE_COLUMNS[:8]
 # fer4's class -> its FER+ column.
 APP_TO_FERPLUS = {"happy": "happiness", "neutral": "neutral", "sad": "sadness", "surprise": "surprise"}
+# FER+'s emotions the app has no class for. A run may learn them as extra outputs after the app's classes
+# (train --other-emotions): their votes then shape the features instead of being renormalised away.
+OTHER_EMOTIONS = ("anger", "disgust", "fear", "contempt")
+TARGET_CLASSES_NEEDED = ("FER+ targets need classes among happy, neutral, sad, surprise, optionally followed by "
+                         "anger, disgust, fear, contempt")
 # fer4's split folders and FER2013's Usage values, which FER+ keeps; tessav/crowd-emotion's image folders.
 USAGE = {"train": "Training", "validation": "PublicTest", "test": "PrivateTest"}
 IMAGE_FOLDERS = {"Training": "data/FER2013Train", "PublicTest": "data/FER2013Valid", "PrivateTest": "data/FER2013Test"}
@@ -212,15 +217,27 @@ def majority_label(votes: np.ndarray) -> str | None:
     return EMOTIONS[top] if top < 8 and cleaned[top] > cleaned.sum() / 2 else None
 
 
+def _ferplus_column(name: str) -> str:
+    return APP_TO_FERPLUS.get(name, name)
+
+
 def app_class_targets(votes: np.ndarray, classes: tuple[str, ...] = CLASSES, *, min_share: float = 0.5) -> np.ndarray | None:
-    """Soft targets over the app's `classes`: their cleaned votes, renormalised. None when those classes
-    hold less than `min_share` of the emotion votes (the face mostly shows an emotion the app has no
-    class for, and renormalising would invent a confident target from a minority of annotators)."""
+    """Soft targets over `classes` (the app's, perhaps followed by OTHER_EMOTIONS): their cleaned votes,
+    renormalised. None when those classes hold less than `min_share` of the emotion votes (the face mostly
+    shows an emotion with no class here, and renormalising would invent a confident target from a minority
+    of annotators); with every emotion among `classes` that never happens."""
     distribution = emotion_distribution(votes)
     if distribution is None:
         return None
-    share = np.asarray([distribution[EMOTIONS.index(APP_TO_FERPLUS[c])] for c in classes])
+    share = np.asarray([distribution[EMOTIONS.index(_ferplus_column(c))] for c in classes])
     return share / share.sum() if share.sum() >= min_share else None
+
+
+def valid_target_classes(classes: tuple[str, ...]) -> bool:
+    """Whether FER+ votes can be read as targets over `classes`: some of the app's classes, then perhaps some
+    of OTHER_EMOTIONS, whose columns a run drops at the end (train.TrainConfig.other_emotions)."""
+    app = tuple(c for c in classes if c in APP_TO_FERPLUS)
+    return bool(app) and classes[:len(app)] == app and all(c in OTHER_EMOTIONS for c in classes[len(app):])
 
 
 @dataclass
@@ -241,8 +258,8 @@ def mixed_targets(
     match, or whose votes mostly name an emotion outside `classes`, keeps its one-hot label."""
     if not 0.0 <= weight <= 1.0:
         raise FerPlusError("FER+ weight must be within [0, 1]")
-    if any(c not in APP_TO_FERPLUS for c in classes):
-        raise FerPlusError("FER+ targets need classes among happy, neutral, sad, surprise")
+    if not valid_target_classes(classes):
+        raise FerPlusError(TARGET_CLASSES_NEEDED)
     votes = read_votes_csv(votes_csv)
     root = Path(data_root)
     onehot = np.eye(len(classes), dtype=np.float64)[split.labels]
@@ -287,10 +304,11 @@ def extra_training_images(
 ) -> ExtraImages:
     """FER2013's training images that no fer4 file was joined to (mostly FER2013's anger, disgust and fear
     faces, which fer4 leaves out) whose FER+ votes mostly name one of `classes` (app_class_targets): many
-    read as neutral, sad or surprise to FER+'s annotators. Left out: images FER+ calls not a face, repeats,
+    read as neutral, sad or surprise to FER+'s annotators; with OTHER_EMOTIONS among `classes`, every one. Left out: images FER+ calls not a face, repeats,
     blank frames (extra_candidates), and copies of any fer4 image of any split (copies_of)."""
     candidates = extra_candidates(ferplus_csv, images_git_dir, classes=classes, votes_csv=votes_csv)
-    keep = np.flatnonzero(~copies_of(candidates.images, read_fer4_images(fer4_root, classes)))
+    fer4_classes = tuple(c for c in classes if c in APP_TO_FERPLUS)  # fer4 has folders for these only
+    keep = np.flatnonzero(~copies_of(candidates.images, read_fer4_images(fer4_root, fer4_classes)))
     report = {**candidates.report, "copies_of_fer4_images": int(len(candidates.names) - len(keep)), "kept": int(len(keep))}
     return ExtraImages(candidates.images[keep], candidates.targets[keep], [candidates.names[i] for i in keep],
                        tuple(classes), report)
@@ -301,6 +319,8 @@ def extra_candidates(
     votes_csv: str | Path = FERPLUS_VOTES_CSV,
 ) -> ExtraImages:
     """extra_training_images before copies of fer4 images are taken out."""
+    if not valid_target_classes(classes):
+        raise FerPlusError(TARGET_CLASSES_NEEDED)
     votes = read_ferplus_csv(ferplus_csv)
     joined = {row[2] for row in read_join_rows(votes_csv) if row[1] == USAGE["train"]}
     pool = read_git_images(images_git_dir, IMAGE_FOLDERS[USAGE["train"]])
@@ -395,14 +415,16 @@ def read_extra_images(path: str | Path, classes: tuple[str, ...]) -> ExtraImages
     return extra
 
 
-def with_extra_images(split: Split, targets: np.ndarray, extra: ExtraImages) -> tuple[Split, np.ndarray]:
+def with_extra_images(split: Split, targets: np.ndarray, extra: ExtraImages, *,
+                      label_classes: int | None = None) -> tuple[Split, np.ndarray]:
     """The training split and its targets with the extra images appended (resized bilinearly to the split's
     size, as data.load_splits resizes); each extra image's label, which sets its class weight, is its
-    most-voted class."""
+    most-voted class among the first `label_classes` (default: all), the app's when the targets go on to
+    OTHER_EMOTIONS."""
     size = split.images.shape[1:]
     images = extra.images if extra.images.shape[1:] == size else np.stack(
         [cv2.resize(im, (size[1], size[0]), interpolation=cv2.INTER_LINEAR) for im in extra.images])
     grown = Split(images=np.concatenate([split.images, images]),
-                  labels=np.concatenate([split.labels, extra.targets.argmax(axis=1)]),
+                  labels=np.concatenate([split.labels, extra.targets[:, :label_classes].argmax(axis=1)]),
                   paths=[*split.paths, *(f"ferplus-extra/{name}" for name in extra.names)])
     return grown, np.concatenate([targets, extra.targets]).astype(np.float32)

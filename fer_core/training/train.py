@@ -24,12 +24,11 @@ from fer_core.training.augment import augment_batch
 from fer_core.training.data import (
     CLASSES,
     Split,
-    class_weights,
     load_splits,
     to_rgb_float,
     training_targets,
 )
-from fer_core.training.ferplus import mixed_targets, read_extra_images, with_extra_images
+from fer_core.training.ferplus import OTHER_EMOTIONS, mixed_targets, read_extra_images, with_extra_images
 from fer_core.training.weights import load_initial_weights
 from fer_core.training.zoo import ZOO, build_model, head_layer_names
 
@@ -38,6 +37,7 @@ if TYPE_CHECKING:  # imported where used: Keras on JAX may run where TensorFlow 
 
 
 PRECISIONS = ("float32", "mixed_bfloat16")  # TrainConfig.precision: Keras dtype policies a run may train under
+OTHER_EMOTIONS_NEED_VOTES = "--other-emotions needs FER+ votes to learn them from: a FER+ weight above 0 or extra FER+ images"
 
 
 @dataclass
@@ -70,11 +70,26 @@ class TrainConfig:
     domain_augment: bool = False  # augment.augment_batch(domain=True): blur, downscale, JPEG, gamma, occluder
     # ferplus.extra_training_images file: FER2013 training faces fer4 lacks, trained on their FER+ votes alone.
     ferplus_extra: str | None = None
+    # Also learn FER+'s OTHER_EMOTIONS (anger, disgust, fear, contempt) from the votes, as outputs after the app's
+    # classes; best.weights.h5 keeps the app's outputs only, so evaluation and export see a model of `classes`.
+    other_emotions: bool = False
     classes: tuple[str, ...] = field(default=CLASSES)
 
 
 def _predict_logits(model: keras.Model, split: Split, batch_size: int = 256) -> np.ndarray:
     return np.asarray(model.predict(to_rgb_float(split.images), batch_size=batch_size, verbose=0))
+
+
+def _app_logits(model: keras.Model, split: Split, n_classes: int) -> np.ndarray:
+    """The logits of the app's `n_classes` classes: the first outputs, before any other emotions learnt."""
+    return _predict_logits(model, split)[:, :n_classes]
+
+
+def copy_app_outputs(model: keras.Model, app_model: keras.Model) -> None:
+    """Set `app_model` (the same architecture with fewer outputs) to `model`'s weights, keeping the first of
+    the output layer's units: the app's classes come first, so its logits are the first of `model`'s."""
+    app_model.set_weights([w if w.shape == a.shape else w[..., :a.shape[-1]]
+                           for w, a in zip(model.get_weights(), app_model.get_weights())])
 
 
 class ShuffledBatches(keras.utils.PyDataset):
@@ -89,12 +104,12 @@ class ShuffledBatches(keras.utils.PyDataset):
         super().__init__(workers=workers)  # threads: OpenCV releases the GIL
         self.split = split
         self.batch_size = batch_size
-        self.n_classes = n_classes
         self._seed = seed
         self._domain_augment = domain_augment
-        self._onehot, self._weights = training_targets(split, n_classes)
+        self._onehot, self._weights = training_targets(split, n_classes)  # weights balance the labels' classes
         if targets is not None:
             self._onehot = np.asarray(targets, dtype=np.float32)
+        self.n_outputs = self._onehot.shape[1]  # the labels' classes, then any other emotions learnt
         self._epoch = start_epoch
 
     def __len__(self) -> int:
@@ -128,7 +143,7 @@ def tensorflow_feed(batches: ShuffledBatches, *, steps_per_epoch: int, start_epo
 
     def load(step):
         images, onehot, weights = tf.numpy_function(make, [step], (tf.float32, tf.float32, tf.float32))
-        return (tf.ensure_shape(images, (None, *size, 3)), tf.ensure_shape(onehot, (None, batches.n_classes)),
+        return (tf.ensure_shape(images, (None, *size, 3)), tf.ensure_shape(onehot, (None, batches.n_outputs)),
                 tf.ensure_shape(weights, (None,)))
 
     steps = tf.data.Dataset.range(start_epoch * steps_per_epoch, epochs * steps_per_epoch)
@@ -139,9 +154,15 @@ class MacroF1Checkpoint(keras.callbacks.Callback):
     """Validation macro-F1 after each epoch; keeps the best weights, stops after `patience` epochs
     without improvement. Its state is a JSON file, so a resumed run continues the same count."""
 
-    def __init__(self, *, validation: Split, run_dir: Path, patience: int):
+    def __init__(self, *, validation: Split, run_dir: Path, patience: int, n_classes: int,
+                 app_model: keras.Model | None = None):
+        """`n_classes`: the app's, scored from the first outputs. `app_model`: the same architecture with those
+        outputs only, when the trained model has more (TrainConfig.other_emotions): the best weights are
+        saved from it, the other outputs dropped."""
         super().__init__()
         self.validation = validation
+        self.n_classes = n_classes
+        self.app_model = app_model
         self.best_path = run_dir / "best.weights.h5"
         self.state_path = run_dir / "step2_state.json"
         self.patience = patience
@@ -154,8 +175,7 @@ class MacroF1Checkpoint(keras.callbacks.Callback):
         self._started = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        logits = _predict_logits(self.model, self.validation)
-        predicted = logits.argmax(axis=1)
+        predicted = _app_logits(self.model, self.validation, self.n_classes).argmax(axis=1)
         f1 = float(f1_score(self.validation.labels, predicted, average="macro"))
         accuracy = float((predicted == self.validation.labels).mean())
         seconds = time.time() - self._started
@@ -165,7 +185,9 @@ class MacroF1Checkpoint(keras.callbacks.Callback):
             # Write then rename: a run killed mid-save (a time cap, a session ending) keeps the previous best
             # instead of a truncated file (it happened: an HDF5 'bad object header' after a timeout).
             partial = self.best_path.with_name("best.partial.weights.h5")
-            self.model.save_weights(partial)
+            if self.app_model is not None:
+                copy_app_outputs(self.model, self.app_model)
+            (self.app_model or self.model).save_weights(partial)
             partial.replace(self.best_path)
             self.state.update(best_macro_f1=f1, best_epoch=epoch + 1, epochs_since_best=0)
         else:
@@ -193,7 +215,8 @@ def set_trainable_from(model: keras.Model, first: str | None) -> None:
 
 def _train_head_on_cached_features(model, splits, targets: np.ndarray, config: TrainConfig) -> dict:
     """Step 1: base frozen; its features computed once; the head trains on them (`targets`: the training
-    split's, one-hot or soft)."""
+    split's, one-hot or soft, over the app's classes and then any other emotions learnt). Faces are weighted
+    by their label's class, as in step 2 (ShuffledBatches)."""
     backbone = keras.Model(model.input, model.get_layer("cam_features").output)
     started = time.time()
     train_features = backbone.predict(to_rgb_float(splits["train"].images), batch_size=128, verbose=0)
@@ -211,17 +234,17 @@ def _train_head_on_cached_features(model, splits, targets: np.ndarray, config: T
         loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
-    onehot = np.eye(n_classes, dtype=np.float32)
+    onehot = np.eye(targets.shape[1], dtype=np.float32)
     history = head.fit(
         train_features, targets,
         validation_data=(val_features, onehot[splits["validation"].labels]),
-        class_weight=class_weights(splits["train"].labels, n_classes),
+        sample_weight=training_targets(splits["train"], n_classes)[1],
         epochs=config.step1_epochs, batch_size=config.batch_size, verbose=0,
         callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)],
     )
     head_seconds = time.time() - started - feature_seconds
     epochs = len(history.history["loss"])
-    predicted = _predict_logits(model, splits["validation"]).argmax(axis=1)
+    predicted = _app_logits(model, splits["validation"], n_classes).argmax(axis=1)
     return {
         "feature_cache_seconds": round(feature_seconds, 1),
         "epochs": epochs,
@@ -284,23 +307,30 @@ def _train(config: TrainConfig) -> dict:
           f"{report.blank_images} blank", flush=True)
 
     n_classes = len(config.classes)
+    if config.other_emotions and not (config.ferplus_weight > 0 or config.ferplus_extra):
+        raise ValueError(OTHER_EMOTIONS_NEED_VOTES)
+    # The outputs trained: the app's classes, then the other emotions whose votes they learn from.
+    target_classes = (*config.classes, *OTHER_EMOTIONS) if config.other_emotions else tuple(config.classes)
     train_targets, ferplus_report = None, None
     if config.ferplus_weight > 0:
         # Validation and test keep fer4's labels and images: scores stay comparable with every other run.
-        mixed = mixed_targets(splits["train"], config.data_root, config.classes, config.ferplus_weight)
+        mixed = mixed_targets(splits["train"], config.data_root, target_classes, config.ferplus_weight)
         splits["train"], train_targets, ferplus_report = mixed.split, mixed.targets, mixed.report
         print(f"FER+ targets (weight {config.ferplus_weight}): {ferplus_report}", flush=True)
     extra_record = None
     if config.ferplus_extra:
-        extra = read_extra_images(config.ferplus_extra, config.classes)
-        base_targets = train_targets if train_targets is not None else training_targets(splits["train"], n_classes)[0]
-        splits["train"], train_targets = with_extra_images(splits["train"], base_targets, extra)
+        extra = read_extra_images(config.ferplus_extra, target_classes)
+        base_targets = (train_targets if train_targets is not None
+                        else training_targets(splits["train"], len(target_classes))[0])
+        splits["train"], train_targets = with_extra_images(splits["train"], base_targets, extra, label_classes=n_classes)
         extra_record = {"file_sha256": sha256_file(config.ferplus_extra), "images": len(extra.names),
                         "built": extra.report}
         print(f"extra FER+ training images: {len(extra.names)} ({extra.report})", flush=True)
-    model = build_model(config.arch, n_classes=n_classes, input_size=(size, size), upsample=config.upsample)
+    model = build_model(config.arch, n_classes=len(target_classes), input_size=(size, size), upsample=config.upsample)
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    if config.other_emotions:
+        summary["other_emotions"] = list(OTHER_EMOTIONS)
     if ferplus_report is not None:
         summary["ferplus"] = {"weight": config.ferplus_weight, **ferplus_report}
     if extra_record is not None:
@@ -328,7 +358,11 @@ def _train(config: TrainConfig) -> dict:
     steps = int(np.ceil(len(splits["train"]) / config.batch_size))
     if config.max_steps_per_epoch:
         steps = min(steps, config.max_steps_per_epoch)
-    monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience)
+    app_model = None
+    if config.other_emotions:  # what best.weights.h5 holds: the app's outputs only
+        app_model = build_model(config.arch, n_classes=n_classes, input_size=(size, size), upsample=config.upsample)
+    monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience,
+                                n_classes=n_classes, app_model=app_model)
     train_data = ShuffledBatches(splits["train"], batch_size=config.batch_size, n_classes=n_classes,
                                  seed=config.seed, start_epoch=monitor.state["epochs_done"], targets=train_targets,
                                  domain_augment=config.domain_augment)

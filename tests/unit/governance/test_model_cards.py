@@ -121,6 +121,20 @@ def test_extra_training_faces_reach_the_card_with_their_sources(run_dir, model):
     assert "4591" in render_markdown(card)
 
 
+def test_a_run_that_learnt_other_emotions_says_so(run_dir, model):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (run_dir / "summary.json").write_text(json.dumps({
+        **summary, "other_emotions": ["anger", "disgust", "fear", "contempt"],
+        "ferplus": {"weight": 0.25, "ferplus_votes": 900, "mostly_other_emotions": 0}}))
+    (run_dir / "config.json").write_text(json.dumps({**json.loads((run_dir / "config.json").read_text()),
+                                                     "other_emotions": True}))
+    card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir)
+    assert card["training_data"]["labels"]["targets"] == (
+        "0.75 x the fer4 label + 0.25 x the FER+ crowd votes over the four classes and anger, disgust, fear, "
+        "contempt, learnt as outputs this file drops (fer_core.training.ferplus.mixed_targets)")
+    assert card["model_details"]["training_recipe"]["other_emotions"] is True
+
+
 def test_per_group_numbers_and_flags_come_from_the_bias_audit(run_dir, model, bias_json):
     audit = json.loads(bias_json.read_text())
     card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])

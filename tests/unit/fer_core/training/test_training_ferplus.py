@@ -10,6 +10,8 @@ import pytest
 from fer_core.training.data import CLASSES, load_splits
 from fer_core.training.ferplus import (
     FERPLUS_VOTES_CSV,
+    OTHER_EMOTIONS,
+    TARGET_CLASSES_NEEDED,
     FerPlusError,
     app_class_targets,
     is_not_a_face,
@@ -107,5 +109,21 @@ def test_mixed_targets_refuse_what_they_cannot_mean(fer4_dir):
     splits, _ = load_splits(fer4_dir, limit_per_split=8)
     with pytest.raises(FerPlusError, match=r"^FER\+ weight must be within \[0, 1\]$"):
         mixed_targets(splits["train"], fer4_dir, CLASSES, 1.5)
-    with pytest.raises(FerPlusError, match=r"^FER\+ targets need classes among happy, neutral, sad, surprise$"):
-        mixed_targets(splits["train"], fer4_dir, ("happy", "angry"), 0.5)
+    for classes in (("happy", "angry"), ("anger", *CLASSES), (*CLASSES, "anger", "happy")):
+        with pytest.raises(FerPlusError) as error:
+            mixed_targets(splits["train"], fer4_dir, classes, 0.5)
+        assert str(error.value) == TARGET_CLASSES_NEEDED
+
+
+def test_other_emotions_keep_the_votes_the_four_classes_would_renormalise_away(fer4_dir):
+    fear = np.array([0, 0, 2, 0, 0, 1, 6, 0, 1, 0])  # cleaned: surprise 2, fear 6
+    np.testing.assert_allclose(app_class_targets(fear, (*CLASSES, *OTHER_EMOTIONS)), [0, 0, 0, 0.25, 0, 0, 0.75, 0])
+    splits, _ = load_splits(fer4_dir, limit_per_split=200)
+    four = mixed_targets(splits["train"], fer4_dir, CLASSES, 0.25)
+    eight = mixed_targets(splits["train"], fer4_dir, (*CLASSES, *OTHER_EMOTIONS), 0.25)
+    assert eight.targets.shape == (len(four.split), 8) and eight.split.paths == four.split.paths
+    assert eight.report["mostly_other_emotions"] == 0
+    assert eight.report["ferplus_votes"] == four.report["ferplus_votes"] + four.report["mostly_other_emotions"]
+    np.testing.assert_allclose(eight.targets.sum(axis=1), 1.0, atol=1e-6)
+    assert (eight.targets[np.arange(len(eight.targets)), eight.split.labels] >= 0.75).all()  # fer4's label first
+    assert (eight.targets[:, 4:] > 0).any()  # some faces carry anger, disgust, fear or contempt votes

@@ -1,10 +1,12 @@
 """Extra FER2013 training faces with FER+ votes: which are taken, which are left out, and training on them."""
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import cv2
+import keras
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from fer_core.training.data import CLASSES, Split
 from fer_core.training.ferplus import (
     EXTRA_COPY_CORR,
     JOIN_HEADER,
+    OTHER_EMOTIONS,
     VOTE_COLUMNS,
     ExtraImages,
     FerPlusError,
@@ -21,7 +24,8 @@ from fer_core.training.ferplus import (
     with_extra_images,
     write_extra_images,
 )
-from fer_core.training.train import TrainConfig, train
+from fer_core.training.train import OTHER_EMOTIONS_NEED_VOTES, TrainConfig, copy_app_outputs, train
+from fer_core.training.zoo import build_architecture, build_model
 
 
 def _face(seed: int) -> np.ndarray:
@@ -138,3 +142,43 @@ def test_a_run_trains_on_extra_images_and_records_them(tmp_path, fer4_dir):
     assert len(summary["ferplus_extra"]["file_sha256"]) == 64
     assert summary["step2"]["epochs_done"] == 1
     assert Path(tmp_path / "run" / "best.weights.h5").is_file()
+
+
+def test_with_other_emotions_faces_that_mostly_show_them_are_kept_and_weighted_by_an_app_class(sources):
+    fer4, ferplus_csv, git_dir, join = sources
+    extra = extra_training_images(fer4, ferplus_csv, git_dir, votes_csv=join, classes=(*CLASSES, *OTHER_EMOTIONS))
+    assert extra.names == ["fer0000002.png", "fer0000003.png", "fer0000007.png"]  # the anger face too
+    assert "mostly_other_emotions" not in extra.report and extra.report["kept"] == 3
+    np.testing.assert_allclose(extra.targets, [[0, 6 / 9, 3 / 9, 0, 0, 0, 0, 0],  # anger's single vote dropped
+                                               [0, 0.2, 0, 0, 0.8, 0, 0, 0],
+                                               [0, 0, 0, 0.7, 0, 0, 0.3, 0]], atol=1e-6)
+    split = Split(images=np.zeros((1, 48, 48), np.uint8), labels=np.array([0]), paths=["a"])
+    grown, targets = with_extra_images(split, np.eye(8, dtype=np.float32)[[0]], extra, label_classes=len(CLASSES))
+    np.testing.assert_array_equal(grown.labels, [0, 1, 1, 3])  # the anger face's class weight is neutral's
+    assert targets.shape == (4, 8)
+
+
+def test_the_app_model_gives_the_first_logits_of_the_model_with_other_emotions():
+    keras.utils.set_random_seed(3)
+    both = build_model("cnn3_rgb", n_classes=8, input_size=(32, 32))
+    app = build_model("cnn3_rgb", n_classes=4, input_size=(32, 32))
+    copy_app_outputs(both, app)
+    faces = np.random.default_rng(0).uniform(0, 255, (5, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(app.predict(faces, verbose=0), both.predict(faces, verbose=0)[:, :4], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:Skipping nested container")  # Keras, before its shape error
+def test_a_run_learns_other_emotions_and_keeps_the_app_outputs(tmp_path, fer4_dir):
+    config = TrainConfig(arch="cnn3_rgb", data_root=str(fer4_dir), run_dir=str(tmp_path / "run"), input_size=32,
+                         limit_per_split=40, step2_epochs=1, max_steps_per_epoch=2, batch_size=16,
+                         jit_compile=False, ferplus_weight=0.25, other_emotions=True)
+    summary = train(config)
+    assert summary["other_emotions"] == list(OTHER_EMOTIONS) and summary["ferplus"]["mostly_other_emotions"] == 0
+    run = tmp_path / "run"
+    build_architecture(json.loads((run / "config.json").read_text())).load_weights(run / "best.weights.h5")  # 4 outputs
+    with pytest.raises(ValueError):  # the saved model is not the 8-output one that trained
+        build_model("cnn3_rgb", n_classes=8, input_size=(32, 32)).load_weights(run / "best.weights.h5")
+    with pytest.raises(ValueError) as error:
+        train(TrainConfig(arch="cnn3_rgb", data_root=str(fer4_dir), run_dir=str(tmp_path / "no_votes"),
+                          other_emotions=True))
+    assert str(error.value) == OTHER_EMOTIONS_NEED_VOTES
