@@ -14,6 +14,8 @@ mkdir -p .gpu .whl
 mirrors=${MIRRORS:-/work/.mirror}
 [ -f .gpu/ferplus_extra.npz ] || $py -m fer_core.training ferplus-extra --ferplus-git "$mirrors"/microsoft+FERPlus/repo \
     --images-git "$mirrors"/tessav+crowd-emotion/repo --out .gpu/ferplus_extra.npz
+[ -f .gpu/ferplus_extra8.npz ] || $py -m fer_core.training ferplus-extra --other-emotions --ferplus-git "$mirrors"/microsoft+FERPlus/repo \
+    --images-git "$mirrors"/tessav+crowd-emotion/repo --out .gpu/ferplus_extra8.npz   # round 10's
 # The versions trained with in rounds 1-4 (experiments/README.md, "GPU logistics").
 for wheel in keras==3.15.1 namex==0.1.0 optree==0.20.0; do
     $py -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
