@@ -233,10 +233,15 @@ def app_class_targets(votes: np.ndarray, classes: tuple[str, ...] = CLASSES, *, 
     return share / share.sum() if share.sum() >= min_share else None
 
 
+def _app_classes(classes: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `classes` that are fer4's (and the app's), without any OTHER_EMOTIONS."""
+    return tuple(c for c in classes if c in APP_TO_FERPLUS)
+
+
 def valid_target_classes(classes: tuple[str, ...]) -> bool:
     """Whether FER+ votes can be read as targets over `classes`: some of the app's classes, then perhaps some
     of OTHER_EMOTIONS, whose columns a run drops at the end (train.TrainConfig.other_emotions)."""
-    app = tuple(c for c in classes if c in APP_TO_FERPLUS)
+    app = _app_classes(classes)
     return bool(app) and classes[:len(app)] == app and all(c in OTHER_EMOTIONS for c in classes[len(app):])
 
 
@@ -304,11 +309,12 @@ def extra_training_images(
 ) -> ExtraImages:
     """FER2013's training images that no fer4 file was joined to (mostly FER2013's anger, disgust and fear
     faces, which fer4 leaves out) whose FER+ votes mostly name one of `classes` (app_class_targets): many
-    read as neutral, sad or surprise to FER+'s annotators; with OTHER_EMOTIONS among `classes`, every one. Left out: images FER+ calls not a face, repeats,
-    blank frames (extra_candidates), and copies of any fer4 image of any split (copies_of)."""
+    read as neutral, sad or surprise to FER+'s annotators; with OTHER_EMOTIONS among `classes`, every one.
+    Left out: images FER+ calls not a face, repeats, blank frames (extra_candidates), and copies of any fer4
+    image of any split (copies_of)."""
     candidates = extra_candidates(ferplus_csv, images_git_dir, classes=classes, votes_csv=votes_csv)
-    fer4_classes = tuple(c for c in classes if c in APP_TO_FERPLUS)  # fer4 has folders for these only
-    keep = np.flatnonzero(~copies_of(candidates.images, read_fer4_images(fer4_root, fer4_classes)))
+    fer4 = read_fer4_images(fer4_root, _app_classes(classes))  # fer4 has folders for these only
+    keep = np.flatnonzero(~copies_of(candidates.images, fer4))
     report = {**candidates.report, "copies_of_fer4_images": int(len(candidates.names) - len(keep)), "kept": int(len(keep))}
     return ExtraImages(candidates.images[keep], candidates.targets[keep], [candidates.names[i] for i in keep],
                        tuple(classes), report)

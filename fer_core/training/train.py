@@ -80,8 +80,9 @@ def _predict_logits(model: keras.Model, split: Split, batch_size: int = 256) -> 
     return np.asarray(model.predict(to_rgb_float(split.images), batch_size=batch_size, verbose=0))
 
 
-def _app_logits(model: keras.Model, split: Split, n_classes: int) -> np.ndarray:
-    """The logits of the app's `n_classes` classes: the first outputs, before any other emotions learnt."""
+def _app_logits(model: keras.Model, split: Split, n_classes: int | None) -> np.ndarray:
+    """The logits of the app's `n_classes` classes (None: every output): the first outputs, before any other
+    emotions learnt."""
     return _predict_logits(model, split)[:, :n_classes]
 
 
@@ -154,14 +155,12 @@ class MacroF1Checkpoint(keras.callbacks.Callback):
     """Validation macro-F1 after each epoch; keeps the best weights, stops after `patience` epochs
     without improvement. Its state is a JSON file, so a resumed run continues the same count."""
 
-    def __init__(self, *, validation: Split, run_dir: Path, patience: int, n_classes: int,
-                 app_model: keras.Model | None = None):
-        """`n_classes`: the app's, scored from the first outputs. `app_model`: the same architecture with those
-        outputs only, when the trained model has more (TrainConfig.other_emotions): the best weights are
-        saved from it, the other outputs dropped."""
+    def __init__(self, *, validation: Split, run_dir: Path, patience: int, app_model: keras.Model | None = None):
+        """`app_model`: the same architecture with the app's outputs only, when the trained model has more
+        (TrainConfig.other_emotions): validation scores the trained model's first outputs, as many as it has,
+        and the best weights are saved from it, the other outputs dropped."""
         super().__init__()
         self.validation = validation
-        self.n_classes = n_classes
         self.app_model = app_model
         self.best_path = run_dir / "best.weights.h5"
         self.state_path = run_dir / "step2_state.json"
@@ -175,7 +174,8 @@ class MacroF1Checkpoint(keras.callbacks.Callback):
         self._started = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        predicted = _app_logits(self.model, self.validation, self.n_classes).argmax(axis=1)
+        n_classes = None if self.app_model is None else self.app_model.output.shape[-1]
+        predicted = _app_logits(self.model, self.validation, n_classes).argmax(axis=1)
         f1 = float(f1_score(self.validation.labels, predicted, average="macro"))
         accuracy = float((predicted == self.validation.labels).mean())
         seconds = time.time() - self._started
@@ -362,7 +362,7 @@ def _train(config: TrainConfig) -> dict:
     if config.other_emotions:  # what best.weights.h5 holds: the app's outputs only
         app_model = build_model(config.arch, n_classes=n_classes, input_size=(size, size), upsample=config.upsample)
     monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience,
-                                n_classes=n_classes, app_model=app_model)
+                                app_model=app_model)
     train_data = ShuffledBatches(splits["train"], batch_size=config.batch_size, n_classes=n_classes,
                                  seed=config.seed, start_epoch=monitor.state["epochs_done"], targets=train_targets,
                                  domain_augment=config.domain_augment)
