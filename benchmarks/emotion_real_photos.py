@@ -1,6 +1,8 @@
 """Emotion benchmark on real photos, end to end through FaceAnalyzer, with the two released models side by side.
 
     PYTHONPATH=. python benchmarks/emotion_real_photos.py [--emotion-model models/emotion_vgg16.onnx ...]
+    PYTHONPATH=. python benchmarks/emotion_real_photos.py --emotion-model models/emotion_vgg16.onnx \
+        --emotion-model git:COMMIT:models/emotion_vgg16.onnx      # beside the release a commit shipped
 
 Three evaluation sets, each scored for every model on exactly the same faces:
 - real photos: the dev set of benchmarks/emotion_real_photos_data.py (--data; its manifest.csv). Each
@@ -33,7 +35,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +57,7 @@ from released_emotion_models import DEFAULT_CACHE, ReleasedModel, released_model
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("happy", "neutral", "sad", "surprise")
 COMMAND = "PYTHONPATH=. python benchmarks/emotion_real_photos.py"
+GIT_SPEC = "git:"  # --emotion-model git:REVISION:PATH, a model as a commit holds it
 DEFAULT_FER4 = REPO.parent / "shared" / "data" / "fer4"
 DEFAULT_OUT = REPO / "docs" / "reports" / "emotion_real_photos"
 # Real photos are also scored by group. "how the face was found": the detector's first search, or only its
@@ -492,9 +497,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the real-photo set (manifest.csv inside)")
     parser.add_argument("--fer4", type=Path, default=DEFAULT_FER4, help="fer4 root (train/validation/test)")
-    parser.add_argument("--emotion-model", type=Path, action="append",
-                        help="an Unveil emotion model (repeat to compare several; default: the shipped one); "
-                             "the first is the reference of the gaps")
+    parser.add_argument("--emotion-model", action="append",
+                        help="an Unveil emotion model: a file, or git:REVISION:PATH for one committed (an earlier "
+                             "release), so that the command in a card reproduces from a clone; repeat to compare "
+                             "several (default: the shipped one); the first is the reference of the gaps")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the converted released models live")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report path without suffix (.md and .json)")
     parser.add_argument("--n-boot", type=int, default=2000)
@@ -507,7 +513,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     start = time.time()
-    unveil_paths = args.emotion_model or [REPO / "models" / "emotion_vgg16.onnx"]
+    committed = tempfile.TemporaryDirectory(prefix="unveil-models-")
+    unveil_paths = [model_file(spec, Path(committed.name)) for spec in args.emotion_model or []] \
+        or [REPO / "models" / "emotion_vgg16.onnx"]
     rows = read_manifest(args.data, args.limit)
     parity_photos = _parity_photos(rows, args.data)
     released, parity = released_models(args.cache, parity_photos)
@@ -541,6 +549,20 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(report).split("## Gap", 1)[0])
     print(f"wrote {args.out.with_suffix('.md')} and .json in {report['seconds']:.0f} s")
     return 0
+
+
+def model_file(spec: str, folder: Path) -> Path:
+    """The model file an --emotion-model names: a path as it is, or git:REVISION:PATH read from the repository's
+    history into folder (under the revision's name, so two revisions of one path stay apart)."""
+    if not spec.startswith(GIT_SPEC):
+        return Path(spec)
+    revision, _, path = spec.removeprefix(GIT_SPEC).partition(":")
+    shown = subprocess.run(["git", "-C", str(REPO), "show", f"{revision}:{path}"], capture_output=True)
+    if shown.returncode != 0 or not path:
+        raise SystemExit(f"{spec}: not a committed file ({shown.stderr.decode().strip() or 'no path'})")
+    out = folder / f"{revision}_{Path(path).name}"
+    out.write_bytes(shown.stdout)
+    return out
 
 
 def _source(path: Path) -> str:

@@ -54,11 +54,13 @@ $py -m fer_core.training dedup --data ../shared/data/fer4 --split test --manifes
 $py -m unveil.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/emotion_vgg16.onnx \
     --out "$reports"/emotion_bias
 # Real photos end to end, beside the shipped model it replaces and the two released models: what users judge.
-# PREVIOUS: the model file being replaced (e.g. `git show HEAD:models/emotion_vgg16.onnx > /tmp/previous.onnx`).
+# The release being replaced is the one the last commit holds, named by its commit so that the card's command
+# reproduces from a clone (PREVIOUS_COMMIT overrides it).
+previous=git:${PREVIOUS_COMMIT:-$(git rev-parse --short=12 HEAD)}:models/emotion_vgg16.onnx
 fp32_model=()
 if [ "$shipped" = int8 ]; then fp32_model=(--emotion-model "$run_dir"/emotion_fp32.onnx); fi
 PYTHONPATH=. $py benchmarks/emotion_real_photos.py --emotion-model models/emotion_vgg16.onnx \
-    ${PREVIOUS:+--emotion-model "$PREVIOUS"} "${fp32_model[@]}" \
+    --emotion-model "$previous" "${fp32_model[@]}" \
     --card-evaluation "$reports"/emotion_real_photos_card.json
 # How faithful each explanation method is to this file: the card carries it, and the Explain page reads it there.
 $py benchmarks/gradcam_faithfulness.py --model models/emotion_vgg16.onnx --out docs/gradcam --methods ${GRADCAM_METHODS:-gradcam gradcam++ hirescam layercam occlusion}
