@@ -560,7 +560,7 @@ def model_file(spec: str, folder: Path) -> Path:
     shown = subprocess.run(["git", "-C", str(REPO), "show", f"{revision}:{path}"], capture_output=True)
     if shown.returncode != 0 or not path:
         raise SystemExit(f"{spec}: not a committed file ({shown.stderr.decode().strip() or 'no path'})")
-    out = folder / f"{revision}_{Path(path).name}"
+    out = folder / f"{revision.replace('/', '_')}_{Path(path).name}"
     out.write_bytes(shown.stdout)
     return out
 
