@@ -1,4 +1,4 @@
-"""`python -m fer_core.training {train,ensemble,evaluate,export,quantize,fetch-imagenet-onnx,ferplus-join,ferplus-extra,dedup,reproduction-table}`: train, score, export and quantize emotion models.
+"""`python -m fer_core.training {train,ensemble,recover-members,evaluate,export,quantize,fetch-imagenet-onnx,ferplus-join,ferplus-extra,dedup,reproduction-table}`: train, score, export and quantize emotion models.
 
 Re-running `train` with the same --run-dir resumes where it stopped.
 """
@@ -33,6 +33,22 @@ def _ensemble(args) -> int:
 
     summary = ensemble_runs(args.member, args.run_dir, data_root=args.data)
     print(f"merged {len(summary['members'])} runs into {args.run_dir}; score it with `evaluate --run-dir {args.run_dir}`")
+    return 0
+
+
+def _recover_members(args) -> int:
+    from fer_core.training.data import load_splits, to_rgb_float
+    from fer_core.training.recover import recover_members
+
+    config = json.loads((Path(args.run) / "config.json").read_text())
+    splits, _ = load_splits(args.data, size=config["input_size"] or 48, classes=tuple(config["classes"]),
+                            limit_per_split=args.parity_images)
+    images = to_rgb_float(splits["validation"].images[:args.parity_images])
+    folders = recover_members(args.onnx, args.run, args.out, parity_images=images)
+    parity = json.loads((folders[0] / "summary.json").read_text())["recovered_from"]["parity"]
+    print(f"recovered {len(folders)} member(s) into {args.out}; merged again they read {parity['images']} validation "
+          f"faces as the file does within {parity['max_prob_diff']:.4f} (same class: {parity['same_class']:.3f}); "
+          f"merge them with new runs: `ensemble --member {folders[0]} ... --member NEW_RUN`")
     return 0
 
 
@@ -183,6 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     ensemble.add_argument("--data", help="the data set to score it on, when the members trained on a copy "
                           "on another machine; default: the first member's")
     ensemble.set_defaults(handler=_ensemble)
+
+    recover = sub.add_parser("recover-members", help="an exported model's members as run folders, to merge with new runs")
+    recover.add_argument("--onnx", type=Path, default=Path("models/emotion_vgg16.onnx"))
+    recover.add_argument("--run", type=Path, default=Path("docs/reports/emotion_vgg16_run"),
+                         help="the small files of the run it was exported from (config.json, summary.json, history.csv)")
+    recover.add_argument("--out", required=True, type=Path, help="folder for member0, member1, ...")
+    recover.add_argument("--data", default="../shared/data/fer4", help="fer4 root: validation faces for the parity check")
+    recover.add_argument("--parity-images", type=int, default=100)
+    recover.set_defaults(handler=_recover_members)
 
     evaluate = sub.add_parser("evaluate", help="fit temperature on validation, score validation and test")
     evaluate.add_argument("--run-dir", required=True)

@@ -150,21 +150,27 @@ def test_inner_layer_gradients_of_an_ensemble_are_each_members_over_their_number
     assert hirescam(model, fer4_test_faces[0], layer="block2_relu2").shape == (48, 48)
 
 
-def test_int8_ensemble_keeps_every_members_preprocessing_float_and_still_explains(ensemble_onnx, fer4_dir,
+@pytest.fixture(scope="module")
+def ensemble_int8(ensemble_onnx, fer4_dir):
+    from fer_core.training.data import load_splits, to_rgb_float
+    from fer_core.training.quantize import quantize
+
+    splits, _ = load_splits(fer4_dir, limit_per_split=48)
+    return quantize(ensemble_onnx, ensemble_onnx.with_name("ensemble.int8.onnx"), to_rgb_float(splits["train"].images))
+
+
+def test_int8_ensemble_keeps_every_members_preprocessing_float_and_still_explains(ensemble_onnx, ensemble_int8,
                                                                                    fer4_test_faces):
     import onnx
 
-    from fer_core.training.data import load_splits, to_rgb_float
     from fer_core.training.export import onnx_outputs
-    from fer_core.training.quantize import float_nodes, quantize
+    from fer_core.training.quantize import float_nodes
     from governance.explain import load_cam_model
 
     kept = set(float_nodes(onnx.load(str(ensemble_onnx))))
     for member in ("member0", "member1"):  # tf2onnx names a member's nodes ".../member0_1/..."
         assert any(f"/{member}_1/preprocess" in name for name in kept), member
-    splits, _ = load_splits(fer4_dir, limit_per_split=48)
-    int8 = quantize(ensemble_onnx, ensemble_onnx.with_name("ensemble.int8.onnx"),
-                    to_rgb_float(splits["train"].images))
+    int8 = ensemble_int8
     graph = onnx.load(str(int8)).graph
     assert sum(node.op_type == "QuantizeLinear" for node in graph.node) >= 2 * 6  # both members' six convs
     fp32_probs, int8_probs = (onnx_outputs(p, fer4_test_faces)["probs"] for p in (ensemble_onnx, int8))
@@ -230,3 +236,74 @@ def test_ensemble_keeps_the_fer_plus_labels_its_members_shared_for_the_model_car
     assert "ferplus" not in mixed and "ferplus_extra" not in mixed  # the second member has no extra faces now
     assert [m["ferplus"]["weight"] for m in mixed["members"]] == [0.5, 1.0]
     assert [m["ferplus_extra"] for m in mixed["members"]] == [extra, None]
+
+
+def _logits(run_dir, faces):
+    model = build_from_config(json.loads((run_dir / "config.json").read_text()))
+    model.load_weights(run_dir / "best.weights.h5")
+    return model.predict(faces, verbose=0)
+
+
+def test_members_recovered_from_an_exported_ensemble_merge_back_into_it(tmp_path, ensemble_onnx, ensemble_run,
+                                                                        fer4_test_faces):
+    from fer_core.training.recover import PARITY_TOLERANCE, recover_members
+
+    folders = recover_members(ensemble_onnx, ensemble_run, tmp_path / "recovered", parity_images=fer4_test_faces)
+    assert [f.name for f in folders] == ["member0", "member1"]
+    summaries = [json.loads((f / "summary.json").read_text()) for f in folders]
+    assert [json.loads((f / "config.json").read_text())["seed"] for f in folders] == [1234, 7]
+    assert [s["step2"]["epochs_done"] for s in summaries] == [1, 1]
+    assert summaries[0]["recovered_from"]["parity"]["max_prob_diff"] <= PARITY_TOLERANCE
+    assert summaries[1]["recovered_from"]["member"] == 1 and not summaries[1]["recovered_from"]["int8"]
+    ensemble_runs(folders, tmp_path / "again")
+    np.testing.assert_allclose(_logits(tmp_path / "again", fer4_test_faces), _logits(ensemble_run, fer4_test_faces),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_recovered_members_merged_with_a_new_run_count_as_equals(tmp_path, ensemble_onnx, ensemble_run,
+                                                                  tiny_emotion_run, second_run, fer4_test_faces):
+    """Each recovered member carries the ensemble's mean output bias instead of its own, which an equal-weight
+    merge of all of them cannot tell apart: with a third run, the mean of the three runs' logits."""
+    from fer_core.training.recover import recover_members
+
+    folders = recover_members(ensemble_onnx, ensemble_run, tmp_path / "recovered")
+    ensemble_runs([*folders, tiny_emotion_run], tmp_path / "three")
+    expected = np.mean([_logits(run, fer4_test_faces) for run in (tiny_emotion_run, second_run, tiny_emotion_run)],
+                       axis=0)
+    np.testing.assert_allclose(_logits(tmp_path / "three", fer4_test_faces), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_members_recovered_from_the_int8_file_read_faces_as_it_does(tmp_path, ensemble_int8, ensemble_run,
+                                                                    fer4_test_faces):
+    from fer_core.training.recover import recover_members
+
+    folders = recover_members(ensemble_int8, ensemble_run, tmp_path / "recovered", parity_images=fer4_test_faces)
+    record = json.loads((folders[0] / "summary.json").read_text())["recovered_from"]
+    assert record["int8"] and record["parity"]["max_prob_diff"] <= 0.05
+
+
+def test_recovering_refuses_a_run_folder_that_does_not_describe_the_file(tmp_path, ensemble_onnx, tiny_emotion_run):
+    from fer_core.training.recover import DIFFERENT_MODEL, recover_members
+
+    with pytest.raises(ValueError) as refused:
+        recover_members(ensemble_onnx, tiny_emotion_run, tmp_path / "recovered")
+    assert str(refused.value) == DIFFERENT_MODEL.format(found="cnn3_rgb x 2", expected="cnn3_rgb x 1")
+    assert not (tmp_path / "recovered").exists()
+
+
+def test_recovering_refuses_a_hidden_layer_that_mixes_members(tmp_path, ensemble_onnx, ensemble_run):
+    import onnx
+    from onnx import numpy_helper
+
+    from fer_core.training.recover import NOT_BLOCK_DIAGONAL, recover_members
+
+    proto = onnx.load(str(ensemble_onnx))
+    hidden = next(init for init in proto.graph.initializer if "head_hidden" in init.name and len(init.dims) == 2)
+    kernel = numpy_helper.to_array(hidden).copy()
+    kernel[0, -1] = 0.5  # member 0's first channel feeds member 1's last hidden unit
+    hidden.CopyFrom(numpy_helper.from_array(kernel, hidden.name))
+    onnx.save(proto, str(tmp_path / "mixed.onnx"))
+    with pytest.raises(ValueError) as refused:
+        recover_members(tmp_path / "mixed.onnx", ensemble_run, tmp_path / "recovered")
+    assert str(refused.value) == NOT_BLOCK_DIAGONAL.format(members=2)
+    assert not (tmp_path / "recovered").exists()
