@@ -307,3 +307,13 @@ def test_recovering_refuses_a_hidden_layer_that_mixes_members(tmp_path, ensemble
         recover_members(tmp_path / "mixed.onnx", ensemble_run, tmp_path / "recovered")
     assert str(refused.value) == NOT_BLOCK_DIAGONAL.format(members=2)
     assert not (tmp_path / "recovered").exists()
+
+
+def test_a_single_exported_run_is_recovered_as_one_member(tmp_path, tiny_emotion_onnx, tiny_emotion_run,
+                                                          fer4_test_faces):
+    from fer_core.training.recover import recover_members
+
+    (folder,) = recover_members(tiny_emotion_onnx, tiny_emotion_run, tmp_path / "recovered",
+                                parity_images=fer4_test_faces)
+    np.testing.assert_allclose(_logits(folder, fer4_test_faces), _logits(tiny_emotion_run, fer4_test_faces),
+                               rtol=1e-4, atol=1e-4)
