@@ -29,10 +29,10 @@ PARITY_TOLERANCE = 1e-4  # max |probability difference| of a float32 file and it
 
 def onnx_layer_weights(graph, model_layers: dict[tuple[str, ...], object]) -> dict[tuple[str, ...], list]:
     """The Keras weights of each conv, batch-norm and dense layer of `model_layers` (by path: ("member0",
-    "block1_conv1"), ("head_hidden",), ...), read from the ONNX graph's Conv, Gemm and MatMul + Add nodes tf2onnx wrote for them,
-    dequantized where the file is int8. Tensor names carry the layer names (each with a "_1" suffix); node names
-    need not. tf2onnx folds a batch norm into the conv before it (its bias tensor is the norm's): the conv gets the
-    folded kernel and the norm becomes the identity plus that bias."""
+    "block1_conv1"), ("head_hidden",), ...), read from the Conv, Gemm and MatMul + Add nodes tf2onnx wrote for
+    them in `graph`, dequantized where the file is int8. Tensor names carry the layer names (each with a "_1"
+    suffix); node names need not. tf2onnx folds a batch norm into the conv before it (its bias tensor is the
+    norm's): the conv gets the folded kernel and the norm becomes the identity plus that bias."""
     import keras
     from onnx import numpy_helper
 
