@@ -4,7 +4,7 @@
     PYTHONPATH=. python benchmarks/emotion_real_photos.py --emotion-model models/emotion_vgg16.onnx \
         --emotion-model git:COMMIT:models/emotion_vgg16.onnx      # beside the release a commit shipped
 
-Three evaluation sets, each scored for every model on exactly the same faces:
+Four evaluation sets, each scored for every model on exactly the same faces:
 - real photos: the dev set of benchmarks/emotion_real_photos_data.py (--data; its manifest.csv). Each
   photo goes through FaceAnalyzer (MTCNN detection, alignment, Unveil's emotion model); the face scored is
   the detected face whose box centre is nearest the photo's centre (the sources centre their subject). A
@@ -15,6 +15,9 @@ Three evaluation sets, each scored for every model on exactly the same faces:
 - fer4 test, whole image as the face: the protocol of the published fer4 numbers (model cards, README):
   Unveil's model reads the 48x48 image as its aligned crop; mini-Xception the image resized to 64x64; the
   face-api net the image as its face tensor (resized to 112x112 by face-api's own rule).
+- fer4 test, whole image, FER+ majority labels: the same reading scored against the FER+ crowd's majority
+  (fer_core.training.ferplus.ferplus_majority_labels) instead of fer4's single label, on the faces whose
+  majority is one of the four classes: the issue's second reading of test.
 
 Unveil models get FaceAnalyzer's aligned crop (the first --emotion-model runs inside FaceAnalyzer; any
 further model gets `EmotionModel.align` on the same landmarks, which is what FaceAnalyzer does with it).
@@ -227,8 +230,9 @@ def score_real_photos(models: Models, rows: list[dict[str, str]], data: Path) ->
     return scored
 
 
-def score_fer4(models: Models, fer4: Path, limit: int | None) -> tuple[EvalSet, EvalSet]:
+def score_fer4(models: Models, fer4: Path, limit: int | None) -> tuple[EvalSet, EvalSet, EvalSet]:
     from fer_core.training.data import load_splits
+    from fer_core.training.ferplus import ferplus_majority_labels
 
     splits, _ = load_splits(fer4)
     test = splits["test"]
@@ -243,10 +247,14 @@ def score_fer4(models: Models, fer4: Path, limit: int | None) -> tuple[EvalSet, 
         if (k + 1) % 500 == 0:
             print(f"  fer4 end to end: {k + 1}/{len(index)}", flush=True)
     predictions, probabilities = models.whole_images(test.images[index])
+    by_crowd = EvalSet("fer4 test, whole image, FER+ majority labels")
+    majority = ferplus_majority_labels([test.paths[i] for i in index], fer4)
     for row, i in enumerate(index):
-        whole.add(test.paths[i], int(test.labels[i]), "fer4", {m: int(p[row]) for m, p in predictions.items()},
-                  {m: p[row] for m, p in probabilities.items()})
-    return end_to_end, whole
+        read = {m: int(p[row]) for m, p in predictions.items()}, {m: p[row] for m, p in probabilities.items()}
+        whole.add(test.paths[i], int(test.labels[i]), "fer4", *read)
+        if majority[row] >= 0:
+            by_crowd.add(test.paths[i], int(majority[row]), "fer4", *read)
+    return end_to_end, whole, by_crowd
 
 
 # --- metrics ---------------------------------------------------------------------------------------
@@ -522,8 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     models = Models(unveil_paths, released)
     sets = {"real photos": score_real_photos(models, rows, args.data)}
     if not args.skip_fer4:
-        end_to_end, whole = score_fer4(models, args.fer4, args.limit)
-        sets[end_to_end.name], sets[whole.name] = end_to_end, whole
+        sets.update((scored.name, scored) for scored in score_fer4(models, args.fer4, args.limit))
     names = models.all_names
     report = {
         "command": _command(argv),

@@ -22,7 +22,6 @@ import numpy as np
 from emotion_head_refit import (
     DEFAULT_DATA,
     DEFAULT_MODEL,
-    ferplus_majority_labels,
     paired_gap,
     plain,
     real_photo_cells,
@@ -32,6 +31,7 @@ from emotion_head_refit import (
 
 from fer_core.emotion import EmotionModel
 from fer_core.training.data import CLASSES, load_splits
+from fer_core.training.ferplus import ferplus_majority_labels
 
 DEFAULT_FER4 = Path("../shared/data/fer4")
 

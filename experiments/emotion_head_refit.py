@@ -45,12 +45,9 @@ from fer_core.images import load_image
 from fer_core.training.data import CLASSES, load_splits, to_rgb_float
 from fer_core.training.evaluate import classification_metrics, fit_temperature
 from fer_core.training.ferplus import (
-    APP_TO_FERPLUS,
-    app_class_targets,
-    majority_label,
+    ferplus_majority_labels,
     mixed_targets,
     read_extra_images,
-    read_votes_csv,
 )
 from fer_core.training.head_refit import (
     HIDDEN,
@@ -111,19 +108,6 @@ def real_photo_crops(model: EmotionModel, data: Path) -> tuple[np.ndarray, np.nd
         labels.append(CLASSES.index(rows[i]["label"]))
         sources.append(rows[i]["source"])
     return np.stack(crops), np.asarray(labels), sources
-
-
-def ferplus_majority_labels(paths: Iterable[str], fer4: Path) -> np.ndarray:
-    """The class index of each fer4 file's FER+ majority label, or -1 where FER+ has no majority among the four
-    classes (or no row): validation's second reading, by the crowd's votes instead of fer4's single label."""
-    votes = read_votes_csv()
-    ferplus_index = {APP_TO_FERPLUS[c]: k for k, c in enumerate(CLASSES)}
-    labels = []
-    for path in paths:
-        found = votes.get(Path(path).relative_to(fer4).as_posix())
-        top = majority_label(found) if found is not None and app_class_targets(found) is not None else None
-        labels.append(ferplus_index.get(top, -1))
-    return np.asarray(labels)
 
 
 def scores(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:

@@ -17,6 +17,7 @@ import json
 import subprocess
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,6 +232,19 @@ def app_class_targets(votes: np.ndarray, classes: tuple[str, ...] = CLASSES, *, 
         return None
     share = np.asarray([distribution[EMOTIONS.index(_ferplus_column(c))] for c in classes])
     return share / share.sum() if share.sum() >= min_share else None
+
+
+def ferplus_majority_labels(paths: Iterable[str], fer4: str | Path) -> np.ndarray:
+    """The class index of each fer4 file's FER+ majority label, or -1 where FER+ has no majority among the four
+    classes (or no row): a split's second reading, by the crowd's votes instead of fer4's single label."""
+    votes = read_votes_csv()
+    ferplus_index = {APP_TO_FERPLUS[c]: k for k, c in enumerate(CLASSES)}
+    labels = []
+    for path in paths:
+        found = votes.get(Path(path).relative_to(fer4).as_posix())
+        top = majority_label(found) if found is not None and app_class_targets(found) is not None else None
+        labels.append(ferplus_index.get(top, -1))
+    return np.asarray(labels)
 
 
 def _app_classes(classes: tuple[str, ...]) -> tuple[str, ...]:
