@@ -14,6 +14,7 @@ from fer_core.training.ferplus import (
     TARGET_CLASSES_NEEDED,
     FerPlusError,
     app_class_targets,
+    ferplus_majority_labels,
     is_not_a_face,
     majority_label,
     match_images,
@@ -127,3 +128,11 @@ def test_other_emotions_keep_the_votes_the_four_classes_would_renormalise_away(f
     np.testing.assert_allclose(eight.targets.sum(axis=1), 1.0, atol=1e-6)
     assert (eight.targets[np.arange(len(eight.targets)), eight.split.labels] >= 0.75).all()  # fer4's label first
     assert (eight.targets[:, 4:] > 0).any()  # some faces carry anger, disgust, fear or contempt votes
+
+
+def test_majority_labels_read_fer4_files_by_the_crowd(fer4_dir):
+    """KNOWN's votes: ten for happiness; six for fear (not one of the four classes); nine for surprise; five for
+    neutral against four for sadness, with one outlying 'unknown' vote dropped. A file FER+ lacks reads -1."""
+    paths = [fer4_dir / name for name in KNOWN] + [fer4_dir / "test" / "happy" / "not_in_ferplus.jpg"]
+    assert ferplus_majority_labels(paths, fer4_dir).tolist() == [
+        CLASSES.index("happy"), -1, CLASSES.index("surprise"), CLASSES.index("neutral"), -1]
