@@ -452,6 +452,9 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     for split in ("validation", "test"):
         scores = metrics[split]
         overall[f"{split} (n={scores['n']})"] = {k: scores[k] for k in ("accuracy", "macro_f1", "ece", "nll") if k in scores}
+    for split, scores in metrics.get("ferplus_majority", {}).items():  # fer_core.training.evaluate
+        overall[f"{split}, by the FER+ crowd's majority label (n={scores['n']})"] = {
+            k: scores[k] for k in ("accuracy", "macro_f1")}
     if "validation_uncalibrated" in metrics:
         overall["validation before temperature scaling"] = {
             k: metrics["validation_uncalibrated"][k] for k in ("accuracy", "macro_f1", "ece", "nll")

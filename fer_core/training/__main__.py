@@ -60,6 +60,8 @@ def _evaluate(args) -> int:
     for split in splits:
         m = metrics[split]
         print(f"{split}: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  ECE {m['ece']:.4f}  (n={m['n']})")
+    for split, m in metrics.get("ferplus_majority", {}).items():
+        print(f"{split}, FER+ majority labels: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  (n={m['n']})")
     print(f"temperature {metrics['temperature']:.3f}; uncalibrated validation ECE "
           f"{metrics['validation_uncalibrated']['ece']:.4f}")
     return 0

@@ -118,5 +118,25 @@ def evaluate_run(run_dir: str | Path, *, splits_to_score: tuple[str, ...] = ("va
         metrics[split] = classification_metrics(logits, splits[split].labels, classes, temperature=temperature)
         plot_confusion_matrix(metrics[split]["confusion_matrix"], classes, run_dir / f"confusion_{split}.png",
                               f"{config['arch']} - {split} (deduplicated, n={metrics[split]['n']})")
+        crowd = ferplus_majority_metrics(logits, splits[split].paths, config["data_root"], classes, temperature)
+        if crowd is not None:
+            metrics.setdefault("ferplus_majority", {})[split] = crowd
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def ferplus_majority_metrics(logits: np.ndarray, paths: list[str], data_root: str | Path, classes: tuple[str, ...],
+                             temperature: float) -> dict | None:
+    """A split read a second way: scored against the FER+ crowd's majority instead of fer4's single label, on the
+    faces whose majority is one of the four classes (fer_core.training.ferplus.ferplus_majority_labels). None for
+    a model of other classes, or where no face has such a majority."""
+    from fer_core.training.data import CLASSES
+    from fer_core.training.ferplus import ferplus_majority_labels
+
+    if tuple(classes) != CLASSES:
+        return None
+    majority = ferplus_majority_labels(paths, data_root)
+    kept = majority >= 0
+    if not kept.any():
+        return None
+    return classification_metrics(logits[kept], majority[kept], classes, temperature=temperature)

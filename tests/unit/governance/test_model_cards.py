@@ -62,6 +62,7 @@ def run_dir(tmp_path, model):
                            "per_class": _per_class(0.01)},
             "test": {"n": 2417, "accuracy": TEST_ACCURACY, "macro_f1": TEST_MACRO_F1, "ece": 0.0234, "nll": 0.5566,
                      "per_class": _per_class(0.02)},
+            "ferplus_majority": {"test": {"n": 2190, "accuracy": 0.8512, "macro_f1": 0.8233, "ece": 0.04}},
         },
         "export.json": {"sha256": hashlib.sha256(model.read_bytes()).hexdigest(), "opset": 17,
                         "parity_images": 100, "parity_max_prob_diff": 3.1e-7},
@@ -98,6 +99,7 @@ def test_numbers_come_from_the_inputs(run_dir, model, bias_json):
     assert overall["test (n=2417)"]["accuracy"] == TEST_ACCURACY
     assert overall["test (n=2417)"]["macro_f1"] == TEST_MACRO_F1
     assert overall["validation before temperature scaling"]["ece"] == 0.0912
+    assert overall["test, by the FER+ crowd's majority label (n=2190)"] == {"accuracy": 0.8512, "macro_f1": 0.8233}
     assert card["model_details"]["version"] == "1.2.3"  # from the ONNX metadata
     assert card["model_details"]["initial_weights"]["source"] == "hed"
     assert card["model_details"]["seconds_per_epoch"] == 610.0  # mean of history.csv

@@ -97,3 +97,20 @@ def test_mixed_precision_keeps_the_input_normalisation_and_the_logits_float32():
     compute = {name: model.get_layer(name).compute_dtype for name in ("preprocess", "block1_conv1", "head_hidden", "logits")}
     assert compute == {"preprocess": "float32", "block1_conv1": "bfloat16", "head_hidden": "bfloat16", "logits": "float32"}
     assert model.get_layer("block1_conv1").kernel.dtype == "float32"  # float32 weights, bfloat16 compute
+
+
+def test_evaluation_also_reads_each_split_by_the_fer_plus_crowds_majority(tiny_emotion_run):
+    from fer_core.training.data import load_splits
+    from fer_core.training.evaluate import ferplus_majority_metrics
+    from fer_core.training.ferplus import ferplus_majority_labels
+
+    config = json.loads((tiny_emotion_run / "config.json").read_text())
+    metrics = json.loads((tiny_emotion_run / "metrics.json").read_text())
+    splits, _ = load_splits(config["data_root"], limit_per_split=config["limit_per_split"])
+    for split in ("validation", "test"):
+        majority = ferplus_majority_labels(splits[split].paths, config["data_root"])
+        crowd = metrics["ferplus_majority"][split]
+        assert 0 < crowd["n"] == int((majority >= 0).sum()) <= metrics[split]["n"]
+        assert sum(row["support"] for row in crowd["per_class"].values()) == crowd["n"]
+    logits = np.zeros((3, 2))
+    assert ferplus_majority_metrics(logits, splits["test"].paths[:3], config["data_root"], ("happy", "sad"), 1.0) is None
