@@ -397,6 +397,12 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
                                f"seeds {config.get('seeds')}")
         details["training_epochs"] = {m["run"]: {"step1": m.get("step1"), "step2": m.get("step2")}
                                       for m in summary["members"]}
+        recovered = {m["run"]: m["recovered_from"] for m in summary["members"] if m.get("recovered_from")}
+        if recovered:  # fer_core/training/recover.py: members read back from a shipped file, not trained again
+            details["members_read_back"] = {
+                run: f"from {r['onnx']} version {r['version']} (SHA-256 {r['sha256']})"
+                     + (", its int8 weights dequantized" if r["int8"] else "") + "; output bias: the mean of its members'"
+                for run, r in recovered.items()}
     details["hardware"] = summary.get("hardware", "not recorded by the run")
     details["seconds_per_epoch"] = _seconds_per_epoch(run_dir / "history.csv", sources)
     details["export"] = {k: export[k] for k in ("opset", "parity_images", "parity_max_prob_diff") if k in export}

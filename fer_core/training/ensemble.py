@@ -123,8 +123,9 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
         "dedup": dedup,
         "hardware": summaries[0].get("hardware"),
         "trainable_params": sum(s.get("trainable_params") or 0 for s in summaries),
-        "members": [{"run": d.name, "seed": c["seed"], "step1": s.get("step1"), "step2": s.get("step2"),
-                     **{key: s.get(key) for key in _TRAINING_DATA_RECORDS}}
+        "members": [{"run": _member_name(d, s), "seed": c["seed"], "step1": s.get("step1"), "step2": s.get("step2"),
+                     **{key: s.get(key) for key in _TRAINING_DATA_RECORDS},
+                     **({"recovered_from": s["recovered_from"]} if "recovered_from" in s else {})}
                     for d, c, s in zip(member_dirs, configs, summaries)],
     }
     # What the members learnt from (FER+ votes and their share, extra FER+ faces), for the model card's
@@ -139,6 +140,12 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
     _join_histories(member_dirs, run_dir / "history.csv")
     merged.save_weights(run_dir / "best.weights.h5")
     return summary
+
+
+def _member_name(directory: Path, summary: dict) -> str:
+    """A member's name in the merged run's records: its run folder's, or for a member read back from a shipped
+    file (recover.py) the name of the run it was trained as."""
+    return (summary.get("recovered_from") or {}).get("run") or directory.name
 
 
 def _join_histories(member_dirs: Sequence[Path], out: Path) -> None:

@@ -317,3 +317,26 @@ def test_a_single_exported_run_is_recovered_as_one_member(tmp_path, tiny_emotion
                                 parity_images=fer4_test_faces)
     np.testing.assert_allclose(_logits(folder, fer4_test_faces), _logits(tiny_emotion_run, fer4_test_faces),
                                rtol=1e-4, atol=1e-4)
+
+
+def test_a_merge_of_recovered_members_names_them_and_their_file_in_its_records_and_card(tmp_path, ensemble_onnx,
+                                                                                      ensemble_run, second_run):
+    from fer_core.training.evaluate import evaluate_run
+    from fer_core.training.export import export_run
+    from fer_core.training.recover import recover_members
+    from governance.model_cards import build_model_card
+
+    folders = recover_members(ensemble_onnx, ensemble_run, tmp_path / "recovered")
+    merged = tmp_path / "merged"
+    summary = ensemble_runs([*folders, second_run], merged)
+    trained_as = [m["run"] for m in json.loads((ensemble_run / "summary.json").read_text())["members"]]
+    assert [m["run"] for m in summary["members"]] == [*trained_as, second_run.name]
+    assert [m.get("recovered_from", {}).get("member") for m in summary["members"]] == [0, 1, None]
+    evaluate_run(merged)
+    onnx_path = export_run(merged, merged / "merged.onnx", version="test-merged")
+    details = build_model_card(name="emotion_merged", kind="emotion", models=[onnx_path],
+                               run_dir=merged)["model_details"]
+    sha = json.loads((folders[0] / "summary.json").read_text())["recovered_from"]["sha256"]
+    assert details["members_read_back"] == {
+        run: f"from ensemble.onnx version test-ensemble (SHA-256 {sha}); output bias: the mean of its members'"
+        for run in trained_as}
