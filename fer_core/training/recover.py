@@ -152,7 +152,7 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
     for i, member in enumerate(members):
         folder = out / f"member{i}"
         folder.mkdir(parents=True, exist_ok=True)
-        own = (summary.get("members") or [{}])[i] if count > 1 else {}
+        own = summary["members"][i] if count > 1 else {"run": Path(config["run_dir"]).name}
         (folder / "config.json").write_text(json.dumps({**member_config, "run_dir": str(folder), "seed": seeds[i]},
                                                        indent=2))
         (folder / "summary.json").write_text(json.dumps(

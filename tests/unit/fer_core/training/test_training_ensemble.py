@@ -317,6 +317,7 @@ def test_a_single_exported_run_is_recovered_as_one_member(tmp_path, tiny_emotion
                                 parity_images=fer4_test_faces)
     np.testing.assert_allclose(_logits(folder, fer4_test_faces), _logits(tiny_emotion_run, fer4_test_faces),
                                rtol=1e-4, atol=1e-4)
+    assert json.loads((folder / "summary.json").read_text())["recovered_from"]["run"] == tiny_emotion_run.name
 
 
 def test_a_merge_of_recovered_members_names_them_and_their_file_in_its_records_and_card(tmp_path, ensemble_onnx,
