@@ -395,13 +395,17 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     if summary.get("members"):  # an ensemble run (fer_core/training/ensemble.py)
         details["ensemble"] = (f"mean of the logits of {len(summary['members'])} independently trained runs, "
                                f"seeds {config.get('seeds')}")
+        shares = config.get("member_shares")
+        if shares and len(set(shares)) > 1:
+            details["ensemble"] += ", weighted by shares " + ", ".join(
+                f"{m['run']} {share:.3f}" for m, share in zip(summary["members"], shares))
         details["training_epochs"] = {m["run"]: {"step1": m.get("step1"), "step2": m.get("step2")}
                                       for m in summary["members"]}
         recovered = {m["run"]: m["recovered_from"] for m in summary["members"] if m.get("recovered_from")}
         if recovered:  # fer_core/training/recover.py: members read back from a shipped file, not trained again
             details["members_read_back"] = {
                 run: f"from {r['onnx']} version {r['version']} (SHA-256 {r['sha256']})"
-                     + (", its int8 weights dequantized" if r["int8"] else "") + "; output bias: the mean of its members'"
+                     + (", its int8 weights dequantized" if r["int8"] else "") + "; output bias: that file's"
                 for run, r in recovered.items()}
     details["hardware"] = summary.get("hardware", "not recorded by the run")
     details["seconds_per_epoch"] = _seconds_per_epoch(run_dir / "history.csv", sources)

@@ -31,7 +31,7 @@ def _train(args) -> int:
 def _ensemble(args) -> int:
     from fer_core.training.ensemble import ensemble_runs
 
-    summary = ensemble_runs(args.member, args.run_dir, data_root=args.data)
+    summary = ensemble_runs(args.member, args.run_dir, data_root=args.data, shares=args.shares)
     print(f"merged {len(summary['members'])} runs into {args.run_dir}; score it with `evaluate --run-dir {args.run_dir}`")
     return 0
 
@@ -200,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     ensemble.add_argument("--run-dir", required=True, help="the new run folder")
     ensemble.add_argument("--data", help="the data set to score it on, when the members trained on a copy "
                           "on another machine; default: the first member's")
+    ensemble.add_argument("--shares", type=float, nargs="+",
+                          help="each member's weight in the mean logits, in --member order (default: equal); "
+                               "recovered members keep their original proportion for an exact merge")
     ensemble.set_defaults(handler=_ensemble)
 
     recover = sub.add_parser("recover-members", help="an exported model's members as run folders, to merge with new runs")

@@ -8,10 +8,14 @@ treat it as one model:
 - "cam_features" concatenates the members' last conv maps along channels (same size: same
   architecture, same input);
 - "head_hidden" is block-diagonal: member i's hidden units see only member i's channels;
-- "logits" stacks the members' output kernels divided by their number, and averages their biases.
+- "logits" stacks the members' output kernels each times its share (1 / their number unless shares are
+  given), and takes the same weighted mean of their biases.
 
-So logit_c(x) = mean_i logit_c^i(x) exactly, and Grad-CAM's weights, taken on the concatenated map, are
-those of the mean.
+So logit_c(x) = sum_i share_i * logit_c^i(x) exactly (the mean, with equal shares), and Grad-CAM's
+weights, taken on the concatenated map, are those of that mean.
+
+Shares other than equal are for a new run joining a shipped ensemble's recovered members (recover.py) at the
+share a blend chose on validation (experiments/emotion_blend_real_photos.py), without counting it twice.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from fer_core.training.zoo import build_architecture
 _TRAINING_DATA_RECORDS = ("ferplus", "ferplus_extra", "other_emotions")
 # What members must share to be averaged: the same input, the same classes, the same architecture.
 SHARED_SETTINGS = ("arch", "classes", "input_size", "upsample")
+BAD_SHARES = "shares must be one number above 0 for each of the {count} members, got {shares}"
 
 
 def _assemble(members: Sequence[keras.Model], *, name: str) -> keras.Model:
@@ -46,12 +51,23 @@ def _assemble(members: Sequence[keras.Model], *, name: str) -> keras.Model:
     return keras.Model(inputs, logits, name=name)
 
 
-def merge_members(members: Sequence[keras.Model]) -> keras.Model:
-    """One model computing the mean of the members' logits (see the module docstring). The members must
-    have the zoo's head and equal input and output shapes; the model is named after the first one, which
-    is how exported metadata and the explanations name the architecture."""
+def normalised_shares(shares: Sequence[float] | None, count: int) -> list[float]:
+    """Each member's share of the merged logits, summing to 1: equal when `shares` is None, otherwise
+    `shares` (relative weights, one per member, each above 0) divided by their sum."""
+    if shares is None:
+        return [1 / count] * count
+    if len(shares) != count or any(not share > 0 for share in shares):
+        raise ValueError(BAD_SHARES.format(count=count, shares=list(shares)))
+    return [float(share) / float(sum(shares)) for share in shares]
+
+
+def merge_members(members: Sequence[keras.Model], *, shares: Sequence[float] | None = None) -> keras.Model:
+    """One model computing the members' logits' mean, weighted by `shares` (see normalised_shares and the
+    module docstring). The members must have the zoo's head and equal input and output shapes; the model is
+    named after the first one, which is how exported metadata and the explanations name the architecture."""
     if len(members) < 2:
         raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
+    weights = normalised_shares(shares, len(members))
     shapes = {(tuple(m.input.shape[1:]), tuple(m.output.shape[1:])) for m in members}
     if len(shapes) != 1:
         raise ValueError(f"members differ in input or output shape: {sorted(shapes)}")
@@ -67,20 +83,21 @@ def merge_members(members: Sequence[keras.Model]) -> keras.Model:
     merged.get_layer("head_hidden").set_weights([hidden_kernel, np.concatenate([b for _, b in kernels])])
     outputs = [m.get_layer("logits").get_weights() for m in members]
     merged.get_layer("logits").set_weights([
-        np.concatenate([k for k, _ in outputs]) / len(members),
-        np.mean([b for _, b in outputs], axis=0),
+        np.concatenate([k * w for (k, _), w in zip(outputs, weights)]).astype(np.float32),
+        np.sum([b * w for (_, b), w in zip(outputs, weights)], axis=0).astype(np.float32),
     ])
     return merged
 
 
 def build_ensemble(config: dict) -> keras.Model:
     """The structure an ensemble run's config.json describes, for loading its merged weights."""
-    member_config = {k: v for k, v in config.items() if k != "members"}  # the settings members share
+    member_config = {k: v for k, v in config.items() if k not in ("members", "member_shares")}  # what members share
     members = [build_architecture(member_config) for _ in config["members"]]
     return _assemble(members, name=members[0].name)
 
 
-def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, data_root: str | Path | None = None) -> dict:
+def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, data_root: str | Path | None = None,
+                  shares: Sequence[float] | None = None) -> dict:
     """Merge finished training runs into a new run folder that `evaluate`, `export` and the model card
     read like any other: config.json (the first member's, plus `members` and their `seeds`),
     summary.json (shared facts, such as the FER+ labels when every member used the same, and each
@@ -88,7 +105,8 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
     members' epochs) and best.weights.h5.
 
     `data_root` replaces the members' data set for scoring, when they trained on a copy of it on another
-    machine; the deduplication report is then that data set's own."""
+    machine; the deduplication report is then that data set's own. `shares` weights the members (see
+    merge_members); config.json records them as `member_shares`, summing to 1."""
     from fer_core.training.data import load_splits
 
     member_dirs = [Path(d) for d in member_dirs]
@@ -106,13 +124,13 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
         model = build_architecture(config)
         model.load_weights(directory / "best.weights.h5")
         members.append(model)
-    merged = merge_members(members)
+    merged = merge_members(members, shares=shares)
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     summaries = [json.loads((d / "summary.json").read_text()) for d in member_dirs]
     config = {**configs[0], "run_dir": str(run_dir), "members": [str(d.resolve()) for d in member_dirs],
-              "seeds": [c["seed"] for c in configs]}
+              "seeds": [c["seed"] for c in configs], "member_shares": normalised_shares(shares, len(members))}
     dedup = summaries[0]["dedup"]
     if data_root is not None:
         config["data_root"] = str(data_root)

@@ -2,11 +2,12 @@
 without its members' training folders (which stay on the machine that trained them).
 
 `ensemble.merge_members` builds the merged head from its members' heads: the hidden layer block-diagonal, the
-output kernels stacked and divided by their number, the output biases averaged. Each member is recovered with
-its own conv layers, its own block of the hidden layer and its rows of the output kernel times the number of
-members; its output bias is the ensemble's, the mean of the members' (one member's own bias cannot be told from
-the mean). Any equal-weight merge that includes all of them is therefore exact: merged again they give the
-ensemble's logits, and merged with new runs the mean of every member's, each counted once.
+output kernels stacked, each times its member's share (config.json's `member_shares`; 1 / their number in
+ensembles merged before shares existed), the output biases averaged with the same shares. Each member is
+recovered with its own conv layers, its own block of the hidden layer and its rows of the output kernel divided
+by its share; its output bias is the ensemble's, the shared mean of the members' (one member's own bias cannot
+be told from it). Any merge that includes all of them at shares in their original proportion is therefore
+exact: merged again they give the ensemble's logits, and merged with new runs each member counts at its share.
 
 Weights of an int8 file (quantize.py) are dequantized, (q - zero point) x scale, per output channel; its activations
 were quantized too, so the recovered members read faces as the int8 file does only to within that rounding (the
@@ -116,7 +117,7 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
     if found != (config["arch"], count):
         raise ValueError(DIFFERENT_MODEL.format(found=f"{found[0]} x {found[1]}", expected=f"{config['arch']} x {count}"))
 
-    member_config = {k: v for k, v in config.items() if k not in ("members", "seeds", "run_dir")}
+    member_config = {k: v for k, v in config.items() if k not in ("members", "seeds", "member_shares", "run_dir")}
     members = [build_architecture(member_config) for _ in range(count)]
     body = [layer.name for layer in members[0].layers if layer.weights and layer.name not in ("head_hidden", "logits")]
     prefixes = [(f"member{i}",) for i in range(count)] if count > 1 else [()]
@@ -126,6 +127,7 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
     hidden_kernel, hidden_bias = weights[("head_hidden",)]
     logits_kernel, logits_bias = weights[("logits",)]
     channels, units = hidden_kernel.shape[0] // count, hidden_kernel.shape[1] // count
+    shares = config.get("member_shares") or [1 / count] * count
     for i, (member, prefix) in enumerate(zip(members, prefixes)):
         for name in body:
             member.get_layer(name).set_weights(weights[prefix + (name,)])
@@ -135,13 +137,13 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
         if np.any(outside):
             raise ValueError(NOT_BLOCK_DIAGONAL.format(members=count))
         member.get_layer("head_hidden").set_weights([hidden_kernel[rows, cols], hidden_bias[cols]])
-        member.get_layer("logits").set_weights([logits_kernel[cols] * count, logits_bias])
+        member.get_layer("logits").set_weights([logits_kernel[cols] / shares[i], logits_bias])
 
     record = {"onnx": onnx_path.name, "sha256": hashlib.sha256(data).hexdigest(),
               "version": metadata.get("version"), "members": count,
-              "int8": "quantization" in metadata, "output_bias": "the ensemble's (the mean of its members')"}
+              "int8": "quantization" in metadata, "output_bias": "the ensemble's (its members' mean at their shares)"}
     if parity_images is not None:
-        record["parity"] = _parity(onnx_path, members, parity_images, float(metadata["temperature"]))
+        record["parity"] = _parity(onnx_path, members, shares, parity_images, float(metadata["temperature"]))
         if not record["int8"] and record["parity"]["max_prob_diff"] > PARITY_TOLERANCE:
             raise RuntimeError(f"recovered members differ from {onnx_path.name}: "
                                f"max probability difference {record['parity']['max_prob_diff']:.2e}")
@@ -157,7 +159,7 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
                                                        indent=2))
         (folder / "summary.json").write_text(json.dumps(
             {**shared, **{k: v for k, v in own.items() if k not in ("run", "seed")},
-             "recovered_from": {**record, "member": i, "run": own.get("run")}}, indent=2))
+             "recovered_from": {**record, "member": i, "run": own.get("run"), "share": shares[i]}}, indent=2))
         if histories[i]:
             with (folder / "history.csv").open("w", newline="") as stream:
                 writer = csv.DictWriter(stream, fieldnames=list(histories[i][0]))
@@ -168,13 +170,13 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
     return folders
 
 
-def _parity(onnx_path: Path, members: list, images: np.ndarray, temperature: float) -> dict:
+def _parity(onnx_path: Path, members: list, shares: list[float], images: np.ndarray, temperature: float) -> dict:
     from scipy.special import softmax
 
     from fer_core.training.ensemble import merge_members
     from fer_core.training.export import onnx_outputs
 
-    model = merge_members(members) if len(members) > 1 else members[0]
+    model = merge_members(members, shares=shares) if len(members) > 1 else members[0]
     expected = onnx_outputs(onnx_path, images)["probs"]
     got = softmax(np.asarray(model.predict(images, verbose=0)) / temperature, axis=1)
     return {"images": len(images), "max_prob_diff": float(np.abs(expected - got).max()),

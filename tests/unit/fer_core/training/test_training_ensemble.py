@@ -27,6 +27,23 @@ def test_merged_logits_are_the_mean_of_the_members_logits(fer4_test_faces):
     assert merged.get_layer("cam_features").output.shape[-1] == 3 * members[0].get_layer("cam_features").output.shape[-1]
 
 
+def test_shares_weight_the_members_logits(fer4_test_faces):
+    members = _random_members(2)
+    merged = merge_members(members, shares=[1, 3])
+    logits = [m.predict(fer4_test_faces, verbose=0) for m in members]
+    np.testing.assert_allclose(merged.predict(fer4_test_faces, verbose=0), 0.25 * logits[0] + 0.75 * logits[1],
+                               rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("shares", [[1], [1, 0], [1, -2]])
+def test_shares_must_be_positive_and_one_per_member(shares):
+    from fer_core.training.ensemble import BAD_SHARES
+
+    with pytest.raises(ValueError) as refused:
+        merge_members(_random_members(2), shares=shares)
+    assert str(refused.value) == BAD_SHARES.format(count=2, shares=shares)
+
+
 def test_one_member_is_not_an_ensemble():
     with pytest.raises(ValueError, match=r"^an ensemble needs at least 2 members, got 1$"):
         merge_members(_random_members(1))
@@ -273,6 +290,39 @@ def test_recovered_members_merged_with_a_new_run_count_as_equals(tmp_path, ensem
     np.testing.assert_allclose(_logits(tmp_path / "three", fer4_test_faces), expected, rtol=1e-4, atol=1e-5)
 
 
+def test_a_new_run_joins_recovered_members_at_its_share(tmp_path, ensemble_onnx, ensemble_run, tiny_emotion_run,
+                                                       second_run, fer4_test_faces):
+    """The recovered members at their original proportion and a new run at half: what a blend chose."""
+    from fer_core.training.recover import recover_members
+
+    folders = recover_members(ensemble_onnx, ensemble_run, tmp_path / "recovered")
+    ensemble_runs([*folders, second_run], tmp_path / "half", shares=[1, 1, 2])
+    assert json.loads((tmp_path / "half" / "config.json").read_text())["member_shares"] == [0.25, 0.25, 0.5]
+    expected = 0.25 * _logits(tiny_emotion_run, fer4_test_faces) + 0.75 * _logits(second_run, fer4_test_faces)
+    np.testing.assert_allclose(_logits(tmp_path / "half", fer4_test_faces), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_members_of_a_weighted_ensemble_are_recovered_at_their_shares(tmp_path, tiny_emotion_run, second_run,
+                                                                       fer4_test_faces):
+    from fer_core.training.evaluate import evaluate_run
+    from fer_core.training.export import export_run
+    from fer_core.training.recover import recover_members
+    from governance.model_cards import build_model_card
+
+    ensemble_runs([tiny_emotion_run, second_run], tmp_path / "weighted", shares=[1, 3])
+    evaluate_run(tmp_path / "weighted")
+    onnx_path = export_run(tmp_path / "weighted", tmp_path / "weighted.onnx", version="test-weighted")
+    folders = recover_members(onnx_path, tmp_path / "weighted", tmp_path / "recovered", parity_images=fer4_test_faces)
+    assert [json.loads((f / "summary.json").read_text())["recovered_from"]["share"] for f in folders] == [0.25, 0.75]
+    ensemble_runs(folders, tmp_path / "again", shares=[1, 3])
+    np.testing.assert_allclose(_logits(tmp_path / "again", fer4_test_faces),
+                               _logits(tmp_path / "weighted", fer4_test_faces), rtol=1e-4, atol=1e-5)
+    card = build_model_card(name="emotion_ensemble", kind="emotion", models=[onnx_path], run_dir=tmp_path / "weighted")
+    assert card["model_details"]["ensemble"] == ("mean of the logits of 2 independently trained runs, seeds [1234, 7], "
+                                                 f"weighted by shares {tiny_emotion_run.name} 0.250, "
+                                                 f"{second_run.name} 0.750")
+
+
 def test_members_recovered_from_the_int8_file_read_faces_as_it_does(tmp_path, ensemble_int8, ensemble_run,
                                                                     fer4_test_faces):
     from fer_core.training.recover import recover_members
@@ -339,5 +389,5 @@ def test_a_merge_of_recovered_members_names_them_and_their_file_in_its_records_a
                                run_dir=merged)["model_details"]
     sha = json.loads((folders[0] / "summary.json").read_text())["recovered_from"]["sha256"]
     assert details["members_read_back"] == {
-        run: f"from ensemble.onnx version test-ensemble (SHA-256 {sha}); output bias: the mean of its members'"
+        run: f"from ensemble.onnx version test-ensemble (SHA-256 {sha}); output bias: that file's"
         for run in trained_as}
