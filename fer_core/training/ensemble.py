@@ -67,7 +67,7 @@ def merge_members(members: Sequence[keras.Model], *, shares: Sequence[float] | N
     named after the first one, which is how exported metadata and the explanations name the architecture."""
     if len(members) < 2:
         raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
-    weights = normalised_shares(shares, len(members))
+    fractions = normalised_shares(shares, len(members))
     shapes = {(tuple(m.input.shape[1:]), tuple(m.output.shape[1:])) for m in members}
     if len(shapes) != 1:
         raise ValueError(f"members differ in input or output shape: {sorted(shapes)}")
@@ -83,8 +83,8 @@ def merge_members(members: Sequence[keras.Model], *, shares: Sequence[float] | N
     merged.get_layer("head_hidden").set_weights([hidden_kernel, np.concatenate([b for _, b in kernels])])
     outputs = [m.get_layer("logits").get_weights() for m in members]
     merged.get_layer("logits").set_weights([
-        np.concatenate([k * w for (k, _), w in zip(outputs, weights)]).astype(np.float32),
-        np.sum([b * w for (_, b), w in zip(outputs, weights)], axis=0).astype(np.float32),
+        np.concatenate([k * f for (k, _), f in zip(outputs, fractions)]).astype(np.float32),
+        np.sum([b * f for (_, b), f in zip(outputs, fractions)], axis=0).astype(np.float32),
     ])
     return merged
 
@@ -110,6 +110,7 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
     from fer_core.training.data import load_splits
 
     member_dirs = [Path(d) for d in member_dirs]
+    fractions = normalised_shares(shares, len(member_dirs))  # refused before any member is loaded
     for directory in member_dirs:
         for name in ("config.json", "summary.json", "best.weights.h5"):
             if not (directory / name).is_file():
@@ -130,7 +131,7 @@ def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, dat
     run_dir.mkdir(parents=True, exist_ok=True)
     summaries = [json.loads((d / "summary.json").read_text()) for d in member_dirs]
     config = {**configs[0], "run_dir": str(run_dir), "members": [str(d.resolve()) for d in member_dirs],
-              "seeds": [c["seed"] for c in configs], "member_shares": normalised_shares(shares, len(members))}
+              "seeds": [c["seed"] for c in configs], "member_shares": fractions}
     dedup = summaries[0]["dedup"]
     if data_root is not None:
         config["data_root"] = str(data_root)
