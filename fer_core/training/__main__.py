@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--arch", required=True, help="cnn3_rgb, cnn4_rgb, vgg16, resnet50v2, efficientnetb0, cnn5_gray")
     train.add_argument("--data", default="../shared/data/fer4", help="root with train/validation/test/<class>/")
     train.add_argument("--run-dir", required=True)
-    train.add_argument("--weights", default="hed", choices=["hed", "imagenet", "imagenet-onnx", "random"])
+    train.add_argument("--weights", default="hed", choices=["hed", "imagenet", "imagenet-onnx", "random", "mobilefacenet-onnx"],
+                       help="the start: VGG16's (hed, imagenet, imagenet-onnx), or mobilefacenet-onnx for --arch mobilefacenet")
     train.add_argument("--weights-file", help="local weights file for --weights (e.g. Keras' ImageNet VGG16 .h5)")
     train.add_argument("--seed", type=int, default=1234)
     train.add_argument("--batch-size", type=int, default=64)

@@ -26,22 +26,35 @@ UNSUPPORTED = "MobileFaceNet rebuild: node {node} ({op}) is not one this rebuild
 NO_TAP = "MobileFaceNet rebuild: the graph has no tensor named {tap}"
 
 
+def onnx_input_size(onnx_path: str | Path) -> tuple[int, int]:
+    """The (h, w) of the file's NHWC input."""
+    import onnx
+
+    dims = [d.dim_value for d in onnx.load(str(onnx_path)).graph.input[0].type.tensor_type.shape.dim]
+    return dims[1], dims[2]
+
+
 def build_mobilefacenet_body(onnx_path: str | Path, *, tap: str = DEFAULT_TAP, name: str = "mobilefacenet"):
     """A Keras model from an RGB 0-255 face of the file's input size (NHWC) to the map `tap`, with the file's
-    weights. Raises ValueError(UNSUPPORTED) for a node outside the patterns above, ValueError(NO_TAP) for a tap
-    the graph does not hold."""
+    weights (see mobilefacenet_layers)."""
     import keras
+
+    inputs = keras.Input((*onnx_input_size(onnx_path), 3), name="face")
+    return keras.Model(inputs, mobilefacenet_layers(inputs, onnx_path, tap=tap, name=name), name=name)
+
+
+def mobilefacenet_layers(inputs, onnx_path: str | Path, *, tap: str = DEFAULT_TAP, name: str = "mobilefacenet"):
+    """The file's graph applied to `inputs` (RGB 0-255 faces of the file's input size, NHWC) up to the map `tap`,
+    as Keras layers named `name`_..., with the file's weights. Raises ValueError(UNSUPPORTED) for a node outside
+    the patterns above, ValueError(NO_TAP) for a tap the graph does not hold."""
     import onnx
     from keras import layers
     from onnx import numpy_helper
 
-    model = onnx.load(str(onnx_path))
-    graph = model.graph
+    graph = onnx.load(str(onnx_path)).graph
     initializers = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     if tap not in {o for n in graph.node for o in n.output}:
         raise ValueError(NO_TAP.format(tap=tap))
-    dims = [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
-    inputs = keras.Input(tuple(dims[1:]), name="face")
     tensors = {graph.input[0].name: inputs}
     consumers: dict[str, list] = {}
     for node in graph.node:
@@ -84,7 +97,7 @@ def build_mobilefacenet_body(onnx_path: str | Path, *, tap: str = DEFAULT_TAP, n
         else:
             raise ValueError(UNSUPPORTED.format(node=node.name, op=op))
         if tap in tensors:
-            return keras.Model(inputs, tensors[tap], name=name)
+            return tensors[tap]
     raise ValueError(NO_TAP.format(tap=tap))
 
 

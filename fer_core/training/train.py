@@ -45,7 +45,7 @@ class TrainConfig:
     arch: str
     data_root: str
     run_dir: str
-    weights: str = "hed"  # vgg16 only; every other architecture starts from random weights offline
+    weights: str = "hed"  # vgg16's start; mobilefacenet takes "mobilefacenet-onnx"; the others start from random weights
     weights_file: str | None = None
     seed: int = 1234
     batch_size: int = 64
@@ -337,7 +337,7 @@ def _train(config: TrainConfig) -> dict:
         summary["ferplus_extra"] = extra_record
     if arch.transfer:
         summary["initial_weights"] = load_initial_weights(
-            model, config.weights if config.arch == "vgg16" else "random", weights_file=config.weights_file
+            model, config.weights if config.arch in ("vgg16", "mobilefacenet") else "random", weights_file=config.weights_file
         )
     else:
         summary["initial_weights"] = load_initial_weights(model, "random")

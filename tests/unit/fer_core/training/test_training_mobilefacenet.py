@@ -1,0 +1,50 @@
+"""The face-trained MobileFaceNet as an emotion architecture: trained, exported and read by the app like VGG16."""
+import json
+
+import numpy as np
+import pytest
+
+from fer_core.model_files import models_dir, sha256_file
+from fer_core.training.weights import MOBILEFACENET_ONLY, load_initial_weights
+from fer_core.training.zoo import build_model
+
+
+@pytest.fixture(scope="module")
+def mobilefacenet_run(tmp_path_factory, fer4_dir):
+    from fer_core.training.evaluate import evaluate_run
+    from fer_core.training.train import TrainConfig, train
+
+    run_dir = tmp_path_factory.mktemp("mobilefacenet_run")
+    train(TrainConfig(arch="mobilefacenet", data_root=str(fer4_dir), run_dir=str(run_dir), weights="mobilefacenet-onnx",
+                      limit_per_split=64, step1_epochs=1, step2_epochs=1, max_steps_per_epoch=2, batch_size=32,
+                      jit_compile=False))
+    evaluate_run(run_dir, splits_to_score=("validation",))
+    return run_dir
+
+
+def test_it_starts_from_the_shipped_identity_file_and_says_so(mobilefacenet_run):
+    record = json.loads((mobilefacenet_run / "summary.json").read_text())["initial_weights"]
+    shipped = models_dir() / "face_recognition_mobilefacenet.onnx"
+    assert (record["source"], record["file"], record["sha256"]) == ("mobilefacenet-onnx", shipped.name,
+                                                                    sha256_file(shipped))
+    assert record["layers"] > 50  # its convolutions and PReLUs
+
+
+def test_a_trained_run_exports_and_the_app_reads_it(mobilefacenet_run, fer4_test_faces):
+    from fer_core.emotion import EmotionModel
+    from fer_core.training.export import export_run
+
+    path = export_run(mobilefacenet_run, mobilefacenet_run / "emotion.onnx", version="test-mobilefacenet")
+    model = EmotionModel(path)
+    assert model.architecture == "mobilefacenet" and model.input_size == (48, 48)
+    probs = model.predict(fer4_test_faces.astype(np.uint8))
+    assert probs.shape == (len(fer4_test_faces), 4)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize(("arch", "source"), [("mobilefacenet", "random"), ("mobilefacenet", "imagenet-onnx"),
+                                              ("cnn3_rgb", "mobilefacenet-onnx")])
+def test_mobilefacenet_and_its_weights_go_together(arch, source):
+    with pytest.raises(ValueError) as refused:
+        load_initial_weights(build_model(arch, n_classes=4), source)
+    assert str(refused.value) == MOBILEFACENET_ONLY.format(arch=arch, source=source)
