@@ -60,6 +60,7 @@ def export_onnx(
         serve, input_signature=serve.input_signature, opset=OPSET,
         output_path=None,
     )
+    _resize_to_sizes(proto)
     metadata = {
         "classes": json.dumps(list(classes)),
         "input_size": json.dumps([int(height), int(width)]),
@@ -76,6 +77,43 @@ def export_onnx(
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, str(path))
     return path
+
+
+def _resize_to_sizes(proto: onnx.ModelProto) -> None:
+    """Give every Resize of a static-size map the output size instead of float scales. tf2onnx writes Keras'
+    Resizing(112, 112) of a 48-px map (zoo.mobilefacenet) as scales 2.3333333, and 48 x 2.3333333 floors to 111
+    in ONNX's shape inference (the maps after it are then declared 6x6, computed 7x7 by ONNX Runtime, which
+    warns on every run): the exact size keeps both, on every runtime, at 112."""
+    from onnx import helper, numpy_helper, shape_inference
+
+    graph = proto.graph
+    constants = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in shape_inference.infer_shapes(proto).graph.value_info}
+    rewritten = 0
+    for node in list(graph.node):
+        scales = constants.get(node.input[2]) if node.op_type == "Resize" and len(node.input) > 2 else None
+        spatial = shapes.get(node.input[0], [])[2:]
+        if scales is None or len(spatial) != 2 or not all(spatial):
+            continue
+        rewritten += 1
+        sizes = [int(round(n * s)) for n, s in zip(spatial, scales[2:])]
+        prefix = f"{node.name}_sizes"
+        graph.initializer.extend([numpy_helper.from_array(np.array([0], np.int64), f"{prefix}_start"),
+                                  numpy_helper.from_array(np.array([2], np.int64), f"{prefix}_end"),
+                                  numpy_helper.from_array(np.array(sizes, np.int64), f"{prefix}_spatial")])
+        added = [helper.make_node("Shape", [node.input[0]], [f"{prefix}_shape"], name=f"{prefix}_shape"),
+                 helper.make_node("Slice", [f"{prefix}_shape", f"{prefix}_start", f"{prefix}_end"],
+                                  [f"{prefix}_batch_channels"], name=f"{prefix}_slice"),
+                 helper.make_node("Concat", [f"{prefix}_batch_channels", f"{prefix}_spatial"], [prefix], axis=0,
+                                  name=f"{prefix}_concat")]
+        position = next(i for i, n in enumerate(graph.node) if n.name == node.name)
+        for offset, extra in enumerate(added):
+            graph.node.insert(position + offset, extra)
+        node.input[2] = ""
+        node.input.append(prefix)
+    if rewritten:  # tf2onnx's inferred shapes after it are wrong; ONNX Runtime infers its own
+        del graph.value_info[:]
 
 
 def onnx_outputs(path: str | Path, images: np.ndarray) -> dict[str, np.ndarray]:

@@ -36,6 +36,8 @@ def test_a_trained_run_exports_and_the_app_reads_it(mobilefacenet_run, fer4_test
 
     path = export_run(mobilefacenet_run, mobilefacenet_run / "emotion.onnx", version="test-mobilefacenet")
     model = EmotionModel(path)
+    declared = {o.name: o.shape for o in model.session.get_outputs()}["cam_features"]
+    assert declared[1:] == [7, 7, 512]  # as computed (tf2onnx alone declared 6x6)
     assert model.architecture == "mobilefacenet" and model.input_size == (48, 48)
     probs = model.predict(fer4_test_faces.astype(np.uint8))
     assert probs.shape == (len(fer4_test_faces), 4)
