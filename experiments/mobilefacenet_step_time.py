@@ -30,6 +30,18 @@ def mobilefacenet_model() -> keras.Model:
     return keras.Model(inputs, layers.Dense(CLASSES, dtype="float32")(x))
 
 
+def multiply_adds(model: keras.Model) -> float:
+    """Multiply-adds of one face through the model's convolutions (depthwise included), in G."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += multiply_adds(layer) * 1e9
+        elif isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D)):
+            height, width = layer.output.shape[1:3]
+            total += height * width * int(np.prod(layer.kernel.shape))  # (kh, kw, in, out); depthwise (kh, kw, in, 1)
+    return total / 1e9
+
+
 def seconds_per_step(model: keras.Model, steps: int) -> float:
     rng = np.random.default_rng(0)
     faces = rng.uniform(0, 255, (64, 48, 48, 3)).astype("float32")
@@ -48,11 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=8)
     args = parser.parse_args(argv)
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    print("| model | parameters | s/step (batch 64) |\n|---|---|---|")
+    print("| model | parameters | G multiply-adds a face (convolutions) | s/step (batch 64) |\n|---|---|---|---|")
     for name, make in (("MobileFaceNet to t361, 48 -> 112 px", mobilefacenet_model),
                        ("VGG16, 48 -> 96 px (0.5.0's recipe)", lambda: build_model("vgg16", n_classes=CLASSES, upsample=2))):
         model = make()
-        print(f"| {name} | {model.count_params():,} | {seconds_per_step(model, args.steps):.2f} |", flush=True)
+        print(f"| {name} | {model.count_params():,} | {multiply_adds(model):.2f} | {seconds_per_step(model, args.steps):.2f} |",
+              flush=True)
     return 0
 
 
