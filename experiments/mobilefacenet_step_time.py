@@ -31,15 +31,19 @@ def mobilefacenet_model() -> keras.Model:
 
 
 def multiply_adds(model: keras.Model) -> float:
-    """Multiply-adds of one face through the model's convolutions (depthwise included), in G."""
+    """Multiply-adds of one face through the model's convolutions (depthwise included, nested models too), in G."""
+    return _conv_multiply_adds(model) / 1e9
+
+
+def _conv_multiply_adds(model: keras.Model) -> int:
     total = 0
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            total += multiply_adds(layer) * 1e9
+            total += _conv_multiply_adds(layer)
         elif isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D)):
             height, width = layer.output.shape[1:3]
             total += height * width * int(np.prod(layer.kernel.shape))  # (kh, kw, in, out); depthwise (kh, kw, in, 1)
-    return total / 1e9
+    return total
 
 
 def seconds_per_step(model: keras.Model, steps: int) -> float:

@@ -84,8 +84,8 @@ def mobilefacenet_layers(inputs, onnx_path: str | Path, *, tap: str = DEFAULT_TA
             tensors[node.output[0]] = tensors[ins[0]]  # Keras stays NHWC
         elif op == "Conv":
             tensors[node.output[0]] = _conv(node, tensors[ins[0]], initializers, layer_name)
-        elif op == "Relu" and _is_prelu(node, consumers):
-            abs_node, sub_node, mul_node, add_node = _prelu_nodes(node, consumers)
+        elif op == "Relu" and (prelu_nodes := _prelu_nodes(node, consumers)) is not None:
+            abs_node, sub_node, mul_node, add_node = prelu_nodes
             slope = 2 * initializers[mul_node.input[1]].reshape(-1)
             prelu = layers.PReLU(shared_axes=[1, 2], name=layer_name("prelu"))
             x = prelu(tensors[ins[0]])
@@ -126,21 +126,20 @@ def _conv(node, x, initializers: dict, layer_name):
     return y
 
 
-def _is_prelu(relu, consumers: dict) -> bool:
-    try:
-        _prelu_nodes(relu, consumers)
-    except (KeyError, ValueError, StopIteration):
-        return False
-    return True
-
-
-def _prelu_nodes(relu, consumers: dict) -> tuple:
-    """The Abs, Sub, Mul and Add nodes that make relu(x) + a * (x - |x|) with `relu`."""
+def _prelu_nodes(relu, consumers: dict) -> tuple | None:
+    """The Abs, Sub, Mul and Add nodes that make relu(x) + a * (x - |x|) with `relu`; None if they do not."""
     x = relu.input[0]
-    abs_node = next(n for n in consumers[x] if n.op_type == "Abs")
-    sub_node = next(n for n in consumers[x] if n.op_type == "Sub" and list(n.input) == [x, abs_node.output[0]])
-    (mul_node,) = consumers[sub_node.output[0]]
-    (add_node,) = consumers[mul_node.output[0]]
-    if mul_node.op_type != "Mul" or add_node.op_type != "Add" or relu.output[0] not in add_node.input:
-        raise ValueError("not a PReLU")
+    abs_node = next((n for n in consumers.get(x, []) if n.op_type == "Abs"), None)
+    sub_node = abs_node and next((n for n in consumers[x]
+                                  if n.op_type == "Sub" and list(n.input) == [x, abs_node.output[0]]), None)
+    mul_node = sub_node and _only_consumer(sub_node, consumers, "Mul")
+    add_node = mul_node and _only_consumer(mul_node, consumers, "Add")
+    if add_node is None or relu.output[0] not in add_node.input:
+        return None
     return abs_node, sub_node, mul_node, add_node
+
+
+def _only_consumer(node, consumers: dict, op: str):
+    """The one node reading `node`'s output, if there is one and it is an `op`; otherwise None."""
+    readers = consumers.get(node.output[0], [])
+    return readers[0] if len(readers) == 1 and readers[0].op_type == op else None

@@ -104,6 +104,7 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
     file's probabilities: within PARITY_TOLERANCE for a float32 file; an int8 file's difference is recorded."""
     import onnx
 
+    from fer_core.training.ensemble import normalised_shares
     from fer_core.training.zoo import build_architecture
 
     onnx_path, run_files, out = Path(onnx_path), Path(run_files), Path(out)
@@ -127,7 +128,7 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
     hidden_kernel, hidden_bias = weights[("head_hidden",)]
     logits_kernel, logits_bias = weights[("logits",)]
     channels, units = hidden_kernel.shape[0] // count, hidden_kernel.shape[1] // count
-    shares = config.get("member_shares") or [1 / count] * count
+    shares = normalised_shares(config.get("member_shares"), count)  # equal in ensembles merged before shares
     for i, (member, prefix) in enumerate(zip(members, prefixes)):
         for name in body:
             member.get_layer(name).set_weights(weights[prefix + (name,)])
