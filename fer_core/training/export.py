@@ -90,13 +90,13 @@ def _resize_to_sizes(proto: onnx.ModelProto) -> None:
     constants = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
               for v in shape_inference.infer_shapes(proto).graph.value_info}
-    rewritten = 0
+    replaced_scales = set()
     for node in list(graph.node):
         scales = constants.get(node.input[2]) if node.op_type == "Resize" and len(node.input) > 2 else None
         spatial = shapes.get(node.input[0], [])[2:]
         if scales is None or len(spatial) != 2 or not all(spatial):
             continue
-        rewritten += 1
+        replaced_scales.add(node.input[2])
         sizes = [int(round(n * s)) for n, s in zip(spatial, scales[2:])]
         prefix = f"{node.name}_sizes"
         graph.initializer.extend([numpy_helper.from_array(np.array([0], np.int64), f"{prefix}_start"),
@@ -112,8 +112,13 @@ def _resize_to_sizes(proto: onnx.ModelProto) -> None:
             graph.node.insert(position + offset, extra)
         node.input[2] = ""
         node.input.append(prefix)
-    if rewritten:  # tf2onnx's inferred shapes after it are wrong; ONNX Runtime infers its own
+    if replaced_scales:  # tf2onnx's inferred shapes after it are wrong; ONNX Runtime infers its own
         del graph.value_info[:]
+    # The scales no node reads any more (ONNX Runtime would warn of each on every load).
+    still_read = {name for node in graph.node for name in node.input}
+    orphans = [i for i in graph.initializer if i.name in replaced_scales and i.name not in still_read]
+    for initializer in orphans:
+        graph.initializer.remove(initializer)
 
 
 def onnx_outputs(path: str | Path, images: np.ndarray) -> dict[str, np.ndarray]:

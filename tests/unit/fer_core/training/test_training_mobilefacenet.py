@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import onnx
 import pytest
 
 from fer_core.model_files import models_dir, sha256_file
@@ -38,6 +39,9 @@ def test_a_trained_run_exports_and_the_app_reads_it(mobilefacenet_run, fer4_test
     model = EmotionModel(path)
     declared = {o.name: o.shape for o in model.session.get_outputs()}["cam_features"]
     assert declared[1:] == [7, 7, 512]  # as computed (tf2onnx alone declared 6x6)
+    graph = onnx.load(path).graph
+    read = {name for node in graph.node for name in node.input}
+    assert [i.name for i in graph.initializer if i.name not in read] == []  # the rewrite leaves no stale scales
     assert model.architecture == "mobilefacenet" and model.input_size == (48, 48)
     probs = model.predict(fer4_test_faces.astype(np.uint8))
     assert probs.shape == (len(fer4_test_faces), 4)
