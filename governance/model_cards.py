@@ -395,6 +395,11 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     if summary.get("members"):  # an ensemble run (fer_core/training/ensemble.py)
         details["ensemble"] = (f"mean of the logits of {len(summary['members'])} independently trained runs, "
                                f"seeds {config.get('seeds')}")
+        recipes = config.get("member_recipes") or []
+        if len({recipe.get("arch") for recipe in recipes}) > 1:  # members of several architectures
+            details["ensemble"] += ", architectures " + ", ".join(
+                f"{m['run']} {recipe['arch']}" for m, recipe in zip(summary["members"], recipes))
+            details["training_recipe"] = {m["run"]: recipe for m, recipe in zip(summary["members"], recipes)}
         shares = config.get("member_shares")
         if shares and len(set(shares)) > 1:
             details["ensemble"] += ", weighted by shares " + ", ".join(

@@ -118,21 +118,27 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
     if found != (config["arch"], count):
         raise ValueError(DIFFERENT_MODEL.format(found=f"{found[0]} x {found[1]}", expected=f"{config['arch']} x {count}"))
 
-    member_config = {k: v for k, v in config.items() if k not in ("members", "seeds", "member_shares", "run_dir")}
-    members = [build_architecture(member_config) for _ in range(count)]
-    body = [layer.name for layer in members[0].layers if layer.weights and layer.name not in ("head_hidden", "logits")]
+    shared_config = {k: v for k, v in config.items()
+                     if k not in ("members", "seeds", "member_shares", "member_recipes", "run_dir")}
+    # Each member's own config: its recipe (ensemble.MEMBER_RECIPE) over what they share; ensembles merged before
+    # recipes were recorded had members of one architecture, the config's own.
+    member_configs = [{**shared_config, **recipe} for recipe in config.get("member_recipes") or [{}] * count]
+    members = [build_architecture(c) for c in member_configs]
+    bodies = [[layer.name for layer in m.layers if layer.weights and layer.name not in ("head_hidden", "logits")]
+              for m in members]
     prefixes = [(f"member{i}",) for i in range(count)] if count > 1 else [()]
     weights = onnx_layer_weights(proto.graph, {
-        **{p + (name,): members[0].get_layer(name) for p in prefixes for name in body},
+        **{p + (name,): m.get_layer(name) for m, p, body in zip(members, prefixes, bodies) for name in body},
         ("head_hidden",): members[0].get_layer("head_hidden"), ("logits",): members[0].get_layer("logits")})
     hidden_kernel, hidden_bias = weights[("head_hidden",)]
     logits_kernel, logits_bias = weights[("logits",)]
-    channels, units = hidden_kernel.shape[0] // count, hidden_kernel.shape[1] // count
+    blocks = [m.get_layer("head_hidden").kernel.shape for m in members]  # (channels, units) of each member
+    starts = np.cumsum([(0, 0), *blocks], axis=0)
     shares = normalised_shares(config.get("member_shares"), count)  # equal in ensembles merged before shares
-    for i, (member, prefix) in enumerate(zip(members, prefixes)):
+    for i, (member, prefix, body) in enumerate(zip(members, prefixes, bodies)):
         for name in body:
             member.get_layer(name).set_weights(weights[prefix + (name,)])
-        rows, cols = slice(i * channels, (i + 1) * channels), slice(i * units, (i + 1) * units)
+        rows, cols = slice(starts[i][0], starts[i + 1][0]), slice(starts[i][1], starts[i + 1][1])
         outside = hidden_kernel[rows].copy()
         outside[:, cols] = 0
         if np.any(outside):
@@ -156,10 +162,11 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
         folder = out / f"member{i}"
         folder.mkdir(parents=True, exist_ok=True)
         own = summary["members"][i] if count > 1 else {"run": Path(config["run_dir"]).name}
-        (folder / "config.json").write_text(json.dumps({**member_config, "run_dir": str(folder), "seed": seeds[i]},
-                                                       indent=2))
+        (folder / "config.json").write_text(json.dumps({**member_configs[i], "run_dir": str(folder),
+                                                        "seed": seeds[i]}, indent=2))
         (folder / "summary.json").write_text(json.dumps(
-            {**shared, **{k: v for k, v in own.items() if k not in ("run", "seed")},
+            {**shared, "initial_weights": _own_start(summary["initial_weights"], member_configs[i]),
+             **{k: v for k, v in own.items() if k not in ("run", "seed")},
              "recovered_from": {**record, "member": i, "run": own.get("run"), "share": shares[i]}}, indent=2))
         if histories[i]:
             with (folder / "history.csv").open("w", newline="") as stream:
@@ -169,6 +176,15 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
         member.save_weights(folder / "best.weights.h5")
         folders.append(folder)
     return folders
+
+
+def _own_start(initial_weights: dict, member_config: dict) -> dict:
+    """A member's start from its ensemble's record: the record itself, or for members of several starts
+    (ensemble._initial_weights) the one of the member's own `weights`."""
+    starts = initial_weights.get("starts")
+    if not starts:
+        return initial_weights
+    return next(start for start in starts if start["source"] == member_config.get("weights"))
 
 
 def _parity(onnx_path: Path, members: list, shares: list[float], images: np.ndarray, temperature: float) -> dict:

@@ -171,7 +171,8 @@ def with_layer_gradients(model: onnx.ModelProto, layer: str | None, *, classes: 
         builder.op("Unsqueeze", ["cam_weights", builder.const([3, 4])]),
         builder.op("Concat", [builder.const([1, 1, 1]), spatial], axis=0),
     ])
-    tensor, grad = _walk_down(walker, builder, tensor, grad, layer, classes)
+    if layer is not None:  # the last map itself needs no walk, whatever computes it (an ensemble's resized maps)
+        tensor, grad = _walk_down(walker, builder, tensor, grad, layer, classes)
     features = builder.op("Transpose", [tensor], perm=[0, 2, 3, 1])
     gradients = builder.op("Transpose", [grad], perm=[0, 1, 3, 4, 2])
     for name, source in zip(LAYER_OUTPUTS, (features, gradients)):

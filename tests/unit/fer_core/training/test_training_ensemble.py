@@ -73,15 +73,30 @@ def ensemble_run(tmp_path_factory, tiny_emotion_run, second_run):
     return run_dir
 
 
-def test_runs_of_different_architectures_are_refused(tmp_path, tiny_emotion_run, second_run):
+def test_runs_of_different_classes_are_refused(tmp_path, tiny_emotion_run, second_run):
     import shutil
 
     other = shutil.copytree(second_run, tmp_path / "other")
     config = json.loads((second_run / "config.json").read_text())
-    (other / "config.json").write_text(json.dumps({**config, "arch": "cnn4_rgb"}))
-    with pytest.raises(ValueError, match=r"^members differ in arch: \['cnn3_rgb', 'cnn4_rgb'\]$"):
+    classes = [*config["classes"][:-1], "angry"]
+    (other / "config.json").write_text(json.dumps({**config, "classes": classes}))
+    with pytest.raises(ValueError, match=r"^members differ in classes: "):
         ensemble_runs([tiny_emotion_run, other], tmp_path / "merged")
     assert not (tmp_path / "merged").exists()
+
+
+def test_members_of_different_architectures_meet_at_one_map_size(fer4_test_faces):
+    """VGG16 at 96 px leaves a 6x6 map and MobileFaceNet a 7x7 one: each is repeated cell by cell to 42x42,
+    which leaves every member's global average, so the merge is still the weighted mean of their logits."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    vgg, mobilefacenet = build_model("vgg16", n_classes=4, upsample=2), build_model("mobilefacenet", n_classes=4)
+    merged = merge_members([vgg, mobilefacenet], shares=[2, 1])
+    assert merged.name == "vgg16-mobilefacenet"
+    assert tuple(merged.get_layer("cam_features").output.shape[1:]) == (42, 42, 512 + 512)
+    expected = (2 * vgg.predict(fer4_test_faces, verbose=0) + mobilefacenet.predict(fer4_test_faces, verbose=0)) / 3
+    np.testing.assert_allclose(merged.predict(fer4_test_faces, verbose=0), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_a_member_without_trained_weights_is_refused_by_name(tmp_path, tiny_emotion_run):
@@ -111,6 +126,11 @@ def test_ensemble_run_records_its_members_and_rebuilds_from_its_config(ensemble_
         member.load_weights(run / "best.weights.h5")
         members.append(member.predict(fer4_test_faces, verbose=0))
     np.testing.assert_allclose(model.predict(fer4_test_faces, verbose=0), np.mean(members, axis=0),
+                               rtol=1e-4, atol=1e-5)
+    # Ensembles merged before member recipes were recorded (0.5.0's run files) had members of the config's arch.
+    older = build_from_config({k: v for k, v in config.items() if k != "member_recipes"})
+    older.load_weights(ensemble_run / "best.weights.h5")
+    np.testing.assert_allclose(older.predict(fer4_test_faces, verbose=0), np.mean(members, axis=0),
                                rtol=1e-4, atol=1e-5)
 
 
@@ -391,3 +411,97 @@ def test_a_merge_of_recovered_members_names_them_and_their_file_in_its_records_a
     assert details["members_read_back"] == {
         run: f"from ensemble.onnx version test-ensemble (SHA-256 {sha}); output bias: that file's"
         for run in trained_as}
+
+
+@pytest.fixture(scope="module")
+def cnn4_run(tmp_path_factory, fer4_dir):
+    """A tiny run of another architecture, whose last map (6x6) is half the size of cnn3_rgb's (12x12)."""
+    from fer_core.training.train import TrainConfig, train
+
+    run_dir = tmp_path_factory.mktemp("tiny_cnn4_run")
+    train(TrainConfig(arch="cnn4_rgb", data_root=str(fer4_dir), run_dir=str(run_dir), weights="random", seed=5,
+                      limit_per_split=96, step2_epochs=1, max_steps_per_epoch=3, batch_size=32, jit_compile=False))
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def mixed_onnx(tmp_path_factory, tiny_emotion_run, cnn4_run):
+    """cnn3_rgb and cnn4_rgb merged at shares 1:2, scored and exported."""
+    from fer_core.training.evaluate import evaluate_run
+    from fer_core.training.export import export_run
+
+    run_dir = tmp_path_factory.mktemp("tiny_mixed_ensemble")
+    ensemble_runs([tiny_emotion_run, cnn4_run], run_dir, shares=[1, 2])
+    evaluate_run(run_dir)
+    return export_run(run_dir, run_dir / "mixed.onnx", version="test-mixed")
+
+
+def test_runs_of_different_architectures_merge_into_one_model_named_after_both(mixed_onnx, tiny_emotion_run, cnn4_run,
+                                                                               fer4_test_faces):
+    import onnx
+
+    from fer_core import EmotionModel
+
+    run_dir = mixed_onnx.parent
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["arch"] == "cnn3_rgb-cnn4_rgb"
+    assert [(r["arch"], r["seed"]) for r in config["member_recipes"]] == [("cnn3_rgb", 1234), ("cnn4_rgb", 5)]
+    expected = (_logits(tiny_emotion_run, fer4_test_faces) + 2 * _logits(cnn4_run, fer4_test_faces)) / 3
+    np.testing.assert_allclose(_logits(run_dir, fer4_test_faces), expected, rtol=1e-4, atol=1e-5)
+    metadata = {p.key: p.value for p in onnx.load(str(mixed_onnx)).metadata_props}
+    assert metadata["architecture"] == "cnn3_rgb-cnn4_rgb" and metadata["ensemble_members"] == "2"
+    assert EmotionModel(mixed_onnx).predict(fer4_test_faces.astype(np.uint8)).shape == (len(fer4_test_faces), 4)
+
+
+def test_a_mixed_ensemble_is_explained_at_its_joined_map(mixed_onnx, fer4_test_faces):
+    """No inner layer is common to both members, so HiResCAM and LayerCAM explain at the joined 12x12 map, where
+    every cell's gradient is cam_weights (the head is GAP -> Dense -> Dense) and no walk down is needed."""
+    from governance.explain import hirescam, layercam, load_cam_model
+
+    model = load_cam_model(mixed_onnx)
+    assert model.default_layer is None
+    out, cam = model.run_layer(fer4_test_faces), model.run(fer4_test_faces)
+    np.testing.assert_allclose(out.features, cam.features, rtol=1e-5, atol=1e-6)
+    assert out.features.shape[1:] == (12, 12, 256 + 512)
+    np.testing.assert_allclose(out.gradients, np.broadcast_to(cam.weights[:, :, None, None, :], out.gradients.shape),
+                               rtol=1e-5, atol=1e-7)
+    for method in (hirescam, layercam):
+        assert method(model, fer4_test_faces[0]).shape == (48, 48)
+
+
+def test_members_of_different_architectures_are_recovered_each_as_its_own(tmp_path, mixed_onnx, fer4_test_faces):
+    from fer_core.training.recover import PARITY_TOLERANCE, recover_members
+
+    run_dir = mixed_onnx.parent
+    folders = recover_members(mixed_onnx, run_dir, tmp_path / "recovered", parity_images=fer4_test_faces)
+    assert [json.loads((f / "config.json").read_text())["arch"] for f in folders] == ["cnn3_rgb", "cnn4_rgb"]
+    records = [json.loads((f / "summary.json").read_text())["recovered_from"] for f in folders]
+    assert records[0]["parity"]["max_prob_diff"] <= PARITY_TOLERANCE
+    assert [r["share"] for r in records] == pytest.approx([1 / 3, 2 / 3])
+    ensemble_runs(folders, tmp_path / "again", shares=[1, 2])
+    np.testing.assert_allclose(_logits(tmp_path / "again", fer4_test_faces), _logits(run_dir, fer4_test_faces),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_model_card_of_a_mixed_ensemble_gives_each_members_architecture_recipe_and_start(tmp_path, mixed_onnx,
+                                                                                       tiny_emotion_run, cnn4_run):
+    import shutil
+
+    from governance.model_cards import build_model_card
+
+    run_dir = mixed_onnx.parent
+    details = build_model_card(name="emotion_mixed", kind="emotion", models=[mixed_onnx], run_dir=run_dir)["model_details"]
+    assert details["architecture"] == "cnn3_rgb-cnn4_rgb"
+    assert details["ensemble"] == (
+        f"mean of the logits of 2 independently trained runs, seeds [1234, 5], architectures {tiny_emotion_run.name} "
+        f"cnn3_rgb, {cnn4_run.name} cnn4_rgb, weighted by shares {tiny_emotion_run.name} 0.333, {cnn4_run.name} 0.667")
+    assert [recipe["arch"] for recipe in details["training_recipe"].values()] == ["cnn3_rgb", "cnn4_rgb"]
+
+    # Members of different starts: the merged run keeps each start's record for the card's provenance.
+    other = shutil.copytree(cnn4_run, tmp_path / "other_start")
+    summary = json.loads((other / "summary.json").read_text())
+    start = {"source": "hed", "description": "another start"}
+    (other / "summary.json").write_text(json.dumps({**summary, "initial_weights": start}))
+    merged = ensemble_runs([tiny_emotion_run, other], tmp_path / "two_starts")
+    assert merged["initial_weights"] == {"source": "random+hed", "description": "each member's own start, by source",
+                                         "starts": [summary["initial_weights"], start]}
