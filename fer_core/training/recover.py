@@ -33,7 +33,10 @@ def onnx_layer_weights(graph, model_layers: dict[tuple[str, ...], object]) -> di
     "block1_conv1"), ("head_hidden",), ...), read from the Conv, Gemm and MatMul + Add nodes tf2onnx wrote for
     them in `graph`, dequantized where the file is int8. Tensor names carry the layer names (each with a "_1"
     suffix); node names need not. tf2onnx folds a batch norm into the conv before it (its bias tensor is the
-    norm's): the conv gets the folded kernel and the norm becomes the identity plus that bias."""
+    norm's): the conv gets the folded kernel and the norm becomes the identity plus that bias. MobileFaceNet's
+    layers (zoo.mobilefacenet) add two: a depthwise conv is a Conv with one group a channel, whose folded
+    kernel has lost its name, so its bias names the layer; a PReLU is written relu(x) + (-slope) * relu(-x),
+    whose Mul holds the negated slope under the layer's name."""
     import keras
     from onnx import numpy_helper
 
@@ -44,7 +47,16 @@ def onnx_layer_weights(graph, model_layers: dict[tuple[str, ...], object]) -> di
     adds = {name: node for node in graph.node if node.op_type == "Add" for name in node.input}
     found = {}
     for node in graph.node:
-        if node.op_type == "Conv":
+        if node.op_type == "Conv" and any(a.name == "group" and a.i > 1 for a in node.attribute):
+            path = _layer_path(node.input[2], model_layers) if len(node.input) > 2 else None
+            if path is not None:  # (C, 1, h, w) -> DepthwiseConv2D's (h, w, C, 1)
+                found[path] = [tensors[node.input[1]].transpose(2, 3, 0, 1), tensors[node.input[2]]]
+        elif node.op_type == "Mul" and any(name in tensors for name in node.input):
+            slope = next(name for name in node.input if name in tensors)
+            path = _layer_path(slope, model_layers)
+            if path is not None and isinstance(model_layers[path], keras.layers.PReLU):
+                found[path] = [-tensors[slope].reshape(model_layers[path].alpha.shape)]
+        elif node.op_type == "Conv":
             path = _layer_path(node.input[1], model_layers)
             if path is None:
                 continue

@@ -31,11 +31,17 @@ def test_it_starts_from_the_shipped_identity_file_and_says_so(mobilefacenet_run)
     assert record["layers"] > 50  # its convolutions and PReLUs
 
 
-def test_a_trained_run_exports_and_the_app_reads_it(mobilefacenet_run, fer4_test_faces):
-    from fer_core.emotion import EmotionModel
+@pytest.fixture(scope="module")
+def mobilefacenet_onnx(mobilefacenet_run):
     from fer_core.training.export import export_run
 
-    path = export_run(mobilefacenet_run, mobilefacenet_run / "emotion.onnx", version="test-mobilefacenet")
+    return export_run(mobilefacenet_run, mobilefacenet_run / "emotion.onnx", version="test-mobilefacenet")
+
+
+def test_a_trained_run_exports_and_the_app_reads_it(mobilefacenet_onnx, fer4_test_faces):
+    from fer_core.emotion import EmotionModel
+
+    path = mobilefacenet_onnx
     model = EmotionModel(path)
     declared = {o.name: o.shape for o in model.session.get_outputs()}["cam_features"]
     assert declared[1:] == [7, 7, 512]  # as computed (tf2onnx alone declared 6x6)
@@ -46,6 +52,18 @@ def test_a_trained_run_exports_and_the_app_reads_it(mobilefacenet_run, fer4_test
     probs = model.predict(fer4_test_faces.astype(np.uint8))
     assert probs.shape == (len(fer4_test_faces), 4)
     np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_its_weights_are_read_back_from_the_exported_file(tmp_path, mobilefacenet_onnx, mobilefacenet_run,
+                                                          fer4_test_faces):
+    """recover-members parses its depthwise convs (a grouped Conv named by its bias) and PReLUs (a Mul by the
+    negated slope) as well as its plain convs: the member read back gives the file's probabilities."""
+    from fer_core.training.recover import PARITY_TOLERANCE, recover_members
+
+    (folder,) = recover_members(mobilefacenet_onnx, mobilefacenet_run, tmp_path / "recovered",
+                                parity_images=fer4_test_faces)
+    parity = json.loads((folder / "summary.json").read_text())["recovered_from"]["parity"]
+    assert parity["max_prob_diff"] <= PARITY_TOLERANCE and parity["same_class"] == 1.0
 
 
 @pytest.mark.parametrize(("arch", "source"), [("mobilefacenet", "random"), ("mobilefacenet", "imagenet-onnx"),
