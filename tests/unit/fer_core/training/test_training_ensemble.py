@@ -55,15 +55,19 @@ def test_members_of_different_input_sizes_are_refused():
         merge_members([small, large])
 
 
+def _tiny_run(run_dir, fer4_dir, *, arch: str, seed: int):
+    """A tiny run like conftest's tiny_emotion_run, of `arch` from `seed`."""
+    from fer_core.training.train import TrainConfig, train
+
+    train(TrainConfig(arch=arch, data_root=str(fer4_dir), run_dir=str(run_dir), weights="random", seed=seed,
+                      limit_per_split=96, step2_epochs=1, max_steps_per_epoch=3, batch_size=32, jit_compile=False))
+    return run_dir
+
+
 @pytest.fixture(scope="module")
 def second_run(tmp_path_factory, fer4_dir):
     """Another tiny run like conftest's tiny_emotion_run, from another seed."""
-    from fer_core.training.train import TrainConfig, train
-
-    run_dir = tmp_path_factory.mktemp("tiny_emotion_run_seed7")
-    train(TrainConfig(arch="cnn3_rgb", data_root=str(fer4_dir), run_dir=str(run_dir), weights="random", seed=7,
-                      limit_per_split=96, step2_epochs=1, max_steps_per_epoch=3, batch_size=32, jit_compile=False))
-    return run_dir
+    return _tiny_run(tmp_path_factory.mktemp("tiny_emotion_run_seed7"), fer4_dir, arch="cnn3_rgb", seed=7)
 
 
 @pytest.fixture(scope="module")
@@ -416,12 +420,7 @@ def test_a_merge_of_recovered_members_names_them_and_their_file_in_its_records_a
 @pytest.fixture(scope="module")
 def cnn4_run(tmp_path_factory, fer4_dir):
     """A tiny run of another architecture, whose last map (6x6) is half the size of cnn3_rgb's (12x12)."""
-    from fer_core.training.train import TrainConfig, train
-
-    run_dir = tmp_path_factory.mktemp("tiny_cnn4_run")
-    train(TrainConfig(arch="cnn4_rgb", data_root=str(fer4_dir), run_dir=str(run_dir), weights="random", seed=5,
-                      limit_per_split=96, step2_epochs=1, max_steps_per_epoch=3, batch_size=32, jit_compile=False))
-    return run_dir
+    return _tiny_run(tmp_path_factory.mktemp("tiny_cnn4_run"), fer4_dir, arch="cnn4_rgb", seed=5)
 
 
 @pytest.fixture(scope="module")
