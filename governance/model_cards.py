@@ -384,8 +384,8 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     if export["sha256"] != trained["sha256"]:
         quantization = _quantization_of(run_dir, export, trained, sources)
     recipe_keys = ("arch", "seed", "batch_size", "step1_epochs", "step1_lr", "step2_epochs", "step2_lr",
-                   "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "upsample", "jit_compile",
-                   "ferplus_weight", "domain_augment", "other_emotions")
+                   "weight_decay", "label_smoothing", "patience", "fine_tune_from", "input_size", "upsample",
+                   "face_size", "jit_compile", "ferplus_weight", "domain_augment", "other_emotions")
     details = card["model_details"]
     details["architecture"] = config["arch"]
     details["initial_weights"] = summary["initial_weights"]

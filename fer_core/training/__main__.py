@@ -20,7 +20,8 @@ def _train(args) -> int:
         seed=args.seed, batch_size=args.batch_size, step1_epochs=args.step1_epochs, step2_epochs=args.step2_epochs,
         step2_lr=args.step2_lr, patience=args.patience, input_size=args.input_size,
         limit_per_split=args.limit_per_split, max_steps_per_epoch=args.max_steps_per_epoch,
-        fine_tune_from=args.fine_tune_from, upsample=args.upsample, jit_compile=not args.no_jit, precision=args.precision,
+        fine_tune_from=args.fine_tune_from, upsample=args.upsample, face_size=args.face_size,
+        jit_compile=not args.no_jit, precision=args.precision,
         ferplus_weight=args.ferplus_weight, domain_augment=args.domain_augment, ferplus_extra=args.ferplus_extra,
         other_emotions=args.other_emotions,
     )
@@ -177,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--patience", type=int, default=4)
     train.add_argument("--input-size", type=int)
     train.add_argument("--upsample", type=int, default=1, help="enlarge faces inside the graph (2: 48 -> 96)")
+    train.add_argument("--face-size", type=int,
+                       help="--arch mobilefacenet: the side it enlarges faces to (default 112, a 7x7 last map; 96 "
+                            "gives VGG16's 6x6 at --upsample 2, so the two merge without repeating cells)")
     train.add_argument("--ferplus-weight", type=float, default=0.0,
                        help="share of FER+'s crowd votes in each training target (0: fer4's labels alone; 1: FER+ alone)")
     train.add_argument("--ferplus-extra", help="an `ferplus-extra` file: FER2013 training faces fer4 lacks, "

@@ -37,8 +37,8 @@ _TRAINING_DATA_RECORDS = ("ferplus", "ferplus_extra", "other_emotions")
 # What members must share to be averaged: the same input and the same classes.
 SHARED_SETTINGS = ("classes", "input_size")
 # What each member keeps as its own in the merged run's config.json (`member_recipes`): how to build it
-# (arch, upsample) and, for the model card, how it was trained.
-MEMBER_RECIPE = ("arch", "weights", "upsample", "fine_tune_from", "seed", "step2_epochs", "step2_lr",
+# (arch, upsample, face_size) and, for the model card, how it was trained.
+MEMBER_RECIPE = ("arch", "weights", "upsample", "face_size", "fine_tune_from", "seed", "step2_epochs", "step2_lr",
                  "ferplus_weight", "other_emotions", "domain_augment")
 BAD_SHARES = "shares must be one number above 0 for each of the {count} members, got {shares}"
 

@@ -65,6 +65,7 @@ class TrainConfig:
     # weights, which a CPU with AMX runs several times faster (without XLA: benchmarks/bench_training_input.py).
     precision: str = "float32"
     upsample: int = 1  # enlarge the face inside the graph (zoo.build_model); 2 gives VGG16 a 6x6 last map
+    face_size: int | None = None  # MobileFaceNet's enlarged face (zoo.build_model); None: 112, 96 gives a 6x6 map
     # Share of FER+'s crowd votes in the training targets (ferplus.mixed_targets); 0: fer4's labels alone.
     ferplus_weight: float = 0.0
     domain_augment: bool = False  # augment.augment_batch(domain=True): blur, downscale, JPEG, gamma, occluder
@@ -326,7 +327,8 @@ def _train(config: TrainConfig) -> dict:
         extra_record = {"file_sha256": sha256_file(config.ferplus_extra), "images": len(extra.names),
                         "built": extra.report}
         print(f"extra FER+ training images: {len(extra.names)} ({extra.report})", flush=True)
-    model = build_model(config.arch, n_classes=len(target_classes), input_size=(size, size), upsample=config.upsample)
+    model = build_model(config.arch, n_classes=len(target_classes), input_size=(size, size), upsample=config.upsample,
+                        face_size=config.face_size)
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     if config.other_emotions:
@@ -360,7 +362,8 @@ def _train(config: TrainConfig) -> dict:
         steps = min(steps, config.max_steps_per_epoch)
     app_model = None
     if config.other_emotions:  # what best.weights.h5 holds: the app's outputs only
-        app_model = build_model(config.arch, n_classes=n_classes, input_size=(size, size), upsample=config.upsample)
+        app_model = build_model(config.arch, n_classes=n_classes, input_size=(size, size), upsample=config.upsample,
+                        face_size=config.face_size)
     monitor = MacroF1Checkpoint(validation=splits["validation"], run_dir=run_dir, patience=config.patience,
                                 app_model=app_model)
     train_data = ShuffledBatches(splits["train"], batch_size=config.batch_size, n_classes=n_classes,

@@ -65,15 +65,18 @@ def _vgg16(x):
     return layers.Activation("linear", name="cam_features")(x)
 
 
-def _mobilefacenet(x):
-    """MobileFaceNet's body from Unveil's identity file, weights included (mobilefacenet_body.py), to its last 7x7
-    map, behind the 48-px face enlarged to the 112 px it was trained on. A face-trained start: its frozen features
-    read real photos at 0.584 where ImageNet VGG16's read 0.430 (experiments/reports/emotion_face_features_probe/)."""
+def _mobilefacenet(x, face_size: int | None = None):
+    """MobileFaceNet's body from Unveil's identity file, weights included (mobilefacenet_body.py), to its last map,
+    behind the 48-px face enlarged to the 112 px it was trained on (7x7), or to `face_size` (96: 6x6, the map of
+    VGG16 at 96 px, so the two merge without repeating cells, ensemble.py). A face-trained start: its frozen
+    features read real photos at 0.584 where ImageNet VGG16's read 0.430
+    (experiments/reports/emotion_face_features_probe/)."""
     from fer_core.model_files import models_dir
     from fer_core.training.mobilefacenet_body import mobilefacenet_layers, onnx_input_size
 
     path = models_dir() / MOBILEFACENET_FILE
-    x = layers.Resizing(*onnx_input_size(path), interpolation="bilinear", name="enlarge")(x)
+    size = (face_size, face_size) if face_size else onnx_input_size(path)
+    x = layers.Resizing(*size, interpolation="bilinear", name="enlarge")(x)
     return layers.Activation("linear", name="cam_features")(mobilefacenet_layers(x, path))
 
 
@@ -107,6 +110,9 @@ ZOO: dict[str, Architecture] = {
                      _mobilefacenet),
     )
 }
+# Architectures whose backbone enlarges the face itself, to a size `face_size` may set (build_model).
+FACE_SIZED = ("mobilefacenet",)
+FACE_SIZE_NOT_HERE = "face_size sets the face MobileFaceNet enlarges to; {arch} has no such size (use upsample)"
 # The six of the reference study (its reproduction table); the zoo's later entries came after it.
 STUDY_ARCHITECTURES = ("cnn3_rgb", "cnn4_rgb", "vgg16", "resnet50v2", "efficientnetb0", "cnn5_gray")
 
@@ -117,6 +123,7 @@ def build_model(
     n_classes: int,
     input_size: tuple[int, int] | None = None,
     upsample: int = 1,
+    face_size: int | None = None,
     hidden: int = 256,
     dropout: float = 0.5,
 ) -> keras.Model:
@@ -125,9 +132,12 @@ def build_model(
     the preprocessed face inside the graph (bilinear): the model still takes the 48x48 crops FER2013 was
     made of, but VGG16's four poolings then leave a 6x6 map instead of 3x3, finer for both the classifier
     and Grad-CAM. Doing it in the graph keeps training and the app's crops alike (the app never feeds an
-    upscaled crop the model did not see in training)."""
+    upscaled crop the model did not see in training). `face_size` is the side MobileFaceNet enlarges the face
+    to (None: its identity file's, 112)."""
     if name not in ZOO:
         raise ValueError(f"unknown architecture {name!r}; expected one of {sorted(ZOO)}")
+    if face_size is not None and name not in FACE_SIZED:
+        raise ValueError(FACE_SIZE_NOT_HERE.format(arch=name))
     if upsample < 1:
         raise ValueError(f"upsample must be a positive integer, got {upsample!r}")
     arch = ZOO[name]
@@ -137,7 +147,7 @@ def build_model(
     x = FacePreprocess(arch.preprocess, name="preprocess", dtype="float32")(inputs)
     if upsample > 1:
         x = layers.UpSampling2D(upsample, interpolation="bilinear", name="upsample")(x)
-    features = arch.build_backbone(x)
+    features = arch.build_backbone(x, face_size) if face_size is not None else arch.build_backbone(x)
     x = layers.GlobalAveragePooling2D(name="gap")(features)
     x = layers.Dense(hidden, activation="relu", name="head_hidden")(x)
     x = layers.Dropout(dropout, name="head_dropout")(x)
@@ -150,7 +160,7 @@ def build_architecture(config: dict) -> keras.Model:
     ensembles)."""
     size = config.get("input_size") or ZOO[config["arch"]].input_size[0]
     return build_model(config["arch"], n_classes=len(config["classes"]), input_size=(size, size),
-                       upsample=config.get("upsample", 1))
+                       upsample=config.get("upsample", 1), face_size=config.get("face_size"))
 
 
 def head_layer_names() -> tuple[str, ...]:

@@ -66,6 +66,32 @@ def test_its_weights_are_read_back_from_the_exported_file(tmp_path, mobilefacene
     assert parity["max_prob_diff"] <= PARITY_TOLERANCE and parity["same_class"] == 1.0
 
 
+def test_at_96_px_its_last_map_is_vgg16s_and_the_two_merge_without_repeating_cells(fer4_test_faces):
+    import keras
+
+    from fer_core.training.ensemble import merge_members
+
+    keras.utils.set_random_seed(3)
+    from fer_core.training.zoo import build_architecture
+
+    mobilefacenet = build_architecture({"arch": "mobilefacenet", "classes": ["a", "b", "c", "d"], "face_size": 96})
+    assert mobilefacenet.get_layer("enlarge").output.shape[1:3] == (96, 96)  # as a run's config.json rebuilds it
+    vgg = build_model("vgg16", n_classes=4, upsample=2)
+    merged = merge_members([vgg, mobilefacenet])
+    assert tuple(merged.get_layer("cam_features").output.shape[1:]) == (6, 6, 512 + 512)
+    assert not [layer.name for layer in merged.layers if "_to_" in layer.name]  # no map was repeated
+    expected = (vgg.predict(fer4_test_faces, verbose=0) + mobilefacenet.predict(fer4_test_faces, verbose=0)) / 2
+    np.testing.assert_allclose(merged.predict(fer4_test_faces, verbose=0), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_face_size_is_refused_for_an_architecture_that_does_not_enlarge_the_face():
+    from fer_core.training.zoo import FACE_SIZE_NOT_HERE
+
+    with pytest.raises(ValueError) as refused:
+        build_model("vgg16", n_classes=4, face_size=96)
+    assert str(refused.value) == FACE_SIZE_NOT_HERE.format(arch="vgg16")
+
+
 @pytest.mark.parametrize(("arch", "source"), [("mobilefacenet", "random"), ("mobilefacenet", "imagenet-onnx"),
                                               ("cnn3_rgb", "mobilefacenet-onnx")])
 def test_mobilefacenet_and_its_weights_go_together(arch, source):
