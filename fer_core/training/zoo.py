@@ -25,7 +25,7 @@ class Architecture:
     preprocess: str  # a FacePreprocess mode
     transfer: bool  # has a pretrained base, trained in two steps
     fine_tune_from: str | None  # first layer unfrozen in step 2 (transfer models)
-    build_backbone: Callable[[keras.KerasTensor], keras.KerasTensor]
+    build_backbone: Callable[..., keras.KerasTensor]  # (x) -> last map; FACE_SIZED ones also take face_size
 
 
 def _conv_block(x, filters: int, convs: int, name: str, dropout: float):
