@@ -5,19 +5,19 @@ a candidate is judged before the ship script reads the test split.
     PYTHONPATH=. python experiments/emotion_int8_validation.py RUN/emotion_fp32.onnx ... [--out DIR]
 
 Prints one table row per file: validation accuracy in float32 and int8, how often the two agree, their sizes and
-their ONNX Runtime latency at batch 1 (median of 20 calls; only meaningful on a machine with nothing else running).
-The int8 files are written to --out.
+their ONNX Runtime latency at batch 1 (fer_core.training.timing: median of 20 calls after a warm-up; only
+meaningful on a machine with nothing else running). The int8 files are written to --out.
 """
 from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 from fer_core.training.quantize import CALIBRATION_IMAGES
+from fer_core.training.timing import median_ms_per_image
 
 CLASSES = ("happy", "neutral", "sad", "surprise")
 LATENCY_CALLS = 20
@@ -30,14 +30,7 @@ def _probs(session, faces: np.ndarray) -> np.ndarray:
 
 def _ms_batch1(session, face: np.ndarray) -> float:
     name = session.get_inputs()[0].name
-    for _ in range(3):
-        session.run(["probs"], {name: face})
-    times = []
-    for _ in range(LATENCY_CALLS):
-        start = time.perf_counter()
-        session.run(["probs"], {name: face})
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    return median_ms_per_image(lambda x: session.run(["probs"], {name: x}), face, LATENCY_CALLS)
 
 
 def main() -> None:

@@ -116,13 +116,20 @@ def merge_members(members: Sequence[keras.Model], *, shares: Sequence[float] | N
     return merged
 
 
+def member_configs(config: dict) -> list[dict]:
+    """Each member's own config from a run's config.json: its recipe (`member_recipes`) over what the members
+    share, without the merged run's own records. Ensembles merged before recipes were recorded had members of one
+    architecture, the config's own; a single run is its own one member."""
+    shared = {k: v for k, v in config.items()
+              if k not in ("members", "seeds", "member_shares", "member_recipes", "run_dir")}
+    recipes = config.get("member_recipes") or [{}] * len(config.get("members") or [None])
+    return [{**shared, **recipe} for recipe in recipes]
+
+
 def build_ensemble(config: dict) -> keras.Model:
-    """The structure an ensemble run's config.json describes, for loading its merged weights. Each member is
-    built from its own recipe (`member_recipes`); ensembles merged before recipes were recorded had members of
-    one architecture, the config's own."""
-    shared = {k: v for k, v in config.items() if k not in ("members", "member_shares", "member_recipes")}
-    recipes = config.get("member_recipes") or [{}] * len(config["members"])
-    return _assemble([build_architecture({**shared, **recipe}) for recipe in recipes])
+    """The structure an ensemble run's config.json describes, for loading its merged weights, each member built
+    from its own config (member_configs)."""
+    return _assemble([build_architecture(member) for member in member_configs(config)])
 
 
 def ensemble_runs(member_dirs: Sequence[str | Path], run_dir: str | Path, *, data_root: str | Path | None = None,

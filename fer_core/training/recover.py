@@ -116,7 +116,7 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
     file's probabilities: within PARITY_TOLERANCE for a float32 file; an int8 file's difference is recorded."""
     import onnx
 
-    from fer_core.training.ensemble import normalised_shares
+    from fer_core.training.ensemble import member_configs, normalised_shares
     from fer_core.training.zoo import build_architecture
 
     onnx_path, run_files, out = Path(onnx_path), Path(run_files), Path(out)
@@ -130,12 +130,8 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
     if found != (config["arch"], count):
         raise ValueError(DIFFERENT_MODEL.format(found=f"{found[0]} x {found[1]}", expected=f"{config['arch']} x {count}"))
 
-    shared_config = {k: v for k, v in config.items()
-                     if k not in ("members", "seeds", "member_shares", "member_recipes", "run_dir")}
-    # Each member's own config: its recipe (ensemble.MEMBER_RECIPE) over what they share; ensembles merged before
-    # recipes were recorded had members of one architecture, the config's own.
-    member_configs = [{**shared_config, **recipe} for recipe in config.get("member_recipes") or [{}] * count]
-    members = [build_architecture(c) for c in member_configs]
+    configs = member_configs(config)
+    members = [build_architecture(c) for c in configs]
     bodies = [[layer.name for layer in m.layers if layer.weights and layer.name not in ("head_hidden", "logits")]
               for m in members]
     prefixes = [(f"member{i}",) for i in range(count)] if count > 1 else [()]
@@ -174,10 +170,10 @@ def recover_members(onnx_path: str | Path, run_files: str | Path, out: str | Pat
         folder = out / f"member{i}"
         folder.mkdir(parents=True, exist_ok=True)
         own = summary["members"][i] if count > 1 else {"run": Path(config["run_dir"]).name}
-        (folder / "config.json").write_text(json.dumps({**member_configs[i], "run_dir": str(folder),
+        (folder / "config.json").write_text(json.dumps({**configs[i], "run_dir": str(folder),
                                                         "seed": seeds[i]}, indent=2))
         (folder / "summary.json").write_text(json.dumps(
-            {**shared, "initial_weights": _own_start(summary["initial_weights"], member_configs[i]),
+            {**shared, "initial_weights": _own_start(summary["initial_weights"], configs[i]),
              **{k: v for k, v in own.items() if k not in ("run", "seed")},
              "recovered_from": {**record, "member": i, "run": own.get("run"), "share": shares[i]}}, indent=2))
         if histories[i]:
