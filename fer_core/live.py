@@ -173,7 +173,6 @@ class LiveTrack:
     box: Box
     landmarks: np.ndarray
     smoother: EmotionSmoother
-    first_seen_s: float
     last_seen_s: float
     identity: str | None = None  # the member's display name
     person_id: str | None = None  # the member's id, which bookkeeping (the audit log) uses
@@ -391,7 +390,7 @@ class LiveTracker:
             return
         self._numbers += 1
         smoother = EmotionSmoother(self._emotion.classes, window_s=self.smoothing_s, hysteresis=self.hysteresis)
-        self.tracks.append(LiveTrack(self._numbers, box, landmarks, smoother, time_s, time_s, identity=name,
+        self.tracks.append(LiveTrack(self._numbers, box, landmarks, smoother, time_s, identity=name,
                                      person_id=person_id, identified_s=time_s))
 
     def _name(self, track: LiveTrack, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:

@@ -77,12 +77,6 @@ def gallery() -> Gallery | None:
     return _gallery_state()[1]
 
 
-def gallery_generation() -> int:
-    """Which gallery this session's results were named with: 0 while the store is locked, and a new
-    number each time the gallery is built again."""
-    return _gallery_state()[0]
-
-
 def _gallery_state() -> tuple[int, Gallery | None]:
     current = store()
     if current is None:
