@@ -4,9 +4,10 @@ unveil.db  everything the app keeps: people, embeddings, thumbnails, consent rec
            retention settings, the audit log and the passphrase / key-file slots. Every personal value
            is an AES-GCM ciphertext; the plaintext columns hold only random ids, timestamps, counts
            and model names.
-keys.db    only the wrapped per-person data keys, indexed by random person id. Keeping them apart is
-           what makes erasure provable: a copy of unveil.db taken before a purge (a backup) is
-           useless for that person once their key is deleted here, even with the passphrase.
+keys.db    only the wrapped data keys, one per person (indexed by random person id) and one per saved
+           analysis. Keeping them apart is what makes erasure provable: a copy of unveil.db taken
+           before a purge (a backup) is useless for that person, or that analysis, once its key is
+           deleted here, even with the passphrase.
            It also holds the keys' pending creations and destructions (so a crash between the two
            files' commits is told apart from damage) and an anchor of the audit log's sealed head.
 

@@ -60,7 +60,7 @@ KEYS_FILE = "keys.db"
 MAX_NAME_CHARS = 200
 MAX_EMBEDDING_DIM = 8192
 _SEALED_OVERHEAD = 1 + 12 + 16  # format byte, nonce, GCM tag
-_HOUSEHOLD = "household:"  # data keys not owned by one person (saved analyses) are named household:<random>
+_HOUSEHOLD = "household:"  # a saved analysis's own data key is named household:<random> (older stores: one for all)
 # The kinds of rows a person's sealed manifest lists, and the query that finds them through the indexes.
 # Consents are listed in the order they were given: the last one governs, whatever the (plaintext)
 # recorded_at column says.
@@ -240,6 +240,7 @@ class FamilyStore:
         self._shred_after_commit: list[str] = []
         self._shredded_blobs: list[bytes] = []  # wrapped keys just deleted: scrub() checks they left the disk
         self._sealed_appended = False
+        self._chain_reset = False  # delete_everything() began a new audit chain in this transaction
         main_path, keys_path = self.data_dir / DATA_FILE, self.data_dir / KEYS_FILE
         if not main_path.is_file():
             raise StoreNotFoundError(self.data_dir)
@@ -713,13 +714,17 @@ class FamilyStore:
                 conn = self._conn()
                 conn.execute(f"SAVEPOINT {savepoint}")
                 self._depth += 1
-                shred_mark = len(self._shred_after_commit)
+                shred_mark, new_mark = len(self._shred_after_commit), len(self._new_owners)
                 try:
                     yield
                 except BaseException:
                     conn.execute(f"ROLLBACK TO {savepoint}")
                     conn.execute(f"RELEASE {savepoint}")
                     del self._shred_after_commit[shred_mark:]  # those erasures were undone
+                    # Keys made for the rows just undone: left in keys.db they would be keys nothing uses
+                    # and no note explains, which check() reports as damage once the outer unit commits.
+                    self._delete_keys(self._new_owners[new_mark:])
+                    del self._new_owners[new_mark:]
                     raise
                 else:
                     conn.execute(f"RELEASE {savepoint}")
@@ -734,6 +739,7 @@ class FamilyStore:
                     raise StoreBusyError(self._timeout) from None
                 raise
             self._depth, self._new_owners, self._shred_after_commit, self._sealed_appended = 1, [], [], False
+            self._chain_reset = False
             marked: list[str] = []
             blobs_before = len(self._shredded_blobs)
             try:
@@ -755,6 +761,7 @@ class FamilyStore:
                 self._after_commit()
             finally:
                 self._depth, self._new_owners, self._shred_after_commit, self._sealed_appended = 0, [], [], False
+                self._chain_reset = False
 
     def _after_commit(self) -> None:
         # Bookkeeping in keys.db once unveil.db committed. If it fails (a full disk), the pending notes
@@ -762,6 +769,8 @@ class FamilyStore:
         with contextlib.suppress(sqlite3.OperationalError):
             self._delete_keys(self._shred_after_commit)
             self._clear_pending(self._new_owners)
+            if self._chain_reset:  # the old chain's anchor goes; the new chain's first sealed entry anchors it again
+                self._keys_conn().execute("DELETE FROM meta WHERE key = 'audit_anchor'")
             if self._sealed_appended:
                 self._write_anchor()
 
@@ -1254,14 +1263,28 @@ class FamilyStore:
 
     # ------------------------------------------------------------------ saved analyses
 
-    def _household_owner(self, *, create: bool) -> str | None:
-        row = self._conn().execute("SELECT value FROM meta WHERE key = 'household_key'").fetchone()
-        if row is not None or not create:
-            return row[0] if row else None
-        owner = _HOUSEHOLD + _new_id()
-        self._new_data_key(owner)
-        self._conn().execute("INSERT INTO meta (key, value) VALUES ('household_key', ?)", (owner,))
-        return owner
+    def _delete_analysis_rows(self, conn: sqlite3.Connection, analysis_ids: Iterable[str], *,
+                              skip: str | None = None) -> int:
+        """Delete these saved analyses, forget them in every manifest (but `skip`'s), and destroy the
+        keys they were sealed under once the deletion commits; returns how many rows went."""
+        analysis_ids = sorted(set(analysis_ids))
+        chosen = "SELECT value FROM json_each(?)"
+        owners = {row[0] for row in conn.execute(f"SELECT key_owner FROM analyses WHERE id IN ({chosen})",
+                                                 (json.dumps(analysis_ids),))}
+        count = conn.execute(f"DELETE FROM analyses WHERE id IN ({chosen})", (json.dumps(analysis_ids),)).rowcount
+        self._forget_analyses(conn, analysis_ids, skip=skip)
+        # Stores before per-result keys sealed every result under one household key named in meta: it
+        # goes with the last result that uses it, as it could decrypt old copies of all of them.
+        legacy = self._meta_or_none(conn, "household_key")
+        if legacy is not None:
+            owners.add(legacy)
+        in_use = {row[0] for row in conn.execute("SELECT DISTINCT key_owner FROM analyses")}
+        # Only keys of saved analyses: a damaged key_owner naming a person must not destroy their key.
+        doomed = sorted(o for o in owners - in_use if isinstance(o, str) and o.startswith(_HOUSEHOLD))
+        if legacy in doomed:
+            conn.execute("DELETE FROM meta WHERE key = 'household_key'")
+        self._shred_after_commit.extend(doomed)
+        return count
 
     @_damage_is_typed
     def add_analysis(self, result: Mapping[str, Any], *, person_ids: Iterable[str] = ()) -> str:
@@ -1274,7 +1297,10 @@ class FamilyStore:
             conn = self._conn()
             for pid in person_ids:
                 self._require_person(conn, pid)
-            owner = self._household_owner(create=True)
+            # A key of its own, destroyed when the result is deleted (on its own, by retention or with a
+            # member it names), so that a backup's copy of it can never be decrypted after that.
+            owner = _HOUSEHOLD + _new_id()
+            self._new_data_key(owner)
             row_id, now = _new_id(), float(self._clock())
             conn.execute("INSERT INTO analyses (id, key_owner, result, created_at) VALUES (?, ?, ?, ?)",
                          (row_id, owner, self._seal(owner, "analyses", row_id, "result", plaintext, (now,)), now))
@@ -1301,11 +1327,7 @@ class FamilyStore:
         """Delete one saved analysis (its links to people go with it); False when there is none with this id."""
         with self.transaction():
             self._require_master()
-            conn = self._conn()
-            if conn.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,)).rowcount != 1:
-                return False
-            self._forget_analyses(conn, [analysis_id])
-            return True
+            return self._delete_analysis_rows(self._conn(), [analysis_id]) == 1
 
     @_damage_is_typed
     def delete_analyses(self, *, before: float) -> int:
@@ -1314,9 +1336,7 @@ class FamilyStore:
             self._require_master()
             conn = self._conn()
             doomed = [row[0] for row in conn.execute("SELECT id FROM analyses WHERE created_at < ?", (before,))]
-            conn.executemany("DELETE FROM analyses WHERE id = ?", [(row_id,) for row_id in doomed])
-            self._forget_analyses(conn, doomed)
-            return len(doomed)
+            return self._delete_analysis_rows(conn, doomed)
 
     # ------------------------------------------------------------------ retention settings
 
@@ -1360,8 +1380,8 @@ class FamilyStore:
     @_damage_is_typed
     def delete_person(self, person_id: str) -> dict[str, int]:
         """Delete every row of this person (and saved analyses that name them) and destroy their data
-        key once the deletion commits: copies of their ciphertexts elsewhere (backups of unveil.db)
-        can then never be decrypted. The rows are the ones their sealed manifest lists together with
+        key and those analyses' keys once the deletion commits: copies of their ciphertexts elsewhere
+        (backups of unveil.db) can then never be decrypted. The rows are the ones their sealed manifest lists together with
         any the indexes find, so a lost link or a damaged index does not leave rows behind. Returns
         the number of records removed per kind. Call scrub() afterwards so freed pages and the WAL
         keep no old bytes."""
@@ -1379,9 +1399,7 @@ class FamilyStore:
                 counts[table] = conn.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
                                              (json.dumps(sorted(ids)),)).rowcount
             analyses = set(manifest.get("analyses", ())) | {row[0] for row in conn.execute(_MANIFEST_KINDS["analyses"], (person_id,))}
-            counts["analyses"] = conn.execute("DELETE FROM analyses WHERE id IN (SELECT value FROM json_each(?))",
-                                              (json.dumps(sorted(analyses)),)).rowcount
-            self._forget_analyses(conn, analyses, skip=person_id)
+            counts["analyses"] = self._delete_analysis_rows(conn, analyses, skip=person_id)
             conn.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to its manifest and anything left
             _audit.forget_names(conn, person_id)
             counts["data_key"] = 1
@@ -1396,17 +1414,17 @@ class FamilyStore:
         with self.transaction():
             self._require_master()
             conn = self._conn()
-            counts = {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                      for table in ("people", *_schema.PERSON_TABLES, "analyses", "audit")}
-            counts["data_keys"] = self._keys_conn().execute("SELECT COUNT(*) FROM data_keys").fetchone()[0]
-            owners = [row[0] for row in conn.execute("SELECT id FROM people UNION SELECT key_owner FROM analyses "
-                                                     "UNION SELECT value FROM meta WHERE key = 'household_key'")]
-            conn.execute("DELETE FROM analyses")
-            conn.execute("DELETE FROM people")
+            # Every row of every table, not only what a person row leads to: in a damaged store a row or
+            # key can be cut off from its person, and the receipt counts what was really deleted.
+            deleted = {table: conn.execute(f"DELETE FROM {table}").rowcount
+                       for table in ("analysis_people", "manifests", *_schema.PERSON_TABLES, "analyses", "people")}
+            counts = {table: deleted[table] for table in ("people", *_schema.PERSON_TABLES, "analyses")}
+            counts["audit"] = conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
             conn.execute("DELETE FROM meta WHERE key = 'household_key'")
+            owners = [row[0] for row in self._keys_conn().execute("SELECT owner FROM data_keys") if isinstance(row[0], str)]
+            counts["data_keys"] = len(owners)
             _audit.reset(conn)
-            # The old chain's anchor goes now; the new chain's first sealed entry anchors it again.
-            self._keys_conn().execute("DELETE FROM meta WHERE key = 'audit_anchor'")
+            self._chain_reset = True
             self._shred_after_commit.extend(owners)
             return counts
 

@@ -280,3 +280,17 @@ def test_a_failed_nested_unit_is_undone_alone(store):
             store.delete_person(kept)
     assert [(p.name, p.embeddings) for p in store.people()] == [("Kept Person", 0)]
     assert store.counts()["data_keys"] == 1  # the undone erasure did not destroy the key
+
+
+def test_a_failed_nested_unit_takes_the_keys_it_made_with_it(store):
+    # A key made for rows that a savepoint undid would be a key nothing uses once the outer unit
+    # commits, which check() reports as damage and which stops every retention sweep after it.
+    with store.transaction():
+        kept = store.add_person("Kept Person")
+        with pytest.raises(PersonNotFoundError), store.transaction():
+            store.add_person("Undone Person")
+            store.add_analysis({"faces": 1})
+            store.delete_person("no-such-person")
+    assert store.counts()["data_keys"] == 1
+    assert store.check() == []
+    assert [p.id for p in store.people()] == [kept]

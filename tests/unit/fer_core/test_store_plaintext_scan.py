@@ -3,6 +3,7 @@ plaintext name, no raw embedding, no thumbnail; after a purge nothing of that pe
 ciphertexts; and a copy of the database taken before the purge is useless for them, passphrase or not."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import shutil
 import sqlite3
@@ -10,8 +11,9 @@ import sqlite3
 import pytest
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError
-from governance import erasure
+from governance import erasure, kept_results, retention
 from tests.support import privacy_harness as h
+from tests.support.store import FakeClock
 
 
 @pytest.fixture
@@ -107,3 +109,56 @@ def test_delete_everything_leaves_no_ciphertext_of_anyone(tmp_path, names):
                                   "audit": 1, "data_keys": 0}
     assert h.scan(data, _ciphertext_needles(everyone)) == []
     assert h.scan(data, _plaintext_needles(names)) == []
+
+
+def test_kept_results_deleted_any_way_stay_sealed_in_old_copies(tmp_path, names):
+    # Each kept result has a data key of its own, destroyed with it: purged with a member it names,
+    # deleted on its own, or by retention. A backup taken before then opens none of them with today's
+    # keys; the one still kept still opens.
+    data, backup, clock = tmp_path / "data", tmp_path / "backup", FakeClock()
+    store = h.new_store(data, clock=clock)
+    ids = [h.enrol(store, name) for name in names[:2]]
+    by_retention = store.add_analysis({"faces": 1})
+    clock.advance(days=40)
+    with_member = store.add_analysis({"named": names[0]}, person_ids=[ids[0]])
+    on_its_own = store.add_analysis({"faces": 3})
+    kept = store.add_analysis({"named": names[1]}, person_ids=[ids[1]])
+    backup.mkdir()
+    for path in data.glob(f"{DATA_FILE}*"):
+        shutil.copy2(path, backup / path.name)
+
+    erasure.purge_person(store, ids[0])
+    kept_results.delete(store, on_its_own)
+    retention.set_policy(store, "analyses", 30)
+    assert retention.sweep(store).removed["analyses"] == 1
+    assert [entry.id for entry in store.analyses()] == [kept]
+    store.close()
+
+    shutil.copy2(data / KEYS_FILE, backup / KEYS_FILE)
+    with FamilyStore(backup, clock=clock) as old:
+        old.unlock(h.PASSPHRASE)
+        with pytest.raises(KeyDestroyedError):
+            old.analyses()
+        unreadable = {d.row for d in old.check() if d.table == "analyses" and d.column == "result"}
+        assert unreadable == {with_member, on_its_own, by_retention}
+
+
+def test_a_store_with_one_household_key_loses_it_with_its_last_result(tmp_path):
+    # Stores before per-result keys sealed every kept result under one key named in meta: it is
+    # destroyed once no result uses it, so it cannot open old copies of the deleted ones.
+    data = tmp_path / "data"
+    with h.new_store(data) as store:
+        first, second = store.add_analysis({"faces": 1}), store.add_analysis({"faces": 2})
+    owners = [row[0] for row in h.query(data / DATA_FILE, "SELECT key_owner FROM analyses ORDER BY created_at, rowid")]
+    with contextlib.closing(sqlite3.connect(data / DATA_FILE, isolation_level=None)) as conn:
+        conn.execute("UPDATE analyses SET key_owner = ? WHERE id = ?", (owners[0], second))
+        conn.execute("INSERT INTO meta (key, value) VALUES ('household_key', ?)", (owners[0],))
+    with contextlib.closing(sqlite3.connect(data / KEYS_FILE, isolation_level=None)) as conn:
+        conn.execute("DELETE FROM data_keys WHERE owner = ?", (owners[1],))
+    with h.open_store(data) as store:
+        store.delete_analysis(first)
+        assert h.query(data / KEYS_FILE, "SELECT COUNT(*) FROM data_keys WHERE owner = ?", (owners[0],)) == [(1,)]
+        store.delete_analysis(second)
+        assert h.query(data / KEYS_FILE, "SELECT COUNT(*) FROM data_keys WHERE owner = ?", (owners[0],)) == [(0,)]
+        assert h.query(data / DATA_FILE, "SELECT COUNT(*) FROM meta WHERE key = 'household_key'") == [(0,)]
+        assert store.check() == []

@@ -2,7 +2,9 @@
 receipt whose hash is in the audit log; "delete everything" leaves an empty, still usable store."""
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from dataclasses import replace
 
 import pytest
@@ -46,6 +48,21 @@ def test_purging_someone_unknown_changes_nothing(store):
     with pytest.raises(ValueError, match="unknown erasure reason 'because'"):
         erasure.purge_person(store, store.person_ids()[0], reason="because")
     assert store.counts() == before
+
+
+def test_delete_everything_deletes_rows_cut_off_from_their_person(store):
+    # A damaged store: one person's row is gone, leaving their embeddings, consent and key behind.
+    # Deleting everything still deletes them, and the receipt counts what was deleted.
+    kept, lost = h.enrol(store, "Laura Bush"), h.enrol(store, "Colin Powell")
+    with contextlib.closing(sqlite3.connect(store.data_dir / DATA_FILE, isolation_level=None)) as conn:
+        conn.execute("DELETE FROM people WHERE id = ?", (lost,))  # foreign keys off: nothing cascades
+    assert h.query(store.data_dir / DATA_FILE, "SELECT COUNT(*) FROM embeddings WHERE person_id = ?", (lost,)) == [(5,)]
+    receipt = erasure.erase_everything(store)
+    assert receipt.records == {"people": 1, "embeddings": 10, "thumbnails": 2, "consents": 2, "analyses": 0,
+                               "audit": 5, "data_keys": 2}
+    assert store.counts() == {"people": 0, "embeddings": 0, "thumbnails": 0, "consents": 0, "analyses": 0, "audit": 1,
+                              "data_keys": 0}
+    assert kept not in h.query(store.data_dir / KEYS_FILE, "SELECT owner FROM data_keys")
 
 
 def test_delete_everything_leaves_an_empty_usable_store(store):
