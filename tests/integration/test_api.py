@@ -59,7 +59,8 @@ def family_client(analyzer, family_store_dir):
 # ----------------------------------------------------------------------------------------------- token
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
-                                     {"Authorization": f"Basic {TOKEN}"}])
+                                     {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"bearer{TOKEN}"},
+                                     {"Authorization": f"bearer {TOKEN.upper()}"}, {"Authorization": "Bearer "}])
 def test_a_request_without_the_right_token_learns_nothing(client, headers):
     for method, path in (("get", "/v1/health"), ("get", "/v1/people"), ("post", "/v1/analyze"),
                          ("get", "/v1/no-such-route"), ("get", "/openapi.json"), ("get", "/docs")):
@@ -67,6 +68,12 @@ def test_a_request_without_the_right_token_learns_nothing(client, headers):
         assert reply.status_code == 401
         assert reply.json() == {"error": "unauthorized", "detail": api.UNAUTHORIZED}
         assert reply.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR", "Bearer  "])
+def test_the_scheme_is_matched_in_any_case_the_token_exactly(client, scheme):
+    """RFC 7235: the auth scheme is case-insensitive and 1*SP separates it from the token."""
+    assert client.get("/v1/health", headers={"Authorization": f"{scheme} {TOKEN}"}).status_code == 200
 
 
 def test_the_openapi_description_is_served_and_no_page_that_loads_outside_scripts(client):

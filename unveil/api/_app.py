@@ -65,7 +65,7 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     given unlocked. The gallery is read from the store for each request, so an enrolment or an erasure made
     meanwhile (in the app or the CLI) counts at once."""
     models = analyzer if analyzer is not None else FaceAnalyzer()
-    expected = f"Bearer {settings.token}".encode()
+    expected = settings.token.encode()
     # A thread semaphore, taken in the worker thread: the analysis itself runs outside the event loop.
     turns = threading.BoundedSemaphore(settings.analyses_at_once)
     # No Swagger or ReDoc page: FastAPI's load their scripts from a public CDN, so opening one would
@@ -77,8 +77,8 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     async def bearer_token(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         # Checked before any route runs or any body is read, on every path: without the token, every path
         # gets the same answer, so nobody learns which routes exist.
-        given = request.headers.get("authorization", "").encode()
-        if not secrets.compare_digest(given, expected):
+        given = _bearer_token(request.headers.get("authorization", ""))
+        if given is None or not secrets.compare_digest(given, expected):
             return _error(401, "unauthorized", UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
         return await call_next(request)
 
@@ -128,6 +128,14 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
                            for m in family.members(store)]}
 
     return app
+
+
+def _bearer_token(authorization: str) -> bytes | None:
+    """The token of an `Authorization: Bearer TOKEN` header; None for any other scheme. The scheme is
+    matched in any case and may be followed by several spaces (RFC 7235 section 2.1, RFC 6750 section 2.1):
+    clients send `bearer` too. Only the token is secret, so only the token needs a constant-time compare."""
+    scheme, _, token = authorization.partition(" ")
+    return token.lstrip(" ").encode() if scheme.lower() == "bearer" else None
 
 
 async def _body_image(request: Request, limit: int) -> bytes:
