@@ -136,6 +136,18 @@ def test_a_photo_sent_either_way_gives_the_cli_records(client, faces_dir):
         assert abs(sum(face[f"p_{c}"] for c in ("happy", "neutral", "sad", "surprise")) - 1) < 1e-3
 
 
+def test_an_image_part_without_a_filename_is_the_photo(client, faces_dir):
+    """curl -F 'image=<photo.jpg' and scripts that post bare bytes send no filename."""
+    jpeg = photo_bytes(faces_dir, MEMBER, 1)
+    body = (b'--xyz\r\nContent-Disposition: form-data; name="image"\r\nContent-Type: image/jpeg\r\n\r\n' + jpeg
+            + b"\r\n--xyz--\r\n")
+    bare = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "multipart/form-data; boundary=xyz"},
+                       content=body)
+    as_file = client.post("/v1/analyze", headers=AUTH, files={"image": ("a.jpg", jpeg, "image/jpeg")})
+    assert bare.status_code == as_file.status_code == 200
+    assert bare.json() == as_file.json() and len(bare.json()["faces"]) == 1
+
+
 def test_a_member_is_named_a_stranger_is_unknown_and_the_recognition_is_audited(family_client, faces_dir):
     client, store = family_client
     assert client.get("/v1/health", headers=AUTH).json()["recognition"] is True

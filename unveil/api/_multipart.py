@@ -8,37 +8,45 @@ from __future__ import annotations
 
 from python_multipart import create_form_parser
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import File
+from python_multipart.multipart import Field, File
 
 from fer_core import UnveilError
 
 IMAGE_FIELD = "image"
-NO_IMAGE = f"the multipart body has no file field named {IMAGE_FIELD!r}"
+NO_IMAGE = f"the multipart body has no field named {IMAGE_FIELD!r}"
 SEVERAL_IMAGES = f"the multipart body has more than one {IMAGE_FIELD!r} field; send one photo per request"
 MALFORMED = "the multipart body cannot be parsed ({reason})"
 
 
 class MultipartError(UnveilError, ValueError):
-    """A multipart/form-data body without exactly one readable `image` file field."""
+    """A multipart/form-data body without exactly one readable `image` field."""
 
 
 def image_from_multipart(body: bytes, content_type: str) -> bytes:
-    """The bytes of the one `image` file field of `body`; MultipartError otherwise."""
-    files: list[File] = []
+    """The bytes of the one `image` field of `body`; MultipartError otherwise. A part with a filename
+    arrives as a File, one without (curl's `-F 'image=<photo.jpg'`, scripts that send bare bytes) as a
+    Field: both are the photo."""
+    parts: list[File | Field] = []
     try:
-        parser = create_form_parser({"Content-Type": content_type.encode("latin-1")}, on_field=None,
-                                    on_file=files.append, config={"MAX_MEMORY_FILE_SIZE": len(body) + 1})
+        parser = create_form_parser({"Content-Type": content_type.encode("latin-1")}, on_field=parts.append,
+                                    on_file=parts.append, config={"MAX_MEMORY_FILE_SIZE": len(body) + 1})
         parser.write(body)
         parser.finalize()
     except (FormParserError, ValueError) as exc:
         raise MultipartError(MALFORMED.format(reason=exc)) from None
-    images = [f for f in files if f.field_name == IMAGE_FIELD.encode()]
+    images = [part for part in parts if part.field_name == IMAGE_FIELD.encode()]
     if not images:
         raise MultipartError(NO_IMAGE)
     if len(images) > 1:
         raise MultipartError(SEVERAL_IMAGES)
-    image = images[0]
+    return _content(images[0])
+
+
+def _content(part: File | Field) -> bytes:
+    if isinstance(part, Field):
+        # None only for a urlencoded name without '='; a multipart field always has bytes.
+        return part.value or b""
     # The limit above keeps every file in memory; a file on disk would mean that assumption broke.
-    assert image.in_memory
-    image.file_object.seek(0)
-    return image.file_object.read()
+    assert part.in_memory
+    part.file_object.seek(0)
+    return part.file_object.read()
