@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
+import sqlite3
 import stat
 import struct
 import subprocess
@@ -24,7 +26,7 @@ from PIL import Image
 import unveil.api as api
 from fer_core import FaceAnalyzer
 from fer_core.model_files import identity_model_name
-from fer_core.store import FamilyStore
+from fer_core.store import DATA_FILE, FamilyStore, StoreBusyError, StoreCorruptError, StoreLockedError
 from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, free_port, photo_bytes, side_by_side
 from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, TokenFileError, create_app, load_or_create
 
@@ -165,6 +167,50 @@ def test_a_member_is_named_a_stranger_is_unknown_and_the_recognition_is_audited(
 def test_the_people_list_needs_the_store(client):
     reply = client.get("/v1/people", headers=AUTH)
     assert (reply.status_code, reply.json()) == (409, {"error": "store_locked", "detail": api.STORE_LOCKED})
+
+
+def test_a_locked_store_is_a_503_never_a_500(family_client, faces_dir):
+    client, store = family_client
+    store.lock()  # what a session of the app that rotates the master key does to this one
+    expected = {"error": "store_unavailable", "detail": api.STORE_UNAVAILABLE.format(reason=StoreLockedError())}
+    photo = photo_bytes(faces_dir, MEMBER, 6)
+    for reply in (client.get("/v1/health", headers=AUTH), client.get("/v1/people", headers=AUTH),
+                  client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photo)):
+        assert (reply.status_code, reply.json()) == (503, expected)
+
+
+def test_a_busy_store_is_a_503_and_reads_go_on(analyzer, family_store_dir, faces_dir):
+    """Naming a member writes their "last seen" time: another session's write lock makes that wait."""
+    with FamilyStore(family_store_dir, busy_timeout=0.1) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        client = TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store))
+        writer = sqlite3.connect(family_store_dir / DATA_FILE, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            reply = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"},
+                                content=photo_bytes(faces_dir, MEMBER, 6))
+            assert client.get("/v1/health", headers=AUTH).json()["recognition"] is True
+        finally:
+            writer.close()
+    assert (reply.status_code, reply.json()) == (503, {
+        "error": "store_unavailable", "detail": api.STORE_UNAVAILABLE.format(reason=StoreBusyError(0.1))})
+
+
+def test_a_damaged_store_is_a_503_that_says_so_not_faces_without_names(analyzer, family_store_dir, faces_dir, tmp_path):
+    folder = tmp_path / "family"
+    shutil.copytree(family_store_dir, folder)
+    with FamilyStore(folder) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        client = TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store))
+        with sqlite3.connect(folder / DATA_FILE) as damage:
+            damage.execute("DROP TABLE embeddings")
+        replies = (client.get("/v1/health", headers=AUTH),
+                   client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"},
+                               content=photo_bytes(faces_dir, MEMBER, 6)))
+    reason = StoreCorruptError(folder, "no such table: embeddings")
+    for reply in replies:
+        assert (reply.status_code, reply.json()) == (503, {"error": "store_damaged",
+                                                           "detail": api.STORE_DAMAGED.format(reason=reason)})
 
 
 def _png_header_claiming(width: int, height: int) -> bytes:

@@ -7,7 +7,15 @@ Every request needs `Authorization: Bearer TOKEN` (`token.load_or_create`). Phot
 memory and nothing is written per request; recognitions are counted in the audit log as the app does.
 Enrolment and erasure are not offered here: they stay in the app and the CLI, where consent is recorded.
 """
-from unveil.api._app import BODY_TOO_LARGE, STORE_LOCKED, UNAUTHORIZED, ApiSettings, create_app
+from unveil.api._app import (
+    BODY_TOO_LARGE,
+    STORE_DAMAGED,
+    STORE_LOCKED,
+    STORE_UNAVAILABLE,
+    UNAUTHORIZED,
+    ApiSettings,
+    create_app,
+)
 from unveil.api._multipart import NO_IMAGE, SEVERAL_IMAGES
 from unveil.api._token import TOKEN_ENV, TOKEN_FILE, TOKEN_FILE_EMPTY, TOKEN_FILE_OPEN, TokenFileError, load_or_create
 
@@ -15,7 +23,9 @@ __all__ = [
     "BODY_TOO_LARGE",
     "NO_IMAGE",
     "SEVERAL_IMAGES",
+    "STORE_DAMAGED",
     "STORE_LOCKED",
+    "STORE_UNAVAILABLE",
     "TOKEN_ENV",
     "TOKEN_FILE",
     "TOKEN_FILE_EMPTY",

@@ -12,10 +12,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fer_core import FaceAnalyzer, Gallery, ImageError, ImageTooLargeError, UnveilError, load_image
+from fer_core import FaceAnalyzer, Gallery, ImageError, ImageTooLargeError, load_image
 from fer_core.images import MAX_PIXELS
 from fer_core.render import face_records
-from fer_core.store import FamilyStore
+from fer_core.store import (
+    FamilyStore,
+    KeyDestroyedError,
+    StoreCorruptError,
+    StoreDamagedError,
+    StoreError,
+    TamperedDataError,
+)
 from governance import family
 from unveil.api._multipart import MultipartError, image_from_multipart
 
@@ -32,7 +39,12 @@ UNSUPPORTED_TYPE = ("send the photo as multipart/form-data (field 'image') or as
                     "application/octet-stream Content-Type; got {content_type!r}")
 STORE_LOCKED = ("the family store is not unlocked for this server (start it with UNVEIL_PASSPHRASE or --key-file "
                 "to list members)")
+STORE_UNAVAILABLE = "the family store cannot be used now: {reason}"
+STORE_DAMAGED = ("the family store cannot be read, so no face can be named and no photo is analysed (a reply without "
+                 "names would pass family members off as strangers): {reason}")
 UPLOAD_NAME = "upload"
+# Store errors that retrying will not cure: the file needs `unveil family check` and a restore.
+_DAMAGE = (StoreCorruptError, StoreDamagedError, TamperedDataError, KeyDestroyedError)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +98,14 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.kind, exc.detail)
 
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        # 503 either way: the server is up but cannot do its job. The kind tells an automation whether
+        # to retry (busy, locked) or to alert someone (damaged).
+        if isinstance(exc, _DAMAGE):
+            return _error(503, "store_damaged", STORE_DAMAGED.format(reason=exc))
+        return _error(503, "store_unavailable", STORE_UNAVAILABLE.format(reason=exc))
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", str(exc.detail))
@@ -98,7 +118,10 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
 
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
-        """Whether the server is up, which models it runs, and whether it names family members."""
+        """Whether the server is up, which models it runs, and whether it names family members. When it
+        names them but the family store cannot be read, 503 with error "store_unavailable" (busy or locked:
+        retry, or restart the server unlocked) or "store_damaged" (run `unveil family check`), as
+        /v1/analyze would answer."""
         identity = models.identity_model
         return {
             "status": "ok",
@@ -114,13 +137,17 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     async def analyze(request: Request) -> dict[str, Any]:
         """The faces of one photo: box (x, y, w, h), detector score, emotion with its probabilities, and the
         family member's name ("unknown" for anyone else) when the server names people. The photo is sent as
-        multipart/form-data (field `image`) or as the raw body (an image/* Content-Type)."""
+        multipart/form-data (field `image`) or as the raw body (an image/* Content-Type). When the family
+        store cannot be read, 503 with error "store_unavailable" (busy or locked) or "store_damaged", and
+        no faces: an answer without names would call family members "unknown", and an automation keyed
+        on strangers would act on it."""
         data = await _body_image(request, settings.max_body_bytes)
         return await run_in_threadpool(_analyze, data, models, gallery, settings.max_pixels, store, turns)
 
     @app.get("/v1/people")
     def people() -> dict[str, Any]:
-        """The enrolled family members: names and consent status only, never embeddings or photos."""
+        """The enrolled family members: names and consent status only, never embeddings or photos. 503 when
+        the store cannot be read, as in /v1/analyze."""
         if store is None:
             raise ApiError(409, "store_locked", STORE_LOCKED)
         return {"people": [{"name": m.name, "consent": m.consent_status,
@@ -178,10 +205,7 @@ def _analyze_now(data: bytes, models: FaceAnalyzer, gallery: Gallery | None, max
         raise ApiError(400, "unreadable_image", exc.reason) from None
     faces = models.analyze(image, gallery=gallery)
     if gallery is not None and faces and store is not None:
-        try:
-            family.count_recognitions(store, [face.person_id for face in faces])
-        except UnveilError as exc:
-            raise ApiError(503, "store_unavailable", str(exc)) from None
+        family.count_recognitions(store, [face.person_id for face in faces])  # store errors: see store_error
     height, width = image.shape[:2]
     rows = face_records(faces, source=UPLOAD_NAME, recognition=gallery is not None)
     return {"width": width, "height": height,
