@@ -12,7 +12,9 @@ store is unlocked carry that MAC too; only `unlock_failed` entries, written by s
 have the key, are unsealed. Repeated failed unlocks update one entry (attempts, last time) instead of
 growing the log. Every log starts with a sealed entry, so an empty log or one without a sealed head
 was wiped. A copy of the sealed head kept in keys.db (the anchor) catches a log cut or rolled back
-together with its heads in unveil.db.
+together with its heads in unveil.db. Sealed heads of format 2 (HEAD_FORMAT; its MAC covers the
+format) say that the store keeps that anchor and a retention seal: deleting either is then tampering,
+where a format 1 head (a store from before them) cannot tell deletion from absence.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from fer_core.store import _crypto
 from fer_core.store._errors import TamperedDataError
 
 GENESIS = bytes(32)
+HEAD_FORMAT = 2  # sealed heads written now; format 1 heads (no "format" field) came before anchors were required
 UNSEALED_EVENTS = frozenset({"unlock_failed"})
 _EVENT = re.compile(r"^[a-z][a-z_]{0,39}$")
 _DETAIL_TYPES = (str, int, float, bool, type(None))
@@ -105,8 +108,22 @@ def _write_head(conn: sqlite3.Connection, key: str, head: dict[str, Any]) -> Non
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(head, sort_keys=True)))
 
 
-def _head_mac(mac_key: bytes, seq: int, digest: bytes) -> bytes:
-    return _crypto.mac(mac_key, b"head|" + str(seq).encode() + b"|" + digest)
+def head_format(head: Mapping[str, Any] | None) -> int:
+    """A sealed head's format (1 for heads written before formats, and for none)."""
+    value = head.get("format", 1) if head is not None else 1
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def _head_mac(mac_key: bytes, seq: int, digest: bytes, head_format_: int = 1) -> bytes:
+    tag = b"head|" if head_format_ == 1 else b"head" + str(head_format_).encode() + b"|"
+    return _crypto.mac(mac_key, tag + str(seq).encode() + b"|" + digest)
+
+
+def _signed(seq: int, digest: bytes, mac_key: bytes, head_format_: int) -> dict[str, Any]:
+    head: dict[str, Any] = {"seq": seq, "hash": digest.hex(), "mac": _head_mac(mac_key, seq, digest, head_format_).hex()}
+    if head_format_ != 1:
+        head["format"] = head_format_
+    return head
 
 
 def append(
@@ -145,7 +162,7 @@ def append(
     )
     _write_head(conn, "audit_head", {"seq": seq, "hash": digest.hex()})
     if mac_key is not None:
-        _write_head(conn, "audit_sealed_head", {"seq": seq, "hash": digest.hex(), "mac": _head_mac(mac_key, seq, digest).hex()})
+        _write_head(conn, "audit_sealed_head", _signed(seq, digest, mac_key, HEAD_FORMAT))
     return seq
 
 
@@ -175,9 +192,11 @@ def record_failed_unlock(conn: sqlite3.Connection, *, ts: float, method: str) ->
                   details={"method": method}, mac_key=None)
 
 
-def sign_head(head: Mapping[str, Any], mac_key: bytes) -> dict[str, Any]:
-    """The same head (seq, hash) sealed under another key (the master key is being rotated)."""
-    return {"seq": head["seq"], "hash": head["hash"], "mac": _head_mac(mac_key, head["seq"], bytes.fromhex(head["hash"])).hex()}
+def sign_head(head: Mapping[str, Any], mac_key: bytes, head_format_: int | None = None) -> dict[str, Any]:
+    """The same head (seq, hash) sealed under another key (the master key is being rotated), in its
+    own format or the one given (a store's head raised to HEAD_FORMAT)."""
+    chosen = head_format(head) if head_format_ is None else head_format_
+    return _signed(head["seq"], bytes.fromhex(head["hash"]), mac_key, chosen)
 
 
 def sealed_head(conn: sqlite3.Connection) -> dict[str, Any] | None:
@@ -188,15 +207,22 @@ def sealed_head(conn: sqlite3.Connection) -> dict[str, Any] | None:
 def reseal(conn: sqlite3.Connection, old_key: bytes, new_key: bytes) -> None:
     """Re-MAC every sealed entry and the sealed head under a new key (the master key was rotated).
     Refuses, changing nothing, unless every seal verifies under the old key first."""
-    result = verify(conn, old_key, None)
+    result = verify(conn, old_key, None, check_anchor=False)
     if not result.ok:
         raise ValueError(f"the audit log is broken at entry {result.first_broken}: {result.reason}")
     rows = conn.execute("SELECT seq, hash FROM audit WHERE mac IS NOT NULL").fetchall()
     conn.executemany("UPDATE audit SET mac = ? WHERE seq = ?", [(_crypto.mac(new_key, digest), seq) for seq, digest in rows])
     head = _read_head(conn, "audit_sealed_head")
     if head is not None:
-        head["mac"] = _head_mac(new_key, head["seq"], bytes.fromhex(head["hash"])).hex()
-        _write_head(conn, "audit_sealed_head", head)
+        _write_head(conn, "audit_sealed_head", sign_head(head, new_key))
+
+
+def raise_head_format(conn: sqlite3.Connection, mac_key: bytes) -> None:
+    """Seal the current head again in HEAD_FORMAT (a store from before it, once it has its anchor and
+    retention seal); inside the caller's write transaction."""
+    head = _read_head(conn, "audit_sealed_head")
+    if head is not None and head_format(head) < HEAD_FORMAT:
+        _write_head(conn, "audit_sealed_head", sign_head(head, mac_key, HEAD_FORMAT))
 
 
 def forget_names(conn: sqlite3.Connection, person_id: str) -> None:
@@ -210,9 +236,11 @@ def reset(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM meta WHERE key IN ('audit_head', 'audit_sealed_head')")
 
 
-def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None) -> AuditVerification:
+def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None, *,
+           check_anchor: bool = True) -> AuditVerification:
     """Walk the chain in sequence order and report the first broken link. `anchor` is the copy of the
-    sealed head kept in keys.db, as stored (None for a store that has none yet)."""
+    sealed head kept in keys.db, as stored (None when keys.db holds none: tampering under a format 2
+    head, unless check_anchor is False because no anchor is being compared)."""
     sealed = mac_key is not None
     expected_seq, prev, count = 1, GENESIS, 0
     hashes: dict[int, bytes] = {}
@@ -259,12 +287,17 @@ def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None) 
         if head_sealed is None:
             return broken(last_sealed[0] if last_sealed else 1, "the sealed head of the log is missing: it was tampered with")
         s_seq, s_hash = head_sealed["seq"], bytes.fromhex(head_sealed["hash"])
-        if not _crypto.same(bytes.fromhex(head_sealed.get("mac", "")), _head_mac(mac_key, s_seq, s_hash)) or last_sealed != (s_seq, s_hash):
+        s_mac = _head_mac(mac_key, s_seq, s_hash, head_format(head_sealed))
+        if not _crypto.same(bytes.fromhex(head_sealed.get("mac", "")), s_mac) or last_sealed != (s_seq, s_hash):
             at = min(s_seq, last_sealed[0] if last_sealed else 0) + 1
             return broken(at, f"the last sealed entry should be entry {s_seq}: sealed entries were cut or replaced")
+    if anchor_head is None and check_anchor and head_format(head_sealed) >= 2:
+        return broken(last_seq + 1, "the log's anchor in keys.db is missing: it was deleted, which would hide "
+                                    "a log cut or rolled back to an older copy")
     if anchor_head is not None:
         a_seq, a_hash = anchor_head["seq"], bytes.fromhex(anchor_head.get("hash", ""))
-        if sealed and not _crypto.same(bytes.fromhex(anchor_head.get("mac", "")), _head_mac(mac_key, a_seq, a_hash)):
+        a_mac = _head_mac(mac_key, a_seq, a_hash, head_format(anchor_head)) if sealed else b""
+        if sealed and not _crypto.same(bytes.fromhex(anchor_head.get("mac", "")), a_mac):
             return broken(min(a_seq, last_seq + 1), "the log's anchor in keys.db has a wrong seal: it was forged")
         if hashes.get(a_seq) != a_hash:
             return broken(min(a_seq, last_seq + 1), f"keys.db records entry {a_seq} of the log, which the log no longer "

@@ -323,9 +323,11 @@ class FamilyStore:
                     cls._write_passphrase_slot(main, store_id, master, passphrase, params, now)
                 if secret is not None:
                     cls._write_key_file_slot(main, store_id, master, secret, now)
+                audit_key = _crypto.derive_subkey(master, "audit mac")
+                cls._seal_retention(main, audit_key)  # no settings yet, sealed: deleting the seal is then tampering
                 _audit.append(main, event="store_created", ts=now, person_id=None, seal_name=lambda _seq: None,
                               details={"passphrase": passphrase is not None, "key_file": secret is not None},
-                              mac_key=_crypto.derive_subkey(master, "audit mac"))
+                              mac_key=audit_key)
                 anchor = _audit.sealed_head(main)
                 main.execute("COMMIT")
             finally:
@@ -369,7 +371,11 @@ class FamilyStore:
         held = self._main.execute("SELECT (SELECT COUNT(*) FROM people) + (SELECT COUNT(*) FROM analyses)").fetchone()[0]
         if held:
             raise StoreCorruptError(self.data_dir, f"{KEYS_FILE} is missing, so every data key is gone")
-        self._build_keys_db(keys_path, self._store_id, self._timeout)
+        try:
+            anchor = _audit.sealed_head(self._main)
+        except ValueError:  # a damaged head is not copied; verify_audit() reports it
+            anchor = None
+        self._build_keys_db(keys_path, self._store_id, self._timeout, anchor)
 
     def now(self) -> float:
         """The store's clock (POSIX seconds): what it stamps rows and audit entries with."""
@@ -417,6 +423,7 @@ class FamilyStore:
             _crypto.wipe(master)
             self._finish_rotation()
             self._migrate_schema()
+            self._require_seals()
 
     def _open_slot(self, kind: str, kek: bytearray, binding: str, check_tag: bytes, wrapped: bytes, what: str,
                    key_file: str | os.PathLike[str] | None) -> bytearray:
@@ -618,6 +625,27 @@ class FamilyStore:
             self._seal_retention(conn, self._audit_key)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (_schema.SCHEMA_VERSION,))
 
+    def _require_seals(self) -> None:
+        """Bring a store from before HEAD_FORMAT 2 to it: anchor its audit log in keys.db and seal its
+        retention settings if it has none, then seal its head in format 2, after which deleting either
+        is tampering. Only a store whose log verifies and whose settings match their seal (or have none)
+        is brought over: damage stays reported, not blessed. A read-only or busy store is left as is."""
+        conn = self._conn()
+        if self._seals_required(conn):
+            return
+        with contextlib.suppress(sqlite3.OperationalError, StoreBusyError, StoreReadOnlyError), self.transaction():
+            if self._seals_required(conn) or not self.verify_audit().ok:
+                return
+            if self._meta_or_none(conn, _RETENTION_SEAL) is None:
+                if conn.execute("SELECT 1 FROM retention").fetchone() is not None:
+                    return  # settings without a seal: damage, which check() reports
+                self._seal_retention(conn, self._audit_key)
+            elif self._retention_problems(conn):
+                return
+            if self._audit_anchor() is None:
+                self._write_anchor()  # committed in keys.db before the format 2 head that requires it
+            _audit.raise_head_format(conn, self._audit_key)
+
     @property
     def has_key_file(self) -> bool:
         """Whether a key file can unlock this store (works while locked)."""
@@ -769,10 +797,10 @@ class FamilyStore:
         with contextlib.suppress(sqlite3.OperationalError):
             self._delete_keys(self._shred_after_commit)
             self._clear_pending(self._new_owners)
-            if self._chain_reset:  # the old chain's anchor goes; the new chain's first sealed entry anchors it again
-                self._keys_conn().execute("DELETE FROM meta WHERE key = 'audit_anchor'")
             if self._sealed_appended:
-                self._write_anchor()
+                self._write_anchor()  # after delete_everything(), this replaces the old chain's anchor
+            elif self._chain_reset:
+                self._keys_conn().execute("DELETE FROM meta WHERE key = 'audit_anchor'")
 
     @contextlib.contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -1351,19 +1379,30 @@ class FamilyStore:
                                  (kind, days, self._clock()))
             self._seal_retention(self._conn(), self._audit_key)
 
-    def _retention_mac(self, conn: sqlite3.Connection, mac_key: bytearray) -> str:
+    @staticmethod
+    def _retention_mac(conn: sqlite3.Connection, mac_key: bytearray) -> str:
         # The settings decide what the sweep deletes, so they are sealed: an edited or damaged period
         # must not make it delete more.
         settings = [list(row) for row in conn.execute("SELECT kind, days FROM retention ORDER BY kind")]
         return _crypto.mac(mac_key, b"retention|" + json.dumps(settings).encode()).hex()
 
-    def _seal_retention(self, conn: sqlite3.Connection, mac_key: bytearray) -> None:
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_RETENTION_SEAL, self._retention_mac(conn, mac_key)))
+    @classmethod
+    def _seal_retention(cls, conn: sqlite3.Connection, mac_key: bytearray) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_RETENTION_SEAL, cls._retention_mac(conn, mac_key)))
+
+    @staticmethod
+    def _seals_required(conn: sqlite3.Connection) -> bool:
+        # Whether the sealed audit head (its MAC covers its format) says this store keeps a retention
+        # seal and an audit anchor, so that a missing one was deleted; a damaged head fails verify_audit().
+        try:
+            return _audit.head_format(_audit.sealed_head(conn)) >= 2
+        except ValueError:
+            return True
 
     def _retention_problems(self, conn: sqlite3.Connection) -> list[str]:
         sealed = self._meta_or_none(conn, _RETENTION_SEAL)
-        if sealed is None and conn.execute("SELECT 1 FROM retention").fetchone() is None:
-            return []  # nothing set yet: the defaults apply
+        if sealed is None and conn.execute("SELECT 1 FROM retention").fetchone() is None and not self._seals_required(conn):
+            return []  # a store from before retention seals were required, nothing set yet: the defaults apply
         expected = self._retention_mac(conn, self._audit_key).encode()
         if sealed is None or not _crypto.same(sealed.encode("utf-8", "surrogateescape"), expected):
             return ["the retention settings do not match their seal: they were edited or damaged"]

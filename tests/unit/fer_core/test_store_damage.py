@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from datetime import timedelta
 
 import pytest
@@ -226,6 +227,22 @@ def test_edited_retention_settings_delete_nothing(family):
     with h.open_store(data_dir) as store:
         assert [(d.table, d.message) for d in store.check()] == [
             ("retention", "the retention settings do not match their seal: they were edited or damaged")]
+        with pytest.raises(StoreDamagedError):
+            retention.sweep(store)
+        assert store.counts()["thumbnails"] == 2
+
+
+def test_deleted_retention_settings_and_seal_delete_nothing(family):
+    # Without the rows and their seal the defaults would apply (thumbnails 90 days): deleting both is
+    # tampering in a store whose sealed audit head says it keeps a seal.
+    data_dir, _ = family
+    with h.open_store(data_dir) as store:
+        retention.set_policy(store, "thumbnails", None)
+    _sql(data_dir / DATA_FILE, ("DELETE FROM retention", ()), ("DELETE FROM meta WHERE key = 'retention_seal'", ()))
+    with h.open_store(data_dir) as store:
+        assert [(d.table, d.message) for d in store.check()] == [
+            ("retention", "the retention settings do not match their seal: they were edited or damaged")]
+        store._clock = lambda: time.time() + 100 * 86400
         with pytest.raises(StoreDamagedError):
             retention.sweep(store)
         assert store.counts()["thumbnails"] == 2

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import sqlite3
 
 import numpy as np
 import pytest
 
-from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, WrongPassphraseError
+from fer_core.store import (
+    DATA_FILE,
+    KEYS_FILE,
+    FamilyStore,
+    WrongPassphraseError,
+    _audit,  # noqa: PLC2701 (seals heads as an older version did)
+)
 from fer_core.store._audit import entry_hash  # noqa: PLC2701 (forges chain links as an attacker would)
 from governance import audit_log, erasure, family
 from tests.support import privacy_harness as h
@@ -216,17 +223,44 @@ def test_a_rolled_back_database_is_caught_by_the_anchor(logged, tmp_path):
         assert result.reason.startswith("keys.db records entry 10 of the log")
 
 
-def test_a_log_without_an_anchor_says_so(logged):
+def test_a_deleted_anchor_is_tampering(logged):
+    # Deleting the anchor with the log would hide a rollback: the sealed head says there is one.
     store, _ = logged
     with contextlib.closing(sqlite3.connect(store.data_dir / KEYS_FILE, isolation_level=None)) as conn:
         conn.execute("DELETE FROM meta WHERE key = 'audit_anchor'")
+    result = audit_log.verify(store)
+    assert (result.ok, result.first_broken, result.reason) == (
+        False, 10, "the log's anchor in keys.db is missing: it was deleted, which would hide a log cut or rolled "
+                   "back to an older copy")
+
+
+def _as_from_before_anchors(store: FamilyStore) -> None:
+    # What a store made before format 2 heads holds: its head sealed in format 1, no anchor, no
+    # retention seal while nothing is set.
+    head = _audit.sealed_head(store._conn())
+    legacy = _audit.sign_head(head, store._audit_key, 1)
+    _sql(store, ("UPDATE meta SET value = ? WHERE key = 'audit_sealed_head'", (json.dumps(legacy, sort_keys=True),)),
+         ("DELETE FROM meta WHERE key = 'retention_seal'", ()), ("DELETE FROM retention", ()))
+    with contextlib.closing(sqlite3.connect(store.data_dir / KEYS_FILE, isolation_level=None)) as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'audit_anchor'")
+
+
+def test_a_store_from_before_anchors_says_so_and_is_anchored_at_unlock(logged):
+    store, _ = logged
+    _as_from_before_anchors(store)
     result = audit_log.verify(store)
     assert result.ok and not result.anchored
     assert audit_log.describe(result) == ("audit log intact: 9 entries, hash chain and seals verified; not anchored in "
                                           "keys.db (a store from before anchors), so a cut of the whole log together "
                                           "with its heads cannot be ruled out until the next entry anchors it")
-    audit_log.record_recognition(store, faces=1, named=1)
-    assert audit_log.verify(store).anchored
+    assert store.check() == []
+    store.close()
+    with FamilyStore(store.data_dir) as again:
+        again.unlock(h.PASSPHRASE)
+        result = audit_log.verify(again)
+        assert result.ok and result.anchored and again.check() == []
+        assert _audit.head_format(_audit.sealed_head(again._conn())) == _audit.HEAD_FORMAT
+        assert [e.seq for e in again.audit_entries()] == list(range(1, 10))  # nothing written to the log
 
 
 def test_the_app_table_and_the_cli_line_show_the_same_fields(logged):
