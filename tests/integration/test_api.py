@@ -28,7 +28,15 @@ from fer_core import FaceAnalyzer
 from fer_core.model_files import identity_model_name
 from fer_core.store import DATA_FILE, FamilyStore, StoreBusyError, StoreCorruptError, StoreLockedError
 from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, free_port, photo_bytes, side_by_side
-from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, TokenFileError, create_app, load_or_create
+from unveil.api import (
+    TOKEN_ENV,
+    TOKEN_FILE,
+    ApiSettings,
+    SettingsError,
+    TokenFileError,
+    create_app,
+    load_or_create,
+)
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -247,6 +255,17 @@ def test_bad_uploads_get_a_json_error_and_nothing_is_analysed(client, faces_dir)
     assert cases[7][0].json()["detail"] == api.NO_IMAGE
     assert cases[8][0].json()["detail"] == api.SEVERAL_IMAGES
     assert cases[4][0].json()["detail"] == api.BODY_TOO_LARGE.format(limit_mb=2)
+
+
+def test_a_pixel_limit_over_pillows_is_refused_not_quoted_wrongly(monkeypatch):
+    """Pillow refuses photos over its own limit first: a higher max_pixels would never apply."""
+    limit = Image.MAX_IMAGE_PIXELS
+    assert ApiSettings(token=TOKEN, max_pixels=limit).max_pixels == limit
+    with pytest.raises(SettingsError) as caught:
+        ApiSettings(token=TOKEN, max_pixels=limit + 1)
+    assert str(caught.value) == api.MAX_PIXELS_OVER_PILLOW.format(max_pixels=limit + 1, limit=limit)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # Pillow's check turned off: any limit is ours
+    assert ApiSettings(token=TOKEN, max_pixels=10 * limit).max_pixels == 10 * limit
 
 
 def test_concurrent_requests_get_their_own_answers(client, faces_dir):

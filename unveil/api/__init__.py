@@ -9,11 +9,13 @@ Enrolment and erasure are not offered here: they stay in the app and the CLI, wh
 """
 from unveil.api._app import (
     BODY_TOO_LARGE,
+    MAX_PIXELS_OVER_PILLOW,
     STORE_DAMAGED,
     STORE_LOCKED,
     STORE_UNAVAILABLE,
     UNAUTHORIZED,
     ApiSettings,
+    SettingsError,
     create_app,
 )
 from unveil.api._multipart import NO_IMAGE, SEVERAL_IMAGES
@@ -21,6 +23,7 @@ from unveil.api._token import TOKEN_ENV, TOKEN_FILE, TOKEN_FILE_EMPTY, TOKEN_FIL
 
 __all__ = [
     "BODY_TOO_LARGE",
+    "MAX_PIXELS_OVER_PILLOW",
     "NO_IMAGE",
     "SEVERAL_IMAGES",
     "STORE_DAMAGED",
@@ -32,6 +35,7 @@ __all__ = [
     "TOKEN_FILE_OPEN",
     "UNAUTHORIZED",
     "ApiSettings",
+    "SettingsError",
     "TokenFileError",
     "create_app",
     "load_or_create",

@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fer_core import FaceAnalyzer, Gallery, ImageError, ImageTooLargeError, load_image
+from fer_core import FaceAnalyzer, Gallery, ImageError, ImageTooLargeError, UnveilError, load_image
 from fer_core.images import MAX_PIXELS
 from fer_core.render import face_records
 from fer_core.store import (
@@ -42,21 +43,35 @@ STORE_LOCKED = ("the family store is not unlocked for this server (start it with
 STORE_UNAVAILABLE = "the family store cannot be used now: {reason}"
 STORE_DAMAGED = ("the family store cannot be read, so no face can be named and no photo is analysed (a reply without "
                  "names would pass family members off as strangers): {reason}")
+MAX_PIXELS_OVER_PILLOW = ("max_pixels {max_pixels:,} is over the {limit:,} pixels Pillow opens (PIL.Image.MAX_IMAGE_PIXELS, "
+                          "its decompression-bomb limit), so photos under it would still be refused; set at most "
+                          "{limit:,}")
 UPLOAD_NAME = "upload"
 # Store errors that retrying will not cure: the file needs `unveil family check` and a restore.
 _DAMAGE = (StoreCorruptError, StoreDamagedError, TamperedDataError, KeyDestroyedError)
 
 
+class SettingsError(UnveilError, ValueError):
+    """ApiSettings that the server could not honour."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ApiSettings:
     """token: the bearer token every /v1 request must carry. max_body_bytes: the largest request body read.
-    max_pixels: the largest photo decoded (fer_core.images.MAX_PIXELS). analyses_at_once: see
-    DEFAULT_ANALYSES_AT_ONCE."""
+    max_pixels: the largest photo decoded (fer_core.images.MAX_PIXELS), at most Pillow's own limit
+    (SettingsError otherwise). analyses_at_once: see DEFAULT_ANALYSES_AT_ONCE."""
 
     token: str
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_pixels: int = MAX_PIXELS
     analyses_at_once: int = DEFAULT_ANALYSES_AT_ONCE
+
+    def __post_init__(self) -> None:
+        # Pillow refuses a photo over its limit as it opens it, before load_image compares the size with
+        # max_pixels: a higher max_pixels would be quoted in the error but never be the limit applied.
+        limit = Image.MAX_IMAGE_PIXELS  # None: Pillow checks nothing, and max_pixels alone applies
+        if limit is not None and self.max_pixels > limit:
+            raise SettingsError(MAX_PIXELS_OVER_PILLOW.format(max_pixels=self.max_pixels, limit=limit))
 
 
 class ApiError(Exception):
