@@ -167,7 +167,10 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
     if mode == "F":
         gray = np.clip(np.asarray(image, dtype=np.float32), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
-    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info):
+    if mode == "La":
+        # Premultiplied alpha: Pillow converts La to LA (undoing the premultiplication) and to nothing else.
+        image, mode = image.convert("LA"), "LA"
+    if mode in ("RGBA", "LA", "PA", "RGBa") or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
         image = Image.alpha_composite(background, rgba)

@@ -128,6 +128,20 @@ def test_grayscale_and_bilevel_become_three_equal_channels(photo):
     assert (bilevel[..., 0] == bilevel[..., 2]).all()
 
 
+@pytest.mark.parametrize("mode", sorted(set(Image.MODES) | {"La", "RGBa", "I;16", "I;16L", "I;16B", "I;16N"}))
+def test_every_pillow_mode_becomes_rgb(mode):
+    result = load_image(Image.new(mode, (3, 2)))
+    assert (result.shape, result.dtype) == ((2, 3, 3), np.uint8)
+
+
+def test_premultiplied_gray_is_flattened_like_straight_alpha():
+    """La 100 at alpha 128 is LA 199 (100 * 255 / 128) at alpha 128: both land on white as 227."""
+    half = load_image(Image.new("La", (2, 2), (100, 128)))
+    np.testing.assert_allclose(half, load_image(Image.new("LA", (2, 2), (199, 128))), atol=1)
+    assert (np.abs(half.astype(int) - 227) <= 1).all()
+    assert (load_image(Image.new("La", (2, 2), (100, 255))) == 100).all()
+
+
 def test_16_bit_grayscale_keeps_the_top_8_bits():
     values = (np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) * 16).astype(np.uint16)
     result = load_image(_encode(Image.fromarray(values), "PNG"))
