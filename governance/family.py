@@ -235,8 +235,10 @@ def erasure_preview(store: FamilyStore, person_id: str) -> ErasurePreview:
 
 
 def purge(store: FamilyStore, who: str) -> erasure.ErasureReceipt:
-    """Erase a person on request (by name or id) and return the receipt."""
-    return erasure.purge_person(store, resolve(store, who).id, reason="request")
+    """Erase a person on request (by name or id) and return the receipt. By id it needs nothing of
+    theirs to be readable: a member whose name or rows are damaged can still be erased."""
+    person_id = who if who in store.person_ids() else resolve(store, who).id
+    return erasure.purge_person(store, person_id, reason="request")
 
 
 def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: int) -> None:

@@ -1536,7 +1536,10 @@ class FamilyStore:
                 row = conn.execute("SELECT name, created_at, last_seen_at FROM people WHERE id = ?", (person_id,)).fetchone()
                 if row is None:
                     return None
-                name = self._name_of(person_id, *row).encode("utf-8")
+                try:
+                    name = self._name_of(person_id, *row).encode("utf-8")
+                except (TamperedDataError, KeyDestroyedError):
+                    return None  # a damaged name: the entry names them by id only, so erasing them still works
                 return self._seal(person_id, "audit", str(seq), "name", name)
 
             seq = _audit.append(conn, event=event, ts=self._clock(), person_id=person_id, seal_name=seal_name,

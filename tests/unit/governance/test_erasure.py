@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, PersonNotFoundError
-from governance import erasure, family
+from governance import consent, erasure, family
 from governance.erasure import receipt_digest
 from tests.support import privacy_harness as h
 
@@ -48,6 +48,26 @@ def test_purging_someone_unknown_changes_nothing(store):
     with pytest.raises(ValueError, match="unknown erasure reason 'because'"):
         erasure.purge_person(store, store.person_ids()[0], reason="because")
     assert store.counts() == before
+
+
+@pytest.mark.parametrize("damage", ["name", "lost embedding"])
+@pytest.mark.parametrize("how", ["purge", "withdraw"])
+def test_a_damaged_member_can_still_be_erased_by_id(store, damage, how):
+    # Their name no longer authenticates, or one of their rows is gone: nothing of theirs can be read,
+    # and still they can be erased on request (or by withdrawing consent), with a receipt in the log.
+    kept, damaged = h.enrol(store, "Laura Bush"), h.enrol(store, "Colin Powell")
+    with contextlib.closing(sqlite3.connect(store.data_dir / DATA_FILE, isolation_level=None)) as conn:
+        if damage == "name":
+            conn.execute("UPDATE people SET name = substr(name, 1, 20) || x'00' || substr(name, 22) WHERE id = ?",
+                         (damaged,))
+        else:
+            conn.execute("DELETE FROM embeddings WHERE id = (SELECT MIN(id) FROM embeddings WHERE person_id = ?)",
+                         (damaged,))
+    assert {d.row for d in store.check()} & {damaged}
+    receipt = family.purge(store, damaged) if how == "purge" else consent.withdraw(store, damaged)
+    assert receipt.subject == damaged and receipt.storage_scrubbed
+    assert erasure.receipt_is_logged(store, receipt)
+    assert store.person_ids() == [kept] and store.check() == []
 
 
 def test_delete_everything_deletes_rows_cut_off_from_their_person(store):
