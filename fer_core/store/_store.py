@@ -1701,3 +1701,13 @@ class FamilyStore:
     def _meta_or_none(conn: sqlite3.Connection, key: str) -> str | None:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def data_version(self) -> tuple[int, int]:
+        """A value that differs after any change to unveil.db: a commit by another session (another process,
+        or another FamilyStore on this folder: SQLite's PRAGMA data_version) or a write by this one. It
+        reads two counters SQLite keeps, nothing personal, so a front end that runs for days can check it on
+        every frame and build its gallery again only when something changed (an erasure, an enrolment, a
+        consent). Works while locked."""
+        with self._lock:
+            conn = self._conn()
+            return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes

@@ -1,0 +1,30 @@
+"""FamilyStore.data_version: what a long-running front end (unveil watch) checks on every frame to notice
+that the family changed, in this session or another, without decrypting anything."""
+from __future__ import annotations
+
+from governance import family
+from tests.support import privacy_harness as h
+
+
+def test_the_data_version_moves_with_every_change_and_only_then(tmp_path):
+    with h.new_store(tmp_path) as store, h.open_store(tmp_path) as other:
+        ana = h.enrol(store, "Ana Lima")
+        start = store.data_version()
+        store.gallery()
+        store.consents(ana)
+        assert store.data_version() == start  # reads change nothing
+
+        family.purge(other, "Ana Lima")  # another session (the app, in another process)
+        after_other = store.data_version()
+        assert after_other != start
+
+        h.enrol(store, "Bruno Lima")  # this session's own write
+        assert store.data_version() != after_other
+
+
+def test_the_data_version_is_readable_while_locked(tmp_path):
+    with h.new_store(tmp_path) as store, h.open_store(tmp_path) as other:
+        store.lock()
+        before = store.data_version()
+        h.enrol(other, "Ana Lima")
+        assert store.data_version() != before
