@@ -20,7 +20,7 @@ import numpy as np
 
 from fer_core import UnveilError
 from fer_core.identity import Gallery
-from fer_core.store import FamilyStore, Person, PersonNotFoundError
+from fer_core.store import FamilyStore, KeyDestroyedError, Person, PersonNotFoundError, TamperedDataError
 from governance import audit_log, consent, enrolment, erasure
 from governance.consent import ConsentError, ConsentRecord
 
@@ -254,10 +254,21 @@ def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: in
 def gallery(store: FamilyStore, model: Any) -> Gallery | None:
     """The household's gallery for the identity `model` (fer_core.identity.EmbeddingModel): each member's
     embeddings made by that model, by id, labelled with their names, at the model's threshold and
-    distance. None when nobody is enrolled with that model (there is nothing to compare a face with).
-    What the app, `unveil watch` and `unveil serve` name faces with."""
-    entries = store.gallery(model=model.name, errors="skip")
+    distance. Only members whose consent is in force now: retention's sweep erases the others, but only when
+    it runs (the app runs it at unlock), and a front end that runs meanwhile must not name them. None when
+    nobody is left to compare a face with. What the app, `unveil watch` and `unveil serve` name faces with."""
+    entries = [entry for entry in store.gallery(model=model.name, errors="skip") if _may_be_named(store, entry.person_id)]
     return Gallery.from_entries(entries, threshold=model.threshold, distance=model.distance) if entries else None
+
+
+def _may_be_named(store: FamilyStore, person_id: str) -> bool:
+    """Whether recognition may name this member now: a consent in force that can be read. A consent record
+    that fails authentication, or a member erased by another session since the gallery was read, names
+    nobody (as store.gallery(errors="skip") leaves out a damaged member) rather than failing every face."""
+    try:
+        return _consent_in_force(store, person_id) is not None
+    except (TamperedDataError, KeyDestroyedError, PersonNotFoundError):
+        return False
 
 
 def count_recognitions(store: FamilyStore, person_ids: Sequence[str | None]) -> None:
