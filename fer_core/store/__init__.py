@@ -12,6 +12,7 @@ from fer_core.store._audit import AuditVerification
 from fer_core.store._crypto import MIN_PASSPHRASE_CHARS, ScryptParams, create_key_file
 from fer_core.store._errors import (
     DAMAGED_MESSAGE,
+    FULL_MESSAGE,
     LONE_KEYS_MESSAGE,
     READ_ONLY_MESSAGE,
     RECORD_SET_MESSAGE,
@@ -30,6 +31,7 @@ from fer_core.store._errors import (
     StoreDamagedError,
     StoreError,
     StoreExistsError,
+    StoreFullError,
     StoreLockedError,
     StoreNotFoundError,
     StoreReadOnlyError,
@@ -44,6 +46,7 @@ from fer_core.store._store import DATA_FILE, GALLERY_MIXES_MODELS, KEYS_FILE, Fa
 __all__ = [
     "DAMAGED_MESSAGE",
     "DATA_FILE",
+    "FULL_MESSAGE",
     "GALLERY_MIXES_MODELS",
     "KEYS_FILE",
     "LONE_KEYS_MESSAGE",
@@ -74,6 +77,7 @@ __all__ = [
     "StoreDamagedError",
     "StoreError",
     "StoreExistsError",
+    "StoreFullError",
     "StoreLockedError",
     "StoreNotFoundError",
     "StoreReadOnlyError",

@@ -68,6 +68,16 @@ class StoreBusyError(StoreError):
         super().__init__(f"the store is busy in another session (waited {timeout:g} s); nothing was changed")
 
 
+FULL_MESSAGE = "the disk holding the store in {data_dir} is full; nothing was changed. Free some space and try again"
+
+
+class StoreFullError(StoreError):
+    """SQLite could not write: the disk (or the file system's quota) is full. The transaction was rolled back."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(FULL_MESSAGE.format(data_dir=data_dir))
+
+
 class StoreLockedError(StoreError):
     def __init__(self) -> None:
         super().__init__("the store is locked: unlock it with the passphrase or key file first")

@@ -46,6 +46,7 @@ from fer_core.store._errors import (
     StoreDamagedError,
     StoreError,
     StoreExistsError,
+    StoreFullError,
     StoreLockedError,
     StoreNotFoundError,
     StoreReadOnlyError,
@@ -147,7 +148,7 @@ def _require_stored_id(value: str) -> None:
 
 def _damage_is_typed(method: Callable[..., Any]) -> Callable[..., Any]:
     """SQLite errors that mean a damaged file (malformed pages, a schema that lost a column) become
-    StoreCorruptError. Busy, read-only and full-disk errors pass through: they are not damage."""
+    StoreCorruptError, and a full disk StoreFullError. Busy and read-only errors pass through."""
     @functools.wraps(method)
     def run(self: FamilyStore, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -155,6 +156,8 @@ def _damage_is_typed(method: Callable[..., Any]) -> Callable[..., Any]:
         except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
             raise
         except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _is_full(exc):
+                raise StoreFullError(self.data_dir) from None
             if isinstance(exc, sqlite3.OperationalError) and not any(word in str(exc) for word in _DAMAGE_WORDS):
                 raise
             raise StoreCorruptError(self.data_dir, str(exc)) from None

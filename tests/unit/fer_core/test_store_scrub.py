@@ -8,9 +8,18 @@ import json
 import os
 import sqlite3
 
+import numpy as np
 import pytest
 
-from fer_core.store import DATA_FILE, KEYS_FILE, READ_ONLY_MESSAGE, FamilyStore, StoreReadOnlyError
+from fer_core.store import (
+    DATA_FILE,
+    FULL_MESSAGE,
+    KEYS_FILE,
+    READ_ONLY_MESSAGE,
+    FamilyStore,
+    StoreFullError,
+    StoreReadOnlyError,
+)
 from fer_core.store import _store as store_module  # noqa: PLC2701 (faults planted inside the store)
 from governance import erasure
 from tests.support import privacy_harness as h
@@ -110,3 +119,18 @@ def test_a_read_only_folder_is_reported_as_such(store_dir):
             path.chmod(mode & ~0o222)
         with pytest.raises(StoreReadOnlyError):
             FamilyStore(store_dir)
+
+
+def test_a_write_that_fills_the_disk_is_a_typed_error_that_changes_nothing(store_dir):
+    # SQLite reports a full disk as it reports a page limit reached (SQLITE_FULL): the write is rolled
+    # back and the caller gets StoreFullError, not a bare sqlite3 error.
+    with h.open_store(store_dir) as store:
+        before = store.counts()
+        conn = store._conn()
+        conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+        pid = store.find_person("Halle Berry").id
+        with pytest.raises(StoreFullError) as err:
+            store.add_embeddings(pid, np.ones((4000, 128), np.float32))
+        assert str(err.value) == FULL_MESSAGE.format(data_dir=store_dir)
+        assert store.counts() == before
+        assert store.check() == []
