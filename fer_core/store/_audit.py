@@ -181,9 +181,12 @@ def record_failed_unlock(conn: sqlite3.Connection, *, ts: float, method: str) ->
             previous = json.loads(row[2])
         except ValueError:
             previous = None
-        if isinstance(previous, dict) and previous.get("method") == method:
+        previous = previous if isinstance(previous, dict) else {}
+        attempts = previous.get("attempts", 1)
+        # An entry whose count is not a whole number was edited: a new entry follows it instead.
+        if previous.get("method") == method and type(attempts) is int and attempts >= 1:
             seq, first_ts, prev = head["seq"], row[0], row[3]
-            text = canonical_details({"method": method, "attempts": int(previous.get("attempts", 1)) + 1, "last_at": float(ts)})
+            text = canonical_details({"method": method, "attempts": attempts + 1, "last_at": float(ts)})
             digest = entry_hash(prev, seq, first_ts, "unlock_failed", None, None, text)
             conn.execute("UPDATE audit SET details = ?, hash = ? WHERE seq = ?", (text, digest, seq))
             _write_head(conn, "audit_head", {"seq": seq, "hash": digest.hex()})

@@ -113,6 +113,23 @@ def test_repeated_wrong_passphrases_update_one_entry(data_dir):
         assert store.verify_audit().ok
 
 
+def test_a_failed_unlock_entry_with_an_edited_count_is_followed_not_rewritten(data_dir):
+    # Its details are not sealed (whoever failed had no key): an edited count must not make the next
+    # wrong passphrase raise something untyped.
+    with FamilyStore(data_dir) as store:
+        with pytest.raises(WrongPassphraseError):
+            store.unlock("not the passphrase")
+        seq = store.audit_entries()[-1].seq
+    _sql(data_dir / DATA_FILE, "UPDATE audit SET details = ? WHERE seq = ?",
+         ('{"attempts": "many", "method": "passphrase"}', seq))
+    with FamilyStore(data_dir) as store:
+        with pytest.raises(WrongPassphraseError):
+            store.unlock("not the passphrase")
+        last = store.audit_entries()[-1]
+        assert (last.seq, last.event, last.details.get("attempts", 1)) == (seq + 1, "unlock_failed", 1)
+        assert not store.verify_audit().ok  # the edit itself breaks the chain at that entry
+
+
 def test_a_wrong_passphrase_that_cannot_be_logged_says_nothing_changed(tmp_path):
     with h.new_store(tmp_path, busy_timeout=0.1):
         pass
