@@ -32,6 +32,8 @@ DEFAULT_DAYS: dict[str, int | None] = {"unseen_people": 365, "thumbnails": 90, "
 # It keeps the sweep's cut-off dates far from datetime's year 1.
 MAX_DAYS = 36_500
 DAYS_TOO_MANY = "retention of {kind}: at most {maximum:,} days, or None to keep it until erased by hand; got {days}"
+UNSEEN_PEOPLE_ZERO = ("retention of unseen_people: at least 1 day (0 would erase every member at the next sweep), "
+                      "or None to keep members until erased by hand")
 STORED_DAYS_TOO_MANY = ("the stored retention of {kind} is {days} days, more than {maximum:,}: set it again "
                         "(unveil retention set); nothing was removed")
 
@@ -52,11 +54,14 @@ def policy(store: FamilyStore) -> dict[str, int | None]:
 
 
 def set_policy(store: FamilyStore, kind: str, days: int | None) -> None:
-    """Keep data of `kind` for `days` days (0 to MAX_DAYS; None: until erased by hand). Logged."""
+    """Keep data of `kind` for `days` days (0 to MAX_DAYS, unseen_people from 1; None: until erased by
+    hand). Logged."""
     if kind not in KINDS:
         raise RetentionError(f"unknown retention kind {kind!r}; kinds: {', '.join(KINDS)}")
     if isinstance(days, int) and days > MAX_DAYS:  # the store refuses what is not a whole number >= 0
         raise RetentionError(DAYS_TOO_MANY.format(kind=kind, maximum=MAX_DAYS, days=days))
+    if kind == "unseen_people" and days == 0:
+        raise RetentionError(UNSEEN_PEOPLE_ZERO)
     with store.transaction():
         store.set_retention(kind, days)
         audit_log.record(store, "retention_change", details={"kind": kind, "days": days})

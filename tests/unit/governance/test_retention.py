@@ -33,6 +33,11 @@ def test_policy_is_defaults_overlaid_by_settings(store):
     assert str(err.value) == "unknown retention kind 'selfies'; kinds: unseen_people, thumbnails, analyses"
     with pytest.raises(ValueError, match="retention days must be a whole number >= 0 or None, got -1"):
         retention.set_policy(store, "analyses", -1)
+    with pytest.raises(RetentionError) as err:
+        retention.set_policy(store, "unseen_people", 0)
+    assert str(err.value) == retention.UNSEEN_PEOPLE_ZERO
+    retention.set_policy(store, "thumbnails", 0)  # keep no thumbnails: a choice, not a slip
+    assert retention.policy(store)["unseen_people"] == 365
 
 
 def test_sweep_applies_every_rule_and_is_idempotent(store, clock):
