@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import SplitResult, urlsplit
 
 import numpy as np
 
@@ -32,6 +33,8 @@ FILE = "file"
 
 NO_FILE = "{path}: no such video file (a camera is a number, e.g. --source 0; a stream a URL)"
 NOT_A_VIDEO = "{path}: cannot be read as a video (corrupt or an unsupported format)"
+# How the log names a stream whose address cannot be told apart from its password (see stream_label).
+HIDDEN_STREAM = "{scheme} stream (address not shown: it may hold a password)"
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
@@ -64,10 +67,30 @@ class Source:
         return self.kind != FILE
 
     def __str__(self) -> str:
-        """For logs: a stream's user and password (rtsp://user:secret@host/) never appear."""
+        """For logs: a stream by `stream_label`, never with its user, password or query."""
         if self.kind == STREAM:
-            return re.sub(r"//[^/@]*@", "//***@", str(self.target))
+            return stream_label(str(self.target))
         return f"camera {self.target}" if self.kind == CAMERA else str(self.target)
+
+
+def stream_label(url: str) -> str:
+    """What names a stream in the log: scheme, host, port and path. Never the user and password (the
+    userinfo ends at the LAST '@' of the authority: rtsp://admin:p@ss@cam/), the query (IP cameras take
+    ?user=admin&pwd=... too) or the fragment. A '/', '?' or '#' in a password ends the authority early
+    (rtsp://admin:pa/ss@cam/ has host "admin" and port "pa"), so when an '@' is left after it, or the port
+    is not a port, only the scheme is shown: HIDDEN_STREAM."""
+    parts = urlsplit(url)
+    if "@" in parts.path + parts.query + parts.fragment or not _port_is_valid(parts):
+        return HIDDEN_STREAM.format(scheme=parts.scheme)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+def _port_is_valid(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 (reading it checks it: a number from 0 to 65535, or none)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_source(text: str) -> Source:

@@ -1,0 +1,62 @@
+"""How `unveil watch` names a stream in its log (on every failed open and reconnect): scheme, host, port
+and path, and never a user, password, query or fragment, however the address is written."""
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from unveil.watch import source as watch_source
+from unveil.watch.source import HIDDEN_STREAM, STREAM, Source, parse_source, stream_label
+
+HIDDEN_RTSP = HIDDEN_STREAM.format(scheme="rtsp")
+
+
+@pytest.mark.parametrize(("url", "label"), [
+    ("rtsp://admin:p@ss@cam/", "rtsp://cam/"),  # the userinfo ends at the last '@'
+    ("rtsp://admin:secret@192.168.1.9:554/live", "rtsp://192.168.1.9:554/live"),
+    ("rtsp://cam:554/live?user=admin&pwd=secret", "rtsp://cam:554/live"),
+    ("http://cam/video.cgi#token=secret", "http://cam/video.cgi"),
+    ("RTSP://Admin:secret@Cam.local:8554/Live?pwd=secret#secret", "rtsp://Cam.local:8554/Live"),
+    ("rtsp://u:secret@[fe80::1]:554/stream1", "rtsp://[fe80::1]:554/stream1"),
+    ("rtsp://admin:se\ncret@cam/", "rtsp://cam/"),
+    ("rtsp://cam.local/stream", "rtsp://cam.local/stream"),
+    # A '/', '?' or '#' in the password ends the authority early: nothing but the scheme is shown.
+    ("rtsp://admin:sec/ret@cam/live", HIDDEN_RTSP),
+    ("rtsp://admin:123/secret@cam/live", HIDDEN_RTSP),
+    ("rtsp://admin:sec?ret@cam/live", HIDDEN_RTSP),
+    ("rtsp://admin:123?secret@cam", HIDDEN_RTSP),
+    ("rtsp://admin:sec#ret@cam/", HIDDEN_RTSP),
+    ("rtsp://admin:secret@cam:99999/live", HIDDEN_RTSP),
+])
+def test_a_stream_is_named_without_its_credentials(url, label):
+    assert stream_label(url) == label
+    assert str(parse_source(url)) == label
+
+
+class _Closed:
+    """A capture that never opens: a camera that is away."""
+
+    def isOpened(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+
+class _Waits(threading.Event):
+    """A stop event that stops the loop after a few backoff waits, without sleeping."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.tries = getattr(self, "tries", 0) + 1
+        return self.tries >= 3
+
+
+def test_the_reconnect_messages_hold_no_secret(caplog):
+    url = "rtsp://admin:p@ssw0rd@cam.local:554/h264?user=admin&pwd=s3cret#t0ken"
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        assert list(watch_source.frames(Source(STREAM, url), stop=_Waits(), opener=lambda source: _Closed())) == []
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 3 and all("cannot open rtsp://cam.local:554/h264 " in m for m in messages)
+    assert not [m for m in messages for secret in ("admin", "p@ss", "ssw0rd", "s3cret", "t0ken") if secret in m]
