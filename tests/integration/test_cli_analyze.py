@@ -7,22 +7,29 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from fer_core import render
+from fer_core import ModelError, render
+from fer_core.analyzer import FaceAnalyzer
 from fer_core.images import CANNOT_BE_READ
 from tests.support.app import PUBLIC_DOMAIN
-from unveil.cli import main
+from tests.support.paths import REPO
+from unveil.cli import EXIT_BROKEN_PIPE, main
 from unveil.cli.analyze import (
+    ANNOTATE_OVER_PHOTO,
     ANNOTATION_NOT_WRITTEN,
+    ANNOTATION_RENAMED,
     BROKEN_LINK,
     CANNOT_WRITE,
     ERROR_COLUMNS,
     FOLDER_MISSING,
+    IS_A_PHOTO,
     JOBS_TOO_FEW,
     LINK_LOOP,
     MIN_FACE_SIZE_INVALID,
@@ -31,6 +38,7 @@ from unveil.cli.analyze import (
     PAGES_NOT_READ,
     READ_WITH_PROBLEM_HEADER,
     REASON_ANNOTATION_NOT_WRITTEN,
+    REASON_ANNOTATION_RENAMED,
     REASON_BROKEN_LINK,
     REASON_FOLDER_LOOP,
     REASON_LINK_LOOP,
@@ -39,6 +47,8 @@ from unveil.cli.analyze import (
     REASON_REPEATED_FOLDER,
     REASON_UNREADABLE_FOLDER,
     REPEATED_FOLDER,
+    SAME_AS_OUTPUT,
+    STOPPED_AFTER,
     UNREADABLE_FOLDER,
     UNREADABLE_IMAGE,
 )
@@ -229,3 +239,142 @@ def test_one_bad_file_or_an_unwritable_annotate_folder_does_not_stop_the_run(alb
     powell = next(row for row in not_written if row["path"] == str(album / "powell.jpg"))
     assert powell["reason"] == REASON_ANNOTATION_NOT_WRITTEN.format(detail=f"Not a directory: {blocker / 'album'}")
     assert [row["error"] for row in rows if row["error"] != ANNOTATION_NOT_WRITTEN] == [UNREADABLE_IMAGE] * 3
+
+
+# --- nothing given to analyse is written over; no output replaces another --------------------
+
+
+def _contents(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", ["folder", "file named explicitly", "link to the folder above"])
+def test_an_annotate_folder_where_a_copy_would_replace_a_photo_is_refused_before_anything_is_read(
+        album, tmp_path, capsys, case):
+    solo = tmp_path / "solo.png"
+    shutil.copy(album / "powell.jpg", solo)  # a JPEG named .png: its copy, a PNG, keeps the name
+    (tmp_path / "link").symlink_to(tmp_path)
+    # `unveil analyze album solo.png --annotate .` from tmp_path, and the same through a link
+    paths, folder, source = {
+        "folder": ([album], tmp_path, album / "notes.png"),
+        "file named explicitly": ([solo], tmp_path, solo),
+        "link to the folder above": ([solo, album], tmp_path / "link", solo),
+    }[case]
+    before = _contents(tmp_path)
+    # A model file that does not exist: refused before any model is loaded, so that is never seen.
+    code, out, err = _run(capsys, *paths, "--annotate", folder, "--emotion-model", tmp_path / "none.onnx")
+    assert (code, out) == (2, "")
+    assert err == ANNOTATE_OVER_PHOTO.format(folder=folder, source=source, photo=source) + "\n"
+    assert _contents(tmp_path) == before
+
+
+def test_copies_that_would_share_a_name_are_each_saved_under_a_name_of_their_own(
+        album, tiny_emotion_onnx, tmp_path, capsys):
+    for folder in ("x", "y", "a/party", "out"):
+        (tmp_path / folder).mkdir(parents=True)
+    shutil.copy(album / "powell.jpg", tmp_path / "x" / "IMG.jpg")
+    with Image.open(album / "party" / "berry.JPG") as berry:
+        berry.resize((200, 200)).save(tmp_path / "y" / "IMG.jpg")  # not the size of x/IMG.jpg
+    sky = album / "party" / "sky.png"
+    Image.open(sky).save(tmp_path / "y" / "IMG.tif")  # its copy is a PNG: IMG.png
+    shutil.copy(sky, tmp_path / "y" / "img.png")  # IMG.png without case
+    shutil.copy(sky, tmp_path / "a" / "party" / "sky.png")  # a second folder named party
+    x, y, out_dir = tmp_path / "x" / "IMG.jpg", tmp_path / "y" / "IMG.jpg", tmp_path / "out"
+    results, errors = out_dir / "IMG-2.jpg", tmp_path / "errors.csv"  # -o takes a copy's name first
+    code, _, err = _run(capsys, x, y, tmp_path / "y" / "IMG.tif", tmp_path / "y" / "img.png", album / "party",
+                        tmp_path / "a" / "party", "--annotate", out_dir, "-o", results, "--format", "jsonl",
+                        "--errors", errors, "--emotion-model", tiny_emotion_onnx)
+    assert code == 0
+    assert len(results.read_text().splitlines()) == 7
+    copies = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*.*") if p != results)
+    assert copies == ["IMG-3.jpg", "IMG.jpg", "IMG.png", "img-2.png", "party/berry.JPG", "party/sky-2.png",
+                      "party/sky.png"]
+    with Image.open(out_dir / "IMG.jpg") as first, Image.open(out_dir / "IMG-3.jpg") as second:
+        assert first.size != second.size  # each is its own photo's copy
+    with open(errors, newline="", encoding="utf-8") as stream:
+        renamed = [(row["path"], row["reason"]) for row in csv.DictReader(stream) if row["error"] == ANNOTATION_RENAMED]
+    assert renamed == [
+        (str(y), REASON_ANNOTATION_RENAMED.format(target=out_dir / "IMG-3.jpg", wanted=out_dir / "IMG.jpg", other=x)),
+        (str(tmp_path / "y" / "img.png"), REASON_ANNOTATION_RENAMED.format(
+            target=out_dir / "img-2.png", wanted=out_dir / "img.png", other=tmp_path / "y" / "IMG.tif")),
+        (str(tmp_path / "a" / "party" / "sky.png"), REASON_ANNOTATION_RENAMED.format(
+            target=out_dir / "party" / "sky-2.png", wanted=out_dir / "party" / "sky.png", other=sky)),
+    ]
+    assert f"  {y}: {renamed[0][1]}" in err.splitlines()
+
+
+@pytest.mark.parametrize("option", ["-o", "--errors"])
+@pytest.mark.parametrize("spelling", ["as given", "through a link"])
+def test_an_output_that_is_one_of_the_photos_is_refused_and_the_photo_kept(album, tmp_path, capsys, option, spelling):
+    photo = album / "powell.jpg"
+    before = photo.read_bytes()
+    target = photo
+    if spelling == "through a link":
+        target = tmp_path / "results.csv"
+        target.symlink_to(photo)
+    code, out, err = _run(capsys, album, option, target, "--emotion-model", tmp_path / "none.onnx")
+    name = {"-o": "--output", "--errors": "--errors"}[option]
+    assert (code, out, err) == (2, "", CANNOT_WRITE.format(option=name, path=target,
+                                                            detail=IS_A_PHOTO.format(photo=photo)) + "\n")
+    assert photo.read_bytes() == before
+
+
+def test_errors_and_output_in_one_file_are_refused(album, tmp_path, capsys):
+    (tmp_path / "results.csv").write_text("yesterday's results")
+    code, out, err = _run(capsys, album, "-o", tmp_path / "results.csv", "--errors", tmp_path / "." / "results.csv")
+    assert (code, out, err) == (2, "", CANNOT_WRITE.format(option="--errors", path=tmp_path / "results.csv",
+                                                            detail=SAME_AS_OUTPUT) + "\n")
+    assert (tmp_path / "results.csv").read_text() == "yesterday's results"
+
+
+# --- a run cut short still says what it found --------------------------------------------------
+
+
+@pytest.mark.parametrize(("stop", "code", "last_line"), [
+    (KeyboardInterrupt(), 130, "interrupted; nothing more was changed"),
+    (ModelError("emotion model failed"), 1, "error: emotion model failed"),
+], ids=["interrupted", "an error"])
+def test_a_run_cut_short_still_lists_what_it_found_and_writes_the_errors_file(
+        album, tiny_emotion_onnx, tmp_path, capsys, monkeypatch, stop, code, last_line):
+    analyze = FaceAnalyzer.analyze
+    calls = []
+
+    def analyze_then_stop(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # sky.png, the third of the five files (berry.JPG was read, cut.jpg not)
+            raise stop
+        return analyze(self, *args, **kwargs)
+
+    monkeypatch.setattr(FaceAnalyzer, "analyze", analyze_then_stop)
+    errors = tmp_path / "errors.csv"
+    result, out, err = _run(capsys, album, "--errors", errors, "--emotion-model", tiny_emotion_onnx)
+    assert result == code
+    assert [json.loads(line)["source"] for line in out.splitlines()] == [str(album / "party" / "berry.JPG")]
+    assert err.splitlines() == [
+        STOPPED_AFTER.format(done=3, total=5),
+        NOT_READ_HEADER.format(count=2, total=5),
+        f"  {album / 'notes.png'}: not an image, or its header is corrupt (format not recognised)",
+        f"  {album / 'party' / 'cut.jpg'}: truncated (the file ends before the image data does)",
+        last_line,
+    ]
+    with open(errors, newline="", encoding="utf-8") as stream:
+        assert [row["path"] for row in csv.DictReader(stream)] == [str(album / "notes.png"),
+                                                                  str(album / "party" / "cut.jpg")]
+
+
+def test_a_closed_stdout_stops_the_run_quietly_with_the_summary(album, tiny_emotion_onnx):
+    reader, writer = os.pipe()
+    os.close(reader)  # as `unveil analyze ... | head -0` leaves it: nobody reads
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}  # each line is written at once
+    try:
+        result = subprocess.run([sys.executable, "-m", "unveil.cli", "analyze", str(album), "--no-progress",
+                                 "--emotion-model", str(tiny_emotion_onnx)],
+                                stdout=writer, stderr=subprocess.PIPE, env=env, text=True, timeout=300, check=False)
+    finally:
+        os.close(writer)
+    assert result.returncode == EXIT_BROKEN_PIPE
+    assert result.stderr.splitlines() == [
+        STOPPED_AFTER.format(done=1, total=5),
+        NOT_READ_HEADER.format(count=1, total=5),
+        f"  {album / 'notes.png'}: not an image, or its header is corrupt (format not recognised)",
+    ]

@@ -4,6 +4,7 @@ matplotlib) inside its handler, so `unveil --help` and `unveil family list` stay
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from unveil.cli import analyze, app, audit, consent, family, retention, serve, watch
@@ -22,7 +23,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+# The exit status of a command that SIGPIPE stopped, as a shell reports it (128 + 13).
+EXIT_BROKEN_PIPE = 141
+
+
+def _reader_gone() -> int:
+    """Whoever read our stdout stopped (`unveil analyze ... | head`): stop quietly, as Unix tools do.
+    Python ignores SIGPIPE and would flush stdout again at exit, print the same error and exit 120;
+    pointing stdout at /dev/null first makes that flush harmless (the Python docs' "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -14,8 +14,15 @@ a path that cannot be looked at (unreadable_path), a symbolic link that loops or
 folder it is in (link_loop) or to nothing (broken_link), a second way into a folder already searched
 (repeated_folder), a FIFO, socket or device named like an image (not_a_file), and a file that is not
 a readable image (unreadable_image). Read with a problem: a multi-page TIFF, of which only the first
-page is analysed (pages_not_read), and a photo whose --annotate copy could not be written
-(annotation_not_written).
+page is analysed (pages_not_read), a photo whose --annotate copy could not be written
+(annotation_not_written), and one whose copy was saved under another name (annotation_renamed).
+
+Nothing given to analyse is ever written over: -o and --errors must not be one of the photos, nor the
+same file, and an --annotate folder where a copy would replace a photo is refused, all before any
+photo is read (exit status 2). Each copy keeps its name under the folder (a photo named explicitly
+goes in the folder itself, a folder's photos under the folder's name); a JPEG stays JPEG, anything
+else becomes PNG. Where two copies, or a copy and -o or --errors, would get the same name (compared
+without case, as macOS and Windows do), the later copy is saved as NAME-2, NAME-3... instead.
 
 Output per photo (JSON Lines): {"source", "width", "height", "faces": [{"face", "x", "y", "w", "h",
 "score", "emotion", "p_<class>"...}]}. CSV: one row per face with "source" first; a photo without a
@@ -39,10 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from unveil.cli._store_args import reports_errors
+
 # File name endings searched for inside folders (files named explicitly are always tried).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 # Annotated copies of JPEG photos are written as JPEG at this quality, anything else as PNG.
 ANNOTATED_JPEG_QUALITY = 90
+_JPEG_SUFFIXES = (".jpg", ".jpeg")
 _BASE_COLUMNS = ("source", "face", "x", "y", "w", "h", "score", "emotion")
 # Columns of the --errors file.
 ERROR_COLUMNS = ("path", "error", "reason")
@@ -58,6 +68,7 @@ NOT_A_FILE = "not_a_file"
 UNREADABLE_IMAGE = "unreadable_image"
 PAGES_NOT_READ = "pages_not_read"
 ANNOTATION_NOT_WRITTEN = "annotation_not_written"
+ANNOTATION_RENAMED = "annotation_renamed"
 REASON_MISSING = "no such file or folder"
 REASON_UNREADABLE_FOLDER = "folder cannot be read ({detail})"
 REASON_UNREADABLE_PATH = "cannot be looked at ({detail})"
@@ -68,15 +79,22 @@ REASON_REPEATED_FOLDER = "the same folder as {folder}, searched there"
 REASON_NOT_A_FILE = "not a regular file but a {kind}"
 REASON_PAGES_NOT_READ = "only page 1 of its {pages} pages was analysed"
 REASON_ANNOTATION_NOT_WRITTEN = "annotated copy not written ({detail})"
+REASON_ANNOTATION_RENAMED = "annotated copy saved as {target} ({wanted} is taken by {other})"
 # The two lists of the summary on stderr.
 NOT_READ_HEADER = "{count} of {total} could not be read:"
 READ_WITH_PROBLEM_HEADER = "{count} read with a problem:"
+# Before the summary when the run was cut short (interrupted, an error, stdout closed).
+STOPPED_AFTER = "unveil analyze: stopped after {done} of {total} photo(s); the lists below cover those"
 
 # Refusals before any photo is read (exit status 2).
 JOBS_TOO_FEW = "unveil analyze: --jobs must be at least 1"
 MIN_FACE_SIZE_INVALID = "unveil analyze: --min-face-size must be a number of pixels of at least {minimum}, got {value}"
 FOLDER_MISSING = "unveil analyze: cannot write {option} {path}: the folder {folder} does not exist"
 CANNOT_WRITE = "unveil analyze: cannot write {option} {path}: {detail}"
+IS_A_PHOTO = "it is {photo}, one of the photos to analyse"
+SAME_AS_OUTPUT = "it is also the --output file"
+ANNOTATE_OVER_PHOTO = ("unveil analyze: cannot write --annotate {folder}: the copy of {source} would replace the photo "
+                       "{photo}; give a folder that holds none of the photos")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -89,7 +107,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="output format (default: from the --output suffix, else jsonl)")
     parser.add_argument("-o", "--output", type=Path, default=None, help="write results here (default: stdout)")
     parser.add_argument("--annotate", type=Path, default=None, metavar="DIR",
-                        help="also save a copy of each photo with numbered boxes and labels in DIR")
+                        help="also save a copy of each photo with numbered boxes and labels in DIR; refused if a "
+                             "copy would replace one of the photos; copies that would share a name (or the name of "
+                             "-o or --errors) are saved as NAME-2, NAME-3...")
     parser.add_argument("--errors", type=Path, default=None, metavar="FILE",
                         help="also write every path not read, or read with a problem, to this CSV file")
     parser.add_argument("--emotion-model", type=Path, default=None, help="emotion ONNX model (default: the shipped one)")
@@ -119,15 +139,35 @@ class _Result:
     problems: list[Problem] = field(default_factory=list)  # read, but with these
 
 
+@dataclass(frozen=True)
+class _Copy:
+    """Where a photo's annotated copy is saved, and the note to list when that is not under its own name."""
+
+    target: Path
+    renamed: Problem | None = None
+
+
+@dataclass
+class _Tally:
+    """What the run has done so far: the summary is written from it even when the run is cut short."""
+
+    read: int = 0
+    not_read: list[Problem] = field(default_factory=list)
+    read_with_problem: list[Problem] = field(default_factory=list)
+
+
+@reports_errors
 def run(args: argparse.Namespace) -> int:
     from fer_core import UnveilError
 
     refusal = _refusal(args)
     if refusal:
-        print(refusal, file=sys.stderr)
-        return 2
-    output_format = args.format or ("csv" if args.output and args.output.suffix.lower() == ".csv" else "jsonl")
+        return _refuse(refusal)
     files, skipped = _collect(args.paths)
+    copies = _plan_copies(files, args) if args.annotate else {}
+    refusal = _overwrite_refusal(args, files, copies)
+    if refusal:
+        return _refuse(refusal)
     analyzer = None
     if files:
         try:
@@ -144,27 +184,33 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             out = stack.enter_context(_open_target(args.output, "--output")) if args.output else sys.stdout
         except _Refused as refused:
-            print(refused, file=sys.stderr)
-            return 2
-        read, not_read, read_with_problem = _analyse_into(out, output_format, analyzer, files, args)
-        _report([*skipped, *not_read], read_with_problem, total=len(files) + len(skipped), errors=errors)
-    return 0 if read else 1
+            return _refuse(str(refused))
+        tally = _Tally()
+        try:
+            _analyse_into(out, analyzer, copies, args, files=list(files), tally=tally)
+        finally:  # also when cut short (Ctrl-C, an error, stdout closed): what was found is not lost
+            _summarise(tally, len(files), skipped, errors)
+    return 0 if tally.read else 1
 
 
-def _analyse_into(out: TextIO, output_format: str, analyzer, files: dict[Path, Path],
-                  args: argparse.Namespace) -> tuple[int, list[Problem], list[Problem]]:
-    """Write the results of `files` to `out`: (photos read, problems of those not read, of those read)."""
+def _refuse(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def _analyse_into(out: TextIO, analyzer, copies: dict[Path, _Copy], args: argparse.Namespace, *,
+                  files: list[Path], tally: _Tally) -> None:
+    """Write the results of `files` to `out`, counting in `tally` as each photo is done."""
+    output_format = args.format or ("csv" if args.output and args.output.suffix.lower() == ".csv" else "jsonl")
     writer = _Writer(out, output_format, analyzer.emotion_model.classes)
-    read, not_read, read_with_problem = 0, [], []
-    for result in _progress(_analyse_all(analyzer, files, args.annotate, args.jobs), len(files), args.no_progress):
-        read_with_problem += result.problems
+    for result in _progress(_analyse_all(analyzer, files, copies, args.jobs), len(files), args.no_progress):
+        tally.read_with_problem += result.problems
         if result.failure is not None:
-            not_read.append(result.failure)
+            tally.not_read.append(result.failure)
             continue
-        read += 1
         writer.write(result)
+        tally.read += 1  # once its line is out: a run cut short while writing it has not done it
     out.flush()
-    return read, not_read, read_with_problem
 
 
 def _refusal(args: argparse.Namespace) -> str | None:
@@ -185,6 +231,58 @@ def _refusal(args: argparse.Namespace) -> str | None:
         if path.is_dir():
             return CANNOT_WRITE.format(option=option, path=path, detail="it is a folder")
     return None
+
+
+def _overwrite_refusal(args: argparse.Namespace, files: dict[Path, Path], copies: dict[Path, _Copy]) -> str | None:
+    """Why an output would replace a photo given to analyse, or -o the --errors file; None if none would.
+
+    Files are told apart by (device, inode), so a link or another spelling of a photo's path is caught too."""
+    photos = {identity: path for path in files if (identity := _identity(path)) is not None}
+    for option, path in (("--output", args.output), ("--errors", args.errors)):
+        photo = photos.get(_identity(path)) if path is not None else None
+        if photo is not None:
+            return CANNOT_WRITE.format(option=option, path=path, detail=IS_A_PHOTO.format(photo=photo))
+    if args.output is not None and args.errors is not None and _name_key(args.output) == _name_key(args.errors):
+        return CANNOT_WRITE.format(option="--errors", path=args.errors, detail=SAME_AS_OUTPUT)
+    for source, copy in copies.items():
+        photo = photos.get(_identity(copy.target))
+        if photo is not None:
+            return ANNOTATE_OVER_PHOTO.format(folder=args.annotate, source=source, photo=photo)
+    return None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, through links; None if there is none."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _name_key(path: Path) -> str:
+    # Without case: on macOS and Windows IMG.jpg and img.jpg are one file.
+    return str(path.resolve()).casefold()
+
+
+def _plan_copies(files: dict[Path, Path], args: argparse.Namespace) -> dict[Path, _Copy]:
+    """Where each photo's annotated copy goes: its name under --annotate, or NAME-2, NAME-3... where an
+    earlier copy, -o or --errors has that name already (see the module docstring)."""
+    taken = {_name_key(path): path for path in (args.output, args.errors) if path is not None}
+    copies = {}
+    for source, name in files.items():
+        wanted = args.annotate / name
+        if wanted.suffix.lower() not in _JPEG_SUFFIXES:
+            wanted = wanted.with_suffix(".png")
+        target, number = wanted, 1
+        while _name_key(target) in taken:
+            number += 1
+            target = wanted.with_name(f"{wanted.stem}-{number}{wanted.suffix}")
+        taken[_name_key(target)] = source
+        renamed = None if target == wanted else Problem(source, ANNOTATION_RENAMED, REASON_ANNOTATION_RENAMED.format(
+            target=target, wanted=wanted, other=taken[_name_key(wanted)]))
+        copies[source] = _Copy(target, renamed)
+    return copies
 
 
 class _Refused(Exception):
@@ -288,20 +386,19 @@ def _not_a_file(path: Path, status: os.stat_result) -> Problem:
     return Problem(path, NOT_A_FILE, REASON_NOT_A_FILE.format(kind=kind))
 
 
-def _analyse_all(analyzer, files: dict[Path, Path], annotate: Path | None, jobs: int) -> Iterator[_Result]:
-    def one(item: tuple[Path, Path]) -> _Result:
-        path, name = item
-        return _analyse_one(analyzer, path, None if annotate is None else annotate / name)
+def _analyse_all(analyzer, files: list[Path], copies: dict[Path, _Copy], jobs: int) -> Iterator[_Result]:
+    def one(path: Path) -> _Result:
+        return _analyse_one(analyzer, path, copies.get(path))
 
     if jobs == 1:
-        yield from map(one, files.items())
+        yield from map(one, files)
         return
     # onnxruntime, OpenCV and Pillow's decoders release the GIL: threads share one set of models.
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(one, files.items())
+        yield from pool.map(one, files)
 
 
-def _analyse_one(analyzer, path: Path, annotated: Path | None) -> _Result:
+def _analyse_one(analyzer, path: Path, copy: _Copy | None) -> _Result:
     from fer_core import ImageError
     from fer_core.images import load_image, page_count
 
@@ -314,13 +411,20 @@ def _analyse_one(analyzer, path: Path, annotated: Path | None) -> _Result:
     result = _Result(path, (rgb.shape[1], rgb.shape[0]), analyzer.analyze(rgb))
     if pages > 1:
         result.problems.append(Problem(path, PAGES_NOT_READ, REASON_PAGES_NOT_READ.format(pages=pages)))
-    if annotated is not None:
-        try:
-            _save_annotated(rgb, result.faces, annotated)
-        except OSError as exc:
-            detail = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
-            result.problems.append(Problem(path, ANNOTATION_NOT_WRITTEN, REASON_ANNOTATION_NOT_WRITTEN.format(detail=detail)))
+    problem = _save_copy(rgb, result.faces, path, copy) if copy is not None else None
+    if problem is not None:
+        result.problems.append(problem)
     return result
+
+
+def _save_copy(rgb, faces: list, path: Path, copy: _Copy) -> Problem | None:
+    """Save the annotated copy of `path`: the problem to list (not written, or renamed), None if none."""
+    try:
+        _save_annotated(rgb, faces, copy.target)
+    except OSError as exc:
+        detail = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+        return Problem(path, ANNOTATION_NOT_WRITTEN, REASON_ANNOTATION_NOT_WRITTEN.format(detail=detail))
+    return copy.renamed
 
 
 def _progress(results: Iterator[_Result], total: int, disabled: bool) -> Iterator[_Result]:
@@ -356,10 +460,18 @@ def _save_annotated(rgb, faces: list, target: Path) -> None:
 
     image = annotate(rgb, faces, recognition=False)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix.lower() in (".jpg", ".jpeg"):
+    if target.suffix.lower() in _JPEG_SUFFIXES:
         image.save(target, format="JPEG", quality=ANNOTATED_JPEG_QUALITY)
     else:
-        image.save(target.with_suffix(".png"), format="PNG")
+        image.save(target, format="PNG")  # _plan_copies named it .png
+
+
+def _summarise(tally: _Tally, photos: int, skipped: list[Problem], errors: TextIO | None) -> None:
+    """_report of a run over `photos` image files, saying first how far it got if it stopped early."""
+    done = tally.read + len(tally.not_read)
+    if done < photos:
+        print(STOPPED_AFTER.format(done=done, total=photos), file=sys.stderr)
+    _report([*skipped, *tally.not_read], tally.read_with_problem, total=photos + len(skipped), errors=errors)
 
 
 def _report(not_read: list[Problem], read_with_problem: list[Problem], *, total: int, errors: TextIO | None) -> None:
