@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
 from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV
@@ -30,6 +30,7 @@ NO_OUTPUT = "unveil watch: nothing to output: give --jsonl FILE (or - for stdout
 DETECT_EVERY_INVALID = "unveil watch: --detect-every must be at least 1, got {value}"
 LEAVE_AFTER_INVALID = "unveil watch: --leave-after must be a number of seconds >= 0, got {value}"
 JSONL_FOLDER_MISSING = "unveil watch: cannot write --jsonl {path}: the folder {folder} does not exist"
+JSONL_CANNOT_WRITE = "unveil watch: cannot write --jsonl {path}: {detail}"
 NO_RECOGNITION = ("unveil watch: names are not checked (give --key-file, or set {env}, to recognise family "
                   "members)")
 NOBODY_ENROLLED = "unveil watch: names are not checked: nobody is enrolled in the family store"
@@ -85,9 +86,15 @@ def run(args: argparse.Namespace) -> int:
     address = parse_address(args.mqtt) if args.mqtt else None
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
+        # Opened before the models load (seconds): a --jsonl that cannot be written is told at once.
+        try:
+            jsonl = _open_jsonl(args.jsonl, stack) if args.jsonl else None
+        except OSError as exc:
+            print(JSONL_CANNOT_WRITE.format(path=args.jsonl, detail=exc.strerror or exc), file=sys.stderr)
+            return 2
         store = _store(args, stack)
         tracker, identifying = _tracker(args, store)
-        sinks = _sinks(args, address, stack)
+        sinks = _sinks(args, jsonl, address)
         _stop_on_signals(stop, stack)
         from governance.family import count_recognitions
         from unveil.watch.loop import watch
@@ -136,13 +143,17 @@ def _tracker(args: argparse.Namespace, store: Any) -> tuple[Any, bool]:
     return tracker, identify is not None
 
 
-def _sinks(args: argparse.Namespace, address: tuple[str, int] | None, stack: contextlib.ExitStack) -> list[Any]:
+def _open_jsonl(path: str, stack: contextlib.ExitStack) -> TextIO:
+    """Where --jsonl writes: stdout for -, else the file, opened for writing (closed with `stack`)."""
+    return sys.stdout if path == "-" else stack.enter_context(open(path, "w", encoding="utf-8"))
+
+
+def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, int] | None) -> list[Any]:
     from unveil.watch.records import JsonLinesSink
 
     sinks: list[Any] = []
-    if args.jsonl:
-        out = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "w", encoding="utf-8"))
-        sinks.append(JsonLinesSink(out))
+    if jsonl is not None:
+        sinks.append(JsonLinesSink(jsonl))
     if address is not None:
         from unveil.watch.mqtt import HomeAssistantSink
 

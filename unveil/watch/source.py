@@ -95,7 +95,7 @@ def _port_is_valid(parts: SplitResult) -> bool:
 
 def parse_source(text: str) -> Source:
     """"0" -> camera 0, "rtsp://..." -> stream, anything else -> a video file that must exist."""
-    if text.strip().isdigit():
+    if re.fullmatch(r"[0-9]+", text.strip()):  # not isdigit(): it takes "²", which int() refuses
         return Source(CAMERA, int(text))
     if _URL.match(text):
         return Source(STREAM, text)

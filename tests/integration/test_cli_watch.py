@@ -1,0 +1,69 @@
+"""`unveil watch` from the command line: what it refuses before loading any model, and a reader of
+its stdout that goes away."""
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.app import MEMBER, photo_path
+from tests.support.paths import REPO
+from tests.support.watch_video import Walker, room_video
+from unveil.cli import EXIT_BROKEN_PIPE, main
+from unveil.cli import watch as watch_cli
+from unveil.watch.source import NO_FILE
+
+
+@pytest.fixture
+def no_models(monkeypatch):
+    """Loading the models fails the test: what is refused must be refused before that."""
+    def load(*_args):
+        raise AssertionError("the models were loaded")
+
+    monkeypatch.setattr(watch_cli, "_tracker", load)
+
+
+def test_a_jsonl_folder_is_refused_before_the_models_load(tmp_path, capsys, no_models):
+    video = tmp_path / "hall.mp4"
+    video.write_bytes(b"never read")
+    assert main(["watch", "--source", str(video), "--jsonl", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == watch_cli.JSONL_CANNOT_WRITE.format(path=tmp_path, detail="Is a directory") + "\n"
+
+
+def test_an_unwritable_jsonl_file_is_refused_before_the_models_load(tmp_path, capsys, monkeypatch, no_models):
+    video, target = tmp_path / "hall.mp4", tmp_path / "faces.jsonl"
+    video.write_bytes(b"never read")
+    target.write_text("yesterday's faces\n")
+
+    # Tests run as root here, who may write anywhere: refuse this file as the kernel would refuse a user.
+    def refusing_open(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(watch_cli, "open", refusing_open, raising=False)
+    assert main(["watch", "--source", str(video), "--jsonl", str(target)]) == 2
+    assert capsys.readouterr().err == watch_cli.JSONL_CANNOT_WRITE.format(path=target, detail="Permission denied") + "\n"
+    assert target.read_text() == "yesterday's faces\n"
+
+
+def test_a_source_of_digits_that_are_not_ascii_is_a_missing_file_not_a_crash(capsys, no_models):
+    assert main(["watch", "--source", "²", "--jsonl", "-"]) == 1
+    assert capsys.readouterr().err == "error: " + NO_FILE.format(path="²") + "\n"
+
+
+def test_a_closed_stdout_stops_the_loop_quietly(faces_dir, app_models_dir, tmp_path):
+    video = tmp_path / "hall.mp4"
+    room_video([Walker(photo_path(faces_dir, MEMBER, 1), (320, 240))], video, seconds=2, fps=10)
+    reader, writer = os.pipe()
+    os.close(reader)  # as `unveil watch --jsonl - | head -0` leaves it: nobody reads
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNVEIL_")}
+    env.update(PYTHONPATH=str(REPO), UNVEIL_MODELS_DIR=str(app_models_dir))
+    try:
+        result = subprocess.run([sys.executable, "-m", "unveil.cli", "watch", "--source", str(video), "--jsonl", "-"],
+                                stdout=writer, stderr=subprocess.PIPE, env=env, text=True, timeout=300, check=False)
+    finally:
+        os.close(writer)
+    assert result.returncode == EXIT_BROKEN_PIPE
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr
