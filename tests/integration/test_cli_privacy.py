@@ -28,6 +28,7 @@ from tests.support.app import side_by_side
 from tests.support.paths import REPO
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
+from unveil.cli.family import MEMBERS_NOT_READ
 from unveil.cli.retention import DAYS_TOO_MANY
 
 
@@ -99,6 +100,16 @@ def test_without_a_terminal_the_passphrase_is_one_line_of_stdin_or_a_one_line_er
     listed = _cli(tmp_path, "family", "list", stdin="piped secret phrase\n", passphrase=None)
     assert (listed.returncode, listed.stdout) == (0, "no one is enrolled\n")
     assert "piped secret phrase" not in created.stdout + created.stderr + listed.stdout + listed.stderr
+
+
+def test_list_warns_of_a_damaged_member_on_stderr_and_keeps_stdout_one_line_per_member(data_dir, capsys):
+    with contextlib.closing(sqlite3.connect(data_dir / DATA_FILE, isolation_level=None)) as conn:
+        (person_id, name), _ = conn.execute("SELECT id, name FROM people ORDER BY created_at").fetchall()
+        conn.execute("UPDATE people SET name = ? WHERE id = ?", (bytes([name[0] ^ 1]) + name[1:], person_id))
+    code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))
+    assert code == 0
+    assert [line.split()[:2] for line in out.splitlines()] == [["Hamid", "Karzai"]]
+    assert err.splitlines()[-1] == MEMBERS_NOT_READ.format(count=1)
 
 
 def test_wrong_passphrase_is_one_line_and_logged(data_dir, monkeypatch, capsys):

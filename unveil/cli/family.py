@@ -139,6 +139,9 @@ def _enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+MEMBERS_NOT_READ = "warning: {count} member(s) could not be read (damaged or key destroyed): run `unveil family check`"
+
+
 @reports_errors
 def _list(args: argparse.Namespace) -> int:
     from fer_core.model_files import identity_model_name, models_dir
@@ -156,11 +159,11 @@ def _list(args: argparse.Namespace) -> int:
         reenrol = "  must be re-enrolled" if model is not None and m.must_reenrol(model) else ""
         print(f"{m.name:<28} {m.person_id[:8]}  consent {m.consent_status:<7} {expiry:<16} "
               f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {m.last_seen_at:%Y-%m-%d}{reenrol}")
-    # Why, on stderr: stdout stays one line per member.
+    # Notes and warnings on stderr: stdout stays one line per member.
     for note in family.must_reenrol_notes(members, model) if model is not None else []:
         print(f"note: {note}", file=sys.stderr)
     if damaged:
-        print(f"warning: {damaged} member(s) could not be read (damaged or key destroyed): run `unveil family check`")
+        print(MEMBERS_NOT_READ.format(count=damaged), file=sys.stderr)
     return 0
 
 
