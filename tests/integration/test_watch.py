@@ -380,44 +380,62 @@ def test_the_command_refuses_options_that_cannot_work(capsys):
 # ----------------------------------------------------------------------------- MQTT / Home Assistant
 
 
-@pytest.fixture()
-def broker():
-    """A real MQTT broker (amqtt) on a free localhost port, in its own thread: yields the port."""
-    from amqtt.broker import Broker
+class _Broker:
+    """A real MQTT broker (amqtt) on a free localhost port, run by an event loop in its own thread. stop()
+    and start() again on the same port stand for a broker restarted without persistence (it forgets
+    every retained message)."""
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder = {}
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._broker = None
 
-    async def start():
-        holder["broker"] = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+    def start(self) -> None:
+        from amqtt.broker import Broker
+
+        async def start():
+            self._broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
                                    "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
                                                {"allow_anonymous": True}}})
-        await holder["broker"].start()
-        started.set()
+            await self._broker.start()
 
-    def serve():
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        loop.run_forever()
+        asyncio.run_coroutine_threadsafe(start(), self._loop).result(30)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(30)
-    yield port
-    asyncio.run_coroutine_threadsafe(holder["broker"].shutdown(), loop).result(30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(30)
+        self._broker = None
+
+    def close(self) -> None:
+        if self._broker is not None:
+            self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+@pytest.fixture()
+def mqtt_broker():
+    """A running _Broker."""
+    running = _Broker()
+    running.start()
+    yield running
+    running.close()
+
+
+@pytest.fixture()
+def broker(mqtt_broker):
+    """The port of a running MQTT broker."""
+    return mqtt_broker.port
 
 
 def test_mqtt_publishes_home_assistant_discovery_states_and_events(models, room, unlocked, broker):
     import paho.mqtt.client as mqtt
 
     from unveil.watch.household import identifier
-    from unveil.watch.mqtt import HomeAssistantSink
+    from unveil.watch.mqtt import HomeAssistantSink, member_key
 
     received: list[tuple[str, str, bool]] = []
     subscribed = threading.Event()
@@ -442,11 +460,14 @@ def test_mqtt_publishes_home_assistant_discovery_states_and_events(models, room,
         listener.loop_stop()
         listener.disconnect()
     topics = [t for t, _, _ in received]
-    config = json.loads(next(p for t, p, _ in received if t == "homeassistant/sensor/unveil_hall_colin_powell/config"))
-    assert config["state_topic"] == "unveil/hall/person/colin_powell/state"
-    assert config["availability_topic"] == "unveil/hall/status" and config["unique_id"] == "unveil_hall_colin_powell"
+    (colin,) = store.person_ids()
+    key = member_key(colin, "Colin Powell")
+    assert key.startswith("colin_powell_")
+    config = json.loads(next(p for t, p, _ in received if t == f"homeassistant/sensor/unveil_hall_{key}/config"))
+    assert config["state_topic"] == f"unveil/hall/person/{key}/state" and config["name"] == "Colin Powell emotion"
+    assert config["availability_topic"] == "unveil/hall/status" and config["unique_id"] == f"unveil_hall_{key}"
     assert "homeassistant/sensor/unveil_hall_unknown/config" in topics
-    states = [p for t, p, _ in received if t == "unveil/hall/person/colin_powell/state"]
+    states = [p for t, p, _ in received if t == f"unveil/hall/person/{key}/state"]
     assert states[0] in model_classes(models) and states[-1] == "away"
     unknown = [p for t, p, _ in received if t == "unveil/hall/unknown/state"]
     assert unknown[-3:] == ["0", "1", "0"]  # the stranger came and went
@@ -459,6 +480,130 @@ def test_mqtt_publishes_home_assistant_discovery_states_and_events(models, room,
 
 def model_classes(models) -> tuple[str, ...]:
     return models[1].classes
+
+
+ANA, BRUNO = "a" * 32, "b" * 32  # members' ids, as random as the store's look
+
+
+def _retained(port: int, until=lambda got: True, timeout_s: float = 20.0) -> dict[str, str]:
+    """The retained messages a client subscribing now gets (topic -> payload), once `until(them)` holds
+    or `timeout_s` passed: what Home Assistant reads when it (re)starts."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = _retained_now(port)
+        if until(got) or time.monotonic() > deadline:
+            return got
+        time.sleep(0.5)
+
+
+def _retained_now(port: int) -> dict[str, str]:
+    import paho.mqtt.client as mqtt
+
+    got: dict[str, str] = {}
+    subscribed = threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.on_message = lambda c, u, message: got.__setitem__(message.topic, message.payload.decode()) \
+        if message.retain else None
+    client.on_subscribe = lambda *args: subscribed.set()
+    client.connect("127.0.0.1", port)
+    client.subscribe("#", qos=1)
+    client.loop_start()
+    subscribed.wait(10)
+    time.sleep(0.5)  # retained messages follow the subscription's acknowledgement
+    client.loop_stop()
+    client.disconnect()
+    return got
+
+
+def _member_topics(key: str) -> tuple[str, str]:
+    return f"homeassistant/sensor/unveil_hall_{key}/config", f"unveil/hall/person/{key}/state"
+
+
+def _ana_comes_and_goes_with_a_stranger() -> list:
+    from fer_core.live import LiveEvent
+
+    return [LiveEvent(APPEAR, 1, 0.0, "Ana", "happy", person_id=ANA),
+            LiveEvent(EMOTION, 1, 1.0, "Ana", "sad", previous="happy", person_id=ANA),
+            LiveEvent(APPEAR, 2, 1.0, None, "neutral"), LiveEvent(LEAVE, 2, 2.0, None, "neutral"),
+            LiveEvent(EMOTION, 1, 2.0, "Ana", "happy", previous="sad", person_id=ANA),
+            LiveEvent(LEAVE, 1, 3.0, "Ana", "happy", person_id=ANA)]
+
+
+def test_the_first_connection_sends_every_current_state_though_the_queue_overflowed(mqtt_broker, monkeypatch):
+    from unveil.watch import mqtt
+    from unveil.watch.mqtt import HomeAssistantSink, member_key
+
+    monkeypatch.setattr(mqtt, "MAX_QUEUED", 2)  # paho refuses the newest messages beyond it
+    mqtt_broker.stop()
+    sink = HomeAssistantSink("127.0.0.1", mqtt_broker.port, node="hall")
+    try:
+        assert not sink.start(wait_s=0.2)
+        sink.events(_ana_comes_and_goes_with_a_stranger(), 0)  # all while the broker is away
+        mqtt_broker.start()
+        config, state = _member_topics(member_key(ANA, "Ana"))
+        got = _retained(mqtt_broker.port, until=lambda got: state in got)
+    finally:
+        sink.close()
+    assert got[state] == "away" and got["unveil/hall/unknown/state"] == "0" and got["unveil/hall/status"] == "online"
+    assert json.loads(got[config])["name"] == "Ana emotion" and "homeassistant/sensor/unveil_hall_unknown/config" in got
+
+
+def test_after_a_broker_restart_home_assistant_reads_the_states_of_now_not_of_the_outage(mqtt_broker, monkeypatch):
+    from fer_core.live import LiveEvent
+    from unveil.watch import mqtt
+    from unveil.watch.mqtt import HomeAssistantSink, member_key
+
+    monkeypatch.setattr(mqtt, "MAX_QUEUED", 8)  # room for what is in flight while connected; not for the outage
+    config, state = _member_topics(member_key(ANA, "Ana"))
+    sink = HomeAssistantSink("127.0.0.1", mqtt_broker.port, node="hall")
+    try:
+        assert sink.start()
+        sink.events([LiveEvent(APPEAR, 1, 0.0, "Ana", "neutral", person_id=ANA)], 0)
+        assert _retained(mqtt_broker.port, until=lambda got: got.get(state) == "neutral")[state] == "neutral"
+        mqtt_broker.stop()  # without persistence: every retained message is lost
+        time.sleep(1.0)
+        sink.events(_ana_comes_and_goes_with_a_stranger(), 1)
+        mqtt_broker.start()
+        got = _retained(mqtt_broker.port, until=lambda got: state in got)
+        time.sleep(1.0)  # anything paho still had queued from the outage has arrived by now
+        again = _retained(mqtt_broker.port)
+    finally:
+        sink.close()
+    for retained in (got, again):
+        assert retained[state] == "away" and retained["unveil/hall/unknown/state"] == "0"
+        assert retained["unveil/hall/status"] == "online" and config in retained
+
+
+def test_a_member_who_may_no_longer_be_named_loses_their_sensor(broker):
+    import paho.mqtt.client as mqtt_client
+
+    from fer_core.live import LiveEvent
+    from unveil.watch.mqtt import HomeAssistantSink, member_key
+
+    ana_config, ana_state = _member_topics(member_key(ANA, "Ana"))
+    bruno_config, bruno_state = _member_topics(member_key(BRUNO, "Bruno"))
+    cleared: list[str] = []
+    listener = mqtt_client.Client(mqtt_client.CallbackAPIVersion.VERSION2)
+    listener.on_message = lambda c, u, message: cleared.append(message.topic) if not message.payload else None
+    listener.connect("127.0.0.1", broker)
+    listener.subscribe("#", qos=1)
+    listener.loop_start()
+    sink = HomeAssistantSink("127.0.0.1", broker, node="hall")
+    try:
+        assert sink.start()
+        sink.events([LiveEvent(APPEAR, 1, 0.0, "Ana", "happy", person_id=ANA),
+                     LiveEvent(APPEAR, 2, 0.0, "Bruno", "sad", person_id=BRUNO)], 0)
+        assert {ana_state, bruno_state} <= set(_retained(broker, until=lambda got: bruno_state in got))
+        sink.forget(frozenset({ANA}))  # erased in the app meanwhile; the loop un-named her face
+        got = _retained(broker, until=lambda got: ana_state not in got)
+    finally:
+        sink.close()
+        listener.loop_stop()
+        listener.disconnect()
+    assert ana_config not in got and ana_state not in got
+    assert got[bruno_state] == "sad" and bruno_config in got
+    assert got["unveil/hall/unknown/state"] == "1"  # her face is still in view, unnamed now
+    assert {ana_config, ana_state} <= set(cleared)  # the empty payloads Home Assistant removes an entity by
 
 
 def test_a_killed_watch_is_reported_offline_by_its_last_will(long_video, app_models_dir, broker, tmp_path):

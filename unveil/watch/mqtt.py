@@ -4,20 +4,31 @@ discovery turns into sensors.
 Topics (NODE is --mqtt-node, default "unveil"; retained unless said):
     unveil/NODE/status                        "online", or "offline" (also the broker's last will)
     unveil/NODE/events                        every event as JSON, as in the JSONL output (not retained)
-    unveil/NODE/person/SLUG/state             a member's current emotion, or "away"
+    unveil/NODE/person/KEY/state              a member's current emotion, or "away"
     unveil/NODE/unknown/state                 how many unrecognised faces are in view now
     homeassistant/sensor/UNIQUE_ID/config     discovery: one sensor per member (published when they are
                                               first seen) and one for unknown faces
 
-Everything is published with QoS 1. Member names reach the broker (the sensors are named after them);
-never an image, an embedding, or a probability beyond the label.
+KEY is `member_key`: the name in ASCII ("José" -> "jose"; "member" for a name in another script) and a
+suffix from a hash of the member's random id, so that each member has a sensor of their own.
+
+Whenever the sink connects (the first time, and again after the broker was away) it sends every
+retained message as it is now: a broker that restarted has lost them, and what changed meanwhile was
+never sent. A member who may no longer be named (erased, or their consent ended) loses their sensor:
+empty retained payloads on its discovery and state topics, which is how Home Assistant removes an entity.
+
+Member names reach the broker (the sensors are named after them); never an image, an embedding, or a
+probability beyond the label. The log gets neither names nor topics (a topic holds a name's letters).
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import re
 import threading
+import unicodedata
 from typing import Any
 
 from fer_core import UnveilError
@@ -32,12 +43,29 @@ DISCOVERY_PREFIX = "homeassistant"
 ONLINE = "online"
 OFFLINE = "offline"
 AWAY = "away"
+# Events go with QoS 1. Retained messages (status, discovery, states) go with QoS 0 and are never queued:
+# paho sends unacknowledged QoS 1 messages again after reconnecting, after what the connect handler
+# sent, so an old state in flight when the connection broke would overwrite the current one, and a full
+# queue would refuse the newest. A retained message lost with a connection is sent again, as it is then,
+# when the sink reconnects.
 QOS = 1
-# Messages queued while the broker is away; beyond this the oldest news is dropped rather than let
-# a broker that is down for the night grow the process's memory.
+RETAINED_QOS = 0
+# Events queued while the broker is away: beyond this paho refuses new ones (it keeps the oldest), so a
+# broker down for the night cannot grow the process's memory. States are current after it comes back.
 MAX_QUEUED = 1000
-# How long start() waits for the first connection and close() for the last messages to be acknowledged.
+# How long start() waits for the first connection and close() for the offline status to be written.
 CONNECT_WAIT_S = 5.0
+# paho's return codes for a publish (MQTT_ERR_NO_CONN, MQTT_ERR_QUEUE_SIZE), named here so that this module
+# loads without paho: queued while disconnected, refused because the queue is full.
+NO_CONNECTION = 4
+QUEUE_FULL = 15
+# Hex digits of the hash of a member's id in their KEY: 32 bits, so that two of ten members share a sensor
+# about once in a hundred million households.
+KEY_SUFFIX_DIGITS = 8
+
+EVENTS_DROPPED = ("MQTT broker away and {limit} messages queued: newer events are dropped until it is back "
+                  "(the sensors' states are sent afresh then)")
+EVENT_NOT_SENT = "MQTT event not sent (paho error {code})"
 
 BAD_ADDRESS = "--mqtt {value}: expected HOST or HOST:PORT with a port from 1 to 65535"
 BAD_NODE = "--mqtt-node {value}: use letters, digits, '-' and '_' only"
@@ -61,8 +89,19 @@ def check_node(value: str) -> str:
 
 
 def slug(name: str) -> str:
-    """A topic- and id-safe form of a member's name: "Ana María" -> "ana_mar_a"."""
-    return re.sub(r"[^a-z0-9]+", "_", name.casefold()).strip("_") or "member"
+    """A name in ASCII letters, digits and '_', for ids people read: "Ana María" -> "ana_maria", "Strauß" ->
+    "strauss"; "" for a name NFKD cannot spell in ASCII ("Мария", "李明")."""
+    ascii_name = unicodedata.normalize("NFKD", name.casefold()).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name).strip("_")
+
+
+def member_key(person_id: str, name: str) -> str:
+    """A member's part of their topics and sensor id: `slug(name)` ("member" when empty), then a suffix that
+    is the same for the member at every start and differs between members ("member_1c9e04d2",
+    "member_7a0b33f1"). From a hash of their random id rather than the id itself: the broker cannot link a
+    sensor to the audit log's entries."""
+    suffix = hashlib.sha256(person_id.encode("utf-8")).hexdigest()[:KEY_SUFFIX_DIGITS]
+    return f"{slug(name) or 'member'}_{suffix}"
 
 
 class HomeAssistantSink:
@@ -78,11 +117,16 @@ class HomeAssistantSink:
         self.base = f"unveil/{node}"
         self.availability = f"{self.base}/status"
         self.prefix = discovery_prefix
+        self._unknown_state = f"{self.base}/unknown/state"
+        self._connected = threading.Event()  # set at the first connection
+        # The retained state is shared with paho's network thread, which sends it all at each connection.
         self._lock = threading.Lock()
-        self._connected = threading.Event()
-        self._tracks: dict[int, tuple[str | None, str | None]] = {}  # track -> (name, emotion)
-        self._states: dict[str, str] = {}  # state topic -> last published payload
-        self._sensors: dict[str, dict[str, Any]] = {}  # config topic -> payload, republished on reconnect
+        self._retained: dict[str, str] = {}  # topic -> what the broker should hold now ("" removes it)
+        self._sent: dict[str, str] = {}  # topic -> payload written in the current connection
+        self._online = False  # connected, and everything retained was written in this connection
+        self._dropping = False  # events refused since the queue filled (said once per outage)
+        self._tracks: dict[int, tuple[str | None, str | None]] = {}  # track -> (member's id, emotion)
+        self._members: dict[str, str] = {}  # member's id -> member_key, for those with a sensor
         self._client = client or mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"unveil-watch-{node}")
         if username:
             self._client.username_pw_set(username, password)
@@ -91,8 +135,9 @@ class HomeAssistantSink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._host, self._port = host, port
-        self._sensor("unknown", "Unknown faces", f"{self.base}/unknown/state", unit="faces")
-        self._set_state(f"{self.base}/unknown/state", "0")
+        self._retain(self.availability, ONLINE)  # first: written first at each connection
+        self._sensor("unknown", "Unknown faces", self._unknown_state, unit="faces")
+        self._retain(self._unknown_state, "0")
 
     def start(self, wait_s: float = CONNECT_WAIT_S) -> bool:
         """Connect in the background (paho retries on its own); True when connected within `wait_s`."""
@@ -109,18 +154,29 @@ class HomeAssistantSink:
 
     def events(self, events: list[LiveEvent], frame: int) -> None:
         for event in events:
-            self._publish(f"{self.base}/events", json.dumps(event_record(event, frame), ensure_ascii=False),
-                          retain=False)
+            self._event(json.dumps(event_record(event, frame), ensure_ascii=False))
             self._follow(event)
 
+    def forget(self, person_ids: frozenset[str]) -> None:
+        """These members may no longer be named: their sensors go (empty retained discovery and state, also
+        sent again at each connection in case the broker was away), and their faces in view count as unknown."""
+        for person_id in person_ids & self._members.keys():
+            key = self._members.pop(person_id)
+            self._retain(self._config_topic(key), "")
+            self._retain(self._state_topic(key), "")
+        self._tracks = {track: (None if who in person_ids else who, emotion)
+                        for track, (who, emotion) in self._tracks.items()}
+        self._retain(self._unknown_state, str(self._unknown()))
+
     def close(self) -> None:
-        """Offline status (retained), then disconnect once the queued messages are acknowledged."""
-        info = self._client.publish(self.availability, OFFLINE, qos=QOS, retain=True)
-        if self._connected.is_set():
-            try:
+        """Offline status (retained), then disconnect once it is written (after everything sent before)."""
+        with self._lock:
+            self._retained[self.availability] = OFFLINE
+            info = self._write(self.availability, OFFLINE) if self._online else None
+        if info is not None:
+            # Outside the lock: paho's thread, which writes it, may be waiting for the lock.
+            with contextlib.suppress(RuntimeError, ValueError):  # the broker went away: its last will says offline
                 info.wait_for_publish(CONNECT_WAIT_S)
-            except (RuntimeError, ValueError):
-                pass  # the broker went away meanwhile: its last will says offline anyway
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -130,20 +186,26 @@ class HomeAssistantSink:
         if event.kind == LEAVE:
             self._tracks.pop(event.track, None)
         elif event.kind in (APPEAR, NAMED, EMOTION):
-            self._tracks[event.track] = (event.identity, event.emotion)
-        for name in {before, event.identity} - {None}:
-            topic = f"{self.base}/person/{slug(name)}/state"
-            self._sensor(slug(name), name, topic)
-            emotions = [emotion for who, emotion in self._tracks.values() if who == name and emotion]
-            self._set_state(topic, emotions[-1] if emotions else AWAY)
-        unknown = sum(1 for who, _ in self._tracks.values() if who is None)
-        self._set_state(f"{self.base}/unknown/state", str(unknown))
+            self._tracks[event.track] = (event.person_id, event.emotion)
+        for person_id in {before, event.person_id} - {None}:
+            if person_id not in self._members:  # first seen: the event names them
+                self._members[person_id] = key = member_key(person_id, event.identity)
+                self._sensor(key, event.identity, self._state_topic(key))
+            emotions = [emotion for who, emotion in self._tracks.values() if who == person_id and emotion]
+            self._retain(self._state_topic(self._members[person_id]), emotions[-1] if emotions else AWAY)
+        self._retain(self._unknown_state, str(self._unknown()))
+
+    def _unknown(self) -> int:
+        return sum(1 for who, _ in self._tracks.values() if who is None)
+
+    def _state_topic(self, key: str) -> str:
+        return f"{self.base}/person/{key}/state"
+
+    def _config_topic(self, key: str) -> str:
+        return f"{self.prefix}/sensor/unveil_{self.node}_{key}/config"
 
     def _sensor(self, key: str, name: str, state_topic: str, unit: str | None = None) -> None:
         unique_id = f"unveil_{self.node}_{key}"
-        topic = f"{self.prefix}/sensor/{unique_id}/config"
-        if topic in self._sensors:
-            return
         config = {
             "name": name if unit else f"{name} emotion",
             "unique_id": unique_id,
@@ -159,37 +221,47 @@ class HomeAssistantSink:
         if unit:
             config["unit_of_measurement"] = unit
             config["state_class"] = "measurement"
-        with self._lock:
-            self._sensors[topic] = config
-        self._publish(topic, json.dumps(config, ensure_ascii=False), retain=True)
+        self._retain(self._config_topic(key), json.dumps(config, ensure_ascii=False))
 
-    def _set_state(self, topic: str, payload: str) -> None:
+    def _retain(self, topic: str, payload: str) -> None:
+        """What the broker should hold on `topic` from now on: written now when connected (unless this
+        connection already carried it), else at the next connection."""
         with self._lock:
-            if self._states.get(topic) == payload:
-                return
-            self._states[topic] = payload
-        self._publish(topic, payload, retain=True)
+            self._retained[topic] = payload
+            if self._online and self._sent.get(topic) != payload:
+                self._write(topic, payload)
 
-    def _publish(self, topic: str, payload: str, *, retain: bool) -> None:
-        result = self._client.publish(topic, payload, qos=QOS, retain=retain)
-        if result.rc not in (0, 4):  # 0: sent or queued; 4 (no connection): queued until connected
-            log.warning("MQTT message to %s dropped (paho error %d)", topic, result.rc)
+    def _write(self, topic: str, payload: str) -> Any:
+        # Called with the lock held. A message paho could not write (the connection just broke) is not
+        # marked sent: the next connection writes it.
+        info = self._client.publish(topic, payload, qos=RETAINED_QOS, retain=True)
+        if info.rc == 0:
+            self._sent[topic] = payload
+        return info
+
+    def _event(self, payload: str) -> None:
+        rc = self._client.publish(f"{self.base}/events", payload, qos=QOS, retain=False).rc
+        if rc == QUEUE_FULL:
+            if not self._dropping:
+                log.warning(EVENTS_DROPPED.format(limit=MAX_QUEUED))
+            self._dropping = True
+        elif rc not in (0, NO_CONNECTION):
+            log.warning(EVENT_NOT_SENT.format(code=rc))
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if getattr(reason_code, "is_failure", False):
             log.warning("MQTT broker refused the connection: %s", reason_code)
             return
-        # A broker restarted without persistence has lost the retained messages: send them again.
-        client.publish(self.availability, ONLINE, qos=QOS, retain=True)
         with self._lock:
-            retained = [*((t, json.dumps(c, ensure_ascii=False)) for t, c in self._sensors.items()),
-                        *self._states.items()]
-        if self._connected.is_set():
-            for topic, payload in retained:
-                client.publish(topic, payload, qos=QOS, retain=True)
+            self._sent = {}
+            for topic, payload in self._retained.items():
+                self._write(topic, payload)
+            self._online, self._dropping = True, False
         self._connected.set()
         log.info("connected to MQTT broker %s:%d", self._host, self._port)
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        with self._lock:
+            self._online = False
         if self._connected.is_set():
             log.warning("MQTT broker disconnected (%s); paho reconnects", reason_code)
