@@ -11,9 +11,15 @@ from typing import Protocol
 import cv2
 
 from fer_core.live import APPEAR, NAMED, LiveEvent, LiveFrame, LiveTracker
+from fer_core.store import StoreBusyError
 from unveil.watch.source import Capture, Source, frames, open_capture
 
 log = logging.getLogger("unveil.watch")
+
+# Counts only: which members were seen never reaches the log.
+COUNTS_CARRIED = ("the family store is busy in another session: {count} recognition(s) not counted yet, "
+                  "carried to the next count")
+COUNTS_LOST = "the family store is still busy: {count} recognition(s) were not counted in the audit log"
 
 
 class Sink(Protocol):
@@ -48,9 +54,11 @@ def watch(
     backoff_first_s: float | None = None,
 ) -> WatchSummary:
     """Run until `source` ends (a file) or `stop` is set; then everyone still in view leaves and the
-    sinks are closed. `on_recognition(names)` is called for the faces compared with the gallery (see
-    `recognised`) when there is a gallery."""
+    sinks are closed. `on_recognition(person_ids)` is called for the faces compared with the gallery (see
+    `recognised`) when there is a gallery; while it raises StoreBusyError the ids are carried to its next
+    call."""
     count, appearances, time_s, index = 0, 0, 0.0, -1
+    uncounted: list[str | None] = []
     backoff = {} if backoff_first_s is None else {"backoff_first_s": backoff_first_s}
     try:
         for frame in frames(source, stop=stop, opener=opener, **backoff):
@@ -62,7 +70,11 @@ def watch(
                 sink.frame(result)
             person_ids = recognised(result.events)
             if person_ids and on_recognition is not None:
-                on_recognition(person_ids)
+                uncounted = uncounted + person_ids
+                if _counted(on_recognition, uncounted):
+                    uncounted = []
+                else:
+                    log.warning(COUNTS_CARRIED.format(count=len(uncounted)))
     finally:
         final = tracker.finish(time_s)
         for sink in sinks:
@@ -70,4 +82,17 @@ def watch(
                 sink.events(final, index)
             finally:
                 sink.close()
+    if uncounted and on_recognition is not None and not _counted(on_recognition, uncounted):
+        log.warning(COUNTS_LOST.format(count=len(uncounted)))
     return WatchSummary(count, appearances, time_s)
+
+
+def _counted(on_recognition: Callable[[list[str | None]], None], person_ids: list[str | None]) -> bool:
+    """Whether these recognitions were counted: not while another process holds the store for longer than
+    its busy timeout, which must not stop the camera."""
+    try:
+        on_recognition(person_ids)
+    except StoreBusyError:
+        return False
+    return True
+

@@ -1,0 +1,114 @@
+"""The camera loop of `unveil watch` (unveil.watch.loop), around a scripted tracker: a family store busy in
+another process does not stop it."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from fer_core.live import APPEAR, LEAVE, LiveEvent, LiveFace, LiveFrame
+from fer_core.store import StoreBusyError
+from unveil.watch.loop import COUNTS_CARRIED, COUNTS_LOST, watch
+from unveil.watch.source import FILE, Source
+
+
+class _Capture:
+    """A video file of `frames` black frames."""
+
+    def __init__(self, frames: int) -> None:
+        self._left = frames
+
+    def isOpened(self) -> bool:
+        return True
+
+    def read(self):
+        self._left -= 1
+        return (True, np.zeros((8, 8, 3), np.uint8)) if self._left >= 0 else (False, None)
+
+    def get(self, prop: int) -> float:
+        return 0.0
+
+    def release(self) -> None:
+        pass
+
+
+@dataclass
+class _Track:
+    number: int
+    identity: str | None
+    person_id: str | None
+
+
+class _Tracker:
+    """Each step: the face of every track, and the events scripted for that frame."""
+
+    def __init__(self, script: list[list[LiveEvent]], tracks: list[_Track] = ()) -> None:
+        self.tracks, self._script, self._index = list(tracks), script, -1
+
+    def step(self, rgb, time_s: float) -> LiveFrame:
+        self._index += 1
+        faces = [LiveFace(t.number, (0, 0, 4, 4), "happy", {"happy": 1.0}, t.identity) for t in self.tracks]
+        return LiveFrame(self._index, time_s, faces, self._script[self._index])
+
+    def finish(self, time_s: float) -> list[LiveEvent]:
+        return [LiveEvent(LEAVE, t.number, time_s, t.identity, "happy", person_id=t.person_id) for t in self.tracks]
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.frames: list[LiveFrame] = []
+        self.final: list[LiveEvent] = []
+
+    def frame(self, frame: LiveFrame) -> None:
+        self.frames.append(frame)
+
+    def events(self, events: list[LiveEvent], frame: int) -> None:
+        self.final += events
+
+    def close(self) -> None:
+        pass
+
+
+def _appear(person_id: str | None) -> list[LiveEvent]:
+    return [LiveEvent(APPEAR, 1, 0.0, None if person_id is None else "Ana", "happy", person_id=person_id)]
+
+
+class _Counter:
+    """on_recognition: the store is busy (StoreBusyError) for the calls numbered in `busy`."""
+
+    def __init__(self, busy: set[int]) -> None:
+        self.calls: list[list[str | None]] = []
+        self._busy = busy
+
+    def __call__(self, person_ids: list[str | None]) -> None:
+        self.calls.append(list(person_ids))
+        if len(self.calls) in self._busy:
+            raise StoreBusyError(15.0)
+
+
+def _run(tracker: _Tracker, frames: int, **kwargs):
+    return watch(Source(FILE, "room.mp4"), tracker, kwargs.pop("sinks", []), stop=threading.Event(),
+                 opener=lambda source: _Capture(frames), **kwargs)
+
+
+def test_a_busy_store_carries_the_counts_to_the_next_one_and_the_camera_goes_on(caplog):
+    count = _Counter(busy={1})
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        summary = _run(_Tracker([_appear("p1"), _appear(None), [], _appear("p2")]), 4, on_recognition=count)
+    assert summary.frames == 4
+    assert count.calls == [["p1"], ["p1", None], ["p2"]]
+    assert [r.getMessage() for r in caplog.records] == [COUNTS_CARRIED.format(count=1)]
+
+
+def test_counts_still_waiting_at_the_end_are_tried_once_more_then_reported_lost(caplog):
+    once = _Counter(busy={1})
+    _run(_Tracker([[], _appear("p1")]), 2, on_recognition=once)
+    assert once.calls == [["p1"], ["p1"]]
+    caplog.clear()
+    always = _Counter(busy={1, 2})
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        assert _run(_Tracker([_appear("p1")]), 1, on_recognition=always).frames == 1
+    assert [r.getMessage() for r in caplog.records] == [COUNTS_CARRIED.format(count=1), COUNTS_LOST.format(count=1)]
+
