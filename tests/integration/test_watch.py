@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -221,6 +222,54 @@ def test_a_member_is_named_and_each_appearance_is_audited_once(models, room, unl
     audited = [e for e in store.audit_entries()[before:] if e.event == "recognise"]
     # Two appearances, two entries (one per appearance, not one per frame), counts only.
     assert sorted((e.details["named"], e.details["faces"]) for e in audited) == [(0, 1), (1, 1)]
+
+
+class _ErasesAt:
+    """A sink that, at frame `at`, erases `who` in another session: the app, in another process."""
+
+    def __init__(self, data_dir: Path, who: str, at: int) -> None:
+        self._data_dir, self._who, self._at = data_dir, who, at
+
+    def frame(self, frame) -> None:
+        from fer_core.store import FamilyStore
+        from governance import family
+
+        if frame.index == self._at:
+            with FamilyStore(self._data_dir) as app:
+                app.unlock(FAMILY_PASSPHRASE)
+                family.purge(app, self._who)
+
+    def events(self, events, frame: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def forget(self, person_ids) -> None:
+        pass
+
+
+def test_a_member_erased_while_in_view_is_named_no_more_from_the_next_frame(models, room, family_store_dir,
+                                                                            app_models_dir, tmp_path):
+    from fer_core.identity import load_embedding_model
+    from fer_core.store import FamilyStore
+    from unveil.watch.household import identifier
+
+    data_dir = tmp_path / "family"
+    shutil.copytree(family_store_dir, data_dir)
+    out = tmp_path / "faces.jsonl"
+    with FamilyStore(data_dir) as store, open(out, "w", encoding="utf-8") as stream:
+        store.unlock(FAMILY_PASSPHRASE)
+        household = identifier(store, load_embedding_model(Path(app_models_dir) / identity_model_name(), threads=1))
+        watch(parse_source(str(room[0])), _tracker(models, identify=household),
+              [_ErasesAt(data_dir, "Colin Powell", at=30), JsonLinesSink(stream)], stop=threading.Event(),
+              household=household)
+    lines = _lines(out)
+    named = {line["frame"]: face["identity"] for line in lines if "faces" in line
+             for face in line["faces"] if face["track"] == 1}
+    assert {named[i] for i in range(31)} == {"Colin Powell"}
+    assert {name for i, name in named.items() if i > 30} == {None}
+    assert [e["identity"] for e in lines if e.get("event") == LEAVE and e["track"] == 1] == [None]
 
 
 # ----------------------------------------------------------------------------- source: reconnect

@@ -1,17 +1,89 @@
-"""The family side of `unveil watch`: naming faces with the unlocked store's gallery."""
+"""The family side of `unveil watch`: naming faces with the unlocked store's gallery, kept current while
+the loop runs for days. Another process (the app, the CLI) may erase a member or enrol one, and a
+member's consent may end: the gallery is built again when the store changed (FamilyStore.data_version,
+checked on every frame without decrypting anything) or when the first consent in it ends, and it only
+ever holds members whose consent is in force (governance.family.gallery)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from fer_core.identity import Gallery, Match
+from fer_core.store import StoreBusyError, StoreError
+from governance import consent, family
 
-def identifier(store: Any, model: Any) -> Callable[[np.ndarray, np.ndarray], Any] | None:
-    """(RGB frame, landmarks) -> the gallery's match (the member's id and name, or None for both), over
-    `model`'s embeddings in the unlocked `store`; None when nobody is enrolled with that model."""
-    from fer_core.live import identifier as gallery_identifier
-    from governance import family
+log = logging.getLogger("unveil.watch")
 
-    gallery = family.gallery(store, model)
-    return None if gallery is None else gallery_identifier(gallery, model)
+# Counts and error kinds only: a member's name or id never reaches the log.
+LEFT_GALLERY = "{count} member(s) left the family gallery (erased, or their consent ended): no longer named"
+GALLERY_UNREADABLE = "the family gallery cannot be read ({kind}): nobody is named until the store changes"
+GALLERY_BUSY = "the family store is busy in another session: nobody is named until the gallery can be read"
+
+
+class Household:
+    """The `identify` of a LiveTracker ((RGB frame, landmarks) -> a Match), over `model`'s embeddings in
+    the unlocked `store`, and `departed()` for the loop: who may no longer be named.
+
+    When the gallery cannot be read (the store's key changed in another session, damage), nobody is
+    named: not being able to check an erasure or a consent must never keep someone named."""
+
+    def __init__(self, store: Any, model: Any) -> None:
+        self._store, self._model = store, model
+        self._version: tuple[int, int] | None = None
+        self._until: datetime | None = None  # when the first consent in the gallery ends
+        self._gallery = self._empty()
+        self._refresh()
+        self._reported = self.person_ids
+
+    @property
+    def person_ids(self) -> frozenset[str]:
+        """Who may be named now."""
+        return frozenset(self._gallery.person_ids)
+
+    def __call__(self, rgb: np.ndarray, landmarks: np.ndarray) -> Match:
+        self._refresh()
+        return self._gallery.identify(self._model.embed_face(rgb, landmarks))
+
+    def departed(self) -> frozenset[str]:
+        """The ids that left the gallery since the last call (the store is checked first): faces already
+        named after them must lose that name, and outputs forget them."""
+        self._refresh()
+        gone, self._reported = self._reported - self.person_ids, self.person_ids
+        if gone:
+            log.info(LEFT_GALLERY.format(count=len(gone)))
+        return gone
+
+    def _refresh(self) -> None:
+        version = self._store.data_version()
+        if version == self._version and (self._until is None or consent.store_now(self._store) < self._until):
+            return
+        try:
+            self._gallery, self._until = self._build()
+        except StoreBusyError:
+            self._gallery, self._until = self._empty(), None
+            log.warning(GALLERY_BUSY)
+            return  # the version is not kept: the next frame tries again
+        except StoreError as exc:  # the type only: a message may quote stored text
+            self._gallery, self._until = self._empty(), None
+            log.warning(GALLERY_UNREADABLE.format(kind=type(exc).__name__))
+        self._version = version
+
+    def _build(self) -> tuple[Gallery, datetime | None]:
+        built = family.gallery(self._store, self._model)
+        if built is None:
+            return self._empty(), None
+        ends = [record.expires_at for record in (consent.latest(self._store, pid) for pid in built.person_ids) if record]
+        return built, min(ends, default=None)
+
+    def _empty(self) -> Gallery:
+        return Gallery({}, threshold=self._model.threshold, distance=self._model.distance)
+
+
+def identifier(store: Any, model: Any) -> Household | None:
+    """The household over `model`'s embeddings in the unlocked `store`, to name faces with (a LiveTracker's
+    `identify`, and the loop's `household`); None when nobody may be named with that model now."""
+    household = Household(store, model)
+    return household if household.person_ids else None

@@ -29,6 +29,15 @@ class Sink(Protocol):
 
     def close(self) -> None: ...
 
+    def forget(self, person_ids: frozenset[str]) -> None:
+        """These members may no longer be named (erased, or their consent ended)."""
+
+
+class Household(Protocol):
+    """unveil.watch.household.Household, as the loop uses it."""
+
+    def departed(self) -> frozenset[str]: ...
+
 
 @dataclass(frozen=True)
 class WatchSummary:
@@ -50,18 +59,22 @@ def watch(
     *,
     stop: threading.Event,
     on_recognition: Callable[[list[str | None]], None] | None = None,
+    household: Household | None = None,
     opener: Callable[[Source], Capture] = open_capture,
     backoff_first_s: float | None = None,
 ) -> WatchSummary:
     """Run until `source` ends (a file) or `stop` is set; then everyone still in view leaves and the
     sinks are closed. `on_recognition(person_ids)` is called for the faces compared with the gallery (see
     `recognised`) when there is a gallery; while it raises StoreBusyError the ids are carried to its next
-    call."""
+    call. `household` (the tracker's `identify`) is asked before each frame who left the gallery: faces
+    named after them lose the name, and the sinks forget them."""
     count, appearances, time_s, index = 0, 0, 0.0, -1
     uncounted: list[str | None] = []
     backoff = {} if backoff_first_s is None else {"backoff_first_s": backoff_first_s}
     try:
         for frame in frames(source, stop=stop, opener=opener, **backoff):
+            if household is not None:
+                _unname(household.departed(), tracker, sinks)
             time_s = frame.time_s
             result = tracker.step(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), time_s)
             index, count = result.index, count + 1
@@ -96,3 +109,14 @@ def _counted(on_recognition: Callable[[list[str | None]], None], person_ids: lis
         return False
     return True
 
+
+def _unname(person_ids: frozenset[str], tracker: LiveTracker, sinks: Sequence[Sink]) -> None:
+    """Faces named after these members become unknown (the tracker compares them with the gallery again
+    at their next detection), and the sinks forget them."""
+    if not person_ids:
+        return
+    for track in tracker.tracks:
+        if track.person_id in person_ids:
+            track.person_id = track.identity = None
+    for sink in sinks:
+        sink.forget(person_ids)

@@ -53,3 +53,7 @@ class JsonLinesSink:
 
     def close(self) -> None:
         self._out.flush()
+
+    def forget(self, person_ids: frozenset[str]) -> None:
+        """Nothing to take back: lines written stay with their reader; the faces' later lines (the loop
+        un-names them) carry no name."""

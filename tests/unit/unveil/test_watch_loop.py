@@ -1,5 +1,5 @@
 """The camera loop of `unveil watch` (unveil.watch.loop), around a scripted tracker: a family store busy in
-another process does not stop it."""
+another process does not stop it, and a member who leaves the gallery is named no more."""
 from __future__ import annotations
 
 import logging
@@ -60,6 +60,7 @@ class _Sink:
     def __init__(self) -> None:
         self.frames: list[LiveFrame] = []
         self.final: list[LiveEvent] = []
+        self.forgotten: list[frozenset[str]] = []
 
     def frame(self, frame: LiveFrame) -> None:
         self.frames.append(frame)
@@ -69,6 +70,9 @@ class _Sink:
 
     def close(self) -> None:
         pass
+
+    def forget(self, person_ids: frozenset[str]) -> None:
+        self.forgotten.append(person_ids)
 
 
 def _appear(person_id: str | None) -> list[LiveEvent]:
@@ -112,3 +116,23 @@ def test_counts_still_waiting_at_the_end_are_tried_once_more_then_reported_lost(
         assert _run(_Tracker([_appear("p1")]), 1, on_recognition=always).frames == 1
     assert [r.getMessage() for r in caplog.records] == [COUNTS_CARRIED.format(count=1), COUNTS_LOST.format(count=1)]
 
+
+class _Household:
+    """departed(): nobody, until the call numbered `at`, when these ids leave the gallery."""
+
+    def __init__(self, at: int, gone: frozenset[str]) -> None:
+        self.calls, self._at, self._gone = 0, at, gone
+
+    def departed(self) -> frozenset[str]:
+        self.calls += 1
+        return self._gone if self.calls == self._at else frozenset()
+
+
+def test_a_member_who_leaves_the_gallery_is_unnamed_at_the_next_frame_and_the_sinks_forget_them():
+    tracks = [_Track(1, "Ana", "p1"), _Track(2, "Bruno", "p2")]
+    sink = _Sink()
+    _run(_Tracker([[]] * 4, tracks), 4, sinks=[sink], household=_Household(at=3, gone=frozenset({"p1"})))
+    assert [[face.identity for face in frame.faces] for frame in sink.frames] == [
+        ["Ana", "Bruno"], ["Ana", "Bruno"], [None, "Bruno"], [None, "Bruno"]]
+    assert sink.forgotten == [frozenset({"p1"})]
+    assert [(e.identity, e.person_id) for e in sink.final] == [(None, None), ("Bruno", "p2")]

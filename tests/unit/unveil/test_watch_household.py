@@ -1,0 +1,129 @@
+"""unveil.watch.household: the gallery `unveil watch` names faces with follows the store while the loop runs
+for days: an erasure or an enrolment made by another process, and a consent that ends, count at once."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from governance import consent, family
+from governance.consent import ConsentRecord
+from tests.support import privacy_harness as h
+from tests.support.store import FakeClock
+from unveil.watch import household as household_module
+from unveil.watch.household import GALLERY_UNREADABLE, LEFT_GALLERY, identifier
+
+FACES = np.eye(4, dtype=np.float32) * 5  # one well-separated embedding per member
+
+
+@dataclass(frozen=True)
+class Model:
+    """An identity model whose embedding of a face is the face itself."""
+
+    name: str = "fake"
+    threshold: float = 1.0
+    distance: str = "euclidean"
+
+    def embed_face(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        return rgb
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    with h.new_store(tmp_path, clock=clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def other(store):
+    """A second session on the same store: the app or the CLI, in another process."""
+    with h.open_store(store.data_dir) as opened:
+        yield opened
+
+
+def _enrol(store, name: str, row: int, days: int = 365) -> str:
+    record = ConsentRecord.new(subject=name, purpose="name family members", days=days, now=consent.store_now(store))
+    return family.enroll(store, name, FACES[row:row + 1], record, model=Model.name).person_id
+
+
+def _names(household) -> list[str | None]:
+    return [household(face, None).label for face in FACES[:3]]
+
+
+def test_a_member_erased_in_another_session_is_not_named_from_the_next_check(store, other, caplog):
+    ana, _ = _enrol(store, "Ana Lima", 0), _enrol(store, "Bruno Lima", 1)
+    household = identifier(store, Model())
+    assert _names(household) == ["Ana Lima", "Bruno Lima", None]
+    family.purge(other, "Ana Lima")
+    with caplog.at_level(logging.INFO, logger="unveil.watch"):
+        assert household.departed() == {ana}
+    assert [r.getMessage() for r in caplog.records] == [LEFT_GALLERY.format(count=1)]
+    assert _names(household) == [None, "Bruno Lima", None]
+    assert household.departed() == frozenset()  # each departure is told once
+
+
+def test_identify_checks_the_store_itself_and_departed_still_reports_who_left(store, other):
+    ana = _enrol(store, "Ana Lima", 0)
+    _enrol(store, "Bruno Lima", 1)
+    household = identifier(store, Model())
+    family.purge(other, "Ana Lima")
+    assert _names(household) == [None, "Bruno Lima", None]  # no departed() call in between
+    assert household.departed() == {ana}
+
+
+def test_a_member_enrolled_meanwhile_is_named_without_a_restart(store, other):
+    _enrol(store, "Ana Lima", 0)
+    household = identifier(store, Model())
+    _enrol(other, "Caio Lima", 2)
+    assert _names(household) == ["Ana Lima", None, "Caio Lima"]
+
+
+def test_a_member_is_named_no_more_once_their_consent_ends_with_no_change_to_the_store(store, clock):
+    ana = _enrol(store, "Ana Lima", 0, days=30)
+    _enrol(store, "Bruno Lima", 1, days=365)
+    household = identifier(store, Model())
+    clock.advance(days=29)
+    assert household.departed() == frozenset()
+    clock.advance(days=2)
+    assert household.departed() == {ana}
+    assert _names(household) == [None, "Bruno Lima", None]
+
+
+def test_the_gallery_is_built_again_only_when_something_changed(store, other, monkeypatch):
+    _enrol(store, "Ana Lima", 0)
+    household = identifier(store, Model())
+    builds = []
+    real = family.gallery
+    monkeypatch.setattr(household_module.family, "gallery", lambda *args: builds.append(1) or real(*args))
+    for _ in range(5):
+        household.departed()
+        household(FACES[0], None)
+    assert builds == []
+    _enrol(other, "Bruno Lima", 1)
+    household.departed()
+    household.departed()
+    assert builds == [1]
+
+
+def test_a_gallery_that_cannot_be_read_names_nobody(store, other, caplog):
+    ana, bruno = _enrol(store, "Ana Lima", 0), _enrol(store, "Bruno Lima", 1)
+    household = identifier(store, Model())
+    other.rotate_master_key(h.PASSPHRASE + " again", scrypt=h.FAST_SCRYPT)  # this session's key is stale now
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        assert household.departed() == {ana, bruno}
+    assert [r.getMessage() for r in caplog.records] == [GALLERY_UNREADABLE.format(kind="StoreLockedError")]
+    assert _names(household) == [None, None, None]
+
+
+def test_nobody_to_name_gives_no_household(store, clock):
+    assert identifier(store, Model()) is None
+    _enrol(store, "Ana Lima", 0, days=1)
+    clock.advance(days=2)
+    assert identifier(store, Model()) is None
