@@ -205,13 +205,13 @@ def unlocked(family_store_dir, app_models_dir):
 
 def test_a_member_is_named_and_each_appearance_is_audited_once(models, room, unlocked, tmp_path):
     from governance.family import count_recognitions
-    from unveil.watch.household import identifier
+    from unveil.watch.household import Household
 
     store, model = unlocked
     before = len(store.audit_entries())
     out = tmp_path / "faces.jsonl"
     with open(out, "w", encoding="utf-8") as stream:
-        watch(parse_source(str(room[0])), _tracker(models, identify=identifier(store, model)),
+        watch(parse_source(str(room[0])), _tracker(models, identify=Household(store, model)),
               [JsonLinesSink(stream)], stop=threading.Event(),
               on_recognition=lambda person_ids: count_recognitions(store, person_ids))
     lines = _lines(out)
@@ -253,14 +253,14 @@ def test_a_member_erased_while_in_view_is_named_no_more_from_the_next_frame(mode
                                                                             app_models_dir, tmp_path):
     from fer_core.identity import load_embedding_model
     from fer_core.store import FamilyStore
-    from unveil.watch.household import identifier
+    from unveil.watch.household import Household
 
     data_dir = tmp_path / "family"
     shutil.copytree(family_store_dir, data_dir)
     out = tmp_path / "faces.jsonl"
     with FamilyStore(data_dir) as store, open(out, "w", encoding="utf-8") as stream:
         store.unlock(FAMILY_PASSPHRASE)
-        household = identifier(store, load_embedding_model(Path(app_models_dir) / identity_model_name(), threads=1))
+        household = Household(store, load_embedding_model(Path(app_models_dir) / identity_model_name(), threads=1))
         watch(parse_source(str(room[0])), _tracker(models, identify=household),
               [_ErasesAt(data_dir, "Colin Powell", at=30), JsonLinesSink(stream)], stop=threading.Event(),
               household=household)
@@ -483,7 +483,7 @@ def broker(mqtt_broker):
 def test_mqtt_publishes_home_assistant_discovery_states_and_events(models, room, unlocked, broker):
     import paho.mqtt.client as mqtt
 
-    from unveil.watch.household import identifier
+    from unveil.watch.household import Household
     from unveil.watch.mqtt import HomeAssistantSink, member_key
 
     received: list[tuple[str, str, bool]] = []
@@ -500,7 +500,7 @@ def test_mqtt_publishes_home_assistant_discovery_states_and_events(models, room,
         store, model = unlocked
         sink = HomeAssistantSink("127.0.0.1", broker, node="hall")
         assert sink.start()
-        watch(parse_source(str(room[0])), _tracker(models, identify=identifier(store, model)), [sink],
+        watch(parse_source(str(room[0])), _tracker(models, identify=Household(store, model)), [sink],
               stop=threading.Event())
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and ("unveil/hall/status", "offline") not in [(t, p) for t, p, _ in received]:

@@ -33,7 +33,8 @@ JSONL_FOLDER_MISSING = "unveil watch: cannot write --jsonl {path}: the folder {f
 JSONL_CANNOT_WRITE = "unveil watch: cannot write --jsonl {path}: {detail}"
 NO_RECOGNITION = ("unveil watch: names are not checked (give --key-file, or set {env}, to recognise family "
                   "members)")
-NOBODY_ENROLLED = "unveil watch: names are not checked: nobody is enrolled in the family store"
+NOBODY_NAMED_YET = ("unveil watch: nobody can be named yet (no member enrolled with the installed identity model has "
+                    "a consent in force); members enrolled later are named without a restart")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -93,14 +94,14 @@ def run(args: argparse.Namespace) -> int:
             print(JSONL_CANNOT_WRITE.format(path=args.jsonl, detail=exc.strerror or exc), file=sys.stderr)
             return 2
         store = _store(args, stack)
-        tracker, identifying = _tracker(args, store)
+        tracker, household = _tracker(args, store)
         sinks = _sinks(args, jsonl, address)
         _stop_on_signals(stop, stack)
         from governance.family import count_recognitions
         from unveil.watch.loop import watch
 
-        on_recognition = (lambda person_ids: count_recognitions(store, person_ids)) if identifying else None
-        summary = watch(source, tracker, sinks, stop=stop, on_recognition=on_recognition)
+        on_recognition = (lambda person_ids: count_recognitions(store, person_ids)) if household is not None else None
+        summary = watch(source, tracker, sinks, stop=stop, on_recognition=on_recognition, household=household)
     how = "stopped" if stop.is_set() else "source ended"
     print(f"unveil watch: {how} after {summary.frames} frame(s), {summary.appearances} appearance(s)",
           file=sys.stderr)
@@ -118,29 +119,31 @@ def _store(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
     return store
 
 
-def _tracker(args: argparse.Namespace, store: Any) -> tuple[Any, bool]:
-    """The live tracker over the shipped models, and whether it names faces."""
+def _tracker(args: argparse.Namespace, store: Any) -> tuple[Any, Any]:
+    """The live tracker over the shipped models, and the household that names faces (None without a store).
+    The household is kept even while nobody can be named: it follows the store, so a member enrolled
+    while the loop runs is named, and one erased or whose consent ends is no longer."""
     from fer_core.detection import FaceDetector
     from fer_core.emotion import EmotionModel
     from fer_core.live import DEFAULT_DETECT_EVERY, DEFAULT_LEAVE_AFTER_S, LiveTracker
-    from unveil.watch.household import identifier
+    from unveil.watch.household import Household
 
-    identify = None
+    household = None
     if store is not None:
         from fer_core.identity import load_embedding_model
 
-        identify = identifier(store, load_embedding_model(threads=1))
-        if identify is None:
-            print(NOBODY_ENROLLED, file=sys.stderr)
+        household = Household(store, load_embedding_model(threads=1))
+        if not household.person_ids:
+            print(NOBODY_NAMED_YET, file=sys.stderr)
     # One thread per network: the loop is sequential, and on 2 cores a second thread only competes
     # with the decoder and the optical flow.
     detector = FaceDetector(min_face_size=20, threads=1, neck_check=True)
     tracker = LiveTracker(
-        detect=detector.detect, emotion_model=EmotionModel(threads=1), identify=identify,
+        detect=detector.detect, emotion_model=EmotionModel(threads=1), identify=household,
         detect_every=args.detect_every or DEFAULT_DETECT_EVERY,
         leave_after_s=DEFAULT_LEAVE_AFTER_S if args.leave_after is None else args.leave_after,
     )
-    return tracker, identify is not None
+    return tracker, household
 
 
 def _open_jsonl(path: str, stack: contextlib.ExitStack) -> TextIO:

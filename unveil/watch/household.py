@@ -80,10 +80,3 @@ class Household:
 
     def _empty(self) -> Gallery:
         return Gallery({}, threshold=self._model.threshold, distance=self._model.distance)
-
-
-def identifier(store: Any, model: Any) -> Household | None:
-    """The household over `model`'s embeddings in the unlocked `store`, to name faces with (a LiveTracker's
-    `identify`, and the loop's `household`); None when nobody may be named with that model now."""
-    household = Household(store, model)
-    return household if household.person_ids else None

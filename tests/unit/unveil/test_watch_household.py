@@ -13,7 +13,7 @@ from governance.consent import ConsentRecord
 from tests.support import privacy_harness as h
 from tests.support.store import FakeClock
 from unveil.watch import household as household_module
-from unveil.watch.household import GALLERY_UNREADABLE, LEFT_GALLERY, identifier
+from unveil.watch.household import GALLERY_UNREADABLE, LEFT_GALLERY, Household
 
 FACES = np.eye(4, dtype=np.float32) * 5  # one well-separated embedding per member
 
@@ -59,7 +59,7 @@ def _names(household) -> list[str | None]:
 
 def test_a_member_erased_in_another_session_is_not_named_from_the_next_check(store, other, caplog):
     ana, _ = _enrol(store, "Ana Lima", 0), _enrol(store, "Bruno Lima", 1)
-    household = identifier(store, Model())
+    household = Household(store, Model())
     assert _names(household) == ["Ana Lima", "Bruno Lima", None]
     family.purge(other, "Ana Lima")
     with caplog.at_level(logging.INFO, logger="unveil.watch"):
@@ -72,7 +72,7 @@ def test_a_member_erased_in_another_session_is_not_named_from_the_next_check(sto
 def test_identify_checks_the_store_itself_and_departed_still_reports_who_left(store, other):
     ana = _enrol(store, "Ana Lima", 0)
     _enrol(store, "Bruno Lima", 1)
-    household = identifier(store, Model())
+    household = Household(store, Model())
     family.purge(other, "Ana Lima")
     assert _names(household) == [None, "Bruno Lima", None]  # no departed() call in between
     assert household.departed() == {ana}
@@ -80,7 +80,7 @@ def test_identify_checks_the_store_itself_and_departed_still_reports_who_left(st
 
 def test_a_member_enrolled_meanwhile_is_named_without_a_restart(store, other):
     _enrol(store, "Ana Lima", 0)
-    household = identifier(store, Model())
+    household = Household(store, Model())
     _enrol(other, "Caio Lima", 2)
     assert _names(household) == ["Ana Lima", None, "Caio Lima"]
 
@@ -88,7 +88,7 @@ def test_a_member_enrolled_meanwhile_is_named_without_a_restart(store, other):
 def test_a_member_is_named_no_more_once_their_consent_ends_with_no_change_to_the_store(store, clock):
     ana = _enrol(store, "Ana Lima", 0, days=30)
     _enrol(store, "Bruno Lima", 1, days=365)
-    household = identifier(store, Model())
+    household = Household(store, Model())
     clock.advance(days=29)
     assert household.departed() == frozenset()
     clock.advance(days=2)
@@ -98,7 +98,7 @@ def test_a_member_is_named_no_more_once_their_consent_ends_with_no_change_to_the
 
 def test_the_gallery_is_built_again_only_when_something_changed(store, other, monkeypatch):
     _enrol(store, "Ana Lima", 0)
-    household = identifier(store, Model())
+    household = Household(store, Model())
     builds = []
     real = family.gallery
     monkeypatch.setattr(household_module.family, "gallery", lambda *args: builds.append(1) or real(*args))
@@ -114,7 +114,7 @@ def test_the_gallery_is_built_again_only_when_something_changed(store, other, mo
 
 def test_a_gallery_that_cannot_be_read_names_nobody(store, other, caplog):
     ana, bruno = _enrol(store, "Ana Lima", 0), _enrol(store, "Bruno Lima", 1)
-    household = identifier(store, Model())
+    household = Household(store, Model())
     other.rotate_master_key(h.PASSPHRASE + " again", scrypt=h.FAST_SCRYPT)  # this session's key is stale now
     with caplog.at_level(logging.WARNING, logger="unveil.watch"):
         assert household.departed() == {ana, bruno}
@@ -122,8 +122,10 @@ def test_a_gallery_that_cannot_be_read_names_nobody(store, other, caplog):
     assert _names(household) == [None, None, None]
 
 
-def test_nobody_to_name_gives_no_household(store, clock):
-    assert identifier(store, Model()) is None
-    _enrol(store, "Ana Lima", 0, days=1)
+def test_nobody_to_name_names_nobody_until_someone_may_be(store, clock):
+    household = Household(store, Model())
+    assert household.person_ids == frozenset()
+    ana = _enrol(store, "Ana Lima", 0, days=1)  # enrolled while the loop runs: named without a restart
+    assert _names(household) == ["Ana Lima", None, None] and household.person_ids == {ana}
     clock.advance(days=2)
-    assert identifier(store, Model()) is None
+    assert Household(store, Model()).person_ids == frozenset()
