@@ -110,6 +110,14 @@ def test_list_warns_of_a_damaged_member_on_stderr_and_keeps_stdout_one_line_per_
     assert code == 0
     assert [line.split()[:2] for line in out.splitlines()] == [["Hamid", "Karzai"]]
     assert err.splitlines()[-1] == MEMBERS_NOT_READ.format(count=1)
+    assert main(["family", "purge", person_id, "--data-dir", str(data_dir), "--yes"]) == 0  # erased by id all the same
+    capsys.readouterr()
+    with contextlib.closing(sqlite3.connect(data_dir / DATA_FILE, isolation_level=None)) as conn:
+        (other, name), = conn.execute("SELECT id, name FROM people").fetchall()
+        conn.execute("UPDATE people SET name = ? WHERE id = ?", (bytes([name[0] ^ 1]) + name[1:], other))
+    code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))
+    assert (code, out) == (0, "")  # not "no one is enrolled": someone is, unreadable
+    assert err.splitlines()[-1] == MEMBERS_NOT_READ.format(count=1)
 
 
 def test_wrong_passphrase_is_one_line_and_logged(data_dir, monkeypatch, capsys):

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fer_core.store import FamilyStore, ScryptParams, create_key_file
+from fer_core.store import FamilyStore, KeyDestroyedError, ScryptParams, TamperedDataError, create_key_file
 from governance import erasure, family
 from governance.consent import SCOPES, ConsentRecord, store_now
 from unveil.cli._store_args import (
@@ -139,7 +139,8 @@ def _enroll(args: argparse.Namespace) -> int:
     return 0
 
 
-MEMBERS_NOT_READ = "warning: {count} member(s) could not be read (damaged or key destroyed): run `unveil family check`"
+MEMBERS_NOT_READ = ("warning: {count} member(s) could not be read (damaged or key destroyed): `unveil family check` "
+                    "lists them by id, and `unveil family purge ID` still erases one")
 
 
 @reports_errors
@@ -152,7 +153,7 @@ def _list(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         members = family.members(store)
         damaged = len(store.person_ids()) - len(members)
-    if not members:
+    if not members and not damaged:
         print("no one is enrolled")
     for m in members:
         expiry = f"until {m.consent.expires_at:%Y-%m-%d}" if m.consent else ""
@@ -190,16 +191,29 @@ def _purge(args: argparse.Namespace) -> int:
                 return 1
             receipt = erasure.erase_everything(store)
         else:
-            person = family.resolve(store, args.who)
-            if not confirm(f"Erase {person.name} and destroy their data key? This cannot be undone.", args.yes):
+            person_id, shown = _purge_target(store, args.who)
+            if not confirm(f"Erase {shown} and destroy their data key? This cannot be undone.", args.yes):
                 return 1
-            receipt = erasure.purge_person(store, person.id, reason="request")
+            receipt = erasure.purge_person(store, person_id, reason="request")
     print(receipt.to_json())
     if not receipt.storage_scrubbed:
         print(erasure.SCRUB_PENDING_NOTE.format(seq=receipt.audit_seq), file=sys.stderr)
     return 0
 
 
+def _purge_target(store: FamilyStore, who: str) -> tuple[str, str]:
+    """The id to erase and how the prompt names them. Given an id, a member whose name or rows are
+    damaged is still erased (`unveil family check` lists their ids)."""
+    if who in store.person_ids():
+        try:
+            return who, store.person(who).name
+        except (TamperedDataError, KeyDestroyedError):
+            return who, UNREADABLE_MEMBER.format(person_id=who)
+    person = family.resolve(store, who)
+    return person.id, person.name
+
+
+UNREADABLE_MEMBER = "the member {person_id} (their name cannot be read)"
 PASSWD_DONE = "passphrase changed"
 ROTATED_DONE = ("passphrase changed and master key replaced: copies of the store made before now no longer open "
                 "today's data keys, with either passphrase")
