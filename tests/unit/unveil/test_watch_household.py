@@ -11,7 +11,6 @@ import pytest
 from governance import consent, family
 from governance.consent import ConsentRecord
 from tests.support import privacy_harness as h
-from tests.support.store import FakeClock
 from unveil.watch import household as household_module
 from unveil.watch.household import GALLERY_UNREADABLE, LEFT_GALLERY, Household
 
@@ -28,17 +27,6 @@ class Model:
 
     def embed_face(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         return rgb
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def store(tmp_path, clock):
-    with h.new_store(tmp_path, clock=clock) as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""A fresh store on a fake clock (cheap scrypt), for the governance verbs whose rules depend on time:
-consent expiry and retention. A test module that needs another store defines its own `store`."""
+"""A fresh store on a fake clock (cheap scrypt), for what depends on time: consent expiry, retention,
+and the gallery `unveil watch` keeps current. A test module that needs another store defines its own
+`store`."""
 from __future__ import annotations
 
 import pytest
