@@ -2,6 +2,7 @@
 sinks, recognitions to the audit log, until the source ends or `stop` is set."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -90,11 +91,12 @@ def watch(
                     log.warning(COUNTS_CARRIED.format(count=len(uncounted)))
     finally:
         final = tracker.finish(time_s)
-        for sink in sinks:
-            try:
-                sink.events(final, index)
-            finally:
-                sink.close()
+        # Every sink gets the final events and is closed even when another one fails (a closed stdout
+        # must not keep MQTT from saying everyone left and going offline); the error still propagates.
+        with contextlib.ExitStack() as closing:
+            for sink in sinks:
+                closing.callback(sink.close)
+                closing.callback(sink.events, final, index)  # runs before that sink's close
     if uncounted and on_recognition is not None and not _counted(on_recognition, uncounted):
         log.warning(COUNTS_LOST.format(count=len(uncounted)))
     return WatchSummary(count, appearances, time_s)

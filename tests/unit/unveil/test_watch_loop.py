@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from fer_core.live import APPEAR, LEAVE, LiveEvent, LiveFace, LiveFrame
 from fer_core.store import StoreBusyError
@@ -136,3 +137,29 @@ def test_a_member_who_leaves_the_gallery_is_unnamed_at_the_next_frame_and_the_si
         ["Ana", "Bruno"], ["Ana", "Bruno"], [None, "Bruno"], [None, "Bruno"]]
     assert sink.forgotten == [frozenset({"p1"})]
     assert [(e.identity, e.person_id) for e in sink.final] == [(None, None), ("Bruno", "p2")]
+
+
+
+class _ClosingSink(_Sink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _BrokenSink(_ClosingSink):
+    """A sink whose reader went away (`unveil watch --jsonl - | head`)."""
+
+    def events(self, events: list[LiveEvent], frame: int) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_failing_sink_does_not_keep_the_others_from_their_last_events_and_close():
+    broken, mqtt = _BrokenSink(), _ClosingSink()
+    tracker = _Tracker([[]] * 2, [_Track(1, "Ana", "ana-id")])
+    with pytest.raises(BrokenPipeError):
+        _run(tracker, 2, sinks=[broken, mqtt])
+    assert broken.closed and mqtt.closed
+    assert [(e.kind, e.person_id) for e in mqtt.final] == [(LEAVE, "ana-id")]
