@@ -271,6 +271,13 @@ def _may_be_named(store: FamilyStore, person_id: str) -> bool:
         return False
 
 
+def consent_ends(store: FamilyStore, person_ids: Iterable[str]) -> datetime | None:
+    """When the first consent of these members ends (None when none ends): a gallery of them built now
+    must be built again then, as `gallery` names only members whose consent is in force."""
+    ends = [record.expires_at for record in (consent.latest(store, pid) for pid in person_ids) if record]
+    return min(ends, default=None)
+
+
 def count_recognitions(store: FamilyStore, person_ids: Sequence[str | None]) -> None:
     """After faces were compared with the family gallery (one entry per face, or per face followed in a
     video or a live stream: the member's id its match carries, or None for "unknown"): `note_recognition`

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from fer_core.detection import FaceDetector
 from fer_core.images import load_image
 from fer_core.store import FamilyStore
-from governance import enrolment
+from governance import enrolment, family, retention
 from governance.bias_audit import NOTHING_COMPARED
 from tests.support.app import (
     MEMBER,
@@ -198,6 +198,30 @@ def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, fa
     _no_exception(at)
     assert _face_lines(at)[0].endswith("· **Colin Powell**")
     assert len(decrypted) == 2 and calls["analyze_photo"] == 1  # decrypted again after the unlock, once
+
+
+def test_an_erasure_in_another_session_unnames_the_faces_at_the_next_click(app_env, faces_dir, monkeypatch):
+    """Another tab, the CLI or `unveil watch` writes to the same store: a write that changes no member
+    names nothing again; an erasure there un-names the member here at the next rerun."""
+    named = []
+    real_with_view = photos.with_view
+    monkeypatch.setattr(photos, "with_view", lambda *args: named.append(1) or real_with_view(*args))
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
+    _uploads(at).set_value([("group.jpg", group, "image/jpeg")]).run()
+    assert _face_lines(at)[0].endswith("· **Colin Powell**") and len(named) == 1
+    with FamilyStore(app_env) as other:
+        other.unlock(PASSPHRASE)
+        retention.set_policy(other, "analyses", 7)  # a commit that changes no member
+        at.run()
+        _no_exception(at)
+        assert _face_lines(at)[0].endswith("· **Colin Powell**") and len(named) == 1
+        family.purge(other, "Colin Powell")
+    at.run()
+    _no_exception(at)
+    assert len(named) == 2 and not any("Colin Powell" in line for line in _face_lines(at))
 
 
 # ----------------------------------------------------------------------------- Video

@@ -12,7 +12,7 @@ import streamlit as st
 from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core.model_files import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
-from governance import enrolment, family
+from governance import consent, enrolment, family
 from unveil.app import photos
 from unveil.app import session as app_session
 
@@ -27,9 +27,10 @@ KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so th
 NOTICE = "unveil_new_session_notice"  # what this session said about what was kept, or None
 _PHOTO_BATCH = "unveil_photo_batch"  # app_session.PhotoBatch: the Analyze page's photos and results
 _ENROL_PHOTOS = "unveil_enrol_photos"  # photo key -> EnrolmentPhoto, for the form's current photos only
-# (generation, Gallery or None) of the unlocked store: decrypted once per unlock, dropped when the store is
-# locked or unlocked and when the family changes (family_changed). The generation counts the galleries this
-# session has built, so a result made for one gallery is never taken for a result of the next.
+# (generation, Gallery or None, the store's data_version, when the first consent in it ends) of the unlocked
+# store: decrypted once per unlock, dropped when the store is locked or unlocked and when the family changes
+# (family_changed), built again after another session's commit or when that consent ends. The generation
+# counts the member sets this session has named with, so a result made for one is never taken for the next.
 _GALLERY = "unveil_gallery"
 _GALLERY_GENERATION = "unveil_gallery_generation"
 
@@ -72,8 +73,9 @@ def data_dir_label() -> str:
 def gallery() -> Gallery | None:
     """The open family gallery of this session, or None when the store is locked, no identity model is
     installed or nobody is enrolled. Decrypted from the store once, then kept in this session's memory
-    until the store is locked or unlocked or the family changes (family_changed): a page reruns on
-    every click, and decrypting every member each time is what made clicks slow."""
+    until the store is locked or unlocked, the family changes (family_changed, or a commit by another
+    session: another tab, the CLI, `unveil watch`), or a member's consent ends: a page reruns on every
+    click, and decrypting every member each time is what made clicks slow."""
     return _gallery_state()[1]
 
 
@@ -81,14 +83,28 @@ def _gallery_state() -> tuple[int, Gallery | None]:
     current = store()
     if current is None:
         return 0, None
+    # Commits by other sessions only (PRAGMA data_version): this session's own writes, such as the
+    # recognition counts that naming a photo logs, must not make it name the photo again.
+    version = current.data_version()[0]
     cached = st.session_state.get(_GALLERY)
-    if cached is None:
-        identity = analyzer().identity_model
-        built = None if identity is None else family.gallery(current, identity)
+    if cached is not None and cached[2] == version and (cached[3] is None or consent.store_now(current) < cached[3]):
+        return cached[0], cached[1]
+    identity = analyzer().identity_model
+    built = None if identity is None else family.gallery(current, identity)
+    until = None if built is None else family.consent_ends(current, built.person_ids)
+    if cached is not None and _same_members(cached[1], built):
+        generation = cached[0]  # another session's write that changed no member: nothing to name again
+    else:
         generation = st.session_state.get(_GALLERY_GENERATION, 0) + 1
         st.session_state[_GALLERY_GENERATION] = generation
-        cached = st.session_state[_GALLERY] = (generation, built)
-    return cached
+    st.session_state[_GALLERY] = (generation, built, version, until)
+    return generation, built
+
+
+def _same_members(old: Gallery | None, new: Gallery | None) -> bool:
+    if old is None or new is None:
+        return old is new
+    return old.labels == new.labels
 
 
 def family_changed() -> None:

@@ -75,8 +75,7 @@ class Household:
         built = family.gallery(self._store, self._model)
         if built is None:
             return self._empty(), None
-        ends = [record.expires_at for record in (consent.latest(self._store, pid) for pid in built.person_ids) if record]
-        return built, min(ends, default=None)
+        return built, family.consent_ends(self._store, built.person_ids)
 
     def _empty(self) -> Gallery:
         return Gallery({}, threshold=self._model.threshold, distance=self._model.distance)
