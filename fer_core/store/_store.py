@@ -19,6 +19,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -175,12 +176,18 @@ def _master_id(master: bytearray) -> str:
 def _clean_name(name: str) -> str:
     if not isinstance(name, str):
         raise PersonNameError(f"a person's name must be text, got {type(name).__name__}")
-    name = unicodedata.normalize("NFC", name).strip()
+    name = re.sub(" {2,}", " ", unicodedata.normalize("NFC", name).strip())  # runs of spaces are one space
     if not 1 <= len(name) <= MAX_NAME_CHARS:
         raise PersonNameError(f"a person's name must have 1 to {MAX_NAME_CHARS} characters, got {len(name)}")
     if any(unicodedata.category(ch).startswith("C") for ch in name):
         raise PersonNameError("a person's name must not contain control or format characters")
     return name
+
+
+def _same_name_key(name: str) -> str:
+    """What two names that read the same share: compatibility forms folded (a full-width "Ｃ" is "C"),
+    case folded, spaces collapsed. Names are stored as typed (NFC); this only compares them."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def _clean_embeddings(embeddings: Any) -> np.ndarray:
@@ -1049,12 +1056,13 @@ class FamilyStore:
     @_damage_is_typed
     def add_person(self, name: str) -> str:
         """Enrol a new person by name and return their random id. Their name is sealed under a data
-        key of their own. PersonExistsError if the name (ignoring case) is already enrolled."""
+        key of their own. PersonExistsError if a name that reads the same (ignoring case, spacing and
+        compatibility forms such as full-width letters) is already enrolled."""
         name = _clean_name(name)
         with self.transaction():
             self._require_master()
             for person in self.people(errors="skip"):
-                if person.name.casefold() == name.casefold():
+                if _same_name_key(person.name) == _same_name_key(name):
                     raise PersonExistsError(name)
             person_id, now = _new_id(), float(self._clock())
             self._new_data_key(person_id)
@@ -1097,9 +1105,9 @@ class FamilyStore:
 
     @_damage_is_typed
     def find_person(self, name: str) -> Person | None:
-        """The person with this name (ignoring case), or None."""
-        wanted = _clean_name(name).casefold()
-        return next((p for p in self.people(errors="skip") if p.name.casefold() == wanted), None)
+        """The person with this name (ignoring case, spacing and compatibility forms), or None."""
+        wanted = _same_name_key(_clean_name(name))
+        return next((p for p in self.people(errors="skip") if _same_name_key(p.name) == wanted), None)
 
     @_damage_is_typed
     def person_ids(self) -> list[str]:

@@ -217,6 +217,11 @@ def test_names_and_embeddings_are_validated(store):
     with pytest.raises(PersonExistsError) as err:
         store.add_person("gloria arroyo")
     assert str(err.value) == "a person named 'gloria arroyo' is already enrolled; nothing was changed"
+    for look_alike in ("Ｇloria Arroyo", "Gloria  Arroyo", "GLORIA\u3000ARROYO"):  # full-width, two spaces, ideographic space
+        with pytest.raises(PersonExistsError):
+            store.add_person(look_alike)
+    assert store.find_person("ｇｌｏｒｉａ arroyo").id == pid
+    assert store.person(store.add_person("Gloria  Macapagal")).name == "Gloria Macapagal"
     with pytest.raises(PersonNameError, match="a person's name must have 1 to 200 characters, got 0"):
         store.add_person("   ")
     with pytest.raises(PersonNameError, match="a person's name must not contain control or format characters"):
