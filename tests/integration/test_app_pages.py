@@ -542,6 +542,8 @@ def test_a_store_that_fails_its_checks_stays_locked_and_loses_nobody(app_env, fa
 
 
 def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
+    from unveil.app.enrolment import SHOTS_KEPT
+
     at = _app("family")
     at.text_input(key="create_passphrase").input(PASSPHRASE)
     at.text_input(key="create_passphrase_again").input(PASSPHRASE)
@@ -551,7 +553,7 @@ def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
     _enrol(at, "camera_on").set_value(True).run()
     _enrol(at, "camera").upload("shot.jpg", photo_bytes(faces_dir, STRANGER, 3)).run()
     at.button(key="enrol_keep_shot").click().run()
-    assert "1 camera shot(s) kept for this enrolment (in memory)." in [c.value for c in at.caption]
+    assert _shots_shown(at) == ([SHOTS_KEPT.format(count=1)], 1)
     _enrol(at, "child").check()
     _enrol(at, "agreed").check()
     at.button(key="enrol_submit").click().run()
@@ -567,6 +569,100 @@ def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
         "name": "Little One", "consent": "active", "expires": None, "given by": "Big One (guardian)",
         "scope": "recognition+thumbnails", "embeddings": 1, "thumbnails": 1, "enrolled": None, "last seen": None}
     assert len(at.image) == 1  # the encrypted thumbnail, shown to the unlocked session
+
+
+def _new_store(at: AppTest) -> None:
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+
+
+def _keep_shot(at: AppTest, shot: bytes) -> None:
+    _enrol(at, "camera_on").set_value(True).run()
+    _enrol(at, "camera").upload("shot.jpg", shot).run()
+    at.button(key="enrol_keep_shot").click().run()
+    _no_exception(at)
+
+
+def _shots_shown(at: AppTest) -> tuple[list[str], int]:
+    """The kept-shots caption (if any) and how many images the page shows."""
+    from unveil.app.enrolment import SHOTS_KEPT
+
+    kept = [c.value for c in at.caption if c.value in {SHOTS_KEPT.format(count=n) for n in range(1, 4)}]
+    return kept, len(at.image)
+
+
+def test_kept_camera_shots_are_shown_whenever_they_would_be_enrolled_and_go_with_the_store_lock(app_env, faces_dir):
+    from unveil.app.enrolment import SHOTS_KEPT
+
+    at = _app("family")
+    _new_store(at)
+    _keep_shot(at, photo_bytes(faces_dir, STRANGER, 3))
+    at.button(key="enrol_keep_shot").click().run()  # the same frame again: kept once
+    assert _shots_shown(at) == ([SHOTS_KEPT.format(count=1)], 1)
+
+    # Another page and back: the camera is off, and the shot (which would be enrolled) is still shown, with
+    # its Discard button. Discarded, it is not enrolled with the next person's photo.
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    at.switch_page("unveil/app/pages/family.py").run()
+    assert _enrol(at, "camera_on").value is False
+    assert _shots_shown(at) == ([SHOTS_KEPT.format(count=1)], 1)
+    at.button(key="enrol_clear_shots").click().run()
+    assert _shots_shown(at) == ([], 0)
+    _enrol_person(at, "Colin Powell", [("colin.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")])
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 1 embedding(s)")
+
+    # Locking the store forgets the kept shots: after the unlock, none is shown and none is enrolled.
+    _keep_shot(at, photo_bytes(faces_dir, STRANGER, 4))
+    assert _shots_shown(at) == ([SHOTS_KEPT.format(count=1)], 1)
+    at.button(key="sidebar_lock").click().run()
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    assert _shots_shown(at) == ([], 0)
+    _enrol_person(at, "Laura", [("laura.jpg", photo_bytes(faces_dir, MEMBER, 2), "image/jpeg")])
+    assert at.success[0].value.startswith("Enrolled Laura with 1 embedding(s)")
+
+
+def test_two_uploads_with_one_file_name_are_both_shown_and_enrolled(app_env, faces_dir):
+    at = _app("family")
+    _new_store(at)
+    _enrol(at, "name").input("Colin Powell")
+    _enrol(at, "photos").set_value([
+        ("IMG_0001.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg"),
+        ("IMG_0001.jpg", side_by_side(photo_path(faces_dir, MEMBER, 2), photo_path(faces_dir, STRANGER, 2)),
+         "image/jpeg")]).run()
+    _no_exception(at)
+    pick = _widget(at, "radio", "enrol_pick_IMG_0001.jpg (2)_")
+    assert pick.label == "IMG_0001.jpg (2) shows 2 faces: which one is Colin Powell?"
+    assert at.image[0].captions == ["IMG_0001.jpg (2)"]
+    pick.set_value(0)
+    _enrol(at, "agreed").check()
+    at.button(key="enrol_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 2 embedding(s)")
+
+
+def test_a_consent_can_end_on_the_users_today_in_their_own_time_zone(app_env, faces_dir):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    # A browser whose date is not UTC's: a day behind (UTC-12) before 11:00 UTC, a day ahead (UTC+14) after.
+    zone = "Etc/GMT+12" if datetime.now(UTC).hour < 11 else "Etc/GMT-14"
+    today = datetime.now(ZoneInfo(zone)).date()
+    assert today != datetime.now(UTC).date()
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.context = {"timezone": zone}
+    at.switch_page("unveil/app/pages/family.py")
+    at.run()
+    _new_store(at)
+    expires = _widget(at, "date_input", "enrol_expires_")
+    assert expires.min == today  # the first day offered is the user's today...
+    expires.set_value(today)
+    _enrol_person(at, "Colin Powell", [("colin.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")])
+    members = at.dataframe[0].value  # ...and a consent ending on it is in force until their midnight
+    assert list(members["consent"]) == ["active"] and list(members["expires"]) == [today.isoformat()]
 
 
 # ----------------------------------------------------------------------------- Governance

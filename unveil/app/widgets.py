@@ -15,6 +15,7 @@ from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
 from governance import consent, enrolment, family
 from unveil.app import photos
 from unveil.app import session as app_session
+from unveil.app.enrolment import CameraShots
 
 log = logging.getLogger("unveil.app")
 
@@ -27,6 +28,9 @@ KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so th
 NOTICE = "unveil_new_session_notice"  # what this session said about what was kept, or None
 _PHOTO_BATCH = "unveil_photo_batch"  # app_session.PhotoBatch: the Analyze page's photos and results
 _ENROL_PHOTOS = "unveil_enrol_photos"  # photo key -> EnrolmentPhoto, for the form's current photos only
+# enrolment.CameraShots: the camera shots kept for the Family page's enrolment in progress, until it is done,
+# they are discarded, or the store is locked or unlocked (they are not for the next person, nor another store)
+_ENROL_SHOTS = "unveil_enrol_shots"
 # (generation, Gallery or None, the store's data_version, when the first consent in it ends) of the unlocked
 # store: decrypted once per unlock, dropped when the store is locked or unlocked and when the family changes
 # (family_changed), built again after another session's commit or when that consent ends. The generation
@@ -144,13 +148,14 @@ def sidebar_status() -> None:
 
 
 def lock_store() -> None:
-    """Forget the store's keys and every result that may name a member."""
+    """Forget the store's keys, every result that may name a member and the camera shots kept for an enrolment."""
     current = st.session_state.pop(STORE, None)
     if current is not None:
         current.close()
     st.session_state.pop(_GALLERY, None)
     forget_results()
     st.session_state.pop(RECEIPT, None)  # it names the person erased
+    st.session_state.pop(_ENROL_SHOTS, None)
 
 
 def forget_results() -> None:
@@ -219,6 +224,11 @@ def enrolment_photos(photos: dict[str, bytes]) -> list[enrolment.EnrolmentPhoto]
     for stale in set(cache) - set(keys.values()):
         del cache[stale]
     return [cache[keys[label]] for label in photos]
+
+
+def enrol_shots() -> CameraShots:
+    """The camera shots kept for the enrolment in progress (in this session's memory)."""
+    return st.session_state.setdefault(_ENROL_SHOTS, CameraShots())
 
 
 def new_session_notice() -> None:

@@ -412,7 +412,7 @@ def _enrol(store, name, embeddings):
 def test_consent_from_form_lasts_to_the_end_of_the_chosen_day():
     now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     record = app_enrolment.consent_from_form(name=" Ana ", given_by="Bea", guardian=True, child=True, purpose=" photos ",
-                                   scope="recognition", expires_on=date(2027, 5, 1), now=now)
+                                   scope="recognition", expires_on=date(2027, 5, 1), now=now, zone=UTC)
     assert (record.subject, record.given_by, record.relation, record.purpose, record.subject_is_child) == (
         "Ana", "Bea", "guardian", "photos", True)
     assert record.expires_at == datetime(2027, 5, 1, 23, 59, 59, 999999, tzinfo=UTC)

@@ -1,18 +1,17 @@
 """Family: unlock the encrypted store, enrol members with their consent, withdraw consent, purge."""
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
 from fer_core import render
 from fer_core.model_files import identity_model_name
 from governance import consent, enrolment, erasure, family
+from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
 from unveil.app import tables
 from unveil.app import widgets as _ui
-from unveil.app.enrolment import consent_from_form
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
-SHOTS = "family_camera_shots"  # camera shots taken for the enrolment in progress (memory only)
 RECEIPT = _ui.RECEIPT
 FLASH = "family_flash"  # a success message that outlives the rerun after enrolment
 # The two ways to erase a member: the audit log and the receipt record which one it was.
@@ -110,19 +109,22 @@ with enrol_tab:
         name = st.text_input("Name", key=_key("name"))
         uploads = st.file_uploader("Photos of this person", type=PHOTO_TYPES, accept_multiple_files=True,
                                    key=_key("photos"))
-        shots: list[bytes] = st.session_state.setdefault(SHOTS, [])
+        shots = _ui.enrol_shots()
         if st.toggle("Add camera shots", key=_key("camera_on")):
             shot = st.camera_input("Camera", key=_key("camera"))
             if shot is not None and st.button("Keep this shot", key="enrol_keep_shot"):
-                shots.append(shot.getvalue())
-            if shots:
-                st.caption(f"{len(shots)} camera shot(s) kept for this enrolment (in memory).")
-                if st.button("Discard the camera shots", key="enrol_clear_shots"):
-                    shots.clear()
-                    st.rerun()
+                shots.keep(shot.getvalue())
+        # Kept shots are enrolled with the photos: they are shown, with their Discard button, whether the
+        # camera is on or not, so none is enrolled unseen (turning the camera off does not discard them).
+        if shots:
+            st.caption(app_enrolment.SHOTS_KEPT.format(count=len(shots)))
+            st.image(shots.shots(), width=96)
+            if st.button("Discard the camera shots", key="enrol_clear_shots"):
+                shots.clear()
+                st.rerun()
 
-        photos = {upload.name: upload.getvalue() for upload in uploads or []}
-        photos.update({f"camera shot {i}": data for i, data in enumerate(shots, start=1)})
+        photos = app_enrolment.form_photos(((upload.name, upload.getvalue()) for upload in uploads or []),
+                                           shots.shots())
         read = []
         with _ui.friendly_errors("Reading the photos"):
             read = _ui.enrolment_photos(photos)
@@ -146,8 +148,12 @@ with enrol_tab:
         purpose = st.text_input("Purpose", "Recognise family members in our own photos", key=_key("purpose"))
         scope = st.radio("Scope", list(consent.SCOPES), format_func=lambda s: f"{s}: {consent.SCOPES[s]}",
                          key=_key("scope"))
-        expires_on = st.date_input("Consent expires on", date.today() + timedelta(days=365),
-                                   min_value=date.today(), key=_key("expires"))
+        # The user's own calendar (their browser's time zone): today is the first day a consent may end on,
+        # and the day picked ends at their midnight.
+        zone = app_enrolment.user_zone(st.context.timezone)
+        today = app_enrolment.today(datetime.now(UTC), zone)
+        expires_on = st.date_input("Consent expires on", today + timedelta(days=365), min_value=today,
+                                   key=_key("expires"))
         agreed = st.checkbox("The person (or their guardian) has read what is stored and why, and agrees",
                              key=_key("agreed"))
 
@@ -162,9 +168,9 @@ with enrol_tab:
                 st.error("Enrolment needs the person's (or their guardian's) agreement: tick the consent box.")
             else:
                 with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.spinner(f"Enrolling {name.strip()}..."):
-                    record = consent_from_form(name=name, given_by=given_by, guardian=guardian, child=child,
-                                               purpose=purpose, scope=scope, expires_on=expires_on,
-                                               now=datetime.now(UTC))
+                    record = app_enrolment.consent_from_form(
+                        name=name, given_by=given_by, guardian=guardian, child=child, purpose=purpose, scope=scope,
+                        expires_on=expires_on, now=datetime.now(UTC), zone=zone)
                     done = family.enrol_from_photos(store, name, read, record, model=engine.identity_model,
                                                     picks=picks)
                     _ui.family_changed()
