@@ -694,7 +694,7 @@ def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, fac
     events = at.dataframe[1].value["event"].tolist()
     assert events[0] == "enrol" and events[-1] == "store_created"
 
-    at.number_input(key="retention_days_analyses").set_value(7)
+    _widget(at, "number_input", "retention_days_analyses_").set_value(7)
     at.button[0].click().run()  # the form's "Save the policy"
     assert "Saved (1 change(s))." in [s.value for s in at.success]
     at.button(key="retention_sweep").click().run()
@@ -828,3 +828,154 @@ def test_a_member_made_by_another_identity_model_is_re_embedded_from_thumbnails_
         family.MUST_REENROL.format(name="Serena Williams", theirs="older_model.onnx", model=model.name)]
     assert not [b for b in at.button if b.key and b.key.startswith("reembed_")]
     assert family.REEMBED_OR_REENROL not in [c.value for c in at.caption]
+
+
+# ----------------------------------------------------------------------------- Retention form, sweep, kept results,
+# option labels that read alike, the Live page without models, a damaged store on the Governance page
+
+
+def _retention_days(at: AppTest) -> dict:
+    return {kind: _widget(at, "number_input", f"retention_days_{kind}") for kind in retention.KINDS}
+
+
+def _save_retention(at: AppTest) -> None:
+    next(b for b in at.button if b.label == "Save the policy").click().run()
+    _no_exception(at)
+
+
+def test_the_retention_form_shows_the_stored_days_and_saves_only_what_was_changed(app_env):
+    at = _app("family")
+    _new_store(at)
+    with FamilyStore(app_env) as other:  # another session: the CLI, another tab
+        other.unlock(PASSPHRASE)
+        retention.set_policy(other, "analyses", 0)  # kept results are deleted at the next sweep
+        at.switch_page("unveil/app/pages/governance.py").run()
+        _no_exception(at)
+        days = _retention_days(at)
+        assert {kind: (field.value, field.min) for kind, field in days.items()} == {
+            "unseen_people": (365, 1), "thumbnails": (90, 0), "analyses": (0, 0)}
+        days["thumbnails"].set_value(0)
+        _save_retention(at)
+        assert "Saved (1 change(s))." in [s.value for s in at.success]
+        assert retention.policy(other) == {"unseen_people": 365, "thumbnails": 0, "analyses": 0}
+
+        # A change made elsewhere after the form was drawn: shown at the next rerun, never saved over.
+        retention.set_policy(other, "analyses", 3)
+        at.run()
+        days = _retention_days(at)
+        assert days["analyses"].value == 3
+        days["unseen_people"].set_value(400)
+        _save_retention(at)
+        assert retention.policy(other) == {"unseen_people": 400, "thumbnails": 0, "analyses": 3}
+
+
+def test_a_sweep_that_erases_a_member_drops_the_video_result_that_names_them(app_env, faces_dir, tmp_path,
+                                                                             monkeypatch):
+    import time
+
+    from unveil.app.widgets import STORE
+
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    video = panning_video([photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5)], tmp_path / "v.mp4")
+    at.switch_page("unveil/app/pages/video.py").run()
+    at.file_uploader(key="video_upload").set_value(("pan.mp4", video, "video/mp4")).run()
+    at.button(key="video_run").click().run()
+    _no_exception(at)
+    assert "**Face 1 (Colin Powell)**: seen in 6 frame(s)" in [m.value for m in at.markdown]
+
+    # 400 days on: Colin's consent (365 days) has expired, and the sweep erases him.
+    monkeypatch.setattr(at.session_state[STORE], "_clock", lambda: time.time() + 400 * 86400)
+    at.switch_page("unveil/app/pages/governance.py").run()
+    at.button(key="retention_sweep").click().run()
+    _no_exception(at)
+    assert any("removed 1 member whose consent expired" in s.value for s in at.success)
+    at.switch_page("unveil/app/pages/video.py").run()
+    _no_exception(at)
+    assert not [m.value for m in at.markdown if "Colin Powell" in m.value]
+    assert [i.value for i in at.info] == ["Upload a short video (a minute or less works best)."]
+
+
+def test_a_deleted_kept_result_can_be_kept_again_from_the_analyze_page(app_env, faces_dir):
+    kept_notice = "These results are kept in the encrypted store: see the Kept results page."
+    at = _app("family")
+    _new_store(at)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    _uploads(at).set_value(("stranger.jpg", photo_bytes(faces_dir, STRANGER, 2), "image/jpeg")).run()
+    at.button(key="analyze_keep").click().run()
+    at.run()
+    assert kept_notice in [s.value for s in at.success]
+    at.switch_page("unveil/app/pages/kept.py").run()
+    _widget(at, "checkbox", "kept_delete_").check().run()
+    at.button(key="kept_delete_submit").click().run()
+    _no_exception(at)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    assert kept_notice not in [s.value for s in at.success]
+    at.button(key="analyze_keep").click().run()
+    _no_exception(at)
+    assert "Kept 1 face result, encrypted: see the Kept results page." in [s.value for s in at.success]
+
+
+def test_kept_results_that_read_alike_are_listed_apart_and_each_can_be_opened(app_env):
+    import time
+
+    from governance import kept_results
+
+    at = _app("family")
+    _new_store(at)
+    minute = (int(time.time()) // 60 - 1) * 60  # two results kept within the same minute
+    for second, emotion in ((5, "happy"), (40, "sad")):
+        with FamilyStore(app_env, clock=lambda at=minute + second: at) as other:
+            other.unlock(PASSPHRASE)
+            kept_results.keep_analysis(other, [{"source": "camera.jpg", "face": 1, "emotion": emotion}],
+                                       person_ids=[None])
+    at.switch_page("unveil/app/pages/kept.py").run()
+    _no_exception(at)
+    picker = at.selectbox(key="kept_open")
+    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(minute))
+    assert picker.options == [f"2: {when} UTC: camera.jpg (1 face)", f"{when} UTC: camera.jpg (1 face)"]
+    picker.select_index(1).run()
+    assert list(at.dataframe[1].value["emotion"]) == ["happy"]
+    at.selectbox(key="kept_open").select_index(0).run()
+    assert list(at.dataframe[1].value["emotion"]) == ["sad"]
+    assert at.subheader[0].value == f"2: {when} UTC: camera.jpg (1 face)"
+
+
+def test_two_photos_of_one_file_name_are_titled_apart_and_each_face_can_be_explained(app_env, faces_dir):
+    shot = photo_bytes(faces_dir, STRANGER, 2)
+    at = _app()
+    # Two files called photo.jpg that differ only after the end of the JPEG: one face read alike in each.
+    _uploads(at).set_value([("photo.jpg", shot, "image/jpeg"), ("photo.jpg", shot + b"\0", "image/jpeg")]).run()
+    _no_exception(at)
+    assert [s.value for s in at.subheader] == ["photo.jpg", "2: photo.jpg", "Results"]
+    at.switch_page("unveil/app/pages/explain.py").run()
+    _no_exception(at)
+    picker = at.selectbox(key="explain_face")
+    assert [option.split(" (")[0] for option in picker.options] == ["photo.jpg, face 1", "2: photo.jpg, face 1"]
+    picker.select_index(1).run()
+    assert at.selectbox(key="explain_face").value == (1, 0)
+    at.selectbox(key="explain_face").select_index(0).run()
+    _no_exception(at)
+    assert at.selectbox(key="explain_face").value == (0, 0)
+    assert any(m.value.startswith("**photo.jpg, face 1**: read as ") for m in at.markdown)
+
+
+def test_the_live_page_without_models_says_so_in_the_page_not_as_a_traceback(app_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(tmp_path / "no_models"))
+    at = _app("live")
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"Starting the live camera: model file not found: {tmp_path / 'no_models' / 'mtcnn_pnet.onnx'}"]
+
+
+def test_a_damaged_store_shows_a_message_on_the_retention_tab_not_a_traceback(app_env):
+    import sqlite3
+
+    at = _app("family")
+    _new_store(at)
+    with sqlite3.connect(app_env / "unveil.db") as db:  # a table lost to damage
+        db.execute("DROP TABLE analyses")
+    at.switch_page("unveil/app/pages/governance.py").run()
+    assert not at.exception
+    assert (f"Reading the retention policy: the store in {app_env} cannot be read (no such table: analyses); "
+            "restore it from a backup") in [e.value for e in at.error]

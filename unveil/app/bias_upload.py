@@ -45,13 +45,22 @@ def bias_audit_report(
 
 
 class AuditUploadError(UnveilError, ValueError):
-    """An uploaded audit set that cannot be unpacked: not a zip, unsafe paths, or too big once unpacked."""
+    """An uploaded audit set that cannot be unpacked: not a zip, unsafe paths, a password or a compression
+    method it cannot unpack, or too big once unpacked."""
 
 
 AUDIT_ZIP_UNREADABLE = "{name} is not a readable zip archive ({reason}). Nothing was unpacked."
 
 
 AUDIT_ZIP_UNSAFE = "{name} holds a path that leads outside the archive ({member}). Nothing was unpacked."
+
+
+AUDIT_ZIP_ENCRYPTED = ("{name} holds a password-protected entry ({member}), which the app cannot unpack: zip the "
+                       "audit set again without a password. Nothing was unpacked.")
+
+
+AUDIT_ZIP_METHOD = ("{name} is packed with a compression method the app cannot unpack ({reason}): zip the audit set "
+                    "again with the usual (deflate) compression. Nothing was unpacked.")
 
 
 AUDIT_ZIP_TOO_LARGE = ("{name} would unpack to {size_mb:,.0f} MB, over the {limit_mb:,.0f} MB an audit set may take. "
@@ -69,6 +78,8 @@ def _safe_members(archive: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
         path = Path(member.filename)
         if path.is_absolute() or ".." in path.parts or member.filename.startswith(("/", "\\")):
             raise AuditUploadError(AUDIT_ZIP_UNSAFE.format(name=name, member=member.filename))
+        if member.flag_bits & 0x1:  # zipfile would ask for the password (RuntimeError) while unpacking
+            raise AuditUploadError(AUDIT_ZIP_ENCRYPTED.format(name=name, member=member.filename))
     size = sum(member.file_size for member in members)
     if size > AUDIT_ZIP_MAX_BYTES:
         raise AuditUploadError(AUDIT_ZIP_TOO_LARGE.format(name=name, size_mb=size / 1024**2,
@@ -94,7 +105,8 @@ def _audit_set_root(folder: Path) -> Path:
 def unpacked_audit_set(data: bytes, name: str) -> Iterator[Path]:
     """A zip of an audit set (class folders, or a CSV manifest with paths relative to it) unpacked into a
     private temporary folder, deleted afterwards; yields what to audit. AuditUploadError, with nothing
-    unpacked, when it is not a zip, holds a path leading outside it, or unpacks to over AUDIT_ZIP_MAX_BYTES.
+    unpacked, when it is not a zip, holds a path leading outside it or a password-protected entry, is packed
+    with a compression method zipfile cannot unpack, or unpacks to over AUDIT_ZIP_MAX_BYTES.
 
     An AuditError raised while it is open (a set the audit cannot use) names the zip, not the temporary
     folder, which is gone by the time the message is read."""
@@ -110,6 +122,8 @@ def unpacked_audit_set(data: bytes, name: str) -> Iterator[Path]:
             archive.extractall(folder, members)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise AuditUploadError(AUDIT_ZIP_UNREADABLE.format(name=name, reason=exc)) from None
+        except NotImplementedError as exc:
+            raise AuditUploadError(AUDIT_ZIP_METHOD.format(name=name, reason=exc)) from None
         try:
             yield _audit_set_root(Path(folder))
         except AuditError as exc:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from governance import retention
 from unveil.app.session import plural
 
 
@@ -85,6 +86,28 @@ def kept_label(result: Any) -> str:
     return f"{result.kept_at:%Y-%m-%d %H:%M} UTC: {', '.join(result.photos)} ({plural(len(result.faces), 'face')})"
 
 
+def distinct(labels: Sequence[str]) -> list[str]:
+    """The labels of a selectbox's options, each made unique: Streamlit keeps a choice by its text, so of
+    two options with the same text the last is always the one chosen. The first of equal texts keeps its
+    own; the next ones are numbered ("2: camera.jpg", "3: camera.jpg"), so one added later renames none
+    before it."""
+    out: list[str] = []
+    for label in labels:
+        text, number = label, 1
+        while text in out:
+            number += 1
+            text = f"{number}: {label}"
+        out.append(text)
+    return out
+
+
+def kept_labels(results: Sequence[Any]) -> dict[str, str]:
+    """Each kept result's id -> its kept_label, made unique: two kept in the same minute, from photos of the
+    same names and with as many faces, read alike. Numbered in the order they were kept."""
+    oldest_first = list(reversed(results))
+    return dict(zip([r.id for r in oldest_first], distinct([kept_label(r) for r in oldest_first])))
+
+
 def kept_table(results: Sequence[Any]) -> pd.DataFrame:
     """Kept results as a table, one row each: when kept, the photos, how many faces, who is named."""
     rows = [{"kept (UTC)": r.kept_at.strftime("%Y-%m-%d %H:%M"), "photos": ", ".join(r.photos), "faces": len(r.faces),
@@ -108,6 +131,17 @@ def erasure_lines(preview: Any) -> list[str]:
                      f"so what it holds about {others} goes too")
         lines.append(line)
     return lines
+
+
+# The fewest days each kind may be kept for (governance.retention.set_policy): 0 deletes thumbnails or kept
+# results at the next sweep, but members must be kept at least a day (retention.UNSEEN_PEOPLE_ZERO).
+RETENTION_MIN_DAYS = {"unseen_people": 1, "thumbnails": 0, "analyses": 0}
+
+
+def retention_days_shown(kind: str, days: int | None) -> int | None:
+    """What the retention form's days field shows for `kind`: the stored number, 0 included; for a kind
+    kept until erased by hand (None), its default, which applies if the tick is taken away."""
+    return retention.DEFAULT_DAYS[kind] if days is None else days
 
 
 # What the store's counts, the retention sweep and erasure receipts call each kind of record, in words:

@@ -167,6 +167,12 @@ def forget_results() -> None:
     st.session_state.pop(KEPT_ROWS, None)
 
 
+def kept_result_deleted() -> None:
+    """After a kept result is deleted: the Analyze page no longer says its results are kept, and offers to
+    keep them again."""
+    st.session_state.pop(KEPT_ROWS, None)
+
+
 def clear_photos() -> None:
     """Remove every photo and result of the Analyze page from this session."""
     photo_batch().clear()

@@ -574,6 +574,28 @@ def test_an_audit_zip_that_is_broken_or_escapes_its_folder_is_refused_with_nothi
     assert str(caught.value) == "audit set notes.zip has no images in <class>/ sub-folders"
 
 
+def _with_header_field(data: bytes, local: int, central: int, value: int) -> bytes:
+    """A one-entry zip with a 2-byte field of its local header (at `local`) and its central directory
+    header (at `central`) set to `value`: what zipfile reads, whatever it would write itself."""
+    out = bytearray(data)
+    start = out.index(b"PK\x01\x02")
+    out[local:local + 2] = out[start + central:start + central + 2] = value.to_bytes(2, "little")
+    return bytes(out)
+
+
+def test_an_audit_zip_with_a_password_or_an_unknown_compression_is_refused_with_a_message():
+    plain = _zip({"happy/a.png": b"A"})
+    locked = _with_header_field(plain, 6, 8, 0x1)  # general purpose flags: bit 0, encrypted
+    with pytest.raises(bias_upload.AuditUploadError) as caught, bias_upload.unpacked_audit_set(locked, "locked.zip"):
+        pass
+    assert str(caught.value) == bias_upload.AUDIT_ZIP_ENCRYPTED.format(name="locked.zip", member="happy/a.png")
+    packed = _with_header_field(plain, 8, 10, 98)  # compression method 98: PPMd, which zipfile cannot unpack
+    with pytest.raises(bias_upload.AuditUploadError) as caught, bias_upload.unpacked_audit_set(packed, "ppmd.zip"):
+        pass
+    assert str(caught.value) == bias_upload.AUDIT_ZIP_METHOD.format(
+        name="ppmd.zip", reason="That compression method is not supported")
+
+
 def test_bias_coverage_never_reassures_when_nothing_was_compared(fer4_dir, tmp_path, app_models_dir):
     from governance.bias_audit import NOTHING_COMPARED
 
@@ -592,6 +614,38 @@ def test_model_cards_are_read_from_the_models_folder(tmp_path):
     (tmp_path / "a_model.md").write_text("# A\n")
     (tmp_path / "a_model.onnx").write_bytes(b"")
     assert tables.model_cards(tmp_path) == [("a_model", "# A\n"), ("b_model", "# B\n")]
+
+
+def test_options_that_read_alike_are_numbered_apart_without_renaming_those_before():
+    from governance.kept_results import KeptResult
+
+    assert tables.distinct(["camera.jpg", "a.jpg", "camera.jpg", "camera.jpg"]) == [
+        "camera.jpg", "a.jpg", "2: camera.jpg", "3: camera.jpg"]
+    assert tables.distinct(["x.jpg", "2: x.jpg", "x.jpg"]) == ["x.jpg", "2: x.jpg", "3: x.jpg"]
+    face = {"source": "camera.jpg", "face": 1, "emotion": "happy"}
+    older, newer, other = (KeptResult(rid, datetime(2026, 3, 1, 9, 30, second, tzinfo=UTC), [face], ())
+                           for rid, second in (("id-older", 5), ("id-newer", 40), ("id-other", 50)))
+    other = dataclasses.replace(other, faces=[face | {"source": "b.jpg"}])
+    # Newest first, as governance.kept_results.kept gives them; numbered in the order they were kept.
+    assert tables.kept_labels([other, newer, older]) == {
+        "id-older": "2026-03-01 09:30 UTC: camera.jpg (1 face)",
+        "id-newer": "2: 2026-03-01 09:30 UTC: camera.jpg (1 face)",
+        "id-other": "2026-03-01 09:30 UTC: b.jpg (1 face)"}
+
+
+def test_the_retention_form_shows_the_stored_days_and_allows_what_governance_allows(store):
+    from governance import retention
+
+    assert tables.retention_days_shown("analyses", 0) == 0  # 0 days is a choice, not "unset"
+    assert tables.retention_days_shown("thumbnails", 12) == 12
+    assert tables.retention_days_shown("thumbnails", None) == retention.DEFAULT_DAYS["thumbnails"]
+    assert set(tables.RETENTION_MIN_DAYS) == set(retention.KINDS)
+    for kind, fewest in tables.RETENTION_MIN_DAYS.items():
+        retention.set_policy(store, kind, fewest)
+        if fewest:
+            with pytest.raises(retention.RetentionError):
+                retention.set_policy(store, kind, fewest - 1)
+    assert retention.policy(store) == tables.RETENTION_MIN_DAYS
 
 
 def test_counts_and_deletion_receipts_read_as_words():

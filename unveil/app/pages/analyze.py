@@ -6,7 +6,7 @@ import streamlit as st
 
 from fer_core import render
 from governance import kept_results
-from unveil.app import photos
+from unveil.app import photos, tables
 from unveil.app import session as app_session
 from unveil.app import widgets as _ui
 
@@ -58,17 +58,19 @@ with _ui.friendly_errors("Analysing the photos"):
 store = _ui.store()
 
 records, named_ids = [], []
+# Two photos may share a file name (two camera shots are both camera.jpg): each is titled apart.
+titles = tables.distinct([result.source for _, result in results])
 for index, (key, result) in enumerate(results):
     title_col, remove_col = st.columns([4, 1])
-    title_col.subheader(result.source)
-    if remove_col.button("Remove", key=f"analyze_remove_{key}", help=f"Remove {result.source} and its result"):
+    title_col.subheader(titles[index])
+    if remove_col.button("Remove", key=f"analyze_remove_{key}", help=f"Remove {titles[index]} and its result"):
         batch.remove(key)
         st.rerun()
     if result.error:
         st.error(result.error)
         continue
     if not result.faces:
-        st.warning(f"No face found in {result.source}.")
+        st.warning(f"No face found in {titles[index]}.")
         st.image(result.view, width=400)
         continue
     records += render.face_records(result.faces, source=result.source, recognition=result.recognition)

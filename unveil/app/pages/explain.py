@@ -1,21 +1,24 @@
 """Explain: where in the face the emotion model found its evidence, for each emotion."""
 import streamlit as st
 
-from unveil.app import explain_view
+from unveil.app import explain_view, tables
 from unveil.app import widgets as _ui
 
 st.title("Explain")
 st.caption("Red marks the parts of the face that pushed the model towards an emotion, blue those that did not.")
 
-analysed = [result for result in st.session_state.get(_ui.LAST_ANALYSIS) or [] if result.faces]
-if not analysed:
+photos = st.session_state.get(_ui.LAST_ANALYSIS) or []
+# Two photos may share a file name (two camera shots are both camera.jpg): each is named apart, as on the
+# Analyze page, so that no two choices read alike (Streamlit would take either for the last).
+titles = tables.distinct([result.source for result in photos])
+choices = [(p, f) for p, result in enumerate(photos) for f in range(len(result.faces))]
+if not choices:
     st.info("Analyse a photo with at least one face on the Analyze page first; its faces can then be explained here.")
     st.stop()
 
-choices = [(p, f) for p, result in enumerate(analysed) for f in range(len(result.faces))]
 photo_index, face_index = st.selectbox(
     "Face", choices, key="explain_face",
-    format_func=lambda c: f"{analysed[c[0]].source}, face {c[1] + 1} ({analysed[c[0]].faces[c[1]].emotion})")
+    format_func=lambda c: f"{titles[c[0]]}, face {c[1] + 1} ({photos[c[0]].faces[c[1]].emotion})")
 methods, card_problem = _ui.explain_methods()
 if card_problem:
     st.warning(f"How faithful each method is could not be read: {card_problem}")
@@ -29,11 +32,11 @@ elif by_method[method].trusted is None:
 else:
     st.warning(by_method[method].note)
 
-result = analysed[photo_index]
+result = photos[photo_index]
 face = result.faces[face_index]
 with _ui.friendly_errors("Explaining the face"), st.spinner("Computing the heatmaps..."):
     maps = explain_view.explain_photo_face(_ui.cam_model(), result.image, face, _ui.analyzer().emotion_model.template, method=method)
-    st.markdown(f"**{result.source}, face {face_index + 1}**: read as **{face.emotion}**")
+    st.markdown(f"**{titles[photo_index]}, face {face_index + 1}**: read as **{face.emotion}**")
     for column, heatmap in zip(st.columns(len(maps)), maps):
         marker = " (predicted)" if heatmap.emotion == face.emotion else ""
         column.image(heatmap.picture, caption=f"{heatmap.emotion} {heatmap.probability:.0%}{marker}",

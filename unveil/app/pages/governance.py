@@ -19,6 +19,7 @@ ledger_tab, retention_tab, audit_tab, bias_tab, cards_tab = st.tabs(
 
 store = _ui.store()
 LOCKED = "Unlock the family store on the Family page to see this."
+READING_RETENTION = "Reading the retention policy"
 
 # ----------------------------------------------------------------------------------- consent ledger
 with ledger_tab:
@@ -40,29 +41,36 @@ with retention_tab:
     else:
         st.write("How long each kind of data is kept. A person whose consent expired is always erased. "
                  "The sweep runs whenever the store is unlocked, and here on demand.")
-        held = store.counts()
-        st.caption(f"Stored now: {tables.counted(held)}.")
-        current = retention.policy(store)
-        with st.form("retention_policy"):
-            chosen = {}
-            for kind, description in retention.KINDS.items():
-                left, right = st.columns([1, 2])
-                keep = left.checkbox(f"Keep {kind.replace('_', ' ')} until erased by hand", current[kind] is None,
-                                     key=f"retention_forever_{kind}")
-                days = right.number_input(f"{kind.replace('_', ' ')}: days ({description})", 1, 36500,
-                                          current[kind] or retention.DEFAULT_DAYS[kind] or 30,
-                                          key=f"retention_days_{kind}")
-                chosen[kind] = None if keep else int(days)
-            if st.form_submit_button("Save the policy"):
-                with _ui.friendly_errors("Saving the retention policy"):
-                    changed = [kind for kind in retention.KINDS if chosen[kind] != current[kind]]
-                    for kind in changed:
-                        retention.set_policy(store, kind, chosen[kind])
-                    st.success(f"Saved ({len(changed)} change(s))." if changed else "Nothing changed.")
+        current = None
+        with _ui.friendly_errors(READING_RETENTION):
+            held, current = store.counts(), retention.policy(store)
+        if current is not None:
+            st.caption(f"Stored now: {tables.counted(held)}.")
+            with st.form("retention_policy"):
+                chosen = {}
+                for kind, description in retention.KINDS.items():
+                    left, right = st.columns([1, 2])
+                    # Keyed by the stored value too: once it changes (here or in another session) the fields
+                    # are drawn again from it, so a stale one is never saved back.
+                    keep = left.checkbox(f"Keep {kind.replace('_', ' ')} until erased by hand", current[kind] is None,
+                                         key=f"retention_forever_{kind}_{current[kind]}")
+                    days = right.number_input(f"{kind.replace('_', ' ')}: days ({description})",
+                                              tables.RETENTION_MIN_DAYS[kind], retention.MAX_DAYS,
+                                              tables.retention_days_shown(kind, current[kind]),
+                                              key=f"retention_days_{kind}_{current[kind]}")
+                    chosen[kind] = None if keep else int(days)
+                if st.form_submit_button("Save the policy"):
+                    with _ui.friendly_errors("Saving the retention policy"):
+                        changed = [kind for kind in retention.KINDS if chosen[kind] != current[kind]]
+                        for kind in changed:
+                            retention.set_policy(store, kind, chosen[kind])
+                        st.success(f"Saved ({len(changed)} change(s))." if changed else "Nothing changed.")
         if st.button("Sweep now", key="retention_sweep"):
             with _ui.friendly_errors("Applying the retention policy"):
                 report = retention.sweep(store)
-                _ui.family_changed()  # the sweep may have erased members
+                if report.total:  # what it removed may be named or kept in this session's results
+                    _ui.family_changed()
+                    _ui.forget_results()
                 st.success(f"Sweep at {report.ran_at}: removed {tables.counted(report.removed, skip_zero=True) or 'nothing'}.")
                 for receipt in report.receipts:
                     st.markdown(tables.receipt_text("a member", receipt))

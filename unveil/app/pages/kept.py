@@ -31,9 +31,10 @@ if not results:
 st.caption(f"{app_session.plural(len(results), 'kept result')}, newest first.")
 st.dataframe(tables.kept_table(results), hide_index=True)
 by_id = {result.id: result for result in results}
-chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: tables.kept_label(by_id[rid]), key="kept_open")]
+labels = tables.kept_labels(results)
+chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: labels[rid], key="kept_open")]
 
-st.subheader(tables.kept_label(chosen))
+st.subheader(labels[chosen.id])
 rows = tables.in_column_order(chosen.faces)
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 csv_col, json_col = st.columns(2)
@@ -47,5 +48,6 @@ sure = st.checkbox("Yes, delete this kept result", key=app_session.widget_key(st
 if st.button("Delete", disabled=not sure, key="kept_delete_submit"):
     with _ui.friendly_errors("Deleting the kept result"):
         kept_results.delete(store, chosen.id)
-        st.session_state[FLASH] = f"Deleted the kept result {tables.kept_label(chosen)}."
+        _ui.kept_result_deleted()
+        st.session_state[FLASH] = f"Deleted the kept result {labels[chosen.id]}."
         st.rerun()

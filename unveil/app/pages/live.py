@@ -11,14 +11,20 @@ from unveil.app import live, photos
 from unveil.app import widgets as _ui
 from unveil.app.session import plural
 
+STARTING = "Starting the live camera"
+
 st.title("Live camera")
 st.caption("Your webcam's frames are analysed in memory on this machine and never saved. The video travels "
            "from the browser to this app over WebRTC and back, on this machine only.")
 
-models, gallery = _ui.analyzer(), _ui.gallery()
-tracker = LiveTracker(detect=_ui.live_detector().detect, emotion_model=models.emotion_model,
-                      identify=identifier(gallery, models.identity_model) if gallery is not None else None)
-overlay = live.LiveOverlay(tracker, recognition=gallery is not None)
+overlay = None
+with _ui.friendly_errors(STARTING):
+    models, gallery = _ui.analyzer(), _ui.gallery()
+    tracker = LiveTracker(detect=_ui.live_detector().detect, emotion_model=models.emotion_model,
+                          identify=identifier(gallery, models.identity_model) if gallery is not None else None)
+    overlay = live.LiveOverlay(tracker, recognition=gallery is not None)
+if overlay is None:
+    st.stop()
 
 
 def _on_frame(frame: av.VideoFrame) -> av.VideoFrame:
