@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import traceback
 from collections.abc import Iterator
 
 import streamlit as st
@@ -122,15 +123,19 @@ def friendly_errors(what: str) -> Iterator[None]:
     """Show an Unveil error as a red message naming `what` was being done; never a traceback.
 
     Unveil's own errors carry messages written for people (what went wrong, what was not changed).
-    Anything else is a bug: it is logged with its traceback on the server (never with image data)
-    and the page shows a short message instead of the stack."""
+    Anything else is a bug: the server log gets its type and where it was raised (UNEXPECTED_LOGGED),
+    and the page a short message instead of the stack."""
     try:
         yield
     except UnveilError as exc:
         st.error(f"{what}: {exc}")
     except Exception as exc:  # the page must stay usable whatever broke
-        log.exception("unexpected error while %s", what)
+        # Neither `what` nor the error's message: either can hold a member's name or a photo's file name.
+        log.error(UNEXPECTED_LOGGED, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
         st.error(f"{what}: unexpected error ({type(exc).__name__}). Nothing was saved; details are in the app's log.")
+
+
+UNEXPECTED_LOGGED = "unexpected %s in a page, raised at:\n%s"
 
 
 def sidebar_status() -> None:

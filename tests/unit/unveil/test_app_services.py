@@ -694,3 +694,18 @@ def test_an_unreadable_card_leaves_every_explain_method_offered_as_not_measured(
     choices, problem = explain_view.method_choices(model)
     assert problem.startswith(CARD_UNREADABLE.format(path=model.with_suffix(".json"), reason=""))
     assert [(c.method, c.trusted) for c in choices] == [(m, None) for m in explain_view.METHOD_LABELS]
+
+
+def test_an_unexpected_error_is_logged_without_what_was_done_or_its_message(caplog):
+    # The page says what was being done ("Enrolling Ana Silva"); the server log gets only the error's type
+    # and where it was raised: both the action and a message can hold a member's name or a file name.
+    from unveil.app import widgets
+
+    name = "".join(["Ana", " ", "Silva"])  # not written out: the traceback quotes the source line
+    with caplog.at_level("ERROR", logger="unveil.app"), widgets.friendly_errors(f"Enrolling {name}"):
+        raise KeyError(name)
+    [record] = caplog.records
+    assert name not in record.getMessage()
+    assert record.getMessage().startswith("unexpected KeyError in a page, raised at:\n")
+    assert "test_an_unexpected_error_is_logged_without_what_was_done_or_its_message" in record.getMessage()
+    assert record.exc_info is None  # a logged traceback would end with the message

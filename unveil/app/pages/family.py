@@ -86,7 +86,8 @@ with members_tab:
                         st.rerun()
         for member in members:
             if member.thumbnails:
-                with st.expander(f"{member.name}: {member.thumbnails} thumbnail(s)"):
+                with st.expander(f"{member.name}: {member.thumbnails} thumbnail(s)"), \
+                        _ui.friendly_errors("Reading the thumbnails"):
                     st.image([t.image for t in store.thumbnails(member.person_id)], width=96)
 
 # ----------------------------------------------------------------------------------- enrol
