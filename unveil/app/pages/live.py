@@ -1,9 +1,7 @@
 """Live: the browser's webcam with boxes, emotions and names drawn on it as it plays."""
 import time
 
-import av
 import streamlit as st
-from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer_core.live import LiveTracker, identifier
 from governance import family
@@ -25,6 +23,12 @@ with _ui.friendly_errors(STARTING):
     overlay = live.LiveOverlay(tracker, recognition=gallery is not None)
 if overlay is None:
     st.stop()
+
+# The WebRTC stack (aiortc with its native libsrtp, PyAV's ffmpeg) loads only once the page can run. Its
+# page test without models then never loads it: importing libsrtp inside the test process crashed it once
+# (a segmentation fault in srtp_init, fresh-clone .ci/run, 2026-12-06).
+import av  # noqa: E402
+from streamlit_webrtc import WebRtcMode, webrtc_streamer  # noqa: E402
 
 
 def _on_frame(frame: av.VideoFrame) -> av.VideoFrame:
