@@ -13,6 +13,8 @@ from datetime import date, datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from unveil.app import tables
+
 SHOTS_KEPT = "{count} camera shot(s) kept for this enrolment (in memory): they are enrolled with the photos."
 
 
@@ -40,14 +42,9 @@ def form_photos(uploads: Iterable[tuple[str, bytes]], shots: Iterable[bytes]) ->
     """{label: bytes} of every photo of the form: the uploads by file name, then the camera shots ("camera
     shot 1", ...). A name used again gets a number ("IMG_0001.jpg (2)"): two phones name their photos
     alike, and each upload is enrolled and shown under a label of its own."""
-    photos: dict[str, bytes] = {}
-    for name, data in [*uploads, *((f"camera shot {n}", data) for n, data in enumerate(shots, start=1))]:
-        label, copy = name, 1
-        while label in photos:
-            copy += 1
-            label = f"{name} ({copy})"
-        photos[label] = data
-    return photos
+    named = [*uploads, *((f"camera shot {n}", data) for n, data in enumerate(shots, start=1))]
+    labels = tables.distinct((name for name, _ in named), numbered="{label} ({number})")
+    return {label: data for label, (_, data) in zip(labels, named, strict=True)}
 
 
 def user_zone(name: str | None) -> tzinfo | None:

@@ -4,7 +4,7 @@ previews and receipts, as pandas tables or sentences. Plain functions, tested wi
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -86,17 +86,17 @@ def kept_label(result: Any) -> str:
     return f"{result.kept_at:%Y-%m-%d %H:%M} UTC: {', '.join(result.photos)} ({plural(len(result.faces), 'face')})"
 
 
-def distinct(labels: Sequence[str]) -> list[str]:
-    """The labels of a selectbox's options, each made unique: Streamlit keeps a choice by its text, so of
-    two options with the same text the last is always the one chosen. The first of equal texts keeps its
-    own; the next ones are numbered ("2: camera.jpg", "3: camera.jpg"), so one added later renames none
-    before it."""
+def distinct(labels: Iterable[str], numbered: str = "{number}: {label}") -> list[str]:
+    """The labels, each made unique (a selectbox's options: Streamlit keeps a choice by its text, so of
+    two options with the same text the last is always the one chosen). The first of equal texts keeps its
+    own; the next ones are numbered by `numbered` ("2: camera.jpg", "3: camera.jpg"), so one added later
+    renames none before it."""
     out: list[str] = []
     for label in labels:
         text, number = label, 1
         while text in out:
             number += 1
-            text = f"{number}: {label}"
+            text = numbered.format(number=number, label=label)
         out.append(text)
     return out
 
