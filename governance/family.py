@@ -81,6 +81,13 @@ def resolve(store: FamilyStore, who: str) -> Person:
     return person
 
 
+def resolve_id(store: FamilyStore, who: str) -> str:
+    """The id of the enrolled person with this id or (ignoring case) this name; PersonNotFoundError
+    otherwise. An id is taken as it is, reading nothing of theirs: a member whose name or rows are
+    damaged still resolves, to be erased."""
+    return who if who in store.person_ids() else resolve(store, who).id
+
+
 def enroll(store: FamilyStore, name: str, embeddings: np.ndarray, record: ConsentRecord, *,
            thumbnails: Sequence[bytes] = (), model: str = "default") -> Enrolment:
     """Enrol `name` with these embeddings ((n, d), e.g. from fer_core.identity.embed_enrollment_photos)
@@ -237,8 +244,7 @@ def erasure_preview(store: FamilyStore, person_id: str) -> ErasurePreview:
 def purge(store: FamilyStore, who: str) -> erasure.ErasureReceipt:
     """Erase a person on request (by name or id) and return the receipt. By id it needs nothing of
     theirs to be readable: a member whose name or rows are damaged can still be erased."""
-    person_id = who if who in store.person_ids() else resolve(store, who).id
-    return erasure.purge_person(store, person_id, reason="request")
+    return erasure.purge_person(store, resolve_id(store, who), reason="request")
 
 
 def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: int) -> None:

@@ -204,13 +204,11 @@ def _purge(args: argparse.Namespace) -> int:
 def _purge_target(store: FamilyStore, who: str) -> tuple[str, str]:
     """The id to erase and how the prompt names them. Given an id, a member whose name or rows are
     damaged is still erased (`unveil family check` lists their ids)."""
-    if who in store.person_ids():
-        try:
-            return who, store.person(who).name
-        except (TamperedDataError, KeyDestroyedError):
-            return who, UNREADABLE_MEMBER.format(person_id=who)
-    person = family.resolve(store, who)
-    return person.id, person.name
+    person_id = family.resolve_id(store, who)
+    try:
+        return person_id, store.person(person_id).name
+    except (TamperedDataError, KeyDestroyedError):
+        return person_id, UNREADABLE_MEMBER.format(person_id=person_id)
 
 
 UNREADABLE_MEMBER = "the member {person_id} (their name cannot be read)"
