@@ -202,10 +202,13 @@ class HomeAssistantSink:
         return f"{self.base}/person/{key}/state"
 
     def _config_topic(self, key: str) -> str:
-        return f"{self.prefix}/sensor/unveil_{self.node}_{key}/config"
+        return f"{self.prefix}/sensor/{self._unique_id(key)}/config"
+
+    def _unique_id(self, key: str) -> str:
+        return f"unveil_{self.node}_{key}"
 
     def _sensor(self, key: str, name: str, state_topic: str, unit: str | None = None) -> None:
-        unique_id = f"unveil_{self.node}_{key}"
+        unique_id = self._unique_id(key)
         config = {
             "name": name if unit else f"{name} emotion",
             "unique_id": unique_id,
