@@ -19,6 +19,14 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 # left out of that column's comparison (they are counted, not compared), never pooled into a group.
 NOT_MEASURED = "n/a"
 
+# A manifest or trials CSV that pandas cannot read as a table of text: typed errors naming the file, not
+# pandas' or the codec's exceptions (which the CLI and the app would show as a traceback).
+CSV_NOT_UTF8 = "{path} is not UTF-8 text (byte {byte} cannot be decoded); save it as CSV UTF-8"
+CSV_EMPTY = "{path} is empty: a CSV needs a header row naming its columns"
+CSV_MALFORMED = "{path} is not a well-formed CSV table: {reason}"
+# pandas reads a first data row longer than the header as index labels and shifts every value one column left.
+ROW_LONGER_THAN_HEADER = "a row has more fields than the header"
+
 
 @dataclass(frozen=True)
 class AuditSample:
@@ -72,8 +80,7 @@ def _from_folders(root: Path) -> AuditSet:
 
 
 def _from_manifest(manifest: Path, *, path_column: str, label_column: str) -> AuditSet:
-    # Everything as text: group values such as "1" or "30-39" are names, not numbers.
-    table = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    table = read_csv_text(manifest)
     for column in (path_column, label_column):
         if column not in table.columns:
             raise AuditError(
@@ -102,3 +109,21 @@ def _from_manifest(manifest: Path, *, path_column: str, label_column: str) -> Au
         group_columns=group_columns,
         source=str(manifest),
     )
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    """A UTF-8 CSV file (a byte-order mark is allowed) as a table of text, or AuditError naming the file.
+
+    Everything is read as text: group values such as "1" or "30-39" are names, not numbers.
+    """
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise AuditError(CSV_NOT_UTF8.format(path=path, byte=f"0x{exc.object[exc.start]:02x}")) from None
+    except pd.errors.EmptyDataError:
+        raise AuditError(CSV_EMPTY.format(path=path)) from None
+    except pd.errors.ParserError as exc:
+        raise AuditError(CSV_MALFORMED.format(path=path, reason=str(exc).strip())) from None
+    if not isinstance(table.index, pd.RangeIndex):
+        raise AuditError(CSV_MALFORMED.format(path=path, reason=ROW_LONGER_THAN_HEADER))
+    return table

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import recall_score
 
-from governance.bias_audit._audit_set import NOT_MEASURED
+from governance.bias_audit._audit_set import NOT_MEASURED, read_csv_text
 from governance.bias_audit._bootstrap import safe_divide
 from governance.bias_audit._disaggregate import DEFAULT_SETTINGS, AuditSettings, MetricSpec, analyse_column
 from governance.bias_audit._errors import AuditError
@@ -153,7 +153,7 @@ def _read_trials(trials: pd.DataFrame | str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise AuditError(f"trials file not found: {path}")
     # Group values stay text ("1" is a group name); genuine and score are parsed below.
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return read_csv_text(path)
 
 
 def _genuine(values: pd.Series, column: str) -> np.ndarray:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from governance.bias_audit import CSV_NOT_UTF8
 from tests.support.bias_audit import write_brightness_model, write_cohorts
 from unveil.cli.bias import FLAGGED_EXIT, SETTING_OPTIONS, add_bias_command, audit_settings
 
@@ -71,6 +72,16 @@ def test_errors_are_one_line_and_status_1(tmp_path, capsys):
     assert capsys.readouterr().err == f"error: trials file not found: {tmp_path / 'missing.csv'}\n"
     assert not (tmp_path / "out").exists()
 
+
+
+def test_a_manifest_that_is_not_utf8_is_one_line_not_a_traceback(tmp_path, brightness_model, capsys):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_bytes("path,label,group\nx.png,happy,Zoë\n".encode("latin-1"))
+    code = _run(["audit", "bias", "emotion", str(manifest), "--model", str(brightness_model),
+                 "--out", str(tmp_path / "out")])
+    assert code == 1
+    assert capsys.readouterr().err == f"error: {CSV_NOT_UTF8.format(path=manifest, byte='0xeb')}\n"
+    assert not (tmp_path / "out").exists()
 
 def test_settings_left_out_are_audit_settings_defaults_which_the_help_quotes(capsys):
     from governance.bias_audit import AuditSettings
