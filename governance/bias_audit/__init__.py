@@ -39,10 +39,16 @@ from governance.bias_audit._coverage import (
     verdict,
 )
 from governance.bias_audit._disaggregate import AuditSettings, ColumnResult, GroupResult
-from governance.bias_audit._emotion_audit import Locator, Predictor, run_emotion_audit
+from governance.bias_audit._emotion_audit import (
+    GROUP_COLUMN_IS_A_ROW_COLUMN,
+    ROW_COLUMNS,
+    Locator,
+    Predictor,
+    run_emotion_audit,
+)
 from governance.bias_audit._emotion_metrics import emotion_metrics
 from governance.bias_audit._errors import AuditError
-from governance.bias_audit._identity_audit import run_identity_audit
+from governance.bias_audit._identity_audit import TRIALS_HOLD_MATCHED, run_identity_audit
 from governance.bias_audit._proxy_groups import (
     NOSE_DEPTH_RATIO,
     PROXY_BANDS,
@@ -68,6 +74,7 @@ __all__ = [
     "CSV_EMPTY",
     "CSV_MALFORMED",
     "CSV_NOT_UTF8",
+    "GROUP_COLUMN_IS_A_ROW_COLUMN",
     "LEFT_OUT",
     "NOSE_DEPTH_RATIO",
     "NOTHING_COMPARED",
@@ -76,7 +83,9 @@ __all__ = [
     "PROXY_BANDS",
     "PROXY_COLUMNS",
     "PROXY_DESCRIPTIONS",
+    "ROW_COLUMNS",
     "ROW_LONGER_THAN_HEADER",
+    "TRIALS_HOLD_MATCHED",
     "AuditError",
     "AuditSample",
     "AuditSet",

@@ -25,6 +25,11 @@ Locator = Callable[[np.ndarray], FaceGeometry | None]
 
 # A predictor's rows must sum to 1 within this: probabilities, not logits or scores.
 PROBABILITY_TOLERANCE = 1e-3
+# The per-face rows' own columns. A group column of one of these names would overwrite it in the rows (a
+# manifest column "predicted" replaced the model's predictions in the rows CSV), so it is refused.
+ROW_COLUMNS = ("path", "label", "predicted", "confidence")
+GROUP_COLUMN_IS_A_ROW_COLUMN = ("group column '{column}' has the name of a column of the per-face rows "
+                                "({row_columns}); rename it")
 
 
 def run_emotion_audit(
@@ -136,6 +141,9 @@ def _user_columns(samples: Sequence[AuditSample]) -> tuple[str, ...]:
     clash = [c for c in columns if c in PROXY_COLUMNS]
     if clash:
         raise AuditError(f"group column '{clash[0]}' has the name of an automatic proxy group; rename it")
+    taken = [c for c in columns if c in ROW_COLUMNS]
+    if taken:
+        raise AuditError(GROUP_COLUMN_IS_A_ROW_COLUMN.format(column=taken[0], row_columns=", ".join(ROW_COLUMNS)))
     return tuple(columns)
 
 

@@ -25,6 +25,10 @@ from governance.bias_audit._errors import AuditError
 from governance.bias_audit._proxy_groups import PROXY_BANDS, PROXY_COLUMNS
 from governance.bias_audit._result import BiasAudit
 
+# The per-trial rows add this column; a trials column of that name (a group, or any other) would be overwritten
+# in the rows CSV, so it is refused.
+MATCHED_COLUMN = "matched"
+TRIALS_HOLD_MATCHED = "trials have a column '{column}', which the per-trial rows use for the match at the threshold; rename it"
 _TRUE_WORDS = frozenset({"1", "true", "yes", "genuine", "same"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "impostor", "different"})
 
@@ -58,6 +62,8 @@ def run_identity_audit(
     for column in (genuine_column, score_column):
         if column not in table.columns:
             raise AuditError(f"trials have no '{column}' column (columns: {', '.join(map(str, table.columns))})")
+    if MATCHED_COLUMN in table.columns:
+        raise AuditError(TRIALS_HOLD_MATCHED.format(column=MATCHED_COLUMN))
     if table.empty:
         raise AuditError("there are no trials")
     available = tuple(c for c in table.columns if c not in (genuine_column, score_column))
@@ -95,7 +101,7 @@ def run_identity_audit(
         )
         for column in columns
     )
-    rows = table.assign(matched=matched)
+    rows = table.assign(**{MATCHED_COLUMN: matched})
     context = {
         "threshold": float(threshold),
         "score_kind": score_kind,

@@ -8,6 +8,9 @@ import pandas as pd
 import pytest
 
 from governance.bias_audit import (
+    GROUP_COLUMN_IS_A_ROW_COLUMN,
+    ROW_COLUMNS,
+    TRIALS_HOLD_MATCHED,
     AuditError,
     AuditSample,
     AuditSettings,
@@ -174,3 +177,40 @@ def test_a_rate_needs_enough_trials_of_its_own_kind_to_be_flagged():
     assert audit.flags == ()
     assert "false_non_match_rate not compared: fewer than two groups have 30 trials behind it" in column.notes
     assert "false_non_match_rate" not in column.difference and "false_match_rate" in column.difference
+
+
+@pytest.mark.parametrize("column", ROW_COLUMNS)
+def test_a_group_column_named_like_a_column_of_the_rows_is_refused(tmp_path, column):
+    # A manifest column "predicted" used to replace the model's predictions in the rows CSV.
+    write_cohorts(tmp_path, {"a": (4, 0)})
+    samples = [AuditSample(path=p, label=CLASSES[i], groups={column: "earlier"})
+               for i, p in enumerate(sorted(tmp_path.glob("a_*.png")))]
+    with pytest.raises(AuditError) as error:
+        run_emotion_audit(samples=samples, predict=planted_classifier, classes=CLASSES, proxy=False)
+    assert str(error.value) == GROUP_COLUMN_IS_A_ROW_COLUMN.format(column=column, row_columns=", ".join(ROW_COLUMNS))
+
+
+def test_a_manifest_column_predicted_is_refused(tmp_path):
+    manifest = write_cohorts(tmp_path, {"a": (4, 0)})
+    table = pd.read_csv(manifest).assign(predicted="sad")
+    table.to_csv(manifest, index=False)
+    with pytest.raises(AuditError) as error:
+        _audit(manifest)
+    assert str(error.value) == GROUP_COLUMN_IS_A_ROW_COLUMN.format(column="predicted",
+                                                                   row_columns="path, label, predicted, confidence")
+
+
+def test_trials_with_a_column_matched_are_refused():
+    # The rows CSV used to hold the match at the threshold in place of this column's values.
+    trials = pd.DataFrame({"genuine": [True, False], "score": [0.1, 0.9], "matched": ["x", "y"]})
+    with pytest.raises(AuditError) as error:
+        run_identity_audit(trials=trials, threshold=0.5, score_kind="distance")
+    assert str(error.value) == TRIALS_HOLD_MATCHED.format(column="matched")
+
+
+def test_the_row_column_messages_word_for_word():
+    assert ROW_COLUMNS == ("path", "label", "predicted", "confidence")
+    assert GROUP_COLUMN_IS_A_ROW_COLUMN == ("group column '{column}' has the name of a column of the per-face rows "
+                                            "({row_columns}); rename it")
+    assert TRIALS_HOLD_MATCHED == ("trials have a column '{column}', which the per-trial rows use for the match at "
+                                   "the threshold; rename it")
