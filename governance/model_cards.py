@@ -30,6 +30,10 @@ Inputs (every number in the card comes from one of them; each is listed with its
 - --faithfulness (emotion): the deletion-metric JSON of benchmarks/gradcam_faithfulness.py on this very
   file: how faithful each explanation method is to the model, against random order. The app reads it
   from the card to tell users which heatmaps to trust (governance.explain.measured_faithfulness).
+
+The card's `generated` stamp is the time it is written, or SOURCE_DATE_EPOCH when that is set; everything else
+follows from the inputs. So a committed card is reproduced byte for byte by its own `generated_by` command run
+from the repository with SOURCE_DATE_EPOCH=$(date -d GENERATED +%s).
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ import csv
 import datetime as dt
 import json
 import math
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -193,6 +198,7 @@ NEEDS_MODEL = "a card needs at least one model file in models"
 FAITHFULNESS_OF_ANOTHER_MODEL = ("{path} measured the explanations of a model with SHA-256 {measured}, not this card's "
                                  "{file} ({sha256}): re-run benchmarks/gradcam_faithfulness.py on this model")
 MODEL_NOT_FOUND = "model file not found: {path}"
+BAD_SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01 UTC, got {value!r}"
 
 
 def build_model_card(
@@ -924,6 +930,18 @@ def _fmt_ci(ci: Sequence[float | None] | None) -> str:
 # --- command ------------------------------------------------------------------------------------------
 
 
+def _generated() -> str:
+    """When the card is generated: now, or SOURCE_DATE_EPOCH (reproducible-builds.org) when it is set. The
+    stamp is the only part of a card that is not a function of its inputs, so re-running a card's recorded
+    command with SOURCE_DATE_EPOCH at its stamp must rewrite the committed card byte for byte."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    if not epoch.strip().isdigit():
+        raise ModelCardError(BAD_SOURCE_DATE_EPOCH.format(value=epoch))
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).isoformat(timespec="seconds")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m governance.model_cards", description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=KINDS)
@@ -945,7 +963,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         card = build_model_card(name=args.name, kind=args.kind, models=args.onnx, run_dir=args.run,
                                 evaluations=args.evaluation, provenance=args.provenance, bias=args.bias,
                                 faithfulness=args.faithfulness, command=command)
-        card["generated"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        card["generated"] = _generated()
         markdown, as_json = write_model_card(card, args.out)
     except UnveilError as exc:
         print(f"error: {exc}", file=sys.stderr)
