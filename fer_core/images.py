@@ -50,6 +50,10 @@ CANNOT_BE_READ = "cannot be read ({reason})"
 # Frames of GIF, WebP and PNG animations are left out, like the second image of an MPO camera file
 # (a depth map or preview): they belong to the picture the first frame shows.
 PAGED_FORMATS = frozenset({"TIFF"})
+# Formats never read, whatever the file's name says. Pillow renders EPS by running Ghostscript, an external
+# PostScript interpreter, on the file (and writing its output to a temporary file): a file named holiday.jpg that is
+# PostScript would be run. No household photo is EPS.
+REFUSED_FORMATS = frozenset({"EPS"})
 
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
 
@@ -104,7 +108,7 @@ def page_count(path: str | os.PathLike[str]) -> int:
     """
     label = Path(path).name
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=_readable_formats()) as image:
             return int(getattr(image, "n_frames", 1)) if image.format in PAGED_FORMATS else 1
     except UnidentifiedImageError:
         raise ImageError(NOT_AN_IMAGE, source=label) from None
@@ -117,7 +121,7 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
         # Pillow only warns between its own limit and twice that; treat the warning as the error it is.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(stream)
+            image = Image.open(stream, formats=_readable_formats())
         except UnidentifiedImageError:
             raise ImageError(NOT_AN_IMAGE, source=label) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -130,6 +134,12 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
             _check_size(image.width, image.height, label, max_pixels)
             _load_pixels(image, label)
             return _from_pil(image, label, max_pixels)
+
+
+def _readable_formats() -> list[str]:
+    """Every format Pillow can open, plugins registered since included, less REFUSED_FORMATS."""
+    Image.init()  # registers every plugin (once); Image.ID then lists them
+    return [name for name in Image.ID if name not in REFUSED_FORMATS]
 
 
 def _load_pixels(image: Image.Image, label: str) -> None:

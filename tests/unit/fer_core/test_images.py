@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps, PngImagePlugin
+from PIL import EpsImagePlugin, Image, ImageOps, PngImagePlugin
 
 from fer_core import ImageError, images
-from fer_core.images import CANNOT_BE_READ, MAX_PIXELS, load_image, page_count
+from fer_core.images import CANNOT_BE_READ, MAX_PIXELS, NOT_AN_IMAGE, load_image, page_count
 
 
 @pytest.fixture(scope="module")
@@ -258,6 +259,24 @@ def test_pages_are_counted_for_tiff_only(photo, photo_path, tmp_path):
     first.save(tmp_path / "moving.gif", save_all=True, append_images=[blank])  # frames of one picture
     assert [page_count(p) for p in (tmp_path / "scan.tif", tmp_path / "moving.gif", photo_path)] == [3, 1, 1]
     np.testing.assert_array_equal(load_image(tmp_path / "scan.tif"), photo)  # the first page
+
+
+def test_postscript_named_like_a_photo_is_refused_without_running_ghostscript(tmp_path, monkeypatch):
+    # A stand-in `gs` on PATH that records being run: Pillow reads EPS by running Ghostscript on the file.
+    ran = tmp_path / "gs_ran"
+    fake = tmp_path / "bin" / "gs"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {ran}\n[ "$1" = --version ] && echo 10.0\nexit 1\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # Pillow caches where it found gs, or that it did not
+    photo = tmp_path / "holiday.jpg"
+    photo.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nshowpage\n%%EOF\n")
+    for call in (load_image, page_count):
+        with pytest.raises(ImageError) as err:
+            call(photo)
+        assert str(err.value) == "holiday.jpg: " + NOT_AN_IMAGE
+    assert not ran.exists()
 
 
 def test_image_error_is_a_value_error():
