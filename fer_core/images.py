@@ -68,7 +68,7 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
         return _from_array(source, max_pixels)
     if isinstance(source, Image.Image):
         _check_size(source.width, source.height, "image", max_pixels)
-        _load_pixels(source, "image")  # a lazily opened PIL image decodes here
+        _load_pixels(source, "image", max_pixels)  # a lazily opened PIL image decodes here
         return _from_pil(source, "image", max_pixels)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -132,7 +132,7 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
         with image:
             # The header gives the size before any pixel is decoded: refuse bombs without decoding them.
             _check_size(image.width, image.height, label, max_pixels)
-            _load_pixels(image, label)
+            _load_pixels(image, label, max_pixels)
             return _from_pil(image, label, max_pixels)
 
 
@@ -142,9 +142,13 @@ def _readable_formats() -> list[str]:
     return [name for name in Image.ID if name not in REFUSED_FORMATS]
 
 
-def _load_pixels(image: Image.Image, label: str) -> None:
+def _load_pixels(image: Image.Image, label: str, max_pixels: int) -> None:
     try:
         image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # A picture inside the file larger than its header says (an ICNS icon holding a bigger PNG): Pillow
+        # checks that picture's size only now, before decoding it.
+        raise ImageTooLargeError(f"too large (more than {max_pixels:,} pixels)", source=label) from None
     except OSError as exc:
         if "truncated" in str(exc).lower():
             raise ImageError("truncated (the file ends before the image data does)", source=label) from None

@@ -218,6 +218,17 @@ def test_too_large_is_refused_from_the_header_alone():
         load_image(_png_header_only(20000, 20000))  # past Pillow's own bomb limit too
 
 
+@pytest.mark.parametrize("side", [10_000, 20_000])  # past Pillow's warning, past its error
+def test_a_bomb_inside_an_icon_whose_header_says_512_pixels_is_refused_as_too_large(side):
+    png = _png_header_only(side, side)
+    block = b"ic09" + struct.pack(">I", 8 + len(png)) + png  # ic09: a 512x512 icon, here holding a bigger PNG
+    icns = b"icns" + struct.pack(">I", 8 + len(block)) + block
+    with Image.open(io.BytesIO(icns)) as icon:
+        assert icon.size == (512, 512)
+    with pytest.raises(ImageError, match=rf"^image bytes: too large \(more than {MAX_PIXELS:,} pixels\)$"):
+        load_image(icns)
+
+
 def test_pixel_limit_is_a_parameter(photo_path):
     with pytest.raises(ImageError, match=r"too large \(250x250 = 62,500 pixels, limit 10,000\)$"):
         load_image(photo_path, max_pixels=10_000)
