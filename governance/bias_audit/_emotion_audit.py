@@ -80,7 +80,7 @@ def run_emotion_audit(
 
     y_true = np.array([class_codes[s.label] for s in samples], dtype=np.int64)
     y_pred = probabilities.argmax(axis=1)
-    group_values = {c: np.array([s.groups.get(c, NOT_MEASURED) for s in samples], dtype=object) for c in user_columns}
+    group_values = {c: np.array([_group_value(s.groups.get(c)) for s in samples], dtype=object) for c in user_columns}
     group_values.update({c: np.array([p[c] for p in proxies], dtype=object) for c in (PROXY_COLUMNS if proxy else ())})
     specs = emotion_metrics(classes)
     table_shape = (len(classes), len(classes))
@@ -145,6 +145,16 @@ def _user_columns(samples: Sequence[AuditSample]) -> tuple[str, ...]:
     if taken:
         raise AuditError(GROUP_COLUMN_IS_A_ROW_COLUMN.format(column=taken[0], row_columns=", ".join(ROW_COLUMNS)))
     return tuple(columns)
+
+
+def _group_value(value: object) -> str:
+    """A group value of a sample as a manifest gives it: text, NOT_MEASURED when blank, None or NaN. Samples
+    built in code (from a DataFrame, say) may hold NaN or numbers, which sorting the group names cannot mix."""
+    if isinstance(value, str):
+        return value.strip() or NOT_MEASURED
+    if value is None or pd.isna(value):
+        return NOT_MEASURED
+    return str(value)
 
 
 def _predict_all(

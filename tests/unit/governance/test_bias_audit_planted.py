@@ -214,3 +214,14 @@ def test_the_row_column_messages_word_for_word():
                                             "({row_columns}); rename it")
     assert TRIALS_HOLD_MATCHED == ("trials have a column '{column}', which the per-trial rows use for the match at "
                                    "the threshold; rename it")
+
+
+def test_group_values_given_in_code_may_be_missing_or_numbers(tmp_path):
+    # NaN (a DataFrame's empty cell) next to text used to end the audit in sorted() with a TypeError.
+    write_cohorts(tmp_path, {"a": (8, 0)})
+    values = ["x", float("nan"), None, " ", 30, 30, "x", np.float64("nan")]
+    samples = [AuditSample(path=p, label=CLASSES[i % 4], groups={"g": value})
+               for i, (p, value) in enumerate(zip(sorted(tmp_path.glob("a_*.png")), values))]
+    column = run_emotion_audit(samples=samples, predict=planted_classifier, classes=CLASSES, proxy=False).column("g")
+    assert [(g.name, g.size) for g in column.groups] == [("30", 2), ("x", 2)]
+    assert column.not_measured == 4
