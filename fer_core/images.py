@@ -112,7 +112,9 @@ def page_count(path: str | os.PathLike[str]) -> int:
             return int(getattr(image, "n_frames", 1)) if image.format in PAGED_FORMATS else 1
     except UnidentifiedImageError:
         raise ImageError(NOT_AN_IMAGE, source=label) from None
-    except (OSError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # see _decode: whatever a broken header makes a plugin raise
         raise ImageError(CANNOT_BE_READ.format(reason=exc), source=label) from None
 
 
@@ -126,8 +128,12 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
             raise ImageError(NOT_AN_IMAGE, source=label) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageTooLargeError(f"too large (more than {max_pixels:,} pixels)", source=label) from None
-        except (OSError, ValueError, EOFError) as exc:
-            # ValueError: metadata Pillow refuses, e.g. a PNG text chunk that inflates past its 1 MB limit
+        except MemoryError:
+            raise
+        except Exception as exc:
+            # Pillow's plugins raise whatever a broken header trips: OSError, EOFError, ValueError (metadata it
+            # refuses, e.g. a PNG text chunk that inflates past its 1 MB limit), NotImplementedError (a DDS
+            # pixel format it does not know), ...
             raise ImageError(CANNOT_BE_READ.format(reason=exc), source=label) from None
         with image:
             # The header gives the size before any pixel is decoded: refuse bombs without decoding them.
@@ -153,7 +159,11 @@ def _load_pixels(image: Image.Image, label: str, max_pixels: int) -> None:
         if "truncated" in str(exc).lower():
             raise ImageError("truncated (the file ends before the image data does)", source=label) from None
         raise ImageError(f"corrupt image data ({exc})", source=label) from None
-    except (SyntaxError, ValueError, EOFError) as exc:  # Pillow's plugins raise these for broken files
+    except MemoryError:
+        raise
+    except Exception as exc:
+        # Pillow's plugins raise whatever broken data trips: SyntaxError, ValueError, EOFError, TypeError (an
+        # IM header's size of ".8*8"), ...
         raise ImageError(f"corrupt image data ({exc})", source=label) from None
 
 

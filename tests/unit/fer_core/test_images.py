@@ -209,6 +209,21 @@ def test_corrupt_image_data(photo):
         load_image(bytes(data))
 
 
+def test_a_header_pillow_trips_over_while_opening_is_an_image_error():
+    dds = bytearray(_encode(Image.new("RGB", (8, 8)), "DDS"))
+    dds[80] = 138  # pixel format flags Pillow does not know: NotImplementedError
+    with pytest.raises(ImageError) as err:
+        load_image(bytes(dds))
+    assert str(err.value) == "image bytes: " + CANNOT_BE_READ.format(reason="Unknown pixel format flags 138")
+
+
+@pytest.mark.filterwarnings("ignore:IM image format is deprecated:DeprecationWarning")
+def test_a_header_pillow_trips_over_while_decoding_is_an_image_error():
+    im = _encode(Image.new("RGB", (8, 8)), "IM").replace(b"(x*y): ", b"(x*y):.")  # a size of ".8*8": TypeError
+    with pytest.raises(ImageError, match=r"^image bytes: corrupt image data \(.+\)$"):
+        load_image(im)
+
+
 def test_too_large_is_refused_from_the_header_alone():
     bomb = _png_header_only(8000, 8000)  # 150 bytes that claim 64 million pixels
     assert len(bomb) < 200
