@@ -116,8 +116,9 @@ def sample_frames(
 
     Decoded in memory by OpenCV's FFmpeg backend. Frames are taken by their timestamps, so variable
     frame rate videos are sampled evenly in time; each is the first frame at or after its scheduled
-    time, and the schedule does not drift by those small delays. VideoError if the bytes cannot be
-    opened as a video or hold no decodable frame.
+    time, and the schedule does not drift by those small delays. Times that fall in a gap between
+    frames are skipped: the frame after the gap stands for the first of them. VideoError if the bytes
+    cannot be opened as a video or hold no decodable frame.
     """
     if every_s <= 0:
         raise ValueError(f"every_s must be > 0, got {every_s}")
@@ -125,19 +126,23 @@ def sample_frames(
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     with _opened(video) as capture:
         fps = _frame_rate(capture)
-        index, taken = 0, 0
+        index, taken, due_s = 0, 0, 0.0
         while taken < max_frames and capture.grab():
             time_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             if fps is not None and (not math.isfinite(time_s) or time_s <= 0) and index > 0:
                 time_s = index / fps  # some containers report no timestamps
             index += 1
-            if time_s + 1e-6 < taken * every_s:
+            if time_s + 1e-6 < due_s:
                 continue
             ok, bgr = capture.retrieve()
             if not ok or bgr is None:
                 continue
             yield Frame(round(time_s, 3), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             taken += 1
+            # The next multiple of every_s after this frame, not the next slot counted: after a gap (a phone
+            # lowering its frame rate, a screen recording that adds a frame only on a change) the frames
+            # just after it would otherwise all be taken, every_s apart in the schedule but not in time.
+            due_s = (math.floor(time_s / every_s + 1e-6) + 1) * every_s
         if taken == 0:
             raise VideoError("the video holds no frame that could be decoded")
 
