@@ -18,6 +18,7 @@ import pandas as pd
 
 from fer_core._errors import UnveilError
 from fer_core.identity import pairwise_distances
+from fer_core.images import MAX_PIXELS
 from fer_core.render import UNKNOWN, FaceLike
 
 # Video sampling defaults: two frames a second follow a change of expression (which lasts 0.5-4 s)
@@ -54,6 +55,12 @@ COVERAGE_CUT = ("Only {first:.1f}-{last:.1f} s of the {end:.1f} s video was anal
 
 COVERAGE_UNKNOWN_LENGTH = ("Analysed {frames} frame(s) from {first:.1f} s to {last:.1f} s; the video does not state "
                            "its length, so anything after {last:.1f} s was left out.")
+
+
+# Frames above the photo limit (fer_core.images.MAX_PIXELS) are refused from the video's header, before any is
+# decoded: a 20 KB video of 8000x7000 frames took 825 MB (the decoded frame, its BGR and RGB copies) before the
+# analyzer refused its first frame.
+FRAMES_TOO_LARGE = "its frames are too large ({width}x{height} = {pixels:,} pixels, limit {limit:,})"
 
 
 class VideoError(UnveilError, ValueError):
@@ -110,7 +117,8 @@ def sampling_interval(end_s: float | None, every_s: float, max_frames: int) -> f
 
 
 def sample_frames(
-    video: bytes, *, every_s: float = DEFAULT_SAMPLE_EVERY_S, max_frames: int = DEFAULT_MAX_FRAMES
+    video: bytes, *, every_s: float = DEFAULT_SAMPLE_EVERY_S, max_frames: int = DEFAULT_MAX_FRAMES,
+    max_pixels: int = MAX_PIXELS,
 ) -> Iterator[Frame]:
     """Frames of `video` (the file's bytes) at 0, `every_s`, 2 x `every_s`... seconds, at most `max_frames`.
 
@@ -118,13 +126,18 @@ def sample_frames(
     frame rate videos are sampled evenly in time; each is the first frame at or after its scheduled
     time, and the schedule does not drift by those small delays. Times that fall in a gap between
     frames are skipped: the frame after the gap stands for the first of them. VideoError if the bytes
-    cannot be opened as a video or hold no decodable frame.
+    cannot be opened as a video, its frames have more than `max_pixels` pixels (FRAMES_TOO_LARGE), or it
+    holds no decodable frame.
     """
     if every_s <= 0:
         raise ValueError(f"every_s must be > 0, got {every_s}")
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     with _opened(video) as capture:
+        width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width * height > max_pixels:
+            raise VideoError(FRAMES_TOO_LARGE.format(width=width, height=height, pixels=width * height,
+                                                     limit=max_pixels))
         fps = _frame_rate(capture)
         index, taken, due_s = 0, 0, 0.0
         while taken < max_frames and capture.grab():

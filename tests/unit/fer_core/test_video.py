@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+import pytest
 
 from fer_core import video
 
@@ -38,3 +39,12 @@ def test_after_a_gap_in_a_variable_frame_rate_video_sampling_goes_on_from_the_fr
 def test_a_constant_frame_rate_video_is_sampled_every_interval():
     frames = list(video.sample_frames(_video([i / 10 for i in range(25)]), every_s=0.5))
     assert [f.time_s for f in frames] == [0.0, 0.5, 1.0, 1.5, 2.0]
+
+
+def test_frames_above_the_pixel_limit_are_refused_from_the_header():
+    clip = _video([0.0, 0.1])  # 64x48 frames
+    with pytest.raises(video.VideoError) as refused:
+        next(video.sample_frames(clip, max_pixels=64 * 48 - 1))
+    assert str(refused.value) == video.FRAMES_TOO_LARGE.format(width=64, height=48, pixels=3072, limit=3071)
+    assert str(refused.value) == "its frames are too large (64x48 = 3,072 pixels, limit 3,071)"
+    assert len(list(video.sample_frames(clip, max_pixels=64 * 48))) == 1
