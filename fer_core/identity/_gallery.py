@@ -19,6 +19,8 @@ MATCH = "match"
 BEYOND_THRESHOLD = "beyond threshold"
 AMBIGUOUS = "ambiguous"
 EMPTY_GALLERY = "empty gallery"
+# A zero vector has no direction: its cosine distance to anyone is NaN, which no threshold comparison refuses.
+ZERO_EMBEDDING = "a zero embedding has no direction to compare by cosine"
 
 
 class GalleryEntryLike(Protocol):
@@ -103,7 +105,7 @@ class Gallery:
             if rows.ndim != 2 or len(rows) == 0 or not np.isfinite(rows).all():
                 raise IdentityError(f"{name}: embeddings must be a non-empty finite [n, d] array, got shape {rows.shape}")
             if distance == "cosine" and not np.linalg.norm(rows, axis=1).all():
-                raise IdentityError(f"{name}: a zero embedding has no direction to compare by cosine")
+                raise IdentityError(f"{name}: {ZERO_EMBEDDING}")
             if dim is not None and rows.shape[1] != dim:
                 raise IdentityError(f"{name}: embeddings have {rows.shape[1]} dimensions, others have {dim}")
             dim = rows.shape[1]
@@ -137,6 +139,8 @@ class Gallery:
             return Match(None, None, math.inf, None, None, math.inf, EMPTY_GALLERY)
         if embedding.shape != (self.dim,) or not np.isfinite(embedding).all():
             raise IdentityError(f"embedding must be a finite vector of length {self.dim}, got shape {embedding.shape}")
+        if self.distance == "cosine" and not np.linalg.norm(embedding):
+            raise IdentityError(ZERO_EMBEDDING)
         distances = pairwise_distances(embedding[None], self._centres, self.distance)[0]
         order = np.argsort(distances, kind="stable")
         best = int(order[0])

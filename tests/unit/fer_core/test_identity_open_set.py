@@ -116,3 +116,12 @@ def test_embedding_of_the_wrong_length_is_refused():
     with pytest.raises(IdentityError) as caught:
         gallery.identify(np.zeros(64))
     assert str(caught.value) == "embedding must be a finite vector of length 128, got shape (64,)"
+
+
+def test_a_zero_embedding_is_refused_by_a_cosine_gallery_not_named():
+    # Its cosine distance to everyone is NaN, which passed both the threshold and the margin: it was named.
+    gallery = Gallery({"p1": np.array([[1.0, 0.0]]), "p2": np.array([[0.0, 1.0]])}, threshold=0.3, distance="cosine")
+    with pytest.raises(IdentityError) as caught:
+        gallery.identify(np.zeros(2))
+    assert str(caught.value) == "a zero embedding has no direction to compare by cosine"
+    assert Gallery({"p1": np.array([[1.0, 0.0]])}, threshold=0.3).identify(np.zeros(2)).distance == 1.0  # euclidean
