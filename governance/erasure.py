@@ -1,7 +1,8 @@
 """Provable erasure: purge one person, or everything, and hand back a receipt.
 
 Purging a person deletes their rows (name, embeddings, thumbnails, consent records, saved analyses
-that name them) and destroys their data key, and each of those analyses' own key, once that deletion commits. Copies of their ciphertexts
+that name them) and destroys their data key, and the own key of each of those analyses and of each
+thumbnail, once that deletion commits. Copies of their ciphertexts
 that live on elsewhere (a backup of unveil.db) can then never be decrypted, not even with the
 passphrase: that is crypto-shredding. The store is then checkpointed and vacuumed so freed pages and
 the WAL keep no old bytes.

@@ -4,15 +4,16 @@ unveil.db  everything the app keeps: people, embeddings, thumbnails, consent rec
            retention settings, the audit log and the passphrase / key-file slots. Every personal value
            is an AES-GCM ciphertext; the plaintext columns hold only random ids, timestamps, counts
            and model names.
-keys.db    only the wrapped data keys, one per person (indexed by random person id) and one per saved
-           analysis. Keeping them apart is what makes erasure provable: a copy of unveil.db taken
-           before a purge (a backup) is useless for that person, or that analysis, once its key is
-           deleted here, even with the passphrase.
+keys.db    only the wrapped data keys, one per person (indexed by random person id), one per saved
+           analysis and one per thumbnail. Keeping them apart is what makes erasure provable: a copy of
+           unveil.db taken before a purge (a backup) is useless for that person, that analysis or that
+           thumbnail once its key is deleted here, even with the passphrase.
            It also holds the keys' pending creations and destructions (so a crash between the two
            files' commits is told apart from damage) and an anchor of the audit log's sealed head.
 
 Version 2 added `manifests` (each person's sealed list of their rows); a version 1 store is
-migrated when it is first unlocked.
+migrated when it is first unlocked. `thumbnails.key_owner` (THUMBNAIL_KEYS) came later and is added the same
+way; NULL there means a thumbnail sealed, before it, under its person's key.
 """
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ CREATE TABLE IF NOT EXISTS manifests (
     body BLOB NOT NULL
 );
 """
+
+# Each thumbnail's own data key (named thumbnail:<random>), destroyed when the thumbnail is deleted: a
+# backup's copy of a thumbnail that retention deleted could otherwise be read with its person's key.
+THUMBNAIL_KEYS = "ALTER TABLE thumbnails ADD COLUMN key_owner TEXT"
 
 MAIN = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,7 +61,8 @@ CREATE TABLE thumbnails (
     id TEXT PRIMARY KEY,
     person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
     image BLOB NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    key_owner TEXT
 );
 CREATE INDEX thumbnails_by_person ON thumbnails(person_id);
 CREATE TABLE consents (

@@ -63,6 +63,8 @@ MAX_NAME_CHARS = 200
 MAX_EMBEDDING_DIM = 8192
 _SEALED_OVERHEAD = 1 + 12 + 16  # format byte, nonce, GCM tag
 _HOUSEHOLD = "household:"  # a saved analysis's own data key is named household:<random> (older stores: one for all)
+_THUMBNAIL = "thumbnail:"  # a thumbnail's own data key (stores before thumbnail keys: its person's)
+_KEY_OWNER_TABLES = {_HOUSEHOLD: "analyses", _THUMBNAIL: "thumbnails"}  # what a data key that is not a person's seals
 # The kinds of rows a person's sealed manifest lists, and the query that finds them through the indexes.
 # Consents are listed in the order they were given: the last one governs, whatever the (plaintext)
 # recorded_at column says.
@@ -887,6 +889,7 @@ class FamilyStore:
         owners = {row[0] for row in self._keys_conn().execute("SELECT owner FROM data_keys") if isinstance(row[0], str)}
         used = {row[0] for row in self._conn().execute(
             "SELECT id FROM people UNION SELECT key_owner FROM analyses "
+            f"UNION SELECT {self._thumbnail_owner_column(self._conn())} FROM thumbnails "
             "UNION SELECT value FROM meta WHERE key = 'household_key'") if isinstance(row[0], str)}
         pending = set()
         if self._keys_table_exists("pending"):
@@ -1231,23 +1234,47 @@ class FamilyStore:
             raise TypeError("a thumbnail must be non-empty bytes (an encoded image)")
         with self.transaction():
             self._require_master()
-            self._require_person(self._conn(), person_id)
+            conn = self._conn()
+            self._require_person(conn, person_id)
+            if not self._has_thumbnail_keys(conn):
+                conn.execute(_schema.THUMBNAIL_KEYS)
+            # A key of its own, destroyed when the thumbnail is deleted (by retention, on the member's
+            # request or with the member), so that a backup's copy of it can never be decrypted after that.
+            owner = _THUMBNAIL + _new_id()
+            self._new_data_key(owner)
             row_id, now = _new_id(), float(self._clock())
-            self._conn().execute("INSERT INTO thumbnails (id, person_id, image, created_at) VALUES (?, ?, ?, ?)",
-                                 (row_id, person_id, self._seal(person_id, "thumbnails", row_id, "image", image, (now,)), now))
-            self._amend_manifest(self._conn(), person_id, "thumbnails", add=[row_id])
+            conn.execute("INSERT INTO thumbnails (id, person_id, image, created_at, key_owner) VALUES (?, ?, ?, ?, ?)",
+                         (row_id, person_id, self._seal(owner, "thumbnails", row_id, "image", image, (now,)), now, owner))
+            self._amend_manifest(conn, person_id, "thumbnails", add=[row_id])
             return row_id
+
+    @staticmethod
+    def _has_thumbnail_keys(conn: sqlite3.Connection) -> bool:
+        return conn.execute("SELECT 1 FROM pragma_table_info('thumbnails') WHERE name = 'key_owner'").fetchone() is not None
+
+    def _thumbnail_owner_column(self, conn: sqlite3.Connection) -> str:
+        # A store from before thumbnail keys gets the column with its first new thumbnail; until then
+        # (and when opened read-only) every thumbnail is sealed under its person's key: NULL reads so.
+        return "key_owner" if self._has_thumbnail_keys(conn) else "NULL"
+
+    def _shred_thumbnail_keys(self, conn: sqlite3.Connection, owners: Iterable[Any]) -> None:
+        """Destroy, once the deletion commits, these keys of thumbnails just deleted. Only thumbnail keys
+        that no remaining row uses: a damaged key_owner naming a person or another thumbnail must not
+        destroy that key."""
+        in_use = {row[0] for row in conn.execute(f"SELECT {self._thumbnail_owner_column(conn)} FROM thumbnails")}
+        self._shred_after_commit.extend(sorted({o for o in owners if isinstance(o, str) and o.startswith(_THUMBNAIL)} - in_use))
 
     @_damage_is_typed
     def thumbnails(self, person_id: str) -> list[Thumbnail]:
         self._require_master()
         with self._snapshot() as conn:
             self._require_person(conn, person_id)
-            rows = conn.execute("SELECT id, image, created_at FROM thumbnails WHERE person_id = ? ORDER BY created_at, rowid",
-                                (person_id,)).fetchall()
+            rows = conn.execute(f"SELECT id, image, created_at, {self._thumbnail_owner_column(conn)} FROM thumbnails "
+                                "WHERE person_id = ? ORDER BY created_at, rowid", (person_id,)).fetchall()
             self._check_rows(conn, person_id, "thumbnails", (row[0] for row in rows))
-            return [Thumbnail(rid, person_id, created, self._unseal(person_id, "thumbnails", rid, "image", sealed, (created,)))
-                    for rid, sealed, created in rows]
+            return [Thumbnail(rid, person_id, created,
+                              self._unseal(owner or person_id, "thumbnails", rid, "image", sealed, (created,)))
+                    for rid, sealed, created, owner in rows]
 
     @_damage_is_typed
     def delete_thumbnails(self, *, before: float | None = None, person_id: str | None = None) -> int:
@@ -1260,12 +1287,14 @@ class FamilyStore:
             # A person's thumbnails are the ones their manifest lists, as well as the ones the index finds.
             listed = self._read_manifest(conn, person_id)["thumbnails"] if person_id and self._keeps_manifests(conn) else []
             doomed = conn.execute(
-                "SELECT id, person_id FROM thumbnails WHERE (:before IS NULL OR created_at < :before) AND "
+                f"SELECT id, person_id, {self._thumbnail_owner_column(conn)} FROM thumbnails WHERE "
+                "(:before IS NULL OR created_at < :before) AND "
                 "(:pid IS NULL OR person_id = :pid OR id IN (SELECT value FROM json_each(:listed)))",
                 {"before": before, "pid": person_id, "listed": json.dumps(listed)}).fetchall()
-            conn.executemany("DELETE FROM thumbnails WHERE id = ?", [(row_id,) for row_id, _ in doomed])
-            for owner in {owner for _, owner in doomed}:
-                self._amend_manifest(conn, owner, "thumbnails", remove=[row_id for row_id, o in doomed if o == owner])
+            conn.executemany("DELETE FROM thumbnails WHERE id = ?", [(row_id,) for row_id, _, _ in doomed])
+            for owner in {owner for _, owner, _ in doomed}:
+                self._amend_manifest(conn, owner, "thumbnails", remove=[row_id for row_id, o, _ in doomed if o == owner])
+            self._shred_thumbnail_keys(conn, (key for _, _, key in doomed))
             return len(doomed)
 
     # ------------------------------------------------------------------ consent records
@@ -1444,10 +1473,15 @@ class FamilyStore:
             except (TamperedDataError, KeyDestroyedError):
                 manifest = {}  # erasure still goes ahead: the key is destroyed whatever the list says
             counts = {"person": 1}
-            for table in _schema.PERSON_TABLES:
-                ids = set(manifest.get(table, ())) | {row[0] for row in conn.execute(_MANIFEST_KINDS[table], (person_id,))}
-                counts[table] = conn.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
-                                             (json.dumps(sorted(ids)),)).rowcount
+            doomed = {table: json.dumps(sorted(set(manifest.get(table, ())) |
+                                               {row[0] for row in conn.execute(_MANIFEST_KINDS[table], (person_id,))}))
+                      for table in _schema.PERSON_TABLES}
+            thumbnail_keys = [row[0] for row in conn.execute(
+                f"SELECT {self._thumbnail_owner_column(conn)} FROM thumbnails WHERE id IN (SELECT value FROM json_each(?))",
+                (doomed["thumbnails"],))]
+            for table, ids in doomed.items():
+                counts[table] = conn.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))", (ids,)).rowcount
+            self._shred_thumbnail_keys(conn, thumbnail_keys)
             analyses = set(manifest.get("analyses", ())) | {row[0] for row in conn.execute(_MANIFEST_KINDS["analyses"], (person_id,))}
             counts["analyses"] = self._delete_analysis_rows(conn, analyses, skip=person_id)
             conn.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to its manifest and anything left
@@ -1618,7 +1652,7 @@ class FamilyStore:
         _, unexplained, keyless, _ = self._key_census()
         damage += [Damage("data_keys", owner, "owner", f"{KEYS_FILE} holds a data key ({owner}) that nothing in {DATA_FILE} uses")
                    for owner in sorted(unexplained)]
-        damage += [Damage("people" if not owner.startswith(_HOUSEHOLD) else "analyses", owner, "data key",
+        damage += [Damage(_KEY_OWNER_TABLES.get(owner.split(":")[0] + ":", "people"), owner, "data key",
                           f"{owner} has rows in {DATA_FILE} but no data key in {KEYS_FILE}") for owner in sorted(keyless)]
         return damage
 
@@ -1689,9 +1723,11 @@ class FamilyStore:
                 probe("manifests", pid, "rows", lambda p=pid: self._checked_ids(conn, p))
             for table, column, when in (("embeddings", "vector", "created_at"), ("thumbnails", "image", "created_at"),
                                         ("consents", "details", "recorded_at")):
-                for rid, pid, sealed, at in conn.execute(f"SELECT id, person_id, {column}, {when} FROM {table}").fetchall():
+                key_owner = self._thumbnail_owner_column(conn) if table == "thumbnails" else "NULL"
+                for rid, pid, sealed, at, owner in conn.execute(
+                        f"SELECT id, person_id, {column}, {when}, {key_owner} FROM {table}").fetchall():
                     probe(table, rid, column,
-                          lambda t=table, c=column, r=rid, p=pid, s=sealed, a=at: self._unseal(p, t, r, c, s, (a,)))
+                          lambda t=table, c=column, r=rid, o=owner or pid, s=sealed, a=at: self._unseal(o, t, r, c, s, (a,)))
             for rid, owner, sealed, at in conn.execute("SELECT id, key_owner, result, created_at FROM analyses").fetchall():
                 probe("analyses", rid, "result",
                       lambda r=rid, o=owner, s=sealed, a=at: self._unseal(o, "analyses", r, "result", s, (a,)))

@@ -137,6 +137,8 @@ def sealed_blobs_of(data_dir: Path, person_id: str) -> dict[str, bytes]:
     for seq, blob in query(main, "SELECT seq, name FROM audit WHERE person_id = ? AND name IS NOT NULL", (person_id,)):
         out[f"audit {seq}"] = blob
     out["data key"] = query(data_dir / KEYS_FILE, "SELECT wrapped FROM data_keys WHERE owner = ?", (person_id,))[0][0]
+    for (owner,) in query(main, "SELECT key_owner FROM thumbnails WHERE person_id = ?", (person_id,)):
+        out[f"data key {owner}"] = query(data_dir / KEYS_FILE, "SELECT wrapped FROM data_keys WHERE owner = ?", (owner,))[0][0]
     return out
 
 
@@ -162,7 +164,9 @@ def sealed_cells(data_dir: Path) -> list[Cell]:
               for rid, owner in query(main, "SELECT id, key_owner FROM analyses")]
     cells += [Cell(DATA_FILE, "audit", "seq", seq, "name", pid)
               for seq, pid in query(main, "SELECT seq, person_id FROM audit WHERE name IS NOT NULL")]
-    cells += [Cell(KEYS_FILE, "data_keys", "owner", owner, "wrapped", owner)
+    # A thumbnail's key is its person's (whose thumbnail it seals).
+    thumbnail_keys = dict(query(main, "SELECT key_owner, person_id FROM thumbnails"))
+    cells += [Cell(KEYS_FILE, "data_keys", "owner", owner, "wrapped", thumbnail_keys.get(owner, owner))
               for (owner,) in query(data_dir / KEYS_FILE, "SELECT owner FROM data_keys")]
     return cells
 
@@ -201,6 +205,8 @@ def _refuses_read(store: FamilyStore, cell: Cell) -> bool:
             store.consents(cell.owner)
         elif cell.table == "data_keys" and cell.owner.startswith("household:"):
             store.analyses()
+        elif cell.table == "data_keys" and str(cell.key).startswith("thumbnail:"):
+            store.thumbnails(cell.owner)
         else:
             store.person(cell.owner)
     except TamperedDataError:
@@ -388,7 +394,8 @@ def check_consistency(data_dir: Path) -> tuple[bool, list[str], bool]:
 
     Whole means: every person present has exactly their enrolment (5 known embeddings, 1 thumbnail,
     1 consent), an "enrol" audit entry and no "purge" entry; every enrolment in the log is either
-    present or has its "purge" entry; and keys.db holds exactly the present people's keys."""
+    present or has its "purge" entry; and keys.db holds exactly the keys of the present people and of
+    their thumbnails."""
     try:
         store = open_store(data_dir)
     except Exception as exc:
@@ -416,8 +423,9 @@ def check_consistency(data_dir: Path) -> tuple[bool, list[str], bool]:
         for pid in enrolled - present.keys() - purged:
             problems.append(f"{pid}: enrol entry but neither present nor purged")
         owners = {o for (o,) in query(data_dir / KEYS_FILE, "SELECT owner FROM data_keys")}
-        if owners != set(present):
-            problems.append(f"data keys {sorted(owners ^ set(present))} do not match the people present")
+        expected = set(present) | {o for (o,) in query(data_dir / DATA_FILE, "SELECT key_owner FROM thumbnails")}
+        if owners != expected:
+            problems.append(f"data keys {sorted(owners ^ expected)} do not match the people present and their thumbnails")
     return True, problems, chain_ok
 
 

@@ -8,10 +8,11 @@ import csv
 import shutil
 import sqlite3
 
+import numpy as np
 import pytest
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, KeyDestroyedError
-from governance import erasure, kept_results, retention
+from governance import consent, erasure, kept_results, retention
 from tests.support import privacy_harness as h
 from tests.support.store import FakeClock
 
@@ -67,7 +68,7 @@ def test_purge_leaves_nothing_of_the_person_and_old_copies_stay_sealed(tmp_path,
     ids = {name: h.enrol(store, name) for name in names}
     gone, kept = names[1], [n for n in names if n != names[1]]
     theirs = h.sealed_blobs_of(data, ids[gone])
-    assert len(theirs) == 1 + 5 + 1 + 1 + 2 + 1  # name, embeddings, thumbnail, consent, 2 audit names, key
+    assert len(theirs) == 1 + 5 + 1 + 1 + 2 + 1 + 1  # name, embeddings, thumbnail, consent, 2 audit names, keys (theirs, the thumbnail's)
     backup.mkdir()
     for path in data.glob(f"{DATA_FILE}*"):  # a backup of the database taken before the purge
         shutil.copy2(path, backup / path.name)
@@ -92,8 +93,10 @@ def test_purge_leaves_nothing_of_the_person_and_old_copies_stay_sealed(tmp_path,
         with pytest.raises(KeyDestroyedError):
             old.embeddings(ids[gone])
         assert [entry.name for entry in old.gallery(errors="skip")] == kept
+        # Their rows, and the keys those rows name that are gone: theirs and their thumbnail's.
         assert {d.row for d in old.check() if d.table != "audit"} == {ids[gone]} | {
-            rid for label, _ in theirs.items() for rid in [label.split()[-1]] if label.split()[0] in ("embeddings", "thumbnails", "consents")}
+            label.split()[-1] for label in theirs if label.split()[0] in ("embeddings", "thumbnails", "consents")
+            or label.startswith("data key thumbnail:")}
 
 
 def test_delete_everything_leaves_no_ciphertext_of_anyone(tmp_path, names):
@@ -141,6 +144,83 @@ def test_kept_results_deleted_any_way_stay_sealed_in_old_copies(tmp_path, names)
             old.analyses()
         unreadable = {d.row for d in old.check() if d.table == "analyses" and d.column == "result"}
         assert unreadable == {with_member, on_its_own, by_retention}
+
+
+def test_thumbnails_deleted_any_way_stay_sealed_in_old_copies(tmp_path, names):
+    # Each thumbnail has a data key of its own, destroyed with it while its member stays: by retention,
+    # or when the member's consent narrows to recognition. A backup taken before then opens neither with
+    # today's keys (their member's key, which still lives, is not what sealed them); a later one opens.
+    data, backup, clock = tmp_path / "data", tmp_path / "backup", FakeClock()
+    store = h.new_store(data, clock=clock)
+    aged, narrowed = h.enrol(store, names[0]), h.enrol(store, names[1])  # one thumbnail each
+    clock.advance(days=100)
+    recent = store.add_thumbnail(aged, b"a recent thumbnail")
+    backup.mkdir()
+    for path in data.glob(f"{DATA_FILE}*"):
+        shutil.copy2(path, backup / path.name)
+
+    consent.change_scope(store, narrowed, "recognition")
+    retention.set_policy(store, "thumbnails", 90)
+    assert retention.sweep(store).removed["thumbnails"] == 1
+    assert [t.id for t in store.thumbnails(aged)] == [recent] and store.thumbnails(narrowed) == []
+    assert store.check() == []
+    store.close()
+
+    shutil.copy2(data / KEYS_FILE, backup / KEYS_FILE)
+    with FamilyStore(backup, clock=clock) as old:
+        old.unlock(h.PASSPHRASE)
+        assert old.person(aged).name == names[0] and np.array_equal(old.embeddings(narrowed), h.person_embeddings(names[1]))
+        for person_id in (aged, narrowed):
+            with pytest.raises(KeyDestroyedError):
+                old.thumbnails(person_id)
+        unreadable = {d.row for d in old.check() if d.table == "thumbnails" and d.column == "image"}
+        assert unreadable == {row for (row,) in h.query(backup / DATA_FILE, "SELECT id FROM thumbnails WHERE id != ?",
+                                                        (recent,))}
+        assert len(unreadable) == 2
+
+
+def test_thumbnails_sealed_under_their_members_key_still_read_and_delete(tmp_path, names):
+    # A store from before thumbnail keys: no key_owner column, every thumbnail sealed under its member's
+    # key. It reads and checks clean; retention deletes its thumbnails without touching the member's key;
+    # the first new thumbnail adds the column and a key of its own.
+    data, clock = tmp_path / "data", FakeClock()
+    store = h.new_store(data, clock=clock)
+    person = store.add_person(names[0])
+    store._conn().execute("ALTER TABLE thumbnails DROP COLUMN key_owner")
+    with store.transaction():
+        row_id, now = "0" * 32, clock()
+        store._conn().execute("INSERT INTO thumbnails (id, person_id, image, created_at) VALUES (?, ?, ?, ?)",
+                              (row_id, person, store._seal(person, "thumbnails", row_id, "image", b"old", (now,)), now))
+        store._amend_manifest(store._conn(), person, "thumbnails", add=[row_id])
+    store.close()
+    keys = h.query(data / KEYS_FILE, "SELECT owner FROM data_keys")
+    assert keys == [(person,)]
+
+    with FamilyStore(data, clock=clock) as store:
+        store.unlock(h.PASSPHRASE)
+        assert [t.image for t in store.thumbnails(person)] == [b"old"] and store.check() == []
+        clock.advance(days=100)
+        assert store.delete_thumbnails(before=clock() - 1) == 1
+        assert h.query(data / KEYS_FILE, "SELECT owner FROM data_keys") == keys
+        new = store.add_thumbnail(person, b"new")
+        [(owner,)] = h.query(data / DATA_FILE, "SELECT key_owner FROM thumbnails WHERE id = ?", (new,))
+        assert owner.startswith("thumbnail:") and (owner,) in h.query(data / KEYS_FILE, "SELECT owner FROM data_keys")
+        assert [t.image for t in store.thumbnails(person)] == [b"new"] and store.check() == []
+
+
+def test_a_thumbnail_key_that_names_a_person_destroys_no_one(tmp_path, names):
+    # Damage that points a thumbnail's key_owner at its member: the thumbnail no longer authenticates,
+    # and deleting it must not destroy the member's key (only thumbnail keys go with thumbnails).
+    data = tmp_path / "data"
+    with h.new_store(data) as store:
+        person = h.enrol(store, names[0])
+    with contextlib.closing(sqlite3.connect(data / DATA_FILE, isolation_level=None)) as conn:
+        conn.execute("UPDATE thumbnails SET key_owner = person_id")
+    with h.open_store(data) as store:
+        assert {d.table for d in store.check()} >= {"thumbnails"}
+        assert store.delete_thumbnails(person_id=person) == 1
+        assert h.query(data / KEYS_FILE, "SELECT COUNT(*) FROM data_keys WHERE owner = ?", (person,)) == [(1,)]
+        assert store.person(person).name == names[0]
 
 
 def test_a_store_with_one_household_key_loses_it_with_its_last_result(tmp_path):

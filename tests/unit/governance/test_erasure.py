@@ -34,7 +34,10 @@ def test_purge_receipt_counts_every_kind_and_is_in_the_log(store):
     assert entry.details == {"reason": "request", "receipt": receipt.digest, **receipt.records}
     assert erasure.receipt_is_logged(store, receipt)
     assert not erasure.receipt_is_logged(store, replace(receipt, records={**receipt.records, "embeddings": 4}))
-    assert h.query(store.data_dir / KEYS_FILE, "SELECT owner FROM data_keys WHERE owner NOT LIKE 'household:%'") == [(kept,)]
+    assert h.query(store.data_dir / KEYS_FILE, "SELECT owner FROM data_keys WHERE owner NOT LIKE 'household:%' "
+                   "AND owner NOT LIKE 'thumbnail:%'") == [(kept,)]
+    assert h.query(store.data_dir / KEYS_FILE, "SELECT owner FROM data_keys WHERE owner LIKE 'thumbnail:%'") == h.query(
+        store.data_dir / DATA_FILE, "SELECT key_owner FROM thumbnails WHERE person_id = ?", (kept,))
     assert [a.person_ids for a in store.analyses()] == [(kept,)]
     assert json.loads(receipt.to_json())["digest"] == receipt.digest
 
@@ -79,7 +82,7 @@ def test_delete_everything_deletes_rows_cut_off_from_their_person(store):
     assert h.query(store.data_dir / DATA_FILE, "SELECT COUNT(*) FROM embeddings WHERE person_id = ?", (lost,)) == [(5,)]
     receipt = erasure.erase_everything(store)
     assert receipt.records == {"people": 1, "embeddings": 10, "thumbnails": 2, "consents": 2, "analyses": 0,
-                               "audit": 5, "data_keys": 2}
+                               "audit": 5, "data_keys": 4}  # two members' keys and their thumbnails'
     assert store.counts() == {"people": 0, "embeddings": 0, "thumbnails": 0, "consents": 0, "analyses": 0, "audit": 1,
                               "data_keys": 0}
     assert kept not in h.query(store.data_dir / KEYS_FILE, "SELECT owner FROM data_keys")
@@ -93,7 +96,7 @@ def test_delete_everything_leaves_an_empty_usable_store(store):
     receipt = erasure.erase_everything(store)
     assert receipt.subject == "everything" and receipt.storage_scrubbed
     assert receipt.records == {"people": 3, "embeddings": 15, "thumbnails": 3, "consents": 3, "analyses": 1, "audit": 7,
-                               "data_keys": 4}
+                               "data_keys": 7}  # three members', their thumbnails' and the kept result's
     assert store.counts() == {"people": 0, "embeddings": 0, "thumbnails": 0, "consents": 0, "analyses": 0, "audit": 1,
                               "data_keys": 0}
     [entry] = store.audit_entries()
