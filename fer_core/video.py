@@ -439,6 +439,10 @@ def analyze_video(
         per_frame.append((frame.time_s, list(analyze(frame.image))))
         if progress is not None:
             progress(len(per_frame), frame.time_s)
-    coverage = Coverage(frames=len(per_frame), first_s=per_frame[0][0], last_s=per_frame[-1][0], every_s=interval,
-                        asked_every_s=every_s, max_frames=max_frames, end_s=end_s)
+    last_s = per_frame[-1][0]
+    # The end stated by a variable frame rate video (its frame count over its mean rate) can fall before its
+    # last frames: it lasts at least to the last frame analysed, which the charts' time axis must show.
+    coverage = Coverage(frames=len(per_frame), first_s=per_frame[0][0], last_s=last_s, every_s=interval,
+                        asked_every_s=every_s, max_frames=max_frames,
+                        end_s=None if end_s is None else max(end_s, last_s))
     return VideoAnalysis(per_frame, track_faces(per_frame, same_person=same_person), coverage)

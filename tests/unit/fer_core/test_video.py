@@ -36,6 +36,14 @@ def test_after_a_gap_in_a_variable_frame_rate_video_sampling_goes_on_from_the_fr
     assert [f.time_s for f in frames] == [0.0, 1.5, 2.9, 3.0]
 
 
+def test_the_coverage_of_a_variable_frame_rate_video_reaches_its_last_frame_analysed():
+    clip = _video([0.0, 0.1, 0.2, 1.5, 1.6, 1.7, 2.9, 3.0, 3.1, 3.2])
+    assert video.video_end(clip) < 3.0  # 9 mean frame intervals of 0.32 s
+    coverage = video.analyze_video(clip, lambda image: []).coverage
+    assert coverage.last_s == 3.0 and coverage.axis_end_s == 3.0  # the charts no longer end before it
+    assert coverage.note() == "Analysed 4 frame(s), one every 0.50 s, over the whole video (0-3.0 s)."
+
+
 def test_a_constant_frame_rate_video_is_sampled_every_interval():
     frames = list(video.sample_frames(_video([i / 10 for i in range(25)]), every_s=0.5))
     assert [f.time_s for f in frames] == [0.0, 0.5, 1.0, 1.5, 2.0]
