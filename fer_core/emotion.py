@@ -85,8 +85,13 @@ class EmotionModel:
         return np.concatenate(probs).astype(np.float32, copy=False)
 
     def align(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        """The (h, w, 3) crop of `image` (HxWx3 uint8 RGB) with the 5 `landmarks` moved onto the template."""
-        return align_face(image, np.asarray(landmarks, dtype=np.float32), self.template, self.input_size)
+        """The (h, w, 3) crop of `image` (HxWx3 uint8 RGB) with the 5 `landmarks` moved onto the template.
+        ImageError when the landmarks are not 5 finite points (as the identity model's align)."""
+        points = np.asarray(landmarks, dtype=np.float32)
+        if points.shape != (5, 2) or not np.isfinite(points).all():
+            # NaN or inf made the similarity fit's SVD fail with numpy's LinAlgError
+            raise ImageError(f"landmarks must be 5 finite (x, y) points, got shape {points.shape}")
+        return align_face(image, points, self.template, self.input_size)
 
     def _read_classes(self, meta: dict[str, str]) -> tuple[str, ...]:
         classes = metadata_json(meta, "classes", model=self.name)

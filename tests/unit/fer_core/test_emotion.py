@@ -106,3 +106,12 @@ def test_predict_runs_at_most_predict_batch_faces_at_a_time_and_keeps_their_orde
     assert counter.rows == [PREDICT_BATCH, PREDICT_BATCH, 3]
     np.testing.assert_allclose(probs, one_by_one, atol=1e-5)
     assert np.ptp(probs, axis=0).max() > 100 * 1e-5  # faces far apart, so a shuffled order would fail above
+
+
+def test_align_refuses_landmarks_that_are_not_five_finite_points():
+    shipped = EmotionModel()  # align needs only the model's template: no tiny model trained for this
+    image = np.zeros((100, 100, 3), np.uint8)
+    for bad, shape in ((np.full((5, 2), np.nan), "(5, 2)"), (np.full((5, 2), np.inf), "(5, 2)"), (np.zeros((4, 2)), "(4, 2)")):
+        with pytest.raises(ImageError) as caught:
+            shipped.align(image, bad)
+        assert str(caught.value) == f"landmarks must be 5 finite (x, y) points, got shape {shape}"
