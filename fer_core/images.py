@@ -228,7 +228,7 @@ def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ImageError(f"empty ({array.shape[0]}x{array.shape[1]} pixels)", source=label)
     _check_size(array.shape[1], array.shape[0], label, max_pixels)
-    if array.dtype == np.uint16:
+    if array.dtype.kind == "u" and array.dtype.itemsize == 2:  # either byte order: a big-endian ">u2" is uint16 too
         array = (array >> 8).astype(np.uint8)
     elif array.dtype != np.uint8:
         raise ImageError(f"need uint8 (0-255) or uint16 pixels, got {array.dtype}", source=label)

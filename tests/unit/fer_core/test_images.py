@@ -150,6 +150,13 @@ def test_16_bit_grayscale_keeps_the_top_8_bits():
     np.testing.assert_array_equal(load_image(values), result)
 
 
+def test_big_endian_16_bit_arrays_read_like_native_ones():
+    values = (np.arange(12 * 16, dtype=np.uint32).reshape(12, 16) * 300).astype(np.uint16)
+    for shape in ((12, 16), (12, 16, 3), (12, 16, 4)):
+        native = np.ascontiguousarray(np.broadcast_to(values.reshape(12, 16, *[1] * (len(shape) - 2)), shape))
+        np.testing.assert_array_equal(load_image(native.astype(">u2")), load_image(native))
+
+
 def test_gray_arrays_in_either_shape():
     gray = np.random.default_rng(0).integers(0, 256, (30, 40), dtype=np.uint8)
     expected = np.repeat(gray[:, :, None], 3, axis=2)
