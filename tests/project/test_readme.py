@@ -1,9 +1,12 @@
-"""The README's Quick start is what CI runs, and every maintainer script the documentation names exists."""
+"""The README's Quick start is what CI runs, every `unveil` command it shows is one the command accepts, and every
+maintainer script the documentation names exists."""
 from __future__ import annotations
 
 import re
+import shlex
 
 from tests.support.paths import REPO
+from unveil.cli import build_parser
 
 DOCUMENTS = ["README.md", "docs/training.md", "docs/threat_model.md", "experiments/README.md",
              *(str(p.relative_to(REPO)) for p in sorted((REPO / "models").glob("*.md")))]
@@ -33,3 +36,28 @@ def test_no_hand_written_document_names_the_old_scripts_folder():
     """The model cards are left out: they quote each model file's own metadata, written when it was converted."""
     hand_written = [doc for doc in DOCUMENTS if not doc.startswith("models/")]
     assert [doc for doc in hand_written if "scripts/" in (REPO / doc).read_text()] == []
+
+
+def _unveil_commands() -> list[str]:
+    """Every line of the README's shell blocks that runs `unveil` (after any VAR=value), comment removed."""
+    blocks = re.findall(r"```bash\n(.*?)\n```", (REPO / "README.md").read_text(), re.S)
+    return [" ".join(shlex.split(line, comments=True)) for block in blocks for line in block.splitlines()
+            if re.match(r"(\w+=\S+ )*unveil ", line)]
+
+
+def test_every_unveil_command_in_the_readme_parses():
+    """A line copied from the README runs as shown: no subcommand or option the parser refuses, and no two
+    commands joined by a pipe (the second would read the first one's output as its passphrase)."""
+    commands = _unveil_commands()
+    assert len(commands) > 10
+    parser = build_parser()
+    refused = []
+    for command in commands:
+        argv = shlex.split(command)
+        while "=" in argv[0]:
+            argv.pop(0)
+        try:
+            parser.parse_args(argv[1:])
+        except SystemExit:
+            refused.append(command)
+    assert refused == []
