@@ -29,7 +29,7 @@ from tests.support.paths import REPO
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli.family import MEMBERS_NOT_READ
-from unveil.cli.retention import DAYS_TOO_MANY
+from unveil.cli.retention import DAYS_TOO_MANY, UNSEEN_PEOPLE_ZERO
 
 
 @pytest.fixture
@@ -248,6 +248,17 @@ def test_days_beyond_the_limits_are_refused_before_anything_changes(data_dir, fa
     assert code == 0 and json.loads(out)["removed"]["unseen_people"] == 0
     code, out, _ = run(capsys, "family", "list", "--data-dir", str(data_dir))
     assert [line.split()[0] for line in out.splitlines()] == ["Halle", "Hamid"]
+
+
+def test_zero_days_for_unseen_people_is_refused_in_the_commands_own_words(data_dir, capsys):
+    """The store's own refusal names Python's None; the command's names 'off', what the user types instead."""
+    code, out, err = run(capsys, "retention", "set", "unseen_people", "0", "--data-dir", str(data_dir))
+    assert (code, out, err) == (2, "", f"error: {UNSEEN_PEOPLE_ZERO}\n")
+    assert "None" not in err
+    code, out, _ = run(capsys, "retention", "show", "--data-dir", str(data_dir))
+    assert out.splitlines()[0].split()[:2] == ["unseen_people", "365"]
+    code, out, _ = run(capsys, "retention", "set", "analyses", "0", "--data-dir", str(data_dir))
+    assert (code, out) == (0, "analyses: 0 days\n")
 
 
 def test_audit_verify_reports_the_first_broken_link(data_dir, monkeypatch, capsys):

@@ -13,6 +13,9 @@ from unveil.cli._store_args import (
 )
 
 DAYS_TOO_MANY = "days must be at most {maximum:,} (100 years; 'off' keeps data until erased by hand), got {value}"
+# The store refuses 0 for unseen_people too, but its message names Python's None; here the user types 'off'.
+UNSEEN_PEOPLE_ZERO = ("unseen_people: at least 1 day (0 would erase every member at the next sweep), or 'off' to keep "
+                      "members until erased by hand; nothing was changed")
 
 
 def _days(text: str) -> int | None:
@@ -59,6 +62,9 @@ def _show(args: argparse.Namespace) -> int:
 
 @reports_errors
 def _set(args: argparse.Namespace) -> int:
+    if args.kind == "unseen_people" and args.days == 0:
+        print(f"error: {UNSEEN_PEOPLE_ZERO}", file=sys.stderr)
+        return 2
     with open_unlocked(args) as store:
         retention.set_policy(store, args.kind, args.days)
     print(f"{args.kind}: {'kept until erased by hand' if args.days is None else f'{args.days} days'}")
