@@ -355,6 +355,24 @@ def test_a_purge_confirmation_does_not_carry_over_to_the_next_member(app_env, fa
     assert at.button(key="erase_all_submit").disabled
 
 
+def test_the_receipt_of_an_erasure_comes_before_the_next_member_s_erasure_form(app_env, faces_dir):
+    """After an erasure the picker shows the next member at once, with what erasing them would delete: the
+    receipt of the erasure just done is shown above that, not under it as if it belonged to them."""
+    at = _app("family")
+    _two_members(at, faces_dir)
+    _choose_member(at, "Serena Williams")
+    _widget(at, "checkbox", "erase_request_").check().run()
+    at.button(key="erase_submit").click().run()
+    _no_exception(at)
+    shown = list(at.tabs[2])
+    receipt = next(i for i, node in enumerate(shown)
+                   if node.type == "success" and node.value.startswith("Serena Williams was erased: "))
+    next_form = next(i for i, node in enumerate(shown) if node.type == "markdown"
+                     and node.value.startswith("**Erasing Laura deletes, for good:**"))
+    picker = next(i for i, node in enumerate(shown) if getattr(node, "key", None) == "remove_member")
+    assert receipt < picker < next_form
+
+
 def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_member(app_env, faces_dir):
     at = _app("family")
     _two_members(at, faces_dir)

@@ -184,6 +184,17 @@ with enrol_tab:
 
 # ----------------------------------------------------------------------------------- withdraw / purge
 with remove_tab:
+    # The receipt of the erasure just done comes first: below the picker it read as if it followed the next
+    # member's "Erasing ... deletes, for good" list, which the picker shows at once after an erasure.
+    receipt = st.session_state.get(RECEIPT)
+    if receipt is not None:
+        who, receipt = receipt
+        st.success(f"{who} was erased: {sum(receipt.records.values())} record(s) deleted, their key destroyed. "
+                   f"Receipt hash {receipt.digest[:16]}..., logged as audit entry {receipt.audit_seq}.")
+        st.markdown(tables.receipt_text(who, receipt))
+        st.download_button("Download the deletion receipt", receipt.to_json(), file_name=tables.receipt_file_name(receipt),
+                           mime="application/json", on_click="ignore", key="receipt_download")
+        st.divider()
     if members:
         by_id = {member.person_id: member for member in members}
         chosen_id = st.selectbox("Member", list(by_id), format_func=lambda pid: by_id[pid].name, key="remove_member")
@@ -211,15 +222,6 @@ with remove_tab:
                     st.rerun()
     else:
         st.info("No one is enrolled.")
-
-    receipt = st.session_state.get(RECEIPT)
-    if receipt is not None:
-        who, receipt = receipt
-        st.success(f"{who} was erased: {sum(receipt.records.values())} record(s) deleted, their key destroyed. "
-                   f"Receipt hash {receipt.digest[:16]}..., logged as audit entry {receipt.audit_seq}.")
-        st.markdown(tables.receipt_text(who, receipt))
-        st.download_button("Download the deletion receipt", receipt.to_json(), file_name=tables.receipt_file_name(receipt),
-                           mime="application/json", on_click="ignore", key="receipt_download")
 
     with st.expander("Delete everything"):
         st.write("Erases every member, every kept result and the audit log, leaving an empty store.")
