@@ -20,6 +20,7 @@ from PIL import Image
 
 from fer_core.model_files import identity_model_name
 from fer_core.store import DATA_FILE, FamilyStore
+from governance import consent
 from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
 from governance.enrolment import NO_FACE_TO_ENROL
 from governance.family import MUST_REENROL
@@ -28,6 +29,7 @@ from tests.support.app import side_by_side
 from tests.support.paths import REPO
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
+from unveil.cli.consent import RENEWED, SHORTENED
 from unveil.cli.family import MEMBERS_NOT_READ
 from unveil.cli.retention import DAYS_TOO_MANY, UNSEEN_PEOPLE_ZERO
 
@@ -211,6 +213,21 @@ def test_consent_commands(data_dir, capsys):
     assert code == 0 and json.loads(out)["reason"] == "consent withdrawn"
     code, out, _ = run(capsys, "family", "list", "--data-dir", str(data_dir))
     assert [line.split()[0] for line in out.splitlines()] == ["Halle"]
+
+
+def test_a_renewal_that_shortens_a_consent_says_so(data_dir, capsys):
+    """--days counts from today: renewing a consent with a year left for 10 days shortens it, and the
+    command says so instead of reporting it as a renewal only."""
+    with h.open_store(data_dir) as store:
+        (person_id,) = [p for p in store.person_ids() if store.person(p).name == "Hamid Karzai"]
+        before = consent.latest(store, person_id).expires_at
+    code, out, _ = run(capsys, "consent", "renew", "Hamid Karzai", "--days", "10", "--data-dir", str(data_dir))
+    with h.open_store(data_dir) as store:
+        after = consent.latest(store, person_id).expires_at
+    assert after < before
+    assert (code, out) == (0, RENEWED.format(name="Hamid Karzai", until=after) + SHORTENED.format(before=before) + "\n")
+    code, out, _ = run(capsys, "consent", "renew", "Hamid Karzai", "--days", "400", "--data-dir", str(data_dir))
+    assert code == 0 and out.startswith("consent of Hamid Karzai renewed until ") and "sooner" not in out
 
 
 def test_retention_commands(data_dir, capsys):

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_arguments(listing)
     listing.set_defaults(handler=_list)
 
-    renew = commands.add_parser("renew", help="extend a member's consent")
+    renew = commands.add_parser("renew", help="set a member's consent to end --days from today")
     add_store_arguments(renew)
     renew.add_argument("who", help="name or id")
     renew.add_argument("--days", type=consent_days, required=True,
@@ -70,12 +70,21 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+RENEWED = "consent of {name} renewed until {until:%Y-%m-%d}"
+# --days counts from today, not from the old end: a renewal for fewer days than were left shortens the consent,
+# which is allowed (the person may ask for it) but must not pass for an extension.
+SHORTENED = "; it ran until {before:%Y-%m-%d}, so it now ends sooner (--days counts from today)"
+
+
 @reports_errors
 def _renew(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         person = family.resolve(store, args.who)
+        before = consent.latest(store, person.id)
         record = consent.renew(store, person.id, expires_at=consent.expires_after(consent.store_now(store), args.days))
-    print(f"consent of {person.name} renewed until {record.expires_at:%Y-%m-%d}")
+    shortened = before is not None and record.expires_at < before.expires_at
+    print(RENEWED.format(name=person.name, until=record.expires_at)
+          + (SHORTENED.format(before=before.expires_at) if shortened else ""))
     return 0
 
 
