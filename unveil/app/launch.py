@@ -21,6 +21,9 @@ SETTINGS: dict[str, object] = {
     "server.address": "localhost",
     # Uploads are held in memory; 200 MB (Streamlit's default) covers a short phone video.
     "server.maxUploadSize": 200,
+    # No "Welcome to Streamlit" email prompt at the first start on a desktop (not headless): it writes
+    # ~/.streamlit/credentials.toml and sends the address typed to data.streamlit.io.
+    "server.showEmailPrompt": False,
 }
 
 

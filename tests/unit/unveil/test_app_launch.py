@@ -19,3 +19,23 @@ def test_every_setting_is_a_flag_of_the_streamlit_command():
     assert "--browser.gatherUsageStats=false" in argv and "--server.address=localhost" in argv
     assert {"--server.port=8600", "--server.headless=true"} <= set(argv)
     assert len(argv) == 3 + len(launch.SETTINGS) + 2
+
+
+def test_a_first_start_on_a_desktop_asks_for_no_email_and_writes_no_credentials_file(tmp_path, monkeypatch):
+    # Streamlit's first start outside headless mode (a desktop: DISPLAY set) asks for an email address,
+    # writes it to ~/.streamlit/credentials.toml and sends it to data.streamlit.io. Unveil's settings
+    # must keep that prompt off whether or not the app runs headless.
+    from streamlit import config
+    from streamlit.runtime import credentials
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    options = {**launch.SETTINGS, "server.headless": False}
+    real_get_option = config.get_option
+    monkeypatch.setattr(config, "get_option", lambda key: options[key] if key in options else real_get_option(key))
+
+    def prompted(self, *args, **kwargs):
+        raise AssertionError("Streamlit asked for an email address")
+    monkeypatch.setattr(credentials.Credentials, "_check_activated", prompted)
+
+    credentials.check_credentials()
+    assert not (tmp_path / ".streamlit").exists()
