@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     quantize.add_argument("--onnx", type=Path, default=Path("models/emotion_vgg16.onnx"),
                           help="fp32 emotion model (export contract: image -> probs, cam_features, cam_weights)")
     quantize.add_argument("--out", type=Path, help="int8 file to write (default: the system temp folder)")
-    quantize.add_argument("--data", type=Path, default=Path("../shared/data/fer4"), help="fer4 root with train/ and test/")
+    quantize.add_argument("--data", type=Path, default=Path("../shared/data/fer4"), help="fer4 root with train/, validation/ and test/")
     quantize.add_argument("--calibration-images", type=int, default=CALIBRATION_IMAGES)
     quantize.add_argument("--method", choices=sorted(METHODS), default="minmax", help="activation range calibration")
     quantize.add_argument("--activations", choices=sorted(ACTIVATION_TYPES), default="uint8")
