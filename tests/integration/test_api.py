@@ -20,6 +20,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -37,6 +38,8 @@ from unveil.api import (
     create_app,
     load_or_create,
 )
+from unveil.cli import main
+from unveil.cli.serve import TOKEN_CREATED, TOKEN_KEPT
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -102,6 +105,26 @@ def test_a_token_is_made_once_kept_private_and_reused(tmp_path, monkeypatch):
     assert load_or_create(tmp_path / "data") == (token, False)
     monkeypatch.setenv(TOKEN_ENV, "from-the-environment")
     assert load_or_create(tmp_path / "data") == ("from-the-environment", False)
+
+
+def test_every_later_start_says_where_the_token_is_and_never_shows_it_again(tmp_path, monkeypatch, capsys):
+    """The first start prints the new token once; a user who has lost that output is told on the next start
+    where it is kept, without it being printed again."""
+    for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)  # started and stopped at once
+    monkeypatch.setattr(api, "create_app", lambda **parts: None)  # no models to load for what is printed
+    data = tmp_path / "data"
+    path = f"{data}/{TOKEN_FILE}"
+    assert main(["serve", "--data-dir", str(data)]) == 0
+    token = (data / TOKEN_FILE).read_text().strip()
+    assert capsys.readouterr().out == TOKEN_CREATED.format(path=path, token=token) + "\n"
+    assert main(["serve", "--data-dir", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert out == TOKEN_KEPT.format(path=path) + "\n" and token not in out
+    monkeypatch.setenv(TOKEN_ENV, "from-the-environment")
+    assert main(["serve", "--data-dir", str(data)]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_a_token_file_others_can_read_or_an_empty_one_is_refused(tmp_path, monkeypatch):
@@ -315,6 +338,16 @@ def test_the_command_serves_on_localhost_and_stops_on_sigterm(tmp_path, app_mode
                 assert server.poll() is None and time.monotonic() < deadline, server.communicate()
                 time.sleep(0.3)
         assert health == 200
+        # A query string is the client's to write: a token put in the URL (with a bad header or none) and a
+        # name asked about must not reach the access log, which keeps method, path and status.
+        token = token_file.read_text().strip()
+        for query, authorization in ((f"access_token={token}", None), ("who=Quixbrandt", f"Bearer {token}")):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/health?{query}",
+                                             headers={"Authorization": authorization} if authorization else {})
+            try:
+                urllib.request.urlopen(request, timeout=10).close()
+            except urllib.error.HTTPError as refused:
+                assert refused.code == 401
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=30)
     finally:
@@ -326,3 +359,4 @@ def test_the_command_serves_on_localhost_and_stops_on_sigterm(tmp_path, app_mode
     assert out.count(token) == 1 and token not in err  # shown once, never logged
     assert "Uvicorn running on http://127.0.0.1:" in err and "warning: listening" not in err
     assert '"GET /v1/health HTTP/1.1" 200' in out  # uvicorn's access log goes to stdout
+    assert '"GET /v1/health HTTP/1.1" 401' in out and "Quixbrandt" not in out + err and "?" not in out

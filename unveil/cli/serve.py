@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 
 from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
@@ -18,6 +19,8 @@ from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unl
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 TOKEN_CREATED = "API token (kept in {path}, shown only this once): {token}"
+# On every later start: where the token is, for a user who no longer has the first start's output (never the token).
+TOKEN_KEPT = "API token: the one kept in {path}"
 OPEN_TO_NETWORK = ("warning: listening on {host}: other machines on the network can reach the API (the token is "
                    "still required; traffic is not encrypted)")
 EMOTIONS_ONLY = f"names are not checked (give --key-file, or set {PASSPHRASE_ENV}, to recognise family members)"
@@ -42,17 +45,42 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class PathOnly(logging.Filter):
+    """Keeps the query string out of uvicorn's access log lines: it is the client's to write, and may hold
+    a token put in the URL (refused, but logged all the same) or a name. The line keeps the client's
+    address, the method, the path and the status."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs each request as '%s - "%s %s HTTP/%s" %d' % (client, method, path?query, version, status).
+        if isinstance(record.args, tuple) and len(record.args) == 5 and isinstance(record.args[2], str):
+            client, method, target, version, status = record.args
+            record.args = (client, method, target.partition("?")[0], version, status)
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration, with PathOnly on the access log's handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["path_only"] = {"()": PathOnly}
+    config["handlers"]["access"]["filters"] = ["path_only"]
+    return config
+
+
 @reports_errors
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from fer_core.store import default_data_dir
-    from unveil.api import TOKEN_FILE, ApiSettings, create_app, load_or_create
+    from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, create_app, load_or_create
 
     data_dir = args.data_dir or default_data_dir()
     token, created = load_or_create(data_dir)
     if created:
         print(TOKEN_CREATED.format(path=f"{data_dir}/{TOKEN_FILE}", token=token), flush=True)
+    elif TOKEN_ENV not in os.environ:
+        print(TOKEN_KEPT.format(path=f"{data_dir}/{TOKEN_FILE}"), flush=True)
     if not _is_loopback(args.host):
         print(OPEN_TO_NETWORK.format(host=args.host), file=sys.stderr)
     store = open_unlocked_unattended(args)
@@ -60,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
         print(EMOTIONS_ONLY, file=sys.stderr)
     try:
         app = create_app(settings=ApiSettings(token=token), store=store)
-        # The access log has method, path and status only: never a body, a header or the token.
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        # The access log has method, path and status only: never a body, a header, a query string or the token.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=log_config())
     finally:
         if store is not None:
             store.close()
