@@ -10,9 +10,12 @@ first start, kept 0600 in the data folder and printed once. OpenAPI description:
 from __future__ import annotations
 
 import argparse
+import copy
 import ipaddress
+import logging
 import os
 import sys
+from typing import Any
 
 from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
 
