@@ -67,3 +67,17 @@ def test_a_closed_stdout_stops_the_loop_quietly(faces_dir, app_models_dir, tmp_p
         os.close(writer)
     assert result.returncode == EXIT_BROKEN_PIPE
     assert "Traceback" not in result.stderr and "Error" not in result.stderr
+
+
+def test_a_new_jsonl_file_is_readable_by_its_owner_only(tmp_path, no_models):
+    # The lines name family members and say when they were in the room: under the usual umask of 022 a
+    # file made with open() would be readable by every user of the machine.
+    video, target = tmp_path / "hall.mp4", tmp_path / "faces.jsonl"
+    video.write_bytes(b"never read")
+    umask = os.umask(0o022)
+    try:
+        with pytest.raises(AssertionError, match="the models were loaded"):  # the file is opened first
+            main(["watch", "--source", str(video), "--jsonl", str(target)])
+    finally:
+        os.umask(umask)
+    assert target.exists() and target.stat().st_mode & 0o777 == 0o600

@@ -147,8 +147,16 @@ def _tracker(args: argparse.Namespace, store: Any) -> tuple[Any, Any]:
 
 
 def _open_jsonl(path: str, stack: contextlib.ExitStack) -> TextIO:
-    """Where --jsonl writes: stdout for -, else the file, opened for writing (closed with `stack`)."""
-    return sys.stdout if path == "-" else stack.enter_context(open(path, "w", encoding="utf-8"))
+    """Where --jsonl writes: stdout for -, else the file, opened for writing (closed with `stack`). A new
+    file is made 0600: its lines name family members and say when they were seen. A file that exists
+    keeps the mode its owner gave it (another user's service may be reading it on purpose)."""
+    if path == "-":
+        return sys.stdout
+    return stack.enter_context(open(path, "w", encoding="utf-8", opener=_owner_only))
+
+
+def _owner_only(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
 
 
 def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, int] | None) -> list[Any]:
