@@ -14,7 +14,9 @@ from tests.support.paths import REPO
 from tests.support.watch_video import Walker, room_video
 from unveil.cli import EXIT_BROKEN_PIPE, main
 from unveil.cli import watch as watch_cli
-from unveil.watch.source import NO_FILE
+from unveil.watch import SOURCE_ENV
+from unveil.watch import source as watch_source
+from unveil.watch.source import NO_FILE, SourceError
 
 
 @pytest.fixture
@@ -81,3 +83,24 @@ def test_a_new_jsonl_file_is_readable_by_its_owner_only(tmp_path, no_models):
     finally:
         os.umask(umask)
     assert target.exists() and target.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_stream_address_with_a_password_can_come_from_the_environment(monkeypatch, capsys, no_models):
+    # On the command line the address, password and all, is in /proc/PID/cmdline, which every user of
+    # the machine can read for as long as the loop runs.
+    url = "rtsp://admin:s3cret-pw@cam.local/live"
+    given = []
+
+    def parse(text):
+        given.append(text)
+        raise SourceError("stopped here")  # what matters is what the loop would open
+
+    monkeypatch.setattr(watch_source, "parse_source", parse)
+    monkeypatch.setenv(SOURCE_ENV, url)
+    assert main(["watch", "--jsonl", "-"]) == 1
+    assert main(["watch", "--source", "0", "--jsonl", "-"]) == 1  # the option, when given, wins
+    assert given == [url, "0"]
+    capsys.readouterr()
+    monkeypatch.delenv(SOURCE_ENV)
+    assert main(["watch", "--jsonl", "-"]) == 2
+    assert capsys.readouterr().err == watch_cli.NO_SOURCE + "\n"

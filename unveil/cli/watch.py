@@ -3,6 +3,7 @@
     unveil watch --source 0 --jsonl -                          # camera 0, one JSON line per frame
     unveil watch --source rtsp://cam.local/stream --mqtt homeassistant.local
     unveil watch --source hallway.mp4 --jsonl faces.jsonl      # a file: as fast as it goes, then exit
+    UNVEIL_WATCH_SOURCE='rtsp://user:pw@cam/' unveil watch --mqtt hass.local   # a password kept out of `ps`
 
 Faces are followed on every frame (detection on some frames, optical flow between), with a smoothed
 emotion each and, when the family store can be unlocked without a prompt (--key-file, or the
@@ -24,8 +25,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
-from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV
+from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV, SOURCE_ENV
 
+NO_SOURCE = f"unveil watch: nothing to watch: give --source, or set {SOURCE_ENV} (a stream address with a password)"
 NO_OUTPUT = "unveil watch: nothing to output: give --jsonl FILE (or - for stdout) and/or --mqtt HOST[:PORT]"
 DETECT_EVERY_INVALID = "unveil watch: --detect-every must be at least 1, got {value}"
 LEAVE_AFTER_INVALID = "unveil watch: --leave-after must be a number of seconds >= 0, got {value}"
@@ -42,8 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "watch", help="headless camera loop: faces, emotions and names live, to JSON Lines or MQTT",
         description="Follow faces on a camera, stream or video file, entirely on this machine.",
     )
-    parser.add_argument("--source", required=True,
-                        help="camera index (0), stream URL (rtsp://...) or video file (read once, then exit)")
+    parser.add_argument("--source", default=None,
+                        help="camera index (0), stream URL (rtsp://...) or video file (read once, then exit); "
+                             f"default ${SOURCE_ENV}, where a stream address with a password belongs (on the "
+                             "command line every user of the machine can read it, with `ps`)")
     parser.add_argument("--jsonl", default=None, metavar="FILE",
                         help="write one JSON line per frame and per event here (- for stdout)")
     parser.add_argument("--mqtt", default=None, metavar="HOST[:PORT]",
@@ -62,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _refusal(args: argparse.Namespace) -> str | None:
     import math
 
+    if not (args.source or os.environ.get(SOURCE_ENV)):
+        return NO_SOURCE
     if not args.jsonl and not args.mqtt:
         return NO_OUTPUT
     if args.detect_every is not None and args.detect_every < 1:
@@ -83,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
-    source = parse_source(args.source)
+    source = parse_source(args.source or os.environ[SOURCE_ENV])
     address = parse_address(args.mqtt) if args.mqtt else None
     stop = threading.Event()
     with contextlib.ExitStack() as stack:

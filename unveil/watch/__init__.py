@@ -9,3 +9,6 @@ is unveil.cli.watch. Kept free of heavy imports, so `unveil --help` can read the
 DEFAULT_NODE = "unveil"
 # The MQTT password is read from this variable, never from the command line (where `ps` shows it).
 MQTT_PASSWORD_ENV = "UNVEIL_MQTT_PASSWORD"
+# --source may come from this variable instead: a stream address with a password on the command line
+# is in /proc/PID/cmdline, which every user of the machine can read while the loop runs.
+SOURCE_ENV = "UNVEIL_WATCH_SOURCE"
