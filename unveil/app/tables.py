@@ -181,6 +181,16 @@ def receipt_text(who: str, receipt: Any) -> str:
     ])
 
 
+SWEPT = "Sweep at {ran_at}: removed {removed}."
+
+
+def sweep_text(report: Any) -> str:
+    """What a retention sweep (governance.retention.SweepReport) removed, its time written as the receipts and
+    tables write times (the report holds it in ISO form, '2026-12-06T15:44:32+00:00')."""
+    ran_at = datetime.fromisoformat(report.ran_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return SWEPT.format(ran_at=ran_at, removed=counted(report.removed, skip_zero=True) or "nothing")
+
+
 def receipt_file_name(receipt: Any) -> str:
     """A file name of its own for each receipt: when, and whose (the id's first characters, never a name)."""
     when = datetime.fromisoformat(receipt.erased_at).strftime("%Y%m%d-%H%M%S")

@@ -667,6 +667,17 @@ def test_counts_and_deletion_receipts_read_as_words():
     assert tables.receipt_file_name(receipt) == "unveil_deletion_receipt_20261204-050607_01234567.json"
 
 
+def test_a_sweep_reads_as_words_with_its_time_written_as_the_receipts():
+    from governance.retention import SweepReport
+
+    removed = {"consent_expired": 1, "consent_missing": 0, "unseen_people": 0, "thumbnails": 2, "analyses": 0}
+    report = SweepReport(ran_at="2026-12-06T15:44:32+00:00", removed=removed)
+    assert tables.sweep_text(report) == tables.SWEPT.format(
+        ran_at="2026-12-06 15:44:32 UTC", removed="1 member whose consent expired, 2 thumbnails")
+    nothing = SweepReport(ran_at="2026-12-06T15:44:32+00:00", removed=dict.fromkeys(removed, 0))
+    assert tables.sweep_text(nothing) == "Sweep at 2026-12-06 15:44:32 UTC: removed nothing."
+
+
 def test_explain_methods_offer_the_measured_faithful_first_and_say_which_to_distrust(app_models_dir):
     from governance.explain import DEFAULT_METHOD, METHODS, measured_faithfulness
 

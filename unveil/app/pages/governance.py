@@ -71,7 +71,7 @@ with retention_tab:
                 if report.total:  # what it removed may be named or kept in this session's results
                     _ui.family_changed()
                     _ui.forget_results()
-                st.success(f"Sweep at {report.ran_at}: removed {tables.counted(report.removed, skip_zero=True) or 'nothing'}.")
+                st.success(tables.sweep_text(report))
                 for receipt in report.receipts:
                     st.markdown(tables.receipt_text("a member", receipt))
                     st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
