@@ -26,8 +26,11 @@ the same detection's box. Their 7 classes are read as Unveil's four by taking th
 happy, neutral, sad and surprise(d).
 
 Metrics: accuracy, macro-F1, per-class recall and the confusion matrix over the faces detected, with
-percentile bootstrap 95% intervals over faces (governance.bias_audit.confusion_estimates); the gap of
-each model to the first Unveil model with a paired bootstrap interval (paired_difference_estimates); the
+percentile bootstrap 95% intervals (governance.bias_audit.confusion_estimates); the gap of each model to
+the first Unveil model with a paired bootstrap interval (paired_difference_estimates). On real photos the
+intervals resample the people photographed, within each source, not single faces: 1,488 photos show 689
+people (IMFDB 555 photos of 8 actors, Yale 15 people in four expressions each), and photos of one person are
+not independent. fer4 names nobody, so its intervals resample faces. The
 real photos also by source and by group (GROUPS: how the face was found, its width); and the calibration of
 each Unveil model's probabilities (mean confidence and ECE) per set, source and group.
 Writes docs/reports/emotion_real_photos.{md,json} (or --out) and per-face predictions (CSV) beside the
@@ -99,9 +102,13 @@ class EvalSet:
     predictions: dict[str, list[int]] = field(default_factory=dict)
     probabilities: dict[str, list[np.ndarray]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
+    subjects: list[str] = field(default_factory=list)  # the person photographed (real photos): the bootstrap's unit
 
     def add(self, path: str, label: int, source: str, predicted: dict[str, int],
-            probabilities: dict[str, np.ndarray] | None = None, groups: dict[str, str] | None = None) -> None:
+            probabilities: dict[str, np.ndarray] | None = None, groups: dict[str, str] | None = None,
+            subject: str | None = None) -> None:
+        if subject is not None:
+            self.subjects.append(subject)
         self.paths.append(path)
         self.labels.append(label)
         self.sources.append(source)
@@ -113,13 +120,13 @@ class EvalSet:
             self.groups.setdefault(group, []).append(key)
 
     def add_photo(self, path: str, label: int, source: str, read: Reading | None, models: Models,
-                  groups: dict[str, str] | None = None) -> None:
+                  groups: dict[str, str] | None = None, subject: str | None = None) -> None:
         """A photo as Models.photo read it (None: no face; every prediction -1, every probability NaN)."""
         if read is None:
             self.add(path, label, source, dict.fromkeys(models.all_names, -1),
-                     dict.fromkeys(models.names, np.full(len(CLASSES), np.nan)), groups)
+                     dict.fromkeys(models.names, np.full(len(CLASSES), np.nan)), groups, subject)
         else:
-            self.add(path, label, source, read.predicted, read.probabilities, groups)
+            self.add(path, label, source, read.predicted, read.probabilities, groups, subject)
 
 
 @dataclass(frozen=True)
@@ -224,7 +231,7 @@ def score_real_photos(models: Models, rows: list[dict[str, str]], data: Path) ->
         if read is not None:
             width = width_bin(read.face_width)
             groups = {FOUND_BY: models.found_by(rgb), FACE_WIDTH: width, SOURCE_AND_WIDTH: f"{row['source']}, {width}"}
-        scored.add_photo(row["path"], CLASSES.index(row["label"]), row["source"], read, models, groups)
+        scored.add_photo(row["path"], CLASSES.index(row["label"]), row["source"], read, models, groups, row["subject"])
         if (i + 1) % 200 == 0:
             print(f"  real photos: {i + 1}/{len(rows)}", flush=True)
     return scored
@@ -271,17 +278,17 @@ def summarise(scored: EvalSet, models: list[str], *, n_boot: int, seed: int, by_
     # Faces that no model reads as labelled: hard or ambiguous faces, or label errors (a ceiling on every model).
     result["every_model_wrong"] = int(np.all([np.asarray(scored.predictions[m])[detected] != labels[detected]
                                               for m in models], axis=0).sum())
+    result["resampled"] = "people within each source" if scored.subjects else "faces"
     for model in models:
         predicted = np.asarray(scored.predictions[model])
-        table = np.zeros((4, 4), dtype=np.int64)
-        np.add.at(table, (labels[detected], predicted[detected]), 1)
-        estimates = confusion_estimates(table, CLASSES, n_boot=n_boot, seed=seed)
+        tables, strata = count_tables(scored, detected, labels, predicted)
+        estimates = confusion_estimates(tables, CLASSES, n_boot=n_boot, seed=seed, strata=strata)
+        table = tables.sum(axis=0) if strata else tables
         entry = {"confusion": table.tolist(), **{k: v.to_dict() for k, v in estimates.items()},
                  "accuracy_missed_faces_wrong": float(np.trace(table) / max(1, len(labels)))}
         if model != models[0]:
-            joint = np.zeros((4, 4, 4), dtype=np.int64)
-            np.add.at(joint, (labels[detected], predicted[detected], reference[detected]), 1)
-            gaps = paired_difference_estimates(joint, CLASSES, n_boot=n_boot, seed=seed)
+            joints, strata = count_tables(scored, detected, labels, predicted, reference)
+            gaps = paired_difference_estimates(joints, CLASSES, n_boot=n_boot, seed=seed, strata=strata)
             entry["minus_" + models[0]] = {k: v.to_dict() for k, v in gaps.items()}
         if model in scored.probabilities:
             probs = np.stack(scored.probabilities[model])[detected]
@@ -299,13 +306,33 @@ def summarise(scored: EvalSet, models: list[str], *, n_boot: int, seed: int, by_
     return result
 
 
+def count_tables(scored: EvalSet, detected: np.ndarray, labels: np.ndarray,
+                 *predictions: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
+    """The detected faces counted by true class and each of `predictions` (a confusion or joint table), and the
+    strata for confusion_estimates: for a set that names the person in each photo, one table per person (axis
+    0) with each person's source as their stratum; otherwise one table for all and None (faces resampled)."""
+    faces = np.flatnonzero(detected)
+    shape = (len(CLASSES),) * (1 + len(predictions))
+    cells = (labels[faces], *(p[faces] for p in predictions))
+    if not scored.subjects or not len(faces):
+        table = np.zeros(shape, dtype=np.int64)
+        np.add.at(table, cells, 1)
+        return table, None
+    people = [(scored.sources[i], scored.subjects[i]) for i in faces]
+    index = {person: k for k, person in enumerate(sorted(set(people)))}
+    tables = np.zeros((len(index), *shape), dtype=np.int64)
+    np.add.at(tables, ([index[person] for person in people], *cells), 1)
+    return tables, [source for source, _ in sorted(index)]
+
+
 def _part(scored: EvalSet, models: list[str], keys: list[str], key: str) -> EvalSet:
     """The faces of `scored` whose entry in `keys` (its sources or one of its groups) is `key`."""
     keep = [i for i, k in enumerate(keys) if k == key]
     return EvalSet(key, [scored.labels[i] for i in keep], [scored.sources[i] for i in keep],
                    [scored.paths[i] for i in keep], {m: [scored.predictions[m][i] for i in keep] for m in models},
                    {m: [rows[i] for i in keep] for m, rows in scored.probabilities.items()},
-                   {g: [entries[i] for i in keep] for g, entries in scored.groups.items()})
+                   {g: [entries[i] for i in keep] for g, entries in scored.groups.items()},
+                   [scored.subjects[i] for i in keep] if scored.subjects else [])
 
 
 # --- report ----------------------------------------------------------------------------------------
@@ -368,8 +395,10 @@ def markdown(report: dict) -> str:
         "```",
         "",
         f"Generated {report['generated']}. Every model is scored on the same detected faces (FaceAnalyzer's MTCNN); "
-        "intervals are percentile bootstrap 95% over faces "
-        f"({report['n_boot']} resamples); a gap is paired (the same resampled faces for both models). "
+        "intervals are percentile bootstrap 95% "
+        f"({report['n_boot']} resamples) over the people photographed, drawn within each source, on real photos "
+        "(photos of one person are not independent) and over faces on fer4 (which names nobody); a gap is paired "
+        "(the same resampled people or faces for both models). "
         "Accuracy and macro-F1 are over detected faces; \"missed = wrong\" counts undetected faces as errors.",
         "",
         "## Reading",
@@ -455,8 +484,9 @@ CAVEATS = [
     "The real-photo labels of the lfw and imfdb sources are one student annotator's reading of each photo "
     "(muxspace/facial_expressions); sad and surprise in news photos are rare and often ambiguous (an open "
     "mouth mid-speech labelled surprise), so every model's sad and surprise recall is partly label noise.",
-    "Faces are not independent (one LFW person or one film actor in several photos; imfdb holds 8 actors), "
-    "so the intervals, which resample faces, are somewhat too narrow; the paired gaps are the firmer comparison.",
+    "The real-photo intervals resample people, not faces (one LFW person or one film actor in several photos; "
+    "imfdb holds 8 actors, so its own intervals rest on 8 draws and are wide): they speak for other people's "
+    "photos of the same kinds, not for other kinds of photo. fer4's intervals resample faces.",
     "The released models are scored with Unveil's detector, not their own (fer: Haar cascade or facenet-pytorch's "
     "MTCNN; face-api: its SSD/tiny detectors), so their boxes differ a little from what their libraries would use "
     "alone. The crop from the box is their library's own.",
@@ -490,7 +520,8 @@ def write_card_evaluation(path: Path, report: dict, reference: str, model_path: 
             "name": "real photos end to end",
             "description": f"{real['faces']} colour photos (LFW news photos, IMFDB-style film crops, Yale faces; "
                            f"{real['detected']} faces detected), through FaceAnalyzer: detection, alignment, this "
-                           "model; evaluation only, never training data. Intervals: percentile bootstrap 95% over faces.",
+                           "model; evaluation only, never training data. Intervals: percentile bootstrap 95% over the "
+                           "people photographed, drawn within each source.",
             "source": "benchmarks/emotion_real_photos_data.py (manifest and licences in "
                       "docs/reports/emotion_real_photos_data/SOURCE.md)",
         },

@@ -23,9 +23,11 @@ from governance.bias_audit._audit_set import (
 )
 from governance.bias_audit._bootstrap import Estimate
 from governance.bias_audit._confusion import (
+    CLUSTER_SHAPE,
     CONFUSION_SHAPE,
     JOINT_SHAPE,
     NEGATIVE_COUNTS,
+    NO_CLUSTERS,
     confusion_estimates,
     paired_difference_estimates,
 )
@@ -67,9 +69,11 @@ from governance.bias_audit._report import ReportPaths, render_html, write_report
 from governance.bias_audit._result import BiasAudit, Flag
 
 __all__ = [
+    "CLUSTER_SHAPE",
     "CONFUSION_SHAPE",
     "JOINT_SHAPE",
     "NEGATIVE_COUNTS",
+    "NO_CLUSTERS",
     "COMPARED",
     "CSV_EMPTY",
     "CSV_MALFORMED",

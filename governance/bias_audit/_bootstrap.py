@@ -6,11 +6,15 @@ counting them per cell is a multinomial draw of n over the cells with the observ
 drawing the tables directly is exactly the row bootstrap, at a cost that does not grow with n. It is
 what keeps 1000 resamples of several group columns within a second, where bootstrapping through
 MetricFrame(n_boot=...) took ~17 s for 100 resamples of one column here.
+
+Rows that are not independent (several photos of one person) are resampled as whole clusters instead
+(`bootstrap_cluster_tables`): one table per cluster, each resample a sum of clusters drawn with replacement.
 """
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +44,22 @@ def bootstrap_tables(counts: np.ndarray, *, n_boot: int, seed: int) -> np.ndarra
         return np.zeros((n_boot, *counts.shape), dtype=np.int64)
     draws = rng.multinomial(total, flat / total, size=n_boot)
     return draws.reshape((n_boot, *counts.shape))
+
+
+def bootstrap_cluster_tables(tables: np.ndarray, strata: Sequence[object], *, n_boot: int, seed: int) -> np.ndarray:
+    """`n_boot` bootstrap resamples that draw whole clusters (tables[i]: cluster i's count table) with
+    replacement, as many from each stratum as it holds, and add up the tables drawn: shape
+    (n_boot, *tables.shape[1:]). Drawing cluster i k times is a multinomial draw over the stratum's clusters,
+    so a resample is a weighted sum of their tables, whatever their sizes."""
+    tables = np.asarray(tables, dtype=np.int64)
+    strata = np.asarray(list(strata), dtype=object)
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n_boot, *tables.shape[1:]), dtype=np.int64)
+    for stratum in sorted(set(strata), key=str):
+        members = tables[strata == stratum]
+        weights = rng.multinomial(len(members), np.full(len(members), 1.0 / len(members)), size=n_boot)
+        out += np.tensordot(weights, members, axes=1)
+    return out
 
 
 def percentile_interval(samples: np.ndarray, *, confidence: float) -> tuple[np.ndarray, np.ndarray]:

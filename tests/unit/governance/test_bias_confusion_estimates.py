@@ -6,9 +6,11 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
 from governance.bias_audit import (
+    CLUSTER_SHAPE,
     CONFUSION_SHAPE,
     JOINT_SHAPE,
     NEGATIVE_COUNTS,
+    NO_CLUSTERS,
     AuditError,
     confusion_estimates,
     paired_difference_estimates,
@@ -87,4 +89,69 @@ def test_wrong_shapes_and_counts_are_refused_with_clear_messages():
     assert str(error.value) == NEGATIVE_COUNTS
     with pytest.raises(AuditError) as error:
         confusion_estimates(np.eye(4) * 0.5, CLASSES)
+    assert str(error.value) == NEGATIVE_COUNTS
+
+
+def _people(n_people: int, photos: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-person joint tables (true x A x B) of people photographed `photos` times, with one expression
+    each; whether A reads a person right is the person's (B: every photo at random, 60%)."""
+    rng = np.random.default_rng(seed)
+    tables = np.zeros((n_people, 4, 4, 4), dtype=np.int64)
+    for person in range(n_people):
+        truth = np.full(photos, rng.integers(0, 4))
+        a = truth if rng.random() < 0.8 else (truth + 1) % 4
+        b = np.where(rng.random(photos) < 0.6, truth, (truth + 2) % 4)
+        np.add.at(tables[person], (truth, a, b), 1)
+    return tables, tables.sum(axis=3), tables.sum(axis=2)
+
+
+def _width(estimate) -> float:
+    return estimate.high - estimate.low
+
+
+def test_resampling_people_widens_the_interval_when_their_photos_agree():
+    # 40 people, 25 photos each, A right or wrong on all of a person's photos: 40 independent outcomes, not
+    # 1000. The value is the same either way; the interval over people is much wider than over faces.
+    joint, a, _ = _people(40, 25, seed=3)
+    strata = ["one source"] * 40
+    faces = confusion_estimates(a.sum(axis=0), CLASSES, n_boot=1000, seed=0)["accuracy"]
+    people = confusion_estimates(a, CLASSES, n_boot=1000, seed=0, strata=strata)["accuracy"]
+    assert people.value == faces.value
+    assert _width(people) > 3 * _width(faces)
+    # A face per cluster is the face bootstrap again (up to its own draws).
+    truth, single, _ = _labels(1000, seed=4)
+    per_face = np.zeros((1000, 4, 4), dtype=np.int64)
+    per_face[np.arange(1000), truth, single] = 1
+    alone = confusion_estimates(per_face.sum(axis=0), CLASSES, n_boot=1000, seed=0)["accuracy"]
+    clustered = confusion_estimates(per_face, CLASSES, n_boot=1000, seed=0, strata=["s"] * 1000)["accuracy"]
+    assert _width(clustered) == pytest.approx(_width(alone), rel=0.2)
+    gap = paired_difference_estimates(joint, CLASSES, n_boot=1000, seed=0, strata=strata)["accuracy"]
+    assert gap.value == pytest.approx(faces.value - confusion_estimates(joint.sum(axis=(0, 2)), CLASSES)["accuracy"].value)
+    assert _width(gap) > _width(paired_difference_estimates(joint.sum(axis=0), CLASSES, n_boot=1000, seed=0)["accuracy"])
+
+
+def test_clusters_are_drawn_within_their_stratum():
+    # One source read perfectly, the other never: drawn within sources, every resample holds 10 people of
+    # each, so accuracy cannot move; drawn across both, it does.
+    right, wrong = np.zeros((10, 4, 4), dtype=np.int64), np.zeros((10, 4, 4), dtype=np.int64)
+    right[:, 0, 0] = wrong[:, 0, 1] = 3
+    tables = np.concatenate([right, wrong])
+    within = confusion_estimates(tables, CLASSES, n_boot=500, seed=0, strata=["a"] * 10 + ["b"] * 10)["accuracy"]
+    across = confusion_estimates(tables, CLASSES, n_boot=500, seed=0, strata=["a"] * 20)["accuracy"]
+    assert (within.value, within.low, within.high) == (0.5, 0.5, 0.5)
+    assert across.low < 0.5 < across.high
+
+
+def test_cluster_tables_that_do_not_match_their_strata_are_refused():
+    with pytest.raises(AuditError) as error:
+        confusion_estimates(np.zeros((3, 4, 4), dtype=int), CLASSES, strata=["a", "b"])
+    assert str(error.value) == CLUSTER_SHAPE.format(clusters=2, table="4 x 4", shape=(3, 4, 4))
+    with pytest.raises(AuditError) as error:
+        paired_difference_estimates(np.zeros((2, 4, 4), dtype=int), CLASSES, strata=["a", "b"])
+    assert str(error.value) == CLUSTER_SHAPE.format(clusters=2, table="4 x 4 x 4", shape=(2, 4, 4))
+    with pytest.raises(AuditError) as error:
+        confusion_estimates(np.zeros((0, 4, 4), dtype=int), CLASSES, strata=[])
+    assert str(error.value) == NO_CLUSTERS
+    with pytest.raises(AuditError) as error:
+        confusion_estimates(-np.ones((1, 4, 4), dtype=int), CLASSES, strata=["a"])
     assert str(error.value) == NEGATIVE_COUNTS
