@@ -20,6 +20,7 @@ from tests.support import privacy_harness as h
 from tests.support.app import MEMBER, STRANGER, photo_path, side_by_side
 from unveil.app import widgets
 from unveil.cli import main
+from unveil.cli.family import REEMBED_NOT_NEEDED
 
 PURPOSE = "name family in our photos"
 
@@ -199,7 +200,7 @@ def test_recognition_compares_one_models_embeddings_and_members_of_another_must_
 
 
 def test_after_a_model_change_members_are_re_embedded_from_thumbnails_only_with_consent_to_them(
-        app_env, photos, stores, tmp_path, capsys):
+        app_env, photos, stores, tmp_path, capsys, monkeypatch):
     from fer_core.identity import load_embedding_model
     from fer_core.model_files import identity_model_name, models_dir
     from governance import audit_log
@@ -238,6 +239,20 @@ def test_after_a_model_change_members_are_re_embedded_from_thumbnails_only_with_
     assert main(["family", "reembed", "Serena Williams", "--data-dir", str(app_dir)]) == 1
     assert capsys.readouterr().err == (
         f"error: {family.REEMBED_NEEDS_THUMBNAIL_CONSENT.format(name='Serena Williams')}\n")
-    assert main(["family", "reembed", "Colin Powell", "--data-dir", str(app_dir)]) == 0
+    # Colin was enrolled with the installed model: nothing to re-embed, and no copy of his embeddings is added.
     loaded = widgets.analyzer().identity_model.name
-    assert capsys.readouterr().out == f"re-embedded Colin Powell from 1 thumbnail(s) with {loaded}\n"
+    with h.open_store(app_dir) as store:
+        before = store.counts()["embeddings"]
+    assert main(["family", "reembed", "Colin Powell", "--data-dir", str(app_dir)]) == 1
+    assert capsys.readouterr().err == f"error: {REEMBED_NOT_NEEDED.format(name='Colin Powell', model=loaded)}\n"
+    with h.open_store(app_dir) as store:
+        assert store.counts()["embeddings"] == before
+    # With another model installed (model C), the command re-embeds him once.
+    models_c = tmp_path / "models_c"
+    models_c.mkdir()
+    (models_c / "model_c.onnx").write_bytes((models_dir() / identity_model_name()).read_bytes())
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(models_c))
+    monkeypatch.setenv("UNVEIL_IDENTITY_MODEL", "model_c.onnx")
+    assert main(["family", "reembed", "Colin Powell", "--data-dir", str(app_dir)]) == 0
+    assert capsys.readouterr().out == "re-embedded Colin Powell from 1 thumbnail(s) with model_c.onnx\n"
+    assert main(["family", "reembed", "Colin Powell", "--data-dir", str(app_dir)]) == 1

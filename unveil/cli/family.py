@@ -169,6 +169,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 REEMBED_DONE = "re-embedded {name} from {count} thumbnail(s) with {model}"
+REEMBED_NOT_NEEDED = ("{name} already has face embeddings of {model}, the identity model installed: re-embedding is "
+                      "for members it cannot name (unveil family list says 'must be re-enrolled'); nothing was changed")
 
 
 @reports_errors
@@ -178,6 +180,11 @@ def _reembed(args: argparse.Namespace) -> int:
     model = load_embedding_model()
     with open_unlocked(args) as store:
         person = family.resolve(store, args.who)
+        # Embeddings of the installed model are already there: a second set from the thumbnails would add
+        # copies of the same faces (4 embeddings became 8) on every run, which the Family page never offers.
+        if model.name in store.embedding_models().get(person.id, ()):
+            print(f"error: {REEMBED_NOT_NEEDED.format(name=person.name, model=model.name)}", file=sys.stderr)
+            return 1
         count = family.reembed_from_thumbnails(store, person.id, model=model)
     print(REEMBED_DONE.format(name=person.name, count=count, model=model.name))
     return 0
