@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_core.model_files import identity_model_name
+from fer_core.model_files import identity_model_name, models_dir
 from fer_core.store import DATA_FILE, FamilyStore
 from governance import consent
 from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
@@ -30,7 +30,7 @@ from tests.support.paths import REPO
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli.consent import RENEWED, SHORTENED
-from unveil.cli.family import MEMBERS_NOT_READ
+from unveil.cli.family import IDENTITY_MODEL_MISSING, MEMBERS_NOT_READ
 from unveil.cli.retention import DAYS_TOO_MANY, UNSEEN_PEOPLE_ZERO
 
 
@@ -228,6 +228,15 @@ def test_a_renewal_that_shortens_a_consent_says_so(data_dir, capsys):
     assert (code, out) == (0, RENEWED.format(name="Hamid Karzai", until=after) + SHORTENED.format(before=before) + "\n")
     code, out, _ = run(capsys, "consent", "renew", "Hamid Karzai", "--days", "400", "--data-dir", str(data_dir))
     assert code == 0 and out.startswith("consent of Hamid Karzai renewed until ") and "sooner" not in out
+
+
+def test_the_member_list_says_when_the_identity_model_is_not_installed(data_dir, monkeypatch, capsys):
+    """A mistyped UNVEIL_IDENTITY_MODEL left the list without any 'must be re-enrolled' and without a word,
+    as if everyone could be named."""
+    monkeypatch.setenv("UNVEIL_IDENTITY_MODEL", "face_recognition_mobilefacenet.onxx")
+    code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == ["Halle", "Hamid"]
+    assert err == IDENTITY_MODEL_MISSING.format(model="face_recognition_mobilefacenet.onxx", folder=models_dir()) + "\n"
 
 
 def test_retention_commands(data_dir, capsys):

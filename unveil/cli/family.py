@@ -139,6 +139,8 @@ def _enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+IDENTITY_MODEL_MISSING = ("note: the identity model {model} is not in {folder}, so no one can be named or enrolled "
+                          "(UNVEIL_IDENTITY_MODEL names the file, UNVEIL_MODELS_DIR the folder)")
 MEMBERS_NOT_READ = ("warning: {count} member(s) could not be read (damaged or key destroyed): `unveil family check` "
                     "lists them by id, and `unveil family purge ID` still erases one")
 
@@ -163,6 +165,9 @@ def _list(args: argparse.Namespace) -> int:
     # Notes and warnings on stderr: stdout stays one line per member.
     for note in family.must_reenrol_notes(members, model) if model is not None else []:
         print(f"note: {note}", file=sys.stderr)
+    if model is None and members:
+        # Without it no one is flagged, which would read as "everyone can be named".
+        print(IDENTITY_MODEL_MISSING.format(model=identity_model_name(), folder=models_dir()), file=sys.stderr)
     if damaged:
         print(MEMBERS_NOT_READ.format(count=damaged), file=sys.stderr)
     return 0
