@@ -54,7 +54,7 @@ from fer_core.analyzer import Face, FaceAnalyzer, default_detector
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
 from fer_core.training.evaluate import ECE_BINS, expected_calibration_error
-from governance.bias_audit import confusion_estimates, paired_difference_estimates
+from governance.bias_audit import confusion_estimates, paired_difference_estimates, tables_by_cluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emotion_real_photos_data import DEFAULT_DATA, TERMS
@@ -312,17 +312,12 @@ def count_tables(scored: EvalSet, detected: np.ndarray, labels: np.ndarray,
     strata for confusion_estimates: for a set that names the person in each photo, one table per person (axis
     0) with each person's source as their stratum; otherwise one table for all and None (faces resampled)."""
     faces = np.flatnonzero(detected)
-    shape = (len(CLASSES),) * (1 + len(predictions))
     cells = (labels[faces], *(p[faces] for p in predictions))
     if not scored.subjects or not len(faces):
-        table = np.zeros(shape, dtype=np.int64)
+        table = np.zeros((len(CLASSES),) * len(cells), dtype=np.int64)
         np.add.at(table, cells, 1)
         return table, None
-    people = [(scored.sources[i], scored.subjects[i]) for i in faces]
-    index = {person: k for k, person in enumerate(sorted(set(people)))}
-    tables = np.zeros((len(index), *shape), dtype=np.int64)
-    np.add.at(tables, ([index[person] for person in people], *cells), 1)
-    return tables, [source for source, _ in sorted(index)]
+    return tables_by_cluster([(scored.sources[i], scored.subjects[i]) for i in faces], cells, classes=CLASSES)
 
 
 def _part(scored: EvalSet, models: list[str], keys: list[str], key: str) -> EvalSet:

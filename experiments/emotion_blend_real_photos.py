@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     shipped = EmotionModel(args.model)
     faces, labels, ferplus_labels = validation_faces(args.fer4, shipped.input_size[0])
     has_majority = ferplus_labels >= 0
-    crops, real_labels, _ = real_photo_crops(shipped, args.data)
+    crops, real_labels, _, people = real_photo_crops(shipped, args.data)
     base = {"validation": shipped.predict(faces), "real": shipped.predict(crops)}
     rows = [("shipped " + shipped.version, 0.0, base)]
     candidate_probs = []
@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         ferplus = scores(valid_logs[has_majority], ferplus_labels[has_majority], 1.0)
         results.append({"model": name, "share": share, "validation": valid, "validation_ferplus": ferplus,
                         "real": real,
-                        "real_gap": paired_gap(base["real"].argmax(axis=1), real["predicted"], real_labels)})
+                        "real_gap": paired_gap(base["real"].argmax(axis=1), real["predicted"], real_labels,
+                                               people=people)})
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(plain(results), indent=2))
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Validation: fer4's deduplicated split, n={len(labels)}; its FER+ reading: the {int(has_majority.sum())} "
         "of those faces with a FER+ majority among the four classes, scored against it. "
         f"Real photos: {len(real_labels)} detected faces. "
-        "Gap: real-photo accuracy minus the shipped model's, paired percentile bootstrap 95% (2000 resamples).", "",
+        "Gap: real-photo accuracy minus the shipped model's, paired percentile bootstrap 95% (2000 resamples of the "
+        "people photographed, drawn within each source: photos of one person are not independent).", "",
         "| model (candidate share) | validation acc | validation macro-F1 | real acc | real macro-F1 | "
         "recall " + " / ".join(CLASSES) + " | gap vs shipped [95% CI] | validation, FER+ majority acc / macro-F1 |",
         "|---|---|---|---|---|---|---|---|",

@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     validation = load_splits(args.fer4)[0]["validation"]
     val_crops = np.repeat(validation.images[..., None], 3, axis=-1)
     val_log = np.log(np.clip(model.predict(val_crops), 1e-12, None))
-    crops, labels, sources = real_photo_crops(model, args.data)
+    crops, labels, sources, _ = real_photo_crops(model, args.data)
     sources = np.asarray(sources)
     real_log = np.log(np.clip(model.predict(crops), 1e-12, None))
 

@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     train_x = cached(f"fer4_train_views{args.views}", lambda: augmented_block_inputs(graph, splits["train"].images, args.views))
     val_x = cached("fer4_validation", lambda: block_inputs(graph, to_rgb_float(val.images)))
     emotion = EmotionModel(args.model)
-    real_crops, real_labels, real_sources = real_photo_crops(emotion, args.data)
+    real_crops, real_labels, real_sources, _ = real_photo_crops(emotion, args.data)
     real_x = block_inputs(graph, real_crops)
     # The shipped int8 model on the same faces: what each epoch is compared with.
     shipped_layer = list(logits_layer(graph))

@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     splits, _ = load_splits(args.fer4, size=48, classes=CLASSES)
     train = balanced_sample(splits["train"].images, splits["train"].labels, args.per_class, args.seed)
     validation = (splits["validation"].images, splits["validation"].labels)
-    crops, real_labels, _ = real_photo_crops(emotion, args.data)
+    crops, real_labels, _, _ = real_photo_crops(emotion, args.data)
     real_faces = np.stack([cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) for crop in crops])
     faces = np.concatenate([train[0], validation[0], real_faces])
     cut = np.cumsum([len(train[0]), len(validation[0])])

@@ -59,7 +59,7 @@ from fer_core.training.head_refit import (
     hidden_activations,
     logits_layer,
 )
-from governance.bias_audit import paired_difference_estimates
+from governance.bias_audit import paired_difference_estimates, tables_by_cluster
 
 GAP = "functional_1/gap_1/Mean_Squeeze__195:0"
 HIDDEN_KERNEL = "functional_1/head_hidden_1/Cast/ReadVariableOp:0"
@@ -98,16 +98,17 @@ def real_photo_rows(data: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def real_photo_crops(model: EmotionModel, data: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def real_photo_crops(model: EmotionModel, data: Path) -> tuple[np.ndarray, np.ndarray, list[str], list[tuple[str, str]]]:
     """The model's aligned crop of the central detected face of every dev-set photo (undetected photos are
-    left out, as in the benchmark), its class index and source."""
+    left out, as in the benchmark), its class index, source and (source, person photographed)."""
     rows = real_photo_rows(data)
-    crops, labels, sources = [], [], []
+    crops, labels, sources, people = [], [], [], []
     for i, rgb, face in central_faces(model, (load_image(data / row["path"]) for row in rows)):
         crops.append(model.align(rgb, face.landmarks))
         labels.append(CLASSES.index(rows[i]["label"]))
         sources.append(rows[i]["source"])
-    return np.stack(crops), np.asarray(labels), sources
+        people.append((rows[i]["source"], rows[i]["subject"]))
+    return np.stack(crops), np.asarray(labels), sources, people
 
 
 def scores(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
@@ -128,12 +129,17 @@ def real_photo_cells(result: dict) -> str:
             f"{low_high[0]:+.3f} [{low_high[1]:+.3f}, {low_high[2]:+.3f}]")
 
 
-def paired_gap(a: np.ndarray, b: np.ndarray, labels: np.ndarray, *, n_boot: int = 2000, seed: int = 0) -> list[float]:
-    """Accuracy of predictions b minus a with its paired percentile bootstrap 95% interval over faces, as
-    benchmarks/emotion_real_photos.py computes its gaps (governance.bias_audit)."""
-    joint = np.zeros((len(CLASSES),) * 3, dtype=np.int64)
-    np.add.at(joint, (labels, b, a), 1)
-    gap = paired_difference_estimates(joint, CLASSES, n_boot=n_boot, seed=seed)["accuracy"]
+def paired_gap(a: np.ndarray, b: np.ndarray, labels: np.ndarray, *, n_boot: int = 2000, seed: int = 0,
+               people: list[tuple[str, str]] | None = None) -> list[float]:
+    """Accuracy of predictions b minus a with its paired percentile bootstrap 95% interval over faces, or, given
+    each face's (source, person), over people drawn within each source, as benchmarks/emotion_real_photos.py
+    computes its gaps (governance.bias_audit)."""
+    if people is None:
+        joint, strata = np.zeros((len(CLASSES),) * 3, dtype=np.int64), None
+        np.add.at(joint, (labels, b, a), 1)
+    else:
+        joint, strata = tables_by_cluster(people, [labels, b, a], classes=CLASSES)
+    gap = paired_difference_estimates(joint, CLASSES, n_boot=n_boot, seed=seed, strata=strata)["accuracy"]
     return [gap.value, gap.low, gap.high]
 
 
@@ -178,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     hidden = dict(np.load(cache / f"fer4{tag}.npz"))
     # The real photos' crops follow the analyzer's detector, so they are not cached with the model's activations.
     print("activations: real photos", flush=True)
-    real_crops, real_labels, real_sources = real_photo_crops(model, args.data)
+    real_crops, real_labels, real_sources, _ = real_photo_crops(model, args.data)
     hidden["real"], real_sources = activations(real_crops), np.asarray(real_sources)
     train_index = {p: i for i, p in enumerate(splits["train"].paths)}
     val_index = {p: i for i, p in enumerate(splits["validation"].paths)}

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model = EmotionModel(args.model)
-    crops, labels, sources = real_photo_crops(model, args.data)
+    crops, labels, sources, _ = real_photo_crops(model, args.data)
     sources = np.asarray(sources)
     base = model.predict(crops)
     mirrored = model.predict(np.ascontiguousarray(crops[:, :, ::-1]))

@@ -30,6 +30,7 @@ from governance.bias_audit._confusion import (
     NO_CLUSTERS,
     confusion_estimates,
     paired_difference_estimates,
+    tables_by_cluster,
 )
 from governance.bias_audit._coverage import (
     COMPARED,
@@ -122,6 +123,7 @@ __all__ = [
     "run_emotion_audit",
     "run_identity_audit",
     "skin_tone_band",
+    "tables_by_cluster",
     "verdict",
     "write_report",
 ]

@@ -64,6 +64,18 @@ def paired_difference_estimates(
     return estimates
 
 
+def tables_by_cluster(clusters: Sequence[tuple[object, object]], columns: Sequence[np.ndarray], *,
+                      classes: Sequence[str]) -> tuple[np.ndarray, list[object]]:
+    """Rows counted by their class indices in `columns` (true class, then each model's prediction), one table per
+    cluster, with each cluster's stratum: the `table` and `strata` of confusion_estimates and
+    paired_difference_estimates. `clusters` names each row's (stratum, cluster), e.g. (source, person)."""
+    keys = [tuple(key) for key in clusters]
+    index = {key: k for k, key in enumerate(sorted(set(keys), key=lambda key: tuple(map(str, key))))}
+    tables = np.zeros((len(index), *(len(classes),) * len(columns)), dtype=np.int64)
+    np.add.at(tables, ([index[key] for key in keys], *(np.asarray(c) for c in columns)), 1)
+    return tables, [stratum for stratum, _ in index]
+
+
 def _resampled(table: np.ndarray, shape: tuple[int, ...], message: str, classes: Sequence[str],
                strata: Sequence[object] | None, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The table of the whole set and its bootstrap resamples, over rows or (with strata) over clusters."""

@@ -14,6 +14,7 @@ from governance.bias_audit import (
     AuditError,
     confusion_estimates,
     paired_difference_estimates,
+    tables_by_cluster,
 )
 
 CLASSES = ("happy", "neutral", "sad", "surprise")
@@ -155,3 +156,14 @@ def test_cluster_tables_that_do_not_match_their_strata_are_refused():
     with pytest.raises(AuditError) as error:
         confusion_estimates(-np.ones((1, 4, 4), dtype=int), CLASSES, strata=["a"])
     assert str(error.value) == NEGATIVE_COUNTS
+
+
+def test_rows_are_counted_per_cluster_with_the_cluster_s_stratum():
+    truth, a = np.array([0, 1, 1, 2, 3]), np.array([0, 1, 2, 2, 0])
+    clusters = [("lfw", "Ana"), ("yale", "s01"), ("lfw", "Ana"), ("lfw", "Bo"), ("yale", "s01")]
+    tables, strata = tables_by_cluster(clusters, [truth, a], classes=CLASSES)
+    assert strata == ["lfw", "lfw", "yale"] and tables.shape == (3, 4, 4)
+    assert tables[0][0, 0] == tables[0][1, 2] == 1 and tables[0].sum() == 2  # Ana's two photos
+    assert tables[2][1, 1] == tables[2][3, 0] == 1 and tables[2].sum() == 2
+    assert (tables.sum(axis=0) == _table(truth, a)).all()
+    assert confusion_estimates(tables, CLASSES, strata=strata)["accuracy"].value == 0.6
