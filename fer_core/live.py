@@ -6,7 +6,9 @@ carried forward by optical flow on its own pixels (`follow_box`), and the five l
 that the emotion model can still align the face. The emotion model runs on each face every few
 frames and its probabilities are smoothed over about a second (`EmotionSmoother`), so the label does
 not flicker between two close classes. A name is asked for when a face first appears (and again,
-now and then, while it stays unknown) and is carried by the track.
+now and then, while it stays unknown) and is carried by the track, which checks it now and then: when
+another member, or nobody, stands where a named face was followed (one person leaving as another
+arrives at the same spot, a cut), that track leaves and a new face starts.
 
     tracker = LiveTracker(detect=FaceDetector(min_face_size=20).detect, emotion_model=EmotionModel())
     for rgb, time_s in frames:
@@ -48,6 +50,12 @@ DEFAULT_LEAVE_AFTER_S = DEFAULT_MAX_GAP_S
 # An unknown face is compared with the family gallery again at most this often (about 25 ms a try):
 # a first look at a turned or blurred face should not make someone unknown for their whole visit.
 DEFAULT_IDENTIFY_EVERY_S = 1.0
+# A named face is compared with the gallery again this often, and at once when it is found again after
+# being lost: the track carries the name, and a name must not pass to whoever stands there next.
+DEFAULT_REVERIFY_EVERY_S = 1.0
+# A named face read as another member at one look is someone else; read as nobody, it must be so at this
+# many looks in a row (about 3 s), since one turned or blurred look reads as nobody too.
+UNKNOWN_LOOKS_TO_UNNAME = 3
 # A face that flow still follows but the detector missed at this many detection frames in a row is
 # taken as lost: flow can slide onto the background when a face turns away.
 MAX_MISSED_DETECTIONS = 2
@@ -180,6 +188,7 @@ class LiveTrack:
     misses: int = 0
     emotion_frame: int = -1_000_000
     identified_s: float = -math.inf
+    unknown_looks: int = 0  # looks in a row, since it was named, that read this face as nobody
 
 
 @dataclass(frozen=True)
@@ -265,6 +274,7 @@ class LiveTracker:
         hysteresis: float = DEFAULT_HYSTERESIS,
         leave_after_s: float = DEFAULT_LEAVE_AFTER_S,
         identify_every_s: float = DEFAULT_IDENTIFY_EVERY_S,
+        reverify_every_s: float = DEFAULT_REVERIFY_EVERY_S,
     ) -> None:
         if detect_every < 1 or emotion_every < 1 or detect_width < 24:
             raise ValueError("detect_every and emotion_every must be >= 1 and detect_width >= 24")
@@ -280,6 +290,7 @@ class LiveTracker:
         self.hysteresis = hysteresis
         self.leave_after_s = leave_after_s
         self.identify_every_s = identify_every_s
+        self.reverify_every_s = reverify_every_s
         self.tracks: list[LiveTrack] = []
         self._numbers = 0
         self._index = -1
@@ -349,10 +360,13 @@ class LiveTracker:
         matched = {i for i, _ in pairs}
         for i, j in pairs:
             track = self.tracks[i]
+            found_again = not track.visible
             track.box, track.landmarks = found[j]
             track.visible, track.misses = True, 0
             if track.identity is None:
                 self._name(track, rgb, time_s, events)
+            elif found_again or time_s - track.identified_s >= self.reverify_every_s:
+                self.tracks[i] = self._verified(track, rgb, time_s, events)
         for i, track in enumerate(self.tracks):
             if i not in matched and track.visible:
                 track.misses += 1
@@ -383,15 +397,39 @@ class LiveTracker:
     def _start(self, box: Box, landmarks: np.ndarray, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:
         match = self._identify(rgb, landmarks) if self._identify is not None else None
         person_id = None if match is None else match.person_id
-        name = None if person_id is None else match.label
         returning = next((t for t in self.tracks if person_id and not t.visible and t.person_id == person_id), None)
         if returning is not None:  # a member seen elsewhere moments ago: the same visit goes on
             returning.box, returning.landmarks, returning.visible, returning.misses = box, landmarks, True, 0
             return
+        self.tracks.append(self._new_track(box, landmarks, time_s, match))
+
+    def _new_track(self, box: Box, landmarks: np.ndarray, time_s: float, match: MatchLike | None) -> LiveTrack:
         self._numbers += 1
         smoother = EmotionSmoother(self._emotion.classes, window_s=self.smoothing_s, hysteresis=self.hysteresis)
-        self.tracks.append(LiveTrack(self._numbers, box, landmarks, smoother, time_s, identity=name,
-                                     person_id=person_id, identified_s=time_s))
+        person_id = None if match is None else match.person_id
+        name = None if person_id is None else match.label
+        return LiveTrack(self._numbers, box, landmarks, smoother, time_s, identity=name, person_id=person_id,
+                         identified_s=time_s)
+
+    def _verified(self, track: LiveTrack, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> LiveTrack:
+        """A named face compared with the gallery again: the same track while it still reads as its member
+        (or as nobody for fewer than UNKNOWN_LOOKS_TO_UNNAME looks in a row); otherwise someone else stands
+        there now, so the track leaves and a new one starts for that face, named after what was read."""
+        if self._identify is None:
+            return track
+        track.identified_s = time_s
+        match = self._identify(rgb, track.landmarks)
+        if match.person_id == track.person_id:
+            track.unknown_looks = 0
+            return track
+        if match.person_id is None:
+            track.unknown_looks += 1
+            if track.unknown_looks < UNKNOWN_LOOKS_TO_UNNAME:
+                return track
+        if track.smoother.label is not None:  # a face that never got a reading never appeared
+            events.append(LiveEvent(LEAVE, track.number, time_s, track.identity, track.smoother.label,
+                                    person_id=track.person_id))
+        return self._new_track(track.box, track.landmarks, time_s, match)
 
     def _name(self, track: LiveTrack, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:
         if self._identify is None or time_s - track.identified_s < self.identify_every_s:

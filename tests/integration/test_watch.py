@@ -224,6 +224,32 @@ def test_a_member_is_named_and_each_appearance_is_audited_once(models, room, unl
     assert sorted((e.details["named"], e.details["faces"]) for e in audited) == [(0, 1), (1, 1)]
 
 
+def test_a_name_does_not_pass_to_whoever_stands_where_the_member_was(models, faces_dir, unlocked, tmp_path):
+    # The member circles one spot until 3 s; from then on a stranger circles the very same spot (a cut, or
+    # one person leaving as another arrives). The track carried the member's name and, never checked
+    # again, kept naming the stranger "Colin Powell" to the end.
+    store, model = unlocked
+    path = tmp_path / "swap.mp4"
+    cut_s = 3.0
+    room_video([Walker(photo_path(faces_dir, MEMBER, 1), (320, 240), exit_s=cut_s),
+                Walker(photo_path(faces_dir, STRANGER, 1), (320, 240), enter_s=cut_s)], path, seconds=8.0, fps=FPS)
+    from unveil.watch.household import Household
+
+    out = tmp_path / "faces.jsonl"
+    with open(out, "w", encoding="utf-8") as stream:
+        watch(parse_source(str(path)), _tracker(models, identify=Household(store, model)), [JsonLinesSink(stream)],
+              stop=threading.Event())
+    lines = _lines(out)
+    frames = [line for line in lines if "faces" in line]
+    names_before = [face["identity"] for line in frames if line["time_s"] < cut_s for face in line["faces"]]
+    assert len(names_before) > 20 and set(names_before) == {"Colin Powell"}
+    # Looks every second; nobody at three looks in a row unnames: the stranger is unnamed within about 3 s.
+    names_after = [face["identity"] for line in frames if line["time_s"] > cut_s + 3.5 for face in line["faces"]]
+    assert len(names_after) > 20 and set(names_after) == {None}
+    leaves = [e for e in lines if e.get("event") == LEAVE and e["identity"] == "Colin Powell"]
+    assert leaves and cut_s < leaves[0]["time_s"] <= cut_s + 3.5
+
+
 class _ErasesAt:
     """A sink that, at frame `at`, erases `who` in another session: the app, in another process."""
 
