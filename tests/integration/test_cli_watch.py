@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ from unveil.cli import EXIT_BROKEN_PIPE, main
 from unveil.cli import watch as watch_cli
 from unveil.watch import SOURCE_ENV
 from unveil.watch import source as watch_source
+from unveil.watch.mqtt import EVENTS_UNDELIVERED
 from unveil.watch.source import NO_FILE, SourceError
 
 
@@ -69,6 +71,23 @@ def test_a_closed_stdout_stops_the_loop_quietly(faces_dir, app_models_dir, tmp_p
         os.close(writer)
     assert result.returncode == EXIT_BROKEN_PIPE
     assert "Traceback" not in result.stderr and "Error" not in result.stderr
+
+
+def test_a_run_whose_broker_never_got_its_events_exits_1_and_says_so(faces_dir, app_models_dir, tmp_path):
+    video = tmp_path / "hall.mp4"
+    room_video([Walker(photo_path(faces_dir, MEMBER, 1), (320, 240))], video, seconds=2, fps=10)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNVEIL_")}
+    env.update(PYTHONPATH=str(REPO), UNVEIL_MODELS_DIR=str(app_models_dir))
+    result = subprocess.run([sys.executable, "-m", "unveil.cli", "watch", "--source", str(video),
+                             "--mqtt", f"127.0.0.1:{port}"], capture_output=True, env=env, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 1
+    said = EVENTS_UNDELIVERED.split("{count}")
+    assert said[0].format(host="127.0.0.1", port=port) in result.stderr and said[1] in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_new_jsonl_file_is_readable_by_its_owner_only(tmp_path, no_models):

@@ -623,6 +623,27 @@ def test_the_first_connection_sends_every_current_state_though_the_queue_overflo
     assert json.loads(got[config])["name"] == "Ana emotion" and "homeassistant/sensor/unveil_hall_unknown/config" in got
 
 
+def test_events_the_broker_never_got_are_counted_and_said_at_close(mqtt_broker, caplog):
+    # A file source with the broker away: the events were queued, then lost with the process while the
+    # run ended as if all went.
+    from unveil.watch.mqtt import EVENTS_UNDELIVERED, HomeAssistantSink
+
+    events = _ana_comes_and_goes_with_a_stranger()
+    reached = HomeAssistantSink("127.0.0.1", mqtt_broker.port, node="hall")
+    assert reached.start()
+    reached.events(events, 0)
+    reached.close()
+    assert reached.undelivered == 0
+    mqtt_broker.stop()
+    away = HomeAssistantSink("127.0.0.1", mqtt_broker.port, node="hall")
+    assert not away.start(wait_s=0.2)
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        away.events(events, 0)
+        away.close()
+    assert away.undelivered == len(events)
+    assert EVENTS_UNDELIVERED.format(host="127.0.0.1", port=mqtt_broker.port, count=len(events)) in caplog.messages
+
+
 def test_after_a_broker_restart_home_assistant_reads_the_states_of_now_not_of_the_outage(mqtt_broker, monkeypatch):
     from fer_core.live import LiveEvent
     from unveil.watch import mqtt

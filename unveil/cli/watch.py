@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     how = "stopped" if stop.is_set() else "source ended"
     print(f"unveil watch: {how} after {summary.frames} frame(s), {summary.appearances} appearance(s)",
           file=sys.stderr)
-    return 0
+    # Events the MQTT broker never received (the sink logged how many): the run did not do all it was asked.
+    return 1 if any(getattr(sink, "undelivered", 0) for sink in sinks) else 0
 
 
 def _store(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:

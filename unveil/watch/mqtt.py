@@ -22,12 +22,14 @@ probability beyond the label. The log gets neither names nor topics (a topic hol
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
 import logging
 import re
 import threading
+import time
 import unicodedata
 from typing import Any
 
@@ -66,6 +68,8 @@ KEY_SUFFIX_DIGITS = 8
 EVENTS_DROPPED = ("MQTT broker away and {limit} messages queued: newer events are dropped until it is back "
                   "(the sensors' states are sent afresh then)")
 EVENT_NOT_SENT = "MQTT event not sent (paho error {code})"
+# At close: events the broker never acknowledged (it was away at the end, or its queue had filled).
+EVENTS_UNDELIVERED = "MQTT broker {host}:{port}: {count} event(s) were not delivered before the end"
 
 BAD_ADDRESS = "--mqtt {value}: expected HOST or HOST:PORT with a port from 1 to 65535"
 BAD_NODE = "--mqtt-node {value}: use letters, digits, '-' and '_' only"
@@ -127,6 +131,10 @@ class HomeAssistantSink:
         self._dropping = False  # events refused since the queue filled (said once per outage)
         self._tracks: dict[int, tuple[str | None, str | None]] = {}  # track -> (member's id, emotion)
         self._members: dict[str, str] = {}  # member's id -> member_key, for those with a sensor
+        self._unacked: set[int] = set()  # message ids of events the broker has not acknowledged
+        self._acked: collections.deque[int] = collections.deque()  # ids paho's thread saw acknowledged (read by _settle)
+        self._refused = 0  # events paho refused (a full queue, an error)
+        self.undelivered = 0  # after close(): events the broker never acknowledged
         self._client = client or mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"unveil-watch-{node}")
         if username:
             self._client.username_pw_set(username, password)
@@ -134,6 +142,7 @@ class HomeAssistantSink:
         self._client.will_set(self.availability, OFFLINE, qos=QOS, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
         self._host, self._port = host, port
         self._retain(self.availability, ONLINE)  # first: written first at each connection
         self._sensor("unknown", "Unknown faces", self._unknown_state, unit="faces")
@@ -169,7 +178,9 @@ class HomeAssistantSink:
         self._retain(self._unknown_state, str(self._unknown()))
 
     def close(self) -> None:
-        """Offline status (retained), then disconnect once it is written (after everything sent before)."""
+        """Offline status (retained), then disconnect once it is written (after everything sent before).
+        Events the broker has not acknowledged by then are lost with the process: counted in `undelivered`
+        and logged (EVENTS_UNDELIVERED), so that a run whose broker was away does not end as if all went."""
         with self._lock:
             self._retained[self.availability] = OFFLINE
             info = self._write(self.availability, OFFLINE) if self._online else None
@@ -177,8 +188,14 @@ class HomeAssistantSink:
             # Outside the lock: paho's thread, which writes it, may be waiting for the lock.
             with contextlib.suppress(RuntimeError, ValueError):  # the broker went away: its last will says offline
                 info.wait_for_publish(CONNECT_WAIT_S)
+            deadline = time.monotonic() + CONNECT_WAIT_S
+            while self._settle() and time.monotonic() < deadline:
+                time.sleep(0.05)
         self._client.disconnect()
         self._client.loop_stop()
+        self.undelivered = self._refused + self._settle()
+        if self.undelivered:
+            log.warning(EVENTS_UNDELIVERED.format(host=self._host, port=self._port, count=self.undelivered))
 
     def _follow(self, event: LiveEvent) -> None:
         """Keep who is in view with which emotion, and publish the states this event changed."""
@@ -243,13 +260,30 @@ class HomeAssistantSink:
         return info
 
     def _event(self, payload: str) -> None:
-        rc = self._client.publish(f"{self.base}/events", payload, qos=QOS, retain=False).rc
-        if rc == QUEUE_FULL:
+        info = self._client.publish(f"{self.base}/events", payload, qos=QOS, retain=False)
+        if info.rc in (0, NO_CONNECTION):  # sent, or queued until the broker is back
+            self._unacked.add(info.mid)
+            self._settle()
+            return
+        self._refused += 1
+        if info.rc == QUEUE_FULL:
             if not self._dropping:
                 log.warning(EVENTS_DROPPED.format(limit=MAX_QUEUED))
             self._dropping = True
-        elif rc not in (0, NO_CONNECTION):
-            log.warning(EVENT_NOT_SENT.format(code=rc))
+        else:
+            log.warning(EVENT_NOT_SENT.format(code=info.rc))
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
+        # paho's network thread, holding paho's message lock, which publish() takes while our lock is held:
+        # so no lock here, only a thread-safe append that _settle reads.
+        self._acked.append(mid)
+
+    def _settle(self) -> int:
+        """Take in the acknowledgements paho's thread saw; how many events are still unacknowledged. (paho's
+        MQTTMessageInfo.is_published raises for a message queued while disconnected, even once it is sent.)"""
+        while self._acked:
+            self._unacked.discard(self._acked.popleft())
+        return len(self._unacked)
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if getattr(reason_code, "is_failure", False):
