@@ -169,6 +169,9 @@ REEMBED_OR_REENROL = ("Re-embedding from thumbnails is quick; re-enrolling from 
 # Why a member cannot be re-embedded from thumbnails; each names what to do instead.
 REEMBED_NEEDS_THUMBNAIL_CONSENT = ("{name}'s consent in force does not cover thumbnails, so their face is not kept: "
                                    "re-enrol them from photos")
+# Retention deletes thumbnails after its set days (90 by default), as narrowing a consent to recognition does.
+REEMBED_NO_THUMBNAILS = ("{name} has no thumbnail kept (retention deletes them after the days it is set to): "
+                         "re-enrol them from photos")
 REEMBED_NO_USABLE_THUMBNAIL = ("{name} has no thumbnail that records where its face lies (thumbnails kept before "
                                "version 0.3.0 do not): re-enrol them from photos")
 
@@ -184,13 +187,16 @@ def reembed_from_thumbnails(store: FamilyStore, who: str, *, model: Any) -> int:
     template (on the development set, with the same model, this names the household as embedding the photos
     does; from dlib's thumbnails into MobileFaceNet it names one more stranger, see REEMBED_OR_REENROL).
     ConsentError when their consent in force does not
-    cover thumbnails, NoUsableThumbnailError when no thumbnail records its alignment; nothing is stored then.
+    cover thumbnails, NoUsableThumbnailError when none is kept or none records its alignment; nothing is stored then.
     Returns how many embeddings were added (audit-logged as embeddings_added, from thumbnails)."""
     person = resolve(store, who)
     record = _consent_in_force(store, person.id)
     if record is None or not record.allows_thumbnails:
         raise ConsentError(REEMBED_NEEDS_THUMBNAIL_CONSENT.format(name=person.name))
-    faces = [found for found in (enrolment.thumbnail_landmarks(t.image) for t in store.thumbnails(person.id)) if found]
+    thumbnails = store.thumbnails(person.id)
+    if not thumbnails:
+        raise NoUsableThumbnailError(REEMBED_NO_THUMBNAILS.format(name=person.name))
+    faces = [found for found in (enrolment.thumbnail_landmarks(t.image) for t in thumbnails) if found]
     if not faces:
         raise NoUsableThumbnailError(REEMBED_NO_USABLE_THUMBNAIL.format(name=person.name))
     crops = np.stack([model.align(pixels, landmarks) for pixels, landmarks in faces])

@@ -226,6 +226,10 @@ def test_after_a_model_change_members_are_re_embedded_from_thumbnails_only_with_
         with pytest.raises(family.NoUsableThumbnailError) as unusable:
             family.reembed_from_thumbnails(store, "Halle Berry", model=model_b)
         assert str(unusable.value) == family.REEMBED_NO_USABLE_THUMBNAIL.format(name="Halle Berry")
+        store.delete_thumbnails(person_id=store.find_person("Halle Berry").id)  # as retention does in time
+        with pytest.raises(family.NoUsableThumbnailError) as none_kept:
+            family.reembed_from_thumbnails(store, "Halle Berry", model=model_b)
+        assert str(none_kept.value) == family.REEMBED_NO_THUMBNAILS.format(name="Halle Berry")
         (entry,) = store.gallery(model=model_b.name)  # only Colin, and only model B's embedding
         members = {m.name: m.must_reenrol(model_b.name) for m in family.members(store)}
         last = audit_log.entries(store)[-1]
