@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ship a trained emotion run: score it (validation + the deduplicated test split, once), export the
-# ONNX model, quantize it to static int8 (shipped instead of float32 when it loses under a point of test
+# ONNX model, quantize it to static int8 (shipped instead of float32 when it loses under a point of validation
 # accuracy: `python -m fer_core.training quantize` decides, fer_core/training/quantize.py), and produce every figure its card quotes, with the
 # commands that made them.
 #   tools/ship_emotion_model.sh RUN_DIR VERSION
