@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from fer_core.live import APPEAR, LEAVE, LiveEvent, LiveFace, LiveFrame
-from fer_core.store import StoreBusyError
-from unveil.watch.loop import COUNTS_CARRIED, COUNTS_LOST, watch
+from fer_core.store import FamilyStore, StoreBusyError
+from governance import family
+from tests.support import privacy_harness as h
+from unveil.watch.loop import COUNTS_CARRIED, COUNTS_LOCKED, COUNTS_LOST, watch
 from unveil.watch.source import FILE, Source
 
 
@@ -116,6 +118,42 @@ def test_counts_still_waiting_at_the_end_are_tried_once_more_then_reported_lost(
     with caplog.at_level(logging.WARNING, logger="unveil.watch"):
         assert _run(_Tracker([_appear("p1")]), 1, on_recognition=always).frames == 1
     assert [r.getMessage() for r in caplog.records] == [COUNTS_CARRIED.format(count=1), COUNTS_LOST.format(count=1)]
+
+
+class _RotatedElsewhere:
+    """departed(): nobody; at its second call, another session (the app, `unveil family passwd --rotate`)
+    replaces the store's master key, which locks the loop's session at its next transaction."""
+
+    def __init__(self, other) -> None:
+        self.calls, self._other = 0, other
+
+    def departed(self) -> frozenset[str]:
+        self.calls += 1
+        if self.calls == 2:
+            self._other.rotate_master_key(h.PASSPHRASE + " rotated", scrypt=h.FAST_SCRYPT)
+        return frozenset()
+
+
+def test_a_key_rotated_in_another_session_does_not_stop_the_camera(store, caplog):
+    ana = h.enrol(store, "Ana Lima")
+    count = []
+
+    def on_recognition(person_ids):
+        count.append(list(person_ids))
+        family.count_recognitions(store, person_ids)
+
+    with h.open_store(store.data_dir) as other, caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        summary = _run(_Tracker([_appear(ana), _appear(None), [], _appear(None)]), 4,
+                       on_recognition=on_recognition, household=_RotatedElsewhere(other))
+    assert summary.frames == 4
+    assert count == [[ana], [None]]  # not called again once the store is locked
+    assert not store.is_unlocked
+    assert [r.getMessage() for r in caplog.records] == [COUNTS_LOCKED.format(count=1)]  # once, not per face
+    with FamilyStore(store.data_dir) as reopened:  # the count made before the rotation was kept; the log verifies
+        reopened.unlock(h.PASSPHRASE + " rotated")
+        assert reopened.verify_audit().ok
+        assert [e.details for e in reopened.audit_entries() if e.event == "recognise"] == [
+            {"faces": 1, "named": 1, "unknown": 0}]
 
 
 class _Household:
