@@ -833,8 +833,16 @@ class FamilyStore:
 
     @contextlib.contextmanager
     def _keys_transaction(self) -> Iterator[sqlite3.Connection]:
+        # keys.db's write lock is taken while unveil.db's is held, except by another session's scrub() (its
+        # checkpoint waits for keys.db's readers) or a program outside Unveil: busy past the timeout, the
+        # caller's unveil.db transaction rolls back and nothing is changed, as when unveil.db is busy.
         keys = self._keys_conn()
-        keys.execute("BEGIN IMMEDIATE")
+        try:
+            keys.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusyError(self._timeout) from None
+            raise
         try:
             yield keys
             keys.execute("COMMIT")

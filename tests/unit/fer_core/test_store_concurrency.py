@@ -2,9 +2,13 @@
 every enrolment lands whole, none is lost, the audit chain verifies."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 
-from fer_core.store import FamilyStore
+import pytest
+
+from fer_core.store import KEYS_FILE, FamilyStore, StoreBusyError
+from governance import erasure
 from tests.support import privacy_harness as h
 
 
@@ -40,3 +44,29 @@ def test_two_sessions_in_threads_lose_nothing(tmp_path):
     assert h.check_consistency(tmp_path) == (True, [], True)
     with h.open_store(tmp_path) as store:
         assert len(store.people()) == 12
+
+
+def test_keys_db_held_by_another_program_is_a_busy_store_and_nothing_changes(tmp_path):
+    """keys.db's write lock held elsewhere for longer than the busy timeout (another session's scrub waiting on
+    its readers, a program outside Unveil): an erasure or a rotation is refused with StoreBusyError, not a
+    bare sqlite3 error, and changes nothing; once the lock is gone both go through."""
+    with h.new_store(tmp_path) as store:
+        ana = h.enrol(store, "Ana Lima")
+    holder = sqlite3.connect(tmp_path / KEYS_FILE, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with FamilyStore(tmp_path, busy_timeout=0.1) as store:
+            store.unlock(h.PASSPHRASE)
+            with pytest.raises(StoreBusyError):
+                erasure.purge_person(store, ana)
+            with pytest.raises(StoreBusyError):
+                store.rotate_master_key(h.PASSPHRASE + " rotated", scrypt=h.FAST_SCRYPT)
+            assert store.is_unlocked and store.person_ids() == [ana]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert h.check_consistency(tmp_path) == (True, [], True)
+    with h.open_store(tmp_path) as store:  # the old passphrase still opens it: the rotation never happened
+        assert erasure.purge_person(store, ana).records["person"] == 1
+        store.rotate_master_key(h.PASSPHRASE + " rotated", scrypt=h.FAST_SCRYPT)
+        assert store.person_ids() == []
