@@ -78,6 +78,18 @@ class StoreFullError(StoreError):
         super().__init__(FULL_MESSAGE.format(data_dir=data_dir))
 
 
+WRITE_FAILED_MESSAGE = ("the store in {data_dir} could not be written ({detail}): the disk reported an error, or this "
+                        "process reached its file size limit (ulimit -f); nothing was changed. Check the disk and that "
+                        "limit, then try again")
+
+
+class StoreWriteError(StoreError):
+    """SQLite's write failed with an I/O error (EIO, or EFBIG past RLIMIT_FSIZE). The transaction was rolled back."""
+
+    def __init__(self, data_dir: Path, detail: str) -> None:
+        super().__init__(WRITE_FAILED_MESSAGE.format(data_dir=data_dir, detail=detail))
+
+
 class StoreLockedError(StoreError):
     def __init__(self) -> None:
         super().__init__("the store is locked: unlock it with the passphrase or key file first")

@@ -51,6 +51,7 @@ from fer_core.store._errors import (
     StoreLockedError,
     StoreNotFoundError,
     StoreReadOnlyError,
+    StoreWriteError,
     TamperedDataError,
     WrongPassphraseError,
 )
@@ -85,6 +86,8 @@ _RETENTION_SEAL = "retention_seal"  # meta key: MAC of the retention settings
 _REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key
 
 Errors = Literal["raise", "skip"]
+# A write another session or the disk refused (busy, full, an I/O error), where it may be skipped or retried later.
+_WRITE_REFUSED = (sqlite3.OperationalError, StoreBusyError, StoreFullError, StoreWriteError)
 
 
 GALLERY_MIXES_MODELS = ("the store holds embeddings of several models ({models}): pass model= so that faces are "
@@ -102,6 +105,11 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 def _is_full(exc: sqlite3.OperationalError) -> bool:
     return "full" in str(exc)
+
+
+def _is_io_error(exc: sqlite3.OperationalError) -> bool:
+    # SQLITE_IOERR: a write the OS refused other than with ENOSPC (EIO, or EFBIG past RLIMIT_FSIZE).
+    return "disk I/O error" in str(exc)
 
 
 def _is_read_only(exc: sqlite3.Error) -> bool:
@@ -151,7 +159,8 @@ def _require_stored_id(value: str) -> None:
 
 def _damage_is_typed(method: Callable[..., Any]) -> Callable[..., Any]:
     """SQLite errors that mean a damaged file (malformed pages, a schema that lost a column) become
-    StoreCorruptError, and a full disk StoreFullError. Busy and read-only errors pass through."""
+    StoreCorruptError, a full disk StoreFullError, and a write the disk refused otherwise (an I/O error, a file
+    size limit) StoreWriteError. Busy and read-only errors pass through."""
     @functools.wraps(method)
     def run(self: FamilyStore, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -161,6 +170,8 @@ def _damage_is_typed(method: Callable[..., Any]) -> Callable[..., Any]:
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and _is_full(exc):
                 raise StoreFullError(self.data_dir) from None
+            if isinstance(exc, sqlite3.OperationalError) and _is_io_error(exc):
+                raise StoreWriteError(self.data_dir, str(exc)) from None
             if isinstance(exc, sqlite3.OperationalError) and not any(word in str(exc) for word in _DAMAGE_WORDS):
                 raise
             raise StoreCorruptError(self.data_dir, str(exc)) from None
@@ -455,7 +466,7 @@ class FamilyStore:
                                           what=what))
         if legacy:
             # A read-only store keeps format 1.
-            with contextlib.suppress(sqlite3.OperationalError, StoreBusyError), self.transaction():
+            with contextlib.suppress(*_WRITE_REFUSED), self.transaction():
                 self._conn().execute("UPDATE slots SET check_tag = ?, wrapped_master = ? WHERE kind = ?",
                                      (_crypto.kek_check(kek, binding),
                                       _crypto.seal(kek, master, self._slot_aad(self._store_id, kind, binding)), kind))
@@ -625,7 +636,7 @@ class FamilyStore:
         if self._meta_or_none(self._conn(), "schema_version") != _schema.LEGACY_SCHEMA_VERSION:
             return
         # A read-only store stays at version 1 (and is read without manifest checks).
-        with contextlib.suppress(sqlite3.OperationalError, StoreBusyError), self.transaction():
+        with contextlib.suppress(*_WRITE_REFUSED), self.transaction():
             conn = self._conn()
             if self._meta_or_none(conn, "schema_version") != _schema.LEGACY_SCHEMA_VERSION:
                 return
@@ -645,7 +656,7 @@ class FamilyStore:
         conn = self._conn()
         if self._seals_required(conn):
             return
-        with contextlib.suppress(sqlite3.OperationalError, StoreBusyError, StoreReadOnlyError), self.transaction():
+        with contextlib.suppress(*_WRITE_REFUSED, StoreReadOnlyError), self.transaction():
             if self._seals_required(conn) or not self.verify_audit().ok:
                 return
             if self._meta_or_none(conn, _RETENTION_SEAL) is None:
@@ -717,7 +728,7 @@ class FamilyStore:
         try:
             with self.transaction():
                 _audit.record_failed_unlock(self._conn(), ts=self._clock(), method=kind)
-        except (StoreBusyError, sqlite3.OperationalError):
+        except _WRITE_REFUSED:
             return False
         return True
 
@@ -788,13 +799,17 @@ class FamilyStore:
                 if self._shred_after_commit:
                     marked = self._mark_for_destruction(self._shred_after_commit)
                     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_SCRUB_PENDING,))
-                conn.execute("COMMIT")
+                self._commit(conn)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                # Keys made for rows that were never committed are deleted now rather than at next open.
-                self._delete_keys(self._new_owners)
-                self._clear_pending(marked)
+                # Keys made for rows that were never committed are deleted now rather than at next open. If
+                # keys.db cannot be written either (busy, full, an I/O error), their notes stay: the next open
+                # collects those keys and drops the notes of keys still in use, and the caller gets the first error.
+                with contextlib.suppress(sqlite3.OperationalError, StoreBusyError):
+                    self._delete_keys(self._new_owners)
+                with contextlib.suppress(sqlite3.OperationalError):
+                    self._clear_pending(marked)
                 del self._shredded_blobs[blobs_before:]  # those keys were not destroyed after all
                 raise
             else:
@@ -802,6 +817,18 @@ class FamilyStore:
             finally:
                 self._depth, self._new_owners, self._shred_after_commit, self._sealed_appended = 0, [], [], False
                 self._chain_reset = False
+
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        # The outermost unit is often opened by a caller (governance's purge, enrolment, consent), outside
+        # any method that types SQLite's errors: a commit the disk refuses is typed here, and rolled back.
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if _is_full(exc):
+                raise StoreFullError(self.data_dir) from None
+            if _is_io_error(exc):
+                raise StoreWriteError(self.data_dir, str(exc)) from None
+            raise
 
     def _after_commit(self) -> None:
         # Bookkeeping in keys.db once unveil.db committed. If it fails (a full disk), the pending notes
@@ -1526,7 +1553,9 @@ class FamilyStore:
             conn.execute("VACUUM")
             busy |= conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         except sqlite3.OperationalError as exc:
-            if _is_busy(exc) or _is_full(exc):
+            # Unfinished, not failed: the erasure or rotation before it committed, and the note makes the
+            # next open try again. Raising here would lose the caller's receipt for a change that happened.
+            if _is_busy(exc) or _is_full(exc) or _is_io_error(exc):
                 return False
             raise
         return busy == 0
@@ -1567,9 +1596,10 @@ class FamilyStore:
                 try:
                     with self.transaction():
                         self._conn().execute("DELETE FROM meta WHERE key = ?", (_SCRUB_PENDING,))
-                except (StoreBusyError, sqlite3.OperationalError):
+                except _WRITE_REFUSED:
                     return False
-                self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the note's own deletion leaves no WAL behind
+                with contextlib.suppress(sqlite3.OperationalError):  # the note's own deletion leaves no WAL behind
+                    self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return True
 
     # ------------------------------------------------------------------ audit log

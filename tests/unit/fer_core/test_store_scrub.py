@@ -7,6 +7,8 @@ import contextlib
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,6 +18,8 @@ from fer_core.store import (
     FULL_MESSAGE,
     KEYS_FILE,
     READ_ONLY_MESSAGE,
+    WRITE_FAILED_MESSAGE,
+    WRONG_PASSPHRASE_UNLOGGED,
     FamilyStore,
     StoreFullError,
     StoreReadOnlyError,
@@ -23,6 +27,7 @@ from fer_core.store import (
 from fer_core.store import _store as store_module  # noqa: PLC2701 (faults planted inside the store)
 from governance import erasure
 from tests.support import privacy_harness as h
+from tests.support.paths import REPO
 from unveil.cli import main
 
 
@@ -134,3 +139,93 @@ def test_a_write_that_fills_the_disk_is_a_typed_error_that_changes_nothing(store
         assert str(err.value) == FULL_MESSAGE.format(data_dir=store_dir)
         assert store.counts() == before
         assert store.check() == []
+
+
+_UNDER_A_FILE_SIZE_LIMIT = """
+import json, resource, sys
+import numpy as np
+from fer_core.store import FamilyStore, StoreError
+from governance import erasure
+from tests.support import privacy_harness as h
+data_dir, action, person, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+store = FamilyStore(data_dir)
+if action != "wrong passphrase":
+    store.unlock(h.PASSPHRASE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # writes past it fail with EFBIG (SIGXFSZ is ignored)
+try:
+    if action == "wrong passphrase":
+        store.unlock("not the passphrase at all")
+    elif action == "purge":
+        receipt = erasure.purge_person(store, person)
+        print(json.dumps({"receipt": receipt.to_dict(), "pending": store.scrub_pending}))
+    else:
+        store.add_embeddings(person, np.ones((2000, h.DIM), np.float32))
+        print(json.dumps({"added": True}))
+except StoreError as exc:
+    print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+"""
+
+
+def _under_a_file_size_limit(data_dir, action: str, person: str, limit: int) -> dict:
+    """Run `action` in a process whose files cannot grow past `limit` bytes (RLIMIT_FSIZE): SQLite gets EFBIG,
+    which it reports as a disk I/O error, not as a full disk."""
+    done = subprocess.run([sys.executable, "-c", _UNDER_A_FILE_SIZE_LIMIT, str(data_dir), action, person, str(limit)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def big_store_dir(tmp_path):
+    """A store whose unveil.db is far over 512 KiB (a member with many embeddings), its WAL checkpointed."""
+    with h.new_store(tmp_path) as store:
+        big = h.enrol(store, "Halle Berry")
+        store.add_embeddings(big, np.ones((3000, h.DIM), np.float32))
+        h.enrol(store, "Hamid Karzai")
+        assert store.scrub()
+    assert (tmp_path / DATA_FILE).stat().st_size > 1024**2
+    return tmp_path
+
+
+def test_a_write_past_a_file_size_limit_is_a_typed_error_that_changes_nothing(big_store_dir):
+    with h.open_store(big_store_dir) as store:
+        before, pid = store.counts(), store.find_person("Hamid Karzai").id
+    outcome = _under_a_file_size_limit(big_store_dir, "add", pid, 64 * 1024)
+    assert outcome == {"error": "StoreWriteError",
+                       "message": WRITE_FAILED_MESSAGE.format(data_dir=big_store_dir, detail="disk I/O error")}
+    with h.open_store(big_store_dir) as store:
+        assert store.counts() == before and store.check() == [] and store.verify_audit().ok
+
+
+def test_an_erasure_whose_scrub_hits_a_file_size_limit_still_hands_back_its_receipt(big_store_dir):
+    # The purge commits in the WAL, under the limit; the checkpoint that follows writes into unveil.db, past it.
+    with h.open_store(big_store_dir) as store:
+        victim = store.find_person("Hamid Karzai").id
+        wrapped = h.query(big_store_dir / KEYS_FILE, "SELECT wrapped FROM data_keys WHERE owner = ?", (victim,))[0][0]
+    outcome = _under_a_file_size_limit(big_store_dir, "purge", victim, 512 * 1024)
+    assert outcome["pending"] is True and outcome["receipt"]["storage_scrubbed"] is False
+    assert outcome["receipt"]["subject"] == victim and outcome["receipt"]["records"]["person"] == 1
+    with h.open_store(big_store_dir) as store:  # the next open, without the limit, finishes the scrub
+        assert victim not in store.person_ids() and not store.scrub_pending
+        receipt = erasure.ErasureReceipt(**outcome["receipt"])
+        assert erasure.receipt_is_logged(store, receipt)
+    assert not _on_disk(big_store_dir, wrapped)
+
+
+def test_an_erasure_whose_commit_hits_a_file_size_limit_is_a_typed_error_and_erases_nothing(big_store_dir):
+    # governance's purge opens the transaction itself: its commit is typed by the store all the same.
+    with h.open_store(big_store_dir) as store:
+        before, victim = store.counts(), store.find_person("Hamid Karzai").id
+    outcome = _under_a_file_size_limit(big_store_dir, "purge", victim, 16 * 1024)
+    assert outcome == {"error": "StoreWriteError",
+                       "message": WRITE_FAILED_MESSAGE.format(data_dir=big_store_dir, detail="disk I/O error")}
+    with h.open_store(big_store_dir) as store:
+        assert store.counts() == before and victim in store.person_ids()
+        assert store.check() == [] and store.verify_audit().ok
+
+
+def test_a_failed_unlock_that_cannot_be_logged_says_so(big_store_dir):
+    outcome = _under_a_file_size_limit(big_store_dir, "wrong passphrase", "", 4096)
+    assert outcome == {"error": "WrongPassphraseError", "message": WRONG_PASSPHRASE_UNLOGGED}
+    with h.open_store(big_store_dir) as store:
+        assert not [e for e in store.audit_entries() if e.event == "unlock_failed"] and store.check() == []
