@@ -386,6 +386,34 @@ def test_a_90_second_video_of_two_people_crossing_gives_one_track_each_over_its_
     assert len(fer_video.track_faces(analysis.frames)) == 3  # by boxes alone the member is two people
 
 
+def test_frames_where_one_face_embeds_elsewhere_stay_in_that_person_s_track(app_models_dir, faces_dir, tmp_path):
+    # All 120 frames of the crossing video: in 7 of them the member's 41-px face is drawn with a shorter box
+    # and embeds 0.77 from the rest of his track (cosine, threshold 0.54). Compared by their means alone,
+    # those frames made a third person ("Face 3", 7 frames); each of them lies within 0.2 of some frame of
+    # his, so the tracks are one person.
+    member, stranger = photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5)
+    video = crossing_video((member, stranger), tmp_path / "crossing.mp4", seconds=90.0)
+    model = load_embedding_model(app_models_dir / identity_model_name())
+    analyzer = FaceAnalyzer(emotion_model=app_models_dir / "emotion_vgg16.onnx", identity_model=model)
+    analysis = fer_video.analyze_video(video, analyzer.analyze,
+                                       same_person=fer_video.SamePerson(model.threshold, model.distance))
+    assert analysis.coverage.frames == 120
+    assert sorted(len(track.observations) for track in analysis.tracks) == [101, 120]
+
+
+def test_tracks_are_one_person_when_most_faces_of_one_match_faces_of_the_other():
+    same = fer_video.SamePerson(0.54, "cosine")
+    rng = np.random.default_rng(0)
+    usual, odd, other = (rng.standard_normal(128) for _ in range(3))
+    person = np.stack([usual + 0.05 * rng.standard_normal(128) for _ in range(20)]
+                      + [odd + 0.05 * rng.standard_normal(128) for _ in range(2)])
+    odd_frames = np.stack([odd + 0.05 * rng.standard_normal(128) for _ in range(5)])
+    stranger = np.stack([other + 0.05 * rng.standard_normal(128) for _ in range(5)])
+    assert same.between(person.mean(axis=0), odd_frames.mean(axis=0)) > 0.54  # by their means: two people
+    assert same.between_tracks(person, odd_frames) == same.between_tracks(odd_frames, person) < 0.1
+    assert same.between_tracks(person, stranger) > 0.54
+
+
 # ----------------------------------------------------------------------------- family, governance, explain
 
 
