@@ -783,12 +783,7 @@ class FamilyStore:
                     self._depth -= 1
                 return
             conn = self._conn()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if _is_busy(exc):
-                    raise StoreBusyError(self._timeout) from None
-                raise
+            self._begin(conn)
             self._depth, self._new_owners, self._shred_after_commit, self._sealed_appended = 1, [], [], False
             self._chain_reset = False
             marked: list[str] = []
@@ -817,6 +812,15 @@ class FamilyStore:
             finally:
                 self._depth, self._new_owners, self._shred_after_commit, self._sealed_appended = 0, [], [], False
                 self._chain_reset = False
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """Take the file's write lock; StoreBusyError when another session holds it past the busy timeout."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusyError(self._timeout) from None
+            raise
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         # The outermost unit is often opened by a caller (governance's purge, enrolment, consent), outside
@@ -864,12 +868,7 @@ class FamilyStore:
         # checkpoint waits for keys.db's readers) or a program outside Unveil: busy past the timeout, the
         # caller's unveil.db transaction rolls back and nothing is changed, as when unveil.db is busy.
         keys = self._keys_conn()
-        try:
-            keys.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                raise StoreBusyError(self._timeout) from None
-            raise
+        self._begin(keys)
         try:
             yield keys
             keys.execute("COMMIT")
