@@ -28,6 +28,7 @@ import unveil.api as api
 from fer_core import FaceAnalyzer
 from fer_core.model_files import identity_model_name
 from fer_core.store import DATA_FILE, FamilyStore, StoreBusyError, StoreCorruptError, StoreLockedError
+from governance import family
 from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, free_port, photo_bytes, side_by_side
 from unveil.api import (
     TOKEN_ENV,
@@ -193,6 +194,43 @@ def test_a_member_is_named_a_stranger_is_unknown_and_the_recognition_is_audited(
     people = client.get("/v1/people", headers=AUTH).json()["people"]
     assert people == [{"name": "Colin Powell", "consent": "active", "consent_expires": people[0]["consent_expires"]}]
     assert people[0]["consent_expires"].startswith("2099-01-01")
+
+
+class _PurgeWhileAnalysing:
+    """The shared analyzer, except that another session (the CLI, the app) erases `name` from the store in
+    `folder` while the photo is being analysed: after the request read the gallery, before it answers."""
+
+    def __init__(self, analyzer: FaceAnalyzer, folder, name: str) -> None:
+        self._analyzer, self._folder, self._name = analyzer, folder, name
+
+    def __getattr__(self, attribute: str):
+        return getattr(self._analyzer, attribute)
+
+    def analyze(self, image, **kwargs):
+        faces = self._analyzer.analyze(image, **kwargs)
+        with FamilyStore(self._folder) as other:
+            other.unlock(FAMILY_PASSPHRASE)
+            family.purge(other, self._name)
+        return faces
+
+
+def test_a_member_erased_while_their_photo_is_analysed_is_not_named_in_the_answer(analyzer, family_store_dir,
+                                                                                   faces_dir, tmp_path):
+    """The answer comes after the erasure returned: it must not name them, nor count their recognition."""
+    folder = tmp_path / "family"
+    shutil.copytree(family_store_dir, folder)
+    with FamilyStore(folder) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        client = TestClient(create_app(settings=ApiSettings(token=TOKEN), store=store,
+                                       analyzer=_PurgeWhileAnalysing(analyzer, folder, "Colin Powell")))
+        photo = side_by_side(faces_dir / MEMBER / f"{MEMBER}_0006.jpg", faces_dir / STRANGER / f"{STRANGER}_0002.jpg")
+        reply = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photo)
+        assert reply.status_code == 200, reply.text
+        assert [face["identity"] for face in reply.json()["faces"]] == ["unknown", "unknown"]
+        purge, counted = store.audit_entries()[-2:]
+        assert (purge.event, counted.event, counted.details) == ("purge", "recognise",
+                                                                 {"faces": 2, "named": 0, "unknown": 2})
+        assert store.people() == []
 
 
 def test_the_people_list_needs_the_store(client):

@@ -14,6 +14,7 @@ from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fer_core import FaceAnalyzer, Gallery, ImageError, ImageTooLargeError, UnveilError, load_image
+from fer_core.analyzer import identify
 from fer_core.images import MAX_PIXELS
 from fer_core.render import face_records
 from fer_core.store import (
@@ -207,10 +208,10 @@ async def _body_image(request: Request, limit: int) -> bytes:
 def _analyze(data: bytes, models: FaceAnalyzer, gallery_now: Callable[[], Gallery | None], max_pixels: int,
              store: FamilyStore | None, turns: threading.BoundedSemaphore) -> dict[str, Any]:
     with turns:
-        return _analyze_now(data, models, gallery_now(), max_pixels, store)
+        return _analyze_now(data, models, gallery_now, max_pixels, store)
 
 
-def _analyze_now(data: bytes, models: FaceAnalyzer, gallery: Gallery | None, max_pixels: int,
+def _analyze_now(data: bytes, models: FaceAnalyzer, gallery_now: Callable[[], Gallery | None], max_pixels: int,
                  store: FamilyStore | None) -> dict[str, Any]:
     try:
         image = load_image(data, max_pixels=max_pixels)
@@ -218,7 +219,14 @@ def _analyze_now(data: bytes, models: FaceAnalyzer, gallery: Gallery | None, max
         raise ApiError(413, "too_many_pixels", exc.reason) from None
     except ImageError as exc:
         raise ApiError(400, "unreadable_image", exc.reason) from None
+    version = store.data_version() if store is not None else None
+    gallery = gallery_now()
     faces = models.analyze(image, gallery=gallery)
+    # An analysis takes up to seconds; an erasure (or a consent withdrawn) that another session committed
+    # meanwhile would otherwise be named in an answer sent after the erasure returned. When the store
+    # changed, the faces are named again from the gallery as it is now (their embeddings are kept).
+    if gallery is not None and store is not None and store.data_version() != version:
+        faces = identify(faces, gallery_now())
     if gallery is not None and faces and store is not None:
         family.count_recognitions(store, [face.person_id for face in faces])  # store errors: see store_error
     height, width = image.shape[:2]
