@@ -23,6 +23,7 @@ from fer_core.store import (
     StoreCorruptError,
     StoreDamagedError,
     StoreError,
+    StoreLockedError,
     TamperedDataError,
 )
 from governance import family
@@ -42,6 +43,10 @@ UNSUPPORTED_TYPE = ("send the photo as multipart/form-data (field 'image') or as
 STORE_LOCKED = ("the family store is not unlocked for this server (start it with UNVEIL_PASSPHRASE or --key-file "
                 "to list members)")
 STORE_UNAVAILABLE = "the family store cannot be used now: {reason}"
+# The store locks this server's session when another session replaces its master key (a rotation): its keys
+# no longer open anything, so only a restart with the new passphrase helps, not a retry.
+STORE_KEY_CHANGED = ("the family store's master key was replaced in another session (unveil family passwd --rotate): "
+                     "restart unveil serve with the new passphrase or key file; retrying will not help")
 STORE_DAMAGED = ("the family store cannot be read, so no face can be named and no photo is analysed (a reply without "
                  "names would pass family members off as strangers): {reason}")
 MAX_PIXELS_OVER_PILLOW = ("max_pixels {max_pixels:,} is over the {limit:,} pixels Pillow opens (PIL.Image.MAX_IMAGE_PIXELS, "
@@ -117,9 +122,12 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:
         # 503 either way: the server is up but cannot do its job. The kind tells an automation whether
-        # to retry (busy, locked) or to alert someone (damaged).
+        # to retry (busy), to restart the server (its key was replaced) or to alert someone (damaged). The
+        # server never locks its store itself: locked means another session rotated the master key.
         if isinstance(exc, _DAMAGE):
             return _error(503, "store_damaged", STORE_DAMAGED.format(reason=exc))
+        if isinstance(exc, StoreLockedError):
+            return _error(503, "store_key_changed", STORE_KEY_CHANGED)
         return _error(503, "store_unavailable", STORE_UNAVAILABLE.format(reason=exc))
 
     @app.exception_handler(StarletteHTTPException)
@@ -135,8 +143,9 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
         """Whether the server is up, which models it runs, and whether it names family members. When it
-        names them but the family store cannot be read, 503 with error "store_unavailable" (busy or locked:
-        retry, or restart the server unlocked) or "store_damaged" (run `unveil family check`), as
+        names them but the family store cannot be read, 503 with error "store_unavailable" (busy: retry),
+        "store_key_changed" (restart the server with the new passphrase) or "store_damaged" (run
+        `unveil family check`), as
         /v1/analyze would answer."""
         identity = models.identity_model
         return {
@@ -154,7 +163,7 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         """The faces of one photo: box (x, y, w, h), detector score, emotion with its probabilities, and the
         family member's name ("unknown" for anyone else) when the server names people. The photo is sent as
         multipart/form-data (field `image`) or as the raw body (an image/* Content-Type). When the family
-        store cannot be read, 503 with error "store_unavailable" (busy or locked) or "store_damaged", and
+        store cannot be read, 503 with error "store_unavailable", "store_key_changed" or "store_damaged", and
         no faces: an answer without names would call family members "unknown", and an automation keyed
         on strangers would act on it."""
         data = await _body_image(request, settings.max_body_bytes)
