@@ -2,15 +2,20 @@
 its stdout that goes away."""
 from __future__ import annotations
 
+import argparse
+import contextlib
 import errno
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 
 import pytest
 
-from tests.support.app import MEMBER, photo_path
+from fer_core.store import DATA_FILE, StoreBusyError
+from governance import family
+from tests.support.app import FAMILY_PASSPHRASE, MEMBER, photo_path
 from tests.support.paths import REPO
 from tests.support.watch_video import Walker, room_video
 from unveil.cli import EXIT_BROKEN_PIPE, main
@@ -88,6 +93,22 @@ def test_a_run_whose_broker_never_got_its_events_exits_1_and_says_so(faces_dir, 
     said = EVENTS_UNDELIVERED.split("{count}")
     assert said[0].format(host="127.0.0.1", port=port) in result.stderr and said[1] in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_loop_waits_a_second_not_fifteen_for_another_session_s_write(family_store_dir, monkeypatch):
+    # The loop writes only its recognition counts, and a busy store carries them to the next count
+    # (unveil.watch.loop); waiting the store's default 15 s at each appearance froze the camera that long.
+    monkeypatch.setenv(watch_cli.PASSPHRASE_ENV, FAMILY_PASSPHRASE)
+    with contextlib.ExitStack() as stack:
+        store = watch_cli._store(argparse.Namespace(data_dir=family_store_dir, key_file=None), stack)
+        writer = sqlite3.connect(family_store_dir / DATA_FILE, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another session's write in progress
+        try:
+            with pytest.raises(StoreBusyError) as busy:
+                family.count_recognitions(store, [None])
+        finally:
+            writer.close()
+    assert str(busy.value) == str(StoreBusyError(watch_cli.COUNT_BUSY_TIMEOUT_S)) and watch_cli.COUNT_BUSY_TIMEOUT_S <= 1
 
 
 def test_a_new_jsonl_file_is_readable_by_its_owner_only(tmp_path, no_models):

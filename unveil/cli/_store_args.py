@@ -24,6 +24,8 @@ NO_PASSPHRASE = ("no passphrase: set {env}, give it on standard input (one line)
                  "nothing was changed")
 EMPTY_LINE = "the passphrase read from standard input is empty; nothing was changed"
 PASSPHRASES_DIFFER = "the two passphrases differ; nothing was changed"
+# How long a command's write waits for another session's (FamilyStore's default): a person at a terminal waits.
+DEFAULT_BUSY_TIMEOUT_S = 15.0
 
 
 class PassphraseInputError(UnveilError):
@@ -71,8 +73,8 @@ def open_locked(args: argparse.Namespace) -> FamilyStore:
     return FamilyStore(args.data_dir)
 
 
-def open_unlocked(args: argparse.Namespace) -> FamilyStore:
-    store = FamilyStore(args.data_dir)
+def open_unlocked(args: argparse.Namespace, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> FamilyStore:
+    store = FamilyStore(args.data_dir, busy_timeout=busy_timeout)
     try:
         if args.key_file:
             store.unlock(key_file=args.key_file)
@@ -84,12 +86,13 @@ def open_unlocked(args: argparse.Namespace) -> FamilyStore:
     return store
 
 
-def open_unlocked_unattended(args: argparse.Namespace) -> FamilyStore | None:
+def open_unlocked_unattended(args: argparse.Namespace, *,
+                             busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> FamilyStore | None:
     """For a command that runs unattended (`unveil watch`, `unveil serve`): the store unlocked with
     --key-file or $UNVEIL_PASSPHRASE, or None when neither is given (nobody is there to type it)."""
     if not args.key_file and not os.environ.get(PASSPHRASE_ENV):
         return None
-    return open_unlocked(args)
+    return open_unlocked(args, busy_timeout=busy_timeout)
 
 
 def confirm(question: str, assume_yes: bool) -> bool:

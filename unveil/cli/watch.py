@@ -28,6 +28,9 @@ from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unl
 from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV, SOURCE_ENV
 
 NO_SOURCE = f"unveil watch: nothing to watch: give --source, or set {SOURCE_ENV} (a stream address with a password)"
+# The loop writes only its recognition counts, and waits this long for another session's write before
+# carrying them to the next count (unveil.watch.loop): the store's 15 s would freeze the camera that long.
+COUNT_BUSY_TIMEOUT_S = 1.0
 NO_OUTPUT = "unveil watch: nothing to output: give --jsonl FILE (or - for stdout) and/or --mqtt HOST[:PORT]"
 DETECT_EVERY_INVALID = "unveil watch: --detect-every must be at least 1, got {value}"
 LEAVE_AFTER_INVALID = "unveil watch: --leave-after must be a number of seconds >= 0, got {value}"
@@ -118,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 def _store(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
     """The unlocked family store when it can be unlocked without a prompt (a headless loop has nobody
     to type), else None: recognition is then off and every face unknown."""
-    store = open_unlocked_unattended(args)
+    store = open_unlocked_unattended(args, busy_timeout=COUNT_BUSY_TIMEOUT_S)
     if store is None:
         print(NO_RECOGNITION.format(env=PASSPHRASE_ENV), file=sys.stderr)
         return None
