@@ -112,6 +112,15 @@ def _is_io_error(exc: sqlite3.OperationalError) -> bool:
     return "disk I/O error" in str(exc)
 
 
+def _refused_write(data_dir: Path, exc: sqlite3.DatabaseError) -> StoreError | None:
+    """The typed error of a write the disk refused (StoreFullError, StoreWriteError), or None for any other."""
+    if isinstance(exc, sqlite3.OperationalError) and _is_full(exc):
+        return StoreFullError(data_dir)
+    if isinstance(exc, sqlite3.OperationalError) and _is_io_error(exc):
+        return StoreWriteError(data_dir, str(exc))
+    return None
+
+
 def _is_read_only(exc: sqlite3.Error) -> bool:
     text = str(exc)
     return "readonly" in text or "read-only" in text or "unable to open" in text
@@ -168,10 +177,8 @@ def _damage_is_typed(method: Callable[..., Any]) -> Callable[..., Any]:
         except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
             raise
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and _is_full(exc):
-                raise StoreFullError(self.data_dir) from None
-            if isinstance(exc, sqlite3.OperationalError) and _is_io_error(exc):
-                raise StoreWriteError(self.data_dir, str(exc)) from None
+            if (refused := _refused_write(self.data_dir, exc)) is not None:
+                raise refused from None
             if isinstance(exc, sqlite3.OperationalError) and not any(word in str(exc) for word in _DAMAGE_WORDS):
                 raise
             raise StoreCorruptError(self.data_dir, str(exc)) from None
@@ -828,10 +835,8 @@ class FamilyStore:
         try:
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            if _is_full(exc):
-                raise StoreFullError(self.data_dir) from None
-            if _is_io_error(exc):
-                raise StoreWriteError(self.data_dir, str(exc)) from None
+            if (refused := _refused_write(self.data_dir, exc)) is not None:
+                raise refused from None
             raise
 
     def _after_commit(self) -> None:
