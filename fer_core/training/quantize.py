@@ -155,8 +155,9 @@ def quantize(
     return out_path
 
 
-def _outputs(session, faces: np.ndarray) -> dict[str, np.ndarray]:
-    names = [o.name for o in session.get_outputs()]
+def _outputs(session, faces: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """These outputs (default: all) of the session on `faces`, run EVAL_BATCH faces at a time."""
+    names = names or [o.name for o in session.get_outputs()]
     name = session.get_inputs()[0].name
     runs = [session.run(names, {name: faces[i : i + EVAL_BATCH]}) for i in range(0, len(faces), EVAL_BATCH)]
     return {n: np.concatenate([r[k] for r in runs]) for k, n in enumerate(names)}
@@ -242,8 +243,7 @@ def ship_verdict(fp32_path: Path, int8_path: Path, faces: np.ndarray, labels: np
     from fer_core._onnx import load_session
 
     def accuracy(path: Path) -> float:
-        run = _probs_runner(load_session(path))
-        probs = np.concatenate([run(faces[i : i + EVAL_BATCH])[0] for i in range(0, len(faces), EVAL_BATCH)])
+        probs = _outputs(load_session(path), faces, ["probs"])["probs"]
         return float((probs.argmax(axis=1) == labels).mean())
 
     fp32, int8 = accuracy(fp32_path), accuracy(int8_path)
