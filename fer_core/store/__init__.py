@@ -43,11 +43,12 @@ from fer_core.store._errors import (
 )
 from fer_core.store._paths import default_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
-from fer_core.store._store import DATA_FILE, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
+from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
 
 __all__ = [
     "DAMAGED_MESSAGE",
     "DATA_FILE",
+    "DEFAULT_BUSY_TIMEOUT_S",
     "FULL_MESSAGE",
     "GALLERY_MIXES_MODELS",
     "KEYS_FILE",

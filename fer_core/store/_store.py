@@ -61,6 +61,9 @@ from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Dam
 DATA_FILE = "unveil.db"
 KEYS_FILE = "keys.db"
 MAX_NAME_CHARS = 200
+# How long a write waits for another session's write lock before StoreBusyError: a person at a terminal or in
+# the app waits that long; a loop that must not freeze (unveil watch) passes less.
+DEFAULT_BUSY_TIMEOUT_S = 15.0
 MAX_EMBEDDING_DIM = 8192
 _SEALED_OVERHEAD = 1 + 12 + 16  # format byte, nonce, GCM tag
 _HOUSEHOLD = "household:"  # a saved analysis's own data key is named household:<random> (older stores: one for all)
@@ -254,7 +257,7 @@ class FamilyStore:
         self,
         data_dir: str | os.PathLike[str] | None = None,
         *,
-        busy_timeout: float = 15.0,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.data_dir = resolve_data_dir(data_dir)
@@ -305,7 +308,7 @@ class FamilyStore:
     # ------------------------------------------------------------------ create / open / unlock
 
     @classmethod
-    def open(cls, data_dir: str | os.PathLike[str] | None = None, *, busy_timeout: float = 15.0,
+    def open(cls, data_dir: str | os.PathLike[str] | None = None, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S,
              clock: Callable[[], float] = time.time) -> FamilyStore:
         """Open an existing store, still locked."""
         return cls(data_dir, busy_timeout=busy_timeout, clock=clock)
@@ -318,7 +321,7 @@ class FamilyStore:
         passphrase: str | None = None,
         key_file: str | os.PathLike[str] | None = None,
         scrypt: _crypto.ScryptParams | None = None,
-        busy_timeout: float = 15.0,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S,
         clock: Callable[[], float] = time.time,
     ) -> FamilyStore:
         """Create a new, empty store and return it unlocked. It can be unlocked later with the

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 
 from fer_core import UnveilError
-from fer_core.store import FamilyStore, default_data_dir
+from fer_core.store import DEFAULT_BUSY_TIMEOUT_S, FamilyStore, default_data_dir
 
 PASSPHRASE_ENV = "UNVEIL_PASSPHRASE"
 NEW_PASSPHRASE_ENV = "UNVEIL_NEW_PASSPHRASE"
@@ -24,8 +24,6 @@ NO_PASSPHRASE = ("no passphrase: set {env}, give it on standard input (one line)
                  "nothing was changed")
 EMPTY_LINE = "the passphrase read from standard input is empty; nothing was changed"
 PASSPHRASES_DIFFER = "the two passphrases differ; nothing was changed"
-# How long a command's write waits for another session's (FamilyStore's default): a person at a terminal waits.
-DEFAULT_BUSY_TIMEOUT_S = 15.0
 
 
 class PassphraseInputError(UnveilError):
