@@ -312,12 +312,8 @@ def count_tables(scored: EvalSet, detected: np.ndarray, labels: np.ndarray,
     strata for confusion_estimates: for a set that names the person in each photo, one table per person (axis
     0) with each person's source as their stratum; otherwise one table for all and None (faces resampled)."""
     faces = np.flatnonzero(detected)
-    cells = (labels[faces], *(p[faces] for p in predictions))
-    if not scored.subjects or not len(faces):
-        table = np.zeros((len(CLASSES),) * len(cells), dtype=np.int64)
-        np.add.at(table, cells, 1)
-        return table, None
-    return tables_by_cluster([(scored.sources[i], scored.subjects[i]) for i in faces], cells, classes=CLASSES)
+    people = [(scored.sources[i], scored.subjects[i]) for i in faces] if scored.subjects and len(faces) else None
+    return tables_by_cluster(people, (labels[faces], *(p[faces] for p in predictions)), classes=CLASSES)
 
 
 def _part(scored: EvalSet, models: list[str], keys: list[str], key: str) -> EvalSet:

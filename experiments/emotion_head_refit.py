@@ -134,11 +134,7 @@ def paired_gap(a: np.ndarray, b: np.ndarray, labels: np.ndarray, *, n_boot: int 
     """Accuracy of predictions b minus a with its paired percentile bootstrap 95% interval over faces, or, given
     each face's (source, person), over people drawn within each source, as benchmarks/emotion_real_photos.py
     computes its gaps (governance.bias_audit)."""
-    if people is None:
-        joint, strata = np.zeros((len(CLASSES),) * 3, dtype=np.int64), None
-        np.add.at(joint, (labels, b, a), 1)
-    else:
-        joint, strata = tables_by_cluster(people, [labels, b, a], classes=CLASSES)
+    joint, strata = tables_by_cluster(people, [labels, b, a], classes=CLASSES)
     gap = paired_difference_estimates(joint, CLASSES, n_boot=n_boot, seed=seed, strata=strata)["accuracy"]
     return [gap.value, gap.low, gap.high]
 

@@ -64,11 +64,16 @@ def paired_difference_estimates(
     return estimates
 
 
-def tables_by_cluster(clusters: Sequence[tuple[object, object]], columns: Sequence[np.ndarray], *,
-                      classes: Sequence[str]) -> tuple[np.ndarray, list[object]]:
+def tables_by_cluster(clusters: Sequence[tuple[object, object]] | None, columns: Sequence[np.ndarray], *,
+                      classes: Sequence[str]) -> tuple[np.ndarray, list[object] | None]:
     """Rows counted by their class indices in `columns` (true class, then each model's prediction), one table per
     cluster, with each cluster's stratum: the `table` and `strata` of confusion_estimates and
-    paired_difference_estimates. `clusters` names each row's (stratum, cluster), e.g. (source, person)."""
+    paired_difference_estimates. `clusters` names each row's (stratum, cluster), e.g. (source, person); None
+    (rows that name no cluster) counts them in one table, with strata None: intervals over rows."""
+    if clusters is None:
+        table = np.zeros((len(classes),) * len(columns), dtype=np.int64)
+        np.add.at(table, tuple(np.asarray(c) for c in columns), 1)
+        return table, None
     keys = [tuple(key) for key in clusters]
     index = {key: k for k, key in enumerate(sorted(set(keys), key=lambda key: tuple(map(str, key))))}
     tables = np.zeros((len(index), *(len(classes),) * len(columns)), dtype=np.int64)

@@ -167,3 +167,5 @@ def test_rows_are_counted_per_cluster_with_the_cluster_s_stratum():
     assert tables[2][1, 1] == tables[2][3, 0] == 1 and tables[2].sum() == 2
     assert (tables.sum(axis=0) == _table(truth, a)).all()
     assert confusion_estimates(tables, CLASSES, strata=strata)["accuracy"].value == 0.6
+    table, none = tables_by_cluster(None, [truth, a], classes=CLASSES)  # rows that name no cluster: one table
+    assert none is None and (table == _table(truth, a)).all()
