@@ -189,7 +189,12 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
         gray = (np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8).astype(np.uint8)
         return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
     if mode == "F":
-        gray = np.clip(np.asarray(image, dtype=np.float32), 0, 255).astype(np.uint8)
+        # 32-bit float grayscale (TIFF) has no fixed scale: scientific and HDR tools write 0-1, others 0-255. A
+        # file whose values all lie within 0-1 is read as 0-1 (in 0-255 it would be black to the eye too).
+        values = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        if values.max() <= 1.0:
+            values = values * 255.0
+        gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
     if mode == "La":
         # Premultiplied alpha: Pillow converts La to LA (undoing the premultiplication) and to nothing else.

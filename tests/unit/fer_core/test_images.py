@@ -150,6 +150,19 @@ def test_16_bit_grayscale_keeps_the_top_8_bits():
     np.testing.assert_array_equal(load_image(values), result)
 
 
+def test_float_grayscale_tiffs_read_in_0_1_or_in_0_255():
+    """A 32-bit float TIFF holds 0-1 (scientific and HDR tools) or 0-255: a 0-1 file once came out black."""
+    ramp = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+    unit = load_image(_encode(Image.fromarray(ramp, "F"), "TIFF"))
+    np.testing.assert_array_equal(unit[..., 0], np.rint(ramp.astype(np.float64) * 255).astype(np.uint8))
+    assert (unit[0, 0, 0], unit[-1, -1, 0]) == (0, 255)
+    wide = ramp * 300 - 20  # 0-255 with values beyond both ends, and a hole
+    wide[0, :3] = (np.nan, np.inf, -np.inf)
+    read = load_image(_encode(Image.fromarray(wide, "F"), "TIFF"))[..., 0]
+    assert tuple(read[0, :3]) == (0, 255, 0)
+    np.testing.assert_array_equal(read[1:], np.clip(np.rint(wide[1:].astype(np.float64)), 0, 255).astype(np.uint8))
+
+
 def test_big_endian_16_bit_arrays_read_like_native_ones():
     values = (np.arange(12 * 16, dtype=np.uint32).reshape(12, 16) * 300).astype(np.uint16)
     for shape in ((12, 16), (12, 16, 3), (12, 16, 4)):
