@@ -34,6 +34,9 @@ EVENTS: dict[str, str] = {
     "erase_all": "everything was erased; the log restarts here (receipt hash in details)",
     "retention_change": "a retention period was changed",
     "sweep": "the retention policy was applied (counts removed per kind)",
+    "date_unconfirmed": "the clock read far past the store's last use: what only the date would remove waits until "
+                        "the date is confirmed (the last use's time, counts waiting per kind)",
+    "date_confirmed": "the user confirmed the date after such a jump; the sweep then applied retention",
     "analysis_kept": "an analysis result was kept in the store at the user's request (counts only)",
     "analysis_deleted": "a kept analysis result was deleted at the user's request",
 }

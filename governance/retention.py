@@ -11,12 +11,14 @@ expired (or who has no consent record) is always erased: consent is not a retent
 The sweep runs at app start and on demand. It is idempotent: a second run finds nothing to remove.
 Everything it removes goes in one transaction with its "sweep" audit entry. It first checks the
 store (FamilyStore.require_intact): on a damaged store a consent that merely looks missing must not
-erase anyone, so it raises StoreDamagedError and removes nothing.
+erase anyone, so it raises StoreDamagedError and removes nothing. A clock far ahead of the store's last
+use is damage of the same kind: what only the date would remove waits until the date is confirmed
+(CLOCK_GAP_DAYS).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fer_core import UnveilError
 from fer_core.store import FamilyStore
@@ -36,6 +38,28 @@ UNSEEN_PEOPLE_ZERO = ("retention of unseen_people: at least 1 day (0 would erase
                       "or None to keep members until erased by hand")
 STORED_DAYS_TOO_MANY = ("the stored retention of {kind} is {days} days, more than {maximum:,}: set it again "
                         "(unveil retention set); nothing was removed")
+
+
+# The store has no clock but the machine's. A household may leave Unveil for weeks; a clock set years ahead (a flat
+# clock battery, a wrong time server) looks to the store exactly like years away, and would erase every member at
+# the next sweep. So when the clock reads more than CLOCK_GAP_DAYS after the store's last sealed audit entry, what
+# only the passing of time would remove (ended consents, unseen members, old thumbnails and analyses) waits until
+# someone confirms the date (sweep(date_confirmed=True)). Meanwhile members whose consent has ended are not named
+# (family.gallery names consents in force only), and a member without any consent record is still erased.
+CLOCK_GAP_DAYS = 30
+DATE_UNCONFIRMED = ("The clock reads {now}, {days:,} days after this store was last used ({last}), so nothing was "
+                    "removed because of the date. If the date is right, confirm it and the sweep removes {waiting}. "
+                    "Until then members whose consent has ended are not named.")
+# What a sweep removes, per report key, in words (one, many).
+REMOVAL_WORDS: dict[str, tuple[str, str]] = {
+    "consent_expired": ("member whose consent expired", "members whose consent expired"),
+    "consent_missing": ("member without a consent record", "members without a consent record"),
+    "unseen_people": ("member not seen for too long", "members not seen for too long"),
+    "thumbnails": ("thumbnail", "thumbnails"),
+    "analyses": ("kept result", "kept results"),
+}
+# Audit events that hold the question open and close it.
+_DATE_EVENTS = ("date_unconfirmed", "date_confirmed")
 
 
 class RetentionError(UnveilError, ValueError):
@@ -68,45 +92,115 @@ def set_policy(store: FamilyStore, kind: str, days: int | None) -> None:
 
 
 @dataclass(frozen=True)
+class DateCheck:
+    """A sweep that waits for the date to be confirmed: when the store was last used before the clock's jump, the
+    clock now (both ISO, UTC), and what a confirmed sweep would remove, per reason or kind (thumbnails and kept
+    results past their retention, counting those that would go with a member)."""
+
+    last_used_at: str
+    now: str
+    waiting: dict[str, int]
+
+    @property
+    def days(self) -> int:
+        return (datetime.fromisoformat(self.now) - datetime.fromisoformat(self.last_used_at)).days
+
+    def text(self) -> str:
+        """DATE_UNCONFIRMED filled in: the two dates, the days between, what waits in words."""
+        day = "%Y-%m-%d"
+        waiting = ", ".join(f"{count:,} {REMOVAL_WORDS[kind][count != 1]}" for kind, count in self.waiting.items() if count)
+        return DATE_UNCONFIRMED.format(now=datetime.fromisoformat(self.now).strftime(day), days=self.days,
+                                       last=datetime.fromisoformat(self.last_used_at).strftime(day), waiting=waiting)
+
+
+@dataclass(frozen=True)
 class SweepReport:
     ran_at: str
     removed: dict[str, int]  # what was removed, per reason or kind
     receipts: list[erasure.ErasureReceipt] = field(default_factory=list)
     storage_scrubbed: bool = True
+    date_check: DateCheck | None = None  # set when removals wait for the date to be confirmed
 
     @property
     def total(self) -> int:
         return sum(self.removed.values())
 
 
-def sweep(store: FamilyStore) -> SweepReport:
+def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
     """Apply consent expiry and the retention policy now (the store's clock) and report what went.
-    StoreDamagedError, with nothing removed, when the store fails its integrity checks."""
+    StoreDamagedError, with nothing removed, when the store fails its integrity checks. When the clock reads more
+    than CLOCK_GAP_DAYS after the store's last use, only members without a consent record go, and the report's
+    date_check says what waits, unless `date_confirmed` (the user says the date is right)."""
     now = consent.store_now(store)
     days = policy(store)
-    removed = {"consent_expired": 0, "consent_missing": 0, "unseen_people": 0, "thumbnails": 0, "analyses": 0}
-    receipts = []
+    removed = dict.fromkeys(("consent_expired", "consent_missing", "unseen_people", "thumbnails", "analyses"), 0)
+    receipts, date_check = [], None
     with store.transaction():
         store.require_intact()
-        unseen_before = (now - timedelta(days=days["unseen_people"])).timestamp() if days["unseen_people"] is not None else None
-        for person in store.people(errors="skip"):
-            record = consent.latest(store, person.id)
-            state = consent.status(record, now)
-            if state == "expired" and now < record.expires_at:
-                continue  # given "in the future": the clock is wrong, which is no reason to erase anyone
-            if state != "active":
-                reason, key = ("consent expired", "consent_expired") if state == "expired" else ("consent missing", "consent_missing")
-            elif unseen_before is not None and person.last_seen_at < unseen_before:
-                reason, key = "not seen", "unseen_people"
+        doomed = _doomed_people(store, now, days["unseen_people"])
+        cutoffs = {kind: (now - timedelta(days=days[kind])).timestamp()
+                   for kind in ("thumbnails", "analyses") if days[kind] is not None}
+        last_used = _last_use_before_a_gap(store, now)
+        waiting = {key: sum(1 for _, _, k in doomed if k == key) for key in ("consent_expired", "unseen_people")}
+        waiting |= {kind: store.count_older(kind, before=cutoff) for kind, cutoff in cutoffs.items()}
+        if last_used is not None and any(waiting.values()):  # a jump that removes nothing asks nothing
+            if date_confirmed:
+                audit_log.record(store, "date_confirmed", details={"last_used": last_used})
             else:
-                continue
-            receipts.append(erasure.purge_person(store, person.id, reason=reason, scrub=False))
+                date_check = DateCheck(_iso(datetime.fromtimestamp(last_used, UTC)), _iso(now), waiting)
+                if not _question_open(store):
+                    audit_log.record(store, "date_unconfirmed", details={"last_used": last_used, **waiting})
+                doomed = [item for item in doomed if item[2] == "consent_missing"]
+                cutoffs = {}
+        for person_id, reason, key in doomed:
+            receipts.append(erasure.purge_person(store, person_id, reason=reason, scrub=False))
             removed[key] += 1
-        if days["thumbnails"] is not None:
-            removed["thumbnails"] = store.delete_thumbnails(before=(now - timedelta(days=days["thumbnails"])).timestamp())
-        if days["analyses"] is not None:
-            removed["analyses"] = store.delete_analyses(before=(now - timedelta(days=days["analyses"])).timestamp())
+        if "thumbnails" in cutoffs:
+            removed["thumbnails"] = store.delete_thumbnails(before=cutoffs["thumbnails"])
+        if "analyses" in cutoffs:
+            removed["analyses"] = store.delete_analyses(before=cutoffs["analyses"])
         audit_log.record(store, "sweep", details=removed)
     scrubbed = store.scrub() if any(removed.values()) else True
     receipts = [replace(receipt, storage_scrubbed=scrubbed) for receipt in receipts]
-    return SweepReport(now.isoformat(timespec="seconds"), removed, receipts, scrubbed)
+    return SweepReport(_iso(now), removed, receipts, scrubbed, date_check)
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="seconds")
+
+
+def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -> list[tuple[str, str, str]]:
+    """(person id, receipt reason, report key) for each member the sweep erases now."""
+    unseen_before = (now - timedelta(days=unseen_days)).timestamp() if unseen_days is not None else None
+    doomed = []
+    for person in store.people(errors="skip"):
+        record = consent.latest(store, person.id)
+        state = consent.status(record, now)
+        if state == "expired" and now < record.expires_at:
+            continue  # given "in the future": the clock is wrong, which is no reason to erase anyone
+        if state == "expired":
+            doomed.append((person.id, "consent expired", "consent_expired"))
+        elif state == "missing":
+            doomed.append((person.id, "consent missing", "consent_missing"))
+        elif unseen_before is not None and person.last_seen_at < unseen_before:
+            doomed.append((person.id, "not seen", "unseen_people"))
+    return doomed
+
+
+def _question_open(store: FamilyStore) -> bool:
+    entry = store.latest_sealed_audit(_DATE_EVENTS)
+    return entry is not None and entry.event == "date_unconfirmed"
+
+
+def _last_use_before_a_gap(store: FamilyStore, now: datetime) -> float | None:
+    """When the store was last used (POSIX seconds), if the clock now reads more than CLOCK_GAP_DAYS after it;
+    else None. Once a sweep has asked for the date, the use before that jump stays the reference until the date is
+    confirmed (the entries written since carry the jumped clock), or until the clock reads near it again."""
+    if _question_open(store):
+        last = float(store.latest_sealed_audit(_DATE_EVENTS).details["last_used"])
+    else:
+        latest = store.latest_sealed_audit()
+        if latest is None:
+            return None
+        last = latest.ts
+    return last if now.timestamp() - last > CLOCK_GAP_DAYS * 86_400 else None

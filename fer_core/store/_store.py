@@ -26,7 +26,7 @@ import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -1440,6 +1440,15 @@ class FamilyStore:
             return self._delete_analysis_rows(self._conn(), [analysis_id]) == 1
 
     @_damage_is_typed
+    def count_older(self, table: Literal["thumbnails", "analyses"], *, before: float) -> int:
+        """How many thumbnails or saved analyses were stored before this time: what delete_thumbnails(before=)
+        or delete_analyses(before=) would delete now."""
+        if table not in ("thumbnails", "analyses"):
+            raise ValueError(f"count_older counts thumbnails or analyses, not {table!r}")
+        with self._snapshot() as conn:
+            return conn.execute(f"SELECT count(*) FROM {table} WHERE created_at < ?", (before,)).fetchone()[0]
+
+    @_damage_is_typed
     def delete_analyses(self, *, before: float) -> int:
         """Delete every saved analysis made before this time; returns how many."""
         with self.transaction():
@@ -1637,33 +1646,48 @@ class FamilyStore:
             self._sealed_appended = True
             return seq
 
+    _AUDIT_COLUMNS = "seq, ts, event, person_id, name, name_digest, details, mac"
+
     @_damage_is_typed
     def audit_entries(self) -> list[AuditEntry]:
         """The audit log, oldest first. Names show only while the store is unlocked and the person
         is still enrolled."""
         with self._snapshot() as conn:
-            rows = conn.execute("SELECT seq, ts, event, person_id, name, name_digest, details, mac FROM audit ORDER BY seq").fetchall()
-        out = []
-        for seq, ts, event, person_id, sealed, name_digest, details, entry_mac in rows:
-            name, status = None, "none"
-            if sealed is None and name_digest is not None:
-                status = "erased"
-            elif sealed is not None:
-                if not self.is_unlocked:
-                    status = "locked"
-                else:
-                    try:
-                        name, status = self._unseal(person_id, "audit", str(seq), "name", sealed).decode("utf-8"), "shown"
-                    except KeyDestroyedError:
-                        status = "erased"
-                    except TamperedDataError:
-                        status = "damaged"
-            try:
-                parsed = json.loads(details)
-            except ValueError:
-                parsed = {}
-            out.append(AuditEntry(seq, ts, event, person_id, name, status, parsed, entry_mac is not None))
-        return out
+            rows = conn.execute(f"SELECT {self._AUDIT_COLUMNS} FROM audit ORDER BY seq").fetchall()
+        return [self._audit_entry(*row) for row in rows]
+
+    @_damage_is_typed
+    def latest_sealed_audit(self, events: Collection[str] | None = None) -> AuditEntry | None:
+        """The newest entry that carries a MAC, that is one the unlocked store wrote (not a failed unlock, which
+        anyone who reaches the file can write), of these events if given; None when there is none."""
+        events = None if events is None else sorted(events)
+        with self._snapshot() as conn:
+            row = conn.execute(
+                f"SELECT {self._AUDIT_COLUMNS} FROM audit WHERE mac IS NOT NULL "
+                "AND (:events IS NULL OR event IN (SELECT value FROM json_each(:events))) ORDER BY seq DESC LIMIT 1",
+                {"events": None if events is None else json.dumps(events)}).fetchone()
+        return None if row is None else self._audit_entry(*row)
+
+    def _audit_entry(self, seq: int, ts: float, event: str, person_id: str | None, sealed: bytes | None,
+                     name_digest: bytes | None, details: str, entry_mac: bytes | None) -> AuditEntry:
+        name, status = None, "none"
+        if sealed is None and name_digest is not None:
+            status = "erased"
+        elif sealed is not None:
+            if not self.is_unlocked:
+                status = "locked"
+            else:
+                try:
+                    name, status = self._unseal(person_id, "audit", str(seq), "name", sealed).decode("utf-8"), "shown"
+                except KeyDestroyedError:
+                    status = "erased"
+                except TamperedDataError:
+                    status = "damaged"
+        try:
+            parsed = json.loads(details)
+        except ValueError:
+            parsed = {}
+        return AuditEntry(seq, ts, event, person_id, name, status, parsed, entry_mac is not None)
 
     @_damage_is_typed
     def verify_audit(self) -> _audit.AuditVerification:

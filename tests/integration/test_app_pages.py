@@ -891,7 +891,7 @@ def test_a_sweep_that_erases_a_member_drops_the_video_result_that_names_them(app
                                                                              monkeypatch):
     import time
 
-    from unveil.app.widgets import STORE
+    from unveil.app.widgets import STORE, SWEEP_REPORT
 
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
@@ -902,16 +902,49 @@ def test_a_sweep_that_erases_a_member_drops_the_video_result_that_names_them(app
     _no_exception(at)
     assert "**Face 1 (Colin Powell)**: seen in 6 frame(s)" in [m.value for m in at.markdown]
 
-    # 400 days on: Colin's consent (365 days) has expired, and the sweep erases him.
+    # 400 days on: Colin's consent (365 days) has expired. So long a gap since the store's last use asks for the
+    # date first; once it is confirmed, the sweep erases him.
     monkeypatch.setattr(at.session_state[STORE], "_clock", lambda: time.time() + 400 * 86400)
     at.switch_page("unveil/app/pages/governance.py").run()
     at.button(key="retention_sweep").click().run()
     _no_exception(at)
+    report = at.session_state[SWEEP_REPORT]
+    assert report.total == 0 and [w.value for w in at.warning] == [report.date_check.text()]
+    assert "1 member whose consent expired" in report.date_check.text()
+    at.button(key="retention_date_confirm").click().run()
+    _no_exception(at)
     assert any("removed 1 member whose consent expired" in s.value for s in at.success)
+    assert not at.warning and at.session_state[SWEEP_REPORT].date_check is None
     at.switch_page("unveil/app/pages/video.py").run()
     _no_exception(at)
     assert not [m.value for m in at.markdown if "Colin Powell" in m.value]
     assert [i.value for i in at.info] == ["Upload a short video (a minute or less works best)."]
+
+
+def test_unlocking_after_a_jump_of_the_clock_asks_for_the_date_before_the_sweep_erases(app_env, faces_dir,
+                                                                                       monkeypatch):
+    import time
+
+    from unveil.app.widgets import DATE_IS_RIGHT
+
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.button(key="sidebar_lock").click().run()
+    real_open = FamilyStore.open  # the next unlock opens the store on a clock 400 days on
+    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
+        data_dir, clock=lambda: time.time() + 400 * 86400, **kwargs))
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    assert len(at.warning) == 1 and "1 member whose consent expired" in at.warning[0].value
+    members = at.dataframe[0].value  # still enrolled, and shown as no longer named
+    assert (list(members["name"]), list(members["consent"])) == ([MEMBER.replace("_", " ")], ["expired"])
+    assert at.button(key="family_date_confirm").label == DATE_IS_RIGHT
+    at.button(key="family_date_confirm").click().run()
+    _no_exception(at)
+    assert any("removed 1 member whose consent expired" in s.value for s in at.success)
+    at.run()
+    assert not at.warning and "No one is enrolled yet." in [i.value for i in at.info]
 
 
 def test_a_deleted_kept_result_can_be_kept_again_from_the_analyze_page(app_env, faces_dir):

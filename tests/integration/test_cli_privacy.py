@@ -11,6 +11,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from PIL import Image
 
 from fer_core.model_files import identity_model_name, models_dir
 from fer_core.store import DATA_FILE, FamilyStore
-from governance import consent
+from governance import consent, retention
 from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
 from governance.enrolment import NO_FACE_TO_ENROL
 from governance.family import MUST_REENROL
@@ -31,7 +32,7 @@ from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli.consent import RENEWED, SHORTENED
 from unveil.cli.family import IDENTITY_MODEL_MISSING, MEMBERS_NOT_READ
-from unveil.cli.retention import DAYS_TOO_MANY, UNSEEN_PEOPLE_ZERO
+from unveil.cli.retention import DATE_IS_RIGHT_HOW, DAYS_TOO_MANY, UNSEEN_PEOPLE_ZERO
 
 
 @pytest.fixture
@@ -251,6 +252,30 @@ def test_retention_commands(data_dir, capsys):
     with pytest.raises(SystemExit):
         main(["retention", "set", "analyses", "-3", "--data-dir", str(data_dir)])
     assert "days must be >= 0, got -3" in capsys.readouterr().err
+
+
+def test_a_sweep_after_a_jump_of_the_clock_waits_for_the_date_to_be_confirmed(tmp_path, monkeypatch, capsys):
+    """Last used 400 days ago (or the clock jumped): the sweep removes nothing for the date's sake, says why on
+    stderr and exits 1, until --date-is-right."""
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    data_dir = tmp_path / "data"
+    with h.new_store(data_dir, clock=lambda: time.time() - 400 * 86400) as store:
+        h.enrol(store, "Halle Berry")  # a consent of 365 days: ended 35 days ago
+    code, out, err = run(capsys, "retention", "sweep", "--data-dir", str(data_dir))
+    waiting = {"consent_expired": 1, "unseen_people": 0, "thumbnails": 1, "analyses": 0}
+    assert (code, json.loads(out)["removed"], json.loads(out)["waiting_for_the_date"]) == (1, dict.fromkeys(
+        ["consent_expired", "consent_missing", "unseen_people", "thumbnails", "analyses"], 0), waiting)
+    with FamilyStore.open(data_dir) as store:
+        store.unlock(h.PASSPHRASE)
+        assert len(store.person_ids()) == 1
+        last_use = store.latest_sealed_audit(["date_unconfirmed"]).details["last_used"]
+    day = "%Y-%m-%d"
+    assert err == retention.DATE_UNCONFIRMED.format(
+        now=time.strftime(day, time.gmtime()), days=400, last=time.strftime(day, time.gmtime(last_use)),
+        waiting="1 member whose consent expired, 1 thumbnail") + " " + DATE_IS_RIGHT_HOW + "\n"
+    code, out, err = run(capsys, "retention", "sweep", "--date-is-right", "--data-dir", str(data_dir))
+    assert (code, err) == (0, "") and json.loads(out)["removed"]["consent_expired"] == 1
+    assert json.loads(out)["waiting_for_the_date"] is None
 
 
 def test_days_beyond_the_limits_are_refused_before_anything_changes(data_dir, faces_dir, capsys):

@@ -148,12 +148,9 @@ def retention_days_shown(kind: str, days: int | None) -> int | None:
 # (one, several).
 _KINDS = {
     "person": ("member", "members"), "people": ("member", "members"), "embeddings": ("embedding", "embeddings"),
-    "thumbnails": ("thumbnail", "thumbnails"), "consents": ("consent record", "consent records"),
-    "analyses": ("kept result", "kept results"), "audit": ("audit entry", "audit entries"),
+    "consents": ("consent record", "consent records"), "audit": ("audit entry", "audit entries"),
     "data_key": ("data key", "data keys"), "data_keys": ("data key", "data keys"),
-    "consent_expired": ("member whose consent expired", "members whose consent expired"),
-    "consent_missing": ("member without a consent record", "members without a consent record"),
-    "unseen_people": ("member not seen for too long", "members not seen for too long"),
+    **retention.REMOVAL_WORDS,  # thumbnails, kept results (analyses), and members by the reason they went
 }
 
 

@@ -14,7 +14,7 @@ from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core.model_files import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
 from governance import consent, enrolment, family
-from unveil.app import photos
+from unveil.app import photos, tables
 from unveil.app import session as app_session
 from unveil.app.enrolment import CameraShots
 
@@ -258,7 +258,8 @@ def new_session_notice() -> None:
         st.info(message, icon=":material/restart_alt:")
 
 
-SWEEP_REPORT = "unveil_sweep_report"  # the retention sweep run when this session unlocked the store
+SWEEP_REPORT = "unveil_sweep_report"  # the session's latest retention sweep (the one at unlock, or "Sweep now")
+DATE_IS_RIGHT = "The date is right: apply retention"
 
 
 def store_exists() -> bool:
@@ -279,6 +280,40 @@ def _opened(new_store: FamilyStore) -> None:
         raise
     st.session_state[STORE] = new_store
     st.session_state[SWEEP_REPORT] = report
+
+
+def sweep(*, date_confirmed: bool = False) -> None:
+    """Run the retention sweep on the unlocked store and show what it removed, with the receipts; the report is
+    kept as the session's latest (SWEEP_REPORT), whose date question sweep_date_question shows."""
+    from governance import retention
+
+    report = retention.sweep(store(), date_confirmed=date_confirmed)
+    st.session_state[SWEEP_REPORT] = report
+    if report.total:  # what it removed may be named or kept in this session's results
+        family_changed()
+        forget_results()
+    st.success(tables.sweep_text(report))
+    for receipt in report.receipts:
+        st.markdown(tables.receipt_text("a member", receipt))
+        st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
+                           file_name=tables.receipt_file_name(receipt), on_click="ignore",
+                           key=f"sweep_receipt_{receipt.digest}")
+
+
+def sweep_date_question(key: str) -> None:
+    """When the session's latest sweep waits for the date to be confirmed (the clock jumped far past the store's
+    last use): say what waits, with a button that confirms the date and sweeps again."""
+    report = st.session_state.get(SWEEP_REPORT)
+    if report is None or report.date_check is None:
+        return
+    question = st.empty()
+    with question.container():
+        st.warning(report.date_check.text())
+        confirmed = st.button(DATE_IS_RIGHT, key=key)
+    if confirmed:
+        with friendly_errors("Applying the retention policy"):
+            sweep(date_confirmed=True)
+            question.empty()  # answered: drawn before the click was read
 
 
 def create_store(passphrase: str) -> None:

@@ -48,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     sweep = commands.add_parser("sweep", help="apply consent expiry and retention now; print what was removed")
     add_store_arguments(sweep)
+    sweep.add_argument("--date-is-right", action="store_true",
+                       help=f"the clock reads more than {retention.CLOCK_GAP_DAYS} days after the store's last use, "
+                            "and that date is right: remove what retention says (without it, such a sweep removes "
+                            "nothing because of the date, and exits 1)")
     sweep.set_defaults(handler=_sweep)
 
 
@@ -74,10 +78,18 @@ def _set(args: argparse.Namespace) -> int:
 @reports_errors
 def _sweep(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
-        report = retention.sweep(store)
+        report = retention.sweep(store, date_confirmed=args.date_is_right)
+    check = report.date_check
     print(json.dumps({"ran_at": report.ran_at, "removed": report.removed,
                       "receipts": [r.digest for r in report.receipts],
-                      "storage_scrubbed": report.storage_scrubbed}, indent=2))
+                      "storage_scrubbed": report.storage_scrubbed,
+                      "waiting_for_the_date": None if check is None else check.waiting}, indent=2))
     if report.receipts and not report.storage_scrubbed:
         print(erasure.SCRUB_PENDING_NOTE.format(seq=report.receipts[-1].audit_seq), file=sys.stderr)
+    if check is not None:  # exits 1, so that a scheduled sweep that waits does not pass unnoticed
+        print(f"{check.text()} {DATE_IS_RIGHT_HOW}", file=sys.stderr)
+        return 1
     return 0
+
+
+DATE_IS_RIGHT_HOW = "To confirm it: unveil retention sweep --date-is-right"

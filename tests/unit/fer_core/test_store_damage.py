@@ -131,7 +131,7 @@ def test_sweep_still_erases_on_an_intact_store(tmp_path):
     with h.new_store(tmp_path, clock=clock) as store:
         pid = h.enrol(store, "Laura Bush")
         clock.advance(days=400)
-        report = retention.sweep(store)
+        report = retention.sweep(store, date_confirmed=True)  # 400 days unused: the date must be confirmed
         assert report.removed["consent_expired"] == 1 and pid not in store.person_ids()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fer_core.store import FamilyStore, WrongPassphraseError
 from governance import family, retention
 from governance.consent import ConsentRecord, store_now
 from governance.retention import RetentionError
@@ -111,3 +112,100 @@ def test_a_stored_period_beyond_the_limit_stops_the_sweep_with_its_reason(store)
     assert store.person_ids() == [pid]
     retention.set_policy(store, "thumbnails", 90)
     assert retention.sweep(store).total == 0
+
+
+# ----------------------------------------------------------------------------- a clock far ahead of the last use
+
+def _household(store):
+    """A member whose consent ends in 20 days, one never recognised, a thumbnail and a kept result."""
+    ending = _enrol(store, "Ending Consent", days=20)
+    unseen = _enrol(store, "Never Seen", days=10_000, thumbnails=1)
+    store.add_analysis({"faces": 1})
+    return ending, unseen
+
+
+def _events(store):
+    return [entry.event for entry in store.audit_entries()]
+
+
+def test_a_clock_years_ahead_erases_no_one_until_the_date_is_confirmed(store, clock):
+    ending, unseen = _household(store)
+    before = _state(store)
+    last_use = store.audit_entries()[-1].ts
+    clock.advance(days=3 * 365)  # a flat clock battery, a wrong time server: or three years away
+    report = retention.sweep(store)
+    assert report.total == 0 and report.receipts == []
+    check = report.date_check
+    assert check.waiting == {"consent_expired": 1, "unseen_people": 1, "thumbnails": 1, "analyses": 1}
+    assert check.text() == retention.DATE_UNCONFIRMED.format(
+        now="2030-01-14", days=1095, last="2027-01-15",
+        waiting="1 member whose consent expired, 1 member not seen for too long, 1 thumbnail, 1 kept result")
+    assert {**_state(store), "audit": before["audit"]} == before  # only the log grew
+    assert _events(store)[-2:] == ["date_unconfirmed", "sweep"]
+    assert store.audit_entries()[-2].details["last_used"] == last_use
+    # Meanwhile the member whose consent ended is not named (the gallery names consents in force only).
+    assert {m.name: m.consent_status for m in family.members(store)} == {"Ending Consent": "expired",
+                                                                         "Never Seen": "active"}
+
+    # Using the store on the jumped clock does not close the question: its entries carry the jumped time.
+    family.note_recognition(store, [], faces=1)
+    clock.advance(days=1)
+    again = retention.sweep(store)
+    assert again.total == 0 and again.date_check.last_used_at == check.last_used_at
+    assert _events(store).count("date_unconfirmed") == 1  # asked once, not at every sweep
+
+    confirmed = retention.sweep(store, date_confirmed=True)
+    assert confirmed.date_check is None
+    # The thumbnail went with its member, before the thumbnails' own rule came to it.
+    assert confirmed.removed == {"consent_expired": 1, "consent_missing": 0, "unseen_people": 1, "thumbnails": 0,
+                                 "analyses": 1}
+    assert sorted(r.subject for r in confirmed.receipts) == sorted([ending, unseen]) and store.person_ids() == []
+    assert store.counts()["thumbnails"] == 0
+    assert _events(store)[-4:] == ["date_confirmed", "purge", "purge", "sweep"]
+    assert retention.sweep(store).date_check is None  # answered: no question at the next sweep
+    assert store.verify_audit().ok
+
+
+def test_a_member_without_any_consent_record_goes_even_while_the_date_waits(store, clock):
+    _household(store)
+    bare = store.add_person("No Consent")  # only possible through the bare store API
+    clock.advance(days=400)
+    report = retention.sweep(store)
+    assert report.removed["consent_missing"] == 1 and [r.subject for r in report.receipts] == [bare]
+    assert report.date_check.waiting["consent_expired"] == 1 and len(store.person_ids()) == 2
+
+
+def test_a_clock_put_right_again_closes_the_question(store, clock):
+    _household(store)
+    clock.advance(days=5)
+    retention.sweep(store)  # nothing due yet: a plain sweep, its entry the last use
+    clock.advance(days=3 * 365)
+    assert retention.sweep(store).date_check is not None
+    clock.advance(days=-3 * 365)  # the clock is set right
+    report = retention.sweep(store)
+    assert report.date_check is None and report.total == 0 and len(store.person_ids()) == 2
+
+
+def test_an_absence_under_the_gap_or_a_jump_that_removes_nothing_asks_nothing(store, clock):
+    _enrol(store, "Long Consent", days=10_000)
+    retention.set_policy(store, "analyses", 7)
+    store.add_analysis({"faces": 1})
+    clock.advance(days=retention.CLOCK_GAP_DAYS - 1)  # under a month away: the kept result is due, and goes
+    report = retention.sweep(store)
+    assert report.date_check is None and report.removed["analyses"] == 1
+    retention.set_policy(store, "unseen_people", None)
+    clock.advance(days=3 * 365)  # nothing is due, so there is nothing to confirm
+    report = retention.sweep(store)
+    assert report.date_check is None and report.total == 0
+    assert "date_unconfirmed" not in _events(store)
+
+
+def test_a_failed_unlock_on_the_jumped_clock_is_not_a_use_of_the_store(store, clock):
+    """Anyone who reaches the files can log a failed unlock (it carries no MAC): it must not close the gap."""
+    _household(store)
+    clock.advance(days=400)
+    with FamilyStore(store.data_dir, clock=clock) as other, pytest.raises(WrongPassphraseError):
+        other.unlock("not the passphrase")
+    assert store.audit_entries()[-1].event == "unlock_failed"
+    assert store.latest_sealed_audit().event == "enrol"
+    assert retention.sweep(store).date_check.waiting["consent_expired"] == 1

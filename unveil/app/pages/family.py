@@ -53,7 +53,8 @@ store = _ui.store()
 with st.container():
     sweep = st.session_state.get(_ui.SWEEP_REPORT)
     if sweep is not None and sweep.total:
-        st.info(f"Retention sweep at unlock removed: {tables.counted(sweep.removed, skip_zero=True)}.")
+        st.info(f"The retention sweep removed: {tables.counted(sweep.removed, skip_zero=True)}.")
+    _ui.sweep_date_question("family_date_confirm")
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH))
 

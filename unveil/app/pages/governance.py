@@ -67,16 +67,8 @@ with retention_tab:
                         st.success(f"Saved ({len(changed)} change(s))." if changed else "Nothing changed.")
         if st.button("Sweep now", key="retention_sweep"):
             with _ui.friendly_errors("Applying the retention policy"):
-                report = retention.sweep(store)
-                if report.total:  # what it removed may be named or kept in this session's results
-                    _ui.family_changed()
-                    _ui.forget_results()
-                st.success(tables.sweep_text(report))
-                for receipt in report.receipts:
-                    st.markdown(tables.receipt_text("a member", receipt))
-                    st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
-                                       file_name=tables.receipt_file_name(receipt), on_click="ignore",
-                                       key=f"sweep_receipt_{receipt.digest}")
+                _ui.sweep()
+        _ui.sweep_date_question("retention_date_confirm")
 
 # ----------------------------------------------------------------------------------- audit log
 with audit_tab:
