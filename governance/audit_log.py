@@ -37,6 +37,8 @@ EVENTS: dict[str, str] = {
     "date_unconfirmed": "the clock read far past the store's last use: what only the date would remove waits until "
                         "the date is confirmed (the last use's time, counts waiting per kind)",
     "date_confirmed": "the user confirmed the date after such a jump; the sweep then applied retention",
+    "date_restored": "the clock read near the store's last use again after such a jump: the question was closed "
+                     "unanswered, and the sweep applied retention",
     "analysis_kept": "an analysis result was kept in the store at the user's request (counts only)",
     "analysis_deleted": "a kept analysis result was deleted at the user's request",
 }

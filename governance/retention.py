@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from fer_core import UnveilError
-from fer_core.store import FamilyStore
+from fer_core.store import AuditEntry, FamilyStore
 from governance import audit_log, consent, erasure
 
 KINDS: dict[str, str] = {
@@ -59,7 +59,7 @@ REMOVAL_WORDS: dict[str, tuple[str, str]] = {
     "analyses": ("kept result", "kept results"),
 }
 # Audit events that hold the question open and close it.
-_DATE_EVENTS = ("date_unconfirmed", "date_confirmed")
+_DATE_EVENTS = ("date_unconfirmed", "date_confirmed", "date_restored")
 
 
 class RetentionError(UnveilError, ValueError):
@@ -140,7 +140,10 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
         doomed = _doomed_people(store, now, days["unseen_people"])
         cutoffs = {kind: (now - timedelta(days=days[kind])).timestamp()
                    for kind in ("thumbnails", "analyses") if days[kind] is not None}
-        last_used = _last_use_before_a_gap(store, now)
+        question = _open_question(store)
+        last_used = _last_use_before_a_gap(store, now, question)
+        if question is not None and last_used is None:  # the clock reads near the last use again: no more question
+            audit_log.record(store, "date_restored", details={"last_used": question.details["last_used"]})
         waiting = {key: sum(1 for _, _, k in doomed if k == key) for key in ("consent_expired", "unseen_people")}
         waiting |= {kind: store.count_older(kind, before=cutoff) for kind, cutoff in cutoffs.items()}
         if last_used is not None and any(waiting.values()):  # a jump that removes nothing asks nothing
@@ -148,7 +151,7 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
                 audit_log.record(store, "date_confirmed", details={"last_used": last_used})
             else:
                 date_check = DateCheck(_iso(datetime.fromtimestamp(last_used, UTC)), _iso(now), waiting)
-                if not _question_open(store):
+                if question is None:
                     audit_log.record(store, "date_unconfirmed", details={"last_used": last_used, **waiting})
                 doomed = [item for item in doomed if item[2] == "consent_missing"]
                 cutoffs = {}
@@ -187,20 +190,31 @@ def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -
     return doomed
 
 
-def _question_open(store: FamilyStore) -> bool:
+def _open_question(store: FamilyStore) -> AuditEntry | None:
+    """The date_unconfirmed entry of a question neither answered nor closed by the clock coming back, or None."""
     entry = store.latest_sealed_audit(_DATE_EVENTS)
-    return entry is not None and entry.event == "date_unconfirmed"
+    return entry if entry is not None and entry.event == "date_unconfirmed" else None
 
 
-def _last_use_before_a_gap(store: FamilyStore, now: datetime) -> float | None:
+def _last_use_before_a_gap(store: FamilyStore, now: datetime, question: AuditEntry | None) -> float | None:
     """When the store was last used (POSIX seconds), if the clock now reads more than CLOCK_GAP_DAYS after it;
-    else None. Once a sweep has asked for the date, the use before that jump stays the reference until the date is
-    confirmed (the entries written since carry the jumped clock), or until the clock reads near it again."""
-    if _question_open(store):
-        last = float(store.latest_sealed_audit(_DATE_EVENTS).details["last_used"])
-    else:
-        latest = store.latest_sealed_audit()
-        if latest is None:
-            return None
-        last = latest.ts
+    else None. Once a sweep has asked for the date (`question`, its open date_unconfirmed entry), the use before that
+    jump stays the reference until the date is confirmed (the entries written since carry the jumped clock), or until
+    the clock reads near it again."""
+    last = float(question.details["last_used"]) if question is not None else _last_use(store)
+    if last is None:
+        return None
     return last if now.timestamp() - last > CLOCK_GAP_DAYS * 86_400 else None
+
+
+def _last_use(store: FamilyStore) -> float | None:
+    """The newest sealed entry's time, leaving out those written after a jump of more than CLOCK_GAP_DAYS since the
+    last sweep: `unveil watch`, `unveil serve` and the CLI write entries without sweeping, and entries written on a
+    jumped clock before any sweep saw it would otherwise make the jump look like a recent use."""
+    swept = store.latest_sealed_audit(("sweep",))  # with no question open, the last sweep accepted its clock
+    last = None
+    for ts in store.sealed_audit_times(since=0 if swept is None else swept.seq):
+        if last is not None and ts - last > CLOCK_GAP_DAYS * 86_400:
+            break
+        last = ts if last is None else max(last, ts)
+    return last

@@ -1668,6 +1668,14 @@ class FamilyStore:
                 {"events": None if events is None else json.dumps(events)}).fetchone()
         return None if row is None else self._audit_entry(*row)
 
+    @_damage_is_typed
+    def sealed_audit_times(self, *, since: int = 0) -> list[float]:
+        """The times of the entries that carry a MAC (see latest_sealed_audit), from sequence number `since` on,
+        oldest first: when the unlocked store was used, as its clock read then."""
+        with self._snapshot() as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT ts FROM audit WHERE mac IS NOT NULL AND seq >= ? ORDER BY seq", (since,))]
+
     def _audit_entry(self, seq: int, ts: float, event: str, person_id: str | None, sealed: bytes | None,
                      name_digest: bytes | None, details: str, entry_mac: bytes | None) -> AuditEntry:
         name, status = None, "none"

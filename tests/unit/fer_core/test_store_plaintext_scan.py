@@ -133,7 +133,7 @@ def test_kept_results_deleted_any_way_stay_sealed_in_old_copies(tmp_path, names)
     erasure.purge_person(store, ids[0])
     kept_results.delete(store, on_its_own)
     retention.set_policy(store, "analyses", 30)
-    assert retention.sweep(store).removed["analyses"] == 1
+    assert retention.sweep(store, date_confirmed=True).removed["analyses"] == 1  # 40 days on: confirmed
     assert [entry.id for entry in store.analyses()] == [kept]
     store.close()
 
@@ -161,7 +161,7 @@ def test_thumbnails_deleted_any_way_stay_sealed_in_old_copies(tmp_path, names):
 
     consent.change_scope(store, narrowed, "recognition")
     retention.set_policy(store, "thumbnails", 90)
-    assert retention.sweep(store).removed["thumbnails"] == 1
+    assert retention.sweep(store, date_confirmed=True).removed["thumbnails"] == 1  # 100 days on: confirmed
     assert [t.id for t in store.thumbnails(aged)] == [recent] and store.thumbnails(narrowed) == []
     assert store.check() == []
     store.close()

@@ -2,6 +2,8 @@
 and the periods, reports what it removed, and logs it."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 
@@ -52,7 +54,7 @@ def test_sweep_applies_every_rule_and_is_idempotent(store, clock):
     clock.advance(days=60)  # Fresh's first thumbnail is 91 days old
     clock.advance(days=280)  # 371 days: Stale was never recognised since enrolment ...
     family.note_recognition(store, [fresh], faces=1)  # ... but Fresh was, just now
-    report = retention.sweep(store)
+    report = retention.sweep(store, date_confirmed=True)  # 371 days without a sweep: the date is confirmed
     assert report.removed == {"consent_expired": 1, "consent_missing": 0, "unseen_people": 1, "thumbnails": 2,
                               "analyses": 2}
     assert sorted(r.subject for r in report.receipts) == sorted([stale, expiring])
@@ -74,7 +76,7 @@ def test_recognition_keeps_people_and_off_keeps_everything(store, clock):
     for _ in range(5):
         clock.advance(days=300)
         family.note_recognition(store, [pid], faces=1)
-        assert retention.sweep(store).removed["unseen_people"] == 0
+        assert retention.sweep(store, date_confirmed=True).removed["unseen_people"] == 0  # 300 days: confirmed
     assert store.person(pid).thumbnails == 0  # thumbnails still age out on their own
     retention.set_policy(store, "unseen_people", None)
     store.add_thumbnail(pid, b"t")
@@ -184,6 +186,45 @@ def test_a_clock_put_right_again_closes_the_question(store, clock):
     clock.advance(days=-3 * 365)  # the clock is set right
     report = retention.sweep(store)
     assert report.date_check is None and report.total == 0 and len(store.person_ids()) == 2
+
+
+def test_entries_written_on_the_jumped_clock_before_any_sweep_do_not_hide_the_jump(store, clock):
+    """`unveil watch` and `unveil serve` count recognitions, and the CLI enrols or renews, without sweeping: their
+    entries carry the jumped clock, and the next sweep must still see the jump (it took them for a recent use and
+    erased every member whose consent had 'ended')."""
+    ending, unseen = _household(store)
+    retention.sweep(store)  # nothing due yet: a plain sweep
+    last_use = store.latest_sealed_audit().ts
+    clock.advance(days=3 * 365)
+    family.count_recognitions(store, [None])  # an unknown face seen by the camera loop
+    clock.advance(days=1)
+    _enrol(store, "New Member", days=365)  # an enrolment from the CLI
+    report = retention.sweep(store)
+    assert report.total == 0 and report.date_check.last_used_at == retention._iso(
+        datetime.fromtimestamp(last_use, UTC))
+    assert report.date_check.waiting["consent_expired"] == 1 and {ending, unseen} <= set(store.person_ids())
+    confirmed = retention.sweep(store, date_confirmed=True)
+    assert confirmed.removed["consent_expired"] == 1 and ending not in store.person_ids()
+
+
+def test_a_clock_put_right_again_closes_the_question_for_good(store, clock):
+    """The question closes when the clock reads near the last use again (date_restored): a month of use on the
+    right clock later, the sweep applies retention and does not ask again about the jump it once saw."""
+    _enrol(store, "Long Consent", days=10_000)
+    clock.advance(days=3 * 365)
+    store.add_analysis({"faces": 1})
+    assert retention.sweep(store).date_check is not None  # the kept result (written on the jumped clock) waits
+    clock.advance(days=-3 * 365)  # the clock is set right
+    assert retention.sweep(store).date_check is None
+    assert _events(store)[-2:] == ["date_restored", "sweep"]
+    store.add_analysis({"faces": 1})
+    removed = 0
+    for _ in range(retention.CLOCK_GAP_DAYS + 5):  # used every day on the right clock
+        clock.advance(days=1)
+        report = retention.sweep(store)
+        assert report.date_check is None
+        removed += report.removed["analyses"]
+    assert removed == 1 and _events(store).count("date_restored") == 1
 
 
 def test_an_absence_under_the_gap_or_a_jump_that_removes_nothing_asks_nothing(store, clock):
