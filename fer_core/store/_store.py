@@ -584,6 +584,7 @@ class FamilyStore:
             key = bytearray(_crypto.unseal(old_master, wrapped, self._key_aad(owner), what=f"the data key of {owner}"))
             staged.append((owner, master_id, _crypto.seal(new_master, key, self._key_aad(owner))))
             _crypto.wipe(key)
+        self._ensure_keys_bookkeeping()  # a version 1 keys.db whose first key change is this rotation
         with self._keys_transaction() as keys:
             keys.execute("DELETE FROM rewrap")
             keys.executemany("INSERT INTO rewrap (owner, master_id, wrapped) VALUES (?, ?, ?)", staged)

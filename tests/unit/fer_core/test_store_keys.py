@@ -99,6 +99,24 @@ def test_a_version_1_store_opens_and_is_migrated_on_unlock(tmp_path):
         assert sorted(p.name for p in store.people()) == ["Colin Powell", "Laura Bush"]
 
 
+def test_a_version_1_store_can_rotate_its_master_key_before_any_other_key_change(tmp_path):
+    # Its keys.db has no bookkeeping tables until its first key is made or destroyed; a rotation as the
+    # first such change (after a leaked passphrase, right after upgrading) said the store could not be read.
+    with h.new_store(tmp_path) as store:
+        pid = h.enrol(store, "Colin Powell")
+        master = bytes(store._master)
+    _downgrade_to_format_1(tmp_path, master)
+    with FamilyStore(tmp_path) as store:
+        store.unlock(h.PASSPHRASE)
+        store.rotate_master_key(NEW_PASS, scrypt=h.FAST_SCRYPT)
+    with FamilyStore(tmp_path) as store:
+        with pytest.raises(WrongPassphraseError):
+            store.unlock(h.PASSPHRASE)
+        store.unlock(NEW_PASS)
+        assert store.person(pid).embeddings == 5
+        assert store.check() == [] and store.verify_audit().ok
+
+
 def test_repeated_wrong_passphrases_update_one_entry(data_dir):
     with FamilyStore(data_dir) as store:
         before = store.counts()["audit"]
