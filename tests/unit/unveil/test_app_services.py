@@ -548,6 +548,64 @@ def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyz
         assert w < m.picture.shape[1] <= 1.7 * w + 2 and h < m.picture.shape[0] <= 1.7 * h + 2
 
 
+def _explained_on_the_whole_photo(cam, photo, face, template, emotion, shape, margin=0.35):
+    """What explain_photo_face showed before it drew on the picture only: the heatmap carried back over the whole
+    photo, the photo blended with it, then cut around the face box and shrunk to `shape` (h, w)."""
+    import cv2
+
+    from fer_core.alignment import align
+    from governance.explain import explain_face, heatmap_to_photo, overlay
+
+    aligned = align(photo, face.landmarks, template, cam.input_size)
+    heat = heatmap_to_photo(explain_face(cam, aligned.crop).heatmap(emotion), aligned.matrix, photo.shape)
+    x, y, w, h = face.box
+    top, bottom = max(0, int(y - margin * h)), min(photo.shape[0], int(np.ceil(y + h + margin * h)))
+    left, right = max(0, int(x - margin * w)), min(photo.shape[1], int(np.ceil(x + w + margin * w)))
+    shown = overlay(photo[top:bottom, left:right], heat[top:bottom, left:right])
+    return shown if shown.shape[:2] == shape else cv2.resize(shown, shape[::-1], interpolation=cv2.INTER_AREA)
+
+
+def test_explain_photo_face_draws_the_maps_on_the_shown_picture_only_on_a_big_photo(analyzer, app_models_dir,
+                                                                                    faces_dir):
+    import tracemalloc
+
+    import cv2
+
+    from governance.explain import load_cam_model
+
+    cam = load_cam_model(app_models_dir / "emotion_vgg16.onnx")
+    template = analyzer.emotion_model.template
+    small = np.asarray(Image.open(photo_path(faces_dir, MEMBER, 5)).convert("RGB"))
+    face = analyzer.analyze(small)[0]
+    # A small face in a 6000x4000 photo: the maps were warped and coloured over all 24 MP (2.8 GB, 11 s).
+    photo = np.zeros((4000, 6000, 3), np.uint8)
+    photo[3000:3250, 5000:5250] = small
+    x, y, w, h = face.box
+    far = dataclasses.replace(face, box=(x + 5000, y + 3000, w, h), landmarks=face.landmarks + [5000, 3000])
+    explain_view.explain_photo_face(cam, photo, far, template)  # the layer session is built once, outside
+    tracemalloc.start()
+    try:
+        maps = explain_view.explain_photo_face(cam, photo, far, template)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100e6
+    assert max(maps[0].picture.shape[:2]) < render.DISPLAY_MAX_SIDE
+    reference = _explained_on_the_whole_photo(cam, photo, far, template, face.emotion, maps[0].picture.shape[:2])
+    np.testing.assert_array_equal(maps[[m.emotion for m in maps].index(face.emotion)].picture, reference)
+
+    # A face larger than the screen: the picture is shrunk to DISPLAY_MAX_SIDE, the heat where it was.
+    scale = 10
+    large = cv2.resize(small, (250 * scale, 250 * scale), interpolation=cv2.INTER_CUBIC)
+    big_face = dataclasses.replace(face, box=tuple(v * scale for v in face.box),
+                                   landmarks=(face.landmarks + 0.5) * scale - 0.5)
+    maps = explain_view.explain_photo_face(cam, large, big_face, template)
+    for m in maps:
+        assert max(m.picture.shape[:2]) == render.DISPLAY_MAX_SIDE
+        reference = _explained_on_the_whole_photo(cam, large, big_face, template, m.emotion, m.picture.shape[:2])
+        assert np.abs(reference.astype(int) - m.picture).mean() < 1.0
+
+
 def test_bias_audit_report_and_its_tables(fer4_dir, tmp_path, app_models_dir):
     manifest = tmp_path / "audit.csv"
     rows = ["path,label"] + [f"{p},{folder.name}" for folder in sorted((fer4_dir / "test").iterdir())
