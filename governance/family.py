@@ -166,14 +166,18 @@ def _store_embeddings(store: FamilyStore, person_id: str, embeddings: np.ndarray
 REEMBED_OR_REENROL = ("Re-embedding from thumbnails is quick; re-enrolling from new photos recognises a little more "
                       "reliably (fewer strangers taken for family), where you have them.")
 
+# How a member already enrolled is re-enrolled from photos: `family enroll` refuses a name that is enrolled,
+# and erasing them to enrol them again would take the kept results that name them too.
+REENROL_HOW = " (unveil family reembed NAME PHOTO...: from photos, under the consent they gave)"
+
 # Why a member cannot be re-embedded from thumbnails; each names what to do instead.
 REEMBED_NEEDS_THUMBNAIL_CONSENT = ("{name}'s consent in force does not cover thumbnails, so their face is not kept: "
-                                   "re-enrol them from photos")
+                                   "re-enrol them from photos" + REENROL_HOW)
 # Retention deletes thumbnails after its set days (90 by default), as narrowing a consent to recognition does.
 REEMBED_NO_THUMBNAILS = ("{name} has no thumbnail kept (retention deletes them after the days it is set to): "
-                         "re-enrol them from photos")
+                         "re-enrol them from photos" + REENROL_HOW)
 REEMBED_NO_USABLE_THUMBNAIL = ("{name} has no thumbnail that records where its face lies (thumbnails kept before "
-                               "version 0.3.0 do not): re-enrol them from photos")
+                               "version 0.3.0 do not): re-enrol them from photos" + REENROL_HOW)
 
 
 class NoUsableThumbnailError(UnveilError, ValueError):
@@ -202,6 +206,24 @@ def reembed_from_thumbnails(store: FamilyStore, who: str, *, model: Any) -> int:
     crops = np.stack([model.align(pixels, landmarks) for pixels, landmarks in faces])
     return _store_embeddings(store, person.id, model.embed(crops), model=model.name,
                              details={"from": "thumbnails", "model": model.name})
+
+
+def reembed_from_photos(store: FamilyStore, who: str, photos: Sequence[enrolment.EnrolmentPhoto], *, model: Any,
+                        picks: Mapping[str, int | None] | None = None) -> int:
+    """Embeddings of the identity `model` for an enrolled member from photos read once (as for
+    `enrol_from_photos`: one face each, or the one in `picks`), under the consent in force: the re-enrolment
+    of a member the installed model cannot name and whose thumbnails cannot be used, without erasing them.
+    ConsentError when no consent is in force, NoFaceToEnrolError when no photo gives a face; nothing is
+    stored then. Returns how many embeddings were added (audit-logged as embeddings_added, from photos)."""
+    person = resolve(store, who)
+    if _consent_in_force(store, person.id) is None:
+        raise ConsentError(f"{person.name} has no consent in force; nothing was stored")
+    chosen, left_out = enrolment.pick_faces(photos, picks)
+    if not chosen:
+        raise enrolment.NoFaceToEnrolError(left_out)
+    crops = enrolment.aligned_faces(chosen, model)
+    return _store_embeddings(store, person.id, model.embed(crops), model=model.name,
+                             details={"from": "photos", "model": model.name})
 
 
 def members(store: FamilyStore) -> list[Member]:

@@ -260,3 +260,34 @@ def test_after_a_model_change_members_are_re_embedded_from_thumbnails_only_with_
     assert main(["family", "reembed", "Colin Powell", "--data-dir", str(app_dir)]) == 0
     assert capsys.readouterr().out == "re-embedded Colin Powell from 1 thumbnail(s) with model_c.onnx\n"
     assert main(["family", "reembed", "Colin Powell", "--data-dir", str(app_dir)]) == 1
+
+
+def test_a_member_whose_thumbnails_cannot_be_used_is_re_embedded_from_photos_keeping_what_names_them(
+        app_env, photos, stores, capsys):
+    # An upgraded household: members enrolled with another model ("default"), whose thumbnails record no
+    # alignment or whose consent does not cover thumbnails, were told to re-enrol from photos, which
+    # `family enroll` refuses for a name already enrolled; erasing them first would take their kept results too.
+    from governance import kept_results
+    from governance.consent import ConsentError
+
+    _, cli_dir = stores
+    with h.open_store(cli_dir) as store:
+        colin = h.enrol(store, "Colin Powell")  # thumbnail consent, but a thumbnail that records no alignment
+        kept, _ = kept_results.keep_analysis(store, [{"face": 1, "emotion": "happy", "identity": "Colin Powell"}],
+                                             person_ids=[colin])
+        h.enrol_briefly(store, "Halle Berry", 0.01)
+    loaded = widgets.analyzer().identity_model.name
+    assert main(["family", "reembed", "Colin Powell", "--data-dir", str(cli_dir)]) == 1
+    assert capsys.readouterr().err == f"error: {family.REEMBED_NO_USABLE_THUMBNAIL.format(name='Colin Powell')}\n"
+    assert "unveil family reembed NAME PHOTO" in family.REEMBED_NO_USABLE_THUMBNAIL
+    assert _cli_enrol(capsys, cli_dir, "Colin Powell", ["colin.jpg"])[0] == 1  # enrolled already
+    assert main(["family", "reembed", "Colin Powell", "colin.jpg", "two people.jpg", "--pick", "two people.jpg=1",
+                 "--data-dir", str(cli_dir)]) == 0
+    assert capsys.readouterr().out == f"re-embedded Colin Powell from 2 photo(s) with {loaded}\n"
+    with h.open_store(cli_dir) as store:
+        (entry,) = store.gallery(model=loaded)
+        assert (entry.person_id, len(entry.embeddings)) == (colin, 2)
+        assert [r.id for r in kept_results.kept(store)] == [kept.id]
+        assert store.check() == []
+        with pytest.raises(ConsentError):  # no consent in force: nothing stored
+            family.reembed_from_photos(store, "Halle Berry", [], model=widgets.analyzer().identity_model)

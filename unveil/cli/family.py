@@ -50,9 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     reembed = commands.add_parser(
         "reembed", help="after an identity model change, re-embed a member from their own encrypted thumbnails "
-                        "(only with consent to thumbnails)")
+                        "(only with consent to thumbnails), or from new photos of them")
     add_store_arguments(reembed)
     reembed.add_argument("who", help="name or id")
+    reembed.add_argument("photos", nargs="*", type=Path,
+                         help="re-embed from these photos of them instead (when their thumbnails cannot be used)")
+    reembed.add_argument("--pick", action="append", default=[], metavar="PHOTO=N", type=_pick,
+                         help="in PHOTO (as given), which face is theirs: N counts faces from the left, from 1")
     reembed.set_defaults(handler=_reembed)
 
     purge = commands.add_parser("purge", help="erase a member (or --all) and print the deletion receipt")
@@ -174,6 +178,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 REEMBED_DONE = "re-embedded {name} from {count} thumbnail(s) with {model}"
+REEMBED_FROM_PHOTOS_DONE = "re-embedded {name} from {count} photo(s) with {model}"
 REEMBED_NOT_NEEDED = ("{name} already has face embeddings of {model}, the identity model installed: re-embedding is "
                       "for members it cannot name (unveil family list says 'must be re-enrolled'); nothing was changed")
 
@@ -182,6 +187,19 @@ REEMBED_NOT_NEEDED = ("{name} already has face embeddings of {model}, the identi
 def _reembed(args: argparse.Namespace) -> int:
     from fer_core.identity import load_embedding_model
 
+    photos, picks = [], dict(args.pick)
+    if args.photos:  # read and searched before the passphrase is asked for, as by `family enroll`
+        from fer_core.analyzer import default_detector
+        from governance import enrolment
+
+        open_locked(args).close()
+        detect = default_detector().detect
+        photos = [enrolment.read_photo(path, str(path), detect) for path in args.photos]
+        chosen, left_out = enrolment.pick_faces(photos, picks)
+        for note in left_out:
+            print(note, file=sys.stderr)
+        if not chosen:
+            raise enrolment.NoFaceToEnrolError(left_out)
     model = load_embedding_model()
     with open_unlocked(args) as store:
         person = family.resolve(store, args.who)
@@ -190,8 +208,11 @@ def _reembed(args: argparse.Namespace) -> int:
         if model.name in store.embedding_models().get(person.id, ()):
             print(f"error: {REEMBED_NOT_NEEDED.format(name=person.name, model=model.name)}", file=sys.stderr)
             return 1
-        count = family.reembed_from_thumbnails(store, person.id, model=model)
-    print(REEMBED_DONE.format(name=person.name, count=count, model=model.name))
+        if photos:
+            count = family.reembed_from_photos(store, person.id, photos, model=model, picks=picks)
+        else:
+            count = family.reembed_from_thumbnails(store, person.id, model=model)
+    print((REEMBED_FROM_PHOTOS_DONE if photos else REEMBED_DONE).format(name=person.name, count=count, model=model.name))
     return 0
 
 
