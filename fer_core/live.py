@@ -20,7 +20,7 @@ Frames are plain arrays; nothing of them is kept beyond the previous frame's gre
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -316,6 +316,13 @@ class LiveTracker:
                           t.identity)
                  for t in self.tracks if t.visible and t.smoother.label is not None]
         return LiveFrame(self._index, time_s, faces, events, detected)
+
+    def unname(self, person_ids: Collection[str]) -> None:
+        """Faces named after these members (erased, or their consent ended) become unknown at once; the gallery is
+        asked about them again at their next detection."""
+        for track in self.tracks:
+            if track.person_id in person_ids:
+                track.person_id = track.identity = None
 
     def finish(self, time_s: float) -> list[LiveEvent]:
         """Everyone still tracked leaves (the stream ends or the loop stops)."""

@@ -73,14 +73,18 @@ def draw_in_frame(frame: np.ndarray, boxes: Sequence[Sequence[float]], labels: S
 class LiveOverlay:
     """Follows the faces of one webcam stream and draws them onto its frames.
 
-    `tracker` is a fresh fer_core.live.LiveTracker for this stream (with the session's gallery when it
-    names people: `recognition`). Thread-safe: the page reads `stats()` and `take_recognitions()` from
-    the script thread while streamlit-webrtc calls `process` from its worker."""
+    `tracker` is a fresh fer_core.live.LiveTracker for this stream (with the household's gallery when it
+    names people: `recognition`). `departed()`, asked before each frame, says who left the gallery since
+    (unveil.watch.household.Household.departed: erased in another tab or by the CLI, or their consent ended
+    while the stream plays): faces named after them lose the name at once. Thread-safe: the page reads `stats()` and `take_recognitions()` from the script thread while
+    streamlit-webrtc calls `process` from its worker."""
 
     def __init__(self, tracker: LiveTracker, *, recognition: bool,
+                 departed: Callable[[], frozenset[str]] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._tracker = tracker
         self._recognition = recognition
+        self._departed = departed
         self._clock = clock
         self._lock = threading.Lock()
         self._frames = 0
@@ -91,6 +95,8 @@ class LiveOverlay:
     def process(self, frame: np.ndarray) -> np.ndarray:
         """The RGB frame with its faces drawn on it (a new array; the frame is not changed)."""
         now = self._clock()
+        if self._departed is not None:
+            self._tracker.unname(self._departed())
         live = self._tracker.step(frame, now)
         labels = tuple(face_label(face.emotion, face.probabilities, face.identity, recognition=self._recognition)
                        for face in live.faces)

@@ -1,5 +1,5 @@
-"""The family side of `unveil watch`: naming faces with the unlocked store's gallery, kept current while
-the loop runs for days. Another process (the app, the CLI) may erase a member or enrol one, and a
+"""The family side of `unveil watch` and of the app's Live page: naming faces with the unlocked store's
+gallery, kept current while the loop runs for days. Another process (the app, the CLI) may erase a member or enrol one, and a
 member's consent may end: the gallery is built again when the store changed (FamilyStore.data_version,
 checked on every frame without decrypting anything) or when the first consent in it ends, and it only
 ever holds members whose consent is in force (governance.family.gallery)."""

@@ -134,8 +134,6 @@ def _unname(person_ids: frozenset[str], tracker: LiveTracker, sinks: Sequence[Si
     at their next detection), and the sinks forget them."""
     if not person_ids:
         return
-    for track in tracker.tracks:
-        if track.person_id in person_ids:
-            track.person_id = track.identity = None
+    tracker.unname(person_ids)
     for sink in sinks:
         sink.forget(person_ids)

@@ -12,8 +12,12 @@ from fer_core import EmotionModel, FaceDetector
 from fer_core.identity import Match
 from fer_core.live import LiveTracker
 from fer_core.render import COLOURS
+from governance import erasure, family
+from governance.consent import ConsentRecord, store_now
+from tests.support import privacy_harness as h
 from tests.support.app import MEMBER, photo_path
 from unveil.app import live
+from unveil.watch.household import Household
 
 FIRST_BOX = np.array([int(COLOURS[0][i:i + 2], 16) for i in (1, 3, 5)])
 
@@ -85,6 +89,33 @@ def test_each_appearance_is_counted_once_for_the_audit_log(frame, faces_dir):
     assert overlay.take_recognitions() == ["id-ana"]
     assert overlay.take_recognitions() == []
     assert overlay.stats().labels[0].endswith(" · Ana")
+
+
+class _EveryFaceIsAna:
+    """An identity model that embeds every face as the one embedding Ana was enrolled with."""
+
+    name, threshold, distance = "fake", 1.0, "euclidean"
+
+    def embed_face(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        return np.ones(4, np.float32)
+
+
+def test_a_member_erased_in_another_tab_while_the_stream_plays_is_unnamed_at_the_next_frame(frame, store):
+    """The page once kept the gallery it started with for as long as the stream played."""
+    record = ConsentRecord.new(subject="Ana Lima", purpose="name family members", days=365, now=store_now(store))
+    ana = family.enroll(store, "Ana Lima", np.ones((1, 4), np.float32), record, model="fake").person_id
+    household = Household(store, _EveryFaceIsAna())
+    overlay = live.LiveOverlay(_tracker(identify=household), recognition=True, departed=household.departed)
+    for _ in range(3):
+        overlay.process(frame)
+    assert overlay.stats().labels[0].endswith(" · Ana Lima") and overlay.take_recognitions() == [ana]
+    with h.open_store(store.data_dir) as other:  # another tab, the CLI
+        erasure.purge_person(other, ana)
+    overlay.process(frame)
+    assert overlay.stats().labels[0].endswith(" · unknown")
+    for _ in range(12):  # detected and compared again: the gallery no longer holds her
+        overlay.process(frame)
+    assert overlay.stats().labels[0].endswith(" · unknown") and overlay.take_recognitions() == []
 
 
 def test_the_stream_asks_no_stun_or_turn_server():

@@ -3,11 +3,12 @@ import time
 
 import streamlit as st
 
-from fer_core.live import LiveTracker, identifier
+from fer_core.live import LiveTracker
 from governance import family
 from unveil.app import live, photos
 from unveil.app import widgets as _ui
 from unveil.app.session import plural
+from unveil.watch.household import Household
 
 STARTING = "Starting the live camera"
 
@@ -18,9 +19,12 @@ st.caption("Your webcam's frames are analysed in memory on this machine and neve
 overlay = None
 with _ui.friendly_errors(STARTING):
     models, gallery = _ui.analyzer(), _ui.gallery()
-    tracker = LiveTracker(detect=_ui.live_detector().detect, emotion_model=models.emotion_model,
-                          identify=identifier(gallery, models.identity_model) if gallery is not None else None)
-    overlay = live.LiveOverlay(tracker, recognition=gallery is not None)
+    # The stream may play for hours: its household follows the store, as `unveil watch`'s does, so a member
+    # erased elsewhere, or whose consent ends, is unnamed within a frame.
+    household = Household(_ui.store(), models.identity_model) if gallery is not None else None
+    tracker = LiveTracker(detect=_ui.live_detector().detect, emotion_model=models.emotion_model, identify=household)
+    overlay = live.LiveOverlay(tracker, recognition=household is not None,
+                               departed=household.departed if household is not None else None)
 if overlay is None:
     st.stop()
 
