@@ -787,6 +787,7 @@ def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_
     at.selectbox(key="explain_face").select_index(1).run()
     captions = [caption for image in at.image for caption in image.captions]
     assert len(captions) == 4 and sum(c.endswith("(predicted)") for c in captions) == 1
+    assert at.caption[0].value == explain_view.HOW_TO_READ  # each map is scaled to its own maximum: said
     methods, _ = explain_view.method_choices(app_models_dir / "emotion_vgg16.onnx")
     assert at.radio(key="explain_method").options == [c.label for c in methods]
     for choice in methods[::-1]:  # the measurement of each method is shown with it: a warning where it is not trusted

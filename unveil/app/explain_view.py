@@ -67,16 +67,22 @@ METHOD_LABELS = {
     "gradcam++": "Grad-CAM++ (one pass)",
     "occlusion": "Occlusion (about 120 passes: slower)",
 }
+# Each map is normalised to its own maximum (governance.explain): without this, a map of an emotion the model gives 1%
+# reads as strong evidence for it.
+HOW_TO_READ = ("Red marks the parts of the face that pushed the model towards an emotion, blue those that did not. "
+               "Each map is scaled to its own strongest point, so the map of an unlikely emotion can look as red as "
+               "the predicted one's: the percentage under each map says how likely the model finds that emotion.")
 NOT_MEASURED = ("Not measured on this model file (its card does not describe it): how far this map shows the "
                 "model's evidence is unknown.")
-TRUSTED_NOTE = ("Measured on {data}: removing the pixels this map marks first makes the model's confidence fall "
-                "faster than removing them in random order (deletion AUC {auc:.2f} against {random:.2f}, "
-                "{relative:.0%} lower; lower is better).")
-UNTRUSTED_NOTE = ("Less faithful than random order on this model, measured on {data}: removing the pixels this map "
-                  "marks first lowers the model's confidence more slowly than removing random pixels (deletion AUC "
-                  "{auc:.2f} against {random:.2f}). Do not read this map as the model's evidence.")
-UNSURE_NOTE = ("Not distinguishable from random order on this model, measured on {data} (deletion AUC {auc:.2f} "
-               "against {random:.2f}): read this map with caution.")
+TRUSTED_NOTE = ("Measured on {data}, on the map of each face's predicted emotion: removing the pixels this map "
+                "marks first makes the model's confidence fall faster than removing them in random order (deletion "
+                "AUC {auc:.2f} against {random:.2f}, {relative:.0%} lower; lower is better).")
+UNTRUSTED_NOTE = ("Less faithful than random order on this model, measured on {data} on the map of each face's "
+                  "predicted emotion: removing the pixels this map marks first lowers the model's confidence more "
+                  "slowly than removing random pixels (deletion AUC {auc:.2f} against {random:.2f}). Do not read "
+                  "this map as the model's evidence.")
+UNSURE_NOTE = ("Not distinguishable from random order on this model, measured on {data} on the map of each face's "
+               "predicted emotion (deletion AUC {auc:.2f} against {random:.2f}): read this map with caution.")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from unveil.app import explain_view, tables
 from unveil.app import widgets as _ui
 
 st.title("Explain")
-st.caption("Red marks the parts of the face that pushed the model towards an emotion, blue those that did not.")
+st.caption(explain_view.HOW_TO_READ)
 
 photos = st.session_state.get(_ui.LAST_ANALYSIS) or []
 # Two photos may share a file name (two camera shots are both camera.jpg): each is named apart, as on the
