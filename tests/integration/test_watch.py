@@ -731,3 +731,37 @@ def test_a_killed_watch_is_reported_offline_by_its_last_will(long_video, app_mod
         listener.loop_stop()
         listener.disconnect()
     assert statuses[-2:] == ["online", "offline"]
+
+
+def test_states_an_earlier_run_left_are_away_and_a_member_erased_meanwhile_loses_their_sensor(broker, caplog):
+    # A run killed while Ana and Bruno were in view left their emotions retained; Ana was erased before the
+    # next start. That run went online with both shown at home, and her sensor, named after her, stayed on
+    # the broker for good: only a member seen in the run that erased them lost theirs.
+    import paho.mqtt.client as mqtt_client
+
+    from unveil.watch.mqtt import EARLIER_SENSOR_REMOVED, EARLIER_STATE_AWAY, HomeAssistantSink, member_key
+
+    ana_config, ana_state = _member_topics(member_key(ANA, "Ana"))
+    bruno_config, bruno_state = _member_topics(member_key(BRUNO, "Bruno"))
+    earlier = mqtt_client.Client(mqtt_client.CallbackAPIVersion.VERSION2)
+    earlier.connect("127.0.0.1", broker)
+    earlier.loop_start()
+    for topic, payload in ((ana_config, json.dumps({"name": "Ana emotion"})), (ana_state, "happy"),
+                           (bruno_config, json.dumps({"name": "Bruno emotion"})), (bruno_state, "sad")):
+        earlier.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
+    earlier.loop_stop()
+    earlier.disconnect()
+    sink = HomeAssistantSink("127.0.0.1", broker, node="hall", members=frozenset({BRUNO}))
+    try:
+        with caplog.at_level(logging.INFO, logger="unveil.watch"):
+            assert sink.start()
+            got = _retained(broker, until=lambda got: ana_state not in got and got.get(bruno_state) == "away")
+        assert ana_config not in got and ana_state not in got
+        assert got[bruno_state] == "away" and bruno_config in got
+        assert EARLIER_SENSOR_REMOVED in caplog.messages and EARLIER_STATE_AWAY in caplog.messages
+        sink.forget(frozenset({BRUNO}))  # his consent ends while the loop runs, before he is seen
+        got = _retained(broker, until=lambda got: bruno_state not in got)
+    finally:
+        sink.close()
+    assert bruno_config not in got and bruno_state not in got
+    assert not [topic for topic in got if "ana" in topic or "bruno" in topic]

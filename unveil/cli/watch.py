@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         store = _store(args, stack)
         tracker, household = _tracker(args, store)
-        sinks = _sinks(args, jsonl, address)
+        sinks = _sinks(args, jsonl, address, household)
         _stop_on_signals(stop, stack)
         from governance.family import count_recognitions
         from unveil.watch.loop import watch
@@ -169,7 +169,8 @@ def _owner_only(path: str, flags: int) -> int:
     return os.open(path, flags, 0o600)
 
 
-def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, int] | None) -> list[Any]:
+def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, int] | None,
+           household: Any) -> list[Any]:
     from unveil.watch.records import JsonLinesSink
 
     sinks: list[Any] = []
@@ -179,7 +180,8 @@ def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, i
         from unveil.watch.mqtt import HomeAssistantSink
 
         sink = HomeAssistantSink(*address, node=args.mqtt_node, username=args.mqtt_user,
-                                 password=os.environ.get(MQTT_PASSWORD_ENV))
+                                 password=os.environ.get(MQTT_PASSWORD_ENV),
+                                 members=None if household is None else household.person_ids)
         sink.start()
         sinks.append(sink)
     return sinks

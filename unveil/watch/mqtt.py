@@ -16,6 +16,10 @@ Whenever the sink connects (the first time, and again after the broker was away)
 retained message as it is now: a broker that restarted has lost them, and what changed meanwhile was
 never sent. A member who may no longer be named (erased, or their consent ended) loses their sensor:
 empty retained payloads on its discovery and state topics, which is how Home Assistant removes an entity.
+The broker may also hold member states that an earlier run left (it was killed, or a member was erased
+while no loop ran): at each connection the sink reads the node's retained states, and one it did not write
+is set to "away" when its member may be named (`members`: the household's members at the start, less those
+forgotten since), or else removed with its sensor; without `members` (names not checked) it is set to "away".
 
 Member names reach the broker (the sensors are named after them); never an image, an embedding, or a
 probability beyond the label. The log gets neither names nor topics (a topic holds a name's letters).
@@ -68,6 +72,9 @@ KEY_SUFFIX_DIGITS = 8
 EVENTS_DROPPED = ("MQTT broker away and {limit} messages queued: newer events are dropped until it is back "
                   "(the sensors' states are sent afresh then)")
 EVENT_NOT_SENT = "MQTT event not sent (paho error {code})"
+# A retained member state this run did not write (an earlier run was killed, or the member was erased meanwhile).
+EARLIER_STATE_AWAY = "MQTT broker held a member's state from an earlier run: now 'away'"
+EARLIER_SENSOR_REMOVED = "MQTT broker held the sensor of a member who may no longer be named: removed"
 # At close: events the broker never acknowledged (it was away at the end, or its queue had filled).
 EVENTS_UNDELIVERED = "MQTT broker {host}:{port}: {count} event(s) were not delivered before the end"
 
@@ -104,8 +111,11 @@ def member_key(person_id: str, name: str) -> str:
     is the same for the member at every start and differs between members ("member_1c9e04d2",
     "member_7a0b33f1"). From a hash of their random id rather than the id itself: the broker cannot link a
     sensor to the audit log's entries."""
-    suffix = hashlib.sha256(person_id.encode("utf-8")).hexdigest()[:KEY_SUFFIX_DIGITS]
-    return f"{slug(name) or 'member'}_{suffix}"
+    return f"{slug(name) or 'member'}_{key_suffix(person_id)}"
+
+
+def key_suffix(person_id: str) -> str:
+    return hashlib.sha256(person_id.encode("utf-8")).hexdigest()[:KEY_SUFFIX_DIGITS]
 
 
 class HomeAssistantSink:
@@ -114,7 +124,8 @@ class HomeAssistantSink:
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, *, node: str = DEFAULT_NODE,
                  username: str | None = None, password: str | None = None,
-                 discovery_prefix: str = DISCOVERY_PREFIX, client: Any = None) -> None:
+                 discovery_prefix: str = DISCOVERY_PREFIX, client: Any = None,
+                 members: frozenset[str] | None = None) -> None:
         import paho.mqtt.client as mqtt
 
         self.node = check_node(node)
@@ -131,6 +142,9 @@ class HomeAssistantSink:
         self._dropping = False  # events refused since the queue filled (said once per outage)
         self._tracks: dict[int, tuple[str | None, str | None]] = {}  # track -> (member's id, emotion)
         self._members: dict[str, str] = {}  # member's id -> member_key, for those with a sensor
+        # Who may be named, by the suffix of their key, to judge the states an earlier run left (None: unknown).
+        self._named = None if members is None else {key_suffix(person_id): person_id for person_id in members}
+        self._earlier: dict[str, str] = {}  # member's id -> key of a sensor an earlier run left, kept
         self._unacked: set[int] = set()  # message ids of events the broker has not acknowledged
         self._acked: collections.deque[int] = collections.deque()  # ids paho's thread saw acknowledged (read by _settle)
         self._refused = 0  # events paho refused (a full queue, an error)
@@ -143,6 +157,7 @@ class HomeAssistantSink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
         self._host, self._port = host, port
         self._retain(self.availability, ONLINE)  # first: written first at each connection
         self._sensor("unknown", "Unknown faces", self._unknown_state, unit="faces")
@@ -169,10 +184,13 @@ class HomeAssistantSink:
     def forget(self, person_ids: frozenset[str]) -> None:
         """These members may no longer be named: their sensors go (empty retained discovery and state, also
         sent again at each connection in case the broker was away), and their faces in view count as unknown."""
-        for person_id in person_ids & self._members.keys():
-            key = self._members.pop(person_id)
-            self._retain(self._config_topic(key), "")
-            self._retain(self._state_topic(key), "")
+        with self._lock:
+            if self._named is not None:
+                self._named = {suffix: who for suffix, who in self._named.items() if who not in person_ids}
+            for person_id in person_ids & self._earlier.keys():
+                self._remove(self._earlier.pop(person_id))
+            for person_id in person_ids & self._members.keys():
+                self._remove(self._members.pop(person_id))
         self._tracks = {track: (None if who in person_ids else who, emotion)
                         for track, (who, emotion) in self._tracks.items()}
         self._retain(self._unknown_state, str(self._unknown()))
@@ -212,6 +230,11 @@ class HomeAssistantSink:
             self._retain(self._state_topic(self._members[person_id]), emotions[-1] if emotions else AWAY)
         self._retain(self._unknown_state, str(self._unknown()))
 
+    def _remove(self, key: str) -> None:
+        # Called with the lock held.
+        self._put(self._config_topic(key), "")
+        self._put(self._state_topic(key), "")
+
     def _unknown(self) -> int:
         return sum(1 for who, _ in self._tracks.values() if who is None)
 
@@ -247,9 +270,13 @@ class HomeAssistantSink:
         """What the broker should hold on `topic` from now on: written now when connected (unless this
         connection already carried it), else at the next connection."""
         with self._lock:
-            self._retained[topic] = payload
-            if self._online and self._sent.get(topic) != payload:
-                self._write(topic, payload)
+            self._put(topic, payload)
+
+    def _put(self, topic: str, payload: str) -> None:
+        # _retain, with the lock held.
+        self._retained[topic] = payload
+        if self._online and self._sent.get(topic) != payload:
+            self._write(topic, payload)
 
     def _write(self, topic: str, payload: str) -> Any:
         # Called with the lock held. A message paho could not write (the connection just broke) is not
@@ -294,8 +321,27 @@ class HomeAssistantSink:
             for topic, payload in self._retained.items():
                 self._write(topic, payload)
             self._online, self._dropping = True, False
+        # After what this run holds: the retained states that the broker sends back are then told apart.
+        client.subscribe(self._state_topic("+"), qos=RETAINED_QOS)
         self._connected.set()
         log.info("connected to MQTT broker %s:%d", self._host, self._port)
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        """A retained member state this run did not write: see the module docstring. (paho's thread, holding no
+        lock of paho's that publish() takes, as in _on_connect.)"""
+        with self._lock:
+            if not message.retain or not message.payload or message.topic in self._retained:
+                return
+            key = message.topic.split("/")[-2]
+            person_id = None if self._named is None else self._named.get(key[-KEY_SUFFIX_DIGITS:])
+            if self._named is not None and person_id is None:
+                self._remove(key)
+                log.info(EARLIER_SENSOR_REMOVED)
+                return
+            if person_id is not None:
+                self._earlier[person_id] = key
+            self._put(message.topic, AWAY)
+        log.info(EARLIER_STATE_AWAY)
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         with self._lock:
