@@ -849,6 +849,75 @@ def test_a_member_made_by_another_identity_model_is_re_embedded_from_thumbnails_
     assert family.REEMBED_OR_REENROL not in [c.value for c in at.caption]
 
 
+def test_a_member_whose_thumbnails_cannot_be_used_is_re_embedded_from_new_photos_and_named_again(app_env, faces_dir):
+    """Colin Powell was enrolled by an older identity model under a consent to recognition only (no thumbnail
+    kept), Serena Williams with a thumbnail kept before 0.3.0 (it records no alignment): neither can be
+    re-embedded from thumbnails, and enrolment refuses their names. Each is offered new photos; Colin,
+    re-embedded from his, is named again on the Analyze page, and the result kept that names him stays."""
+    from governance import kept_results
+    from governance.consent import ConsentRecord, store_now
+    from unveil.app import enrolment as app_enrolment
+    from unveil.app.widgets import STORE, analyzer
+
+    at = _app("family")
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    store = at.session_state[STORE]
+    old_thumbnail = io.BytesIO()
+    Image.open(photo_path(faces_dir, STRANGER, 1)).resize((96, 96)).save(old_thumbnail, format="JPEG")
+    ids = {}
+    for name, scope, thumbnails in (("Colin Powell", "recognition", []),
+                                    ("Serena Williams", "recognition+thumbnails", [old_thumbnail.getvalue()])):
+        record = ConsentRecord.new(subject=name, purpose="name family members in our photos", scope=scope, days=30,
+                                   now=store_now(store))
+        ids[name] = family.enroll(store, name, np.ones((1, 192), np.float32), record, thumbnails=thumbnails,
+                                  model="older_model.onnx").person_id
+    kept, _ = kept_results.keep_analysis(store, [{"face": 1, "emotion": "happy", "identity": "Colin Powell"}],
+                                         person_ids=[ids["Colin Powell"]])
+    at.run()
+    _no_exception(at)
+    model = analyzer().identity_model.name
+    assert not [b for b in at.button if b.key and b.key.startswith("reembed_")]  # no usable thumbnail
+    assert [e.label for e in at.expander if e.label.startswith("Re-embed ")] == [
+        app_enrolment.REEMBED_FROM_PHOTOS_TITLE.format(name=name) for name in ("Colin Powell", "Serena Williams")]
+    assert app_enrolment.REEMBED_FROM_PHOTOS_HOW.format(name="Colin Powell") in [c.value for c in at.caption]
+    colin = ids["Colin Powell"]
+    at.button(key=f"reenrol_submit_{colin}").click().run()
+    assert [e.value for e in at.error] == [app_enrolment.REEMBED_NO_PHOTO.format(name="Colin Powell")]
+
+    wall = io.BytesIO()
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(wall, format="PNG")
+    _widget(at, "file_uploader", f"reenrol_{colin}_photos_").set_value([
+        ("colin_1.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg"),
+        ("colin_2.jpg", photo_bytes(faces_dir, MEMBER, 2), "image/jpeg"),
+        ("two people.jpg", side_by_side(photo_path(faces_dir, STRANGER, 3), photo_path(faces_dir, MEMBER, 3)),
+         "image/jpeg"),
+        ("wall.png", wall.getvalue(), "image/png")]).run()
+    _no_exception(at)
+    assert enrolment.LEFT_OUT_NO_FACE.format(label="wall.png") in [w.value for w in at.warning]
+    pick = _widget(at, "radio", f"reenrol_{colin}_pick_two people.jpg_")
+    assert pick.label == "two people.jpg shows 2 faces: which one is Colin Powell?"
+    pick.set_value(1)
+    at.button(key=f"reenrol_submit_{colin}").click().run()
+    _no_exception(at)
+    assert at.success[0].value == " ".join([
+        app_enrolment.REEMBED_FROM_PHOTOS_DONE.format(name="Colin Powell", count=3, total=4),
+        enrolment.LEFT_OUT_NO_FACE.format(label="wall.png")])
+    assert [w.value for w in at.warning if "must be re-enrolled" in w.value] == [
+        family.MUST_REENROL.format(name="Serena Williams", theirs="older_model.onnx", model=model)]
+    assert [e.label for e in at.expander if e.label.startswith("Re-embed ")] == [
+        app_enrolment.REEMBED_FROM_PHOTOS_TITLE.format(name="Serena Williams")]
+    assert [r.id for r in kept_results.kept(store)] == [kept.id]
+
+    # Named again, in a photo he was not re-embedded from; Serena, not yet re-embedded, is not.
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    _no_exception(at)
+    assert list(at.dataframe[0].value["identity"]) == ["Colin Powell", "unknown"]
+
+
 # ----------------------------------------------------------------------------- Retention form, sweep, kept results,
 # option labels that read alike, the Live page without models, a damaged store on the Governance page
 

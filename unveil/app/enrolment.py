@@ -1,5 +1,6 @@
 """The Family page's enrolment form, without Streamlit: the photos it enrols, the camera shots it keeps,
-and the consent record it describes.
+and the consent record it describes; and the ways it offers to re-embed a member the installed identity
+model cannot name (from their thumbnails, or from new photos).
 
 Reading the photos, picking the faces and storing the enrolment are the same for every front end
 (governance.enrolment, governance.family.enrol_from_photos).
@@ -7,15 +8,29 @@ Reading the photos, picking the faces and storing the enrolment are the same for
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from unveil.app import tables
 
+if TYPE_CHECKING:
+    from fer_core.store import FamilyStore
+    from governance.enrolment import EnrolmentPhoto
+    from governance.family import Member
+
 SHOTS_KEPT = "{count} camera shot(s) kept for this enrolment (in memory): they are enrolled with the photos."
+# The form that re-embeds, from new photos, a member the installed identity model cannot name: enrolment refuses
+# a name already enrolled, and erasing them to enrol them again would take the results kept that name them.
+REEMBED_FROM_PHOTOS_TITLE = "Re-embed {name} from new photos"
+REEMBED_FROM_PHOTOS_HOW = ("Upload or take a few photos of {name}, each showing their face (4 or more recognise best): "
+                           "their face embeddings are made again with the identity model installed, under the consent "
+                           "they gave, and the results kept that name them stay. The photos are not kept.")
+REEMBED_SHOTS_KEPT = "{count} camera shot(s) of {name} kept (in memory): they are used with the photos."
+REEMBED_NO_PHOTO = "Add at least one photo or camera shot of {name}."
+REEMBED_FROM_PHOTOS_DONE = "{name} was re-embedded from {count} of {total} photo(s): they are named again from now on."
 
 
 @dataclass
@@ -81,3 +96,41 @@ def consent_from_form(
                          relation="guardian" if guardian else "self", purpose=purpose.strip(), scope=scope,
                          given_at=now, expires_at=end.replace(tzinfo=zone) if zone else end.astimezone(),
                          subject_is_child=child)
+
+
+@dataclass(frozen=True)
+class Reembedding:
+    """A member the identity model loaded now cannot name ("must be re-enrolled"), whose consent is in force:
+    the page re-embeds them from new photos, and in one click from their own thumbnails when `from_thumbnails`."""
+
+    member: Member
+    from_thumbnails: bool
+
+
+def reembeddings(store: FamilyStore, members: Sequence[Member], model: str) -> list[Reembedding]:
+    """The members with no embedding of `model` (the identity model loaded now) that the page can re-embed, in
+    the order given: those with a consent in force (governance.family.reembed_from_photos needs one). Each can
+    be re-embedded from their thumbnails when their consent keeps thumbnails and one of them records where its
+    face lies (thumbnails kept before version 0.3.0 do not: governance.family.reembed_from_thumbnails refuses
+    those); the others only from new photos."""
+    from governance import enrolment
+
+    def usable_thumbnail(member: Member) -> bool:
+        return member.can_reembed(model) and any(
+            enrolment.thumbnail_landmarks(thumbnail.image) is not None for thumbnail in store.thumbnails(member.person_id))
+
+    return [Reembedding(member, usable_thumbnail(member)) for member in members
+            if member.must_reenrol(model) and member.consent_status == "active"]
+
+
+def reembed_from_photos(store: FamilyStore, member: Member, photos: Sequence[EnrolmentPhoto],
+                        picks: Mapping[str, int | None] | None, *, model: Any) -> str:
+    """Re-embed `member` from the form's photos, read once (governance.family.reembed_from_photos: one face
+    each, or the one picked in `picks`, under their consent in force), and say so: from how many of the
+    photos, then why each photo left out was not used (governance.enrolment.LEFT_OUT_*). ConsentError or
+    NoFaceToEnrolError, nothing stored, as governance.family.reembed_from_photos."""
+    from governance import enrolment, family
+
+    count = family.reembed_from_photos(store, member.person_id, photos, model=model, picks=picks)
+    _, left_out = enrolment.pick_faces(photos, picks)
+    return " ".join([REEMBED_FROM_PHOTOS_DONE.format(name=member.name, count=count, total=len(photos)), *left_out])

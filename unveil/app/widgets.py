@@ -28,8 +28,10 @@ RECEIPT = "unveil_last_receipt"  # (who, ErasureReceipt) of the last purge, show
 KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so the page says they are kept
 NOTICE = "unveil_new_session_notice"  # what this session said about what was kept, or None
 _PHOTO_BATCH = "unveil_photo_batch"  # app_session.PhotoBatch: the Analyze page's photos and results
-_ENROL_PHOTOS = "unveil_enrol_photos"  # photo key -> EnrolmentPhoto, for the form's current photos only
-# enrolment.CameraShots: the camera shots kept for the Family page's enrolment in progress, until it is done,
+# form -> photo key -> EnrolmentPhoto, for each Family page form's current photos only (the enrolment form,
+# "enrol", and the form that re-embeds a member from new photos, one per member)
+_ENROL_PHOTOS = "unveil_enrol_photos"
+# form -> enrolment.CameraShots: the camera shots kept for a Family page form in progress, until it is done,
 # they are discarded, or the store is locked or unlocked (they are not for the next person, nor another store)
 _ENROL_SHOTS = "unveil_enrol_shots"
 # (generation, Gallery or None, the store's data_version, when the first consent in it ends) of the unlocked
@@ -153,7 +155,8 @@ def sidebar_status() -> None:
 
 
 def lock_store() -> None:
-    """Forget the store's keys, every result that may name a member and the camera shots kept for an enrolment."""
+    """Forget the store's keys, every result that may name a member and the camera shots kept for an enrolment
+    or a re-embedding."""
     current = st.session_state.pop(STORE, None)
     if current is not None:
         current.close()
@@ -222,12 +225,13 @@ def analyze_batch() -> list[tuple[str, photos.PhotoResult]]:
     return results
 
 
-def enrolment_photos(photos: dict[str, bytes]) -> list[enrolment.EnrolmentPhoto]:
-    """The enrolment form's photos ({label: bytes}) read and searched for faces, once per photo: the form
-    reruns on every click, the face picker needs the faces before the Enrol button, and the enrolment
-    itself (governance.family.enrol_from_photos) uses these same detections."""
+def enrolment_photos(photos: dict[str, bytes], form: str = "enrol") -> list[enrolment.EnrolmentPhoto]:
+    """The photos ({label: bytes}) of the Family page's `form` read and searched for faces, once per photo:
+    the form reruns on every click, the face picker needs the faces before the Enrol (or Re-embed) button,
+    and the enrolment itself (governance.family.enrol_from_photos, reembed_from_photos) uses these same
+    detections. Each form keeps its own: two forms drawn on one run do not read each other's photos again."""
     detect = analyzer().detector.detect
-    cache: dict = st.session_state.setdefault(_ENROL_PHOTOS, {})
+    cache: dict = st.session_state.setdefault(_ENROL_PHOTOS, {}).setdefault(form, {})
     keys = {label: app_session.photo_key(label, data) for label, data in photos.items()}
     for label, data in photos.items():
         if keys[label] not in cache:
@@ -237,9 +241,15 @@ def enrolment_photos(photos: dict[str, bytes]) -> list[enrolment.EnrolmentPhoto]
     return [cache[keys[label]] for label in photos]
 
 
-def enrol_shots() -> CameraShots:
-    """The camera shots kept for the enrolment in progress (in this session's memory)."""
-    return st.session_state.setdefault(_ENROL_SHOTS, CameraShots())
+def enrol_shots(form: str = "enrol") -> CameraShots:
+    """The camera shots kept for the Family page's `form` in progress (in this session's memory)."""
+    return st.session_state.setdefault(_ENROL_SHOTS, {}).setdefault(form, CameraShots())
+
+
+def forget_photo_form(form: str) -> None:
+    """Drop the photos read and the camera shots kept for the Family page's `form`: it is done."""
+    st.session_state.get(_ENROL_PHOTOS, {}).pop(form, None)
+    st.session_state.get(_ENROL_SHOTS, {}).pop(form, None)
 
 
 def new_session_notice() -> None:

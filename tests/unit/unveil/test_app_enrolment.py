@@ -1,12 +1,18 @@
-"""unveil.app.enrolment without Streamlit: the Family form's camera shots, photo labels and consent end."""
+"""unveil.app.enrolment without Streamlit: the Family form's camera shots, photo labels and consent end, and
+the ways it offers to re-embed a member the installed identity model cannot name."""
 from __future__ import annotations
 
+import io
 import time
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from governance.consent import ConsentError, ConsentRecord
+from governance import enrolment, family
+from governance.consent import ConsentError, ConsentRecord, store_now
 from unveil.app import enrolment as app_enrolment
 
 # 03:00 UTC on 1 May is 23:00 on 30 April in New York: the user's today is still 30 April.
@@ -64,3 +70,75 @@ def test_without_a_known_browser_zone_the_days_are_this_machines(machine_in_new_
     assert app_enrolment.user_zone(browser_zone) is None
     assert app_enrolment.today(NEW_YORK_EVENING, None) == date(2026, 4, 30)
     assert _consent(date(2026, 4, 30), None).expires_at == datetime(2026, 5, 1, 3, 59, 59, 999999, tzinfo=UTC)
+
+
+# ----------------------------------------------------------------------------- re-embedding a member
+
+
+class _Model:
+    """An identity model's interface (fer_core.identity.EmbeddingModel): what re-embedding calls."""
+
+    name = "new_model.onnx"
+
+    def align(self, image, landmarks):
+        return np.zeros((112, 112, 3), np.uint8)
+
+    def embed(self, crops):
+        return np.ones((len(crops), 8), np.float32)
+
+
+def _face(x: float):
+    return SimpleNamespace(box=(x, 10.0, 40.0, 40.0), landmarks=np.zeros((5, 2), np.float32))
+
+
+def _enrol_with(store, name: str, *, scope: str, thumbnails=(), model: str = "old_model.onnx", days: int = 365) -> str:
+    record = ConsentRecord.new(subject=name, purpose="name family members in our photos", scope=scope, days=days,
+                               now=store_now(store))
+    return family.enroll(store, name, np.ones((1, 8), np.float32), record, thumbnails=list(thumbnails),
+                         model=model).person_id
+
+
+def test_a_member_the_model_cannot_name_is_offered_new_photos_and_their_thumbnails_only_where_usable(store, clock):
+    aligned = enrolment.thumbnails(np.zeros((1, 112, 112, 3), np.uint8), template=np.ones((5, 2)))
+    before_0_3_0 = io.BytesIO()
+    Image.new("RGB", (96, 96), (120, 100, 90)).save(before_0_3_0, format="JPEG")  # records no alignment
+    _enrol_with(store, "Ana", scope="recognition+thumbnails", thumbnails=aligned)
+    _enrol_with(store, "Ben", scope="recognition+thumbnails", thumbnails=[before_0_3_0.getvalue()])
+    _enrol_with(store, "Cy", scope="recognition")
+    _enrol_with(store, "Dee", scope="recognition", model=_Model.name)  # named by the model installed: nothing to do
+    _enrol_with(store, "Eve", scope="recognition", days=1)
+    clock.advance(days=2)  # Eve's consent has ended: re-embedding needs one in force
+    ways = app_enrolment.reembeddings(store, family.members(store), _Model.name)
+    assert {way.member.name: way.from_thumbnails for way in ways} == {"Ana": True, "Ben": False, "Cy": False}
+
+
+def test_re_embedding_from_photos_says_from_how_many_and_why_each_other_photo_was_left_out(store):
+    cy = _enrol_with(store, "Cy", scope="recognition")
+    (member,) = family.members(store)
+    photos = [enrolment.EnrolmentPhoto("cy.jpg", np.zeros((80, 80, 3), np.uint8), [_face(10)]),
+              enrolment.EnrolmentPhoto("two people.jpg", np.zeros((80, 160, 3), np.uint8), [_face(10), _face(90)]),
+              enrolment.EnrolmentPhoto("group.jpg", np.zeros((80, 160, 3), np.uint8), [_face(10), _face(90)]),
+              enrolment.EnrolmentPhoto("wall.png", np.zeros((80, 80, 3), np.uint8), []),
+              enrolment.EnrolmentPhoto("broken.jpg", None, [], error="not an image")]
+    done = app_enrolment.reembed_from_photos(store, member, photos, {"two people.jpg": 1, "group.jpg": None},
+                                             model=_Model())
+    assert done == ("Cy was re-embedded from 2 of 5 photo(s): they are named again from now on. "
+                    "group.jpg: 2 faces and none picked, so it is not used. "
+                    "wall.png: no face found, so it is not used. "
+                    "broken.jpg could not be read (not an image): it is not used.")
+    (entry,) = store.gallery(model=_Model.name)
+    assert (entry.person_id, len(entry.embeddings)) == (cy, 2)
+
+    with pytest.raises(enrolment.NoFaceToEnrolError):  # nothing stored
+        app_enrolment.reembed_from_photos(store, member, photos[3:], None, model=_Model())
+    assert len(store.gallery(model=_Model.name)[0].embeddings) == 2
+
+
+def test_re_embedding_from_photos_needs_a_consent_in_force(store, clock):
+    _enrol_with(store, "Eve", scope="recognition", days=1)
+    clock.advance(days=2)
+    (member,) = family.members(store)
+    photo = enrolment.EnrolmentPhoto("eve.jpg", np.zeros((80, 80, 3), np.uint8), [_face(10)])
+    with pytest.raises(ConsentError):
+        app_enrolment.reembed_from_photos(store, member, [photo], None, model=_Model())
+    assert store.gallery(model=_Model.name) == []

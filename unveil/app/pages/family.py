@@ -60,6 +60,76 @@ with st.container():
 
 members_tab, enrol_tab, remove_tab = st.tabs(["Members", "Enrol a member", "Withdraw consent or purge"])
 
+
+def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key: str, clear_key: str):
+    """The photos and camera shots of a form (the enrolment form, or re-embedding one member): uploads, kept
+    shots shown with their Discard button, each photo's faces, a note for each photo left out, and which face
+    is `who` in a photo with several (`shots_kept`: what the kept shots are, given their count). Returns the
+    photos ({label: bytes}), the photos read and the faces picked ({label: index or None})."""
+    uploads = st.file_uploader(label, type=PHOTO_TYPES, accept_multiple_files=True, key=key("photos"))
+    shots = _ui.enrol_shots(form)
+    if st.toggle("Add camera shots", key=key("camera_on")):
+        shot = st.camera_input("Camera", key=key("camera"))
+        if shot is not None and st.button("Keep this shot", key=keep_key):
+            shots.keep(shot.getvalue())
+    # Kept shots are used with the photos: they are shown, with their Discard button, whether the camera is
+    # on or not, so none is used unseen (turning the camera off does not discard them).
+    if shots:
+        st.caption(shots_kept(len(shots)))
+        st.image(shots.shots(), width=96)
+        if st.button("Discard the camera shots", key=clear_key):
+            shots.clear()
+            st.rerun()
+
+    photos = app_enrolment.form_photos(((upload.name, upload.getvalue()) for upload in uploads or []),
+                                       shots.shots())
+    read = []
+    with _ui.friendly_errors("Reading the photos"):
+        read = _ui.enrolment_photos(photos, form)
+    picks: dict[str, int | None] = {}
+    for photo in read:
+        if photo.image is None or not photo.faces:
+            st.warning(enrolment.left_out_note(photo))
+        elif len(photo.faces) > 1:
+            picture_col, pick_col = st.columns([1, 2])
+            picture_col.image(render.number_faces(photo.image, photo.boxes), caption=photo.label, width="stretch")
+            picks[photo.label] = pick_col.radio(
+                f"{photo.label} shows {len(photo.faces)} faces: which one is {who}?",
+                [None, *range(len(photo.faces))], key=key(f"pick_{photo.label}"),
+                format_func=lambda i: "None: leave this photo out" if i is None else f"Face {i + 1}")
+    return photos, read, picks
+
+
+def _reembed_from_photos_form(member, identity, *, expanded: bool) -> None:
+    """New photos of a member the installed identity model cannot name, and the button that re-embeds them."""
+    form = f"reenrol_{member.person_id}"  # renewed after the re-embedding: drawn again empty
+
+    def key(field: str) -> str:
+        return app_session.widget_key(st.session_state, form, field)
+
+    with st.expander(app_enrolment.REEMBED_FROM_PHOTOS_TITLE.format(name=member.name), expanded=expanded):
+        st.caption(app_enrolment.REEMBED_FROM_PHOTOS_HOW.format(name=member.name))
+        photos, read, picks = _photo_inputs(
+            form, key, label=f"Photos of {member.name}", who=member.name,
+            shots_kept=lambda count: app_enrolment.REEMBED_SHOTS_KEPT.format(count=count, name=member.name),
+            keep_key=f"reenrol_keep_shot_{member.person_id}", clear_key=f"reenrol_clear_shots_{member.person_id}")
+        if st.button(f"Re-embed {member.name} from these photos", type="primary",
+                     key=f"reenrol_submit_{member.person_id}"):
+            if not photos:
+                st.error(app_enrolment.REEMBED_NO_PHOTO.format(name=member.name))
+            elif not enrolment.pick_faces(read, picks)[0]:
+                st.error(enrolment.NO_FACE_TO_ENROL)
+            else:
+                with _ui.friendly_errors(f"Re-embedding {member.name}"), \
+                        st.spinner(f"Re-embedding {member.name}..."):
+                    done = app_enrolment.reembed_from_photos(store, member, read, picks, model=identity)
+                    _ui.family_changed()
+                    _ui.forget_photo_form(form)
+                    app_session.renew(st.session_state, form)
+                    st.session_state[FLASH] = done
+                    st.rerun()
+
+
 # ----------------------------------------------------------------------------------- members
 with members_tab:
     members = []
@@ -69,22 +139,29 @@ with members_tab:
         st.info("No one is enrolled yet.")
     else:
         st.dataframe(tables.members_table(members), hide_index=True)
+        identity, reembeddings = None, []
         with _ui.friendly_errors("Loading the models"):
             identity = _ui.analyzer().identity_model
             for note in family.must_reenrol_notes(members, identity.name) if identity is not None else []:
                 st.warning(note)
-            # Members the new model cannot name, whose consent keeps thumbnails: no need to come back with photos.
-            reembeddable = [m for m in members if identity is not None and m.can_reembed(identity.name)]
-            if reembeddable:
-                st.caption(family.REEMBED_OR_REENROL)
-            for member in reembeddable:
-                if st.button(f"Re-embed {member.name} from their thumbnails", key=f"reembed_{member.person_id}"):
-                    with _ui.friendly_errors(f"Re-embedding {member.name}"):
-                        count = family.reembed_from_thumbnails(store, member.person_id, model=identity)
-                        _ui.family_changed()
-                        st.session_state[FLASH] = (f"{member.name} was re-embedded from {count} thumbnail(s): "
-                                                   "they are named again from now on.")
-                        st.rerun()
+        if identity is not None:
+            with _ui.friendly_errors("Reading the thumbnails"):
+                reembeddings = app_enrolment.reembeddings(store, members, identity.name)
+        # Members the new model cannot name, whose consent keeps usable thumbnails: no need to come back with photos.
+        if any(way.from_thumbnails for way in reembeddings):
+            st.caption(family.REEMBED_OR_REENROL)
+        for member in (way.member for way in reembeddings if way.from_thumbnails):
+            if st.button(f"Re-embed {member.name} from their thumbnails", key=f"reembed_{member.person_id}"):
+                with _ui.friendly_errors(f"Re-embedding {member.name}"):
+                    count = family.reembed_from_thumbnails(store, member.person_id, model=identity)
+                    _ui.family_changed()
+                    st.session_state[FLASH] = (f"{member.name} was re-embedded from {count} thumbnail(s): "
+                                               "they are named again from now on.")
+                    st.rerun()
+        # Every one of them can be re-embedded from new photos, under the consent they gave: enrolment refuses
+        # a name already enrolled, and erasing them first would take the results kept that name them.
+        for way in reembeddings:
+            _reembed_from_photos_form(way.member, identity, expanded=not way.from_thumbnails)
         for member in members:
             if member.thumbnails:
                 with st.expander(f"{member.name}: {member.thumbnails} thumbnail(s)"), \
@@ -109,39 +186,10 @@ with enrol_tab:
     else:
         st.write("Several photos of one person, each showing only their face, give the best recognition (4 or more).")
         name = st.text_input("Name", key=_key("name"))
-        uploads = st.file_uploader("Photos of this person", type=PHOTO_TYPES, accept_multiple_files=True,
-                                   key=_key("photos"))
-        shots = _ui.enrol_shots()
-        if st.toggle("Add camera shots", key=_key("camera_on")):
-            shot = st.camera_input("Camera", key=_key("camera"))
-            if shot is not None and st.button("Keep this shot", key="enrol_keep_shot"):
-                shots.keep(shot.getvalue())
-        # Kept shots are enrolled with the photos: they are shown, with their Discard button, whether the
-        # camera is on or not, so none is enrolled unseen (turning the camera off does not discard them).
-        if shots:
-            st.caption(app_enrolment.SHOTS_KEPT.format(count=len(shots)))
-            st.image(shots.shots(), width=96)
-            if st.button("Discard the camera shots", key="enrol_clear_shots"):
-                shots.clear()
-                st.rerun()
-
-        photos = app_enrolment.form_photos(((upload.name, upload.getvalue()) for upload in uploads or []),
-                                           shots.shots())
-        read = []
-        with _ui.friendly_errors("Reading the photos"):
-            read = _ui.enrolment_photos(photos)
-        picks: dict[str, int | None] = {}
-        for photo in read:
-            if photo.image is None or not photo.faces:
-                st.warning(enrolment.left_out_note(photo))
-            elif len(photo.faces) > 1:
-                picture_col, pick_col = st.columns([1, 2])
-                picture_col.image(render.number_faces(photo.image, photo.boxes),
-                                  caption=photo.label, width="stretch")
-                picks[photo.label] = pick_col.radio(
-                    f"{photo.label} shows {len(photo.faces)} faces: which one is {name.strip() or 'the person'}?",
-                    [None, *range(len(photo.faces))], key=_key(f"pick_{photo.label}"),
-                    format_func=lambda i: "None: leave this photo out" if i is None else f"Face {i + 1}")
+        photos, read, picks = _photo_inputs(
+            "enrol", _key, label="Photos of this person", who=name.strip() or "the person",
+            shots_kept=lambda count: app_enrolment.SHOTS_KEPT.format(count=count), keep_key="enrol_keep_shot",
+            clear_key="enrol_clear_shots")
 
         st.markdown("**Consent**")
         guardian = st.checkbox("Consent is given by a guardian (for example for a child)", key=_key("guardian"))
@@ -176,7 +224,7 @@ with enrol_tab:
                     done = family.enrol_from_photos(store, name, read, record, model=engine.identity_model,
                                                     picks=picks)
                     _ui.family_changed()
-                    shots.clear()
+                    _ui.enrol_shots("enrol").clear()
                     app_session.renew(st.session_state, "enrol")
                     enrolled = (f"Enrolled {done.name} with {done.embeddings} embedding(s) and {done.thumbnails} "
                                 "thumbnail(s). They will be named in analysed photos from now on.")
