@@ -112,17 +112,13 @@ def _pick(value: str) -> tuple[str, int]:
     return photo, int(number) - 1
 
 
-@reports_errors
-def _enroll(args: argparse.Namespace) -> int:
-    # The enrolment path of the app (governance.enrolment, family.enrol_from_photos) with the analyzer's
-    # detector settings, so both accept and refuse the same photos. Photos are read and searched before
-    # the passphrase is asked for: photos without a usable face cost no prompt. The store is opened
-    # first so a wrong --data-dir fails before any photo is read.
+def _photos_with_a_face(args: argparse.Namespace, picks: dict[str, int | None]) -> list:
+    """args.photos read and searched with the analyzer's detector, each photo left out said on stderr;
+    NoFaceToEnrolError when none gives a face. Done before the passphrase is asked for (photos without a usable
+    face cost no prompt), after opening the store locked (a wrong --data-dir fails before any photo is read)."""
     from fer_core.analyzer import default_detector
-    from fer_core.identity import load_embedding_model
     from governance import enrolment
 
-    picks = dict(args.pick)
     open_locked(args).close()
     detect = default_detector().detect
     photos = [enrolment.read_photo(path, str(path), detect) for path in args.photos]
@@ -131,6 +127,17 @@ def _enroll(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     if not chosen:
         raise enrolment.NoFaceToEnrolError(left_out)
+    return photos
+
+
+@reports_errors
+def _enroll(args: argparse.Namespace) -> int:
+    # The enrolment path of the app (governance.enrolment, family.enrol_from_photos) with the analyzer's
+    # detector settings, so both accept and refuse the same photos.
+    from fer_core.identity import load_embedding_model
+
+    picks = dict(args.pick)
+    photos = _photos_with_a_face(args, picks)
     model = load_embedding_model()
     with open_unlocked(args) as store:
         record = ConsentRecord.new(
@@ -187,19 +194,8 @@ REEMBED_NOT_NEEDED = ("{name} already has face embeddings of {model}, the identi
 def _reembed(args: argparse.Namespace) -> int:
     from fer_core.identity import load_embedding_model
 
-    photos, picks = [], dict(args.pick)
-    if args.photos:  # read and searched before the passphrase is asked for, as by `family enroll`
-        from fer_core.analyzer import default_detector
-        from governance import enrolment
-
-        open_locked(args).close()
-        detect = default_detector().detect
-        photos = [enrolment.read_photo(path, str(path), detect) for path in args.photos]
-        chosen, left_out = enrolment.pick_faces(photos, picks)
-        for note in left_out:
-            print(note, file=sys.stderr)
-        if not chosen:
-            raise enrolment.NoFaceToEnrolError(left_out)
+    picks = dict(args.pick)
+    photos = _photos_with_a_face(args, picks) if args.photos else []
     model = load_embedding_model()
     with open_unlocked(args) as store:
         person = family.resolve(store, args.who)
