@@ -79,11 +79,17 @@ def _downgrade_to_format_1(data_dir, master: bytes) -> None:
         conn.execute("DROP TABLE rewrap")
 
 
-def test_a_version_1_store_opens_and_is_migrated_on_unlock(tmp_path):
-    with h.new_store(tmp_path) as store:
+def _version_1_store_with_colin(data_dir):
+    """A store as version 1 wrote it, with one member enrolled; returns their id."""
+    with h.new_store(data_dir) as store:
         pid = h.enrol(store, "Colin Powell")
         master = bytes(store._master)
-    _downgrade_to_format_1(tmp_path, master)
+    _downgrade_to_format_1(data_dir, master)
+    return pid
+
+
+def test_a_version_1_store_opens_and_is_migrated_on_unlock(tmp_path):
+    pid = _version_1_store_with_colin(tmp_path)
     with FamilyStore(tmp_path) as store:
         store.unlock(h.PASSPHRASE)
         assert store.person(pid).embeddings == 5
@@ -102,10 +108,7 @@ def test_a_version_1_store_opens_and_is_migrated_on_unlock(tmp_path):
 def test_a_version_1_store_can_rotate_its_master_key_before_any_other_key_change(tmp_path):
     # Its keys.db has no bookkeeping tables until its first key is made or destroyed; a rotation as the
     # first such change (after a leaked passphrase, right after upgrading) said the store could not be read.
-    with h.new_store(tmp_path) as store:
-        pid = h.enrol(store, "Colin Powell")
-        master = bytes(store._master)
-    _downgrade_to_format_1(tmp_path, master)
+    pid = _version_1_store_with_colin(tmp_path)
     with FamilyStore(tmp_path) as store:
         store.unlock(h.PASSPHRASE)
         store.rotate_master_key(NEW_PASS, scrypt=h.FAST_SCRYPT)
