@@ -765,3 +765,24 @@ def test_states_an_earlier_run_left_are_away_and_a_member_erased_meanwhile_loses
         sink.close()
     assert bruno_config not in got and bruno_state not in got
     assert not [topic for topic in got if "ana" in topic or "bruno" in topic]
+
+
+def test_a_sink_closed_on_purpose_does_not_say_the_broker_went_away(mqtt_broker, caplog):
+    # Every run that ended well warned "MQTT broker disconnected (Normal disconnection); paho reconnects".
+    from unveil.watch.mqtt import DISCONNECTED, HomeAssistantSink
+
+    sink = HomeAssistantSink("127.0.0.1", mqtt_broker.port, node="hall")
+    with caplog.at_level(logging.INFO, logger="unveil.watch"):
+        assert sink.start()
+        sink.close()
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert not [message for message in caplog.messages if message.startswith(DISCONNECTED.split("(")[0])]
+    caplog.clear()
+    broken = HomeAssistantSink("127.0.0.1", mqtt_broker.port, node="porch")
+    try:
+        assert broken.start()
+        with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+            broken._on_disconnect(None, None, None, "Unspecified error", None)  # the connection broke meanwhile
+    finally:
+        broken.close()
+    assert DISCONNECTED.format(reason="Unspecified error") in caplog.messages

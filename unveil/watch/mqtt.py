@@ -75,6 +75,8 @@ EVENT_NOT_SENT = "MQTT event not sent (paho error {code})"
 # A retained member state this run did not write (an earlier run was killed, or the member was erased meanwhile).
 EARLIER_STATE_AWAY = "MQTT broker held a member's state from an earlier run: now 'away'"
 EARLIER_SENSOR_REMOVED = "MQTT broker held the sensor of a member who may no longer be named: removed"
+# The connection broke while the loop runs (not at close(), which disconnects on purpose).
+DISCONNECTED = "MQTT broker disconnected ({reason}); paho reconnects"
 # At close: events the broker never acknowledged (it was away at the end, or its queue had filled).
 EVENTS_UNDELIVERED = "MQTT broker {host}:{port}: {count} event(s) were not delivered before the end"
 
@@ -140,6 +142,7 @@ class HomeAssistantSink:
         self._sent: dict[str, str] = {}  # topic -> payload written in the current connection
         self._online = False  # connected, and everything retained was written in this connection
         self._dropping = False  # events refused since the queue filled (said once per outage)
+        self._closing = False  # close() disconnects: no reconnection follows
         self._tracks: dict[int, tuple[str | None, str | None]] = {}  # track -> (member's id, emotion)
         self._members: dict[str, str] = {}  # member's id -> member_key, for those with a sensor
         # Who may be named, by the suffix of their key, to judge the states an earlier run left (None: unknown).
@@ -209,6 +212,7 @@ class HomeAssistantSink:
             deadline = time.monotonic() + CONNECT_WAIT_S
             while self._settle() and time.monotonic() < deadline:
                 time.sleep(0.05)
+        self._closing = True
         self._client.disconnect()
         self._client.loop_stop()
         self.undelivered = self._refused + self._settle()
@@ -346,5 +350,5 @@ class HomeAssistantSink:
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         with self._lock:
             self._online = False
-        if self._connected.is_set():
-            log.warning("MQTT broker disconnected (%s); paho reconnects", reason_code)
+        if self._connected.is_set() and not self._closing:
+            log.warning(DISCONNECTED.format(reason=reason_code))
