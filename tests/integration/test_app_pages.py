@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from fer_core.detection import FaceDetector
 from fer_core.images import load_image
 from fer_core.store import FamilyStore
-from governance import enrolment, family, retention
+from governance import audit_log, enrolment, family, retention
 from governance.bias_audit import NOTHING_COMPARED
 from tests.support.app import (
     MEMBER,
@@ -364,7 +365,7 @@ def test_the_receipt_of_an_erasure_comes_before_the_next_member_s_erasure_form(a
     _widget(at, "checkbox", "erase_request_").check().run()
     at.button(key="erase_submit").click().run()
     _no_exception(at)
-    shown = list(at.tabs[2])
+    shown = list(next(tab for tab in at.tabs if tab.label == "Withdraw consent or purge"))
     receipt = next(i for i, node in enumerate(shown)
                    if node.type == "success" and node.value.startswith("Serena Williams was erased: "))
     next_form = next(i for i, node in enumerate(shown) if node.type == "markdown"
@@ -916,6 +917,113 @@ def test_a_member_whose_thumbnails_cannot_be_used_is_re_embedded_from_new_photos
     _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
     _no_exception(at)
     assert list(at.dataframe[0].value["identity"]) == ["Colin Powell", "unknown"]
+
+
+def _consent_tab(at: AppTest):
+    return next(tab for tab in at.tabs if tab.label == "Renew consent or change scope")
+
+
+def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_again(app_env, faces_dir, monkeypatch):
+    """400 days on, Colin's consent (365 days) has ended: he is no longer named, and the next sweep would erase him.
+    Renewed from the Family page, he is shown as active at once and named again in the photo already analysed."""
+    import time
+
+    from governance.consent import store_now
+    from unveil.app import consents
+    from unveil.app.widgets import STORE
+
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    store = at.session_state[STORE]
+    monkeypatch.setattr(store, "_clock", lambda: time.time() + 400 * 86400)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
+    _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
+    assert "identity" not in at.dataframe[0].value.columns  # nobody may be named: no one is claimed "unknown"
+
+    at.switch_page("unveil/app/pages/family.py").run()
+    _no_exception(at)
+    assert list(at.dataframe[0].value["consent"]) == ["expired"]
+    (member,) = family.members(store)
+    picker = at.selectbox(key="consent_member")
+    assert picker.options == [consents.member_label(member)]
+    assert picker.options[0].startswith("Colin Powell (consent ended on ")
+    shown = list(_consent_tab(at))
+    assert consents.CONSENT_EXPIRED.format(name="Colin Powell", until=member.consent.expires_at) in [
+        getattr(node, "value", None) for node in shown]
+    days = _widget(at, "number_input", "consent_days_")
+    assert (days.value, days.min, days.max) == (365, 1, 36_500)
+    days.set_value(30).run()
+    until = store_now(store).astimezone().date() + timedelta(days=30)  # the user's today (here, this machine's)
+    assert f"Renewed for 30 days from today, the consent of Colin Powell ends on {until:%Y-%m-%d}." in [
+        c.value for c in at.caption]
+    assert not [w.value for w in at.warning if "shortens" in w.value]  # an ended consent: anything is longer
+    assert consents.SCOPE_OF_ENDED_CONSENT in [c.value for c in at.caption]
+    assert not [r for r in at.radio if r.key and r.key.startswith("consent_scope_")]
+
+    at.button(key="consent_renew").click().run()
+    _no_exception(at)
+    assert (f"The consent of Colin Powell now runs until {until:%Y-%m-%d}. They are named again from now on."
+            in [s.value for s in at.success])
+    members = at.dataframe[0].value
+    assert (list(members["consent"]), list(members["expires"])) == (["active"], [f"{until:%Y-%m-%d}"])
+    assert _widget(at, "number_input", "consent_days_").value == 365  # drawn again as on a first visit
+    assert at.selectbox(key="consent_member").options[0].startswith("Colin Powell (consent until ")
+    assert "Family store unlocked" in [s.value for s in at.sidebar.success]
+    assert [e.event for e in audit_log.entries(store)][-1] == "consent_renewed"
+
+    # The photo analysed while his consent had ended is named again, without being uploaded again.
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    _no_exception(at)
+    assert list(at.dataframe[0].value["identity"]) == ["Colin Powell", "unknown"]
+
+
+def test_a_renewal_that_shortens_a_consent_warns_first_and_narrowing_the_scope_needs_a_tick(app_env, faces_dir):
+    from unveil.app import consents
+    from unveil.app.widgets import STORE
+
+    at = _app("family")
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    _enrol(at, "scope").set_value("recognition+thumbnails")
+    _enrol_person(at, "Colin Powell", [(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg")
+                                       for n in range(1, 5)])
+    store = at.session_state[STORE]
+    (member,) = family.members(store)
+    before = member.consent.expires_at
+    assert member.thumbnails == 4
+
+    # 30 days from today ends the consent sooner than the day picked at enrolment: said before, and after.
+    _widget(at, "number_input", "consent_days_").set_value(30).run()
+    assert [w.value for w in at.warning] == [consents.RENEW_SHORTENS.format(name="Colin Powell", before=before)]
+    at.button(key="consent_renew").click().run()
+    _no_exception(at)
+    (member,) = family.members(store)
+    assert (consents.RENEWED.format(name="Colin Powell", until=member.consent.expires_at)
+            + consents.SHORTENED.format(before=before)) in [s.value for s in at.success]
+    assert list(at.dataframe[0].value["expires"]) == [f"{member.consent.expires_at:%Y-%m-%d}"]
+    assert not at.warning
+
+    # Narrowing it to recognition only says first that the 4 thumbnails go, and needs the tick.
+    scope = _widget(at, "radio", "consent_scope_")
+    assert scope.value == "recognition+thumbnails" and at.button(key="consent_scope_submit").disabled
+    scope.set_value("recognition").run()
+    assert [w.value for w in at.warning] == [
+        "Narrowing the consent of Colin Powell to recognition only deletes the 4 thumbnails kept of them, for good."]
+    tick = _widget(at, "checkbox", "consent_narrow_")
+    assert tick.label == consents.NARROWING_TICK.format(name="Colin Powell") and tick.value is False
+    assert at.button(key="consent_scope_submit").disabled
+    assert store.person(member.person_id).thumbnails == 4
+    tick.check().run()
+    at.button(key="consent_scope_submit").click().run()
+    _no_exception(at)
+    assert "The consent of Colin Powell now covers recognition. 4 thumbnails deleted." in [s.value for s in at.success]
+    members = at.dataframe[0].value
+    assert (list(members["scope"]), list(members["thumbnails"])) == (["recognition"], [0])
+    assert not [e for e in at.expander if e.label.startswith("Colin Powell: ")]  # no thumbnail left to show
+    assert _widget(at, "radio", "consent_scope_").value == "recognition" and not at.warning
+    assert at.button(key="consent_scope_submit").disabled
 
 
 # ----------------------------------------------------------------------------- Retention form, sweep, kept results,

@@ -1,4 +1,5 @@
-"""Family: unlock the encrypted store, enrol members with their consent, withdraw consent, purge."""
+"""Family: unlock the encrypted store, enrol members with their consent, renew it or change its scope,
+withdraw consent, purge."""
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
@@ -6,6 +7,7 @@ import streamlit as st
 from fer_core import render
 from fer_core.model_files import identity_model_name
 from governance import consent, enrolment, erasure, family
+from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
 from unveil.app import tables
@@ -58,7 +60,8 @@ with st.container():
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH))
 
-members_tab, enrol_tab, remove_tab = st.tabs(["Members", "Enrol a member", "Withdraw consent or purge"])
+members_tab, enrol_tab, consent_tab, remove_tab = st.tabs(
+    ["Members", "Enrol a member", "Renew consent or change scope", "Withdraw consent or purge"])
 
 
 def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key: str, clear_key: str):
@@ -230,6 +233,61 @@ with enrol_tab:
                                 "thumbnail(s). They will be named in analysed photos from now on.")
                     st.session_state[FLASH] = " ".join([enrolled, *done.left_out])
                     st.rerun()
+
+# ----------------------------------------------------------------------------------- renew / scope
+def _consent_key(*parts: str) -> str:
+    # Renewed after each change: the days, the scope and the tick are drawn again as they are stored now, and a
+    # tick given for one member keys on their id, so it never counts for another.
+    return app_session.widget_key(st.session_state, "consent", *parts)
+
+
+with consent_tab:
+    if members:
+        by_id = {member.person_id: member for member in members}
+        chosen_id = st.selectbox("Member", list(by_id), format_func=lambda pid: app_consents.member_label(by_id[pid]),
+                                 key="consent_member")
+        member = by_id[chosen_id]
+        st.write(app_consents.consent_summary(member))
+        if member.consent is not None:
+            st.markdown("**Renew the consent**")
+            # As the enrolment form: the days count from the user's today, to the end of their day.
+            zone = app_enrolment.user_zone(st.context.timezone)
+            days = st.number_input("Days from today", min_value=1, max_value=consent.MAX_CONSENT_DAYS,
+                                   value=app_consents.DEFAULT_DAYS, step=1, key=_consent_key("days", chosen_id))
+            renewal = None
+            with _ui.friendly_errors("Renewing the consent"):
+                renewal = app_consents.renewal(member, int(days), now=consent.store_now(store), zone=zone)
+            if renewal is not None:
+                st.caption(renewal.preview())
+                if renewal.shortens:
+                    st.warning(renewal.warning())
+                if st.button(f"Renew the consent of {member.name}", type="primary", key="consent_renew"):
+                    with _ui.friendly_errors(f"Renewing the consent of {member.name}"):
+                        st.session_state[FLASH] = app_consents.renew(store, member, int(days), zone=zone)
+                        _ui.family_changed()
+                        app_session.renew(st.session_state, "consent")
+                        st.rerun()
+
+            st.markdown("**What the consent covers**")
+            if member.consent_status != "active":
+                st.caption(app_consents.SCOPE_OF_ENDED_CONSENT)
+            else:
+                scopes = list(consent.SCOPES)
+                scope = st.radio("Scope", scopes, index=scopes.index(member.consent.scope),
+                                 format_func=lambda s: f"{s}: {consent.SCOPES[s]}", key=_consent_key("scope", chosen_id))
+                change = app_consents.scope_change(member, scope)
+                sure = True
+                if change.needs_tick:
+                    st.warning(change.warning())
+                    sure = st.checkbox(change.tick_label(), key=_consent_key("narrow", chosen_id))
+                if st.button("Change the scope", disabled=not (change.changes and sure), key="consent_scope_submit"):
+                    with _ui.friendly_errors(f"Changing the consent of {member.name}"):
+                        st.session_state[FLASH] = app_consents.change_scope(store, member, scope)
+                        _ui.family_changed()
+                        app_session.renew(st.session_state, "consent")
+                        st.rerun()
+    else:
+        st.info("No one is enrolled.")
 
 # ----------------------------------------------------------------------------------- withdraw / purge
 with remove_tab:

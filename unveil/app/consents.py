@@ -1,0 +1,166 @@
+"""The Family page's consent form, without Streamlit: renewing a member's consent for a number of days, and
+changing what it covers, as `unveil consent renew` and `unveil consent scope` do.
+
+The change itself goes through governance.consent (renew, change_scope), which validates the new record,
+keeps who gave it and for whom, and logs it in the audit log. A member whose consent has ended is still
+enrolled until the next retention sweep: renewing it keeps them, and they are named again at once.
+
+As on the enrolment form, a consent renewed here ends at the end of a day of the user's own calendar (their
+browser's time zone): renewed for 365 days the day they were enrolled for 365 days, it ends when it did,
+so it is not said to shorten the consent by the hours left of that day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+from governance import consent
+from unveil.app.enrolment import today
+from unveil.app.session import plural
+
+if TYPE_CHECKING:
+    from fer_core.store import FamilyStore
+    from governance.family import Member
+
+DEFAULT_DAYS = 365
+# What the form says of the member's consent in force, above the renewal.
+CONSENT_ACTIVE = "The consent of {name} runs until {until:%Y-%m-%d} and covers {scope}; given by {given_by} ({relation})."
+CONSENT_EXPIRED = ("The consent of {name} ended on {until:%Y-%m-%d}: they are no longer named, and the next retention "
+                   "sweep erases them. Renew it to keep them.")
+CONSENT_MISSING = ("{name} has no consent record, so there is nothing to renew: erase them, then enrol them again "
+                   "with a consent.")
+# The renewal's days count from today, not from the consent's current end (as `unveil consent renew --days`).
+RENEW_ENDS = "Renewed for {days} from today, the consent of {name} ends on {until:%Y-%m-%d}."
+RENEW_SHORTENS = ("This shortens the consent of {name}: it runs until {before:%Y-%m-%d} now, and the days count "
+                  "from today, not from its current end.")
+RENEWED = "The consent of {name} now runs until {until:%Y-%m-%d}."
+# Allowed (the person may ask for it), but it must not pass for an extension: as the CLI's SHORTENED.
+SHORTENED = " It ran until {before:%Y-%m-%d}, so it now ends sooner (the days count from today)."
+NAMED_AGAIN = " They are named again from now on."
+# Changing what the consent covers.
+SCOPE_CHANGED = "The consent of {name} now covers {scope}."
+THUMBNAILS_DELETED = " {thumbnails} deleted."
+NARROWING_DELETES = ("Narrowing the consent of {name} to recognition only deletes the {thumbnails} kept of them, "
+                     "for good.")
+NARROWING_TICK = "Yes, delete the thumbnails of {name}"
+SCOPE_OF_ENDED_CONSENT = "An ended consent's scope cannot be changed: renew it first."
+
+
+def member_label(member: Member) -> str:
+    """How the form's member picker shows a member: their name and when their consent ends (or ended)."""
+    record = member.consent
+    if record is None:
+        return f"{member.name} (no consent record)"
+    if member.consent_status == "expired":
+        return f"{member.name} (consent ended on {record.expires_at:%Y-%m-%d})"
+    return f"{member.name} (consent until {record.expires_at:%Y-%m-%d})"
+
+
+def consent_summary(member: Member) -> str:
+    """CONSENT_ACTIVE, CONSENT_EXPIRED or CONSENT_MISSING for this member."""
+    record = member.consent
+    if record is None:
+        return CONSENT_MISSING.format(name=member.name)
+    if member.consent_status == "expired":
+        return CONSENT_EXPIRED.format(name=member.name, until=record.expires_at)
+    return CONSENT_ACTIVE.format(name=member.name, until=record.expires_at, scope=record.scope,
+                                 given_by=record.given_by, relation=record.relation)
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What renewing a consent for `days` from `now` does: when it then ends, and when it ended before."""
+
+    name: str
+    days: int
+    until: datetime
+    before: datetime | None
+
+    @property
+    def shortens(self) -> bool:
+        return self.before is not None and self.until < self.before
+
+    def preview(self) -> str:
+        return RENEW_ENDS.format(days=plural(self.days, "day"), name=self.name, until=self.until)
+
+    def warning(self) -> str | None:
+        """RENEW_SHORTENS when the renewal ends the consent sooner than it runs now; None otherwise."""
+        return RENEW_SHORTENS.format(name=self.name, before=self.before) if self.shortens else None
+
+
+def renewal_end(now: datetime, days: int, zone: tzinfo | None = None) -> datetime:
+    """When a consent renewed at `now` for `days` days ends: at the end of the user's day `days` days after their
+    today in `zone` (None: this machine's time zone), as the enrolment form's consent does, but never more than
+    consent.MAX_CONSENT_DAYS after `now`. ConsentError unless days is a whole number from 1 to MAX_CONSENT_DAYS."""
+    consent.expires_after(now, days)  # checks the days before the date arithmetic, which would overflow
+    end = datetime.combine(today(now, zone) + timedelta(days=days), time.max)
+    end = end.replace(tzinfo=zone) if zone else end.astimezone()
+    return min(end, consent.expires_after(now, consent.MAX_CONSENT_DAYS))
+
+
+def renewal(member: Member, days: int, *, now: datetime, zone: tzinfo | None = None) -> Renewal:
+    """What renewing `member`'s consent for `days` days from `now` (the store's clock) in the user's time zone
+    `zone` would do (renewal_end). ConsentError unless days is a whole number from 1 to consent.MAX_CONSENT_DAYS."""
+    return Renewal(member.name, days, renewal_end(now, days, zone),
+                   member.consent.expires_at if member.consent else None)
+
+
+def renew(store: FamilyStore, member: Member, days: int, *, zone: tzinfo | None = None) -> str:
+    """Renew `member`'s consent for `days` days from now in the user's time zone `zone` (renewal_end), through
+    governance.consent.renew (who gave it, for whom, the purpose and the scope stay as agreed; audit-logged), and
+    say until when: RENEWED, then SHORTENED when it now ends sooner, or NAMED_AGAIN when it had ended.
+    ConsentError, nothing stored, when days is out of range or there is no consent record to renew."""
+    now = consent.store_now(store)
+    until = renewal_end(now, days, zone)
+    before = consent.latest(store, member.person_id)  # read again: another tab may have renewed it meanwhile
+    record = consent.renew(store, member.person_id, expires_at=until)
+    said = RENEWED.format(name=member.name, until=record.expires_at)
+    if before is not None and record.expires_at < before.expires_at:
+        said += SHORTENED.format(before=before.expires_at)
+    elif before is not None and not before.is_active(now):
+        said += NAMED_AGAIN
+    return said
+
+
+@dataclass(frozen=True)
+class ScopeChange:
+    """What changing `member`'s consent to `scope` does: `deletes` thumbnails go when it narrows it to recognition."""
+
+    name: str
+    scope: str
+    changes: bool  # False: the consent already covers `scope`
+    deletes: int
+
+    @property
+    def needs_tick(self) -> bool:
+        """Whether the change deletes thumbnails, so needs an explicit tick first (NARROWING_TICK)."""
+        return self.deletes > 0
+
+    def warning(self) -> str | None:
+        """NARROWING_DELETES when the change deletes thumbnails; None otherwise."""
+        if not self.deletes:
+            return None
+        return NARROWING_DELETES.format(name=self.name, thumbnails=plural(self.deletes, "thumbnail"))
+
+    def tick_label(self) -> str:
+        return NARROWING_TICK.format(name=self.name)
+
+
+def scope_change(member: Member, scope: str) -> ScopeChange:
+    """What changing `member`'s consent to `scope` (a key of consent.SCOPES) would do."""
+    current = member.consent.scope if member.consent else None
+    narrows = scope != "recognition+thumbnails"
+    return ScopeChange(member.name, scope, scope != current, member.thumbnails if narrows else 0)
+
+
+def change_scope(store: FamilyStore, member: Member, scope: str) -> str:
+    """Change what `member`'s consent covers (governance.consent.change_scope, audit-logged: narrowing it to
+    recognition deletes their thumbnails in the same transaction), and say so: SCOPE_CHANGED, then
+    THUMBNAILS_DELETED with how many went. ConsentError, nothing changed, when their consent has ended
+    (renew it first) or there is none."""
+    before = store.person(member.person_id).thumbnails
+    consent.change_scope(store, member.person_id, scope)
+    removed = before - store.person(member.person_id).thumbnails
+    said = SCOPE_CHANGED.format(name=member.name, scope=scope)
+    return said + (THUMBNAILS_DELETED.format(thumbnails=plural(removed, "thumbnail")) if removed else "")
