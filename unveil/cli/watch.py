@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--jsonl", default=None, metavar="FILE",
                         help="write one JSON line per frame and per event here (- for stdout)")
     parser.add_argument("--mqtt", default=None, metavar="HOST[:PORT]",
-                        help="publish events to this MQTT broker, with Home Assistant discovery")
+                        help="publish events to this MQTT broker, with Home Assistant discovery (an IPv6 "
+                             "address: ::1, or [::1]:PORT)")
     parser.add_argument("--mqtt-user", default=None, help=f"MQTT user name (password from ${MQTT_PASSWORD_ENV})")
     parser.add_argument("--mqtt-node", default=DEFAULT_NODE,
                         help=f"this camera's name in topics and sensor ids (default {DEFAULT_NODE})")

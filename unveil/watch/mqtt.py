@@ -80,7 +80,8 @@ DISCONNECTED = "MQTT broker disconnected ({reason}); paho reconnects"
 # At close: events the broker never acknowledged (it was away at the end, or its queue had filled).
 EVENTS_UNDELIVERED = "MQTT broker {host}:{port}: {count} event(s) were not delivered before the end"
 
-BAD_ADDRESS = "--mqtt {value}: expected HOST or HOST:PORT with a port from 1 to 65535"
+BAD_ADDRESS = ("--mqtt {value}: expected HOST or HOST:PORT with a port from 1 to 65535 (an IPv6 address: ::1, or "
+               "[::1]:PORT)")
 BAD_NODE = "--mqtt-node {value}: use letters, digits, '-' and '_' only"
 
 
@@ -89,7 +90,15 @@ class MqttAddressError(UnveilError, ValueError):
 
 
 def parse_address(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":") if ":" in value else (value, "", str(DEFAULT_PORT))
+    """(host, port) of --mqtt: HOST, HOST:PORT, an IPv6 address alone (fe80::1), or in brackets with a port
+    ([fe80::1]:1884). An IPv6 address is never read as ending in a port ("::1" is not host ":" and port 1)."""
+    if value.startswith("["):
+        host, bracket, rest = value[1:].partition("]")
+        port = str(DEFAULT_PORT) if bracket and not rest else rest[1:] if bracket and rest.startswith(":") else ""
+    elif value.count(":") > 1:
+        host, port = value, str(DEFAULT_PORT)
+    else:
+        host, _, port = value.rpartition(":") if ":" in value else (value, "", str(DEFAULT_PORT))
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise MqttAddressError(BAD_ADDRESS.format(value=value))
     return host, int(port)

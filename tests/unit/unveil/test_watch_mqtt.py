@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 
-from unveil.watch.mqtt import member_key, slug
+import pytest
+
+from unveil.watch.mqtt import BAD_ADDRESS, MqttAddressError, member_key, parse_address, slug
 
 NAMES = ("Мария", "Иван", "李明", "José", "Jose", "Ana María", "Strauß", "!!!")
 
@@ -24,3 +26,17 @@ def test_each_member_has_a_key_of_their_own_in_any_script():
 def test_the_readable_part_spells_the_name_in_ascii():
     assert [slug(name) for name in ("Ana María", "Strauß", "José", "Мария", "O'Brien-Smith")] == [
         "ana_maria", "strauss", "jose", "", "o_brien_smith"]
+
+
+def test_an_ipv6_broker_address_is_never_read_as_a_host_and_a_port():
+    # "--mqtt ::1" connected to host ":" on port 1, and "[::1]:1883" to a host named "[::1]": neither reached
+    # a broker, and the log said only that it was not reachable yet.
+    assert parse_address("::1") == ("::1", 1883)
+    assert parse_address("fe80::1") == ("fe80::1", 1883)
+    assert parse_address("[::1]:1884") == ("::1", 1884)
+    assert parse_address("[fd00::2]") == ("fd00::2", 1883)
+    assert parse_address("hass.local") == ("hass.local", 1883) and parse_address("10.0.0.2:1884") == ("10.0.0.2", 1884)
+    for value in ("[::1]:", "[::1]1884", "[::1", "[]:1884", "hass.local:", ":1884", "hass.local:0", "[::1]:65536"):
+        with pytest.raises(MqttAddressError) as refused:
+            parse_address(value)
+        assert str(refused.value) == BAD_ADDRESS.format(value=value)
