@@ -20,6 +20,8 @@ The broker may also hold member states that an earlier run left (it was killed, 
 while no loop ran): at each connection the sink reads the node's retained states, and one it did not write
 is set to "away" when its member may be named (`members`: the household's members at the start, less those
 forgotten since), or else removed with its sensor; without `members` (names not checked) it is set to "away".
+This needs the broker to let the loop read unveil/NODE/person/+/state: an ACL that lets it only write keeps
+them (mosquitto grants the subscription and delivers nothing).
 
 Member names reach the broker (the sensors are named after them); never an image, an embedding, or a
 probability beyond the label. The log gets neither names nor topics (a topic holds a name's letters).
