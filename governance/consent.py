@@ -28,6 +28,7 @@ _FUTURE_SKEW = timedelta(minutes=5)
 MAX_CONSENT_DAYS = 36_500
 CONSENT_DAYS_OUT_OF_RANGE = "a consent lasts 1 to {maximum:,} days; got {days!r}"
 CONSENT_TOO_LONG = f"a consent lasts at most {MAX_CONSENT_DAYS:,} days"
+CHILD_NEEDS_GUARDIAN = "{subject} is a child: consent must be given by a guardian"
 
 
 class ConsentError(UnveilError, ValueError):
@@ -92,7 +93,7 @@ class ConsentRecord:
             raise ConsentError(f"the consent's scope must be one of {', '.join(SCOPES)}; got {self.scope!r}")
         same_person = given_by.casefold() == subject.casefold()
         if self.subject_is_child and self.relation != "guardian":
-            raise ConsentError(f"{subject} is a child: consent must be given by a guardian")
+            raise ConsentError(CHILD_NEEDS_GUARDIAN.format(subject=subject))
         if self.relation == "self" and not same_person:
             raise ConsentError(f"consent given by {given_by} for {subject} must have relation 'guardian'")
         if self.relation == "guardian" and same_person:
@@ -178,9 +179,23 @@ def _require_latest(store: FamilyStore, person_id: str) -> ConsentRecord:
     return record
 
 
-def renew(store: FamilyStore, person_id: str, *, expires_at: datetime) -> ConsentRecord:
-    """Extend (or shorten) the governing consent; everything else stays as it was agreed."""
-    record = replace(_require_latest(store, person_id), given_at=store_now(store), expires_at=expires_at)
+def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by: str | None = None,
+          subject_is_child: bool | None = None) -> ConsentRecord:
+    """Extend (or shorten) the governing consent, given now until `expires_at`, by `given_by`: the subject's own
+    name makes it their own consent (relation "self"), anyone else's their guardian's. A renewal is a new consent,
+    given by whoever gives it now: a guardian other than the first, or a child now an adult renewing it for
+    themself (with subject_is_child=False). None keeps what the governing record says (giver and relation, or
+    whether the subject is a child); the purpose and the scope stay as agreed. The record is validated as a new
+    consent is: ConsentError, nothing stored, when for example a child's consent is not a guardian's."""
+    record = _require_latest(store, person_id)
+    changes: dict[str, Any] = {"given_at": store_now(store), "expires_at": expires_at}
+    if given_by is not None:
+        giver = given_by.strip() if isinstance(given_by, str) else given_by
+        themself = isinstance(giver, str) and giver.casefold() == record.subject.strip().casefold()
+        changes |= {"given_by": record.subject if themself else giver, "relation": "self" if themself else "guardian"}
+    if subject_is_child is not None:
+        changes["subject_is_child"] = bool(subject_is_child)
+    record = replace(record, **changes)
     record_consent(store, person_id, record, event="consent_renewed")
     return record
 

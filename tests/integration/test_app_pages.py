@@ -960,13 +960,26 @@ def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_ag
     assert not [w.value for w in at.warning if "shortens" in w.value]  # an ended consent: anything is longer
     assert consents.SCOPE_OF_ENDED_CONSENT in [c.value for c in at.caption]
     assert not [r for r in at.radio if r.key and r.key.startswith("consent_scope_")]
+    # Who gives the consent now: prefilled with the giver on record (Colin himself, not a child), and changed here
+    # to the guardian who renews it for him.
+    guardian, child = _widget(at, "checkbox", "consent_guardian_"), _widget(at, "checkbox", "consent_child_")
+    assert [(w.label, w.value) for w in (guardian, child)] == [(consents.GIVER_GUARDIAN, False),
+                                                              (consents.GIVER_CHILD, False)]
+    assert not [t for t in at.text_input if t.key and t.key.startswith("consent_given_by_")]
+    guardian.check().run()
+    giver = _widget(at, "text_input", "consent_given_by_")
+    assert (giver.label, giver.value) == (consents.GIVER_NAME, "")
+    giver.input("Alma Powell")
 
     at.button(key="consent_renew").click().run()
     _no_exception(at)
-    assert (f"The consent of Colin Powell now runs until {until:%Y-%m-%d}. They are named again from now on."
-            in [s.value for s in at.success])
+    assert (f"The consent of Colin Powell now runs until {until:%Y-%m-%d}, given by Alma Powell (guardian). "
+            "They are named again from now on." in [s.value for s in at.success])
     members = at.dataframe[0].value
     assert (list(members["consent"]), list(members["expires"])) == (["active"], [f"{until:%Y-%m-%d}"])
+    assert list(members["given by"]) == ["Alma Powell (guardian)"]
+    assert (_widget(at, "checkbox", "consent_guardian_").value,
+            _widget(at, "text_input", "consent_given_by_").value) == (True, "Alma Powell")  # the giver on record now
     assert _widget(at, "number_input", "consent_days_").value == 365  # drawn again as on a first visit
     assert at.selectbox(key="consent_member").options[0].startswith("Colin Powell (consent until ")
     assert "Family store unlocked" in [s.value for s in at.sidebar.success]
@@ -976,6 +989,12 @@ def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_ag
     at.switch_page("unveil/app/pages/analyze.py").run()
     _no_exception(at)
     assert list(at.dataframe[0].value["identity"]) == ["Colin Powell", "unknown"]
+    # The consent ledger records who gave the renewed consent.
+    at.switch_page("unveil/app/pages/governance.py").run()
+    _no_exception(at)
+    (row,) = at.dataframe[0].value.to_dict("records")
+    assert (row["person"], row["status"], row["given by"], row["relation"]) == ("Colin Powell", "active",
+                                                                                "Alma Powell", "guardian")
 
 
 def test_a_renewal_that_shortens_a_consent_warns_first_and_narrowing_the_scope_needs_a_tick(app_env, faces_dir):
@@ -1000,7 +1019,8 @@ def test_a_renewal_that_shortens_a_consent_warns_first_and_narrowing_the_scope_n
     at.button(key="consent_renew").click().run()
     _no_exception(at)
     (member,) = family.members(store)
-    assert (consents.RENEWED.format(name="Colin Powell", until=member.consent.expires_at)
+    assert (consents.RENEWED.format(name="Colin Powell", until=member.consent.expires_at, given_by="Colin Powell",
+                                    relation="self", child="")
             + consents.SHORTENED.format(before=before)) in [s.value for s in at.success]
     assert list(at.dataframe[0].value["expires"]) == [f"{member.consent.expires_at:%Y-%m-%d}"]
     assert not at.warning

@@ -22,7 +22,7 @@ from PIL import Image
 from fer_core.model_files import identity_model_name, models_dir
 from fer_core.store import DATA_FILE, FamilyStore
 from governance import consent, retention
-from governance.consent import CONSENT_DAYS_OUT_OF_RANGE
+from governance.consent import CHILD_NEEDS_GUARDIAN, CONSENT_DAYS_OUT_OF_RANGE
 from governance.enrolment import NO_FACE_TO_ENROL
 from governance.family import MUST_REENROL
 from tests.support import privacy_harness as h
@@ -30,7 +30,7 @@ from tests.support.app import side_by_side
 from tests.support.paths import REPO
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
-from unveil.cli.consent import RENEWED, SHORTENED
+from unveil.cli.consent import AS_ON_RECORD, FOR_A_CHILD, GIVER_HINT, RENEWED, SHORTENED
 from unveil.cli.family import IDENTITY_MODEL_MISSING, MEMBERS_NOT_READ
 from unveil.cli.retention import DATE_IS_RIGHT_HOW, DAYS_TOO_MANY, UNSEEN_PEOPLE_ZERO
 
@@ -226,9 +226,52 @@ def test_a_renewal_that_shortens_a_consent_says_so(data_dir, capsys):
     with h.open_store(data_dir) as store:
         after = consent.latest(store, person_id).expires_at
     assert after < before
-    assert (code, out) == (0, RENEWED.format(name="Hamid Karzai", until=after) + SHORTENED.format(before=before) + "\n")
+    assert (code, out) == (0, RENEWED.format(name="Hamid Karzai", until=after, given_by="Hamid Karzai", relation="self",
+                                             child="") + AS_ON_RECORD + SHORTENED.format(before=before) + "\n"
+                           + GIVER_HINT + "\n")
     code, out, _ = run(capsys, "consent", "renew", "Hamid Karzai", "--days", "400", "--data-dir", str(data_dir))
     assert code == 0 and out.startswith("consent of Hamid Karzai renewed until ") and "sooner" not in out
+
+
+def test_a_renewal_records_who_gives_the_consent_now(data_dir, capsys):
+    """A renewal is a consent given now: by a new guardian (--given-by), or by the person themself (--by-themself,
+    with --adult for a child now grown up); the output says who gave it, and the ledger records it. A child's consent
+    renewed by themself is refused, nothing stored."""
+    def renew(*flags):
+        code, out, err = run(capsys, "consent", "renew", "Hamid Karzai", "--days", "400", *flags,
+                             "--data-dir", str(data_dir))
+        with h.open_store(data_dir) as store:
+            (person_id,) = [p for p in store.person_ids() if store.person(p).name == "Hamid Karzai"]
+            return code, out, err, consent.latest(store, person_id), store.person(person_id).consents
+
+    code, out, err, record, count = renew("--given-by", "Mariam Karzai", "--child")
+    assert (code, out, err, count) == (0, RENEWED.format(name="Hamid Karzai", until=record.expires_at,
+                                                         given_by="Mariam Karzai", relation="guardian",
+                                                         child=FOR_A_CHILD) + "\n", "", 2)
+    assert (record.given_by, record.relation, record.subject_is_child) == ("Mariam Karzai", "guardian", True)
+
+    code, out, err, record, count = renew("--by-themself")
+    assert (code, out, err, count) == (1, "", "error: " + CHILD_NEEDS_GUARDIAN.format(subject="Hamid Karzai") + "\n", 2)
+    assert record.given_by == "Mariam Karzai"
+
+    code, out, err, record, count = renew()  # no giver: the guardian on record, said so
+    assert (code, out, count) == (0, RENEWED.format(name="Hamid Karzai", until=record.expires_at,
+                                                    given_by="Mariam Karzai", relation="guardian", child=FOR_A_CHILD)
+                                  + AS_ON_RECORD + "\n" + GIVER_HINT + "\n", 3)
+
+    code, out, err, record, count = renew("--by-themself", "--adult")
+    assert (code, out, count) == (0, RENEWED.format(name="Hamid Karzai", until=record.expires_at,
+                                                    given_by="Hamid Karzai", relation="self", child="") + "\n", 4)
+    assert (record.given_by, record.relation, record.subject_is_child) == ("Hamid Karzai", "self", False)
+    code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
+    assert [line for line in out.splitlines() if line.startswith("Hamid")][0].split("by ")[1].startswith("self  scope")
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["consent", "renew", "Hamid Karzai", "--days", "9", "--given-by", "X", "--by-themself",
+              "--data-dir", str(data_dir)])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "unveil consent renew: error: argument --by-themself: not allowed with argument --given-by")
 
 
 def test_the_member_list_says_when_the_identity_model_is_not_installed(data_dir, monkeypatch, capsys):

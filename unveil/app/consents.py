@@ -1,8 +1,9 @@
 """The Family page's consent form, without Streamlit: renewing a member's consent for a number of days, and
 changing what it covers, as `unveil consent renew` and `unveil consent scope` do.
 
-The change itself goes through governance.consent (renew, change_scope), which validates the new record,
-keeps who gave it and for whom, and logs it in the audit log. A member whose consent has ended is still
+The change itself goes through governance.consent (renew, change_scope), which validates the new record
+and logs it in the audit log. A renewal records who gives it now (the form is prefilled with the giver on
+record); a change of scope keeps who gave the consent. A member whose consent has ended is still
 enrolled until the next retention sweep: renewing it keeps them, and they are named again at once.
 
 As on the enrolment form, a consent renewed here ends at the end of a day of the user's own calendar (their
@@ -34,7 +35,13 @@ CONSENT_MISSING = ("{name} has no consent record, so there is nothing to renew: 
 RENEW_ENDS = "Renewed for {days} from today, the consent of {name} ends on {until:%Y-%m-%d}."
 RENEW_SHORTENS = ("This shortens the consent of {name}: it runs until {before:%Y-%m-%d} now, and the days count "
                   "from today, not from its current end.")
-RENEWED = "The consent of {name} now runs until {until:%Y-%m-%d}."
+RENEWED = "The consent of {name} now runs until {until:%Y-%m-%d}, given by {given_by} ({relation}{child})."
+FOR_A_CHILD = ", for a child"
+# Who gives the renewed consent: the form is prefilled with the giver on record, and editable as on the enrolment
+# form (a new guardian, or a child now grown up renewing it themself).
+GIVER_GUARDIAN = "Consent is given by a guardian (for example for a child)"
+GIVER_NAME = "Guardian's name"
+GIVER_CHILD = "This person is a child"
 # Allowed (the person may ask for it), but it must not pass for an extension: as the CLI's SHORTENED.
 SHORTENED = " It ran until {before:%Y-%m-%d}, so it now ends sooner (the days count from today)."
 NAMED_AGAIN = " They are named again from now on."
@@ -106,16 +113,41 @@ def renewal(member: Member, days: int, *, now: datetime, zone: tzinfo | None = N
                    member.consent.expires_at if member.consent else None)
 
 
-def renew(store: FamilyStore, member: Member, days: int, *, zone: tzinfo | None = None) -> str:
-    """Renew `member`'s consent for `days` days from now in the user's time zone `zone` (renewal_end), through
-    governance.consent.renew (who gave it, for whom, the purpose and the scope stay as agreed; audit-logged), and
-    say until when: RENEWED, then SHORTENED when it now ends sooner, or NAMED_AGAIN when it had ended.
-    ConsentError, nothing stored, when days is out of range or there is no consent record to renew."""
+@dataclass(frozen=True)
+class Giver:
+    """Who gives a renewed consent, as the renewal form shows it: a guardian (named) or the member themself, and
+    whether the member is a child."""
+
+    guardian: bool
+    name: str  # the guardian's name; "" when the member gives it themself
+    child: bool
+
+
+def giver_on_record(member: Member) -> Giver:
+    """What the renewal form is prefilled with: who gave the consent in force, and whether the member is a child."""
+    record = member.consent
+    if record is None:
+        return Giver(guardian=False, name="", child=False)
+    guardian = record.relation == "guardian"
+    return Giver(guardian=guardian, name=record.given_by if guardian else "", child=record.subject_is_child)
+
+
+def renew(store: FamilyStore, member: Member, days: int, *, zone: tzinfo | None = None,
+          giver: Giver | None = None) -> str:
+    """Renew `member`'s consent for `days` days from now in the user's time zone `zone` (renewal_end), given by
+    `giver` (their guardian, or the member themself; None: whoever gave it before), through governance.consent.renew
+    (for whom, the purpose and the scope stay as agreed; audit-logged), and say until when and who gave it: RENEWED,
+    then SHORTENED when it now ends sooner, or NAMED_AGAIN when it had ended. ConsentError, nothing stored, when
+    days is out of range, there is no consent record to renew, or the giver does not fit (a child's consent must
+    be a guardian's, a guardian needs a name)."""
     now = consent.store_now(store)
     until = renewal_end(now, days, zone)
     before = consent.latest(store, member.person_id)  # read again: another tab may have renewed it meanwhile
-    record = consent.renew(store, member.person_id, expires_at=until)
-    said = RENEWED.format(name=member.name, until=record.expires_at)
+    given = {} if giver is None else {"given_by": giver.name if giver.guardian else member.name,
+                                      "subject_is_child": giver.child}
+    record = consent.renew(store, member.person_id, expires_at=until, **given)
+    said = RENEWED.format(name=member.name, until=record.expires_at, given_by=record.given_by,
+                          relation=record.relation, child=FOR_A_CHILD if record.subject_is_child else "")
     if before is not None and record.expires_at < before.expires_at:
         said += SHORTENED.format(before=before.expires_at)
     elif before is not None and not before.is_active(now):

@@ -37,6 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     renew.add_argument("who", help="name or id")
     renew.add_argument("--days", type=consent_days, required=True,
                        help=f"the consent then lasts this many days from now (1 to {consent.MAX_CONSENT_DAYS:,})")
+    # A renewal is a consent given now, by whoever gives it now (as `unveil family enroll --given-by/--child`);
+    # without these flags it is recorded as given by the giver on record, and the output says so.
+    giver = renew.add_mutually_exclusive_group()
+    giver.add_argument("--given-by", metavar="GUARDIAN", default=None,
+                       help="the guardian who gives the consent now (default: whoever gave it before)")
+    giver.add_argument("--by-themself", action="store_true",
+                       help="the person gives the consent now themself (a child now grown up: also --adult)")
+    age = renew.add_mutually_exclusive_group()
+    age.add_argument("--child", dest="child", action="store_const", const=True, default=None,
+                     help="the person is a child: the consent must be given by a guardian (--given-by)")
+    age.add_argument("--adult", dest="child", action="store_const", const=False,
+                     help="the person is not (or no longer) a child (default: as on record)")
     renew.set_defaults(handler=_renew)
 
     scope = commands.add_parser("scope", help="change what a member's consent covers")
@@ -70,7 +82,12 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-RENEWED = "consent of {name} renewed until {until:%Y-%m-%d}"
+RENEWED = "consent of {name} renewed until {until:%Y-%m-%d}, given by {given_by} ({relation}{child})"
+FOR_A_CHILD = ", for a child"
+# Without --given-by or --by-themself the consent is re-dated in the name of whoever gave it before: said, so that
+# the user sees whose consent they renewed, and how to record someone else's.
+AS_ON_RECORD = " as on record"
+GIVER_HINT = "(if someone else gives it now: --given-by GUARDIAN, or --by-themself)"
 # --days counts from today, not from the old end: a renewal for fewer days than were left shortens the consent,
 # which is allowed (the person may ask for it) but must not pass for an extension.
 SHORTENED = "; it ran until {before:%Y-%m-%d}, so it now ends sooner (--days counts from today)"
@@ -81,10 +98,16 @@ def _renew(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         person = family.resolve(store, args.who)
         before = consent.latest(store, person.id)
-        record = consent.renew(store, person.id, expires_at=consent.expires_after(consent.store_now(store), args.days))
+        given_by = person.name if args.by_themself else args.given_by
+        record = consent.renew(store, person.id, expires_at=consent.expires_after(consent.store_now(store), args.days),
+                               given_by=given_by, subject_is_child=args.child)
     shortened = before is not None and record.expires_at < before.expires_at
-    print(RENEWED.format(name=person.name, until=record.expires_at)
-          + (SHORTENED.format(before=before.expires_at) if shortened else ""))
+    kept = given_by is None
+    print(RENEWED.format(name=person.name, until=record.expires_at, given_by=record.given_by, relation=record.relation,
+                         child=FOR_A_CHILD if record.subject_is_child else "")
+          + (AS_ON_RECORD if kept else "") + (SHORTENED.format(before=before.expires_at) if shortened else ""))
+    if kept:
+        print(GIVER_HINT)
     return 0
 
 

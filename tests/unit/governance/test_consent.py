@@ -127,3 +127,59 @@ def test_a_consent_lasts_1_to_36500_days():
     with pytest.raises(ConsentError) as err:
         too_long.validate(now=NOW)
     assert str(err.value) == consent.CONSENT_TOO_LONG
+
+
+def _events(store) -> list[str]:
+    return [e.event for e in store.audit_entries()]
+
+
+def test_a_renewal_records_who_gives_it_now(store):
+    """A renewal is a new consent: given by someone other than the first giver (a new guardian), it says so; by the
+    subject themself, it is their own. Without a giver it keeps the one on record. One consent_renewed each."""
+    done = family.enroll(store, "Caio Lima", VECTORS, _record(subject="Caio Lima", relation="guardian",
+                                                              subject_is_child=True))
+    until = consent.store_now(store) + timedelta(days=30)
+    record = consent.renew(store, done.person_id, expires_at=until, given_by=" Bruno Lima ")
+    assert (record.given_by, record.relation, record.subject_is_child) == ("Bruno Lima", "guardian", True)
+    assert consent.latest(store, done.person_id) == record and record.given_at == consent.store_now(store)
+    assert store.audit_entries()[-1].details == {"scope": "recognition", "relation": "guardian"}
+
+    record = consent.renew(store, done.person_id, expires_at=until, given_by="caio lima", subject_is_child=False)
+    assert (record.given_by, record.relation, record.subject_is_child) == ("Caio Lima", "self", False)
+    assert consent.latest(store, done.person_id) == record
+    assert store.audit_entries()[-1].details == {"scope": "recognition", "relation": "self"}
+
+    record = consent.renew(store, done.person_id, expires_at=until)  # no giver: as on record
+    assert (record.given_by, record.relation, record.subject_is_child) == ("Caio Lima", "self", False)
+    assert _events(store)[-3:] == ["consent_renewed"] * 3
+    assert store.person(done.person_id).consents == 4
+
+
+@pytest.mark.parametrize(("given_by", "subject_is_child", "message"), [
+    ("Caio Lima", None, consent.CHILD_NEEDS_GUARDIAN.format(subject="Caio Lima")),  # still a child
+    ("Caio Lima", True, consent.CHILD_NEEDS_GUARDIAN.format(subject="Caio Lima")),
+    (" ", None, "the consent record needs who gave it"),
+])
+def test_a_renewal_the_consent_rules_refuse_stores_nothing(store, given_by, subject_is_child, message):
+    """A child's consent renewed by themself is refused unless they are marked an adult: nothing is stored or logged."""
+    done = family.enroll(store, "Caio Lima", VECTORS, _record(subject="Caio Lima", relation="guardian",
+                                                              subject_is_child=True))
+    before, events = consent.latest(store, done.person_id), _events(store)
+    with pytest.raises(ConsentError) as err:
+        consent.renew(store, done.person_id, expires_at=consent.store_now(store) + timedelta(days=30),
+                      given_by=given_by, subject_is_child=subject_is_child)
+    assert str(err.value) == message
+    assert consent.latest(store, done.person_id) == before and store.person(done.person_id).consents == 1
+    assert _events(store) == events
+
+
+def test_a_renewal_marking_an_adult_a_child_needs_a_guardian(store):
+    done = family.enroll(store, "Ana Lima", VECTORS, _record())
+    with pytest.raises(ConsentError) as err:
+        consent.renew(store, done.person_id, expires_at=consent.store_now(store) + timedelta(days=30),
+                      subject_is_child=True)
+    assert str(err.value) == consent.CHILD_NEEDS_GUARDIAN.format(subject="Ana Lima")
+    assert store.person(done.person_id).consents == 1
+    record = consent.renew(store, done.person_id, expires_at=consent.store_now(store) + timedelta(days=30),
+                           given_by="Bruno Lima", subject_is_child=True)
+    assert (record.given_by, record.relation, record.subject_is_child) == ("Bruno Lima", "guardian", True)

@@ -51,7 +51,7 @@ def test_an_ended_consent_is_renewed_and_the_member_is_named_again(store, clock)
     assert plan.preview() == f"Renewed for 365 days from today, the consent of Ana ends on {plan.until:%Y-%m-%d}."
 
     said = consents.renew(store, member, 365, zone=UTC)
-    assert said == (f"The consent of Ana now runs until {plan.until:%Y-%m-%d}. "
+    assert said == (f"The consent of Ana now runs until {plan.until:%Y-%m-%d}, given by Bea (guardian, for a child). "
                     "They are named again from now on.")
     member = _member(store, "Ana")
     assert member.consent_status == "active" and member.consent.expires_at == plan.until
@@ -75,11 +75,11 @@ def test_a_renewal_for_fewer_days_than_are_left_warns_that_it_shortens_the_conse
 
     said = consents.renew(store, member, 10)
     until = _member(store, "Ana").consent.expires_at
-    assert said == (f"The consent of Ana now runs until {until:%Y-%m-%d}. It ran until {before:%Y-%m-%d}, so it "
-                    "now ends sooner (the days count from today).")
+    assert said == (f"The consent of Ana now runs until {until:%Y-%m-%d}, given by Ana (self). It ran until "
+                    f"{before:%Y-%m-%d}, so it now ends sooner (the days count from today).")
     # Longer than it runs now: no warning, nothing more said.
     assert consents.renew(store, _member(store, "Ana"), 20) == f"The consent of Ana now runs until " \
-        f"{_member(store, 'Ana').consent.expires_at:%Y-%m-%d}."
+        f"{_member(store, 'Ana').consent.expires_at:%Y-%m-%d}, given by Ana (self)."
 
 
 def test_a_renewal_ends_at_the_end_of_the_users_day_so_renewing_as_enrolled_does_not_shorten_it(store):
@@ -95,7 +95,7 @@ def test_a_renewal_ends_at_the_end_of_the_users_day_so_renewing_as_enrolled_does
     plan = consents.renewal(member, 365, now=now, zone=new_york)
     assert plan.until == member.consent.expires_at and not plan.shortens
     assert consents.renew(store, member, 365, zone=new_york) == (
-        f"The consent of Ana now runs until {member.consent.expires_at:%Y-%m-%d}.")
+        f"The consent of Ana now runs until {member.consent.expires_at:%Y-%m-%d}, given by Ana (self).")
     assert consents.renewal(member, 364, now=now, zone=new_york).shortens
 
     # The longest consent ends at most MAX_CONSENT_DAYS after now, which governance accepts.
@@ -103,6 +103,33 @@ def test_a_renewal_ends_at_the_end_of_the_users_day_so_renewing_as_enrolled_does
     assert longest == now + timedelta(days=consent.MAX_CONSENT_DAYS)
     consents.renew(store, member, consent.MAX_CONSENT_DAYS, zone=new_york)
     assert _member(store, "Ana").consent.expires_at == longest
+
+
+def test_a_renewal_is_given_by_whoever_the_form_says_prefilled_with_the_giver_on_record(store):
+    """The form starts from the giver on record; a new guardian, or the child now grown up themself, is recorded
+    and named in what the page says. A child's consent given by themself is refused, nothing stored."""
+    _enrol(store, "Ana", guardian="Bea")
+    member = _member(store, "Ana")
+    assert consents.giver_on_record(member) == consents.Giver(guardian=True, name="Bea", child=True)
+    assert consents.renew(store, member, 30, zone=UTC, giver=consents.Giver(guardian=True, name=" Caio ", child=True)) \
+        == consents.RENEWED.format(name="Ana", until=_member(store, "Ana").consent.expires_at, given_by="Caio",
+                                   relation="guardian", child=consents.FOR_A_CHILD)
+    member = _member(store, "Ana")
+    assert (member.consent.given_by, member.consent.relation) == ("Caio", "guardian")
+
+    for refused in (consents.Giver(guardian=False, name="", child=True), consents.Giver(guardian=True, name=" ",
+                                                                                        child=True)):
+        with pytest.raises(ConsentError):
+            consents.renew(store, member, 30, zone=UTC, giver=refused)
+    assert len(store.consents(member.person_id)) == 2
+
+    said = consents.renew(store, member, 30, zone=UTC, giver=consents.Giver(guardian=False, name="Caio", child=False))
+    member = _member(store, "Ana")
+    assert said == consents.RENEWED.format(name="Ana", until=member.consent.expires_at, given_by="Ana",
+                                           relation="self", child="")
+    assert (member.consent.given_by, member.consent.relation, member.consent.subject_is_child) == ("Ana", "self", False)
+    assert consents.giver_on_record(member) == consents.Giver(guardian=False, name="", child=False)
+    assert [e.event for e in audit_log.entries(store)][-2:] == ["consent_renewed"] * 2
 
 
 @pytest.mark.parametrize("days", [0, consent.MAX_CONSENT_DAYS + 1])

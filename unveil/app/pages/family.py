@@ -257,13 +257,22 @@ with consent_tab:
             renewal = None
             with _ui.friendly_errors("Renewing the consent"):
                 renewal = app_consents.renewal(member, int(days), now=consent.store_now(store), zone=zone)
+            # Who gives the consent now, prefilled with the giver on record and editable as on the enrolment form:
+            # a renewal is recorded as given by them (a new guardian, or a child now grown up, themself).
+            on_record = app_consents.giver_on_record(member)
+            guardian = st.checkbox(app_consents.GIVER_GUARDIAN, value=on_record.guardian,
+                                   key=_consent_key("guardian", chosen_id))
+            guardian_name = st.text_input(app_consents.GIVER_NAME, value=on_record.name,
+                                          key=_consent_key("given_by", chosen_id)) if guardian else ""
+            child = st.checkbox(app_consents.GIVER_CHILD, value=on_record.child, key=_consent_key("child", chosen_id))
+            giver = app_consents.Giver(guardian=guardian, name=guardian_name, child=child)
             if renewal is not None:
                 st.caption(renewal.preview())
                 if renewal.shortens:
                     st.warning(renewal.warning())
                 if st.button(f"Renew the consent of {member.name}", type="primary", key="consent_renew"):
                     with _ui.friendly_errors(f"Renewing the consent of {member.name}"):
-                        st.session_state[FLASH] = app_consents.renew(store, member, int(days), zone=zone)
+                        st.session_state[FLASH] = app_consents.renew(store, member, int(days), zone=zone, giver=giver)
                         _ui.family_changed()
                         app_session.renew(st.session_state, "consent")
                         st.rerun()
