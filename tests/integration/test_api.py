@@ -5,15 +5,19 @@ the real command on a free localhost port and stops it with SIGTERM.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import zlib
@@ -40,7 +44,7 @@ from unveil.api import (
     load_or_create,
 )
 from unveil.cli import main
-from unveil.cli.serve import TOKEN_CREATED, TOKEN_KEPT
+from unveil.cli.serve import TOKEN_CREATED, TOKEN_KEPT, server_options
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -355,6 +359,75 @@ def test_a_request_writes_nothing_to_disk(client, faces_dir, tmp_path, monkeypat
 
 
 # --------------------------------------------------------------------------------------------- command
+
+@contextlib.contextmanager
+def _served(app, **options):
+    """`app` served in a thread by uvicorn with the command's options (server_options), on a free port."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           **{**server_options(), "access_log": False, **options}))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline
+            time.sleep(0.02)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+async def _slow_answer(scope, receive, send):
+    """A bare ASGI app whose answer takes 1.5 s (longer than the head deadline the tests set)."""
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(1.5)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _closed_within(connection: socket.socket, seconds: float, trickle: bytes = b"") -> bool:
+    """Whether the server closes `connection` within `seconds`, while `trickle` is sent every 0.1 s."""
+    connection.settimeout(0.1)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if connection.recv(65536) == b"":
+                return True
+        except TimeoutError:
+            pass
+        except ConnectionResetError:
+            return True
+        if trickle:
+            try:
+                connection.sendall(trickle)
+            except (BrokenPipeError, ConnectionResetError):
+                return True
+    return False
+
+
+def test_a_client_that_sends_no_whole_request_head_in_time_is_let_go(monkeypatch):
+    """Without a deadline uvicorn held such connections for ever: about a thousand of them, no token needed,
+    took every file descriptor of a default ulimit and nobody with the token was answered."""
+    monkeypatch.setattr(api.HeadDeadlineProtocol, "head_timeout_s", 0.5)
+    with _served(_slow_answer) as port:
+        silent, trickling = (socket.create_connection(("127.0.0.1", port)) for _ in range(2))
+        trickling.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert _closed_within(silent, 3) and _closed_within(trickling, 3, trickle=b"X-Slow: 1\r\n")
+        # A request whose answer takes longer than the deadline is answered; the next head gets its own.
+        answered = socket.create_connection(("127.0.0.1", port))
+        answered.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answered.settimeout(5)
+        assert answered.recv(65536).startswith(b"HTTP/1.1 200")
+        answered.sendall(b"GET /v1/health HTTP/1.1\r\n")
+        assert _closed_within(answered, 3, trickle=b"X-Slow: 1\r\n")
+        for connection in (silent, trickling, answered):
+            connection.close()
+    assert api.REQUEST_HEAD_TIMEOUT_S == 10.0
+
+
 
 def test_the_command_serves_on_localhost_and_stops_on_sigterm(tmp_path, app_models_dir):
     port = free_port()

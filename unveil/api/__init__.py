@@ -20,12 +20,14 @@ from unveil.api._app import (
     create_app,
 )
 from unveil.api._multipart import NO_IMAGE, SEVERAL_IMAGES
+from unveil.api._server import REQUEST_HEAD_TIMEOUT_S, HeadDeadlineProtocol
 from unveil.api._token import TOKEN_ENV, TOKEN_FILE, TOKEN_FILE_EMPTY, TOKEN_FILE_OPEN, TokenFileError, load_or_create
 
 __all__ = [
     "BODY_TOO_LARGE",
     "MAX_PIXELS_OVER_PILLOW",
     "NO_IMAGE",
+    "REQUEST_HEAD_TIMEOUT_S",
     "SEVERAL_IMAGES",
     "STORE_DAMAGED",
     "STORE_KEY_CHANGED",
@@ -37,6 +39,7 @@ __all__ = [
     "TOKEN_FILE_OPEN",
     "UNAUTHORIZED",
     "ApiSettings",
+    "HeadDeadlineProtocol",
     "SettingsError",
     "TokenFileError",
     "create_app",

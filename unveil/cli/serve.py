@@ -71,6 +71,14 @@ def log_config() -> dict[str, Any]:
     return config
 
 
+def server_options() -> dict[str, Any]:
+    """uvicorn.run's options besides the app, host and port (uvicorn.Config takes the same)."""
+    from unveil.api import HeadDeadlineProtocol
+
+    # A client that does not send a whole request head in time is let go (see unveil.api._server).
+    return {"log_level": "info", "log_config": log_config(), "http": HeadDeadlineProtocol}
+
+
 @reports_errors
 def run(args: argparse.Namespace) -> int:
     import uvicorn
@@ -92,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         app = create_app(settings=ApiSettings(token=token), store=store)
         # The access log has method, path and status only: never a body, a header, a query string or the token.
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=log_config())
+        uvicorn.run(app, host=args.host, port=args.port, **server_options())
     finally:
         if store is not None:
             store.close()
