@@ -408,6 +408,25 @@ def _closed_within(connection: socket.socket, seconds: float, trickle: bytes = b
     return False
 
 
+async def _client_address(scope, receive, send):
+    """A bare ASGI app that answers with the client address the access log would show (scope's client)."""
+    if scope["type"] != "http":
+        return
+    body = scope["client"][0].encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def test_the_access_log_keeps_the_real_client_whatever_a_forwarded_header_says():
+    """uvicorn believed X-Forwarded-For from 127.0.0.1 by default: any program on this machine, without the
+    token, could put another device's address in the access log."""
+    with _served(_client_address) as port:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/health", headers={
+            "X-Forwarded-For": "192.168.1.20", "Forwarded": "for=192.168.1.20", "X-Real-IP": "192.168.1.20"})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert reply.read() == b"127.0.0.1"
+
+
 def test_a_client_that_sends_no_whole_request_head_in_time_is_let_go(monkeypatch):
     """Without a deadline uvicorn held such connections for ever: about a thousand of them, no token needed,
     took every file descriptor of a default ulimit and nobody with the token was answered."""

@@ -76,7 +76,10 @@ def server_options() -> dict[str, Any]:
     from unveil.api import HeadDeadlineProtocol
 
     # A client that does not send a whole request head in time is let go (see unveil.api._server).
-    return {"log_level": "info", "log_config": log_config(), "http": HeadDeadlineProtocol}
+    # No proxy stands in front of this server: uvicorn's default would take the client's address from an
+    # X-Forwarded-For header sent from 127.0.0.1, so any program on this machine, token or not, could
+    # write whatever address it liked into the access log (the only record of who asked).
+    return {"log_level": "info", "log_config": log_config(), "http": HeadDeadlineProtocol, "proxy_headers": False}
 
 
 @reports_errors
