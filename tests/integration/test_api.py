@@ -151,6 +151,25 @@ def test_a_token_file_others_can_read_or_an_empty_one_is_refused(tmp_path, monke
         load_or_create(tmp_path)
 
 
+def test_a_token_short_enough_to_guess_is_refused(tmp_path, monkeypatch):
+    """Nothing slows guesses down: a four-digit UNVEIL_API_TOKEN was found in 3.5 s by one client."""
+    monkeypatch.setenv(TOKEN_ENV, "4721")
+    with pytest.raises(TokenFileError) as caught:
+        load_or_create(tmp_path)
+    assert str(caught.value) == api.TOKEN_ENV_SHORT
+    monkeypatch.setenv(TOKEN_ENV, "x" * api.TOKEN_MIN_CHARS)
+    assert load_or_create(tmp_path) == ("x" * api.TOKEN_MIN_CHARS, False)
+    monkeypatch.delenv(TOKEN_ENV)
+    path = tmp_path / TOKEN_FILE
+    path.write_text("hunter2\n")
+    path.chmod(0o600)
+    with pytest.raises(TokenFileError) as caught:
+        load_or_create(tmp_path)
+    assert str(caught.value) == api.TOKEN_FILE_SHORT.format(path=path)
+    assert path.read_text() == "hunter2\n"  # refused, not replaced
+    assert api.TOKEN_MIN_CHARS == 12
+
+
 # --------------------------------------------------------------------------------------------- analyze
 
 def test_health_names_the_models_and_says_faces_are_not_named(client):

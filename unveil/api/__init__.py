@@ -21,7 +21,17 @@ from unveil.api._app import (
 )
 from unveil.api._multipart import NO_IMAGE, SEVERAL_IMAGES
 from unveil.api._server import REQUEST_HEAD_TIMEOUT_S, HeadDeadlineProtocol
-from unveil.api._token import TOKEN_ENV, TOKEN_FILE, TOKEN_FILE_EMPTY, TOKEN_FILE_OPEN, TokenFileError, load_or_create
+from unveil.api._token import (
+    TOKEN_ENV,
+    TOKEN_ENV_SHORT,
+    TOKEN_FILE,
+    TOKEN_FILE_EMPTY,
+    TOKEN_FILE_OPEN,
+    TOKEN_FILE_SHORT,
+    TOKEN_MIN_CHARS,
+    TokenFileError,
+    load_or_create,
+)
 
 __all__ = [
     "BODY_TOO_LARGE",
@@ -34,9 +44,12 @@ __all__ = [
     "STORE_LOCKED",
     "STORE_UNAVAILABLE",
     "TOKEN_ENV",
+    "TOKEN_ENV_SHORT",
     "TOKEN_FILE",
     "TOKEN_FILE_EMPTY",
     "TOKEN_FILE_OPEN",
+    "TOKEN_FILE_SHORT",
+    "TOKEN_MIN_CHARS",
     "UNAUTHORIZED",
     "ApiSettings",
     "HeadDeadlineProtocol",

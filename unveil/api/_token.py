@@ -16,6 +16,14 @@ TOKEN_FILE_OPEN = ("{path} can be read by other users of this machine (mode {mod
                    "private (chmod 600 {path}); the server was not started")
 TOKEN_FILE_EMPTY = "{path} is empty: delete it to have a new token made; the server was not started"
 TOKEN_ENV_EMPTY = f"{TOKEN_ENV} is set but empty: set it to a token or unset it; the server was not started"
+# Nothing slows guesses down (one client tried the 10,000 four-digit tokens in 3.5 s), so a token a person
+# chose must be long: 12 random characters are over 70 bits; a generated one has 43 characters.
+TOKEN_MIN_CHARS = 12
+TOKEN_ENV_SHORT = (f"{TOKEN_ENV} is shorter than {TOKEN_MIN_CHARS} characters, so whoever can reach the server could "
+                   "guess it: unset it to have a random token made, or set a longer random one; the server was not "
+                   "started")
+TOKEN_FILE_SHORT = (f"{{path}} holds a token shorter than {TOKEN_MIN_CHARS} characters, so whoever can reach the "
+                    "server could guess it: delete it to have a random token made; the server was not started")
 
 
 class TokenFileError(UnveilError):
@@ -26,10 +34,13 @@ def load_or_create(data_dir: str | os.PathLike[str]) -> tuple[str, bool]:
     """The token and whether it was just made (so the caller shows it once).
 
     UNVEIL_API_TOKEN wins; otherwise `data_dir`/api_token, created 0600 with a fresh random token if
-    absent. A token file others can read, or an empty one, is refused rather than used or replaced."""
+    absent. A token file others can read, an empty one or a token shorter than TOKEN_MIN_CHARS is refused
+    rather than used or replaced."""
     if TOKEN_ENV in os.environ:
         if not os.environ[TOKEN_ENV].strip():
             raise TokenFileError(TOKEN_ENV_EMPTY)
+        if len(os.environ[TOKEN_ENV].strip()) < TOKEN_MIN_CHARS:
+            raise TokenFileError(TOKEN_ENV_SHORT)
         return os.environ[TOKEN_ENV].strip(), False
     path = Path(data_dir) / TOKEN_FILE
     try:
@@ -55,4 +66,6 @@ def _read(path: Path) -> str:
     token = path.read_text(encoding="ascii").strip()
     if not token:
         raise TokenFileError(TOKEN_FILE_EMPTY.format(path=path))
+    if len(token) < TOKEN_MIN_CHARS:
+        raise TokenFileError(TOKEN_FILE_SHORT.format(path=path))
     return token
