@@ -13,6 +13,7 @@ import pandas as pd
 
 from governance import retention
 from unveil.app.session import plural
+from unveil.app.text import shown
 
 
 def members_table(members: Sequence[Any]) -> pd.DataFrame:
@@ -165,10 +166,10 @@ def counted(counts: Mapping[str, int], *, skip_zero: bool = False) -> str:
 
 
 def receipt_text(who: str, receipt: Any) -> str:
-    """A deletion receipt (governance.erasure.ErasureReceipt) as a few lines a person can read; `who`
-    is the name the page knew, which the receipt itself never holds."""
+    """A deletion receipt (governance.erasure.ErasureReceipt) as a few lines of Markdown a person can read;
+    `who` is the name the page knew, which the receipt itself never holds (shown as written, never as Markdown)."""
     erased_at = datetime.fromisoformat(receipt.erased_at).strftime("%Y-%m-%d %H:%M:%S UTC")
-    subject = "everything in the store" if receipt.subject == "everything" else f"{who} (id {receipt.subject[:8]}...)"
+    subject = "everything in the store" if receipt.subject == "everything" else f"{shown(who)} (id {receipt.subject[:8]}...)"
     return "\n".join([
         f"**Deletion receipt**: {subject}",
         f"- Reason: {receipt.reason}; erased at {erased_at}",

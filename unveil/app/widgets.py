@@ -17,6 +17,7 @@ from governance import consent, enrolment, family
 from unveil.app import photos, tables
 from unveil.app import session as app_session
 from unveil.app.enrolment import CameraShots
+from unveil.app.text import shown
 
 log = logging.getLogger("unveil.app")
 
@@ -130,11 +131,11 @@ def friendly_errors(what: str) -> Iterator[None]:
     try:
         yield
     except UnveilError as exc:
-        st.error(f"{what}: {exc}")
+        st.error(f"{shown(what)}: {shown(exc)}")
     except Exception as exc:  # the page must stay usable whatever broke
         # Neither `what` nor the error's message: either can hold a member's name or a photo's file name.
         log.error(UNEXPECTED_LOGGED, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-        st.error(f"{what}: unexpected error ({type(exc).__name__}). Nothing was saved; details are in the app's log.")
+        st.error(f"{shown(what)}: unexpected error ({type(exc).__name__}). Nothing was saved; details are in the app's log.")
 
 
 UNEXPECTED_LOGGED = "unexpected %s in a page, raised at:\n%s"
@@ -210,7 +211,7 @@ def analyze_batch() -> list[tuple[str, photos.PhotoResult]]:
             for done, (key, name, data) in enumerate(unanalysed, start=1):
                 # No gallery here: the analysis is kept across gallery changes, so it must name nobody.
                 batch.set_analysis(key, photos.analyze_photo(data, name, engine.analyze, recognition=False))
-                bar.progress(done / len(unanalysed), text=f"{done}/{len(unanalysed)}: {name}")
+                bar.progress(done / len(unanalysed), text=f"{done}/{len(unanalysed)}: {shown(name)}")
             status.update(label=f"Analysed {app_session.plural(len(unanalysed), 'photo')}", state="complete")
     person_ids = []
     for key, _, _ in todo:

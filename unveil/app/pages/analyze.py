@@ -9,6 +9,7 @@ from governance import kept_results
 from unveil.app import photos, tables
 from unveil.app import session as app_session
 from unveil.app import widgets as _ui
+from unveil.app.text import shown
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
 # One bar per emotion on a fixed 0-100% axis, so a 30% reading does not look like a certain one.
@@ -62,15 +63,15 @@ records, named_ids = [], []
 titles = tables.distinct([result.source for _, result in results])
 for index, (key, result) in enumerate(results):
     title_col, remove_col = st.columns([4, 1])
-    title_col.subheader(titles[index])
-    if remove_col.button("Remove", key=f"analyze_remove_{key}", help=f"Remove {titles[index]} and its result"):
+    title_col.subheader(shown(titles[index]))
+    if remove_col.button("Remove", key=f"analyze_remove_{key}", help=f"Remove {shown(titles[index])} and its result"):
         batch.remove(key)
         st.rerun()
     if result.error:
-        st.error(result.error)
+        st.error(shown(result.error))
         continue
     if not result.faces:
-        st.warning(f"No face found in {titles[index]}.")
+        st.warning(f"No face found in {shown(titles[index])}.")
         st.image(result.view, width=400)
         continue
     records += render.face_records(result.faces, source=result.source, recognition=result.recognition)
@@ -86,7 +87,7 @@ for index, (key, result) in enumerate(results):
         if not result.recognition:
             st.caption(photos.names_not_checked(store_unlocked=store is not None))
         for number, face in enumerate(result.faces, start=1):
-            who = f" · **{face.identity or render.UNKNOWN}**" if result.recognition else ""
+            who = f" · **{shown(face.identity or render.UNKNOWN)}**" if result.recognition else ""
             st.markdown(f"**Face {number}**: {face.emotion} ({face.emotion_probs[face.emotion]:.0%}){who}")
             probs = pd.DataFrame({"emotion": list(face.emotion_probs), "probability": list(face.emotion_probs.values())})
             st.vega_lite_chart(probs, PROBABILITY_BARS, height=150)

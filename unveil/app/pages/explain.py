@@ -3,6 +3,7 @@ import streamlit as st
 
 from unveil.app import explain_view, tables
 from unveil.app import widgets as _ui
+from unveil.app.text import shown
 
 st.title("Explain")
 st.caption(explain_view.HOW_TO_READ)
@@ -36,7 +37,7 @@ result = photos[photo_index]
 face = result.faces[face_index]
 with _ui.friendly_errors("Explaining the face"), st.spinner("Computing the heatmaps..."):
     maps = explain_view.explain_photo_face(_ui.cam_model(), result.image, face, _ui.analyzer().emotion_model.template, method=method)
-    st.markdown(f"**{titles[photo_index]}, face {face_index + 1}**: read as **{face.emotion}**")
+    st.markdown(f"**{shown(titles[photo_index])}, face {face_index + 1}**: read as **{face.emotion}**")
     for column, heatmap in zip(st.columns(len(maps)), maps):
         marker = " (predicted)" if heatmap.emotion == face.emotion else ""
         column.image(heatmap.picture, caption=f"{heatmap.emotion} {heatmap.probability:.0%}{marker}",

@@ -12,6 +12,7 @@ from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
 from unveil.app import tables
 from unveil.app import widgets as _ui
+from unveil.app.text import shown
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 RECEIPT = _ui.RECEIPT
@@ -58,7 +59,7 @@ with st.container():
         st.info(f"The retention sweep removed: {tables.counted(sweep.removed, skip_zero=True)}.")
     _ui.sweep_date_question("family_date_confirm")
     if FLASH in st.session_state:
-        st.success(st.session_state.pop(FLASH))
+        st.success(shown(st.session_state.pop(FLASH)))
 
 members_tab, enrol_tab, consent_tab, remove_tab = st.tabs(
     ["Members", "Enrol a member", "Renew consent or change scope", "Withdraw consent or purge"])
@@ -92,12 +93,12 @@ def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key:
     picks: dict[str, int | None] = {}
     for photo in read:
         if photo.image is None or not photo.faces:
-            st.warning(enrolment.left_out_note(photo))
+            st.warning(shown(enrolment.left_out_note(photo)))
         elif len(photo.faces) > 1:
             picture_col, pick_col = st.columns([1, 2])
             picture_col.image(render.number_faces(photo.image, photo.boxes), caption=photo.label, width="stretch")
             picks[photo.label] = pick_col.radio(
-                f"{photo.label} shows {len(photo.faces)} faces: which one is {who}?",
+                f"{shown(photo.label)} shows {len(photo.faces)} faces: which one is {shown(who)}?",
                 [None, *range(len(photo.faces))], key=key(f"pick_{photo.label}"),
                 format_func=lambda i: "None: leave this photo out" if i is None else f"Face {i + 1}")
     return photos, read, picks
@@ -110,21 +111,22 @@ def _reembed_from_photos_form(member, identity, *, expanded: bool) -> None:
     def key(field: str) -> str:
         return app_session.widget_key(st.session_state, form, field)
 
-    with st.expander(app_enrolment.REEMBED_FROM_PHOTOS_TITLE.format(name=member.name), expanded=expanded):
-        st.caption(app_enrolment.REEMBED_FROM_PHOTOS_HOW.format(name=member.name))
+    name = shown(member.name)
+    with st.expander(app_enrolment.REEMBED_FROM_PHOTOS_TITLE.format(name=name), expanded=expanded):
+        st.caption(app_enrolment.REEMBED_FROM_PHOTOS_HOW.format(name=name))
         photos, read, picks = _photo_inputs(
-            form, key, label=f"Photos of {member.name}", who=member.name,
-            shots_kept=lambda count: app_enrolment.REEMBED_SHOTS_KEPT.format(count=count, name=member.name),
+            form, key, label=f"Photos of {name}", who=member.name,
+            shots_kept=lambda count: app_enrolment.REEMBED_SHOTS_KEPT.format(count=count, name=name),
             keep_key=f"reenrol_keep_shot_{member.person_id}", clear_key=f"reenrol_clear_shots_{member.person_id}")
-        if st.button(f"Re-embed {member.name} from these photos", type="primary",
+        if st.button(f"Re-embed {name} from these photos", type="primary",
                      key=f"reenrol_submit_{member.person_id}"):
             if not photos:
-                st.error(app_enrolment.REEMBED_NO_PHOTO.format(name=member.name))
+                st.error(app_enrolment.REEMBED_NO_PHOTO.format(name=name))
             elif not enrolment.pick_faces(read, picks)[0]:
                 st.error(enrolment.NO_FACE_TO_ENROL)
             else:
                 with _ui.friendly_errors(f"Re-embedding {member.name}"), \
-                        st.spinner(f"Re-embedding {member.name}..."):
+                        st.spinner(f"Re-embedding {name}..."):
                     done = app_enrolment.reembed_from_photos(store, member, read, picks, model=identity)
                     _ui.family_changed()
                     _ui.forget_photo_form(form)
@@ -146,7 +148,7 @@ with members_tab:
         with _ui.friendly_errors("Loading the models"):
             identity = _ui.analyzer().identity_model
             for note in family.must_reenrol_notes(members, identity.name) if identity is not None else []:
-                st.warning(note)
+                st.warning(shown(note))
         if identity is not None:
             with _ui.friendly_errors("Reading the thumbnails"):
                 reembeddings = app_enrolment.reembeddings(store, members, identity.name)
@@ -154,7 +156,7 @@ with members_tab:
         if any(way.from_thumbnails for way in reembeddings):
             st.caption(family.REEMBED_OR_REENROL)
         for member in (way.member for way in reembeddings if way.from_thumbnails):
-            if st.button(f"Re-embed {member.name} from their thumbnails", key=f"reembed_{member.person_id}"):
+            if st.button(f"Re-embed {shown(member.name)} from their thumbnails", key=f"reembed_{member.person_id}"):
                 with _ui.friendly_errors(f"Re-embedding {member.name}"):
                     count = family.reembed_from_thumbnails(store, member.person_id, model=identity)
                     _ui.family_changed()
@@ -167,7 +169,7 @@ with members_tab:
             _reembed_from_photos_form(way.member, identity, expanded=not way.from_thumbnails)
         for member in members:
             if member.thumbnails:
-                with st.expander(f"{member.name}: {member.thumbnails} thumbnail(s)"), \
+                with st.expander(f"{shown(member.name)}: {member.thumbnails} thumbnail(s)"), \
                         _ui.friendly_errors("Reading the thumbnails"):
                     st.image([t.image for t in store.thumbnails(member.person_id)], width=96)
 
@@ -220,7 +222,7 @@ with enrol_tab:
             elif not agreed:
                 st.error("Enrolment needs the person's (or their guardian's) agreement: tick the consent box.")
             else:
-                with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.spinner(f"Enrolling {name.strip()}..."):
+                with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.spinner(f"Enrolling {shown(name.strip())}..."):
                     record = app_enrolment.consent_from_form(
                         name=name, given_by=given_by, guardian=guardian, child=child, purpose=purpose, scope=scope,
                         expires_on=expires_on, now=datetime.now(UTC), zone=zone)
@@ -247,7 +249,7 @@ with consent_tab:
         chosen_id = st.selectbox("Member", list(by_id), format_func=lambda pid: app_consents.member_label(by_id[pid]),
                                  key="consent_member")
         member = by_id[chosen_id]
-        st.write(app_consents.consent_summary(member))
+        st.write(shown(app_consents.consent_summary(member)))
         if member.consent is not None:
             st.markdown("**Renew the consent**")
             # As the enrolment form: the days count from the user's today, to the end of their day.
@@ -267,10 +269,10 @@ with consent_tab:
             child = st.checkbox(app_consents.GIVER_CHILD, value=on_record.child, key=_consent_key("child", chosen_id))
             giver = app_consents.Giver(guardian=guardian, name=guardian_name, child=child)
             if renewal is not None:
-                st.caption(renewal.preview())
+                st.caption(shown(renewal.preview()))
                 if renewal.shortens:
-                    st.warning(renewal.warning())
-                if st.button(f"Renew the consent of {member.name}", type="primary", key="consent_renew"):
+                    st.warning(shown(renewal.warning()))
+                if st.button(f"Renew the consent of {shown(member.name)}", type="primary", key="consent_renew"):
                     with _ui.friendly_errors(f"Renewing the consent of {member.name}"):
                         st.session_state[FLASH] = app_consents.renew(store, member, int(days), zone=zone, giver=giver)
                         _ui.family_changed()
@@ -287,8 +289,8 @@ with consent_tab:
                 change = app_consents.scope_change(member, scope)
                 sure = True
                 if change.needs_tick:
-                    st.warning(change.warning())
-                    sure = st.checkbox(change.tick_label(), key=_consent_key("narrow", chosen_id))
+                    st.warning(shown(change.warning()))
+                    sure = st.checkbox(shown(change.tick_label()), key=_consent_key("narrow", chosen_id))
                 if st.button("Change the scope", disabled=not (change.changes and sure), key="consent_scope_submit"):
                     with _ui.friendly_errors(f"Changing the consent of {member.name}"):
                         st.session_state[FLASH] = app_consents.change_scope(store, member, scope)
@@ -305,7 +307,7 @@ with remove_tab:
     receipt = st.session_state.get(RECEIPT)
     if receipt is not None:
         who, receipt = receipt
-        st.success(f"{who} was erased: {sum(receipt.records.values())} record(s) deleted, their key destroyed. "
+        st.success(f"{shown(who)} was erased: {sum(receipt.records.values())} record(s) deleted, their key destroyed. "
                    f"Receipt hash {receipt.digest[:16]}..., logged as audit entry {receipt.audit_seq}.")
         st.markdown(tables.receipt_text(who, receipt))
         st.download_button("Download the deletion receipt", receipt.to_json(), file_name=tables.receipt_file_name(receipt),
@@ -319,13 +321,13 @@ with remove_tab:
         with _ui.friendly_errors(f"Reading what is stored about {person.name}"):
             preview = family.erasure_preview(store, chosen_id)
         if preview is not None:
-            st.markdown(f"**Erasing {person.name} deletes, for good:**\n"
-                        + "\n".join(f"- {line}" for line in tables.erasure_lines(preview)))
+            st.markdown(f"**Erasing {shown(person.name)} deletes, for good:**\n"
+                        + "\n".join(f"- {shown(line)}" for line in tables.erasure_lines(preview)))
             action = st.radio("Why", list(ERASE_ACTIONS), format_func=ERASE_ACTIONS.get, horizontal=True,
                               key=f"erase_action_{chosen_id}")
             # The tick belongs to this member and this action, and is renewed after any erasure: it can
             # never carry over to the member the box shows next.
-            sure = st.checkbox(f"Yes, erase {person.name} for good",
+            sure = st.checkbox(f"Yes, erase {shown(person.name)} for good",
                                key=app_session.widget_key(st.session_state, "erase", action, chosen_id))
             if st.button(ERASE_BUTTONS[action], type="primary", disabled=not sure, key="erase_submit"):
                 with _ui.friendly_errors(f"Erasing {person.name}"):

@@ -7,6 +7,7 @@ from fer_core.model_files import models_dir
 from governance import audit_log, consent, retention
 from unveil.app import bias_upload, tables
 from unveil.app import widgets as _ui
+from unveil.app.text import shown
 
 BIAS_REPORT = "governance_bias_report"
 ZIP_UPLOAD = "Upload a zip"
@@ -117,10 +118,10 @@ with bias_tab:
             st.warning(f"{len(audit.flags)} group(s) flagged:")
             st.dataframe(bias_upload.bias_flags_table(audit), hide_index=True)
         elif compared:
-            st.success(said)
+            st.success(shown(said))
         else:
-            st.warning(said)
-        st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
+            st.warning(shown(said))
+        st.markdown("\n".join(f"- {shown(sentence)}" for sentence in sentences))
         html_col, json_col, rows_col = st.columns(3)
         html_col.download_button("Report (HTML)", report.html, file_name="emotion_bias_audit.html", mime="text/html",
                                  on_click="ignore")

@@ -7,6 +7,7 @@ from governance import kept_results
 from unveil.app import session as app_session
 from unveil.app import tables
 from unveil.app import widgets as _ui
+from unveil.app.text import shown
 
 FLASH = "kept_flash"  # what was deleted, shown after the rerun
 
@@ -19,7 +20,7 @@ if store is None:
     st.info("Unlock the family store on the Family page to see this.")
     st.stop()
 if FLASH in st.session_state:
-    st.success(st.session_state.pop(FLASH))
+    st.success(shown(st.session_state.pop(FLASH)))
 
 results = []
 with _ui.friendly_errors("Reading the kept results"):
@@ -34,7 +35,7 @@ by_id = {result.id: result for result in results}
 labels = tables.kept_labels(results)
 chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: labels[rid], key="kept_open")]
 
-st.subheader(labels[chosen.id])
+st.subheader(shown(labels[chosen.id]))
 rows = tables.in_column_order(chosen.faces)
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 csv_col, json_col = st.columns(2)

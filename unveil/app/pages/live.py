@@ -8,6 +8,7 @@ from governance import family
 from unveil.app import live, photos
 from unveil.app import widgets as _ui
 from unveil.app.session import plural
+from unveil.app.text import shown
 from unveil.watch.household import Household
 
 STARTING = "Starting the live camera"
@@ -47,7 +48,7 @@ if gallery is None:
 status = st.empty()
 while stream.state.playing:
     now = overlay.stats()
-    faces = "; ".join(f"{n}. {label}" for n, label in enumerate(now.labels, start=1)) or "no face"
+    faces = "; ".join(f"{n}. {shown(label)}" for n, label in enumerate(now.labels, start=1)) or "no face"
     status.markdown(f"**{now.frames_per_s:.1f} frames/s** · {plural(now.frames, 'frame')} analysed · {faces}")
     recognised = overlay.take_recognitions()
     if recognised and _ui.store() is not None:

@@ -6,6 +6,7 @@ import streamlit as st
 from fer_core import video
 from governance import family
 from unveil.app import widgets as _ui
+from unveil.app.text import shown
 
 VIDEO_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
 
@@ -66,11 +67,11 @@ if result is None or (upload is not None and result[0] != upload.name):
 name, analysis, recognition = result
 tracks, coverage = analysis.tracks, analysis.coverage
 frame_count = coverage.frames
-st.caption(f"Results for {name}: {frame_count} frame(s) analysed.")
+st.caption(f"Results for {shown(name)}: {frame_count} frame(s) analysed.")
 # Said as a warning when part of the video was left out, so nobody reads the results as the whole.
 (st.caption if coverage.whole else st.warning)(coverage.note())
 if not tracks:
-    st.warning(f"No face found in the {frame_count} frame(s) sampled from {name}.")
+    st.warning(f"No face found in the {frame_count} frame(s) sampled from {shown(name)}.")
     st.stop()
 
 st.subheader("Dominant emotion per person")
@@ -82,5 +83,5 @@ classes = [c for c in timeline.columns if c not in ("time_s", "face", "emotion")
 for track in tracks:
     label = track.label(recognition=recognition)
     rows = timeline[timeline["face"] == label]
-    st.markdown(f"**{label}**: seen in {len(rows)} frame(s)")
+    st.markdown(f"**{shown(label)}**: seen in {len(rows)} frame(s)")
     st.vega_lite_chart(rows, _timeline_spec(classes, coverage.axis_end_s), height=220)
