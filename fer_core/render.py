@@ -206,9 +206,25 @@ def face_records(faces: Sequence[FaceLike], *, source: str, recognition: bool) -
     return rows
 
 
+# What a spreadsheet reads as the start of a formula in a cell of a CSV file it opens: a photo named
+# '=HYPERLINK("http://...";"open").jpg' became a live link in the source column, sending the sheet's cells on a click.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet reads as text: a text starting as a formula does gets a "'" before it (which
+    spreadsheets show as text, and do not show); anything else, numbers included, is given back as it is.
+    For every text in a CSV file written from names (files, members, manifest cells)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def records_csv(records: Sequence[dict[str, Any]]) -> bytes:
-    """The rows as UTF-8 CSV with a header (columns in first-seen order)."""
-    return pd.DataFrame(list(records)).to_csv(index=False).encode("utf-8")
+    """The rows as UTF-8 CSV with a header (columns in first-seen order), each text a spreadsheet reads as
+    text (spreadsheet_cell)."""
+    table = pd.DataFrame(list(records))
+    return table.map(spreadsheet_cell).to_csv(index=False).encode("utf-8")
 
 
 def records_json(records: Sequence[dict[str, Any]]) -> bytes:

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from fer_core.render import spreadsheet_cell
 from governance.bias_audit._bootstrap import Estimate
 from governance.bias_audit._disaggregate import ColumnResult
 from governance.bias_audit._errors import AuditError
@@ -62,7 +63,8 @@ def write_report(audit: BiasAudit, directory: str | Path, *, stem: str | None = 
     page = render_html(audit, generated=numbers["generated"])
     text = json.dumps(numbers, indent=1, allow_nan=False)
     paths.json.write_text(text + "\n", encoding="utf-8")
-    audit.rows.to_csv(paths.rows, index=False)
+    # Paths, labels and group values come from the audit set's manifest: each written as a spreadsheet reads text.
+    audit.rows.map(spreadsheet_cell).rename(columns=spreadsheet_cell).to_csv(paths.rows, index=False)
     paths.html.write_text(page, encoding="utf-8")
     return paths
 

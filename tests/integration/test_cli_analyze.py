@@ -378,3 +378,18 @@ def test_a_closed_stdout_stops_the_run_quietly_with_the_summary(album, tiny_emot
         NOT_READ_HEADER.format(count=1, total=5),
         f"  {album / 'notes.png'}: not an image, or its header is corrupt (format not recognised)",
     ]
+
+
+def test_a_file_name_that_starts_as_a_formula_is_text_in_the_csv_files(tmp_path, faces_dir, capsys, monkeypatch):
+    # Run in the photos' folder, the paths are the file names: a spreadsheet opening the CSV files reads them as
+    # text, never as a formula (fer_core.render.spreadsheet_cell).
+    monkeypatch.chdir(tmp_path)
+    link = '=HYPERLINK("http:"&CHAR(47)&CHAR(47)&"example.org","open").jpg'
+    shutil.copy(faces_dir / "Colin_Powell" / "Colin_Powell_0001.jpg", tmp_path / link)
+    (tmp_path / "@bad.jpg").write_text("not a picture")
+    code, _, _ = _run(capsys, link, "@bad.jpg", "-o", "faces.csv", "--errors", "errors.csv")
+    assert code == 0
+    (row,) = csv.DictReader(io.StringIO((tmp_path / "faces.csv").read_text()))
+    assert row["source"] == "'" + link and row["face"] == "1"
+    (problem,) = csv.DictReader(io.StringIO((tmp_path / "errors.csv").read_text()))
+    assert problem["path"] == "'@bad.jpg"

@@ -443,11 +443,12 @@ class _Writer:
             self._csv.writeheader()
 
     def write(self, result: _Result) -> None:
-        from fer_core.render import face_records
+        from fer_core.render import face_records, spreadsheet_cell
 
         rows = face_records(result.faces, source=str(result.path), recognition=False)
         if self._format == "csv":
-            self._csv.writerows(rows or [{"source": str(result.path), "face": 0}])
+            rows = rows or [{"source": str(result.path), "face": 0}]
+            self._csv.writerows({key: spreadsheet_cell(value) for key, value in row.items()} for row in rows)
             return
         width, height = result.size
         faces = [{k: v for k, v in row.items() if k != "source"} for row in rows]
@@ -483,6 +484,9 @@ def _report(not_read: list[Problem], read_with_problem: list[Problem], *, total:
             for problem in problems:
                 print(f"  {problem.path}: {problem.reason}", file=sys.stderr)
     if errors is not None:
+        from fer_core.render import spreadsheet_cell
+
         writer = csv.writer(errors)
         writer.writerow(ERROR_COLUMNS)
-        writer.writerows((str(p.path), p.kind, p.reason) for p in [*not_read, *read_with_problem])
+        writer.writerows((spreadsheet_cell(str(p.path)), p.kind, spreadsheet_cell(p.reason))
+                         for p in [*not_read, *read_with_problem])

