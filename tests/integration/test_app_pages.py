@@ -1002,9 +1002,7 @@ def test_a_renewal_that_shortens_a_consent_warns_first_and_narrowing_the_scope_n
     from unveil.app.widgets import STORE
 
     at = _app("family")
-    at.text_input(key="create_passphrase").input(PASSPHRASE)
-    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
-    at.button[0].click().run()
+    _new_store(at)
     _enrol(at, "scope").set_value("recognition+thumbnails")
     _enrol_person(at, "Colin Powell", [(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg")
                                        for n in range(1, 5)])
