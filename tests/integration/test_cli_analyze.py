@@ -17,7 +17,7 @@ from PIL import Image, PngImagePlugin
 
 from fer_core import ModelError, render
 from fer_core.analyzer import FaceAnalyzer
-from fer_core.images import CANNOT_BE_READ
+from fer_core.images import CANNOT_BE_READ, NOT_AN_IMAGE
 from tests.support.app import PUBLIC_DOMAIN
 from tests.support.paths import REPO
 from unveil.cli import EXIT_BROKEN_PIPE, main
@@ -218,6 +218,18 @@ def test_every_path_not_read_is_listed_with_its_kind_and_reason(odd_album, tmp_p
     with open(errors, newline="", encoding="utf-8") as stream:
         rows = list(csv.reader(stream))
     assert rows == [list(ERROR_COLUMNS), *([str(path), kind, reason] for path, kind, reason in expected)]
+
+
+def test_a_file_name_cannot_write_control_characters_to_the_terminal(tmp_path, capsys):
+    """A name with a line break and an ANSI escape once faked a line of the summary and coloured the rest."""
+    root = tmp_path / "album"
+    root.mkdir()
+    forged = root / "x.jpg: fine\n  \x1b[2Jother\u202egpj.jpg"
+    forged.write_text("not a picture")
+    code, _, err = _run(capsys, root)
+    assert code == 1 and err.splitlines() == [  # the name's line break is not a line of the summary
+        NOT_READ_HEADER.format(count=1, total=1),
+        f"  {root}/x.jpg: fine\\n  \\x1b[2Jother\\u202egpj.jpg: {NOT_AN_IMAGE}"]
 
 
 def test_one_bad_file_or_an_unwritable_annotate_folder_does_not_stop_the_run(album, tmp_path, capsys):

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import TextIO
 
 from unveil.cli._store_args import reports_errors
+from unveil.cli._terminal import shown
 
 # File name endings searched for inside folders (files named explicitly are always tried).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
@@ -482,7 +483,7 @@ def _report(not_read: list[Problem], read_with_problem: list[Problem], *, total:
         if problems:
             print(header, file=sys.stderr)
             for problem in problems:
-                print(f"  {problem.path}: {problem.reason}", file=sys.stderr)
+                print(shown(f"  {problem.path}: {problem.reason}"), file=sys.stderr)
     if errors is not None:
         from fer_core.render import spreadsheet_cell
 

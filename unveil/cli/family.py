@@ -17,6 +17,7 @@ from unveil.cli._store_args import (
     read_new_passphrase,
     reports_errors,
 )
+from unveil.cli._terminal import shown
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -124,7 +125,7 @@ def _photos_with_a_face(args: argparse.Namespace, picks: dict[str, int | None]) 
     photos = [enrolment.read_photo(path, str(path), detect) for path in args.photos]
     chosen, left_out = enrolment.pick_faces(photos, picks)
     for note in left_out:
-        print(note, file=sys.stderr)
+        print(shown(note), file=sys.stderr)
     if not chosen:
         raise enrolment.NoFaceToEnrolError(left_out)
     return photos
