@@ -146,15 +146,16 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
             audit_log.record(store, "date_restored", details={"last_used": question.details["last_used"]})
         waiting = {key: sum(1 for _, _, k in doomed if k == key) for key in ("consent_expired", "unseen_people")}
         waiting |= {kind: store.count_older(kind, before=cutoff) for kind, cutoff in cutoffs.items()}
-        if last_used is not None and any(waiting.values()):  # a jump that removes nothing asks nothing
-            if date_confirmed:
-                audit_log.record(store, "date_confirmed", details={"last_used": last_used})
-            else:
-                date_check = DateCheck(_iso(datetime.fromtimestamp(last_used, UTC)), _iso(now), waiting)
-                if question is None:
-                    audit_log.record(store, "date_unconfirmed", details={"last_used": last_used, **waiting})
-                doomed = [item for item in doomed if item[2] == "consent_missing"]
-                cutoffs = {}
+        # A jump that removes nothing asks nothing; an answer closes an open question even when nothing waits any
+        # more (a consent renewed meanwhile), or the question stayed open and was asked again once something was due.
+        if last_used is not None and date_confirmed and (question is not None or any(waiting.values())):
+            audit_log.record(store, "date_confirmed", details={"last_used": last_used})
+        elif last_used is not None and any(waiting.values()):
+            date_check = DateCheck(_iso(datetime.fromtimestamp(last_used, UTC)), _iso(now), waiting)
+            if question is None:
+                audit_log.record(store, "date_unconfirmed", details={"last_used": last_used, **waiting})
+            doomed = [item for item in doomed if item[2] == "consent_missing"]
+            cutoffs = {}
         for person_id, reason, key in doomed:
             receipts.append(erasure.purge_person(store, person_id, reason=reason, scrub=False))
             removed[key] += 1

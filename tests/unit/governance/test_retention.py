@@ -2,13 +2,13 @@
 and the periods, reports what it removed, and logs it."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from fer_core.store import FamilyStore, WrongPassphraseError
-from governance import family, retention
+from governance import consent, family, retention
 from governance.consent import ConsentRecord, store_now
 from governance.retention import RetentionError
 
@@ -225,6 +225,28 @@ def test_a_clock_put_right_again_closes_the_question_for_good(store, clock):
         assert report.date_check is None
         removed += report.removed["analyses"]
     assert removed == 1 and _events(store).count("date_restored") == 1
+
+
+def test_the_date_confirmed_after_what_waited_was_renewed_closes_the_question(store, clock):
+    """The Family page's question stays shown while the user renews the ended consent it waited on; confirming the
+    date then removes nothing, but must still close the question: it stayed open, and a month later, with a kept
+    result due, the sweep asked again about a use 431 days back when the store had been used every day."""
+    ending = _enrol(store, "Ending Consent", days=20)
+    retention.set_policy(store, "unseen_people", None)
+    clock.advance(days=400)
+    assert retention.sweep(store).date_check.waiting["consent_expired"] == 1
+    consent.renew(store, ending, expires_at=store_now(store) + timedelta(days=365))
+    confirmed = retention.sweep(store, date_confirmed=True)
+    assert confirmed.date_check is None and confirmed.total == 0 and ending in store.person_ids()
+    assert _events(store)[-2:] == ["date_confirmed", "sweep"]
+    store.add_analysis({"faces": 1})
+    removed = 0
+    for _ in range(retention.CLOCK_GAP_DAYS + 5):  # used every day
+        clock.advance(days=1)
+        report = retention.sweep(store)
+        assert report.date_check is None
+        removed += report.removed["analyses"]
+    assert removed == 1 and _events(store).count("date_unconfirmed") == 1
 
 
 def test_an_absence_under_the_gap_or_a_jump_that_removes_nothing_asks_nothing(store, clock):
