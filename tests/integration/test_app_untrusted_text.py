@@ -7,7 +7,7 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from tests.support.app import MEMBER, photo_bytes
+from tests.support.app import MEMBER, STRANGER, photo_bytes, photo_path, side_by_side
 from tests.support.paths import REPO
 from unveil.app.text import shown
 
@@ -26,7 +26,12 @@ def _texts(at: AppTest) -> list[str]:
              for e in at.get(kind)]
     for kind in ("button", "checkbox", "radio", "file_uploader", "expander"):
         texts += [w.proto.label for w in at.get(kind)] + [w.proto.help for w in at.get(kind) if hasattr(w.proto, "help")]
-    return texts
+    return texts + _image_captions(at)
+
+
+def _image_captions(at: AppTest) -> list[str]:
+    """The captions of the pictures (st.image reads them as Markdown too)."""
+    return [image.caption for element in at.get("image") for image in element.proto.imgs if image.caption]
 
 
 def _assert_no_live_markup(at: AppTest) -> None:
@@ -70,3 +75,18 @@ def test_a_member_name_is_shown_as_written_on_the_family_page_and_in_the_deletio
     assert at.success[0].value.startswith(f"{shown(MEMBER_NAME)} was erased: ")
     receipt = next(m.value for m in at.markdown if m.value.startswith("**Deletion receipt**"))
     assert receipt.startswith(f"**Deletion receipt**: {shown(MEMBER_NAME)} (id ")
+
+
+def test_a_group_photo_on_the_enrolment_form_is_captioned_with_its_name_as_written(app_env, faces_dir):
+    """The face picker shows the group photo captioned with its file name: a caption is Markdown, so a file named
+    as a picture made the browser fetch it from the internet."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("unveil/app/pages/family.py").run()
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    (photos,) = [w for w in at.get("file_uploader") if w.key.startswith("enrol_photos_")]
+    group = side_by_side(photo_path(faces_dir, STRANGER, 2), photo_path(faces_dir, MEMBER, 2))
+    photos.set_value([(PICTURE_NAME, group, "image/jpeg")]).run()
+    _assert_no_live_markup(at)
+    assert _image_captions(at) == [shown(PICTURE_NAME)]

@@ -96,7 +96,8 @@ def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key:
             st.warning(shown(enrolment.left_out_note(photo)))
         elif len(photo.faces) > 1:
             picture_col, pick_col = st.columns([1, 2])
-            picture_col.image(render.number_faces(photo.image, photo.boxes), caption=photo.label, width="stretch")
+            picture_col.image(render.number_faces(photo.image, photo.boxes), caption=shown(photo.label),
+                              width="stretch")
             picks[photo.label] = pick_col.radio(
                 f"{shown(photo.label)} shows {len(photo.faces)} faces: which one is {shown(who)}?",
                 [None, *range(len(photo.faces))], key=key(f"pick_{photo.label}"),
