@@ -57,7 +57,13 @@ class Household:
         return gone
 
     def _refresh(self) -> None:
-        version = self._store.data_version()
+        try:
+            version = self._store.data_version()
+        except StoreError as exc:  # closed: the app's store locked while the Live page's stream plays
+            if self._version is not None:
+                log.warning(GALLERY_UNREADABLE.format(kind=type(exc).__name__))
+            self._gallery, self._until, self._version = self._empty(), None, None
+            return
         if version == self._version and (self._until is None or consent.store_now(self._store) < self._until):
             return
         try:

@@ -1,6 +1,7 @@
 """unveil.app.live without Streamlit or a browser: real frames analysed and drawn on, the rate counted."""
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ from governance.consent import ConsentRecord, store_now
 from tests.support import privacy_harness as h
 from tests.support.app import MEMBER, photo_path
 from unveil.app import live
-from unveil.watch.household import Household
+from unveil.watch.household import GALLERY_UNREADABLE, Household
 
 FIRST_BOX = np.array([int(COLOURS[0][i:i + 2], 16) for i in (1, 3, 5)])
 
@@ -116,6 +117,25 @@ def test_a_member_erased_in_another_tab_while_the_stream_plays_is_unnamed_at_the
     for _ in range(12):  # detected and compared again: the gallery no longer holds her
         overlay.process(frame)
     assert overlay.stats().labels[0].endswith(" · unknown") and overlay.take_recognitions() == []
+
+
+def test_a_store_locked_while_the_stream_plays_names_no_one_and_keeps_the_stream(frame, store, caplog):
+    """"Lock the store" in the sidebar closes the session's store while the stream's worker still runs the old
+    overlay until the page has run again: its next frame raised StoreError ("the store is closed"), which ends
+    streamlit-webrtc's worker thread for good, so the stream froze."""
+    record = ConsentRecord.new(subject="Ana Lima", purpose="name family members", days=365, now=store_now(store))
+    family.enroll(store, "Ana Lima", np.ones((1, 4), np.float32), record, model="fake")
+    household = Household(store, _EveryFaceIsAna())
+    overlay = live.LiveOverlay(_tracker(identify=household), recognition=True, departed=household.departed)
+    for _ in range(3):
+        overlay.process(frame)
+    assert overlay.stats().labels[0].endswith(" · Ana Lima")
+    store.close()
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        for _ in range(6):
+            assert overlay.process(frame).shape == frame.shape
+    assert overlay.stats().labels[0].endswith(" · unknown") and household.person_ids == frozenset()
+    assert [r.getMessage() for r in caplog.records] == [GALLERY_UNREADABLE.format(kind="StoreError")]  # once
 
 
 def test_the_stream_asks_no_stun_or_turn_server():
