@@ -191,9 +191,10 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
     if mode == "F":
         # 32-bit float grayscale (TIFF) has no fixed scale: scientific and HDR tools write 0-1, others 0-255. A
         # file whose values all lie within 0-1 is read as 0-1 (in 0-255 it would be black to the eye too).
-        values = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=255.0, neginf=0.0)
-        if values.max() <= 1.0:
-            values = values * 255.0
+        values = np.asarray(image, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        top = 1.0 if finite.size == 0 or finite.max() <= 1.0 else 255.0  # the scale, read from the finite values
+        values = np.nan_to_num(values, nan=0.0, posinf=top, neginf=0.0) * (255.0 / top)
         gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
     if mode == "La":

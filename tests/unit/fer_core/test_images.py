@@ -156,6 +156,11 @@ def test_float_grayscale_tiffs_read_in_0_1_or_in_0_255():
     unit = load_image(_encode(Image.fromarray(ramp, "F"), "TIFF"))
     np.testing.assert_array_equal(unit[..., 0], np.rint(ramp.astype(np.float64) * 255).astype(np.uint8))
     assert (unit[0, 0, 0], unit[-1, -1, 0]) == (0, 255)
+    holed = ramp.copy()
+    holed[0, :3] = (np.nan, np.inf, -np.inf)  # a hole does not decide the scale: still read as 0-1
+    read = load_image(_encode(Image.fromarray(holed, "F"), "TIFF"))[..., 0]
+    assert tuple(read[0, :3]) == (0, 255, 0)
+    np.testing.assert_array_equal(read[1:], unit[1:, :, 0])
     wide = ramp * 300 - 20  # 0-255 with values beyond both ends, and a hole
     wide[0, :3] = (np.nan, np.inf, -np.inf)
     read = load_image(_encode(Image.fromarray(wide, "F"), "TIFF"))[..., 0]
