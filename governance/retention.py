@@ -47,6 +47,7 @@ STORED_DAYS_TOO_MANY = ("the stored retention of {kind} is {days} days, more tha
 # someone confirms the date (sweep(date_confirmed=True)). Meanwhile members whose consent has ended are not named
 # (family.gallery names consents in force only), and a member without any consent record is still erased.
 CLOCK_GAP_DAYS = 30
+_GAP_S = timedelta(days=CLOCK_GAP_DAYS).total_seconds()
 DATE_UNCONFIRMED = ("The clock reads {now}, {days:,} days after this store was last used ({last}), so nothing was "
                     "removed because of the date. If the date is right, confirm it and the sweep removes {waiting}. "
                     "Until then members whose consent has ended are not named.")
@@ -144,8 +145,7 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
         last_used = _last_use_before_a_gap(store, now, question)
         if question is not None and last_used is None:  # the clock reads near the last use again: no more question
             audit_log.record(store, "date_restored", details={"last_used": question.details["last_used"]})
-        waiting = {key: sum(1 for _, _, k in doomed if k == key) for key in ("consent_expired", "unseen_people")}
-        waiting |= {kind: store.count_older(kind, before=cutoff) for kind, cutoff in cutoffs.items()}
+        waiting = {} if last_used is None else _waiting(store, doomed, cutoffs)
         # A jump that removes nothing asks nothing; an answer closes an open question even when nothing waits any
         # more (a consent renewed meanwhile), or the question stayed open and was asked again once something was due.
         if last_used is not None and date_confirmed and (question is not None or any(waiting.values())):
@@ -167,6 +167,12 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
     scrubbed = store.scrub() if any(removed.values()) else True
     receipts = [replace(receipt, storage_scrubbed=scrubbed) for receipt in receipts]
     return SweepReport(_iso(now), removed, receipts, scrubbed, date_check)
+
+
+def _waiting(store: FamilyStore, doomed: list[tuple[str, str, str]], cutoffs: dict[str, float]) -> dict[str, int]:
+    """What only the date removes in this sweep, per reason or kind: the DateCheck's counts."""
+    waiting = {key: sum(1 for _, _, k in doomed if k == key) for key in ("consent_expired", "unseen_people")}
+    return waiting | {kind: store.count_older(kind, before=cutoff) for kind, cutoff in cutoffs.items()}
 
 
 def _iso(when: datetime) -> str:
@@ -205,7 +211,7 @@ def _last_use_before_a_gap(store: FamilyStore, now: datetime, question: AuditEnt
     last = float(question.details["last_used"]) if question is not None else _last_use(store)
     if last is None:
         return None
-    return last if now.timestamp() - last > CLOCK_GAP_DAYS * 86_400 else None
+    return last if now.timestamp() - last > _GAP_S else None
 
 
 def _last_use(store: FamilyStore) -> float | None:
@@ -215,7 +221,7 @@ def _last_use(store: FamilyStore) -> float | None:
     swept = store.latest_sealed_audit(("sweep",))  # with no question open, the last sweep accepted its clock
     last = None
     for ts in store.sealed_audit_times(since=0 if swept is None else swept.seq):
-        if last is not None and ts - last > CLOCK_GAP_DAYS * 86_400:
+        if last is not None and ts - last > _GAP_S:
             break
         last = ts if last is None else max(last, ts)
     return last
