@@ -280,6 +280,17 @@ def test_an_annotate_folder_where_a_copy_would_replace_a_photo_is_refused_before
     assert _contents(tmp_path) == before
 
 
+def test_a_refusal_naming_a_photo_found_in_a_folder_cannot_write_control_characters_to_the_terminal(
+        album, tmp_path, capsys):
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    shutil.copy(album / "powell.jpg", odd / "x\n\x1b[2J.jpg")
+    # `--annotate` the folder above: the copy of odd/... would replace the photo itself
+    code, _, err = _run(capsys, odd, "--annotate", tmp_path, "--emotion-model", tmp_path / "none.onnx")
+    assert (code, err.count("\n")) == (2, 1) and "\x1b" not in err
+    assert "x\\n\\x1b[2J.jpg" in err
+
+
 def test_copies_that_would_share_a_name_are_each_saved_under_a_name_of_their_own(
         album, tiny_emotion_onnx, tmp_path, capsys):
     for folder in ("x", "y", "a/party", "out"):

@@ -174,13 +174,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             analyzer = _analyzer(args)
         except UnveilError as exc:
-            print(f"unveil analyze: {exc}", file=sys.stderr)
+            print(shown(f"unveil analyze: {exc}"), file=sys.stderr)
             return 1
     with contextlib.ExitStack() as stack:
         try:
             errors = stack.enter_context(_open_target(args.errors, "--errors")) if args.errors else None
             if analyzer is None:
-                print("unveil analyze: no image files found in " + ", ".join(map(str, args.paths)), file=sys.stderr)
+                print(shown("unveil analyze: no image files found in " + ", ".join(map(str, args.paths))), file=sys.stderr)
                 _report(skipped, [], total=len(skipped), errors=errors)
                 return 1
             out = stack.enter_context(_open_target(args.output, "--output")) if args.output else sys.stdout
@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _refuse(message: str) -> int:
-    print(message, file=sys.stderr)
+    print(shown(message), file=sys.stderr)  # refusals name photos found in folders: any name a file can have
     return 2
 
 
