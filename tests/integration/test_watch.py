@@ -452,6 +452,17 @@ def test_the_command_refuses_options_that_cannot_work(capsys):
     assert capsys.readouterr().err.strip() == watch_cli.DETECT_EVERY_INVALID.format(value=0)
 
 
+def test_a_certificate_authority_that_cannot_be_read_stops_the_command_before_the_models_load(capsys, monkeypatch,
+                                                                                             tmp_path):
+    from unveil.cli import main
+    from unveil.watch.mqtt import BAD_CA
+
+    monkeypatch.setattr(FaceDetector, "__init__", lambda *args, **kwargs: pytest.fail("the models were loaded"))
+    missing = tmp_path / "home-ca.pem"
+    assert main(["watch", "--source", "0", "--mqtt", "hass.local", "--mqtt-ca", str(missing)]) == 1
+    assert capsys.readouterr().err.strip() == "error: " + BAD_CA.format(path=missing, reason="No such file or directory")
+
+
 # ----------------------------------------------------------------------------- MQTT / Home Assistant
 
 
@@ -460,10 +471,11 @@ class _Broker:
     and start() again on the same port stand for a broker restarted without persistence (it forgets
     every retained message)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
+        self._tls = {} if tls is None else {"ssl": True, "certfile": str(tls[0]), "keyfile": str(tls[1])}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -473,7 +485,8 @@ class _Broker:
         from amqtt.broker import Broker
 
         async def start():
-            self._broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+            self._broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}",
+                                                             **self._tls}},
                                    "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
                                                {"allow_anonymous": True}}})
             await self._broker.start()
@@ -551,6 +564,85 @@ def test_mqtt_publishes_home_assistant_discovery_states_and_events(models, room,
         (APPEAR, "Colin Powell"), (APPEAR, None), (LEAVE, None), (LEAVE, "Colin Powell")]
     status = [p for t, p, _ in received if t == "unveil/hall/status"]
     assert status[0] == "online" and status[-1] == "offline"
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A household's own certificate authority and the broker's certificate it signed, for 127.0.0.1 (as
+    `openssl req -x509` then `openssl x509 -req` make them): (CA, broker certificate, broker key), PEM."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("Home CA")).issuer_name(name("Home CA"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    broker = (x509.CertificateBuilder().subject_name(name("broker")).issuer_name(ca.subject)
+              .public_key(key.public_key()).serial_number(2).not_valid_before(now - datetime.timedelta(days=1))
+              .not_valid_after(now + datetime.timedelta(days=30))
+              .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                             critical=False)
+              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+              .sign(ca_key, hashes.SHA256()))
+    paths = folder / "ca.pem", folder / "broker.pem", folder / "broker.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(broker.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+def test_over_tls_the_sink_trusts_the_household_ca_and_says_why_it_cannot_connect_without_it(tmp_path, caplog):
+    import paho.mqtt.client as mqtt
+
+    from unveil.watch import mqtt as sink_module
+    from unveil.watch.mqtt import HomeAssistantSink, member_key, tls_context
+
+    ca, certificate, key = _certificates(tmp_path)
+    tls_broker = _Broker(tls=(certificate, key))
+    tls_broker.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+            untrusted = HomeAssistantSink("127.0.0.1", tls_broker.port, node="hall", tls=tls_context())
+            assert not untrusted.start(wait_s=1.0)  # the system's authorities do not know the household's
+            untrusted.close()
+        (warning,) = [r.getMessage() for r in caplog.records if "TLS" in r.getMessage()]
+        assert warning.startswith(f"MQTT broker 127.0.0.1:{tls_broker.port}: the TLS connection failed (") \
+            and "certificate" in warning and warning.endswith("); paho keeps trying")
+        assert not any(sink_module.PLAINTEXT[:20] in r.getMessage() for r in caplog.records)
+
+        sink = HomeAssistantSink("127.0.0.1", tls_broker.port, node="hall", tls=tls_context(str(ca)))
+        assert sink.start()
+        sink.events(_ana_comes_and_goes_with_a_stranger()[:1], 0)
+        got: dict[str, str] = {}
+        listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)  # Home Assistant, trusting the same CA
+        listener.tls_set(ca_certs=str(ca))
+        listener.on_message = lambda c, u, message: got.__setitem__(message.topic, message.payload.decode())
+        listener.connect("127.0.0.1", tls_broker.port)
+        listener.subscribe("#", qos=1)
+        listener.loop_start()
+        state = _member_topics(member_key(ANA, "Ana"))[1]
+        deadline = time.monotonic() + 10
+        while state not in got and time.monotonic() < deadline:
+            time.sleep(0.1)
+        listener.loop_stop()
+        listener.disconnect()
+        sink.close()
+        assert got[state] == "happy" and sink.undelivered == 0
+    finally:
+        tls_broker.close()
 
 
 def model_classes(models) -> tuple[str, ...]:

@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="publish events to this MQTT broker, with Home Assistant discovery (an IPv6 "
                              "address: ::1, or [::1]:PORT)")
     parser.add_argument("--mqtt-user", default=None, help=f"MQTT user name (password from ${MQTT_PASSWORD_ENV})")
+    parser.add_argument("--mqtt-tls", action="store_true",
+                        help="connect to the broker over TLS (default port 8883), its certificate checked against "
+                             "the system's certificate authorities")
+    parser.add_argument("--mqtt-ca", default=None, metavar="FILE",
+                        help="connect over TLS, trusting the certificate authority in FILE (PEM): for a broker "
+                             "with a certificate of your own")
     parser.add_argument("--mqtt-node", default=DEFAULT_NODE,
                         help=f"this camera's name in topics and sensor ids (default {DEFAULT_NODE})")
     parser.add_argument("--detect-every", type=int, default=None, metavar="N",
@@ -85,7 +91,7 @@ def _refusal(args: argparse.Namespace) -> str | None:
 
 @reports_errors
 def run(args: argparse.Namespace) -> int:
-    from unveil.watch.mqtt import parse_address
+    from unveil.watch.mqtt import TLS_PORT, parse_address, tls_context
     from unveil.watch.source import parse_source
 
     logging.basicConfig(level=logging.INFO, format="unveil watch: %(message)s", stream=sys.stderr)
@@ -94,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         print(refusal, file=sys.stderr)
         return 2
     source = parse_source(args.source or os.environ[SOURCE_ENV])
-    address = parse_address(args.mqtt) if args.mqtt else None
+    tls = tls_context(args.mqtt_ca) if args.mqtt and (args.mqtt_tls or args.mqtt_ca) else None
+    address = parse_address(args.mqtt, **({"default_port": TLS_PORT} if tls else {})) if args.mqtt else None
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
         # Opened before the models load (seconds): a --jsonl that cannot be written is told at once.
@@ -105,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         store = _store(args, stack)
         tracker, household = _tracker(args, store)
-        sinks = _sinks(args, jsonl, address, household)
+        sinks = _sinks(args, jsonl, address, household, tls)
         _stop_on_signals(stop, stack)
         from governance.family import count_recognitions
         from unveil.watch.loop import watch
@@ -171,7 +178,7 @@ def _owner_only(path: str, flags: int) -> int:
 
 
 def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, int] | None,
-           household: Any) -> list[Any]:
+           household: Any, tls: Any) -> list[Any]:
     from unveil.watch.records import JsonLinesSink
 
     sinks: list[Any] = []
@@ -182,7 +189,7 @@ def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, i
 
         sink = HomeAssistantSink(*address, node=args.mqtt_node, username=args.mqtt_user,
                                  password=os.environ.get(MQTT_PASSWORD_ENV),
-                                 members=None if household is None else household.person_ids)
+                                 members=None if household is None else household.person_ids, tls=tls)
         sink.start()
         sinks.append(sink)
     return sinks

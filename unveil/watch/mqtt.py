@@ -25,15 +25,21 @@ them (mosquitto grants the subscription and delivers nothing).
 
 Member names reach the broker (the sensors are named after them); never an image, an embedding, or a
 probability beyond the label. The log gets neither names nor topics (a topic holds a name's letters).
+Without TLS the names (and the MQTT password) cross the network as plain text, which start() says when the
+broker is not on this machine; `tls_context` makes the connection TLS, the broker's certificate checked
+against the system's certificate authorities or a household's own (a home broker's self-made certificate).
 """
 from __future__ import annotations
 
 import collections
 import contextlib
 import hashlib
+import ipaddress
 import json
 import logging
 import re
+import socket
+import ssl
 import threading
 import time
 import unicodedata
@@ -47,6 +53,7 @@ from unveil.watch.records import event_record
 log = logging.getLogger("unveil.watch")
 
 DEFAULT_PORT = 1883
+TLS_PORT = 8883  # MQTT over TLS (IANA), when --mqtt gives no port
 DISCOVERY_PREFIX = "homeassistant"
 ONLINE = "online"
 OFFLINE = "offline"
@@ -85,25 +92,57 @@ EVENTS_UNDELIVERED = "MQTT broker {host}:{port}: {count} event(s) were not deliv
 BAD_ADDRESS = ("--mqtt {value}: expected HOST or HOST:PORT with a port from 1 to 65535 (an IPv6 address: ::1, or "
                "[::1]:PORT)")
 BAD_NODE = "--mqtt-node {value}: use letters, digits, '-' and '_' only"
+BAD_CA = "--mqtt-ca {path}: cannot be read as PEM certificates ({reason})"
+# start() could not connect over TLS: why, from a handshake of its own (paho retries without saying).
+TLS_FAILED = "MQTT broker {host}:{port}: the TLS connection failed ({reason}); paho keeps trying"
+PLAINTEXT = ("MQTT broker {host} is not on this machine and the connection is not encrypted: member names{password} "
+             "cross the network as plain text (--mqtt-tls, or --mqtt-ca FILE for a broker with a certificate of "
+             "your own)")
 
 
 class MqttAddressError(UnveilError, ValueError):
     """--mqtt or --mqtt-node is malformed."""
 
 
-def parse_address(value: str) -> tuple[str, int]:
+class MqttTlsError(UnveilError, ValueError):
+    """--mqtt-ca cannot be used."""
+
+
+def parse_address(value: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
     """(host, port) of --mqtt: HOST, HOST:PORT, an IPv6 address alone (fe80::1), or in brackets with a port
     ([fe80::1]:1884). An IPv6 address is never read as ending in a port ("::1" is not host ":" and port 1)."""
     if value.startswith("["):
         host, bracket, rest = value[1:].partition("]")
-        port = str(DEFAULT_PORT) if bracket and not rest else rest[1:] if bracket and rest.startswith(":") else ""
+        port = str(default_port) if bracket and not rest else rest[1:] if bracket and rest.startswith(":") else ""
     elif value.count(":") > 1:
-        host, port = value, str(DEFAULT_PORT)
+        host, port = value, str(default_port)
     else:
-        host, _, port = value.rpartition(":") if ":" in value else (value, "", str(DEFAULT_PORT))
+        host, _, port = value.rpartition(":") if ":" in value else (value, "", str(default_port))
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise MqttAddressError(BAD_ADDRESS.format(value=value))
     return host, int(port)
+
+
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """TLS 1.2 or newer, with the broker's certificate checked against `ca_file` (PEM: the certificate
+    authority that signed a home broker's certificate) or, without it, the system's authorities, and its
+    name against the address given to --mqtt. MqttTlsError (BAD_CA) when `ca_file` cannot be read."""
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise MqttTlsError(BAD_CA.format(path=ca_file, reason=getattr(exc, "strerror", None) or exc)) from exc
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def on_this_machine(host: str) -> bool:
+    """Whether `host` names this machine (localhost, 127.0.0.0/8, ::1): traffic to it never crosses a network."""
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_node(value: str) -> str:
@@ -138,7 +177,7 @@ class HomeAssistantSink:
     def __init__(self, host: str, port: int = DEFAULT_PORT, *, node: str = DEFAULT_NODE,
                  username: str | None = None, password: str | None = None,
                  discovery_prefix: str = DISCOVERY_PREFIX, client: Any = None,
-                 members: frozenset[str] | None = None) -> None:
+                 members: frozenset[str] | None = None, tls: ssl.SSLContext | None = None) -> None:
         import paho.mqtt.client as mqtt
 
         self.node = check_node(node)
@@ -166,6 +205,9 @@ class HomeAssistantSink:
         self._client = client or mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"unveil-watch-{node}")
         if username:
             self._client.username_pw_set(username, password)
+        self._tls, self._username = tls, username
+        if tls is not None:
+            self._client.tls_set_context(tls)
         self._client.max_queued_messages_set(MAX_QUEUED)
         self._client.will_set(self.availability, OFFLINE, qos=QOS, retain=True)
         self._client.on_connect = self._on_connect
@@ -179,13 +221,35 @@ class HomeAssistantSink:
 
     def start(self, wait_s: float = CONNECT_WAIT_S) -> bool:
         """Connect in the background (paho retries on its own); True when connected within `wait_s`."""
+        if self._tls is None and not on_this_machine(self._host):
+            log.warning(PLAINTEXT.format(host=self._host, password=" and the MQTT password" if self._username else ""))
         self._client.connect_async(self._host, self._port, keepalive=30)
         self._client.loop_start()
         if not self._connected.wait(wait_s):
-            log.warning("MQTT broker %s:%d not reachable yet; events are queued and sent once it is",
-                        self._host, self._port)
+            problem = self._tls_problem()
+            if problem:
+                log.warning(TLS_FAILED.format(host=self._host, port=self._port, reason=problem))
+            else:
+                log.warning("MQTT broker %s:%d not reachable yet; events are queued and sent once it is",
+                            self._host, self._port)
             return False
         return True
+
+    def _tls_problem(self) -> str | None:
+        """Why a TLS handshake with the broker fails (an untrusted or misnamed certificate, a broker that does
+        not speak TLS), or None: no TLS, the broker is not reachable at all, or the handshake works."""
+        if self._tls is None:
+            return None
+        try:
+            with socket.create_connection((self._host, self._port), timeout=CONNECT_WAIT_S) as raw, \
+                    self._tls.wrap_socket(raw, server_hostname=self._host):
+                return None
+        except ssl.SSLCertVerificationError as exc:
+            return exc.verify_message or str(exc)
+        except ssl.SSLError as exc:
+            return exc.reason or str(exc)
+        except OSError:
+            return None
 
     def frame(self, frame: Any) -> None:
         self.events(frame.events, frame.index)

@@ -2,12 +2,27 @@
 name is written in, the same at every start, valid in a topic, and without the member's id."""
 from __future__ import annotations
 
+import logging
 import re
+import socket
+import ssl
 import uuid
 
 import pytest
 
-from unveil.watch.mqtt import BAD_ADDRESS, MqttAddressError, member_key, parse_address, slug
+from unveil.watch.mqtt import (
+    BAD_ADDRESS,
+    BAD_CA,
+    PLAINTEXT,
+    TLS_PORT,
+    HomeAssistantSink,
+    MqttAddressError,
+    MqttTlsError,
+    member_key,
+    parse_address,
+    slug,
+    tls_context,
+)
 
 NAMES = ("Мария", "Иван", "李明", "José", "Jose", "Ana María", "Strauß", "!!!")
 
@@ -40,3 +55,66 @@ def test_an_ipv6_broker_address_is_never_read_as_a_host_and_a_port():
         with pytest.raises(MqttAddressError) as refused:
             parse_address(value)
         assert str(refused.value) == BAD_ADDRESS.format(value=value)
+
+
+def test_over_tls_a_broker_address_without_a_port_takes_mqtts_port():
+    assert parse_address("hass.local", default_port=TLS_PORT) == ("hass.local", 8883)
+    assert parse_address("[::1]", default_port=TLS_PORT) == ("::1", 8883)
+    assert parse_address("hass.local:1884", default_port=TLS_PORT) == ("hass.local", 1884)
+
+
+@pytest.mark.parametrize("content", [None, "not a certificate"])
+def test_a_certificate_authority_file_that_cannot_be_read_is_refused_before_any_connection(tmp_path, content):
+    path = tmp_path / "ca.pem"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(MqttTlsError) as refused:
+        tls_context(str(path))
+    assert str(refused.value).startswith(BAD_CA.format(path=path, reason="")[:-2])
+
+
+def test_tls_checks_the_broker_certificate_and_its_name_and_refuses_old_protocols():
+    context = tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+
+
+class _Client:
+    """What HomeAssistantSink asks of paho's client, connecting nowhere."""
+
+    def __init__(self) -> None:
+        self.tls = None
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: None
+
+    def tls_set_context(self, context) -> None:
+        self.tls = context
+
+
+@pytest.mark.parametrize(("host", "tls", "user", "warned"), [
+    ("hass.local", False, None, "member names"),
+    ("192.168.1.20", False, "unveil", "member names and the MQTT password"),
+    ("hass.local", True, "unveil", None),
+    ("127.0.0.1", False, "unveil", None),
+    ("::1", False, None, None),
+    ("localhost", False, None, None),
+])
+def test_a_broker_on_another_machine_without_tls_is_warned_of_names_crossing_the_network(
+        caplog, monkeypatch, host, tls, user, warned):
+    def unreachable(*args, **kwargs):
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(socket, "create_connection", unreachable)  # start()'s own TLS handshake, when it fails
+    client = _Client()
+    context = tls_context() if tls else None
+    sink = HomeAssistantSink(host, node="hall", username=user, password="pw" if user else None, client=client,
+                             tls=context)
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        sink.start(wait_s=0)
+    messages = [record.getMessage() for record in caplog.records]
+    assert client.tls is context
+    if warned is None:
+        assert not [m for m in messages if "plain text" in m]
+    else:
+        assert PLAINTEXT.format(host=host, password=warned[len("member names"):]) in messages
