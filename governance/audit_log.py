@@ -39,6 +39,8 @@ EVENTS: dict[str, str] = {
     "date_confirmed": "the user confirmed the date after such a jump; the sweep then applied retention",
     "date_restored": "the clock read near the store's last use again after such a jump: the question was closed "
                      "unanswered, and the sweep applied retention",
+    "times_clamped": "times later than the clock's now (stamped while it ran ahead) were set to now, so that retention "
+                     "counts from now; counts per kind only, nothing deleted",
     "analysis_kept": "an analysis result was kept in the store at the user's request (counts only)",
     "analysis_deleted": "a kept analysis result was deleted at the user's request",
 }

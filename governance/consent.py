@@ -14,7 +14,7 @@ from typing import Any
 
 from fer_core import UnveilError
 from fer_core.store import FamilyStore
-from governance import audit_log, erasure
+from governance import audit_log, clock, erasure
 
 RELATIONS = ("self", "guardian")
 SCOPES: dict[str, str] = {
@@ -29,10 +29,31 @@ MAX_CONSENT_DAYS = 36_500
 CONSENT_DAYS_OUT_OF_RANGE = "a consent lasts 1 to {maximum:,} days; got {days!r}"
 CONSENT_TOO_LONG = f"a consent lasts at most {MAX_CONSENT_DAYS:,} days"
 CHILD_NEEDS_GUARDIAN = "{subject} is a child: consent must be given by a guardian"
+# A consent given, renewed or changed is dated by the store's clock; while the date is in question (governance.clock:
+# the clock reads far past the store's last use), that date may be years off, and a consent dated years ahead would
+# stay "not yet in force" once the clock is right. So none is recorded until the date is settled.
+DATE_IN_QUESTION = (f"The clock reads more than {clock.CLOCK_GAP_DAYS} days after this store was last used, so the "
+                    "date is in question and a consent given now would carry it. Confirm the date first (\"The date is "
+                    "right\" in the app, or unveil retention sweep --date-is-right), or set the clock right; nothing was "
+                    "stored.")
+# A consent whose given_at is after now by the store's clock (recorded while the clock ran ahead): not in force, so
+# nobody is named by it, and not ended either, so the sweep does not erase anyone for it.
+NOT_YET_IN_FORCE = "not yet in force"
 
 
 class ConsentError(UnveilError, ValueError):
     """A consent record that is incomplete, inconsistent, expired, or does not cover what is asked."""
+
+
+class DateInQuestionError(ConsentError):
+    """A consent would be given, renewed or changed while the date is in question (DATE_IN_QUESTION); nothing stored."""
+
+
+def require_settled_date(store: FamilyStore) -> None:
+    """DateInQuestionError while the date is in question (governance.clock.in_question): what is about to record a
+    consent dated by the store's clock (an enrolment, a renewal, a change of scope) calls this first."""
+    if clock.in_question(store, store_now(store)):
+        raise DateInQuestionError(DATE_IN_QUESTION)
 
 
 def _text(value: Any, field: str) -> str:
@@ -128,7 +149,7 @@ class LedgerRow:
     person_id: str
     name: str
     record: ConsentRecord | None
-    status: str  # "active", "expired" or "missing"
+    status: str  # "active", "expired", NOT_YET_IN_FORCE or "missing"
 
 
 def store_now(store: FamilyStore) -> datetime:
@@ -142,9 +163,13 @@ def latest(store: FamilyStore, person_id: str) -> ConsentRecord | None:
 
 
 def status(record: ConsentRecord | None, now: datetime) -> str:
+    """"active", "expired", NOT_YET_IN_FORCE (given after `now`: the clock ran ahead when it was recorded) or
+    "missing". Only "active" names anyone."""
     if record is None:
         return "missing"
-    return "active" if record.is_active(now) else "expired"
+    if record.is_active(now):
+        return "active"
+    return NOT_YET_IN_FORCE if record.given_at > now + _FUTURE_SKEW else "expired"
 
 
 def ledger(store: FamilyStore) -> list[LedgerRow]:
@@ -158,7 +183,9 @@ def ledger(store: FamilyStore) -> list[LedgerRow]:
 
 
 def record_consent(store: FamilyStore, person_id: str, record: ConsentRecord, *, event: str = "consent_granted") -> str:
-    """Validate and store a consent record for an enrolled person; logs the event. Returns its id."""
+    """Validate and store a consent record for an enrolled person; logs the event. Returns its id.
+    DateInQuestionError, nothing stored, while the date is in question."""
+    require_settled_date(store)
     record.validate(now=store_now(store))
     return add_validated(store, person_id, record, event=event)
 
@@ -186,7 +213,9 @@ def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by:
     given by whoever gives it now: a guardian other than the first, or a child now an adult renewing it for
     themself (with subject_is_child=False). None keeps what the governing record says (giver and relation, or
     whether the subject is a child); the purpose and the scope stay as agreed. The record is validated as a new
-    consent is: ConsentError, nothing stored, when for example a child's consent is not a guardian's."""
+    consent is: ConsentError, nothing stored, when for example a child's consent is not a guardian's, and
+    DateInQuestionError while the date is in question (its given_at would carry the doubtful clock)."""
+    require_settled_date(store)
     record = _require_latest(store, person_id)
     changes: dict[str, Any] = {"given_at": store_now(store), "expires_at": expires_at}
     if given_by is not None:
@@ -202,7 +231,9 @@ def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by:
 
 def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecord:
     """Change what the consent covers. Narrowing it to recognition deletes the person's thumbnails
-    in the same transaction."""
+    in the same transaction. DateInQuestionError, nothing changed, while the date is in question (the changed
+    consent is given now, by the doubtful clock)."""
+    require_settled_date(store)
     record = replace(_require_latest(store, person_id), given_at=store_now(store), scope=scope)
     record.validate(now=store_now(store))
     with store.transaction():

@@ -40,7 +40,7 @@ class Enrolment:
 class Member:
     person_id: str
     name: str
-    consent_status: str  # "active", "expired" or "missing"
+    consent_status: str  # "active", "expired", consent.NOT_YET_IN_FORCE or "missing"
     consent: ConsentRecord | None
     embeddings: int
     thumbnails: int
@@ -92,7 +92,7 @@ def enroll(store: FamilyStore, name: str, embeddings: np.ndarray, record: Consen
            thumbnails: Sequence[bytes] = (), model: str = "default") -> Enrolment:
     """Enrol `name` with these embeddings ((n, d), e.g. from fer_core.identity.embed_enrollment_photos)
     under a consent record that must be valid now, be for this person, and cover thumbnails if any
-    are given. ConsentError (and nothing stored) otherwise. From photos, use `enrol_from_photos`."""
+    are given. ConsentError (and nothing stored) otherwise, DateInQuestionError while the date is in question. From photos, use `enrol_from_photos`."""
     _check_consent(store, name, record, thumbnails=bool(thumbnails))
     return _store_enrolment(store, name, embeddings, record, thumbnails=thumbnails, model=model)
 
@@ -119,6 +119,7 @@ def enrol_from_photos(store: FamilyStore, name: str, photos: Sequence[enrolment.
 
 
 def _check_consent(store: FamilyStore, name: str, record: ConsentRecord, *, thumbnails: bool) -> None:
+    consent.require_settled_date(store)  # the person, their consent and embeddings would carry the doubtful date
     record.validate(now=consent.store_now(store))
     if record.subject.strip().casefold() != name.strip().casefold():
         raise ConsentError(f"the consent record is for {record.subject}, not for {name}; nothing was stored")

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from fer_core import UnveilError
-from fer_core.store import AuditEntry, FamilyStore
-from governance import audit_log, consent, erasure
+from fer_core.store import FamilyStore
+from governance import audit_log, clock, consent, erasure
 
 KINDS: dict[str, str] = {
     "unseen_people": "people not recognised for N days are erased (key destroyed)",
@@ -40,14 +40,12 @@ STORED_DAYS_TOO_MANY = ("the stored retention of {kind} is {days} days, more tha
                         "(unveil retention set); nothing was removed")
 
 
-# The store has no clock but the machine's. A household may leave Unveil for weeks; a clock set years ahead (a flat
-# clock battery, a wrong time server) looks to the store exactly like years away, and would erase every member at
-# the next sweep. So when the clock reads more than CLOCK_GAP_DAYS after the store's last sealed audit entry, what
-# only the passing of time would remove (ended consents, unseen members, old thumbnails and analyses) waits until
-# someone confirms the date (sweep(date_confirmed=True)). Meanwhile members whose consent has ended are not named
-# (family.gallery names consents in force only), and a member without any consent record is still erased.
-CLOCK_GAP_DAYS = 30
-_GAP_S = timedelta(days=CLOCK_GAP_DAYS).total_seconds()
+# The store has no clock but the machine's (governance.clock). When the clock reads more than CLOCK_GAP_DAYS after the
+# store's last sealed audit entry, what only the passing of time would remove (ended consents, unseen members, old
+# thumbnails and analyses) waits until someone confirms the date (sweep(date_confirmed=True)). Meanwhile members whose
+# consent has ended are not named (family.gallery names consents in force only), and a member without any consent
+# record is still erased.
+CLOCK_GAP_DAYS = clock.CLOCK_GAP_DAYS
 DATE_UNCONFIRMED = ("The clock reads {now}, {days:,} days after this store was last used ({last}), so nothing was "
                     "removed because of the date. If the date is right, confirm it and the sweep removes {waiting}. "
                     "Until then members whose consent has ended are not named.")
@@ -59,8 +57,6 @@ REMOVAL_WORDS: dict[str, tuple[str, str]] = {
     "thumbnails": ("thumbnail", "thumbnails"),
     "analyses": ("kept result", "kept results"),
 }
-# Audit events that hold the question open and close it.
-_DATE_EVENTS = ("date_unconfirmed", "date_confirmed", "date_restored")
 
 
 class RetentionError(UnveilError, ValueError):
@@ -121,6 +117,7 @@ class SweepReport:
     receipts: list[erasure.ErasureReceipt] = field(default_factory=list)
     storage_scrubbed: bool = True
     date_check: DateCheck | None = None  # set when removals wait for the date to be confirmed
+    clamped: dict[str, int] = field(default_factory=dict)  # stamps later than now set to now, per kind (CLAMPED_KINDS)
 
     @property
     def total(self) -> int:
@@ -141,8 +138,9 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
         doomed = _doomed_people(store, now, days["unseen_people"])
         cutoffs = {kind: (now - timedelta(days=days[kind])).timestamp()
                    for kind in ("thumbnails", "analyses") if days[kind] is not None}
-        question = _open_question(store)
-        last_used = _last_use_before_a_gap(store, now, question)
+        question = clock.open_question(store)
+        last_used = clock.last_use_before_a_gap(store, now, question)
+        reference = float(question.details["last_used"]) if question is not None else _newest_use(store)
         if question is not None and last_used is None:  # the clock reads near the last use again: no more question
             audit_log.record(store, "date_restored", details={"last_used": question.details["last_used"]})
         waiting = {} if last_used is None else _waiting(store, doomed, cutoffs)
@@ -163,10 +161,44 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
             removed["thumbnails"] = store.delete_thumbnails(before=cutoffs["thumbnails"])
         if "analyses" in cutoffs:
             removed["analyses"] = store.delete_analyses(before=cutoffs["analyses"])
+        clamped = {}
+        if _clock_settled(now, last_used, reference, date_confirmed=date_confirmed):
+            clamped = store.clamp_future_times(now.timestamp())
+            if any(clamped.values()):
+                audit_log.record(store, "times_clamped", details=clamped)
         audit_log.record(store, "sweep", details=removed)
     scrubbed = store.scrub() if any(removed.values()) else True
     receipts = [replace(receipt, storage_scrubbed=scrubbed) for receipt in receipts]
-    return SweepReport(_iso(now), removed, receipts, scrubbed, date_check)
+    return SweepReport(_iso(now), removed, receipts, scrubbed, date_check, clamped)
+
+
+# Data stamped while the clock ran ahead (kept results, thumbnails, embeddings, members' "enrolled" and "last seen")
+# keeps its future times once the clock is put right, and would outlive its retention by the size of the jump. A time
+# later than now is impossible, so a sweep sets such times to now (store.clamp_future_times): they then live at most
+# their retention from now. Clamping only ever moves a time back to now, so it deletes nothing in that sweep.
+# But it must trust now: a clock reset far back (a flat battery, a machine without a network booting in 1970) would
+# otherwise date the whole household then, and once the clock was right again, confirming the date would erase them as
+# unseen for years. So a sweep clamps when the date is confirmed (`date_confirmed`: the user vouches for the clock,
+# also after a jump back), or when the clock is not in question and reads no more than CLOCK_GAP_DAYS before the store's
+# last use (the latest time of a sealed entry, or the use an open question refers to: its restoring sweep clamps what was
+# stamped on the jumped clock). A jump back of more than that waits for `unveil retention sweep --date-is-right`.
+# Consents are left out: a consent's given_at is part of the sealed, append-only record of what was agreed, and setting
+# a future given_at to now would put in force, without anyone renewing it, a consent the store treats as not yet in
+# force (and for longer than agreed, its end having been reckoned on the jumped clock). It stays "not yet in force",
+# named by no one, until its date comes or it is renewed on the right clock.
+CLAMPED_KINDS = ("people", "embeddings", "thumbnails", "analyses")
+
+
+def _clock_settled(now: datetime, last_used: float | None, reference: float | None, *, date_confirmed: bool) -> bool:
+    """Whether this sweep may clamp future times to `now` (see CLAMPED_KINDS)."""
+    if date_confirmed:
+        return True
+    return last_used is None and (reference is None or now.timestamp() >= reference - clock.GAP_S)
+
+
+def _newest_use(store: FamilyStore) -> float | None:
+    """The latest time the unlocked store wrote in its log: a clock far behind it reads wrong, or the log's did."""
+    return max(store.sealed_audit_times(), default=None)
 
 
 def _waiting(store: FamilyStore, doomed: list[tuple[str, str, str]], cutoffs: dict[str, float]) -> dict[str, int]:
@@ -186,7 +218,7 @@ def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -
     for person in store.people(errors="skip"):
         record = consent.latest(store, person.id)
         state = consent.status(record, now)
-        if state == "expired" and now < record.expires_at:
+        if state == consent.NOT_YET_IN_FORCE:
             continue  # given "in the future": the clock is wrong, which is no reason to erase anyone
         if state == "expired":
             doomed.append((person.id, "consent expired", "consent_expired"))
@@ -195,33 +227,3 @@ def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -
         elif unseen_before is not None and person.last_seen_at < unseen_before:
             doomed.append((person.id, "not seen", "unseen_people"))
     return doomed
-
-
-def _open_question(store: FamilyStore) -> AuditEntry | None:
-    """The date_unconfirmed entry of a question neither answered nor closed by the clock coming back, or None."""
-    entry = store.latest_sealed_audit(_DATE_EVENTS)
-    return entry if entry is not None and entry.event == "date_unconfirmed" else None
-
-
-def _last_use_before_a_gap(store: FamilyStore, now: datetime, question: AuditEntry | None) -> float | None:
-    """When the store was last used (POSIX seconds), if the clock now reads more than CLOCK_GAP_DAYS after it;
-    else None. Once a sweep has asked for the date (`question`, its open date_unconfirmed entry), the use before that
-    jump stays the reference until the date is confirmed (the entries written since carry the jumped clock), or until
-    the clock reads near it again."""
-    last = float(question.details["last_used"]) if question is not None else _last_use(store)
-    if last is None:
-        return None
-    return last if now.timestamp() - last > _GAP_S else None
-
-
-def _last_use(store: FamilyStore) -> float | None:
-    """The newest sealed entry's time, leaving out those written after a jump of more than CLOCK_GAP_DAYS since the
-    last sweep: `unveil watch`, `unveil serve` and the CLI write entries without sweeping, and entries written on a
-    jumped clock before any sweep saw it would otherwise make the jump look like a recent use."""
-    swept = store.latest_sealed_audit(("sweep",))  # with no question open, the last sweep accepted its clock
-    last = None
-    for ts in store.sealed_audit_times(since=0 if swept is None else swept.seq):
-        if last is not None and ts - last > _GAP_S:
-            break
-        last = ts if last is None else max(last, ts)
-    return last

@@ -1458,6 +1458,43 @@ class FamilyStore:
             doomed = [row[0] for row in conn.execute("SELECT id FROM analyses WHERE created_at < ?", (before,))]
             return self._delete_analysis_rows(conn, doomed)
 
+    @_damage_is_typed
+    def clamp_future_times(self, now: float) -> dict[str, int]:
+        """Set every time later than `now` of people (enrolled, last seen), embeddings, thumbnails and saved analyses
+        to `now`, each value sealed again bound to its new time; returns how many rows changed per table. Consent
+        records are left as they are (governance.retention says why). Nothing is deleted. A row whose value does not
+        authenticate is left as it is (check() reports it)."""
+        now = float(now)
+        changed = dict.fromkeys(("people", "embeddings", "thumbnails", "analyses"), 0)
+        with self.transaction():
+            self._require_master()
+            conn = self._conn()
+            for person_id, sealed, created, seen in conn.execute(
+                    "SELECT id, name, created_at, last_seen_at FROM people WHERE created_at > :now OR last_seen_at > :now",
+                    {"now": now}).fetchall():
+                try:
+                    name = self._unseal(person_id, "people", person_id, "name", sealed, (created, seen))
+                except (TamperedDataError, KeyDestroyedError):
+                    continue
+                times = (min(created, now), min(seen, now))
+                conn.execute("UPDATE people SET name = ?, created_at = ?, last_seen_at = ? WHERE id = ?",
+                             (self._seal(person_id, "people", person_id, "name", name, times), *times, person_id))
+                changed["people"] += 1
+            owners = {"embeddings": ("person_id", "vector"), "analyses": ("key_owner", "result"),
+                      "thumbnails": (f"coalesce({self._thumbnail_owner_column(conn)}, person_id)", "image")}
+            for table, (owner_column, column) in owners.items():
+                for row_id, owner, sealed, created in conn.execute(
+                        f"SELECT id, {owner_column}, {column}, created_at FROM {table} WHERE created_at > ?",
+                        (now,)).fetchall():
+                    try:
+                        value = self._unseal(owner, table, row_id, column, sealed, (created,))
+                    except (TamperedDataError, KeyDestroyedError):
+                        continue
+                    conn.execute(f"UPDATE {table} SET {column} = ?, created_at = ? WHERE id = ?",
+                                 (self._seal(owner, table, row_id, column, value, (now,)), now, row_id))
+                    changed[table] += 1
+        return changed
+
     # ------------------------------------------------------------------ retention settings
 
     @_damage_is_typed

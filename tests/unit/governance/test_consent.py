@@ -183,3 +183,62 @@ def test_a_renewal_marking_an_adult_a_child_needs_a_guardian(store):
     record = consent.renew(store, done.person_id, expires_at=consent.store_now(store) + timedelta(days=30),
                            given_by="Bruno Lima", subject_is_child=True)
     assert (record.given_by, record.relation, record.subject_is_child) == ("Bruno Lima", "guardian", True)
+
+
+def test_no_consent_is_given_renewed_or_changed_while_the_date_is_in_question(store, clock):
+    """The clock reads 400 days after the store's last use: a consent given now would carry that date, which may be
+    years off (a wrong clock). Renewal, change of scope and enrolment are refused in one message, and nothing is
+    stored or logged, until the date is confirmed (or the clock put right)."""
+    from governance import retention
+
+    done = family.enroll(store, "Ana Lima", VECTORS, _record(scope="recognition+thumbnails",
+                                                             expires_at=NOW + timedelta(days=10_000)),
+                         thumbnails=[b"a"])
+    retention.set_policy(store, "unseen_people", None)
+    clock.advance(days=400)
+    before, events = consent.latest(store, done.person_id), _events(store)
+    attempts = [
+        lambda: consent.renew(store, done.person_id, expires_at=consent.store_now(store) + timedelta(days=30)),
+        lambda: consent.change_scope(store, done.person_id, "recognition"),
+        lambda: family.enroll(store, "Bruno Lima", VECTORS, ConsentRecord.new(
+            subject="Bruno Lima", purpose="family photos", days=365, now=consent.store_now(store))),
+    ]
+    for attempt in attempts:
+        with pytest.raises(consent.DateInQuestionError) as err:
+            attempt()
+        assert str(err.value) == consent.DATE_IN_QUESTION
+    assert consent.DATE_IN_QUESTION == (
+        "The clock reads more than 30 days after this store was last used, so the date is in question and a consent "
+        "given now would carry it. Confirm the date first (\"The date is right\" in the app, or unveil retention sweep "
+        "--date-is-right), or set the clock right; nothing was stored.")
+    assert isinstance(err.value, ConsentError)
+    assert consent.latest(store, done.person_id) == before and store.person(done.person_id).thumbnails == 1
+    assert store.person_ids() == [done.person_id] and _events(store) == events
+
+    clock.advance(days=-400)  # the clock put right: a renewal is dated by it
+    assert consent.renew(store, done.person_id, expires_at=NOW + timedelta(days=1000)).given_at == NOW
+    clock.advance(days=400)
+    with pytest.raises(consent.DateInQuestionError):
+        consent.change_scope(store, done.person_id, "recognition")
+    retention.sweep(store, date_confirmed=True)  # the date is right
+    assert consent.change_scope(store, done.person_id, "recognition").given_at == consent.store_now(store)
+
+
+def test_a_consent_given_after_now_is_not_yet_in_force_and_names_no_one(store, clock):
+    """Recorded while the clock ran 20 days ahead, then the clock put right: the consent is 'not yet in force' (not
+    'expired'), names no one, and erases no one."""
+    from governance import retention
+
+    clock.advance(days=20)
+    done = family.enroll(store, "Ana Lima", VECTORS, _record(given_at=consent.store_now(store),
+                                                             expires_at=consent.store_now(store) + timedelta(days=365)))
+    clock.advance(days=-20)
+    assert [row.status for row in consent.ledger(store)] == [consent.NOT_YET_IN_FORCE] == ["not yet in force"]
+    assert [m.consent_status for m in family.members(store)] == ["not yet in force"]
+    assert not family._may_be_named(store, done.person_id)
+    report = retention.sweep(store)
+    assert report.total == 0 and store.person_ids() == [done.person_id]
+    # The sweep dates the member's times now, but leaves the consent as recorded: still not in force.
+    assert consent.status(consent.latest(store, done.person_id), consent.store_now(store)) == "not yet in force"
+    clock.advance(days=21)  # its date has come
+    assert [m.consent_status for m in family.members(store)] == ["active"]

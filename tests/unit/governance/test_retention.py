@@ -126,9 +126,9 @@ def _household(store):
     return ending, unseen
 
 
-def _a_month_of_daily_sweeps_asks_nothing(store, clock) -> bool:
+def _a_month_of_daily_sweeps_asks_nothing(store, clock, *, results: int = 1) -> bool:
     """A kept result, then a sweep every day for over a month on the clock as it is: no date question, and the
-    result goes once it is due."""
+    result goes once it is due (with those kept before, `results` in all)."""
     store.add_analysis({"faces": 1})
     removed = 0
     for _ in range(retention.CLOCK_GAP_DAYS + 5):
@@ -136,7 +136,7 @@ def _a_month_of_daily_sweeps_asks_nothing(store, clock) -> bool:
         report = retention.sweep(store)
         assert report.date_check is None
         removed += report.removed["analyses"]
-    return removed == 1
+    return removed == results
 
 
 def _events(store):
@@ -202,16 +202,18 @@ def test_a_clock_put_right_again_closes_the_question(store, clock):
 
 
 def test_entries_written_on_the_jumped_clock_before_any_sweep_do_not_hide_the_jump(store, clock):
-    """`unveil watch` and `unveil serve` count recognitions, and the CLI enrols or renews, without sweeping: their
+    """`unveil watch` and `unveil serve` count recognitions, and the CLI keeps results, without sweeping: their
     entries carry the jumped clock, and the next sweep must still see the jump (it took them for a recent use and
-    erased every member whose consent had 'ended')."""
+    erased every member whose consent had 'ended'). An enrolment on that clock is refused."""
     ending, unseen = _household(store)
     retention.sweep(store)  # nothing due yet: a plain sweep
     last_use = store.latest_sealed_audit().ts
     clock.advance(days=3 * 365)
     family.count_recognitions(store, [None])  # an unknown face seen by the camera loop
     clock.advance(days=1)
-    _enrol(store, "New Member", days=365)  # an enrolment from the CLI
+    with pytest.raises(consent.DateInQuestionError):
+        _enrol(store, "New Member", days=365)  # an enrolment from the CLI
+    store.add_analysis({"faces": 1})  # a result kept from the CLI
     report = retention.sweep(store)
     assert report.total == 0 and report.date_check.last_used_at == retention._iso(
         datetime.fromtimestamp(last_use, UTC))
@@ -229,21 +231,26 @@ def test_a_clock_put_right_again_closes_the_question_for_good(store, clock):
     assert retention.sweep(store).date_check is not None  # the kept result (written on the jumped clock) waits
     clock.advance(days=-3 * 365)  # the clock is set right
     assert retention.sweep(store).date_check is None
-    assert _events(store)[-2:] == ["date_restored", "sweep"]
-    assert _a_month_of_daily_sweeps_asks_nothing(store, clock) and _events(store).count("date_restored") == 1
+    assert _events(store)[-3:] == ["date_restored", "times_clamped", "sweep"]
+    # The result kept on the jumped clock was dated now (times_clamped): it goes with the month's, not 3 years later.
+    assert _a_month_of_daily_sweeps_asks_nothing(store, clock, results=2)
+    assert _events(store).count("date_restored") == 1
 
 
-def test_the_date_confirmed_after_what_waited_was_renewed_closes_the_question(store, clock):
-    """The Family page's question stays shown while the user renews the ended consent it waited on; confirming the
-    date then removes nothing, but must still close the question: it stayed open, and a month later, with a kept
-    result due, the sweep asked again about a use 431 days back when the store had been used every day."""
+def test_the_date_confirmed_after_what_waited_was_erased_by_hand_closes_the_question(store, clock):
+    """The Family page's question stays shown while the user erases the member whose ended consent it waited on (a
+    renewal is refused meanwhile); confirming the date then removes nothing, but must still close the question: it
+    stayed open, and a month later, with a kept result due, the sweep asked again about a use 431 days back when the
+    store had been used every day."""
     ending = _enrol(store, "Ending Consent", days=20)
     retention.set_policy(store, "unseen_people", None)
     clock.advance(days=400)
     assert retention.sweep(store).date_check.waiting["consent_expired"] == 1
-    consent.renew(store, ending, expires_at=store_now(store) + timedelta(days=365))
+    with pytest.raises(consent.DateInQuestionError):
+        consent.renew(store, ending, expires_at=store_now(store) + timedelta(days=365))
+    family.purge(store, ending)
     confirmed = retention.sweep(store, date_confirmed=True)
-    assert confirmed.date_check is None and confirmed.total == 0 and ending in store.person_ids()
+    assert confirmed.date_check is None and confirmed.total == 0 and store.person_ids() == []
     assert _events(store)[-2:] == ["date_confirmed", "sweep"]
     assert _a_month_of_daily_sweeps_asks_nothing(store, clock) and _events(store).count("date_unconfirmed") == 1
 
@@ -271,3 +278,49 @@ def test_a_failed_unlock_on_the_jumped_clock_is_not_a_use_of_the_store(store, cl
     assert store.audit_entries()[-1].event == "unlock_failed"
     assert store.latest_sealed_audit().event == "enrol"
     assert retention.sweep(store).date_check.waiting["consent_expired"] == 1
+
+
+def test_times_stamped_while_the_clock_ran_ahead_are_dated_now_and_nothing_goes_for_it(store, clock):
+    """Kept while the clock ran 20 days ahead (under the gap: nothing asked), then the clock put right: the kept
+    result, the thumbnail, the embeddings and the member's enrolled and last-seen times are dated now by the next
+    sweep (counted in a times_clamped entry, no names), which deletes nothing; the result then goes after its days
+    from now, not 20 days later. The consent keeps its date (not yet in force: see CLAMPED_KINDS)."""
+    clock.advance(days=20)
+    member = _enrol(store, "Ahead Member", days=10_000, thumbnails=1)
+    store.add_analysis({"faces": 1}, person_ids=[member])
+    family.note_recognition(store, [member], faces=1)
+    before = _state(store)
+    clock.advance(days=-20)  # the clock is set right
+    now = store.now()
+    report = retention.sweep(store)
+    assert report.total == 0 and report.date_check is None
+    assert report.clamped == {"people": 1, "embeddings": 2, "thumbnails": 1, "analyses": 1}
+    entry = store.audit_entries()[-2]
+    assert (entry.event, entry.person_id, entry.details) == ("times_clamped", None, report.clamped)
+    assert {**_state(store), "audit": before["audit"]} == before
+    person = store.person(member)
+    assert (person.created_at, person.last_seen_at) == (now, now)
+    assert [t.created_at for t in store.thumbnails(member)] == [now]  # sealed again: it still authenticates
+    assert [a.created_at for a in store.analyses()] == [now] and store.check() == []
+    assert consent.status(consent.latest(store, member), store_now(store)) == consent.NOT_YET_IN_FORCE
+    assert retention.sweep(store).clamped == dict.fromkeys(retention.CLAMPED_KINDS, 0)  # once
+    assert _events(store).count("times_clamped") == 1
+    retention.set_policy(store, "analyses", 7)
+    clock.advance(days=8)
+    assert retention.sweep(store).removed["analyses"] == 1  # 7 days from now, not from 20 days ahead
+
+
+def test_a_clock_reset_far_back_dates_nothing_until_the_date_is_confirmed(store, clock):
+    """A clock reset 400 days back (a flat battery, a machine booting without a network) must not date the household
+    then: once the clock was right again, confirming the date would erase every member as unseen for a year. Such a
+    sweep clamps nothing; one with the date confirmed does."""
+    member = _enrol(store, "Long Consent", days=10_000)
+    store.add_analysis({"faces": 1})
+    clock.advance(days=-400)
+    report = retention.sweep(store)
+    assert report.total == 0 and report.clamped == {} and "times_clamped" not in _events(store)
+    assert store.person(member).last_seen_at > store.now()
+    confirmed = retention.sweep(store, date_confirmed=True)
+    assert confirmed.total == 0 and confirmed.clamped == {"people": 1, "embeddings": 2, "thumbnails": 0,
+                                                          "analyses": 1}
+    assert store.person(member).last_seen_at == store.now()
