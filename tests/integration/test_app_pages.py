@@ -924,8 +924,9 @@ def _consent_tab(at: AppTest):
 
 
 def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_again(app_env, faces_dir, monkeypatch):
-    """400 days on, Colin's consent (365 days) has ended: he is no longer named, and the next sweep would erase him.
-    Renewed from the Family page, he is shown as active at once and named again in the photo already analysed."""
+    """Two days on, Colin's consent (given until today) has ended: he is no longer named, and the next sweep would
+    erase him. Renewed from the Family page, he is shown as active at once and named again in the photo already
+    analysed. (Far more days on the date would be in question, and no consent renewed: the next test.)"""
     import time
 
     from governance.consent import store_now
@@ -933,9 +934,15 @@ def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_ag
     from unveil.app.widgets import STORE
 
     at = _app("family")
-    _create_store_and_enrol(at, faces_dir)
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    expires = _widget(at, "date_input", "enrol_expires_")
+    expires.set_value(expires.min)  # the user's today: the first day a consent may end on
+    _enrol_person(at, "Colin Powell", [(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg")
+                                       for n in range(1, 5)])
     store = at.session_state[STORE]
-    monkeypatch.setattr(store, "_clock", lambda: time.time() + 400 * 86400)
+    monkeypatch.setattr(store, "_clock", lambda: time.time() + 2 * 86400)
     at.switch_page("unveil/app/pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
     _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
@@ -995,6 +1002,61 @@ def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_ag
     (row,) = at.dataframe[0].value.to_dict("records")
     assert (row["person"], row["status"], row["given by"], row["relation"]) == ("Colin Powell", "active",
                                                                                 "Alma Powell", "guardian")
+
+
+def test_while_the_date_is_in_question_the_consent_form_says_why_it_cannot_renew(app_env, faces_dir, monkeypatch):
+    """Unlocked on a clock 400 days on: the page asks for the date, and the consent form says that no consent is
+    renewed until then (consent.DATE_IN_QUESTION) instead of offering a renewal that would be dated by that clock;
+    Colin's ended consent is not said to be erased by the next sweep, which waits for the date."""
+    import time
+
+    from governance import consent
+    from unveil.app import consents
+    from unveil.app.widgets import STORE
+
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.button(key="sidebar_lock").click().run()
+    real_open = FamilyStore.open
+    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
+        data_dir, clock=lambda: time.time() + 400 * 86400, **kwargs))
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    (member,) = family.members(at.session_state[STORE])
+    said = [getattr(node, "value", None) for node in _consent_tab(at)]
+    assert consents.CONSENT_EXPIRED_DATE_IN_QUESTION.format(name="Colin Powell", until=member.consent.expires_at) in said
+    assert not [text for text in said if isinstance(text, str) and "next retention sweep erases" in text]
+    assert consent.DATE_IN_QUESTION in [w.value for w in at.warning]
+    keys = {b.key for b in at.button}
+    assert "family_date_confirm" in keys  # the question, asked above the tabs
+    assert not keys & {"consent_renew", "consent_scope_submit", "consent_date_confirm"}
+    assert not [n for n in at.number_input if n.key and n.key.startswith("consent_days_")]
+
+
+def test_a_consent_recorded_while_the_clock_ran_ahead_reads_not_yet_in_force(app_env, faces_dir, monkeypatch):
+    """The clock put 20 days back after Colin was enrolled: his consent is dated after today, and reads 'not yet in
+    force' in the members table, the consent form and the ledger (it read 'expired'); he is not named meanwhile."""
+    import time
+
+    from unveil.app import consents
+    from unveil.app.widgets import STORE
+
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    store = at.session_state[STORE]
+    monkeypatch.setattr(store, "_clock", lambda: time.time() - 20 * 86400)
+    at.run()
+    _no_exception(at)
+    assert list(at.dataframe[0].value["consent"]) == ["not yet in force"]
+    (member,) = family.members(store)
+    assert at.selectbox(key="consent_member").options[0].startswith("Colin Powell (consent not yet in force: dated ")
+    assert consents.CONSENT_NOT_YET.format(name="Colin Powell", given=member.consent.given_at) in [
+        getattr(node, "value", None) for node in _consent_tab(at)]
+    assert consents.SCOPE_OF_CONSENT_NOT_YET in [c.value for c in at.caption]
+    at.switch_page("unveil/app/pages/governance.py").run()
+    _no_exception(at)
+    assert list(at.dataframe[0].value["status"]) == ["not yet in force"]
 
 
 def test_a_renewal_that_shortens_a_consent_warns_first_and_narrowing_the_scope_needs_a_tick(app_env, faces_dir):
@@ -1132,7 +1194,10 @@ def test_unlocking_after_a_jump_of_the_clock_asks_for_the_date_before_the_sweep_
     at.text_input(key="unlock_passphrase").input(PASSPHRASE)
     at.button[0].click().run()
     _no_exception(at)
-    assert len(at.warning) == 1 and "1 member whose consent expired" in at.warning[0].value
+    from governance.consent import DATE_IN_QUESTION
+
+    assert len(at.warning) == 2 and "1 member whose consent expired" in at.warning[0].value
+    assert at.warning[1].value == DATE_IN_QUESTION  # the consent form: no renewal until the date is confirmed
     members = at.dataframe[0].value  # still enrolled, and shown as no longer named
     assert (list(members["name"]), list(members["consent"])) == ([MEMBER.replace("_", " ")], ["expired"])
     assert at.button(key="family_date_confirm").label == DATE_IS_RIGHT

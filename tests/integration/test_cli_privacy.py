@@ -321,6 +321,36 @@ def test_a_sweep_after_a_jump_of_the_clock_waits_for_the_date_to_be_confirmed(tm
     assert json.loads(out)["waiting_for_the_date"] is None
 
 
+def test_no_consent_is_renewed_or_changed_while_the_date_is_in_question(tmp_path, monkeypatch, capsys):
+    """Last used 40 days ago (or the clock jumped): `consent renew` and `consent scope` would date the consent by that
+    clock; they say why not, exit 1 and change nothing, until the date is confirmed."""
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    data_dir = tmp_path / "data"
+    with h.new_store(data_dir, clock=lambda: time.time() - 40 * 86400) as store:
+        h.enrol(store, "Halle Berry")  # a consent of 365 days, still in force
+    for argv in (["renew", "Halle Berry", "--days", "30"], ["scope", "Halle Berry", "recognition"]):
+        code, out, err = run(capsys, "consent", *argv, "--data-dir", str(data_dir))
+        assert (code, out, err) == (1, "", f"error: {consent.DATE_IN_QUESTION}\n")
+    with h.open_store(data_dir) as store:
+        (person,) = store.people()
+        assert (person.consents, person.thumbnails) == (1, 1)
+        assert not {"consent_renewed", "consent_scope_changed"} & {e.event for e in store.audit_entries()}
+    assert run(capsys, "retention", "sweep", "--date-is-right", "--data-dir", str(data_dir))[0] == 0
+    code, out, _ = run(capsys, "consent", "renew", "Halle Berry", "--days", "30", "--data-dir", str(data_dir))
+    assert code == 0 and out.startswith("consent of Halle Berry renewed until ")
+
+
+def test_a_consent_recorded_while_the_clock_ran_ahead_is_listed_not_yet_in_force(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    data_dir = tmp_path / "data"
+    with h.new_store(data_dir, clock=lambda: time.time() + 20 * 86400) as store:
+        h.enrol(store, "Halle Berry")
+    code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
+    assert code == 0 and " not yet in force " in out and "expired" not in out
+    code, out, _ = run(capsys, "family", "list", "--data-dir", str(data_dir))
+    assert code == 0 and " consent not yet in force " in out
+
+
 def test_days_beyond_the_limits_are_refused_before_anything_changes(data_dir, faces_dir, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["retention", "set", "unseen_people", "3000000", "--data-dir", str(data_dir)])

@@ -29,6 +29,16 @@ DEFAULT_DAYS = 365
 CONSENT_ACTIVE = "The consent of {name} runs until {until:%Y-%m-%d} and covers {scope}; given by {given_by} ({relation})."
 CONSENT_EXPIRED = ("The consent of {name} ended on {until:%Y-%m-%d}: they are no longer named, and the next retention "
                    "sweep erases them. Renew it to keep them.")
+# While the date is in question (governance.clock) the sweep erases no one for the date's sake, and no consent can be
+# renewed (consent.DATE_IN_QUESTION): "the next sweep erases them" would not be true.
+CONSENT_EXPIRED_DATE_IN_QUESTION = (
+    "The consent of {name} ended on {until:%Y-%m-%d} by this machine's clock, which is in question: they are no "
+    "longer named, and nothing is erased for the date's sake until it is confirmed. If the date is right, confirming "
+    "it erases them; if the clock is wrong, set it right and their consent runs as before.")
+# Given after today by the store's clock (recorded while the clock ran ahead): in force from then, not before.
+CONSENT_NOT_YET = ("The consent of {name} is dated {given:%Y-%m-%d}, after today by this machine's clock (it was "
+                   "recorded while the clock ran ahead): it is not in force yet, so they are not named. Renew it to "
+                   "put a consent in force from today.")
 CONSENT_MISSING = ("{name} has no consent record, so there is nothing to renew: erase them, then enrol them again "
                    "with a consent.")
 # The renewal's days count from today, not from the consent's current end (as `unveil consent renew --days`).
@@ -52,6 +62,7 @@ NARROWING_DELETES = ("Narrowing the consent of {name} to recognition only delete
                      "for good.")
 NARROWING_TICK = "Yes, delete the thumbnails of {name}"
 SCOPE_OF_ENDED_CONSENT = "An ended consent's scope cannot be changed: renew it first."
+SCOPE_OF_CONSENT_NOT_YET = "The scope of a consent not yet in force cannot be changed: renew it first."
 
 
 def member_label(member: Member) -> str:
@@ -61,16 +72,22 @@ def member_label(member: Member) -> str:
         return f"{member.name} (no consent record)"
     if member.consent_status == "expired":
         return f"{member.name} (consent ended on {record.expires_at:%Y-%m-%d})"
+    if member.consent_status == consent.NOT_YET_IN_FORCE:
+        return f"{member.name} (consent not yet in force: dated {record.given_at:%Y-%m-%d})"
     return f"{member.name} (consent until {record.expires_at:%Y-%m-%d})"
 
 
-def consent_summary(member: Member) -> str:
-    """CONSENT_ACTIVE, CONSENT_EXPIRED or CONSENT_MISSING for this member."""
+def consent_summary(member: Member, *, date_in_question: bool = False) -> str:
+    """CONSENT_ACTIVE, CONSENT_EXPIRED (CONSENT_EXPIRED_DATE_IN_QUESTION while `date_in_question`: governance.clock),
+    CONSENT_NOT_YET or CONSENT_MISSING for this member."""
     record = member.consent
     if record is None:
         return CONSENT_MISSING.format(name=member.name)
     if member.consent_status == "expired":
-        return CONSENT_EXPIRED.format(name=member.name, until=record.expires_at)
+        said = CONSENT_EXPIRED_DATE_IN_QUESTION if date_in_question else CONSENT_EXPIRED
+        return said.format(name=member.name, until=record.expires_at)
+    if member.consent_status == consent.NOT_YET_IN_FORCE:
+        return CONSENT_NOT_YET.format(name=member.name, given=record.given_at)
     return CONSENT_ACTIVE.format(name=member.name, until=record.expires_at, scope=record.scope,
                                  given_by=record.given_by, relation=record.relation)
 

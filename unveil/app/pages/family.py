@@ -6,7 +6,7 @@ import streamlit as st
 
 from fer_core import render
 from fer_core.model_files import identity_model_name
-from governance import consent, enrolment, erasure, family
+from governance import clock, consent, enrolment, erasure, family
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
@@ -250,8 +250,20 @@ with consent_tab:
         chosen_id = st.selectbox("Member", list(by_id), format_func=lambda pid: app_consents.member_label(by_id[pid]),
                                  key="consent_member")
         member = by_id[chosen_id]
-        st.write(shown(app_consents.consent_summary(member)))
-        if member.consent is not None:
+        # While the date is in question no consent is renewed or changed (consent.DATE_IN_QUESTION): the form says
+        # so instead of offering what would be refused, and the sweep erases no one for the date's sake meanwhile.
+        date_in_question = clock.in_question(store, consent.store_now(store))
+        st.write(shown(app_consents.consent_summary(member, date_in_question=date_in_question)))
+        if member.consent is not None and date_in_question:
+            st.warning(consent.DATE_IN_QUESTION)
+            report = st.session_state.get(_ui.SWEEP_REPORT)
+            # The question above shows only while something waits for the date; when nothing does (what waited was
+            # erased by hand), it is answered here.
+            if (report is None or report.date_check is None) and st.button(_ui.DATE_IS_RIGHT, key="consent_date_confirm"):
+                with _ui.friendly_errors("Applying the retention policy"):
+                    _ui.sweep(date_confirmed=True)
+                    st.rerun()
+        elif member.consent is not None:
             st.markdown("**Renew the consent**")
             # As the enrolment form: the days count from the user's today, to the end of their day.
             zone = app_enrolment.user_zone(st.context.timezone)
@@ -281,7 +293,9 @@ with consent_tab:
                         st.rerun()
 
             st.markdown("**What the consent covers**")
-            if member.consent_status != "active":
+            if member.consent_status == consent.NOT_YET_IN_FORCE:
+                st.caption(app_consents.SCOPE_OF_CONSENT_NOT_YET)
+            elif member.consent_status != "active":
                 st.caption(app_consents.SCOPE_OF_ENDED_CONSENT)
             else:
                 scopes = list(consent.SCOPES)
