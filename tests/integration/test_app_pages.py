@@ -702,7 +702,7 @@ def small_audit_manifest(fer4_dir, tmp_path) -> Path:
 
 def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, faces_dir, small_audit_manifest):
     at = _app("governance")
-    assert at.info[0].value == "Unlock the family store on the Family page to see this."
+    assert at.info[0].value == "There is no family store yet: create it on the Family page (it asks for a passphrase) to see this."
     at.switch_page("unveil/app/pages/family.py").run()
     _create_store_and_enrol(at, faces_dir)
     at.switch_page("unveil/app/pages/governance.py").run()

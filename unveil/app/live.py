@@ -24,6 +24,11 @@ from fer_core.render import COLOURS, UNKNOWN
 # addresses, no outside server learns of the stream, and frames never leave the machine. (Left unset,
 # streamlit-webrtc would ask public STUN/TURN services.)
 RTC_CONFIGURATION = {"iceServers": []}
+# The WebRTC component reports a missing or refused camera in the browser's own words, in its frame; the page
+# says beforehand what those words mean.
+NO_CAMERA = ("Press START and let the browser use the camera. \"Requested device not found\" means the browser "
+             "finds no camera on this computer, and \"Permission denied\" that it was not allowed to use it: "
+             "photos and videos can still be analysed on the Analyze and Video pages.")
 
 # Frames per second are counted over this many seconds: long enough to even out one slow frame,
 # short enough to follow a change (a second face, the machine getting busy).

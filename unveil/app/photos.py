@@ -17,10 +17,13 @@ from fer_core.analyzer import GalleryLike, identify
 from fer_core.render import DISPLAY_JPEG_QUALITY, DISPLAY_MAX_SIDE, FaceLike, annotate, display_copy, draw, png_bytes
 
 
-def names_not_checked(*, store_unlocked: bool) -> str:
-    """Why a photo's faces carry no names: the store is locked, or it is open with nobody enrolled."""
+def names_not_checked(*, store_unlocked: bool, store_exists: bool = True) -> str:
+    """Why a photo's faces carry no names: the store is locked, it is open with nobody enrolled, or there is
+    none yet (a first run: nothing to unlock)."""
     if store_unlocked:
         return "Names are not checked: nobody is enrolled yet (Family page)."
+    if not store_exists:
+        return "Names are not checked: there is no family store yet. Create it on the Family page to name members."
     return "Names are not checked: unlock the family store (Family page) to recognise members."
 
 

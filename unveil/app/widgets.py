@@ -149,9 +149,11 @@ def sidebar_status() -> None:
             if st.button("Lock the store", key="sidebar_lock"):
                 lock_store()
                 st.rerun()
-        else:
+        elif store_exists():
             st.info("Family store locked: faces are not named. Unlock it on the Family page.",
                     icon=":material/lock:")
+        else:
+            st.info(NO_STORE_SIDEBAR, icon=":material/lock:")
         st.caption(f"Data folder: `{data_dir_label()}`. Photos are analysed in memory and never saved.")
 
 
@@ -275,6 +277,19 @@ DATE_IS_RIGHT = "The date is right: apply retention"
 
 def store_exists() -> bool:
     return (default_data_dir() / DATA_FILE).is_file()
+
+
+# A first run has no store to unlock: the pages that need one say to create it, not to unlock it.
+NO_STORE_SIDEBAR = ("No family store yet: faces are analysed but not named. To name family members, create the "
+                    "store on the Family page.")
+NEEDS_UNLOCKING = "Unlock the family store on the Family page to see this."
+NEEDS_CREATING = "There is no family store yet: create it on the Family page (it asks for a passphrase) to see this."
+
+
+def store_needed() -> str:
+    """What a page that needs the store says while this session has none unlocked: unlock it, or, on a
+    first run, create it."""
+    return NEEDS_UNLOCKING if store_exists() else NEEDS_CREATING
 
 
 def _opened(new_store: FamilyStore) -> None:

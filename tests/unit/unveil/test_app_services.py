@@ -531,6 +531,8 @@ def test_why_names_are_not_checked_depends_on_the_store():
     assert photos.names_not_checked(store_unlocked=False) == (
         "Names are not checked: unlock the family store (Family page) to recognise members.")
     assert photos.names_not_checked(store_unlocked=True) == "Names are not checked: nobody is enrolled yet (Family page)."
+    assert photos.names_not_checked(store_unlocked=False, store_exists=False) == (
+        "Names are not checked: there is no family store yet. Create it on the Family page to name members.")
 
 
 def test_explain_photo_face_gives_one_heatmap_per_emotion_around_the_face(analyzer, app_models_dir, group_photo):

@@ -85,7 +85,7 @@ for index, (key, result) in enumerate(results):
                            on_click="ignore")
     with faces_col:
         if not result.recognition:
-            st.caption(photos.names_not_checked(store_unlocked=store is not None))
+            st.caption(photos.names_not_checked(store_unlocked=store is not None, store_exists=_ui.store_exists()))
         for number, face in enumerate(result.faces, start=1):
             who = f" · **{shown(face.identity or render.UNKNOWN)}**" if result.recognition else ""
             st.markdown(f"**Face {number}**: {face.emotion} ({face.emotion_probs[face.emotion]:.0%}){who}")

@@ -19,7 +19,7 @@ ledger_tab, retention_tab, audit_tab, bias_tab, cards_tab = st.tabs(
     ["Consent ledger", "Retention", "Audit log", "Bias audit", "Model cards"])
 
 store = _ui.store()
-LOCKED = "Unlock the family store on the Family page to see this."
+LOCKED = _ui.store_needed()
 READING_RETENTION = "Reading the retention policy"
 
 # ----------------------------------------------------------------------------------- consent ledger

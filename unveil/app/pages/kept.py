@@ -17,7 +17,7 @@ st.caption("Results kept on the Analyze page: numbers and names only, never phot
 
 store = _ui.store()
 if store is None:
-    st.info("Unlock the family store on the Family page to see this.")
+    st.info(_ui.store_needed())
     st.stop()
 if FLASH in st.session_state:
     st.success(shown(st.session_state.pop(FLASH)))

@@ -16,6 +16,7 @@ STARTING = "Starting the live camera"
 st.title("Live camera")
 st.caption("Your webcam's frames are analysed in memory on this machine and never saved. The video travels "
            "from the browser to this app over WebRTC and back, on this machine only.")
+st.caption(live.NO_CAMERA)
 
 overlay = None
 with _ui.friendly_errors(STARTING):
@@ -44,7 +45,8 @@ stream = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, rtc_configuration
                          media_stream_constraints={"video": True, "audio": False},
                          video_frame_callback=_on_frame, async_processing=True)
 if gallery is None:
-    st.info(photos.names_not_checked(store_unlocked=_ui.store() is not None))
+    st.info(photos.names_not_checked(store_unlocked=_ui.store() is not None,
+                                     store_exists=_ui.store_exists()))
 status = st.empty()
 while stream.state.playing:
     now = overlay.stats()

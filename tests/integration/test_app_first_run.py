@@ -1,0 +1,56 @@
+"""A household's first run: no family store exists yet. The pages that need one say to create it on the Family
+page, never to unlock a store that is not there; once it exists and is locked, they say to unlock it."""
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.support.app import STRANGER, photo_bytes
+from tests.support.paths import REPO
+from unveil.app import widgets
+from unveil.app.live import NO_CAMERA
+
+PASSPHRASE = "correct horse battery staple"
+TIMEOUT = 120  # model loading and scrypt take seconds on a loaded 2-core machine
+
+
+def _page(at: AppTest, page: str) -> AppTest:
+    return at.switch_page(f"unveil/app/pages/{page}.py").run()
+
+
+def _infos(at: AppTest) -> list[str]:
+    return [i.value for i in at.info]
+
+
+def test_a_first_run_says_to_create_the_store_and_a_locked_store_says_to_unlock_it(app_env, faces_dir):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert [i.value for i in at.sidebar.info] == [widgets.NO_STORE_SIDEBAR]
+    at.file_uploader[0].set_value(("stranger.jpg", photo_bytes(faces_dir, STRANGER, 2), "image/jpeg")).run()
+    assert "Names are not checked: there is no family store yet. Create it on the Family page to name members." in [
+        c.value for c in at.caption]
+    assert widgets.NEEDS_CREATING in _infos(_page(at, "kept"))
+    assert _infos(_page(at, "governance"))[:3] == [widgets.NEEDS_CREATING] * 3
+    everything = " ".join(_infos(at) + [i.value for i in at.sidebar.info] + [c.value for c in at.caption])
+    assert "nlock" not in everything
+
+    _page(at, "family")
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    at.button(key="sidebar_lock").click().run()
+    assert [i.value for i in at.sidebar.info] == ["Family store locked: faces are not named. Unlock it on the Family page."]
+    assert widgets.NEEDS_UNLOCKING in _infos(_page(at, "kept"))
+    assert _infos(_page(at, "governance"))[:3] == [widgets.NEEDS_UNLOCKING] * 3
+    _page(at, "analyze")
+    assert "Names are not checked: unlock the family store (Family page) to recognise members." in [
+        c.value for c in at.caption]
+
+
+def test_the_live_page_says_what_a_missing_or_refused_camera_looks_like(app_env, monkeypatch, tmp_path):
+    """No camera on the machine: the WebRTC component answers "Requested device not found" in its frame; the
+    page says beforehand what that means and where photos and videos can still be analysed."""
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(tmp_path / "no_models"))  # the WebRTC stack is never loaded
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    _page(at, "live")
+    assert NO_CAMERA in [c.value for c in at.caption]
+    assert "Requested device not found" in NO_CAMERA and "Analyze and Video pages" in NO_CAMERA
