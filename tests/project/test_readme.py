@@ -61,3 +61,32 @@ def test_every_unveil_command_in_the_readme_parses():
         except SystemExit:
             refused.append(command)
     assert refused == []
+
+
+MARKDOWN_LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _broken_relative_links(text: str, folder) -> list[str]:
+    """The links and pictures of a Markdown text (outside code blocks) to a file that is not there, relative to
+    `folder`; web addresses and in-page anchors are left out."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    return [target for target in MARKDOWN_LINK.findall(text)
+            if not re.match(r"[a-z][a-z0-9+.-]*:", target) and target.split("#")[0]
+            and not (folder / target.split("#")[0]).exists()]
+
+
+def test_the_link_check_finds_a_broken_link():
+    text = "[ok](README.md) ![pic](docs/missing.png) [web](https://example.org/x.md) [anchor](#limits)\n```\n[x](no.md)\n```"
+    assert _broken_relative_links(text, REPO) == ["docs/missing.png"]
+
+
+def test_every_relative_link_in_the_projects_markdown_resolves():
+    """A household reading the README (or any document beside the code) on GitHub or in a checkout never
+    follows a link, or sees a picture, that leads nowhere."""
+    documents = [path for path in sorted(REPO.rglob("*.md"))
+                 if not any(part.startswith(".") or part in ("node_modules", "site-packages")
+                            for part in path.relative_to(REPO).parts)]
+    assert len(documents) > 20
+    broken = {str(doc.relative_to(REPO)): links for doc in documents
+              if (links := _broken_relative_links(doc.read_text(errors="replace"), doc.parent))}
+    assert broken == {}
