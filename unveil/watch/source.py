@@ -108,6 +108,10 @@ def open_capture(source: Source) -> Capture:
     """The OpenCV capture of `source` (maybe not opened: the caller checks isOpened)."""
     import cv2
 
+    # OpenCV's own warnings on a failed open ("can't open camera by index", "OpenCV should be configured with
+    # libavdevice...") went to the terminal beside ours and read as if OpenCV had to be rebuilt; the loop says
+    # "cannot open camera N" itself. Its errors still show.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     capture = cv2.VideoCapture(int(source.target)) if source.kind == CAMERA else \
         cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG)
     if source.live:

@@ -3,10 +3,13 @@ and path, and never a user, password, query or fragment, however the address is 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 
 import pytest
 
+from tests.support.paths import REPO
 from unveil.watch import source as watch_source
 from unveil.watch.source import HIDDEN_STREAM, STREAM, Source, parse_source, stream_label
 
@@ -60,3 +63,14 @@ def test_the_reconnect_messages_hold_no_secret(caplog):
     messages = [record.getMessage() for record in caplog.records]
     assert len(messages) == 3 and all("cannot open rtsp://cam.local:554/h264 " in m for m in messages)
     assert not [m for m in messages for secret in ("admin", "p@ss", "ssw0rd", "s3cret", "t0ken") if secret in m]
+
+
+def test_a_camera_that_is_not_there_gets_our_message_not_opencvs_warnings():
+    """`unveil watch --source 0` on a machine without that camera: OpenCV printed "[ WARN ...] can't open camera by
+    index" and "OpenCV should be configured with libavdevice to open a camera device" beside the loop's own
+    "cannot open camera 0", as if OpenCV had to be rebuilt. Camera 99 is absent on any machine."""
+    script = ("from unveil.watch.source import CAMERA, Source, open_capture\n"
+              "print(open_capture(Source(CAMERA, 99)).isOpened())")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
+    assert "WARN" not in result.stderr and "libavdevice" not in result.stderr
