@@ -91,8 +91,22 @@ class StoreWriteError(StoreError):
 
 
 class StoreLockedError(StoreError):
+    def __init__(self, message: str = "the store is locked: unlock it with the passphrase or key file first") -> None:
+        super().__init__(message)
+
+
+MASTER_KEY_CHANGED_MESSAGE = ("the store's master key was replaced in another session (unveil family passwd --rotate) "
+                              "while this one had it unlocked: this session can read and write nothing more, and what "
+                              "it was doing changed nothing. Unlock the store again (with the passphrase or key file "
+                              "given at the rotation) and retry")
+
+
+class MasterKeyChangedError(StoreLockedError):
+    """Another session rotated the master key: this session's key opens nothing any more, so it was locked. Not damage:
+    data keys that no longer unwrap under the old key were re-wrapped under the new one."""
+
     def __init__(self) -> None:
-        super().__init__("the store is locked: unlock it with the passphrase or key file first")
+        super().__init__(MASTER_KEY_CHANGED_MESSAGE)
 
 
 WRONG_PASSPHRASE_LOGGED = "wrong passphrase: the store stays locked; only the failed attempt was logged"

@@ -38,6 +38,7 @@ from fer_core.store._errors import (
     KeyDestroyedError,
     KeyFileError,
     LoneKeysFileError,
+    MasterKeyChangedError,
     PersonExistsError,
     PersonNameError,
     PersonNotFoundError,
@@ -86,6 +87,7 @@ _TIME_SLACK = 86400.0  # clock differences tolerated when checking that stored t
 _DAMAGE_WORDS = ("malformed", "no such", "corrupt", "mismatch")  # OperationalError texts that mean a damaged file
 _SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
 _RETENTION_SEAL = "retention_seal"  # meta key: MAC of the retention settings
+_UNLOCK_TRIES = 3  # unlocks made again when another session rotates the master key meanwhile
 _REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key
 
 Errors = Literal["raise", "skip"]
@@ -427,45 +429,64 @@ class FamilyStore:
         as tampering before any derivation."""
         if (passphrase is None) == (key_file is None):
             raise ValueError("unlock needs either a passphrase or a key file")
+        kind = "passphrase" if passphrase is not None else "key_file"
+        secret = _crypto.read_key_file(key_file) if key_file is not None else None
         with self._lock:
-            kind = "passphrase" if passphrase is not None else "key_file"
-            secret = _crypto.read_key_file(key_file) if key_file is not None else None
-            row = self._conn().execute(
-                "SELECT salt, n, r, p, check_tag, wrapped_master FROM slots WHERE kind = ?", (kind,)).fetchone()
-            if row is None:
-                if kind == "passphrase":
-                    raise KeyFileError("this store has no passphrase: unlock it with its key file")
-                raise KeyFileError("this store has no key file: unlock it with its passphrase")
-            salt, n, r, p, check_tag, wrapped = row
-            what = f"the {kind.replace('_', ' ')} slot"
-            binding = _KEY_FILE_BINDING
-            if kind == "passphrase":
+            # Another session may rotate the master key while this one unlocks (its slot was read just before the
+            # rotation committed): the unlock is made again from the new slot, which the same secret opens when
+            # the rotation kept it. A secret the new slot refuses is MasterKeyChangedError, not a failed unlock.
+            for attempt in range(_UNLOCK_TRIES):
                 try:
-                    params = _crypto.ScryptParams(n=n, r=r, p=p)
-                except (TypeError, ValueError):
-                    raise TamperedDataError(what) from None
-                binding = params.label()
-                kek = _crypto.passphrase_kek(passphrase, salt, params)
-            else:
-                kek = _crypto.key_file_kek(secret, salt)
+                    self._unlock_slot(kind, passphrase, secret, key_file, rotated=attempt > 0)
+                    with self._snapshot():  # MasterKeyChangedError if a rotation committed since the slot was read
+                        pass
+                    return
+                except MasterKeyChangedError:
+                    if attempt == _UNLOCK_TRIES - 1:
+                        raise
+
+    def _unlock_slot(self, kind: str, passphrase: str | None, secret: bytes | None,
+                     key_file: str | os.PathLike[str] | None, *, rotated: bool) -> None:
+        row = self._conn().execute(
+            "SELECT salt, n, r, p, check_tag, wrapped_master FROM slots WHERE kind = ?", (kind,)).fetchone()
+        if row is None:
+            if rotated:  # the rotation dropped the key-file slot
+                raise MasterKeyChangedError()
+            if kind == "passphrase":
+                raise KeyFileError("this store has no passphrase: unlock it with its key file")
+            raise KeyFileError("this store has no key file: unlock it with its passphrase")
+        salt, n, r, p, check_tag, wrapped = row
+        what = f"the {kind.replace('_', ' ')} slot"
+        binding = _KEY_FILE_BINDING
+        if kind == "passphrase":
             try:
-                master = self._open_slot(kind, kek, binding, check_tag, wrapped, what, key_file)
-            finally:
-                _crypto.wipe(kek)
-            self._set_master(master)
-            _crypto.wipe(master)
-            self._finish_rotation()
-            self._migrate_schema()
-            self._require_seals()
+                params = _crypto.ScryptParams(n=n, r=r, p=p)
+            except (TypeError, ValueError):
+                raise TamperedDataError(what) from None
+            binding = params.label()
+            kek = _crypto.passphrase_kek(passphrase, salt, params)
+        else:
+            kek = _crypto.key_file_kek(secret, salt)
+        try:
+            master = self._open_slot(kind, kek, binding, check_tag, wrapped, what, key_file, rotated=rotated)
+        finally:
+            _crypto.wipe(kek)
+        self._set_master(master)
+        _crypto.wipe(master)
+        self._finish_rotation()
+        self._migrate_schema()
+        self._require_seals()
 
     def _open_slot(self, kind: str, kek: bytearray, binding: str, check_tag: bytes, wrapped: bytes, what: str,
-                   key_file: str | os.PathLike[str] | None) -> bytearray:
+                   key_file: str | os.PathLike[str] | None, *, rotated: bool = False) -> bytearray:
         """The master key from a slot. Format 2 binds the slot's KDF parameters to its check tag and
         ciphertext; a format 1 slot (no binding) still opens and is rewritten in format 2."""
         if _crypto.same(_crypto.kek_check(kek, binding), check_tag):
             legacy = False
         elif _crypto.same(_crypto.kek_check(kek), check_tag):
             legacy = True
+        elif rotated:  # the secret opened the slot a moment ago: the rotation gave the new one another
+            raise MasterKeyChangedError()
         else:
             logged = self._log_failed_unlock(kind)
             if kind == "passphrase":
@@ -762,7 +783,31 @@ class FamilyStore:
             current = self._meta_or_none(conn, "master_id")
             if current is not None and current != self._master_id:
                 self.lock()
-                raise StoreLockedError()
+                raise MasterKeyChangedError()
+
+    def _master_replaced(self) -> bool:
+        """Whether another session has replaced the master key since this one unlocked, read on a connection of its
+        own: this session's open read may have begun before that rotation committed. A rotation commits unveil.db
+        before it re-wraps keys.db's data keys, so a data key that this session finds wrapped under another master
+        was re-wrapped by a rotation that this read sees."""
+        if self._master_id is None:
+            return False
+        with contextlib.closing(sqlite3.connect(str(self.data_dir / DATA_FILE), timeout=self._timeout)) as conn:
+            current = self._meta_or_none(conn, "master_id")
+        return current is not None and current != self._master_id
+
+    def _unwrap(self, owner: str, wrapped: bytes) -> bytearray:
+        """A data key unwrapped by this session's master key. One that fails authentication because another session
+        rotated the master key meanwhile (a read that began before the rotation committed) is MasterKeyChangedError,
+        and this session is locked: it was never damage."""
+        try:
+            return bytearray(_crypto.unseal(self._require_master(), wrapped, self._key_aad(owner),
+                                            what=f"the data key of {owner}"))
+        except TamperedDataError:
+            if self._master_replaced():
+                self.lock()
+                raise MasterKeyChangedError() from None
+            raise
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -976,14 +1021,14 @@ class FamilyStore:
         return _crypto.aad(self._store_id, "data_keys", owner, "wrapped")
 
     def _data_key(self, owner: str) -> bytearray:
-        master = self._require_master()
+        self._require_master()
         key = self._data_keys.get(owner)
         if key is None:
             _require_stored_id(owner)
             row = self._keys_conn().execute("SELECT wrapped FROM data_keys WHERE owner = ?", (owner,)).fetchone()
             if row is None:
                 raise KeyDestroyedError(owner)
-            key = bytearray(_crypto.unseal(master, row[0], self._key_aad(owner), what=f"the data key of {owner}"))
+            key = self._unwrap(owner, row[0])
             self._data_keys[owner] = key
         return key
 
@@ -1740,8 +1785,17 @@ class FamilyStore:
         """Check the audit chain; when unlocked, also every entry's MAC and the sealed head; and that
         the log still holds the entry its anchor in keys.db names (a log cut or rolled back with
         its heads in unveil.db does not)."""
-        with self._snapshot() as conn:
-            return _audit.verify(conn, self._audit_key, self._audit_anchor())
+        # The anchor is read before the log: another session writes it just after its entry commits, so an anchor
+        # read during this read could name an entry committed after the read began, which is no rollback. Read
+        # first, it names an entry the log already held, unless the log was reset or resealed meanwhile (erase
+        # everything, a rotation): then the anchor has changed since, and the check is made again.
+        for _ in range(3):
+            anchor = self._audit_anchor()
+            with self._snapshot() as conn:
+                result = _audit.verify(conn, self._audit_key, anchor)
+            if result.ok or self._audit_anchor() == anchor:
+                break
+        return result
 
     # ------------------------------------------------------------------ integrity and counts
 
@@ -1830,8 +1884,7 @@ class FamilyStore:
                 damage.append(Damage(table, row, column, str(exc)))
 
         for owner, wrapped in self._keys_conn().execute("SELECT owner, wrapped FROM data_keys").fetchall():
-            probe("data_keys", owner, "wrapped",
-                  lambda o=owner, w=wrapped: _crypto.unseal(self._master, w, self._key_aad(o), what=f"the data key of {o}"))
+            probe("data_keys", owner, "wrapped", lambda o=owner, w=wrapped: _crypto.wipe(self._unwrap(o, w)))
         with self._snapshot() as conn:
             for pid, sealed, created, seen in conn.execute("SELECT id, name, created_at, last_seen_at FROM people").fetchall():
                 probe("people", pid, "name", lambda p=pid, s=sealed, c=created, n=seen: self._name_of(p, s, c, n))

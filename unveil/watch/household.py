@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from fer_core.identity import Gallery, Match
-from fer_core.store import StoreBusyError, StoreError
+from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreError, StoreLockedError
 from governance import consent, family
 
 log = logging.getLogger("unveil.watch")
@@ -20,6 +20,10 @@ log = logging.getLogger("unveil.watch")
 # Counts and error kinds only: a member's name or id never reaches the log.
 LEFT_GALLERY = "{count} member(s) left the family gallery (erased, or their consent ended): no longer named"
 GALLERY_UNREADABLE = "the family gallery cannot be read ({kind}): nobody is named until the store changes"
+# Said once (until the store is unlocked again): every later change to the store would otherwise say it again.
+GALLERY_KEY_CHANGED = ("the family store's master key was replaced in another session (unveil family passwd --rotate): "
+                       "nobody is named until the store is unlocked again with the passphrase or key file given at the "
+                       "rotation (for `unveil watch`: restart it)")
 GALLERY_BUSY = "the family store is busy in another session: nobody is named until the gallery can be read"
 
 
@@ -35,6 +39,7 @@ class Household:
         self._version: tuple[int, int] | None = None
         self._until: datetime | None = None  # when the first consent in the gallery ends
         self._gallery = self._empty()
+        self._key_changed = False
         self._refresh()
         self._reported = self.person_ids
 
@@ -68,6 +73,16 @@ class Household:
             return
         try:
             self._gallery, self._until = self._build()
+            self._key_changed = False
+        except StoreLockedError as exc:
+            # MasterKeyChangedError locked the store: later reads find it locked, which is the same news.
+            self._gallery, self._until = self._empty(), None
+            if isinstance(exc, MasterKeyChangedError) or self._key_changed:
+                if not self._key_changed:
+                    log.warning(GALLERY_KEY_CHANGED)
+                self._key_changed = True
+            else:
+                log.warning(GALLERY_UNREADABLE.format(kind=type(exc).__name__))
         except StoreBusyError:
             self._gallery, self._until = self._empty(), None
             log.warning(GALLERY_BUSY)
