@@ -952,7 +952,7 @@ def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_ag
     _no_exception(at)
     assert list(at.dataframe[0].value["consent"]) == ["expired"]
     (member,) = family.members(store)
-    picker = at.selectbox(key="consent_member")
+    picker = _widget(at, "selectbox", "consent_member_")
     assert picker.options == [consents.member_label(member)]
     assert picker.options[0].startswith("Colin Powell (consent ended on ")
     shown = list(_consent_tab(at))
@@ -988,7 +988,7 @@ def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_ag
     assert (_widget(at, "checkbox", "consent_guardian_").value,
             _widget(at, "text_input", "consent_given_by_").value) == (True, "Alma Powell")  # the giver on record now
     assert _widget(at, "number_input", "consent_days_").value == 365  # drawn again as on a first visit
-    assert at.selectbox(key="consent_member").options[0].startswith("Colin Powell (consent until ")
+    assert _widget(at, "selectbox", "consent_member_").options[0].startswith("Colin Powell (consent until ")
     assert "Family store unlocked" in [s.value for s in at.sidebar.success]
     assert [e.event for e in audit_log.entries(store)][-1] == "consent_renewed"
 
@@ -1050,7 +1050,7 @@ def test_a_consent_recorded_while_the_clock_ran_ahead_reads_not_yet_in_force(app
     _no_exception(at)
     assert list(at.dataframe[0].value["consent"]) == ["not yet in force"]
     (member,) = family.members(store)
-    assert at.selectbox(key="consent_member").options[0].startswith("Colin Powell (consent not yet in force: dated ")
+    assert _widget(at, "selectbox", "consent_member_").options[0].startswith("Colin Powell (consent not yet in force: dated ")
     assert consents.CONSENT_NOT_YET.format(name="Colin Powell", given=member.consent.given_at) in [
         getattr(node, "value", None) for node in _consent_tab(at)]
     assert consents.SCOPE_OF_CONSENT_NOT_YET in [c.value for c in at.caption]

@@ -1,7 +1,7 @@
 """The app as a household uses it, in headless Chromium: several members, kept results, reloads, erasure.
 
 One browser session: enrol two members (the second from a group photo, picking her face), check that the
-form comes back empty after each enrolment, keep results once, open and delete kept results, switch
+form comes back empty after each enrolment, shorten one member's consent (the Member box follows), keep results once, open and delete kept results, switch
 pages without losing the Analyze results, clear them in one click, reload (F5) and read what was kept,
 withdraw one member's consent after being told which kept result goes with her, and check that the tick
 given for her does not carry over to the next member.
@@ -79,6 +79,30 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     _agree_and_enrol(page)
     expect(page.get_by_text(f"Enrolled {EILEEN} with 3 embedding(s)")).to_be_visible()
     _settled(page)
+
+    # Eileen's consent shortened to 100 days: warned first; the Member box then shows her new end date and stays on
+    # her at the next click (it showed the old date, and that click put the form back on Grace).
+    page.get_by_role("tab", name="Renew consent or change scope").click()
+    member_box = page.get_by_role("combobox", name="Member").filter(visible=True)
+    member_box.click()
+    page.get_by_role("option", name=f"{EILEEN} (consent until ").click()
+    _settled(page)
+    days = page.get_by_label("Days from today")
+    days.fill("100")
+    days.press("Enter")
+    expect(page.get_by_text(f"This shortens the consent of {EILEEN}")).to_be_visible()
+    _settled(page)
+    page.get_by_role("button", name=f"Renew the consent of {EILEEN}").click()
+    renewed = page.get_by_text(f"The consent of {EILEEN} now runs until ")
+    expect(renewed).to_be_visible()
+    _settled(page)
+    until = renewed.inner_text().split(" now runs until ")[1][:10]
+    expect(member_box).to_have_value(f"{EILEEN} (consent until {until})")
+    page.get_by_text("This person is a child").filter(visible=True).click()
+    _settled(page)
+    expect(member_box).to_have_value(f"{EILEEN} (consent until {until})")
+    expect(page.get_by_text(f"The consent of {EILEEN} runs until {until}")).to_be_visible()
+    expect(page.get_by_label("This person is a child").filter(visible=True)).to_be_checked()
 
     # Analyze: both named; keeping stores one copy, and the button is gone once they are kept.
     _go(page, "Analyze")

@@ -12,6 +12,8 @@ so it is not said to shorten the consent by the hours left of that day.
 """
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
@@ -213,3 +215,21 @@ def change_scope(store: FamilyStore, member: Member, scope: str) -> str:
     removed = before - store.person(member.person_id).thumbnails
     said = SCOPE_CHANGED.format(name=member.name, scope=scope)
     return said + (THUMBNAILS_DELETED.format(thumbnails=plural(removed, "thumbnail")) if removed else "")
+
+
+# The member picker of the consent form. Each member is shown with when their consent ends, so a renewal changes
+# what the picker shows; but a browser keeps showing the label it was sent for a keyed selectbox whose key stays the
+# same, and sends that old label back at the next click, which matches no option any more: the picker then went
+# back to the first member, and the next renewal or tick went to them. Keyed by its labels, the picker is drawn
+# again as a new one whenever a label changes, on the member picked last (PICKED).
+PICKED = "consent_member_picked"
+
+
+def picker_key(labels: Iterable[str]) -> str:
+    """The member picker's widget key: new whenever one of its labels (member_label) changes."""
+    return "consent_member_" + hashlib.sha256("\n".join(labels).encode()).hexdigest()[:16]
+
+
+def picked_index(person_ids: Sequence[str], picked: str | None) -> int:
+    """Where the member picked last (`picked`, a person id) is among `person_ids`; the first when they are gone."""
+    return person_ids.index(picked) if picked in person_ids else 0

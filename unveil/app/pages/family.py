@@ -247,8 +247,11 @@ def _consent_key(*parts: str) -> str:
 with consent_tab:
     if members:
         by_id = {member.person_id: member for member in members}
-        chosen_id = st.selectbox("Member", list(by_id), format_func=lambda pid: app_consents.member_label(by_id[pid]),
-                                 key="consent_member")
+        labels = {pid: app_consents.member_label(member) for pid, member in by_id.items()}
+        chosen_id = st.selectbox("Member", list(by_id), index=app_consents.picked_index(
+            list(by_id), st.session_state.get(app_consents.PICKED)), format_func=labels.__getitem__,
+            key=app_consents.picker_key(labels.values()))
+        st.session_state[app_consents.PICKED] = chosen_id
         member = by_id[chosen_id]
         # While the date is in question no consent is renewed or changed (consent.DATE_IN_QUESTION): the form says
         # so instead of offering what would be refused, and the sweep erases no one for the date's sake meanwhile.
