@@ -33,7 +33,7 @@ from tests.support.app import (
     side_by_side,
 )
 from tests.support.paths import REPO
-from unveil.app import bias_upload, explain_view, photos
+from unveil.app import bias_upload, explain_view, photos, tables
 
 APP = REPO / "app.py"
 PASSPHRASE = "correct horse battery staple"
@@ -1145,6 +1145,11 @@ def test_the_retention_form_shows_the_stored_days_and_saves_only_what_was_change
         assert retention.policy(other) == {"unseen_people": 400, "thumbnails": 0, "analyses": 3}
 
 
+def _stored_now(at: AppTest) -> str:
+    (caption,) = [c.value for c in at.caption if c.value.startswith("Stored now: ")]
+    return caption
+
+
 def test_a_sweep_that_erases_a_member_drops_the_video_result_that_names_them(app_env, faces_dir, tmp_path,
                                                                              monkeypatch):
     import time
@@ -1169,10 +1174,14 @@ def test_a_sweep_that_erases_a_member_drops_the_video_result_that_names_them(app
     report = at.session_state[SWEEP_REPORT]
     assert report.total == 0 and [w.value for w in at.warning] == [report.date_check.text()]
     assert "1 member whose consent expired" in report.date_check.text()
+    assert "Stored now: 1 member," in _stored_now(at)
     at.button(key="retention_date_confirm").click().run()
     _no_exception(at)
     assert any("removed 1 member whose consent expired" in s.value for s in at.success)
     assert not at.warning and at.session_state[SWEEP_REPORT].date_check is None
+    # What is stored now is what the sweep left, in the run that shows what it removed (it said 1 member).
+    assert _stored_now(at) == f"Stored now: {tables.counted(at.session_state[STORE].counts())}."
+    assert _stored_now(at).startswith("Stored now: 0 members,")
     at.switch_page("unveil/app/pages/video.py").run()
     _no_exception(at)
     assert not [m.value for m in at.markdown if "Colin Powell" in m.value]

@@ -44,9 +44,10 @@ with retention_tab:
                  "The sweep runs whenever the store is unlocked, and here on demand.")
         current = None
         with _ui.friendly_errors(READING_RETENTION):
-            held, current = store.counts(), retention.policy(store)
+            current = retention.policy(store)
+        # What is stored is written last, in its place here: a sweep below (Sweep now, the date confirmed) changes it.
+        stored = st.empty()
         if current is not None:
-            st.caption(f"Stored now: {tables.counted(held)}.")
             with st.form("retention_policy"):
                 chosen = {}
                 for kind, description in retention.KINDS.items():
@@ -70,6 +71,8 @@ with retention_tab:
             with _ui.friendly_errors("Applying the retention policy"):
                 _ui.sweep()
         _ui.sweep_date_question("retention_date_confirm")
+        with _ui.friendly_errors(READING_RETENTION):
+            stored.caption(f"Stored now: {tables.counted(store.counts())}.")
 
 # ----------------------------------------------------------------------------------- audit log
 with audit_tab:
