@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import io
 import os
 import shutil
@@ -510,3 +511,139 @@ def test_the_command_serves_on_localhost_and_stops_on_sigterm(tmp_path, app_mode
     assert "Uvicorn running on http://127.0.0.1:" in err and "warning: listening" not in err
     assert '"GET /v1/health HTTP/1.1" 200' in out  # uvicorn's access log goes to stdout
     assert '"GET /v1/health HTTP/1.1" 401' in out and "Quixbrandt" not in out + err and "?" not in out
+
+
+# ------------------------------------------------------------------------------------------------ load
+
+class _HeldAnalysis:
+    """The shared analyzer, except that each analysis waits until `release` is set (entered says one began)."""
+
+    def __init__(self, analyzer: FaceAnalyzer) -> None:
+        self._analyzer, self.entered, self.release = analyzer, threading.Event(), threading.Event()
+
+    def __getattr__(self, attribute: str):
+        return getattr(self._analyzer, attribute)
+
+    def analyze(self, image, **kwargs):
+        self.entered.set()
+        assert self.release.wait(60)
+        return self._analyzer.analyze(image, **kwargs)
+
+
+def _in_thread(call) -> tuple[threading.Thread, list]:
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_a_multipart_body_of_many_parts_is_refused_at_the_first_part_too_many(client, faces_dir):
+    """A 25 MB body of 480,000 empty parts kept the event loop parsing for 8 s: nobody else was answered."""
+    part = b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\ny\r\n'
+    image = (b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n'
+             + photo_bytes(faces_dir, MEMBER, 1) + b"\r\n")
+    multipart = {**AUTH, "Content-Type": "multipart/form-data; boundary=b"}
+    fine = client.post("/v1/analyze", headers=multipart, content=part * (api.MAX_PARTS - 1) + image + b"--b--\r\n")
+    assert fine.status_code == 200 and len(fine.json()["faces"]) == 1
+    bomb = client.post("/v1/analyze", headers=multipart, content=part * 20_000 + image + b"--b--\r\n")
+    assert (bomb.status_code, bomb.json()) == (400, {"error": "malformed_multipart", "detail": api.TOO_MANY_PARTS})
+
+
+def test_health_is_answered_while_a_multipart_upload_is_parsed(analyzer, faces_dir, monkeypatch):
+    """The multipart body was parsed on the event loop: while it was, no other request was answered."""
+    app_module = importlib.import_module("unveil.api._app")  # where the route finds the parser
+    parsing, release = threading.Event(), threading.Event()
+    real = app_module.image_from_multipart
+
+    def slow_parse(body, content_type):
+        parsing.set()
+        assert release.wait(60)
+        return real(body, content_type)
+
+    monkeypatch.setattr(app_module, "image_from_multipart", slow_parse)
+    with TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:  # one event loop
+        upload, uploaded = _in_thread(lambda: client.post(
+            "/v1/analyze", headers=AUTH, files={"image": ("a.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")}))
+        try:
+            assert parsing.wait(30)
+            check, checked = _in_thread(lambda: client.get("/v1/health", headers=AUTH))
+            check.join(20)
+            assert checked and checked[0].status_code == 200
+        finally:
+            release.set()
+            upload.join(30)
+    assert uploaded[0].status_code == 200
+
+
+def test_requests_past_the_queue_get_busy_at_once_and_health_is_still_answered(analyzer, faces_dir):
+    """Waiting requests each held one of Starlette's 40 threads: 45 of them kept /v1/health unanswered for
+    9.7 s, and nothing bounded how many bodies waited in memory."""
+    held = _HeldAnalysis(analyzer)
+    waiting = 45  # more than Starlette's 40 threads
+    app = create_app(settings=ApiSettings(token=TOKEN, analyses_at_once=1, analyses_waiting=waiting), analyzer=held)
+    raw = {**AUTH, "Content-Type": "image/jpeg"}
+    photo = photo_bytes(faces_dir, MEMBER, 1)
+    with TestClient(app) as client:
+        posts = [_in_thread(lambda: client.post("/v1/analyze", headers=raw, content=photo))
+                 for _ in range(1 + waiting)]
+        try:
+            assert held.entered.wait(30)
+            deadline = time.monotonic() + 30
+            while app.state.analyses_in.count < 1 + waiting:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            busy = client.post("/v1/analyze", headers=raw, content=photo)
+            assert (busy.status_code, busy.json()["error"]) == (503, "busy")
+            assert busy.headers["retry-after"] == str(api.BUSY_RETRY_AFTER_S)
+            assert busy.json()["detail"] == api.BUSY.format(admitted=1 + waiting, retry_after_s=api.BUSY_RETRY_AFTER_S)
+            check, checked = _in_thread(lambda: client.get("/v1/health", headers=AUTH))
+            check.join(20)
+            assert checked and checked[0].status_code == 200
+        finally:
+            held.release.set()
+            for thread, _ in posts:
+                thread.join(60)
+    assert [result[0].status_code for _, result in posts] == [200] * (1 + waiting)
+    assert app.state.analyses_in.count == 0
+
+
+def test_a_body_that_does_not_arrive_in_time_gets_408_and_is_let_go(analyzer):
+    """The head had a deadline, the body none: a client that sent a head and part of a body held its
+    connection, and the part in memory, for ever (50 such clients with 23 MB each: 1.35 GB)."""
+    app = create_app(settings=ApiSettings(token=TOKEN, body_timeout_s=0.5), analyzer=analyzer)
+    with _served(app) as port:
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(f"POST /v1/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+                     "Content-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n".encode() + bytes(1000))
+        slow.settimeout(20)
+        answer = b""
+        while b"}" not in answer:
+            chunk = slow.recv(65536)
+            assert chunk, answer
+            answer += chunk
+        slow.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert body == b'{"error":"body_timeout","detail":"%s"}' % api.BODY_TOO_SLOW.format(seconds=0.5).encode()
+    assert api.DEFAULT_BODY_TIMEOUT_S == 60
+
+
+def test_a_client_that_leaves_mid_upload_leaves_no_traceback(client):
+    """uvicorn logged 'Exception in ASGI application' and Starlette's ClientDisconnect traceback."""
+    messages = [{"type": "http.request", "body": b"\xff\xd8" + bytes(98), "more_body": True},
+                {"type": "http.disconnect"}]
+    sent: list = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/analyze", "raw_path": b"/v1/analyze", "query_string": b"", "root_path": "",
+             "server": ("127.0.0.1", 8765), "client": ("127.0.0.1", 50000),
+             "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {TOKEN}".encode()),
+                         (b"content-type", b"image/jpeg"), (b"content-length", b"100000")]}
+    asyncio.run(client.app(scope, receive, send))  # raised ClientDisconnect
+    assert sent[0]["status"] == 400 and b'"client_disconnected"' in sent[1]["body"]

@@ -9,6 +9,12 @@ Enrolment and erasure are not offered here: they stay in the app and the CLI, wh
 """
 from unveil.api._app import (
     BODY_TOO_LARGE,
+    BODY_TOO_SLOW,
+    BUSY,
+    BUSY_RETRY_AFTER_S,
+    DEFAULT_ANALYSES_AT_ONCE,
+    DEFAULT_ANALYSES_WAITING,
+    DEFAULT_BODY_TIMEOUT_S,
     MAX_PIXELS_OVER_PILLOW,
     STORE_DAMAGED,
     STORE_KEY_CHANGED,
@@ -19,7 +25,7 @@ from unveil.api._app import (
     SettingsError,
     create_app,
 )
-from unveil.api._multipart import NO_IMAGE, SEVERAL_IMAGES
+from unveil.api._multipart import MAX_PARTS, NO_IMAGE, SEVERAL_IMAGES, TOO_MANY_PARTS
 from unveil.api._server import REQUEST_HEAD_TIMEOUT_S, HeadDeadlineProtocol
 from unveil.api._token import (
     TOKEN_ENV,
@@ -35,6 +41,13 @@ from unveil.api._token import (
 
 __all__ = [
     "BODY_TOO_LARGE",
+    "BODY_TOO_SLOW",
+    "BUSY",
+    "BUSY_RETRY_AFTER_S",
+    "DEFAULT_ANALYSES_AT_ONCE",
+    "DEFAULT_ANALYSES_WAITING",
+    "DEFAULT_BODY_TIMEOUT_S",
+    "MAX_PARTS",
     "MAX_PIXELS_OVER_PILLOW",
     "NO_IMAGE",
     "REQUEST_HEAD_TIMEOUT_S",
@@ -50,6 +63,7 @@ __all__ = [
     "TOKEN_FILE_OPEN",
     "TOKEN_FILE_SHORT",
     "TOKEN_MIN_CHARS",
+    "TOO_MANY_PARTS",
     "UNAUTHORIZED",
     "ApiSettings",
     "HeadDeadlineProtocol",

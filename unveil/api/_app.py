@@ -1,17 +1,19 @@
 """The FastAPI application of `unveil serve`: routes, bearer-token check, bounded uploads, JSON errors."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from fer_core import FaceAnalyzer, Gallery, ImageError, ImageTooLargeError, UnveilError, load_image
 from fer_core.analyzer import identify
@@ -31,10 +33,23 @@ from unveil.api._multipart import MultipartError, image_from_multipart
 
 # Uploads larger than this are refused before they are read whole: a 50 MP phone JPEG is 15-25 MB.
 DEFAULT_MAX_BODY_BYTES = 25 * 1024**2
-# At most this many photos are analysed at once; more requests wait their turn. The ONNX Runtime
+# At most this many photos are analysed at once, each in a thread of the server's own (the threads that
+# answer /v1/health and /v1/people are never taken); more requests wait their turn. The ONNX Runtime
 # sessions are thread-safe, but each analysis already uses every core and holds its photo decoded
 # (up to 12 bytes a pixel while detecting), so running more at once only adds memory, not speed.
 DEFAULT_ANALYSES_AT_ONCE = 2
+# At most this many more /v1/analyze requests wait (reading their body or waiting for a turn); the next is
+# answered 503 "busy" with Retry-After before its body is read. Each waiting request holds its body (up to
+# max_body_bytes) in memory, so this bounds what a client sending photos faster than they are analysed
+# can make the server hold: without it, 50 clients each holding a 23 MB body took the server from 0.55 to
+# 1.35 GB resident, and a home automation looping on requests could grow it until the kernel killed it.
+DEFAULT_ANALYSES_WAITING = 8
+BUSY_RETRY_AFTER_S = 5
+# Seconds a client has to send the whole body of a /v1/analyze request once its head arrived (the head has
+# its own deadline, unveil.api._server). 25 MB in 60 s is 3.3 Mbit/s; a photo over a home network takes
+# seconds. Without it, a client that sent a head and part of a body held its connection and that body in
+# memory for ever.
+DEFAULT_BODY_TIMEOUT_S = 60.0
 
 UNAUTHORIZED = "a valid 'Authorization: Bearer TOKEN' header is required"
 BODY_TOO_LARGE = "the request body is over the {limit_mb:g} MB limit; nothing was analysed"
@@ -49,6 +64,10 @@ STORE_KEY_CHANGED = ("the family store's master key was replaced in another sess
                      "restart unveil serve with the new passphrase or key file; retrying will not help")
 STORE_DAMAGED = ("the family store cannot be read, so no face can be named and no photo is analysed (a reply without "
                  "names would pass family members off as strangers): {reason}")
+BUSY = ("{admitted} photos are being received, analysed or waiting their turn, the most this server takes at once; "
+        "nothing was read or analysed: retry after {retry_after_s} s")
+BODY_TOO_SLOW = "the request body did not arrive whole within {seconds:g} s; nothing was analysed"
+CLIENT_GONE = "the client closed the connection before the whole body arrived; nothing was analysed"
 MAX_PIXELS_OVER_PILLOW = ("max_pixels {max_pixels:,} is over the {limit:,} pixels Pillow opens (PIL.Image.MAX_IMAGE_PIXELS, "
                           "its decompression-bomb limit), so photos under it would still be refused; set at most "
                           "{limit:,}")
@@ -65,12 +84,15 @@ class SettingsError(UnveilError, ValueError):
 class ApiSettings:
     """token: the bearer token every /v1 request must carry. max_body_bytes: the largest request body read.
     max_pixels: the largest photo decoded (fer_core.images.MAX_PIXELS), at most Pillow's own limit
-    (SettingsError otherwise). analyses_at_once: see DEFAULT_ANALYSES_AT_ONCE."""
+    (SettingsError otherwise). analyses_at_once, analyses_waiting, body_timeout_s: see DEFAULT_ANALYSES_AT_ONCE,
+    DEFAULT_ANALYSES_WAITING and DEFAULT_BODY_TIMEOUT_S."""
 
     token: str
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_pixels: int = MAX_PIXELS
     analyses_at_once: int = DEFAULT_ANALYSES_AT_ONCE
+    analyses_waiting: int = DEFAULT_ANALYSES_WAITING
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
 
     def __post_init__(self) -> None:
         # Pillow refuses a photo over its limit as it opens it, before load_image compares the size with
@@ -83,9 +105,29 @@ class ApiSettings:
 class ApiError(Exception):
     """An answer other than 200: its HTTP status, a machine-readable kind and a sentence for people."""
 
-    def __init__(self, status: int, kind: str, detail: str) -> None:
+    def __init__(self, status: int, kind: str, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
-        self.status, self.kind, self.detail = status, kind, detail
+        self.status, self.kind, self.detail, self.headers = status, kind, detail, headers
+
+
+class _Admission:
+    """How many /v1/analyze requests are in the server (receiving, waiting or analysed), refusing the one past
+    `most`. A lock, not the event loop, keeps the count: Starlette's TestClient runs each request on a loop
+    of its own."""
+
+    def __init__(self, most: int) -> None:
+        self.most, self.count, self._lock = most, 0, threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.count >= self.most:
+                return False
+            self.count += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.count -= 1
 
 
 def _error(status: int, kind: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -99,12 +141,16 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     meanwhile (in the app or the CLI) counts at once."""
     models = analyzer if analyzer is not None else FaceAnalyzer()
     expected = settings.token.encode()
-    # A thread semaphore, taken in the worker thread: the analysis itself runs outside the event loop.
-    turns = threading.BoundedSemaphore(settings.analyses_at_once)
+    # The analyses' own threads: a request waiting for one holds no thread, so /v1/health and /v1/people
+    # (in Starlette's thread pool of 40) are answered however many wait. Everything that costs CPU in a
+    # request, the multipart parsing included, runs there, never on the event loop.
+    analyses = ThreadPoolExecutor(settings.analyses_at_once, thread_name_prefix="unveil-analysis")
+    admission = _Admission(settings.analyses_at_once + settings.analyses_waiting)
     # No Swagger or ReDoc page: FastAPI's load their scripts from a public CDN, so opening one would
     # contact a third party. The OpenAPI description is served at /openapi.json, behind the token.
     app = FastAPI(title="Unveil local API", version="1", docs_url=None, redoc_url=None,
                   description="Faces, emotions and family names of photos, analysed on this machine.")
+    app.state.analyses_in = admission  # read-only, for tests: .count is how many /v1/analyze requests are in
 
     @app.middleware("http")
     async def bearer_token(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
@@ -117,7 +163,7 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.kind, exc.detail)
+        return _error(exc.status, exc.kind, exc.detail, exc.headers)
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:
@@ -165,9 +211,18 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         multipart/form-data (field `image`) or as the raw body (an image/* Content-Type). When the family
         store cannot be read, 503 with error "store_unavailable", "store_key_changed" or "store_damaged", and
         no faces: an answer without names would call family members "unknown", and an automation keyed
-        on strangers would act on it."""
-        data = await _body_image(request, settings.max_body_bytes)
-        return await run_in_threadpool(_analyze, data, models, gallery, settings.max_pixels, store, turns)
+        on strangers would act on it. When as many requests as the server takes are in already, 503 with
+        error "busy" and a Retry-After header, before the body is read."""
+        content_type = _photo_content_type(request, settings.max_body_bytes)
+        if not admission.enter():
+            raise ApiError(503, "busy", BUSY.format(admitted=admission.most, retry_after_s=BUSY_RETRY_AFTER_S),
+                           {"Retry-After": str(BUSY_RETRY_AFTER_S)})
+        try:
+            body = await _body(request, settings.max_body_bytes, settings.body_timeout_s)
+            return await asyncio.wrap_future(analyses.submit(
+                _analyze, body, content_type, models, gallery, settings.max_pixels, store))
+        finally:
+            admission.leave()
 
     @app.get("/v1/people")
     def people() -> dict[str, Any]:
@@ -190,34 +245,52 @@ def _bearer_token(authorization: str) -> bytes | None:
     return token.lstrip(" ").encode() if scheme.lower() == "bearer" else None
 
 
-async def _body_image(request: Request, limit: int) -> bytes:
-    """The photo's bytes from the request body, read into memory only and never past `limit` bytes."""
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "too_large", BODY_TOO_LARGE.format(limit_mb=limit / 1024**2))
+
+
+def _photo_content_type(request: Request, limit: int) -> str:
+    """The request's Content-Type when it can carry a photo and its declared length is within `limit`."""
     content_type = request.headers.get("content-type", "")
     kind = content_type.split(";")[0].strip().lower()
-    multipart = kind == "multipart/form-data"
-    if not (multipart or kind.startswith("image/") or kind == "application/octet-stream"):
+    if not (kind == "multipart/form-data" or kind.startswith("image/") or kind == "application/octet-stream"):
         raise ApiError(415, "unsupported_media_type", UNSUPPORTED_TYPE.format(content_type=content_type))
-    too_large = ApiError(413, "too_large", BODY_TOO_LARGE.format(limit_mb=limit / 1024**2))
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise _too_large(limit)
+    return content_type
+
+
+async def _body(request: Request, limit: int, timeout_s: float) -> bytes:
+    """The request body, read into memory only, never past `limit` bytes nor for longer than `timeout_s`."""
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    if not multipart:
-        return bytes(body)
     try:
-        return image_from_multipart(bytes(body), content_type)
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise _too_large(limit)
+    except TimeoutError:
+        raise ApiError(408, "body_timeout", BODY_TOO_SLOW.format(seconds=timeout_s)) from None
+    except ClientDisconnect:
+        # Nobody is left to read the answer (uvicorn drops it); without this, uvicorn logged a traceback.
+        raise ApiError(400, "client_disconnected", CLIENT_GONE) from None
+    return bytes(body)
+
+
+def _photo(body: bytes, content_type: str) -> bytes:
+    """The photo's bytes: the body itself, or its multipart `image` field."""
+    if content_type.split(";")[0].strip().lower() != "multipart/form-data":
+        return body
+    try:
+        return image_from_multipart(body, content_type)
     except MultipartError as exc:
         raise ApiError(400, "malformed_multipart", str(exc)) from None
 
 
-def _analyze(data: bytes, models: FaceAnalyzer, gallery_now: Callable[[], Gallery | None], max_pixels: int,
-             store: FamilyStore | None, turns: threading.BoundedSemaphore) -> dict[str, Any]:
-    with turns:
-        return _analyze_now(data, models, gallery_now, max_pixels, store)
+def _analyze(body: bytes, content_type: str, models: FaceAnalyzer, gallery_now: Callable[[], Gallery | None],
+             max_pixels: int, store: FamilyStore | None) -> dict[str, Any]:
+    return _analyze_now(_photo(body, content_type), models, gallery_now, max_pixels, store)
 
 
 def _analyze_now(data: bytes, models: FaceAnalyzer, gallery_now: Callable[[], Gallery | None], max_pixels: int,
