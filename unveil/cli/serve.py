@@ -68,6 +68,11 @@ def log_config() -> dict[str, Any]:
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["path_only"] = {"()": PathOnly}
     config["handlers"]["access"]["filters"] = ["path_only"]
+    # python-multipart logs what it makes of a malformed body as warnings (a part's Content-Transfer-Encoding,
+    # a wrong boundary character); having no handler, they went bare to stderr through Python's last-resort
+    # handler: text the client wrote (up to 4 KB a part), in the log without the client's address. The client
+    # gets the same reason in its 400 answer.
+    config.setdefault("loggers", {})["python_multipart"] = {"level": "CRITICAL"}
     return config
 
 
