@@ -216,16 +216,19 @@ def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by:
     consent is: ConsentError, nothing stored, when for example a child's consent is not a guardian's, and
     DateInQuestionError while the date is in question (its given_at would carry the doubtful clock)."""
     require_settled_date(store)
-    record = _require_latest(store, person_id)
-    changes: dict[str, Any] = {"given_at": store_now(store), "expires_at": expires_at}
-    if given_by is not None:
-        giver = given_by.strip() if isinstance(given_by, str) else given_by
-        themself = isinstance(giver, str) and giver.casefold() == record.subject.strip().casefold()
-        changes |= {"given_by": record.subject if themself else giver, "relation": "self" if themself else "guardian"}
-    if subject_is_child is not None:
-        changes["subject_is_child"] = bool(subject_is_child)
-    record = replace(record, **changes)
-    record_consent(store, person_id, record, event="consent_renewed")
+    # The governing record is read under the write lock, so that a scope narrowed (or a renewal made) in another
+    # session between this read and the write is not undone by a copy of the record from before it.
+    with store.transaction():
+        record = _require_latest(store, person_id)
+        changes: dict[str, Any] = {"given_at": store_now(store), "expires_at": expires_at}
+        if given_by is not None:
+            giver = given_by.strip() if isinstance(given_by, str) else given_by
+            themself = isinstance(giver, str) and giver.casefold() == record.subject.strip().casefold()
+            changes |= {"given_by": record.subject if themself else giver, "relation": "self" if themself else "guardian"}
+        if subject_is_child is not None:
+            changes["subject_is_child"] = bool(subject_is_child)
+        record = replace(record, **changes)
+        record_consent(store, person_id, record, event="consent_renewed")
     return record
 
 
@@ -234,9 +237,9 @@ def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecor
     in the same transaction. DateInQuestionError, nothing changed, while the date is in question (the changed
     consent is given now, by the doubtful clock)."""
     require_settled_date(store)
-    record = replace(_require_latest(store, person_id), given_at=store_now(store), scope=scope)
-    record.validate(now=store_now(store))
-    with store.transaction():
+    with store.transaction():  # read under the write lock, as in renew: another session's renewal is kept
+        record = replace(_require_latest(store, person_id), given_at=store_now(store), scope=scope)
+        record.validate(now=store_now(store))
         store.add_consent(person_id, record.to_details())
         removed = 0 if record.allows_thumbnails else store.delete_thumbnails(person_id=person_id)
         audit_log.record(store, "consent_scope_changed", person_id=person_id,
