@@ -657,3 +657,24 @@ def test_a_client_that_leaves_mid_upload_leaves_no_traceback(client):
                          (b"content-type", b"image/jpeg"), (b"content-length", b"100000")]}
     asyncio.run(client.app(scope, receive, send))  # raised ClientDisconnect
     assert sent[0]["status"] == 400 and b'"client_disconnected"' in sent[1]["body"]
+
+
+def _answer_until_closed(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_what_is_not_http_gets_the_json_error_too(analyzer):
+    """uvicorn answered text/plain 'Invalid HTTP request received.' where every other error is JSON."""
+    head = f"POST /v1/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n".encode()
+    with _served(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as port:
+        for request in (head + b"Content-Type: image/jpeg\r\nContent-Length: -1\r\n\r\n",
+                        head + b"Content-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"):
+            answer = _answer_until_closed(port, request)
+            status, _, body = answer.partition(b"\r\n\r\n")
+            assert status.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in status.lower()
+            assert body == b'{"error":"invalid_http","detail":"%s"}' % api.INVALID_HTTP.encode()

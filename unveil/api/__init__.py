@@ -26,7 +26,7 @@ from unveil.api._app import (
     create_app,
 )
 from unveil.api._multipart import MAX_PARTS, NO_IMAGE, SEVERAL_IMAGES, TOO_MANY_PARTS
-from unveil.api._server import REQUEST_HEAD_TIMEOUT_S, HeadDeadlineProtocol
+from unveil.api._server import INVALID_HTTP, REQUEST_HEAD_TIMEOUT_S, HeadDeadlineProtocol
 from unveil.api._token import (
     TOKEN_ENV,
     TOKEN_ENV_SHORT,
@@ -67,6 +67,7 @@ __all__ = [
     "UNAUTHORIZED",
     "ApiSettings",
     "HeadDeadlineProtocol",
+    "INVALID_HTTP",
     "SettingsError",
     "TokenFileError",
     "create_app",

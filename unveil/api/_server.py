@@ -8,12 +8,18 @@ file descriptor of a default `ulimit -n`, and no one with the token is answered 
 from __future__ import annotations
 
 import asyncio
+import json
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 # Seconds a client has to send a whole request head, from when it connects or its previous answer was
 # sent. Home Assistant, Node-RED and curl send one in a single write.
 REQUEST_HEAD_TIMEOUT_S = 10.0
+# The answer to what h11 cannot read as HTTP/1.1 (a Content-Length of -1, a chunk size that is not hex), in
+# the API's JSON error shape; uvicorn's own is text/plain "Invalid HTTP request received.".
+INVALID_HTTP = ("the request is not valid HTTP/1.1 (its request line, a header or its chunked body); nothing more is "
+                "read from this connection")
 
 
 class HeadDeadlineProtocol(H11Protocol):
@@ -41,6 +47,17 @@ class HeadDeadlineProtocol(H11Protocol):
         # Armed first: the base class may go on at once to a pipelined request, which disarms it.
         self._arm_head_deadline()
         super().on_response_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot read, as the API's JSON error (kind "invalid_http")."""
+        body = json.dumps({"error": "invalid_http", "detail": INVALID_HTTP}, separators=(",", ":")).encode()
+        if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):  # no answer of the app's begun
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                       (b"connection", b"close")]
+            self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers, reason=b"Bad Request")))
+            self.transport.write(self.conn.send(h11.Data(data=body)))
+            self.transport.write(self.conn.send(h11.EndOfMessage()))
+        self.transport.close()
 
     def _arm_head_deadline(self) -> None:
         self._cancel_head_deadline()
