@@ -268,6 +268,7 @@ class FamilyStore:
         self._lock = threading.RLock()
         self._master: bytearray | None = None
         self._master_id: str | None = None
+        self._key_replaced = False  # locked by MasterKeyChangedError (see _lock_replaced_key)
         self._audit_key: bytearray | None = None
         self._data_keys: dict[str, bytearray] = {}
         self._depth = 0
@@ -512,6 +513,7 @@ class FamilyStore:
                 _crypto.wipe(key)
             self._data_keys.clear()
             self._master = self._audit_key = self._master_id = None
+            self._key_replaced = False
 
     def close(self) -> None:
         with self._lock:
@@ -773,8 +775,14 @@ class FamilyStore:
 
     def _require_master(self) -> bytearray:
         if self._master is None:
-            raise StoreLockedError()
+            raise MasterKeyChangedError() if self._key_replaced else StoreLockedError()
         return self._master
+
+    def _lock_replaced_key(self) -> None:
+        # Locked because another session rotated the master key: until this session is unlocked (or locked) again,
+        # what it is asked says so, rather than "unlock it first" to a program that was given the passphrase.
+        self.lock()
+        self._key_replaced = True
 
     def _check_master_current(self, conn: sqlite3.Connection) -> None:
         # Another session may have rotated the master key: this session's keys would then wrap new
@@ -782,7 +790,7 @@ class FamilyStore:
         if self._master is not None:
             current = self._meta_or_none(conn, "master_id")
             if current is not None and current != self._master_id:
-                self.lock()
+                self._lock_replaced_key()
                 raise MasterKeyChangedError()
 
     def _master_replaced(self) -> bool:
@@ -805,7 +813,7 @@ class FamilyStore:
                                             what=f"the data key of {owner}"))
         except TamperedDataError:
             if self._master_replaced():
-                self.lock()
+                self._lock_replaced_key()
                 raise MasterKeyChangedError() from None
             raise
 

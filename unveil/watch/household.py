@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from fer_core.identity import Gallery, Match
-from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreError, StoreLockedError
+from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreError
 from governance import consent, family
 
 log = logging.getLogger("unveil.watch")
@@ -74,15 +74,11 @@ class Household:
         try:
             self._gallery, self._until = self._build()
             self._key_changed = False
-        except StoreLockedError as exc:
-            # MasterKeyChangedError locked the store: later reads find it locked, which is the same news.
+        except MasterKeyChangedError:  # also when the loop's count met the new key first
             self._gallery, self._until = self._empty(), None
-            if isinstance(exc, MasterKeyChangedError) or self._key_changed:
-                if not self._key_changed:
-                    log.warning(GALLERY_KEY_CHANGED)
-                self._key_changed = True
-            else:
-                log.warning(GALLERY_UNREADABLE.format(kind=type(exc).__name__))
+            if not self._key_changed:
+                log.warning(GALLERY_KEY_CHANGED)
+            self._key_changed = True
         except StoreBusyError:
             self._gallery, self._until = self._empty(), None
             log.warning(GALLERY_BUSY)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from fer_core.store import FamilyStore, MasterKeyChangedError
+from fer_core.store import FamilyStore, MasterKeyChangedError, StoreLockedError
 from governance import erasure, family
 from tests.support import privacy_harness as h
 
@@ -66,9 +66,18 @@ def test_a_read_that_began_before_another_session_rotated_the_key_is_a_changed_k
     # The reader's read has begun (its snapshot holds the old master's id) when the rotation commits and
     # re-wraps the data keys: the first key it then unwraps is wrapped under the new master.
     _once(monkeypatch, "_data_key", reader, _rotate(data_dir))
-    with reader, pytest.raises(MasterKeyChangedError):
-        reader.people()  # was TamperedDataError: "the data key of ... was altered, corrupted or moved"
-    assert not reader.is_unlocked
+    with reader:
+        with pytest.raises(MasterKeyChangedError):
+            reader.people()  # was TamperedDataError: "the data key of ... was altered, corrupted or moved"
+        assert not reader.is_unlocked
+        with pytest.raises(MasterKeyChangedError):  # what it is asked next says so too, not "unlock it first"
+            family.count_recognitions(reader, [None])
+        reader.unlock(h.PASSPHRASE)
+        assert len(reader.people()) == 2
+        reader.lock()
+        with pytest.raises(StoreLockedError) as locked:
+            reader.people()
+        assert not isinstance(locked.value, MasterKeyChangedError)
     _intact(data_dir)
 
 
