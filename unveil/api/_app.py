@@ -41,8 +41,8 @@ DEFAULT_ANALYSES_AT_ONCE = 2
 # At most this many more /v1/analyze requests wait (reading their body or waiting for a turn); the next is
 # answered 503 "busy" with Retry-After before its body is read. Each waiting request holds its body (up to
 # max_body_bytes) in memory, so this bounds what a client sending photos faster than they are analysed
-# can make the server hold: without it, 50 clients each holding a 23 MB body took the server from 0.55 to
-# 1.35 GB resident, and a home automation looping on requests could grow it until the kernel killed it.
+# can make the server hold: without it, 30 simultaneous 21 MB uploads took the server to 2.9 GB resident
+# (1.4 GB now), and a home automation looping on requests could grow it until the kernel killed it.
 DEFAULT_ANALYSES_WAITING = 8
 BUSY_RETRY_AFTER_S = 5
 # Seconds a client has to send the whole body of a /v1/analyze request once its head arrived (the head has
@@ -143,7 +143,9 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     expected = settings.token.encode()
     # The analyses' own threads: a request waiting for one holds no thread, so /v1/health and /v1/people
     # (in Starlette's thread pool of 40) are answered however many wait. Everything that costs CPU in a
-    # request, the multipart parsing included, runs there, never on the event loop.
+    # request, the multipart parsing included, runs there, never on the event loop. Only these threads
+    # allocate for analyses, so only their malloc arenas grow: when any of Starlette's 40 threads could run
+    # one, 20 simultaneous 48 MP uploads took 3.6 GB resident (1.5 GB with MALLOC_ARENA_MAX=2; 1.35 GB now).
     analyses = ThreadPoolExecutor(settings.analyses_at_once, thread_name_prefix="unveil-analysis")
     admission = _Admission(settings.analyses_at_once + settings.analyses_waiting)
     # No Swagger or ReDoc page: FastAPI's load their scripts from a public CDN, so opening one would
