@@ -113,18 +113,19 @@ def test_a_token_is_made_once_kept_private_and_reused(tmp_path, monkeypatch):
     assert load_or_create(tmp_path / "data") == ("from-the-environment", False)
 
 
-def test_every_later_start_says_where_the_token_is_and_never_shows_it_again(tmp_path, monkeypatch, capsys):
-    """The first start prints the new token once; a user who has lost that output is told on the next start
-    where it is kept, without it being printed again."""
+def test_every_start_says_where_the_token_is_and_never_shows_it(tmp_path, monkeypatch, capsys):
+    """The first start printed the new token, which a service's journal then kept for anyone who reads it: every
+    start says where it is kept (the first with how to read it), never the token."""
     for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)  # started and stopped at once
     monkeypatch.setattr(api, "create_app", lambda **parts: None)  # no models to load for what is printed
-    data = tmp_path / "data"
+    data = tmp_path / "my data"
     path = f"{data}/{TOKEN_FILE}"
     assert main(["serve", "--data-dir", str(data)]) == 0
     token = (data / TOKEN_FILE).read_text().strip()
-    assert capsys.readouterr().out == TOKEN_CREATED.format(path=path, token=token) + "\n"
+    out = capsys.readouterr().out
+    assert out == TOKEN_CREATED.format(path=path, quoted=f"'{path}'") + "\n" and token not in out
     assert main(["serve", "--data-dir", str(data)]) == 0
     out = capsys.readouterr().out
     assert out == TOKEN_KEPT.format(path=path) + "\n" and token not in out

@@ -5,7 +5,8 @@
     unveil serve --host 0.0.0.0           # open to the local network, deliberately (a warning is printed)
 
 Every request needs `Authorization: Bearer TOKEN`: the token is $UNVEIL_API_TOKEN, or one generated on
-first start, kept 0600 in the data folder and printed once. OpenAPI description: /openapi.json.
+first start, kept 0600 in the data folder and never printed (a service's output is kept in its journal, which
+others may read). OpenAPI description: /openapi.json.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import copy
 import ipaddress
 import logging
 import os
+import shlex
 import sys
 from typing import Any
 
@@ -21,8 +23,9 @@ from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unl
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-TOKEN_CREATED = "API token (kept in {path}, shown only this once): {token}"
-# On every later start: where the token is, for a user who no longer has the first start's output (never the token).
+# Where the token is, never the token: under systemd (or any service manager) what a command prints is kept in a
+# journal that the machine's administrators, and often the adm group, can read.
+TOKEN_CREATED = "API token: a new one, kept in {path} (readable by you only): TOKEN=$(cat {quoted})"
 TOKEN_KEPT = "API token: the one kept in {path}"
 OPEN_TO_NETWORK = ("warning: listening on {host}: other machines on the network can reach the API (the token is "
                    "still required; traffic is not encrypted)")
@@ -97,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or default_data_dir()
     token, created = load_or_create(data_dir)
     if created:
-        print(TOKEN_CREATED.format(path=f"{data_dir}/{TOKEN_FILE}", token=token), flush=True)
+        path = f"{data_dir}/{TOKEN_FILE}"
+        print(TOKEN_CREATED.format(path=path, quoted=shlex.quote(path)), flush=True)
     elif TOKEN_ENV not in os.environ:
         print(TOKEN_KEPT.format(path=f"{data_dir}/{TOKEN_FILE}"), flush=True)
     if not _is_loopback(args.host):
