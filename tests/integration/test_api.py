@@ -518,7 +518,7 @@ def test_the_command_serves_on_localhost_and_stops_on_sigterm(tmp_path, app_mode
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status says what stopped it.
     assert server.returncode == -signal.SIGTERM and "Application shutdown complete." in err, err
     token = token_file.read_text().strip()
-    assert out.count(token) == 1 and token not in err  # shown once, never logged
+    assert token not in out and token not in err  # never printed, never logged
     assert "Uvicorn running on http://127.0.0.1:" in err and "warning: listening" not in err
     assert '"GET /v1/health HTTP/1.1" 200' in out  # uvicorn's access log goes to stdout
     assert '"GET /v1/health HTTP/1.1" 401' in out and "quixbrandt" not in (out + err).lower() and "?" not in out
@@ -679,3 +679,33 @@ def test_what_is_not_http_gets_the_json_error_too(analyzer):
             status, _, body = answer.partition(b"\r\n\r\n")
             assert status.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in status.lower()
             assert body == b'{"error":"invalid_http","detail":"%s"}' % api.INVALID_HTTP.encode()
+
+
+def test_no_request_reaches_a_telemetry_provider_set_in_the_process(analyzer, monkeypatch):
+    """FastAPI 0.165 traces every request through OpenTelemetry's global providers, and exports them by itself
+    when FASTAPI_OTEL_AUTO_CONFIGURE and an OTLP endpoint are in the environment: one `opentelemetry-instrument
+    unveil serve`, or a variable set for another service, would send each request's path and timing off the
+    machine. The app turns FastAPI's telemetry off."""
+    from opentelemetry import trace
+
+    spans: list[str] = []
+
+    class Recording(trace.NoOpTracer):
+        def start_span(self, name, *args, **kwargs):
+            spans.append(name)
+            return super().start_span(name, *args, **kwargs)
+
+        def start_as_current_span(self, name, *args, **kwargs):
+            spans.append(name)
+            return super().start_as_current_span(name, *args, **kwargs)
+
+    class Provider(trace.TracerProvider):
+        def get_tracer(self, *args, **kwargs):
+            return Recording()
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", Provider())
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.example:4318")
+    with TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:
+        assert client.get("/v1/health", headers=AUTH).status_code == 200
+    assert spans == []

@@ -150,8 +150,13 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     admission = _Admission(settings.analyses_at_once + settings.analyses_waiting)
     # No Swagger or ReDoc page: FastAPI's load their scripts from a public CDN, so opening one would
     # contact a third party. The OpenAPI description is served at /openapi.json, behind the token.
+    # No telemetry: FastAPI (0.165) traces each request through OpenTelemetry's global providers and, given
+    # FASTAPI_OTEL_AUTO_CONFIGURE and an OTLP endpoint in the environment, exports them itself: a variable set for
+    # another service would send each request's path and timing off the machine.
     app = FastAPI(title="Unveil local API", version="1", docs_url=None, redoc_url=None,
-                  description="Faces, emotions and family names of photos, analysed on this machine.")
+                  description="Faces, emotions and family names of photos, analysed on this machine.",
+                  telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+                             "auto_configure": False})
     app.state.analyses_in = admission  # read-only, for tests: .count is how many /v1/analyze requests are in
 
     @app.middleware("http")
