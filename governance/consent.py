@@ -17,9 +17,12 @@ from fer_core.store import FamilyStore
 from governance import audit_log, clock, erasure
 
 RELATIONS = ("self", "guardian")
+# What each scope keeps, as the app's consent form says it to a household: a face embedding is "a face print"
+# there (the numbers the identity model computes from a face), never the photo it came from.
 SCOPES: dict[str, str] = {
-    "recognition": "face embeddings only: the person can be recognised in photos",
-    "recognition+thumbnails": "face embeddings plus small face images, kept encrypted to show in the app",
+    "recognition": ("a face print only (numbers computed from the photos, not the photos themselves): the person can "
+                    "be recognised in photos"),
+    "recognition+thumbnails": "the face print plus small pictures of their face, kept encrypted to show in the app",
 }
 # Clock skew tolerated between the device that recorded a consent and this one.
 _FUTURE_SKEW = timedelta(minutes=5)

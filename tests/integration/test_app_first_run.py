@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from fer_core.store import MIN_PASSPHRASE_CHARS
 from tests.support.app import STRANGER, photo_bytes
 from tests.support.paths import REPO
+from unveil.app import enrolment as app_enrolment
+from unveil.app import session as app_session
 from unveil.app import widgets
 from unveil.app.live import NO_CAMERA
 
@@ -54,3 +57,27 @@ def test_the_live_page_says_what_a_missing_or_refused_camera_looks_like(app_env,
     _page(at, "live")
     assert NO_CAMERA in [c.value for c in at.caption]
     assert "Requested device not found" in NO_CAMERA and "Analyze and Video pages" in NO_CAMERA
+
+
+def test_the_passphrase_rules_are_said_before_the_store_is_created(app_env):
+    """The length the store asks for and that a lost passphrase cannot be recovered are said on the form, before
+    any try: the length was said only by the error after a passphrase too short."""
+    at = _page(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT), "family")
+    assert not at.exception and not at.error
+    intro = app_enrolment.CREATE_STORE_INTRO.format(minimum=MIN_PASSPHRASE_CHARS)
+    assert intro in [m.value for m in at.markdown]
+    assert f"at least {MIN_PASSPHRASE_CHARS} characters" in intro and "cannot be recovered" in intro
+    assert at.text_input(key="create_passphrase").help == app_enrolment.PASSPHRASE_HELP.format(
+        minimum=MIN_PASSPHRASE_CHARS)
+
+
+def test_a_new_session_on_an_empty_store_does_not_ask_to_unlock_it_for_nothing(app_env):
+    at = _page(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT), "family")
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    assert not at.exception and at.button(key="sidebar_lock")
+    reloaded = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()  # a reload: a new session
+    assert not reloaded.exception
+    assert _infos(reloaded)[0] == app_session.NEW_SESSION_NOTHING_KEPT
+    assert not any("nlock the store on the Family page to use them" in i for i in _infos(reloaded))

@@ -266,7 +266,7 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
     assert [e.value for e in at.error] == ["The two passphrases differ; nothing was created."]
 
     _create_store_and_enrol(at, faces_dir)
-    assert at.success[0].value.startswith("Enrolled Colin Powell with 4 embedding(s) and 0 thumbnail(s).")
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 4 face print(s) and 0 thumbnail(s).")
     members = at.dataframe[0].value
     assert list(members["name"]) == ["Colin Powell"] and list(members["consent"]) == ["active"]
 
@@ -283,14 +283,14 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
 
     # Purge needs the confirmation, then shows the receipt.
     at.switch_page("unveil/app/pages/family.py").run()
-    assert at.button(key="erase_submit").label == "Purge" and at.button(key="erase_submit").disabled
+    assert at.button(key="erase_submit").label == "Erase" and at.button(key="erase_submit").disabled
     _widget(at, "checkbox", "erase_request_").check().run()
     at.button(key="erase_submit").click().run()
     _no_exception(at)
     assert at.success[0].value.startswith("Colin Powell was erased: 8 record(s) deleted, their key destroyed.")
     receipt = next(m.value for m in at.markdown if m.value.startswith("**Deletion receipt**"))
     assert "- Reason: request; erased at " in receipt
-    assert "- Deleted: 1 member, 4 embeddings, 0 thumbnails, 1 consent record, 1 kept result, 1 data key" in receipt
+    assert "- Deleted: 1 member, 4 face prints, 0 thumbnails, 1 consent record, 1 kept result, 1 data key" in receipt
     download = at.get("download_button")[-1]
     assert download.proto.label == "Download the deletion receipt"
     assert at.info[0].value == "No one is enrolled yet."
@@ -365,7 +365,7 @@ def test_the_receipt_of_an_erasure_comes_before_the_next_member_s_erasure_form(a
     _widget(at, "checkbox", "erase_request_").check().run()
     at.button(key="erase_submit").click().run()
     _no_exception(at)
-    shown = list(next(tab for tab in at.tabs if tab.label == "Withdraw consent or purge"))
+    shown = list(next(tab for tab in at.tabs if tab.label == "Withdraw consent or erase"))
     receipt = next(i for i, node in enumerate(shown)
                    if node.type == "success" and node.value.startswith("Serena Williams was erased: "))
     next_form = next(i for i, node in enumerate(shown) if node.type == "markdown"
@@ -388,7 +388,7 @@ def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_memb
     _widget(at, "radio", "erase_action_").set_value("withdrawn").run()
     said = [m.value for m in at.markdown if m.value.startswith("**Erasing Serena Williams deletes")]
     assert said == [("**Erasing Serena Williams deletes, for good:**\n"
-                     "- Serena Williams's name, 1 consent record, 2 face embeddings and 0 thumbnails\n"
+                     "- Serena Williams's name, 1 consent record, 2 face prints and 0 thumbnails\n"
                      "- Serena Williams's data key, so no backup of the store can be read for them either\n"
                      "- 1 kept result naming Serena Williams, which also names Laura: a kept result is erased "
                      "whole with anyone it names, so what it holds about Laura goes too")]
@@ -407,7 +407,7 @@ def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_memb
 def test_the_enrolment_form_is_empty_after_an_enrolment_and_a_group_photo_asks_which_face(app_env, faces_dir):
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
-    assert at.success[0].value.startswith("Enrolled Colin Powell with 4 embedding(s) and 0 thumbnail(s).")
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 4 face print(s) and 0 thumbnail(s).")
     # Nothing of Colin's enrolment is left for the next person: name, photos and consent start empty.
     assert _enrol(at, "name").value == "" and not _enrol(at, "photos").value
     assert _enrol(at, "agreed").value is False and _enrol(at, "guardian").value is False
@@ -432,7 +432,7 @@ def test_the_enrolment_form_is_empty_after_an_enrolment_and_a_group_photo_asks_w
     pick.set_value(0)
     at.button(key="enrol_submit").click().run()
     _no_exception(at)
-    assert at.success[0].value.startswith("Enrolled Serena Williams with 2 embedding(s)")
+    assert at.success[0].value.startswith("Enrolled Serena Williams with 2 face print(s)")
     assert list(at.dataframe[0].value["name"]) == ["Colin Powell", "Serena Williams"]
 
     # Skipping the group photo enrols from the others, and says which photo was left out and why.
@@ -445,7 +445,7 @@ def test_the_enrolment_form_is_empty_after_an_enrolment_and_a_group_photo_asks_w
     at.button(key="enrol_submit").click().run()
     _no_exception(at)
     assert at.success[0].value == (
-        "Enrolled Serena W with 1 embedding(s) and 0 thumbnail(s). They will be named in analysed photos from now "
+        "Enrolled Serena W with 1 face print(s) and 0 thumbnail(s). They will be named in analysed photos from now "
         "on. two people.jpg: 2 faces and none picked, so it is not used.")
 
 
@@ -586,7 +586,7 @@ def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
     members = at.dataframe[0].value
     assert members.to_dict("records")[0] | {"enrolled": None, "last seen": None, "expires": None} == {
         "name": "Little One", "consent": "active", "expires": None, "given by": "Big One (guardian)",
-        "scope": "recognition+thumbnails", "embeddings": 1, "thumbnails": 1, "enrolled": None, "last seen": None}
+        "scope": "recognition+thumbnails", "face prints": 1, "thumbnails": 1, "enrolled": None, "last seen": None}
     assert len(at.image) == 1  # the encrypted thumbnail, shown to the unlocked session
 
 
@@ -630,7 +630,7 @@ def test_kept_camera_shots_are_shown_whenever_they_would_be_enrolled_and_go_with
     at.button(key="enrol_clear_shots").click().run()
     assert _shots_shown(at) == ([], 0)
     _enrol_person(at, "Colin Powell", [("colin.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")])
-    assert at.success[0].value.startswith("Enrolled Colin Powell with 1 embedding(s)")
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 1 face print(s)")
 
     # Locking the store forgets the kept shots: after the unlock, none is shown and none is enrolled.
     _keep_shot(at, photo_bytes(faces_dir, STRANGER, 4))
@@ -641,7 +641,7 @@ def test_kept_camera_shots_are_shown_whenever_they_would_be_enrolled_and_go_with
     _no_exception(at)
     assert _shots_shown(at) == ([], 0)
     _enrol_person(at, "Laura", [("laura.jpg", photo_bytes(faces_dir, MEMBER, 2), "image/jpeg")])
-    assert at.success[0].value.startswith("Enrolled Laura with 1 embedding(s)")
+    assert at.success[0].value.startswith("Enrolled Laura with 1 face print(s)")
 
 
 def test_two_uploads_with_one_file_name_are_both_shown_and_enrolled(app_env, faces_dir):
@@ -660,7 +660,7 @@ def test_two_uploads_with_one_file_name_are_both_shown_and_enrolled(app_env, fac
     _enrol(at, "agreed").check()
     at.button(key="enrol_submit").click().run()
     _no_exception(at)
-    assert at.success[0].value.startswith("Enrolled Colin Powell with 2 embedding(s)")
+    assert at.success[0].value.startswith("Enrolled Colin Powell with 2 face print(s)")
 
 
 def test_a_consent_can_end_on_the_users_today_in_their_own_time_zone(app_env, faces_dir):
@@ -795,7 +795,10 @@ def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_
         at.radio(key="explain_method").set_value(choice.method).run()
         _no_exception(at)
         shown = {True: at.caption, None: at.info, False: at.warning}[choice.trusted]
-        assert choice.note in [element.value for element in shown]
+        # In plain words first; the figures (deletion AUC) in the expander below it, never in the first sentence.
+        assert choice.summary in [element.value for element in shown] and "AUC" not in choice.summary
+        [measured] = [e for e in at.expander if e.label == explain_view.MEASURED_HOW]
+        assert choice.note in [element.value for element in measured.caption]
         assert len(at.image) == 4
 
 

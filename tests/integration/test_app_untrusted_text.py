@@ -65,7 +65,7 @@ def test_a_member_name_is_shown_as_written_on_the_family_page_and_in_the_deletio
     agreed.check()
     at.button(key="enrol_submit").click().run()
     _assert_no_live_markup(at)
-    assert at.success[0].value.startswith(f"Enrolled {shown(MEMBER_NAME)} with 2 embedding(s)")
+    assert at.success[0].value.startswith(f"Enrolled {shown(MEMBER_NAME)} with 2 face print(s)")
 
     (sure,) = [w for w in at.checkbox if w.key.startswith("erase_request_")]
     assert sure.label == f"Yes, erase {shown(MEMBER_NAME)} for good"

@@ -221,7 +221,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     page.get_by_text("The person (or their guardian) has read what is stored and why, and agrees").click()
     _settled(page)
     page.get_by_role("button", name="Enrol", exact=True).click()
-    expect(page.get_by_text(f"Enrolled {MEMBER_NAME} with 4 embedding(s)")).to_be_visible()
+    expect(page.get_by_text(f"Enrolled {MEMBER_NAME} with 4 face print(s)")).to_be_visible()
     _settled(page)
     _shot(page, "family")
 
@@ -288,10 +288,10 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
 
     # Family: purge the member after confirming; the receipt is shown.
     _go(page, "Family")
-    page.get_by_role("tab", name="Withdraw consent or purge").click()
+    page.get_by_role("tab", name="Withdraw consent or erase").click()
     page.get_by_text(f"Yes, erase {MEMBER_NAME} for good").click()
     _settled(page)
-    page.get_by_role("button", name="Purge", exact=True).click()
+    page.get_by_role("button", name="Erase", exact=True).click()
     expect(page.get_by_text(f"{MEMBER_NAME} was erased")).to_be_visible()
     _settled(page)
     _shot(page, "family_purged")

@@ -63,7 +63,7 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     # Enrolment: after success the form is empty again, so the next person starts from nothing.
     _enrol(page, GRACE, _jpegs(member[:3]))
     _agree_and_enrol(page)
-    expect(page.get_by_text(f"Enrolled {GRACE} with 3 embedding(s)")).to_be_visible()
+    expect(page.get_by_text(f"Enrolled {GRACE} with 3 face print(s)")).to_be_visible()
     _settled(page)
     page.get_by_role("tab", name="Enrol a member").click()
     expect(page.get_by_label("Name", exact=True)).to_have_value("")
@@ -77,7 +77,7 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     page.get_by_role("radiogroup", name="two people.jpg shows 2 faces").get_by_text("Face 1", exact=True).click()
     _settled(page)
     _agree_and_enrol(page)
-    expect(page.get_by_text(f"Enrolled {EILEEN} with 3 embedding(s)")).to_be_visible()
+    expect(page.get_by_text(f"Enrolled {EILEEN} with 3 face print(s)")).to_be_visible()
     _settled(page)
 
     # Eileen's consent shortened to 100 days: warned first; the Member box then shows her new end date and stays on
@@ -156,7 +156,7 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     _settled(page)
 
     # Withdrawing Grace's consent: told first that the kept result naming Eileen goes too; needs the tick.
-    page.get_by_role("tab", name="Withdraw consent or purge").click()
+    page.get_by_role("tab", name="Withdraw consent or erase").click()
     page.get_by_text("They withdraw their consent").click()
     _settled(page)
     expect(page.get_by_text(f"1 kept result naming {GRACE}, which also names {EILEEN}")).to_be_visible()
@@ -172,7 +172,7 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     # The Member box now shows Eileen: nothing is ticked for her, neither action is enabled.
     expect(page.get_by_text(f"Yes, erase {EILEEN} for good")).to_be_visible()
     expect(page.get_by_label(f"Yes, erase {EILEEN} for good")).not_to_be_checked()
-    expect(page.get_by_role("button", name="Purge", exact=True)).to_be_disabled()
+    expect(page.get_by_role("button", name="Erase", exact=True)).to_be_disabled()
     page.get_by_text("They withdraw their consent").click()
     _settled(page)
     expect(page.get_by_role("button", name="Withdraw consent and erase")).to_be_disabled()

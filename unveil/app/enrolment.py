@@ -21,12 +21,24 @@ if TYPE_CHECKING:
     from governance.enrolment import EnrolmentPhoto
     from governance.family import Member
 
+# What the Family page says to a household: a face embedding is "a face print" (numbers computed from a face, not
+# the photo), as in governance.consent.SCOPES.
+FAMILY_CAPTION = ("Members' names, face prints (numbers computed from their photos, not the photos themselves), "
+                  "consent records and, where a consent allows, small pictures of their face are encrypted on this "
+                  "machine with a key that only your passphrase unlocks. The photos themselves are not kept.")
+# Said before the store is created: the length fer_core.store.MIN_PASSPHRASE_CHARS asks, and that a lost
+# passphrase cannot be recovered (the master key is derived from it; nothing else unlocks a store made here).
+CREATE_STORE_INTRO = ("First run: choose a passphrase of at least {minimum} characters, and write it down somewhere "
+                      "safe. It cannot be recovered: if it is lost, the store cannot be unlocked again.")
+PASSPHRASE_HELP = "At least {minimum} characters. It cannot be recovered if lost."
+ENROLLED = ("Enrolled {name} with {embeddings} face print(s) and {thumbnails} thumbnail(s). They will be named in "
+            "analysed photos from now on.")
 SHOTS_KEPT = "{count} camera shot(s) kept for this enrolment (in memory): they are enrolled with the photos."
 # The form that re-embeds, from new photos, a member the installed identity model cannot name: enrolment refuses
 # a name already enrolled, and erasing them to enrol them again would take the results kept that name them.
 REEMBED_FROM_PHOTOS_TITLE = "Re-embed {name} from new photos"
 REEMBED_FROM_PHOTOS_HOW = ("Upload or take a few photos of {name}, each showing their face (4 or more recognise best): "
-                           "their face embeddings are made again with the identity model installed, under the consent "
+                           "their face prints are computed again with the identity model installed, under the consent "
                            "they gave, and the results kept that name them stay. The photos are not kept.")
 REEMBED_SHOTS_KEPT = "{count} camera shot(s) of {name} kept (in memory): they are used with the photos."
 REEMBED_NO_PHOTO = "Add at least one photo or camera shot of {name}."

@@ -72,6 +72,23 @@ METHOD_LABELS = {
 HOW_TO_READ = ("Red marks the parts of the face that pushed the model towards an emotion, blue those that did not. "
                "Each map is scaled to its own strongest point, so the map of an unlikely emotion can look as red as "
                "the predicted one's: the percentage under each map says how likely the model finds that emotion.")
+# How far to trust the map, said first in words a household reads (the deletion test below, put plainly: hiding the
+# parts a map marks first should make the model less sure of its answer faster than hiding parts picked at random).
+# The measured figures follow in the page's "How this was measured" (the notes below, from the model's card).
+TRUSTED_SUMMARY = ("A fair guide to what the model relied on: in a test on this model, hiding the parts this map marks "
+                   "made the model less sure of its answer faster than hiding parts picked at random.")
+UNTRUSTED_SUMMARY = ("Do not trust this map: in a test on this model, the parts it marks mattered less to the model's "
+                     "answer than parts picked at random.")
+UNSURE_SUMMARY = ("Read this map with caution: in a test on this model, the parts it marks did not clearly matter more "
+                  "to the model's answer than parts picked at random.")
+NOT_MEASURED_SUMMARY = "Not tested on this model: how far this map shows what the model relied on is unknown."
+MEASURED_HOW = "How this was measured"
+# Where the figures come from: the model card beside the model file (governance.explain.measured_faithfulness), made by
+# benchmarks/gradcam_faithfulness.py (docs/gradcam/deletion.md).
+MEASURED_WHERE = "From this model's card (Governance page, Model cards)."
+METHOD_HELP = ("Ways of working out the map, each named after a published method. Those measured as a fair guide on "
+               "this model come first. A one-pass method reads the model once; occlusion hides each part of the face "
+               "in turn (about 120 passes), so it is slower.")
 NOT_MEASURED = ("Not measured on this model file (its card does not describe it): how far this map shows the "
                 "model's evidence is unknown.")
 TRUSTED_NOTE = ("Measured on {data}, on the map of each face's predicted emotion: removing the pixels this map "
@@ -87,14 +104,16 @@ UNSURE_NOTE = ("Not distinguishable from random order on this model, measured on
 
 @dataclass(frozen=True)
 class MethodChoice:
-    """An explanation method as the Explain page offers it: its label, what its measurement says, and whether
+    """An explanation method as the Explain page offers it: its label, what its measurement says (`note`, and
+    `summary` in plain words, which the page shows first), and whether
     it was measured more faithful than random order (False: measured, and it was not; None: not measured on
     this model file)."""
 
     method: str
     label: str
-    note: str
+    note: str  # the measurement, with its figures and the faces it was measured on
     trusted: bool | None
+    summary: str = NOT_MEASURED_SUMMARY  # what the note means for reading the map, in plain words
 
 
 def method_choices(model_path: str | os.PathLike[str]) -> tuple[list[MethodChoice], str | None]:
@@ -118,7 +137,8 @@ def _choice(method: str, label: str, faithfulness: Faithfulness | None) -> Metho
     numbers = {"data": faithfulness.measured_on, "auc": faithfulness.deletion_auc,
                "random": faithfulness.random_auc, "relative": -faithfulness.relative}
     if faithfulness.beats_random:
-        return MethodChoice(method, label, TRUSTED_NOTE.format(**numbers), True)
+        return MethodChoice(method, label, TRUSTED_NOTE.format(**numbers), True, TRUSTED_SUMMARY)
     if faithfulness.worse_than_random:
-        return MethodChoice(method, f"{label}, less faithful than random here", UNTRUSTED_NOTE.format(**numbers), False)
-    return MethodChoice(method, label, UNSURE_NOTE.format(**numbers), False)
+        return MethodChoice(method, f"{label}, less faithful than random here", UNTRUSTED_NOTE.format(**numbers), False,
+                            UNTRUSTED_SUMMARY)
+    return MethodChoice(method, label, UNSURE_NOTE.format(**numbers), False, UNSURE_SUMMARY)

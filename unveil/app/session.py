@@ -18,6 +18,10 @@ _GENERATION = "unveil_generation_"
 NEW_SESSION = ("This is a new session (a reload or a new tab starts one): the family store is locked, and photos "
                "and results from before are not kept, because they live only in one session's memory. Kept on "
                "this machine, encrypted: {members} and {results}. Unlock the store on the Family page to use them.")
+# A store with no member and no kept result has nothing to unlock for: only what the reload dropped is said.
+NEW_SESSION_NOTHING_KEPT = ("This is a new session (a reload or a new tab starts one): photos and results from before "
+                            "are not kept, because they live only in one session's memory. The family store holds no "
+                            "members and no kept results yet.")
 
 
 def plural(count: int, singular: str, many: str | None = None) -> str:
@@ -108,8 +112,11 @@ class PhotoBatch:
 
 def new_session_notice(counts: Mapping[str, int] | None) -> str | None:
     """What a new session says about what was kept, from the store's counts (readable while it is
-    locked); None when there is no store, so nothing could have been kept."""
+    locked); None when there is no store, so nothing could have been kept. A store with neither a member nor a kept
+    result gives NEW_SESSION_NOTHING_KEPT, which does not ask to unlock it for them."""
     if counts is None:
         return None
+    if not counts.get("people", 0) and not counts.get("analyses", 0):
+        return NEW_SESSION_NOTHING_KEPT
     return NEW_SESSION.format(members=plural(counts.get("people", 0), "member"),
                               results=plural(counts.get("analyses", 0), "kept result"))

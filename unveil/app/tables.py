@@ -24,12 +24,12 @@ def members_table(members: Sequence[Any]) -> pd.DataFrame:
         "expires": m.consent.expires_at.strftime("%Y-%m-%d") if m.consent else "",
         "given by": f"{m.consent.given_by} ({m.consent.relation})" if m.consent else "",
         "scope": m.consent.scope if m.consent else "",
-        "embeddings": m.embeddings,
+        "face prints": m.embeddings,
         "thumbnails": m.thumbnails,
         "enrolled": m.enrolled_at.strftime("%Y-%m-%d %H:%M UTC"),
         "last seen": m.last_seen_at.strftime("%Y-%m-%d %H:%M UTC"),
     } for m in members]
-    return pd.DataFrame(rows, columns=["name", "consent", "expires", "given by", "scope", "embeddings", "thumbnails",
+    return pd.DataFrame(rows, columns=["name", "consent", "expires", "given by", "scope", "face prints", "thumbnails",
                                        "enrolled", "last seen"])
 
 
@@ -121,7 +121,7 @@ def erasure_lines(preview: Any) -> list[str]:
     say before the click, including kept results that also name other members."""
     name = preview.name
     stored = (f"{name}'s name, {plural(preview.consents, 'consent record')}, "
-              f"{plural(preview.embeddings, 'face embedding')} and {plural(preview.thumbnails, 'thumbnail')}")
+              f"{plural(preview.embeddings, 'face print')} and {plural(preview.thumbnails, 'thumbnail')}")
     lines = [stored, f"{name}'s data key, so no backup of the store can be read for them either"]
     if preview.analyses:
         line = f"{plural(preview.analyses, 'kept result')} naming {name}"
@@ -148,7 +148,7 @@ def retention_days_shown(kind: str, days: int | None) -> int | None:
 # What the store's counts, the retention sweep and erasure receipts call each kind of record, in words:
 # (one, several).
 _KINDS = {
-    "person": ("member", "members"), "people": ("member", "members"), "embeddings": ("embedding", "embeddings"),
+    "person": ("member", "members"), "people": ("member", "members"), "embeddings": ("face print", "face prints"),
     "consents": ("consent record", "consent records"), "audit": ("audit entry", "audit entries"),
     "data_key": ("data key", "data keys"), "data_keys": ("data key", "data keys"),
     **retention.REMOVAL_WORDS,  # thumbnails, kept results (analyses), and members by the reason they went
@@ -156,7 +156,8 @@ _KINDS = {
 
 
 def counted(counts: Mapping[str, int], *, skip_zero: bool = False) -> str:
-    """Counts per kind of record in words: "1 member, 4 embeddings, 1 kept result"."""
+    """Counts per kind of record in words: "1 member, 4 face prints, 1 kept result" (an embedding is a "face print"
+    to a household, as on the Family page)."""
     words = []
     for kind, count in counts.items():
         if count or not skip_zero:

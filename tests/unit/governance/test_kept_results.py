@@ -131,7 +131,7 @@ def test_the_erasure_preview_says_which_kept_results_also_name_other_members(sto
     assert preview == family.ErasurePreview("Serena", consents=1, embeddings=2, thumbnails=0, analyses=2,
                                             also_named=("Laura",))
     assert tables.erasure_lines(preview) == [
-        "Serena's name, 1 consent record, 2 face embeddings and 0 thumbnails",
+        "Serena's name, 1 consent record, 2 face prints and 0 thumbnails",
         "Serena's data key, so no backup of the store can be read for them either",
         ("2 kept results naming Serena, which also name Laura: a kept result is erased whole with anyone it "
          "names, so what it holds about Laura goes too")]

@@ -778,8 +778,14 @@ def test_explain_methods_offer_the_measured_faithful_first_and_say_which_to_dist
     for choice in choices:
         if choice.method not in measured:
             assert (choice.trusted, choice.note) == (None, explain_view.NOT_MEASURED)
+            assert choice.summary == explain_view.NOT_MEASURED_SUMMARY
         elif measured[choice.method].worse_than_random:
             assert choice.label.endswith("less faithful than random here") and "Do not read this map" in choice.note
+            assert choice.summary == explain_view.UNTRUSTED_SUMMARY
+        elif measured[choice.method].beats_random:
+            assert choice.summary == explain_view.TRUSTED_SUMMARY and "deletion AUC" in choice.note
+        else:
+            assert choice.summary == explain_view.UNSURE_SUMMARY
     if measured:  # the shipped model: the app's default method must be one measured faithful on it
         assert choices[0].method == DEFAULT_METHOD and choices[0].trusted
 

@@ -72,6 +72,16 @@ def test_a_new_session_says_what_was_kept_and_what_was_not():
         "This is a new session (a reload or a new tab starts one): the family store is locked, and photos and "
         "results from before are not kept, because they live only in one session's memory. Kept on this machine, "
         "encrypted: 2 members and 1 kept result. Unlock the store on the Family page to use them.")
+    assert "Unlock" in app_session.new_session_notice({"people": 0, "analyses": 3, "audit": 9})
+
+
+def test_a_new_session_on_a_store_that_keeps_nothing_does_not_ask_to_unlock_it_to_use_nothing():
+    # A household that created the store and enrolled no one yet: "0 members and 0 kept results. Unlock the store
+    # ... to use them" asked them to unlock it for nothing.
+    for counts in ({"people": 0, "analyses": 0, "audit": 4}, {"audit": 1}):
+        said = app_session.new_session_notice(counts)
+        assert said == app_session.NEW_SESSION_NOTHING_KEPT
+        assert "nlock" not in said and "0 members" not in said
 
 
 def test_plural():

@@ -25,13 +25,14 @@ if card_problem:
     st.warning(f"How faithful each method is could not be read: {card_problem}")
 by_method = {choice.method: choice for choice in methods}  # measured faithful first, less than random last
 method = st.radio("Method", list(by_method), format_func=lambda m: by_method[m].label, horizontal=True,
-                  key="explain_method")
-if by_method[method].trusted:
-    st.caption(by_method[method].note)
-elif by_method[method].trusted is None:
-    st.info(by_method[method].note)
-else:
-    st.warning(by_method[method].note)
+                  key="explain_method", help=explain_view.METHOD_HELP)
+# How far to trust the map in plain words first; the measured figures, and where they come from, on request.
+chosen = by_method[method]
+{True: st.caption, None: st.info, False: st.warning}[chosen.trusted](chosen.summary)
+with st.expander(explain_view.MEASURED_HOW):
+    st.caption(chosen.note)
+    if chosen.trusted is not None:
+        st.caption(explain_view.MEASURED_WHERE)
 
 result = photos[photo_index]
 face = result.faces[face_index]

@@ -6,6 +6,7 @@ import streamlit as st
 
 from fer_core import render
 from fer_core.model_files import identity_model_name
+from fer_core.store import MIN_PASSPHRASE_CHARS
 from governance import clock, consent, enrolment, erasure, family
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
@@ -18,20 +19,23 @@ PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 RECEIPT = _ui.RECEIPT
 FLASH = "family_flash"  # a success message that outlives the rerun after enrolment
 # The two ways to erase a member: the audit log and the receipt record which one it was.
-ERASE_ACTIONS = {"request": "Erase on request (purge)", "withdrawn": "They withdraw their consent"}
-ERASE_BUTTONS = {"request": "Purge", "withdrawn": "Withdraw consent and erase"}
+# The page says "erase" throughout (the command line's `unveil family purge` is the same erasure on request).
+ERASE_ACTIONS = {"request": "They ask to be erased", "withdrawn": "They withdraw their consent"}
+ERASE_BUTTONS = {"request": "Erase", "withdrawn": "Withdraw consent and erase"}
+ERASE_TAB = "Withdraw consent or erase"
 
 st.title("Family")
-st.caption("Members' names, face embeddings and consent records are encrypted on this machine with a key "
-           "that only your passphrase unlocks. Enrolment photos themselves are not kept.")
+st.caption(app_enrolment.FAMILY_CAPTION)
 
 # ----------------------------------------------------------------------------------- unlock / create
 if _ui.store() is None:
     if not _ui.store_exists():
         st.subheader("Create the family store")
-        st.write("First run: choose a passphrase. It cannot be recovered: without it the store stays sealed.")
+        # The rules come before the first try: the length, and that nothing can bring a lost passphrase back.
+        st.write(app_enrolment.CREATE_STORE_INTRO.format(minimum=MIN_PASSPHRASE_CHARS))
         with st.form("create_store"):
-            first = st.text_input("Passphrase", type="password", key="create_passphrase")
+            first = st.text_input("Passphrase", type="password", key="create_passphrase",
+                                  help=app_enrolment.PASSPHRASE_HELP.format(minimum=MIN_PASSPHRASE_CHARS))
             second = st.text_input("Repeat the passphrase", type="password", key="create_passphrase_again")
             if st.form_submit_button("Create the store", type="primary"):
                 if first != second:
@@ -62,7 +66,7 @@ with st.container():
         st.success(shown(st.session_state.pop(FLASH)))
 
 members_tab, enrol_tab, consent_tab, remove_tab = st.tabs(
-    ["Members", "Enrol a member", "Renew consent or change scope", "Withdraw consent or purge"])
+    ["Members", "Enrol a member", "Renew consent or change scope", ERASE_TAB])
 
 
 def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key: str, clear_key: str):
@@ -232,8 +236,8 @@ with enrol_tab:
                     _ui.family_changed()
                     _ui.enrol_shots("enrol").clear()
                     app_session.renew(st.session_state, "enrol")
-                    enrolled = (f"Enrolled {done.name} with {done.embeddings} embedding(s) and {done.thumbnails} "
-                                "thumbnail(s). They will be named in analysed photos from now on.")
+                    enrolled = app_enrolment.ENROLLED.format(name=done.name, embeddings=done.embeddings,
+                                                             thumbnails=done.thumbnails)
                     st.session_state[FLASH] = " ".join([enrolled, *done.left_out])
                     st.rerun()
 
