@@ -138,12 +138,32 @@ def draw(image: np.ndarray | Image.Image, boxes: Sequence[Sequence[float]],
     return canvas
 
 
+def _luminance(colour: str) -> float:
+    """WCAG's relative luminance of a "#rrggbb" colour: 0 for black, 1 for white."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG's contrast ratio of two "#rrggbb" colours, from 1 (the same) to 21 (black on white). Text needs
+    4.5 to be read by people with low vision (WCAG 2 AA)."""
+    high, low = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def ink(fill: str) -> str:
+    """The colour of a number written on `fill`: black or white, whichever contrasts more with it. White on
+    tab10's orange, olive or cyan is under 2.5:1, unreadable with low vision; black on them is over 8:1."""
+    return max(("#000000", "#ffffff"), key=lambda text: contrast_ratio(text, fill))
+
+
 def _tag(pen: ImageDraw.ImageDraw, rect: Rect, text: str, colour: str,
          font: ImageFont.FreeTypeFont | ImageFont.ImageFont, line: int) -> None:
-    """A number in white on a filled rectangle of its face's colour."""
+    """A number on a filled rectangle of its face's colour, in black or white as contrasts more (`ink`)."""
     left, top, _, _ = font.getbbox(text)
     pen.rectangle(rect, fill=colour)
-    pen.text((rect[0] + line - left, rect[1] + line - top), text, fill="white", font=font)
+    pen.text((rect[0] + line - left, rect[1] + line - top), text, fill=ink(colour), font=font)
 
 
 UNKNOWN = "unknown"

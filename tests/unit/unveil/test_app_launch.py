@@ -7,10 +7,20 @@ from tests.support.paths import REPO
 from unveil.app import launch
 
 
+def _flat(options: dict, prefix: str = "") -> dict:
+    """A TOML table as Streamlit's "section.option" names; nested tables ([theme.light]) give longer names."""
+    flat = {}
+    for name, value in options.items():
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{prefix}{name}.")
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
 def test_the_checkout_config_says_what_unveil_app_passes():
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
-    flat = {f"{section}.{name}": value for section, options in config.items() for name, value in options.items()}
-    assert flat == launch.SETTINGS
+    assert _flat(config) == launch.SETTINGS
 
 
 def test_every_setting_is_a_flag_of_the_streamlit_command():
