@@ -9,6 +9,8 @@ None means "keep until erased by hand". Independently of any setting, a person w
 expired (or who has no consent record) is always erased: consent is not a retention preference.
 
 The sweep runs at app start and on demand. It is idempotent: a second run finds nothing to remove.
+Its report names each member it erased (SweepReport.names, read while the store is unlocked, before the erasure), so
+that the household can tell who went; the names stay in memory: the audit log keeps ids and counts only.
 Everything it removes goes in one transaction with its "sweep" audit entry. It first checks the
 store (FamilyStore.require_intact): on a damaged store a consent that merely looks missing must not
 erase anyone, so it raises StoreDamagedError and removes nothing. A clock far ahead of the store's last
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from fer_core import UnveilError
 from fer_core.store import FamilyStore
@@ -118,10 +121,17 @@ class SweepReport:
     storage_scrubbed: bool = True
     date_check: DateCheck | None = None  # set when removals wait for the date to be confirmed
     clamped: dict[str, int] = field(default_factory=dict)  # stamps later than now set to now, per kind (CLAMPED_KINDS)
+    # Each erased member's name by id, read before the erasure: for the people reading the report (the app, the
+    # terminal), never written anywhere. A member whose name could not be read is not in it (named_receipts).
+    names: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def total(self) -> int:
         return sum(self.removed.values())
+
+    def named_receipts(self) -> list[tuple[str | None, erasure.ErasureReceipt]]:
+        """(the member's name, or None where it could not be read, receipt) for each member erased."""
+        return [(self.names.get(receipt.subject), receipt) for receipt in self.receipts]
 
 
 def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
@@ -132,12 +142,11 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
     now = consent.store_now(store)
     days = policy(store)
     removed = dict.fromkeys(("consent_expired", "consent_missing", "unseen_people", "thumbnails", "analyses"), 0)
-    receipts, date_check = [], None
+    receipts, names, date_check = [], {}, None
     with store.transaction():
         store.require_intact()
         doomed = _doomed_people(store, now, days["unseen_people"])
-        cutoffs = {kind: (now - timedelta(days=days[kind])).timestamp()
-                   for kind in ("thumbnails", "analyses") if days[kind] is not None}
+        cutoffs = _cutoffs(now, days)
         question = clock.open_question(store)
         last_used = clock.last_use_before_a_gap(store, now, question)
         reference = float(question.details["last_used"]) if question is not None else _newest_use(store)
@@ -152,9 +161,10 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
             date_check = DateCheck(_iso(datetime.fromtimestamp(last_used, UTC)), _iso(now), waiting)
             if question is None:
                 audit_log.record(store, "date_unconfirmed", details={"last_used": last_used, **waiting})
-            doomed = [item for item in doomed if item[2] == "consent_missing"]
+            doomed = [item for item in doomed if item.key == "consent_missing"]
             cutoffs = {}
-        for person_id, reason, key in doomed:
+        for person_id, reason, key, name in doomed:
+            names[person_id] = name  # read before the erasure, which destroys the key that decrypts it
             receipts.append(erasure.purge_person(store, person_id, reason=reason, scrub=False))
             removed[key] += 1
         if "thumbnails" in cutoffs:
@@ -169,7 +179,26 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
         audit_log.record(store, "sweep", details=removed)
     scrubbed = store.scrub() if any(removed.values()) else True
     receipts = [replace(receipt, storage_scrubbed=scrubbed) for receipt in receipts]
-    return SweepReport(_iso(now), removed, receipts, scrubbed, date_check, clamped)
+    return SweepReport(_iso(now), removed, receipts, scrubbed, date_check, clamped, names)
+
+
+def date_check(store: FamilyStore) -> DateCheck | None:
+    """What a sweep would wait on now for the date to be confirmed, or None: the DateCheck a sweep would report,
+    computed again without writing or removing anything. A sweep's own DateCheck says what waited then; after a
+    member is erased, renewed or re-embedded, this says what waits now."""
+    now = consent.store_now(store)
+    last_used = clock.last_use_before_a_gap(store, now, clock.open_question(store))
+    if last_used is None:
+        return None
+    days = policy(store)
+    waiting = _waiting(store, _doomed_people(store, now, days["unseen_people"]), _cutoffs(now, days))
+    return DateCheck(_iso(datetime.fromtimestamp(last_used, UTC)), _iso(now), waiting) if any(waiting.values()) else None
+
+
+def _cutoffs(now: datetime, days: dict[str, int | None]) -> dict[str, float]:
+    """The time before which thumbnails and kept results go, per kind with a retention period."""
+    return {kind: (now - timedelta(days=days[kind])).timestamp()
+            for kind in ("thumbnails", "analyses") if days[kind] is not None}
 
 
 # Data stamped while the clock ran ahead (kept results, thumbnails, embeddings, members' "enrolled" and "last seen")
@@ -201,9 +230,9 @@ def _newest_use(store: FamilyStore) -> float | None:
     return max(store.sealed_audit_times(), default=None)
 
 
-def _waiting(store: FamilyStore, doomed: list[tuple[str, str, str]], cutoffs: dict[str, float]) -> dict[str, int]:
+def _waiting(store: FamilyStore, doomed: list[_Doomed], cutoffs: dict[str, float]) -> dict[str, int]:
     """What only the date removes in this sweep, per reason or kind: the DateCheck's counts."""
-    waiting = {key: sum(1 for _, _, k in doomed if k == key) for key in ("consent_expired", "unseen_people")}
+    waiting = {key: sum(1 for item in doomed if item.key == key) for key in ("consent_expired", "unseen_people")}
     return waiting | {kind: store.count_older(kind, before=cutoff) for kind, cutoff in cutoffs.items()}
 
 
@@ -211,8 +240,15 @@ def _iso(when: datetime) -> str:
     return when.isoformat(timespec="seconds")
 
 
-def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -> list[tuple[str, str, str]]:
-    """(person id, receipt reason, report key) for each member the sweep erases now."""
+class _Doomed(NamedTuple):
+    person_id: str
+    reason: str  # the receipt's reason (erasure.REASONS)
+    key: str  # the report's key (REMOVAL_WORDS)
+    name: str  # for the report only, never logged
+
+
+def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -> list[_Doomed]:
+    """Each member the sweep erases now: id, receipt reason, report key and name."""
     unseen_before = (now - timedelta(days=unseen_days)).timestamp() if unseen_days is not None else None
     doomed = []
     for person in store.people(errors="skip"):
@@ -221,9 +257,9 @@ def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -
         if state == consent.NOT_YET_IN_FORCE:
             continue  # given "in the future": the clock is wrong, which is no reason to erase anyone
         if state == "expired":
-            doomed.append((person.id, "consent expired", "consent_expired"))
+            doomed.append(_Doomed(person.id, "consent expired", "consent_expired", person.name))
         elif state == "missing":
-            doomed.append((person.id, "consent missing", "consent_missing"))
+            doomed.append(_Doomed(person.id, "consent missing", "consent_missing", person.name))
         elif unseen_before is not None and person.last_seen_at < unseen_before:
-            doomed.append((person.id, "not seen", "unseen_people"))
+            doomed.append(_Doomed(person.id, "not seen", "unseen_people", person.name))
     return doomed

@@ -1220,6 +1220,119 @@ def test_unlocking_after_a_jump_of_the_clock_asks_for_the_date_before_the_sweep_
     assert not at.warning and "No one is enrolled yet." in [i.value for i in at.info]
 
 
+def _enrolled_elsewhere(app_env, *names: str, briefly: tuple[str, ...] = ()) -> None:
+    """Members enrolled by another session (the CLI, another tab), without photos or thumbnails: those in `briefly`
+    with a consent that ends a minute later, the others with one of 365 days."""
+    import dataclasses
+
+    from tests.support import privacy_harness as h
+
+    with FamilyStore(app_env) as other:
+        other.unlock(PASSPHRASE)
+        for name in names:
+            record = h.consent_for(other, name)
+            if name in briefly:
+                record = dataclasses.replace(record, expires_at=record.given_at + timedelta(seconds=60))
+            family.enroll(other, name, h.person_embeddings(name), record)
+
+
+def _sweep_receipts(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**Deletion receipt**: ")]
+
+
+def _logged(store: FamilyStore) -> str:
+    return json.dumps([entry.details for entry in audit_log.entries(store)], ensure_ascii=False)
+
+
+def test_the_receipts_of_a_sweep_name_who_it_erased_and_stay_until_dismissed(app_env, monkeypatch):
+    """'Sweep now' erased a member whose consent had ended: its receipt said 'a member (id 874a0786...)', so the
+    household could not tell who, and was gone at the next click. It names them as the receipt of an erasure by hand
+    does (the name escaped as Markdown), on the Governance and Family pages until dismissed; never in the log."""
+    import time
+
+    from unveil.app.text import shown as escaped
+    from unveil.app.widgets import STORE, SWEEP_RECEIPTS, SWEEP_RECEIPTS_DISMISS
+
+    at = _app("family")
+    _new_store(at)
+    zoe = "Zoë *Star* [home](https://example.org)"
+    _enrolled_elsewhere(app_env, zoe, "Halle Berry", briefly=(zoe,))
+    store = at.session_state[STORE]
+    monkeypatch.setattr(store, "_clock", lambda: time.time() + 2 * 86400)  # her consent ended 2 days ago
+    at.switch_page("unveil/app/pages/governance.py").run()
+    at.button(key="retention_sweep").click().run()
+    _no_exception(at)
+    ((who, receipt),) = at.session_state[SWEEP_RECEIPTS]
+    named = tables.receipt_text(zoe, receipt)
+    assert who == zoe and named.startswith(f"**Deletion receipt**: {escaped(zoe)} (id {receipt.subject[:8]}...)")
+    for _ in range(2):  # the click that swept, and the next one
+        assert _sweep_receipts(at) == [named]
+        assert tables.SWEEP_ERASED.format(names=f"{escaped(zoe)} (consent expired)") in [s.value for s in at.success]
+        at.run()
+        _no_exception(at)
+    assert "Zoë" not in _logged(store)
+    at.switch_page("unveil/app/pages/family.py").run()  # shown where the household looks after an unlock, too
+    assert _sweep_receipts(at) == [named]
+    assert at.button(key="family_sweep_dismiss").label == SWEEP_RECEIPTS_DISMISS
+    at.button(key="family_sweep_dismiss").click().run()
+    _no_exception(at)
+    assert _sweep_receipts(at) == []
+    at.switch_page("unveil/app/pages/governance.py").run()
+    assert _sweep_receipts(at) == [] and not [s.value for s in at.success if "erased" in s.value]
+
+
+def test_the_sweep_at_unlock_names_who_it_erased_until_the_store_is_locked(app_env, monkeypatch):
+    """The sweep that runs at unlock erased a member whose consent had ended; the Family page said only 'The
+    retention sweep removed: 1 member whose consent expired'. Its receipt now names her, until the store is locked."""
+    import time
+
+    at = _app("family")
+    _new_store(at)
+    _enrolled_elsewhere(app_env, "Halle Berry", "Hamid Karzai", briefly=("Halle Berry",))
+    at.button(key="sidebar_lock").click().run()
+    real_open = FamilyStore.open  # the next unlock opens the store on a clock 2 days on
+    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
+        data_dir, clock=lambda: time.time() + 2 * 86400, **kwargs))
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    assert tables.SWEEP_ERASED.format(names="Halle Berry (consent expired)") in [s.value for s in at.success]
+    (receipt,) = _sweep_receipts(at)
+    assert receipt.startswith("**Deletion receipt**: Halle Berry (id ") and "- Reason: consent expired;" in receipt
+    at.run()
+    assert len(_sweep_receipts(at)) == 1
+    at.button(key="sidebar_lock").click().run()
+    assert "unveil_sweep_receipts" not in at.session_state  # they name her: forgotten with the store's keys
+    assert _sweep_receipts(at) == []
+
+
+def test_the_date_question_counts_again_after_a_member_it_waited_on_is_erased_by_hand(app_env, monkeypatch):
+    """The date question was worked out by the sweep at unlock and kept saying '2 members whose consent expired'
+    after one of them was erased by hand in the same session."""
+    import time
+
+    at = _app("family")
+    _new_store(at)
+    _enrolled_elsewhere(app_env, "Halle Berry", "Hamid Karzai")
+    at.button(key="sidebar_lock").click().run()
+    real_open = FamilyStore.open  # 400 days on: both consents (365 days) ended; the date is in question
+    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
+        data_dir, clock=lambda: time.time() + 400 * 86400, **kwargs))
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    assert "removes 2 members whose consent expired." in at.warning[0].value
+    _choose_member(at, "Halle Berry")
+    _widget(at, "checkbox", "erase_request_").check().run()
+    at.button(key="erase_submit").click().run()
+    _no_exception(at)
+    assert at.success[0].value.startswith("Halle Berry was erased: ")
+    assert "removes 1 member whose consent expired." in at.warning[0].value
+    at.button(key="family_date_confirm").click().run()
+    _no_exception(at)
+    assert tables.SWEEP_ERASED.format(names="Hamid Karzai (consent expired)") in [s.value for s in at.success]
+
+
 def test_a_deleted_kept_result_can_be_kept_again_from_the_analyze_page(app_env, faces_dir):
     kept_notice = "These results are kept in the encrypted store: see the Kept results page."
     at = _app("family")

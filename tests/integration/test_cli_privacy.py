@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import types
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +31,10 @@ from tests.support.app import side_by_side
 from tests.support.paths import REPO
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
+from unveil.cli._terminal import json_shown  # noqa: PLC2701 (the function under test)
 from unveil.cli.consent import AS_ON_RECORD, FOR_A_CHILD, GIVER_HINT, RENEWED, SHORTENED
 from unveil.cli.family import IDENTITY_MODEL_MISSING, MEMBERS_NOT_READ
-from unveil.cli.retention import DATE_IS_RIGHT_HOW, DAYS_TOO_MANY, UNSEEN_PEOPLE_ZERO
+from unveil.cli.retention import DATE_IS_RIGHT_HOW, DAYS_TOO_MANY, NAMES_LEFT_OUT, UNSEEN_PEOPLE_ZERO
 
 
 @pytest.fixture
@@ -317,8 +319,61 @@ def test_a_sweep_after_a_jump_of_the_clock_waits_for_the_date_to_be_confirmed(tm
         now=time.strftime(day, time.gmtime()), days=400, last=time.strftime(day, time.gmtime(last_use)),
         waiting="1 member whose consent expired, 1 thumbnail") + " " + DATE_IS_RIGHT_HOW + "\n"
     code, out, err = run(capsys, "retention", "sweep", "--date-is-right", "--data-dir", str(data_dir))
-    assert (code, err) == (0, "") and json.loads(out)["removed"]["consent_expired"] == 1
+    assert (code, err) == (0, NAMES_LEFT_OUT.format(count=1) + "\n") and json.loads(out)["removed"]["consent_expired"] == 1
     assert json.loads(out)["waiting_for_the_date"] is None
+
+
+def _a_household_with_an_ended_consent(tmp_path, monkeypatch, name: str) -> tuple[Path, str]:
+    """Two members enrolled two days ago, `name` with a consent that ended a minute later: the next sweep erases them."""
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    data_dir = tmp_path / "data"
+    with h.new_store(data_dir, clock=lambda: time.time() - 2 * 86400) as store:
+        person_id = h.enrol_briefly(store, name, 60)
+        h.enrol(store, "Hamid Karzai")
+    return data_dir, person_id
+
+
+def test_a_sweep_run_in_a_terminal_names_each_member_it_erased(tmp_path, monkeypatch, capsys):
+    """Its output gave the receipts' hashes only, and the receipts hold random ids: whoever ran it could not tell
+    who was erased. In a terminal it names them, as the sweep read them before erasing; the log holds ids only."""
+    data_dir, person_id = _a_household_with_an_ended_consent(tmp_path, monkeypatch, "Zoë Brûlé")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, err = run(capsys, "retention", "sweep", "--data-dir", str(data_dir))
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    (digest,) = report["receipts"]
+    with h.open_store(data_dir) as store:
+        (entry,) = [e for e in store.audit_entries() if e.event == "purge"]
+        assert [p.name for p in store.people()] == ["Hamid Karzai"]
+        logged = json.dumps([e.details for e in store.audit_entries()], ensure_ascii=False)
+    assert report["erased"] == [{"name": "Zoë Brûlé", "id": person_id, "reason": "consent expired", "receipt": digest,
+                                 "audit_entry": entry.seq}]
+    assert '"name": "Zoë Brûlé"' in out  # as it is written, not \u00eb
+    assert "Zoë" not in logged and entry.details["receipt"] == digest
+    on_disk = b"".join(path.read_bytes() for path in data_dir.rglob("*") if path.is_file())
+    assert "Zoë Brûlé".encode() not in on_disk
+
+
+def test_a_sweep_whose_output_goes_to_a_log_names_no_one_unless_asked(tmp_path, monkeypatch, capsys):
+    """A scheduled sweep's output is kept (cron's mail, the journal): there a name would outlive the erasure in
+    clear. Not in a terminal the erased are listed by id, with a note on stderr, and --names prints the names."""
+    data_dir, person_id = _a_household_with_an_ended_consent(tmp_path, monkeypatch, "Halle Berry")
+    code, out, err = run(capsys, "retention", "sweep", "--data-dir", str(data_dir))
+    assert (code, err) == (0, NAMES_LEFT_OUT.format(count=1) + "\n") and "Halle" not in out
+    assert [(e["name"], e["id"]) for e in json.loads(out)["erased"]] == [(None, person_id)]
+    assert json.loads(out)["removed"]["consent_expired"] == 1
+
+    data_dir, person_id = _a_household_with_an_ended_consent(tmp_path / "again", monkeypatch, "Halle Berry")
+    code, out, err = run(capsys, "retention", "sweep", "--names", "--data-dir", str(data_dir))
+    assert (code, err) == (0, "") and [(e["name"], e["id"]) for e in json.loads(out)["erased"]] == [
+        ("Halle Berry", person_id)]
+
+
+def test_the_json_a_terminal_is_given_shows_control_characters_as_escapes_and_reads_back_the_same():
+    value = {"name": "Zoë \u202eevil\x1b[2J\x85\U000e0001"}
+    text = json_shown(value, indent=2)
+    assert json.loads(text) == value and "Zoë" in text
+    assert not [ch for ch in text if ch != "\n" and unicodedata.category(ch) in {"Cc", "Cf"}]
 
 
 def test_no_consent_is_renewed_or_changed_while_the_date_is_in_question(tmp_path, monkeypatch, capsys):

@@ -190,6 +190,21 @@ def sweep_text(report: Any) -> str:
     return SWEPT.format(ran_at=ran_at, removed=counted(report.removed, skip_zero=True) or "nothing")
 
 
+UNNAMED = "a member whose name could not be read"
+SWEEP_ERASED = "The retention sweep erased {names}. Their receipts:"
+
+
+def sweep_receipts(report: Any) -> list[tuple[str, Any]]:
+    """(who, receipt) for each member a retention sweep (governance.retention.SweepReport) erased: the name the sweep
+    read before erasing them, as the receipt of an erasure by hand is shown with the name the page knew."""
+    return [(UNNAMED if who is None else who, receipt) for who, receipt in report.named_receipts()]
+
+
+def sweep_erased_text(named: list[tuple[str, Any]]) -> str:
+    """Who the sweeps erased, and why, in one line over their receipts (names shown as written, never as Markdown)."""
+    return SWEEP_ERASED.format(names=", ".join(f"{shown(who)} ({receipt.reason})" for who, receipt in named))
+
+
 def receipt_file_name(receipt: Any) -> str:
     """A file name of its own for each receipt: when, and whose (the id's first characters, never a name)."""
     when = datetime.fromisoformat(receipt.erased_at).strftime("%Y%m%d-%H%M%S")

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 
 import streamlit as st
 
@@ -26,6 +27,9 @@ STORE = "unveil_store"  # the unlocked FamilyStore, or absent
 LAST_ANALYSIS = "unveil_last_analysis"  # list[photos.PhotoResult] of the Analyze page
 VIDEO_RESULT = "unveil_video_result"  # (file name, VideoAnalysis, recognition) of the Video page
 RECEIPT = "unveil_last_receipt"  # (who, ErasureReceipt) of the last purge, shown on the Family page
+# [(who, ErasureReceipt)] of the members the retention sweeps erased (at unlock, "Sweep now", the date confirmed), named
+# as the sweep read them before erasing: shown on the Family and Governance pages until dismissed or the store is locked
+SWEEP_RECEIPTS = "unveil_sweep_receipts"
 KEPT_ROWS = "unveil_kept_rows"  # the Analyze rows last kept in the store, so the page says they are kept
 NOTICE = "unveil_new_session_notice"  # what this session said about what was kept, or None
 _PHOTO_BATCH = "unveil_photo_batch"  # app_session.PhotoBatch: the Analyze page's photos and results
@@ -166,6 +170,7 @@ def lock_store() -> None:
     st.session_state.pop(_GALLERY, None)
     forget_results()
     st.session_state.pop(RECEIPT, None)  # it names the person erased
+    st.session_state.pop(SWEEP_RECEIPTS, None)  # so do these
     st.session_state.pop(_ENROL_SHOTS, None)
 
 
@@ -305,33 +310,69 @@ def _opened(new_store: FamilyStore) -> None:
         new_store.close()
         raise
     st.session_state[STORE] = new_store
+    _kept_sweep(report)
+
+
+def _kept_sweep(report) -> None:
+    """Keep a sweep's report as the session's latest and the receipts of the members it erased with the others
+    not yet dismissed (SWEEP_RECEIPTS), so that they stay shown past the next click."""
     st.session_state[SWEEP_REPORT] = report
+    kept = [*st.session_state.get(SWEEP_RECEIPTS, []), *tables.sweep_receipts(report)]
+    if kept:
+        st.session_state[SWEEP_RECEIPTS] = kept
 
 
 def sweep(*, date_confirmed: bool = False) -> None:
-    """Run the retention sweep on the unlocked store and show what it removed, with the receipts; the report is
-    kept as the session's latest (SWEEP_REPORT), whose date question sweep_date_question shows."""
+    """Run the retention sweep on the unlocked store and say what it removed; the report is kept as the session's
+    latest (SWEEP_REPORT), whose date question sweep_date_question shows, and the receipts of the members it erased
+    are kept for sweep_receipts to show."""
     from governance import retention
 
     report = retention.sweep(store(), date_confirmed=date_confirmed)
-    st.session_state[SWEEP_REPORT] = report
+    _kept_sweep(report)
     if report.total:  # what it removed may be named or kept in this session's results
         family_changed()
         forget_results()
     st.success(tables.sweep_text(report))
-    for receipt in report.receipts:
-        st.markdown(tables.receipt_text("a member", receipt))
-        st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
-                           file_name=tables.receipt_file_name(receipt), on_click="ignore",
-                           key=f"sweep_receipt_{receipt.digest}")
+
+
+SWEEP_RECEIPTS_DISMISS = "Dismiss these receipts"
+
+
+def sweep_receipts(key: str) -> None:
+    """The receipts of the members the retention sweeps erased in this session, each naming the member as the
+    sweep read them, with its download, until they are dismissed (the button keyed `key`) or the store locked."""
+    kept = st.session_state.get(SWEEP_RECEIPTS)
+    if not kept:
+        return
+    block = st.empty()
+    with block.container():
+        st.success(tables.sweep_erased_text(kept))
+        for who, receipt in kept:
+            st.markdown(tables.receipt_text(who, receipt))
+            st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
+                               file_name=tables.receipt_file_name(receipt), on_click="ignore",
+                               key=f"sweep_receipt_{receipt.digest}")
+        dismissed = st.button(SWEEP_RECEIPTS_DISMISS, key=key)
+    if dismissed:
+        st.session_state.pop(SWEEP_RECEIPTS, None)
+        block.empty()  # drawn before the click was read
 
 
 def sweep_date_question(key: str) -> None:
     """When the session's latest sweep waits for the date to be confirmed (the clock jumped far past the store's
-    last use): say what waits, with a button that confirms the date and sweeps again."""
+    last use): say what waits now, with a button that confirms the date and sweeps again. What waits is counted
+    again on each run (retention.date_check): a member the sweep counted may since have been erased or renewed."""
+    from governance import retention
+
     report = st.session_state.get(SWEEP_REPORT)
     if report is None or report.date_check is None:
         return
+    with friendly_errors("Reading what waits for the date"):
+        report = replace(report, date_check=retention.date_check(store()))
+        st.session_state[SWEEP_REPORT] = report
+    if report.date_check is None:
+        return  # nothing waits any more (the Family page's consent form still offers to confirm the date)
     question = st.empty()
     with question.container():
         st.warning(report.date_check.text())

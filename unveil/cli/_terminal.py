@@ -5,7 +5,9 @@ right-to-left override: printed raw in a summary, it could fake lines of that su
 """
 from __future__ import annotations
 
+import json
 import unicodedata
+from typing import Any
 
 # Unicode's control (Cc: C0, DEL, C1) and format (Cf: bidirectional overrides, zero-width characters) categories.
 _CONTROL = frozenset({"Cc", "Cf"})
@@ -16,3 +18,20 @@ def shown(text: str) -> str:
     \\x1b, U+202E as \\u202e); every other character, accents and other scripts included, as it is."""
     return "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in _CONTROL else ch
                    for ch in text)
+
+
+def json_shown(value: Any, **kwargs: Any) -> str:
+    """`value` as JSON (json.dumps with `kwargs`) that a terminal shows as data: accents and other scripts as they
+    are, and each control or format character inside a string written as its JSON escape (U+202E as \\u202e), so
+    that the text stays valid JSON which reads back to the same value."""
+    text = json.dumps(value, ensure_ascii=False, **kwargs)
+    # json.dumps escapes the C0 controls inside strings itself: a raw line break is the layout's (indent).
+    return "".join(_json_escape(ch) if ch != "\n" and unicodedata.category(ch) in _CONTROL else ch for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # beyond the BMP (a Unicode tag character): JSON's UTF-16 surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from governance import erasure, retention
@@ -11,6 +10,7 @@ from unveil.cli._store_args import (
     open_unlocked,
     reports_errors,
 )
+from unveil.cli._terminal import json_shown
 
 DAYS_TOO_MANY = "days must be at most {maximum:,} (100 years; 'off' keeps data until erased by hand), got {value}"
 # The store refuses 0 for unseen_people too, but its message names Python's None; here the user types 'off'.
@@ -52,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help=f"the clock reads more than {retention.CLOCK_GAP_DAYS} days after the store's last use, "
                             "and that date is right: remove what retention says (without it, such a sweep removes "
                             "nothing because of the date, and exits 1)")
+    sweep.add_argument("--names", action="store_true",
+                       help="name the members erased also when the output is not a terminal (by default their "
+                            "names are printed only to a terminal: a scheduled sweep's log would keep them)")
     sweep.set_defaults(handler=_sweep)
 
 
@@ -80,10 +83,14 @@ def _sweep(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         report = retention.sweep(store, date_confirmed=args.date_is_right)
     check = report.date_check
-    print(json.dumps({"ran_at": report.ran_at, "removed": report.removed,
+    named = args.names or sys.stdout.isatty()
+    print(json_shown({"ran_at": report.ran_at, "removed": report.removed,
                       "receipts": [r.digest for r in report.receipts],
+                      "erased": [_erased(who if named else None, r) for who, r in report.named_receipts()],
                       "storage_scrubbed": report.storage_scrubbed,
                       "waiting_for_the_date": None if check is None else check.waiting}, indent=2))
+    if report.receipts and not named:
+        print(NAMES_LEFT_OUT.format(count=len(report.receipts)), file=sys.stderr)
     if report.receipts and not report.storage_scrubbed:
         print(erasure.SCRUB_PENDING_NOTE.format(seq=report.receipts[-1].audit_seq), file=sys.stderr)
     if check is not None:  # exits 1, so that a scheduled sweep that waits does not pass unnoticed
@@ -93,3 +100,15 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 DATE_IS_RIGHT_HOW = "To confirm it: unveil retention sweep --date-is-right"
+# The sweep reads each member's name before erasing them: printed to the terminal, so that whoever ran it can tell who
+# went (the receipts and the audit log hold random ids only). Printed where no one reads it (cron, a systemd timer)
+# the name would be kept in a log file or the journal, in clear, long after the erasure: there, only with --names.
+NAMES_LEFT_OUT = ("note: {count} member(s) erased (see \"erased\"): their names are printed only to a terminal, so that "
+                  "no log keeps them; run with --names to print them here")
+
+
+def _erased(who: str | None, receipt: erasure.ErasureReceipt) -> dict:
+    """One member the sweep erased: their name (None when left out), id, why, and the receipt's hash and audit entry
+    (the JSON `unveil family purge` prints holds the whole receipt)."""
+    return {"name": who, "id": receipt.subject, "reason": receipt.reason, "receipt": receipt.digest,
+            "audit_entry": receipt.audit_seq}

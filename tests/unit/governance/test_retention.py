@@ -2,6 +2,7 @@
 and the periods, reports what it removed, and logs it."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -324,3 +325,42 @@ def test_a_clock_reset_far_back_dates_nothing_until_the_date_is_confirmed(store,
     assert confirmed.total == 0 and confirmed.clamped == {"people": 1, "embeddings": 2, "thumbnails": 0,
                                                           "analyses": 1}
     assert store.person(member).last_seen_at == store.now()
+
+
+def test_the_sweep_report_names_each_member_it_erased_and_the_log_never_does(store, clock, tmp_path):
+    """Its receipts named no one: the household could not tell who the sweep erased. The names are read before the
+    erasure, kept in the report (memory) only: the audit log and the store's files hold ids and counts as before."""
+    ending, unseen = _household(store)
+    bare = store.add_person("Zoë *No* Consent")  # only possible through the bare store API
+    clock.advance(days=400)
+    report = retention.sweep(store, date_confirmed=True)
+    assert {receipt.subject: (who, receipt.reason) for who, receipt in report.named_receipts()} == {
+        ending: ("Ending Consent", "consent expired"), unseen: ("Never Seen", "not seen"),
+        bare: ("Zoë *No* Consent", "consent missing")}
+    assert "Never Seen" not in repr(report)  # a report written to a log by repr names no one either
+    logged = json.dumps([entry.details for entry in store.audit_entries()], ensure_ascii=False)
+    on_disk = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+    for name in ("Ending Consent", "Never Seen", "Zoë *No* Consent"):
+        assert name not in logged and name.encode() not in on_disk
+    assert retention.sweep(store).named_receipts() == []
+
+
+def test_what_waits_for_the_date_is_counted_again_after_a_member_is_erased_by_hand(store, clock):
+    """The date question is worked out by a sweep; once a member it counted is erased (or renewed), date_check says
+    what waits now, without removing or logging anything."""
+    ending, unseen = _household(store)
+    clock.advance(days=400)
+    assert retention.sweep(store).date_check.waiting["consent_expired"] == 1
+    events = _events(store)
+    assert retention.date_check(store).waiting == {"consent_expired": 1, "unseen_people": 1, "thumbnails": 1,
+                                                   "analyses": 1}
+    family.purge(store, ending)
+    check = retention.date_check(store)
+    assert check.waiting == {"consent_expired": 0, "unseen_people": 1, "thumbnails": 1, "analyses": 1}
+    assert "consent expired" not in check.text() and "1 member not seen for too long" in check.text()
+    family.purge(store, unseen)
+    store.delete_analyses(before=store_now(store).timestamp() + 1)
+    assert retention.date_check(store) is None  # nothing waits any more
+    assert _events(store) == [*events, "purge", "purge"]  # date_check itself logs nothing
+    clock.advance(days=-400)  # the clock put right: no question at all
+    assert retention.date_check(store) is None

@@ -62,6 +62,7 @@ with st.container():
     if sweep is not None and sweep.total:
         st.info(f"The retention sweep removed: {tables.counted(sweep.removed, skip_zero=True)}.")
     _ui.sweep_date_question("family_date_confirm")
+    _ui.sweep_receipts("family_sweep_dismiss")
     if FLASH in st.session_state:
         st.success(shown(st.session_state.pop(FLASH)))
 

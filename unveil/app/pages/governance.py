@@ -71,6 +71,7 @@ with retention_tab:
             with _ui.friendly_errors("Applying the retention policy"):
                 _ui.sweep()
         _ui.sweep_date_question("retention_date_confirm")
+        _ui.sweep_receipts("retention_sweep_dismiss")
         with _ui.friendly_errors(READING_RETENTION):
             stored.caption(f"Stored now: {tables.counted(store.counts())}.")
 
