@@ -6,7 +6,7 @@ import streamlit as st
 
 from fer_core import render
 from governance import kept_results
-from unveil.app import photos, tables
+from unveil.app import alt_text, photos, tables
 from unveil.app import session as app_session
 from unveil.app import widgets as _ui
 from unveil.app.text import shown
@@ -72,14 +72,15 @@ for index, (key, result) in enumerate(results):
         continue
     if not result.faces:
         st.warning(f"No face found in {shown(titles[index])}.")
-        st.image(result.view, width=400)
+        st.image(result.view, width=400, alt=alt_text.annotated_photo(titles[index], [], recognition=False))
         continue
     records += render.face_records(result.faces, source=result.source, recognition=result.recognition)
     named_ids += [face.person_id for face in result.faces]
     photo_col, faces_col = st.columns([3, 2])
     with photo_col:
         # The view is a small JPEG made once per result; the full-size PNG is made only when downloaded.
-        st.image(result.view, caption=app_session.plural(len(result.faces), "face"), width="stretch")
+        st.image(result.view, caption=app_session.plural(len(result.faces), "face"), width="stretch",
+                 alt=alt_text.annotated_photo(titles[index], result.faces, recognition=result.recognition))
         st.download_button("Annotated image (PNG)", functools.partial(photos.annotated_png, result), key=f"png_{index}",
                            file_name=f"{result.source.rsplit('.', 1)[0]}_annotated.png", mime="image/png",
                            on_click="ignore")
@@ -90,7 +91,8 @@ for index, (key, result) in enumerate(results):
             who = f" · **{shown(face.identity or render.UNKNOWN)}**" if result.recognition else ""
             st.markdown(f"**Face {number}**: {face.emotion} ({face.emotion_probs[face.emotion]:.0%}){who}")
             probs = pd.DataFrame({"emotion": list(face.emotion_probs), "probability": list(face.emotion_probs.values())})
-            st.vega_lite_chart(probs, PROBABILITY_BARS, height=150)
+            st.vega_lite_chart(probs, {**PROBABILITY_BARS, "description": alt_text.probabilities(number, face.emotion_probs)},
+                               height=150)
 
 if records:
     st.divider()

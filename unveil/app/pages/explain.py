@@ -1,7 +1,7 @@
 """Explain: where in the face the emotion model found its evidence, for each emotion."""
 import streamlit as st
 
-from unveil.app import explain_view, tables
+from unveil.app import alt_text, explain_view, tables
 from unveil.app import widgets as _ui
 from unveil.app.text import shown
 
@@ -42,4 +42,6 @@ with _ui.friendly_errors("Explaining the face"), st.spinner("Computing the heatm
     for column, heatmap in zip(st.columns(len(maps)), maps):
         marker = " (predicted)" if heatmap.emotion == face.emotion else ""
         column.image(heatmap.picture, caption=f"{heatmap.emotion} {heatmap.probability:.0%}{marker}",
-                     width="stretch")
+                     width="stretch", alt=alt_text.heatmap(
+                         heatmap.emotion, heatmap.probability, face=f"{titles[photo_index]}, face {face_index + 1}",
+                         predicted=heatmap.emotion == face.emotion))

@@ -8,10 +8,10 @@ from fer_core import render
 from fer_core.model_files import identity_model_name
 from fer_core.store import MIN_PASSPHRASE_CHARS
 from governance import clock, consent, enrolment, erasure, family
+from unveil.app import alt_text, tables
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
-from unveil.app import tables
 from unveil.app import widgets as _ui
 from unveil.app.text import shown
 
@@ -85,7 +85,7 @@ def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key:
     # on or not, so none is used unseen (turning the camera off does not discard them).
     if shots:
         st.caption(shots_kept(len(shots)))
-        st.image(shots.shots(), width=96)
+        st.image(shots.shots(), width=96, alt=alt_text.numbered("Camera shot kept", len(shots)))
         if st.button("Discard the camera shots", key=clear_key):
             shots.clear()
             st.rerun()
@@ -102,7 +102,7 @@ def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key:
         elif len(photo.faces) > 1:
             picture_col, pick_col = st.columns([1, 2])
             picture_col.image(render.number_faces(photo.image, photo.boxes), caption=shown(photo.label),
-                              width="stretch")
+                              width="stretch", alt=alt_text.faces_to_pick(photo.label, photo.boxes, photo.image.shape[1]))
             picks[photo.label] = pick_col.radio(
                 f"{shown(photo.label)} shows {len(photo.faces)} faces: which one is {shown(who)}?",
                 [None, *range(len(photo.faces))], key=key(f"pick_{photo.label}"),
@@ -177,7 +177,8 @@ with members_tab:
             if member.thumbnails:
                 with st.expander(f"{shown(member.name)}: {member.thumbnails} thumbnail(s)"), \
                         _ui.friendly_errors("Reading the thumbnails"):
-                    st.image([t.image for t in store.thumbnails(member.person_id)], width=96)
+                    pictures = [t.image for t in store.thumbnails(member.person_id)]
+                    st.image(pictures, width=96, alt=alt_text.numbered(f"Thumbnail of {member.name}", len(pictures)))
 
 # ----------------------------------------------------------------------------------- enrol
 def _key(field: str) -> str:

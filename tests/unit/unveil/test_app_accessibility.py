@@ -1,0 +1,85 @@
+"""What people who do not see the app's colours or pictures as others do are given: numbers on the annotated
+photo that contrast with their tag, captions readable with low vision, and every picture said in words."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from fer_core import render
+from unveil.app import alt_text, launch
+
+WCAG_AA_TEXT = 4.5
+
+
+def _luminance(rgb) -> float:
+    channels = [c / 255 for c in rgb]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(first, second) -> float:
+    high, low = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _hex(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_every_face_number_contrasts_with_its_coloured_tag():
+    # Ten faces, one in each box colour, on a photo large enough for thick glyphs: the ink of each number is
+    # the pixel of its tag farthest from the tag's colour. White on tab10's orange, olive or cyan was 2-2.5:1.
+    photo = np.full((900, 1500, 3), 128, np.uint8)
+    boxes = [(40 + 145 * i, 300, 100, 120) for i in range(10)]
+    placed = render.layout((1500, 900), boxes)
+    canvas = np.asarray(render.draw(photo, boxes)).astype(int)
+    for index, tag in enumerate(placed.tags):
+        fill = _hex(render.COLOURS[index])
+        x0, y0, x1, y1 = (round(v) for v in tag)
+        pixels = canvas[y0 + 1:y1 - 1, x0 + 1:x1 - 1].reshape(-1, 3)
+        ink = pixels[np.abs(pixels - fill).sum(axis=1).argmax()]
+        assert _contrast(ink, fill) >= WCAG_AA_TEXT, (index + 1, render.COLOURS[index], tuple(ink))
+    assert all(render.contrast_ratio(render.ink(colour), colour) >= WCAG_AA_TEXT for colour in render.COLOURS)
+
+
+def test_the_face_numbers_grow_with_the_photo():
+    # A number is about a thirtieth of the photo's longest side (never under 12 px), so it reads the same on a
+    # 250 px crop and on a phone photo shrunk to fit the page.
+    for side in (250, 1400, 4000):
+        placed = render.layout((side, side * 3 // 4), [(side // 4, side // 4, side // 5, side // 5)])
+        number_height = placed.tags[0][3] - placed.tags[0][1] - 2 * placed.line
+        assert number_height >= max(12, side / 30) * 0.6, (side, number_height)
+
+
+def test_captions_drawn_in_the_light_theme_s_text_colour_are_readable_with_low_vision():
+    # Streamlit draws captions in the text colour at 60% opacity: over the page (white) and the sidebar and
+    # widgets (#f8f8f7, Streamlit's secondary background). Its default #2f2d2b gave 3.9:1.
+    text = _hex(launch.SETTINGS["theme.light.textColor"])
+    for background in ((255, 255, 255), (248, 248, 247)):
+        caption = [0.6 * t + 0.4 * b for t, b in zip(text, background)]
+        assert _contrast(caption, background) >= WCAG_AA_TEXT, background
+
+
+def _face(emotion: str, probs: dict[str, float], identity: str | None = None):
+    return SimpleNamespace(emotion=emotion, emotion_probs=probs, identity=identity, person_id=identity)
+
+
+def test_the_annotated_photo_is_said_in_words_face_by_face():
+    faces = [_face("happy", {"happy": 0.87, "sad": 0.13}, "Grace Hopper"), _face("sad", {"happy": 0.2, "sad": 0.8})]
+    assert alt_text.annotated_photo("party.jpg", faces, recognition=True) == (
+        "party.jpg, 2 faces boxed and numbered. face 1: happy 87% Grace Hopper; face 2: sad 80% unknown.")
+    assert alt_text.annotated_photo("a.jpg", faces[:1], recognition=False) == (
+        "a.jpg, 1 face boxed and numbered. face 1: happy 87%.")
+    assert alt_text.annotated_photo("lawn.png", [], recognition=True) == "lawn.png: no face found."
+    assert alt_text.probabilities(2, {"happy": 0.2, "sad": 0.8}) == (
+        "Probability of each emotion for face 2: happy 20%, sad 80%.")
+
+
+def test_a_photo_to_pick_a_face_from_says_where_each_number_is():
+    said = alt_text.faces_to_pick("three.jpg", [(0, 0, 50, 50), (280, 0, 50, 50), (520, 0, 60, 60)], 600)
+    assert said == ("three.jpg: 3 faces, each boxed and numbered: face 1 at the left, face 2 in the middle, "
+                    "face 3 at the right. Pick the person by number.")
+    assert alt_text.numbered("Thumbnail of Ann", 2) == ["Thumbnail of Ann 1 of 2", "Thumbnail of Ann 2 of 2"]
+    assert alt_text.heatmap("sad", 0.8, face="a.jpg, face 1", predicted=True).startswith(
+        "Heatmap for sad (80%, the emotion the model read) over a.jpg, face 1: red where")

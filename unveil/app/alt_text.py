@@ -1,0 +1,61 @@
+"""What a screen reader says for each picture the app shows (st.image's `alt`): the picture's content in
+words, so that someone who cannot see it misses nothing it shows. Plain functions, tested without Streamlit.
+
+A caption is not read as the picture's text alternative: without `alt` a screen reader announces an
+image with no name at all (axe-core's rule image-alt), or reads its file address.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fer_core.render import FaceLike, face_details
+
+
+def annotated_photo(title: str, faces: Sequence[FaceLike], *, recognition: bool) -> str:
+    """The Analyze page's picture of a photo: its faces, each boxed and numbered, and what each number
+    stands for (emotion and probability, and the name or "unknown" when names were checked).
+
+    >>> annotated_photo("party.jpg", [], recognition=False)
+    'party.jpg: no face found.'
+    """
+    if not faces:
+        return f"{title}: no face found."
+    count = f"{len(faces)} face" + ("s" if len(faces) != 1 else "")
+    each = "; ".join(f"face {number}: {face_details(face, recognition=recognition)}"
+                     for number, face in enumerate(faces, start=1))
+    return f"{title}, {count} boxed and numbered. {each}."
+
+
+def faces_to_pick(label: str, boxes: Sequence[Sequence[float]], width: int) -> str:
+    """An enrolment photo with several faces, numbered for the person to pick theirs in the choice beside it:
+    where each numbered face is across the photo (`width` pixels wide), so the numbers can be told apart unseen.
+
+    >>> faces_to_pick("two.jpg", [(10, 5, 40, 40), (150, 8, 40, 40)], 200)
+    'two.jpg: 2 faces, each boxed and numbered: face 1 at the left, face 2 at the right. Pick the person by number.'
+    """
+    where = ", ".join(f"face {number} {_across(box, width)}" for number, box in enumerate(boxes, start=1))
+    return f"{label}: {len(boxes)} faces, each boxed and numbered: {where}. Pick the person by number."
+
+
+def _across(box: Sequence[float], width: int) -> str:
+    centre = (float(box[0]) + float(box[2]) / 2) / max(1, width)
+    return "at the left" if centre < 1 / 3 else "in the middle" if centre < 2 / 3 else "at the right"
+
+
+def heatmap(emotion: str, probability: float, *, face: str, predicted: bool) -> str:
+    """One emotion's heatmap on the Explain page; `face` names it as the page does ("party.jpg, face 1")."""
+    read_as = ", the emotion the model read" if predicted else ""
+    return (f"Heatmap for {emotion} ({probability:.0%}{read_as}) over {face}: red where the face pushed the model "
+            f"towards {emotion}, blue where it did not.")
+
+
+def numbered(what: str, count: int) -> list[str]:
+    """One alt text per picture of a row of small pictures of one kind: "<what> 1 of 3", ..."""
+    return [f"{what} {number} of {count}" for number in range(1, count + 1)]
+
+
+def probabilities(number: int, probs: dict[str, float]) -> str:
+    """The Analyze page's bar chart of one face's emotions, in words (Vega-Lite's `description`, which the
+    chart's SVG carries as its accessible name): every bar's value, not only the highest."""
+    bars = ", ".join(f"{emotion} {p:.0%}" for emotion, p in probs.items())
+    return f"Probability of each emotion for face {number}: {bars}."
