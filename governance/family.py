@@ -20,7 +20,15 @@ import numpy as np
 
 from fer_core import UnveilError
 from fer_core.identity import Gallery
-from fer_core.store import FamilyStore, KeyDestroyedError, Person, PersonNotFoundError, TamperedDataError
+from fer_core.store import (
+    FamilyStore,
+    KeyDestroyedError,
+    Person,
+    PersonNotFoundError,
+    TamperedDataError,
+    clean_name,
+    same_name,
+)
 from governance import audit_log, consent, enrolment, erasure
 from governance.consent import ConsentError, ConsentRecord
 
@@ -69,8 +77,18 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
+def check_name(name: str) -> str:
+    """The name as enrolment stores it (NFC, single spaces, nothing around it), or PersonNameError whose
+    message (a fer_core.store NAME_* constant) says why not: empty, longer than MAX_NAME_CHARS, nothing
+    visible, or a control, format, line-break or blank character (fer_core.store._names). Enrolment checks it
+    before the consent and the photos; a front end may call it to say so before asking for more."""
+    return clean_name(name)
+
+
 def resolve(store: FamilyStore, who: str) -> Person:
-    """The enrolled person with this id or (ignoring case) this name; PersonNotFoundError otherwise.
+    """The enrolled person with this id or this name (read as fer_core.store.same_name does: case, spacing,
+    Unicode forms and the Turkish i folded); PersonNotFoundError otherwise, AmbiguousNameError (naming their
+    ids, choosing no one) when several members' names read the same, as older versions let in.
 
     Only for what a user types (the command line): faces and results carry ids, never a name to look up."""
     if who in store.person_ids():
@@ -82,8 +100,8 @@ def resolve(store: FamilyStore, who: str) -> Person:
 
 
 def resolve_id(store: FamilyStore, who: str) -> str:
-    """The id of the enrolled person with this id or (ignoring case) this name; PersonNotFoundError
-    otherwise. An id is taken as it is, reading nothing of theirs: a member whose name or rows are
+    """The id of the enrolled person with this id or this name (as `resolve`); PersonNotFoundError
+    or AmbiguousNameError otherwise. An id is taken as it is, reading nothing of theirs: a member whose name or rows are
     damaged still resolves, to be erased."""
     return who if who in store.person_ids() else resolve(store, who).id
 
@@ -92,7 +110,9 @@ def enroll(store: FamilyStore, name: str, embeddings: np.ndarray, record: Consen
            thumbnails: Sequence[bytes] = (), model: str = "default") -> Enrolment:
     """Enrol `name` with these embeddings ((n, d), e.g. from fer_core.identity.embed_enrollment_photos)
     under a consent record that must be valid now, be for this person, and cover thumbnails if any
-    are given. ConsentError (and nothing stored) otherwise, DateInQuestionError while the date is in question. From photos, use `enrol_from_photos`."""
+    are given. PersonNameError for a name that cannot be enrolled (`check_name`), ConsentError (and nothing
+    stored) otherwise, DateInQuestionError while the date is in question. From photos, use `enrol_from_photos`."""
+    name = check_name(name)
     _check_consent(store, name, record, thumbnails=bool(thumbnails))
     return _store_enrolment(store, name, embeddings, record, thumbnails=thumbnails, model=model)
 
@@ -107,7 +127,9 @@ def enrol_from_photos(store: FamilyStore, name: str, photos: Sequence[enrolment.
     result's `left_out`. Every chosen face is aligned once for the identity `model`
     (fer_core.identity.EmbeddingModel), giving its embedding and, when the consent's scope allows it,
     its thumbnail. Everything is stored in one audit-logged transaction, the embeddings tagged with the
-    model's name. ConsentError, or NoFaceToEnrolError when no photo gives a face: nothing is stored."""
+    model's name. PersonNameError (`check_name`, before anything else), ConsentError, or NoFaceToEnrolError
+    when no photo gives a face: nothing is stored."""
+    name = check_name(name)
     _check_consent(store, name, record, thumbnails=False)
     chosen, left_out = enrolment.pick_faces(photos, picks)
     if not chosen:
@@ -121,7 +143,7 @@ def enrol_from_photos(store: FamilyStore, name: str, photos: Sequence[enrolment.
 def _check_consent(store: FamilyStore, name: str, record: ConsentRecord, *, thumbnails: bool) -> None:
     consent.require_settled_date(store)  # the person, their consent and embeddings would carry the doubtful date
     record.validate(now=consent.store_now(store))
-    if record.subject.strip().casefold() != name.strip().casefold():
+    if not same_name(record.subject, name):
         raise ConsentError(f"the consent record is for {record.subject}, not for {name}; nothing was stored")
     if thumbnails and not record.allows_thumbnails:
         raise ConsentError(f"the consent's scope {record.scope!r} does not cover thumbnails; nothing was stored")

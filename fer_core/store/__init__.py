@@ -14,11 +14,13 @@ from fer_core.store._errors import (
     DAMAGED_MESSAGE,
     FULL_MESSAGE,
     LONE_KEYS_MESSAGE,
+    NAME_AMBIGUOUS,
     READ_ONLY_MESSAGE,
     RECORD_SET_MESSAGE,
     WRITE_FAILED_MESSAGE,
     WRONG_PASSPHRASE_LOGGED,
     WRONG_PASSPHRASE_UNLOGGED,
+    AmbiguousNameError,
     EmbeddingError,
     KeyDestroyedError,
     KeyFileError,
@@ -42,11 +44,28 @@ from fer_core.store._errors import (
     WeakPassphraseError,
     WrongPassphraseError,
 )
+from fer_core.store._names import (
+    MAX_NAME_CHARS,
+    NAME_HIDDEN_CHARACTER,
+    NAME_LENGTH,
+    NAME_NOT_TEXT,
+    NAME_NOTHING_VISIBLE,
+    clean_name,
+    name_key,
+    same_name,
+)
 from fer_core.store._paths import default_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
 
 __all__ = [
+    "MAX_NAME_CHARS",
+    "NAME_AMBIGUOUS",
+    "NAME_HIDDEN_CHARACTER",
+    "NAME_LENGTH",
+    "NAME_NOTHING_VISIBLE",
+    "NAME_NOT_TEXT",
+    "AmbiguousNameError",
     "DAMAGED_MESSAGE",
     "DATA_FILE",
     "DEFAULT_BUSY_TIMEOUT_S",
@@ -93,5 +112,8 @@ __all__ = [
     "WeakPassphraseError",
     "WrongPassphraseError",
     "create_key_file",
+    "clean_name",
     "default_data_dir",
+    "name_key",
+    "same_name",
 ]

@@ -163,6 +163,19 @@ class PersonNotFoundError(StoreError, LookupError):
         super().__init__(f"no person {what} in the store")
 
 
+# Two members whose names read the same (fer_core.store._names.name_key): older versions let in names that
+# differ only in spacing or in the Turkish i ("Ana María" and "Ana  María", "İpek" and "ipek"). Neither is chosen.
+NAME_AMBIGUOUS = "{count} members are named {name!r}: nothing was done; give the id of the one you mean ({ids})"
+
+
+class AmbiguousNameError(StoreError, LookupError):
+    """A name that more than one member's name reads the same as: give an id instead (NAME_AMBIGUOUS)."""
+
+    def __init__(self, name: str, person_ids: list[str]) -> None:
+        self.person_ids = tuple(person_ids)
+        super().__init__(NAME_AMBIGUOUS.format(count=len(person_ids), name=name, ids=", ".join(person_ids)))
+
+
 class PersonExistsError(StoreError, ValueError):
     def __init__(self, name: str) -> None:
         super().__init__(f"a person named {name!r} is already enrolled; nothing was changed")

@@ -19,12 +19,10 @@ import contextlib
 import functools
 import json
 import os
-import re
 import sqlite3
 import tempfile
 import threading
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -32,8 +30,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from fer_core.store import _audit, _crypto, _schema
+from fer_core.store import _audit, _crypto, _names, _schema
 from fer_core.store._errors import (
+    AmbiguousNameError,
     EmbeddingError,
     KeyDestroyedError,
     KeyFileError,
@@ -61,7 +60,6 @@ from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Dam
 
 DATA_FILE = "unveil.db"
 KEYS_FILE = "keys.db"
-MAX_NAME_CHARS = 200
 # How long a write waits for another session's write lock before StoreBusyError: a person at a terminal or in
 # the app waits that long; a loop that must not freeze (unveil watch) passes less.
 DEFAULT_BUSY_TIMEOUT_S = 15.0
@@ -196,23 +194,6 @@ def _master_id(master: bytearray) -> str:
     """A public name for a master key (an HMAC of it, so it reveals nothing): sessions compare it with
     the store's to notice that another session rotated the key."""
     return _crypto.mac(master, b"unveil/1 master id")[:16].hex()
-
-
-def _clean_name(name: str) -> str:
-    if not isinstance(name, str):
-        raise PersonNameError(f"a person's name must be text, got {type(name).__name__}")
-    name = re.sub(" {2,}", " ", unicodedata.normalize("NFC", name).strip())  # runs of spaces are one space
-    if not 1 <= len(name) <= MAX_NAME_CHARS:
-        raise PersonNameError(f"a person's name must have 1 to {MAX_NAME_CHARS} characters, got {len(name)}")
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
-        raise PersonNameError("a person's name must not contain control or format characters")
-    return name
-
-
-def _same_name_key(name: str) -> str:
-    """What two names that read the same share: compatibility forms folded (a full-width "Ｃ" is "C"),
-    case folded, spaces collapsed. Names are stored as typed (NFC); this only compares them."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def _clean_embeddings(embeddings: Any) -> np.ndarray:
@@ -1155,13 +1136,15 @@ class FamilyStore:
     @_damage_is_typed
     def add_person(self, name: str) -> str:
         """Enrol a new person by name and return their random id. Their name is sealed under a data
-        key of their own. PersonExistsError if a name that reads the same (ignoring case, spacing and
-        compatibility forms such as full-width letters) is already enrolled."""
-        name = _clean_name(name)
+        key of their own. PersonExistsError if a name that reads the same
+        (fer_core.store._names: ignoring case, spacing, compatibility forms such as full-width letters, the
+        Turkish dotless i and characters never drawn) is already enrolled; PersonNameError for a name the
+        store refuses (_names.clean_name)."""
+        name = _names.clean_name(name)
         with self.transaction():
             self._require_master()
             for person in self.people(errors="skip"):
-                if _same_name_key(person.name) == _same_name_key(name):
+                if _names.same_name(person.name, name):
                     raise PersonExistsError(name)
             person_id, now = _new_id(), float(self._clock())
             self._new_data_key(person_id)
@@ -1204,9 +1187,16 @@ class FamilyStore:
 
     @_damage_is_typed
     def find_person(self, name: str) -> Person | None:
-        """The person with this name (ignoring case, spacing and compatibility forms), or None."""
-        wanted = _same_name_key(_clean_name(name))
-        return next((p for p in self.people(errors="skip") if _same_name_key(p.name) == wanted), None)
+        """The person whose name reads the same as `name` (fer_core.store._names.same_name), or None.
+        AmbiguousNameError, naming their ids, when several do (older versions let such names in): a
+        lookup never picks one of them. Any text is looked up, compared as names are (a tab or a zero-width
+        space typed with a name does not count)."""
+        if not isinstance(name, str):
+            raise PersonNameError(_names.NAME_NOT_TEXT.format(kind=type(name).__name__))
+        found = [p for p in self.people(errors="skip") if _names.same_name(p.name, name)]
+        if len(found) > 1:
+            raise AmbiguousNameError(name, [p.id for p in found])
+        return found[0] if found else None
 
     @_damage_is_typed
     def person_ids(self) -> list[str]:

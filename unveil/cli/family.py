@@ -137,15 +137,16 @@ def _enroll(args: argparse.Namespace) -> int:
     # detector settings, so both accept and refuse the same photos.
     from fer_core.identity import load_embedding_model
 
+    name = family.check_name(args.name)  # a name that cannot be enrolled is said before any photo is read
     picks = dict(args.pick)
     photos = _photos_with_a_face(args, picks)
     model = load_embedding_model()
     with open_unlocked(args) as store:
         record = ConsentRecord.new(
-            subject=args.name, given_by=args.given_by, relation="guardian" if args.given_by else "self",
+            subject=name, given_by=args.given_by, relation="guardian" if args.given_by else "self",
             purpose=args.purpose, scope=args.scope, days=args.days, subject_is_child=args.child,
             now=store_now(store))
-        done = family.enrol_from_photos(store, args.name, photos, record, model=model, picks=picks)
+        done = family.enrol_from_photos(store, name, photos, record, model=model, picks=picks)
     print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings and {done.thumbnails} "
           f"thumbnails; consent until {record.expires_at:%Y-%m-%d}")
     return 0

@@ -1,0 +1,78 @@
+"""Members' names on the command line: every verb that takes a name reads it by the store's one rule
+(fer_core.store._names), never erases someone it is not sure of, and refuses a name it cannot enrol at once."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fer_core.store import (
+    NAME_AMBIGUOUS,
+    NAME_HIDDEN_CHARACTER,
+    FamilyStore,
+    _names,  # noqa: PLC2701 (to let in names as older versions did)
+)
+from tests.support import privacy_harness as h
+from unveil.cli import main
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    monkeypatch.delenv("UNVEIL_DATA_DIR", raising=False)
+    with h.new_store(tmp_path / "data") as store:
+        h.enrol(store, "Ayşe Yılmaz")
+        h.enrol(store, "İpek")
+        h.enrol(store, "--help")
+    return tmp_path / "data"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _names_in(data_dir):
+    with FamilyStore(data_dir) as store:
+        store.unlock(h.PASSPHRASE)
+        return [p.name for p in store.people()]
+
+
+def test_a_turkish_name_typed_in_capitals_or_without_its_letters_is_found_and_erased(data_dir, capsys):
+    # "no person named 'AYŞE YILMAZ' in the store": an erasure request that found no one.
+    code, out, err = run(capsys, "family", "purge", "AYŞE YILMAZ", "--yes", "--data-dir", str(data_dir))
+    assert (code, err) == (0, "") and json.loads(out)["reason"] == "request"
+    code, out, _ = run(capsys, "consent", "renew", "ipek", "--days", "30", "--data-dir", str(data_dir))
+    assert code == 0 and out.startswith("consent of İpek renewed until ")
+    assert _names_in(data_dir) == ["İpek", "--help"]
+
+
+def test_a_name_that_reads_as_an_option_is_given_after_a_double_dash(data_dir, capsys):
+    code, out, _ = run(capsys, "family", "purge", "--yes", "--data-dir", str(data_dir), "--", "--help")
+    assert code == 0 and json.loads(out)["records"]["person"] == 1
+    assert _names_in(data_dir) == ["Ayşe Yılmaz", "İpek"]
+
+
+def test_a_name_two_members_read_as_erases_no_one_and_the_error_gives_their_ids(data_dir, capsys, monkeypatch):
+    with FamilyStore(data_dir) as store, monkeypatch.context() as older:  # as versions before space folding let in
+        store.unlock(h.PASSPHRASE)
+        older.setattr(_names, "clean_name", lambda name: name)
+        older.setattr(_names, "same_name", lambda a, b: False)
+        first, second = store.add_person("Ana María"), store.add_person("Ana  María")
+    code, out, err = run(capsys, "family", "purge", "ana maría", "--yes", "--data-dir", str(data_dir))
+    assert (code, out) == (1, "")
+    assert err == f"error: {NAME_AMBIGUOUS.format(count=2, name='ana maría', ids=f'{first}, {second}')}\n"
+    assert len(_names_in(data_dir)) == 5
+    code, out, _ = run(capsys, "family", "purge", second, "--yes", "--data-dir", str(data_dir))
+    assert code == 0 and json.loads(out)["subject"] == second
+    assert "Ana  María" not in _names_in(data_dir)
+
+
+def test_a_name_that_cannot_be_enrolled_is_refused_before_any_photo_is_read(data_dir, tmp_path, capsys):
+    # It was refused only after every photo was searched for faces (or as a consent "for no one" when empty).
+    missing = tmp_path / "not-a-photo.jpg"
+    code, out, err = run(capsys, "family", "enroll", "Ana\u200b", str(missing), "--purpose", "family photos",
+                         "--data-dir", str(data_dir))
+    assert (code, out) == (1, "")
+    assert err == f"error: {NAME_HIDDEN_CHARACTER.format(code='U+200B', position=4)}\n"
