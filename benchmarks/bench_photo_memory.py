@@ -1,6 +1,6 @@
 """Peak resident memory of `unveil analyze` on big photos, printed as a table.
 
-    .venv/bin/python benchmarks/bench_photo_memory.py [--photo FACE.jpg] [--sizes 12 24 48] [--jobs 1 2]
+    .venv/bin/python benchmarks/bench_photo_memory.py [--photo FACE.jpg] [--sizes 12 24 48] [--jobs 1 2] [--repeat 8]
 
 Each photo is an LFW face photo upscaled (bicubic) to N megapixels at 4:3 and saved as a JPEG
 (quality 90) in a temporary folder that is deleted afterwards. Every row is one fresh
@@ -9,6 +9,10 @@ ru_maxrss for that process, so model loading, decoding and analysis are all coun
 process analyses N names of the photo, N at a time. The "models only" row is the same process started on
 a 64x48 photo: what loading Python and the models costs before any big photo. Faces found are
 printed beside each row: a big photo must still give its face.
+
+With --repeat N (N > 1) each row's process analyses N names of the photo instead, `--jobs` at a time: what
+analysing big photos again and again levels off at (ONNX Runtime's memory arena keeps what it grew for the
+largest shapes seen; fer_core._onnx turns it off, docs/reports/photo_memory.md).
 """
 from __future__ import annotations
 
@@ -71,24 +75,26 @@ def main() -> None:
     parser.add_argument("--photo", type=Path, default=PHOTO, help="a real face photo to upscale")
     parser.add_argument("--sizes", type=float, nargs="+", default=[12, 24, 48], help="megapixels (default 12 24 48)")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1], help="--jobs values to measure (default 1)")
+    parser.add_argument("--repeat", type=int, default=0,
+                        help="analyse N names of each photo in one process, --jobs at a time (default: --jobs names)")
     args = parser.parse_args()
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; photo {args.photo.name}")
-    print(f"{'photo':>12} {'pixels':>11} {'jobs':>4} {'peak RSS MiB':>12} {'seconds':>8}  faces")
+    print(f"{'photo':>12} {'pixels':>11} {'jobs':>4} {'photos':>6} {'peak RSS MiB':>12} {'seconds':>8}  faces")
     with tempfile.TemporaryDirectory(prefix="unveil-bench-memory-") as tmp:
         folder = Path(tmp)
         tiny = folder / "tiny.jpg"
         Image.new("RGB", (64, 48), (128, 128, 128)).save(tiny)
         rss, seconds, faces = measure([tiny], 1, folder)
-        print(f"{'models only':>12} {64 * 48:>11,} {1:>4} {rss:>12.0f} {seconds:>8.1f}  {faces}")
+        print(f"{'models only':>12} {64 * 48:>11,} {1:>4} {1:>6} {rss:>12.0f} {seconds:>8.1f}  {faces}")
         for megapixels in args.sizes:
             photo = make_photo(args.photo, megapixels, folder)
             with Image.open(photo) as image:
                 pixels = image.width * image.height
             for jobs in args.jobs:
-                copies = [photo, *(_link(photo, i) for i in range(1, jobs))]
+                copies = [photo, *(_link(photo, i) for i in range(1, args.repeat or jobs))]
                 rss, seconds, faces = measure(copies, jobs, folder)
-                print(f"{megapixels:>10g}MP {pixels:>11,} {jobs:>4} {rss:>12.0f} {seconds:>8.1f}  {faces}")
+                print(f"{megapixels:>10g}MP {pixels:>11,} {jobs:>4} {len(copies):>6} {rss:>12.0f} {seconds:>8.1f}  {faces}")
                 for copy in copies[1:]:
                     copy.unlink()
             photo.unlink()

@@ -37,6 +37,18 @@ def _options(threads: int | None) -> ort.SessionOptions:
     # Spinning worker threads burn a core while waiting; on a small shared machine that made
     # detection 2x slower, not faster (benchmarks/bench_analysis.py).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # No CPU memory arena: every session's tensors go back to the system after each run. The arena keeps
+    # the most a session ever needed, and the detector's R-Net and O-Net get a new batch size with every
+    # photo (their candidate count), so on big photos it held hundreds of MiB for good. A 12 MP photo
+    # (tests/fixtures/public_domain/grace_hopper.jpg enlarged) analysed 6 times by one `unveil analyze`:
+    # peak RSS 757 -> 557-562 MiB (2-core AMD EPYC; docs/reports/photo_memory.md, `python
+    # benchmarks/bench_photo_memory.py --photo tests/fixtures/public_domain/grace_hopper.jpg --sizes 12
+    # --repeat 6`); in one process calling FaceAnalyzer.analyze: 779-786 -> 450-451 MiB peak, 598-605 ->
+    # 270-272 MiB resident afterwards. Off for the detector only: 555 MiB peak but 60-70 MiB more resident
+    # (the emotion model's arena keeps its activations); enable_mem_pattern off (642 MiB) and
+    # kSameAsRequested growth (714 MiB) saved less. The cost, measured by the reviewer on a quieter machine:
+    # 912 -> 1,058 ms on 12 MP (+13%), about +10% on a 512x600 photo.
+    options.enable_cpu_mem_arena = False
     return options
 
 
