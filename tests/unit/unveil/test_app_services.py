@@ -470,9 +470,9 @@ def test_family_and_governance_tables(store):
 
     _enrol(store, "Ana", np.ones((3, 128), np.float32))
     members = tables.members_table(family.members(store))
-    assert members[["name", "consent", "expires", "given by", "scope", "embeddings", "thumbnails"]].to_dict("records") == [
+    assert members[["name", "consent", "expires", "given by", "scope", "face prints", "thumbnails"]].to_dict("records") == [
         {"name": "Ana", "consent": "active", "expires": "2099-01-01", "given by": "Ana (self)", "scope": "recognition",
-         "embeddings": 3, "thumbnails": 0}]
+         "face prints": 3, "thumbnails": 0}]
     ledger = tables.ledger_table(consent.ledger(store))
     assert ledger[["person", "status", "relation", "child", "purpose"]].to_dict("records") == [
         {"person": "Ana", "status": "active", "relation": "self", "child": False, "purpose": "family photos"}]
@@ -740,7 +740,7 @@ def test_counts_and_deletion_receipts_read_as_words():
     from governance.erasure import ErasureReceipt
 
     assert tables.counted({"people": 1, "embeddings": 4, "analyses": 1, "audit": 2}) == (
-        "1 member, 4 embeddings, 1 kept result, 2 audit entries")
+        "1 member, 4 face prints, 1 kept result, 2 audit entries")
     assert tables.counted({"consent_expired": 1, "thumbnails": 0, "analyses": 3}, skip_zero=True) == (
         "1 member whose consent expired, 3 kept results")
     receipt = ErasureReceipt(subject="0123456789abcdef", reason="consent withdrawn", erased_at="2026-12-04T05:06:07+00:00",
@@ -749,7 +749,7 @@ def test_counts_and_deletion_receipts_read_as_words():
     assert tables.receipt_text("Serena", receipt) == "\n".join([
         "**Deletion receipt**: Serena (id 01234567...)",
         "- Reason: consent withdrawn; erased at 2026-12-04 05:06:07 UTC",
-        "- Deleted: 1 member, 3 embeddings, 0 thumbnails, 1 consent record, 1 kept result, 1 data key",
+        "- Deleted: 1 member, 3 face prints, 0 thumbnails, 1 consent record, 1 kept result, 1 data key",
         f"- Logged as audit entry 12, with this receipt's SHA-256: `{'ab' * 32}`",
         "- Freed storage overwritten: yes"])
     assert tables.receipt_file_name(receipt) == "unveil_deletion_receipt_20261204-050607_01234567.json"
