@@ -5,6 +5,13 @@ the EXIF orientation (phones store portraits sideways plus a rotation tag), flat
 onto white, converts paletted/CMYK/grayscale/16-bit images, refuses images above a pixel budget before
 decoding them (decompression bombs: a few KB of PNG can expand to gigabytes), and turns every
 decoding failure into an ImageError that says which input and what is wrong with it.
+
+Besides Pillow's own formats it reads HEIC/HEIF, the default of iPhones since iOS 11 and of many other
+phones, through pillow-heif (libheif and libde265), registered here once for every reader of photos;
+AVIF is Pillow's own (libavif with dav1d in its wheels since 11.3). A HEIF file carries its rotation
+and mirroring as properties of the image (irot, imir) that libheif applies as it decodes, and pillow-heif
+sets the file's EXIF orientation to 1, so an iPhone photo that has both is turned once, not twice; 10- and
+12-bit HEIF photos are read as 8 bits per channel.
 """
 from __future__ import annotations
 
@@ -16,8 +23,13 @@ from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from fer_core._errors import ImageError, ImageTooLargeError
+
+# HEIC/HEIF through libheif. Depth maps, auxiliary images (an iPhone's portrait mattes) and thumbnails inside
+# the file are never needed here: without them pillow-heif neither lists nor reads them.
+register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 # Largest accepted image, in pixels. 50 MP is above the default output of current phone and
 # consumer cameras (12-50 MP); detection then needs about 4 bytes x 3 channels per pixel transiently.
@@ -54,6 +66,13 @@ PAGED_FORMATS = frozenset({"TIFF"})
 # PostScript interpreter, on the file (and writing its output to a temporary file): a file named holiday.jpg that is
 # PostScript would be run. No household photo is EPS.
 REFUSED_FORMATS = frozenset({"EPS"})
+# Formats tried after every other. pillow-heif claims any file of the HEIF family by its brand, AVIF ones that
+# are branded "mif1" first included, and its wheels hold no AV1 decoder: Pillow's AVIF plugin tries first.
+LAST_FORMATS = ("HEIF",)
+# File name endings of the photo formats read here, for the CLI's folder search and the app's uploaders (a
+# file named explicitly is read whatever its name). .hif: HEIF from Canon and Fujifilm cameras.
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".hif", ".avif", ".bmp", ".gif", ".tif",
+                  ".tiff")
 
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
 
@@ -143,9 +162,10 @@ def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
 
 
 def _readable_formats() -> list[str]:
-    """Every format Pillow can open, plugins registered since included, less REFUSED_FORMATS."""
+    """Every format Pillow can open, plugins registered since included, less REFUSED_FORMATS; LAST_FORMATS last."""
     Image.init()  # registers every plugin (once); Image.ID then lists them
-    return [name for name in Image.ID if name not in REFUSED_FORMATS]
+    readable = [name for name in Image.ID if name not in REFUSED_FORMATS]
+    return [name for name in readable if name not in LAST_FORMATS] + [name for name in readable if name in LAST_FORMATS]
 
 
 def _load_pixels(image: Image.Image, label: str, max_pixels: int) -> None:
@@ -164,7 +184,10 @@ def _load_pixels(image: Image.Image, label: str, max_pixels: int) -> None:
     except Exception as exc:
         # Pillow's plugins raise whatever broken data trips: SyntaxError, ValueError, EOFError, TypeError (an
         # IM header's size of ".8*8"), ...
-        raise ImageError(f"corrupt image data ({exc})", source=label) from None
+        reason = str(exc).strip()
+        if "unexpected end of file" in reason.lower():  # libheif's words for a HEIF file cut short
+            raise ImageError("truncated (the file ends before the image data does)", source=label) from None
+        raise ImageError(f"corrupt image data ({reason})", source=label) from None
 
 
 def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:

@@ -49,8 +49,11 @@ from typing import TextIO
 from unveil.cli._store_args import reports_errors
 from unveil.cli._terminal import shown
 
-# File name endings searched for inside folders (files named explicitly are always tried).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+# File name endings searched for inside folders (files named explicitly are always tried): those of
+# fer_core.images.PHOTO_SUFFIXES, HEIC and AVIF included, written out so that the CLI imports no image library
+# before it reads a photo.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif",
+                            ".hif", ".avif"})
 # Annotated copies of JPEG photos are written as JPEG at this quality, anything else as PNG.
 ANNOTATED_JPEG_QUALITY = 90
 _JPEG_SUFFIXES = (".jpg", ".jpeg")

@@ -5,13 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from fer_core import render
+from fer_core.images import PHOTO_SUFFIXES
 from governance import kept_results
 from unveil.app import alt_text, photos, tables
 from unveil.app import session as app_session
 from unveil.app import widgets as _ui
 from unveil.app.text import shown
 
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
+PHOTO_TYPES = [suffix.removeprefix(".") for suffix in PHOTO_SUFFIXES]  # HEIC and AVIF included
 # One bar per emotion on a fixed 0-100% axis, so a 30% reading does not look like a certain one.
 PROBABILITY_BARS = {
     "mark": {"type": "bar", "tooltip": True},

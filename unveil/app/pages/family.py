@@ -15,7 +15,7 @@ from unveil.app import session as app_session
 from unveil.app import widgets as _ui
 from unveil.app.text import shown
 
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "hif", "avif", "bmp", "tif", "tiff"]
 RECEIPT = _ui.RECEIPT
 FLASH = "family_flash"  # a success message that outlives the rerun after enrolment
 # The two ways to erase a member: the audit log and the receipt record which one it was.
