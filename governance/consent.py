@@ -39,6 +39,8 @@ DATE_IN_QUESTION = (f"The clock reads more than {clock.CLOCK_GAP_DAYS} days afte
                     "date is in question and a consent given now would carry it. Confirm the date first (\"The date is "
                     "right\" in the app, or unveil retention sweep --date-is-right), or set the clock right; nothing was "
                     "stored.")
+SCOPE_OF_ENDED_CONSENT = ("the consent of {subject} ended on {ended:%Y-%m-%d}: renew it first (unveil consent renew, "
+                          "or the Family page), then change its scope")
 # A consent whose given_at is after now by the store's clock (recorded while the clock ran ahead): not in force, so
 # nobody is named by it, and not ended either, so the sweep does not erase anyone for it.
 NOT_YET_IN_FORCE = "not yet in force"
@@ -241,8 +243,13 @@ def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecor
     consent is given now, by the doubtful clock)."""
     require_settled_date(store)
     with store.transaction():  # read under the write lock, as in renew: another session's renewal is kept
-        record = replace(_require_latest(store, person_id), given_at=store_now(store), scope=scope)
-        record.validate(now=store_now(store))
+        latest_record = _require_latest(store, person_id)
+        now = store_now(store)
+        if latest_record.expires_at <= now:  # given now, it would end before it began
+            raise ConsentError(SCOPE_OF_ENDED_CONSENT.format(subject=latest_record.subject,
+                                                             ended=latest_record.expires_at))
+        record = replace(latest_record, given_at=now, scope=scope)
+        record.validate(now=now)
         store.add_consent(person_id, record.to_details())
         removed = 0 if record.allows_thumbnails else store.delete_thumbnails(person_id=person_id)
         audit_log.record(store, "consent_scope_changed", person_id=person_id,

@@ -96,6 +96,19 @@ def test_narrowing_the_scope_deletes_thumbnails(store):
     assert store.audit_entries()[-1].details == {"scope": "recognition", "thumbnails_deleted": 2}
 
 
+def test_the_scope_of_an_ended_consent_is_not_changed_and_the_message_says_to_renew_it(store, clock):
+    """A scope change is a consent given now that ends when the old one did: on an ended consent it said only
+    'the consent must expire after it was given'."""
+    done = family.enroll(store, "Ana Lima", VECTORS, _record(expires_at=NOW + timedelta(days=10)))
+    clock.advance(days=11)
+    before = len(store.audit_entries())
+    with pytest.raises(ConsentError) as err:
+        consent.change_scope(store, done.person_id, "recognition+thumbnails")
+    assert str(err.value) == consent.SCOPE_OF_ENDED_CONSENT.format(subject="Ana Lima", ended=NOW + timedelta(days=10))
+    assert str(err.value).startswith(f"the consent of Ana Lima ended on {NOW + timedelta(days=10):%Y-%m-%d}: renew it")
+    assert store.person(done.person_id).consents == 1 and len(store.audit_entries()) == before
+
+
 def test_withdrawal_erases_the_person_at_once(store):
     keep = family.enroll(store, "Bruno Lima", VECTORS, _record(subject="Bruno Lima", given_by="Bruno Lima"))
     gone = family.enroll(store, "Ana Lima", VECTORS, _record())
