@@ -709,3 +709,16 @@ def test_no_request_reaches_a_telemetry_provider_set_in_the_process(analyzer, mo
     with TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:
         assert client.get("/v1/health", headers=AUTH).status_code == 200
     assert spans == []
+
+
+def test_the_analyses_threads_end_when_the_server_stops(analyzer, faces_dir):
+    """The analyses' thread pool was never shut down: its threads outlived the server that made them."""
+    before = set(threading.enumerate())
+    with TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:
+        answer = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"},
+                             content=photo_bytes(faces_dir, MEMBER, 1))
+        assert answer.status_code == 200
+        ours = [thread for thread in threading.enumerate()
+                if thread not in before and thread.name.startswith("unveil-analysis")]
+        assert ours
+    assert not [thread for thread in ours if thread.is_alive()]

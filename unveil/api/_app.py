@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -148,12 +149,21 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     # one, 20 simultaneous 48 MP uploads took 3.6 GB resident (1.5 GB with MALLOC_ARENA_MAX=2; 1.35 GB now).
     analyses = ThreadPoolExecutor(settings.analyses_at_once, thread_name_prefix="unveil-analysis")
     admission = _Admission(settings.analyses_at_once + settings.analyses_waiting)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # At shutdown (uvicorn has let its requests finish), the analyses' threads end with the server.
+        try:
+            yield
+        finally:
+            analyses.shutdown(wait=True, cancel_futures=True)
+
     # No Swagger or ReDoc page: FastAPI's load their scripts from a public CDN, so opening one would
     # contact a third party. The OpenAPI description is served at /openapi.json, behind the token.
     # No telemetry: FastAPI (0.165) traces each request through OpenTelemetry's global providers and, given
     # FASTAPI_OTEL_AUTO_CONFIGURE and an OTLP endpoint in the environment, exports them itself: a variable set for
     # another service would send each request's path and timing off the machine.
-    app = FastAPI(title="Unveil local API", version="1", docs_url=None, redoc_url=None,
+    app = FastAPI(title="Unveil local API", version="1", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Faces, emotions and family names of photos, analysed on this machine.",
                   telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
                              "auto_configure": False})
@@ -256,10 +266,15 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "too_large", BODY_TOO_LARGE.format(limit_mb=limit / 1024**2))
 
 
+def _media_type(content_type: str) -> str:
+    """"multipart/form-data" of "multipart/form-data; boundary=x": the type without its parameters, lower case."""
+    return content_type.split(";")[0].strip().lower()
+
+
 def _photo_content_type(request: Request, limit: int) -> str:
     """The request's Content-Type when it can carry a photo and its declared length is within `limit`."""
     content_type = request.headers.get("content-type", "")
-    kind = content_type.split(";")[0].strip().lower()
+    kind = _media_type(content_type)
     if not (kind == "multipart/form-data" or kind.startswith("image/") or kind == "application/octet-stream"):
         raise ApiError(415, "unsupported_media_type", UNSUPPORTED_TYPE.format(content_type=content_type))
     declared = request.headers.get("content-length", "")
@@ -287,7 +302,7 @@ async def _body(request: Request, limit: int, timeout_s: float) -> bytes:
 
 def _photo(body: bytes, content_type: str) -> bytes:
     """The photo's bytes: the body itself, or its multipart `image` field."""
-    if content_type.split(";")[0].strip().lower() != "multipart/form-data":
+    if _media_type(content_type) != "multipart/form-data":
         return body
     try:
         return image_from_multipart(body, content_type)
