@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.live import APPEAR, NAMED, LiveTracker
-from fer_core.render import COLOURS, UNKNOWN
+from fer_core.render import COLOURS, UNKNOWN, ink
 
 # No STUN or TURN server, for the browser and for this app: they connect over this machine's own
 # addresses, no outside server learns of the stream, and frames never leave the machine. (Left unset,
@@ -71,7 +71,7 @@ def draw_in_frame(frame: np.ndarray, boxes: Sequence[Sequence[float]], labels: S
         tag_h = bottom - top + 2 * line
         tag_y = y - tag_h if y - tag_h >= 0 else y + h
         pen.rectangle((x, tag_y, x + right - left + 2 * line, tag_y + tag_h), fill=colour)
-        pen.text((x + line - left, tag_y + line - top), label, fill="white", font=font)
+        pen.text((x + line - left, tag_y + line - top), label, fill=ink(colour), font=font)  # as render._tag
     return np.asarray(picture)
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from fer_core import EmotionModel, FaceDetector
 from fer_core.identity import Match
 from fer_core.live import LiveTracker
-from fer_core.render import COLOURS
+from fer_core.render import COLOURS, contrast_ratio, ink
 from governance import erasure, family
 from governance.consent import ConsentRecord, store_now
 from tests.support import privacy_harness as h
@@ -159,3 +159,19 @@ print(frontend["iceServers"], server.iceServers)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[-2] == "[] []"
+
+
+def test_every_label_on_the_video_contrasts_with_its_coloured_tag():
+    """The annotated photo's numbers were made black or white by contrast (render.ink); the live video's labels stayed
+    white, 2.0-2.7:1 on tab10's orange, pink, olive and cyan, unreadable with low vision."""
+    frame = np.full((480, 2200, 3), 128, np.uint8)
+    boxes = [(20 + 215 * i, 200, 150, 150) for i in range(len(COLOURS))]
+    drawn = live.draw_in_frame(frame, boxes, ["happy 87%"] * len(boxes)).astype(int)
+    for (x, y, w, _), colour in zip(boxes, COLOURS):
+        fill = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        tag = drawn[max(0, y - 40):y - 2, x + 2:x + w - 2].reshape(-1, 3)
+        tag = tag[(np.abs(tag - 128).sum(axis=1) > 0)]  # the tag's pixels, not the grey frame around it
+        farthest = tag[np.abs(tag - fill).sum(axis=1).argmax()]  # the ink at its fullest
+        expected = np.array([0, 0, 0] if ink(colour) == "#000000" else [255, 255, 255])
+        assert np.abs(farthest - expected).max() < 60, (colour, tuple(farthest))
+        assert contrast_ratio(ink(colour), colour) >= 4.5
