@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fer_core import UnveilError
-from fer_core.store import FamilyStore
+from fer_core.store import FamilyStore, same_name
 from governance import audit_log, clock, erasure
 
 RELATIONS = ("self", "guardian")
@@ -117,7 +117,7 @@ class ConsentRecord:
             raise ConsentError(f"the consent's relation must be one of {', '.join(RELATIONS)}; got {self.relation!r}")
         if self.scope not in SCOPES:
             raise ConsentError(f"the consent's scope must be one of {', '.join(SCOPES)}; got {self.scope!r}")
-        same_person = given_by.casefold() == subject.casefold()
+        same_person = same_name(given_by, subject)  # as enrolment and lookups compare names
         if self.subject_is_child and self.relation != "guardian":
             raise ConsentError(CHILD_NEEDS_GUARDIAN.format(subject=subject))
         if self.relation == "self" and not same_person:
@@ -228,7 +228,7 @@ def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by:
         changes: dict[str, Any] = {"given_at": store_now(store), "expires_at": expires_at}
         if given_by is not None:
             giver = given_by.strip() if isinstance(given_by, str) else given_by
-            themself = isinstance(giver, str) and giver.casefold() == record.subject.strip().casefold()
+            themself = isinstance(giver, str) and same_name(giver, record.subject)
             changes |= {"given_by": record.subject if themself else giver, "relation": "self" if themself else "guardian"}
         if subject_is_child is not None:
             changes["subject_is_child"] = bool(subject_is_child)

@@ -3,6 +3,7 @@ be and for when two names are one person, the same for enrolment and for every l
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 
 import pytest
 
@@ -18,7 +19,8 @@ from fer_core.store import (
     PersonNotFoundError,
     _names,  # noqa: PLC2701 (to let in names as older versions did)
 )
-from governance import family
+from governance import consent, family
+from governance.consent import ConsentError, ConsentRecord
 from tests.support import privacy_harness as h
 
 
@@ -146,3 +148,19 @@ def test_keys_of_names_kept_by_older_versions_compare_without_rewriting(store, m
     assert family.resolve(store, "ZOË ÜNAL").id == pid
     with pytest.raises(PersonExistsError):
         h.enrol(store, "zoë ünal")
+
+
+def test_who_gave_a_consent_is_compared_with_its_subject_by_the_same_rule(store):
+    # The consent compared giver and subject by casefold alone: "AYŞE YILMAZ" giving her own consent (or "Ana María"
+    # typed with a no-break space) was refused as 'self', and `unveil consent renew --by-themself` recorded it as a
+    # guardian's consent given by the person themself.
+    now = consent.store_now(store)
+    own = ConsentRecord.new(subject="Ayşe Yılmaz", given_by="AYŞE YILMAZ", purpose="family photos", days=30, now=now)
+    own.validate(now=now)
+    with pytest.raises(ConsentError):
+        ConsentRecord.new(subject="Ayşe Yılmaz", given_by="ayşe yilmaz", relation="guardian", purpose="family photos",
+                          days=30, now=now).validate(now=now)
+    done = family.enroll(store, "Ana María", h.person_embeddings("ana"), ConsentRecord.new(
+        subject="Ana\u00a0María", given_by="Ana\u00a0María", purpose="family photos", days=30, now=now))
+    record = consent.renew(store, done.person_id, expires_at=now + timedelta(days=60), given_by="ana maría")
+    assert (record.relation, record.given_by) == ("self", "Ana\u00a0María")
