@@ -58,6 +58,8 @@ _ORIENT = {
 NOT_AN_IMAGE = "not an image, or its header is corrupt (format not recognised)"
 # Why a file could not be read, when Pillow's own words are the best reason there is.
 CANNOT_BE_READ = "cannot be read ({reason})"
+TRUNCATED = "truncated (the file ends before the image data does)"
+CORRUPT = "corrupt image data ({reason})"
 # Formats whose further frames are further pictures (the pages of a scan): load_image reads the first.
 # Frames of GIF, WebP and PNG animations are left out, like the second image of an MPO camera file
 # (a depth map or preview): they belong to the picture the first frame shows.
@@ -177,8 +179,8 @@ def _load_pixels(image: Image.Image, label: str, max_pixels: int) -> None:
         raise ImageTooLargeError(f"too large (more than {max_pixels:,} pixels)", source=label) from None
     except OSError as exc:
         if "truncated" in str(exc).lower():
-            raise ImageError("truncated (the file ends before the image data does)", source=label) from None
-        raise ImageError(f"corrupt image data ({exc})", source=label) from None
+            raise ImageError(TRUNCATED, source=label) from None
+        raise ImageError(CORRUPT.format(reason=exc), source=label) from None
     except MemoryError:
         raise
     except Exception as exc:
@@ -186,8 +188,8 @@ def _load_pixels(image: Image.Image, label: str, max_pixels: int) -> None:
         # IM header's size of ".8*8"), ...
         reason = str(exc).strip()
         if "unexpected end of file" in reason.lower():  # libheif's words for a HEIF file cut short
-            raise ImageError("truncated (the file ends before the image data does)", source=label) from None
-        raise ImageError(f"corrupt image data ({reason})", source=label) from None
+            raise ImageError(TRUNCATED, source=label) from None
+        raise ImageError(CORRUPT.format(reason=reason), source=label) from None
 
 
 def _from_pil(image: Image.Image, label: str, max_pixels: int) -> np.ndarray:
