@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from fer_core import render
+from fer_core.images import PHOTO_SUFFIXES
 from fer_core.model_files import identity_model_name
 from fer_core.store import MIN_PASSPHRASE_CHARS
 from governance import clock, consent, enrolment, erasure, family
@@ -15,7 +16,8 @@ from unveil.app import session as app_session
 from unveil.app import widgets as _ui
 from unveil.app.text import shown
 
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "hif", "avif", "bmp", "tif", "tiff"]
+# The photo formats read everywhere (fer_core.images.PHOTO_SUFFIXES), less GIF, as before HEIC and AVIF were added.
+PHOTO_TYPES = [suffix.removeprefix(".") for suffix in PHOTO_SUFFIXES if suffix != ".gif"]
 RECEIPT = _ui.RECEIPT
 FLASH = "family_flash"  # a success message that outlives the rerun after enrolment
 # The two ways to erase a member: the audit log and the receipt record which one it was.
