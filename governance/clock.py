@@ -51,6 +51,21 @@ def last_use(store: FamilyStore) -> float | None:
     return last
 
 
+def newest_use(store: FamilyStore) -> float | None:
+    """The latest time a sealed entry carries since the date was last confirmed (date_confirmed: the user vouched
+    for the clock then), or None. A clock reading far before it was set back, or the log's was ahead."""
+    confirmed = store.latest_sealed_audit(("date_confirmed",))
+    return max(store.sealed_audit_times(since=0 if confirmed is None else confirmed.seq), default=None)
+
+
+def behind(store: FamilyStore, now: datetime) -> float | None:
+    """`newest_use` when the clock now reads more than CLOCK_GAP_DAYS before it (a clock reset far back), else None.
+    Not a date question for the sweep, which removes nothing early on such a clock; but what it dates (a consent
+    given now) would be dated that far back."""
+    newest = newest_use(store)
+    return newest if newest is not None and now.timestamp() < newest - GAP_S else None
+
+
 def in_question(store: FamilyStore, now: datetime) -> bool:
     """Whether the date is in question now: the clock reads more than CLOCK_GAP_DAYS after the store's last use (or
     after the use an open question refers to). What a sweep would not remove for the date's sake without

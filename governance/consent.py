@@ -39,6 +39,12 @@ DATE_IN_QUESTION = (f"The clock reads more than {clock.CLOCK_GAP_DAYS} days afte
                     "date is in question and a consent given now would carry it. Confirm the date first (\"The date is "
                     "right\" in the app, or unveil retention sweep --date-is-right), or set the clock right; nothing was "
                     "stored.")
+# A clock reset far back (governance.clock.behind) asks no question of the sweep, but a consent given on it would be
+# dated then and end that much early: once the clock is right, the next sweep would erase the member unasked.
+CLOCK_BEHIND = (f"The clock reads more than {clock.CLOCK_GAP_DAYS} days before this store was last used ({{last}}), so "
+                "a consent given now would be dated then and end too early once the clock is right. Set the clock "
+                "right, or if the date is right, confirm it (unveil retention sweep --date-is-right); nothing was "
+                "stored.")
 SCOPE_OF_ENDED_CONSENT = ("the consent of {subject} ended on {ended:%Y-%m-%d}: renew it first (unveil consent renew, "
                           "or the Family page), then change its scope")
 # A consent whose given_at is after now by the store's clock (recorded while the clock ran ahead): not in force, so
@@ -55,10 +61,15 @@ class DateInQuestionError(ConsentError):
 
 
 def require_settled_date(store: FamilyStore) -> None:
-    """DateInQuestionError while the date is in question (governance.clock.in_question): what is about to record a
+    """DateInQuestionError while the date is in question (governance.clock.in_question), or the clock reads far
+    before the store's last use (clock.behind, CLOCK_BEHIND): what is about to record a
     consent dated by the store's clock (an enrolment, a renewal, a change of scope) calls this first."""
-    if clock.in_question(store, store_now(store)):
+    now = store_now(store)
+    if clock.in_question(store, now):
         raise DateInQuestionError(DATE_IN_QUESTION)
+    newest = clock.behind(store, now)
+    if newest is not None:
+        raise DateInQuestionError(CLOCK_BEHIND.format(last=f"{datetime.fromtimestamp(newest, UTC):%Y-%m-%d}"))
 
 
 def _text(value: Any, field: str) -> str:

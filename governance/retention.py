@@ -149,7 +149,7 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
         cutoffs = _cutoffs(now, days)
         question = clock.open_question(store)
         last_used = clock.last_use_before_a_gap(store, now, question)
-        reference = float(question.details["last_used"]) if question is not None else _newest_use(store)
+        reference = float(question.details["last_used"]) if question is not None else clock.newest_use(store)
         if question is not None and last_used is None:  # the clock reads near the last use again: no more question
             audit_log.record(store, "date_restored", details={"last_used": question.details["last_used"]})
         waiting = {} if last_used is None else _waiting(store, doomed, cutoffs)
@@ -163,6 +163,8 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
                 audit_log.record(store, "date_unconfirmed", details={"last_used": last_used, **waiting})
             doomed = [item for item in doomed if item.key == "consent_missing"]
             cutoffs = {}
+        elif date_confirmed and clock.behind(store, now) is not None:  # vouched for: consents may be dated by it
+            audit_log.record(store, "date_confirmed", details={"last_used": reference})
         for person_id, reason, key, name in doomed:
             names[person_id] = name  # read before the erasure, which destroys the key that decrypts it
             receipts.append(erasure.purge_person(store, person_id, reason=reason, scrub=False))
@@ -223,11 +225,6 @@ def _clock_settled(now: datetime, last_used: float | None, reference: float | No
     if date_confirmed:
         return True
     return last_used is None and (reference is None or now.timestamp() >= reference - clock.GAP_S)
-
-
-def _newest_use(store: FamilyStore) -> float | None:
-    """The latest time the unlocked store wrote in its log: a clock far behind it reads wrong, or the log's did."""
-    return max(store.sealed_audit_times(), default=None)
 
 
 def _waiting(store: FamilyStore, doomed: list[_Doomed], cutoffs: dict[str, float]) -> dict[str, int]:

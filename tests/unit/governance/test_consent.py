@@ -237,6 +237,34 @@ def test_no_consent_is_given_renewed_or_changed_while_the_date_is_in_question(st
     assert consent.change_scope(store, done.person_id, "recognition").given_at == consent.store_now(store)
 
 
+def test_no_consent_is_dated_by_a_clock_reset_far_back_unless_the_date_is_confirmed(store, clock):
+    """A clock 400 days behind the store's last use asked no question (only a clock ahead did): a renewal for a year
+    was dated then and had ended once the clock was right, and the next sweep erased the member without asking."""
+    from governance import retention
+
+    done = family.enroll(store, "Ana Lima", VECTORS, _record(expires_at=NOW + timedelta(days=10_000)))
+    retention.set_policy(store, "unseen_people", None)
+    before = consent.latest(store, done.person_id)
+    clock.advance(days=-400)
+    attempts = [
+        lambda: consent.renew(store, done.person_id, expires_at=consent.store_now(store) + timedelta(days=365)),
+        lambda: family.enroll(store, "Bruno Lima", VECTORS, ConsentRecord.new(
+            subject="Bruno Lima", purpose="family photos", days=365, now=consent.store_now(store))),
+    ]
+    for attempt in attempts:
+        with pytest.raises(consent.DateInQuestionError) as err:
+            attempt()
+        assert str(err.value) == consent.CLOCK_BEHIND.format(last=f"{NOW:%Y-%m-%d}")
+    assert consent.latest(store, done.person_id) == before and store.person_ids() == [done.person_id]
+    clock.advance(days=400)  # the clock put right: the member's consent runs as it did
+    assert retention.sweep(store).total == 0 and store.person_ids() == [done.person_id]
+
+    clock.advance(days=-400)
+    retention.sweep(store, date_confirmed=True)  # the user says this date is right
+    assert consent.renew(store, done.person_id, expires_at=consent.store_now(store) + timedelta(days=30)).given_at == \
+        consent.store_now(store)
+
+
 def test_a_consent_given_after_now_is_not_yet_in_force_and_names_no_one(store, clock):
     """Recorded while the clock ran 20 days ahead, then the clock put right: the consent is 'not yet in force' (not
     'expired'), names no one, and erases no one."""
