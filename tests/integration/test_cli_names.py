@@ -13,24 +13,12 @@ from fer_core.store import (
     _names,  # noqa: PLC2701 (to let in names as older versions did)
 )
 from tests.support import privacy_harness as h
-from unveil.cli import main
+from tests.support.privacy_harness import run_cli as run
 
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
-    monkeypatch.delenv("UNVEIL_DATA_DIR", raising=False)
-    with h.new_store(tmp_path / "data") as store:
-        h.enrol(store, "Ayşe Yılmaz")
-        h.enrol(store, "İpek")
-        h.enrol(store, "--help")
-    return tmp_path / "data"
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+    return h.cli_store(tmp_path / "data", monkeypatch, "Ayşe Yılmaz", "İpek", "--help")
 
 
 def _names_in(data_dir):

@@ -29,6 +29,7 @@ from governance.family import MUST_REENROL
 from tests.support import privacy_harness as h
 from tests.support.app import side_by_side
 from tests.support.paths import REPO
+from tests.support.privacy_harness import run_cli as run
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli._terminal import json_shown  # noqa: PLC2701 (the function under test)
@@ -40,18 +41,7 @@ from unveil.cli.retention import DATE_IS_RIGHT_HOW, DAYS_TOO_MANY, NAMES_LEFT_OU
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     """A store with cheap scrypt (the CLI's own `init` uses the strong default) and two members."""
-    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
-    monkeypatch.delenv("UNVEIL_DATA_DIR", raising=False)
-    with h.new_store(tmp_path / "data") as store:
-        h.enrol(store, "Halle Berry")
-        h.enrol(store, "Hamid Karzai")
-    return tmp_path / "data"
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+    return h.cli_store(tmp_path / "data", monkeypatch, "Halle Berry", "Hamid Karzai")
 
 
 def _in_a_terminal(monkeypatch) -> None:

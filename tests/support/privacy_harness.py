@@ -80,6 +80,25 @@ def open_store(data_dir: Path) -> FamilyStore:
     return store
 
 
+def cli_store(data_dir: Path, monkeypatch: Any, *names: str) -> Path:
+    """A store of these members for the CLI's tests, its passphrase in the environment the CLI reads."""
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("UNVEIL_DATA_DIR", raising=False)
+    with new_store(data_dir) as store:
+        for name in names:
+            enrol(store, name)
+    return data_dir
+
+
+def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """`unveil ARGV` in this process: its exit code and what it wrote to stdout and stderr."""
+    from unveil.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 # ---------------------------------------------------------------------------------------- byte scans
 
 def text_needles(label: str, text: str) -> dict[str, bytes]:
