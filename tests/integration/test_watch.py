@@ -450,6 +450,9 @@ def test_the_command_refuses_options_that_cannot_work(capsys):
     assert capsys.readouterr().err.strip() == watch_cli.NO_OUTPUT
     assert main(["watch", "--source", "0", "--jsonl", "-", "--detect-every", "0"]) == 2
     assert capsys.readouterr().err.strip() == watch_cli.DETECT_EVERY_INVALID.format(value=0)
+    for option in (["--mqtt-tls"], ["--mqtt-ca", "home-ca.pem"], ["--mqtt-user", "unveil"]):
+        assert main(["watch", "--source", "0", "--jsonl", "-", *option]) == 2
+        assert capsys.readouterr().err.strip() == watch_cli.MQTT_OPTION_ALONE.format(option=option[0])
 
 
 def test_a_certificate_authority_that_cannot_be_read_stops_the_command_before_the_models_load(capsys, monkeypatch,

@@ -34,6 +34,7 @@ COUNT_BUSY_TIMEOUT_S = 1.0
 NO_OUTPUT = "unveil watch: nothing to output: give --jsonl FILE (or - for stdout) and/or --mqtt HOST[:PORT]"
 DETECT_EVERY_INVALID = "unveil watch: --detect-every must be at least 1, got {value}"
 LEAVE_AFTER_INVALID = "unveil watch: --leave-after must be a number of seconds >= 0, got {value}"
+MQTT_OPTION_ALONE = "unveil watch: {option} applies to --mqtt HOST[:PORT], which is not given"
 JSONL_FOLDER_MISSING = "unveil watch: cannot write --jsonl {path}: the folder {folder} does not exist"
 JSONL_CANNOT_WRITE = "unveil watch: cannot write --jsonl {path}: {detail}"
 NO_RECOGNITION = ("unveil watch: names are not checked (give --key-file, or set {env}, to recognise family "
@@ -80,6 +81,10 @@ def _refusal(args: argparse.Namespace) -> str | None:
         return NO_SOURCE
     if not args.jsonl and not args.mqtt:
         return NO_OUTPUT
+    if not args.mqtt:  # an option for a broker that is not there would be ignored without a word
+        for option, given in (("--mqtt-tls", args.mqtt_tls), ("--mqtt-ca", args.mqtt_ca), ("--mqtt-user", args.mqtt_user)):
+            if given:
+                return MQTT_OPTION_ALONE.format(option=option)
     if args.detect_every is not None and args.detect_every < 1:
         return DETECT_EVERY_INVALID.format(value=args.detect_every)
     if args.leave_after is not None and not (math.isfinite(args.leave_after) and args.leave_after >= 0):

@@ -98,6 +98,8 @@ class _Client:
     ("hass.local", True, "unveil", None),
     ("127.0.0.1", False, "unveil", None),
     ("::1", False, None, None),
+    ("::ffff:127.0.0.1", False, None, None),
+    ("::ffff:192.168.1.20", False, None, "member names"),
     ("localhost", False, None, None),
 ])
 def test_a_broker_on_another_machine_without_tls_is_warned_of_names_crossing_the_network(
