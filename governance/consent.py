@@ -50,6 +50,7 @@ SCOPE_OF_ENDED_CONSENT = ("the consent of {subject} ended on {ended:%Y-%m-%d}: r
 # A consent whose given_at is after now by the store's clock (recorded while the clock ran ahead): not in force, so
 # nobody is named by it, and not ended either, so the sweep does not erase anyone for it.
 NOT_YET_IN_FORCE = "not yet in force"
+STATUS_WIDTH = len(NOT_YET_IN_FORCE)  # the longest status, for lists that line statuses up
 
 
 class ConsentError(UnveilError, ValueError):

@@ -390,8 +390,11 @@ def test_a_consent_recorded_while_the_clock_ran_ahead_is_listed_not_yet_in_force
     data_dir = tmp_path / "data"
     with h.new_store(data_dir, clock=lambda: time.time() + 20 * 86400) as store:
         h.enrol(store, "Halle Berry")
+    with h.open_store(data_dir) as store:
+        h.enrol(store, "Colin Powell")  # in force: its columns line up with the other's
     code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
     assert code == 0 and " not yet in force " in out and "expired" not in out
+    assert len({line.index(" to ") for line in out.splitlines()}) == 1
     code, out, _ = run(capsys, "family", "list", "--data-dir", str(data_dir))
     assert code == 0 and " consent not yet in force " in out
 

@@ -77,7 +77,7 @@ def _list(args: argparse.Namespace) -> int:
             continue
         by = "self" if r.relation == "self" else f"guardian {r.given_by}"
         child = " (child)" if r.subject_is_child else ""
-        print(f"{row.name:<28} {row.person_id[:8]}  {row.status:<7} {r.given_at:%Y-%m-%d} to {r.expires_at:%Y-%m-%d}  "
+        print(f"{row.name:<28} {row.person_id[:8]}  {row.status:<{consent.STATUS_WIDTH}} {r.given_at:%Y-%m-%d} to {r.expires_at:%Y-%m-%d}  "
               f"by {by}{child}  scope {r.scope}  purpose: {r.purpose}")
     return 0
 

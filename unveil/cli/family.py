@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fer_core.store import FamilyStore, KeyDestroyedError, ScryptParams, TamperedDataError, create_key_file
 from governance import erasure, family
-from governance.consent import SCOPES, ConsentRecord, store_now
+from governance.consent import SCOPES, STATUS_WIDTH, ConsentRecord, store_now
 from unveil.cli._store_args import (
     NEW_PASSPHRASE_ENV,
     add_store_arguments,
@@ -173,7 +173,7 @@ def _list(args: argparse.Namespace) -> int:
     for m in members:
         expiry = f"until {m.consent.expires_at:%Y-%m-%d}" if m.consent else ""
         reenrol = "  must be re-enrolled" if model is not None and m.must_reenrol(model) else ""
-        print(f"{m.name:<28} {m.person_id[:8]}  consent {m.consent_status:<7} {expiry:<16} "
+        print(f"{m.name:<28} {m.person_id[:8]}  consent {m.consent_status:<{STATUS_WIDTH}} {expiry:<16} "
               f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {m.last_seen_at:%Y-%m-%d}{reenrol}")
     # Notes and warnings on stderr: stdout stays one line per member.
     for note in family.must_reenrol_notes(members, model) if model is not None else []:
