@@ -46,8 +46,9 @@ def _options(threads: int | None) -> ort.SessionOptions:
     # --repeat 6`); in one process calling FaceAnalyzer.analyze: 779-786 -> 450-451 MiB peak, 598-605 ->
     # 270-272 MiB resident afterwards. Off for the detector only: 555 MiB peak but 60-70 MiB more resident
     # (the emotion model's arena keeps its activations); enable_mem_pattern off (642 MiB) and
-    # kSameAsRequested growth (714 MiB) saved less. The cost, measured by the reviewer on a quieter machine:
-    # 912 -> 1,058 ms on 12 MP (+13%), about +10% on a 512x600 photo.
+    # kSameAsRequested growth (714 MiB) saved less. The cost is time on big photos only: four 12 MP shapes in
+    # turn, 979-984 -> 1,214-1,275 ms (+25%) for 1,482-1,484 -> 741-763 MiB peak, 640x480 unchanged (55-59 ms
+    # either way; `python benchmarks/bench_onnx_arena.py`, the same machine, quiet).
     options.enable_cpu_mem_arena = False
     return options
 
