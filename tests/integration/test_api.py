@@ -31,10 +31,17 @@ from PIL import Image
 
 import unveil.api as api
 from fer_core import FaceAnalyzer
-from fer_core.model_files import identity_model_name
 from fer_core.store import DATA_FILE, FamilyStore, StoreBusyError, StoreCorruptError
 from governance import family
-from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, free_port, photo_bytes, side_by_side
+from tests.support.app import (
+    FAMILY_PASSPHRASE,
+    MEMBER,
+    STRANGER,
+    free_port,
+    photo_bytes,
+    shipped_analyzer,
+    side_by_side,
+)
 from unveil.api import (
     TOKEN_ENV,
     TOKEN_FILE,
@@ -53,14 +60,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture(scope="module")
 def analyzer(app_models_dir) -> FaceAnalyzer:
-    os.environ.setdefault("UNVEIL_MODELS_DIR", str(app_models_dir))
-    from fer_core.detection import FaceDetector
-    from fer_core.emotion import EmotionModel
-    from fer_core.identity import load_embedding_model
-
-    return FaceAnalyzer(detector=FaceDetector(min_face_size=40, neck_check=True),
-                        emotion_model=EmotionModel(app_models_dir / "emotion_vgg16.onnx"),
-                        identity_model=load_embedding_model(app_models_dir / identity_model_name()))
+    return shipped_analyzer(app_models_dir)
 
 
 @pytest.fixture(scope="module")

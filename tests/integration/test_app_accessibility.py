@@ -10,22 +10,11 @@ import json
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.support.app import MEMBER, STRANGER, photo_path, side_by_side
-from tests.support.paths import REPO
+from tests.support.app import MEMBER, STRANGER, photo_path, run_app, side_by_side, widget
 
 TIMEOUT = 120
 
 
-def _app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
-    if page:
-        at.switch_page(f"unveil/app/pages/{page}.py")
-    return at.run()
-
-
-def _widget(at: AppTest, kind: str, key_prefix: str):
-    (widget,) = [w for w in at.get(kind) if w.key and w.key.startswith(key_prefix)]
-    return widget
 
 
 def _alts(at: AppTest) -> list[str]:
@@ -33,11 +22,11 @@ def _alts(at: AppTest) -> list[str]:
 
 
 def test_analysed_photos_their_charts_and_heatmaps_are_said_in_words(app_env, faces_dir):
-    at = _app()
+    at = run_app()
     group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
     lawn = io.BytesIO()
     Image.new("RGB", (320, 240), (120, 160, 90)).save(lawn, format="PNG")
-    _widget(at, "file_uploader", "analyze_inputs_uploads_").set_value(
+    widget(at, "file_uploader", "analyze_inputs_uploads_").set_value(
         [("group.jpg", group, "image/jpeg"), ("lawn.png", lawn.getvalue(), "image/png")]).run()
     assert not at.exception
     faces = [m.value for m in at.markdown if m.value.startswith("**Face ")]
@@ -62,12 +51,12 @@ def test_analysed_photos_their_charts_and_heatmaps_are_said_in_words(app_env, fa
 
 
 def test_a_group_photo_in_the_enrolment_form_says_where_each_numbered_face_is(app_env, faces_dir):
-    at = _app("family")
+    at = run_app("family")
     at.text_input(key="create_passphrase").input("correct horse battery staple")
     at.text_input(key="create_passphrase_again").input("correct horse battery staple")
     at.button[0].click().run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
-    _widget(at, "file_uploader", "enrol_photos_").set_value(("two people.jpg", group, "image/jpeg")).run()
+    widget(at, "file_uploader", "enrol_photos_").set_value(("two people.jpg", group, "image/jpeg")).run()
     assert not at.exception
     assert _alts(at) == ["two people.jpg: 2 faces, each boxed and numbered: face 1 at the left, face 2 at the "
                          "right. Pick the person by number."]

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from fer_core import FaceAnalyzer
 from fer_core.images import load_image
-from fer_core.model_files import identity_model_name
 from tests.support import heif
-from tests.support.app import MEMBER, STRANGER, photo_path
-from tests.support.paths import REPO
+from tests.support.app import MEMBER, STRANGER, photo_path, run_app, shipped_analyzer, widget
 from unveil.api import ApiSettings, create_app
 from unveil.cli import main
 
@@ -35,13 +31,7 @@ PASSPHRASE = "correct horse battery staple"
 
 @pytest.fixture(scope="module")
 def analyzer(app_models_dir) -> FaceAnalyzer:
-    os.environ.setdefault("UNVEIL_MODELS_DIR", str(app_models_dir))
-    from fer_core.detection import FaceDetector
-    from fer_core.emotion import EmotionModel
-    from fer_core.identity import load_embedding_model
-    return FaceAnalyzer(detector=FaceDetector(min_face_size=40, neck_check=True),
-                        emotion_model=EmotionModel(app_models_dir / "emotion_vgg16.onnx"),
-                        identity_model=load_embedding_model(app_models_dir / identity_model_name()))
+    return shipped_analyzer(app_models_dir)
 
 
 def _rgb(faces_dir, person: str, number: int) -> np.ndarray:
@@ -122,21 +112,11 @@ def test_the_api_takes_a_heic_or_avif_body_or_upload_and_refuses_a_bad_one(analy
     assert refused.status_code == 413 and refused.json()["error"] == "too_many_pixels"
 
 
-def _app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    if page:
-        at.switch_page(f"unveil/app/pages/{page}.py")
-    return at.run()
-
-
-def _widget(at: AppTest, kind: str, key_prefix: str):
-    (widget,) = [w for w in at.get(kind) if w.key and w.key.startswith(key_prefix)]
-    return widget
 
 
 def test_the_analyze_page_takes_heic_and_avif_uploads(app_env, faces_dir):
-    at = _app()
-    uploads = _widget(at, "file_uploader", "analyze_inputs_uploads_")
+    at = run_app()
+    uploads = widget(at, "file_uploader", "analyze_inputs_uploads_")
     assert {".heic", ".heif", ".avif"} <= set(uploads.allowed_type)
     uploads.set_value([
         ("IMG_0001.HEIC", heif.encoded(_rgb(faces_dir, MEMBER, 1), "HEIF"), "image/heic"),
@@ -149,17 +129,17 @@ def test_the_analyze_page_takes_heic_and_avif_uploads(app_env, faces_dir):
 
 
 def test_a_member_is_enrolled_from_heic_photos_on_the_family_page(app_env, faces_dir):
-    at = _app("family")
+    at = run_app("family")
     at.text_input(key="create_passphrase").input(PASSPHRASE)
     at.text_input(key="create_passphrase_again").input(PASSPHRASE)
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
-    _widget(at, "text_input", "enrol_name_").input("Colin Powell")
-    photos = _widget(at, "file_uploader", "enrol_photos_")
+    widget(at, "text_input", "enrol_name_").input("Colin Powell")
+    photos = widget(at, "file_uploader", "enrol_photos_")
     assert {".heic", ".heif", ".avif"} <= set(photos.allowed_type)
     photos.set_value([(f"IMG_000{n}.HEIC", heif.encoded(_rgb(faces_dir, MEMBER, n), "HEIF"), "image/heic")
                       for n in range(2, 5)])
-    _widget(at, "checkbox", "enrol_agreed_").check()
+    widget(at, "checkbox", "enrol_agreed_").check()
     at.button(key="enrol_submit").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]

@@ -9,15 +9,20 @@ import os
 import socket
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
+from fer_core import FaceAnalyzer
 from fer_core.emotion import DEFAULT_MODEL as EMOTION_MODEL
 from fer_core.model_files import identity_model_name, models_dir
-from tests.support.paths import FIXTURES
+from tests.support.paths import FIXTURES, REPO
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 # Real LFW people used across the app tests (../shared/data/faces): one to enrol, one stranger.
 MEMBER = "Colin_Powell"
@@ -192,3 +197,34 @@ def crossing_video(photos: tuple[Path, Path], path: Path, *, seconds: float = 90
     finally:
         writer.release()
     return path.read_bytes()
+
+
+def run_app(page: str | None = None, *, timeout: float = 120) -> AppTest:
+    """The app (app.py) run once by Streamlit's AppTest, on `page` (a file of unveil/app/pages) if given. The
+    timeout covers loading the models on first use and scrypt on unlock on a loaded 2-core machine."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
+    if page:
+        at.switch_page(f"unveil/app/pages/{page}.py")
+    return at.run()
+
+
+def widget(at: AppTest, kind: str, key_prefix: str):
+    """The one widget of `kind` whose key starts with `key_prefix`: the app renews some keys (with a
+    generation number at the end) to draw a form or a confirmation again empty."""
+    (found,) = [w for w in at.get(kind) if w.key and w.key.startswith(key_prefix)]
+    return found
+
+
+def shipped_analyzer(models: Path) -> FaceAnalyzer:
+    """What `unveil serve` analyses with: the shipped emotion and identity models in `models`, the detector with
+    the analyzer's settings."""
+    os.environ.setdefault("UNVEIL_MODELS_DIR", str(models))
+    from fer_core.detection import FaceDetector
+    from fer_core.emotion import EmotionModel
+    from fer_core.identity import load_embedding_model
+
+    return FaceAnalyzer(detector=FaceDetector(min_face_size=40, neck_check=True),
+                        emotion_model=EmotionModel(models / "emotion_vgg16.onnx"),
+                        identity_model=load_embedding_model(models / identity_model_name()))
