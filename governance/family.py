@@ -68,9 +68,12 @@ class Member:
                 and self.consent.allows_thumbnails)
 
 
-# What the front ends say of a member recognition cannot name with the identity model loaded now.
-MUST_REENROL = ("{name} must be re-enrolled: their face embeddings were made by another identity model "
-                "({theirs}) than the one installed ({model}), so they are not recognised")
+# What the front ends say of a member recognition cannot name with the identity model loaded now. In words both
+# the app and the CLI can keep to: neither asks for a new enrolment (enrolment refuses a name already enrolled);
+# the app's "Update ... face prints" forms and `unveil family reembed` make new face prints (embeddings) for them.
+MUST_REENROL = ("{name} is not recognised: their face prints were made by another face-recognition model "
+                "({theirs}) than the one installed ({model}), so they must be made again, from their thumbnails "
+                "where their consent keeps them, or from new photos of them")
 
 
 def _utc(ts: float) -> datetime:
@@ -186,7 +189,7 @@ def _store_embeddings(store: FamilyStore, person_id: str, embeddings: np.ndarray
 # Re-embedding is quicker, re-enrolling is better: after the move from dlib to MobileFaceNet, enrolment
 # embeddings from dlib's thumbnails named 2 of 50 strangers where a fresh enrolment from the photos named 1,
 # both naming all 64 family photos rightly (python experiments/thumbnail_reembedding.py).
-REEMBED_OR_REENROL = ("Re-embedding from thumbnails is quick; re-enrolling from new photos recognises a little more "
+REEMBED_OR_REENROL = ("Updating face prints from thumbnails is quick; from new photos they recognise a little more "
                       "reliably (fewer strangers taken for family), where you have them.")
 
 # How a member already enrolled is re-enrolled from photos: `family enroll` refuses a name that is enrolled,

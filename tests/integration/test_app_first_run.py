@@ -10,7 +10,7 @@ from tests.support.paths import REPO
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
 from unveil.app import widgets
-from unveil.app.live import NO_CAMERA
+from unveil.app.live import NO_CAMERA, VIDEO_STAYS_HERE
 
 PASSPHRASE = "correct horse battery staple"
 TIMEOUT = 120  # model loading and scrypt take seconds on a loaded 2-core machine
@@ -57,6 +57,8 @@ def test_the_live_page_says_what_a_missing_or_refused_camera_looks_like(app_env,
     _page(at, "live")
     assert NO_CAMERA in [c.value for c in at.caption]
     assert "Requested device not found" in NO_CAMERA and "Analyze and Video pages" in NO_CAMERA
+    # Where the video goes, in words a household reads (not "over WebRTC").
+    assert VIDEO_STAYS_HERE in [c.value for c in at.caption] and "WebRTC" not in VIDEO_STAYS_HERE
 
 
 def test_the_passphrase_rules_are_said_before_the_store_is_created(app_env):

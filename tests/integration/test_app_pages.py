@@ -754,6 +754,10 @@ def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_
     at = _app("governance")
     assert at.radio(key="bias_origin").value == "Upload a zip"
     assert at.button(key="bias_run").disabled  # nothing to audit yet
+    # The fields keep the report's terms; each says in plain words what it means.
+    assert bias_upload.BIAS_INTRO in [m.value for m in at.markdown]
+    assert [at.number_input(key=key).help for key in ("bias_min_group", "bias_gap", "bias_n_boot")] == [
+        bias_upload.MIN_GROUP_HELP, bias_upload.GAP_HELP, bias_upload.N_BOOT_HELP]
     at.get("file_uploader")[0].set_value(("faces.zip", _zipped(faces), "application/zip")).run()
     at.number_input(key="bias_min_group").set_value(1000)  # more than the 48 faces: no group can be compared
     at.number_input(key="bias_n_boot").set_value(100)
@@ -840,14 +844,14 @@ def test_a_member_made_by_another_identity_model_is_re_embedded_from_thumbnails_
                       model="older_model.onnx")
     at.run()
     _no_exception(at)
-    assert len([w for w in at.warning if "must be re-enrolled" in w.value]) == 2
+    assert len([w for w in at.warning if "is not recognised: their face prints" in w.value]) == 2
     buttons = [b for b in at.button if b.key and b.key.startswith("reembed_")]
-    assert [b.label for b in buttons] == ["Re-embed Laura from their thumbnails"]
+    assert [b.label for b in buttons] == ["Update Laura's face prints from their thumbnails"]
     assert family.REEMBED_OR_REENROL in [c.value for c in at.caption]
     buttons[0].click().run()
     _no_exception(at)
-    assert at.success[0].value == "Laura was re-embedded from 1 thumbnail(s): they are named again from now on."
-    assert [w.value for w in at.warning if "must be re-enrolled" in w.value] == [
+    assert at.success[0].value == "Laura's face prints were updated from 1 thumbnail(s): they are named again from now on."
+    assert [w.value for w in at.warning if "is not recognised: their face prints" in w.value] == [
         family.MUST_REENROL.format(name="Serena Williams", theirs="older_model.onnx", model=model.name)]
     assert not [b for b in at.button if b.key and b.key.startswith("reembed_")]
     assert family.REEMBED_OR_REENROL not in [c.value for c in at.caption]
@@ -883,7 +887,7 @@ def test_a_member_whose_thumbnails_cannot_be_used_is_re_embedded_from_new_photos
     _no_exception(at)
     model = analyzer().identity_model.name
     assert not [b for b in at.button if b.key and b.key.startswith("reembed_")]  # no usable thumbnail
-    assert [e.label for e in at.expander if e.label.startswith("Re-embed ")] == [
+    assert [e.label for e in at.expander if e.label.endswith(" face prints from new photos")] == [
         app_enrolment.REEMBED_FROM_PHOTOS_TITLE.format(name=name) for name in ("Colin Powell", "Serena Williams")]
     assert app_enrolment.REEMBED_FROM_PHOTOS_HOW.format(name="Colin Powell") in [c.value for c in at.caption]
     colin = ids["Colin Powell"]
@@ -908,9 +912,9 @@ def test_a_member_whose_thumbnails_cannot_be_used_is_re_embedded_from_new_photos
     assert at.success[0].value == " ".join([
         app_enrolment.REEMBED_FROM_PHOTOS_DONE.format(name="Colin Powell", count=3, total=4),
         enrolment.LEFT_OUT_NO_FACE.format(label="wall.png")])
-    assert [w.value for w in at.warning if "must be re-enrolled" in w.value] == [
+    assert [w.value for w in at.warning if "is not recognised: their face prints" in w.value] == [
         family.MUST_REENROL.format(name="Serena Williams", theirs="older_model.onnx", model=model)]
-    assert [e.label for e in at.expander if e.label.startswith("Re-embed ")] == [
+    assert [e.label for e in at.expander if e.label.endswith(" face prints from new photos")] == [
         app_enrolment.REEMBED_FROM_PHOTOS_TITLE.format(name="Serena Williams")]
     assert [r.id for r in kept_results.kept(store)] == [kept.id]
 

@@ -16,6 +16,25 @@ import pandas as pd
 
 from fer_core import UnveilError
 
+# The bias audit's form in plain words: its labels keep the terms the report and the docs use, and these say
+# what each means (governance.bias_audit.AuditSettings; the report's "How to read this").
+BIAS_INTRO = ("How evenly the emotion model works across groups of faces: a folder with one sub-folder of face "
+              "crops per emotion, or a CSV manifest (a spreadsheet-like .csv file with one row per photo: its path, "
+              "its emotion label, and any group columns). Proxy groups (skin tone band, illumination, face size, "
+              "head pose, grayscale) are measured on every face: they are read from the pixels of each photo, not "
+              "facts about the people in it.")
+SOURCE_HELP = ("The path of a folder holding one sub-folder of face crops per emotion (named after the emotion), "
+               "or of a CSV manifest: a .csv file with one row per photo giving its path, its emotion label and "
+               "any group columns.")
+MIN_GROUP_HELP = ("Groups with fewer faces than this are shown, but neither flagged nor compared: with so few faces "
+                  "their numbers are too uncertain to act on.")
+GAP_HELP = ("A group is flagged when the model does worse for it than for the rest of the faces by more than this, "
+            "on a scale from 0 to 1: 0.05 is 5 percentage points (say 80% right against 85%), and only when the "
+            "gap is clearly more than chance. A group served better than the rest is never flagged.")
+N_BOOT_HELP = ("How many times the audit draws the faces again at random (some twice, some not at all) to see how "
+               "much each number could move by chance: the ranges shown come from these draws. More gives steadier "
+               "ranges and takes longer.")
+
 
 @dataclass(frozen=True)
 class BiasReport:

@@ -36,13 +36,25 @@ ENROLLED = ("Enrolled {name} with {embeddings} face print(s) and {thumbnails} th
 SHOTS_KEPT = "{count} camera shot(s) kept for this enrolment (in memory): they are enrolled with the photos."
 # The form that re-embeds, from new photos, a member the installed identity model cannot name: enrolment refuses
 # a name already enrolled, and erasing them to enrol them again would take the results kept that name them.
-REEMBED_FROM_PHOTOS_TITLE = "Re-embed {name} from new photos"
+# The page says "update face prints" where the code says re-embed: a household knows the face prints (the Members
+# table counts them), not embeddings.
+REEMBED_FROM_PHOTOS_TITLE = "Update {name}'s face prints from new photos"
 REEMBED_FROM_PHOTOS_HOW = ("Upload or take a few photos of {name}, each showing their face (4 or more recognise best): "
-                           "their face prints are computed again with the identity model installed, under the consent "
-                           "they gave, and the results kept that name them stay. The photos are not kept.")
+                           "their face prints are computed again with the face-recognition model installed, under the "
+                           "consent they gave, and the results kept that name them stay. The photos are not kept.")
 REEMBED_SHOTS_KEPT = "{count} camera shot(s) of {name} kept (in memory): they are used with the photos."
 REEMBED_NO_PHOTO = "Add at least one photo or camera shot of {name}."
-REEMBED_FROM_PHOTOS_DONE = "{name} was re-embedded from {count} of {total} photo(s): they are named again from now on."
+REEMBED_FROM_PHOTOS_BUTTON = "Update {name}'s face prints from these photos"
+REEMBED_FROM_PHOTOS_DONE = ("{name}'s face prints were updated from {count} of {total} photo(s): they are named again "
+                            "from now on.")
+# The one-click way, for a member whose consent keeps usable thumbnails.
+REEMBED_FROM_THUMBNAILS_BUTTON = "Update {name}'s face prints from their thumbnails"
+REEMBED_FROM_THUMBNAILS_DONE = ("{name}'s face prints were updated from {count} thumbnail(s): they are named again "
+                                "from now on.")
+# What friendly_errors and the spinner say while it runs.
+REEMBEDDING = "Updating {name}'s face prints"
+# The Enrol tab when models/ has no identity model.
+NO_IDENTITY_MODEL = "No face-recognition model is installed (models/{file}): enrolment is not possible."
 
 
 @dataclass

@@ -24,6 +24,10 @@ from fer_core.render import COLOURS, UNKNOWN, ink
 # addresses, no outside server learns of the stream, and frames never leave the machine. (Left unset,
 # streamlit-webrtc would ask public STUN/TURN services.)
 RTC_CONFIGURATION = {"iceServers": []}
+# What the Live page says of it: the app listens on this machine only (launch.SETTINGS "server.address"), so the
+# browser that shows it is on this machine too, and with no STUN or TURN server the stream goes nowhere else.
+VIDEO_STAYS_HERE = ("Your webcam's frames are analysed in memory on this machine and never saved. The video goes "
+                    "only between this browser and this app, both on this machine: no outside server sees it.")
 # The WebRTC component reports a missing or refused camera in the browser's own words, in its frame; the page
 # says beforehand what those words mean.
 NO_CAMERA = ("Press START and let the browser use the camera. \"Requested device not found\" means the browser "

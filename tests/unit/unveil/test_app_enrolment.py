@@ -122,7 +122,7 @@ def test_re_embedding_from_photos_says_from_how_many_and_why_each_other_photo_wa
               enrolment.EnrolmentPhoto("broken.jpg", None, [], error="not an image")]
     done = app_enrolment.reembed_from_photos(store, member, photos, {"two people.jpg": 1, "group.jpg": None},
                                              model=_Model())
-    assert done == ("Cy was re-embedded from 2 of 5 photo(s): they are named again from now on. "
+    assert done == ("Cy's face prints were updated from 2 of 5 photo(s): they are named again from now on. "
                     "group.jpg: 2 faces and none picked, so it is not used. "
                     "wall.png: no face found, so it is not used. "
                     "broken.jpg could not be read (not an image): it is not used.")

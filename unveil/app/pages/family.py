@@ -126,15 +126,15 @@ def _reembed_from_photos_form(member, identity, *, expanded: bool) -> None:
             form, key, label=f"Photos of {name}", who=member.name,
             shots_kept=lambda count: app_enrolment.REEMBED_SHOTS_KEPT.format(count=count, name=name),
             keep_key=f"reenrol_keep_shot_{member.person_id}", clear_key=f"reenrol_clear_shots_{member.person_id}")
-        if st.button(f"Re-embed {name} from these photos", type="primary",
+        if st.button(app_enrolment.REEMBED_FROM_PHOTOS_BUTTON.format(name=name), type="primary",
                      key=f"reenrol_submit_{member.person_id}"):
             if not photos:
                 st.error(app_enrolment.REEMBED_NO_PHOTO.format(name=name))
             elif not enrolment.pick_faces(read, picks)[0]:
                 st.error(enrolment.NO_FACE_TO_ENROL)
             else:
-                with _ui.friendly_errors(f"Re-embedding {member.name}"), \
-                        st.spinner(f"Re-embedding {name}..."):
+                with _ui.friendly_errors(app_enrolment.REEMBEDDING.format(name=member.name)), \
+                        st.spinner(app_enrolment.REEMBEDDING.format(name=name) + "..."):
                     done = app_enrolment.reembed_from_photos(store, member, read, picks, model=identity)
                     _ui.family_changed()
                     _ui.forget_photo_form(form)
@@ -164,12 +164,13 @@ with members_tab:
         if any(way.from_thumbnails for way in reembeddings):
             st.caption(family.REEMBED_OR_REENROL)
         for member in (way.member for way in reembeddings if way.from_thumbnails):
-            if st.button(f"Re-embed {shown(member.name)} from their thumbnails", key=f"reembed_{member.person_id}"):
-                with _ui.friendly_errors(f"Re-embedding {member.name}"):
+            if st.button(app_enrolment.REEMBED_FROM_THUMBNAILS_BUTTON.format(name=shown(member.name)),
+                         key=f"reembed_{member.person_id}"):
+                with _ui.friendly_errors(app_enrolment.REEMBEDDING.format(name=member.name)):
                     count = family.reembed_from_thumbnails(store, member.person_id, model=identity)
                     _ui.family_changed()
-                    st.session_state[FLASH] = (f"{member.name} was re-embedded from {count} thumbnail(s): "
-                                               "they are named again from now on.")
+                    st.session_state[FLASH] = app_enrolment.REEMBED_FROM_THUMBNAILS_DONE.format(name=member.name,
+                                                                                                count=count)
                     st.rerun()
         # Every one of them can be re-embedded from new photos, under the consent they gave: enrolment refuses
         # a name already enrolled, and erasing them first would take the results kept that name them.
@@ -196,7 +197,7 @@ with enrol_tab:
     if engine is None:
         pass
     elif engine.identity_model is None:
-        st.error(f"No identity model is installed (models/{identity_model_name()}): enrolment is not possible.")
+        st.error(app_enrolment.NO_IDENTITY_MODEL.format(file=identity_model_name()))
     else:
         st.write("Several photos of one person, each showing only their face, give the best recognition (4 or more).")
         name = st.text_input("Name", key=_key("name"))

@@ -87,9 +87,7 @@ with audit_tab:
 
 # ----------------------------------------------------------------------------------- bias audit
 with bias_tab:
-    st.write("How evenly the emotion model works across groups of faces: a folder with one sub-folder of face "
-             "crops per emotion, or a CSV manifest (path, label, and any group columns). Proxy groups (skin tone "
-             "band, illumination, face size, head pose, grayscale) are measured on every face.")
+    st.write(bias_upload.BIAS_INTRO)
     origin = st.radio("Audit set", [ZIP_UPLOAD, ON_THIS_MACHINE], horizontal=True, key="bias_origin")
     if origin == ZIP_UPLOAD:
         archive = st.file_uploader("Zip of the folder or of the manifest with its photos", type=["zip"],
@@ -97,12 +95,16 @@ with bias_tab:
                                                         "the audit.")
         ready = archive is not None
     else:
-        source = st.text_input("Folder or .csv manifest on this machine", key="bias_source")
+        source = st.text_input("Folder or .csv manifest on this machine", key="bias_source",
+                               help=bias_upload.SOURCE_HELP)
         ready = bool(source.strip())
     left, middle, right = st.columns(3)
-    min_group = left.number_input("Smallest group compared", 5, 1000, 30, key="bias_min_group")
-    gap = middle.number_input("Flag a gap worse than", 0.01, 0.5, 0.05, 0.01, key="bias_gap")
-    n_boot = right.number_input("Bootstrap resamples", 100, 5000, 1000, 100, key="bias_n_boot")
+    min_group = left.number_input("Smallest group compared", 5, 1000, 30, key="bias_min_group",
+                                  help=bias_upload.MIN_GROUP_HELP)
+    gap = middle.number_input("Flag a gap worse than", 0.01, 0.5, 0.05, 0.01, key="bias_gap",
+                              help=bias_upload.GAP_HELP)
+    n_boot = right.number_input("Bootstrap resamples", 100, 5000, 1000, 100, key="bias_n_boot",
+                                help=bias_upload.N_BOOT_HELP)
     if st.button("Run the bias audit", type="primary", key="bias_run", disabled=not ready):
         settings = {"min_group_size": int(min_group), "gap_threshold": float(gap), "n_boot": int(n_boot)}
         # The last report stays shown until a new one is complete: a bad upload loses nothing.

@@ -14,8 +14,7 @@ from unveil.watch.household import Household
 STARTING = "Starting the live camera"
 
 st.title("Live camera")
-st.caption("Your webcam's frames are analysed in memory on this machine and never saved. The video travels "
-           "from the browser to this app over WebRTC and back, on this machine only.")
+st.caption(live.VIDEO_STAYS_HERE)
 st.caption(live.NO_CAMERA)
 
 overlay = None
