@@ -4,7 +4,7 @@ The store has no clock but the machine's. A household may leave Unveil for weeks
 clock battery, a wrong time server) looks to the store exactly like years away. So when the clock reads more than
 CLOCK_GAP_DAYS after the store's last sealed audit entry, the date is in question: governance.retention's sweep
 removes nothing for the date's sake until someone confirms it, and governance.consent records no consent dated by it
-(a renewal, a change of scope, an enrolment's consent) until then.
+(a renewal, a widening of scope, an enrolment's consent) until then; a narrowing keeps its consent's own dates.
 
 Here only what both need: when the store was last used, and whether the clock reads far past it. Neither imports
 anything of governance but the store, so that consent and retention can both use it.

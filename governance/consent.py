@@ -34,7 +34,8 @@ CONSENT_TOO_LONG = f"a consent lasts at most {MAX_CONSENT_DAYS:,} days"
 CHILD_NEEDS_GUARDIAN = "{subject} is a child: consent must be given by a guardian"
 # A consent given, renewed or changed is dated by the store's clock; while the date is in question (governance.clock:
 # the clock reads far past the store's last use), that date may be years off, and a consent dated years ahead would
-# stay "not yet in force" once the clock is right. So none is recorded until the date is settled.
+# stay "not yet in force" once the clock is right. So none is recorded until the date is settled, but for a consent
+# narrowed to recognition only (change_scope): that gives data up, and keeps the governing consent's own dates.
 DATE_IN_QUESTION = (f"The clock reads more than {clock.CLOCK_GAP_DAYS} days after this store was last used, so the "
                     "date is in question and a consent given now would carry it. Confirm the date first (\"The date is "
                     "right\" in the app, or unveil retention sweep --date-is-right), or set the clock right; nothing was "
@@ -58,19 +59,29 @@ class ConsentError(UnveilError, ValueError):
 
 
 class DateInQuestionError(ConsentError):
-    """A consent would be given, renewed or changed while the date is in question (DATE_IN_QUESTION); nothing stored."""
+    """A consent would be given, renewed or widened while the date is in question (DATE_IN_QUESTION); nothing
+    stored."""
+
+
+def unsettled_date(store: FamilyStore) -> str | None:
+    """DATE_IN_QUESTION while the date is in question (governance.clock.in_question), CLOCK_BEHIND while the clock
+    reads far before the store's last use (clock.behind); None when the date is settled."""
+    now = store_now(store)
+    if clock.in_question(store, now):
+        return DATE_IN_QUESTION
+    newest = clock.behind(store, now)
+    if newest is not None:
+        return CLOCK_BEHIND.format(last=f"{datetime.fromtimestamp(newest, UTC):%Y-%m-%d}")
+    return None
 
 
 def require_settled_date(store: FamilyStore) -> None:
-    """DateInQuestionError while the date is in question (governance.clock.in_question), or the clock reads far
-    before the store's last use (clock.behind, CLOCK_BEHIND): what is about to record a
-    consent dated by the store's clock (an enrolment, a renewal, a change of scope) calls this first."""
-    now = store_now(store)
-    if clock.in_question(store, now):
-        raise DateInQuestionError(DATE_IN_QUESTION)
-    newest = clock.behind(store, now)
-    if newest is not None:
-        raise DateInQuestionError(CLOCK_BEHIND.format(last=f"{datetime.fromtimestamp(newest, UTC):%Y-%m-%d}"))
+    """DateInQuestionError (with unsettled_date's message) unless the date is settled: what is about to record a
+    consent dated by the store's clock (an enrolment, a renewal, a change of scope that is not a narrowing) calls
+    this first."""
+    said = unsettled_date(store)
+    if said is not None:
+        raise DateInQuestionError(said)
 
 
 def _text(value: Any, field: str) -> str:
@@ -251,17 +262,25 @@ def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by:
 
 def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecord:
     """Change what the consent covers. Narrowing it to recognition deletes the person's thumbnails
-    in the same transaction. DateInQuestionError, nothing changed, while the date is in question (the changed
-    consent is given now, by the doubtful clock)."""
-    require_settled_date(store)
+    in the same transaction. The changed consent is given now, by the store's clock, but while the date is in
+    question (unsettled_date) only a narrowing to recognition is made: it gives data up, and is the same consent,
+    narrower, with the governing record's own given_at and expires_at (no doubtful date is recorded, and a consent
+    ended by that doubtful clock may be narrowed too). Widening it then is DateInQuestionError, nothing changed."""
     with store.transaction():  # read under the write lock, as in renew: another session's renewal is kept
         latest_record = _require_latest(store, person_id)
-        now = store_now(store)
-        if latest_record.expires_at <= now:  # given now, it would end before it began
-            raise ConsentError(SCOPE_OF_ENDED_CONSENT.format(subject=latest_record.subject,
-                                                             ended=latest_record.expires_at))
-        record = replace(latest_record, given_at=now, scope=scope)
-        record.validate(now=now)
+        unsettled = unsettled_date(store)
+        if unsettled is not None:
+            if scope != "recognition":
+                raise DateInQuestionError(unsettled)
+            record = replace(latest_record, scope=scope)
+            record.validate(now=record.given_at)  # complete and consistent, as when given; the clock says nothing
+        else:
+            now = store_now(store)
+            if latest_record.expires_at <= now:  # given now, it would end before it began
+                raise ConsentError(SCOPE_OF_ENDED_CONSENT.format(subject=latest_record.subject,
+                                                                 ended=latest_record.expires_at))
+            record = replace(latest_record, given_at=now, scope=scope)
+            record.validate(now=now)
         store.add_consent(person_id, record.to_details())
         removed = 0 if record.allows_thumbnails else store.delete_thumbnails(person_id=person_id)
         audit_log.record(store, "consent_scope_changed", person_id=person_id,

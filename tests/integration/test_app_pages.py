@@ -1039,6 +1039,55 @@ def test_while_the_date_is_in_question_the_consent_form_says_why_it_cannot_renew
     assert "family_date_confirm" in keys  # the question, asked above the tabs
     assert not keys & {"consent_renew", "consent_scope_submit", "consent_date_confirm"}
     assert not [n for n in at.number_input if n.key and n.key.startswith("consent_days_")]
+    # His consent covers recognition only: there is nothing to narrow, and the form says why the rest waits.
+    assert consents.DATE_WAITS.format(name="Colin Powell") in [c.value for c in at.caption]
+
+
+def test_while_the_date_is_in_question_the_consent_form_narrows_a_consent_on_its_own_dates(app_env, faces_dir,
+                                                                                          monkeypatch):
+    """Unlocked on a clock 400 days on, Colin's consent keeps thumbnails: renewing or widening it waits for the date,
+    but narrowing it to recognition only (which gives data up) is offered, with the tick for the thumbnails that go,
+    and made on the consent's own dates. It was refused, leaving only his erasure to reduce what is kept of him."""
+    import time
+
+    from governance import consent
+    from unveil.app import consents
+    from unveil.app.widgets import STORE
+
+    at = _app("family")
+    _new_store(at)
+    _enrol(at, "scope").set_value("recognition+thumbnails")
+    _enrol_person(at, "Colin Powell", [(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg")
+                                       for n in range(1, 5)])
+    at.button(key="sidebar_lock").click().run()
+    real_open = FamilyStore.open
+    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
+        data_dir, clock=lambda: time.time() + 400 * 86400, **kwargs))
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    store = at.session_state[STORE]
+    (member,) = family.members(store)
+    given = member.consent
+    assert member.thumbnails == 4
+    assert consent.DATE_IN_QUESTION in [w.value for w in at.warning]
+    assert consents.DATE_WAITS.format(name="Colin Powell") + consents.NARROW_NOW in [c.value for c in at.caption]
+    assert "consent_renew" not in {b.key for b in at.button}
+    assert not [r for r in at.radio if r.key and r.key.startswith("consent_scope_")]  # no widening offered
+    narrow = at.button(key="consent_scope_submit")
+    assert narrow.label == consents.NARROW_BUTTON.format(name="Colin Powell") and narrow.disabled
+    assert consents.NARROWING_DELETES.format(name="Colin Powell", thumbnails="4 thumbnails") in [
+        w.value for w in at.warning]
+    _widget(at, "checkbox", "consent_narrow_").check().run()
+    at.button(key="consent_scope_submit").click().run()
+    _no_exception(at)
+    assert "The consent of Colin Powell now covers recognition. 4 thumbnails deleted." in [s.value for s in at.success]
+    (member,) = family.members(store)
+    assert member.thumbnails == 0 and member.consent.scope == "recognition"
+    assert (member.consent.given_at, member.consent.expires_at) == (given.given_at, given.expires_at)
+    assert [e.event for e in audit_log.entries(store)][-1] == "consent_scope_changed"
+    assert consents.DATE_WAITS.format(name="Colin Powell") in [c.value for c in at.caption]  # nothing left to narrow
+    assert "consent_scope_submit" not in {b.key for b in at.button}
 
 
 def test_a_consent_recorded_while_the_clock_ran_ahead_reads_not_yet_in_force(app_env, faces_dir, monkeypatch):

@@ -14,6 +14,7 @@ import sys
 import time
 import types
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -366,20 +367,31 @@ def test_the_json_a_terminal_is_given_shows_control_characters_as_escapes_and_re
     assert not [ch for ch in text if ch != "\n" and unicodedata.category(ch) in {"Cc", "Cf"}]
 
 
-def test_no_consent_is_renewed_or_changed_while_the_date_is_in_question(tmp_path, monkeypatch, capsys):
-    """Last used 40 days ago (or the clock jumped): `consent renew` and `consent scope` would date the consent by that
-    clock; they say why not, exit 1 and change nothing, until the date is confirmed."""
+def test_no_consent_is_renewed_or_widened_while_the_date_is_in_question(tmp_path, monkeypatch, capsys):
+    """Last used 40 days ago (or the clock jumped): `consent renew` and a `consent scope` that does not narrow would
+    date the consent by that clock; they say why not, exit 1 and change nothing, until the date is confirmed.
+    Narrowing it to recognition gives data up, on the consent's own dates: it is made."""
     monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
     data_dir = tmp_path / "data"
     with h.new_store(data_dir, clock=lambda: time.time() - 40 * 86400) as store:
-        h.enrol(store, "Halle Berry")  # a consent of 365 days, still in force
-    for argv in (["renew", "Halle Berry", "--days", "30"], ["scope", "Halle Berry", "recognition"]):
+        h.enrol(store, "Halle Berry")  # a consent of 365 days with thumbnails, still in force
+    for argv in (["renew", "Halle Berry", "--days", "30"], ["scope", "Halle Berry", "recognition+thumbnails"]):
         code, out, err = run(capsys, "consent", *argv, "--data-dir", str(data_dir))
         assert (code, out, err) == (1, "", f"error: {consent.DATE_IN_QUESTION}\n")
     with h.open_store(data_dir) as store:
         (person,) = store.people()
         assert (person.consents, person.thumbnails) == (1, 1)
         assert not {"consent_renewed", "consent_scope_changed"} & {e.event for e in store.audit_entries()}
+        before = consent.latest(store, person.id)
+    code, out, err = run(capsys, "consent", "scope", "Halle Berry", "recognition", "--data-dir", str(data_dir))
+    assert (code, out, err) == (0, "consent of Halle Berry now covers recognition; 1 thumbnails deleted\n", "")
+    code, out, err = run(capsys, "consent", "scope", "Halle Berry", "recognition+thumbnails", "--data-dir", str(data_dir))
+    assert (code, out, err) == (1, "", f"error: {consent.DATE_IN_QUESTION}\n")  # widening it again waits
+    with h.open_store(data_dir) as store:
+        (person,) = store.people()
+        assert (person.consents, person.thumbnails) == (2, 0)
+        assert consent.latest(store, person.id) == replace(before, scope="recognition")  # its own dates
+        assert [e.event for e in store.audit_entries()].count("consent_scope_changed") == 1
     assert run(capsys, "retention", "sweep", "--date-is-right", "--data-dir", str(data_dir))[0] == 0
     code, out, _ = run(capsys, "consent", "renew", "Halle Berry", "--days", "30", "--data-dir", str(data_dir))
     assert code == 0 and out.startswith("consent of Halle Berry renewed until ")

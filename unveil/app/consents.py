@@ -65,6 +65,13 @@ NARROWING_DELETES = ("Narrowing the consent of {name} to recognition only delete
 NARROWING_TICK = "Yes, delete the thumbnails of {name}"
 SCOPE_OF_ENDED_CONSENT = "An ended consent's scope cannot be changed: renew it first."
 SCOPE_OF_CONSENT_NOT_YET = "The scope of a consent not yet in force cannot be changed: renew it first."
+# While the date is in question (consent.DATE_IN_QUESTION) the form offers only what governance.consent.change_scope
+# makes then: narrowing the consent to recognition, which gives data up and keeps the consent's own dates.
+DATE_WAITS = ("Renewing the consent of {name}, or widening it to thumbnails, waits until the date is settled: either "
+              "would be a consent given now, dated by the clock in question.")
+NARROW_NOW = (" Narrowing it to recognition only gives data up and keeps the consent's own dates, so it can be done "
+              "now.")
+NARROW_BUTTON = "Narrow the consent of {name} to recognition only"
 
 
 def member_label(member: Member) -> str:
@@ -209,7 +216,8 @@ def change_scope(store: FamilyStore, member: Member, scope: str) -> str:
     """Change what `member`'s consent covers (governance.consent.change_scope, audit-logged: narrowing it to
     recognition deletes their thumbnails in the same transaction), and say so: SCOPE_CHANGED, then
     THUMBNAILS_DELETED with how many went. ConsentError, nothing changed, when their consent has ended
-    (renew it first) or there is none."""
+    (renew it first) or there is none; DateInQuestionError while the date is in question, unless the change narrows
+    the consent to recognition (made then with the consent's own dates)."""
     before = store.person(member.person_id).thumbnails
     consent.change_scope(store, member.person_id, scope)
     removed = before - store.person(member.person_id).thumbnails

@@ -198,10 +198,11 @@ def test_a_renewal_marking_an_adult_a_child_needs_a_guardian(store):
     assert (record.given_by, record.relation, record.subject_is_child) == ("Bruno Lima", "guardian", True)
 
 
-def test_no_consent_is_given_renewed_or_changed_while_the_date_is_in_question(store, clock):
+def test_no_consent_is_given_renewed_or_widened_while_the_date_is_in_question(store, clock):
     """The clock reads 400 days after the store's last use: a consent given now would carry that date, which may be
-    years off (a wrong clock). Renewal, change of scope and enrolment are refused in one message, and nothing is
-    stored or logged, until the date is confirmed (or the clock put right)."""
+    years off (a wrong clock). Renewal, a change of scope that is not a narrowing, and enrolment are refused in one
+    message, and nothing is stored or logged, until the date is confirmed (or the clock put right). Narrowing the
+    consent to recognition gives data up: it is made, with the consent's own dates (the doubtful one is not recorded)."""
     from governance import retention
 
     done = family.enroll(store, "Ana Lima", VECTORS, _record(scope="recognition+thumbnails",
@@ -212,7 +213,7 @@ def test_no_consent_is_given_renewed_or_changed_while_the_date_is_in_question(st
     before, events = consent.latest(store, done.person_id), _events(store)
     attempts = [
         lambda: consent.renew(store, done.person_id, expires_at=consent.store_now(store) + timedelta(days=30)),
-        lambda: consent.change_scope(store, done.person_id, "recognition"),
+        lambda: consent.change_scope(store, done.person_id, "recognition+thumbnails"),
         lambda: family.enroll(store, "Bruno Lima", VECTORS, ConsentRecord.new(
             subject="Bruno Lima", purpose="family photos", days=365, now=consent.store_now(store))),
     ]
@@ -229,12 +230,21 @@ def test_no_consent_is_given_renewed_or_changed_while_the_date_is_in_question(st
     assert store.person_ids() == [done.person_id] and _events(store) == events
 
     clock.advance(days=-400)  # the clock put right: a renewal is dated by it
-    assert consent.renew(store, done.person_id, expires_at=NOW + timedelta(days=1000)).given_at == NOW
+    renewed = consent.renew(store, done.person_id, expires_at=NOW + timedelta(days=1000))
+    assert renewed.given_at == NOW
     clock.advance(days=400)
-    with pytest.raises(consent.DateInQuestionError):
-        consent.change_scope(store, done.person_id, "recognition")
+    events = _events(store)
+    narrowed = consent.change_scope(store, done.person_id, "recognition")  # gives data up: made meanwhile
+    assert narrowed == replace(renewed, scope="recognition") == consent.latest(store, done.person_id)
+    assert (narrowed.given_at, narrowed.expires_at) == (NOW, NOW + timedelta(days=1000))  # not the doubtful date
+    assert store.person(done.person_id).thumbnails == 0 and store.person(done.person_id).consents == 3
+    (changed,) = store.audit_entries()[len(events):]
+    assert (changed.event, changed.details) == ("consent_scope_changed", {"scope": "recognition", "thumbnails_deleted": 1})
+    with pytest.raises(consent.DateInQuestionError) as err:  # widening it again is a consent given now: it waits
+        consent.change_scope(store, done.person_id, "recognition+thumbnails")
+    assert str(err.value) == consent.DATE_IN_QUESTION and consent.latest(store, done.person_id) == narrowed
     retention.sweep(store, date_confirmed=True)  # the date is right
-    assert consent.change_scope(store, done.person_id, "recognition").given_at == consent.store_now(store)
+    assert consent.change_scope(store, done.person_id, "recognition+thumbnails").given_at == consent.store_now(store)
 
 
 def test_no_consent_is_dated_by_a_clock_reset_far_back_unless_the_date_is_confirmed(store, clock):
@@ -256,6 +266,11 @@ def test_no_consent_is_dated_by_a_clock_reset_far_back_unless_the_date_is_confir
             attempt()
         assert str(err.value) == consent.CLOCK_BEHIND.format(last=f"{NOW:%Y-%m-%d}")
     assert consent.latest(store, done.person_id) == before and store.person_ids() == [done.person_id]
+    with pytest.raises(consent.DateInQuestionError) as err:  # widening it would date a consent given now
+        consent.change_scope(store, done.person_id, "recognition+thumbnails")
+    assert str(err.value) == consent.CLOCK_BEHIND.format(last=f"{NOW:%Y-%m-%d}")
+    # Narrowing it is made, on the consent's own dates (given_at reads after now by this clock: it stays so).
+    assert consent.change_scope(store, done.person_id, "recognition") == replace(before, scope="recognition")
     clock.advance(days=400)  # the clock put right: the member's consent runs as it did
     assert retention.sweep(store).total == 0 and store.person_ids() == [done.person_id]
 

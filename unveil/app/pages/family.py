@@ -262,8 +262,9 @@ with consent_tab:
             key=app_consents.picker_key(labels.values()))
         st.session_state[app_consents.PICKED] = chosen_id
         member = by_id[chosen_id]
-        # While the date is in question no consent is renewed or changed (consent.DATE_IN_QUESTION): the form says
+        # While the date is in question no consent is renewed or widened (consent.DATE_IN_QUESTION): the form says
         # so instead of offering what would be refused, and the sweep erases no one for the date's sake meanwhile.
+        # Narrowing the consent to recognition gives data up, on the consent's own dates: it is offered.
         date_in_question = clock.in_question(store, consent.store_now(store))
         st.write(shown(app_consents.consent_summary(member, date_in_question=date_in_question)))
         if member.consent is not None and date_in_question:
@@ -275,6 +276,23 @@ with consent_tab:
                 with _ui.friendly_errors("Applying the retention policy"):
                     _ui.sweep(date_confirmed=True)
                     st.rerun()
+            st.markdown("**What the consent covers**")
+            narrows = member.consent.allows_thumbnails
+            st.caption(shown(app_consents.DATE_WAITS.format(name=member.name)
+                             + (app_consents.NARROW_NOW if narrows else "")))
+            if narrows:
+                change = app_consents.scope_change(member, "recognition")
+                sure = True
+                if change.needs_tick:
+                    st.warning(shown(change.warning()))
+                    sure = st.checkbox(shown(change.tick_label()), key=_consent_key("narrow", chosen_id))
+                if st.button(app_consents.NARROW_BUTTON.format(name=shown(member.name)), disabled=not sure,
+                             key="consent_scope_submit"):
+                    with _ui.friendly_errors(f"Changing the consent of {member.name}"):
+                        st.session_state[FLASH] = app_consents.change_scope(store, member, "recognition")
+                        _ui.family_changed()
+                        app_session.renew(st.session_state, "consent")
+                        st.rerun()
         elif member.consent is not None:
             st.markdown("**Renew the consent**")
             # As the enrolment form: the days count from the user's today, to the end of their day.
