@@ -618,6 +618,52 @@ def test_requests_past_the_queue_get_busy_at_once_and_health_is_still_answered(a
     assert app.state.analyses_in.count == 0
 
 
+def test_a_request_cancelled_while_its_photo_is_analysed_keeps_its_place_until_the_analysis_ends(analyzer, faces_dir):
+    """The place was given back in the handler's finally: a request cancelled (its client gone, the server
+    stopping) while its analysis ran in the analyses' threads gave it back at once, though the analysis went on, so
+    more photos than analyses_at_once + analyses_waiting could be in at once. The ASGI app is called directly, as a
+    task of this test's event loop, so that it can be cancelled at an exact point; the lifespan's end waits for
+    the analyses' threads, so no timing is involved."""
+    held = _HeldAnalysis(analyzer)
+    app = create_app(settings=ApiSettings(token=TOKEN, analyses_at_once=1, analyses_waiting=0), analyzer=held)
+    photo = photo_bytes(faces_dir, MEMBER, 1)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/analyze", "raw_path": b"/v1/analyze", "query_string": b"", "root_path": "",
+             "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
+             "headers": [(b"authorization", AUTH["Authorization"].encode()), (b"content-type", b"image/jpeg"),
+                         (b"content-length", str(len(photo)).encode())]}
+    sent: list = []
+
+    async def scenario() -> list[int]:
+        counts = []
+        messages = [{"type": "http.request", "body": photo, "more_body": False}]
+
+        async def receive():
+            if messages:
+                return messages.pop()
+            await asyncio.Event().wait()  # the client says nothing more
+
+        async def send(message):
+            sent.append(message)
+
+        async with app.router.lifespan_context(app):
+            try:
+                request = asyncio.create_task(app(scope, receive, send))
+                assert await asyncio.to_thread(held.entered.wait, 30)  # its photo is being analysed
+                counts.append(app.state.analyses_in.count)
+                request.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await request
+                counts.append(app.state.analyses_in.count)  # cancelled: the analysis goes on, and holds its place
+            finally:
+                held.release.set()
+        counts.append(app.state.analyses_in.count)  # the lifespan's end waited for the analysis to finish
+        return counts
+
+    assert asyncio.run(scenario()) == [1, 1, 0]
+    assert not [m for m in sent if m["type"] == "http.response.start"]  # nobody was answered
+
+
 def test_a_body_that_does_not_arrive_in_time_gets_408_and_is_let_go(analyzer):
     """The head had a deadline, the body none: a client that sent a head and part of a body held its
     connection, and the part in memory, for ever (50 such clients with 23 MB each: 1.35 GB)."""

@@ -234,12 +234,19 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         if not admission.enter():
             raise ApiError(503, "busy", BUSY.format(admitted=admission.most, retry_after_s=BUSY_RETRY_AFTER_S),
                            {"Retry-After": str(BUSY_RETRY_AFTER_S)})
+        # The place is given back when the request leaves, or once its analysis is submitted, when the analysis
+        # ends: a request cancelled meanwhile (its client gone, the server stopping) does not stop an analysis
+        # running in the analyses' threads, and giving its place back then let more photos in than the bound.
+        submitted = False
         try:
             body = await _body(request, settings.max_body_bytes, settings.body_timeout_s)
-            return await asyncio.wrap_future(analyses.submit(
-                _analyze, body, content_type, models, gallery, settings.max_pixels, store))
+            job = analyses.submit(_analyze, body, content_type, models, gallery, settings.max_pixels, store)
+            job.add_done_callback(lambda _: admission.leave())
+            submitted = True
+            return await asyncio.wrap_future(job)
         finally:
-            admission.leave()
+            if not submitted:
+                admission.leave()
 
     @app.get("/v1/people")
     def people() -> dict[str, Any]:
