@@ -103,7 +103,7 @@ def test_analyze_uploads_show_each_face_and_a_friendly_error_for_a_corrupt_file(
         ("lawn.png", blank.getvalue(), "image/png"),
     ]).run()
     _no_exception(at)
-    assert [s.value for s in at.subheader] == ["group.jpg", "broken.jpg", "lawn.png", "Results"]
+    assert [s.value for s in at.header] == ["group.jpg", "broken.jpg", "lawn.png", "Results"]
     lines = _face_lines(at)
     assert len(lines) == 2 and all(line.count("%") == 1 for line in lines)
     assert [e.value for e in at.error] == [
@@ -137,7 +137,7 @@ def test_analyze_a_camera_shot(app_env, faces_dir):
     at.toggle(key="analyze_camera_on").set_value(True).run()
     _widget(at, "camera_input", "analyze_inputs_camera_").upload("shot.jpg", photo_bytes(faces_dir, STRANGER, 2)).run()
     _no_exception(at)
-    assert [s.value for s in at.subheader] == ["camera.jpg", "Results"]
+    assert [s.value for s in at.header] == ["camera.jpg", "Results"]
     assert len(_face_lines(at)) == 1
 
 
@@ -259,7 +259,7 @@ def test_video_tracks_two_people_and_charts_their_emotions(app_env, faces_dir, t
 
 def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env, faces_dir):
     at = _app("family")
-    assert at.subheader[0].value == "Create the family store"
+    assert at.header[0].value == "Create the family store"
     at.text_input(key="create_passphrase").input(PASSPHRASE)
     at.text_input(key="create_passphrase_again").input("something else entirely")
     at.button[0].click().run()
@@ -454,7 +454,7 @@ def test_analyze_results_survive_other_pages_until_cleared_and_a_new_session_say
     _uploads(at).set_value([(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg") for n in (1, 2)]
                            + [("serena.jpg", photo_bytes(faces_dir, STRANGER, 1), "image/jpeg")]).run()
     _no_exception(at)
-    assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
+    assert [s.value for s in at.header] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
     assert not _uploads(at).value  # the uploader is an inbox: its photos are now in the list below
     _uploads(at).set_value(("colin_1.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")).run()
     assert len(at.dataframe[0].value) == 3  # the same photo again is held once
@@ -463,15 +463,15 @@ def test_analyze_results_survive_other_pages_until_cleared_and_a_new_session_say
     at.switch_page("unveil/app/pages/family.py").run()
     at.switch_page("unveil/app/pages/analyze.py").run()
     _no_exception(at)
-    assert [s.value for s in at.subheader] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
+    assert [s.value for s in at.header] == ["colin_1.jpg", "colin_2.jpg", "serena.jpg", "Results"]
     assert any(c.value.startswith("3 photos in this session.") for c in at.caption)
 
     next(b for b in at.button if b.key and b.key.startswith("analyze_remove_") and b.key.endswith(":colin_2.jpg")).click()
     at.run()
-    assert [s.value for s in at.subheader] == ["colin_1.jpg", "serena.jpg", "Results"]
+    assert [s.value for s in at.header] == ["colin_1.jpg", "serena.jpg", "Results"]
     at.button(key="analyze_clear").click().run()
     assert at.info[0].value == "Upload one or several photos, or take one with the camera."
-    assert not at.subheader
+    assert not at.header
 
     # Kept: a store with one member. A reload (a new session) says so, and that photos were not kept.
     at.switch_page("unveil/app/pages/family.py").run()
@@ -526,7 +526,7 @@ def test_wrong_passphrase_is_refused_with_a_message(app_env, faces_dir):
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
     fresh = _app("family")  # a new browser session: the store is locked
-    assert fresh.subheader[0].value == "Unlock the family store"
+    assert fresh.header[0].value == "Unlock the family store"
     fresh.text_input(key="unlock_passphrase").input("not the passphrase")
     fresh.button[0].click().run()
     _no_exception(fresh)
@@ -537,7 +537,7 @@ def test_wrong_passphrase_is_refused_with_a_message(app_env, faces_dir):
     _no_exception(fresh)
     assert list(fresh.dataframe[0].value["name"]) == ["Colin Powell"]
     fresh.button(key="sidebar_lock").click().run()
-    assert fresh.subheader[0].value == "Unlock the family store"
+    assert fresh.header[0].value == "Unlock the family store"
 
 
 def test_a_store_that_fails_its_checks_stays_locked_and_loses_nobody(app_env, faces_dir):
@@ -555,7 +555,7 @@ def test_a_store_that_fails_its_checks_stays_locked_and_loses_nobody(app_env, fa
     assert len(fresh.error) == 1 and "is damaged" in fresh.error[0].value
     assert "nothing was deleted or changed" in fresh.error[0].value
     fresh.run()  # the next rerun still finds the store locked
-    assert fresh.subheader[0].value == "Unlock the family store"
+    assert fresh.header[0].value == "Unlock the family store"
     with sqlite3.connect(app_env / "unveil.db") as db:
         assert db.execute("SELECT COUNT(*) FROM people").fetchone() == (1,)
 
@@ -726,7 +726,7 @@ def test_governance_ledger_retention_audit_log_bias_audit_and_cards(app_env, fac
     at.number_input(key="bias_n_boot").set_value(200)
     at.button(key="bias_run").click().run()
     _no_exception(at)
-    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.header]
     overall = at.dataframe[2].value
     assert "accuracy" in overall["metric"].tolist()
     assert len(at.get("iframe")) == 1  # the HTML report with its plots
@@ -763,7 +763,7 @@ def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_
     at.number_input(key="bias_n_boot").set_value(100)
     at.button(key="bias_run").click().run()
     _no_exception(at)
-    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.header]
     assert not [s.value for s in at.success if "flagged" in s.value]  # no reassurance: nothing was compared
     assert [w.value for w in at.warning] == [NOTHING_COMPARED.format(min_size=1000)]
     listed = next(m.value for m in at.markdown if m.value.startswith("- "))
@@ -774,7 +774,7 @@ def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_
     _no_exception(at)
     assert [e.value for e in at.error] == [
         "Running the bias audit: " + bias_upload.AUDIT_ZIP_UNREADABLE.format(name="broken.zip", reason="File is not a zip file")]
-    assert "Emotion bias audit: 48 faces" in [s.value for s in at.subheader]  # the last report is still there
+    assert "Emotion bias audit: 48 faces" in [s.value for s in at.header]  # the last report is still there
 
 
 # ----------------------------------------------------------------------------- Explain
@@ -1428,7 +1428,7 @@ def test_kept_results_that_read_alike_are_listed_apart_and_each_can_be_opened(ap
     assert list(at.dataframe[1].value["emotion"]) == ["happy"]
     at.selectbox(key="kept_open").select_index(0).run()
     assert list(at.dataframe[1].value["emotion"]) == ["sad"]
-    assert at.subheader[0].value == f"2: {when} UTC: camera.jpg (1 face)"
+    assert at.header[0].value == f"2: {when} UTC: camera.jpg (1 face)"
 
 
 def test_two_photos_of_one_file_name_are_titled_apart_and_each_face_can_be_explained(app_env, faces_dir):
@@ -1437,7 +1437,7 @@ def test_two_photos_of_one_file_name_are_titled_apart_and_each_face_can_be_expla
     # Two files called photo.jpg that differ only after the end of the JPEG: one face read alike in each.
     _uploads(at).set_value([("photo.jpg", shot, "image/jpeg"), ("photo.jpg", shot + b"\0", "image/jpeg")]).run()
     _no_exception(at)
-    assert [s.value for s in at.subheader] == ["photo.jpg", "2: photo.jpg", "Results"]
+    assert [s.value for s in at.header] == ["photo.jpg", "2: photo.jpg", "Results"]
     at.switch_page("unveil/app/pages/explain.py").run()
     _no_exception(at)
     picker = at.selectbox(key="explain_face")

@@ -22,7 +22,7 @@ _LIVE_MARKUP = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]\(|https?://|www\.")
 
 def _texts(at: AppTest) -> list[str]:
     """Everything a page shows through Markdown: messages, titles, captions, and widget labels and helps."""
-    texts = [e.value for kind in ("markdown", "subheader", "caption", "success", "info", "warning", "error")
+    texts = [e.value for kind in ("markdown", "header", "subheader", "caption", "success", "info", "warning", "error")
              for e in at.get(kind)]
     for kind in ("button", "checkbox", "radio", "file_uploader", "expander"):
         texts += [w.proto.label for w in at.get(kind)] + [w.proto.help for w in at.get(kind) if hasattr(w.proto, "help")]
@@ -46,7 +46,7 @@ def test_an_uploaded_file_name_is_shown_as_written_never_as_a_link_or_a_picture(
     uploads.set_value([(LINK_NAME, photo_bytes(faces_dir, MEMBER, 1), "image/jpeg"),
                        (PICTURE_NAME, b"not a photo", "image/jpeg")]).run()
     _assert_no_live_markup(at)
-    assert [s.value for s in at.subheader] == [shown(LINK_NAME), shown(PICTURE_NAME), "Results"]
+    assert [s.value for s in at.header] == [shown(LINK_NAME), shown(PICTURE_NAME), "Results"]
     assert [e.value for e in at.error] == [
         shown(f"{PICTURE_NAME} could not be read: not an image, or its header is corrupt (format not recognised)")]
 

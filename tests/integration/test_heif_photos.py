@@ -124,7 +124,7 @@ def test_the_analyze_page_takes_heic_and_avif_uploads(app_env, faces_dir):
     ]).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error and not at.warning
-    assert [s.value for s in at.subheader] == ["IMG_0001.HEIC", "web.avif", "Results"]
+    assert [s.value for s in at.header] == ["IMG_0001.HEIC", "web.avif", "Results"]
     assert [image.captions for image in at.image] == [["1 face"], ["1 face"]]
 
 

@@ -1,7 +1,7 @@
 """Text that comes from people or files (a member's or guardian's name, an uploaded file's name, a zip's or a
 manifest's entries, an error message quoting them), made safe to show through Streamlit's Markdown.
 
-st.markdown, st.subheader, st.caption, st.success, st.warning, st.error and a widget's help all read their text as
+st.markdown, st.header, st.subheader, st.caption, st.success, st.warning, st.error and a widget's help all read their text as
 Markdown: a file named "[Unlock the store](https://example.org).jpg" showed as a link that looked like the app's
 own, and one named "![x](https://example.org/p.png).jpg" made the browser fetch a picture from the internet.
 `shown` gives the text that displays as it is written: its Markdown characters escaped, links never made of it,

@@ -64,7 +64,7 @@ records, named_ids = [], []
 titles = tables.distinct([result.source for _, result in results])
 for index, (key, result) in enumerate(results):
     title_col, remove_col = st.columns([4, 1])
-    title_col.subheader(shown(titles[index]))
+    title_col.header(shown(titles[index]))
     if remove_col.button("Remove", key=f"analyze_remove_{key}", help=f"Remove {shown(titles[index])} and its result"):
         batch.remove(key)
         st.rerun()
@@ -97,7 +97,7 @@ for index, (key, result) in enumerate(results):
 
 if records:
     st.divider()
-    st.subheader("Results")
+    st.header("Results")
     st.dataframe(pd.DataFrame(records), hide_index=True)
     csv_col, json_col = st.columns(2)
     csv_col.download_button("Download CSV", render.records_csv(records), file_name="unveil_results.csv",

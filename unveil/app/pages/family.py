@@ -32,7 +32,7 @@ st.caption(app_enrolment.FAMILY_CAPTION)
 # ----------------------------------------------------------------------------------- unlock / create
 if _ui.store() is None:
     if not _ui.store_exists():
-        st.subheader("Create the family store")
+        st.header("Create the family store")
         # The rules come before the first try: the length, and that nothing can bring a lost passphrase back.
         st.write(app_enrolment.CREATE_STORE_INTRO.format(minimum=MIN_PASSPHRASE_CHARS))
         with st.form("create_store"):
@@ -47,7 +47,7 @@ if _ui.store() is None:
                         _ui.create_store(first)
                         st.rerun()
     else:
-        st.subheader("Unlock the family store")
+        st.header("Unlock the family store")
         with st.form("unlock_store"):
             passphrase = st.text_input("Passphrase", type="password", key="unlock_passphrase")
             if st.form_submit_button("Unlock", type="primary"):

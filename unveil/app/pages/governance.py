@@ -117,7 +117,7 @@ with bias_tab:
     report = st.session_state.get(BIAS_REPORT)
     if report is not None:
         audit = report.audit
-        st.subheader(f"Emotion bias audit: {audit.size} faces")
+        st.header(f"Emotion bias audit: {audit.size} faces")
         st.dataframe(bias_upload.bias_overall_table(audit), hide_index=True)
         said, compared, sentences = bias_upload.bias_coverage(audit)
         if said is None:

@@ -35,7 +35,7 @@ by_id = {result.id: result for result in results}
 labels = tables.kept_labels(results)
 chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: labels[rid], key="kept_open")]
 
-st.subheader(shown(labels[chosen.id]))
+st.header(shown(labels[chosen.id]))
 rows = tables.in_column_order(chosen.faces)
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 csv_col, json_col = st.columns(2)

@@ -74,10 +74,10 @@ if not tracks:
     st.warning(f"No face found in the {frame_count} frame(s) sampled from {shown(name)}.")
     st.stop()
 
-st.subheader("Dominant emotion per person")
+st.header("Dominant emotion per person")
 st.dataframe(video.dominant_emotions(tracks, recognition=recognition), hide_index=True)
 
-st.subheader("Emotion timeline")
+st.header("Emotion timeline")
 timeline = video.emotion_timeline(tracks, recognition=recognition)
 classes = [c for c in timeline.columns if c not in ("time_s", "face", "emotion")]
 for track in tracks:
