@@ -83,3 +83,26 @@ def test_a_new_session_on_an_empty_store_does_not_ask_to_unlock_it_for_nothing(a
     assert not reloaded.exception
     assert _infos(reloaded)[0] == app_session.NEW_SESSION_NOTHING_KEPT
     assert not any("nlock the store on the Family page to use them" in i for i in _infos(reloaded))
+
+
+def test_locking_the_store_does_not_call_the_session_new_or_count_what_it_kept_before(app_env):
+    """A session's first page says what a reload kept (members, kept results), until the store is unlocked. Locking
+    it again later brought that notice back: 'This is a new session (a reload or a new tab starts one)' in the same
+    session, with the counts read at its start (3 members after two of them had been erased). Seen in Chromium."""
+    from governance import family
+    from tests.support import privacy_harness as h
+
+    at = _page(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT), "family")
+    at.text_input(key="create_passphrase").input(PASSPHRASE)
+    at.text_input(key="create_passphrase_again").input(PASSPHRASE)
+    at.button[0].click().run()
+    with h.open_store(app_env) as other:
+        family.enroll(other, "Halle Berry", h.person_embeddings("Halle Berry"), h.consent_for(other, "Halle Berry"))
+    reloaded = _page(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT), "family")
+    assert _infos(reloaded)[0].startswith("This is a new session") and "1 member and 0 kept results" in _infos(reloaded)[0]
+    reloaded.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    reloaded.button[0].click().run()
+    assert not reloaded.exception and not any("new session" in i for i in _infos(reloaded))
+    reloaded.button(key="sidebar_lock").click().run()
+    for page in ("family", "analyze", "kept"):
+        assert not any("new session" in i for i in _infos(_page(reloaded, page))), page

@@ -261,7 +261,7 @@ def forget_photo_form(form: str) -> None:
 
 
 def new_session_notice() -> None:
-    """On a session's pages, until the store is unlocked or a photo added: what a reload (or a new tab)
+    """On a session's pages, until the store is first unlocked or a photo first added: what a reload (or a new tab)
     kept and what it did not. Worked out once per session; the counts are readable while locked."""
     if NOTICE not in st.session_state:
         st.session_state[NOTICE] = None  # a store that cannot be read says so once, on this first run
@@ -271,8 +271,12 @@ def new_session_notice() -> None:
                 with FamilyStore.open(default_data_dir()) as locked:
                     counts = locked.counts()
             st.session_state[NOTICE] = app_session.new_session_notice(counts)
+    if store() is not None or len(photo_batch()):
+        # Said for the last time: locking the store or clearing the photos later in this session must not bring
+        # back 'This is a new session', nor the counts read at its start (members erased since were counted).
+        st.session_state[NOTICE] = None
     message = st.session_state[NOTICE]
-    if message and store() is None and not len(photo_batch()):
+    if message:
         st.info(message, icon=":material/restart_alt:")
 
 
