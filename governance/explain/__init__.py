@@ -29,10 +29,11 @@ from governance.explain._explain import (
 from governance.explain._faithfulness import CARD_UNREADABLE, VERDICTS, Faithfulness, measured_faithfulness
 from governance.explain._layer_graph import with_layer_gradients
 from governance.explain._model import DEFAULT_MODEL, EXPLAIN_LAYERS, CamModel, LayerOutputs, load_cam_model
-from governance.explain._photo import explain_on_photo, heatmap_to_photo, overlay
+from governance.explain._photo import DEFAULT_COLORMAP, explain_on_photo, heatmap_to_photo, overlay
 
 __all__ = [
     "CARD_UNREADABLE",
+    "DEFAULT_COLORMAP",
     "DEFAULT_METHOD",
     "DEFAULT_MODEL",
     "DELETION_STEPS",

@@ -13,7 +13,12 @@ from governance.explain._model import ModelLike, load_cam_model
 
 # Share of the heatmap colour in a blended pixel: 0.5 keeps the face readable under the colours.
 DEFAULT_ALPHA = 0.5
-DEFAULT_COLORMAP = "jet"  # the Grad-CAM paper's; red is strong evidence, blue none
+# Matplotlib's cividis: dark blue (no evidence) through grey to yellow (the strongest), perceptually uniform and made
+# to read alike with the common red-green colour blindness (Nunez, Anderton & Renslow 2018). It replaced jet (the
+# Grad-CAM paper's), whose middle colours (green, yellow, orange) many colour-blind people cannot tell apart and
+# whose bright bands show edges that are not in the map. The app's texts name the two ends
+# (unveil.app.alt_text.HEAT_STRONG, HEAT_NONE). The figures already published under docs/gradcam were drawn with jet.
+DEFAULT_COLORMAP = "cividis"
 
 
 def _matrix(matrix: np.ndarray) -> np.ndarray:

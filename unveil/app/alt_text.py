@@ -42,11 +42,17 @@ def _across(box: Sequence[float], width: int) -> str:
     return "at the left" if centre < 1 / 3 else "in the middle" if centre < 2 / 3 else "at the right"
 
 
+# The heatmaps' colour scale (governance.explain's DEFAULT_COLORMAP, cividis) in words: its top colour marks the
+# strongest evidence, its bottom none. The Explain page's caption (explain_view.HOW_TO_READ) says the same.
+HEAT_STRONG = "yellow"
+HEAT_NONE = "dark blue"
+
+
 def heatmap(emotion: str, probability: float, *, face: str, predicted: bool) -> str:
     """One emotion's heatmap on the Explain page; `face` names it as the page does ("party.jpg, face 1")."""
     read_as = ", the emotion the model read" if predicted else ""
-    return (f"Heatmap for {emotion} ({probability:.0%}{read_as}) over {face}: red where the face pushed the model "
-            f"towards {emotion}, blue where it did not.")
+    return (f"Heatmap for {emotion} ({probability:.0%}{read_as}) over {face}: {HEAT_STRONG} where the face pushed the "
+            f"model towards {emotion}, {HEAT_NONE} where it did not.")
 
 
 def numbered(what: str, count: int) -> list[str]:

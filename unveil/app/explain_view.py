@@ -69,9 +69,11 @@ METHOD_LABELS = {
 }
 # Each map is normalised to its own maximum (governance.explain): without this, a map of an emotion the model gives 1%
 # reads as strong evidence for it.
-HOW_TO_READ = ("Red marks the parts of the face that pushed the model towards an emotion, blue those that did not. "
-               "Each map is scaled to its own strongest point, so the map of an unlikely emotion can look as red as "
-               "the predicted one's: the percentage under each map says how likely the model finds that emotion.")
+# Its colours are the scale's ends, as alt_text.HEAT_STRONG and HEAT_NONE name them.
+HOW_TO_READ = ("Yellow marks the parts of the face that pushed the model towards an emotion, dark blue those that did "
+               "not, grey in between. Each map is scaled to its own strongest point, so the map of an unlikely emotion "
+               "can look as yellow as the predicted one's: the percentage under each map says how likely the model "
+               "finds that emotion.")
 # How far to trust the map, said first in words a household reads (the deletion test below, put plainly: hiding the
 # parts a map marks first should make the model less sure of its answer faster than hiding parts picked at random).
 # The measured figures follow in the page's "How this was measured" (the notes below, from the model's card).

@@ -15,7 +15,7 @@ from fer_core.alignment import (
     similarity_transform,
     warp_to_crop,
 )
-from governance.explain import ExplanationError, explain_on_photo, heatmap_to_photo, overlay
+from governance.explain import DEFAULT_COLORMAP, ExplanationError, explain_on_photo, heatmap_to_photo, overlay
 
 SIZE = (48, 48)
 TEMPLATE = scale_template(ARCFACE_112_TEMPLATE, (112, 112), SIZE)  # the emotion model's default template
@@ -98,6 +98,22 @@ def test_overlay_colours_only_the_explained_pixels():
     for (y, x), value in (((1, 1), 1.0), ((2, 3), 0.0)):
         colour = np.array(matplotlib.colormaps["jet"](value)[:3]) * 255
         np.testing.assert_array_equal(out[y, x], np.rint(0.5 * 200 + 0.5 * colour).astype(np.uint8))
+
+
+def test_the_default_scale_is_cividis_and_its_ends_mark_the_highest_and_lowest_heat():
+    """Colour-blind safe and perceptually uniform (not jet): the highest heat gets the scale's top colour, the
+    lowest its bottom one, and heat in between a colour in between."""
+    assert DEFAULT_COLORMAP == "cividis"
+    scale = matplotlib.colormaps["cividis"]
+    heat = np.array([[0.0, 0.5, 1.0, 0.25]], np.float32)
+    out = overlay(np.zeros((1, 4, 3), np.uint8), heat, alpha=1.0)[0]
+    top, bottom = (np.rint(np.array(scale(value)[:3]) * 255).astype(np.uint8) for value in (1.0, 0.0))
+    np.testing.assert_array_equal(out[2], top)
+    np.testing.assert_array_equal(out[0], bottom)
+    assert tuple(top) == (254, 232, 56) and tuple(bottom) == (0, 34, 78)  # yellow, dark blue
+    # cividis rises in lightness from bottom to top: more heat never reads darker
+    lightness = out.astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
+    assert lightness[0] < lightness[3] < lightness[1] < lightness[2]
 
 
 def test_overlay_with_alpha_zero_is_the_image_and_grayscale_becomes_rgb():

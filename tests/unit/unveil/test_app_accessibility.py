@@ -82,4 +82,31 @@ def test_a_photo_to_pick_a_face_from_says_where_each_number_is():
                     "face 3 at the right. Pick the person by number.")
     assert alt_text.numbered("Thumbnail of Ann", 2) == ["Thumbnail of Ann 1 of 2", "Thumbnail of Ann 2 of 2"]
     assert alt_text.heatmap("sad", 0.8, face="a.jpg, face 1", predicted=True).startswith(
-        "Heatmap for sad (80%, the emotion the model read) over a.jpg, face 1: red where")
+        "Heatmap for sad (80%, the emotion the model read) over a.jpg, face 1: yellow where")
+
+
+def _colour_name(rgb) -> str:
+    """The plain name of a heat map's end colour, as a sighted reader would say it (None when it is neither)."""
+    r, g, b = (int(c) for c in rgb)
+    if r > 200 and g > 200 and b < 100:
+        return "yellow"
+    if b > r and b > g and max(r, g, b) < 128:
+        return "dark blue"
+    return "something else"
+
+
+def test_the_heatmap_texts_name_the_colours_the_scale_draws():
+    """The Explain page's caption and each heatmap's alt text name the colours the overlay draws for the strongest
+    evidence and for none (they said red and blue, from jet, whose middle colour-blind people cannot read)."""
+    from governance.explain import overlay
+    from unveil.app.explain_view import HOW_TO_READ
+
+    ends = overlay(np.zeros((1, 2, 3), np.uint8), np.array([[1.0, 0.0]], np.float32), alpha=1.0)[0]
+    assert (_colour_name(ends[0]), _colour_name(ends[1])) == (alt_text.HEAT_STRONG, alt_text.HEAT_NONE)
+    assert HOW_TO_READ.startswith(f"{alt_text.HEAT_STRONG.capitalize()} marks the parts of the face that pushed")
+    assert f"{alt_text.HEAT_NONE} those that did not" in HOW_TO_READ
+    assert f"as {alt_text.HEAT_STRONG} as the predicted one's" in HOW_TO_READ
+    said = alt_text.heatmap("sad", 0.8, face="a.jpg, face 1", predicted=False)
+    assert said.endswith(f": {alt_text.HEAT_STRONG} where the face pushed the model towards sad, "
+                         f"{alt_text.HEAT_NONE} where it did not.")
+    assert not any(" red" in text.lower() or text.lower().startswith("red") for text in (HOW_TO_READ, said))
