@@ -72,8 +72,8 @@ class Member:
 # the app and the CLI can keep to: neither asks for a new enrolment (enrolment refuses a name already enrolled);
 # the app's "Update ... face prints" forms and `unveil family reembed` make new face prints (embeddings) for them.
 MUST_REENROL = ("{name} is not recognised: their face prints were made by another face-recognition model "
-                "({theirs}) than the one installed ({model}), so they must be made again, from their thumbnails "
-                "where their consent keeps them, or from new photos of them")
+                "({theirs}) than the one installed ({model}); new face prints must be made for them, from their "
+                "thumbnails where their consent keeps them, or from new photos of them")
 
 
 def _utc(ts: float) -> datetime:
