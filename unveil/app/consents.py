@@ -72,6 +72,12 @@ DATE_WAITS = ("Renewing the consent of {name}, or widening it to thumbnails, wai
 NARROW_NOW = (" Narrowing it to recognition only gives data up and keeps the consent's own dates, so it can be done "
               "now.")
 NARROW_BUTTON = "Narrow the consent of {name} to recognition only"
+# What the form says, before any click, while the date is in question. Not consent.DATE_IN_QUESTION itself: that is the
+# refusal of a renewal, and its "nothing was stored" read, under the narrowing's "now covers recognition", as if the
+# narrowing just made had not been stored.
+DATE_IN_QUESTION_FORM = (f"The clock reads more than {consent.clock.CLOCK_GAP_DAYS} days after this store was last used, "
+                         "so the date is in question, and a consent given now would carry it. Confirm the date (\"The "
+                         "date is right\") or set the clock right first.")
 
 
 def member_label(member: Member) -> str:

@@ -268,7 +268,7 @@ with consent_tab:
         date_in_question = clock.in_question(store, consent.store_now(store))
         st.write(shown(app_consents.consent_summary(member, date_in_question=date_in_question)))
         if member.consent is not None and date_in_question:
-            st.warning(consent.DATE_IN_QUESTION)
+            st.warning(app_consents.DATE_IN_QUESTION_FORM)
             report = st.session_state.get(_ui.SWEEP_REPORT)
             # The question above shows only while something waits for the date; when nothing does (what waited was
             # erased by hand), it is answered here.
