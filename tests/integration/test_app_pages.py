@@ -1091,6 +1091,40 @@ def test_while_the_date_is_in_question_the_consent_form_narrows_a_consent_on_its
     assert "consent_scope_submit" not in {b.key for b in at.button}
 
 
+def test_on_a_clock_reset_far_back_the_consent_form_says_why_it_cannot_renew_and_confirms_the_date(app_env, monkeypatch):
+    """The clock set 400 days back: Ada's consent is dated after today. The form said 'Renew it to put a consent in
+    force from today' and offered the renewal, which was then refused (consent.CLOCK_BEHIND) telling the household
+    to run `unveil retention sweep --date-is-right`; no question is asked above the tabs on such a clock. The form
+    now says why it waits and confirms the date itself, after which the renewal is made. Seen in Chromium."""
+    import time
+
+    from unveil.app import consents
+    from unveil.app.widgets import STORE
+
+    at = _app("family")
+    _new_store(at)
+    _enrolled_elsewhere(app_env, "Ada Lovelace")
+    at.button(key="sidebar_lock").click().run()
+    real_open = FamilyStore.open
+    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
+        data_dir, clock=lambda: time.time() - 400 * 86400, **kwargs))
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    said = [getattr(node, "value", None) for node in _consent_tab(at)]
+    assert not [text for text in said if isinstance(text, str) and "Renew it" in text]
+    (warning,) = [w.value for w in at.warning if "days before this store was last used" in w.value]
+    assert warning.startswith(consents.CLOCK_BEHIND_FORM.split("(")[0]) and "unveil" not in warning
+    assert not {b.key for b in at.button} & {"consent_renew", "family_date_confirm"}
+    at.button(key="consent_date_confirm").click().run()
+    _no_exception(at)
+    at.button(key="consent_renew").click().run()
+    _no_exception(at)
+    assert not at.error
+    (member,) = family.members(at.session_state[STORE])
+    assert member.consent_status == "active"
+
+
 def test_a_consent_recorded_while_the_clock_ran_ahead_reads_not_yet_in_force(app_env, faces_dir, monkeypatch):
     """The clock put 20 days back after Colin was enrolled: his consent is dated after today, and reads 'not yet in
     force' in the members table, the consent form and the ledger (it read 'expired'); he is not named meanwhile."""

@@ -41,6 +41,10 @@ CONSENT_EXPIRED_DATE_IN_QUESTION = (
 CONSENT_NOT_YET = ("The consent of {name} is dated {given:%Y-%m-%d}, after today by this machine's clock (it was "
                    "recorded while the clock ran ahead): it is not in force yet, so they are not named. Renew it to "
                    "put a consent in force from today.")
+# The same while the date is not settled (the clock reads far before the store's last use): a renewal would be refused.
+CONSENT_NOT_YET_DATE_UNSETTLED = ("The consent of {name} is dated {given:%Y-%m-%d}, after today by this machine's clock: "
+                                  "it is not in force yet, so they are not named. It can be renewed once the date is "
+                                  "settled.")
 CONSENT_MISSING = ("{name} has no consent record, so there is nothing to renew: erase them, then enrol them again "
                    "with a consent.")
 # The renewal's days count from today, not from the consent's current end (as `unveil consent renew --days`).
@@ -75,6 +79,11 @@ NARROW_BUTTON = "Narrow the consent of {name} to recognition only"
 # What the form says, before any click, while the date is in question. Not consent.DATE_IN_QUESTION itself: that is the
 # refusal of a renewal, and its "nothing was stored" read, under the narrowing's "now covers recognition", as if the
 # narrowing just made had not been stored.
+# A clock reset far back (governance.clock.behind): no question is asked above the tabs (the sweep removes nothing early
+# on it), but renewing, widening and enrolment are refused (consent.CLOCK_BEHIND): the form says so and confirms the date.
+CLOCK_BEHIND_FORM = (f"The clock reads more than {consent.clock.CLOCK_GAP_DAYS} days before this store was last used "
+                     "({last:%Y-%m-%d}), so a consent given now would be dated then and end too early once the clock is "
+                     "right. Set the clock right, or if the date is right, confirm it (\"The date is right\") first.")
 DATE_IN_QUESTION_FORM = (f"The clock reads more than {consent.clock.CLOCK_GAP_DAYS} days after this store was last used, "
                          "so the date is in question, and a consent given now would carry it. Confirm the date (\"The "
                          "date is right\") or set the clock right first.")
@@ -92,9 +101,10 @@ def member_label(member: Member) -> str:
     return f"{member.name} (consent until {record.expires_at:%Y-%m-%d})"
 
 
-def consent_summary(member: Member, *, date_in_question: bool = False) -> str:
+def consent_summary(member: Member, *, date_in_question: bool = False, clock_behind: bool = False) -> str:
     """CONSENT_ACTIVE, CONSENT_EXPIRED (CONSENT_EXPIRED_DATE_IN_QUESTION while `date_in_question`: governance.clock),
-    CONSENT_NOT_YET or CONSENT_MISSING for this member."""
+    CONSENT_NOT_YET (CONSENT_NOT_YET_DATE_UNSETTLED while `clock_behind`: governance.clock.behind) or CONSENT_MISSING
+    for this member."""
     record = member.consent
     if record is None:
         return CONSENT_MISSING.format(name=member.name)
@@ -102,7 +112,8 @@ def consent_summary(member: Member, *, date_in_question: bool = False) -> str:
         said = CONSENT_EXPIRED_DATE_IN_QUESTION if date_in_question else CONSENT_EXPIRED
         return said.format(name=member.name, until=record.expires_at)
     if member.consent_status == consent.NOT_YET_IN_FORCE:
-        return CONSENT_NOT_YET.format(name=member.name, given=record.given_at)
+        said = CONSENT_NOT_YET_DATE_UNSETTLED if clock_behind else CONSENT_NOT_YET
+        return said.format(name=member.name, given=record.given_at)
     return CONSENT_ACTIVE.format(name=member.name, until=record.expires_at, scope=record.scope,
                                  given_by=record.given_by, relation=record.relation)
 

@@ -265,13 +265,19 @@ with consent_tab:
         # While the date is in question no consent is renewed or widened (consent.DATE_IN_QUESTION): the form says
         # so instead of offering what would be refused, and the sweep erases no one for the date's sake meanwhile.
         # Narrowing the consent to recognition gives data up, on the consent's own dates: it is offered.
-        date_in_question = clock.in_question(store, consent.store_now(store))
-        st.write(shown(app_consents.consent_summary(member, date_in_question=date_in_question)))
-        if member.consent is not None and date_in_question:
-            st.warning(app_consents.DATE_IN_QUESTION_FORM)
+        # A clock reset far back asks nothing above (the sweep removes nothing early on it), but renewing or widening
+        # would be refused (consent.CLOCK_BEHIND): the same form, with its own warning and the date confirmed here.
+        now = consent.store_now(store)
+        date_in_question = clock.in_question(store, now)
+        behind = None if date_in_question else clock.behind(store, now)
+        st.write(shown(app_consents.consent_summary(member, date_in_question=date_in_question,
+                                                    clock_behind=behind is not None)))
+        if member.consent is not None and (date_in_question or behind is not None):
+            st.warning(app_consents.DATE_IN_QUESTION_FORM if date_in_question
+                       else app_consents.CLOCK_BEHIND_FORM.format(last=datetime.fromtimestamp(behind, UTC)))
             report = st.session_state.get(_ui.SWEEP_REPORT)
             # The question above shows only while something waits for the date; when nothing does (what waited was
-            # erased by hand), it is answered here.
+            # erased by hand, or the clock is behind), it is answered here.
             if (report is None or report.date_check is None) and st.button(_ui.DATE_IS_RIGHT, key="consent_date_confirm"):
                 with _ui.friendly_errors("Applying the retention policy"):
                     _ui.sweep(date_confirmed=True)
