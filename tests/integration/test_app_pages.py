@@ -1113,7 +1113,7 @@ def test_on_a_clock_reset_far_back_the_consent_form_says_why_it_cannot_renew_and
     _no_exception(at)
     said = [getattr(node, "value", None) for node in _consent_tab(at)]
     assert not [text for text in said if isinstance(text, str) and "Renew it" in text]
-    (warning,) = [w.value for w in at.warning if "days before this store was last used" in w.value]
+    (warning,) = [w.value for w in _consent_tab(at).warning if "days before this store was last used" in w.value]
     assert warning.startswith(consents.CLOCK_BEHIND_FORM.split("(")[0]) and "unveil" not in warning
     assert not {b.key for b in at.button} & {"consent_renew", "family_date_confirm"}
     at.button(key="consent_date_confirm").click().run()
@@ -1123,6 +1123,35 @@ def test_on_a_clock_reset_far_back_the_consent_form_says_why_it_cannot_renew_and
     assert not at.error
     (member,) = family.members(at.session_state[STORE])
     assert member.consent_status == "active"
+
+
+def test_on_a_clock_reset_far_back_the_enrolment_form_confirms_the_date_before_a_consent_is_given(app_env, monkeypatch):
+    """The clock set 400 days back on a store with no member: an enrolment was refused (consent.CLOCK_BEHIND) telling
+    the household to run `unveil retention sweep --date-is-right`, and the app offered no way to confirm the date. The
+    enrolment form now says so before it is filled, with 'The date is right'. Seen in Chromium."""
+    import time
+
+    from governance import consent
+    from unveil.app import consents
+    from unveil.app.widgets import STORE
+
+    at = _app("family")
+    _new_store(at)
+    at.button(key="sidebar_lock").click().run()
+    real_open = FamilyStore.open
+    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
+        data_dir, clock=lambda: time.time() - 400 * 86400, **kwargs))
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+    assert consent.unsettled_date(at.session_state[STORE]) is not None  # an enrolment would be refused
+    (warning,) = [w.value for w in at.warning if "days before this store was last used" in w.value]
+    assert warning.startswith(consents.CLOCK_BEHIND_FORM.split("(")[0]) and "unveil" not in warning
+    at.button(key="enrol_date_confirm").click().run()
+    _no_exception(at)
+    assert consent.unsettled_date(at.session_state[STORE]) is None
+    assert not [w.value for w in at.warning if "days before this store was last used" in w.value]
+    assert "enrol_date_confirm" not in {b.key for b in at.button}
 
 
 def test_a_consent_recorded_while_the_clock_ran_ahead_reads_not_yet_in_force(app_env, faces_dir, monkeypatch):

@@ -199,6 +199,15 @@ with enrol_tab:
     elif engine.identity_model is None:
         st.error(app_enrolment.NO_IDENTITY_MODEL.format(file=identity_model_name()))
     else:
+        # On a clock reset far back an enrolment is refused (consent.CLOCK_BEHIND), and no question is asked above the
+        # tabs (the sweep removes nothing early on such a clock): the date is confirmed here, before the form is filled.
+        behind = clock.behind(store, consent.store_now(store))
+        if behind is not None:
+            st.warning(app_consents.CLOCK_BEHIND_FORM.format(last=datetime.fromtimestamp(behind, UTC)))
+            if st.button(_ui.DATE_IS_RIGHT, key="enrol_date_confirm"):
+                with _ui.friendly_errors("Applying the retention policy"):
+                    _ui.sweep(date_confirmed=True)
+                    st.rerun()
         st.write("Several photos of one person, each showing only their face, give the best recognition (4 or more).")
         name = st.text_input("Name", key=_key("name"))
         photos, read, picks = _photo_inputs(
