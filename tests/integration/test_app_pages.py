@@ -61,6 +61,18 @@ def _widget(at: AppTest, kind: str, key_prefix: str):
     return widget
 
 
+def _unlock_with_the_clock_moved(at: AppTest, monkeypatch, *, days: float) -> None:
+    """Unlock the locked store as if the machine's clock read `days` from now (a jumped or reset clock)."""
+    import time
+
+    real_open = FamilyStore.open
+    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
+        data_dir, clock=lambda: time.time() + days * 86400, **kwargs))
+    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+
+
 def _uploads(at: AppTest):
     return _widget(at, "file_uploader", "analyze_inputs_uploads_")
 
@@ -1015,7 +1027,6 @@ def test_while_the_date_is_in_question_the_consent_form_says_why_it_cannot_renew
     """Unlocked on a clock 400 days on: the page asks for the date, and the consent form says that no consent is
     renewed until then (consent.DATE_IN_QUESTION) instead of offering a renewal that would be dated by that clock;
     Colin's ended consent is not said to be erased by the next sweep, which waits for the date."""
-    import time
 
     from unveil.app import consents
     from unveil.app.widgets import STORE
@@ -1023,12 +1034,7 @@ def test_while_the_date_is_in_question_the_consent_form_says_why_it_cannot_renew
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
     at.button(key="sidebar_lock").click().run()
-    real_open = FamilyStore.open
-    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
-        data_dir, clock=lambda: time.time() + 400 * 86400, **kwargs))
-    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
-    at.button[0].click().run()
-    _no_exception(at)
+    _unlock_with_the_clock_moved(at, monkeypatch, days=400)
     (member,) = family.members(at.session_state[STORE])
     said = [getattr(node, "value", None) for node in _consent_tab(at)]
     assert consents.CONSENT_EXPIRED_DATE_IN_QUESTION.format(name="Colin Powell", until=member.consent.expires_at) in said
@@ -1047,7 +1053,6 @@ def test_while_the_date_is_in_question_the_consent_form_narrows_a_consent_on_its
     """Unlocked on a clock 400 days on, Colin's consent keeps thumbnails: renewing or widening it waits for the date,
     but narrowing it to recognition only (which gives data up) is offered, with the tick for the thumbnails that go,
     and made on the consent's own dates. It was refused, leaving only his erasure to reduce what is kept of him."""
-    import time
 
     from unveil.app import consents
     from unveil.app.widgets import STORE
@@ -1058,12 +1063,7 @@ def test_while_the_date_is_in_question_the_consent_form_narrows_a_consent_on_its
     _enrol_person(at, "Colin Powell", [(f"colin_{n}.jpg", photo_bytes(faces_dir, MEMBER, n), "image/jpeg")
                                        for n in range(1, 5)])
     at.button(key="sidebar_lock").click().run()
-    real_open = FamilyStore.open
-    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
-        data_dir, clock=lambda: time.time() + 400 * 86400, **kwargs))
-    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
-    at.button[0].click().run()
-    _no_exception(at)
+    _unlock_with_the_clock_moved(at, monkeypatch, days=400)
     store = at.session_state[STORE]
     (member,) = family.members(store)
     given = member.consent
@@ -1096,7 +1096,6 @@ def test_on_a_clock_reset_far_back_the_consent_form_says_why_it_cannot_renew_and
     force from today' and offered the renewal, which was then refused (consent.CLOCK_BEHIND) telling the household
     to run `unveil retention sweep --date-is-right`; no question is asked above the tabs on such a clock. The form
     now says why it waits and confirms the date itself, after which the renewal is made. Seen in Chromium."""
-    import time
 
     from unveil.app import consents
     from unveil.app.widgets import STORE
@@ -1105,12 +1104,7 @@ def test_on_a_clock_reset_far_back_the_consent_form_says_why_it_cannot_renew_and
     _new_store(at)
     _enrolled_elsewhere(app_env, "Ada Lovelace")
     at.button(key="sidebar_lock").click().run()
-    real_open = FamilyStore.open
-    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
-        data_dir, clock=lambda: time.time() - 400 * 86400, **kwargs))
-    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
-    at.button[0].click().run()
-    _no_exception(at)
+    _unlock_with_the_clock_moved(at, monkeypatch, days=-400)
     said = [getattr(node, "value", None) for node in _consent_tab(at)]
     assert not [text for text in said if isinstance(text, str) and "Renew it" in text]
     (warning,) = [w.value for w in _consent_tab(at).warning if "days before this store was last used" in w.value]
@@ -1129,7 +1123,6 @@ def test_on_a_clock_reset_far_back_the_enrolment_form_confirms_the_date_before_a
     """The clock set 400 days back on a store with no member: an enrolment was refused (consent.CLOCK_BEHIND) telling
     the household to run `unveil retention sweep --date-is-right`, and the app offered no way to confirm the date. The
     enrolment form now says so before it is filled, with 'The date is right'. Seen in Chromium."""
-    import time
 
     from governance import consent
     from unveil.app import consents
@@ -1138,12 +1131,7 @@ def test_on_a_clock_reset_far_back_the_enrolment_form_confirms_the_date_before_a
     at = _app("family")
     _new_store(at)
     at.button(key="sidebar_lock").click().run()
-    real_open = FamilyStore.open
-    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
-        data_dir, clock=lambda: time.time() - 400 * 86400, **kwargs))
-    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
-    at.button[0].click().run()
-    _no_exception(at)
+    _unlock_with_the_clock_moved(at, monkeypatch, days=-400)
     assert consent.unsettled_date(at.session_state[STORE]) is not None  # an enrolment would be refused
     (warning,) = [w.value for w in at.warning if "days before this store was last used" in w.value]
     assert warning.startswith(consents.CLOCK_BEHIND_FORM.split("(")[0]) and "unveil" not in warning
@@ -1310,19 +1298,13 @@ def test_a_sweep_that_erases_a_member_drops_the_video_result_that_names_them(app
 
 def test_unlocking_after_a_jump_of_the_clock_asks_for_the_date_before_the_sweep_erases(app_env, faces_dir,
                                                                                        monkeypatch):
-    import time
 
     from unveil.app.widgets import DATE_IS_RIGHT
 
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
     at.button(key="sidebar_lock").click().run()
-    real_open = FamilyStore.open  # the next unlock opens the store on a clock 400 days on
-    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
-        data_dir, clock=lambda: time.time() + 400 * 86400, **kwargs))
-    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
-    at.button[0].click().run()
-    _no_exception(at)
+    _unlock_with_the_clock_moved(at, monkeypatch, days=400)
     from unveil.app.consents import DATE_IN_QUESTION_FORM
 
     assert len(at.warning) == 2 and "1 member whose consent expired" in at.warning[0].value
@@ -1401,18 +1383,12 @@ def test_the_receipts_of_a_sweep_name_who_it_erased_and_stay_until_dismissed(app
 def test_the_sweep_at_unlock_names_who_it_erased_until_the_store_is_locked(app_env, monkeypatch):
     """The sweep that runs at unlock erased a member whose consent had ended; the Family page said only 'The
     retention sweep removed: 1 member whose consent expired'. Its receipt now names her, until the store is locked."""
-    import time
 
     at = _app("family")
     _new_store(at)
     _enrolled_elsewhere(app_env, "Halle Berry", "Hamid Karzai", briefly=("Halle Berry",))
     at.button(key="sidebar_lock").click().run()
-    real_open = FamilyStore.open  # the next unlock opens the store on a clock 2 days on
-    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
-        data_dir, clock=lambda: time.time() + 2 * 86400, **kwargs))
-    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
-    at.button[0].click().run()
-    _no_exception(at)
+    _unlock_with_the_clock_moved(at, monkeypatch, days=2)
     assert tables.SWEEP_ERASED.format(names="Halle Berry (consent expired)") in [s.value for s in at.success]
     (receipt,) = _sweep_receipts(at)
     assert receipt.startswith("**Deletion receipt**: Halle Berry (id ") and "- Reason: consent expired;" in receipt
@@ -1426,18 +1402,12 @@ def test_the_sweep_at_unlock_names_who_it_erased_until_the_store_is_locked(app_e
 def test_the_date_question_counts_again_after_a_member_it_waited_on_is_erased_by_hand(app_env, monkeypatch):
     """The date question was worked out by the sweep at unlock and kept saying '2 members whose consent expired'
     after one of them was erased by hand in the same session."""
-    import time
 
     at = _app("family")
     _new_store(at)
     _enrolled_elsewhere(app_env, "Halle Berry", "Hamid Karzai")
     at.button(key="sidebar_lock").click().run()
-    real_open = FamilyStore.open  # 400 days on: both consents (365 days) ended; the date is in question
-    monkeypatch.setattr(FamilyStore, "open", lambda data_dir=None, **kwargs: real_open(
-        data_dir, clock=lambda: time.time() + 400 * 86400, **kwargs))
-    at.text_input(key="unlock_passphrase").input(PASSPHRASE)
-    at.button[0].click().run()
-    _no_exception(at)
+    _unlock_with_the_clock_moved(at, monkeypatch, days=400)
     assert "removes 2 members whose consent expired." in at.warning[0].value
     _choose_member(at, "Halle Berry")
     _widget(at, "checkbox", "erase_request_").check().run()
