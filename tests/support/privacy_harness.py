@@ -74,8 +74,8 @@ def new_store(data_dir: Path, **kwargs) -> FamilyStore:
     return FamilyStore.create(data_dir, passphrase=PASSPHRASE, scrypt=FAST_SCRYPT, **kwargs)
 
 
-def open_store(data_dir: Path) -> FamilyStore:
-    store = FamilyStore(data_dir)
+def open_store(data_dir: Path, **kwargs) -> FamilyStore:
+    store = FamilyStore(data_dir, **kwargs)
     store.unlock(PASSPHRASE)
     return store
 

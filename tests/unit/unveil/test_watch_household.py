@@ -31,9 +31,9 @@ class Model:
 
 
 @pytest.fixture
-def other(store):
-    """A second session on the same store: the app or the CLI, in another process."""
-    with h.open_store(store.data_dir) as opened:
+def other(store, clock):
+    """A second session on the same store: the app or the CLI, in another process on the same machine (its clock)."""
+    with h.open_store(store.data_dir, clock=clock) as opened:
         yield opened
 
 
