@@ -289,6 +289,7 @@ def test_a_busy_store_is_a_503_and_reads_go_on(analyzer, family_store_dir, faces
             writer.close()
     assert (reply.status_code, reply.json()) == (503, {
         "error": "store_unavailable", "detail": api.STORE_UNAVAILABLE.format(reason=StoreBusyError(0.1))})
+    assert reply.headers["retry-after"] == str(api.BUSY_RETRY_AFTER_S)  # when to try again, as for "busy"
 
 
 def test_a_damaged_store_is_a_503_that_says_so_not_faces_without_names(analyzer, family_store_dir, faces_dir, tmp_path):
@@ -342,6 +343,21 @@ def test_bad_uploads_get_a_json_error_and_nothing_is_analysed(client, faces_dir)
     assert cases[7][0].json()["detail"] == api.NO_IMAGE
     assert cases[8][0].json()["detail"] == api.SEVERAL_IMAGES
     assert cases[4][0].json()["detail"] == api.BODY_TOO_LARGE.format(limit_mb=2)
+
+
+@pytest.mark.parametrize(("name", "value", "rule"), [
+    ("analyses_at_once", 0, "a whole number of at least 1"),
+    ("analyses_waiting", -1, "a whole number of at least 0"),
+    ("analyses_waiting", 2.5, "a whole number of at least 0"),
+    ("body_timeout_s", 0, "a number of seconds over 0"),
+    ("body_timeout_s", float("nan"), "a number of seconds over 0"),
+    ("max_body_bytes", 0, "a whole number of at least 1"),
+    ("max_pixels", True, "a whole number of at least 1"),
+])
+def test_limits_that_would_refuse_every_photo_or_admit_any_number_are_refused(name, value, rule):
+    with pytest.raises(SettingsError) as caught:
+        ApiSettings(token=TOKEN, **{name: value})
+    assert str(caught.value) == api.SETTING_OUT_OF_RANGE.format(name=name, rule=rule, value=value)
 
 
 def test_a_pixel_limit_over_pillows_is_refused_not_quoted_wrongly(monkeypatch):

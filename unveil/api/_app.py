@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -69,6 +70,7 @@ BUSY = ("{admitted} photos are being received, analysed or waiting their turn, t
         "nothing was read or analysed: retry after {retry_after_s} s")
 BODY_TOO_SLOW = "the request body did not arrive whole within {seconds:g} s; nothing was analysed"
 CLIENT_GONE = "the client closed the connection before the whole body arrived; nothing was analysed"
+SETTING_OUT_OF_RANGE = "{name} must be {rule}, got {value!r}"
 MAX_PIXELS_OVER_PILLOW = ("max_pixels {max_pixels:,} is over the {limit:,} pixels Pillow opens (PIL.Image.MAX_IMAGE_PIXELS, "
                           "its decompression-bomb limit), so photos under it would still be refused; set at most "
                           "{limit:,}")
@@ -101,6 +103,23 @@ class ApiSettings:
         limit = Image.MAX_IMAGE_PIXELS  # None: Pillow checks nothing, and max_pixels alone applies
         if limit is not None and self.max_pixels > limit:
             raise SettingsError(MAX_PIXELS_OVER_PILLOW.format(max_pixels=self.max_pixels, limit=limit))
+        # No analysis thread, no body or no time to send one would answer every photo with an error; NaN or a
+        # negative count would make the bounds compare false and admit everything.
+        for name, rule, valid in (
+                ("max_body_bytes", "a whole number of at least 1", _whole(self.max_body_bytes) and self.max_body_bytes >= 1),
+                ("max_pixels", "a whole number of at least 1", _whole(self.max_pixels) and self.max_pixels >= 1),
+                ("analyses_at_once", "a whole number of at least 1",
+                 _whole(self.analyses_at_once) and self.analyses_at_once >= 1),
+                ("analyses_waiting", "a whole number of at least 0",
+                 _whole(self.analyses_waiting) and self.analyses_waiting >= 0),
+                ("body_timeout_s", "a number of seconds over 0", isinstance(self.body_timeout_s, (int, float))
+                 and math.isfinite(self.body_timeout_s) and self.body_timeout_s > 0)):
+            if not valid:
+                raise SettingsError(SETTING_OUT_OF_RANGE.format(name=name, rule=rule, value=getattr(self, name)))
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class ApiError(Exception):
@@ -191,7 +210,9 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
             return _error(503, "store_damaged", STORE_DAMAGED.format(reason=exc))
         if isinstance(exc, StoreLockedError):
             return _error(503, "store_key_changed", STORE_KEY_CHANGED)
-        return _error(503, "store_unavailable", STORE_UNAVAILABLE.format(reason=exc))
+        # Busy: another session holds the write lock for a moment; say when to come back, as for "busy".
+        return _error(503, "store_unavailable", STORE_UNAVAILABLE.format(reason=exc),
+                      {"Retry-After": str(BUSY_RETRY_AFTER_S)})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
