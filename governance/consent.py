@@ -242,8 +242,8 @@ def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by:
     themself (with subject_is_child=False). None keeps what the governing record says (giver and relation, or
     whether the subject is a child); the purpose and the scope stay as agreed. The record is validated as a new
     consent is: ConsentError, nothing stored, when for example a child's consent is not a guardian's, and
-    DateInQuestionError while the date is in question (its given_at would carry the doubtful clock)."""
-    require_settled_date(store)
+    DateInQuestionError while the date is in question (its given_at would carry the doubtful clock; record_consent
+    checks it, under the write lock)."""
     # The governing record is read under the write lock, so that a scope narrowed (or a renewal made) in another
     # session between this read and the write is not undone by a copy of the record from before it.
     with store.transaction():
