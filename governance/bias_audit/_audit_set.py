@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from fer_core.images import PHOTO_SUFFIXES
 from governance.bias_audit._errors import AuditError
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+# The formats every reader of photos takes (HEIC and AVIF included): an audit folder of iPhone photos is audited
+# whole, as the Analyze page and `unveil analyze` read it, not silently cut to its JPEGs.
+IMAGE_SUFFIXES = frozenset(PHOTO_SUFFIXES)
 
 # The group value of a face for which a group could not be measured or was left blank. Such faces are
 # left out of that column's comparison (they are counted, not compared), never pooled into a group.

@@ -80,3 +80,27 @@ def test_the_message_constants_word_for_word():
     assert CSV_EMPTY == "{path} is empty: a CSV needs a header row naming its columns"
     assert CSV_MALFORMED == "{path} is not a well-formed CSV table: {reason}"
     assert ROW_LONGER_THAN_HEADER == "a row has more fields than the header"
+
+
+def test_a_class_folder_of_phone_photos_is_audited_whole(tmp_path):
+    """HEIC and AVIF files are read by every photo reader (fer_core.load_image), so the folder scan keeps them:
+    it kept only JPEG, PNG, BMP, WebP and TIFF, and an audit of an iPhone folder ran on part of its set."""
+    pytest.importorskip("pillow_heif")
+    import numpy as np
+
+    from fer_core import load_image
+    from tests.support.heif import encoded
+
+    face = np.full((64, 64, 3), 128, dtype=np.uint8)
+    (tmp_path / "happy").mkdir()
+    (tmp_path / "sad").mkdir()
+    (tmp_path / "happy" / "IMG_0001.HEIC").write_bytes(encoded(face, "HEIF"))
+    (tmp_path / "happy" / "IMG_0002.avif").write_bytes(encoded(face, "AVIF"))
+    (tmp_path / "sad" / "IMG_0003.jpg").write_bytes(encoded(face, "JPEG"))
+    (tmp_path / "sad" / "notes.txt").write_text("not a photo")
+
+    audit_set = load_audit_set(tmp_path)
+
+    assert sorted((s.path.name, s.label) for s in audit_set.samples) == [
+        ("IMG_0001.HEIC", "happy"), ("IMG_0002.avif", "happy"), ("IMG_0003.jpg", "sad")]
+    assert all(load_image(s.path).shape == (64, 64, 3) for s in audit_set.samples)
