@@ -19,6 +19,11 @@ SETTINGS: dict[str, object] = {
     # Listen on this machine only, not the local network. A specific address also stops Streamlit from
     # asking an outside service (checkip.amazonaws.com) for the machine's public IP at start.
     "server.address": "localhost",
+    # The app's WebSocket answers only requests addressed to this machine by name or loopback address (the Host
+    # header). Streamlit accepts any Host by default, so a page on evil.example whose name was made to resolve
+    # to 127.0.0.1 (DNS rebinding) was same-origin with the app and drove a session of it from the household's
+    # browser. Ports are not compared; "::1" is "[::1]" in a URL.
+    "server.allowedHosts": ["localhost", "127.0.0.1", "::1"],
     # Uploads are held in memory; 200 MB (Streamlit's default) covers a short phone video.
     "server.maxUploadSize": 200,
     # No "Welcome to Streamlit" email prompt at the first start on a desktop (not headless): it writes
@@ -35,10 +40,37 @@ def _flag_value(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _flags(name: str, value: object) -> list[str]:
+    """`--name=value`, once per item for a list (Streamlit's options that take several values)."""
+    values = value if isinstance(value, list) else [value]
+    return [f"--{name}={_flag_value(item)}" for item in values]
+
+
+def _no_public_address() -> None:
+    """This app's public IP address: never looked up (None), since the app listens on localhost only."""
+    return None
+
+
+def never_look_up_the_public_address() -> None:
+    """Stop Streamlit from asking checkip.amazonaws.com for this machine's public IP address.
+
+    Streamlit checks a WebSocket's Origin against a list whose last entry is that address, looked up when an
+    Origin matches nothing before it: any web page the household opened could call
+    `new WebSocket("ws://localhost:8501/_stcore/stream")` and make the app contact Amazon over HTTP and HTTPS.
+    The lookup (two requests of up to 1 s) blocks Streamlit's event loop and is not kept when it fails: with
+    the requests held up (a proxy that answered nothing, standing for a slow network), three such attempts
+    froze every session of the app for 5.9 s, and a page repeating them would keep it frozen. Streamlit has no
+    setting for this; the app never needs the address (server.address is set, so its banner shows the Local
+    URL only). Called before the server starts (run_app) and by the pages (for `streamlit run app.py`)."""
+    from streamlit import net_util
+
+    net_util.get_external_ip = _no_public_address
+
+
 def streamlit_argv(*, port: int | None = None, headless: bool = False) -> list[str]:
     """Streamlit's command line for the app: `streamlit run ENTRY --option=value ...`."""
     argv = ["streamlit", "run", str(ENTRY_SCRIPT)]
-    argv += [f"--{name}={_flag_value(value)}" for name, value in SETTINGS.items()]
+    argv += [flag for name, value in SETTINGS.items() for flag in _flags(name, value)]
     if port is not None:
         argv.append(f"--server.port={port}")
     if headless:
@@ -52,6 +84,7 @@ def run_app(*, port: int | None = None, headless: bool = False, extra: Sequence[
 
     from streamlit.web import cli as streamlit_cli
 
+    never_look_up_the_public_address()  # the server runs in this process: patched before it starts
     sys.argv = [*streamlit_argv(port=port, headless=headless), *extra]
     try:
         streamlit_cli.main(prog_name="streamlit")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from unveil.app import widgets
+from unveil.app import launch, widgets
 
 # Absolute paths: the entry script is app.py in a checkout and unveil/app/streamlit_app.py in an
 # installed wheel, and st.Page resolves a relative path against the entry script.
@@ -18,6 +18,8 @@ _PAGES = Path(__file__).resolve().parent / "pages"
 
 def run() -> None:
     """Lay out the current page of this browser session (Streamlit calls the entry script on every rerun)."""
+    # `unveil app` did this before the server started; `streamlit run app.py` reaches it here, at the first page.
+    launch.never_look_up_the_public_address()
     # An emoji favicon is drawn in the browser; a ":material/...:" one would be fetched from Google's servers.
     st.set_page_config(page_title="Unveil", page_icon="🎭", layout="wide")
     page = st.navigation([
