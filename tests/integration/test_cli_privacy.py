@@ -35,7 +35,7 @@ from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli._terminal import json_shown  # noqa: PLC2701 (the function under test)
 from unveil.cli.consent import AS_ON_RECORD, FOR_A_CHILD, GIVER_HINT, RENEWED, SHORTENED
-from unveil.cli.family import IDENTITY_MODEL_MISSING, MEMBERS_NOT_READ
+from unveil.cli.family import IDENTITY_MODEL_MISSING, MEMBERS_NOT_READ, NOT_RECOGNISED
 from unveil.cli.retention import DATE_IS_RIGHT_HOW, DAYS_TOO_MANY, NAMES_LEFT_OUT, UNSEEN_PEOPLE_ZERO
 
 
@@ -158,7 +158,7 @@ def test_enroll_from_real_photos_with_consent(data_dir, faces_dir, tmp_path, cap
     assert [line.split()[0] for line in lines] == ["Halle", "Hamid", "Colin"]
     assert "consent active" in lines[2] and "4 embeddings" in lines[2] and not lines[2].endswith("re-enrolled")
     # The fixture's members were stored with another model's (synthetic) embeddings: not recognised.
-    assert lines[0].endswith("must be re-enrolled") and lines[1].endswith("must be re-enrolled")
+    assert lines[0].endswith(NOT_RECOGNISED) and lines[1].endswith(NOT_RECOGNISED)
     assert err.splitlines() == ["note: " + MUST_REENROL.format(name=name, theirs="default",
                                                                model=identity_model_name())
                                 for name in ("Halle Berry", "Hamid Karzai")]
@@ -268,7 +268,7 @@ def test_a_renewal_records_who_gives_the_consent_now(data_dir, capsys):
 
 
 def test_the_member_list_says_when_the_identity_model_is_not_installed(data_dir, monkeypatch, capsys):
-    """A mistyped UNVEIL_IDENTITY_MODEL left the list without any 'must be re-enrolled' and without a word,
+    """A mistyped UNVEIL_IDENTITY_MODEL left the list without any 'not recognised' and without a word,
     as if everyone could be named."""
     monkeypatch.setenv("UNVEIL_IDENTITY_MODEL", "face_recognition_mobilefacenet.onxx")
     code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))

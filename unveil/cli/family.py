@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fer_core.store import FamilyStore, KeyDestroyedError, ScryptParams, TamperedDataError, create_key_file
 from governance import erasure, family
-from governance.consent import SCOPES, STATUS_WIDTH, ConsentRecord, store_now
+from governance.consent import SCOPES, STATUS_WIDTH, ConsentRecord, expires_on_day, local_day, store_now
 from unveil.cli._store_args import (
     NEW_PASSPHRASE_ENV,
     add_store_arguments,
@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="in PHOTO (as given), which face is the person's: N counts faces from the left, from 1 "
                              "(repeatable)")
     enroll.add_argument("--purpose", required=True, help="why their face is stored, as agreed with them")
-    enroll.add_argument("--days", type=int, default=365, help="consent lasts this many days (default 365)")
+    enroll.add_argument("--days", type=int, default=365,
+                        help="consent runs to the end of the day this many days from today (default 365)")
     enroll.add_argument("--given-by", default=None, help="who consented, if not the person themself (a guardian)")
     enroll.add_argument("--child", action="store_true", help="the person is a child: --given-by a guardian is required")
     enroll.add_argument("--scope", choices=list(SCOPES), default="recognition")
@@ -142,18 +143,23 @@ def _enroll(args: argparse.Namespace) -> int:
     photos = _photos_with_a_face(args, picks)
     model = load_embedding_model()
     with open_unlocked(args) as store:
-        record = ConsentRecord.new(
-            subject=name, given_by=args.given_by, relation="guardian" if args.given_by else "self",
-            purpose=args.purpose, scope=args.scope, days=args.days, subject_is_child=args.child,
-            now=store_now(store))
+        now = store_now(store)  # the consent runs to the end of a day on this machine's calendar, as the app's form
+        record = ConsentRecord(
+            subject=name, given_by=args.given_by if args.given_by is not None else name,
+            relation="guardian" if args.given_by else "self", purpose=args.purpose, scope=args.scope, given_at=now,
+            expires_at=expires_on_day(now, args.days), subject_is_child=args.child)
         done = family.enrol_from_photos(store, name, photos, record, model=model, picks=picks)
     print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings and {done.thumbnails} "
-          f"thumbnails; consent until {record.expires_at:%Y-%m-%d}")
+          f"thumbnails; consent until {local_day(record.expires_at)}")
     return 0
 
 
 IDENTITY_MODEL_MISSING = ("note: the identity model {model} is not in {folder}, so no one can be named or enrolled "
                           "(UNVEIL_IDENTITY_MODEL names the file, UNVEIL_MODELS_DIR the folder)")
+# Ends a member's line in `family list` when the installed identity model cannot name them; their note on stderr
+# (family.MUST_REENROL) says why. Enrolling them again is refused (they are enrolled): reembed is what makes them
+# recognisable, from their thumbnails or new photos.
+NOT_RECOGNISED = "  not recognised: unveil family reembed"
 MEMBERS_NOT_READ = ("warning: {count} member(s) could not be read (damaged or key destroyed): `unveil family check` "
                     "lists them by id, and `unveil family purge ID` still erases one")
 
@@ -171,10 +177,10 @@ def _list(args: argparse.Namespace) -> int:
     if not members and not damaged:
         print("no one is enrolled")
     for m in members:
-        expiry = f"until {m.consent.expires_at:%Y-%m-%d}" if m.consent else ""
-        reenrol = "  must be re-enrolled" if model is not None and m.must_reenrol(model) else ""
+        expiry = f"until {local_day(m.consent.expires_at)}" if m.consent else ""
+        reenrol = NOT_RECOGNISED if model is not None and m.must_reenrol(model) else ""
         print(f"{m.name:<28} {m.person_id[:8]}  consent {m.consent_status:<{STATUS_WIDTH}} {expiry:<16} "
-              f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {m.last_seen_at:%Y-%m-%d}{reenrol}")
+              f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {local_day(m.last_seen_at)}{reenrol}")
     # Notes and warnings on stderr: stdout stays one line per member.
     for note in family.must_reenrol_notes(members, model) if model is not None else []:
         print(f"note: {note}", file=sys.stderr)
@@ -189,7 +195,7 @@ def _list(args: argparse.Namespace) -> int:
 REEMBED_DONE = "re-embedded {name} from {count} thumbnail(s) with {model}"
 REEMBED_FROM_PHOTOS_DONE = "re-embedded {name} from {count} photo(s) with {model}"
 REEMBED_NOT_NEEDED = ("{name} already has face embeddings of {model}, the identity model installed: re-embedding is "
-                      "for members it cannot name (unveil family list says 'must be re-enrolled'); nothing was changed")
+                      "for members it cannot name (unveil family list says 'not recognised'); nothing was changed")
 
 
 @reports_errors
