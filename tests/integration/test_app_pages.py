@@ -1346,7 +1346,8 @@ def _logged(store: FamilyStore) -> str:
 def test_the_receipts_of_a_sweep_name_who_it_erased_and_stay_until_dismissed(app_env, monkeypatch):
     """'Sweep now' erased a member whose consent had ended: its receipt said 'a member (id 874a0786...)', so the
     household could not tell who, and was gone at the next click. It names them as the receipt of an erasure by hand
-    does (the name escaped as Markdown), on the Governance and Family pages until dismissed; never in the log."""
+    does (the name escaped as Markdown), on the Governance and Family pages until dismissed, with the Family page's
+    summary of the sweep; never in the log."""
     import time
 
     from unveil.app.text import shown as escaped
@@ -1373,9 +1374,12 @@ def test_the_receipts_of_a_sweep_name_who_it_erased_and_stay_until_dismissed(app
     at.switch_page("unveil/app/pages/family.py").run()  # shown where the household looks after an unlock, too
     assert _sweep_receipts(at) == [named]
     assert at.button(key="family_sweep_dismiss").label == SWEEP_RECEIPTS_DISMISS
+    assert [i.value for i in at.info if i.value.startswith("The retention sweep removed: ")]
     at.button(key="family_sweep_dismiss").click().run()
     _no_exception(at)
     assert _sweep_receipts(at) == []
+    # The summary of that sweep goes with its receipts (it stayed, alone, for the rest of the session).
+    assert not [i.value for i in at.info if i.value.startswith("The retention sweep removed: ")]
     at.switch_page("unveil/app/pages/governance.py").run()
     assert _sweep_receipts(at) == [] and not [s.value for s in at.success if "erased" in s.value]
 

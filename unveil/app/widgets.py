@@ -321,6 +321,7 @@ def _kept_sweep(report) -> None:
     """Keep a sweep's report as the session's latest and the receipts of the members it erased with the others
     not yet dismissed (SWEEP_RECEIPTS), so that they stay shown past the next click."""
     st.session_state[SWEEP_REPORT] = report
+    st.session_state.pop(_SWEEP_DISMISSED, None)  # a new sweep's summary is shown, whatever became of the last one's
     kept = [*st.session_state.get(SWEEP_RECEIPTS, []), *tables.sweep_receipts(report)]
     if kept:
         st.session_state[SWEEP_RECEIPTS] = kept
@@ -341,26 +342,38 @@ def sweep(*, date_confirmed: bool = False) -> None:
 
 
 SWEEP_RECEIPTS_DISMISS = "Dismiss these receipts"
+# Set when the receipts are dismissed: the Family page's summary of the same sweep goes with them.
+_SWEEP_DISMISSED = "unveil_sweep_dismissed"
+
+
+def sweep_summary() -> str | None:
+    """What the session's latest sweep removed, for the Family page, or None when it removed nothing or its
+    receipts were dismissed."""
+    report = st.session_state.get(SWEEP_REPORT)
+    if report is None or not report.total or st.session_state.get(_SWEEP_DISMISSED):
+        return None
+    return f"The retention sweep removed: {tables.counted(report.removed, skip_zero=True)}."
+
+
+def _dismiss_sweep_receipts() -> None:
+    st.session_state.pop(SWEEP_RECEIPTS, None)
+    st.session_state[_SWEEP_DISMISSED] = True
 
 
 def sweep_receipts(key: str) -> None:
     """The receipts of the members the retention sweeps erased in this session, each naming the member as the
-    sweep read them, with its download, until they are dismissed (the button keyed `key`) or the store locked."""
+    sweep read them, with its download, until they are dismissed (the button keyed `key`: before the page runs
+    again, so neither they nor the Family page's summary of the sweep are drawn once more) or the store locked."""
     kept = st.session_state.get(SWEEP_RECEIPTS)
     if not kept:
         return
-    block = st.empty()
-    with block.container():
-        st.success(tables.sweep_erased_text(kept))
-        for who, receipt in kept:
-            st.markdown(tables.receipt_text(who, receipt))
-            st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
-                               file_name=tables.receipt_file_name(receipt), on_click="ignore",
-                               key=f"sweep_receipt_{receipt.digest}")
-        dismissed = st.button(SWEEP_RECEIPTS_DISMISS, key=key)
-    if dismissed:
-        st.session_state.pop(SWEEP_RECEIPTS, None)
-        block.empty()  # drawn before the click was read
+    st.success(tables.sweep_erased_text(kept))
+    for who, receipt in kept:
+        st.markdown(tables.receipt_text(who, receipt))
+        st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
+                           file_name=tables.receipt_file_name(receipt), on_click="ignore",
+                           key=f"sweep_receipt_{receipt.digest}")
+    st.button(SWEEP_RECEIPTS_DISMISS, key=key, on_click=_dismiss_sweep_receipts)
 
 
 def sweep_date_question(key: str) -> None:

@@ -60,9 +60,8 @@ store = _ui.store()
 # Messages go in one container drawn on every run: an element that comes and goes above the tabs would
 # make Streamlit draw them as new tabs, back on the first one, in the middle of an enrolment.
 with st.container():
-    sweep = st.session_state.get(_ui.SWEEP_REPORT)
-    if sweep is not None and sweep.total:
-        st.info(f"The retention sweep removed: {tables.counted(sweep.removed, skip_zero=True)}.")
+    if summary := _ui.sweep_summary():
+        st.info(summary)
     _ui.sweep_date_question("family_date_confirm")
     _ui.sweep_receipts("family_sweep_dismiss")
     if FLASH in st.session_state:
