@@ -9,7 +9,7 @@ at once (their key is destroyed), leaving only opaque-id entries in the audit lo
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from fer_core import UnveilError
@@ -102,6 +102,32 @@ def expires_after(now: datetime, days: int) -> datetime:
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_CONSENT_DAYS:
         raise ConsentError(CONSENT_DAYS_OUT_OF_RANGE.format(maximum=MAX_CONSENT_DAYS, days=days))
     return now + timedelta(days=days)
+
+
+# A household counts a consent's days on its own calendar: "365 days" from an evening in Pago Pago (UTC-11) ends at the
+# end of that day a year on, as the user reads it, not at the UTC instant 365 days later (the next morning's date in
+# UTC, which a list printed in UTC would show). `zone` is the user's time zone (the app: their browser's); None is this
+# machine's, the CLI's.
+def local_day(when: datetime, zone: tzinfo | None = None) -> date:
+    """The calendar day `when` falls on in `zone` (None: this machine's time zone): the user's date."""
+    return when.astimezone(zone).date()
+
+
+def end_of_day(day: date, zone: tzinfo | None = None) -> datetime:
+    """The last instant of `day` in `zone` (None: this machine's time zone), with that day's fixed UTC offset: what
+    a consent "until" that day runs to. Where the clocks go back at midnight (America/Santiago) the day's last
+    hour comes twice, and it ends after the second (fold=1), not an hour before the user's midnight."""
+    end = datetime.combine(day, time.max).replace(fold=1)
+    end = end.replace(tzinfo=zone) if zone is not None else end.astimezone()
+    return end.astimezone(timezone(end.utcoffset()))
+
+
+def expires_on_day(now: datetime, days: int, zone: tzinfo | None = None) -> datetime:
+    """When a consent given at `now` for `days` days ends on the user's calendar: at the end of the day `days` days
+    after their today in `zone` (None: this machine's time zone), but never more than MAX_CONSENT_DAYS after `now`
+    (which validate refuses). ConsentError unless days is a whole number from 1 to MAX_CONSENT_DAYS."""
+    expires_after(now, days)  # checks the days before the date arithmetic, which would overflow
+    return min(end_of_day(local_day(now, zone) + timedelta(days=days), zone), expires_after(now, MAX_CONSENT_DAYS))
 
 
 @dataclass(frozen=True, kw_only=True)

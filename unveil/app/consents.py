@@ -15,11 +15,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from governance import consent
-from unveil.app.enrolment import today
 from unveil.app.session import plural
 
 if TYPE_CHECKING:
@@ -143,10 +142,7 @@ def renewal_end(now: datetime, days: int, zone: tzinfo | None = None) -> datetim
     """When a consent renewed at `now` for `days` days ends: at the end of the user's day `days` days after their
     today in `zone` (None: this machine's time zone), as the enrolment form's consent does, but never more than
     consent.MAX_CONSENT_DAYS after `now`. ConsentError unless days is a whole number from 1 to MAX_CONSENT_DAYS."""
-    consent.expires_after(now, days)  # checks the days before the date arithmetic, which would overflow
-    end = datetime.combine(today(now, zone) + timedelta(days=days), time.max)
-    end = end.replace(tzinfo=zone) if zone else end.astimezone()
-    return min(end, consent.expires_after(now, consent.MAX_CONSENT_DAYS))
+    return consent.expires_on_day(now, days, zone)
 
 
 def renewal(member: Member, days: int, *, now: datetime, zone: tzinfo | None = None) -> Renewal:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -99,7 +99,9 @@ def user_zone(name: str | None) -> tzinfo | None:
 
 def today(now: datetime, zone: tzinfo | None) -> date:
     """The user's date at `now` in `zone` (None: this machine's): the first day a consent may end on."""
-    return now.astimezone(zone).date()
+    from governance.consent import local_day
+
+    return local_day(now, zone)
 
 
 def consent_from_form(
@@ -113,13 +115,11 @@ def consent_from_form(
     person picks a day of their own calendar, not an instant, and today is the first day they can pick. The
     record is not validated here; governance.family.enrol_from_photos validates it and refuses it with a message
     that says what is missing."""
-    from governance.consent import ConsentRecord
+    from governance.consent import ConsentRecord, end_of_day
 
-    end = datetime.combine(expires_on, time.max)
     return ConsentRecord(subject=name.strip(), given_by=given_by.strip() if guardian else name.strip(),
                          relation="guardian" if guardian else "self", purpose=purpose.strip(), scope=scope,
-                         given_at=now, expires_at=end.replace(tzinfo=zone) if zone else end.astimezone(),
-                         subject_is_child=child)
+                         given_at=now, expires_at=end_of_day(expires_on, zone), subject_is_child=child)
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_arguments(listing)
     listing.set_defaults(handler=_list)
 
-    renew = commands.add_parser("renew", help="set a member's consent to end --days from today")
+    renew = commands.add_parser("renew", help="set a member's consent to end --days from today (at the end of that day, "
+                                              "on this machine's calendar)")
     add_store_arguments(renew)
     renew.add_argument("who", help="name or id")
     renew.add_argument("--days", type=consent_days, required=True,
-                       help=f"the consent then lasts this many days from now (1 to {consent.MAX_CONSENT_DAYS:,})")
+                       help=f"the consent then runs to the end of the day this many days from today (1 to "
+                            f"{consent.MAX_CONSENT_DAYS:,})")
     # A renewal is a consent given now, by whoever gives it now (as `unveil family enroll --given-by/--child`);
     # without these flags it is recorded as given by the giver on record, and the output says so.
     giver = renew.add_mutually_exclusive_group()
@@ -77,7 +79,8 @@ def _list(args: argparse.Namespace) -> int:
             continue
         by = "self" if r.relation == "self" else f"guardian {r.given_by}"
         child = " (child)" if r.subject_is_child else ""
-        print(f"{row.name:<28} {row.person_id[:8]}  {row.status:<{consent.STATUS_WIDTH}} {r.given_at:%Y-%m-%d} to {r.expires_at:%Y-%m-%d}  "
+        print(f"{row.name:<28} {row.person_id[:8]}  {row.status:<{consent.STATUS_WIDTH}} "
+              f"{consent.local_day(r.given_at)} to {consent.local_day(r.expires_at)}  "
               f"by {by}{child}  scope {r.scope}  purpose: {r.purpose}")
     return 0
 
@@ -99,13 +102,14 @@ def _renew(args: argparse.Namespace) -> int:
         person = family.resolve(store, args.who)
         before = consent.latest(store, person.id)
         given_by = person.name if args.by_themself else args.given_by
-        record = consent.renew(store, person.id, expires_at=consent.expires_after(consent.store_now(store), args.days),
+        record = consent.renew(store, person.id, expires_at=consent.expires_on_day(consent.store_now(store), args.days),
                                given_by=given_by, subject_is_child=args.child)
     shortened = before is not None and record.expires_at < before.expires_at
     kept = given_by is None
-    print(RENEWED.format(name=person.name, until=record.expires_at, given_by=record.given_by, relation=record.relation,
-                         child=FOR_A_CHILD if record.subject_is_child else "")
-          + (AS_ON_RECORD if kept else "") + (SHORTENED.format(before=before.expires_at) if shortened else ""))
+    print(RENEWED.format(name=person.name, until=consent.local_day(record.expires_at), given_by=record.given_by,
+                         relation=record.relation, child=FOR_A_CHILD if record.subject_is_child else "")
+          + (AS_ON_RECORD if kept else "")
+          + (SHORTENED.format(before=consent.local_day(before.expires_at)) if shortened else ""))
     if kept:
         print(GIVER_HINT)
     return 0

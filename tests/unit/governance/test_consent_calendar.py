@@ -1,0 +1,65 @@
+"""A consent's days on the household's own calendar (governance.consent.local_day, end_of_day, expires_on_day):
+"for 365 days" runs to the end of that day a year on where the user lives, whatever this machine's or UTC's date."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from governance import consent
+from tests.support.time_zones import machine_time_zone
+
+# 07:00 UTC on 7 December 2026 is 20:00 on 6 December in Pago Pago (UTC-11); 18:00 UTC on 6 December is 08:00 on
+# 7 December in Kiritimati (UTC+14); 02:00 UTC on 7 December is 22:30 on 6 December in St John's (UTC-3:30).
+CASES = [
+    ("Pacific/Pago_Pago", datetime(2026, 12, 7, 7, 0, tzinfo=UTC), date(2026, 12, 6)),
+    ("Pacific/Kiritimati", datetime(2026, 12, 6, 18, 0, tzinfo=UTC), date(2026, 12, 7)),
+    ("America/St_Johns", datetime(2026, 12, 7, 2, 0, tzinfo=UTC), date(2026, 12, 6)),
+    ("Australia/Lord_Howe", datetime(2026, 12, 7, 13, 15, tzinfo=UTC), date(2026, 12, 8)),  # +11 in summer
+]
+
+
+@pytest.mark.parametrize(("zone", "now", "today"), CASES)
+def test_a_consent_for_n_days_ends_at_the_end_of_the_users_day_n_days_on(zone, now, today):
+    """Given on the user's `today` for 365 days, it runs to the end of `today` + 365 on their calendar: neither to
+    the UTC instant a year on (in Pago Pago 20:00 on 6 December, so that a list saying "until 7 December" was wrong
+    by the evening of the 6th), nor to the end of a UTC day."""
+    expected_day = today + timedelta(days=365)
+    for where in (ZoneInfo(zone), None):  # the user's zone given (the app), or this machine's (the CLI)
+        with machine_time_zone(zone if where is None else "UTC"):
+            assert consent.local_day(now, where) == today
+            end = consent.expires_on_day(now, 365, where)
+            local = end.astimezone(ZoneInfo(zone))
+            assert (local.date(), local.time().isoformat()) == (expected_day, "23:59:59.999999")
+            assert consent.local_day(end, where) == expected_day
+            # Stored and read back (a fixed offset), it still falls on that day.
+            record = consent.ConsentRecord.new(subject="Ana", purpose="photos", days=1, now=now)
+            stored = consent.ConsentRecord.from_details({**record.to_details(), "expires_at": end.isoformat()})
+            assert stored.expires_at == end and f"{stored.expires_at:%Y-%m-%d}" == expected_day.isoformat()
+
+
+def test_a_day_whose_last_hour_comes_twice_ends_after_the_second():
+    """America/Santiago puts its clocks back at midnight: 3 April 2027 has two 23:00-23:59 hours, and a consent
+    until that day runs to the end of the second (04:00 UTC), not an hour before the user's midnight."""
+    last_instant = datetime(2027, 4, 4, 3, 59, 59, 999999, tzinfo=UTC)
+    assert consent.end_of_day(date(2027, 4, 3), ZoneInfo("America/Santiago")) == last_instant
+    with machine_time_zone("America/Santiago"):
+        assert consent.end_of_day(date(2027, 4, 3)) == last_instant
+        assert consent.end_of_day(date(2027, 4, 3)).utcoffset() == timedelta(hours=-4)
+    # A day the clocks go forward at midnight (Havana, 14 March 2027) ends at 23:59:59 of its own offset.
+    assert consent.end_of_day(date(2027, 3, 13), ZoneInfo("America/Havana")) == datetime(
+        2027, 3, 14, 4, 59, 59, 999999, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("days", [0, -1, consent.MAX_CONSENT_DAYS + 1, 1.5, True])
+def test_days_out_of_range_are_refused_before_any_date_arithmetic(days):
+    with pytest.raises(consent.ConsentError) as raised:
+        consent.expires_on_day(datetime(2026, 12, 7, tzinfo=UTC), days, ZoneInfo("Pacific/Kiritimati"))
+    assert str(raised.value) == consent.CONSENT_DAYS_OUT_OF_RANGE.format(maximum=consent.MAX_CONSENT_DAYS, days=days)
+
+
+def test_the_longest_consent_ends_no_more_than_the_maximum_after_now():
+    now = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
+    longest = consent.expires_on_day(now, consent.MAX_CONSENT_DAYS, ZoneInfo("Pacific/Kiritimati"))
+    assert longest == now + timedelta(days=consent.MAX_CONSENT_DAYS)
