@@ -57,6 +57,17 @@ COVERAGE_UNKNOWN_LENGTH = ("Analysed {frames} frame(s) from {first:.1f} s to {la
                            "its length, so anything after {last:.1f} s was left out.")
 
 
+# Added to the note when the file holds fewer frames than its header states and its last one comes well before the
+# stated end: a copy or download that stopped part way (the header of an MP4 saved for streaming comes first).
+COVERAGE_FILE_CUT_SHORT = ("The file stops at {end:.1f} s although its header states {stated:.1f} s: it may have been "
+                           "cut short (an interrupted copy or download), so {end:.1f}-{stated:.1f} s could not be read.")
+
+
+# A file is said to be cut short only when its frames stop this many seconds, at least, before the stated end: a
+# variable frame rate video's stated end is an estimate (its frame count over its mean frame rate).
+CUT_SHORT_MIN_S = 1.0
+
+
 # Frames above the photo limit (fer_core.images.MAX_PIXELS) are refused from the video's header, before any is
 # decoded: a 20 KB video of 8000x7000 frames took 825 MB (the decoded frame, its BGR and RGB copies) before the
 # analyzer refused its first frame.
@@ -97,15 +108,55 @@ def _frame_rate(capture: cv2.VideoCapture) -> float | None:
     return fps if math.isfinite(fps) and fps > 0 else None
 
 
-def video_end(video: bytes) -> float | None:
-    """The time in seconds of the video's last frame, as its container states it (frame count and
-    frame rate), or None when it states neither. VideoError if the bytes cannot be opened as a video."""
+@dataclass(frozen=True)
+class VideoLength:
+    """How long a video is: `end_s`, the time of the last frame the file holds, found by reading its packets
+    (without decoding them), and `frames`, how many it holds; then what its header states: `stated_end_s`
+    (its frame count over its frame rate) and `stated_frames`, None where the header does not say."""
+
+    end_s: float | None
+    frames: int
+    stated_end_s: float | None
+    stated_frames: int | None
+
+    @property
+    def cut_short(self) -> bool:
+        """The file holds fewer frames than its header states, the last of them well before the stated end."""
+        return (self.end_s is not None and self.stated_end_s is not None and self.stated_frames is not None
+                and self.frames < self.stated_frames and self.stated_end_s - self.end_s >= CUT_SHORT_MIN_S)
+
+
+def video_length(video: bytes) -> VideoLength:
+    """The video's length from its packets' timestamps rather than from its header, which can be missing (a
+    WebM recorded in a browser, a stream saved as it came) or wrong (a file cut short). Packets are read, not
+    decoded: this costs little beside the decoding that follows. VideoError if the bytes cannot be opened."""
     with _opened(video) as capture:
         fps = _frame_rate(capture)
         count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
-    if fps is None or not math.isfinite(count) or count < 1:
-        return None
-    return (count - 1) / fps
+        stated_frames = int(count) if math.isfinite(count) and 1 <= count < 2**53 else None
+        stated_end = None if fps is None or stated_frames is None else (stated_frames - 1) / fps
+        # Raw mode: grab() reads the video stream's next packet and decodes nothing.
+        if not capture.set(cv2.CAP_PROP_FORMAT, -1):
+            return VideoLength(stated_end, stated_frames or 0, stated_end, stated_frames)
+        frames, last_s = 0, 0.0
+        while capture.grab():
+            frames += 1
+            time_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if math.isfinite(time_s):
+                last_s = max(last_s, time_s)  # packets come in decoding order, not in display order
+    if frames == 0:
+        end_s = None
+    elif last_s > 0 or frames == 1:
+        end_s = round(last_s, 3)  # to the millisecond, as sample_frames times frames
+    else:  # no timestamps (a raw H.264 stream): frames at the stated rate, as sample_frames times them
+        end_s = None if fps is None else round((frames - 1) / fps, 3)
+    return VideoLength(end_s, frames, stated_end, stated_frames)
+
+
+def video_end(video: bytes) -> float | None:
+    """The time in seconds of the video's last frame (see `video_length`), or None when the file holds no
+    frame, or frames without timestamps and no frame rate. VideoError if the bytes cannot be opened."""
+    return video_length(video).end_s
 
 
 def sampling_interval(end_s: float | None, every_s: float, max_frames: int) -> float:
@@ -165,8 +216,9 @@ class Coverage:
     """Which part of a video its sampled frames cover, and how to say so.
 
     Each sampled frame stands for the interval after it, so the video is covered as a whole when the
-    last sampled frame plus one interval reaches the video's last frame (`end_s`, None when the
-    container does not state it)."""
+    last sampled frame plus one interval reaches the video's last frame (`end_s`, None when it cannot be
+    found: see `video_length`). `cut_short`: the file stops before the end its header states
+    (`stated_end_s`; see VideoLength.cut_short), which the note then says."""
 
     frames: int
     first_s: float
@@ -175,6 +227,8 @@ class Coverage:
     asked_every_s: float
     max_frames: int
     end_s: float | None
+    stated_end_s: float | None = None
+    cut_short: bool = False
 
     @property
     def whole(self) -> bool:
@@ -192,10 +246,19 @@ class Coverage:
         if self.end_s is None:
             return COVERAGE_UNKNOWN_LENGTH.format(**values)
         if not self.whole:
-            return COVERAGE_CUT.format(left=self.last_s + self.every_s, **values)
-        if self.every_s > self.asked_every_s + 1e-9:
-            return COVERAGE_SPREAD.format(**values)
-        return COVERAGE_WHOLE.format(**values)
+            note = COVERAGE_CUT.format(left=self.last_s + self.every_s, **values)
+        elif self.every_s > self.asked_every_s + 1e-9:
+            note = COVERAGE_SPREAD.format(**values)
+        else:
+            note = COVERAGE_WHOLE.format(**values)
+        if self.cut_short and self.stated_end_s is not None:
+            note += " " + COVERAGE_FILE_CUT_SHORT.format(end=self.end_s, stated=self.stated_end_s)
+        return note
+
+    @property
+    def complete(self) -> bool:
+        """Nothing to warn about: the frames cover the whole video and the file holds all its header states."""
+        return self.whole and not self.cut_short
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -442,7 +505,8 @@ def analyze_video(
     two people apart and joins one person's tracks; without it only family names join tracks.
     `progress(frames_done, time_s)` is called after each frame so a page can show progress.
     """
-    end_s = video_end(video)
+    length = video_length(video)
+    end_s = length.end_s
     interval = sampling_interval(end_s, every_s, max_frames)
     per_frame: list[tuple[float, list[FaceLike]]] = []
     for frame in sample_frames(video, every_s=interval, max_frames=max_frames):
@@ -450,9 +514,11 @@ def analyze_video(
         if progress is not None:
             progress(len(per_frame), frame.time_s)
     last_s = per_frame[-1][0]
-    # The end stated by a variable frame rate video (its frame count over its mean rate) can fall before its
-    # last frames: it lasts at least to the last frame analysed, which the charts' time axis must show.
+    # The video lasts at least to the last frame analysed, which the charts' time axis must show: the end found
+    # from packets agrees with the decoder's timestamps, but one taken from the header alone (where packets
+    # cannot be read on their own) can fall before a variable frame rate video's last frames.
     coverage = Coverage(frames=len(per_frame), first_s=per_frame[0][0], last_s=last_s, every_s=interval,
                         asked_every_s=every_s, max_frames=max_frames,
-                        end_s=None if end_s is None else max(end_s, last_s))
+                        end_s=None if end_s is None else max(end_s, last_s), stated_end_s=length.stated_end_s,
+                        cut_short=length.cut_short)
     return VideoAnalysis(per_frame, track_faces(per_frame, same_person=same_person), coverage)

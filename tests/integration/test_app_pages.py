@@ -32,6 +32,7 @@ from tests.support.app import (
     photo_path,
     side_by_side,
 )
+from tests.support.household_videos import cut_short_mp4
 from tests.support.paths import REPO
 from unveil.app import bias_upload, explain_view, photos, tables
 
@@ -264,6 +265,21 @@ def test_video_tracks_two_people_and_charts_their_emotions(app_env, faces_dir, t
     _no_exception(at)
     assert [e.value for e in at.error] == [
         "Analysing broken.mp4: this file cannot be read as a video (corrupt or an unsupported format)"]
+
+
+def test_a_video_file_cut_short_is_analysed_as_far_as_it_goes_and_the_page_warns_that_it_stops_early(app_env, tmp_path):
+    # Its header states 59.9 s; the file holds 0-5.9 s (a copy that stopped part way).
+    clip = cut_short_mp4(tmp_path, frames=600, kept=60)
+    at = _app("video")
+    at.file_uploader(key="video_upload").set_value(("phone.mp4", clip, "video/mp4")).run()
+    at.button(key="video_run").click().run()
+    _no_exception(at)
+    # A warning, not a caption: sampled over the 5.9 s it holds, the video is still not all there.
+    assert [w.value for w in at.warning] == [
+        "Analysed 12 frame(s), one every 0.50 s, over the whole video (0-5.9 s). The file stops at 5.9 s although its "
+        "header states 59.9 s: it may have been cut short (an interrupted copy or download), so 5.9-59.9 s could not "
+        "be read.",
+        "No face found in the 12 frame(s) sampled from phone.mp4."]
 
 
 # ----------------------------------------------------------------------------- Family (+ Analyze naming)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from fer_core import video
+from tests.support.household_videos import cut_short_mp4, webm_as_recorded_live
 
 
 def _video(times_s: list[float], *, width: int = 64, height: int = 48) -> bytes:
@@ -38,10 +39,12 @@ def test_after_a_gap_in_a_variable_frame_rate_video_sampling_goes_on_from_the_fr
 
 def test_the_coverage_of_a_variable_frame_rate_video_reaches_its_last_frame_analysed():
     clip = _video([0.0, 0.1, 0.2, 1.5, 1.6, 1.7, 2.9, 3.0, 3.1, 3.2])
-    assert video.video_end(clip) < 3.0  # 9 mean frame intervals of 0.32 s
+    length = video.video_length(clip)
+    assert length.stated_end_s < 3.0  # what its header says: 9 mean frame intervals of 0.32 s
+    assert length.end_s == 3.2 and not length.cut_short  # what its packets say: its last frame
     coverage = video.analyze_video(clip, lambda image: []).coverage
-    assert coverage.last_s == 3.0 and coverage.axis_end_s == 3.0  # the charts no longer end before it
-    assert coverage.note() == "Analysed 4 frame(s), one every 0.50 s, over the whole video (0-3.0 s)."
+    assert coverage.last_s == 3.0 and coverage.axis_end_s == 3.2  # the charts no longer end before it
+    assert coverage.note() == "Analysed 4 frame(s), one every 0.50 s, over the whole video (0-3.2 s)."
 
 
 def test_a_constant_frame_rate_video_is_sampled_every_interval():
@@ -56,3 +59,48 @@ def test_frames_above_the_pixel_limit_are_refused_from_the_header():
     assert str(refused.value) == video.FRAMES_TOO_LARGE.format(width=64, height=48, pixels=3072, limit=3071)
     assert str(refused.value) == "its frames are too large (64x48 = 3,072 pixels, limit 3,071)"
     assert len(list(video.sample_frames(clip, max_pixels=64 * 48))) == 1
+
+
+def test_a_video_that_does_not_state_its_length_is_sampled_over_all_of_it():
+    clip = webm_as_recorded_live(8.0)  # frames every 0.1 s from 0 to 7.9 s
+    analysis = video.analyze_video(clip, lambda image: [], every_s=0.5, max_frames=5)
+    # Its packets say where it ends, so 5 frames are spread over all of it (they were the first 2 s, and the
+    # page said that anything after 2.0 s was left out).
+    assert [time_s for time_s, _ in analysis.frames] == [0.0, 2.0, 4.0, 6.0, 7.9]
+    assert video.video_length(clip).stated_end_s is None  # OpenCV reads no frame count from its header
+    assert analysis.coverage.complete
+    assert analysis.coverage.note() == ("Analysed 5 frame(s), one every 1.98 s instead of every 0.50 s, so that at "
+                                        "most 5 frames cover the whole video (0-7.9 s).")
+
+
+def test_a_short_video_that_does_not_state_its_length_is_not_said_to_be_cut():
+    # Read to its last frame (1.9 s) within max_frames: nothing was left out, and the note no longer said there was.
+    coverage = video.analyze_video(webm_as_recorded_live(2.0), lambda image: []).coverage
+    assert coverage.note() == "Analysed 4 frame(s), one every 0.50 s, over the whole video (0-1.9 s)."
+    assert coverage.complete
+
+
+def test_a_file_cut_short_is_sampled_over_what_it_holds_and_the_note_says_it_stops_early(tmp_path):
+    # The header states 60 s (600 frames at 10 a second); the file holds the first 60 frames (0-5.9 s).
+    clip = cut_short_mp4(tmp_path, frames=600, kept=60)
+    analysis = video.analyze_video(clip, lambda image: [], every_s=0.5, max_frames=10)
+    # Sampled over the 5.9 s it holds (it was one frame every 6.66 s: the frame at 0 s alone).
+    assert [time_s for time_s, _ in analysis.frames] == [0.0, 0.7, 1.4, 2.0, 2.7, 3.3, 4.0, 4.6, 5.3, 5.9]
+    length = video.video_length(clip)
+    assert (length.stated_frames, length.stated_end_s, length.frames) == (600, 59.9, 60)
+    assert length.end_s == pytest.approx(5.9) and length.cut_short
+    coverage = analysis.coverage
+    assert coverage.whole and not coverage.complete  # the Video page shows its note as a warning
+    assert coverage.note() == (
+        video.COVERAGE_SPREAD.format(frames=10, every=5.9 / 9, asked=0.5, max_frames=10, end=5.9) + " "
+        + video.COVERAGE_FILE_CUT_SHORT.format(end=5.9, stated=59.9))
+    assert coverage.note() == (
+        "Analysed 10 frame(s), one every 0.66 s instead of every 0.50 s, so that at most 10 frames cover the whole "
+        "video (0-5.9 s). The file stops at 5.9 s although its header states 59.9 s: it may have been cut short "
+        "(an interrupted copy or download), so 5.9-59.9 s could not be read.")
+
+
+def test_a_whole_file_is_not_said_to_be_cut_short(tmp_path):
+    clip = cut_short_mp4(tmp_path, frames=30, kept=29)  # the last frame (2.9 s) missing: under CUT_SHORT_MIN_S
+    assert not video.video_length(clip).cut_short
+    assert not video.video_length(_video([i / 10 for i in range(30)])).cut_short

@@ -68,8 +68,9 @@ name, analysis, recognition = result
 tracks, coverage = analysis.tracks, analysis.coverage
 frame_count = coverage.frames
 st.caption(f"Results for {shown(name)}: {frame_count} frame(s) analysed.")
-# Said as a warning when part of the video was left out, so nobody reads the results as the whole.
-(st.caption if coverage.whole else st.warning)(coverage.note())
+# Said as a warning when part of the video was left out or the file stops before its stated end, so nobody reads
+# the results as the whole.
+(st.caption if coverage.complete else st.warning)(coverage.note())
 if not tracks:
     st.warning(f"No face found in the {frame_count} frame(s) sampled from {shown(name)}.")
     st.stop()
