@@ -58,6 +58,12 @@ TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+def _local(app) -> TestClient:
+    """A client of `app` that addresses it as 127.0.0.1, as a program on this machine does (TestClient's own
+    Host, testserver, is refused: test_a_request_addressed_to_another_name_is_refused_whatever_its_token)."""
+    return TestClient(app, base_url="http://127.0.0.1")
+
+
 @pytest.fixture(scope="module")
 def analyzer(app_models_dir) -> FaceAnalyzer:
     return shipped_analyzer(app_models_dir)
@@ -65,14 +71,14 @@ def analyzer(app_models_dir) -> FaceAnalyzer:
 
 @pytest.fixture(scope="module")
 def client(analyzer) -> TestClient:
-    return TestClient(create_app(settings=ApiSettings(token=TOKEN, max_body_bytes=2 * 1024**2), analyzer=analyzer))
+    return _local(create_app(settings=ApiSettings(token=TOKEN, max_body_bytes=2 * 1024**2), analyzer=analyzer))
 
 
 @pytest.fixture()
 def family_client(analyzer, family_store_dir):
     with FamilyStore(family_store_dir) as store:
         store.unlock(FAMILY_PASSPHRASE)
-        yield TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store)), store
+        yield _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store)), store
 
 
 # ----------------------------------------------------------------------------------------------- token
@@ -172,6 +178,85 @@ def test_a_token_short_enough_to_guess_is_refused(tmp_path, monkeypatch):
     assert api.TOKEN_MIN_CHARS == 12
 
 
+# ------------------------------------------------------------------------------------ web pages (browsers)
+
+REFUSED_HOST = {"error": "host_not_allowed", "detail": api.HOST_NOT_ALLOWED}
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "localhost.evil.example", "127.0.0.1.evil.example",
+                                  "evil.example.", "192.168.1.20", "[fe80::1]:8765", "localhost:99999", "", "127.1"])
+def test_a_request_addressed_to_another_name_is_refused_whatever_its_token(client, host):
+    """DNS rebinding: a page on evil.example whose name is made to resolve to 127.0.0.1 is same-origin with this
+    server for the household's browser, which sends "Host: evil.example" and lets the page read the answers.
+    They were answered like any other request; now nothing is answered, with the token or without, on any path."""
+    for method, path, headers in (("get", "/v1/health", AUTH), ("get", "/v1/people", AUTH), ("get", "/v1/health", {}),
+                                  ("post", "/v1/analyze", AUTH), ("get", "/openapi.json", AUTH)):
+        reply = getattr(client, method)(path, headers={**headers, "Host": host})
+        assert reply.status_code == 421
+        assert reply.json() == REFUSED_HOST
+        assert host not in reply.text or not host  # the Host is not echoed back
+    assert api.HOST_NOT_ALLOWED == (
+        "this server answers only requests addressed to localhost, 127.0.0.1, [::1], the address it listens on or a "
+        "name given with --allow-host (the Host header); nothing was read")
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:8765", "localhost.:8765", "127.0.0.1", "127.0.0.1:8765",
+                                  "[::1]:8765", "[0:0:0:0:0:0:0:1]"])
+def test_this_machine_by_any_of_its_loopback_names_is_answered(client, host):
+    assert client.get("/v1/health", headers={**AUTH, "Host": host}).status_code == 200
+
+
+def test_a_server_on_every_interface_answers_any_ip_address_and_the_names_it_was_given(analyzer):
+    """Other machines reach a server listening on 0.0.0.0 by an address of this machine (which one is not known
+    in advance; an IP address cannot be rebound, only a name) or by a name given with --allow-host."""
+    from unveil.cli.serve import allowed_hosts
+
+    assert allowed_hosts("127.0.0.1", []) == {"allowed_hosts": api.LOOPBACK_HOSTS, "any_ip_address": False}
+    assert allowed_hosts("192.168.1.20", ["nuc.lan"]) == {
+        "allowed_hosts": (*api.LOOPBACK_HOSTS, "192.168.1.20", "nuc.lan"), "any_ip_address": False}
+    assert allowed_hosts("::", [])["any_ip_address"] and allowed_hosts("0.0.0.0", [])["any_ip_address"]
+    everywhere = _local(create_app(settings=ApiSettings(token=TOKEN, **allowed_hosts("0.0.0.0", ["NUC.lan."])),
+                                   analyzer=analyzer))
+    for host in ("192.168.1.20:8765", "[fd00::20]:8765", "nuc.lan:8765", "localhost"):
+        assert everywhere.get("/v1/health", headers={**AUTH, "Host": host}).status_code == 200
+    for host in ("evil.example", "nuc.lan.evil.example"):
+        assert everywhere.get("/v1/health", headers={**AUTH, "Host": host}).json() == REFUSED_HOST
+    with pytest.raises(SettingsError, match="allowed_hosts"):
+        ApiSettings(token=TOKEN, allowed_hosts=("user@nuc.lan",))
+
+
+def test_the_served_command_refuses_a_rebound_name_before_reading_the_body(analyzer):
+    """Through uvicorn, as `unveil serve` runs: the Host is checked before the token, so a rebound page cannot
+    even try tokens; its upload is not read."""
+    with _served(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as port:
+        for host in (f"evil.example:{port}", f"127.0.0.1:{port}"):
+            answer = _answer_until_closed(port, (f"POST /v1/analyze HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer "
+                                                 f"{TOKEN}\r\nContent-Type: image/jpeg\r\nContent-Length: 3\r\n"
+                                                 "Connection: close\r\n\r\nabc").encode())
+            status = answer.split(b"\r\n", 1)[0]
+            assert status == (b"HTTP/1.1 421 Misdirected Request" if host.startswith("evil") else b"HTTP/1.1 400 Bad Request")
+
+
+def test_a_page_on_another_site_can_neither_send_the_token_nor_read_an_answer(client):
+    """A cross-origin page can send a form (multipart or text/plain) without a preflight, but not an Authorization
+    header: the token is read from that header only, never from the query string, a form field or a cookie, and
+    no answer carries an Access-Control-* header, so a preflight for the header fails in the browser."""
+    origin = {"Origin": "http://evil.example"}
+    token = TOKEN
+    attempts = [client.post(f"/v1/analyze?access_token={token}&token={token}", headers=origin,
+                            files={"image": ("a.jpg", b"x"), "token": (None, token), "access_token": (None, token)}),
+                client.post("/v1/analyze", headers={**origin, "Content-Type": "text/plain"}, content=f"token={token}"),
+                client.get("/v1/people", headers={**origin, "Cookie": f"token={token}; access_token={token}"}),
+                client.options("/v1/analyze", headers={**origin, "Access-Control-Request-Method": "POST",
+                                                       "Access-Control-Request-Headers": "authorization"})]
+    for reply in attempts:
+        assert reply.status_code == 401 and reply.json() == {"error": "unauthorized", "detail": api.UNAUTHORIZED}
+    answered = client.get("/v1/health", headers={**AUTH, **origin})
+    assert answered.status_code == 200
+    for reply in (*attempts, answered):
+        assert not [name for name in reply.headers if name.lower().startswith("access-control-")]
+
+
 # --------------------------------------------------------------------------------------------- analyze
 
 def test_health_names_the_models_and_says_faces_are_not_named(client):
@@ -246,7 +331,7 @@ def test_a_member_erased_while_their_photo_is_analysed_is_not_named_in_the_answe
     shutil.copytree(family_store_dir, folder)
     with FamilyStore(folder) as store:
         store.unlock(FAMILY_PASSPHRASE)
-        client = TestClient(create_app(settings=ApiSettings(token=TOKEN), store=store,
+        client = _local(create_app(settings=ApiSettings(token=TOKEN), store=store,
                                        analyzer=_PurgeWhileAnalysing(analyzer, folder, "Colin Powell")))
         photo = side_by_side(faces_dir / MEMBER / f"{MEMBER}_0006.jpg", faces_dir / STRANGER / f"{STRANGER}_0002.jpg")
         reply = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photo)
@@ -278,7 +363,7 @@ def test_a_busy_store_is_a_503_and_reads_go_on(analyzer, family_store_dir, faces
     """Naming a member writes their "last seen" time: another session's write lock makes that wait."""
     with FamilyStore(family_store_dir, busy_timeout=0.1) as store:
         store.unlock(FAMILY_PASSPHRASE)
-        client = TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store))
+        client = _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store))
         writer = sqlite3.connect(family_store_dir / DATA_FILE, isolation_level=None)
         try:
             writer.execute("BEGIN IMMEDIATE")
@@ -297,7 +382,7 @@ def test_a_damaged_store_is_a_503_that_says_so_not_faces_without_names(analyzer,
     shutil.copytree(family_store_dir, folder)
     with FamilyStore(folder) as store:
         store.unlock(FAMILY_PASSPHRASE)
-        client = TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store))
+        client = _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store))
         with sqlite3.connect(folder / DATA_FILE) as damage:
             damage.execute("DROP TABLE embeddings")
         replies = (client.get("/v1/health", headers=AUTH),
@@ -588,7 +673,7 @@ def test_health_is_answered_while_a_multipart_upload_is_parsed(analyzer, faces_d
         return real(body, content_type)
 
     monkeypatch.setattr(app_module, "image_from_multipart", slow_parse)
-    with TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:  # one event loop
+    with _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:  # one event loop
         upload, uploaded = _in_thread(lambda: client.post(
             "/v1/analyze", headers=AUTH, files={"image": ("a.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")}))
         try:
@@ -610,7 +695,7 @@ def test_requests_past_the_queue_get_busy_at_once_and_health_is_still_answered(a
     app = create_app(settings=ApiSettings(token=TOKEN, analyses_at_once=1, analyses_waiting=waiting), analyzer=held)
     raw = {**AUTH, "Content-Type": "image/jpeg"}
     photo = photo_bytes(faces_dir, MEMBER, 1)
-    with TestClient(app) as client:
+    with _local(app) as client:
         posts = [_in_thread(lambda: client.post("/v1/analyze", headers=raw, content=photo))
                  for _ in range(1 + waiting)]
         try:
@@ -768,7 +853,7 @@ def test_no_request_reaches_a_telemetry_provider_set_in_the_process(analyzer, mo
     monkeypatch.setattr(trace, "_TRACER_PROVIDER", Provider())
     monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.example:4318")
-    with TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:
+    with _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:
         assert client.get("/v1/health", headers=AUTH).status_code == 200
     assert spans == []
 
@@ -776,7 +861,7 @@ def test_no_request_reaches_a_telemetry_provider_set_in_the_process(analyzer, mo
 def test_the_analyses_threads_end_when_the_server_stops(analyzer, faces_dir):
     """The analyses' thread pool was never shut down: its threads outlived the server that made them."""
     before = set(threading.enumerate())
-    with TestClient(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:
+    with _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer)) as client:
         answer = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"},
                              content=photo_bytes(faces_dir, MEMBER, 1))
         assert answer.status_code == 200

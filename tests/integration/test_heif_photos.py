@@ -91,7 +91,8 @@ def test_unveil_analyze_searches_a_folder_for_heic_and_avif_photos(tmp_path, fac
 
 
 def test_the_api_takes_a_heic_or_avif_body_or_upload_and_refuses_a_bad_one(analyzer, faces_dir):
-    client = TestClient(create_app(settings=ApiSettings(token=TOKEN, max_body_bytes=2 * 1024**2), analyzer=analyzer))
+    client = TestClient(create_app(settings=ApiSettings(token=TOKEN, max_body_bytes=2 * 1024**2), analyzer=analyzer),
+                        base_url="http://127.0.0.1")
     rgb = _rgb(faces_dir, MEMBER, 1)
     jpeg = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"},
                        content=photo_path(faces_dir, MEMBER, 1).read_bytes()).json()

@@ -3,7 +3,7 @@
     app = create_app(settings=ApiSettings(token=...), store=None)   # FastAPI application
     # GET /v1/health, POST /v1/analyze, GET /v1/people; the OpenAPI description at /openapi.json
 
-Every request needs `Authorization: Bearer TOKEN` (`token.load_or_create`). Photos are analysed in
+Every request needs `Authorization: Bearer TOKEN` and a Host header naming this machine (421 otherwise) (`token.load_or_create`). Photos are analysed in
 memory and nothing is written per request; recognitions are counted in the audit log as the app does.
 Enrolment and erasure are not offered here: they stay in the app and the CLI, where consent is recorded.
 """
@@ -15,6 +15,8 @@ from unveil.api._app import (
     DEFAULT_ANALYSES_AT_ONCE,
     DEFAULT_ANALYSES_WAITING,
     DEFAULT_BODY_TIMEOUT_S,
+    HOST_NOT_ALLOWED,
+    LOOPBACK_HOSTS,
     MAX_PIXELS_OVER_PILLOW,
     SETTING_OUT_OF_RANGE,
     STORE_DAMAGED,
@@ -48,6 +50,8 @@ __all__ = [
     "DEFAULT_ANALYSES_AT_ONCE",
     "DEFAULT_ANALYSES_WAITING",
     "DEFAULT_BODY_TIMEOUT_S",
+    "HOST_NOT_ALLOWED",
+    "LOOPBACK_HOSTS",
     "MAX_PARTS",
     "MAX_PIXELS_OVER_PILLOW",
     "SETTING_OUT_OF_RANGE",

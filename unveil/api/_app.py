@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import math
 import secrets
 import threading
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -53,7 +55,12 @@ BUSY_RETRY_AFTER_S = 5
 # memory for ever.
 DEFAULT_BODY_TIMEOUT_S = 60.0
 
+# The names and addresses a request may be addressed to (its Host header) on any server: this machine's own.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
 UNAUTHORIZED = "a valid 'Authorization: Bearer TOKEN' header is required"
+HOST_NOT_ALLOWED = ("this server answers only requests addressed to localhost, 127.0.0.1, [::1], the address it listens "
+                    "on or a name given with --allow-host (the Host header); nothing was read")
 BODY_TOO_LARGE = "the request body is over the {limit_mb:g} MB limit; nothing was analysed"
 UNSUPPORTED_TYPE = ("send the photo as multipart/form-data (field 'image') or as raw bytes with an image/* or "
                     "application/octet-stream Content-Type; got {content_type!r}")
@@ -88,9 +95,13 @@ class ApiSettings:
     """token: the bearer token every /v1 request must carry. max_body_bytes: the largest request body read.
     max_pixels: the largest photo decoded (fer_core.images.MAX_PIXELS), at most Pillow's own limit
     (SettingsError otherwise). analyses_at_once, analyses_waiting, body_timeout_s: see DEFAULT_ANALYSES_AT_ONCE,
-    DEFAULT_ANALYSES_WAITING and DEFAULT_BODY_TIMEOUT_S."""
+    DEFAULT_ANALYSES_WAITING and DEFAULT_BODY_TIMEOUT_S. allowed_hosts: the names and addresses a request's
+    Host header may give (any case, any port); any_ip_address: whether any IP address may be given too (a server
+    listening on every interface, whose addresses are not known in advance). Other requests get 421."""
 
     token: str
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    any_ip_address: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_pixels: int = MAX_PIXELS
     analyses_at_once: int = DEFAULT_ANALYSES_AT_ONCE
@@ -116,6 +127,10 @@ class ApiSettings:
                  and math.isfinite(self.body_timeout_s) and self.body_timeout_s > 0)):
             if not valid:
                 raise SettingsError(SETTING_OUT_OF_RANGE.format(name=name, rule=rule, value=getattr(self, name)))
+        if isinstance(self.allowed_hosts, str) or not all(
+                isinstance(host, str) and _allowed_host_name(host) for host in self.allowed_hosts):
+            raise SettingsError(SETTING_OUT_OF_RANGE.format(name="allowed_hosts", rule="a tuple of host names or IP "
+                                                            "addresses", value=self.allowed_hosts))
 
 
 def _whole(value: object) -> bool:
@@ -195,6 +210,22 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         given = _bearer_token(request.headers.get("authorization", ""))
         if given is None or not secrets.compare_digest(given, expected):
             return _error(401, "unauthorized", UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
+
+    # Added after the token's check, so it runs before it, before anything else. DNS rebinding: a web page on
+    # evil.example whose name is then made to resolve to 127.0.0.1 is same-origin with this server for the
+    # household's browser, which sends its requests with "Host: evil.example" and lets the page read the
+    # answers; without this check they were answered like any other (with 401 for want of the token, or
+    # whatever the token opens should the page learn it). An IP address cannot be rebound: a page addressed
+    # by one reaches that address, so any_ip_address admits no rebinding.
+    allowed_hosts = frozenset(_allowed_host_name(host) for host in settings.allowed_hosts)
+
+    @app.middleware("http")
+    async def host_allowed(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        host = request.headers.get("host")
+        # No Host at all: HTTP/1.0 from a program (h11 refuses HTTP/1.1 without one); browsers always send it.
+        if host is not None and not _host_allowed(host, allowed_hosts, settings.any_ip_address):
+            return _error(421, "host_not_allowed", HOST_NOT_ALLOWED)
         return await call_next(request)
 
     @app.exception_handler(ApiError)
@@ -280,6 +311,44 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
                            for m in family.members(store)]}
 
     return app
+
+
+def _host_name(host: str) -> str:
+    """The name or address a Host header gives (host[:port]): a name in lower case without its final dot, an IP
+    address as Python writes it ("::1" for "[0:0::1]"); "" when it is not a valid host[:port]."""
+    try:
+        parts = urlsplit(f"//{host.strip()}")
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number from 0 to 65535)
+    except ValueError:
+        return ""
+    if parts.username is not None or parts.password is not None or parts.path or parts.query or parts.fragment:
+        return ""
+    name = (parts.hostname or "").removesuffix(".")
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        return name
+
+
+def _allowed_host_name(host: str) -> str:
+    """_host_name of an allowed host, which may also be an IPv6 address without brackets ("::1")."""
+    try:
+        return str(ipaddress.ip_address(host.strip()))
+    except ValueError:
+        return _host_name(host)
+
+
+def _host_allowed(host: str, allowed: frozenset[str], any_ip_address: bool) -> bool:
+    name = _host_name(host)
+    if not name:
+        return False
+    if name in allowed:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return any_ip_address
 
 
 def _bearer_token(authorization: str) -> bytes | None:

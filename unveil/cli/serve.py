@@ -3,10 +3,12 @@
     unveil serve                          # http://127.0.0.1:8765, emotions only
     UNVEIL_PASSPHRASE=... unveil serve    # family members named too
     unveil serve --host 0.0.0.0           # open to the local network, deliberately (a warning is printed)
+    unveil serve --host 0.0.0.0 --allow-host nuc.lan   # ... and reached by that name (an IP address needs none)
 
-Every request needs `Authorization: Bearer TOKEN`: the token is $UNVEIL_API_TOKEN, or one generated on
-first start, kept 0600 in the data folder and never printed (a service's output is kept in its journal, which
-others may read). OpenAPI description: /openapi.json.
+Every request must be addressed to this machine (its Host header: localhost, 127.0.0.1, [::1], the --host
+address or an --allow-host name; 421 otherwise, against DNS rebinding) and needs `Authorization: Bearer TOKEN`:
+the token is $UNVEIL_API_TOKEN, or one generated on first start, kept 0600 in the data folder and never printed
+(a service's output is kept in its journal, which others may read). OpenAPI description: /openapi.json.
 """
 from __future__ import annotations
 
@@ -38,8 +40,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}: this machine only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a name other machines reach this server by (the Host header of their requests), "
+                             "besides localhost, 127.0.0.1, [::1] and the --host address; repeatable")
     add_store_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+def _is_wildcard(host: str) -> bool:
+    """Whether `host` means every interface (0.0.0.0, ::), whose addresses are not known in advance."""
+    try:
+        return host == "" or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def allowed_hosts(host: str, extra: list[str]) -> dict[str, Any]:
+    """ApiSettings' allowed_hosts and any_ip_address for a server listening on `host`: this machine's loopback
+    names, the address listened on and the names in `extra`; any IP address when listening on every interface
+    (an IP address cannot be rebound to this machine, only a name)."""
+    from unveil.api import LOOPBACK_HOSTS
+
+    wildcard = _is_wildcard(host)
+    named = () if wildcard else (host,)
+    return {"allowed_hosts": tuple(dict.fromkeys((*LOOPBACK_HOSTS, *named, *extra))), "any_ip_address": wildcard}
 
 
 def _is_loopback(host: str) -> bool:
@@ -110,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     if store is None:
         print(EMOTIONS_ONLY, file=sys.stderr)
     try:
-        app = create_app(settings=ApiSettings(token=token), store=store)
+        app = create_app(settings=ApiSettings(token=token, **allowed_hosts(args.host, args.allow_host)), store=store)
         # The access log has method, path and status only: never a body, a header, a query string or the token.
         uvicorn.run(app, host=args.host, port=args.port, **server_options())
     finally:
