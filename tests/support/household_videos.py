@@ -3,6 +3,7 @@ in a browser that does not state its length, an MP4 cut short part way through a
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import av
@@ -43,3 +44,33 @@ def cut_short_mp4(folder: Path, *, frames: int, kept: int, fps: int = 10) -> byt
         starts = [packet.pos for packet in container.demux(video=0) if packet.size]
     assert len(starts) == frames and starts == sorted(starts)
     return whole[:starts[kept]]
+
+
+# The MP4 track header's display matrix (a, b, u, c, d, v, x, y, w; 16.16 fixed point, w 2.30) of a phone that
+# recorded its sensor's frames turned, to show them turned back by `degrees` clockwise.
+_ONE = 0x10000
+_DISPLAY_MATRIX = {0: (_ONE, 0, 0, 0, _ONE, 0, 0, 0, 0x40000000), 90: (0, _ONE, 0, -_ONE, 0, 0, 0, 0, 0x40000000),
+                   180: (-_ONE, 0, 0, 0, -_ONE, 0, 0, 0, 0x40000000), 270: (0, -_ONE, 0, _ONE, 0, 0, 0, 0, 0x40000000)}
+
+
+def phone_mp4(upright: np.ndarray, degrees: int, *, frames: int = 5, fps: int = 10) -> bytes:
+    """An MP4 as a phone records one held in portrait (or upside down): the frames stored turned by `degrees`
+    anticlockwise, with the rotation to show them `upright` (RGB, even sides) in the track's display matrix."""
+    stored = np.ascontiguousarray(np.rot90(upright, degrees // 90))
+    height, width = stored.shape[:2]
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for _ in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    data = bytearray(buffer.getvalue())
+    tkhd = data.index(b"tkhd")  # version 0: flags, 2 times, track id, reserved, duration, 8 reserved, 4 shorts
+    assert data[tkhd + 4] == 0
+    matrix = tkhd + 4 + 4 + 20 + 8 + 8
+    assert struct.unpack(">9i", data[matrix:matrix + 36]) == _DISPLAY_MATRIX[0]
+    data[matrix:matrix + 36] = struct.pack(">9i", *_DISPLAY_MATRIX[degrees])
+    return bytes(data)

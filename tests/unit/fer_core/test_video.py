@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fer_core import video
-from tests.support.household_videos import cut_short_mp4, webm_as_recorded_live
+from tests.support.household_videos import cut_short_mp4, phone_mp4, webm_as_recorded_live
 
 
 def _video(times_s: list[float], *, width: int = 64, height: int = 48) -> bytes:
@@ -104,3 +104,14 @@ def test_a_whole_file_is_not_said_to_be_cut_short(tmp_path):
     clip = cut_short_mp4(tmp_path, frames=30, kept=29)  # the last frame (2.9 s) missing: under CUT_SHORT_MIN_S
     assert not video.video_length(clip).cut_short
     assert not video.video_length(_video([i / 10 for i in range(30)])).cut_short
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_a_phone_video_recorded_in_portrait_or_upside_down_is_read_upright(degrees):
+    # A portrait picture, 48 wide and 64 high, with a bright block at its top left: the face detector finds no face
+    # in a frame turned on its side, so the rotation the phone wrote in the file's metadata must be applied.
+    upright = np.full((64, 48, 3), 40, np.uint8)
+    upright[:24, :16] = 230
+    frames = list(video.sample_frames(phone_mp4(upright, degrees)))
+    assert frames and all(frame.image.shape == (64, 48, 3) for frame in frames)
+    assert np.abs(frames[0].image.astype(int) - upright).mean() < 4
