@@ -55,16 +55,42 @@ def live_page(app_url, tmp_path_factory):  # noqa: F811 (the app_url fixture)
         yield page
 
 
-def test_the_live_page_draws_faces_on_the_webcam_stream(live_page, app_url, record_property):  # noqa: F811
+def _start_stream(page, frame, status, tmp_path_factory) -> int:
+    """Press START and wait for the page's status line; how many presses it took.
+
+    In one fresh-clone run of the whole suite (2 cores, 918 s) the status line never came within 90 s of the
+    press, and the same test passed alone every time after, also beside ten busy processes (load 10). So the
+    second press is what a person would do when a stream does not start, and a failure after it says what the
+    component and the server showed."""
+    for attempt in (1, 2):
+        frame.get_by_role("button", name=re.compile("start", re.IGNORECASE)).click()
+        try:
+            expect(status).to_be_visible(timeout=WAIT_MS // 2)
+            return attempt
+        except AssertionError:
+            shown = frame.locator("body").inner_text()
+            print(f"\nLive page, press {attempt}: no status line after {WAIT_MS // 2000} s; the component shows "
+                  f"{shown!r}")
+            stop = frame.get_by_role("button", name=re.compile("stop", re.IGNORECASE))
+            if stop.count():
+                stop.click()
+            expect(frame.get_by_role("button", name=re.compile("start", re.IGNORECASE))).to_be_visible()
+    logs = sorted(tmp_path_factory.getbasetemp().glob("browser_log*/streamlit.log"))
+    server = logs[-1].read_text()[-4000:] if logs else "(no server log)"
+    raise AssertionError(f"the Live page's stream did not start after two presses of START; the component shows "
+                         f"{frame.locator('body').inner_text()!r}; the server's log ends:\n{server}")
+
+
+def test_the_live_page_draws_faces_on_the_webcam_stream(live_page, app_url, record_property,  # noqa: F811
+                                                        tmp_path_factory):
     page = live_page
     page.goto(app_url)
     page.locator('[data-testid="stSidebarNav"] a', has_text="Live").click()
     expect(page.get_by_role("heading", name="Live camera")).to_be_visible()
     frame = page.frame_locator('iframe[title*="streamlit_webrtc"]')
-    frame.get_by_role("button", name=re.compile("start", re.IGNORECASE)).click()
-
     status = page.get_by_text(STATUS)
-    expect(status).to_be_visible()
+    attempts = _start_stream(page, frame, status, tmp_path_factory)
+    record_property("live_start_attempts", attempts)
     # Let it play for a while: ten analysed frames, then the rate over the last seconds.
     page.wait_for_function(
         "() => { const m = document.body.innerText.match(/(\\d+) frames? analysed/); return m && +m[1] >= 10; }",
