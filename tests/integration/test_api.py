@@ -159,6 +159,67 @@ def test_a_token_file_others_can_read_or_an_empty_one_is_refused(tmp_path, monke
         load_or_create(tmp_path)
 
 
+def test_a_token_file_that_is_a_link_or_not_a_file_is_refused_not_followed(tmp_path, monkeypatch):
+    """A link in the token file's place made the server take whatever private file it pointed to as the token;
+    a dangling link or a folder ended in a traceback."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    private = tmp_path / "private"
+    private.write_text("another-file-of-this-user\n")
+    private.chmod(0o600)
+    path = tmp_path / "data" / TOKEN_FILE
+    path.parent.mkdir()
+    for target in (private, tmp_path / "nowhere"):
+        path.symlink_to(target)
+        with pytest.raises(TokenFileError) as caught:
+            load_or_create(path.parent)
+        assert str(caught.value) == api.TOKEN_FILE_LINK.format(path=path)
+        assert path.is_symlink() and not (tmp_path / "nowhere").exists()  # refused, nothing written through it
+        path.unlink()
+    path.mkdir(mode=0o700)
+    with pytest.raises(TokenFileError) as caught:
+        load_or_create(path.parent)
+    assert str(caught.value) == api.TOKEN_FILE_NOT_FILE.format(path=path)
+    assert sorted(item.name for item in path.parent.iterdir()) == [TOKEN_FILE]  # no draft left behind
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away takes root")
+def test_a_token_file_another_user_owns_is_refused(tmp_path, monkeypatch):
+    """Root (a system service) reads any file: a private token file another user put in a data folder they could
+    write to was taken as the token, one that user knew."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    path = tmp_path / TOKEN_FILE
+    path.write_text("chosen-by-someone-else\n")
+    path.chmod(0o600)
+    os.chown(path, 65534, -1)
+    with pytest.raises(TokenFileError) as caught:
+        load_or_create(tmp_path)
+    assert str(caught.value) == api.TOKEN_FILE_OWNER.format(path=path, owner=65534)
+
+
+def test_a_server_starting_while_another_makes_the_token_gets_the_same_token(tmp_path, monkeypatch):
+    """The token file was created empty, then written: a server starting in between read it empty and refused to
+    start, saying to delete it (4 servers started at once: 12 of 40 rounds). Here the second start runs at the
+    moment the first writes its token."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    real_fdopen, other = os.fdopen, []
+
+    def fdopen(descriptor, mode="r", *args, **kwargs):
+        if "w" in mode and not other:
+            other.append(None)
+            try:
+                other[0] = load_or_create(tmp_path)
+            except TokenFileError as exc:
+                other[0] = exc
+        return real_fdopen(descriptor, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    token, created = load_or_create(tmp_path)
+    assert isinstance(other[0], tuple), other[0]
+    assert {token} == {other[0][0]} and (created, other[0][1]).count(True) == 1  # one made it, both use it
+    assert (tmp_path / TOKEN_FILE).read_text() == token + "\n"
+    assert [item.name for item in tmp_path.iterdir()] == [TOKEN_FILE]
+
+
 def test_a_token_short_enough_to_guess_is_refused(tmp_path, monkeypatch):
     """Nothing slows guesses down: a four-digit UNVEIL_API_TOKEN was found in 3.5 s by one client."""
     monkeypatch.setenv(TOKEN_ENV, "4721")

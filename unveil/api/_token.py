@@ -12,6 +12,8 @@ TOKEN_ENV = "UNVEIL_API_TOKEN"
 TOKEN_FILE = "api_token"
 # 32 random bytes, URL-safe: 43 characters, beyond guessing at any request rate.
 TOKEN_BYTES = 32
+# Opening the token file never follows a symbolic link in its place (Windows has no such flag).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 TOKEN_FILE_OPEN = ("{path} can be read by other users of this machine (mode {mode:o}): the API token must be "
                    "private (chmod 600 {path}); the server was not started")
 TOKEN_FILE_EMPTY = "{path} is empty: delete it to have a new token made; the server was not started"
@@ -26,6 +28,14 @@ TOKEN_FILE_SHORT = (f"{{path}} holds a token shorter than {TOKEN_MIN_CHARS} char
                     "server could guess it: delete it to have a random token made; the server was not started")
 
 
+TOKEN_FILE_LINK = ("{path} is a symbolic link: the API token must be a file of its own, not whatever the link points "
+                   "to (delete the link to have a new token made); the server was not started")
+TOKEN_FILE_NOT_FILE = "{path} is not a file: remove it to have a new token made; the server was not started"
+TOKEN_FILE_OWNER = ("{path} belongs to another user (uid {owner}), who chose what it holds: delete it to have a new "
+                    "token made; the server was not started")
+TOKEN_FILE_UNREADABLE = "{path} cannot be read ({reason}); the server was not started"
+
+
 class TokenFileError(UnveilError):
     """The token file (or UNVEIL_API_TOKEN) cannot be used as it is; nothing was changed."""
 
@@ -34,8 +44,8 @@ def load_or_create(data_dir: str | os.PathLike[str]) -> tuple[str, bool]:
     """The token and whether it was just made (so the caller shows it once).
 
     UNVEIL_API_TOKEN wins; otherwise `data_dir`/api_token, created 0600 with a fresh random token if
-    absent. A token file others can read, an empty one or a token shorter than TOKEN_MIN_CHARS is refused
-    rather than used or replaced."""
+    absent. A token file others can read, one another user owns, a symbolic link, an empty one or a token
+    shorter than TOKEN_MIN_CHARS is refused rather than used or replaced."""
     if TOKEN_ENV in os.environ:
         if not os.environ[TOKEN_ENV].strip():
             raise TokenFileError(TOKEN_ENV_EMPTY)
@@ -49,21 +59,53 @@ def load_or_create(data_dir: str | os.PathLike[str]) -> tuple[str, bool]:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    # Written whole under a name of its own, then linked into place: a server starting at the same moment finds
+    # no token file or the whole token, never the empty file that it refused as "empty: delete it" (4 servers
+    # started together: 12 of 40 starts failed so). link, unlike rename, never replaces a token already there.
+    draft = path.with_name(f".{TOKEN_FILE}.{secrets.token_hex(8)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
     try:
-        # O_EXCL: two servers starting at once never overwrite each other's token.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read(path), False
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(token + "\n")
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(token + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return _read(path), False
+    finally:
+        draft.unlink()
     return token, True
 
 
+
 def _read(path: Path) -> str:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise TokenFileError(TOKEN_FILE_OPEN.format(path=path, mode=mode))
-    token = path.read_text(encoding="ascii").strip()
+    """The token in `path`, judged by the file actually opened (its type, owner and mode), never by a link."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except FileNotFoundError:
+        raise  # load_or_create makes one
+    except OSError as exc:
+        if path.is_symlink():  # O_NOFOLLOW: ELOOP (Linux) or EMLINK (FreeBSD) for a link, dangling or not
+            raise TokenFileError(TOKEN_FILE_LINK.format(path=path)) from None
+        raise TokenFileError(TOKEN_FILE_UNREADABLE.format(path=path, reason=exc.strerror)) from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise TokenFileError(TOKEN_FILE_NOT_FILE.format(path=path))
+        # Root reads any file: a token file another user put in a data folder they can write to would be their
+        # token (and the mode check below theirs to pass).
+        if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+            raise TokenFileError(TOKEN_FILE_OWNER.format(path=path, owner=info.st_uid))
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o077:
+            raise TokenFileError(TOKEN_FILE_OPEN.format(path=path, mode=mode))
+        with os.fdopen(os.dup(descriptor), "rb") as handle:
+            token = handle.read().decode("ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TokenFileError(TOKEN_FILE_UNREADABLE.format(path=path, reason=exc)) from None
+    finally:
+        os.close(descriptor)
     if not token:
         raise TokenFileError(TOKEN_FILE_EMPTY.format(path=path))
     if len(token) < TOKEN_MIN_CHARS:
