@@ -8,6 +8,7 @@ import os
 import sys
 
 from unveil.cli import analyze, app, audit, consent, family, retention, serve, watch
+from unveil.cli._terminal import use_escapes_for_unencodable
 
 _COMMAND_GROUPS = (analyze, app, watch, serve, family, consent, retention, audit)
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_escapes_for_unencodable()  # a name the terminal's encoding cannot show is escaped, not a crash
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

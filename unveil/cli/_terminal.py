@@ -2,10 +2,18 @@
 
 A file name may hold a line break, an ANSI escape (`ESC [ 2 J` clears the screen, `ESC ] 8` makes a link) or a
 right-to-left override: printed raw in a summary, it could fake lines of that summary or hide what it names.
+
+A terminal whose encoding is not UTF-8 (LANG=en_US.ISO-8859-1, PYTHONIOENCODING=latin-1, an old Windows console)
+cannot show every member's name: Python's stdout raised UnicodeEncodeError on the first name outside its encoding,
+after a list half printed or a consent renewed and stored (the command then looked as if it had failed). The CLI's
+streams write such a character, and a file name's undecodable byte (a lone surrogate), as its JSON escape instead
+(UNENCODABLE): readable, and JSON printed stays valid JSON of the same value.
 """
 from __future__ import annotations
 
+import codecs
 import json
+import sys
 import unicodedata
 from typing import Any
 
@@ -35,3 +43,25 @@ def _json_escape(ch: str) -> str:
         return f"\\u{code:04x}"
     code -= 0x10000  # beyond the BMP (a Unicode tag character): JSON's UTF-16 surrogate pair
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+# The codec error handler the CLI's stdout and stderr use (use_escapes_for_unencodable).
+UNENCODABLE = "unveil-json-escape"
+
+
+def _escape_unencodable(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return "".join(_json_escape(ch) for ch in error.object[error.start:error.end]), error.end
+
+
+codecs.register_error(UNENCODABLE, _escape_unencodable)
+
+
+def use_escapes_for_unencodable() -> None:
+    """Make sys.stdout and sys.stderr write each character their encoding cannot hold as its JSON escape (U+674E as
+    \\u674e) instead of raising UnicodeEncodeError; what they can hold is written as it is."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=UNENCODABLE)
