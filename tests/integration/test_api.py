@@ -449,10 +449,12 @@ def test_a_damaged_store_is_a_503_that_says_so_not_faces_without_names(analyzer,
         replies = (client.get("/v1/health", headers=AUTH),
                    client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"},
                                content=photo_bytes(faces_dir, MEMBER, 6)))
-    reason = StoreCorruptError(folder, "no such table: embeddings")
+    # The server's folder is not named to the client (it named /tmp/.../family, a home folder in real use).
+    reason = StoreCorruptError(api.STORE_FOLDER, "no such table: embeddings")
     for reply in replies:
         assert (reply.status_code, reply.json()) == (503, {"error": "store_damaged",
                                                            "detail": api.STORE_DAMAGED.format(reason=reason)})
+        assert str(folder) not in reply.text and str(tmp_path) not in reply.text
 
 
 def _png_header_claiming(width: int, height: int) -> bytes:

@@ -71,6 +71,8 @@ STORE_UNAVAILABLE = "the family store cannot be used now: {reason}"
 # no longer open anything, so only a restart with the new passphrase helps, not a retry.
 STORE_KEY_CHANGED = ("the family store's master key was replaced in another session (unveil family passwd --rotate): "
                      "restart unveil serve with the new passphrase or key file; retrying will not help")
+# What a store error's reason says instead of the store's folder.
+STORE_FOLDER = "the server's data folder"
 STORE_DAMAGED = ("the family store cannot be read, so no face can be named and no photo is analysed (a reply without "
                  "names would pass family members off as strangers): {reason}")
 BUSY = ("{admitted} photos are being received, analysed or waiting their turn, the most this server takes at once; "
@@ -237,12 +239,16 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         # 503 either way: the server is up but cannot do its job. The kind tells an automation whether
         # to retry (busy), to restart the server (its key was replaced) or to alert someone (damaged). The
         # server never locks its store itself: locked means another session rotated the master key.
+        # The reason names the store's folder ("the store in /home/alice/.local/share/unveil ..."): the path (and the
+        # user name in it) is the server's, not the client's, which may be another machine; `unveil family check`
+        # on the server names it.
+        reason = str(exc).replace(str(store.data_dir), STORE_FOLDER) if store is not None else str(exc)
         if isinstance(exc, _DAMAGE):
-            return _error(503, "store_damaged", STORE_DAMAGED.format(reason=exc))
+            return _error(503, "store_damaged", STORE_DAMAGED.format(reason=reason))
         if isinstance(exc, StoreLockedError):
             return _error(503, "store_key_changed", STORE_KEY_CHANGED)
         # Busy: another session holds the write lock for a moment; say when to come back, as for "busy".
-        return _error(503, "store_unavailable", STORE_UNAVAILABLE.format(reason=exc),
+        return _error(503, "store_unavailable", STORE_UNAVAILABLE.format(reason=reason),
                       {"Retry-After": str(BUSY_RETRY_AFTER_S)})
 
     @app.exception_handler(StarletteHTTPException)
