@@ -112,7 +112,8 @@ def _frame_rate(capture: cv2.VideoCapture) -> float | None:
 class VideoLength:
     """How long a video is: `end_s`, the time of the last frame the file holds, found by reading its packets
     (without decoding them), and `frames`, how many it holds; then what its header states: `stated_end_s`
-    (its frame count over its frame rate) and `stated_frames`, None where the header does not say."""
+    (its frame count over its frame rate, counted from the first frame as `end_s` is) and `stated_frames`,
+    None where the header does not say."""
 
     end_s: float | None
     frames: int
@@ -138,12 +139,20 @@ def video_length(video: bytes) -> VideoLength:
         # Raw mode: grab() reads the video stream's next packet and decodes nothing.
         if not capture.set(cv2.CAP_PROP_FORMAT, -1):
             return VideoLength(stated_end, stated_frames or 0, stated_end, stated_frames)
-        frames, last_s = 0, 0.0
+        frames, last_s, start_s = 0, 0.0, 0.0
         while capture.grab():
             frames += 1
             time_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             if math.isfinite(time_s):
                 last_s = max(last_s, time_s)  # packets come in decoding order, not in display order
+            if frames == 1 and fps is not None:
+                # Frames are timed from the first (POS_MSEC), a Matroska header from the container's 0: its frames
+                # can start later (a WebM cut from a stream), and its stated end counts that time as well.
+                pts = capture.get(cv2.CAP_PROP_PTS)  # the container's time, in frames at the stated rate
+                if math.isfinite(pts) and math.isfinite(time_s):
+                    start_s = max(0.0, pts / fps - time_s)
+    if stated_end is not None:
+        stated_end = round(max(0.0, stated_end - start_s), 3)
     if frames == 0:
         end_s = None
     elif last_s > 0 or frames == 1:

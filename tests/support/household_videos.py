@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -74,3 +75,21 @@ def phone_mp4(upright: np.ndarray, degrees: int, *, frames: int = 5, fps: int = 
     assert struct.unpack(">9i", data[matrix:matrix + 36]) == _DISPLAY_MATRIX[0]
     data[matrix:matrix + 36] = struct.pack(">9i", *_DISPLAY_MATRIX[degrees])
     return bytes(data)
+
+
+def webm_kept_from_a_stream(start_s: float, seconds: float, *, fps: int = 10) -> bytes:
+    """A VP9 WebM whose frames keep the times they had in a longer stream (saved from a camera's stream, or cut from
+    a recording without re-timing): the first comes at `start_s`, and the duration its header states counts from 0."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="webm") as container:
+        stream = container.add_stream("libvpx-vp9", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for index in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), index * 10 % 256, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = round((start_s + index / fps) * 1000), Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fer_core import video
-from tests.support.household_videos import cut_short_mp4, phone_mp4, webm_as_recorded_live
+from tests.support.household_videos import cut_short_mp4, phone_mp4, webm_as_recorded_live, webm_kept_from_a_stream
 
 
 def _video(times_s: list[float], *, width: int = 64, height: int = 48) -> bytes:
@@ -104,6 +104,25 @@ def test_a_whole_file_is_not_said_to_be_cut_short(tmp_path):
     clip = cut_short_mp4(tmp_path, frames=30, kept=29)  # the last frame (2.9 s) missing: under CUT_SHORT_MIN_S
     assert not video.video_length(clip).cut_short
     assert not video.video_length(_video([i / 10 for i in range(30)])).cut_short
+
+
+def test_a_video_whose_frames_start_late_on_its_clock_is_not_said_to_be_cut_short():
+    # Frames from 3.0 s to 5.9 s of the stream's clock, timed from 0 to 2.9 s; the header's 6 s count from 0.
+    clip = webm_kept_from_a_stream(3.0, 3.0)
+    length = video.video_length(clip)
+    assert length.end_s == 2.9 and length.stated_end_s == 2.9 and not length.cut_short
+    coverage = video.analyze_video(clip, lambda image: []).coverage
+    # It was said to stop at 2.9 s of 5.9 s (before video_length, 'Only 0.0-2.5 s of the 5.9 s video...').
+    assert coverage.note() == "Analysed 6 frame(s), one every 0.50 s, over the whole video (0-2.9 s)."
+    cut = video.video_length(_first_bytes_of(clip, kept_frames=10))  # cut short, the same stream is said to be
+    assert cut.end_s == 0.9 and cut.cut_short
+
+
+def _first_bytes_of(clip: bytes, *, kept_frames: int) -> bytes:
+    """`clip` up to the start of its frame number `kept_frames`: a copy stopped part way."""
+    with av.open(io.BytesIO(clip)) as container:
+        starts = [packet.pos for packet in container.demux(video=0) if packet.size]
+    return clip[:starts[kept_frames]]
 
 
 @pytest.mark.parametrize("degrees", [90, 180, 270])
