@@ -11,8 +11,10 @@ passphrase (scrypt) or a 0600 key file unlocks, and a hash-chained audit log.
 from fer_core.store._audit import AuditVerification
 from fer_core.store._crypto import MIN_PASSPHRASE_CHARS, ScryptParams, create_key_file
 from fer_core.store._errors import (
+    CANNOT_CREATE_MESSAGE,
     DAMAGED_MESSAGE,
     FULL_MESSAGE,
+    KEY_FILE_NOT_CREATED,
     LONE_KEYS_MESSAGE,
     NAME_AMBIGUOUS,
     READ_ONLY_MESSAGE,
@@ -35,6 +37,7 @@ from fer_core.store._errors import (
     StoreDamagedError,
     StoreError,
     StoreExistsError,
+    StoreFolderError,
     StoreFullError,
     StoreLockedError,
     StoreNotFoundError,
@@ -59,6 +62,8 @@ from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Dam
 from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
 
 __all__ = [
+    "CANNOT_CREATE_MESSAGE",
+    "KEY_FILE_NOT_CREATED",
     "MAX_NAME_CHARS",
     "NAME_AMBIGUOUS",
     "NAME_HIDDEN_CHARACTER",
@@ -102,6 +107,7 @@ __all__ = [
     "StoreDamagedError",
     "StoreError",
     "StoreExistsError",
+    "StoreFolderError",
     "StoreFullError",
     "StoreLockedError",
     "StoreNotFoundError",

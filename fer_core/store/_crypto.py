@@ -25,7 +25,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from fer_core.store._errors import KeyFileError, TamperedDataError, WeakPassphraseError
+from fer_core.store._errors import (
+    KEY_FILE_NOT_CREATED,
+    KeyFileError,
+    TamperedDataError,
+    WeakPassphraseError,
+    os_detail,
+)
 
 KEY_BYTES = 32  # AES-256
 _NONCE_BYTES = 12  # GCM's standard nonce; random nonces are safe far beyond a household's message count
@@ -177,6 +183,8 @@ def create_key_file(path: str | os.PathLike[str]) -> Path:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise KeyFileError(f"key file {path} already exists; it was not overwritten") from None
+    except OSError as exc:  # no such folder, or one this user cannot write
+        raise KeyFileError(KEY_FILE_NOT_CREATED.format(path=path, detail=os_detail(exc))) from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(os.urandom(KEY_BYTES))
         handle.flush()

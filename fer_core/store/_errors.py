@@ -11,6 +11,12 @@ class StoreError(UnveilError):
     """Base class of every error the family store raises on purpose."""
 
 
+def os_detail(exc: OSError) -> str:
+    """What the system said of a failed file operation, without the path (the message names it): "Permission
+    denied", "Read-only file system", "No such file or directory"."""
+    return exc.strerror or type(exc).__name__
+
+
 class StoreNotFoundError(StoreError, FileNotFoundError):
     def __init__(self, data_dir: Path) -> None:
         super().__init__(f"no Unveil store in {data_dir}: create one first")
@@ -48,6 +54,20 @@ class StoreReadOnlyError(StoreError):
 
     def __init__(self, data_dir: Path, detail: str) -> None:
         super().__init__(READ_ONLY_MESSAGE.format(data_dir=data_dir, detail=detail))
+
+
+# A new store's folder (or its parents) that this user cannot create or write: a read-only home or file system,
+# a folder of another user's, a file where a folder should be. Said before anything of the store is written.
+CANNOT_CREATE_MESSAGE = ("no store was made in {data_dir}: this user cannot create or write that folder ({detail}). "
+                         "Give your user write access to it, or choose another folder (--data-dir, or the "
+                         "UNVEIL_DATA_DIR environment variable); nothing was changed")
+
+
+class StoreFolderError(StoreError):
+    """FamilyStore.create could not create or write the store's folder (CANNOT_CREATE_MESSAGE); no store was made."""
+
+    def __init__(self, data_dir: Path, detail: str) -> None:
+        super().__init__(CANNOT_CREATE_MESSAGE.format(data_dir=data_dir, detail=detail))
 
 
 DAMAGED_MESSAGE = ("the store in {data_dir} is damaged ({count} problem(s); first: {first}); nothing was deleted "
@@ -126,7 +146,12 @@ class WeakPassphraseError(StoreError, ValueError):
 
 
 class KeyFileError(StoreError):
-    """The key file is missing, too widely readable, malformed, or does not unlock this store."""
+    """The key file is missing, too widely readable, malformed, cannot be created, or does not unlock this store."""
+
+
+# create_key_file where the folder is missing, read-only or not this user's.
+KEY_FILE_NOT_CREATED = ("key file {path} could not be created ({detail}): give a path in a folder that exists and "
+                        "that this user can write; nothing was changed")
 
 
 class TamperedDataError(StoreError):

@@ -47,6 +47,7 @@ from fer_core.store._errors import (
     StoreDamagedError,
     StoreError,
     StoreExistsError,
+    StoreFolderError,
     StoreFullError,
     StoreLockedError,
     StoreNotFoundError,
@@ -54,6 +55,7 @@ from fer_core.store._errors import (
     StoreWriteError,
     TamperedDataError,
     WrongPassphraseError,
+    os_detail,
 )
 from fer_core.store._paths import resolve_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
@@ -318,7 +320,10 @@ class FamilyStore:
         secret = _crypto.read_key_file(key_file) if key_file is not None else None
         params = scrypt or _crypto.ScryptParams()
         data_dir = resolve_data_dir(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:  # a read-only home or file system, another user's folder, a file in the way: said, not a traceback
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise StoreFolderError(data_dir, os_detail(exc)) from None
         if (data_dir / DATA_FILE).exists():
             raise StoreExistsError(data_dir)
         if (data_dir / KEYS_FILE).exists():
@@ -326,7 +331,10 @@ class FamilyStore:
         store_id, master, now = _new_id(), _crypto.new_key(), clock()
         # Both files are built in a private staging folder, then linked into place: a crash leaves
         # either no store or a whole one, and os.link refuses to replace a file made concurrently.
-        staging = Path(tempfile.mkdtemp(prefix=".unveil-new-", dir=data_dir))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".unveil-new-", dir=data_dir))
+        except OSError as exc:  # the folder exists but this user cannot write it
+            raise StoreFolderError(data_dir, os_detail(exc)) from None
         try:
             _new_db_file(staging / DATA_FILE)
             main = _connect(staging / DATA_FILE, busy_timeout)

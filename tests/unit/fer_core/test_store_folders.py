@@ -1,0 +1,71 @@
+"""A store or key file asked for where this user cannot write (a read-only home, another user's folder, a file in the
+way, a folder that does not exist): a typed error saying so, with nothing made, never a traceback. The CLI's
+`family init` printed a PermissionError's traceback, and the app's first run showed "unexpected error"."""
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from fer_core.store import (
+    CANNOT_CREATE_MESSAGE,
+    KEY_FILE_NOT_CREATED,
+    FamilyStore,
+    KeyFileError,
+    StoreFolderError,
+    create_key_file,
+)
+from tests.support import privacy_harness as h
+from tests.support.privacy_harness import run_cli as run
+
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def test_a_store_under_a_file_is_refused_with_a_typed_error_and_nothing_made(tmp_path):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    data_dir = tmp_path / "notes.txt" / "unveil"
+    with pytest.raises(StoreFolderError) as refused:
+        h.new_store(data_dir)
+    assert str(refused.value) == CANNOT_CREATE_MESSAGE.format(data_dir=data_dir, detail=os.strerror(errno.ENOTDIR))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.skipif(AS_ROOT or not hasattr(os, "geteuid"), reason="root can write to any folder")
+@pytest.mark.parametrize("inside", [True, False], ids=["a folder to make in it", "the folder itself"])
+def test_a_store_in_a_folder_this_user_cannot_write_is_refused(tmp_path, inside):
+    locked = tmp_path / "read-only"
+    locked.mkdir()
+    locked.chmod(0o500)
+    data_dir = locked / "unveil" if inside else locked
+    try:
+        with pytest.raises(StoreFolderError) as refused:
+            h.new_store(data_dir)
+        assert str(refused.value) == CANNOT_CREATE_MESSAGE.format(data_dir=data_dir, detail=os.strerror(errno.EACCES))
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_key_file_in_a_missing_folder_is_refused_with_a_typed_error(tmp_path):
+    path = tmp_path / "no such folder" / "unveil.key"
+    with pytest.raises(KeyFileError) as refused:
+        create_key_file(path)
+    assert str(refused.value) == KEY_FILE_NOT_CREATED.format(path=path, detail=os.strerror(errno.ENOENT))
+
+
+def test_the_cli_says_so_in_one_line_and_makes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    data_dir = tmp_path / "notes.txt" / "unveil"
+    code, out, err = run(capsys, "family", "init", "--data-dir", str(data_dir))
+    assert (code, out) == (1, "")
+    assert err == f"error: {CANNOT_CREATE_MESSAGE.format(data_dir=data_dir, detail=os.strerror(errno.ENOTDIR))}\n"
+    key_file = tmp_path / "keys" / "unveil.key"
+    code, out, err = run(capsys, "family", "init", "--no-passphrase", "--key-file", str(key_file),
+                         "--data-dir", str(tmp_path / "data"))
+    assert (code, out) == (1, "")
+    assert err == f"error: {KEY_FILE_NOT_CREATED.format(path=key_file, detail=os.strerror(errno.ENOENT))}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    with pytest.raises(FileNotFoundError):
+        FamilyStore(tmp_path / "data")
