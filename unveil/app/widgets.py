@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from typing import Any
 
 import streamlit as st
 
@@ -187,6 +188,25 @@ def kept_result_deleted() -> None:
     """After a kept result is deleted: the Analyze page no longer says its results are kept, and offers to
     keep them again."""
     st.session_state.pop(KEPT_ROWS, None)
+
+
+def release_uploads(files: Iterable[Any]) -> None:
+    """Drop Streamlit's own copy of these uploaded files (st.file_uploader's or st.camera_input's UploadedFile;
+    None is skipped) once the app has taken what it needs of them.
+
+    Streamlit keeps the bytes of every file uploaded in a browser session until the user takes it out of its
+    uploader (its x), or the session ends: not when the app draws the uploader again under a new key, which the
+    Analyze page does after each upload (its inbox) and the Family page's forms once they are used. So every photo
+    uploaded in a tab stayed in the server's memory until the tab was closed, after "Clear all" and after the
+    enrolment too: 5.4 MB more for each 12 MP photo (benchmarks/soak.py app; docs/reports/soak.md)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None:  # not in a script run (a bare import): Streamlit holds nothing for it
+        return
+    for upload in files:
+        if upload is not None:
+            context.uploaded_file_mgr.remove_file(session_id=context.session_id, file_id=upload.file_id)
 
 
 def clear_photos() -> None:

@@ -41,6 +41,7 @@ if inputs:
     # The uploader is an inbox: its photos join this session's batch (listed below, each removable)
     # and it is drawn again empty, so what it shows never disagrees with the results.
     batch.add(inputs)
+    _ui.release_uploads([*(uploads or []), shot])  # the batch holds their bytes now; Streamlit would until the tab closes
     app_session.renew(state, "analyze_inputs")
     st.rerun()
 if not len(batch):

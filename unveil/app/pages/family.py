@@ -75,9 +75,11 @@ def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key:
     """The photos and camera shots of a form (the enrolment form, or re-embedding one member): uploads, kept
     shots shown with their Discard button, each photo's faces, a note for each photo left out, and which face
     is `who` in a photo with several (`shots_kept`: what the kept shots are, given their count). Returns the
-    photos ({label: bytes}), the photos read and the faces picked ({label: index or None})."""
+    photos ({label: bytes}), the photos read, the faces picked ({label: index or None}) and the uploader's and
+    camera's files, for _ui.release_uploads once the form is done (it is drawn again under new keys)."""
     uploads = st.file_uploader(label, type=PHOTO_TYPES, accept_multiple_files=True, key=key("photos"))
     shots = _ui.enrol_shots(form)
+    shot = None
     if st.toggle("Add camera shots", key=key("camera_on")):
         shot = st.camera_input("Camera", key=key("camera"))
         if shot is not None and st.button("Keep this shot", key=keep_key):
@@ -108,7 +110,7 @@ def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key:
                 f"{shown(photo.label)} shows {len(photo.faces)} faces: which one is {shown(who)}?",
                 [None, *range(len(photo.faces))], key=key(f"pick_{photo.label}"),
                 format_func=lambda i: "None: leave this photo out" if i is None else f"Face {i + 1}")
-    return photos, read, picks
+    return photos, read, picks, [*(uploads or []), shot]
 
 
 def _reembed_from_photos_form(member, identity, *, expanded: bool) -> None:
@@ -121,7 +123,7 @@ def _reembed_from_photos_form(member, identity, *, expanded: bool) -> None:
     name = shown(member.name)
     with st.expander(app_enrolment.REEMBED_FROM_PHOTOS_TITLE.format(name=name), expanded=expanded):
         st.caption(app_enrolment.REEMBED_FROM_PHOTOS_HOW.format(name=name))
-        photos, read, picks = _photo_inputs(
+        photos, read, picks, uploaded = _photo_inputs(
             form, key, label=f"Photos of {name}", who=member.name,
             shots_kept=lambda count: app_enrolment.REEMBED_SHOTS_KEPT.format(count=count, name=name),
             keep_key=f"reenrol_keep_shot_{member.person_id}", clear_key=f"reenrol_clear_shots_{member.person_id}")
@@ -137,6 +139,7 @@ def _reembed_from_photos_form(member, identity, *, expanded: bool) -> None:
                     done = app_enrolment.reembed_from_photos(store, member, read, picks, model=identity)
                     _ui.family_changed()
                     _ui.forget_photo_form(form)
+                    _ui.release_uploads(uploaded)
                     app_session.renew(st.session_state, form)
                     st.session_state[FLASH] = done
                     st.rerun()
@@ -209,7 +212,7 @@ with enrol_tab:
                     st.rerun()
         st.write("Several photos of one person, each showing only their face, give the best recognition (4 or more).")
         name = st.text_input("Name", key=_key("name"))
-        photos, read, picks = _photo_inputs(
+        photos, read, picks, uploaded = _photo_inputs(
             "enrol", _key, label="Photos of this person", who=name.strip() or "the person",
             shots_kept=lambda count: app_enrolment.SHOTS_KEPT.format(count=count), keep_key="enrol_keep_shot",
             clear_key="enrol_clear_shots")
@@ -248,6 +251,7 @@ with enrol_tab:
                                                     picks=picks)
                     _ui.family_changed()
                     _ui.enrol_shots("enrol").clear()
+                    _ui.release_uploads(uploaded)
                     app_session.renew(st.session_state, "enrol")
                     enrolled = app_enrolment.ENROLLED.format(name=done.name, embeddings=done.embeddings,
                                                              thumbnails=done.thumbnails)
