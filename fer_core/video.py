@@ -68,6 +68,13 @@ COVERAGE_FILE_CUT_SHORT = ("The file stops at {end:.1f} s although its header st
 CUT_SHORT_MIN_S = 1.0
 
 
+# Timestamps that go back by more than this (recordings joined end to end, a camera's stream saved across a
+# restart) start a new stretch of the timeline after the frame before, as a player shows them; less is left as it is.
+# Read from packets, in decoding order, only a key frame's counts: the frames a decoder reorders (B-frames) go back
+# too, by up to 16 frames (15 s in an H.264 video of 1 frame a second), and a joined clip starts with a key frame.
+TIMESTAMP_JUMP_S = 1.0
+
+
 # Frames above the photo limit (fer_core.images.MAX_PIXELS) are refused from the video's header, before any is
 # decoded: a 20 KB video of 8000x7000 frames took 825 MB (the decoded frame, its BGR and RGB copies) before the
 # analyzer refused its first frame.
@@ -101,6 +108,25 @@ def _opened(video: bytes) -> Iterator[cv2.VideoCapture]:
     finally:
         capture.release()
         stream.close()
+
+
+class _Timeline:
+    """A video's frame times on one timeline that does not go back (see TIMESTAMP_JUMP_S): after a jump back,
+    the times go on from one frame (at the stated rate) after the latest time seen. Without it every frame after
+    the jump was skipped as already past, and the note said the whole video had been analysed."""
+
+    def __init__(self, fps: float | None) -> None:
+        self._step = 0.0 if fps is None else 1.0 / fps
+        self._offset = 0.0
+        self._latest: float | None = None
+
+    def __call__(self, time_s: float, *, may_jump: bool = True) -> float:
+        """`time_s` on the timeline; `may_jump` False: a time that goes back is not a jump (a reordered frame)."""
+        if may_jump and self._latest is not None and time_s + self._offset < self._latest - TIMESTAMP_JUMP_S:
+            self._offset = self._latest + self._step - time_s
+        time_s += self._offset
+        self._latest = time_s if self._latest is None else max(self._latest, time_s)
+        return time_s
 
 
 def _frame_rate(capture: cv2.VideoCapture) -> float | None:
@@ -139,12 +165,14 @@ def video_length(video: bytes) -> VideoLength:
         # Raw mode: grab() reads the video stream's next packet and decodes nothing.
         if not capture.set(cv2.CAP_PROP_FORMAT, -1):
             return VideoLength(stated_end, stated_frames or 0, stated_end, stated_frames)
-        frames, last_s, start_s = 0, 0.0, 0.0
+        frames, last_s, start_s, timeline = 0, 0.0, 0.0, _Timeline(fps)
         while capture.grab():
             frames += 1
             time_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             if math.isfinite(time_s):
-                last_s = max(last_s, time_s)  # packets come in decoding order, not in display order
+                # Packets come in decoding order, not in display order.
+                key = bool(capture.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME))
+                last_s = max(last_s, timeline(time_s, may_jump=key))
             if frames == 1 and fps is not None:
                 # Frames are timed from the first (POS_MSEC), a Matroska header from the container's 0: its frames
                 # can start later (a WebM cut from a stream), and its stated end counts that time as well.
@@ -185,7 +213,8 @@ def sample_frames(
     Decoded in memory by OpenCV's FFmpeg backend. Frames are taken by their timestamps, so variable
     frame rate videos are sampled evenly in time; each is the first frame at or after its scheduled
     time, and the schedule does not drift by those small delays. Times that fall in a gap between
-    frames are skipped: the frame after the gap stands for the first of them. VideoError if the bytes
+    frames are skipped: the frame after the gap stands for the first of them; times that jump back go on
+    from the frame before (see _Timeline). VideoError if the bytes
     cannot be opened as a video, its frames have more than `max_pixels` pixels (FRAMES_TOO_LARGE), or it
     holds no decodable frame.
     """
@@ -199,11 +228,12 @@ def sample_frames(
             raise VideoError(FRAMES_TOO_LARGE.format(width=width, height=height, pixels=width * height,
                                                      limit=max_pixels))
         fps = _frame_rate(capture)
-        index, taken, due_s = 0, 0, 0.0
+        index, taken, due_s, timeline = 0, 0, 0.0, _Timeline(fps)
         while taken < max_frames and capture.grab():
             time_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             if fps is not None and (not math.isfinite(time_s) or time_s <= 0) and index > 0:
                 time_s = index / fps  # some containers report no timestamps
+            time_s = timeline(time_s)
             index += 1
             if time_s + 1e-6 < due_s:
                 continue

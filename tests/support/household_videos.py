@@ -93,3 +93,19 @@ def webm_kept_from_a_stream(start_s: float, seconds: float, *, fps: int = 10) ->
         for packet in stream.encode():
             container.mux(packet)
     return buffer.getvalue()
+
+
+def mpegts_clip(seconds: float, shade: int, *, fps: int = 10) -> bytes:
+    """An MPEG-TS clip (a camcorder's .MTS, a stream saved as it came) of frames of one grey `shade`, timed from 0:
+    two of them joined end to end (`cat a.mts b.mts`) make a video whose timestamps go back to 0 halfway."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mpegts") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), shade, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from fer_core import video
-from tests.support.household_videos import cut_short_mp4, phone_mp4, webm_as_recorded_live, webm_kept_from_a_stream
+from tests.support.household_videos import (
+    cut_short_mp4,
+    mpegts_clip,
+    phone_mp4,
+    webm_as_recorded_live,
+    webm_kept_from_a_stream,
+)
 
 
 def _video(times_s: list[float], *, width: int = 64, height: int = 48) -> bytes:
@@ -123,6 +129,36 @@ def _first_bytes_of(clip: bytes, *, kept_frames: int) -> bytes:
     with av.open(io.BytesIO(clip)) as container:
         starts = [packet.pos for packet in container.demux(video=0) if packet.size]
     return clip[:starts[kept_frames]]
+
+
+def test_two_clips_joined_end_to_end_are_analysed_one_after_the_other():
+    # Two 4 s camcorder clips joined with `cat`: the second's timestamps go back to 0. Its frames were all skipped as
+    # already past (the frame at 4.0 s alone was taken) and the note said the whole video (0-4.0 s) was analysed.
+    joined = mpegts_clip(4.0, shade=40) + mpegts_clip(4.0, shade=200)
+    assert video.video_end(joined) == 7.9
+    frames = list(video.sample_frames(joined, every_s=0.5))
+    assert [f.time_s for f in frames] == [i / 2 for i in range(16)]
+    assert [round(float(f.image.mean()) / 80) for f in frames] == [0] * 8 + [2] * 8  # dark, then the bright clip
+    coverage = video.analyze_video(joined, lambda image: []).coverage
+    assert coverage.note() == "Analysed 16 frame(s), one every 0.50 s, over the whole video (0-7.9 s)."
+
+
+def test_frames_reordered_in_a_slow_video_are_not_taken_for_clips_joined():
+    # H.264 at 1 frame a second with up to 16 B-frames: in decoding order a packet's time goes back by up to 15 s
+    # (more than TIMESTAMP_JUMP_S), but only at a key frame does a jump back start a new stretch of the timeline.
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=1, options={"bf": "16", "b_strategy": "2"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        noise = np.random.default_rng(1).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+        for index in range(60):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(noise, index, axis=1), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    clip = buffer.getvalue()
+    assert video.video_end(clip) == 59.0
+    assert [f.time_s for f in video.sample_frames(clip, every_s=10)] == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
 
 
 @pytest.mark.parametrize("degrees", [90, 180, 270])
