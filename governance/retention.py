@@ -20,12 +20,13 @@ use is damage of the same kind: what only the date would remove waits until the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 from fer_core import UnveilError
 from fer_core.store import FamilyStore
 from governance import audit_log, clock, consent, erasure
+from governance.consent import local_day
 
 KINDS: dict[str, str] = {
     "unseen_people": "people not recognised for N days are erased (key destroyed)",
@@ -105,12 +106,12 @@ class DateCheck:
     def days(self) -> int:
         return (datetime.fromisoformat(self.now) - datetime.fromisoformat(self.last_used_at)).days
 
-    def text(self) -> str:
-        """DATE_UNCONFIRMED filled in: the two dates, the days between, what waits in words."""
-        day = "%Y-%m-%d"
+    def text(self, zone: tzinfo | None = None) -> str:
+        """DATE_UNCONFIRMED filled in: the two dates, as days of the user's calendar in `zone` (None: this machine's;
+        "the clock reads" the date the household's clock shows, not UTC's), the days between, what waits in words."""
         waiting = ", ".join(f"{count:,} {REMOVAL_WORDS[kind][count != 1]}" for kind, count in self.waiting.items() if count)
-        return DATE_UNCONFIRMED.format(now=datetime.fromisoformat(self.now).strftime(day), days=self.days,
-                                       last=datetime.fromisoformat(self.last_used_at).strftime(day), waiting=waiting)
+        return DATE_UNCONFIRMED.format(now=local_day(datetime.fromisoformat(self.now), zone), days=self.days,
+                                       last=local_day(datetime.fromisoformat(self.last_used_at), zone), waiting=waiting)
 
 
 @dataclass(frozen=True)

@@ -63,3 +63,18 @@ def test_the_longest_consent_ends_no_more_than_the_maximum_after_now():
     now = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
     longest = consent.expires_on_day(now, consent.MAX_CONSENT_DAYS, ZoneInfo("Pacific/Kiritimati"))
     assert longest == now + timedelta(days=consent.MAX_CONSENT_DAYS)
+
+
+def test_the_date_question_names_the_days_the_households_clock_shows():
+    """'The clock reads 2026-12-06' at 08:00 on 7 December in Kiritimati: the sweep's date question gave UTC dates."""
+    from governance.retention import DATE_UNCONFIRMED, DateCheck
+
+    check = DateCheck(last_used_at="2026-10-22T18:30:00+00:00", now="2026-12-06T18:00:00+00:00",
+                      waiting={"consent_expired": 1})
+    said = DATE_UNCONFIRMED.format(now="2026-12-07", days=44, last="2026-10-23",
+                                   waiting="1 member whose consent expired")
+    assert check.text(ZoneInfo("Pacific/Kiritimati")) == said
+    with machine_time_zone("Pacific/Kiritimati"):
+        assert check.text() == said
+    assert check.text(UTC) == DATE_UNCONFIRMED.format(now="2026-12-06", days=44, last="2026-10-22",
+                                                      waiting="1 member whose consent expired")

@@ -153,7 +153,7 @@ def test_a_clock_years_ahead_erases_no_one_until_the_date_is_confirmed(store, cl
     assert report.total == 0 and report.receipts == []
     check = report.date_check
     assert check.waiting == {"consent_expired": 1, "unseen_people": 1, "thumbnails": 1, "analyses": 1}
-    assert check.text() == retention.DATE_UNCONFIRMED.format(
+    assert check.text(UTC) == retention.DATE_UNCONFIRMED.format(
         now="2030-01-14", days=1095, last="2027-01-15",
         waiting="1 member whose consent expired, 1 member not seen for too long, 1 thumbnail, 1 kept result")
     assert {**_state(store), "audit": before["audit"]} == before  # only the log grew
