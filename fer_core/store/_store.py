@@ -153,6 +153,19 @@ def _new_db_file(path: Path) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def _make_private_folders(path: Path) -> None:
+    """Make `path` and each missing folder above it 0700 (less what the umask takes away), as the XDG base directory
+    spec asks of a data folder's parents: mkdir(parents=True) made them 0777 less the umask, so under umask 000 a new
+    ~/.local/share was writable by every user of the machine, who could then move the store aside and put another in
+    its place. Folders that exist keep their mode."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):  # not every platform can fsync a directory
         fd = os.open(path, os.O_RDONLY)
@@ -321,7 +334,7 @@ class FamilyStore:
         params = scrypt or _crypto.ScryptParams()
         data_dir = resolve_data_dir(data_dir)
         try:  # a read-only home or file system, another user's folder, a file in the way: said, not a traceback
-            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _make_private_folders(data_dir)
         except OSError as exc:
             raise StoreFolderError(data_dir, os_detail(exc)) from None
         if (data_dir / DATA_FILE).exists():

@@ -69,3 +69,24 @@ def test_the_cli_says_so_in_one_line_and_makes_nothing(tmp_path, monkeypatch, ca
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     with pytest.raises(FileNotFoundError):
         FamilyStore(tmp_path / "data")
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_the_folders_made_for_a_new_store_are_private_whatever_the_umask(tmp_path, umask):
+    """mkdir(parents=True) made the folders above the store 0777 less the umask: under umask 000 a new ~/.local/share
+    was writable by every user, who could move the store aside and put another in its place. Each folder made is now
+    0700 (the XDG base directory spec's mode); its files 0600; a folder that was there keeps its mode."""
+    import stat
+
+    (tmp_path / "home").mkdir(mode=0o755)
+    (tmp_path / "home").chmod(0o755)
+    data_dir = tmp_path / "home" / ".local" / "share" / "unveil"
+    before = os.umask(umask)
+    try:
+        h.new_store(data_dir).close()
+    finally:
+        os.umask(before)
+    modes = {str(path.relative_to(tmp_path)): stat.S_IMODE(path.stat().st_mode)
+             for path in (tmp_path / "home", *sorted((tmp_path / "home").rglob("*")))}
+    assert modes == {"home": 0o755, "home/.local": 0o700, "home/.local/share": 0o700, "home/.local/share/unveil": 0o700,
+                     "home/.local/share/unveil/keys.db": 0o600, "home/.local/share/unveil/unveil.db": 0o600}
