@@ -81,6 +81,12 @@ TIMESTAMP_JUMP_S = 1.0
 FRAMES_TOO_LARGE = "its frames are too large ({width}x{height} = {pixels:,} pixels, limit {limit:,})"
 
 
+# File name endings the Video page accepts (its uploader refuses any other), all read by OpenCV's FFmpeg: phones' and
+# cameras' MP4/MOV/M4V, 3GP of older phones, camcorders' AVCHD (.mts, .m2ts: H.264 in MPEG-TS), MPEG-1/2 of older
+# cameras and DVD copies (.mpg, .mpeg), Windows Media (.wmv), AVI, and MKV/WebM (browsers, screen recorders).
+VIDEO_SUFFIXES = ("mp4", "mov", "m4v", "3gp", "mts", "m2ts", "mpg", "mpeg", "wmv", "avi", "mkv", "webm")
+
+
 class VideoError(UnveilError, ValueError):
     """The upload is not a video this machine can decode (corrupt, empty, or an unsupported codec)."""
 

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from fer_core import video as fer_video
 from fer_core.detection import FaceDetector
 from fer_core.images import load_image
 from fer_core.store import FamilyStore
@@ -265,6 +266,13 @@ def test_video_tracks_two_people_and_charts_their_emotions(app_env, faces_dir, t
     _no_exception(at)
     assert [e.value for e in at.error] == [
         "Analysing broken.mp4: this file cannot be read as a video (corrupt or an unsupported format)"]
+
+
+def test_the_video_uploader_takes_camcorder_and_older_phone_files(app_env):
+    # The uploader refused a camcorder's .mts and an older phone's .3gp before the page saw them.
+    accepted = {t.lstrip(".") for t in _app("video").file_uploader(key="video_upload").proto.type}
+    assert {"mts", "m2ts", "3gp", "mpg", "wmv"} <= accepted
+    assert set(fer_video.VIDEO_SUFFIXES) <= accepted  # Streamlit adds spellings of its own (mpeg4 beside mp4)
 
 
 def test_a_video_file_cut_short_is_analysed_as_far_as_it_goes_and_the_page_warns_that_it_stops_early(app_env, tmp_path):

@@ -8,8 +8,6 @@ from governance import family
 from unveil.app import widgets as _ui
 from unveil.app.text import shown
 
-VIDEO_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
-
 
 def _timeline_spec(classes: list[str], end_s: float) -> dict:
     """One line per emotion over time, on a fixed 0-100% axis; every face's chart shares one time
@@ -29,7 +27,7 @@ def _timeline_spec(classes: list[str], end_s: float) -> dict:
 st.title("Analyze a video")
 st.caption("The video is decoded in memory, frame by frame; nothing is saved.")
 
-upload = st.file_uploader("Video", type=VIDEO_TYPES, key="video_upload")
+upload = st.file_uploader("Video", type=list(video.VIDEO_SUFFIXES), key="video_upload")
 every_s = st.slider("Analyse one frame every (seconds)", 0.1, 2.0, video.DEFAULT_SAMPLE_EVERY_S, 0.1, key="video_every")
 max_frames = st.number_input("At most this many frames", 5, 600, video.DEFAULT_MAX_FRAMES, key="video_max_frames")
 
