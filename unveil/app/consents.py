@@ -88,33 +88,36 @@ DATE_IN_QUESTION_FORM = (f"The clock reads more than {consent.clock.CLOCK_GAP_DA
                          "date is right\") or set the clock right first.")
 
 
-def member_label(member: Member) -> str:
-    """How the form's member picker shows a member: their name and when their consent ends (or ended)."""
+def member_label(member: Member, zone: tzinfo | None = None) -> str:
+    """How the form's member picker shows a member: their name and when their consent ends (or ended), a day of the
+    user's calendar (in `zone`, None: this machine's)."""
     record = member.consent
     if record is None:
         return f"{member.name} (no consent record)"
     if member.consent_status == "expired":
-        return f"{member.name} (consent ended on {record.expires_at:%Y-%m-%d})"
+        return f"{member.name} (consent ended on {consent.local_day(record.expires_at, zone)})"
     if member.consent_status == consent.NOT_YET_IN_FORCE:
-        return f"{member.name} (consent not yet in force: dated {record.given_at:%Y-%m-%d})"
-    return f"{member.name} (consent until {record.expires_at:%Y-%m-%d})"
+        return f"{member.name} (consent not yet in force: dated {consent.local_day(record.given_at, zone)})"
+    return f"{member.name} (consent until {consent.local_day(record.expires_at, zone)})"
 
 
-def consent_summary(member: Member, *, date_in_question: bool = False, clock_behind: bool = False) -> str:
+def consent_summary(member: Member, *, date_in_question: bool = False, clock_behind: bool = False,
+                    zone: tzinfo | None = None) -> str:
     """CONSENT_ACTIVE, CONSENT_EXPIRED (CONSENT_EXPIRED_DATE_IN_QUESTION while `date_in_question`: governance.clock),
     CONSENT_NOT_YET (CONSENT_NOT_YET_DATE_UNSETTLED while `clock_behind`: governance.clock.behind) or CONSENT_MISSING
-    for this member."""
+    for this member; its dates are days of the user's calendar (in `zone`, None: this machine's)."""
     record = member.consent
     if record is None:
         return CONSENT_MISSING.format(name=member.name)
+    until, given = consent.local_day(record.expires_at, zone), consent.local_day(record.given_at, zone)
     if member.consent_status == "expired":
         said = CONSENT_EXPIRED_DATE_IN_QUESTION if date_in_question else CONSENT_EXPIRED
-        return said.format(name=member.name, until=record.expires_at)
+        return said.format(name=member.name, until=until)
     if member.consent_status == consent.NOT_YET_IN_FORCE:
         said = CONSENT_NOT_YET_DATE_UNSETTLED if clock_behind else CONSENT_NOT_YET
-        return said.format(name=member.name, given=record.given_at)
-    return CONSENT_ACTIVE.format(name=member.name, until=record.expires_at, scope=record.scope,
-                                 given_by=record.given_by, relation=record.relation)
+        return said.format(name=member.name, given=given)
+    return CONSENT_ACTIVE.format(name=member.name, until=until, scope=record.scope, given_by=record.given_by,
+                                 relation=record.relation)
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,11 @@ class Renewal:
         return RENEW_ENDS.format(days=plural(self.days, "day"), name=self.name, until=self.until)
 
     def warning(self) -> str | None:
-        """RENEW_SHORTENS when the renewal ends the consent sooner than it runs now; None otherwise."""
-        return RENEW_SHORTENS.format(name=self.name, before=self.before) if self.shortens else None
+        """RENEW_SHORTENS when the renewal ends the consent sooner than it runs now; None otherwise. The consent's
+        end now is said on the calendar `until` is on (the user's)."""
+        if not self.shortens:
+            return None
+        return RENEW_SHORTENS.format(name=self.name, before=self.before.astimezone(self.until.tzinfo))
 
 
 def renewal_end(now: datetime, days: int, zone: tzinfo | None = None) -> datetime:
@@ -185,10 +191,10 @@ def renew(store: FamilyStore, member: Member, days: int, *, zone: tzinfo | None 
     given = {} if giver is None else {"given_by": giver.name if giver.guardian else member.name,
                                       "subject_is_child": giver.child}
     record = consent.renew(store, member.person_id, expires_at=until, **given)
-    said = RENEWED.format(name=member.name, until=record.expires_at, given_by=record.given_by,
+    said = RENEWED.format(name=member.name, until=consent.local_day(record.expires_at, zone), given_by=record.given_by,
                           relation=record.relation, child=FOR_A_CHILD if record.subject_is_child else "")
     if before is not None and record.expires_at < before.expires_at:
-        said += SHORTENED.format(before=before.expires_at)
+        said += SHORTENED.format(before=consent.local_day(before.expires_at, zone))
     elif before is not None and not before.is_active(now):
         said += NAMED_AGAIN
     return said

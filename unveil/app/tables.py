@@ -5,23 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from governance import retention
+from governance.consent import local_day
 from unveil.app.session import plural
 from unveil.app.text import shown
 
 
-def members_table(members: Sequence[Any]) -> pd.DataFrame:
-    """governance.family.members() as a table: who, consent status and expiry, what is stored."""
+def members_table(members: Sequence[Any], zone: tzinfo | None = None) -> pd.DataFrame:
+    """governance.family.members() as a table: who, consent status and expiry (the day it ends on the user's calendar,
+    in `zone`, None: this machine's), what is stored."""
     rows = [{
         "name": m.name,
         "consent": m.consent_status,
-        "expires": m.consent.expires_at.strftime("%Y-%m-%d") if m.consent else "",
+        "expires": local_day(m.consent.expires_at, zone).isoformat() if m.consent else "",
         "given by": f"{m.consent.given_by} ({m.consent.relation})" if m.consent else "",
         "scope": m.consent.scope if m.consent else "",
         "face prints": m.embeddings,
@@ -33,8 +35,10 @@ def members_table(members: Sequence[Any]) -> pd.DataFrame:
                                        "enrolled", "last seen"])
 
 
-def ledger_table(rows: Sequence[Any]) -> pd.DataFrame:
-    """governance.consent.ledger() as a table, one row per enrolled person."""
+def ledger_table(rows: Sequence[Any], zone: tzinfo | None = None) -> pd.DataFrame:
+    """governance.consent.ledger() as a table, one row per enrolled person; its dates are days of the user's calendar
+    (in `zone`, None: this machine's): a consent given at 09:00 in Auckland was given that day, not the day before as
+    its UTC date says."""
     out = []
     for row in rows:
         record = row.record
@@ -46,8 +50,8 @@ def ledger_table(rows: Sequence[Any]) -> pd.DataFrame:
             "child": record.subject_is_child if record else None,
             "purpose": record.purpose if record else "",
             "scope": record.scope if record else "",
-            "given": record.given_at.strftime("%Y-%m-%d") if record else "",
-            "expires": record.expires_at.strftime("%Y-%m-%d") if record else "",
+            "given": local_day(record.given_at, zone).isoformat() if record else "",
+            "expires": local_day(record.expires_at, zone).isoformat() if record else "",
         })
     return pd.DataFrame(out, columns=["person", "status", "given by", "relation", "child", "purpose", "scope", "given",
                                       "expires"])

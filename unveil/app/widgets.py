@@ -18,7 +18,7 @@ from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
 from governance import consent, enrolment, family
 from unveil.app import photos, tables
 from unveil.app import session as app_session
-from unveil.app.enrolment import CameraShots
+from unveil.app.enrolment import CameraShots, user_zone
 from unveil.app.text import shown
 
 log = logging.getLogger("unveil.app")
@@ -412,7 +412,7 @@ def sweep_date_question(key: str) -> None:
         return  # nothing waits any more (the Family page's consent form still offers to confirm the date)
     question = st.empty()
     with question.container():
-        st.warning(report.date_check.text())
+        st.warning(report.date_check.text(user_zone(st.context.timezone)))  # the dates of the user's calendar
         confirmed = st.button(DATE_IS_RIGHT, key=key)
     if confirmed:
         with friendly_errors("Applying the retention policy"):

@@ -153,7 +153,7 @@ with members_tab:
     if not members:
         st.info("No one is enrolled yet.")
     else:
-        st.dataframe(tables.members_table(members), hide_index=True)
+        st.dataframe(tables.members_table(members, app_enrolment.user_zone(st.context.timezone)), hide_index=True)
         identity, reembeddings = None, []
         with _ui.friendly_errors("Loading the models"):
             identity = _ui.analyzer().identity_model
@@ -268,7 +268,8 @@ def _consent_key(*parts: str) -> str:
 with consent_tab:
     if members:
         by_id = {member.person_id: member for member in members}
-        labels = {pid: app_consents.member_label(member) for pid, member in by_id.items()}
+        days_zone = app_enrolment.user_zone(st.context.timezone)  # dates said as days of the user's calendar
+        labels = {pid: app_consents.member_label(member, days_zone) for pid, member in by_id.items()}
         chosen_id = st.selectbox("Member", list(by_id), index=app_consents.picked_index(
             list(by_id), st.session_state.get(app_consents.PICKED)), format_func=labels.__getitem__,
             key=app_consents.picker_key(labels.values()))
@@ -283,7 +284,7 @@ with consent_tab:
         date_in_question = clock.in_question(store, now)
         behind = None if date_in_question else clock.behind(store, now)
         st.write(shown(app_consents.consent_summary(member, date_in_question=date_in_question,
-                                                    clock_behind=behind is not None)))
+                                                    clock_behind=behind is not None, zone=days_zone)))
         if member.consent is not None and (date_in_question or behind is not None):
             st.warning(app_consents.DATE_IN_QUESTION_FORM if date_in_question
                        else app_consents.CLOCK_BEHIND_FORM.format(last=datetime.fromtimestamp(behind, UTC)))

@@ -7,6 +7,7 @@ from fer_core.model_files import models_dir
 from governance import audit_log, consent, retention
 from unveil.app import bias_upload, tables
 from unveil.app import widgets as _ui
+from unveil.app.enrolment import user_zone
 from unveil.app.text import shown
 
 BIAS_REPORT = "governance_bias_report"
@@ -31,7 +32,7 @@ with ledger_tab:
         with _ui.friendly_errors("Reading the consent ledger"):
             rows = consent.ledger(store)
             if rows:
-                st.dataframe(tables.ledger_table(rows), hide_index=True)
+                st.dataframe(tables.ledger_table(rows, user_zone(st.context.timezone)), hide_index=True)
             else:
                 st.info("No one is enrolled, so no consent is recorded.")
 
