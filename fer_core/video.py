@@ -135,6 +135,33 @@ class _Timeline:
         return time_s
 
 
+def _pixel_aspect(capture: cv2.VideoCapture) -> float:
+    """How wide one decoded pixel is shown, over how high (1.0: square). Camcorders' AVCHD at 1440x1080 and DV or
+    DVD video at 720x576 or 720x480 store wide pixels that a player stretches; OpenCV reports their ratio (the
+    sample aspect ratio) but returns the frames unstretched, so faces would be read squeezed. The ratio is of the
+    stored frame: for a frame OpenCV turns a quarter (a rotated phone video) it applies to the other side."""
+    num, den = capture.get(cv2.CAP_PROP_SAR_NUM), capture.get(cv2.CAP_PROP_SAR_DEN)
+    if not (math.isfinite(num) and math.isfinite(den) and num > 0 and den > 0):
+        return 1.0
+    aspect = num / den
+    if not 0.25 <= aspect <= 4.0 or abs(aspect - 1.0) < 0.01:
+        return 1.0  # unset, or not a ratio any camera writes
+    turned = round(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 180 == 90
+    if turned and capture.get(cv2.CAP_PROP_ORIENTATION_AUTO):
+        aspect = 1.0 / aspect
+    return aspect
+
+
+def _shown_size(width: int, height: int, aspect: float) -> tuple[int, int]:
+    """The size a frame of `width` x `height` pixels of `aspect` is shown at, stretched (never shrunk) to square
+    pixels: wide pixels widen the frame, tall ones heighten it."""
+    if aspect > 1.0:
+        return round(width * aspect), height
+    if aspect < 1.0:
+        return width, round(height / aspect)
+    return width, height
+
+
 def _frame_rate(capture: cv2.VideoCapture) -> float | None:
     fps = capture.get(cv2.CAP_PROP_FPS)
     return fps if math.isfinite(fps) and fps > 0 else None
@@ -220,7 +247,8 @@ def sample_frames(
     frame rate videos are sampled evenly in time; each is the first frame at or after its scheduled
     time, and the schedule does not drift by those small delays. Times that fall in a gap between
     frames are skipped: the frame after the gap stands for the first of them; times that jump back go on
-    from the frame before (see _Timeline). VideoError if the bytes
+    from the frame before (see _Timeline). Frames come as a player shows them: turned upright by OpenCV from
+    the rotation a phone records, and stretched to square pixels (see _pixel_aspect). VideoError if the bytes
     cannot be opened as a video, its frames have more than `max_pixels` pixels (FRAMES_TOO_LARGE), or it
     holds no decodable frame.
     """
@@ -229,7 +257,9 @@ def sample_frames(
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     with _opened(video) as capture:
-        width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        aspect = _pixel_aspect(capture)
+        width, height = _shown_size(int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                                    int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), aspect)
         if width * height > max_pixels:
             raise VideoError(FRAMES_TOO_LARGE.format(width=width, height=height, pixels=width * height,
                                                      limit=max_pixels))
@@ -246,6 +276,8 @@ def sample_frames(
             ok, bgr = capture.retrieve()
             if not ok or bgr is None:
                 continue
+            if aspect != 1.0:  # to square pixels, as a player shows the frame
+                bgr = cv2.resize(bgr, _shown_size(bgr.shape[1], bgr.shape[0], aspect), interpolation=cv2.INTER_LINEAR)
             yield Frame(round(time_s, 3), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             taken += 1
             # The next multiple of every_s after this frame, not the next slot counted: after a gap (a phone
