@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from fer_core import ModelError, render
+from fer_core import ModelError, render, video
 from fer_core.analyzer import FaceAnalyzer
 from fer_core.images import CANNOT_BE_READ, NOT_AN_IMAGE
 from tests.support.app import PUBLIC_DOMAIN
+from tests.support.household_videos import webm_as_recorded_live
 from tests.support.paths import REPO
 from unveil.cli import EXIT_BROKEN_PIPE, main
 from unveil.cli.analyze import (
@@ -37,6 +38,7 @@ from unveil.cli.analyze import (
     NOT_READ_HEADER,
     PAGES_NOT_READ,
     READ_WITH_PROBLEM_HEADER,
+    REASON_A_VIDEO,
     REASON_ANNOTATION_NOT_WRITTEN,
     REASON_ANNOTATION_RENAMED,
     REASON_BROKEN_LINK,
@@ -51,6 +53,7 @@ from unveil.cli.analyze import (
     STOPPED_AFTER,
     UNREADABLE_FOLDER,
     UNREADABLE_IMAGE,
+    VIDEO_SUFFIXES,
 )
 
 
@@ -230,6 +233,24 @@ def test_a_file_name_cannot_write_control_characters_to_the_terminal(tmp_path, c
     assert code == 1 and err.splitlines() == [  # the name's line break is not a line of the summary
         NOT_READ_HEADER.format(count=1, total=1),
         f"  {root}/x.jpg: fine\\n  \\x1b[2Jother\\u202egpj.jpg: {NOT_AN_IMAGE}"]
+
+
+def test_a_video_named_explicitly_is_said_to_be_a_video_for_the_app_s_video_page(tmp_path, capsys):
+    # It was 'not an image, or its header is corrupt (format not recognised)', of a video a phone plays.
+    clip = tmp_path / "birthday.MP4"
+    clip.write_bytes(webm_as_recorded_live(1.0))  # any video: the command reads its name and Pillow's verdict
+    photo = tmp_path / "renamed.mp4"
+    Image.new("RGB", (40, 30), (90, 90, 90)).save(photo, format="PNG")  # a photo named like a video is still read
+    code, out, err = _run(capsys, clip, photo, "--errors", tmp_path / "errors.csv")
+    assert code == 0 and [json.loads(line)["source"] for line in out.splitlines()] == [str(photo)]
+    assert err.splitlines() == [NOT_READ_HEADER.format(count=1, total=2), f"  {clip}: {REASON_A_VIDEO}"]
+    assert REASON_A_VIDEO == "a video, not a photo: the app's Video page analyses videos (unveil app)"
+    with open(tmp_path / "errors.csv", newline="") as rows:
+        assert [(r["error"], r["reason"]) for r in csv.DictReader(rows)] == [(UNREADABLE_IMAGE, REASON_A_VIDEO)]
+
+
+def test_the_videos_the_command_names_are_those_the_app_takes():
+    assert VIDEO_SUFFIXES == {f".{suffix}" for suffix in video.VIDEO_SUFFIXES}
 
 
 def test_one_bad_file_or_an_unwritable_annotate_folder_does_not_stop_the_run(album, tmp_path, capsys):

@@ -13,9 +13,10 @@ Not read: a path that does not exist (missing), a folder that cannot be listed (
 a path that cannot be looked at (unreadable_path), a symbolic link that loops or leads back to a
 folder it is in (link_loop) or to nothing (broken_link), a second way into a folder already searched
 (repeated_folder), a FIFO, socket or device named like an image (not_a_file), and a file that is not
-a readable image (unreadable_image). Read with a problem: a multi-page TIFF, of which only the first
-page is analysed (pages_not_read), a photo whose --annotate copy could not be written
-(annotation_not_written), and one whose copy was saved under another name (annotation_renamed).
+a readable image (unreadable_image; a video named explicitly is said to be one, for the app's Video page).
+Read with a problem: a multi-page TIFF, of which only the first page is analysed (pages_not_read), a photo
+whose --annotate copy could not be written (annotation_not_written), and one whose copy was saved under
+another name (annotation_renamed).
 
 Nothing given to analyse is ever written over: -o and --errors must not be one of the photos, nor the
 same file, and an --annotate folder where a copy would replace a photo is refused, all before any
@@ -54,6 +55,10 @@ from unveil.cli._terminal import shown
 # before it reads a photo.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif",
                             ".hif", ".avif"})
+# Videos' file name endings (fer_core.video.VIDEO_SUFFIXES, written out for the same reason): a video named explicitly
+# is not analysed here, and is said to be a video (REASON_A_VIDEO) rather than "not an image, or its header is corrupt".
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".mts", ".m2ts", ".mpg", ".mpeg", ".wmv", ".avi", ".mkv",
+                            ".webm"})
 # Annotated copies of JPEG photos are written as JPEG at this quality, anything else as PNG.
 ANNOTATED_JPEG_QUALITY = 90
 _JPEG_SUFFIXES = (".jpg", ".jpeg")
@@ -81,6 +86,7 @@ REASON_FOLDER_LOOP = "link back to {folder}, a folder it is in: not followed"
 REASON_BROKEN_LINK = "symbolic link to nothing ({target})"
 REASON_REPEATED_FOLDER = "the same folder as {folder}, searched there"
 REASON_NOT_A_FILE = "not a regular file but a {kind}"
+REASON_A_VIDEO = "a video, not a photo: the app's Video page analyses videos (unveil app)"
 REASON_PAGES_NOT_READ = "only page 1 of its {pages} pages was analysed"
 REASON_ANNOTATION_NOT_WRITTEN = "annotated copy not written ({detail})"
 REASON_ANNOTATION_RENAMED = "annotated copy saved as {target} ({wanted} is taken by {other})"
@@ -404,13 +410,15 @@ def _analyse_all(analyzer, files: list[Path], copies: dict[Path, _Copy], jobs: i
 
 def _analyse_one(analyzer, path: Path, copy: _Copy | None) -> _Result:
     from fer_core import ImageError
-    from fer_core.images import load_image, page_count
+    from fer_core.images import NOT_AN_IMAGE, load_image, page_count
 
     try:
         rgb = load_image(path)
         pages = page_count(path)
     except ImageError as exc:
         reason = str(exc).removeprefix(f"{path.name}: ")  # the summary names the path in full
+        if reason == NOT_AN_IMAGE and path.suffix.lower() in VIDEO_SUFFIXES:
+            reason = REASON_A_VIDEO
         return _Result(path, None, [], failure=Problem(path, UNREADABLE_IMAGE, reason))
     result = _Result(path, (rgb.shape[1], rgb.shape[0]), analyzer.analyze(rgb))
     if pages > 1:
