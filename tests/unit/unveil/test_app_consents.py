@@ -43,8 +43,9 @@ def test_an_ended_consent_is_renewed_and_the_member_is_named_again(store, clock)
     member = _member(store, "Ana")
     assert member.consent_status == "expired" and not family.gallery(store, _Model())
     ended = member.consent.expires_at
-    assert consents.member_label(member) == f"Ana (consent ended on {ended:%Y-%m-%d})"
-    assert consents.consent_summary(member) == consents.CONSENT_EXPIRED.format(name="Ana", until=ended)
+    # Days of this machine's calendar (the page passes the browser's zone): test_app_calendar sets the zone.
+    assert consents.member_label(member) == f"Ana (consent ended on {consent.local_day(ended)})"
+    assert consents.consent_summary(member) == consents.CONSENT_EXPIRED.format(name="Ana", until=consent.local_day(ended))
 
     now = store_now(store)
     plan = consents.renewal(member, 365, now=now, zone=UTC)
@@ -68,7 +69,7 @@ def test_a_renewal_for_fewer_days_than_are_left_warns_that_it_shortens_the_conse
     _enrol(store, "Ana", days=400)
     member = _member(store, "Ana")
     before = member.consent.expires_at
-    assert consents.member_label(member) == f"Ana (consent until {before:%Y-%m-%d})"
+    assert consents.member_label(member) == f"Ana (consent until {consent.local_day(before)})"
     plan = consents.renewal(member, 10, now=store_now(store), zone=UTC)
     assert plan.shortens and plan.preview().startswith("Renewed for 10 days from today, ")
     assert plan.warning() == (f"This shortens the consent of Ana: it runs until {before:%Y-%m-%d} now, and the days "
@@ -77,8 +78,8 @@ def test_a_renewal_for_fewer_days_than_are_left_warns_that_it_shortens_the_conse
 
     said = consents.renew(store, member, 10)
     until = _member(store, "Ana").consent.expires_at
-    assert said == (f"The consent of Ana now runs until {until:%Y-%m-%d}, given by Ana (self). It ran until "
-                    f"{before:%Y-%m-%d}, so it now ends sooner (the days count from today).")
+    assert said == (f"The consent of Ana now runs until {consent.local_day(until)}, given by Ana (self). It ran until "
+                    f"{consent.local_day(before)}, so it now ends sooner (the days count from today).")
     # Longer than it runs now: no warning, nothing more said.
     assert consents.renew(store, _member(store, "Ana"), 20) == f"The consent of Ana now runs until " \
         f"{_member(store, 'Ana').consent.expires_at:%Y-%m-%d}, given by Ana (self)."
@@ -149,7 +150,7 @@ def test_narrowing_the_scope_says_how_many_thumbnails_go_and_deletes_them(store)
     _enrol(store, "Ana", scope="recognition+thumbnails", thumbnails=3)
     member = _member(store, "Ana")
     assert consents.consent_summary(member) == (
-        f"The consent of Ana runs until {member.consent.expires_at:%Y-%m-%d} and covers recognition+thumbnails; "
+        f"The consent of Ana runs until {consent.local_day(member.consent.expires_at)} and covers recognition+thumbnails; "
         "given by Ana (self).")
     same = consents.scope_change(member, "recognition+thumbnails")
     assert not same.changes and not same.needs_tick and same.warning() is None
