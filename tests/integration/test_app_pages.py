@@ -24,6 +24,7 @@ from fer_core.images import load_image
 from fer_core.store import FamilyStore
 from governance import audit_log, enrolment, family, retention
 from governance.bias_audit import NOTHING_COMPARED
+from governance.consent import local_day
 from tests.support.app import (
     MEMBER,
     PUBLIC_DOMAIN,
@@ -1183,7 +1184,7 @@ def test_a_consent_recorded_while_the_clock_ran_ahead_reads_not_yet_in_force(app
     assert list(at.dataframe[0].value["consent"]) == ["not yet in force"]
     (member,) = family.members(store)
     assert _widget(at, "selectbox", "consent_member_").options[0].startswith("Colin Powell (consent not yet in force: dated ")
-    assert consents.CONSENT_NOT_YET.format(name="Colin Powell", given=member.consent.given_at) in [
+    assert consents.CONSENT_NOT_YET.format(name="Colin Powell", given=local_day(member.consent.given_at)) in [
         getattr(node, "value", None) for node in _consent_tab(at)]
     assert consents.SCOPE_OF_CONSENT_NOT_YET in [c.value for c in at.caption]
     at.switch_page("unveil/app/pages/governance.py").run()
