@@ -52,6 +52,20 @@ def test_a_day_whose_last_hour_comes_twice_ends_after_the_second():
         2027, 3, 14, 4, 59, 59, 999999, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(("zone", "given", "ends"), [
+    # Lord Howe moves its clocks half an hour forward at 02:00 on 4 October 2026 (+10:30 to +11).
+    ("Australia/Lord_Howe", datetime(2026, 10, 3, 1, 30, tzinfo=UTC), datetime(2026, 10, 4, 12, 59, 59, 999999, tzinfo=UTC)),
+    # St John's moves its clocks forward at 02:00 on 14 March 2027 (-3:30 to -2:30).
+    ("America/St_Johns", datetime(2027, 3, 14, 0, 30, tzinfo=UTC), datetime(2027, 3, 15, 2, 29, 59, 999999, tzinfo=UTC)),
+])
+def test_a_consent_over_a_change_of_the_clocks_ends_at_midnight_by_the_new_offset(zone, given, ends):
+    """Given the day before the clocks change, for 1 day: it ends at the user's midnight after the change, by the
+    offset in force then (not the one it was given under, which would end it 30 or 60 minutes off)."""
+    assert consent.expires_on_day(given, 1, ZoneInfo(zone)) == ends
+    with machine_time_zone(zone):
+        assert consent.expires_on_day(given, 1) == ends
+
+
 @pytest.mark.parametrize("days", [0, -1, consent.MAX_CONSENT_DAYS + 1, 1.5, True])
 def test_days_out_of_range_are_refused_before_any_date_arithmetic(days):
     with pytest.raises(consent.ConsentError) as raised:
