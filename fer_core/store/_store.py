@@ -16,6 +16,7 @@ cross-checks between the two files, and every person's sealed manifest).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -151,6 +152,28 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
 def _new_db_file(path: Path) -> None:
     # Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+# What link() answers on a file system without hard links: FAT and exFAT (a USB stick, an SD card) EPERM, some
+# network shares and FUSE file systems EOPNOTSUPP or ENOSYS.
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS})
+
+
+def _place_new(source: Path, target: Path) -> None:
+    """Move the new file `source` to `target`, never replacing a file there (FileExistsError). link() makes the
+    name appear whole or not at all; where the file system has no hard links (a store on a USB stick: link() raised
+    PermissionError, and no store could be made there), the name is taken with O_EXCL, then the file renamed onto
+    it: a store made there concurrently is still never replaced."""
+    try:
+        os.link(source, target)
+        return
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    os.replace(source, target)
 
 
 def _make_private_folders(path: Path) -> None:
@@ -343,7 +366,9 @@ class FamilyStore:
             raise LoneKeysFileError(data_dir)
         store_id, master, now = _new_id(), _crypto.new_key(), clock()
         # Both files are built in a private staging folder, then linked into place: a crash leaves
-        # either no store or a whole one, and os.link refuses to replace a file made concurrently.
+        # either no store or a whole one, and os.link refuses to replace a file made concurrently. (On a file
+        # system without hard links, _place_new takes the name first: a crash between the two steps can leave
+        # an empty unveil.db, which opens as damaged and holds nothing yet.)
         try:
             staging = Path(tempfile.mkdtemp(prefix=".unveil-new-", dir=data_dir))
         except OSError as exc:  # the folder exists but this user cannot write it
@@ -372,11 +397,11 @@ class FamilyStore:
                 main.close()
             cls._build_keys_db(staging / KEYS_FILE, store_id, busy_timeout, anchor)
             try:
-                os.link(staging / DATA_FILE, data_dir / DATA_FILE)
+                _place_new(staging / DATA_FILE, data_dir / DATA_FILE)
             except FileExistsError:
                 raise StoreExistsError(data_dir) from None
             try:
-                os.link(staging / KEYS_FILE, data_dir / KEYS_FILE)
+                _place_new(staging / KEYS_FILE, data_dir / KEYS_FILE)
             except FileExistsError:  # a keys.db appeared meanwhile: it is not ours to replace
                 (data_dir / DATA_FILE).unlink()
                 raise LoneKeysFileError(data_dir) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from fer_core.store import (
     KEY_FILE_NOT_CREATED,
     FamilyStore,
     KeyFileError,
+    StoreExistsError,
     StoreFolderError,
     create_key_file,
 )
@@ -90,3 +92,40 @@ def test_the_folders_made_for_a_new_store_are_private_whatever_the_umask(tmp_pat
              for path in (tmp_path / "home", *sorted((tmp_path / "home").rglob("*")))}
     assert modes == {"home": 0o755, "home/.local": 0o700, "home/.local/share": 0o700, "home/.local/share/unveil": 0o700,
                      "home/.local/share/unveil/keys.db": 0o600, "home/.local/share/unveil/unveil.db": 0o600}
+
+
+def _no_hard_links(monkeypatch) -> None:
+    """link() as on FAT or exFAT (a USB stick, an SD card): EPERM, whatever the files."""
+    def refuse(source, target, *args, **kwargs):
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), str(source), None, str(target))
+
+    monkeypatch.setattr(os, "link", refuse)
+
+
+def test_a_store_is_made_on_a_file_system_without_hard_links(tmp_path, monkeypatch):
+    """FamilyStore.create linked its files into place, and link() on a USB stick's FAT raised PermissionError: no
+    store could be made there. It now takes the name with O_EXCL and renames the file onto it."""
+    _no_hard_links(monkeypatch)
+    data_dir = tmp_path / "usb stick" / "unveil"
+    with h.new_store(data_dir) as store:
+        h.enrol(store, "Ana")
+    with h.open_store(data_dir) as store:
+        assert [person.name for person in store.people()] == ["Ana"] and store.verify_audit().ok
+    assert sorted(p.name for p in data_dir.iterdir()) == ["keys.db", "unveil.db"]  # no staging folder left
+
+
+
+def test_without_hard_links_a_store_made_there_meanwhile_is_never_replaced(tmp_path, monkeypatch):
+    """Another session makes a store in the same folder while this one builds its own: its unveil.db appears just
+    before this one's is moved into place, and is kept (StoreExistsError), as link() keeps it elsewhere."""
+    data_dir = tmp_path / "unveil"
+
+    def another_store_first(source, target, *args, **kwargs):
+        Path(target).write_bytes(b"the other session's store")
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), str(source), None, str(target))
+
+    monkeypatch.setattr(os, "link", another_store_first)
+    with pytest.raises(StoreExistsError):
+        h.new_store(data_dir)
+    assert sorted(p.name for p in data_dir.iterdir()) == ["unveil.db"]
+    assert (data_dir / "unveil.db").read_bytes() == b"the other session's store"
