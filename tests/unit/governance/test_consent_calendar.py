@@ -39,31 +39,37 @@ def test_a_consent_for_n_days_ends_at_the_end_of_the_users_day_n_days_on(zone, n
             assert stored.expires_at == end and f"{stored.expires_at:%Y-%m-%d}" == expected_day.isoformat()
 
 
-def test_a_day_whose_last_hour_comes_twice_ends_after_the_second():
-    """America/Santiago puts its clocks back at midnight: 3 April 2027 has two 23:00-23:59 hours, and a consent
-    until that day runs to the end of the second (04:00 UTC), not an hour before the user's midnight."""
-    last_instant = datetime(2027, 4, 4, 3, 59, 59, 999999, tzinfo=UTC)
-    assert consent.end_of_day(date(2027, 4, 3), ZoneInfo("America/Santiago")) == last_instant
-    with machine_time_zone("America/Santiago"):
-        assert consent.end_of_day(date(2027, 4, 3)) == last_instant
-        assert consent.end_of_day(date(2027, 4, 3)).utcoffset() == timedelta(hours=-4)
-    # A day the clocks go forward at midnight (Havana, 14 March 2027) ends at 23:59:59 of its own offset.
-    assert consent.end_of_day(date(2027, 3, 13), ZoneInfo("America/Havana")) == datetime(
-        2027, 3, 14, 4, 59, 59, 999999, tzinfo=UTC)
+def _is_the_last_instant_of(end: datetime, day: date, zone) -> bool:
+    """Whether `end` falls on `day` in `zone` (None: this machine's) and the next microsecond on the day after:
+    said of the zone's own rules, so that it holds whatever the time zone database's version."""
+    after = end.astimezone(UTC) + timedelta(microseconds=1)  # in UTC: an aware datetime adds wall-clock time
+    return (end.astimezone(zone).date(), after.astimezone(zone).date()) == (day, day + timedelta(days=1))
 
 
-@pytest.mark.parametrize(("zone", "given", "ends"), [
-    # Lord Howe moves its clocks half an hour forward at 02:00 on 4 October 2026 (+10:30 to +11).
-    ("Australia/Lord_Howe", datetime(2026, 10, 3, 1, 30, tzinfo=UTC), datetime(2026, 10, 4, 12, 59, 59, 999999, tzinfo=UTC)),
-    # St John's moves its clocks forward at 02:00 on 14 March 2027 (-3:30 to -2:30).
-    ("America/St_Johns", datetime(2027, 3, 14, 0, 30, tzinfo=UTC), datetime(2027, 3, 15, 2, 29, 59, 999999, tzinfo=UTC)),
-])
-def test_a_consent_over_a_change_of_the_clocks_ends_at_midnight_by_the_new_offset(zone, given, ends):
-    """Given the day before the clocks change, for 1 day: it ends at the user's midnight after the change, by the
-    offset in force then (not the one it was given under, which would end it 30 or 60 minutes off)."""
-    assert consent.expires_on_day(given, 1, ZoneInfo(zone)) == ends
+# Days whose clocks change near midnight (by the rules of 2026's databases; the checks hold whatever a later version
+# says): America/Santiago puts its clocks back at 24:00 on 3 April 2027, so that day's 23:00-23:59 comes twice, and
+# a consent until that day must run to the end of the second, not end an hour before the user's midnight (fold=0).
+# Lord Howe moves them half an hour on 4 October 2026, St John's an hour on 14 March 2027, America/Havana at 00:00.
+CHANGES = [("America/Santiago", date(2027, 4, 3)), ("Australia/Lord_Howe", date(2026, 10, 4)),
+           ("America/St_Johns", date(2027, 3, 14)), ("America/Havana", date(2027, 3, 13))]
+
+
+@pytest.mark.parametrize(("zone", "day"), CHANGES)
+def test_a_day_when_the_clocks_change_ends_at_its_last_instant(zone, day):
+    assert _is_the_last_instant_of(consent.end_of_day(day, ZoneInfo(zone)), day, ZoneInfo(zone))
     with machine_time_zone(zone):
-        assert consent.expires_on_day(given, 1) == ends
+        assert _is_the_last_instant_of(consent.end_of_day(day), day, None)
+        given = datetime.combine(day - timedelta(days=1), datetime.min.time()).astimezone() + timedelta(hours=12)
+        assert _is_the_last_instant_of(consent.expires_on_day(given, 1), day, None)
+
+
+def test_the_later_of_two_last_hours_is_the_end_of_the_day():
+    """fold=0 took the first 23:59:59 of Santiago's 3 April 2027, an hour before its midnight (by 2026's rules)."""
+    santiago = ZoneInfo("America/Santiago")
+    first = datetime(2027, 4, 3, 23, 59, 59, 999999, tzinfo=santiago)  # fold=0: the first of the two
+    if (first.astimezone(UTC) + timedelta(hours=1)).astimezone(santiago).date() != date(2027, 4, 3):
+        pytest.skip("this time zone database has no second 23:00 hour in Santiago on 3 April 2027")
+    assert consent.end_of_day(date(2027, 4, 3), santiago).timestamp() == first.timestamp() + 3600
 
 
 @pytest.mark.parametrize("days", [0, -1, consent.MAX_CONSENT_DAYS + 1, 1.5, True])

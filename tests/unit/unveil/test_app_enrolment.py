@@ -3,7 +3,6 @@ the ways it offers to re-embed a member the installed identity model cannot name
 from __future__ import annotations
 
 import io
-import time
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
@@ -13,6 +12,7 @@ from PIL import Image
 
 from governance import enrolment, family
 from governance.consent import ConsentError, ConsentRecord, store_now
+from tests.support.time_zones import machine_time_zone
 from unveil.app import enrolment as app_enrolment
 
 # 03:00 UTC on 1 May is 23:00 on 30 April in New York: the user's today is still 30 April.
@@ -57,12 +57,9 @@ def test_a_consent_ending_on_the_users_today_ends_at_their_midnight_and_is_in_fo
 
 
 @pytest.fixture()
-def machine_in_new_york(monkeypatch):
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def machine_in_new_york():
+    with machine_time_zone("America/New_York"):  # also where the system has no time zone database
+        yield
 
 
 @pytest.mark.parametrize("browser_zone", [None, "", "Not/A_Zone", "../etc/passwd"])
