@@ -59,9 +59,8 @@ def test_a_renewal_stored_is_reported_as_done(data_dir):
 
 
 def test_json_naming_a_member_stays_valid_json_of_the_same_name(data_dir):
-    with h.open_store(data_dir) as store:
-        h.enrol_briefly(store, "Ольга", seconds=0.5)
-    time.sleep(0.6)  # her consent has ended: the sweep erases her and, with --names, names her
+    with h.open_store(data_dir, clock=lambda: time.time() - 86400) as store:  # a day ago, for a minute: ended
+        h.enrol_briefly(store, "Ольга", seconds=60)  # the sweep erases her and, with --names, names her
     swept = _cli(data_dir, "retention", "sweep", "--names")
     assert (swept.returncode, swept.stderr) == (0, "")
     assert "\\u041e\\u043b\\u044c\\u0433\\u0430" in swept.stdout
