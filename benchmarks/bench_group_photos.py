@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core import render
-from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE, _reading_order  # noqa: PLC2701 (the script measures the private ordering)
+from fer_core.analyzer import DEFAULT_MIN_FACE_SIZE, reading_order
 from fer_core.detection import DetectedFace, FaceDetector
 from fer_core.video import box_iou
 
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(set(counts.values())) > 1:
             changed.append((photo, counts))
         faces = found["after (neck check)"]
-        boxes = [d.box for d in _reading_order(faces)]
+        boxes = [d.box for d in reading_order(faces)]
         edges = [(x, y, x + w, y + h) for x, y, w, h in boxes]
         size = (image.shape[1], image.shape[0])
         for names, key in ((False, "before, no names"), (True, "before, with names")):
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         placed = render.layout(size, boxes)
         covered["after (numbers placed)"] += faces_under_labels(placed.tags, placed.faces)
         out_of_order["before"] += not in_reading_order(rows_before(faces), entry["faces"])
-        out_of_order["after"] += not in_reading_order(_reading_order(faces), entry["faces"])
+        out_of_order["after"] += not in_reading_order(reading_order(faces), entry["faces"])
     faces_total = next(iter(totals.values())).true
     print(f"{len(truth)} group photos, {faces_total} true faces\n")
     print("| run | detections | false detections | misses |")

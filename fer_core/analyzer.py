@@ -158,7 +158,7 @@ class FaceAnalyzer:
         A photo without a face gives []. Unreadable input raises ImageError.
         """
         rgb = load_image(image)
-        detections = _reading_order(self.detector.detect(rgb))
+        detections = reading_order(self.detector.detect(rgb))
         if not detections:
             return []
         crops = np.stack([self.emotion_model.align(rgb, d.landmarks) for d in detections])
@@ -208,8 +208,9 @@ def _pixel_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, i
     return int(round(x)), int(round(y)), int(round(w)), int(round(h))
 
 
-def _reading_order(detections: list[DetectedFace]) -> list[DetectedFace]:
-    """Rows top to bottom, each row left to right (see ROW_OVERLAP)."""
+def reading_order(detections: list[DetectedFace]) -> list[DetectedFace]:
+    """Rows top to bottom, each row left to right (see ROW_OVERLAP): the order faces are numbered in, by the
+    analyzer and by enrolment's pick of a face (governance.enrolment.read_photo), so that a face has one number."""
     rows: list[list[DetectedFace]] = []
     for det in sorted(detections, key=lambda d: d.box[1]):
         if rows and _joins(det, rows[-1]):

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from fer_core import ImageError, ImageSource, UnveilError, load_image
+from fer_core.analyzer import reading_order
 
 # Why a photo is left out of an enrolment, shown before and after it.
 LEFT_OUT_UNREADABLE = "{label} could not be read ({reason}): it is not used."
@@ -58,8 +59,9 @@ class EnrolmentPhoto:
     """One enrolment photo as read and searched for faces, before anything is stored.
 
     image: the decoded RGB photo, None when it could not be read (then `error` says why).
-    faces: the detector's faces (fer_core.detection.DetectedFace: box (x, y, w, h) and landmarks), left
-    to right, so "face 1" is the leftmost one in the picture the user picks from."""
+    faces: the detector's faces (fer_core.detection.DetectedFace: box (x, y, w, h) and landmarks) in reading
+    order (fer_core.analyzer.reading_order: rows top to bottom, each left to right), so that "face N" is the face
+    numbered N in the picture the user picks from, and the face `unveil analyze` and the Analyze page number N."""
 
     label: str
     image: np.ndarray | None
@@ -81,7 +83,7 @@ def read_photo(data: ImageSource, label: str, detect: Callable[[np.ndarray], Seq
         image = load_image(data)
     except ImageError as exc:
         return EnrolmentPhoto(label, None, [], error=exc.reason)
-    return EnrolmentPhoto(label, image, sorted(detect(image), key=lambda face: face.box[0]))
+    return EnrolmentPhoto(label, image, reading_order(list(detect(image))))
 
 
 def left_out_note(photo: EnrolmentPhoto, pick: int | None = None) -> str | None:

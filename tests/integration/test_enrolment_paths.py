@@ -4,6 +4,7 @@ and store through governance.family.enrol_from_photos, with real photos and the 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,30 @@ def test_a_face_picked_in_a_group_photo_is_enrolled_alike_and_never_guessed(app_
     # Face 1 is Colin, not Serena: his two embeddings are closer to each other than to her face.
     model = widgets.analyzer().identity_model
     assert pairwise_distances(app_vectors[:1], app_vectors[1:], model.distance)[0, 0] <= model.threshold
+
+
+def test_the_face_picked_is_the_face_unveil_analyze_numbers_so_in_a_group_photo_of_two_rows(
+        app_env, photos, stores, faces_dir, capsys):
+    """A household finds who is face N with `unveil analyze` (its JSON, or the boxes --annotate draws: rows top to
+    bottom, each left to right), then enrols with --pick PHOTO=N. Enrolment counted faces from the left instead: in
+    a photo of two rows, face 2 of `unveil analyze` (the back row's right) was the front row's face for --pick, so a
+    bystander was enrolled under the member's name and later named as them."""
+    _, cli_dir = stores
+    canvas = Image.new("RGB", (750, 500), "white")  # back row: Serena, Colin; front row, between them: Laura Bush
+    for person, (x, y) in ((STRANGER, (0, 0)), (MEMBER, (500, 0)), ("Laura_Bush", (250, 250))):
+        canvas.paste(Image.open(photo_path(faces_dir, person, 3)).convert("RGB"), (x, y))
+    canvas.save("two rows.jpg", quality=92)
+    assert main(["analyze", "two rows.jpg", "-o", "faces.jsonl", "--no-progress"]) == 0
+    capsys.readouterr()
+    (record,) = [json.loads(line) for line in Path("faces.jsonl").read_text().splitlines()]
+    assert [(face["face"], face["x"] > 400, face["y"] > 200) for face in record["faces"]] == [
+        (1, False, False), (2, True, False), (3, False, True)]
+    code, _, err, (entry,), _ = _cli_enrol(capsys, cli_dir, "Colin Powell", ["colin.jpg", "two rows.jpg"],
+                                           "--pick", "two rows.jpg=2")
+    assert (code, err) == (0, "") and len(entry.embeddings) == 2
+    # Face 2 is Colin (the back row's right), not Laura Bush in front: his two embeddings are one person's.
+    model = widgets.analyzer().identity_model
+    assert pairwise_distances(entry.embeddings[:1], entry.embeddings[1:], model.distance)[0, 0] <= model.threshold
 
 
 def test_no_photo_with_a_face_refuses_the_enrolment_in_both_and_stores_nothing(app_env, photos, stores, capsys):

@@ -36,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="photos of the person (4 or more is best); a photo with no face, or with several and "
                              "no --pick, is left out with a note")
     enroll.add_argument("--pick", action="append", default=[], metavar="PHOTO=N", type=_pick,
-                        help="in PHOTO (as given), which face is the person's: N counts faces from the left, from 1 "
-                             "(repeatable)")
+                        help="in PHOTO (as given), which face is the person's: face N as `unveil analyze` numbers them "
+                             "(rows top to bottom, each left to right; from 1; repeatable)")
     enroll.add_argument("--purpose", required=True, help="why their face is stored, as agreed with them")
     enroll.add_argument("--days", type=int, default=365,
                         help="consent runs to the end of the day this many days from today (default 365)")
@@ -58,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reembed.add_argument("photos", nargs="*", type=Path,
                          help="re-embed from these photos of them instead (when their thumbnails cannot be used)")
     reembed.add_argument("--pick", action="append", default=[], metavar="PHOTO=N", type=_pick,
-                         help="in PHOTO (as given), which face is theirs: N counts faces from the left, from 1")
+                         help="in PHOTO (as given), which face is theirs: face N as `unveil analyze` numbers them "
+                              "(rows top to bottom, each left to right; from 1)")
     reembed.set_defaults(handler=_reembed)
 
     purge = commands.add_parser("purge", help="erase a member (or --all) and print the deletion receipt")
@@ -103,7 +104,8 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-PICK_FORMAT = "--pick must be PHOTO=N, N a face number from 1 (faces are counted from the left), got {value!r}"
+PICK_FORMAT = ("--pick must be PHOTO=N, N a face number from 1 (as `unveil analyze` numbers them: rows top to bottom, "
+               "each left to right), got {value!r}")
 
 
 def _pick(value: str) -> tuple[str, int]:
