@@ -8,7 +8,8 @@ Kinds and what N days means for each:
 None means "keep until erased by hand". Independently of any setting, a person whose consent has
 expired (or who has no consent record) is always erased: consent is not a retention preference.
 
-The sweep runs at app start and on demand. It is idempotent: a second run finds nothing to remove.
+The sweep runs when the app unlocks the store, on demand, and in `unveil watch` and `unveil serve` when they start and
+once a day (governance.scheduled_sweeps). It is idempotent: a second run finds nothing to remove.
 Its report names each member it erased (SweepReport.names, read while the store is unlocked, before the erasure), so
 that the household can tell who went; the names stay in memory: the audit log keeps ids and counts only.
 Everything it removes goes in one transaction with its "sweep" audit entry. It first checks the

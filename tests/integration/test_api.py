@@ -404,6 +404,32 @@ def test_a_member_erased_while_their_photo_is_analysed_is_not_named_in_the_answe
         assert store.people() == []
 
 
+def test_the_server_sweeps_before_its_first_answer_and_logs_counts_never_names(analyzer, family_store_dir, tmp_path,
+                                                                                 caplog):
+    """A server runs for weeks with the store unlocked and nobody at the app: it swept never (only the app's unlock,
+    'Sweep now' and `unveil retention sweep` did), so a member whose consent had ended stayed stored. It sweeps when it
+    starts, as the app does at unlock, and once a day after (tests/unit/governance/test_scheduled_sweeps.py)."""
+    from governance.scheduled_sweeps import REMOVED
+    from tests.support import privacy_harness as h
+
+    data_dir = tmp_path / "store"
+    shutil.copytree(family_store_dir, data_dir)
+    with FamilyStore(data_dir, clock=lambda: time.time() - 3 * 86400) as earlier:  # three days ago, for a minute
+        earlier.unlock(FAMILY_PASSPHRASE)
+        h.enrol_briefly(earlier, "Zoë Quixbrandt", seconds=60)
+        swept_before = [entry for entry in earlier.audit_entries() if entry.event == "sweep"]  # the fixture's own runs
+    caplog.set_level("INFO", logger="unveil.retention")
+    with FamilyStore(data_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        with _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store)) as client:
+            people = client.get("/v1/people", headers=AUTH).json()["people"]
+        sweeps = [entry.details for entry in store.audit_entries() if entry.event == "sweep"]
+    assert [person["name"] for person in people] == ["Colin Powell"]
+    assert [sweep["consent_expired"] for sweep in sweeps[len(swept_before):]] == [1]
+    assert caplog.messages == [REMOVED.format(removed="1 member whose consent expired")]
+    assert "quixbrandt" not in caplog.text.lower()
+
+
 def test_the_people_list_needs_the_store(client):
     reply = client.get("/v1/people", headers=AUTH)
     assert (reply.status_code, reply.json()) == (409, {"error": "store_locked", "detail": api.STORE_LOCKED})

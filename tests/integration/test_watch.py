@@ -442,6 +442,38 @@ def test_the_command_names_members_with_the_passphrase_and_opens_no_socket_witho
         assert [e.event for e in store.audit_entries()[before:]].count("recognise") == 2
 
 
+def test_the_command_sweeps_when_it_starts_and_logs_counts_never_names(room, family_store_dir, app_models_dir,
+                                                                         tmp_path, monkeypatch, caplog):
+    """`unveil watch` runs for weeks with the store unlocked: it never swept, so a member whose consent had ended
+    stayed stored until someone opened the app. It sweeps when it starts and once a day after."""
+    import shutil
+    import time
+
+    from fer_core.store import FamilyStore
+    from governance.scheduled_sweeps import REMOVED
+    from tests.support import privacy_harness as h
+    from unveil.cli import main
+
+    data_dir = tmp_path / "store"
+    shutil.copytree(family_store_dir, data_dir)
+    with FamilyStore(data_dir, clock=lambda: time.time() - 3 * 86400) as earlier:  # three days ago, for a minute
+        earlier.unlock(FAMILY_PASSPHRASE)
+        h.enrol_briefly(earlier, "Zoë Quixbrandt", seconds=60)
+        swept_before = [entry for entry in earlier.audit_entries() if entry.event == "sweep"]  # the fixture's own runs
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", FAMILY_PASSPHRASE)
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
+    out = tmp_path / "faces.jsonl"
+    caplog.set_level("INFO")
+    assert main(["watch", "--source", str(room[0]), "--jsonl", str(out), "--data-dir", str(data_dir)]) == 0
+    assert REMOVED.format(removed="1 member whose consent expired") in caplog.messages
+    assert "quixbrandt" not in (caplog.text + out.read_text()).lower()
+    with FamilyStore(data_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        assert [person.name for person in store.people()] == ["Colin Powell"]
+        swept = [entry.details["consent_expired"] for entry in store.audit_entries() if entry.event == "sweep"]
+    assert swept[len(swept_before):] == [1]
+
+
 def test_the_command_refuses_options_that_cannot_work(capsys):
     from unveil.cli import main
     from unveil.cli import watch as watch_cli

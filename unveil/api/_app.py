@@ -33,6 +33,7 @@ from fer_core.store import (
     TamperedDataError,
 )
 from governance import family
+from governance.scheduled_sweeps import ScheduledSweeps
 from unveil.api._multipart import MultipartError, image_from_multipart
 
 # Uploads larger than this are refused before they are read whole: a 50 MP phone JPEG is 15-25 MB.
@@ -188,9 +189,15 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # At shutdown (uvicorn has let its requests finish), the analyses' threads end with the server.
+        # A server runs for weeks with the store unlocked: it sweeps before its first answer, as the app does at
+        # unlock, and once a day after (governance.scheduled_sweeps).
+        sweeps = ScheduledSweeps(store) if store is not None else None
+        if sweeps is not None:
+            sweeps.run_if_due()
+        # At shutdown (uvicorn has let its requests finish), the sweeps' and the analyses' threads end with the server.
         try:
-            yield
+            with sweeps.running() if sweeps is not None else contextlib.nullcontext():
+                yield
         finally:
             analyses.shutdown(wait=True, cancel_futures=True)
 

@@ -100,6 +100,8 @@ def log_config() -> dict[str, Any]:
     # handler: text the client wrote (up to 4 KB a part), in the log without the client's address. The client
     # gets the same reason in its 400 answer.
     config.setdefault("loggers", {})["python_multipart"] = {"level": "CRITICAL"}
+    # What the daily retention sweeps removed, in counts (governance.scheduled_sweeps), beside uvicorn's own lines.
+    config["loggers"]["unveil.retention"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 
 

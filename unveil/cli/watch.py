@@ -116,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
             print(JSONL_CANNOT_WRITE.format(path=args.jsonl, detail=exc.strerror or exc), file=sys.stderr)
             return 2
         store = _store(args, stack)
+        if store is not None:  # swept now, as the app does at unlock, and once a day while the loop runs
+            from governance.scheduled_sweeps import ScheduledSweeps
+
+            sweeps = ScheduledSweeps(store)
+            sweeps.run_if_due()
+            stack.enter_context(sweeps.running())
         tracker, household = _tracker(args, store)
         sinks = _sinks(args, jsonl, address, household, tls)
         _stop_on_signals(stop, stack)

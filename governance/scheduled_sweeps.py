@@ -1,0 +1,110 @@
+"""Retention for the front ends that keep the family store unlocked for days with nobody at the app: `unveil watch` and
+`unveil serve`. The app sweeps when the store is unlocked and at "Sweep now"; a loop or a server that runs for weeks
+never unlocks again, so it sweeps when it starts and then once a day, and consent expiry and the retention periods
+apply while it runs (a member whose consent ended is not named meanwhile either way: family.gallery).
+
+Each sweep is governance.retention.sweep, audit-logged as any other. It never confirms the date: when the clock has
+jumped, what only the date would remove waits for a person (`unveil retention sweep --date-is-right`), and the log
+says so. The log holds counts and error kinds only, never a name (SweepReport.names stays in memory and is dropped).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
+from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreError, StoreLockedError
+from governance import consent, retention
+
+log = logging.getLogger("unveil.retention")
+
+# A day: retention periods and consents are counted in days, so a sweep a day applies them within a day of their end.
+SWEEP_EVERY_S = 24 * 3600.0
+# A sweep that could not run (the store busy in another session, an error) is tried again this much later.
+SWEEP_RETRY_S = 600.0
+# How often the background thread looks whether a sweep is due.
+SWEEP_CHECK_S = 60.0
+
+REMOVED = "retention sweep: removed {removed}"
+DATE_WAITS = "retention sweep: {question} To confirm it: unveil retention sweep --date-is-right"
+BUSY = "retention sweep: the family store is busy in another session; tried again in {minutes:.0f} minutes"
+DAMAGED = ("retention sweep: the family store failed its checks, so nothing was removed (run `unveil family check`); "
+           "tried again in {hours:.0f} hours")
+LOCKED = ("retention sweep: the family store's master key was replaced in another session, so no more sweeps run "
+          "until this command is started again")
+FAILED = "retention sweep failed ({kind}); tried again in {minutes:.0f} minutes"
+
+
+def removed_text(removed: dict[str, int]) -> str:
+    """A sweep's counts in words, those above zero: "1 member whose consent expired, 3 thumbnails"."""
+    return ", ".join(f"{count:,} {retention.REMOVAL_WORDS[key][count != 1]}" for key, count in removed.items() if count)
+
+
+class ScheduledSweeps:
+    """The retention sweeps of one front end over its unlocked `store`: `run_if_due()` sweeps at its first call, then
+    once `every_s` seconds have passed on the store's clock (or that clock went back); `running()` calls it in a
+    background thread. Store errors are logged by kind and tried again after `retry_s`; once the store is locked (its
+    master key replaced in another session) no sweep is tried again."""
+
+    def __init__(self, store: FamilyStore, *, every_s: float = SWEEP_EVERY_S, retry_s: float = SWEEP_RETRY_S) -> None:
+        self._store, self._every_s, self._retry_s = store, every_s, retry_s
+        self._last: float | None = None  # when the last sweep was tried, on the store's clock
+        self._next: float | None = None  # when the next one is due
+        self._locked = False
+        self._lock = threading.Lock()
+
+    def run_if_due(self) -> retention.SweepReport | None:
+        """Sweep now if one is due; its report, or None when none was due or it could not run (logged)."""
+        with self._lock:
+            if self._locked:
+                return None
+            now = consent.store_now(self._store).timestamp()
+            if self._next is not None and self._last is not None and self._last <= now < self._next:
+                return None
+            self._last = now
+            try:
+                report = retention.sweep(self._store)
+            except StoreLockedError:  # MasterKeyChangedError too: this session can write nothing more
+                self._locked = True
+                log.warning(LOCKED)
+                return None
+            except StoreBusyError:
+                self._next = now + self._retry_s
+                log.warning(BUSY.format(minutes=self._retry_s / 60))
+                return None
+            except StoreDamagedError:
+                self._next = now + self._every_s
+                log.warning(DAMAGED.format(hours=self._every_s / 3600))
+                return None
+            except StoreError as exc:  # the type only: a message may quote stored text or the store's folder
+                self._next = now + self._retry_s
+                log.warning(FAILED.format(kind=type(exc).__name__, minutes=self._retry_s / 60))
+                return None
+            self._next = now + self._every_s
+        if report.total:
+            log.info(REMOVED.format(removed=removed_text(report.removed)))
+        if report.date_check is not None:
+            log.warning(DATE_WAITS.format(question=report.date_check.text()))
+        return report
+
+    @contextlib.contextmanager
+    def running(self, *, check_s: float = SWEEP_CHECK_S) -> Iterator[None]:
+        """A background thread that calls run_if_due every `check_s` seconds until the block ends (a sweep under way
+        is let finish)."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(check_s):
+                try:
+                    self.run_if_due()
+                except Exception as exc:  # the thread outlives one failed sweep; the type only is logged
+                    log.warning(FAILED.format(kind=type(exc).__name__, minutes=check_s / 60))
+
+        thread = threading.Thread(target=loop, name="unveil-retention", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()

@@ -1,0 +1,125 @@
+"""The retention sweeps of `unveil watch` and `unveil serve` (governance.scheduled_sweeps): one when they start, then
+one a day on the store's clock; store errors are logged by kind, never with a name, and tried again later."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreDamagedError
+from governance import family, retention
+from governance import scheduled_sweeps as scheduled
+from governance.consent import ConsentRecord, store_now
+from governance.scheduled_sweeps import ScheduledSweeps
+
+VECTORS = np.ones((2, 16), np.float32)
+
+
+def _enrol(store, name, *, days):
+    record = ConsentRecord.new(subject=name, purpose="family photos", days=days, scope="recognition",
+                               now=store_now(store))
+    return family.enroll(store, name, VECTORS, record).person_id
+
+
+def _sweeps(store) -> list[dict]:
+    return [entry.details for entry in store.audit_entries() if entry.event == "sweep"]
+
+
+def test_a_sweep_when_started_then_one_a_day_on_the_stores_clock(store, clock, caplog):
+    _enrol(store, "Zoë Day", days=1)
+    _enrol(store, "Long Stay", days=1000)
+    sweeps = ScheduledSweeps(store)
+    caplog.set_level(logging.INFO, logger="unveil.retention")
+
+    first = sweeps.run_if_due()
+    assert first is not None and first.total == 0 and len(_sweeps(store)) == 1
+
+    clock.advance(days=0.5)
+    assert sweeps.run_if_due() is None  # not due: half a day
+    clock.advance(days=0.6)  # a day and a bit: Zoë's consent has ended, and the daily sweep is due
+    report = sweeps.run_if_due()
+    assert report is not None and report.removed["consent_expired"] == 1
+    assert [p.name for p in store.people()] == ["Long Stay"]
+    assert len(_sweeps(store)) == 2
+    assert caplog.messages == [scheduled.REMOVED.format(removed="1 member whose consent expired")]
+    assert "Zoë" not in caplog.text
+
+    clock.advance(days=-2)  # the clock went back: the day is counted again from now
+    assert sweeps.run_if_due() is not None
+    assert sweeps.run_if_due() is None
+
+
+def test_a_busy_store_is_tried_again_minutes_later_not_at_every_frame(store, clock, caplog, monkeypatch):
+    sweeps = ScheduledSweeps(store)
+    calls = []
+
+    def busy(_store, **_options):
+        calls.append(clock.now)
+        raise StoreBusyError(1.0)
+
+    monkeypatch.setattr(retention, "sweep", busy)
+    assert sweeps.run_if_due() is None
+    assert sweeps.run_if_due() is None  # the next frame: not tried again
+    clock.advance(days=scheduled.SWEEP_RETRY_S / 86400)
+    assert sweeps.run_if_due() is None
+    assert len(calls) == 2
+    assert caplog.messages == [scheduled.BUSY.format(minutes=10)] * 2
+
+    monkeypatch.undo()
+    clock.advance(days=scheduled.SWEEP_RETRY_S / 86400)
+    assert sweeps.run_if_due() is not None and len(_sweeps(store)) == 1
+
+
+@pytest.mark.parametrize(("error", "message", "tried_again_after_s"), [
+    (StoreDamagedError(Path("/home/someone/.local/share/unveil"), ["person 1: altered"]), scheduled.DAMAGED.format(hours=24), scheduled.SWEEP_EVERY_S),
+    (MasterKeyChangedError(), scheduled.LOCKED, None),
+])
+def test_damage_waits_a_day_and_a_replaced_master_key_stops_the_sweeps(store, clock, caplog, monkeypatch, error,
+                                                                       message, tried_again_after_s):
+    sweeps = ScheduledSweeps(store)
+    calls = []
+
+    def failing(_store, **_options):
+        calls.append(clock.now)
+        raise error
+
+    monkeypatch.setattr(retention, "sweep", failing)
+    assert sweeps.run_if_due() is None
+    clock.advance(days=(scheduled.SWEEP_EVERY_S - 1) / 86400)
+    sweeps.run_if_due()
+    assert len(calls) == 1
+    clock.advance(days=1 / 86400)
+    sweeps.run_if_due()
+    assert len(calls) == (2 if tried_again_after_s else 1)
+    assert caplog.messages[0] == message
+
+
+def test_a_clock_that_jumped_removes_nothing_and_says_how_to_confirm_the_date(store, clock, caplog):
+    _enrol(store, "Short Stay", days=10)
+    ScheduledSweeps(store).run_if_due()
+    clock.advance(days=400)
+    caplog.set_level(logging.INFO, logger="unveil.retention")
+
+    report = ScheduledSweeps(store).run_if_due()  # a restart on the jumped clock
+
+    assert report is not None and report.total == 0 and report.date_check is not None
+    assert [p.name for p in store.people()] == ["Short Stay"]
+    assert caplog.messages == [scheduled.DATE_WAITS.format(question=report.date_check.text())]
+    assert "Short Stay" not in caplog.text
+
+
+def test_the_background_thread_sweeps_when_due_and_ends_with_the_block(store, clock):
+    _enrol(store, "Zoë Day", days=1)
+    sweeps = ScheduledSweeps(store)
+    sweeps.run_if_due()
+    clock.advance(days=2)
+    with sweeps.running(check_s=0.01):
+        for _ in range(500):
+            if not store.people():
+                break
+            threading.Event().wait(0.01)
+    assert store.people() == []
+    assert not [t for t in threading.enumerate() if t.name == "unveil-retention"]
