@@ -128,6 +128,7 @@ class Renewal:
     days: int
     until: datetime
     before: datetime | None
+    zone: tzinfo | None = None  # the user's time zone (None: this machine's), whose calendar the dates are said on
 
     @property
     def shortens(self) -> bool:
@@ -138,10 +139,11 @@ class Renewal:
 
     def warning(self) -> str | None:
         """RENEW_SHORTENS when the renewal ends the consent sooner than it runs now; None otherwise. The consent's
-        end now is said on the calendar `until` is on (the user's)."""
+        end now is a day of the user's calendar (`zone`), as the Members table says it: not of `until`'s UTC offset,
+        which is that of its own day (summer time, say, while the consent now ends in winter)."""
         if not self.shortens:
             return None
-        return RENEW_SHORTENS.format(name=self.name, before=self.before.astimezone(self.until.tzinfo))
+        return RENEW_SHORTENS.format(name=self.name, before=consent.local_day(self.before, self.zone))
 
 
 def renewal_end(now: datetime, days: int, zone: tzinfo | None = None) -> datetime:
@@ -155,7 +157,7 @@ def renewal(member: Member, days: int, *, now: datetime, zone: tzinfo | None = N
     """What renewing `member`'s consent for `days` days from `now` (the store's clock) in the user's time zone
     `zone` would do (renewal_end). ConsentError unless days is a whole number from 1 to consent.MAX_CONSENT_DAYS."""
     return Renewal(member.name, days, renewal_end(now, days, zone),
-                   member.consent.expires_at if member.consent else None)
+                   member.consent.expires_at if member.consent else None, zone)
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,23 @@ def test_an_ended_consent_and_one_not_yet_in_force_are_dated_on_the_users_calend
     assert consents.member_label(member, zone) == "Ana (consent not yet in force: dated 2026-01-16)"
     assert consents.consent_summary(member, zone=zone) == consents.CONSENT_NOT_YET.format(
         name="Ana", given=datetime(2026, 1, 16))
+
+
+@pytest.mark.parametrize("zone", [ZoneInfo("Europe/Berlin"), None], ids=["the browser's zone", "this machine's zone"])
+def test_a_renewal_in_summer_that_shortens_a_consent_ending_in_winter_names_its_day(tmp_path, zone):
+    """The warning said the consent's end now in the offset of the renewal's own end (summer time, +02:00), so a
+    consent ending at midnight in winter (+01:00) read as ending the next day: 2027-11-16 for the 15th."""
+    now = datetime(2027, 4, 10, 12, 0, tzinfo=UTC)
+    store = h.new_store(tmp_path / "data", clock=FakeClock(now.timestamp()))
+    try:
+        with machine_time_zone("UTC" if zone is not None else "Europe/Berlin"):
+            record = ConsentRecord(subject="Ana", given_by="Ana", purpose="name family members in our photos",
+                                   given_at=now, expires_at=consent.end_of_day(datetime(2027, 11, 15).date(), zone))
+            family.enroll(store, "Ana", np.ones((1, 8), np.float32), record, model="model.onnx")
+            (member,) = family.members(store)
+            assert consents.member_label(member, zone) == "Ana (consent until 2027-11-15)"
+            plan = consents.renewal(member, 10, now=now, zone=zone)
+            assert plan.shortens and plan.preview().endswith("ends on 2027-04-20.")
+            assert plan.warning() == consents.RENEW_SHORTENS.format(name="Ana", before=datetime(2027, 11, 15))
+    finally:
+        store.close()
