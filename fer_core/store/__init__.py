@@ -57,7 +57,7 @@ from fer_core.store._names import (
     name_key,
     same_name,
 )
-from fer_core.store._paths import default_data_dir
+from fer_core.store._paths import default_data_dir, resolve_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
 
@@ -121,5 +121,6 @@ __all__ = [
     "clean_name",
     "default_data_dir",
     "name_key",
+    "resolve_data_dir",
     "same_name",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sqlite3
@@ -22,7 +23,7 @@ import pytest
 from PIL import Image
 
 from fer_core.model_files import identity_model_name, models_dir
-from fer_core.store import DATA_FILE, FamilyStore
+from fer_core.store import DATA_FILE, FamilyStore, create_key_file
 from governance import consent, retention
 from governance.consent import CHILD_NEEDS_GUARDIAN, CONSENT_DAYS_OUT_OF_RANGE
 from governance.enrolment import NO_FACE_TO_ENROL
@@ -35,7 +36,7 @@ from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli._terminal import json_shown  # noqa: PLC2701 (the function under test)
 from unveil.cli.consent import AS_ON_RECORD, FOR_A_CHILD, GIVER_HINT, RENEWED, SHORTENED
-from unveil.cli.family import IDENTITY_MODEL_MISSING, MEMBERS_NOT_READ, NOT_RECOGNISED
+from unveil.cli.family import IDENTITY_MODEL_MISSING, KEY_FILE_ALONE, MEMBERS_NOT_READ, NOT_RECOGNISED
 from unveil.cli.retention import DATE_IS_RIGHT_HOW, DAYS_TOO_MANY, NAMES_LEFT_OUT, UNSEEN_PEOPLE_ZERO
 
 
@@ -135,6 +136,36 @@ def test_key_file_store(tmp_path, monkeypatch, capsys):
     assert (code, out) == (0, "no one is enrolled\n")
     code, _, err = run(capsys, "family", "init", "--data-dir", str(tmp_path / "e"), "--no-passphrase")
     assert (code, err) == (2, "error: --no-passphrase needs --key-file\n")
+
+
+def test_init_with_a_key_file_but_no_passphrase_makes_nothing_and_says_what_was_needed(tmp_path, monkeypatch, capsys):
+    """`family init --key-file F` without a passphrase (no terminal, none on stdin, UNVEIL_PASSPHRASE unset) made F,
+    printed 'keep it apart from backups', then failed: a key file that unlocks nothing. The passphrase is now read
+    before anything is made, and the error says how to have the key file alone unlock."""
+    monkeypatch.delenv("UNVEIL_PASSPHRASE", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    key = tmp_path / "unveil.key"
+    code, out, err = run(capsys, "family", "init", "--data-dir", str(tmp_path / "d"), "--key-file", str(key))
+    needed = KEY_FILE_ALONE.format(message=NO_PASSPHRASE.format(env="UNVEIL_PASSPHRASE"), key_file=key)
+    assert (code, out, err) == (2, "", f"error: {needed}\n")
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_init_that_fails_leaves_no_key_file_it_made(tmp_path, monkeypatch, capsys):
+    """A store already in the folder (or a passphrase too short): the key file made for the new store unlocks
+    nothing, so it is removed; a key file that was there before is kept."""
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    h.new_store(tmp_path / "d").close()
+    key = tmp_path / "unveil.key"
+    code, out, err = run(capsys, "family", "init", "--data-dir", str(tmp_path / "d"), "--key-file", str(key))
+    assert (code, out, err) == (1, "", f"error: an Unveil store already exists in {tmp_path / 'd'}; nothing was changed\n")
+    assert not key.exists()
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", "short")
+    code, out, _ = run(capsys, "family", "init", "--data-dir", str(tmp_path / "e"), "--key-file", str(key))
+    assert (code, out) == (1, "") and not key.exists() and not (tmp_path / "e" / DATA_FILE).exists()
+    create_key_file(key)
+    code, out, _ = run(capsys, "family", "init", "--data-dir", str(tmp_path / "d"), "--key-file", str(key))
+    assert (code, out) == (1, "") and key.exists()
 
 
 def test_enroll_from_real_photos_with_consent(data_dir, faces_dir, tmp_path, capsys):

@@ -5,11 +5,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from fer_core.store import FamilyStore, KeyDestroyedError, ScryptParams, TamperedDataError, create_key_file
+from fer_core.store import (
+    DATA_FILE,
+    KEYS_FILE,
+    FamilyStore,
+    KeyDestroyedError,
+    ScryptParams,
+    StoreExistsError,
+    TamperedDataError,
+    create_key_file,
+    resolve_data_dir,
+)
 from governance import erasure, family
 from governance.consent import SCOPES, STATUS_WIDTH, ConsentRecord, expires_on_day, local_day, store_now
 from unveil.cli._store_args import (
     NEW_PASSPHRASE_ENV,
+    PassphraseInputError,
     add_store_arguments,
     confirm,
     open_locked,
@@ -92,14 +103,39 @@ def _ensure_key_file(path: str | Path) -> Path:
     return path
 
 
+# `family init --key-file F` given no passphrase: the error says how to have the key file alone unlock.
+KEY_FILE_ALONE = "{message} (for a store that only the key file {key_file} unlocks, add --no-passphrase)"
+
+
 @reports_errors
 def _init(args: argparse.Namespace) -> int:
     if args.no_passphrase and not args.key_file:
         print("error: --no-passphrase needs --key-file", file=sys.stderr)
         return 2
-    key_file = _ensure_key_file(args.key_file) if args.key_file else None
-    passphrase = None if args.no_passphrase else read_new_passphrase()
-    with FamilyStore.create(args.data_dir, passphrase=passphrase, key_file=key_file, scrypt=ScryptParams()) as store:
+    # The passphrase is read before the key file is made, and a key file made here is removed when no store comes
+    # of it: made first, it stayed behind (with 'keep it apart from backups' printed) unlocking nothing.
+    try:
+        passphrase = None if args.no_passphrase else read_new_passphrase()
+    except PassphraseInputError as exc:
+        if not args.key_file:
+            raise
+        raise PassphraseInputError(KEY_FILE_ALONE.format(message=exc, key_file=args.key_file)) from None
+    key_file = Path(args.key_file) if args.key_file else None
+    made_key_file = key_file is not None and not key_file.exists()
+    if made_key_file:
+        create_key_file(key_file)
+    try:
+        store = FamilyStore.create(args.data_dir, passphrase=passphrase, key_file=key_file, scrypt=ScryptParams())
+    except BaseException as exc:
+        data_dir = resolve_data_dir(args.data_dir)
+        # Unless a store of ours is in place (it would need the key file), the new key file unlocks nothing.
+        ours = not isinstance(exc, StoreExistsError) and any((data_dir / name).exists() for name in (DATA_FILE, KEYS_FILE))
+        if made_key_file and not ours:
+            key_file.unlink(missing_ok=True)
+        raise
+    with store:
+        if made_key_file:
+            print(f"created key file {key_file} (mode 0600): keep it apart from backups of the store")
         print(f"created an encrypted store in {store.data_dir}")
     return 0
 
