@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreError, StoreLockedError
+from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreLockedError
 from governance import consent, retention
 
 log = logging.getLogger("unveil.retention")
@@ -34,6 +34,8 @@ DAMAGED = ("retention sweep: the family store failed its checks, so nothing was 
 LOCKED = ("retention sweep: the family store's master key was replaced in another session, so no more sweeps run "
           "until this command is started again")
 FAILED = "retention sweep failed ({kind}); tried again in {minutes:.0f} minutes"
+# A stored retention period the sweep refuses (retention.RetentionError: its message names the kind and the days only).
+NOT_APPLIED = "retention sweep: {reason}; tried again in {minutes:.0f} minutes"
 
 
 def removed_text(removed: dict[str, int]) -> str:
@@ -44,8 +46,9 @@ def removed_text(removed: dict[str, int]) -> str:
 class ScheduledSweeps:
     """The retention sweeps of one front end over its unlocked `store`: `run_if_due()` sweeps at its first call, then
     once `every_s` seconds have passed on the store's clock (or that clock went back); `running()` calls it in a
-    background thread. Store errors are logged by kind and tried again after `retry_s`; once the store is locked (its
-    master key replaced in another session) no sweep is tried again."""
+    background thread. It never raises: a sweep that fails must not stop the server or the camera loop that called
+    it. Errors are logged by kind and tried again after `retry_s` (a damaged store after `every_s`); once the store is
+    locked (its master key replaced in another session) no sweep is tried again."""
 
     def __init__(self, store: FamilyStore, *, every_s: float = SWEEP_EVERY_S, retry_s: float = SWEEP_RETRY_S) -> None:
         self._store, self._every_s, self._retry_s = store, every_s, retry_s
@@ -77,7 +80,12 @@ class ScheduledSweeps:
                 self._next = now + self._every_s
                 log.warning(DAMAGED.format(hours=self._every_s / 3600))
                 return None
-            except StoreError as exc:  # the type only: a message may quote stored text or the store's folder
+            except retention.RetentionError as exc:  # a period stored out of range: every sweep refuses it until set
+                self._next = now + self._retry_s
+                log.warning(NOT_APPLIED.format(reason=exc, minutes=self._retry_s / 60))
+                return None
+            except Exception as exc:  # any other (a StoreError, ...): the front end runs on; the type only is
+                # logged, as a message may quote stored text or the store's folder
                 self._next = now + self._retry_s
                 log.warning(FAILED.format(kind=type(exc).__name__, minutes=self._retry_s / 60))
                 return None

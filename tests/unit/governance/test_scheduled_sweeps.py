@@ -123,3 +123,42 @@ def test_the_background_thread_sweeps_when_due_and_ends_with_the_block(store, cl
             threading.Event().wait(0.01)
     assert store.people() == []
     assert not [t for t in threading.enumerate() if t.name == "unveil-retention"]
+
+
+def test_a_stored_period_out_of_range_is_logged_and_tried_again_later_not_raised(store, clock, caplog):
+    """A retention period stored above MAX_DAYS (set before it was checked) makes every sweep fail with RetentionError,
+    which is not a StoreError: the first sweep raised it out of run_if_due, so `unveil serve` failed its startup and
+    `unveil watch` stopped before its first frame, where both had run before they swept; the thread's later tries
+    found no next time set and failed again at every check, once a minute."""
+    store.set_retention("analyses", retention.MAX_DAYS + 1)  # as an older version let it be stored
+    sweeps = ScheduledSweeps(store)
+    caplog.set_level(logging.INFO, logger="unveil.retention")
+
+    assert sweeps.run_if_due() is None
+    clock.advance(days=scheduled.SWEEP_CHECK_S / 86400)
+    assert sweeps.run_if_due() is None  # a minute on: not tried again
+    reason = retention.STORED_DAYS_TOO_MANY.format(kind="analyses", days=retention.MAX_DAYS + 1,
+                                                   maximum=retention.MAX_DAYS)
+    assert caplog.messages == [scheduled.NOT_APPLIED.format(reason=reason, minutes=10)]
+    assert _sweeps(store) == []
+
+    retention.set_policy(store, "analyses", 30)  # set again, as the message says
+    clock.advance(days=scheduled.SWEEP_RETRY_S / 86400)
+    assert sweeps.run_if_due() is not None and len(_sweeps(store)) == 1
+
+
+def test_an_unexpected_error_is_logged_by_kind_and_tried_again_later_not_raised(store, clock, caplog, monkeypatch):
+    sweeps = ScheduledSweeps(store)
+    calls = []
+
+    def failing(_store, **_options):
+        calls.append(clock.now)
+        raise KeyError("Zoë Day")  # a message may quote stored text: only the kind is logged
+
+    monkeypatch.setattr(retention, "sweep", failing)
+    assert sweeps.run_if_due() is None
+    clock.advance(days=scheduled.SWEEP_CHECK_S / 86400)
+    assert sweeps.run_if_due() is None
+    assert len(calls) == 1
+    assert caplog.messages == [scheduled.FAILED.format(kind="KeyError", minutes=10)]
+    assert "Zoë" not in caplog.text
