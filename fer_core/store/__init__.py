@@ -60,6 +60,7 @@ from fer_core.store._names import (
 from fer_core.store._paths import default_data_dir, resolve_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
+from fer_core.store._store import _place_new as place_new_file
 
 __all__ = [
     "CANNOT_CREATE_MESSAGE",
@@ -121,6 +122,7 @@ __all__ = [
     "clean_name",
     "default_data_dir",
     "name_key",
+    "place_new_file",
     "resolve_data_dir",
     "same_name",
 ]

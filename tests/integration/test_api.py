@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import importlib
 import io
 import os
@@ -218,6 +219,61 @@ def test_a_server_starting_while_another_makes_the_token_gets_the_same_token(tmp
     assert {token} == {other[0][0]} and (created, other[0][1]).count(True) == 1  # one made it, both use it
     assert (tmp_path / TOKEN_FILE).read_text() == token + "\n"
     assert [item.name for item in tmp_path.iterdir()] == [TOKEN_FILE]
+
+
+def _link_refused(source, target, *args, **kwargs):
+    """link() as on FAT or exFAT (a USB stick, an SD card), some network shares: EPERM, whatever the files."""
+    raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), str(source), None, str(target))
+
+
+def test_a_token_is_made_in_a_data_folder_without_hard_links(tmp_path, monkeypatch):
+    """The new token was linked into place, and link() on a USB stick's FAT raised PermissionError: `unveil serve`
+    ended in a traceback there. It now takes the name with O_EXCL and renames the written token onto it."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.setattr(os, "link", _link_refused)
+    token, created = load_or_create(tmp_path / "usb stick")
+    path = tmp_path / "usb stick" / TOKEN_FILE
+    assert created and path.read_text() == token + "\n" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [item.name for item in path.parent.iterdir()] == [TOKEN_FILE]  # no draft left behind
+    assert load_or_create(tmp_path / "usb stick") == (token, False)
+
+
+def test_without_hard_links_a_token_made_meanwhile_is_never_replaced(tmp_path, monkeypatch):
+    """Another server makes the token just before this one puts its own in place: theirs is kept and used."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    theirs = "their-token-0123456789"
+
+    def another_server_first(source, target, *args, **kwargs):
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (theirs + "\n").encode())
+        os.close(fd)
+        _link_refused(source, target)
+
+    monkeypatch.setattr(os, "link", another_server_first)
+    assert load_or_create(tmp_path) == (theirs, False)
+    assert [item.name for item in tmp_path.iterdir()] == [TOKEN_FILE]
+
+
+def test_a_read_only_data_folder_is_said_in_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """A data folder the server cannot write to (a read-only mount; root writes through chmod, so the refusal is
+    made as the file system makes it): PermissionError or OSError reached the terminal as a traceback."""
+    for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    path = tmp_path / TOKEN_FILE
+    with pytest.raises(TokenFileError) as caught:
+        load_or_create(tmp_path)
+    assert str(caught.value) == api.TOKEN_FILE_NOT_CREATED.format(path=path, reason=os.strerror(errno.EROFS))
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"error: {caught.value}\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_token_short_enough_to_guess_is_refused(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 from fer_core import UnveilError
+from fer_core.store import place_new_file
 
 TOKEN_ENV = "UNVEIL_API_TOKEN"
 TOKEN_FILE = "api_token"
@@ -34,6 +35,9 @@ TOKEN_FILE_NOT_FILE = "{path} is not a file: remove it to have a new token made;
 TOKEN_FILE_OWNER = ("{path} belongs to another user (uid {owner}), who chose what it holds: delete it to have a new "
                     "token made; the server was not started")
 TOKEN_FILE_UNREADABLE = "{path} cannot be read ({reason}); the server was not started"
+TOKEN_FILE_NOT_CREATED = (f"the API token file {{path}} cannot be made ({{reason}}): give a --data-dir this user can "
+                          f"write to, or set {TOKEN_ENV} to a random token of {TOKEN_MIN_CHARS} or more characters; "
+                          "the server was not started")
 
 
 class TokenFileError(UnveilError):
@@ -57,25 +61,35 @@ def load_or_create(data_dir: str | os.PathLike[str]) -> tuple[str, bool]:
         return _read(path), False
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     # Written whole under a name of its own, then linked into place: a server starting at the same moment finds
     # no token file or the whole token, never the empty file that it refused as "empty: delete it" (4 servers
-    # started together: 12 of 40 starts failed so). link, unlike rename, never replaces a token already there.
+    # started together: 12 of 40 starts failed so). link, unlike rename, never replaces a token already there;
+    # where the file system has no hard links (FAT or exFAT on a USB stick: link() raised PermissionError, a
+    # traceback), place_new_file takes the name with O_EXCL and renames the token onto it, as the store does.
     draft = path.with_name(f".{TOKEN_FILE}.{secrets.token_hex(8)}")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    except OSError as exc:  # a read-only folder or file system, another user's folder: said, not a traceback
+        raise TokenFileError(TOKEN_FILE_NOT_CREATED.format(path=path, reason=_reason(exc))) from None
     try:
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:
             handle.write(token + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            return _read(path), False
+        place_new_file(draft, path)
+    except FileExistsError:
+        return _read(path), False
+    except OSError as exc:  # a full disk, or a folder that refuses the new name
+        raise TokenFileError(TOKEN_FILE_NOT_CREATED.format(path=path, reason=_reason(exc))) from None
     finally:
-        draft.unlink()
+        draft.unlink(missing_ok=True)  # renamed into place where there are no hard links
     return token, True
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 
