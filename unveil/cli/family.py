@@ -17,7 +17,15 @@ from fer_core.store import (
     resolve_data_dir,
 )
 from governance import erasure, family
-from governance.consent import SCOPES, STATUS_WIDTH, ConsentRecord, expires_on_day, local_day, store_now
+from governance.consent import (
+    MAX_CONSENT_DAYS,
+    SCOPES,
+    STATUS_WIDTH,
+    ConsentRecord,
+    expires_on_day,
+    local_day,
+    store_now,
+)
 from unveil.cli._store_args import (
     NEW_PASSPHRASE_ENV,
     PassphraseInputError,
@@ -29,6 +37,7 @@ from unveil.cli._store_args import (
     reports_errors,
 )
 from unveil.cli._terminal import shown
+from unveil.cli.consent import consent_days
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,8 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="in PHOTO (as given), which face is the person's: face N as `unveil analyze` numbers them "
                              "(rows top to bottom, each left to right; from 1; repeatable)")
     enroll.add_argument("--purpose", required=True, help="why their face is stored, as agreed with them")
-    enroll.add_argument("--days", type=int, default=365,
-                        help="consent runs to the end of the day this many days from today (default 365)")
+    enroll.add_argument("--days", type=consent_days, default=365,
+                        help=f"consent runs to the end of the day this many days from today (1 to "
+                             f"{MAX_CONSENT_DAYS:,}; default 365)")
     enroll.add_argument("--given-by", default=None, help="who consented, if not the person themself (a guardian)")
     enroll.add_argument("--child", action="store_true", help="the person is a child: --given-by a guardian is required")
     enroll.add_argument("--scope", choices=list(SCOPES), default="recognition")
