@@ -258,7 +258,10 @@ def members(store: FamilyStore) -> list[Member]:
     models = store.embedding_models()
     out = []
     for person in store.people(errors="skip"):
-        record = consent.latest(store, person.id)
+        try:
+            record = consent.latest(store, person.id)
+        except PersonNotFoundError:  # erased since the list was read (a retention sweep's thread, another session)
+            continue
         out.append(Member(person.id, person.name, consent.status(record, now), record, person.embeddings,
                           person.thumbnails, _utc(person.created_at), _utc(person.last_seen_at),
                           frozenset(models.get(person.id, ()))))

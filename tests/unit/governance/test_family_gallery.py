@@ -59,3 +59,22 @@ def test_a_damaged_consent_record_leaves_out_only_its_member(store):
         conn.execute("UPDATE consents SET details = ? WHERE person_id = ?", (sealed[:-1] + bytes([sealed[-1] ^ 1]), ana))
     conn.close()
     assert _named(store) == ["Bruno Lima"]
+
+
+def test_a_member_erased_while_the_members_are_read_is_left_out_not_an_error(store, monkeypatch):
+    """family.members lists the people, then reads each one's consent: a member erased in between (by the daily
+    retention sweep's thread beside /v1/people in `unveil serve`, or another session) raised PersonNotFoundError, which
+    the API answered as 503 'the family store cannot be used now', and the Family page and `family list` failed."""
+    from governance import erasure
+
+    _enrol(store, "Ana Lima", 0, days=30)
+    bruno = _enrol(store, "Bruno Lima", 1, days=30)
+    listed = store.people
+
+    def people_then_bruno_erased(**options):
+        people = listed(**options)
+        erasure.purge_person(store, bruno, reason="consent expired")  # the sweep, between the two reads
+        return people
+
+    monkeypatch.setattr(store, "people", people_then_bruno_erased)
+    assert [member.name for member in family.members(store)] == ["Ana Lima"]
