@@ -11,6 +11,7 @@ import errno
 import importlib
 import io
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -139,6 +140,22 @@ def test_every_start_says_where_the_token_is_and_never_shows_it(tmp_path, monkey
     monkeypatch.setenv(TOKEN_ENV, "from-the-environment")
     assert main(["serve", "--data-dir", str(data)]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_the_token_path_printed_is_absolute_for_a_relative_data_folder(tmp_path, monkeypatch, capsys):
+    """`unveil serve --data-dir data` printed 'kept in data/api_token': in a service's journal, no folder to read it
+    from. The data folder is made absolute as the store makes it (fer_core.store.resolve_data_dir)."""
+    for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)  # started and stopped at once
+    monkeypatch.setattr(api, "create_app", lambda **parts: None)  # no models to load for what is printed
+    monkeypatch.chdir(tmp_path)
+    path = f"{tmp_path / 'data'}/{TOKEN_FILE}"
+    assert main(["serve", "--data-dir", "data"]) == 0
+    assert capsys.readouterr().out == TOKEN_CREATED.format(path=path, quoted=shlex.quote(path)) + "\n"
+    monkeypatch.setenv("UNVEIL_DATA_DIR", "data")
+    assert main(["serve"]) == 0
+    assert capsys.readouterr().out == TOKEN_KEPT.format(path=path) + "\n"
 
 
 def test_a_token_file_others_can_read_or_an_empty_one_is_refused(tmp_path, monkeypatch):

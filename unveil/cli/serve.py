@@ -120,10 +120,10 @@ def server_options() -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from fer_core.store import default_data_dir
+    from fer_core.store import resolve_data_dir
     from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, create_app, load_or_create
 
-    data_dir = args.data_dir or default_data_dir()
+    data_dir = resolve_data_dir(args.data_dir)  # as the store finds it: absolute, so the path printed says where
     token, created = load_or_create(data_dir)
     if created:
         path = f"{data_dir}/{TOKEN_FILE}"

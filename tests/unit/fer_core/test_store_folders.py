@@ -17,6 +17,8 @@ from fer_core.store import (
     StoreExistsError,
     StoreFolderError,
     create_key_file,
+    default_data_dir,
+    resolve_data_dir,
 )
 from tests.support import privacy_harness as h
 from tests.support.privacy_harness import run_cli as run
@@ -129,3 +131,23 @@ def test_without_hard_links_a_store_made_there_meanwhile_is_never_replaced(tmp_p
         h.new_store(data_dir)
     assert sorted(p.name for p in data_dir.iterdir()) == ["unveil.db"]
     assert (data_dir / "unveil.db").read_bytes() == b"the other session's store"
+
+
+def test_a_relative_data_folder_is_named_in_full(tmp_path, monkeypatch, capsys):
+    """UNVEIL_DATA_DIR=data (or --data-dir data) is a store in whatever folder a front end is started from, and every
+    message said only 'data': 'created an encrypted store in data' from one folder, 'no Unveil store in data' from
+    the next, 'Data folder: data' in the app's sidebar. It is made absolute where it is read, the same for each front
+    end (default_data_dir, resolve_data_dir), so every message says which folder it is."""
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    monkeypatch.setenv("UNVEIL_DATA_DIR", "data")
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    assert default_data_dir() == tmp_path / "a" / "data" == resolve_data_dir("data") == resolve_data_dir(None)
+    with h.new_store(None) as store:
+        assert store.data_dir == tmp_path / "a" / "data"
+    assert run(capsys, "family", "list") == (0, "no one is enrolled\n", "")
+    monkeypatch.chdir(tmp_path / "b")
+    for where in ((), ("--data-dir", "data")):
+        assert run(capsys, "family", "list", *where) == (
+            1, "", f"error: no Unveil store in {tmp_path / 'b' / 'data'}: create one first\n")
