@@ -5,6 +5,7 @@ file pile up over hours of use? (docs/reports/soak.md)
     PYTHONPATH=. nice -n 19 .venv/bin/python benchmarks/soak.py watch --minutes 15     # camera loop + MQTT
     PYTHONPATH=. nice -n 19 .venv/bin/python benchmarks/soak.py serve --minutes 10     # local API under load
     PYTHONPATH=. nice -n 19 .venv/bin/python benchmarks/soak.py app --uploads 30       # one Streamlit tab
+    PYTHONPATH=. nice -n 19 .venv/bin/python benchmarks/soak.py live --minutes 10      # the Live page streaming
 
 Each run makes a fresh family store (key file, "Colin Powell" enrolled with consent from 4 LFW photos) in a
 temporary folder, which is also the process's TMPDIR, so that a temporary file it leaves is counted.
@@ -28,6 +29,11 @@ phone-sized JPEG (an LFW photo enlarged to 4000x3000, with grain: 5.4 MB) is add
 result shown, then "Clear all" clicked; a row every --sample-every uploads. After "Clear all" the session holds
 no photo, so what grows with the uploads is held elsewhere: one more column gives the uploaded files Streamlit
 itself holds, by its own metrics (/_stcore/metrics).
+
+live: the app's Live page in Chromium, whose fake camera plays a 640x480 clip of an LFW photo gliding to and
+fro (Y4M, 30 frames/s), streamed to the app over WebRTC for --minutes; every --restart-every seconds (default 60)
+STOP and START are pressed, which makes a new WebRTC connection, as a household does each time. The progress
+column is the number of frames the current stream analysed, as the page says (it starts again at each START).
 
 Columns: minutes since the process started; resident memory (VmRSS, MiB); open file descriptors (all, and
 those on the store's files, unveil.db/keys.db and their -wal/-shm: 3 per SQLite connection); threads; entries
@@ -429,9 +435,98 @@ def run_app(root: Path, args: argparse.Namespace) -> None:
     print(table(samples, "uploads"))
 
 
+# ------------------------------------------------------------------------------------------------ live
+
+def moving_face_y4m(path: Path, *, seconds: float = 4.0, fps: int = 30) -> Path:
+    """A 640x480 Y4M clip for Chromium's fake camera: an LFW photo, 240 px square, gliding over a grey wall."""
+    import math
+
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    face = np.asarray(Image.open(FACES / MEMBER / f"{MEMBER}_0001.jpg").convert("RGB").resize((240, 240)))
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W640 H480 F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for index in range(int(seconds * fps)):
+            canvas = np.full((480, 640, 3), 200, dtype=np.uint8)
+            left = 200 + round(150 * math.sin(2 * math.pi * index / (seconds * fps)))
+            canvas[120:360, left:left + 240] = face
+            out.write(b"FRAME\n" + cv2.cvtColor(canvas, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
+def run_live(root: Path, args: argparse.Namespace) -> None:
+    import re
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect, sync_playwright
+
+    feed = moving_face_y4m(root / "camera.y4m")
+    port = free_port()
+    url = f"http://localhost:{port}"
+    env = {**child_env(root), "UNVEIL_DATA_DIR": str(root / "data")}
+    argv = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
+            "--server.port", str(port), "--server.fileWatcherType", "none"]
+    (root / "data").mkdir()
+    status_text = re.compile(r"([\d.]+) frames/s · (\d+) frames? analysed")
+    starts = [0]
+    with running(argv, env, root / "streamlit.log", stdout=subprocess.DEVNULL, cwd=REPO) as server, \
+            sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(root / "profile"), executable_path="/usr/bin/chromium", headless=True, permissions=["camera"],
+            viewport={"width": 1200, "height": 1100},
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                  f"--use-file-for-fake-video-capture={feed}"])
+        context.set_default_timeout(180_000)
+        expect.set_options(timeout=180_000)
+        page = context.pages[0] if context.pages else context.new_page()
+        wait_until_answers(f"{url}/_stcore/health", {}, server)
+        page.goto(url)
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Live").click()
+        expect(page.get_by_role("heading", name="Live camera")).to_be_visible()
+        frame = page.frame_locator('iframe[title*="streamlit_webrtc"]')
+        status = page.get_by_text(status_text)
+        def start() -> None:
+            frame.get_by_role("button", name=re.compile("start", re.IGNORECASE)).click()
+            expect(status).to_be_visible()
+            starts[0] += 1
+
+        def progress() -> int:
+            """The frames the current stream analysed, as the page says (-1: its status line was being drawn)."""
+            try:
+                shown = status_text.search(status.inner_text(timeout=5_000))
+            except PlaywrightTimeout:
+                shown = None
+            return -1 if shown is None else int(shown.group(2))
+
+        start()
+        started = time.monotonic()
+        samples: list[Sample] = []
+        last_restart = time.monotonic()
+        page.wait_for_timeout(args.warm * 1000)
+        while True:
+            samples.append(sample(server.pid, root / "data", root / "tmp", progress(), started))
+            print(table(samples[-1:], "frames").splitlines()[-1], flush=True)
+            if time.monotonic() - started >= args.minutes * 60:
+                break
+            page.wait_for_timeout(args.every * 1000)
+            if args.restart_every and time.monotonic() - last_restart >= args.restart_every:
+                frame.get_by_role("button", name=re.compile("stop", re.IGNORECASE)).click()
+                expect(frame.get_by_role("button", name=re.compile("start", re.IGNORECASE))).to_be_visible()
+                start()
+                last_restart = time.monotonic()
+        context.close()
+    restarts = f", STOP and START every {args.restart_every:g} s ({starts[0]} streams)" if args.restart_every else ""
+    print(f"\nstreamlit run app.py, Live page in one Chromium tab, fake camera (640x480 Y4M, 30 frames/s){restarts}; "
+          f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}\n")
+    print(table(samples, "frames of the current stream"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["watch", "serve", "app"])
+    parser.add_argument("what", choices=["watch", "serve", "app", "live"])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to run (default 10)")
     parser.add_argument("--every", type=float, default=30.0, help="seconds between samples (default 30)")
     parser.add_argument("--warm", type=float, default=60.0, help="seconds before the first sample (default 60)")
@@ -443,11 +538,13 @@ def main() -> None:
                         help="watch: stop the MQTT broker every S seconds, for 5 s (default 0: never)")
     parser.add_argument("--uploads", type=int, default=30, help="app: photos uploaded, one at a time (default 30)")
     parser.add_argument("--sample-every", type=int, default=5, help="app: a row every N uploads (default 5)")
+    parser.add_argument("--restart-every", type=float, default=60.0,
+                        help="live: press STOP then START every S seconds, a new WebRTC connection (0: never; default 60)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (its path is printed)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="unveil-soak-"))
     try:
-        {"watch": run_watch, "serve": run_serve, "app": run_app}[args.what](root, args)
+        {"watch": run_watch, "serve": run_serve, "app": run_app, "live": run_live}[args.what](root, args)
     finally:
         if args.keep:
             print(f"kept {root}")
