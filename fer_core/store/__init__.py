@@ -60,6 +60,7 @@ from fer_core.store._names import (
 from fer_core.store._paths import default_data_dir, resolve_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
+from fer_core.store._store import _make_private_folders as make_private_folders
 from fer_core.store._store import _place_new as place_new_file
 
 __all__ = [
@@ -121,6 +122,7 @@ __all__ = [
     "create_key_file",
     "clean_name",
     "default_data_dir",
+    "make_private_folders",
     "name_key",
     "place_new_file",
     "resolve_data_dir",

@@ -271,6 +271,25 @@ def test_without_hard_links_a_token_made_meanwhile_is_never_replaced(tmp_path, m
     assert [item.name for item in tmp_path.iterdir()] == [TOKEN_FILE]
 
 
+@pytest.mark.parametrize("umask", [0o000, 0o022])
+def test_the_folders_made_for_a_new_token_are_private_whatever_the_umask(tmp_path, monkeypatch, umask):
+    """`unveil serve` on a new machine makes the data folder for its token before any store exists: mkdir(parents=True)
+    made the folders above it 0777 less the umask (under umask 000 a new ~/.local/share writable by every user, who
+    could put a store of their own in its place), as 256c669 fixed for the store. Each folder made is now 0700."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home").chmod(0o755)
+    before = os.umask(umask)
+    try:
+        load_or_create(tmp_path / "home" / ".local" / "share" / "unveil")
+    finally:
+        os.umask(before)
+    modes = {str(path.relative_to(tmp_path)): stat.S_IMODE(path.stat().st_mode)
+             for path in (tmp_path / "home", *sorted((tmp_path / "home").rglob("*")))}
+    assert modes == {"home": 0o755, "home/.local": 0o700, "home/.local/share": 0o700, "home/.local/share/unveil": 0o700,
+                     f"home/.local/share/unveil/{TOKEN_FILE}": 0o600}
+
+
 def test_a_read_only_data_folder_is_said_in_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
     """A data folder the server cannot write to (a read-only mount; root writes through chmod, so the refusal is
     made as the file system makes it): PermissionError or OSError reached the terminal as a traceback."""

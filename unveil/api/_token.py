@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from fer_core import UnveilError
-from fer_core.store import place_new_file
+from fer_core.store import make_private_folders, place_new_file
 
 TOKEN_ENV = "UNVEIL_API_TOKEN"
 TOKEN_FILE = "api_token"
@@ -69,7 +69,9 @@ def load_or_create(data_dir: str | os.PathLike[str]) -> tuple[str, bool]:
     # traceback), place_new_file takes the name with O_EXCL and renames the token onto it, as the store does.
     draft = path.with_name(f".{TOKEN_FILE}.{secrets.token_hex(8)}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Each folder made 0700, as for a new store (mkdir(parents=True) made those above 0777 less the umask): on a
+        # new machine the server makes the data folder before any store exists.
+        make_private_folders(path.parent)
         descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
     except OSError as exc:  # a read-only folder or file system, another user's folder: said, not a traceback
         raise TokenFileError(TOKEN_FILE_NOT_CREATED.format(path=path, reason=_reason(exc))) from None
