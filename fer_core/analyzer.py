@@ -211,20 +211,35 @@ def _pixel_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, i
 def reading_order(detections: list[DetectedFace]) -> list[DetectedFace]:
     """Rows top to bottom, each row left to right (see ROW_OVERLAP): the order faces are numbered in, by the
     analyzer and by enrolment's pick of a face (governance.enrolment.read_photo), so that a face has one number."""
-    rows: list[list[DetectedFace]] = []
-    for det in sorted(detections, key=lambda d: d.box[1]):
-        if rows and _joins(det, rows[-1]):
-            rows[-1].append(det)
+    return [detections[i] for row in _rows([det.box for det in detections]) for i in row]
+
+
+def face_rows(boxes: Sequence[Sequence[float]]) -> list[int]:
+    """The row of each (x, y, w, h) box, 0 for the top one, as reading_order groups them into rows: what says
+    which row a numbered face is in (the Family page's description of a photo to pick a face from)."""
+    row_of = [0] * len(boxes)
+    for number, row in enumerate(_rows(boxes)):
+        for i in row:
+            row_of[i] = number
+    return row_of
+
+
+def _rows(boxes: Sequence[Sequence[float]]) -> list[list[int]]:
+    """The indices of `boxes` in rows, top to bottom, each row left to right."""
+    rows: list[list[int]] = []
+    for i in sorted(range(len(boxes)), key=lambda i: boxes[i][1]):
+        if rows and _joins(boxes[i], [boxes[j] for j in rows[-1]]):
+            rows[-1].append(i)
         else:
-            rows.append([det])
-    return [det for row in rows for det in sorted(row, key=lambda d: d.box[0])]
+            rows.append([i])
+    return [sorted(row, key=lambda i: boxes[i][0]) for row in rows]
 
 
-def _joins(det: DetectedFace, row: list[DetectedFace]) -> bool:
-    top, bottom = min(d.box[1] for d in row), max(_bottom(d) for d in row)
-    overlap = min(bottom, _bottom(det)) - max(top, det.box[1])
-    return overlap >= ROW_OVERLAP * min(det.box[3], *(d.box[3] for d in row))
+def _joins(box: Sequence[float], row: list[Sequence[float]]) -> bool:
+    top, bottom = min(b[1] for b in row), max(_bottom(b) for b in row)
+    overlap = min(bottom, _bottom(box)) - max(top, box[1])
+    return overlap >= ROW_OVERLAP * min(box[3], *(b[3] for b in row))
 
 
-def _bottom(det: DetectedFace) -> float:
-    return det.box[1] + det.box[3]
+def _bottom(box: Sequence[float]) -> float:
+    return box[1] + box[3]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fer_core.analyzer import face_rows
 from fer_core.render import FaceLike, face_details
 
 
@@ -28,13 +29,32 @@ def annotated_photo(title: str, faces: Sequence[FaceLike], *, recognition: bool)
 
 def faces_to_pick(label: str, boxes: Sequence[Sequence[float]], width: int) -> str:
     """An enrolment photo with several faces, numbered for the person to pick theirs in the choice beside it:
-    where each numbered face is across the photo (`width` pixels wide), so the numbers can be told apart unseen.
+    where each numbered face is across the photo (`width` pixels wide), and in a photo of several rows which row
+    it is in (rows as the faces are numbered: fer_core.analyzer.face_rows), so the numbers can be told apart unseen.
 
     >>> faces_to_pick("two.jpg", [(10, 5, 40, 40), (150, 8, 40, 40)], 200)
     'two.jpg: 2 faces, each boxed and numbered: face 1 at the left, face 2 at the right. Pick the person by number.'
     """
-    where = ", ".join(f"face {number} {_across(box, width)}" for number, box in enumerate(boxes, start=1))
-    return f"{label}: {len(boxes)} faces, each boxed and numbered: {where}. Pick the person by number."
+    rows = face_rows(boxes)
+    count = max(rows, default=0) + 1
+    if count == 1:
+        where = ", ".join(f"face {number} {_across(box, width)}" for number, box in enumerate(boxes, start=1))
+        return f"{label}: {len(boxes)} faces, each boxed and numbered: {where}. Pick the person by number."
+    said = []
+    for row in range(count):
+        where = ", ".join(f"face {number} {_across(box, width)}"
+                          for number, (box, its_row) in enumerate(zip(boxes, rows), start=1) if its_row == row)
+        said.append(f"{_row_name(row, count).capitalize()}: {where}.")
+    return (f"{label}: {len(boxes)} faces in {count} rows, each boxed and numbered row by row. {' '.join(said)} "
+            "Pick the person by number.")
+
+
+_ROW_NAMES = {2: ("top row", "bottom row"), 3: ("top row", "middle row", "bottom row")}
+
+
+def _row_name(row: int, count: int) -> str:
+    """Row `row` (0 at the top) of `count` rows of faces."""
+    return _ROW_NAMES[count][row] if count in _ROW_NAMES else f"row {row + 1} of {count} from the top"
 
 
 def _across(box: Sequence[float], width: int) -> str:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from fer_core import render
+from fer_core.analyzer import reading_order
 from unveil.app import alt_text, launch
 
 WCAG_AA_TEXT = 4.5
@@ -83,6 +84,23 @@ def test_a_photo_to_pick_a_face_from_says_where_each_number_is():
     assert alt_text.numbered("Thumbnail of Ann", 2) == ["Thumbnail of Ann 1 of 2", "Thumbnail of Ann 2 of 2"]
     assert alt_text.heatmap("sad", 0.8, face="a.jpg, face 1", predicted=True).startswith(
         "Heatmap for sad (80%, the emotion the model read) over a.jpg, face 1: yellow where")
+
+
+def test_a_photo_of_two_rows_to_pick_a_face_from_says_the_row_of_each_number():
+    """Faces are numbered row by row (fer_core.analyzer.reading_order), but the description said only left, middle
+    or right: in a photo of two rows, 'face 1 at the left, face 2 at the right, face 3 at the left' told a screen
+    reader's user nothing of which left. It says the rows, grouped as the numbers are."""
+    back, front = [(40, 20, 60, 60), (420, 30, 60, 70)], [(10, 200, 70, 80), (270, 190, 70, 80), (520, 210, 60, 70)]
+    detections = [SimpleNamespace(box=box) for box in (front[2], back[1], front[0], back[0], front[1])]
+    assert [d.box for d in reading_order(detections)] == [*back, *front]  # the numbers drawn on the photo
+    assert alt_text.faces_to_pick("family.jpg", [*back, *front], 600) == (
+        "family.jpg: 5 faces in 2 rows, each boxed and numbered row by row. Top row: face 1 at the left, face 2 at "
+        "the right. Bottom row: face 3 at the left, face 4 in the middle, face 5 at the right. Pick the person by "
+        "number.")
+    rows = [[(x, y, 40, 40) for x in (10, 300)] for y in (0, 100, 200, 300)]
+    assert alt_text.faces_to_pick("team.jpg", [box for row in rows for box in row], 600).split(". ")[1:3] == [
+        "Row 1 of 4 from the top: face 1 at the left, face 2 in the middle",
+        "Row 2 of 4 from the top: face 3 at the left, face 4 in the middle"]
 
 
 def _colour_name(rgb) -> str:
