@@ -71,7 +71,8 @@ def unsettled_date(store: FamilyStore) -> str | None:
         return DATE_IN_QUESTION
     newest = clock.behind(store, now)
     if newest is not None:
-        return CLOCK_BEHIND.format(last=f"{datetime.fromtimestamp(newest, UTC):%Y-%m-%d}")
+        # A day of this machine's calendar, as the CLI's other dates and the sweep's date question (DateCheck.text)
+        return CLOCK_BEHIND.format(last=local_day(datetime.fromtimestamp(newest, UTC)))
     return None
 
 
@@ -180,7 +181,7 @@ class ConsentRecord:
         if given_at > now + _FUTURE_SKEW:
             raise ConsentError("the consent cannot be dated in the future")
         if expires_at <= now:
-            raise ConsentError(f"the consent expired on {expires_at:%Y-%m-%d}; a new consent is needed")
+            raise ConsentError(f"the consent expired on {local_day(expires_at)}; a new consent is needed")
 
     def to_details(self) -> dict[str, Any]:
         return {
@@ -304,7 +305,7 @@ def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecor
             now = store_now(store)
             if latest_record.expires_at <= now:  # given now, it would end before it began
                 raise ConsentError(SCOPE_OF_ENDED_CONSENT.format(subject=latest_record.subject,
-                                                                 ended=latest_record.expires_at))
+                                                                 ended=local_day(latest_record.expires_at)))
             record = replace(latest_record, given_at=now, scope=scope)
             record.validate(now=now)
         store.add_consent(person_id, record.to_details())

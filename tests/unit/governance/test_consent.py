@@ -33,7 +33,7 @@ def _record(**overrides) -> ConsentRecord:
     ({"scope": "everything"}, "the consent's scope must be one of recognition, recognition+thumbnails; got 'everything'"),
     ({"relation": "friend", "given_by": "Bruno Lima"}, "the consent's relation must be one of self, guardian; got 'friend'"),
     ({"expires_at": NOW - timedelta(days=1), "given_at": NOW - timedelta(days=30)},
-     f"the consent expired on {(NOW - timedelta(days=1)):%Y-%m-%d}; a new consent is needed"),
+     f"the consent expired on {consent.local_day(NOW - timedelta(days=1))}; a new consent is needed"),
     ({"expires_at": NOW}, "the consent must expire after it was given"),
     ({"given_at": NOW + timedelta(days=2), "expires_at": NOW + timedelta(days=30)}, "the consent cannot be dated in the future"),
     ({"given_at": NOW.replace(tzinfo=None)}, "the consent's given_at must be a timezone-aware date and time"),
@@ -104,8 +104,10 @@ def test_the_scope_of_an_ended_consent_is_not_changed_and_the_message_says_to_re
     before = len(store.audit_entries())
     with pytest.raises(ConsentError) as err:
         consent.change_scope(store, done.person_id, "recognition+thumbnails")
-    assert str(err.value) == consent.SCOPE_OF_ENDED_CONSENT.format(subject="Ana Lima", ended=NOW + timedelta(days=10))
-    assert str(err.value).startswith(f"the consent of Ana Lima ended on {NOW + timedelta(days=10):%Y-%m-%d}: renew it")
+    # The day of this machine's calendar, as `consent list` says it (test_consent_calendar sets the zone).
+    ended = consent.local_day(NOW + timedelta(days=10))
+    assert str(err.value) == consent.SCOPE_OF_ENDED_CONSENT.format(subject="Ana Lima", ended=ended)
+    assert str(err.value).startswith(f"the consent of Ana Lima ended on {ended}: renew it")
     assert store.person(done.person_id).consents == 1 and len(store.audit_entries()) == before
 
 
@@ -264,11 +266,11 @@ def test_no_consent_is_dated_by_a_clock_reset_far_back_unless_the_date_is_confir
     for attempt in attempts:
         with pytest.raises(consent.DateInQuestionError) as err:
             attempt()
-        assert str(err.value) == consent.CLOCK_BEHIND.format(last=f"{NOW:%Y-%m-%d}")
+        assert str(err.value) == consent.CLOCK_BEHIND.format(last=consent.local_day(NOW))
     assert consent.latest(store, done.person_id) == before and store.person_ids() == [done.person_id]
     with pytest.raises(consent.DateInQuestionError) as err:  # widening it would date a consent given now
         consent.change_scope(store, done.person_id, "recognition+thumbnails")
-    assert str(err.value) == consent.CLOCK_BEHIND.format(last=f"{NOW:%Y-%m-%d}")
+    assert str(err.value) == consent.CLOCK_BEHIND.format(last=consent.local_day(NOW))
     # Narrowing it is made, on the consent's own dates (given_at reads after now by this clock: it stays so).
     assert consent.change_scope(store, done.person_id, "recognition") == replace(before, scope="recognition")
     clock.advance(days=400)  # the clock put right: the member's consent runs as it did

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from governance import consent
@@ -98,3 +99,31 @@ def test_the_date_question_names_the_days_the_households_clock_shows():
         assert check.text() == said
     assert check.text(UTC) == DATE_UNCONFIRMED.format(now="2026-12-06", days=44, last="2026-10-22",
                                                       waiting="1 member whose consent expired")
+
+
+def test_the_refusals_name_days_of_this_machines_calendar_as_the_lists_do(store, clock):
+    """'consent list' and the date question say days of this machine's calendar (f3d4bcc, d57395d), but a clock set
+    far back said the store was last used on a UTC date, and a scope change of an ended consent that it ended on one:
+    at 22:00 on 14 January in Honolulu (08:00 UTC on the 15th) both named the 15th."""
+    from governance import family, retention
+
+    honolulu = ZoneInfo("Pacific/Honolulu")
+    with machine_time_zone("Pacific/Honolulu"):
+        now = consent.store_now(store)
+        assert (now.date(), consent.local_day(now)) == (date(2027, 1, 15), date(2027, 1, 14))  # FakeClock's start
+        record = consent.ConsentRecord(subject="Ana", given_by="Ana", purpose="family photos", given_at=now,
+                                       expires_at=now + timedelta(days=10))
+        person_id = family.enroll(store, "Ana", np.ones((1, 8), np.float32), record, model="model.onnx").person_id
+        retention.set_policy(store, "unseen_people", None)
+        clock.advance(days=11)
+        with pytest.raises(consent.ConsentError) as ended:
+            consent.change_scope(store, person_id, "recognition+thumbnails")
+        assert str(ended.value).startswith("the consent of Ana ended on 2027-01-24: renew it")
+        assert record.expires_at.astimezone(honolulu).date() == date(2027, 1, 24)
+
+        clock.advance(days=-400)
+        with pytest.raises(consent.DateInQuestionError) as behind:
+            consent.renew(store, person_id, expires_at=consent.store_now(store) + timedelta(days=365))
+        last_used = datetime.fromtimestamp(max(e.ts for e in store.audit_entries()), UTC)
+        assert str(behind.value) == consent.CLOCK_BEHIND.format(last=consent.local_day(last_used))
+        assert consent.local_day(last_used) != last_used.date()

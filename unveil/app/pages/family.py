@@ -205,7 +205,8 @@ with enrol_tab:
         # tabs (the sweep removes nothing early on such a clock): the date is confirmed here, before the form is filled.
         behind = clock.behind(store, consent.store_now(store))
         if behind is not None:
-            st.warning(app_consents.CLOCK_BEHIND_FORM.format(last=datetime.fromtimestamp(behind, UTC)))
+            st.warning(app_consents.CLOCK_BEHIND_FORM.format(last=consent.local_day(
+                datetime.fromtimestamp(behind, UTC), app_enrolment.user_zone(st.context.timezone))))
             if st.button(_ui.DATE_IS_RIGHT, key="enrol_date_confirm"):
                 with _ui.friendly_errors("Applying the retention policy"):
                     _ui.sweep(date_confirmed=True)
@@ -287,7 +288,8 @@ with consent_tab:
                                                     clock_behind=behind is not None, zone=days_zone)))
         if member.consent is not None and (date_in_question or behind is not None):
             st.warning(app_consents.DATE_IN_QUESTION_FORM if date_in_question
-                       else app_consents.CLOCK_BEHIND_FORM.format(last=datetime.fromtimestamp(behind, UTC)))
+                       else app_consents.CLOCK_BEHIND_FORM.format(
+                           last=consent.local_day(datetime.fromtimestamp(behind, UTC), days_zone)))
             report = st.session_state.get(_ui.SWEEP_REPORT)
             # The question above shows only while something waits for the date; when nothing does (what waited was
             # erased by hand, or the clock is behind), it is answered here.
