@@ -200,6 +200,32 @@ def test_a_token_file_that_is_a_link_or_not_a_file_is_refused_not_followed(tmp_p
     assert sorted(item.name for item in path.parent.iterdir()) == [TOKEN_FILE]  # no draft left behind
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX's")
+def test_a_named_pipe_in_the_token_files_place_is_refused_not_waited_on(tmp_path, monkeypatch):
+    """Opening a FIFO for reading waits for a writer: `unveil serve` hung at start, silent, instead of saying that
+    the token file is not a file (TOKEN_FILE_NOT_FILE, as for a folder)."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    path = tmp_path / TOKEN_FILE
+    os.mkfifo(path, 0o600)
+    outcome: list[BaseException | tuple[str, bool]] = []
+
+    def load() -> None:
+        try:
+            outcome.append(load_or_create(tmp_path))
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(timeout=10)
+    if loader.is_alive():  # let it go: a writer that closes at once gives the reader its end of file
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        loader.join(timeout=30)
+        pytest.fail("load_or_create waited on the named pipe for a writer")
+    (refused,) = outcome
+    assert isinstance(refused, TokenFileError) and str(refused) == api.TOKEN_FILE_NOT_FILE.format(path=path)
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away takes root")
 def test_a_token_file_another_user_owns_is_refused(tmp_path, monkeypatch):
     """Root (a system service) reads any file: a private token file another user put in a data folder they could

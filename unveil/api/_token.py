@@ -15,6 +15,7 @@ TOKEN_FILE = "api_token"
 TOKEN_BYTES = 32
 # Opening the token file never follows a symbolic link in its place (Windows has no such flag).
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 TOKEN_FILE_OPEN = ("{path} can be read by other users of this machine (mode {mode:o}): the API token must be "
                    "private (chmod 600 {path}); the server was not started")
 TOKEN_FILE_EMPTY = "{path} is empty: delete it to have a new token made; the server was not started"
@@ -98,7 +99,9 @@ def _reason(exc: OSError) -> str:
 def _read(path: Path) -> str:
     """The token in `path`, judged by the file actually opened (its type, owner and mode), never by a link."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW)
+        # O_NONBLOCK: a named pipe in its place is opened at once and refused as not a file below, rather than waited
+        # on for a writer (the server hung at start without a word); a regular file reads as it would without it.
+        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
     except FileNotFoundError:
         raise  # load_or_create makes one
     except OSError as exc:
