@@ -117,10 +117,19 @@ def local_day(when: datetime, zone: tzinfo | None = None) -> date:
 def end_of_day(day: date, zone: tzinfo | None = None) -> datetime:
     """The last instant of `day` in `zone` (None: this machine's time zone), with that day's fixed UTC offset: what
     a consent "until" that day runs to. Where the clocks go back at midnight (America/Santiago) the day's last
-    hour comes twice, and it ends after the second (fold=1), not an hour before the user's midnight."""
-    end = datetime.combine(day, time.max).replace(fold=1)
-    end = end.replace(tzinfo=zone) if zone is not None else end.astimezone()
-    return end.astimezone(timezone(end.utcoffset()))
+    hour comes twice, and it ends after the second, not an hour before the user's midnight; where they go on at
+    23:00 (America/Nuuk) its last hour never comes, and it ends at 22:59:59, not an hour into the next day.
+
+    Both readings of 23:59:59.999999 (fold 0 and 1) are tried and the later one that still falls on `day` is kept:
+    in a gap, a zoneinfo zone and this machine's clock (a naive time) give the two folds opposite meanings."""
+    readings = []
+    for fold in (0, 1):
+        end = datetime.combine(day, time.max).replace(fold=fold)
+        end = end.replace(tzinfo=zone) if zone is not None else end.astimezone()
+        readings.append(end.astimezone(timezone(end.utcoffset())))
+    on_the_day = [end for end in readings if local_day(end, zone) == day]
+    # None on the day: a day the zone skipped whole (Pacific/Apia, 30 December 2011) ends when the one before did.
+    return max(on_the_day) if on_the_day else min(readings)
 
 
 def expires_on_day(now: datetime, days: int, zone: tzinfo | None = None) -> datetime:

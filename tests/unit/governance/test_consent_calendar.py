@@ -51,8 +51,12 @@ def _is_the_last_instant_of(end: datetime, day: date, zone) -> bool:
 # says): America/Santiago puts its clocks back at 24:00 on 3 April 2027, so that day's 23:00-23:59 comes twice, and
 # a consent until that day must run to the end of the second, not end an hour before the user's midnight (fold=0).
 # Lord Howe moves them half an hour on 4 October 2026, St John's an hour on 14 March 2027, America/Havana at 00:00.
+# America/Nuuk moves them on at 23:00 on 27 March 2027, so that day's 23:00-23:59 never comes: it ends at 22:59:59.
+# (On this machine's clock, time.max with fold=1 in that gap was taken an hour into the next day, as Python reads a
+# naive local time in a gap the other way round from zoneinfo.)
 CHANGES = [("America/Santiago", date(2027, 4, 3)), ("Australia/Lord_Howe", date(2026, 10, 4)),
-           ("America/St_Johns", date(2027, 3, 14)), ("America/Havana", date(2027, 3, 13))]
+           ("America/St_Johns", date(2027, 3, 14)), ("America/Havana", date(2027, 3, 13)),
+           ("America/Nuuk", date(2027, 3, 27))]
 
 
 @pytest.mark.parametrize(("zone", "day"), CHANGES)
