@@ -125,5 +125,7 @@ def test_a_page_on_another_site_is_refused_without_any_request_leaving_the_machi
     before = len(recorder.seen)
     took = [_open(port, f"localhost:{port}", "http://evil.example") for _ in range(3)]
     assert [outcome for outcome, _ in took] == ["refused"] * 3
-    assert max(seconds for _, seconds in took) < 1.0
+    # The old lookup held each refusal for its two 1 s timeouts (about 2 s); a refusal takes milliseconds, and the
+    # margin is for a loaded machine (CI's 2 cores).
+    assert max(seconds for _, seconds in took) < 1.9
     assert recorder.seen[before:] == []
