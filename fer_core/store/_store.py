@@ -189,6 +189,38 @@ def _make_private_folders(path: Path) -> None:
         folder.mkdir(mode=0o700, exist_ok=True)
 
 
+# Descriptors that _read_raw reads the store's files through, one per file (device, inode), never closed: closing
+# any descriptor of a file drops every POSIX lock this process holds on it, SQLite's included. scrub() read keys.db
+# with read_bytes(), so after a purge this process held no lock on keys.db; another process that then closed the
+# store took itself for the last one, checkpointed and deleted keys.db-wal, and the keys this process committed
+# afterwards (a new member's) went to the deleted file: no other process saw them, and a crash lost them.
+_RAW_FDS: dict[tuple[int, int], int] = {}
+_RAW_FDS_LOCK = threading.Lock()
+
+
+def _read_raw(path: Path) -> bytes:
+    """The bytes of one of the store's files, read without ever closing a descriptor of it (FileNotFoundError if
+    it is not there). On Windows, whose locks are not POSIX ones, a descriptor kept open would keep SQLite from
+    deleting the file: read_bytes() there."""
+    if os.name == "nt":
+        return path.read_bytes()
+    info = os.stat(path)
+    with _RAW_FDS_LOCK:
+        fd = _RAW_FDS.get((info.st_dev, info.st_ino))
+        if fd is None:
+            fd = os.open(path, os.O_RDONLY)
+            opened = os.fstat(fd)  # the file at that name may have been replaced meanwhile: kept all the same
+            fd = _RAW_FDS.setdefault((opened.st_dev, opened.st_ino), fd)
+    size, chunks, offset = os.fstat(fd).st_size, [], 0
+    while offset < size:
+        chunk = os.pread(fd, size - offset, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):  # not every platform can fsync a directory
         fd = os.open(path, os.O_RDONLY)
@@ -1709,7 +1741,7 @@ class FamilyStore:
             return False
         for path in (self.data_dir / KEYS_FILE, self.data_dir / f"{KEYS_FILE}-wal"):
             with contextlib.suppress(FileNotFoundError):
-                content = path.read_bytes()
+                content = _read_raw(path)  # never read_bytes(): its close would drop SQLite's locks on the file
                 if any(blob in content for blob in self._shredded_blobs):
                     return True
         return False
