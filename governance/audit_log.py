@@ -43,6 +43,8 @@ EVENTS: dict[str, str] = {
                      "counts from now; counts per kind only, nothing deleted",
     "analysis_kept": "an analysis result was kept in the store at the user's request (counts only)",
     "analysis_deleted": "a kept analysis result was deleted at the user's request",
+    "backup": "a backup of the store was written to a new folder (counts of what it holds; never names, nor where); "
+              "erasure cannot reach it",
 }
 
 

@@ -11,6 +11,9 @@ passphrase (scrypt) or a 0600 key file unlocks, and a hash-chained audit log.
 from fer_core.store._audit import AuditVerification
 from fer_core.store._crypto import MIN_PASSPHRASE_CHARS, ScryptParams, create_key_file
 from fer_core.store._errors import (
+    BACKUP_DAMAGED,
+    BACKUP_EXISTS,
+    BACKUP_NOT_WRITTEN,
     CANNOT_CREATE_MESSAGE,
     DAMAGED_MESSAGE,
     FULL_MESSAGE,
@@ -23,6 +26,10 @@ from fer_core.store._errors import (
     WRONG_PASSPHRASE_LOGGED,
     WRONG_PASSPHRASE_UNLOGGED,
     AmbiguousNameError,
+    BackupDamagedError,
+    BackupError,
+    BackupExistsError,
+    BackupFolderError,
     EmbeddingError,
     KeyDestroyedError,
     KeyFileError,
@@ -64,6 +71,9 @@ from fer_core.store._store import _make_private_folders as make_private_folders
 from fer_core.store._store import _place_new as place_new_file
 
 __all__ = [
+    "BACKUP_DAMAGED",
+    "BACKUP_EXISTS",
+    "BACKUP_NOT_WRITTEN",
     "CANNOT_CREATE_MESSAGE",
     "KEY_FILE_NOT_CREATED",
     "MAX_NAME_CHARS",
@@ -73,6 +83,10 @@ __all__ = [
     "NAME_NOTHING_VISIBLE",
     "NAME_NOT_TEXT",
     "AmbiguousNameError",
+    "BackupDamagedError",
+    "BackupError",
+    "BackupExistsError",
+    "BackupFolderError",
     "DAMAGED_MESSAGE",
     "DATA_FILE",
     "DEFAULT_BUSY_TIMEOUT_S",

@@ -83,6 +83,37 @@ class StoreDamagedError(StoreError):
         super().__init__(DAMAGED_MESSAGE.format(data_dir=data_dir, count=len(problems), first=problems[0]))
 
 
+# FamilyStore.back_up: a backup goes into a folder of its own that does not exist yet, never over anything.
+BACKUP_EXISTS = ("{path} already exists: a backup is written into a new folder, never over one; give the path of a "
+                 "folder that does not exist yet (its parent must exist); nothing was written")
+# The backup's folder could not be made or written (no such parent, no permission, a read-only or full disk).
+BACKUP_NOT_WRITTEN = ("no backup was written to {path} ({detail}): give a new folder's path on a disk that this user "
+                      "can write and that has room; the store is unchanged")
+# The copy failed the store's own checks: the store is damaged (or changed under a program outside Unveil).
+BACKUP_DAMAGED = ("no backup was written to {path}: the copy failed the store's checks ({count} problem(s); first: "
+                  "{first}). Run `unveil family check`; the store is unchanged")
+
+
+class BackupError(StoreError):
+    """FamilyStore.back_up wrote no backup: nothing of it is left at the path given."""
+
+
+class BackupExistsError(BackupError, FileExistsError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(BACKUP_EXISTS.format(path=path))
+
+
+class BackupFolderError(BackupError):
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(BACKUP_NOT_WRITTEN.format(path=path, detail=detail))
+
+
+class BackupDamagedError(BackupError):
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(BACKUP_DAMAGED.format(path=path, count=len(problems), first=problems[0]))
+
+
 class StoreBusyError(StoreError):
     def __init__(self, timeout: float) -> None:
         super().__init__(f"the store is busy in another session (waited {timeout:g} s); nothing was changed")

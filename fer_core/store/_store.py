@@ -20,6 +20,7 @@ import errno
 import functools
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -34,6 +35,9 @@ import numpy as np
 from fer_core.store import _audit, _crypto, _names, _schema
 from fer_core.store._errors import (
     AmbiguousNameError,
+    BackupDamagedError,
+    BackupExistsError,
+    BackupFolderError,
     EmbeddingError,
     KeyDestroyedError,
     KeyFileError,
@@ -219,6 +223,14 @@ def _read_raw(path: Path) -> bytes:
         chunks.append(chunk)
         offset += len(chunk)
     return b"".join(chunks)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -1776,6 +1788,81 @@ class FamilyStore:
                 with contextlib.suppress(sqlite3.OperationalError):  # the note's own deletion leaves no WAL behind
                     self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return True
+
+    # ------------------------------------------------------------------ backup
+
+    @_damage_is_typed
+    def back_up(self, target: str | os.PathLike[str]) -> dict[str, int]:
+        """Write a copy of the store into `target`, a new folder (BackupExistsError if anything is there), and return
+        the copy's counts(). Both files are copied in one moment, each by SQLite's VACUUM INTO under the store's
+        write lock: no session commits to either meanwhile, so the copy is one state of the store, its WAL included,
+        compacted (no free page or old WAL frame goes with it).
+        (Copying the folder while a session writes can pair an unveil.db with a keys.db of another moment.) The
+        lock is held only while copying; then the copy is opened, as after a crash (keys an erasure had yet to
+        destroy are destroyed in it), must pass check() and verify_audit() under this session's master key
+        (BackupDamagedError otherwise), and is scrubbed. It is built in a hidden folder beside `target`
+        (.unveil-backup-partial-*, 0700) and renamed to `target` only once whole, so a crash never leaves a
+        half backup under the name given. Files 0600, folder 0700. It opens with the passphrases and key file that
+        open this store now."""
+        master = self._require_master()
+        target = Path(target).expanduser()
+        if os.path.lexists(target):
+            raise BackupExistsError(target)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".unveil-backup-partial-", dir=target.parent))
+        except OSError as exc:
+            raise BackupFolderError(target, os_detail(exc)) from None
+        try:
+            with self.transaction():  # the write lock: both files are copied in the same state
+                for name in (DATA_FILE, KEYS_FILE):
+                    self._copy_database(self.data_dir / name, staging / name, target)
+            counts = self._check_backup(staging, master, target)
+            for name in (DATA_FILE, KEYS_FILE):
+                _fsync_file(staging / name)
+            _fsync_dir(staging)
+            try:
+                os.rename(staging, target)  # replaces at most an empty folder made meanwhile
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                    raise BackupExistsError(target) from None
+                raise BackupFolderError(target, os_detail(exc)) from None
+            _fsync_dir(target.parent)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return counts
+
+    def _copy_database(self, source: Path, path: Path, target: Path) -> None:
+        """`source` as committed now, written to `path` (made 0600 first) by VACUUM INTO: one read of one state,
+        compacted, so no free page or WAL frame of the source travels with it. Read on a connection of its own:
+        this session's holds the write lock, and SQLite vacuums nothing inside a transaction."""
+        try:
+            _new_db_file(path)
+            with contextlib.closing(sqlite3.connect(str(source), timeout=self._timeout, isolation_level=None)) as reader:
+                reader.execute("VACUUM INTO ?", (str(path),))
+        except OSError as exc:
+            raise BackupFolderError(target, os_detail(exc)) from None
+        except sqlite3.OperationalError as exc:
+            # The copy's disk refused it; a source SQLite cannot read is damage (typed by _damage_is_typed).
+            if _is_full(exc) or _is_io_error(exc) or _is_read_only(exc):
+                raise BackupFolderError(target, str(exc)) from None
+            raise
+
+    def _check_backup(self, staging: Path, master: bytearray, target: Path) -> dict[str, int]:
+        copy = FamilyStore(staging, busy_timeout=self._timeout, clock=self._clock)
+        try:
+            copy._set_master(master)
+            problems = [item.message for item in copy.check()]
+            audit = copy.verify_audit()
+            if not audit.ok:
+                problems.append(f"audit log broken at entry {audit.first_broken}: {audit.reason}")
+            if problems:
+                raise BackupDamagedError(target, problems)
+            if not copy.scrub():  # nobody else has the copy open: only its disk can refuse
+                raise BackupFolderError(target, "the disk refused a write, or is full")
+            return copy.counts()
+        finally:
+            copy.close()
 
     # ------------------------------------------------------------------ audit log
 

@@ -1,4 +1,4 @@
-"""`unveil family init|enroll|list|purge|passwd|check`: the encrypted family store from the shell."""
+"""`unveil family init|enroll|list|purge|passwd|check|backup`: the encrypted family store from the shell."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +16,7 @@ from fer_core.store import (
     create_key_file,
     resolve_data_dir,
 )
-from governance import erasure, family
+from governance import backup, erasure, family
 from governance.consent import (
     MAX_CONSENT_DAYS,
     SCOPES,
@@ -103,6 +103,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = commands.add_parser("check", help="authenticate every encrypted value in the store")
     add_store_arguments(check)
     check.set_defaults(handler=_check)
+
+    back_up = commands.add_parser(
+        "backup", help="write a consistent copy of the store (unveil.db and keys.db) into a new folder, safe while "
+                       "the app, unveil watch or unveil serve has it open")
+    add_store_arguments(back_up)
+    back_up.add_argument("folder", type=Path, help="a folder that does not exist yet (its parent must), e.g. on a USB disk")
+    back_up.set_defaults(handler=_backup)
 
 
 def _ensure_key_file(path: str | Path) -> Path:
@@ -337,3 +344,18 @@ def _check(args: argparse.Namespace) -> int:
     for item in damage:
         print(f"DAMAGED {item.table} {item.row} {item.column}: {item.message}")
     return 1
+
+
+BACKUP_DONE = ("backup written to {path}: {people} member(s), {embeddings} embedding(s), {thumbnails} thumbnail(s), "
+               "{consents} consent record(s), {analyses} kept result(s), in unveil.db and keys.db (mode 0600). It opens "
+               "with today's passphrase or key file: to restore, copy both files into an empty data folder with "
+               "every Unveil program closed")
+
+
+@reports_errors
+def _backup(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        done = backup.back_up(store, args.folder)
+    print(BACKUP_DONE.format(path=done.path, **done.counts))
+    print(f"note: {backup.BACKUP_REACH}", file=sys.stderr)
+    return 0
