@@ -511,12 +511,13 @@ def run_live(root: Path, args: argparse.Namespace) -> None:
             print(table(samples[-1:], "frames").splitlines()[-1], flush=True)
             if time.monotonic() - started >= args.minutes * 60:
                 break
-            page.wait_for_timeout(args.every * 1000)
-            if args.restart_every and time.monotonic() - last_restart >= args.restart_every:
+            # Restarted before the wait, so that each row is taken a whole interval after a START.
+            if args.restart_every and time.monotonic() - last_restart + args.every >= args.restart_every:
                 frame.get_by_role("button", name=re.compile("stop", re.IGNORECASE)).click()
                 expect(frame.get_by_role("button", name=re.compile("start", re.IGNORECASE))).to_be_visible()
                 start()
                 last_restart = time.monotonic()
+            page.wait_for_timeout(args.every * 1000)
         context.close()
     restarts = f", STOP and START every {args.restart_every:g} s ({starts[0]} streams)" if args.restart_every else ""
     print(f"\nstreamlit run app.py, Live page in one Chromium tab, fake camera (640x480 Y4M, 30 frames/s){restarts}; "
