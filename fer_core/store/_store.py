@@ -334,6 +334,7 @@ class FamilyStore:
         self._key_replaced = False  # locked by MasterKeyChangedError (see _lock_replaced_key)
         self._audit_key: bytearray | None = None
         self._data_keys: dict[str, bytearray] = {}
+        self._keys_checked_at: tuple[int, int] | None = None  # the data_version at which _data_keys was last pruned
         self._depth = 0
         self._new_owners: list[str] = []
         self._shred_after_commit: list[str] = []
@@ -2088,4 +2089,25 @@ class FamilyStore:
         consent). Works while locked."""
         with self._lock:
             conn = self._conn()
-            return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+            version = conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+            if version != self._keys_checked_at:
+                self._forget_destroyed_keys()
+                self._keys_checked_at = version
+            return version
+
+    def _forget_destroyed_keys(self) -> None:
+        """Wipe the data keys held in memory whose only stored copy another session destroyed (an erasure, a deleted
+        thumbnail or kept result): this session's own deletions wipe theirs at once (_delete_keys), but a front end
+        that runs for weeks (unveil watch, unveil serve, the app) kept a key read before someone else's erasure for as
+        long as it ran, key material the erasure exists to destroy. Checked whenever data_version sees a change."""
+        if not self._data_keys or self._keys is None:
+            return
+        held = list(self._data_keys)
+        present = set()
+        for start in range(0, len(held), 500):  # SQLite's default limit on parameters is 999
+            chunk = held[start:start + 500]
+            present.update(owner for (owner,) in self._keys.execute(
+                f"SELECT owner FROM data_keys WHERE owner IN ({', '.join('?' * len(chunk))})", chunk))
+        for owner in held:
+            if owner not in present and owner not in self._new_owners:
+                _crypto.wipe(self._data_keys.pop(owner))
