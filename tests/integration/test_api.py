@@ -43,6 +43,7 @@ from tests.support.app import (
     photo_bytes,
     shipped_analyzer,
     side_by_side,
+    with_an_ended_consent,
 )
 from unveil.api import (
     TOKEN_ENV,
@@ -528,14 +529,8 @@ def test_the_server_sweeps_before_its_first_answer_and_logs_counts_never_names(a
     'Sweep now' and `unveil retention sweep` did), so a member whose consent had ended stayed stored. It sweeps when it
     starts, as the app does at unlock, and once a day after (tests/unit/governance/test_scheduled_sweeps.py)."""
     from governance.scheduled_sweeps import REMOVED
-    from tests.support import privacy_harness as h
 
-    data_dir = tmp_path / "store"
-    shutil.copytree(family_store_dir, data_dir)
-    with FamilyStore(data_dir, clock=lambda: time.time() - 3 * 86400) as earlier:  # three days ago, for a minute
-        earlier.unlock(FAMILY_PASSPHRASE)
-        h.enrol_briefly(earlier, "Zoë Quixbrandt", seconds=60)
-        swept_before = [entry for entry in earlier.audit_entries() if entry.event == "sweep"]  # the fixture's own runs
+    data_dir, swept_before = with_an_ended_consent(family_store_dir, tmp_path, "Zoë Quixbrandt")
     caplog.set_level("INFO", logger="unveil.retention")
     with FamilyStore(data_dir) as store:
         store.unlock(FAMILY_PASSPHRASE)
@@ -543,7 +538,7 @@ def test_the_server_sweeps_before_its_first_answer_and_logs_counts_never_names(a
             people = client.get("/v1/people", headers=AUTH).json()["people"]
         sweeps = [entry.details for entry in store.audit_entries() if entry.event == "sweep"]
     assert [person["name"] for person in people] == ["Colin Powell"]
-    assert [sweep["consent_expired"] for sweep in sweeps[len(swept_before):]] == [1]
+    assert [sweep["consent_expired"] for sweep in sweeps[swept_before:]] == [1]
     assert caplog.messages == [REMOVED.format(removed="1 member whose consent expired")]
     assert "quixbrandt" not in caplog.text.lower()
 

@@ -13,14 +13,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.support.app import free_port
+from tests.support.app import free_port, streamlit_answers
 
 STREAM = "/_stcore/stream"
 
@@ -63,14 +62,7 @@ def app_server(tmp_path_factory, app_models_dir) -> Iterator[tuple[int, _Recorde
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        while True:
-            try:
-                with opener.open(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
+        while not streamlit_answers(f"http://127.0.0.1:{port}"):
             assert server.poll() is None and time.monotonic() < deadline, server.communicate()
             time.sleep(0.3)
         yield port, recorder

@@ -446,20 +446,12 @@ def test_the_command_sweeps_when_it_starts_and_logs_counts_never_names(room, fam
                                                                          tmp_path, monkeypatch, caplog):
     """`unveil watch` runs for weeks with the store unlocked: it never swept, so a member whose consent had ended
     stayed stored until someone opened the app. It sweeps when it starts and once a day after."""
-    import shutil
-    import time
-
     from fer_core.store import FamilyStore
     from governance.scheduled_sweeps import REMOVED
-    from tests.support import privacy_harness as h
+    from tests.support.app import with_an_ended_consent
     from unveil.cli import main
 
-    data_dir = tmp_path / "store"
-    shutil.copytree(family_store_dir, data_dir)
-    with FamilyStore(data_dir, clock=lambda: time.time() - 3 * 86400) as earlier:  # three days ago, for a minute
-        earlier.unlock(FAMILY_PASSPHRASE)
-        h.enrol_briefly(earlier, "Zoë Quixbrandt", seconds=60)
-        swept_before = [entry for entry in earlier.audit_entries() if entry.event == "sweep"]  # the fixture's own runs
+    data_dir, swept_before = with_an_ended_consent(family_store_dir, tmp_path, "Zoë Quixbrandt")
     monkeypatch.setenv("UNVEIL_PASSPHRASE", FAMILY_PASSPHRASE)
     monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
     out = tmp_path / "faces.jsonl"
@@ -471,7 +463,7 @@ def test_the_command_sweeps_when_it_starts_and_logs_counts_never_names(room, fam
         store.unlock(FAMILY_PASSPHRASE)
         assert [person.name for person in store.people()] == ["Colin Powell"]
         swept = [entry.details["consent_expired"] for entry in store.audit_entries() if entry.event == "sweep"]
-    assert swept[len(swept_before):] == [1]
+    assert swept[swept_before:] == [1]
 
 
 def test_the_command_refuses_options_that_cannot_work(capsys):

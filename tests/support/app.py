@@ -161,10 +161,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def with_an_ended_consent(family_store_dir: Path, folder: Path, name: str) -> tuple[Path, int]:
+    """A copy of the family store in `folder`/store with `name` enrolled three days ago under a consent that ended a
+    minute later (for a sweep to erase), and how many sweeps its audit log holds already (the fixture's own)."""
+    import shutil
+    import time
+
+    from fer_core.store import FamilyStore
+    from tests.support import privacy_harness
+
+    data_dir = folder / "store"
+    shutil.copytree(family_store_dir, data_dir)
+    with FamilyStore(data_dir, clock=lambda: time.time() - 3 * 86400) as earlier:
+        earlier.unlock(FAMILY_PASSPHRASE)
+        privacy_harness.enrol_briefly(earlier, name, seconds=60)
+        return data_dir, sum(entry.event == "sweep" for entry in earlier.audit_entries())
+
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def streamlit_answers(url: str) -> bool:
-    """Whether the Streamlit server at `url` (http://host:port) answers its health check now."""
+    """Whether the Streamlit server at `url` (http://host:port) answers its health check now (asked directly,
+    whatever proxy the environment names: the server is on this machine)."""
     try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+        with _NO_PROXY.open(f"{url}/_stcore/health", timeout=2) as reply:
             return reply.status == 200
     except OSError:
         return False
