@@ -1,11 +1,12 @@
-"""Retention for the front ends that keep the family store unlocked for days with nobody at the app: `unveil watch` and
-`unveil serve`. The app sweeps when the store is unlocked and at "Sweep now"; a loop or a server that runs for weeks
-never unlocks again, so it sweeps when it starts and then once a day, and consent expiry and the retention periods
-apply while it runs (a member whose consent ended is not named meanwhile either way: family.gallery).
+"""Retention for the front ends that keep the family store unlocked for days: `unveil watch` and `unveil serve`, and an
+app session left unlocked (a tab kept open, the Live page as a kiosk). The app sweeps when the store is unlocked and at
+"Sweep now"; a loop or a server that runs for weeks never unlocks again, so it sweeps when it starts and then once a
+day, and the app's session once a day after its unlock, so that consent expiry and the retention periods apply while
+they run (a member whose consent ended is not named meanwhile either way: family.gallery).
 
 Each sweep is governance.retention.sweep, audit-logged as any other. It never confirms the date: when the clock has
 jumped, what only the date would remove waits for a person (`unveil retention sweep --date-is-right`), and the log
-says so. The log holds counts and error kinds only, never a name (SweepReport.names stays in memory and is dropped).
+says so. The log holds counts and error kinds only, never a name (SweepReport.names only reaches the app's receipts).
 """
 from __future__ import annotations
 
@@ -50,10 +51,13 @@ class ScheduledSweeps:
     it. Errors are logged by kind and tried again after `retry_s` (a damaged store after `every_s`); once the store is
     locked (its master key replaced in another session) no sweep is tried again."""
 
-    def __init__(self, store: FamilyStore, *, every_s: float = SWEEP_EVERY_S, retry_s: float = SWEEP_RETRY_S) -> None:
+    def __init__(self, store: FamilyStore, *, every_s: float = SWEEP_EVERY_S, retry_s: float = SWEEP_RETRY_S,
+                 swept_at: float | None = None) -> None:
+        """`swept_at`: when a sweep ran just before on the store's clock (the app's, at unlock), so that the first
+        is due `every_s` after it; None sweeps at the first call."""
         self._store, self._every_s, self._retry_s = store, every_s, retry_s
-        self._last: float | None = None  # when the last sweep was tried, on the store's clock
-        self._next: float | None = None  # when the next one is due
+        self._last: float | None = swept_at  # when the last sweep was tried, on the store's clock
+        self._next: float | None = None if swept_at is None else swept_at + every_s  # when the next one is due
         self._locked = False
         self._lock = threading.Lock()
 

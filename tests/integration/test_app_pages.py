@@ -974,8 +974,9 @@ def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_ag
     import time
 
     from governance.consent import store_now
+    from governance.scheduled_sweeps import ScheduledSweeps
     from unveil.app import consents
-    from unveil.app.widgets import STORE
+    from unveil.app.widgets import SCHEDULED_SWEEPS, STORE
 
     at = _app("family")
     at.text_input(key="create_passphrase").input(PASSPHRASE)
@@ -987,6 +988,8 @@ def test_a_member_whose_consent_ended_is_renewed_on_the_family_page_and_named_ag
                                        for n in range(1, 5)])
     store = at.session_state[STORE]
     monkeypatch.setattr(store, "_clock", lambda: time.time() + 2 * 86400)
+    # The session's daily sweep ran just before his consent ended (else it erases him: the next test but two).
+    at.session_state[SCHEDULED_SWEEPS] = ScheduledSweeps(store, swept_at=store_now(store).timestamp() - 60)
     at.switch_page("unveil/app/pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 6), photo_path(faces_dir, STRANGER, 6))
     _uploads(at).set_value(("party.jpg", group, "image/jpeg")).run()
@@ -1383,7 +1386,8 @@ def test_the_receipts_of_a_sweep_name_who_it_erased_and_stay_until_dismissed(app
     zoe = "Zoë *Star* [home](https://example.org)"
     _enrolled_elsewhere(app_env, zoe, "Halle Berry", briefly=(zoe,))
     store = at.session_state[STORE]
-    monkeypatch.setattr(store, "_clock", lambda: time.time() + 2 * 86400)  # her consent ended 2 days ago
+    # Her consent ended two hours ago; the session's daily sweep (a day after the unlock) is not due yet.
+    monkeypatch.setattr(store, "_clock", lambda: time.time() + 2 * 3600)
     at.switch_page("unveil/app/pages/governance.py").run()
     at.button(key="retention_sweep").click().run()
     _no_exception(at)
@@ -1426,6 +1430,35 @@ def test_the_sweep_at_unlock_names_who_it_erased_until_the_store_is_locked(app_e
     at.button(key="sidebar_lock").click().run()
     assert "unveil_sweep_receipts" not in at.session_state  # they name her: forgotten with the store's keys
     assert _sweep_receipts(at) == []
+
+
+def test_a_session_left_unlocked_sweeps_once_a_day_after_its_unlock(app_env, monkeypatch):
+    """A tab left open with the store unlocked (the Live page as a kiosk) swept only at its unlock and at 'Sweep now':
+    a member whose consent ended stayed stored until the store was locked and unlocked again. A page run a day after
+    the unlock's sweep sweeps again (governance.scheduled_sweeps, as unveil watch and serve), and its receipt names
+    who it erased."""
+    import time
+
+    from unveil.app.widgets import STORE, SWEEP_RECEIPTS
+
+    at = _app("family")
+    _new_store(at)
+    _enrolled_elsewhere(app_env, "Halle Berry", "Hamid Karzai", briefly=("Halle Berry",))  # hers ends a minute on
+    store = at.session_state[STORE]
+    monkeypatch.setattr(store, "_clock", lambda: time.time() + 0.5 * 86400)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    _no_exception(at)
+    assert SWEEP_RECEIPTS not in at.session_state  # half a day after the unlock: no sweep yet
+    assert sorted(p.name for p in store.people()) == ["Halle Berry", "Hamid Karzai"]
+
+    monkeypatch.setattr(store, "_clock", lambda: time.time() + 1.1 * 86400)
+    at.run()
+    _no_exception(at)
+    ((who, receipt),) = at.session_state[SWEEP_RECEIPTS]
+    assert who == "Halle Berry" and receipt.reason == "consent expired"
+    assert [p.name for p in store.people()] == ["Hamid Karzai"]
+    at.switch_page("unveil/app/pages/family.py").run()
+    assert tables.SWEEP_ERASED.format(names="Halle Berry (consent expired)") in [s.value for s in at.success]
 
 
 def test_the_date_question_counts_again_after_a_member_it_waited_on_is_erased_by_hand(app_env, monkeypatch):

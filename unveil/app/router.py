@@ -31,6 +31,7 @@ def run() -> None:
         st.Page(_PAGES / "governance.py", title="Governance", icon=":material/policy:"),
         st.Page(_PAGES / "explain.py", title="Explain", icon=":material/insights:"),
     ])
+    widgets.sweep_if_due()
     widgets.sidebar_status()
     widgets.new_session_notice()
     page.run()

@@ -8,6 +8,7 @@ import logging
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -16,6 +17,7 @@ from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core.model_files import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
 from governance import consent, enrolment, family
+from governance.scheduled_sweeps import ScheduledSweeps
 from unveil.app import photos, tables
 from unveil.app import session as app_session
 from unveil.app.enrolment import CameraShots, user_zone
@@ -172,6 +174,7 @@ def lock_store() -> None:
     forget_results()
     st.session_state.pop(RECEIPT, None)  # it names the person erased
     st.session_state.pop(SWEEP_RECEIPTS, None)  # so do these
+    st.session_state.pop(SCHEDULED_SWEEPS, None)
     st.session_state.pop(_ENROL_SHOTS, None)
 
 
@@ -300,6 +303,7 @@ def new_session_notice() -> None:
         st.info(message, icon=":material/restart_alt:")
 
 
+SCHEDULED_SWEEPS = "unveil_scheduled_sweeps"  # governance.scheduled_sweeps.ScheduledSweeps of the unlocked store (sweep_if_due)
 SWEEP_REPORT = "unveil_sweep_report"  # the session's latest retention sweep (the one at unlock, or "Sweep now")
 DATE_IS_RIGHT = "The date is right: apply retention"
 
@@ -335,6 +339,21 @@ def _opened(new_store: FamilyStore) -> None:
         raise
     st.session_state[STORE] = new_store
     _kept_sweep(report)
+    st.session_state[SCHEDULED_SWEEPS] = ScheduledSweeps(new_store, swept_at=datetime.fromisoformat(report.ran_at).timestamp())
+
+
+def sweep_if_due() -> None:
+    """A session kept unlocked for days (a tab left open, the Live page as a kiosk) sweeps as `unveil watch` and
+    `unveil serve` do, once a day after the sweep at unlock (governance.scheduled_sweeps), when a page runs and while
+    the Live page's stream plays; what it removed and erased is shown as after "Sweep now"."""
+    sweeps = st.session_state.get(SCHEDULED_SWEEPS)
+    report = sweeps.run_if_due() if sweeps is not None and store() is not None else None
+    if report is None:
+        return
+    _kept_sweep(report)
+    if report.total:  # as sweep(): what it removed may be named or kept in this session's results
+        family_changed()
+        forget_results()
 
 
 def _kept_sweep(report) -> None:

@@ -54,4 +54,5 @@ while stream.state.playing:
     recognised = overlay.take_recognitions()
     if recognised and _ui.store() is not None:
         family.count_recognitions(_ui.store(), recognised)
+    _ui.sweep_if_due()  # a stream may play for days
     time.sleep(0.5)
