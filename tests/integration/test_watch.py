@@ -821,6 +821,47 @@ def test_a_member_who_may_no_longer_be_named_loses_their_sensor(broker):
     assert {ana_config, ana_state} <= set(cleared)  # the empty payloads Home Assistant removes an entity by
 
 
+
+def test_a_removal_the_broker_acknowledged_is_not_sent_again_when_it_comes_back(mqtt_broker):
+    # The two empty messages of every erased member were kept for the life of the process and sent again at
+    # every reconnection.
+    import paho.mqtt.client as mqtt_client
+
+    from fer_core.live import LiveEvent
+    from unveil.watch.mqtt import HomeAssistantSink, member_key
+
+    ana_topics = set(_member_topics(member_key(ANA, "Ana")))
+    bruno_state = _member_topics(member_key(BRUNO, "Bruno"))[1]
+    received: list[tuple[str, str]] = []
+    listener = mqtt_client.Client(mqtt_client.CallbackAPIVersion.VERSION2)
+    listener.on_connect = lambda client, *args: client.subscribe("#", qos=1)  # again after the restart
+    listener.on_message = lambda c, u, message: received.append((message.topic, message.payload.decode()))
+    listener.connect("127.0.0.1", mqtt_broker.port)
+    listener.loop_start()
+    sink = HomeAssistantSink("127.0.0.1", mqtt_broker.port, node="hall", members=frozenset({ANA, BRUNO}))
+    try:
+        assert sink.start()
+        sink.events([LiveEvent(APPEAR, 1, 0.0, "Ana", "happy", person_id=ANA),
+                     LiveEvent(APPEAR, 2, 0.0, "Bruno", "sad", person_id=BRUNO)], 0)
+        assert _retained(mqtt_broker.port, until=lambda got: bruno_state in got)[bruno_state] == "sad"
+        sink.forget(frozenset({ANA}))
+        got = _retained(mqtt_broker.port, until=lambda got: not ana_topics & set(got))
+        assert not ana_topics & set(got)
+        time.sleep(0.5)  # the acknowledgements are in
+        mqtt_broker.stop()
+        received.clear()
+        mqtt_broker.start()
+        got = _retained(mqtt_broker.port, until=lambda got: got.get(bruno_state) == "sad")
+        time.sleep(1.0)  # whatever the sink sends at its connection has arrived by now
+    finally:
+        sink.close()
+        listener.loop_stop()
+        listener.disconnect()
+    assert got[bruno_state] == "sad" and got["unveil/hall/status"] == "online" and not ana_topics & set(got)
+    assert ("unveil/hall/status", "online") in received  # the listener saw the sink's connection
+    assert not [topic for topic, _ in received if topic in ana_topics]
+
+
 def test_a_killed_watch_is_reported_offline_by_its_last_will(long_video, app_models_dir, broker, tmp_path):
     import paho.mqtt.client as mqtt
 

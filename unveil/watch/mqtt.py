@@ -16,6 +16,9 @@ Whenever the sink connects (the first time, and again after the broker was away)
 retained message as it is now: a broker that restarted has lost them, and what changed meanwhile was
 never sent. A member who may no longer be named (erased, or their consent ended) loses their sensor:
 empty retained payloads on its discovery and state topics, which is how Home Assistant removes an entity.
+These go with QoS 1 and are sent again at each connection until the broker acknowledges them (the broker
+was away when the member was erased, or the connection broke first); once acknowledged, the broker holds
+nothing on those topics and the sink keeps and sends them no more.
 The broker may also hold member states that an earlier run left (it was killed, or a member was erased
 while no loop ran): at each connection the sink reads the node's retained states, and one it did not write
 is set to "away" when its member may be named (`members`: the household's members at the start, less those
@@ -65,6 +68,10 @@ AWAY = "away"
 # when the sink reconnects.
 QOS = 1
 RETAINED_QOS = 0
+# Except the empty payloads that remove a sensor: QoS 1, so that the broker's acknowledgement says they need not
+# be sent again. One paho resends after a reconnection follows the connect handler's messages: a topic that
+# holds a payload again by then (the member named again) gets it written once more when that is acknowledged.
+REMOVAL_QOS = 1
 # Events queued while the broker is away: beyond this paho refuses new ones (it keeps the oldest), so a
 # broker down for the night cannot grow the process's memory. States are current after it comes back.
 MAX_QUEUED = 1000
@@ -190,7 +197,8 @@ class HomeAssistantSink:
         self._connected = threading.Event()  # set at the first connection
         # The retained state is shared with paho's network thread, which sends it all at each connection.
         self._lock = threading.Lock()
-        self._retained: dict[str, str] = {}  # topic -> what the broker should hold now ("" removes it)
+        self._retained: dict[str, str] = {}  # topic -> what the broker should hold now ("": removed till acked)
+        self._removals: dict[int, str] = {}  # message id -> topic of an empty payload paho holds until acknowledged
         self._sent: dict[str, str] = {}  # topic -> payload written in the current connection
         self._online = False  # connected, and everything retained was written in this connection
         self._dropping = False  # events refused since the queue filled (said once per outage)
@@ -201,7 +209,7 @@ class HomeAssistantSink:
         self._named = None if members is None else {key_suffix(person_id): person_id for person_id in members}
         self._earlier: dict[str, str] = {}  # member's id -> key of a sensor an earlier run left, kept
         self._unacked: set[int] = set()  # message ids of events the broker has not acknowledged
-        self._acked: collections.deque[int] = collections.deque()  # ids paho's thread saw acknowledged (read by _settle)
+        self._acked: collections.deque[int] = collections.deque()  # ids paho's thread saw acknowledged (read by _acks)
         self._refused = 0  # events paho refused (a full queue, an error)
         self.undelivered = 0  # after close(): events the broker never acknowledged
         self._client = client or mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"unveil-watch-{node}")
@@ -257,13 +265,14 @@ class HomeAssistantSink:
         self.events(frame.events, frame.index)
 
     def events(self, events: list[LiveEvent], frame: int) -> None:
+        self._settle()
         for event in events:
             self._event(json.dumps(event_record(event, frame), ensure_ascii=False))
             self._follow(event)
 
     def forget(self, person_ids: frozenset[str]) -> None:
-        """These members may no longer be named: their sensors go (empty retained discovery and state, also
-        sent again at each connection in case the broker was away), and their faces in view count as unknown."""
+        """These members may no longer be named: their sensors go (empty retained discovery and state, sent
+        again at each connection until the broker acknowledges them), and their faces in view count as unknown."""
         with self._lock:
             if self._named is not None:
                 self._named = {suffix: who for suffix, who in self._named.items() if who not in person_ids}
@@ -361,16 +370,27 @@ class HomeAssistantSink:
 
     def _write(self, topic: str, payload: str) -> Any:
         # Called with the lock held. A message paho could not write (the connection just broke) is not
-        # marked sent: the next connection writes it.
-        info = self._client.publish(topic, payload, qos=RETAINED_QOS, retain=True)
+        # marked sent: the next connection writes it. An empty payload (a removal) paho took stays in
+        # _retained until _acks sees it acknowledged; one paho refused (its queue full of events after an
+        # outage) goes with QoS 0 now, and again with QoS 1 at the next connection.
+        if payload == "":
+            info = self._client.publish(topic, payload, qos=REMOVAL_QOS, retain=True)
+            if info.rc in (0, NO_CONNECTION):  # sent, or queued: paho sends it until acknowledged
+                self._removals[info.mid] = topic
+            else:
+                info = self._client.publish(topic, payload, qos=RETAINED_QOS, retain=True)
+        else:
+            info = self._client.publish(topic, payload, qos=RETAINED_QOS, retain=True)
         if info.rc == 0:
             self._sent[topic] = payload
         return info
 
     def _event(self, payload: str) -> None:
-        info = self._client.publish(f"{self.base}/events", payload, qos=QOS, retain=False)
-        if info.rc in (0, NO_CONNECTION):  # sent, or queued until the broker is back
-            self._unacked.add(info.mid)
+        with self._lock:  # _acks (paho's thread runs it too) must not see the acknowledgement before the id
+            info = self._client.publish(f"{self.base}/events", payload, qos=QOS, retain=False)
+            if info.rc in (0, NO_CONNECTION):  # sent, or queued until the broker is back
+                self._unacked.add(info.mid)
+        if info.rc in (0, NO_CONNECTION):
             self._settle()
             return
         self._refused += 1
@@ -383,15 +403,31 @@ class HomeAssistantSink:
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
         # paho's network thread, holding paho's message lock, which publish() takes while our lock is held:
-        # so no lock here, only a thread-safe append that _settle reads.
+        # so no lock here, only a thread-safe append that _acks reads.
         self._acked.append(mid)
 
     def _settle(self) -> int:
         """Take in the acknowledgements paho's thread saw; how many events are still unacknowledged. (paho's
         MQTTMessageInfo.is_published raises for a message queued while disconnected, even once it is sent.)"""
+        with self._lock:
+            self._acks()
+            return len(self._unacked)
+
+    def _acks(self) -> None:
+        # Called with the lock held. An acknowledged removal is done with: the broker holds nothing on its
+        # topic, and neither this connection nor the next sends it again. A topic that holds a payload again
+        # (the member named again meanwhile) is written once more: paho may have resent the removal after it.
         while self._acked:
-            self._unacked.discard(self._acked.popleft())
-        return len(self._unacked)
+            mid = self._acked.popleft()
+            self._unacked.discard(mid)
+            topic = self._removals.pop(mid, None)
+            if topic is None or topic not in self._retained:
+                continue
+            if self._retained[topic] == "":
+                del self._retained[topic]
+                self._sent.pop(topic, None)
+            elif self._online:
+                self._write(topic, self._retained[topic])
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if getattr(reason_code, "is_failure", False):
@@ -399,6 +435,7 @@ class HomeAssistantSink:
             return
         with self._lock:
             self._sent = {}
+            self._acks()  # removals the broker acknowledged before the connection broke are not sent again
             for topic, payload in self._retained.items():
                 self._write(topic, payload)
             self._online, self._dropping = True, False

@@ -6,6 +6,7 @@ import logging
 import re
 import socket
 import ssl
+import types
 import uuid
 
 import pytest
@@ -120,3 +121,92 @@ def test_a_broker_on_another_machine_without_tls_is_warned_of_names_crossing_the
         assert not [m for m in messages if "plain text" in m]
     else:
         assert PLAINTEXT.format(host=host, password=warned[len("member names"):]) in messages
+
+
+class _Recorder(_Client):
+    """A paho client that records what is published (topic, payload, qos) and acknowledges nothing by itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[str, str, int]] = []
+        self.rc = 0
+
+    def publish(self, topic, payload=None, qos=0, retain=False):
+        self.published.append((topic, payload, qos))
+        return types.SimpleNamespace(rc=self.rc, mid=len(self.published))
+
+
+def _connect(sink: HomeAssistantSink, client: _Recorder) -> None:
+    client.published.clear()
+    sink._on_connect(client, None, None, types.SimpleNamespace(is_failure=False), None)
+
+
+def test_an_erased_members_sensor_is_removed_once_the_broker_acknowledged_it_not_at_every_reconnection():
+    # The empty retained messages that remove an erased member's sensor were kept for the life of the
+    # process and written again at every reconnection: weeks of erasures, all resent each time.
+    from fer_core.live import APPEAR, LiveEvent
+
+    ana, bruno = "a" * 32, "b" * 32
+    client = _Recorder()
+    sink = HomeAssistantSink("127.0.0.1", node="hall", client=client, members=frozenset({ana, bruno}))
+    _connect(sink, client)
+    sink.events([LiveEvent(APPEAR, 1, 0.0, "Ana", "happy", person_id=ana),
+                 LiveEvent(APPEAR, 2, 0.0, "Bruno", "sad", person_id=bruno)], 0)
+    ana_topics = {f"homeassistant/sensor/unveil_hall_{member_key(ana, 'Ana')}/config",
+                  f"unveil/hall/person/{member_key(ana, 'Ana')}/state"}
+    client.published.clear()
+    sink.forget(frozenset({ana}))
+    removals = [(topic, payload, qos) for topic, payload, qos in client.published if topic in ana_topics]
+    assert {topic for topic, _, _ in removals} == ana_topics
+    assert all(payload == "" and qos == 1 for _, payload, qos in removals)  # acknowledged by the broker
+    _connect(sink, client)  # the connection broke before the acknowledgements came: sent again
+    assert {topic for topic, payload, _ in client.published if topic in ana_topics and payload == ""} == ana_topics
+    for mid in range(1, len(client.published) + 1):
+        sink._on_publish(client, None, mid, None, None)
+    sink.events([], 1)
+    _connect(sink, client)
+    assert not [topic for topic, _, _ in client.published if topic in ana_topics]
+    assert f"unveil/hall/person/{member_key(bruno, 'Bruno')}/state" in {topic for topic, _, _ in client.published}
+
+
+def test_a_member_erased_while_the_broker_is_away_loses_their_sensor_when_it_is_back():
+    from fer_core.live import APPEAR, LiveEvent
+
+    ana = "a" * 32
+    client = _Recorder()
+    sink = HomeAssistantSink("127.0.0.1", node="hall", client=client, members=frozenset({ana}))
+    _connect(sink, client)
+    sink.events([LiveEvent(APPEAR, 1, 0.0, "Ana", "happy", person_id=ana)], 0)
+    sink._on_disconnect(client, None, None, "broker away", None)
+    client.published.clear()
+    sink.forget(frozenset({ana}))
+    assert not client.published
+    _connect(sink, client)
+    ana_topics = {f"homeassistant/sensor/unveil_hall_{member_key(ana, 'Ana')}/config",
+                  f"unveil/hall/person/{member_key(ana, 'Ana')}/state"}
+    assert {(topic, payload, qos) for topic, payload, qos in client.published if topic in ana_topics} == {
+        (topic, "", 1) for topic in ana_topics}
+
+
+def test_a_member_named_again_before_their_removal_was_acknowledged_keeps_their_sensor():
+    # paho resends an unacknowledged removal after the connect handler's messages: written again once it is in.
+    from fer_core.live import APPEAR, LEAVE, LiveEvent
+
+    ana = "a" * 32
+    client = _Recorder()
+    sink = HomeAssistantSink("127.0.0.1", node="hall", client=client, members=frozenset({ana}))
+    _connect(sink, client)
+    sink.events([LiveEvent(APPEAR, 1, 0.0, "Ana", "happy", person_id=ana)], 0)
+    client.published.clear()
+    sink.forget(frozenset({ana}))  # the store was busy a moment: nobody could be named
+    (removal,) = [mid for mid, (topic, _, _) in enumerate(client.published, 1) if topic.endswith("/state")
+                  and "unveil/hall/person/" in topic]
+    sink._on_disconnect(client, None, None, "broker away", None)
+    sink.events([LiveEvent(LEAVE, 1, 1.0, None, "happy"), LiveEvent(APPEAR, 3, 1.0, "Ana", "sad", person_id=ana)], 1)
+    _connect(sink, client)
+    state = f"unveil/hall/person/{member_key(ana, 'Ana')}/state"
+    assert (state, "sad", 0) in client.published
+    client.published.clear()
+    sink._on_publish(client, None, removal, None, None)  # paho's resent removal, after the state above
+    sink.events([], 2)
+    assert (state, "sad", 0) in client.published
