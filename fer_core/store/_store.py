@@ -780,6 +780,20 @@ class FamilyStore:
         """Whether a key file can unlock this store (works while locked)."""
         return self._conn().execute("SELECT 1 FROM slots WHERE kind = 'key_file'").fetchone() is not None
 
+    def key_file_unlocks(self, key_file: str | os.PathLike[str]) -> bool:
+        """Whether this key file opens the store's key-file slot (works while locked). Nothing is written, nor a
+        failed attempt logged: for a command that made the file and must tell whether a failed key change needs it."""
+        secret = _crypto.read_key_file(key_file)
+        row = self._conn().execute("SELECT salt, check_tag FROM slots WHERE kind = 'key_file'").fetchone()
+        if row is None:
+            return False
+        kek = _crypto.key_file_kek(secret, row[0])
+        try:
+            return _crypto.same(_crypto.kek_check(kek, _KEY_FILE_BINDING), row[1]) or _crypto.same(
+                _crypto.kek_check(kek), row[1])
+        finally:
+            _crypto.wipe(kek)
+
     @_damage_is_typed
     def set_key_file(self, key_file: str | os.PathLike[str]) -> None:
         """Let this key file (see create_key_file) unlock the store, replacing any earlier key file."""

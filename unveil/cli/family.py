@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from fer_core.store import (
@@ -112,12 +114,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     back_up.set_defaults(handler=_backup)
 
 
-def _ensure_key_file(path: str | Path) -> Path:
+KEY_FILE_MADE = "created key file {path} (mode 0600): keep it apart from backups of the store"
+
+
+@contextlib.contextmanager
+def _key_file_for(store: FamilyStore, path: str | Path) -> Iterator[Path]:
+    """`path` as a key file for the key change made in the block: made first when it does not exist (a path where
+    none can be made fails before anything changes), and said only once the block succeeded. When the block fails,
+    a key file made here is removed unless the store's key-file slot takes it by then (the change committed before
+    it was interrupted): otherwise it unlocks nothing. A key file that was there before is never removed, nor one
+    when the store cannot be read to tell."""
     path = Path(path)
-    if not path.exists():
+    made = not path.exists()
+    if made:
         create_key_file(path)
-        print(f"created key file {path} (mode 0600): keep it apart from backups of the store")
-    return path
+    try:
+        yield path
+    except BaseException:
+        if made:
+            needed = True
+            with contextlib.suppress(Exception):
+                needed = store.key_file_unlocks(path)
+            if not needed:
+                path.unlink(missing_ok=True)
+        raise
+    if made:
+        print(KEY_FILE_MADE.format(path=path))
 
 
 # `family init --key-file F` given no passphrase: the error says how to have the key file alone unlock.
@@ -317,18 +339,22 @@ def _passwd(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         new_passphrase = read_new_passphrase(NEW_PASSPHRASE_ENV)
         if args.rotate:
-            key_file = _ensure_key_file(args.add_key_file) if args.add_key_file else None
             had_key_file = store.has_key_file
-            scrubbed = store.rotate_master_key(new_passphrase, key_file=key_file)
+            with contextlib.ExitStack() as stack:
+                key_file = stack.enter_context(_key_file_for(store, args.add_key_file)) if args.add_key_file else None
+                scrubbed = store.rotate_master_key(new_passphrase, key_file=key_file)
             print(ROTATED_DONE)
             if not scrubbed:
                 print(ROTATION_SCRUB_PENDING, file=sys.stderr)
             if had_key_file and key_file is None:
                 print(KEY_FILE_DROPPED)
             return 0
-        store.change_passphrase(new_passphrase)
         if args.add_key_file:
-            store.set_key_file(_ensure_key_file(args.add_key_file))
+            with _key_file_for(store, args.add_key_file) as key_file:
+                store.change_passphrase(new_passphrase)
+                store.set_key_file(key_file)
+        else:
+            store.change_passphrase(new_passphrase)
     print(PASSWD_DONE)
     return 0
 

@@ -281,3 +281,73 @@ def test_passwd_rotate_from_the_shell(data_dir, monkeypatch, capsys):
                                        "no longer open today's data keys, with either passphrase\n")
     monkeypatch.setenv("UNVEIL_PASSPHRASE", NEW_PASS)
     assert main(["family", "check", "--data-dir", str(data_dir)]) == 0
+
+
+def test_passwd_rotate_that_fails_leaves_no_key_file_it_made(data_dir, tmp_path, monkeypatch, capsys):
+    """`family passwd --rotate --add-key-file F` made F (and said to keep it apart from backups) before rotating: a
+    rotation that failed (a busy store) left F behind, unlocking nothing. F is removed unless the rotation committed
+    (then F unlocks the store and stays); a key file that was there before is kept."""
+    from fer_core.store import StoreBusyError
+
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    monkeypatch.setenv("UNVEIL_NEW_PASSPHRASE", NEW_PASS)
+    key = tmp_path / "new.key"
+    args = ["family", "passwd", "--rotate", "--add-key-file", str(key), "--data-dir", str(data_dir)]
+
+    def busy(self, *args, **kwargs):
+        raise StoreBusyError(5)
+
+    monkeypatch.setattr(FamilyStore, "_stage_rewrap", busy)
+    assert main(args) == 1
+    assert capsys.readouterr().out == "" and not key.exists()
+    create_key_file(key)  # a key file of the user's own, there before: never removed
+    assert main(args) == 1 and key.exists()
+    key.unlink()
+    monkeypatch.undo()
+
+    def crash(self, master_id):
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    monkeypatch.setenv("UNVEIL_NEW_PASSPHRASE", NEW_PASS)
+    monkeypatch.setattr(FamilyStore, "_finish_rewrap", crash)  # after the new slots committed: F is needed
+    assert main(args) == 130 and key.exists()
+    monkeypatch.undo()
+    with FamilyStore(data_dir) as store:
+        store.unlock(key_file=key)
+        assert store.check() == []
+    capsys.readouterr()
+
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", NEW_PASS)
+    monkeypatch.setenv("UNVEIL_NEW_PASSPHRASE", NEW_PASS + "!")
+    other = tmp_path / "other.key"
+    assert main([*args[:4], str(other), *args[5:]]) == 0
+    assert capsys.readouterr().out.startswith(f"created key file {other} (mode 0600)")
+    with FamilyStore(data_dir) as store:
+        store.unlock(key_file=other)
+        assert store.person_ids()
+
+
+def test_passwd_add_key_file_that_fails_leaves_no_key_file_it_made(data_dir, tmp_path, monkeypatch, capsys):
+    from fer_core.store import StoreBusyError
+
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    monkeypatch.setenv("UNVEIL_NEW_PASSPHRASE", NEW_PASS)
+    key = tmp_path / "new.key"
+    args = ["family", "passwd", "--add-key-file", str(key), "--data-dir", str(data_dir)]
+
+    def busy(self, *args, **kwargs):
+        raise StoreBusyError(5)
+
+    monkeypatch.setattr(FamilyStore, "set_key_file", busy)
+    assert main(args) == 1
+    assert capsys.readouterr().out == "" and not key.exists()
+    monkeypatch.undo()
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", NEW_PASS)
+    monkeypatch.setenv("UNVEIL_NEW_PASSPHRASE", NEW_PASS)
+    assert main(args) == 0
+    assert capsys.readouterr().out == f"created key file {key} (mode 0600): keep it apart from backups of the store\n" \
+                                      "passphrase changed\n"
+    with FamilyStore(data_dir) as store:
+        store.unlock(key_file=key)
+        assert store.key_file_unlocks(key) and not store.key_file_unlocks(create_key_file(tmp_path / "other.key"))
