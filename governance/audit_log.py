@@ -25,7 +25,8 @@ EVENTS: dict[str, str] = {
                   "rotated (every data key re-wrapped)",
     "enrol": "a person was enrolled (counts of embeddings and thumbnails stored)",
     "embeddings_added": "more embeddings were stored for an enrolled person",
-    "recognise": "faces were compared against the family gallery (counts only, never images)",
+    "recognise": "faces were compared against the family gallery (counts only, never images; period_s: the seconds "
+                 "the counts were summed over)",
     "consent_granted": "a consent record was stored",
     "consent_renewed": "a consent record was extended",
     "consent_scope_changed": "a consent's scope was changed",
@@ -60,12 +61,19 @@ def record(store: FamilyStore, event: str, *, person_id: str | None = None,
     return store.append_audit(event, person_id=person_id, details=details)
 
 
-def record_recognition(store: FamilyStore, *, faces: int, named: int) -> int:
+def record_recognition(store: FamilyStore, *, faces: int, named: int, period_s: int | None = None) -> int:
     """Log that `faces` faces were compared and `named` of them matched a family member. Counts only:
-    no image, no embedding, not even who was recognised."""
+    no image, no embedding, not even who was recognised. `period_s`: the seconds these counts were summed over
+    (governance.recognition_tally), from the first recognition to this entry; entries without it count one photo or
+    one appearance."""
     if not (isinstance(faces, int) and isinstance(named, int) and 0 <= named <= faces):
         raise ValueError(f"need 0 <= named <= faces, got faces={faces!r}, named={named!r}")
-    return record(store, "recognise", details={"faces": faces, "named": named, "unknown": faces - named})
+    details: dict[str, int] = {"faces": faces, "named": named, "unknown": faces - named}
+    if period_s is not None:
+        if not (isinstance(period_s, int) and not isinstance(period_s, bool) and period_s >= 0):
+            raise ValueError(f"need a whole number of seconds period_s >= 0, got {period_s!r}")
+        details["period_s"] = period_s
+    return record(store, "recognise", details=details)
 
 
 def verify(store: FamilyStore) -> AuditVerification:

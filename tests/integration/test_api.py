@@ -33,8 +33,9 @@ from PIL import Image
 
 import unveil.api as api
 from fer_core import FaceAnalyzer
-from fer_core.store import DATA_FILE, FamilyStore, StoreBusyError, StoreCorruptError
+from fer_core.store import DATA_FILE, FamilyStore, StoreCorruptError
 from governance import family
+from governance.audit_log import format_entry
 from tests.support.app import (
     FAMILY_PASSPHRASE,
     MEMBER,
@@ -81,7 +82,8 @@ def client(analyzer) -> TestClient:
 def family_client(analyzer, family_store_dir):
     with FamilyStore(family_store_dir) as store:
         store.unlock(FAMILY_PASSPHRASE)
-        yield _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store)), store
+        # count_period_s=0: each photo's recognitions are written before its answer, for the tests that read the log
+        yield _local(create_app(settings=ApiSettings(token=TOKEN, count_period_s=0), analyzer=analyzer, store=store)), store
 
 
 # ----------------------------------------------------------------------------------------------- token
@@ -480,7 +482,8 @@ def test_a_member_is_named_a_stranger_is_unknown_and_the_recognition_is_audited(
     body = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photo).json()
     assert [face["identity"] for face in body["faces"]] == ["Colin Powell", "unknown"]
     new = store.audit_entries()[before:]
-    assert [(e.event, e.details) for e in new] == [("recognise", {"faces": 2, "named": 1, "unknown": 1})]
+    assert [(e.event, e.details) for e in new] == [("recognise", {"faces": 2, "named": 1, "unknown": 1,
+                                                                  "period_s": 0})]
     people = client.get("/v1/people", headers=AUTH).json()["people"]
     assert people == [{"name": "Colin Powell", "consent": "active", "consent_expires": people[0]["consent_expires"]}]
     assert people[0]["consent_expires"].startswith("2099-01-01")
@@ -511,7 +514,7 @@ def test_a_member_erased_while_their_photo_is_analysed_is_not_named_in_the_answe
     shutil.copytree(family_store_dir, folder)
     with FamilyStore(folder) as store:
         store.unlock(FAMILY_PASSPHRASE)
-        client = _local(create_app(settings=ApiSettings(token=TOKEN), store=store,
+        client = _local(create_app(settings=ApiSettings(token=TOKEN, count_period_s=0), store=store,
                                        analyzer=_PurgeWhileAnalysing(analyzer, folder, "Colin Powell")))
         photo = side_by_side(faces_dir / MEMBER / f"{MEMBER}_0006.jpg", faces_dir / STRANGER / f"{STRANGER}_0002.jpg")
         reply = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photo)
@@ -519,7 +522,7 @@ def test_a_member_erased_while_their_photo_is_analysed_is_not_named_in_the_answe
         assert [face["identity"] for face in reply.json()["faces"]] == ["unknown", "unknown"]
         purge, counted = store.audit_entries()[-2:]
         assert (purge.event, counted.event, counted.details) == ("purge", "recognise",
-                                                                 {"faces": 2, "named": 0, "unknown": 2})
+                                                                 {"faces": 2, "named": 0, "unknown": 2, "period_s": 0})
         assert store.people() == []
 
 
@@ -559,22 +562,73 @@ def test_a_locked_store_is_a_503_never_a_500(family_client, faces_dir):
         assert (reply.status_code, reply.json()) == (503, expected)
 
 
-def test_a_busy_store_is_a_503_and_reads_go_on(analyzer, family_store_dir, faces_dir):
-    """Naming a member writes their "last seen" time: another session's write lock makes that wait."""
-    with FamilyStore(family_store_dir, busy_timeout=0.1) as store:
+def test_a_busy_store_keeps_the_counts_and_the_answer_goes_out(analyzer, family_store_dir, faces_dir, tmp_path):
+    """Naming a member writes their "last seen" time and a "recognise" entry: another session's write lock made the
+    answer wait and then fail with 503. The counts are kept in memory and written at the next write instead."""
+    folder = tmp_path / "family"
+    shutil.copytree(family_store_dir, folder)
+    with FamilyStore(folder, busy_timeout=0.1) as store:
         store.unlock(FAMILY_PASSPHRASE)
-        client = _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store))
-        writer = sqlite3.connect(family_store_dir / DATA_FILE, isolation_level=None)
+        before = len(store.audit_entries())
+        client = _local(create_app(settings=ApiSettings(token=TOKEN, count_period_s=0), analyzer=analyzer, store=store))
+        raw = {**AUTH, "Content-Type": "image/jpeg"}
+        writer = sqlite3.connect(folder / DATA_FILE, isolation_level=None)
         try:
             writer.execute("BEGIN IMMEDIATE")
-            reply = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"},
-                                content=photo_bytes(faces_dir, MEMBER, 6))
+            reply = client.post("/v1/analyze", headers=raw, content=photo_bytes(faces_dir, MEMBER, 6))
             assert client.get("/v1/health", headers=AUTH).json()["recognition"] is True
         finally:
             writer.close()
-    assert (reply.status_code, reply.json()) == (503, {
-        "error": "store_unavailable", "detail": api.STORE_UNAVAILABLE.format(reason=StoreBusyError(0.1))})
-    assert reply.headers["retry-after"] == str(api.BUSY_RETRY_AFTER_S)  # when to try again, as for "busy"
+        assert store.audit_entries()[before:] == []
+        again = client.post("/v1/analyze", headers=raw, content=photo_bytes(faces_dir, MEMBER, 6))
+        counted = [entry.details for entry in store.audit_entries()[before:] if entry.event == "recognise"]
+    assert reply.status_code == again.status_code == 200, reply.text
+    assert [face["identity"] for face in reply.json()["faces"]] == ["Colin Powell"]
+    assert [{k: v for k, v in details.items() if k != "period_s"} for details in counted] == [
+        {"faces": 2, "named": 2, "unknown": 0}]
+
+
+def test_recognitions_are_summed_into_one_entry_a_period_and_written_at_shutdown(analyzer, family_store_dir, faces_dir,
+                                                                               tmp_path, monkeypatch):
+    """A home automation posting a snapshot every 2 s wrote an entry (and a "last seen" write) per photo: 8 MB of log
+    a day. Counts are summed in memory and written once a period of the store's clock, and at the server's shutdown;
+    the entries hold counts only, never a name."""
+    from governance import recognition_tally
+    from tests.support.store import FakeClock
+
+    monkeypatch.setattr(recognition_tally, "CHECK_S", 3600.0)  # the requests write, not the background thread
+    folder = tmp_path / "family"
+    shutil.copytree(family_store_dir, folder)
+    clock = FakeClock(time.time())
+    photo = side_by_side(faces_dir / MEMBER / f"{MEMBER}_0006.jpg", faces_dir / STRANGER / f"{STRANGER}_0002.jpg")
+    raw = {**AUTH, "Content-Type": "image/jpeg"}
+    with FamilyStore(folder, clock=clock) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        before = len(store.audit_entries())
+
+        def counted() -> list[dict]:
+            return [entry.details for entry in store.audit_entries()[before:] if entry.event == "recognise"]
+
+        app = create_app(settings=ApiSettings(token=TOKEN, count_period_s=60), analyzer=analyzer, store=store)
+        with _local(app) as client:
+            for _ in range(3):
+                assert client.post("/v1/analyze", headers=raw, content=photo).status_code == 200
+                clock.now += 10
+            assert counted() == []  # 30 s: nothing written yet
+            clock.now += 30  # 60 s after the server started: the next photo writes the period's sum
+            assert client.post("/v1/analyze", headers=raw, content=photo).status_code == 200
+            assert counted() == [{"faces": 8, "named": 4, "unknown": 4, "period_s": 60}]
+            for _ in range(2):
+                assert client.post("/v1/analyze", headers=raw, content=photo).status_code == 200
+                clock.now += 5
+            assert len(counted()) == 1
+        # The TestClient's exit is the server's shutdown: what was counted since is written, not lost.
+        assert counted()[1:] == [{"faces": 4, "named": 2, "unknown": 2, "period_s": 10}]
+        last_seen = {person.id: person.last_seen_at for person in store.people()}
+        recognitions = [entry for entry in store.audit_entries()[before:] if entry.event == "recognise"]
+    assert all(entry.person_id is None for entry in recognitions)  # about nobody: counts only
+    assert not any(word in format_entry(entry) for entry in recognitions for word in ("Colin", "Powell"))
+    assert max(last_seen.values()) >= clock.now - 10  # the member was marked seen by the writes
 
 
 def test_a_damaged_store_is_a_503_that_says_so_not_faces_without_names(analyzer, family_store_dir, faces_dir, tmp_path):
@@ -638,6 +692,8 @@ def test_bad_uploads_get_a_json_error_and_nothing_is_analysed(client, faces_dir)
     ("analyses_waiting", 2.5, "a whole number of at least 0"),
     ("body_timeout_s", 0, "a number of seconds over 0"),
     ("body_timeout_s", float("nan"), "a number of seconds over 0"),
+    ("count_period_s", -1, "a number of seconds of at least 0"),
+    ("count_period_s", float("inf"), "a number of seconds of at least 0"),
     ("max_body_bytes", 0, "a whole number of at least 1"),
     ("max_pixels", True, "a whole number of at least 1"),
 ])

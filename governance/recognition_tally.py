@@ -1,0 +1,126 @@
+"""Recognition counts of a long-running front end, summed per period: one "recognise" audit entry (and one "last
+seen" write) a period, not one per photo.
+
+`unveil serve` answers a home automation that may post a camera snapshot every 2 s: counted per photo (as
+family.count_recognitions does), that wrote about 190 bytes of audit log a photo, 8 MB a day, 3 GB a year on what may
+be an SD card, all of it read by `unveil audit verify`. A RecognitionTally sums the counts in memory and writes them at
+most once per `period_s` (on the store's clock) in one transaction: the members named are marked seen, and the log
+gets one entry with the summed counts (faces, named, unknown: counts only, never who) and the seconds they cover.
+`flush()` writes what is counted at once (at the server's shutdown); `running()` flushes in a background thread
+when a period is due, so counts wait at most about one period even when no more photos come. A process killed
+loses what it counted since its last write: at most about one period.
+
+It never raises from `count` or `flush`: a store error must not fail the request that counted. Busy (another session
+holds the write lock): the counts are kept and written at the next flush. Locked (the master key replaced in another
+session) or any other error: the counts are dropped with a warning that gives the counts and the error's kind only.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+
+from fer_core.store import FamilyStore, StoreBusyError, StoreLockedError
+from governance import audit_log
+
+log = logging.getLogger("unveil.recognition")
+
+# Seconds of recognitions summed into one "recognise" entry.
+DEFAULT_PERIOD_S = 60.0
+# How often the background thread looks whether a period is due (at most; less when the period is shorter).
+CHECK_S = 5.0
+
+KEPT = "recognition counts: the family store is busy in another session; {faces} faces kept for the next write"
+DROPPED = ("recognition counts: {faces} faces ({named} named) were not logged: {reason}")
+LOCKED = "the store's master key was replaced in another session"
+AT_EXIT = "the store was busy in another session when this process stopped"
+
+
+class RecognitionTally:
+    """Recognitions counted in memory and written to `store` at most once per `period_s` seconds of the store's
+    clock (0: at once, as family.count_recognitions). Safe to call from several threads."""
+
+    def __init__(self, store: FamilyStore, *, period_s: float = DEFAULT_PERIOD_S) -> None:
+        self._store, self._period_s = store, float(period_s)
+        self._lock = threading.Lock()
+        self._faces = self._named = 0
+        self._seen: set[str] = set()
+        self._since: float | None = None  # when the first count not yet written came, on the store's clock
+        self._last_seen: float | None = None  # when the last one came: the members' "last seen" time
+        # When counts were last written (or tried), on the store's clock: the first period starts with the tally.
+        self._written: float | None = store.now()
+
+    @property
+    def pending(self) -> tuple[int, int]:
+        """(faces, named) counted and not yet written."""
+        with self._lock:
+            return self._faces, self._named
+
+    def count(self, person_ids: Sequence[str | None]) -> None:
+        """After faces were compared with the gallery (one entry per face: the member's id its match carries, or None
+        for "unknown"), as family.count_recognitions takes them. Writes when a period is due."""
+        named = {pid for pid in person_ids if pid}
+        with self._lock:
+            now = self._store.now()
+            self._faces += len(person_ids)
+            self._named += len(named)
+            self._seen |= named
+            self._since = now if self._since is None else self._since
+            self._last_seen = now
+        self.flush(due_only=True)
+
+    def flush(self, *, due_only: bool = False) -> bool:
+        """Write what is counted now (with `due_only`, only when `period_s` has passed since the last write); whether
+        an entry was written. Never raises. The counts are taken out under the lock and written outside it, so that
+        requests counting meanwhile do not wait for the store."""
+        with self._lock:
+            if not self._faces:
+                return False
+            now = self._store.now()
+            if due_only and self._written is not None and 0 <= now - self._written < self._period_s:
+                return False
+            self._written = now
+            faces, named, seen, since, last_seen = self._faces, self._named, self._seen, self._since, self._last_seen
+            self._faces = self._named = 0
+            self._seen, self._since, self._last_seen = set(), None, None
+        covered = max(0, round(now - since)) if since is not None else 0
+        try:
+            with self._store.transaction():
+                self._store.mark_seen(sorted(seen), when=last_seen)
+                audit_log.record_recognition(self._store, faces=faces, named=named, period_s=covered)
+            return True
+        except StoreBusyError:
+            with self._lock:  # put back, with what was counted meanwhile, for the next write
+                self._faces, self._named, self._seen = self._faces + faces, self._named + named, self._seen | seen
+                self._since = since if self._since is None else min(since, self._since)
+                self._last_seen = last_seen if self._last_seen is None else max(last_seen, self._last_seen)
+            log.warning(KEPT.format(faces=faces))
+        except StoreLockedError:  # MasterKeyChangedError too: this session can write nothing more
+            log.warning(DROPPED.format(faces=faces, named=named, reason=LOCKED))
+        except Exception as exc:  # the kind only: a message may quote the store's folder
+            log.warning(DROPPED.format(faces=faces, named=named, reason=type(exc).__name__))
+        return False
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[RecognitionTally]:
+        """A background thread that writes the counts when a period is due until the block ends; then what is left
+        is written (a clean shutdown loses nothing)."""
+        stop = threading.Event()
+        check_s = min(CHECK_S, self._period_s)
+
+        def loop() -> None:
+            while not stop.wait(check_s):
+                self.flush(due_only=True)
+
+        thread = threading.Thread(target=loop, name="unveil-recognition-counts", daemon=True)
+        if self._period_s > 0:
+            thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            if thread.is_alive():
+                thread.join()
+            if not self.flush() and self._faces:  # still busy: nothing comes after this to write them
+                log.warning(DROPPED.format(faces=self._faces, named=self._named, reason=AT_EXIT))
