@@ -169,7 +169,8 @@ def test_an_erased_members_sensor_is_removed_once_the_broker_acknowledged_it_not
     assert f"unveil/hall/person/{member_key(bruno, 'Bruno')}/state" in {topic for topic, _, _ in client.published}
 
 
-def test_a_member_erased_while_the_broker_is_away_loses_their_sensor_when_it_is_back():
+def _ana_in_view() -> tuple[str, _Recorder, HomeAssistantSink]:
+    """A sink connected to a (recording) broker, with the member Ana named in view: her id, the client, the sink."""
     from fer_core.live import APPEAR, LiveEvent
 
     ana = "a" * 32
@@ -177,6 +178,11 @@ def test_a_member_erased_while_the_broker_is_away_loses_their_sensor_when_it_is_
     sink = HomeAssistantSink("127.0.0.1", node="hall", client=client, members=frozenset({ana}))
     _connect(sink, client)
     sink.events([LiveEvent(APPEAR, 1, 0.0, "Ana", "happy", person_id=ana)], 0)
+    return ana, client, sink
+
+
+def test_a_member_erased_while_the_broker_is_away_loses_their_sensor_when_it_is_back():
+    ana, client, sink = _ana_in_view()
     sink._on_disconnect(client, None, None, "broker away", None)
     client.published.clear()
     sink.forget(frozenset({ana}))
@@ -192,11 +198,7 @@ def test_a_member_named_again_before_their_removal_was_acknowledged_keeps_their_
     # paho resends an unacknowledged removal after the connect handler's messages: written again once it is in.
     from fer_core.live import APPEAR, LEAVE, LiveEvent
 
-    ana = "a" * 32
-    client = _Recorder()
-    sink = HomeAssistantSink("127.0.0.1", node="hall", client=client, members=frozenset({ana}))
-    _connect(sink, client)
-    sink.events([LiveEvent(APPEAR, 1, 0.0, "Ana", "happy", person_id=ana)], 0)
+    ana, client, sink = _ana_in_view()
     client.published.clear()
     sink.forget(frozenset({ana}))  # the store was busy a moment: nobody could be named
     (removal,) = [mid for mid, (topic, _, _) in enumerate(client.published, 1) if topic.endswith("/state")
