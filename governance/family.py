@@ -304,14 +304,17 @@ def purge(store: FamilyStore, who: str) -> erasure.ErasureReceipt:
     return erasure.purge_person(store, resolve_id(store, who), reason="request")
 
 
-def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: int) -> None:
+def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: int, named: int | None = None,
+                     seen_at: float | None = None, period_s: int | None = None) -> None:
     """After recognising `faces` faces of which these people (ids, as the faces' matches carry them) were
     named: keep their "last seen" time fresh for retention and log the counts (only counts) in one
-    transaction."""
+    transaction. Counts summed over a period (governance.recognition_tally) give `named` (default: how many people),
+    `seen_at` (the last recognition, on the store's clock; default now) and `period_s` (audit_log.record_recognition)."""
     person_ids = list(dict.fromkeys(person_ids))
     with store.transaction():
-        store.mark_seen(person_ids)
-        audit_log.record_recognition(store, faces=faces, named=len(person_ids))
+        store.mark_seen(person_ids, when=seen_at)
+        audit_log.record_recognition(store, faces=faces, named=len(person_ids) if named is None else named,
+                                     period_s=period_s)
 
 
 def gallery(store: FamilyStore, model: Any) -> Gallery | None:

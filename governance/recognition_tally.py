@@ -22,7 +22,8 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from fer_core.store import FamilyStore, StoreBusyError, StoreLockedError
-from governance import audit_log
+from governance import family
+from governance._repeating import repeating
 
 log = logging.getLogger("unveil.recognition")
 
@@ -86,9 +87,8 @@ class RecognitionTally:
             self._seen, self._since, self._last_seen = set(), None, None
         covered = max(0, round(now - since)) if since is not None else 0
         try:
-            with self._store.transaction():
-                self._store.mark_seen(sorted(seen), when=last_seen)
-                audit_log.record_recognition(self._store, faces=faces, named=named, period_s=covered)
+            family.note_recognition(self._store, sorted(seen), faces=faces, named=named, seen_at=last_seen,
+                                    period_s=covered)
             return True
         except StoreBusyError:
             with self._lock:  # put back, with what was counted meanwhile, for the next write
@@ -106,21 +106,11 @@ class RecognitionTally:
     def running(self) -> Iterator[RecognitionTally]:
         """A background thread that writes the counts when a period is due until the block ends; then what is left
         is written (a clean shutdown loses nothing)."""
-        stop = threading.Event()
-        check_s = min(CHECK_S, self._period_s)
-
-        def loop() -> None:
-            while not stop.wait(check_s):
-                self.flush(due_only=True)
-
-        thread = threading.Thread(target=loop, name="unveil-recognition-counts", daemon=True)
-        if self._period_s > 0:
-            thread.start()
+        flushing = (repeating(lambda: self.flush(due_only=True), every_s=min(CHECK_S, self._period_s),
+                              name="unveil-recognition-counts") if self._period_s > 0 else contextlib.nullcontext())
         try:
-            yield self
+            with flushing:
+                yield self
         finally:
-            stop.set()
-            if thread.is_alive():
-                thread.join()
             if not self.flush() and self._faces:  # still busy: nothing comes after this to write them
                 log.warning(DROPPED.format(faces=self._faces, named=self._named, reason=AT_EXIT))

@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
 
 from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreLockedError
 from governance import consent, retention
+from governance._repeating import repeating
 
 log = logging.getLogger("unveil.retention")
 
@@ -100,23 +100,14 @@ class ScheduledSweeps:
             log.warning(DATE_WAITS.format(question=report.date_check.text()))
         return report
 
-    @contextlib.contextmanager
-    def running(self, *, check_s: float = SWEEP_CHECK_S) -> Iterator[None]:
+    def running(self, *, check_s: float = SWEEP_CHECK_S) -> contextlib.AbstractContextManager[None]:
         """A background thread that calls run_if_due every `check_s` seconds until the block ends (a sweep under way
         is let finish)."""
-        stop = threading.Event()
 
-        def loop() -> None:
-            while not stop.wait(check_s):
-                try:
-                    self.run_if_due()
-                except Exception as exc:  # the thread outlives one failed sweep; the type only is logged
-                    log.warning(FAILED.format(kind=type(exc).__name__, minutes=check_s / 60))
+        def guarded() -> None:
+            try:
+                self.run_if_due()
+            except Exception as exc:  # the thread outlives one failed sweep; the type only is logged
+                log.warning(FAILED.format(kind=type(exc).__name__, minutes=check_s / 60))
 
-        thread = threading.Thread(target=loop, name="unveil-retention", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
+        return repeating(guarded, every_s=check_s, name="unveil-retention")
