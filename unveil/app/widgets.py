@@ -348,10 +348,15 @@ def sweep_if_due() -> None:
     the Live page's stream plays; what it removed and erased is shown as after "Sweep now"."""
     sweeps = st.session_state.get(SCHEDULED_SWEEPS)
     report = sweeps.run_if_due() if sweeps is not None and store() is not None else None
-    if report is None:
-        return
+    if report is not None:
+        _applied_sweep(report)
+
+
+def _applied_sweep(report) -> None:
+    """After a sweep of the unlocked store ("Sweep now", the date confirmed, the day's sweep): its report kept, and
+    what it removed no longer named nor shown in this session's results."""
     _kept_sweep(report)
-    if report.total:  # as sweep(): what it removed may be named or kept in this session's results
+    if report.total:
         family_changed()
         forget_results()
 
@@ -373,10 +378,7 @@ def sweep(*, date_confirmed: bool = False) -> None:
     from governance import retention
 
     report = retention.sweep(store(), date_confirmed=date_confirmed)
-    _kept_sweep(report)
-    if report.total:  # what it removed may be named or kept in this session's results
-        family_changed()
-        forget_results()
+    _applied_sweep(report)
     st.success(tables.sweep_text(report))
 
 
