@@ -174,7 +174,7 @@ def _init(args: argparse.Namespace) -> int:
         raise
     with store:
         if made_key_file:
-            print(f"created key file {key_file} (mode 0600): keep it apart from backups of the store")
+            print(KEY_FILE_MADE.format(path=key_file))
         print(f"created an encrypted store in {store.data_dir}")
     return 0
 
