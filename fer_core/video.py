@@ -223,12 +223,6 @@ def video_length(video: bytes) -> VideoLength:
     return VideoLength(end_s, frames, stated_end, stated_frames)
 
 
-def video_end(video: bytes) -> float | None:
-    """The time in seconds of the video's last frame (see `video_length`), or None when the file holds no
-    frame, or frames without timestamps and no frame rate. VideoError if the bytes cannot be opened."""
-    return video_length(video).end_s
-
-
 def sampling_interval(end_s: float | None, every_s: float, max_frames: int) -> float:
     """`every_s`, or the longer interval that lets `max_frames` frames reach the video's last frame at
     `end_s`: a long video is sampled more sparsely rather than cut after `max_frames` frames."""

@@ -136,7 +136,7 @@ def test_two_clips_joined_end_to_end_are_analysed_one_after_the_other():
     # Two 4 s camcorder clips joined with `cat`: the second's timestamps go back to 0. Its frames were all skipped as
     # already past (the frame at 4.0 s alone was taken) and the note said the whole video (0-4.0 s) was analysed.
     joined = mpegts_clip(4.0, shade=40) + mpegts_clip(4.0, shade=200)
-    assert video.video_end(joined) == 7.9
+    assert video.video_length(joined).end_s == 7.9
     frames = list(video.sample_frames(joined, every_s=0.5))
     assert [f.time_s for f in frames] == [i / 2 for i in range(16)]
     assert [round(float(f.image.mean()) / 80) for f in frames] == [0] * 8 + [2] * 8  # dark, then the bright clip
@@ -158,7 +158,7 @@ def test_frames_reordered_in_a_slow_video_are_not_taken_for_clips_joined():
         for packet in stream.encode():
             container.mux(packet)
     clip = buffer.getvalue()
-    assert video.video_end(clip) == 59.0
+    assert video.video_length(clip).end_s == 59.0
     assert [f.time_s for f in video.sample_frames(clip, every_s=10)] == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
 
 
@@ -196,7 +196,7 @@ def test_each_kind_of_file_the_video_page_accepts_is_read(suffix):
     # H.263 stores QCIF frames (176x144) of pixels 12:11 wide, shown 4:3 (192x144).
     assert frames[0].image.shape == ((144, 192, 3) if codec == "h263" else (144, 176, 3))
     # The last frame comes at 0.96 s; an MPEG program stream's packets are read one frame early (0.92 s).
-    assert video.video_end(buffer.getvalue()) == pytest.approx(0.96, abs=0.041)
+    assert video.video_length(buffer.getvalue()).end_s == pytest.approx(0.96, abs=0.041)
 
 
 @pytest.mark.parametrize("degrees", [90, 180, 270])
