@@ -95,7 +95,6 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-
 def _read(path: Path) -> str:
     """The token in `path`, judged by the file actually opened (its type, owner and mode), never by a link."""
     try:
