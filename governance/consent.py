@@ -97,12 +97,11 @@ def _aware(value: Any, field: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def expires_after(now: datetime, days: int) -> datetime:
-    """When a consent given at `now` for `days` days ends. ConsentError unless days is a whole number
-    from 1 to MAX_CONSENT_DAYS (checked before the date arithmetic, which would overflow)."""
+def _check_days(days: int) -> None:
+    """ConsentError unless a consent's `days` is a whole number from 1 to MAX_CONSENT_DAYS: checked before any date
+    arithmetic, which would overflow."""
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_CONSENT_DAYS:
         raise ConsentError(CONSENT_DAYS_OUT_OF_RANGE.format(maximum=MAX_CONSENT_DAYS, days=days))
-    return now + timedelta(days=days)
 
 
 # A household counts a consent's days on its own calendar: "365 days" from an evening in Pago Pago (UTC-11) ends at the
@@ -135,9 +134,10 @@ def end_of_day(day: date, zone: tzinfo | None = None) -> datetime:
 def expires_on_day(now: datetime, days: int, zone: tzinfo | None = None) -> datetime:
     """When a consent given at `now` for `days` days ends on the user's calendar: at the end of the day `days` days
     after their today in `zone` (None: this machine's time zone), but never more than MAX_CONSENT_DAYS after `now`
-    (which validate refuses). ConsentError unless days is a whole number from 1 to MAX_CONSENT_DAYS."""
-    expires_after(now, days)  # checks the days before the date arithmetic, which would overflow
-    return min(end_of_day(local_day(now, zone) + timedelta(days=days), zone), expires_after(now, MAX_CONSENT_DAYS))
+    (which validate refuses). ConsentError unless days is a whole number from 1 to MAX_CONSENT_DAYS. The one rule
+    for a consent's days: ConsentRecord.new, `unveil family enroll`, `unveil consent renew` and the app's renewal."""
+    _check_days(days)
+    return min(end_of_day(local_day(now, zone) + timedelta(days=days), zone), now + timedelta(days=MAX_CONSENT_DAYS))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,11 +153,14 @@ class ConsentRecord:
 
     @classmethod
     def new(cls, *, subject: str, purpose: str, days: int, given_by: str | None = None, relation: str = "self",
-            scope: str = "recognition", subject_is_child: bool = False, now: datetime | None = None) -> ConsentRecord:
-        """A consent given now (or at `now`) for `days` days."""
+            scope: str = "recognition", subject_is_child: bool = False, now: datetime | None = None,
+            zone: tzinfo | None = None) -> ConsentRecord:
+        """A consent given now (or at `now`) for `days` days: until the end of the user's calendar day `days` days
+        after their today in `zone` (None: this machine's time zone), as the CLI and the app give it
+        (expires_on_day). ConsentError unless days is a whole number from 1 to MAX_CONSENT_DAYS."""
         now = now or datetime.now(UTC)
         return cls(subject=subject, given_by=given_by if given_by is not None else subject, relation=relation,
-                   purpose=purpose, scope=scope, given_at=now, expires_at=expires_after(now, days),
+                   purpose=purpose, scope=scope, given_at=now, expires_at=expires_on_day(now, days, zone),
                    subject_is_child=subject_is_child)
 
     @property

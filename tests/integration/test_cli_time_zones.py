@@ -28,13 +28,15 @@ YEARS = 20  # the consent runs long past any CI machine's date
 
 
 def _store_given_at(tmp_path, monkeypatch, given_at: datetime, days: int = YEARS * 365):
-    """A store with one member, Ana, enrolled at `given_at` with a consent given then and ending `days` days on (the
-    UTC instant, as consents were stored before they ended at the end of a day)."""
+    """A store with one member, Ana, enrolled at `given_at` with a consent given then and ending `days` x 24 hours on
+    (the UTC instant, as consents were stored before they ended at the end of a day): an end at any hour, which the
+    lists must show on this machine's calendar."""
     monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
     monkeypatch.delenv("UNVEIL_DATA_DIR", raising=False)
     data_dir = tmp_path / "data"
     with h.new_store(data_dir, clock=FakeClock(given_at.timestamp())) as store:
-        record = ConsentRecord.new(subject="Ana", purpose="name family members in our photos", days=days, now=given_at)
+        record = ConsentRecord(subject="Ana", given_by="Ana", purpose="name family members in our photos",
+                               given_at=given_at, expires_at=given_at + timedelta(days=days))
         family.enroll(store, "Ana", h.person_embeddings("Ana"), record)
     return data_dir, record
 

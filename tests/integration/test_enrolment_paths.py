@@ -15,10 +15,11 @@ from fer_core.analyzer import default_detector
 from fer_core.detection import FaceDetector
 from fer_core.identity import pairwise_distances
 from fer_core.store import GALLERY_MIXES_MODELS, EmbeddingError
-from governance import enrolment, family
+from governance import consent, enrolment, family
 from governance.consent import ConsentRecord, store_now
 from tests.support import privacy_harness as h
 from tests.support.app import MEMBER, STRANGER, photo_path, side_by_side
+from tests.support.time_zones import machine_time_zone
 from unveil.app import widgets
 from unveil.cli import main
 from unveil.cli.family import NOT_RECOGNISED, REEMBED_NOT_NEEDED
@@ -197,6 +198,22 @@ def test_the_command_line_stores_thumbnails_when_the_consent_covers_them(app_env
     code, out, _, _, people = _cli_enrol(capsys, cli_dir, "Serena Williams", ["two people.jpg"], "--pick",
                                          "two people.jpg=2")
     assert code == 0 and "with 1 embeddings and 0 thumbnails" in out and people[1].thumbnails == 0
+
+
+def test_the_command_line_gives_the_consent_the_library_api_gives_for_the_same_days(app_env, photos, stores, capsys):
+    """`unveil family enroll --days 30` built its consent by hand, to the end of the day 30 days from today on this
+    machine's calendar, while ConsentRecord.new (the library's API) ended 30 x 24 hours from now: the same 30 days
+    ended at another moment. Both give the one record now, in a zone far from UTC too."""
+    _, cli_dir = stores
+    with machine_time_zone("Pacific/Pago_Pago"):
+        code, out, _, entries, _ = _cli_enrol(capsys, cli_dir, "Colin Powell", ["colin.jpg"], "--given-by",
+                                              "Alma Powell", "--child", "--scope", "recognition+thumbnails")
+        with h.open_store(cli_dir) as store:
+            given = consent.latest(store, entries[0].person_id)
+        same = ConsentRecord.new(subject="Colin Powell", given_by="Alma Powell", relation="guardian", purpose=PURPOSE,
+                                 scope="recognition+thumbnails", days=30, subject_is_child=True, now=given.given_at)
+        until = consent.local_day(given.expires_at)
+    assert code == 0 and given == same and f"; consent until {until}\n" in out
 
 
 def test_recognition_compares_one_models_embeddings_and_members_of_another_must_be_re_enrolled(

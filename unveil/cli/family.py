@@ -24,7 +24,6 @@ from governance.consent import (
     SCOPES,
     STATUS_WIDTH,
     ConsentRecord,
-    expires_on_day,
     local_day,
     store_now,
 )
@@ -220,11 +219,10 @@ def _enroll(args: argparse.Namespace) -> int:
     photos = _photos_with_a_face(args, picks)
     model = load_embedding_model()
     with open_unlocked(args) as store:
-        now = store_now(store)  # the consent runs to the end of a day on this machine's calendar, as the app's form
-        record = ConsentRecord(
-            subject=name, given_by=args.given_by if args.given_by is not None else name,
-            relation="guardian" if args.given_by else "self", purpose=args.purpose, scope=args.scope, given_at=now,
-            expires_at=expires_on_day(now, args.days), subject_is_child=args.child)
+        # Given by the store's clock, to the end of a day on this machine's calendar (ConsentRecord.new)
+        record = ConsentRecord.new(subject=name, given_by=args.given_by, relation="guardian" if args.given_by else "self",
+                                   purpose=args.purpose, scope=args.scope, days=args.days,
+                                   subject_is_child=args.child, now=store_now(store))
         done = family.enrol_from_photos(store, name, photos, record, model=model, picks=picks)
     print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings and {done.thumbnails} "
           f"thumbnails; consent until {local_day(record.expires_at)}")

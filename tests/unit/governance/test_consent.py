@@ -3,7 +3,8 @@ children; renewal and scope changes append records; withdrawal erases the person
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -125,10 +126,16 @@ def test_withdrawal_erases_the_person_at_once(store):
     assert store.verify_audit().ok
 
 
-def test_a_new_record_is_for_days_from_now():
-    record = ConsentRecord.new(subject="Ana Lima", purpose="p", days=30, now=NOW)
-    assert (record.given_by, record.relation, record.expires_at - record.given_at) == ("Ana Lima", "self", timedelta(days=30))
-    assert record.is_active(NOW) and not record.is_active(NOW + timedelta(days=30))
+def test_a_new_record_runs_to_the_end_of_the_users_day_days_from_today():
+    """ConsentRecord.new ended 30 x 24 hours on (22:00 on 13 February in Honolulu), where the CLI and the app end a
+    consent for 30 days at the end of the user's day (consent.expires_on_day): the same days ended at another moment
+    by the API that gave them."""
+    honolulu = ZoneInfo("Pacific/Honolulu")  # NOW is 22:00 on 14 January there
+    record = ConsentRecord.new(subject="Ana Lima", purpose="p", days=30, now=NOW, zone=honolulu)
+    assert (record.given_by, record.relation, record.given_at) == ("Ana Lima", "self", NOW)
+    end = record.expires_at.astimezone(honolulu)
+    assert (end.date(), end.time()) == (date(2027, 2, 13), time.max)
+    assert record.is_active(NOW + timedelta(days=30)) and not record.is_active(record.expires_at)
 
 
 def test_a_consent_lasts_1_to_36500_days():

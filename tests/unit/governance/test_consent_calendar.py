@@ -68,6 +68,29 @@ def test_a_day_when_the_clocks_change_ends_at_its_last_instant(zone, day):
         assert _is_the_last_instant_of(consent.expires_on_day(given, 1), day, None)
 
 
+# Given for 1 day around London's clock changes (by 2026's rules: back at 02:00 BST on 25 October 2026, on at 01:00
+# GMT on 28 March 2027), and late on a local evening. 24 hours on from 00:30 on the 25-hour 25 October is 23:30 that
+# same day, so ConsentRecord.new's "1 day" ended the day it was given; from 23:30 on 27 March it is 00:30 on the 29th,
+# a day long; from 20:00 in Pago Pago it is 20:00 the next day, four hours before the day the lists name ends.
+GIVEN_FOR_A_DAY = [
+    ("Europe/London", datetime(2026, 10, 24, 23, 30, tzinfo=UTC), date(2026, 10, 26)),
+    ("Europe/London", datetime(2027, 3, 27, 23, 30, tzinfo=UTC), date(2027, 3, 28)),
+    ("Pacific/Pago_Pago", datetime(2026, 12, 7, 7, 0, tzinfo=UTC), date(2026, 12, 7)),
+]
+
+
+@pytest.mark.parametrize(("zone", "now", "day"), GIVEN_FOR_A_DAY)
+def test_a_new_record_for_a_day_ends_at_the_end_of_the_users_tomorrow(zone, now, day):
+    """ConsentRecord.new counts days as the CLI and the app do (expires_on_day): in the zone given (the app's browser
+    zone) and in this machine's, to the last instant of the user's tomorrow."""
+    ends = [consent.ConsentRecord.new(subject="Ana", purpose="photos", days=1, now=now, zone=ZoneInfo(zone)).expires_at]
+    with machine_time_zone(zone):
+        assert consent.local_day(now) == day - timedelta(days=1)
+        ends.append(consent.ConsentRecord.new(subject="Ana", purpose="photos", days=1, now=now).expires_at)
+    assert ends[0] == ends[1] == consent.expires_on_day(now, 1, ZoneInfo(zone))
+    assert _is_the_last_instant_of(ends[0], day, ZoneInfo(zone))
+
+
 def test_the_later_of_two_last_hours_is_the_end_of_the_day():
     """fold=0 took the first 23:59:59 of Santiago's 3 April 2027, an hour before its midnight (by 2026's rules)."""
     santiago = ZoneInfo("America/Santiago")

@@ -39,7 +39,9 @@ def test_a_sweep_when_started_then_one_a_day_on_the_stores_clock(store, clock, c
 
     clock.advance(days=0.5)
     assert sweeps.run_if_due() is None  # not due: half a day
-    clock.advance(days=0.6)  # a day and a bit: Zoë's consent has ended, and the daily sweep is due
+    # Two days and a bit after Zoë's consent for 1 day was given: it has ended (at the end of the next day on this
+    # machine's calendar, at most 48 hours after it was given, whatever the zone), and the daily sweep is due.
+    clock.advance(days=1.6)
     report = sweeps.run_if_due()
     assert report is not None and report.removed["consent_expired"] == 1
     assert [p.name for p in store.people()] == ["Long Stay"]
