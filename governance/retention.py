@@ -103,16 +103,15 @@ class DateCheck:
     now: str
     waiting: dict[str, int]
 
-    @property
-    def days(self) -> int:
-        return (datetime.fromisoformat(self.now) - datetime.fromisoformat(self.last_used_at)).days
-
     def text(self, zone: tzinfo | None = None) -> str:
         """DATE_UNCONFIRMED filled in: the two dates, as days of the user's calendar in `zone` (None: this machine's;
-        "the clock reads" the date the household's clock shows, not UTC's), the days between, what waits in words."""
+        "the clock reads" the date the household's clock shows, not UTC's), the days between them on that calendar
+        (not whole 24 hours, which said "44 days" between dates 45 days apart when the clock read an earlier hour
+        than the last use), what waits in words."""
         waiting = ", ".join(f"{count:,} {REMOVAL_WORDS[kind][count != 1]}" for kind, count in self.waiting.items() if count)
-        return DATE_UNCONFIRMED.format(now=local_day(datetime.fromisoformat(self.now), zone), days=self.days,
-                                       last=local_day(datetime.fromisoformat(self.last_used_at), zone), waiting=waiting)
+        now = local_day(datetime.fromisoformat(self.now), zone)
+        last = local_day(datetime.fromisoformat(self.last_used_at), zone)
+        return DATE_UNCONFIRMED.format(now=now, days=(now - last).days, last=last, waiting=waiting)
 
 
 @dataclass(frozen=True)

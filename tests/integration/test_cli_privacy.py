@@ -16,6 +16,7 @@ import time
 import types
 import unicodedata
 from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -337,10 +338,12 @@ def test_a_sweep_after_a_jump_of_the_clock_waits_for_the_date_to_be_confirmed(tm
         store.unlock(h.PASSPHRASE)
         assert len(store.person_ids()) == 1
         last_use = store.latest_sealed_audit(["date_unconfirmed"]).details["last_used"]
-    day = "%Y-%m-%d"  # days of this machine's calendar, as the household's clock shows them
-    assert err == retention.DATE_UNCONFIRMED.format(
-        now=time.strftime(day, time.localtime()), days=400, last=time.strftime(day, time.localtime(last_use)),
-        waiting="1 member whose consent expired, 1 thumbnail") + " " + DATE_IS_RIGHT_HOW + "\n"
+    # Days of this machine's calendar, as the household's clock shows them, and the days between them on it (400,
+    # or 401 had this run straddled a midnight)
+    today, last = date.today(), datetime.fromtimestamp(last_use).date()
+    said = retention.DATE_UNCONFIRMED.format(now=today, days=(today - last).days, last=last,
+                                             waiting="1 member whose consent expired, 1 thumbnail")
+    assert err == f"{said} {DATE_IS_RIGHT_HOW}\n"
     code, out, err = run(capsys, "retention", "sweep", "--date-is-right", "--data-dir", str(data_dir))
     assert (code, err) == (0, NAMES_LEFT_OUT.format(count=1) + "\n") and json.loads(out)["removed"]["consent_expired"] == 1
     assert json.loads(out)["waiting_for_the_date"] is None

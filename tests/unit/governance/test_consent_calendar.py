@@ -114,18 +114,39 @@ def test_the_longest_consent_ends_no_more_than_the_maximum_after_now():
 
 
 def test_the_date_question_names_the_days_the_households_clock_shows():
-    """'The clock reads 2026-12-06' at 08:00 on 7 December in Kiritimati: the sweep's date question gave UTC dates."""
+    """'The clock reads 2026-12-06' at 08:00 on 7 December in Kiritimati: the sweep's date question gave UTC dates.
+    And it counted whole 24 hours between them (44 days and 23 1/2 hours: '44 days'), between dates 45 days apart."""
     from governance.retention import DATE_UNCONFIRMED, DateCheck
 
     check = DateCheck(last_used_at="2026-10-22T18:30:00+00:00", now="2026-12-06T18:00:00+00:00",
                       waiting={"consent_expired": 1})
-    said = DATE_UNCONFIRMED.format(now="2026-12-07", days=44, last="2026-10-23",
+    said = DATE_UNCONFIRMED.format(now="2026-12-07", days=45, last="2026-10-23",
                                    waiting="1 member whose consent expired")
     assert check.text(ZoneInfo("Pacific/Kiritimati")) == said
     with machine_time_zone("Pacific/Kiritimati"):
         assert check.text() == said
-    assert check.text(UTC) == DATE_UNCONFIRMED.format(now="2026-12-06", days=44, last="2026-10-22",
+    assert check.text(UTC) == DATE_UNCONFIRMED.format(now="2026-12-06", days=45, last="2026-10-22",
                                                       waiting="1 member whose consent expired")
+
+
+# Last used at 23:50 and the clock now reads 00:10, 31 days on by the calendar (30 x 24 hours and 20 minutes); and
+# across London's clocks going on (28 March 2027, by 2026's rules): last used at 00:30 GMT on 1 March, the clock reads
+# 00:45 BST on 1 May, 61 days on, but 60 x 24 hours and 23 1/4 hours.
+QUESTION_DAYS = [
+    ("Europe/Paris", "2026-11-10T22:50:00+00:00", "2026-12-10T23:10:00+00:00", "2026-11-10", "2026-12-11", 31),
+    ("Europe/London", "2027-03-01T00:30:00+00:00", "2027-04-30T23:45:00+00:00", "2027-03-01", "2027-05-01", 61),
+]
+
+
+@pytest.mark.parametrize(("zone", "last_used_at", "now", "last", "today", "days"), QUESTION_DAYS)
+def test_the_date_question_counts_the_days_between_the_dates_it_names(zone, last_used_at, now, last, today, days):
+    from governance.retention import DATE_UNCONFIRMED, DateCheck
+
+    check = DateCheck(last_used_at=last_used_at, now=now, waiting={"thumbnails": 2})
+    said = DATE_UNCONFIRMED.format(now=today, days=days, last=last, waiting="2 thumbnails")
+    assert check.text(ZoneInfo(zone)) == said
+    with machine_time_zone(zone):
+        assert check.text() == said
 
 
 def test_the_refusals_name_days_of_this_machines_calendar_as_the_lists_do(store, clock):
