@@ -135,7 +135,10 @@ class Renewal:
         return self.before is not None and self.until < self.before
 
     def preview(self) -> str:
-        return RENEW_ENDS.format(days=plural(self.days, "day"), name=self.name, until=self.until)
+        """RENEW_ENDS with the day `until` falls on in the user's calendar (`zone`): not its own date, which is UTC's
+        for the longest renewal (it ends MAX_CONSENT_DAYS after now, not at the end of a day)."""
+        return RENEW_ENDS.format(days=plural(self.days, "day"), name=self.name,
+                                 until=consent.local_day(self.until, self.zone))
 
     def warning(self) -> str | None:
         """RENEW_SHORTENS when the renewal ends the consent sooner than it runs now; None otherwise. The consent's

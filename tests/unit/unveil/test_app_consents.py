@@ -108,6 +108,24 @@ def test_a_renewal_ends_at_the_end_of_the_users_day_so_renewing_as_enrolled_does
     assert _member(store, "Ana").consent.expires_at == longest
 
 
+def test_the_longest_renewal_is_previewed_as_ending_on_the_day_it_ends_on_the_users_calendar(store):
+    """The longest renewal ends MAX_CONSENT_DAYS after now (08:00 UTC), not at the end of a day: the preview said the
+    date of that UTC instant, a day after the one the renewal then said and the Members table shows in Honolulu."""
+    honolulu = ZoneInfo("Pacific/Honolulu")
+    _enrol(store, "Ana")
+    member = _member(store, "Ana")
+    plan = consents.renewal(member, consent.MAX_CONSENT_DAYS, now=store_now(store), zone=honolulu)
+    day = consent.local_day(plan.until, honolulu)
+    assert day != plan.until.date()  # 22:00 the day before in Honolulu
+    assert plan.preview() == consents.RENEW_ENDS.format(days=f"{consent.MAX_CONSENT_DAYS} days", name="Ana", until=day)
+    assert consents.renew(store, member, consent.MAX_CONSENT_DAYS, zone=honolulu).startswith(
+        f"The consent of Ana now runs until {day}, ")
+    # Renewed today for 1 day, it ends tomorrow on the user's calendar.
+    today = consent.local_day(store_now(store), honolulu)
+    one_day = consents.renewal(member, 1, now=store_now(store), zone=honolulu)
+    assert one_day.preview().endswith(f" ends on {today + timedelta(days=1)}.")
+
+
 def test_a_renewal_is_given_by_whoever_the_form_says_prefilled_with_the_giver_on_record(store):
     """The form starts from the giver on record; a new guardian, or the child now grown up themself, is recorded
     and named in what the page says. A child's consent given by themself is refused, nothing stored."""
