@@ -1,7 +1,7 @@
 """What counting recognitions writes to the family store: audit entries and bytes for N photos with a member and a
-stranger, counted per photo (family.count_recognitions: what `unveil serve` did before, and the app and `unveil
-watch` do per appearance) or summed per period (governance.recognition_tally.RecognitionTally: what `unveil serve`
-does now).
+stranger, counted per photo (family.count_recognitions: what `unveil serve` did before, as `unveil watch` and the Live
+page did per appearance, and the Analyze and Video pages do per batch of photos or video) or summed per period
+(governance.recognition_tally.RecognitionTally: what `unveil serve`, `unveil watch` and the Live page do now).
 
     .venv/bin/python benchmarks/bench_recognition_counts.py [--photos 1800] [--every 2] [--period 60]
 

@@ -347,6 +347,7 @@ def consent_ends(store: FamilyStore, person_ids: Iterable[str]) -> datetime | No
 def count_recognitions(store: FamilyStore, person_ids: Sequence[str | None]) -> None:
     """After faces were compared with the family gallery (one entry per face, or per face followed in a
     video or a live stream: the member's id its match carries, or None for "unknown"): `note_recognition`
-    for the named members. What the app, `unveil watch` and `unveil serve` call after naming faces; the
-    ids come from the matches, so no name is decrypted or looked up."""
+    for the named members, one audit entry. What the app's Analyze and Video pages call after naming a batch of photos
+    or a video; `unveil watch`, `unveil serve` and the Live page sum theirs into one entry a minute
+    (governance.recognition_tally). The ids come from the matches, so no name is decrypted or looked up."""
     note_recognition(store, sorted({pid for pid in person_ids if pid}), faces=len(person_ids))

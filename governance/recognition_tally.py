@@ -10,9 +10,15 @@ gets one entry with the summed counts (faces, named, unknown: counts only, never
 when a period is due, so counts wait at most about one period even when no more photos come. A process killed
 loses what it counted since its last write: at most about one period.
 
-It never raises from `count` or `flush`: a store error must not fail the request that counted. Busy (another session
-holds the write lock): the counts are kept and written at the next flush. Locked (the master key replaced in another
-session) or any other error: the counts are dropped with a warning that gives the counts and the error's kind only.
+`unveil serve`, `unveil watch` and the app's Live page count through one; watch's camera and the Live page's stream
+name each face once per appearance (a person coming into view, or named later in their visit), and a household camera
+sees many appearances an hour (docs/reports/audit_log_growth.md).
+
+It never raises from `count` or `flush`: a store error must not fail the request or stop the camera that counted.
+Busy (another session holds the write lock): the counts are kept and written at the next flush. Locked (the master
+key replaced in another session: this session can write nothing more until it is unlocked again): the counts are
+dropped with one warning, and so are later ones, without a word, while the store stays locked. Any other error: the
+counts are dropped with a warning. Warnings give the counts and the error's kind only.
 """
 from __future__ import annotations
 
@@ -34,7 +40,8 @@ CHECK_S = 5.0
 
 KEPT = "recognition counts: the family store is busy in another session; {faces} faces kept for the next write"
 DROPPED = ("recognition counts: {faces} faces ({named} named) were not logged: {reason}")
-LOCKED = "the store's master key was replaced in another session"
+LOCKED = ("the store's master key was replaced in another session; later ones are not logged either until the store is "
+          "unlocked again")
 AT_EXIT = "the store was busy in another session when this process stopped"
 
 
@@ -51,6 +58,7 @@ class RecognitionTally:
         self._last_seen: float | None = None  # when the last one came: the members' "last seen" time
         # When counts were last written (or tried), on the store's clock: the first period starts with the tally.
         self._written: float | None = store.now()
+        self._locked = False  # a write met the store locked (LOCKED said): counts are dropped while it stays so
 
     @property
     def pending(self) -> tuple[int, int]:
@@ -63,6 +71,9 @@ class RecognitionTally:
         for "unknown"), as family.count_recognitions takes them. Writes when a period is due."""
         named = {pid for pid in person_ids if pid}
         with self._lock:
+            if self._locked and not self._store.is_unlocked:
+                return
+            self._locked = False
             now = self._store.now()
             self._faces += len(person_ids)
             self._named += len(named)
@@ -97,6 +108,8 @@ class RecognitionTally:
                 self._last_seen = last_seen if self._last_seen is None else max(last_seen, self._last_seen)
             log.warning(KEPT.format(faces=faces))
         except StoreLockedError:  # MasterKeyChangedError too: this session can write nothing more
+            with self._lock:
+                self._locked = True
             log.warning(DROPPED.format(faces=faces, named=named, reason=LOCKED))
         except Exception as exc:  # the kind only: a message may quote the store's folder
             log.warning(DROPPED.format(faces=faces, named=named, reason=type(exc).__name__))

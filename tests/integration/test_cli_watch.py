@@ -96,8 +96,8 @@ def test_a_run_whose_broker_never_got_its_events_exits_1_and_says_so(faces_dir, 
 
 
 def test_the_loop_waits_a_second_not_fifteen_for_another_session_s_write(family_store_dir, monkeypatch):
-    # The loop writes only its recognition counts, and a busy store carries them to the next count
-    # (unveil.watch.loop); waiting the store's default 15 s at each appearance froze the camera that long.
+    # The loop writes only its recognition counts, and a busy store keeps them for the next write
+    # (governance.recognition_tally); waiting the store's default 15 s at a write froze the camera that long.
     monkeypatch.setenv(watch_cli.PASSPHRASE_ENV, FAMILY_PASSPHRASE)
     with contextlib.ExitStack() as stack:
         store = watch_cli._store(argparse.Namespace(data_dir=family_store_dir, key_file=None), stack)

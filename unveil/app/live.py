@@ -8,6 +8,7 @@ No frame is kept: only the tracker's faces, the counters, and the names to count
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -19,6 +20,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.live import APPEAR, NAMED, LiveTracker
 from fer_core.render import COLOURS, UNKNOWN, ink
+from fer_core.store import FamilyStore
+from governance.recognition_tally import RecognitionTally
 
 # No STUN or TURN server, for the browser and for this app: they connect over this machine's own
 # addresses, no outside server learns of the stream, and frames never leave the machine. (Left unset,
@@ -129,7 +132,26 @@ class LiveOverlay:
 
     def take_recognitions(self) -> list[str | None]:
         """The faces compared with the gallery since the last call (a member's id, or None for unknown), for the
-        page to count in the audit log from its own thread (the store is not shared across threads)."""
+        page to count in the audit log (`while_playing`), not streamlit-webrtc's worker: a write must not hold up a
+        frame."""
         with self._lock:
             taken, self._recognised = self._recognised, []
         return taken
+
+
+def while_playing(playing: Callable[[], bool], overlay: LiveOverlay, store: FamilyStore | None,
+                  each: Callable[[], None], *, every_s: float = 0.5) -> None:
+    """The page's loop while the stream plays: `each()` (the status line, the day's sweep), then the recognitions
+    the overlay took since, every `every_s` seconds. They are summed into one "recognise" entry a minute
+    (governance.recognition_tally, as `unveil watch` and `unveil serve` count), not one per appearance, when `store`
+    (this session's unlocked store) is given. What is counted is written when the loop ends, however it ends: the
+    stream stopped (STOP), or Streamlit stopping the script for a rerun or the session's end (by an exception at its
+    next call, in `each`)."""
+    tally = RecognitionTally(store) if store is not None else None
+    with tally.running() if tally is not None else contextlib.nullcontext():
+        while playing():
+            each()
+            recognised = overlay.take_recognitions()
+            if recognised and tally is not None:
+                tally.count(recognised)
+            time.sleep(every_s)

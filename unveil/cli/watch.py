@@ -28,8 +28,9 @@ from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unl
 from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV, SOURCE_ENV
 
 NO_SOURCE = f"unveil watch: nothing to watch: give --source, or set {SOURCE_ENV} (a stream address with a password)"
-# The loop writes only its recognition counts, and waits this long for another session's write before
-# carrying them to the next count (unveil.watch.loop): the store's 15 s would freeze the camera that long.
+# The loop writes only its recognition counts, summed into one entry a minute (governance.recognition_tally), and
+# waits this long for another session's write before keeping them for the next write: a period's counts are written
+# from the loop's thread, and the store's 15 s would freeze the camera that long.
 COUNT_BUSY_TIMEOUT_S = 1.0
 NO_OUTPUT = "unveil watch: nothing to output: give --jsonl FILE (or - for stdout) and/or --mqtt HOST[:PORT]"
 DETECT_EVERY_INVALID = "unveil watch: --detect-every must be at least 1, got {value}"
@@ -125,10 +126,12 @@ def run(args: argparse.Namespace) -> int:
         tracker, household = _tracker(args, store)
         sinks = _sinks(args, jsonl, address, household, tls)
         _stop_on_signals(stop, stack)
-        from governance.family import count_recognitions
+        from governance.recognition_tally import RecognitionTally
         from unveil.watch.loop import watch
 
-        on_recognition = (lambda person_ids: count_recognitions(store, person_ids)) if household is not None else None
+        on_recognition = None
+        if household is not None:  # one "recognise" entry a minute, not one per appearance; the rest at the end
+            on_recognition = stack.enter_context(RecognitionTally(store).running()).count
         summary = watch(source, tracker, sinks, stop=stop, on_recognition=on_recognition, household=household)
     how = "stopped" if stop.is_set() else "source ended"
     print(f"unveil watch: {how} after {summary.frames} frame(s), {summary.appearances} appearance(s)",

@@ -3,7 +3,6 @@ sinks, recognitions to the audit log, until the source ends or `stop` is set."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,18 +11,7 @@ from typing import Protocol
 import cv2
 
 from fer_core.live import APPEAR, NAMED, LiveEvent, LiveFrame, LiveTracker
-from fer_core.store import StoreBusyError, StoreLockedError
 from unveil.watch.source import Capture, Source, frames, open_capture
-
-log = logging.getLogger("unveil.watch")
-
-# Counts only: which members were seen never reaches the log.
-COUNTS_CARRIED = ("the family store is busy in another session: {count} recognition(s) not counted yet, "
-                  "carried to the next count")
-COUNTS_LOST = "the family store is still busy: {count} recognition(s) were not counted in the audit log"
-COUNTS_LOCKED = ("the family store was locked by another session (its master key was replaced): {count} recognition(s) "
-                 "were not counted in the audit log, nor will later ones be; nobody is named until `unveil watch` is "
-                 "started again")
 
 
 class Sink(Protocol):
@@ -69,13 +57,11 @@ def watch(
 ) -> WatchSummary:
     """Run until `source` ends (a file) or `stop` is set; then everyone still in view leaves and the
     sinks are closed. `on_recognition(person_ids)` is called for the faces compared with the gallery (see
-    `recognised`) when there is a gallery; while it raises StoreBusyError the ids are carried to its next
-    call; once it raises StoreLockedError (another session rotated the master key, so this one can write
-    nothing more and its household names nobody), it is called no more, with one warning, and the camera
-    goes on. `household` (the tracker's `identify`) is asked before each frame who left the gallery: faces
+    `recognised`) in each frame that has some: governance.recognition_tally.RecognitionTally.count, which sums
+    them into one audit entry a period and never raises for a busy or locked store, so the camera goes on.
+    `household` (the tracker's `identify`) is asked before each frame who left the gallery: faces
     named after them lose the name, and the sinks forget them."""
     count, appearances, time_s, index = 0, 0, 0.0, -1
-    uncounted: list[str | None] = []
     backoff = {} if backoff_first_s is None else {"backoff_first_s": backoff_first_s}
     try:
         for frame in frames(source, stop=stop, opener=opener, **backoff):
@@ -89,15 +75,7 @@ def watch(
                 sink.frame(result)
             person_ids = recognised(result.events)
             if person_ids and on_recognition is not None:
-                uncounted = uncounted + person_ids
-                outcome = _count(on_recognition, uncounted)
-                if outcome == _LOCKED:
-                    log.warning(COUNTS_LOCKED.format(count=len(uncounted)))
-                    on_recognition, uncounted = None, []
-                elif outcome == _COUNTED:
-                    uncounted = []
-                else:
-                    log.warning(COUNTS_CARRIED.format(count=len(uncounted)))
+                on_recognition(person_ids)
     finally:
         final = tracker.finish(time_s)
         # Every sink gets the final events and is closed even when another one fails (a closed stdout
@@ -106,27 +84,7 @@ def watch(
             for sink in sinks:
                 closing.callback(sink.close)
                 closing.callback(sink.events, final, index)  # runs before that sink's close
-    if uncounted and on_recognition is not None:
-        outcome = _count(on_recognition, uncounted)
-        if outcome != _COUNTED:
-            log.warning((COUNTS_LOCKED if outcome == _LOCKED else COUNTS_LOST).format(count=len(uncounted)))
     return WatchSummary(count, appearances, time_s)
-
-
-_COUNTED, _BUSY, _LOCKED = "counted", "busy", "locked"
-
-
-def _count(on_recognition: Callable[[list[str | None]], None], person_ids: list[str | None]) -> str:
-    """Count these recognitions: _COUNTED, or _BUSY while another process holds the store for longer than
-    its busy timeout (which must not stop the camera; they are carried), or _LOCKED once another session
-    replaced the master key: this session can write nothing more, however long the loop waits."""
-    try:
-        on_recognition(person_ids)
-    except StoreBusyError:
-        return _BUSY
-    except StoreLockedError:
-        return _LOCKED
-    return _COUNTED
 
 
 def _unname(person_ids: frozenset[str], tracker: LiveTracker, sinks: Sequence[Sink]) -> None:

@@ -175,3 +175,61 @@ def test_every_label_on_the_video_contrasts_with_its_coloured_tag():
         expected = np.array([0, 0, 0] if ink(colour) == "#000000" else [255, 255, 255])
         assert np.abs(farthest - expected).max() < 60, (colour, tuple(farthest))
         assert contrast_ratio(ink(colour), colour) >= 4.5
+
+
+class _Taken:
+    """An overlay whose take_recognitions gives these lists in turn (then nothing)."""
+
+    def __init__(self, *taken: list[str | None]) -> None:
+        self._taken = list(taken)
+
+    def take_recognitions(self) -> list[str | None]:
+        return self._taken.pop(0) if self._taken else []
+
+
+def _playing(times: int):
+    left = [times]
+
+    def playing() -> bool:
+        left[0] -= 1
+        return left[0] >= 0
+
+    return playing
+
+
+def _counted(store) -> list[dict]:
+    return [entry.details for entry in store.audit_entries() if entry.event == "recognise"]
+
+
+def test_the_pages_appearances_within_a_minute_are_one_entry_with_the_summed_counts(store, clock):
+    # The page wrote an entry for each appearance it took (every half second while someone came into view); a
+    # kiosk tab wrote thousands a day. Summed as `unveil watch` and `unveil serve` do: one a minute at most.
+    ana = h.enrol(store, "Ana Lima")
+    overlay = _Taken([ana], [None, None], [], [ana])
+
+    def each() -> None:
+        clock.now += 10
+
+    live.while_playing(_playing(4), overlay, store, each, every_s=0)
+    assert _counted(store) == [{"faces": 4, "named": 2, "unknown": 2, "period_s": 30}]  # written once STOP ended it
+    live.while_playing(_playing(3), _Taken([None]), None, each, every_s=0)  # no store: nothing counted
+    assert len(_counted(store)) == 1
+
+
+def test_what_the_page_counted_is_written_when_streamlit_stops_its_script(store, clock):
+    # A rerun, or the session's end (the tab closed), stops the script with an exception at its next Streamlit call:
+    # the counts taken until then are written, not lost with the script.
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    ana = h.enrol(store, "Ana Lima")
+    calls = []
+
+    def each() -> None:
+        calls.append(None)
+        clock.now += 10
+        if len(calls) == 3:
+            raise StopException()
+
+    with pytest.raises(StopException):
+        live.while_playing(_playing(100), _Taken([ana], [None]), store, each, every_s=0)
+    assert _counted(store) == [{"faces": 2, "named": 1, "unknown": 1, "period_s": 20}]

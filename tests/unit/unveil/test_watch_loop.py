@@ -1,5 +1,6 @@
-"""The camera loop of `unveil watch` (unveil.watch.loop), around a scripted tracker: a family store busy in
-another process does not stop it, and a member who leaves the gallery is named no more."""
+"""The camera loop of `unveil watch` (unveil.watch.loop), around a scripted tracker: its recognitions are summed
+into one audit entry a minute, a family store busy or locked by another session does not stop it, and a member who
+leaves the gallery is named no more."""
 from __future__ import annotations
 
 import logging
@@ -11,9 +12,10 @@ import pytest
 
 from fer_core.live import APPEAR, LEAVE, LiveEvent, LiveFace, LiveFrame, LiveTracker
 from fer_core.store import FamilyStore, StoreBusyError
-from governance import family
+from governance import recognition_tally as tallies
+from governance.recognition_tally import RecognitionTally
 from tests.support import privacy_harness as h
-from unveil.watch.loop import COUNTS_CARRIED, COUNTS_LOCKED, COUNTS_LOST, watch
+from unveil.watch.loop import watch
 from unveil.watch.source import FILE, Source
 
 
@@ -84,42 +86,52 @@ def _appear(person_id: str | None) -> list[LiveEvent]:
     return [LiveEvent(APPEAR, 1, 0.0, None if person_id is None else "Ana", "happy", person_id=person_id)]
 
 
-class _Counter:
-    """on_recognition: the store is busy (StoreBusyError) for the calls numbered in `busy`."""
-
-    def __init__(self, busy: set[int]) -> None:
-        self.calls: list[list[str | None]] = []
-        self._busy = busy
-
-    def __call__(self, person_ids: list[str | None]) -> None:
-        self.calls.append(list(person_ids))
-        if len(self.calls) in self._busy:
-            raise StoreBusyError(15.0)
-
-
 def _run(tracker: _Tracker, frames: int, **kwargs):
     return watch(Source(FILE, "room.mp4"), tracker, kwargs.pop("sinks", []), stop=threading.Event(),
                  opener=lambda source: _Capture(frames), **kwargs)
 
 
-def test_a_busy_store_carries_the_counts_to_the_next_one_and_the_camera_goes_on(caplog):
-    count = _Counter(busy={1})
-    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
-        summary = _run(_Tracker([_appear("p1"), _appear(None), [], _appear("p2")]), 4, on_recognition=count)
+def _counted(store) -> list[dict]:
+    return [entry.details for entry in store.audit_entries() if entry.event == "recognise"]
+
+
+def test_appearances_within_a_minute_are_one_entry_with_the_summed_counts(store, clock):
+    # Counted per appearance, a household camera wrote an entry each time someone came into view: thousands a day
+    # (docs/reports/audit_log_growth.md). Summed as `unveil serve` does: one a minute.
+    ana = h.enrol(store, "Ana Lima")
+
+    class _Ticking(_Tracker):  # 10 s of the store's clock a frame
+        def step(self, rgb, time_s):
+            clock.now += 10
+            return super().step(rgb, time_s)
+
+    tally = RecognitionTally(store, period_s=60)
+    with tally.running():
+        summary = _run(_Ticking([_appear(ana), _appear(None), [], _appear(ana), _appear(None)]), 5,
+                       on_recognition=tally.count)
+    assert summary.frames == 5
+    # From the first recognition (the first frame) to the loop's end, written then.
+    assert _counted(store) == [{"faces": 4, "named": 2, "unknown": 2, "period_s": 40}]
+    assert store.person(ana).last_seen_at == clock.now
+
+
+def test_a_busy_store_keeps_the_counts_for_the_next_write_and_the_camera_goes_on(store, monkeypatch, caplog):
+    ana = h.enrol(store, "Ana Lima")
+    real, calls = store.mark_seen, []
+
+    def busy_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise StoreBusyError(1.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "mark_seen", busy_once)
+    tally = RecognitionTally(store, period_s=0)
+    with caplog.at_level(logging.WARNING, logger="unveil.recognition"):
+        summary = _run(_Tracker([_appear(ana), _appear(None), [], _appear(None)]), 4, on_recognition=tally.count)
     assert summary.frames == 4
-    assert count.calls == [["p1"], ["p1", None], ["p2"]]
-    assert [r.getMessage() for r in caplog.records] == [COUNTS_CARRIED.format(count=1)]
-
-
-def test_counts_still_waiting_at_the_end_are_tried_once_more_then_reported_lost(caplog):
-    once = _Counter(busy={1})
-    _run(_Tracker([[], _appear("p1")]), 2, on_recognition=once)
-    assert once.calls == [["p1"], ["p1"]]
-    caplog.clear()
-    always = _Counter(busy={1, 2})
-    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
-        assert _run(_Tracker([_appear("p1")]), 1, on_recognition=always).frames == 1
-    assert [r.getMessage() for r in caplog.records] == [COUNTS_CARRIED.format(count=1), COUNTS_LOST.format(count=1)]
+    assert [(d["faces"], d["named"]) for d in _counted(store)] == [(2, 1), (1, 0)]  # the first carried to the next
+    assert caplog.messages == [tallies.KEPT.format(faces=1)]
 
 
 class _RotatedElsewhere:
@@ -136,26 +148,22 @@ class _RotatedElsewhere:
         return frozenset()
 
 
-def test_a_key_rotated_in_another_session_does_not_stop_the_camera(store, caplog):
+def test_a_key_rotated_in_another_session_does_not_stop_the_camera_and_is_said_once(store, caplog):
     ana = h.enrol(store, "Ana Lima")
-    count = []
-
-    def on_recognition(person_ids):
-        count.append(list(person_ids))
-        family.count_recognitions(store, person_ids)
-
-    with h.open_store(store.data_dir) as other, caplog.at_level(logging.WARNING, logger="unveil.watch"):
-        summary = _run(_Tracker([_appear(ana), _appear(None), [], _appear(None)]), 4,
-                       on_recognition=on_recognition, household=_RotatedElsewhere(other))
-    assert summary.frames == 4
-    assert count == [[ana], [None]]  # not called again once the store is locked
+    tally = RecognitionTally(store, period_s=0)
+    with h.open_store(store.data_dir) as other, caplog.at_level(logging.WARNING, logger="unveil.recognition"):
+        with tally.running():
+            summary = _run(_Tracker([_appear(ana), _appear(None), [], _appear(None), _appear(None)]), 5,
+                           on_recognition=tally.count, household=_RotatedElsewhere(other))
+    assert summary.frames == 5
     assert not store.is_unlocked
-    assert [r.getMessage() for r in caplog.records] == [COUNTS_LOCKED.format(count=1)]  # once, not per face
+    # Once, not at each later count: this session writes nothing more until it is unlocked again.
+    assert caplog.messages == [tallies.DROPPED.format(faces=1, named=0, reason=tallies.LOCKED)]
     with FamilyStore(store.data_dir) as reopened:  # the count made before the rotation was kept; the log verifies
         reopened.unlock(h.PASSPHRASE + " rotated")
         assert reopened.verify_audit().ok
         assert [e.details for e in reopened.audit_entries() if e.event == "recognise"] == [
-            {"faces": 1, "named": 1, "unknown": 0}]
+            {"faces": 1, "named": 1, "unknown": 0, "period_s": 0}]
 
 
 class _Household:

@@ -1,10 +1,7 @@
 """Live: the browser's webcam with boxes, emotions and names drawn on it as it plays."""
-import time
-
 import streamlit as st
 
 from fer_core.live import LiveTracker
-from governance import family
 from unveil.app import live, photos
 from unveil.app import widgets as _ui
 from unveil.app.session import plural
@@ -47,12 +44,13 @@ if gallery is None:
     st.info(photos.names_not_checked(store_unlocked=_ui.store() is not None,
                                      store_exists=_ui.store_exists()))
 status = st.empty()
-while stream.state.playing:
+
+
+def _shown() -> None:
     now = overlay.stats()
     faces = "; ".join(f"{n}. {shown(label)}" for n, label in enumerate(now.labels, start=1)) or "no face"
     status.markdown(f"**{now.frames_per_s:.1f} frames/s** · {plural(now.frames, 'frame')} analysed · {faces}")
-    recognised = overlay.take_recognitions()
-    if recognised and _ui.store() is not None:
-        family.count_recognitions(_ui.store(), recognised)
     _ui.sweep_if_due()  # a stream may play for days
-    time.sleep(0.5)
+
+
+live.while_playing(lambda: stream.state.playing, overlay, _ui.store() if household is not None else None, _shown)
