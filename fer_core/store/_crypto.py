@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from fer_core.store._errors import (
     KEY_FILE_NOT_CREATED,
+    KEY_FILE_NOT_WRITTEN,
     KeyFileError,
     TamperedDataError,
     WeakPassphraseError,
@@ -185,8 +186,12 @@ def create_key_file(path: str | os.PathLike[str]) -> Path:
         raise KeyFileError(f"key file {path} already exists; it was not overwritten") from None
     except OSError as exc:  # no such folder, or one this user cannot write
         raise KeyFileError(KEY_FILE_NOT_CREATED.format(path=path, detail=os_detail(exc))) from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(os.urandom(KEY_BYTES))
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(KEY_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:  # a full disk: the empty file left would be refused as "already exists" next time
+        path.unlink(missing_ok=True)
+        raise KeyFileError(KEY_FILE_NOT_WRITTEN.format(path=path, detail=os_detail(exc))) from None
     return path

@@ -160,6 +160,23 @@ class MasterKeyChangedError(StoreLockedError):
         super().__init__(MASTER_KEY_CHANGED_MESSAGE)
 
 
+# rotate_master_key committed (the new slot is the only one) but could not re-wrap keys.db's data keys after it.
+ROTATION_UNFINISHED_MESSAGE = ("the master key was replaced: only the new passphrase (and a key file given with it) opens "
+                               "the store in {data_dir} now, not the old one. Its data keys could not yet be re-wrapped "
+                               "under the new key ({detail}), so this session was locked: that is finished the next "
+                               "time the store is unlocked with the new passphrase. If the disk is full, free some "
+                               "space first")
+
+
+class RotationUnfinishedError(StoreLockedError):
+    """The rotation committed, then keys.db could not take the re-wrapped data keys (a full disk, another session
+    holding it): the next unlock finishes it. This session's new master would not unwrap the keys still wrapped under
+    the old one, so it was locked."""
+
+    def __init__(self, data_dir: Path, detail: str) -> None:
+        super().__init__(ROTATION_UNFINISHED_MESSAGE.format(data_dir=data_dir, detail=detail))
+
+
 WRONG_PASSPHRASE_LOGGED = "wrong passphrase: the store stays locked; only the failed attempt was logged"
 WRONG_PASSPHRASE_UNLOGGED = "wrong passphrase: the store stays locked and nothing was changed"
 
@@ -183,6 +200,12 @@ class KeyFileError(StoreError):
 # create_key_file where the folder is missing, read-only or not this user's.
 KEY_FILE_NOT_CREATED = ("key file {path} could not be created ({detail}): give a path in a folder that exists and "
                         "that this user can write; nothing was changed")
+
+
+# create_key_file made the file but could not write the key into it: it was removed again.
+KEY_FILE_NOT_WRITTEN = ("key file {path} could not be written ({detail}): the disk holding it is full, or refused the "
+                        "write. Free some space there, or give a path on another disk; no key file was left and "
+                        "nothing was changed")
 
 
 class TamperedDataError(StoreError):

@@ -47,6 +47,7 @@ from fer_core.store._errors import (
     PersonNameError,
     PersonNotFoundError,
     RecordSetError,
+    RotationUnfinishedError,
     StoreBusyError,
     StoreCorruptError,
     StoreDamagedError,
@@ -129,6 +130,16 @@ def _refused_write(data_dir: Path, exc: sqlite3.DatabaseError) -> StoreError | N
     if isinstance(exc, sqlite3.OperationalError) and _is_io_error(exc):
         return StoreWriteError(data_dir, str(exc))
     return None
+
+
+# The file system's "no room" answers: no space left, or this user's disk quota used up.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _folder_refused(data_dir: Path, exc: OSError) -> StoreError:
+    """FamilyStore.create's error for a folder or file it could not make: StoreFullError when the disk has no room
+    (CANNOT_CREATE_MESSAGE would send the user to fix permissions that are fine), StoreFolderError otherwise."""
+    return StoreFullError(data_dir) if exc.errno in _NO_ROOM else StoreFolderError(data_dir, os_detail(exc))
 
 
 def _is_read_only(exc: sqlite3.Error) -> bool:
@@ -404,7 +415,7 @@ class FamilyStore:
         try:  # a read-only home or file system, another user's folder, a file in the way: said, not a traceback
             _make_private_folders(data_dir)
         except OSError as exc:
-            raise StoreFolderError(data_dir, os_detail(exc)) from None
+            raise _folder_refused(data_dir, exc) from None
         if (data_dir / DATA_FILE).exists():
             raise StoreExistsError(data_dir)
         if (data_dir / KEYS_FILE).exists():
@@ -416,8 +427,8 @@ class FamilyStore:
         # an empty unveil.db, which opens as damaged and holds nothing yet.)
         try:
             staging = Path(tempfile.mkdtemp(prefix=".unveil-new-", dir=data_dir))
-        except OSError as exc:  # the folder exists but this user cannot write it
-            raise StoreFolderError(data_dir, os_detail(exc)) from None
+        except OSError as exc:  # the folder exists but this user cannot write it, or its disk is full
+            raise _folder_refused(data_dir, exc) from None
         try:
             _new_db_file(staging / DATA_FILE)
             main = _connect(staging / DATA_FILE, busy_timeout)
@@ -451,6 +462,16 @@ class FamilyStore:
                 (data_dir / DATA_FILE).unlink()
                 raise LoneKeysFileError(data_dir) from None
             _fsync_dir(data_dir)
+        except StoreError:  # StoreExistsError is a FileExistsError: not a folder refused
+            raise
+        except OSError as exc:  # the staging folder's files: made, but the disk has no room for them
+            if exc.errno in _NO_ROOM:
+                raise StoreFullError(data_dir) from None
+            raise
+        except sqlite3.DatabaseError as exc:  # SQLite's writes there: a full disk, or one that refused a write
+            if (refused := _refused_write(data_dir, exc)) is not None:
+                raise refused from None
+            raise
         finally:
             for leftover in staging.iterdir():
                 leftover.unlink()
@@ -660,7 +681,16 @@ class FamilyStore:
             _crypto.wipe(new_master)
             _crypto.wipe(new_audit)
             raise
-        self._finish_rewrap(new_id)
+        try:
+            self._finish_rewrap(new_id)
+        except (sqlite3.OperationalError, StoreBusyError) as exc:
+            # Committed: the error must not say "nothing was changed", and the next unlock finishes it.
+            self.lock()
+            _crypto.wipe(new_master)
+            _crypto.wipe(new_audit)
+            detail = ("the disk is full" if isinstance(exc, sqlite3.OperationalError) and _is_full(exc)
+                      else "another session was using the store" if isinstance(exc, StoreBusyError) else str(exc))
+            raise RotationUnfinishedError(self.data_dir, detail) from None
         self._set_master(new_master)
         _crypto.wipe(new_master)
         _crypto.wipe(new_audit)
@@ -945,7 +975,7 @@ class FamilyStore:
                     marked = self._mark_for_destruction(self._shred_after_commit)
                     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_SCRUB_PENDING,))
                 self._commit(conn)
-            except BaseException:
+            except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 # Keys made for rows that were never committed are deleted now rather than at next open. If
@@ -956,6 +986,10 @@ class FamilyStore:
                 with contextlib.suppress(sqlite3.OperationalError):
                     self._clear_pending(marked)
                 del self._shredded_blobs[blobs_before:]  # those keys were not destroyed after all
+                # keys.db's own commits in the unit (an erasure's destruction notes) are made outside any method
+                # that types SQLite's errors: a full disk there is StoreFullError too, and the unit was rolled back.
+                if isinstance(exc, sqlite3.OperationalError) and (refused := _refused_write(self.data_dir, exc)):
+                    raise refused from None
                 raise
             else:
                 self._after_commit()
