@@ -91,8 +91,9 @@ def describe(result: AuditVerification) -> str:
     return f"audit log BROKEN at entry {result.first_broken}: {result.reason}"
 
 
-def entries(store: FamilyStore) -> list[AuditEntry]:
-    return store.audit_entries()
+def entries(store: FamilyStore, *, newest: int | None = None) -> list[AuditEntry]:
+    """The log, oldest first; with `newest`, only that many of its latest entries."""
+    return store.audit_entries(newest=newest)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,12 @@ def ledger_table(rows: Sequence[Any], zone: tzinfo | None = None) -> pd.DataFram
                                       "expires"])
 
 
+# The Governance page shows the newest entries of the audit log only: drawn whole, a log of a million entries (a few
+# years of a camera counting each appearance) took 189 s and 1.3 GiB to check and draw (docs/reports/audit_log_growth.md).
+AUDIT_ROWS_SHOWN = 1000
+AUDIT_OLDER = "The newest {shown:,} of {total:,} entries; `unveil audit list` prints them all."
+
+
 def audit_table(entries: Sequence[Any]) -> pd.DataFrame:
     """Audit log entries, newest first, with the fields `unveil audit log` shows
     (governance.audit_log.shown_entry): a person shows by name only while enrolled and the store is

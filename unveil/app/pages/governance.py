@@ -84,7 +84,11 @@ with audit_tab:
         with _ui.friendly_errors("Checking the audit log"):
             result = audit_log.verify(store)
             (st.success if result.ok else st.error)(audit_log.describe(result))
-            st.dataframe(tables.audit_table(audit_log.entries(store)), hide_index=True)
+            newest = audit_log.entries(store, newest=tables.AUDIT_ROWS_SHOWN)
+            st.dataframe(tables.audit_table(newest), hide_index=True)
+            total = store.counts()["audit"]
+            if total > len(newest):
+                st.caption(tables.AUDIT_OLDER.format(shown=len(newest), total=total))
 
 # ----------------------------------------------------------------------------------- bias audit
 with bias_tab:
