@@ -38,6 +38,10 @@ LEAVE_AFTER_INVALID = "unveil watch: --leave-after must be a number of seconds >
 MQTT_OPTION_ALONE = "unveil watch: {option} applies to --mqtt HOST[:PORT], which is not given"
 JSONL_FOLDER_MISSING = "unveil watch: cannot write --jsonl {path}: the folder {folder} does not exist"
 JSONL_CANNOT_WRITE = "unveil watch: cannot write --jsonl {path}: {detail}"
+# The disk filled up (or refused a write) while the loop ran: it stops, with every output closed (MQTT offline).
+JSONL_STOPPED = ("unveil watch: stopped at frame {frame}: --jsonl {path} could not be written ({detail}). The lines "
+                 "before are kept (the last may be cut short); free some space, or give a file on another disk, and "
+                 "start it again")
 NO_RECOGNITION = ("unveil watch: names are not checked (give --key-file, or set {env}, to recognise family "
                   "members)")
 NOBODY_NAMED_YET = ("unveil watch: nobody can be named yet (no member enrolled with the installed identity model has "
@@ -128,11 +132,17 @@ def run(args: argparse.Namespace) -> int:
         _stop_on_signals(stop, stack)
         from governance.recognition_tally import RecognitionTally
         from unveil.watch.loop import watch
+        from unveil.watch.records import JsonLinesWriteError
 
         on_recognition = None
         if household is not None:  # one "recognise" entry a minute, not one per appearance; the rest at the end
             on_recognition = stack.enter_context(RecognitionTally(store).running()).count
-        summary = watch(source, tracker, sinks, stop=stop, on_recognition=on_recognition, household=household)
+        try:
+            summary = watch(source, tracker, sinks, stop=stop, on_recognition=on_recognition, household=household)
+        except JsonLinesWriteError as exc:
+            # The loop has closed its outputs (MQTT says everyone left), and the stack now closes the store.
+            print(JSONL_STOPPED.format(frame=exc.frame, path=args.jsonl, detail=exc.detail), file=sys.stderr)
+            return 1
     how = "stopped" if stop.is_set() else "source ended"
     print(f"unveil watch: {how} after {summary.frames} frame(s), {summary.appearances} appearance(s)",
           file=sys.stderr)
@@ -184,7 +194,16 @@ def _open_jsonl(path: str, stack: contextlib.ExitStack) -> TextIO:
     keeps the mode its owner gave it (another user's service may be reading it on purpose)."""
     if path == "-":
         return sys.stdout
-    return stack.enter_context(open(path, "w", encoding="utf-8", opener=_owner_only))
+    handle = open(path, "w", encoding="utf-8", opener=_owner_only)
+    stack.callback(_close_after_sink, handle)
+    return handle
+
+
+def _close_after_sink(handle: TextIO) -> None:
+    # The sink flushed every line it wrote: what is left here is only what the disk refused, which the sink
+    # reported (JsonLinesWriteError). Closing tries it again; the file is closed all the same.
+    with contextlib.suppress(OSError):
+        handle.close()
 
 
 def _owner_only(path: str, flags: int) -> int:

@@ -71,11 +71,13 @@ def watch(
             result = tracker.step(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), time_s)
             index, count = result.index, count + 1
             appearances += sum(e.kind == APPEAR for e in result.events)
-            for sink in sinks:
-                sink.frame(result)
+            # Counted before the sinks write: faces compared with the gallery are logged even when an output
+            # then fails (a full disk, a reader gone) and stops the loop.
             person_ids = recognised(result.events)
             if person_ids and on_recognition is not None:
                 on_recognition(person_ids)
+            for sink in sinks:
+                sink.frame(result)
     finally:
         final = tracker.finish(time_s)
         # Every sink gets the final events and is closed even when another one fails (a closed stdout

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from fer_core import UnveilError
 from fer_core.live import EMOTION, LiveEvent, LiveFrame
 
 
@@ -34,25 +35,48 @@ def event_record(event: LiveEvent, frame: int) -> dict[str, Any]:
     return record
 
 
+class JsonLinesWriteError(UnveilError):
+    """`out` refused a write (a full disk, an I/O error) while the lines of frame `frame` were written: the loop
+    stops, as a log that went on without its lines would not say what it missed. `detail` is the system's word."""
+
+    def __init__(self, frame: int, detail: str) -> None:
+        self.frame, self.detail = frame, detail
+        super().__init__(f"the JSON Lines output refused a write at frame {frame} ({detail})")
+
+
 class JsonLinesSink:
     """Writes each frame's events, then the frame, to `out`, flushed per frame so `tail -f` and a
-    reader of a pipe see a frame as soon as it is processed."""
+    reader of a pipe see a frame as soon as it is processed. Once `out` refuses a write (JsonLinesWriteError),
+    the sink writes nothing more: the loop's last events and close would only be refused again."""
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
+        self._failed = False
+        self._frame = -1  # the last frame given, which a refused close names
 
     def frame(self, frame: LiveFrame) -> None:
         self.events(frame.events, frame.index)
-        self._out.write(json.dumps(frame_record(frame), ensure_ascii=False) + "\n")
-        self._out.flush()
+        self._write([json.dumps(frame_record(frame), ensure_ascii=False)], frame.index)
 
     def events(self, events: list[LiveEvent], frame: int) -> None:
-        for event in events:
-            self._out.write(json.dumps(event_record(event, frame), ensure_ascii=False) + "\n")
-        self._out.flush()
+        self._frame = frame
+        self._write([json.dumps(event_record(event, frame), ensure_ascii=False) for event in events], frame)
 
     def close(self) -> None:
-        self._out.flush()
+        self._write([], self._frame)
+
+    def _write(self, lines: list[str], frame: int) -> None:
+        if self._failed:
+            return
+        try:
+            for line in lines:
+                self._out.write(line + "\n")
+            self._out.flush()
+        except BrokenPipeError:  # the reader went away: the CLI stops quietly (unveil.cli.main)
+            raise
+        except OSError as exc:
+            self._failed = True
+            raise JsonLinesWriteError(frame, exc.strerror or str(exc)) from None
 
     def forget(self, person_ids: frozenset[str]) -> None:
         """Nothing to take back: lines written stay with their reader; the faces' later lines (the loop
