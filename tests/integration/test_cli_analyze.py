@@ -54,6 +54,7 @@ from unveil.cli.analyze import (
     UNREADABLE_FOLDER,
     UNREADABLE_IMAGE,
     VIDEO_SUFFIXES,
+    WRITE_REFUSED,
 )
 
 
@@ -422,6 +423,18 @@ def test_a_closed_stdout_stops_the_run_quietly_with_the_summary(album, tiny_emot
         NOT_READ_HEADER.format(count=1, total=5),
         f"  {album / 'notes.png'}: not an image, or its header is corrupt (format not recognised)",
     ]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("option", ["-o", "--errors"])
+def test_an_output_on_a_full_disk_is_said_in_one_line_after_the_summary_and_exits_1(
+        album, tiny_emotion_onnx, capsys, option):
+    # /dev/full refuses every write with ENOSPC, as a full SD card does: the run ended in an OSError traceback.
+    code, _, err = _run(capsys, album, option, "/dev/full", "--emotion-model", tiny_emotion_onnx)
+    assert code == 1
+    what = ("--output" if option == "-o" else "--errors") + " /dev/full"
+    assert err.splitlines()[-1] == WRITE_REFUSED.format(what=what, detail="No space left on device")
+    assert NOT_READ_HEADER.format(count=2, total=5) in err.splitlines()  # the summary is still given
 
 
 def test_a_file_name_that_starts_as_a_formula_is_text_in_the_csv_files(tmp_path, faces_dir, capsys, monkeypatch):

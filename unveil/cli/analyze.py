@@ -101,6 +101,10 @@ JOBS_TOO_FEW = "unveil analyze: --jobs must be at least 1"
 MIN_FACE_SIZE_INVALID = "unveil analyze: --min-face-size must be a number of pixels of at least {minimum}, got {value}"
 FOLDER_MISSING = "unveil analyze: cannot write {option} {path}: the folder {folder} does not exist"
 CANNOT_WRITE = "unveil analyze: cannot write {option} {path}: {detail}"
+STANDARD_OUTPUT = "standard output"  # what WRITE_REFUSED names when there is no --output
+# An output the disk refused a write to during the run (a full disk, an I/O error): the run stops there.
+WRITE_REFUSED = ("unveil analyze: {what} could not be written ({detail}), so it holds only part of what it should. "
+                 "Free some space, or write to another disk, and run it again")
 IS_A_PHOTO = "it is {photo}, one of the photos to analyse"
 SAME_AS_OUTPUT = "it is also the --output file"
 ANNOTATE_OVER_PHOTO = ("unveil analyze: cannot write --annotate {folder}: the copy of {source} would replace the photo "
@@ -187,20 +191,26 @@ def run(args: argparse.Namespace) -> int:
             return 1
     with contextlib.ExitStack() as stack:
         try:
-            errors = stack.enter_context(_open_target(args.errors, "--errors")) if args.errors else None
+            errors = _open_target(args.errors, "--errors", stack) if args.errors else None
             if analyzer is None:
                 print(shown("unveil analyze: no image files found in " + ", ".join(map(str, args.paths))), file=sys.stderr)
                 _report(skipped, [], total=len(skipped), errors=errors)
                 return 1
-            out = stack.enter_context(_open_target(args.output, "--output")) if args.output else sys.stdout
+            out = _open_target(args.output, "--output", stack) if args.output else sys.stdout
         except _Refused as refused:
             return _refuse(str(refused))
-        tally = _Tally()
+        tally, refused = _Tally(), {}
         try:
-            _analyse_into(out, analyzer, copies, args, files=list(files), tally=tally)
-        finally:  # also when cut short (Ctrl-C, an error, stdout closed): what was found is not lost
-            _summarise(tally, len(files), skipped, errors)
-    return 0 if tally.read else 1
+            with _writing(f"--output {args.output}" if args.output else STANDARD_OUTPUT, refused):
+                _analyse_into(out, analyzer, copies, args, files=list(files), tally=tally)
+        finally:  # also when cut short (Ctrl-C, an error, stdout closed, a full disk): what was found is not lost
+            with _writing(f"--errors {args.errors}", refused):
+                _summarise(tally, len(files), skipped, errors)
+    for what, detail in refused.items():
+        print(shown(WRITE_REFUSED.format(what=what, detail=detail)), file=sys.stderr)
+    if STANDARD_OUTPUT in refused:
+        _discard_stdout()
+    return 0 if tally.read and not refused else 1
 
 
 def _refuse(message: str) -> int:
@@ -299,12 +309,41 @@ class _Refused(Exception):
     """An output file that cannot be opened for writing; the message is the line to print."""
 
 
-def _open_target(path: Path, option: str) -> TextIO:
-    """`path` opened for writing (the caller closes it); _Refused with the line to print if it cannot be."""
+def _open_target(path: Path, option: str, stack: contextlib.ExitStack) -> TextIO:
+    """`path` opened for writing, closed with `stack`; _Refused with the line to print if it cannot be. Every
+    write to it is flushed inside _writing, so what its close could still be refused was refused and said there."""
     try:
-        return open(path, "w", newline="", encoding="utf-8")
+        handle = open(path, "w", newline="", encoding="utf-8")
     except OSError as exc:
         raise _Refused(CANNOT_WRITE.format(option=option, path=path, detail=exc.strerror or exc)) from None
+    stack.callback(_close_quietly, handle)
+    return handle
+
+
+def _close_quietly(handle: TextIO) -> None:
+    with contextlib.suppress(OSError):
+        handle.close()
+
+
+@contextlib.contextmanager
+def _writing(what: str, refused: dict[str, str]) -> Iterator[None]:
+    """Writes to one output: one it refuses (a full disk, an I/O error) ends the block and notes `what` and the
+    system's reason in `refused` (said as WRITE_REFUSED), instead of a traceback. A reader gone from stdout
+    (BrokenPipeError) still stops the run quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        refused[what] = exc.strerror or str(exc)
+
+
+def _discard_stdout() -> None:
+    # What stdout's buffer still holds was refused; at exit Python would flush it again, print the error and exit
+    # 120. Pointed at /dev/null, that flush is harmless (as unveil.cli does for a reader gone).
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _analyzer(args: argparse.Namespace):
@@ -502,3 +541,4 @@ def _report(not_read: list[Problem], read_with_problem: list[Problem], *, total:
         writer.writerow(ERROR_COLUMNS)
         writer.writerows((spreadsheet_cell(str(p.path)), p.kind, spreadsheet_cell(p.reason))
                          for p in [*not_read, *read_with_problem])
+        errors.flush()  # refused here, not at its quiet close
