@@ -115,7 +115,9 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _is_full(exc: sqlite3.OperationalError) -> bool:
-    return "full" in str(exc)
+    # SQLITE_IOERR_SHMSIZE: no room to grow the -shm file, which every open makes (32 KiB per file): SQLite reports
+    # that ENOSPC as a plain "disk I/O error", and a store opened on a full disk was said to be damaged.
+    return "full" in str(exc) or getattr(exc, "sqlite_errorname", None) == "SQLITE_IOERR_SHMSIZE"
 
 
 def _is_io_error(exc: sqlite3.OperationalError) -> bool:
@@ -378,6 +380,8 @@ class FamilyStore:
                 raise StoreBusyError(busy_timeout) from None
             if _is_read_only(exc):
                 raise StoreReadOnlyError(self.data_dir, str(exc)) from None
+            if isinstance(exc, sqlite3.OperationalError) and _is_full(exc):  # not damage: nothing to restore
+                raise StoreFullError(self.data_dir) from None
             raise StoreCorruptError(self.data_dir, str(exc)) from None
         except BaseException:
             self.close()

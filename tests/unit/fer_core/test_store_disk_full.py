@@ -59,6 +59,23 @@ def test_a_store_folder_that_the_full_disk_cannot_hold_is_store_full_not_a_permi
     assert str(err.value) == FULL_MESSAGE.format(data_dir=tmp_path)
 
 
+def test_a_store_opened_on_a_full_disk_is_store_full_not_damaged(tmp_path, monkeypatch):
+    # Opening makes unveil.db-shm (32 KiB): with no room for it SQLite raises "disk I/O error" named
+    # SQLITE_IOERR_SHMSIZE (seen on a full tmpfs with up to 40 KB free), and the store was said to be damaged:
+    # "restore it from a backup", which would throw away everything since that backup.
+    h.new_store(tmp_path).close()
+
+    def no_room_for_shm(path, timeout):
+        exc = sqlite3.OperationalError("disk I/O error")
+        exc.sqlite_errorname = "SQLITE_IOERR_SHMSIZE"
+        raise exc
+
+    monkeypatch.setattr(store_module, "_connect", no_room_for_shm)
+    with pytest.raises(StoreFullError) as err:
+        FamilyStore(tmp_path)
+    assert str(err.value) == FULL_MESSAGE.format(data_dir=tmp_path)
+
+
 def test_an_erasure_whose_keys_db_note_finds_the_disk_full_is_store_full_and_erases_nothing(tmp_path, monkeypatch):
     # The note that the member's key is to be destroyed is committed to keys.db before unveil.db: on a full disk
     # that commit failed, and the purge raised a bare sqlite3.OperationalError ("database or disk is full").
