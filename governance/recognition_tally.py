@@ -15,7 +15,7 @@ name each face once per appearance (a person coming into view, or named later in
 sees many appearances an hour (docs/reports/audit_log_growth.md).
 
 It never raises from `count` or `flush`: a store error must not fail the request or stop the camera that counted.
-Busy (another session holds the write lock): the counts are kept and written at the next flush. Locked (the master
+Busy (another session holds the write lock) or a full disk: the counts are kept and written at the next flush. Locked (the master
 key replaced in another session: this session can write nothing more until it is unlocked again): the counts are
 dropped with one warning, and so are later ones, without a word, while the store stays locked. Any other error: the
 counts are dropped with a warning. Warnings give the counts and the error's kind only.
@@ -27,7 +27,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 
-from fer_core.store import FamilyStore, StoreBusyError, StoreLockedError
+from fer_core.store import FamilyStore, StoreBusyError, StoreFullError, StoreLockedError
 from governance import family
 from governance._repeating import repeating
 
@@ -43,6 +43,11 @@ DROPPED = ("recognition counts: {faces} faces ({named} named) were not logged: {
 LOCKED = ("the store's master key was replaced in another session; later ones are not logged either until the store is "
           "unlocked again")
 AT_EXIT = "the store was busy in another session when this process stopped"
+# A full disk is kept for the next write as a busy store is: the camera runs on, and once space is freed the counts
+# of the whole time are logged; dropped, every recognition made meanwhile would be missing from the audit log.
+FULL = ("recognition counts: the disk holding the family store is full; {faces} faces kept for the next write (free "
+        "some space so that they can be logged)")
+AT_EXIT_FULL = "the disk holding the store was full when this process stopped"
 
 
 class RecognitionTally:
@@ -59,6 +64,7 @@ class RecognitionTally:
         # When counts were last written (or tried), on the store's clock: the first period starts with the tally.
         self._written: float | None = store.now()
         self._locked = False  # a write met the store locked (LOCKED said): counts are dropped while it stays so
+        self._kept_because = AT_EXIT  # why the counts kept for the next write were not written (AT_EXIT or AT_EXIT_FULL)
 
     @property
     def pending(self) -> tuple[int, int]:
@@ -101,12 +107,14 @@ class RecognitionTally:
             family.note_recognition(self._store, sorted(seen), faces=faces, named=named, seen_at=last_seen,
                                     period_s=covered)
             return True
-        except StoreBusyError:
+        except (StoreBusyError, StoreFullError) as exc:
+            full = isinstance(exc, StoreFullError)
             with self._lock:  # put back, with what was counted meanwhile, for the next write
                 self._faces, self._named, self._seen = self._faces + faces, self._named + named, self._seen | seen
                 self._since = since if self._since is None else min(since, self._since)
                 self._last_seen = last_seen if self._last_seen is None else max(last_seen, self._last_seen)
-            log.warning(KEPT.format(faces=faces))
+                self._kept_because = AT_EXIT_FULL if full else AT_EXIT
+            log.warning((FULL if full else KEPT).format(faces=faces))
         except StoreLockedError:  # MasterKeyChangedError too: this session can write nothing more
             with self._lock:
                 self._locked = True
@@ -126,4 +134,4 @@ class RecognitionTally:
                 yield self
         finally:
             if not self.flush() and self._faces:  # still busy: nothing comes after this to write them
-                log.warning(DROPPED.format(faces=self._faces, named=self._named, reason=AT_EXIT))
+                log.warning(DROPPED.format(faces=self._faces, named=self._named, reason=self._kept_because))

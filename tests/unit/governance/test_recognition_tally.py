@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreDamagedError
+from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreDamagedError, StoreFullError
 from governance import audit_log, family
 from governance import recognition_tally as tallies
 from governance.consent import ConsentRecord, store_now
@@ -70,6 +70,42 @@ def test_a_busy_store_keeps_the_counts_for_the_next_write(store, clock, member, 
     tally.count([member])
     assert _counted(store) == [{"faces": 3, "named": 2, "unknown": 1, "period_s": 5}]
     assert "busy" in caplog.text and NAME not in caplog.text and member not in caplog.text
+
+
+def test_a_full_disk_keeps_the_counts_until_there_is_room_and_says_so_in_counts_only(store, clock, member,
+                                                                                     monkeypatch, caplog):
+    # They were dropped ("were not logged: StoreFullError"): every recognition while the disk stayed full was
+    # missing from the audit log for good, though the camera went on naming people.
+    caplog.set_level(logging.WARNING, logger="unveil.recognition")
+    tally = RecognitionTally(store, period_s=0)
+    real = store.mark_seen
+
+    def full(*args, **kwargs):
+        raise StoreFullError(store.data_dir)
+
+    monkeypatch.setattr(store, "mark_seen", full)
+    tally.count([member, None])
+    assert _counted(store) == [] and tally.pending == (2, 1)
+    assert caplog.messages == [tallies.FULL.format(faces=2)]
+    monkeypatch.setattr(store, "mark_seen", real)  # space was freed
+    clock.now += 5
+    tally.count([None])
+    assert _counted(store) == [{"faces": 3, "named": 1, "unknown": 2, "period_s": 5}]
+    assert NAME not in caplog.text and member not in caplog.text and str(store.data_dir) not in caplog.text
+
+
+def test_counts_kept_for_a_full_disk_at_the_end_are_said_to_be_lost_for_that_reason(store, member, monkeypatch,
+                                                                                     caplog):
+    caplog.set_level(logging.WARNING, logger="unveil.recognition")
+    tally = RecognitionTally(store, period_s=60)
+
+    def full(*args, **kwargs):
+        raise StoreFullError(store.data_dir)
+
+    with tally.running():
+        tally.count([member, None])
+        monkeypatch.setattr(store, "mark_seen", full)
+    assert caplog.messages[-1] == tallies.DROPPED.format(faces=2, named=1, reason=tallies.AT_EXIT_FULL)
 
 
 @pytest.mark.parametrize("error", [MasterKeyChangedError(), StoreDamagedError("a folder", ["x"])])
