@@ -14,7 +14,7 @@ import contextlib
 import logging
 import threading
 
-from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreLockedError
+from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreFullError, StoreLockedError
 from governance import consent, retention
 from governance._repeating import repeating
 
@@ -35,6 +35,9 @@ DAMAGED = ("retention sweep: the family store failed its checks, so nothing was 
 LOCKED = ("retention sweep: the family store's master key was replaced in another session, so no more sweeps run "
           "until this command is started again")
 FAILED = "retention sweep failed ({kind}); tried again in {minutes:.0f} minutes"
+# The sweep's transaction was rolled back: data past its retention stays until a sweep finds room.
+FULL = ("retention sweep: the disk holding the family store is full, so nothing was removed; free some space (tried "
+        "again in {minutes:.0f} minutes)")
 # A stored retention period the sweep refuses (retention.RetentionError: its message names the kind and the days only).
 NOT_APPLIED = "retention sweep: {reason}; tried again in {minutes:.0f} minutes"
 
@@ -79,6 +82,10 @@ class ScheduledSweeps:
             except StoreBusyError:
                 self._next = now + self._retry_s
                 log.warning(BUSY.format(minutes=self._retry_s / 60))
+                return None
+            except StoreFullError:
+                self._next = now + self._retry_s
+                log.warning(FULL.format(minutes=self._retry_s / 60))
                 return None
             except StoreDamagedError:
                 self._next = now + self._every_s

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreDamagedError
+from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreDamagedError, StoreFullError
 from governance import family, retention
 from governance import scheduled_sweeps as scheduled
 from governance.consent import ConsentRecord, store_now
@@ -71,6 +71,22 @@ def test_a_busy_store_is_tried_again_minutes_later_not_at_every_frame(store, clo
     assert caplog.messages == [scheduled.BUSY.format(minutes=10)] * 2
 
     monkeypatch.undo()
+    clock.advance(days=scheduled.SWEEP_RETRY_S / 86400)
+    assert sweeps.run_if_due() is not None and len(_sweeps(store)) == 1
+
+
+def test_a_full_disk_is_said_and_tried_again_minutes_later(store, clock, caplog, monkeypatch):
+    # It was logged as "retention sweep failed (StoreFullError)": now what is wrong, that nothing went, what to do.
+    sweeps = ScheduledSweeps(store)
+
+    def full(_store, **_options):
+        raise StoreFullError(Path("/home/someone/.local/share/unveil"))
+
+    monkeypatch.setattr(retention, "sweep", full)
+    assert sweeps.run_if_due() is None
+    assert caplog.messages == [scheduled.FULL.format(minutes=10)]
+    monkeypatch.undo()
+    assert sweeps.run_if_due() is None  # not before SWEEP_RETRY_S
     clock.advance(days=scheduled.SWEEP_RETRY_S / 86400)
     assert sweeps.run_if_due() is not None and len(_sweeps(store)) == 1
 
