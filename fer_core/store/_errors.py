@@ -44,6 +44,19 @@ class StoreCorruptError(StoreError):
         super().__init__(f"the store in {data_dir} cannot be read ({detail}); restore it from a backup")
 
 
+TOO_NEW_MESSAGE = ("the store in {data_dir} was written by a newer version of Unveil (store version {found}; this "
+                   "version reads up to {known}): it is not damaged and needs no restore. Open it with that version "
+                   "or a later one (install it here too); nothing was read or changed")
+
+
+class StoreTooNewError(StoreError):
+    """The store's schema version is one a later version of Unveil writes: refused at open, before anything is
+    read or written (that version may keep data in a form this one would misread or destroy)."""
+
+    def __init__(self, data_dir: Path, found: str, known: str) -> None:
+        super().__init__(TOO_NEW_MESSAGE.format(data_dir=data_dir, found=found, known=known))
+
+
 READ_ONLY_MESSAGE = ("the store in {data_dir} cannot be written ({detail}): it is not damaged and needs no restore. "
                      "Give your user write access to that folder and its files, or copy the folder somewhere "
                      "writable and use --data-dir; nothing was changed")

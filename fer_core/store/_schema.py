@@ -14,11 +14,20 @@ keys.db    only the wrapped data keys, one per person (indexed by random person 
 Version 2 added `manifests` (each person's sealed list of their rows); a version 1 store is
 migrated when it is first unlocked. `thumbnails.key_owner` (THUMBNAIL_KEYS) came later and is added the same
 way; NULL there means a thumbnail sealed, before it, under its person's key.
+
+Version 3 is version 2 as written since thumbnails and kept results have keys of their own and the audit head
+its format 2 (6 December 2026): the same tables, and every version 2 store still opens. The code of 4-6 December
+read only versions 1 and 2, and took what this code writes for damage ('audit log BROKEN', thumbnails that fail
+authentication, keys.db holding keys that nothing uses); its erasure left the member's thumbnail keys in keys.db,
+after which this code found the store damaged and its sweep refused. So a store is marked version 3 when it is
+created or unlocked here, and that code refuses it at open ('unknown schema version'), before it reads or writes
+anything. A store of a later version is refused here the same way, as too new (StoreTooNewError).
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = "2"
-LEGACY_SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "3"
+LEGACY_SCHEMA_VERSION = "1"  # before manifests
+READABLE_SCHEMA_VERSIONS = (LEGACY_SCHEMA_VERSION, "2", SCHEMA_VERSION)
 
 # Each person's rows, listed by id and sealed under their data key: deleting, adding or hiding a row
 # (or damaging the index that finds it) is caught on read, and erasure follows this list.

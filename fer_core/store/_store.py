@@ -58,6 +58,7 @@ from fer_core.store._errors import (
     StoreLockedError,
     StoreNotFoundError,
     StoreReadOnlyError,
+    StoreTooNewError,
     StoreWriteError,
     TamperedDataError,
     WrongPassphraseError,
@@ -362,8 +363,7 @@ class FamilyStore:
         try:
             self._main = _connect(main_path, busy_timeout)
             self._store_id = self._meta(self._main, "store_id")
-            if self._meta(self._main, "schema_version") not in (_schema.SCHEMA_VERSION, _schema.LEGACY_SCHEMA_VERSION):
-                raise StoreCorruptError(self.data_dir, "unknown schema version")
+            self._require_readable_version(self._meta(self._main, "schema_version"))
             if not keys_path.is_file():
                 self._recreate_missing_keys(keys_path)
             self._keys = _connect(keys_path, busy_timeout)
@@ -771,21 +771,34 @@ class FamilyStore:
             else:
                 self._drop_rewrap()
 
-    def _migrate_schema(self) -> None:
-        """Give a version 1 store its manifests (from the rows it holds now) and a master key id."""
-        if self._meta_or_none(self._conn(), "schema_version") != _schema.LEGACY_SCHEMA_VERSION:
+    def _require_readable_version(self, version: str) -> None:
+        """StoreTooNewError for a store a later version of Unveil wrote, StoreCorruptError for a version that is
+        none; both before anything is read or written."""
+        if version in _schema.READABLE_SCHEMA_VERSIONS:
             return
-        # A read-only store stays at version 1 (and is read without manifest checks).
-        with contextlib.suppress(*_WRITE_REFUSED), self.transaction():
+        if version.isascii() and version.isdigit() and int(version) > int(_schema.SCHEMA_VERSION):
+            raise StoreTooNewError(self.data_dir, version, _schema.SCHEMA_VERSION)
+        raise StoreCorruptError(self.data_dir, "unknown schema version")
+
+    def _migrate_schema(self) -> None:
+        """Bring an older store to SCHEMA_VERSION: a version 1 store gets its manifests (from the rows it holds
+        now) and a master key id; every older store is then marked version 3, which the code that read only
+        versions 1 and 2 refuses (see _schema)."""
+        if self._meta_or_none(self._conn(), "schema_version") == _schema.SCHEMA_VERSION:
+            return
+        # A read-only store keeps its version (version 1 is then read without manifest checks).
+        with contextlib.suppress(*_WRITE_REFUSED, StoreReadOnlyError), self.transaction():
             conn = self._conn()
-            if self._meta_or_none(conn, "schema_version") != _schema.LEGACY_SCHEMA_VERSION:
+            version = self._meta_or_none(conn, "schema_version")
+            if version == _schema.SCHEMA_VERSION:
                 return
-            conn.execute(_schema.MANIFESTS)
-            for (person_id,) in conn.execute("SELECT id FROM people").fetchall():
-                found = {kind: [r[0] for r in conn.execute(sql, (person_id,))] for kind, sql in _MANIFEST_KINDS.items()}
-                self._write_manifest(conn, person_id, found)
-            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_id', ?)", (self._master_id,))
-            self._seal_retention(conn, self._audit_key)
+            if version == _schema.LEGACY_SCHEMA_VERSION:
+                conn.execute(_schema.MANIFESTS)
+                for (person_id,) in conn.execute("SELECT id FROM people").fetchall():
+                    found = {kind: [r[0] for r in conn.execute(sql, (person_id,))] for kind, sql in _MANIFEST_KINDS.items()}
+                    self._write_manifest(conn, person_id, found)
+                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_id', ?)", (self._master_id,))
+                self._seal_retention(conn, self._audit_key)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (_schema.SCHEMA_VERSION,))
 
     def _require_seals(self) -> None:
@@ -1208,7 +1221,7 @@ class FamilyStore:
     # ------------------------------------------------------------------ manifests
 
     def _keeps_manifests(self, conn: sqlite3.Connection) -> bool:
-        return self._meta_or_none(conn, "schema_version") == _schema.SCHEMA_VERSION
+        return self._meta_or_none(conn, "schema_version") != _schema.LEGACY_SCHEMA_VERSION
 
     def _write_manifest(self, conn: sqlite3.Connection, person_id: str, manifest: Mapping[str, Iterable[str]]) -> None:
         body = _json_bytes({kind: list(dict.fromkeys(manifest.get(kind, ()))) for kind in _MANIFEST_KINDS})

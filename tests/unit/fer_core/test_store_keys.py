@@ -93,7 +93,7 @@ def test_a_version_1_store_opens_and_is_migrated_on_unlock(tmp_path):
     with FamilyStore(tmp_path) as store:
         store.unlock(h.PASSPHRASE)
         assert store.person(pid).embeddings == 5
-        assert h.query(tmp_path / DATA_FILE, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+        assert h.query(tmp_path / DATA_FILE, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
         assert h.query(tmp_path / DATA_FILE, "SELECT COUNT(*) FROM manifests") == [(1,)]
         h.enrol(store, "Laura Bush")  # keys.db gets its bookkeeping tables on the first new key
         assert store.check() == [] and store.verify_audit().ok
