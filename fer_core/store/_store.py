@@ -96,6 +96,7 @@ _SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old byt
 _RETENTION_SEAL = "retention_seal"  # meta key: MAC of the retention settings
 _UNLOCK_TRIES = 3  # unlocks made again when another session rotates the master key meanwhile
 _REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key
+_NEXT_ANCHOR = "audit_anchor_next"  # keys.db meta key: the new chain's anchor of an erase-everything, until in place
 
 Errors = Literal["raise", "skip"]
 # A write another session or the disk refused (busy, full, an I/O error), where it may be skipped or retried later.
@@ -371,6 +372,7 @@ class FamilyStore:
                 raise StoreCorruptError(self.data_dir, f"{KEYS_FILE} belongs to another store")
             self._collect_orphan_keys()
             self._finish_pending_scrub()
+            self._finish_chain_reset()
         except UnicodeDecodeError:  # SQLite's error about a damaged schema quotes the damaged bytes
             self.close()
             raise StoreCorruptError(self.data_dir, "malformed database schema") from None
@@ -984,6 +986,7 @@ class FamilyStore:
             self._depth, self._new_owners, self._shred_after_commit, self._sealed_appended = 1, [], [], False
             self._chain_reset = False
             marked: list[str] = []
+            staged_anchor = False
             blobs_before = len(self._shredded_blobs)
             try:
                 self._check_master_current(conn)
@@ -991,6 +994,8 @@ class FamilyStore:
                 if self._shred_after_commit:
                     marked = self._mark_for_destruction(self._shred_after_commit)
                     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_SCRUB_PENDING,))
+                if self._chain_reset and self._sealed_appended:
+                    staged_anchor = self._stage_next_anchor()
                 self._commit(conn)
             except BaseException as exc:
                 if conn.in_transaction:
@@ -1002,6 +1007,9 @@ class FamilyStore:
                     self._delete_keys(self._new_owners)
                 with contextlib.suppress(sqlite3.OperationalError):
                     self._clear_pending(marked)
+                if staged_anchor:  # the old chain stays: so does its anchor (verify_audit tries both meanwhile)
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        self._keys_conn().execute("DELETE FROM meta WHERE key = ?", (_NEXT_ANCHOR,))
                 del self._shredded_blobs[blobs_before:]  # those keys were not destroyed after all
                 # keys.db's own commits in the unit (an erasure's destruction notes) are made outside any method
                 # that types SQLite's errors: a full disk there is StoreFullError too, and the unit was rolled back.
@@ -1041,6 +1049,8 @@ class FamilyStore:
             self._clear_pending(self._new_owners)
             if self._sealed_appended:
                 self._write_anchor()  # after delete_everything(), this replaces the old chain's anchor
+                if self._chain_reset:
+                    self._keys_conn().execute("DELETE FROM meta WHERE key = ?", (_NEXT_ANCHOR,))
             elif self._chain_reset:
                 self._keys_conn().execute("DELETE FROM meta WHERE key = 'audit_anchor'")
 
@@ -1114,6 +1124,39 @@ class FamilyStore:
     def _audit_anchor(self) -> str | None:
         row = self._keys_conn().execute("SELECT value FROM meta WHERE key = 'audit_anchor'").fetchone()
         return row[0] if row else None
+
+    def _staged_next_anchor(self) -> str | None:
+        row = self._keys_conn().execute("SELECT value FROM meta WHERE key = ?", (_NEXT_ANCHOR,)).fetchone()
+        return row[0] if row else None
+
+    def _stage_next_anchor(self) -> bool:
+        """delete_everything() began a new audit chain: its anchor is committed to keys.db beside the old one before
+        unveil.db commits the chain, and moved in place after. Written only after the commit, a full disk there left
+        keys.db naming an entry of the old chain, and verify_audit reported the log cut: tampering, after an erasure
+        that had succeeded. Whether it was staged (False for a damaged head, which verify_audit reports)."""
+        try:
+            head = _audit.sealed_head(self._conn())
+        except ValueError:
+            return False
+        if head is None:
+            return False
+        with self._keys_transaction() as keys:
+            keys.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                         (_NEXT_ANCHOR, json.dumps(head, sort_keys=True)))
+        return True
+
+    def _finish_chain_reset(self) -> None:
+        # An erase-everything whose staged anchor was not moved in place (a full disk, a crash): moved now when the
+        # log holds the entry it names (the chain committed), else dropped; left for the next open if keys.db
+        # cannot be written.
+        staged = self._staged_next_anchor()
+        if staged is None:
+            return
+        committed = _audit.verify(self._conn(), None, staged).ok
+        with contextlib.suppress(*_WRITE_REFUSED), self._keys_transaction() as keys:
+            if committed:
+                keys.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?)", (staged,))
+            keys.execute("DELETE FROM meta WHERE key = ?", (_NEXT_ANCHOR,))
 
     def _key_census(self) -> tuple[set[str], set[str], set[str], set[str]]:
         """(orphans a pending note explains, orphans nothing explains, owners with rows but no key,
@@ -2020,9 +2063,12 @@ class FamilyStore:
         # first, it names an entry the log already held, unless the log was reset or resealed meanwhile (erase
         # everything, a rotation): then the anchor has changed since, and the check is made again.
         for _ in range(3):
-            anchor = self._audit_anchor()
+            anchor, staged = self._audit_anchor(), self._staged_next_anchor()
             with self._snapshot() as conn:
                 result = _audit.verify(conn, self._audit_key, anchor)
+                # An erase-everything committed whose new anchor is not yet in place (_stage_next_anchor).
+                if not result.ok and staged is not None and (new_chain := _audit.verify(conn, self._audit_key, staged)).ok:
+                    result = new_chain
             if result.ok or self._audit_anchor() == anchor:
                 break
         return result

@@ -13,6 +13,7 @@ import pytest
 from fer_core.store import (
     FULL_MESSAGE,
     KEY_FILE_NOT_WRITTEN,
+    KEYS_FILE,
     ROTATION_UNFINISHED_MESSAGE,
     FamilyStore,
     KeyFileError,
@@ -138,3 +139,44 @@ def test_a_key_file_the_full_disk_cannot_hold_is_a_key_file_error_and_is_not_lef
     assert not path.exists()
     monkeypatch.undo()
     assert create_key_file(path).stat().st_size == crypto_module.KEY_BYTES
+
+
+def _staged_anchor(data_dir) -> list:
+    return h.query(data_dir / KEYS_FILE, "SELECT value FROM meta WHERE key = 'audit_anchor_next'")
+
+
+def test_erasing_everything_when_the_new_anchor_finds_the_disk_full_leaves_a_log_that_verifies(tmp_path, monkeypatch):
+    # The new chain's anchor was written to keys.db only after unveil.db committed the erasure: on a full disk
+    # (seen with 106-123 KB left on a tmpfs) keys.db kept naming entry 9 of the old chain, and `unveil audit verify`
+    # said the log was cut, wiped or rolled back: tampering, after an erasure that had succeeded.
+    with h.new_store(tmp_path) as store:
+        for name in ("Ann", "Bob"):
+            h.enrol(store, name)
+
+        def full():
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(store, "_write_anchor", full)
+        erasure.erase_everything(store)
+        monkeypatch.undo()
+        assert store.counts()["people"] == 0 and _staged_anchor(tmp_path) != []
+        assert store.verify_audit().ok
+    with h.open_store(tmp_path) as reopened:  # the staged anchor is moved in place
+        assert reopened.verify_audit().ok and _staged_anchor(tmp_path) == []
+        assert [e.event for e in reopened.audit_entries()] == ["erase_all"]
+
+
+def test_erasing_everything_that_the_full_disk_refuses_keeps_the_old_log_and_its_anchor(tmp_path, monkeypatch):
+    with h.new_store(tmp_path) as store:
+        h.enrol(store, "Ann")
+        before = store.counts()
+
+        def full(_conn):
+            raise StoreFullError(tmp_path)
+
+        monkeypatch.setattr(store, "_commit", full)
+        with pytest.raises(StoreFullError):
+            erasure.erase_everything(store)
+        monkeypatch.undo()
+        assert store.counts() == before and store.verify_audit().ok
+        assert _staged_anchor(tmp_path) == []
