@@ -1349,7 +1349,7 @@ def test_unlocking_after_a_jump_of_the_clock_asks_for_the_date_before_the_sweep_
 
 def test_the_governance_page_shows_the_newest_entries_of_a_long_audit_log(app_env, monkeypatch):
     """The page drew the whole log on each run: a million entries (a few years of a camera counting each
-    appearance) took 189 s and 1.3 GiB to check and draw. It shows the newest entries and says how many there are."""
+    appearance) took 60 s and 1.4 GiB to check and draw. It shows the newest entries and says how many there are."""
     at = _app("family")
     _new_store(at)
     with FamilyStore(app_env) as other:  # the CLI, `unveil watch`

@@ -58,7 +58,7 @@ def ledger_table(rows: Sequence[Any], zone: tzinfo | None = None) -> pd.DataFram
 
 
 # The Governance page shows the newest entries of the audit log only: drawn whole, a log of a million entries (a few
-# years of a camera counting each appearance) took 189 s and 1.3 GiB to check and draw (docs/reports/audit_log_growth.md).
+# years of a camera counting each appearance) took 60 s and 1.4 GiB to check and draw (docs/reports/audit_log_growth.md).
 AUDIT_ROWS_SHOWN = 1000
 AUDIT_OLDER = "The newest {shown:,} of {total:,} entries; `unveil audit list` prints them all."
 

@@ -225,8 +225,9 @@ def test_a_rolled_back_database_is_caught_by_the_anchor(logged, tmp_path):
 
 
 def test_verifying_a_long_log_holds_no_more_memory_than_a_short_one(logged):
-    # verify() kept every entry's hash to look up the one its anchor names: 1.3 MB for 10,000 entries, 130 MB for
-    # the million a camera loop counting per appearance writes in a few years (docs/reports/audit_log_growth.md).
+    # verify() kept every entry's hash to look up the one its anchor names: 1.3 MB for 10,000 entries; `unveil audit
+    # verify` peaked at 234 MiB for the million a camera loop counting per appearance writes in a few years, 89 MiB
+    # now (docs/reports/audit_log_growth.md).
     store, _ = logged
 
     def peak() -> int:
