@@ -160,7 +160,7 @@ def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, fa
     """Every click reruns the page: an unchanged photo is not decoded, searched or drawn again, the
     family gallery is decrypted once per unlock (and after each change of the family), and a change of
     the gallery (the store locked) only names its faces again."""
-    calls = {"analyze_photo": 0, "with_view": 0}
+    calls = {"analyze_photo": 0, "named": 0}
     decrypted = []
     real_gallery = FamilyStore.gallery
 
@@ -178,7 +178,7 @@ def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, fa
         monkeypatch.setattr(photos, name, wrapper)
 
     counted("analyze_photo")
-    counted("with_view")
+    counted("named")
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
     at.switch_page("unveil/app/pages/analyze.py").run()
@@ -186,14 +186,14 @@ def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, fa
     _uploads(at).set_value([("group.jpg", group, "image/jpeg")]).run()
     _no_exception(at)
     assert _face_lines(at)[0].endswith("· **Colin Powell**")
-    assert calls == {"analyze_photo": 1, "with_view": 1}
+    assert calls == {"analyze_photo": 1, "named": 1}
 
     at.toggle(key="analyze_camera_on").set_value(True).run()
     at.toggle(key="analyze_camera_on").set_value(False).run()
     at.switch_page("unveil/app/pages/kept.py").run()
     at.switch_page("unveil/app/pages/analyze.py").run()
     _no_exception(at)
-    assert calls == {"analyze_photo": 1, "with_view": 1}
+    assert calls == {"analyze_photo": 1, "named": 1}
     assert len(_face_lines(at)) == 2
     at.button(key="analyze_keep").click().run()
     _no_exception(at)
@@ -201,7 +201,7 @@ def test_reruns_that_change_no_photo_do_not_analyse_or_draw_it_again(app_env, fa
 
     at.button(key="sidebar_lock").click().run()
     _no_exception(at)
-    assert calls == {"analyze_photo": 1, "with_view": 2}  # named again (by nobody now), not analysed again
+    assert calls == {"analyze_photo": 1, "named": 2}  # named again (by nobody now), not analysed again
     assert len(_face_lines(at)) == 2 and not any("Colin Powell" in line for line in _face_lines(at))
     assert len(decrypted) == 1  # nothing to decrypt while locked
 
@@ -220,8 +220,8 @@ def test_an_erasure_in_another_session_unnames_the_faces_at_the_next_click(app_e
     """Another tab, the CLI or `unveil watch` writes to the same store: a write that changes no member
     names nothing again; an erasure there un-names the member here at the next rerun."""
     named = []
-    real_with_view = photos.with_view
-    monkeypatch.setattr(photos, "with_view", lambda *args: named.append(1) or real_with_view(*args))
+    real_named = photos.named
+    monkeypatch.setattr(photos, "named", lambda *args: named.append(1) or real_named(*args))
     at = _app("family")
     _create_store_and_enrol(at, faces_dir)
     at.switch_page("unveil/app/pages/analyze.py").run()

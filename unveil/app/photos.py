@@ -31,25 +31,36 @@ def names_not_checked(*, store_unlocked: bool, store_exists: bool = True) -> str
 class PhotoResult:
     """What the Analyze page shows for one photo, kept in the session's memory only.
 
-    image: the decoded RGB photo (upright), None when it could not be read.
+    data: the photo as uploaded (the session's batch holds these same bytes), None when it could not be read.
+        The decoded photo is not kept: a phone's 12 MP photo is 34 MiB decoded against 3-6 MB as a JPEG, and a session
+        that kept 200 of them decoded held 6.9 GiB (docs/reports/heavy_use.md). `image` decodes it again when asked.
     faces: the analyzer's faces in reading order (empty for a photo without a face).
     recognition: whether a family gallery named the faces (else identity means nothing).
     error: why the photo could not be read, for the page to show; None when it was analysed.
-    view: the picture the page shows (see `with_view`), JPEG bytes at display size; None until made.
+    view: the picture the page shows (made by `analyze_photo`), JPEG bytes at display size: the photo with its
+        faces boxed and numbered, which naming them does not change.
     """
 
     source: str
-    image: np.ndarray | None
+    data: bytes | None = field(repr=False)
     faces: list[FaceLike]
     recognition: bool
     error: str | None = None
     view: bytes | None = field(default=None, repr=False)
 
+    @property
+    def image(self) -> np.ndarray | None:
+        """The decoded RGB photo (upright), as the analysis read it; decoded at each call (the full-size PNG, the
+        Explain page), None when it could not be read."""
+        return None if self.data is None else load_image(self.data)
+
 
 def analyze_photo(
-    data: bytes, source: str, analyze: Callable[[np.ndarray], Sequence[FaceLike]], *, recognition: bool
+    data: bytes, source: str, analyze: Callable[[np.ndarray], Sequence[FaceLike]], *, recognition: bool,
+    max_side: int = DISPLAY_MAX_SIDE,
 ) -> PhotoResult:
-    """Decode `data` (fer_core.images.load_image: EXIF rotation, odd modes, size limit) and analyse it.
+    """Decode `data` (fer_core.images.load_image: EXIF rotation, odd modes, size limit), analyse it, and make its
+    `view` while it is decoded.
 
     An unreadable photo is not an exception here: the result carries the reason, so one bad file in a
     batch of uploads does not hide the others' results.
@@ -58,7 +69,8 @@ def analyze_photo(
         image = load_image(data)
     except ImageError as exc:
         return PhotoResult(source, None, [], recognition, error=f"{source} could not be read: {exc.reason}")
-    return PhotoResult(source, image, list(analyze(image)), recognition)
+    faces = list(analyze(image))
+    return PhotoResult(source, data, faces, recognition, view=_view(image, faces, max_side))
 
 
 def named(result: PhotoResult, gallery: GalleryLike | None) -> PhotoResult:
@@ -67,23 +79,21 @@ def named(result: PhotoResult, gallery: GalleryLike | None) -> PhotoResult:
     the faces unnamed.
 
     Naming needs only each face's embedding, so a change of the family gallery (an enrolment, a purge,
-    the store locked or unlocked) names the faces again without decoding or searching the photo again."""
-    return replace(result, faces=identify(result.faces, gallery), recognition=gallery is not None, view=None)
+    the store locked or unlocked) names the faces again without decoding, searching or drawing the photo again
+    (its view shows boxes and numbers, no names)."""
+    return replace(result, faces=identify(result.faces, gallery), recognition=gallery is not None)
 
 
-def with_view(result: PhotoResult, max_side: int = DISPLAY_MAX_SIDE) -> PhotoResult:
-    """The result with its `view`: the photo at display size with every face boxed and numbered (the
-    page lists each face's details beside it), at most `max_side` on its longest side frame included,
-    as JPEG bytes. Made once per result, so a rerun of the page sends the same small picture instead of
-    encoding the whole photo again."""
-    if result.image is None:
-        return result
-    small, scale = display_copy(result.image, max_side)
-    picture = draw(small, [tuple(v * scale for v in face.box) for face in result.faces])
+def _view(image: np.ndarray, faces: Sequence[FaceLike], max_side: int) -> bytes:
+    """The photo at display size with every face boxed and numbered (the page lists each face's details beside
+    it), at most `max_side` on its longest side frame included, as JPEG bytes. Made once per photo, so a rerun of
+    the page sends the same small picture instead of encoding the whole photo again."""
+    small, scale = display_copy(image, max_side)
+    picture = draw(small, [tuple(v * scale for v in face.box) for face in faces])
     picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # the frame adds a few pixels
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=DISPLAY_JPEG_QUALITY)
-    return replace(result, view=buffer.getvalue())
+    return buffer.getvalue()
 
 
 def annotated_png(result: PhotoResult) -> bytes:

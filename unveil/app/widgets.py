@@ -245,7 +245,7 @@ def analyze_batch() -> list[tuple[str, photos.PhotoResult]]:
             status.update(label=f"Analysed {app_session.plural(len(unanalysed), 'photo')}", state="complete")
     person_ids = []
     for key, _, _ in todo:
-        result = photos.with_view(photos.named(batch.analysis(key), current_gallery))
+        result = photos.named(batch.analysis(key), current_gallery)
         batch.set_result(key, result)
         person_ids += [face.person_id for face in result.faces]
     current = store()
