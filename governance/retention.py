@@ -13,7 +13,7 @@ once a day (governance.scheduled_sweeps). It is idempotent: a second run finds n
 Its report names each member it erased (SweepReport.names, read while the store is unlocked, before the erasure), so
 that the household can tell who went; the names stay in memory: the audit log keeps ids and counts only.
 Everything it removes goes in one transaction with its "sweep" audit entry. It first checks the
-store (FamilyStore.require_intact): on a damaged store a consent that merely looks missing must not
+store (FamilyStore.intact_transaction, require_intact's checks): on a damaged store a consent that merely looks missing must not
 erase anyone, so it raises StoreDamagedError and removes nothing. A clock far ahead of the store's last
 use is damage of the same kind: what only the date would remove waits until the date is confirmed
 (CLOCK_GAP_DAYS).
@@ -144,8 +144,7 @@ def sweep(store: FamilyStore, *, date_confirmed: bool = False) -> SweepReport:
     days = policy(store)
     removed = dict.fromkeys(("consent_expired", "consent_missing", "unseen_people", "thumbnails", "analyses"), 0)
     receipts, names, date_check = [], {}, None
-    with store.transaction():
-        store.require_intact()
+    with store.intact_transaction():
         doomed = _doomed_people(store, now, days["unseen_people"])
         cutoffs = _cutoffs(now, days)
         question = clock.open_question(store)

@@ -24,7 +24,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fer_core.store import _crypto
@@ -38,6 +38,17 @@ _DETAIL_TYPES = (str, int, float, bool, type(None))
 
 
 @dataclass(frozen=True)
+class VerifiedEnd:
+    """Where a verification that passed ended, so that a later check can go on from there (verify_since): the
+    last entry (seq, hash), the last sealed entry, and whether the seals were checked."""
+
+    seq: int
+    hash: bytes
+    last_sealed: tuple[int, bytes] | None
+    sealed: bool
+
+
+@dataclass(frozen=True)
 class AuditVerification:
     """Result of verifying the chain. `first_broken` is the sequence number of the first entry that
     fails (or the head position for a cut-off end); `sealed` says whether the MACs were checked too."""
@@ -48,6 +59,7 @@ class AuditVerification:
     reason: str | None
     sealed: bool
     anchored: bool = True  # keys.db holds an anchor of the sealed head (stores from before it have none)
+    end: VerifiedEnd | None = field(default=None, repr=False, compare=False)  # where it ended, when ok
 
 
 def canonical_details(details: Mapping[str, Any] | None) -> str:
@@ -239,13 +251,59 @@ def reset(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM meta WHERE key IN ('audit_head', 'audit_sealed_head')")
 
 
+_ROWS = "SELECT seq, ts, event, person_id, name, name_digest, details, prev_hash, hash, mac FROM audit"
+
+
+def _entry_fault(mac_key: bytes | None, seq: int, ts: float, event: str, person_id: str | None, name: bytes | None,
+                 name_digest: bytes | None, details: str, prev_hash: bytes, digest: bytes,
+                 entry_mac: bytes | None) -> str | None:
+    """What is wrong with one entry on its own (its hash, sealed name and seal), or None."""
+    if entry_hash(prev_hash, seq, ts, event, person_id, name_digest, details) != digest:
+        return f"entry {seq} does not match its hash: it was edited"
+    if name is not None and (not isinstance(name, bytes) or hashlib.sha256(name).digest() != name_digest):
+        return f"entry {seq} holds a sealed name that does not match its hash: it was edited"
+    if mac_key is not None:
+        if entry_mac is None:
+            if event not in UNSEALED_EVENTS:
+                return f"entry {seq} lacks its seal: it was forged"
+        elif not _crypto.same(entry_mac, _crypto.mac(mac_key, digest)):
+            return f"entry {seq} has a wrong seal: it was forged or re-hashed"
+    return None
+
+
 def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None, *,
            check_anchor: bool = True) -> AuditVerification:
     """Walk the chain in sequence order and report the first broken link. `anchor` is the copy of the
     sealed head kept in keys.db, as stored (None when keys.db holds none: tampering under a format 2
     head, unless check_anchor is False because no anchor is being compared)."""
+    return _verify(conn, mac_key, anchor, check_anchor, None)
+
+
+def verify_since(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None,
+                 end: VerifiedEnd) -> AuditVerification | None:
+    """Verify a log whose entries up to `end` passed verify() a moment ago (on a read snapshot, before the caller
+    took the write lock) by walking only the entries after it. First the log must still be the one verified: it
+    holds exactly entries 1 to end.seq below them, and entry end.seq is unchanged (its hash, fields and seal);
+    the heads and the anchor are then checked as verify() does. None unless all of that passes (a log reset,
+    resealed or tampered with meanwhile): the caller then runs verify(), which reports what is wrong."""
+    if end.sealed != (mac_key is not None):
+        return None
+    count, first = conn.execute("SELECT COUNT(*), MIN(seq) FROM audit WHERE seq <= ?", (end.seq,)).fetchone()
+    row = conn.execute(_ROWS + " WHERE seq = ?", (end.seq,)).fetchone()
+    if (count, first) != (end.seq, 1) or row is None or row[8] != end.hash or _entry_fault(mac_key, *row):
+        return None
+    if end.sealed and (row[9] is not None) != (end.last_sealed == (end.seq, end.hash)):
+        return None
+    result = _verify(conn, mac_key, anchor, True, end)
+    return result if result.ok else None
+
+
+def _verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None, check_anchor: bool,
+            since: VerifiedEnd | None) -> AuditVerification:
     sealed = mac_key is not None
-    expected_seq, prev, count = 1, GENESIS, 0
+    start = since.seq if since is not None else 0
+    expected_seq, prev, count = start + 1, since.hash if since is not None else GENESIS, start
+    last_sealed = since.last_sealed if since is not None else None
     # Only the anchored entry's hash is kept from the walk, not every entry's: memory stays the same however long
     # the log grows (10,000 entries held 1.3 MB of them, by tracemalloc). A malformed anchor is reported after the walk.
     try:
@@ -253,30 +311,27 @@ def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None, 
     except ValueError:
         anchored_seq = None
     anchored_hash: bytes | None = None
+    if anchored_seq is not None and anchored_seq <= start:  # an entry verify_since's caller verified before
+        found = conn.execute("SELECT hash FROM audit WHERE seq = ?", (anchored_seq,)).fetchone()
+        anchored_hash = found[0] if found else None
 
     def broken(at: int, reason: str) -> AuditVerification:
         return AuditVerification(False, count, at, reason, sealed, anchor is not None)
 
-    last_sealed: tuple[int, bytes] | None = None
-    rows = conn.execute("SELECT seq, ts, event, person_id, name, name_digest, details, prev_hash, hash, mac FROM audit ORDER BY seq")
+    # The whole walk reads every row, whatever its seq: one below 1 is reported as out of place, not skipped.
+    rows = conn.execute(_ROWS + " WHERE seq > ? ORDER BY seq", (start,)) if since is not None \
+        else conn.execute(_ROWS + " ORDER BY seq")
     for seq, ts, event, person_id, name, name_digest, details, prev_hash, digest, entry_mac in rows:
         count += 1
         if seq != expected_seq:
             return broken(expected_seq, f"entry {expected_seq} is missing (the log jumps to entry {seq}): entries were deleted or moved")
         if prev_hash != prev:
             return broken(seq, f"entry {seq} does not link to entry {seq - 1}: entries were reordered, deleted or edited")
-        if entry_hash(prev_hash, seq, ts, event, person_id, name_digest, details) != digest:
-            return broken(seq, f"entry {seq} does not match its hash: it was edited")
-        if name is not None and (not isinstance(name, bytes) or hashlib.sha256(name).digest() != name_digest):
-            return broken(seq, f"entry {seq} holds a sealed name that does not match its hash: it was edited")
-        if sealed:
-            if entry_mac is None:
-                if event not in UNSEALED_EVENTS:
-                    return broken(seq, f"entry {seq} lacks its seal: it was forged")
-            elif not _crypto.same(entry_mac, _crypto.mac(mac_key, digest)):
-                return broken(seq, f"entry {seq} has a wrong seal: it was forged or re-hashed")
-            else:
-                last_sealed = (seq, digest)
+        fault = _entry_fault(mac_key, seq, ts, event, person_id, name, name_digest, details, prev_hash, digest, entry_mac)
+        if fault is not None:
+            return broken(seq, fault)
+        if sealed and entry_mac is not None:
+            last_sealed = (seq, digest)
         if seq == anchored_seq:
             anchored_hash = digest
         prev, expected_seq = digest, seq + 1
@@ -312,4 +367,5 @@ def verify(conn: sqlite3.Connection, mac_key: bytes | None, anchor: str | None, 
         if anchored_hash != a_hash:
             return broken(min(a_seq, last_seq + 1), f"keys.db records entry {a_seq} of the log, which the log no longer "
                                                     "holds: it was cut, wiped or rolled back to an older copy")
-    return AuditVerification(True, count, None, None, sealed, anchor is not None)
+    return AuditVerification(True, count, None, None, sealed, anchor is not None,
+                             VerifiedEnd(last_seq, prev, last_sealed, sealed))

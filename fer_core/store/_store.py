@@ -2133,14 +2133,38 @@ class FamilyStore:
         """StoreDamagedError, listing what is wrong, unless check() finds nothing (SQLite's integrity
         checks, the cross-checks between the files, every sealed value with the times bound to it,
         every manifest, the retention settings' seal) and the audit log verifies against its anchor.
-        Run before anything that deletes data on its own (the retention sweep), so that damage never
-        causes an erasure."""
+        Run before anything that deletes data on its own (the retention sweep, through intact_transaction()),
+        so that damage never causes an erasure."""
+        with self.intact_transaction():
+            pass
+
+    @contextlib.contextmanager
+    def intact_transaction(self) -> Iterator[None]:
+        """transaction() that begins with require_intact()'s checks, for writes that must not run on a damaged
+        store. The audit log is verified on a read snapshot before the write lock is taken, and inside the lock
+        only the entries appended since (_audit.verify_since): the whole walk grows with the log (about 40 s at a
+        million entries, docs/reports/audit_log_growth.md), and other sessions' writes wait for the lock only as
+        long as their busy timeout (1 s in unveil watch). Nested in another transaction, the lock is already held: the whole log is verified in it."""
         self._require_master()
+        with self._lock:
+            nested = bool(self._depth)
+        verified = None if nested else (self._master_id, self.verify_audit())
         with self.transaction():
-            problems = [item.message for item in self.check()]
+            self._require_intact(verified)
+            yield
+
+    @_damage_is_typed
+    def _require_intact(self, verified: tuple[str | None, _audit.AuditVerification] | None) -> None:
+        problems = [item.message for item in self.check()]
+        audit = None
+        # Verified under the master key this session holds now: a rotation by another session since then
+        # stopped transaction() already (MasterKeyChangedError), one by this session (another thread) is seen here.
+        if verified is not None and verified[0] == self._master_id and verified[1].end is not None:
+            audit = _audit.verify_since(self._conn(), self._audit_key, self._audit_anchor(), verified[1].end)
+        if audit is None:  # nothing verified before the lock, or the log changed other than by appending
             audit = self.verify_audit()
-            if not audit.ok:
-                problems.append(f"audit log broken at entry {audit.first_broken}: {audit.reason}")
+        if not audit.ok:
+            problems.append(f"audit log broken at entry {audit.first_broken}: {audit.reason}")
         if problems:
             raise StoreDamagedError(self.data_dir, problems)
 
