@@ -624,6 +624,11 @@ def test_a_child_needs_a_guardians_consent(app_env, faces_dir):
     assert members.to_dict("records")[0] | {"enrolled": None, "last seen": None, "expires": None} == {
         "name": "Little One", "consent": "active", "expires": None, "given by": "Big One (guardian)",
         "scope": "recognition+thumbnails", "face prints": 1, "thumbnails": 1, "enrolled": None, "last seen": None}
+    assert not at.image  # decrypted only when their list is opened
+    with FamilyStore(app_env) as other:
+        other.unlock(PASSPHRASE)
+        at.session_state[f"family_thumbnails_{other.find_person('Little One').id}"] = True  # their list opened
+    at.run()
     assert len(at.image) == 1  # the encrypted thumbnail, shown to the unlocked session
 
 

@@ -180,10 +180,14 @@ with members_tab:
             _reembed_from_photos_form(way.member, identity, expanded=not way.from_thumbnails)
         for member in members:
             if member.thumbnails:
-                with st.expander(f"{shown(member.name)}: {member.thumbnails} thumbnail(s)"), \
-                        _ui.friendly_errors("Reading the thumbnails"):
-                    pictures = [t.image for t in store.thumbnails(member.person_id)]
-                    st.image(pictures, width=96, alt=alt_text.numbered(f"Thumbnail of {member.name}", len(pictures)))
+                # Decrypted and drawn only while open: a closed expander's content runs too, and drawing every
+                # member's on every click took 4.8 s for 50 members with 50 each (docs/reports/heavy_use.md).
+                thumbnails = st.expander(f"{shown(member.name)}: {member.thumbnails} thumbnail(s)",
+                                         key=f"family_thumbnails_{member.person_id}", on_change="rerun")
+                if thumbnails.open:
+                    with thumbnails, _ui.friendly_errors("Reading the thumbnails"):
+                        pictures = [t.image for t in store.thumbnails(member.person_id)]
+                        st.image(pictures, width=96, alt=alt_text.numbered(f"Thumbnail of {member.name}", len(pictures)))
 
 # ----------------------------------------------------------------------------------- enrol
 def _key(field: str) -> str:
