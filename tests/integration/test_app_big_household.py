@@ -13,6 +13,7 @@ from governance import family
 from governance.consent import ConsentRecord
 from tests.support.app import FAMILY_PASSPHRASE
 from tests.support.paths import REPO
+from unveil.app import tables
 
 # Scrypt on unlock and the models on first use take seconds on a loaded 2-core machine.
 TIMEOUT = 120
@@ -54,3 +55,30 @@ def test_the_family_page_decrypts_a_members_thumbnails_only_while_their_list_is_
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [len(image.proto.imgs) for image in at.image] == [3] and set(read) == {ids["Ana"]}
+
+
+def _plain_photo(number: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (number, 200 - number, 90)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_analyze_page_draws_one_page_of_photos_and_says_how_many_there_are(app_env):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("unveil/app/pages/analyze.py").run()
+    uploads = [(f"IMG_{n:02d}.png", _plain_photo(n), "image/png") for n in range(1, 46)]
+    next(w for w in at.get("file_uploader") if w.key and w.key.startswith("analyze_inputs")).set_value(uploads).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [h.value for h in at.header] == [f"IMG_{n:02d}.png" for n in range(1, 21)]
+    assert tables.PHOTOS_SHOWN.format(first=1, last=20, total=45) in [c.value for c in at.caption]
+    picker = at.selectbox(key="analyze_photo_page")
+    assert picker.options == ["1-20 of 45", "21-40 of 45", "41-45 of 45"]
+    picker.select_index(2).run()
+    assert [h.value for h in at.header] == [f"IMG_{n:02d}.png" for n in range(41, 46)]
+    assert tables.PHOTOS_SHOWN.format(first=41, last=45, total=45) in [c.value for c in at.caption]
+
+    for _ in range(5):  # the last page's photos removed: the page picker is back on a page that is there
+        next(b for b in at.button if b.key and b.key.startswith("analyze_remove_")).click().run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="analyze_photo_page").options == ["1-20 of 40", "21-40 of 40"]
+    assert len(at.header) == 20

@@ -92,6 +92,23 @@ def in_column_order(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# The Analyze page draws the photos of one page at a time: each photo is a picture, a chart per face and a few widgets
+# (about 13 elements), all sent to the browser again on every click: 616 elements for 45 photos, 2,700 for 200
+# (docs/reports/heavy_use.md). The results table and the downloads hold every photo.
+PHOTOS_PER_PAGE = 20
+PHOTOS_SHOWN = "Showing photos {first}-{last} of {total}; the results table and the downloads below hold all of them."
+
+
+def photo_pages(total: int, per_page: int = PHOTOS_PER_PAGE) -> list[range]:
+    """The photos (their indexes in the session's list) of each page of the Analyze page, in order."""
+    return [range(start, min(start + per_page, total)) for start in range(0, total, per_page)]
+
+
+def photo_page_label(page: range, total: int) -> str:
+    """A page of photos as the page picker names it: "21-40 of 200"."""
+    return f"{page.start + 1}-{page.stop} of {total}"
+
+
 def kept_label(result: Any) -> str:
     """One kept result (governance.kept_results.KeptResult) in a line: when, which photos, how many faces."""
     return f"{result.kept_at:%Y-%m-%d %H:%M} UTC: {', '.join(result.photos)} ({plural(len(result.faces), 'face')})"

@@ -61,9 +61,20 @@ with _ui.friendly_errors("Analysing the photos"):
 store = _ui.store()
 
 records, named_ids = [], []
+for _, result in results:
+    if not result.error:
+        records += render.face_records(result.faces, source=result.source, recognition=result.recognition)
+        named_ids += [face.person_id for face in result.faces]
 # Two photos may share a file name (two camera shots are both camera.jpg): each is titled apart.
 titles = tables.distinct([result.source for _, result in results])
-for index, (key, result) in enumerate(results):
+pages = tables.photo_pages(len(results))
+shown_page = pages[0] if pages else range(0)
+if len(pages) > 1:
+    shown_page = st.selectbox("Photos shown", pages, key="analyze_photo_page",
+                              format_func=lambda page: tables.photo_page_label(page, len(results)))
+    st.caption(tables.PHOTOS_SHOWN.format(first=shown_page.start + 1, last=shown_page.stop, total=len(results)))
+for index in shown_page:
+    key, result = results[index]
     title_col, remove_col = st.columns([4, 1])
     title_col.header(shown(titles[index]))
     if remove_col.button("Remove", key=f"analyze_remove_{key}", help=f"Remove {shown(titles[index])} and its result"):
@@ -76,8 +87,6 @@ for index, (key, result) in enumerate(results):
         st.warning(f"No face found in {shown(titles[index])}.")
         st.image(result.view, width=400, alt=alt_text.annotated_photo(titles[index], [], recognition=False))
         continue
-    records += render.face_records(result.faces, source=result.source, recognition=result.recognition)
-    named_ids += [face.person_id for face in result.faces]
     photo_col, faces_col = st.columns([3, 2])
     with photo_col:
         # The view is a small JPEG made once per result; the full-size PNG is made only when downloaded.
