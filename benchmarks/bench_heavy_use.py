@@ -8,9 +8,10 @@ Family pages (and `unveil family list`, `consent list`) on a big store, the Vide
 Pages run in Streamlit's AppTest (tests/support/app.py does the same) in this process, on a temporary data folder
 (UNVEIL_DATA_DIR) deleted afterwards; models from UNVEIL_MODELS_DIR, default models/.
 
-analyze: N LFW photos enlarged to 4000x3000 with grain (a phone photo's size, 2.6 MB as JPEG) uploaded at once;
-prints the process's resident memory before and after, and what the session's photo batch holds (decoded
-arrays, the uploads' bytes, the display views).
+analyze: N LFW photos enlarged to 4000x3000 with grain (a phone photo's size, 2.6 MB as JPEG; with --as-is the
+250x250 photos themselves) uploaded at once; prints the time of a rerun and how many elements, pictures and charts it
+draws, the process's resident memory before and after, and what the session's photo batch holds (decoded arrays, the
+uploads' bytes, the display views).
 
 store: a store with light scrypt, built through governance: MEMBERS enrolled (20 face prints tagged with the
 installed identity model, THUMBNAILS thumbnails each),
@@ -65,11 +66,22 @@ def _phone_photo(path: str, seed: int) -> bytes:
     return buffer.getvalue()
 
 
+def _charts(at) -> list:
+    # AppTest names a chart by the message that carries it: with its data in Arrow, or (the page's) in the spec.
+    return [*at.get("arrow_vega_lite_chart"), *at.get("vega_lite_chart")]
+
+
+def _elements(node) -> int:
+    """How many elements and blocks AppTest's tree of the last run holds, this one included."""
+    return 1 + sum(_elements(child) for child in getattr(node, "children", {}).values())
+
+
 def analyze(args: argparse.Namespace) -> None:
     from unveil.app import widgets
 
     sources = sorted(glob.glob(str(FACES / "*" / "*.jpg")))
-    uploads = [(f"IMG_{i:04d}.jpg", _phone_photo(sources[i % len(sources)], i), "image/jpeg") for i in range(args.photos)]
+    uploads = [(f"IMG_{i:04d}.jpg", Path(sources[i % len(sources)]).read_bytes() if args.as_is
+                else _phone_photo(sources[i % len(sources)], i), "image/jpeg") for i in range(args.photos)]
     print(f"{args.photos} photos, {sum(len(u[1]) for u in uploads) / 2**20:.1f} MiB as uploaded")
     at = _app()
     at.switch_page("unveil/app/pages/analyze.py").run()
@@ -81,7 +93,10 @@ def analyze(args: argparse.Namespace) -> None:
     del uploads
     start = time.perf_counter()
     at.run()
-    print(f"a rerun: {time.perf_counter() - start:.1f} s; resident memory {before:.0f} MiB before the upload, "
+    took = time.perf_counter() - start
+    pictures = sum(len(image.proto.imgs) for image in at.image)
+    print(f"a rerun: {took:.1f} s, {_elements(at._tree)} elements, {pictures} pictures, "
+          f"{len(_charts(at))} charts; resident memory {before:.0f} MiB before the upload, "
           f"{_rss_mib():.0f} MiB after (+{_rss_mib() - before:.0f})")
     batch = at.session_state[widgets._PHOTO_BATCH]
     held = [vars(r) for d in (batch._results, batch._analyses) for r in d.values()]
@@ -182,7 +197,7 @@ def video(args: argparse.Namespace) -> None:
     at.run()
     print(f"analysed in {time.perf_counter() - start:.1f} s (+{_rss_mib() - before:.0f} MiB); "
           f"exceptions {[e.value for e in at.exception]}; {[c.value for c in at.caption][-1]}")
-    charts = at.get("arrow_vega_lite_chart")
+    charts = _charts(at)
     print(f"{len(charts)} chart(s), {sum(len(c.proto.SerializeToString()) for c in charts) / 1024:.0f} KiB; "
           f"tables {[len(d.value) for d in at.dataframe]}")
 
@@ -190,7 +205,9 @@ def video(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     modes = parser.add_subparsers(dest="mode", required=True)
-    modes.add_parser("analyze").add_argument("--photos", type=int, default=12)
+    photos = modes.add_parser("analyze")
+    photos.add_argument("--photos", type=int, default=12)
+    photos.add_argument("--as-is", action="store_true", help="the LFW photos as they are (250x250), not enlarged")
     built = modes.add_parser("store")
     built.add_argument("--members", type=int, default=50)
     built.add_argument("--renewals", type=int, default=49)
