@@ -9,6 +9,9 @@ No frame is kept: only the tracker's faces, the counters, and the names to count
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
+import sys
 import threading
 import time
 from collections import deque
@@ -40,6 +43,14 @@ NO_CAMERA = ("Press START and let the browser use the camera. \"Requested device
 # Frames per second are counted over this many seconds: long enough to even out one slow frame,
 # short enough to follow a change (a second face, the machine getting busy).
 RATE_WINDOW_S = 2.0
+
+# glibc keeps what the stream's threads free, in up to 8 arenas per core (16 on a 2-core machine, all in use from the
+# first minute): a 640x480 frame (900 KiB in RGB) is taken from them, not mapped on its own, once glibc has raised its
+# mmap threshold past a frame's size (it does so when the first such block is freed). Each arena then holds what its
+# busiest moment needed, free but resident: with STOP/START every 20 s, glibc's heaps went from 191 to 464 MiB in 30
+# minutes while 90-140 MiB of them was allocated, and the resident memory from 387 to 570-650 MiB (docs/reports/soak.md).
+# Given back every TRIM_EVERY_S while a stream plays, and when one has stopped.
+TRIM_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,23 @@ class LiveOverlay:
         return taken
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc's; musl has none
+
+
+def give_back_freed_memory() -> bool:
+    """Asks the C library to return the pages it holds free to the system (glibc's malloc_trim(0)): True if it
+    could be asked (Linux with glibc), False elsewhere."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
 def while_playing(playing: Callable[[], bool], overlay: LiveOverlay, store: FamilyStore | None,
                   each: Callable[[], None], *, every_s: float = 0.5) -> None:
     """The page's loop while the stream plays: `each()` (the status line, the day's sweep), then the recognitions
@@ -146,12 +174,17 @@ def while_playing(playing: Callable[[], bool], overlay: LiveOverlay, store: Fami
     (governance.recognition_tally, as `unveil watch` and `unveil serve` count), not one per appearance, when `store`
     (this session's unlocked store) is given. What is counted is written when the loop ends, however it ends: the
     stream stopped (STOP), or Streamlit stopping the script for a rerun or the session's end (by an exception at its
-    next call, in `each`)."""
+    next call, in `each`). Every TRIM_EVERY_S the memory the C library holds free is given back
+    (give_back_freed_memory)."""
     tally = RecognitionTally(store) if store is not None else None
+    trimmed_at = time.monotonic()
     with tally.running() if tally is not None else contextlib.nullcontext():
         while playing():
             each()
             recognised = overlay.take_recognitions()
             if recognised and tally is not None:
                 tally.count(recognised)
+            if time.monotonic() - trimmed_at >= TRIM_EVERY_S:
+                give_back_freed_memory()
+                trimmed_at = time.monotonic()
             time.sleep(every_s)

@@ -44,6 +44,8 @@ if gallery is None:
     st.info(photos.names_not_checked(store_unlocked=_ui.store() is not None,
                                      store_exists=_ui.store_exists()))
 status = st.empty()
+if not stream.state.playing:
+    live.give_back_freed_memory()  # what a stream that stopped freed (its worker is stopped in webrtc_streamer)
 
 
 def _shown() -> None:
