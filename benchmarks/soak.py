@@ -34,6 +34,10 @@ live: the app's Live page in Chromium, whose fake camera plays a 640x480 clip of
 fro (Y4M, 30 frames/s), streamed to the app over WebRTC for --minutes; every --restart-every seconds (default 60)
 STOP and START are pressed, which makes a new WebRTC connection, as a household does each time. The progress
 column is the number of frames the current stream analysed, as the page says (it starts again at each START).
+With --heap, benchmarks/heap_probe (its docstring) runs inside the Streamlit process and six more columns give its
+latest reading: glibc's heaps, what is allocated in them and what is free in them (MiB), its arenas, the aiortc
+peer connections and the page's LiveOverlay objects alive (one per page run that is still referenced); at the end glibc is asked to give its free pages back (malloc_trim) and the resident
+memory before and after is printed.
 
 Columns: minutes since the process started; resident memory (VmRSS, MiB); open file descriptors (all, and
 those on the store's files, unveil.db/keys.db and their -wal/-shm: 3 per SQLite connection); threads; entries
@@ -65,6 +69,7 @@ sys.path.insert(0, str(REPO))
 FACES = REPO.parent / "shared" / "data" / "faces"
 MEMBER, STRANGER, CHURNED = "Colin_Powell", "Serena_Williams", "Hugo_Chavez"
 MOSQUITTO = "/usr/sbin/mosquitto"
+HEAP_PROBE = REPO / "benchmarks" / "heap_probe"
 TOKEN = "soak-benchmark-token"
 STORE_FILES = ("unveil.db", "keys.db")
 
@@ -118,7 +123,7 @@ class Sample:
     wal_kib: float
     db_kib: float
     progress: int
-    extra: tuple[tuple[str, float], ...] = ()  # (column, value): what the app's server says it holds
+    extra: tuple[tuple[str, float | int], ...] = ()  # (column, value): what the app's server holds (heap probe, metrics)
 
 
 def sample(pid: int, data: Path, tmp: Path, progress: int, started: float) -> Sample:
@@ -142,14 +147,16 @@ def table(samples: list[Sample], progress: str) -> str:
             + "".join(f"{name} | " for name in extra) + progress + " |",
             "|---:" * (9 + len(extra)) + "|"]
     rows += [f"| {s.seconds / 60:.1f} | {s.rss_mib:.1f} | {s.fds} | {s.store_fds} | {s.threads} | {s.tmp_entries} | "
-             f"{s.wal_kib:.0f} | {s.db_kib:.0f} | " + "".join(f"{v:.1f} | " for _, v in s.extra) + f"{s.progress} |"
+             f"{s.wal_kib:.0f} | {s.db_kib:.0f} | " + "".join(f"{v} | " if isinstance(v, int) else f"{v:.1f} | "
+                                                      for _, v in s.extra) + f"{s.progress} |"
              for s in samples]
     if len(samples) > 1:
         a, b = samples[0], samples[-1]
         rows.append(f"| change | {b.rss_mib - a.rss_mib:+.1f} | {b.fds - a.fds:+d} | {b.store_fds - a.store_fds:+d} | "
                     f"{b.threads - a.threads:+d} | {b.tmp_entries - a.tmp_entries:+d} | {b.wal_kib - a.wal_kib:+.0f} | "
                     f"{b.db_kib - a.db_kib:+.0f} | "
-                    + "".join(f"{vb - va:+.1f} | " for (_, va), (_, vb) in zip(a.extra, b.extra))
+                    + "".join(f"{vb - va:+d} | " if isinstance(vb - va, int) else f"{vb - va:+.1f} | "
+                              for (_, va), (_, vb) in zip(a.extra, b.extra))
                     + f"{b.progress - a.progress:+d} |")
     return "\n".join(rows)
 
@@ -466,6 +473,10 @@ def run_live(root: Path, args: argparse.Namespace) -> None:
     port = free_port()
     url = f"http://localhost:{port}"
     env = {**child_env(root), "UNVEIL_DATA_DIR": str(root / "data")}
+    probe = root / "heap.jsonl"
+    if args.heap:
+        env.update(PYTHONPATH=f"{HEAP_PROBE}:{env['PYTHONPATH']}", UNVEIL_HEAP_PROBE=str(probe),
+                   UNVEIL_HEAP_PROBE_EVERY=str(args.every))
     argv = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
             "--server.port", str(port), "--server.fileWatcherType", "none"]
     (root / "data").mkdir()
@@ -501,6 +512,14 @@ def run_live(root: Path, args: argparse.Namespace) -> None:
                 shown = None
             return -1 if shown is None else int(shown.group(2))
 
+        def started_again_if_it_ended() -> None:
+            """START when the page shows no STOP: the connection ended by itself (seen on a busy machine, load
+            average 10-25), and the run goes on with a new one, counted."""
+            if not frame.get_by_role("button", name=re.compile("stop", re.IGNORECASE)).is_visible():
+                ended[0] += 1
+                start()
+
+        ended = [0]
         start()
         started = time.monotonic()
         samples: list[Sample] = []
@@ -508,9 +527,12 @@ def run_live(root: Path, args: argparse.Namespace) -> None:
         page.wait_for_timeout(args.warm * 1000)
         while True:
             samples.append(sample(server.pid, root / "data", root / "tmp", progress(), started))
+            if args.heap:
+                samples[-1] = replace(samples[-1], extra=heap_columns(probe))
             print(table(samples[-1:], "frames").splitlines()[-1], flush=True)
             if time.monotonic() - started >= args.minutes * 60:
                 break
+            started_again_if_it_ended()
             # Restarted before the wait, so that each row is taken a whole interval after a START.
             if args.restart_every and time.monotonic() - last_restart + args.every >= args.restart_every:
                 frame.get_by_role("button", name=re.compile("stop", re.IGNORECASE)).click()
@@ -518,11 +540,43 @@ def run_live(root: Path, args: argparse.Namespace) -> None:
                 start()
                 last_restart = time.monotonic()
             page.wait_for_timeout(args.every * 1000)
+        trimmed = given_back(probe, args.every) if args.heap else None
         context.close()
-    restarts = f", STOP and START every {args.restart_every:g} s ({starts[0]} streams)" if args.restart_every else ""
+    restarts = f", STOP and START every {args.restart_every:g} s" if args.restart_every else ""
+    restarts += f" ({starts[0]} streams, {ended[0]} of them started again after the connection ended by itself)"
     print(f"\nstreamlit run app.py, Live page in one Chromium tab, fake camera (640x480 Y4M, 30 frames/s){restarts}; "
           f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}\n")
     print(table(samples, "frames of the current stream"))
+    if trimmed is not None:
+        print(f"\nmalloc_trim(0) in the Streamlit process at the end, still streaming: resident memory "
+              f"{trimmed[0]:.1f} -> {trimmed[1]:.1f} MiB")
+
+
+def probe_lines(probe: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in probe.read_text().splitlines()] if probe.exists() else []
+
+
+def heap_columns(probe: Path) -> tuple[tuple[str, float | int], ...]:
+    """The heap probe's latest reading as table columns (zeros before its first)."""
+    last = (probe_lines(probe) or [{}])[-1]
+    objects = last.get("objects", {})
+    return (("heap MiB", last.get("heap_mib", 0.0)), ("in use MiB", last.get("in_use_mib", 0.0)),
+            ("free MiB", last.get("free_mib", 0.0)), ("arenas", last.get("arenas", 0)),
+            ("peer connections", objects.get("RTCPeerConnection", 0)), ("overlays", objects.get("LiveOverlay", 0)))
+
+
+def given_back(probe: Path, every_s: float) -> tuple[float, float] | None:
+    """Asks the probe to call malloc_trim(0) at its next reading: (RSS before, after), None if it did not answer."""
+    Path(f"{probe}.trim").touch()
+    deadline = time.monotonic() + every_s + 60
+    while time.monotonic() < deadline:
+        trims = [line["trim"] for line in probe_lines(probe) if "trim" in line]
+        if trims:
+            return trims[-1][0], trims[-1][1]
+        time.sleep(1.0)
+    return None
 
 
 def main() -> None:
@@ -541,6 +595,8 @@ def main() -> None:
     parser.add_argument("--sample-every", type=int, default=5, help="app: a row every N uploads (default 5)")
     parser.add_argument("--restart-every", type=float, default=60.0,
                         help="live: press STOP then START every S seconds, a new WebRTC connection (0: never; default 60)")
+    parser.add_argument("--heap", action="store_true",
+                        help="live: glibc's heaps and the peer connections inside the Streamlit process (benchmarks/heap_probe)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (its path is printed)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="unveil-soak-"))
