@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
+import types
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from fer_core import video as fer_video
 from fer_core.detection import FaceDetector
+from fer_core.identity import Gallery
 from fer_core.images import load_image
 from fer_core.store import FamilyStore
 from governance import audit_log, enrolment, family, retention
@@ -36,7 +39,8 @@ from tests.support.app import (
 )
 from tests.support.household_videos import cut_short_mp4
 from tests.support.paths import REPO
-from unveil.app import bias_upload, explain_view, photos, tables
+from unveil.app import bias_upload, explain_view, photos, tables, widgets
+from unveil.watch.household import Household
 
 APP = REPO / "app.py"
 PASSPHRASE = "correct horse battery staple"
@@ -1248,7 +1252,7 @@ def test_a_renewal_that_shortens_a_consent_warns_first_and_narrowing_the_scope_n
 
 
 # ----------------------------------------------------------------------------- Retention form, sweep, kept results,
-# option labels that read alike, the Live page without models, a damaged store on the Governance page
+# option labels that read alike, the Live page without models and its overlays, a damaged store on the Governance page
 
 
 def _retention_days(at: AppTest) -> dict:
@@ -1577,6 +1581,60 @@ def test_the_live_page_without_models_says_so_in_the_page_not_as_a_traceback(app
     assert not at.exception
     assert [e.value for e in at.error] == [
         f"Starting the live camera: model file not found: {tmp_path / 'no_models' / 'mtcnn_pnet.onnx'}"]
+
+
+@pytest.fixture
+def no_stream(monkeypatch) -> list:
+    """The Live page without its WebRTC stack (loading libsrtp in the test process crashed it once, as the page
+    says): streamlit-webrtc's webrtc_streamer as a run sees it with no browser, a stream that does not play. Gives
+    the frame callbacks it was handed, one per run."""
+    callbacks: list = []
+
+    def webrtc_streamer(**kwargs):
+        callbacks.append(kwargs["video_frame_callback"])
+        return types.SimpleNamespace(state=types.SimpleNamespace(playing=False))
+
+    fake = types.ModuleType("streamlit_webrtc")
+    fake.WebRtcMode, fake.webrtc_streamer = types.SimpleNamespace(SENDRECV="SENDRECV"), webrtc_streamer
+    monkeypatch.setitem(sys.modules, "streamlit_webrtc", fake)
+    pyav = types.ModuleType("av")
+    pyav.VideoFrame = object  # named in the page's annotations
+    monkeypatch.setitem(sys.modules, "av", pyav)
+    return callbacks
+
+
+BLANK = np.zeros((48, 64, 3), np.uint8)
+
+
+def test_the_live_pages_next_run_retires_the_overlay_of_the_one_before(app_env, no_stream):
+    """A WebRTC connection that ends before its video flows keeps its page run's overlay in aiortc's MediaRelay
+    for the life of the process (docs/reports/soak.md): each such run's overlay stayed whole, tracker and all."""
+    at = _app("live")
+    _no_exception(at)
+    first = at.session_state[widgets.LIVE_OVERLAY]
+    at.run()
+    _no_exception(at)
+    second = at.session_state[widgets.LIVE_OVERLAY]
+    assert len(no_stream) == 2 and second is not first
+    assert first.process(BLANK) is BLANK  # retired: what a stream still calling it gets back
+    assert second.process(BLANK) is not BLANK
+
+
+def test_locking_the_store_retires_the_live_pages_overlay(app_env, faces_dir, no_stream):
+    """Its tracker holds the household, and with it the decrypted gallery, however the overlay is kept alive."""
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    at.switch_page("unveil/app/pages/live.py").run()
+    _no_exception(at)
+    overlay = at.session_state[widgets.LIVE_OVERLAY]
+    assert overlay.recognition and overlay.process(BLANK) is not BLANK
+    # what the MediaRelay keeps of the run besides the overlay: the page's globals, through its frame callback
+    assert not [name for name, value in no_stream[-1].__globals__.items() if isinstance(value, (Gallery, Household))]
+    at.switch_page("unveil/app/pages/family.py").run()  # the Live page does not run again
+    at.button(key="sidebar_lock").click().run()
+    _no_exception(at)
+    assert widgets.LIVE_OVERLAY not in at.session_state
+    assert overlay.process(BLANK) is BLANK
 
 
 def test_a_damaged_store_shows_a_message_on_the_retention_tab_not_a_traceback(app_env):

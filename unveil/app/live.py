@@ -100,12 +100,17 @@ class LiveOverlay:
     names people: `recognition`). `departed()`, asked before each frame, says who left the gallery since
     (unveil.watch.household.Household.departed: erased in another tab or by the CLI, or their consent ended
     while the stream plays): faces named after them lose the name at once. Thread-safe: the page reads `stats()` and `take_recognitions()` from the script thread while
-    streamlit-webrtc calls `process` from its worker."""
+    streamlit-webrtc calls `process` from its worker.
+
+    `retire()` lets go of the tracker (and with it the household's gallery), `departed` and the recognitions not
+    yet taken, for good: a retired overlay hands frames back as they came. The page retires the overlay of its
+    previous run, and locking the store retires the current one, because aiortc may keep an overlay reachable for
+    the life of the process (retire's comment)."""
 
     def __init__(self, tracker: LiveTracker, *, recognition: bool,
                  departed: Callable[[], frozenset[str]] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._tracker = tracker
+        self._tracker: LiveTracker | None = tracker
         self._recognition = recognition
         self._departed = departed
         self._clock = clock
@@ -115,16 +120,28 @@ class LiveOverlay:
         self._labels: tuple[str, ...] = ()
         self._recognised: list[str | None] = []
 
+    @property
+    def recognition(self) -> bool:
+        """Whether faces are compared with the family gallery (and named)."""
+        return self._recognition
+
     def process(self, frame: np.ndarray) -> np.ndarray:
-        """The RGB frame with its faces drawn on it (a new array; the frame is not changed)."""
+        """The RGB frame with its faces drawn on it (a new array; the frame is not changed); once retired, the
+        frame itself."""
+        with self._lock:
+            tracker, departed = self._tracker, self._departed
+        if tracker is None:
+            return frame
         now = self._clock()
-        if self._departed is not None:
-            self._tracker.unname(self._departed())
-        live = self._tracker.step(frame, now)
+        if departed is not None:
+            tracker.unname(departed())
+        live = tracker.step(frame, now)
         labels = tuple(face_label(face.emotion, face.probabilities, face.identity, recognition=self._recognition)
                        for face in live.faces)
         drawn = draw_in_frame(frame, [face.box for face in live.faces], labels)
         with self._lock:
+            if self._tracker is None:  # retired while this frame was worked on: nothing of it is kept
+                return drawn
             self._frames += 1
             self._times.append(now)
             while self._times and self._times[0] < now - RATE_WINDOW_S:
@@ -134,6 +151,21 @@ class LiveOverlay:
                 # Counted once per appearance, as `unveil watch` does: a new face, or one named later.
                 self._recognised += [event.person_id for event in live.events if event.kind in (APPEAR, NAMED)]
         return drawn
+
+    def retire(self) -> None:
+        """Let go of the tracker, `departed` and the recognitions not yet taken; `process` then hands frames back
+        unchanged (a frame streamlit-webrtc's worker had already begun is drawn, and nothing of it kept).
+
+        Why: aiortc 1.16.0's process-wide MediaRelay drops a subscription only once a frame was read through it, so a
+        WebRTC connection that ends before its video flows keeps streamlit-webrtc 0.79's track, its
+        CallbackAttachableProcessor, the page run's `_on_frame` and that run's globals, this overlay among them,
+        for the life of the process (docs/reports/soak.md, the Live page). Retired, the overlay there holds no
+        member's name or embedding and no tracker."""
+        with self._lock:
+            self._tracker = None
+            self._departed = None
+            self._recognised = []
+            self._labels = ()
 
     def stats(self) -> LiveStats:
         with self._lock:

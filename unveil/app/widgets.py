@@ -21,6 +21,7 @@ from governance.scheduled_sweeps import ScheduledSweeps
 from unveil.app import photos, tables
 from unveil.app import session as app_session
 from unveil.app.enrolment import CameraShots, user_zone
+from unveil.app.live import LiveOverlay
 from unveil.app.text import shown
 
 log = logging.getLogger("unveil.app")
@@ -48,6 +49,8 @@ _ENROL_SHOTS = "unveil_enrol_shots"
 # counts the member sets this session has named with, so a result made for one is never taken for the next.
 _GALLERY = "unveil_gallery"
 _GALLERY_GENERATION = "unveil_gallery_generation"
+# The unveil.app.live.LiveOverlay the Live page's latest run made, retired by its next run and by locking the store
+LIVE_OVERLAY = "unveil_live_overlay"
 
 
 @st.cache_resource(show_spinner="Loading the models (once per app start)...")
@@ -166,7 +169,7 @@ def sidebar_status() -> None:
 
 def lock_store() -> None:
     """Forget the store's keys, every result that may name a member and the camera shots kept for an enrolment
-    or a re-embedding."""
+    or a re-embedding, and retire the Live page's overlay."""
     current = st.session_state.pop(STORE, None)
     if current is not None:
         current.close()
@@ -176,6 +179,17 @@ def lock_store() -> None:
     st.session_state.pop(SWEEP_RECEIPTS, None)  # so do these
     st.session_state.pop(SCHEDULED_SWEEPS, None)
     st.session_state.pop(_ENROL_SHOTS, None)
+    live_overlay_made(None)  # its tracker may hold the gallery
+
+
+def live_overlay_made(overlay: LiveOverlay | None) -> None:
+    """Keep the overlay the Live page's run made (None: it made none) and retire the one kept before (its
+    LiveOverlay.retire says why)."""
+    earlier = st.session_state.pop(LIVE_OVERLAY, None)
+    if earlier is not None and earlier is not overlay:
+        earlier.retire()
+    if overlay is not None:
+        st.session_state[LIVE_OVERLAY] = overlay
 
 
 def forget_results() -> None:

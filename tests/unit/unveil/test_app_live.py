@@ -1,10 +1,12 @@
 """unveil.app.live without Streamlit or a browser: real frames analysed and drawn on, the rate counted."""
 from __future__ import annotations
 
+import gc
 import logging
 import platform
 import subprocess
 import sys
+import weakref
 
 import numpy as np
 import pytest
@@ -137,6 +139,39 @@ def test_a_store_locked_while_the_stream_plays_names_no_one_and_keeps_the_stream
             assert overlay.process(frame).shape == frame.shape
     assert overlay.stats().labels[0].endswith(" · unknown") and household.person_ids == frozenset()
     assert [r.getMessage() for r in caplog.records] == [GALLERY_UNREADABLE.format(kind="StoreError")]  # once
+
+
+def test_a_retired_overlay_lets_go_of_the_household_and_hands_frames_back_unchanged(frame, store):
+    """aiortc's MediaRelay keeps a connection that ended before its video flowed, and with it the page run's
+    overlay, for the life of the process: retired, that overlay held on to its tracker and household all the same."""
+    record = ConsentRecord.new(subject="Ana Lima", purpose="name family members", days=365, now=store_now(store))
+    family.enroll(store, "Ana Lima", np.ones((1, 4), np.float32), record, model="fake")
+    household = Household(store, _EveryFaceIsAna())
+    tracker = _tracker(identify=household)
+    overlay = live.LiveOverlay(tracker, recognition=True, departed=household.departed)
+    for _ in range(3):
+        overlay.process(frame)
+    gone = weakref.ref(household), weakref.ref(tracker)
+    overlay.retire()
+    del household, tracker
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None]
+    assert overlay.process(frame) is frame  # a frame the worker hands it after all
+    assert overlay.take_recognitions() == [] and overlay.stats().labels == () and overlay.recognition
+
+
+def test_a_frame_the_worker_began_before_the_overlay_was_retired_is_drawn_and_nothing_of_it_kept(frame):
+    ana = Match("id-ana", "Ana", 0.3, "id-ana", None, float("inf"), "match")
+
+    def departed() -> frozenset[str]:  # asked as the frame begins: the page's next run retires the overlay then
+        overlay.retire()
+        return frozenset()
+
+    overlay = live.LiveOverlay(_tracker(identify=lambda rgb, landmarks: ana), recognition=True, departed=departed)
+    drawn = overlay.process(frame)
+    assert drawn.shape == frame.shape and drawn is not frame
+    assert overlay.stats() == live.LiveStats(0, 0.0, ()) and overlay.take_recognitions() == []
+    assert overlay.process(frame) is frame
 
 
 def test_the_stream_asks_no_stun_or_turn_server():

@@ -14,16 +14,24 @@ st.title("Live camera")
 st.caption(live.VIDEO_STAYS_HERE)
 st.caption(live.NO_CAMERA)
 
-overlay = None
-with _ui.friendly_errors(STARTING):
+
+def _started() -> live.LiveOverlay:
+    # Made in a function so that the page's globals, which `_on_frame` keeps alive (LiveOverlay.retire says how
+    # long), hold the overlay, not the gallery or the household.
     models, gallery = _ui.analyzer(), _ui.gallery()
     # The stream may play for hours: its household follows the store, as `unveil watch`'s does, so a member
     # erased elsewhere, or whose consent ends, is unnamed within a frame.
     household = Household(_ui.store(), models.identity_model) if gallery is not None else None
     tracker = LiveTracker(detect=_ui.live_detector().detect, emotion_model=models.emotion_model, identify=household)
-    overlay = live.LiveOverlay(tracker, recognition=household is not None,
-                               departed=household.departed if household is not None else None)
+    return live.LiveOverlay(tracker, recognition=household is not None,
+                            departed=household.departed if household is not None else None)
+
+
+overlay = None
+with _ui.friendly_errors(STARTING):
+    overlay = _started()
 if overlay is None:
+    _ui.live_overlay_made(None)  # no stream here this run: the component is not drawn
     st.stop()
 
 # The WebRTC stack (aiortc with its native libsrtp, PyAV's ffmpeg) loads only once the page can run. Its
@@ -40,7 +48,11 @@ def _on_frame(frame: av.VideoFrame) -> av.VideoFrame:
 stream = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, rtc_configuration=live.RTC_CONFIGURATION,
                          media_stream_constraints={"video": True, "audio": False},
                          video_frame_callback=_on_frame, async_processing=True)
-if gallery is None:
+# streamlit-webrtc 0.79's webrtc_streamer hands a playing stream's worker this run's `_on_frame`
+# (WebRtcWorker.update_video_callbacks, at each run), and a worker it starts later gets it too: from here on only a
+# frame already begun goes through an earlier run's overlay, which a retired overlay hands back unchanged.
+_ui.live_overlay_made(overlay)
+if not overlay.recognition:
     st.info(photos.names_not_checked(store_unlocked=_ui.store() is not None,
                                      store_exists=_ui.store_exists()))
 status = st.empty()
@@ -55,4 +67,4 @@ def _shown() -> None:
     _ui.sweep_if_due()  # a stream may play for days
 
 
-live.while_playing(lambda: stream.state.playing, overlay, _ui.store() if household is not None else None, _shown)
+live.while_playing(lambda: stream.state.playing, overlay, _ui.store() if overlay.recognition else None, _shown)
