@@ -19,7 +19,9 @@ transaction only to build it faster: the entries are the same) with a "sweep" en
 writes, the last of them now. Then each command the household runs, in a fresh process under /usr/bin/time: `unveil
 audit verify` (unlocked and --no-unlock), `unveil family list`, and the app (app.py run by Streamlit's AppTest): the
 store unlocked on the Family page (the click until the page is drawn: the unlock, its retention sweep, the page),
-then the Governance page drawn. The commands' seconds include the interpreter's start and imports; the app's are
+then the Governance page drawn; and the retention sweep alone (`sweep`, run as the app's unlock runs it), with the
+longest time a connection of its own found unveil.db's write lock held meanwhile (tried every 5 ms): how long another
+session's write waits for it. The commands' seconds include the interpreter's start and imports; the app's are
 timed inside it; memory is /usr/bin/time's maximum resident set size (for the app: of the whole process).
 
 --compare DIR measures each store again with the code of another commit (git archive COMMIT | tar -x -C DIR; cp
@@ -34,6 +36,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -225,6 +228,41 @@ def step(args: argparse.Namespace) -> None:
     print(f"{unlocked:.1f} {drawn:.1f}")
 
 
+def sweep_lock(args: argparse.Namespace) -> None:
+    """The retention sweep over the store, in this process (`grow` runs it in a fresh one). Prints its seconds and the
+    longest stretch, in seconds, during which another connection was refused unveil.db's write lock meanwhile."""
+    from governance import retention
+
+    path, stop, longest = Path(args.data_dir) / DATA_FILE, threading.Event(), [0.0]
+
+    def probe() -> None:
+        with contextlib.closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as conn:
+            refused_since = None
+            while not stop.is_set():
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("ROLLBACK")
+                    refused_since = None
+                except sqlite3.OperationalError:
+                    now = time.perf_counter()
+                    refused_since = refused_since or now
+                    longest[0] = max(longest[0], now - refused_since)
+                time.sleep(0.005)
+
+    with FamilyStore(args.data_dir) as store:
+        store.unlock(PASSPHRASE)
+        prober = threading.Thread(target=probe)
+        prober.start()
+        started = time.perf_counter()
+        try:
+            retention.sweep(store)
+        finally:
+            took = time.perf_counter() - started
+            stop.set()
+            prober.join()
+    print(f"{took:.1f} {longest[0]:.2f}")
+
+
 def measured(argv: list[str], code: Path = REPO) -> tuple[float, float, str]:
     """(wall s, peak RSS MiB, stdout's last line) of a command in a fresh process, on the code in `code`."""
     env = {**os.environ, "UNVEIL_PASSPHRASE": PASSPHRASE, "PYTHONPATH": str(code)}
@@ -246,6 +284,8 @@ def measure(data: Path, code: Path) -> list[str]:
                  [*cli, "family", "list", *store_args]):
         wall, rss, _ = measured(argv, code)
         cells.append(f"{wall:.1f} ({rss:.0f})")
+    _, _, swept = measured([sys.executable, str(code / "benchmarks" / Path(__file__).name), "sweep", str(data)], code)
+    cells += swept.split()
     _, rss, times = measured([sys.executable, str(code / "benchmarks" / Path(__file__).name), "step", str(data)], code)
     return [*cells, *times.split(), f"{rss:.0f}"]
 
@@ -255,8 +295,8 @@ def run_grow(args: argparse.Namespace) -> None:
     print(f"cores {os.cpu_count()}; load average at the start {os.getloadavg()[0]:.2f}"
           + (f"; --compare {args.compare}" if args.compare else "") + "\n")
     print("| entries | code | unveil.db MB | build s | audit verify s (MiB) | verify --no-unlock s (MiB) | family list s "
-          "(MiB) | app: unlock s | app: Governance page s | app MiB |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "(MiB) | sweep s | sweep: write lock held s | app: unlock s | app: Governance page s | app MiB |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for entries in args.entries:
         with tempfile.TemporaryDirectory() as folder:
             data = Path(folder) / "store"
@@ -285,6 +325,9 @@ def main() -> None:
     stepping = commands.add_parser("step", help="(internal) the app over a store, run by grow")
     stepping.add_argument("data_dir")
     stepping.set_defaults(handler=step)
+    sweeping = commands.add_parser("sweep", help="(internal) the retention sweep over a store, run by grow")
+    sweeping.add_argument("data_dir")
+    sweeping.set_defaults(handler=sweep_lock)
     args = parser.parse_args()
     args.handler(args)
 
