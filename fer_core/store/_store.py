@@ -195,17 +195,41 @@ def _place_new(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def _make_private_folders(path: Path) -> None:
+def _make_private_folders(path: Path) -> list[Path]:
     """Make `path` and each missing folder above it 0700 (less what the umask takes away), as the XDG base directory
     spec asks of a data folder's parents: mkdir(parents=True) made them 0777 less the umask, so under umask 000 a new
     ~/.local/share was writable by every user of the machine, who could then move the store aside and put another in
-    its place. Folders that exist keep their mode."""
+    its place. Folders that exist keep their mode. Returns the folders made here, outermost first; when one cannot
+    be made, those made before it are removed again."""
     missing = []
     while not path.exists() and path != path.parent:
         missing.append(path)
         path = path.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
+    made: list[Path] = []
+    try:
+        for folder in reversed(missing):
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                if not folder.is_dir():
+                    raise
+                continue  # made meanwhile by someone else: not ours to remove
+            made.append(folder)
+    except BaseException:
+        _remove_made_folders(made)
+        raise
+    return made
+
+
+def _remove_made_folders(made: list[Path]) -> None:
+    """Remove the folders _make_private_folders made, innermost first, each only while it is empty: a `family init`
+    that failed left the empty data folder behind (and ~/.local/share/... above it). A folder that something was
+    put in meanwhile stays, and so do the folders above it."""
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 # Descriptors that _read_raw reads the store's files through, one per file (device, inode), never closed: closing
@@ -419,69 +443,73 @@ class FamilyStore:
         params = scrypt or _crypto.ScryptParams()
         data_dir = resolve_data_dir(data_dir)
         try:  # a read-only home or file system, another user's folder, a file in the way: said, not a traceback
-            _make_private_folders(data_dir)
+            made = _make_private_folders(data_dir)
         except OSError as exc:
             raise _folder_refused(data_dir, exc) from None
-        if (data_dir / DATA_FILE).exists():
-            raise StoreExistsError(data_dir)
-        if (data_dir / KEYS_FILE).exists():
-            raise LoneKeysFileError(data_dir)
-        store_id, master, now = _new_id(), _crypto.new_key(), clock()
-        # Both files are built in a private staging folder, then linked into place: a crash leaves
-        # either no store or a whole one, and os.link refuses to replace a file made concurrently. (On a file
-        # system without hard links, _place_new takes the name first: a crash between the two steps can leave
-        # an empty unveil.db, which opens as damaged and holds nothing yet.)
-        try:
-            staging = Path(tempfile.mkdtemp(prefix=".unveil-new-", dir=data_dir))
-        except OSError as exc:  # the folder exists but this user cannot write it, or its disk is full
-            raise _folder_refused(data_dir, exc) from None
-        try:
-            _new_db_file(staging / DATA_FILE)
-            main = _connect(staging / DATA_FILE, busy_timeout)
+        try:  # a failed creation leaves none of the folders it made
+            if (data_dir / DATA_FILE).exists():
+                raise StoreExistsError(data_dir)
+            if (data_dir / KEYS_FILE).exists():
+                raise LoneKeysFileError(data_dir)
+            store_id, master, now = _new_id(), _crypto.new_key(), clock()
+            # Both files are built in a private staging folder, then linked into place: a crash leaves
+            # either no store or a whole one, and os.link refuses to replace a file made concurrently. (On a file
+            # system without hard links, _place_new takes the name first: a crash between the two steps can leave
+            # an empty unveil.db, which opens as damaged and holds nothing yet.)
             try:
-                main.executescript(_schema.MAIN)
-                main.execute("BEGIN IMMEDIATE")
-                main.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                                 [("store_id", store_id), ("schema_version", _schema.SCHEMA_VERSION),
-                                  ("created_at", repr(now)), ("master_id", _master_id(master))])
-                if passphrase is not None:
-                    cls._write_passphrase_slot(main, store_id, master, passphrase, params, now)
-                if secret is not None:
-                    cls._write_key_file_slot(main, store_id, master, secret, now)
-                audit_key = _crypto.derive_subkey(master, "audit mac")
-                cls._seal_retention(main, audit_key)  # no settings yet, sealed: deleting the seal is then tampering
-                _audit.append(main, event="store_created", ts=now, person_id=None, seal_name=lambda _seq: None,
-                              details={"passphrase": passphrase is not None, "key_file": secret is not None},
-                              mac_key=audit_key)
-                anchor = _audit.sealed_head(main)
-                main.execute("COMMIT")
+                staging = Path(tempfile.mkdtemp(prefix=".unveil-new-", dir=data_dir))
+            except OSError as exc:  # the folder exists but this user cannot write it, or its disk is full
+                raise _folder_refused(data_dir, exc) from None
+            try:
+                _new_db_file(staging / DATA_FILE)
+                main = _connect(staging / DATA_FILE, busy_timeout)
+                try:
+                    main.executescript(_schema.MAIN)
+                    main.execute("BEGIN IMMEDIATE")
+                    main.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                     [("store_id", store_id), ("schema_version", _schema.SCHEMA_VERSION),
+                                      ("created_at", repr(now)), ("master_id", _master_id(master))])
+                    if passphrase is not None:
+                        cls._write_passphrase_slot(main, store_id, master, passphrase, params, now)
+                    if secret is not None:
+                        cls._write_key_file_slot(main, store_id, master, secret, now)
+                    audit_key = _crypto.derive_subkey(master, "audit mac")
+                    cls._seal_retention(main, audit_key)  # no settings yet, sealed: deleting the seal is then tampering
+                    _audit.append(main, event="store_created", ts=now, person_id=None, seal_name=lambda _seq: None,
+                                  details={"passphrase": passphrase is not None, "key_file": secret is not None},
+                                  mac_key=audit_key)
+                    anchor = _audit.sealed_head(main)
+                    main.execute("COMMIT")
+                finally:
+                    main.close()
+                cls._build_keys_db(staging / KEYS_FILE, store_id, busy_timeout, anchor)
+                try:
+                    _place_new(staging / DATA_FILE, data_dir / DATA_FILE)
+                except FileExistsError:
+                    raise StoreExistsError(data_dir) from None
+                try:
+                    _place_new(staging / KEYS_FILE, data_dir / KEYS_FILE)
+                except FileExistsError:  # a keys.db appeared meanwhile: it is not ours to replace
+                    (data_dir / DATA_FILE).unlink()
+                    raise LoneKeysFileError(data_dir) from None
+                _fsync_dir(data_dir)
+            except StoreError:  # StoreExistsError is a FileExistsError: not a folder refused
+                raise
+            except OSError as exc:  # the staging folder's files: made, but the disk has no room for them
+                if exc.errno in _NO_ROOM:
+                    raise StoreFullError(data_dir) from None
+                raise
+            except sqlite3.DatabaseError as exc:  # SQLite's writes there: a full disk, or one that refused a write
+                if (refused := _refused_write(data_dir, exc)) is not None:
+                    raise refused from None
+                raise
             finally:
-                main.close()
-            cls._build_keys_db(staging / KEYS_FILE, store_id, busy_timeout, anchor)
-            try:
-                _place_new(staging / DATA_FILE, data_dir / DATA_FILE)
-            except FileExistsError:
-                raise StoreExistsError(data_dir) from None
-            try:
-                _place_new(staging / KEYS_FILE, data_dir / KEYS_FILE)
-            except FileExistsError:  # a keys.db appeared meanwhile: it is not ours to replace
-                (data_dir / DATA_FILE).unlink()
-                raise LoneKeysFileError(data_dir) from None
-            _fsync_dir(data_dir)
-        except StoreError:  # StoreExistsError is a FileExistsError: not a folder refused
+                for leftover in staging.iterdir():
+                    leftover.unlink()
+                staging.rmdir()
+        except BaseException:
+            _remove_made_folders(made)
             raise
-        except OSError as exc:  # the staging folder's files: made, but the disk has no room for them
-            if exc.errno in _NO_ROOM:
-                raise StoreFullError(data_dir) from None
-            raise
-        except sqlite3.DatabaseError as exc:  # SQLite's writes there: a full disk, or one that refused a write
-            if (refused := _refused_write(data_dir, exc)) is not None:
-                raise refused from None
-            raise
-        finally:
-            for leftover in staging.iterdir():
-                leftover.unlink()
-            staging.rmdir()
         store = cls(data_dir, busy_timeout=busy_timeout, clock=clock)
         store._set_master(master)
         _crypto.wipe(master)
@@ -1353,6 +1381,25 @@ class FamilyStore:
             if self._keeps_manifests(self._conn()):
                 self._write_manifest(self._conn(), person_id, {})
             return person_id
+
+    @_damage_is_typed
+    def rename_person(self, person_id: str, name: str) -> str:
+        """Give an enrolled person another name and return it as stored (_names.clean_name): sealed again under
+        their own data key, bound to their times as before; their id, and everything keyed on it, stays.
+        PersonExistsError if another member's name reads the same (as for add_person; their own may, to change
+        its case or spacing), PersonNameError for a name the store refuses, PersonNotFoundError for an unknown id."""
+        name = _names.clean_name(name)
+        with self.transaction():
+            self._require_master()
+            conn = self._conn()
+            row = conn.execute("SELECT created_at, last_seen_at FROM people WHERE id = ?", (person_id,)).fetchone()
+            if row is None:
+                raise PersonNotFoundError(person_id)
+            if any(p.id != person_id and _names.same_name(p.name, name) for p in self.people(errors="skip")):
+                raise PersonExistsError(name)
+            conn.execute("UPDATE people SET name = ? WHERE id = ?",
+                         (self._seal(person_id, "people", person_id, "name", name.encode("utf-8"), tuple(row)), person_id))
+            return name
 
     def _person_from_row(self, conn: sqlite3.Connection, row: tuple) -> Person:
         person_id, sealed, created, seen = row

@@ -48,7 +48,7 @@ def test_a_store_made_on_a_full_disk_is_store_full_and_leaves_nothing(tmp_path, 
     with pytest.raises(StoreFullError) as err:
         h.new_store(tmp_path / "store")
     assert str(err.value) == FULL_MESSAGE.format(data_dir=tmp_path / "store")
-    assert list((tmp_path / "store").iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # not even the folder made for it
     monkeypatch.undo()
     h.new_store(tmp_path / "store").close()  # room again: made in the same folder
 
