@@ -9,7 +9,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from fer_core.store import FamilyStore
-from governance import family
+from governance import family, kept_results
 from governance.consent import ConsentRecord
 from tests.support.app import FAMILY_PASSPHRASE
 from tests.support.paths import REPO
@@ -82,3 +82,44 @@ def test_the_analyze_page_draws_one_page_of_photos_and_says_how_many_there_are(a
         assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="analyze_photo_page").options == ["1-20 of 40", "21-40 of 40"]
     assert len(at.header) == 20
+
+
+def test_the_kept_results_page_lists_one_page_of_kept_results_and_offers_only_those(app_env, family_store_dir):
+    """The page drew every kept result in its table and offered every one in its "Open" picker on every click: 5,000
+    were 395 KiB, 50,000 about 4 MB (docs/reports/heavy_use.md). It now draws one page of them, newest first."""
+    shutil.copytree(family_store_dir, app_env)
+    total = 2 * tables.KEPT_PER_PAGE + 5
+    with FamilyStore(app_env) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        for n in range(1, total + 1):
+            kept_results.keep_analysis(store, [{"source": f"IMG_{n:03d}.jpg", "face": 1, "emotion": "happy"}],
+                                       person_ids=[None])
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("unveil/app/pages/family.py").run()
+    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
+    at.button[0].click().run()
+    at.switch_page("unveil/app/pages/kept.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    newest = [f"IMG_{n:03d}.jpg" for n in range(total, 0, -1)]
+    assert list(at.dataframe[0].value["photos"]) == newest[:tables.KEPT_PER_PAGE]
+    assert len(at.selectbox(key="kept_open").options) == tables.KEPT_PER_PAGE
+    picker = at.selectbox(key="kept_page")
+    assert picker.options == ["1-50 of 105", "51-100 of 105", "101-105 of 105"]
+    assert tables.KEPT_SHOWN.format(first=1, last=50, total=total) in [c.value for c in at.caption]
+
+    picker.select_index(2).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert list(at.dataframe[0].value["photos"]) == newest[-5:]
+    opened = at.selectbox(key="kept_open")
+    assert [option.split(": ")[1] for option in opened.options] == [f"{photo} (1 face)" for photo in newest[-5:]]
+    assert at.header[0].value == opened.options[0]  # the page's first result is the one open
+    assert tables.KEPT_SHOWN.format(first=101, last=105, total=total) in [c.value for c in at.caption]
+
+    for photo in newest[-5:]:  # a deletion keeps the page shown; once the last page is gone, the one before it
+        next(w for w in at.checkbox if w.key and w.key.startswith("kept_delete_")).check().run()
+        at.button(key="kept_delete_submit").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert photo in at.success[0].value
+    assert at.selectbox(key="kept_page").options == ["1-50 of 100", "51-100 of 100"]
+    assert list(at.dataframe[0].value["photos"]) == newest[50:100]

@@ -99,13 +99,21 @@ PHOTOS_PER_PAGE = 20
 PHOTOS_SHOWN = "Showing photos {first}-{last} of {total}; the results table and the downloads below hold all of them."
 
 
-def photo_pages(total: int, per_page: int = PHOTOS_PER_PAGE) -> list[range]:
-    """The photos (their indexes in the session's list) of each page of the Analyze page, in order."""
+# The Kept results page lists one page of kept results, and offers only those in its "Open" picker: drawn whole, 5,000
+# kept results were a table of 395 KiB and a picker of 5,000 options sent on every click, 50,000 about 4 MB
+# (docs/reports/heavy_use.md). A row is one line of text, so a page holds more of them than of photos.
+KEPT_PER_PAGE = 50
+KEPT_SHOWN = "Showing kept results {first}-{last} of {total}."
+
+
+def page_ranges(total: int, per_page: int = PHOTOS_PER_PAGE) -> list[range]:
+    """The items (their indexes in the page's list: the Analyze page's photos, the kept results) of each page, in
+    order."""
     return [range(start, min(start + per_page, total)) for start in range(0, total, per_page)]
 
 
-def photo_page_label(page: range, total: int) -> str:
-    """A page of photos as the page picker names it: "21-40 of 200"."""
+def page_label(page: range, total: int) -> str:
+    """A page as its picker names it: "21-40 of 200"."""
     return f"{page.start + 1}-{page.stop} of {total}"
 
 

@@ -30,9 +30,18 @@ if not results:
     st.stop()
 
 st.caption(f"{app_session.plural(len(results), 'kept result')}, newest first.")
-st.dataframe(tables.kept_table(results), hide_index=True)
-by_id = {result.id: result for result in results}
-labels = tables.kept_labels(results)
+pages = tables.page_ranges(len(results), tables.KEPT_PER_PAGE)
+# The picker holds page numbers, so a deletion keeps the page shown; when the last page is gone, the one before it.
+st.session_state["kept_page"] = min(st.session_state.get("kept_page", 0), len(pages) - 1)
+shown_page = pages[0]
+if len(pages) > 1:
+    shown_page = pages[st.selectbox("Kept results shown", range(len(pages)), key="kept_page",
+                                    format_func=lambda number: tables.page_label(pages[number], len(results)))]
+    st.caption(tables.KEPT_SHOWN.format(first=shown_page.start + 1, last=shown_page.stop, total=len(results)))
+on_page = results[shown_page.start:shown_page.stop]
+st.dataframe(tables.kept_table(on_page), hide_index=True)
+by_id = {result.id: result for result in on_page}
+labels = tables.kept_labels(results)  # numbered over all of them: a label names the same result on every page
 chosen = by_id[st.selectbox("Open", list(by_id), format_func=lambda rid: labels[rid], key="kept_open")]
 
 st.header(shown(labels[chosen.id]))
