@@ -25,6 +25,8 @@ EVENTS: dict[str, str] = {
                   "rotated (every data key re-wrapped)",
     "enrol": "a person was enrolled (counts of embeddings and thumbnails stored)",
     "embeddings_added": "more embeddings were stored for an enrolled person",
+    "renamed": "an enrolled person was given another name (their governing consent restated under it; neither name "
+               "in the details)",
     "recognise": "faces were compared against the family gallery (counts only, never images; period_s: the seconds "
                  "the counts were summed over)",
     "consent_granted": "a consent record was stored",

@@ -329,6 +329,17 @@ def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecor
     return record
 
 
+def restated_for(record: ConsentRecord, name: str) -> ConsentRecord:
+    """The consent `record` restated for its subject under another name (governance.family.rename stores it): the
+    same consent, with its own dates, purpose, scope and giver, but given by the subject under their new name where
+    they gave it themself. A record keeps the names it was given under; without the restatement, a renewal "by
+    themself" under the new name would read as a guardian's (another name than the subject's). ConsentError when the
+    restated record is not consistent (a guardian's consent for someone renamed to the guardian's name)."""
+    restated = replace(record, subject=name, given_by=name if record.relation == "self" else record.given_by)
+    restated.validate(now=restated.given_at)  # complete and consistent as given; the clock says nothing of it
+    return restated
+
+
 def withdraw(store: FamilyStore, person_id: str) -> erasure.ErasureReceipt:
     """Consent withdrawn: erase the person at once (rows deleted, data key destroyed, store scrubbed)."""
     with store.transaction():

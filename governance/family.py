@@ -4,7 +4,7 @@
     photos = [enrolment.read_photo(data, label, analyzer.detector.detect) for label, data in files.items()]
     done = enrol_from_photos(store, "Ana", photos, record, model=analyzer.identity_model)
     done.left_out                                   # a note for each photo not used
-    members(store); purge(store, "Ana")
+    members(store); rename(store, "Ana", "Ana María"); purge(store, "Ana María")
 
 Enrolment is one transaction: the person, their consent record, their embeddings (and thumbnails if
 the consent's scope allows them) and the audit entries commit together or not at all.
@@ -302,6 +302,54 @@ def purge(store: FamilyStore, who: str) -> erasure.ErasureReceipt:
     """Erase a person on request (by name or id) and return the receipt. By id it needs nothing of
     theirs to be readable: a member whose name or rows are damaged can still be erased."""
     return erasure.purge_person(store, resolve_id(store, who), reason="request")
+
+
+# Why a member is not renamed; nothing is changed. NAME_TAKEN names the member who has the name already: enrolment
+# refuses a second member whose name reads the same (fer_core.store._names), and so does renaming.
+NAME_TAKEN = "{name!r} reads as the name of {other}, another member; nothing was changed"
+NAME_UNCHANGED = "{name} already has that name; nothing was changed"
+
+
+class RenameError(UnveilError, ValueError):
+    """A member is not renamed (NAME_TAKEN, NAME_UNCHANGED); nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Renamed:
+    person_id: str
+    before: str
+    name: str
+    consent_restated: bool  # False for a member with no consent record (enrolled by a version that kept none)
+
+
+def rename(store: FamilyStore, who: str, name: str) -> Renamed:
+    """Give a member (by name or id) another name: a name mistyped at enrolment, or one that changed (marriage, a
+    nickname), without erasing them (which would take their consent history, their face prints and the results
+    kept that name them, and need their photos again). Their id stays, and with it everything keyed on it: face prints,
+    thumbnails, consent records, kept results, erasure receipts and the audit log's entries.
+
+    One transaction: the name (as enrolment stores it, `check_name`), the governing consent record restated under the
+    new name (the same consent, its dates, purpose, scope and giver kept, given by the member themself under their
+    new name when it was theirs; earlier records stay as they were given), and a "renamed" audit entry, which names
+    them as every entry does (by id, the name sealed under their key), with no name in its details.
+    PersonNameError for a name enrolment refuses, RenameError when another member's name reads the same
+    (NAME_TAKEN) or it is their name already (NAME_UNCHANGED), PersonNotFoundError or AmbiguousNameError for `who`;
+    nothing is changed then."""
+    name = check_name(name)
+    with store.transaction():  # read under the write lock: a member enrolled meanwhile under that name is seen
+        person = resolve(store, who)
+        if name == person.name:
+            raise RenameError(NAME_UNCHANGED.format(name=person.name))
+        other = next((p for p in store.people(errors="skip") if p.id != person.id and same_name(p.name, name)), None)
+        if other is not None:
+            raise RenameError(NAME_TAKEN.format(name=name, other=other.name))
+        store.rename_person(person.id, name)
+        record = consent.latest(store, person.id)
+        if record is not None:
+            restated = consent.restated_for(record, name)
+            store.add_consent(person.id, restated.to_details())
+        audit_log.record(store, "renamed", person_id=person.id, details={"consent_restated": record is not None})
+    return Renamed(person.id, person.name, name, record is not None)
 
 
 def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: int, named: int | None = None,

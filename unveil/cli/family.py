@@ -1,4 +1,4 @@
-"""`unveil family init|enroll|list|purge|passwd|check|backup`: the encrypted family store from the shell."""
+"""`unveil family init|enroll|list|reembed|rename|purge|passwd|check|backup`: the encrypted family store from the shell."""
 from __future__ import annotations
 
 import argparse
@@ -83,6 +83,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="in PHOTO (as given), which face is theirs: face N as `unveil analyze` numbers them "
                               "(rows top to bottom, each left to right; from 1)")
     reembed.set_defaults(handler=_reembed)
+
+    rename = commands.add_parser(
+        "rename", help="give a member another name (mistyped at enrolment, or changed): their face prints, consent "
+                       "and kept results stay theirs")
+    add_store_arguments(rename)
+    rename.add_argument("who", help="their name now, or their id")
+    rename.add_argument("name", help="their new name")
+    rename.set_defaults(handler=_rename)
 
     purge = commands.add_parser("purge", help="erase a member (or --all) and print the deletion receipt")
     add_store_arguments(purge)
@@ -292,6 +300,21 @@ def _reembed(args: argparse.Namespace) -> int:
         else:
             count = family.reembed_from_thumbnails(store, person.id, model=model)
     print((REEMBED_FROM_PHOTOS_DONE if photos else REEMBED_DONE).format(name=person.name, count=count, model=model.name))
+    return 0
+
+
+RENAMED = "renamed {before} to {name} ({person_id})"
+# Their consent is the one they gave: the CLI says it is kept, now under the new name (governance.consent.restated_for).
+CONSENT_RESTATED = "; their consent is kept, restated under the new name"
+
+
+@reports_errors
+def _rename(args: argparse.Namespace) -> int:
+    family.check_name(args.name)  # a name that cannot be a member's is said before the passphrase is asked for
+    with open_unlocked(args) as store:
+        done = family.rename(store, args.who, args.name)
+    said = RENAMED.format(before=done.before, name=done.name, person_id=done.person_id)
+    print(shown(said + (CONSENT_RESTATED if done.consent_restated else "")))
     return 0
 
 

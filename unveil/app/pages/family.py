@@ -9,7 +9,7 @@ from fer_core.images import PHOTO_SUFFIXES
 from fer_core.model_files import identity_model_name
 from fer_core.store import MIN_PASSPHRASE_CHARS
 from governance import clock, consent, enrolment, erasure, family
-from unveil.app import alt_text, tables
+from unveil.app import alt_text, renaming, tables
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
@@ -154,6 +154,23 @@ with members_tab:
         st.info("No one is enrolled yet.")
     else:
         st.dataframe(tables.members_table(members, app_enrolment.user_zone(st.context.timezone)), hide_index=True)
+        with st.expander(renaming.RENAME_TITLE):
+            st.caption(renaming.RENAME_HOW)
+            named = {member.person_id: member for member in members}
+            renamed_id = st.selectbox("Member", list(named), format_func=lambda pid: named[pid].name, key="rename_member")
+            # Keyed by the member and renewed after a rename: a name typed for one is never given to another.
+            new_name = st.text_input(renaming.NEW_NAME,
+                                     key=app_session.widget_key(st.session_state, "rename", "name", renamed_id))
+            renamed = named[renamed_id]
+            if st.button(renaming.RENAME_BUTTON.format(name=shown(renamed.name)), key="rename_submit"):
+                if not new_name.strip():
+                    st.error(renaming.ENTER_NEW_NAME)
+                else:
+                    with _ui.friendly_errors(f"Renaming {renamed.name}"):
+                        st.session_state[FLASH] = renaming.rename(store, renamed, new_name)
+                        _ui.family_changed()  # the gallery's labels, and the names of the photos analysed
+                        app_session.renew(st.session_state, "rename")
+                        st.rerun()
         identity, reembeddings = None, []
         with _ui.friendly_errors("Loading the models"):
             identity = _ui.analyzer().identity_model
