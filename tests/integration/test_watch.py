@@ -930,6 +930,44 @@ def test_states_an_earlier_run_left_are_away_and_a_member_erased_meanwhile_loses
     assert not [topic for topic in got if "ana" in topic or "bruno" in topic]
 
 
+def test_a_member_renamed_between_two_runs_loses_the_sensor_under_their_old_name(broker, family_store_dir,
+                                                                                  app_models_dir, tmp_path):
+    # `unveil family rename` between two runs of `unveil watch --mqtt`: the sensor "Colin Powell emotion" that the
+    # first run left stayed on the broker, 'away' for good, beside the one the next run made under the new name.
+    import argparse
+
+    import paho.mqtt.client as mqtt_client
+
+    from fer_core.identity import load_embedding_model
+    from fer_core.store import FamilyStore
+    from governance import family
+    from unveil.cli.watch import _sinks  # noqa: PLC2701 (where the command makes its MQTT sink)
+    from unveil.watch.household import Household
+    from unveil.watch.mqtt import member_key
+
+    data_dir = tmp_path / "store"
+    shutil.copytree(family_store_dir, data_dir)
+    with FamilyStore(data_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        colin = family.rename(store, "Colin Powell", "Colin Luther Powell").person_id
+        old_config, old_state = _member_topics(member_key(colin, "Colin Powell"))
+        earlier = mqtt_client.Client(mqtt_client.CallbackAPIVersion.VERSION2)
+        earlier.connect("127.0.0.1", broker)
+        earlier.loop_start()
+        for topic, payload in ((old_config, json.dumps({"name": "Colin Powell emotion"})), (old_state, "happy")):
+            earlier.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
+        earlier.loop_stop()
+        earlier.disconnect()
+        household = Household(store, load_embedding_model(Path(app_models_dir) / identity_model_name(), threads=1))
+        (sink,) = _sinks(argparse.Namespace(mqtt_node="hall", mqtt_user=None), None, ("127.0.0.1", broker), household,
+                         None)
+        try:
+            got = _retained(broker, until=lambda got: old_state not in got and old_config not in got)
+        finally:
+            sink.close()
+    assert old_config not in got and old_state not in got
+
+
 def test_a_sink_closed_on_purpose_does_not_say_the_broker_went_away(mqtt_broker, caplog):
     # Every run that ended well warned "MQTT broker disconnected (Normal disconnection); paho reconnects".
     from unveil.watch.mqtt import DISCONNECTED, HomeAssistantSink

@@ -222,7 +222,8 @@ def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, i
 
         sink = HomeAssistantSink(*address, node=args.mqtt_node, username=args.mqtt_user,
                                  password=os.environ.get(MQTT_PASSWORD_ENV),
-                                 members=None if household is None else household.person_ids, tls=tls)
+                                 members=None if household is None else household.person_ids,
+                                 names=None if household is None else household.names, tls=tls)
         sink.start()
         sinks.append(sink)
     return sinks

@@ -48,6 +48,12 @@ class Household:
         """Who may be named now."""
         return frozenset(self._gallery.person_ids)
 
+    @property
+    def names(self) -> dict[str, str]:
+        """The names of those who may be named now, by id: what their outputs are called (a member renamed since an
+        earlier run has their sensor under another name, unveil.watch.mqtt)."""
+        return dict(self._gallery.labels)
+
     def __call__(self, rgb: np.ndarray, landmarks: np.ndarray) -> Match:
         self._refresh()
         return self._gallery.identify(self._model.embed_face(rgb, landmarks))

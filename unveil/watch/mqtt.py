@@ -23,6 +23,8 @@ The broker may also hold member states that an earlier run left (it was killed, 
 while no loop ran): at each connection the sink reads the node's retained states, and one it did not write
 is set to "away" when its member may be named (`members`: the household's members at the start, less those
 forgotten since), or else removed with its sensor; without `members` (names not checked) it is set to "away".
+A member renamed since (`unveil family rename`: `names`, their names at the start, give them another KEY) has the
+earlier sensor under their old name removed too: the next time they are seen, it comes back under their name now.
 This needs the broker to let the loop read unveil/NODE/person/+/state: an ACL that lets it only write keeps
 them (mosquitto grants the subscription and delivers nothing).
 
@@ -46,6 +48,7 @@ import ssl
 import threading
 import time
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from fer_core import UnveilError
@@ -91,6 +94,7 @@ EVENT_NOT_SENT = "MQTT event not sent (paho error {code})"
 # A retained member state this run did not write (an earlier run was killed, or the member was erased meanwhile).
 EARLIER_STATE_AWAY = "MQTT broker held a member's state from an earlier run: now 'away'"
 EARLIER_SENSOR_REMOVED = "MQTT broker held the sensor of a member who may no longer be named: removed"
+EARLIER_SENSOR_RENAMED = "MQTT broker held the sensor of a member under a name they no longer have: removed"
 # The connection broke while the loop runs (not at close(), which disconnects on purpose).
 DISCONNECTED = "MQTT broker disconnected ({reason}); paho reconnects"
 # At close: events the broker never acknowledged (it was away at the end, or its queue had filled).
@@ -186,7 +190,8 @@ class HomeAssistantSink:
     def __init__(self, host: str, port: int = DEFAULT_PORT, *, node: str = DEFAULT_NODE,
                  username: str | None = None, password: str | None = None,
                  discovery_prefix: str = DISCOVERY_PREFIX, client: Any = None,
-                 members: frozenset[str] | None = None, tls: ssl.SSLContext | None = None) -> None:
+                 members: frozenset[str] | None = None, names: Mapping[str, str] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         import paho.mqtt.client as mqtt
 
         self.node = check_node(node)
@@ -208,6 +213,8 @@ class HomeAssistantSink:
         # Who may be named, by the suffix of their key, to judge the states an earlier run left (None: unknown).
         self._named = None if members is None else {key_suffix(person_id): person_id for person_id in members}
         self._earlier: dict[str, str] = {}  # member's id -> key of a sensor an earlier run left, kept
+        # The key each member's sensor has under their name now, to tell an earlier run's sensor under another name.
+        self._keys_now = {person_id: member_key(person_id, name) for person_id, name in (names or {}).items()}
         self._unacked: set[int] = set()  # message ids of events the broker has not acknowledged
         self._acked: collections.deque[int] = collections.deque()  # ids paho's thread saw acknowledged (read by _acks)
         self._refused = 0  # events paho refused (a full queue, an error)
@@ -455,6 +462,10 @@ class HomeAssistantSink:
             if self._named is not None and person_id is None:
                 self._remove(key)
                 log.info(EARLIER_SENSOR_REMOVED)
+                return
+            if key != self._keys_now.get(person_id, key):  # renamed since: named now, it has a sensor of its own
+                self._remove(key)
+                log.info(EARLIER_SENSOR_RENAMED)
                 return
             if person_id is not None:
                 self._earlier[person_id] = key

@@ -74,6 +74,17 @@ def test_a_member_enrolled_meanwhile_is_named_without_a_restart(store, other):
     assert _names(household) == ["Ana Lima", None, "Caio Lima"]
 
 
+def test_a_member_renamed_in_another_session_is_named_anew_from_the_next_check(store, other):
+    # `unveil family rename` while `unveil watch` runs: no member leaves, the next face is named as they are now,
+    # and `names` (what the MQTT sink calls their sensor at its next start) follows.
+    ana, bruno = _enrol(store, "Ana Lima", 0), _enrol(store, "Bruno Lima", 1)
+    household = Household(store, Model())
+    assert household.names == {ana: "Ana Lima", bruno: "Bruno Lima"}
+    family.rename(other, "Ana Lima", "Ana Souza")
+    assert _names(household) == ["Ana Souza", "Bruno Lima", None]
+    assert household.departed() == frozenset() and household.names == {ana: "Ana Souza", bruno: "Bruno Lima"}
+
+
 def test_a_member_is_named_no_more_once_their_consent_ends_with_no_change_to_the_store(store, clock):
     ana = _enrol(store, "Ana Lima", 0, days=30)
     _enrol(store, "Bruno Lima", 1, days=365)

@@ -212,3 +212,31 @@ def test_a_member_named_again_before_their_removal_was_acknowledged_keeps_their_
     sink._on_publish(client, None, removal, None, None)  # paho's resent removal, after the state above
     sink.events([], 2)
     assert (state, "sad", 0) in client.published
+
+
+def _earlier_state(sink: HomeAssistantSink, client: _Recorder, key: str, payload: str = "happy") -> None:
+    """The broker sends back a member state retained by an earlier run, under `key`."""
+    sink._on_message(client, None, types.SimpleNamespace(topic=f"unveil/hall/person/{key}/state",
+                                                          payload=payload.encode(), retain=True))
+
+
+def test_a_sensor_an_earlier_run_left_under_a_name_the_member_no_longer_has_is_removed(caplog):
+    # Renamed between two runs (`unveil family rename`), a member's earlier sensor stayed on the broker as
+    # "Jonh emotion", 'away' for good, beside the new "John emotion" that the next sighting made.
+    from unveil.watch.mqtt import EARLIER_SENSOR_RENAMED, EARLIER_STATE_AWAY
+
+    john, ana = "a" * 32, "b" * 32
+    client = _Recorder()
+    sink = HomeAssistantSink("127.0.0.1", node="hall", client=client, members=frozenset({john, ana}),
+                             names={john: "John", ana: "Ana"})
+    _connect(sink, client)
+    client.published.clear()
+    with caplog.at_level(logging.INFO, logger="unveil.watch"):
+        _earlier_state(sink, client, member_key(john, "Jonh"))
+        _earlier_state(sink, client, member_key(ana, "Ana"))
+    old = member_key(john, "Jonh")
+    assert {(topic, payload) for topic, payload, _ in client.published if old in topic} == {
+        (f"homeassistant/sensor/unveil_hall_{old}/config", ""), (f"unveil/hall/person/{old}/state", "")}
+    assert (f"unveil/hall/person/{member_key(ana, 'Ana')}/state", "away", 0) in client.published
+    assert caplog.messages == [EARLIER_SENSOR_RENAMED, EARLIER_STATE_AWAY]
+    assert not [m for m in caplog.messages if "John" in m or "Jonh" in m]
