@@ -55,3 +55,23 @@ def test_a_name_that_cannot_be_a_members_is_refused_before_the_passphrase_is_ask
     for typed, count in (("  ", 0), ("J" * (MAX_NAME_CHARS + 1), MAX_NAME_CHARS + 1)):
         code, out, err = run(capsys, "family", "rename", "Ana", typed, "--data-dir", str(data_dir))
         assert (code, out, err) == (1, "", f"error: {NAME_LENGTH.format(most=MAX_NAME_CHARS, count=count)}\n")
+
+
+def test_two_members_an_older_version_let_in_under_one_name_are_told_apart_by_renaming_one_by_id(
+        data_dir, capsys, monkeypatch):
+    from fer_core.store import NAME_AMBIGUOUS, _names  # noqa: PLC2701 (to let in names as older versions did)
+
+    with FamilyStore(data_dir) as store, monkeypatch.context() as older:
+        store.unlock(h.PASSPHRASE)
+        older.setattr(_names, "clean_name", lambda name: name)
+        older.setattr(_names, "same_name", lambda a, b: False)
+        first, second = store.add_person("Ana María"), store.add_person("Ana  María")
+    code, out, err = run(capsys, "family", "rename", "ana maría", "Ana María Lopes", "--data-dir", str(data_dir))
+    assert (code, out) == (1, "")
+    assert err == f"error: {NAME_AMBIGUOUS.format(count=2, name='ana maría', ids=f'{first}, {second}')}\n"
+    code, out, _ = run(capsys, "family", "rename", second, "Ana María Lopes", "--data-dir", str(data_dir))
+    assert (code, out) == (0, cli_family.RENAMED.format(before="Ana  María", name="Ana María Lopes", person_id=second)
+                           + "\n")  # no consent record: enrolled so by an older version, nothing to restate
+    assert [name for _, name, _ in _people(data_dir)][-2:] == ["Ana María", "Ana María Lopes"]
+    code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
+    assert code == 0 and "Ana María Lopes" in out
