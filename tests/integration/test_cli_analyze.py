@@ -132,6 +132,25 @@ def test_csv_to_a_file_with_annotated_copies(album, tiny_emotion_onnx, tmp_path,
         assert image.height == 250 + 2 * margin and image.width > 250 + 2 * margin
 
 
+def test_every_output_is_made_readable_by_its_owner_only_whatever_the_umask(album, tiny_emotion_onnx, tmp_path, capsys):
+    # Under the usual umask of 022 (002 where each user has a group of their own) open() and mkdir() made them
+    # readable by every user of the machine: emotions, face boxes and the annotated faces of the photos analysed.
+    out, errors, annotated = tmp_path / "out" / "faces.jsonl", tmp_path / "out" / "errors.csv", tmp_path / "ann" / "copies"
+    out.parent.mkdir(mode=0o700)
+    previous = os.umask(0o002)
+    try:
+        code, _, _ = _run(capsys, album, "-o", out, "--errors", errors, "--annotate", annotated,
+                          "--emotion-model", tiny_emotion_onnx)
+    finally:
+        os.umask(previous)
+    assert code == 0
+    made = [out, errors, *annotated.rglob("*")]
+    assert len(made) == 2 + 2 + 3  # the two files, album/ and album/party/, three copies
+    assert {path.name: oct(path.stat().st_mode & 0o777) for path in made} == {
+        path.name: oct(0o700 if path.is_dir() else 0o600) for path in made}
+    assert annotated.stat().st_mode & 0o777 == 0o700 and annotated.parent.stat().st_mode & 0o777 == 0o700
+
+
 def test_exit_status_is_1_only_when_nothing_could_be_read(album, tiny_emotion_onnx, capsys):
     code, out, err = _run(capsys, album / "notes.png", album / "party" / "cut.jpg", album / "gone.jpg",
                           "--emotion-model", tiny_emotion_onnx)

@@ -28,7 +28,9 @@ without case, as macOS and Windows do), the later copy is saved as NAME-2, NAME-
 Output per photo (JSON Lines): {"source", "width", "height", "faces": [{"face", "x", "y", "w", "h",
 "score", "emotion", "p_<class>"...}]}. CSV: one row per face with "source" first; a photo without a
 face gets one row with face = 0 and the other columns empty, so every photo read appears.
-Identity is not part of this command's output: no embedding or name is written anywhere.
+Identity is not part of this command's output: no embedding or name is written anywhere. What is written is about
+the people photographed all the same, so every new file (-o, --errors, each copy) is made readable by its owner only
+(0600) and every new --annotate folder 0700; a file that exists keeps its mode.
 """
 from __future__ import annotations
 
@@ -313,11 +315,18 @@ def _open_target(path: Path, option: str, stack: contextlib.ExitStack) -> TextIO
     """`path` opened for writing, closed with `stack`; _Refused with the line to print if it cannot be. Every
     write to it is flushed inside _writing, so what its close could still be refused was refused and said there."""
     try:
-        handle = open(path, "w", newline="", encoding="utf-8")
+        handle = open(path, "w", newline="", encoding="utf-8", opener=_owner_only)
     except OSError as exc:
         raise _Refused(CANNOT_WRITE.format(option=option, path=path, detail=exc.strerror or exc)) from None
     stack.callback(_close_quietly, handle)
     return handle
+
+
+def _owner_only(path: str, flags: int) -> int:
+    # What the outputs hold (which photos show faces, each face's emotion, the annotated faces themselves) is about
+    # the people photographed: a new file is made 0600 at its creation (open() made it 0644 under the usual umask of
+    # 022, readable by every user of the machine); an existing file keeps its mode, as `unveil watch --jsonl` does.
+    return os.open(path, flags, 0o600)
 
 
 def _close_quietly(handle: TextIO) -> None:
@@ -509,13 +518,15 @@ class _Writer:
 
 def _save_annotated(rgb, faces: list, target: Path) -> None:
     from fer_core.render import annotate
+    from fer_core.store import make_private_folders
 
     image = annotate(rgb, faces, recognition=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix.lower() in _JPEG_SUFFIXES:
-        image.save(target, format="JPEG", quality=ANNOTATED_JPEG_QUALITY)
-    else:
-        image.save(target, format="PNG")  # _plan_copies named it .png
+    make_private_folders(target.parent)  # 0700 each, as the store's folders: mkdir(parents=True) made them 0755
+    with open(target, "wb", opener=_owner_only) as handle:
+        if target.suffix.lower() in _JPEG_SUFFIXES:
+            image.save(handle, format="JPEG", quality=ANNOTATED_JPEG_QUALITY)
+        else:
+            image.save(handle, format="PNG")  # _plan_copies named it .png
 
 
 def _summarise(tally: _Tally, photos: int, skipped: list[Problem], errors: TextIO | None) -> None:
