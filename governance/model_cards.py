@@ -634,8 +634,9 @@ def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, st
         "size": audit["size"],
         "groups": sorted(audit["columns"]),
     })
+    # The audit names its own interval method: a share's interval is exact, only macro-F1's is bootstrapped.
     card["metrics"]["intervals"] = (
-        f"{settings['confidence']:.0%} bootstrap percentile intervals, {settings['n_boot']} resamples"
+        f"{settings['confidence']:.0%} intervals: {settings['interval']} ({settings['n_boot']} bootstrap resamples)"
     )
     card["metrics"]["flag_rule"] = (
         f"a group with at least {settings['min_group_size']} samples is flagged when it is worse than the rest of "

@@ -52,6 +52,7 @@ from governance.bias_audit._emotion_audit import (
 from governance.bias_audit._emotion_metrics import emotion_metrics
 from governance.bias_audit._errors import AuditError
 from governance.bias_audit._identity_audit import TRIALS_HOLD_MATCHED, run_identity_audit
+from governance.bias_audit._proportions import clopper_pearson, newcombe_difference
 from governance.bias_audit._proxy_groups import (
     NOSE_DEPTH_RATIO,
     PROXY_BANDS,
@@ -107,6 +108,7 @@ __all__ = [
     "ReportPaths",
     "audit_emotion_model",
     "audit_identity_trials",
+    "clopper_pearson",
     "comparison_summary",
     "confusion_estimates",
     "crop_predictor",
@@ -117,6 +119,7 @@ __all__ = [
     "individual_typology_angle",
     "is_grayscale",
     "load_audit_set",
+    "newcombe_difference",
     "paired_difference_estimates",
     "proxy_groups",
     "render_html",

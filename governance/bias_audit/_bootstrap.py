@@ -22,7 +22,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Estimate:
-    """A measured value with its bootstrap percentile interval; NaN where undefined (e.g. no samples)."""
+    """A measured value with its interval; NaN where undefined (e.g. no samples)."""
 
     value: float
     low: float

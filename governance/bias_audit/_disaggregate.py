@@ -1,9 +1,16 @@
-"""Disaggregating metrics over the groups of one column: fairlearn MetricFrame plus bootstrap intervals.
+"""Disaggregating metrics over the groups of one column: fairlearn MetricFrame plus intervals.
 
 MetricFrame computes every point value (per group, overall, differences and ratios between groups)
 with the scikit-learn / fairlearn metric functions. The same metrics written over count tables give
-the bootstrap distributions (see _bootstrap), from which come the intervals and each group's gap to
-the rest of the column. Tests check that both ways agree on the observed data.
+the intervals: a metric that is a share of rows (accuracy, recall, a rate) gets the exact
+Clopper-Pearson interval, and its gap to the rest of the column Newcombe's (see _proportions); any
+other metric (macro-F1) the bootstrap percentile interval (see _bootstrap). Tests check that both ways
+agree on the observed data.
+
+A difference (max - min) or ratio (min / max) between groups is not a share, and resampling it leans
+away from equality: for equal groups the bootstrap interval of max - min never held 0. Its interval is
+what every group's interval at the Bonferroni level 1 - (1 - confidence) / groups allows together: all of
+them hold their group's value at once with at least the confidence asked, and then so does this one.
 """
 from __future__ import annotations
 
@@ -16,8 +23,12 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame
 
 from governance.bias_audit._audit_set import NOT_MEASURED
-from governance.bias_audit._bootstrap import Estimate, bootstrap_tables, percentile_interval
+from governance.bias_audit._bootstrap import Estimate, bootstrap_tables, percentile_interval, safe_divide
 from governance.bias_audit._errors import AuditError
+from governance.bias_audit._proportions import clopper_pearson, newcombe_difference
+
+# The numbers a share of rows is made of, over (..., T, P) count tables: (rows counted, rows it is a share of).
+Shares = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def _all_rows(tables: np.ndarray) -> np.ndarray:
@@ -30,7 +41,8 @@ class MetricSpec:
 
     `support` counts the rows the metric is computed on (all rows by default; genuine trials for a
     false non-match rate). `worse` is the direction in which a group gap is a harm to that group and
-    may be flagged; None for metrics that are only reported.
+    may be flagged; None for metrics that are only reported. `shares`, for a metric that is a share of
+    rows, gives its two counts: its intervals are then exact rather than bootstrapped.
     """
 
     name: str
@@ -38,6 +50,19 @@ class MetricSpec:
     on_tables: Callable[[np.ndarray], np.ndarray]
     support: Callable[[np.ndarray], np.ndarray] = _all_rows
     worse: Literal["lower", "higher"] | None = None
+    shares: Shares | None = None
+
+
+def share_metric(
+    name: str,
+    on_labels: Callable[[np.ndarray, np.ndarray], float],
+    shares: Shares,
+    *,
+    support: Callable[[np.ndarray], np.ndarray] = _all_rows,
+    worse: Literal["lower", "higher"] | None = None,
+) -> MetricSpec:
+    """A MetricSpec for a share of rows: over tables it is shares[0] / shares[1], NaN over no rows."""
+    return MetricSpec(name, on_labels, lambda tables: safe_divide(*shares(tables)), support, worse, shares)
 
 
 @dataclass(frozen=True)
@@ -50,7 +75,8 @@ class AuditSettings:
     - gap_threshold: a group is flagged when a metric is worse than for the rest of its column by more
       than this (0.05 = 5 points) and the `confidence` bootstrap interval of that gap excludes zero.
       Groups the model serves better than the rest are never flagged.
-    - n_boot, seed: bootstrap resamples behind every interval, and their seed (reproducible reports).
+    - n_boot, seed: bootstrap resamples behind the intervals of metrics that are not a share of rows
+      (macro-F1), and their seed (reproducible reports).
     """
 
     min_group_size: int = 30
@@ -163,20 +189,18 @@ def analyse_column(
     frame = _metric_frame(metrics, y_true, y_pred, groups, column)
     by_group = frame.by_group
     total, boot_total = tables.sum(axis=0), boot.sum(axis=1)
-    overall = {
-        m.name: _estimate(frame.overall[m.name], m.on_tables(boot_total), settings) for m in metrics
-    }
+    overall = {m.name: _estimate(m, frame.overall[m.name], total, boot_total, settings.confidence) for m in metrics}
 
     results = []
     for i, name in enumerate(names):
         rest, boot_rest = total - tables[i], boot_total - boot[:, i]
-        own = {m.name: _estimate(by_group.loc[name, m.name], m.on_tables(boot[:, i]), settings) for m in metrics}
+        own = {m.name: _estimate(m, by_group.loc[name, m.name], tables[i], boot[:, i], settings.confidence)
+               for m in metrics}
         gaps, flagged = {}, []
         for m in metrics:
             if m.worse is None:
                 continue
-            gap_value = float(m.on_tables(tables[i]) - m.on_tables(rest))
-            gap = _estimate(gap_value, m.on_tables(boot[:, i]) - m.on_tables(boot_rest), settings)
+            gap = _gap(m, tables[i], rest, boot[:, i], boot_rest, settings.confidence)
             gaps[m.name] = gap
             supported = min(m.support(tables[i]), m.support(rest)) >= settings.min_group_size
             harmful = gap.value < -settings.gap_threshold if m.worse == "lower" else gap.value > settings.gap_threshold
@@ -216,11 +240,10 @@ def analyse_column(
             frame = _metric_frame(metrics, y_true[subset], y_pred[subset], groups[subset], column)
             comparisons[compared] = (frame.difference(method="between_groups"), frame.ratio(method="between_groups"))
         point_difference, point_ratio = comparisons[compared]
-        values = m.on_tables(boot[:, list(compared)])  # (n_boot, compared groups)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            high, low = _nan_extremes(values)
-            difference[m.name] = _estimate(point_difference[m.name], high - low, settings)
-            ratio[m.name] = _estimate(point_ratio[m.name], low / high, settings)
+        difference[m.name], ratio[m.name] = _between_groups(
+            m, point_difference[m.name], point_ratio[m.name], tables[list(compared)], boot[:, list(compared)],
+            settings.confidence,
+        )
     if not difference and len(names) >= 2:
         notes.append("fewer than two groups are large enough to compare")
     return ColumnResult(
@@ -246,15 +269,45 @@ def _metric_frame(
     )
 
 
-def _estimate(value: float, samples: np.ndarray, settings: AuditSettings) -> Estimate:
-    low, high = percentile_interval(np.asarray(samples, dtype=np.float64), confidence=settings.confidence)
+def _interval(
+    spec: MetricSpec, table: np.ndarray, resampled: np.ndarray, confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The metric's interval over `table` (or tables, axis 0 first): exact for a share of rows, else the
+    bootstrap percentile interval of its values over `resampled` (n_boot first)."""
+    if spec.shares is not None:
+        return clopper_pearson(*spec.shares(table), confidence=confidence)
+    return percentile_interval(np.asarray(spec.on_tables(resampled), dtype=np.float64), confidence=confidence)
+
+
+def _estimate(spec: MetricSpec, value: float, table: np.ndarray, resampled: np.ndarray, confidence: float) -> Estimate:
+    low, high = _interval(spec, table, resampled, confidence)
     return Estimate(value=float(value), low=float(low), high=float(high))
 
 
-def _nan_extremes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per resample max and min over groups, ignoring groups where the metric is undefined."""
-    defined = ~np.isnan(values)
-    any_defined = defined.any(axis=1)
-    high = np.where(any_defined, np.where(defined, values, -np.inf).max(axis=1), np.nan)
-    low = np.where(any_defined, np.where(defined, values, np.inf).min(axis=1), np.nan)
-    return high, low
+def _gap(spec: MetricSpec, own: np.ndarray, rest: np.ndarray, boot_own: np.ndarray, boot_rest: np.ndarray,
+         confidence: float) -> Estimate:
+    """A group's metric minus the rest of its column's: Newcombe's interval for a share, else bootstrap."""
+    value = float(spec.on_tables(own) - spec.on_tables(rest))
+    if spec.shares is not None:
+        low, high = newcombe_difference(*spec.shares(own), *spec.shares(rest), confidence=confidence)
+    else:
+        low, high = percentile_interval(spec.on_tables(boot_own) - spec.on_tables(boot_rest), confidence=confidence)
+    return Estimate(value=value, low=float(low), high=float(high))
+
+
+def _between_groups(spec: MetricSpec, difference: float, ratio: float, tables: np.ndarray, resampled: np.ndarray,
+                    confidence: float) -> tuple[Estimate, Estimate]:
+    """max - min and min / max over the groups of `tables`, with intervals from the groups' own intervals at
+    the Bonferroni level (module docstring); groups where the metric is undefined are left out, as
+    MetricFrame leaves them out of the point values."""
+    level = 1.0 - (1.0 - confidence) / len(tables)
+    low, high = (np.asarray(bound, dtype=np.float64) for bound in _interval(spec, tables, resampled, level))
+    defined = ~np.isnan(spec.on_tables(tables)) & ~np.isnan(low) & ~np.isnan(high)
+    if not defined.any():
+        return Estimate(float(difference), np.nan, np.nan), Estimate(float(ratio), np.nan, np.nan)
+    low, high = low[defined], high[defined]
+    spread = Estimate(float(difference), float(max(0.0, low.max() - high.min())), float(high.max() - low.min()))
+    # min / max is at most 1; where the largest lower bound is 0 nothing keeps it below that.
+    ratio_high = 1.0 if low.max() <= 0 else float(min(1.0, high.min() / low.max()))
+    ratio_low = float(safe_divide(low.min(), high.max()))
+    return spread, Estimate(float(ratio), ratio_low, ratio_high)

@@ -19,8 +19,13 @@ import pandas as pd
 from sklearn.metrics import recall_score
 
 from governance.bias_audit._audit_set import NOT_MEASURED, read_csv_text
-from governance.bias_audit._bootstrap import safe_divide
-from governance.bias_audit._disaggregate import DEFAULT_SETTINGS, AuditSettings, MetricSpec, analyse_column
+from governance.bias_audit._disaggregate import (
+    DEFAULT_SETTINGS,
+    AuditSettings,
+    MetricSpec,
+    analyse_column,
+    share_metric,
+)
 from governance.bias_audit._errors import AuditError
 from governance.bias_audit._proxy_groups import PROXY_BANDS, PROXY_COLUMNS
 from governance.bias_audit._result import BiasAudit
@@ -44,7 +49,7 @@ def run_identity_audit(
     settings: AuditSettings = DEFAULT_SETTINGS,
     model: Mapping[str, Any] | None = None,
 ) -> BiasAudit:
-    """FMR and FNMR overall and per group at `threshold`, with bootstrap intervals, gaps and flags.
+    """FMR and FNMR overall and per group at `threshold`, with intervals, gaps and flags.
 
     `trials` is a table (or CSV) with a genuine column (true/false, 1/0, genuine/impostor), a score
     column and group columns (every other column unless `groups` names some; blank means not
@@ -130,17 +135,17 @@ def identity_metrics() -> tuple[MetricSpec, ...]:
     impostor trials.
     """
     return (
-        MetricSpec(
+        share_metric(
             "false_match_rate",
             partial(_error_rate_of_class, label=0),
-            lambda tables: safe_divide(tables[..., 0, 1], tables[..., 0, :].sum(axis=-1)),
+            lambda tables: (tables[..., 0, 1], tables[..., 0, :].sum(axis=-1)),
             support=lambda tables: tables[..., 0, :].sum(axis=-1),
             worse="higher",
         ),
-        MetricSpec(
+        share_metric(
             "false_non_match_rate",
             partial(_error_rate_of_class, label=1),
-            lambda tables: safe_divide(tables[..., 1, 0], tables[..., 1, :].sum(axis=-1)),
+            lambda tables: (tables[..., 1, 0], tables[..., 1, :].sum(axis=-1)),
             support=lambda tables: tables[..., 1, :].sum(axis=-1),
             worse="higher",
         ),

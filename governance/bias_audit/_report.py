@@ -14,7 +14,7 @@ from governance.bias_audit._disaggregate import ColumnResult
 from governance.bias_audit._errors import AuditError
 from governance.bias_audit._plots import confusion_grid, metric_bars
 from governance.bias_audit._proxy_groups import PROXY_DESCRIPTIONS
-from governance.bias_audit._result import BiasAudit
+from governance.bias_audit._result import INTERVALS, BiasAudit
 
 # The metrics shown in the tables and bar charts of each kind; the JSON holds all of them.
 HEADLINE_METRICS = {
@@ -108,7 +108,7 @@ def _context(audit: BiasAudit, generated: str) -> str:
     rows += [
         ("minimum group size", str(settings.min_group_size)),
         ("flag threshold", f"gap to the rest worse than {settings.gap_threshold:g}, {settings.confidence:.0%} interval excluding 0"),
-        ("intervals", f"{settings.confidence:.0%} bootstrap percentile, {settings.n_boot} resamples, seed {settings.seed}"),
+        ("intervals", f"{settings.confidence:.0%}: {INTERVALS} ({settings.n_boot} resamples, seed {settings.seed})"),
     ]
     return _table(("", ""), rows, show_header=False)
 
@@ -179,15 +179,18 @@ def _method(audit: BiasAudit) -> str:
     settings = audit.settings
     return (
         "<h2>How to read this</h2><ul class='note'>"
-        "<li>Point values come from fairlearn's MetricFrame; intervals from resampling the rows with replacement "
+        "<li>Point values come from fairlearn's MetricFrame. Intervals of shares of faces or trials (accuracy, "
+        "recall, rates) are exact (Clopper-Pearson), so a group with no error still gets an upper bound; a gap "
+        "to the rest is Newcombe's interval; macro-F1's comes from resampling the rows with replacement "
         f"({settings.n_boot} times) and taking the {settings.confidence:.0%} percentile range.</li>"
         "<li>A group's gap is its metric minus the metric of the rest of its column. It is flagged only when it is "
         "the group that is served worse, by more than the threshold, with an interval that excludes zero, and "
         "both it and the rest are large enough.</li>"
         "<li>Proxy groups are measured from pixels, not facts about people: the skin-tone band is the colour of "
         "the skin as photographed and moves with lighting and white balance.</li>"
-        "<li>Differences (max - min) and ratios (min / max) between groups lean away from equality in resamples, "
-        "so their intervals show how large the spread could be, not whether it is zero; use the gaps for that.</li>"
+        "<li>Differences (max - min) and ratios (min / max) between groups take their intervals from every "
+        "group's interval at once (Bonferroni), so they are wide; use the gaps to ask whether a group is served "
+        "worse.</li>"
         "<li>An unflagged group is not proof of fairness: small groups and wide intervals hide gaps.</li></ul>"
     )
 

@@ -10,6 +10,11 @@ from governance.bias_audit._bootstrap import Estimate
 from governance.bias_audit._disaggregate import AuditSettings, ColumnResult
 
 REPORT_VERSION = 1
+# How every interval of an audit is computed (governance.bias_audit._disaggregate); the model card quotes it.
+INTERVALS = ("Clopper-Pearson for a share of rows (accuracy, recall, predicted rate, false match and non-match "
+             "rates) and Newcombe's hybrid score interval for its gap to the rest; bootstrap percentile, rows "
+             "resampled with replacement, for macro-F1; differences and ratios between groups from every group's "
+             "interval at the Bonferroni level")
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class BiasAudit:
                 "confidence": settings.confidence,
                 "n_boot": settings.n_boot,
                 "seed": settings.seed,
-                "interval": "bootstrap percentile, rows resampled with replacement",
+                "interval": INTERVALS,
             },
             "overall": {k: v.to_dict() for k, v in self.overall.overall.items()},
             "overall_table": self.overall.groups[0].table.tolist() if self.overall.groups else [],

@@ -148,9 +148,15 @@ def test_per_group_numbers_and_flags_come_from_the_bias_audit(run_dir, model, bi
         ("cohort", "dark"), ("illumination", "dim")
     }
     caveats = " ".join(card["caveats_and_recommendations"])
-    assert "illumination = dim (n=40), accuracy gap to the rest -1.0000 (interval [-1.0000, -1.0000])" in caveats
+    # 40 faces all wrong beside a rest all right: Newcombe's interval, not the bootstrap's [-1, -1] of zero width.
+    assert "illumination = dim (n=40), accuracy gap to the rest -1.0000 (interval [-1.0000, -0.8937])" in caveats
     assert "skin_tone could not be measured on any face" in caveats  # grayscale faces
-    assert "| illumination | dim | 40 | 0.0000 [0.0000, 0.0000] |" in render_markdown(card)
+    # The card says how the audit's intervals were computed, as the audit records it.
+    settings = audit["settings"]
+    assert card["metrics"]["intervals"] == f"95% intervals: {settings['interval']} ({settings['n_boot']} bootstrap resamples)"
+    assert audit["settings"]["interval"].startswith("Clopper-Pearson for a share of rows")
+    # 0 of 40 right: the exact interval reaches 0.0881 (1 - 0.025 ** (1 / 40)), where the bootstrap said [0, 0].
+    assert "| illumination | dim | 40 | 0.0000 [0.0000, 0.0881] |" in render_markdown(card)
 
 
 def test_bias_audit_set_is_named_without_the_maintainers_folders(run_dir, model, bias_json, tmp_path, monkeypatch):
