@@ -2131,10 +2131,13 @@ class FamilyStore:
         counts["data_keys"] = self._keys_conn().execute("SELECT COUNT(*) FROM data_keys").fetchone()[0]
         return counts
 
-    def _integrity_damage(self) -> list[Damage]:
-        # SQLite's integrity_check compares every table with its indexes (quick_check does not).
+    def _integrity_damage(self, *, main_checked: bool = False) -> list[Damage]:
+        # SQLite's integrity_check compares every table with its indexes (quick_check does not). `main_checked`:
+        # unveil.db's passed on a read snapshot of the file as it still is (intact_transaction).
         damage = []
         for name, conn in ((DATA_FILE, self._conn()), (KEYS_FILE, self._keys_conn())):
+            if name == DATA_FILE and main_checked:
+                continue
             found = [row[0] for row in conn.execute("PRAGMA integrity_check(20)")]
             if found != ["ok"]:
                 damage += [Damage("sqlite", name, "integrity_check", f"{name}: {line}") for line in found]
@@ -2196,13 +2199,45 @@ class FamilyStore:
         with self._lock:
             nested = bool(self._depth)
         verified = None if nested else (self._master_id, self.verify_audit())
+        # SQLite's integrity_check of unveil.db reads the whole file, most of it the log (0.3-1.1 s at a million
+        # entries): run on a read snapshot too, and again inside the lock only if the file changed since.
+        main_checked = None if nested else self._main_file_intact()
         with self.transaction():
-            self._require_intact(verified)
+            self._require_intact(verified, main_checked)
             yield
 
+    def _main_file_state(self) -> tuple[object, ...]:
+        """What changes with any change to unveil.db: a commit by another connection (PRAGMA data_version), one by
+        this connection (total_changes), and any write to the file or its write-ahead log, a raw edit included
+        (their inode, size and modification time; checkpoints change them too). Read inside a transaction."""
+        conn = self._conn()
+        files = []
+        for path in (self.data_dir / DATA_FILE, self.data_dir / f"{DATA_FILE}-wal"):
+            try:
+                stat = os.stat(path)
+            except FileNotFoundError:
+                files.append(None)
+            else:
+                files.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes, *files
+
     @_damage_is_typed
-    def _require_intact(self, verified: tuple[str | None, _audit.AuditVerification] | None) -> None:
-        problems = [item.message for item in self.check()]
+    def _main_file_intact(self) -> tuple[object, ...] | None:
+        """unveil.db's state (_main_file_state) when SQLite's integrity_check passed it on a read snapshot, or None
+        when it found anything: the check is then made again inside the lock, which reports it."""
+        with self._snapshot() as conn:
+            before = self._main_file_state()
+            found = [row[0] for row in conn.execute("PRAGMA integrity_check(20)")]
+            # The file's stat read before and after the check: a raw write during it is not taken for checked.
+            return before if found == ["ok"] and self._main_file_state() == before else None
+
+    @_damage_is_typed
+    def _require_intact(self, verified: tuple[str | None, _audit.AuditVerification] | None,
+                        main_checked: tuple[object, ...] | None = None) -> None:
+        # unveil.db's integrity_check counts only for the file as it was checked: any change since (a commit by any
+        # session, a raw write) runs it again here, under the lock, so that damage never causes an erasure.
+        unchanged = main_checked is not None and main_checked == self._main_file_state()
+        problems = [item.message for item in self._damage(main_checked=unchanged)]
         audit = None
         # Verified under the master key this session holds now: a rotation by another session since then
         # stopped transaction() already (MasterKeyChangedError), one by this session (another thread) is seen here.
@@ -2219,8 +2254,12 @@ class FamilyStore:
     def check(self) -> list[Damage]:
         """Authenticate every sealed value in the store, check every person's rows against their
         manifest, and run integrity_problems(); list what fails (none when intact)."""
+        return self._damage()
+
+    def _damage(self, *, main_checked: bool = False) -> list[Damage]:
+        """check()'s findings; `main_checked`: see _integrity_damage."""
         self._require_master()
-        damage = self._integrity_damage()
+        damage = self._integrity_damage(main_checked=main_checked)
         with self._snapshot() as conn:
             damage += [Damage("retention", "-", "seal", problem) for problem in self._retention_problems(conn)]
 
