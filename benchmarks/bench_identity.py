@@ -40,7 +40,7 @@ from fer_core.training.identity_devset import (
     people_embeddings,
     read_rgb,
 )
-from governance.model_cards import write_evaluation
+from governance.model_cards import COUNTED_RATE_INTERVAL, counted_rate, write_evaluation
 
 SWEEP = (0.44, 0.46, 0.48, 0.50, 0.52, 0.54, 0.56, 0.58, 0.60)
 DLIB_THRESHOLD = 0.6  # the distance dlib documents for this network: the usual choice without calibration
@@ -135,15 +135,11 @@ def verification(embeddings: np.ndarray, photos: list[FacePhoto], distance: str,
     n = len(dists)
     return {
         "pairs": f"{len(same)} same-person, {len(different)} different-person (no pair of two enrolment photos)",
-        "verification_accuracy": _rate(int((d_same <= threshold).sum() + (d_diff > threshold).sum()), n),
-        "false_match_rate": _rate(int((d_diff <= threshold).sum()), len(different)),
-        "false_non_match_rate": _rate(int((d_same > threshold).sum()), len(same)),
-        "verification_accuracy_cross_validated": _rate(int(correct), n),
+        "verification_accuracy": counted_rate(int((d_same <= threshold).sum() + (d_diff > threshold).sum()), n),
+        "false_match_rate": counted_rate(int((d_diff <= threshold).sum()), len(different)),
+        "false_non_match_rate": counted_rate(int((d_same > threshold).sum()), len(same)),
+        "verification_accuracy_cross_validated": counted_rate(int(correct), n),
     }
-
-
-def _rate(count: int, total: int) -> dict[str, float | int]:
-    return {"value": count / total, "count": count, "of": total}
 
 
 def timings(model, detector: FaceDetector, embeddings: np.ndarray, photos: list[FacePhoto]) -> None:
@@ -279,17 +275,18 @@ def main(argv: list[str] | None = None) -> int:
                 "pipeline": f"fer_core.detection (MTCNN), alignment to the model's template, flip averaging, "
                             f"Gallery rule: threshold {model.threshold} and margin {gallery.margin:.3f}",
                 "verification_pairs": pairs.pop("pairs"),
+                "intervals": COUNTED_RATE_INTERVAL,
             },
             metrics={
-                "false_negative_identification_rate": _rate(counts["known"] - counts["correct"], counts["known"]),
-                "known_faces_named_as_someone_else": _rate(counts["wrong"], counts["known"]),
-                "false_positive_identification_rate": _rate(counts["unknown_accepted"], counts["unknown"]),
+                "false_negative_identification_rate": counted_rate(counts["known"] - counts["correct"], counts["known"]),
+                "known_faces_named_as_someone_else": counted_rate(counts["wrong"], counts["known"]),
+                "false_positive_identification_rate": counted_rate(counts["unknown_accepted"], counts["unknown"]),
                 **pairs,
                 f"false_positive_identification_rate_at_{DLIB_THRESHOLD:.2f}":
-                    _rate(at_dlib["unknown_accepted"], at_dlib["unknown"]),
+                    counted_rate(at_dlib["unknown_accepted"], at_dlib["unknown"]),
                 "threshold_without_flip_averaging": t_off,
                 "false_negative_identification_rate_without_flip_averaging":
-                    _rate(counts_off["known"] - counts_off["correct"], counts_off["known"]),
+                    counted_rate(counts_off["known"] - counts_off["correct"], counts_off["known"]),
             },
             definitions={
                 "known_faces_named_as_someone_else": "share of known probes named as another enrolled person",

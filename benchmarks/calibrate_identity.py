@@ -34,7 +34,7 @@ from fer_core.detection import FaceDetector
 from fer_core.identity import Gallery, load_embedding_model, pairwise_distances
 from fer_core.model_files import identity_model_name, models_dir
 from fer_core.training.identity_devset import FACES_DIR, embed_photos, load_manifest
-from governance.model_cards import write_evaluation
+from governance.model_cards import COUNTED_RATE_INTERVAL, counted_rate, write_evaluation
 
 TARGET_FPIR = 0.02  # the product's bound: at most 2% of strangers named as family
 
@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     i = int(np.flatnonzero(np.isclose(thresholds, chosen))[0])
     print(f"\noperating threshold {chosen:.2f}: largest with FPIR <= {args.target_fpir:.0%} on leave-one-person-out "
           f"trials; there FPIR {fpir[i]:.2%}, FNIR {fnir[i]:.2%}, FMR {fmr[i]:.2%}, FNMR {fnmr[i]:.2%}")
+    strangers = counted_rate(int(round(fpir[i] * len(people))), len(people))
+    print(f"FPIR there {strangers['count']} of {strangers['of']}: 95% interval [{strangers['ci'][0]:.2%}, "
+          f"{strangers['ci'][1]:.2%}] ({COUNTED_RATE_INTERVAL})")
     if args.write:
         write_threshold(model_path, chosen)
         print(f"wrote threshold {chosen:.2f} into {model_path}")
@@ -154,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 "open_set_trials": f"{n} known (leave one photo out), {n} unknown (leave one person out)",
                 "flip_averaging": model.flip_average,
                 "use": f"chose the threshold: the largest on a 0.01 grid with FPIR <= {args.target_fpir:.0%}",
+                "intervals": COUNTED_RATE_INTERVAL + f" ({n} open-set trials are {len(set(people))} people)",
             },
             metrics={
                 "false_positive_identification_rate": _rate(fpir[i], n),
@@ -166,9 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _rate(rate: float, total: int) -> dict[str, float | int]:
-    """A measured rate with the counts behind it (the card prints both)."""
-    return {"value": float(rate), "count": int(round(rate * total)), "of": total}
+def _rate(rate: float, total: int) -> dict[str, float | int | list[float]]:
+    """A measured rate with its interval and the counts behind it (the card prints all three)."""
+    return counted_rate(int(round(rate * total)), total)
 
 
 if __name__ == "__main__":

@@ -265,6 +265,21 @@ def build_model_card(
     return card
 
 
+# How counted_rate's interval is made; an evaluation that quotes such rates says so in its evaluation_data.
+COUNTED_RATE_INTERVAL = ("95% Clopper-Pearson (exact binomial) intervals, as if the trials were independent; "
+                         "trials that share a person or a photo make the true interval wider")
+
+
+def counted_rate(count: int, total: int) -> dict[str, Any]:
+    """A measured share as a card quotes it: value, its interval (COUNTED_RATE_INTERVAL), and the counts behind
+    it. A rate seen as 0 of 50 is not 0: its 95% interval reaches 7.1%, which the card must show beside the 0."""
+    # Imported here: governance.explain imports this module at run time, and the bias audit brings fairlearn.
+    from governance.bias_audit import clopper_pearson
+
+    low, high = clopper_pearson(count, total, confidence=0.95)
+    return {"value": count / total, "ci": [float(low), float(high)], "count": int(count), "of": int(total)}
+
+
 def write_evaluation(
     path: str | Path,
     *,

@@ -14,6 +14,7 @@ import pytest
 from governance.bias_audit import AuditSettings, audit_emotion_model
 from governance.explain import CARD_UNREADABLE, ExplanationError, Faithfulness, measured_faithfulness
 from governance.model_cards import (
+    COUNTED_RATE_INTERVAL,
     FAITHFUL,
     FAITHFULNESS_OF_ANOTHER_MODEL,
     INDISTINGUISHABLE,
@@ -21,6 +22,7 @@ from governance.model_cards import (
     UNFAITHFUL,
     ModelCardError,
     build_model_card,
+    counted_rate,
     main,
     render_markdown,
     write_model_card,
@@ -409,3 +411,12 @@ def test_a_faithfulness_file_missing_a_number_is_a_clear_error(run_dir, model, t
     deletion.write_text(json.dumps(document))
     with pytest.raises(ModelCardError, match=re.escape(f"{deletion} has no 'comparisons.layercam vs random.ci95'")):
         build_model_card(name="x", kind="emotion", models=[model], run_dir=run_dir, faithfulness=deletion)
+
+
+def test_a_counted_rate_carries_its_exact_interval():
+    # 0 strangers named of 50 is not a rate of 0: the 95% Clopper-Pearson bound is 1 - 0.025 ** (1 / 50).
+    assert counted_rate(0, 50) == {"value": 0.0, "ci": [0.0, pytest.approx(0.071122, abs=1e-6)], "count": 0, "of": 50}
+    # 1 of 50: the bounds solve P(X >= 1) = 0.025 and P(X <= 1) = 0.025 for X ~ Binomial(50, p).
+    assert counted_rate(1, 50)["ci"] == pytest.approx([0.000506, 0.106470], abs=1e-6)
+    assert COUNTED_RATE_INTERVAL == ("95% Clopper-Pearson (exact binomial) intervals, as if the trials were "
+                                     "independent; trials that share a person or a photo make the true interval wider")
