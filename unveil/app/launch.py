@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from unveil._core_dumps import forbid_core_dumps
+
 ENTRY_SCRIPT = Path(__file__).resolve().parent / "streamlit_app.py"
 
 # The settings the app runs with, as Streamlit's "section.option" names (tests/ checks that
@@ -85,6 +87,7 @@ def run_app(*, port: int | None = None, headless: bool = False, extra: Sequence[
     from streamlit.web import cli as streamlit_cli
 
     never_look_up_the_public_address()  # the server runs in this process: patched before it starts
+    forbid_core_dumps()  # its sessions hold the store unlocked
     sys.argv = [*streamlit_argv(port=port, headless=headless), *extra]
     try:
         streamlit_cli.main(prog_name="streamlit")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from unveil._core_dumps import forbid_core_dumps
 from unveil.app import launch, widgets
 
 # Absolute paths: the entry script is app.py in a checkout and unveil/app/streamlit_app.py in an
@@ -20,6 +21,7 @@ def run() -> None:
     """Lay out the current page of this browser session (Streamlit calls the entry script on every rerun)."""
     # `unveil app` did this before the server started; `streamlit run app.py` reaches it here, at the first page.
     launch.never_look_up_the_public_address()
+    forbid_core_dumps()  # `unveil app` did this too; for `streamlit run app.py`, before any page unlocks the store
     # An emoji favicon is drawn in the browser; a ":material/...:" one would be fetched from Google's servers.
     st.set_page_config(page_title="Unveil", page_icon="🎭", layout="wide")
     page = st.navigation([

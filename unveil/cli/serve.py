@@ -21,6 +21,7 @@ import shlex
 import sys
 from typing import Any
 
+from unveil._core_dumps import forbid_core_dumps
 from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
 
 DEFAULT_HOST = "127.0.0.1"
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from fer_core.store import resolve_data_dir
     from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, create_app, load_or_create
 
+    forbid_core_dumps()  # before the store is unlocked: it stays so for the server's life
     data_dir = resolve_data_dir(args.data_dir)  # as the store finds it: absolute, so the path printed says where
     token, created = load_or_create(data_dir)
     if created:

@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
+from unveil._core_dumps import forbid_core_dumps
 from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
 from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV, SOURCE_ENV
 
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from unveil.watch.mqtt import TLS_PORT, parse_address, tls_context
     from unveil.watch.source import parse_source
 
+    forbid_core_dumps()  # before the store is unlocked: it stays so for the loop's life
     logging.basicConfig(level=logging.INFO, format="unveil watch: %(message)s", stream=sys.stderr)
     refusal = _refusal(args)
     if refusal:
