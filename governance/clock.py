@@ -55,7 +55,7 @@ def newest_use(store: FamilyStore) -> float | None:
     """The latest time a sealed entry carries since the date was last confirmed (date_confirmed: the user vouched
     for the clock then), or None. A clock reading far before it was set back, or the log's was ahead."""
     confirmed = store.latest_sealed_audit(("date_confirmed",))
-    return max(store.sealed_audit_times(since=0 if confirmed is None else confirmed.seq), default=None)
+    return store.newest_sealed_audit_time(since=0 if confirmed is None else confirmed.seq)
 
 
 def behind(store: FamilyStore, now: datetime) -> float | None:

@@ -2079,6 +2079,13 @@ class FamilyStore:
             return [row[0] for row in conn.execute(
                 "SELECT ts FROM audit WHERE mac IS NOT NULL AND seq >= ? ORDER BY seq", (since,))]
 
+    @_damage_is_typed
+    def newest_sealed_audit_time(self, *, since: int = 0) -> float | None:
+        """The latest of sealed_audit_times(since=since), or None when there is none. Found by SQLite: the list of
+        every entry's time took 0.55 s at a million entries, inside the retention sweep's write lock."""
+        with self._snapshot() as conn:
+            return conn.execute("SELECT MAX(ts) FROM audit WHERE mac IS NOT NULL AND seq >= ?", (since,)).fetchone()[0]
+
     def _audit_entry(self, seq: int, ts: float, event: str, person_id: str | None, sealed: bytes | None,
                      name_digest: bytes | None, details: str, entry_mac: bytes | None) -> AuditEntry:
         name, status = None, "none"
