@@ -233,6 +233,19 @@ def clear_photos() -> None:
     st.session_state.pop(KEPT_ROWS, None)
 
 
+def page_picker(label: str, total: int, per_page: int, key: str) -> range:
+    """The items (indexes) of the page shown of `total` items, `per_page` a page, with a picker `label` (keyed `key`)
+    when there are several pages. The picker holds the page's number, not its range: a range that changed (an item
+    removed from the last page) was no longer among the picker's options, and Streamlit showed the first page. Once
+    the last page is gone, the one before it is shown."""
+    pages = tables.page_ranges(total, per_page)
+    st.session_state[key] = min(st.session_state.get(key, 0), max(len(pages) - 1, 0))
+    if len(pages) < 2:
+        return pages[0] if pages else range(0)
+    return pages[st.selectbox(label, range(len(pages)), key=key,
+                              format_func=lambda number: tables.page_label(pages[number], total))]
+
+
 def photo_batch() -> app_session.PhotoBatch:
     """The photos and results of this session's Analyze page: they stay while other pages are shown."""
     return st.session_state.setdefault(_PHOTO_BATCH, app_session.PhotoBatch())

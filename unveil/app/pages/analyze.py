@@ -67,11 +67,8 @@ for _, result in results:
         named_ids += [face.person_id for face in result.faces]
 # Two photos may share a file name (two camera shots are both camera.jpg): each is titled apart.
 titles = tables.distinct([result.source for _, result in results])
-pages = tables.page_ranges(len(results))
-shown_page = pages[0] if pages else range(0)
-if len(pages) > 1:
-    shown_page = st.selectbox("Photos shown", pages, key="analyze_photo_page",
-                              format_func=lambda page: tables.page_label(page, len(results)))
+shown_page = _ui.page_picker("Photos shown", len(results), tables.PHOTOS_PER_PAGE, "analyze_photo_page")
+if len(shown_page) < len(results):
     st.caption(tables.PHOTOS_SHOWN.format(first=shown_page.start + 1, last=shown_page.stop, total=len(results)))
 for index in shown_page:
     key, result = results[index]

@@ -30,13 +30,8 @@ if not results:
     st.stop()
 
 st.caption(f"{app_session.plural(len(results), 'kept result')}, newest first.")
-pages = tables.page_ranges(len(results), tables.KEPT_PER_PAGE)
-# The picker holds page numbers, so a deletion keeps the page shown; when the last page is gone, the one before it.
-st.session_state["kept_page"] = min(st.session_state.get("kept_page", 0), len(pages) - 1)
-shown_page = pages[0]
-if len(pages) > 1:
-    shown_page = pages[st.selectbox("Kept results shown", range(len(pages)), key="kept_page",
-                                    format_func=lambda number: tables.page_label(pages[number], len(results)))]
+shown_page = _ui.page_picker("Kept results shown", len(results), tables.KEPT_PER_PAGE, "kept_page")
+if len(shown_page) < len(results):
     st.caption(tables.KEPT_SHOWN.format(first=shown_page.start + 1, last=shown_page.stop, total=len(results)))
 on_page = results[shown_page.start:shown_page.stop]
 st.dataframe(tables.kept_table(on_page), hide_index=True)
