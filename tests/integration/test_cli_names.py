@@ -64,3 +64,19 @@ def test_a_name_that_cannot_be_enrolled_is_refused_before_any_photo_is_read(data
                          "--data-dir", str(data_dir))
     assert (code, out) == (1, "")
     assert err == f"error: {NAME_HIDDEN_CHARACTER.format(code='U+200B', position=4)}\n"
+
+
+def test_the_lists_columns_line_up_after_chinese_names_and_hebrew_vowel_marks(tmp_path, monkeypatch, capsys):
+    # Padded by characters, the id column stood 3 columns right after 王小明 (each character is two columns wide)
+    # and 3 left after שָׁלוֹם כהן (its 3 vowel marks take none).
+    names = {"Ana": 3, "王小明": 6, "שָׁלוֹם כהן": 8}  # the columns each takes in a terminal
+    data_dir = h.cli_store(tmp_path / "data", monkeypatch, *names)
+    with FamilyStore(data_dir) as store:
+        store.unlock(h.PASSPHRASE)
+        ids = {p.name: p.id[:8] for p in store.people()}
+    for command in ("family", "consent"):
+        code, out, _ = run(capsys, command, "list", "--data-dir", str(data_dir))
+        assert code == 0
+        for name, columns in names.items():
+            line = next(line for line in out.splitlines() if ids[name] in line)
+            assert line.startswith(name + " " * (28 - columns + 1) + ids[name]), (command, line)

@@ -28,6 +28,20 @@ def shown(text: str) -> str:
                    for ch in text)
 
 
+def cells(text: str) -> int:
+    """How many columns of a terminal `text` takes: two for a wide or full-width East Asian character (CJK, most
+    emoji), none for a combining mark (Hebrew and Arabic vowel marks, accents kept apart), one for any other."""
+    return sum(0 if unicodedata.category(ch) in ("Mn", "Me") else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
+def padded(text: str, width: int) -> str:
+    """`text` followed by spaces to fill `width` columns of a terminal (format's `:<width` counted characters, so a
+    list's columns after a Chinese name of 3 characters stood 3 columns right, after a Hebrew name one column left
+    for each vowel mark)."""
+    return text + " " * max(0, width - cells(text))
+
+
 def json_shown(value: Any, **kwargs: Any) -> str:
     """`value` as JSON (json.dumps with `kwargs`) that a terminal shows as data: accents and other scripts as they
     are, and each control or format character inside a string written as its JSON escape (U+202E as \\u202e), so

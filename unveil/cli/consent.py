@@ -10,6 +10,7 @@ from unveil.cli._store_args import (
     open_unlocked,
     reports_errors,
 )
+from unveil.cli._terminal import padded
 
 
 def consent_days(text: str) -> int:
@@ -75,11 +76,11 @@ def _list(args: argparse.Namespace) -> int:
     for row in rows:
         r = row.record
         if r is None:
-            print(f"{row.name:<28} {row.person_id[:8]}  MISSING")
+            print(f"{padded(row.name, 28)} {row.person_id[:8]}  MISSING")
             continue
         by = "self" if r.relation == "self" else f"guardian {r.given_by}"
         child = " (child)" if r.subject_is_child else ""
-        print(f"{row.name:<28} {row.person_id[:8]}  {row.status:<{consent.STATUS_WIDTH}} "
+        print(f"{padded(row.name, 28)} {row.person_id[:8]}  {row.status:<{consent.STATUS_WIDTH}} "
               f"{consent.local_day(r.given_at)} to {consent.local_day(r.expires_at)}  "
               f"by {by}{child}  scope {r.scope}  purpose: {r.purpose}")
     return 0

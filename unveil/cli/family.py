@@ -37,7 +37,7 @@ from unveil.cli._store_args import (
     read_new_passphrase,
     reports_errors,
 )
-from unveil.cli._terminal import shown
+from unveil.cli._terminal import padded, shown
 from unveil.cli.consent import consent_days
 
 
@@ -262,7 +262,7 @@ def _list(args: argparse.Namespace) -> int:
     for m in members:
         expiry = f"until {local_day(m.consent.expires_at)}" if m.consent else ""
         reenrol = NOT_RECOGNISED if model is not None and m.must_reenrol(model) else ""
-        print(f"{m.name:<28} {m.person_id[:8]}  consent {m.consent_status:<{STATUS_WIDTH}} {expiry:<16} "
+        print(f"{padded(m.name, 28)} {m.person_id[:8]}  consent {m.consent_status:<{STATUS_WIDTH}} {expiry:<16} "
               f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {local_day(m.last_seen_at)}{reenrol}")
     # Notes and warnings on stderr: stdout stays one line per member.
     for note in family.must_reenrol_notes(members, model) if model is not None else []:
