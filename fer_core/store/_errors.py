@@ -268,9 +268,16 @@ class AmbiguousNameError(StoreError, LookupError):
         super().__init__(NAME_AMBIGUOUS.format(count=len(person_ids), name=name, ids=", ".join(person_ids)))
 
 
+# Names the member enrolled under a name that reads the same, as enrolled ("Anna"), not the name typed ("anna").
+PERSON_EXISTS = "a person named {name!r} is already enrolled; nothing was changed"
+
+
 class PersonExistsError(StoreError, ValueError):
+    """A name that reads the same as an enrolled member's (PERSON_EXISTS): `name` is that member's, as enrolled."""
+
     def __init__(self, name: str) -> None:
-        super().__init__(f"a person named {name!r} is already enrolled; nothing was changed")
+        self.name = name
+        super().__init__(PERSON_EXISTS.format(name=name))
 
 
 class PersonNameError(StoreError, ValueError):

@@ -1372,7 +1372,7 @@ class FamilyStore:
             self._require_master()
             for person in self.people(errors="skip"):
                 if _names.same_name(person.name, name):
-                    raise PersonExistsError(name)
+                    raise PersonExistsError(person.name)
             person_id, now = _new_id(), float(self._clock())
             self._new_data_key(person_id)
             self._conn().execute("INSERT INTO people (id, name, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
@@ -1395,8 +1395,10 @@ class FamilyStore:
             row = conn.execute("SELECT created_at, last_seen_at FROM people WHERE id = ?", (person_id,)).fetchone()
             if row is None:
                 raise PersonNotFoundError(person_id)
-            if any(p.id != person_id and _names.same_name(p.name, name) for p in self.people(errors="skip")):
-                raise PersonExistsError(name)
+            others = (p for p in self.people(errors="skip") if p.id != person_id)
+            other = next((p for p in others if _names.same_name(p.name, name)), None)
+            if other is not None:
+                raise PersonExistsError(other.name)
             conn.execute("UPDATE people SET name = ? WHERE id = ?",
                          (self._seal(person_id, "people", person_id, "name", name.encode("utf-8"), tuple(row)), person_id))
             return name

@@ -216,7 +216,9 @@ def test_names_and_embeddings_are_validated(store):
     assert store.person(pid).name == "Gloria Arroyo"
     with pytest.raises(PersonExistsError) as err:
         store.add_person("gloria arroyo")
-    assert str(err.value) == "a person named 'gloria arroyo' is already enrolled; nothing was changed"
+    # The member's name as enrolled, not as typed: "gloria arroyo" did not say who is enrolled under it.
+    assert str(err.value) == "a person named 'Gloria Arroyo' is already enrolled; nothing was changed"
+    assert err.value.name == "Gloria Arroyo"
     for look_alike in ("Ｇloria Arroyo", "Gloria  Arroyo", "GLORIA\u3000ARROYO"):  # full-width, two spaces, ideographic space
         with pytest.raises(PersonExistsError):
             store.add_person(look_alike)
