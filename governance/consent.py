@@ -32,6 +32,11 @@ MAX_CONSENT_DAYS = 36_500
 CONSENT_DAYS_OUT_OF_RANGE = "a consent lasts 1 to {maximum:,} days; got {days!r}"
 CONSENT_TOO_LONG = f"a consent lasts at most {MAX_CONSENT_DAYS:,} days"
 CHILD_NEEDS_GUARDIAN = "{subject} is a child: consent must be given by a guardian"
+# A renewal by the member themself while their consent on record is a child's: a child now grown up is recorded as
+# an adult in the same renewal, in each front end's words (GIVER_CHILD is the Family page's tick box).
+CHILD_RENEWS_THEMSELF = (CHILD_NEEDS_GUARDIAN + ". If {subject} is now an adult giving it themself, record that too: "
+                         "unveil consent renew --by-themself --adult, or untick \"This person is a child\" on the "
+                         "Family page")
 # A consent given, renewed or changed is dated by the store's clock; while the date is in question (governance.clock:
 # the clock reads far past the store's last use), that date may be years off, and a consent dated years ahead would
 # stay "not yet in force" once the clock is right. So none is recorded until the date is settled, but for a consent
@@ -280,9 +285,9 @@ def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by:
     given by whoever gives it now: a guardian other than the first, or a child now an adult renewing it for
     themself (with subject_is_child=False). None keeps what the governing record says (giver and relation, or
     whether the subject is a child); the purpose and the scope stay as agreed. The record is validated as a new
-    consent is: ConsentError, nothing stored, when for example a child's consent is not a guardian's, and
-    DateInQuestionError while the date is in question (its given_at would carry the doubtful clock; record_consent
-    checks it, under the write lock)."""
+    consent is: ConsentError, nothing stored, when for example a child's consent is not a guardian's
+    (CHILD_RENEWS_THEMSELF when it is their own), and DateInQuestionError while the date is in question (its
+    given_at would carry the doubtful clock; record_consent checks it, under the write lock)."""
     # The governing record is read under the write lock, so that a scope narrowed (or a renewal made) in another
     # session between this read and the write is not undone by a copy of the record from before it.
     with store.transaction():
@@ -294,7 +299,11 @@ def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by:
             changes |= {"given_by": record.subject if themself else giver, "relation": "self" if themself else "guardian"}
         if subject_is_child is not None:
             changes["subject_is_child"] = bool(subject_is_child)
-        record = replace(record, **changes)
+        renewed = replace(record, **changes)
+        # A child on record giving it themself has most likely grown up, which is not assumed but said how to record.
+        if record.subject_is_child and renewed.subject_is_child and renewed.relation == "self":
+            raise ConsentError(CHILD_RENEWS_THEMSELF.format(subject=record.subject))
+        record = renewed
         record_consent(store, person_id, record, event="consent_renewed")
     return record
 

@@ -26,7 +26,7 @@ from PIL import Image
 from fer_core.model_files import identity_model_name, models_dir
 from fer_core.store import DATA_FILE, FamilyStore, create_key_file
 from governance import consent, enrolment, retention
-from governance.consent import CHILD_NEEDS_GUARDIAN, CONSENT_DAYS_OUT_OF_RANGE
+from governance.consent import CHILD_NEEDS_GUARDIAN, CHILD_RENEWS_THEMSELF, CONSENT_DAYS_OUT_OF_RANGE
 from governance.enrolment import NO_FACE_TO_ENROL
 from governance.family import MUST_REENROL
 from tests.support import privacy_harness as h
@@ -277,7 +277,10 @@ def test_a_renewal_records_who_gives_the_consent_now(data_dir, capsys):
     assert (record.given_by, record.relation, record.subject_is_child) == ("Mariam Karzai", "guardian", True)
 
     code, out, err, record, count = renew("--by-themself")
-    assert (code, out, err, count) == (1, "", "error: " + CHILD_NEEDS_GUARDIAN.format(subject="Hamid Karzai") + "\n", 2)
+    # Said with how to record that they are now an adult (--adult), as a child renewing it themself most likely is.
+    said = CHILD_RENEWS_THEMSELF.format(subject="Hamid Karzai")
+    assert (code, out, err, count) == (1, "", f"error: {said}\n", 2)
+    assert "--adult" in CHILD_RENEWS_THEMSELF and CHILD_RENEWS_THEMSELF.startswith(CHILD_NEEDS_GUARDIAN)
     assert record.given_by == "Mariam Karzai"
 
     code, out, err, record, count = renew()  # no giver: the guardian on record, said so

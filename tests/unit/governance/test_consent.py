@@ -178,8 +178,9 @@ def test_a_renewal_records_who_gives_it_now(store):
 
 
 @pytest.mark.parametrize(("given_by", "subject_is_child", "message"), [
-    ("Caio Lima", None, consent.CHILD_NEEDS_GUARDIAN.format(subject="Caio Lima")),  # still a child
-    ("Caio Lima", True, consent.CHILD_NEEDS_GUARDIAN.format(subject="Caio Lima")),
+    # Still a child on record: said with how to record that they are an adult now (--adult, the page's tick box).
+    ("Caio Lima", None, consent.CHILD_RENEWS_THEMSELF.format(subject="Caio Lima")),
+    ("Caio Lima", True, consent.CHILD_RENEWS_THEMSELF.format(subject="Caio Lima")),
     (" ", None, "the consent record needs who gave it"),
 ])
 def test_a_renewal_the_consent_rules_refuse_stores_nothing(store, given_by, subject_is_child, message):

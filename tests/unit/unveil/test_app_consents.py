@@ -140,8 +140,11 @@ def test_a_renewal_is_given_by_whoever_the_form_says_prefilled_with_the_giver_on
 
     for refused in (consents.Giver(guardian=False, name="", child=True), consents.Giver(guardian=True, name=" ",
                                                                                         child=True)):
-        with pytest.raises(ConsentError):
+        with pytest.raises(ConsentError) as caught:
             consents.renew(store, member, 30, zone=UTC, giver=refused)
+        if not refused.guardian:  # their own, while ticked a child: said with the tick box that records them grown up
+            assert str(caught.value) == consent.CHILD_RENEWS_THEMSELF.format(subject="Ana")
+            assert f'untick "{consents.GIVER_CHILD}"' in str(caught.value)
     assert len(store.consents(member.person_id)) == 2
 
     said = consents.renew(store, member, 30, zone=UTC, giver=consents.Giver(guardian=False, name="Caio", child=False))
