@@ -1,5 +1,6 @@
 """What happens to a person enrolled twice under two names ("Jonh" mistyped, then "John" enrolled again from other
-photos): enrolment does not compare a new member's face with the members already enrolled, so nothing stops it.
+photos): enrolment compared no new member's face with the members already enrolled, so nothing stopped it (it does
+now: governance.family.enrolled_lookalike, measured at the end).
 
     python experiments/duplicate_enrolment.py [--faces-dir ../shared/data/faces]
 
@@ -8,6 +9,10 @@ photo has several), and their photos 0007-0008 are named with the identity model
 Gallery's margin. Then each is enrolled a second time, under another name, from their photos 0004-0006, and the same
 probes are named again. Prints how the probes were named: under the first name, the second, as someone else, or
 "unknown" (with the Gallery's reason).
+
+Then enrolment's check (governance.family.enrolled_lookalike), against the 16 enrolled from 0001-0003: how many of the
+second enrolments (0004-0006) it refuses as looking like the person they are, and how many of the 50 people never
+enrolled (_unknown/, one photo each) it refuses as looking like a member.
 """
 from __future__ import annotations
 
@@ -19,15 +24,19 @@ import numpy as np
 
 from fer_core.analyzer import default_detector
 from fer_core.identity import Gallery, load_embedding_model
-from governance import enrolment
+from governance import enrolment, family
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
 
 
 def _embeddings(model, detect, folder: Path, numbers: range) -> np.ndarray:
+    return _photo_embeddings(model, detect, [folder / f"{folder.name}_{number:04d}.jpg" for number in numbers])
+
+
+def _photo_embeddings(model, detect, paths: list[Path]) -> np.ndarray:
     chosen = []
-    for number in numbers:
-        photo = enrolment.read_photo(folder / f"{folder.name}_{number:04d}.jpg", str(number), detect)
+    for path in paths:
+        photo = enrolment.read_photo(path, path.name, detect)
         if photo.faces:
             chosen.append((photo.image, max(photo.faces, key=lambda face: face.box[2] * face.box[3])))
     return model.embed(enrolment.aligned_faces(chosen, model))
@@ -61,6 +70,21 @@ def main() -> None:
     print(f"{len(people)} people, {total} probe photos, identity model {model.name} (threshold {model.threshold})")
     print("enrolled once:                       ", dict(once))
     print("each enrolled again under a 2nd name:", dict(twice))
+    members = Gallery(first, **settings)
+    caught = Counter(_refused_as(members, second[f"{p.name} (again)"], p.name) for p in people)
+    print("enrolment's check, the 2nd enrolment:", dict(caught))
+    strangers = sorted((args.faces_dir / "_unknown").glob("*.jpg"))
+    refused = Counter(_refused_as(members, _photo_embeddings(model, detect, [path]), None) for path in strangers)
+    print(f"enrolment's check, {len(strangers)} people never enrolled:", dict(refused))
+
+
+def _refused_as(members: Gallery, embeddings: np.ndarray, person: str | None) -> str:
+    if len(embeddings) == 0:
+        return "no face"
+    lookalike = family.enrolled_lookalike(members, embeddings)
+    if lookalike is None:
+        return "accepted"
+    return "refused as themself" if lookalike[0] == person else "refused as a member"
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ EVENTS: dict[str, str] = {
     "unlock_failed": "someone tried to unlock the store with a wrong passphrase or key file",
     "key_change": "the passphrase or key file was set or replaced (no data re-encrypted), or the master key was "
                   "rotated (every data key re-wrapped)",
-    "enrol": "a person was enrolled (counts of embeddings and thumbnails stored)",
+    "enrol": "a person was enrolled (counts of embeddings and thumbnails stored; not_the_same_person: their photos "
+             "looked like a member already enrolled, and the user said they are someone else)",
     "embeddings_added": "more embeddings were stored for an enrolled person",
     "renamed": "an enrolled person was given another name (their governing consent restated under it; neither name "
                "in the details)",

@@ -121,7 +121,8 @@ def enroll(store: FamilyStore, name: str, embeddings: np.ndarray, record: Consen
 
 
 def enrol_from_photos(store: FamilyStore, name: str, photos: Sequence[enrolment.EnrolmentPhoto],
-                      record: ConsentRecord, *, model: Any, picks: Mapping[str, int | None] | None = None) -> Enrolment:
+                      record: ConsentRecord, *, model: Any, picks: Mapping[str, int | None] | None = None,
+                      not_the_same_as: str | None = None) -> Enrolment:
     """Enrol `name` from photos read once (governance.enrolment.read_photo): the one path of the app and
     the command line.
 
@@ -129,9 +130,12 @@ def enrol_from_photos(store: FamilyStore, name: str, photos: Sequence[enrolment.
     (label -> face index) when it shows several; the others are left out, each with a note in the
     result's `left_out`. Every chosen face is aligned once for the identity `model`
     (fer_core.identity.EmbeddingModel), giving its embedding and, when the consent's scope allows it,
-    its thumbnail. Everything is stored in one audit-logged transaction, the embeddings tagged with the
-    model's name. PersonNameError (`check_name`, before anything else), ConsentError, or NoFaceToEnrolError
-    when no photo gives a face: nothing is stored."""
+    its thumbnail. The face prints are compared with the members' (`enrolled_lookalike`): photos that look like
+    a member already enrolled raise LooksEnrolledError, unless `not_the_same_as` is that member's id (the user
+    says the person is someone else, a twin say: logged as not_the_same_person in the "enrol" entry). Everything
+    is stored in one audit-logged transaction, the embeddings tagged with the model's name. PersonNameError
+    (`check_name`, before anything else), ConsentError, NoFaceToEnrolError when no photo gives a face, or
+    LooksEnrolledError: nothing is stored."""
     name = check_name(name)
     _check_consent(store, name, record, thumbnails=False)
     chosen, left_out = enrolment.pick_faces(photos, picks)
@@ -139,8 +143,49 @@ def enrol_from_photos(store: FamilyStore, name: str, photos: Sequence[enrolment.
         raise enrolment.NoFaceToEnrolError(left_out)
     crops = enrolment.aligned_faces(chosen, model)
     thumbnails = enrolment.thumbnails(crops, template=model.template) if record.allows_thumbnails else []
-    done = _store_enrolment(store, name, model.embed(crops), record, thumbnails=thumbnails, model=model.name)
+    embeddings = model.embed(crops)
+    with store.transaction():  # compared under the write lock: a member enrolled meanwhile is compared too
+        lookalike = enrolled_lookalike(gallery(store, model), embeddings)
+        if lookalike is not None and lookalike[0] != not_the_same_as:
+            raise LooksEnrolledError(*lookalike)
+        done = _store_enrolment(store, name, embeddings, record, thumbnails=thumbnails, model=model.name,
+                                not_the_same_person=lookalike is not None)
     return Enrolment(done.person_id, done.name, done.embeddings, done.thumbnails, tuple(left_out))
+
+
+# Said when an enrolment's photos look like a member already enrolled; nothing is stored. A person enrolled twice
+# under two names is mostly not named at all (recognition finds two members about as close and says "unknown":
+# 23 of 32 probes on the development set, python experiments/duplicate_enrolment.py). Each front end adds how to
+# say the person is someone else (`unveil family enroll --not-the-same-as`, the Family page's tick box).
+LOOKS_ENROLLED = ("These photos look like {name}, who is already enrolled: nothing was stored. If they are {name}, "
+                  "they are recognised already (a mistyped name is changed by renaming them, not by a second "
+                  "enrolment); if they are someone else who looks like {name} (a twin, a sibling), enrol them again "
+                  "saying they are not the same person")
+
+
+class LooksEnrolledError(UnveilError, ValueError):
+    """An enrolment's photos look like a member already enrolled (LOOKS_ENROLLED); nothing was stored.
+    `person_id` and `name` are that member's."""
+
+    def __init__(self, person_id: str, name: str) -> None:
+        self.person_id, self.name = person_id, name
+        super().__init__(LOOKS_ENROLLED.format(name=name))
+
+
+def enrolled_lookalike(members: Gallery | None, embeddings: np.ndarray) -> tuple[str, str] | None:
+    """(id, name) of the member whom one person's new enrolment embeddings look like, or None.
+
+    They are compared as recognition will compare them once enrolled: their centre (Gallery's representation of
+    a person) with each member's, in the members' `gallery` (the installed identity model's embeddings only: a
+    member who must be re-embedded cannot be compared). Within the model's threshold of the nearest member (its
+    card's operating point, as Gallery.identify names a face) they look like that member, whether recognition
+    would name them or find them about as close to a second member (Gallery's margin): enrolled, such a person
+    would take away the recognition of the member they look like."""
+    if members is None:
+        return None
+    centre = Gallery({"new": embeddings}, threshold=members.threshold, distance=members.distance).centre("new")
+    match = members.identify(centre)
+    return (match.nearest, members.labels[match.nearest]) if match.distance <= members.threshold else None
 
 
 def _check_consent(store: FamilyStore, name: str, record: ConsentRecord, *, thumbnails: bool) -> None:
@@ -153,14 +198,17 @@ def _check_consent(store: FamilyStore, name: str, record: ConsentRecord, *, thum
 
 
 def _store_enrolment(store: FamilyStore, name: str, embeddings: np.ndarray, record: ConsentRecord, *,
-                     thumbnails: Sequence[bytes], model: str) -> Enrolment:
+                     thumbnails: Sequence[bytes], model: str, not_the_same_person: bool = False) -> Enrolment:
+    # Only a flag: the member they look like is not named, nor their id (the log names the member enrolled).
+    override = {"not_the_same_person": True} if not_the_same_person else {}
     with store.transaction():
         person_id = store.add_person(name)
         consent.add_validated(store, person_id, record)
         count = store.add_embeddings(person_id, embeddings, model=model)
         for image in thumbnails:
             store.add_thumbnail(person_id, image)
-        audit_log.record(store, "enrol", person_id=person_id, details={"embeddings": count, "thumbnails": len(thumbnails)})
+        audit_log.record(store, "enrol", person_id=person_id,
+                         details={"embeddings": count, "thumbnails": len(thumbnails), **override})
     return Enrolment(person_id, store.person(person_id).name, count, len(thumbnails))
 
 

@@ -53,6 +53,12 @@ REEMBED_FROM_THUMBNAILS_DONE = ("{name}'s face prints were updated from {count} 
                                 "from now on.")
 # What friendly_errors and the spinner say while it runs.
 REEMBEDDING = "Updating {name}'s face prints"
+# After an enrolment refused because its photos look like a member (governance.family.LOOKS_ENROLLED): where the page
+# renames them, how it says the person is someone else, and the tick box that says it, for the photos refused only.
+# (The Members tab's renaming form is unveil.app.renaming.RENAME_TITLE.)
+NOT_THE_SAME_HOW = (" (to rename them: \"Correct or change a member's name\" on the Members tab; for someone else, "
+                    "tick the box below, then Enrol)")
+NOT_THE_SAME_TICK = "This person is not {name}: they are someone else who looks like {name}"
 # The Enrol tab when models/ has no identity model.
 NO_IDENTITY_MODEL = "No face-recognition model is installed (models/{file}): enrolment is not possible."
 
@@ -75,6 +81,25 @@ class CameraShots:
 
     def clear(self) -> None:
         self._shots.clear()
+
+
+@dataclass(frozen=True)
+class Lookalike:
+    """An enrolment refused because its photos look like a member (governance.family.LooksEnrolledError): that
+    member's id, and `photos_key` of the photos and faces refused. The page offers NOT_THE_SAME_TICK while the form
+    holds those photos: photos changed since were not compared, and a tick given for others must not count."""
+
+    person_id: str
+    photos: str
+
+
+def photos_key(photos: Mapping[str, bytes], picks: Mapping[str, int | None]) -> str:
+    """One digest of a form's photos (labels and bytes) and the faces picked in them."""
+    digest = hashlib.sha256()
+    for label, data in photos.items():
+        digest.update(f"{label}\0{picks.get(label)}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def form_photos(uploads: Iterable[tuple[str, bytes]], shots: Iterable[bytes]) -> dict[str, bytes]:

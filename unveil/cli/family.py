@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     enroll.add_argument("--given-by", default=None, help="who consented, if not the person themself (a guardian)")
     enroll.add_argument("--child", action="store_true", help="the person is a child: --given-by a guardian is required")
     enroll.add_argument("--scope", choices=list(SCOPES), default="recognition")
+    enroll.add_argument("--not-the-same-as", metavar="WHO", default=None,
+                        help="the member (name or id) these photos look like, when the person is someone else (a "
+                             "twin, a sibling): enrolment refuses photos that look like a member already enrolled")
     enroll.set_defaults(handler=_enroll)
 
     listing = commands.add_parser("list", help="list members with consent status and expiry")
@@ -216,6 +220,10 @@ def _photos_with_a_face(args: argparse.Namespace, picks: dict[str, int | None]) 
     return photos
 
 
+# What `family enroll` adds to family.LOOKS_ENROLLED: the commands that rename that member, or enrol someone else.
+NOT_THE_SAME_HOW = " (unveil family rename {who} NEW_NAME renames them; for someone else, add --not-the-same-as {who})"
+
+
 @reports_errors
 def _enroll(args: argparse.Namespace) -> int:
     # The enrolment path of the app (governance.enrolment, family.enrol_from_photos) with the analyzer's
@@ -231,7 +239,13 @@ def _enroll(args: argparse.Namespace) -> int:
         record = ConsentRecord.new(subject=name, given_by=args.given_by, relation="guardian" if args.given_by else "self",
                                    purpose=args.purpose, scope=args.scope, days=args.days,
                                    subject_is_child=args.child, now=store_now(store))
-        done = family.enrol_from_photos(store, name, photos, record, model=model, picks=picks)
+        not_the_same_as = family.resolve_id(store, args.not_the_same_as) if args.not_the_same_as else None
+        try:
+            done = family.enrol_from_photos(store, name, photos, record, model=model, picks=picks,
+                                            not_the_same_as=not_the_same_as)
+        except family.LooksEnrolledError as exc:
+            print(f"error: {exc}{NOT_THE_SAME_HOW.format(who=shlex.quote(exc.name))}", file=sys.stderr)
+            return 1
     print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings and {done.thumbnails} "
           f"thumbnails; consent until {local_day(record.expires_at)}")
     return 0

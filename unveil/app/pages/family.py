@@ -207,10 +207,10 @@ with members_tab:
                         st.image(pictures, width=96, alt=alt_text.numbered(f"Thumbnail of {member.name}", len(pictures)))
 
 # ----------------------------------------------------------------------------------- enrol
-def _key(field: str) -> str:
+def _key(*field: str) -> str:
     # Every widget of the enrolment form is keyed in the "enrol" group: renewing it after an enrolment
     # draws the form empty, so the next person cannot be enrolled with the previous one's photos or consent.
-    return app_session.widget_key(st.session_state, "enrol", field)
+    return app_session.widget_key(st.session_state, "enrol", *field)
 
 
 with enrol_tab:
@@ -254,6 +254,16 @@ with enrol_tab:
                                    key=_key("expires"))
         agreed = st.checkbox("The person (or their guardian) has read what is stored and why, and agrees",
                              key=_key("agreed"))
+        # Offered only after these very photos were refused for looking like a member, and for that member only.
+        refused = st.session_state.get(_key("lookalike"))
+        if refused is not None and refused.photos != app_enrolment.photos_key(photos, picks):
+            refused = None
+        looks_like = next((m for m in members if refused is not None and m.person_id == refused.person_id), None)
+        not_the_same = False
+        if looks_like is not None:
+            st.warning(shown(family.LOOKS_ENROLLED.format(name=looks_like.name) + app_enrolment.NOT_THE_SAME_HOW))
+            not_the_same = st.checkbox(app_enrolment.NOT_THE_SAME_TICK.format(name=shown(looks_like.name)),
+                                       key=_key("not_the_same", looks_like.person_id))
 
         if st.button("Enrol", type="primary", key="enrol_submit"):
             if not name.strip():
@@ -269,8 +279,14 @@ with enrol_tab:
                     record = app_enrolment.consent_from_form(
                         name=name, given_by=given_by, guardian=guardian, child=child, purpose=purpose, scope=scope,
                         expires_on=expires_on, now=datetime.now(UTC), zone=zone)
-                    done = family.enrol_from_photos(store, name, read, record, model=engine.identity_model,
-                                                    picks=picks)
+                    try:
+                        done = family.enrol_from_photos(store, name, read, record, model=engine.identity_model,
+                                                        picks=picks,
+                                                        not_the_same_as=looks_like.person_id if not_the_same else None)
+                    except family.LooksEnrolledError as exc:
+                        st.session_state[_key("lookalike")] = app_enrolment.Lookalike(
+                            exc.person_id, app_enrolment.photos_key(photos, picks))
+                        st.rerun()
                     _ui.family_changed()
                     _ui.enrol_shots("enrol").clear()
                     _ui.release_uploads(uploaded)
