@@ -1,5 +1,6 @@
-"""What every store-backed `unveil` command shares: where the store is, how it is unlocked, and
-turning Unveil's typed errors into one readable line and exit status 1.
+"""What every store-backed `unveil` command shares: where the store is, how it is unlocked, whom an erasure
+names (`family purge`, `consent withdraw`), and turning Unveil's typed errors into one readable line and exit
+status 1.
 
 Secrets: the passphrase comes from UNVEIL_PASSPHRASE (non-interactive use, tests), from standard input
 when it is not a terminal (one line each: `unveil family list < passphrase-file`), or from getpass,
@@ -15,7 +16,8 @@ import sys
 from collections.abc import Callable
 
 from fer_core import UnveilError
-from fer_core.store import DEFAULT_BUSY_TIMEOUT_S, FamilyStore, default_data_dir
+from fer_core.store import DEFAULT_BUSY_TIMEOUT_S, FamilyStore, KeyDestroyedError, TamperedDataError, default_data_dir
+from governance import family
 
 PASSPHRASE_ENV = "UNVEIL_PASSPHRASE"
 NEW_PASSPHRASE_ENV = "UNVEIL_NEW_PASSPHRASE"
@@ -91,6 +93,20 @@ def open_unlocked_unattended(args: argparse.Namespace, *,
     if not args.key_file and not os.environ.get(PASSPHRASE_ENV):
         return None
     return open_unlocked(args, busy_timeout=busy_timeout)
+
+
+UNREADABLE_MEMBER = "the member {person_id} (their name cannot be read)"
+
+
+def member_to_erase(store: FamilyStore, who: str) -> tuple[str, str]:
+    """The id of the member to erase (`who`: their name or id) and how the prompt names them. Given an id, a member
+    whose name or rows are damaged is still erased (`unveil family check` lists their ids): by `family purge`, and by
+    `consent withdraw`, which refused them while the name it read for its prompt failed authentication."""
+    person_id = family.resolve_id(store, who)
+    try:
+        return person_id, store.person(person_id).name
+    except (TamperedDataError, KeyDestroyedError):
+        return person_id, UNREADABLE_MEMBER.format(person_id=person_id)
 
 
 def confirm(question: str, assume_yes: bool) -> bool:

@@ -7,6 +7,7 @@ from governance import consent, family
 from unveil.cli._store_args import (
     add_store_arguments,
     confirm,
+    member_to_erase,
     open_unlocked,
     reports_errors,
 )
@@ -130,9 +131,9 @@ def _scope(args: argparse.Namespace) -> int:
 @reports_errors
 def _withdraw(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
-        person = family.resolve(store, args.who)
-        if not confirm(f"Record that {person.name} withdrew consent, and erase them now?", args.yes):
+        person_id, shown = member_to_erase(store, args.who)
+        if not confirm(f"Record that {shown} withdrew consent, and erase them now?", args.yes):
             return 1
-        receipt = consent.withdraw(store, person.id)
+        receipt = consent.withdraw(store, person_id)
     print(receipt.to_json())
     return 0

@@ -12,10 +12,8 @@ from fer_core.store import (
     DATA_FILE,
     KEYS_FILE,
     FamilyStore,
-    KeyDestroyedError,
     ScryptParams,
     StoreExistsError,
-    TamperedDataError,
     create_key_file,
     resolve_data_dir,
 )
@@ -33,6 +31,7 @@ from unveil.cli._store_args import (
     PassphraseInputError,
     add_store_arguments,
     confirm,
+    member_to_erase,
     open_locked,
     open_unlocked,
     read_new_passphrase,
@@ -340,7 +339,7 @@ def _purge(args: argparse.Namespace) -> int:
                 return 1
             receipt = erasure.erase_everything(store)
         else:
-            person_id, shown = _purge_target(store, args.who)
+            person_id, shown = member_to_erase(store, args.who)
             if not confirm(f"Erase {shown} and destroy their data key? This cannot be undone.", args.yes):
                 return 1
             receipt = erasure.purge_person(store, person_id, reason="request")
@@ -350,17 +349,6 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _purge_target(store: FamilyStore, who: str) -> tuple[str, str]:
-    """The id to erase and how the prompt names them. Given an id, a member whose name or rows are
-    damaged is still erased (`unveil family check` lists their ids)."""
-    person_id = family.resolve_id(store, who)
-    try:
-        return person_id, store.person(person_id).name
-    except (TamperedDataError, KeyDestroyedError):
-        return person_id, UNREADABLE_MEMBER.format(person_id=person_id)
-
-
-UNREADABLE_MEMBER = "the member {person_id} (their name cannot be read)"
 PASSWD_DONE = "passphrase changed"
 ROTATED_DONE = ("passphrase changed and master key replaced: copies of the store made before now no longer open "
                 "today's data keys, with either passphrase")

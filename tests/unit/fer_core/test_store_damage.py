@@ -276,3 +276,18 @@ def test_a_saved_analysis_deleted_on_its_own_is_not_damage(family):
         _sql(data_dir / KEYS_FILE, ("DELETE FROM data_keys WHERE owner = ?", (owner,)))
         assert store.check() == []
         assert erasure.purge_person(store, ids[0]).records["analyses"] == 0
+
+
+def test_a_member_whose_name_is_damaged_withdraws_consent_by_id(family, monkeypatch, capsys):
+    # `consent withdraw ID` read the name for its prompt and stopped on its failed authentication, so the withdrawal
+    # could not be recorded; `family purge ID` erased such a member, as a request rather than a withdrawal.
+    data_dir, ids = family
+    _sql(data_dir / DATA_FILE, ("UPDATE people SET name = x'00' || substr(name, 2) WHERE id = ?", (ids[0],)))
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    assert main(["consent", "withdraw", ids[0], "--data-dir", str(data_dir)]) == 1  # not confirmed: asked by id
+    assert f"Record that the member {ids[0]} (their name cannot be read) withdrew consent" in capsys.readouterr().err
+    assert main(["consent", "withdraw", ids[0], "--yes", "--data-dir", str(data_dir)]) == 0
+    assert '"reason": "consent withdrawn"' in capsys.readouterr().out
+    with h.open_store(data_dir) as store:
+        assert store.person_ids() == [ids[1]]
+        assert [e.event for e in store.audit_entries()][-2:] == ["consent_withdrawn", "purge"]
