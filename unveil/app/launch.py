@@ -69,6 +69,20 @@ def never_look_up_the_public_address() -> None:
     net_util.get_external_ip = _no_public_address
 
 
+def pages_through_the_router() -> None:
+    """Every page of `unveil app` runs through the entry script (unveil.app.router), from a fresh server's first
+    request on.
+
+    ENTRY_SCRIPT lies beside unveil/app/pages/, so Streamlit takes it for an app of the older kind, whose files in
+    pages/ are run directly when their address is asked for, until a run of the entry script calls st.navigation
+    (a flag kept for the whole process). A fresh server's first visitor who asked for /family or /governance got
+    the page without the router: none of its checks (whose browser it is, unveil.app.peer), no sidebar, no sweep;
+    so did every request until someone opened the main page. `streamlit run app.py` has no pages/ beside it."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
 def streamlit_argv(*, port: int | None = None, headless: bool = False) -> list[str]:
     """Streamlit's command line for the app: `streamlit run ENTRY --option=value ...`."""
     argv = ["streamlit", "run", str(ENTRY_SCRIPT)]
@@ -88,6 +102,7 @@ def run_app(*, port: int | None = None, headless: bool = False, extra: Sequence[
 
     never_look_up_the_public_address()  # the server runs in this process: patched before it starts
     forbid_core_dumps()  # its sessions hold the store unlocked
+    pages_through_the_router()
     sys.argv = [*streamlit_argv(port=port, headless=headless), *extra]
     try:
         streamlit_cli.main(prog_name="streamlit")

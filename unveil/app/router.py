@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from unveil._core_dumps import forbid_core_dumps
-from unveil.app import launch, widgets
+from unveil.app import launch, peer, widgets
 
 # Absolute paths: the entry script is app.py in a checkout and unveil/app/streamlit_app.py in an
 # installed wheel, and st.Page resolves a relative path against the entry script.
@@ -24,6 +24,17 @@ def run() -> None:
     forbid_core_dumps()  # `unveil app` did this too; for `streamlit run app.py`, before any page unlocks the store
     # An emoji favicon is drawn in the browser; a ":material/...:" one would be fetched from Google's servers.
     st.set_page_config(page_title="Unveil", page_icon="🎭", layout="wide")
+    # Before anything reads the store or a page is drawn: another user's browser gets this line and nothing else.
+    # Through st.navigation all the same, as every run of this script calls it: until one does, Streamlit runs the
+    # files of a pages/ folder beside the entry script directly, without this check (launch.pages_through_the_router).
+    refused = peer.refusal()
+    if refused:
+
+        def refusal() -> None:
+            st.error(refused)
+
+        st.navigation([st.Page(refusal, title="Unveil", url_path="unveil")], position="hidden").run()
+        return
     page = st.navigation([
         st.Page(_PAGES / "analyze.py", title="Analyze", icon=":material/photo_camera:", default=True),
         st.Page(_PAGES / "video.py", title="Video", icon=":material/movie:"),

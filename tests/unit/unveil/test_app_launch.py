@@ -53,3 +53,19 @@ def test_a_first_start_on_a_desktop_asks_for_no_email_and_writes_no_credentials_
 
     credentials.check_credentials()
     assert not (tmp_path / ".streamlit").exists()
+
+
+def test_unveil_app_runs_every_page_through_the_router_from_the_first_request(monkeypatch):
+    # Beside unveil/app/pages/, Streamlit ran /family or /governance directly (the router, and its check of whose
+    # browser it is, skipped) until a run of the entry script had called st.navigation.
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.web import cli as streamlit_cli
+
+    assert (launch.ENTRY_SCRIPT.parent / "pages").is_dir()
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)  # as in a fresh process
+    seen = []
+    monkeypatch.setattr(streamlit_cli, "main", lambda **kwargs: seen.append(PagesManager.uses_pages_directory))
+    monkeypatch.setattr("sys.argv", ["unveil"])
+    monkeypatch.setattr(launch, "forbid_core_dumps", lambda: None)  # not for this test process
+    assert launch.run_app(port=8600, headless=True) == 0
+    assert seen == [False]
