@@ -5,10 +5,12 @@ import datetime as dt
 import html
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from fer_core.render import spreadsheet_cell
+from fer_core.store import make_private_folders
 from governance.bias_audit._bootstrap import Estimate
 from governance.bias_audit._disaggregate import ColumnResult
 from governance.bias_audit._errors import AuditError
@@ -47,11 +49,14 @@ def write_report(audit: BiasAudit, directory: str | Path, *, stem: str | None = 
 
     `stem` defaults to "<kind>_bias_audit". The JSON is `audit.to_dict()`; the HTML shows the same
     numbers with plots embedded as base64 PNG, so it opens offline and can be sent as one file.
+    New files are 0600 and new folders 0700: the rows give each photo's path, emotion and skin tone band, and an
+    audit set can be the household's own photos (under umask 022 they were readable by every user of the machine).
     """
     directory = Path(directory)
     stem = stem or f"{audit.kind}_bias_audit"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_folders(directory)
+        directory.mkdir(exist_ok=True)  # a file in its place: FileExistsError
     except OSError as exc:
         raise AuditError(f"cannot create report folder {directory}: {exc}") from exc
     paths = ReportPaths(
@@ -62,11 +67,19 @@ def write_report(audit: BiasAudit, directory: str | Path, *, stem: str | None = 
     # Built completely before anything is written: a failure leaves no half-written report.
     page = render_html(audit, generated=numbers["generated"])
     text = json.dumps(numbers, indent=1, allow_nan=False)
-    paths.json.write_text(text + "\n", encoding="utf-8")
+    with open(paths.json, "w", encoding="utf-8", opener=_owner_only) as handle:
+        handle.write(text + "\n")
     # Paths, labels and group values come from the audit set's manifest: each written as a spreadsheet reads text.
-    audit.rows.map(spreadsheet_cell).rename(columns=spreadsheet_cell).to_csv(paths.rows, index=False)
-    paths.html.write_text(page, encoding="utf-8")
+    with open(paths.rows, "w", encoding="utf-8", newline="", opener=_owner_only) as handle:
+        audit.rows.map(spreadsheet_cell).rename(columns=spreadsheet_cell).to_csv(handle, index=False)
+    with open(paths.html, "w", encoding="utf-8", opener=_owner_only) as handle:
+        handle.write(page)
     return paths
+
+
+def _owner_only(path: str, flags: int) -> int:
+    # Made 0600 at creation, never chmod-ed afterwards (no moment when others could open it); a file there keeps its mode.
+    return os.open(path, flags, 0o600)
 
 
 def render_html(audit: BiasAudit, *, generated: str) -> str:

@@ -5,6 +5,7 @@ import base64
 import csv
 import io
 import json
+import os
 import re
 
 import numpy as np
@@ -123,6 +124,19 @@ def test_html_shows_the_json_numbers(audit, written):
     page = written.html.read_text()
     accuracy = audit.overall.overall["accuracy"]
     assert f"{accuracy.value:.3f} [{accuracy.low:.3f}, {accuracy.high:.3f}]" in page
+
+
+def test_the_report_is_readable_by_its_owner_only_whatever_the_umask(audit, tmp_path):
+    # Its rows give each photo's path, emotion and skin tone band; under umask 002 they were 0664 in a 0775 folder.
+    previous = os.umask(0o002)
+    try:
+        paths = write_report(audit, tmp_path / "reports" / "today")
+    finally:
+        os.umask(previous)
+    assert {path.name: oct(path.stat().st_mode & 0o777) for path in (paths.html, paths.json, paths.rows)} == {
+        path.name: "0o600" for path in (paths.html, paths.json, paths.rows)}
+    assert [oct(folder.stat().st_mode & 0o777) for folder in (tmp_path / "reports", tmp_path / "reports" / "today")] == [
+        "0o700", "0o700"]
 
 
 def test_identity_report_has_error_rates_per_group(tmp_path):
