@@ -110,6 +110,13 @@ PLAINTEXT = ("MQTT broker {host} is not on this machine and the connection is no
              "cross the network as plain text (--mqtt-tls, or --mqtt-ca FILE for a broker with a certificate of "
              "your own)")
 
+# At the first connection without --mqtt-user: a broker that lets this loop in without a login lets others in too.
+# Mosquitto 2.0 with no configuration does so on localhost, where every user of the machine is: a second account
+# subscribed to '#' and read the members' sensors and states (docs/threat_model.md, Attacker 4).
+ANONYMOUS = ("MQTT broker {host}:{port} let this loop in without a login, so it may let anyone in: whoever it lets "
+             "in (other users of this machine included) reads the members' names and states. Give the broker a "
+             "password file and an ACL, and log in with --mqtt-user (the password in UNVEIL_MQTT_PASSWORD)")
+
 
 class MqttAddressError(UnveilError, ValueError):
     """--mqtt or --mqtt-node is malformed."""
@@ -448,8 +455,11 @@ class HomeAssistantSink:
             self._online, self._dropping = True, False
         # After what this run holds: the retained states that the broker sends back are then told apart.
         client.subscribe(self._state_topic("+"), qos=RETAINED_QOS)
+        first = not self._connected.is_set()
         self._connected.set()
         log.info("connected to MQTT broker %s:%d", self._host, self._port)
+        if first and not self._username:
+            log.warning(ANONYMOUS.format(host=self._host, port=self._port))
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         """A retained member state this run did not write: see the module docstring. (paho's thread, holding no

@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from unveil.watch.mqtt import (
+    ANONYMOUS,
     BAD_ADDRESS,
     BAD_CA,
     PLAINTEXT,
@@ -141,6 +142,18 @@ def _connect(sink: HomeAssistantSink, client: _Recorder) -> None:
     sink._on_connect(client, None, None, types.SimpleNamespace(is_failure=False), None)
 
 
+@pytest.mark.parametrize("user", [None, "unveil"])
+def test_a_broker_that_lets_the_loop_in_without_a_login_is_said_to_let_others_in_once(caplog, user):
+    # Mosquitto 2.0 with no configuration lets anyone on localhost in: another user of the machine read the members'
+    # sensors and states from it.
+    client = _Recorder()
+    sink = HomeAssistantSink("127.0.0.1", 1883, node="hall", client=client, username=user, password="pw" if user else None)
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        _connect(sink, client)
+        _connect(sink, client)  # a reconnection: said once per run
+    assert caplog.messages == ([ANONYMOUS.format(host="127.0.0.1", port=1883)] if user is None else [])
+
+
 def test_an_erased_members_sensor_is_removed_once_the_broker_acknowledged_it_not_at_every_reconnection():
     # The empty retained messages that remove an erased member's sensor were kept for the life of the
     # process and written again at every reconnection: weeks of erasures, all resent each time.
@@ -231,6 +244,7 @@ def test_a_sensor_an_earlier_run_left_under_a_name_the_member_no_longer_has_is_r
                              names={john: "John", ana: "Ana"})
     _connect(sink, client)
     client.published.clear()
+    caplog.clear()  # the connection's own warning (ANONYMOUS: no --mqtt-user here)
     with caplog.at_level(logging.INFO, logger="unveil.watch"):
         _earlier_state(sink, client, member_key(john, "Jonh"))
         _earlier_state(sink, client, member_key(ana, "Ana"))
