@@ -1,4 +1,4 @@
-"""`unveil family init|enroll|list|reembed|rename|purge|passwd|check|backup`: the encrypted family store from the shell."""
+"""`unveil family init|enroll|list|show|reembed|rename|purge|passwd|check|backup`: the encrypted family store from the shell."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,7 @@ import contextlib
 import shlex
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from fer_core.store import (
@@ -17,7 +18,7 @@ from fer_core.store import (
     create_key_file,
     resolve_data_dir,
 )
-from governance import backup, erasure, family
+from governance import access, backup, erasure, family
 from governance.consent import (
     MAX_CONSENT_DAYS,
     SCOPES,
@@ -74,6 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("list", help="list members with consent status and expiry")
     add_store_arguments(listing)
     listing.set_defaults(handler=_list)
+
+    show = commands.add_parser(
+        "show", help="what is stored about one member (their consents, face prints, thumbnails, kept results, audit "
+                     "entries): for them to see; never their face prints or pictures")
+    add_store_arguments(show)
+    show.add_argument("who", help="name or id")
+    show.set_defaults(handler=_show)
 
     reembed = commands.add_parser(
         "reembed", help="after an identity model change, re-embed a member from their own encrypted thumbnails "
@@ -285,6 +293,55 @@ def _list(args: argparse.Namespace) -> int:
         print(IDENTITY_MODEL_MISSING.format(model=identity_model_name(), folder=models_dir()), file=sys.stderr)
     if damaged:
         print(MEMBERS_NOT_READ.format(count=damaged), file=sys.stderr)
+    return 0
+
+
+# `family show`: one member's account (governance.access), dates on this machine's calendar as `family list` gives
+# them, audit entries as `audit list` prints them. Counts only of face prints and thumbnails: never the data.
+SHOW_HEADER = "{name} ({person_id}): enrolled {enrolled}, last seen {last_seen}"
+SHOW_FACE_PRINTS = "face prints: {count} ({models})"
+SHOW_THUMBNAILS = "thumbnails: {count} (kept encrypted; the Family page shows them)"
+SHOW_KEPT = "kept results that name them: {count}{days}"
+SHOW_CONSENTS = "consent records, oldest first ({count}); the last one governs, now {status}:"
+SHOW_CONSENT = ("  {n}. for {subject}{child}, given {given} by {given_by} ({relation}), until {until}; scope {scope}; "
+                "purpose: {purpose}{governs}")
+SHOW_AUDIT = "audit log entries about them ({count}):"
+
+
+def _day(when: datetime) -> str:
+    return local_day(when).isoformat()
+
+
+def account_lines(held: access.Account) -> list[str]:
+    """`family show`'s lines for one member's account."""
+    lines = [SHOW_HEADER.format(name=held.name, person_id=held.person_id, enrolled=_day(held.enrolled_at),
+                                last_seen=_day(held.last_seen_at)),
+             f"note: {access.RECOGNITIONS_NOT_COUNTED}",
+             SHOW_FACE_PRINTS.format(count=sum(held.face_prints.values()),
+                                     models=", ".join(f"{n} of {m}" for m, n in held.face_prints.items()) or "none"),
+             SHOW_THUMBNAILS.format(count=held.thumbnails),
+             SHOW_KEPT.format(count=len(held.kept_results),
+                              days=", kept " + ", ".join(_day(when) for when in held.kept_results) if held.kept_results
+                              else ""),
+             SHOW_CONSENTS.format(count=len(held.consents), status=held.consent_status)]
+    for n, held_consent in enumerate(held.consents, 1):
+        record = held_consent.record
+        lines.append(SHOW_CONSENT.format(
+            n=n, subject=record.subject, child=" (a child)" if record.subject_is_child else "",
+            given=_day(record.given_at), given_by=record.given_by, relation=record.relation,
+            until=_day(record.expires_at), scope=record.scope, purpose=record.purpose,
+            governs=" [governs]" if held_consent.governs else ""))
+    lines.append(SHOW_AUDIT.format(count=len(held.audit)))
+    lines += [f"  {e.seq:>5}  {e.time}  {e.event:<22} {e.who:<28} {e.details}".rstrip() for e in held.audit]
+    return lines
+
+
+@reports_errors
+def _show(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        held = access.account(store, args.who)
+    for line in account_lines(held):
+        print(shown(line))
     return 0
 
 
