@@ -8,8 +8,8 @@ from fer_core import render
 from fer_core.images import PHOTO_SUFFIXES
 from fer_core.model_files import identity_model_name
 from fer_core.store import MIN_PASSPHRASE_CHARS
-from governance import clock, consent, enrolment, erasure, family
-from unveil.app import alt_text, renaming, tables
+from governance import access, clock, consent, enrolment, erasure, family
+from unveil.app import alt_text, member_account, renaming, tables
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
@@ -196,6 +196,21 @@ with members_tab:
         for way in reembeddings:
             _reembed_from_photos_form(way.member, identity, expanded=not way.from_thumbnails)
         for member in members:
+            # The right of access: all that is held about them in one place. Read, as the thumbnails below, only
+            # while open; reading it writes nothing (governance.access says why it is not audit-logged).
+            stored = st.expander(member_account.TITLE.format(name=shown(member.name)),
+                                 key=f"family_account_{member.person_id}", on_change="rerun")
+            if stored.open:
+                with stored, _ui.friendly_errors(f"Reading what is stored about {member.name}"):
+                    held = access.account(store, member.person_id, thumbnails=True)
+                    zone = app_enrolment.user_zone(st.context.timezone)
+                    st.markdown("\n\n".join(member_account.summary_lines(held, zone)))
+                    st.dataframe(member_account.consents_table(held, zone), hide_index=True)
+                    st.markdown(member_account.AUDIT.format(count=len(held.audit)))
+                    st.dataframe(member_account.audit_table(held), hide_index=True)
+                    if held.thumbnail_images:
+                        st.image(list(held.thumbnail_images), width=96,
+                                 alt=alt_text.numbered(f"Thumbnail of {member.name}", len(held.thumbnail_images)))
             if member.thumbnails:
                 # Decrypted and drawn only while open: a closed expander's content runs too, and drawing every
                 # member's on every click took 4.8 s for 50 members with 50 each (docs/reports/heavy_use.md).
