@@ -74,7 +74,7 @@ def account(store: FamilyStore, who: str, *, thumbnails: bool = False) -> Accoun
     models = sorted(store.embedding_models().get(person.id, ()))
     face_prints = {model: len(store.embeddings(person.id, model=model)) for model in models}
     kept = tuple(_utc(entry.created_at) for entry in store.analyses() if person.id in entry.person_ids)
-    audit = tuple(audit_log.shown_entry(entry) for entry in audit_log.entries(store) if entry.person_id == person.id)
+    audit = tuple(audit_log.shown_entry(entry) for entry in audit_log.entries(store, person_id=person.id))
     images = tuple(t.image for t in store.thumbnails(person.id)) if thumbnails else ()
     return Account(person.id, person.name, _utc(person.created_at), _utc(person.last_seen_at), status, consents,
                    face_prints, person.thumbnails, kept, audit, images)

@@ -94,9 +94,10 @@ def describe(result: AuditVerification) -> str:
     return f"audit log BROKEN at entry {result.first_broken}: {result.reason}"
 
 
-def entries(store: FamilyStore, *, newest: int | None = None) -> list[AuditEntry]:
-    """The log, oldest first; with `newest`, only that many of its latest entries."""
-    return store.audit_entries(newest=newest)
+def entries(store: FamilyStore, *, newest: int | None = None, person_id: str | None = None) -> list[AuditEntry]:
+    """The log, oldest first; with `newest`, only that many of its latest entries; with `person_id`, only the
+    entries about that person."""
+    return store.audit_entries(newest=newest, person_id=person_id)
 
 
 @dataclass(frozen=True)

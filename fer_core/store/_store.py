@@ -2053,12 +2053,14 @@ class FamilyStore:
     _AUDIT_COLUMNS = "seq, ts, event, person_id, name, name_digest, details, mac"
 
     @_damage_is_typed
-    def audit_entries(self, *, newest: int | None = None) -> list[AuditEntry]:
-        """The audit log, oldest first; with `newest`, only that many of its latest entries. Names show only while
-        the store is unlocked and the person is still enrolled."""
+    def audit_entries(self, *, newest: int | None = None, person_id: str | None = None) -> list[AuditEntry]:
+        """The audit log, oldest first; with `newest`, only that many of its latest entries; with `person_id`, only
+        the entries about that person (chosen by SQLite: read whole, 100,000 entries took 7 s, each turned into an
+        AuditEntry). Names show only while the store is unlocked and the person is still enrolled."""
         with self._snapshot() as conn:
-            rows = conn.execute(f"SELECT {self._AUDIT_COLUMNS} FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT ?) "
-                                "ORDER BY seq", (-1 if newest is None else newest,)).fetchall()
+            rows = conn.execute(f"SELECT {self._AUDIT_COLUMNS} FROM (SELECT * FROM audit WHERE :pid IS NULL OR "
+                                "person_id = :pid ORDER BY seq DESC LIMIT :newest) ORDER BY seq",
+                                {"pid": person_id, "newest": -1 if newest is None else newest}).fetchall()
         return [self._audit_entry(*row) for row in rows]
 
     @_damage_is_typed

