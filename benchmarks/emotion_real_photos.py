@@ -51,9 +51,9 @@ from pathlib import Path
 import numpy as np
 
 from fer_core.analyzer import Face, FaceAnalyzer, default_detector
+from fer_core.calibration import ECE_BINS, expected_calibration_error
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
-from fer_core.training.evaluate import ECE_BINS, expected_calibration_error
 from governance.bias_audit import confusion_estimates, paired_difference_estimates, tables_by_cluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

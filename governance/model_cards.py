@@ -132,6 +132,10 @@ METRIC_DEFINITIONS = {
         "recall[c]": "share of faces of class c predicted as c",
         "predicted_rate[c]": "share of faces predicted as c",
         "ece": "expected calibration error, 15 equal-width confidence bins",
+        "ece_if_calibrated": "the ECE a perfectly calibrated model with the same confidences shows on as many faces "
+                             "(each face right with probability its confidence): mean and 95th percentile over "
+                             "simulated sets (fer_core.calibration); an ECE under that percentile is within sample "
+                             "noise",
         "nll": "mean negative log-likelihood of the true class",
     },
     "identity": {
@@ -485,14 +489,18 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
         "use": "validation chose the checkpoint and fitted the temperature; test was scored once",
     })
     overall = card["quantitative_analyses"]["overall"]
+    # metrics.json scored the float32 model; when the file is its int8 derivative, its rows say so, so that no
+    # figure of the float32 model (its ECE, say) reads as the shipped file's.
+    scored = ", float32 model before int8" if quantization is not None and refit is None else ""
     for split in ("validation", "test"):
         scores = metrics[split]
-        overall[f"{split} (n={scores['n']})"] = {k: scores[k] for k in ("accuracy", "macro_f1", "ece", "nll") if k in scores}
+        overall[f"{split}{scored} (n={scores['n']})"] = {
+            k: scores[k] for k in ("accuracy", "macro_f1", "ece", "nll") if k in scores}
     for split, scores in metrics.get("ferplus_majority", {}).items():  # fer_core.training.evaluate
-        overall[f"{split}, by the FER+ crowd's majority label (n={scores['n']})"] = {
+        overall[f"{split}{scored}, by the FER+ crowd's majority label (n={scores['n']})"] = {
             k: scores[k] for k in ("accuracy", "macro_f1")}
     if "validation_uncalibrated" in metrics:
-        overall["validation before temperature scaling"] = {
+        overall[f"validation before temperature scaling{scored}"] = {
             k: metrics["validation_uncalibrated"][k] for k in ("accuracy", "macro_f1", "ece", "nll")
             if k in metrics["validation_uncalibrated"]
         }
@@ -658,7 +666,8 @@ def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, st
         f"its column by more than {settings['gap_threshold']} and the interval of that gap excludes zero"
     )
     analyses = card["quantitative_analyses"]
-    analyses["overall"][f"bias audit set {label} (n={audit['size']})"] = audit["overall"]
+    analyses["overall"][f"bias audit set {label} (n={audit['size']})"] = {
+        **audit["overall"], **_calibration_of(audit.get("calibration"))}
     if not audit["context"].get("model", {}).get("sha256"):
         card["caveats_and_recommendations"].append(f"The bias audit {path.name} does not record which model file it ran on.")
     for column, result in audit["columns"].items():
@@ -686,6 +695,17 @@ def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, st
             f"The bias audit on {label} flagged no group; groups below {settings['min_group_size']} samples and "
             f"factors it could not measure remain unexamined."
         )
+
+
+def _calibration_of(calibration: dict[str, Any] | None) -> dict[str, Any]:
+    """The audited file's ECE and its floor under perfect calibration (governance.bias_audit, fer_core.calibration),
+    for the card's overall table; nothing for an audit without probabilities (identity) or made before it."""
+    if calibration is None:
+        return {}
+    floor = calibration["floor_if_calibrated"]
+    return {"ece": calibration["ece"], "ece binning": calibration["binning"],
+            "ece_if_calibrated": {"mean": floor["mean"], "95% upper point": floor["upper_95"],
+                                  "simulations": floor["simulations"], "seed": floor["seed"]}}
 
 
 def _add_faithfulness(card: dict[str, Any], path: Path, sources: list[dict[str, str]]) -> None:

@@ -49,7 +49,8 @@ if [ -f "$run_dir"/step2_state.json ]; then cp "$run_dir"/step2_state.json "$rep
 if [ "$shipped" != fp32 ] && [ -f "$run_dir"/quantization.json ]; then cp "$run_dir"/quantization.json "$reports"/emotion_vgg16_run/; fi
 if [ "$shipped" = refit ]; then cp "$run_dir"/refit.json "$reports"/emotion_vgg16_run/; fi
 
-# Bias audit on the deduplicated test split, with proxy groups.
+# Bias audit on the deduplicated test split, with proxy groups; it also measures the shipped file's ECE and the ECE
+# a perfectly calibrated model would show (fer_core.calibration), which the card quotes for this file.
 $py -m fer_core.training dedup --data ../shared/data/fer4 --split test --manifest "$run_dir"/test_dedup.csv > /dev/null
 $py -m unveil.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/emotion_vgg16.onnx \
     --out "$reports"/emotion_bias

@@ -11,6 +11,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from fer_core import ImageError, load_image
+from fer_core.calibration import calibration_report
 from governance.bias_audit._audit_set import NOT_MEASURED, AuditSample, AuditSet
 from governance.bias_audit._disaggregate import DEFAULT_SETTINGS, AuditSettings, analyse_column
 from governance.bias_audit._emotion_metrics import emotion_metrics
@@ -125,6 +126,7 @@ def run_emotion_audit(
         columns=results,
         context=context,
         rows=rows,
+        calibration=calibration_report(probabilities, y_true),
         timings={
             "predict_s": predicted_at - started,
             "analyse_s": time.perf_counter() - predicted_at,

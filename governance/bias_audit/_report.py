@@ -128,7 +128,17 @@ def _context(audit: BiasAudit, generated: str) -> str:
 
 def _overall_table(audit: BiasAudit) -> str:
     rows = [(name, _interval(estimate)) for name, estimate in audit.overall.overall.items()]
+    if audit.calibration is not None:
+        rows.append(("ece", _calibration_text(audit.calibration)))
     return _table(("metric", f"value [{audit.settings.confidence:.0%} interval]"), rows)
+
+
+def _calibration_text(calibration: dict) -> str:
+    """ECE beside the ECE a perfectly calibrated model with the same confidences shows (fer_core.calibration)."""
+    floor = calibration["floor_if_calibrated"]
+    return (f"{calibration['ece']:.4f} ({calibration['binning']}); a perfectly calibrated model with the same "
+            f"confidences: {floor['mean']:.4f}, 95% upper point {floor['upper_95']:.4f} ({floor['simulations']} "
+            f"simulations, seed {floor['seed']})")
 
 
 def _flags(audit: BiasAudit) -> str:

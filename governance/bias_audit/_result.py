@@ -38,7 +38,8 @@ class BiasAudit:
 
     `overall` is the whole set as a single group; `columns` the group columns compared; `rows` one row
     per face (emotion) or trial (identity) with its prediction and groups; `context` what was audited
-    (classes or operating threshold, the model's metadata, the audit set).
+    (classes or operating threshold, the model's metadata, the audit set); `calibration` (emotion) the ECE of
+    the probabilities with its binning and its floor under perfect calibration (fer_core.calibration).
     """
 
     kind: Literal["emotion", "identity"]
@@ -49,6 +50,7 @@ class BiasAudit:
     context: dict[str, Any]
     rows: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
 
     @property
     def flags(self) -> tuple[Flag, ...]:
@@ -84,5 +86,6 @@ class BiasAudit:
             "overall_table": self.overall.groups[0].table.tolist() if self.overall.groups else [],
             "columns": {c.column: c.to_dict() for c in self.columns},
             "flags": [f.to_dict() for f in self.flags],
+            **({"calibration": self.calibration} if self.calibration is not None else {}),
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
         }

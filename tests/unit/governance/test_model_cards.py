@@ -112,6 +112,19 @@ def test_numbers_come_from_the_inputs(run_dir, model, bias_json):
         assert text in markdown, text
 
 
+def test_the_audited_files_ece_reaches_the_card_beside_its_floor_under_perfect_calibration(run_dir, model, bias_json):
+    calibration = json.loads(bias_json.read_text())["calibration"]
+    card = build_model_card(name="emotion_test", kind="emotion", models=[model], run_dir=run_dir, bias=[bias_json])
+    (row,) = [v for k, v in card["quantitative_analyses"]["overall"].items() if k.startswith("bias audit set")]
+    floor = calibration["floor_if_calibrated"]
+    assert row["ece"] == calibration["ece"]
+    assert row["ece binning"] == "15 equal-width confidence bins over (0, 1]"
+    assert row["ece_if_calibrated"] == {"mean": floor["mean"], "95% upper point": floor["upper_95"],
+                                        "simulations": 2000, "seed": 0}
+    assert "ece_if_calibrated" in card["metrics"]["definitions"]
+    assert f"95% upper point: {floor['upper_95']:.4f}" in render_markdown(card)
+
+
 def test_extra_training_faces_reach_the_card_with_their_sources(run_dir, model):
     summary = json.loads((run_dir / "summary.json").read_text())
     extra = {"file_sha256": "cd" * 32, "images": 4591, "built": {"in_fer4": 19289, "copies_of_fer4_images": 1203,
@@ -273,6 +286,10 @@ def test_int8_derivative_of_the_export_gets_its_own_scores_on_the_card(run_dir, 
     overall = card["quantitative_analyses"]["overall"]
     assert overall["test, this int8 file (n=2417)"] == {"accuracy": 0.7967, "macro_f1": 0.7901,
                                                         "same_prediction_as_float32": 0.9917}
+    # metrics.json scored the float32 model: none of its figures (its ECE among them) reads as this file's.
+    assert overall["test, float32 model before int8 (n=2417)"]["ece"] == 0.0234
+    assert overall["validation before temperature scaling, float32 model before int8"]["ece"] == 0.0912
+    assert not any(key.startswith("test (n=") or key.startswith("validation (n=") for key in overall)
     assert "run quantization" in {s["role"] for s in card["sources"]}
 
 
