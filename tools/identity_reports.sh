@@ -17,4 +17,5 @@ $py benchmarks/bench_identity.py --model "$model" --target-fpir "$target" --json
 $py benchmarks/identity_bias_trials.py --model "$model" --out "$out"/identity_bias/identity_trials.csv
 threshold=$($py -c "from fer_core import load_embedding_model; print(load_embedding_model('$model').threshold)")
 $py -m unveil.cli audit bias identity "$out"/identity_bias/identity_trials.csv --model "$model" \
-    --threshold "$threshold" --score-kind distance --out "$out"/identity_bias
+    --threshold "$threshold" --score-kind distance --cluster probe_person --cluster enrolled_person \
+    --out "$out"/identity_bias

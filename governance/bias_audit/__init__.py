@@ -22,6 +22,7 @@ from governance.bias_audit._audit_set import (
     load_audit_set,
 )
 from governance.bias_audit._bootstrap import Estimate
+from governance.bias_audit._clusters import CLUSTERS_NEED_ONE_OR_TWO, Clustering, effective_counts
 from governance.bias_audit._confusion import (
     CLUSTER_SHAPE,
     CONFUSION_SHAPE,
@@ -51,7 +52,13 @@ from governance.bias_audit._emotion_audit import (
 )
 from governance.bias_audit._emotion_metrics import emotion_metrics
 from governance.bias_audit._errors import AuditError
-from governance.bias_audit._identity_audit import TRIALS_HOLD_MATCHED, run_identity_audit
+from governance.bias_audit._identity_audit import (
+    BLANK_CLUSTER,
+    NO_CLUSTER_COLUMN,
+    TRIALS_HOLD_MATCHED,
+    identity_metrics,
+    run_identity_audit,
+)
 from governance.bias_audit._proportions import clopper_pearson, newcombe_difference
 from governance.bias_audit._proxy_groups import (
     NOSE_DEPTH_RATIO,
@@ -71,6 +78,9 @@ from governance.bias_audit._report import ReportPaths, render_html, write_report
 from governance.bias_audit._result import BiasAudit, Flag
 
 __all__ = [
+    "BLANK_CLUSTER",
+    "CLUSTERS_NEED_ONE_OR_TWO",
+    "NO_CLUSTER_COLUMN",
     "CLUSTER_SHAPE",
     "CONFUSION_SHAPE",
     "JOINT_SHAPE",
@@ -97,6 +107,7 @@ __all__ = [
     "AuditSet",
     "AuditSettings",
     "BiasAudit",
+    "Clustering",
     "ColumnCoverage",
     "ColumnResult",
     "Estimate",
@@ -112,9 +123,11 @@ __all__ = [
     "comparison_summary",
     "confusion_estimates",
     "crop_predictor",
+    "effective_counts",
     "emotion_metrics",
     "face_size_band",
     "head_yaw",
+    "identity_metrics",
     "illumination_band",
     "individual_typology_angle",
     "is_grayscale",

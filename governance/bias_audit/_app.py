@@ -61,6 +61,7 @@ def audit_identity_trials(
     groups: Sequence[str] | None = None,
     model: str | Path | None = None,
     settings: AuditSettings = DEFAULT_SETTINGS,
+    clusters: Sequence[str] = (),
 ) -> tuple[BiasAudit, ReportPaths]:
     """Audit identity trial results (see run_identity_audit) and write the report.
 
@@ -74,6 +75,7 @@ def audit_identity_trials(
         groups=groups,
         settings=settings,
         model=_describe(Path(model), {}) if model is not None else None,
+        clusters=clusters,
     )
     return audit, write_report(audit, out_dir)
 

@@ -24,11 +24,14 @@ from fairlearn.metrics import MetricFrame
 
 from governance.bias_audit._audit_set import NOT_MEASURED
 from governance.bias_audit._bootstrap import Estimate, bootstrap_tables, percentile_interval, safe_divide
+from governance.bias_audit._clusters import Clustering, effective_counts
 from governance.bias_audit._errors import AuditError
 from governance.bias_audit._proportions import clopper_pearson, newcombe_difference
 
 # The numbers a share of rows is made of, over (..., T, P) count tables: (rows counted, rows it is a share of).
 Shares = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+# A share's (k, n) for the interval: the counts, or their effective values when rows are clustered (_clusters).
+Counts = tuple[np.ndarray, np.ndarray]
 
 
 def _all_rows(tables: np.ndarray) -> np.ndarray:
@@ -160,6 +163,7 @@ def analyse_column(
     settings: AuditSettings,
     group_order: Sequence[str] = (),
     unit: str = "faces",
+    clustering: Clustering | None = None,
 ) -> ColumnResult:
     """Per-group metrics of one column with intervals, gaps to the rest, differences, ratios and flags.
 
@@ -167,7 +171,8 @@ def analyse_column(
     NOT_MEASURED are counted but left out of the comparison. Groups come in `group_order` first, then
     sorted. `unit` names the rows in notes ("faces", "trials"). A group is flagged on a metric with a `worse` direction when its own support and the rest's
     are both >= min_group_size, its gap to the rest is worse than gap_threshold, and the gap's interval
-    excludes zero.
+    excludes zero. With `clustering` (rows that share a person), a share's intervals are taken on effective
+    counts from the cluster-robust variance (_clusters); values, and macro-F1's row bootstrap, are unchanged.
     """
     groups = np.asarray(groups, dtype=object)
     measured = groups != NOT_MEASURED
@@ -185,22 +190,35 @@ def analyse_column(
     cells = (codes * n_true + y_true) * n_pred + y_pred
     tables = np.bincount(cells, minlength=len(names) * n_true * n_pred).reshape(len(names), n_true, n_pred)
     boot = bootstrap_tables(tables, n_boot=settings.n_boot, seed=settings.seed)
+    cluster_tables = (None if clustering is None else
+                      clustering.subset(measured).tables(codes, len(names), y_true, y_pred, table_shape))
+
+    def counts(spec: MetricSpec, part: Callable[[np.ndarray], np.ndarray]) -> Counts | None:
+        """The share's effective counts over part(tables per group and cluster); None: the plain counts."""
+        if cluster_tables is None or spec.shares is None:
+            return None
+        return effective_counts(spec.shares, [part(t) for t in cluster_tables], clustering.signs)
+
+    def whole(t: np.ndarray) -> np.ndarray:
+        return t.sum(axis=0)
 
     frame = _metric_frame(metrics, y_true, y_pred, groups, column)
     by_group = frame.by_group
     total, boot_total = tables.sum(axis=0), boot.sum(axis=1)
-    overall = {m.name: _estimate(m, frame.overall[m.name], total, boot_total, settings.confidence) for m in metrics}
+    overall = {m.name: _estimate(m, frame.overall[m.name], total, boot_total, settings.confidence, counts(m, whole))
+               for m in metrics}
 
     results = []
     for i, name in enumerate(names):
         rest, boot_rest = total - tables[i], boot_total - boot[:, i]
-        own = {m.name: _estimate(m, by_group.loc[name, m.name], tables[i], boot[:, i], settings.confidence)
-               for m in metrics}
+        own = {m.name: _estimate(m, by_group.loc[name, m.name], tables[i], boot[:, i], settings.confidence,
+                                 counts(m, lambda t, i=i: t[i])) for m in metrics}
         gaps, flagged = {}, []
         for m in metrics:
             if m.worse is None:
                 continue
-            gap = _gap(m, tables[i], rest, boot[:, i], boot_rest, settings.confidence)
+            gap = _gap(m, tables[i], rest, boot[:, i], boot_rest, settings.confidence,
+                       counts(m, lambda t, i=i: t[i]), counts(m, lambda t, i=i: t.sum(axis=0) - t[i]))
             gaps[m.name] = gap
             supported = min(m.support(tables[i]), m.support(rest)) >= settings.min_group_size
             harmful = gap.value < -settings.gap_threshold if m.worse == "lower" else gap.value > settings.gap_threshold
@@ -242,7 +260,7 @@ def analyse_column(
         point_difference, point_ratio = comparisons[compared]
         difference[m.name], ratio[m.name] = _between_groups(
             m, point_difference[m.name], point_ratio[m.name], tables[list(compared)], boot[:, list(compared)],
-            settings.confidence,
+            settings.confidence, counts(m, lambda t, compared=compared: t[list(compared)]),
         )
     if not difference and len(names) >= 2:
         notes.append("fewer than two groups are large enough to compare")
@@ -270,38 +288,42 @@ def _metric_frame(
 
 
 def _interval(
-    spec: MetricSpec, table: np.ndarray, resampled: np.ndarray, confidence: float
+    spec: MetricSpec, table: np.ndarray, resampled: np.ndarray, confidence: float, counts: Counts | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The metric's interval over `table` (or tables, axis 0 first): exact for a share of rows, else the
-    bootstrap percentile interval of its values over `resampled` (n_boot first)."""
+    """The metric's interval over `table` (or tables, axis 0 first): exact for a share of rows (on `counts`
+    when given), else the bootstrap percentile interval of its values over `resampled` (n_boot first)."""
     if spec.shares is not None:
-        return clopper_pearson(*spec.shares(table), confidence=confidence)
+        return clopper_pearson(*(counts if counts is not None else spec.shares(table)), confidence=confidence)
     return percentile_interval(np.asarray(spec.on_tables(resampled), dtype=np.float64), confidence=confidence)
 
 
-def _estimate(spec: MetricSpec, value: float, table: np.ndarray, resampled: np.ndarray, confidence: float) -> Estimate:
-    low, high = _interval(spec, table, resampled, confidence)
+def _estimate(spec: MetricSpec, value: float, table: np.ndarray, resampled: np.ndarray, confidence: float,
+              counts: Counts | None = None) -> Estimate:
+    low, high = _interval(spec, table, resampled, confidence, counts)
     return Estimate(value=float(value), low=float(low), high=float(high))
 
 
 def _gap(spec: MetricSpec, own: np.ndarray, rest: np.ndarray, boot_own: np.ndarray, boot_rest: np.ndarray,
-         confidence: float) -> Estimate:
-    """A group's metric minus the rest of its column's: Newcombe's interval for a share, else bootstrap."""
+         confidence: float, own_counts: Counts | None = None, rest_counts: Counts | None = None) -> Estimate:
+    """A group's metric minus the rest of its column's: Newcombe's interval for a share (on the effective counts
+    when given), else bootstrap."""
     value = float(spec.on_tables(own) - spec.on_tables(rest))
     if spec.shares is not None:
-        low, high = newcombe_difference(*spec.shares(own), *spec.shares(rest), confidence=confidence)
+        own_counts = own_counts if own_counts is not None else spec.shares(own)
+        rest_counts = rest_counts if rest_counts is not None else spec.shares(rest)
+        low, high = newcombe_difference(*own_counts, *rest_counts, confidence=confidence)
     else:
         low, high = percentile_interval(spec.on_tables(boot_own) - spec.on_tables(boot_rest), confidence=confidence)
     return Estimate(value=value, low=float(low), high=float(high))
 
 
 def _between_groups(spec: MetricSpec, difference: float, ratio: float, tables: np.ndarray, resampled: np.ndarray,
-                    confidence: float) -> tuple[Estimate, Estimate]:
+                    confidence: float, counts: Counts | None = None) -> tuple[Estimate, Estimate]:
     """max - min and min / max over the groups of `tables`, with intervals from the groups' own intervals at
     the Bonferroni level (module docstring); groups where the metric is undefined are left out, as
     MetricFrame leaves them out of the point values."""
     level = 1.0 - (1.0 - confidence) / len(tables)
-    low, high = (np.asarray(bound, dtype=np.float64) for bound in _interval(spec, tables, resampled, level))
+    low, high = (np.asarray(bound, dtype=np.float64) for bound in _interval(spec, tables, resampled, level, counts))
     defined = ~np.isnan(spec.on_tables(tables)) & ~np.isnan(low) & ~np.isnan(high)
     if not defined.any():
         return Estimate(float(difference), np.nan, np.nan), Estimate(float(ratio), np.nan, np.nan)

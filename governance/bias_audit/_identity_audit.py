@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.metrics import recall_score
 
 from governance.bias_audit._audit_set import NOT_MEASURED, read_csv_text
+from governance.bias_audit._clusters import Clustering
 from governance.bias_audit._disaggregate import (
     DEFAULT_SETTINGS,
     AuditSettings,
@@ -34,6 +35,8 @@ from governance.bias_audit._result import BiasAudit
 # in the rows CSV, so it is refused.
 MATCHED_COLUMN = "matched"
 TRIALS_HOLD_MATCHED = "trials have a column '{column}', which the per-trial rows use for the match at the threshold; rename it"
+NO_CLUSTER_COLUMN = "trials have no cluster column '{column}' (columns: {columns})"
+BLANK_CLUSTER = "trial {row} has no value in cluster column '{column}': every trial must name its cluster"
 _TRUE_WORDS = frozenset({"1", "true", "yes", "genuine", "same"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "impostor", "different"})
 
@@ -48,6 +51,7 @@ def run_identity_audit(
     score_column: str = "score",
     settings: AuditSettings = DEFAULT_SETTINGS,
     model: Mapping[str, Any] | None = None,
+    clusters: Sequence[str] = (),
 ) -> BiasAudit:
     """FMR and FNMR overall and per group at `threshold`, with intervals, gaps and flags.
 
@@ -59,6 +63,10 @@ def run_identity_audit(
     `settings` (AuditSettings): its min_group_size applies to the trials each rate is computed on
     (genuine trials for FNMR, impostor trials for FMR); a group is flagged when one of its error rates
     is higher than the rest's by more than gap_threshold with the `confidence` interval excluding zero.
+
+    `clusters` names one or two columns saying which trials share a cluster (benchmarks/identity_bias_trials.py
+    writes probe_person and enrolled_person: a probe is compared with every enrolled person): they are not
+    groups, and the intervals of the rates treat trials of one cluster as dependent (_clusters).
     """
     if score_kind not in ("distance", "similarity"):
         raise AuditError(f"score_kind must be 'distance' or 'similarity', got {score_kind!r}")
@@ -71,7 +79,11 @@ def run_identity_audit(
         raise AuditError(TRIALS_HOLD_MATCHED.format(column=MATCHED_COLUMN))
     if table.empty:
         raise AuditError("there are no trials")
-    available = tuple(c for c in table.columns if c not in (genuine_column, score_column))
+    for column in clusters:
+        if column not in table.columns:
+            raise AuditError(NO_CLUSTER_COLUMN.format(column=column, columns=", ".join(map(str, table.columns))))
+    clustering = Clustering.of([_cluster_values(table[c], c) for c in clusters]) if clusters else None
+    available = tuple(c for c in table.columns if c not in (genuine_column, score_column, *clusters))
     columns = tuple(groups) if groups is not None else available
     for column in columns:
         if column not in available:
@@ -88,7 +100,7 @@ def run_identity_audit(
     specs = identity_metrics()
     overall = analyse_column(
         column="all", origin="all", y_true=y_true, y_pred=y_pred, groups=np.full(len(table), "all", dtype=object),
-        table_shape=(2, 2), metrics=specs, settings=settings,
+        table_shape=(2, 2), metrics=specs, settings=settings, clustering=clustering,
     )
     results = tuple(
         analyse_column(
@@ -103,6 +115,7 @@ def run_identity_audit(
             settings=settings,
             unit="trials",
             group_order=PROXY_BANDS.get(column, ()),
+            clustering=clustering,
         )
         for column in columns
     )
@@ -113,6 +126,7 @@ def run_identity_audit(
         "genuine_trials": int(genuine.sum()),
         "impostor_trials": int((~genuine).sum()),
         "trials_source": source,
+        "clusters": list(clusters),
         "model": dict(model or {}),
     }
     return BiasAudit(
@@ -175,6 +189,14 @@ def _genuine(values: pd.Series, column: str) -> np.ndarray:
     if unknown:
         raise AuditError(f"'{column}' value {unknown[0]!r} is neither genuine (true/1) nor impostor (false/0)")
     return words.isin(_TRUE_WORDS).to_numpy()
+
+
+def _cluster_values(values: pd.Series, column: str) -> np.ndarray:
+    text = values.astype(str).str.strip()
+    blank = values.isna() | (text == "") | (text.str.lower() == "nan")
+    if blank.any():
+        raise AuditError(BLANK_CLUSTER.format(row=int(np.argmax(blank.to_numpy())) + 1, column=column))
+    return text.to_numpy(dtype=object)
 
 
 def _group_values(values: pd.Series) -> np.ndarray:

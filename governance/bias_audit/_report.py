@@ -16,7 +16,7 @@ from governance.bias_audit._disaggregate import ColumnResult
 from governance.bias_audit._errors import AuditError
 from governance.bias_audit._plots import confusion_grid, metric_bars
 from governance.bias_audit._proxy_groups import PROXY_DESCRIPTIONS
-from governance.bias_audit._result import INTERVALS, BiasAudit
+from governance.bias_audit._result import BiasAudit
 
 # The metrics shown in the tables and bar charts of each kind; the JSON holds all of them.
 HEADLINE_METRICS = {
@@ -121,7 +121,7 @@ def _context(audit: BiasAudit, generated: str) -> str:
     rows += [
         ("minimum group size", str(settings.min_group_size)),
         ("flag threshold", f"gap to the rest worse than {settings.gap_threshold:g}, {settings.confidence:.0%} interval excluding 0"),
-        ("intervals", f"{settings.confidence:.0%}: {INTERVALS} ({settings.n_boot} resamples, seed {settings.seed})"),
+        ("intervals", f"{settings.confidence:.0%}: {audit.intervals} ({settings.n_boot} resamples, seed {settings.seed})"),
     ]
     return _table(("", ""), rows, show_header=False)
 

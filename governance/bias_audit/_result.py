@@ -15,6 +15,10 @@ INTERVALS = ("Clopper-Pearson for a share of rows (accuracy, recall, predicted r
              "rates) and Newcombe's hybrid score interval for its gap to the rest; bootstrap percentile, rows "
              "resampled with replacement, for macro-F1; differences and ratios between groups from every group's "
              "interval at the Bonferroni level")
+# Added where the trials name their clusters (run_identity_audit's `clusters`, governance.bias_audit._clusters).
+CLUSTERED_INTERVALS = ("; trials sharing a cluster ({clusters}) are not independent: the exact intervals of a rate, "
+                       "its gap and the differences are taken on effective counts from the cluster-robust variance "
+                       "(Cameron, Gelbach & Miller 2011; Korn & Graubard 1998)")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ class BiasAudit:
             for m in g.flagged
         )
 
+    @property
+    def intervals(self) -> str:
+        """How this audit's intervals are computed (INTERVALS, and CLUSTERED_INTERVALS for clustered trials)."""
+        clusters = self.context.get("clusters")
+        return INTERVALS + (CLUSTERED_INTERVALS.format(clusters=", ".join(clusters)) if clusters else "")
+
     def column(self, name: str) -> ColumnResult:
         for result in self.columns:
             if result.column == name:
@@ -80,7 +90,7 @@ class BiasAudit:
                 "confidence": settings.confidence,
                 "n_boot": settings.n_boot,
                 "seed": settings.seed,
-                "interval": INTERVALS,
+                "interval": self.intervals,
             },
             "overall": {k: v.to_dict() for k, v in self.overall.overall.items()},
             "overall_table": self.overall.groups[0].table.tolist() if self.overall.groups else [],

@@ -41,6 +41,9 @@ def add_bias_command(audit_subparsers: argparse._SubParsersAction) -> None:
     identity.add_argument("--score-kind", choices=("distance", "similarity"), required=True,
                           help="distance: match when score <= threshold; similarity: when score >= threshold")
     identity.add_argument("--model", help="the identity model the trials came from (its SHA-256 goes in the report)")
+    identity.add_argument("--cluster", action="append", dest="clusters", default=[],
+                          help="a column naming which trials share a person (repeatable, at most two, e.g. "
+                               "probe_person and enrolled_person): not a group; the rates' intervals allow for it")
     _add_common(identity)
     identity.set_defaults(handler=_identity)
 
@@ -85,7 +88,7 @@ def _identity(args: argparse.Namespace) -> int:
 
     audit, paths = audit_identity_trials(trials=args.trials, threshold=args.threshold, score_kind=args.score_kind,
                                          out_dir=args.out, groups=args.groups, model=args.model,
-                                         settings=audit_settings(args))
+                                         settings=audit_settings(args), clusters=args.clusters)
     return _summarise(audit, paths, args)
 
 
