@@ -7,12 +7,13 @@ that counts 1824 independent trials is too narrow.
 
 The variance of a share p = k / n over rows clustered along one or two crossed dimensions (probe person,
 enrolled person) is the two-way cluster-robust one (Cameron, Gelbach & Miller 2011): the sum over each
-dimension of sum_c (k_c - p n_c)^2 / n^2, less that over the intersections (pairs of clusters). Where it is not
-positive (a two-way sum can fall below zero) the larger one-way variance is used. Its design effect
-deff = variance / (p (1 - p) / n) turns k of n into k / deff of n / deff (an effective sample size), and the
-exact Clopper-Pearson and Newcombe intervals are taken on those counts (Korn & Graubard 1998). deff is never
-taken below 1, and where p is 0 or 1 (no spread to measure how clustered the errors are) it is 1: such an
-interval is the independent-trials one, which is then a lower bound on the width.
+dimension of G / (G - 1) sum_c (k_c - p n_c)^2 / n^2 (G clusters, the usual small-sample correction), less
+that over the intersections (pairs of clusters). Where it is not positive (a two-way sum can fall below zero)
+the larger one-way variance is used. Its design effect deff = variance / (p (1 - p) / n) turns k of n into
+k / deff of n / deff (an effective sample size), and the exact Clopper-Pearson and Newcombe intervals are taken
+on those counts (Korn & Graubard 1998). deff is never taken below 1, and where p is 0 or 1 (no spread to
+measure how clustered the errors are) it is 1: such an interval is the independent-trials one, which is then
+a lower bound on the width.
 
 A group's gap to the rest of its column takes Newcombe's interval on both sides' effective counts, as if the
 sides were independent. In an identity audit they share the enrolled people, whose effect moves both sides the
@@ -79,7 +80,10 @@ def effective_counts(shares: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray
     variances = []
     for tables in cluster_tables:
         k_c, n_c = (np.asarray(a, dtype=np.float64) for a in shares(tables))
-        variances.append(safe_divide(((k_c - p[..., None] * n_c) ** 2).sum(axis=-1), n**2))
+        # G: the clusters that hold rows of this share (impostor trials for FMR).
+        g = (n_c > 0).sum(axis=-1)
+        correction = np.where(g > 1, g / np.maximum(g - 1, 1), 1.0)
+        variances.append(correction * safe_divide(((k_c - p[..., None] * n_c) ** 2).sum(axis=-1), n**2))
     variance = sum(sign * v for sign, v in zip(signs, variances))
     one_way = np.max([v for sign, v in zip(signs, variances) if sign > 0], axis=0)
     variance = np.where(variance > 0, variance, one_way)
