@@ -202,6 +202,7 @@ NEEDS_MODEL = "a card needs at least one model file in models"
 FAITHFULNESS_OF_ANOTHER_MODEL = ("{path} measured the explanations of a model with SHA-256 {measured}, not this card's "
                                  "{file} ({sha256}): re-run benchmarks/gradcam_faithfulness.py on this model")
 MODEL_NOT_FOUND = "model file not found: {path}"
+PER_CLASS_TABLE_SHAPE = "a per-class count table must be {n} rows of {n} counts, one per class ({classes})"
 BAD_SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01 UTC, got {value!r}"
 
 
@@ -511,7 +512,9 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
             "accuracy": quantization["int8"]["accuracy"], "macro_f1": quantization["int8"]["macro_f1"],
             "same_prediction_as_float32": quantization["prediction_agreement"],
         }
-    card["quantitative_analyses"]["per_class_test"] = metrics["test"]["per_class"]
+    # Each per-class table names the data and model that gave it; the shipped file's comes first (_add_bias_audit).
+    card["quantitative_analyses"]["per_class"] = [
+        {"data": f"test{scored} (n={metrics['test']['n']})", "classes": metrics["test"]["per_class"]}]
     card["quantitative_analyses"]["temperature"] = metrics["temperature"]
     card["metrics"]["decision"] = "argmax of temperature-scaled probabilities"
     card["caveats_and_recommendations"].append(
@@ -668,6 +671,11 @@ def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, st
     analyses = card["quantitative_analyses"]
     analyses["overall"][f"bias audit set {label} (n={audit['size']})"] = {
         **audit["overall"], **_calibration_of(audit.get("calibration"))}
+    if audited_sha and audit["kind"] == "emotion" and audit.get("overall_table"):
+        # The audit ran the card's own file (checked above); the run's metrics.json may have scored its float32 parent.
+        analyses.setdefault("per_class", []).insert(0, {
+            "data": f"bias audit set {label} (n={audit['size']})",
+            "classes": per_class_scores(audit["overall_table"], audit["context"]["classes"])})
     if not audit["context"].get("model", {}).get("sha256"):
         card["caveats_and_recommendations"].append(f"The bias audit {path.name} does not record which model file it ran on.")
     for column, result in audit["columns"].items():
@@ -695,6 +703,21 @@ def _add_bias_audit(card: dict[str, Any], path: Path, sources: list[dict[str, st
             f"The bias audit on {label} flagged no group; groups below {settings['min_group_size']} samples and "
             f"factors it could not measure remain unexamined."
         )
+
+
+def per_class_scores(table: Sequence[Sequence[int]], classes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Precision, recall, F1 and support of each class from a count table (rows: true class, columns: predicted
+    class, as governance.bias_audit records it); None where a class was never predicted or never present."""
+    if len(table) != len(classes) or any(len(row) != len(classes) for row in table):
+        raise ModelCardError(PER_CLASS_TABLE_SHAPE.format(n=len(classes), classes=", ".join(classes)))
+    scores = {}
+    for k, name in enumerate(classes):
+        hits, present, predicted = table[k][k], sum(table[k]), sum(row[k] for row in table)
+        scores[name] = {"precision": hits / predicted if predicted else None,
+                        "recall": hits / present if present else None,
+                        "f1": 2 * hits / (present + predicted) if present + predicted else None,
+                        "support": present}
+    return scores
 
 
 def _calibration_of(calibration: dict[str, Any] | None) -> dict[str, Any]:
@@ -899,9 +922,10 @@ def _render_analyses(analyses: dict[str, Any]) -> list[str]:
             lines.append(f"| {data} | {metric} | {_value(value)} |")
     if analyses.get("findings"):
         lines += ["", "### Findings on single cases", ""] + [f"- {text}" for text in analyses["findings"]]
-    if "per_class_test" in analyses:
-        lines += ["", "### Per class (test)", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-        for name, scores in analyses["per_class_test"].items():
+    for table in analyses.get("per_class", []):
+        lines += ["", f"### Per class ({table['data']})", "", "| class | precision | recall | F1 | support |",
+                  "|---|---|---|---|---|"]
+        for name, scores in table["classes"].items():
             lines.append(f"| {name} | {_fmt(scores['precision'])} | {_fmt(scores['recall'])} | {_fmt(scores['f1'])} | "
                          f"{scores['support']} |")
     if "temperature" in analyses:

@@ -50,7 +50,8 @@ if [ "$shipped" != fp32 ] && [ -f "$run_dir"/quantization.json ]; then cp "$run_
 if [ "$shipped" = refit ]; then cp "$run_dir"/refit.json "$reports"/emotion_vgg16_run/; fi
 
 # Bias audit on the deduplicated test split, with proxy groups; it also measures the shipped file's ECE and the ECE
-# a perfectly calibrated model would show (fer_core.calibration), which the card quotes for this file.
+# a perfectly calibrated model would show (fer_core.calibration), and its count table gives the card this file's
+# per-class precision, recall and F1 (metrics.json's are the float32 model's), which the card quotes for this file.
 $py -m fer_core.training dedup --data ../shared/data/fer4 --split test --manifest "$run_dir"/test_dedup.csv > /dev/null
 $py -m unveil.cli audit bias emotion "$run_dir"/test_dedup.csv --model models/emotion_vgg16.onnx \
     --out "$reports"/emotion_bias

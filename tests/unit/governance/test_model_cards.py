@@ -18,12 +18,14 @@ from governance.model_cards import (
     FAITHFUL,
     FAITHFULNESS_OF_ANOTHER_MODEL,
     INDISTINGUISHABLE,
+    PER_CLASS_TABLE_SHAPE,
     SECTIONS,
     UNFAITHFUL,
     ModelCardError,
     build_model_card,
     counted_rate,
     main,
+    per_class_scores,
     render_markdown,
     write_model_card,
 )
@@ -291,6 +293,45 @@ def test_int8_derivative_of_the_export_gets_its_own_scores_on_the_card(run_dir, 
     assert overall["validation before temperature scaling, float32 model before int8"]["ece"] == 0.0912
     assert not any(key.startswith("test (n=") or key.startswith("validation (n=") for key in overall)
     assert "run quantization" in {s["role"] for s in card["sources"]}
+
+
+def test_the_shipped_int8_files_per_class_scores_come_from_its_audit_and_the_float32_ones_are_labelled(
+        run_dir, tmp_path):
+    # The audit ran the int8 file, which reads every face as happy; metrics.json's per-class scores are the float32
+    # model's (_per_class(0.02)): the card must not print those as this file's.
+    int8 = write_brightness_model(tmp_path / "emotion_int8.onnx", version="1.2.3-int8")
+    export_sha = json.loads((run_dir / "export.json").read_text())["sha256"]
+    _quantization_record(run_dir, fp32_sha=export_sha, int8_sha=hashlib.sha256(int8.read_bytes()).hexdigest())
+    manifest = write_cohorts(tmp_path / "set", {"dark": (40, 0), "light": (60, 0)},
+                             fills={"dark": (30, 30, 30), "light": (200, 200, 200)})
+    labels = ["happy"] * 70 + ["sad"] * 30
+    pd.read_csv(manifest).assign(label=labels).to_csv(manifest, index=False)
+    _, paths = audit_emotion_model(data=manifest, model=int8, out_dir=tmp_path / "bias",
+                                   settings=AuditSettings(n_boot=50))
+    table = json.loads(paths.json.read_text())["overall_table"]
+    card = build_model_card(name="x", kind="emotion", models=[int8], run_dir=run_dir, bias=[paths.json])
+    shipped, float32 = card["quantitative_analyses"]["per_class"]
+    assert shipped["data"] == "bias audit set manifest.csv (n=100)"  # the overall table's row of the same file
+    assert shipped["data"] in card["quantitative_analyses"]["overall"]
+    assert float32 == {"data": "test, float32 model before int8 (n=2417)", "classes": _per_class(0.02)}
+    happy = shipped["classes"]["happy"]
+    hits = table[0][0]
+    assert happy == {"precision": hits / sum(row[0] for row in table), "recall": hits / 70,
+                     "f1": 2 * hits / (70 + sum(row[0] for row in table)), "support": 70}
+    assert shipped["classes"]["sad"]["support"] == 30
+    markdown = render_markdown(card)
+    assert "### Per class (test)" not in markdown
+    shipped_at = markdown.index("### Per class (bias audit set manifest.csv (n=100))")
+    assert shipped_at < markdown.index("### Per class (test, float32 model before int8 (n=2417))")
+
+
+def test_a_per_class_count_table_of_the_wrong_shape_is_a_clear_error():
+    with pytest.raises(ModelCardError) as error:
+        per_class_scores([[1, 2], [3, 4]], ["happy", "neutral", "sad"])
+    assert str(error.value) == PER_CLASS_TABLE_SHAPE.format(n=3, classes="happy, neutral, sad")
+    assert per_class_scores([[3, 1], [0, 0]], ["happy", "sad"]) == {
+        "happy": {"precision": 1.0, "recall": 0.75, "f1": 6 / 7, "support": 4},
+        "sad": {"precision": 0.0, "recall": None, "f1": 0.0, "support": 0}}
 
 
 def test_int8_record_of_another_file_is_refused(run_dir, model, tmp_path):
