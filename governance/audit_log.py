@@ -25,7 +25,8 @@ EVENTS: dict[str, str] = {
                   "rotated (every data key re-wrapped)",
     "enrol": "a person was enrolled (counts of embeddings and thumbnails stored; not_the_same_person: their photos "
              "looked like a member already enrolled, and the user said they are someone else)",
-    "embeddings_added": "more embeddings were stored for an enrolled person",
+    "embeddings_added": "more embeddings were stored for an enrolled person (not_the_same_person: new photos of "
+                        "them looked like another member, and the user said they are someone else)",
     "renamed": "an enrolled person was given another name (their governing consent restated under it; neither name "
                "in the details)",
     "recognise": "faces were compared against the family gallery (counts only, never images; period_s: the seconds "

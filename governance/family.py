@@ -264,7 +264,8 @@ def reembed_from_thumbnails(store: FamilyStore, who: str, *, model: Any) -> int:
     come back with photos. Each thumbnail's face is warped from the landmarks it records onto the model's
     template (on the development set, with the same model, this names the household as embedding the photos
     does; from dlib's thumbnails into MobileFaceNet it names one more stranger, see REEMBED_OR_REENROL).
-    ConsentError when their consent in force does not
+    Unlike `reembed_from_photos`, no comparison with the other members: the thumbnails are the faces this member
+    was enrolled from, so no new face enters the store. ConsentError when their consent in force does not
     cover thumbnails, NoUsableThumbnailError when none is kept or none records its alignment; nothing is stored then.
     Returns how many embeddings were added (audit-logged as embeddings_added, from thumbnails)."""
     person = resolve(store, who)
@@ -283,12 +284,16 @@ def reembed_from_thumbnails(store: FamilyStore, who: str, *, model: Any) -> int:
 
 
 def reembed_from_photos(store: FamilyStore, who: str, photos: Sequence[enrolment.EnrolmentPhoto], *, model: Any,
-                        picks: Mapping[str, int | None] | None = None) -> int:
+                        picks: Mapping[str, int | None] | None = None, not_the_same_as: str | None = None) -> int:
     """Embeddings of the identity `model` for an enrolled member from photos read once (as for
     `enrol_from_photos`: one face each, or the one in `picks`), under the consent in force: the re-enrolment
     of a member the installed model cannot name and whose thumbnails cannot be used, without erasing them.
-    ConsentError when no consent is in force, NoFaceToEnrolError when no photo gives a face; nothing is
-    stored then. Returns how many embeddings were added (audit-logged as embeddings_added, from photos)."""
+    New photos can be of someone else, so they are compared with the other members as an enrolment's are
+    (`enrolled_lookalike`): photos that look like another member raise LooksEnrolledError, unless
+    `not_the_same_as` is that member's id (logged as not_the_same_person in the "embeddings_added" entry).
+    ConsentError when no consent is in force, NoFaceToEnrolError when no photo gives a face, or
+    LooksEnrolledError; nothing is stored then. Returns how many embeddings were added (audit-logged as
+    embeddings_added, from photos)."""
     person = resolve(store, who)
     if _consent_in_force(store, person.id) is None:
         raise ConsentError(f"{person.name} has no consent in force; nothing was stored")
@@ -296,8 +301,14 @@ def reembed_from_photos(store: FamilyStore, who: str, photos: Sequence[enrolment
     if not chosen:
         raise enrolment.NoFaceToEnrolError(left_out)
     crops = enrolment.aligned_faces(chosen, model)
-    return _store_embeddings(store, person.id, model.embed(crops), model=model.name,
-                             details={"from": "photos", "model": model.name})
+    embeddings = model.embed(crops)
+    with store.transaction():  # compared under the write lock, as enrol_from_photos
+        lookalike = enrolled_lookalike(gallery(store, model, leaving_out=person.id), embeddings)
+        if lookalike is not None and lookalike[0] != not_the_same_as:
+            raise LooksEnrolledError(*lookalike)
+        override = {"not_the_same_person": True} if lookalike is not None else {}  # a flag only, as for "enrol"
+        return _store_embeddings(store, person.id, embeddings, model=model.name,
+                                 details={"from": "photos", "model": model.name, **override})
 
 
 def members(store: FamilyStore) -> list[Member]:
@@ -413,13 +424,15 @@ def note_recognition(store: FamilyStore, person_ids: Iterable[str], *, faces: in
                                      period_s=period_s)
 
 
-def gallery(store: FamilyStore, model: Any) -> Gallery | None:
+def gallery(store: FamilyStore, model: Any, *, leaving_out: str | None = None) -> Gallery | None:
     """The household's gallery for the identity `model` (fer_core.identity.EmbeddingModel): each member's
     embeddings made by that model, by id, labelled with their names, at the model's threshold and
     distance. Only members whose consent is in force now: retention's sweep erases the others, but only when
     it runs (the app runs it at unlock), and a front end that runs meanwhile must not name them. None when
-    nobody is left to compare a face with. What the app, `unveil watch` and `unveil serve` name faces with."""
-    entries = [entry for entry in store.gallery(model=model.name, errors="skip") if _may_be_named(store, entry.person_id)]
+    nobody is left to compare a face with. What the app, `unveil watch` and `unveil serve` name faces with.
+    `leaving_out`: a member's id left out (a member re-embedded is compared with the others only)."""
+    entries = [entry for entry in store.gallery(model=model.name, errors="skip")
+               if entry.person_id != leaving_out and _may_be_named(store, entry.person_id)]
     return Gallery.from_entries(entries, threshold=model.threshold, distance=model.distance) if entries else None
 
 

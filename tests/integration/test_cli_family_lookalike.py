@@ -67,3 +67,23 @@ def test_someone_else_is_enrolled_and_a_name_taken_is_refused_naming_the_member_
     assert _state(data_dir) == before
     code, out, err = _enroll(capsys, data_dir, "Serena Williams", STRANGER, faces_dir=faces_dir)
     assert (code, err) == (0, "") and out.startswith("enrolled Serena Williams (")
+
+
+def test_reembed_refuses_photos_of_another_member_and_takes_them_when_said_to_be_someone_else(
+        data_dir, faces_dir, capsys):
+    # Before, `family reembed` compared nothing: Colin Powell's photos given for Halle Berry were stored as hers.
+    from tests.support import privacy_harness as h
+
+    with FamilyStore(data_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        h.enrol(store, "Halle Berry")  # embeddings of another model ("default"): she must be re-embedded
+    before = _state(data_dir)
+    photos = [str(photo_path(faces_dir, MEMBER, n)) for n in (1, 6)]
+    code, out, err = run(capsys, "family", "reembed", "Halle Berry", *photos, "--data-dir", str(data_dir))
+    assert (code, out) == (1, "")
+    assert err == ("error: " + family.LOOKS_ENROLLED.format(name="Colin Powell")
+                   + NOT_THE_SAME_HOW.format(who="'Colin Powell'") + "\n")
+    assert _state(data_dir) == before
+    code, out, err = run(capsys, "family", "reembed", "Halle Berry", *photos, "--not-the-same-as", "colin powell",
+                         "--data-dir", str(data_dir))
+    assert (code, err) == (0, "") and out.startswith("re-embedded Halle Berry from 2 photo(s) with ")

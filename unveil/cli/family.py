@@ -93,6 +93,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reembed.add_argument("--pick", action="append", default=[], metavar="PHOTO=N", type=_pick,
                          help="in PHOTO (as given), which face is theirs: face N as `unveil analyze` numbers them "
                               "(rows top to bottom, each left to right; from 1)")
+    reembed.add_argument("--not-the-same-as", metavar="WHO", default=None,
+                         help="the member (name or id) these photos look like, when they are of the member re-embedded "
+                              "(a twin, a sibling): photos that look like another member are refused")
     reembed.set_defaults(handler=_reembed)
 
     rename = commands.add_parser(
@@ -366,7 +369,13 @@ def _reembed(args: argparse.Namespace) -> int:
             print(f"error: {REEMBED_NOT_NEEDED.format(name=person.name, model=model.name)}", file=sys.stderr)
             return 1
         if photos:
-            count = family.reembed_from_photos(store, person.id, photos, model=model, picks=picks)
+            not_the_same_as = family.resolve_id(store, args.not_the_same_as) if args.not_the_same_as else None
+            try:
+                count = family.reembed_from_photos(store, person.id, photos, model=model, picks=picks,
+                                                   not_the_same_as=not_the_same_as)
+            except family.LooksEnrolledError as exc:
+                print(f"error: {exc}{NOT_THE_SAME_HOW.format(who=shlex.quote(exc.name))}", file=sys.stderr)
+                return 1
         else:
             count = family.reembed_from_thumbnails(store, person.id, model=model)
     print((REEMBED_FROM_PHOTOS_DONE if photos else REEMBED_DONE).format(name=person.name, count=count, model=model.name))

@@ -101,3 +101,26 @@ def test_a_name_already_enrolled_is_refused_naming_the_member_as_enrolled(store,
     with pytest.raises(PersonExistsError) as refused:
         _enrol(store, "serena  williams", read(faces_dir, MEMBER, range(1, 3)), model)
     assert str(refused.value) == PERSON_EXISTS.format(name="Serena Williams")
+
+
+def test_a_member_re_embedded_from_photos_of_another_member_is_refused_unless_said_to_be_someone_else(
+        store, reader, faces_dir):
+    # Re-embedding from new photos compared nothing: photos of Anna given for Halle (enrolled with another model,
+    # so re-embedded from photos) made the same duplicate an enrolment is refused for.
+    model, read = reader
+    anna = _enrol(store, "Anna", read(faces_dir, MEMBER, range(1, 4)), model).person_id
+    halle = h.enrol(store, "Halle Berry")  # embeddings of another model ("default"): she must be re-embedded
+    before = _state(store)
+    with pytest.raises(family.LooksEnrolledError) as refused:
+        family.reembed_from_photos(store, "Halle Berry", read(faces_dir, MEMBER, range(4, 7)), model=model)
+    assert str(refused.value) == family.LOOKS_ENROLLED.format(name="Anna")
+    assert (refused.value.person_id, refused.value.name) == (anna, "Anna")
+    assert _state(store) == before
+    # The member re-embedded is not compared with themself: more photos of Anna are hers.
+    assert family.reembed_from_photos(store, anna, read(faces_dir, MEMBER, range(7, 9)), model=model) == 2
+    assert audit_log.entries(store)[-1].details == {"embeddings": 2, "from": "photos", "model": model.name}
+    assert family.reembed_from_photos(store, halle, read(faces_dir, MEMBER, range(4, 7)), model=model,
+                                      not_the_same_as=anna) == 3
+    last = audit_log.entries(store)[-1]
+    assert (last.event, last.person_id) == ("embeddings_added", halle)
+    assert last.details == {"embeddings": 3, "from": "photos", "model": model.name, "not_the_same_person": True}
