@@ -442,6 +442,11 @@ def _add_training_run(card: dict[str, Any], run_dir: Path, sources: list[dict[st
     details["seconds_per_epoch"] = _seconds_per_epoch(run_dir / "history.csv", sources)
     details["export"] = {k: export[k] for k in ("opset", "parity_images", "parity_max_prob_diff") if k in export}
     if quantization is not None:
+        # The parity is the float32 export's against Keras, not this file's; this file's agreement with it is
+        # same_prediction_as_float32 in the quantitative analyses.
+        details["export"] = {"model": f"the float32 model before int8, SHA-256 {export['sha256']}",
+                             **details["export"]}
+    if quantization is not None:
         details["quantization"] = {**quantization["quantization"], "from": f"the exported float32 model, SHA-256 "
                                    f"{export['sha256']}"}
     if refit is not None:

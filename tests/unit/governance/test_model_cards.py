@@ -285,6 +285,9 @@ def test_int8_derivative_of_the_export_gets_its_own_scores_on_the_card(run_dir, 
     card = build_model_card(name="x", kind="emotion", models=[int8], run_dir=run_dir)
     details = card["model_details"]["quantization"]
     assert details["weights"] == "int8 per-channel" and details["from"].endswith(export_sha)
+    # The export's parity against Keras is the float32 file's, and says so.
+    assert card["model_details"]["export"] == {"model": f"the float32 model before int8, SHA-256 {export_sha}",
+                                               "opset": 17, "parity_images": 100, "parity_max_prob_diff": 3.1e-7}
     overall = card["quantitative_analyses"]["overall"]
     assert overall["test, this int8 file (n=2417)"] == {"accuracy": 0.7967, "macro_f1": 0.7901,
                                                         "same_prediction_as_float32": 0.9917}
