@@ -21,6 +21,7 @@ from fer_core.store._errors import (
     KEY_FILE_NOT_WRITTEN,
     LONE_KEYS_MESSAGE,
     NAME_AMBIGUOUS,
+    OTHERS_CAN_WRITE_MESSAGE,
     PERSON_EXISTS,
     READ_ONLY_MESSAGE,
     RECORD_SET_MESSAGE,
@@ -50,6 +51,7 @@ from fer_core.store._errors import (
     StoreError,
     StoreExistsError,
     StoreFolderError,
+    StoreFolderExposedError,
     StoreFullError,
     StoreLockedError,
     StoreNotFoundError,
@@ -70,7 +72,13 @@ from fer_core.store._names import (
     name_key,
     same_name,
 )
-from fer_core.store._paths import default_data_dir, resolve_data_dir
+from fer_core.store._paths import (
+    OTHERS_CAN_WRITE_WARNING,
+    OthersCanWrite,
+    default_data_dir,
+    others_can_write,
+    resolve_data_dir,
+)
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
 from fer_core.store._store import _make_private_folders as make_private_folders
@@ -89,6 +97,8 @@ __all__ = [
     "NAME_LENGTH",
     "NAME_NOTHING_VISIBLE",
     "NAME_NOT_TEXT",
+    "OTHERS_CAN_WRITE_MESSAGE",
+    "OTHERS_CAN_WRITE_WARNING",
     "PERSON_EXISTS",
     "AmbiguousNameError",
     "BackupDamagedError",
@@ -122,6 +132,7 @@ __all__ = [
     "KeyFileError",
     "LoneKeysFileError",
     "MasterKeyChangedError",
+    "OthersCanWrite",
     "Person",
     "PersonExistsError",
     "PersonNameError",
@@ -135,6 +146,7 @@ __all__ = [
     "StoreError",
     "StoreExistsError",
     "StoreFolderError",
+    "StoreFolderExposedError",
     "StoreFullError",
     "StoreLockedError",
     "StoreNotFoundError",
@@ -149,6 +161,7 @@ __all__ = [
     "clean_name",
     "default_data_dir",
     "make_private_folders",
+    "others_can_write",
     "name_key",
     "place_new_file",
     "resolve_data_dir",

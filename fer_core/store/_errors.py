@@ -83,6 +83,23 @@ class StoreFolderError(StoreError):
         super().__init__(CANNOT_CREATE_MESSAGE.format(data_dir=data_dir, detail=detail))
 
 
+# A new store is not made where other users of this computer could delete it or put another in its place
+# (docs/threat_model.md, Attacker 4). An existing store there is opened, with a warning (OTHERS_CAN_WRITE_WARNING).
+OTHERS_CAN_WRITE_MESSAGE = ("no store was made in {data_dir}: other users of this computer can write {folder} (mode "
+                            "{mode:04o}), so they could delete the store or put another in its place. {fix} makes it "
+                            "yours alone (or choose a folder only you can write: --data-dir, or the UNVEIL_DATA_DIR "
+                            "environment variable); nothing was changed")
+
+
+class StoreFolderExposedError(StoreError):
+    """FamilyStore.create refused a data folder that other users can write, or one under a folder they can
+    (OTHERS_CAN_WRITE_MESSAGE); nothing was made or changed."""
+
+    def __init__(self, data_dir: Path, folder: Path, mode: int, fix: str) -> None:
+        self.folder, self.mode = folder, mode
+        super().__init__(OTHERS_CAN_WRITE_MESSAGE.format(data_dir=data_dir, folder=folder, mode=mode, fix=fix))
+
+
 DAMAGED_MESSAGE = ("the store in {data_dir} is damaged ({count} problem(s); first: {first}); nothing was deleted "
                    "or changed. Run `unveil family check` to list every problem, then restore the damaged file "
                    "from a backup")

@@ -7,6 +7,9 @@ named it 'data', which did not say which. Absolute, the app's sidebar and every 
 from __future__ import annotations
 
 import os
+import shlex
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
@@ -23,3 +26,51 @@ def default_data_dir() -> Path:
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
     """`data_dir` (--data-dir) or default_data_dir(), absolute (not resolved: a link in it is kept as given)."""
     return Path(data_dir).expanduser().absolute() if data_dir is not None else default_data_dir()
+
+
+@dataclass(frozen=True)
+class OthersCanWrite:
+    """A folder that other users of this computer can write, on the way to a data folder, and its mode bits."""
+
+    folder: Path
+    mode: int
+
+    @property
+    def fix(self) -> str:
+        """The command that makes the folder its owner's alone."""
+        return f"chmod 700 {shlex.quote(str(self.folder))}"
+
+    def warning(self) -> str:
+        """OTHERS_CAN_WRITE_WARNING for this folder."""
+        return OTHERS_CAN_WRITE_WARNING.format(folder=self.folder, mode=self.mode, fix=self.fix)
+
+
+# Said once a run by the front ends when they open a store in such a folder. Opening is not refused: that would lock
+# a household out of its own data; nothing is changed either (the mode is the owner's to set, and the fix is theirs).
+OTHERS_CAN_WRITE_WARNING = ("Other users of this computer can write {folder} (mode {mode:04o}): they could delete the "
+                            "family store in it or put another in its place. Nothing was changed; {fix} makes it "
+                            "yours alone")
+
+
+def others_can_write(data_dir: str | os.PathLike[str]) -> OthersCanWrite | None:
+    """The first folder that lets other users of this computer replace or delete the store in `data_dir`, or None.
+
+    By the path as given and as links resolve it: the data folder itself when its group or others may write it; a
+    folder above it when they may and its sticky bit is not set (/tmp's bit lets no one rename or delete another's
+    folder). Folders Unveil makes are 0700, so a data folder still to be made is as safe as the folders above it.
+    Always None where modes do not say this (Windows)."""
+    if os.name != "posix":
+        return None
+    given = Path(data_dir).absolute()
+    for start in dict.fromkeys((given, given.resolve())):
+        for folder in (start, *start.parents):
+            try:
+                mode = os.stat(folder).st_mode
+            except FileNotFoundError:
+                continue  # to be made 0700, or the path of a link's target that is missing
+            except OSError:
+                break  # not this user's to look into: the store's own open or create says so
+            inside = folder == start  # the data folder itself: what others put in it is no better than a swap
+            if mode & (stat.S_IWGRP | stat.S_IWOTH) and (inside or not mode & stat.S_ISVTX):
+                return OthersCanWrite(folder, stat.S_IMODE(mode))
+    return None

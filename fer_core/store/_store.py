@@ -54,6 +54,7 @@ from fer_core.store._errors import (
     StoreError,
     StoreExistsError,
     StoreFolderError,
+    StoreFolderExposedError,
     StoreFullError,
     StoreLockedError,
     StoreNotFoundError,
@@ -64,7 +65,7 @@ from fer_core.store._errors import (
     WrongPassphraseError,
     os_detail,
 )
-from fer_core.store._paths import resolve_data_dir
+from fer_core.store._paths import others_can_write, resolve_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 
 DATA_FILE = "unveil.db"
@@ -442,6 +443,8 @@ class FamilyStore:
         secret = _crypto.read_key_file(key_file) if key_file is not None else None
         params = scrypt or _crypto.ScryptParams()
         data_dir = resolve_data_dir(data_dir)
+        if (exposed := others_can_write(data_dir)) is not None:  # before anything is made
+            raise StoreFolderExposedError(data_dir, exposed.folder, exposed.mode, exposed.fix)
         try:  # a read-only home or file system, another user's folder, a file in the way: said, not a traceback
             made = _make_private_folders(data_dir)
         except OSError as exc:

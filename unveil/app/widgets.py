@@ -15,7 +15,7 @@ import streamlit as st
 
 from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core.model_files import models_dir
-from fer_core.store import DATA_FILE, FamilyStore, default_data_dir
+from fer_core.store import DATA_FILE, FamilyStore, default_data_dir, others_can_write
 from governance import consent, enrolment, family
 from governance.scheduled_sweeps import ScheduledSweeps
 from unveil.app import photos, tables
@@ -165,6 +165,9 @@ def sidebar_status() -> None:
         else:
             st.info(NO_STORE_SIDEBAR, icon=":material/lock:")
         st.caption(f"Data folder: `{data_dir_label()}`. Photos are analysed in memory and never saved.")
+        # Shown while it holds: a store there is opened all the same (refusing would lock the household out).
+        if (exposed := others_can_write(default_data_dir())) is not None and store_exists():
+            st.warning(shown(exposed.warning()), icon=":material/warning:")
 
 
 def lock_store() -> None:

@@ -16,7 +16,14 @@ import sys
 from collections.abc import Callable
 
 from fer_core import UnveilError
-from fer_core.store import DEFAULT_BUSY_TIMEOUT_S, FamilyStore, KeyDestroyedError, TamperedDataError, default_data_dir
+from fer_core.store import (
+    DEFAULT_BUSY_TIMEOUT_S,
+    FamilyStore,
+    KeyDestroyedError,
+    TamperedDataError,
+    default_data_dir,
+    others_can_write,
+)
 from governance import family
 
 PASSPHRASE_ENV = "UNVEIL_PASSPHRASE"
@@ -69,12 +76,28 @@ def read_new_passphrase(env: str = PASSPHRASE_ENV) -> str:
     return first
 
 
+_WARNED_EXPOSED: set[str] = set()  # the data folders this run has warned of: once each, whatever opens them
+
+
+def _warn_if_others_can_write(store: FamilyStore) -> None:
+    """Say on stderr, once a run, that other users can write the store's folder or one above it
+    (fer_core.store.OTHERS_CAN_WRITE_WARNING). The store is opened all the same: refusing would lock the household
+    out of its own data."""
+    exposed = others_can_write(store.data_dir)
+    if exposed is not None and str(exposed.folder) not in _WARNED_EXPOSED:
+        _WARNED_EXPOSED.add(str(exposed.folder))
+        print(f"warning: {exposed.warning()}", file=sys.stderr)
+
+
 def open_locked(args: argparse.Namespace) -> FamilyStore:
-    return FamilyStore(args.data_dir)
+    store = FamilyStore(args.data_dir)
+    _warn_if_others_can_write(store)
+    return store
 
 
 def open_unlocked(args: argparse.Namespace, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> FamilyStore:
     store = FamilyStore(args.data_dir, busy_timeout=busy_timeout)
+    _warn_if_others_can_write(store)
     try:
         if args.key_file:
             store.unlock(key_file=args.key_file)
