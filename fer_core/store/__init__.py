@@ -83,6 +83,7 @@ from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Dam
 from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
 from fer_core.store._store import _make_private_folders as make_private_folders
 from fer_core.store._store import _place_new as place_new_file
+from fer_core.store._store import _remove_made_folders as remove_made_folders
 
 __all__ = [
     "BACKUP_DAMAGED",
@@ -164,6 +165,7 @@ __all__ = [
     "others_can_write",
     "name_key",
     "place_new_file",
+    "remove_made_folders",
     "resolve_data_dir",
     "same_name",
 ]

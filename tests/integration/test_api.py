@@ -341,6 +341,36 @@ def test_a_read_only_data_folder_is_said_in_one_line_not_a_traceback(tmp_path, m
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("fails", ["open", "fsync"])
+def test_a_start_that_cannot_make_the_token_leaves_none_of_the_folders_it_made(tmp_path, monkeypatch, capsys, fails):
+    """`unveil serve` on a new machine makes the data folder (and ~/.local/share above it) for its token: a read-only
+    file system or a full disk refused the token and left them all behind, as a failed store creation did (33b91d6).
+    A folder that was there before stays."""
+    for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    real_open, refused = os.open, errno.EROFS if fails == "open" else errno.ENOSPC
+
+    def read_only(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            raise OSError(refused, os.strerror(refused), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def full(_fd):
+        raise OSError(refused, os.strerror(refused))
+
+    monkeypatch.setattr(os, "open", read_only) if fails == "open" else monkeypatch.setattr(os, "fsync", full)
+    (tmp_path / "home").mkdir()
+    data_dir = tmp_path / "home" / ".local" / "share" / "unveil"
+    assert main(["serve", "--data-dir", str(data_dir)]) == 1
+    assert capsys.readouterr().err == "error: " + api.TOKEN_FILE_NOT_CREATED.format(
+        path=data_dir / TOKEN_FILE, reason=os.strerror(refused)) + "\n"
+    assert list((tmp_path / "home").iterdir()) == []
+    monkeypatch.undo()
+    for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    assert load_or_create(data_dir)[1] is True  # the next start makes them, and the token
+
+
 def test_a_token_short_enough_to_guess_is_refused(tmp_path, monkeypatch):
     """Nothing slows guesses down: a four-digit UNVEIL_API_TOKEN was found in 3.5 s by one client."""
     monkeypatch.setenv(TOKEN_ENV, "4721")
