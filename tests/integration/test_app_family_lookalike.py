@@ -91,3 +91,55 @@ def test_photos_of_a_member_are_refused_then_enrolled_once_ticked_as_someone_els
     assert len(colin_p) == 1 and colin_p[0] != colin
     assert [details for _, details in enrols][-2:] == [{"embeddings": 2, "thumbnails": 0, "not_the_same_person": True},
                                                        {"embeddings": 2, "thumbnails": 0}]
+
+
+def test_new_photos_of_another_member_for_a_member_updated_are_refused_then_taken_once_ticked(app_env, faces_dir,
+                                                                                              family_store_dir):
+    """Halle Berry, enrolled by an older identity model (recognition only), is updated from new photos: Colin
+    Powell's, which look like Colin, are refused naming him; ticked as Halle's, they are taken and logged as such.
+    Before, they were stored as hers without a word (governance.family.reembed_from_photos compared nothing)."""
+    import numpy as np
+
+    from governance.consent import ConsentRecord, store_now
+
+    shutil.copytree(family_store_dir, app_env)  # Colin Powell enrolled from his photos 2-5
+    with FamilyStore(app_env) as other:
+        other.unlock(FAMILY_PASSPHRASE)
+        colin = family.resolve(other, "Colin Powell").id
+        record = ConsentRecord.new(subject="Halle Berry", purpose="family photos", scope="recognition", days=30,
+                                   now=store_now(other))
+        halle = family.enroll(other, "Halle Berry", np.ones((1, 192), np.float32), record,
+                              model="older_model.onnx").person_id
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("unveil/app/pages/family.py").run()
+    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
+    at.button[0].click().run()
+    _no_exception(at)
+
+    def widget(kind: str, field: str):
+        found = [w for w in at.get(kind) if w.key and w.key.startswith(f"reenrol_{halle}_{field}")]
+        assert len(found) <= 1
+        return found[0] if found else None
+
+    widget("file_uploader", "photos").set_value(_photos(faces_dir, MEMBER, (1, 6))).run()
+    assert widget("checkbox", "not_the_same") is None
+    at.button(key=f"reenrol_submit_{halle}").click().run()
+    _no_exception(at)
+    said = (family.LOOKS_ENROLLED.format(name="Colin Powell")
+            + app_enrolment.REEMBED_NOT_THE_SAME_HOW.format(member="Halle Berry"))
+    updated = [s.value for s in at.success if "face prints were updated" in s.value]
+    assert _refusals(at) == [said] and not updated
+    tick = widget("checkbox", "not_the_same")
+    assert tick.key.startswith(f"reenrol_{halle}_not_the_same_{colin}_") and tick.value is False
+    assert tick.label == app_enrolment.NOT_THE_SAME_TICK.format(name="Colin Powell")
+    tick.check()
+    at.button(key=f"reenrol_submit_{halle}").click().run()
+    _no_exception(at)
+    assert [s.value for s in at.success if "face prints were updated" in s.value] == [
+        app_enrolment.REEMBED_FROM_PHOTOS_DONE.format(name="Halle Berry", count=2, total=2)]
+    assert not _refusals(at)
+    with FamilyStore(app_env) as other:
+        other.unlock(FAMILY_PASSPHRASE)
+        last = audit_log.entries(other)[-1]
+    assert (last.event, last.person_id) == ("embeddings_added", halle)
+    assert last.details["not_the_same_person"] is True

@@ -59,6 +59,8 @@ REEMBEDDING = "Updating {name}'s face prints"
 NOT_THE_SAME_HOW = (" (to rename them: \"Correct or change a member's name\" on the Members tab; for someone else, "
                     "tick the box below, then Enrol)")
 NOT_THE_SAME_TICK = "This person is not {name}: they are someone else who looks like {name}"
+# The same refusal when new photos of a member being updated look like another member (the button is the form's).
+REEMBED_NOT_THE_SAME_HOW = " (if these photos are of {member}, tick the box below, then update their face prints)"
 # The Enrol tab when models/ has no identity model.
 NO_IDENTITY_MODEL = "No face-recognition model is installed (models/{file}): enrolment is not possible."
 
@@ -173,13 +175,15 @@ def reembeddings(store: FamilyStore, members: Sequence[Member], model: str) -> l
 
 
 def reembed_from_photos(store: FamilyStore, member: Member, photos: Sequence[EnrolmentPhoto],
-                        picks: Mapping[str, int | None] | None, *, model: Any) -> str:
+                        picks: Mapping[str, int | None] | None, *, model: Any, not_the_same_as: str | None = None) -> str:
     """Re-embed `member` from the form's photos, read once (governance.family.reembed_from_photos: one face
     each, or the one picked in `picks`, under their consent in force), and say so: from how many of the
-    photos, then why each photo left out was not used (governance.enrolment.LEFT_OUT_*). ConsentError or
-    NoFaceToEnrolError, nothing stored, as governance.family.reembed_from_photos."""
+    photos, then why each photo left out was not used (governance.enrolment.LEFT_OUT_*). ConsentError,
+    NoFaceToEnrolError or LooksEnrolledError (unless `not_the_same_as` is that member's id), nothing stored, as
+    governance.family.reembed_from_photos."""
     from governance import enrolment, family
 
-    count = family.reembed_from_photos(store, member.person_id, photos, model=model, picks=picks)
+    count = family.reembed_from_photos(store, member.person_id, photos, model=model, picks=picks,
+                                       not_the_same_as=not_the_same_as)
     _, left_out = enrolment.pick_faces(photos, picks)
     return " ".join([REEMBED_FROM_PHOTOS_DONE.format(name=member.name, count=count, total=len(photos)), *left_out])

@@ -113,8 +113,9 @@ def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key:
     return photos, read, picks, [*(uploads or []), shot]
 
 
-def _reembed_from_photos_form(member, identity, *, expanded: bool) -> None:
-    """New photos of a member the installed identity model cannot name, and the button that re-embeds them."""
+def _reembed_from_photos_form(member, identity, members, *, expanded: bool) -> None:
+    """New photos of a member the installed identity model cannot name, and the button that re-embeds them; photos
+    that look like another of `members` are refused, then taken once ticked as the member's (as enrolment)."""
     form = f"reenrol_{member.person_id}"  # renewed after the re-embedding: drawn again empty
 
     def key(field: str) -> str:
@@ -127,6 +128,17 @@ def _reembed_from_photos_form(member, identity, *, expanded: bool) -> None:
             form, key, label=f"Photos of {name}", who=member.name,
             shots_kept=lambda count: app_enrolment.REEMBED_SHOTS_KEPT.format(count=count, name=name),
             keep_key=f"reenrol_keep_shot_{member.person_id}", clear_key=f"reenrol_clear_shots_{member.person_id}")
+        # Offered only after these very photos were refused for looking like another member, for that member only.
+        refused = st.session_state.get(key("lookalike"))
+        if refused is not None and refused.photos != app_enrolment.photos_key(photos, picks):
+            refused = None
+        looks_like = next((m for m in members if refused is not None and m.person_id == refused.person_id), None)
+        not_the_same = False
+        if looks_like is not None:
+            st.warning(shown(family.LOOKS_ENROLLED.format(name=looks_like.name)
+                             + app_enrolment.REEMBED_NOT_THE_SAME_HOW.format(member=member.name)))
+            not_the_same = st.checkbox(app_enrolment.NOT_THE_SAME_TICK.format(name=shown(looks_like.name)),
+                                       key=key(f"not_the_same_{looks_like.person_id}"))
         if st.button(app_enrolment.REEMBED_FROM_PHOTOS_BUTTON.format(name=name), type="primary",
                      key=f"reenrol_submit_{member.person_id}"):
             if not photos:
@@ -136,7 +148,14 @@ def _reembed_from_photos_form(member, identity, *, expanded: bool) -> None:
             else:
                 with _ui.friendly_errors(app_enrolment.REEMBEDDING.format(name=member.name)), \
                         st.spinner(app_enrolment.REEMBEDDING.format(name=name) + "..."):
-                    done = app_enrolment.reembed_from_photos(store, member, read, picks, model=identity)
+                    try:
+                        done = app_enrolment.reembed_from_photos(
+                            store, member, read, picks, model=identity,
+                            not_the_same_as=looks_like.person_id if not_the_same else None)
+                    except family.LooksEnrolledError as exc:
+                        st.session_state[key("lookalike")] = app_enrolment.Lookalike(
+                            exc.person_id, app_enrolment.photos_key(photos, picks))
+                        st.rerun()
                     _ui.family_changed()
                     _ui.forget_photo_form(form)
                     _ui.release_uploads(uploaded)
@@ -194,7 +213,7 @@ with members_tab:
         # Every one of them can be re-embedded from new photos, under the consent they gave: enrolment refuses
         # a name already enrolled, and erasing them first would take the results kept that name them.
         for way in reembeddings:
-            _reembed_from_photos_form(way.member, identity, expanded=not way.from_thumbnails)
+            _reembed_from_photos_form(way.member, identity, members, expanded=not way.from_thumbnails)
         for member in members:
             # The right of access: all that is held about them in one place. Read, as the thumbnails below, only
             # while open; reading it writes nothing (governance.access says why it is not audit-logged).
