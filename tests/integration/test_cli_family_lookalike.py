@@ -87,3 +87,14 @@ def test_reembed_refuses_photos_of_another_member_and_takes_them_when_said_to_be
     code, out, err = run(capsys, "family", "reembed", "Halle Berry", *photos, "--not-the-same-as", "colin powell",
                          "--data-dir", str(data_dir))
     assert (code, err) == (0, "") and out.startswith("re-embedded Halle Berry from 2 photo(s) with ")
+
+
+def test_reembed_from_thumbnails_with_not_the_same_as_is_refused_as_meaningless(data_dir, capsys):
+    # It was ignored without a word: thumbnails are the member's own faces and are not compared.
+    from unveil.cli.family import REEMBED_NOT_THE_SAME_NEEDS_PHOTOS
+
+    before = _state(data_dir)
+    code, out, err = run(capsys, "family", "reembed", "Colin Powell", "--not-the-same-as", "Halle Berry",
+                         "--data-dir", str(data_dir))
+    assert (code, out, err) == (2, "", f"error: {REEMBED_NOT_THE_SAME_NEEDS_PHOTOS}\n")
+    assert _state(data_dir) == before

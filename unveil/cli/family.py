@@ -350,6 +350,9 @@ def _show(args: argparse.Namespace) -> int:
 
 REEMBED_DONE = "re-embedded {name} from {count} thumbnail(s) with {model}"
 REEMBED_FROM_PHOTOS_DONE = "re-embedded {name} from {count} photo(s) with {model}"
+# --not-the-same-as answers a refusal of new photos; thumbnails are the member's own faces and are not compared.
+REEMBED_NOT_THE_SAME_NEEDS_PHOTOS = ("--not-the-same-as is for new photos that look like another member: give the "
+                                     "photos, or leave it out to re-embed from the thumbnails; nothing was changed")
 REEMBED_NOT_NEEDED = ("{name} already has face embeddings of {model}, the identity model installed: re-embedding is "
                       "for members it cannot name (unveil family list says 'not recognised'); nothing was changed")
 
@@ -358,6 +361,9 @@ REEMBED_NOT_NEEDED = ("{name} already has face embeddings of {model}, the identi
 def _reembed(args: argparse.Namespace) -> int:
     from fer_core.identity import load_embedding_model
 
+    if args.not_the_same_as and not args.photos:
+        print(f"error: {REEMBED_NOT_THE_SAME_NEEDS_PHOTOS}", file=sys.stderr)
+        return 2
     picks = dict(args.pick)
     photos = _photos_with_a_face(args, picks) if args.photos else []
     model = load_embedding_model()
