@@ -6,7 +6,9 @@ named it 'data', which did not say which. Absolute, the app's sidebar and every 
 """
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import shlex
 import stat
 from dataclasses import dataclass
@@ -55,7 +57,8 @@ OTHERS_CAN_WRITE_WARNING = ("Other users of this computer can write {folder} (mo
 def others_can_write(data_dir: str | os.PathLike[str]) -> OthersCanWrite | None:
     """The first folder that lets other users of this computer replace or delete the store in `data_dir`, or None.
 
-    By the path as given and as links resolve it: the data folder itself when its group or others may write it; a
+    By the path as given and as links resolve it: the data folder itself when others, or a group with another user
+    in it, may write it; a
     folder above it when they may and its sticky bit is not set (/tmp's bit lets no one rename or delete another's
     folder). Folders Unveil makes are 0700, so a data folder still to be made is as safe as the folders above it.
     Always None where modes do not say this (Windows)."""
@@ -65,12 +68,30 @@ def others_can_write(data_dir: str | os.PathLike[str]) -> OthersCanWrite | None:
     for start in dict.fromkeys((given, given.resolve())):
         for folder in (start, *start.parents):
             try:
-                mode = os.stat(folder).st_mode
+                info = os.stat(folder)
             except FileNotFoundError:
                 continue  # to be made 0700, or the path of a link's target that is missing
             except OSError:
                 break  # not this user's to look into: the store's own open or create says so
+            mode = info.st_mode
             inside = folder == start  # the data folder itself: what others put in it is no better than a swap
-            if mode & (stat.S_IWGRP | stat.S_IWOTH) and (inside or not mode & stat.S_ISVTX):
+            others = mode & stat.S_IWOTH or (mode & stat.S_IWGRP and not _private_group(info.st_gid))
+            if others and (inside or not mode & stat.S_ISVTX):
                 return OthersCanWrite(folder, stat.S_IMODE(mode))
     return None
+
+
+def _private_group(gid: int) -> bool:
+    """Whether group `gid` has no user but this one, as a listed member or by primary group: a user private group.
+    Ubuntu and Fedora give each user such a group and a umask of 002, so every folder they make (their
+    ~/.local/share included) is group-writable, and by no one else: refusing those would refuse the first store of
+    most of their users (Debian's OpenSSH, patch user-group-modes, accepts such a ~/.ssh for the same reason). A
+    group that cannot be looked up counts as shared."""
+    try:
+        group = grp.getgrgid(gid)
+        me = pwd.getpwuid(os.geteuid())
+    except KeyError:
+        return False
+    if any(member != me.pw_name for member in group.gr_mem):
+        return False
+    return all(user.pw_uid == me.pw_uid for user in pwd.getpwall() if user.pw_gid == gid)

@@ -4,7 +4,9 @@ there (StoreFolderExposedError, OTHERS_CAN_WRITE_MESSAGE); an existing one is op
 the front ends warn once (OTHERS_CAN_WRITE_WARNING) with the fix. Before, both went ahead without a word."""
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import stat
 
 import pytest
@@ -26,8 +28,24 @@ def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+@pytest.fixture
+def shared_group(monkeypatch):
+    """Every folder's group has another user in it (the tests' folders are in this user's group, which is often
+    theirs alone, as root's is)."""
+    real = grp.getgrgid
+    monkeypatch.setattr(grp, "getgrgid", lambda gid: grp.struct_group((real(gid).gr_name, "x", gid, ["someone-else"])))
+
+
+@pytest.fixture
+def private_group(monkeypatch):
+    """Every folder's group is this user's alone: a user private group, as Ubuntu and Fedora make them."""
+    me = pwd.getpwuid(os.geteuid())
+    monkeypatch.setattr(grp, "getgrgid", lambda gid: grp.struct_group((me.pw_name, "x", gid, [])))
+    monkeypatch.setattr(pwd, "getpwall", lambda: [me])
+
+
 @pytest.mark.parametrize("mode", [0o777, 0o770, 0o1777])
-def test_a_store_is_not_made_in_a_folder_others_can_write_and_nothing_is_changed(tmp_path, mode):
+def test_a_store_is_not_made_in_a_folder_others_can_write_and_nothing_is_changed(tmp_path, mode, shared_group):
     folder = tmp_path / "shared"
     folder.mkdir()
     folder.chmod(mode)
@@ -42,7 +60,7 @@ def test_a_store_is_not_made_in_a_folder_others_can_write_and_nothing_is_changed
     assert list(folder.iterdir()) == [] and _mode(folder) == mode
 
 
-def test_a_store_is_not_made_under_a_folder_others_can_write_nor_the_folders_to_make_in_it(tmp_path):
+def test_a_store_is_not_made_under_a_folder_others_can_write_nor_the_folders_to_make_in_it(tmp_path, shared_group):
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o775)
@@ -57,6 +75,28 @@ def test_a_store_is_not_made_under_a_folder_others_can_write_nor_the_folders_to_
     with pytest.raises(StoreFolderExposedError):
         h.new_store(shared / "link")
     assert list(private.iterdir()) == []
+
+
+def test_in_a_user_private_group_a_group_writable_folder_is_the_users_own_and_the_store_is_made(tmp_path,
+                                                                                                private_group):
+    # umask 002 with a group of one's own (Ubuntu, Fedora): ~/.local/share is 0775 and writable by no one else.
+    share = tmp_path / "share"
+    share.mkdir()
+    share.chmod(0o775)
+    h.new_store(share / "unveil").close()
+    assert others_can_write(share / "unveil") is None and _mode(share / "unveil") == 0o700
+
+
+def test_a_group_another_user_has_as_their_primary_group_is_shared(tmp_path, monkeypatch):
+    me = pwd.getpwuid(os.geteuid())
+    other = pwd.struct_passwd(("other", "x", me.pw_uid + 1, os.stat(tmp_path).st_gid, "", "/", "/bin/sh"))
+    monkeypatch.setattr(grp, "getgrgid", lambda gid: grp.struct_group(("family", "x", gid, [])))
+    monkeypatch.setattr(pwd, "getpwall", lambda: [me, other])
+    share = tmp_path / "share"
+    share.mkdir()
+    share.chmod(0o775)
+    exposed = others_can_write(share / "unveil")
+    assert (exposed.folder, exposed.mode) == (share, 0o775)
 
 
 def test_under_a_sticky_folder_such_as_tmp_a_private_store_folder_is_made(tmp_path):
