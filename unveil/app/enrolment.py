@@ -104,6 +104,16 @@ def photos_key(photos: Mapping[str, bytes], picks: Mapping[str, int | None]) -> 
     return digest.hexdigest()
 
 
+def looked_like(refused: Lookalike | None, photos: Mapping[str, bytes], picks: Mapping[str, int | None],
+                members: Iterable[Any]) -> Any | None:
+    """The member (of `members`, each with a person_id) whose look-alike refusal still stands for the photos and
+    faces the form holds now, or None: no refusal, or the photos changed since it (NOT_THE_SAME_TICK is offered
+    for the very photos refused only)."""
+    if refused is None or refused.photos != photos_key(photos, picks):
+        return None
+    return next((member for member in members if member.person_id == refused.person_id), None)
+
+
 def form_photos(uploads: Iterable[tuple[str, bytes]], shots: Iterable[bytes]) -> dict[str, bytes]:
     """{label: bytes} of every photo of the form: the uploads by file name, then the camera shots ("camera
     shot 1", ...). A name used again gets a number ("IMG_0001.jpg (2)"): two phones name their photos

@@ -139,3 +139,14 @@ def test_re_embedding_from_photos_needs_a_consent_in_force(store, clock):
     with pytest.raises(ConsentError):
         app_enrolment.reembed_from_photos(store, member, [photo], None, model=_Model())
     assert store.gallery(model=_Model.name) == []
+
+
+def test_a_look_alike_refusal_stands_for_the_very_photos_and_faces_refused_and_names_that_member_only():
+    photos, picks = {"a.jpg": b"first", "b.jpg": b"second"}, {"a.jpg": None, "b.jpg": 1}
+    members = [SimpleNamespace(person_id="p1", name="Ana"), SimpleNamespace(person_id="p2", name="Ben")]
+    refused = app_enrolment.Lookalike("p2", app_enrolment.photos_key(photos, picks))
+    assert app_enrolment.looked_like(refused, photos, picks, members) is members[1]
+    assert app_enrolment.looked_like(None, photos, picks, members) is None
+    assert app_enrolment.looked_like(refused, {**photos, "c.jpg": b"third"}, picks, members) is None
+    assert app_enrolment.looked_like(refused, photos, {**picks, "b.jpg": 0}, members) is None
+    assert app_enrolment.looked_like(refused, photos, picks, members[:1]) is None  # that member erased meanwhile

@@ -129,10 +129,7 @@ def _reembed_from_photos_form(member, identity, members, *, expanded: bool) -> N
             shots_kept=lambda count: app_enrolment.REEMBED_SHOTS_KEPT.format(count=count, name=name),
             keep_key=f"reenrol_keep_shot_{member.person_id}", clear_key=f"reenrol_clear_shots_{member.person_id}")
         # Offered only after these very photos were refused for looking like another member, for that member only.
-        refused = st.session_state.get(key("lookalike"))
-        if refused is not None and refused.photos != app_enrolment.photos_key(photos, picks):
-            refused = None
-        looks_like = next((m for m in members if refused is not None and m.person_id == refused.person_id), None)
+        looks_like = app_enrolment.looked_like(st.session_state.get(key("lookalike")), photos, picks, members)
         not_the_same = False
         if looks_like is not None:
             st.warning(shown(family.LOOKS_ENROLLED.format(name=looks_like.name)
@@ -289,10 +286,7 @@ with enrol_tab:
         agreed = st.checkbox("The person (or their guardian) has read what is stored and why, and agrees",
                              key=_key("agreed"))
         # Offered only after these very photos were refused for looking like a member, and for that member only.
-        refused = st.session_state.get(_key("lookalike"))
-        if refused is not None and refused.photos != app_enrolment.photos_key(photos, picks):
-            refused = None
-        looks_like = next((m for m in members if refused is not None and m.person_id == refused.person_id), None)
+        looks_like = app_enrolment.looked_like(st.session_state.get(_key("lookalike")), photos, picks, members)
         not_the_same = False
         if looks_like is not None:
             st.warning(shown(family.LOOKS_ENROLLED.format(name=looks_like.name) + app_enrolment.NOT_THE_SAME_HOW))
