@@ -611,7 +611,10 @@ def test_explain_photo_face_draws_the_maps_on_the_shown_picture_only_on_a_big_ph
     assert peak < 100e6
     assert max(maps[0].picture.shape[:2]) < render.DISPLAY_MAX_SIDE
     reference = _explained_on_the_whole_photo(cam, photo, far, template, face.emotion, maps[0].picture.shape[:2])
-    np.testing.assert_array_equal(maps[[m.emotion for m in maps].index(face.emotion)].picture, reference)
+    # The same picture: OpenCV before 5.1 warps a region and the whole photo a level or two apart at a few
+    # pixels (4.13: 50 of 82797 values, 5.0: 11, by 2 at most); 5.1 gives the same values.
+    apart = np.abs(maps[[m.emotion for m in maps].index(face.emotion)].picture.astype(int) - reference)
+    assert apart.max() <= 2 and np.count_nonzero(apart) < 1e-3 * apart.size
 
     # A face larger than the screen: the picture is shrunk to DISPLAY_MAX_SIDE, the heat where it was.
     scale = 10
