@@ -111,6 +111,30 @@ def test_every_module_the_run_time_code_imports_is_in_the_runtime_lock():
     assert _not_in_the_runtime_lock(modules) == {}
 
 
+def _undeclared(modules: set[str], requirements: list[Requirement]) -> dict[str, list[str]]:
+    """Each module that no distribution in `requirements` provides (as installed here), with those that do."""
+    declared = {canonicalize_name(requirement.name) for requirement in requirements}
+    providers = importlib.metadata.packages_distributions()
+    return {module: sorted(providers.get(module, [])) for module in sorted(modules)
+            if not {canonicalize_name(dist) for dist in providers.get(module, [])} & declared}
+
+
+def test_the_declaration_scan_flags_a_module_that_only_comes_with_another_dependency():
+    assert _undeclared({"numpy", "scipy"}, [Requirement("numpy>=2")]) == {"scipy": ["scipy"]}
+
+
+@pytest.mark.parametrize(("files", "requirements"), [
+    (_run_time_files(), _requirements(None)),
+    (sorted((REPO / "tests").rglob("*.py")), _requirements(None) + _requirements("test")),
+], ids=["run time", "tests"])
+def test_every_module_the_code_imports_is_a_dependency_pyproject_names(files, requirements):
+    """A package the code imports that only comes with another dependency (scipy with scikit-learn, starlette
+    with FastAPI, av with aiortc) has no range of its own: a `pip install .` beside an older copy keeps that copy,
+    whatever API or fix the code needs, and the lock's pin is only there while the other package wants it."""
+    modules = set().union(*(_third_party_imports(path.read_text(), str(path)) for path in files))
+    assert _undeclared(modules, requirements) == {}
+
+
 def test_the_run_time_modules_import_and_analyze_a_photo_with_only_the_runtime_lock(tmp_path):
     """A fresh process where every module that only a distribution outside requirements/runtime.txt provides
     (the test and training extras) cannot be imported, as in a household's runtime-only install: every
