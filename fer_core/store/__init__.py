@@ -82,6 +82,7 @@ from fer_core.store._paths import (
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
 from fer_core.store._store import _make_private_folders as make_private_folders
+from fer_core.store._store import _owner_only as owner_only
 from fer_core.store._store import _place_new as place_new_file
 from fer_core.store._store import _remove_made_folders as remove_made_folders
 
@@ -162,6 +163,7 @@ __all__ = [
     "clean_name",
     "default_data_dir",
     "make_private_folders",
+    "owner_only",
     "others_can_write",
     "name_key",
     "place_new_file",

@@ -169,6 +169,13 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     return conn
 
 
+def _owner_only(path: str, flags: int) -> int:
+    """open()'s `opener` for a file of personal data written outside the store (reports, outputs, copies): a new file
+    is made 0600 at its creation, never chmod-ed afterwards, so there is no moment when others could open it (open()
+    alone made it 0644 under the usual umask of 022); a file that exists keeps its mode."""
+    return os.open(path, flags, 0o600)
+
+
 def _new_db_file(path: Path) -> None:
     # Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -5,12 +5,11 @@ import datetime as dt
 import html
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from fer_core.render import spreadsheet_cell
-from fer_core.store import make_private_folders
+from fer_core.store import make_private_folders, owner_only
 from governance.bias_audit._bootstrap import Estimate
 from governance.bias_audit._disaggregate import ColumnResult
 from governance.bias_audit._errors import AuditError
@@ -67,19 +66,14 @@ def write_report(audit: BiasAudit, directory: str | Path, *, stem: str | None = 
     # Built completely before anything is written: a failure leaves no half-written report.
     page = render_html(audit, generated=numbers["generated"])
     text = json.dumps(numbers, indent=1, allow_nan=False)
-    with open(paths.json, "w", encoding="utf-8", opener=_owner_only) as handle:
+    with open(paths.json, "w", encoding="utf-8", opener=owner_only) as handle:
         handle.write(text + "\n")
     # Paths, labels and group values come from the audit set's manifest: each written as a spreadsheet reads text.
-    with open(paths.rows, "w", encoding="utf-8", newline="", opener=_owner_only) as handle:
+    with open(paths.rows, "w", encoding="utf-8", newline="", opener=owner_only) as handle:
         audit.rows.map(spreadsheet_cell).rename(columns=spreadsheet_cell).to_csv(handle, index=False)
-    with open(paths.html, "w", encoding="utf-8", opener=_owner_only) as handle:
+    with open(paths.html, "w", encoding="utf-8", opener=owner_only) as handle:
         handle.write(page)
     return paths
-
-
-def _owner_only(path: str, flags: int) -> int:
-    # Made 0600 at creation, never chmod-ed afterwards (no moment when others could open it); a file there keeps its mode.
-    return os.open(path, flags, 0o600)
 
 
 def render_html(audit: BiasAudit, *, generated: str) -> str:

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from fer_core.store import make_private_folders, owner_only
 from unveil.cli._store_args import reports_errors
 from unveil.cli._terminal import shown
 
@@ -315,18 +316,11 @@ def _open_target(path: Path, option: str, stack: contextlib.ExitStack) -> TextIO
     """`path` opened for writing, closed with `stack`; _Refused with the line to print if it cannot be. Every
     write to it is flushed inside _writing, so what its close could still be refused was refused and said there."""
     try:
-        handle = open(path, "w", newline="", encoding="utf-8", opener=_owner_only)
+        handle = open(path, "w", newline="", encoding="utf-8", opener=owner_only)
     except OSError as exc:
         raise _Refused(CANNOT_WRITE.format(option=option, path=path, detail=exc.strerror or exc)) from None
     stack.callback(_close_quietly, handle)
     return handle
-
-
-def _owner_only(path: str, flags: int) -> int:
-    # What the outputs hold (which photos show faces, each face's emotion, the annotated faces themselves) is about
-    # the people photographed: a new file is made 0600 at its creation (open() made it 0644 under the usual umask of
-    # 022, readable by every user of the machine); an existing file keeps its mode, as `unveil watch --jsonl` does.
-    return os.open(path, flags, 0o600)
 
 
 def _close_quietly(handle: TextIO) -> None:
@@ -518,11 +512,10 @@ class _Writer:
 
 def _save_annotated(rgb, faces: list, target: Path) -> None:
     from fer_core.render import annotate
-    from fer_core.store import make_private_folders
 
     image = annotate(rgb, faces, recognition=False)
     make_private_folders(target.parent)  # 0700 each, as the store's folders: mkdir(parents=True) made them 0755
-    with open(target, "wb", opener=_owner_only) as handle:
+    with open(target, "wb", opener=owner_only) as handle:
         if target.suffix.lower() in _JPEG_SUFFIXES:
             image.save(handle, format="JPEG", quality=ANNOTATED_JPEG_QUALITY)
         else:

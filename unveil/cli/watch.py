@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
+from fer_core.store import owner_only
 from unveil._core_dumps import forbid_core_dumps
 from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
 from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV, SOURCE_ENV
@@ -196,7 +197,7 @@ def _open_jsonl(path: str, stack: contextlib.ExitStack) -> TextIO:
     keeps the mode its owner gave it (another user's service may be reading it on purpose)."""
     if path == "-":
         return sys.stdout
-    handle = open(path, "w", encoding="utf-8", opener=_owner_only)
+    handle = open(path, "w", encoding="utf-8", opener=owner_only)
     stack.callback(_close_after_sink, handle)
     return handle
 
@@ -206,10 +207,6 @@ def _close_after_sink(handle: TextIO) -> None:
     # reported (JsonLinesWriteError). Closing tries it again; the file is closed all the same.
     with contextlib.suppress(OSError):
         handle.close()
-
-
-def _owner_only(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o600)
 
 
 def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, int] | None,
