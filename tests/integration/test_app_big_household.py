@@ -13,16 +13,11 @@ from governance import family, kept_results
 from governance.consent import ConsentRecord
 from tests.support.app import FAMILY_PASSPHRASE
 from tests.support.paths import REPO
+from tests.support.store import jpeg_thumbnail
 from unveil.app import tables
 
 # Scrypt on unlock and the models on first use take seconds on a loaded 2-core machine.
 TIMEOUT = 120
-
-
-def _thumbnail() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (112, 112), (150, 120, 100)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 def test_the_family_page_decrypts_a_members_thumbnails_only_while_their_list_is_open(app_env, family_store_dir,
@@ -35,7 +30,7 @@ def test_the_family_page_decrypts_a_members_thumbnails_only_while_their_list_is_
         ids = {}
         for name in ("Ana", "Ben"):
             record = ConsentRecord.new(subject=name, purpose="family photos", days=365, scope="recognition+thumbnails")
-            ids[name] = family.enroll(store, name, store.embeddings(colin.id), record, thumbnails=[_thumbnail()] * 3,
+            ids[name] = family.enroll(store, name, store.embeddings(colin.id), record, thumbnails=[jpeg_thumbnail()] * 3,
                                       model=model).person_id
     read = []
     real_thumbnails = FamilyStore.thumbnails

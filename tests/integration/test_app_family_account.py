@@ -4,11 +4,9 @@ by reading it. Before it the page had no such expander: the answer was spread ov
 ledger and the audit log, each about everyone."""
 from __future__ import annotations
 
-import io
 import shutil
 from datetime import timedelta
 
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from fer_core.store import FamilyStore
@@ -16,15 +14,10 @@ from governance import access, consent, family, kept_results
 from tests.support import privacy_harness as h
 from tests.support.app import FAMILY_PASSPHRASE
 from tests.support.paths import REPO
+from tests.support.store import jpeg_thumbnail
 from unveil.app import member_account
 
 TIMEOUT = 120  # model loading and scrypt on a loaded 2-core machine, as tests/integration/test_app_pages.py
-
-
-def _thumbnail() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (112, 112), (150, 120, 100)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 def test_a_members_account_is_drawn_only_while_open_and_holds_nothing_of_another(app_env, family_store_dir,
@@ -35,7 +28,7 @@ def test_a_members_account_is_drawn_only_while_open_and_holds_nothing_of_another
         (colin,) = store.people()
         model = next(iter(store.embedding_models()[colin.id]))
         ana = family.enroll(store, "Ana", store.embeddings(colin.id) + 1, h.consent_for(store, "Ana"),
-                            thumbnails=[_thumbnail()], model=model).person_id
+                            thumbnails=[jpeg_thumbnail()], model=model).person_id
         consent.renew(store, ana, expires_at=consent.store_now(store) + timedelta(days=30), given_by="Marta")
         kept_results.keep_analysis(store, [{"identity": "Ana"}, {"identity": "Colin Powell"}],
                                    person_ids=[ana, colin.id])

@@ -1,7 +1,10 @@
 """Shared helpers of the privacy tests (tests/test_store_*.py, test_consent.py, ...): a clock tests can move,
-and an index flipped in place. The fault-injection harness is tests/support/privacy_harness.py."""
+an index flipped in place, whether the store's write lock is held, and a small real JPEG to keep as a thumbnail. The fault-injection harness is tests/support/privacy_harness.py."""
 from __future__ import annotations
 
+import contextlib
+import io
+import sqlite3
 from pathlib import Path
 
 
@@ -22,8 +25,6 @@ def flip_in_index(db_path: Path, index: str, needle: str, occurrences: int = 1) 
     """Change one character of `needle` (a person id) in up to `occurrences` entries of an index's root
     page, straight in the file, leaving the table rows alone: what a bad sector or a stray write does.
     The database must have no WAL content (close every connection first). Returns how many changed."""
-    import sqlite3
-
     with sqlite3.connect(db_path) as conn:
         root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)).fetchone()[0]
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
@@ -37,3 +38,27 @@ def flip_in_index(db_path: Path, index: str, needle: str, occurrences: int = 1) 
         position = data.find(target, position + 1, end)
     db_path.write_bytes(bytes(data))
     return changed
+
+
+def write_lock_held(data_dir: Path) -> bool:
+    """Whether a session holds unveil.db's write lock now: asked of SQLite by a connection of its own, which takes
+    the lock at once or is told it is held."""
+    from fer_core.store import DATA_FILE
+
+    with contextlib.closing(sqlite3.connect(Path(data_dir) / DATA_FILE, timeout=0, isolation_level=None)) as conn:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            assert "locked" in str(exc)
+            return True
+        conn.execute("ROLLBACK")
+        return False
+
+
+def jpeg_thumbnail() -> bytes:
+    """A 112x112 one-colour JPEG: a thumbnail the app can draw."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (112, 112), (150, 120, 100)).save(buffer, format="JPEG")
+    return buffer.getvalue()

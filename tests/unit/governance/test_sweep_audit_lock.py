@@ -19,6 +19,7 @@ from fer_core.store import (
 )
 from governance import audit_log, erasure, retention
 from tests.support import privacy_harness as h
+from tests.support.store import write_lock_held
 
 
 @pytest.fixture
@@ -51,25 +52,13 @@ def _inside_the_walk(monkeypatch: pytest.MonkeyPatch, store: FamilyStore, action
 
     def walk(*args, **kwargs) -> _audit.AuditVerification:
         result = real(*args, **kwargs)
-        locked.append(_write_lock_held(store))
+        locked.append(write_lock_held(store.data_dir))
         if len(locked) == 1:
             action()
         return result
 
     monkeypatch.setattr(_audit, "verify", walk)
     return locked
-
-
-def _write_lock_held(store: FamilyStore) -> bool:
-    # Asked of SQLite by a connection of its own, which takes the lock at once or is told it is held.
-    with contextlib.closing(sqlite3.connect(store.data_dir / DATA_FILE, timeout=0, isolation_level=None)) as conn:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            assert "locked" in str(exc)
-            return True
-        conn.execute("ROLLBACK")
-        return False
 
 
 def _since_results(monkeypatch: pytest.MonkeyPatch) -> list[_audit.AuditVerification | None]:

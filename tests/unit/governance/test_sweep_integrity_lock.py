@@ -14,7 +14,7 @@ import pytest
 from fer_core.store import DATA_FILE, FamilyStore, StoreDamagedError
 from governance import audit_log, retention
 from tests.support import privacy_harness as h
-from tests.support.store import flip_in_index
+from tests.support.store import flip_in_index, write_lock_held
 
 
 @pytest.fixture
@@ -28,23 +28,11 @@ def two_sessions(tmp_path):
     store.close()
 
 
-def _write_lock_held(store: FamilyStore) -> bool:
-    # Asked of SQLite by a connection of its own, which takes the lock at once or is told it is held.
-    with contextlib.closing(sqlite3.connect(store.data_dir / DATA_FILE, timeout=0, isolation_level=None)) as conn:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            assert "locked" in str(exc)
-            return True
-        conn.execute("ROLLBACK")
-        return False
-
-
 def _integrity_checks(store: FamilyStore) -> list[bool]:
     """For each integrity_check the session runs on unveil.db from now on, whether the write lock was held then."""
     held: list[bool] = []
     store._conn().set_trace_callback(
-        lambda sql: held.append(_write_lock_held(store)) if "integrity_check" in sql else None)
+        lambda sql: held.append(write_lock_held(store.data_dir)) if "integrity_check" in sql else None)
     return held
 
 

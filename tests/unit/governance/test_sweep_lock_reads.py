@@ -4,22 +4,11 @@ of the lock's time (docs/reports/audit_log_growth.md), and the Family page did s
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 
-from fer_core.store import DATA_FILE, FamilyStore, WrongPassphraseError
+from fer_core.store import FamilyStore, WrongPassphraseError
 from governance import audit_log, clock, retention
 from tests.support import privacy_harness as h
-from tests.support.store import FakeClock
-
-
-def _write_lock_held(store: FamilyStore) -> bool:
-    with contextlib.closing(sqlite3.connect(store.data_dir / DATA_FILE, timeout=0, isolation_level=None)) as conn:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
-            return True
-        conn.execute("ROLLBACK")
-        return False
+from tests.support.store import FakeClock, write_lock_held
 
 
 def test_the_sweep_reads_no_more_entry_times_under_its_lock_than_were_written_since_the_last_sweep(tmp_path,
@@ -35,7 +24,7 @@ def test_the_sweep_reads_no_more_entry_times_under_its_lock_than_were_written_si
 
     def times(self, **kwargs):
         found = real(self, **kwargs)
-        if _write_lock_held(self):
+        if write_lock_held(self.data_dir):
             read_under_lock.append(len(found))
         return found
 
