@@ -24,6 +24,7 @@ from fer_core.store import (
     FamilyStore,
     KeyDestroyedError,
     Person,
+    PersonExistsError,
     PersonNotFoundError,
     TamperedDataError,
     clean_name,
@@ -399,10 +400,10 @@ def rename(store: FamilyStore, who: str, name: str) -> Renamed:
         person = resolve(store, who)
         if name == person.name:
             raise RenameError(NAME_UNCHANGED.format(name=person.name))
-        other = next((p for p in store.people(errors="skip") if p.id != person.id and same_name(p.name, name)), None)
-        if other is not None:
-            raise RenameError(NAME_TAKEN.format(name=name, other=other.name))
-        store.rename_person(person.id, name)
+        try:
+            store.rename_person(person.id, name)
+        except PersonExistsError as taken:  # the store compares every other member's name, as for a new member
+            raise RenameError(NAME_TAKEN.format(name=name, other=taken.name)) from None
         record = consent.latest(store, person.id)
         if record is not None:
             restated = consent.restated_for(record, name)
