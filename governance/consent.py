@@ -2,7 +2,9 @@
 
 A record says who consented (`given_by`), for whom (`subject`; a guardian consents for a child),
 why (`purpose`), to what (`scope`: recognition only, or recognition plus encrypted thumbnails),
-when, and until when. Records are sealed under the subject's own data key and are append-only:
+when, and until when. A guardian's consent may also say from which day the subject decides for themself
+(`adult_on`: the age of digital consent, or adulthood): it then ends that day, whatever its end date, and only the
+subject's own consent can follow it. Records are sealed under the subject's own data key and are append-only:
 renewing or narrowing a consent adds a record, the latest one governs. Withdrawal erases the person
 at once (their key is destroyed), leaving only opaque-id entries in the audit log.
 """
@@ -51,6 +53,18 @@ CLOCK_BEHIND = (f"The clock reads more than {clock.CLOCK_GAP_DAYS} days before t
                 "a consent given now would be dated then and end too early once the clock is right. Set the clock "
                 "right, or if the date is right, confirm it (unveil retention sweep --date-is-right); nothing was "
                 "stored.")
+# A guardian's consent no longer counts from the day its subject decides for themself (ConsentRecord.adult_on): a
+# renewal by a guardian then, or an enrolment dated from that day on, is refused with GuardianConsentEndedError.
+GUARDIAN_CONSENT_ENDED = ("{subject} decides for themself from {day:%Y-%m-%d}, so a guardian's consent no longer counts: "
+                          "{subject} must give their own consent")
+ADULT_ON_NEEDS_GUARDIAN = ("only a guardian's consent ends on the day its subject decides for themself; the consent of "
+                           "{subject} is their own")
+ADULT_ON_BEFORE_ENROLMENT = ("{subject} was enrolled on {enrolled:%Y-%m-%d}: the day they decide for themself cannot be "
+                             "before that")
+# What lists say of the day a guardian's consent records (decides_for_themself), or of one that records none (given
+# before it could be recorded, or left out): that one keeps governing, and the household is told to add the day.
+ADULT_FROM = "from {day:%Y-%m-%d}"
+NO_ADULT_DATE = "no date recorded"
 SCOPE_OF_ENDED_CONSENT = ("the consent of {subject} ended on {ended:%Y-%m-%d}: renew it first (unveil consent renew, "
                           "or the Family page), then change its scope")
 # A consent whose given_at is after now by the store's clock (recorded while the clock ran ahead): not in force, so
@@ -61,6 +75,11 @@ STATUS_WIDTH = len(NOT_YET_IN_FORCE)  # the longest status, for lists that line 
 
 class ConsentError(UnveilError, ValueError):
     """A consent record that is incomplete, inconsistent, expired, or does not cover what is asked."""
+
+
+class GuardianConsentEndedError(ConsentError):
+    """A guardian's consent given or renewed on or after the day its subject decides for themself
+    (GUARDIAN_CONSENT_ENDED), or that day moved once it has come; nothing stored."""
 
 
 class DateInQuestionError(ConsentError):
@@ -136,6 +155,29 @@ def end_of_day(day: date, zone: tzinfo | None = None) -> datetime:
     return max(on_the_day) if on_the_day else min(readings)
 
 
+def start_of_day(day: date, zone: tzinfo | None = None) -> datetime:
+    """The first instant of `day` in `zone` (None: this machine's time zone): just after end_of_day of the day before,
+    so that a consent ending the day before and one starting on `day` leave no instant between them."""
+    return end_of_day(day - timedelta(days=1), zone) + timedelta(microseconds=1)
+
+
+def until_day(record: ConsentRecord, zone: tzinfo | None = None) -> date:
+    """The last day of the user's calendar (in `zone`, None: this machine's) that `record` governs: its end date's,
+    or the day before its subject decides for themself when that comes first."""
+    if record.adult_on is not None and record.adult_on < record.expires_at:
+        return local_day(record.adult_on, zone) - timedelta(days=1)
+    return local_day(record.expires_at, zone)
+
+
+def decides_for_themself(record: ConsentRecord, zone: tzinfo | None = None) -> str | None:
+    """What lists say of the day from which the subject of a guardian's consent decides for themself: ADULT_FROM
+    (a day of the user's calendar in `zone`, None: this machine's) or NO_ADULT_DATE; None for the subject's own
+    consent."""
+    if record.relation != "guardian":
+        return None
+    return NO_ADULT_DATE if record.adult_on is None else ADULT_FROM.format(day=local_day(record.adult_on, zone))
+
+
 def expires_on_day(now: datetime, days: int, zone: tzinfo | None = None) -> datetime:
     """When a consent given at `now` for `days` days ends on the user's calendar: at the end of the day `days` days
     after their today in `zone` (None: this machine's time zone), but never more than MAX_CONSENT_DAYS after `now`
@@ -155,31 +197,56 @@ class ConsentRecord:
     given_at: datetime
     expires_at: datetime
     subject_is_child: bool = False
+    # A guardian's consent only: the first instant of the day from which the subject decides for themself
+    # (start_of_day of a day of the user's calendar). None: no such day recorded.
+    adult_on: datetime | None = None
 
     @classmethod
     def new(cls, *, subject: str, purpose: str, days: int, given_by: str | None = None, relation: str = "self",
             scope: str = "recognition", subject_is_child: bool = False, now: datetime | None = None,
-            zone: tzinfo | None = None) -> ConsentRecord:
+            zone: tzinfo | None = None, adult_on: date | None = None) -> ConsentRecord:
         """A consent given now (or at `now`) for `days` days: until the end of the user's calendar day `days` days
         after their today in `zone` (None: this machine's time zone), as the CLI and the app give it
-        (expires_on_day). ConsentError unless days is a whole number from 1 to MAX_CONSENT_DAYS."""
+        (expires_on_day); a guardian's consent up to `adult_on`, the day the subject decides for themself, in that
+        zone. ConsentError unless days is a whole number from 1 to MAX_CONSENT_DAYS."""
         now = now or datetime.now(UTC)
         return cls(subject=subject, given_by=given_by if given_by is not None else subject, relation=relation,
                    purpose=purpose, scope=scope, given_at=now, expires_at=expires_on_day(now, days, zone),
-                   subject_is_child=subject_is_child)
+                   subject_is_child=subject_is_child,
+                   adult_on=start_of_day(adult_on, zone) if adult_on is not None else None)
+
+    @property
+    def ends_at(self) -> datetime:
+        """When this consent stops governing: its end date, or the day its subject decides for themself when that
+        comes first (a guardian's consent only)."""
+        return min(self.expires_at, self.adult_on) if self.adult_on is not None else self.expires_at
 
     @property
     def allows_thumbnails(self) -> bool:
         return self.scope == "recognition+thumbnails"
 
     def is_active(self, now: datetime) -> bool:
-        return self.given_at <= now + _FUTURE_SKEW and now < self.expires_at
+        return self.given_at <= now + _FUTURE_SKEW and now < self.ends_at
 
     def validate(self, *, now: datetime) -> None:
-        """ConsentError unless this record is complete, consistent and in force at `now`."""
+        """ConsentError unless this record is complete, consistent (check_consistent) and in force at `now`:
+        GuardianConsentEndedError when it is a guardian's and its subject decides for themself by then."""
+        self.check_consistent()
+        given_at, expires_at, now = self.given_at, self.expires_at, _aware(now, "now")
+        if given_at > now + _FUTURE_SKEW:
+            raise ConsentError("the consent cannot be dated in the future")
+        if self.adult_on is not None and self.adult_on <= now:
+            raise GuardianConsentEndedError(GUARDIAN_CONSENT_ENDED.format(subject=self.subject.strip(),
+                                                                          day=local_day(self.adult_on)))
+        if expires_at <= now:
+            raise ConsentError(f"the consent expired on {local_day(expires_at)}; a new consent is needed")
+
+    def check_consistent(self) -> None:
+        """ConsentError unless this record is complete and consistent, whenever it is read: what a record restated
+        with its own dates (a rename, a narrowing, the day its subject decides for themself) must be."""
         subject, given_by = _text(self.subject, "the person it is for"), _text(self.given_by, "who gave it")
         _text(self.purpose, "a purpose")
-        given_at, expires_at, now = _aware(self.given_at, "given_at"), _aware(self.expires_at, "expires_at"), _aware(now, "now")
+        given_at, expires_at = _aware(self.given_at, "given_at"), _aware(self.expires_at, "expires_at")
         if self.relation not in RELATIONS:
             raise ConsentError(f"the consent's relation must be one of {', '.join(RELATIONS)}; got {self.relation!r}")
         if self.scope not in SCOPES:
@@ -195,17 +262,17 @@ class ConsentRecord:
             raise ConsentError("the consent must expire after it was given")
         if expires_at - given_at > timedelta(days=MAX_CONSENT_DAYS):
             raise ConsentError(CONSENT_TOO_LONG)
-        if given_at > now + _FUTURE_SKEW:
-            raise ConsentError("the consent cannot be dated in the future")
-        if expires_at <= now:
-            raise ConsentError(f"the consent expired on {local_day(expires_at)}; a new consent is needed")
+        if self.adult_on is not None:
+            _aware(self.adult_on, "adult_on")
+            if self.relation != "guardian":
+                raise ConsentError(ADULT_ON_NEEDS_GUARDIAN.format(subject=subject))
 
     def to_details(self) -> dict[str, Any]:
         return {
             "subject": self.subject, "given_by": self.given_by, "relation": self.relation, "purpose": self.purpose,
             "scope": self.scope, "given_at": self.given_at.isoformat(), "expires_at": self.expires_at.isoformat(),
             "subject_is_child": self.subject_is_child,
-        }
+        } | ({"adult_on": self.adult_on.isoformat()} if self.adult_on is not None else {})
 
     @classmethod
     def from_details(cls, details: dict[str, Any]) -> ConsentRecord:
@@ -213,7 +280,9 @@ class ConsentRecord:
                    purpose=details["purpose"], scope=details["scope"],
                    given_at=datetime.fromisoformat(details["given_at"]),
                    expires_at=datetime.fromisoformat(details["expires_at"]),
-                   subject_is_child=bool(details["subject_is_child"]))
+                   subject_is_child=bool(details["subject_is_child"]),
+                   # Absent from records made before it could be recorded: no day recorded.
+                   adult_on=datetime.fromisoformat(details["adult_on"]) if details.get("adult_on") else None)
 
 
 @dataclass(frozen=True)
@@ -284,19 +353,27 @@ def renew(store: FamilyStore, person_id: str, *, expires_at: datetime, given_by:
     name makes it their own consent (relation "self"), anyone else's their guardian's. A renewal is a new consent,
     given by whoever gives it now: a guardian other than the first, or a child now an adult renewing it for
     themself (with subject_is_child=False). None keeps what the governing record says (giver and relation, or
-    whether the subject is a child); the purpose and the scope stay as agreed. The record is validated as a new
-    consent is: ConsentError, nothing stored, when for example a child's consent is not a guardian's
-    (CHILD_RENEWS_THEMSELF when it is their own), and DateInQuestionError while the date is in question (its
-    given_at would carry the doubtful clock; record_consent checks it, under the write lock)."""
+    whether the subject is a child); the purpose and the scope stay as agreed, and so does the day the subject
+    decides for themself while a guardian gives it (their own consent has none). From that day on, the subject
+    renewing it themself is taken to be no longer a child (unless `subject_is_child` says otherwise), and a guardian
+    renewing it is refused (GuardianConsentEndedError). The record is validated as a new consent is: ConsentError,
+    nothing stored, when for example a child's consent is not a guardian's (CHILD_RENEWS_THEMSELF when it is their
+    own), and DateInQuestionError while the date is in question (its given_at would carry the doubtful clock;
+    record_consent checks it, under the write lock)."""
     # The governing record is read under the write lock, so that a scope narrowed (or a renewal made) in another
     # session between this read and the write is not undone by a copy of the record from before it.
     with store.transaction():
         record = _require_latest(store, person_id)
-        changes: dict[str, Any] = {"given_at": store_now(store), "expires_at": expires_at}
+        now = store_now(store)
+        changes: dict[str, Any] = {"given_at": now, "expires_at": expires_at}
         if given_by is not None:
             giver = given_by.strip() if isinstance(given_by, str) else given_by
             themself = isinstance(giver, str) and same_name(giver, record.subject)
             changes |= {"given_by": record.subject if themself else giver, "relation": "self" if themself else "guardian"}
+        if changes.get("relation") == "self":
+            changes["adult_on"] = None
+            if subject_is_child is None and record.adult_on is not None and record.adult_on <= now:
+                subject_is_child = False  # the household recorded that from this day on they decide for themself
         if subject_is_child is not None:
             changes["subject_is_child"] = bool(subject_is_child)
         renewed = replace(record, **changes)
@@ -321,12 +398,12 @@ def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecor
             if scope != "recognition":
                 raise DateInQuestionError(unsettled)
             record = replace(latest_record, scope=scope)
-            record.validate(now=record.given_at)  # complete and consistent, as when given; the clock says nothing
+            record.check_consistent()  # the clock says nothing of it
         else:
             now = store_now(store)
-            if latest_record.expires_at <= now:  # given now, it would end before it began
+            if latest_record.ends_at <= now:  # given now, it would end before it began
                 raise ConsentError(SCOPE_OF_ENDED_CONSENT.format(subject=latest_record.subject,
-                                                                 ended=local_day(latest_record.expires_at)))
+                                                                 ended=until_day(latest_record)))
             record = replace(latest_record, given_at=now, scope=scope)
             record.validate(now=now)
         store.add_consent(person_id, record.to_details())
@@ -338,6 +415,34 @@ def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecor
     return record
 
 
+def set_adult_on(store: FamilyStore, person_id: str, day: date, zone: tzinfo | None = None) -> ConsentRecord:
+    """Record `day` (of the user's calendar in `zone`; None: this machine's) as the day from which the subject of a
+    guardian's consent decides for themself: the governing consent is restated with its own dates, giver, purpose
+    and scope, and ends at the start of that day if it ran longer (ConsentRecord.ends_at). A day already past ends
+    it now: the subject is no longer named, and the next retention sweep erases them unless they give their own
+    consent (renew, by themself). Audit-logged without the day or any name. ConsentError, nothing stored, when the
+    governing consent is the subject's own (ADULT_ON_NEEDS_GUARDIAN) or the day is before their enrolment
+    (ADULT_ON_BEFORE_ENROLMENT); GuardianConsentEndedError when the day recorded before has come (only the subject's
+    own consent follows a guardian's then)."""
+    with store.transaction():  # read under the write lock, as in renew: another session's renewal is kept
+        record = _require_latest(store, person_id)
+        if record.relation != "guardian":
+            raise ConsentError(ADULT_ON_NEEDS_GUARDIAN.format(subject=record.subject))
+        now = store_now(store)
+        if record.adult_on is not None and record.adult_on <= now:
+            raise GuardianConsentEndedError(GUARDIAN_CONSENT_ENDED.format(subject=record.subject,
+                                                                          day=local_day(record.adult_on, zone)))
+        enrolled = local_day(datetime.fromtimestamp(store.person(person_id).created_at, UTC), zone)
+        if day < enrolled:
+            raise ConsentError(ADULT_ON_BEFORE_ENROLMENT.format(subject=record.subject, enrolled=enrolled))
+        restated = replace(record, adult_on=start_of_day(day, zone))
+        restated.check_consistent()
+        store.add_consent(person_id, restated.to_details())
+        audit_log.record(store, "consent_adult_on_set", person_id=person_id,
+                         details={"guardian_consent_ended": restated.ends_at <= now})
+    return restated
+
+
 def restated_for(record: ConsentRecord, name: str) -> ConsentRecord:
     """The consent `record` restated for its subject under another name (governance.family.rename stores it): the
     same consent, with its own dates, purpose, scope and giver, but given by the subject under their new name where
@@ -345,7 +450,7 @@ def restated_for(record: ConsentRecord, name: str) -> ConsentRecord:
     themself" under the new name would read as a guardian's (another name than the subject's). ConsentError when the
     restated record is not consistent (a guardian's consent for someone renamed to the guardian's name)."""
     restated = replace(record, subject=name, given_by=name if record.relation == "self" else record.given_by)
-    restated.validate(now=restated.given_at)  # complete and consistent as given; the clock says nothing of it
+    restated.check_consistent()  # the clock says nothing of it
     return restated
 
 

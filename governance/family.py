@@ -450,7 +450,7 @@ def _may_be_named(store: FamilyStore, person_id: str) -> bool:
 def consent_ends(store: FamilyStore, person_ids: Iterable[str]) -> datetime | None:
     """When the first consent of these members ends (None when none ends): a gallery of them built now
     must be built again then, as `gallery` names only members whose consent is in force."""
-    ends = [record.expires_at for record in (consent.latest(store, pid) for pid in person_ids) if record]
+    ends = [record.ends_at for record in (consent.latest(store, pid) for pid in person_ids) if record]
     return min(ends, default=None)
 
 

@@ -1,0 +1,189 @@
+"""A guardian's consent ends on the day its subject decides for themself (ConsentRecord.adult_on): it then governs no
+more, as a consent past its end date, and only the subject's own consent follows it. Records from before the day
+could be recorded keep working, with no day, until one is set (consent.set_adult_on)."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from fer_core.store import DATA_FILE
+from governance import consent, family, retention
+from governance.consent import ConsentError, ConsentRecord, GuardianConsentEndedError
+from tests.support import privacy_harness as h
+
+VECTORS = np.random.default_rng(1).standard_normal((4, 128)).astype(np.float32)
+YEAR = 365
+
+
+def _today(store) -> date:
+    return consent.local_day(consent.store_now(store), UTC)
+
+
+def _guardian_consent(store, *, days: int = YEAR, adult_on: date | None = None, **overrides) -> ConsentRecord:
+    return ConsentRecord.new(subject="Caio Lima", given_by="Ana Lima", relation="guardian", subject_is_child=True,
+                             purpose="name family members in our photos", days=days, now=consent.store_now(store),
+                             zone=UTC, adult_on=adult_on, **overrides)
+
+
+def _enrol_child(store, **kwargs) -> str:
+    return family.enroll(store, "Caio Lima", VECTORS, _guardian_consent(store, **kwargs)).person_id
+
+
+def _renew_for_a_year(store, person_id, **kwargs) -> ConsentRecord:
+    return consent.renew(store, person_id, expires_at=consent.expires_on_day(consent.store_now(store), YEAR, UTC),
+                         **kwargs)
+
+
+def _a_year_on(store, clock) -> None:
+    """A year passes in fortnightly sweeps (so that the date is never in question)."""
+    _sweeping_until(store, clock, consent.store_now(store) + timedelta(days=YEAR))
+
+
+def _sweeping_until(store, clock, when: datetime) -> None:
+    """Time passes to `when`, the household seen and swept every fortnight before it (not at `when` itself)."""
+    while consent.store_now(store) + timedelta(days=14) < when:
+        clock.advance(days=14)
+        store.mark_seen(store.person_ids())
+        retention.sweep(store)
+    clock.now = when.timestamp()
+
+
+def test_the_guardian_cannot_renew_once_the_child_decides_for_themself(store, clock):
+    """The gap: a guardian's consent renewed year after year governed an adult's face prints. With the day recorded,
+    the guardian's renewal from that day on is refused and nothing is stored; the member's own renewal is taken."""
+    adult_on = _today(store) + timedelta(days=2 * YEAR)
+    person_id = _enrol_child(store, adult_on=adult_on)
+    _a_year_on(store, clock)
+    renewed = _renew_for_a_year(store, person_id)  # by the guardian on record, before the day: the day stays
+    assert (renewed.relation, consent.local_day(renewed.adult_on, UTC)) == ("guardian", adult_on)
+    _sweeping_until(store, clock, renewed.adult_on)  # the day has come
+    before, entries = consent.latest(store, person_id), len(store.audit_entries())
+    with pytest.raises(GuardianConsentEndedError) as err:
+        _renew_for_a_year(store, person_id)
+    assert str(err.value) == consent.GUARDIAN_CONSENT_ENDED.format(subject="Caio Lima",
+                                                                   day=consent.local_day(before.adult_on))
+    assert str(err.value).startswith("Caio Lima decides for themself from ")
+    assert str(err.value).endswith(", so a guardian's consent no longer counts: Caio Lima must give their own consent")
+    with pytest.raises(GuardianConsentEndedError):
+        _renew_for_a_year(store, person_id, given_by="Bruno Lima")  # another guardian neither
+    assert consent.latest(store, person_id) == before and len(store.audit_entries()) == entries
+
+    own = _renew_for_a_year(store, person_id, given_by="Caio Lima")  # by themself: no --adult needed from that day
+    assert (own.relation, own.given_by, own.subject_is_child, own.adult_on) == ("self", "Caio Lima", False, None)
+    assert consent.status(own, consent.store_now(store)) == "active"
+
+
+def test_a_guardians_consent_ends_on_the_day_and_the_sweep_treats_it_as_expired(store, clock):
+    """Its end date runs years past the day: it governs until the start of the day, is "expired" from then (named by
+    no one), and the sweep erases the member as for any consent that ended."""
+    adult_on = _today(store) + timedelta(days=10)
+    person_id = _enrol_child(store, days=5 * YEAR, adult_on=adult_on)
+    record = consent.latest(store, person_id)
+    assert record.ends_at == consent.start_of_day(adult_on, UTC) < record.expires_at
+    assert family.consent_ends(store, [person_id]) == record.ends_at  # a gallery built now is rebuilt then
+    assert [m.consent_status for m in family.members(store)] == ["active"]
+    clock.now = record.ends_at.timestamp() - 1
+    assert [m.consent_status for m in family.members(store)] == ["active"]
+    clock.now = record.ends_at.timestamp()
+    assert [row.status for row in consent.ledger(store)] == ["expired"]
+    assert family._consent_in_force(store, person_id) is None
+    report = retention.sweep(store)
+    assert report.removed["consent_expired"] == 1 and store.person_ids() == []
+
+
+def test_a_new_guardians_consent_needs_the_day_to_be_ahead_and_only_a_guardian_has_one(store):
+    with pytest.raises(GuardianConsentEndedError) as err:
+        _enrol_child(store, adult_on=_today(store))  # from today: the guardian's consent never counts
+    assert str(err.value) == consent.GUARDIAN_CONSENT_ENDED.format(
+        subject="Caio Lima", day=consent.local_day(consent.start_of_day(_today(store), UTC)))
+    own = ConsentRecord.new(subject="Ana Lima", purpose="photos", days=YEAR, now=consent.store_now(store), zone=UTC,
+                            adult_on=_today(store) + timedelta(days=1))
+    with pytest.raises(ConsentError) as err:
+        family.enroll(store, "Ana Lima", VECTORS, own)
+    assert str(err.value) == consent.ADULT_ON_NEEDS_GUARDIAN.format(subject="Ana Lima")
+    assert store.person_ids() == []
+
+
+def test_the_day_is_sealed_with_the_consent_and_round_trips(store):
+    adult_on = date(2031, 5, 17)
+    record = _guardian_consent(store, adult_on=adult_on)
+    person_id = family.enroll(store, "Caio Lima", VECTORS, record).person_id
+    assert consent.latest(store, person_id) == record
+    raw = b"".join(row[0] for row in h.query(store.data_dir / DATA_FILE, "SELECT details FROM consents"))
+    assert b"2031" not in raw and b"adult" not in raw
+
+
+def _old_record(store) -> dict:
+    """A guardian's consent as code before ConsentRecord.adult_on wrote it: no "adult_on" key."""
+    details = _guardian_consent(store).to_details()
+    assert "adult_on" not in details
+    return details
+
+
+def test_a_consent_recorded_before_the_day_could_be_keeps_working_and_the_day_is_set_later(store, clock):
+    person_id = _enrol_child(store)
+    store.add_consent(person_id, _old_record(store))  # what an older store holds
+    old = consent.latest(store, person_id)
+    assert old.adult_on is None and old.ends_at == old.expires_at
+    renewed = _renew_for_a_year(store, person_id)  # the guardian renews it, as before
+    assert renewed.adult_on is None and renewed.relation == "guardian"
+    _a_year_on(store, clock)
+
+    adult_on = _today(store) + timedelta(days=30)
+    restated = consent.set_adult_on(store, person_id, adult_on, UTC)
+    assert consent.latest(store, person_id) == restated == ConsentRecord(
+        **{**renewed.__dict__, "adult_on": consent.start_of_day(adult_on, UTC)})  # its own dates, giver and scope
+    entry = store.audit_entries()[-1]
+    assert (entry.event, entry.person_id, entry.details) == ("consent_adult_on_set", person_id,
+                                                             {"guardian_consent_ended": False})
+
+    moved = consent.set_adult_on(store, person_id, adult_on - timedelta(days=60), UTC)  # already past: ended now
+    assert moved.ends_at <= consent.store_now(store)
+    assert store.audit_entries()[-1].details == {"guardian_consent_ended": True}
+    assert [row.status for row in consent.ledger(store)] == ["expired"]
+    with pytest.raises(GuardianConsentEndedError):  # a day that has come is not moved again
+        consent.set_adult_on(store, person_id, adult_on + timedelta(days=300), UTC)
+
+
+def test_the_day_set_later_keeps_the_consent_and_is_not_before_enrolment(store):
+    person_id = _enrol_child(store)
+    before = consent.latest(store, person_id)
+    with pytest.raises(ConsentError) as err:
+        consent.set_adult_on(store, person_id, _today(store) - timedelta(days=1), UTC)
+    assert str(err.value) == consent.ADULT_ON_BEFORE_ENROLMENT.format(subject="Caio Lima", enrolled=_today(store))
+    assert consent.latest(store, person_id) == before
+
+    restated = consent.set_adult_on(store, person_id, _today(store), UTC)  # the day of enrolment itself may be it
+    assert restated == ConsentRecord(**{**before.__dict__, "adult_on": consent.start_of_day(_today(store), UTC)})
+
+    own = family.enroll(store, "Ana Lima", VECTORS, ConsentRecord.new(subject="Ana Lima", purpose="photos", days=30,
+                                                                      now=consent.store_now(store)))
+    with pytest.raises(ConsentError) as err:
+        consent.set_adult_on(store, own.person_id, _today(store) + timedelta(days=1), UTC)
+    assert str(err.value) == consent.ADULT_ON_NEEDS_GUARDIAN.format(subject="Ana Lima")
+
+
+def test_a_renamed_member_keeps_the_day(store):
+    adult_on = _today(store) + timedelta(days=100)
+    person_id = _enrol_child(store, adult_on=adult_on)
+    family.rename(store, person_id, "Caio Souza")
+    assert consent.local_day(consent.latest(store, person_id).adult_on, UTC) == adult_on
+
+
+def test_start_of_day_follows_end_of_day_of_the_day_before():
+    for zone in (UTC, None):
+        start = consent.start_of_day(date(2030, 3, 1), zone)
+        assert consent.local_day(start, zone) == date(2030, 3, 1)
+        assert start - consent.end_of_day(date(2030, 2, 28), zone) == timedelta(microseconds=1)
+        assert datetime(2030, 3, 1, tzinfo=UTC) - timedelta(days=1) < start < datetime(2030, 3, 2, tzinfo=UTC)
+
+
+def test_the_scope_of_a_guardians_consent_is_not_changed_from_the_day(store, clock):
+    person_id = _enrol_child(store, adult_on=_today(store) + timedelta(days=10))
+    clock.now = consent.latest(store, person_id).ends_at.timestamp()
+    with pytest.raises(ConsentError) as err:
+        consent.change_scope(store, person_id, "recognition+thumbnails")
+    assert str(err.value) == consent.SCOPE_OF_ENDED_CONSENT.format(subject="Caio Lima",
+                                                                   ended=_today(store) - timedelta(days=1))
