@@ -9,7 +9,7 @@ import pytest
 
 from fer_core.store import FamilyStore
 from governance import access, kept_results
-from governance.consent import local_day
+from governance.consent import NO_ADULT_DATE, local_day
 from tests.support import privacy_harness as h
 from tests.support.privacy_harness import run_cli as run
 from unveil.cli import family as cli_family
@@ -52,7 +52,10 @@ def test_a_members_account_after_a_renewal_and_a_scope_change_is_all_theirs(data
         ("Ana", "recognition+thumbnails"), ("Marta", "recognition+thumbnails"), ("Marta", "recognition")]
     assert consents[0].startswith("  1. for Ana, given ") and " by Ana (self), " in consents[0]
     assert " by Marta (guardian), " in consents[1] and not consents[1].endswith("[governs]")
-    assert "; scope recognition; purpose: name family members in our photos [governs]" in consents[2]
+    # A guardian's consent says from which day its subject decides for themself: here none was recorded.
+    assert ("; scope recognition; purpose: name family members in our photos"
+            + cli_family.SHOW_THEMSELF.format(when=NO_ADULT_DATE) + " [governs]") in consents[2]
+    assert "decides for themself" not in consents[0]
     assert lines[9] == cli_family.SHOW_AUDIT.format(count=4)
     assert [line.split()[4:6] for line in lines[10:]] == [
         ["consent_granted", "Ana"], ["enrol", "Ana"], ["consent_renewed", "Ana"], ["consent_scope_changed", "Ana"]]

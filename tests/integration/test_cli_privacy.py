@@ -36,7 +36,7 @@ from tests.support.privacy_harness import run_cli as run
 from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli._terminal import json_shown  # noqa: PLC2701 (the function under test)
-from unveil.cli.consent import AS_ON_RECORD, FOR_A_CHILD, GIVER_HINT, RENEWED, SHORTENED
+from unveil.cli.consent import AS_ON_RECORD, FOR_A_CHILD, GIVER_HINT, NO_ADULT_ON_NOTE, RENEWED, SHORTENED
 from unveil.cli.family import IDENTITY_MODEL_MISSING, KEY_FILE_ALONE, MEMBERS_NOT_READ, NOT_RECOGNISED
 from unveil.cli.retention import DATE_IS_RIGHT_HOW, DAYS_TOO_MANY, NAMES_LEFT_OUT, UNSEEN_PEOPLE_ZERO
 
@@ -206,7 +206,9 @@ def test_child_enrolment_needs_a_guardian(data_dir, faces_dir, capsys):
     assert (code, err) == (1, "error: Jennifer Lopez is a child: consent must be given by a guardian\n")
     code, _, err = run(capsys, "family", "enroll", "Jennifer Lopez", *photos, "--data-dir", str(data_dir),
                        "--purpose", "p", "--child", "--given-by", "Halle Berry")
-    assert (code, err) == (0, "")
+    # Enrolled, and asked for the day from which the child decides for themself (`--adult-on`, left out here).
+    assert (code, err) == (0, NO_ADULT_ON_NOTE.format(name="Jennifer Lopez", given_by="Halle Berry",
+                                                      who="'Jennifer Lopez'") + "\n")
     code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
     assert "by guardian Halle Berry (child)" in out.splitlines()[-1]
 
@@ -271,9 +273,10 @@ def test_a_renewal_records_who_gives_the_consent_now(data_dir, capsys):
             return code, out, err, consent.latest(store, person_id), store.person(person_id).consents
 
     code, out, err, record, count = renew("--given-by", "Mariam Karzai", "--child")
+    no_day = NO_ADULT_ON_NOTE.format(name="Hamid Karzai", given_by="Mariam Karzai", who="'Hamid Karzai'") + "\n"
     assert (code, out, err, count) == (0, RENEWED.format(name="Hamid Karzai", until=record.expires_at,
                                                          given_by="Mariam Karzai", relation="guardian",
-                                                         child=FOR_A_CHILD) + "\n", "", 2)
+                                                         child=FOR_A_CHILD) + "\n", no_day, 2)
     assert (record.given_by, record.relation, record.subject_is_child) == ("Mariam Karzai", "guardian", True)
 
     code, out, err, record, count = renew("--by-themself")

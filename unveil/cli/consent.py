@@ -1,7 +1,10 @@
-"""`unveil consent list|renew|scope|withdraw`: the consent ledger from the shell."""
+"""`unveil consent list|renew|adult-on|scope|withdraw`: the consent ledger from the shell."""
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from datetime import date
 
 from governance import consent, family
 from unveil.cli._store_args import (
@@ -24,6 +27,30 @@ def consent_days(text: str) -> int:
         raise argparse.ArgumentTypeError(consent.CONSENT_DAYS_OUT_OF_RANGE.format(maximum=consent.MAX_CONSENT_DAYS,
                                                                                   days=days))
     return days
+
+
+DAY_FORMAT = "expected a day as YYYY-MM-DD, got {text!r}"
+
+
+def calendar_day(text: str) -> date:
+    """argparse type of a day of this machine's calendar, as YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(DAY_FORMAT.format(text=text)) from None
+
+
+# After an enrolment or a renewal by a guardian that records no day from which the person decides for themself
+# (`family enroll --adult-on`): without one, the guardian's consent governs for as long as it is renewed.
+NO_ADULT_ON_NOTE = ("note: no day is recorded from which {name} decides for themself, so the consent given by "
+                    "{given_by} (guardian) counts for as long as it is renewed: unveil consent adult-on {who} "
+                    "YYYY-MM-DD records it")
+
+
+def note_missing_adult_on(record: consent.ConsentRecord, name: str) -> None:
+    """NO_ADULT_ON_NOTE on stderr when `record` is a guardian's without the day its subject decides for themself."""
+    if consent.decides_for_themself(record) == consent.NO_ADULT_DATE:
+        print(NO_ADULT_ON_NOTE.format(name=name, given_by=record.given_by, who=shlex.quote(name)), file=sys.stderr)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,6 +82,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="the person is not (or no longer) a child (default: as on record)")
     renew.set_defaults(handler=_renew)
 
+    adult_on = commands.add_parser(
+        "adult-on", help="record the day from which a member enrolled with a guardian's consent decides for themself "
+                         "(the age of digital consent, or adulthood): the guardian's consent ends then, and only "
+                         "their own can follow it")
+    add_store_arguments(adult_on)
+    adult_on.add_argument("who", help="name or id")
+    adult_on.add_argument("day", type=calendar_day, help="YYYY-MM-DD, on this machine's calendar; not before they were "
+                                                         "enrolled (a day already past ends the guardian's consent now)")
+    adult_on.set_defaults(handler=_adult_on)
+
     scope = commands.add_parser("scope", help="change what a member's consent covers")
     add_store_arguments(scope)
     scope.add_argument("who", help="name or id")
@@ -81,9 +118,11 @@ def _list(args: argparse.Namespace) -> int:
             continue
         by = "self" if r.relation == "self" else f"guardian {r.given_by}"
         child = " (child)" if r.subject_is_child else ""
+        themself = consent.decides_for_themself(r)
         print(f"{padded(row.name, 28)} {row.person_id[:8]}  {row.status:<{consent.STATUS_WIDTH}} "
-              f"{consent.local_day(r.given_at)} to {consent.local_day(r.expires_at)}  "
-              f"by {by}{child}  scope {r.scope}  purpose: {r.purpose}")
+              f"{consent.local_day(r.given_at)} to {consent.until_day(r)}  "
+              f"by {by}{child}  scope {r.scope}  purpose: {r.purpose}"
+              + (f"  decides for themself: {themself}" if themself else ""))
     return 0
 
 
@@ -108,12 +147,31 @@ def _renew(args: argparse.Namespace) -> int:
                                given_by=given_by, subject_is_child=args.child)
     shortened = before is not None and record.expires_at < before.expires_at
     kept = given_by is None
-    print(RENEWED.format(name=person.name, until=consent.local_day(record.expires_at), given_by=record.given_by,
+    print(RENEWED.format(name=person.name, until=consent.until_day(record), given_by=record.given_by,
                          relation=record.relation, child=FOR_A_CHILD if record.subject_is_child else "")
           + (AS_ON_RECORD if kept else "")
           + (SHORTENED.format(before=consent.local_day(before.expires_at)) if shortened else ""))
     if kept:
         print(GIVER_HINT)
+    note_missing_adult_on(record, person.name)
+    return 0
+
+
+ADULT_ON_SET = "{name} decides for themself from {day:%Y-%m-%d}: the consent given by {given_by} (guardian) counts until then"
+# The day recorded has come: the member is no longer named, and the sweep erases them as for any consent that ended.
+ADULT_ON_CAME = ("{name} decides for themself from {day:%Y-%m-%d}, which has come: the consent given by {given_by} "
+                 "(guardian) no longer counts, so {name} is not named, and the next retention sweep erases them "
+                 "unless they give their own consent (unveil consent renew {who} --days N --by-themself)")
+
+
+@reports_errors
+def _adult_on(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        person = family.resolve(store, args.who)
+        record = consent.set_adult_on(store, person.id, args.day)
+        came = record.ends_at <= consent.store_now(store)
+    said = ADULT_ON_CAME if came else ADULT_ON_SET
+    print(said.format(name=person.name, day=args.day, given_by=record.given_by, who=shlex.quote(person.name)))
     return 0
 
 

@@ -24,8 +24,10 @@ from governance.consent import (
     SCOPES,
     STATUS_WIDTH,
     ConsentRecord,
+    decides_for_themself,
     local_day,
     store_now,
+    until_day,
 )
 from unveil.cli._store_args import (
     NEW_PASSPHRASE_ENV,
@@ -39,7 +41,7 @@ from unveil.cli._store_args import (
     reports_errors,
 )
 from unveil.cli._terminal import padded, shown
-from unveil.cli.consent import consent_days
+from unveil.cli.consent import calendar_day, consent_days, note_missing_adult_on
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,6 +68,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              f"{MAX_CONSENT_DAYS:,}; default 365)")
     enroll.add_argument("--given-by", default=None, help="who consented, if not the person themself (a guardian)")
     enroll.add_argument("--child", action="store_true", help="the person is a child: --given-by a guardian is required")
+    enroll.add_argument("--adult-on", metavar="YYYY-MM-DD", type=calendar_day, default=None,
+                        help="with --given-by: the day from which the person decides for themself (the age of digital "
+                             "consent, or adulthood), after today; the guardian's consent ends then, and only their "
+                             "own can follow it (unveil consent adult-on records it later)")
     enroll.add_argument("--scope", choices=list(SCOPES), default="recognition")
     enroll.add_argument("--not-the-same-as", metavar="WHO", default=None,
                         help="the member (name or id) these photos look like, when the person is someone else (a "
@@ -248,7 +254,7 @@ def _enroll(args: argparse.Namespace) -> int:
         # Given by the store's clock, to the end of a day on this machine's calendar (ConsentRecord.new)
         record = ConsentRecord.new(subject=name, given_by=args.given_by, relation="guardian" if args.given_by else "self",
                                    purpose=args.purpose, scope=args.scope, days=args.days,
-                                   subject_is_child=args.child, now=store_now(store))
+                                   subject_is_child=args.child, now=store_now(store), adult_on=args.adult_on)
         not_the_same_as = family.resolve_id(store, args.not_the_same_as) if args.not_the_same_as else None
         try:
             done = family.enrol_from_photos(store, name, photos, record, model=model, picks=picks,
@@ -257,7 +263,8 @@ def _enroll(args: argparse.Namespace) -> int:
             print(f"error: {exc}{NOT_THE_SAME_HOW.format(who=shlex.quote(exc.name))}", file=sys.stderr)
             return 1
     print(f"enrolled {done.name} ({done.person_id}) with {done.embeddings} embeddings and {done.thumbnails} "
-          f"thumbnails; consent until {local_day(record.expires_at)}")
+          f"thumbnails; consent until {until_day(record)}")
+    note_missing_adult_on(record, done.name)
     return 0
 
 
@@ -284,7 +291,7 @@ def _list(args: argparse.Namespace) -> int:
     if not members and not damaged:
         print("no one is enrolled")
     for m in members:
-        expiry = f"until {local_day(m.consent.expires_at)}" if m.consent else ""
+        expiry = f"until {until_day(m.consent)}" if m.consent else ""
         reenrol = NOT_RECOGNISED if model is not None and m.must_reenrol(model) else ""
         print(f"{padded(m.name, 28)} {m.person_id[:8]}  consent {m.consent_status:<{STATUS_WIDTH}} {expiry:<16} "
               f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {local_day(m.last_seen_at)}{reenrol}")
@@ -307,7 +314,8 @@ SHOW_THUMBNAILS = "thumbnails: {count} (kept encrypted; the Family page shows th
 SHOW_KEPT = "kept results that name them: {count}{days}"
 SHOW_CONSENTS = "consent records, oldest first ({count}); the last one governs, now {status}:"
 SHOW_CONSENT = ("  {n}. for {subject}{child}, given {given} by {given_by} ({relation}), until {until}; scope {scope}; "
-                "purpose: {purpose}{governs}")
+                "purpose: {purpose}{themself}{governs}")
+SHOW_THEMSELF = "; decides for themself: {when}"  # a guardian's consent: consent.decides_for_themself
 SHOW_AUDIT = "audit log entries about them ({count}):"
 
 
@@ -332,7 +340,8 @@ def account_lines(held: access.Account) -> list[str]:
         lines.append(SHOW_CONSENT.format(
             n=n, subject=record.subject, child=" (a child)" if record.subject_is_child else "",
             given=_day(record.given_at), given_by=record.given_by, relation=record.relation,
-            until=_day(record.expires_at), scope=record.scope, purpose=record.purpose,
+            until=until_day(record).isoformat(), scope=record.scope, purpose=record.purpose,
+            themself=SHOW_THEMSELF.format(when=decides_for_themself(record)) if record.relation == "guardian" else "",
             governs=" [governs]" if held_consent.governs else ""))
     lines.append(SHOW_AUDIT.format(count=len(held.audit)))
     lines += [f"  {e.seq:>5}  {e.time}  {e.event:<22} {e.who:<28} {e.details}".rstrip() for e in held.audit]

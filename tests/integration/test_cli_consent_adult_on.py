@@ -1,0 +1,99 @@
+"""`unveil family enroll --adult-on`, `unveil consent adult-on`: the day from which a member enrolled with a guardian's
+consent decides for themself, in the ledger's lists and `family show`; from that day the guardian cannot renew it and
+the member's own renewal is taken."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from governance import consent, family
+from governance.consent import ADULT_ON_NEEDS_GUARDIAN, GUARDIAN_CONSENT_ENDED, NO_ADULT_DATE, ConsentRecord
+from tests.support import privacy_harness as h
+from tests.support.privacy_harness import run_cli as run
+from unveil.cli.consent import ADULT_ON_CAME, ADULT_ON_SET, DAY_FORMAT, NO_ADULT_ON_NOTE
+from unveil.cli.family import SHOW_THEMSELF
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """Halle Berry, enrolled with her own consent, and Caio Lima, a child enrolled with his guardian's, as a store
+    from before the day could be recorded holds it (no day)."""
+    data_dir = h.cli_store(tmp_path / "data", monkeypatch, "Halle Berry")
+    with h.open_store(data_dir) as store:
+        record = ConsentRecord.new(subject="Caio Lima", given_by="Ana Lima", relation="guardian", subject_is_child=True,
+                                   purpose="name family members in our photos", days=365, now=consent.store_now(store))
+        assert "adult_on" not in record.to_details()  # stored as code before the day could be recorded stored it
+        family.enroll(store, "Caio Lima", h.person_embeddings("Caio Lima"), record)
+    return data_dir
+
+
+def _line(out: str, name: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(name))
+
+
+def test_a_guardians_consent_without_a_day_is_flagged_and_the_day_is_set_later(data_dir, capsys):
+    code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
+    assert code == 0 and _line(out, "Caio Lima").endswith(f"  decides for themself: {NO_ADULT_DATE}")
+    assert "decides for themself" not in _line(out, "Halle Berry")  # her own consent has no such day
+    code, out, _ = run(capsys, "family", "show", "Caio Lima", "--data-dir", str(data_dir))
+    assert SHOW_THEMSELF.format(when=NO_ADULT_DATE) + " [governs]" in out
+
+    day = date.today() + timedelta(days=100)
+    code, out, err = run(capsys, "consent", "adult-on", "caio lima", day.isoformat(), "--data-dir", str(data_dir))
+    assert (code, out, err) == (0, ADULT_ON_SET.format(name="Caio Lima", day=day, given_by="Ana Lima") + "\n", "")
+    code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
+    line = _line(out, "Caio Lima")
+    assert line.split()[3] == "active" and line.endswith(f"  decides for themself: from {day}")
+    assert f" to {day - timedelta(days=1)}  by guardian Ana Lima (child)" in line  # its last day: the day before
+    code, out, _ = run(capsys, "family", "list", "--data-dir", str(data_dir))
+    assert f" until {day - timedelta(days=1)} " in _line(out, "Caio Lima")
+    code, out, _ = run(capsys, "family", "show", "Caio Lima", "--data-dir", str(data_dir))
+    assert SHOW_THEMSELF.format(when=f"from {day}") + " [governs]" in out
+    assert "consent_adult_on_set   Caio Lima" in out and str(day) not in out.split("audit log entries")[1]
+
+    code, _, err = run(capsys, "consent", "adult-on", "Halle Berry", day.isoformat(), "--data-dir", str(data_dir))
+    assert (code, err) == (1, f"error: {ADULT_ON_NEEDS_GUARDIAN.format(subject='Halle Berry')}\n")
+    with pytest.raises(SystemExit):
+        run(capsys, "consent", "adult-on", "Caio Lima", "17/05/2031", "--data-dir", str(data_dir))
+    assert DAY_FORMAT.format(text="17/05/2031") in capsys.readouterr().err
+
+
+def test_from_the_day_only_the_members_own_renewal_is_taken(data_dir, capsys):
+    """The day set to today (the day Caio was enrolled): the guardian's consent ends now, and the command says what
+    follows. A renewal by the guardian is refused, nothing stored; by Caio himself, it is taken."""
+    today = date.today()
+    code, out, _ = run(capsys, "consent", "adult-on", "Caio Lima", today.isoformat(), "--data-dir", str(data_dir))
+    assert (code, out) == (0, ADULT_ON_CAME.format(name="Caio Lima", day=today, given_by="Ana Lima",
+                                                  who="'Caio Lima'") + "\n")
+    code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
+    assert _line(out, "Caio Lima").split()[3] == "expired"
+
+    for giver in ((), ("--given-by", "Bruno Lima")):
+        code, out, err = run(capsys, "consent", "renew", "Caio Lima", "--days", "365", *giver, "--data-dir",
+                             str(data_dir))
+        assert (code, out, err) == (1, "", f"error: {GUARDIAN_CONSENT_ENDED.format(subject='Caio Lima', day=today)}\n")
+    code, out, err = run(capsys, "consent", "renew", "Caio Lima", "--days", "365", "--by-themself", "--data-dir",
+                         str(data_dir))
+    assert code == 0 and out.startswith("consent of Caio Lima renewed until ") and "given by Caio Lima (self)" in out
+    assert err == ""  # their own consent: no day to ask for
+    code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
+    assert "active" in _line(out, "Caio Lima") and "decides for themself" not in _line(out, "Caio Lima")
+
+
+def test_a_guardians_renewal_without_a_day_asks_for_it(data_dir, capsys):
+    code, out, err = run(capsys, "consent", "renew", "Caio Lima", "--days", "30", "--data-dir", str(data_dir))
+    assert code == 0 and err == NO_ADULT_ON_NOTE.format(name="Caio Lima", given_by="Ana Lima", who="'Caio Lima'") + "\n"
+
+
+def test_enrolment_records_the_day(data_dir, faces_dir, capsys):
+    photos = [str(faces_dir / "Jennifer_Lopez" / "Jennifer_Lopez_0001.jpg")]
+    enrol = ("family", "enroll", "Jennifer Lopez", *photos, "--data-dir", str(data_dir), "--purpose", "p", "--child",
+             "--given-by", "Halle Berry", "--adult-on")
+    code, _, err = run(capsys, *enrol, date.today().isoformat())  # from today: a guardian's consent never counts
+    assert (code, err) == (1, f"error: {GUARDIAN_CONSENT_ENDED.format(subject='Jennifer Lopez', day=date.today())}\n")
+    day = date.today() + timedelta(days=30)
+    code, out, err = run(capsys, *enrol, day.isoformat())
+    assert code == 0 and out.endswith(f"; consent until {day - timedelta(days=1)}\n") and err == ""
+    code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
+    assert _line(out, "Jennifer Lopez").endswith(f"  decides for themself: from {day}")
