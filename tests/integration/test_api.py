@@ -519,6 +519,27 @@ def test_a_member_is_named_a_stranger_is_unknown_and_the_recognition_is_audited(
     assert people[0]["consent_expires"].startswith("2099-01-01")
 
 
+def test_people_say_when_a_guardians_consent_ends_the_day_the_member_decides_for_themself(analyzer, family_store_dir,
+                                                                                          tmp_path):
+    from datetime import timedelta
+
+    from governance import consent
+
+    shutil.copytree(family_store_dir, tmp_path / "data")
+    with FamilyStore(tmp_path / "data") as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        (colin,) = store.people()
+        day = consent.local_day(consent.store_now(store)) + timedelta(days=10)
+        record = consent.ConsentRecord.new(subject="Caio Lima", given_by="Ana Lima", relation="guardian", days=365,
+                                           subject_is_child=True, purpose="p", now=consent.store_now(store),
+                                           adult_on=day)
+        family.enroll(store, "Caio Lima", store.embeddings(colin.id) + 1, record,
+                      model=next(iter(store.embedding_models()[colin.id])))
+        client = _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store))
+        people = {p["name"]: p for p in client.get("/v1/people", headers=AUTH).json()["people"]}
+    assert people["Caio Lima"]["consent_expires"] == consent.start_of_day(day).isoformat() != record.expires_at.isoformat()
+
+
 class _PurgeWhileAnalysing:
     """The shared analyzer, except that another session (the CLI, the app) erases `name` from the store in
     `folder` while the photo is being analysed: after the request read the gallery, before it answers."""

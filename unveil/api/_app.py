@@ -333,11 +333,12 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     @app.get("/v1/people")
     def people() -> dict[str, Any]:
         """The enrolled family members: names and consent status only, never embeddings or photos. 503 when
-        the store cannot be read, as in /v1/analyze."""
+        the store cannot be read, as in /v1/analyze. consent_expires: when their consent stops counting (a
+        guardian's: at the latest, the day they decide for themself)."""
         if store is None:
             raise ApiError(409, "store_locked", STORE_LOCKED)
         return {"people": [{"name": m.name, "consent": m.consent_status,
-                            "consent_expires": m.consent.expires_at.isoformat() if m.consent else None}
+                            "consent_expires": m.consent.ends_at.isoformat() if m.consent else None}
                            for m in family.members(store)]}
 
     return app

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from governance import consent
@@ -44,6 +44,23 @@ CONSENT_NOT_YET = ("The consent of {name} is dated {given:%Y-%m-%d}, after today
 CONSENT_NOT_YET_DATE_UNSETTLED = ("The consent of {name} is dated {given:%Y-%m-%d}, after today by this machine's clock: "
                                   "it is not in force yet, so they are not named. It can be renewed once the date is "
                                   "settled.")
+# A guardian's consent says from which day the member decides for themself (governance.consent.ConsentRecord.adult_on),
+# or that no day is recorded: then it counts for as long as the guardian renews it, and the form asks for the day.
+ADULT_ON_SUMMARY = " {name} decides for themself from {day:%Y-%m-%d}: the guardian's consent ends then."
+ADULT_ON_MISSING = (" No day is recorded from which {name} decides for themself, so the guardian's consent counts for "
+                    "as long as it is renewed: record the day below.")
+# That day has come: the guardian's consent ended, as a consent past its end date, and only their own follows it.
+CONSENT_ADULT_ENDED = ("{name} decides for themself from {day:%Y-%m-%d}: the consent given by {given_by} (guardian) "
+                       "ended on {until:%Y-%m-%d}, so they are no longer named, and the next retention sweep erases them. "
+                       "Their own consent keeps them: renew it below, given by them.")
+# The form that records the day (governance.consent.set_adult_on), and what it says once recorded.
+ADULT_ON_HEADING = "**The day {name} decides for themself**"
+ADULT_ON_DAY = "From this day only their own consent counts (the age of digital consent, or adulthood)"
+ADULT_ON_BUTTON = "Record the day {name} decides for themself"
+ADULT_ON_SET = "{name} decides for themself from {day:%Y-%m-%d}: the consent given by {given_by} (guardian) counts until then."
+ADULT_ON_CAME = ("{name} decides for themself from {day:%Y-%m-%d}, which has come: the consent given by {given_by} "
+                 "(guardian) no longer counts, so {name} is no longer named, and the next retention sweep erases them "
+                 "unless they give their own consent (renew it, given by them).")
 CONSENT_MISSING = ("{name} has no consent record, so there is nothing to renew: erase them, then enrol them again "
                    "with a consent.")
 # The renewal's days count from today, not from the consent's current end (as `unveil consent renew --days`).
@@ -95,29 +112,38 @@ def member_label(member: Member, zone: tzinfo | None = None) -> str:
     if record is None:
         return f"{member.name} (no consent record)"
     if member.consent_status == "expired":
-        return f"{member.name} (consent ended on {consent.local_day(record.expires_at, zone)})"
+        return f"{member.name} (consent ended on {consent.until_day(record, zone)})"
     if member.consent_status == consent.NOT_YET_IN_FORCE:
         return f"{member.name} (consent not yet in force: dated {consent.local_day(record.given_at, zone)})"
-    return f"{member.name} (consent until {consent.local_day(record.expires_at, zone)})"
+    return f"{member.name} (consent until {consent.until_day(record, zone)})"
 
 
 def consent_summary(member: Member, *, date_in_question: bool = False, clock_behind: bool = False,
                     zone: tzinfo | None = None) -> str:
-    """CONSENT_ACTIVE, CONSENT_EXPIRED (CONSENT_EXPIRED_DATE_IN_QUESTION while `date_in_question`: governance.clock),
-    CONSENT_NOT_YET (CONSENT_NOT_YET_DATE_UNSETTLED while `clock_behind`: governance.clock.behind) or CONSENT_MISSING
-    for this member; its dates are days of the user's calendar (in `zone`, None: this machine's)."""
+    """CONSENT_ACTIVE (a guardian's followed by ADULT_ON_SUMMARY or ADULT_ON_MISSING), CONSENT_EXPIRED
+    (CONSENT_ADULT_ENDED when it ended because the member decides for themself; CONSENT_EXPIRED_DATE_IN_QUESTION while
+    `date_in_question`: governance.clock), CONSENT_NOT_YET (CONSENT_NOT_YET_DATE_UNSETTLED while `clock_behind`:
+    governance.clock.behind) or CONSENT_MISSING for this member; its dates are days of the user's calendar (in `zone`,
+    None: this machine's)."""
     record = member.consent
     if record is None:
         return CONSENT_MISSING.format(name=member.name)
-    until, given = consent.local_day(record.expires_at, zone), consent.local_day(record.given_at, zone)
+    until, given = consent.until_day(record, zone), consent.local_day(record.given_at, zone)
+    adult_on = consent.local_day(record.adult_on, zone) if record.adult_on is not None else None
     if member.consent_status == "expired":
+        if adult_on is not None and record.ends_at == record.adult_on and not date_in_question:
+            return CONSENT_ADULT_ENDED.format(name=member.name, day=adult_on, given_by=record.given_by, until=until)
         said = CONSENT_EXPIRED_DATE_IN_QUESTION if date_in_question else CONSENT_EXPIRED
         return said.format(name=member.name, until=until)
     if member.consent_status == consent.NOT_YET_IN_FORCE:
         said = CONSENT_NOT_YET_DATE_UNSETTLED if clock_behind else CONSENT_NOT_YET
         return said.format(name=member.name, given=given)
-    return CONSENT_ACTIVE.format(name=member.name, until=until, scope=record.scope, given_by=record.given_by,
+    said = CONSENT_ACTIVE.format(name=member.name, until=until, scope=record.scope, given_by=record.given_by,
                                  relation=record.relation)
+    if record.relation != "guardian":
+        return said
+    return said + (ADULT_ON_MISSING.format(name=member.name) if adult_on is None
+                   else ADULT_ON_SUMMARY.format(name=member.name, day=adult_on))
 
 
 @dataclass(frozen=True)
@@ -173,10 +199,12 @@ class Giver:
     child: bool
 
 
-def giver_on_record(member: Member) -> Giver:
-    """What the renewal form is prefilled with: who gave the consent in force, and whether the member is a child."""
+def giver_on_record(member: Member, now: datetime | None = None) -> Giver:
+    """What the renewal form is prefilled with: who gave the consent in force, and whether the member is a child; the
+    member themself, not a child, once the day they decide for themself has come by `now` (the store's clock): a
+    guardian's renewal is refused from then (governance.consent.GUARDIAN_CONSENT_ENDED)."""
     record = member.consent
-    if record is None:
+    if record is None or (now is not None and record.adult_on is not None and record.adult_on <= now):
         return Giver(guardian=False, name="", child=False)
     guardian = record.relation == "guardian"
     return Giver(guardian=guardian, name=record.given_by if guardian else "", child=record.subject_is_child)
@@ -203,6 +231,29 @@ def renew(store: FamilyStore, member: Member, days: int, *, zone: tzinfo | None 
     elif before is not None and not before.is_active(now):
         said += NAMED_AGAIN
     return said
+
+
+def adult_on_choice(member: Member, zone: tzinfo | None = None) -> tuple[date, date | None] | None:
+    """What the form that records the day `member` decides for themself offers: the first day it may pick (the day
+    they were enrolled, in `zone`) and the day recorded (None: none yet); None when there is nothing to record: their
+    consent is their own, or the day recorded has come (only their own consent follows then)."""
+    record = member.consent
+    if record is None or record.relation != "guardian" or member.consent_status == consent.NOT_YET_IN_FORCE:
+        return None
+    if record.adult_on is not None and record.ends_at == record.adult_on and member.consent_status == "expired":
+        return None
+    recorded = consent.local_day(record.adult_on, zone) if record.adult_on is not None else None
+    return consent.local_day(member.enrolled_at, zone), recorded
+
+
+def set_adult_on(store: FamilyStore, member: Member, day: date, *, zone: tzinfo | None = None) -> str:
+    """Record `day` (of the user's calendar in `zone`) as the day `member` decides for themself, through
+    governance.consent.set_adult_on (audit-logged), and say what follows: ADULT_ON_SET, or ADULT_ON_CAME when the day
+    has already come. ConsentError, nothing stored, when their consent is their own, the day is before their
+    enrolment, or the day recorded before has come."""
+    record = consent.set_adult_on(store, member.person_id, day, zone)
+    said = ADULT_ON_CAME if record.ends_at <= consent.store_now(store) else ADULT_ON_SET
+    return said.format(name=member.name, day=day, given_by=record.given_by)
 
 
 @dataclass(frozen=True)

@@ -141,22 +141,30 @@ def today(now: datetime, zone: tzinfo | None) -> date:
     return local_day(now, zone)
 
 
+# Asked when a guardian gives the consent: optional, but said why it matters (governance.consent.ConsentRecord.adult_on).
+ADULT_ON_LABEL = "From which day does this person decide for themself? (the age of digital consent, or adulthood)"
+ADULT_ON_ASK = ("Without this day the guardian's consent counts for as long as it is renewed, also once the person "
+                "could give their own. From it, only their own consent counts. It can be recorded later too.")
+
+
 def consent_from_form(
     *, name: str, given_by: str, guardian: bool, child: bool, purpose: str, scope: str, expires_on: date,
-    now: datetime, zone: tzinfo | None = None,
+    now: datetime, zone: tzinfo | None = None, adult_on: date | None = None,
 ) -> Any:
     """The ConsentRecord the Family page's form describes, given now: by the person themself, or by
-    `given_by` as their guardian.
+    `given_by` as their guardian until `adult_on` (the day the person decides for themself, in `zone`; a guardian's
+    consent only, so left out of the person's own).
 
     The consent lasts to the end of `expires_on` in the user's time zone `zone` (None: this machine's): a
     person picks a day of their own calendar, not an instant, and today is the first day they can pick. The
     record is not validated here; governance.family.enrol_from_photos validates it and refuses it with a message
     that says what is missing."""
-    from governance.consent import ConsentRecord, end_of_day
+    from governance.consent import ConsentRecord, end_of_day, start_of_day
 
     return ConsentRecord(subject=name.strip(), given_by=given_by.strip() if guardian else name.strip(),
                          relation="guardian" if guardian else "self", purpose=purpose.strip(), scope=scope,
-                         given_at=now, expires_at=end_of_day(expires_on, zone), subject_is_child=child)
+                         given_at=now, expires_at=end_of_day(expires_on, zone), subject_is_child=child,
+                         adult_on=start_of_day(adult_on, zone) if guardian and adult_on is not None else None)
 
 
 @dataclass(frozen=True)

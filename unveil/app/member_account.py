@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 import pandas as pd
 
 from governance import access, audit_log
-from governance.consent import local_day
+from governance.consent import decides_for_themself, local_day, until_day
 from unveil.app.text import shown
 
 TITLE = "What is stored about {name}"
@@ -46,17 +46,18 @@ def consents_table(held: access.Account, zone: tzinfo | None = None) -> pd.DataF
     """Every consent record of theirs, oldest first, the governing one marked."""
     rows = [{
         "given": local_day(c.record.given_at, zone).isoformat(),
-        "until": local_day(c.record.expires_at, zone).isoformat(),
+        "until": until_day(c.record, zone).isoformat(),
         "for": c.record.subject,
         "child": c.record.subject_is_child,
         "given by": c.record.given_by,
         "relation": c.record.relation,
+        "decides for themself": decides_for_themself(c.record, zone) or "",
         "scope": c.record.scope,
         "purpose": c.record.purpose,
         "governs": c.governs,
     } for c in held.consents]
-    return pd.DataFrame(rows, columns=["given", "until", "for", "child", "given by", "relation", "scope", "purpose",
-                                       "governs"])
+    return pd.DataFrame(rows, columns=["given", "until", "for", "child", "given by", "relation", "decides for themself",
+                                       "scope", "purpose", "governs"])
 
 
 def audit_table(held: access.Account) -> pd.DataFrame:

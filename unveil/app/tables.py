@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from governance import retention
-from governance.consent import local_day
+from governance.consent import decides_for_themself, local_day, until_day
 from unveil.app.session import plural
 from unveil.app.text import shown
 
@@ -23,7 +23,7 @@ def members_table(members: Sequence[Any], zone: tzinfo | None = None) -> pd.Data
     rows = [{
         "name": m.name,
         "consent": m.consent_status,
-        "expires": local_day(m.consent.expires_at, zone).isoformat() if m.consent else "",
+        "expires": until_day(m.consent, zone).isoformat() if m.consent else "",
         "given by": f"{m.consent.given_by} ({m.consent.relation})" if m.consent else "",
         "scope": m.consent.scope if m.consent else "",
         "face prints": m.embeddings,
@@ -51,10 +51,12 @@ def ledger_table(rows: Sequence[Any], zone: tzinfo | None = None) -> pd.DataFram
             "purpose": record.purpose if record else "",
             "scope": record.scope if record else "",
             "given": local_day(record.given_at, zone).isoformat() if record else "",
-            "expires": local_day(record.expires_at, zone).isoformat() if record else "",
+            "expires": until_day(record, zone).isoformat() if record else "",
+            # A guardian's consent: from which day the person decides for themself, or NO_ADULT_DATE.
+            "decides for themself": (decides_for_themself(record, zone) or "") if record else "",
         })
     return pd.DataFrame(out, columns=["person", "status", "given by", "relation", "child", "purpose", "scope", "given",
-                                      "expires"])
+                                      "expires", "decides for themself"])
 
 
 # The Governance page shows the newest entries of the audit log only: drawn whole, a log of a million entries (a few

@@ -283,6 +283,13 @@ with enrol_tab:
         today = app_enrolment.today(datetime.now(UTC), zone)
         expires_on = st.date_input("Consent expires on", today + timedelta(days=365), min_value=today,
                                    key=_key("expires"))
+        # A guardian's consent counts until the person decides for themself: asked, not required (no day: none).
+        adult_on = None
+        if guardian:
+            adult_on = st.date_input(app_enrolment.ADULT_ON_LABEL, value=None, min_value=today + timedelta(days=1),
+                                     key=_key("adult_on"))
+            if adult_on is None:
+                st.caption(app_enrolment.ADULT_ON_ASK)
         agreed = st.checkbox("The person (or their guardian) has read what is stored and why, and agrees",
                              key=_key("agreed"))
         # Offered only after these very photos were refused for looking like a member, and for that member only.
@@ -306,7 +313,7 @@ with enrol_tab:
                 with _ui.friendly_errors(f"Enrolling {name.strip()}"), st.spinner(f"Enrolling {shown(name.strip())}..."):
                     record = app_enrolment.consent_from_form(
                         name=name, given_by=given_by, guardian=guardian, child=child, purpose=purpose, scope=scope,
-                        expires_on=expires_on, now=datetime.now(UTC), zone=zone)
+                        expires_on=expires_on, now=datetime.now(UTC), zone=zone, adult_on=adult_on)
                     try:
                         done = family.enrol_from_photos(store, name, read, record, model=engine.identity_model,
                                                         picks=picks,
@@ -390,12 +397,15 @@ with consent_tab:
                 renewal = app_consents.renewal(member, int(days), now=consent.store_now(store), zone=zone)
             # Who gives the consent now, prefilled with the giver on record and editable as on the enrolment form:
             # a renewal is recorded as given by them (a new guardian, or a child now grown up, themself).
-            on_record = app_consents.giver_on_record(member)
+            # Keyed by the prefill too: the day the member decides for themself coming changes it, nothing clicked.
+            on_record = app_consents.giver_on_record(member, consent.store_now(store))
+            prefill = f"{on_record.guardian}{on_record.child}"
             guardian = st.checkbox(app_consents.GIVER_GUARDIAN, value=on_record.guardian,
-                                   key=_consent_key("guardian", chosen_id))
+                                   key=_consent_key("guardian", chosen_id, prefill))
             guardian_name = st.text_input(app_consents.GIVER_NAME, value=on_record.name,
-                                          key=_consent_key("given_by", chosen_id)) if guardian else ""
-            child = st.checkbox(app_consents.GIVER_CHILD, value=on_record.child, key=_consent_key("child", chosen_id))
+                                          key=_consent_key("given_by", chosen_id, prefill)) if guardian else ""
+            child = st.checkbox(app_consents.GIVER_CHILD, value=on_record.child,
+                                key=_consent_key("child", chosen_id, prefill))
             giver = app_consents.Giver(guardian=guardian, name=guardian_name, child=child)
             if renewal is not None:
                 st.caption(shown(renewal.preview()))
@@ -404,6 +414,21 @@ with consent_tab:
                 if st.button(f"Renew the consent of {shown(member.name)}", type="primary", key="consent_renew"):
                     with _ui.friendly_errors(f"Renewing the consent of {member.name}"):
                         st.session_state[FLASH] = app_consents.renew(store, member, int(days), zone=zone, giver=giver)
+                        _ui.family_changed()
+                        app_session.renew(st.session_state, "consent")
+                        st.rerun()
+
+            # A guardian's consent: the day the member decides for themself, recorded or moved (not once it has come).
+            choice = app_consents.adult_on_choice(member, zone)
+            if choice is not None:
+                first, recorded = choice
+                st.markdown(app_consents.ADULT_ON_HEADING.format(name=shown(member.name)))
+                adult_on = st.date_input(app_consents.ADULT_ON_DAY, value=recorded, min_value=first,
+                                         key=_consent_key("adult_on", chosen_id))
+                if st.button(app_consents.ADULT_ON_BUTTON.format(name=shown(member.name)), disabled=adult_on is None,
+                             key="consent_adult_on_submit"):
+                    with _ui.friendly_errors(f"Recording the day {member.name} decides for themself"):
+                        st.session_state[FLASH] = app_consents.set_adult_on(store, member, adult_on, zone=zone)
                         _ui.family_changed()
                         app_session.renew(st.session_state, "consent")
                         st.rerun()

@@ -1,0 +1,85 @@
+"""The Family page's plain functions for the day a member enrolled with a guardian's consent decides for themself:
+asked on the enrolment form, said in the consent form's summary and the tables, recorded later
+(unveil.app.consents.set_adult_on), and from that day the renewal form is prefilled with the member themself."""
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from governance import consent, family
+from governance.consent import GuardianConsentEndedError, store_now
+from unveil.app import consents, tables
+from unveil.app import enrolment as app_enrolment
+
+MODEL = "model.onnx"
+
+
+def _member(store, name: str) -> family.Member:
+    (member,) = [m for m in family.members(store) if m.name == name]
+    return member
+
+
+def _enrol_from_form(store, *, guardian: bool, adult_on=None, zone=UTC) -> None:
+    now = store_now(store)
+    record = app_enrolment.consent_from_form(
+        name="Ana", given_by="Bea", guardian=guardian, child=guardian, purpose="photos", scope="recognition",
+        expires_on=app_enrolment.today(now, zone) + timedelta(days=3 * 365), now=now, zone=zone, adult_on=adult_on)
+    family.enroll(store, "Ana", np.ones((1, 8), np.float32), record, model=MODEL)
+
+
+def test_the_enrolment_form_records_the_day_for_a_guardians_consent_only(store):
+    auckland = ZoneInfo("Pacific/Auckland")
+    day = app_enrolment.today(store_now(store), auckland) + timedelta(days=400)
+    _enrol_from_form(store, guardian=True, adult_on=day, zone=auckland)
+    record = _member(store, "Ana").consent
+    assert record.adult_on == consent.start_of_day(day, auckland) and consent.local_day(record.adult_on, auckland) == day
+    own = app_enrolment.consent_from_form(name="Caio", given_by="", guardian=False, child=False, purpose="photos",
+                                          scope="recognition", expires_on=day, now=store_now(store), adult_on=day)
+    assert own.adult_on is None  # the person's own consent has no such day
+
+
+def test_a_guardians_consent_without_a_day_asks_for_it_and_the_day_is_recorded(store):
+    _enrol_from_form(store, guardian=True)
+    member = _member(store, "Ana")
+    until = consent.local_day(member.consent.expires_at, UTC)
+    assert consents.consent_summary(member, zone=UTC) == consents.CONSENT_ACTIVE.format(
+        name="Ana", until=until, scope="recognition", given_by="Bea", relation="guardian"
+    ) + consents.ADULT_ON_MISSING.format(name="Ana")
+    today = consent.local_day(store_now(store), UTC)
+    assert consents.adult_on_choice(member, UTC) == (today, None)
+    assert tables.ledger_table(consent.ledger(store), UTC).loc[0, "decides for themself"] == consent.NO_ADULT_DATE
+
+    day = today + timedelta(days=100)
+    said = consents.set_adult_on(store, member, day, zone=UTC)
+    assert said == consents.ADULT_ON_SET.format(name="Ana", day=day, given_by="Bea")
+    member = _member(store, "Ana")
+    assert consents.consent_summary(member, zone=UTC).endswith(consents.ADULT_ON_SUMMARY.format(name="Ana", day=day))
+    assert consents.member_label(member, UTC) == f"Ana (consent until {day - timedelta(days=1)})"
+    assert consents.adult_on_choice(member, UTC) == (today, day)
+    assert tables.members_table([member], UTC).loc[0, "expires"] == str(day - timedelta(days=1))
+    assert tables.ledger_table(consent.ledger(store), UTC).loc[0, "decides for themself"] == f"from {day}"
+
+
+def test_from_the_day_the_form_offers_the_members_own_renewal_only(store, clock):
+    _enrol_from_form(store, guardian=True, adult_on=consent.local_day(store_now(store), UTC) + timedelta(days=10))
+    member = _member(store, "Ana")
+    assert consents.giver_on_record(member, store_now(store)) == consents.Giver(guardian=True, name="Bea", child=True)
+    clock.now = member.consent.adult_on.timestamp()
+    member = _member(store, "Ana")
+    day = consent.local_day(member.consent.adult_on, UTC)
+    assert member.consent_status == "expired"
+    assert consents.consent_summary(member, zone=UTC) == consents.CONSENT_ADULT_ENDED.format(
+        name="Ana", day=day, given_by="Bea", until=day - timedelta(days=1))
+    assert consents.member_label(member, UTC) == f"Ana (consent ended on {day - timedelta(days=1)})"
+    assert consents.adult_on_choice(member, UTC) is None  # the day has come: nothing to move
+
+    with pytest.raises(GuardianConsentEndedError):
+        consents.renew(store, member, 30, zone=UTC, giver=consents.giver_on_record(member))  # the guardian on record
+    giver = consents.giver_on_record(member, store_now(store))
+    assert giver == consents.Giver(guardian=False, name="", child=False)
+    said = consents.renew(store, member, 30, zone=UTC, giver=giver)
+    assert said.startswith("The consent of Ana now runs until ") and "given by Ana (self)." in said
+    assert consents.adult_on_choice(_member(store, "Ana"), UTC) is None  # their own consent: no such day
