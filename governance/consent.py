@@ -438,8 +438,7 @@ def set_adult_on(store: FamilyStore, person_id: str, day: date, zone: tzinfo | N
         restated = replace(record, adult_on=start_of_day(day, zone))
         restated.check_consistent()
         store.add_consent(person_id, restated.to_details())
-        audit_log.record(store, "consent_adult_on_set", person_id=person_id,
-                         details={"guardian_consent_ended": restated.ends_at <= now})
+        audit_log.record(store, "consent_adult_on_set", person_id=person_id)
     return restated
 
 
