@@ -113,6 +113,7 @@ def test_the_day_is_sealed_with_the_consent_and_round_trips(store):
     assert consent.latest(store, person_id) == record
     raw = b"".join(row[0] for row in h.query(store.data_dir / DATA_FILE, "SELECT details FROM consents"))
     assert b"2031" not in raw and b"adult" not in raw
+    assert h.scan(store.data_dir, h.text_needles("day", record.adult_on.isoformat()[:10])) == []  # nor anywhere on disk
 
 
 def _old_record(store) -> dict:
