@@ -469,3 +469,27 @@ def test_a_file_name_that_starts_as_a_formula_is_text_in_the_csv_files(tmp_path,
     assert row["source"] == "'" + link and row["face"] == "1"
     (problem,) = csv.DictReader(io.StringIO((tmp_path / "errors.csv").read_text()))
     assert problem["path"] == "'@bad.jpg"
+
+
+# --- a household's library as a whole --------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_file_name_that_is_not_utf_8_is_written_to_the_output_files_as_its_escape(
+        album, tmp_path, capsys, suffix):
+    # A name from an old camera or a Windows share (Latin-1 'café') reaches Python as a lone surrogate: written to
+    # a UTF-8 file it stopped the run with UnicodeEncodeError at that photo, its output and --errors file half written.
+    raw = os.fsdecode(bytes(album / "party") + b"/caf\xe9.jpg")
+    shutil.copy(album / "powell.jpg", raw)
+    shutil.copy(album / "notes.png", os.fsdecode(bytes(album / "party") + b"/not\xe9s.png"))
+    out, errors = tmp_path / f"faces{suffix}", tmp_path / "errors.csv"
+    code, _, err = _run(capsys, album, "-o", out, "--errors", errors)
+    assert code == 0 and "Traceback" not in err
+    text = out.read_text(encoding="utf-8")
+    if suffix == ".jsonl":
+        sources = [json.loads(line)["source"] for line in text.splitlines()]
+        assert raw in sources  # the escape \udce9 reads back as the name Python gives the file: os.fsencode works
+    else:
+        assert any(row["source"] == raw.replace("\udce9", "\\udce9") for row in csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(errors.read_text(encoding="utf-8"))))
+    assert [row["path"] for row in rows if "party/not" in row["path"]] == [f"{album / 'party'}/not\\udce9s.png"]

@@ -27,7 +27,8 @@ without case, as macOS and Windows do), the later copy is saved as NAME-2, NAME-
 
 Output per photo (JSON Lines): {"source", "width", "height", "faces": [{"face", "x", "y", "w", "h",
 "score", "emotion", "p_<class>"...}]}. CSV: one row per face with "source" first; a photo without a
-face gets one row with face = 0 and the other columns empty, so every photo read appears.
+face gets one row with face = 0 and the other columns empty, so every photo read appears. A file name's byte
+that is not UTF-8 is written as its JSON escape (\\udce9).
 Identity is not part of this command's output: no embedding or name is written anywhere. What is written is about
 the people photographed all the same, so every new file (-o, --errors, each copy) is made readable by its owner only
 (0600) and every new --annotate folder 0700; a file that exists keeps its mode.
@@ -51,7 +52,7 @@ from typing import TextIO
 
 from fer_core.store import make_private_folders, owner_only
 from unveil.cli._store_args import reports_errors
-from unveil.cli._terminal import shown
+from unveil.cli._terminal import UNENCODABLE, shown
 
 # File name endings searched for inside folders (files named explicitly are always tried): those of
 # fer_core.images.PHOTO_SUFFIXES, HEIC and AVIF included, written out so that the CLI imports no image library
@@ -314,9 +315,12 @@ class _Refused(Exception):
 
 def _open_target(path: Path, option: str, stack: contextlib.ExitStack) -> TextIO:
     """`path` opened for writing, closed with `stack`; _Refused with the line to print if it cannot be. Every
-    write to it is flushed inside _writing, so what its close could still be refused was refused and said there."""
+    write to it is flushed inside _writing, so what its close could still be refused was refused and said there.
+
+    A file name's byte that is not UTF-8 (a lone surrogate in Python) is written as its JSON escape (\\udce9), as the
+    terminal shows it: strict UTF-8 stopped the run at that photo with UnicodeEncodeError."""
     try:
-        handle = open(path, "w", newline="", encoding="utf-8", opener=owner_only)
+        handle = open(path, "w", newline="", encoding="utf-8", errors=UNENCODABLE, opener=owner_only)
     except OSError as exc:
         raise _Refused(CANNOT_WRITE.format(option=option, path=path, detail=exc.strerror or exc)) from None
     stack.callback(_close_quietly, handle)
