@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,12 @@ from tests.support.app import PUBLIC_DOMAIN
 from tests.support.household_videos import webm_as_recorded_live
 from tests.support.paths import REPO
 from unveil.cli import EXIT_BROKEN_PIPE, main
+from unveil.cli._resume import NOT_JSON_LINE  # noqa: PLC2701 (the message under test)
 from unveil.cli.analyze import (
     ANNOTATE_OVER_PHOTO,
     ANNOTATION_NOT_WRITTEN,
     ANNOTATION_RENAMED,
+    APPLE_DOUBLE_LEFT_OUT,
     BROKEN_LINK,
     CANNOT_WRITE,
     ERROR_COLUMNS,
@@ -36,6 +39,7 @@ from unveil.cli.analyze import (
     MIN_FACE_SIZE_INVALID,
     NOT_A_FILE,
     NOT_READ_HEADER,
+    OWN_COPIES_NOT_SEARCHED,
     PAGES_NOT_READ,
     READ_WITH_PROBLEM_HEADER,
     REASON_A_VIDEO,
@@ -49,8 +53,13 @@ from unveil.cli.analyze import (
     REASON_REPEATED_FOLDER,
     REASON_UNREADABLE_FOLDER,
     REPEATED_FOLDER,
+    RESUME_HINT,
+    RESUME_NEEDS_OUTPUT,
+    RESUME_REFUSED,
     SAME_AS_OUTPUT,
     STOPPED_AFTER,
+    SUMMARY,
+    SUMMARY_RESUMED,
     UNREADABLE_FOLDER,
     UNREADABLE_IMAGE,
     VIDEO_SUFFIXES,
@@ -96,6 +105,7 @@ def test_jsonl_lists_each_photo_and_the_bad_files_at_the_end(album, tiny_emotion
         "2 of 5 could not be read:",
         f"  {album / 'notes.png'}: not an image, or its header is corrupt (format not recognised)",
         f"  {album / 'party' / 'cut.jpg'}: truncated (the file ends before the image data does)",
+        SUMMARY.format(analysed=3, not_read=2, noted=0),
     ]
 
 
@@ -120,7 +130,7 @@ def test_csv_to_a_file_with_annotated_copies(album, tiny_emotion_onnx, tmp_path,
     assert code == 0 and out == ""
     rows = list(csv.DictReader(io.StringIO(out_csv.read_text())))
     assert list(rows[0]) == ["source", "face", "x", "y", "w", "h", "score", "emotion",
-                             "p_happy", "p_neutral", "p_sad", "p_surprise"]
+                             "p_happy", "p_neutral", "p_sad", "p_surprise", "bytes", "modified"]
     assert [(r["source"].removeprefix(str(album)), r["face"]) for r in rows] == [
         ("/party/berry.JPG", "1"), ("/party/sky.png", "0"), ("/powell.jpg", "1")]
     assert rows[1]["emotion"] == ""  # the photo without a face
@@ -237,6 +247,7 @@ def test_every_path_not_read_is_listed_with_its_kind_and_reason(odd_album, tmp_p
         *(f"  {path}: {reason}" for path, _, reason in expected[:6]),
         READ_WITH_PROBLEM_HEADER.format(count=1),
         f"  {expected[6][0]}: {expected[6][2]}",
+        SUMMARY.format(analysed=2, not_read=6, noted=1),
     ]
     with open(errors, newline="", encoding="utf-8") as stream:
         rows = list(csv.reader(stream))
@@ -252,7 +263,8 @@ def test_a_file_name_cannot_write_control_characters_to_the_terminal(tmp_path, c
     code, _, err = _run(capsys, root)
     assert code == 1 and err.splitlines() == [  # the name's line break is not a line of the summary
         NOT_READ_HEADER.format(count=1, total=1),
-        f"  {root}/x.jpg: fine\\n  \\x1b[2Jother\\u202egpj.jpg: {NOT_AN_IMAGE}"]
+        f"  {root}/x.jpg: fine\\n  \\x1b[2Jother\\u202egpj.jpg: {NOT_AN_IMAGE}",
+        SUMMARY.format(analysed=0, not_read=1, noted=0)]
 
 
 def test_a_video_named_explicitly_is_said_to_be_a_video_for_the_app_s_video_page(tmp_path, capsys):
@@ -263,7 +275,8 @@ def test_a_video_named_explicitly_is_said_to_be_a_video_for_the_app_s_video_page
     Image.new("RGB", (40, 30), (90, 90, 90)).save(photo, format="PNG")  # a photo named like a video is still read
     code, out, err = _run(capsys, clip, photo, "--errors", tmp_path / "errors.csv")
     assert code == 0 and [json.loads(line)["source"] for line in out.splitlines()] == [str(photo)]
-    assert err.splitlines() == [NOT_READ_HEADER.format(count=1, total=2), f"  {clip}: {REASON_A_VIDEO}"]
+    assert err.splitlines() == [NOT_READ_HEADER.format(count=1, total=2), f"  {clip}: {REASON_A_VIDEO}",
+                                SUMMARY.format(analysed=1, not_read=1, noted=0)]
     assert REASON_A_VIDEO == "a video, not a photo: the app's Video page analyses videos (unveil app)"
     with open(tmp_path / "errors.csv", newline="") as rows:
         assert [(r["error"], r["reason"]) for r in csv.DictReader(rows)] == [(UNREADABLE_IMAGE, REASON_A_VIDEO)]
@@ -419,6 +432,7 @@ def test_a_run_cut_short_still_lists_what_it_found_and_writes_the_errors_file(
         NOT_READ_HEADER.format(count=2, total=5),
         f"  {album / 'notes.png'}: not an image, or its header is corrupt (format not recognised)",
         f"  {album / 'party' / 'cut.jpg'}: truncated (the file ends before the image data does)",
+        SUMMARY.format(analysed=1, not_read=2, noted=0),
         last_line,
     ]
     with open(errors, newline="", encoding="utf-8") as stream:
@@ -441,6 +455,7 @@ def test_a_closed_stdout_stops_the_run_quietly_with_the_summary(album, tiny_emot
         STOPPED_AFTER.format(done=1, total=5),
         NOT_READ_HEADER.format(count=1, total=5),
         f"  {album / 'notes.png'}: not an image, or its header is corrupt (format not recognised)",
+        SUMMARY.format(analysed=0, not_read=1, noted=0),
     ]
 
 
@@ -449,11 +464,14 @@ def test_a_closed_stdout_stops_the_run_quietly_with_the_summary(album, tiny_emot
 def test_an_output_on_a_full_disk_is_said_in_one_line_after_the_summary_and_exits_1(
         album, tiny_emotion_onnx, capsys, option):
     # /dev/full refuses every write with ENOSPC, as a full SD card does: the run ended in an OSError traceback.
+    # Each photo's record is flushed as it is written, so a full disk stops the run at the first photo read.
     code, _, err = _run(capsys, album, option, "/dev/full", "--emotion-model", tiny_emotion_onnx)
     assert code == 1
     what = ("--output" if option == "-o" else "--errors") + " /dev/full"
     assert err.splitlines()[-1] == WRITE_REFUSED.format(what=what, detail="No space left on device")
-    assert NOT_READ_HEADER.format(count=2, total=5) in err.splitlines()  # the summary is still given
+    summary = (NOT_READ_HEADER.format(count=1, total=5) if option == "-o"  # notes.png, before the first photo read
+               else NOT_READ_HEADER.format(count=2, total=5))
+    assert summary in err.splitlines()  # the summary is still given
 
 
 def test_a_file_name_that_starts_as_a_formula_is_text_in_the_csv_files(tmp_path, faces_dir, capsys, monkeypatch):
@@ -493,3 +511,142 @@ def test_a_file_name_that_is_not_utf_8_is_written_to_the_output_files_as_its_esc
         assert any(row["source"] == raw.replace("\udce9", "\\udce9") for row in csv.DictReader(io.StringIO(text)))
     rows = list(csv.DictReader(io.StringIO(errors.read_text(encoding="utf-8"))))
     assert [row["path"] for row in rows if "party/not" in row["path"]] == [f"{album / 'party'}/not\\udce9s.png"]
+
+
+def _sources(output: Path) -> list[str]:
+    if output.suffix == ".csv":
+        with open(output, newline="", encoding="utf-8") as stream:
+            return [row["source"] for row in csv.DictReader(stream) if row["face"] in ("0", "1")]
+    return [json.loads(line)["source"] for line in output.read_text(encoding="utf-8").split("\n")[:-1]]
+
+
+def _counting_analyze(monkeypatch, stop_at: int | None = None) -> list[int]:
+    analyze, calls = FaceAnalyzer.analyze, []
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        return analyze(self, *args, **kwargs)
+
+    monkeypatch.setattr(FaceAnalyzer, "analyze", counted)
+    return calls
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_run_interrupted_goes_on_with_resume_without_analysing_again_what_it_wrote(
+        album, tiny_emotion_onnx, tmp_path, capsys, monkeypatch, suffix):
+    # Ctrl-C after hours left no way on but to analyse every photo again, the same command writing -o anew.
+    output = tmp_path / f"faces{suffix}"
+    options = ("-o", output, "--emotion-model", tiny_emotion_onnx)
+    _counting_analyze(monkeypatch, stop_at=2)  # berry.JPG is written, Ctrl-C at sky.png
+    code, _, err = _run(capsys, album, *options)
+    assert code == 130 and _sources(output) == [str(album / "party" / "berry.JPG")]
+    assert RESUME_HINT.format(count=1, output=output) in err.splitlines()
+    calls = _counting_analyze(monkeypatch)
+    code, _, err = _run(capsys, album, *options, "--resume")
+    assert code == 0 and len(calls) == 2  # sky.png and powell.jpg only
+    assert _sources(output) == [str(album / p) for p in ("party/berry.JPG", "party/sky.png", "powell.jpg")]
+    assert err.splitlines()[-1] == SUMMARY_RESUMED.format(analysed=2, earlier=1, output=output, not_read=2, noted=0)
+    assert output.stat().st_mode & 0o777 == 0o600
+    calls = _counting_analyze(monkeypatch)
+    code, _, err = _run(capsys, album, *options, "--resume")  # all done: nothing analysed, nothing written twice
+    assert (code, len(calls)) == (0, 0) and len(_sources(output)) == 3
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_resume_drops_a_record_cut_off_and_those_of_photos_changed_since(
+        album, tiny_emotion_onnx, tmp_path, capsys, monkeypatch, suffix):
+    output = tmp_path / f"faces{suffix}"
+    options = ("-o", output, "--emotion-model", tiny_emotion_onnx)
+    assert _run(capsys, album, *options)[0] == 0
+    output.chmod(0o640)  # what its owner made it: kept
+    whole = output.read_text(encoding="utf-8")
+    first = whole.split("\n")[1 if suffix == ".csv" else 0]  # berry.JPG's: killed while writing it again
+    output.write_text(whole + first[: len(first) // 2], encoding="utf-8")
+    stamp = (album / "party" / "sky.png").stat()
+    os.utime(album / "party" / "sky.png", ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1))  # edited since
+    calls = _counting_analyze(monkeypatch)
+    code, _, _ = _run(capsys, album, *options, "--resume")
+    assert code == 0 and len(calls) == 1  # sky.png; the half record is dropped, not read as a photo done
+    assert sorted(_sources(output)) == sorted(str(album / p) for p in ("party/berry.JPG", "party/sky.png", "powell.jpg"))
+    assert output.stat().st_mode & 0o777 == 0o640
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no file left beside it
+
+
+def test_resume_refuses_without_output_or_with_a_file_it_did_not_write(album, tmp_path, capsys):
+    code, out, err = _run(capsys, album, "--resume")
+    assert (code, out, err) == (2, "", RESUME_NEEDS_OUTPUT + "\n")
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"shopping": "milk"}\n')
+    code, out, err = _run(capsys, album, "--resume", "-o", notes)
+    detail = NOT_JSON_LINE.format(line=1)
+    assert (code, out, err) == (2, "", RESUME_REFUSED.format(path=notes, detail=detail) + "\n")
+    assert notes.read_text() == '{"shopping": "milk"}\n'
+
+
+def test_a_run_killed_goes_on_with_resume_and_every_line_is_whole(tmp_path, faces_dir, tiny_emotion_onnx):
+    # kill -9 (or a power cut) gives no chance to write anything more: what was written must already be whole.
+    album = tmp_path / "album"
+    album.mkdir()
+    photos = sorted((faces_dir / "Colin_Powell").glob("*.jpg"))[:4]
+    for number in range(40):
+        shutil.copy(photos[number % len(photos)], album / f"IMG_{number:04d}.jpg")
+    output = tmp_path / "faces.jsonl"
+    command = [sys.executable, "-m", "unveil.cli", "analyze", str(album), "-o", str(output), "--no-progress",
+               "--emotion-model", str(tiny_emotion_onnx)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while (not output.exists() or output.read_text().count("\n") < 3) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        process.kill()
+        process.wait()
+    written = _sources(output)
+    assert 3 <= len(written) < 40  # lines reached the file as each photo was done (8 KB at a time, they did not)
+    result = subprocess.run([*command, "--resume"], env=env, stderr=subprocess.PIPE, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0
+    assert sorted(_sources(output)) == sorted(str(path) for path in album.iterdir())
+    assert result.stderr.splitlines()[-1].startswith(f"unveil analyze: {40 - len(written)} photo(s) analysed, ")
+
+
+def test_an_annotate_folder_inside_the_folder_analysed_is_not_searched_the_next_time(
+        album, tiny_emotion_onnx, capsys, monkeypatch):
+    # The second run read the first run's copies as photos, and was refused: a copy would replace a "photo".
+    annotated = album / "annotated"
+    options = (album, "-o", album / "faces.jsonl", "--annotate", annotated, "--emotion-model", tiny_emotion_onnx)
+    assert _run(capsys, *options)[0] == 0
+    for again in (("--resume",), ()):
+        code, _, err = _run(capsys, *options, *again)
+        assert code == 0
+        assert OWN_COPIES_NOT_SEARCHED.format(folder=annotated) in err.splitlines()
+        assert sorted(_sources(album / "faces.jsonl")) == sorted(
+            str(album / p) for p in ("party/berry.JPG", "party/sky.png", "powell.jpg"))
+    assert sorted(p.name for p in annotated.rglob("*.*")) == ["berry.JPG", "powell.jpg", "sky.png"]
+
+
+def test_macos_metadata_files_beside_the_photos_are_left_out_and_counted(album, tiny_emotion_onnx, capsys):
+    # Copied from a Mac to a USB disk, every photo has a ._NAME beside it: each was listed as a corrupt photo.
+    for name in ("powell.jpg", "party/berry.JPG"):
+        path = album / name
+        (path.parent / f"._{path.name}").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(64))
+    shutil.copy(album / "powell.jpg", album / "._not metadata.jpg")  # a photo named so is still read
+    code, out, err = _run(capsys, album, "--emotion-model", tiny_emotion_onnx)
+    assert code == 0 and str(album / "._not metadata.jpg") in [json.loads(line)["source"] for line in out.splitlines()]
+    assert APPLE_DOUBLE_LEFT_OUT.format(count=2) in err.splitlines()
+    assert "._powell" not in err and err.splitlines()[-1] == SUMMARY.format(analysed=4, not_read=2, noted=0)
+
+
+def test_a_modification_time_past_the_year_9999_is_written_as_nanoseconds_not_a_crash():
+    # btrfs keeps any 64-bit time; datetime stops at 9999 (OverflowError or ValueError stopped the run).
+    from types import SimpleNamespace
+
+    from unveil.cli.analyze import _key  # noqa: PLC2701 (the function under test)
+
+    assert _key(SimpleNamespace(st_size=10, st_mtime_ns=0)) == ("10", "1970-01-01T00:00:00.000000000Z")
+    assert _key(SimpleNamespace(st_size=10, st_mtime_ns=-1)) == ("10", "1969-12-31T23:59:59.999999999Z")
+    far = 300_000_000_000 * 10**9  # the year 11476
+    assert _key(SimpleNamespace(st_size=10, st_mtime_ns=far)) == ("10", str(far))

@@ -17,6 +17,7 @@ from tests.support import heif
 from tests.support.app import MEMBER, STRANGER, photo_path, run_app, shipped_analyzer, widget
 from unveil.api import ApiSettings, create_app
 from unveil.cli import main
+from unveil.cli.analyze import SUMMARY
 
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -87,6 +88,7 @@ def test_unveil_analyze_searches_a_folder_for_heic_and_avif_photos(tmp_path, fac
     assert err.splitlines() == [
         "1 of 4 could not be read:",
         f"  {album / '2024' / 'IMG_0003.heic'}: truncated (the file ends before the image data does)",
+        SUMMARY.format(analysed=3, not_read=1, noted=0),
     ]
 
 

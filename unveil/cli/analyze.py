@@ -3,11 +3,23 @@
     unveil analyze holiday/ portrait.jpg                    # JSON Lines on stdout, one line per photo
     unveil analyze holiday/ --format csv -o faces.csv       # one CSV row per face
     unveil analyze holiday/ --annotate annotated/           # plus copies with boxes and labels
+    unveil analyze holiday/ -o faces.jsonl --resume         # after Ctrl-C, kill -9 or a crash: go on from there
 
 Folders are searched recursively for image files, following links to folders. Nothing that cannot be
 analysed stops the run or is passed over in silence: each such path is listed at the end with its
 reason, and with --errors FILE also written to a CSV file (columns path, error, reason; error is one
-of the kinds below). The exit status is 1 only when no photo could be read, 2 for unusable options.
+of the kinds below). The last line counts the photos analysed, not read and read with a problem. Left out
+on purpose, and said after the lists: the --annotate folder when it is inside a folder searched (it holds this
+command's copies, which a second run analysed as photos and then refused to write over), and the ._NAME files
+macOS leaves beside each file on a disk that is not its own (AppleDouble metadata, told by its first bytes).
+Exit status: 0 when a photo was analysed (or, with --resume, is in -o already), 1 when none could be read or an
+output could not be written, 2 for unusable options, 130 when interrupted (Ctrl-C).
+
+Each photo's record is written and flushed as soon as it is analysed, so a run stopped in any way (Ctrl-C,
+kill -9, a power cut) leaves whole records but for the one being written. `--resume` with the same -o goes on
+from there: a photo whose record is there, under the same path and with the same size and modification time as
+now ("bytes" and "modified" of each record), is not analysed again; a photo changed since is, and its record
+replaced; a last record cut off is dropped (unveil/cli/_resume.py). A run cut short says how to go on.
 
 Not read: a path that does not exist (missing), a folder that cannot be listed (unreadable_folder),
 a path that cannot be looked at (unreadable_path), a symbolic link that loops or leads back to a
@@ -25,10 +37,11 @@ goes in the folder itself, a folder's photos under the folder's name); a JPEG st
 else becomes PNG. Where two copies, or a copy and -o or --errors, would get the same name (compared
 without case, as macOS and Windows do), the later copy is saved as NAME-2, NAME-3... instead.
 
-Output per photo (JSON Lines): {"source", "width", "height", "faces": [{"face", "x", "y", "w", "h",
-"score", "emotion", "p_<class>"...}]}. CSV: one row per face with "source" first; a photo without a
-face gets one row with face = 0 and the other columns empty, so every photo read appears. A file name's byte
-that is not UTF-8 is written as its JSON escape (\\udce9).
+Output per photo (JSON Lines): {"source", "bytes", "modified", "width", "height", "faces": [{"face", "x", "y",
+"w", "h", "score", "emotion", "p_<class>"...}]}, "bytes" the file's size and "modified" its modification time
+(UTC, ISO 8601 to the nanosecond). CSV: one row per face with "source" first and "bytes", "modified" last; a photo
+without a face gets one row with face = 0 and the face's columns empty, so every photo read appears. A file name's
+byte that is not UTF-8 is written as its JSON escape (\\udce9).
 Identity is not part of this command's output: no embedding or name is written anywhere. What is written is about
 the people photographed all the same, so every new file (-o, --errors, each copy) is made readable by its owner only
 (0600) and every new --annotate folder 0700; a file that exists keeps its mode.
@@ -39,6 +52,7 @@ import argparse
 import contextlib
 import csv
 import errno
+import io
 import json
 import math
 import os
@@ -47,10 +61,12 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from fer_core.store import make_private_folders, owner_only
+from unveil.cli import _resume
 from unveil.cli._store_args import reports_errors
 from unveil.cli._terminal import UNENCODABLE, shown
 
@@ -67,6 +83,7 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".mts", ".m2ts", ".m
 ANNOTATED_JPEG_QUALITY = 90
 _JPEG_SUFFIXES = (".jpg", ".jpeg")
 _BASE_COLUMNS = ("source", "face", "x", "y", "w", "h", "score", "emotion")
+_FILE_COLUMNS = ("bytes", "modified")
 # Columns of the --errors file.
 ERROR_COLUMNS = ("path", "error", "reason")
 
@@ -99,6 +116,17 @@ NOT_READ_HEADER = "{count} of {total} could not be read:"
 READ_WITH_PROBLEM_HEADER = "{count} read with a problem:"
 # Before the summary when the run was cut short (interrupted, an error, stdout closed).
 STOPPED_AFTER = "unveil analyze: stopped after {done} of {total} photo(s); the lists below cover those"
+# What was met in folders and left out on purpose, said after the lists (not in --errors: no photo was missed).
+OWN_COPIES_NOT_SEARCHED = ("unveil analyze: {folder} not searched: it is the --annotate folder, which holds this "
+                           "command's copies")
+APPLE_DOUBLE_LEFT_OUT = ("unveil analyze: {count} file(s) named ._NAME left out: macOS keeps another file's metadata "
+                         "in them (AppleDouble) on disks that are not its own; they hold no photo")
+# The last lines: what the run did, and after a run cut short with -o how to go on.
+SUMMARY = "unveil analyze: {analysed} photo(s) analysed, {not_read} not read, {noted} read with a problem"
+SUMMARY_RESUMED = ("unveil analyze: {analysed} photo(s) analysed, {earlier} analysed before and kept in {output} "
+                   "(--resume), {not_read} not read, {noted} read with a problem")
+RESUME_HINT = ("unveil analyze: to go on, run the same command with --resume: the {count} photo(s) in {output} are "
+               "not analysed again")
 
 # Refusals before any photo is read (exit status 2).
 JOBS_TOO_FEW = "unveil analyze: --jobs must be at least 1"
@@ -109,6 +137,9 @@ STANDARD_OUTPUT = "standard output"  # what WRITE_REFUSED names when there is no
 # An output the disk refused a write to during the run (a full disk, an I/O error): the run stops there.
 WRITE_REFUSED = ("unveil analyze: {what} could not be written ({detail}), so it holds only part of what it should. "
                  "Free some space, or write to another disk, and run it again")
+RESUME_NEEDS_OUTPUT = "unveil analyze: --resume goes on with the file of -o FILE: give the -o of the run to continue"
+RESUME_REFUSED = ("unveil analyze: cannot --resume {path}: {detail}; give the file unveil analyze wrote in this format, "
+                  "or leave out --resume to write it anew")
 IS_A_PHOTO = "it is {photo}, one of the photos to analyse"
 SAME_AS_OUTPUT = "it is also the --output file"
 ANNOTATE_OVER_PHOTO = ("unveil analyze: cannot write --annotate {folder}: the copy of {source} would replace the photo "
@@ -136,6 +167,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="photos analysed at once, one inference thread each (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on with the -o FILE of a run cut short: photos it holds, unchanged since, are not "
+                             "analysed again (a fresh run when FILE does not exist yet)")
     parser.set_defaults(handler=run)
 
 
@@ -153,6 +187,7 @@ class _Result:
     path: Path
     size: tuple[int, int] | None  # (width, height) of the upright photo; None if unreadable
     faces: list
+    key: _resume.Key | None = None  # its size in bytes and modification time before it was read (see --resume)
     failure: Problem | None = None  # why it could not be read
     problems: list[Problem] = field(default_factory=list)  # read, but with these
 
@@ -170,6 +205,7 @@ class _Tally:
     """What the run has done so far: the summary is written from it even when the run is cut short."""
 
     read: int = 0
+    earlier: int = 0  # photos an earlier run analysed, kept in -o (--resume)
     not_read: list[Problem] = field(default_factory=list)
     read_with_problem: list[Problem] = field(default_factory=list)
 
@@ -181,7 +217,8 @@ def run(args: argparse.Namespace) -> int:
     refusal = _refusal(args)
     if refusal:
         return _refuse(refusal)
-    files, skipped = _collect(args.paths)
+    found = _collect(args.paths, args.annotate)
+    files, skipped = found.files, found.problems
     copies = _plan_copies(files, args) if args.annotate else {}
     refusal = _overwrite_refusal(args, files, copies)
     if refusal:
@@ -199,22 +236,29 @@ def run(args: argparse.Namespace) -> int:
             if analyzer is None:
                 print(shown("unveil analyze: no image files found in " + ", ".join(map(str, args.paths))), file=sys.stderr)
                 _report(skipped, [], total=len(skipped), errors=errors)
+                _say_left_out(found)
                 return 1
-            out = _open_target(args.output, "--output", stack) if args.output else sys.stdout
+            output_format = args.format or ("csv" if args.output and args.output.suffix.lower() == ".csv" else "jsonl")
+            columns = _columns(analyzer.emotion_model.classes)
+            todo, earlier = _to_do(args.output, output_format, columns, files) if args.resume else (list(files), 0)
+            out = _open_target(args.output, "--output", stack, append=args.resume) if args.output else sys.stdout
         except _Refused as refused:
             return _refuse(str(refused))
-        tally, refused = _Tally(), {}
+        tally, refused = _Tally(earlier=earlier), {}
         try:
             with _writing(f"--output {args.output}" if args.output else STANDARD_OUTPUT, refused):
-                _analyse_into(out, analyzer, copies, args, files=list(files), tally=tally)
+                # --resume goes on with a CSV file's rows under the header it has
+                header = not (args.resume and args.output.stat().st_size)
+                writer = _Writer(out, output_format, columns, header=header)
+                _analyse_into(writer, analyzer, copies, args, files=todo, tally=tally)
         finally:  # also when cut short (Ctrl-C, an error, stdout closed, a full disk): what was found is not lost
             with _writing(f"--errors {args.errors}", refused):
-                _summarise(tally, len(files), skipped, errors)
+                _summarise(tally, len(todo), found, errors, args.output)
     for what, detail in refused.items():
         print(shown(WRITE_REFUSED.format(what=what, detail=detail)), file=sys.stderr)
     if STANDARD_OUTPUT in refused:
         _discard_stdout()
-    return 0 if tally.read and not refused else 1
+    return 0 if (tally.read or tally.earlier) and not refused else 1
 
 
 def _refuse(message: str) -> int:
@@ -222,11 +266,9 @@ def _refuse(message: str) -> int:
     return 2
 
 
-def _analyse_into(out: TextIO, analyzer, copies: dict[Path, _Copy], args: argparse.Namespace, *,
+def _analyse_into(writer: _Writer, analyzer, copies: dict[Path, _Copy], args: argparse.Namespace, *,
                   files: list[Path], tally: _Tally) -> None:
-    """Write the results of `files` to `out`, counting in `tally` as each photo is done."""
-    output_format = args.format or ("csv" if args.output and args.output.suffix.lower() == ".csv" else "jsonl")
-    writer = _Writer(out, output_format, analyzer.emotion_model.classes)
+    """Write the results of `files` with `writer`, counting in `tally` as each photo is done."""
     for result in _progress(_analyse_all(analyzer, files, copies, args.jobs), len(files), args.no_progress):
         tally.read_with_problem += result.problems
         if result.failure is not None:
@@ -234,7 +276,6 @@ def _analyse_into(out: TextIO, analyzer, copies: dict[Path, _Copy], args: argpar
             continue
         writer.write(result)
         tally.read += 1  # once its line is out: a run cut short while writing it has not done it
-    out.flush()
 
 
 def _refusal(args: argparse.Namespace) -> str | None:
@@ -243,6 +284,8 @@ def _refusal(args: argparse.Namespace) -> str | None:
 
     if args.jobs < 1:
         return JOBS_TOO_FEW
+    if args.resume and args.output is None:
+        return RESUME_NEEDS_OUTPUT
     size = args.min_face_size
     if size is not None and not (math.isfinite(size) and size >= MIN_FACE_SIZE_LIMIT):
         return MIN_FACE_SIZE_INVALID.format(minimum=MIN_FACE_SIZE_LIMIT, value=f"{size:g}")
@@ -313,14 +356,15 @@ class _Refused(Exception):
     """An output file that cannot be opened for writing; the message is the line to print."""
 
 
-def _open_target(path: Path, option: str, stack: contextlib.ExitStack) -> TextIO:
+def _open_target(path: Path, option: str, stack: contextlib.ExitStack, *, append: bool = False) -> TextIO:
     """`path` opened for writing, closed with `stack`; _Refused with the line to print if it cannot be. Every
     write to it is flushed inside _writing, so what its close could still be refused was refused and said there.
 
     A file name's byte that is not UTF-8 (a lone surrogate in Python) is written as its JSON escape (\\udce9), as the
     terminal shows it: strict UTF-8 stopped the run at that photo with UnicodeEncodeError."""
     try:
-        handle = open(path, "w", newline="", encoding="utf-8", errors=UNENCODABLE, opener=owner_only)
+        handle = open(path, "a" if append else "w", newline="", encoding="utf-8", errors=UNENCODABLE,
+                      opener=owner_only)
     except OSError as exc:
         raise _Refused(CANNOT_WRITE.format(option=option, path=path, detail=exc.strerror or exc)) from None
     stack.callback(_close_quietly, handle)
@@ -330,6 +374,53 @@ def _open_target(path: Path, option: str, stack: contextlib.ExitStack) -> TextIO
 def _close_quietly(handle: TextIO) -> None:
     with contextlib.suppress(OSError):
         handle.close()
+
+
+def _to_do(output: Path, output_format: str, columns: list[str], files: dict[Path, Path]) -> tuple[list[Path], int]:
+    """--resume: the photos of `files` that `output` does not hold yet, and how many it does. Records of photos
+    changed since, and a last record cut off, are taken out of `output` first (_resume)."""
+    try:
+        earlier = _resume.read(output, output_format, columns)
+    except _resume.ResumeRefused as exc:
+        raise _Refused(RESUME_REFUSED.format(path=output, detail=exc)) from None
+    except OSError as exc:
+        raise _Refused(CANNOT_WRITE.format(option="--output", path=output, detail=exc.strerror or exc)) from None
+    if earlier is None:
+        return list(files), 0
+    current = {}
+    for path in files:
+        status = _status(path)
+        if not isinstance(status, Problem):
+            current[_written_source(path, output_format)] = _key(status)
+    kept = earlier.kept(current)
+    if earlier.cut or len(kept) < len(earlier.records):
+        try:
+            _resume.replace(output, earlier, kept)
+        except OSError as exc:
+            raise _Refused(CANNOT_WRITE.format(option="--output", path=output, detail=exc.strerror or exc)) from None
+    done = earlier.done(current)
+    todo = [path for path in files if _written_source(path, output_format) not in done]
+    return todo, len(files) - len(todo)
+
+
+def _written_source(path: Path, output_format: str) -> str:
+    """`path` as the output reads back: JSON gives the name itself back; a CSV cell is the text written."""
+    if output_format == "jsonl":
+        return str(path)
+    from fer_core.render import spreadsheet_cell
+
+    return spreadsheet_cell(str(path)).encode("utf-8", UNENCODABLE).decode("utf-8")
+
+
+def _key(status: os.stat_result) -> _resume.Key:
+    """A photo's size in bytes and modification time (UTC, to the nanosecond the file system keeps), as written;
+    a time outside the years 1 to 9999 (a camera's clock gone wrong) as its nanoseconds since 1970."""
+    seconds, nanoseconds = divmod(status.st_mtime_ns, 1_000_000_000)
+    try:
+        when = datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, ValueError, OSError):
+        return str(status.st_size), str(status.st_mtime_ns)
+    return str(status.st_size), f"{when:%Y-%m-%dT%H:%M:%S}.{nanoseconds:09d}Z"
 
 
 @contextlib.contextmanager
@@ -364,33 +455,61 @@ def _analyzer(args: argparse.Namespace):
     return FaceAnalyzer(detector=detector, emotion_model=args.emotion_model, identity_model=False, threads=1)
 
 
-def _collect(paths: list[Path]) -> tuple[dict[Path, Path], list[Problem]]:
-    """Image files (each mapped to the name it gets under --annotate) and the paths that cannot be analysed."""
-    files: dict[Path, Path] = {}
-    problems: list[Problem] = []
+@dataclass
+class _Found:
+    """What the paths given hold: image files (each mapped to the name it gets under --annotate), the paths that
+    cannot be analysed, and what was left out on purpose (said after the lists)."""
+
+    files: dict[Path, Path] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    own_copies: list[Path] = field(default_factory=list)  # the --annotate folder, met inside a folder searched
+    apple_double: int = 0  # ._NAME files
+
+
+def _collect(paths: list[Path], annotate: Path | None) -> _Found:
+    found = _Found()
+    # The --annotate folder inside a folder given holds the copies of an earlier run: searched, they were analysed as
+    # photos, and the run was refused (a copy would replace a "photo", the copy before it).
+    own = _identity(annotate) if annotate is not None else None
     for path in paths:
         status = _status(path)
         if isinstance(status, Problem):
-            problems.append(status)
+            found.problems.append(status)
         elif stat.S_ISDIR(status.st_mode):
-            found: list[Path] = []
-            _search(path, status, found, problems, ancestors={}, searched={})
-            for image in sorted(found):
-                files.setdefault(image, Path(path.resolve().name or "root") / image.relative_to(path))
+            images: list[Path] = []
+            _search(path, status, images, found, own=own, ancestors={}, searched={})
+            for image in sorted(images):
+                found.files.setdefault(image, Path(path.resolve().name or "root") / image.relative_to(path))
         elif stat.S_ISREG(status.st_mode):
-            files.setdefault(path, Path(path.name))  # a file named explicitly is tried whatever its suffix
+            found.files.setdefault(path, Path(path.name))  # a file named explicitly is tried whatever its suffix
         else:
-            problems.append(_not_a_file(path, status))
-    return files, problems
+            found.problems.append(_not_a_file(path, status))
+    return found
 
 
-def _search(folder: Path, status: os.stat_result, found: list[Path], problems: list[Problem], *,
+# The first bytes of an AppleDouble file (RFC 1740): what macOS writes as ._NAME beside NAME on FAT, exFAT and
+# network disks, which have no place for a file's metadata. A library copied from a Mac holds one per photo.
+_APPLE_DOUBLE_MAGIC = b"\x00\x05\x16\x07"
+
+
+def _apple_double(path: Path) -> bool:
+    if not path.name.startswith("._"):
+        return False
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(len(_APPLE_DOUBLE_MAGIC)) == _APPLE_DOUBLE_MAGIC
+    except OSError:
+        return False  # tried as a photo, and listed with its reason
+
+
+def _search(folder: Path, status: os.stat_result, images: list[Path], found: _Found, *, own: tuple[int, int] | None,
             ancestors: dict[tuple[int, int], Path], searched: dict[tuple[int, int], Path]) -> None:
-    """Add the image files under `folder` to `found` and what cannot be searched to `problems`.
+    """Add the image files under `folder` to `images`, and what cannot be searched or is left out to `found`.
 
     Folders are told apart by (device, inode), so a link is followed once: back to a folder on the
-    way down it is a loop, to one searched before it is a repeat.
+    way down it is a loop, to one searched before it is a repeat. The --annotate folder is never searched.
     """
+    problems = found.problems
     key = (status.st_dev, status.st_ino)
     searched[key] = folder
     try:
@@ -409,14 +528,19 @@ def _search(folder: Path, status: os.stat_result, found: list[Path], problems: l
             inner = (entry.st_dev, entry.st_ino)
             if inner in ancestors:
                 problems.append(Problem(path, LINK_LOOP, REASON_FOLDER_LOOP.format(folder=ancestors[inner])))
+            elif inner == own:
+                found.own_copies.append(path)
             elif inner in searched:
                 problems.append(Problem(path, REPEATED_FOLDER, REASON_REPEATED_FOLDER.format(folder=searched[inner])))
             else:
-                _search(path, entry, found, problems, ancestors=ancestors, searched=searched)
+                _search(path, entry, images, found, own=own, ancestors=ancestors, searched=searched)
         elif path.suffix.lower() not in IMAGE_SUFFIXES:
             continue  # not a photo by its name, like readme.txt
         elif stat.S_ISREG(entry.st_mode):
-            found.append(path)
+            if _apple_double(path):
+                found.apple_double += 1
+            else:
+                images.append(path)
         else:
             problems.append(_not_a_file(path, entry))
 
@@ -458,6 +582,9 @@ def _analyse_one(analyzer, path: Path, copy: _Copy | None) -> _Result:
     from fer_core import ImageError
     from fer_core.images import NOT_AN_IMAGE, load_image, page_count
 
+    status = _status(path)  # before it is read: a photo changed while being read is not taken as done (--resume)
+    if isinstance(status, Problem):  # gone since the folder was listed
+        return _Result(path, None, [], failure=status)
     try:
         rgb = load_image(path)
         pages = page_count(path)
@@ -466,7 +593,7 @@ def _analyse_one(analyzer, path: Path, copy: _Copy | None) -> _Result:
         if reason == NOT_AN_IMAGE and path.suffix.lower() in VIDEO_SUFFIXES:
             reason = REASON_A_VIDEO
         return _Result(path, None, [], failure=Problem(path, UNREADABLE_IMAGE, reason))
-    result = _Result(path, (rgb.shape[1], rgb.shape[0]), analyzer.analyze(rgb))
+    result = _Result(path, (rgb.shape[1], rgb.shape[0]), analyzer.analyze(rgb), _key(status))
     if pages > 1:
         result.problems.append(Problem(path, PAGES_NOT_READ, REASON_PAGES_NOT_READ.format(pages=pages)))
     problem = _save_copy(rgb, result.faces, path, copy) if copy is not None else None
@@ -491,27 +618,43 @@ def _progress(results: Iterator[_Result], total: int, disabled: bool) -> Iterato
     return tqdm(results, total=total, unit="photo", disable=disabled, file=sys.stderr, dynamic_ncols=True)
 
 
+def _columns(classes: tuple[str, ...]) -> list[str]:
+    """The CSV columns: a face's, then the photo file's size and modification time (which --resume compares)."""
+    return [*_BASE_COLUMNS, *(f"p_{c}" for c in classes), *_FILE_COLUMNS]
+
+
 class _Writer:
-    def __init__(self, out: TextIO, output_format: str, classes: tuple[str, ...]) -> None:
+    """Each photo's record (a JSON line, or its CSV rows) in one write, flushed at once: a run stopped any way at all
+    (kill -9 too) leaves whole records, but for the one being written then, which --resume drops."""
+
+    def __init__(self, out: TextIO, output_format: str, columns: list[str], *, header: bool) -> None:
         self._out = out
         self._format = output_format
-        if output_format == "csv":
-            columns = [*_BASE_COLUMNS, *(f"p_{c}" for c in classes)]
-            self._csv = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-            self._csv.writeheader()
+        self._columns = columns
+        if output_format == "csv" and header:
+            csv.writer(out).writerow(columns)
+            out.flush()
 
     def write(self, result: _Result) -> None:
         from fer_core.render import face_records, spreadsheet_cell
 
+        size, modified = result.key
         rows = face_records(result.faces, source=str(result.path), recognition=False)
         if self._format == "csv":
+            record = io.StringIO()
+            writer = csv.DictWriter(record, fieldnames=self._columns, extrasaction="ignore")
             rows = rows or [{"source": str(result.path), "face": 0}]
-            self._csv.writerows({key: spreadsheet_cell(value) for key, value in row.items()} for row in rows)
-            return
-        width, height = result.size
-        faces = [{k: v for k, v in row.items() if k != "source"} for row in rows]
-        line = {"source": str(result.path), "width": width, "height": height, "faces": faces}
-        self._out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            writer.writerows({**{key: spreadsheet_cell(value) for key, value in row.items()},
+                              "bytes": size, "modified": modified} for row in rows)
+            text = record.getvalue()
+        else:
+            width, height = result.size
+            faces = [{k: v for k, v in row.items() if k != "source"} for row in rows]
+            line = {"source": str(result.path), "bytes": int(size), "modified": modified, "width": width,
+                    "height": height, "faces": faces}
+            text = json.dumps(line, ensure_ascii=False) + "\n"
+        self._out.write(text)
+        self._out.flush()
 
 
 def _save_annotated(rgb, faces: list, target: Path) -> None:
@@ -526,12 +669,28 @@ def _save_annotated(rgb, faces: list, target: Path) -> None:
             image.save(handle, format="PNG")  # _plan_copies named it .png
 
 
-def _summarise(tally: _Tally, photos: int, skipped: list[Problem], errors: TextIO | None) -> None:
-    """_report of a run over `photos` image files, saying first how far it got if it stopped early."""
+def _summarise(tally: _Tally, photos: int, found: _Found, errors: TextIO | None, output: Path | None) -> None:
+    """_report of a run over `photos` image files, saying first how far it got if it stopped early, then what was
+    left out on purpose, what the run did, and (cut short, with -o) how to go on."""
     done = tally.read + len(tally.not_read)
     if done < photos:
         print(STOPPED_AFTER.format(done=done, total=photos), file=sys.stderr)
-    _report([*skipped, *tally.not_read], tally.read_with_problem, total=photos + len(skipped), errors=errors)
+    not_read = [*found.problems, *tally.not_read]
+    _report(not_read, tally.read_with_problem, total=photos + len(found.problems), errors=errors)
+    _say_left_out(found)
+    counts = {"analysed": tally.read, "not_read": len(not_read), "noted": len(tally.read_with_problem)}
+    line = (SUMMARY_RESUMED.format(earlier=tally.earlier, output=output, **counts) if tally.earlier
+            else SUMMARY.format(**counts))
+    print(shown(line), file=sys.stderr)
+    if done < photos and output is not None:
+        print(shown(RESUME_HINT.format(count=tally.earlier + tally.read, output=output)), file=sys.stderr)
+
+
+def _say_left_out(found: _Found) -> None:
+    for folder in found.own_copies:
+        print(shown(OWN_COPIES_NOT_SEARCHED.format(folder=folder)), file=sys.stderr)
+    if found.apple_double:
+        print(APPLE_DOUBLE_LEFT_OUT.format(count=found.apple_double), file=sys.stderr)
 
 
 def _report(not_read: list[Problem], read_with_problem: list[Problem], *, total: int, errors: TextIO | None) -> None:

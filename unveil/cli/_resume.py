@@ -1,0 +1,135 @@
+"""`unveil analyze --resume -o FILE`: what an earlier run left in FILE, so that a run cut short (Ctrl-C, a crash,
+kill -9, a power cut) goes on where it stopped instead of analysing hours of photos again.
+
+A photo is done when FILE holds its record (its JSON line, or its CSV rows) under the same path, with the size in
+bytes and the modification time the file has now: a photo edited since (turned, cropped) is analysed again and its
+record replaced. Records of photos this run is not given stay as they are. A last record cut off (its line not
+ended: the run was killed while writing it) is dropped, and its photo analysed again.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# Why a file cannot be continued (the detail of analyze.RESUME_REFUSED).
+NOT_JSON_LINE = "line {line} is not a JSON line of unveil analyze"
+OTHER_COLUMNS = "its columns are not those this run writes (another emotion model, or an older unveil)"
+NOT_CSV_ROW = "row {line} does not have the {count} columns of the header"
+NOT_UTF_8 = "it is not UTF-8 text"
+
+# A photo's key: its size in bytes and modification time as the output writes them (`bytes`, `modified`).
+Key = tuple[str, str]
+
+
+class ResumeRefused(Exception):
+    """FILE is not an output of unveil analyze in this run's format: the message says why."""
+
+
+@dataclass
+class _Record:
+    source: str  # as written: the JSON string decoded, or the CSV cell
+    key: Key | None  # None: written without one (an older unveil)
+    lines: list  # the JSON line's text, or the CSV rows
+
+
+@dataclass
+class Earlier:
+    """The records of an earlier run, in the order they were written."""
+
+    output_format: str
+    header: list[str] | None
+    records: list[_Record]
+    cut: bool  # the last record was cut off and dropped
+
+    def done(self, current: dict[str, Key]) -> set[str]:
+        """The sources of `current` (this run's photos, as written, with their keys now) already analysed."""
+        return {record.source for record in self.records if record.key is not None
+                and current.get(record.source) == record.key}
+
+    def kept(self, current: dict[str, Key]) -> list[_Record]:
+        """The records that stay: those done, and those of photos this run is not given."""
+        return [record for record in self.records if record.source not in current
+                or (record.key is not None and current[record.source] == record.key)]
+
+    def write(self, stream: io.TextIOBase, records: list[_Record]) -> None:
+        if self.output_format == "csv":
+            writer = csv.writer(stream)
+            writer.writerow(self.header)
+            writer.writerows(row for record in records for row in record.lines)
+        else:
+            stream.writelines(line + "\n" for record in records for line in record.lines)
+
+
+def read(path: Path, output_format: str, columns: list[str]) -> Earlier | None:
+    """The records in `path`, None when it does not exist or is empty; ResumeRefused when it is not an output of
+    unveil analyze in `output_format` with these CSV `columns`."""
+    try:
+        with open(path, encoding="utf-8", newline="") as stream:
+            text = stream.read()
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise ResumeRefused(NOT_UTF_8) from None
+    if not text:
+        return None
+    cut = not text.endswith("\n")
+    return _csv(text, columns, cut) if output_format == "csv" else _jsonl(text, cut)
+
+
+def _jsonl(text: str, cut: bool) -> Earlier:
+    # Split at line breaks only: str.splitlines would also split at a U+2028 in a file name, written as it is. What
+    # follows the last line break is the line cut off (or nothing).
+    records = []
+    for number, line in enumerate(text.split("\n")[:-1], start=1):
+        try:
+            value = json.loads(line)
+            source = value["source"]
+        except (ValueError, TypeError, KeyError):
+            raise ResumeRefused(NOT_JSON_LINE.format(line=number)) from None
+        key = (str(value["bytes"]), str(value["modified"])) if "bytes" in value and "modified" in value else None
+        records.append(_Record(source, key, [line]))
+    return Earlier("jsonl", None, records, cut=cut)
+
+
+def _csv(text: str, columns: list[str], cut: bool) -> Earlier:
+    rows = list(csv.reader(io.StringIO(text)))
+    if rows[0] != columns:
+        raise ResumeRefused(OTHER_COLUMNS)
+    partial = rows.pop() if cut else None  # the csv module gives back what it read of a row cut off
+    source, size, modified = (columns.index(name) for name in ("source", "bytes", "modified"))
+    records: list[_Record] = []
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(columns):
+            raise ResumeRefused(NOT_CSV_ROW.format(line=number, count=len(columns)))
+        key = (row[size], row[modified])
+        if records and records[-1].source == row[source] and records[-1].key == key:
+            records[-1].lines.append(row)  # the next face of the same photo
+        else:
+            records.append(_Record(row[source], key, [row]))
+    if partial is not None and records and records[-1].source.startswith(partial[0]):
+        records.pop()  # the row cut off may be a face of the last photo: without it that photo's record is not whole
+    return Earlier("csv", columns, records, cut=cut)
+
+
+def replace(path: Path, earlier: Earlier, records: list[_Record]) -> None:
+    """Write `records` over `path` as a whole: into a new file beside it, then renamed onto it, so that a run killed
+    meanwhile leaves the file as it was. The file keeps its mode (0600 as made, or what its owner gave it)."""
+    target = path.resolve()
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".resume", dir=target.parent)  # 0600
+    try:
+        with open(handle, "w", encoding="utf-8", newline="") as stream:
+            earlier.write(stream, records)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
