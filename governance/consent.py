@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from fer_core import UnveilError
-from fer_core.store import FamilyStore, same_name
+from fer_core.store import FamilyStore, PersonNotFoundError, same_name
 from governance import audit_log, clock, erasure
 
 RELATIONS = ("self", "guardian")
@@ -321,6 +321,65 @@ def ledger(store: FamilyStore) -> list[LedgerRow]:
         record = latest(store, person.id)
         rows.append(LedgerRow(person.id, person.name, record, status(record, now)))
     return rows
+
+
+# How many days ahead the front ends say that a member's consent ends (ending_soon): the app above its pages,
+# `unveil consent list` and `unveil family list` beside the member, `unveil retention sweep` in its report, and the
+# daily sweeps of `unveil watch` and `unveil serve` in their log. The first sweep after a consent's last day erases the
+# member, and a renewal needs whoever gives it (from the day a child decides for themself, the member in person): two
+# weeks lets a household that opens the app once a week see it twice, and reach that person in time. Not a retention
+# setting (governance.retention.KINDS): those say how long data is kept, and this keeps and removes nothing.
+ENDING_NOTICE_DAYS = 14
+# When a consent's last day comes, from the user's today, as the lists and the app say it ("ends tomorrow").
+ENDS_TODAY = "today"
+ENDS_TOMORROW = "tomorrow"
+ENDS_IN = "in {days} days"
+
+
+@dataclass(frozen=True)
+class Ending:
+    """A member whose governing consent ends soon (ending_soon)."""
+
+    person_id: str
+    name: str  # for the people reading the lists and the app: never logged
+    last_day: date  # the consent's last day on the user's calendar (until_day); the next sweep after it erases them
+    days_left: int  # from the user's today to last_day: 0 when it ends today
+    given_by: str
+    # It ends because its subject decides for themself from the day after (ConsentRecord.adult_on): only their own
+    # consent can follow it, not the guardian's.
+    by_themself: bool
+
+    @property
+    def when(self) -> str:
+        """ENDS_TODAY, ENDS_TOMORROW or ENDS_IN."""
+        return {0: ENDS_TODAY, 1: ENDS_TOMORROW}.get(self.days_left) or ENDS_IN.format(days=self.days_left)
+
+
+def ending_soon(store: FamilyStore, *, within_days: int = ENDING_NOTICE_DAYS, zone: tzinfo | None = None) -> list[Ending]:
+    """Each member whose consent in force ends within `within_days` days of the user's today (in `zone`, None: this
+    machine's time zone), soonest first: its last day no later than that many days from today. Nobody while the
+    date is not settled (unsettled_date): the clock may then be years off, the sweep erases no one for the date's
+    sake, and a renewal is refused, so a day said would be false. A consent not in force (ended, not yet in force,
+    missing) is not ending: the lists say what became of it."""
+    if unsettled_date(store) is not None:
+        return []
+    now = store_now(store)
+    today = local_day(now, zone)
+    endings = []
+    for person in store.people(errors="skip"):
+        try:
+            record = latest(store, person.id)
+        except PersonNotFoundError:  # erased since the list was read (a sweep's thread, another session)
+            continue
+        if status(record, now) != "active":
+            continue
+        last_day = until_day(record, zone)
+        # In force, its end is after now; a day before today only where its adult_on is another zone's midnight.
+        days_left = max((last_day - today).days, 0)
+        if days_left <= within_days:
+            endings.append(Ending(person.id, person.name, last_day, days_left, record.given_by,
+                                  record.adult_on is not None and record.ends_at == record.adult_on))
+    return sorted(endings, key=lambda ending: ending.last_day)
 
 
 def record_consent(store: FamilyStore, person_id: str, record: ConsentRecord, *, event: str = "consent_granted") -> str:
