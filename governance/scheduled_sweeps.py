@@ -6,13 +6,17 @@ they run (a member whose consent ended is not named meanwhile either way: family
 
 Each sweep is governance.retention.sweep, audit-logged as any other. It never confirms the date: when the clock has
 jumped, what only the date would remove waits for a person (`unveil retention sweep --date-is-right`), and the log
-says so. The log holds counts and error kinds only, never a name (SweepReport.names only reaches the app's receipts).
+says so. After each sweep it says, a line per day, how many members' consents end on which of the next
+consent.ENDING_NOTICE_DAYS days: the household that reads only this log hears of it before the sweep after that day
+erases them. The log holds counts, days and error kinds only, never a name (SweepReport.names only reaches the app's
+receipts; `unveil consent list` names those whose consent ends).
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
+from collections import Counter
 
 from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreFullError, StoreLockedError
 from governance import consent, retention
@@ -40,6 +44,13 @@ FULL = ("retention sweep: the disk holding the family store is full, so nothing 
         "again in {minutes:.0f} minutes)")
 # A stored retention period the sweep refuses (retention.RetentionError: its message names the kind and the days only).
 NOT_APPLIED = "retention sweep: {reason}; tried again in {minutes:.0f} minutes"
+# After each day's sweep, for a household that runs no app: each day within consent.ENDING_NOTICE_DAYS on which members'
+# consents end (their last day, this machine's calendar), how many, never who: `unveil consent list` names them.
+ENDING = ("retention sweep: {count} member's consent ends on {day}; the first sweep after that day erases them unless "
+          "it is renewed: unveil consent list")
+ENDING_MANY = ("retention sweep: {count} members' consents end on {day}; the first sweep after that day erases them "
+               "unless they are renewed: unveil consent list")
+ENDING_UNREAD = "retention sweep: the consents ending soon could not be read ({kind})"
 
 
 def removed_text(removed: dict[str, int]) -> str:
@@ -105,7 +116,19 @@ class ScheduledSweeps:
             log.info(REMOVED.format(removed=removed_text(report.removed)))
         if report.date_check is not None:
             log.warning(DATE_WAITS.format(question=report.date_check.text()))
+        self._log_endings()
         return report
+
+    def _log_endings(self) -> None:
+        """ENDING (or ENDING_MANY) for each day on which consents end soon (consent.ending_soon: none while the date is
+        not settled); ENDING_UNREAD, with the error's type only, when they cannot be read."""
+        try:
+            endings = consent.ending_soon(self._store)
+        except Exception as exc:  # the sweep is done and the front end runs on; a message may quote stored text
+            log.warning(ENDING_UNREAD.format(kind=type(exc).__name__))
+            return
+        for day, count in Counter(ending.last_day for ending in endings).items():
+            log.warning((ENDING if count == 1 else ENDING_MANY).format(count=count, day=day))
 
     def running(self, *, check_s: float = SWEEP_CHECK_S) -> contextlib.AbstractContextManager[None]:
         """A background thread that calls run_if_due every `check_s` seconds until the block ends (a sweep under way

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreDamagedError, StoreFullError
-from governance import family, retention
+from governance import consent, family, retention
 from governance import scheduled_sweeps as scheduled
 from governance.consent import ConsentRecord, store_now
 from governance.scheduled_sweeps import ScheduledSweeps
@@ -29,8 +29,9 @@ def _sweeps(store) -> list[dict]:
 
 
 def test_a_sweep_when_started_then_one_a_day_on_the_stores_clock(store, clock, caplog):
-    _enrol(store, "Zoë Day", days=1)
+    zoe = _enrol(store, "Zoë Day", days=1)
     _enrol(store, "Long Stay", days=1000)
+    zoes_last_day = consent.until_day(consent.latest(store, zoe))
     sweeps = ScheduledSweeps(store)
     caplog.set_level(logging.INFO, logger="unveil.retention")
 
@@ -46,7 +47,8 @@ def test_a_sweep_when_started_then_one_a_day_on_the_stores_clock(store, clock, c
     assert report is not None and report.removed["consent_expired"] == 1
     assert [p.name for p in store.people()] == ["Long Stay"]
     assert len(_sweeps(store)) == 2
-    assert caplog.messages == [scheduled.REMOVED.format(removed="1 member whose consent expired")]
+    assert caplog.messages == [scheduled.ENDING.format(count=1, day=zoes_last_day),  # said at the first sweep
+                               scheduled.REMOVED.format(removed="1 member whose consent expired")]
     assert "Zoë" not in caplog.text
 
     clock.advance(days=-2)  # the clock went back: the day is counted again from now
@@ -119,6 +121,7 @@ def test_a_clock_that_jumped_removes_nothing_and_says_how_to_confirm_the_date(st
     _enrol(store, "Short Stay", days=10)
     ScheduledSweeps(store).run_if_due()
     clock.advance(days=400)
+    caplog.clear()  # the first sweep said that Short Stay's consent ends in 10 days
     caplog.set_level(logging.INFO, logger="unveil.retention")
 
     report = ScheduledSweeps(store).run_if_due()  # a restart on the jumped clock
@@ -179,4 +182,43 @@ def test_an_unexpected_error_is_logged_by_kind_and_tried_again_later_not_raised(
     assert sweeps.run_if_due() is None
     assert len(calls) == 1
     assert caplog.messages == [scheduled.FAILED.format(kind="KeyError", minutes=10)]
+    assert "Zoë" not in caplog.text
+
+
+def test_each_sweep_logs_how_many_consents_end_on_which_day_never_who(store, clock, caplog):
+    """A household that runs only `unveil watch` or `unveil serve` read nothing before a member's consent ended and the
+    next sweep erased them. Each day's sweep now logs, a line per day, how many consents end on which of the next
+    consent.ENDING_NOTICE_DAYS days; not in between sweeps, and never a name."""
+    ana, bea = _enrol(store, "Ana Quixbrandt", days=3), _enrol(store, "Bea Quixbrandt", days=3)
+    cai = _enrol(store, "Caio Quixbrandt", days=consent.ENDING_NOTICE_DAYS - 1)
+    _enrol(store, "Dora Quixbrandt", days=consent.ENDING_NOTICE_DAYS + 1)
+    ends = {pid: consent.until_day(consent.latest(store, pid)) for pid in (ana, bea, cai)}
+    assert ends[ana] == ends[bea]
+    sweeps = ScheduledSweeps(store)
+    caplog.set_level(logging.INFO, logger="unveil.retention")
+
+    assert sweeps.run_if_due() is not None
+    assert caplog.messages == [scheduled.ENDING_MANY.format(count=2, day=ends[ana]),
+                               scheduled.ENDING.format(count=1, day=ends[cai])]
+    assert scheduled.ENDING.format(count=1, day="2026-12-20") == (
+        "retention sweep: 1 member's consent ends on 2026-12-20; the first sweep after that day erases them unless it "
+        "is renewed: unveil consent list")
+    clock.advance(days=0.5)
+    assert sweeps.run_if_due() is None and len(caplog.messages) == 2  # no sweep, no line
+    clock.advance(days=1.5)
+    caplog.clear()
+    assert sweeps.run_if_due() is not None  # two days on: Dora's consent now ends within the days said
+    assert len(caplog.messages) == 3 and "quixbrandt" not in caplog.text.lower()
+
+
+def test_consents_ending_that_cannot_be_read_are_logged_by_kind_and_the_sweep_stands(store, caplog, monkeypatch):
+    _enrol(store, "Zoë Day", days=3)
+
+    def failing(_store, **_options):
+        raise KeyError("Zoë Day")  # a message may quote stored text: only the kind is logged
+
+    monkeypatch.setattr(consent, "ending_soon", failing)
+    report = ScheduledSweeps(store).run_if_due()
+    assert report is not None and len(_sweeps(store)) == 1
+    assert caplog.messages == [scheduled.ENDING_UNREAD.format(kind="KeyError")]
     assert "Zoë" not in caplog.text
