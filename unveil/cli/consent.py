@@ -5,6 +5,7 @@ import argparse
 import shlex
 import sys
 from datetime import date
+from typing import TYPE_CHECKING
 
 from governance import consent, family
 from unveil.cli._store_args import (
@@ -15,6 +16,9 @@ from unveil.cli._store_args import (
     reports_errors,
 )
 from unveil.cli._terminal import padded
+
+if TYPE_CHECKING:
+    from fer_core.store import FamilyStore
 
 
 def consent_days(text: str) -> int:
@@ -105,10 +109,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     withdraw.set_defaults(handler=_withdraw)
 
 
+# What `consent list` and `family list` add to the line of a member whose consent ends within
+# consent.ENDING_NOTICE_DAYS days (consent.ending_soon), and say once on stderr: the next sweep after its last day
+# erases them. ENDS_THEMSELF: a guardian's consent ending on the day the member decides for themself.
+ENDS = "  ends {when}"
+ENDS_THEMSELF = "  ends {when}: only their own consent can follow"
+ENDING_NOTE = ("note: {count} consent(s) marked \"ends\" end within {days} days; the first retention sweep after its "
+               "last day erases the member (face prints, thumbnails, kept results) unless it is renewed: unveil consent "
+               "renew WHO --days N (--by-themself where only their own consent can follow)")
+
+
+def ending_marks(store: FamilyStore) -> dict[str, str]:
+    """ENDS or ENDS_THEMSELF by person id, for the members whose consent ends soon (none while the date is not
+    settled), on this machine's calendar."""
+    return {ending.person_id: (ENDS_THEMSELF if ending.by_themself else ENDS).format(when=ending.when)
+            for ending in consent.ending_soon(store)}
+
+
+def note_endings(marks: dict[str, str]) -> None:
+    """ENDING_NOTE on stderr when a member is marked: stdout stays one line per member."""
+    if marks:
+        print(ENDING_NOTE.format(count=len(marks), days=consent.ENDING_NOTICE_DAYS), file=sys.stderr)
+
+
 @reports_errors
 def _list(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         rows = consent.ledger(store)
+        marks = ending_marks(store)
     if not rows:
         print("no consent records: no one is enrolled")
     for row in rows:
@@ -122,7 +150,8 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{padded(row.name, 28)} {row.person_id[:8]}  {row.status:<{consent.STATUS_WIDTH}} "
               f"{consent.local_day(r.given_at)} to {consent.until_day(r)}  "
               f"by {by}{child}  scope {r.scope}  purpose: {r.purpose}"
-              + (f"  decides for themself: {themself}" if themself else ""))
+              + (f"  decides for themself: {themself}" if themself else "") + marks.get(row.person_id, ""))
+    note_endings(marks)
     return 0
 
 

@@ -41,7 +41,7 @@ from unveil.cli._store_args import (
     reports_errors,
 )
 from unveil.cli._terminal import padded, shown
-from unveil.cli.consent import calendar_day, consent_days, note_missing_adult_on
+from unveil.cli.consent import calendar_day, consent_days, ending_marks, note_endings, note_missing_adult_on
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -288,14 +288,17 @@ def _list(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         members = family.members(store)
         damaged = len(store.person_ids()) - len(members)
+        marks = ending_marks(store)
     if not members and not damaged:
         print("no one is enrolled")
     for m in members:
         expiry = f"until {until_day(m.consent)}" if m.consent else ""
         reenrol = NOT_RECOGNISED if model is not None and m.must_reenrol(model) else ""
         print(f"{padded(m.name, 28)} {m.person_id[:8]}  consent {m.consent_status:<{STATUS_WIDTH}} {expiry:<16} "
-              f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {local_day(m.last_seen_at)}{reenrol}")
+              f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {local_day(m.last_seen_at)}{reenrol}"
+              f"{marks.get(m.person_id, '')}")
     # Notes and warnings on stderr: stdout stays one line per member.
+    note_endings(marks)
     for note in family.must_reenrol_notes(members, model) if model is not None else []:
         print(f"note: {note}", file=sys.stderr)
     if model is None and members:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from governance import erasure, retention
+from governance import consent, erasure, retention
 from unveil.cli._store_args import (
     add_store_arguments,
     open_unlocked,
@@ -82,15 +82,19 @@ def _set(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         report = retention.sweep(store, date_confirmed=args.date_is_right)
+        endings = consent.ending_soon(store)
     check = report.date_check
     named = args.names or sys.stdout.isatty()
     print(json_shown({"ran_at": report.ran_at, "removed": report.removed,
                       "receipts": [r.digest for r in report.receipts],
                       "erased": [_erased(who if named else None, r) for who, r in report.named_receipts()],
                       "storage_scrubbed": report.storage_scrubbed,
-                      "waiting_for_the_date": None if check is None else check.waiting}, indent=2))
+                      "waiting_for_the_date": None if check is None else check.waiting,
+                      "consents_ending": [_ending(e, named) for e in endings]}, indent=2))
     if report.receipts and not named:
         print(NAMES_LEFT_OUT.format(count=len(report.receipts)), file=sys.stderr)
+    if endings:
+        print(ENDING_NOTE.format(count=len(endings), days=consent.ENDING_NOTICE_DAYS), file=sys.stderr)
     if report.receipts and not report.storage_scrubbed:
         print(erasure.SCRUB_PENDING_NOTE.format(seq=report.receipts[-1].audit_seq), file=sys.stderr)
     if check is not None:  # exits 1, so that a scheduled sweep that waits does not pass unnoticed
@@ -105,6 +109,18 @@ DATE_IS_RIGHT_HOW = "To confirm it: unveil retention sweep --date-is-right"
 # the name would be kept in a log file or the journal, in clear, long after the erasure: there, only with --names.
 NAMES_LEFT_OUT = ("note: {count} member(s) erased (see \"erased\"): their names are printed only to a terminal, so that "
                   "no log keeps them; run with --names to print them here")
+
+
+# Who the next sweeps erase unless their consent is renewed: "consents_ending" lists them (named as "erased" is).
+ENDING_NOTE = ("note: {count} member(s) whose consent ends within {days} days (see \"consents_ending\"): the first "
+               "sweep after its last day erases them unless it is renewed; unveil consent list marks them")
+
+
+def _ending(ending: consent.Ending, named: bool) -> dict:
+    """One member whose consent ends soon: their name (None when left out, as "erased"), id, its last day on this
+    machine's calendar, and whether only their own consent can follow it (the day they decide for themself)."""
+    return {"name": ending.name if named else None, "id": ending.person_id, "last_day": ending.last_day.isoformat(),
+            "only_their_own_consent_can_follow": ending.by_themself}
 
 
 def _erased(who: str | None, receipt: erasure.ErasureReceipt) -> dict:
