@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from governance import consent
 from unveil.app.session import plural
+from unveil.app.text import shown
 
 if TYPE_CHECKING:
     from fer_core.store import FamilyStore
@@ -103,6 +104,35 @@ CLOCK_BEHIND_FORM = (f"The clock reads more than {consent.clock.CLOCK_GAP_DAYS} 
 DATE_IN_QUESTION_FORM = (f"The clock reads more than {consent.clock.CLOCK_GAP_DAYS} days after this store was last used, "
                          "so the date is in question, and a consent given now would carry it. Confirm the date (\"The "
                          "date is right\") or set the clock right first.")
+
+# Above every page while the store is unlocked (the router, widgets.consent_endings_notice): each member whose consent
+# ends within consent.ENDING_NOTICE_DAYS days (governance.consent.ending_soon; nobody while the date is not settled),
+# with a link to the Family page, where the consent form renews it. The day after its last day they are no longer named,
+# and the first sweep then (each day the app, `unveil watch` or `unveil serve` runs, or at the next unlock) erases them.
+ENDING_HEADING = ("**Consents ending soon.** The day after a member's consent ends they are no longer named, and the "
+                  "next retention sweep erases them: their face prints, thumbnails and the kept results that name them. "
+                  "To keep them, renew it on the Family page (\"Renew consent or change scope\").")
+ENDING_MEMBER = "- The consent of {name} ends {when}, on {day:%Y-%m-%d}."
+ENDING_THEMSELF = ("- {name} decides for themself from {next:%Y-%m-%d}, so the consent given by {given_by} (guardian) "
+                   "ends {when}, on {day:%Y-%m-%d}: from then only their own consent keeps them (renewed as given by "
+                   "{name}).")
+ENDING_LINK = "Renew a consent on the Family page"
+
+
+def ending_notice(endings: Sequence[consent.Ending]) -> str | None:
+    """ENDING_HEADING over a line for each member whose consent ends soon (ENDING_MEMBER, or ENDING_THEMSELF when it
+    ends because they decide for themself), as Markdown, names shown as written; None when there is none."""
+    if not endings:
+        return None
+    lines = []
+    for ending in endings:
+        name = shown(ending.name)
+        if ending.by_themself:
+            lines.append(ENDING_THEMSELF.format(name=name, next=ending.last_day + timedelta(days=1), when=ending.when,
+                                                given_by=shown(ending.given_by), day=ending.last_day))
+        else:
+            lines.append(ENDING_MEMBER.format(name=name, when=ending.when, day=ending.last_day))
+    return ENDING_HEADING + "\n\n" + "\n".join(lines)
 
 
 def member_label(member: Member, zone: tzinfo | None = None) -> str:

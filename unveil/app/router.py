@@ -35,16 +35,18 @@ def run() -> None:
 
         st.navigation([st.Page(refusal, title="Unveil", url_path="unveil")], position="hidden").run()
         return
+    family = st.Page(_PAGES / "family.py", title="Family", icon=":material/group:")
     page = st.navigation([
         st.Page(_PAGES / "analyze.py", title="Analyze", icon=":material/photo_camera:", default=True),
         st.Page(_PAGES / "video.py", title="Video", icon=":material/movie:"),
         st.Page(_PAGES / "live.py", title="Live", icon=":material/live_tv:"),
         st.Page(_PAGES / "kept.py", title="Kept results", icon=":material/inventory_2:"),
-        st.Page(_PAGES / "family.py", title="Family", icon=":material/group:"),
+        family,
         st.Page(_PAGES / "governance.py", title="Governance", icon=":material/policy:"),
         st.Page(_PAGES / "explain.py", title="Explain", icon=":material/insights:"),
     ])
     widgets.sweep_if_due()
     widgets.sidebar_status()
     widgets.new_session_notice()
+    widgets.consent_endings_notice(family)  # on every page, after the day's sweep (which may settle the date)
     page.run()

@@ -18,6 +18,7 @@ from fer_core.model_files import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir, others_can_write
 from governance import consent, enrolment, family
 from governance.scheduled_sweeps import ScheduledSweeps
+from unveil.app import consents as app_consents
 from unveil.app import photos, tables
 from unveil.app import session as app_session
 from unveil.app.enrolment import CameraShots, user_zone
@@ -331,6 +332,23 @@ def new_session_notice() -> None:
     message = st.session_state[NOTICE]
     if message:
         st.info(message, icon=":material/restart_alt:")
+
+
+def consent_endings_notice(family_page: Any) -> None:
+    """Above every page while the store is unlocked: the members whose consent ends soon (app.consents.ending_notice;
+    days of the user's calendar), with a link to `family_page`, whose consent form renews it. Drawn in one container on
+    every run, so that a notice that comes or goes (a renewal) does not move what the page draws after it: the Family
+    page's tabs would be drawn as new ones, back on the first."""
+    with st.container():
+        current = store()
+        if current is None:
+            return
+        with friendly_errors("Reading the consents ending soon"):
+            endings = consent.ending_soon(current, zone=user_zone(st.context.timezone))
+            notice = app_consents.ending_notice(endings)
+            if notice:
+                st.warning(notice, icon=":material/event_busy:")
+                st.page_link(family_page, label=app_consents.ENDING_LINK, icon=":material/group:")
 
 
 SCHEDULED_SWEEPS = "unveil_scheduled_sweeps"  # governance.scheduled_sweeps.ScheduledSweeps of the unlocked store (sweep_if_due)
