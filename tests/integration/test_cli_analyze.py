@@ -650,3 +650,14 @@ def test_a_modification_time_past_the_year_9999_is_written_as_nanoseconds_not_a_
     assert _key(SimpleNamespace(st_size=10, st_mtime_ns=-1)) == ("10", "1969-12-31T23:59:59.999999999Z")
     far = 300_000_000_000 * 10**9  # the year 11476
     assert _key(SimpleNamespace(st_size=10, st_mtime_ns=far)) == ("10", str(far))
+
+
+def test_a_folder_reached_by_a_link_first_is_still_searched_as_itself(album, tiny_emotion_onnx, capsys):
+    # "Favourites" -> party, sorted before party: every photo of party was named by the link's path, and party
+    # itself was listed as not read ("the same folder as Favourites, searched there").
+    (album / "Favourites").symlink_to("party")
+    code, out, err = _run(capsys, album, "--emotion-model", tiny_emotion_onnx)
+    assert code == 0
+    assert sorted(json.loads(line)["source"] for line in out.splitlines()) == sorted(
+        str(album / p) for p in ("party/berry.JPG", "party/sky.png", "powell.jpg"))
+    assert f"  {album / 'Favourites'}: {REASON_REPEATED_FOLDER.format(folder=album / 'party')}" in err.splitlines()

@@ -5,7 +5,8 @@
     unveil analyze holiday/ --annotate annotated/           # plus copies with boxes and labels
     unveil analyze holiday/ -o faces.jsonl --resume         # after Ctrl-C, kill -9 or a crash: go on from there
 
-Folders are searched recursively for image files, following links to folders. Nothing that cannot be
+Folders are searched recursively for image files, following links to folders once every real folder is searched
+(a folder reached both ways is named by its own path, and the link listed as a repeat). Nothing that cannot be
 analysed stops the run or is passed over in silence: each such path is listed at the end with its
 reason, and with --errors FILE also written to a CSV file (columns path, error, reason; error is one
 of the kinds below). The last line counts the photos analysed, not read and read with a problem. Left out
@@ -477,7 +478,11 @@ def _collect(paths: list[Path], annotate: Path | None) -> _Found:
             found.problems.append(status)
         elif stat.S_ISDIR(status.st_mode):
             images: list[Path] = []
-            _search(path, status, images, found, own=own, ancestors={}, searched={})
+            search, first = _Search(images, found, own), len(found.problems)
+            search.folder(path, status, ancestors={})
+            while search.links:  # after every real folder: a photo is named by its own path, not a link's
+                search.enter(*search.links.pop(0))
+            found.problems[first:] = sorted(found.problems[first:], key=lambda problem: problem.path)  # links' last
             for image in sorted(images):
                 found.files.setdefault(image, Path(path.resolve().name or "root") / image.relative_to(path))
         elif stat.S_ISREG(status.st_mode):
@@ -502,47 +507,67 @@ def _apple_double(path: Path) -> bool:
         return False  # tried as a photo, and listed with its reason
 
 
-def _search(folder: Path, status: os.stat_result, images: list[Path], found: _Found, *, own: tuple[int, int] | None,
-            ancestors: dict[tuple[int, int], Path], searched: dict[tuple[int, int], Path]) -> None:
-    """Add the image files under `folder` to `images`, and what cannot be searched or is left out to `found`.
+@dataclass
+class _Search:
+    """One folder given, searched: image files go to `images`, what cannot be searched or is left out to `found`.
 
-    Folders are told apart by (device, inode), so a link is followed once: back to a folder on the
-    way down it is a loop, to one searched before it is a repeat. The --annotate folder is never searched.
-    """
-    problems = found.problems
-    key = (status.st_dev, status.st_ino)
-    searched[key] = folder
-    try:
-        with os.scandir(folder) as listing:
-            names = sorted(entry.name for entry in listing)
-    except OSError as exc:
-        problems.append(Problem(folder, UNREADABLE_FOLDER, REASON_UNREADABLE_FOLDER.format(detail=exc.strerror or exc)))
-        return
-    ancestors = {**ancestors, key: folder}
-    for name in names:
-        path = folder / name
-        entry = _status(path)
-        if isinstance(entry, Problem):
-            problems.append(entry)
-        elif stat.S_ISDIR(entry.st_mode):
-            inner = (entry.st_dev, entry.st_ino)
-            if inner in ancestors:
-                problems.append(Problem(path, LINK_LOOP, REASON_FOLDER_LOOP.format(folder=ancestors[inner])))
-            elif inner == own:
-                found.own_copies.append(path)
-            elif inner in searched:
-                problems.append(Problem(path, REPEATED_FOLDER, REASON_REPEATED_FOLDER.format(folder=searched[inner])))
+    Folders are told apart by (device, inode), so each is searched once: a link back to a folder on the way down is
+    a loop, a second way into a folder searched is a repeat. Links to folders are followed after every real folder
+    (`links`), so a folder reached both ways is searched as itself and the link is the repeat: a "Favourites" link,
+    or a link sorted before the folder, named every photo by the link's path and listed the real folder as not
+    read. The --annotate folder (`own`) is never searched."""
+
+    images: list[Path]
+    found: _Found
+    own: tuple[int, int] | None
+    searched: dict[tuple[int, int], Path] = field(default_factory=dict)
+    links: list[tuple[Path, os.stat_result, dict[tuple[int, int], Path]]] = field(default_factory=list)
+
+    def folder(self, folder: Path, status: os.stat_result, *, ancestors: dict[tuple[int, int], Path]) -> None:
+        problems = self.found.problems
+        key = (status.st_dev, status.st_ino)
+        self.searched[key] = folder
+        try:
+            with os.scandir(folder) as listing:
+                names = sorted(entry.name for entry in listing)
+        except OSError as exc:
+            problems.append(Problem(folder, UNREADABLE_FOLDER,
+                                    REASON_UNREADABLE_FOLDER.format(detail=exc.strerror or exc)))
+            return
+        ancestors = {**ancestors, key: folder}
+        for name in names:
+            path = folder / name
+            entry = _status(path)
+            if isinstance(entry, Problem):
+                problems.append(entry)
+            elif stat.S_ISDIR(entry.st_mode):
+                if path.is_symlink():
+                    self.links.append((path, entry, ancestors))
+                else:
+                    self.enter(path, entry, ancestors)
+            elif path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue  # not a photo by its name, like readme.txt
+            elif stat.S_ISREG(entry.st_mode):
+                if _apple_double(path):
+                    self.found.apple_double += 1
+                else:
+                    self.images.append(path)
             else:
-                _search(path, entry, images, found, own=own, ancestors=ancestors, searched=searched)
-        elif path.suffix.lower() not in IMAGE_SUFFIXES:
-            continue  # not a photo by its name, like readme.txt
-        elif stat.S_ISREG(entry.st_mode):
-            if _apple_double(path):
-                found.apple_double += 1
-            else:
-                images.append(path)
+                problems.append(_not_a_file(path, entry))
+
+    def enter(self, path: Path, status: os.stat_result, ancestors: dict[tuple[int, int], Path]) -> None:
+        """Search the folder at `path` (found in a folder whose own ancestors are `ancestors`), unless it is a loop,
+        a repeat or the --annotate folder."""
+        inner = (status.st_dev, status.st_ino)
+        if inner in ancestors:
+            self.found.problems.append(Problem(path, LINK_LOOP, REASON_FOLDER_LOOP.format(folder=ancestors[inner])))
+        elif inner == self.own:
+            self.found.own_copies.append(path)
+        elif inner in self.searched:
+            self.found.problems.append(Problem(path, REPEATED_FOLDER,
+                                               REASON_REPEATED_FOLDER.format(folder=self.searched[inner])))
         else:
-            problems.append(_not_a_file(path, entry))
+            self.folder(path, status, ancestors=ancestors)
 
 
 def _status(path: Path) -> os.stat_result | Problem:
