@@ -20,7 +20,8 @@ Each photo's record is written and flushed as soon as it is analysed, so a run s
 kill -9, a power cut) leaves whole records but for the one being written. `--resume` with the same -o goes on
 from there: a photo whose record is there, under the same path and with the same size and modification time as
 now ("bytes" and "modified" of each record), is not analysed again; a photo changed since is, and its record
-replaced; a last record cut off is dropped (unveil/cli/_resume.py). A run cut short says how to go on.
+replaced; a last record cut off is dropped (unveil/cli/_resume.py). The --errors file and the lists cover the
+photos this run read. A run cut short says how to go on.
 
 Not read: a path that does not exist (missing), a folder that cannot be listed (unreadable_folder),
 a path that cannot be looked at (unreadable_path), a symbolic link that loops or leads back to a
