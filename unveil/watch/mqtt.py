@@ -356,6 +356,10 @@ class HomeAssistantSink:
         config = {
             "name": name if unit else f"{name} emotion",
             "unique_id": unique_id,
+            # The entity id "sensor.UNIQUE_ID" rather than one made from the name. Home Assistant 2025.10 and later
+            # read default_entity_id (from 2026.4 they ignore object_id, and before it warned of it at every
+            # start); older ones drop default_entity_id and read object_id.
+            "default_entity_id": f"sensor.{unique_id}",
             "object_id": unique_id,
             "state_topic": state_topic,
             "availability_topic": self.availability,

@@ -130,11 +130,17 @@ class _Recorder(_Client):
     def __init__(self) -> None:
         super().__init__()
         self.published: list[tuple[str, str, int]] = []
+        self.retain: dict[str, bool] = {}  # topic -> whether its last message was retained
+        self.will: tuple[str, str, int, bool] | None = None
         self.rc = 0
 
     def publish(self, topic, payload=None, qos=0, retain=False):
         self.published.append((topic, payload, qos))
+        self.retain[topic] = retain
         return types.SimpleNamespace(rc=self.rc, mid=len(self.published))
+
+    def will_set(self, topic, payload=None, qos=0, retain=False):
+        self.will = (topic, payload, qos, retain)
 
 
 def _connect(sink: HomeAssistantSink, client: _Recorder) -> None:
@@ -254,3 +260,89 @@ def test_a_sensor_an_earlier_run_left_under_a_name_the_member_no_longer_has_is_r
     assert (f"unveil/hall/person/{member_key(ana, 'Ana')}/state", "away", 0) in client.published
     assert caplog.messages == [EARLIER_SENSOR_RENAMED, EARLIER_STATE_AWAY]
     assert not [m for m in caplog.messages if "John" in m or "Jonh" in m]
+
+
+# ----------------------------------------------------------------------------- what Home Assistant accepts
+# Checked against Home Assistant's own MQTT code (homeassistant/components/mqtt/: discovery.py, schemas.py,
+# sensor.py, util.py, entity.py) in 2025.4.4 and 2026.2.3, whose discovery schemas accepted every payload below;
+# these tests keep the properties that made them accepted, without importing Home Assistant.
+
+# discovery.py's TOPIC_MATCHER, for a topic without a node id: a config elsewhere is ignored, with a warning.
+HA_DISCOVERY_TOPIC = re.compile(r"homeassistant/(?P<component>\w+)/(?P<object_id>[a-zA-Z0-9_-]+)/config")
+# The MQTT sensor's discovery schema drops keys it does not know (vol.REMOVE_EXTRA), silently: these it knows.
+HA_SENSOR_KEYS = {"name", "unique_id", "default_entity_id", "object_id", "state_topic", "availability_topic",
+                  "payload_available", "payload_not_available", "icon", "device", "unit_of_measurement",
+                  "state_class"}
+# sensor.py: a state class needs a numeric state (any other makes the entity fail on each state it gets).
+HA_STATE_CLASSES = {"measurement", "measurement_angle", "total", "total_increasing"}
+# Names Home Assistant users do give; "A+B #1/2" holds MQTT's wildcards and its level separator.
+HA_NAMES = {"a" * 32: "José María", "b" * 32: "Мария", "c" * 32: "🙂 Joy", "d" * 32: "A+B #1/2", "e" * 32: "Ana"}
+
+
+def _household_seen(node: str = "hall") -> tuple[_Recorder, HomeAssistantSink]:
+    """A connected sink that saw every member of HA_NAMES and a stranger: the client holds what it published."""
+    from fer_core.live import APPEAR, LiveEvent
+
+    client = _Recorder()
+    sink = HomeAssistantSink("127.0.0.1", node=node, client=client, members=frozenset(HA_NAMES), names=HA_NAMES)
+    _connect(sink, client)
+    sink.events([LiveEvent(APPEAR, track, 0.0, name, "happy", person_id=person_id)
+                 for track, (person_id, name) in enumerate(HA_NAMES.items())]
+                + [LiveEvent(APPEAR, 99, 0.0, None, "neutral")], 0)
+    return client, sink
+
+
+@pytest.mark.parametrize("node", ["hall", "Front-Door_2"])
+def test_every_discovery_config_is_one_home_assistants_sensor_schema_takes_whole(node):
+    import json
+
+    client, _ = _household_seen(node)
+    configs = {topic: json.loads(payload) for topic, payload, _ in client.published
+               if topic.startswith("homeassistant/")}
+    assert len(configs) == len(HA_NAMES) + 1  # a sensor per member and one for unknown faces
+    for topic, config in configs.items():
+        match = HA_DISCOVERY_TOPIC.fullmatch(topic)
+        assert match and match["component"] == "sensor" and match["object_id"] == config["unique_id"]
+        assert set(config) <= HA_SENSOR_KEYS and client.retain[topic]
+        assert all(isinstance(config[key], str) for key in HA_SENSOR_KEYS - {"device"} if key in config)
+        assert config["availability_topic"] == f"unveil/{node}/status"
+        assert (config["payload_available"], config["payload_not_available"]) == ("online", "offline")
+        assert re.fullmatch(r"mdi:[a-z0-9-]+", config["icon"])  # cv.icon: a prefix and a name
+        device = config["device"]
+        assert device["identifiers"] == [f"unveil_{node}"] and all(isinstance(v, str) for v in device.values()
+                                                                   if not isinstance(v, list))
+        if "state_class" in config:  # the unknown-faces count only: an emotion is not a number
+            assert config["state_class"] in HA_STATE_CLASSES and config["unit_of_measurement"]
+            assert config["state_topic"] == f"unveil/{node}/unknown/state"
+    assert len({config["unique_id"] for config in configs.values()}) == len(configs)
+    states = {config["state_topic"] for config in configs.values()}
+    assert {topic for topic, _, _ in client.published if topic.endswith("/state")} == states
+
+
+def test_the_entity_id_is_set_for_home_assistant_before_and_after_2026_4():
+    # Only "object_id" was sent: Home Assistant 2025.10 to 2026.3 warned at every start that it is deprecated
+    # (reproduced with 2026.2.3), and 2026.4 ignores it, making the entity id from the device's and the
+    # sensor's names instead ("sensor.unveil_watch_hall_ana_emotion"), which changes when a member is renamed.
+    import json
+
+    client, _ = _household_seen()
+    for topic, payload, _ in client.published:
+        if topic.startswith("homeassistant/"):
+            config = json.loads(payload)
+            assert config["default_entity_id"] == f"sensor.{config['unique_id']}"
+            assert config["object_id"] == config["unique_id"]  # for Home Assistant before 2025.10
+
+
+def test_every_topic_is_valid_mqtt_whatever_the_members_are_called():
+    # MQTT 3.1.1, 4.7: '+' and '#' are wildcards (not in a published topic), '/' separates levels, NUL is refused;
+    # Home Assistant's valid_publish_topic refuses those and control characters too.
+    client, sink = _household_seen()
+    sink.forget(frozenset({"e" * 32}))  # Ana's sensor removed: empty retained payloads
+    topics = {topic for topic, _, _ in client.published} | {client.will[0]}
+    assert len(topics) == 2 * (len(HA_NAMES) + 1) + 2  # discovery and state of each sensor, status, events
+    for topic in topics:
+        assert re.fullmatch(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)+", topic)  # ASCII, no wildcard, no empty level
+    assert client.will == ("unveil/hall/status", "offline", 1, True)  # Home Assistant shows the sensors unavailable
+    removed = {topic for topic, payload, _ in client.published if payload == ""}
+    assert len(removed) == 2 and all(client.retain[topic] for topic in removed)  # how Home Assistant removes one
+    assert client.retain["unveil/hall/status"] and not client.retain["unveil/hall/events"]
