@@ -23,7 +23,7 @@ from tests.support.app import PUBLIC_DOMAIN
 from tests.support.household_videos import webm_as_recorded_live
 from tests.support.paths import REPO
 from unveil.cli import EXIT_BROKEN_PIPE, main
-from unveil.cli._resume import NOT_JSON_LINE  # noqa: PLC2701 (the message under test)
+from unveil.cli._resume import NOT_CSV_ROW, NOT_JSON_LINE, NOT_UTF_8, OTHER_COLUMNS  # noqa: PLC2701 (the messages under test)
 from unveil.cli.analyze import (
     ANNOTATE_OVER_PHOTO,
     ANNOTATION_NOT_WRITTEN,
@@ -574,15 +574,28 @@ def test_resume_drops_a_record_cut_off_and_those_of_photos_changed_since(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no file left beside it
 
 
-def test_resume_refuses_without_output_or_with_a_file_it_did_not_write(album, tmp_path, capsys):
+def test_resume_needs_an_output_to_go_on_with(album, capsys):
     code, out, err = _run(capsys, album, "--resume")
     assert (code, out, err) == (2, "", RESUME_NEEDS_OUTPUT + "\n")
-    notes = tmp_path / "notes.jsonl"
-    notes.write_text('{"shopping": "milk"}\n')
-    code, out, err = _run(capsys, album, "--resume", "-o", notes)
-    detail = NOT_JSON_LINE.format(line=1)
-    assert (code, out, err) == (2, "", RESUME_REFUSED.format(path=notes, detail=detail) + "\n")
-    assert notes.read_text() == '{"shopping": "milk"}\n'
+
+
+@pytest.mark.parametrize(("name", "content", "detail"), [
+    ("notes.jsonl", b'{"shopping": "milk"}\n', NOT_JSON_LINE.format(line=1)),
+    ("notes.jsonl", b'{"source": "caf\xe9.jpg"}\n', NOT_UTF_8),
+    ("notes.csv", b"date,amount\r\n2026-12-01,12\r\n", OTHER_COLUMNS),
+    ("faces.csv", None, NOT_CSV_ROW.format(line=3, count=14)),
+])
+def test_resume_refuses_a_file_it_did_not_write_and_leaves_it_as_it_was(
+        album, tiny_emotion_onnx, tmp_path, capsys, name, content, detail):
+    target = tmp_path / name
+    if content is None:  # its own CSV, with a row a spreadsheet cut short
+        assert _run(capsys, album, "-o", target, "--emotion-model", tiny_emotion_onnx)[0] == 0
+        lines = target.read_bytes().split(b"\r\n")
+        content = b"\r\n".join([*lines[:2], lines[2].rsplit(b",", 3)[0], *lines[3:]])
+    target.write_bytes(content)
+    code, out, err = _run(capsys, album, "--resume", "-o", target, "--emotion-model", tiny_emotion_onnx)
+    assert (code, out, err) == (2, "", RESUME_REFUSED.format(path=target, detail=detail) + "\n")
+    assert target.read_bytes() == content
 
 
 def test_a_run_killed_goes_on_with_resume_and_every_line_is_whole(tmp_path, faces_dir, tiny_emotion_onnx):

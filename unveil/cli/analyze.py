@@ -18,7 +18,8 @@ output could not be written, 2 for unusable options, 130 when interrupted (Ctrl-
 
 Each photo's record is written and flushed as soon as it is analysed, so a run stopped in any way (Ctrl-C,
 kill -9, a power cut) leaves whole records but for the one being written. `--resume` with the same -o goes on
-from there: a photo whose record is there, under the same path and with the same size and modification time as
+from there (the same PATHs from the same folder: records are found by the path as written): a photo whose record
+is there, under the same path and with the same size and modification time as
 now ("bytes" and "modified" of each record), is not analysed again; a photo changed since is, and its record
 replaced; a last record cut off is dropped (unveil/cli/_resume.py). The --errors file and the lists cover the
 photos this run read. A run cut short says how to go on.
