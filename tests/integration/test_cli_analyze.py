@@ -32,6 +32,7 @@ from unveil.cli.analyze import (
     BROKEN_LINK,
     CANNOT_WRITE,
     ERROR_COLUMNS,
+    EXIT_STATUSES,
     FOLDER_MISSING,
     IS_A_PHOTO,
     JOBS_TOO_FEW,
@@ -674,3 +675,10 @@ def test_a_folder_reached_by_a_link_first_is_still_searched_as_itself(album, tin
     assert sorted(json.loads(line)["source"] for line in out.splitlines()) == sorted(
         str(album / p) for p in ("party/berry.JPG", "party/sky.png", "powell.jpg"))
     assert f"  {album / 'Favourites'}: {REASON_REPEATED_FOLDER.format(folder=album / 'party')}" in err.splitlines()
+
+
+def test_help_ends_with_the_exit_statuses(capsys):
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    assert " ".join(capsys.readouterr().out.split()).endswith(EXIT_STATUSES)
+    assert EXIT_STATUSES.startswith("exit status: 0 when a photo was analysed")

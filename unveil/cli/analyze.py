@@ -13,8 +13,9 @@ of the kinds below). The last line counts the photos analysed, not read and read
 on purpose, and said after the lists: the --annotate folder when it is inside a folder searched (it holds this
 command's copies, which a second run analysed as photos and then refused to write over), and the ._NAME files
 macOS leaves beside each file on a disk that is not its own (AppleDouble metadata, told by its first bytes).
-Exit status: 0 when a photo was analysed (or, with --resume, is in -o already), 1 when none could be read or an
-output could not be written, 2 for unusable options, 130 when interrupted (Ctrl-C).
+Exit status (EXIT_STATUSES, the end of --help): 0 when a photo was analysed (or, with --resume, is in -o already),
+1 when none could be read, an output could not be written or an error stopped the run, 2 for unusable options, 130
+when interrupted (Ctrl-C), 141 when the reader of standard output went away.
 
 Each photo's record is written and flushed as soon as it is analysed, so a run stopped in any way (Ctrl-C,
 kill -9, a power cut) leaves whole records but for the one being written. `--resume` with the same -o goes on
@@ -131,6 +132,12 @@ SUMMARY_RESUMED = ("unveil analyze: {analysed} photo(s) analysed, {earlier} anal
 RESUME_HINT = ("unveil analyze: to go on, run the same command with --resume: the {count} photo(s) in {output} are "
                "not analysed again")
 
+# The end of `unveil analyze --help`: what a script running it can rely on.
+EXIT_STATUSES = ("exit status: 0 when a photo was analysed (with --resume: or is in -o already), 1 when none could "
+                 "be read, an output could not be written or an error stopped the run, 2 for unusable options, 130 "
+                 "when interrupted (Ctrl-C; -o keeps every photo done: go on with --resume), 141 when the reader of "
+                 "standard output went away")
+
 # Refusals before any photo is read (exit status 2).
 JOBS_TOO_FEW = "unveil analyze: --jobs must be at least 1"
 MIN_FACE_SIZE_INVALID = "unveil analyze: --min-face-size must be a number of pixels of at least {minimum}, got {value}"
@@ -152,7 +159,7 @@ ANNOTATE_OVER_PHOTO = ("unveil analyze: cannot write --annotate {folder}: the co
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "analyze", help="faces and emotions in photos (files and folders, recursive)",
-        description="Detect every face and read its emotion, entirely on this machine.",
+        description="Detect every face and read its emotion, entirely on this machine.", epilog=EXIT_STATUSES,
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos or folders of photos")
     parser.add_argument("--format", choices=("jsonl", "csv"), default=None,
