@@ -35,7 +35,8 @@ EVENTS: dict[str, str] = {
     "consent_renewed": "a consent record was extended",
     "consent_scope_changed": "a consent's scope was changed",
     "consent_adult_on_set": "the day from which a person decides for themself was recorded on their guardian's consent "
-                            "(nothing of the day, not even whether it has come: a date tied to a person)",
+                            "(nothing of the day, a date tied to a person; only that it is later, as a day that has "
+                            "come is refused)",
     "consent_withdrawn": "consent was withdrawn; the person's data was erased at once",
     "purge": "a person was erased and their data key destroyed (receipt hash in details)",
     "erase_all": "everything was erased; the log restarts here (receipt hash in details)",

@@ -59,8 +59,20 @@ GUARDIAN_CONSENT_ENDED = ("{subject} decides for themself from {day:%Y-%m-%d}, s
                           "{subject} must give their own consent")
 ADULT_ON_NEEDS_GUARDIAN = ("only a guardian's consent ends on the day its subject decides for themself; the consent of "
                            "{subject} is their own")
-ADULT_ON_BEFORE_ENROLMENT = ("{subject} was enrolled on {enrolled:%Y-%m-%d}: the day they decide for themself cannot be "
-                             "before that")
+# set_adult_on takes only a day after the user's today: a day that has come would end the guardian's consent at once,
+# and the day's sweep (the app runs it on the first page load of each day) would erase the member. A mistyped year or a
+# date picked wrong must not do that, and nothing needs it: a member who already decides for themself renews the
+# consent themself, or withdraws it.
+ADULT_ON_NOT_AHEAD = ("{day:%Y-%m-%d} has already come: recorded as the day {subject} decides for themself, it would "
+                      "end the guardian's consent at once, and the next retention sweep would erase {subject}. Give a "
+                      "day after today; if {subject} already decides for themself, they renew the consent themself "
+                      "(unveil consent renew --by-themself, or the Family page's renewal given by them) or withdraw "
+                      "it. Nothing was stored.")
+# A consent dated after today (recorded while the clock ran ahead) that ended before its date would never count, and
+# the sweep would erase the member once the clock reached that date.
+ADULT_ON_BEFORE_CONSENT = ("the consent of {subject} is dated {given:%Y-%m-%d}, after today (the clock ran ahead when "
+                           "it was recorded): the day they decide for themself must be after that, or that consent "
+                           "would never count. Nothing was stored.")
 # What lists say of the day a guardian's consent records (decides_for_themself), or of one that records none (given
 # before it could be recorded, or left out): that one keeps governing, and the household is told to add the day.
 ADULT_FROM = "from {day:%Y-%m-%d}"
@@ -477,12 +489,11 @@ def change_scope(store: FamilyStore, person_id: str, scope: str) -> ConsentRecor
 def set_adult_on(store: FamilyStore, person_id: str, day: date, zone: tzinfo | None = None) -> ConsentRecord:
     """Record `day` (of the user's calendar in `zone`; None: this machine's) as the day from which the subject of a
     guardian's consent decides for themself: the governing consent is restated with its own dates, giver, purpose
-    and scope, and ends at the start of that day if it ran longer (ConsentRecord.ends_at). A day already past ends
-    it now: the subject is no longer named, and the next retention sweep erases them unless they give their own
-    consent (renew, by themself). Audit-logged without the day or any name. ConsentError, nothing stored, when the
-    governing consent is the subject's own (ADULT_ON_NEEDS_GUARDIAN) or the day is before their enrolment
-    (ADULT_ON_BEFORE_ENROLMENT); GuardianConsentEndedError when the day recorded before has come (only the subject's
-    own consent follows a guardian's then)."""
+    and scope, and ends at the start of that day if it ran longer (ConsentRecord.ends_at). Audit-logged without the
+    day or any name. ConsentError, nothing stored, when the governing consent is the subject's own
+    (ADULT_ON_NEEDS_GUARDIAN), the day is not after the user's today by the store's clock (ADULT_ON_NOT_AHEAD) or not
+    after the day that consent is dated (ADULT_ON_BEFORE_CONSENT); GuardianConsentEndedError when the day recorded
+    before has come (only the subject's own consent follows a guardian's then)."""
     with store.transaction():  # read under the write lock, as in renew: another session's renewal is kept
         record = _require_latest(store, person_id)
         if record.relation != "guardian":
@@ -491,9 +502,11 @@ def set_adult_on(store: FamilyStore, person_id: str, day: date, zone: tzinfo | N
         if record.adult_on is not None and record.adult_on <= now:
             raise GuardianConsentEndedError(GUARDIAN_CONSENT_ENDED.format(subject=record.subject,
                                                                           day=local_day(record.adult_on, zone)))
-        enrolled = local_day(datetime.fromtimestamp(store.person(person_id).created_at, UTC), zone)
-        if day < enrolled:
-            raise ConsentError(ADULT_ON_BEFORE_ENROLMENT.format(subject=record.subject, enrolled=enrolled))
+        if day <= local_day(now, zone):
+            raise ConsentError(ADULT_ON_NOT_AHEAD.format(subject=record.subject, day=day))
+        given = local_day(record.given_at, zone)
+        if day <= given:
+            raise ConsentError(ADULT_ON_BEFORE_CONSENT.format(subject=record.subject, given=given))
         restated = replace(record, adult_on=start_of_day(day, zone))
         restated.check_consistent()
         store.add_consent(person_id, restated.to_details())

@@ -66,7 +66,10 @@ def test_the_day_a_child_decides_for_themself_is_asked_recorded_and_ends_the_gua
     member = next(m for m in family.members(at.session_state[STORE]) if m.person_id == caio)
     assert consents.consent_summary(member) in _said(at)
     assert consents.consent_summary(member).endswith(consents.ADULT_ON_MISSING.format(name="Caio Lima"))
-    day = consent.local_day(consent.store_now(at.session_state[STORE])) + timedelta(days=2)
+    today = consent.local_day(consent.store_now(at.session_state[STORE]))
+    # It starts at tomorrow: a day that has come would end the guardian's consent at once (refused if sent anyway).
+    assert widget(at, "date_input", "consent_adult_on_").min == today + timedelta(days=1)
+    day = today + timedelta(days=2)
     widget(at, "date_input", "consent_adult_on_").set_value(day).run()
     at.button(key="consent_adult_on_submit").click().run()
     _no_exception(at)

@@ -3,15 +3,22 @@ consent decides for themself, in the ledger's lists and `family show`; from that
 the member's own renewal is taken."""
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
 
 from governance import consent, family
-from governance.consent import ADULT_ON_NEEDS_GUARDIAN, GUARDIAN_CONSENT_ENDED, NO_ADULT_DATE, ConsentRecord
+from governance.consent import (
+    ADULT_ON_NEEDS_GUARDIAN,
+    ADULT_ON_NOT_AHEAD,
+    GUARDIAN_CONSENT_ENDED,
+    NO_ADULT_DATE,
+    ConsentRecord,
+)
 from tests.support import privacy_harness as h
 from tests.support.privacy_harness import run_cli as run
-from unveil.cli.consent import ADULT_ON_CAME, ADULT_ON_SET, DAY_FORMAT, NO_ADULT_ON_NOTE
+from unveil.cli.consent import ADULT_ON_SET, DAY_FORMAT, NO_ADULT_ON_NOTE
 from unveil.cli.family import SHOW_THEMSELF
 
 
@@ -59,26 +66,51 @@ def test_a_guardians_consent_without_a_day_is_flagged_and_the_day_is_set_later(d
     assert DAY_FORMAT.format(text="17/05/2031") in capsys.readouterr().err
 
 
-def test_from_the_day_only_the_members_own_renewal_is_taken(data_dir, capsys):
-    """The day set to today (the day Caio was enrolled): the guardian's consent ends now, and the command says what
-    follows. A renewal by the guardian is refused, nothing stored; by Caio himself, it is taken."""
-    today = date.today()
-    code, out, _ = run(capsys, "consent", "adult-on", "Caio Lima", today.isoformat(), "--data-dir", str(data_dir))
-    assert (code, out) == (0, ADULT_ON_CAME.format(name="Caio Lima", day=today, given_by="Ana Lima",
-                                                  who="'Caio Lima'") + "\n")
+def _stored(data_dir) -> tuple:
+    """Caio's consent records and the audit log's length: what a refused command must leave as it was."""
+    with h.open_store(data_dir) as store:
+        (caio,) = [p.id for p in store.people() if p.name == "Caio Lima"]
+        return store.consents(caio), len(store.audit_entries())
+
+
+def test_a_day_that_has_come_is_refused_and_nothing_is_stored(data_dir, capsys):
+    """Today, yesterday, or a year mistyped (2016 for 2036) would end the guardian's consent at once, and the day's
+    sweep would erase Caio: refused, and neither a consent record nor an audit entry is stored."""
+    before = _stored(data_dir)
+    for day in (date.today(), date.today() - timedelta(days=1), date(2016, 5, 17)):
+        code, out, err = run(capsys, "consent", "adult-on", "Caio Lima", day.isoformat(), "--data-dir", str(data_dir))
+        assert (code, out, err) == (1, "", f"error: {ADULT_ON_NOT_AHEAD.format(subject='Caio Lima', day=day)}\n")
+        assert _stored(data_dir) == before
     code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
-    assert _line(out, "Caio Lima").split()[3] == "expired"
+    assert _line(out, "Caio Lima").split()[3] == "active" and _line(out, "Caio Lima").endswith(NO_ADULT_DATE)
+
+
+def test_from_the_day_only_the_members_own_renewal_is_taken(data_dir, capsys):
+    """Dora Lima, enrolled ten days ago by the clock of then with the day she decides for herself recorded as today:
+    the guardian's consent has ended, and the day is not moved. A renewal by the guardian is refused, nothing stored;
+    by Dora herself, it is taken."""
+    today = date.today()
+    with h.open_store(data_dir, clock=lambda: time.time() - 10 * 86400) as store:
+        record = ConsentRecord.new(subject="Dora Lima", given_by="Ana Lima", relation="guardian",
+                                   subject_is_child=True, purpose="name family members in our photos", days=365,
+                                   now=consent.store_now(store), adult_on=today)
+        family.enroll(store, "Dora Lima", h.person_embeddings("Dora Lima"), record)
+    code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
+    assert _line(out, "Dora Lima").split()[3] == "expired"
+    code, out, err = run(capsys, "consent", "adult-on", "Dora Lima", (today + timedelta(days=30)).isoformat(),
+                         "--data-dir", str(data_dir))
+    assert (code, out, err) == (1, "", f"error: {GUARDIAN_CONSENT_ENDED.format(subject='Dora Lima', day=today)}\n")
 
     for giver in ((), ("--given-by", "Bruno Lima")):
-        code, out, err = run(capsys, "consent", "renew", "Caio Lima", "--days", "365", *giver, "--data-dir",
+        code, out, err = run(capsys, "consent", "renew", "Dora Lima", "--days", "365", *giver, "--data-dir",
                              str(data_dir))
-        assert (code, out, err) == (1, "", f"error: {GUARDIAN_CONSENT_ENDED.format(subject='Caio Lima', day=today)}\n")
-    code, out, err = run(capsys, "consent", "renew", "Caio Lima", "--days", "365", "--by-themself", "--data-dir",
+        assert (code, out, err) == (1, "", f"error: {GUARDIAN_CONSENT_ENDED.format(subject='Dora Lima', day=today)}\n")
+    code, out, err = run(capsys, "consent", "renew", "Dora Lima", "--days", "365", "--by-themself", "--data-dir",
                          str(data_dir))
-    assert code == 0 and out.startswith("consent of Caio Lima renewed until ") and "given by Caio Lima (self)" in out
+    assert code == 0 and out.startswith("consent of Dora Lima renewed until ") and "given by Dora Lima (self)" in out
     assert err == ""  # their own consent: no day to ask for
     code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
-    assert "active" in _line(out, "Caio Lima") and "decides for themself" not in _line(out, "Caio Lima")
+    assert "active" in _line(out, "Dora Lima") and "decides for themself" not in _line(out, "Dora Lima")
 
 
 def test_a_guardians_renewal_without_a_day_asks_for_it(data_dir, capsys):

@@ -59,9 +59,6 @@ ADULT_ON_HEADING = "**The day {name} decides for themself**"
 ADULT_ON_DAY = "From this day only their own consent counts (the age of digital consent, or adulthood)"
 ADULT_ON_BUTTON = "Record the day {name} decides for themself"
 ADULT_ON_SET = "{name} decides for themself from {day:%Y-%m-%d}: the consent given by {given_by} (guardian) counts until then."
-ADULT_ON_CAME = ("{name} decides for themself from {day:%Y-%m-%d}, which has come: the consent given by {given_by} "
-                 "(guardian) no longer counts, so {name} is no longer named, and the next retention sweep erases them "
-                 "unless they give their own consent (renew it, given by them).")
 CONSENT_MISSING = ("{name} has no consent record, so there is nothing to renew: erase them, then enrol them again "
                    "with a consent.")
 # The renewal's days count from today, not from the consent's current end (as `unveil consent renew --days`).
@@ -263,27 +260,29 @@ def renew(store: FamilyStore, member: Member, days: int, *, zone: tzinfo | None 
     return said
 
 
-def adult_on_choice(member: Member, zone: tzinfo | None = None) -> tuple[date, date | None] | None:
-    """What the form that records the day `member` decides for themself offers: the first day it may pick (the day
-    they were enrolled, in `zone`) and the day recorded (None: none yet); None when there is nothing to record: their
-    consent is their own, or the day recorded has come (only their own consent follows then)."""
+def adult_on_choice(member: Member, now: datetime, zone: tzinfo | None = None) -> tuple[date, date | None] | None:
+    """What the form that records the day `member` decides for themself offers: the first day it may pick and the day
+    recorded (None: none yet, or one before that first day: another zone's calendar); None when there is nothing to
+    record: their consent is their own, not yet in force, or the day recorded has come (only their own consent follows
+    then). The first day is the day after the user's today by `now` (the store's clock, in `zone`):
+    governance.consent.set_adult_on refuses a day that has come, which would end the guardian's consent at once
+    (ADULT_ON_NOT_AHEAD)."""
     record = member.consent
     if record is None or record.relation != "guardian" or member.consent_status == consent.NOT_YET_IN_FORCE:
         return None
     if record.adult_on is not None and record.ends_at == record.adult_on and member.consent_status == "expired":
         return None
+    first = consent.local_day(now, zone) + timedelta(days=1)
     recorded = consent.local_day(record.adult_on, zone) if record.adult_on is not None else None
-    return consent.local_day(member.enrolled_at, zone), recorded
+    return first, recorded if recorded is not None and recorded >= first else None
 
 
 def set_adult_on(store: FamilyStore, member: Member, day: date, *, zone: tzinfo | None = None) -> str:
     """Record `day` (of the user's calendar in `zone`) as the day `member` decides for themself, through
-    governance.consent.set_adult_on (audit-logged), and say what follows: ADULT_ON_SET, or ADULT_ON_CAME when the day
-    has already come. ConsentError, nothing stored, when their consent is their own, the day is before their
-    enrolment, or the day recorded before has come."""
+    governance.consent.set_adult_on (audit-logged), and say so: ADULT_ON_SET. ConsentError, nothing stored, when
+    their consent is their own, the day is not after today, or the day recorded before has come."""
     record = consent.set_adult_on(store, member.person_id, day, zone)
-    said = ADULT_ON_CAME if record.ends_at <= consent.store_now(store) else ADULT_ON_SET
-    return said.format(name=member.name, day=day, given_by=record.given_by)
+    return ADULT_ON_SET.format(name=member.name, day=day, given_by=record.given_by)
 
 
 @dataclass(frozen=True)

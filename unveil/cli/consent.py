@@ -92,8 +92,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          "their own can follow it")
     add_store_arguments(adult_on)
     adult_on.add_argument("who", help="name or id")
-    adult_on.add_argument("day", type=calendar_day, help="YYYY-MM-DD, on this machine's calendar; not before they were "
-                                                         "enrolled (a day already past ends the guardian's consent now)")
+    adult_on.add_argument("day", type=calendar_day,
+                          help="YYYY-MM-DD, on this machine's calendar, after today (a day that has come is refused: "
+                               "it would end the guardian's consent at once; a member who already decides for "
+                               "themself renews it with --by-themself)")
     adult_on.set_defaults(handler=_adult_on)
 
     scope = commands.add_parser("scope", help="change what a member's consent covers")
@@ -187,20 +189,14 @@ def _renew(args: argparse.Namespace) -> int:
 
 
 ADULT_ON_SET = "{name} decides for themself from {day:%Y-%m-%d}: the consent given by {given_by} (guardian) counts until then"
-# The day recorded has come: the member is no longer named, and the sweep erases them as for any consent that ended.
-ADULT_ON_CAME = ("{name} decides for themself from {day:%Y-%m-%d}, which has come: the consent given by {given_by} "
-                 "(guardian) no longer counts, so {name} is not named, and the next retention sweep erases them "
-                 "unless they give their own consent (unveil consent renew {who} --days N --by-themself)")
 
 
 @reports_errors
 def _adult_on(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         person = family.resolve(store, args.who)
-        record = consent.set_adult_on(store, person.id, args.day)
-        came = record.ends_at <= consent.store_now(store)
-    said = ADULT_ON_CAME if came else ADULT_ON_SET
-    print(said.format(name=person.name, day=args.day, given_by=record.given_by, who=shlex.quote(person.name)))
+        record = consent.set_adult_on(store, person.id, args.day)  # only a day after today: it ends nothing now
+    print(ADULT_ON_SET.format(name=person.name, day=args.day, given_by=record.given_by))
     return 0
 
 

@@ -4,6 +4,7 @@ could be recorded keep working, with no day, until one is set (consent.set_adult
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -140,24 +141,86 @@ def test_a_consent_recorded_before_the_day_could_be_keeps_working_and_the_day_is
     assert (entry.event, entry.person_id, entry.details) == ("consent_adult_on_set", person_id,
                                                              {})  # nothing of the day
 
-    moved = consent.set_adult_on(store, person_id, adult_on - timedelta(days=60), UTC)  # already past: ended now
-    assert moved.ends_at <= consent.store_now(store)
+    moved = consent.set_adult_on(store, person_id, adult_on - timedelta(days=20), UTC)  # sooner, still ahead
+    assert consent.local_day(moved.adult_on, UTC) == adult_on - timedelta(days=20)
     assert store.audit_entries()[-1].details == {}
-    assert [row.status for row in consent.ledger(store)] == ["expired"]
+    assert [row.status for row in consent.ledger(store)] == ["active"]
+    _sweeping_until(store, clock, moved.adult_on)  # the day has come
     with pytest.raises(GuardianConsentEndedError):  # a day that has come is not moved again
         consent.set_adult_on(store, person_id, adult_on + timedelta(days=300), UTC)
 
 
-def test_the_day_set_later_keeps_the_consent_and_is_not_before_enrolment(store):
-    person_id = _enrol_child(store)
-    before = consent.latest(store, person_id)
-    with pytest.raises(ConsentError) as err:
-        consent.set_adult_on(store, person_id, _today(store) - timedelta(days=1), UTC)
-    assert str(err.value) == consent.ADULT_ON_BEFORE_ENROLMENT.format(subject="Caio Lima", enrolled=_today(store))
-    assert consent.latest(store, person_id) == before
+def _stored(store, person_id) -> tuple:
+    """What a refused set_adult_on must leave as it was: the consent records and the audit log."""
+    return store.consents(person_id), len(store.audit_entries())
 
-    restated = consent.set_adult_on(store, person_id, _today(store), UTC)  # the day of enrolment itself may be it
-    assert restated == ConsentRecord(**{**before.__dict__, "adult_on": consent.start_of_day(_today(store), UTC)})
+
+def test_a_day_that_has_come_is_refused_and_nothing_is_stored(store, clock):
+    """The gap: a day today or earlier (2016 typed for 2036, a date picked wrong) ended the guardian's consent at once,
+    and the day's sweep erased the member. Now it is refused, whether or not a day is recorded already, and nothing
+    is stored: not a consent record, not an audit entry."""
+    person_id = _enrol_child(store)
+    clock.advance(days=3)  # enrolled three days ago: those days are past, not before enrolment
+    for day in (_today(store), _today(store) - timedelta(days=1), _today(store) - timedelta(days=20 * YEAR)):
+        before = _stored(store, person_id)
+        with pytest.raises(ConsentError) as err:
+            consent.set_adult_on(store, person_id, day, UTC)
+        assert type(err.value) is ConsentError
+        assert str(err.value) == consent.ADULT_ON_NOT_AHEAD.format(subject="Caio Lima", day=day)
+        assert str(err.value) == (
+            f"{day} has already come: recorded as the day Caio Lima decides for themself, it would end the guardian's "
+            "consent at once, and the next retention sweep would erase Caio Lima. Give a day after today; if Caio Lima "
+            "already decides for themself, they renew the consent themself (unveil consent renew --by-themself, or the "
+            "Family page's renewal given by them) or withdraw it. Nothing was stored.")
+        assert _stored(store, person_id) == before
+    assert consent.latest(store, person_id).adult_on is None
+    assert retention.sweep(store).removed.get("consent_expired", 0) == 0 and store.person_ids() == [person_id]
+
+    recorded = _today(store) + timedelta(days=100)
+    consent.set_adult_on(store, person_id, recorded, UTC)
+    before = _stored(store, person_id)
+    with pytest.raises(ConsentError):  # a day recorded is not moved to today either
+        consent.set_adult_on(store, person_id, _today(store), UTC)
+    assert _stored(store, person_id) == before
+    assert consent.local_day(consent.latest(store, person_id).adult_on, UTC) == recorded
+
+    tomorrow = _today(store) + timedelta(days=1)  # the first day that may be recorded
+    assert consent.local_day(consent.set_adult_on(store, person_id, tomorrow, UTC).adult_on, UTC) == tomorrow
+    assert [row.status for row in consent.ledger(store)] == ["active"]
+
+
+def test_today_is_the_users_today_in_their_zone(store, clock):
+    """At 20:00 UTC it is already the next day in Auckland: that day is today there, so it is refused."""
+    person_id = _enrol_child(store)
+    clock.now = datetime(2027, 1, 15, 20, tzinfo=UTC).timestamp()
+    auckland = ZoneInfo("Pacific/Auckland")
+    today_there = consent.local_day(consent.store_now(store), auckland)
+    assert today_there == _today(store) + timedelta(days=1)
+    with pytest.raises(ConsentError) as err:
+        consent.set_adult_on(store, person_id, today_there, auckland)
+    assert str(err.value) == consent.ADULT_ON_NOT_AHEAD.format(subject="Caio Lima", day=today_there)
+    restated = consent.set_adult_on(store, person_id, today_there + timedelta(days=1), auckland)
+    assert restated.ends_at > consent.store_now(store)
+
+
+def test_the_day_is_after_the_consent_is_dated_and_only_a_guardians_consent_has_one(store, clock):
+    """A consent renewed while the clock ran ahead is dated after today: a day before its date would end it before it
+    ever counted, and the sweep would erase the member once the clock reached that date."""
+    person_id = _enrol_child(store)
+    clock.advance(days=10)  # the clock runs ahead (less than governance.clock's gap: the date is not in question)
+    ahead = _renew_for_a_year(store, person_id)
+    clock.advance(days=-10)  # and is set right: that consent is not yet in force
+    assert consent.status(ahead, consent.store_now(store)) == consent.NOT_YET_IN_FORCE
+    before = _stored(store, person_id)
+    for day in (_today(store) + timedelta(days=1), _today(store) + timedelta(days=10)):
+        with pytest.raises(ConsentError) as err:
+            consent.set_adult_on(store, person_id, day, UTC)
+        assert str(err.value) == consent.ADULT_ON_BEFORE_CONSENT.format(subject="Caio Lima",
+                                                                       given=_today(store) + timedelta(days=10))
+        assert _stored(store, person_id) == before
+    restated = consent.set_adult_on(store, person_id, _today(store) + timedelta(days=11), UTC)
+    assert restated == ConsentRecord(**{**ahead.__dict__,
+                                        "adult_on": consent.start_of_day(_today(store) + timedelta(days=11), UTC)})
 
     own = family.enroll(store, "Ana Lima", VECTORS, ConsentRecord.new(subject="Ana Lima", purpose="photos", days=30,
                                                                       now=consent.store_now(store)))

@@ -3,14 +3,14 @@ asked on the enrolment form, said in the consent form's summary and the tables, 
 (unveil.app.consents.set_adult_on), and from that day the renewal form is prefilled with the member themself."""
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
 from governance import consent, family
-from governance.consent import GuardianConsentEndedError, store_now
+from governance.consent import ConsentError, GuardianConsentEndedError, store_now
 from unveil.app import consents, tables
 from unveil.app import enrolment as app_enrolment
 
@@ -49,7 +49,8 @@ def test_a_guardians_consent_without_a_day_asks_for_it_and_the_day_is_recorded(s
         name="Ana", until=until, scope="recognition", given_by="Bea", relation="guardian"
     ) + consents.ADULT_ON_MISSING.format(name="Ana")
     today = consent.local_day(store_now(store), UTC)
-    assert consents.adult_on_choice(member, UTC) == (today, None)
+    # The form starts at tomorrow: a day that has come would end the guardian's consent at once.
+    assert consents.adult_on_choice(member, store_now(store), UTC) == (today + timedelta(days=1), None)
     assert tables.ledger_table(consent.ledger(store), UTC).loc[0, "decides for themself"] == consent.NO_ADULT_DATE
 
     day = today + timedelta(days=100)
@@ -58,7 +59,7 @@ def test_a_guardians_consent_without_a_day_asks_for_it_and_the_day_is_recorded(s
     member = _member(store, "Ana")
     assert consents.consent_summary(member, zone=UTC).endswith(consents.ADULT_ON_SUMMARY.format(name="Ana", day=day))
     assert consents.member_label(member, UTC) == f"Ana (consent until {day - timedelta(days=1)})"
-    assert consents.adult_on_choice(member, UTC) == (today, day)
+    assert consents.adult_on_choice(member, store_now(store), UTC) == (today + timedelta(days=1), day)
     assert tables.members_table([member], UTC).loc[0, "expires"] == str(day - timedelta(days=1))
     assert tables.ledger_table(consent.ledger(store), UTC).loc[0, "decides for themself"] == f"from {day}"
 
@@ -74,7 +75,7 @@ def test_from_the_day_the_form_offers_the_members_own_renewal_only(store, clock)
     assert consents.consent_summary(member, zone=UTC) == consents.CONSENT_ADULT_ENDED.format(
         name="Ana", day=day, given_by="Bea", until=day - timedelta(days=1))
     assert consents.member_label(member, UTC) == f"Ana (consent ended on {day - timedelta(days=1)})"
-    assert consents.adult_on_choice(member, UTC) is None  # the day has come: nothing to move
+    assert consents.adult_on_choice(member, store_now(store), UTC) is None  # the day has come: nothing to move
 
     with pytest.raises(GuardianConsentEndedError):
         consents.renew(store, member, 30, zone=UTC, giver=consents.giver_on_record(member))  # the guardian on record
@@ -82,4 +83,34 @@ def test_from_the_day_the_form_offers_the_members_own_renewal_only(store, clock)
     assert giver == consents.Giver(guardian=False, name="", child=False)
     said = consents.renew(store, member, 30, zone=UTC, giver=giver)
     assert said.startswith("The consent of Ana now runs until ") and "given by Ana (self)." in said
-    assert consents.adult_on_choice(_member(store, "Ana"), UTC) is None  # their own consent: no such day
+    assert consents.adult_on_choice(_member(store, "Ana"), store_now(store), UTC) is None  # their own: no such day
+
+
+def test_a_day_that_has_come_is_refused_and_nothing_is_stored(store, clock):
+    """The form's date picked wrong (today, or a year back): refused with governance's message, and neither a consent
+    record nor an audit entry is stored; the member keeps their guardian's consent."""
+    _enrol_from_form(store, guardian=True)
+    clock.advance(days=3)
+    member = _member(store, "Ana")
+    today = consent.local_day(store_now(store), UTC)
+    before = store.consents(member.person_id), len(store.audit_entries())
+    for day in (today, today - timedelta(days=1), today.replace(year=today.year - 10)):
+        with pytest.raises(ConsentError) as err:
+            consents.set_adult_on(store, member, day, zone=UTC)
+        assert str(err.value) == consent.ADULT_ON_NOT_AHEAD.format(subject="Ana", day=day)
+        assert (store.consents(member.person_id), len(store.audit_entries())) == before
+    assert _member(store, "Ana").consent_status == "active"
+
+
+def test_a_day_recorded_on_another_calendar_is_not_shown_before_the_first_day(store, clock):
+    """Recorded on Kiritimati's calendar (UTC+14) as its tomorrow, the day is today on Baker Island's (UTC-12), where
+    it has not come yet either: the form there starts at its tomorrow and leaves the value empty (the summary says
+    the day), as a date input refuses a value before its first day."""
+    clock.now = datetime(2027, 1, 16, 5, tzinfo=UTC).timestamp()  # 19:00 on the 16th there, 17:00 on the 15th on Baker
+    kiritimati, baker = ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12")
+    _enrol_from_form(store, guardian=True, zone=kiritimati)
+    consents.set_adult_on(store, _member(store, "Ana"), date(2027, 1, 17), zone=kiritimati)
+    member = _member(store, "Ana")
+    assert member.consent_status == "active" and consent.local_day(member.consent.adult_on, baker) == date(2027, 1, 15)
+    assert consents.adult_on_choice(member, store_now(store), baker) == (date(2027, 1, 16), None)
+    assert consents.adult_on_choice(member, store_now(store), kiritimati) == (date(2027, 1, 17), date(2027, 1, 17))

@@ -419,7 +419,7 @@ with consent_tab:
                         st.rerun()
 
             # A guardian's consent: the day the member decides for themself, recorded or moved (not once it has come).
-            choice = app_consents.adult_on_choice(member, zone)
+            choice = app_consents.adult_on_choice(member, consent.store_now(store), zone)
             if choice is not None:
                 first, recorded = choice
                 st.markdown(app_consents.ADULT_ON_HEADING.format(name=shown(member.name)))
