@@ -340,12 +340,19 @@ def ledger(store: FamilyStore) -> list[LedgerRow]:
 # daily sweeps of `unveil watch` and `unveil serve` in their log. The first sweep after a consent's last day erases the
 # member, and a renewal needs whoever gives it (from the day a child decides for themself, the member in person): two
 # weeks lets a household that opens the app once a week see it twice, and reach that person in time. Not a retention
-# setting (governance.retention.KINDS): those say how long data is kept, and this keeps and removes nothing.
+# setting (governance.retention.KINDS): those say how long data is kept, and this keeps and removes nothing. The same
+# days ahead they say who the sweep erases as not recognised for the unseen_people period (retention.unseen_soon).
 ENDING_NOTICE_DAYS = 14
-# When a consent's last day comes, from the user's today, as the lists and the app say it ("ends tomorrow").
+# When a consent's last day comes (or an unseen member's period runs out), from the user's today, as the lists and the
+# app say it ("ends tomorrow").
 ENDS_TODAY = "today"
 ENDS_TOMORROW = "tomorrow"
 ENDS_IN = "in {days} days"
+
+
+def days_said(days_left: int) -> str:
+    """ENDS_TODAY, ENDS_TOMORROW or ENDS_IN for a day `days_left` days from the user's today."""
+    return {0: ENDS_TODAY, 1: ENDS_TOMORROW}.get(days_left) or ENDS_IN.format(days=days_left)
 
 
 @dataclass(frozen=True)
@@ -364,7 +371,7 @@ class Ending:
     @property
     def when(self) -> str:
         """ENDS_TODAY, ENDS_TOMORROW or ENDS_IN."""
-        return {0: ENDS_TODAY, 1: ENDS_TOMORROW}.get(self.days_left) or ENDS_IN.format(days=self.days_left)
+        return days_said(self.days_left)
 
 
 def ending_soon(store: FamilyStore, *, within_days: int = ENDING_NOTICE_DAYS, zone: tzinfo | None = None) -> list[Ending]:

@@ -17,15 +17,17 @@ store (FamilyStore.intact_transaction, require_intact's checks): on a damaged st
 erase anyone, so it raises StoreDamagedError and removes nothing. A clock far ahead of the store's last
 use is damage of the same kind: what only the date would remove waits until the date is confirmed
 (CLOCK_GAP_DAYS).
+unseen_soon says, consent.ENDING_NOTICE_DAYS days ahead, whom the sweep erases for not being recognised, as
+consent.ending_soon does for consents that end: the front ends warn of both.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 from fer_core import UnveilError
-from fer_core.store import FamilyStore
+from fer_core.store import FamilyStore, PersonNotFoundError
 from governance import audit_log, clock, consent, erasure
 from governance.consent import local_day
 
@@ -195,6 +197,58 @@ def date_check(store: FamilyStore) -> DateCheck | None:
     days = policy(store)
     waiting = _waiting(store, _doomed_people(store, now, days["unseen_people"]), _cutoffs(now, days))
     return DateCheck(_iso(datetime.fromtimestamp(last_used, UTC)), _iso(now), waiting) if any(waiting.values()) else None
+
+
+@dataclass(frozen=True)
+class Unseen:
+    """A member the sweep erases soon for not being recognised for the unseen_people period (unseen_soon)."""
+
+    person_id: str
+    name: str  # for the people reading the lists and the app: never logged
+    last_seen: date  # when they were last recognised (or enrolled), on the user's calendar
+    # The day the period runs out, on the user's calendar: the first sweep after that day's hour of last_seen erases them.
+    erased_from: date
+    days_left: int  # from the user's today to erased_from: 0 when it is today
+    period_days: int  # the unseen_people period
+
+    @property
+    def when(self) -> str:
+        """consent.ENDS_TODAY, ENDS_TOMORROW or ENDS_IN."""
+        return consent.days_said(self.days_left)
+
+
+def unseen_soon(store: FamilyStore, *, within_days: int = consent.ENDING_NOTICE_DAYS,
+                zone: tzinfo | None = None) -> list[Unseen]:
+    """Each member whose unseen_people period runs out within `within_days` days of the user's today (in `zone`, None:
+    this machine's time zone), soonest first: not recognised since, the next sweep after it erases them (see
+    _doomed_people). Being recognised again starts the period afresh (family.note_recognition). Nobody when the
+    period is off, nor while the date is not settled (consent.unsettled_date: the sweep then erases no one for the
+    date's sake, as for consent.ending_soon), nor where the consent is not in force: an ended or missing one erases
+    them first (consent.ending_soon and the lists say so), and one not yet in force keeps them from any erasure."""
+    if consent.unsettled_date(store) is not None:
+        return []
+    try:
+        period = policy(store)["unseen_people"]
+    except RetentionError:  # a stored period every sweep refuses: it erases no one until the period is set again
+        return []
+    if period is None:
+        return []
+    now = consent.store_now(store)
+    today = local_day(now, zone)
+    unseen = []
+    for person in store.people(errors="skip"):
+        try:
+            record = consent.latest(store, person.id)
+        except PersonNotFoundError:  # erased since the list was read (a sweep's thread, another session)
+            continue
+        if consent.status(record, now) != "active":
+            continue
+        seen = datetime.fromtimestamp(person.last_seen_at, UTC)
+        erased_from = local_day(seen + timedelta(days=period), zone)
+        days_left = max((erased_from - today).days, 0)  # past and not yet swept: the next sweep, today
+        if days_left <= within_days:
+            unseen.append(Unseen(person.id, person.name, local_day(seen, zone), erased_from, days_left, period))
+    return sorted(unseen, key=lambda member: member.erased_from)
 
 
 def _cutoffs(now: datetime, days: dict[str, int | None]) -> dict[str, float]:
