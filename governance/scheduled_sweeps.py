@@ -7,9 +7,10 @@ they run (a member whose consent ended is not named meanwhile either way: family
 Each sweep is governance.retention.sweep, audit-logged as any other. It never confirms the date: when the clock has
 jumped, what only the date would remove waits for a person (`unveil retention sweep --date-is-right`), and the log
 says so. After each sweep it says, a line per day, how many members' consents end on which of the next
-consent.ENDING_NOTICE_DAYS days: the household that reads only this log hears of it before the sweep after that day
-erases them. The log holds counts, days and error kinds only, never a name (SweepReport.names only reaches the app's
-receipts; `unveil consent list` names those whose consent ends).
+consent.ENDING_NOTICE_DAYS days, and how many members reach the unseen_people period on which day
+(retention.unseen_soon): the household that reads only this log hears of it before the sweep erases them. The log holds
+counts, days and error kinds only, never a name (SweepReport.names only reaches the app's receipts; `unveil consent
+list` and `unveil family list` name them).
 """
 from __future__ import annotations
 
@@ -50,7 +51,12 @@ ENDING = ("retention sweep: {count} member's consent ends on {day}; the first sw
           "it is renewed: unveil consent list")
 ENDING_MANY = ("retention sweep: {count} members' consents end on {day}; the first sweep after that day erases them "
                "unless they are renewed: unveil consent list")
-ENDING_UNREAD = "retention sweep: the consents ending soon could not be read ({kind})"
+# The same for the members who reach the unseen_people period (retention.unseen_soon) on each day.
+UNSEEN = ("retention sweep: {count} member reaches {period} days without being recognised on {day}; a sweep from that "
+          "day erases them unless they are recognised again: unveil family list")
+UNSEEN_MANY = ("retention sweep: {count} members reach {period} days without being recognised on {day}; a sweep from "
+               "that day erases them unless they are recognised again: unveil family list")
+ENDING_UNREAD = "retention sweep: the members the next sweeps erase could not be read ({kind})"
 
 
 def removed_text(removed: dict[str, int]) -> str:
@@ -120,15 +126,19 @@ class ScheduledSweeps:
         return report
 
     def _log_endings(self) -> None:
-        """ENDING (or ENDING_MANY) for each day on which consents end soon (consent.ending_soon: none while the date is
-        not settled); ENDING_UNREAD, with the error's type only, when they cannot be read."""
+        """ENDING (or ENDING_MANY) for each day on which consents end soon (consent.ending_soon), then UNSEEN (or
+        UNSEEN_MANY) for each day on which members reach the unseen_people period (retention.unseen_soon); none while
+        the date is not settled. ENDING_UNREAD, with the error's type only, when they cannot be read."""
         try:
             endings = consent.ending_soon(self._store)
+            unseen = retention.unseen_soon(self._store)
         except Exception as exc:  # the sweep is done and the front end runs on; a message may quote stored text
             log.warning(ENDING_UNREAD.format(kind=type(exc).__name__))
             return
         for day, count in Counter(ending.last_day for ending in endings).items():
             log.warning((ENDING if count == 1 else ENDING_MANY).format(count=count, day=day))
+        for (day, period), count in Counter((member.erased_from, member.period_days) for member in unseen).items():
+            log.warning((UNSEEN if count == 1 else UNSEEN_MANY).format(count=count, period=period, day=day))
 
     def running(self, *, check_s: float = SWEEP_CHECK_S) -> contextlib.AbstractContextManager[None]:
         """A background thread that calls run_if_due every `check_s` seconds until the block ends (a sweep under way

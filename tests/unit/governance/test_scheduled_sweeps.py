@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -220,5 +221,33 @@ def test_consents_ending_that_cannot_be_read_are_logged_by_kind_and_the_sweep_st
     monkeypatch.setattr(consent, "ending_soon", failing)
     report = ScheduledSweeps(store).run_if_due()
     assert report is not None and len(_sweeps(store)) == 1
-    assert caplog.messages == [scheduled.ENDING_UNREAD.format(kind="KeyError")]
+    assert caplog.messages == [scheduled.ENDING_UNREAD.format(kind="KeyError")] == [
+        "retention sweep: the members the next sweeps erase could not be read (KeyError)"]
     assert "Zoë" not in caplog.text
+
+
+def test_each_sweep_logs_how_many_members_reach_the_unseen_period_on_which_day_never_who(store, clock, caplog):
+    """A member not recognised for the unseen_people period (365 days) was erased by a day's sweep with no line before.
+    Each sweep now logs, a line per day, how many reach it within consent.ENDING_NOTICE_DAYS days; never a name."""
+    day = consent.local_day(store_now(store) + timedelta(days=365))
+    _enrol(store, "Ana Quixbrandt", days=1000)
+    bea = _enrol(store, "Bea Quixbrandt", days=1000)
+    sweeps = ScheduledSweeps(store)
+    for _ in range(35):  # 350 days of sweeps: 15 days before, nothing said
+        clock.advance(days=10)
+        sweeps.run_if_due()
+    assert caplog.messages == []
+    caplog.set_level(logging.INFO, logger="unveil.retention")
+
+    clock.advance(days=1)
+    assert sweeps.run_if_due() is not None
+    assert caplog.messages == [scheduled.UNSEEN_MANY.format(count=2, period=365, day=day)]
+    assert scheduled.UNSEEN.format(count=1, period=365, day="2026-12-20") == (
+        "retention sweep: 1 member reaches 365 days without being recognised on 2026-12-20; a sweep from that day "
+        "erases them unless they are recognised again: unveil family list")
+    family.note_recognition(store, [bea], faces=1)  # Bea is recognised again: her 365 days start afresh
+    clock.advance(days=1)
+    caplog.clear()
+    assert sweeps.run_if_due() is not None
+    assert caplog.messages == [scheduled.UNSEEN.format(count=1, period=365, day=day)]
+    assert "quixbrandt" not in caplog.text.lower()
