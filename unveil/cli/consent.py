@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from governance import consent, family
+from governance import consent, family, retention
 from unveil.cli._store_args import (
     add_store_arguments,
     confirm,
@@ -119,19 +120,45 @@ ENDS_THEMSELF = "  ends {when}: only their own consent can follow"
 ENDING_NOTE = ("note: {count} consent(s) marked \"ends\" end within {days} days; the first retention sweep after its "
                "last day erases the member (face prints, thumbnails, kept results) unless it is renewed: unveil consent "
                "renew WHO --days N (--by-themself where only their own consent can follow)")
+# The same for a member who reaches the unseen_people period within those days (retention.unseen_soon): recognised
+# again (family.note_recognition: the app's Analyze, Video and Live pages, unveil watch, unveil serve), their period
+# starts afresh; `unveil analyze` names nobody, so it does not count.
+UNSEEN = "  erased {when} unless recognised"
+UNSEEN_NOTE = ("note: {count} member(s) marked \"erased ... unless recognised\" reach {period} days without being "
+               "recognised within {days} days; a retention sweep from that day erases them (face prints, thumbnails, "
+               "kept results) unless they are recognised again (a photo or video of them in the app, or unveil watch "
+               "or unveil serve seeing them) or the period is changed: unveil retention set unseen_people DAYS (or off)")
 
 
-def ending_marks(store: FamilyStore) -> dict[str, str]:
-    """ENDS or ENDS_THEMSELF by person id, for the members whose consent ends soon (none while the date is not
-    settled), on this machine's calendar."""
-    return {ending.person_id: (ENDS_THEMSELF if ending.by_themself else ENDS).format(when=ending.when)
-            for ending in consent.ending_soon(store)}
+@dataclass(frozen=True)
+class EndingMarks:
+    """What the lists add to a member's line, by person id: ENDS or ENDS_THEMSELF (`ending`), UNSEEN (`unseen`)."""
+
+    ending: dict[str, str]
+    unseen: dict[str, str]
+    period: int | None  # the unseen_people period, where a member is marked for it
+
+    def of(self, person_id: str) -> str:
+        return self.ending.get(person_id, "") + self.unseen.get(person_id, "")
 
 
-def note_endings(marks: dict[str, str]) -> None:
-    """ENDING_NOTE on stderr when a member is marked: stdout stays one line per member."""
-    if marks:
-        print(ENDING_NOTE.format(count=len(marks), days=consent.ENDING_NOTICE_DAYS), file=sys.stderr)
+def ending_marks(store: FamilyStore) -> EndingMarks:
+    """The marks of the members whose consent ends soon or who reach the unseen_people period soon (none while the
+    date is not settled), on this machine's calendar."""
+    unseen = retention.unseen_soon(store)
+    return EndingMarks({ending.person_id: (ENDS_THEMSELF if ending.by_themself else ENDS).format(when=ending.when)
+                        for ending in consent.ending_soon(store)},
+                       {member.person_id: UNSEEN.format(when=member.when) for member in unseen},
+                       unseen[0].period_days if unseen else None)
+
+
+def note_endings(marks: EndingMarks) -> None:
+    """ENDING_NOTE, UNSEEN_NOTE on stderr where a member is marked: stdout stays one line per member."""
+    if marks.ending:
+        print(ENDING_NOTE.format(count=len(marks.ending), days=consent.ENDING_NOTICE_DAYS), file=sys.stderr)
+    if marks.unseen:
+        print(UNSEEN_NOTE.format(count=len(marks.unseen), period=marks.period, days=consent.ENDING_NOTICE_DAYS),
+              file=sys.stderr)
 
 
 @reports_errors
@@ -152,7 +179,7 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{padded(row.name, 28)} {row.person_id[:8]}  {row.status:<{consent.STATUS_WIDTH}} "
               f"{consent.local_day(r.given_at)} to {consent.until_day(r)}  "
               f"by {by}{child}  scope {r.scope}  purpose: {r.purpose}"
-              + (f"  decides for themself: {themself}" if themself else "") + marks.get(row.person_id, ""))
+              + (f"  decides for themself: {themself}" if themself else "") + marks.of(row.person_id))
     note_endings(marks)
     return 0
 

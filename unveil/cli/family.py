@@ -296,7 +296,7 @@ def _list(args: argparse.Namespace) -> int:
         reenrol = NOT_RECOGNISED if model is not None and m.must_reenrol(model) else ""
         print(f"{padded(m.name, 28)} {m.person_id[:8]}  consent {m.consent_status:<{STATUS_WIDTH}} {expiry:<16} "
               f"{m.embeddings} embeddings  {m.thumbnails} thumbnails  last seen {local_day(m.last_seen_at)}{reenrol}"
-              f"{marks.get(m.person_id, '')}")
+              f"{marks.of(m.person_id)}")
     # Notes and warnings on stderr: stdout stays one line per member.
     note_endings(marks)
     for note in family.must_reenrol_notes(members, model) if model is not None else []:

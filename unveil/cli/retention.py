@@ -83,6 +83,7 @@ def _sweep(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         report = retention.sweep(store, date_confirmed=args.date_is_right)
         endings = consent.ending_soon(store)
+        unseen = retention.unseen_soon(store)
     check = report.date_check
     named = args.names or sys.stdout.isatty()
     print(json_shown({"ran_at": report.ran_at, "removed": report.removed,
@@ -90,11 +91,15 @@ def _sweep(args: argparse.Namespace) -> int:
                       "erased": [_erased(who if named else None, r) for who, r in report.named_receipts()],
                       "storage_scrubbed": report.storage_scrubbed,
                       "waiting_for_the_date": None if check is None else check.waiting,
-                      "consents_ending": [_ending(e, named) for e in endings]}, indent=2))
+                      "consents_ending": [_ending(e, named) for e in endings],
+                      "unseen_ending": [_unseen(u, named) for u in unseen]}, indent=2))
     if report.receipts and not named:
         print(NAMES_LEFT_OUT.format(count=len(report.receipts)), file=sys.stderr)
     if endings:
         print(ENDING_NOTE.format(count=len(endings), days=consent.ENDING_NOTICE_DAYS), file=sys.stderr)
+    if unseen:
+        print(UNSEEN_NOTE.format(count=len(unseen), period=unseen[0].period_days, days=consent.ENDING_NOTICE_DAYS),
+              file=sys.stderr)
     if report.receipts and not report.storage_scrubbed:
         print(erasure.SCRUB_PENDING_NOTE.format(seq=report.receipts[-1].audit_seq), file=sys.stderr)
     if check is not None:  # exits 1, so that a scheduled sweep that waits does not pass unnoticed
@@ -114,6 +119,10 @@ NAMES_LEFT_OUT = ("note: {count} member(s) erased (see \"erased\"): their names 
 # Who the next sweeps erase unless their consent is renewed: "consents_ending" lists them (named as "erased" is).
 ENDING_NOTE = ("note: {count} member(s) whose consent ends within {days} days (see \"consents_ending\"): the first "
                "sweep after its last day erases them unless it is renewed; unveil consent list marks them")
+# Who the sweeps erase soon for not being recognised: "unseen_ending" lists them (named as "erased" is).
+UNSEEN_NOTE = ("note: {count} member(s) reach {period} days without being recognised within {days} days (see "
+               "\"unseen_ending\"): a sweep from that day erases them unless they are recognised again or the period "
+               "is changed (unveil retention set unseen_people DAYS); unveil family list marks them")
 
 
 def _ending(ending: consent.Ending, named: bool) -> dict:
@@ -121,6 +130,13 @@ def _ending(ending: consent.Ending, named: bool) -> dict:
     machine's calendar, and whether only their own consent can follow it (the day they decide for themself)."""
     return {"name": ending.name if named else None, "id": ending.person_id, "last_day": ending.last_day.isoformat(),
             "only_their_own_consent_can_follow": ending.by_themself}
+
+
+def _unseen(member: retention.Unseen, named: bool) -> dict:
+    """One member who reaches the unseen_people period soon: their name (None when left out, as "erased"), id, the
+    day they were last recognised (or enrolled) and the day the period runs out, on this machine's calendar."""
+    return {"name": member.name if named else None, "id": member.person_id, "last_seen": member.last_seen.isoformat(),
+            "erased_from": member.erased_from.isoformat()}
 
 
 def _erased(who: str | None, receipt: erasure.ErasureReceipt) -> dict:
