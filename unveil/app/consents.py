@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from governance import consent
+from governance import consent, retention
 from unveil.app.session import plural
 from unveil.app.text import shown
 
@@ -102,7 +102,7 @@ DATE_IN_QUESTION_FORM = (f"The clock reads more than {consent.clock.CLOCK_GAP_DA
                          "so the date is in question, and a consent given now would carry it. Confirm the date (\"The "
                          "date is right\") or set the clock right first.")
 
-# Above every page while the store is unlocked (the router, widgets.consent_endings_notice): each member whose consent
+# Above every page while the store is unlocked (the router, widgets.erasure_notices): each member whose consent
 # ends within consent.ENDING_NOTICE_DAYS days (governance.consent.ending_soon; nobody while the date is not settled),
 # with a link to the Family page, where the consent form renews it. The day after its last day they are no longer named,
 # and the first sweep then (each day the app, `unveil watch` or `unveil serve` runs, or at the next unlock) erases them.
@@ -130,6 +130,30 @@ def ending_notice(endings: Sequence[consent.Ending]) -> str | None:
         else:
             lines.append(ENDING_MEMBER.format(name=name, when=ending.when, day=ending.last_day))
     return ENDING_HEADING + "\n\n" + "\n".join(lines)
+
+
+# Beside it, the members the sweep erases for not being recognised for the unseen_people period, within the same days
+# (governance.retention.unseen_soon; nobody while the date is not settled or the period is off), with a link to the
+# Analyze page: a photo of them recognised there (or on the Video or Live page, or by `unveil watch` or `unveil serve`)
+# starts their period afresh (family.note_recognition). The period itself is set on the Governance page.
+UNSEEN_HEADING = ("**Members not recognised for a long time.** A member not recognised for {period} days (the retention "
+                  "of unseen people) is erased by a retention sweep from that day: their face prints, thumbnails and "
+                  "the kept results that name them. To keep them, let the app recognise them again: a photo of them on "
+                  "the Analyze page, a video of them on the Video page, the Live page, or `unveil watch` or `unveil "
+                  "serve` seeing them. Or lengthen that period, or switch it off, on the Governance page (Retention).")
+UNSEEN_MEMBER = "- {name}, last seen on {seen:%Y-%m-%d}, reaches {period} days {when}, on {day:%Y-%m-%d}."
+UNSEEN_LINK = "Analyse a photo of them on the Analyze page"
+
+
+def unseen_notice(unseen: Sequence[retention.Unseen]) -> str | None:
+    """UNSEEN_HEADING over an UNSEEN_MEMBER line for each member who reaches the unseen_people period soon, as
+    Markdown, names shown as written; None when there is none."""
+    if not unseen:
+        return None
+    period = unseen[0].period_days
+    lines = [UNSEEN_MEMBER.format(name=shown(member.name), seen=member.last_seen, period=period, when=member.when,
+                                  day=member.erased_from) for member in unseen]
+    return UNSEEN_HEADING.format(period=period) + "\n\n" + "\n".join(lines)
 
 
 def member_label(member: Member, zone: tzinfo | None = None) -> str:

@@ -35,9 +35,10 @@ def run() -> None:
 
         st.navigation([st.Page(refusal, title="Unveil", url_path="unveil")], position="hidden").run()
         return
+    analyze = st.Page(_PAGES / "analyze.py", title="Analyze", icon=":material/photo_camera:", default=True)
     family = st.Page(_PAGES / "family.py", title="Family", icon=":material/group:")
     page = st.navigation([
-        st.Page(_PAGES / "analyze.py", title="Analyze", icon=":material/photo_camera:", default=True),
+        analyze,
         st.Page(_PAGES / "video.py", title="Video", icon=":material/movie:"),
         st.Page(_PAGES / "live.py", title="Live", icon=":material/live_tv:"),
         st.Page(_PAGES / "kept.py", title="Kept results", icon=":material/inventory_2:"),
@@ -48,5 +49,5 @@ def run() -> None:
     widgets.sweep_if_due()
     widgets.sidebar_status()
     widgets.new_session_notice()
-    widgets.consent_endings_notice(family)  # on every page, after the day's sweep (which may settle the date)
+    widgets.erasure_notices(family, analyze)  # on every page, after the day's sweep (which may settle the date)
     page.run()

@@ -16,7 +16,7 @@ import streamlit as st
 from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core.model_files import models_dir
 from fer_core.store import DATA_FILE, FamilyStore, default_data_dir, others_can_write
-from governance import consent, enrolment, family
+from governance import consent, enrolment, family, retention
 from governance.scheduled_sweeps import ScheduledSweeps
 from unveil.app import consents as app_consents
 from unveil.app import photos, tables
@@ -334,21 +334,28 @@ def new_session_notice() -> None:
         st.info(message, icon=":material/restart_alt:")
 
 
-def consent_endings_notice(family_page: Any) -> None:
-    """Above every page while the store is unlocked: the members whose consent ends soon (app.consents.ending_notice;
-    days of the user's calendar), with a link to `family_page`, whose consent form renews it. Drawn in one container on
-    every run, so that a notice that comes or goes (a renewal) does not move what the page draws after it: the Family
-    page's tabs would be drawn as new ones, back on the first."""
+def erasure_notices(family_page: Any, analyze_page: Any) -> None:
+    """Above every page while the store is unlocked, who the sweep erases soon (days of the user's calendar): the
+    members whose consent ends soon (app.consents.ending_notice), with a link to `family_page`, whose consent form
+    renews it; those who reach the unseen_people period soon (app.consents.unseen_notice), with a link to
+    `analyze_page`, where a photo of them recognised keeps them. Drawn in one container on every run, so that a notice
+    that comes or goes (a renewal) does not move what the page draws after it: the Family page's tabs would be drawn
+    as new ones, back on the first."""
     with st.container():
         current = store()
         if current is None:
             return
+        zone = user_zone(st.context.timezone)
         with friendly_errors("Reading the consents ending soon"):
-            endings = consent.ending_soon(current, zone=user_zone(st.context.timezone))
-            notice = app_consents.ending_notice(endings)
+            notice = app_consents.ending_notice(consent.ending_soon(current, zone=zone))
             if notice:
                 st.warning(notice, icon=":material/event_busy:")
                 st.page_link(family_page, label=app_consents.ENDING_LINK, icon=":material/group:")
+        with friendly_errors("Reading the members not recognised for a long time"):
+            notice = app_consents.unseen_notice(retention.unseen_soon(current, zone=zone))
+            if notice:
+                st.warning(notice, icon=":material/person_off:")
+                st.page_link(analyze_page, label=app_consents.UNSEEN_LINK, icon=":material/photo_camera:")
 
 
 SCHEDULED_SWEEPS = "unveil_scheduled_sweeps"  # governance.scheduled_sweeps.ScheduledSweeps of the unlocked store (sweep_if_due)
