@@ -500,8 +500,10 @@ def set_adult_on(store: FamilyStore, person_id: str, day: date, zone: tzinfo | N
     day or any name. ConsentError, nothing stored, when the governing consent is the subject's own
     (ADULT_ON_NEEDS_GUARDIAN), the day is not after the user's today by the store's clock (ADULT_ON_NOT_AHEAD) or not
     after the day that consent is dated (ADULT_ON_BEFORE_CONSENT); GuardianConsentEndedError when the day recorded
-    before has come (only the subject's own consent follows a guardian's then)."""
+    before has come (only the subject's own consent follows a guardian's then); DateInQuestionError while the date is
+    not settled (unsettled_date): "after today" would be read off a clock that may be years off."""
     with store.transaction():  # read under the write lock, as in renew: another session's renewal is kept
+        require_settled_date(store)
         record = _require_latest(store, person_id)
         if record.relation != "guardian":
             raise ConsentError(ADULT_ON_NEEDS_GUARDIAN.format(subject=record.subject))

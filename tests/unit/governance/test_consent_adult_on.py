@@ -251,3 +251,20 @@ def test_the_scope_of_a_guardians_consent_is_not_changed_from_the_day(store, clo
         consent.change_scope(store, person_id, "recognition+thumbnails")
     assert str(err.value) == consent.SCOPE_OF_ENDED_CONSENT.format(subject="Caio Lima",
                                                                    ended=_today(store) - timedelta(days=1))
+
+
+def test_the_day_is_not_recorded_while_the_date_is_not_settled(store, clock):
+    """"After today" is read off the store's clock: with the clock 400 days past the store's last use, or 400 days
+    before it, the day could already have come; nothing is stored until the date is settled."""
+    person_id = _enrol_child(store, days=3 * YEAR)
+    retention.set_policy(store, "unseen_people", None)
+    records, entries = store.person(person_id).consents, len(store.audit_entries())
+    for days, said in ((400, lambda: consent.DATE_IN_QUESTION), (-800, lambda: consent.unsettled_date(store))):
+        clock.advance(days=days)
+        with pytest.raises(consent.DateInQuestionError) as err:
+            consent.set_adult_on(store, person_id, _today(store) + timedelta(days=30), UTC)
+        assert str(err.value) == said()
+        assert store.person(person_id).consents == records and len(store.audit_entries()) == entries
+    assert consent.unsettled_date(store).startswith("The clock reads more than 30 days before")
+    clock.advance(days=400)  # the clock put right
+    assert consent.set_adult_on(store, person_id, _today(store) + timedelta(days=30), UTC).adult_on is not None
