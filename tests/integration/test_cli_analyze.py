@@ -567,10 +567,12 @@ def test_resume_drops_a_record_cut_off_and_those_of_photos_changed_since(
     output.write_text(whole + first[: len(first) // 2], encoding="utf-8")
     stamp = (album / "party" / "sky.png").stat()
     os.utime(album / "party" / "sky.png", ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1))  # edited since
+    (album / "powell.jpg").rename(album / "Powell 2019.jpg")  # renamed since: its old record must not stay beside
     calls = _counting_analyze(monkeypatch)
     code, _, _ = _run(capsys, album, *options, "--resume")
-    assert code == 0 and len(calls) == 1  # sky.png; the half record is dropped, not read as a photo done
-    assert sorted(_sources(output)) == sorted(str(album / p) for p in ("party/berry.JPG", "party/sky.png", "powell.jpg"))
+    assert code == 0 and len(calls) == 2  # sky.png and Powell 2019.jpg; the half record is not taken as done
+    assert sorted(_sources(output)) == sorted(str(album / p) for p in ("party/berry.JPG", "party/sky.png",
+                                                                       "Powell 2019.jpg"))
     assert output.stat().st_mode & 0o777 == 0o640
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no file left beside it
 

@@ -3,8 +3,10 @@ kill -9, a power cut) goes on where it stopped instead of analysing hours of pho
 
 A photo is done when FILE holds its record (its JSON line, or its CSV rows) under the same path, with the size in
 bytes and the modification time the file has now: a photo edited since (turned, cropped) is analysed again and its
-record replaced. Records of photos this run is not given stay as they are. A last record cut off (its line not
-ended: the run was killed while writing it) is dropped, and its photo analysed again.
+record replaced. Every other record goes: a last record cut off (its line not ended: the run was killed while
+writing it), a photo's second record, and the records of photos this run is not given (deleted since, or named
+another way: from another folder, or through a link), which kept beside their new records counted those photos
+twice. So the file ends as a fresh run would write it, one record per photo, without analysing any photo again.
 """
 from __future__ import annotations
 
@@ -48,15 +50,15 @@ class Earlier:
     records: list[_Record]
     cut: bool  # the last record was cut off and dropped
 
-    def done(self, current: dict[str, Key]) -> set[str]:
-        """The sources of `current` (this run's photos, as written, with their keys now) already analysed."""
-        return {record.source for record in self.records if record.key is not None
-                and current.get(record.source) == record.key}
-
     def kept(self, current: dict[str, Key]) -> list[_Record]:
-        """The records that stay: those done, and those of photos this run is not given."""
-        return [record for record in self.records if record.source not in current
-                or (record.key is not None and current[record.source] == record.key)]
+        """The records of the photos of `current` (this run's, as written, with their keys now) already analysed,
+        one each."""
+        kept, seen = [], set()
+        for record in self.records:
+            if record.key is not None and current.get(record.source) == record.key and record.source not in seen:
+                kept.append(record)
+                seen.add(record.source)
+        return kept
 
     def write(self, stream: io.TextIOBase, records: list[_Record]) -> None:
         if self.output_format == "csv":

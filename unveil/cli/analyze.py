@@ -22,7 +22,8 @@ kill -9, a power cut) leaves whole records but for the one being written. `--res
 from there (the same PATHs from the same folder: records are found by the path as written): a photo whose record
 is there, under the same path and with the same size and modification time as
 now ("bytes" and "modified" of each record), is not analysed again; a photo changed since is, and its record
-replaced; a last record cut off is dropped (unveil/cli/_resume.py). The --errors file and the lists cover the
+replaced; the records of photos not given this time (deleted, or named another way) and a last record cut off are
+dropped, so -o ends as a fresh run would write it (unveil/cli/_resume.py). The --errors file and the lists cover the
 photos this run read. A run cut short says how to go on.
 
 Not read: a path that does not exist (missing), a folder that cannot be listed (unreadable_folder),
@@ -387,8 +388,8 @@ def _close_quietly(handle: TextIO) -> None:
 
 
 def _to_do(output: Path, output_format: str, columns: list[str], files: dict[Path, Path]) -> tuple[list[Path], int]:
-    """--resume: the photos of `files` that `output` does not hold yet, and how many it does. Records of photos
-    changed since, and a last record cut off, are taken out of `output` first (_resume)."""
+    """--resume: the photos of `files` that `output` does not hold yet, and how many it does. Any other record (of
+    a photo changed since or not given, a second one, a last one cut off) is taken out of `output` first (_resume)."""
     try:
         earlier = _resume.read(output, output_format, columns)
     except _resume.ResumeRefused as exc:
@@ -408,7 +409,7 @@ def _to_do(output: Path, output_format: str, columns: list[str], files: dict[Pat
             _resume.replace(output, earlier, kept)
         except OSError as exc:
             raise _Refused(CANNOT_WRITE.format(option="--output", path=output, detail=exc.strerror or exc)) from None
-    done = earlier.done(current)
+    done = {record.source for record in kept}
     todo = [path for path in files if _written_source(path, output_format) not in done]
     return todo, len(files) - len(todo)
 
