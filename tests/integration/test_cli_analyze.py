@@ -629,6 +629,31 @@ def test_a_run_killed_goes_on_with_resume_and_every_line_is_whole(tmp_path, face
     assert result.stderr.splitlines()[-1].startswith(f"unveil analyze: {40 - len(written)} photo(s) analysed, ")
 
 
+def test_sigterm_stops_the_run_as_ctrl_c_does_with_the_summary_and_the_errors_file(
+        tmp_path, faces_dir, tiny_emotion_onnx):
+    # `kill`, `timeout` or a shutdown sends SIGTERM: the process ended at once, --errors empty and nothing said.
+    album = tmp_path / "album"
+    album.mkdir()
+    (album / "Broken.jpg").write_bytes(b"\xff\xd8\xff")  # read first: the --errors file has a line to keep
+    for number in range(40):
+        shutil.copy(faces_dir / "Colin_Powell" / "Colin_Powell_0001.jpg", album / f"IMG_{number:04d}.jpg")
+    output, errors = tmp_path / "faces.jsonl", tmp_path / "errors.csv"
+    process = subprocess.Popen([sys.executable, "-m", "unveil.cli", "analyze", str(album), "-o", str(output),
+                                "--errors", str(errors), "--no-progress", "--emotion-model", str(tiny_emotion_onnx)],
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (not output.exists() or output.read_text().count("\n") < 2) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.terminate()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    done = len(_sources(output))
+    assert RESUME_HINT.format(count=done, output=output) in err.splitlines()
+    assert err.splitlines()[-1] == "interrupted; nothing more was changed"
+    with open(errors, newline="", encoding="utf-8") as stream:
+        assert [row["path"] for row in csv.DictReader(stream)] == [str(album / "Broken.jpg")]
+
+
 def test_an_annotate_folder_inside_the_folder_analysed_is_not_searched_the_next_time(
         album, tiny_emotion_onnx, capsys, monkeypatch):
     # The second run read the first run's copies as photos, and was refused: a copy would replace a "photo".
