@@ -18,15 +18,19 @@ never sent. A member who may no longer be named (erased, or their consent ended)
 empty retained payloads on its discovery and state topics, which is how Home Assistant removes an entity.
 These go with QoS 1 and are sent again at each connection until the broker acknowledges them (the broker
 was away when the member was erased, or the connection broke first); once acknowledged, the broker holds
-nothing on those topics and the sink keeps and sends them no more.
+nothing on those topics. Home Assistant drops a removal that comes while it is down (the broker keeps no empty
+message) and, started again, shows the entity 'unavailable' under the member's name for good; nor does it act on
+an empty config for an entity it has not been sent since it started. So when it says it started (its birth
+message, "online" on homeassistant/status) the sink sends each sensor removed in this run a config again, not
+retained and without the name, then the empty one: the entity and its registry entry go.
 The broker may also hold member states that an earlier run left (it was killed, or a member was erased
 while no loop ran): at each connection the sink reads the node's retained states, and one it did not write
 is set to "away" when its member may be named (`members`: the household's members at the start, less those
 forgotten since), or else removed with its sensor; without `members` (names not checked) it is set to "away".
 A member renamed since (`unveil family rename`: `names`, their names at the start, give them another KEY) has the
 earlier sensor under their old name removed too: the next time they are seen, it comes back under their name now.
-This needs the broker to let the loop read unveil/NODE/person/+/state: an ACL that lets it only write keeps
-them (mosquitto grants the subscription and delivers nothing).
+This needs the broker to let the loop read unveil/NODE/person/+/state (and homeassistant/status for the birth
+message): an ACL that lets it only write keeps them (mosquitto grants the subscription and delivers nothing).
 
 Member names reach the broker (the sensors are named after them); never an image, an embedding, or a
 probability beyond the label. The log gets neither names nor topics (a topic holds a name's letters).
@@ -61,6 +65,8 @@ log = logging.getLogger("unveil.watch")
 DEFAULT_PORT = 1883
 TLS_PORT = 8883  # MQTT over TLS (IANA), when --mqtt gives no port
 DISCOVERY_PREFIX = "homeassistant"
+# Home Assistant's birth message: "online" on DISCOVERY_PREFIX/status once it started and subscribed to discovery.
+BIRTH_TOPIC = "status"
 ONLINE = "online"
 OFFLINE = "offline"
 AWAY = "away"
@@ -95,6 +101,7 @@ EVENT_NOT_SENT = "MQTT event not sent (paho error {code})"
 EARLIER_STATE_AWAY = "MQTT broker held a member's state from an earlier run: now 'away'"
 EARLIER_SENSOR_REMOVED = "MQTT broker held the sensor of a member who may no longer be named: removed"
 EARLIER_SENSOR_RENAMED = "MQTT broker held the sensor of a member under a name they no longer have: removed"
+HOME_ASSISTANT_STARTED = "Home Assistant started: the {count} sensor(s) removed in this run are removed from it again"
 # The connection broke while the loop runs (not at close(), which disconnects on purpose).
 DISCONNECTED = "MQTT broker disconnected ({reason}); paho reconnects"
 # At close: events the broker never acknowledged (it was away at the end, or its queue had filled).
@@ -205,6 +212,7 @@ class HomeAssistantSink:
         self.base = f"unveil/{node}"
         self.availability = f"{self.base}/status"
         self.prefix = discovery_prefix
+        self._birth = f"{discovery_prefix}/{BIRTH_TOPIC}"
         self._unknown_state = f"{self.base}/unknown/state"
         self._connected = threading.Event()  # set at the first connection
         # The retained state is shared with paho's network thread, which sends it all at each connection.
@@ -217,6 +225,7 @@ class HomeAssistantSink:
         self._closing = False  # close() disconnects: no reconnection follows
         self._tracks: dict[int, tuple[str | None, str | None]] = {}  # track -> (member's id, emotion)
         self._members: dict[str, str] = {}  # member's id -> member_key, for those with a sensor
+        self._gone: set[str] = set()  # keys of the sensors removed in this run, removed again when Home Assistant starts
         # Who may be named, by the suffix of their key, to judge the states an earlier run left (None: unknown).
         self._named = None if members is None else {key_suffix(person_id): person_id for person_id in members}
         self._earlier: dict[str, str] = {}  # member's id -> key of a sensor an earlier run left, kept
@@ -329,6 +338,8 @@ class HomeAssistantSink:
         for person_id in {before, event.person_id} - {None}:
             if person_id not in self._members:  # first seen: the event names them
                 self._members[person_id] = key = member_key(person_id, event.identity)
+                with self._lock:
+                    self._gone.discard(key)
                 self._sensor(key, event.identity, self._state_topic(key))
             emotions = [emotion for who, emotion in self._tracks.values() if who == person_id and emotion]
             self._retain(self._state_topic(self._members[person_id]), emotions[-1] if emotions else AWAY)
@@ -336,8 +347,16 @@ class HomeAssistantSink:
 
     def _remove(self, key: str) -> None:
         # Called with the lock held.
+        self._gone.add(key)
         self._put(self._config_topic(key), "")
         self._put(self._state_topic(key), "")
+
+    def _remove_from_home_assistant(self, key: str) -> None:
+        """A config without the name (not retained), then the empty one: see the module docstring. Called with the
+        lock held."""
+        stand_in = {"unique_id": self._unique_id(key), "state_topic": self._state_topic(key), "device": self._device()}
+        self._client.publish(self._config_topic(key), json.dumps(stand_in), qos=REMOVAL_QOS, retain=False)
+        self._write(self._config_topic(key), "")
 
     def _unknown(self) -> int:
         return sum(1 for who, _ in self._tracks.values() if who is None)
@@ -366,13 +385,16 @@ class HomeAssistantSink:
             "payload_available": ONLINE,
             "payload_not_available": OFFLINE,
             "icon": "mdi:account-question" if unit else "mdi:emoticon-outline",
-            "device": {"identifiers": [f"unveil_{self.node}"], "name": f"Unveil watch ({self.node})",
-                       "manufacturer": "Unveil", "model": "unveil watch"},
+            "device": self._device(),
         }
         if unit:
             config["unit_of_measurement"] = unit
             config["state_class"] = "measurement"
         self._retain(self._config_topic(key), json.dumps(config, ensure_ascii=False))
+
+    def _device(self) -> dict[str, Any]:
+        return {"identifiers": [f"unveil_{self.node}"], "name": f"Unveil watch ({self.node})", "manufacturer": "Unveil",
+                "model": "unveil watch"}
 
     def _retain(self, topic: str, payload: str) -> None:
         """What the broker should hold on `topic` from now on: written now when connected (unless this
@@ -459,6 +481,7 @@ class HomeAssistantSink:
             self._online, self._dropping = True, False
         # After what this run holds: the retained states that the broker sends back are then told apart.
         client.subscribe(self._state_topic("+"), qos=RETAINED_QOS)
+        client.subscribe(self._birth, qos=RETAINED_QOS)
         first = not self._connected.is_set()
         self._connected.set()
         log.info("connected to MQTT broker %s:%d", self._host, self._port)
@@ -467,7 +490,15 @@ class HomeAssistantSink:
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         """A retained member state this run did not write: see the module docstring. (paho's thread, holding no
-        lock of paho's that publish() takes, as in _on_connect.)"""
+        lock of paho's that publish() takes, as in _on_connect.) Or Home Assistant's birth message."""
+        if message.topic == self._birth:
+            if message.payload == ONLINE.encode():
+                with self._lock:
+                    for key in self._gone:
+                        self._remove_from_home_assistant(key)
+                    if self._gone:
+                        log.info(HOME_ASSISTANT_STARTED.format(count=len(self._gone)))
+            return
         with self._lock:
             if not message.retain or not message.payload or message.topic in self._retained:
                 return

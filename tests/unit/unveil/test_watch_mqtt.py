@@ -131,12 +131,14 @@ class _Recorder(_Client):
         super().__init__()
         self.published: list[tuple[str, str, int]] = []
         self.retain: dict[str, bool] = {}  # topic -> whether its last message was retained
+        self.retained: list[bool] = []  # whether each of `published` was
         self.will: tuple[str, str, int, bool] | None = None
         self.rc = 0
 
     def publish(self, topic, payload=None, qos=0, retain=False):
         self.published.append((topic, payload, qos))
         self.retain[topic] = retain
+        self.retained.append(retain)
         return types.SimpleNamespace(rc=self.rc, mid=len(self.published))
 
     def will_set(self, topic, payload=None, qos=0, retain=False):
@@ -231,6 +233,52 @@ def test_a_member_named_again_before_their_removal_was_acknowledged_keeps_their_
     sink._on_publish(client, None, removal, None, None)  # paho's resent removal, after the state above
     sink.events([], 2)
     assert (state, "sad", 0) in client.published
+
+
+def _home_assistant_says(sink: HomeAssistantSink, client: _Recorder, status: str) -> None:
+    """Home Assistant's birth message ("online", once it started) or its last will ("offline"): not retained."""
+    sink._on_message(client, None, types.SimpleNamespace(topic="homeassistant/status", payload=status.encode(),
+                                                          retain=False))
+
+
+def test_a_sensor_removed_while_home_assistant_was_down_is_removed_from_it_when_it_starts(caplog):
+    # Reproduced with Home Assistant 2026.2.3 and Mosquitto: Ana erased while Home Assistant was stopped; started
+    # again, it showed "Ana emotion" unavailable for good (the broker keeps no empty message, and an empty config
+    # for an entity it has not been sent since it started does nothing).
+    import json
+
+    from unveil.watch.mqtt import HOME_ASSISTANT_STARTED
+
+    ana, client, sink = _ana_in_view()
+    sink.forget(frozenset({ana}))
+    for mid in range(1, len(client.published) + 1):  # the broker acknowledged the removal
+        sink._on_publish(client, None, mid, None, None)
+    sink.events([], 1)
+    client.published.clear()
+    client.retained.clear()
+    caplog.clear()  # the connection's own warning (ANONYMOUS: no --mqtt-user here)
+    with caplog.at_level(logging.INFO, logger="unveil.watch"):
+        _home_assistant_says(sink, client, "offline")
+        assert not client.published
+        _home_assistant_says(sink, client, "online")
+    config = f"homeassistant/sensor/unveil_hall_{member_key(ana, 'Ana')}/config"
+    assert [(topic, qos) for topic, _, qos in client.published] == [(config, 1), (config, 1)]
+    assert client.retained == [False, True] and client.published[1][1] == ""  # nothing stays on the broker
+    stand_in = json.loads(client.published[0][1])
+    assert stand_in["unique_id"] == f"unveil_hall_{member_key(ana, 'Ana')}" and "name" not in stand_in
+    assert "Ana" not in client.published[0][1]
+    assert caplog.messages == [HOME_ASSISTANT_STARTED.format(count=1)]
+
+
+def test_a_member_named_again_keeps_their_sensor_when_home_assistant_starts():
+    from fer_core.live import APPEAR, LEAVE, LiveEvent
+
+    ana, client, sink = _ana_in_view()
+    sink.forget(frozenset({ana}))  # the store was busy a moment: nobody could be named
+    sink.events([LiveEvent(LEAVE, 1, 1.0, None, "happy"), LiveEvent(APPEAR, 3, 1.0, "Ana", "sad", person_id=ana)], 1)
+    client.published.clear()
+    _home_assistant_says(sink, client, "online")
+    assert not client.published
 
 
 def _earlier_state(sink: HomeAssistantSink, client: _Recorder, key: str, payload: str = "happy") -> None:
