@@ -102,6 +102,15 @@ EARLIER_STATE_AWAY = "MQTT broker held a member's state from an earlier run: now
 EARLIER_SENSOR_REMOVED = "MQTT broker held the sensor of a member who may no longer be named: removed"
 EARLIER_SENSOR_RENAMED = "MQTT broker held the sensor of a member under a name they no longer have: removed"
 HOME_ASSISTANT_STARTED = "Home Assistant started: the {count} sensor(s) removed in this run are removed from it again"
+NOT_REACHABLE = "MQTT broker {host}:{port} not reachable yet; events are queued and sent once it is"
+# The broker answered and refused: said once per reason, as paho tries again with backoff and gets the same answer.
+REFUSED = "MQTT broker {host}:{port} refused the connection ({reason}); paho keeps trying"
+# Refused a login (MQTT 5's reason codes 134 and 135, which paho also gives for MQTT 3.1.1's 4 and 5). Home
+# Assistant's Mosquitto add-on lets no one in without one.
+REFUSED_LOGIN = ("MQTT broker {host}:{port} refused the connection ({reason}): it needs a login it knows, "
+                 "--mqtt-user with the password in UNVEIL_MQTT_PASSWORD (Home Assistant's Mosquitto add-on takes a "
+                 "Home Assistant user's); paho keeps trying")
+LOGIN_REFUSED = (134, 135)
 # The connection broke while the loop runs (not at close(), which disconnects on purpose).
 DISCONNECTED = "MQTT broker disconnected ({reason}); paho reconnects"
 # At close: events the broker never acknowledged (it was away at the end, or its queue had filled).
@@ -223,6 +232,7 @@ class HomeAssistantSink:
         self._online = False  # connected, and everything retained was written in this connection
         self._dropping = False  # events refused since the queue filled (said once per outage)
         self._closing = False  # close() disconnects: no reconnection follows
+        self._refusal: str | None = None  # why the broker refused the last connection (said once), None once it took one
         self._tracks: dict[int, tuple[str | None, str | None]] = {}  # track -> (member's id, emotion)
         self._members: dict[str, str] = {}  # member's id -> member_key, for those with a sensor
         self._gone: set[str] = set()  # keys of the sensors removed in this run, removed again when Home Assistant starts
@@ -262,9 +272,8 @@ class HomeAssistantSink:
             problem = self._tls_problem()
             if problem:
                 log.warning(TLS_FAILED.format(host=self._host, port=self._port, reason=problem))
-            else:
-                log.warning("MQTT broker %s:%d not reachable yet; events are queued and sent once it is",
-                            self._host, self._port)
+            elif self._refusal is None:  # a refusal was said as it came
+                log.warning(NOT_REACHABLE.format(host=self._host, port=self._port))
             return False
         return True
 
@@ -471,8 +480,12 @@ class HomeAssistantSink:
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if getattr(reason_code, "is_failure", False):
-            log.warning("MQTT broker refused the connection: %s", reason_code)
+            if str(reason_code) != self._refusal:
+                self._refusal = str(reason_code)
+                message = REFUSED_LOGIN if getattr(reason_code, "value", None) in LOGIN_REFUSED else REFUSED
+                log.warning(message.format(host=self._host, port=self._port, reason=reason_code))
             return
+        self._refusal = None
         with self._lock:
             self._sent = {}
             self._acks()  # removals the broker acknowledged before the connection broke are not sent again

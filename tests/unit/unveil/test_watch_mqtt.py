@@ -162,6 +162,27 @@ def test_a_broker_that_lets_the_loop_in_without_a_login_is_said_to_let_others_in
     assert caplog.messages == ([ANONYMOUS.format(host="127.0.0.1", port=1883)] if user is None else [])
 
 
+@pytest.mark.parametrize(("code", "login"), [(135, True), (134, True), (136, False)])
+def test_a_broker_that_refuses_the_connection_is_said_to_once_not_to_be_unreachable(caplog, code, login):
+    # Home Assistant's Mosquitto add-on refuses a loop without --mqtt-user: the log said "refused the connection:
+    # Not authorized" at each of paho's tries, then "not reachable yet; events are queued and sent once it is".
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    from unveil.watch.mqtt import NOT_REACHABLE, REFUSED, REFUSED_LOGIN
+
+    refused = ReasonCode(PacketTypes.CONNACK, identifier=code)
+    client = _Client()
+    sink = HomeAssistantSink("127.0.0.1", node="hall", client=client)
+    with caplog.at_level(logging.WARNING, logger="unveil.watch"):
+        for _ in range(3):  # paho's tries
+            sink._on_connect(client, None, None, refused, None)
+        assert not sink.start(wait_s=0)
+    said = (REFUSED_LOGIN if login else REFUSED).format(host="127.0.0.1", port=1883, reason=str(refused))
+    assert caplog.messages == [said]
+    assert NOT_REACHABLE.format(host="127.0.0.1", port=1883) not in caplog.messages
+
+
 def test_an_erased_members_sensor_is_removed_once_the_broker_acknowledged_it_not_at_every_reconnection():
     # The empty retained messages that remove an erased member's sensor were kept for the life of the
     # process and written again at every reconnection: weeks of erasures, all resent each time.
