@@ -865,6 +865,48 @@ def test_a_removal_the_broker_acknowledged_is_not_sent_again_when_it_comes_back(
     assert not [topic for topic, _ in received if topic in ana_topics]
 
 
+def test_a_member_erased_while_home_assistant_was_down_is_removed_from_it_when_it_says_it_started(broker):
+    # Home Assistant 2026.2.3, stopped while Ana was erased, showed "Ana emotion" unavailable for good once started
+    # again: the broker keeps no empty message, and an empty config for an entity not sent since it started does
+    # nothing. Here a client stands for it: subscribed to discovery as it is at its start, then its birth message.
+    import paho.mqtt.client as mqtt_client
+
+    from fer_core.live import LiveEvent
+    from unveil.watch.mqtt import HomeAssistantSink, member_key
+
+    ana_config, ana_state = _member_topics(member_key(ANA, "Ana"))
+    sink = HomeAssistantSink("127.0.0.1", broker, node="hall", members=frozenset({ANA}))
+    received: list[tuple[str, str, bool]] = []
+    subscribed = threading.Event()
+    home_assistant = mqtt_client.Client(mqtt_client.CallbackAPIVersion.VERSION2)
+    home_assistant.on_message = lambda c, u, message: received.append(
+        (message.topic, message.payload.decode(), message.retain))
+    home_assistant.on_subscribe = lambda *args: subscribed.set()
+    try:
+        assert sink.start()
+        sink.events([LiveEvent(APPEAR, 1, 0.0, "Ana", "happy", person_id=ANA)], 0)
+        assert ana_state in _retained(broker, until=lambda got: ana_state in got)
+        sink.forget(frozenset({ANA}))  # while Home Assistant is down
+        assert ana_config not in _retained(broker, until=lambda got: ana_config not in got)
+        home_assistant.connect("127.0.0.1", broker)
+        home_assistant.subscribe("homeassistant/sensor/+/config", qos=0)
+        home_assistant.loop_start()
+        assert subscribed.wait(10)
+        home_assistant.publish("homeassistant/status", "online", qos=0, retain=False)  # its birth message
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (ana_config, "", False) not in received:
+            time.sleep(0.1)
+    finally:
+        sink.close()
+        home_assistant.loop_stop()
+        home_assistant.disconnect()
+    ana = [(payload, retain) for topic, payload, retain in received if topic == ana_config]
+    assert len(ana) == 2 and not ana[0][1] and ana[1] == ("", False)  # live, so not flagged retained
+    stand_in = json.loads(ana[0][0])
+    assert stand_in["unique_id"] == f"unveil_hall_{member_key(ANA, 'Ana')}" and "Ana" not in ana[0][0]
+    assert ana_config not in _retained(broker)  # nothing is left on the broker
+
+
 def test_a_killed_watch_is_reported_offline_by_its_last_will(long_video, app_models_dir, broker, tmp_path):
     import paho.mqtt.client as mqtt
 
