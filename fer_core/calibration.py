@@ -19,11 +19,15 @@ FLOOR_SEED = 0
 BINNING = "{bins} equal-width confidence bins over (0, 1]"
 
 
-def _bin_masks(confidence: np.ndarray, bins: int) -> list[np.ndarray]:
-    """One mask per non-empty bin: faces with low < confidence <= high."""
+def _bins(confidence: np.ndarray, bins: int) -> list[tuple[float, float, np.ndarray]]:
+    """Each non-empty bin's edges and mask: faces with low < confidence <= high."""
     edges = np.linspace(0.0, 1.0, bins + 1)
-    masks = [(confidence > low) & (confidence <= high) for low, high in zip(edges[:-1], edges[1:])]
-    return [mask for mask in masks if mask.any()]
+    masks = [(float(low), float(high), (confidence > low) & (confidence <= high)) for low, high in zip(edges[:-1], edges[1:])]
+    return [(low, high, mask) for low, high, mask in masks if mask.any()]
+
+
+def _bin_masks(confidence: np.ndarray, bins: int) -> list[np.ndarray]:
+    return [mask for _, _, mask in _bins(confidence, bins)]
 
 
 def _ece(confidence: np.ndarray, correct: np.ndarray, masks: list[np.ndarray]) -> np.ndarray:
@@ -41,6 +45,15 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     confidence = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == labels).astype(np.float64)
     return float(_ece(confidence, correct, _bin_masks(confidence, bins)))
+
+
+def reliability_bins(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> list[dict[str, float | int]]:
+    """The points of a reliability diagram, on the ECE's own bins: for each non-empty bin its edges, its faces,
+    their mean confidence and their accuracy (the ECE is the faces-weighted mean of |accuracy - confidence|)."""
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    return [{"low": low, "high": high, "faces": int(mask.sum()), "mean_confidence": float(confidence[mask].mean()),
+             "accuracy": float(correct[mask].mean())} for low, high, mask in _bins(confidence, bins)]
 
 
 def calibration_floor(confidence: np.ndarray, *, bins: int = ECE_BINS, simulations: int = FLOOR_SIMULATIONS,

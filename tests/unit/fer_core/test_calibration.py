@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fer_core.calibration import calibration_floor, calibration_report, expected_calibration_error
+from fer_core.calibration import calibration_floor, calibration_report, expected_calibration_error, reliability_bins
 
 N = 2302  # faces in the deduplicated fer4 test split
 
@@ -50,3 +50,15 @@ def test_the_report_names_its_binning_and_its_ece_is_the_plain_ece():
 def test_an_empty_set_has_no_floor():
     with pytest.raises(ValueError, match="^calibration_floor needs a non-empty 1-D array of confidences$"):
         calibration_floor(np.array([]))
+
+
+def test_the_reliability_diagram_uses_the_ece_bins():
+    probs = np.array([[0.95, 0.05], [0.97, 0.03], [0.55, 0.45], [0.3, 0.7]])
+    labels = np.array([0, 1, 0, 1])
+    points = reliability_bins(probs, labels)
+    # 0.95 and 0.97 share the bin (0.9333, 1]; 0.55 is in (0.5333, 0.6]; 0.7 in (0.6667, 0.7333]
+    assert [(p["faces"], p["accuracy"]) for p in points] == [(1, 1.0), (1, 1.0), (2, 0.5)]
+    assert points[2]["mean_confidence"] == pytest.approx(0.96)
+    assert points[0]["low"] == pytest.approx(8 / 15) and points[0]["high"] == pytest.approx(9 / 15)
+    assert sum(p["faces"] / 4 * abs(p["accuracy"] - p["mean_confidence"]) for p in points) == pytest.approx(
+        expected_calibration_error(probs, labels))
