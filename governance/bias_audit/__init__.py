@@ -21,7 +21,8 @@ from governance.bias_audit._audit_set import (
     AuditSet,
     load_audit_set,
 )
-from governance.bias_audit._bootstrap import Estimate
+from governance.bias_audit._bootstrap import Estimate, bootstrap_cluster_weights
+from governance.bias_audit._calibration import CALIBRATION_ROWS, calibration_estimates
 from governance.bias_audit._clusters import CLUSTERS_NEED_ONE_OR_TWO, Clustering, effective_counts
 from governance.bias_audit._confusion import (
     CLUSTER_SHAPE,
@@ -81,6 +82,7 @@ __all__ = [
     "BLANK_CLUSTER",
     "CLUSTERS_NEED_ONE_OR_TWO",
     "NO_CLUSTER_COLUMN",
+    "CALIBRATION_ROWS",
     "CLUSTER_SHAPE",
     "CONFUSION_SHAPE",
     "JOINT_SHAPE",
@@ -119,6 +121,8 @@ __all__ = [
     "ReportPaths",
     "audit_emotion_model",
     "audit_identity_trials",
+    "bootstrap_cluster_weights",
+    "calibration_estimates",
     "clopper_pearson",
     "comparison_summary",
     "confusion_estimates",

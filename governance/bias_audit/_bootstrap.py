@@ -46,20 +46,27 @@ def bootstrap_tables(counts: np.ndarray, *, n_boot: int, seed: int) -> np.ndarra
     return draws.reshape((n_boot, *counts.shape))
 
 
+def bootstrap_cluster_weights(strata: Sequence[object], *, n_boot: int, seed: int) -> np.ndarray:
+    """How many times each cluster is drawn in each of `n_boot` resamples that draw clusters with replacement, as
+    many from each stratum as it holds: shape (n_boot, clusters), one column per entry of `strata`. A draw of
+    one stratum's clusters is a multinomial over them; strata are drawn in sorted order from one generator."""
+    strata = np.asarray(list(strata), dtype=object)
+    rng = np.random.default_rng(seed)
+    weights = np.zeros((n_boot, len(strata)), dtype=np.int64)
+    for stratum in sorted(set(strata), key=str):
+        members = strata == stratum
+        count = int(members.sum())
+        weights[:, members] = rng.multinomial(count, np.full(count, 1.0 / count), size=n_boot)
+    return weights
+
+
 def bootstrap_cluster_tables(tables: np.ndarray, strata: Sequence[object], *, n_boot: int, seed: int) -> np.ndarray:
     """`n_boot` bootstrap resamples that draw whole clusters (tables[i]: cluster i's count table) with
     replacement, as many from each stratum as it holds, and add up the tables drawn: shape
-    (n_boot, *tables.shape[1:]). Drawing cluster i k times is a multinomial draw over the stratum's clusters,
-    so a resample is a weighted sum of their tables, whatever their sizes."""
+    (n_boot, *tables.shape[1:]). Drawing cluster i k times is a multinomial draw over the stratum's clusters
+    (bootstrap_cluster_weights), so a resample is a weighted sum of their tables, whatever their sizes."""
     tables = np.asarray(tables, dtype=np.int64)
-    strata = np.asarray(list(strata), dtype=object)
-    rng = np.random.default_rng(seed)
-    out = np.zeros((n_boot, *tables.shape[1:]), dtype=np.int64)
-    for stratum in sorted(set(strata), key=str):
-        members = tables[strata == stratum]
-        weights = rng.multinomial(len(members), np.full(len(members), 1.0 / len(members)), size=n_boot)
-        out += np.tensordot(weights, members, axes=1)
-    return out
+    return np.tensordot(bootstrap_cluster_weights(strata, n_boot=n_boot, seed=seed), tables, axes=1)
 
 
 def percentile_interval(samples: np.ndarray, *, confidence: float) -> tuple[np.ndarray, np.ndarray]:
