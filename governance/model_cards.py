@@ -203,6 +203,7 @@ FAITHFULNESS_OF_ANOTHER_MODEL = ("{path} measured the explanations of a model wi
                                  "{file} ({sha256}): re-run benchmarks/gradcam_faithfulness.py on this model")
 MODEL_NOT_FOUND = "model file not found: {path}"
 PER_CLASS_TABLE_SHAPE = "a per-class count table must be {n} rows of {n} counts, one per class ({classes})"
+EVALUATION_CAVEATS = "{path}: 'caveats' must be a list of sentences"
 BAD_SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01 UTC, got {value!r}"
 
 
@@ -296,11 +297,13 @@ def write_evaluation(
     threshold: float | None = None,
     findings: Sequence[str] = (),
     command: str | None = None,
+    caveats: Sequence[str] = (),
 ) -> Path:
     """Write an evaluation JSON that a card can quote (evaluations), checked as the card will check it.
 
     `models` are the files measured (their names and SHA-256 go in, so a card refuses the numbers of
-    another file); `command` defaults to this process's command line, so the card says how to re-measure.
+    another file); `command` defaults to this process's command line, so the card says how to re-measure;
+    `caveats` are what the measurement says a reader must know (they join the card's caveats).
     """
     path = Path(path)
     evaluation: dict[str, Any] = {
@@ -315,6 +318,8 @@ def write_evaluation(
         evaluation["threshold"] = threshold
     if findings:
         evaluation["findings"] = list(findings)
+    if caveats:
+        evaluation["caveats"] = list(caveats)
     _check_evaluation(evaluation, path)
     text = json.dumps(evaluation, indent=1, allow_nan=False)  # serialised before writing: an error leaves no file
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -600,6 +605,7 @@ def _add_evaluation(card: dict[str, Any], path: Path, sources: list[dict[str, st
     card["evaluation_data"].append(data)
     overall[data["name"]] = evaluation["metrics"]
     card["quantitative_analyses"]["findings"] += [f"{data['name']}: {text}" for text in evaluation.get("findings", [])]
+    card["caveats_and_recommendations"] += [f"{data['name']}: {text}" for text in evaluation.get("caveats", [])]
     if "threshold" in evaluation:
         _add_threshold(card, evaluation["threshold"], data["name"])
 
@@ -617,6 +623,9 @@ def _check_evaluation(evaluation: dict[str, Any], path: Path) -> None:
         raise ModelCardError(f"{path}: 'metrics' must be a non-empty object")
     if not isinstance(evaluation["definitions"], dict):
         raise ModelCardError(f"{path}: 'definitions' must be an object: metric -> what it measures")
+    caveats = evaluation.get("caveats", [])
+    if not isinstance(caveats, list) or not all(isinstance(text, str) and text for text in caveats):
+        raise ModelCardError(EVALUATION_CAVEATS.format(path=path))
     known = {**METRIC_DEFINITIONS[evaluation["kind"]], **evaluation["definitions"]}
     for metric, value in evaluation["metrics"].items():
         number = value.get("value") if isinstance(value, dict) else value

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from governance.model_cards import SECTIONS, ModelCardError, build_model_card, main, render_markdown, write_evaluation
+from governance.model_cards import (
+    EVALUATION_CAVEATS,
+    SECTIONS,
+    ModelCardError,
+    build_model_card,
+    main,
+    render_markdown,
+    write_evaluation,
+)
 
 UPSTREAM = "ab" * 32  # the SHA-256 of the published file the planted weights "come from"
 NETS = ("det_pnet.onnx", "det_rnet.onnx", "det_onet.onnx")
@@ -216,6 +224,24 @@ def test_cards_that_cannot_be_built_say_why(nets, provenance, evaluation, kwargs
     arguments = dict(name="x", models=nets, provenance=provenance, evaluations=[evaluation]) | kwargs
     with refused(message):
         build_model_card(**arguments)
+
+
+def test_an_evaluation_s_caveats_join_the_card_s_caveats_under_its_name(nets, provenance, tmp_path):
+    caveat = "calibrated on planted set A only: over-confident by 9.3 points on planted set B"
+    evaluation = write_evaluation(tmp_path / "e.json", kind="detector", models=nets, command="x",
+                                  evaluation_data={"name": "planted photos"}, metrics={"worst_box_iou": 0.9},
+                                  definitions={"worst_box_iou": "lowest IoU"}, caveats=[caveat])
+    card = detector_card(nets, provenance, [evaluation])
+    assert f"planted photos: {caveat}" in card["caveats_and_recommendations"]
+    assert f"- planted photos: {caveat}" in render_markdown(card).split("Caveats and recommendations")[1]
+
+
+def test_an_evaluation_whose_caveats_are_not_sentences_is_not_written(nets, tmp_path):
+    path = tmp_path / "caveat.json"
+    with refused(EVALUATION_CAVEATS.format(path=path)):
+        write_evaluation(path, kind="detector", models=nets, command="x", evaluation_data={"name": "d"},
+                         metrics={"recall": 0.9}, definitions={"recall": "share found"}, caveats=[""])
+    assert not path.exists()
 
 
 def test_an_evaluation_without_definitions_is_not_written(nets, tmp_path):
