@@ -18,7 +18,15 @@ from governance.consent import (
 )
 from tests.support import privacy_harness as h
 from tests.support.privacy_harness import run_cli as run
-from unveil.cli.consent import ADULT_ON_SET, DAY_FORMAT, NO_ADULT_ON_NOTE
+from unveil.cli.consent import (
+    ADULT_ON_SET,
+    AS_ON_RECORD,
+    DAY_FORMAT,
+    FOR_A_CHILD,
+    GIVER_HINT,
+    NO_ADULT_ON_NOTE,
+    RENEWED,
+)
 from unveil.cli.family import SHOW_THEMSELF
 
 
@@ -116,6 +124,18 @@ def test_from_the_day_only_the_members_own_renewal_is_taken(data_dir, capsys):
 def test_a_guardians_renewal_without_a_day_asks_for_it(data_dir, capsys):
     code, out, err = run(capsys, "consent", "renew", "Caio Lima", "--days", "30", "--data-dir", str(data_dir))
     assert code == 0 and err == NO_ADULT_ON_NOTE.format(name="Caio Lima", given_by="Ana Lima", who="'Caio Lima'") + "\n"
+
+
+def test_a_guardians_renewal_past_the_day_does_not_say_it_shortens_the_consent(data_dir, capsys):
+    """Caio Lima decides for himself in 30 days: his guardian's consent ends the day before, whether it was given for
+    a year or renewed for 60 days, so the renewal ends it no sooner (before, 'it ran until' the year's end, a day it
+    never ran to)."""
+    day = date.today() + timedelta(days=30)
+    run(capsys, "consent", "adult-on", "Caio Lima", day.isoformat(), "--data-dir", str(data_dir))
+    code, out, err = run(capsys, "consent", "renew", "Caio Lima", "--days", "60", "--data-dir", str(data_dir))
+    assert (code, out, err) == (0, RENEWED.format(name="Caio Lima", until=day - timedelta(days=1), given_by="Ana Lima",
+                                                  relation="guardian", child=FOR_A_CHILD)
+                                + AS_ON_RECORD + "\n" + GIVER_HINT + "\n", "")
 
 
 def test_enrolment_records_the_day(data_dir, faces_dir, capsys):

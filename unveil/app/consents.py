@@ -204,12 +204,12 @@ class Renewal:
     name: str
     days: int
     until: datetime
-    before: datetime | None
+    current: consent.ConsentRecord | None  # the consent governing now: it ends at its ends_at, adult_on included
     zone: tzinfo | None = None  # the user's time zone (None: this machine's), whose calendar the dates are said on
 
     @property
     def shortens(self) -> bool:
-        return self.before is not None and self.until < self.before
+        return self.current is not None and self.until < self.current.ends_at
 
     def preview(self) -> str:
         """RENEW_ENDS with the day `until` falls on in the user's calendar (`zone`): not its own date, which is UTC's
@@ -221,9 +221,9 @@ class Renewal:
         """RENEW_SHORTENS when the renewal ends the consent sooner than it runs now; None otherwise. The consent's
         end now is a day of the user's calendar (`zone`), as the Members table says it: not of `until`'s UTC offset,
         which is that of its own day (summer time, say, while the consent now ends in winter)."""
-        if not self.shortens:
+        if self.current is None or not self.shortens:
             return None
-        return RENEW_SHORTENS.format(name=self.name, before=consent.local_day(self.before, self.zone))
+        return RENEW_SHORTENS.format(name=self.name, before=consent.until_day(self.current, self.zone))
 
 
 def renewal_end(now: datetime, days: int, zone: tzinfo | None = None) -> datetime:
@@ -236,8 +236,7 @@ def renewal_end(now: datetime, days: int, zone: tzinfo | None = None) -> datetim
 def renewal(member: Member, days: int, *, now: datetime, zone: tzinfo | None = None) -> Renewal:
     """What renewing `member`'s consent for `days` days from `now` (the store's clock) in the user's time zone
     `zone` would do (renewal_end). ConsentError unless days is a whole number from 1 to consent.MAX_CONSENT_DAYS."""
-    return Renewal(member.name, days, renewal_end(now, days, zone),
-                   member.consent.expires_at if member.consent else None, zone)
+    return Renewal(member.name, days, renewal_end(now, days, zone), member.consent, zone)
 
 
 @dataclass(frozen=True)
@@ -275,10 +274,11 @@ def renew(store: FamilyStore, member: Member, days: int, *, zone: tzinfo | None 
     given = {} if giver is None else {"given_by": giver.name if giver.guardian else member.name,
                                       "subject_is_child": giver.child}
     record = consent.renew(store, member.person_id, expires_at=until, **given)
-    said = RENEWED.format(name=member.name, until=consent.local_day(record.expires_at, zone), given_by=record.given_by,
+    # Its last day: a guardian's consent still ends the day before its subject decides for themself (until_day).
+    said = RENEWED.format(name=member.name, until=consent.until_day(record, zone), given_by=record.given_by,
                           relation=record.relation, child=FOR_A_CHILD if record.subject_is_child else "")
-    if before is not None and record.expires_at < before.expires_at:
-        said += SHORTENED.format(before=consent.local_day(before.expires_at, zone))
+    if before is not None and record.ends_at < before.ends_at:
+        said += SHORTENED.format(before=consent.until_day(before, zone))
     elif before is not None and not before.is_active(now):
         said += NAMED_AGAIN
     return said

@@ -203,12 +203,12 @@ def _renew(args: argparse.Namespace) -> int:
         given_by = person.name if args.by_themself else args.given_by
         record = consent.renew(store, person.id, expires_at=consent.expires_on_day(consent.store_now(store), args.days),
                                given_by=given_by, subject_is_child=args.child)
-    shortened = before is not None and record.expires_at < before.expires_at
+    shortened = before is not None and record.ends_at < before.ends_at  # a guardian's: adult_on ends it still
     kept = given_by is None
     print(RENEWED.format(name=person.name, until=consent.until_day(record), given_by=record.given_by,
                          relation=record.relation, child=FOR_A_CHILD if record.subject_is_child else "")
           + (AS_ON_RECORD if kept else "")
-          + (SHORTENED.format(before=consent.local_day(before.expires_at)) if shortened else ""))
+          + (SHORTENED.format(before=consent.until_day(before)) if shortened else ""))
     if kept:
         print(GIVER_HINT)
     note_missing_adult_on(record, person.name)

@@ -114,3 +114,20 @@ def test_a_day_recorded_on_another_calendar_is_not_shown_before_the_first_day(st
     assert member.consent_status == "active" and consent.local_day(member.consent.adult_on, baker) == date(2027, 1, 15)
     assert consents.adult_on_choice(member, store_now(store), baker) == (date(2027, 1, 16), None)
     assert consents.adult_on_choice(member, store_now(store), kiritimati) == (date(2027, 1, 17), date(2027, 1, 17))
+
+
+def test_a_guardians_renewal_says_the_day_before_the_member_decides_for_themself_and_shortens_nothing(store):
+    """Renewed by the guardian past the day the member decides for themself, the consent still ends the day before
+    it: the form and the message say that day, not the renewal's end date, and say no shortening where its end does
+    not move (before, both said the end dates: 'now runs until' a day after it ends, 'ran until' a day it never ran)."""
+    today = consent.local_day(store_now(store), UTC)
+    _enrol_from_form(store, guardian=True, adult_on=today + timedelta(days=30))
+    member = _member(store, "Ana")
+    last = today + timedelta(days=29)
+    plan = consents.renewal(member, 60, now=store_now(store), zone=UTC)
+    assert not plan.shortens and plan.warning() is None
+    said = consents.renew(store, member, 60, zone=UTC, giver=consents.giver_on_record(member, store_now(store)))
+    assert said == consents.RENEWED.format(name="Ana", until=last, given_by="Bea", relation="guardian",
+                                           child=consents.FOR_A_CHILD)
+    assert consents.renewal(_member(store, "Ana"), 10, now=store_now(store), zone=UTC).warning() == (
+        consents.RENEW_SHORTENS.format(name="Ana", before=last))
