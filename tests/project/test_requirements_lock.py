@@ -1,6 +1,7 @@
 """The lock files the README's commands install (requirements/*.txt, from tools/lock_requirements.sh)
-pin every dependency pyproject.toml names, within its range, with hashes; the run-time lock holds no
-TensorFlow, and every package the app and the CLI import is in it."""
+pin every dependency pyproject.toml names, within its range, with hashes, and every dependency a pinned
+package declares on each platform the README names; the run-time lock holds no TensorFlow, and every package
+the app and the CLI import is in it."""
 from __future__ import annotations
 
 import ast
@@ -12,19 +13,28 @@ import sys
 import tomllib
 
 import pytest
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.support.paths import REPO
 
-PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+) \\$", re.MULTILINE)
+# "name==version \" or, for a package only some platforms need, "name==version ; marker \"
+PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)(?: ; ([^\\\n]+))? \\$", re.MULTILINE)
+
+
+def _lock(name: str) -> dict[str, tuple[str, Marker | None]]:
+    """The lock's pins by canonical name: the version and the marker that says where it is installed."""
+    text = (REPO / "requirements" / name).read_text()
+    pins = {canonicalize_name(package): (version, Marker(marker) if marker else None)
+            for package, version, marker in PIN.findall(text)}
+    assert text.count("--hash=sha256:") >= len(pins) > 0
+    assert len(pins) == len(re.findall(r"^\w", text, re.MULTILINE)), "a requirement line PIN does not read"
+    return pins
 
 
 def _pins(name: str) -> dict[str, str]:
-    text = (REPO / "requirements" / name).read_text()
-    pins = {canonicalize_name(package): version for package, version in PIN.findall(text)}
-    assert text.count("--hash=sha256:") >= len(pins) > 0
-    return pins
+    return {package: version for package, (version, _) in _lock(name).items()}
 
 
 def _project() -> dict:
@@ -56,6 +66,76 @@ def test_every_dependency_is_pinned_within_its_range(lock, requirements):
         version = pins.get(canonicalize_name(requirement.name))
         assert version is not None, f"{requirement.name} is not in requirements/{lock}"
         assert requirement.specifier.contains(version, prereleases=True), f"{requirement} but {lock} pins {version}"
+
+
+# --- every platform the README says the Quick start installs on gets every dependency pinned -----------------
+
+CPYTHON_3_11 = {"python_version": "3.11", "python_full_version": "3.11.9", "implementation_name": "cpython",
+                "implementation_version": "3.11.9", "platform_python_implementation": "CPython",
+                "platform_release": "", "platform_version": ""}
+PLATFORMS = {
+    "Linux x86-64": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+                     "platform_machine": "x86_64"},
+    "Linux aarch64": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+                      "platform_machine": "aarch64"},
+    "macOS arm64": {"sys_platform": "darwin", "platform_system": "Darwin", "os_name": "posix",
+                    "platform_machine": "arm64"},
+    "Windows x86-64": {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt",
+                       "platform_machine": "AMD64"},
+}
+
+
+def _holds(marker: Marker | None, environment: dict[str, str], extras: set[str]) -> bool:
+    return marker is None or any(marker.evaluate({**environment, "extra": extra}) for extra in extras | {""})
+
+
+def _not_pinned_on(platform: dict[str, str], lock: dict[str, tuple[str, Marker | None]],
+                   requirements: list[Requirement]) -> dict[str, list[str]]:
+    """Each dependency that `requirements`, and the pinned packages they reach, declare on a platform and that the
+    lock does not install there, with the packages that need it. The declarations are read from the releases
+    installed here; a package installed at another version than the lock's (or not at all: a Windows-only one)
+    is not followed further, which tools/check_lock_platforms.py does from the platform's own wheels."""
+    environment = {**CPYTHON_3_11, **platform}
+    installed_there = {name for name, (_, marker) in lock.items() if _holds(marker, environment, set())}
+    missing: dict[str, set[str]] = {}
+    followed: dict[str, set[str]] = {}
+    pending = [(requirement, "pyproject.toml") for requirement in requirements
+               if _holds(requirement.marker, environment, set())]
+    while pending:
+        requirement, needed_by = pending.pop()
+        name = canonicalize_name(requirement.name)
+        if name not in installed_there:
+            missing.setdefault(name, set()).add(needed_by)
+            continue
+        extras = followed.get(name, set()) | set(requirement.extras)
+        try:
+            same_release = importlib.metadata.version(name) == lock[name][0]
+        except importlib.metadata.PackageNotFoundError:
+            same_release = False
+        if not same_release or followed.get(name) == extras:
+            continue
+        followed[name] = extras
+        pending += [(dependency, name) for dependency in map(Requirement, importlib.metadata.requires(name) or [])
+                    if _holds(dependency.marker, environment, extras)]
+    return {name: sorted(by) for name, by in missing.items()}
+
+
+def test_the_platform_scan_flags_a_dependency_only_windows_needs():
+    tqdm_only = {"tqdm": (importlib.metadata.version("tqdm"), None)}
+    assert _not_pinned_on(PLATFORMS["Windows x86-64"], tqdm_only, [Requirement("tqdm")]) == {"colorama": ["tqdm"]}
+    assert _not_pinned_on(PLATFORMS["Linux aarch64"], tqdm_only, [Requirement("tqdm")]) == {}
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+@pytest.mark.parametrize(("lock", "requirements"), [
+    ("runtime.txt", _requirements(None)),
+    ("test.txt", _requirements(None) + _requirements("test")),
+])
+def test_every_dependency_a_platform_needs_is_pinned_for_it(lock, requirements, platform):
+    """pip installs a lock with hashes in hash-checking mode, which refuses a dependency the lock does not pin:
+    a lock resolved for Linux alone misses tqdm's colorama on Windows, and the Quick start's install stops there.
+    Fix: tools/lock_requirements.sh (uv's --universal pins it with its marker)."""
+    assert _not_pinned_on(PLATFORMS[platform], _lock(lock), requirements) == {}
 
 
 def test_the_runtime_lock_has_no_tensorflow():
