@@ -73,7 +73,8 @@ def test_the_day_a_child_decides_for_themself_is_asked_recorded_and_ends_the_gua
     widget(at, "date_input", "consent_adult_on_").set_value(day).run()
     at.button(key="consent_adult_on_submit").click().run()
     _no_exception(at)
-    assert consents.ADULT_ON_SET.format(name="Caio Lima", day=day, given_by="Ana Lima") in [s.value for s in at.success]
+    assert consents.ADULT_ON_SET.format(name="Caio Lima", day=day, given_by="Ana Lima",
+                                        until=day - timedelta(days=1)) in [s.value for s in at.success]
     members = at.dataframe[0].value.set_index("name")
     assert members.loc["Caio Lima", "expires"] == str(day - timedelta(days=1))
     store = at.session_state[STORE]

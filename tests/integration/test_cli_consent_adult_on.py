@@ -56,7 +56,8 @@ def test_a_guardians_consent_without_a_day_is_flagged_and_the_day_is_set_later(d
 
     day = date.today() + timedelta(days=100)
     code, out, err = run(capsys, "consent", "adult-on", "caio lima", day.isoformat(), "--data-dir", str(data_dir))
-    assert (code, out, err) == (0, ADULT_ON_SET.format(name="Caio Lima", day=day, given_by="Ana Lima") + "\n", "")
+    assert (code, out, err) == (0, ADULT_ON_SET.format(name="Caio Lima", day=day, given_by="Ana Lima",
+                                                     until=day - timedelta(days=1)) + "\n", "")
     code, out, _ = run(capsys, "consent", "list", "--data-dir", str(data_dir))
     line = _line(out, "Caio Lima")
     assert line.split()[3] == "active" and line.endswith(f"  decides for themself: from {day}")
@@ -136,6 +137,19 @@ def test_a_guardians_renewal_past_the_day_does_not_say_it_shortens_the_consent(d
     assert (code, out, err) == (0, RENEWED.format(name="Caio Lima", until=day - timedelta(days=1), given_by="Ana Lima",
                                                   relation="guardian", child=FOR_A_CHILD)
                                 + AS_ON_RECORD + "\n" + GIVER_HINT + "\n", "")
+
+
+def test_a_day_after_the_consents_end_date_is_said_with_the_day_it_ends(data_dir, capsys):
+    """Caio Lima's guardian's consent runs for a year: recording that he decides for himself in two years leaves it
+    ending at its own end date, which the line says (before: it 'counts until then', two years on)."""
+    with h.open_store(data_dir) as store:
+        (caio,) = [m for m in family.members(store) if m.name == "Caio Lima"]
+        until = consent.until_day(caio.consent)
+    day = date.today() + timedelta(days=730)
+    code, out, err = run(capsys, "consent", "adult-on", "Caio Lima", day.isoformat(), "--data-dir", str(data_dir))
+    assert (code, out, err) == (0, ADULT_ON_SET.format(name="Caio Lima", day=day, given_by="Ana Lima", until=until)
+                                + "\n", "")
+    assert str(until) in out and until < day - timedelta(days=1)
 
 
 def test_enrolment_records_the_day(data_dir, faces_dir, capsys):

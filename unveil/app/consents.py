@@ -58,7 +58,9 @@ CONSENT_ADULT_ENDED = ("{name} decides for themself from {day:%Y-%m-%d}: the con
 ADULT_ON_HEADING = "**The day {name} decides for themself**"
 ADULT_ON_DAY = "From this day only their own consent counts (the age of digital consent, or adulthood)"
 ADULT_ON_BUTTON = "Record the day {name} decides for themself"
-ADULT_ON_SET = "{name} decides for themself from {day:%Y-%m-%d}: the consent given by {given_by} (guardian) counts until then."
+# {until}: the consent's last day now (consent.until_day): its own end date when that comes before the day.
+ADULT_ON_SET = ("{name} decides for themself from {day:%Y-%m-%d}: the consent given by {given_by} (guardian) now runs "
+                "until {until:%Y-%m-%d}.")
 CONSENT_MISSING = ("{name} has no consent record, so there is nothing to renew: erase them, then enrol them again "
                    "with a consent.")
 # The renewal's days count from today, not from the consent's current end (as `unveil consent renew --days`).
@@ -306,7 +308,7 @@ def set_adult_on(store: FamilyStore, member: Member, day: date, *, zone: tzinfo 
     governance.consent.set_adult_on (audit-logged), and say so: ADULT_ON_SET. ConsentError, nothing stored, when
     their consent is their own, the day is not after today, or the day recorded before has come."""
     record = consent.set_adult_on(store, member.person_id, day, zone)
-    return ADULT_ON_SET.format(name=member.name, day=day, given_by=record.given_by)
+    return ADULT_ON_SET.format(name=member.name, day=day, given_by=record.given_by, until=consent.until_day(record, zone))
 
 
 @dataclass(frozen=True)

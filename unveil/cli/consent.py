@@ -215,7 +215,9 @@ def _renew(args: argparse.Namespace) -> int:
     return 0
 
 
-ADULT_ON_SET = "{name} decides for themself from {day:%Y-%m-%d}: the consent given by {given_by} (guardian) counts until then"
+# {until}: the consent's last day now (consent.until_day): its own end date when that comes before the day.
+ADULT_ON_SET = ("{name} decides for themself from {day:%Y-%m-%d}: the consent given by {given_by} (guardian) now runs "
+                "until {until:%Y-%m-%d}")
 
 
 @reports_errors
@@ -223,7 +225,7 @@ def _adult_on(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         person = family.resolve(store, args.who)
         record = consent.set_adult_on(store, person.id, args.day)  # only a day after today: it ends nothing now
-    print(ADULT_ON_SET.format(name=person.name, day=args.day, given_by=record.given_by))
+    print(ADULT_ON_SET.format(name=person.name, day=args.day, given_by=record.given_by, until=consent.until_day(record)))
     return 0
 
 

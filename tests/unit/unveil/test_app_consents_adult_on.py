@@ -55,7 +55,7 @@ def test_a_guardians_consent_without_a_day_asks_for_it_and_the_day_is_recorded(s
 
     day = today + timedelta(days=100)
     said = consents.set_adult_on(store, member, day, zone=UTC)
-    assert said == consents.ADULT_ON_SET.format(name="Ana", day=day, given_by="Bea")
+    assert said == consents.ADULT_ON_SET.format(name="Ana", day=day, given_by="Bea", until=day - timedelta(days=1))
     member = _member(store, "Ana")
     assert consents.consent_summary(member, zone=UTC).endswith(consents.ADULT_ON_SUMMARY.format(name="Ana", day=day))
     assert consents.member_label(member, UTC) == f"Ana (consent until {day - timedelta(days=1)})"
@@ -131,3 +131,15 @@ def test_a_guardians_renewal_says_the_day_before_the_member_decides_for_themself
                                            child=consents.FOR_A_CHILD)
     assert consents.renewal(_member(store, "Ana"), 10, now=store_now(store), zone=UTC).warning() == (
         consents.RENEW_SHORTENS.format(name="Ana", before=last))
+
+
+def test_a_day_after_the_consents_end_date_is_said_with_the_day_it_ends(store):
+    """A guardian's consent for 3 years, and the member decides for themself in 5: the consent still ends at its own
+    end date, which the message says (before: it 'counts until then', two years after it ends)."""
+    _enrol_from_form(store, guardian=True)
+    member = _member(store, "Ana")
+    until = consent.until_day(member.consent, UTC)
+    day = consent.local_day(store_now(store), UTC) + timedelta(days=5 * 365)
+    said = consents.set_adult_on(store, member, day, zone=UTC)
+    assert said == consents.ADULT_ON_SET.format(name="Ana", day=day, given_by="Bea", until=until)
+    assert str(until) in said and until < day - timedelta(days=1)
