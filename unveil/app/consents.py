@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -213,11 +213,17 @@ class Renewal:
     def shortens(self) -> bool:
         return self.current is not None and self.until < self.current.ends_at
 
-    def preview(self) -> str:
+    def preview(self, giver: Giver | None = None) -> str:
         """RENEW_ENDS with the day `until` falls on in the user's calendar (`zone`): not its own date, which is UTC's
-        for the longest renewal (it ends MAX_CONSENT_DAYS after now, not at the end of a day)."""
-        return RENEW_ENDS.format(days=plural(self.days, "day"), name=self.name,
-                                 until=consent.local_day(self.until, self.zone))
+        for the longest renewal (it ends MAX_CONSENT_DAYS after now, not at the end of a day). Given by a guardian
+        (`giver`; None: whoever gave it before, as renew), the day before the member decides for themself when that
+        comes first: their guardian's consent ends then (consent.until_day)."""
+        last = consent.local_day(self.until, self.zone)
+        current = self.current
+        guardian = giver.guardian if giver is not None else current is not None and current.relation == "guardian"
+        if guardian and current is not None and current.adult_on is not None:
+            last = consent.until_day(replace(current, expires_at=self.until), self.zone)
+        return RENEW_ENDS.format(days=plural(self.days, "day"), name=self.name, until=last)
 
     def warning(self) -> str | None:
         """RENEW_SHORTENS when the renewal ends the consent sooner than it runs now; None otherwise. The consent's

@@ -143,3 +143,21 @@ def test_a_day_after_the_consents_end_date_is_said_with_the_day_it_ends(store):
     said = consents.set_adult_on(store, member, day, zone=UTC)
     assert said == consents.ADULT_ON_SET.format(name="Ana", day=day, given_by="Bea", until=until)
     assert str(until) in said and until < day - timedelta(days=1)
+
+
+def test_the_renewal_form_says_a_guardians_renewal_ends_the_day_before_the_member_decides_for_themself(store):
+    """The form's preview, before the click: given by the guardian (as prefilled) a renewal past the day ends the
+    day before it; given by the member themself, on its own end date (before: the end date either way)."""
+    today = consent.local_day(store_now(store), UTC)
+    _enrol_from_form(store, guardian=True, adult_on=today + timedelta(days=30))
+    member = _member(store, "Ana")
+    plan = consents.renewal(member, 60, now=store_now(store), zone=UTC)
+    guardian = consents.giver_on_record(member, store_now(store))
+    for giver in (guardian, None):
+        assert plan.preview(giver) == consents.RENEW_ENDS.format(days="60 days", name="Ana",
+                                                                  until=today + timedelta(days=29))
+    themself = consents.Giver(guardian=False, name="", child=False)
+    assert plan.preview(themself) == consents.RENEW_ENDS.format(days="60 days", name="Ana",
+                                                                 until=today + timedelta(days=60))
+    assert consents.renewal(member, 10, now=store_now(store), zone=UTC).preview(guardian).endswith(
+        f"ends on {today + timedelta(days=10)}.")

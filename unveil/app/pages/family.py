@@ -408,7 +408,7 @@ with consent_tab:
                                 key=_consent_key("child", chosen_id, prefill))
             giver = app_consents.Giver(guardian=guardian, name=guardian_name, child=child)
             if renewal is not None:
-                st.caption(shown(renewal.preview()))
+                st.caption(shown(renewal.preview(giver)))
                 if renewal.shortens:
                     st.warning(shown(renewal.warning()))
                 if st.button(f"Renew the consent of {shown(member.name)}", type="primary", key="consent_renew"):
