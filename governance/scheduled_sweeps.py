@@ -126,16 +126,19 @@ class ScheduledSweeps:
         return report
 
     def _log_endings(self) -> None:
-        """ENDING (or ENDING_MANY) for each day on which consents end soon (consent.ending_soon), then UNSEEN (or
-        UNSEEN_MANY) for each day on which members reach the unseen_people period (retention.unseen_soon); none while
-        the date is not settled. ENDING_UNREAD, with the error's type only, when they cannot be read."""
+        """ENDING (or ENDING_MANY) for each day on which consents end soon (consent.ending_soon; not those ending on
+        the day their subject decides for themself), then UNSEEN (or UNSEEN_MANY) for each day on which members reach
+        the unseen_people period (retention.unseen_soon); none while the date is not settled. ENDING_UNREAD, with the error's type only, when they cannot be read."""
         try:
             endings = consent.ending_soon(self._store)
             unseen = retention.unseen_soon(self._store)
         except Exception as exc:  # the sweep is done and the front end runs on; a message may quote stored text
             log.warning(ENDING_UNREAD.format(kind=type(exc).__name__))
             return
-        for day, count in Counter(ending.last_day for ending in endings).items():
+        # Not the consents that end because their subject decides for themself (Ending.by_themself): that day is
+        # often a birthday, kept off disk (the audit log records that it was set, never the day), and a line in the
+        # journal would date it; the app's notice and `unveil consent list` still show them.
+        for day, count in Counter(ending.last_day for ending in endings if not ending.by_themself).items():
             log.warning((ENDING if count == 1 else ENDING_MANY).format(count=count, day=day))
         for (day, period), count in Counter((member.erased_from, member.period_days) for member in unseen).items():
             log.warning((UNSEEN if count == 1 else UNSEEN_MANY).format(count=count, period=period, day=day))

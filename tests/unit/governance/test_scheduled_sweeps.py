@@ -251,3 +251,22 @@ def test_each_sweep_logs_how_many_members_reach_the_unseen_period_on_which_day_n
     assert sweeps.run_if_due() is not None
     assert caplog.messages == [scheduled.UNSEEN.format(count=1, period=365, day=day)]
     assert "quixbrandt" not in caplog.text.lower()
+
+
+def test_a_guardians_consent_ending_on_the_day_its_subject_decides_for_themself_is_not_logged(store, caplog):
+    """That day (ConsentRecord.adult_on) is often a birthday, kept off disk: a journal line would date it. A consent
+    ending on its own end date the same week is still logged."""
+    now = store_now(store)
+    adult_on = consent.local_day(now) + timedelta(days=5)
+    record = ConsentRecord.new(subject="Caio Quixbrandt", given_by="Ana Quixbrandt", relation="guardian",
+                               subject_is_child=True, purpose="family photos", days=365, now=now, adult_on=adult_on)
+    child = family.enroll(store, "Caio Quixbrandt", VECTORS, record).person_id
+    (ending,) = consent.ending_soon(store)
+    assert (ending.person_id, ending.by_themself) == (child, True)  # the app and the lists still show it
+    bea = _enrol(store, "Bea Quixbrandt", days=9)
+    caplog.set_level(logging.INFO, logger="unveil.retention")
+
+    assert ScheduledSweeps(store).run_if_due() is not None
+    bea_last_day = consent.until_day(consent.latest(store, bea))
+    assert caplog.messages == [scheduled.ENDING.format(count=1, day=bea_last_day)]
+    assert str(adult_on) not in caplog.text and str(adult_on - timedelta(days=1)) not in caplog.text
