@@ -56,6 +56,7 @@ from unveil.cli.analyze import (
     REPEATED_FOLDER,
     RESUME_HINT,
     RESUME_NEEDS_OUTPUT,
+    RESUME_NOT_GIVEN,
     RESUME_REFUSED,
     SAME_AS_OUTPUT,
     STOPPED_AFTER,
@@ -567,14 +568,52 @@ def test_resume_drops_a_record_cut_off_and_those_of_photos_changed_since(
     output.write_text(whole + first[: len(first) // 2], encoding="utf-8")
     stamp = (album / "party" / "sky.png").stat()
     os.utime(album / "party" / "sky.png", ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1))  # edited since
-    (album / "powell.jpg").rename(album / "Powell 2019.jpg")  # renamed since: its old record must not stay beside
     calls = _counting_analyze(monkeypatch)
     code, _, _ = _run(capsys, album, *options, "--resume")
-    assert code == 0 and len(calls) == 2  # sky.png and Powell 2019.jpg; the half record is not taken as done
-    assert sorted(_sources(output)) == sorted(str(album / p) for p in ("party/berry.JPG", "party/sky.png",
-                                                                       "Powell 2019.jpg"))
+    assert code == 0 and len(calls) == 1  # sky.png; berry.JPG's half record is not taken as done, nor kept
+    assert _sources(output) == [str(album / p) for p in ("party/berry.JPG", "powell.jpg", "party/sky.png")]
     assert output.stat().st_mode & 0o777 == 0o640
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no file left beside it
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+@pytest.mark.parametrize("spelling", ["absolute", "./album/", "through a link"])
+def test_resume_finds_the_records_of_a_folder_named_another_way(
+        album, tiny_emotion_onnx, tmp_path, capsys, monkeypatch, suffix, spelling):
+    # The folder given absolute after relative (or through a link) dropped every record and analysed it all again.
+    monkeypatch.chdir(tmp_path)
+    output = tmp_path / f"faces{suffix}"
+    options = ("-o", output, "--emotion-model", tiny_emotion_onnx)
+    assert _run(capsys, "album", *options)[0] == 0
+    written = output.read_bytes()
+    (tmp_path / "link").symlink_to(album)
+    folder = {"absolute": album, "./album/": "./album/", "through a link": "link"}[spelling]
+    calls = _counting_analyze(monkeypatch)
+    code, _, err = _run(capsys, folder, *options, "--resume")
+    assert (code, len(calls)) == (0, 0)
+    assert output.read_bytes() == written  # each record keeps the path its run wrote
+    assert err.splitlines()[-1] == SUMMARY_RESUMED.format(analysed=0, earlier=3, output=output, not_read=2, noted=0)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+@pytest.mark.parametrize("since", ["a subfolder given", "deleted", "renamed"])
+def test_resume_refuses_records_of_photos_not_given_and_leaves_the_file_as_it_was(
+        album, tiny_emotion_onnx, tmp_path, capsys, monkeypatch, suffix, since):
+    # One wrong PATH (a subfolder) dropped the records of every other photo in silence: hours of work.
+    output = tmp_path / f"faces{suffix}"
+    options = ("-o", output, "--emotion-model", tiny_emotion_onnx)
+    assert _run(capsys, album, *options)[0] == 0
+    written = output.read_bytes()
+    folder = album / "party" if since == "a subfolder given" else album
+    if since == "deleted":
+        (album / "powell.jpg").unlink()
+    elif since == "renamed":
+        (album / "powell.jpg").rename(album / "Powell 2019.jpg")
+    calls = _counting_analyze(monkeypatch)
+    code, out, err = _run(capsys, folder, *options, "--resume")
+    assert (code, out, err) == (2, "", RESUME_NOT_GIVEN.format(path=output, count=1, total=3,
+                                                               example=album / "powell.jpg") + "\n")
+    assert not calls and output.read_bytes() == written
 
 
 def test_resume_needs_an_output_to_go_on_with(album, capsys):

@@ -1,12 +1,15 @@
 """`unveil analyze --resume -o FILE`: what an earlier run left in FILE, so that a run cut short (Ctrl-C, a crash,
 kill -9, a power cut) goes on where it stopped instead of analysing hours of photos again.
 
-A photo is done when FILE holds its record (its JSON line, or its CSV rows) under the same path, with the size in
-bytes and the modification time the file has now: a photo edited since (turned, cropped) is analysed again and its
-record replaced. Every other record goes: a last record cut off (its line not ended: the run was killed while
-writing it), a photo's second record, and the records of photos this run is not given (deleted since, or named
-another way: from another folder, or through a link), which kept beside their new records counted those photos
-twice. So the file ends as a fresh run would write it, one record per photo, without analysing any photo again.
+A photo is done when FILE holds its record (its JSON line, or its CSV rows) under its path, with the size in bytes
+and the modification time the file has now: a photo edited since (turned, cropped) is analysed again and its record
+replaced. A record is a photo's when it has the photo's path as this run writes it or, failing that, a path leading
+to the same file (the folder named another way: absolute or relative, through a link), so that naming the folder
+otherwise does not analyse it all again; a record kept keeps the path its run wrote. Records of photos this run is
+given go when they cannot be kept: changed since, a photo's second record, and a last record cut off (its line not
+ended: the run was killed while writing it). A record of a photo this run is not given (a folder left out of the
+PATHs, a photo deleted or renamed since) is never dropped: the caller refuses to go on, since dropping it would lose
+work the user may want, and keeping it beside a new record would count a photo twice.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +46,15 @@ class _Record:
 
 
 @dataclass
+class Sorted:
+    """An earlier run's records against this run's photos (Earlier.sort)."""
+
+    kept: list[_Record]  # of photos of this run, unchanged since: not analysed again
+    done: set[str]  # those photos, as this run writes them
+    strays: list[_Record]  # of photos this run is not given
+
+
+@dataclass
 class Earlier:
     """The records of an earlier run, in the order they were written."""
 
@@ -50,15 +63,41 @@ class Earlier:
     records: list[_Record]
     cut: bool  # the last record was cut off and dropped
 
-    def kept(self, current: dict[str, Key]) -> list[_Record]:
-        """The records of the photos of `current` (this run's, as written, with their keys now) already analysed,
-        one each."""
-        kept, seen = [], set()
-        for record in self.records:
-            if record.key is not None and current.get(record.source) == record.key and record.source not in seen:
-                kept.append(record)
-                seen.add(record.source)
-        return kept
+    def sort(self, current: dict[str, Key | None], where: Callable[[str], str]) -> Sorted:
+        """The records of the photos of `current` (this run's, as written, with their keys now; None: one that cannot
+        be looked at) already analysed, one each and in their order, and the records of photos not in `current`.
+        `where` gives the file a path as written leads to (resolved), to match a path written another way."""
+        kept: dict[int, str] = {}  # a record's index: the photo of `current` it is kept for
+        done: set[str] = set()
+
+        def keep(index: int, source: str) -> bool:
+            record = self.records[index]
+            if source in done or record.key is None or current[source] != record.key:
+                return False
+            kept[index] = source
+            done.add(source)
+            return True
+
+        others = []
+        for index, record in enumerate(self.records):  # the same path first, so that another way in takes no photo
+            if record.source in current:
+                keep(index, record.source)
+            else:
+                others.append(index)
+        strays = []
+        if others:  # resolved only when needed: a run given the same PATHs looks at no path again
+            same_file: dict[str, list[str]] = {}
+            for source in current:
+                same_file.setdefault(where(source), []).append(source)
+            for index in others:
+                photos = same_file.get(where(self.records[index].source))
+                if photos is None:
+                    strays.append(self.records[index])
+                else:
+                    for source in photos:  # two photos of this run may be one file (a link beside it)
+                        if keep(index, source):
+                            break
+        return Sorted([self.records[index] for index in sorted(kept)], done, strays)
 
     def write(self, stream: io.TextIOBase, records: list[_Record]) -> None:
         if self.output_format == "csv":

@@ -20,12 +20,14 @@ went away.
 
 Each photo's record is written and flushed as soon as it is analysed, so a run stopped in any way (Ctrl-C,
 kill -9, a power cut) leaves whole records but for the one being written. `--resume` with the same -o goes on
-from there (the same PATHs from the same folder: records are found by the path as written): a photo whose record
-is there, under the same path and with the same size and modification time as
-now ("bytes" and "modified" of each record), is not analysed again; a photo changed since is, and its record
-replaced; the records of photos not given this time (deleted, or named another way) and a last record cut off are
-dropped, so -o ends as a fresh run would write it (unveil/cli/_resume.py). The --errors file and the lists cover the
-photos this run read. A run cut short says how to go on.
+from there: a photo whose record is there, under its path (as written, or another path to the same file: the
+folder named absolute or relative, or through a link; a record kept keeps the path its run wrote) and with the same
+size and modification time as now ("bytes" and "modified" of each record), is not analysed again; a photo changed
+since is, and its record replaced; a photo's second record and a last record cut off are dropped. A record of a
+photo not given this time (a folder left out of the PATHs, or a photo deleted or renamed since) is not: the run is
+refused (RESUME_NOT_GIVEN, exit status 2, -o left as it was); give the same PATHs, or write to a new -o
+(unveil/cli/_resume.py). The --errors file and the lists cover the photos this run read. A run cut short says
+how to go on.
 
 Not read: a path that does not exist (missing), a folder that cannot be listed (unreadable_folder),
 a path that cannot be looked at (unreadable_path), a symbolic link that loops or leads back to a
@@ -154,6 +156,10 @@ WRITE_REFUSED = ("unveil analyze: {what} could not be written ({detail}), so it 
 RESUME_NEEDS_OUTPUT = "unveil analyze: --resume goes on with the file of -o FILE: give the -o of the run to continue"
 RESUME_REFUSED = ("unveil analyze: cannot --resume {path}: {detail}; give the file unveil analyze wrote in this format, "
                   "or leave out --resume to write it anew")
+# --resume with records of photos this run is not given: going on would drop them (hours of work), so it does not.
+RESUME_NOT_GIVEN = ("unveil analyze: cannot --resume {path}: {count} of its {total} record(s) are of photos not given "
+                    "this time (a folder left out of the PATHs, or a photo deleted or renamed since), such as {example}; "
+                    "give the same PATHs as the run that wrote it, or write to a new -o")
 IS_A_PHOTO = "it is {photo}, one of the photos to analyse"
 SAME_AS_OUTPUT = "it is also the --output file"
 ANNOTATE_OVER_PHOTO = ("unveil analyze: cannot write --annotate {folder}: the copy of {source} would replace the photo "
@@ -183,7 +189,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--resume", action="store_true",
                         help="go on with the -o FILE of a run cut short: photos it holds, unchanged since, are not "
-                             "analysed again (a fresh run when FILE does not exist yet)")
+                             "analysed again (a fresh run when FILE does not exist yet); refused, FILE left as it "
+                             "was, when it holds photos not given this time (give the same PATHs, or a new -o)")
     parser.set_defaults(handler=run)
 
 
@@ -409,8 +416,9 @@ def _close_quietly(handle: TextIO) -> None:
 
 
 def _to_do(output: Path, output_format: str, columns: list[str], files: dict[Path, Path]) -> tuple[list[Path], int]:
-    """--resume: the photos of `files` that `output` does not hold yet, and how many it does. Any other record (of
-    a photo changed since or not given, a second one, a last one cut off) is taken out of `output` first (_resume)."""
+    """--resume: the photos of `files` that `output` does not hold yet, and how many it does. The records of these
+    photos that cannot be kept (changed since, a second one, a last one cut off) are taken out of `output` first;
+    a record of a photo not in `files` is refused (RESUME_NOT_GIVEN), `output` left as it was (_resume)."""
     try:
         earlier = _resume.read(output, output_format, columns)
     except _resume.ResumeRefused as exc:
@@ -422,17 +430,32 @@ def _to_do(output: Path, output_format: str, columns: list[str], files: dict[Pat
     current = {}
     for path in files:
         status = _status(path)
-        if not isinstance(status, Problem):
-            current[_written_source(path, output_format)] = _key(status)
-    kept = earlier.kept(current)
-    if earlier.cut or len(kept) < len(earlier.records):
+        current[_written_source(path, output_format)] = None if isinstance(status, Problem) else _key(status)
+    records = earlier.sort(current, functools.partial(_leads_to, output_format=output_format))
+    if records.strays:  # before FILE is touched: it is left as it was
+        raise _Refused(RESUME_NOT_GIVEN.format(path=output, count=len(records.strays), total=len(earlier.records),
+                                               example=records.strays[0].source))
+    if earlier.cut or len(records.kept) < len(earlier.records):
         try:
-            _resume.replace(output, earlier, kept)
+            _resume.replace(output, earlier, records.kept)
         except OSError as exc:
             raise _Refused(CANNOT_WRITE.format(option="--output", path=output, detail=exc.strerror or exc)) from None
-    done = {record.source for record in kept}
-    todo = [path for path in files if _written_source(path, output_format) not in done]
+    todo = [path for path in files if _written_source(path, output_format) not in records.done]
     return todo, len(files) - len(todo)
+
+
+def _leads_to(source: str, output_format: str) -> str:
+    """The file a path as written (a record's, or a photo's) leads to, resolved against the current folder, so that
+    a folder named another way (absolute or relative, through a link) finds its records. A CSV cell's "'" before a
+    formula's first character is not part of the path; a name's JSON escape is compared as written, on both sides."""
+    from fer_core.render import FORMULA_STARTS
+
+    if output_format == "csv" and source.startswith("'") and source[1:].startswith(FORMULA_STARTS):
+        source = source[1:]
+    try:
+        return os.path.realpath(source)
+    except (OSError, ValueError):  # a NUL in a record edited by hand: it leads to no photo
+        return source
 
 
 def _written_source(path: Path, output_format: str) -> str:
