@@ -609,11 +609,14 @@ def test_resume_refuses_records_of_photos_not_given_and_leaves_the_file_as_it_wa
         (album / "powell.jpg").unlink()
     elif since == "renamed":
         (album / "powell.jpg").rename(album / "Powell 2019.jpg")
+    problems = tmp_path / "problems.csv"  # the last run's list of photos it could not read
+    problems.write_bytes(b"path,error,reason\r\nold.jpg,corrupt,not an image\r\n")
     calls = _counting_analyze(monkeypatch)
-    code, out, err = _run(capsys, folder, *options, "--resume")
+    code, out, err = _run(capsys, folder, *options, "--errors", problems, "--resume")
     assert (code, out, err) == (2, "", RESUME_NOT_GIVEN.format(path=output, count=1, total=3,
                                                                example=album / "powell.jpg") + "\n")
     assert not calls and output.read_bytes() == written
+    assert problems.read_bytes() == b"path,error,reason\r\nold.jpg,corrupt,not an image\r\n"
 
 
 def test_resume_needs_an_output_to_go_on_with(album, capsys):

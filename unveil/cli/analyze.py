@@ -271,8 +271,8 @@ def run(args: argparse.Namespace) -> int:
             return 1
     with contextlib.ExitStack() as stack:
         try:
-            errors = _open_target(args.errors, "--errors", stack) if args.errors else None
             if analyzer is None:
+                errors = _open_target(args.errors, "--errors", stack) if args.errors else None
                 print(shown("unveil analyze: no image files found in " + ", ".join(map(str, args.paths))), file=sys.stderr)
                 _report(skipped, [], total=len(skipped), errors=errors)
                 _say_left_out(found)
@@ -281,6 +281,8 @@ def run(args: argparse.Namespace) -> int:
             columns = _columns(analyzer.emotion_model.classes)
             todo, earlier = _to_do(args.output, output_format, columns, files) if args.resume else (list(files), 0)
             out = _open_target(args.output, "--output", stack, append=args.resume) if args.output else sys.stdout
+            # Opened (so emptied) only once -o is known to go on: a refused --resume leaves the last run's list too.
+            errors = _open_target(args.errors, "--errors", stack) if args.errors else None
         except _Refused as refused:
             return _refuse(str(refused))
         tally, refused = _Tally(earlier=earlier), {}
