@@ -10,12 +10,13 @@ at once (their key is destroyed), leaving only opaque-id entries in the audit lo
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from fer_core import UnveilError
-from fer_core.store import FamilyStore, PersonNotFoundError, same_name
+from fer_core.store import FamilyStore, Person, PersonNotFoundError, same_name
 from governance import audit_log, clock, erasure
 
 RELATIONS = ("self", "guardian")
@@ -374,6 +375,18 @@ class Ending:
         return days_said(self.days_left)
 
 
+def in_force(store: FamilyStore, now: datetime) -> Iterator[tuple[Person, ConsentRecord]]:
+    """Each member whose governing consent is in force at `now`, with that consent; members erased while this reads
+    the list (a sweep's thread, another session) are passed over."""
+    for person in store.people(errors="skip"):
+        try:
+            record = latest(store, person.id)
+        except PersonNotFoundError:
+            continue
+        if status(record, now) == "active":
+            yield person, record
+
+
 def ending_soon(store: FamilyStore, *, within_days: int = ENDING_NOTICE_DAYS, zone: tzinfo | None = None) -> list[Ending]:
     """Each member whose consent in force ends within `within_days` days of the user's today (in `zone`, None: this
     machine's time zone), soonest first: its last day no later than that many days from today. Nobody while the
@@ -385,13 +398,7 @@ def ending_soon(store: FamilyStore, *, within_days: int = ENDING_NOTICE_DAYS, zo
     now = store_now(store)
     today = local_day(now, zone)
     endings = []
-    for person in store.people(errors="skip"):
-        try:
-            record = latest(store, person.id)
-        except PersonNotFoundError:  # erased since the list was read (a sweep's thread, another session)
-            continue
-        if status(record, now) != "active":
-            continue
+    for person, record in in_force(store, now):
         last_day = until_day(record, zone)
         # In force, its end is after now; a day before today only where its adult_on is another zone's midnight.
         days_left = max((last_day - today).days, 0)

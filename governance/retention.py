@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 from fer_core import UnveilError
-from fer_core.store import FamilyStore, PersonNotFoundError
+from fer_core.store import FamilyStore
 from governance import audit_log, clock, consent, erasure
 from governance.consent import local_day
 
@@ -236,13 +236,7 @@ def unseen_soon(store: FamilyStore, *, within_days: int = consent.ENDING_NOTICE_
     now = consent.store_now(store)
     today = local_day(now, zone)
     unseen = []
-    for person in store.people(errors="skip"):
-        try:
-            record = consent.latest(store, person.id)
-        except PersonNotFoundError:  # erased since the list was read (a sweep's thread, another session)
-            continue
-        if consent.status(record, now) != "active":
-            continue
+    for person, _record in consent.in_force(store, now):
         seen = datetime.fromtimestamp(person.last_seen_at, UTC)
         erased_from = local_day(seen + timedelta(days=period), zone)
         days_left = max((erased_from - today).days, 0)  # past and not yet swept: the next sweep, today
