@@ -69,6 +69,42 @@ def never_look_up_the_public_address() -> None:
     net_util.get_external_ip = _no_public_address
 
 
+# What the app's files of a session (pictures of faces, results naming members) are served with: kept by no cache.
+NO_STORE = "no-store"
+
+
+def media_never_cached() -> None:
+    """Serve every file Streamlit holds in a session's memory (`/media/...`: the photos with their boxes, the
+    explanations' heatmaps, every download: annotated PNG, CSV and JSON of results, receipts) with
+    `Cache-Control: no-store`.
+
+    Streamlit sends them with no Cache-Control, and a browser then keeps them in its disk cache: after one photo
+    analysed in Chromium, its profile's Cache_Data held the page's picture of the faces, the annotated PNG (under its
+    URL and a Content-Disposition naming the photo's file) and the CSV and JSON of the results, although the app
+    says photos are never saved. `no-store` keeps them out of every cache; the browser still shows and downloads
+    them. Streamlit has no setting for it: every one of its routes that answers with a file of a session calls
+    `_set_cors_headers` on the response (looked up at each call), so the header is added there, for media paths only.
+    Idempotent; called before the server starts (run_app) and by the pages (for `streamlit run app.py`, whose
+    first media file is made by a run of the pages)."""
+    import functools
+
+    from streamlit.web.server.starlette import starlette_routes
+
+    original = starlette_routes._set_cors_headers
+    if getattr(original, "unveil_no_store", False):
+        return
+    media = f"/{starlette_routes.BASE_ROUTE_MEDIA}/"
+
+    @functools.wraps(original)
+    async def with_no_store(request, response) -> None:
+        await original(request, response)
+        if media in request.url.path:
+            response.headers["Cache-Control"] = NO_STORE
+
+    with_no_store.unveil_no_store = True
+    starlette_routes._set_cors_headers = with_no_store
+
+
 def pages_through_the_router() -> None:
     """Every page of `unveil app` runs through the entry script (unveil.app.router), from a fresh server's first
     request on.
@@ -101,6 +137,7 @@ def run_app(*, port: int | None = None, headless: bool = False, extra: Sequence[
     from streamlit.web import cli as streamlit_cli
 
     never_look_up_the_public_address()  # the server runs in this process: patched before it starts
+    media_never_cached()
     forbid_core_dumps()  # its sessions hold the store unlocked
     pages_through_the_router()
     sys.argv = [*streamlit_argv(port=port, headless=headless), *extra]

@@ -21,6 +21,7 @@ def run() -> None:
     """Lay out the current page of this browser session (Streamlit calls the entry script on every rerun)."""
     # `unveil app` did this before the server started; `streamlit run app.py` reaches it here, at the first page.
     launch.never_look_up_the_public_address()
+    launch.media_never_cached()  # before this run makes the session's first picture or download
     forbid_core_dumps()  # `unveil app` did this too; for `streamlit run app.py`, before any page unlocks the store
     # An emoji favicon is drawn in the browser; a ":material/...:" one would be fetched from Google's servers.
     st.set_page_config(page_title="Unveil", page_icon="🎭", layout="wide")

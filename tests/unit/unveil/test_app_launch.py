@@ -69,3 +69,56 @@ def test_unveil_app_runs_every_page_through_the_router_from_the_first_request(mo
     monkeypatch.setattr(launch, "forbid_core_dumps", lambda: None)  # not for this test process
     assert launch.run_app(port=8600, headless=True) == 0
     assert seen == [False]
+
+
+def _served_media(kind_name: str, mimetype: str, filename: str | None):
+    """The answer of Streamlit's media route, as the app's server builds it, for one file held in memory."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+    from streamlit.runtime.media_file_storage import MediaFileKind
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.web.server.starlette.starlette_routes import create_media_routes
+
+    storage = MemoryMediaFileStorage("/media")
+    file_id = storage.load_and_get_id(b"the faces of a household", mimetype, getattr(MediaFileKind, kind_name),
+                                      filename)
+    with TestClient(Starlette(routes=create_media_routes(storage, None))) as client:
+        return client.get(storage.get_url(file_id))
+
+
+def _unpatched(starlette_routes):
+    """Streamlit's own _set_cors_headers, also after a test before this one started the app."""
+    return getattr(starlette_routes._set_cors_headers, "__wrapped__", starlette_routes._set_cors_headers)
+
+
+def test_the_pictures_and_downloads_of_a_session_are_kept_by_no_browser_cache(monkeypatch):
+    # Streamlit served them without Cache-Control, and Chromium wrote the page's picture of the faces, the annotated
+    # PNG and the CSV and JSON of results into its profile's disk cache.
+    from streamlit.web.server.starlette import starlette_routes
+
+    monkeypatch.setattr(starlette_routes, "_set_cors_headers", _unpatched(starlette_routes))  # put back after
+    launch.media_never_cached()
+    launch.media_never_cached()  # every run of the pages calls it: once is enough
+    picture = _served_media("MEDIA", "image/jpeg", None)
+    download = _served_media("DOWNLOADABLE", "image/png", "IMG_0042_annotated.png")
+    assert picture.status_code == download.status_code == 200
+    assert picture.headers["cache-control"] == download.headers["cache-control"] == launch.NO_STORE
+    assert download.headers["content-disposition"] == 'attachment; filename="IMG_0042_annotated.png"'
+
+
+def test_both_ways_of_starting_the_app_keep_its_files_out_of_caches(monkeypatch, app_env):
+    from streamlit.web import cli as streamlit_cli
+    from streamlit.web.server.starlette import starlette_routes
+
+    from tests.support.app import run_app
+
+    unpatched = _unpatched(starlette_routes)
+    monkeypatch.setattr(starlette_routes, "_set_cors_headers", unpatched)
+    monkeypatch.setattr(streamlit_cli, "main", lambda **kwargs: None)
+    monkeypatch.setattr("sys.argv", ["unveil"])
+    monkeypatch.setattr(launch, "forbid_core_dumps", lambda: None)
+    launch.run_app(port=8600, headless=True)  # `unveil app`: before its server starts
+    assert getattr(starlette_routes._set_cors_headers, "unveil_no_store", False)
+    monkeypatch.setattr(starlette_routes, "_set_cors_headers", unpatched)
+    assert not run_app("kept").exception  # `streamlit run app.py`: at every run of the pages, through the router
+    assert getattr(starlette_routes._set_cors_headers, "unveil_no_store", False)
