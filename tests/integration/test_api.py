@@ -46,6 +46,7 @@ from tests.support.app import (
     side_by_side,
     with_an_ended_consent,
 )
+from tests.support.phone_metadata import carried, with_phone_metadata
 from unveil.api import (
     TOKEN_ENV,
     TOKEN_FILE,
@@ -517,6 +518,23 @@ def test_a_member_is_named_a_stranger_is_unknown_and_the_recognition_is_audited(
     people = client.get("/v1/people", headers=AUTH).json()["people"]
     assert people == [{"name": "Colin Powell", "consent": "active", "consent_expires": people[0]["consent_expires"]}]
     assert people[0]["consent_expires"].startswith("2099-01-01")
+
+
+def test_a_phone_photos_metadata_stays_out_of_the_answer_and_no_answer_may_be_cached(family_client, faces_dir):
+    """A phone photo's GPS position, serial number, XMP face names and file name are not in the answer, a name
+    written in its XMP is not taken for who is in it, and no answer may be kept by a cache: they hold faces and
+    names, and none carried a Cache-Control."""
+    client, _ = family_client
+    photo = with_phone_metadata(photo_bytes(faces_dir, MEMBER, 6))
+    reply = client.post("/v1/analyze", headers=AUTH, files={"image": ("Quenby_Praia_da_Ursa.jpg", photo, "image/jpeg")})
+    assert reply.status_code == 200
+    assert [face["identity"] for face in reply.json()["faces"]] == ["Colin Powell"]  # not the XMP's PERSON_IN_XMP
+    assert carried(reply.content) == [] and b"Quenby" not in reply.content
+    answers = [reply, client.get("/v1/people", headers=AUTH), client.get("/v1/health", headers=AUTH),
+               client.get("/v1/people"), client.get("/v1/no-such-route", headers=AUTH),
+               client.get("/v1/people", headers={**AUTH, "Host": "evil.example"})]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 401, 404, 421]
+    assert [answer.headers.get("cache-control") for answer in answers] == [api.NO_STORE] * len(answers)
 
 
 def test_people_say_when_a_guardians_consent_ends_the_day_the_member_decides_for_themself(analyzer, family_store_dir,

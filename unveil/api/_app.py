@@ -60,6 +60,10 @@ DEFAULT_BODY_TIMEOUT_S = 60.0
 # a snapshot every 2 s wrote 8 MB of audit log a day; 0 writes after each photo.
 DEFAULT_COUNT_PERIOD_S = DEFAULT_PERIOD_S
 
+# Every answer's Cache-Control: answers hold faces' positions and emotions and members' names, and an HTTP client that
+# caches (a browser, an automation's HTTP library) would otherwise be free to keep them on disk.
+NO_STORE = "no-store"
+
 # The names and addresses a request may be addressed to (its Host header) on any server: this machine's own.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -253,6 +257,13 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         if host is not None and not _host_allowed(host, allowed_hosts, settings.any_ip_address):
             return _error(421, "host_not_allowed", HOST_NOT_ALLOWED)
         return await call_next(request)
+
+    # Added last, so it runs first and its header is on every answer, refusals and errors included.
+    @app.middleware("http")
+    async def stored_by_no_cache(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        response = await call_next(request)
+        response.headers["Cache-Control"] = NO_STORE
+        return response
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
