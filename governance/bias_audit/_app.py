@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import cv2
@@ -29,13 +30,15 @@ def audit_emotion_model(
     settings: AuditSettings = DEFAULT_SETTINGS,
     threads: int | None = None,
     progress: bool = False,
+    shown_as: tuple[str | Path, str] | None = None,
 ) -> tuple[BiasAudit, ReportPaths]:
     """Audit an emotion model on a set of face crops and write its HTML, JSON and rows.
 
     `data` is a class-folder layout or a CSV manifest (see load_audit_set) of face crops, such as
     fer4's 48x48 faces: each crop goes straight to the model, resized to its input size, with no
     detection. `model` defaults to the shipped emotion model (EmotionModel finds it). `groups`,
-    `proxy` and `settings` as in run_emotion_audit.
+    `proxy` and `settings` as in run_emotion_audit. `shown_as` (folder, name): the audit and its report give
+    the paths under `folder` as under `name` (an upload unpacked into a temporary folder: named by the upload).
     """
     emotion = EmotionModel(model, threads=threads)
     audit = run_emotion_audit(
@@ -49,7 +52,26 @@ def audit_emotion_model(
                                        "temperature": emotion.temperature}),
         progress=progress,
     )
+    if shown_as is not None:
+        audit = _shown_under(audit, *shown_as)
     return audit, write_report(audit, out_dir)
+
+
+def _shown_under(audit: BiasAudit, folder: str | Path, name: str) -> BiasAudit:
+    """`audit` with its audit set's path and its rows' paths under `folder` given under `name` instead (with "/").
+    An uploaded zip's report named the temporary folder it was unpacked into, deleted by the time the report
+    was read, and under the account's own folder where temporary folders are kept there (Windows)."""
+
+    def shown(path: str) -> str:
+        try:
+            inside = Path(path).relative_to(folder)
+        except ValueError:
+            return path
+        return str(PurePosixPath(name, inside.as_posix()))
+
+    context = {**audit.context, "audit_set": shown(audit.context["audit_set"])} if audit.context.get("audit_set") \
+        else audit.context
+    return replace(audit, context=context, rows=audit.rows.assign(path=audit.rows["path"].map(shown)))
 
 
 def audit_identity_trials(

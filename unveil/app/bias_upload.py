@@ -46,19 +46,34 @@ class BiasReport:
     rows_csv: bytes
 
 
+@dataclass(frozen=True)
+class UnpackedAuditSet:
+    """An uploaded audit set unpacked (unpacked_audit_set): `path` is what to audit, inside the temporary
+    `folder`, which the report calls `name`, the upload's file name."""
+
+    path: Path
+    folder: Path
+    name: str
+
+
 def bias_audit_report(
-    data: str | Path, *, min_group_size: int, gap_threshold: float, n_boot: int, model: str | Path | None = None,
+    data: str | Path | UnpackedAuditSet, *, min_group_size: int, gap_threshold: float, n_boot: int,
+    model: str | Path | None = None,
 ) -> BiasReport:
     """Audit the emotion model on a class-folder layout or CSV manifest of face crops, with the page's
-    settings (governance.bias_audit.AuditSettings, which checks them; the rest keep its defaults).
+    settings (governance.bias_audit.AuditSettings, which checks them; the rest keep its defaults). An uploaded
+    set's paths are given inside the upload's name ("faces.zip/happy/a.png").
 
     The report files are written to a private temporary folder, read back for the page (and its
     download buttons) and deleted with the folder."""
     from governance.bias_audit import AuditSettings, audit_emotion_model
 
     settings = AuditSettings(min_group_size=min_group_size, gap_threshold=gap_threshold, n_boot=n_boot)
+    unpacked = data if isinstance(data, UnpackedAuditSet) else None
+    shown_as = (unpacked.folder, unpacked.name) if unpacked else None
     with tempfile.TemporaryDirectory(prefix="unveil-audit-") as folder:
-        audit, paths = audit_emotion_model(data=data, out_dir=folder, model=model, settings=settings)
+        audit, paths = audit_emotion_model(data=unpacked.path if unpacked else data, out_dir=folder, model=model,
+                                           settings=settings, shown_as=shown_as)
         return BiasReport(audit, paths.html.read_text(encoding="utf-8"), paths.json.read_bytes(),
                           paths.rows.read_bytes())
 
@@ -121,11 +136,11 @@ def _audit_set_root(folder: Path) -> Path:
 
 
 @contextlib.contextmanager
-def unpacked_audit_set(data: bytes, name: str) -> Iterator[Path]:
+def unpacked_audit_set(data: bytes, name: str) -> Iterator[UnpackedAuditSet]:
     """A zip of an audit set (class folders, or a CSV manifest with paths relative to it) unpacked into a
-    private temporary folder, deleted afterwards; yields what to audit. AuditUploadError, with nothing
-    unpacked, when it is not a zip, holds a path leading outside it or a password-protected entry, is packed
-    with a compression method zipfile cannot unpack, or unpacks to over AUDIT_ZIP_MAX_BYTES.
+    private temporary folder, deleted afterwards; yields what to audit, for bias_audit_report. AuditUploadError,
+    with nothing unpacked, when it is not a zip, holds a path leading outside it or a password-protected entry, is
+    packed with a compression method zipfile cannot unpack, or unpacks to over AUDIT_ZIP_MAX_BYTES.
 
     An AuditError raised while it is open (a set the audit cannot use) names the zip, not the temporary
     folder, which is gone by the time the message is read."""
@@ -144,7 +159,7 @@ def unpacked_audit_set(data: bytes, name: str) -> Iterator[Path]:
         except NotImplementedError as exc:
             raise AuditUploadError(AUDIT_ZIP_METHOD.format(name=name, reason=exc)) from None
         try:
-            yield _audit_set_root(Path(folder))
+            yield UnpackedAuditSet(_audit_set_root(Path(folder)), Path(folder), name)
         except AuditError as exc:
             raise AuditError(str(exc).replace(folder, name)) from None
 

@@ -653,13 +653,32 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
 
 def test_an_uploaded_audit_set_is_unpacked_where_it_starts_and_deleted_afterwards():
-    with bias_upload.unpacked_audit_set(_zip({"set/happy/a.png": b"A", "set/sad/b.png": b"B"}), "faces.zip") as root:
+    with bias_upload.unpacked_audit_set(_zip({"set/happy/a.png": b"A", "set/sad/b.png": b"B"}), "faces.zip") as set_:
+        root = set_.path
         assert root.name == "set" and sorted(p.name for p in root.iterdir()) == ["happy", "sad"]
-        unpacked = root.parent
-    assert not unpacked.exists()
+        assert root.parent == set_.folder and set_.name == "faces.zip"
+    assert not set_.folder.exists()
     manifest = _zip({"audit.csv": b"path,label\nfaces/a.png,happy\n", "faces/a.png": b"A", "__MACOSX/x": b""})
-    with bias_upload.unpacked_audit_set(manifest, "manifest.zip") as root:
+    with bias_upload.unpacked_audit_set(manifest, "manifest.zip") as set_:
+        root = set_.path
         assert root.name == "audit.csv" and (root.parent / "faces" / "a.png").read_bytes() == b"A"
+
+
+def test_an_uploaded_audit_sets_report_names_the_upload_never_the_temporary_folder(fer4_dir, app_models_dir):
+    # The report, its JSON and its rows gave every path in the temporary folder the zip was unpacked into (deleted
+    # by then; on Windows under the account's own folder): "/tmp/unveil-audit-set-pi7em2x6/faces/happy/a.jpg".
+    files = {f"faces <&>/{folder.name}/{p.name}": p.read_bytes()
+             for folder in sorted((fer4_dir / "test").iterdir()) for p in sorted(folder.iterdir())[:6]}
+    with bias_upload.unpacked_audit_set(_zip(files), "Quenby faces.zip") as unpacked:
+        report = bias_upload.bias_audit_report(unpacked, model=app_models_dir / "emotion_vgg16.onnx",
+                                               min_group_size=5, gap_threshold=0.05, n_boot=100)
+        folder = str(unpacked.folder)
+    rows = pd.read_csv(io.BytesIO(report.rows_csv))
+    assert sorted(rows["path"]) == sorted(f"Quenby faces.zip/{name}" for name in files)
+    assert json.loads(report.json)["context"]["audit_set"] == "Quenby faces.zip/faces <&>"
+    assert "<td>audit set</td><td>Quenby faces.zip/faces &lt;&amp;&gt;</td>" in report.html
+    assert not any(folder in text or "unveil-audit-set-" in text
+                   for text in (report.html, report.json.decode(), report.rows_csv.decode()))
 
 
 def test_an_audit_zip_that_is_broken_or_escapes_its_folder_is_refused_with_nothing_unpacked(monkeypatch):
@@ -677,8 +696,8 @@ def test_an_audit_zip_that_is_broken_or_escapes_its_folder_is_refused_with_nothi
         pass
     assert str(caught.value) == ("big.zip would unpack to 3 MB, over the 1 MB an audit set may take. "
                                  "Nothing was unpacked.")
-    with pytest.raises(AuditError) as caught, bias_upload.unpacked_audit_set(_zip({"notes.txt": b"x"}), "notes.zip") as root:
-        load_audit_set(root)
+    with pytest.raises(AuditError) as caught, bias_upload.unpacked_audit_set(_zip({"notes.txt": b"x"}), "notes.zip") as set_:
+        load_audit_set(set_.path)
     assert str(caught.value) == "audit set notes.zip has no images in <class>/ sub-folders"
 
 
