@@ -53,6 +53,11 @@ EVENTS: dict[str, str] = {
     "analysis_deleted": "a kept analysis result was deleted at the user's request",
     "backup": "a backup of the store was written to a new folder (counts of what it holds; never names, nor where); "
               "erasure cannot reach it",
+    "store_set_aside": "the passphrase of the store before this one was forgotten: that store was set aside unopened "
+                       "in the data folder and this one made (its id and counts, the backups and failed unlocks its log "
+                       "records, as its files say without the key)",
+    "old_store_destroyed": "a store set aside in the data folder was deleted on request (its id and counts, as in "
+                           "store_set_aside)",
 }
 
 

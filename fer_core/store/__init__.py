@@ -9,7 +9,7 @@ passphrase (scrypt) or a 0600 key file unlocks, and a hash-chained audit log.
     store.delete_person(pid); store.scrub()
 """
 from fer_core.store._audit import AuditVerification
-from fer_core.store._crypto import MIN_PASSPHRASE_CHARS, ScryptParams, create_key_file
+from fer_core.store._crypto import MIN_PASSPHRASE_CHARS, ScryptParams, check_new_passphrase, create_key_file
 from fer_core.store._errors import (
     BACKUP_DAMAGED,
     BACKUP_EXISTS,
@@ -80,6 +80,18 @@ from fer_core.store._paths import (
     resolve_data_dir,
 )
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
+from fer_core.store._set_aside import (
+    NOT_DESTROYED_MESSAGE,
+    NOT_MOVED_MESSAGE,
+    SET_ASIDE_PREFIX,
+    STORE_IN_USE_MESSAGE,
+    StoreInUseError,
+    set_aside_at,
+    set_aside_folders,
+)
+from fer_core.store._set_aside import destroy as destroy_set_aside
+from fer_core.store._set_aside import put_back as put_back_set_aside
+from fer_core.store._set_aside import set_aside as set_aside_store
 from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
 from fer_core.store._store import _make_private_folders as make_private_folders
 from fer_core.store._store import _owner_only as owner_only
@@ -99,6 +111,8 @@ __all__ = [
     "NAME_LENGTH",
     "NAME_NOTHING_VISIBLE",
     "NAME_NOT_TEXT",
+    "NOT_DESTROYED_MESSAGE",
+    "NOT_MOVED_MESSAGE",
     "OTHERS_CAN_WRITE_MESSAGE",
     "OTHERS_CAN_WRITE_WARNING",
     "PERSON_EXISTS",
@@ -117,6 +131,8 @@ __all__ = [
     "MIN_PASSPHRASE_CHARS",
     "READ_ONLY_MESSAGE",
     "RECORD_SET_MESSAGE",
+    "SET_ASIDE_PREFIX",
+    "STORE_IN_USE_MESSAGE",
     "ROTATION_UNFINISHED_MESSAGE",
     "TOO_NEW_MESSAGE",
     "WRITE_FAILED_MESSAGE",
@@ -150,6 +166,7 @@ __all__ = [
     "StoreFolderError",
     "StoreFolderExposedError",
     "StoreFullError",
+    "StoreInUseError",
     "StoreLockedError",
     "StoreNotFoundError",
     "StoreReadOnlyError",
@@ -159,7 +176,13 @@ __all__ = [
     "Thumbnail",
     "WeakPassphraseError",
     "WrongPassphraseError",
+    "check_new_passphrase",
     "create_key_file",
+    "destroy_set_aside",
+    "put_back_set_aside",
+    "set_aside_at",
+    "set_aside_folders",
+    "set_aside_store",
     "clean_name",
     "default_data_dir",
     "make_private_folders",

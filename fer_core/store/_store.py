@@ -555,6 +555,12 @@ class FamilyStore:
         return self._clock()
 
     @property
+    def store_id(self) -> str:
+        """The store's random id (plaintext in both files): an old store's, set aside, is named by it in the new
+        store's audit log."""
+        return self._store_id
+
+    @property
     def is_unlocked(self) -> bool:
         return self._master is not None
 

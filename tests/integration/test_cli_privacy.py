@@ -34,7 +34,7 @@ from tests.support.app import side_by_side
 from tests.support.paths import REPO
 from tests.support.privacy_harness import run_cli as run
 from unveil.cli import build_parser, main
-from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
+from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, FORGOTTEN_NOTE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli._terminal import json_shown  # noqa: PLC2701 (the function under test)
 from unveil.cli.consent import AS_ON_RECORD, FOR_A_CHILD, GIVER_HINT, NO_ADULT_ON_NOTE, RENEWED, SHORTENED
 from unveil.cli.family import IDENTITY_MODEL_MISSING, KEY_FILE_ALONE, MEMBERS_NOT_READ, NOT_RECOGNISED
@@ -121,7 +121,8 @@ def test_list_warns_of_a_damaged_member_on_stderr_and_keeps_stdout_one_line_per_
 def test_wrong_passphrase_is_one_line_and_logged(data_dir, monkeypatch, capsys):
     monkeypatch.setenv("UNVEIL_PASSPHRASE", "not the passphrase")
     code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))
-    assert (code, out, err) == (1, "", "error: wrong passphrase: the store stays locked; only the failed attempt was logged\n")
+    assert (code, out, err) == (1, "", "error: wrong passphrase: the store stays locked; only the failed attempt was "
+                                       f"logged\n{FORGOTTEN_NOTE}\n")
     monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
     code, out, _ = run(capsys, "audit", "list", "--data-dir", str(data_dir))
     assert code == 0 and out.splitlines()[-1].split()[4:] == ["unlock_failed", "-", "method=passphrase"]

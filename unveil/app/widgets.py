@@ -500,6 +500,16 @@ def create_store(passphrase: str) -> None:
     _opened(FamilyStore.create(default_data_dir(), passphrase=passphrase))
 
 
+def start_over(passphrase: str, *, key_file_lost: bool):
+    """governance.starting_over.start_over on the data folder's store, whose passphrase is forgotten; the new store
+    is this session's, unlocked. Returns what start_over returns."""
+    from governance import starting_over
+
+    done = starting_over.start_over(default_data_dir(), passphrase, key_file_lost=key_file_lost)
+    _opened(done.store)
+    return done
+
+
 def unlock_store(passphrase: str) -> None:
     """Unlock with the passphrase; WrongPassphraseError (logged by the store, nothing changed) if wrong."""
     candidate = FamilyStore.open(default_data_dir())

@@ -21,6 +21,7 @@ from fer_core.store import (
     FamilyStore,
     KeyDestroyedError,
     TamperedDataError,
+    WrongPassphraseError,
     default_data_dir,
     others_can_write,
 )
@@ -33,6 +34,11 @@ NO_PASSPHRASE = ("no passphrase: set {env}, give it on standard input (one line)
                  "nothing was changed")
 EMPTY_LINE = "the passphrase read from standard input is empty; nothing was changed"
 PASSPHRASES_DIFFER = "the two passphrases differ; nothing was changed"
+# After a wrong passphrase: however often one is tried, nothing is deleted, and nothing but starting over helps when
+# it is forgotten (governance.starting_over).
+FORGOTTEN_NOTE = ("note: if the passphrase is forgotten, no one can recover it (there is no recovery key): a key file, "
+                  "if one was made, opens the store too (--key-file); without either, `unveil family start-over` sets "
+                  "this store aside unopened and makes a new, empty one (README: \"A forgotten passphrase\")")
 
 
 class PassphraseInputError(UnveilError):
@@ -153,6 +159,8 @@ def reports_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[ar
             return 2
         except UnveilError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            if isinstance(exc, WrongPassphraseError):
+                print(FORGOTTEN_NOTE, file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             print("interrupted; nothing more was changed", file=sys.stderr)

@@ -1,14 +1,17 @@
-"""`unveil family init|enroll|list|show|reembed|rename|purge|passwd|check|backup`: the encrypted family store from the shell."""
+"""`unveil family init|enroll|list|show|reembed|rename|purge|passwd|check|backup|start-over|destroy-old`: the encrypted
+family store from the shell."""
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shlex
 import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from fer_core import UnveilError
 from fer_core.store import (
     DATA_FILE,
     KEYS_FILE,
@@ -18,7 +21,7 @@ from fer_core.store import (
     create_key_file,
     resolve_data_dir,
 )
-from governance import access, backup, erasure, family
+from governance import access, backup, erasure, family, starting_over
 from governance.consent import (
     MAX_CONSENT_DAYS,
     SCOPES,
@@ -31,6 +34,7 @@ from governance.consent import (
 )
 from unveil.cli._store_args import (
     NEW_PASSPHRASE_ENV,
+    PASSPHRASE_ENV,
     PassphraseInputError,
     add_store_arguments,
     confirm,
@@ -139,6 +143,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_arguments(back_up)
     back_up.add_argument("folder", type=Path, help="a folder that does not exist yet (its parent must), e.g. on a USB disk")
     back_up.set_defaults(handler=_backup)
+
+    start = commands.add_parser(
+        "start-over", help="the passphrase is forgotten and no key file opens the store: set it aside unopened in the "
+                           "data folder and make a new, empty store (nothing is deleted; see destroy-old)")
+    add_store_arguments(start)
+    start.add_argument("--key-file-lost", action="store_true",
+                       help="the store can also be opened with a key file, and that is lost too")
+    start.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    start.set_defaults(handler=_start_over)
+
+    destroy = commands.add_parser(
+        "destroy-old", help="delete a store that start-over set aside (unlocks the current store, whose audit log "
+                            "records it)")
+    add_store_arguments(destroy)
+    destroy.add_argument("folder", type=Path, help="the set-aside folder, as start-over and `family list` name it")
+    destroy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    destroy.set_defaults(handler=_destroy_old)
 
 
 KEY_FILE_MADE = "created key file {path} (mode 0600): keep it apart from backups of the store"
@@ -306,6 +327,8 @@ def _list(args: argparse.Namespace) -> int:
         print(IDENTITY_MODEL_MISSING.format(model=identity_model_name(), folder=models_dir()), file=sys.stderr)
     if damaged:
         print(MEMBERS_NOT_READ.format(count=damaged), file=sys.stderr)
+    for note in set_aside_notes(store.data_dir):
+        print(note, file=sys.stderr)
     return 0
 
 
@@ -491,4 +514,54 @@ def _backup(args: argparse.Namespace) -> int:
         done = backup.back_up(store, args.folder)
     print(BACKUP_DONE.format(path=done.path, **done.counts))
     print(f"note: {backup.BACKUP_REACH}", file=sys.stderr)
+    return 0
+
+
+START_OVER_QUESTION = ("Set aside the store in {data_dir} ({held}) and make a new, empty store there? Nothing in it is "
+                       "opened or deleted, but without its passphrase or key file no one will ever read it, and the "
+                       "members must be enrolled again, with their consent.")
+START_OVER_DONE = ("the old store was set aside, unopened, in {folder}; a new, empty store was made in {data_dir}, and "
+                   "its audit log records this (entry {seq}). If the old passphrase or key file turns up, the old store "
+                   "opens there (--data-dir {folder}); once you are sure it will not, delete it: "
+                   "unveil family destroy-old {folder}")
+DESTROY_QUESTION = ("Destroy the store set aside on {day} in {folder} ({held})? Its files are overwritten and "
+                    "deleted: it can never be opened again, with its passphrase or key file either.")
+DESTROYED = "destroyed the store set aside in {folder}; the audit log records it (entry {seq})"
+
+
+def set_aside_notes(data_dir: Path) -> list[str]:
+    """starting_over.SET_ASIDE_REMINDER for each store set aside in `data_dir`, with the command that destroys it."""
+    return [f"note: {starting_over.SET_ASIDE_REMINDER.format(day=old.set_aside_at.date(), folder=old.folder, held=old.held())}"
+            f": unveil family destroy-old {shlex.quote(str(old.folder))}" for old in starting_over.set_aside(data_dir)]
+
+
+@reports_errors
+def _start_over(args: argparse.Namespace) -> int:
+    # No passphrase of the old store is asked for: it is forgotten. One configured ($UNVEIL_PASSPHRASE, --key-file)
+    # is tried, and starting over refused if it opens the store.
+    old = starting_over.current(args.data_dir)
+    if old.has_key_file and not args.key_file_lost:
+        raise UnveilError(starting_over.KEY_FILE_NOT_SAID_LOST)
+    if not confirm(START_OVER_QUESTION.format(data_dir=old.folder, held=old.held()), args.yes):
+        return 1
+    new_passphrase = read_new_passphrase(NEW_PASSPHRASE_ENV)
+    done = starting_over.start_over(args.data_dir, new_passphrase, passphrase=os.environ.get(PASSPHRASE_ENV) or None,
+                                    key_file=args.key_file, key_file_lost=args.key_file_lost, scrypt=ScryptParams())
+    with done.store as store:
+        print(START_OVER_DONE.format(folder=shlex.quote(str(done.old.folder)), data_dir=store.data_dir,
+                                     seq=done.audit_seq))
+    return 0
+
+
+@reports_errors
+def _destroy_old(args: argparse.Namespace) -> int:
+    with open_unlocked(args) as store:
+        folder = args.folder.expanduser().absolute()
+        old = next((found for found in starting_over.set_aside(store.data_dir) if found.folder == folder), None)
+        if old is None:
+            raise UnveilError(starting_over.NOT_SET_ASIDE.format(folder=folder, data_dir=store.data_dir))
+        if not confirm(DESTROY_QUESTION.format(day=old.set_aside_at.date(), folder=folder, held=old.held()), args.yes):
+            return 1
+        seq = starting_over.destroy_old(store, folder)
+    print(DESTROYED.format(folder=folder, seq=seq))
     return 0

@@ -7,9 +7,9 @@ import streamlit as st
 from fer_core import render
 from fer_core.images import PHOTO_SUFFIXES
 from fer_core.model_files import identity_model_name
-from fer_core.store import MIN_PASSPHRASE_CHARS
+from fer_core.store import MIN_PASSPHRASE_CHARS, WrongPassphraseError
 from governance import access, clock, consent, enrolment, erasure, family
-from unveil.app import alt_text, member_account, renaming, tables
+from unveil.app import alt_text, forgotten, member_account, renaming, tables
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
@@ -33,6 +33,7 @@ st.caption(app_enrolment.FAMILY_CAPTION)
 if _ui.store() is None:
     if not _ui.store_exists():
         st.header("Create the family store")
+        forgotten.set_aside_stores(destroyable=False)
         # The rules come before the first try: the length, and that nothing can bring a lost passphrase back.
         st.write(app_enrolment.CREATE_STORE_INTRO.format(minimum=MIN_PASSPHRASE_CHARS))
         with st.form("create_store"):
@@ -48,12 +49,19 @@ if _ui.store() is None:
                         st.rerun()
     else:
         st.header("Unlock the family store")
+        forgotten.set_aside_stores(destroyable=False)
         with st.form("unlock_store"):
             passphrase = st.text_input("Passphrase", type="password", key="unlock_passphrase")
             if st.form_submit_button("Unlock", type="primary"):
                 with _ui.friendly_errors("Unlocking the store"), st.spinner("Checking the passphrase..."):
-                    _ui.unlock_store(passphrase)
+                    try:
+                        _ui.unlock_store(passphrase)
+                    except WrongPassphraseError:
+                        forgotten.count_wrong_passphrase()
+                        raise
                     st.rerun()
+        forgotten.wrong_passphrase_hint()
+        forgotten.start_over_form(FLASH)
     st.stop()
 
 store = _ui.store()
@@ -66,6 +74,7 @@ with st.container():
     _ui.sweep_receipts("family_sweep_dismiss")
     if FLASH in st.session_state:
         st.success(shown(st.session_state.pop(FLASH)))
+    forgotten.set_aside_stores(destroyable=True, flash=FLASH)
 
 members_tab, enrol_tab, consent_tab, remove_tab = st.tabs(
     ["Members", "Enrol a member", "Renew consent or change scope", ERASE_TAB])
