@@ -78,3 +78,21 @@ def test_a_forgotten_passphrase_starts_over_only_when_confirmed_and_the_old_stor
         new.unlock(NEW)
         assert [e.event for e in new.audit_entries()][:2] == ["store_created", "store_set_aside"]
         assert new.audit_entries()[-1].event == "old_store_destroyed"
+
+
+def test_a_store_a_key_file_opens_is_set_aside_only_once_the_key_file_is_said_lost(app_env, family_store_dir, tmp_path):
+    from fer_core.store import create_key_file
+
+    shutil.copytree(family_store_dir, app_env)
+    with FamilyStore(app_env) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        store.set_key_file(create_key_file(tmp_path / "unveil.key"))
+    at = _family(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT))
+    assert [c.label for c in at.checkbox] == [forgotten.FORGOT_SURE, forgotten.KEY_FILE_LOST]
+    _fill(at, sure=True, typed="start over")
+    at.button(key=START).click().run()
+    assert [e.value for e in at.error] == [forgotten.START_OVER_UNCONFIRMED] and set_aside_folders(app_env) == []
+    _fill(at, sure=True, typed="start over")
+    at.checkbox(key="start_over_0_lost").check()
+    at.button(key=START).click().run()
+    assert not at.exception and not at.error and len(set_aside_folders(app_env)) == 1
