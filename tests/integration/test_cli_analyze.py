@@ -22,6 +22,7 @@ from fer_core.images import CANNOT_BE_READ, NOT_AN_IMAGE
 from tests.support.app import PUBLIC_DOMAIN
 from tests.support.household_videos import webm_as_recorded_live
 from tests.support.paths import REPO
+from tests.support.phone_metadata import carried, with_phone_metadata
 from unveil.cli import EXIT_BROKEN_PIPE, main
 from unveil.cli._resume import NOT_CSV_ROW, NOT_JSON_LINE, NOT_UTF_8, OTHER_COLUMNS  # noqa: PLC2701 (the messages under test)
 from unveil.cli.analyze import (
@@ -142,6 +143,23 @@ def test_csv_to_a_file_with_annotated_copies(album, tiny_emotion_onnx, tmp_path,
         # the 250x250 photo framed by a margin one number high, with the legend beside it
         margin = render.layout((250, 250), [(0, 0, 1, 1)]).margin
         assert image.height == 250 + 2 * margin and image.width > 250 + 2 * margin
+
+
+def test_annotated_copies_carry_none_of_the_photos_metadata(album, tiny_emotion_onnx, tmp_path, capsys):
+    # A phone photo's EXIF (GPS, serial, capture time, the thumbnail of the uncropped original), XMP face names,
+    # ICC profile, IPTC caption and comment stay with the photo: copies, JPEG or PNG, are drawn from its pixels.
+    (album / "party" / "cut.jpg").unlink()
+    for path in (album / "powell.jpg", album / "party" / "berry.JPG"):
+        path.write_bytes(with_phone_metadata(path.read_bytes()))
+    annotated = tmp_path / "annotated"
+    code, _, _ = _run(capsys, album, "-o", tmp_path / "faces.jsonl", "--annotate", annotated,
+                      "--emotion-model", tiny_emotion_onnx)
+    assert code == 0
+    made = [annotated / "album" / "powell.jpg", annotated / "album" / "party" / "berry.JPG", tmp_path / "faces.jsonl"]
+    assert [carried(path.read_bytes()) for path in made] == [[], [], []]
+    for copy in made[:2]:
+        with Image.open(copy) as image:
+            assert not image.getexif() and not {"exif", "xmp", "icc_profile", "comment"} & set(image.info)
 
 
 def test_every_output_is_made_readable_by_its_owner_only_whatever_the_umask(album, tiny_emotion_onnx, tmp_path, capsys):

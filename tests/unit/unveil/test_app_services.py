@@ -26,6 +26,7 @@ from tests.support.app import (
     side_by_side,
 )
 from tests.support.group_photos import build as build_group_photos
+from tests.support.phone_metadata import carried, with_phone_metadata
 from unveil.app import bias_upload, explain_view, photos, tables
 from unveil.app import enrolment as app_enrolment
 
@@ -119,6 +120,21 @@ def _untouched_inside_every_face(annotated: np.ndarray, photo: np.ndarray, place
         if not np.array_equal(annotated[top:bottom, left:right], photo[top - m:bottom - m, left - m:right - m]):
             return False
     return True
+
+
+def test_the_pictures_made_of_a_phone_photo_carry_none_of_its_metadata(analyzer, faces_dir):
+    # Every picture is drawn on a new canvas from the decoded pixels (turned upright per its orientation, then
+    # forgotten): neither the page's view nor the annotated PNG carries the photo's GPS position, serial number,
+    # capture time, embedded thumbnail, XMP face names, ICC profile, IPTC caption or comment.
+    sideways = io.BytesIO()  # stored on its left side, as a phone stores a portrait, with orientation 6
+    Image.open(photo_path(faces_dir, MEMBER, 5)).rotate(90, expand=True).save(sideways, format="JPEG", quality=95)
+    phone = with_phone_metadata(sideways.getvalue(), orientation=6)
+    result = photos.analyze_photo(phone, "IMG_0042.jpg", analyzer.analyze, recognition=False)
+    assert len(result.faces) == 1 and result.image.shape[:2] == (250, 250)
+    for picture in (result.view, photos.annotated_png(result)):
+        assert carried(picture) == []
+        with Image.open(io.BytesIO(picture)) as image:
+            assert not image.getexif() and not {"exif", "xmp", "icc_profile", "comment"} & set(image.info)
 
 
 def test_annotate_numbers_each_face_beside_it_and_lists_the_details_in_a_legend(analyzer, group_photo):
