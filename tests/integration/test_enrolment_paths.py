@@ -19,6 +19,7 @@ from governance import consent, enrolment, family
 from governance.consent import ConsentRecord, store_now
 from tests.support import privacy_harness as h
 from tests.support.app import MEMBER, STRANGER, photo_path, side_by_side
+from tests.support.phone_metadata import carried, with_phone_metadata
 from tests.support.time_zones import machine_time_zone
 from unveil.app import widgets
 from unveil.cli import main
@@ -333,3 +334,18 @@ def test_a_member_whose_thumbnails_cannot_be_used_is_re_embedded_from_photos_kee
         assert store.check() == []
         with pytest.raises(ConsentError):  # no consent in force: nothing stored
             family.reembed_from_photos(store, "Halle Berry", [], model=widgets.analyzer().identity_model)
+
+
+def test_a_phone_photos_metadata_is_neither_trusted_nor_stored(app_env, photos, stores):
+    # The face regions a phone or photo library writes in XMP name people (here someone else); enrolment takes the
+    # name given with the consent, and the thumbnails are drawn from the pixels: no GPS position, serial number,
+    # embedded thumbnail or XMP name of the photo is kept, encrypted or not.
+    app_dir, _ = stores
+    phone = {"IMG_0042.jpg": with_phone_metadata(photos["colin.jpg"])}
+    done, _ = _app_enrol(app_dir, "Colin Powell", phone, {}, scope="recognition+thumbnails")
+    assert (done.embeddings, done.thumbnails) == (1, 1)
+    with h.open_store(app_dir) as store:
+        (person,) = store.people()
+        thumbnails = [t.image for t in store.thumbnails(person.id)]
+    assert person.name == "Colin Powell" and [carried(t) for t in thumbnails] == [[]]
+    assert not any(carried(path.read_bytes()) for path in app_dir.iterdir() if path.is_file())
