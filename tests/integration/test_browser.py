@@ -134,6 +134,9 @@ def chromium_page(tmp_path_factory, feed: Path, *, viewport: dict[str, int]) -> 
         expect.set_options(timeout=WAIT_MS)
         context.requested = []
         context.on("request", lambda request: context.requested.append(request.url))
+        context.media = []  # (URL, Cache-Control) of every picture and download the app served
+        context.on("response", lambda response: urlparse(response.url).path.startswith("/media/") and context.media.append(
+            (response.url, response.headers.get("cache-control"))))
         try:
             yield context.pages[0] if context.pages else context.new_page()
         finally:
@@ -300,3 +303,5 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     # The browser talked to the local app only (no fonts, telemetry or anything else from outside).
     hosts = {urlparse(url).hostname for url in page.context.requested if urlparse(url).scheme in ("http", "https", "ws", "wss")}
     assert hosts == {"localhost"}, [u for u in page.context.requested if "localhost" not in u]
+    # No picture of a face nor any result was left in Chromium's disk cache (Streamlit sends no Cache-Control).
+    assert page.context.media and all(cache == "no-store" for _, cache in page.context.media), page.context.media
