@@ -1,10 +1,11 @@
-"""A photo carrying what a phone, or the app a household shares from, writes beside the pixels: EXIF with GPS
+"""A photo (and a video) carrying what a phone, or the app a household shares from, writes beside the pixels: EXIF with GPS
 coordinates, capture time, the camera's serial number and a thumbnail of the uncropped original (which some editors
 leave in place when they crop); XMP face regions naming the people (the Metadata Working Group's `mwg-rs:Name`, as
 Apple Photos, Google Photos and Lightroom write them); an ICC profile; an IPTC caption; a JPEG comment.
 
 `with_phone_metadata` adds all of it to a JPEG's bytes; `CARRIED` lists byte strings that show any of it in an
-output. EXIF is laid out here by hand (a little-endian TIFF structure, CIPA DC-008): Pillow writes no thumbnail IFD.
+output. `with_location` gives a video the position and title a phone writes in its container (MP4 `location`,
+`com.apple.quicktime.location.ISO6709`). EXIF is laid out here by hand (a little-endian TIFF structure, CIPA DC-008): Pillow writes no thumbnail IFD.
 """
 from __future__ import annotations
 
@@ -132,3 +133,26 @@ def with_phone_metadata(jpeg: bytes, *, orientation: int = 1) -> bytes:
 def carried(output: bytes) -> list[bytes]:
     """Which of CARRIED appear in `output`."""
     return [mark for mark in CARRIED if mark in output]
+
+
+# A phone video's position (ISO 6709, as in the MP4 `location` and QuickTime keys) and a title naming who is in it.
+VIDEO_LOCATION = "+38.7914-009.4918/"
+VIDEO_TITLE = f"{PERSON_IN_XMP} at Praia da Ursa"
+VIDEO_CARRIED = (VIDEO_LOCATION.encode(), b"38.7914", VIDEO_TITLE.encode(), b"Quenbyphone")
+
+
+def with_location(video: bytes) -> bytes:
+    """An MP4 video's streams copied unchanged into an MP4 whose container holds VIDEO_LOCATION and VIDEO_TITLE."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(io.BytesIO(video)) as source, \
+            av.open(out, "w", format="mp4", options={"movflags": "use_metadata_tags"}) as target:
+        target.metadata.update({"location": VIDEO_LOCATION, "com.apple.quicktime.location.ISO6709": VIDEO_LOCATION,
+                                "com.apple.quicktime.make": "Quenbyphone", "title": VIDEO_TITLE})
+        streams = {stream.index: target.add_stream_from_template(stream) for stream in source.streams.video}
+        for packet in source.demux(*source.streams.video):
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                target.mux(packet)
+    return out.getvalue()

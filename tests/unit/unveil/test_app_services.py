@@ -26,7 +26,7 @@ from tests.support.app import (
     side_by_side,
 )
 from tests.support.group_photos import build as build_group_photos
-from tests.support.phone_metadata import carried, with_phone_metadata
+from tests.support.phone_metadata import VIDEO_CARRIED, carried, with_location, with_phone_metadata
 from unveil.app import bias_upload, explain_view, photos, tables
 from unveil.app import enrolment as app_enrolment
 
@@ -383,6 +383,18 @@ def test_dominant_emotion_is_the_soft_vote_and_identity_the_majority():
     assert table.to_dict("records") == [{"face": "Face 1 (Ana)", "frames": 3, "first seen (s)": 0.0,
                                          "last seen (s)": 1.0, "dominant emotion": "happy",
                                          "mean probability": 0.5833, "share of frames": 0.3333}]
+
+
+def test_a_videos_container_metadata_reaches_no_result(analyzer, video):
+    # A phone video's position and title (MP4 `location`, QuickTime's ISO 6709 key) stay in the file: the page's
+    # results are made from its frames only.
+    located = with_location(video)
+    assert all(mark in located for mark in VIDEO_CARRIED)
+    analysis = fer_video.analyze_video(located, analyzer.analyze, every_s=0.5)
+    assert len(analysis.tracks) == 2
+    results = (repr(analysis) + fer_video.emotion_timeline(analysis.tracks, recognition=False).to_csv()
+               + fer_video.dominant_emotions(analysis.tracks, recognition=False).to_csv()).encode()
+    assert [mark for mark in VIDEO_CARRIED if mark in results] == []
 
 
 def test_analyze_video_tracks_each_real_person_through_every_frame(analyzer, video):
