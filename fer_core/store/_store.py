@@ -869,6 +869,11 @@ class FamilyStore:
             _audit.raise_head_format(conn, self._audit_key)
 
     @property
+    def has_passphrase(self) -> bool:
+        """Whether a passphrase can unlock this store (works while locked): not one made with a key file only."""
+        return self._conn().execute("SELECT 1 FROM slots WHERE kind = 'passphrase'").fetchone() is not None
+
+    @property
     def has_key_file(self) -> bool:
         """Whether a key file can unlock this store (works while locked)."""
         return self._conn().execute("SELECT 1 FROM slots WHERE kind = 'key_file'").fetchone() is not None

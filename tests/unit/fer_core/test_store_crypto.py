@@ -99,6 +99,7 @@ def test_key_file_unlocks_and_must_be_private(tmp_path):
     with FamilyStore.create(tmp_path / "data", key_file=key) as store:
         store.add_person("Laura Bush")
     with FamilyStore(tmp_path / "data") as store:
+        assert store.has_key_file and not store.has_passphrase  # told while locked: what the unlock form offers
         store.unlock(key_file=key)
         assert [p.name for p in store.people()] == ["Laura Bush"]
         with pytest.raises(KeyFileError) as err:
@@ -156,8 +157,10 @@ def test_passphrase_change_rewraps_keys_without_reencrypting_data(store):
 
 def test_key_file_added_later_unlocks_too(store, tmp_path):
     key = create_key_file(tmp_path / "later.key")
+    assert store.has_passphrase and not store.has_key_file
     store.set_key_file(key)
     reopened = _reopen(store)
+    assert reopened.has_passphrase and reopened.has_key_file
     reopened.unlock(key_file=key)
     assert reopened.verify_audit().ok and reopened.audit_entries()[-1].event == "key_change"
     reopened.close()
