@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 # the photo), as in governance.consent.SCOPES.
 FAMILY_CAPTION = ("Members' names, face prints (numbers computed from their photos, not the photos themselves), "
                   "consent records and, where a consent allows, small pictures of their face are encrypted on this "
-                  "machine with a key that only your passphrase unlocks. The photos themselves are not kept.")
+                  "machine with a key that only your passphrase (or the store's key file, if it has one) unlocks. "
+                  "The photos themselves are not kept.")
 # Said before the store is created: the length fer_core.store.MIN_PASSPHRASE_CHARS asks, and that a lost
 # passphrase cannot be recovered (the master key is derived from it; nothing else unlocks a store made here).
 CREATE_STORE_INTRO = ("First run: choose a passphrase of at least {minimum} characters, and write it down somewhere "

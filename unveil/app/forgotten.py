@@ -1,10 +1,12 @@
-"""The Family page for a household that forgot its passphrase: what a wrong one means, "Forgot the passphrase?"
-with the form that starts over (governance.starting_over: the old store set aside unopened, a new empty one made),
-and, until they are destroyed, the stores set aside in the data folder, each with the form that destroys it.
+"""The Family page for a household that forgot its passphrase (or lost the key file of a store that has no passphrase):
+what a wrong one means, "Forgot the passphrase?" ("Lost the key file?") with the form that starts over
+(governance.starting_over: the old store set aside unopened, a new empty one made), and, until they are destroyed,
+the stores set aside in the data folder, each with the form that destroys it.
 
-Nothing here follows from a wrong passphrase: however often one is tried, nothing is moved or deleted. Starting
-over takes two ticks and a typed phrase; destroying a store set aside, a tick, and the new store unlocked (its audit
-log records it).
+Nothing here follows from a wrong passphrase: however often one is tried, nothing is moved or deleted, and for a store
+that a key file also opens, the page points to the key file first. Starting over takes a tick for each secret that
+could open the store, said lost, and a typed phrase; destroying a store set aside, a tick, and the new store unlocked
+(its audit log records it).
 """
 from __future__ import annotations
 
@@ -19,7 +21,24 @@ from unveil.app.text import shown
 # Under the unlock form after a wrong passphrase (the store's own error above it says it stays locked).
 WRONG_PASSPHRASE_HINT = ("That passphrase did not open the store ({tries} in this session). Nothing is deleted or "
                          "changed however often one is tried. If it is forgotten, see \"Forgot the passphrase?\" below.")
+# The same, for a store that a key file also opens: the key file, not starting over ({how}: unveil.app.unlocking's
+# KEY_FILE_HERE or KEY_FILE_IN_A_TERMINAL).
+WRONG_PASSPHRASE_KEY_FILE_HINT = ("That passphrase did not open the store ({tries} in this session). Nothing is deleted "
+                                  "or changed however often one is tried. If it is forgotten, this store's key file "
+                                  "opens it: {how}")
 FORGOT_HEADING = "Forgot the passphrase?"
+# Before starting over a store that a key file also opens.
+KEY_FILE_FIRST = "Before starting over: this store's key file opens it without the passphrase, so {how}"
+# A store made with a key file only (`unveil family init --key-file F --no-passphrase`) has no passphrase to forget.
+LOST_KEY_FILE_HEADING = "Lost the key file?"
+KEY_FILE_ONLY_LOST = ("No one can open this store without its key file: it has no passphrase, and there is no recovery "
+                      "key and no way around it, by design (a way in that Unveil could use, anyone holding the files "
+                      "could use too). Look for the key file and its copies (another folder or computer, a USB stick, "
+                      "a backup kept apart from the store's). A backup of the store opens only with the key file of "
+                      "its day. If it is gone for good, start over: the old store is set aside unopened in the data "
+                      "folder, a new empty store is made, with a passphrase, and the members are enrolled again with "
+                      "their consent. Destroy the old store once you are sure.")
+KEY_FILE_ONLY_SURE = "The key file is lost: no copy of it is left anywhere"
 # What starting over does to this store, with what its files say it holds (governance.starting_over.HELD).
 START_OVER_WHAT = ("Starting over sets this store aside, unopened and unchanged, in a folder of its own in the data "
                    "folder, and makes a new, empty store here. What it holds ({held}) stays unreadable without its "
@@ -47,24 +66,33 @@ def count_wrong_passphrase() -> None:
     st.session_state[_TRIES] = st.session_state.get(_TRIES, 0) + 1
 
 
-def wrong_passphrase_hint() -> None:
+def wrong_passphrase_hint(key_file_how: str | None) -> None:
+    """How many passphrases typed in this session were wrong, and, for a store a key file also opens (`key_file_how`:
+    how it is used from the page), that the key file opens it."""
     if tries := st.session_state.get(_TRIES):
-        st.info(WRONG_PASSPHRASE_HINT.format(tries=tries))
+        st.info(WRONG_PASSPHRASE_HINT.format(tries=tries) if key_file_how is None
+                else WRONG_PASSPHRASE_KEY_FILE_HINT.format(tries=tries, how=key_file_how))
 
 
-def start_over_form(flash: str) -> None:
-    """FORGOT_HEADING: what can still open the store, and the form that starts over once the user says the
-    passphrase (and a key file that can open it) is lost and types START_OVER_PHRASE. What was done is left in
+def start_over_form(flash: str, *, has_passphrase: bool, key_file_how: str | None) -> None:
+    """FORGOT_HEADING (LOST_KEY_FILE_HEADING for a store with no passphrase): what can still open the store (for one
+    a key file also opens, KEY_FILE_FIRST with `key_file_how`), and the form that starts over once the user says the
+    passphrase and a key file that can open it are lost and types START_OVER_PHRASE. What was done is left in
     session state under `flash`, for the page to say after the rerun."""
-    with st.expander(FORGOT_HEADING):
-        st.write(starting_over.FORGOTTEN)
+    with st.expander(FORGOT_HEADING if has_passphrase else LOST_KEY_FILE_HEADING):
+        st.write(starting_over.FORGOTTEN if has_passphrase else KEY_FILE_ONLY_LOST)
+        if has_passphrase and key_file_how is not None:
+            st.info(KEY_FILE_FIRST.format(how=key_file_how))
         with _ui.friendly_errors("Reading the store"):
             old = starting_over.current(default_data_dir())
             st.warning(shown(START_OVER_WHAT.format(held=old.held())))
             key = app_session.widget_key(st.session_state, "start_over")
             with st.form(key):
-                sure = st.checkbox(FORGOT_SURE, key=f"{key}_sure")
-                lost = st.checkbox(KEY_FILE_LOST, key=f"{key}_lost") if old.has_key_file else False
+                if has_passphrase:
+                    sure = st.checkbox(FORGOT_SURE, key=f"{key}_sure")
+                    lost = st.checkbox(KEY_FILE_LOST, key=f"{key}_lost") if old.has_key_file else False
+                else:  # nothing but the key file to lose
+                    sure = lost = st.checkbox(KEY_FILE_ONLY_SURE, key=f"{key}_lost")
                 typed = st.text_input(START_OVER_TYPE, key=f"{key}_typed")
                 first = st.text_input("New passphrase", type="password", key=f"{key}_new",
                                       help=f"At least {MIN_PASSPHRASE_CHARS} characters. It cannot be recovered if lost.")

@@ -75,10 +75,16 @@ def _session_addresses() -> tuple[Address, Address] | None:
     return (websocket.client.host, websocket.client.port), tuple(websocket.scope["server"])
 
 
+def tells_whose_browser() -> bool:
+    """Whether this machine lists each TCP socket's owner, so that `refusal` serves its own user's browser only;
+    where it does not (macOS, Windows) every session is served."""
+    return TCP_TABLES[0].is_file()
+
+
 def refusal() -> str | None:
     """Why this session is not served (OTHER_USER, UNKNOWN_PEER), or None: its browser is this process's user's, or
     the machine does not say whose it is."""
-    if not TCP_TABLES[0].is_file():
+    if not tells_whose_browser():
         return None
     addresses = _session_addresses()
     if addresses is None:

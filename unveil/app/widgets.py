@@ -7,8 +7,9 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -510,11 +511,26 @@ def start_over(passphrase: str, *, key_file_lost: bool):
     return done
 
 
-def unlock_store(passphrase: str) -> None:
-    """Unlock with the passphrase; WrongPassphraseError (logged by the store, nothing changed) if wrong."""
+@dataclass(frozen=True)
+class UnlockWays:
+    """What can unlock the data folder's store, read from its key slots while it is locked."""
+
+    passphrase: bool
+    key_file: bool
+
+
+def unlock_ways() -> UnlockWays:
+    with FamilyStore.open(default_data_dir()) as locked:
+        return UnlockWays(locked.has_passphrase, locked.has_key_file)
+
+
+def unlock_store(passphrase: str | None = None, *, key_file: Path | None = None) -> None:
+    """Unlock with the passphrase or the key file at `key_file`, read there by fer_core.store (a 0600 file, as
+    for `--key-file`): WrongPassphraseError, or KeyFileError (logged by the store when a key file was tried
+    against its slot, nothing changed) if it does not open the store."""
     candidate = FamilyStore.open(default_data_dir())
     try:
-        candidate.unlock(passphrase)
+        candidate.unlock(passphrase, key_file=key_file)
     except BaseException:
         candidate.close()
         raise

@@ -7,9 +7,9 @@ import streamlit as st
 from fer_core import render
 from fer_core.images import PHOTO_SUFFIXES
 from fer_core.model_files import identity_model_name
-from fer_core.store import MIN_PASSPHRASE_CHARS, WrongPassphraseError
+from fer_core.store import MIN_PASSPHRASE_CHARS
 from governance import access, clock, consent, enrolment, erasure, family
-from unveil.app import alt_text, forgotten, member_account, renaming, tables
+from unveil.app import alt_text, forgotten, member_account, renaming, tables, unlocking
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
@@ -50,18 +50,13 @@ if _ui.store() is None:
     else:
         st.header("Unlock the family store")
         forgotten.set_aside_stores(destroyable=False)
-        with st.form("unlock_store"):
-            passphrase = st.text_input("Passphrase", type="password", key="unlock_passphrase")
-            if st.form_submit_button("Unlock", type="primary"):
-                with _ui.friendly_errors("Unlocking the store"), st.spinner("Checking the passphrase..."):
-                    try:
-                        _ui.unlock_store(passphrase)
-                    except WrongPassphraseError:
-                        forgotten.count_wrong_passphrase()
-                        raise
-                    st.rerun()
-        forgotten.wrong_passphrase_hint()
-        forgotten.start_over_form(FLASH)
+        ways = _ui.UnlockWays(passphrase=True, key_file=False)  # what an unreadable store's error leaves to try
+        with _ui.friendly_errors("Reading what unlocks the store"):
+            ways = _ui.unlock_ways()
+        unlocking.unlock_form(ways)
+        how = unlocking.key_file_how(ways)
+        forgotten.wrong_passphrase_hint(how)
+        forgotten.start_over_form(FLASH, has_passphrase=ways.passphrase, key_file_how=how)
     st.stop()
 
 store = _ui.store()
