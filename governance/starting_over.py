@@ -14,7 +14,7 @@ store that a key file can open, until the user says that the key file is lost to
 
 The new store's audit log records both steps, with what the old store's files say without the key: its id and its
 counts (members, face prints, thumbnails, consents, kept results), how many backups its log records (they open with
-the forgotten passphrase too) and its failed unlocks. The old log stays in the old store: readable without the key
+its passphrase or key file too) and its failed unlocks. The old log stays in the old store: readable without the key
 as the threat model says (events, counts, opaque ids; never names), its seals checkable only with the key.
 """
 from __future__ import annotations
@@ -60,6 +60,10 @@ PASSPHRASE_OPENS = ("the passphrase given opens this store, so nothing was set a
 KEY_FILE_NOT_SAID_LOST = ("this store can also be opened with a key file: look for it first, then set a new passphrase "
                           "with it (unveil family passwd --key-file FILE). Nothing was set aside; if the key file is "
                           "lost too, say so (unveil family start-over --key-file-lost, or the tick on the Family page)")
+# The same, for a store that only its key file opens (`unveil family init --no-passphrase`): nothing else opens it.
+KEY_FILE_ONLY_NOT_SAID_LOST = ("this store has no passphrase: only its key file opens it, so look for the key file "
+                               "first (with it the store opens as before). Nothing was set aside; if it is lost, say "
+                               "so (unveil family start-over --key-file-lost, or the tick on the Family page)")
 # The new store could not be made after the old one was set aside: the old one was put back.
 NOT_STARTED_OVER = "no new store was made ({detail}); the old store was put back where it was, unchanged"
 # Destroying a folder that is not a store set aside in this store's data folder.
@@ -67,8 +71,10 @@ NOT_SET_ASIDE = "{folder} is not a store set aside in {data_dir}; nothing was de
 
 # What a store holds, as its files say without the key: the question before starting over, the reminders.
 HELD = ("{people} member(s), {embeddings} face print(s), {thumbnails} thumbnail(s), {consents} consent record(s), "
-        "{analyses} kept result(s), and {backups} backup(s) recorded in its audit log (they open with its passphrase "
+        "{analyses} kept result(s), and {backups} backup(s) recorded in its audit log (they open with its {opens} "
         "too)")
+# HELD's {opens}: what opens the store, and so its backups (of their day), by (has a passphrase, has a key file).
+OPENS = {(True, False): "passphrase", (True, True): "passphrase or key file", (False, True): "key file"}
 UNREADABLE = "files that no longer open as a store (damaged since it was set aside)"
 # Said, until it is destroyed, wherever the data folder's store is used (the Family page, `unveil family list`).
 SET_ASIDE_REMINDER = ("A store set aside on {day} is still in {folder}: {held}. Without its passphrase or key file "
@@ -88,15 +94,16 @@ class OldStore:
     set_aside_at: datetime
     store_id: str | None  # None, with the counts below, for files that no longer open as a store (damaged since)
     counts: dict[str, int] | None  # COUNTED, from the old store's tables
-    backups: int | None  # "backup" entries in its audit log: copies that open with its passphrase too
+    backups: int | None  # "backup" entries in its audit log: copies that open with its passphrase or key file too
     failed_unlocks: int | None  # wrong passphrases or key files its log counts
     has_key_file: bool
+    has_passphrase: bool = True  # False for a store that only its key file opens
 
     def held(self) -> str:
         """What it holds, in words (HELD, or UNREADABLE for files that no longer open as a store)."""
         if self.counts is None:
             return UNREADABLE
-        return HELD.format(**self.counts, backups=self.backups)
+        return HELD.format(**self.counts, backups=self.backups, opens=OPENS[self.has_passphrase, self.has_key_file])
 
     def details(self) -> dict[str, str | int | None]:
         """What the new store's audit entries hold of it (no name, nothing sealed, no folder)."""
@@ -117,7 +124,13 @@ def _read_old(store: FamilyStore, folder: Path, when: datetime) -> OldStore:
     failed = sum(entry.details.get("attempts", 1) for entry in entries if entry.event == "unlock_failed"
                  and type(entry.details.get("attempts", 1)) is int)
     return OldStore(folder, when, store.store_id, {kind: counts[kind] for kind in COUNTED},
-                    sum(entry.event == "backup" for entry in entries), failed, store.has_key_file)
+                    sum(entry.event == "backup" for entry in entries), failed, store.has_key_file, store.has_passphrase)
+
+
+def key_file_not_said_lost(*, has_passphrase: bool) -> str:
+    """Why starting over is refused for a store a key file opens, not said lost: KEY_FILE_NOT_SAID_LOST, or
+    KEY_FILE_ONLY_NOT_SAID_LOST for a store with no passphrase."""
+    return KEY_FILE_NOT_SAID_LOST if has_passphrase else KEY_FILE_ONLY_NOT_SAID_LOST
 
 
 def _opens(store: FamilyStore, passphrase: str) -> bool:
@@ -143,7 +156,7 @@ def start_over(data_dir: str | os.PathLike[str] | None, new_passphrase: str, *, 
     its first entries record the old store (SET_ASIDE_EVENT). The caller has had the user confirm it. Refused,
     with nothing moved: a new passphrase too short; the `passphrase` or `key_file` given as the store's (a front
     end's configured one) opens it (PASSPHRASE_OPENS, KEY_FILE_OPENS: a wrong one is logged as any); a key
-    file can open it and `key_file_lost` is not set (KEY_FILE_NOT_SAID_LOST); a store that does not open as a store
+    file can open it and `key_file_lost` is not set (KEY_FILE_NOT_SAID_LOST, KEY_FILE_ONLY_NOT_SAID_LOST); a store that does not open as a store
     (damaged, written by a newer Unveil: their own errors say what to do) or that another program has open."""
     check_new_passphrase(new_passphrase)
     data_dir = resolve_data_dir(data_dir)
@@ -153,7 +166,7 @@ def start_over(data_dir: str | os.PathLike[str] | None, new_passphrase: str, *, 
         if passphrase is not None and _opens(old, passphrase):
             raise StoreError(PASSPHRASE_OPENS)
         if old.has_key_file and not key_file_lost:
-            raise StoreError(KEY_FILE_NOT_SAID_LOST)
+            raise StoreError(key_file_not_said_lost(has_passphrase=old.has_passphrase))
         now = old.now()
         record = _read_old(old, data_dir, datetime.fromtimestamp(now, UTC))
     # Closed first: its own open connection would count as another program's (StoreInUseError).

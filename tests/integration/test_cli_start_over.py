@@ -73,3 +73,18 @@ def test_starting_over_is_refused_while_the_configured_key_file_opens_the_store_
                "--key-file", str(key_file)) == (
         1, "", f"error: {starting_over.KEY_FILE_OPENS.format(key_file=key_file)}\n")
     assert set_aside_folders(data_dir) == []
+
+
+def test_a_store_only_its_key_file_opens_is_not_said_to_also_open_with_one(tmp_path, monkeypatch, capsys):
+    # `unveil family init --key-file F --no-passphrase`, then the key file lost.
+    data_dir, key_file = tmp_path / "data", tmp_path / "unveil.key"
+    monkeypatch.delenv("UNVEIL_PASSPHRASE", raising=False)
+    assert run(capsys, "family", "init", "--data-dir", str(data_dir), "--key-file", str(key_file),
+               "--no-passphrase")[0] == 0
+    assert run(capsys, "family", "start-over", "--data-dir", str(data_dir), "--yes") == (
+        1, "", f"error: {starting_over.KEY_FILE_ONLY_NOT_SAID_LOST}\n")
+    held = starting_over.HELD.format(people=0, embeddings=0, thumbnails=0, consents=0, analyses=0, backups=0,
+                                     opens="key file")
+    assert run(capsys, "family", "start-over", "--data-dir", str(data_dir), "--key-file-lost") == (
+        1, "", START_OVER_QUESTION.format(data_dir=data_dir, held=held) + NOT_CONFIRMED)
+    assert set_aside_folders(data_dir) == []

@@ -149,7 +149,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            "data folder and make a new, empty store (nothing is deleted; see destroy-old)")
     add_store_arguments(start)
     start.add_argument("--key-file-lost", action="store_true",
-                       help="the store can also be opened with a key file, and that is lost too")
+                       help="a key file can open the store, and it is lost (too, for a store with a passphrase)")
     start.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     start.set_defaults(handler=_start_over)
 
@@ -541,7 +541,7 @@ def _start_over(args: argparse.Namespace) -> int:
     # is tried, and starting over refused if it opens the store.
     old = starting_over.current(args.data_dir)
     if old.has_key_file and not args.key_file_lost:
-        raise UnveilError(starting_over.KEY_FILE_NOT_SAID_LOST)
+        raise UnveilError(starting_over.key_file_not_said_lost(has_passphrase=old.has_passphrase))
     if not confirm(START_OVER_QUESTION.format(data_dir=old.folder, held=old.held()), args.yes):
         return 1
     new_passphrase = read_new_passphrase(NEW_PASSPHRASE_ENV)

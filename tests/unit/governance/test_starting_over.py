@@ -76,7 +76,7 @@ def test_the_reminder_says_what_the_old_store_holds_without_its_key(forgotten):
     (old,) = starting_over.set_aside(forgotten)
     assert old == done.old
     assert old.held() == starting_over.HELD.format(people=2, embeddings=10, thumbnails=2, consents=2, analyses=0,
-                                                   backups=1)
+                                                   backups=1, opens="passphrase")
 
 
 def test_a_set_aside_store_damaged_since_is_still_listed_and_can_be_destroyed(forgotten):
@@ -141,6 +141,28 @@ def test_a_configured_secret_that_opens_the_store_refuses_starting_over(forgotte
                                     scrypt=h.FAST_SCRYPT)
     done.store.close()
     assert done.old.has_key_file and done.old.failed_unlocks == 4
+
+
+def test_a_store_only_its_key_file_opens_is_told_so_when_refused_and_in_what_it_holds(tmp_path):
+    # `unveil family init --key-file F --no-passphrase`: no passphrase to forget, nothing else that "also" opens it.
+    data_dir = tmp_path / "data"
+    key_file = create_key_file(tmp_path / "unveil.key")
+    with FamilyStore.create(data_dir, key_file=key_file, scrypt=h.FAST_SCRYPT) as store:
+        backup.back_up(store, tmp_path / "backup")
+    _refused(data_dir, StoreError, starting_over.KEY_FILE_ONLY_NOT_SAID_LOST)
+    assert starting_over.current(data_dir).held() == starting_over.HELD.format(
+        people=0, embeddings=0, thumbnails=0, consents=0, analyses=0, backups=1, opens="key file")
+    assert "(they open with its key file too)" in starting_over.current(data_dir).held()
+    done = starting_over.start_over(data_dir, NEW, key_file_lost=True, scrypt=h.FAST_SCRYPT)
+    done.store.close()
+    assert (done.old.has_key_file, done.old.has_passphrase) == (True, False)
+
+
+def test_a_store_both_open_says_its_backups_open_with_either(forgotten, tmp_path):
+    with FamilyStore(forgotten) as store:
+        store.unlock(h.PASSPHRASE)
+        store.set_key_file(create_key_file(tmp_path / "unveil.key"))
+    assert "(they open with its passphrase or key file too)" in starting_over.current(forgotten).held()
 
 
 def test_a_store_open_in_another_program_is_not_moved(forgotten):
