@@ -164,7 +164,7 @@ def _scaled(face, scale: float):
     return type(face)(tuple(v * scale for v in face.box), face.landmarks * scale, face.score)
 
 
-def test_every_frame_gets_a_line_and_people_appear_and_leave(models, room, tmp_path):
+def test_every_frame_with_a_face_gets_a_line_and_people_appear_and_leave(models, room, tmp_path):
     path, placements = room
     out = tmp_path / "faces.jsonl"
     with open(out, "w", encoding="utf-8") as stream:
@@ -172,7 +172,9 @@ def test_every_frame_gets_a_line_and_people_appear_and_leave(models, room, tmp_p
     lines = _lines(out)
     frames = [line for line in lines if "faces" in line]
     events = [line for line in lines if "event" in line]
-    assert [f["frame"] for f in frames] == list(range(len(placements))) and summary.frames == len(placements)
+    assert summary.frames == len(placements) and frames[0]["frame"] == 0
+    # A frame is left out only after a line that said the room was empty (unveil.watch.records).
+    assert all(b["frame"] == a["frame"] + 1 or (not a["faces"] and b["faces"]) for a, b in zip(frames, frames[1:]))
     assert all(f["time_s"] == pytest.approx(f["frame"] / FPS, abs=0.01) for f in frames)
     for frame in frames:
         for face in frame["faces"]:
@@ -181,7 +183,7 @@ def test_every_frame_gets_a_line_and_people_appear_and_leave(models, room, tmp_p
             assert sum(face["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
     # Each frame's face count is the number of people drawn in it.
     visible = [sum(p is not None for p in places) for places in placements]
-    assert sum(len(f["faces"]) == v for f, v in zip(frames, visible)) >= 0.95 * len(frames)
+    assert sum(len(f["faces"]) == visible[f["frame"]] for f in frames) >= 0.95 * len(frames)
     appear = [e for e in events if e["event"] == APPEAR]
     leave = [e for e in events if e["event"] == LEAVE]
     assert [(e["track"], e["time_s"]) for e in appear] == [(1, 0.0), (2, pytest.approx(STRANGER_IN_S, abs=0.15))]

@@ -1,6 +1,6 @@
 """`unveil watch --source SRC`: a headless camera loop for a small computer in a room.
 
-    unveil watch --source 0 --jsonl -                          # camera 0, one JSON line per frame
+    unveil watch --source 0 --jsonl -                          # camera 0, a JSON line per frame with a face
     unveil watch --source rtsp://cam.local/stream --mqtt homeassistant.local
     unveil watch --source hallway.mp4 --jsonl faces.jsonl      # a file: as fast as it goes, then exit
     UNVEIL_WATCH_SOURCE='rtsp://user:pw@cam/' unveil watch --mqtt hass.local   # a password kept out of `ps`
@@ -60,7 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              f"default ${SOURCE_ENV}, where a stream address with a password belongs (on the "
                              "command line every user of the machine can read it, with `ps`)")
     parser.add_argument("--jsonl", default=None, metavar="FILE",
-                        help="write one JSON line per frame and per event here (- for stdout)")
+                        help="write one JSON line per frame with a face (an empty room: one) and per event here "
+                             "(- for stdout)")
     parser.add_argument("--mqtt", default=None, metavar="HOST[:PORT]",
                         help="publish events to this MQTT broker, with Home Assistant discovery (an IPv6 "
                              "address: ::1, or [::1]:PORT)")

@@ -1,4 +1,4 @@
-"""The lines `unveil watch` writes: one per processed frame, and one per event, as JSON Lines.
+"""The lines `unveil watch` writes: one per processed frame with a face, and one per event, as JSON Lines.
 
     {"frame": 12, "time_s": 0.4, "faces": [{"track": 1, "x": 210, "y": 96, "w": 118, "h": 141,
      "emotion": "happy", "probabilities": {"angry": 0.02, ...}, "identity": "Ana"}]}
@@ -7,6 +7,11 @@
 Events: appear, leave (unseen for longer than --leave-after), named (an unknown face recognised
 later in its visit), emotion (the smoothed label changed; "previous" holds the old one). Only boxes,
 labels and probabilities: never pixels or embeddings.
+
+A frame with no face gets a line only when it is the first, or the frame before had faces: an empty room says so
+once, then writes nothing until someone comes. Its later frames' lines would only repeat `"faces": []`, and the loop
+runs for months on what is often an SD card: at 10 frames/s they were 1.7 MB an hour, 14 GB a year of a file that
+only grows (docs/reports/sd_wear.md).
 """
 from __future__ import annotations
 
@@ -45,18 +50,22 @@ class JsonLinesWriteError(UnveilError):
 
 
 class JsonLinesSink:
-    """Writes each frame's events, then the frame, to `out`, flushed per frame so `tail -f` and a
-    reader of a pipe see a frame as soon as it is processed. Once `out` refuses a write (JsonLinesWriteError),
-    the sink writes nothing more: the loop's last events and close would only be refused again."""
+    """Writes each frame's events, then the frame (an empty one only after a frame with faces, or first: see
+    above), to `out`, flushed per frame so `tail -f` and a reader of a pipe see a frame as soon as it is processed.
+    Once `out` refuses a write (JsonLinesWriteError), the sink writes nothing more: the loop's last events and close
+    would only be refused again."""
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._failed = False
         self._frame = -1  # the last frame given, which a refused close names
+        self._said_empty = False  # the last frame line written had no face: later empty frames get none
 
     def frame(self, frame: LiveFrame) -> None:
         self.events(frame.events, frame.index)
-        self._write([json.dumps(frame_record(frame), ensure_ascii=False)], frame.index)
+        if frame.faces or not self._said_empty:
+            self._write([json.dumps(frame_record(frame), ensure_ascii=False)], frame.index)
+            self._said_empty = not frame.faces
 
     def events(self, events: list[LiveEvent], frame: int) -> None:
         self._frame = frame
