@@ -125,6 +125,20 @@ def test_a_new_jsonl_file_is_readable_by_its_owner_only(tmp_path, no_models):
     assert target.exists() and target.stat().st_mode & 0o777 == 0o600
 
 
+def test_a_jsonl_file_emptied_by_a_log_rotation_gets_the_next_lines_at_its_start(tmp_path):
+    # logrotate's copytruncate copies the file and truncates it while the loop keeps it open for months: written at the
+    # old offset, the next line made the emptied file as long again at once (a hole, then the line).
+    target = tmp_path / "faces.jsonl"
+    with contextlib.ExitStack() as stack:
+        out = watch_cli._open_jsonl(str(target), stack)
+        out.write("a line of the first day\n")
+        out.flush()
+        os.truncate(target, 0)
+        out.write("the next line\n")
+        out.flush()
+    assert target.read_bytes() == b"the next line\n"
+
+
 def test_a_stream_address_with_a_password_can_come_from_the_environment(monkeypatch, capsys, no_models):
     # On the command line the address, password and all, is in /proc/PID/cmdline, which every user of
     # the machine can read for as long as the loop runs.

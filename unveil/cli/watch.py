@@ -198,9 +198,16 @@ def _open_jsonl(path: str, stack: contextlib.ExitStack) -> TextIO:
     keeps the mode its owner gave it (another user's service may be reading it on purpose)."""
     if path == "-":
         return sys.stdout
-    handle = open(path, "w", encoding="utf-8", opener=owner_only)
+    handle = open(path, "w", encoding="utf-8", opener=_owner_only_appending)
     stack.callback(_close_after_sink, handle)
     return handle
+
+
+def _owner_only_appending(path: str, flags: int) -> int:
+    """owner_only, each write going to the file's end as it is then (O_APPEND). A face in view adds about 8 MB an hour
+    and the loop keeps its file for months, so it is rotated while open (logrotate's copytruncate): without O_APPEND
+    the next line went to the old offset, and the emptied file was as long again at once, a hole then its lines."""
+    return owner_only(path, flags | os.O_APPEND)
 
 
 def _close_after_sink(handle: TextIO) -> None:
