@@ -27,7 +27,7 @@ import streamlit as st
 
 from fer_core import UnveilError
 from fer_core.store import WrongPassphraseError
-from unveil.app import forgotten, peer
+from unveil.app import forgotten, new_passphrase, peer
 from unveil.app import widgets as _ui
 
 KEY_FILE_LABEL = "Key file: its full path on this computer"
@@ -47,8 +47,8 @@ KEY_FILE_ONLY_NOT_HERE = ("This store has no passphrase: only its key file unloc
                           "unlock it here with that.")
 # What the Family page says after a wrong passphrase, and before starting over, of a store that has a key file:
 # where the field is offered, and where it is not.
-KEY_FILE_HERE = ("give its path in the unlock form above instead of the passphrase; with it, `unveil family passwd "
-                 "--key-file FILE` in a terminal sets a new passphrase.")
+KEY_FILE_HERE = ("give its path in the unlock form above instead of the passphrase; then \"" + new_passphrase.TITLE
+                 + "\" on this page sets a new passphrase, with the key file's path as proof.")
 KEY_FILE_IN_A_TERMINAL = ("`unveil family passwd --key-file FILE` in a terminal sets a new passphrase with it, to unlock "
                           "here with.")
 BOTH_GIVEN = "Give the passphrase or the key file's path, not both: nothing was tried."

@@ -9,7 +9,7 @@ from fer_core.images import PHOTO_SUFFIXES
 from fer_core.model_files import identity_model_name
 from fer_core.store import MIN_PASSPHRASE_CHARS
 from governance import access, clock, consent, enrolment, erasure, family
-from unveil.app import alt_text, forgotten, member_account, renaming, tables, unlocking
+from unveil.app import alt_text, forgotten, member_account, new_passphrase, peer, renaming, tables, unlocking
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
@@ -71,8 +71,8 @@ with st.container():
         st.success(shown(st.session_state.pop(FLASH)))
     forgotten.set_aside_stores(destroyable=True, flash=FLASH)
 
-members_tab, enrol_tab, consent_tab, remove_tab = st.tabs(
-    ["Members", "Enrol a member", "Renew consent or change scope", ERASE_TAB])
+members_tab, enrol_tab, consent_tab, remove_tab, passphrase_tab = st.tabs(
+    ["Members", "Enrol a member", "Renew consent or change scope", ERASE_TAB, new_passphrase.TITLE])
 
 
 def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key: str, clear_key: str):
@@ -511,4 +511,35 @@ with remove_tab:
                 app_session.renew(st.session_state, "erase")
                 _ui.family_changed()
                 _ui.forget_results()
+                st.rerun()
+
+# ----------------------------------------------------------------------------------- passphrase
+with passphrase_tab:
+    # What proves the current secret: as on the unlock form, the key file only where it is offered (unveil.app.unlocking).
+    ways = _ui.UnlockWays(passphrase=True, key_file=False)
+    with _ui.friendly_errors("Reading what unlocks the store"):
+        ways = _ui.UnlockWays(passphrase=store.has_passphrase, key_file=store.has_key_file)
+    key_file_offered = ways.key_file and peer.tells_whose_browser()
+    st.caption(new_passphrase.HOW if ways.passphrase else new_passphrase.HOW_KEY_FILE_ONLY)
+    with st.form("change_passphrase", clear_on_submit=True):
+        current = st.text_input(new_passphrase.CURRENT, type="password",
+                                key=new_passphrase.CURRENT_KEY) if ways.passphrase else ""
+        typed_key_file = st.text_input(
+            new_passphrase.CURRENT_KEY_FILE if ways.passphrase else new_passphrase.KEY_FILE_PROOF,
+            key=new_passphrase.KEY_FILE_KEY, help=unlocking.KEY_FILE_HELP) if key_file_offered else ""
+        first = st.text_input(new_passphrase.NEW, type="password", key=new_passphrase.NEW_KEY,
+                              help=app_enrolment.PASSPHRASE_HELP.format(minimum=MIN_PASSPHRASE_CHARS))
+        second = st.text_input(new_passphrase.AGAIN, type="password", key=new_passphrase.AGAIN_KEY)
+        rotate = st.checkbox(new_passphrase.ROTATE, help=new_passphrase.ROTATE_HELP, key="change_passphrase_rotate")
+        if ways.key_file:
+            st.caption(new_passphrase.ROTATE_DROPS_KEY_FILE)
+        if st.form_submit_button(new_passphrase.BUTTON):
+            # clear_on_submit empties the fields in the browser only: what the server received is dropped from the
+            # session's widget state as soon as it is read, right or wrong.
+            for typed_key in new_passphrase.FIELD_KEYS:
+                st.session_state.pop(typed_key, None)
+            with _ui.friendly_errors("Changing the passphrase"), st.spinner("Deriving the keys..."):
+                key_file = unlocking.key_file_path(typed_key_file) if typed_key_file.strip() else None
+                st.session_state[FLASH] = new_passphrase.change(store, current=current, key_file=key_file, new=first,
+                                                                again=second, rotate=rotate)
                 st.rerun()
