@@ -9,7 +9,7 @@ from fer_core.images import PHOTO_SUFFIXES
 from fer_core.model_files import identity_model_name
 from fer_core.store import MIN_PASSPHRASE_CHARS
 from governance import access, clock, consent, enrolment, erasure, family
-from unveil.app import alt_text, forgotten, member_account, new_passphrase, peer, renaming, tables, unlocking
+from unveil.app import alt_text, backups, forgotten, member_account, new_passphrase, peer, renaming, tables, unlocking
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
@@ -71,8 +71,8 @@ with st.container():
         st.success(shown(st.session_state.pop(FLASH)))
     forgotten.set_aside_stores(destroyable=True, flash=FLASH)
 
-members_tab, enrol_tab, consent_tab, remove_tab, passphrase_tab = st.tabs(
-    ["Members", "Enrol a member", "Renew consent or change scope", ERASE_TAB, new_passphrase.TITLE])
+members_tab, enrol_tab, consent_tab, remove_tab, passphrase_tab, backup_tab = st.tabs(
+    ["Members", "Enrol a member", "Renew consent or change scope", ERASE_TAB, new_passphrase.TITLE, backups.TITLE])
 
 
 def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key: str, clear_key: str):
@@ -542,4 +542,14 @@ with passphrase_tab:
                 key_file = unlocking.key_file_path(typed_key_file) if typed_key_file.strip() else None
                 st.session_state[FLASH] = new_passphrase.change(store, current=current, key_file=key_file, new=first,
                                                                 again=second, rotate=rotate)
+                st.rerun()
+
+# ----------------------------------------------------------------------------------- backup
+with backup_tab:
+    st.caption(backups.HOW)
+    with st.form("back_up", clear_on_submit=True):
+        folder = st.text_input(backups.FOLDER, key="backup_folder", help=backups.FOLDER_HELP)
+        if st.form_submit_button(backups.BUTTON):
+            with _ui.friendly_errors("Backing up the store"), st.spinner("Writing the backup..."):
+                st.session_state[FLASH] = backups.back_up(store, folder)
                 st.rerun()

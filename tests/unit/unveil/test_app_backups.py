@@ -1,0 +1,30 @@
+"""unveil.app.backups without Streamlit: the folder typed must be a full path, and what the page says of a store
+with a key file adds that the key file is not in the copy."""
+from __future__ import annotations
+
+import pytest
+
+from fer_core.store import create_key_file
+from governance import backup
+from tests.support import privacy_harness as h
+from unveil.app import backups
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("", backups.NO_FOLDER), ("  ", backups.NO_FOLDER),
+    ("usb/copy", backups.NOT_A_FULL_PATH.format(path="usb/copy"))])
+def test_a_folder_that_is_not_a_full_path_is_refused(typed, message):
+    with pytest.raises(backups.BackupPathError) as err:
+        backups.folder_path(typed)
+    assert str(err.value) == message
+
+
+def test_a_store_with_a_key_file_is_told_the_key_file_is_not_in_the_copy(tmp_path):
+    with h.new_store(tmp_path / "data") as store:
+        h.enrol(store, "Halle Berry")
+        store.set_key_file(create_key_file(tmp_path / "unveil.key"))
+        said = backups.back_up(store, str(tmp_path / "copy"))
+    assert said == (backups.DONE.format(path=tmp_path / "copy", people=1, embeddings=5, thumbnails=1, consents=1,
+                                        analyses=0)
+                    + backups.KEY_FILE_APART + f" Note: {backup.BACKUP_REACH}.")
+    assert not list((tmp_path / "copy").glob("*.key"))
