@@ -431,7 +431,7 @@ def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_memb
     said = [m.value for m in at.markdown if m.value.startswith("**Erasing Serena Williams deletes")]
     assert said == [("**Erasing Serena Williams deletes, for good:**\n"
                      "- Serena Williams's name, 1 consent record, 2 face prints and 0 thumbnails\n"
-                     "- Serena Williams's data key, so no backup of the store can be read for them either\n"
+                     f"- {tables.ERASED_KEY.format(name='Serena Williams')}\n"
                      "- 1 kept result naming Serena Williams, which also names Laura: a kept result is erased "
                      "whole with anyone it names, so what it holds about Laura goes too")]
     button = at.button(key="erase_submit")

@@ -153,13 +153,18 @@ def kept_table(results: Sequence[Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kept (UTC)", "photos", "faces", "names"])
 
 
+# A purge destroys the data key in the store only: a backup made before holds its own copy (governance.backup).
+ERASED_KEY = ("{name}'s data key, so nothing of theirs can be read in the store again; a backup made before now still "
+              "holds them (delete it for the erasure to reach it)")
+
+
 def erasure_lines(preview: Any) -> list[str]:
     """What erasing a member deletes (governance.family.ErasurePreview), one line per kind, for the page to
     say before the click, including kept results that also name other members."""
     name = preview.name
     stored = (f"{name}'s name, {plural(preview.consents, 'consent record')}, "
               f"{plural(preview.embeddings, 'face print')} and {plural(preview.thumbnails, 'thumbnail')}")
-    lines = [stored, f"{name}'s data key, so no backup of the store can be read for them either"]
+    lines = [stored, ERASED_KEY.format(name=name)]
     if preview.analyses:
         line = f"{plural(preview.analyses, 'kept result')} naming {name}"
         if preview.also_named:

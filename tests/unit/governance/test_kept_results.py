@@ -132,7 +132,8 @@ def test_the_erasure_preview_says_which_kept_results_also_name_other_members(sto
                                             also_named=("Laura",))
     assert tables.erasure_lines(preview) == [
         "Serena's name, 1 consent record, 2 face prints and 0 thumbnails",
-        "Serena's data key, so no backup of the store can be read for them either",
+        "Serena's data key, so nothing of theirs can be read in the store again; a backup made before now still "
+        "holds them (delete it for the erasure to reach it)",
         ("2 kept results naming Serena, which also name Laura: a kept result is erased whole with anyone it "
          "names, so what it holds about Laura goes too")]
     receipt = family.purge(store, serena.person_id)

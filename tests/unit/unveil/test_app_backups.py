@@ -28,3 +28,22 @@ def test_a_store_with_a_key_file_is_told_the_key_file_is_not_in_the_copy(tmp_pat
                                         analyses=0)
                     + backups.KEY_FILE_APART + f" Note: {backup.BACKUP_REACH}.")
     assert not list((tmp_path / "copy").glob("*.key"))
+
+
+def test_the_erasure_preview_says_a_backup_made_before_still_holds_the_member(tmp_path):
+    # It said "no backup of the store can be read for them either": a purge destroys the data key in the store only.
+    from fer_core.store import FamilyStore
+    from governance import family
+    from unveil.app import tables
+
+    with h.new_store(tmp_path / "data") as store:
+        person_id = h.enrol(store, "Halle Berry")
+        line = tables.erasure_lines(family.erasure_preview(store, person_id))[1]
+        backup.back_up(store, tmp_path / "before")
+        family.purge(store, person_id)
+    with FamilyStore.open(tmp_path / "before") as copy:
+        copy.unlock(h.PASSPHRASE)
+        assert [p.name for p in copy.people()] == ["Halle Berry"]  # what the line must not deny
+    assert line == tables.ERASED_KEY.format(name="Halle Berry")
+    assert line == ("Halle Berry's data key, so nothing of theirs can be read in the store again; a backup made before "
+                    "now still holds them (delete it for the erasure to reach it)")
