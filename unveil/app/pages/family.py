@@ -1,5 +1,5 @@
 """Family: unlock the encrypted store, enrol members with their consent, renew it or change its scope,
-withdraw consent, purge."""
+withdraw consent, purge; change the passphrase (rotating the master key), back the store up."""
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
