@@ -14,10 +14,17 @@ submitted, and nothing here logs or returns one.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from fer_core import UnveilError
-from fer_core.store import WRONG_PASSPHRASE_LOGGED, FamilyStore, WrongPassphraseError, check_new_passphrase
+from fer_core.store import (
+    WRONG_PASSPHRASE_LOGGED,
+    FamilyStore,
+    KeyFileError,
+    WrongPassphraseError,
+    check_new_passphrase,
+)
 
 TITLE = "Change the passphrase"
 HOW = ("For a passphrase that someone who moved out knows, or that may have leaked, or just a new one. The current "
@@ -52,6 +59,8 @@ BOTH_GIVEN = "give the current passphrase or the key file's path, not both; noth
 # The store's WrongPassphraseError says "the store stays locked", which this session's is not.
 WRONG_CURRENT = "that is not the current passphrase; nothing was changed, and the failed attempt was logged"
 WRONG_CURRENT_UNLOGGED = "that is not the current passphrase; nothing was changed"
+# The store's KeyFileError says "it stays locked" too.
+WRONG_KEY_FILE = "the key file {path} does not open this store; nothing was changed"
 
 CHANGED = "The passphrase was changed: unlock with the new one from now on. The audit log records it."
 ROTATED = ("The passphrase was changed and the master key replaced: a copy of the store made before now opens nothing "
@@ -73,8 +82,8 @@ def change(store: FamilyStore, *, current: str, key_file: Path | None, new: str,
     """Change the passphrase of the session's unlocked `store` to `new` (typed twice: `again`), replacing the master
     key too with `rotate`, once `current` (the current passphrase) or `key_file` (a key file that opens the store)
     proves it; returns what to tell the user (CHANGED or ROTATED, with the notes that apply). NewPassphraseError,
-    the store's WeakPassphraseError, or the store's KeyFileError for a key file that does not open it, with
-    nothing changed."""
+    the store's WeakPassphraseError, or its KeyFileError for a file that is no usable key file, with nothing
+    changed."""
     if new != again:
         raise NewPassphraseError(DIFFER)
     check_new_passphrase(new)
@@ -97,6 +106,11 @@ def _prove(data_dir: Path, current: str, key_file: Path | None) -> None:
     secret is logged by the store as a failed unlock, as `unveil family passwd` logs it."""
     with FamilyStore.open(data_dir) as proof:
         if key_file is not None:
+            # A file that is missing, readable by others or no key file is refused by the store, in its own words.
+            if not proof.key_file_unlocks(key_file):
+                with contextlib.suppress(KeyFileError):
+                    proof.unlock(key_file=key_file)  # counted as a failed unlock, as passwd --key-file counts it
+                raise NewPassphraseError(WRONG_KEY_FILE.format(path=key_file))
             proof.unlock(key_file=key_file)
             return
         try:

@@ -65,8 +65,12 @@ def test_a_key_file_proves_it_and_a_wrong_one_is_refused_by_the_store(store, tmp
     key = create_key_file(tmp_path / "unveil.key")
     store.set_key_file(key)
     wrong = create_key_file(tmp_path / "another.key")
-    with pytest.raises(KeyFileError):
+    with pytest.raises(new_passphrase.NewPassphraseError) as err:
         new_passphrase.change(store, current="", key_file=wrong, new=NEW, again=NEW, rotate=False)
+    assert str(err.value) == new_passphrase.WRONG_KEY_FILE.format(path=wrong)
+    assert _events(store.data_dir)[-1] == ("unlock_failed", {"method": "key_file"})  # as at unlock
+    with pytest.raises(KeyFileError):  # no key file at all: the store's own words
+        new_passphrase.change(store, current="", key_file=tmp_path / "missing.key", new=NEW, again=NEW, rotate=False)
     with pytest.raises(new_passphrase.NewPassphraseError) as err:
         new_passphrase.change(store, current=h.PASSPHRASE, key_file=key, new=NEW, again=NEW, rotate=False)
     assert str(err.value) == new_passphrase.BOTH_GIVEN
