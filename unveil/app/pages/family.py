@@ -9,7 +9,18 @@ from fer_core.images import PHOTO_SUFFIXES
 from fer_core.model_files import identity_model_name
 from fer_core.store import MIN_PASSPHRASE_CHARS
 from governance import access, clock, consent, enrolment, erasure, family
-from unveil.app import alt_text, backups, forgotten, member_account, new_passphrase, peer, renaming, tables, unlocking
+from unveil.app import (
+    alt_text,
+    backups,
+    forgotten,
+    member_account,
+    new_passphrase,
+    peer,
+    renaming,
+    tables,
+    unlocking,
+    unread_members,
+)
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
 from unveil.app import session as app_session
@@ -167,11 +178,15 @@ def _reembed_from_photos_form(member, identity, members, *, expanded: bool) -> N
 
 # ----------------------------------------------------------------------------------- members
 with members_tab:
-    members = []
+    members, unread = [], 0
     with _ui.friendly_errors("Reading the members"):
         members = family.members(store)
+        unread = unread_members.unread_count(store, members)
+    if unread:
+        st.warning(unread_members.MEMBERS_NOT_READ.format(count=unread))
     if not members:
-        st.info("No one is enrolled yet.")
+        if not unread:  # someone is enrolled, unreadable: not "no one"
+            st.info("No one is enrolled yet.")
     else:
         st.dataframe(tables.members_table(members, app_enrolment.user_zone(st.context.timezone)), hide_index=True)
         with st.expander(renaming.RENAME_TITLE):
@@ -457,7 +472,7 @@ with consent_tab:
                         _ui.family_changed()
                         app_session.renew(st.session_state, "consent")
                         st.rerun()
-    else:
+    elif not unread:
         st.info("No one is enrolled.")
 
 # ----------------------------------------------------------------------------------- withdraw / purge
@@ -473,6 +488,8 @@ with remove_tab:
         st.download_button("Download the deletion receipt", receipt.to_json(), file_name=tables.receipt_file_name(receipt),
                            mime="application/json", on_click="ignore", key="receipt_download")
         st.divider()
+    if unread:  # the page cannot erase them: the command line can, by id
+        st.warning(unread_members.MEMBERS_NOT_READ.format(count=unread))
     if members:
         by_id = {member.person_id: member for member in members}
         chosen_id = st.selectbox("Member", list(by_id), format_func=lambda pid: by_id[pid].name, key="remove_member")
@@ -498,7 +515,7 @@ with remove_tab:
                     _ui.family_changed()
                     _ui.forget_results()
                     st.rerun()
-    else:
+    elif not unread:
         st.info("No one is enrolled.")
 
     with st.expander("Delete everything"):
