@@ -176,10 +176,11 @@ class StoreLockedError(StoreError):
         super().__init__(message)
 
 
-MASTER_KEY_CHANGED_MESSAGE = ("the store's master key was replaced in another session (unveil family passwd --rotate) "
-                              "while this one had it unlocked: this session can read and write nothing more, and what "
-                              "it was doing changed nothing. Unlock the store again (with the passphrase or key file "
-                              "given at the rotation) and retry")
+# Either front end rotates it: the app's Family page (unveil/app/new_passphrase.py) or the command line.
+MASTER_KEY_CHANGED_MESSAGE = ("the store's master key was replaced in another session (by the app's Family page or "
+                              "`unveil family passwd --rotate`) while this one had it unlocked: this session can read "
+                              "and write nothing more, and what it was doing changed nothing. Unlock the store again "
+                              "(with the passphrase or key file given at the rotation) and retry")
 
 
 class MasterKeyChangedError(StoreLockedError):

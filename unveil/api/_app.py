@@ -78,8 +78,9 @@ STORE_LOCKED = ("the family store is not unlocked for this server (start it with
 STORE_UNAVAILABLE = "the family store cannot be used now: {reason}"
 # The store locks this server's session when another session replaces its master key (a rotation): its keys
 # no longer open anything, so only a restart with the new passphrase helps, not a retry.
-STORE_KEY_CHANGED = ("the family store's master key was replaced in another session (unveil family passwd --rotate): "
-                     "restart unveil serve with the new passphrase or key file; retrying will not help")
+STORE_KEY_CHANGED = ("the family store's master key was replaced in another session (by the app's Family page or "
+                     "`unveil family passwd --rotate`): restart unveil serve with the new passphrase or key file; "
+                     "retrying will not help")
 # What a store error's reason says instead of the store's folder.
 STORE_FOLDER = "the server's data folder"
 STORE_DAMAGED = ("the family store cannot be read, so no face can be named and no photo is analysed (a reply without "

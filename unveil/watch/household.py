@@ -21,9 +21,9 @@ log = logging.getLogger("unveil.watch")
 LEFT_GALLERY = "{count} member(s) left the family gallery (erased, or their consent ended): no longer named"
 GALLERY_UNREADABLE = "the family gallery cannot be read ({kind}): nobody is named until the store changes"
 # Said once (until the store is unlocked again): every later change to the store would otherwise say it again.
-GALLERY_KEY_CHANGED = ("the family store's master key was replaced in another session (unveil family passwd --rotate): "
-                       "nobody is named until the store is unlocked again with the passphrase or key file given at the "
-                       "rotation (for `unveil watch`: restart it)")
+GALLERY_KEY_CHANGED = ("the family store's master key was replaced in another session (by the app's Family page or "
+                       "`unveil family passwd --rotate`): nobody is named until the store is unlocked again with the "
+                       "passphrase or key file given at the rotation (for `unveil watch`: restart it)")
 GALLERY_BUSY = "the family store is busy in another session: nobody is named until the gallery can be read"
 
 

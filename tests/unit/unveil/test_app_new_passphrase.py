@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from fer_core.store import FamilyStore, KeyFileError, WeakPassphraseError, WrongPassphraseError, create_key_file
+from fer_core.store import (
+    FamilyStore,
+    KeyFileError,
+    MasterKeyChangedError,
+    WeakPassphraseError,
+    WrongPassphraseError,
+    create_key_file,
+)
+from fer_core.store._errors import MASTER_KEY_CHANGED_MESSAGE  # noqa: PLC2701 (the message under test)
 from tests.support import privacy_harness as h
+from unveil.api import STORE_KEY_CHANGED
 from unveil.app import new_passphrase
+from unveil.watch.household import GALLERY_KEY_CHANGED
 
 NEW = "the household's new passphrase"
 
@@ -59,6 +69,21 @@ def test_rotating_keeps_the_session_store_working_under_the_new_master_key(store
                                  rotate=True) == new_passphrase.ROTATED
     assert [p.name for p in store.people()] == ["Halle Berry"]  # no MasterKeyChangedError in this session
     assert _events(store.data_dir)[-1] == ("key_change", {"slot": "master", "action": "rotated", "key_file": "none"})
+
+
+def test_another_session_is_told_the_app_may_have_rotated_the_key(store):
+    # Before, another tab, `unveil watch` or `unveil serve` was told "(unveil family passwd --rotate)" only, also
+    # after a rotation done on the app's Family page.
+    other = h.open_store(store.data_dir)
+    try:
+        new_passphrase.change(store, current=h.PASSPHRASE, key_file=None, new=NEW, again=NEW, rotate=True)
+        with pytest.raises(MasterKeyChangedError) as err:
+            other.people()
+    finally:
+        other.close()
+    assert str(err.value) == MASTER_KEY_CHANGED_MESSAGE
+    for message in (MASTER_KEY_CHANGED_MESSAGE, GALLERY_KEY_CHANGED, STORE_KEY_CHANGED):
+        assert "(by the app's Family page or `unveil family passwd --rotate`)" in message
 
 
 def test_a_key_file_proves_it_and_a_wrong_one_is_refused_by_the_store(store, tmp_path):
