@@ -16,7 +16,7 @@ from governance import family
 from tests.support import privacy_harness as h
 from tests.support.app import FAMILY_PASSPHRASE
 from tests.support.paths import REPO
-from unveil.app.unread_members import MEMBERS_NOT_READ
+from unveil.app.tables import MEMBERS_NOT_READ
 
 TIMEOUT = 120  # model loading and scrypt on a loaded 2-core machine, as tests/integration/test_app_pages.py
 

@@ -61,6 +61,13 @@ def ledger_table(rows: Sequence[Any], zone: tzinfo | None = None) -> pd.DataFram
 
 # The Governance page shows the newest entries of the audit log only: drawn whole, a log of a million entries (a few
 # years of a camera counting each appearance) took 60 s and 1.4 GiB to check and draw (docs/reports/audit_log_growth.md).
+# Above the members list and the erase tab when governance.family.members left some out (a damaged row, a destroyed
+# key): a page that only listed the others would drop them silently. Said as `unveil family list` says it, with what
+# to do; damage is never a reason to delete or change anything.
+MEMBERS_NOT_READ = ("{count} member(s) could not be read (damaged, or their key destroyed), so they are not listed "
+                    "here; nothing was deleted. `unveil family check` lists them by id, and `unveil family purge ID` "
+                    "still erases one. To get them back, restore the store from a backup made before the damage, with "
+                    "every Unveil program closed (README, \"Backing up, restoring, moving to a new computer\").")
 AUDIT_ROWS_SHOWN = 1000
 AUDIT_OLDER = "The newest {shown:,} of {total:,} entries; `unveil audit list` prints them all."
 

@@ -308,7 +308,7 @@ def _list(args: argparse.Namespace) -> int:
     model = identity_model_name() if (models_dir() / identity_model_name()).is_file() else None
     with open_unlocked(args) as store:
         members = family.members(store)
-        damaged = len(store.person_ids()) - len(members)
+        damaged = family.unread_count(store, members)
         marks = ending_marks(store)
     if not members and not damaged:
         print("no one is enrolled")

@@ -19,7 +19,6 @@ from unveil.app import (
     renaming,
     tables,
     unlocking,
-    unread_members,
 )
 from unveil.app import consents as app_consents
 from unveil.app import enrolment as app_enrolment
@@ -181,9 +180,9 @@ with members_tab:
     members, unread = [], 0
     with _ui.friendly_errors("Reading the members"):
         members = family.members(store)
-        unread = unread_members.unread_count(store, members)
+        unread = family.unread_count(store, members)
     if unread:
-        st.warning(unread_members.MEMBERS_NOT_READ.format(count=unread))
+        st.warning(tables.MEMBERS_NOT_READ.format(count=unread))
     if not members:
         if not unread:  # someone is enrolled, unreadable: not "no one"
             st.info("No one is enrolled yet.")
@@ -489,7 +488,7 @@ with remove_tab:
                            mime="application/json", on_click="ignore", key="receipt_download")
         st.divider()
     if unread:  # the page cannot erase them: the command line can, by id
-        st.warning(unread_members.MEMBERS_NOT_READ.format(count=unread))
+        st.warning(tables.MEMBERS_NOT_READ.format(count=unread))
     if members:
         by_id = {member.person_id: member for member in members}
         chosen_id = st.selectbox("Member", list(by_id), format_func=lambda pid: by_id[pid].name, key="remove_member")
