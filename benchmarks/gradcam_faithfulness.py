@@ -72,6 +72,7 @@ REPO = Path(__file__).resolve().parents[1]
 FER4 = REPO.parent / "shared" / "data" / "fer4"
 PHOTOS = (REPO / "tests" / "fixtures" / "public_domain" / "grace_hopper.jpg",
           REPO / "tests" / "fixtures" / "public_domain" / "eileen_collins.jpg")
+DEFAULT_OUT = REPO / "docs" / "gradcam"
 BOOTSTRAP = 2000
 FILL = "blur"
 REAL_PHOTO_PROTOCOL = """Are the explanations as faithful on real photos, the faces users explain? The deletion metric on faces
@@ -415,7 +416,8 @@ def real_photos(args: argparse.Namespace, model) -> None:
             "mean_final_probability": float(curves["mean_scores"]["random"][-1]),
             "command": f"python benchmarks/gradcam_faithfulness.py --real-photos"
                        f"{'' if args.real_photos == REAL_PHOTOS else f' {args.real_photos}'} --model {shown_path(args.model)} "
-                       f"--faces {args.faces} --seed {args.seed} --methods {' '.join(args.methods)}"}
+                       f"--faces {args.faces} --seed {args.seed} --methods {' '.join(args.methods)}"
+                       f"{'' if args.out == DEFAULT_OUT else f' --out {shown_path(args.out)}'}"}
     result = {"protocol": REAL_PHOTO_PROTOCOL, "settings": meta, "summary": summary, "comparisons": comparisons,
               "curves": curves, "faces": records, "figures": ["deletion_real_photos_curves.png"]}
     result["against_default"] = against_default(records, args.seed)
@@ -495,7 +497,7 @@ def main() -> None:
     parser.add_argument("--photo-method", choices=list(METHODS), default=DEFAULT_METHOD,
                         help="method of the overlays on real photos")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "gradcam")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--report-only", action="store_true",
                         help="re-render <out>/deletion.md from deletion.json (with --real-photos: "
                              "deletion_real_photos.md, and the fer4 figures beside it)")
