@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from fer_core.store import FamilyStore, create_key_file, set_aside_folders
 from governance import starting_over
-from tests.support.app import FAMILY_PASSPHRASE
+from tests.support.app import FAMILY_PASSPHRASE, logged
 from tests.support.paths import REPO
 from unveil.app import forgotten, peer, unlocking
 from unveil.app.text import shown
@@ -33,10 +33,6 @@ def _try(at: AppTest, *, key_file: str = "", passphrase: str | None = None) -> A
     return at.button(key=UNLOCK).click().run()
 
 
-def _failed_unlocks(data_dir) -> list[dict]:
-    with FamilyStore.open(data_dir) as store:
-        return [entry.details for entry in store.audit_entries() if entry.event == "unlock_failed"]
-
 
 def test_a_store_only_a_key_file_opens_unlocks_with_its_path_and_a_wrong_one_is_refused_and_logged(
         app_env, tmp_path, monkeypatch):
@@ -57,7 +53,7 @@ def test_a_store_only_a_key_file_opens_unlocks_with_its_path_and_a_wrong_one_is_
                            ("unveil.key", unlocking.NOT_A_FULL_PATH.format(path="unveil.key"))]:
         _try(at, key_file=typed)
         assert [e.value for e in at.error] == [f"Unlocking the store: {shown(message)}"]
-    assert _failed_unlocks(app_env) == []  # nothing was tried
+    assert logged(app_env, "unlock_failed") == []  # nothing was tried
 
     wrong = create_key_file(tmp_path / "another.key")
     _try(at, key_file=str(wrong))
@@ -65,7 +61,7 @@ def test_a_store_only_a_key_file_opens_unlocks_with_its_path_and_a_wrong_one_is_
     assert [e.value for e in at.error] == [shown(
         f"Unlocking the store: key file {wrong} does not unlock this store: it stays locked; "
         "only the failed attempt was logged")]
-    assert _failed_unlocks(app_env) == [{"method": "key_file"}]  # as `unveil ... --key-file` logs it
+    assert logged(app_env, "unlock_failed") == [{"method": "key_file"}]  # as `unveil ... --key-file` logs it
     assert UNLOCKED not in [s.value for s in at.sidebar.success]
     assert not [i.value for i in at.info if "did not open the store" in i.value]  # no passphrase was tried
 
@@ -108,7 +104,7 @@ def test_a_store_with_a_passphrase_and_a_key_file_points_to_the_key_file_before_
     _try(at, key_file=str(key), passphrase="")
     assert not at.exception and not at.error
     assert [s.value for s in at.sidebar.success] == [UNLOCKED]
-    assert _failed_unlocks(app_env)[-1]["method"] == "passphrase"
+    assert logged(app_env, "unlock_failed")[-1]["method"] == "passphrase"
 
 
 def test_where_the_app_cannot_tell_whose_browser_it_is_it_reads_no_key_file_by_path(

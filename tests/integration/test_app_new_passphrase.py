@@ -9,7 +9,7 @@ import shutil
 from streamlit.testing.v1 import AppTest
 
 from fer_core.store import FamilyStore, WeakPassphraseError, WrongPassphraseError, create_key_file
-from tests.support.app import FAMILY_PASSPHRASE
+from tests.support.app import FAMILY_PASSPHRASE, logged
 from tests.support.paths import REPO
 from unveil.app import new_passphrase
 from unveil.app.text import shown
@@ -41,14 +41,6 @@ def _change(at: AppTest, *, current: str = "", key_file: str = "", new: str = NE
     return at.button(key=SUBMIT).click().run()
 
 
-def _key_changes(data_dir) -> list[dict]:
-    with FamilyStore.open(data_dir) as store:
-        return [entry.details for entry in store.audit_entries() if entry.event == "key_change"]
-
-
-def _failed_unlocks(data_dir) -> list[dict]:
-    with FamilyStore.open(data_dir) as store:
-        return [entry.details for entry in store.audit_entries() if entry.event == "unlock_failed"]
 
 
 def _opens(data_dir, passphrase: str) -> bool:
@@ -80,19 +72,19 @@ def test_a_household_changes_its_passphrase_in_the_app_after_proving_the_current
         assert not at.exception
         assert [e.value for e in at.error] == [ERROR.format(shown(message))]
     assert str(WeakPassphraseError(8)) == "a passphrase needs at least 8 characters; nothing was changed"
-    assert _failed_unlocks(app_env) == []
+    assert logged(app_env, "unlock_failed") == []
 
     # A wrong current passphrase, in a session that is unlocked all the same: refused and logged as at unlock.
     _change(at, current="what Sam knew, wrongly typed")
     assert [e.value for e in at.error] == [ERROR.format(new_passphrase.WRONG_CURRENT)]
-    assert _failed_unlocks(app_env)[-1]["method"] == "passphrase"
-    assert _key_changes(app_env) == [] and _opens(app_env, FAMILY_PASSPHRASE)
+    assert logged(app_env, "unlock_failed")[-1]["method"] == "passphrase"
+    assert logged(app_env, "key_change") == [] and _opens(app_env, FAMILY_PASSPHRASE)
     _no_secret_kept(at, "what Sam knew", NEW)  # the form cleared its fields on the submit
 
     _change(at, current=FAMILY_PASSPHRASE)
     assert not at.exception and not at.error
     assert [s.value for s in at.main.success] == [new_passphrase.CHANGED]
-    assert _key_changes(app_env) == [{"slot": "passphrase", "action": "replaced"}]
+    assert logged(app_env, "key_change") == [{"slot": "passphrase", "action": "replaced"}]
     assert _opens(app_env, NEW) and not _opens(app_env, FAMILY_PASSPHRASE)
     assert [s.value for s in at.sidebar.success] == ["Family store unlocked"]  # the session goes on
     _no_secret_kept(at, FAMILY_PASSPHRASE, NEW)
@@ -105,7 +97,7 @@ def test_rotating_replaces_the_master_key_and_the_session_works_on(app_env, fami
     assert not at.exception and not at.error
     assert [s.value for s in at.main.success] == [new_passphrase.ROTATED]
     # The store's own entry, as for `unveil family passwd --rotate` (no key file to keep or drop).
-    assert _key_changes(app_env) == [{"slot": "master", "action": "rotated", "key_file": "none"}]
+    assert logged(app_env, "key_change") == [{"slot": "master", "action": "rotated", "key_file": "none"}]
     assert _opens(app_env, NEW) and not _opens(app_env, FAMILY_PASSPHRASE)
     # This session holds the new master key: its pages read the store as before, without unlocking again.
     at.run()
@@ -148,7 +140,7 @@ def test_a_store_only_a_key_file_opens_gets_a_passphrase_proved_by_the_key_file(
     _change(at, key_file=str(key))
     assert not at.exception and not at.error
     assert [s.value for s in at.main.success] == [new_passphrase.CHANGED]
-    assert _key_changes(app_env) == [{"slot": "passphrase", "action": "added"}]
+    assert logged(app_env, "key_change") == [{"slot": "passphrase", "action": "added"}]
     assert _opens(app_env, NEW)
     with FamilyStore.open(app_env) as store:
         assert store.has_key_file  # kept beside the new passphrase

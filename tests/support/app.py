@@ -19,6 +19,7 @@ from PIL import Image, ImageEnhance, ImageOps
 from fer_core import FaceAnalyzer
 from fer_core.emotion import DEFAULT_MODEL as EMOTION_MODEL
 from fer_core.model_files import identity_model_name, models_dir
+from fer_core.store import FamilyStore
 from tests.support.paths import FIXTURES, REPO
 
 if TYPE_CHECKING:
@@ -152,6 +153,12 @@ def app_env(monkeypatch, tmp_path, app_models_dir) -> Path:
     monkeypatch.setenv("UNVEIL_DATA_DIR", str(data_dir))
     monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
     return data_dir
+
+
+def logged(data_dir: Path, event: str) -> list[dict]:
+    """The details of the `event` entries of the audit log of the store in `data_dir` (opened, not unlocked)."""
+    with FamilyStore.open(data_dir) as store:
+        return [entry.details for entry in store.audit_entries() if entry.event == event]
 
 
 def free_port() -> int:
