@@ -49,7 +49,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.soak import FACES, MEMBER, TOKEN, child_env, free_port, make_family, wait_until_answers  # noqa: E402
+from benchmarks.soak import FACES, MEMBER, child_env, make_family, serve_setup, wait_until_answers  # noqa: E402
 
 TRACED = "write,pwrite64,writev,pwritev,fsync,fdatasync,ftruncate,rename,renameat,renameat2,unlink,unlinkat"
 # "1733571234.123456 write(5</path/to/file>, ..., 123) = 123"
@@ -257,13 +257,7 @@ def run_watch(root: Path, args: argparse.Namespace) -> None:
 def run_serve(root: Path, args: argparse.Namespace) -> None:
     import httpx
 
-    data, key = make_family(root)
-    photo = (FACES / MEMBER / f"{MEMBER}_0007.jpg").read_bytes()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/v1"
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    argv = [sys.executable, "-m", "unveil.cli", "serve", "--port", str(port), "--data-dir", str(data),
-            "--key-file", str(key)]
+    data, key, photo, url, headers, argv = serve_setup(root)
     stop, answered = threading.Event(), [0]
 
     def client() -> None:

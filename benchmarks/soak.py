@@ -315,16 +315,21 @@ def churn_members(data: Path, key: Path, every_s: float, stop: threading.Event) 
 
 # ------------------------------------------------------------------------------------------------ serve
 
-def run_serve(root: Path, args: argparse.Namespace) -> None:
-    import httpx
-
+def serve_setup(root: Path) -> tuple[Path, Path, bytes, str, dict[str, str], list[str]]:
+    """A household store under `root` with the member enrolled, the member's photo to post, and the command line of
+    `unveil serve` on a free port with its base URL and the token's header (soak.py and sd_wear.py run it)."""
     data, key = make_family(root)
     photo = (FACES / MEMBER / f"{MEMBER}_0007.jpg").read_bytes()
     port = free_port()
-    url = f"http://127.0.0.1:{port}/v1"
-    headers = {"Authorization": f"Bearer {TOKEN}"}
     argv = [sys.executable, "-m", "unveil.cli", "serve", "--port", str(port), "--data-dir", str(data),
             "--key-file", str(key)]
+    return data, key, photo, f"http://127.0.0.1:{port}/v1", {"Authorization": f"Bearer {TOKEN}"}, argv
+
+
+def run_serve(root: Path, args: argparse.Namespace) -> None:
+    import httpx
+
+    data, key, photo, url, headers, argv = serve_setup(root)
     answered, failed = [0], [0]
     stop = threading.Event()
     with running(argv, child_env(root), root / "serve.log", stdout=subprocess.DEVNULL) as server:
