@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, set_aside_folders
 from governance import starting_over
-from tests.support.app import FAMILY_PASSPHRASE
+from tests.support.app import FAMILY_PASSPHRASE, copy_with_key_file
 from tests.support.paths import REPO
 from unveil.app import forgotten
 
@@ -83,10 +83,7 @@ def test_a_forgotten_passphrase_starts_over_only_when_confirmed_and_the_old_stor
 def test_a_store_a_key_file_opens_is_set_aside_only_once_the_key_file_is_said_lost(app_env, family_store_dir, tmp_path):
     from fer_core.store import create_key_file
 
-    shutil.copytree(family_store_dir, app_env)
-    with FamilyStore(app_env) as store:
-        store.unlock(FAMILY_PASSPHRASE)
-        store.set_key_file(create_key_file(tmp_path / "unveil.key"))
+    copy_with_key_file(family_store_dir, app_env, create_key_file(tmp_path / "unveil.key"))
     at = _family(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT))
     assert [c.label for c in at.checkbox] == [forgotten.FORGOT_SURE, forgotten.KEY_FILE_LOST]
     _fill(at, sure=True, typed="start over")

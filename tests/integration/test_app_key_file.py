@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from fer_core.store import FamilyStore, create_key_file, set_aside_folders
 from governance import starting_over
-from tests.support.app import FAMILY_PASSPHRASE, logged
+from tests.support.app import FAMILY_PASSPHRASE, copy_with_key_file, logged
 from tests.support.paths import REPO
 from unveil.app import forgotten, peer, unlocking
 from unveil.app.text import shown
@@ -78,11 +78,7 @@ def test_a_store_only_a_key_file_opens_unlocks_with_its_path_and_a_wrong_one_is_
 
 def test_a_store_with_a_passphrase_and_a_key_file_points_to_the_key_file_before_starting_over(
         app_env, family_store_dir, tmp_path):
-    shutil.copytree(family_store_dir, app_env)
-    key = create_key_file(tmp_path / "unveil.key")
-    with FamilyStore(app_env) as store:
-        store.unlock(FAMILY_PASSPHRASE)
-        store.set_key_file(key)
+    key = copy_with_key_file(family_store_dir, app_env, create_key_file(tmp_path / "unveil.key"))
     at = _family()
     assert [t.label for t in at.text_input][:2] == ["Passphrase", unlocking.KEY_FILE_LABEL]
     assert unlocking.ALSO_KEY_FILE in [c.value for c in at.caption]
@@ -119,10 +115,7 @@ def test_where_the_app_cannot_tell_whose_browser_it_is_it_reads_no_key_file_by_p
     assert UNLOCK not in [b.key for b in at.button]
 
     shutil.rmtree(app_env)
-    shutil.copytree(family_store_dir, app_env)
-    with FamilyStore(app_env) as store:
-        store.unlock(FAMILY_PASSPHRASE)
-        store.set_key_file(key)
+    copy_with_key_file(family_store_dir, app_env, key)
     at = _family()
     assert [w.value for w in at.warning][0] == unlocking.KEY_FILE_NOT_HERE
     assert [t.label for t in at.text_input][0] == "Passphrase"

@@ -9,7 +9,7 @@ import shutil
 from streamlit.testing.v1 import AppTest
 
 from fer_core.store import FamilyStore, WeakPassphraseError, WrongPassphraseError, create_key_file
-from tests.support.app import FAMILY_PASSPHRASE, logged
+from tests.support.app import FAMILY_PASSPHRASE, copy_with_key_file, logged
 from tests.support.paths import REPO
 from unveil.app import new_passphrase
 from unveil.app.text import shown
@@ -109,11 +109,7 @@ def test_rotating_replaces_the_master_key_and_the_session_works_on(app_env, fami
 def test_a_store_with_a_key_file_proves_with_it_and_rotating_says_the_key_file_is_dropped(
         app_env, family_store_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    shutil.copytree(family_store_dir, app_env)
-    key = create_key_file(tmp_path / "unveil.key")
-    with FamilyStore(app_env) as store:
-        store.unlock(FAMILY_PASSPHRASE)
-        store.set_key_file(key)
+    key = copy_with_key_file(family_store_dir, app_env, create_key_file(tmp_path / "unveil.key"))
     at = _unlocked()
     assert new_passphrase.ROTATE_DROPS_KEY_FILE in [c.value for c in at.caption]
     _change(at, current=FAMILY_PASSPHRASE, key_file=str(key))

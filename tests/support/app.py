@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import socket
 import urllib.request
 from pathlib import Path
@@ -153,6 +154,16 @@ def app_env(monkeypatch, tmp_path, app_models_dir) -> Path:
     monkeypatch.setenv("UNVEIL_DATA_DIR", str(data_dir))
     monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
     return data_dir
+
+
+def copy_with_key_file(family_store_dir: Path, data_dir: Path, key_file: Path) -> Path:
+    """`family_store_dir` copied to `data_dir` (which must not exist), with `key_file` (made by create_key_file) added
+    beside its passphrase; returns `key_file`."""
+    shutil.copytree(family_store_dir, data_dir)
+    with FamilyStore(data_dir) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        store.set_key_file(key_file)
+    return key_file
 
 
 def logged(data_dir: Path, event: str) -> list[dict]:
