@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fer_core import UnveilError
 from fer_core.store import FamilyStore
 from governance import backup
+from unveil.app.typed_paths import full_path
 
 TITLE = "Back up the store"
 HOW = ("A whole copy of the store (its two files, unveil.db and keys.db, readable by you alone) in a new folder, for "
@@ -35,21 +35,9 @@ DONE = ("Backup written to {path}: {people} member(s), {embeddings} face print(s
 KEY_FILE_APART = " The key file is not in it: keep a copy of the key file apart from both."
 
 
-class BackupPathError(UnveilError):
-    """What was typed for the folder is no path to write to: empty, or relative (to the folder the app was started
-    in, which the person at the browser does not see)."""
-
-
 def folder_path(typed: str) -> Path:
-    """The folder's path as typed (blanks around it dropped, ~ expanded); BackupPathError when it is empty or not a
-    full path."""
-    typed = typed.strip()
-    if not typed:
-        raise BackupPathError(NO_FOLDER)
-    path = Path(typed).expanduser()
-    if not path.is_absolute():
-        raise BackupPathError(NOT_A_FULL_PATH.format(path=typed))
-    return path
+    """The folder's path as typed (typed_paths.full_path: NO_FOLDER when empty, NOT_A_FULL_PATH when relative)."""
+    return full_path(typed, empty=NO_FOLDER, not_full=NOT_A_FULL_PATH)
 
 
 def back_up(store: FamilyStore, typed: str) -> str:

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer_core import UnveilError
 from fer_core.store import WrongPassphraseError
 from unveil.app import forgotten, new_passphrase, peer
 from unveil.app import widgets as _ui
+from unveil.app.typed_paths import full_path
 
 KEY_FILE_LABEL = "Key file: its full path on this computer"
 KEY_FILE_HELP = ("The file that `unveil family init --key-file` or `unveil family passwd --add-key-file` made, readable "
@@ -58,21 +58,10 @@ NOT_A_FULL_PATH = ("{path} is not a full path: give the key file's path from the
                    "(starting with / or ~); nothing was tried")
 
 
-class KeyFilePathError(UnveilError):
-    """What was typed for the key file is no path to try: empty, or relative (to the folder the app was started
-    in, which the person at the browser does not see)."""
-
-
 def key_file_path(typed: str) -> Path:
-    """The key file's path as typed (blanks around it dropped, ~ expanded); KeyFilePathError when it is empty or not
-    a full path."""
-    typed = typed.strip()
-    if not typed:
-        raise KeyFilePathError(NO_KEY_FILE_GIVEN)
-    path = Path(typed).expanduser()
-    if not path.is_absolute():
-        raise KeyFilePathError(NOT_A_FULL_PATH.format(path=typed))
-    return path
+    """The key file's path as typed (typed_paths.full_path: NO_KEY_FILE_GIVEN when empty, NOT_A_FULL_PATH when
+    relative)."""
+    return full_path(typed, empty=NO_KEY_FILE_GIVEN, not_full=NOT_A_FULL_PATH)
 
 
 def key_file_how(ways: _ui.UnlockWays) -> str | None:

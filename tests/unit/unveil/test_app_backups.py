@@ -8,13 +8,14 @@ from fer_core.store import create_key_file
 from governance import backup
 from tests.support import privacy_harness as h
 from unveil.app import backups
+from unveil.app.typed_paths import TypedPathError
 
 
 @pytest.mark.parametrize(("typed", "message"), [
     ("", backups.NO_FOLDER), ("  ", backups.NO_FOLDER),
     ("usb/copy", backups.NOT_A_FULL_PATH.format(path="usb/copy"))])
 def test_a_folder_that_is_not_a_full_path_is_refused(typed, message):
-    with pytest.raises(backups.BackupPathError) as err:
+    with pytest.raises(TypedPathError) as err:
         backups.folder_path(typed)
     assert str(err.value) == message
 
