@@ -44,6 +44,11 @@ _BACKGROUND = (255, 255, 255)
 _BAND_ROWS = 256
 # The EXIF orientation tag and, per value, how the stored pixels become upright (numpy on rows, columns).
 _ORIENTATION_TAG = 0x0112
+# TIFF's PhotometricInterpretation and its value WhiteIsZero: 0 is white, the largest value black (some scanners
+# write grey scans so). Pillow turns 1- to 8-bit grey the right way round as it decodes, but hands 16-bit and float
+# grey over as stored, a negative.
+_PHOTOMETRIC_TAG = 262
+_WHITE_IS_ZERO = 0
 _ORIENT = {
     1: lambda a: a,  # stored upright
     2: lambda a: a[:, ::-1],  # mirrored left-right
@@ -212,7 +217,7 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         # 16-bit grayscale (PNG/TIFF): keep the top 8 bits; Pillow's convert("L") would clip instead.
         gray = (np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8).astype(np.uint8)
-        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
+        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(_positive(gray, image))))
     if mode == "F":
         # 32-bit float grayscale (TIFF) has no fixed scale: scientific and HDR tools write 0-1, others 0-255. A
         # file whose values all lie within 0-1 is read as 0-1 (in 0-255 it would be black to the eye too).
@@ -221,7 +226,7 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
         top = 1.0 if finite.size == 0 or finite.max() <= 1.0 else 255.0  # the scale, read from the finite values
         values = np.nan_to_num(values, nan=0.0, posinf=top, neginf=0.0) * (255.0 / top)
         gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
+        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(_positive(gray, image))))
     if mode == "La":
         # Premultiplied alpha: Pillow converts La to LA (undoing the premultiplication) and to nothing else.
         image, mode = image.convert("LA"), "LA"
@@ -232,6 +237,14 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
     if image.mode != "RGB":
         image = image.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV, and the flattened RGBA
     return _upright_copy(image, orientation)
+
+
+def _positive(gray: np.ndarray, image: Image.Image) -> np.ndarray:
+    """`gray`, read from `image` as stored, turned positive when `image` is a WhiteIsZero TIFF (see _WHITE_IS_ZERO)."""
+    tags = getattr(image, "tag_v2", None)  # a TIFF's tags; other formats have none
+    if tags is not None and tags.get(_PHOTOMETRIC_TAG) == _WHITE_IS_ZERO:
+        return 255 - gray
+    return gray
 
 
 def _upright_copy(image: Image.Image, orientation: int) -> np.ndarray:

@@ -168,6 +168,33 @@ def test_float_grayscale_tiffs_read_in_0_1_or_in_0_255():
     np.testing.assert_array_equal(read[1:], np.clip(np.rint(wide[1:].astype(np.float64)), 0, 255).astype(np.uint8))
 
 
+def _white_is_zero(tiff: bytes) -> bytes:
+    """A little-endian TIFF (as Pillow writes it) with its PhotometricInterpretation set to WhiteIsZero (0), the
+    pixel data left as stored: a scanner's grey scan in which 0 is white."""
+    ifd = struct.unpack("<I", tiff[4:8])[0]
+    data = bytearray(tiff)
+    for entry in range(ifd + 2, ifd + 2 + 12 * struct.unpack("<H", tiff[ifd:ifd + 2])[0], 12):
+        if struct.unpack("<H", tiff[entry:entry + 2])[0] == 262:
+            data[entry + 8:entry + 10] = struct.pack("<H", 0)
+            return bytes(data)
+    raise AssertionError("no PhotometricInterpretation tag")
+
+
+def test_white_is_zero_grey_tiffs_read_as_positives_at_every_depth():
+    """0 is white in a WhiteIsZero scan: Pillow inverts 8-bit grey itself, but 16-bit and float grey came out as
+    negatives."""
+    values = (np.arange(48 * 64, dtype=np.uint32).reshape(48, 64) * 21).astype(np.uint16)
+    positive = (values >> 8).astype(np.uint8)
+    for stored in (positive, values, values.astype(np.float32) / 65535):
+        tiff = _white_is_zero(_encode(Image.fromarray(stored), "TIFF"))
+        assert Image.open(io.BytesIO(tiff)).tag_v2[262] == 0
+        read = load_image(tiff)
+        expected = 255 - (positive if stored.dtype != np.float32 else np.rint(stored.astype(np.float64) * 255))
+        np.testing.assert_array_equal(read, np.repeat(expected.astype(np.uint8)[..., None], 3, axis=2))
+    # a grey TIFF of the usual kind (BlackIsZero) is read as stored
+    np.testing.assert_array_equal(load_image(_encode(Image.fromarray(values), "TIFF"))[..., 0], positive)
+
+
 def test_big_endian_16_bit_arrays_read_like_native_ones():
     values = (np.arange(12 * 16, dtype=np.uint32).reshape(12, 16) * 300).astype(np.uint16)
     for shape in ((12, 16), (12, 16, 3), (12, 16, 4)):
