@@ -21,7 +21,7 @@ from fer_core.store import (
     create_key_file,
     resolve_data_dir,
 )
-from governance import access, backup, erasure, family, starting_over
+from governance import access, backup, checking, erasure, family, starting_over
 from governance.consent import (
     MAX_CONSENT_DAYS,
     SCOPES,
@@ -492,14 +492,10 @@ def _passwd(args: argparse.Namespace) -> int:
 @reports_errors
 def _check(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
-        damage = store.check()
-        counts = store.counts()
-    if not damage:
-        print(f"every encrypted value authenticates ({counts['people']} people, {counts['embeddings']} embeddings)")
-        return 0
-    for item in damage:
-        print(f"DAMAGED {item.table} {item.row} {item.column}: {item.message}")
-    return 1
+        checked = checking.check(store)
+    for line in checked.lines():
+        print(line)
+    return 0 if checked.ok else 1
 
 
 BACKUP_DONE = ("backup written to {path}: {people} member(s), {embeddings} embedding(s), {thumbnails} thumbnail(s), "

@@ -1,5 +1,5 @@
 """Family: unlock the encrypted store, enrol members with their consent, renew it or change its scope,
-withdraw consent, purge; change the passphrase (rotating the master key), back the store up."""
+withdraw consent, purge; change the passphrase (rotating the master key), back the store up, check it."""
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
@@ -17,6 +17,7 @@ from unveil.app import (
     new_passphrase,
     peer,
     renaming,
+    store_check,
     tables,
     unlocking,
 )
@@ -81,8 +82,9 @@ with st.container():
         st.success(shown(st.session_state.pop(FLASH)))
     forgotten.set_aside_stores(destroyable=True, flash=FLASH)
 
-members_tab, enrol_tab, consent_tab, remove_tab, passphrase_tab, backup_tab = st.tabs(
-    ["Members", "Enrol a member", "Renew consent or change scope", ERASE_TAB, new_passphrase.TITLE, backups.TITLE])
+members_tab, enrol_tab, consent_tab, remove_tab, passphrase_tab, backup_tab, check_tab = st.tabs(
+    ["Members", "Enrol a member", "Renew consent or change scope", ERASE_TAB, new_passphrase.TITLE, backups.TITLE,
+     store_check.TITLE])
 
 
 def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key: str, clear_key: str):
@@ -569,3 +571,11 @@ with backup_tab:
             with _ui.friendly_errors("Backing up the store"), st.spinner("Writing the backup..."):
                 st.session_state[FLASH] = backups.back_up(store, folder)
                 st.rerun()
+
+# ----------------------------------------------------------------------------------- check
+with check_tab:
+    st.caption(store_check.HOW)
+    if st.button(store_check.BUTTON, key="check_store"):
+        with _ui.friendly_errors("Checking the store"), st.spinner("Reading every encrypted value..."):
+            intact, said = store_check.check(store)
+            (st.success if intact else st.error)(said)
