@@ -58,6 +58,8 @@ EVENTS: dict[str, str] = {
                        "records, as its files say without the key)",
     "old_store_destroyed": "a store set aside in the data folder was deleted on request (its id and counts, as in "
                            "store_set_aside)",
+    "store_restored": "the store was restored from a backup into this data folder, the copy checked first (counts of "
+                      "what it holds; never where it came from)",
 }
 
 
