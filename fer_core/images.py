@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -215,9 +216,15 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
     """The pixels as a C-contiguous HxWx3 uint8 RGB array, turned upright per `orientation`."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        # 16-bit grayscale (PNG/TIFF): keep the top 8 bits; Pillow's convert("L") would clip instead.
-        gray = (np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8).astype(np.uint8)
-        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(_positive(gray, image))))
+        # 16-bit grayscale (PNG/TIFF): keep the top 8 bits; Pillow's convert("L") would clip instead. A band at a
+        # time, as RGB images: a grey scan of tens of megapixels widened whole took 900 MiB at 48 MP.
+        negative = _white_is_zero(image)
+
+        def top_byte(band: np.ndarray) -> np.ndarray:
+            gray = (np.clip(band, 0, 65535) >> 8).astype(np.uint8)
+            return _gray_to_rgb(255 - gray if negative else gray)
+
+        return _upright_copy(image, orientation, top_byte)
     if mode == "F":
         # 32-bit float grayscale (TIFF) has no fixed scale: scientific and HDR tools write 0-1, others 0-255. A
         # file whose values all lie within 0-1 is read as 0-1 (in 0-255 it would be black to the eye too).
@@ -226,7 +233,8 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
         top = 1.0 if finite.size == 0 or finite.max() <= 1.0 else 255.0  # the scale, read from the finite values
         values = np.nan_to_num(values, nan=0.0, posinf=top, neginf=0.0) * (255.0 / top)
         gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(_positive(gray, image))))
+        gray = 255 - gray if _white_is_zero(image) else gray
+        return np.ascontiguousarray(_ORIENT[orientation](_gray_to_rgb(gray)))
     if mode == "La":
         # Premultiplied alpha: Pillow converts La to LA (undoing the premultiplication) and to nothing else.
         image, mode = image.convert("LA"), "LA"
@@ -239,24 +247,24 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
     return _upright_copy(image, orientation)
 
 
-def _positive(gray: np.ndarray, image: Image.Image) -> np.ndarray:
-    """`gray`, read from `image` as stored, turned positive when `image` is a WhiteIsZero TIFF (see _WHITE_IS_ZERO)."""
+def _white_is_zero(image: Image.Image) -> bool:
+    """Whether `image` is a TIFF stored WhiteIsZero (see _WHITE_IS_ZERO)."""
     tags = getattr(image, "tag_v2", None)  # a TIFF's tags; other formats have none
-    if tags is not None and tags.get(_PHOTOMETRIC_TAG) == _WHITE_IS_ZERO:
-        return 255 - gray
-    return gray
+    return tags is not None and tags.get(_PHOTOMETRIC_TAG) == _WHITE_IS_ZERO
 
 
-def _upright_copy(image: Image.Image, orientation: int) -> np.ndarray:
-    """An RGB image copied into a new array a band of rows at a time, each band turned as it is placed:
-    the whole photo is never held twice besides Pillow's decoded image."""
+def _upright_copy(image: Image.Image, orientation: int,
+                  rgb: Callable[[np.ndarray], np.ndarray] = np.asarray) -> np.ndarray:
+    """An image copied into a new RGB array a band of rows at a time, each band made RGB by `rgb` (from the band's
+    pixels as numpy reads them) and turned as it is placed: the whole photo is never held twice besides Pillow's
+    decoded image."""
     width, height = image.size
     sideways = orientation in (5, 6, 7, 8)  # stored rows become columns
     from_the_end = orientation in (3, 4, 6, 7)  # the first stored row lands last
     out = np.empty((width, height, 3) if sideways else (height, width, 3), dtype=np.uint8)
     for top in range(0, height, _BAND_ROWS):
         bottom = min(top + _BAND_ROWS, height)
-        band = _ORIENT[orientation](np.asarray(image.crop((0, top, width, bottom))))
+        band = _ORIENT[orientation](rgb(np.asarray(image.crop((0, top, width, bottom)))))
         place = slice(height - bottom, height - top) if from_the_end else slice(top, bottom)
         if sideways:
             out[:, place] = band
