@@ -2,7 +2,8 @@
 
 Kinds and what N days means for each:
 - unseen_people: a person not recognised (nor enrolled) for N days is erased entirely, key destroyed:
-  a household member who moved out should not stay recognisable forever. Default 365 days.
+  a household member who moved out should not stay recognisable forever. Default 365 days. The days count only
+  while the installed identity model can name them (_unseen_since).
 - thumbnails: thumbnails older than N days are deleted (the embeddings stay). Default 90 days.
 - analyses: saved analysis results older than N days are deleted. Default 30 days.
 None means "keep until erased by hand". Independently of any setting, a person whose consent has
@@ -22,12 +23,14 @@ consent.ending_soon does for consents that end: the front ends warn of both.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 from fer_core import UnveilError
-from fer_core.store import FamilyStore
+from fer_core.model_files import identity_model_name
+from fer_core.store import FamilyStore, Person
 from governance import audit_log, clock, consent, erasure
 from governance.consent import local_day
 
@@ -205,7 +208,9 @@ class Unseen:
 
     person_id: str
     name: str  # for the people reading the lists and the app: never logged
-    last_seen: date  # when they were last recognised (or enrolled), on the user's calendar
+    # When they were last recognised (or enrolled, or first given face prints of the installed identity model: see
+    # _unseen_since), on the user's calendar.
+    last_seen: date
     # The day the period runs out, on the user's calendar: the first sweep after that day's hour of last_seen erases them.
     erased_from: date
     days_left: int  # from the user's today to erased_from: 0 when it is today
@@ -221,7 +226,8 @@ def unseen_soon(store: FamilyStore, *, within_days: int = consent.ENDING_NOTICE_
                 zone: tzinfo | None = None) -> list[Unseen]:
     """Each member whose unseen_people period runs out within `within_days` days of the user's today (in `zone`, None:
     this machine's time zone), soonest first: not recognised since, the next sweep after it erases them (see
-    _doomed_people). Being recognised again starts the period afresh (family.note_recognition). Nobody when the
+    _doomed_people). Being recognised again starts the period afresh (family.note_recognition). Nobody the installed
+    identity model cannot name, whose period does not run (_unseen_since). Nobody when the
     period is off, nor while the date is not settled (consent.unsettled_date: the sweep then erases no one for the
     date's sake, as for consent.ending_soon), nor where the consent is not in force: an ended or missing one erases
     them first (consent.ending_soon and the lists say so), and one not yet in force keeps them from any erasure."""
@@ -235,9 +241,12 @@ def unseen_soon(store: FamilyStore, *, within_days: int = consent.ENDING_NOTICE_
         return []
     now = consent.store_now(store)
     today = local_day(now, zone)
+    since = _unseen_since(store)
     unseen = []
     for person, _record in consent.in_force(store, now):
-        seen = datetime.fromtimestamp(person.last_seen_at, UTC)
+        if (started := since(person)) is None:  # the installed identity model cannot name them: no period runs
+            continue
+        seen = datetime.fromtimestamp(started, UTC)
         erased_from = local_day(seen + timedelta(days=period), zone)
         days_left = max((erased_from - today).days, 0)  # past and not yet swept: the next sweep, today
         if days_left <= within_days:
@@ -295,6 +304,7 @@ class _Doomed(NamedTuple):
 def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -> list[_Doomed]:
     """Each member the sweep erases now: id, receipt reason, report key and name."""
     unseen_before = (now - timedelta(days=unseen_days)).timestamp() if unseen_days is not None else None
+    since = _unseen_since(store)
     doomed = []
     for person in store.people(errors="skip"):
         record = consent.latest(store, person.id)
@@ -305,6 +315,26 @@ def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -
             doomed.append(_Doomed(person.id, "consent expired", "consent_expired", person.name))
         elif state == "missing":
             doomed.append(_Doomed(person.id, "consent missing", "consent_missing", person.name))
-        elif unseen_before is not None and person.last_seen_at < unseen_before:
+        elif unseen_before is not None and (started := since(person)) is not None and started < unseen_before:
             doomed.append(_Doomed(person.id, "not seen", "unseen_people", person.name))
     return doomed
+
+
+# Recognition names a member with face prints of the installed identity model only (family.gallery), so a member whose
+# prints were all made by another model (enrolled before an identity model change: family.MUST_REENROL) is recognised
+# nowhere, present or not. Not recognising them says nothing of their absence, and erasing them as unseen would be
+# the model change erasing them, which the household may not have chosen (an update changing the default model).
+# Their unseen_people period does not run until they have prints of the installed model (made from their thumbnails
+# or new photos: family.reembed_from_thumbnails, reembed_from_photos), then counts from the first of those, as from an
+# enrolment; more prints later do not count, as more photos of a member do not. Meanwhile their consent's end still
+# erases them, and the Family page and `unveil family list` say they are not recognised and what to do.
+def _unseen_since(store: FamilyStore) -> Callable[[Person], float | None]:
+    """For a member: when their unseen_people period started (POSIX seconds), the later of their last recognition
+    (or enrolment) and their first face print of the installed identity model; None while they have none."""
+    nameable_from = store.first_embedded(identity_model_name())
+
+    def since(person: Person) -> float | None:
+        first = nameable_from.get(person.id)
+        return None if first is None else max(person.last_seen_at, first)
+
+    return since

@@ -1554,6 +1554,14 @@ class FamilyStore:
         return out
 
     @_damage_is_typed
+    def first_embedded(self, model: str) -> dict[str, float]:
+        """person id -> when their first embedding of `model` was stored, for everyone with one: from then on
+        recognition with that model can name them. Works while locked, as embedding_models."""
+        with self._snapshot() as conn:
+            return dict(conn.execute("SELECT person_id, min(created_at) FROM embeddings WHERE model = ? "
+                                     "GROUP BY person_id", (model,)).fetchall())
+
+    @_damage_is_typed
     def gallery(self, *, model: str | None = None, errors: Errors = "raise") -> list[GalleryEntry]:
         """Everyone with embeddings of `model`, oldest first, each as their id, their name (decrypted here
         once, for display) and their (n, d) float32 embeddings: what recognition compares faces against.

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from fer_core.model_files import identity_model_name
 from governance import consent, family, retention
 from governance.consent import ConsentRecord
 from tests.support import privacy_harness as h
@@ -30,7 +31,7 @@ def data_dir(tmp_path, monkeypatch):
     with h.new_store(data_dir, clock=clock) as store:
         for name, days_on in (("Ana Lima", 20), ("Bea Lima", 340)):
             record = ConsentRecord.new(subject=name, purpose="family photos", days=1000, now=consent.store_now(store))
-            family.enroll(store, name, h.person_embeddings(name), record)
+            family.enroll(store, name, h.person_embeddings(name), record, model=identity_model_name())
             for _ in range(days_on // 20):
                 clock.advance(days=20)
                 retention.sweep(store)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from fer_core.model_files import identity_model_name
 from fer_core.store import FamilyStore, WrongPassphraseError
 from governance import consent, family, retention
 from governance.consent import ConsentRecord, store_now
@@ -19,7 +20,8 @@ VECTORS = np.ones((2, 16), np.float32)
 def _enrol(store, name, *, days=365, thumbnails=0):
     record = ConsentRecord.new(subject=name, purpose="family photos", days=days, scope="recognition+thumbnails",
                                now=store_now(store))
-    return family.enroll(store, name, VECTORS, record, thumbnails=[b"thumb"] * thumbnails).person_id
+    return family.enroll(store, name, VECTORS, record, thumbnails=[b"thumb"] * thumbnails,
+                         model=identity_model_name()).person_id
 
 
 def _state(store):

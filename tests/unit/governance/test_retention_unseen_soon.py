@@ -8,6 +8,7 @@ from datetime import UTC, date, timedelta
 
 import numpy as np
 
+from fer_core.model_files import identity_model_name
 from governance import consent, family, retention
 from governance.consent import ENDING_NOTICE_DAYS, ConsentRecord
 from governance.retention import Unseen
@@ -21,7 +22,7 @@ def _today(store) -> date:
 
 def _enrol(store, name: str, *, days: int = 1000) -> str:
     record = ConsentRecord.new(subject=name, purpose="family photos", days=days, now=consent.store_now(store), zone=UTC)
-    return family.enroll(store, name, VECTORS + len(name), record).person_id
+    return family.enroll(store, name, VECTORS + len(name), record, model=identity_model_name()).person_id
 
 
 def _days_on(store, clock, days: int) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fer_core.model_files import identity_model_name
 from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreDamagedError, StoreFullError
 from governance import consent, family, retention
 from governance import scheduled_sweeps as scheduled
@@ -22,7 +23,7 @@ VECTORS = np.ones((2, 16), np.float32)
 def _enrol(store, name, *, days):
     record = ConsentRecord.new(subject=name, purpose="family photos", days=days, scope="recognition",
                                now=store_now(store))
-    return family.enroll(store, name, VECTORS, record).person_id
+    return family.enroll(store, name, VECTORS, record, model=identity_model_name()).person_id
 
 
 def _sweeps(store) -> list[dict]:
