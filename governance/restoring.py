@@ -47,6 +47,9 @@ from governance.backup import LOGGED_COUNTS
 RESTORED_EVENT = "store_restored"
 # Setting aside is refused for a store that passes its checks: it is unlocked as usual.
 NOT_DAMAGED = "the store in {data_dir} passes its checks: unlock it as usual; nothing was set aside"
+# The store opens as a store: its checks need its key.
+SECRET_NEEDED = ("the store in {data_dir} opens, so checking it needs its passphrase or key file: give it; nothing was "
+                 "set aside")
 # A backup goes only into a data folder without a store (or the -wal and -shm files of one, which SQLite would read
 # as part of the files restored beside them).
 STORE_THERE = ("{data_dir} holds a store (or files of one): a backup is restored only where there is none, never over "
@@ -74,10 +77,13 @@ def set_aside_damaged(data_dir: str | os.PathLike[str] | None, *, passphrase: st
     """Move the store in `data_dir`, which fails its checks, aside into a folder of its own there, unchanged, and
     return what its files say of it (starting_over.OldStore, as the Family page lists it). The `passphrase` or
     `key_file` unlocks it for the checks (a wrong one is refused and logged, as at any unlock); a store that does
-    not open as a store needs neither. Refused, nothing moved: NOT_DAMAGED; a store another program has open."""
+    not open as a store needs neither. Refused, nothing moved: NOT_DAMAGED; SECRET_NEEDED; a store another program
+    has open."""
     data_dir = resolve_data_dir(data_dir)
     try:
         with FamilyStore.open(data_dir) as store:
+            if passphrase is None and key_file is None:
+                raise StoreError(SECRET_NEEDED.format(data_dir=data_dir))
             store.unlock(passphrase, key_file=key_file)
             store.require_intact()
     except (StoreDamagedError, StoreCorruptError):

@@ -21,11 +21,13 @@ refused before it is tried. The path is logged nowhere; the error shown names it
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
 
-from fer_core.store import WrongPassphraseError
+from fer_core.store import StoreCorruptError, StoreDamagedError, WrongPassphraseError
 from unveil.app import forgotten, new_passphrase, peer
 from unveil.app import widgets as _ui
 from unveil.app.typed_paths import full_path
@@ -56,6 +58,25 @@ BOTH_GIVEN = "Give the passphrase or the key file's path, not both: nothing was 
 NO_KEY_FILE_GIVEN = "give the key file's full path on this computer; nothing was tried"
 NOT_A_FULL_PATH = ("{path} is not a full path: give the key file's path from the top of this computer's folders "
                    "(starting with / or ~); nothing was tried")
+
+
+# What the checks found when this session last met a damaged store (at unlock, or reading what unlocks it), for
+# unveil.app.damaged to list with what to do; dropped when the store is set aside or the session unlocks one.
+DAMAGE_MET = "unveil_damage_met"
+
+
+@contextlib.contextmanager
+def noting_damage() -> Iterator[None]:
+    """Keep what a StoreDamagedError (every problem its checks found) or a StoreCorruptError (files that do not open as
+    a store) raised inside says, under DAMAGE_MET, and let it go on to the page's friendly_errors."""
+    try:
+        yield
+    except StoreDamagedError as exc:
+        st.session_state[DAMAGE_MET] = exc.problems
+        raise
+    except StoreCorruptError as exc:
+        st.session_state[DAMAGE_MET] = [str(exc)]
+        raise
 
 
 def key_file_path(typed: str) -> Path:
@@ -94,7 +115,7 @@ def _unlock(passphrase: str, typed: str, *, with_key_file: bool) -> None:
     if with_key_file and passphrase:
         st.error(BOTH_GIVEN)
         return
-    with _ui.friendly_errors("Unlocking the store"):
+    with _ui.friendly_errors("Unlocking the store"), noting_damage():
         if with_key_file:
             path = key_file_path(typed)
             with st.spinner("Checking the key file..."):
@@ -106,4 +127,5 @@ def _unlock(passphrase: str, typed: str, *, with_key_file: bool) -> None:
                 except WrongPassphraseError:
                     forgotten.count_wrong_passphrase()
                     raise
+        st.session_state.pop(DAMAGE_MET, None)
         st.rerun()

@@ -511,6 +511,16 @@ def start_over(passphrase: str, *, key_file_lost: bool):
     return done
 
 
+def restore(folder: Path, *, passphrase: str | None = None, key_file: Path | None = None):
+    """governance.restoring.restore of the backup in `folder` into the data folder, which holds no store; the
+    restored store is this session's, unlocked (and swept, as at every unlock). Returns what restore returns."""
+    from governance import restoring
+
+    done = restoring.restore(default_data_dir(), folder, passphrase=passphrase, key_file=key_file)
+    _opened(done.store)
+    return done
+
+
 @dataclass(frozen=True)
 class UnlockWays:
     """What can unlock the data folder's store, read from its key slots while it is locked."""

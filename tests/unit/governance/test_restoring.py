@@ -83,6 +83,9 @@ def test_a_store_that_passes_its_checks_is_not_set_aside_and_a_wrong_passphrase_
     _sql(data_dir / DATA_FILE, "DELETE FROM consents")
     with pytest.raises(WrongPassphraseError):
         restoring.set_aside_damaged(data_dir, passphrase="a wrong guess")
+    with pytest.raises(StoreError) as err:
+        restoring.set_aside_damaged(data_dir)
+    assert str(err.value) == restoring.SECRET_NEEDED.format(data_dir=data_dir)
     assert set_aside_folders(data_dir) == [] and (data_dir / DATA_FILE).is_file()
 
 

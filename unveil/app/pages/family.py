@@ -1,5 +1,6 @@
 """Family: unlock the encrypted store, enrol members with their consent, renew it or change its scope,
-withdraw consent, purge; change the passphrase (rotating the master key), back the store up, check it."""
+withdraw consent, purge; change the passphrase (rotating the master key), back the store up, check it; set a damaged
+store aside, restore a backup."""
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
@@ -12,6 +13,7 @@ from governance import access, clock, consent, enrolment, erasure, family
 from unveil.app import (
     alt_text,
     backups,
+    damaged,
     forgotten,
     member_account,
     new_passphrase,
@@ -44,6 +46,8 @@ st.caption(app_enrolment.FAMILY_CAPTION)
 if _ui.store() is None:
     if not _ui.store_exists():
         st.header("Create the family store")
+        if FLASH in st.session_state:  # a damaged store just set aside
+            st.success(shown(st.session_state.pop(FLASH)))
         forgotten.set_aside_stores(destroyable=False)
         # The rules come before the first try: the length, and that nothing can bring a lost passphrase back.
         st.write(app_enrolment.CREATE_STORE_INTRO.format(minimum=MIN_PASSPHRASE_CHARS))
@@ -58,13 +62,15 @@ if _ui.store() is None:
                     with _ui.friendly_errors("Creating the store"), st.spinner("Deriving the key..."):
                         _ui.create_store(first)
                         st.rerun()
+        damaged.restore_form(FLASH)
     else:
         st.header("Unlock the family store")
         forgotten.set_aside_stores(destroyable=False)
         ways = _ui.UnlockWays(passphrase=True, key_file=False)  # what an unreadable store's error leaves to try
-        with _ui.friendly_errors("Reading what unlocks the store"):
+        with _ui.friendly_errors("Reading what unlocks the store"), unlocking.noting_damage():
             ways = _ui.unlock_ways()
         unlocking.unlock_form(ways)
+        damaged.what_to_do(ways, FLASH)
         how = unlocking.key_file_how(ways)
         forgotten.wrong_passphrase_hint(how)
         forgotten.start_over_form(FLASH, has_passphrase=ways.passphrase, key_file_how=how)
