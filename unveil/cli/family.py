@@ -21,7 +21,7 @@ from fer_core.store import (
     create_key_file,
     resolve_data_dir,
 )
-from governance import access, backup, checking, erasure, family, starting_over
+from governance import access, backup, checking, erasure, family, restoring, starting_over
 from governance.consent import (
     MAX_CONSENT_DAYS,
     SCOPES,
@@ -42,6 +42,7 @@ from unveil.cli._store_args import (
     open_locked,
     open_unlocked,
     read_new_passphrase,
+    read_passphrase,
     reports_errors,
 )
 from unveil.cli._terminal import padded, shown
@@ -143,6 +144,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_arguments(back_up)
     back_up.add_argument("folder", type=Path, help="a folder that does not exist yet (its parent must), e.g. on a USB disk")
     back_up.set_defaults(handler=_backup)
+
+    restore = commands.add_parser(
+        "restore", help="copy a backup (unveil family backup) into a data folder that holds no store, once it opens "
+                        "with the passphrase or key file of its day and passes the store's checks")
+    add_store_arguments(restore)
+    restore.add_argument("folder", type=Path, help="the backup's folder (holding unveil.db and keys.db); only read")
+    restore.set_defaults(handler=_restore)
+
+    damaged = commands.add_parser(
+        "set-aside-damaged", help="move a store that fails its checks, unchanged, into a folder of its own in the data "
+                                  "folder (nothing is deleted), so that a backup can be restored there")
+    add_store_arguments(damaged)
+    damaged.set_defaults(handler=_set_aside_damaged)
 
     start = commands.add_parser(
         "start-over", help="the passphrase is forgotten and no key file opens the store: set it aside unopened in the "
@@ -510,6 +524,32 @@ def _backup(args: argparse.Namespace) -> int:
         done = backup.back_up(store, args.folder)
     print(BACKUP_DONE.format(path=done.path, **done.counts))
     print(f"note: {backup.BACKUP_REACH}", file=sys.stderr)
+    return 0
+
+
+RESTORE_DONE = ("restored the backup in {folder} into {data_dir}, checked: {people} member(s), {embeddings} "
+                "embedding(s), {thumbnails} thumbnail(s), {consents} consent record(s), {analyses} kept result(s); its "
+                "audit log records it (entry {seq})")
+SET_ASIDE_DAMAGED_DONE = ("the damaged store was set aside, unchanged, in {folder}; {data_dir} holds no store now: "
+                          "restore a backup there (unveil family restore FOLDER), or make a new store (unveil family init)")
+
+
+def _secret(args: argparse.Namespace) -> dict[str, str]:
+    return {"key_file": args.key_file} if args.key_file else {"passphrase": read_passphrase()}
+
+
+@reports_errors
+def _restore(args: argparse.Namespace) -> int:
+    done = restoring.restore(args.data_dir, args.folder.expanduser(), **_secret(args))
+    with done.store as store:
+        print(RESTORE_DONE.format(folder=args.folder, data_dir=store.data_dir, seq=done.audit_seq, **done.counts))
+    return 0
+
+
+@reports_errors
+def _set_aside_damaged(args: argparse.Namespace) -> int:
+    old = restoring.set_aside_damaged(args.data_dir, **_secret(args))
+    print(SET_ASIDE_DAMAGED_DONE.format(folder=shlex.quote(str(old.folder)), data_dir=old.folder.parent))
     return 0
 
 
