@@ -102,3 +102,24 @@ def test_a_store_that_does_not_open_as_one_is_set_aside_from_the_app(app_env, fa
     (folder,) = set_aside_folders(app_env)
     assert at.header[0].value == "Create the family store"
     assert [s.value for s in at.success] == [shown(damaged.SET_ASIDE_DONE.format(folder=folder))]
+
+
+def test_what_the_checks_found_is_not_said_again_once_another_store_is_open(app_env, family_store_dir):
+    shutil.copytree(family_store_dir, app_env)
+    with contextlib.closing(sqlite3.connect(app_env / DATA_FILE, isolation_level=None)) as conn:
+        conn.execute("DELETE FROM consents")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
+        "unveil/app/pages/family.py").run()
+    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
+    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    assert damaged.WHAT_TO_DO in [w.value for w in at.warning]
+    new = "a new passphrase, written down this time"  # the household starts over instead (it is not refused)
+    at.checkbox(key="start_over_0_sure").check()
+    at.text_input(key="start_over_0_typed").input("start over")
+    at.text_input(key="start_over_0_new").input(new)
+    at.text_input(key="start_over_0_again").input(new)
+    at.button(key="FormSubmitter:start_over_0-Set this store aside and start over").click().run()
+    assert not at.exception and not at.error
+    at.button(key="sidebar_lock").click().run()
+    assert at.header[0].value == "Unlock the family store"
+    assert damaged.WHAT_TO_DO not in [w.value for w in at.warning]
