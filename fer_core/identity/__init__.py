@@ -11,11 +11,12 @@ Storing embeddings (encrypted) and consent belong to the family store, not to th
 """
 from fer_core.identity._enrollment import Detector, embed_enrollment_photos
 from fer_core.identity._errors import EnrollmentError, IdentityError
-from fer_core.identity._gallery import Gallery, GalleryEntryLike, Match
+from fer_core.identity._gallery import AMBIGUOUS, Gallery, GalleryEntryLike, Match
 from fer_core.identity._metadata import IdentityContract, identity_metadata, parse_identity_metadata
 from fer_core.identity._model import EMBED_BATCH, EmbeddingModel, load_embedding_model, pairwise_distances
 
 __all__ = [
+    "AMBIGUOUS",
     "EMBED_BATCH",
     "Detector",
     "EmbeddingModel",

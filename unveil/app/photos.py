@@ -14,6 +14,7 @@ from PIL import Image
 
 from fer_core import ImageError, load_image
 from fer_core.analyzer import GalleryLike, identify
+from fer_core.identity import AMBIGUOUS, Match
 from fer_core.render import DISPLAY_JPEG_QUALITY, DISPLAY_MAX_SIDE, FaceLike, annotate, display_copy, draw, png_bytes
 
 
@@ -25,6 +26,22 @@ def names_not_checked(*, store_unlocked: bool, store_exists: bool = True) -> str
     if not store_exists:
         return "Names are not checked: there is no family store yet. Create it on the Family page to name members."
     return "Names are not checked: unlock the family store (Family page) to recognise members."
+
+
+# Said under a face that the family gallery found about as close to two members (fer_core.identity.Gallery's margin),
+# which it calls "unknown" rather than pick one: otherwise that "unknown" reads as nobody close, and a household with
+# twins enrolled, or one person enrolled twice by an older version (then mostly named as neither: 23 of 32 probes,
+# governance.family.LOOKS_ENROLLED), is not told why they are not named. Neither member is named: the nearest is the
+# guess the gallery refused to make, so showing it would put on the page a name the face may not have.
+NOT_NAMED_AMBIGUOUS = ("Not named: this face is about as close to two members, and a wrong name is worse than none. "
+                       "Members who look alike (twins) are often not told apart; if two members are one person "
+                       "enrolled twice, erase one of them on the Family page.")
+
+
+def not_named_why(match: Match | None) -> str | None:
+    """NOT_NAMED_AMBIGUOUS for a face the family gallery did not name because it is about as close to two members
+    (fer_core.identity.AMBIGUOUS); None for any other face (named, nobody close enough, or no gallery consulted)."""
+    return NOT_NAMED_AMBIGUOUS if match is not None and match.reason == AMBIGUOUS else None
 
 
 @dataclass

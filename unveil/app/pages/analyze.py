@@ -98,6 +98,8 @@ for index in shown_page:
         for number, face in enumerate(result.faces, start=1):
             who = f" · **{shown(face.identity or render.UNKNOWN)}**" if result.recognition else ""
             st.markdown(f"**Face {number}**: {face.emotion} ({face.emotion_probs[face.emotion]:.0%}){who}")
+            if why := photos.not_named_why(face.match):
+                st.caption(why)
             probs = pd.DataFrame({"emotion": list(face.emotion_probs), "probability": list(face.emotion_probs.values())})
             st.vega_lite_chart(probs, {**PROBABILITY_BARS, "description": alt_text.probabilities(number, face.emotion_probs)},
                                height=150)
