@@ -12,7 +12,8 @@ probes are named again. Prints how the probes were named: under the first name, 
 
 Then enrolment's check (governance.family.enrolled_lookalike), against the 16 enrolled from 0001-0003: how many of the
 second enrolments (0004-0006) it refuses as looking like the person they are, and how many of the 50 people never
-enrolled (_unknown/, one photo each) it refuses as looking like a member.
+enrolled (_unknown/, one photo each) it refuses as looking like a member; and how the 16 name those 50 (the Gallery's
+reasons: a stranger about as close to two members is "ambiguous").
 """
 from __future__ import annotations
 
@@ -74,8 +75,13 @@ def main() -> None:
     caught = Counter(_refused_as(members, second[f"{p.name} (again)"], p.name) for p in people)
     print("enrolment's check, the 2nd enrolment:", dict(caught))
     strangers = sorted((args.faces_dir / "_unknown").glob("*.jpg"))
-    refused = Counter(_refused_as(members, _photo_embeddings(model, detect, [path]), None) for path in strangers)
+    faces = [_photo_embeddings(model, detect, [path]) for path in strangers]
+    refused = Counter(_refused_as(members, rows, None) for rows in faces)
     print(f"enrolment's check, {len(strangers)} people never enrolled:", dict(refused))
+    # How often a face is "unknown" for being about as close to two members when no one is enrolled twice: the
+    # Analyze page says so of such a face (unveil.app.photos.NOT_NAMED_AMBIGUOUS).
+    named = Counter(members.identify(row).reason for rows in faces for row in rows)
+    print(f"{len(strangers)} people never enrolled, named against the 16:", dict(named))
 
 
 def _refused_as(members: Gallery, embeddings: np.ndarray, person: str | None) -> str:
