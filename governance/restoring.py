@@ -30,7 +30,6 @@ from fer_core.store import (
     StoreCorruptError,
     StoreDamagedError,
     StoreError,
-    StoreExistsError,
     StoreFolderError,
     StoreFolderExposedError,
     WrongPassphraseError,
@@ -38,6 +37,7 @@ from fer_core.store import (
     others_can_write,
     owner_only,
     place_new_file,
+    remove_made_folders,
     resolve_data_dir,
     set_aside_store,
 )
@@ -55,7 +55,7 @@ SECRET_NEEDED = ("the store in {data_dir} opens, so checking it needs its passph
 STORE_THERE = ("{data_dir} holds a store (or files of one): a backup is restored only where there is none, never over "
                "one. Set a damaged store aside first; nothing was restored")
 NOT_A_BACKUP = "{folder} holds no backup of the family store (unveil.db and keys.db); nothing was restored"
-NOT_READ = "the backup in {folder} could not be read ({detail}); nothing was restored"
+NOT_COPIED = "the backup in {folder} could not be copied into {data_dir} ({detail}); nothing was restored"
 BACKUP_NOT_OPENED = ("the {secret} given does not open the backup in {folder}: give the one that opened the store on "
                      "the day the backup was made; nothing was restored")
 BACKUP_FAILS_CHECKS = ("the backup in {folder} fails the store's checks ({count} problem(s); first: {first}): restore "
@@ -100,17 +100,37 @@ def restore(data_dir: str | os.PathLike[str] | None, backup_folder: str | os.Pat
     with the `passphrase` or `key_file` given (BACKUP_NOT_OPENED) and passes FamilyStore.require_intact's checks
     (BACKUP_FAILS_CHECKS); its log records RESTORED_EVENT with its counts. Returns it unlocked. The copy is made and
     checked in a hidden folder in `data_dir` and its files placed there only once it passed, so a refusal or a crash
-    leaves no store behind."""
+    leaves no store behind (nor the folders made for it)."""
     data_dir, backup_folder = resolve_data_dir(data_dir), Path(backup_folder)
     if any(os.path.lexists(data_dir / name) for name in _STORE_FILES):
-        raise StoreExistsError(data_dir) if (data_dir / DATA_FILE).exists() else StoreError(
-            STORE_THERE.format(data_dir=data_dir))
+        raise StoreError(STORE_THERE.format(data_dir=data_dir))
     if not all((backup_folder / name).is_file() for name in (DATA_FILE, KEYS_FILE)):
         raise StoreError(NOT_A_BACKUP.format(folder=backup_folder))
     if (exposed := others_can_write(data_dir)) is not None:  # as for a new store (FamilyStore.create)
         raise StoreFolderExposedError(data_dir, exposed.folder, exposed.mode, exposed.fix)
     try:
-        make_private_folders(data_dir)
+        made = make_private_folders(data_dir)
+    except OSError as exc:
+        raise StoreFolderError(data_dir, exc.strerror or type(exc).__name__) from None
+    try:
+        counts, seq = _placed(data_dir, backup_folder, passphrase, key_file)
+    except BaseException:
+        remove_made_folders(made)
+        raise
+    store = FamilyStore.open(data_dir)
+    try:
+        store.unlock(passphrase, key_file=key_file)
+    except BaseException:
+        store.close()
+        raise
+    return Restored(store, counts, seq)
+
+
+def _placed(data_dir: Path, backup_folder: Path, passphrase: str | None,
+            key_file: str | os.PathLike[str] | None) -> tuple[dict[str, int], int]:
+    """The backup copied into a hidden folder in `data_dir`, checked (_checked) and its two files placed in
+    `data_dir`, never over a file there; the hidden folder removed whatever happens."""
+    try:
         staging = Path(tempfile.mkdtemp(prefix=".unveil-restore-partial-", dir=data_dir))
     except OSError as exc:
         raise StoreFolderError(data_dir, exc.strerror or type(exc).__name__) from None
@@ -120,28 +140,23 @@ def restore(data_dir: str | os.PathLike[str] | None, backup_folder: str | os.Pat
                 with open(backup_folder / name, "rb") as source, open(staging / name, "xb", opener=owner_only) as copy:
                     shutil.copyfileobj(source, copy)
             except OSError as exc:
-                raise StoreError(NOT_READ.format(folder=backup_folder, detail=exc.strerror or type(exc).__name__)) from None
+                raise StoreError(NOT_COPIED.format(folder=backup_folder, data_dir=data_dir,
+                                                   detail=exc.strerror or type(exc).__name__)) from None
         counts, seq = _checked(staging, backup_folder, passphrase, key_file)
         try:
             place_new_file(staging / DATA_FILE, data_dir / DATA_FILE)
-        except FileExistsError:
-            raise StoreExistsError(data_dir) from None
+        except FileExistsError:  # a store made meanwhile (another tab)
+            raise StoreError(STORE_THERE.format(data_dir=data_dir)) from None
         try:
             place_new_file(staging / KEYS_FILE, data_dir / KEYS_FILE)
         except FileExistsError:  # a keys.db appeared meanwhile: not ours to replace, and the copy is not whole
             (data_dir / DATA_FILE).unlink()
             raise StoreError(STORE_THERE.format(data_dir=data_dir)) from None
+        return counts, seq
     finally:
         for leftover in staging.iterdir():
             leftover.unlink()
         staging.rmdir()
-    store = FamilyStore.open(data_dir)
-    try:
-        store.unlock(passphrase, key_file=key_file)
-    except BaseException:
-        store.close()
-        raise
-    return Restored(store, counts, seq)
 
 
 def _checked(copy_dir: Path, backup_folder: Path, passphrase: str | None,
