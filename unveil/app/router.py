@@ -47,6 +47,7 @@ def run() -> None:
         st.Page(_PAGES / "governance.py", title="Governance", icon=":material/policy:"),
         st.Page(_PAGES / "explain.py", title="Explain", icon=":material/insights:"),
     ])
+    widgets.idle_lock_check()  # before anything uses the store: one left idle is locked, not used again
     widgets.sweep_if_due()
     widgets.sidebar_status()
     widgets.new_session_notice()

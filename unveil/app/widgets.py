@@ -20,7 +20,7 @@ from fer_core.store import DATA_FILE, FamilyStore, default_data_dir, others_can_
 from governance import consent, enrolment, family, retention
 from governance.scheduled_sweeps import ScheduledSweeps
 from unveil.app import consents as app_consents
-from unveil.app import photos, tables
+from unveil.app import idle_lock, photos, tables
 from unveil.app import session as app_session
 from unveil.app.enrolment import CameraShots, user_zone
 from unveil.app.live import LiveOverlay
@@ -53,6 +53,8 @@ _GALLERY = "unveil_gallery"
 _GALLERY_GENERATION = "unveil_gallery_generation"
 # The unveil.app.live.LiveOverlay the Live page's latest run made, retired by its next run and by locking the store
 LIVE_OVERLAY = "unveil_live_overlay"
+# Why the idle lock (unveil.app.idle_lock) locked this session's store: said above its pages until it is unlocked again
+IDLE_LOCKED = "unveil_idle_locked"
 
 
 @st.cache_resource(show_spinner="Loading the models (once per app start)...")
@@ -160,7 +162,15 @@ def sidebar_status() -> None:
             st.success("Family store unlocked", icon=":material/lock_open:")
             if st.button("Lock the store", key="sidebar_lock"):
                 lock_store()
+                if (session_id := _session_id()) is not None:
+                    idle_locks().lock_all(but=session_id)
                 st.rerun()
+            minutes, problem = idle_minutes()
+            st.caption(idle_lock.NEVER_LOCKS_ITSELF.format(setting=idle_lock.SETTING) if minutes is None
+                       else idle_lock.LOCKS_ITSELF.format(minutes=minutes))
+            if problem:
+                st.warning(problem, icon=":material/warning:")
+            _locked_meanwhile()
         elif store_exists():
             st.info("Family store locked: faces are not named. Unlock it on the Family page.",
                     icon=":material/lock:")
@@ -185,6 +195,83 @@ def lock_store() -> None:
     st.session_state.pop(SCHEDULED_SWEEPS, None)
     st.session_state.pop(_ENROL_SHOTS, None)
     live_overlay_made(None)  # its tracker may hold the gallery
+
+
+def _session_id() -> str | None:
+    """This browser session's id, or None outside a script run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return None if context is None else context.session_id
+
+
+def _tab_connected(session_id: str) -> bool:
+    """Whether the session's tab is connected to the server now (its WebSocket open)."""
+    from streamlit.runtime import Runtime
+
+    # AppTest runs the pages with no server: its session is the test's, connected while it runs.
+    return not Runtime.exists() or Runtime.instance().is_active_session(session_id)
+
+
+def idle_minutes() -> tuple[int | None, str | None]:
+    """The idle lock's period in minutes (None: off) and what is wrong with its setting (None: nothing); a setting
+    that is not a period gives the default, which locks, rather than never."""
+    try:
+        return idle_lock.minutes_set(), None
+    except idle_lock.IdleLockSettingError as exc:
+        return idle_lock.DEFAULT_MINUTES, str(exc)
+
+
+@st.cache_resource(show_spinner=False)
+def _process_idle_locks() -> idle_lock.IdleLocks:
+    minutes = idle_minutes()[0]
+    locks = idle_lock.IdleLocks(after_s=None if minutes is None else minutes * 60.0, connected=_tab_connected)
+    locks.start()
+    return locks
+
+
+def idle_locks() -> idle_lock.IdleLocks:
+    """The idle locks of every session of this server (unveil.app.idle_lock), checked by a thread started with them."""
+    return _process_idle_locks()
+
+
+def idle_lock_check() -> None:
+    """At the start of each page run: this session's store is locked first if the idle lock says it is due, and
+    when the idle lock locked it since the last run, what lock_store drops goes too and why is said above the page
+    until the store is unlocked again; otherwise the store counts as used now."""
+    session_id = _session_id()
+    if session_id is None:
+        return
+    why = idle_locks().used(session_id, store())
+    if why is not None:
+        _locked_by_idle_lock(why)
+    if store() is None and st.session_state.get(IDLE_LOCKED):
+        st.warning(st.session_state[IDLE_LOCKED], icon=":material/lock_clock:")
+
+
+def still_in_use() -> None:
+    """The Live page's stream plays (a kiosk may show it for days): the store counts as used now. When it was locked
+    meanwhile (in another tab), the page runs again, locked."""
+    session_id = _session_id()
+    why = None if session_id is None else idle_locks().used(session_id, store())
+    if why is not None:
+        _locked_by_idle_lock(why)
+        st.rerun()
+
+
+def _locked_by_idle_lock(why: str) -> None:
+    lock_store()
+    st.session_state[IDLE_LOCKED] = why
+
+
+@st.fragment(run_every=idle_lock.CHECK_EVERY_S)
+def _locked_meanwhile() -> None:
+    """Every CHECK_EVERY_S while a page shows the store unlocked: when the idle lock locked it since, the whole page
+    runs again (idle_lock_check), so that what it showed of the members leaves the screen. Draws nothing, and is not
+    a use of the store."""
+    session_id = _session_id()
+    if session_id is not None and idle_locks().locked_why(session_id):
+        st.rerun()
 
 
 def live_overlay_made(overlay: LiveOverlay | None) -> None:
@@ -394,6 +481,9 @@ def _opened(new_store: FamilyStore) -> None:
         new_store.close()
         raise
     st.session_state[STORE] = new_store
+    st.session_state.pop(IDLE_LOCKED, None)
+    if (session_id := _session_id()) is not None:
+        idle_locks().used(session_id, new_store)  # its idle period starts now
     _kept_sweep(report)
     st.session_state[SCHEDULED_SWEEPS] = ScheduledSweeps(new_store, swept_at=datetime.fromisoformat(report.ran_at).timestamp())
 

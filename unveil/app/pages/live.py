@@ -2,7 +2,7 @@
 import streamlit as st
 
 from fer_core.live import LiveTracker
-from unveil.app import live, photos
+from unveil.app import idle_lock, live, photos
 from unveil.app import widgets as _ui
 from unveil.app.session import plural
 from unveil.app.text import shown
@@ -55,6 +55,8 @@ _ui.live_overlay_made(overlay)
 if not overlay.recognition:
     st.info(photos.names_not_checked(store_unlocked=_ui.store() is not None,
                                      store_exists=_ui.store_exists()))
+elif (minutes := _ui.idle_minutes()[0]) is not None:
+    st.caption(idle_lock.LIVE_KEEPS_UNLOCKED.format(minutes=minutes))
 status = st.empty()
 if not stream.state.playing:
     live.give_back_freed_memory()  # what a stream that stopped freed (its worker is stopped in webrtc_streamer)
@@ -64,6 +66,7 @@ def _shown() -> None:
     now = overlay.stats()
     faces = "; ".join(f"{n}. {shown(label)}" for n, label in enumerate(now.labels, start=1)) or "no face"
     status.markdown(f"**{now.frames_per_s:.1f} frames/s** · {plural(now.frames, 'frame')} analysed · {faces}")
+    _ui.still_in_use()  # a kiosk: the idle lock waits for the stream to stop
     _ui.sweep_if_due()  # a stream may play for days
 
 

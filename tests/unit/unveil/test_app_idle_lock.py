@@ -1,0 +1,164 @@
+"""unveil.app.idle_lock: a session's store is locked after the idle period without a page run, or a minute after its
+tab is seen closed; a playing stream (a page run's use) keeps it; "Lock the store" locks every session's. The clock is
+a fake one: nothing sleeps."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.store import FakeClock
+from unveil.app import idle_lock
+from unveil.app.idle_lock import IdleLocks
+
+MINUTE = 60.0
+
+
+class Store:
+    """What IdleLocks uses of a FamilyStore: whether it holds its keys, and lock(), which drops them."""
+
+    def __init__(self) -> None:
+        self.is_unlocked = True
+
+    def lock(self) -> None:
+        self.is_unlocked = False
+
+
+def _locks(clock: FakeClock, *, minutes: float | None = 15, closed: set[str] = frozenset()) -> IdleLocks:
+    return IdleLocks(after_s=None if minutes is None else minutes * MINUTE,
+                     connected=lambda session: session not in closed, clock=clock)
+
+
+def test_a_store_left_alone_for_the_period_is_locked_by_the_check_and_its_session_told_why_once():
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock)
+    assert locks.used("tab", store) is None
+    clock.now += 15 * MINUTE - 1
+    locks.check()
+    assert store.is_unlocked
+    clock.now += 1
+    locks.check()
+    assert not store.is_unlocked
+    why = idle_lock.LOCKED_IDLE.format(minutes=15, setting="UNVEIL_APP_LOCK_AFTER_MINUTES")
+    assert locks.locked_why("tab") == why  # asked by the page's periodic fragment: not taken
+    assert locks.used("tab", None) == why
+    assert locks.used("tab", None) is None
+
+
+def test_each_page_run_starts_the_period_again():
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock)
+    locks.used("tab", store)
+    for _ in range(10):
+        clock.now += 14 * MINUTE
+        assert locks.used("tab", store) is None
+        locks.check()
+    assert store.is_unlocked
+
+
+def test_a_page_run_after_the_period_locks_before_the_thread_has_checked():
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock)
+    locks.used("tab", store)
+    clock.now += 16 * MINUTE
+    assert locks.used("tab", store) == idle_lock.LOCKED_IDLE.format(minutes=15, setting=idle_lock.SETTING)
+    assert not store.is_unlocked
+
+
+def test_a_laptop_asleep_overnight_is_locked_at_the_first_check_after_it_wakes():
+    """The wall clock moves on while the machine sleeps (a monotonic clock would not, on Linux)."""
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock)
+    locks.used("tab", store)
+    clock.advance(days=0.4)
+    locks.check()
+    assert not store.is_unlocked
+
+
+def test_a_closed_tab_is_locked_a_minute_after_it_is_seen_closed_whatever_the_period():
+    clock, store, closed = FakeClock(), Store(), set()
+    locks = _locks(clock, minutes=None, closed=closed)
+    locks.used("tab", store)
+    closed.add("tab")
+    locks.check()  # first seen closed
+    clock.now += idle_lock.DISCONNECTED_S - 1
+    locks.check()
+    assert store.is_unlocked  # a WebSocket back within the minute resumes its session unlocked
+    clock.now += 1
+    locks.check()
+    assert not store.is_unlocked
+    assert locks.used("tab", None) == idle_lock.LOCKED_CLOSED
+
+
+def test_a_tab_that_reconnects_within_the_minute_starts_the_minute_again_when_it_drops_next():
+    clock, store, closed = FakeClock(), Store(), {"tab"}
+    locks = _locks(clock, minutes=None, closed=closed)
+    locks.used("tab", store)
+    locks.check()
+    clock.now += 50
+    closed.clear()
+    locks.check()
+    closed.add("tab")
+    clock.now += 50
+    locks.check()
+    assert store.is_unlocked
+
+
+def test_off_never_locks_an_open_tab():
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock, minutes=None)
+    locks.used("tab", store)
+    clock.advance(days=30)
+    locks.check()
+    assert store.is_unlocked
+
+
+def test_lock_the_store_locks_every_other_session_and_says_so_there():
+    clock, mine, other, third = FakeClock(), Store(), Store(), Store()
+    locks = _locks(clock)
+    locks.used("mine", mine)
+    locks.used("other", other)
+    locks.used("third", third)
+    mine.lock()  # widgets.lock_store, in the session clicked
+    locks.lock_all(but="mine")
+    assert not other.is_unlocked and not third.is_unlocked
+    assert locks.used("other", None) == idle_lock.LOCKED_ELSEWHERE
+    assert locks.used("mine", None) is None
+
+
+def test_a_store_unlocked_again_after_the_lock_is_held_from_then_on():
+    clock, first, second = FakeClock(), Store(), Store()
+    locks = _locks(clock)
+    locks.used("tab", first)
+    clock.now += 15 * MINUTE
+    locks.check()
+    assert locks.used("tab", second) == idle_lock.LOCKED_IDLE.format(minutes=15, setting=idle_lock.SETTING)
+    clock.now += 14 * MINUTE
+    locks.check()
+    assert second.is_unlocked
+    clock.now += MINUTE
+    locks.check()
+    assert not second.is_unlocked
+
+
+def test_a_store_locked_by_its_session_is_let_go():
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock)
+    locks.used("tab", store)
+    store.lock()  # "Lock the store", or its master key replaced in another session
+    clock.now += 15 * MINUTE
+    locks.check()
+    assert locks.used("tab", None) is None
+
+
+@pytest.mark.parametrize(("value", "minutes"), [(None, 15), ("", 15), ("5", 5), (" 60 ", 60), ("0", None),
+                                                ("off", None), ("OFF", None)])
+def test_the_setting(value, minutes):
+    environ = {} if value is None else {idle_lock.SETTING: value}
+    assert idle_lock.minutes_set(environ) == minutes
+
+
+@pytest.mark.parametrize("value", ["15m", "-5", "1.5", "never", "١٥"])
+def test_a_setting_that_is_not_minutes_is_refused_with_what_applies(value):
+    with pytest.raises(idle_lock.IdleLockSettingError) as raised:
+        idle_lock.minutes_set({idle_lock.SETTING: value})
+    assert str(raised.value) == (f"UNVEIL_APP_LOCK_AFTER_MINUTES={value!r} is not a number of minutes (a whole number "
+                                 "from 1, or 0 or off for never): the store is locked after 15 minutes without use")

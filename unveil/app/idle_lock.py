@@ -1,0 +1,164 @@
+"""The app's idle lock: a session's unlocked family store is locked again when nobody uses it, as a password manager
+locks itself, without Streamlit (unveil.app.widgets is the glue).
+
+A session's keys were dropped only by "Lock the store": a tab left open and unlocked stayed so for days, and one
+closed kept them in the server's memory as long as the server ran (Streamlit holds a closed tab's session for a
+reconnection and removes it only when another session disconnects, without locking its store: docs/threat_model.md
+gives the figure and benchmarks/app_session_keys.py reproduces it). So a store is locked:
+- after `after_s` without a page run of its session (UNVEIL_APP_LOCK_AFTER_MINUTES, default 15): a click, a typed
+  field sent, a page opened. The Live page's stream counts as use while it plays (the page says so): a kiosk showing
+  the camera stays unlocked, and is locked `after_s` after its stream stops;
+- DISCONNECTED_S after its tab is seen closed (its WebSocket gone: the tab or browser closed, the machine's network
+  down), whatever the idle period, also when switched off. A reload or a new tab starts a new session, locked anyway.
+
+The clock is the wall clock, not a monotonic one: on Linux the monotonic clock stops while the machine sleeps, and a
+laptop closed for a night must find its tab locked when it wakes. Locking drops the keys at once, from the thread
+that checks (IdleLocks.check); what else the session holds (results naming members, receipts) is dropped at its next
+run, which the page asks for within CHECK_EVERY_S while it is open (widgets.idle_lock_check).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fer_core import UnveilError
+from fer_core.store import FamilyStore
+
+log = logging.getLogger("unveil.app")
+
+SETTING = "UNVEIL_APP_LOCK_AFTER_MINUTES"
+DEFAULT_MINUTES = 15
+# How long a closed tab's store stays unlocked: a WebSocket dropped for a moment (a server busy, a tunnel to a
+# Raspberry Pi reconnecting) resumes its session unlocked within it.
+DISCONNECTED_S = 60.0
+# How often the server looks for stores to lock, and an open page asks whether its own was.
+CHECK_EVERY_S = 30.0
+
+BAD_SETTING = ("{setting}={value!r} is not a number of minutes (a whole number from 1, or 0 or off for never): the "
+               "store is locked after {default} minutes without use")
+# Why a session's store was locked, said on its pages until it is unlocked again.
+LOCKED_IDLE = ("The family store was locked after {minutes} minutes without use ({setting}), and what this session "
+               "showed of its members was dropped. Unlock it on the Family page to go on.")
+LOCKED_CLOSED = ("The family store was locked because this tab lost its connection to the app (closed, or the "
+                 "machine asleep or offline). Unlock it on the Family page to go on.")
+LOCKED_ELSEWHERE = ("The family store was locked in another tab of this app (its \"Lock the store\" locks every tab), "
+                    "and what this session showed of its members was dropped. Unlock it on the Family page to go on.")
+# Under the sidebar's "Lock the store", and on the Live page while its stream plays.
+LOCKS_ITSELF = "Locks itself after {minutes} minutes without use, and in every tab of this app when clicked."
+NEVER_LOCKS_ITSELF = ("Never locks itself ({setting} is off); locks every tab of this app when clicked.")
+LIVE_KEEPS_UNLOCKED = ("While the camera plays, the family store stays unlocked however long: the stream counts as "
+                       "use. It locks itself {minutes} minutes after the stream stops.")
+
+
+# The checking thread's own failure: the error's type only (its message may quote a store's folder).
+CHECK_FAILED = "idle lock: checking for stores to lock failed (%s); checked again in %.0f s"
+
+
+class IdleLockSettingError(UnveilError):
+    """UNVEIL_APP_LOCK_AFTER_MINUTES holds something other than a number of minutes or off."""
+
+
+def minutes_set(environ: dict[str, str] | os._Environ[str] = os.environ) -> int | None:
+    """The idle period in minutes from UNVEIL_APP_LOCK_AFTER_MINUTES (DEFAULT_MINUTES when unset or empty; None for
+    0 or "off": never). IdleLockSettingError (BAD_SETTING) for anything else."""
+    value = environ.get(SETTING, "").strip()
+    if not value:
+        return DEFAULT_MINUTES
+    if value.lower() in ("off", "0"):
+        return None
+    if value.isascii() and value.isdigit():
+        return int(value)
+    raise IdleLockSettingError(BAD_SETTING.format(setting=SETTING, value=value, default=DEFAULT_MINUTES))
+
+
+@dataclass
+class _Held:
+    store: FamilyStore
+    used_at: float  # the last page run of its session, on IdleLocks' clock
+    gone_since: float | None = None  # when its tab was first seen closed
+
+
+class IdleLocks:
+    """The unlocked stores of the app's sessions, by session id, and why each one locked was locked.
+
+    `connected(session_id)` says whether the session's tab is connected now; `clock` gives POSIX seconds (tests pass
+    a fake one). Thread-safe: the sessions' page runs and the checking thread share it."""
+
+    def __init__(self, *, after_s: float | None, connected: Callable[[str], bool],
+                 clock: Callable[[], float] = time.time) -> None:
+        self.after_s = after_s
+        self._connected, self._clock = connected, clock
+        self._held: dict[str, _Held] = {}
+        self._why: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def used(self, session_id: str, store: FamilyStore | None) -> str | None:
+        """A page run of the session, which holds `store` (None: none unlocked): its store is locked first if that
+        is due, else it counts as used now. Returns why the session's store was locked since its last run
+        (LOCKED_IDLE, LOCKED_CLOSED, LOCKED_ELSEWHERE), once; None when it was not."""
+        with self._lock:
+            now = self._clock()
+            self._lock_due(now, only=session_id)
+            why = self._why.pop(session_id, None)
+            if store is not None and store.is_unlocked:  # not the one locked: a store unlocked since
+                self._held[session_id] = _Held(store, now)
+            else:
+                self._held.pop(session_id, None)
+            return why
+
+    def locked_why(self, session_id: str) -> str | None:
+        """Why the session's store was locked since its last run, without taking it (its page asks to run again), or
+        None."""
+        with self._lock:
+            return self._why.get(session_id)
+
+    def check(self) -> None:
+        """Lock every store due: idle for `after_s`, or its tab closed for DISCONNECTED_S."""
+        with self._lock:
+            self._lock_due(self._clock())
+
+    def lock_all(self, *, but: str) -> None:
+        """"Lock the store" in session `but`: lock every other session's store too (LOCKED_ELSEWHERE)."""
+        with self._lock:
+            for session_id in [other for other in self._held if other != but]:
+                self._locked(session_id, LOCKED_ELSEWHERE)
+            self._held.pop(but, None)
+
+    def start(self, every_s: float = CHECK_EVERY_S) -> None:
+        """check() every `every_s` seconds in a daemon thread, for as long as the process runs: a store is locked
+        when due also while no page of its session runs (the tab closed, or left alone)."""
+
+        def loop() -> None:
+            while True:
+                time.sleep(every_s)
+                try:
+                    self.check()
+                except Exception as exc:  # the thread must outlive one failed check
+                    log.warning(CHECK_FAILED, type(exc).__name__, every_s)
+
+        threading.Thread(target=loop, name="unveil-idle-lock", daemon=True).start()
+
+    def _lock_due(self, now: float, *, only: str | None = None) -> None:
+        for session_id, held in list(self._held.items()):
+            if only is not None and session_id != only:
+                continue
+            if not held.store.is_unlocked:  # locked by its session, or its master key replaced elsewhere
+                del self._held[session_id]
+                continue
+            if self._connected(session_id):
+                held.gone_since = None
+            elif held.gone_since is None:
+                held.gone_since = now
+            if held.gone_since is not None and now - held.gone_since >= DISCONNECTED_S:
+                self._locked(session_id, LOCKED_CLOSED)
+            elif self.after_s is not None and now - held.used_at >= self.after_s:
+                minutes = round(self.after_s / 60)
+                self._locked(session_id, LOCKED_IDLE.format(minutes=minutes, setting=SETTING))
+
+    def _locked(self, session_id: str, why: str) -> None:
+        self._held.pop(session_id).store.lock()
+        self._why[session_id] = why
