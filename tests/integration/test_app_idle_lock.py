@@ -48,7 +48,7 @@ def test_a_tab_left_alone_for_the_period_is_locked_with_its_keys_dropped_and_say
     at = _unlocked(app_env, family_store_dir)
     held = at.session_state[widgets.STORE]
     assert _names_shown(at)
-    assert [c.value for c in at.sidebar.caption][0] == idle_lock.LOCKS_ITSELF.format(minutes=15)
+    assert [c.value for c in at.sidebar.caption][0] == idle_lock.LOCKS_ITSELF.format(period="15 minutes")
 
     locks.clock.now += 15 * MINUTE
     locks.check()  # the server's thread, while nobody touches the tab
@@ -56,7 +56,7 @@ def test_a_tab_left_alone_for_the_period_is_locked_with_its_keys_dropped_and_say
 
     at.run()  # the page's periodic check (or any click) runs it again
     assert not at.exception
-    why = idle_lock.LOCKED_IDLE.format(minutes=15, setting="UNVEIL_APP_LOCK_AFTER_MINUTES")
+    why = idle_lock.LOCKED_IDLE.format(period="15 minutes", setting="UNVEIL_APP_LOCK_AFTER_MINUTES")
     assert at.warning[0].value == why  # above the page
     assert not _names_shown(at)
     assert widgets.STORE not in at.session_state
@@ -85,7 +85,7 @@ def test_a_click_after_the_period_finds_the_store_locked_before_the_thread_has_l
     locks.clock.now += 16 * MINUTE
     at.run()
     assert not held.is_unlocked and not _names_shown(at)
-    assert at.warning[0].value == idle_lock.LOCKED_IDLE.format(minutes=15, setting=idle_lock.SETTING)
+    assert at.warning[0].value == idle_lock.LOCKED_IDLE.format(period="15 minutes", setting=idle_lock.SETTING)
 
 
 def test_lock_the_store_in_one_tab_locks_the_other_tabs(app_env, family_store_dir, locks, monkeypatch):
@@ -111,4 +111,4 @@ def test_a_setting_that_is_not_minutes_is_said_in_the_sidebar_and_the_default_ap
     at = _unlocked(app_env, family_store_dir)
     assert [w.value for w in at.sidebar.warning] == [idle_lock.BAD_SETTING.format(
         setting=idle_lock.SETTING, value="15m", default=15)]
-    assert [c.value for c in at.sidebar.caption][0] == idle_lock.LOCKS_ITSELF.format(minutes=15)
+    assert [c.value for c in at.sidebar.caption][0] == idle_lock.LOCKS_ITSELF.format(period="15 minutes")

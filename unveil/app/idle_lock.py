@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from fer_core import UnveilError
 from fer_core.store import FamilyStore
+from unveil.app.session import plural
 
 log = logging.getLogger("unveil.app")
 
@@ -40,18 +41,19 @@ CHECK_EVERY_S = 30.0
 
 BAD_SETTING = ("{setting}={value!r} is not a number of minutes (a whole number from 1, or 0 or off for never): the "
                "store is locked after {default} minutes without use")
+# {period} is "1 minute", "15 minutes" (period_text).
 # Why a session's store was locked, said on its pages until it is unlocked again.
-LOCKED_IDLE = ("The family store was locked after {minutes} minutes without use ({setting}), and what this session "
+LOCKED_IDLE = ("The family store was locked after {period} without use ({setting}), and what this session "
                "showed of its members was dropped. Unlock it on the Family page to go on.")
 LOCKED_CLOSED = ("The family store was locked because this tab lost its connection to the app (closed, or the "
                  "machine asleep or offline). Unlock it on the Family page to go on.")
 LOCKED_ELSEWHERE = ("The family store was locked in another tab of this app (its \"Lock the store\" locks every tab), "
                     "and what this session showed of its members was dropped. Unlock it on the Family page to go on.")
 # Under the sidebar's "Lock the store", and on the Live page while its stream plays.
-LOCKS_ITSELF = "Locks itself after {minutes} minutes without use, and in every tab of this app when clicked."
+LOCKS_ITSELF = "Locks itself after {period} without use, and in every tab of this app when clicked."
 NEVER_LOCKS_ITSELF = ("Never locks itself ({setting} is off); locks every tab of this app when clicked.")
 LIVE_KEEPS_UNLOCKED = ("While the camera plays, the family store stays unlocked however long: the stream counts as "
-                       "use. It locks itself {minutes} minutes after the stream stops.")
+                       "use. It locks itself {period} after the stream stops.")
 
 
 # The checking thread's own failure: the error's type only (its message may quote a store's folder).
@@ -60,6 +62,11 @@ CHECK_FAILED = "idle lock: checking for stores to lock failed (%s); checked agai
 
 class IdleLockSettingError(UnveilError):
     """UNVEIL_APP_LOCK_AFTER_MINUTES holds something other than a number of minutes or off."""
+
+
+def period_text(minutes: float) -> str:
+    """"1 minute", "15 minutes": the idle period in the page's words."""
+    return plural(round(minutes), "minute")
 
 
 def minutes_set(environ: dict[str, str] | os._Environ[str] = os.environ) -> int | None:
@@ -156,8 +163,7 @@ class IdleLocks:
             if held.gone_since is not None and now - held.gone_since >= DISCONNECTED_S:
                 self._locked(session_id, LOCKED_CLOSED)
             elif self.after_s is not None and now - held.used_at >= self.after_s:
-                minutes = round(self.after_s / 60)
-                self._locked(session_id, LOCKED_IDLE.format(minutes=minutes, setting=SETTING))
+                self._locked(session_id, LOCKED_IDLE.format(period=period_text(self.after_s / 60), setting=SETTING))
 
     def _locked(self, session_id: str, why: str) -> None:
         self._held.pop(session_id).store.lock()

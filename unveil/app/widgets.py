@@ -167,7 +167,7 @@ def sidebar_status() -> None:
                 st.rerun()
             minutes, problem = idle_minutes()
             st.caption(idle_lock.NEVER_LOCKS_ITSELF.format(setting=idle_lock.SETTING) if minutes is None
-                       else idle_lock.LOCKS_ITSELF.format(minutes=minutes))
+                       else idle_lock.LOCKS_ITSELF.format(period=idle_lock.period_text(minutes)))
             if problem:
                 st.warning(problem, icon=":material/warning:")
             _locked_meanwhile()

@@ -37,7 +37,7 @@ def test_a_store_left_alone_for_the_period_is_locked_by_the_check_and_its_sessio
     clock.now += 1
     locks.check()
     assert not store.is_unlocked
-    why = idle_lock.LOCKED_IDLE.format(minutes=15, setting="UNVEIL_APP_LOCK_AFTER_MINUTES")
+    why = idle_lock.LOCKED_IDLE.format(period="15 minutes", setting="UNVEIL_APP_LOCK_AFTER_MINUTES")
     assert locks.locked_why("tab") == why  # asked by the page's periodic fragment: not taken
     assert locks.used("tab", None) == why
     assert locks.used("tab", None) is None
@@ -59,7 +59,7 @@ def test_a_page_run_after_the_period_locks_before_the_thread_has_checked():
     locks = _locks(clock)
     locks.used("tab", store)
     clock.now += 16 * MINUTE
-    assert locks.used("tab", store) == idle_lock.LOCKED_IDLE.format(minutes=15, setting=idle_lock.SETTING)
+    assert locks.used("tab", store) == idle_lock.LOCKED_IDLE.format(period="15 minutes", setting=idle_lock.SETTING)
     assert not store.is_unlocked
 
 
@@ -130,7 +130,7 @@ def test_a_store_unlocked_again_after_the_lock_is_held_from_then_on():
     locks.used("tab", first)
     clock.now += 15 * MINUTE
     locks.check()
-    assert locks.used("tab", second) == idle_lock.LOCKED_IDLE.format(minutes=15, setting=idle_lock.SETTING)
+    assert locks.used("tab", second) == idle_lock.LOCKED_IDLE.format(period="15 minutes", setting=idle_lock.SETTING)
     clock.now += 14 * MINUTE
     locks.check()
     assert second.is_unlocked
@@ -162,3 +162,15 @@ def test_a_setting_that_is_not_minutes_is_refused_with_what_applies(value):
         idle_lock.minutes_set({idle_lock.SETTING: value})
     assert str(raised.value) == (f"UNVEIL_APP_LOCK_AFTER_MINUTES={value!r} is not a number of minutes (a whole number "
                                  "from 1, or 0 or off for never): the store is locked after 15 minutes without use")
+
+
+def test_a_period_of_one_minute_is_said_as_one():
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock, minutes=1)
+    locks.used("tab", store)
+    clock.now += MINUTE
+    locks.check()
+    assert locks.used("tab", None) == ("The family store was locked after 1 minute without use "
+                                       "(UNVEIL_APP_LOCK_AFTER_MINUTES), and what this session showed of its members "
+                                       "was dropped. Unlock it on the Family page to go on.")
+    assert idle_lock.LOCKS_ITSELF.format(period=idle_lock.period_text(1)).startswith("Locks itself after 1 minute without")

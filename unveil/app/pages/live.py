@@ -56,7 +56,7 @@ if not overlay.recognition:
     st.info(photos.names_not_checked(store_unlocked=_ui.store() is not None,
                                      store_exists=_ui.store_exists()))
 elif (minutes := _ui.idle_minutes()[0]) is not None:
-    st.caption(idle_lock.LIVE_KEEPS_UNLOCKED.format(minutes=minutes))
+    st.caption(idle_lock.LIVE_KEEPS_UNLOCKED.format(period=idle_lock.period_text(minutes)))
 status = st.empty()
 if not stream.state.playing:
     live.give_back_freed_memory()  # what a stream that stopped freed (its worker is stopped in webrtc_streamer)
