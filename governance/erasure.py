@@ -9,7 +9,8 @@ the WAL keep no old bytes.
 
 The receipt says what kinds of data went and how many records, when, and why, with a SHA-256 over
 exactly those fields. The same hash goes into the "purge" audit entry, written in the same
-transaction as the deletion, so a receipt can later be matched to the tamper-evident log.
+transaction as the deletion, so a receipt can later be matched to the tamper-evident log: governance.receipts
+checks one handed back (`unveil audit receipt FILE`, the app's Governance page).
 """
 from __future__ import annotations
 
@@ -19,13 +20,22 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from fer_core.store import FamilyStore
+from fer_core.store import AuditEntry, FamilyStore
 from governance import audit_log
 
 EVERYTHING = "everything"
 # Why data was erased. The reason is written to the audit log in clear, so it is one of these short
 # categories, never free text that could carry a name.
 REASONS = ("request", "consent withdrawn", "consent expired", "consent missing", "not seen", "everything")
+
+
+# Said in every receipt's JSON (not part of its digest): what it speaks for, what it cannot reach, how to check it.
+ABOUT_FIELD = "about"
+ABOUT = ("Deletion receipt of an Unveil family store: the member whose random id is the subject (a receipt holds "
+         "no name), or every member for \"everything\", was erased from that store and their data key destroyed. It "
+         "speaks for that store only: backups made before the erasure still hold what they held, and so do results "
+         "downloaded from the app, `unveil watch --jsonl` lines, MQTT messages and Home Assistant's history that named "
+         "them before it. Check it against the store with `unveil audit receipt FILE` or the app's Governance page.")
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,8 @@ class ErasureReceipt:
         return asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        """The receipt as the person gets it: its fields, and ABOUT under ABOUT_FIELD for whoever reads it later."""
+        return json.dumps({**self.to_dict(), ABOUT_FIELD: ABOUT}, indent=2, sort_keys=True)
 
 
 SCRUB_PENDING_NOTE = ("note: the erasure is committed (receipt above, also in audit entry {seq}), but old bytes, "
@@ -97,10 +108,17 @@ def erase_everything(store: FamilyStore) -> ErasureReceipt:
     return replace(receipt, storage_scrubbed=store.scrub())
 
 
+def logged_entry(store: FamilyStore, receipt: ErasureReceipt) -> AuditEntry | None:
+    """The audit entry the receipt names (audit_seq), when the receipt's fields hash to its digest and that entry
+    holds the digest; else None. Whether the log itself is intact is store.verify_audit()'s to say."""
+    if receipt_digest(receipt.subject, receipt.reason, receipt.erased_at, receipt.records) != receipt.digest:
+        return None
+    about = None if receipt.subject == EVERYTHING else receipt.subject
+    entry = next((e for e in store.audit_entries(person_id=about) if e.seq == receipt.audit_seq), None)
+    return entry if entry is not None and entry.details.get("receipt") == receipt.digest else None
+
+
 def receipt_is_logged(store: FamilyStore, receipt: ErasureReceipt) -> bool:
     """True when the receipt's fields hash to its digest, the audit entry it names holds that digest,
     and the audit chain verifies."""
-    if receipt_digest(receipt.subject, receipt.reason, receipt.erased_at, receipt.records) != receipt.digest:
-        return False
-    entry = next((e for e in store.audit_entries() if e.seq == receipt.audit_seq), None)
-    return entry is not None and entry.details.get("receipt") == receipt.digest and store.verify_audit().ok
+    return logged_entry(store, receipt) is not None and store.verify_audit().ok

@@ -2171,6 +2171,27 @@ class FamilyStore:
         counts["data_keys"] = self._keys_conn().execute("SELECT COUNT(*) FROM data_keys").fetchone()[0]
         return counts
 
+    # What traces_of counts, by the key it reports: rows of unveil.db that still hold a person's id, each row once.
+    _TRACES = {
+        "people": "SELECT COUNT(*) FROM people WHERE id = ?",
+        "manifests": "SELECT COUNT(*) FROM manifests WHERE person_id = ?",
+        **{table: f"SELECT COUNT(*) FROM {table} WHERE person_id = ?" for table in _schema.PERSON_TABLES},
+        "analyses": "SELECT COUNT(*) FROM analysis_people WHERE person_id = ?",
+        "audit_names": "SELECT COUNT(*) FROM audit WHERE person_id = ? AND name IS NOT NULL",
+    }
+
+    @_damage_is_typed
+    def traces_of(self, person_id: str) -> dict[str, int]:
+        """What the store still holds under a person's id, per kind, only kinds with rows: their row, manifest,
+        embeddings, thumbnails, consents, kept analyses naming them, audit entries still holding their sealed name,
+        and their data key in keys.db. Empty once they are erased (their audit entries keep the id itself, which the
+        hash chain covers, but no name). Works while locked: it counts rows, reading nothing sealed."""
+        with self._snapshot() as conn:
+            found = {kind: conn.execute(sql, (person_id,)).fetchone()[0] for kind, sql in self._TRACES.items()}
+        found["data_keys"] = self._keys_conn().execute("SELECT COUNT(*) FROM data_keys WHERE owner = ?",
+                                                       (person_id,)).fetchone()[0]
+        return {kind: count for kind, count in found.items() if count}
+
     def _integrity_damage(self, *, main_checked: bool = False) -> list[Damage]:
         # SQLite's integrity_check compares every table with its indexes (quick_check does not). `main_checked`:
         # unveil.db's passed on a read snapshot of the file as it still is (intact_transaction).
