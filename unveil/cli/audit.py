@@ -1,9 +1,11 @@
-"""`unveil audit verify|list`, and `unveil audit bias ...` (unveil.cli.bias adds them to this group)."""
+"""`unveil audit verify|list|receipt`, and `unveil audit bias ...` (unveil.cli.bias adds them to this group)."""
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from governance import audit_log
+from governance import audit_log, receipts
 from unveil.cli import bias
 from unveil.cli._store_args import add_store_arguments, open_locked, open_unlocked, reports_errors
 
@@ -22,6 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_arguments(listing)
     listing.add_argument("--no-unlock", action="store_true", help="do not unlock: names are not shown")
     listing.set_defaults(handler=_list)
+
+    receipt = commands.add_parser("receipt", help="check a deletion receipt against the store: its audit entry, the "
+                                                  "log intact, nothing left under its id")
+    add_store_arguments(receipt)
+    receipt.add_argument("file", metavar="FILE", help="the receipt's JSON (as `unveil family purge` prints it or the app "
+                                                      "downloads it)")
+    receipt.add_argument("--no-unlock", action="store_true",
+                         help="check without the passphrase (the audit entries' seals are then not checked)")
+    receipt.set_defaults(handler=_receipt)
 
     bias.add_bias_command(commands)
 
@@ -44,3 +55,29 @@ def _list(args: argparse.Namespace) -> int:
         for entry in audit_log.entries(store):
             print(audit_log.format_entry(entry))
     return 0
+
+
+# `unveil audit receipt`: 0 when the receipt is genuine and the store holds nothing under its id, 1 when not (the
+# lines say which check failed), 2 when FILE cannot be read or is not a receipt (nothing was opened).
+RECEIPT_UNREADABLE = "error: cannot read the receipt {path}: {reason}"
+RECEIPT_INVALID = "error: {path}: {reason}"
+
+
+@reports_errors
+def _receipt(args: argparse.Namespace) -> int:
+    # The receipt is read before the passphrase is asked for: a wrong file is said at once.
+    try:
+        text = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(RECEIPT_UNREADABLE.format(path=args.file, reason=exc.strerror or exc), file=sys.stderr)
+        return 2
+    try:
+        receipt = receipts.read(text)
+    except receipts.ReceiptError as exc:
+        print(RECEIPT_INVALID.format(path=args.file, reason=exc), file=sys.stderr)
+        return 2
+    with _open(args) as store:
+        checked = receipts.check(store, receipt)
+    for line in checked.lines():
+        print(line)
+    return 0 if checked.ok else 1
