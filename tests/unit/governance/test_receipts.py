@@ -91,7 +91,7 @@ def test_a_receipt_missing_a_field_or_with_an_extra_one_is_refused(store):
         assert str(err.value) == BAD_FIELD.format(field=field, kind=kind)
     with pytest.raises(receipts.ReceiptError) as err:
         receipts.read(json.dumps({**data, "name": "Laura Bush"}))
-    assert str(err.value) == UNKNOWN_FIELDS.format(names="'name'")
+    assert str(err.value) == UNKNOWN_FIELDS.format(count=1)  # counted: what it holds is not shown back
 
 
 @pytest.mark.parametrize("edit", ["records", "reason", "erased_at", "subject"])
