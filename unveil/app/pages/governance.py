@@ -5,7 +5,7 @@ import streamlit as st
 
 from fer_core.model_files import models_dir
 from governance import audit_log, consent, retention
-from unveil.app import bias_upload, tables
+from unveil.app import bias_upload, receipt_check, tables
 from unveil.app import widgets as _ui
 from unveil.app.enrolment import user_zone
 from unveil.app.text import shown
@@ -89,6 +89,15 @@ with audit_tab:
             total = store.counts()["audit"]
             if total > len(newest):
                 st.caption(tables.AUDIT_OLDER.format(shown=len(newest), total=total))
+        st.subheader(receipt_check.TITLE)
+        st.write(receipt_check.HOW)
+        pasted = st.text_area(receipt_check.PASTE, key="receipt_text")
+        uploaded = st.file_uploader(receipt_check.UPLOAD, type=["json"], key="receipt_file")
+        given = uploaded.getvalue() if uploaded is not None else pasted
+        if st.button(receipt_check.BUTTON, key="receipt_check", disabled=not given.strip()):
+            with _ui.friendly_errors("Checking the receipt"):
+                genuine, said = receipt_check.check(store, given)
+                (st.success if genuine else st.error)(said)
 
 # ----------------------------------------------------------------------------------- bias audit
 with bias_tab:
