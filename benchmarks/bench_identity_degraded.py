@@ -203,11 +203,26 @@ def without(gallery: Gallery, person: str) -> Gallery:
     return Gallery(people, threshold=gallery.threshold, distance=gallery.distance, margin=gallery.margin)
 
 
-def run(analyzer: FaceAnalyzer, gallery: Gallery, probes: list[Probe]) -> list[dict]:
+def labelled_probes(analyzer: FaceAnalyzer, photos: list[FacePhoto]) -> list[Probe]:
+    """Every photo with its labelled (centre) face's box as the analyzer's detector finds it on the original; a
+    photo in which it finds none is left out, and said so."""
+    probes = []
+    for photo in photos:
+        rgb = read_rgb(photo.path)
+        face = centre_face(analyzer.detector.detect(rgb), rgb.shape)
+        if face is None:
+            print(f"no face found in the original {photo.path.name}: left out")
+            continue
+        probes.append(Probe(photo, rgb, face.box))
+    return probes
+
+
+def run(analyzer: FaceAnalyzer, gallery: Gallery, probes: list[Probe],
+        conditions: dict[str, Degrade] = CONDITIONS) -> list[dict]:
     model = analyzer.identity_model
     impostor_galleries = {p: without(gallery, p) for p in gallery.person_ids}
     rows = []
-    for name, degrade in CONDITIONS.items():
+    for name, degrade in conditions.items():
         rng = np.random.default_rng(0)
         for probe in probes:
             image, truth = degrade(probe, rng)
@@ -261,12 +276,13 @@ def rate(rows: list[dict], hit: Callable[[dict], bool], weights: dict[str, np.nd
     return f"{int(hits.sum())}/{len(rows)} ({hits.mean():.0%}; {low:.0%}-{high:.0%})"
 
 
-def table(rows: list[dict], weights: dict[str, np.ndarray], threshold: float) -> None:
+def table(rows: list[dict], weights: dict[str, np.ndarray], threshold: float,
+          conditions: dict[str, Degrade] = CONDITIONS) -> None:
     near = threshold + NEAR_MISS
     print("Member probes (0005-0008), the whole household enrolled:\n")
     print("| condition | named right | named as another member | unknown | face missed |")
     print("|---|---|---|---|---|")
-    for name in CONDITIONS:
+    for name in conditions:
         known = [r for r in rows if r["condition"] == name and r["person"] and not r["enrolment"]]
         print(f"| {name} | {rate(known, lambda r: r['outcome'] == 'correct', weights)} "
               f"| {rate(known, lambda r: r['outcome'] == 'wrong', weights)} "
@@ -277,7 +293,7 @@ def table(rows: list[dict], weights: dict[str, np.ndarray], threshold: float) ->
           f"of the threshold ({near:.2f}), named or not:\n")
     print("| condition | strangers named | members named with themselves left out | all trials named | all trials near |")
     print("|---|---|---|---|---|")
-    for name in CONDITIONS:
+    for name in conditions:
         found = [r for r in rows if r["condition"] == name and r["impostor"] is not None]
         strangers = [r for r in found if not r["person"]]
         members = [r for r in found if r["person"]]
@@ -335,14 +351,7 @@ def identity_tables(args: argparse.Namespace) -> None:
     model = analyzer.identity_model
     photos = load_manifest(args.faces_dir)
     gallery = enrol(analyzer, photos)
-    probes = []
-    for photo in photos:
-        rgb = read_rgb(photo.path)
-        face = centre_face(analyzer.detector.detect(rgb), rgb.shape)
-        if face is None:
-            print(f"no face found in the original {photo.path.name}: left out")
-            continue
-        probes.append(Probe(photo, rgb, face.box))
+    probes = labelled_probes(analyzer, photos)
     print(f"{model.name}: {model.distance} distance, threshold {gallery.threshold:.2f}, margin {gallery.margin:.3f}; "
           f"{len(gallery)} members enrolled, {sum(1 for p in probes if p.photo.is_probe and p.photo.person)} member probes, "
           f"{sum(1 for p in probes if not p.photo.person)} strangers; original face boxes "
