@@ -417,6 +417,8 @@ def test_the_receipt_of_an_erasure_comes_before_the_next_member_s_erasure_form(a
 
 
 def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_member(app_env, faces_dir):
+    from unveil.app.text import shown as escaped
+
     at = _app("family")
     _two_members(at, faces_dir)
     at.switch_page("unveil/app/pages/analyze.py").run()
@@ -433,7 +435,8 @@ def test_withdrawing_consent_needs_a_tick_and_says_first_what_goes_with_the_memb
                      "- Serena Williams's name, 1 consent record, 2 face prints and 0 thumbnails\n"
                      f"- {tables.ERASED_KEY.format(name='Serena Williams')}\n"
                      "- 1 kept result naming Serena Williams, which also names Laura: a kept result is erased "
-                     "whole with anyone it names, so what it holds about Laura goes too")]
+                     "whole with anyone it names, so what it holds about Laura goes too\n"
+                     f"- {escaped(tables.OUTSIDE_THE_STORE.format(name='Serena Williams'))}")]
     button = at.button(key="erase_submit")
     assert button.label == "Withdraw consent and erase" and button.disabled
 

@@ -165,9 +165,16 @@ ERASED_KEY = ("{name}'s data key, so nothing of theirs can be read in the store 
               "holds them (delete it for the erasure to reach it)")
 
 
+# What named a member outside the store before it is erased, which erasing them cannot reach (docs/home_assistant.md:
+# Home Assistant's history and entity registry keep names past the sensor's removal).
+OUTSIDE_THE_STORE = ("not what named {name} outside the store before: results downloaded from the app, `unveil watch "
+                     "--jsonl` files, MQTT messages and Home Assistant's history (delete them there)")
+
+
 def erasure_lines(preview: Any) -> list[str]:
     """What erasing a member deletes (governance.family.ErasurePreview), one line per kind, for the page to
-    say before the click, including kept results that also name other members."""
+    say before the click, including kept results that also name other members, and last what it does not reach
+    (OUTSIDE_THE_STORE)."""
     name = preview.name
     stored = (f"{name}'s name, {plural(preview.consents, 'consent record')}, "
               f"{plural(preview.embeddings, 'face print')} and {plural(preview.thumbnails, 'thumbnail')}")
@@ -180,7 +187,7 @@ def erasure_lines(preview: Any) -> list[str]:
             line += (f", which also {verb} {others}: a kept result is erased whole with anyone it names, "
                      f"so what it holds about {others} goes too")
         lines.append(line)
-    return lines
+    return [*lines, OUTSIDE_THE_STORE.format(name=name)]
 
 
 # The fewest days each kind may be kept for (governance.retention.set_policy): 0 deletes thumbnails or kept
@@ -215,6 +222,14 @@ def counted(counts: Mapping[str, int], *, skip_zero: bool = False) -> str:
     return ", ".join(words)
 
 
+# The last lines of every receipt shown: what it speaks for (governance.erasure.ABOUT, which the downloaded file
+# holds), and how to check it later (governance.receipts).
+RECEIPT_REACH = ("- Not reached: backups made before it, and what named them outside the store before (results "
+                 "downloaded from the app, `unveil watch --jsonl` files, MQTT messages, Home Assistant's history)")
+RECEIPT_CHECK = ("- To check it later: download it, then paste or upload it under \"Check a deletion receipt\" on "
+                 "the Governance page, or run `unveil audit receipt FILE`")
+
+
 def receipt_text(who: str, receipt: Any) -> str:
     """A deletion receipt (governance.erasure.ErasureReceipt) as a few lines of Markdown a person can read;
     `who` is the name the page knew, which the receipt itself never holds (shown as written, never as Markdown)."""
@@ -226,6 +241,8 @@ def receipt_text(who: str, receipt: Any) -> str:
         f"- Deleted: {counted(receipt.records)}",
         f"- Logged as audit entry {receipt.audit_seq}, with this receipt's SHA-256: `{receipt.digest}`",
         f"- Freed storage overwritten: {'yes' if receipt.storage_scrubbed else 'not yet (another session was reading)'}",
+        RECEIPT_REACH,
+        RECEIPT_CHECK,
     ])
 
 
