@@ -46,6 +46,10 @@ LOG_BROKEN = "receipt NOT checked: the audit log is broken, so it cannot vouch f
 NOTHING_HELD = "the store holds nothing under id {subject} now: no member, face print, thumbnail, consent, kept result, " \
                "data key or name in the audit log (its audit entries keep the id alone)"
 STILL_HELD = "the store STILL holds data under id {subject}: {found}"
+# The rows are gone, but a scrub that did not finish leaves old bytes (possibly the destroyed key) in the files.
+SCRUB_PENDING = ("old bytes of an erasure, possibly a destroyed data key, are still in the store's files (another "
+                 "session was reading, or the disk was full): close other Unveil sessions and run `unveil family "
+                 "check` to wipe them")
 EVERYTHING_NOW = "a \"delete everything\" receipt: the store may hold members enrolled since, so none is looked for"
 SCOPE = ("this checks this store only: backups made before the erasure still hold what they held, and so do results "
          "downloaded from the app, `unveil watch --jsonl` lines, MQTT messages and Home Assistant's history that "
@@ -115,14 +119,16 @@ class ReceiptCheck:
     verdict: str
     log: AuditVerification
     traces: dict[str, int]
+    scrub_pending: bool = False  # FamilyStore.scrub_pending: an erasure's old bytes may still be in the files
 
     @property
     def ok(self) -> bool:
-        """The receipt is genuine, the log intact, and nothing is held under its id."""
-        return self.entry is not None and self.log.ok and not self.traces
+        """The receipt is genuine, the log intact, nothing is held under its id, and no old bytes wait to be wiped."""
+        return self.entry is not None and self.log.ok and not self.traces and not self.scrub_pending
 
     def lines(self) -> list[str]:
-        """The verdict, the log's line (audit_log.describe), what is held under the id, and SCOPE."""
+        """The verdict, the log's line (audit_log.describe), what is held under the id (and SCRUB_PENDING while old
+        bytes wait to be wiped), and SCOPE."""
         subject = self.receipt.subject
         if subject == erasure.EVERYTHING:
             held = EVERYTHING_NOW
@@ -131,7 +137,7 @@ class ReceiptCheck:
                 f"{count} {_TRACE_WORDS.get(kind, kind)}" for kind, count in self.traces.items()))
         else:
             held = NOTHING_HELD.format(subject=subject)
-        return [self.verdict, audit_log.describe(self.log), held, SCOPE]
+        return [self.verdict, audit_log.describe(self.log), held, *([SCRUB_PENDING] if self.scrub_pending else []), SCOPE]
 
 
 def _when(ts: float) -> str:
@@ -154,12 +160,13 @@ def _not_found(store: FamilyStore, receipt: erasure.ErasureReceipt) -> str:
 def check(store: FamilyStore, receipt: erasure.ErasureReceipt) -> ReceiptCheck:
     """Check `receipt` against the store, locked (the hash chain only) or unlocked (the seals too). Read-only."""
     log = audit_log.verify(store)
-    traces = {} if receipt.subject == erasure.EVERYTHING else store.traces_of(receipt.subject)
+    found = {"log": log, "traces": {} if receipt.subject == erasure.EVERYTHING else store.traces_of(receipt.subject),
+             "scrub_pending": store.scrub_pending}
     if not log.ok:
-        return ReceiptCheck(receipt, None, LOG_BROKEN, log, traces)
+        return ReceiptCheck(receipt, None, LOG_BROKEN, **found)
     if erasure.receipt_digest(receipt.subject, receipt.reason, receipt.erased_at, receipt.records) != receipt.digest:
-        return ReceiptCheck(receipt, None, EDITED, log, traces)
+        return ReceiptCheck(receipt, None, EDITED, **found)
     entry = erasure.logged_entry(store, receipt)
     if entry is None:
-        return ReceiptCheck(receipt, None, _not_found(store, receipt), log, traces)
-    return ReceiptCheck(receipt, entry, GENUINE.format(seq=entry.seq, event=entry.event, time=_when(entry.ts)), log, traces)
+        return ReceiptCheck(receipt, None, _not_found(store, receipt), **found)
+    return ReceiptCheck(receipt, entry, GENUINE.format(seq=entry.seq, event=entry.event, time=_when(entry.ts)), **found)
