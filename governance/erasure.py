@@ -55,6 +55,11 @@ class ErasureReceipt:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def file_name(self) -> str:
+        """A file name of its own: when, and whose (the id's first characters, never a name)."""
+        when = datetime.fromisoformat(self.erased_at).strftime("%Y%m%d-%H%M%S")
+        return f"unveil_deletion_receipt_{when}_{self.subject[:8]}.json"
+
     def to_json(self) -> str:
         """The receipt as the person gets it: its fields, and ABOUT under ABOUT_FIELD for whoever reads it later."""
         return json.dumps({**self.to_dict(), ABOUT_FIELD: ABOUT}, indent=2, sort_keys=True)

@@ -269,9 +269,3 @@ def sweep_receipts(report: Any) -> list[tuple[str, Any]]:
 def sweep_erased_text(named: list[tuple[str, Any]]) -> str:
     """Who the sweeps erased, and why, in one line over their receipts (names shown as written, never as Markdown)."""
     return SWEEP_ERASED.format(names=", ".join(f"{shown(who)} ({receipt.reason})" for who, receipt in named))
-
-
-def receipt_file_name(receipt: Any) -> str:
-    """A file name of its own for each receipt: when, and whose (the id's first characters, never a name)."""
-    when = datetime.fromisoformat(receipt.erased_at).strftime("%Y%m%d-%H%M%S")
-    return f"unveil_deletion_receipt_{when}_{receipt.subject[:8]}.json"

@@ -558,7 +558,7 @@ def sweep_receipts(key: str) -> None:
     for who, receipt in kept:
         st.markdown(tables.receipt_text(who, receipt))
         st.download_button("Download this receipt", receipt.to_json(), mime="application/json",
-                           file_name=tables.receipt_file_name(receipt), on_click="ignore",
+                           file_name=receipt.file_name(), on_click="ignore",
                            key=f"sweep_receipt_{receipt.digest}")
     st.button(SWEEP_RECEIPTS_DISMISS, key=key, on_click=_dismiss_sweep_receipts)
 

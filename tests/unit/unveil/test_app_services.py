@@ -819,7 +819,7 @@ def test_counts_and_deletion_receipts_read_as_words():
         "- Deleted: 1 member, 3 face prints, 0 thumbnails, 1 consent record, 1 kept result, 1 data key",
         f"- Logged as audit entry 12, with this receipt's SHA-256: `{'ab' * 32}`",
         "- Freed storage overwritten: yes", tables.RECEIPT_REACH, tables.RECEIPT_CHECK])
-    assert tables.receipt_file_name(receipt) == "unveil_deletion_receipt_20261204-050607_01234567.json"
+    assert receipt.file_name() == "unveil_deletion_receipt_20261204-050607_01234567.json"
 
 
 def test_a_sweep_reads_as_words_with_its_time_written_as_the_receipts():

@@ -493,7 +493,7 @@ with remove_tab:
         st.success(f"{shown(who)} was erased: {sum(receipt.records.values())} record(s) deleted, their key destroyed. "
                    f"Receipt hash {receipt.digest[:16]}..., logged as audit entry {receipt.audit_seq}.")
         st.markdown(tables.receipt_text(who, receipt))
-        st.download_button("Download the deletion receipt", receipt.to_json(), file_name=tables.receipt_file_name(receipt),
+        st.download_button("Download the deletion receipt", receipt.to_json(), file_name=receipt.file_name(),
                            mime="application/json", on_click="ignore", key="receipt_download")
         st.divider()
     if unread:  # the page cannot erase them: the command line can, by id
