@@ -1,6 +1,7 @@
 """Checking a deletion receipt against the store, for the person it was handed to (or the household, later).
 
     receipt = read(text)             # the JSON `unveil family purge` prints and the app downloads; ReceiptError if not
+    save(report.receipts, folder)    # each receipt a sweep wrote, as its own file (`unveil retention sweep --receipts`)
     checked = check(store, receipt)  # its entry in the audit log, the log intact, nothing under its id in the store
     checked.ok, checked.lines()
 
@@ -17,9 +18,12 @@ Assistant's history).
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fer_core import UnveilError
@@ -66,6 +70,13 @@ _FIELDS = {f.name for f in fields(erasure.ErasureReceipt)}
 
 class ReceiptError(UnveilError, ValueError):
     """A text that is not a deletion receipt: not JSON, not an object, or a field missing or of the wrong kind."""
+
+
+NOT_SAVED = "the receipts could not be written into {path}: {reason}"
+
+
+class ReceiptSaveError(UnveilError, OSError):
+    """A receipt's file could not be written (the folder cannot be made or written to, or the file is there)."""
 
 
 def _field(data: dict[str, Any], name: str, kind: str, ok: bool) -> Any:
@@ -170,3 +181,23 @@ def check(store: FamilyStore, receipt: erasure.ErasureReceipt) -> ReceiptCheck:
     if entry is None:
         return ReceiptCheck(receipt, None, _not_found(store, receipt), **found)
     return ReceiptCheck(receipt, entry, GENUINE.format(seq=entry.seq, event=entry.event, time=_when(entry.ts)), **found)
+
+
+def save(erased: Iterable[erasure.ErasureReceipt], folder: str | os.PathLike[str]) -> list[Path]:
+    """Write each receipt's JSON into `folder` as its own file (ErasureReceipt.file_name), readable by its owner only,
+    never over a file there; a folder that is not there is made, 0700. A receipt holds an id, never a name, so the
+    files hold none either. The files written, in order; ReceiptSaveError at the first that cannot be."""
+    folder = Path(folder)
+    written = []
+    try:
+        if not folder.is_dir():
+            folder.mkdir(mode=0o700, parents=True)
+            folder.chmod(0o700)  # whatever the umask
+        for receipt in erased:
+            path = folder / receipt.file_name()
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
+                out.write(receipt.to_json() + "\n")
+            written.append(path)
+    except OSError as exc:
+        raise ReceiptSaveError(NOT_SAVED.format(path=folder, reason=exc.strerror or exc)) from None
+    return written

@@ -3,6 +3,8 @@ nothing left under its id), 1 (not, and which check failed) or 2 (FILE unreadabl
 from __future__ import annotations
 
 import json
+import stat
+import time
 
 import pytest
 
@@ -10,6 +12,7 @@ from governance import audit_log, erasure, receipts
 from tests.support import privacy_harness as h
 from tests.support.privacy_harness import run_cli as run
 from unveil.cli.audit import RECEIPT_INVALID, RECEIPT_UNREADABLE
+from unveil.cli.retention import NAMES_LEFT_OUT, RECEIPTS_NOT_SAVED, RECEIPTS_SAVED
 
 
 @pytest.fixture
@@ -72,3 +75,34 @@ def test_checking_writes_nothing_to_the_log(purged, capsys):
     run(capsys, "audit", "receipt", str(path), "--data-dir", str(data_dir))
     with h.open_store(data_dir) as store:
         assert audit_log.entries(store) == before
+
+
+def test_a_member_a_sweep_erases_gets_a_receipt_file_that_checks(tmp_path, monkeypatch, capsys):
+    """Before, `unveil retention sweep` printed each erased member's receipt hash and entry only: without its time and
+    counts no receipt could be checked, so the person a scheduled sweep erased had none to hold."""
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    data_dir = tmp_path / "data"
+    with h.new_store(data_dir, clock=lambda: time.time() - 2 * 86400) as store:
+        gone = h.enrol_briefly(store, "Halle Berry", 60)
+        h.enrol(store, "Hamid Karzai")
+    folder = tmp_path / "receipts"
+    code, out, err = run(capsys, "retention", "sweep", "--receipts", str(folder), "--data-dir", str(data_dir))
+    [entry] = json.loads(out)["erased"]
+    [path] = list(folder.iterdir())
+    receipt = receipts.read(path.read_text())
+    assert (code, err) == (0, NAMES_LEFT_OUT.format(count=1) + "\n" + RECEIPTS_SAVED.format(count=1, folder=folder)
+                           + "\n")
+    assert (receipt.subject, receipt.digest, receipt.audit_seq) == (gone, entry["receipt"], entry["audit_entry"])
+    assert path.name == receipt.file_name() and "Halle" not in path.read_text()
+    assert (stat.S_IMODE(folder.stat().st_mode), stat.S_IMODE(path.stat().st_mode)) == (0o700, 0o600)
+    code, out, _ = run(capsys, "audit", "receipt", str(path), "--data-dir", str(data_dir))
+    assert code == 0 and out.splitlines()[2] == receipts.NOTHING_HELD.format(subject=gone)
+
+    with h.open_store(data_dir, clock=lambda: time.time() - 3600) as store:  # a file of its name is there: kept
+        h.enrol_briefly(store, "Laura Bush", 60)
+    (folder / "unveil_deletion_receipt_blocked").mkdir()
+    monkeypatch.setattr(erasure.ErasureReceipt, "file_name", lambda self: "unveil_deletion_receipt_blocked")
+    code, out, err = run(capsys, "retention", "sweep", "--receipts", str(folder), "--data-dir", str(data_dir))
+    assert code == 1 and json.loads(out)["removed"]["consent_expired"] == 1
+    assert err.splitlines()[-1] == RECEIPTS_NOT_SAVED.format(reason=receipts.NOT_SAVED.format(
+        path=folder, reason="File exists"))

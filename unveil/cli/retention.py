@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from governance import consent, erasure, retention
+from governance import consent, erasure, receipts, retention
 from unveil.cli._store_args import (
     add_store_arguments,
     open_unlocked,
@@ -55,6 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument("--names", action="store_true",
                        help="name the members erased also when the output is not a terminal (by default their "
                             "names are printed only to a terminal: a scheduled sweep's log would keep them)")
+    sweep.add_argument("--receipts", metavar="FOLDER",
+                       help="also write the deletion receipt of each member erased into FOLDER (made if missing), one "
+                            "JSON file each, as the app downloads them: ids only, never a name; for the person erased, "
+                            "to check with `unveil audit receipt FILE`")
     sweep.set_defaults(handler=_sweep)
 
 
@@ -102,6 +106,13 @@ def _sweep(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if report.receipts and not report.storage_scrubbed:
         print(erasure.SCRUB_PENDING_NOTE.format(seq=report.receipts[-1].audit_seq), file=sys.stderr)
+    if args.receipts and report.receipts:
+        try:
+            written = receipts.save(report.receipts, args.receipts)
+        except receipts.ReceiptSaveError as exc:
+            print(RECEIPTS_NOT_SAVED.format(reason=exc), file=sys.stderr)
+            return 1
+        print(RECEIPTS_SAVED.format(count=len(written), folder=args.receipts), file=sys.stderr)
     if check is not None:  # exits 1, so that a scheduled sweep that waits does not pass unnoticed
         print(f"{check.text()} {DATE_IS_RIGHT_HOW}", file=sys.stderr)
         return 1
@@ -109,6 +120,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 DATE_IS_RIGHT_HOW = "To confirm it: unveil retention sweep --date-is-right"
+# --receipts: the erasures are done either way; only their files are at stake.
+RECEIPTS_SAVED = "note: {count} deletion receipt(s) written into {folder}"
+RECEIPTS_NOT_SAVED = "error: the sweep is done (its receipts' hashes above, also in the audit log), but {reason}"
 # The sweep reads each member's name before erasing them: printed to the terminal, so that whoever ran it can tell who
 # went (the receipts and the audit log hold random ids only). Printed where no one reads it (cron, a systemd timer)
 # the name would be kept in a log file or the journal, in clear, long after the erasure: there, only with --names.
