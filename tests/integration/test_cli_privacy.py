@@ -37,7 +37,7 @@ from unveil.cli import build_parser, main
 from unveil.cli._store_args import EMPTY_ENV, EMPTY_LINE, FORGOTTEN_NOTE, NO_PASSPHRASE  # noqa: PLC2701 (the messages of the commands under test)
 from unveil.cli._terminal import json_shown  # noqa: PLC2701 (the function under test)
 from unveil.cli.consent import AS_ON_RECORD, FOR_A_CHILD, GIVER_HINT, NO_ADULT_ON_NOTE, RENEWED, SHORTENED
-from unveil.cli.family import IDENTITY_MODEL_MISSING, KEY_FILE_ALONE, MEMBERS_NOT_READ, NOT_RECOGNISED
+from unveil.cli.family import IDENTITY_MODEL_MISSING, KEY_FILE_ALONE, MEMBERS_NOT_READ, NOT_RECOGNISED, PURGE_QUESTION
 from unveil.cli.retention import DATE_IS_RIGHT_HOW, DAYS_TOO_MANY, NAMES_LEFT_OUT, UNSEEN_PEOPLE_ZERO
 
 
@@ -217,7 +217,8 @@ def test_child_enrolment_needs_a_guardian(data_dir, faces_dir, capsys):
 def test_purge_needs_confirmation_and_prints_the_receipt(data_dir, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(isatty=lambda: False))
     code, _, err = run(capsys, "family", "purge", "Halle Berry", "--data-dir", str(data_dir))
-    assert code == 1 and "Refused: not confirmed (pass --yes to confirm non-interactively)." in err
+    assert (code, err) == (1, PURGE_QUESTION.format(who="Halle Berry")
+                           + " Refused: not confirmed (pass --yes to confirm non-interactively).\n")
     code, out, _ = run(capsys, "family", "purge", "halle berry", "--yes", "--data-dir", str(data_dir))
     receipt = json.loads(out)
     assert code == 0 and receipt["reason"] == "request" and receipt["records"]["embeddings"] == 5

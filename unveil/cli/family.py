@@ -452,6 +452,11 @@ def _rename(args: argparse.Namespace) -> int:
     return 0
 
 
+# Undone it can be, in a sense: a backup made before still holds the member, and restoring it brings them back.
+PURGE_QUESTION = ("Erase {who} and destroy their data key? This cannot be undone in the store; a backup made before "
+                  "still holds them.")
+
+
 @reports_errors
 def _purge(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
@@ -461,7 +466,7 @@ def _purge(args: argparse.Namespace) -> int:
             receipt = erasure.erase_everything(store)
         else:
             person_id, shown = member_to_erase(store, args.who)
-            if not confirm(f"Erase {shown} and destroy their data key? This cannot be undone.", args.yes):
+            if not confirm(PURGE_QUESTION.format(who=shown), args.yes):
                 return 1
             receipt = erasure.purge_person(store, person_id, reason="request")
     print(receipt.to_json())
