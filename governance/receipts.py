@@ -62,9 +62,9 @@ SCOPE = ("this checks this store only: backups made before the erasure still hol
 # What traces_of's kinds are called in the lines.
 _TRACE_WORDS = {"people": "member row", "manifests": "record list", "embeddings": "face prints",
                 "thumbnails": "thumbnails", "consents": "consent records", "analyses": "kept results naming them",
-                "audit_names": "audit entries holding their sealed name", "data_keys": "data key"}
-_ID = re.compile(r"^[0-9a-f]{32}$")
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+                "audit_names": "audit entries holding their sealed name", "data_keys": "data keys"}
+_ID = re.compile(r"[0-9a-f]{32}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 _FIELDS = {f.name for f in fields(erasure.ErasureReceipt)}
 
 
@@ -107,13 +107,13 @@ def read(text: str | bytes) -> erasure.ErasureReceipt:
     get = data.get
     subject = _field(data, "subject", "a member's id or \"everything\"",
                      isinstance(get("subject"), str) and (get("subject") == erasure.EVERYTHING
-                                                          or bool(_ID.match(get("subject")))))
+                                                          or bool(_ID.fullmatch(get("subject")))))
     reason = _field(data, "reason", "an erasure reason", get("reason") in erasure.REASONS)
     erased_at = _field(data, "erased_at", "a time with its time zone", _time_ok(get("erased_at")))
     records = _field(data, "records", "counts per kind of record",
                      isinstance(get("records"), dict) and all(
                          isinstance(k, str) and type(v) is int and v >= 0 for k, v in get("records").items()))
-    digest = _field(data, "digest", "a SHA-256 in hex", isinstance(get("digest"), str) and bool(_DIGEST.match(get("digest"))))
+    digest = _field(data, "digest", "a SHA-256 in hex", isinstance(get("digest"), str) and bool(_DIGEST.fullmatch(get("digest"))))
     seq = _field(data, "audit_seq", "an audit entry number", type(get("audit_seq")) is int and get("audit_seq") >= 1)
     scrubbed = _field(data, "storage_scrubbed", "true or false", type(get("storage_scrubbed", False)) is bool)
     return erasure.ErasureReceipt(subject, reason, erased_at, records, digest, seq, bool(scrubbed))
@@ -145,7 +145,7 @@ class ReceiptCheck:
             held = EVERYTHING_NOW
         elif self.traces:
             held = STILL_HELD.format(subject=subject, found=", ".join(
-                f"{count} {_TRACE_WORDS.get(kind, kind)}" for kind, count in self.traces.items()))
+                f"{_TRACE_WORDS.get(kind, kind)}: {count}" for kind, count in self.traces.items()))
         else:
             held = NOTHING_HELD.format(subject=subject)
         return [self.verdict, audit_log.describe(self.log), held, *([SCRUB_PENDING] if self.scrub_pending else []), SCOPE]

@@ -131,8 +131,8 @@ def test_a_copy_from_before_the_erasure_is_not_found_and_still_holds_them(store,
     assert checked.traces == {"people": 1, "manifests": 1, "embeddings": 5, "thumbnails": 1, "consents": 1,
                               "audit_names": 2, "data_keys": 1}
     assert checked.lines()[2] == STILL_HELD.format(subject=gone, found=(
-        "1 member row, 1 record list, 5 face prints, 1 thumbnails, 1 consent records, 2 audit entries holding their "
-        "sealed name, 1 data key"))
+        "member row: 1, record list: 1, face prints: 5, thumbnails: 1, consent records: 1, audit entries holding their "
+        "sealed name: 2, data keys: 1"))
     assert "Laura" not in "\n".join(checked.lines())
 
 
@@ -186,3 +186,11 @@ def test_old_bytes_waiting_to_be_wiped_are_said_until_the_scrub_finishes(tmp_pat
             reader.execute("COMMIT")
         assert store.scrub()
         assert receipts.check(store, receipt).ok
+
+
+def test_an_id_or_digest_with_a_line_break_after_it_is_refused(store):
+    _, receipt = _purged(store)
+    data = json.loads(receipt.to_json())
+    for field in ("subject", "digest"):
+        with pytest.raises(receipts.ReceiptError):
+            receipts.read(json.dumps({**data, field: data[field] + "\n"}))
