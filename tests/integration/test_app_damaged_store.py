@@ -16,7 +16,7 @@ from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, set_aside_folders
 from governance import backup, restoring, starting_over
 from tests.support.app import FAMILY_PASSPHRASE, logged
 from tests.support.paths import REPO
-from unveil.app import damaged
+from unveil.app import damaged, forgotten
 from unveil.app.text import shown
 
 TIMEOUT = 120  # model loading and scrypt on a loaded 2-core machine, as tests/integration/test_app_pages.py
@@ -104,7 +104,31 @@ def test_a_store_that_does_not_open_as_one_is_set_aside_from_the_app(app_env, fa
     assert [s.value for s in at.success] == [shown(damaged.SET_ASIDE_DONE.format(folder=folder))]
 
 
-def test_what_the_checks_found_is_not_said_again_once_another_store_is_open(app_env, family_store_dir):
+def test_forgot_the_passphrase_is_not_offered_beside_a_damaged_store(app_env, family_store_dir):
+    """Starting over takes a store whose damage only the checks see; offered beside the damaged-store help, it let a
+    household set the store aside as a forgotten passphrase, which it is not (the passphrase had just opened it), and
+    leave a new store where a backup should be restored."""
+    shutil.copytree(family_store_dir, app_env)
+    with contextlib.closing(sqlite3.connect(app_env / DATA_FILE, isolation_level=None)) as conn:
+        conn.execute("DELETE FROM consents")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
+        "unveil/app/pages/family.py").run()
+    at.text_input(key="unlock_passphrase").input("a wrong guess")
+    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    assert forgotten.FORGOT_HEADING in [e.label for e in at.expander]  # a wrong passphrase: offered, as before
+    assert forgotten.WRONG_PASSPHRASE_HINT.format(tries=1) in [i.value for i in at.info]
+    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
+    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    assert not at.exception
+    assert damaged.WHAT_TO_DO in [w.value for w in at.warning]
+    assert damaged.NOT_FORGOTTEN in [c.value for c in at.caption]
+    assert forgotten.FORGOT_HEADING not in [e.label for e in at.expander]
+    assert not [i.value for i in at.info if "did not open the store" in i.value]  # the last one did
+    at.run()  # and on every run after, until it is set aside
+    assert forgotten.FORGOT_HEADING not in [e.label for e in at.expander]
+
+
+def test_what_the_checks_found_is_not_said_again_once_another_store_is_open(app_env, family_store_dir, tmp_path):
     shutil.copytree(family_store_dir, app_env)
     with contextlib.closing(sqlite3.connect(app_env / DATA_FILE, isolation_level=None)) as conn:
         conn.execute("DELETE FROM consents")
@@ -113,12 +137,12 @@ def test_what_the_checks_found_is_not_said_again_once_another_store_is_open(app_
     at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
     at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
     assert damaged.WHAT_TO_DO in [w.value for w in at.warning]
-    new = "a new passphrase, written down this time"  # the household starts over instead (it is not refused)
-    at.checkbox(key="start_over_0_sure").check()
-    at.text_input(key="start_over_0_typed").input("start over")
-    at.text_input(key="start_over_0_new").input(new)
-    at.text_input(key="start_over_0_again").input(new)
-    at.button(key="FormSubmitter:start_over_0-Set this store aside and start over").click().run()
+    for name in (DATA_FILE, KEYS_FILE):  # the household moves the damaged files away in a terminal instead
+        shutil.move(app_env / name, tmp_path / name)
+    new = "a new passphrase, written down this time"
+    at.run().text_input(key="create_passphrase").input(new)
+    at.text_input(key="create_passphrase_again").input(new)
+    at.button(key="FormSubmitter:create_store-Create the store").click().run()
     assert not at.exception and not at.error
     at.button(key="sidebar_lock").click().run()
     assert at.header[0].value == "Unlock the family store"

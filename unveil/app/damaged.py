@@ -28,6 +28,13 @@ WHAT_TO_DO = ("The store failed its checks, so the app does not open it; nothing
               "where until you destroy it; 2. then, with no store left here, restore your latest backup from its folder "
               "(\"Restore from a backup\"), or create a new, empty store and enrol the members again with their "
               "consent.")
+# Said instead of "Forgot the passphrase?" (unveil.app.forgotten), which the page leaves out once damage is met: its
+# passphrase or key file opened the store for the checks, or its files open as no store at all, so nothing is
+# forgotten; starting over would set it aside as below, but under a forgotten passphrase (its audit entry, the
+# household's next steps), and leave a new store where a backup is to be restored (restoring.STORE_THERE).
+NOT_FORGOTTEN = ("\"Forgot the passphrase?\" is not offered for a damaged store: what is wrong is damage, not a "
+                 "forgotten passphrase. Setting the store aside below keeps it, unchanged, as starting over would, and "
+                 "then leaves the choice of a backup or a new, empty store.")
 SET_ASIDE_SURE = "Set the damaged store aside: nothing in it is deleted"
 SET_ASIDE_BUTTON = "Set the damaged store aside"
 SET_ASIDE_UNCONFIRMED = "Nothing was set aside: tick the box above to confirm."
@@ -52,14 +59,20 @@ _SET_ASIDE_FIELDS = ("set_aside_damaged_passphrase", "set_aside_damaged_key_file
 _RESTORE_FIELDS = ("restore_passphrase", "restore_key_file")
 
 
+def known() -> bool:
+    """Whether this session met a damaged store that has not been set aside or replaced by an open one since."""
+    return bool(st.session_state.get(unlocking.DAMAGE_MET))
+
+
 def what_to_do(ways: _ui.UnlockWays, flash: str) -> None:
-    """Once this session met a damaged store: what its checks found, WHAT_TO_DO, and the form that sets it aside
-    (with the passphrase, or the key file's path where the unlock form offers it, for the checks). What was done is
-    left in session state under `flash`, for the page to say after the rerun."""
+    """Once this session met a damaged store: what its checks found, WHAT_TO_DO, NOT_FORGOTTEN, and the form that
+    sets it aside (with the passphrase, or the key file's path where the unlock form offers it, for the checks). What
+    was done is left in session state under `flash`, for the page to say after the rerun."""
     problems = st.session_state.get(unlocking.DAMAGE_MET)
     if not problems:
         return
     st.warning(WHAT_TO_DO)
+    st.caption(NOT_FORGOTTEN)
     with st.expander(FOUND.format(count=len(problems))):
         st.markdown("\n".join(f"- {shown(problem)}" for problem in problems))
     offered = ways.key_file and peer.tells_whose_browser()

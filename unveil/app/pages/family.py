@@ -71,9 +71,10 @@ if _ui.store() is None:
             ways = _ui.unlock_ways()
         unlocking.unlock_form(ways)
         damaged.what_to_do(ways, FLASH)
-        how = unlocking.key_file_how(ways)
-        forgotten.wrong_passphrase_hint(how)
-        forgotten.start_over_form(FLASH, has_passphrase=ways.passphrase, key_file_how=how)
+        if not damaged.known():  # a damaged store is set aside by what_to_do's form, not as a forgotten passphrase
+            how = unlocking.key_file_how(ways)
+            forgotten.wrong_passphrase_hint(how)
+            forgotten.start_over_form(FLASH, has_passphrase=ways.passphrase, key_file_how=how)
     st.stop()
 
 store = _ui.store()
