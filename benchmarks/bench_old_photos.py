@@ -1,7 +1,8 @@
 """Old photos: black-and-white, sepia, faded, grainy, halftone and small prints, end to end through FaceAnalyzer.
 
     PYTHONPATH=. python benchmarks/bench_old_photos.py [--limit 400] [--draws 2000] [--only identity|emotion]
-        [--faces-dir DIR] [--emotion-data DIR]
+        [--faces-dir DIR] [--emotion-data DIR] [--condition NAME ...]
+    PYTHONPATH=. python benchmarks/bench_old_photos.py --only files|spans
 
 A household's archive as Unveil sees it after scanning: each photo of a set is turned into what an old print
 of it looks like (CONDITIONS) and analysed by FaceAnalyzer.analyze, beside the photo as it is.
@@ -32,9 +33,12 @@ Conditions (applied to the whole photo, at its own size):
   a wallet print or a contact sheet scanned and blown up, an old digital photo's small file.
 - old print: sepia, faded by 0.5, reduced to a half and enlarged back, then film grain 10 (most of the above at
   once); "old print without grain" stops before the grain.
+- old print, scanned at 3x the resolution: the photo enlarged 3 times (bicubic) before it is aged, so that the
+  grain is a third as coarse against the face (a 600 dpi scan of a print against a 200 dpi one).
 - "+ auto-contrast": a condition with Pillow's ImageOps.autocontrast (AUTOCONTRAST_CUTOFF % of the darkest
   and lightest pixels clipped per channel) applied before analysis: the usual fix for a faded print,
-  measured as a candidate preprocessing step.
+  measured as a candidate preprocessing step; "+ auto-contrast when flat" only on a photo whose grey levels span
+  less than FLAT_SPAN (1st to 99th percentile), as a product rule would.
 - "+ smoothing": a Gaussian blur of SMOOTH_SIGMA px before analysis, the simplest remedy for grain, likewise.
 
 Every condition draws its noise from the same seed per photo. The figures of docs/reports/old_photos.md come
@@ -43,7 +47,12 @@ from `PYTHONPATH=. nice -n 19 python benchmarks/bench_old_photos.py --limit 400`
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,6 +74,7 @@ from bench_identity_degraded import (
 from emotion_real_photos import CLASSES, REPO, EvalSet, Models, read_manifest, summarise
 from emotion_real_photos_data import DEFAULT_DATA
 
+from fer_core import ImageError, images
 from fer_core.analyzer import FaceAnalyzer
 from fer_core.images import load_image
 from fer_core.training.identity_devset import FACES_DIR, FacePhoto, load_manifest
@@ -82,7 +92,12 @@ SCANNER_BLUR = 0.7
 # A scanner's "descreen" setting: a low-pass filter that averages the dots of a halftone away (half a cell).
 DESCREEN_SIGMA = HALFTONE_CELL / 2
 AUTOCONTRAST_CUTOFF = 1.0
+PHOTO = Path("Colin_Powell") / "Colin_Powell_0001.jpg"  # the photo of the file table (--only files)
 SMOOTH_SIGMA = 1.0
+# Half the 8-bit range: under it are 72 of the 1,666 photos of the two sets as they are, and every one of them faded
+# by 0.5 (`--only spans`).
+FLAT_SPAN = 128
+FINER_SCAN = 3
 
 Box = tuple[float, float, float, float]
 Degrade = Callable[[Probe, np.random.Generator], tuple[np.ndarray, Box]]
@@ -156,6 +171,13 @@ def chain(*changes: Callable[[np.ndarray, np.random.Generator], np.ndarray]
     return change
 
 
+def autocontrast_when_flat(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """autocontrast only for a photo whose grey levels span less than FLAT_SPAN between their 1st and 99th
+    percentiles: the gate a product rule would need to leave ordinary photos as they are."""
+    low, high = np.percentile(_grey(rgb[::2, ::2]), [1, 99])
+    return autocontrast(rgb, rng) if high - low < FLAT_SPAN else rgb
+
+
 def smoothed(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return ndimage.gaussian_filter(rgb, (SMOOTH_SIGMA, SMOOTH_SIGMA, 0))
 
@@ -184,11 +206,145 @@ CHANGES: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
     "old print without grain + auto-contrast": chain(OLD_PRINT_NO_GRAIN, autocontrast),
     "old print + auto-contrast": chain(OLD_PRINT, autocontrast),
     "original + auto-contrast": autocontrast,
+    "original + auto-contrast when flat": autocontrast_when_flat,
+    "old print + auto-contrast when flat": chain(OLD_PRINT, autocontrast_when_flat),
     "film grain 20 + smoothing": chain(grain(GRAIN_SIGMA[1]), smoothed),
     "old print + smoothing": chain(OLD_PRINT, smoothed),
     "original + smoothing": smoothed,
 }
+
+
+def scanned_finer(times: int, change: Callable[[np.ndarray, np.random.Generator], np.ndarray]) -> Degrade:
+    """`change` on the photo enlarged `times` (bicubic) first: the same print scanned at `times` the resolution, so
+    that its grain is finer against the face (the face box grows with the photo)."""
+    def apply(probe: Probe, rng: np.random.Generator) -> tuple[np.ndarray, Box]:
+        h, w = probe.rgb.shape[:2]
+        big = Image.fromarray(probe.rgb).resize((w * times, h * times), Image.Resampling.BICUBIC)
+        x, y, bw, bh = probe.box
+        return _u8(change(np.asarray(big, np.float64), rng)), (x * times, y * times, bw * times, bh * times)
+    return apply
+
+
 CONDITIONS: dict[str, Degrade] = {name: _pixels(change) for name, change in CHANGES.items()}
+CONDITIONS[f"old print, scanned at {FINER_SCAN}x the resolution"] = scanned_finer(FINER_SCAN, OLD_PRINT)
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+
+def _tiff_white_is_zero(tiff: bytes) -> bytes:
+    """A little-endian TIFF as Pillow writes it, with PhotometricInterpretation set to WhiteIsZero (0 is white): of a
+    negative's pixels, the file of a scanner that stores grey scans so."""
+    ifd = int.from_bytes(tiff[4:8], "little")
+    data = bytearray(tiff)
+    for entry in range(ifd + 2, ifd + 2 + 12 * int.from_bytes(tiff[ifd:ifd + 2], "little"), 12):
+        if int.from_bytes(tiff[entry:entry + 2], "little") == 262:
+            data[entry + 8:entry + 10] = (0).to_bytes(2, "little")
+    return bytes(data)
+
+
+def scan_files(faces_dir: Path) -> dict[str, bytes]:
+    """Each kind of file a scanner or a photo editor writes for an old photo, made from one LFW photo: as it would
+    be saved, so that what load_image makes of it can be compared with the photo."""
+    import cv2
+
+    photo = Image.open(faces_dir / PHOTO).convert("RGB")
+    grey = photo.convert("L")
+    grey16 = np.asarray(grey, np.uint16) * 257
+    rgb16 = np.asarray(photo, np.uint16) * 257
+
+    def saved(image: Image.Image, fmt: str, **options: object) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **options)
+        return buffer.getvalue()
+
+    pages = io.BytesIO()
+    photo.save(pages, "TIFF", save_all=True, append_images=[grey, photo])
+    return {
+        "TIFF, 8-bit grey": saved(grey, "TIFF"),
+        "TIFF, 8-bit grey, WhiteIsZero": _tiff_white_is_zero(saved(ImageOps.invert(grey), "TIFF")),
+        "TIFF, 16-bit grey": saved(Image.fromarray(grey16), "TIFF", compression="tiff_lzw"),
+        "TIFF, 16-bit grey, WhiteIsZero": _tiff_white_is_zero(saved(Image.fromarray(65535 - grey16), "TIFF")),
+        "PNG, 16-bit grey": saved(Image.fromarray(grey16), "PNG"),
+        "TIFF, 48-bit colour (16 a channel)": cv2.imencode(".tif", rgb16[..., ::-1])[1].tobytes(),
+        "PNG, 48-bit colour": cv2.imencode(".png", rgb16[..., ::-1])[1].tobytes(),
+        "TIFF, 64-bit colour with alpha": cv2.imencode(".tif", np.dstack([rgb16[..., ::-1], rgb16[..., :1] * 0 + 65535])
+                                                       )[1].tobytes(),
+        "TIFF, CMYK": saved(photo.convert("CMYK"), "TIFF"),
+        "JPEG, CMYK": saved(photo.convert("CMYK"), "JPEG", quality=95),
+        "TIFF, LAB": saved(photo.convert("LAB"), "TIFF"),
+        "TIFF, JPEG-compressed (YCbCr)": saved(photo, "TIFF", compression="jpeg"),
+        "TIFF, 1-bit (line art), CCITT G4": saved(grey.convert("1"), "TIFF", compression="group4"),
+        "TIFF, 32-bit float grey (0-1)": saved(Image.fromarray(np.asarray(grey, np.float32) / 255), "TIFF"),
+        "PNG, grey with alpha (LA)": saved(grey.convert("LA"), "PNG"),
+        "TIFF, grey with alpha (LA)": saved(grey.convert("LA"), "TIFF"),
+        "PNG, 256-colour palette": saved(photo.convert("P"), "PNG"),
+        "TIFF, 3 pages (the first read)": pages.getvalue(),
+        "JPEG 2000": saved(photo, "JPEG2000"),
+    }
+
+
+def file_table(faces_dir: Path) -> None:
+    """What load_image makes of each file of scan_files: the mean absolute difference of its grey levels from the
+    photo's (under 1: conversion loss; a 1-bit file is dithered, a palette has 256 colours), or its error."""
+    expected = np.asarray(Image.open(faces_dir / PHOTO).convert("L"), np.float64)
+    print("| file | Pillow's mode | read | mean grey-level difference from the photo |")
+    print("|---|---|---|---|")
+    for name, data in scan_files(faces_dir).items():
+        mode = Image.open(io.BytesIO(data)).mode
+        try:
+            rgb = load_image(data)
+        except ImageError as exc:
+            print(f"| {name} | {mode} | refused: {exc.reason} | - |")
+            continue
+        difference = np.abs(_grey(rgb.astype(np.float64)) - expected).mean()
+        print(f"| {name} | {mode} | {rgb.shape[1]}x{rgb.shape[0]} RGB | {difference:.1f} |")
+
+
+def scan_memory(megapixels: float = 48.0) -> None:
+    """Peak resident memory of load_image on a grey scan of `megapixels` at 4:3, 8 and 16 bits, each read in a
+    fresh process (the kernel's ru_maxrss); the file is written to a temporary folder and deleted."""
+    width = round((megapixels * 1e6 * 4 / 3) ** 0.5)
+    height = width * 3 // 4
+    ramp = (np.arange(width, dtype=np.uint32) * 8 % 65536).astype(np.uint16)
+    reader = ("import resource, sys; from fer_core.images import load_image; load_image(sys.argv[1]); "
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    print(f"\nPeak resident memory reading a {width}x{height} grey TIFF (LZW) in a fresh process:\n")
+    print("| bits | peak MiB |")
+    print("|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        for bits in (8, 16):
+            values = np.broadcast_to(ramp if bits == 16 else (ramp >> 8).astype(np.uint8), (height, width))
+            path = Path(folder) / f"scan{bits}.tif"
+            Image.fromarray(np.ascontiguousarray(values)).save(path, compression="tiff_lzw")
+            # the fer_core this script imported (PYTHONPATH=OLD_CHECKOUT:. measures another version's)
+            env = {**os.environ, "PYTHONPATH": str(Path(images.__file__).resolve().parents[1])}
+            peak = subprocess.run([sys.executable, "-c", reader, str(path)], capture_output=True, text=True,
+                                  check=True, cwd=folder, env=env).stdout.strip()
+            print(f"| {bits} | {peak} |")
+
+
+def span_table(data: Path, faces_dir: Path) -> None:
+    """The grey-level span (1st to 99th percentile, as autocontrast_when_flat measures it) of every photo of both
+    sets, as it is and in some conditions: how many a FLAT_SPAN gate would stretch."""
+    with open(data / "manifest.csv", newline="") as handle:
+        paths = [data / row["path"] for row in csv.DictReader(handle)]
+    paths += [photo.path for photo in load_manifest(faces_dir)]
+    names = ("original", "greyscale", "sepia", "faded colour print 0.5", "faded colour print 0.7", "film grain 20",
+             "newspaper halftone", "old print without grain", "old print")
+    spans: dict[str, list[float]] = {name: [] for name in names}
+    for i, path in enumerate(paths):
+        rgb = load_image(path).astype(np.float64)
+        for name in names:
+            grey = _grey(_u8(CHANGES[name](rgb, np.random.default_rng(i)))[::2, ::2].astype(np.float64))
+            low, high = np.percentile(grey, [1, 99])
+            spans[name].append(high - low)
+    print(f"Grey-level span of {len(paths)} photos (real-photo set and LFW fixtures), 1st to 99th percentile:\n")
+    print(f"| condition | 5th percentile | median | under {FLAT_SPAN} |")
+    print("|---|---|---|---|")
+    for name, values in spans.items():
+        low, mid = np.percentile(values, [5, 50])
+        print(f"| {name} | {low:.0f} | {mid:.0f} | {sum(v < FLAT_SPAN for v in values)}/{len(values)} |")
 
 
 # --- emotion ---------------------------------------------------------------------------------------
@@ -266,13 +422,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="the real-photo emotion set (emotion_real_photos_data.py)")
     parser.add_argument("--limit", type=int, default=400, help="real photos scored (an even stride; 0: all 1,488)")
     parser.add_argument("--draws", type=int, default=2000)
-    parser.add_argument("--only", choices=("identity", "emotion"))
+    parser.add_argument("--only", choices=("identity", "emotion", "files", "spans"),
+                        help="files: what load_image makes of each kind of scan file, and its memory on a big scan; "
+                             "spans: the grey-level spans of every photo of both sets (FLAT_SPAN)")
     parser.add_argument("--condition", action="append", choices=list(CONDITIONS),
                         help="run only this condition beside the original (repeat for more; default: all)")
     args = parser.parse_args(argv)
     conditions = {name: degrade for name, degrade in CONDITIONS.items()
                   if not args.condition or name == "original" or name in args.condition}
     start = time.time()
+    if args.only == "files":
+        file_table(args.faces_dir)
+        scan_memory()
+        return 0
+    if args.only == "spans":
+        span_table(args.emotion_data, args.faces_dir)
+        return 0
     if args.only != "emotion":
         identity_tables(args.faces_dir, args.draws, conditions)
     if args.only != "identity":
