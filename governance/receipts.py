@@ -17,6 +17,7 @@ Assistant's history).
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -183,16 +184,29 @@ def check(store: FamilyStore, receipt: erasure.ErasureReceipt) -> ReceiptCheck:
     return ReceiptCheck(receipt, entry, GENUINE.format(seq=entry.seq, event=entry.event, time=_when(entry.ts)), **found)
 
 
-def save(erased: Iterable[erasure.ErasureReceipt], folder: str | os.PathLike[str]) -> list[Path]:
-    """Write each receipt's JSON into `folder` as its own file (ErasureReceipt.file_name), readable by its owner only,
-    never over a file there; a folder that is not there is made, 0700. A receipt holds an id, never a name, so the
-    files hold none either. The files written, in order; ReceiptSaveError at the first that cannot be."""
+def ready(folder: str | os.PathLike[str]) -> Path:
+    """`folder`, made (0700) if it is not there, once this user can write files into it; ReceiptSaveError if not. For a
+    command that writes receipts days later (the sweeps of `unveil watch` and `unveil serve`): a folder that cannot
+    be written is said when it starts, not when a member is erased."""
     folder = Path(folder)
-    written = []
     try:
         if not folder.is_dir():
             folder.mkdir(mode=0o700, parents=True)
             folder.chmod(0o700)  # whatever the umask
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as exc:
+        raise ReceiptSaveError(NOT_SAVED.format(path=folder, reason=exc.strerror or exc)) from None
+    return folder
+
+
+def save(erased: Iterable[erasure.ErasureReceipt], folder: str | os.PathLike[str]) -> list[Path]:
+    """Write each receipt's JSON into `folder` as its own file (ErasureReceipt.file_name), readable by its owner only,
+    never over a file there; a folder that is not there is made, 0700. A receipt holds an id, never a name, so the
+    files hold none either. The files written, in order; ReceiptSaveError at the first that cannot be."""
+    folder = ready(folder)
+    written = []
+    try:
         for receipt in erased:
             path = folder / receipt.file_name()
             with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:

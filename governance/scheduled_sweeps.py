@@ -9,18 +9,25 @@ jumped, what only the date would remove waits for a person (`unveil retention sw
 says so. After each sweep it says, a line per day, how many members' consents end on which of the next
 consent.ENDING_NOTICE_DAYS days, and how many members reach the unseen_people period on which day
 (retention.unseen_soon): the household that reads only this log hears of it before the sweep erases them. The log holds
-counts, days and error kinds only, never a name (SweepReport.names only reaches the app's receipts; `unveil consent
-list` and `unveil family list` name them).
+counts, days, error kinds and the receipts folder given only, never a name (SweepReport.names only reaches the app's
+receipts; `unveil consent list` and `unveil family list` name them).
+
+Given a folder (`--receipts FOLDER`), each member a sweep erases gets their deletion receipt there, one file each, as
+`unveil retention sweep --receipts` writes them (governance.receipts.save): ids, never a name, for the person to check
+later with `unveil audit receipt FILE`. A receipt that cannot be written is kept in memory and tried again after the
+next sweep; it is lost only if the process ends first (its audit entry stays, the erasure is done either way).
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections import Counter
+from pathlib import Path
 
 from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreFullError, StoreLockedError
-from governance import consent, retention
+from governance import consent, erasure, receipts, retention
 from governance._repeating import repeating
 
 log = logging.getLogger("unveil.retention")
@@ -57,6 +64,12 @@ UNSEEN = ("retention sweep: {count} member reaches {period} days without being r
 UNSEEN_MANY = ("retention sweep: {count} members reach {period} days without being recognised on {day}; a sweep from "
                "that day erases them unless they are recognised again: unveil family list")
 ENDING_UNREAD = "retention sweep: the members the next sweeps erase could not be read ({kind})"
+# With a receipts folder: how many receipts were written, never whose (the files name no one either).
+RECEIPTS_SAVED = "retention sweep: {count} deletion receipt(s) written into {folder}"
+# {reason}: receipts.NOT_SAVED. Kept in this process's memory only: a restart before the next sweep loses them.
+RECEIPTS_NOT_SAVED = ("retention sweep: {count} deletion receipt(s) not written ({reason}); tried again after the next "
+                      "sweep, and lost if this command stops first (the erasures are done, their entries in the audit "
+                      "log)")
 
 
 def removed_text(removed: dict[str, int]) -> str:
@@ -72,10 +85,13 @@ class ScheduledSweeps:
     locked (its master key replaced in another session) no sweep is tried again."""
 
     def __init__(self, store: FamilyStore, *, every_s: float = SWEEP_EVERY_S, retry_s: float = SWEEP_RETRY_S,
-                 swept_at: float | None = None) -> None:
+                 swept_at: float | None = None, receipts_folder: str | os.PathLike[str] | None = None) -> None:
         """`swept_at`: when a sweep ran just before on the store's clock (the app's, at unlock), so that the first
-        is due `every_s` after it; None sweeps at the first call."""
+        is due `every_s` after it; None sweeps at the first call. `receipts_folder`: where each erased member's
+        deletion receipt is written (receipts.save; the caller checked it with receipts.ready), None for nowhere."""
         self._store, self._every_s, self._retry_s = store, every_s, retry_s
+        self._receipts_folder = None if receipts_folder is None else Path(receipts_folder)
+        self._unsaved: list[erasure.ErasureReceipt] = []  # receipts still to write into the folder
         self._last: float | None = swept_at  # when the last sweep was tried, on the store's clock
         self._next: float | None = None if swept_at is None else swept_at + every_s  # when the next one is due
         self._locked = False
@@ -118,12 +134,30 @@ class ScheduledSweeps:
                 log.warning(FAILED.format(kind=type(exc).__name__, minutes=self._retry_s / 60))
                 return None
             self._next = now + self._every_s
+            if self._receipts_folder is not None:
+                self._unsaved.extend(report.receipts)
+                self._save_receipts(self._receipts_folder)
         if report.total:
             log.info(REMOVED.format(removed=removed_text(report.removed)))
         if report.date_check is not None:
             log.warning(DATE_WAITS.format(question=report.date_check.text()))
         self._log_endings()
         return report
+
+    def _save_receipts(self, folder: Path) -> None:
+        """Write the receipts not yet written, one at a time (each written is never tried again: a file is never
+        written over), logging RECEIPTS_SAVED or, at the first that fails, RECEIPTS_NOT_SAVED."""
+        written = 0
+        while self._unsaved:
+            try:
+                receipts.save(self._unsaved[:1], folder)
+            except receipts.ReceiptSaveError as exc:  # its message: the folder and the system's reason, no name
+                log.warning(RECEIPTS_NOT_SAVED.format(count=len(self._unsaved), reason=exc))
+                break
+            del self._unsaved[0]
+            written += 1
+        if written:
+            log.info(RECEIPTS_SAVED.format(count=written, folder=folder))
 
     def _log_endings(self) -> None:
         """ENDING (or ENDING_MANY) for each day on which consents end soon (consent.ending_soon; not those ending on

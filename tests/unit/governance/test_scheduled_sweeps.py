@@ -12,7 +12,7 @@ import pytest
 
 from fer_core.model_files import identity_model_name
 from fer_core.store import MasterKeyChangedError, StoreBusyError, StoreDamagedError, StoreFullError
-from governance import consent, family, retention
+from governance import consent, family, receipts, retention
 from governance import scheduled_sweeps as scheduled
 from governance.consent import ConsentRecord, store_now
 from governance.scheduled_sweeps import ScheduledSweeps
@@ -271,3 +271,31 @@ def test_a_guardians_consent_ending_on_the_day_its_subject_decides_for_themself_
     bea_last_day = consent.until_day(consent.latest(store, bea))
     assert caplog.messages == [scheduled.ENDING.format(count=1, day=bea_last_day)]
     assert str(adult_on) not in caplog.text and str(adult_on - timedelta(days=1)) not in caplog.text
+
+
+def test_a_member_a_scheduled_sweep_erases_gets_a_receipt_file_that_checks(store, clock, tmp_path, caplog):
+    """Before, the sweeps of `unveil watch` and `unveil serve` erased members (consent ended, unseen) and handed out no
+    receipt: the person erased had nothing to check with `unveil audit receipt FILE`. Given a folder, each gets one;
+    one that cannot be written is tried again after the next sweep."""
+    zoe = _enrol(store, "Zoë Day", days=1)
+    folder = tmp_path / "receipts"
+    folder.write_text("not a folder")  # a folder that cannot be written when the sweep erases her
+    sweeps = ScheduledSweeps(store, receipts_folder=folder)
+    caplog.set_level(logging.INFO, logger="unveil.retention")
+    clock.advance(days=2.1)
+    assert sweeps.run_if_due().removed["consent_expired"] == 1
+    assert scheduled.RECEIPTS_NOT_SAVED.format(count=1, reason=receipts.NOT_SAVED.format(
+        path=folder, reason="File exists")) in caplog.messages
+
+    folder.unlink()
+    clock.advance(days=1.1)
+    assert sweeps.run_if_due().total == 0
+    [path] = list(folder.iterdir())
+    receipt = receipts.read(path.read_text())
+    assert receipt.subject == zoe and path.name == receipt.file_name() and receipts.check(store, receipt).ok
+    assert scheduled.RECEIPTS_SAVED.format(count=1, folder=folder) in caplog.messages
+    assert "Zoë" not in path.read_text() and "Zoë" not in caplog.text
+    clock.advance(days=1.1)
+    sweeps.run_if_due()  # written once: never tried again
+    assert list(folder.iterdir()) == [path]
+    assert caplog.messages.count(scheduled.RECEIPTS_SAVED.format(count=1, folder=folder)) == 1
