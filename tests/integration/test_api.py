@@ -162,6 +162,27 @@ def test_the_token_path_printed_is_absolute_for_a_relative_data_folder(tmp_path,
     assert capsys.readouterr().out == TOKEN_KEPT.format(path=path) + "\n"
 
 
+def test_serve_checks_its_receipts_folder_when_it_starts_and_gives_it_to_the_sweeps(tmp_path, monkeypatch, capsys):
+    """`unveil serve --receipts FOLDER`: a folder that cannot be written is said before anything starts (not on the day
+    a sweep erases a member); one that can is made 0700 and handed to the server's sweeps."""
+    from governance import receipts
+    from unveil.cli.retention import RECEIPTS_FOLDER_REFUSED
+
+    for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)  # started and stopped at once
+    given: dict = {}
+    monkeypatch.setattr(api, "create_app", lambda **parts: given.update(parts))
+    data, blocked, folder = tmp_path / "data", tmp_path / "not a folder", tmp_path / "receipts"
+    blocked.write_text("")
+    assert main(["serve", "--data-dir", str(data), "--receipts", str(blocked)]) == 2
+    assert capsys.readouterr().err.strip() == RECEIPTS_FOLDER_REFUSED.format(
+        command="unveil serve", reason=receipts.NOT_SAVED.format(path=blocked, reason="File exists"))
+    assert given == {} and not data.exists()  # no token made, no server
+    assert main(["serve", "--data-dir", str(data), "--receipts", str(folder)]) == 0
+    assert given["settings"].receipts_folder == str(folder) and stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
 def test_a_token_file_others_can_read_or_an_empty_one_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv(TOKEN_ENV, raising=False)
     path = tmp_path / TOKEN_FILE
@@ -599,20 +620,27 @@ def test_the_server_sweeps_before_its_first_answer_and_logs_counts_never_names(a
                                                                                  caplog):
     """A server runs for weeks with the store unlocked and nobody at the app: it swept never (only the app's unlock,
     'Sweep now' and `unveil retention sweep` did), so a member whose consent had ended stayed stored. It sweeps when it
-    starts, as the app does at unlock, and once a day after (tests/unit/governance/test_scheduled_sweeps.py)."""
-    from governance.scheduled_sweeps import REMOVED
+    starts, as the app does at unlock, and once a day after (tests/unit/governance/test_scheduled_sweeps.py); given a
+    receipts folder (`unveil serve --receipts`), the member it erases gets their deletion receipt there."""
+    from governance import receipts
+    from governance.scheduled_sweeps import RECEIPTS_SAVED, REMOVED
 
     data_dir, swept_before = with_an_ended_consent(family_store_dir, tmp_path, "Zoë Quixbrandt")
+    folder = tmp_path / "receipts"
     caplog.set_level("INFO", logger="unveil.retention")
     with FamilyStore(data_dir) as store:
         store.unlock(FAMILY_PASSPHRASE)
-        with _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store)) as client:
+        settings = ApiSettings(token=TOKEN, receipts_folder=str(folder))
+        with _local(create_app(settings=settings, analyzer=analyzer, store=store)) as client:
             people = client.get("/v1/people", headers=AUTH).json()["people"]
         sweeps = [entry.details for entry in store.audit_entries() if entry.event == "sweep"]
+        [path] = list(folder.iterdir())
+        assert receipts.check(store, receipts.read(path.read_text())).ok
     assert [person["name"] for person in people] == ["Colin Powell"]
     assert [sweep["consent_expired"] for sweep in sweeps[swept_before:]] == [1]
-    assert caplog.messages == [REMOVED.format(removed="1 member whose consent expired")]
-    assert "quixbrandt" not in caplog.text.lower()
+    assert caplog.messages == [RECEIPTS_SAVED.format(count=1, folder=folder),
+                               REMOVED.format(removed="1 member whose consent expired")]
+    assert "quixbrandt" not in (caplog.text + path.read_text()).lower()
 
 
 def test_the_people_list_needs_the_store(client):

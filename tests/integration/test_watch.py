@@ -450,8 +450,10 @@ def test_the_command_names_members_with_the_passphrase_and_opens_no_socket_witho
 def test_the_command_sweeps_when_it_starts_and_logs_counts_never_names(room, family_store_dir, app_models_dir,
                                                                          tmp_path, monkeypatch, caplog):
     """`unveil watch` runs for weeks with the store unlocked: it never swept, so a member whose consent had ended
-    stayed stored until someone opened the app. It sweeps when it starts and once a day after."""
+    stayed stored until someone opened the app. It sweeps when it starts and once a day after; with --receipts, the
+    member it erases gets their deletion receipt (before, none: nothing they could check)."""
     from fer_core.store import FamilyStore
+    from governance import receipts
     from governance.scheduled_sweeps import REMOVED
     from tests.support.app import with_an_ended_consent
     from unveil.cli import main
@@ -459,20 +461,24 @@ def test_the_command_sweeps_when_it_starts_and_logs_counts_never_names(room, fam
     data_dir, swept_before = with_an_ended_consent(family_store_dir, tmp_path, "Zoë Quixbrandt")
     monkeypatch.setenv("UNVEIL_PASSPHRASE", FAMILY_PASSPHRASE)
     monkeypatch.setenv("UNVEIL_MODELS_DIR", str(app_models_dir))
-    out = tmp_path / "faces.jsonl"
+    out, folder = tmp_path / "faces.jsonl", tmp_path / "receipts"
     caplog.set_level("INFO")
-    assert main(["watch", "--source", str(room[0]), "--jsonl", str(out), "--data-dir", str(data_dir)]) == 0
+    assert main(["watch", "--source", str(room[0]), "--jsonl", str(out), "--data-dir", str(data_dir),
+                 "--receipts", str(folder)]) == 0
     assert REMOVED.format(removed="1 member whose consent expired") in caplog.messages
-    assert "quixbrandt" not in (caplog.text + out.read_text()).lower()
+    [path] = list(folder.iterdir())
+    assert "quixbrandt" not in (caplog.text + out.read_text() + path.read_text()).lower()
     with FamilyStore(data_dir) as store:
         store.unlock(FAMILY_PASSPHRASE)
         assert [person.name for person in store.people()] == ["Colin Powell"]
         swept = [entry.details["consent_expired"] for entry in store.audit_entries() if entry.event == "sweep"]
+        assert receipts.check(store, receipts.read(path.read_text())).ok
     assert swept[swept_before:] == [1]
 
 
-def test_the_command_refuses_options_that_cannot_work(capsys):
-    from unveil.cli import main
+def test_the_command_refuses_options_that_cannot_work(capsys, tmp_path):
+    from governance import receipts
+    from unveil.cli import main, retention
     from unveil.cli import watch as watch_cli
 
     assert main(["watch", "--source", "0"]) == 2
@@ -482,6 +488,10 @@ def test_the_command_refuses_options_that_cannot_work(capsys):
     for option in (["--mqtt-tls"], ["--mqtt-ca", "home-ca.pem"], ["--mqtt-user", "unveil"]):
         assert main(["watch", "--source", "0", "--jsonl", "-", *option]) == 2
         assert capsys.readouterr().err.strip() == watch_cli.MQTT_OPTION_ALONE.format(option=option[0])
+    (tmp_path / "receipts").write_text("")  # not a folder: said at start, not on the day a member is erased
+    assert main(["watch", "--source", "0", "--jsonl", "-", "--receipts", str(tmp_path / "receipts")]) == 2
+    assert capsys.readouterr().err.strip() == retention.RECEIPTS_FOLDER_REFUSED.format(
+        command="unveil watch", reason=receipts.NOT_SAVED.format(path=tmp_path / "receipts", reason="File exists"))
 
 
 def test_a_certificate_authority_that_cannot_be_read_stops_the_command_before_the_models_load(capsys, monkeypatch,

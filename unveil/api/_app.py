@@ -108,7 +108,8 @@ class ApiSettings:
     max_pixels: the largest photo decoded (fer_core.images.MAX_PIXELS), at most Pillow's own limit
     (SettingsError otherwise). analyses_at_once, analyses_waiting, body_timeout_s, count_period_s: see
     DEFAULT_ANALYSES_AT_ONCE, DEFAULT_ANALYSES_WAITING, DEFAULT_BODY_TIMEOUT_S and DEFAULT_COUNT_PERIOD_S (0: counted
-    after each photo). allowed_hosts: the names and addresses a request's
+    after each photo). receipts_folder: where the retention sweeps write each erased member's deletion receipt
+    (governance.scheduled_sweeps; None: nowhere). allowed_hosts: the names and addresses a request's
     Host header may give (any case, any port); any_ip_address: whether any IP address may be given too (a server
     listening on every interface, whose addresses are not known in advance). Other requests get 421."""
 
@@ -121,6 +122,7 @@ class ApiSettings:
     analyses_waiting: int = DEFAULT_ANALYSES_WAITING
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
     count_period_s: float = DEFAULT_COUNT_PERIOD_S
+    receipts_folder: str | None = None
 
     def __post_init__(self) -> None:
         # Pillow refuses a photo over its limit as it opens it, before load_image compares the size with
@@ -207,7 +209,7 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # A server runs for weeks with the store unlocked: it sweeps before its first answer, as the app does at
         # unlock, and once a day after (governance.scheduled_sweeps).
-        sweeps = ScheduledSweeps(store) if store is not None else None
+        sweeps = ScheduledSweeps(store, receipts_folder=settings.receipts_folder) if store is not None else None
         if sweeps is not None:
             sweeps.run_if_due()
         # At shutdown (uvicorn has let its requests finish), the sweeps' and the analyses' threads end with the server;

@@ -120,6 +120,29 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 DATE_IS_RIGHT_HOW = "To confirm it: unveil retention sweep --date-is-right"
+# `unveil watch` and `unveil serve` sweep when they start and once a day (governance.scheduled_sweeps).
+SCHEDULED_RECEIPTS_HELP = ("write the deletion receipt of each member the retention sweeps erase (when it starts and "
+                           "once a day, with the store unlocked) into FOLDER (made if missing, refused at start if it "
+                           "cannot be written), one JSON file each: ids only, never a name; for the person erased, to "
+                           "check with `unveil audit receipt FILE`")
+# Said before anything starts: a folder that cannot be written would otherwise be found when a member is erased.
+RECEIPTS_FOLDER_REFUSED = "{command}: --receipts: {reason}; nothing was started"
+
+
+def add_scheduled_receipts_argument(parser: argparse.ArgumentParser) -> None:
+    """--receipts FOLDER for a command whose sweeps run on their own (`unveil watch`, `unveil serve`)."""
+    parser.add_argument("--receipts", metavar="FOLDER", help=SCHEDULED_RECEIPTS_HELP)
+
+
+def scheduled_receipts_refusal(args: argparse.Namespace, command: str) -> str | None:
+    """RECEIPTS_FOLDER_REFUSED when the --receipts folder cannot be made or written (receipts.ready), else None."""
+    if args.receipts is None:
+        return None
+    try:
+        receipts.ready(args.receipts)
+    except receipts.ReceiptSaveError as exc:
+        return RECEIPTS_FOLDER_REFUSED.format(command=command, reason=exc)
+    return None
 # --receipts: the erasures are done either way; only their files are at stake.
 RECEIPTS_SAVED = "note: {count} deletion receipt(s) written into {folder}"
 RECEIPTS_NOT_SAVED = "error: the sweep is done (its receipts' hashes above, also in the audit log), but {reason}"

@@ -23,6 +23,7 @@ from typing import Any
 
 from unveil._core_dumps import forbid_core_dumps
 from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
+from unveil.cli.retention import add_scheduled_receipts_argument, scheduled_receipts_refusal
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -45,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a name other machines reach this server by (the Host header of their requests), "
                              "besides localhost, 127.0.0.1, [::1] and the --host address; repeatable")
     add_store_arguments(parser)
+    add_scheduled_receipts_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -125,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
     from unveil.api import TOKEN_ENV, TOKEN_FILE, ApiSettings, create_app, load_or_create
 
     forbid_core_dumps()  # before the store is unlocked: it stays so for the server's life
+    if refusal := scheduled_receipts_refusal(args, "unveil serve"):
+        print(refusal, file=sys.stderr)
+        return 2
     data_dir = resolve_data_dir(args.data_dir)  # as the store finds it: absolute, so the path printed says where
     token, created = load_or_create(data_dir)
     if created:
@@ -138,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
     if store is None:
         print(EMOTIONS_ONLY, file=sys.stderr)
     try:
-        app = create_app(settings=ApiSettings(token=token, **allowed_hosts(args.host, args.allow_host)), store=store)
+        app = create_app(settings=ApiSettings(token=token, **allowed_hosts(args.host, args.allow_host),
+                                              receipts_folder=args.receipts), store=store)
         # The access log has method, path and status only: never a body, a header, a query string or the token.
         uvicorn.run(app, host=args.host, port=args.port, **server_options())
     finally:

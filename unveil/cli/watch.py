@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from fer_core.store import owner_only
 from unveil._core_dumps import forbid_core_dumps
 from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
+from unveil.cli.retention import add_scheduled_receipts_argument, scheduled_receipts_refusal
 from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV, SOURCE_ENV
 
 NO_SOURCE = f"unveil watch: nothing to watch: give --source, or set {SOURCE_ENV} (a stream address with a password)"
@@ -79,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--leave-after", type=float, default=None, metavar="S",
                         help="a face unseen for longer than S seconds has left (default 3)")
     add_store_arguments(parser)
+    add_scheduled_receipts_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -124,11 +126,14 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(JSONL_CANNOT_WRITE.format(path=args.jsonl, detail=exc.strerror or exc), file=sys.stderr)
             return 2
+        if refusal := scheduled_receipts_refusal(args, "unveil watch"):
+            print(refusal, file=sys.stderr)
+            return 2
         store = _store(args, stack)
         if store is not None:  # swept now, as the app does at unlock, and once a day while the loop runs
             from governance.scheduled_sweeps import ScheduledSweeps
 
-            sweeps = ScheduledSweeps(store)
+            sweeps = ScheduledSweeps(store, receipts_folder=args.receipts)
             sweeps.run_if_due()
             stack.enter_context(sweeps.running())
         tracker, household = _tracker(args, store)
