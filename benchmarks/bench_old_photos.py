@@ -12,8 +12,8 @@ of it looks like (CONDITIONS) and analysed by FaceAnalyzer.analyze, beside the p
   the colour originals <Name>_0001..0004 (members enrol from today's photos), every photo aged as a whole and
   analysed with that gallery; member probes named right, as another member, unknown or missed, and false-match
   trials (strangers, and members against the household without them), with 95% bootstrap intervals over people.
-- Emotion: the real-photo dev set (benchmarks/emotion_real_photos_data.py; --limit photos taken at an even
-  stride through its manifest, so every source and class keeps its share), scored as
+- Emotion: the real-photo dev set (benchmarks/emotion_real_photos_data.py; --limit photos spread evenly through
+  its manifest, which is sorted by source and class, so every source and class keeps its share), scored as
   benchmarks/emotion_real_photos.py scores it (its Models: FaceAnalyzer, the face nearest the photo's centre).
   Faces found, accuracy and macro-F1 of each condition on the photos whose face is found both in it and in the
   original, with the gap to the original from a paired bootstrap over the people photographed (within each
@@ -351,7 +351,9 @@ def span_table(data: Path, faces_dir: Path) -> None:
 
 
 def emotion_tables(data: Path, limit: int | None, draws: int, conditions: dict[str, Degrade]) -> None:
-    rows = read_manifest(data, limit)
+    rows = read_manifest(data, None)
+    if limit and limit < len(rows):  # evenly spread over the manifest (sorted by source and class): every share kept
+        rows = [rows[i * len(rows) // limit] for i in range(limit)]
     models = Models([REPO / "models" / "emotion_vgg16.onnx"], [])
     scored = EvalSet("real photos, aged")
     for i, row in enumerate(rows):
