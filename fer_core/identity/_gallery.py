@@ -52,6 +52,13 @@ class Match:
     runner_up_distance: float
     reason: str
 
+    @property
+    def ambiguous(self) -> bool:
+        """Not named because about as close to two people (AMBIGUOUS): not a stranger, but not told apart (twins, or
+        one person enrolled twice). The front ends say so (the Analyze page's line, the API's `ambiguous`), never
+        naming either: the nearest is the guess the gallery refused to make."""
+        return self.reason == AMBIGUOUS
+
 
 class Gallery:
     """The enrolled people by id, one row of embeddings per enrolment photo, each with a display label.

@@ -533,12 +533,36 @@ def test_a_member_is_named_a_stranger_is_unknown_and_the_recognition_is_audited(
     photo = side_by_side(faces_dir / MEMBER / f"{MEMBER}_0006.jpg", faces_dir / STRANGER / f"{STRANGER}_0002.jpg")
     body = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photo).json()
     assert [face["identity"] for face in body["faces"]] == ["Colin Powell", "unknown"]
+    assert [face["ambiguous"] for face in body["faces"]] == [False, False]  # the stranger is nobody close
     new = store.audit_entries()[before:]
     assert [(e.event, e.details) for e in new] == [("recognise", {"faces": 2, "named": 1, "unknown": 1,
                                                                   "period_s": 0})]
     people = client.get("/v1/people", headers=AUTH).json()["people"]
     assert people == [{"name": "Colin Powell", "consent": "active", "consent_expires": people[0]["consent_expires"]}]
     assert people[0]["consent_expires"].startswith("2099-01-01")
+
+
+def test_a_face_about_as_close_to_two_members_is_said_ambiguous_naming_neither(analyzer, family_store_dir, faces_dir,
+                                                                               tmp_path):
+    """Colin Powell enrolled a second time under another name (as an older version let a household do; twins enrolled
+    with the tick box alike): a photo of him is about as close to both, and the answer said "unknown", as of a
+    stranger, so an automation keyed on strangers acted on a member of the household. `ambiguous` tells them apart,
+    naming neither member (unveil.app.photos.not_named_why says the same on the Analyze page)."""
+    from governance.consent import ConsentRecord
+
+    shutil.copytree(family_store_dir, tmp_path / "store")
+    with FamilyStore(tmp_path / "store") as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        (colin,) = store.people()
+        model = next(iter(store.embedding_models()[colin.id]))
+        record = ConsentRecord.new(subject="Quenby Again", purpose="family photos", days=365)
+        family.enroll(store, "Quenby Again", store.embeddings(colin.id), record, model=model)
+        client = _local(create_app(settings=ApiSettings(token=TOKEN), analyzer=analyzer, store=store))
+        photo = side_by_side(faces_dir / MEMBER / f"{MEMBER}_0006.jpg", faces_dir / STRANGER / f"{STRANGER}_0005.jpg")
+        reply = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/jpeg"}, content=photo)
+    faces = reply.json()["faces"]
+    assert [(face["identity"], face["ambiguous"]) for face in faces] == [("unknown", True), ("unknown", False)]
+    assert b"Quenby" not in reply.content and b"Colin" not in reply.content
 
 
 def test_a_phone_photos_metadata_stays_out_of_the_answer_and_no_answer_may_be_cached(family_client, faces_dir):

@@ -320,7 +320,9 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
     @app.post("/v1/analyze")
     async def analyze(request: Request) -> dict[str, Any]:
         """The faces of one photo: box (x, y, w, h), detector score, emotion with its probabilities, and the
-        family member's name ("unknown" for anyone else) when the server names people. The photo is sent as
+        family member's name ("unknown" for anyone else) when the server names people, with `ambiguous`: true for an
+        "unknown" face about as close to two members (twins, one person enrolled twice), naming neither, false for
+        any other (a named face, or nobody close: a stranger). The photo is sent as
         multipart/form-data (field `image`) or as the raw body (an image/* Content-Type). When the family
         store cannot be read, 503 with error "store_unavailable", "store_key_changed" or "store_damaged", and
         no faces: an answer without names would call family members "unknown", and an automation keyed
@@ -477,6 +479,9 @@ def _analyze_now(data: bytes, models: FaceAnalyzer, gallery_now: Callable[[], Ga
         tally.count([face.person_id for face in faces])  # summed, written once a period; never raises
     height, width = image.shape[:2]
     rows = face_records(faces, source=UPLOAD_NAME, recognition=gallery is not None)
+    if gallery is not None:  # beside `identity`: an "unknown" about as close to two members is no stranger
+        for row, face in zip(rows, faces, strict=True):
+            row["ambiguous"] = face.match is not None and face.match.ambiguous
     return {"width": width, "height": height,
             "faces": [{key: value for key, value in row.items() if key != "source"} for row in rows]}
 

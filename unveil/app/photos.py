@@ -14,7 +14,7 @@ from PIL import Image
 
 from fer_core import ImageError, load_image
 from fer_core.analyzer import GalleryLike, identify
-from fer_core.identity import AMBIGUOUS, Match
+from fer_core.identity import Match
 from fer_core.render import DISPLAY_JPEG_QUALITY, DISPLAY_MAX_SIDE, FaceLike, annotate, display_copy, draw, png_bytes
 
 
@@ -41,7 +41,7 @@ NOT_NAMED_AMBIGUOUS = ("Not named: this face is about as close to two members, a
 def not_named_why(match: Match | None) -> str | None:
     """NOT_NAMED_AMBIGUOUS for a face the family gallery did not name because it is about as close to two members
     (fer_core.identity.AMBIGUOUS); None for any other face (named, nobody close enough, or no gallery consulted)."""
-    return NOT_NAMED_AMBIGUOUS if match is not None and match.reason == AMBIGUOUS else None
+    return NOT_NAMED_AMBIGUOUS if match is not None and match.ambiguous else None
 
 
 @dataclass
