@@ -304,6 +304,13 @@ def test_too_large_is_refused_from_the_header_alone():
         load_image(_png_header_only(20000, 20000))  # past Pillow's own bomb limit too
 
 
+def test_a_scan_past_pillows_warning_limit_is_refused_naming_its_size():
+    """An 8x10 inch print scanned at 1200 dpi (115 MP) lies past Pillow's own limit (89.5 MP), where Pillow warns while
+    opening: the refusal said "more than 50,000,000 pixels" without the scan's size, which says how far to go down."""
+    with pytest.raises(ImageError, match=r"^image bytes: too large \(9600x12000 = 115,200,000 pixels, limit 50,000,000\)$"):
+        load_image(_png_header_only(9600, 12000))
+
+
 @pytest.mark.parametrize("side", [10_000, 20_000])  # past Pillow's warning, past its error
 def test_a_bomb_inside_an_icon_whose_header_says_512_pixels_is_refused_as_too_large(side):
     png = _png_header_only(side, side)
