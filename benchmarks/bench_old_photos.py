@@ -22,7 +22,7 @@ of it looks like (CONDITIONS) and analysed by FaceAnalyzer.analyze, beside the p
 Conditions (applied to the whole photo, at its own size):
 - greyscale: ITU-R 601 luma in all three channels (a black-and-white print).
 - sepia: the usual sepia-toning matrix (SEPIA) on the colours.
-- faded colour print: the photo mixed with a yellowed paper tone (PAPER) by FADE of 0.5 or 0.7: contrast
+- faded colour print: the photo mixed with a yellowed paper tone (PAPER) by a share of 0.5 or 0.7: contrast
   down to a half or a third, blacks lifted, a yellow-red cast (the dyes of an old colour print fade, the
   paper yellows).
 - film grain: monochrome Gaussian noise of GRAIN_SIGMA grey levels, in clumps (smoothed by GRAIN_CLUMP px).
@@ -41,8 +41,8 @@ Conditions (applied to the whole photo, at its own size):
   less than FLAT_SPAN (1st to 99th percentile), as a product rule would.
 - "+ smoothing": a Gaussian blur of SMOOTH_SIGMA px before analysis, the simplest remedy for grain, likewise.
 
-Every condition draws its noise from the same seed per photo. The figures of docs/reports/old_photos.md come
-from `PYTHONPATH=. nice -n 19 python benchmarks/bench_old_photos.py --limit 400`.
+Every condition draws its noise from the same seed per photo. The figures of docs/reports/old_photos.md come from
+`--only identity`, `--only emotion --limit 400`, `--only files` and `--only spans`.
 """
 from __future__ import annotations
 
