@@ -8,7 +8,7 @@ import shlex
 from tests.support.paths import REPO
 from unveil.cli import build_parser
 
-DOCUMENTS = ["README.md", "docs/training.md", "docs/threat_model.md", "experiments/README.md",
+DOCUMENTS = ["README.md", "docs/app_pages.md", "docs/training.md", "docs/threat_model.md", "experiments/README.md",
              *(str(p.relative_to(REPO)) for p in sorted((REPO / "models").glob("*.md")))]
 # A path into one of the folders that hold runnable scripts, ending in a script's suffix.
 SCRIPT_PATH = re.compile(r"(?<![\w/])((?:tools|benchmarks|experiments|tests/support|fer_core/training)/[\w/.-]+\.(?:py|sh|js))")
