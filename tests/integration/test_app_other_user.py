@@ -30,7 +30,14 @@ def _as_seen_by_the_kernel(monkeypatch, tmp_path, uid: int | None) -> None:
     monkeypatch.setattr(peer, "_session_addresses", lambda: (CLIENT, SERVER))
 
 
-@pytest.mark.parametrize("uid, message", [(os.geteuid() + 1, peer.OTHER_USER), (None, peer.UNKNOWN_PEER)])
+# Word for word, with the port of AppTest's server (Streamlit's default).
+UNKNOWN_PEER = ("This Unveil app cannot tell which user of its computer this browser belongs to, so it shows nothing. "
+                "Open it on that computer, at http://localhost:8501, from the account that started it; from another "
+                "device, through an SSH tunnel to that account: ssh -L 8501:localhost:8501 USER@COMPUTER, then "
+                "http://localhost:8501 on the device.")
+
+
+@pytest.mark.parametrize("uid, message", [(os.geteuid() + 1, peer.OTHER_USER), (None, UNKNOWN_PEER)])
 def test_another_user_s_browser_gets_one_line_and_nothing_of_the_household(
         app_env, monkeypatch, tmp_path, uid, message):
     FamilyStore.create(app_env, passphrase="correct horse battery staple").close()
@@ -49,3 +56,21 @@ def test_the_user_who_started_it_is_served(app_env, monkeypatch, tmp_path):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception and not at.error
     assert [t.value for t in at.title] == ["Analyze photos"]
+
+
+@pytest.mark.parametrize("client, served", [(("192.168.1.7", 51234), False), (("::ffff:10.0.0.5", 51234), False),
+                                            (("127.0.0.1", 51234), True), (("::1", 51234), True)])
+def test_where_no_table_says_whose_browser_only_this_machine_s_are_served(app_env, monkeypatch, tmp_path, client,
+                                                                         served):
+    # macOS and Windows have no /proc/net/tcp. With the app made to listen on the network (streamlit run app.py
+    # --server.address 0.0.0.0), a device there that sent Host: localhost got the whole app: reproduced in Chromium
+    # from another network namespace, its first page showed the data folder and every page's link.
+    monkeypatch.setattr(peer, "TCP_TABLES", (tmp_path / "no_tcp", tmp_path / "no_tcp6"))
+    monkeypatch.setattr(peer, "_session_addresses", lambda: (client, SERVER))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    if served:
+        assert not at.error and [t.value for t in at.title] == ["Analyze photos"]
+    else:
+        assert [e.value for e in at.error] == [UNKNOWN_PEER]
+        assert not at.sidebar.info and not at.sidebar.caption and not at.info and not at.title

@@ -7,7 +7,10 @@ running as the household's user. It saw how many members and kept results the st
 on this machine" had the app read the household's private photos and show what it made of them (each photo's
 path, emotion and skin tone band). Streamlit has no login; on Linux the kernel lists each TCP socket with its
 owner's uid (/proc/net/tcp and tcp6), so the socket at the far end of a session's WebSocket tells whose browser
-(or SSH tunnel) it is. Where that cannot be told (no /proc: macOS, Windows) every session is served, as before.
+(or SSH tunnel) it is. Where that cannot be told (no /proc: macOS, Windows) every session from this machine (a loopback
+address) is served, as before, and none from another: with the app made to listen on the network (`streamlit run app.py
+--server.address 0.0.0.0`), any device there that sent `Host: localhost` got the whole app, the bias audit reading
+this machine's folders included.
 """
 from __future__ import annotations
 
@@ -19,8 +22,12 @@ from pathlib import Path
 
 OTHER_USER = ("This Unveil app belongs to another user of this computer, so it answers that user's browser only. "
               "To use Unveil, start your own from your account: unveil app")
-UNKNOWN_PEER = ("This Unveil app cannot tell which user of this computer this browser belongs to, so it shows "
-                "nothing: open it on this computer, at http://localhost, from the account that started it.")
+# Also what a browser on another device gets (the app listening on the network), so it says how to reach the app from
+# one; {port} is the app's.
+UNKNOWN_PEER = ("This Unveil app cannot tell which user of its computer this browser belongs to, so it shows nothing. "
+                "Open it on that computer, at http://localhost:{port}, from the account that started it; from another "
+                "device, through an SSH tunnel to that account: ssh -L {port}:localhost:{port} USER@COMPUTER, then "
+                "http://localhost:{port} on the device.")
 # The kernel's tables of TCP sockets, IPv4 and IPv6, in this process's network namespace.
 TCP_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
 
@@ -77,22 +84,36 @@ def _session_addresses() -> tuple[Address, Address] | None:
 
 def tells_whose_browser() -> bool:
     """Whether this machine lists each TCP socket's owner, so that `refusal` serves its own user's browser only;
-    where it does not (macOS, Windows) every session is served."""
+    where it does not (macOS, Windows) every browser of this machine is served."""
     return TCP_TABLES[0].is_file()
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return _plain(ipaddress.ip_address(host)).is_loopback
+    except ValueError:
+        return False
+
+
+def _unknown_peer() -> str:
+    from streamlit import config
+
+    return UNKNOWN_PEER.format(port=config.get_option("server.port"))
+
+
 def refusal() -> str | None:
-    """Why this session is not served (OTHER_USER, UNKNOWN_PEER), or None: its browser is this process's user's, or
-    the machine does not say whose it is."""
-    if not tells_whose_browser():
-        return None
+    """Why this session is not served (OTHER_USER, UNKNOWN_PEER with the app's port), or None: its browser is this
+    process's user's, or the machine does not say whose it is and the connection comes from this machine."""
     addresses = _session_addresses()
     if addresses is None:
         return None
+    if not tells_whose_browser():
+        # Only a loopback address is this machine's for sure; the app listens on no other unless made to.
+        return None if _loopback(addresses[0][0]) else _unknown_peer()
     try:
         owner = connection_owner(*addresses, TCP_TABLES)
     except ValueError:  # not an IP address: nothing the kernel's tables can be asked about
         owner = None
     if owner is None:
-        return UNKNOWN_PEER
+        return _unknown_peer()
     return None if owner == os.geteuid() else OTHER_USER
