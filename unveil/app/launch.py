@@ -17,6 +17,10 @@ ENTRY_SCRIPT = Path(__file__).resolve().parent / "streamlit_app.py"
 SETTINGS: dict[str, object] = {
     # No usage statistics leave the browser.
     "browser.gatherUsageStats": False,
+    # The one address the start-up banner names (Streamlit's default, set so that it counts as chosen). Started with
+    # --server.address 0.0.0.0, Streamlit otherwise printed a "Network URL" that no other device's browser gets past
+    # (server.allowedHosts, unveil.app.peer) and, headless, asked checkip.amazonaws.com for the public IP to print.
+    "browser.serverAddress": "localhost",
     "client.toolbarMode": "viewer",
     # Listen on this machine only, not the local network. A specific address also stops Streamlit from
     # asking an outside service (checkip.amazonaws.com) for the machine's public IP at start.
