@@ -10,12 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from fer_core.store import BACKUP_EXISTS, DATA_FILE, KEYS_FILE, FamilyStore
 from governance import backup
-from tests.support.app import FAMILY_PASSPHRASE
-from tests.support.paths import REPO
+from tests.support.app import FAMILY_PASSPHRASE, unlocked_family_page
 from unveil.app import backups
 from unveil.app.text import shown
 
-TIMEOUT = 120
 SUBMIT = f"FormSubmitter:back_up-{backups.BUTTON}"
 
 
@@ -26,10 +24,7 @@ def _write(at: AppTest, typed: str) -> AppTest:
 
 def test_a_household_backs_the_store_up_from_the_app(app_env, family_store_dir, tmp_path):
     shutil.copytree(family_store_dir, app_env)
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
-        "unveil/app/pages/family.py").run()
-    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
-    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    at = unlocked_family_page()
     assert backups.TITLE in [t.label for t in at.tabs] and backups.HOW in [c.value for c in at.caption]
 
     for typed, message in [(" ", backups.NO_FOLDER), ("usb/copy", backups.NOT_A_FULL_PATH.format(path="usb/copy"))]:

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, set_aside_folders
 from governance import backup, restoring, starting_over
-from tests.support.app import FAMILY_PASSPHRASE, logged
+from tests.support.app import FAMILY_PASSPHRASE, logged, unlocked_family_page
 from tests.support.paths import REPO
 from unveil.app import damaged, forgotten
 from unveil.app.text import shown
@@ -90,10 +90,7 @@ def test_a_store_that_does_not_open_as_one_is_set_aside_from_the_app(app_env, fa
     shutil.copytree(family_store_dir, app_env)
     with contextlib.closing(sqlite3.connect(app_env / DATA_FILE, isolation_level=None)) as conn:
         conn.execute("DROP TABLE analyses")
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
-        "unveil/app/pages/family.py").run()
-    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
-    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    at = unlocked_family_page()
     assert not at.exception
     assert damaged.WHAT_TO_DO in [w.value for w in at.warning]
     at.checkbox(key="set_aside_damaged_sure").check()
@@ -132,10 +129,7 @@ def test_what_the_checks_found_is_not_said_again_once_another_store_is_open(app_
     shutil.copytree(family_store_dir, app_env)
     with contextlib.closing(sqlite3.connect(app_env / DATA_FILE, isolation_level=None)) as conn:
         conn.execute("DELETE FROM consents")
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
-        "unveil/app/pages/family.py").run()
-    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
-    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    at = unlocked_family_page()
     assert damaged.WHAT_TO_DO in [w.value for w in at.warning]
     for name in (DATA_FILE, KEYS_FILE):  # the household moves the damaged files away in a terminal instead
         shutil.move(app_env / name, tmp_path / name)

@@ -14,11 +14,8 @@ from streamlit.testing.v1 import AppTest
 from fer_core.store import DATA_FILE, FamilyStore
 from governance import family
 from tests.support import privacy_harness as h
-from tests.support.app import FAMILY_PASSPHRASE
-from tests.support.paths import REPO
+from tests.support.app import FAMILY_PASSPHRASE, unlocked_family_page
 from unveil.app.tables import MEMBERS_NOT_READ
-
-TIMEOUT = 120  # model loading and scrypt on a loaded 2-core machine, as tests/integration/test_app_pages.py
 
 
 def _damage(data_dir, person_id: str) -> None:
@@ -29,10 +26,7 @@ def _damage(data_dir, person_id: str) -> None:
 
 
 def _family_page() -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
-        "unveil/app/pages/family.py").run()
-    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
-    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    at = unlocked_family_page()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -9,12 +9,10 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.support.app import FAMILY_PASSPHRASE
-from tests.support.paths import REPO
+from tests.support.app import FAMILY_PASSPHRASE, unlocked_family_page
 from tests.support.store import FakeClock
 from unveil.app import idle_lock, widgets
 
-TIMEOUT = 120
 MINUTE = 60.0
 
 
@@ -31,10 +29,7 @@ def locks(monkeypatch):
 def _unlocked(app_env, family_store_dir) -> AppTest:
     if not app_env.exists():
         shutil.copytree(family_store_dir, app_env)
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
-        "unveil/app/pages/family.py").run()
-    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
-    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    at = unlocked_family_page()
     assert not at.exception and at.button(key="sidebar_lock")
     return at
 

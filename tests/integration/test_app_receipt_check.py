@@ -6,16 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 
-from streamlit.testing.v1 import AppTest
-
 from fer_core.store import FamilyStore
 from governance import family, receipts
-from tests.support.app import FAMILY_PASSPHRASE
-from tests.support.paths import REPO
+from tests.support.app import FAMILY_PASSPHRASE, unlocked_family_page
 from unveil.app import receipt_check
 from unveil.app.text import shown
-
-TIMEOUT = 120
 
 
 def test_a_receipt_pasted_or_uploaded_on_the_governance_page_is_checked(app_env, family_store_dir):
@@ -23,10 +18,7 @@ def test_a_receipt_pasted_or_uploaded_on_the_governance_page_is_checked(app_env,
     with FamilyStore.open(app_env) as store:
         store.unlock(FAMILY_PASSPHRASE)
         receipt = family.purge(store, "Colin Powell")
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
-        "unveil/app/pages/family.py").run()
-    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
-    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    at = unlocked_family_page()
     at.switch_page("unveil/app/pages/governance.py").run()
     assert receipt_check.TITLE in [s.value for s in at.subheader] and at.button(key="receipt_check").disabled
 

@@ -7,24 +7,16 @@ import contextlib
 import shutil
 import sqlite3
 
-from streamlit.testing.v1 import AppTest
-
 from fer_core.store import DATA_FILE, FamilyStore
 from governance import checking, family
-from tests.support.app import FAMILY_PASSPHRASE
-from tests.support.paths import REPO
+from tests.support.app import FAMILY_PASSPHRASE, unlocked_family_page
 from unveil.app import store_check
 from unveil.app.text import shown
-
-TIMEOUT = 120  # model loading and scrypt on a loaded 2-core machine, as tests/integration/test_app_pages.py
 
 
 def test_the_family_page_checks_the_store_and_says_what_to_do_when_it_is_damaged(app_env, family_store_dir):
     shutil.copytree(family_store_dir, app_env)
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
-        "unveil/app/pages/family.py").run()
-    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
-    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    at = unlocked_family_page()
     assert store_check.TITLE in [t.label for t in at.tabs] and store_check.HOW in [c.value for c in at.caption]
 
     at.button(key="check_store").click().run()

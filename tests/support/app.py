@@ -249,6 +249,15 @@ def run_app(page: str | None = None, *, timeout: float = 120) -> AppTest:
     return at.run()
 
 
+def unlocked_family_page(*, timeout: float = 120) -> AppTest:
+    """The app on its Family page with the data folder's store (a copy of `family_store_dir`) unlocked by
+    FAMILY_PASSPHRASE, as a household opens it; the unlock is not checked here, each test says what it expects."""
+    at = run_app("family", timeout=timeout)
+    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
+    at.button(key="FormSubmitter:unlock_store-Unlock").click().run()
+    return at
+
+
 def widget(at: AppTest, kind: str, key_prefix: str):
     """The one widget of `kind` whose key starts with `key_prefix`: the app renews some keys (with a
     generation number at the end) to draw a form or a confirmation again empty."""
