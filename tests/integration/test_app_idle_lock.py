@@ -4,9 +4,12 @@ store" does, says why above the page, and comes back to the pages as a locked se
 locks the others. The clock is a fake one handed to the app's IdleLocks: nothing sleeps."""
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
 
 import pytest
+from streamlit.runtime import Runtime
 from streamlit.testing.v1 import AppTest
 
 from tests.support.app import FAMILY_PASSPHRASE, unlocked_family_page
@@ -20,7 +23,8 @@ MINUTE = 60.0
 def locks(monkeypatch):
     """The app's IdleLocks, on a fake clock, with every tab connected; no thread checks it: the tests call check()."""
     clock = FakeClock()
-    made = idle_lock.IdleLocks(after_s=15 * MINUTE, connected=lambda session: True, clock=clock)
+    made = idle_lock.IdleLocks(after_s=15 * MINUTE, connected=lambda session: True, close=lambda session: None,
+                               clock=clock)
     made.clock = clock
     monkeypatch.setattr(widgets, "idle_locks", lambda: made)
     return made
@@ -107,3 +111,37 @@ def test_a_setting_that_is_not_minutes_is_said_in_the_sidebar_and_the_default_ap
     assert [w.value for w in at.sidebar.warning] == [idle_lock.BAD_SETTING.format(
         setting=idle_lock.SETTING, value="15m", default=15)]
     assert [c.value for c in at.sidebar.caption][0] == idle_lock.LOCKS_ITSELF.format(period="15 minutes")
+
+
+class _Server:
+    """What widgets._close_session uses of Streamlit's Runtime, on an event loop of its own thread as the server's."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, connected: set[str]) -> None:
+        self.stopped = loop.create_future()
+        self.connected, self.closed = connected, []
+
+    def is_active_session(self, session_id: str) -> bool:
+        return session_id in self.connected
+
+    def close_session(self, session_id: str) -> None:
+        self.closed.append((session_id, threading.current_thread().name))
+
+
+def test_a_gone_tab_s_session_is_closed_on_the_server_s_event_loop_and_one_back_meanwhile_is_not(monkeypatch):
+    """Before, the idle lock only locked a closed tab's store: its session (photos, results naming members) stayed
+    in the server. Runtime.close_session must run on the event loop, where a reconnection would also run."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="server-event-loop", daemon=True)
+    thread.start()
+    try:
+        server = _Server(loop, connected={"back"})
+        monkeypatch.setattr(Runtime, "exists", staticmethod(lambda: True))
+        monkeypatch.setattr(Runtime, "instance", staticmethod(lambda: server))
+        widgets._close_session("gone")  # from the idle lock's thread
+        widgets._close_session("back")  # its tab reconnected since the idle lock looked
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(timeout=10)  # after both callbacks
+        assert server.closed == [("gone", "server-event-loop")]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

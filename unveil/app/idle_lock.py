@@ -10,11 +10,14 @@ gives the figure and benchmarks/app_session_keys.py reproduces it). So a store i
   the camera stays unlocked, and is locked `after_s` after its stream stops;
 - DISCONNECTED_S after its tab is seen closed (its WebSocket gone: the tab or browser closed, the machine's network
   down), whatever the idle period, also when switched off. A reload or a new tab starts a new session, locked anyway.
+  The session is then closed too (IdleLocks' `close`), unlocked or not: Streamlit drops what it held besides the keys
+  (photos, results naming members), which it would otherwise keep until another session's disconnection removes it,
+  with a single tab for as long as the server runs.
 
 The clock is the wall clock, not a monotonic one: on Linux the monotonic clock stops while the machine sleeps, and a
 laptop closed for a night must find its tab locked when it wakes. Locking drops the keys at once, from the thread
-that checks (IdleLocks.check); what else the session holds (results naming members, receipts) is dropped at its next
-run, which the page asks for within CHECK_EVERY_S while it is open (widgets.idle_lock_check).
+that checks (IdleLocks.check); what else an open session holds (results naming members, receipts) is dropped at its
+next run, which the page asks for within CHECK_EVERY_S while it is open (widgets.idle_lock_check).
 """
 from __future__ import annotations
 
@@ -86,20 +89,23 @@ def minutes_set(environ: dict[str, str] | os._Environ[str] = os.environ) -> int 
 class _Held:
     store: FamilyStore
     used_at: float  # the last page run of its session, on IdleLocks' clock
-    gone_since: float | None = None  # when its tab was first seen closed
 
 
 class IdleLocks:
     """The unlocked stores of the app's sessions, by session id, and why each one locked was locked.
 
-    `connected(session_id)` says whether the session's tab is connected now; `clock` gives POSIX seconds (tests pass
-    a fake one). Thread-safe: the sessions' page runs and the checking thread share it."""
+    `connected(session_id)` says whether the session's tab is connected now; `close(session_id)` asks the server to
+    close a session whose tab has been gone DISCONNECTED_S (it must not close one that reconnected meanwhile); `clock`
+    gives POSIX seconds (tests pass a fake one). Thread-safe: the sessions' page runs and the checking thread share
+    it."""
 
-    def __init__(self, *, after_s: float | None, connected: Callable[[str], bool],
+    def __init__(self, *, after_s: float | None, connected: Callable[[str], bool], close: Callable[[str], None],
                  clock: Callable[[], float] = time.time) -> None:
         self.after_s = after_s
-        self._connected, self._clock = connected, clock
+        self._connected, self._close, self._clock = connected, close, clock
         self._held: dict[str, _Held] = {}
+        # Every session that ran a page and is not closed yet: when its tab was first seen closed (None: connected).
+        self._gone: dict[str, float | None] = {}
         self._why: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -109,6 +115,7 @@ class IdleLocks:
         (LOCKED_IDLE, LOCKED_CLOSED, LOCKED_ELSEWHERE), once; None when it was not."""
         with self._lock:
             now = self._clock()
+            self._gone.setdefault(session_id, None)
             self._lock_due(now, only=session_id)
             why = self._why.pop(session_id, None)
             if store is not None and store.is_unlocked:  # not the one locked: a store unlocked since
@@ -124,7 +131,8 @@ class IdleLocks:
             return self._why.get(session_id)
 
     def check(self) -> None:
-        """Lock every store due: idle for `after_s`, or its tab closed for DISCONNECTED_S."""
+        """Lock every store due: idle for `after_s`, or its tab closed for DISCONNECTED_S; close every session whose
+        tab has been closed for DISCONNECTED_S."""
         with self._lock:
             self._lock_due(self._clock())
 
@@ -150,18 +158,24 @@ class IdleLocks:
         threading.Thread(target=loop, name="unveil-idle-lock", daemon=True).start()
 
     def _lock_due(self, now: float, *, only: str | None = None) -> None:
+        for session_id, gone_since in list(self._gone.items()):
+            if only is not None and session_id != only:
+                continue
+            if self._connected(session_id):
+                self._gone[session_id] = None
+            elif gone_since is None:
+                self._gone[session_id] = now
+            elif now - gone_since >= DISCONNECTED_S:
+                if session_id in self._held and self._held[session_id].store.is_unlocked:
+                    self._locked(session_id, LOCKED_CLOSED)  # the keys go at once, whatever the server does
+                self._held.pop(session_id, None)
+                del self._gone[session_id]
+                self._close(session_id)
         for session_id, held in list(self._held.items()):
             if only is not None and session_id != only:
                 continue
             if not held.store.is_unlocked:  # locked by its session, or its master key replaced elsewhere
                 del self._held[session_id]
-                continue
-            if self._connected(session_id):
-                held.gone_since = None
-            elif held.gone_since is None:
-                held.gone_since = now
-            if held.gone_since is not None and now - held.gone_since >= DISCONNECTED_S:
-                self._locked(session_id, LOCKED_CLOSED)
             elif self.after_s is not None and now - held.used_at >= self.after_s:
                 self._locked(session_id, LOCKED_IDLE.format(period=period_text(self.after_s / 60), setting=SETTING))
 

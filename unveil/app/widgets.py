@@ -213,6 +213,27 @@ def _tab_connected(session_id: str) -> bool:
     return not Runtime.exists() or Runtime.instance().is_active_session(session_id)
 
 
+def _close_session(session_id: str) -> None:
+    """Ask the server to close the session of a tab gone DISCONNECTED_S: Streamlit then drops its session state
+    (photos, results naming members) and uploaded files, as when it removes a session itself, and a reconnection with
+    its id gets a new session. Not a session whose tab reconnected meanwhile: that is checked on the server's event
+    loop, where reconnections happen too and Runtime.close_session must run."""
+    import asyncio
+
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():  # AppTest runs the pages with no server: nothing to close
+        return
+    runtime = Runtime.instance()
+
+    def close_if_gone() -> None:
+        if not runtime.is_active_session(session_id):
+            runtime.close_session(session_id)
+
+    # Runtime.stopped is a future of the server's event loop (ensure_future returns it as it is, typed).
+    asyncio.ensure_future(runtime.stopped).get_loop().call_soon_threadsafe(close_if_gone)
+
+
 def idle_minutes() -> tuple[int | None, str | None]:
     """The idle lock's period in minutes (None: off) and what is wrong with its setting (None: nothing); a setting
     that is not a period gives the default, which locks, rather than never."""
@@ -225,7 +246,8 @@ def idle_minutes() -> tuple[int | None, str | None]:
 @st.cache_resource(show_spinner=False)
 def _process_idle_locks() -> idle_lock.IdleLocks:
     minutes = idle_minutes()[0]
-    locks = idle_lock.IdleLocks(after_s=None if minutes is None else minutes * 60.0, connected=_tab_connected)
+    locks = idle_lock.IdleLocks(after_s=None if minutes is None else minutes * 60.0, connected=_tab_connected,
+                                close=_close_session)
     locks.start()
     return locks
 

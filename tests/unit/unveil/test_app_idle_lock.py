@@ -1,6 +1,6 @@
 """unveil.app.idle_lock: a session's store is locked after the idle period without a page run, or a minute after its
-tab is seen closed; a playing stream (a page run's use) keeps it; "Lock the store" locks every session's. The clock is
-a fake one: nothing sleeps."""
+tab is seen closed, when the session is closed too; a playing stream (a page run's use) keeps it; "Lock the store"
+locks every session's. The clock is a fake one: nothing sleeps."""
 from __future__ import annotations
 
 import pytest
@@ -22,9 +22,12 @@ class Store:
         self.is_unlocked = False
 
 
-def _locks(clock: FakeClock, *, minutes: float | None = 15, closed: set[str] = frozenset()) -> IdleLocks:
+def _locks(clock: FakeClock, *, minutes: float | None = 15, closed: set[str] = frozenset(),
+           asked: list[str] | None = None) -> IdleLocks:
+    """IdleLocks whose tabs in `closed` are gone; the sessions it asks the server to close are appended to `asked`."""
     return IdleLocks(after_s=None if minutes is None else minutes * MINUTE,
-                     connected=lambda session: session not in closed, clock=clock)
+                     connected=lambda session: session not in closed,
+                     close=(lambda session: None) if asked is None else asked.append, clock=clock)
 
 
 def test_a_store_left_alone_for_the_period_is_locked_by_the_check_and_its_session_told_why_once():
@@ -100,6 +103,40 @@ def test_a_tab_that_reconnects_within_the_minute_starts_the_minute_again_when_it
     clock.now += 50
     locks.check()
     assert store.is_unlocked
+
+
+def test_a_closed_tab_s_session_is_closed_a_minute_after_it_is_seen_closed_unlocked_or_not_and_once():
+    """Before, only the keys went: the session, with its photos and results naming members, stayed in the server
+    until another session's disconnection made Streamlit remove it."""
+    clock, store, closed, asked = FakeClock(), Store(), set(), []
+    locks = _locks(clock, minutes=None, closed=closed, asked=asked)
+    locks.used("unlocked", store)
+    locks.used("locked", None)  # its photos are the household's too
+    closed.update({"unlocked", "locked"})
+    locks.check()  # first seen closed
+    clock.now += idle_lock.DISCONNECTED_S - 1
+    locks.check()
+    assert asked == []  # a WebSocket back within the minute resumes its session
+    clock.now += 1
+    locks.check()
+    assert sorted(asked) == ["locked", "unlocked"] and not store.is_unlocked
+    clock.now += idle_lock.DISCONNECTED_S
+    locks.check()
+    assert len(asked) == 2
+
+
+def test_an_open_tab_and_one_back_within_the_minute_are_not_closed():
+    clock, closed, asked = FakeClock(), {"back"}, []
+    locks = _locks(clock, closed=closed, asked=asked)
+    locks.used("open", None)
+    locks.used("back", Store())
+    locks.check()
+    clock.now += 50
+    closed.clear()
+    locks.check()
+    clock.now += 10 * MINUTE
+    locks.check()
+    assert asked == []
 
 
 def test_off_never_locks_an_open_tab():
