@@ -5,8 +5,9 @@
 `streamlit run app.py` (the checkout's .streamlit/config.toml) with benchmarks/session_probe inside it, driven by
 Chromium (Playwright, /usr/bin/chromium): one tab creates the family store on the Family page (unlocked), then
 the tab is closed. For --minutes the probe's readings are printed whenever they change: sessions with a tab
-connected, disconnected sessions Streamlit still holds, and FamilyStore objects holding a master key (after a full
-garbage collection, so a key counted is still referenced). Then a second tab is opened and closed, which is what
+connected, disconnected sessions Streamlit still holds, FamilyStore objects holding a master key and Streamlit
+AppSession objects (a session's state, photos and results included, lives as long as its AppSession), after a full
+garbage collection, so what is counted is still referenced. Then a second tab is opened and closed, which is what
 makes Streamlit remove sessions past their TTL (its storage drops expired entries only on a write), and the
 readings are printed for 10 s more.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PROBE = REPO / "benchmarks" / "session_probe"
 PASSPHRASE = "correct horse battery staple"
-KEYS = ("sessions_active", "sessions_stored", "stores_unlocked")
+KEYS = ("sessions_active", "sessions_stored", "stores_unlocked", "app_sessions")
 
 
 def readings(probe: Path) -> list[dict]:

@@ -9,6 +9,8 @@ thread appends one JSON line to it:
     sessions_stored   disconnected sessions Streamlit still holds for a reconnection (its storage's entries, also
                       those past their TTL that nothing has removed yet)
     stores_unlocked   FamilyStore objects that hold a master key (gc.get_objects(), after a full collection)
+    app_sessions      Streamlit AppSession objects still referenced (the same way): a session's state, with the
+                      app's photos and results, lives as long as its AppSession
 
 Nothing of a store's contents is read: is_unlocked only says whether a key is held. Does nothing without
 UNVEIL_SESSION_PROBE.
@@ -37,10 +39,12 @@ def _probe(out: str) -> None:
         while True:
             time.sleep(1.0)
             gc.collect()
-            unlocked = sum(1 for obj in gc.get_objects() if type(obj).__name__ == "FamilyStore" and obj.is_unlocked)
+            objects = gc.get_objects()
+            unlocked = sum(1 for obj in objects if type(obj).__name__ == "FamilyStore" and obj.is_unlocked)
+            app_sessions = sum(1 for obj in objects if type(obj).__name__ == "AppSession")
             active, stored = sessions()
             line = {"t": round(time.monotonic() - started, 1), "sessions_active": active, "sessions_stored": stored,
-                    "stores_unlocked": unlocked}
+                    "stores_unlocked": unlocked, "app_sessions": app_sessions}
             with open(out, "a") as file:
                 file.write(json.dumps(line) + "\n")
 
