@@ -39,9 +39,8 @@ def _probe(out: str) -> None:
         while True:
             time.sleep(1.0)
             gc.collect()
-            objects = gc.get_objects()
-            unlocked = sum(1 for obj in objects if type(obj).__name__ == "FamilyStore" and obj.is_unlocked)
-            app_sessions = sum(1 for obj in objects if type(obj).__name__ == "AppSession")
+            unlocked = sum(1 for obj in gc.get_objects() if type(obj).__name__ == "FamilyStore" and obj.is_unlocked)
+            app_sessions = sum(1 for obj in gc.get_objects() if type(obj).__name__ == "AppSession")
             active, stored = sessions()
             line = {"t": round(time.monotonic() - started, 1), "sessions_active": active, "sessions_stored": stored,
                     "stores_unlocked": unlocked, "app_sessions": app_sessions}
