@@ -10,9 +10,10 @@ gives the figure and benchmarks/app_session_keys.py reproduces it). So a store i
   the camera stays unlocked, and is locked `after_s` after its stream stops;
 - DISCONNECTED_S after its tab is seen closed (its WebSocket gone: the tab or browser closed, the machine's network
   down), whatever the idle period, also when switched off. A reload or a new tab starts a new session, locked anyway.
-  The session is then closed too (IdleLocks' `close`), unlocked or not: Streamlit drops what it held besides the keys
-  (photos, results naming members), which it would otherwise keep until another session's disconnection removes it,
-  with a single tab for as long as the server runs.
+  The session is then closed too (IdleLocks' `close`), unlocked or not: Streamlit stops keeping it for a reconnection,
+  which it would otherwise do until another session's disconnection removes it, with a single tab for as long as the
+  server runs. What it held besides the keys (photos, results naming members) is freed once Streamlit's send loop lets
+  go of it too, which with a single tab is when a tab next connects (docs/threat_model.md, Attacker 3).
 
 The clock is the wall clock, not a monotonic one: on Linux the monotonic clock stops while the machine sleeps, and a
 laptop closed for a night must find its tab locked when it wakes. Locking drops the keys at once, from the thread

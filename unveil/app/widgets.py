@@ -214,10 +214,10 @@ def _tab_connected(session_id: str) -> bool:
 
 
 def _close_session(session_id: str) -> None:
-    """Ask the server to close the session of a tab gone DISCONNECTED_S: Streamlit then drops its session state
-    (photos, results naming members) and uploaded files, as when it removes a session itself, and a reconnection with
-    its id gets a new session. Not a session whose tab reconnected meanwhile: that is checked on the server's event
-    loop, where reconnections happen too and Runtime.close_session must run."""
+    """Ask the server to close the session of a tab gone DISCONNECTED_S: Streamlit drops its uploaded files and stops
+    keeping it, with its session state (photos, results naming members), for a reconnection, which gets a new
+    session. Not a session whose tab reconnected meanwhile: that is checked on the server's event loop, where
+    reconnections happen too and Runtime.close_session must run."""
     import asyncio
 
     from streamlit.runtime import Runtime
