@@ -6,8 +6,9 @@ closed kept them in the server's memory as long as the server ran (Streamlit hol
 reconnection and removes it only when another session disconnects, without locking its store: docs/threat_model.md
 gives the figure and benchmarks/app_session_keys.py reproduces it). So a store is locked:
 - after `after_s` without a page run of its session (UNVEIL_APP_LOCK_AFTER_MINUTES, default 15): a click, a typed
-  field sent, a page opened. The Live page's stream counts as use while it plays (the page says so): a kiosk showing
-  the camera stays unlocked, and is locked `after_s` after its stream stops;
+  field sent, a page opened; a run lasting longer (hundreds of photos, a long video) is not locked under it, its
+  period starting again when it ends (IdleLocks.running). The Live page's stream counts as use while it plays (the
+  page says so): a kiosk showing the camera stays unlocked, and is locked `after_s` after its stream stops;
 - DISCONNECTED_S after its tab is seen closed (its WebSocket gone: the tab or browser closed, the machine's network
   down), whatever the idle period, also when switched off. A reload or a new tab starts a new session, locked anyway.
   The session is then closed too (IdleLocks' `close`), unlocked or not: Streamlit stops keeping it for a reconnection,
@@ -22,11 +23,12 @@ next run, which the page asks for within CHECK_EVERY_S while it is open (widgets
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from fer_core import UnveilError
@@ -89,7 +91,7 @@ def minutes_set(environ: dict[str, str] | os._Environ[str] = os.environ) -> int 
 @dataclass
 class _Held:
     store: FamilyStore
-    used_at: float  # the last page run of its session, on IdleLocks' clock
+    used_at: float  # the start or end of the last page run of its session, on IdleLocks' clock
 
 
 class IdleLocks:
@@ -108,6 +110,9 @@ class IdleLocks:
         # Every session that ran a page and is not closed yet: when its tab was first seen closed (None: connected).
         self._gone: dict[str, float | None] = {}
         self._why: dict[str, str] = {}
+        # Sessions whose page runs now: never locked for idleness under a run (a batch of hundreds of photos, a long
+        # video), which may be using the store; the period starts again when the run ends.
+        self._running: set[str] = set()
         self._lock = threading.Lock()
 
     def used(self, session_id: str, store: FamilyStore | None) -> str | None:
@@ -124,6 +129,20 @@ class IdleLocks:
             else:
                 self._held.pop(session_id, None)
             return why
+
+    @contextlib.contextmanager
+    def running(self, session_id: str) -> Iterator[None]:
+        """Around a page run of the session, however it ends (Streamlit stops and reruns a script by raising in it):
+        no idle lock while it runs, and its store counts as used when it ends."""
+        with self._lock:
+            self._running.add(session_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(session_id)
+                if session_id in self._held:
+                    self._held[session_id].used_at = self._clock()
 
     def locked_why(self, session_id: str) -> str | None:
         """Why the session's store was locked since its last run, without taking it (its page asks to run again), or
@@ -177,7 +196,7 @@ class IdleLocks:
                 continue
             if not held.store.is_unlocked:  # locked by its session, or its master key replaced elsewhere
                 del self._held[session_id]
-            elif self.after_s is not None and now - held.used_at >= self.after_s:
+            elif self.after_s is not None and now - held.used_at >= self.after_s and session_id not in self._running:
                 self._locked(session_id, LOCKED_IDLE.format(period=period_text(self.after_s / 60), setting=SETTING))
 
     def _locked(self, session_id: str, why: str) -> None:

@@ -48,8 +48,9 @@ def run() -> None:
         st.Page(_PAGES / "explain.py", title="Explain", icon=":material/insights:"),
     ])
     widgets.idle_lock_check()  # before anything uses the store: one left idle is locked, not used again
-    widgets.sweep_if_due()
-    widgets.sidebar_status()
-    widgets.new_session_notice()
-    widgets.erasure_notices(family, analyze)  # on every page, after the day's sweep (which may settle the date)
-    page.run()
+    with widgets.page_running():  # not locked for idleness under a long run
+        widgets.sweep_if_due()
+        widgets.sidebar_status()
+        widgets.new_session_notice()
+        widgets.erasure_notices(family, analyze)  # on every page, after the day's sweep (which may settle the date)
+        page.run()

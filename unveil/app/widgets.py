@@ -271,6 +271,18 @@ def idle_lock_check() -> None:
         st.warning(st.session_state[IDLE_LOCKED], icon=":material/lock_clock:")
 
 
+@contextlib.contextmanager
+def page_running() -> Iterator[None]:
+    """Around the router's whole page run: the idle lock leaves this session's store alone while the run lasts (an
+    analysis of many photos may outlast the period), and the period starts again when it ends."""
+    session_id = _session_id()
+    if session_id is None:
+        yield
+        return
+    with idle_locks().running(session_id):
+        yield
+
+
 def still_in_use() -> None:
     """The Live page's stream plays (a kiosk may show it for days): the store counts as used now. When it was locked
     meanwhile (in another tab), the page runs again, locked."""

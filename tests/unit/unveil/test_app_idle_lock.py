@@ -211,3 +211,45 @@ def test_a_period_of_one_minute_is_said_as_one():
                                        "(UNVEIL_APP_LOCK_AFTER_MINUTES), and what this session showed of its members "
                                        "was dropped. Unlock it on the Family page to go on.")
     assert idle_lock.LOCKS_ITSELF.format(period=idle_lock.period_text(1)).startswith("Locks itself after 1 minute without")
+
+
+def test_a_page_run_longer_than_the_period_is_not_locked_under_it_and_the_period_starts_at_its_end():
+    """A batch of hundreds of photos or a long video may outlast the period while it uses the store: the thread locked
+    it under the run before, which then met a locked store."""
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock)
+    with locks.running("tab"):
+        locks.used("tab", store)
+        clock.now += 40 * MINUTE
+        locks.check()
+        assert store.is_unlocked
+    clock.now += 15 * MINUTE - 1
+    locks.check()
+    assert store.is_unlocked
+    clock.now += 1
+    locks.check()
+    assert not store.is_unlocked
+
+
+def test_a_run_that_ends_by_raising_still_lets_the_period_run():
+    """Streamlit stops and reruns a script by raising in it: the run still ends for the idle lock."""
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock)
+    with pytest.raises(RuntimeError), locks.running("tab"):
+        locks.used("tab", store)
+        raise RuntimeError("rerun")
+    clock.now += 15 * MINUTE
+    locks.check()
+    assert not store.is_unlocked
+
+
+def test_a_closed_tab_is_locked_after_the_minute_even_while_its_run_lasts():
+    """Streamlit asks a closed tab's script to stop; its keys go at the minute all the same."""
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock, closed={"tab"})
+    with locks.running("tab"):
+        locks.used("tab", store)
+        locks.check()
+        clock.now += MINUTE
+        locks.check()
+        assert not store.is_unlocked
