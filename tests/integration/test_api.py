@@ -162,11 +162,13 @@ def test_the_token_path_printed_is_absolute_for_a_relative_data_folder(tmp_path,
     assert capsys.readouterr().out == TOKEN_KEPT.format(path=path) + "\n"
 
 
-def test_serve_checks_its_receipts_folder_when_it_starts_and_gives_it_to_the_sweeps(tmp_path, monkeypatch, capsys):
-    """`unveil serve --receipts FOLDER`: a folder that cannot be written is said before anything starts (not on the day
-    a sweep erases a member); one that can is made 0700 and handed to the server's sweeps."""
+def test_serve_checks_its_receipts_folder_when_it_starts_and_gives_it_to_the_sweeps(tmp_path, monkeypatch, capsys,
+                                                                                    family_store_dir):
+    """`unveil serve --receipts FOLDER`: without an unattended unlock (no sweep runs, so no receipt would be written)
+    and with a folder that cannot be written, said before anything starts (not on the day a sweep erases a member);
+    a folder that can is made 0700 and handed to the server's sweeps."""
     from governance import receipts
-    from unveil.cli.retention import RECEIPTS_FOLDER_REFUSED
+    from unveil.cli.retention import RECEIPTS_FOLDER_REFUSED, RECEIPTS_NEED_UNLOCK
 
     for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
         monkeypatch.delenv(name, raising=False)
@@ -174,11 +176,16 @@ def test_serve_checks_its_receipts_folder_when_it_starts_and_gives_it_to_the_swe
     given: dict = {}
     monkeypatch.setattr(api, "create_app", lambda **parts: given.update(parts))
     data, blocked, folder = tmp_path / "data", tmp_path / "not a folder", tmp_path / "receipts"
+    assert main(["serve", "--data-dir", str(data), "--receipts", str(folder)]) == 2
+    assert capsys.readouterr().err.strip() == RECEIPTS_NEED_UNLOCK.format(command="unveil serve")
+    assert given == {} and not data.exists() and not folder.exists()  # no token made, no server
+    shutil.copytree(family_store_dir, data)
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", FAMILY_PASSPHRASE)
     blocked.write_text("")
     assert main(["serve", "--data-dir", str(data), "--receipts", str(blocked)]) == 2
     assert capsys.readouterr().err.strip() == RECEIPTS_FOLDER_REFUSED.format(
         command="unveil serve", reason=receipts.NOT_SAVED.format(path=blocked, reason="File exists"))
-    assert given == {} and not data.exists()  # no token made, no server
+    assert given == {} and not (data / TOKEN_FILE).exists()  # no token made, no server
     assert main(["serve", "--data-dir", str(data), "--receipts", str(folder)]) == 0
     assert given["settings"].receipts_folder == str(folder) and stat.S_IMODE(folder.stat().st_mode) == 0o700
 

@@ -476,7 +476,7 @@ def test_the_command_sweeps_when_it_starts_and_logs_counts_never_names(room, fam
     assert swept[swept_before:] == [1]
 
 
-def test_the_command_refuses_options_that_cannot_work(capsys, tmp_path):
+def test_the_command_refuses_options_that_cannot_work(capsys, tmp_path, monkeypatch):
     from governance import receipts
     from unveil.cli import main, retention
     from unveil.cli import watch as watch_cli
@@ -488,6 +488,11 @@ def test_the_command_refuses_options_that_cannot_work(capsys, tmp_path):
     for option in (["--mqtt-tls"], ["--mqtt-ca", "home-ca.pem"], ["--mqtt-user", "unveil"]):
         assert main(["watch", "--source", "0", "--jsonl", "-", *option]) == 2
         assert capsys.readouterr().err.strip() == watch_cli.MQTT_OPTION_ALONE.format(option=option[0])
+    monkeypatch.delenv("UNVEIL_PASSPHRASE", raising=False)  # no unattended unlock: no sweep, so no receipt
+    assert main(["watch", "--source", "0", "--jsonl", "-", "--receipts", str(tmp_path / "receipts")]) == 2
+    assert capsys.readouterr().err.strip() == retention.RECEIPTS_NEED_UNLOCK.format(command="unveil watch")
+    assert not (tmp_path / "receipts").exists()
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", "checked only once the options are")
     (tmp_path / "receipts").write_text("")  # not a folder: said at start, not on the day a member is erased
     assert main(["watch", "--source", "0", "--jsonl", "-", "--receipts", str(tmp_path / "receipts")]) == 2
     assert capsys.readouterr().err.strip() == retention.RECEIPTS_FOLDER_REFUSED.format(

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from governance import consent, erasure, receipts, retention
 from unveil.cli._store_args import (
+    PASSPHRASE_ENV,
     add_store_arguments,
     open_unlocked,
     reports_errors,
@@ -127,6 +129,9 @@ SCHEDULED_RECEIPTS_HELP = ("write the deletion receipt of each member the retent
                            "check with `unveil audit receipt FILE`")
 # Said before anything starts: a folder that cannot be written would otherwise be found when a member is erased.
 RECEIPTS_FOLDER_REFUSED = "{command}: --receipts: {reason}; nothing was started"
+# Without an unattended unlock the command sweeps nothing, so --receipts would silently write nothing.
+RECEIPTS_NEED_UNLOCK = ("{command}: --receipts needs the store unlocked without a prompt (--key-file, or "
+                        f"{PASSPHRASE_ENV}): without it no sweep runs and no receipt is written; nothing was started")
 
 
 def add_scheduled_receipts_argument(parser: argparse.ArgumentParser) -> None:
@@ -135,9 +140,13 @@ def add_scheduled_receipts_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def scheduled_receipts_refusal(args: argparse.Namespace, command: str) -> str | None:
-    """RECEIPTS_FOLDER_REFUSED when the --receipts folder cannot be made or written (receipts.ready), else None."""
+    """RECEIPTS_NEED_UNLOCK when the command will not unlock the store (no --key-file, no $UNVEIL_PASSPHRASE: as
+    open_unlocked_unattended decides), RECEIPTS_FOLDER_REFUSED when the --receipts folder cannot be made or written
+    (receipts.ready), else None."""
     if args.receipts is None:
         return None
+    if not args.key_file and not os.environ.get(PASSPHRASE_ENV):
+        return RECEIPTS_NEED_UNLOCK.format(command=command)
     try:
         receipts.ready(args.receipts)
     except receipts.ReceiptSaveError as exc:
