@@ -30,10 +30,14 @@ from governance.recognition_tally import RecognitionTally
 # addresses, no outside server learns of the stream, and frames never leave the machine. (Left unset,
 # streamlit-webrtc would ask public STUN/TURN services.)
 RTC_CONFIGURATION = {"iceServers": []}
-# What the Live page says of it: the app listens on this machine only (launch.SETTINGS "server.address"), so the
-# browser that shows it is on this machine too, and with no STUN or TURN server the stream goes nowhere else.
-VIDEO_STAYS_HERE = ("Your webcam's frames are analysed in memory on this machine and never saved. The video goes "
-                    "only between this browser and this app, both on this machine: no outside server sees it.")
+# What the Live page says of it. The app listens on its own computer only (launch.SETTINGS "server.address"), but a
+# browser on another device reaches it through an SSH tunnel (README, "Using the app from another device"), and the
+# WebRTC stream does not take the tunnel: it goes over UDP straight between browser and app across the home network,
+# encrypted (DTLS-SRTP). The page cannot tell the two apart (a tunnelled connection is a local one), so it says both.
+VIDEO_STAYS_HERE = ("Your webcam's frames are analysed in memory on the computer running Unveil and never saved. The "
+                    "video goes straight between this browser and Unveil, encrypted, through no outside server: it "
+                    "stays on that computer when the browser is on it, and crosses your home network when the browser "
+                    "is on another device.")
 # The WebRTC component reports a missing or refused camera in the browser's own words, in its frame; the page
 # says beforehand what those words mean.
 NO_CAMERA = ("Press START and let the browser use the camera. \"Requested device not found\" means the browser "
