@@ -30,16 +30,21 @@ def _locks(clock: FakeClock, *, minutes: float | None = 15, closed: set[str] = f
                      close=(lambda session: None) if asked is None else asked.append, clock=clock)
 
 
-def test_a_store_left_alone_for_the_period_is_locked_by_the_check_and_its_session_told_why_once():
-    clock, store = FakeClock(), Store()
-    locks = _locks(clock)
-    assert locks.used("tab", store) is None
+def _locked_exactly_at_the_period(locks: IdleLocks, clock: FakeClock, store: Store) -> None:
+    """The default 15 minutes after the last use: unlocked a second before, locked at it."""
     clock.now += 15 * MINUTE - 1
     locks.check()
     assert store.is_unlocked
     clock.now += 1
     locks.check()
     assert not store.is_unlocked
+
+
+def test_a_store_left_alone_for_the_period_is_locked_by_the_check_and_its_session_told_why_once():
+    clock, store = FakeClock(), Store()
+    locks = _locks(clock)
+    assert locks.used("tab", store) is None
+    _locked_exactly_at_the_period(locks, clock, store)
     why = idle_lock.LOCKED_IDLE.format(period="15 minutes", setting="UNVEIL_APP_LOCK_AFTER_MINUTES")
     assert locks.locked_why("tab") == why  # asked by the page's periodic fragment: not taken
     assert locks.used("tab", None) == why
@@ -223,12 +228,7 @@ def test_a_page_run_longer_than_the_period_is_not_locked_under_it_and_the_period
         clock.now += 40 * MINUTE
         locks.check()
         assert store.is_unlocked
-    clock.now += 15 * MINUTE - 1
-    locks.check()
-    assert store.is_unlocked
-    clock.now += 1
-    locks.check()
-    assert not store.is_unlocked
+    _locked_exactly_at_the_period(locks, clock, store)
 
 
 def test_a_run_that_ends_by_raising_still_lets_the_period_run():
