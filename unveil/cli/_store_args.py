@@ -101,25 +101,34 @@ def open_locked(args: argparse.Namespace) -> FamilyStore:
     return store
 
 
+def unlock_secret(args: argparse.Namespace) -> dict[str, str]:
+    """What unlocks the store, as FamilyStore.unlock takes it: --key-file when given, else the passphrase
+    (read_passphrase: $UNVEIL_PASSPHRASE or a prompt)."""
+    return {"key_file": args.key_file} if args.key_file else {"passphrase": read_passphrase()}
+
+
 def open_unlocked(args: argparse.Namespace, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> FamilyStore:
     store = FamilyStore(args.data_dir, busy_timeout=busy_timeout)
     _warn_if_others_can_write(store)
     try:
-        if args.key_file:
-            store.unlock(key_file=args.key_file)
-        else:
-            store.unlock(read_passphrase())
+        store.unlock(**unlock_secret(args))
     except BaseException:
         store.close()
         raise
     return store
 
 
+def unlocks_unattended(args: argparse.Namespace) -> bool:
+    """Whether a command that runs unattended can unlock the store without a prompt: --key-file or $UNVEIL_PASSPHRASE
+    given (nobody is there to type it)."""
+    return bool(args.key_file or os.environ.get(PASSPHRASE_ENV))
+
+
 def open_unlocked_unattended(args: argparse.Namespace, *,
                              busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> FamilyStore | None:
     """For a command that runs unattended (`unveil watch`, `unveil serve`): the store unlocked with
-    --key-file or $UNVEIL_PASSPHRASE, or None when neither is given (nobody is there to type it)."""
-    if not args.key_file and not os.environ.get(PASSPHRASE_ENV):
+    --key-file or $UNVEIL_PASSPHRASE, or None when neither is given (unlocks_unattended)."""
+    if not unlocks_unattended(args):
         return None
     return open_unlocked(args, busy_timeout=busy_timeout)
 

@@ -42,8 +42,8 @@ from unveil.cli._store_args import (
     open_locked,
     open_unlocked,
     read_new_passphrase,
-    read_passphrase,
     reports_errors,
+    unlock_secret,
 )
 from unveil.cli._terminal import padded, shown
 from unveil.cli.consent import calendar_day, consent_days, ending_marks, note_endings, note_missing_adult_on
@@ -539,13 +539,9 @@ SET_ASIDE_DAMAGED_DONE = ("the damaged store was set aside, unchanged, in {folde
                           "restore a backup there (unveil family restore FOLDER), or make a new store (unveil family init)")
 
 
-def _secret(args: argparse.Namespace) -> dict[str, str]:
-    return {"key_file": args.key_file} if args.key_file else {"passphrase": read_passphrase()}
-
-
 @reports_errors
 def _restore(args: argparse.Namespace) -> int:
-    done = restoring.restore(args.data_dir, args.folder.expanduser(), **_secret(args))
+    done = restoring.restore(args.data_dir, args.folder.expanduser(), **unlock_secret(args))
     with done.store as store:
         print(RESTORE_DONE.format(folder=args.folder, data_dir=store.data_dir, seq=done.audit_seq, **done.counts))
     return 0
@@ -553,7 +549,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 @reports_errors
 def _set_aside_damaged(args: argparse.Namespace) -> int:
-    old = restoring.set_aside_damaged(args.data_dir, **_secret(args))
+    old = restoring.set_aside_damaged(args.data_dir, **unlock_secret(args))
     print(SET_ASIDE_DAMAGED_DONE.format(folder=shlex.quote(str(old.folder)), data_dir=old.folder.parent))
     return 0
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from governance import consent, erasure, receipts, retention
@@ -11,6 +10,7 @@ from unveil.cli._store_args import (
     add_store_arguments,
     open_unlocked,
     reports_errors,
+    unlocks_unattended,
 )
 from unveil.cli._terminal import json_shown
 
@@ -145,7 +145,7 @@ def scheduled_receipts_refusal(args: argparse.Namespace, command: str) -> str | 
     (receipts.ready), else None."""
     if args.receipts is None:
         return None
-    if not args.key_file and not os.environ.get(PASSPHRASE_ENV):
+    if not unlocks_unattended(args):
         return RECEIPTS_NEED_UNLOCK.format(command=command)
     try:
         receipts.ready(args.receipts)
