@@ -159,10 +159,11 @@ def _when(ts: float) -> str:
 def _not_found(store: FamilyStore, receipt: erasure.ErasureReceipt) -> str:
     """Why no entry holds the receipt, its digest matching its fields: its number edited, the log restarted since,
     or another store's (or an older copy's) receipt."""
-    held = next((e.seq for e in store.audit_entries() if e.details.get("receipt") == receipt.digest), None)
+    entries = store.audit_entries()  # read once: searched for the digest, and its first entry looked at
+    held = next((e.seq for e in entries if e.details.get("receipt") == receipt.digest), None)
     if held is not None:
         return SEQ_EDITED.format(found=held, seq=receipt.audit_seq)
-    first = store.audit_entries(newest=None)[:1]
+    first = entries[:1]
     erased = datetime.fromisoformat(receipt.erased_at).timestamp()
     if first and first[0].event == "erase_all" and first[0].ts >= erased:
         return LOG_RESTARTED.format(time=_when(first[0].ts))

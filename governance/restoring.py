@@ -172,7 +172,8 @@ def _checked(copy_dir: Path, backup_folder: Path, passphrase: str | None,
             except WrongPassphraseError:  # counted in the copy, which is not kept
                 raise StoreError(BACKUP_NOT_OPENED.format(secret=secret, folder=backup_folder)) from None
             copy.require_intact()
-            counts = {kind: copy.counts()[kind] for kind in LOGGED_COUNTS}
+            held = copy.counts()
+            counts = {kind: held[kind] for kind in LOGGED_COUNTS}
             return counts, audit_log.record(copy, RESTORED_EVENT, details=counts)
     except StoreDamagedError as exc:  # its message names the hidden folder and says to restore a backup
         raise StoreError(BACKUP_FAILS_CHECKS.format(folder=backup_folder, count=len(exc.problems),
