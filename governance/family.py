@@ -25,12 +25,13 @@ from fer_core.store import (
     KeyDestroyedError,
     Person,
     PersonExistsError,
+    PersonNameError,
     PersonNotFoundError,
     TamperedDataError,
     clean_name,
     same_name,
 )
-from governance import audit_log, consent, enrolment, erasure
+from governance import audit_log, consent, enrolment, erasure, kept_results
 from governance.consent import ConsentError, ConsentRecord
 
 
@@ -81,12 +82,24 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
+# A member called "unknown" would be called what every face no member matches is called, in everything that names
+# faces (the Analyze page, annotated photos, CSV and JSON downloads, the API, `unveil watch`): told from a stranger
+# nowhere, and left out of the members a kept result names (kept_results.UNKNOWN). Names kept by older versions that
+# read so still open, and are renamed or erased as any other.
+NAME_READS_AS_UNKNOWN = ("a person's name must not read as \"{label}\": every face that no member matches is called "
+                         "so, and they could not be told from a stranger; add to it (a surname, an initial)")
+
+
 def check_name(name: str) -> str:
     """The name as enrolment stores it (NFC, single spaces, nothing around it), or PersonNameError whose
-    message (a fer_core.store NAME_* constant) says why not: empty, longer than MAX_NAME_CHARS, nothing
-    visible, or a control, format, line-break or blank character (fer_core.store._names). Enrolment checks it
-    before the consent and the photos; a front end may call it to say so before asking for more."""
-    return clean_name(name)
+    message says why not: a fer_core.store NAME_* constant (empty, longer than MAX_NAME_CHARS, nothing
+    visible, or a control, format, line-break or blank character: fer_core.store._names), or NAME_READS_AS_UNKNOWN.
+    Enrolment and renaming check it before the consent and the photos; a front end may call it to say so before
+    asking for more."""
+    name = clean_name(name)
+    if same_name(name, kept_results.UNKNOWN):
+        raise PersonNameError(NAME_READS_AS_UNKNOWN.format(label=kept_results.UNKNOWN))
+    return name
 
 
 def resolve(store: FamilyStore, who: str) -> Person:

@@ -164,3 +164,37 @@ def test_who_gave_a_consent_is_compared_with_its_subject_by_the_same_rule(store)
         subject="Ana\u00a0María", given_by="Ana\u00a0María", purpose="family photos", days=30, now=now))
     record = consent.renew(store, done.person_id, expires_at=now + timedelta(days=60), given_by="ana maría")
     assert (record.relation, record.given_by) == ("self", "Ana\u00a0María")
+
+
+@pytest.mark.parametrize("name", ["unknown", "Unknown", " UNKNOWN ", "unknown\u200d", "ｕｎｋｎｏｗｎ"])
+def test_a_name_that_reads_as_the_label_of_strangers_is_refused_for_enrolment_and_renaming(store, name):
+    # A member enrolled as "unknown" was called what every stranger is called on the Analyze page, in annotated
+    # photos, downloads, the API and `unveil watch`, and left out of the members a kept result names.
+    from fer_core import render
+
+    message = family.NAME_READS_AS_UNKNOWN.format(label=render.UNKNOWN)
+    assert message == ('a person\'s name must not read as "unknown": every face that no member matches is called so, '
+                       'and they could not be told from a stranger; add to it (a surname, an initial)')
+    with pytest.raises(PersonNameError) as err:
+        family.enroll(store, name, h.person_embeddings("x"), h.consent_for(store, name))
+    assert str(err.value) == message
+    ana = h.enrol(store, "Ana")
+    before = store.counts(), len(store.audit_entries())
+    with pytest.raises(PersonNameError) as err:
+        family.rename(store, ana, name)
+    assert str(err.value) == message
+    assert (store.counts(), len(store.audit_entries())) == before and store.person(ana).name == "Ana"
+    assert family.check_name("Unknown Lee") == "Unknown Lee"
+
+
+def test_a_member_an_older_version_enrolled_as_unknown_still_opens_and_is_renamed_or_erased(store):
+    with store.transaction():  # as versions before NAME_READS_AS_UNKNOWN let in
+        first = store.add_person("unknown")
+    assert family.resolve(store, "Unknown").id == first
+    assert [m.name for m in family.members(store)] == ["unknown"]
+    done = family.rename(store, "unknown", "Uma Kowalski")
+    assert (done.person_id, done.before, done.name) == (first, "unknown", "Uma Kowalski")
+    with store.transaction():
+        second = store.add_person("Unknown")
+    assert family.purge(store, "UNKNOWN").subject == second
+    assert [p.name for p in store.people()] == ["Uma Kowalski"]
