@@ -243,7 +243,9 @@ def _rgb(image: Image.Image, orientation: int) -> np.ndarray:
     if mode == "La":
         # Premultiplied alpha: Pillow converts La to LA (undoing the premultiplication) and to nothing else.
         image, mode = image.convert("LA"), "LA"
-    if mode in ("RGBA", "LA", "PA", "RGBa") or (mode == "P" and "transparency" in image.info):
+    # A PNG's tRNS chunk makes one colour clear in a grey or RGB image as in a paletted one: a PNG optimiser may
+    # store a cut-out whose pixels are each fully opaque or fully clear so, its clear pixels often black.
+    if mode in ("RGBA", "LA", "PA", "RGBa") or (mode in ("L", "P", "RGB") and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
         image = Image.alpha_composite(background, rgba)

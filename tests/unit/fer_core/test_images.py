@@ -114,6 +114,29 @@ def test_paletted_image_with_and_without_transparency(photo):
     assert with_alpha.shape == (250, 250, 3)
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_a_colour_made_clear_by_a_trns_chunk_is_flattened_onto_white_like_alpha(photo, mode):
+    """A cut-out (clear pixels black, the rest opaque) saved with alpha, and saved as a PNG optimiser may store it:
+    without alpha, its black made clear by the tRNS chunk. Both read the same, the background white."""
+    cut = Image.fromarray(photo).convert(mode).convert("RGB")
+    clear = np.zeros(photo.shape[:2], bool)
+    clear[:60] = True
+    pixels = np.asarray(cut).copy()
+    pixels[clear] = 0
+    pixels[~clear & (pixels.sum(axis=2) == 0)] = 1  # black stays clear only where it was cut away
+    with_alpha = load_image(_encode(Image.fromarray(np.dstack([pixels, np.where(clear, 0, 255).astype(np.uint8)])),
+                                    "PNG"))
+    keyed = Image.fromarray(pixels).convert(mode)
+    data = _encode(keyed, "PNG", transparency=(0, 0, 0) if mode == "RGB" else 0)
+    with Image.open(io.BytesIO(data)) as opened:
+        assert (opened.mode, "transparency" in opened.info) == (mode, True)
+    result = load_image(data)
+    assert (result[clear] == 255).all()
+    np.testing.assert_array_equal(result[~clear], np.asarray(keyed.convert("RGB"))[~clear])
+    if mode == "RGB":
+        np.testing.assert_array_equal(result, with_alpha)
+
+
 def test_cmyk_jpeg_is_converted_to_rgb(photo):
     cmyk = Image.fromarray(photo).convert("CMYK")
     result = load_image(_encode(cmyk, "JPEG", quality=95))
