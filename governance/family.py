@@ -93,7 +93,8 @@ NAME_READS_AS_UNKNOWN = ("a person's name must not read as \"{label}\": every fa
 def check_name(name: str) -> str:
     """The name as enrolment stores it (NFC, single spaces, nothing around it), or PersonNameError whose
     message says why not: a fer_core.store NAME_* constant (empty, longer than MAX_NAME_CHARS, nothing
-    visible, or a control, format, line-break or blank character: fer_core.store._names), or NAME_READS_AS_UNKNOWN.
+    visible, a control, format, line-break or blank character, or a word mixing Latin, Cyrillic and Greek letters:
+    fer_core.store._names), or NAME_READS_AS_UNKNOWN.
     Enrolment and renaming check it before the consent and the photos; a front end may call it to say so before
     asking for more."""
     name = clean_name(name)

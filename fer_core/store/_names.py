@@ -4,7 +4,9 @@ A name is stored as `clean_name` makes it: NFC, each run of spaces (any Unicode 
 one ASCII space, nothing around it, 1 to MAX_NAME_CHARS characters. It is refused (PersonNameError, whose message
 is one of the NAME_* constants below) when it holds a control or format character, a line or paragraph
 separator or a blank letter (the Hangul fillers, U+2800): each would let two names that read the same differ,
-or let a name hide or fake text where it is shown. The zero-width joiner and non-joiner (U+200D, U+200C) and
+or let a name hide or fake text where it is shown. It is refused too when one word of it mixes Latin, Cyrillic and
+Greek letters, many of which look alike: "Аna" with a Cyrillic "А" reads as "Ana" wherever it is shown, but is
+another name (no orthography writes a word in two of these scripts; a name may have words in each). The zero-width joiner and non-joiner (U+200D, U+200C) and
 variation selectors are kept: Persian, Kurdish and Indic names and emoji sequences are written with them.
 
 Two names are the same person when their `name_key`s are equal: compatibility forms folded (NFKC: a
@@ -28,6 +30,11 @@ NAME_LENGTH = "a person's name must have 1 to {most} characters, got {count}"
 NAME_HIDDEN_CHARACTER = ("a person's name must not contain control or format characters, line breaks or blank "
                          "letters: it holds {code} (character {position})")
 NAME_NOTHING_VISIBLE = "a person's name must have at least one visible letter, digit or symbol"
+NAME_MIXED_SCRIPTS = ("a person's name must not mix {first} and {second} letters in one word, as many of them look "
+                      "alike: character {position} is {second} in a word begun in {first}")
+
+# Scripts whose capitals and small letters include many that look the same as one of another ("A", "А", "Α").
+_LOOKALIKE_SCRIPTS = {"LATIN": "Latin", "CYRILLIC": "Cyrillic", "GREEK": "Greek"}
 
 _JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner: part of how some scripts and emoji are written
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers, the braille blank: letters that show nothing
@@ -43,10 +50,17 @@ def clean_name(name: object) -> str:
     if not isinstance(name, str):
         raise PersonNameError(NAME_NOT_TEXT.format(kind=type(name).__name__))
     name = unicodedata.normalize("NFC", name)
+    word_script = None  # the look-alike script of the current word's letters so far
     for position, ch in enumerate(name, start=1):
         category = unicodedata.category(ch)
         if (category.startswith("C") and ch not in _JOINERS) or category in {"Zl", "Zp"} or ch in _BLANK_LETTERS:
             raise PersonNameError(NAME_HIDDEN_CHARACTER.format(code=f"U+{ord(ch):04X}", position=position))
+        if category[0] not in "LM":  # a space, a hyphen, a digit: a new word
+            word_script = None
+        elif (script := _LOOKALIKE_SCRIPTS.get(unicodedata.name(ch, "").partition(" ")[0])) is not None:
+            if word_script not in (None, script):
+                raise PersonNameError(NAME_MIXED_SCRIPTS.format(first=word_script, second=script, position=position))
+            word_script = script
     name = " ".join(name.split())  # every Unicode space; line breaks and tabs were refused above
     if not 1 <= len(name) <= MAX_NAME_CHARS:
         raise PersonNameError(NAME_LENGTH.format(most=MAX_NAME_CHARS, count=len(name)))

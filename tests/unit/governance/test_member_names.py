@@ -12,6 +12,7 @@ from fer_core.store import (
     NAME_AMBIGUOUS,
     NAME_HIDDEN_CHARACTER,
     NAME_LENGTH,
+    NAME_MIXED_SCRIPTS,
     NAME_NOTHING_VISIBLE,
     AmbiguousNameError,
     PersonExistsError,
@@ -198,3 +199,45 @@ def test_a_member_an_older_version_enrolled_as_unknown_still_opens_and_is_rename
         second = store.add_person("Unknown")
     assert family.purge(store, "UNKNOWN").subject == second
     assert [p.name for p in store.people()] == ["Uma Kowalski"]
+
+
+@pytest.mark.parametrize(("name", "first", "second", "position"), [
+    ("\u0410na", "Cyrillic", "Latin", 2),  # a Cyrillic "А", then Latin "na": shown as "Ana" everywhere
+    ("Ana L\u0435e", "Latin", "Cyrillic", 6),  # a Cyrillic "е" in the second word
+    ("unkn\u043ewn", "Latin", "Cyrillic", 5),  # "unknown" with a Cyrillic "о"
+    ("\u039fla", "Greek", "Latin", 2),  # a Greek capital omicron
+])
+def test_a_word_that_mixes_latin_cyrillic_or_greek_letters_is_refused(store, name, first, second, position):
+    # Enrolled beside "Ana", "Аna" was a second member whose name read as hers in the list, on the Analyze page, in
+    # downloads and sensors; a purge typed "Ana" on a Latin keyboard erased the other one.
+    message = NAME_MIXED_SCRIPTS.format(first=first, second=second, position=position)
+    assert NAME_MIXED_SCRIPTS.format(first="Cyrillic", second="Latin", position=2) == (
+        "a person's name must not mix Cyrillic and Latin letters in one word, as many of them look alike: "
+        "character 2 is Latin in a word begun in Cyrillic")
+    ana = h.enrol(store, "Ana")
+    before = store.counts(), len(store.audit_entries())
+    with pytest.raises(PersonNameError) as err:
+        family.enroll(store, name, h.person_embeddings("x"), h.consent_for(store, name))
+    assert str(err.value) == message
+    with pytest.raises(PersonNameError) as err:
+        family.rename(store, ana, name)
+    assert str(err.value) == message
+    assert (store.counts(), len(store.audit_entries())) == before
+
+
+def test_words_of_each_script_side_by_side_are_kept(store):
+    names = ["Мария Ivanova", "Ελένη Smith", "Ana-Мария", "Ἀλέξανδρος", "Дмитрий", "Ǆemal ɛkua", "Zoë Ødegård"]
+    ids = [h.enrol(store, name) for name in names]
+    assert [store.person(pid).name for pid in ids] == names
+
+
+def test_a_mixed_script_name_an_older_version_stored_still_opens_and_is_renamed_or_erased(store, monkeypatch):
+    latin = h.enrol(store, "Ana")
+    with monkeypatch.context() as older:
+        older.setattr(_names, "clean_name", lambda name: name)
+        with store.transaction():
+            cyrillic, other = store.add_person("\u0410na"), store.add_person("L\u0435e")
+    assert family.resolve(store, "\u0430NA").id == cyrillic and family.resolve(store, "ANA").id == latin
+    assert family.rename(store, cyrillic, "Anya").before == "\u0410na"
+    assert family.purge(store, "L\u0435e").subject == other
+    assert [p.name for p in store.people()] == ["Ana", "Anya"]
