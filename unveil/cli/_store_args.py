@@ -1,6 +1,6 @@
 """What every store-backed `unveil` command shares: where the store is, how it is unlocked, whom an erasure
 names (`family purge`, `consent withdraw`), and turning Unveil's typed errors into one readable line and exit
-status 1.
+status 1, and Ctrl-C, SIGTERM and SIGHUP into one line and exit status 130 (reports_errors).
 
 Secrets: the passphrase comes from UNVEIL_PASSPHRASE (non-interactive use, tests), from standard input
 when it is not a terminal (one line each: `unveil family list < passphrase-file`), or from getpass,
@@ -9,10 +9,13 @@ which does not echo it; --key-file names a 0600 key file instead. Secrets are ne
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import getpass
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from fer_core import UnveilError
@@ -156,13 +159,59 @@ def confirm(question: str, assume_yes: bool) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
-def reports_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+# Said when Ctrl-C, SIGTERM or SIGHUP stopped a command (exit status 130).
+INTERRUPTED = "interrupted; nothing more was changed"
+# Said when one came during an erasure (finish_before_stopping): the command went on to its end first.
+FINISHED_BEFORE_STOPPING = ("interrupted: the erasure under way was finished first, so that its receipt (above) is not "
+                            "lost; nothing more was changed")
+EXIT_INTERRUPTED = 130
+# Stop a command as Ctrl-C (SIGINT) does: `kill`, `timeout`, systemd, `docker stop` (SIGTERM), the terminal closed or
+# the SSH session lost (SIGHUP). Their default ended the process at once: no cleanup ran, so a backup or restore left
+# its hidden .unveil-*-partial-* folder (a copy of the store) behind, and in a container (PID 1) SIGTERM did nothing.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# The signals received during finish_before_stopping, held until the command ends.
+_held: list[int] = []
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _hold(signum: int, frame: object) -> None:
+    _held.append(signum)
+
+
+def finish_before_stopping() -> None:
+    """From here to the command's end, Ctrl-C, SIGTERM and SIGHUP wait for it to end (then FINISHED_BEFORE_STOPPING,
+    exit status 130). For erasures: one interrupted after its commit (while the store's files are scrubbed, or
+    before its receipt is printed) erased the member all the same, but lost the receipt, which nothing gives again,
+    and said nothing was changed. Called after the last question, so that Ctrl-C at a prompt still cancels."""
+    for signum in _STOP_SIGNALS:
+        if signal.getsignal(signum) == _stop:
+            signal.signal(signum, _hold)
+
+
+def reports_errors(handler: Callable[[argparse.Namespace], int] | None = None, *,
+                   signals: bool = True) -> Callable[..., Callable[[argparse.Namespace], int]]:
     """Unveil's typed errors become `error: <message>` on stderr and exit status 1 (2 for a missing or
-    empty passphrase, a usage error), never a traceback."""
+    empty passphrase, a usage error), never a traceback. Ctrl-C, SIGTERM and SIGHUP stop the command as Ctrl-C
+    does, its cleanup run (INTERRUPTED, exit status 130); `signals=False` leaves them to a command that handles them
+    itself (`unveil serve`: uvicorn stops gracefully, then ends by the signal, as a service manager expects)."""
+    if handler is None:
+        return functools.partial(reports_errors, signals=signals)
+
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
+        # One ignored stays so (`nohup` ignores SIGHUP; a shell's background job, SIGINT). Python takes signals in
+        # its main thread only.
+        handles = signals and threading.current_thread() is threading.main_thread()
+        previous = {signum: action for signum in _STOP_SIGNALS
+                    if (action := signal.getsignal(signum)) not in (signal.SIG_IGN, None)} if handles else {}
+        for signum in previous:
+            signal.signal(signum, _stop)
+        _held.clear()
         try:
-            return handler(args)
+            code = handler(args)
         except PassphraseInputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -172,6 +221,19 @@ def reports_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[ar
                 print(FORGOTTEN_NOTE, file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            print("interrupted; nothing more was changed", file=sys.stderr)
-            return 130
+            _say_interrupted(INTERRUPTED)
+            return EXIT_INTERRUPTED
+        finally:
+            for signum, action in previous.items():
+                signal.signal(signum, action)
+        if _held:
+            _say_interrupted(FINISHED_BEFORE_STOPPING)
+            return EXIT_INTERRUPTED
+        return code
     return run
+
+
+def _say_interrupted(message: str) -> None:
+    # After SIGHUP the terminal may be gone (EIO): the cleanup has run, and nobody is left to read the line.
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr)

@@ -15,8 +15,8 @@ command's copies, which a second run analysed as photos and then refused to writ
 macOS leaves beside each file on a disk that is not its own (AppleDouble metadata, told by its first bytes).
 Exit status (EXIT_STATUSES, the end of --help): 0 when a photo was analysed (or, with --resume, is in -o already),
 1 when none could be read, an output could not be written or an error stopped the run, 2 for unusable options, 130
-when interrupted (Ctrl-C, or SIGTERM, which stops the run the same way), 141 when the reader of standard output
-went away.
+when interrupted (Ctrl-C, or SIGTERM or SIGHUP, which stop the run the same way: see reports_errors), 141 when the
+reader of standard output went away.
 
 Each photo's record is written and flushed as soon as it is analysed, so a run stopped in any way (Ctrl-C,
 kill -9, a power cut) leaves whole records but for the one being written. `--resume` with the same -o goes on
@@ -65,10 +65,9 @@ import io
 import json
 import math
 import os
-import signal
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,8 +140,8 @@ RESUME_HINT = ("unveil analyze: to go on, run the same command with --resume: th
 # The end of `unveil analyze --help`: what a script running it can rely on.
 EXIT_STATUSES = ("exit status: 0 when a photo was analysed (with --resume: or is in -o already), 1 when none could "
                  "be read, an output could not be written or an error stopped the run, 2 for unusable options, 130 "
-                 "when interrupted (Ctrl-C or SIGTERM; -o keeps every photo done: go on with --resume), 141 when the "
-                 "reader of standard output went away")
+                 "when interrupted (Ctrl-C, SIGTERM or SIGHUP; -o keeps every photo done: go on with --resume), 141 "
+                 "when the reader of standard output went away")
 
 # Refusals before any photo is read (exit status 2).
 JOBS_TOO_FEW = "unveil analyze: --jobs must be at least 1"
@@ -231,25 +230,7 @@ class _Tally:
     read_with_problem: list[Problem] = field(default_factory=list)
 
 
-def _terminated_as_interrupted(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """SIGTERM (`kill`, `timeout`, a service or the machine shutting down) stops the run as Ctrl-C does: the lists,
-    the count, the --errors file and how to go on are written. Python's default ended the process at once, the
-    --errors file left empty and nothing said."""
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        previous = signal.signal(signal.SIGTERM, stop)
-        try:
-            return handler(args)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-    return run
-
-
 @reports_errors
-@_terminated_as_interrupted
 def run(args: argparse.Namespace) -> int:
     from fer_core import UnveilError
 

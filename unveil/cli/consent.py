@@ -12,6 +12,7 @@ from governance import consent, family, retention
 from unveil.cli._store_args import (
     add_store_arguments,
     confirm,
+    finish_before_stopping,
     member_to_erase,
     open_unlocked,
     reports_errors,
@@ -246,6 +247,7 @@ def _withdraw(args: argparse.Namespace) -> int:
         person_id, shown = member_to_erase(store, args.who)
         if not confirm(f"Record that {shown} withdrew consent, and erase them now?", args.yes):
             return 1
+        finish_before_stopping()
         receipt = consent.withdraw(store, person_id)
     print(receipt.to_json())
     return 0

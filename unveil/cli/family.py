@@ -38,6 +38,7 @@ from unveil.cli._store_args import (
     PassphraseInputError,
     add_store_arguments,
     confirm,
+    finish_before_stopping,
     member_to_erase,
     open_locked,
     open_unlocked,
@@ -463,11 +464,13 @@ def _purge(args: argparse.Namespace) -> int:
         if args.all:
             if not confirm("Erase EVERYTHING in the store (all members, saved results, the audit log)?", args.yes):
                 return 1
+            finish_before_stopping()
             receipt = erasure.erase_everything(store)
         else:
             person_id, shown = member_to_erase(store, args.who)
             if not confirm(PURGE_QUESTION.format(who=shown), args.yes):
                 return 1
+            finish_before_stopping()
             receipt = erasure.purge_person(store, person_id, reason="request")
     print(receipt.to_json())
     if not receipt.storage_scrubbed:

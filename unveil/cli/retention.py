@@ -8,6 +8,7 @@ from governance import consent, erasure, receipts, retention
 from unveil.cli._store_args import (
     PASSPHRASE_ENV,
     add_store_arguments,
+    finish_before_stopping,
     open_unlocked,
     reports_errors,
     unlocks_unattended,
@@ -87,6 +88,7 @@ def _set(args: argparse.Namespace) -> int:
 @reports_errors
 def _sweep(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
+        finish_before_stopping()  # to the receipts' files (--receipts)
         report = retention.sweep(store, date_confirmed=args.date_is_right)
         endings = consent.ending_soon(store)
         unseen = retention.unseen_soon(store)

@@ -119,7 +119,7 @@ def server_options() -> dict[str, Any]:
     return {"log_level": "info", "log_config": log_config(), "http": HeadDeadlineProtocol, "proxy_headers": False}
 
 
-@reports_errors
+@reports_errors(signals=False)  # uvicorn's own: see reports_errors
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 

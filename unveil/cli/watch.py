@@ -9,7 +9,7 @@ Faces are followed on every frame (detection on some frames, optical flow betwee
 emotion each and, when the family store can be unlocked without a prompt (--key-file, or the
 passphrase in UNVEIL_PASSPHRASE), the member's name. Output: --jsonl (see unveil.watch.records) and/or
 --mqtt (Home Assistant discovery, see unveil.watch.mqtt). A camera that goes away is reopened with
-backoff; SIGINT or SIGTERM stops the loop cleanly (everyone leaves, MQTT status offline). No frame or
+backoff; SIGINT, SIGTERM or SIGHUP stops the loop cleanly (everyone leaves, MQTT status offline). No frame or
 face image is written or sent anywhere.
 """
 from __future__ import annotations
@@ -242,11 +242,12 @@ def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, i
 
 
 def _stop_on_signals(stop: threading.Event, stack: contextlib.ExitStack) -> None:
-    """SIGINT and SIGTERM set `stop`: the loop finishes its frame, everyone leaves, outputs close."""
+    """SIGINT, SIGTERM and SIGHUP (the terminal closed, the SSH session lost) set `stop`: the loop finishes its frame,
+    everyone leaves, outputs close. SIGHUP's default ended the process at once, no one left and --jsonl cut short."""
     def handler(signum: int, _frame: Any) -> None:
         logging.getLogger("unveil.watch").info("%s received, stopping", signal.Signals(signum).name)
         stop.set()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         previous = signal.signal(signum, handler)
         stack.callback(signal.signal, signum, previous)

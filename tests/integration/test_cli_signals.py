@@ -1,0 +1,125 @@
+"""Ctrl-C (SIGINT), SIGTERM (`kill`, systemd, `docker stop`) and SIGHUP (the terminal closed, the SSH session lost)
+sent to the real `unveil` process at a chosen moment: the command is paused there (a method patched to print PAUSED
+and wait for a line on stdin), the signal sent once PAUSED is read, then the command let go on. No timing.
+
+Before: SIGTERM and SIGHUP ended `family backup` and `family restore` at once, leaving their hidden
+.unveil-backup-partial-* / .unveil-restore-partial-* folder (a copy of the store) behind; Ctrl-C or SIGTERM while a purge scrubbed the store's files erased the member all
+the same, but printed no receipt and said "nothing more was changed"."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from tests.support import privacy_harness as h
+from tests.support.paths import REPO
+from unveil.cli import watch as watch_cli
+from unveil.cli._store_args import (  # noqa: PLC2701 (the messages under test)
+    EXIT_INTERRUPTED,
+    FINISHED_BEFORE_STOPPING,
+    INTERRUPTED,
+)
+
+_PAUSED = textwrap.dedent("""
+    import importlib, signal, sys
+    module, attribute, ignored = sys.argv[1:4]
+    owner, _, method = attribute.rpartition(".")
+    cls = importlib.import_module(module)
+    cls = getattr(cls, owner) if owner else cls
+    original = getattr(cls, method)
+    def paused(*args, **kwargs):
+        print("PAUSED", file=sys.stderr, flush=True)
+        sys.stdin.readline()
+        return original(*args, **kwargs)
+    setattr(cls, method, paused)
+    if ignored:  # as `nohup` leaves it
+        signal.signal(getattr(signal, ignored), signal.SIG_IGN)
+    from unveil.cli import main
+    sys.exit(main(sys.argv[4:]))
+""")
+
+
+def _signalled_at(where: str, signum: signal.Signals, *argv: str, ignored: str = "") -> tuple[int, str, str]:
+    """Run `unveil argv...` paused at `where` (module:Class.method or module:function), send `signum` there, let it
+    go on; its exit status, stdout and stderr (the PAUSED line left out)."""
+    module, _, attribute = where.partition(":")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "UNVEIL_PASSPHRASE": h.PASSPHRASE}
+    process = subprocess.Popen([sys.executable, "-c", _PAUSED, module, attribute, ignored, *argv], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        before = []
+        while (line := process.stderr.readline()) and line != "PAUSED\n":
+            before.append(line)
+        assert line == "PAUSED\n", "".join(before)
+        process.send_signal(signum)
+        out, err = process.communicate("\n", timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, out, "".join(before) + err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_backup_stopped_by_a_signal_leaves_no_copy_of_the_store_behind(tmp_path, signum):
+    with h.new_store(tmp_path / "data") as store:
+        h.enrol(store, "Ana Lima")
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    code, out, err = _signalled_at("fer_core.store._store:FamilyStore._check_backup", signum,
+                                   "family", "backup", "--data-dir", str(tmp_path / "data"), str(usb / "b"))
+    assert (code, out, err) == (EXIT_INTERRUPTED, "", INTERRUPTED + "\n")
+    assert list(usb.iterdir()) == []  # nor the .unveil-backup-partial-* folder, holding the store's copy
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_restore_stopped_by_a_signal_leaves_the_data_folder_as_it_was(tmp_path, signum):
+    with h.new_store(tmp_path / "data") as store:
+        h.enrol(store, "Ana Lima")
+        store.back_up(tmp_path / "b")
+    code, out, err = _signalled_at("governance.restoring:_checked", signum,
+                                   "family", "restore", "--data-dir", str(tmp_path / "new"), str(tmp_path / "b"))
+    assert (code, out, err) == (EXIT_INTERRUPTED, "", INTERRUPTED + "\n")
+    assert not (tmp_path / "new").exists()  # nor its .unveil-restore-partial-* folder, holding the backup's copy
+
+
+def test_sighup_ignored_by_nohup_stays_ignored_and_the_backup_is_made(tmp_path):
+    with h.new_store(tmp_path / "data") as store:
+        h.enrol(store, "Ana Lima")
+    code, _, _ = _signalled_at("fer_core.store._store:FamilyStore._check_backup", signal.SIGHUP, "family", "backup",
+                               "--data-dir", str(tmp_path / "data"), str(tmp_path / "b"), ignored="SIGHUP")
+    assert code == 0 and sorted(path.name for path in (tmp_path / "b").iterdir()) == ["keys.db", "unveil.db"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_purge_interrupted_while_scrubbing_finishes_and_prints_its_receipt(tmp_path, signum, capsys, monkeypatch):
+    with h.new_store(tmp_path / "data") as store:
+        person_id = h.enrol(store, "Ana Lima")
+        h.enrol(store, "Ben Okafor")
+    code, out, err = _signalled_at("fer_core.store._store:FamilyStore.scrub", signum,
+                                   "family", "purge", "--data-dir", str(tmp_path / "data"), "Ana Lima", "--yes")
+    assert (code, err) == (EXIT_INTERRUPTED, FINISHED_BEFORE_STOPPING + "\n")
+    receipt = json.loads(out)
+    assert (receipt["subject"], receipt["storage_scrubbed"]) == (person_id, True)
+    with h.open_store(tmp_path / "data") as store:
+        assert [person.name for person in store.people()] == ["Ben Okafor"]
+    (tmp_path / "receipt.json").write_text(out)
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    assert h.run_cli(capsys, "audit", "receipt", "--data-dir", str(tmp_path / "data"),
+                     str(tmp_path / "receipt.json"))[0] == 0
+
+
+def test_sighup_stops_unveil_watch_as_sigterm_does():
+    # The terminal closed under `unveil watch`: SIGHUP's default ended it at once, no one left, --jsonl cut short.
+    stop, before = threading.Event(), signal.getsignal(signal.SIGHUP)
+    with contextlib.ExitStack() as stack:
+        watch_cli._stop_on_signals(stop, stack)
+        signal.raise_signal(signal.SIGHUP)
+        assert stop.is_set()
+    assert signal.getsignal(signal.SIGHUP) == before
