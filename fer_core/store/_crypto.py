@@ -29,6 +29,7 @@ from fer_core.store._errors import (
     KEY_FILE_NOT_CREATED,
     KEY_FILE_NOT_WRITTEN,
     KeyFileError,
+    PassphraseNotTextError,
     TamperedDataError,
     WeakPassphraseError,
     os_detail,
@@ -118,11 +119,19 @@ def unseal(key: bytes, sealed: bytes, associated: bytes, *, what: str) -> bytes:
 
 
 def passphrase_bytes(passphrase: str) -> bytes:
-    """NFC-normalised UTF-8, so the same passphrase typed on another keyboard layout still unlocks."""
-    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+    """NFC-normalised UTF-8, so the same passphrase typed on another keyboard layout still unlocks;
+    PassphraseNotTextError when UTF-8 cannot hold it."""
+    try:
+        return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    # Raised here, not in the except block: the UnicodeEncodeError holds the whole passphrase (its `object`), and
+    # would go with this error as its __context__ (into a traceback formatter, an error reporter).
+    raise PassphraseNotTextError()
 
 
 def check_new_passphrase(passphrase: str) -> None:
+    passphrase_bytes(passphrase)  # before anything is made with it
     if len(unicodedata.normalize("NFC", passphrase)) < MIN_PASSPHRASE_CHARS:
         raise WeakPassphraseError(MIN_PASSPHRASE_CHARS)
 

@@ -224,6 +224,20 @@ class WeakPassphraseError(StoreError, ValueError):
         super().__init__(f"a passphrase needs at least {minimum} characters; nothing was changed")
 
 
+PASSPHRASE_NOT_TEXT = ("the passphrase given is not UTF-8 text (a byte of it is not: was it written in another "
+                       "encoding, such as Latin-1?); give it as UTF-8 text; nothing was changed")
+
+
+class PassphraseNotTextError(StoreError, ValueError):
+    """A passphrase that UTF-8 cannot hold: Python reads a byte that is not UTF-8 (in $UNVEIL_PASSPHRASE, or a line
+    of a file in another encoding) as a lone surrogate. Neither the byte nor its place is said: it is part of the
+    secret. Before, its UnicodeEncodeError said both, and a store method took it for damage ("restore it from a
+    backup")."""
+
+    def __init__(self) -> None:
+        super().__init__(PASSPHRASE_NOT_TEXT)
+
+
 class KeyFileError(StoreError):
     """The key file is missing, too widely readable, malformed, cannot be created, or does not unlock this store."""
 

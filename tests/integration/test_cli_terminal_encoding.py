@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from fer_core.store import FamilyStore
+from fer_core.store import PASSPHRASE_NOT_TEXT, FamilyStore
 from governance import consent
 from tests.support import privacy_harness as h
 from tests.support.paths import REPO
@@ -68,3 +68,16 @@ def test_json_naming_a_member_stays_valid_json_of_the_same_name(data_dir):
     with FamilyStore(data_dir) as store:
         store.unlock(h.PASSPHRASE)
         assert sorted(person.name for person in store.people()) == sorted(["Zoë", LI_LEI])
+
+
+def test_a_passphrase_in_latin_1_is_said_to_be_one_not_a_damaged_store(data_dir, tmp_path):
+    # "contraseña" from a Latin-1 file into $UNVEIL_PASSPHRASE: the CLI said the sound store "cannot be read (text in
+    # the file is not valid UTF-8); restore it from a backup", and `family init` printed a traceback quoting the byte.
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("UNVEIL_DATA_DIR", None)
+    for argv in (("family", "list", "--data-dir", str(data_dir)),
+                 ("family", "init", "--data-dir", str(tmp_path / "new"))):
+        done = subprocess.run([sys.executable, "-m", "unveil.cli", *argv], capture_output=True, timeout=120, cwd=REPO,
+                              env={**env, "UNVEIL_PASSPHRASE": "contraseña segura".encode("latin-1")})
+        assert (done.returncode, done.stdout, done.stderr) == (1, b"", f"error: {PASSPHRASE_NOT_TEXT}\n".encode())
+    assert not (tmp_path / "new").exists()

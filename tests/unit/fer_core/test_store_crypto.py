@@ -13,10 +13,12 @@ from fer_core import UnveilError
 from fer_core.store import (
     DATA_FILE,
     KEYS_FILE,
+    PASSPHRASE_NOT_TEXT,
     WRONG_PASSPHRASE_LOGGED,
     EmbeddingError,
     FamilyStore,
     KeyFileError,
+    PassphraseNotTextError,
     PersonExistsError,
     PersonNameError,
     PersonNotFoundError,
@@ -173,6 +175,25 @@ def test_weak_passphrase_and_missing_secret(tmp_path):
     with pytest.raises(ValueError, match="a new store needs a passphrase, a key file, or both"):
         FamilyStore.create(tmp_path / "d")
     assert not (tmp_path / "d" / DATA_FILE).exists()
+
+
+# "correct\xffhorse" read from $UNVEIL_PASSPHRASE or a Latin-1 file: the byte that is not UTF-8 as a lone surrogate.
+NOT_UTF_8 = "correct\udcffhorse battery"
+
+
+def test_a_passphrase_that_is_not_utf_8_text_is_refused_as_such_not_as_damage_and_not_quoted(tmp_path, store):
+    # Before: unlock and change_passphrase said "the store cannot be read (text in the file is not valid UTF-8);
+    # restore it from a backup" of a sound store, and create raised UnicodeEncodeError quoting the byte and its place.
+    calls = (lambda: FamilyStore.create(tmp_path / "d", passphrase=NOT_UTF_8, scrypt=h.FAST_SCRYPT),
+             lambda: _reopen(store).unlock(NOT_UTF_8),
+             lambda: h.open_store(store.data_dir).change_passphrase(NOT_UTF_8))
+    for call in calls:
+        with pytest.raises(PassphraseNotTextError) as err:
+            call()
+        assert str(err.value) == PASSPHRASE_NOT_TEXT and err.value.__context__ is None
+    assert not (tmp_path / "d").exists()
+    with h.open_store(store.data_dir) as reopened:  # the passphrase is unchanged, nothing logged as a failed attempt
+        assert [entry.event for entry in reopened.audit_entries()] == ["store_created"]
 
 
 def test_create_twice_and_open_missing(tmp_path, store):
