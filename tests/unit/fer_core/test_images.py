@@ -13,6 +13,7 @@ from PIL import EpsImagePlugin, Image, ImageOps, PngImagePlugin
 
 from fer_core import ImageError, images
 from fer_core.images import CANNOT_BE_READ, MAX_PIXELS, NOT_AN_IMAGE, load_image, page_count
+from tests.support import photo_files
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +136,21 @@ def test_a_colour_made_clear_by_a_trns_chunk_is_flattened_onto_white_like_alpha(
     np.testing.assert_array_equal(result[~clear], np.asarray(keyed.convert("RGB"))[~clear])
     if mode == "RGB":
         np.testing.assert_array_equal(result, with_alpha)
+
+
+def test_files_as_phones_cameras_and_apps_write_them_read_as_the_picture_they_show(photo):
+    """Alpha, a tRNS colour and grey with alpha on white; CMYK and YCCK JPEGs; the first picture of a GIF, WebP or
+    PNG animation and of an MPO; a motion photo's JPEG; a BMP stored top-down; HEIC; EXIF orientations on JPEG, PNG,
+    WebP and TIFF. Within lossy coding (and a GIF's 256 colours) of it."""
+    made = photo_files.files(photo[:, :200])  # not square, so a wrong turn shows in the shape
+    assert photo_files.SHOWN_OTHERWISE < set(made)
+    wrong = {}
+    for name, (data, shown) in made.items():
+        read = load_image(data)
+        if name not in photo_files.SHOWN_OTHERWISE and (
+                read.shape != shown.shape or np.abs(read.astype(int) - shown).mean() > 3.0):
+            wrong[name] = read.shape if read.shape != shown.shape else np.abs(read.astype(int) - shown).mean()
+    assert wrong == {}
 
 
 def test_cmyk_jpeg_is_converted_to_rgb(photo):
