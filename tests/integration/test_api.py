@@ -589,6 +589,30 @@ def test_a_phone_photos_metadata_stays_out_of_the_answer_and_no_answer_may_be_ca
     assert [answer.headers.get("cache-control") for answer in answers] == [api.NO_STORE] * len(answers)
 
 
+class _FailingAnalysis:
+    """The shared analyzer, except that each analysis fails with an error naming a member and a path."""
+
+    def __init__(self, analyzer: FaceAnalyzer) -> None:
+        self._analyzer = analyzer
+
+    def __getattr__(self, attribute: str):
+        return getattr(self._analyzer, attribute)
+
+    def analyze(self, image, **kwargs):
+        raise RuntimeError(f"{MEMBER} not found under /home/alice/.local/share/unveil")
+
+
+def test_an_unforeseen_error_answers_json_that_says_nothing_of_it_and_may_not_be_cached(analyzer, faces_dir):
+    # Before: "Internal Server Error" as text/plain, the one answer without Cache-Control: no-store.
+    app = create_app(settings=ApiSettings(token=TOKEN), analyzer=_FailingAnalysis(analyzer))
+    client = TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+    reply = client.post("/v1/analyze", headers=AUTH,
+                        files={"image": ("a.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")})
+    assert (reply.status_code, reply.json()) == (500, {"error": "internal_error", "detail": api.INTERNAL_ERROR})
+    assert reply.headers["cache-control"] == api.NO_STORE
+    assert MEMBER.encode() not in reply.content and b"alice" not in reply.content
+
+
 def test_people_say_when_a_guardians_consent_ends_the_day_the_member_decides_for_themself(analyzer, family_store_dir,
                                                                                           tmp_path):
     from datetime import timedelta

@@ -83,6 +83,9 @@ STORE_KEY_CHANGED = ("the family store's master key was replaced in another sess
                      "retrying will not help")
 # What a store error's reason says instead of the store's folder.
 STORE_FOLDER = "the server's data folder"
+# An error the server did not foresee (500): what it says may hold a path on the server, a member's name or other
+# data the client did not send, so the client gets this and uvicorn's log on the server the traceback.
+INTERNAL_ERROR = "the server failed while answering; nothing of the failure is said here: the server's log has it"
 STORE_DAMAGED = ("the family store cannot be read, so no face can be named and no photo is analysed (a reply without "
                  "names would pass family members off as strangers): {reason}")
 BUSY = ("{admitted} photos are being received, analysed or waiting their turn, the most this server takes at once; "
@@ -288,6 +291,12 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         # Busy: another session holds the write lock for a moment; say when to come back, as for "busy".
         return _error(503, "store_unavailable", STORE_UNAVAILABLE.format(reason=reason),
                       {"Retry-After": str(BUSY_RETRY_AFTER_S)})
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette answers this from its outermost middleware, which stored_by_no_cache does not wrap: before, the
+        # answer was "Internal Server Error" as text/plain, the one answer without Cache-Control: no-store.
+        return _error(500, "internal_error", INTERNAL_ERROR, {"Cache-Control": NO_STORE})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
