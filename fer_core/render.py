@@ -9,8 +9,11 @@ allows, above it first. Plain functions on arrays and Pillow images.
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
 import io
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,11 +42,32 @@ class Layout:
     tags: list[Rect]
 
 
+# Pillow's own font (Aileron) has 113 characters, ASCII and a few signs: every other letter of a name (the "é" of
+# "José", the "ş" of "Ayşe", all of "Мария") was drawn as an empty box. DejaVu Sans, which matplotlib (a dependency)
+# ships as its default font, draws Latin letters with every accent, Greek, Cyrillic, Armenian, Georgian, Hebrew and
+# Arabic; not Chinese, Japanese, Korean, Thai, the Indic scripts nor emoji.
+LABEL_FONT = "DejaVuSans.ttf"
+
+
+@functools.cache
+def _label_font_path() -> str:
+    # Found without importing matplotlib (a tenth of a second, and it makes its cache folder): its data folder is
+    # the package's mpl-data (matplotlib.get_data_path).
+    (package,) = importlib.util.find_spec("matplotlib").submodule_search_locations
+    return os.path.join(package, "mpl-data", "fonts", "ttf", LABEL_FONT)
+
+
+def label_font(size: int) -> ImageFont.FreeTypeFont:
+    """LABEL_FONT at `size` pixels: the numbers and labels drawn on pictures (a new font object each call, as a
+    live video draws from another thread than the page)."""
+    return ImageFont.truetype(_label_font_path(), size)
+
+
 def _style(photo_size: tuple[int, int]) -> tuple[int, ImageFont.FreeTypeFont | ImageFont.ImageFont]:
     # Line width and font size follow the photo's size so labels stay readable on a 250 px LFW crop
     # and on a 4000 px phone photo alike.
     side = max(photo_size)
-    return max(2, round(side / 250)), ImageFont.load_default(size=max(12, round(side / 30)))
+    return max(2, round(side / 250)), label_font(max(12, round(side / 30)))
 
 
 def _text_size(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, text: str) -> tuple[int, int]:

@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from fer_core.live import APPEAR, NAMED, LiveTracker
-from fer_core.render import COLOURS, UNKNOWN, ink
+from fer_core.render import COLOURS, UNKNOWN, ink, label_font
 from fer_core.store import FamilyStore
 from governance.recognition_tally import RecognitionTally
 
@@ -83,7 +83,7 @@ def draw_in_frame(frame: np.ndarray, boxes: Sequence[Sequence[float]], labels: S
     picture = Image.fromarray(frame)
     pen = ImageDraw.Draw(picture)
     line = max(2, round(max(frame.shape[:2]) / 250))
-    font = ImageFont.load_default(size=max(12, round(max(frame.shape[:2]) / 40)))
+    font = label_font(max(12, round(max(frame.shape[:2]) / 40)))
     for index, ((x, y, w, h), label) in enumerate(zip(boxes, labels)):
         colour = COLOURS[index % len(COLOURS)]
         pen.rectangle((x, y, x + w, y + h), outline=colour, width=line)

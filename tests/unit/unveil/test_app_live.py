@@ -319,3 +319,12 @@ def test_the_memory_a_streams_thread_freed_goes_back_to_the_system():
     run = subprocess.run([sys.executable, "-c", _A_STREAM_FREED], capture_output=True, text=True, check=True)
     held, after = (float(mib) for mib in run.stdout.split())
     assert held - after > 40  # 60 frames of 900 KiB: 52.7 MiB
+
+
+@pytest.mark.parametrize("name", ["José", "Ayşe Yılmaz", "Мария", "Ελένη", "שרה", "محمد"])
+def test_every_letter_of_a_name_on_the_video_is_drawn(name):
+    # Drawn in Pillow's own font (113 characters), "José" showed "Jos" and an empty box on the video, "Мария" five.
+    frame, box = np.full((240, 320, 3), 128, np.uint8), [(100, 100, 80, 80)]
+    empty_box = live.draw_in_frame(frame, box, ["happy 87% \u0378"])  # unassigned: drawn as the font's empty box
+    for letter in dict.fromkeys(name.replace(" ", "")):
+        assert not np.array_equal(live.draw_in_frame(frame, box, [f"happy 87% {letter}"]), empty_box), letter
