@@ -21,6 +21,10 @@ SETTINGS: dict[str, object] = {
     # --server.address 0.0.0.0, Streamlit otherwise printed a "Network URL" that no other device's browser gets past
     # (server.allowedHosts, unveil.app.peer) and, headless, asked checkip.amazonaws.com for the public IP to print.
     "browser.serverAddress": "localhost",
+    # An error no page foresaw shows its type and Streamlit's note that the message is in the log, not the message
+    # and the traceback (Streamlit's "full"): either can hold a member's name, a photo's file name or a path, on a
+    # screen that may be shared. The pages' own errors already say no more (widgets.friendly_errors).
+    "client.showErrorDetails": "type",
     "client.toolbarMode": "viewer",
     # Listen on this machine only, not the local network. A specific address also stops Streamlit from
     # asking an outside service (checkip.amazonaws.com) for the machine's public IP at start.

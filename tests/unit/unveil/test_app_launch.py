@@ -55,6 +55,22 @@ def test_a_first_start_on_a_desktop_asks_for_no_email_and_writes_no_credentials_
     assert not (tmp_path / ".streamlit").exists()
 
 
+def test_an_error_no_page_foresaw_shows_neither_its_message_nor_its_traceback(monkeypatch):
+    # Streamlit's default ("full") put the message, here a member's name and a path, and the stack in the page.
+    from streamlit import config
+    from streamlit.testing.v1 import AppTest
+
+    real_get_option = config.get_option
+    monkeypatch.setattr(config, "get_option", lambda key: launch.SETTINGS[key] if key == "client.showErrorDetails"
+                        else real_get_option(key))
+
+    def page() -> None:
+        raise RuntimeError("Ana Lima is not in /home/alice/Pictures")
+
+    (shown,) = AppTest.from_function(page).run().exception
+    assert "Ana Lima" not in shown.message and "alice" not in shown.message and shown.stack_trace == []
+
+
 def test_unveil_app_runs_every_page_through_the_router_from_the_first_request(monkeypatch):
     # Beside unveil/app/pages/, Streamlit ran /family or /governance directly (the router, and its check of whose
     # browser it is, skipped) until a run of the entry script had called st.navigation.
