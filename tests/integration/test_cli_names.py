@@ -80,3 +80,21 @@ def test_the_lists_columns_line_up_after_chinese_names_and_hebrew_vowel_marks(tm
         for name, columns in names.items():
             line = next(line for line in out.splitlines() if ids[name] in line)
             assert line.startswith(name + " " * (28 - columns + 1) + ids[name]), (command, line)
+
+
+def test_purge_all_is_refused_while_a_member_is_named_all(tmp_path, monkeypatch, capsys):
+    # `unveil family purge --all --yes`, typed to erase the member named "--all", erased every member.
+    from unveil.cli.family import PURGE_ALL_NAMES_A_MEMBER
+
+    assert PURGE_ALL_NAMES_A_MEMBER == (
+        'a member is named "--all": it is not clear whether they or everyone is to be erased, and nothing was. To '
+        'erase them, give their name after "--" (unveil family purge --yes -- --all) or their id; to erase everyone, '
+        'rename them first')
+    data_dir = h.cli_store(tmp_path / "data", monkeypatch, "Ana", "--ALL", "Ben")
+    code, out, err = run(capsys, "family", "purge", "--all", "--yes", "--data-dir", str(data_dir))
+    assert (code, out, err) == (1, "", f"error: {PURGE_ALL_NAMES_A_MEMBER}\n")
+    assert _names_in(data_dir) == ["Ana", "--ALL", "Ben"]
+    code, out, _ = run(capsys, "family", "purge", "--yes", "--data-dir", str(data_dir), "--", "--all")
+    assert code == 0 and _names_in(data_dir) == ["Ana", "Ben"]
+    code, out, _ = run(capsys, "family", "purge", "--all", "--yes", "--data-dir", str(data_dir))
+    assert code == 0 and _names_in(data_dir) == []

@@ -18,6 +18,7 @@ import threading
 
 import pytest
 
+from fer_core.store import FamilyStore
 from tests.support import privacy_harness as h
 from tests.support.paths import REPO
 from unveil.cli import watch as watch_cli
@@ -26,6 +27,7 @@ from unveil.cli._store_args import (  # noqa: PLC2701 (the messages under test)
     FINISHED_BEFORE_STOPPING,
     INTERRUPTED,
 )
+from unveil.cli.family import ROTATED_DONE
 
 _PAUSED = textwrap.dedent("""
     import importlib, signal, sys
@@ -46,11 +48,12 @@ _PAUSED = textwrap.dedent("""
 """)
 
 
-def _signalled_at(where: str, signum: signal.Signals, *argv: str, ignored: str = "") -> tuple[int, str, str]:
+def _signalled_at(where: str, signum: signal.Signals, *argv: str, ignored: str = "",
+                  env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run `unveil argv...` paused at `where` (module:Class.method or module:function), send `signum` there, let it
     go on; its exit status, stdout and stderr (the PAUSED line left out)."""
     module, _, attribute = where.partition(":")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "UNVEIL_PASSPHRASE": h.PASSPHRASE}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "UNVEIL_PASSPHRASE": h.PASSPHRASE, **(env or {})}
     process = subprocess.Popen([sys.executable, "-c", _PAUSED, module, attribute, ignored, *argv], env=env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -113,6 +116,19 @@ def test_a_purge_interrupted_while_scrubbing_finishes_and_prints_its_receipt(tmp
     monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
     assert h.run_cli(capsys, "audit", "receipt", "--data-dir", str(tmp_path / "data"),
                      str(tmp_path / "receipt.json"))[0] == 0
+
+
+def test_a_passphrase_change_interrupted_while_scrubbing_is_said_to_be_made(tmp_path):
+    # Before: "interrupted; nothing more was changed", while the new passphrase alone opened the store.
+    with h.new_store(tmp_path / "data") as store:
+        h.enrol(store, "Ana Lima")
+    new = "a new passphrase, typed twice"
+    code, out, err = _signalled_at("fer_core.store._store:FamilyStore.scrub", signal.SIGINT, "family", "passwd",
+                                   "--rotate", "--data-dir", str(tmp_path / "data"),
+                                   env={"UNVEIL_NEW_PASSPHRASE": new})
+    assert (code, out, err) == (EXIT_INTERRUPTED, ROTATED_DONE + "\n", FINISHED_BEFORE_STOPPING + "\n")
+    with FamilyStore(tmp_path / "data") as store:
+        store.unlock(new)
 
 
 def test_sighup_stops_unveil_watch_as_sigterm_does():

@@ -161,9 +161,9 @@ def confirm(question: str, assume_yes: bool) -> bool:
 
 # Said when Ctrl-C, SIGTERM or SIGHUP stopped a command (exit status 130).
 INTERRUPTED = "interrupted; nothing more was changed"
-# Said when one came during an erasure (finish_before_stopping): the command went on to its end first.
-FINISHED_BEFORE_STOPPING = ("interrupted: the erasure under way was finished first, so that its receipt (above) is not "
-                            "lost; nothing more was changed")
+# Said when one came during a change that finish_before_stopping protects: the command went on to its end first.
+FINISHED_BEFORE_STOPPING = ("interrupted: the change under way was finished first, and is said above; nothing more was "
+                            "changed")
 EXIT_INTERRUPTED = 130
 # Stop a command as Ctrl-C (SIGINT) does: `kill`, `timeout`, systemd, `docker stop` (SIGTERM), the terminal closed or
 # the SSH session lost (SIGHUP). Their default ended the process at once: no cleanup ran, so a backup or restore left
@@ -183,9 +183,10 @@ def _hold(signum: int, frame: object) -> None:
 
 def finish_before_stopping() -> None:
     """From here to the command's end, Ctrl-C, SIGTERM and SIGHUP wait for it to end (then FINISHED_BEFORE_STOPPING,
-    exit status 130). For erasures: one interrupted after its commit (while the store's files are scrubbed, or
-    before its receipt is printed) erased the member all the same, but lost the receipt, which nothing gives again,
-    and said nothing was changed. Called after the last question, so that Ctrl-C at a prompt still cancels."""
+    exit status 130). For the changes that go on after their commit (the store's files scrubbed), interrupted there
+    made all the same but said as not made ("nothing more was changed"): an erasure, whose receipt nothing gives
+    again, and a passphrase change (--rotate), after which the old passphrase no longer opens the store. Called
+    after the last question, so that Ctrl-C at a prompt still cancels."""
     for signum in _STOP_SIGNALS:
         if signal.getsignal(signum) == _stop:
             signal.signal(signum, _hold)

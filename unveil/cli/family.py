@@ -458,10 +458,20 @@ PURGE_QUESTION = ("Erase {who} and destroy their data key? This cannot be undone
                   "still holds them.")
 
 
+# A member may be named "--all" (the app enrols any name, the CLI one given after "--"): `unveil family purge --all
+# --yes`, typed to erase them, read as the option and erased the whole household.
+PURGE_ALL_NAMES_A_MEMBER = ("a member is named \"--all\": it is not clear whether they or everyone is to be erased, "
+                            "and nothing was. To erase them, give their name after \"--\" (unveil family purge --yes "
+                            "-- --all) or their id; to erase everyone, rename them first")
+
+
 @reports_errors
 def _purge(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         if args.all:
+            if store.find_person("--all") is not None:
+                print(f"error: {PURGE_ALL_NAMES_A_MEMBER}", file=sys.stderr)
+                return 1
             if not confirm("Erase EVERYTHING in the store (all members, saved results, the audit log)?", args.yes):
                 return 1
             finish_before_stopping()
