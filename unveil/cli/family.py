@@ -500,6 +500,7 @@ ROTATION_SCRUB_PENDING = ("note: the old key slot and wrapped keys are still in 
 def _passwd(args: argparse.Namespace) -> int:
     with open_unlocked(args) as store:
         new_passphrase = read_new_passphrase(NEW_PASSPHRASE_ENV)
+        finish_before_stopping()
         if args.rotate:
             had_key_file = store.has_key_file
             with contextlib.ExitStack() as stack:
