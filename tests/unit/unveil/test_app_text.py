@@ -44,3 +44,15 @@ def test_line_breaks_and_bidirectional_controls_cannot_forge_lines_or_reorder_te
     assert shown("Ada\n- Deleted: nothing\r\nx\u2028y") == "Ada - Deleted: nothing x y"
     assert shown("photo\u202egpj.exe") == "photo\ufffdgpj.exe"
     assert shown("a\x1b[31mb") == "a\ufffd\\[31mb"
+
+
+@pytest.mark.parametrize("text", ["שרה", "محمد علي", "Ana שרה", "קובץ (2).jpg"])
+def test_a_right_to_left_text_is_isolated_from_the_words_around_it(text):
+    # "שרה: 3 thumbnail(s)" showed as "3 :שרה thumbnail(s)": the name took the number after it into its run.
+    assert shown(text) == "\u2066" + text + "\u2069"
+
+
+def test_a_text_cannot_end_its_isolate_early_and_left_to_right_text_is_left_as_it_is():
+    assert shown("שרה\u2069: 3 \u2066x") == "\u2066שרה\ufffd: 3 \ufffdx\u2069"
+    assert shown("Ana María: 3") == "Ana María: 3"
+    assert shown("# שרה") == "\u2066\\# שרה\u2069"
