@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,6 +130,17 @@ def test_a_passphrase_change_interrupted_while_scrubbing_is_said_to_be_made(tmp_
     assert (code, out, err) == (EXIT_INTERRUPTED, ROTATED_DONE + "\n", FINISHED_BEFORE_STOPPING + "\n")
     with FamilyStore(tmp_path / "data") as store:
         store.unlock(new)
+
+
+def test_analyze_stopped_while_saving_an_annotated_copy_leaves_no_copy_cut_short(tmp_path, faces_dir):
+    # Before: the copy was written under its name from the first byte; stopped there, a broken image stayed.
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(faces_dir / "Colin_Powell" / "Colin_Powell_0001.jpg", album / "IMG_0001.jpg")
+    code, _, err = _signalled_at("PIL.Image:Image.save", signal.SIGTERM, "analyze", str(album), "--annotate",
+                                 str(tmp_path / "annotated"), "-o", str(tmp_path / "faces.jsonl"), "--no-progress")
+    assert (code, err.splitlines()[-1]) == (EXIT_INTERRUPTED, INTERRUPTED)
+    assert [path.name for path in (tmp_path / "annotated").rglob("*") if path.is_file()] == []
 
 
 def test_sighup_stops_unveil_watch_as_sigterm_does():
