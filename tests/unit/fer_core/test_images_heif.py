@@ -131,6 +131,14 @@ def test_a_file_branded_for_the_other_format_is_still_read(upright, fmt, brand):
     assert _close(load_image(heif.branded(heif.encoded(upright, fmt), brand)), upright)
 
 
+def test_a_file_is_read_by_its_content_whatever_its_name_says(upright, tmp_path):
+    """A HEIC left named .jpg (by a renaming, sharing or export tool), a PNG named .JPG: read as what they are."""
+    (tmp_path / "IMG_0001.jpg").write_bytes(heif.encoded(upright, "HEIF"))
+    Image.fromarray(upright).save(tmp_path / "screenshot.JPG", format="PNG")
+    assert _close(load_image(tmp_path / "IMG_0001.jpg"), upright)
+    np.testing.assert_array_equal(load_image(tmp_path / "screenshot.JPG"), upright)
+
+
 def test_every_photo_suffix_is_one_pillow_reads_and_the_cli_searches_for():
     Image.init()
     extensions = Image.registered_extensions()
