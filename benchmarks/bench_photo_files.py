@@ -4,10 +4,10 @@
     PYTHONPATH=. python benchmarks/bench_photo_files.py --only files
 
 --only files: each kind of file a phone, camera or app writes, made from one public-domain portrait, and what
-load_image reads of it against the picture the file shows (FILES).
+load_image reads of it against the picture the file shows (tests.support.photo_files), beside OpenCV's reading.
 
 load_image does not apply a photo's colour profile (ICC): the numbers of a Display P3 photo (every iPhone photo
-since the iPhone 7, many Android ones) or an Adobe RGB one (a camera setting) are read as if they were sRGB, so
+since the iPhone 7) or an Adobe RGB one (a camera setting) are read as if they were sRGB, so
 its colours come out less saturated than they are. And a transparent background (a cut-out portrait, a sticker)
 is put on white. Each condition makes, from each photo of the sets of benchmarks/bench_old_photos.py, the pixels
 load_image returns for such a file, through littleCMS with the spaces' profiles (tests.support.icc):
@@ -20,7 +20,7 @@ load_image returns for such a file, through littleCMS with the spaces' profiles 
   shows it.
 
 Identity and emotion are scored by bench_old_photos' protocols (the household enrolled from the photos as they
-are). Besides its tables: per condition, how far each face's distance to its member's nearest enrolment moved and
+are). Besides its tables: per condition, how far each face's distance to the nearest member moved and
 how many faces changed their emotion, against the same photo as it is.
 """
 from __future__ import annotations
