@@ -8,8 +8,10 @@ the same, but printed no receipt and said "nothing more was changed"."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -141,6 +143,35 @@ def test_analyze_stopped_while_saving_an_annotated_copy_leaves_no_copy_cut_short
                                  str(tmp_path / "annotated"), "-o", str(tmp_path / "faces.jsonl"), "--no-progress")
     assert (code, err.splitlines()[-1]) == (EXIT_INTERRUPTED, INTERRUPTED)
     assert [path.name for path in (tmp_path / "annotated").rglob("*") if path.is_file()] == []
+
+
+def test_analyze_stopped_as_its_terminal_closes_still_writes_the_errors_file(tmp_path, faces_dir):
+    # SIGHUP as the terminal closes: each line to stderr then raises (EIO). The summary was printed before the
+    # --errors file was written, so the file stayed empty.
+    album = tmp_path / "album"
+    album.mkdir()
+    (album / "Broken.jpg").write_bytes(b"\xff\xd8\xff")  # read first, before the pause in the next photo's analysis
+    shutil.copy(faces_dir / "Colin_Powell" / "Colin_Powell_0001.jpg", album / "IMG_0001.jpg")
+    errors = tmp_path / "errors.csv"
+    terminal, its_side = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", _PAUSED, "fer_core.analyzer", "FaceAnalyzer.analyze", "",
+                                "analyze", str(album), "-o", str(tmp_path / "faces.jsonl"), "--errors", str(errors)],
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, stdin=subprocess.PIPE, stdout=its_side,
+                               stderr=its_side, start_new_session=True)
+    os.close(its_side)
+    try:
+        seen = b""
+        while b"PAUSED" not in seen:
+            seen += os.read(terminal, 4096)
+        os.close(terminal)  # the terminal window is closed
+        process.send_signal(signal.SIGHUP)
+        process.communicate(b"\n", timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == EXIT_INTERRUPTED
+    with open(errors, newline="", encoding="utf-8") as stream:
+        assert [row["path"] for row in csv.DictReader(stream)] == [str(album / "Broken.jpg")]
 
 
 def test_sighup_stops_unveil_watch_as_sigterm_does():

@@ -256,7 +256,8 @@ def run(args: argparse.Namespace) -> int:
             if analyzer is None:
                 errors = _open_target(args.errors, "--errors", stack) if args.errors else None
                 print(shown("unveil analyze: no image files found in " + ", ".join(map(str, args.paths))), file=sys.stderr)
-                _report(skipped, [], total=len(skipped), errors=errors)
+                _report(skipped, [], total=len(skipped))
+                _write_errors(errors, skipped)
                 _say_left_out(found)
                 return 1
             output_format = args.format or ("csv" if args.output and args.output.suffix.lower() == ".csv" else "jsonl")
@@ -747,20 +748,25 @@ def _save_annotated(rgb, faces: list, target: Path) -> None:
 
 
 def _summarise(tally: _Tally, photos: int, found: _Found, errors: TextIO | None, output: Path | None) -> None:
-    """_report of a run over `photos` image files, saying first how far it got if it stopped early, then what was
-    left out on purpose, what the run did, and (cut short, with -o) how to go on."""
-    done = tally.read + len(tally.not_read)
-    if done < photos:
-        print(STOPPED_AFTER.format(done=done, total=photos), file=sys.stderr)
+    """The --errors file, then _report of a run over `photos` image files, saying first how far it got if it stopped
+    early, then what was left out on purpose, what the run did, and (cut short, with -o) how to go on. The file
+    first: stopped by SIGHUP as its terminal closed, each line to stderr raised (EIO), and the file stayed empty. A
+    file the disk refuses is said after the summary (WRITE_REFUSED)."""
     not_read = [*found.problems, *tally.not_read]
-    _report(not_read, tally.read_with_problem, total=photos + len(found.problems), errors=errors)
-    _say_left_out(found)
-    counts = {"analysed": tally.read, "not_read": len(not_read), "noted": len(tally.read_with_problem)}
-    line = (SUMMARY_RESUMED.format(earlier=tally.earlier, output=output, **counts) if tally.earlier
-            else SUMMARY.format(**counts))
-    print(shown(line), file=sys.stderr)
-    if done < photos and output is not None:
-        print(shown(RESUME_HINT.format(count=tally.earlier + tally.read, output=output)), file=sys.stderr)
+    try:
+        _write_errors(errors, [*not_read, *tally.read_with_problem])
+    finally:
+        done = tally.read + len(tally.not_read)
+        if done < photos:
+            print(STOPPED_AFTER.format(done=done, total=photos), file=sys.stderr)
+        _report(not_read, tally.read_with_problem, total=photos + len(found.problems))
+        _say_left_out(found)
+        counts = {"analysed": tally.read, "not_read": len(not_read), "noted": len(tally.read_with_problem)}
+        line = (SUMMARY_RESUMED.format(earlier=tally.earlier, output=output, **counts) if tally.earlier
+                else SUMMARY.format(**counts))
+        print(shown(line), file=sys.stderr)
+        if done < photos and output is not None:
+            print(shown(RESUME_HINT.format(count=tally.earlier + tally.read, output=output)), file=sys.stderr)
 
 
 def _say_left_out(found: _Found) -> None:
@@ -770,19 +776,23 @@ def _say_left_out(found: _Found) -> None:
         print(APPLE_DOUBLE_LEFT_OUT.format(count=found.apple_double), file=sys.stderr)
 
 
-def _report(not_read: list[Problem], read_with_problem: list[Problem], *, total: int, errors: TextIO | None) -> None:
-    """The summary on stderr, and every problem in the --errors file when there is one."""
+def _report(not_read: list[Problem], read_with_problem: list[Problem], *, total: int) -> None:
+    """The lists of the summary on stderr."""
     for header, problems in ((NOT_READ_HEADER.format(count=len(not_read), total=total), not_read),
                              (READ_WITH_PROBLEM_HEADER.format(count=len(read_with_problem)), read_with_problem)):
         if problems:
             print(header, file=sys.stderr)
             for problem in problems:
                 print(shown(f"  {problem.path}: {problem.reason}"), file=sys.stderr)
-    if errors is not None:
-        from fer_core.render import spreadsheet_cell
 
-        writer = csv.writer(errors)
-        writer.writerow(ERROR_COLUMNS)
-        writer.writerows((spreadsheet_cell(str(p.path)), p.kind, spreadsheet_cell(p.reason))
-                         for p in [*not_read, *read_with_problem])
-        errors.flush()  # refused here, not at its quiet close
+
+def _write_errors(errors: TextIO | None, problems: list[Problem]) -> None:
+    """Every problem in the --errors file, when there is one."""
+    if errors is None:
+        return
+    from fer_core.render import spreadsheet_cell
+
+    writer = csv.writer(errors)
+    writer.writerow(ERROR_COLUMNS)
+    writer.writerows((spreadsheet_cell(str(p.path)), p.kind, spreadsheet_cell(p.reason)) for p in problems)
+    errors.flush()  # refused here, not at its quiet close
