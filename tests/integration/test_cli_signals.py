@@ -174,6 +174,20 @@ def test_analyze_stopped_as_its_terminal_closes_still_writes_the_errors_file(tmp
         assert [row["path"] for row in csv.DictReader(stream)] == [str(album / "Broken.jpg")]
 
 
+def test_starting_over_interrupted_while_the_new_key_is_derived_is_finished_and_said(tmp_path):
+    # Before: the old store was set aside, no new one made, and "nothing more was changed" said.
+    with h.new_store(tmp_path / "data") as store:
+        h.enrol(store, "Ana Lima")
+    new = "a new passphrase, typed twice"
+    code, out, err = _signalled_at("fer_core.store._store:FamilyStore.create", signal.SIGTERM, "family", "start-over",
+                                   "--yes", "--data-dir", str(tmp_path / "data"),
+                                   env={"UNVEIL_PASSPHRASE": "the one forgotten", "UNVEIL_NEW_PASSPHRASE": new})
+    assert (code, err) == (EXIT_INTERRUPTED, FINISHED_BEFORE_STOPPING + "\n") and out.startswith("the old store was set")
+    with FamilyStore(tmp_path / "data") as store:
+        store.unlock(new)
+        assert store.counts()["people"] == 0
+
+
 def test_sighup_stops_unveil_watch_as_sigterm_does():
     # The terminal closed under `unveil watch`: SIGHUP's default ended it at once, no one left, --jsonl cut short.
     stop, before = threading.Event(), signal.getsignal(signal.SIGHUP)

@@ -185,8 +185,9 @@ def finish_before_stopping() -> None:
     """From here to the command's end, Ctrl-C, SIGTERM and SIGHUP wait for it to end (then FINISHED_BEFORE_STOPPING,
     exit status 130). For the changes that go on after their commit (the store's files scrubbed), interrupted there
     made all the same but said as not made ("nothing more was changed"): an erasure, whose receipt nothing gives
-    again, and a passphrase change (--rotate), after which the old passphrase no longer opens the store. Called
-    after the last question, so that Ctrl-C at a prompt still cancels."""
+    again, a passphrase change (--rotate), after which the old passphrase no longer opens the store, and starting
+    over, stopped with the old store set aside and no new one. Called after the last question, so that Ctrl-C at a
+    prompt still cancels."""
     for signum in _STOP_SIGNALS:
         if signal.getsignal(signum) == _stop:
             signal.signal(signum, _hold)

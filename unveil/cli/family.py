@@ -596,6 +596,7 @@ def _start_over(args: argparse.Namespace) -> int:
     if not confirm(START_OVER_QUESTION.format(data_dir=old.folder, held=old.held()), args.yes):
         return 1
     new_passphrase = read_new_passphrase(NEW_PASSPHRASE_ENV)
+    finish_before_stopping()  # stopped while the new store's key is derived, the old one stayed set aside, unsaid
     done = starting_over.start_over(args.data_dir, new_passphrase, passphrase=os.environ.get(PASSPHRASE_ENV) or None,
                                     key_file=args.key_file, key_file_lost=args.key_file_lost, scrypt=ScryptParams())
     with done.store as store:
@@ -613,6 +614,7 @@ def _destroy_old(args: argparse.Namespace) -> int:
             raise UnveilError(starting_over.NOT_SET_ASIDE.format(folder=folder, data_dir=store.data_dir))
         if not confirm(DESTROY_QUESTION.format(day=old.set_aside_at.date(), folder=folder, held=old.held()), args.yes):
             return 1
+        finish_before_stopping()
         seq = starting_over.destroy_old(store, folder)
     print(DESTROYED.format(folder=folder, seq=seq))
     return 0
