@@ -1035,6 +1035,27 @@ def test_the_command_serves_on_localhost_and_stops_on_sigterm(tmp_path, app_mode
     assert '"GET /v1/health HTTP/1.1" 401' in out and "quixbrandt" not in (out + err).lower() and "?" not in out
 
 
+
+def test_the_command_stops_on_sighup_as_on_sigterm(tmp_path, app_models_dir):
+    # The terminal closed under `unveil serve`: SIGHUP's default ended it at once, without its shutdown (the
+    # recognitions counted since the last "recognise" audit entry lost).
+    env = {**os.environ, "UNVEIL_DATA_DIR": str(tmp_path / "data"), "UNVEIL_MODELS_DIR": str(app_models_dir)}
+    for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
+        env.pop(name, None)
+    server = subprocess.Popen([sys.executable, "-m", "unveil.cli", "serve", "--port", str(free_port())], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        before = []
+        while (line := server.stderr.readline()) and "Uvicorn running on" not in line:
+            before.append(line)
+        assert line, "".join(before)
+        server.send_signal(signal.SIGHUP)
+        _, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == -signal.SIGTERM and "Application shutdown complete." in err, err
+
 # ------------------------------------------------------------------------------------------------ load
 
 class _HeldAnalysis:
