@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreFullError, StoreLockedError
+from fer_core.store import FamilyStore, StoreBusyError, StoreDamagedError, StoreError, StoreFullError, StoreLockedError
 from governance import consent, erasure, receipts, retention
 from governance._repeating import repeating
 
@@ -179,9 +179,13 @@ class ScheduledSweeps:
 
     def running(self, *, check_s: float = SWEEP_CHECK_S) -> contextlib.AbstractContextManager[None]:
         """A background thread that calls run_if_due every `check_s` seconds until the block ends (a sweep under way
-        is let finish)."""
+        is let finish). Each time it first reads the store's data_version, which wipes from this process's memory the
+        data keys of members another session erased since (FamilyStore.data_version): a server nobody sends a photo
+        to reads the store at no other time, and kept an erased member's key until its next request, days later."""
 
         def guarded() -> None:
+            with contextlib.suppress(StoreError):  # closed with its store: it holds no key
+                self._store.data_version()
             try:
                 self.run_if_due()
             except Exception as exc:  # the thread outlives one failed sweep; the type only is logged

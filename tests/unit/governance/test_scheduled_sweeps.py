@@ -16,6 +16,7 @@ from governance import consent, family, receipts, retention
 from governance import scheduled_sweeps as scheduled
 from governance.consent import ConsentRecord, store_now
 from governance.scheduled_sweeps import ScheduledSweeps
+from tests.support import privacy_harness as h
 
 VECTORS = np.ones((2, 16), np.float32)
 
@@ -146,6 +147,27 @@ def test_the_background_thread_sweeps_when_due_and_ends_with_the_block(store, cl
             threading.Event().wait(0.01)
     assert store.people() == []
     assert not [t for t in threading.enumerate() if t.name == "unveil-retention"]
+
+
+def test_the_background_thread_wipes_the_key_of_a_member_erased_in_another_session(store, clock):
+    """`unveil serve` reads the store only for a request (and `unveil watch` only for a frame): one nobody sent a photo
+    to kept in memory the data key of a member erased in the app or the CLI until its next request, days later,
+    though the receipt says that key is destroyed. Its sweeps' thread checks the store every minute."""
+    ana, bruno = _enrol(store, "Ana Lima", days=365), _enrol(store, "Bruno Lima", days=365)
+    sweeps = ScheduledSweeps(store)
+    sweeps.run_if_due()
+    store.gallery(model=identity_model_name())  # what a request does: both members' keys are now held
+    held = store._data_keys[ana]  # what is held is the point
+    with h.open_store(store.data_dir, clock=clock) as other:
+        family.purge(other, "Ana Lima")
+    assert ana in set(store._data_keys)  # nothing here has read the store since
+    with sweeps.running(check_s=0.01):
+        for _ in range(500):
+            if ana not in store._data_keys:
+                break
+            threading.Event().wait(0.01)
+    assert ana not in set(store._data_keys) and not any(held)  # ids only in a failure's message, never a key
+    assert bruno in set(store._data_keys)
 
 
 def test_a_stored_period_out_of_range_is_logged_and_tried_again_later_not_raised(store, clock, caplog):
