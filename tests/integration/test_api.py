@@ -521,6 +521,23 @@ def test_a_photo_sent_either_way_gives_the_cli_records(client, faces_dir):
         assert abs(sum(face[f"p_{c}"] for c in ("happy", "neutral", "sad", "surprise")) - 1) < 1e-3
 
 
+def test_an_answer_says_what_of_a_file_holding_more_than_one_picture_was_not_analysed(client, faces_dir):
+    """An animated WebP of the family (a messaging app's moving picture) was answered with its first frame's faces
+    and nothing said the rest was not read."""
+    with Image.open(faces_dir / MEMBER / f"{MEMBER}_0001.jpg") as face:
+        frames = [face.convert("RGB"), Image.new("RGB", face.size), face.convert("RGB")]
+    animation = io.BytesIO()
+    frames[0].save(animation, format="WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    moving = client.post("/v1/analyze", headers={**AUTH, "Content-Type": "image/webp"}, content=animation.getvalue())
+    still = client.post("/v1/analyze", headers=AUTH, files={"image": ("a.jpg", photo_bytes(faces_dir, MEMBER, 1),
+                                                                         "image/jpeg")})
+    assert moving.status_code == still.status_code == 200
+    assert len(moving.json()["faces"]) == 1
+    assert moving.json()["not_read"] == {"kind": "frames", "count": 3, "note": (
+        "only frame 1 of its 3 frames was analysed; the app's Video page analyses the whole animation as a video")}
+    assert still.json()["not_read"] is None
+
+
 def test_an_image_part_without_a_filename_is_the_photo(client, faces_dir):
     """curl -F 'image=<photo.jpg' and scripts that post bare bytes send no filename."""
     jpeg = photo_bytes(faces_dir, MEMBER, 1)
@@ -592,6 +609,8 @@ def test_a_phone_photos_metadata_stays_out_of_the_answer_and_no_answer_may_be_ca
 class _FailingAnalysis:
     """The shared analyzer, except that each analysis fails with an error naming a member and a path."""
 
+    message = f"{MEMBER} not found under /home/alice/.local/share/unveil"  # not in the line that raises it
+
     def __init__(self, analyzer: FaceAnalyzer) -> None:
         self._analyzer = analyzer
 
@@ -599,11 +618,12 @@ class _FailingAnalysis:
         return getattr(self._analyzer, attribute)
 
     def analyze(self, image, **kwargs):
-        raise RuntimeError(f"{MEMBER} not found under /home/alice/.local/share/unveil")
+        raise RuntimeError(self.message)
 
 
-def test_an_unforeseen_error_answers_json_that_says_nothing_of_it_and_may_not_be_cached(analyzer, faces_dir):
-    # Before: "Internal Server Error" as text/plain, the one answer without Cache-Control: no-store.
+def test_an_unforeseen_error_answers_json_that_says_nothing_of_it_and_may_not_be_cached(analyzer, faces_dir, caplog):
+    # Before: "Internal Server Error" as text/plain, the one answer without Cache-Control: no-store, and uvicorn's
+    # log (a service's journal, which others may read) got the error's message.
     app = create_app(settings=ApiSettings(token=TOKEN), analyzer=_FailingAnalysis(analyzer))
     client = TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)
     reply = client.post("/v1/analyze", headers=AUTH,
@@ -611,6 +631,9 @@ def test_an_unforeseen_error_answers_json_that_says_nothing_of_it_and_may_not_be
     assert (reply.status_code, reply.json()) == (500, {"error": "internal_error", "detail": api.INTERNAL_ERROR})
     assert reply.headers["cache-control"] == api.NO_STORE
     assert MEMBER.encode() not in reply.content and b"alice" not in reply.content
+    (logged,) = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert logged.getMessage().startswith("unexpected RuntimeError answering POST /v1/analyze, raised at:\n")
+    assert MEMBER not in caplog.text and "alice" not in caplog.text
 
 
 def test_people_say_when_a_guardians_consent_ends_the_day_the_member_decides_for_themself(analyzer, family_store_dir,

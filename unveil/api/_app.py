@@ -4,9 +4,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import math
 import secrets
 import threading
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -84,8 +86,10 @@ STORE_KEY_CHANGED = ("the family store's master key was replaced in another sess
 # What a store error's reason says instead of the store's folder.
 STORE_FOLDER = "the server's data folder"
 # An error the server did not foresee (500): what it says may hold a path on the server, a member's name or other
-# data the client did not send, so the client gets this and uvicorn's log on the server the traceback.
+# data the client did not send, so the client gets this, and the server's log the error's kind and where it was
+# raised (UNEXPECTED_LOGGED), not its message: a service's log is kept in a journal that others may read.
 INTERNAL_ERROR = "the server failed while answering; nothing of the failure is said here: the server's log has it"
+UNEXPECTED_LOGGED = "unexpected %s answering %s %s, raised at:\n%s"
 STORE_DAMAGED = ("the family store cannot be read, so no face can be named and no photo is analysed (a reply without "
                  "names would pass family members off as strangers): {reason}")
 BUSY = ("{admitted} photos are being received, analysed or waiting their turn, the most this server takes at once; "
@@ -99,6 +103,8 @@ MAX_PIXELS_OVER_PILLOW = ("max_pixels {max_pixels:,} is over the {limit:,} pixel
 UPLOAD_NAME = "upload"
 # Store errors that retrying will not cure: the file needs `unveil family check` and a restore.
 _DAMAGE = (StoreCorruptError, StoreDamagedError, TamperedDataError, KeyDestroyedError)
+
+log = logging.getLogger("unveil.api")
 
 
 class SettingsError(UnveilError, ValueError):
@@ -264,10 +270,17 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
             return _error(421, "host_not_allowed", HOST_NOT_ALLOWED)
         return await call_next(request)
 
-    # Added last, so it runs first and its header is on every answer, refusals and errors included.
+    # Added last, so it runs first and its header is on every answer, refusals and errors included. An error no
+    # handler took was answered by Starlette outside it ("Internal Server Error", text/plain, no Cache-Control) and
+    # logged by uvicorn with its message.
     @app.middleware("http")
     async def stored_by_no_cache(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:
+            log.error(UNEXPECTED_LOGGED, type(exc).__name__, request.method, request.url.path,
+                      "".join(traceback.format_tb(exc.__traceback__)))
+            response = _error(500, "internal_error", INTERNAL_ERROR)
         response.headers["Cache-Control"] = NO_STORE
         return response
 
@@ -291,12 +304,6 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         # Busy: another session holds the write lock for a moment; say when to come back, as for "busy".
         return _error(503, "store_unavailable", STORE_UNAVAILABLE.format(reason=reason),
                       {"Retry-After": str(BUSY_RETRY_AFTER_S)})
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        # Starlette answers this from its outermost middleware, which stored_by_no_cache does not wrap: before, the
-        # answer was "Internal Server Error" as text/plain, the one answer without Cache-Control: no-store.
-        return _error(500, "internal_error", INTERNAL_ERROR, {"Cache-Control": NO_STORE})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -106,6 +106,8 @@ def log_config() -> dict[str, Any]:
     config.setdefault("loggers", {})["python_multipart"] = {"level": "CRITICAL"}
     # What the daily retention sweeps removed, in counts (governance.scheduled_sweeps), beside uvicorn's own lines.
     config["loggers"]["unveil.retention"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    # An error no handler foresaw: its kind and where it was raised (unveil.api.UNEXPECTED_LOGGED).
+    config["loggers"]["unveil.api"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 
 
