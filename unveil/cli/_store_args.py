@@ -183,10 +183,10 @@ def _hold(signum: int, frame: object) -> None:
 
 def finish_before_stopping() -> None:
     """From here to the command's end, Ctrl-C, SIGTERM and SIGHUP wait for it to end (then FINISHED_BEFORE_STOPPING,
-    exit status 130). For the changes that go on after their commit (the store's files scrubbed), interrupted there
-    made all the same but said as not made ("nothing more was changed"): an erasure, whose receipt nothing gives
-    again, a passphrase change (--rotate), after which the old passphrase no longer opens the store, and starting
-    over, stopped with the old store set aside and no new one. Called after the last question, so that Ctrl-C at a
+    exit status 130). For a change that goes on after its commit (the store's files scrubbed): interrupted there, it
+    was made all the same but said not to be ("nothing more was changed"). So an erasure lost its receipt, which
+    nothing gives again; a passphrase change (--rotate) left the old passphrase believed to open the store; starting
+    over stopped with the old store set aside and no new one. Called after the last question, so that Ctrl-C at a
     prompt still cancels."""
     for signum in _STOP_SIGNALS:
         if signal.getsignal(signum) == _stop:
