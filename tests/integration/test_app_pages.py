@@ -1338,6 +1338,43 @@ def test_a_sweep_that_erases_a_member_drops_the_video_result_that_names_them(app
     assert [i.value for i in at.info] == ["Upload a short video (a minute or less works best)."]
 
 
+def test_the_video_result_names_no_member_erased_or_renamed_in_another_session(app_env, faces_dir, tmp_path):
+    """The Video page's result stayed as it was made: after an erasure in another tab or the CLI it still named the
+    erased member, on every click, until a new video was analysed. A result that names a member no longer in the
+    gallery (erased, consent withdrawn or ended) or under another name now (renamed) is dropped; one that names nobody
+    who changed stays."""
+    at = _app("family")
+    _create_store_and_enrol(at, faces_dir)
+    video = panning_video([photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5)], tmp_path / "v.mp4")
+    at.switch_page("unveil/app/pages/video.py").run()
+
+    def analysed() -> list[str]:
+        at.file_uploader(key="video_upload").set_value(("pan.mp4", video, "video/mp4")).run()
+        at.button(key="video_run").click().run()
+        _no_exception(at)
+        at.file_uploader(key="video_upload").set_value(None).run()  # the result stays while the uploader is empty
+        return [m.value for m in at.markdown if "seen in" in m.value]
+
+    assert analysed()[0] == "**Face 1 (Colin Powell)**: seen in 6 frame(s)"
+    with FamilyStore(app_env) as other:
+        other.unlock(PASSPHRASE)
+        retention.set_policy(other, "analyses", 7)  # a commit that changes no member: the result stays
+        at.run()
+        assert [m.value for m in at.markdown if "seen in" in m.value][0].startswith("**Face 1 (Colin Powell)**")
+        family.rename(other, "Colin Powell", "Colin P.")
+        at.run()
+        _no_exception(at)
+        assert not [m.value for m in at.markdown if "Colin" in m.value]
+        assert [i.value for i in at.info] == ["Upload a short video (a minute or less works best)."]
+
+        assert analysed()[0] == "**Face 1 (Colin P.)**: seen in 6 frame(s)"
+        family.purge(other, "Colin P.")
+    at.run()
+    _no_exception(at)
+    assert not [m.value for m in at.markdown if "Colin" in m.value]
+    assert widgets.VIDEO_RESULT not in at.session_state
+
+
 def test_unlocking_after_a_jump_of_the_clock_asks_for_the_date_before_the_sweep_erases(app_env, faces_dir,
                                                                                        monkeypatch):
 

@@ -327,6 +327,24 @@ def forget_results() -> None:
     st.session_state.pop(KEPT_ROWS, None)
 
 
+def video_result() -> tuple[str, Any, bool] | None:
+    """The Video page's last result (file name, VideoAnalysis, recognition), or None. A result that names a member
+    the gallery no longer names so (erased, their consent withdrawn or ended, renamed: in this session, another tab,
+    the CLI or a sweep) is dropped first: it was made with the gallery of its time and kept naming them on every
+    click. When the gallery cannot be read, the result is dropped before the error is raised: an erasure that
+    cannot be checked must not keep anyone named."""
+    result = st.session_state.pop(VIDEO_RESULT, None)
+    if result is None:
+        return None
+    if result[2] and (named := {(face.person_id, face.identity) for track in result[1].tracks
+                                for _, face in track.observations if face.person_id is not None}):
+        labels = {} if (current := gallery()) is None else current.labels
+        if any(labels.get(person_id) != name for person_id, name in named):
+            return None
+    st.session_state[VIDEO_RESULT] = result
+    return result
+
+
 def kept_result_deleted() -> None:
     """After a kept result is deleted: the Analyze page no longer says its results are kept, and offers to
     keep them again."""

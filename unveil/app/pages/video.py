@@ -27,11 +27,14 @@ def _timeline_spec(classes: list[str], end_s: float) -> dict:
 st.title("Analyze a video")
 st.caption("The video is decoded in memory, frame by frame; nothing is saved.")
 
-upload = st.file_uploader("Video", type=list(video.VIDEO_SUFFIXES), key="video_upload")
+upload = st.file_uploader("Video", type=[*video.VIDEO_SUFFIXES, *video.ANIMATION_SUFFIXES], key="video_upload")
 every_s = st.slider("Analyse one frame every (seconds)", 0.1, 2.0, video.DEFAULT_SAMPLE_EVERY_S, 0.1, key="video_every")
 max_frames = st.number_input("At most this many frames", 5, 600, video.DEFAULT_MAX_FRAMES, key="video_max_frames")
 
-if upload is None and _ui.VIDEO_RESULT not in st.session_state:
+result = None
+with _ui.friendly_errors("Reading the family gallery"):
+    result = _ui.video_result()
+if upload is None and result is None:
     st.info("Upload a short video (a minute or less works best).")
     st.stop()
 
