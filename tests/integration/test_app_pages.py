@@ -29,6 +29,7 @@ from governance import audit_log, enrolment, family, retention
 from governance.bias_audit import NOTHING_COMPARED
 from governance.consent import local_day
 from tests.support.app import (
+    FAMILY_PASSPHRASE,
     MEMBER,
     PUBLIC_DOMAIN,
     STRANGER,
@@ -243,6 +244,91 @@ def test_an_erasure_in_another_session_unnames_the_faces_at_the_next_click(app_e
     at.run()
     _no_exception(at)
     assert len(named) == 2 and not any("Colin Powell" in line for line in _face_lines(at))
+
+
+def _tab_left_open(passphrase: str) -> None:
+    """An app session as its periodic check (widgets._changed_meanwhile, every idle_lock.CHECK_EVERY_S) finds it
+    between clicks: unlocked, its gallery built at the first run; a run asked to "tick" runs that check alone, one
+    asked to "let_go" what the Live page's loop calls while its stream plays, any other what a page that names faces
+    asks. Counts its runs (st.rerun is one)."""
+    import streamlit as st
+
+    from fer_core.store import FamilyStore, default_data_dir
+    from unveil.app import widgets
+
+    st.session_state["runs"] = st.session_state.get("runs", 0) + 1
+    if widgets.STORE not in st.session_state:
+        store = FamilyStore.open(default_data_dir())
+        store.unlock(passphrase)
+        st.session_state[widgets.STORE] = store
+    if st.session_state.pop("tick", False):
+        widgets._changed_meanwhile()
+    elif st.session_state.pop("let_go", False):
+        widgets.let_go_of_outdated_gallery()
+    else:  # a page that names faces
+        widgets.gallery()
+
+
+def test_a_tab_left_open_lets_go_of_a_member_erased_elsewhere_without_a_click(app_env, family_store_dir):
+    """A tab unlocked before an erasure in another tab, or by the CLI, kept the member's face prints in its gallery
+    and their data key in its store, and showed them named, until its next click: days, for a tab left open. Its
+    periodic check lets go of both and runs the page again; a commit there that changes no member runs nothing."""
+    import shutil
+
+    shutil.copytree(family_store_dir, app_env)
+    at = AppTest.from_function(_tab_left_open, default_timeout=TIMEOUT, kwargs={"passphrase": FAMILY_PASSPHRASE})
+    at.run()
+    _no_exception(at)
+    generation, gallery, *_ = at.session_state[widgets._GALLERY]
+    [colin] = gallery.person_ids
+    assert gallery.labels == {colin: "Colin Powell"}
+    tab_store = at.session_state[widgets.STORE]
+    held = tab_store._data_keys[colin]  # what the tab holds is the point
+
+    with FamilyStore(app_env) as other:
+        other.unlock(FAMILY_PASSPHRASE)
+        retention.set_policy(other, "analyses", 7)  # a commit that changes no member: no page run, same generation
+        at.session_state["tick"] = True
+        at.run()
+        assert at.session_state["runs"] == 2 and at.session_state[widgets._GALLERY][0] == generation
+
+        family.purge(other, "Colin Powell")
+        at.session_state["tick"] = True
+        at.run()
+    _no_exception(at)
+    assert at.session_state["runs"] == 4  # the check's run, and the page's run it asked for
+    assert at.session_state[widgets._GALLERY][:2] == (generation + 1, None)  # nobody left to name
+    assert colin not in set(tab_store._data_keys) and not any(held)  # ids only in a failure's message
+
+
+def test_the_live_page_lets_go_of_the_session_gallery_after_an_erasure_and_names_nothing_again(
+        app_env, family_store_dir):
+    """While the Live page's stream plays the page does not run again: the session's gallery, kept for its next run,
+    still held a member erased meanwhile. Its loop lets go of it; what the next gallery is compared with is kept, so
+    a commit that changed no member does not name the Analyze page's photos (and count them) again."""
+    import shutil
+
+    shutil.copytree(family_store_dir, app_env)
+    at = AppTest.from_function(_tab_left_open, default_timeout=TIMEOUT, kwargs={"passphrase": FAMILY_PASSPHRASE})
+    at.run()
+    generation = at.session_state[widgets._GALLERY][0]
+    with FamilyStore(app_env) as other:
+        other.unlock(FAMILY_PASSPHRASE)
+        retention.set_policy(other, "analyses", 7)
+        at.session_state["let_go"] = True
+        at.run()
+        _no_exception(at)
+        assert at.session_state[widgets._GALLERY][:2] == (generation, None)  # let go of, not built again
+        at.run()
+        _no_exception(at)
+        new_generation, gallery, *_ = at.session_state[widgets._GALLERY]
+        assert (new_generation, list(gallery.labels.values())) == (generation, ["Colin Powell"])
+        family.purge(other, "Colin Powell")
+        at.session_state["let_go"] = True
+        at.run()
+        assert at.session_state[widgets._GALLERY][:2] == (generation, None)
+    at.run()
+    assert at.session_state[widgets._GALLERY][:2] == (generation + 1, None)
 
 
 # ----------------------------------------------------------------------------- Video

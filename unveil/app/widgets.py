@@ -45,10 +45,11 @@ _ENROL_PHOTOS = "unveil_enrol_photos"
 # form -> enrolment.CameraShots: the camera shots kept for a Family page form in progress, until it is done,
 # they are discarded, or the store is locked or unlocked (they are not for the next person, nor another store)
 _ENROL_SHOTS = "unveil_enrol_shots"
-# (generation, Gallery or None, the store's data_version, when the first consent in it ends) of the unlocked
+# (generation, Gallery or None, the store's data_version, when the first consent in it ends, its labels) of the unlocked
 # store: decrypted once per unlock, dropped when the store is locked or unlocked and when the family changes
 # (family_changed), built again after another session's commit or when that consent ends. The generation
-# counts the member sets this session has named with, so a result made for one is never taken for the next.
+# counts the member sets this session has named with, so a result made for one is never taken for the next; the
+# labels (id -> name) are what the next gallery is compared with, kept when an outdated gallery is let go of.
 _GALLERY = "unveil_gallery"
 _GALLERY_GENERATION = "unveil_gallery_generation"
 # The unveil.app.live.LiveOverlay the Live page's latest run made, retired by its next run and by locking the store
@@ -109,24 +110,52 @@ def _gallery_state() -> tuple[int, Gallery | None]:
     # recognition counts that naming a photo logs, must not make it name the photo again.
     version = current.data_version()[0]
     cached = st.session_state.get(_GALLERY)
-    if cached is not None and cached[2] == version and (cached[3] is None or consent.store_now(current) < cached[3]):
+    if cached is not None and _still_current(cached, current, version):
         return cached[0], cached[1]
     identity = analyzer().identity_model
     built = None if identity is None else family.gallery(current, identity)
     until = None if built is None else family.consent_ends(current, built.person_ids)
-    if cached is not None and _same_members(cached[1], built):
+    labels = None if built is None else dict(built.labels)
+    if cached is not None and cached[4] == labels:
         generation = cached[0]  # another session's write that changed no member: nothing to name again
     else:
         generation = st.session_state.get(_GALLERY_GENERATION, 0) + 1
         st.session_state[_GALLERY_GENERATION] = generation
-    st.session_state[_GALLERY] = (generation, built, version, until)
+    st.session_state[_GALLERY] = (generation, built, version, until, labels)
     return generation, built
 
 
-def _same_members(old: Gallery | None, new: Gallery | None) -> bool:
-    if old is None or new is None:
-        return old is new
-    return old.labels == new.labels
+def _still_current(cached: tuple[Any, ...], current: FamilyStore, version: int) -> bool:
+    """Whether the kept gallery is the store's now: no other session committed since, and no consent in it ended."""
+    return cached[2] == version and (cached[3] is None or consent.store_now(current) < cached[3])
+
+
+def let_go_of_outdated_gallery() -> bool:
+    """When another session committed since this session's gallery was built (an erasure, a consent withdrawn, a
+    rename: another tab, the CLI, `unveil watch`), or a consent in it ended: let go of its embeddings now, not at
+    the next page run, which an idle tab or the Live page's stream may not have for days. Reads the store's
+    data_version only (which also wipes the data keys of the members erased since, FamilyStore.data_version);
+    the gallery is decrypted again when next needed. True when it let go of one."""
+    current, cached = store(), st.session_state.get(_GALLERY)
+    if current is None or cached is None or cached[2] is None or _still_current(cached, current,
+                                                                                 current.data_version()[0]):
+        return False
+    st.session_state[_GALLERY] = (cached[0], None, None, None, cached[4])
+    return True
+
+
+def _members_changed_meanwhile() -> bool:
+    """Whether the members this session names changed since its gallery was built (an erasure, a consent withdrawn
+    or ended, a rename or an enrolment, elsewhere): the outdated gallery is let go of and built again, and a page
+    that named faces with it must run again. A gallery that cannot be built now is let go of, and the page's run
+    says why."""
+    generation = st.session_state.get(_GALLERY, (None,))[0]
+    if not let_go_of_outdated_gallery():
+        return False
+    try:
+        return _gallery_state()[0] != generation
+    except UnveilError:
+        return True
 
 
 def family_changed() -> None:
@@ -170,7 +199,7 @@ def sidebar_status() -> None:
                        else idle_lock.LOCKS_ITSELF.format(period=idle_lock.period_text(minutes)))
             if problem:
                 st.warning(problem, icon=":material/warning:")
-            _locked_meanwhile()
+            _changed_meanwhile()
         elif store_exists():
             st.info("Family store locked: faces are not named. Unlock it on the Family page.",
                     icon=":material/lock:")
@@ -299,12 +328,16 @@ def _locked_by_idle_lock(why: str) -> None:
 
 
 @st.fragment(run_every=idle_lock.CHECK_EVERY_S)
-def _locked_meanwhile() -> None:
-    """Every CHECK_EVERY_S while a page shows the store unlocked: when the idle lock locked it since, the whole page
-    runs again (idle_lock_check), so that what it showed of the members leaves the screen. Draws nothing, and is not
-    a use of the store."""
+def _changed_meanwhile() -> None:
+    """Every CHECK_EVERY_S while a page shows the store unlocked, the whole page runs again when the idle lock locked
+    the store since (idle_lock_check), or when the members it names changed in another session (an erasure in
+    another tab or by the CLI): what it showed of them leaves the screen, and their embeddings this session's
+    memory, within CHECK_EVERY_S rather than at the next click, which a tab left open may not get for days. Draws
+    nothing, and is not a use of the store."""
     session_id = _session_id()
     if session_id is not None and idle_locks().locked_why(session_id):
+        st.rerun()
+    if _members_changed_meanwhile():
         st.rerun()
 
 

@@ -67,6 +67,9 @@ def _shown() -> None:
     faces = "; ".join(f"{n}. {shown(label)}" for n, label in enumerate(now.labels, start=1)) or "no face"
     status.markdown(f"**{now.frames_per_s:.1f} frames/s** · {plural(now.frames, 'frame')} analysed · {faces}")
     _ui.still_in_use()  # a kiosk: the idle lock waits for the stream to stop
+    # The page does not run again while the stream plays: the session's own gallery, kept for its next run, would
+    # hold a member erased elsewhere meanwhile (the household above follows the store itself).
+    _ui.let_go_of_outdated_gallery()
     _ui.sweep_if_due()  # a stream may play for days
 
 
