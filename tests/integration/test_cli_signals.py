@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -119,6 +120,18 @@ def test_a_purge_interrupted_while_scrubbing_finishes_and_prints_its_receipt(tmp
     monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
     assert h.run_cli(capsys, "audit", "receipt", "--data-dir", str(tmp_path / "data"),
                      str(tmp_path / "receipt.json"))[0] == 0
+
+
+def test_a_sweep_interrupted_while_scrubbing_prints_and_saves_its_receipts(tmp_path):
+    h.new_store(tmp_path / "data").close()
+    with h.open_store(tmp_path / "data", clock=lambda: time.time() - 86400) as store:
+        person_id = h.enrol_briefly(store, "Ana Lima", seconds=60)  # a day ago, for a minute: ended
+    code, out, err = _signalled_at("fer_core.store._store:FamilyStore.scrub", signal.SIGTERM, "retention", "sweep",
+                                   "--data-dir", str(tmp_path / "data"), "--receipts", str(tmp_path / "receipts"))
+    assert (code, err.splitlines()[-1]) == (EXIT_INTERRUPTED, FINISHED_BEFORE_STOPPING)
+    assert [erased["id"] for erased in json.loads(out)["erased"]] == [person_id]
+    (saved,) = (tmp_path / "receipts").iterdir()
+    assert json.loads(saved.read_text())["subject"] == person_id
 
 
 def test_a_passphrase_change_interrupted_while_scrubbing_is_said_to_be_made(tmp_path):
