@@ -12,6 +12,9 @@ AVIF is Pillow's own (libavif with dav1d in its wheels since 11.3). A HEIF file 
 and mirroring as properties of the image (irot, imir) that libheif applies as it decodes, and pillow-heif
 sets the file's EXIF orientation to 1, so an iPhone photo that has both is turned once, not twice; 10- and
 12-bit HEIF photos are read as 8 bits per channel.
+
+Of a file holding more than one picture (a multi-page TIFF, an animation, a multi-picture JPEG) load_image reads the
+first; `pictures_not_read` says what it leaves out, for the front ends to say so.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import io
 import os
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -66,10 +70,27 @@ NOT_AN_IMAGE = "not an image, or its header is corrupt (format not recognised)"
 CANNOT_BE_READ = "cannot be read ({reason})"
 TRUNCATED = "truncated (the file ends before the image data does)"
 CORRUPT = "corrupt image data ({reason})"
-# Formats whose further frames are further pictures (the pages of a scan): load_image reads the first.
-# Frames of GIF, WebP and PNG animations are left out, like the second image of an MPO camera file
-# (a depth map or preview): they belong to the picture the first frame shows.
-PAGED_FORMATS = frozenset({"TIFF"})
+# What load_image leaves out of a file holding more than one picture (it reads the first), said beside that photo's
+# results by every front end (the Analyze page, the API's "not_read", unveil analyze's list of photos read with a
+# problem): a household that uploads an animation of the family would otherwise take its first frame's faces for all
+# of it. PAGES: a multi-page TIFF (a scan's pages); FRAMES: an animated GIF, WebP or PNG; PICTURES: a multi-picture
+# JPEG (MPO), whose further pictures are mostly a depth map, an HDR gain map or a second view of the same scene (one
+# that is the first picture again, smaller, is not counted: see _SAME_PICTURE_MP_TYPES).
+PAGES, FRAMES, PICTURES = "pages", "frames", "pictures"
+PAGES_NOT_READ = "only page 1 of its {count} pages was analysed"
+FRAMES_NOT_READ = "only frame 1 of its {count} frames was analysed"
+# Added for the animations the app's Video page takes (fer_core.video.ANIMATION_SUFFIXES): OpenCV's FFmpeg reads
+# them as videos, each frame at its time.
+FRAMES_ON_THE_VIDEO_PAGE = "; the app's Video page analyses the whole animation as a video"
+PICTURES_NOT_READ = ("only the first of its {count} pictures was analysed (the others of a multi-picture JPEG are "
+                     "usually a depth map, an HDR gain map or another view of the same scene)")
+# Pillow's format names, each with what its further frames are. Formats not listed have one picture a file.
+MULTI_PICTURE_FORMATS = {"TIFF": PAGES, "GIF": FRAMES, "WEBP": FRAMES, "PNG": FRAMES, "MPO": PICTURES}
+# Animations the Video page reads as videos (the formats of fer_core.video.ANIMATION_SUFFIXES).
+VIDEO_PAGE_FORMATS = frozenset({"GIF", "WEBP"})
+# An MPO picture of these types is the first picture again, smaller (the preview cameras store beside the photo,
+# CIPA DC-007): nothing is left out. Pillow opens every such camera JPEG as MPO.
+_SAME_PICTURE_MP_TYPES = frozenset({"Large Thumbnail (VGA Equivalent)", "Large Thumbnail (Full HD Equivalent)"})
 # Formats never read, whatever the file's name says. Pillow renders EPS by running Ghostscript, an external
 # PostScript interpreter, on the file (and writing its output to a temporary file): a file named holiday.jpg that is
 # PostScript would be run. No household photo is EPS.
@@ -128,21 +149,50 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
     )
 
 
-def page_count(path: str | os.PathLike[str]) -> int:
-    """How many pages a multi-page image file holds (see PAGED_FORMATS); 1 for any other image.
+@dataclass(frozen=True)
+class NotRead:
+    """The pictures of a file that load_image leaves out: it reads the first of `count`.
 
-    Reads the file's headers only. ImageError when it cannot be opened as an image.
+    kind: PAGES, FRAMES or PICTURES (see MULTI_PICTURE_FORMATS).
+    note: what the front ends say beside the photo's results (PAGES_NOT_READ, FRAMES_NOT_READ, PICTURES_NOT_READ).
     """
-    label = Path(path).name
+
+    kind: str
+    count: int
+    note: str
+
+
+def pictures_not_read(source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> NotRead | None:
+    """What load_image leaves out of the image file at `source` (a path, or the file's bytes): None when it holds
+    one picture.
+
+    Reads the file's headers only (a GIF's frames are skipped, not decoded). ImageError when it cannot be opened
+    as an image.
+    """
+    on_disk = isinstance(source, (str, os.PathLike))
+    label = Path(source).name if on_disk else "image bytes"
     try:
-        with Image.open(path, formats=_readable_formats()) as image:
-            return int(getattr(image, "n_frames", 1)) if image.format in PAGED_FORMATS else 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # no pixel is decoded here
+            image = Image.open(source if on_disk else io.BytesIO(source), formats=_readable_formats())
+        with image:
+            kind = MULTI_PICTURE_FORMATS.get(image.format or "")
+            if kind == PICTURES:
+                entries = (getattr(image, "mpinfo", None) or {}).get(0xB002) or []
+                count = sum(entry["Attribute"]["MPType"] not in _SAME_PICTURE_MP_TYPES for entry in entries)
+            else:
+                count = int(getattr(image, "n_frames", 1)) if kind else 1
+            video_page = image.format in VIDEO_PAGE_FORMATS
     except UnidentifiedImageError:
         raise ImageError(NOT_AN_IMAGE, source=label) from None
     except MemoryError:
         raise
     except Exception as exc:  # see _decode: whatever a broken header makes a plugin raise
         raise ImageError(CANNOT_BE_READ.format(reason=exc), source=label) from None
+    if kind is None or count < 2:
+        return None
+    note = {PAGES: PAGES_NOT_READ, FRAMES: FRAMES_NOT_READ, PICTURES: PICTURES_NOT_READ}[kind].format(count=count)
+    return NotRead(kind, count, note + FRAMES_ON_THE_VIDEO_PAGE if video_page else note)
 
 
 def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:

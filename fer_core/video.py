@@ -85,6 +85,10 @@ FRAMES_TOO_LARGE = "its frames are too large ({width}x{height} = {pixels:,} pixe
 # cameras' MP4/MOV/M4V, 3GP of older phones, camcorders' AVCHD (.mts, .m2ts: H.264 in MPEG-TS), MPEG-1/2 of older
 # cameras and DVD copies (.mpg, .mpeg), Windows Media (.wmv), AVI, and MKV/WebM (browsers, screen recorders).
 VIDEO_SUFFIXES = ("mp4", "mov", "m4v", "3gp", "mts", "m2ts", "mpg", "mpeg", "wmv", "avi", "mkv", "webm")
+# Animations the Video page accepts as well (fer_core.images.VIDEO_PAGE_FORMATS): OpenCV's FFmpeg reads an animated
+# GIF or WebP (a messaging app's moving picture) as a video, each frame at its time, where the photo pages read its
+# first frame only.
+ANIMATION_SUFFIXES = ("gif", "webp")
 
 
 class VideoError(UnveilError, ValueError):

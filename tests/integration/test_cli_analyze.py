@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from fer_core import ModelError, render, video
+from fer_core import ModelError, images, render, video
 from fer_core.analyzer import FaceAnalyzer
 from fer_core.images import CANNOT_BE_READ, NOT_AN_IMAGE
+from tests.support import photo_files
 from tests.support.app import PUBLIC_DOMAIN
 from tests.support.household_videos import webm_as_recorded_live
 from tests.support.paths import REPO
@@ -35,6 +36,7 @@ from unveil.cli.analyze import (
     ERROR_COLUMNS,
     EXIT_STATUSES,
     FOLDER_MISSING,
+    FRAMES_NOT_READ,
     IS_A_PHOTO,
     JOBS_TOO_FEW,
     LINK_LOOP,
@@ -43,6 +45,7 @@ from unveil.cli.analyze import (
     NOT_READ_HEADER,
     OWN_COPIES_NOT_SEARCHED,
     PAGES_NOT_READ,
+    PICTURES_NOT_READ,
     READ_WITH_PROBLEM_HEADER,
     REASON_A_VIDEO,
     REASON_ANNOTATION_NOT_WRITTEN,
@@ -51,7 +54,6 @@ from unveil.cli.analyze import (
     REASON_FOLDER_LOOP,
     REASON_LINK_LOOP,
     REASON_NOT_A_FILE,
-    REASON_PAGES_NOT_READ,
     REASON_REPEATED_FOLDER,
     REASON_UNREADABLE_FOLDER,
     REPEATED_FOLDER,
@@ -260,7 +262,7 @@ def test_every_path_not_read_is_listed_with_its_kind_and_reason(odd_album, tmp_p
         (odd_album / "party" / "up", LINK_LOOP, REASON_FOLDER_LOOP.format(folder=odd_album)),
         (odd_album / "pipe.jpg", NOT_A_FILE, REASON_NOT_A_FILE.format(kind="FIFO")),
         (odd_album / "zz_party", REPEATED_FOLDER, REASON_REPEATED_FOLDER.format(folder=odd_album / "party")),
-        (odd_album / "scan.tif", PAGES_NOT_READ, REASON_PAGES_NOT_READ.format(pages=3)),
+        (odd_album / "scan.tif", PAGES_NOT_READ, "only page 1 of its 3 pages was analysed"),
     ]
     assert err.splitlines() == [
         NOT_READ_HEADER.format(count=6, total=8),
@@ -272,6 +274,35 @@ def test_every_path_not_read_is_listed_with_its_kind_and_reason(odd_album, tmp_p
     with open(errors, newline="", encoding="utf-8") as stream:
         rows = list(csv.reader(stream))
     assert rows == [list(ERROR_COLUMNS), *([str(path), kind, reason] for path, kind, reason in expected)]
+
+
+def test_the_frames_of_an_animation_and_the_pictures_of_an_mpo_not_read_are_listed(tmp_path, faces_dir, capsys):
+    """An animated GIF, WebP or PNG and a multi-picture JPEG gave their first picture's faces, and nothing said the
+    rest was not read (a multi-page TIFF's pages were listed); a camera JPEG with its preview has nothing left out."""
+    photo = Image.open(faces_dir / "Colin_Powell" / "Colin_Powell_0001.jpg").convert("RGB")
+    made = photo_files.files(np.asarray(photo))
+    root = tmp_path / "album"
+    root.mkdir()
+    for name, kind in (("moving.gif", "GIF, 2 frames"), ("sticker.webp", "WebP, 2 frames"),
+                       ("moving.png", "APNG, 2 frames"), ("stereo.jpg", "MPO (2 pictures)")):
+        (root / name).write_bytes(made[kind][0])
+    (root / "camera.jpg").write_bytes(photo_files.with_preview(photo))
+    video_page = images.FRAMES_NOT_READ.format(count=2) + images.FRAMES_ON_THE_VIDEO_PAGE
+    expected = [
+        (root / "moving.gif", FRAMES_NOT_READ, video_page),
+        (root / "moving.png", FRAMES_NOT_READ, "only frame 1 of its 2 frames was analysed"),
+        (root / "stereo.jpg", PICTURES_NOT_READ, images.PICTURES_NOT_READ.format(count=2)),
+        (root / "sticker.webp", FRAMES_NOT_READ, video_page),
+    ]
+    errors = tmp_path / "errors.csv"
+    code, out, err = _run(capsys, root, "--errors", errors)
+    assert code == 0 and len(out.splitlines()) == 5
+    assert err.splitlines() == [READ_WITH_PROBLEM_HEADER.format(count=4),
+                                *(f"  {path}: {reason}" for path, _, reason in expected),
+                                SUMMARY.format(analysed=5, not_read=0, noted=4)]
+    with open(errors, newline="", encoding="utf-8") as stream:
+        assert list(csv.reader(stream)) == [list(ERROR_COLUMNS), *([str(p), k, r] for p, k, r in expected)]
+    assert (FRAMES_NOT_READ, PICTURES_NOT_READ) == ("frames_not_read", "pictures_not_read")
 
 
 def test_a_file_name_cannot_write_control_characters_to_the_terminal(tmp_path, capsys):

@@ -107,6 +107,19 @@ def files(photo: np.ndarray) -> dict[str, tuple[bytes, np.ndarray]]:
     return made
 
 
+def with_preview(image: Image.Image) -> bytes:
+    """A JPEG as many cameras write it: the photo, then a smaller copy of it (a Large Thumbnail, VGA, in the
+    Multi-Picture Format's index, CIPA DC-007), which makes Pillow open it as MPO. Pillow writes each further
+    picture's type as Undefined: the second entry of the index is retyped."""
+    data = bytearray(saved(image, "MPO", save_all=True, append_images=[image.resize((64, 48))], quality=95))
+    tiff = data.index(b"MPF\0") + 4  # the index is a little-endian TIFF IFD, its offsets from here
+    assert data[tiff:tiff + 4] == b"II*\0"
+    tag = data.index(struct.pack("<HH", 0xB002, 7), tiff)  # MPEntry: 16 bytes a picture
+    (entries,) = struct.unpack_from("<L", data, tag + 8)
+    struct.pack_into("<L", data, tiff + entries + 16, 0x010001)  # the second picture's attribute: Large Thumbnail
+    return bytes(data)
+
+
 def top_down_bmp(image: Image.Image) -> bytes:
     """A 24-bit BMP whose rows are stored from the top (a negative height), as some Windows tools write it."""
     data = bytearray(saved(image, "BMP"))

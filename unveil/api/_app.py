@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect
 
 from fer_core import FaceAnalyzer, Gallery, ImageError, ImageTooLargeError, UnveilError, load_image
 from fer_core.analyzer import identify
-from fer_core.images import MAX_PIXELS
+from fer_core.images import MAX_PIXELS, pictures_not_read
 from fer_core.render import face_records
 from fer_core.store import (
     FamilyStore,
@@ -338,7 +338,9 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         """The faces of one photo: box (x, y, w, h), detector score, emotion with its probabilities, and the
         family member's name ("unknown" for anyone else) when the server names people, with `ambiguous`: true for an
         "unknown" face about as close to two members (twins, one person enrolled twice), naming neither, false for
-        any other (a named face, or nobody close: a stranger). The photo is sent as
+        any other (a named face, or nobody close: a stranger), and `not_read`: of a file holding more than one picture
+        (a multi-page TIFF, an animated GIF, WebP or PNG, a multi-picture JPEG), of which only the first is analysed,
+        {"kind": "pages" | "frames" | "pictures", "count", "note"}, else null. The photo is sent as
         multipart/form-data (field `image`) or as the raw body (an image/* Content-Type). When the family
         store cannot be read, 503 with error "store_unavailable", "store_key_changed" or "store_damaged", and
         no faces: an answer without names would call family members "unknown", and an automation keyed
@@ -479,6 +481,7 @@ def _analyze_now(data: bytes, models: FaceAnalyzer, gallery_now: Callable[[], Ga
                  store: FamilyStore | None, tally: RecognitionTally | None) -> dict[str, Any]:
     try:
         image = load_image(data, max_pixels=max_pixels)
+        left_out = pictures_not_read(data)
     except ImageTooLargeError as exc:
         raise ApiError(413, "too_many_pixels", exc.reason) from None
     except ImageError as exc:
@@ -499,5 +502,7 @@ def _analyze_now(data: bytes, models: FaceAnalyzer, gallery_now: Callable[[], Ga
         for row, face in zip(rows, faces, strict=True):
             row["ambiguous"] = face.match is not None and face.match.ambiguous
     return {"width": width, "height": height,
-            "faces": [{key: value for key, value in row.items() if key != "source"} for row in rows]}
+            "faces": [{key: value for key, value in row.items() if key != "source"} for row in rows],
+            "not_read": None if left_out is None else {"kind": left_out.kind, "count": left_out.count,
+                                                       "note": left_out.note}}
 

@@ -15,6 +15,7 @@ from PIL import Image
 from fer_core import ImageError, load_image
 from fer_core.analyzer import GalleryLike, identify
 from fer_core.identity import Match
+from fer_core.images import pictures_not_read
 from fer_core.render import DISPLAY_JPEG_QUALITY, DISPLAY_MAX_SIDE, FaceLike, annotate, display_copy, draw, png_bytes
 
 
@@ -56,6 +57,9 @@ class PhotoResult:
     error: why the photo could not be read, for the page to show; None when it was analysed.
     view: the picture the page shows (made by `analyze_photo`), JPEG bytes at display size: the photo with its
         faces boxed and numbered, which naming them does not change.
+    not_read: what of the file was not analysed (fer_core.images.pictures_not_read: the further pages, frames or
+        pictures of a file holding more than one, of which only the first is read), for the page to say; None when
+        it holds one picture.
     """
 
     source: str
@@ -64,6 +68,7 @@ class PhotoResult:
     recognition: bool
     error: str | None = None
     view: bytes | None = field(default=None, repr=False)
+    not_read: str | None = None
 
     @property
     def image(self) -> np.ndarray | None:
@@ -84,10 +89,12 @@ def analyze_photo(
     """
     try:
         image = load_image(data)
+        left_out = pictures_not_read(data)
     except ImageError as exc:
         return PhotoResult(source, None, [], recognition, error=f"{source} could not be read: {exc.reason}")
     faces = list(analyze(image))
-    return PhotoResult(source, data, faces, recognition, view=_view(image, faces, max_side))
+    return PhotoResult(source, data, faces, recognition, view=_view(image, faces, max_side),
+                       not_read=None if left_out is None else left_out.note)
 
 
 def named(result: PhotoResult, gallery: GalleryLike | None) -> PhotoResult:

@@ -34,9 +34,10 @@ a path that cannot be looked at (unreadable_path), a symbolic link that loops or
 folder it is in (link_loop) or to nothing (broken_link), a second way into a folder already searched
 (repeated_folder), a FIFO, socket or device named like an image (not_a_file), and a file that is not
 a readable image (unreadable_image; a video named explicitly is said to be one, for the app's Video page).
-Read with a problem: a multi-page TIFF, of which only the first page is analysed (pages_not_read), a photo
-whose --annotate copy could not be written (annotation_not_written), and one whose copy was saved under
-another name (annotation_renamed).
+Read with a problem: a file holding more than one picture, of which only the first is analysed: a multi-page
+TIFF (pages_not_read), an animated GIF, WebP or PNG (frames_not_read) and a multi-picture JPEG (pictures_not_read),
+each with fer_core.images' note; a photo whose --annotate copy could not be written (annotation_not_written), and one
+whose copy was saved under another name (annotation_renamed).
 
 Nothing given to analyse is ever written over: -o and --errors must not be one of the photos, nor the
 same file, and an --annotate folder where a copy would replace a photo is refused, all before any
@@ -107,6 +108,8 @@ REPEATED_FOLDER = "repeated_folder"
 NOT_A_FILE = "not_a_file"
 UNREADABLE_IMAGE = "unreadable_image"
 PAGES_NOT_READ = "pages_not_read"
+FRAMES_NOT_READ = "frames_not_read"
+PICTURES_NOT_READ = "pictures_not_read"
 ANNOTATION_NOT_WRITTEN = "annotation_not_written"
 ANNOTATION_RENAMED = "annotation_renamed"
 REASON_MISSING = "no such file or folder"
@@ -118,7 +121,6 @@ REASON_BROKEN_LINK = "symbolic link to nothing ({target})"
 REASON_REPEATED_FOLDER = "the same folder as {folder}, searched there"
 REASON_NOT_A_FILE = "not a regular file but a {kind}"
 REASON_A_VIDEO = "a video, not a photo: the app's Video page analyses videos (unveil app)"
-REASON_PAGES_NOT_READ = "only page 1 of its {pages} pages was analysed"
 REASON_ANNOTATION_NOT_WRITTEN = "annotated copy not written ({detail})"
 REASON_ANNOTATION_RENAMED = "annotated copy saved as {target} ({wanted} is taken by {other})"
 # The two lists of the summary on stderr.
@@ -644,22 +646,23 @@ def _analyse_all(analyzer, files: list[Path], copies: dict[Path, _Copy], jobs: i
 
 def _analyse_one(analyzer, path: Path, copy: _Copy | None) -> _Result:
     from fer_core import ImageError
-    from fer_core.images import NOT_AN_IMAGE, load_image, page_count
+    from fer_core.images import FRAMES, NOT_AN_IMAGE, PAGES, PICTURES, load_image, pictures_not_read
 
     status = _status(path)  # before it is read: a photo changed while being read is not taken as done (--resume)
     if isinstance(status, Problem):  # gone since the folder was listed
         return _Result(path, None, [], failure=status)
     try:
         rgb = load_image(path)
-        pages = page_count(path)
+        left_out = pictures_not_read(path)
     except ImageError as exc:
         reason = str(exc).removeprefix(f"{path.name}: ")  # the summary names the path in full
         if reason == NOT_AN_IMAGE and path.suffix.lower() in VIDEO_SUFFIXES:
             reason = REASON_A_VIDEO
         return _Result(path, None, [], failure=Problem(path, UNREADABLE_IMAGE, reason))
     result = _Result(path, (rgb.shape[1], rgb.shape[0]), analyzer.analyze(rgb), _key(status))
-    if pages > 1:
-        result.problems.append(Problem(path, PAGES_NOT_READ, REASON_PAGES_NOT_READ.format(pages=pages)))
+    if left_out is not None:
+        kind = {PAGES: PAGES_NOT_READ, FRAMES: FRAMES_NOT_READ, PICTURES: PICTURES_NOT_READ}[left_out.kind]
+        result.problems.append(Problem(path, kind, left_out.note))
     problem = _save_copy(rgb, result.faces, path, copy) if copy is not None else None
     if problem is not None:
         result.problems.append(problem)

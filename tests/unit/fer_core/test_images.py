@@ -12,7 +12,21 @@ import pytest
 from PIL import EpsImagePlugin, Image, ImageOps, PngImagePlugin
 
 from fer_core import ImageError, images
-from fer_core.images import CANNOT_BE_READ, MAX_PIXELS, NOT_AN_IMAGE, load_image, page_count
+from fer_core.images import (
+    CANNOT_BE_READ,
+    FRAMES,
+    FRAMES_NOT_READ,
+    FRAMES_ON_THE_VIDEO_PAGE,
+    MAX_PIXELS,
+    NOT_AN_IMAGE,
+    PAGES,
+    PAGES_NOT_READ,
+    PICTURES,
+    PICTURES_NOT_READ,
+    NotRead,
+    load_image,
+    pictures_not_read,
+)
 from tests.support import photo_files
 
 
@@ -390,18 +404,50 @@ def test_a_text_chunk_that_inflates_past_pillows_limit_is_an_image_error(tmp_pat
     path = tmp_path / "comment.png"
     Image.new("RGB", (64, 48)).save(path, pnginfo=info)
     reason = "Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK"
-    for call in (load_image, page_count):
+    for call in (load_image, pictures_not_read):
         with pytest.raises(ImageError) as err:
             call(path)
         assert str(err.value) == "comment.png: " + CANNOT_BE_READ.format(reason=reason)
 
 
-def test_pages_are_counted_for_tiff_only(photo, photo_path, tmp_path):
+def test_the_pages_of_a_tiff_not_read_are_said(photo, tmp_path):
     first, blank = Image.fromarray(photo), Image.new("RGB", (250, 250), (255, 255, 255))
     first.save(tmp_path / "scan.tif", save_all=True, append_images=[blank, blank])
-    first.save(tmp_path / "moving.gif", save_all=True, append_images=[blank])  # frames of one picture
-    assert [page_count(p) for p in (tmp_path / "scan.tif", tmp_path / "moving.gif", photo_path)] == [3, 1, 1]
+    first.save(tmp_path / "one.tif")
+    expected = NotRead(PAGES, 3, "only page 1 of its 3 pages was analysed")
+    assert expected.note == PAGES_NOT_READ.format(count=3)
+    assert pictures_not_read(tmp_path / "scan.tif") == pictures_not_read((tmp_path / "scan.tif").read_bytes()) == expected
+    assert pictures_not_read(tmp_path / "one.tif") is None
     np.testing.assert_array_equal(load_image(tmp_path / "scan.tif"), photo)  # the first page
+
+
+def test_the_frames_of_an_animation_and_the_pictures_of_an_mpo_not_read_are_said(photo):
+    """An animated GIF or WebP (a messaging app's moving picture) read as a photo gave its first frame's faces, and
+    nothing said the rest was not read; the Video page reads those two as videos, and the note says so."""
+    on_video_page = NotRead(FRAMES, 2, "only frame 1 of its 2 frames was analysed; the app's Video page analyses the "
+                                       "whole animation as a video")
+    assert on_video_page.note == FRAMES_NOT_READ.format(count=2) + FRAMES_ON_THE_VIDEO_PAGE
+    expected = {
+        "GIF, 2 frames": on_video_page,
+        "WebP, 2 frames": on_video_page,
+        "APNG, 2 frames": NotRead(FRAMES, 2, "only frame 1 of its 2 frames was analysed"),
+        "MPO (2 pictures)": NotRead(PICTURES, 2, "only the first of its 2 pictures was analysed (the others of a "
+                                                 "multi-picture JPEG are usually a depth map, an HDR gain map or "
+                                                 "another view of the same scene)"),
+    }
+    assert expected["MPO (2 pictures)"].note == PICTURES_NOT_READ.format(count=2)
+    said = {name: pictures_not_read(data) for name, (data, _) in photo_files.files(photo).items()}
+    assert {name: note for name, note in said.items() if note is not None} == expected  # every other file: None
+
+
+def test_an_animation_of_one_frame_and_a_camera_jpeg_with_its_preview_have_nothing_left_out(photo):
+    image = Image.fromarray(photo)
+    for fmt in ("GIF", "WEBP", "PNG"):
+        assert pictures_not_read(photo_files.saved(image, fmt, save_all=True)) is None, fmt
+    # Pillow opens it as MPO; its second picture is the first, smaller.
+    with Image.open(io.BytesIO(preview := photo_files.with_preview(image))) as opened:
+        assert (opened.format, opened.n_frames) == ("MPO", 2)
+    assert pictures_not_read(preview) is None
 
 
 def test_postscript_named_like_a_photo_is_refused_without_running_ghostscript(tmp_path, monkeypatch):
@@ -415,7 +461,7 @@ def test_postscript_named_like_a_photo_is_refused_without_running_ghostscript(tm
     monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # Pillow caches where it found gs, or that it did not
     photo = tmp_path / "holiday.jpg"
     photo.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nshowpage\n%%EOF\n")
-    for call in (load_image, page_count):
+    for call in (load_image, pictures_not_read):
         with pytest.raises(ImageError) as err:
             call(photo)
         assert str(err.value) == "holiday.jpg: " + NOT_AN_IMAGE

@@ -8,8 +8,10 @@ import av
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from fer_core import video
+from fer_core.images import VIDEO_PAGE_FORMATS
 from tests.support.household_videos import (
     cut_short_mp4,
     mpegts_clip,
@@ -197,6 +199,28 @@ def test_each_kind_of_file_the_video_page_accepts_is_read(suffix):
     assert frames[0].image.shape == ((144, 192, 3) if codec == "h263" else (144, 176, 3))
     # The last frame comes at 0.96 s; an MPEG program stream's packets are read one frame early (0.92 s).
     assert video.video_length(buffer.getvalue()).end_s == pytest.approx(0.96, abs=0.041)
+
+
+@pytest.mark.parametrize("suffix", video.ANIMATION_SUFFIXES)
+@pytest.mark.parametrize("alpha", [False, True])
+def test_an_animated_gif_or_webp_is_read_as_a_video_every_frame_at_its_time(suffix, alpha):
+    """What the photo pages' note on an animation (fer_core.images.FRAMES_ON_THE_VIDEO_PAGE) promises: the Video page
+    takes the file and reads each frame, at the time it is shown (a messaging app's sticker has transparency)."""
+    fmt = Image.registered_extensions()[f".{suffix}"]
+    assert fmt in VIDEO_PAGE_FORMATS
+    levels = [40, 200, 120, 240]
+    frames = [Image.new("RGBA" if alpha else "RGB", (64, 48), (level,) * 3 + ((255,) if alpha else ()))
+              for level in levels]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format=fmt, save_all=True, append_images=frames[1:], duration=500, loop=0,
+                   **({"lossless": True} if fmt == "WEBP" else {}))
+    sampled = list(video.sample_frames(buffer.getvalue()))
+    assert [f.time_s for f in sampled] == [0.0, 0.5, 1.0, 1.5]
+    assert [round(float(f.image.mean())) for f in sampled] == levels  # each frame, not the first again
+
+
+def test_the_animations_the_video_page_takes_are_those_the_photo_note_sends_there():
+    assert {Image.registered_extensions()[f".{suffix}"] for suffix in video.ANIMATION_SUFFIXES} == VIDEO_PAGE_FORMATS
 
 
 @pytest.mark.parametrize("degrees", [90, 180, 270])

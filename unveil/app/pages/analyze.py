@@ -80,6 +80,8 @@ for index in shown_page:
     if result.error:
         st.error(shown(result.error))
         continue
+    if result.not_read:  # a warning, as the Video page's for a video partly analysed: the results are not the file's
+        st.warning(shown(f"{titles[index]}: {result.not_read}"))
     if not result.faces:
         st.warning(f"No face found in {shown(titles[index])}.")
         st.image(result.view, width=400, alt=alt_text.annotated_photo(titles[index], [], recognition=False))
