@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from fer_core import render
 from fer_core import video as fer_video
 from fer_core.detection import FaceDetector
 from fer_core.identity import Gallery
@@ -152,6 +153,27 @@ def test_analyze_reads_a_photo_cropped_close_around_a_face(app_env):
     assert len(_face_lines(at)) == 1 and at.image[0].captions == ["1 face"]
 
 
+def test_a_face_cut_off_at_the_nose_is_said_not_read_with_no_chart_and_is_not_offered_to_explain(app_env, faces_dir):
+    """Its mouth outside the photo, the model read streaks of the photo's edge (fer_core.emotion.mouth_outside)."""
+    whole = load_image(photo_path(faces_dir, MEMBER, 1))
+    (face,) = FaceDetector(min_face_size=40).detect(whole)
+    cut = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(whole[:round(float(face.landmarks[2, 1]))])).save(cut, format="PNG")
+    at = _app()
+    _uploads(at).set_value([("whole.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg"),
+                            ("cut.png", cut.getvalue(), "image/png")]).run()
+    _no_exception(at)
+    read, not_read = _face_lines(at)
+    assert read.startswith("**Face 1**: ") and read.endswith("%)")
+    assert not_read == f"**Face 1**: {render.EMOTION_NOT_READ}"
+    assert len(at.get("vega_lite_chart")) == 1  # no probability bars for the face not read
+    table = at.dataframe[0].value
+    assert table["emotion"].isna().tolist() == [False, True]
+    at.switch_page("unveil/app/pages/explain.py").run()
+    _no_exception(at)
+    assert len(at.selectbox(key="explain_face").options) == 1
+
+
 def test_analyze_a_camera_shot(app_env, faces_dir):
     at = _app()
     at.toggle(key="analyze_camera_on").set_value(True).run()
@@ -246,11 +268,11 @@ def test_an_erasure_in_another_session_unnames_the_faces_at_the_next_click(app_e
     assert len(named) == 2 and not any("Colin Powell" in line for line in _face_lines(at))
 
 
-def _tab_left_open(passphrase: str) -> None:
+def _tab_left_open(passphrase: str, names_faces: bool = True) -> None:
     """An app session as its periodic check (widgets._changed_meanwhile, every idle_lock.CHECK_EVERY_S) finds it
-    between clicks: unlocked, its gallery built at the first run; a run asked to "tick" runs that check alone, one
-    asked to "let_go" what the Live page's loop calls while its stream plays, any other what a page that names faces
-    asks. Counts its runs (st.rerun is one)."""
+    between clicks: unlocked at the first run; a run asked to "tick" runs that check alone, one asked to "let_go" what
+    the Live page's loop calls while its stream plays, any other a page run: the sidebar, then (`names_faces`) the
+    gallery a page that names faces asks for. Counts its runs (st.rerun is one)."""
     import streamlit as st
 
     from fer_core.store import FamilyStore, default_data_dir
@@ -265,8 +287,10 @@ def _tab_left_open(passphrase: str) -> None:
         widgets._changed_meanwhile()
     elif st.session_state.pop("let_go", False):
         widgets.let_go_of_outdated_gallery()
-    else:  # a page that names faces
-        widgets.gallery()
+    else:
+        widgets.sidebar_status()
+        if names_faces:
+            widgets.gallery()
 
 
 def test_a_tab_left_open_lets_go_of_a_member_erased_elsewhere_without_a_click(app_env, family_store_dir):
@@ -299,6 +323,39 @@ def test_a_tab_left_open_lets_go_of_a_member_erased_elsewhere_without_a_click(ap
     assert at.session_state["runs"] == 4  # the check's run, and the page's run it asked for
     assert at.session_state[widgets._GALLERY][:2] == (generation + 1, None)  # nobody left to name
     assert colin not in set(tab_store._data_keys) and not any(held)  # ids only in a failure's message
+
+
+def test_a_tab_that_shows_the_members_without_naming_faces_runs_again_after_an_erasure_or_rename_elsewhere(
+        app_env, family_store_dir):
+    """The Family page left open (no face named, so no gallery) showed a member erased or renamed elsewhere, with
+    their thumbnails, until its next click. Its periodic check compares the members' ids and names with those of
+    its last run; a commit there that changes neither runs nothing."""
+    import shutil
+
+    shutil.copytree(family_store_dir, app_env)
+    at = AppTest.from_function(_tab_left_open, default_timeout=TIMEOUT,
+                               kwargs={"passphrase": FAMILY_PASSPHRASE, "names_faces": False})
+    at.run()
+    _no_exception(at)
+    with FamilyStore(app_env) as other:
+        other.unlock(FAMILY_PASSPHRASE)
+        retention.set_policy(other, "analyses", 7)
+        at.session_state["tick"] = True
+        at.run()
+        assert at.session_state["runs"] == 2
+        family.rename(other, "Colin Powell", "Colin P.")
+        at.session_state["tick"] = True
+        at.run()
+        assert at.session_state["runs"] == 4  # the check's run, and the page's run it asked for
+        family.purge(other, "Colin P.")
+        at.session_state["tick"] = True
+        at.run()
+        assert at.session_state["runs"] == 6
+        at.session_state["tick"] = True
+        at.run()
+    _no_exception(at)
+    assert at.session_state["runs"] == 7  # the page's run saw it: told once
+    assert widgets._GALLERY not in at.session_state  # no gallery was ever built for it
 
 
 def test_the_live_page_lets_go_of_the_session_gallery_after_an_erasure_and_names_nothing_again(

@@ -4,6 +4,8 @@ Logic lives in fer_core/ and governance/."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import traceback
 from collections.abc import Iterable, Iterator
@@ -52,6 +54,10 @@ _ENROL_SHOTS = "unveil_enrol_shots"
 # labels (id -> name) are what the next gallery is compared with, kept when an outdated gallery is let go of.
 _GALLERY = "unveil_gallery"
 _GALLERY_GENERATION = "unveil_gallery_generation"
+# (the store's data_version, a digest of the members' ids and names) at this session's last page run: what its
+# periodic check (_changed_meanwhile) compares the store with, so that a page showing members (the Family page) runs
+# again when one is erased or renamed elsewhere, whether or not it named faces
+_MEMBERS_SHOWN = "unveil_members_shown"
 # The unveil.app.live.LiveOverlay the Live page's latest run made, retired by its next run and by locking the store
 LIVE_OVERLAY = "unveil_live_overlay"
 # Why the idle lock (unveil.app.idle_lock) locked this session's store: said above its pages until it is unlocked again
@@ -144,13 +150,48 @@ def let_go_of_outdated_gallery() -> bool:
     return True
 
 
+def _members_digest(current: FamilyStore) -> str:
+    """A digest of the members' ids and names: what the pages show of who is enrolled, kept without their names."""
+    pairs = sorted((person.id, person.name) for person in current.people(errors="skip"))
+    return hashlib.sha256(json.dumps(pairs).encode("utf-8")).hexdigest()
+
+
+def _members_shown_now() -> None:
+    """At each page run, before the page: the store's data_version and the members' digest it shows, for the periodic
+    check to compare with (read again only when the store changed since the last run)."""
+    current = store()
+    if current is None:
+        st.session_state.pop(_MEMBERS_SHOWN, None)
+        return
+    version = current.data_version()
+    shown_before = st.session_state.get(_MEMBERS_SHOWN)
+    if shown_before is None or shown_before[0] != version:
+        try:
+            st.session_state[_MEMBERS_SHOWN] = (version, _members_digest(current))
+        except UnveilError:  # the page's run says why
+            st.session_state.pop(_MEMBERS_SHOWN, None)
+
+
 def _members_changed_meanwhile() -> bool:
-    """Whether the members this session names changed since its gallery was built (an erasure, a consent withdrawn
-    or ended, a rename or an enrolment, elsewhere): the outdated gallery is let go of and built again, and a page
-    that named faces with it must run again. A gallery that cannot be built now is let go of, and the page's run
-    says why."""
+    """Whether what the page showed of the members is out of date since its run: a member erased (or their consent
+    withdrawn), renamed or enrolled elsewhere, or the faces it named with a gallery whose members changed since (a
+    consent ended, too). The outdated gallery is let go of either way, and built again when the members' list is
+    unchanged, to compare. Reads the store's data_version only while nothing changed."""
+    current = store()
+    if current is None:
+        return False
     generation = st.session_state.get(_GALLERY, (None,))[0]
-    if not let_go_of_outdated_gallery():
+    let_go = let_go_of_outdated_gallery()
+    shown_before, version = st.session_state.get(_MEMBERS_SHOWN), current.data_version()
+    if shown_before is not None and shown_before[0] != version:
+        try:
+            digest = _members_digest(current)
+        except UnveilError:
+            return let_go  # the page's run says why
+        if digest != shown_before[1]:
+            return True
+        st.session_state[_MEMBERS_SHOWN] = (version, digest)
+    if not let_go:
         return False
     try:
         return _gallery_state()[0] != generation
@@ -199,6 +240,7 @@ def sidebar_status() -> None:
                        else idle_lock.LOCKS_ITSELF.format(period=idle_lock.period_text(minutes)))
             if problem:
                 st.warning(problem, icon=":material/warning:")
+            _members_shown_now()  # before the check, which this run then finds up to date
             _changed_meanwhile()
         elif store_exists():
             st.info("Family store locked: faces are not named. Unlock it on the Family page.",
@@ -218,6 +260,7 @@ def lock_store() -> None:
     if current is not None:
         current.close()
     st.session_state.pop(_GALLERY, None)
+    st.session_state.pop(_MEMBERS_SHOWN, None)
     forget_results()
     st.session_state.pop(RECEIPT, None)  # it names the person erased
     st.session_state.pop(SWEEP_RECEIPTS, None)  # so do these
