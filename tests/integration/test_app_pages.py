@@ -26,7 +26,7 @@ from fer_core.detection import FaceDetector
 from fer_core.identity import Gallery
 from fer_core.images import load_image
 from fer_core.store import FamilyStore
-from governance import audit_log, enrolment, family, retention
+from governance import audit_log, consent, enrolment, family, retention
 from governance.bias_audit import NOTHING_COMPARED
 from governance.consent import local_day
 from tests.support.app import (
@@ -327,10 +327,13 @@ def test_a_tab_left_open_lets_go_of_a_member_erased_elsewhere_without_a_click(ap
 
 def test_a_tab_that_shows_the_members_without_naming_faces_runs_again_after_an_erasure_or_rename_elsewhere(
         app_env, family_store_dir):
-    """The Family page left open (no face named, so no gallery) showed a member erased or renamed elsewhere, with
-    their thumbnails, until its next click. Its periodic check compares the members' ids and names with those of
-    its last run; a commit there that changes neither runs nothing."""
+    """The Family page left open (no face named, so no gallery) showed a member erased or renamed elsewhere, or the
+    thumbnails of one whose consent was narrowed there, until its next click. Its periodic check compares the
+    members (ids, names, what is stored of them) with those of its last run; a commit there that changes none of it
+    runs nothing."""
     import shutil
+
+    from tests.support import privacy_harness as h
 
     shutil.copytree(family_store_dir, app_env)
     at = AppTest.from_function(_tab_left_open, default_timeout=TIMEOUT,
@@ -347,14 +350,22 @@ def test_a_tab_that_shows_the_members_without_naming_faces_runs_again_after_an_e
         at.session_state["tick"] = True
         at.run()
         assert at.session_state["runs"] == 4  # the check's run, and the page's run it asked for
-        family.purge(other, "Colin P.")
+        ana = h.enrol(other, "Ana Lima")  # with a thumbnail
         at.session_state["tick"] = True
         at.run()
         assert at.session_state["runs"] == 6
+        consent.change_scope(other, ana, "recognition")  # her consent narrowed: her thumbnail deleted
+        at.session_state["tick"] = True
+        at.run()
+        assert at.session_state["runs"] == 8
+        family.purge(other, "Colin P.")
+        at.session_state["tick"] = True
+        at.run()
+        assert at.session_state["runs"] == 10
         at.session_state["tick"] = True
         at.run()
     _no_exception(at)
-    assert at.session_state["runs"] == 7  # the page's run saw it: told once
+    assert at.session_state["runs"] == 11  # the page's run saw it: told once
     assert widgets._GALLERY not in at.session_state  # no gallery was ever built for it
 
 

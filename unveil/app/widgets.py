@@ -54,9 +54,9 @@ _ENROL_SHOTS = "unveil_enrol_shots"
 # labels (id -> name) are what the next gallery is compared with, kept when an outdated gallery is let go of.
 _GALLERY = "unveil_gallery"
 _GALLERY_GENERATION = "unveil_gallery_generation"
-# (the store's data_version, a digest of the members' ids and names) at this session's last page run: what its
-# periodic check (_changed_meanwhile) compares the store with, so that a page showing members (the Family page) runs
-# again when one is erased or renamed elsewhere, whether or not it named faces
+# (the store's data_version, _members_digest) at this session's last page run: what its periodic check
+# (_changed_meanwhile) compares the store with, so that a page showing members (the Family page) runs again when one
+# is erased, renamed or their consent narrowed elsewhere, whether or not it named faces
 _MEMBERS_SHOWN = "unveil_members_shown"
 # The unveil.app.live.LiveOverlay the Live page's latest run made, retired by its next run and by locking the store
 LIVE_OVERLAY = "unveil_live_overlay"
@@ -151,9 +151,12 @@ def let_go_of_outdated_gallery() -> bool:
 
 
 def _members_digest(current: FamilyStore) -> str:
-    """A digest of the members' ids and names: what the pages show of who is enrolled, kept without their names."""
-    pairs = sorted((person.id, person.name) for person in current.people(errors="skip"))
-    return hashlib.sha256(json.dumps(pairs).encode("utf-8")).hexdigest()
+    """A digest of the members' ids, names and counts of face prints, thumbnails and consents: what the pages show of
+    who is enrolled and what is stored about them (a consent narrowed deletes the thumbnails), kept without their
+    names. Not when they were last seen, which every recognition anywhere writes."""
+    rows = sorted((person.id, person.name, person.embeddings, person.thumbnails, person.consents)
+                  for person in current.people(errors="skip"))
+    return hashlib.sha256(json.dumps(rows).encode("utf-8")).hexdigest()
 
 
 def _members_shown_now() -> None:
@@ -174,8 +177,8 @@ def _members_shown_now() -> None:
 
 def _members_changed_meanwhile() -> bool:
     """Whether what the page showed of the members is out of date since its run: a member erased (or their consent
-    withdrawn), renamed or enrolled elsewhere, or the faces it named with a gallery whose members changed since (a
-    consent ended, too). The outdated gallery is let go of either way, and built again when the members' list is
+    withdrawn), renamed, enrolled or their consent narrowed or renewed elsewhere, or the faces it named with a gallery
+    whose members changed since (a consent ended, too). The outdated gallery is let go of either way, and built again when the members' list is
     unchanged, to compare. Reads the store's data_version only while nothing changed."""
     current = store()
     if current is None:
