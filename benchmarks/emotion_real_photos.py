@@ -177,8 +177,11 @@ class Models:
         face = central_face(self.analyzer.analyze(rgb), rgb.shape)
         if face is None:
             return None
-        probabilities = {self.names[0]: np.array([face.emotion_probs[c] for c in CLASSES])}
-        for name, model in zip(self.names[1:], self.unveil[1:]):
+        # FaceAnalyzer reads no emotion of a face whose mouth is outside the photo (fer_core.emotion.mouth_outside):
+        # the first model is then scored on the crop it would have read, so that all are compared on the same faces.
+        first = 1 if face.emotion is not None else 0
+        probabilities = {self.names[0]: np.array([face.emotion_probs[c] for c in CLASSES])} if first else {}
+        for name, model in zip(self.names[first:], self.unveil[first:]):
             probabilities[name] = _in_class_order(model, model.predict(model.align(rgb, face.landmarks)[None]))[0]
         for model in self.released:
             probs = model.probabilities(model.crop(rgb, [face.box]))

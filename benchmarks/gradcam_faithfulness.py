@@ -346,7 +346,7 @@ def plot_photo(model_path: Path, model, photo_path: Path, path: Path, method: st
 
     analyzer = FaceAnalyzer(emotion_model=model_path, identity_model=False)
     photo = load_image(photo_path)
-    faces = analyzer.analyze(photo)
+    faces = [face for face in analyzer.analyze(photo) if face.emotion is not None]  # a face not read has no reading
     if not faces:
         return False
     face = max(faces, key=lambda f: f.box[2] * f.box[3])

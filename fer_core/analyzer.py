@@ -2,7 +2,7 @@
 
     analyzer = FaceAnalyzer()                 # loads the shipped models once, for every photo and user
     for face in analyzer.analyze("photo.jpg", gallery=gallery):
-        print(face.box, face.emotion, face.emotion_probs[face.emotion], face.person_id, face.identity)
+        print(face.box, face.emotion, face.emotion_probs.get(face.emotion), face.person_id, face.identity)
 
 Each step fills its own fields of a Face: the detector box, landmarks and score, the emotion model
 emotion and emotion_probs, the identity model embedding, and the gallery (given per call, never kept
@@ -21,7 +21,7 @@ import numpy as np
 
 from fer_core._paths import identity_model_name, models_dir
 from fer_core.detection import DEFAULT_THREADS, DetectedFace, FaceDetector
-from fer_core.emotion import EmotionModel
+from fer_core.emotion import EmotionModel, mouth_outside
 from fer_core.images import ImageSource, load_image
 
 if TYPE_CHECKING:
@@ -70,8 +70,9 @@ class Face:
         detector's DetectedFace.box, rounded).
     landmarks: 5x2 float32 (x, y): left eye, right eye, nose, mouth left, mouth right.
     score: detector confidence in (0.8, 1] (MTCNN's final-stage face probability).
-    emotion: the most probable label, e.g. "happy".
-    emotion_probs: label -> calibrated probability, summing to 1.
+    emotion: the most probable label, e.g. "happy"; None when the emotion is not read because the mouth is outside
+        the photo (fer_core.emotion.mouth_outside; fer_core.render.EMOTION_NOT_READ says so to users).
+    emotion_probs: label -> calibrated probability, summing to 1; empty when emotion is None.
     embedding: the identity embedding, or None when no identity model is loaded.
     match: the family gallery's answer (fer_core.identity.Match), or None when no gallery was consulted.
         `person_id` and `identity` read it: the member's id, which is what records and bookkeeping use,
@@ -82,7 +83,7 @@ class Face:
     box: tuple[int, int, int, int]
     landmarks: np.ndarray
     score: float
-    emotion: str
+    emotion: str | None
     emotion_probs: dict[str, float]
     embedding: np.ndarray | None = None
     match: Match | None = None
@@ -155,24 +156,28 @@ class FaceAnalyzer:
         """The faces in `image` (path, bytes, file, PIL image or RGB uint8 array) in reading order, each
         matched against `gallery` when one is given and an identity model is loaded (see `identify`).
 
-        A photo without a face gives []. Unreadable input raises ImageError.
+        A photo without a face gives []. A face whose mouth is outside the photo gets no emotion (Face.emotion None).
+        Unreadable input raises ImageError.
         """
         rgb = load_image(image)
         detections = reading_order(self.detector.detect(rgb))
         if not detections:
             return []
         crops = np.stack([self.emotion_model.align(rgb, d.landmarks) for d in detections])
-        probs = self.emotion_model.predict(crops)
+        read = [i for i, d in enumerate(detections) if not mouth_outside(d.landmarks, rgb.shape)]
+        probs = dict(zip(read, self.emotion_model.predict(crops[read])))
         embeddings = self._embed(rgb, detections)
+        classes = self.emotion_model.classes
         faces = []
-        for i, (detection, row) in enumerate(zip(detections, probs)):
+        for i, detection in enumerate(detections):
+            row = probs.get(i)
             faces.append(
                 Face(
                     box=_pixel_box(detection.box),
                     landmarks=detection.landmarks,
                     score=detection.score,
-                    emotion=self.emotion_model.classes[int(np.argmax(row))],
-                    emotion_probs={c: float(p) for c, p in zip(self.emotion_model.classes, row)},
+                    emotion=None if row is None else classes[int(np.argmax(row))],
+                    emotion_probs={} if row is None else {c: float(p) for c, p in zip(classes, row)},
                     embedding=None if embeddings is None else embeddings[i],
                     aligned=crops[i] if keep_aligned else None,
                 )

@@ -29,6 +29,22 @@ _PROBS_OUTPUT = "probs"
 # enlarges each face to 96x96 inside, and one run over 2,048 faces peaked at 6.8 GB and took 28 ms a face;
 # runs of 32 peaked at 0.3 GB at 19 ms a face (0.4.2 int8, random faces, ru_maxrss, 2-core CPU beside a training run).
 PREDICT_BATCH = 32
+# A face whose mouth is outside the photo (a face cut off by the frame at the nose) gets no emotion. The model
+# reads an expression mostly from the mouth, and alignment fills the crop beyond the photo's edge by repeating the
+# edge's pixels: such faces read no better than always answering the most frequent label, at probabilities shown
+# as if they did (real-photo dev set cut at the nose: accuracy 0.333 against 0.301, mean top probability 0.621,
+# 31 of the 92 shown at 80% or more wrong; as they are: 0.749 at 0.712, 15 of 263). A face cut at its vertical
+# middle keeps half of its mouth, and its reading (0.685 at 0.627): docs/reports/emotion_poor_faces.md,
+# `python benchmarks/emotion_poor_faces.py`. Front ends say so with fer_core.render.EMOTION_NOT_READ.
+
+
+def mouth_outside(landmarks: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Whether the middle of the mouth (halfway between the two mouth-corner landmarks, the last two of the five)
+    lies outside an image of `shape` (height, width, ...): then the face's emotion is not read (the comment above
+    says why)."""
+    x, y = np.asarray(landmarks, dtype=np.float64)[3:5].mean(axis=0)
+    height, width = shape[:2]
+    return not (0 <= x < width and 0 <= y < height)
 
 
 class EmotionModel:

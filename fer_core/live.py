@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from fer_core.emotion import mouth_outside
 from fer_core.video import DEFAULT_MAX_GAP_S, DEFAULT_MIN_IOU, match_boxes
 
 # Detection on one frame in this many (and on the frame after a face was lost). At 30 frames/s that
@@ -449,7 +450,10 @@ class LiveTracker:
                                     person_id=track.person_id))
 
     def _read_emotions(self, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:
-        due = [t for t in self.tracks if t.visible and self._index - t.emotion_frame >= self.emotion_every]
+        # A face whose mouth is outside the frame is not read (fer_core.emotion.mouth_outside): it keeps the label read
+        # before, and one never read is not shown until its mouth comes in.
+        due = [t for t in self.tracks if t.visible and self._index - t.emotion_frame >= self.emotion_every
+               and not mouth_outside(t.landmarks, rgb.shape)]
         if not due:
             return
         probs = self._emotion.predict(np.stack([self._emotion.align(rgb, t.landmarks) for t in due]))

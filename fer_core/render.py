@@ -191,6 +191,8 @@ def _tag(pen: ImageDraw.ImageDraw, rect: Rect, text: str, colour: str,
 
 
 UNKNOWN = "unknown"
+# What every front end shows for a face whose emotion was not read (fer_core.emotion.mouth_outside).
+EMOTION_NOT_READ = "emotion not read: mouth outside the photo"
 
 
 class FaceLike(Protocol):
@@ -211,11 +213,9 @@ class FaceLike(Protocol):
 
 
 def face_details(face: FaceLike, *, recognition: bool) -> str:
-    """What the legend beside an annotated photo says of a face: "happy 87%", plus the name (or
-    "unknown") when a family gallery was consulted."""
-    parts = []
-    if face.emotion is not None:
-        parts.append(f"{face.emotion} {face.emotion_probs.get(face.emotion, 0.0):.0%}")
+    """What the legend beside an annotated photo says of a face: "happy 87%" (or EMOTION_NOT_READ), plus the name
+    (or "unknown") when a family gallery was consulted."""
+    parts = [EMOTION_NOT_READ if face.emotion is None else f"{face.emotion} {face.emotion_probs[face.emotion]:.0%}"]
     if recognition:
         parts.append(face.identity or UNKNOWN)
     return " ".join(parts)

@@ -19,7 +19,7 @@ import pandas as pd
 from fer_core._errors import UnveilError
 from fer_core.identity import pairwise_distances
 from fer_core.images import MAX_PIXELS
-from fer_core.render import UNKNOWN, FaceLike
+from fer_core.render import EMOTION_NOT_READ, UNKNOWN, FaceLike
 
 # Video sampling defaults: two frames a second follow a change of expression (which lasts 0.5-4 s)
 # while keeping a 1-minute clip to 120 analysed frames (about 10 s of work on 2 cores). A longer
@@ -533,22 +533,23 @@ def dominant_emotions(tracks: Sequence[Track], *, recognition: bool) -> pd.DataF
 
     The dominant emotion is the class with the highest probability averaged over the track's frames
     (the soft vote: a face 55% happy in every frame is "happy" even if another class wins a frame or
-    two), and "share of frames" is the fraction of frames whose own top emotion is that class.
+    two), and "share of frames" is the fraction of frames whose own top emotion is that class. Frames where
+    the face's emotion was not read (its mouth outside the frame) are left out of the mean; a face read in no
+    frame gets fer_core.render.EMOTION_NOT_READ and no figures.
     """
     rows = []
     for track in tracks:
-        probs = pd.DataFrame([face.emotion_probs for _, face in track.observations]).astype(float)
-        mean = probs.mean()
-        dominant = str(mean.idxmax())
+        mean = pd.DataFrame([face.emotion_probs for _, face in track.observations]).astype(float).mean().dropna()
+        dominant = str(mean.idxmax()) if len(mean) else None
         share = sum(face.emotion == dominant for _, face in track.observations) / len(track.observations)
         rows.append({
             "face": track.label(recognition=recognition),
             "frames": len(track.observations),
             "first seen (s)": track.observations[0][0],
             "last seen (s)": track.observations[-1][0],
-            "dominant emotion": dominant,
-            "mean probability": round(float(mean[dominant]), 4),
-            "share of frames": round(share, 4),
+            "dominant emotion": EMOTION_NOT_READ if dominant is None else dominant,
+            "mean probability": None if dominant is None else round(float(mean[dominant]), 4),
+            "share of frames": None if dominant is None else round(share, 4),
         })
     return pd.DataFrame(rows, columns=["face", "frames", "first seen (s)", "last seen (s)", "dominant emotion",
                                        "mean probability", "share of frames"])

@@ -48,9 +48,10 @@ without case, as macOS and Windows do), the later copy is saved as NAME-2, NAME-
 
 Output per photo (JSON Lines): {"source", "bytes", "modified", "width", "height", "faces": [{"face", "x", "y",
 "w", "h", "score", "emotion", "p_<class>"...}]}, "bytes" the file's size and "modified" its modification time
-(UTC, ISO 8601 to the nanosecond). CSV: one row per face with "source" first and "bytes", "modified" last; a photo
-without a face gets one row with face = 0 and the face's columns empty, so every photo read appears. A file name's
-byte that is not UTF-8 is written as its JSON escape (\\udce9).
+(UTC, ISO 8601 to the nanosecond). A face whose mouth is outside the photo gets "emotion" null and no "p_<class>"
+(fer_core.emotion.mouth_outside). CSV: one row per face with "source" first and "bytes", "modified" last (a face
+not read has its emotion cells empty); a photo without a face gets one row with face = 0 and the face's columns empty,
+so every photo read appears. A file name's byte that is not UTF-8 is written as its JSON escape (\\udce9).
 Identity is not part of this command's output: no embedding or name is written anywhere. What is written is about
 the people photographed all the same, so every new file (-o, --errors, each copy) is made readable by its owner only
 (0600) and every new --annotate folder 0700; a file that exists keeps its mode.

@@ -12,7 +12,8 @@ photos = st.session_state.get(_ui.LAST_ANALYSIS) or []
 # Two photos may share a file name (two camera shots are both camera.jpg): each is named apart, as on the
 # Analyze page, so that no two choices read alike (Streamlit would take either for the last).
 titles = tables.distinct([result.source for result in photos])
-choices = [(p, f) for p, result in enumerate(photos) for f in range(len(result.faces))]
+# A face whose emotion was not read (its mouth outside the photo) has no reading to explain.
+choices = [(p, f) for p, result in enumerate(photos) for f, face in enumerate(result.faces) if face.emotion is not None]
 if not choices:
     st.info("Analyse a photo with at least one face on the Analyze page first; its faces can then be explained here.")
     st.stop()
