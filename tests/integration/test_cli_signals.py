@@ -73,6 +73,12 @@ def _signalled_at(where: str, signum: signal.Signals, *argv: str, ignored: str =
     return process.returncode, out, "".join(before) + err
 
 
+def test_what_a_command_stopped_by_a_signal_says():
+    assert (INTERRUPTED, EXIT_INTERRUPTED) == ("interrupted; nothing more was changed", 130)
+    assert FINISHED_BEFORE_STOPPING == ("interrupted: the change under way was finished first, and is said above; "
+                                        "nothing more was changed")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_backup_stopped_by_a_signal_leaves_no_copy_of_the_store_behind(tmp_path, signum):
     with h.new_store(tmp_path / "data") as store:
@@ -203,9 +209,15 @@ def test_starting_over_interrupted_while_the_new_key_is_derived_is_finished_and_
 
 def test_sighup_stops_unveil_watch_as_sigterm_does():
     # The terminal closed under `unveil watch`: SIGHUP's default ended it at once, no one left, --jsonl cut short.
-    stop, before = threading.Event(), signal.getsignal(signal.SIGHUP)
-    with contextlib.ExitStack() as stack:
-        watch_cli._stop_on_signals(stop, stack)
+    # Raised in this process, so a handler of its own stands in for the default: left to it, the run would end here.
+    stop, reached_before = threading.Event(), []
+    before = signal.signal(signal.SIGHUP, lambda signum, frame: reached_before.append(signum))
+    try:
+        with contextlib.ExitStack() as stack:
+            watch_cli._stop_on_signals(stop, stack)
+            signal.raise_signal(signal.SIGHUP)
+            assert stop.is_set() and reached_before == []
         signal.raise_signal(signal.SIGHUP)
-        assert stop.is_set()
-    assert signal.getsignal(signal.SIGHUP) == before
+        assert reached_before == [signal.SIGHUP]  # the handler before is back
+    finally:
+        signal.signal(signal.SIGHUP, before)
