@@ -642,6 +642,8 @@ def test_an_unforeseen_error_answers_json_that_says_nothing_of_it_and_may_not_be
     reply = client.post("/v1/analyze", headers=AUTH,
                         files={"image": ("a.jpg", photo_bytes(faces_dir, MEMBER, 1), "image/jpeg")})
     assert (reply.status_code, reply.json()) == (500, {"error": "internal_error", "detail": api.INTERNAL_ERROR})
+    assert api.INTERNAL_ERROR == ("the server failed while answering; nothing of the failure is said here: the "
+                                  "server's log has it")
     assert reply.headers["cache-control"] == api.NO_STORE
     assert MEMBER.encode() not in reply.content and b"alice" not in reply.content
     (logged,) = [record for record in caplog.records if record.levelname == "ERROR"]
@@ -1071,7 +1073,6 @@ def test_the_command_serves_on_localhost_and_stops_on_sigterm(tmp_path, app_mode
     assert '"GET /v1/health HTTP/1.1" 401' in out and "quixbrandt" not in (out + err).lower() and "?" not in out
 
 
-
 def test_the_command_stops_on_sighup_as_on_sigterm(tmp_path, app_models_dir):
     # The terminal closed under `unveil serve`: SIGHUP's default ended it at once, without its shutdown (the
     # recognitions counted since the last "recognise" audit entry lost).
@@ -1091,6 +1092,7 @@ def test_the_command_stops_on_sighup_as_on_sigterm(tmp_path, app_models_dir):
         if server.poll() is None:
             server.kill()
     assert server.returncode == -signal.SIGTERM and "Application shutdown complete." in err, err
+
 
 # ------------------------------------------------------------------------------------------------ load
 

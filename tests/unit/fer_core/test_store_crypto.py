@@ -184,6 +184,9 @@ NOT_UTF_8 = "correct\udcffhorse battery"
 def test_a_passphrase_that_is_not_utf_8_text_is_refused_as_such_not_as_damage_and_not_quoted(tmp_path, store):
     # Before: unlock and change_passphrase said "the store cannot be read (text in the file is not valid UTF-8);
     # restore it from a backup" of a sound store, and create raised UnicodeEncodeError quoting the byte and its place.
+    assert PASSPHRASE_NOT_TEXT == (
+        "the passphrase given is not UTF-8 text (a byte of it is not: was it written in another encoding, such as "
+        "Latin-1?); give it as UTF-8 text; nothing was changed")
     calls = (lambda: FamilyStore.create(tmp_path / "d", passphrase=NOT_UTF_8, scrypt=h.FAST_SCRYPT),
              lambda: _reopen(store).unlock(NOT_UTF_8),
              lambda: h.open_store(store.data_dir).change_passphrase(NOT_UTF_8))
