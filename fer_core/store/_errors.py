@@ -231,8 +231,8 @@ PASSPHRASE_NOT_TEXT = ("the passphrase given is not UTF-8 text (a byte of it is 
 class PassphraseNotTextError(StoreError, ValueError):
     """A passphrase that UTF-8 cannot hold: Python reads a byte that is not UTF-8 (in $UNVEIL_PASSPHRASE, or a line
     of a file in another encoding) as a lone surrogate. Neither the byte nor its place is said: it is part of the
-    secret. Before, its UnicodeEncodeError said both, and a store method took it for damage ("restore it from a
-    backup")."""
+    secret. Left as Python's UnicodeEncodeError it would say both, and a store method would take it for damage
+    ("restore it from a backup")."""
 
     def __init__(self) -> None:
         super().__init__(PASSPHRASE_NOT_TEXT)

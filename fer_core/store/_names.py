@@ -6,8 +6,9 @@ is one of the NAME_* constants below) when it holds a control or format characte
 separator or a blank letter (the Hangul fillers, U+2800): each would let two names that read the same differ,
 or let a name hide or fake text where it is shown. It is refused too when one word of it mixes Latin, Cyrillic and
 Greek letters, many of which look alike: "Аna" with a Cyrillic "А" reads as "Ana" wherever it is shown, but is
-another name (no orthography writes a word in two of these scripts; a name may have words in each). The zero-width joiner and non-joiner (U+200D, U+200C) and
-variation selectors are kept: Persian, Kurdish and Indic names and emoji sequences are written with them.
+another name (no orthography writes a word in two of these scripts; a name may have words in each). The zero-width
+joiner and non-joiner (U+200D, U+200C) and variation selectors are kept: Persian, Kurdish and Indic names and emoji
+sequences are written with them.
 
 Two names are the same person when their `name_key`s are equal: compatibility forms folded (NFKC: a
 full-width "Ｊ" is "J"), case folded (casefold: "ß" is "ss"), the dotted and dotless i of Turkish and
