@@ -3,8 +3,9 @@ sent to the real `unveil` process at a chosen moment: the command is paused ther
 and wait for a line on stdin), the signal sent once PAUSED is read, then the command let go on. No timing.
 
 Before: SIGTERM and SIGHUP ended `family backup` and `family restore` at once, leaving their hidden
-.unveil-backup-partial-* / .unveil-restore-partial-* folder (a copy of the store) behind; Ctrl-C or SIGTERM while a purge scrubbed the store's files erased the member all
-the same, but printed no receipt and said "nothing more was changed"."""
+.unveil-backup-partial-* / .unveil-restore-partial-* folder (a copy of the store) behind; Ctrl-C or SIGTERM while a
+purge scrubbed the store's files erased the member all the same, but printed no receipt and said "nothing more was
+changed"."""
 from __future__ import annotations
 
 import contextlib
