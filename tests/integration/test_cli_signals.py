@@ -222,3 +222,17 @@ def test_sighup_stops_unveil_watch_as_sigterm_does():
         assert reached_before == [signal.SIGHUP]  # the handler before is back
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+def test_sighup_ignored_by_nohup_stays_ignored_under_unveil_watch():
+    # `nohup unveil watch ... &`, then the terminal closed: the loop's own SIGHUP handler replaced nohup's SIG_IGN,
+    # and the camera watch meant to outlive the terminal stopped with it.
+    stop, before = threading.Event(), signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with contextlib.ExitStack() as stack:
+            watch_cli._stop_on_signals(stop, stack)
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            signal.raise_signal(signal.SIGHUP)
+            assert not stop.is_set()
+    finally:
+        signal.signal(signal.SIGHUP, before)

@@ -243,11 +243,14 @@ def _sinks(args: argparse.Namespace, jsonl: TextIO | None, address: tuple[str, i
 
 def _stop_on_signals(stop: threading.Event, stack: contextlib.ExitStack) -> None:
     """SIGINT, SIGTERM and SIGHUP (the terminal closed, the SSH session lost) set `stop`: the loop finishes its frame,
-    everyone leaves, outputs close. SIGHUP's default ended the process at once, no one left and --jsonl cut short."""
+    everyone leaves, outputs close. SIGHUP's default ended the process at once, no one left and --jsonl cut short.
+    One ignored stays so, as reports_errors leaves it: `nohup unveil watch` is meant to outlive its terminal."""
     def handler(signum: int, _frame: Any) -> None:
         logging.getLogger("unveil.watch").info("%s received, stopping", signal.Signals(signum).name)
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            continue
         previous = signal.signal(signum, handler)
         stack.callback(signal.signal, signum, previous)
