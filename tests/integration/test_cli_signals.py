@@ -236,3 +236,30 @@ def test_sighup_ignored_by_nohup_stays_ignored_under_unveil_watch():
             assert not stop.is_set()
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+_WITHOUT_SIGHUP = textwrap.dedent("""
+    import contextlib, signal, sys, threading
+    del signal.SIGHUP  # as on Windows, which has none
+    import uvicorn
+    import unveil.api
+    unveil.api.create_app = lambda **settings: None
+    uvicorn.run = lambda app, **options: print("served")
+    from unveil.cli import main, watch
+    with contextlib.ExitStack() as stack:
+        watch._stop_on_signals(threading.Event(), stack)
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.parametrize("argv", [("family", "list"), ("serve", "--port", "0")], ids=["family list", "serve"])
+def test_the_commands_run_where_there_is_no_sighup(tmp_path, argv):
+    # Windows (a platform the README installs on) has no signal.SIGHUP: naming it failed every `unveil` command with
+    # an AttributeError as the CLI was imported, and `unveil serve` and `unveil watch` as they started.
+    with h.new_store(tmp_path / "data") as store:
+        h.enrol(store, "Ana Lima")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "UNVEIL_PASSPHRASE": h.PASSPHRASE}
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_SIGHUP, *argv, "--data-dir", str(tmp_path / "data")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert ("Ana Lima" if argv[0] == "family" else "served") in done.stdout

@@ -168,7 +168,8 @@ EXIT_INTERRUPTED = 130
 # Stop a command as Ctrl-C (SIGINT) does: `kill`, `timeout`, systemd, `docker stop` (SIGTERM), the terminal closed or
 # the SSH session lost (SIGHUP). Their default ended the process at once: no cleanup ran, so a backup or restore left
 # its hidden .unveil-*-partial-* folder (a copy of the store) behind, and in a container (PID 1) SIGTERM did nothing.
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Windows has no SIGHUP: naming it there failed every command with an AttributeError.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 # The signals received during finish_before_stopping, held until the command ends.
 _held: list[int] = []
 
@@ -188,7 +189,7 @@ def finish_before_stopping() -> None:
     nothing gives again; a passphrase change (--rotate) left the old passphrase believed to open the store; starting
     over stopped with the old store set aside and no new one. Called after the last question, so that Ctrl-C at a
     prompt still cancels."""
-    for signum in _STOP_SIGNALS:
+    for signum in STOP_SIGNALS:
         if signal.getsignal(signum) == _stop:
             signal.signal(signum, _hold)
 
@@ -207,7 +208,7 @@ def reports_errors(handler: Callable[[argparse.Namespace], int] | None = None, *
         # One ignored stays so (`nohup` ignores SIGHUP; a shell's background job, SIGINT). Python takes signals in
         # its main thread only.
         handles = signals and threading.current_thread() is threading.main_thread()
-        previous = {signum: action for signum in _STOP_SIGNALS
+        previous = {signum: action for signum in STOP_SIGNALS
                     if (action := signal.getsignal(signum)) not in (signal.SIG_IGN, None)} if handles else {}
         for signum in previous:
             signal.signal(signum, _stop)

@@ -147,18 +147,19 @@ def run(args: argparse.Namespace) -> int:
         print(EMOTIONS_ONLY, file=sys.stderr)
     # SIGHUP (the terminal closed, the SSH session lost) stops the server as SIGTERM does: uvicorn handles SIGINT and
     # SIGTERM only, and SIGHUP's default ended it at once, without its shutdown (the recognitions counted since the
-    # last "recognise" audit entry lost). One ignored (nohup) stays so.
-    hang_up = signal.getsignal(signal.SIGHUP)
-    if hang_up not in (signal.SIG_IGN, None):
-        signal.signal(signal.SIGHUP, _as_sigterm)
+    # last "recognise" audit entry lost). One ignored (nohup) stays so. Windows has no SIGHUP.
+    hang_up = getattr(signal, "SIGHUP", None)
+    before = None if hang_up is None else signal.getsignal(hang_up)
+    if before not in (signal.SIG_IGN, None):
+        signal.signal(hang_up, _as_sigterm)
     try:
         app = create_app(settings=ApiSettings(token=token, **allowed_hosts(args.host, args.allow_host),
                                               receipts_folder=args.receipts), store=store)
         # The access log has method, path and status only: never a body, a header, a query string or the token.
         uvicorn.run(app, host=args.host, port=args.port, **server_options())
     finally:
-        if hang_up not in (signal.SIG_IGN, None):
-            signal.signal(signal.SIGHUP, hang_up)
+        if before not in (signal.SIG_IGN, None):
+            signal.signal(hang_up, before)
         if store is not None:
             store.close()
     return 0

@@ -26,7 +26,13 @@ from typing import Any, TextIO
 
 from fer_core.store import owner_only
 from unveil._core_dumps import forbid_core_dumps
-from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
+from unveil.cli._store_args import (
+    PASSPHRASE_ENV,
+    STOP_SIGNALS,
+    add_store_arguments,
+    open_unlocked_unattended,
+    reports_errors,
+)
 from unveil.cli.retention import add_scheduled_receipts_argument, scheduled_receipts_refusal
 from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV, SOURCE_ENV
 
@@ -249,7 +255,7 @@ def _stop_on_signals(stop: threading.Event, stack: contextlib.ExitStack) -> None
         logging.getLogger("unveil.watch").info("%s received, stopping", signal.Signals(signum).name)
         stop.set()
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for signum in STOP_SIGNALS:
         if signal.getsignal(signum) is signal.SIG_IGN:
             continue
         previous = signal.signal(signum, handler)
