@@ -84,6 +84,9 @@ FRAMES_NOT_READ = "only frame 1 of its {count} frames was analysed"
 FRAMES_ON_THE_VIDEO_PAGE = "; the app's Video page analyses the whole animation as a video"
 PICTURES_NOT_READ = ("only the first of its {count} pictures was analysed (the others of a multi-picture JPEG are "
                      "usually a depth map, an HDR gain map or another view of the same scene)")
+# A file whose first picture reads but whose further ones cannot be counted (a multi-page TIFF cut short: Pillow's
+# n_frames raises on the first damaged page): the picture read is analysed, and the rest said to be unreadable.
+REST_NOT_READ = "only its first picture was analysed: the rest of the file could not be read"
 # Pillow's format names, each with what its further frames are. Formats not listed have one picture a file.
 MULTI_PICTURE_FORMATS = {"TIFF": PAGES, "GIF": FRAMES, "WEBP": FRAMES, "PNG": FRAMES, "MPO": PICTURES}
 # Animations the Video page reads as videos (the formats of fer_core.video.ANIMATION_SUFFIXES).
@@ -154,11 +157,13 @@ class NotRead:
     """The pictures of a file that load_image leaves out: it reads the first of `count`.
 
     kind: PAGES, FRAMES or PICTURES (see MULTI_PICTURE_FORMATS).
-    note: what the front ends say beside the photo's results (PAGES_NOT_READ, FRAMES_NOT_READ, PICTURES_NOT_READ).
+    count: None when the pictures after the first cannot be read to be counted (REST_NOT_READ).
+    note: what the front ends say beside the photo's results (PAGES_NOT_READ, FRAMES_NOT_READ, PICTURES_NOT_READ,
+        REST_NOT_READ).
     """
 
     kind: str
-    count: int
+    count: int | None
     note: str
 
 
@@ -167,7 +172,7 @@ def pictures_not_read(source: str | os.PathLike[str] | bytes | bytearray | memor
     one picture.
 
     Reads the file's headers only (a GIF's frames are skipped, not decoded). ImageError when it cannot be opened
-    as an image.
+    as an image; damage after its first picture is REST_NOT_READ, not an error (load_image reads that picture).
     """
     on_disk = isinstance(source, (str, os.PathLike))
     label = Path(source).name if on_disk else "image bytes"
@@ -175,24 +180,36 @@ def pictures_not_read(source: str | os.PathLike[str] | bytes | bytearray | memor
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # no pixel is decoded here
             image = Image.open(source if on_disk else io.BytesIO(source), formats=_readable_formats())
-        with image:
-            kind = MULTI_PICTURE_FORMATS.get(image.format or "")
-            if kind == PICTURES:
-                entries = (getattr(image, "mpinfo", None) or {}).get(0xB002) or []
-                count = sum(entry["Attribute"]["MPType"] not in _SAME_PICTURE_MP_TYPES for entry in entries)
-            else:
-                count = int(getattr(image, "n_frames", 1)) if kind else 1
-            video_page = image.format in VIDEO_PAGE_FORMATS
     except UnidentifiedImageError:
         raise ImageError(NOT_AN_IMAGE, source=label) from None
     except MemoryError:
         raise
     except Exception as exc:  # see _decode: whatever a broken header makes a plugin raise
         raise ImageError(CANNOT_BE_READ.format(reason=exc), source=label) from None
-    if kind is None or count < 2:
+    with image:
+        kind = MULTI_PICTURE_FORMATS.get(image.format or "")
+        if kind is None:
+            return None
+        video_page = image.format in VIDEO_PAGE_FORMATS
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Pillow's words on a damaged page: REST_NOT_READ says it
+                count = _picture_count(image, kind)
+        except MemoryError:
+            raise
+        except Exception:  # as above, whatever a damaged later page or frame makes a plugin raise
+            return NotRead(kind, None, REST_NOT_READ)
+    if count < 2:
         return None
     note = {PAGES: PAGES_NOT_READ, FRAMES: FRAMES_NOT_READ, PICTURES: PICTURES_NOT_READ}[kind].format(count=count)
     return NotRead(kind, count, note + FRAMES_ON_THE_VIDEO_PAGE if video_page else note)
+
+
+def _picture_count(image: Image.Image, kind: str) -> int:
+    if kind == PICTURES:
+        entries = (getattr(image, "mpinfo", None) or {}).get(0xB002) or []
+        return sum(entry["Attribute"]["MPType"] not in _SAME_PICTURE_MP_TYPES for entry in entries)
+    return int(getattr(image, "n_frames", 1))
 
 
 def _decode(stream: BinaryIO, label: str, max_pixels: int) -> np.ndarray:

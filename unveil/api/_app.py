@@ -340,8 +340,9 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
         "unknown" face about as close to two members (twins, one person enrolled twice), naming neither, false for
         any other (a named face, or nobody close: a stranger), and `not_read`: of a file holding more than one picture
         (a multi-page TIFF, an animated GIF, WebP or PNG, a multi-picture JPEG), of which only the first is analysed,
-        {"kind": "pages" | "frames" | "pictures", "count", "note"}, else null. The photo is sent as
-        multipart/form-data (field `image`) or as the raw body (an image/* Content-Type). When the family
+        {"kind": "pages" | "frames" | "pictures", "count" (null when the file is damaged after its first picture),
+        "note"}, else null. The photo is sent as multipart/form-data (field `image`) or as the raw body (an image/*
+        Content-Type). When the family
         store cannot be read, 503 with error "store_unavailable", "store_key_changed" or "store_damaged", and
         no faces: an answer without names would call family members "unknown", and an automation keyed
         on strangers would act on it. When as many requests as the server takes are in already, 503 with

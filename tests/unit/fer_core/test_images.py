@@ -23,6 +23,7 @@ from fer_core.images import (
     PAGES_NOT_READ,
     PICTURES,
     PICTURES_NOT_READ,
+    REST_NOT_READ,
     NotRead,
     load_image,
     pictures_not_read,
@@ -419,6 +420,18 @@ def test_the_pages_of_a_tiff_not_read_are_said(photo, tmp_path):
     assert pictures_not_read(tmp_path / "scan.tif") == pictures_not_read((tmp_path / "scan.tif").read_bytes()) == expected
     assert pictures_not_read(tmp_path / "one.tif") is None
     np.testing.assert_array_equal(load_image(tmp_path / "scan.tif"), photo)  # the first page
+
+
+def test_a_tiff_cut_short_after_its_first_page_is_read_and_its_rest_said_unreadable(photo):
+    """A multi-page scan cut short (a copy stopped midway) still holds its first page whole: counting its pages
+    (Pillow's n_frames) raised, and the app and the API refused the whole photo as unreadable."""
+    first, blank = Image.fromarray(photo), Image.new("RGB", (250, 250), (255, 255, 255))
+    whole = io.BytesIO()
+    first.save(whole, format="TIFF", save_all=True, append_images=[blank, blank])
+    cut = whole.getvalue()[: whole.getbuffer().nbytes // 2]  # inside the second page's pixels
+    np.testing.assert_array_equal(load_image(cut), photo)
+    assert pictures_not_read(cut) == NotRead(PAGES, None, REST_NOT_READ)
+    assert REST_NOT_READ == "only its first picture was analysed: the rest of the file could not be read"
 
 
 def test_the_frames_of_an_animation_and_the_pictures_of_an_mpo_not_read_are_said(photo):
