@@ -172,6 +172,14 @@ def test_a_face_cut_off_at_the_nose_is_said_not_read_with_no_chart_and_is_not_of
     at.switch_page("unveil/app/pages/explain.py").run()
     _no_exception(at)
     assert len(at.selectbox(key="explain_face").options) == 1
+    only_cut = _app()
+    _uploads(only_cut).set_value([("cut.png", cut.getvalue(), "image/png")]).run()
+    only_cut.switch_page("unveil/app/pages/explain.py").run()
+    _no_exception(only_cut)
+    said = [info.value for info in only_cut.info]
+    assert explain_view.NO_FACE_READ in said and explain_view.NO_FACE_YET not in said
+    assert explain_view.NO_FACE_READ == ("No face analysed has an emotion reading to explain: each one's mouth is "
+                                         "outside its photo. Analyse a photo that shows a whole face on the Analyze page.")
 
 
 def test_analyze_a_camera_shot(app_env, faces_dir):
@@ -493,7 +501,7 @@ def test_family_enrol_with_consent_then_named_in_a_new_photo_then_purged(app_env
 
     # Results that named the member are forgotten with them; the photo stays and is analysed again.
     at.switch_page("unveil/app/pages/explain.py").run()
-    assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
+    assert at.info[0].value == explain_view.NO_FACE_YET
     at.switch_page("unveil/app/pages/analyze.py").run()
     assert len(_face_lines(at)) == 2 and not any("Colin" in line for line in _face_lines(at))
 
@@ -987,7 +995,7 @@ def test_bias_audit_of_an_uploaded_zip_says_what_it_could_not_compare_and_a_bad_
 
 def test_explain_shows_a_heatmap_per_emotion_for_the_chosen_face(app_env, faces_dir, app_models_dir):
     at = _app("explain")
-    assert at.info[0].value.startswith("Analyse a photo with at least one face on the Analyze page first")
+    assert at.info[0].value == explain_view.NO_FACE_YET
     at.switch_page("unveil/app/pages/analyze.py").run()
     group = side_by_side(photo_path(faces_dir, MEMBER, 5), photo_path(faces_dir, STRANGER, 5))
     _uploads(at).set_value(("group.jpg", group, "image/jpeg")).run()

@@ -67,6 +67,11 @@ METHOD_LABELS = {
     "gradcam++": "Grad-CAM++ (one pass)",
     "occlusion": "Occlusion (about 120 passes: slower)",
 }
+# What the page says with no face to explain: none analysed yet, or every face analysed without an emotion reading
+# (its mouth outside the photo, fer_core.emotion.mouth_outside), where "analyse a photo with a face" would be untrue.
+NO_FACE_YET = "Analyse a photo with at least one face on the Analyze page first; its faces can then be explained here."
+NO_FACE_READ = ("No face analysed has an emotion reading to explain: each one's mouth is outside its photo. Analyse a "
+                "photo that shows a whole face on the Analyze page.")
 # Each map is normalised to its own maximum (governance.explain): without this, a map of an emotion the model gives 1%
 # reads as strong evidence for it.
 # Its colours are the scale's ends, as alt_text.HEAT_STRONG and HEAT_NONE name them.

@@ -15,7 +15,7 @@ titles = tables.distinct([result.source for result in photos])
 # A face whose emotion was not read (its mouth outside the photo) has no reading to explain.
 choices = [(p, f) for p, result in enumerate(photos) for f, face in enumerate(result.faces) if face.emotion is not None]
 if not choices:
-    st.info("Analyse a photo with at least one face on the Analyze page first; its faces can then be explained here.")
+    st.info(explain_view.NO_FACE_READ if any(result.faces for result in photos) else explain_view.NO_FACE_YET)
     st.stop()
 
 photo_index, face_index = st.selectbox(
