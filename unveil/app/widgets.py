@@ -178,8 +178,9 @@ def _members_shown_now() -> None:
 def _members_changed_meanwhile() -> bool:
     """Whether what the page showed of the members is out of date since its run: a member erased (or their consent
     withdrawn), renamed, enrolled or their consent narrowed or renewed elsewhere, or the faces it named with a gallery
-    whose members changed since (a consent ended, too). The outdated gallery is let go of either way, and built again when the members' list is
-    unchanged, to compare. Reads the store's data_version only while nothing changed."""
+    whose members changed since (a consent ended, too). The outdated gallery is let go of either way, and built
+    again when the members' list is unchanged, to compare. Reads the store's data_version only while nothing
+    changed."""
     current = store()
     if current is None:
         return False

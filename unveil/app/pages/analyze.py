@@ -99,17 +99,18 @@ for index in shown_page:
             st.caption(photos.names_not_checked(store_unlocked=store is not None, store_exists=_ui.store_exists()))
         for number, face in enumerate(result.faces, start=1):
             who = f" · **{shown(face.identity or render.UNKNOWN)}**" if result.recognition else ""
-            if face.emotion is None:  # its mouth is outside the photo: no reading, no chart
-                st.markdown(f"**Face {number}**: {render.EMOTION_NOT_READ}{who}")
-            else:
-                st.markdown(f"**Face {number}**: {face.emotion} ({face.emotion_probs[face.emotion]:.0%}){who}")
+            # A face whose mouth is outside the photo has no reading, so no chart.
+            read = render.EMOTION_NOT_READ if face.emotion is None else (
+                f"{face.emotion} ({face.emotion_probs[face.emotion]:.0%})")
+            st.markdown(f"**Face {number}**: {read}{who}")
             if why := photos.not_named_why(face.match):
                 st.caption(why)
-            if face.emotion is None:
-                continue
-            probs = pd.DataFrame({"emotion": list(face.emotion_probs), "probability": list(face.emotion_probs.values())})
-            st.vega_lite_chart(probs, {**PROBABILITY_BARS, "description": alt_text.probabilities(number, face.emotion_probs)},
-                               height=150)
+            if face.emotion is not None:
+                probs = pd.DataFrame({"emotion": list(face.emotion_probs),
+                                      "probability": list(face.emotion_probs.values())})
+                st.vega_lite_chart(probs, {**PROBABILITY_BARS,
+                                           "description": alt_text.probabilities(number, face.emotion_probs)},
+                                   height=150)
 
 if records:
     st.divider()
