@@ -1079,8 +1079,10 @@ def test_the_command_stops_on_sighup_as_on_sigterm(tmp_path, app_models_dir):
     env = {**os.environ, "UNVEIL_DATA_DIR": str(tmp_path / "data"), "UNVEIL_MODELS_DIR": str(app_models_dir)}
     for name in (TOKEN_ENV, "UNVEIL_PASSPHRASE"):
         env.pop(name, None)
+    # SIGHUP as a terminal leaves it, whatever started this test run (`nohup` ignores it, and serve keeps it so).
     server = subprocess.Popen([sys.executable, "-m", "unveil.cli", "serve", "--port", str(free_port())], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     try:
         before = []
         while (line := server.stderr.readline()) and "Uvicorn running on" not in line:

@@ -46,6 +46,10 @@ _PAUSED = textwrap.dedent("""
         sys.stdin.readline()
         return original(*args, **kwargs)
     setattr(cls, method, paused)
+    # As a terminal starts a command, whatever started this test run: `nohup` leaves SIGHUP ignored, and a shell's
+    # background job (`... &`) SIGINT, and the command keeps a signal it finds ignored ignored.
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if ignored:  # as `nohup` leaves it
         signal.signal(getattr(signal, ignored), signal.SIG_IGN)
     from unveil.cli import main
