@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from PIL import Image
 
 from fer_core import ImageError, ImageSource, UnveilError, load_image
 from fer_core.analyzer import reading_order
+from fer_core.images import FRAMES_ON_THE_VIDEO_PAGE, pictures_not_read
 
 # Why a photo is left out of an enrolment, shown before and after it.
 LEFT_OUT_UNREADABLE = "{label} could not be read ({reason}): it is not used."
@@ -30,6 +32,12 @@ LEFT_OUT_NO_FACE = "{label}: no face found, so it is not used."
 
 
 LEFT_OUT_NOT_PICKED = "{label}: {count} faces and none picked, so it is not used."
+
+
+# Said of a photo whose file holds several pictures (an animated GIF or WebP from a messaging app, a multi-page
+# TIFF): the member is enrolled from its first, which is all load_image reads. The note is the Analyze page's
+# (fer_core.images.pictures_not_read) without its pointer to the Video page, which enrols no one.
+FIRST_PICTURE_ONLY = "{label}: {note}."
 
 
 NO_FACE_TO_ENROL = ("None of the photos gives a face to enrol: add a photo showing the person's face, or pick "
@@ -61,12 +69,15 @@ class EnrolmentPhoto:
     image: the decoded RGB photo, None when it could not be read (then `error` says why).
     faces: the detector's faces (fer_core.detection.DetectedFace: box (x, y, w, h) and landmarks) in reading
     order (fer_core.analyzer.reading_order: rows top to bottom, each left to right), so that "face N" is the face
-    numbered N in the picture the user picks from, and the face `unveil analyze` and the Analyze page number N."""
+    numbered N in the picture the user picks from, and the face `unveil analyze` and the Analyze page number N.
+    not_read: what of its file is not used when it holds several pictures (the note of
+    fer_core.images.pictures_not_read), None when it holds one."""
 
     label: str
     image: np.ndarray | None
     faces: list[Any]
     error: str | None = None
+    not_read: str | None = None
 
     @property
     def boxes(self) -> list[tuple[float, float, float, float]]:
@@ -78,12 +89,22 @@ def read_photo(data: ImageSource, label: str, detect: Callable[[np.ndarray], Seq
     """Decode an enrolment photo and find its faces, once (`detect`: the analyzer's detector, or one with
     its settings, fer_core.analyzer.default_detector, so that every front end accepts and refuses the
     same photos). An unreadable one carries the reason instead of raising, so the other photos are still
-    used."""
+    used. A file of several pictures gives its first, saying so in `not_read`."""
     try:
         image = load_image(data)
+        # Files only: an array is one picture, and a stream is read once, by load_image.
+        a_file = isinstance(data, (str, os.PathLike, bytes, bytearray, memoryview))
+        left_out = pictures_not_read(data) if a_file else None
     except ImageError as exc:
         return EnrolmentPhoto(label, None, [], error=exc.reason)
-    return EnrolmentPhoto(label, image, reading_order(list(detect(image))))
+    not_read = None if left_out is None else left_out.note.removesuffix(FRAMES_ON_THE_VIDEO_PAGE)
+    return EnrolmentPhoto(label, image, reading_order(list(detect(image))), not_read=not_read)
+
+
+def first_picture_note(photo: EnrolmentPhoto) -> str | None:
+    """That only the first picture of `photo`'s file is used (FIRST_PICTURE_ONLY), or None when it holds one: said
+    beside the photo, whether it gives a face or not, as the notes on photos left out are."""
+    return None if photo.not_read is None else FIRST_PICTURE_ONLY.format(label=photo.label, note=photo.not_read)
 
 
 def left_out_note(photo: EnrolmentPhoto, pick: int | None = None) -> str | None:

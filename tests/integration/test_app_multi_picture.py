@@ -5,14 +5,16 @@ GIF or WebP that the Video page reads it as a video, which it does."""
 from __future__ import annotations
 
 import io
+import shutil
 
 import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from fer_core import images
+from governance import enrolment
 from tests.support import photo_files
-from tests.support.app import MEMBER, STRANGER, photo_path
+from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_path
 from tests.support.paths import REPO
 
 # Model loading on first use takes seconds on a loaded 2-core machine; AppTest's default of 3 s per run is too short.
@@ -54,3 +56,38 @@ def test_the_analyze_page_says_what_of_each_file_was_not_read_and_the_video_page
     assert not at.error, [e.value for e in at.error]
     assert "Results for family.gif: 3 frame(s) analysed." in [c.value for c in at.caption]
     assert len(at.dataframe[0].value) == 2  # the member and the stranger, each followed in its own frame
+
+
+def test_a_member_enrolled_from_an_animation_is_enrolled_from_its_first_frame_and_the_family_page_says_so(
+        app_env, faces_dir, family_store_dir):
+    """A messaging app's animation picked as a member's photo was enrolled from its first frame, and nothing said
+    so. The enrolment form now says it beside the photo, and the enrolment's message says it again (the Analyze
+    page's note, without its pointer to the Video page, which enrols no one)."""
+    shutil.copytree(family_store_dir, app_env)  # Colin Powell enrolled
+    serena, colin = (Image.open(photo_path(faces_dir, who, 1)).convert("RGB") for who in (STRANGER, MEMBER))
+    # Serena, then Colin: enrolled from the second frame, she would be refused as looking like Colin Powell.
+    # (The Family page takes no GIF: an animated WebP, as messaging apps send stickers.)
+    animation = photo_files.saved(serena, "WEBP", save_all=True, append_images=[colin], duration=500, lossless=True)
+    note = "serena.webp: only frame 1 of its 2 frames was analysed."
+    assert note == enrolment.FIRST_PICTURE_ONLY.format(label="serena.webp", note=images.FRAMES_NOT_READ.format(count=2))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("unveil/app/pages/family.py").run()
+    at.text_input(key="unlock_passphrase").input(FAMILY_PASSPHRASE)
+    at.button[0].click().run()
+
+    def enrol(kind: str, field: str):
+        (found,) = [w for w in at.get(kind) if w.key and w.key.startswith(f"enrol_{field}_")]
+        return found
+
+    enrol("text_input", "name").input("Serena Williams")
+    enrol("file_uploader", "photos").set_value(("serena.webp", animation, "image/webp"))
+    enrol("checkbox", "agreed").check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [w.value for w in at.warning if "serena" in w.value] == [note]  # (the consent tab warns of other things)
+    at.button(key="enrol_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success if s.value.startswith("Enrolled")] == [
+        "Enrolled Serena Williams with 1 face print(s) and 0 thumbnail(s). They will be named in analysed photos "
+        "from now on. " + note]
+    assert list(at.dataframe[0].value["name"]) == ["Colin Powell", "Serena Williams"]

@@ -14,12 +14,14 @@ from PIL import Image
 from fer_core.analyzer import default_detector
 from fer_core.detection import FaceDetector
 from fer_core.identity import pairwise_distances
+from fer_core.images import FRAMES_NOT_READ
 from fer_core.store import GALLERY_MIXES_MODELS, EmbeddingError
 from governance import consent, enrolment, family
 from governance.consent import ConsentRecord, store_now
 from tests.support import privacy_harness as h
 from tests.support.app import MEMBER, STRANGER, photo_path, side_by_side
 from tests.support.phone_metadata import carried, with_phone_metadata
+from tests.support.photo_files import saved
 from tests.support.time_zones import machine_time_zone
 from unveil.app import widgets
 from unveil.cli import main
@@ -121,6 +123,36 @@ def test_a_face_picked_in_a_group_photo_is_enrolled_alike_and_never_guessed(app_
     np.testing.assert_allclose(cli_entries[0].embeddings, app_vectors, atol=1e-5)
     # Face 1 is Colin, not Serena: his two embeddings are closer to each other than to her face.
     model = widgets.analyzer().identity_model
+    assert pairwise_distances(app_vectors[:1], app_vectors[1:], model.distance)[0, 0] <= model.threshold
+
+
+def test_a_file_of_several_pictures_is_enrolled_from_its_first_and_both_front_ends_say_so(
+        app_env, photos, stores, faces_dir, capsys):
+    """An animated GIF or WebP (a messaging app's moving picture) or a multi-page TIFF given as a member's photo was
+    enrolled from its first picture, and nothing said so. Both front ends now say it of each such photo, in the
+    Analyze page's words less its pointer to the Video page, whether that picture gives a face or not."""
+    app_dir, cli_dir = stores
+    colin, serena = (Image.open(photo_path(faces_dir, who, 4)).convert("RGB") for who in (MEMBER, STRANGER))
+    wall = Image.new("RGB", colin.size, (128, 128, 128))
+    files = {"colin.gif": saved(colin, "GIF", save_all=True, append_images=[serena, wall]),
+             "scan.tif": saved(colin, "TIFF", save_all=True, append_images=[serena]),
+             "wall first.webp": saved(wall, "WEBP", save_all=True, append_images=[colin], lossless=True)}
+    for label, data in files.items():
+        Path(label).write_bytes(data)
+    notes = ["colin.gif: only frame 1 of its 3 frames was analysed.",
+             "scan.tif: only page 1 of its 2 pages was analysed.",
+             "wall first.webp: only frame 1 of its 2 frames was analysed."]
+    assert notes[0] == enrolment.FIRST_PICTURE_ONLY.format(label="colin.gif", note=FRAMES_NOT_READ.format(count=3))
+    read = [enrolment.read_photo(data, label, widgets.analyzer().detector.detect) for label, data in files.items()]
+    assert [enrolment.first_picture_note(photo) for photo in read] == notes
+
+    done, app_vectors = _app_enrol(app_dir, "Colin Powell", files, {})
+    code, out, err, cli_entries, _ = _cli_enrol(capsys, cli_dir, "Colin Powell", list(files))
+    left_out = ["wall first.webp: no face found, so it is not used."]
+    assert list(done.left_out) == left_out and done.embeddings == 2
+    assert code == 0 and err.splitlines() == notes + left_out and " with 2 embeddings " in out
+    np.testing.assert_allclose(cli_entries[0].embeddings, app_vectors, atol=1e-5)
+    model = widgets.analyzer().identity_model  # both from Colin's picture, the first, not Serena's
     assert pairwise_distances(app_vectors[:1], app_vectors[1:], model.distance)[0, 0] <= model.threshold
 
 

@@ -197,12 +197,13 @@ def reembed_from_photos(store: FamilyStore, member: Member, photos: Sequence[Enr
                         picks: Mapping[str, int | None] | None, *, model: Any, not_the_same_as: str | None = None) -> str:
     """Re-embed `member` from the form's photos, read once (governance.family.reembed_from_photos: one face
     each, or the one picked in `picks`, under their consent in force), and say so: from how many of the
-    photos, then why each photo left out was not used (governance.enrolment.LEFT_OUT_*). ConsentError,
-    NoFaceToEnrolError or LooksEnrolledError (unless `not_the_same_as` is that member's id), nothing stored, as
-    governance.family.reembed_from_photos."""
+    photos, then which were read by their first picture only (governance.enrolment.FIRST_PICTURE_ONLY) and why
+    each photo left out was not used (LEFT_OUT_*). ConsentError, NoFaceToEnrolError or LooksEnrolledError (unless
+    `not_the_same_as` is that member's id), nothing stored, as governance.family.reembed_from_photos."""
     from governance import enrolment, family
 
     count = family.reembed_from_photos(store, member.person_id, photos, model=model, picks=picks,
                                        not_the_same_as=not_the_same_as)
     _, left_out = enrolment.pick_faces(photos, picks)
-    return " ".join([REEMBED_FROM_PHOTOS_DONE.format(name=member.name, count=count, total=len(photos)), *left_out])
+    return " ".join([REEMBED_FROM_PHOTOS_DONE.format(name=member.name, count=count, total=len(photos)),
+                     *filter(None, map(enrolment.first_picture_note, photos)), *left_out])

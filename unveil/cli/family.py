@@ -255,9 +255,10 @@ def _pick(value: str) -> tuple[str, int]:
 
 
 def _photos_with_a_face(args: argparse.Namespace, picks: dict[str, int | None]) -> list:
-    """args.photos read and searched with the analyzer's detector, each photo left out said on stderr;
-    NoFaceToEnrolError when none gives a face. Done before the passphrase is asked for (photos without a usable
-    face cost no prompt), after opening the store locked (a wrong --data-dir fails before any photo is read)."""
+    """args.photos read and searched with the analyzer's detector, each photo left out or read by its first picture
+    only said on stderr; NoFaceToEnrolError when none gives a face. Done before the passphrase is asked for (photos
+    without a usable face cost no prompt), after opening the store locked (a wrong --data-dir fails before any photo
+    is read)."""
     from fer_core.analyzer import default_detector
     from governance import enrolment
 
@@ -265,7 +266,7 @@ def _photos_with_a_face(args: argparse.Namespace, picks: dict[str, int | None]) 
     detect = default_detector().detect
     photos = [enrolment.read_photo(path, str(path), detect) for path in args.photos]
     chosen, left_out = enrolment.pick_faces(photos, picks)
-    for note in left_out:
+    for note in [*filter(None, map(enrolment.first_picture_note, photos)), *left_out]:
         print(shown(note), file=sys.stderr)
     if not chosen:
         raise enrolment.NoFaceToEnrolError(left_out)

@@ -124,6 +124,8 @@ def _photo_inputs(form: str, key, *, label: str, who: str, shots_kept, keep_key:
         read = _ui.enrolment_photos(photos, form)
     picks: dict[str, int | None] = {}
     for photo in read:
+        if first_only := enrolment.first_picture_note(photo):
+            st.warning(shown(first_only))
         if photo.image is None or not photo.faces:
             st.warning(shown(enrolment.left_out_note(photo)))
         elif len(photo.faces) > 1:
@@ -356,7 +358,8 @@ with enrol_tab:
                     app_session.renew(st.session_state, "enrol")
                     enrolled = app_enrolment.ENROLLED.format(name=done.name, embeddings=done.embeddings,
                                                              thumbnails=done.thumbnails)
-                    st.session_state[FLASH] = " ".join([enrolled, *done.left_out])
+                    st.session_state[FLASH] = " ".join(
+                        [enrolled, *filter(None, map(enrolment.first_picture_note, read)), *done.left_out])
                     st.rerun()
 
 # ----------------------------------------------------------------------------------- renew / scope
