@@ -1497,7 +1497,8 @@ def test_a_sweep_that_erases_a_member_drops_the_video_result_that_names_them(app
     at.switch_page("unveil/app/pages/video.py").run()
     _no_exception(at)
     assert not [m.value for m in at.markdown if "Colin Powell" in m.value]
-    assert [i.value for i in at.info] == ["Upload a short video (a minute or less works best)."]
+    assert [i.value for i in at.info] == [
+        "Upload a short video or an animated GIF or WebP (a minute or less works best)."]
 
 
 def test_the_video_result_names_no_member_erased_or_renamed_in_another_session(app_env, faces_dir, tmp_path):
@@ -1527,7 +1528,8 @@ def test_the_video_result_names_no_member_erased_or_renamed_in_another_session(a
         at.run()
         _no_exception(at)
         assert not [m.value for m in at.markdown if "Colin" in m.value]
-        assert [i.value for i in at.info] == ["Upload a short video (a minute or less works best)."]
+        assert [i.value for i in at.info] == [
+            "Upload a short video or an animated GIF or WebP (a minute or less works best)."]
 
         assert analysed()[0] == "**Face 1 (Colin P.)**: seen in 6 frame(s)"
         family.purge(other, "Colin P.")

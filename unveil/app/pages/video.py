@@ -35,7 +35,7 @@ result = None
 with _ui.friendly_errors("Reading the family gallery"):
     result = _ui.video_result()
 if upload is None and result is None:
-    st.info("Upload a short video (a minute or less works best).")
+    st.info("Upload a short video or an animated GIF or WebP (a minute or less works best).")
     st.stop()
 
 if upload is not None and st.button("Analyze video", type="primary", key="video_run"):
