@@ -112,7 +112,8 @@ def test_a_member_the_model_cannot_name_is_offered_new_photos_and_their_thumbnai
 def test_re_embedding_from_photos_says_from_how_many_and_why_each_other_photo_was_left_out(store):
     cy = _enrol_with(store, "Cy", scope="recognition")
     (member,) = family.members(store)
-    photos = [enrolment.EnrolmentPhoto("cy.jpg", np.zeros((80, 80, 3), np.uint8), [_face(10)]),
+    photos = [enrolment.EnrolmentPhoto("cy.webp", np.zeros((80, 80, 3), np.uint8), [_face(10)],
+                                       not_read="only frame 1 of its 2 frames was analysed"),  # an animation
               enrolment.EnrolmentPhoto("two people.jpg", np.zeros((80, 160, 3), np.uint8), [_face(10), _face(90)]),
               enrolment.EnrolmentPhoto("group.jpg", np.zeros((80, 160, 3), np.uint8), [_face(10), _face(90)]),
               enrolment.EnrolmentPhoto("wall.png", np.zeros((80, 80, 3), np.uint8), []),
@@ -120,6 +121,7 @@ def test_re_embedding_from_photos_says_from_how_many_and_why_each_other_photo_wa
     done = app_enrolment.reembed_from_photos(store, member, photos, {"two people.jpg": 1, "group.jpg": None},
                                              model=_Model())
     assert done == ("Cy's face prints were updated from 2 of 5 photo(s): they are named again from now on. "
+                    "cy.webp: only frame 1 of its 2 frames was analysed. "
                     "group.jpg: 2 faces and none picked, so it is not used. "
                     "wall.png: no face found, so it is not used. "
                     "broken.jpg could not be read (not an image): it is not used.")
