@@ -16,7 +16,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from fer_core import UnveilError
 from fer_core.store import (
@@ -182,6 +183,22 @@ def _hold(signum: int, frame: object) -> None:
     _held.append(signum)
 
 
+@contextlib.contextmanager
+def stop_signals_to(handler: Callable[[int, Any], None], signums: Iterable[int] = STOP_SIGNALS) -> Iterator[None]:
+    """`handler` for each of `signums` (of this platform: Windows has no SIGHUP) while the block runs, the handlers
+    before put back after. One ignored stays so: `nohup` ignores SIGHUP, a shell's background job SIGINT, and a
+    command started so is meant to outlive its terminal. From the main thread only (Python takes signals there)."""
+    previous = {signum: action for signum in signums
+                if (action := signal.getsignal(signum)) not in (signal.SIG_IGN, None)}
+    for signum in previous:
+        signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, action in previous.items():
+            signal.signal(signum, action)
+
+
 def finish_before_stopping() -> None:
     """From here to the command's end, Ctrl-C, SIGTERM and SIGHUP wait for it to end (then FINISHED_BEFORE_STOPPING,
     exit status 130). For a change that goes on after its commit (the store's files scrubbed): interrupted there, it
@@ -205,16 +222,11 @@ def reports_errors(handler: Callable[[argparse.Namespace], int] | None = None, *
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
-        # One ignored stays so (`nohup` ignores SIGHUP; a shell's background job, SIGINT). Python takes signals in
-        # its main thread only.
         handles = signals and threading.current_thread() is threading.main_thread()
-        previous = {signum: action for signum in STOP_SIGNALS
-                    if (action := signal.getsignal(signum)) not in (signal.SIG_IGN, None)} if handles else {}
-        for signum in previous:
-            signal.signal(signum, _stop)
         _held.clear()
         try:
-            code = handler(args)
+            with stop_signals_to(_stop) if handles else contextlib.nullcontext():
+                code = handler(args)
         except PassphraseInputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -226,9 +238,6 @@ def reports_errors(handler: Callable[[argparse.Namespace], int] | None = None, *
         except KeyboardInterrupt:
             _say_interrupted(INTERRUPTED)
             return EXIT_INTERRUPTED
-        finally:
-            for signum, action in previous.items():
-                signal.signal(signum, action)
         if _held:
             _say_interrupted(FINISHED_BEFORE_STOPPING)
             return EXIT_INTERRUPTED

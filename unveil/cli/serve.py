@@ -23,7 +23,13 @@ import sys
 from typing import Any
 
 from unveil._core_dumps import forbid_core_dumps
-from unveil.cli._store_args import PASSPHRASE_ENV, add_store_arguments, open_unlocked_unattended, reports_errors
+from unveil.cli._store_args import (
+    PASSPHRASE_ENV,
+    add_store_arguments,
+    open_unlocked_unattended,
+    reports_errors,
+    stop_signals_to,
+)
 from unveil.cli.retention import add_scheduled_receipts_argument, scheduled_receipts_refusal
 
 DEFAULT_HOST = "127.0.0.1"
@@ -148,18 +154,14 @@ def run(args: argparse.Namespace) -> int:
     # SIGHUP (the terminal closed, the SSH session lost) stops the server as SIGTERM does: uvicorn handles SIGINT and
     # SIGTERM only, and SIGHUP's default ended it at once, without its shutdown (the recognitions counted since the
     # last "recognise" audit entry lost). One ignored (nohup) stays so. Windows has no SIGHUP.
-    hang_up = getattr(signal, "SIGHUP", None)
-    before = None if hang_up is None else signal.getsignal(hang_up)
-    if before not in (signal.SIG_IGN, None):
-        signal.signal(hang_up, _as_sigterm)
+    hang_up = [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []
     try:
-        app = create_app(settings=ApiSettings(token=token, **allowed_hosts(args.host, args.allow_host),
-                                              receipts_folder=args.receipts), store=store)
-        # The access log has method, path and status only: never a body, a header, a query string or the token.
-        uvicorn.run(app, host=args.host, port=args.port, **server_options())
+        with stop_signals_to(_as_sigterm, hang_up):
+            app = create_app(settings=ApiSettings(token=token, **allowed_hosts(args.host, args.allow_host),
+                                                  receipts_folder=args.receipts), store=store)
+            # The access log has method, path and status only: never a body, a header, a query string or the token.
+            uvicorn.run(app, host=args.host, port=args.port, **server_options())
     finally:
-        if before not in (signal.SIG_IGN, None):
-            signal.signal(hang_up, before)
         if store is not None:
             store.close()
     return 0

@@ -28,10 +28,10 @@ from fer_core.store import owner_only
 from unveil._core_dumps import forbid_core_dumps
 from unveil.cli._store_args import (
     PASSPHRASE_ENV,
-    STOP_SIGNALS,
     add_store_arguments,
     open_unlocked_unattended,
     reports_errors,
+    stop_signals_to,
 )
 from unveil.cli.retention import add_scheduled_receipts_argument, scheduled_receipts_refusal
 from unveil.watch import DEFAULT_NODE, MQTT_PASSWORD_ENV, SOURCE_ENV
@@ -255,8 +255,4 @@ def _stop_on_signals(stop: threading.Event, stack: contextlib.ExitStack) -> None
         logging.getLogger("unveil.watch").info("%s received, stopping", signal.Signals(signum).name)
         stop.set()
 
-    for signum in STOP_SIGNALS:
-        if signal.getsignal(signum) is signal.SIG_IGN:
-            continue
-        previous = signal.signal(signum, handler)
-        stack.callback(signal.signal, signum, previous)
+    stack.enter_context(stop_signals_to(handler))
