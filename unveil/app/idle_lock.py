@@ -16,8 +16,9 @@ gives the figure and benchmarks/app_session_keys.py reproduces it). So a store i
   server runs. What it held besides the keys (photos, results naming members) is freed once Streamlit's send loop lets
   go of it too, which with a single tab is when a tab next connects (docs/threat_model.md, Attacker 3).
 
-The clock is the wall clock, not a monotonic one: on Linux the monotonic clock stops while the machine sleeps, and a
-laptop closed for a night must find its tab locked when it wakes. Locking drops the keys at once, from the thread
+The clock is unveil.clocks.LongestElapsed: a laptop closed for a night must find its tab locked when it wakes (a
+monotonic clock stops while the machine sleeps), and a clock put back an hour (an NTP step, a person) must not keep a
+store unlocked an hour longer (the wall clock goes back with it). Locking drops the keys at once, from the thread
 that checks (IdleLocks.check); what else an open session holds (results naming members, receipts) is dropped at its
 next run, which the page asks for within CHECK_EVERY_S while it is open (widgets.idle_lock_check).
 """
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 
 from fer_core import UnveilError
 from fer_core.store import FamilyStore
+from unveil import clocks
 from unveil.app.session import plural
 
 log = logging.getLogger("unveil.app")
@@ -99,13 +101,13 @@ class IdleLocks:
 
     `connected(session_id)` says whether the session's tab is connected now; `close(session_id)` asks the server to
     close a session whose tab has been gone DISCONNECTED_S (it must not close one that reconnected meanwhile); `clock`
-    gives POSIX seconds (tests pass a fake one). Thread-safe: the sessions' page runs and the checking thread share
-    it."""
+    gives seconds (None: a clocks.LongestElapsed made now; tests pass a fake one). Thread-safe: the sessions' page
+    runs and the checking thread share it."""
 
     def __init__(self, *, after_s: float | None, connected: Callable[[str], bool], close: Callable[[str], None],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] | None = None) -> None:
         self.after_s = after_s
-        self._connected, self._close, self._clock = connected, close, clock
+        self._connected, self._close, self._clock = connected, close, clock or clocks.LongestElapsed()
         self._held: dict[str, _Held] = {}
         # Every session that ran a page and is not closed yet: when its tab was first seen closed (None: connected).
         self._gone: dict[str, float | None] = {}

@@ -3,9 +3,12 @@ tab is seen closed, when the session is closed too; a playing stream (a page run
 locks every session's. The clock is a fake one: nothing sleeps."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.support.store import FakeClock
+from unveil import clocks
 from unveil.app import idle_lock
 from unveil.app.idle_lock import IdleLocks
 
@@ -77,6 +80,47 @@ def test_a_laptop_asleep_overnight_is_locked_at_the_first_check_after_it_wakes()
     locks = _locks(clock)
     locks.used("tab", store)
     clock.advance(days=0.4)
+    locks.check()
+    assert not store.is_unlocked
+
+
+class _Clocks:
+    """The wall clock (time.time) and the one that is never set (clocks.since_boot), moved by the test."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.wall, self.steady = 1_800_000_000.0, 5_000.0
+        monkeypatch.setattr(time, "time", lambda: self.wall)
+        monkeypatch.setattr(clocks, "since_boot", lambda: self.steady)
+
+
+def _default_locks() -> IdleLocks:
+    """IdleLocks on the clock the app gives it (none passed)."""
+    return IdleLocks(after_s=15 * MINUTE, connected=lambda session: True, close=lambda session: None)
+
+
+def test_a_clock_put_back_an_hour_does_not_keep_a_store_unlocked_an_hour_longer(monkeypatch):
+    """On the wall clock alone, 15 minutes after its last use with the clock put back an hour meanwhile (an NTP step,
+    a person fixing a clock they think is an hour ahead) read as 45 minutes before it: the store stayed unlocked."""
+    now, store = _Clocks(monkeypatch), Store()
+    locks = _default_locks()
+    locks.used("tab", store)
+    now.steady += 15 * MINUTE - 1
+    now.wall += 15 * MINUTE - 1 - 3600
+    locks.check()
+    assert store.is_unlocked
+    now.steady += 1
+    now.wall += 1
+    locks.check()
+    assert not store.is_unlocked
+
+
+def test_a_night_asleep_locks_the_store_where_the_steady_clock_stops_in_sleep(monkeypatch):
+    """A monotonic clock that stops while the machine sleeps (time.monotonic on Linux and macOS) still locks: the wall
+    clock counted the night."""
+    now, store = _Clocks(monkeypatch), Store()
+    locks = _default_locks()
+    locks.used("tab", store)
+    now.wall += 8 * 3600
     locks.check()
     assert not store.is_unlocked
 
