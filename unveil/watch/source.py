@@ -9,7 +9,6 @@ import logging
 import math
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import SplitResult, urlsplit
 import numpy as np
 
 from fer_core import UnveilError
+from unveil import clocks
 
 log = logging.getLogger("unveil.watch")
 
@@ -124,7 +124,7 @@ def open_capture(source: Source) -> Capture:
 @dataclass(frozen=True)
 class Frame:
     """One frame read: BGR pixels as OpenCV gives them, and its time in seconds (the file's timestamp,
-    or for a live source the time since the loop started)."""
+    or for a live source the time since the loop started, counting the time the machine slept)."""
 
     bgr: np.ndarray
     time_s: float
@@ -135,7 +135,7 @@ def frames(
     *,
     stop: threading.Event,
     opener: Callable[[Source], Capture] = open_capture,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] | None = None,
     backoff_first_s: float = BACKOFF_FIRST_S,
     backoff_max_s: float = BACKOFF_MAX_S,
 ) -> Iterator[Frame]:
@@ -144,7 +144,12 @@ def frames(
     A live source that cannot be opened, or fails a read, is released and opened again after
     `backoff_first_s`, doubling up to `backoff_max_s`; the wait ends early when `stop` is set. Each
     failure and each recovery is logged (with the source's address, never its password). A file that
-    cannot be opened raises SourceError."""
+    cannot be opened raises SourceError.
+
+    A live frame's time is read on `clock` (None: unveil.clocks.since_boot), which counts the time the machine sleeps:
+    time.monotonic stops in sleep, and a laptop closed for the night would wake with its frames timed a moment after
+    the night's last: the JSON Lines' time_s and event times would lose the night."""
+    clock = clock or clocks.since_boot
     start = clock()
     delay = backoff_first_s
     failures = 0

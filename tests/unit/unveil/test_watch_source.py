@@ -2,16 +2,19 @@
 and path, and never a user, password, query or fragment, however the address is written."""
 from __future__ import annotations
 
+import itertools
 import logging
 import subprocess
 import sys
 import threading
 
+import numpy as np
 import pytest
 
 from tests.support.paths import REPO
+from unveil import clocks
 from unveil.watch import source as watch_source
-from unveil.watch.source import HIDDEN_STREAM, STREAM, Source, parse_source, stream_label
+from unveil.watch.source import CAMERA, HIDDEN_STREAM, STREAM, Source, parse_source, stream_label
 
 HIDDEN_RTSP = HIDDEN_STREAM.format(scheme="rtsp")
 
@@ -74,3 +77,29 @@ def test_a_camera_that_is_not_there_gets_our_message_not_opencvs_warnings():
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
     assert "WARN" not in result.stderr and "libavdevice" not in result.stderr
+
+
+class _TwoFrames:
+    """A camera that gives two frames, then fails a read."""
+
+    def __init__(self) -> None:
+        self.left = 2
+
+    def isOpened(self) -> bool:
+        return True
+
+    def read(self):
+        self.left -= 1
+        return (True, np.zeros((4, 4, 3), np.uint8)) if self.left >= 0 else (False, None)
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_live_frame_s_time_counts_the_night_the_machine_slept(monkeypatch):
+    """Read on time.monotonic (which stops in sleep on Linux and macOS), a laptop closed for 8 hours between two
+    frames timed the second a moment after the first. The clock is the one that counts sleep (unveil.clocks)."""
+    readings = iter([1000.0, 1000.5, 1000.5 + 8 * 3600])  # the loop's start, then each frame's
+    monkeypatch.setattr(clocks, "since_boot", lambda: next(readings))
+    frames = watch_source.frames(Source(CAMERA, 0), stop=threading.Event(), opener=lambda source: _TwoFrames())
+    assert [frame.time_s for frame in itertools.islice(frames, 2)] == [0.5, 0.5 + 8 * 3600]
