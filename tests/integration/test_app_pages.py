@@ -422,7 +422,14 @@ def test_video_tracks_two_people_and_charts_their_emotions(app_env, faces_dir, t
     charts = at.get("vega_lite_chart")
     assert len(charts) == 2
     # One time axis for every face: the whole video, 0 to its last frame at 2.9 s.
-    assert [json.loads(c.proto.spec)["encoding"]["x"]["scale"]["domain"] for c in charts] == [[0, 2.9], [0, 2.9]]
+    specs = [json.loads(c.proto.spec) for c in charts]
+    assert [spec["encoding"]["x"]["scale"]["domain"] for spec in specs] == [[0, 2.9], [0, 2.9]]
+    # Each emotion's line is told by its dash pattern and point shape as well as its colour (red-green colour
+    # blindness), and the chart is said in words (its accessible name).
+    assert all(spec["encoding"][cue]["field"] == "emotion" for spec in specs for cue in ("color", "strokeDash", "shape"))
+    assert [spec["description"].split(":")[0] for spec in specs] == [
+        "Emotion probabilities over time for Face 1, seen in 6 frames from 0.0 s to 2.5 s",
+        "Emotion probabilities over time for Face 2, seen in 6 frames from 0.0 s to 2.5 s"]
     assert "Analysed 6 frame(s), one every 0.50 s, over the whole video (0-2.9 s)." in [c.value for c in at.caption]
     at.switch_page("unveil/app/pages/analyze.py").run()
     at.switch_page("unveil/app/pages/video.py").run()  # the result is still there, though the uploader is empty

@@ -85,3 +85,28 @@ def probabilities(number: int, probs: dict[str, float]) -> str:
     chart's SVG carries as its accessible name): every bar's value, not only the highest."""
     bars = ", ".join(f"{emotion} {p:.0%}" for emotion, p in probs.items())
     return f"Probability of each emotion for face {number}: {bars}."
+
+
+# A frame of the face whose emotion was not read (its mouth outside the frame), in the timeline's words.
+NOT_READ = "emotion not read"
+
+
+def timeline(face: str, times: Sequence[float], emotions: Sequence[str | None]) -> str:
+    """The Video page's chart of one face's emotions over time, in words (Vega-Lite's `description`, the chart's
+    accessible name): when the face was seen and the emotion read in how many of its frames, most frames first.
+    A line per emotion drawn in colours is otherwise a picture a screen reader cannot say.
+
+    >>> timeline("Face 1", [0.0, 0.5, 1.0], ["happy", "sad", "happy"])
+    'Emotion probabilities over time for Face 1, seen in 3 frames from 0.0 s to 1.0 s: happy in 2 frames, sad in 1.'
+    """
+    counts: dict[str, int] = {}
+    for emotion in emotions:
+        key = emotion if isinstance(emotion, str) else NOT_READ  # None, or NaN where pandas held the column
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])  # stable: ties keep the order first seen
+    said = [f"{emotion} in {count}" for emotion, count in ranked]
+    said[0] += " frame" + ("s" if ranked[0][1] != 1 else "")
+    read = ", ".join(said)
+    frames = f"{len(times)} frame" + ("s" if len(times) != 1 else "")
+    return (f"Emotion probabilities over time for {face}, seen in {frames} from {min(times):.1f} s to "
+            f"{max(times):.1f} s: {read}.")

@@ -77,6 +77,17 @@ def test_the_annotated_photo_is_said_in_words_face_by_face():
         "Probability of each emotion for face 2: happy 20%, sad 80%.")
 
 
+
+def test_a_face_s_emotion_timeline_is_said_in_words():
+    """The Video page's chart of a face's emotions over time was an SVG of coloured lines with no words: a screen
+    reader announced a graphic and nothing of what it showed. It says when the face was seen and what was read."""
+    assert alt_text.timeline("Face 2 (Ann)", [1.5, 2.0, 2.5, 3.0], ["sad", None, "happy", "sad"]) == (
+        "Emotion probabilities over time for Face 2 (Ann), seen in 4 frames from 1.5 s to 3.0 s: sad in 2 frames, "
+        "emotion not read in 1, happy in 1.")
+    assert alt_text.timeline("Face 1", [0.5], [float("nan")]) == (
+        "Emotion probabilities over time for Face 1, seen in 1 frame from 0.5 s to 0.5 s: emotion not read in 1 "
+        "frame.")
+
 def test_a_photo_to_pick_a_face_from_says_where_each_number_is():
     said = alt_text.faces_to_pick("three.jpg", [(0, 0, 50, 50), (280, 0, 50, 50), (520, 0, 60, 60)], 600)
     assert said == ("three.jpg: 3 faces, each boxed and numbered: face 1 at the left, face 2 in the middle, "
