@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-# Box colours, one per face number, from matplotlib's colour-blind-safe "tab10" cycle.
+# Box colours, one per face number, from matplotlib's "tab10" cycle. With colour blindness some look alike (orange and
+# green with protanopia: benchmarks/accessibility_colour.py), so a face is told by its number, on its tag and in the
+# legend, never by its colour alone.
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
 

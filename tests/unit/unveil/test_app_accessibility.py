@@ -8,7 +8,7 @@ import numpy as np
 
 from fer_core import render
 from fer_core.analyzer import reading_order
-from unveil.app import alt_text, launch
+from unveil.app import alt_text, charts, launch
 
 WCAG_AA_TEXT = 4.5
 
@@ -87,6 +87,18 @@ def test_a_face_s_emotion_timeline_is_said_in_words():
     assert alt_text.timeline("Face 1", [0.5], [float("nan")]) == (
         "Emotion probabilities over time for Face 1, seen in 1 frame from 0.5 s to 0.5 s: emotion not read in 1 "
         "frame.")
+
+
+def test_the_video_timeline_s_lines_show_on_the_page_and_are_told_apart_without_colour():
+    """Streamlit's palette drew two of the shipped model's four emotions in #83c9ff and #ffabab, 1.8:1 on the white
+    page (WCAG 1.4.11 asks 3:1 of a graphic), and the lines differed by colour alone."""
+    classes = ["happy", "neutral", "sad", "surprise"]
+    encoding = charts.timeline(classes, 3.0, "said")["encoding"]
+    colours = encoding["color"]["scale"]["range"]
+    assert colours == charts.TIMELINE_COLOURS
+    assert all(render.contrast_ratio(colour, "#ffffff") >= 3 for colour in colours), colours
+    for cue in ("strokeDash", "shape"):
+        assert (encoding[cue]["field"], encoding[cue]["sort"]) == ("emotion", classes)
 
 def test_a_photo_to_pick_a_face_from_says_where_each_number_is():
     said = alt_text.faces_to_pick("three.jpg", [(0, 0, 50, 50), (280, 0, 50, 50), (520, 0, 60, 60)], 600)

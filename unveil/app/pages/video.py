@@ -5,30 +5,9 @@ import streamlit as st
 
 from fer_core import video
 from governance import family
-from unveil.app import alt_text
+from unveil.app import alt_text, charts
 from unveil.app import widgets as _ui
 from unveil.app.text import shown
-
-
-def _timeline_spec(classes: list[str], end_s: float, description: str) -> dict:
-    """One line per emotion over time, on a fixed 0-100% axis; every face's chart shares one time
-    axis, from the video's start to its end, so charts line up and show when a face was absent. Each emotion's
-    line has its own dash pattern and point shape as well as its colour, so the lines are told apart without
-    colour vision; `description` says the chart in words (its accessible name)."""
-    return {
-        "description": description,
-        "transform": [{"fold": classes, "as": ["emotion", "probability"]}],
-        "mark": {"type": "line", "point": {"filled": True, "size": 50}, "tooltip": True},
-        "encoding": {
-            "x": {"field": "time_s", "type": "quantitative", "title": "time (s)", "scale": {"domain": [0, end_s]}},
-            "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
-                  "axis": {"format": "%"}},
-            "color": {"field": "emotion", "type": "nominal", "sort": classes},
-            "strokeDash": {"field": "emotion", "type": "nominal", "sort": classes},
-            "shape": {"field": "emotion", "type": "nominal", "sort": classes},
-        },
-    }
-
 
 st.title("Analyze a video")
 st.caption("The video is decoded in memory, frame by frame; nothing is saved.")
@@ -93,4 +72,4 @@ for track in tracks:
     rows = timeline[timeline["face"] == label]
     st.markdown(f"**{shown(label)}**: seen in {len(rows)} frame(s)")
     described = alt_text.timeline(label, list(rows["time_s"]), list(rows["emotion"]))
-    st.vega_lite_chart(rows, _timeline_spec(classes, coverage.axis_end_s, described), height=220)
+    st.vega_lite_chart(rows, charts.timeline(classes, coverage.axis_end_s, described), height=220)
