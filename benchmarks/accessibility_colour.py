@@ -7,7 +7,8 @@ Video page's emotion timeline lines (unveil.app.charts.TIMELINE_COLOURS) and, fo
 Streamlit's own categorical chart palette (light theme, Streamlit 1.67), which the timeline used before.
 
 - "contrast": WCAG 2 contrast ratio. For a tag, of its number's ink (render.ink) on the tag's colour (text: 4.5:1
-  needed, AA); for a line, of the line on the white page (a graphic: 3:1 needed, WCAG 1.4.11).
+  needed, AA); for a timeline line, the lower of the line on the light theme's white page and on the dark theme's
+  #0e1117 (a graphic: 3:1 needed, WCAG 1.4.11); for Streamlit's palette, on white.
 - "closest pair": the smallest CIE76 colour difference (Delta E in CIELAB, D65) between two colours of the
   palette, with full vision and simulated protanopia, deuteranopia and tritanopia (Machado, Oliveira and Fernandes
   2009, severity 1, applied to linear RGB). Under about 10, two small marks are hard to tell apart; this is why no
@@ -126,11 +127,12 @@ def main() -> None:
     classes = len(EmotionModel().classes)  # the shipped model's: as many lines as the timeline draws
     table("Box and number tags (fer_core.render.COLOURS): number on tag", render.COLOURS,
           {c: render.contrast_ratio(render.ink(c), c) for c in render.COLOURS}, 4.5)
-    table("Video timeline lines (unveil.app.charts.TIMELINE_COLOURS, all): line on white", charts.TIMELINE_COLOURS,
-          {c: render.contrast_ratio(c, "#ffffff") for c in charts.TIMELINE_COLOURS}, 3)
+    table("Video timeline lines (unveil.app.charts.TIMELINE_COLOURS, all): line on the light or dark theme's page, "
+          "the lower", charts.TIMELINE_COLOURS,
+          {c: min(render.contrast_ratio(c, page) for page in charts.BACKGROUNDS) for c in charts.TIMELINE_COLOURS}, 3)
     shipped = charts.TIMELINE_COLOURS[:classes]
-    table(f"Video timeline lines, the first {classes} (the shipped model's classes): line on white", shipped,
-          {c: render.contrast_ratio(c, "#ffffff") for c in shipped}, 3)
+    table(f"Video timeline lines, the first {classes} (the shipped model's classes): line on either page, the lower",
+          shipped, {c: min(render.contrast_ratio(c, page) for page in charts.BACKGROUNDS) for c in shipped}, 3)
     table(f"Streamlit's categorical palette, first {classes} (the timeline before, for the shipped model's classes): line on white",
           STREAMLIT_LIGHT[:classes], {c: render.contrast_ratio(c, "#ffffff") for c in STREAMLIT_LIGHT[:classes]}, 3)
     if args.pictures:

@@ -91,12 +91,14 @@ def test_a_face_s_emotion_timeline_is_said_in_words():
 
 def test_the_video_timeline_s_lines_show_on_the_page_and_are_told_apart_without_colour():
     """Streamlit's palette drew two of the shipped model's four emotions in #83c9ff and #ffabab, 1.8:1 on the white
-    page (WCAG 1.4.11 asks 3:1 of a graphic), and the lines differed by colour alone."""
+    page (WCAG 1.4.11 asks 3:1 of a graphic), and the lines differed by colour alone. A line must show in the dark
+theme as well."""
     classes = ["happy", "neutral", "sad", "surprise"]
     encoding = charts.timeline(classes, 3.0, "said")["encoding"]
     colours = encoding["color"]["scale"]["range"]
     assert colours == charts.TIMELINE_COLOURS
-    assert all(render.contrast_ratio(colour, "#ffffff") >= 3 for colour in colours), colours
+    assert charts.BACKGROUNDS[0] == "#ffffff"  # and the dark theme's, which a black line would vanish into
+    assert all(render.contrast_ratio(colour, page) >= 3 for colour in colours for page in charts.BACKGROUNDS), colours
     for cue in ("strokeDash", "shape"):
         assert (encoding[cue]["field"], encoding[cue]["sort"]) == ("emotion", classes)
 
