@@ -296,15 +296,26 @@ class LiveTracker:
         self._numbers = 0
         self._index = -1
         self._previous: np.ndarray | None = None
+        self._previous_s: float | None = None  # the previous frame's time
 
     def step(self, rgb: np.ndarray, time_s: float) -> LiveFrame:
         """Follow, detect (when due), read emotions and names on one RGB uint8 frame taken at `time_s`."""
         self._index += 1
+        events: list[LiveEvent] = []
+        # No frame for longer than leave_after_s, and than a sampled video's gap (a camera away, the machine asleep):
+        # nobody was seen meanwhile, so everyone left, as a video's tracks end at such a gap (fer_core.video's
+        # DEFAULT_MAX_GAP_S, below which a frame rate's own gaps stay). Whoever is there now is detected afresh, not
+        # carried over from before the gap by flow or by standing where someone stood.
+        gap = self._previous_s is not None and time_s - self._previous_s > max(self.leave_after_s, DEFAULT_MAX_GAP_S)
+        if gap:
+            events += [LiveEvent(LEAVE, t.number, time_s, t.identity, t.smoother.label, person_id=t.person_id)
+                       for t in self.tracks if t.smoother.label is not None]  # one never read never appeared
+            self.tracks = []
+        self._previous_s = time_s
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         lost = self._follow(grey)
         self._previous = grey
-        events: list[LiveEvent] = []
-        detected = lost or self._index % self.detect_every == 0
+        detected = gap or lost or self._index % self.detect_every == 0
         if detected:
             self._match(rgb, time_s, events)
         for track in self.tracks:
@@ -330,7 +341,7 @@ class LiveTracker:
         events = [LiveEvent(LEAVE, t.number, time_s, t.identity, t.smoother.label, person_id=t.person_id)
                   for t in self.tracks]
         self.tracks = []
-        self._previous = None
+        self._previous = self._previous_s = None
         return events
 
     def _follow(self, grey: np.ndarray) -> bool:

@@ -25,6 +25,7 @@ from fer_core.live import APPEAR, NAMED, LiveTracker
 from fer_core.render import COLOURS, UNKNOWN, ink, label_font
 from fer_core.store import FamilyStore
 from governance.recognition_tally import RecognitionTally
+from unveil import clocks
 
 # No STUN or TURN server, for the browser and for this app: they connect over this machine's own
 # addresses, no outside server learns of the stream, and frames never leave the machine. (Left unset,
@@ -113,11 +114,13 @@ class LiveOverlay:
 
     def __init__(self, tracker: LiveTracker, *, recognition: bool,
                  departed: Callable[[], frozenset[str]] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] | None = None) -> None:
         self._tracker: LiveTracker | None = tracker
         self._recognition = recognition
         self._departed = departed
-        self._clock = clock
+        # Frames are timed on a clock that counts the machine's sleep (time.monotonic stops in it): a stream that
+        # plays on after the laptop wakes has a gap of the night, in which everyone in view left (LiveTracker.step).
+        self._clock = clock or clocks.since_boot
         self._lock = threading.Lock()
         self._frames = 0
         self._times: deque[float] = deque()

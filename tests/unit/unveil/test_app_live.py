@@ -20,6 +20,7 @@ from governance import erasure, family
 from governance.consent import ConsentRecord, store_now
 from tests.support import privacy_harness as h
 from tests.support.app import MEMBER, photo_path
+from unveil import clocks
 from unveil.app import live
 from unveil.watch.household import GALLERY_UNREADABLE, Household
 
@@ -75,6 +76,24 @@ def test_the_rate_is_counted_over_the_last_two_seconds():
         clock.now += 0.5
     assert overlay.stats().frames_per_s == pytest.approx(2.0)
     assert overlay.stats().frames == 14 and overlay.stats().labels == ()
+
+
+def test_the_frames_are_timed_on_the_clock_that_counts_the_night_the_laptop_slept(monkeypatch):
+    """Timed on time.monotonic (which stops in sleep on Linux and macOS), a stream playing on after a night asleep
+    gave the tracker its next frame a moment after the last, so nobody in view before had left."""
+    readings, timed = iter([50.0, 50.1, 50.1 + 8 * 3600]), []
+    monkeypatch.setattr(clocks, "since_boot", lambda: next(readings))
+
+    class _Timed(LiveTracker):
+        def step(self, rgb, time_s):
+            timed.append(time_s)
+            return super().step(rgb, time_s)
+
+    overlay = live.LiveOverlay(_Timed(detect=lambda rgb: [], emotion_model=EmotionModel()), recognition=False)
+    blank = np.zeros((48, 64, 3), dtype=np.uint8)
+    for _ in range(3):
+        overlay.process(blank)
+    assert timed == [50.0, 50.1, 50.1 + 8 * 3600]
 
 
 def test_labels_name_faces_only_when_the_gallery_was_consulted():
