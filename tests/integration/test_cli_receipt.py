@@ -2,6 +2,7 @@
 nothing left under its id), 1 (not, and which check failed) or 2 (FILE unreadable or not a receipt), never a name."""
 from __future__ import annotations
 
+import io
 import json
 import stat
 import time
@@ -12,6 +13,7 @@ from governance import audit_log, erasure, receipts
 from tests.support import privacy_harness as h
 from tests.support.privacy_harness import run_cli as run
 from unveil.cli.audit import RECEIPT_INVALID, RECEIPT_UNREADABLE
+from unveil.cli.family import PURGE_QUESTION
 from unveil.cli.retention import NAMES_LEFT_OUT, RECEIPTS_NOT_SAVED, RECEIPTS_SAVED
 
 
@@ -36,6 +38,27 @@ def test_a_genuine_receipt_exits_0_with_the_checks_lines(purged, capsys):
     assert expected[2] == receipts.NOTHING_HELD.format(subject=receipt.subject) and "Halle" not in out
     code, out, _ = run(capsys, "audit", "receipt", str(path), "--no-unlock", "--data-dir", str(data_dir))
     assert code == 0 and "(unlock to check the seals too)" in out.splitlines()[1]
+
+
+class _Terminal(io.StringIO):
+    """Standard input as a terminal where the household types its answer."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_purge_confirmed_in_a_terminal_writes_the_receipt_alone_to_stdout(tmp_path, monkeypatch, capsys):
+    """`unveil family purge NAME > receipt.json`, confirmed at the terminal, saves a receipt that checks: the question
+    goes to stderr. Before, it went to stdout, so the household never saw it and the file began with it, which
+    `unveil audit receipt` refused as not JSON (exit 2)."""
+    data_dir = h.cli_store(tmp_path / "data", monkeypatch, "Halle Berry")
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    code, out, err = run(capsys, "family", "purge", "Halle Berry", "--data-dir", str(data_dir))
+    assert (code, err) == (0, PURGE_QUESTION.format(who="Halle Berry") + " [y/N] ")
+    (tmp_path / "receipt.json").write_text(out)
+    code, out, _ = run(capsys, "audit", "receipt", str(tmp_path / "receipt.json"), "--data-dir", str(data_dir))
+    assert code == 0 and out.splitlines()[2] == receipts.NOTHING_HELD.format(subject=receipts.read(
+        (tmp_path / "receipt.json").read_text()).subject)
 
 
 def test_an_edited_receipt_exits_1(purged, capsys):

@@ -38,11 +38,18 @@ def test_no_hand_written_document_names_the_old_scripts_folder():
     assert [doc for doc in hand_written if "scripts/" in (REPO / doc).read_text()] == []
 
 
+def _without_redirection(words: list[str]) -> list[str]:
+    """A command's words before its output is sent to a file (`> FILE`, `2>> FILE`): the shell's, not the command's."""
+    ends = [i for i, word in enumerate(words) if re.fullmatch(r"\d?>>?", word)]
+    return words[:ends[0]] if ends else words
+
+
 def _unveil_commands() -> list[str]:
-    """Every line of the README's shell blocks that runs `unveil` (after any VAR=value), comment removed."""
+    """Every line of the README's shell blocks that runs `unveil` (after any VAR=value), comment and redirection
+    removed."""
     blocks = re.findall(r"```bash\n(.*?)\n```", (REPO / "README.md").read_text(), re.S)
-    return [" ".join(shlex.split(line, comments=True)) for block in blocks for line in block.splitlines()
-            if re.match(r"(\w+=\S+ )*unveil ", line)]
+    return [shlex.join(_without_redirection(shlex.split(line, comments=True))) for block in blocks
+            for line in block.splitlines() if re.match(r"(\w+=\S+ )*unveil ", line)]
 
 
 def test_every_unveil_command_in_the_readme_parses():

@@ -157,7 +157,10 @@ def confirm(question: str, assume_yes: bool) -> bool:
     if not sys.stdin.isatty():
         print(f"{question} Refused: not confirmed (pass --yes to confirm non-interactively).", file=sys.stderr)
         return False
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    # stderr, as the refusal: stdout is the command's result (purge's receipt), which `> receipt.json` saves for
+    # `unveil audit receipt`, and the question must show in the terminal, not in that file.
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 # Said when Ctrl-C, SIGTERM or SIGHUP stopped a command (exit status 130).

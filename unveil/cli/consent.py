@@ -103,7 +103,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scope = commands.add_parser("scope", help="change what a member's consent covers")
     add_store_arguments(scope)
     scope.add_argument("who", help="name or id")
-    scope.add_argument("scope", choices=list(consent.SCOPES))
+    scope.add_argument("scope", choices=list(consent.SCOPES),
+                       help="what the consent covers from now on: recognition (face prints only; their thumbnails "
+                            "are deleted) or recognition+thumbnails")
     scope.set_defaults(handler=_scope)
 
     withdraw = commands.add_parser("withdraw", help="consent withdrawn: erase the member at once")

@@ -78,7 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="with --given-by: the day from which the person decides for themself (the age of digital "
                              "consent, or adulthood), after today; the guardian's consent ends then, and only their "
                              "own can follow it (unveil consent adult-on records it later)")
-    enroll.add_argument("--scope", choices=list(SCOPES), default="recognition")
+    enroll.add_argument("--scope", choices=list(SCOPES), default="recognition",
+                        help="what the consent covers: recognition (face prints only, the default) or "
+                             "recognition+thumbnails (also small pictures of their face, kept encrypted: the Family "
+                             "page shows them, and reembed uses them after an identity model change)")
     enroll.add_argument("--not-the-same-as", metavar="WHO", default=None,
                         help="the member (name or id) these photos look like, when the person is someone else (a "
                              "twin, a sibling): enrolment refuses photos that look like a member already enrolled")
