@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -72,6 +73,14 @@ RECEIPTS_NOT_SAVED = ("retention sweep: {count} deletion receipt(s) not written 
                       "log)")
 
 
+def _read_machine_zone() -> None:
+    """This machine's time zone read again (time.tzset; Windows has none): Python reads it once, when the process
+    starts, and a laptop taken to another zone with `unveil watch` running, its zone set there, would go on naming
+    the days of its log (ENDING, UNSEEN, DATE_WAITS) on the calendar of the zone it left."""
+    if hasattr(time, "tzset"):
+        time.tzset()
+
+
 def removed_text(removed: dict[str, int]) -> str:
     """A sweep's counts in words, those above zero: "1 member whose consent expired, 3 thumbnails"."""
     return ", ".join(f"{count:,} {retention.REMOVAL_WORDS[key][count != 1]}" for key, count in removed.items() if count)
@@ -106,6 +115,7 @@ class ScheduledSweeps:
             if self._next is not None and self._last is not None and self._last <= now < self._next:
                 return None
             self._last = now
+            _read_machine_zone()
             try:
                 report = retention.sweep(self._store)
             except StoreLockedError:  # MasterKeyChangedError too: this session can write nothing more

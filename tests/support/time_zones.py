@@ -40,3 +40,10 @@ def machine_time_zone(name: str) -> Iterator[None]:
         else:
             os.environ["TZ"] = before
         time.tzset()
+
+
+def zone_set_under_a_running_process(name: str) -> None:
+    """Within machine_time_zone: this machine's zone set to `name` (an IANA zone) while a process runs on (a laptop
+    taken to another zone), which sees it only once it reads the zone again (time.tzset). machine_time_zone's end
+    puts it back."""
+    os.environ["TZ"] = _tz_value(name)

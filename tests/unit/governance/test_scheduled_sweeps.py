@@ -6,6 +6,7 @@ import logging
 import threading
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from governance import scheduled_sweeps as scheduled
 from governance.consent import ConsentRecord, store_now
 from governance.scheduled_sweeps import ScheduledSweeps
 from tests.support import privacy_harness as h
+from tests.support.time_zones import machine_time_zone, zone_set_under_a_running_process
 
 VECTORS = np.ones((2, 16), np.float32)
 
@@ -332,3 +334,18 @@ def test_a_member_a_scheduled_sweep_erases_gets_a_receipt_file_that_checks(store
     sweeps.run_if_due()  # written once: never tried again
     assert list(folder.iterdir()) == [path]
     assert caplog.messages.count(scheduled.RECEIPTS_SAVED.format(count=1, folder=folder)) == 1
+
+
+def test_the_days_logged_are_of_the_zone_the_machine_is_in_now_not_the_one_it_started_in(store, caplog):
+    """A laptop running `unveil watch` taken from Auckland to Pago Pago (a day apart): its zone set there, the log
+    went on naming the day a consent ends on Auckland's calendar, a day later than the household's."""
+    with machine_time_zone("Pacific/Auckland"):
+        ana = _enrol(store, "Ana Quixbrandt", days=5)
+        auckland_last_day = consent.until_day(consent.latest(store, ana))
+        sweeps = ScheduledSweeps(store)
+        zone_set_under_a_running_process("Pacific/Pago_Pago")
+        caplog.set_level(logging.INFO, logger="unveil.retention")
+        assert sweeps.run_if_due() is not None
+        pago_pago_last_day = consent.until_day(consent.latest(store, ana), ZoneInfo("Pacific/Pago_Pago"))
+    assert pago_pago_last_day == auckland_last_day - timedelta(days=1)
+    assert caplog.messages == [scheduled.ENDING.format(count=1, day=pago_pago_last_day)]
