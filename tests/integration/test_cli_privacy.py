@@ -23,14 +23,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from fer_core.identity import stored_name
 from fer_core.model_files import identity_model_name, models_dir
 from fer_core.store import DATA_FILE, FamilyStore, create_key_file
-from governance import consent, enrolment, retention
+from governance import consent, enrolment, family, retention
 from governance.consent import CHILD_NEEDS_GUARDIAN, CHILD_RENEWS_THEMSELF, CONSENT_DAYS_OUT_OF_RANGE
 from governance.enrolment import NO_FACE_TO_ENROL
 from governance.family import MUST_REENROL
 from tests.support import privacy_harness as h
 from tests.support.app import side_by_side
+from tests.support.identity_versions import another_version
 from tests.support.paths import REPO
 from tests.support.privacy_harness import run_cli as run
 from unveil.cli import build_parser, main
@@ -315,6 +317,20 @@ def test_the_member_list_says_when_the_identity_model_is_not_installed(data_dir,
     code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == ["Halle", "Hamid"]
     assert err == IDENTITY_MODEL_MISSING.format(model="face_recognition_mobilefacenet.onxx", folder=models_dir()) + "\n"
+
+
+def test_the_member_list_says_who_another_version_of_the_identity_model_cannot_name(data_dir, tmp_path, monkeypatch,
+                                                                                    capsys):
+    """models/ given another version of the installed file (its metadata's version says so): the list flagged no one,
+    their prints being stored under the file name alone, though recognition compared faces with them in vain."""
+    with h.open_store(data_dir) as store:
+        family.add_embeddings(store, "Halle Berry", np.ones((2, 192), np.float32), model=identity_model_name())
+    monkeypatch.setenv("UNVEIL_MODELS_DIR", str(another_version(tmp_path, identity_model_name(), "retrained").parent))
+    code, out, err = run(capsys, "family", "list", "--data-dir", str(data_dir))
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("Halle") and lines[0].endswith(NOT_RECOGNISED)
+    assert err.splitlines()[0] == "note: " + MUST_REENROL.format(
+        name="Halle Berry", theirs=f"default, {identity_model_name()}", model=stored_name(identity_model_name(), "retrained"))
 
 
 def test_retention_commands(data_dir, capsys):

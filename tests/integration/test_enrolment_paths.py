@@ -313,7 +313,7 @@ def test_after_a_model_change_members_are_re_embedded_from_thumbnails_only_with_
     assert pairwise_distances(entry.embeddings[:1], old[:1], model_b.distance)[0, 0] < 0.2
     assert members == {"Colin Powell": False, "Serena Williams": True, "Halle Berry": True}
     assert (last.event, last.details) == ("embeddings_added",
-                                          {"embeddings": 1, "from": "thumbnails", "model": "model_b.onnx"})
+                                          {"embeddings": 1, "from": "thumbnails", "model": model_b.name})
     # The command line says the same, and stores nothing for a member whose consent does not cover thumbnails.
     assert main(["family", "reembed", "Serena Williams", "--data-dir", str(app_dir)]) == 1
     assert capsys.readouterr().err == (

@@ -329,7 +329,7 @@ def create_app(*, settings: ApiSettings, analyzer: FaceAnalyzer | None = None,
             "models": {
                 "emotion": {"file": models.emotion_model.name, "version": models.emotion_model.version,
                             "classes": list(models.emotion_model.classes)},
-                "identity": None if identity is None else {"file": identity.name, "version": identity.version},
+                "identity": None if identity is None else {"file": identity.file, "version": identity.version},
             },
         }
 

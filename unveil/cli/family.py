@@ -320,11 +320,13 @@ MEMBERS_NOT_READ = ("warning: {count} member(s) could not be read (damaged or ke
 
 @reports_errors
 def _list(args: argparse.Namespace) -> int:
+    from fer_core.identity import installed_model_name
     from fer_core.model_files import identity_model_name, models_dir
 
-    # The identity model the app and `family enroll` load (EmbeddingModel.name is its file name); when
-    # it is not installed, nobody can be recognised and there is nothing to compare with.
-    model = identity_model_name() if (models_dir() / identity_model_name()).is_file() else None
+    # The name the identity model the app and `family enroll` load stores embeddings under (EmbeddingModel.name:
+    # its file name and version); when it is not installed, nobody can be recognised and there is nothing to
+    # compare with.
+    model = installed_model_name()
     with open_unlocked(args) as store:
         members = family.members(store)
         damaged = family.unread_count(store, members)
@@ -341,7 +343,7 @@ def _list(args: argparse.Namespace) -> int:
     note_endings(marks)
     for note in family.must_reenrol_notes(members, model) if model is not None else []:
         print(f"note: {note}", file=sys.stderr)
-    if model is None and members:
+    if not (models_dir() / identity_model_name()).is_file() and members:
         # Without it no one is flagged, which would read as "everyone can be named".
         print(IDENTITY_MODEL_MISSING.format(model=identity_model_name(), folder=models_dir()), file=sys.stderr)
     if damaged:
@@ -426,7 +428,7 @@ def _reembed(args: argparse.Namespace) -> int:
         # Embeddings of the installed model are already there: a second set from the thumbnails would add
         # copies of the same faces (4 embeddings became 8) on every run, which the Family page never offers.
         if model.name in store.embedding_models().get(person.id, ()):
-            print(f"error: {REEMBED_NOT_NEEDED.format(name=person.name, model=model.name)}", file=sys.stderr)
+            print(f"error: {REEMBED_NOT_NEEDED.format(name=person.name, model=model.file)}", file=sys.stderr)
             return 1
         if photos:
             not_the_same_as = family.resolve_id(store, args.not_the_same_as) if args.not_the_same_as else None
@@ -438,7 +440,7 @@ def _reembed(args: argparse.Namespace) -> int:
                 return 1
         else:
             count = family.reembed_from_thumbnails(store, person.id, model=model)
-    print((REEMBED_FROM_PHOTOS_DONE if photos else REEMBED_DONE).format(name=person.name, count=count, model=model.name))
+    print((REEMBED_FROM_PHOTOS_DONE if photos else REEMBED_DONE).format(name=person.name, count=count, model=model.file))
     return 0
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from fer_core import ModelError
 from fer_core.alignment import ARCFACE_112_TEMPLATE, DLIB_150_TEMPLATE
-from fer_core.identity import identity_metadata, load_embedding_model, parse_identity_metadata
+from fer_core.identity import identity_metadata, load_embedding_model, parse_identity_metadata, stored_name
 from fer_core.model_files import models_dir
 
 SHIPPED = models_dir() / "face_recognition_dlib.onnx"
@@ -129,7 +129,8 @@ def test_metadata_must_match_the_graph(shipped_proto, tmp_path):
 def test_a_swapped_in_model_brings_its_own_contract(shipped_proto, tmp_path):
     path = rewrite(shipped_proto, tmp_path / "stricter.onnx", threshold="0.42", version="recalibrated")
     model = load_embedding_model(path)
-    assert (model.threshold, model.version, model.name) == (0.42, "recalibrated", "stricter.onnx")
+    assert (model.threshold, model.version, model.file) == (0.42, "recalibrated", "stricter.onnx")
+    assert model.name == stored_name("stricter.onnx", "recalibrated")  # its embeddings are not the shipped model's
 
 
 def test_missing_model_file(tmp_path):
