@@ -32,6 +32,7 @@ from fer_core.store import (
     StoreError,
     StoreFolderError,
     StoreFolderExposedError,
+    StoreTooNewError,
     WrongPassphraseError,
     make_private_folders,
     others_can_write,
@@ -61,6 +62,12 @@ BACKUP_NOT_OPENED = ("the {secret} given does not open the backup in {folder}: g
 BACKUP_FAILS_CHECKS = ("the backup in {folder} fails the store's checks ({count} problem(s); first: {first}): restore "
                        "another one; nothing was restored")
 BACKUP_UNREADABLE = "the backup in {folder} does not open as a store (damaged): restore another one; nothing was restored"
+# A backup a later version of Unveil wrote (another computer, or this one before a downgrade): the store's own
+# refusal (StoreTooNewError) named the hidden folder the copy was checked in, gone by then, and said the store needs no
+# restore, to someone restoring it.
+BACKUP_TOO_NEW = ("the backup in {folder} was written by a newer version of Unveil (store version {found}; this version "
+                  "reads up to {known}): it is not damaged. Restore it with that version or a later one (install it "
+                  "here too); nothing was restored")
 # The six files of a store in a data folder: the two databases and their -wal and -shm files.
 _STORE_FILES = tuple(f"{name}{suffix}" for name in (DATA_FILE, KEYS_FILE) for suffix in ("", "-wal", "-shm"))
 
@@ -180,3 +187,5 @@ def _checked(copy_dir: Path, backup_folder: Path, passphrase: str | None,
                                                     first=exc.problems[0])) from None
     except StoreCorruptError:
         raise StoreError(BACKUP_UNREADABLE.format(folder=backup_folder)) from None
+    except StoreTooNewError as exc:
+        raise StoreError(BACKUP_TOO_NEW.format(folder=backup_folder, found=exc.found, known=exc.known)) from None

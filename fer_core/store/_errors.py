@@ -55,6 +55,7 @@ class StoreTooNewError(StoreError):
 
     def __init__(self, data_dir: Path, found: str, known: str) -> None:
         super().__init__(TOO_NEW_MESSAGE.format(data_dir=data_dir, found=found, known=known))
+        self.found, self.known = found, known
 
 
 READ_ONLY_MESSAGE = ("the store in {data_dir} cannot be written ({detail}): it is not damaged and needs no restore. "

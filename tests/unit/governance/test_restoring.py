@@ -126,6 +126,18 @@ def test_a_backup_that_does_not_open_or_fails_its_checks_restores_nothing(househ
         assert store.counts()["people"] == 2
 
 
+def test_a_backup_of_a_later_version_is_refused_as_such_not_as_a_store_in_a_hidden_folder(household, tmp_path):
+    """A backup made by a later Unveil (its store version 4) restored here: the refusal named the hidden folder the
+    copy was checked in, gone since, and said the store needs no restore."""
+    _, backup_dir = household
+    _sql(backup_dir / DATA_FILE, "UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    before, empty = _digests(backup_dir), tmp_path / "new-computer" / "data"
+    with pytest.raises(StoreError) as err:
+        restoring.restore(empty, backup_dir, passphrase=h.PASSPHRASE)
+    assert str(err.value) == restoring.BACKUP_TOO_NEW.format(folder=backup_dir, found="4", known="3")
+    assert not empty.parent.exists() and _digests(backup_dir) == before
+
+
 def test_leftover_files_of_another_store_keep_a_backup_out(household, tmp_path):
     _, backup_dir = household
     data_dir = tmp_path / "other"
