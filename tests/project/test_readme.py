@@ -2,6 +2,7 @@
 maintainer script the documentation names exists."""
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 
@@ -68,6 +69,59 @@ def test_every_unveil_command_in_the_readme_parses():
         except SystemExit:
             refused.append(command)
     assert refused == []
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+
+
+def _takes(parser: argparse.ArgumentParser, option: str) -> bool:
+    """Whether `parser`, or one of its subcommands (`unveil audit bias --out`: bias emotion's), takes `option`."""
+    return option in parser._option_string_actions or any(_takes(sub, option) for sub in _subcommands(parser).values())
+
+
+def _unknown_words(parser: argparse.ArgumentParser, words: list[str]) -> list[str]:
+    """The subcommands and options among `words` that `parser` does not have, following its subcommands. A span of
+    prose may stop short of a whole command (`unveil family backup`, `unveil watch --jsonl`), so arguments left out
+    are not counted; `renew|scope` stands for both."""
+    subcommands = _subcommands(parser)
+    unknown = []
+    for at, word in enumerate(words):
+        if word == "--":
+            break
+        if word.startswith("-"):
+            unknown += [] if _takes(parser, word.split("=")[0]) else [word]
+        elif subcommands:
+            known = [w for w in word.split("|") if w in subcommands]
+            if len(known) < len(word.split("|")):
+                return [*unknown, word]
+            return unknown + [w for name in known for w in _unknown_words(subcommands[name], words[at + 1:])]
+    return unknown
+
+
+def _unveil_spans(text: str) -> list[str]:
+    """Every `unveil ...` span of a Markdown text's prose and tables (code blocks left out)."""
+    return re.findall(r"`(?:\w+=\S+\s)*(unveil\s[^`]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+
+
+def test_the_span_check_finds_a_subcommand_or_option_the_command_lacks():
+    text = ("`unveil family backup` `unveil consent\n  renew|scope` `unveil watch --jsonl` `UNVEIL_PASSPHRASE=... unveil "
+            "serve --port 1` `unveil family purge --yes -- \"-Ana\"` `unveil audit bias --out` `unveil family backups` "
+            "`unveil audit verify --fix`"
+            "\n```bash\nunveil nothing\n```")
+    parser = build_parser()
+    assert [_unknown_words(parser, shlex.split(span)[1:]) for span in _unveil_spans(text)] == [
+        [], [], [], [], [], [], ["backups"], ["--fix"]]
+
+
+def test_every_unveil_span_in_the_documents_names_subcommands_and_options_the_command_has():
+    """A command named in a sentence or a table (`unveil retention sweep --date-is-right`) is one the command still
+    takes, subcommand and options, after a rename on either side."""
+    parser = build_parser()
+    spans = [(doc, span) for doc in [*DOCUMENTS, "docs/home_assistant.md"]
+             for span in _unveil_spans((REPO / doc).read_text())]
+    assert len(spans) > 100
+    assert [(doc, span) for doc, span in spans if _unknown_words(parser, shlex.split(span)[1:])] == []
 
 
 MARKDOWN_LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
