@@ -238,8 +238,13 @@ class ConsentRecord:
     def allows_thumbnails(self) -> bool:
         return self.scope == "recognition+thumbnails"
 
+    @property
+    def starts_at(self) -> datetime:
+        """When this consent starts governing: when it was given, less the clock skew tolerated between devices."""
+        return self.given_at - _FUTURE_SKEW
+
     def is_active(self, now: datetime) -> bool:
-        return self.given_at <= now + _FUTURE_SKEW and now < self.ends_at
+        return self.starts_at <= now < self.ends_at
 
     def validate(self, *, now: datetime) -> None:
         """ConsentError unless this record is complete, consistent (check_consistent) and in force at `now`:

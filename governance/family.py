@@ -476,6 +476,24 @@ def consent_ends(store: FamilyStore, person_ids: Iterable[str]) -> datetime | No
     return min(ends, default=None)
 
 
+def gallery_rebuilt_at(store: FamilyStore, person_ids: Iterable[str]) -> datetime | None:
+    """When a gallery of these members built now must be built again, as `gallery` names only members whose consent
+    is in force (None: only once the store changes): the first end of their consents, or the first start of a
+    member's consent not yet in force, whichever comes first. Such a consent was dated ahead of a clock put back
+    since (an NTP step): left out of a gallery kept for days, its member was never named however long it ran."""
+    now = consent.store_now(store)
+    starts = []
+    for person in store.people(errors="skip"):
+        try:
+            record = consent.latest(store, person.id)
+        except (TamperedDataError, KeyDestroyedError, PersonNotFoundError):  # names nobody, as in `gallery`
+            continue
+        if record is not None and consent.status(record, now) == consent.NOT_YET_IN_FORCE:
+            starts.append(record.starts_at)
+    ends = consent_ends(store, person_ids)
+    return min([*starts, *([ends] if ends is not None else [])], default=None)
+
+
 def count_recognitions(store: FamilyStore, person_ids: Sequence[str | None]) -> None:
     """After faces were compared with the family gallery (one entry per face, or per face followed in a
     video or a live stream: the member's id its match carries, or None for "unknown"): `note_recognition`

@@ -120,7 +120,7 @@ def _gallery_state() -> tuple[int, Gallery | None]:
         return cached[0], cached[1]
     identity = analyzer().identity_model
     built = None if identity is None else family.gallery(current, identity)
-    until = None if built is None else family.consent_ends(current, built.person_ids)
+    until = None if identity is None else family.gallery_rebuilt_at(current, built.person_ids if built else ())
     labels = None if built is None else dict(built.labels)
     if cached is not None and cached[4] == labels:
         generation = cached[0]  # another session's write that changed no member: nothing to name again
@@ -132,7 +132,8 @@ def _gallery_state() -> tuple[int, Gallery | None]:
 
 
 def _still_current(cached: tuple[Any, ...], current: FamilyStore, version: int) -> bool:
-    """Whether the kept gallery is the store's now: no other session committed since, and no consent in it ended."""
+    """Whether the kept gallery is the store's now: no other session committed since, no consent in it ended, and
+    none left out came into force (family.gallery_rebuilt_at)."""
     return cached[2] == version and (cached[3] is None or consent.store_now(current) < cached[3])
 
 

@@ -1,8 +1,9 @@
 """The family side of `unveil watch` and of the app's Live page: naming faces with the unlocked store's
 gallery, kept current while the loop runs for days. Another process (the app, the CLI) may erase a member or enrol one, and a
-member's consent may end: the gallery is built again when the store changed (FamilyStore.data_version,
-checked on every frame without decrypting anything) or when the first consent in it ends, and it only
-ever holds members whose consent is in force (governance.family.gallery)."""
+member's consent may end, or come into force: the gallery is built again when the store changed
+(FamilyStore.data_version, checked on every frame without decrypting anything) or when a consent in it ends or one
+left out comes into force (family.gallery_rebuilt_at), and it only ever holds members whose consent is in force
+(governance.family.gallery)."""
 from __future__ import annotations
 
 import logging
@@ -37,7 +38,7 @@ class Household:
     def __init__(self, store: Any, model: Any) -> None:
         self._store, self._model = store, model
         self._version: tuple[int, int] | None = None
-        self._until: datetime | None = None  # when the first consent in the gallery ends
+        self._until: datetime | None = None  # when the gallery must be built again (family.gallery_rebuilt_at)
         self._gallery = self._empty()
         self._key_changed = False
         self._refresh()
@@ -96,9 +97,8 @@ class Household:
 
     def _build(self) -> tuple[Gallery, datetime | None]:
         built = family.gallery(self._store, self._model)
-        if built is None:
-            return self._empty(), None
-        return built, family.consent_ends(self._store, built.person_ids)
+        until = family.gallery_rebuilt_at(self._store, built.person_ids if built is not None else ())
+        return (built if built is not None else self._empty()), until
 
     def _empty(self) -> Gallery:
         return Gallery({}, threshold=self._model.threshold, distance=self._model.distance)

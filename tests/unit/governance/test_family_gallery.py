@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 
@@ -78,3 +79,21 @@ def test_a_member_erased_while_the_members_are_read_is_left_out_not_an_error(sto
 
     monkeypatch.setattr(store, "people", people_then_bruno_erased)
     assert [member.name for member in family.members(store)] == ["Ana Lima"]
+
+
+def test_a_gallery_is_built_again_when_a_consent_in_it_ends_or_one_left_out_comes_into_force(store, clock):
+    """A consent dated an hour ahead (the clock put back since) is left out of the gallery until it counts, from
+    5 minutes before its date: a gallery kept meanwhile is due then, before Bruno's consent ends."""
+    bruno = _enrol(store, "Bruno Lima", 1, days=365)
+    bruno_ends = consent.latest(store, bruno).ends_at
+    assert family.gallery_rebuilt_at(store, [bruno]) == bruno_ends
+    clock.now += 3600
+    ana = _enrol(store, "Ana Lima", 0, days=30)
+    clock.now -= 3600
+    assert _named(store) == ["Bruno Lima"]
+    ana_counts_from = consent.latest(store, ana).given_at - timedelta(minutes=5)
+    assert family.gallery_rebuilt_at(store, [bruno]) == ana_counts_from
+    assert family.gallery_rebuilt_at(store, []) == ana_counts_from  # nobody named yet: an empty gallery is due too
+    clock.now = ana_counts_from.timestamp()
+    assert _named(store) == ["Ana Lima", "Bruno Lima"]
+    assert family.gallery_rebuilt_at(store, [ana, bruno]) == consent.latest(store, ana).ends_at

@@ -133,3 +133,31 @@ def test_nobody_to_name_names_nobody_until_someone_may_be(store, clock):
     assert _names(household) == ["Ana Lima", None, None] and household.person_ids == {ana}
     clock.advance(days=2)
     assert Household(store, Model()).person_ids == frozenset()
+
+
+def test_a_member_whose_consent_was_dated_ahead_of_a_clock_put_back_is_named_once_it_is_in_force(store, clock):
+    """Enrolled while the clock ran an hour ahead, then put back (an NTP step): the consent is not yet in force, so
+    the member is left out. Before, a gallery kept for days was built again only when the store changed or a consent
+    in it ended: the member was never named while `unveil watch` ran."""
+    _enrol(store, "Bruno Lima", 1)
+    clock.now += 3600
+    ana = _enrol(store, "Ana Lima", 0)
+    clock.now -= 3600
+    household = Household(store, Model())
+    assert _names(household) == [None, "Bruno Lima", None]
+    clock.now += 3600 - 5 * 60 - 1  # the consent counts from 5 minutes before it is dated (clock skew)
+    assert _names(household) == [None, "Bruno Lima", None]
+    clock.now += 1
+    assert _names(household) == ["Ana Lima", "Bruno Lima", None]
+    assert ana in household.person_ids
+
+
+def test_nobody_in_force_yet_is_named_once_their_consent_is(store, clock):
+    """With no one else enrolled, the gallery is empty when built, and is built again all the same."""
+    clock.now += 3600
+    _enrol(store, "Ana Lima", 0)
+    clock.now -= 3600
+    household = Household(store, Model())
+    assert _names(household) == [None, None, None]
+    clock.now += 3600
+    assert _names(household) == ["Ana Lima", None, None]
