@@ -144,7 +144,7 @@ def evaluate(model: EmbeddingModel, photos: list[FacePhoto], landmarks: list, pa
     threshold, counts, errors = household(model, embeddings, photos, target_fpir)
     enrol = [i for i, p in enumerate(photos) if p.is_enrolment and not np.isnan(embeddings[i]).any()]
     between = pairwise_distances(embeddings[enrol], embeddings[enrol], model.distance)[np.triu_indices(len(enrol), 1)]
-    return ModelResult(model.name, distances, correct, fold_thresholds, threshold, counts, errors,
+    return ModelResult(model.file, distances, correct, fold_thresholds, threshold, counts, errors,
                        (float(between.mean()), float(between.std())))
 
 

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         embeddings = embed_all(model, lambda k: load_image(jpegs[k]), landmarks)
         distances = pair_distances(embeddings, pairs, model.distance)
         correct, thresholds = cross_validated(distances, pairs)
-        results[model.name] = (correct, thresholds, model.distance, distances)
+        results[model.file] = (correct, thresholds, model.distance, distances)
 
     baseline = next(iter(results))
     same = np.array([p.same for p in pairs])
