@@ -8,9 +8,9 @@ Run it with the release's code first on the path, from a checkout of that releas
     git worktree remove /tmp/unveil-old
 
 It uses only what the releases of 6 and 7 December 2026 have in common; a release without `unveil family backup`
-gets its backup made by hand, the two files copied once the store is closed (as the README says). Everything in it is synthetic: made-up names,
-seeded random embeddings, one-colour thumbnails, no photo of anyone. The passphrase is the tests'
-(tests/support/privacy_harness.PASSPHRASE) and the key derivation the tests' fast one.
+gets its backup made by hand, the two files copied once the store is closed (as the README says). Everything in it
+is synthetic: made-up names, seeded random embeddings, one-colour thumbnails, no photo of anyone. The passphrase is
+the tests' (tests/support/privacy_harness.PASSPHRASE) and the key derivation the tests' fast one.
 """
 from __future__ import annotations
 
