@@ -4,7 +4,8 @@
     python tools/convert_faceapi_recognition.py --threshold 0.55 [--tarball vladmandic-face-api-1.7.15.tgz]
 
 Without --tarball it runs `npm pack` itself; a tarball whose SHA-256 is not the pinned one is refused.
-Then `python benchmarks/calibrate_identity.py --write` stores the calibrated threshold.
+Then `python benchmarks/calibrate_identity.py --model models/face_recognition_dlib.onnx --write` stores the
+calibrated threshold (without --model it calibrates the shipped default, MobileFaceNet).
 """
 from __future__ import annotations
 
