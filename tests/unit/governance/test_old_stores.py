@@ -7,8 +7,10 @@ Each holds three members (Ana with two thumbnails, Ben, Dora whose consent was n
 results (one naming Caio), and Caio erased with his deletion receipt; its backup was made after that."""
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 import zlib
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from fer_core.identity import load_embedding_model
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore
 from governance import family, kept_results, receipts, restoring
+from tests.support import privacy_harness as h
 from tests.support.paths import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "stores"
@@ -71,3 +74,26 @@ def test_an_old_backup_restores_checked(old, tmp_path):
         _holds_what_it_held(store, expected)
         assert store.audit_entries()[-1].event == restoring.RESTORED_EVENT
     assert sorted(p.name for p in (tmp_path / "new-computer").iterdir()) == sorted([DATA_FILE, KEYS_FILE])
+
+
+def _layout(data_dir: Path) -> dict[str, dict[str, list[str] | str]]:
+    """Each file's tables (their columns, in order) and indexes."""
+    layout = {}
+    for file in (DATA_FILE, KEYS_FILE):
+        with contextlib.closing(sqlite3.connect(f"file:{data_dir / file}?mode=ro", uri=True)) as conn:
+            layout[file] = {name: [row[1] for row in conn.execute(f"PRAGMA table_info({name})")] if kind == "table"
+                            else "index" for name, kind in conn.execute(
+                                "SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")}
+    return layout
+
+
+def test_a_new_store_has_the_tables_the_release_that_wrote_store_version_3_reads(tmp_path):
+    """The releases since 7 December 2026 read store version 3 as 5d085ac wrote it. A table or column this code
+    writes that they do not know could be misread, or lost when they change the store: then SCHEMA_VERSION must go
+    up (fer_core/store/_schema.py), so that they refuse the store as too new, and a fixture of the new version
+    be made (tests/fixtures/stores/README.md) to compare with here."""
+    with h.new_store(tmp_path / "data"):
+        pass
+    assert h.query(tmp_path / "data" / DATA_FILE, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+    assert _layout(tmp_path / "data") == _layout(FIXTURES / "v3_5d085ac" / "data")
+
