@@ -18,7 +18,7 @@ import streamlit as st
 
 from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core.model_files import models_dir
-from fer_core.store import DATA_FILE, FamilyStore, default_data_dir, others_can_write
+from fer_core.store import DATA_FILE, FamilyStore, StoreTooNewError, default_data_dir, others_can_write
 from governance import consent, enrolment, family, retention
 from governance.scheduled_sweeps import ScheduledSweeps
 from unveil.app import consents as app_consents
@@ -750,6 +750,19 @@ class UnlockWays:
 
     passphrase: bool
     key_file: bool
+
+
+def newer_version_refusal() -> str | None:
+    """The store's own refusal (fer_core.store.TOO_NEW_MESSAGE) when the data folder's store was written by a later
+    version of Unveil, which this one neither unlocks nor sets aside; None otherwise (any other error is left to the
+    steps that meet it)."""
+    try:
+        with FamilyStore.open(default_data_dir()):
+            return None
+    except StoreTooNewError as exc:
+        return str(exc)
+    except UnveilError:
+        return None
 
 
 def unlock_ways() -> UnlockWays:

@@ -65,6 +65,11 @@ if _ui.store() is None:
         damaged.restore_form(FLASH)
     else:
         st.header("Unlock the family store")
+        # A store a later version wrote (a downgrade): an unlock form and a start-over offer would only meet the same
+        # refusal, and starting over is no answer to a store that is not damaged; it is said once, and nothing more.
+        if (refusal := _ui.newer_version_refusal()) is not None:
+            st.error(shown(refusal))
+            st.stop()
         forgotten.set_aside_stores(destroyable=False)
         ways = _ui.UnlockWays(passphrase=True, key_file=False)  # what an unreadable store's error leaves to try
         with _ui.friendly_errors("Reading what unlocks the store"), unlocking.noting_damage():
