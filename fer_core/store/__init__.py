@@ -100,6 +100,7 @@ from fer_core.store._store import _make_private_folders as make_private_folders
 from fer_core.store._store import _owner_only as owner_only
 from fer_core.store._store import _place_new as place_new_file
 from fer_core.store._store import _remove_made_folders as remove_made_folders
+from fer_core.store._store import _replace_file as replace_file
 
 __all__ = [
     "BACKUP_DAMAGED",
@@ -197,6 +198,7 @@ __all__ = [
     "name_key",
     "place_new_file",
     "remove_made_folders",
+    "replace_file",
     "resolve_data_dir",
     "same_name",
 ]

@@ -34,6 +34,7 @@ from fer_core.store._errors import (
     WeakPassphraseError,
     os_detail,
 )
+from fer_core.store._paths import _fsync_dir
 
 KEY_BYTES = 32  # AES-256
 _NONCE_BYTES = 12  # GCM's standard nonce; random nonces are safe far beyond a household's message count
@@ -203,4 +204,5 @@ def create_key_file(path: str | os.PathLike[str]) -> Path:
     except OSError as exc:  # a full disk: the empty file left would be refused as "already exists" next time
         path.unlink(missing_ok=True)
         raise KeyFileError(KEY_FILE_NOT_WRITTEN.format(path=path, detail=os_detail(exc))) from None
+    _fsync_dir(path.parent)  # the key may be all that unlocks the store made with it: its name must survive a power cut
     return path

@@ -6,6 +6,7 @@ named it 'data', which did not say which. Absolute, the app's sidebar and every 
 """
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
@@ -95,3 +96,13 @@ def _private_group(gid: int) -> bool:
     if any(member != me.pw_name for member in group.gr_mem):
         return False
     return all(user.pw_uid == me.pw_uid for user in pwd.getpwall() if user.pw_gid == gid)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Sync the folder `path`: a name made, renamed or removed in it is on the disk only once it is."""
+    with contextlib.suppress(OSError):  # not every platform can fsync a directory
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

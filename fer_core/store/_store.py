@@ -65,7 +65,7 @@ from fer_core.store._errors import (
     WrongPassphraseError,
     os_detail,
 )
-from fer_core.store._paths import others_can_write, resolve_data_dir
+from fer_core.store._paths import _fsync_dir, others_can_write, resolve_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 
 DATA_FILE = "unveil.db"
@@ -190,17 +190,30 @@ def _place_new(source: Path, target: Path) -> None:
     """Move the new file `source` to `target`, never replacing a file there (FileExistsError). link() makes the
     name appear whole or not at all; where the file system has no hard links (a store on a USB stick: link() raised
     PermissionError, and no store could be made there), the name is taken with O_EXCL, then the file renamed onto
-    it: a store made there concurrently is still never replaced."""
+    it: a store made there concurrently is still never replaced. Durable: the file's bytes reach the disk before
+    its name does, and the folder is synced after (a power cut then leaves the file whole or absent, never an
+    empty file under the name)."""
+    _fsync_file(source)
     try:
         os.link(source, target)
-        return
     except FileExistsError:
         raise
     except OSError as exc:
         if exc.errno not in _NO_HARD_LINKS:
             raise
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.replace(source, target)
+    _fsync_dir(target.parent)
+
+
+def _replace_file(source: str | os.PathLike[str], target: Path) -> None:
+    """os.replace(source, target), durable: `source` synced to the disk first, the folder after. Renamed unsynced,
+    a power cut soon after can leave `target` an empty file (ext4 gives a new file's bytes their place on the disk
+    only when it writes them out, seconds later) where the file it replaced was whole, and the rename itself is
+    only on the disk once its folder is synced."""
+    _fsync_file(source)
     os.replace(source, target)
+    _fsync_dir(target.parent)
 
 
 def _make_private_folders(path: Path) -> list[Path]:
@@ -223,6 +236,8 @@ def _make_private_folders(path: Path) -> list[Path]:
                     raise
                 continue  # made meanwhile by someone else: not ours to remove
             made.append(folder)
+        for folder in made:  # a new folder's name is on the disk once the folder holding it is synced
+            _fsync_dir(folder.parent)
     except BaseException:
         _remove_made_folders(made)
         raise
@@ -272,21 +287,12 @@ def _read_raw(path: Path) -> bytes:
     return b"".join(chunks)
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync_file(path: str | os.PathLike[str]) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform can fsync a directory
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _require_stored_id(value: str) -> None:
@@ -502,7 +508,6 @@ class FamilyStore:
                 except FileExistsError:  # a keys.db appeared meanwhile: it is not ours to replace
                     (data_dir / DATA_FILE).unlink()
                     raise LoneKeysFileError(data_dir) from None
-                _fsync_dir(data_dir)
             except StoreError:  # StoreExistsError is a FileExistsError: not a folder refused
                 raise
             except OSError as exc:  # the staging folder's files: made, but the disk has no room for them

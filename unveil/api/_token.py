@@ -82,8 +82,6 @@ def load_or_create(data_dir: str | os.PathLike[str]) -> tuple[str, bool]:
         try:
             with os.fdopen(descriptor, "w", encoding="ascii") as handle:
                 handle.write(token + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
             place_new_file(draft, path)
         except FileExistsError:
             return _read(path), False
