@@ -21,6 +21,7 @@ import errno
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_core import UnveilError
-from fer_core.store import AuditEntry, AuditVerification, FamilyStore
+from fer_core.store import AuditEntry, AuditVerification, FamilyStore, place_new_file
 from governance import audit_log, erasure
 
 NOT_JSON = "this is not a deletion receipt: it is not JSON ({detail})"
@@ -204,14 +205,21 @@ def ready(folder: str | os.PathLike[str]) -> Path:
 def save(erased: Iterable[erasure.ErasureReceipt], folder: str | os.PathLike[str]) -> list[Path]:
     """Write each receipt's JSON into `folder` as its own file (ErasureReceipt.file_name), readable by its owner only,
     never over a file there; a folder that is not there is made, 0700. A receipt holds an id, never a name, so the
-    files hold none either. The files written, in order; ReceiptSaveError at the first that cannot be."""
+    files hold none either. Each is written beside its name and placed there synced (place_new_file): a receipt said
+    to be written is on the disk, whole, even if the power is cut the moment after. The files written, in order;
+    ReceiptSaveError at the first that cannot be."""
     folder = ready(folder)
     written = []
     try:
         for receipt in erased:
             path = folder / receipt.file_name()
-            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
-                out.write(receipt.to_json() + "\n")
+            handle, draft = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)  # 0600
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    out.write(receipt.to_json() + "\n")
+                place_new_file(Path(draft), path)
+            finally:
+                Path(draft).unlink(missing_ok=True)  # renamed into place where there are no hard links
             written.append(path)
     except OSError as exc:
         raise ReceiptSaveError(NOT_SAVED.format(path=folder, reason=exc.strerror or exc)) from None
