@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fer_core.store import replace_file
+
 # Why a file cannot be continued (the detail of analyze.RESUME_REFUSED).
 NOT_JSON_LINE = "line {line} is not a JSON line of unveil analyze"
 OTHER_COLUMNS = "its columns are not those this run writes (another emotion model, or an older unveil)"
@@ -169,7 +171,7 @@ def replace(path: Path, earlier: Earlier, records: list[_Record]) -> None:
         with open(handle, "w", encoding="utf-8", newline="") as stream:
             earlier.write(stream, records)
         os.chmod(temporary, mode)
-        os.replace(temporary, target)
+        replace_file(temporary, target)  # synced first: a power cut leaves the records as they were or as rewritten
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

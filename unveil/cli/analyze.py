@@ -77,7 +77,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from fer_core.store import make_private_folders, owner_only
+from fer_core.store import make_private_folders, owner_only, replace_file
 from unveil.cli import _resume
 from unveil.cli._store_args import reports_errors
 from unveil.cli._terminal import UNENCODABLE, shown
@@ -744,7 +744,7 @@ def _save_annotated(rgb, faces: list, target: Path) -> None:
                 image.save(stream, format="PNG")  # _plan_copies named it .png
         with contextlib.suppress(FileNotFoundError):  # a copy that exists keeps its mode
             os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
-        os.replace(temporary, target)
+        replace_file(temporary, target)  # synced first: a power cut leaves no empty copy over a whole one
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
