@@ -95,5 +95,6 @@ def test_a_new_store_has_the_tables_the_release_that_wrote_store_version_3_reads
     with h.new_store(tmp_path / "data"):
         pass
     assert h.query(tmp_path / "data" / DATA_FILE, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
-    assert _layout(tmp_path / "data") == _layout(FIXTURES / "v3_5d085ac" / "data")
+    shutil.copytree(FIXTURES / "v3_5d085ac" / "data", tmp_path / "v3")  # SQLite leaves -shm files where it reads
+    assert _layout(tmp_path / "data") == _layout(tmp_path / "v3")
 
