@@ -288,7 +288,9 @@ def _read_raw(path: Path) -> bytes:
 
 
 def _fsync_file(path: str | os.PathLike[str]) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    # Windows flushes a file only through a handle open for writing (FlushFileBuffers; fsync of a read-only one is
+    # EBADF); POSIX syncs through any descriptor, so a file made read-only there is synced too.
+    fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
