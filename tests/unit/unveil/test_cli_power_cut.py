@@ -4,12 +4,18 @@ file's bytes out only seconds later), and its folder is synced after."""
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 
-from tests.support.durability import DiskCalls, needs_proc
+from governance import receipts
+from tests.support import privacy_harness as h
+from tests.support.durability import Call, DiskCalls, needs_proc
 from unveil.api import TOKEN_ENV, TOKEN_FILE, load_or_create
-from unveil.cli import _resume  # noqa: PLC2701 (the writer under test)
+from unveil.cli import (
+    _resume,  # noqa: PLC2701 (the writer under test)
+    main,
+)
 from unveil.cli.analyze import _save_annotated  # noqa: PLC2701 (the writer under test)
 
 pytestmark = needs_proc
@@ -44,3 +50,17 @@ def test_a_new_api_token_is_on_the_disk_when_the_server_is_given_it(tmp_path, mo
     token, made = load_or_create(tmp_path / "data")
     assert made and disk.placed_durably(tmp_path / "data" / TOKEN_FILE) == []
     assert load_or_create(tmp_path / "data") == (token, False)
+
+
+def test_a_purge_receipt_printed_into_a_file_is_synced_before_purge_returns(tmp_path, monkeypatch):
+    # `unveil family purge NAME > receipt.json` (README): the erasure was committed synced, the receipt it printed
+    # into the file was not, so a power cut right after could leave the person erased an empty receipt.
+    data_dir = h.cli_store(tmp_path / "data", monkeypatch, "Ann")
+    path = tmp_path / "ann-receipt.json"
+    with open(path, "w", encoding="utf-8") as out:
+        monkeypatch.setattr(sys, "stdout", out)
+        disk = DiskCalls(monkeypatch)
+        code = main(["family", "purge", "Ann", "--yes", "--data-dir", str(data_dir)])
+        monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+    assert code == 0 and Call("fsync", path.resolve()) in disk.calls
+    assert receipts.read(path.read_text(encoding="utf-8")).reason == "request"
