@@ -17,6 +17,7 @@ BACKGROUNDS = ("#ffffff", "#0e1117")
 # and the dash patterns and point shapes keep the lines apart.
 TIMELINE_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#ff1f5b", "#117733", "#999933"]
 
+
 def timeline(classes: Sequence[str], end_s: float, description: str) -> dict:
     """A face's emotions over time, one line per class (the page's rows hold `time_s` and a column per class), on
     a fixed 0-100% axis; every face's chart shares one time axis, from the video's start to `end_s`, so charts line

@@ -77,7 +77,6 @@ def test_the_annotated_photo_is_said_in_words_face_by_face():
         "Probability of each emotion for face 2: happy 20%, sad 80%.")
 
 
-
 def test_a_face_s_emotion_timeline_is_said_in_words():
     """The Video page's chart of a face's emotions over time was an SVG of coloured lines with no words: a screen
     reader announced a graphic and nothing of what it showed. It says when the face was seen and what was read."""
@@ -92,7 +91,7 @@ def test_a_face_s_emotion_timeline_is_said_in_words():
 def test_the_video_timeline_s_lines_show_on_the_page_and_are_told_apart_without_colour():
     """Streamlit's palette drew two of the shipped model's four emotions in #83c9ff and #ffabab, 1.8:1 on the white
     page (WCAG 1.4.11 asks 3:1 of a graphic), and the lines differed by colour alone. A line must show in the dark
-theme as well."""
+    theme as well."""
     classes = ["happy", "neutral", "sad", "surprise"]
     encoding = charts.timeline(classes, 3.0, "said")["encoding"]
     colours = encoding["color"]["scale"]["range"]
@@ -101,6 +100,7 @@ theme as well."""
     assert all(render.contrast_ratio(colour, page) >= 3 for colour in colours for page in charts.BACKGROUNDS), colours
     for cue in ("strokeDash", "shape"):
         assert (encoding[cue]["field"], encoding[cue]["sort"]) == ("emotion", classes)
+
 
 def test_a_photo_to_pick_a_face_from_says_where_each_number_is():
     said = alt_text.faces_to_pick("three.jpg", [(0, 0, 50, 50), (280, 0, 50, 50), (520, 0, 60, 60)], 600)
