@@ -14,6 +14,7 @@ import functools
 import getpass
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -149,6 +150,17 @@ def member_to_erase(store: FamilyStore, who: str) -> tuple[str, str]:
         return person_id, store.person(person_id).name
     except (TamperedDataError, KeyDestroyedError):
         return person_id, UNREADABLE_MEMBER.format(person_id=person_id)
+
+
+def print_receipt(text: str) -> None:
+    """Print a deletion receipt's JSON, synced to the disk when stdout is a file (`unveil family purge NAME >
+    receipt.json`): the erasure is on the disk when the command returns, and a power cut right after left its receipt
+    an empty file."""
+    print(text)
+    sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError):  # no descriptor (stdout replaced in-process)
+        if stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode):  # a terminal or a pipe holds nothing to sync
+            os.fsync(sys.stdout.fileno())
 
 
 def confirm(question: str, assume_yes: bool) -> bool:

@@ -15,6 +15,7 @@ from unveil.cli._store_args import (
     finish_before_stopping,
     member_to_erase,
     open_unlocked,
+    print_receipt,
     reports_errors,
 )
 from unveil.cli._terminal import padded
@@ -251,5 +252,5 @@ def _withdraw(args: argparse.Namespace) -> int:
             return 1
         finish_before_stopping()
         receipt = consent.withdraw(store, person_id)
-    print(receipt.to_json())
+    print_receipt(receipt.to_json())
     return 0

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import os
 import shlex
-import stat
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -43,6 +42,7 @@ from unveil.cli._store_args import (
     member_to_erase,
     open_locked,
     open_unlocked,
+    print_receipt,
     read_new_passphrase,
     reports_errors,
     unlock_secret,
@@ -489,20 +489,10 @@ def _purge(args: argparse.Namespace) -> int:
                 return 1
             finish_before_stopping()
             receipt = erasure.purge_person(store, person_id, reason="request")
-    _print_synced(receipt.to_json())
+    print_receipt(receipt.to_json())
     if not receipt.storage_scrubbed:
         print(erasure.SCRUB_PENDING_NOTE.format(seq=receipt.audit_seq), file=sys.stderr)
     return 0
-
-
-def _print_synced(text: str) -> None:
-    """Print `text`, synced to the disk when stdout is a file (`unveil family purge NAME > receipt.json`): the erasure
-    is on the disk when purge returns, and a power cut right after left its receipt an empty file."""
-    print(text)
-    sys.stdout.flush()
-    with contextlib.suppress(OSError, ValueError):  # no descriptor (stdout replaced in-process)
-        if stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode):  # a terminal or a pipe holds nothing to sync
-            os.fsync(sys.stdout.fileno())
 
 
 PASSWD_DONE = "passphrase changed"

@@ -7,6 +7,7 @@ import json
 import sys
 
 import numpy as np
+import pytest
 
 from governance import receipts
 from tests.support import privacy_harness as h
@@ -52,15 +53,19 @@ def test_a_new_api_token_is_on_the_disk_when_the_server_is_given_it(tmp_path, mo
     assert load_or_create(tmp_path / "data") == (token, False)
 
 
-def test_a_purge_receipt_printed_into_a_file_is_synced_before_purge_returns(tmp_path, monkeypatch):
-    # `unveil family purge NAME > receipt.json` (README): the erasure was committed synced, the receipt it printed
-    # into the file was not, so a power cut right after could leave the person erased an empty receipt.
+@pytest.mark.parametrize(("command", "reason"), [(["family", "purge"], "request"),
+                                                 (["consent", "withdraw"], "consent withdrawn")])
+def test_a_deletion_receipt_printed_into_a_file_is_synced_before_the_command_returns(tmp_path, monkeypatch, command,
+                                                                                       reason):
+    # `unveil family purge NAME > receipt.json` (README), and `unveil consent withdraw NAME > receipt.json`: the
+    # erasure was committed synced, the receipt it printed into the file was not, so a power cut right after could
+    # leave the person erased an empty receipt.
     data_dir = h.cli_store(tmp_path / "data", monkeypatch, "Ann")
     path = tmp_path / "ann-receipt.json"
     with open(path, "w", encoding="utf-8") as out:
         monkeypatch.setattr(sys, "stdout", out)
         disk = DiskCalls(monkeypatch)
-        code = main(["family", "purge", "Ann", "--yes", "--data-dir", str(data_dir)])
+        code = main([*command, "Ann", "--yes", "--data-dir", str(data_dir)])
         monkeypatch.setattr(sys, "stdout", sys.__stdout__)
     assert code == 0 and Call("fsync", path.resolve()) in disk.calls
-    assert receipts.read(path.read_text(encoding="utf-8")).reason == "request"
+    assert receipts.read(path.read_text(encoding="utf-8")).reason == reason
