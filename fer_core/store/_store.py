@@ -1203,16 +1203,23 @@ class FamilyStore:
 
     def _finish_chain_reset(self) -> None:
         # An erase-everything whose staged anchor was not moved in place (a full disk, a crash): moved now when the
-        # log holds the entry it names (the chain committed), else dropped; left for the next open if keys.db
-        # cannot be written.
-        staged = self._staged_next_anchor()
-        if staged is None:
+        # log holds the entry it names (the chain committed), else dropped; left for the next open if either file
+        # cannot be written. Decided under unveil.db's write lock: another session's erase-everything stages its
+        # anchor before it commits, and meanwhile the log does not hold that entry yet. An open in that moment took
+        # the anchor for a crash's leftover and dropped it, and once the erasure committed keys.db named an entry of
+        # the old chain: the log read as cut or rolled back (tampering) until that session wrote the new anchor,
+        # and for good if it died first.
+        if self._staged_next_anchor() is None:
             return
-        committed = _audit.verify(self._conn(), None, staged).ok
-        with contextlib.suppress(*_WRITE_REFUSED), self._keys_transaction() as keys:
-            if committed:
-                keys.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?)", (staged,))
-            keys.execute("DELETE FROM meta WHERE key = ?", (_NEXT_ANCHOR,))
+        with contextlib.suppress(*_WRITE_REFUSED), self.transaction():
+            staged = self._staged_next_anchor()
+            if staged is None:  # moved in place by the session that staged it
+                return
+            committed = _audit.verify(self._conn(), None, staged).ok
+            with self._keys_transaction() as keys:
+                if committed:
+                    keys.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?)", (staged,))
+                keys.execute("DELETE FROM meta WHERE key = ?", (_NEXT_ANCHOR,))
 
     def _key_census(self) -> tuple[set[str], set[str], set[str], set[str]]:
         """(orphans a pending note explains, orphans nothing explains, owners with rows but no key,

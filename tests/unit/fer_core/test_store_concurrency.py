@@ -70,3 +70,47 @@ def test_keys_db_held_by_another_program_is_a_busy_store_and_nothing_changes(tmp
         assert erasure.purge_person(store, ana).records["person"] == 1
         store.rotate_master_key(h.PASSPHRASE + " rotated", scrypt=h.FAST_SCRYPT)
         assert store.person_ids() == []
+
+
+def test_a_store_opened_while_another_session_erases_everything_leaves_its_new_anchor_alone(tmp_path):
+    """An erase-everything stages its new chain's anchor in keys.db, then commits unveil.db. A store opened in
+    between (`unveil family list` in a terminal while the app erased everything) took the staged anchor for a
+    crash's leftover, since the log did not yet hold the entry it names, and dropped it: once the erasure
+    committed, keys.db named an entry of the old chain, and until the erasing session wrote the new anchor (for
+    good if it died first, as here) the log read as cut or rolled back, which is tampering, and every sweep and
+    backup was refused as damage."""
+    h.new_store(tmp_path).close()  # no member: nothing of the erasure holds the write lock up at another open
+    staged, go = threading.Event(), threading.Event()
+    errors = []
+    eraser = h.open_store(tmp_path)
+    commit = eraser._commit
+
+    def commit_when_told(conn: sqlite3.Connection) -> None:
+        staged.set()
+        assert go.wait(60)
+        commit(conn)
+
+    eraser._commit = commit_when_told
+    eraser._after_commit = lambda: None  # the erasing process dies right after its commit
+
+    def erase() -> None:
+        try:
+            erasure.erase_everything(eraser)
+        except Exception as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=erase)
+    thread.start()
+    try:
+        assert staged.wait(60)
+        FamilyStore(tmp_path, busy_timeout=0.1).close()  # opened while the erasure is staged, not yet committed
+    finally:
+        go.set()
+        thread.join()
+    eraser.close()
+    assert errors == []
+    with h.open_store(tmp_path) as store:
+        assert store.verify_audit().ok
+        assert [entry.event for entry in store.audit_entries()] == ["erase_all"]
+        assert store.check() == []
+    assert h.query(tmp_path / KEYS_FILE, "SELECT value FROM meta WHERE key = 'audit_anchor_next'") == []
