@@ -55,7 +55,7 @@ TARGET_CLICK_S = 1.0
 
 # Every change of the app's script state, with the page's clock. Polled rather than observed: Streamlit
 # may draw its app element again, and an observer would stay on the old one.
-_OBSERVE = """() => {
+OBSERVE_RUNS = """() => {
   // Every change of the attribute, however short the run: a rerun served from caches can start and end
   // within a few milliseconds, between two polls. The observer watches the whole document, so a stApp
   // element replaced by a page change is still seen.
@@ -153,7 +153,7 @@ def measure(url: str, photo: Path, rounds: int, profile: Path) -> tuple[float, l
         try:
             page.goto(url)
             expect(page.get_by_text("Upload one or several photos")).to_be_visible()
-            page.evaluate(_OBSERVE)
+            page.evaluate(OBSERVE_RUNS)
             uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Photos")
             # Warm-up, not timed: the app loads its models once per start, at its first analysis.
             uploader.locator('input[type="file"]').set_input_files(str(PHOTO))
