@@ -77,6 +77,9 @@ EMOTION = "emotion"
 NAMED = "named"
 
 Box = tuple[float, float, float, float]  # x, y, w, h in frame pixels
+# A part of the frame whose faces are not people in the room (a photo on the wall, a TV, a mirror): x0, y0, x1, y1,
+# its corners as fractions of the frame's width and height from the top left, so one setting fits any resolution.
+Region = tuple[float, float, float, float]
 
 
 class Detection(Protocol):
@@ -231,6 +234,14 @@ def _contains(box: Box, x: float, y: float) -> bool:
     return box[0] <= x <= box[0] + box[2] and box[1] <= y <= box[1] + box[3]
 
 
+def is_region(region: Sequence[float]) -> bool:
+    """Whether `region` is a Region: four fractions with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1 (NaN is not)."""
+    if len(region) != 4:
+        return False
+    x0, y0, x1, y1 = region
+    return 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+
+
 def _scaled_box(box: tuple[float, float, float, float], scale: float) -> Box:
     x, y, w, h = box
     return x / scale, y / scale, w / scale, h / scale
@@ -260,6 +271,8 @@ class LiveTracker:
         scaled down to `detect_width`.
     emotion_model: an EmotionModel.
     identify: (RGB frame, landmarks) -> a gallery match (`identifier`); None when there is no gallery.
+    ignore: Regions of the frame whose faces are left out: a face whose box centre lies in one is not followed,
+        named, read or reported; one followed into it is lost there, as if it had walked out of view.
     """
 
     def __init__(
@@ -276,11 +289,16 @@ class LiveTracker:
         leave_after_s: float = DEFAULT_LEAVE_AFTER_S,
         identify_every_s: float = DEFAULT_IDENTIFY_EVERY_S,
         reverify_every_s: float = DEFAULT_REVERIFY_EVERY_S,
+        ignore: Sequence[Region] = (),
     ) -> None:
         if detect_every < 1 or emotion_every < 1 or detect_width < 24:
             raise ValueError("detect_every and emotion_every must be >= 1 and detect_width >= 24")
         if not (math.isfinite(leave_after_s) and leave_after_s >= 0):
             raise ValueError(f"leave_after_s must be >= 0, got {leave_after_s}")
+        for region in ignore:
+            if not is_region(region):
+                raise ValueError(f"an ignored region must be x0, y0, x1, y1 with 0 <= x0 < x1 <= 1 and "
+                                 f"0 <= y0 < y1 <= 1, got {region}")
         self._detect = detect
         self._emotion = emotion_model
         self._identify = identify
@@ -292,6 +310,7 @@ class LiveTracker:
         self.leave_after_s = leave_after_s
         self.identify_every_s = identify_every_s
         self.reverify_every_s = reverify_every_s
+        self.ignore = tuple(tuple(float(v) for v in region) for region in ignore)
         self.tracks: list[LiveTrack] = []
         self._numbers = 0
         self._index = -1
@@ -357,6 +376,10 @@ class LiveTracker:
                 lost = True
                 continue
             box, dx, dy, scale = moved
+            if self._ignored(box, grey.shape):
+                track.visible = False
+                lost = True
+                continue
             old_centre = np.array([track.box[0] + track.box[2] / 2, track.box[1] + track.box[3] / 2], np.float32)
             new_centre = old_centre + np.array([dx, dy], np.float32)
             track.landmarks = (new_centre + scale * (track.landmarks - old_centre)).astype(np.float32)
@@ -368,7 +391,14 @@ class LiveTracker:
         scale = min(1.0, self.detect_width / width)
         small = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)),
                                                     interpolation=cv2.INTER_AREA)
-        return [(_scaled_box(d.box, scale), np.asarray(d.landmarks, np.float32) / scale) for d in self._detect(small)]
+        found = [(_scaled_box(d.box, scale), np.asarray(d.landmarks, np.float32) / scale) for d in self._detect(small)]
+        return [(box, landmarks) for box, landmarks in found if not self._ignored(box, rgb.shape)]
+
+    def _ignored(self, box: Box, shape: tuple[int, ...]) -> bool:
+        """Whether the centre of `box` lies in one of the regions to ignore, in a frame of this shape."""
+        height, width = shape[:2]
+        cx, cy = (box[0] + box[2] / 2) / width, (box[1] + box[3] / 2) / height
+        return any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in self.ignore)
 
     def _match(self, rgb: np.ndarray, time_s: float, events: list[LiveEvent]) -> None:
         """Detect, then give each detection to the face it overlaps most (a visible face where flow

@@ -44,6 +44,10 @@ COUNT_BUSY_TIMEOUT_S = 1.0
 NO_OUTPUT = "unveil watch: nothing to output: give --jsonl FILE (or - for stdout) and/or --mqtt HOST[:PORT]"
 DETECT_EVERY_INVALID = "unveil watch: --detect-every must be at least 1, got {value}"
 LEAVE_AFTER_INVALID = "unveil watch: --leave-after must be a number of seconds >= 0, got {value}"
+IGNORE_INVALID = ("unveil watch: --ignore takes X0,Y0,X1,Y1, a part of the frame from its top-left corner, as fractions "
+                  "of its width and height (0 <= X0 < X1 <= 1, 0 <= Y0 < Y1 <= 1), got {value}")
+# Said at the start, so a mask left over from another camera's setup is seen in the log.
+IGNORING = "faces centred in {count} part(s) of the frame are ignored (--ignore)"
 MQTT_OPTION_ALONE = "unveil watch: {option} applies to --mqtt HOST[:PORT], which is not given"
 JSONL_FOLDER_MISSING = "unveil watch: cannot write --jsonl {path}: the folder {folder} does not exist"
 JSONL_CANNOT_WRITE = "unveil watch: cannot write --jsonl {path}: {detail}"
@@ -85,6 +89,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="run the face detector on one frame in N (default 5); faces are followed between")
     parser.add_argument("--leave-after", type=float, default=None, metavar="S",
                         help="a face unseen for longer than S seconds has left (default 3)")
+    parser.add_argument("--ignore", action="append", default=[], metavar="X0,Y0,X1,Y1",
+                        help="leave out faces whose centre lies in this part of the frame (a photo on the wall, a "
+                             "TV, a mirror): its corners as fractions of the width and height from the top left, "
+                             "e.g. 0,0,0.3,0.4; may be repeated")
     add_store_arguments(parser)
     add_scheduled_receipts_argument(parser)
     parser.set_defaults(handler=run)
@@ -105,9 +113,23 @@ def _refusal(args: argparse.Namespace) -> str | None:
         return DETECT_EVERY_INVALID.format(value=args.detect_every)
     if args.leave_after is not None and not (math.isfinite(args.leave_after) and args.leave_after >= 0):
         return LEAVE_AFTER_INVALID.format(value=args.leave_after)
+    for value in args.ignore:
+        if ignored_region(value) is None:
+            return IGNORE_INVALID.format(value=value)
     if args.jsonl and args.jsonl != "-" and not Path(args.jsonl).parent.is_dir():
         return JSONL_FOLDER_MISSING.format(path=args.jsonl, folder=Path(args.jsonl).parent)
     return None
+
+
+def ignored_region(value: str) -> tuple[float, float, float, float] | None:
+    """An --ignore value as a fer_core.live.Region, or None when it is not one."""
+    from fer_core.live import is_region
+
+    try:
+        x0, y0, x1, y1 = (float(part) for part in value.split(","))  # not four numbers: ValueError too
+    except ValueError:
+        return None
+    return (x0, y0, x1, y1) if is_region((x0, y0, x1, y1)) else None
 
 
 @reports_errors
@@ -195,10 +217,13 @@ def _tracker(args: argparse.Namespace, store: Any) -> tuple[Any, Any]:
     # One thread per network: the loop is sequential, and on 2 cores a second thread only competes
     # with the decoder and the optical flow.
     detector = FaceDetector(min_face_size=20, threads=1, neck_check=True)
+    ignore = [ignored_region(value) for value in args.ignore]  # each checked by _refusal
+    if ignore:
+        logging.getLogger("unveil.watch").info(IGNORING.format(count=len(ignore)))
     tracker = LiveTracker(
         detect=detector.detect, emotion_model=EmotionModel(threads=1), identify=household,
         detect_every=args.detect_every or DEFAULT_DETECT_EVERY,
-        leave_after_s=DEFAULT_LEAVE_AFTER_S if args.leave_after is None else args.leave_after,
+        leave_after_s=DEFAULT_LEAVE_AFTER_S if args.leave_after is None else args.leave_after, ignore=ignore,
     )
     return tracker, household
 
