@@ -29,13 +29,15 @@ HEADLINE_METRICS = {
     "identity": ("false_match_rate", "false_non_match_rate"),
 }
 
+# Text colours are 4.5:1 or more on white and on a flagged row (WCAG AA): a small group's row is grey, #666, not #888
+# (3.5:1).
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 tr.flagged td { background: #fdecea; }
-tr.small td { color: #888; }
+tr.small td { color: #666; }
 .flag { color: #c0392b; font-weight: bold; }
 .note { color: #555; font-size: 0.9em; }
 img { max-width: 100%; }

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
+from fer_core.render import contrast_ratio
 from governance.bias_audit import (
     AuditSettings,
     emotion_metrics,
@@ -119,6 +120,22 @@ def test_html_is_self_contained_with_plots(written):
     assert "<span class='flag'>cohort = b</span>" in page
     assert "shown but not compared (fewer than 30 faces): small" in page
 
+
+
+def _six_digits(colour: str) -> str:
+    return colour if len(colour) == 7 else "#" + "".join(2 * c for c in colour[1:])
+
+
+def test_every_text_colour_of_the_html_report_is_readable_with_low_vision(written):
+    """The rows of groups too small to compare were #888 on white, 3.5:1: under WCAG AA's 4.5:1 for text. Every text
+    colour of the report is checked on the page's white and on the flagged rows' background."""
+    style = written.html.read_text().split("<style>")[1].split("</style>")[0]
+    colours = {_six_digits(c) for c in re.findall(r"(?<![-\w])color:\s*(#[0-9a-f]{3,6})\b", style)}
+    backgrounds = {"#ffffff", *(_six_digits(c) for c in re.findall(r"background:\s*(#[0-9a-f]{3,6})\b", style))}
+    assert len(colours) >= 3 and len(backgrounds) >= 2, style
+    for text in colours:
+        for background in backgrounds:
+            assert contrast_ratio(text, background) >= 4.5, (text, background)
 
 def test_html_shows_the_json_numbers(audit, written):
     page = written.html.read_text()
