@@ -508,8 +508,13 @@ class FamilyStore:
                 try:
                     _place_new(staging / KEYS_FILE, data_dir / KEYS_FILE)
                 except FileExistsError:  # a keys.db appeared meanwhile: it is not ours to replace
-                    (data_dir / DATA_FILE).unlink()
-                    raise LoneKeysFileError(data_dir) from None
+                    # One that a session opening the store in the moment between made for it (another tab, a
+                    # terminal: FamilyStore completes a store whose creation stopped there) is this store's. Taken
+                    # for another's, this store was removed and the folder left with a lone keys.db, which every
+                    # later creation refused, telling a new household to restore unveil.db from a backup.
+                    if not cls._keys_file_of(data_dir / KEYS_FILE, store_id):
+                        (data_dir / DATA_FILE).unlink()
+                        raise LoneKeysFileError(data_dir) from None
             except StoreError:  # StoreExistsError is a FileExistsError: not a folder refused
                 raise
             except OSError as exc:  # the staging folder's files: made, but the disk has no room for them
@@ -545,9 +550,9 @@ class FamilyStore:
             keys.close()
 
     def _recreate_missing_keys(self, keys_path: Path) -> None:
-        # Only a creation interrupted between linking unveil.db and moving keys.db leaves no keys.db;
-        # such a store holds no personal data yet, so an empty keys.db completes it. With data, the
-        # keys are gone and the store must not pretend otherwise.
+        # Only a creation interrupted between linking unveil.db and moving keys.db leaves no keys.db (or one
+        # still under way, which places it a moment later); such a store holds no personal data yet, so an empty
+        # keys.db completes it. With data, the keys are gone and the store must not pretend otherwise.
         held = self._main.execute("SELECT (SELECT COUNT(*) FROM people) + (SELECT COUNT(*) FROM analyses)").fetchone()[0]
         if held:
             raise StoreCorruptError(self.data_dir, f"{KEYS_FILE} is missing, so every data key is gone")
@@ -555,7 +560,28 @@ class FamilyStore:
             anchor = _audit.sealed_head(self._main)
         except ValueError:  # a damaged head is not copied; verify_audit() reports it
             anchor = None
-        self._build_keys_db(keys_path, self._store_id, self._timeout, anchor)
+        # Built aside and placed whole, never over a keys.db: the creation, or another session opening the store
+        # now, may place one meanwhile, which is then used (its store id is checked next). Built in place, a
+        # session opening the store meanwhile read a keys.db without its tables yet and called the store damaged.
+        staging = Path(tempfile.mkdtemp(prefix=".unveil-new-", dir=self.data_dir))
+        try:
+            self._build_keys_db(staging / KEYS_FILE, self._store_id, self._timeout, anchor)
+            with contextlib.suppress(FileExistsError):
+                _place_new(staging / KEYS_FILE, keys_path)
+        finally:
+            for leftover in staging.iterdir():
+                leftover.unlink()
+            staging.rmdir()
+
+    @staticmethod
+    def _keys_file_of(path: Path, store_id: str) -> bool:
+        """Whether the keys.db at `path` is the one of the store `store_id` names."""
+        try:
+            with contextlib.closing(sqlite3.connect(str(path), isolation_level=None)) as conn:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None and row[0] == store_id
 
     def now(self) -> float:
         """The store's clock (POSIX seconds): what it stamps rows and audit entries with."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
-from fer_core.store import KEYS_FILE, FamilyStore, StoreBusyError
+from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, StoreBusyError
+from fer_core.store import _store as store_module  # noqa: PLC2701 (the other session planted inside the store)
 from governance import erasure
 from tests.support import privacy_harness as h
 
@@ -114,3 +116,50 @@ def test_a_store_opened_while_another_session_erases_everything_leaves_its_new_a
         assert [entry.event for entry in store.audit_entries()] == ["erase_all"]
         assert store.check() == []
     assert h.query(tmp_path / KEYS_FILE, "SELECT value FROM meta WHERE key = 'audit_anchor_next'") == []
+
+
+def test_a_store_opened_while_it_is_being_created_is_made_whole_once(tmp_path, monkeypatch):
+    """FamilyStore.create places unveil.db, then keys.db. A session opening the store in between (a second tab of
+    the app, a terminal) completes it with a keys.db of its own, as after a creation that stopped there; the
+    creation then found a keys.db in its way, removed its unveil.db and raised LoneKeysFileError, and the folder
+    was left with that lone keys.db: every later creation refused it, telling a new household to restore unveil.db
+    from a backup."""
+    place = store_module._place_new
+
+    def opened_between(source: Path, target: Path) -> None:
+        place(source, target)
+        if target.name == DATA_FILE:
+            FamilyStore(target.parent).close()
+
+    monkeypatch.setattr(store_module, "_place_new", opened_between)
+    with h.new_store(tmp_path) as store:
+        monkeypatch.undo()
+        ana = h.enrol(store, "Ana Lima")
+        assert store.check() == [] and store.verify_audit().ok
+    assert sorted(path.name for path in tmp_path.iterdir()) == [KEYS_FILE, DATA_FILE]
+    with h.open_store(tmp_path) as store:
+        assert store.person_ids() == [ana] and store.check() == [] and store.verify_audit().ok
+
+
+def test_two_sessions_completing_a_store_without_keys_db_at_once_both_open_it(tmp_path, monkeypatch):
+    """A store whose creation stopped between its two files (unveil.db, no keys.db) is completed by the first
+    session that opens it. keys.db was built in place: a second session opening the store meanwhile read a keys.db
+    without its tables yet and called the store damaged ("cannot be read ...; restore it from a backup")."""
+    h.new_store(tmp_path).close()
+    for path in tmp_path.glob(f"{KEYS_FILE}*"):
+        path.unlink()
+    new_db_file = store_module._new_db_file
+    opened_meanwhile = []
+
+    def another_session_opens(path: Path) -> None:
+        new_db_file(path)
+        if path.name == KEYS_FILE and not opened_meanwhile:
+            opened_meanwhile.append(True)
+            FamilyStore(tmp_path).close()
+
+    monkeypatch.setattr(store_module, "_new_db_file", another_session_opens)
+    FamilyStore(tmp_path).close()
+    monkeypatch.undo()
+    assert opened_meanwhile == [True]
+    with h.open_store(tmp_path) as store:
+        assert store.check() == [] and store.verify_audit().ok
