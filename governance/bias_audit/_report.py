@@ -9,7 +9,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -201,16 +201,10 @@ def _column_section(audit: BiasAudit, column: ColumnResult, metrics: tuple[str, 
         parts.append("<details><summary>Differences and ratios between groups (all metrics)</summary>")
         parts.append(_table(("metric", "difference (max - min)", "ratio (min / max)"), rows))
         parts.append("</details>")
-    parts.append(_img(metric_bars(column, metrics, title=f"{', '.join(metrics)} by {column.column}"),
-                      f"{column.column} bars"))
+    for charted, title in _bar_charts(audit, column, metrics):
+        parts.append(_img(metric_bars(column, charted, title=title), _bars_said(column, charted, title)))
     if audit.kind == "emotion":
         classes_ = audit.context["classes"]
-        parts.append(_img(metric_bars(column, [f"predicted_rate[{c}]" for c in classes_],
-                                      title=f"rate each emotion is predicted, by {column.column}"),
-                          f"{column.column} predicted rates"))
-        parts.append(_img(metric_bars(column, [f"recall[{c}]" for c in classes_],
-                                      title=f"recall of each emotion, by {column.column}"),
-                          f"{column.column} recalls"))
         parts.append(_img(confusion_grid(column, classes_), f"{column.column} confusion matrices"))
     return "\n".join(parts)
 
@@ -250,6 +244,25 @@ def _interval(estimate: Estimate) -> str:
     if not (math.isfinite(estimate.low) and math.isfinite(estimate.high)):
         return f"{estimate.value:.3f}"
     return f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]"
+
+
+def _bar_charts(audit: BiasAudit, column: ColumnResult, metrics: tuple[str, ...]) -> list[tuple[list[str], str]]:
+    """The bar charts of a column: (metrics charted, title)."""
+    charts = [(list(metrics), f"{', '.join(metrics)} by {column.column}")]
+    if audit.kind == "emotion":
+        classes = audit.context["classes"]
+        charts += [([f"predicted_rate[{c}]" for c in classes], f"rate each emotion is predicted, by {column.column}"),
+                   ([f"recall[{c}]" for c in classes], f"recall of each emotion, by {column.column}")]
+    return charts
+
+
+def _bars_said(column: ColumnResult, metrics: Sequence[str], title: str) -> str:
+    """A bar chart in words, its text alternative: every bar's value and interval, group by group. Its name alone
+    ("cohort bars") told a screen reader nothing of the predicted rates and recalls, which no table repeats."""
+    groups = "; ".join(f"{group.name} (n={group.size}{'' if group.eligible else ', too small to compare'}): "
+                       + ", ".join(f"{metric} {_interval(group.metrics[metric])}" for metric in metrics)
+                       for group in column.groups)
+    return f"Bar chart, {title}. {groups}."
 
 
 def _img(png_base64: str, alt: str) -> str:

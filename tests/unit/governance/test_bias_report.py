@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import json
 import os
@@ -142,6 +143,21 @@ def test_html_shows_the_json_numbers(audit, written):
     accuracy = audit.overall.overall["accuracy"]
     assert f"{accuracy.value:.3f} [{accuracy.low:.3f}, {accuracy.high:.3f}]" in page
 
+
+
+def test_each_bar_chart_is_said_in_words_with_every_bar_s_value(audit, written):
+    """A screen reader heard "cohort predicted rates" for the chart of how often each emotion is predicted in each
+    group, figures no table of the report repeats. Each chart's text alternative now gives every bar's value."""
+    alts = [html.unescape(alt) for alt in re.findall(r"<img alt='([^']*)'", written.html.read_text())]
+    (rates,) = [alt for alt in alts if alt.startswith("Bar chart, rate each emotion is predicted, by cohort.")]
+    (column,) = [c for c in audit.columns if c.column == "cohort"]
+    for group in column.groups:
+        for emotion in CLASSES:
+            estimate = group.metrics[f"predicted_rate[{emotion}]"]
+            assert f"predicted_rate[{emotion}] {estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]" in rates
+    assert "small (n=12, too small to compare): " in rates
+    charted = [c for c in audit.columns if len(c.groups) >= 2]  # a column of one group has no chart
+    assert sum(alt.startswith("Bar chart, recall of each emotion, by ") for alt in alts) == len(charted) >= 2
 
 def test_the_report_is_readable_by_its_owner_only_whatever_the_umask(audit, tmp_path):
     # Its rows give each photo's path, emotion and skin tone band; under umask 002 they were 0664 in a 0775 folder.
