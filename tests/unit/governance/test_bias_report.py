@@ -122,7 +122,6 @@ def test_html_is_self_contained_with_plots(written):
     assert "shown but not compared (fewer than 30 faces): small" in page
 
 
-
 def _six_digits(colour: str) -> str:
     return colour if len(colour) == 7 else "#" + "".join(2 * c for c in colour[1:])
 
@@ -138,11 +137,11 @@ def test_every_text_colour_of_the_html_report_is_readable_with_low_vision(writte
         for background in backgrounds:
             assert contrast_ratio(text, background) >= 4.5, (text, background)
 
+
 def test_html_shows_the_json_numbers(audit, written):
     page = written.html.read_text()
     accuracy = audit.overall.overall["accuracy"]
     assert f"{accuracy.value:.3f} [{accuracy.low:.3f}, {accuracy.high:.3f}]" in page
-
 
 
 def test_each_bar_chart_is_said_in_words_with_every_bar_s_value(audit, written):
@@ -158,6 +157,7 @@ def test_each_bar_chart_is_said_in_words_with_every_bar_s_value(audit, written):
     assert "small (n=12, too small to compare): " in rates
     charted = [c for c in audit.columns if len(c.groups) >= 2]  # a column of one group has no chart
     assert sum(alt.startswith("Bar chart, recall of each emotion, by ") for alt in alts) == len(charted) >= 2
+
 
 def test_the_report_is_readable_by_its_owner_only_whatever_the_umask(audit, tmp_path):
     # Its rows give each photo's path, emotion and skin tone band; under umask 002 they were 0664 in a 0775 folder.
