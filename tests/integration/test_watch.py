@@ -2,7 +2,6 @@
 made of LFW photos, with the real models, a real encrypted store and a real MQTT broker."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -27,6 +26,7 @@ from fer_core.live import APPEAR, EMOTION, LEAVE, EmotionSmoother, LiveTracker
 from fer_core.model_files import identity_model_name
 from fer_core.video import box_iou
 from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_path
+from tests.support.mqtt_broker import MqttBroker
 from tests.support.paths import REPO
 from tests.support.watch_video import Walker, room_video
 from unveil.watch import source as watch_source
@@ -513,48 +513,10 @@ def test_a_certificate_authority_that_cannot_be_read_stops_the_command_before_th
 # ----------------------------------------------------------------------------- MQTT / Home Assistant
 
 
-class _Broker:
-    """A real MQTT broker (amqtt) on a free localhost port, run by an event loop in its own thread. stop()
-    and start() again on the same port stand for a broker restarted without persistence (it forgets
-    every retained message)."""
-
-    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self._tls = {} if tls is None else {"ssl": True, "certfile": str(tls[0]), "keyfile": str(tls[1])}
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self._broker = None
-
-    def start(self) -> None:
-        from amqtt.broker import Broker
-
-        async def start():
-            self._broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}",
-                                                             **self._tls}},
-                                   "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                                               {"allow_anonymous": True}}})
-            await self._broker.start()
-
-        asyncio.run_coroutine_threadsafe(start(), self._loop).result(30)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(30)
-        self._broker = None
-
-    def close(self) -> None:
-        if self._broker is not None:
-            self.stop()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-
 @pytest.fixture()
 def mqtt_broker():
-    """A running _Broker."""
-    running = _Broker()
+    """A running MqttBroker."""
+    running = MqttBroker()
     running.start()
     yield running
     running.close()
@@ -658,7 +620,7 @@ def test_over_tls_the_sink_trusts_the_household_ca_and_says_why_it_cannot_connec
     from unveil.watch.mqtt import HomeAssistantSink, member_key, tls_context
 
     ca, certificate, key = _certificates(tmp_path)
-    tls_broker = _Broker(tls=(certificate, key))
+    tls_broker = MqttBroker(tls=(certificate, key))
     tls_broker.start()
     try:
         with caplog.at_level(logging.WARNING, logger="unveil.watch"):
