@@ -3,6 +3,7 @@
     unveil watch --source 0 --jsonl -                          # camera 0, a JSON line per frame with a face
     unveil watch --source rtsp://cam.local/stream --mqtt homeassistant.local
     unveil watch --source hallway.mp4 --jsonl faces.jsonl      # a file: as fast as it goes, then exit
+    unveil watch --source 0 --jsonl - --ignore 0,0,0.3,0.4     # faces in the top-left part (a photo on the wall) left out
     UNVEIL_WATCH_SOURCE='rtsp://user:pw@cam/' unveil watch --mqtt hass.local   # a password kept out of `ps`
 
 Faces are followed on every frame (detection on some frames, optical flow between), with a smoothed
