@@ -1124,9 +1124,11 @@ class FamilyStore:
             raise
 
     def _after_commit(self) -> None:
-        # Bookkeeping in keys.db once unveil.db committed. If it fails (a full disk), the pending notes
-        # stay and the next open finishes it; scrub() reports the key still on disk meanwhile.
-        with contextlib.suppress(sqlite3.OperationalError):
+        # Bookkeeping in keys.db once unveil.db committed. If it fails (a full disk, keys.db's write lock held by
+        # another session past the busy timeout), the pending notes stay and the next open finishes it; scrub()
+        # reports the key still on disk meanwhile. Never raised: the change is made, and StoreBusyError from here
+        # told the caller "nothing was changed" of an erasure that was made, whose receipt was then never given.
+        with contextlib.suppress(*_WRITE_REFUSED):
             self._delete_keys(self._shred_after_commit)
             self._clear_pending(self._new_owners)
             if self._sealed_appended:
@@ -1135,6 +1137,8 @@ class FamilyStore:
                     self._keys_conn().execute("DELETE FROM meta WHERE key = ?", (_NEXT_ANCHOR,))
             elif self._chain_reset:
                 self._keys_conn().execute("DELETE FROM meta WHERE key = 'audit_anchor'")
+        for owner in self._shred_after_commit:  # erased: not kept in memory until keys.db can be written
+            _crypto.wipe(self._data_keys.pop(owner, None))
 
     @contextlib.contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -1195,13 +1199,19 @@ class FamilyStore:
             self._keys_conn().executemany("DELETE FROM pending WHERE owner = ?", [(o,) for o in owners])
 
     def _write_anchor(self) -> None:
-        try:
-            head = _audit.sealed_head(self._conn())
-        except ValueError:  # a damaged head is not copied; verify_audit() reports it
-            return
-        if head is not None:
-            self._keys_conn().execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?)",
-                                      (json.dumps(head, sort_keys=True),))
+        # The head is read and written in one keys.db write transaction. After a commit this runs without
+        # unveil.db's lock, but an erase-everything or a rotation in another session writes keys.db (its staged
+        # anchor) before it commits, so neither commits between this read and this write. Read before taking
+        # keys.db, a head of the old chain (or sealed under the old key) was written over that session's new
+        # anchor, and the log read as rolled back (or its anchor as forged) until the next entry.
+        with self._keys_transaction() as keys:
+            try:
+                head = _audit.sealed_head(self._conn())
+            except ValueError:  # a damaged head is not copied; verify_audit() reports it
+                return
+            if head is not None:
+                keys.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_anchor', ?)",
+                             (json.dumps(head, sort_keys=True),))
 
     def _audit_anchor(self) -> str | None:
         row = self._keys_conn().execute("SELECT value FROM meta WHERE key = 'audit_anchor'").fetchone()

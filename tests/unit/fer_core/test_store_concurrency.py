@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, StoreBusyError
+from fer_core.store import _audit as audit_module  # noqa: PLC2701 (the other session planted inside the store)
 from fer_core.store import _store as store_module  # noqa: PLC2701 (the other session planted inside the store)
 from governance import erasure
 from tests.support import privacy_harness as h
@@ -163,3 +164,74 @@ def test_two_sessions_completing_a_store_without_keys_db_at_once_both_open_it(tm
     assert opened_meanwhile == [True]
     with h.open_store(tmp_path) as store:
         assert store.check() == [] and store.verify_audit().ok
+
+
+def test_an_erasure_committed_while_keys_db_is_busy_gives_its_receipt(tmp_path):
+    """After unveil.db commits an erasure, the erased member's key is deleted from keys.db. With keys.db's write
+    lock held past the busy timeout by another session meanwhile (its scrub's checkpoint waits for readers with
+    it), that deletion raised StoreBusyError, "nothing was changed", from an erasure that was made: `unveil family
+    purge` gave no receipt, and the member could not be erased again to get one. The key goes at the next open."""
+    with h.new_store(tmp_path) as store:
+        ana = h.enrol(store, "Ana Lima")
+    holder = sqlite3.connect(tmp_path / KEYS_FILE, isolation_level=None)
+    store = FamilyStore(tmp_path, busy_timeout=0.1)
+    store.unlock(h.PASSPHRASE)
+    commit = store._commit
+
+    def commit_then_keys_busy(conn: sqlite3.Connection) -> None:
+        commit(conn)
+        holder.execute("BEGIN IMMEDIATE")
+
+    store._commit = commit_then_keys_busy
+    try:
+        receipt = erasure.purge_person(store, ana)
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+        store.close()
+    assert receipt.records["person"] == 1 and not receipt.storage_scrubbed
+    with h.open_store(tmp_path) as store:  # the key is collected now
+        assert store.person_ids() == [] and store.check() == [] and store.verify_audit().ok
+        assert erasure.receipt_is_logged(store, receipt)
+    assert h.query(tmp_path / KEYS_FILE, "SELECT owner FROM data_keys WHERE owner = ?", (ana,)) == []
+
+
+def test_an_anchor_written_as_another_session_erases_everything_is_never_of_the_old_chain(tmp_path, monkeypatch):
+    """After each entry its session copies the log's sealed head into keys.db (the anchor), after unveil.db's lock
+    is released. The head was read, then written: another session erasing everything in between wrote its new
+    chain's anchor, which the old chain's head read before then replaced. keys.db named an entry the log no longer
+    held, and until the next entry the log read as cut or rolled back: tampering (a rotation in between, the same
+    with the old key's seal: "forged")."""
+    with h.new_store(tmp_path) as store:
+        h.enrol(store, "Ana Lima")
+    writer, eraser = h.open_store(tmp_path), h.open_store(tmp_path, busy_timeout=0.2)
+    sealed_head = audit_module.sealed_head
+    outcome = []
+
+    def erase() -> None:
+        try:
+            outcome.append(erasure.erase_everything(eraser).records["people"])
+        except StoreBusyError:
+            outcome.append("busy")
+
+    def erased_meanwhile(conn: sqlite3.Connection):
+        head = sealed_head(conn)
+        if threading.current_thread() is threading.main_thread() and not outcome:
+            thread = threading.Thread(target=erase)
+            thread.start()
+            thread.join()
+        return head
+
+    monkeypatch.setattr(audit_module, "sealed_head", erased_meanwhile)
+    try:
+        writer.append_audit("retention_change", details={"kind": "analyses", "days": 7})
+    finally:
+        monkeypatch.undo()
+        writer.close()
+        eraser.close()
+    assert outcome in ([1], ["busy"])
+    with h.open_store(tmp_path) as store:
+        assert store.verify_audit().ok and store.check() == []
+        assert [entry.event for entry in store.audit_entries()][-1] == ("erase_all" if outcome == [1] else
+                                                                         "retention_change")
