@@ -96,6 +96,7 @@ _DAMAGE_WORDS = ("malformed", "no such", "corrupt", "mismatch")  # OperationalEr
 _SCRUB_PENDING = "scrub_pending"  # meta key: an erasure committed whose old bytes may still be on disk
 _RETENTION_SEAL = "retention_seal"  # meta key: MAC of the retention settings
 _UNLOCK_TRIES = 3  # unlocks made again when another session rotates the master key meanwhile
+_CHECK_TRIES = 3  # checks made again when another session commits meanwhile (FamilyStore._found_on_a_still_store)
 _REWRAP_ANCHOR = "rewrap_anchor"  # keys.db meta key: the audit anchor sealed under a rotation's new key
 _NEXT_ANCHOR = "audit_anchor_next"  # keys.db meta key: the new chain's anchor of an erase-everything, until in place
 
@@ -1261,14 +1262,27 @@ class FamilyStore:
         """(orphans a pending note explains, orphans nothing explains, owners with rows but no key,
         pending notes that are stale) from one look at both files."""
         # Ids that are not text (NULL in a damaged row) name no key; the rows holding them fail elsewhere.
-        owners = {row[0] for row in self._keys_conn().execute("SELECT owner FROM data_keys") if isinstance(row[0], str)}
+        # keys.db is read in one moment, before unveil.db. Another session's bookkeeping after its commit runs
+        # without unveil.db's lock (a destroyed key goes with its note, after the rows), so read in between, a key
+        # read before its deletion lost its note read after it, and a store being checked under the lock (the
+        # retention sweep) was called damaged: a key that nothing uses and no note explains.
+        with self._lock:  # keys.db's connection is this session's: no other thread's transaction on it meanwhile
+            keys = self._keys_conn()
+            own_read = not keys.in_transaction
+            if own_read:
+                keys.execute("BEGIN")
+            try:
+                owners = {row[0] for row in keys.execute("SELECT owner FROM data_keys") if isinstance(row[0], str)}
+                pending = set()
+                if self._keys_table_exists("pending"):
+                    pending = {row[0] for row in keys.execute("SELECT owner FROM pending") if isinstance(row[0], str)}
+            finally:
+                if own_read:
+                    keys.execute("COMMIT")
         used = {row[0] for row in self._conn().execute(
             "SELECT id FROM people UNION SELECT key_owner FROM analyses "
             f"UNION SELECT {self._thumbnail_owner_column(self._conn())} FROM thumbnails "
             "UNION SELECT value FROM meta WHERE key = 'household_key'") if isinstance(row[0], str)}
-        pending = set()
-        if self._keys_table_exists("pending"):
-            pending = {row[0] for row in self._keys_conn().execute("SELECT owner FROM pending") if isinstance(row[0], str)}
         orphans = owners - used
         return orphans & pending, orphans - pending, used - owners, pending - orphans
 
@@ -2287,7 +2301,7 @@ class FamilyStore:
         """What SQLite's integrity_check (tables against their indexes, page structure), its foreign
         key check, and the cross-checks between the two files find (keys that nothing uses and no
         pending note explains, rows whose key is missing); empty when all is well. Works while locked."""
-        return [item.message for item in self._integrity_damage()]
+        return [item.message for item in self._found_on_a_still_store(self._integrity_damage)]
 
     @_damage_is_typed
     def require_intact(self) -> None:
@@ -2365,7 +2379,20 @@ class FamilyStore:
     def check(self) -> list[Damage]:
         """Authenticate every sealed value in the store, check every person's rows against their
         manifest, and run integrity_problems(); list what fails (none when intact)."""
-        return self._damage()
+        return self._found_on_a_still_store(self._damage)
+
+    def _found_on_a_still_store(self, find: Callable[[], list[Damage]]) -> list[Damage]:
+        """find()'s damage, looked for again while it finds some and another session committed to unveil.db
+        meanwhile (_CHECK_TRIES looks at most). Outside the write lock its reads of unveil.db (a read snapshot) and
+        of keys.db (each key as it is read) are not one moment: rows of a kept result that another session then
+        deleted, its key destroyed after the commit, were read with no key to open them, and `unveil family check`
+        said that the store was damaged and to restore it from a backup. Damage is found again on a still store."""
+        for _ in range(_CHECK_TRIES):
+            before = self._conn().execute("PRAGMA data_version").fetchone()[0]
+            found = find()
+            if not found or self._conn().execute("PRAGMA data_version").fetchone()[0] == before:
+                break
+        return found
 
     def _damage(self, *, main_checked: bool = False) -> list[Damage]:
         """check()'s findings; `main_checked`: see _integrity_damage."""
