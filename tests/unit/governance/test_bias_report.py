@@ -172,6 +172,16 @@ def test_the_report_is_readable_by_its_owner_only_whatever_the_umask(audit, tmp_
         "0o700", "0o700"]
 
 
+def test_a_report_written_again_keeps_the_mode_its_owner_gave_each_file(audit, tmp_path):
+    # Written again, each file is a new one put over the old (a power cut leaves one report whole): a file made
+    # readable by the owner's group keeps that, as it did when it was opened "w" in place.
+    paths = write_report(audit, tmp_path / "reports")
+    paths.html.chmod(0o640)
+    paths = write_report(audit, tmp_path / "reports")
+    assert [oct(path.stat().st_mode & 0o777) for path in (paths.html, paths.json, paths.rows)] == [
+        "0o640", "0o600", "0o600"]
+
+
 def test_identity_report_has_error_rates_per_group(tmp_path):
     trials = pd.DataFrame({
         "genuine": [True] * 40 + [False] * 40 + [True] * 40 + [False] * 40,
