@@ -7,9 +7,7 @@ named it 'data', which did not say which. Absolute, the app's sidebar and every 
 from __future__ import annotations
 
 import contextlib
-import grp
 import os
-import pwd
 import shlex
 import stat
 from dataclasses import dataclass
@@ -88,6 +86,9 @@ def _private_group(gid: int) -> bool:
     ~/.local/share included) is group-writable, and by no one else: refusing those would refuse the first store of
     most of their users (Debian's OpenSSH, patch user-group-modes, accepts such a ~/.ssh for the same reason). A
     group that cannot be looked up counts as shared."""
+    import grp  # POSIX-only modules, imported here so that fer_core.store imports on Windows (called on POSIX only)
+    import pwd
+
     try:
         group = grp.getgrgid(gid)
         me = pwd.getpwuid(os.geteuid())
