@@ -1,7 +1,7 @@
 """Poor faces and family names: small, blurred, dim, half-hidden faces end to end through FaceAnalyzer.
 
     python benchmarks/bench_identity_degraded.py [--faces-dir DIR] [--json PATH] [--draws 2000]
-        [--emotion-data DIR] [--only identity|emotion]
+        [--emotion-data DIR] [--only identity|emotion] [--condition NAME ...]
 
 Protocol: ../shared/data/faces (LFW, 16 people x 8 photos + 50 strangers; test fixtures only). Each person
 is enrolled as the product enrols them (governance.enrolment: the analyzer's detector, the labelled centre
@@ -26,6 +26,10 @@ Conditions (LFW faces are 105-164 px boxes in 250x250 photos):
 - covered: a grey block over the lower half of the face box (a hand, a mask), over its left half (another
   head in front), over the eyes; cropped: the photo cut at the face's vertical middle.
 - two together: a 40 or 60 px face that is also dim, or also motion-blurred.
+- night (benchmarks/night_frames.py, approximations): grey, infrared-like, dusk; a 60 px infrared-like face.
+  The household is enrolled from the colour photos, as it is by day.
+--condition NAME (repeatable) runs only these conditions and the original; the quality-rule table then covers
+only them.
 Each face found keeps its detected box height, detector score and the sharpness (variance of the
 Laplacian) of the identity model's aligned crop (--json), for judging a quality rule.
 
@@ -44,11 +48,12 @@ from pathlib import Path
 
 import numpy as np
 from emotion_real_photos_data import DEFAULT_DATA
+from night_frames import dusk, grey, infrared_like
 from PIL import Image
 from scipy import ndimage
 
 from fer_core.analyzer import FaceAnalyzer, identify
-from fer_core.identity import Gallery
+from fer_core.identity import Gallery, pairwise_distances
 from fer_core.training.identity_devset import FACES_DIR, FacePhoto, centre_face, load_manifest, read_rgb
 from governance.enrolment import aligned_faces, pick_faces, read_photo
 
@@ -160,6 +165,11 @@ CONDITIONS: dict[str, Degrade] = {
     "face 40 px, dim: gamma 3 + noise": then(rescaled(40), dim(3.0)),
     "face 40 px, motion blur 5 px": then(rescaled(40), motion(5)),
     "face 60 px, dim: gamma 3 + noise": then(rescaled(60), dim(3.0)),
+    "night: grey": lambda probe, rng: (grey(probe.rgb), probe.box),
+    "night: infrared-like": lambda probe, rng: (infrared_like(probe.rgb, probe.box, rng), probe.box),
+    "night: dusk, grey, gamma 3 + noise": lambda probe, rng: (dusk(probe.rgb, rng), probe.box),
+    "night: face 60 px, infrared-like": then(rescaled(60), lambda probe, rng: (
+        infrared_like(probe.rgb, probe.box, rng), probe.box)),
 }
 
 
@@ -243,7 +253,10 @@ def run(analyzer: FaceAnalyzer, gallery: Gallery, probes: list[Probe],
                            else "correct" if match.person_id == person else "wrong")
                 impostor = identify([best], impostor_galleries[person])[0].match
             crop = model.align(image, best.landmarks)
-            row.update(outcome=outcome, reason=match.reason, distance=round(match.distance, 4),
+            others = [p for p in gallery.person_ids if p != person]
+            pairs = pairwise_distances(best.embedding[None], np.stack([gallery.centre(p) for p in others]),
+                                       gallery.distance)[0]
+            row.update(wrong_pairs=[round(float(d), 4) for d in pairs], outcome=outcome, reason=match.reason, distance=round(match.distance, 4),
                        impostor=dict(named=impostor.person_id is not None, nearest=impostor.nearest,
                                      distance=round(impostor.distance, 4)),
                        height=best.box[3], score=round(best.score, 4), sharpness=round(sharpness(crop), 1),
@@ -303,6 +316,27 @@ def table(rows: list[dict], weights: dict[str, np.ndarray], threshold: float,
               f"| {rate(found, lambda r: r['impostor']['distance'] <= near, weights)} |")
 
 
+def pair_table(rows: list[dict], weights: dict[str, np.ndarray], threshold: float,
+               conditions: dict[str, Degrade] = CONDITIONS) -> None:
+    """Every face found against every member it is not: the false-match rate per comparison, from 15-16 times
+    as many comparisons as the trials above (each face's comparisons weighted together in the bootstrap)."""
+    print("\nEvery comparison of a face found with a member it is not (member centres; threshold "
+          f"{threshold:.2f}): comparisons within the threshold, and the distance's 1st and 5th percentiles:\n")
+    print("| condition | comparisons within the threshold | 1st percentile | 5th percentile |")
+    print("|---|---|---|---|")
+    for name in conditions:
+        found = [r for r in rows if r["condition"] == name and r["impostor"] is not None]
+        w = np.stack([weights[r["person"] or r["photo"]] for r in found])  # [rows, draws]
+        hits = np.array([sum(d <= threshold for d in r["wrong_pairs"]) for r in found], float)
+        counts = np.array([len(r["wrong_pairs"]) for r in found], float)
+        draws = (hits[:, None] * w).sum(0) / np.maximum((counts[:, None] * w).sum(0), 1)
+        low, high = np.percentile(draws, [2.5, 97.5])
+        every = np.concatenate([r["wrong_pairs"] for r in found])
+        p1, p5 = np.percentile(every, [1, 5])
+        print(f"| {name} | {int(hits.sum())}/{int(counts.sum())} ({hits.sum() / counts.sum():.2%}; {low:.2%}-{high:.2%}) "
+              f"| {p1:.3f} | {p5:.3f} |")
+
+
 def emotion_by_size(data: Path, draws: int) -> None:
     """Emotion accuracy on the labelled LFW photos of the real-photo emotion set (emotion_real_photos_data.py)
     with each photo rescaled as above, so its face box is N px high: whether the smallest faces searched for
@@ -356,16 +390,20 @@ def identity_tables(args: argparse.Namespace) -> None:
           f"{len(gallery)} members enrolled, {sum(1 for p in probes if p.photo.is_probe and p.photo.person)} member probes, "
           f"{sum(1 for p in probes if not p.photo.person)} strangers; original face boxes "
           f"{min(p.box[3] for p in probes):.0f}-{max(p.box[3] for p in probes):.0f} px high\n")
-    rows = run(analyzer, gallery, probes)
-    table(rows, bootstrap(rows, args.draws), gallery.threshold)
-    shifts(rows)
+    conditions = {name: CONDITIONS[name] for name in CONDITIONS
+                  if not args.condition or name == "original" or name in args.condition}
+    rows = run(analyzer, gallery, probes, conditions)
+    weights = bootstrap(rows, args.draws)
+    table(rows, weights, gallery.threshold, conditions)
+    pair_table(rows, weights, gallery.threshold, conditions)
+    shifts(rows, conditions)
     quality_rules(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=0) + "\n")
         print(f"\nwrote {args.json}")
 
 
-def shifts(rows: list[dict]) -> None:
+def shifts(rows: list[dict], conditions: dict[str, Degrade] = CONDITIONS) -> None:
     """How each condition moves faces, paired with the same photo's original: a member probe's distance to its
     nearest member, and a false-match trial's distance to its nearest (wrong) member."""
     original = {r["photo"]: r for r in rows if r["condition"] == "original" and r["impostor"] is not None}
@@ -373,7 +411,7 @@ def shifts(rows: list[dict]) -> None:
           "[5th percentile, 95th]:\n")
     print("| condition | member probe to its nearest member | false-match trial to its nearest member |")
     print("|---|---|---|")
-    for name in CONDITIONS:
+    for name in conditions:
         if name == "original":
             continue
         found = [r for r in rows if r["condition"] == name and r["impostor"] is not None and r["photo"] in original]
@@ -411,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emotion-data", type=Path, default=DEFAULT_DATA,
                         help="the real-photo emotion set (emotion_real_photos_data.py); its LFW photos are read")
     parser.add_argument("--only", choices=("identity", "emotion"), help="print only these tables")
+    parser.add_argument("--condition", action="append", metavar="NAME",
+                        choices=[c for c in CONDITIONS if c != "original"],
+                        help="identity: only this condition (repeatable) and the original")
     args = parser.parse_args(argv)
 
     if args.only != "emotion":

@@ -21,6 +21,9 @@ Conditions (face width: the labelled face's detected box width on the original p
 - half hidden: a grey block over the lower half of the face box (a mask, a hand), a black band over the eyes
   (sunglasses), a grey block over its left half (a hand, another head); cut off: the photo ends at the face's
   vertical middle, or at the nose (mouth and chin out of the frame).
+- night (benchmarks/night_frames.py, approximations): grey, infrared-like, dusk.
+--condition NAME (repeatable) analyses only these conditions and the original (the noisy conditions then draw
+other noise than in a run of all of them).
 The original faces are also scored by head turn, estimated from the landmarks (TURN_BINS), and every face
 found in any condition by its detected box width (WIDTH_BINS).
 
@@ -57,6 +60,7 @@ from fer_core.images import load_image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emotion_real_photos import CLASSES, central_face, read_manifest
 from emotion_real_photos_data import DEFAULT_DATA
+from night_frames import dusk, grey, infrared_like
 
 COMMAND = "PYTHONPATH=. python benchmarks/emotion_poor_faces.py"
 DEFAULT_JSON = Path.home() / ".cache" / "unveil-bench" / "emotion_poor_faces.json"
@@ -181,6 +185,9 @@ CONDITIONS: dict[str, Degrade] = {
     "cut off at the nose": cut_at("nose"),
     "cut off at the mouth": cut_at("mouth"),
     "cut off under the mouth (a tenth of the face below it)": cut_at("chin"),
+    "night: grey": lambda rgb, face, rng: (grey(rgb), face.box),
+    "night: infrared-like": lambda rgb, face, rng: (infrared_like(rgb, face.box, rng), face.box),
+    "night: dusk, grey, gamma 3 + noise": lambda rgb, face, rng: (dusk(rgb, rng), face.box),
 }
 
 
@@ -202,7 +209,7 @@ def bin_of(value: float, bins: tuple[tuple[float, str], ...]) -> str:
     return next(label for bound, label in bins if value < bound)
 
 
-def analyse(data: Path, stride: int) -> list[dict]:
+def analyse(data: Path, stride: int, conditions: dict[str, Degrade] = CONDITIONS) -> list[dict]:
     analyzer = FaceAnalyzer(identity_model=False)
     rows = read_manifest(data, None)[::stride]
     results, started = [], time.perf_counter()
@@ -212,7 +219,7 @@ def analyse(data: Path, stride: int) -> list[dict]:
         if reference is None:
             continue
         rng = np.random.default_rng(i)
-        for name, degrade in CONDITIONS.items():
+        for name, degrade in conditions.items():
             image, truth = degrade(rgb, reference, rng)
             faces = analyzer.analyze(image, keep_aligned=True) if name != "original" else [reference]
             best = max(faces, key=lambda f: iou(f.box, truth), default=None)
@@ -285,7 +292,8 @@ def tables(results: list[dict], draws: int) -> str:
     keys = sorted({(r["source"], r["subject"]) for r in results})
     people = {key: k for k, key in enumerate(keys)}
     weights = people_weights(keys, draws)
-    by_condition = {name: [r for r in results if r["condition"] == name] for name in CONDITIONS}
+    by_condition = {name: faces for name in CONDITIONS
+                    if (faces := [r for r in results if r["condition"] == name])}
     rows = []
     for name, faces in by_condition.items():
         found = [r for r in faces if r["found"]]
@@ -325,17 +333,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="per-face results (outside the repository)")
     parser.add_argument("--from-json", type=Path, help="print the tables of an earlier run's --json, analysing nothing")
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap resamples of the people photographed")
+    parser.add_argument("--condition", action="append", metavar="NAME",
+                        choices=[c for c in CONDITIONS if c != "original"],
+                        help="only this condition (repeatable) and the original")
     args = parser.parse_args(argv)
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
     else:
-        saved = {"stride": args.stride, "faces": analyse(args.data, args.stride)}
+        conditions = {name: CONDITIONS[name] for name in CONDITIONS
+                      if not args.condition or name == "original" or name in args.condition}
+        saved = {"stride": args.stride, "faces": analyse(args.data, args.stride, conditions)}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(saved))
     results = saved["faces"]
     photos = len({r["path"] for r in results})
     print(f"{photos} photos with a face found as they are (every {saved['stride']}-th of the dev set), "
-          f"{len(CONDITIONS)} conditions\n")
+          f"{len({r['condition'] for r in results})} conditions\n")
     print(tables(results, args.draws))
     return 0
 
