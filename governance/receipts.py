@@ -21,7 +21,6 @@ import errno
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_core import UnveilError
-from fer_core.store import AuditEntry, AuditVerification, FamilyStore, place_new_file
+from fer_core.store import AuditEntry, AuditVerification, FamilyStore, write_whole
 from governance import audit_log, erasure
 
 NOT_JSON = "this is not a deletion receipt: it is not JSON ({detail})"
@@ -205,7 +204,7 @@ def ready(folder: str | os.PathLike[str]) -> Path:
 def save(erased: Iterable[erasure.ErasureReceipt], folder: str | os.PathLike[str]) -> list[Path]:
     """Write each receipt's JSON into `folder` as its own file (ErasureReceipt.file_name), readable by its owner only,
     never over a file there; a folder that is not there is made, 0700. A receipt holds an id, never a name, so the
-    files hold none either. Each is written beside its name and placed there synced (place_new_file): a receipt said
+    files hold none either. Each is written beside its name and placed there synced (write_whole, new): a receipt said
     to be written is on the disk, whole, even if the power is cut the moment after. The files written, in order;
     ReceiptSaveError at the first that cannot be."""
     folder = ready(folder)
@@ -213,13 +212,7 @@ def save(erased: Iterable[erasure.ErasureReceipt], folder: str | os.PathLike[str
     try:
         for receipt in erased:
             path = folder / receipt.file_name()
-            handle, draft = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)  # 0600
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    out.write(receipt.to_json() + "\n")
-                place_new_file(Path(draft), path)
-            finally:
-                Path(draft).unlink(missing_ok=True)  # renamed into place where there are no hard links
+            write_whole(path, (receipt.to_json() + "\n").encode("utf-8"), new=True)
             written.append(path)
     except OSError as exc:
         raise ReceiptSaveError(NOT_SAVED.format(path=folder, reason=exc.strerror or exc)) from None

@@ -101,6 +101,7 @@ from fer_core.store._store import _owner_only as owner_only
 from fer_core.store._store import _place_new as place_new_file
 from fer_core.store._store import _remove_made_folders as remove_made_folders
 from fer_core.store._store import _replace_file as replace_file
+from fer_core.store._store import _write_whole as write_whole
 
 __all__ = [
     "BACKUP_DAMAGED",
@@ -201,4 +202,5 @@ __all__ = [
     "replace_file",
     "resolve_data_dir",
     "same_name",
+    "write_whole",
 ]

@@ -22,13 +22,14 @@ import json
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
@@ -215,6 +216,33 @@ def _replace_file(source: str | os.PathLike[str], target: Path) -> None:
     _fsync_file(source)
     os.replace(source, target)
     _fsync_dir(target.parent)
+
+
+def _write_whole(target: Path, content: bytes | Callable[[BinaryIO], object], *, new: bool = False) -> None:
+    """Write `target` whole: `content` (bytes, or a function that writes into the open binary file it is given) goes
+    into a hidden file beside it (.NAME.XXXXXXXX.partial, 0600), which is then put onto the name synced: by
+    _replace_file, keeping the mode of a file already there, or with new=True by _place_new, never over a file
+    there (FileExistsError). Written in place, a kill or a power cut meanwhile left a file cut short, or empty, where
+    a whole one had been. The hidden file never outlives the call; an OSError making it names `target`."""
+    try:
+        handle, draft = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    except OSError as exc:  # said of the file asked for, not of the hidden one
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
+    try:
+        with open(handle, "wb") as stream:
+            if isinstance(content, bytes):
+                stream.write(content)
+            else:
+                content(stream)
+        if new:
+            _place_new(Path(draft), target)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(draft, stat.S_IMODE(os.stat(target).st_mode))
+            _replace_file(draft, target)
+    finally:
+        with contextlib.suppress(OSError):  # renamed into place, or linked (placed new), or failed
+            os.unlink(draft)
 
 
 def _make_private_folders(path: Path) -> list[Path]:

@@ -1,21 +1,16 @@
 """Writing an audit: a self-contained HTML report, a JSON file with every number, and the per-face rows."""
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import html
 import json
 import math
-import os
-import stat
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 from fer_core.render import spreadsheet_cell
-from fer_core.store import make_private_folders, replace_file
+from fer_core.store import make_private_folders, write_whole
 from governance.bias_audit._bootstrap import Estimate
 from governance.bias_audit._disaggregate import ColumnResult
 from governance.bias_audit._errors import AuditError
@@ -74,29 +69,14 @@ def write_report(audit: BiasAudit, directory: str | Path, *, stem: str | None = 
     # Built completely before anything is written: a failure leaves no half-written report.
     page = render_html(audit, generated=numbers["generated"])
     text = json.dumps(numbers, indent=1, allow_nan=False)
-    _write_whole(paths.json, lambda handle: handle.write(text + "\n"))
+    # Each written whole (write_whole): written in place, an earlier report was emptied first, and a power cut or a
+    # kill meanwhile left neither report whole. A file that exists keeps its mode.
+    write_whole(paths.json, (text + "\n").encode("utf-8"))
     # Paths, labels and group values come from the audit set's manifest: each written as a spreadsheet reads text.
-    _write_whole(paths.rows, lambda handle: audit.rows.map(spreadsheet_cell).rename(columns=spreadsheet_cell)
-                 .to_csv(handle, index=False), newline="")
-    _write_whole(paths.html, lambda handle: handle.write(page))
+    rows = audit.rows.map(spreadsheet_cell).rename(columns=spreadsheet_cell).to_csv(index=False)
+    write_whole(paths.rows, rows.encode("utf-8"))
+    write_whole(paths.html, page.encode("utf-8"))
     return paths
-
-
-def _write_whole(path: Path, write: Callable[[TextIO], object], *, newline: str | None = None) -> None:
-    """Write `path` through `write` into a new file beside it (0600), then put it onto its name synced
-    (replace_file): written in place, an earlier report was emptied first, and a power cut or a kill meanwhile left
-    neither report whole. A file that exists keeps its mode."""
-    handle, draft = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with open(handle, "w", encoding="utf-8", newline=newline) as stream:
-            write(stream)
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(draft, stat.S_IMODE(os.stat(path).st_mode))
-        replace_file(draft, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(draft)
-        raise
 
 
 def render_html(audit: BiasAudit, *, generated: str) -> str:

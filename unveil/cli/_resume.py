@@ -13,18 +13,14 @@ work the user may want, and keeping it beside a new record would count a photo t
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
-import stat
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_core.store import replace_file
+from fer_core.store import write_whole
 
 # Why a file cannot be continued (the detail of analyze.RESUME_REFUSED).
 NOT_JSON_LINE = "line {line} is not a JSON line of unveil analyze"
@@ -162,17 +158,8 @@ def _csv(text: str, columns: list[str], cut: bool) -> Earlier:
 
 
 def replace(path: Path, earlier: Earlier, records: list[_Record]) -> None:
-    """Write `records` over `path` as a whole: into a new file beside it, then renamed onto it, so that a run killed
-    meanwhile leaves the file as it was. The file keeps its mode (0600 as made, or what its owner gave it)."""
-    target = path.resolve()
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".resume", dir=target.parent)  # 0600
-    try:
-        with open(handle, "w", encoding="utf-8", newline="") as stream:
-            earlier.write(stream, records)
-        os.chmod(temporary, mode)
-        replace_file(temporary, target)  # synced first: a power cut leaves the records as they were or as rewritten
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    """Write `records` over `path` as a whole (write_whole), so that a run killed or a power cut meanwhile leaves the
+    file as it was or as rewritten. The file keeps its mode (0600 as made, or what its owner gave it)."""
+    text = io.StringIO()  # no newline translation, as the file is read and appended to
+    earlier.write(text, records)
+    write_whole(path.resolve(), text.getvalue().encode("utf-8"))

@@ -69,7 +69,6 @@ import math
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -77,7 +76,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from fer_core.store import make_private_folders, owner_only, replace_file
+from fer_core.store import make_private_folders, owner_only, write_whole
 from unveil.cli import _resume
 from unveil.cli._store_args import reports_errors
 from unveil.cli._terminal import UNENCODABLE, shown
@@ -730,25 +729,12 @@ def _save_annotated(rgb, faces: list, target: Path) -> None:
 
     image = annotate(rgb, faces, recognition=False)
     make_private_folders(target.parent)  # 0700 each, as the store's folders: mkdir(parents=True) made them 0755
-    # Written beside it, then renamed onto it once whole: written in place, a run stopped while saving (Ctrl-C,
-    # SIGTERM, kill -9) left a copy cut short under its name, over a whole one an earlier run made.
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)  # 0600
-    except OSError as exc:  # said of the copy, not of the hidden file
-        raise OSError(exc.errno, exc.strerror, str(target)) from None
-    try:
-        with open(handle, "wb") as stream:
-            if target.suffix.lower() in _JPEG_SUFFIXES:
-                image.save(stream, format="JPEG", quality=ANNOTATED_JPEG_QUALITY)
-            else:
-                image.save(stream, format="PNG")  # _plan_copies named it .png
-        with contextlib.suppress(FileNotFoundError):  # a copy that exists keeps its mode
-            os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
-        replace_file(temporary, target)  # synced first: a power cut leaves no empty copy over a whole one
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    # Written whole beside it (write_whole): written in place, a run stopped while saving (Ctrl-C, SIGTERM, kill -9)
+    # left a copy cut short under its name, over a whole one an earlier run made.
+    if target.suffix.lower() in _JPEG_SUFFIXES:
+        write_whole(target, lambda stream: image.save(stream, format="JPEG", quality=ANNOTATED_JPEG_QUALITY))
+    else:
+        write_whole(target, lambda stream: image.save(stream, format="PNG"))  # _plan_copies named it .png
 
 
 def _summarise(tally: _Tally, photos: int, found: _Found, errors: TextIO | None, output: Path | None) -> None:
