@@ -21,7 +21,7 @@ Conditions (face width: the labelled face's detected box width on the original p
 - half hidden: a grey block over the lower half of the face box (a mask, a hand), a black band over the eyes
   (sunglasses), a grey block over its left half (a hand, another head); cut off: the photo ends at the face's
   vertical middle, or at the nose (mouth and chin out of the frame).
-- night (benchmarks/night_frames.py, approximations): grey, infrared-like, dusk.
+- night (NIGHT; benchmarks/night_frames.py, approximations): grey, infrared-like, dusk; run only when named.
 --condition NAME (repeatable) analyses only these conditions and the original (the noisy conditions then draw
 other noise than in a run of all of them).
 The original faces are also scored by head turn, estimated from the landmarks (TURN_BINS), and every face
@@ -185,6 +185,9 @@ CONDITIONS: dict[str, Degrade] = {
     "cut off at the nose": cut_at("nose"),
     "cut off at the mouth": cut_at("mouth"),
     "cut off under the mouth (a tenth of the face below it)": cut_at("chin"),
+}
+# Run only when named with --condition: a run of the conditions above stays the one its report gives.
+NIGHT: dict[str, Degrade] = {
     "night: grey": lambda rgb, face, rng: (grey(rgb), face.box),
     "night: infrared-like": lambda rgb, face, rng: (infrared_like(rgb, face.box, rng), face.box),
     "night: dusk, grey, gamma 3 + noise": lambda rgb, face, rng: (dusk(rgb, rng), face.box),
@@ -292,7 +295,7 @@ def tables(results: list[dict], draws: int) -> str:
     keys = sorted({(r["source"], r["subject"]) for r in results})
     people = {key: k for k, key in enumerate(keys)}
     weights = people_weights(keys, draws)
-    by_condition = {name: faces for name in CONDITIONS
+    by_condition = {name: faces for name in {**CONDITIONS, **NIGHT}
                     if (faces := [r for r in results if r["condition"] == name])}
     rows = []
     for name, faces in by_condition.items():
@@ -334,14 +337,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-json", type=Path, help="print the tables of an earlier run's --json, analysing nothing")
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap resamples of the people photographed")
     parser.add_argument("--condition", action="append", metavar="NAME",
-                        choices=[c for c in CONDITIONS if c != "original"],
-                        help="only this condition (repeatable) and the original")
+                        choices=[c for c in {**CONDITIONS, **NIGHT} if c != "original"],
+                        help="only this condition (repeatable) and the original; the night conditions run only so")
     args = parser.parse_args(argv)
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
     else:
-        conditions = {name: CONDITIONS[name] for name in CONDITIONS
-                      if not args.condition or name == "original" or name in args.condition}
+        every = {**CONDITIONS, **NIGHT}
+        conditions = CONDITIONS if not args.condition else \
+            {name: every[name] for name in every if name == "original" or name in args.condition}
         saved = {"stride": args.stride, "faces": analyse(args.data, args.stride, conditions)}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(saved))
