@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_app_big_photo import CHROMIUM, CHROMIUM_ARGS, OBSERVE_RUNS, idle, start_app  # noqa: E402
+from benchmarks.bench_app_big_photo import CHROMIUM, OBSERVE_RUNS, app_in_chromium, idle  # noqa: E402
 from tests.support.app import PUBLIC_DOMAIN, panning_video, photo_views, side_by_side  # noqa: E402
 
 # Real faces for the bias audit's report (its step is left out where they are not).
@@ -197,25 +197,9 @@ def main() -> None:
     for needed, how in ((CHROMIUM, "apt-get install -y chromium"), (args.axe, "npm install axe-core")):
         if not needed.is_file():
             raise SystemExit(f"{needed} not found: {how}")
-    from playwright.sync_api import expect, sync_playwright
-
-    with tempfile.TemporaryDirectory(prefix="unveil-axe-") as tmp:
-        folder = Path(tmp)
-        server, url = start_app(REPO, folder)
-        try:
-            with sync_playwright() as playwright:
-                context = playwright.chromium.launch_persistent_context(
-                    str(folder / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-                    viewport={"width": 1400, "height": 1300}, permissions=["camera"])
-                context.set_default_timeout(WAIT_MS)
-                expect.set_options(timeout=WAIT_MS)
-                try:
-                    rows = flow(context.pages[0] if context.pages else context.new_page(), url, args.axe, folder)
-                finally:
-                    context.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="unveil-axe-") as tmp, \
+            app_in_chromium(REPO, Path(tmp), WAIT_MS) as (page, url):
+        rows = flow(page, url, args.axe, Path(tmp))
     version = args.axe.parent.joinpath("package.json").read_text().split('"version": "')[1].split('"')[0]
     print(f"axe-core {version}, rules tagged {', '.join(TAGS)}\n")
     print("| Page | Rule | Impact | Whose | Nodes |")

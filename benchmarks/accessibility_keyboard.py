@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_app_big_photo import CHROMIUM, CHROMIUM_ARGS, OBSERVE_RUNS, idle, start_app  # noqa: E402
+from benchmarks.bench_app_big_photo import CHROMIUM, OBSERVE_RUNS, app_in_chromium, idle  # noqa: E402
 from tests.support.app import PUBLIC_DOMAIN, photo_views  # noqa: E402
 
 PASSPHRASE = "correct horse battery staple"
@@ -53,9 +53,12 @@ class NotReached(Exception):
     """Tab went round without reaching the control."""
 
 
-def tab_to(page, kind: str, text: str, keys: list[str], *, backwards: bool = False) -> None:
+def tab_to(page, kind: str, text: str, keys: list[str], *, backwards: bool = False, from_top: bool = False) -> None:
     """Press Tab (Shift+Tab if `backwards`) until the focus is on a `kind` ("button", "link", "textbox",
-    "checkbox", "tab") whose accessible text contains `text`; the keys pressed are added to `keys`."""
+    "checkbox", "tab") whose accessible text contains `text`; the keys pressed are added to `keys`. With
+    `from_top`, from the top of the page (the focus taken away first) rather than from the focused element."""
+    if from_top:
+        page.evaluate("document.activeElement && document.activeElement.blur()")
     key = "Shift+Tab" if backwards else "Tab"
     for presses in range(1, MAX_TABS + 1):
         page.keyboard.press(key)
@@ -93,8 +96,7 @@ def actions(page, url: str, folder: Path) -> list[tuple[str, Callable[[list[str]
         idle(page)
 
     def go(title: str, heading: str, keys: list[str]) -> None:
-        page.evaluate("document.activeElement && document.activeElement.blur()")  # from the top of the page
-        tab_to(page, "link", title, keys)
+        tab_to(page, "link", title, keys, from_top=True)
         press(page, "Enter", keys)
         # Seen, not pressed: the page's own title, so that Tab does not go through the page being left.
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
@@ -125,29 +127,26 @@ def actions(page, url: str, folder: Path) -> list[tuple[str, Callable[[list[str]
         page.evaluate(OBSERVE_RUNS)
         go("Family", "Family", keys)
 
-    def create(keys: list[str]) -> None:
-        tab_to(page, "textbox", "Passphrase", keys)
-        type_text(page, PASSPHRASE, keys)
-        tab_to(page, "textbox", "Repeat the passphrase", keys)
-        type_text(page, PASSPHRASE, keys)
-        press(page, "Enter", keys)  # submits the form
+    def unlock(keys: list[str], *, repeated: bool) -> None:
+        # The passphrase typed (and `repeated` in its second box, for a new store), then Enter submits the form.
+        for box in ("Passphrase", "Repeat the passphrase")[:2 if repeated else 1]:
+            tab_to(page, "textbox", box, keys)
+            type_text(page, PASSPHRASE, keys)
+        press(page, "Enter", keys)
         expect(page.get_by_text("Family store unlocked")).to_be_visible()
         settled()
+
+    def create(keys: list[str]) -> None:
+        unlock(keys, repeated=True)
 
     def lock_and_unlock(keys: list[str]) -> None:
-        page.evaluate("document.activeElement && document.activeElement.blur()")
-        tab_to(page, "button", "Lock the store", keys)
+        tab_to(page, "button", "Lock the store", keys, from_top=True)
         press(page, "Enter", keys)
         settled()
-        tab_to(page, "textbox", "Passphrase", keys)
-        type_text(page, PASSPHRASE, keys)
-        press(page, "Enter", keys)
-        expect(page.get_by_text("Family store unlocked")).to_be_visible()
-        settled()
+        unlock(keys, repeated=False)
 
     def enrol(keys: list[str]) -> None:
-        page.evaluate("document.activeElement && document.activeElement.blur()")
-        tab_to(page, "tab", "Members", keys)
+        tab_to(page, "tab", "Members", keys, from_top=True)
         press(page, "ArrowRight", keys)
         settled()
         focused = page.evaluate(_FOCUSED)
@@ -213,34 +212,19 @@ def actions(page, url: str, folder: Path) -> list[tuple[str, Callable[[list[str]
 def main() -> None:
     if not CHROMIUM.is_file():
         raise SystemExit(f"{CHROMIUM} not found: apt-get install -y chromium")
-    from playwright.sync_api import Error, expect, sync_playwright
+    from playwright.sync_api import Error
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="unveil-keyboard-") as tmp:
-        folder = Path(tmp)
-        server, url = start_app(REPO, folder)
-        try:
-            with sync_playwright() as playwright:
-                context = playwright.chromium.launch_persistent_context(
-                    str(folder / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-                    viewport={"width": 1400, "height": 1300}, permissions=["camera"])
-                context.set_default_timeout(WAIT_MS)
-                expect.set_options(timeout=WAIT_MS)
-                page = context.pages[0] if context.pages else context.new_page()
-                try:
-                    for name, action in actions(page, url, folder):
-                        keys: list[str] = []
-                        try:
-                            action(keys)
-                            rows.append((name, "yes", keys))
-                        except (NotReached, AssertionError, Error) as failed:
-                            rows.append((name, f"no: {str(failed).splitlines()[0][:160]}", keys))
-                        print(f"{name}: {rows[-1][1]}", file=sys.stderr, flush=True)
-                finally:
-                    context.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="unveil-keyboard-") as tmp, \
+            app_in_chromium(REPO, Path(tmp), WAIT_MS) as (page, url):
+        for name, action in actions(page, url, Path(tmp)):
+            keys: list[str] = []
+            try:
+                action(keys)
+                rows.append((name, "yes", keys))
+            except (NotReached, AssertionError, Error) as failed:
+                rows.append((name, f"no: {str(failed).splitlines()[0][:160]}", keys))
+            print(f"{name}: {rows[-1][1]}", file=sys.stderr, flush=True)
     print("| Action | Done by keyboard | Keys |")
     print("|---|---|---|")
     for name, done, keys in rows:

@@ -23,13 +23,16 @@ the models are loaded (once per app start) and the result measures the big photo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -102,6 +105,31 @@ def start_app(checkout: Path, folder: Path) -> tuple[subprocess.Popen, str]:
     return server, url
 
 
+@contextlib.contextmanager
+def app_in_chromium(checkout: Path, folder: Path, wait_ms: float) -> Iterator[tuple[Any, str]]:
+    """The app of `checkout` started (start_app) and a fresh headless Chromium session with its profile in `folder`,
+    the fake camera allowed and every wait up to `wait_ms`: (its page, the app's URL). Both closed on leaving."""
+    from playwright.sync_api import expect, sync_playwright
+
+    server, url = start_app(checkout, folder)
+    try:
+        with sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                str(folder / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1400, "height": 1300}, permissions=["camera"])
+            context.set_default_timeout(wait_ms)
+            expect.set_options(timeout=wait_ms)
+            try:
+                yield (context.pages[0] if context.pages else context.new_page()), url
+            finally:
+                context.close()
+    finally:
+        server.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=10)
+        server.kill()  # one that did not stop within 10 s (nothing is sent to a process that has exited)
+
+
 def _finished(page, since: float) -> float | None:
     """When the last run after `since` (page clock, ms) ended, if the app has been idle QUIET_MS since."""
     runs, now = page.evaluate("[window.__unveilRuns, performance.now()]")
@@ -139,46 +167,35 @@ def timed(page, action, shown: str) -> float:
     raise SystemExit(f"no finished run showing {shown!r} within {WAIT_S:.0f} s")
 
 
-def measure(url: str, photo: Path, rounds: int, profile: Path) -> tuple[float, list[tuple[str, float]]]:
-    """(seconds to the result, [(click, seconds)]) in one fresh browser session."""
-    from playwright.sync_api import expect, sync_playwright
+def measure(page, url: str, photo: Path, rounds: int) -> tuple[float, list[tuple[str, float]]]:
+    """(seconds to the result, [(click, seconds)]) in the fresh browser session of `page`."""
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1300}, permissions=["camera"])
-        context.set_default_timeout(WAIT_S * 1000)
-        expect.set_options(timeout=WAIT_S * 1000)
-        page = context.pages[0] if context.pages else context.new_page()
-        try:
-            page.goto(url)
-            expect(page.get_by_text("Upload one or several photos")).to_be_visible()
-            page.evaluate(OBSERVE_RUNS)
-            uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Photos")
-            # Warm-up, not timed: the app loads its models once per start, at its first analysis.
-            uploader.locator('input[type="file"]').set_input_files(str(PHOTO))
-            expect(page.get_by_text(ANNOTATED)).to_be_visible()
-            idle(page)
-            page.get_by_role("button", name="Clear all").click()
-            expect(page.get_by_text("Upload one or several photos")).to_be_visible()
-            result = timed(page, lambda: uploader.locator('input[type="file"]').set_input_files(str(photo)),
-                           ANNOTATED)
-            print(f"result: {result:.2f} s", flush=True)  # before the clicks, which may stop the run
+    page.goto(url)
+    expect(page.get_by_text("Upload one or several photos")).to_be_visible()
+    page.evaluate(OBSERVE_RUNS)
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Photos")
+    # Warm-up, not timed: the app loads its models once per start, at its first analysis.
+    uploader.locator('input[type="file"]').set_input_files(str(PHOTO))
+    expect(page.get_by_text(ANNOTATED)).to_be_visible()
+    idle(page)
+    page.get_by_role("button", name="Clear all").click()
+    expect(page.get_by_text("Upload one or several photos")).to_be_visible()
+    result = timed(page, lambda: uploader.locator('input[type="file"]').set_input_files(str(photo)), ANNOTATED)
+    print(f"result: {result:.2f} s", flush=True)  # before the clicks, which may stop the run
 
-            def nav(title: str):
-                return lambda: page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
+    def nav(title: str):
+        return lambda: page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
 
-            toggle = page.get_by_text("Use the camera")
-            clicks = [("camera on", toggle.click, ANNOTATED), ("camera off", toggle.click, ANNOTATED),
-                      ("Kept results page", nav("Kept results"), "Results kept on the Analyze page"),
-                      ("back to Analyze", nav("Analyze"), ANNOTATED)]
-            timings = []
-            for _ in range(rounds):
-                for name, action, shown in clicks:
-                    timings.append((name, timed(page, action, shown)))
-            return result, timings
-        finally:
-            context.close()
+    toggle = page.get_by_text("Use the camera")
+    clicks = [("camera on", toggle.click, ANNOTATED), ("camera off", toggle.click, ANNOTATED),
+              ("Kept results page", nav("Kept results"), "Results kept on the Analyze page"),
+              ("back to Analyze", nav("Analyze"), ANNOTATED)]
+    timings = []
+    for _ in range(rounds):
+        for name, action, shown in clicks:
+            timings.append((name, timed(page, action, shown)))
+    return result, timings
 
 
 def main() -> None:
@@ -191,15 +208,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="unveil-bench-app-") as tmp:
         folder = Path(tmp)
         photo = make_photo(folder)
-        server, url = start_app(args.app.resolve(), folder)
-        try:
-            result, clicks = measure(url, photo, args.rounds, folder / "profile")
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        with app_in_chromium(args.app.resolve(), folder, WAIT_S * 1000) as (page, url):
+            result, clicks = measure(page, url, photo, args.rounds)
     seconds = [s for _, s in clicks]
     print(f"App: {args.app.resolve()}  photo: {SIZE[0]}x{SIZE[1]} JPEG ({photo.name}), {os.cpu_count()} CPUs")
     print(f"| {'step':<28} | {'seconds':>7} |")
