@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import cv2
@@ -27,30 +26,12 @@ import cv2
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_path  # noqa: E402 (after the path)
+from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, make_family_store, photo_path  # noqa: E402
 from tests.support.mqtt_broker import MqttBroker  # noqa: E402
 from tests.support.watch_video import Picture, Walker, room_video  # noqa: E402
 
 FACES = REPO.parent / "shared" / "data" / "faces"
 MASK = "0,0,0.33,0.42"
-
-
-def make_store(folder: Path) -> None:
-    from fer_core.detection import FaceDetector
-    from fer_core.identity import embed_enrollment_photos, load_embedding_model
-    from fer_core.images import load_image
-    from fer_core.store import FamilyStore, ScryptParams
-    from governance import family
-    from unveil.app import enrolment
-
-    model = load_embedding_model(threads=1)
-    photos = {str(p): load_image(p) for p in (photo_path(FACES, MEMBER, n) for n in range(2, 6))}
-    embeddings = embed_enrollment_photos(photos, detect=FaceDetector(threads=1).detect, model=model)
-    with FamilyStore.create(folder, passphrase=FAMILY_PASSPHRASE, scrypt=ScryptParams(n=2**10, r=8, p=1)) as store:
-        record = enrolment.consent_from_form(name="Colin Powell", given_by="", guardian=False, child=False,
-                                             purpose="family photos", scope="recognition",
-                                             expires_on=date(2099, 1, 1), now=datetime.now(UTC))
-        family.enroll(store, "Colin Powell", embeddings, record, model=model.name)
 
 
 def watch(video: Path, data_dir: Path, jsonl: Path, *options: str) -> None:
@@ -123,7 +104,7 @@ def main() -> None:
         video = folder / "hall.mp4"
         room_video([Walker(photo_path(FACES, STRANGER, 1), (430, 260))], video, seconds=8.0, fps=15,
                    pictures=(Picture(photo_path(FACES, MEMBER, 1), corner=(20, 20)),))
-        make_store(folder / "data")
+        make_family_store(folder / "data", FACES)
         watch(video, folder / "data", folder / "before.jsonl")
         watch(video, folder / "data", folder / "after.jsonl", "--ignore", MASK)
         analyze_first_frame(video, folder / "data")

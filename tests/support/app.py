@@ -123,20 +123,28 @@ def panning_video(photos: list[Path], path: Path, *, seconds: float = 3.0, fps: 
 
 @pytest.fixture(scope="session")
 def family_store_dir(tmp_path_factory, faces_dir, app_models_dir) -> Path:
-    """A real family store (FAMILY_PASSPHRASE) with MEMBER enrolled through governance as "Colin Powell",
-    with consent, from 4 of their photos (numbers 2-5: tests use 1 and 6-8 as photos not enrolled from).
-    Tests that change it copy it first."""
+    """A real family store (FAMILY_PASSPHRASE) with MEMBER enrolled (make_family_store). Tests that change it copy
+    it first."""
+    folder = tmp_path_factory.mktemp("family")
+    make_family_store(folder, faces_dir, Path(app_models_dir) / identity_model_name())
+    return folder
+
+
+def make_family_store(folder: Path, faces_dir: Path, model_file: Path | None = None) -> None:
+    """A family store created in `folder` (FAMILY_PASSPHRASE; scrypt made light for tests) with MEMBER enrolled
+    through governance as "Colin Powell", with consent, from 4 of their photos in `faces_dir` (numbers 2-5: tests
+    use 1 and 6-8 as photos not enrolled from), embedded by the identity model `model_file` (None: models_dir()'s,
+    as load_embedding_model)."""
     from datetime import UTC, date, datetime
 
     from fer_core.detection import FaceDetector
     from fer_core.identity import embed_enrollment_photos, load_embedding_model
     from fer_core.images import load_image
-    from fer_core.store import FamilyStore, ScryptParams
+    from fer_core.store import ScryptParams
     from governance import family
     from unveil.app import enrolment
 
-    folder = tmp_path_factory.mktemp("family")
-    model = load_embedding_model(Path(app_models_dir) / identity_model_name(), threads=1)
+    model = load_embedding_model(model_file, threads=1)
     photos = {str(p): load_image(p) for p in (photo_path(faces_dir, MEMBER, n) for n in range(2, 6))}
     embeddings = embed_enrollment_photos(photos, detect=FaceDetector(threads=1).detect, model=model)
     with FamilyStore.create(folder, passphrase=FAMILY_PASSPHRASE, scrypt=ScryptParams(n=2**10, r=8, p=1)) as store:
@@ -144,7 +152,6 @@ def family_store_dir(tmp_path_factory, faces_dir, app_models_dir) -> Path:
                                              purpose="family photos", scope="recognition",
                                              expires_on=date(2099, 1, 1), now=datetime.now(UTC))
         family.enroll(store, "Colin Powell", embeddings, record, model=model.name)
-    return folder
 
 
 @pytest.fixture()
