@@ -33,7 +33,7 @@ from PIL import Image
 
 import unveil.api as api
 from fer_core import FaceAnalyzer
-from fer_core.store import DATA_FILE, FamilyStore, StoreCorruptError
+from fer_core.store import DATA_FILE, WRONG_PASSPHRASE_LOGGED, FamilyStore, StoreCorruptError, StoreNotFoundError
 from governance import family
 from governance.audit_log import format_entry
 from tests.support.app import (
@@ -144,6 +144,23 @@ def test_every_start_says_where_the_token_is_and_never_shows_it(tmp_path, monkey
     monkeypatch.setenv(TOKEN_ENV, "from-the-environment")
     assert main(["serve", "--data-dir", str(data)]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_serve_makes_no_token_for_a_store_it_refuses(tmp_path, monkeypatch, capsys, family_store_dir):
+    """The token file was written before the store was opened: a store then refused (a wrong passphrase here; a
+    newer version's or a damaged one alike) was left a new token file, and a data folder with no store, where
+    none had been, was made to hold one, for a server that never started."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", "not the family's passphrase")
+    monkeypatch.setattr(api, "create_app", lambda **parts: pytest.fail("a server started"))
+    data, nowhere = tmp_path / "data", tmp_path / "nowhere"
+    shutil.copytree(family_store_dir, data)
+    assert main(["serve", "--data-dir", str(data)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and WRONG_PASSPHRASE_LOGGED in err and not (data / TOKEN_FILE).exists()
+    assert main(["serve", "--data-dir", str(nowhere)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and str(StoreNotFoundError(nowhere)) in err and not nowhere.exists()
 
 
 def test_the_token_path_printed_is_absolute_for_a_relative_data_folder(tmp_path, monkeypatch, capsys):

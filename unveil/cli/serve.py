@@ -140,22 +140,24 @@ def run(args: argparse.Namespace) -> int:
         print(refusal, file=sys.stderr)
         return 2
     data_dir = resolve_data_dir(args.data_dir)  # as the store finds it: absolute, so the path printed says where
-    token, created = load_or_create(data_dir)
-    if created:
-        path = f"{data_dir}/{TOKEN_FILE}"
-        print(TOKEN_CREATED.format(path=path, quoted=shlex.quote(path)), flush=True)
-    elif TOKEN_ENV not in os.environ:
-        print(TOKEN_KEPT.format(path=f"{data_dir}/{TOKEN_FILE}"), flush=True)
-    if not _is_loopback(args.host):
-        print(OPEN_TO_NETWORK.format(host=args.host), file=sys.stderr)
+    # The store first: a store refused (a wrong passphrase, a newer version's, a damaged one) left a new token file
+    # in its folder, and a data folder that did not exist made, for a server that never started.
     store = open_unlocked_unattended(args)
-    if store is None:
-        print(EMOTIONS_ONLY, file=sys.stderr)
-    # SIGHUP (the terminal closed, the SSH session lost) stops the server as SIGTERM does: uvicorn handles SIGINT and
-    # SIGTERM only, and SIGHUP's default ended it at once, without its shutdown (the recognitions counted since the
-    # last "recognise" audit entry lost). One ignored (nohup) stays so. Windows has no SIGHUP.
-    hang_up = [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []
     try:
+        token, created = load_or_create(data_dir)
+        if created:
+            path = f"{data_dir}/{TOKEN_FILE}"
+            print(TOKEN_CREATED.format(path=path, quoted=shlex.quote(path)), flush=True)
+        elif TOKEN_ENV not in os.environ:
+            print(TOKEN_KEPT.format(path=f"{data_dir}/{TOKEN_FILE}"), flush=True)
+        if not _is_loopback(args.host):
+            print(OPEN_TO_NETWORK.format(host=args.host), file=sys.stderr)
+        if store is None:
+            print(EMOTIONS_ONLY, file=sys.stderr)
+        # SIGHUP (the terminal closed, the SSH session lost) stops the server as SIGTERM does: uvicorn handles SIGINT
+        # and SIGTERM only, and SIGHUP's default ended it at once, without its shutdown (the recognitions counted since
+        # the last "recognise" audit entry lost). One ignored (nohup) stays so. Windows has no SIGHUP.
+        hang_up = [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []
         with stop_signals_to(_as_sigterm, hang_up):
             app = create_app(settings=ApiSettings(token=token, **allowed_hosts(args.host, args.allow_host),
                                                   receipts_folder=args.receipts), store=store)
