@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 
 import pytest
 
-from fer_core.store import DATA_FILE, KEYS_FILE, create_key_file, place_new_file
+from fer_core.store import DATA_FILE, KEYS_FILE, create_key_file, place_new_file, write_whole
 from tests.support import privacy_harness as h
 from tests.support.durability import DiskCalls, needs_proc
 
@@ -55,3 +56,20 @@ def test_place_new_file_syncs_the_file_before_its_name_and_the_folder_after(tmp_
     draft.write_text("whole\n")
     place_new_file(draft, target)
     assert disk.placed_durably(target) == [] and target.read_text() == "whole\n"
+
+
+def test_write_whole_places_the_file_synced_keeps_its_mode_and_leaves_no_hidden_file(tmp_path, monkeypatch):
+    # The hidden file beside the name is gone once the file is placed (renamed, or linked when placed new) and when
+    # a file already there refuses it (new=True): each report, copy or receipt written left none in the folder.
+    target = tmp_path / "report.json"
+    write_whole(target, b"first\n")
+    target.chmod(0o640)
+    disk = DiskCalls(monkeypatch)
+    write_whole(target, lambda stream: stream.write(b"second\n"))
+    assert disk.placed_durably(target) == []
+    with pytest.raises(FileExistsError):
+        write_whole(target, b"third\n", new=True)
+    write_whole(tmp_path / "receipt.json", b"new\n", new=True)
+    assert disk.placed_durably(tmp_path / "receipt.json") == []
+    assert (target.read_bytes(), stat.S_IMODE(target.stat().st_mode)) == (b"second\n", 0o640)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["receipt.json", "report.json"]
