@@ -679,7 +679,13 @@ class FamilyStore:
             _crypto.wipe(kek)
         self._set_master(master)
         _crypto.wipe(master)
-        self._finish_rotation()
+        try:
+            self._finish_rotation()
+        except BaseException:
+            # Left unlocked, this session's master (the rotation's new one) opened none of the data keys still
+            # wrapped under the old one: check() called each "altered, corrupted or moved", and a rotation failed.
+            self.lock()
+            raise
         self._migrate_schema()
         self._require_seals()
 

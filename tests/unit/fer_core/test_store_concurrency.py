@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, StoreBusyError
+from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, RotationUnfinishedError, StoreBusyError, StoreLockedError
 from fer_core.store import _audit as audit_module  # noqa: PLC2701 (the other session planted inside the store)
 from fer_core.store import _store as store_module  # noqa: PLC2701 (the other session planted inside the store)
 from governance import erasure
@@ -290,3 +290,41 @@ def test_a_check_while_another_session_deletes_a_kept_result_finds_no_damage(tmp
         eraser.close()
         checker.close()
     assert deleted == [True]
+
+
+def test_an_unlock_that_cannot_finish_another_sessions_rotation_leaves_the_session_locked(tmp_path):
+    """A rotation that committed but could not yet re-wrap keys.db's data keys (keys.db busy in another session) is
+    finished by the next unlock with the new passphrase. Busy there too, that unlock raised StoreBusyError but left
+    the session unlocked under the new master, which opens none of the keys still wrapped under the old one:
+    check() then called every data key "altered, corrupted or moved" (tampering), and a rotation from it failed."""
+    new_passphrase = h.PASSPHRASE + " rotated"
+    with h.new_store(tmp_path) as store:
+        h.enrol(store, "Ana Lima")
+    holder = sqlite3.connect(tmp_path / KEYS_FILE, isolation_level=None)
+    rotating = FamilyStore(tmp_path, busy_timeout=0.1)
+    rotating.unlock(h.PASSPHRASE)
+    commit = rotating._commit
+
+    def commit_then_keys_busy(conn: sqlite3.Connection) -> None:
+        commit(conn)
+        if not holder.in_transaction:
+            holder.execute("BEGIN IMMEDIATE")
+
+    rotating._commit = commit_then_keys_busy
+    try:
+        with pytest.raises(RotationUnfinishedError):
+            rotating.rotate_master_key(new_passphrase, scrypt=h.FAST_SCRYPT)
+        with FamilyStore(tmp_path, busy_timeout=0.1) as other:
+            with pytest.raises(StoreBusyError):
+                other.unlock(new_passphrase)
+            assert not other.is_unlocked
+            with pytest.raises(StoreLockedError):
+                other.check()
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+        rotating.close()
+    with FamilyStore(tmp_path) as store:
+        store.unlock(new_passphrase)  # finishes the rotation
+        assert store.check() == [] and store.verify_audit().ok and len(store.people()) == 1
