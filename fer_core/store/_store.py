@@ -229,7 +229,7 @@ def _write_whole(target: Path, content: bytes | Callable[[BinaryIO], object], *,
     except OSError as exc:  # said of the file asked for, not of the hidden one
         raise OSError(exc.errno, exc.strerror, str(target)) from None
     try:
-        with open(handle, "wb") as stream:
+        with os.fdopen(handle, "wb") as stream:
             if isinstance(content, bytes):
                 stream.write(content)
             else:

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from fer_core import UnveilError
-from fer_core.store import make_private_folders, place_new_file, remove_made_folders
+from fer_core.store import make_private_folders, remove_made_folders, write_whole
 
 TOKEN_ENV = "UNVEIL_API_TOKEN"
 TOKEN_FILE = "api_token"
@@ -63,32 +63,22 @@ def load_or_create(data_dir: str | os.PathLike[str]) -> tuple[str, bool]:
     except FileNotFoundError:
         pass
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    # Written whole under a name of its own, then linked into place: a server starting at the same moment finds
-    # no token file or the whole token, never the empty file that it refused as "empty: delete it" (4 servers
-    # started together: 12 of 40 starts failed so). link, unlike rename, never replaces a token already there;
-    # where the file system has no hard links (FAT or exFAT on a USB stick: link() raised PermissionError, a
-    # traceback), place_new_file takes the name with O_EXCL and renames the token onto it, as the store does.
-    draft = path.with_name(f".{TOKEN_FILE}.{secrets.token_hex(8)}")
-    made: list[Path] = []
     try:
         # Each folder made 0700, as for a new store (mkdir(parents=True) made those above 0777 less the umask): on a
-        # new machine the server makes the data folder before any store exists.
+        # new machine the server makes the data folder before any store exists. Those made are removed if it fails.
         made = make_private_folders(path.parent)
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
     except OSError as exc:  # a read-only folder or file system, another user's folder: said, not a traceback
-        remove_made_folders(made)
         raise TokenFileError(TOKEN_FILE_NOT_CREATED.format(path=path, reason=_reason(exc))) from None
     try:  # a start that fails leaves none of the folders it made (as a failed store creation, 33b91d6)
         try:
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(token + "\n")
-            place_new_file(draft, path)
+            # Written whole beside its name, then placed, never over a token there (write_whole, new): a server
+            # starting at the same moment finds no token file or the whole token, never the empty file that it
+            # refused as "empty: delete it" (4 servers started together: 12 of 40 starts failed so).
+            write_whole(path, (token + "\n").encode("ascii"), new=True)
         except FileExistsError:
             return _read(path), False
-        except OSError as exc:  # a full disk, or a folder that refuses the new name
+        except OSError as exc:  # a read-only or full file system, or a folder that refuses the new name
             raise TokenFileError(TOKEN_FILE_NOT_CREATED.format(path=path, reason=_reason(exc))) from None
-        finally:
-            draft.unlink(missing_ok=True)  # renamed into place where there are no hard links
     except BaseException:
         remove_made_folders(made)  # each only while empty: a token another server placed meanwhile stays
         raise
