@@ -18,6 +18,7 @@ action where it can.
 """
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 import tempfile
@@ -210,6 +211,7 @@ def actions(page, url: str, folder: Path) -> list[tuple[str, Callable[[list[str]
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     if not CHROMIUM.is_file():
         raise SystemExit(f"{CHROMIUM} not found: apt-get install -y chromium")
     from playwright.sync_api import Error

@@ -12,6 +12,7 @@ mask. Nothing is written outside the temporary folder.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -99,6 +100,7 @@ def analyze_first_frame(video: Path, data_dir: Path) -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         video = folder / "hall.mp4"
