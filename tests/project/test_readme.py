@@ -33,6 +33,15 @@ def test_every_script_the_documents_name_exists():
     assert sorted((doc, path) for doc, path in named if not (REPO / path).is_file()) == []
 
 
+def test_each_tool_and_benchmark_run_as_a_script_reads_its_options_with_argparse():
+    """README: each Python tool and benchmark prints its usage with --help. One that reads no options started its run
+    on --help (a browser session, two watch runs); a module that is not run as a script is exempt."""
+    scripts = [p for folder in ("tools", "benchmarks") for p in sorted((REPO / folder).glob("*.py"))
+               if '__name__ == "__main__"' in p.read_text()]
+    assert len(scripts) > 40
+    assert [str(p.relative_to(REPO)) for p in scripts if "ArgumentParser(" not in p.read_text()] == []
+
+
 def test_no_hand_written_document_names_the_old_scripts_folder():
     """The model cards are left out: they quote each model file's own metadata, written when it was converted."""
     hand_written = [doc for doc in DOCUMENTS if not doc.startswith("models/")]
