@@ -129,6 +129,8 @@ def worker(data_dir: Path, seed: int, operations: int, timeout: float) -> dict[s
             break
         except StoreBusyError:
             refused["open: StoreBusyError"] += 1
+    else:  # never opened: its refusals are its results (it made no operation)
+        return {"done": done, "refused": refused, "defects": defects}
     for i in range(operations):
         op = rnd.choice(OPERATIONS)
         done[op] += 1
