@@ -15,8 +15,10 @@ box (moved and scaled as the photo was) by IoU >= MIN_IOU; none is "missed".
   household without that member (128 more: a member's face is a stranger's to everyone else). Any name is
   wrong; "near" counts the nearest member within NEAR_MISS of the threshold, named or not, a less noisy view
   of the same tail.
-Intervals: 95% percentile bootstrap over people (members resampled with all their photos, strangers one
-photo each); the same draws for every condition.
+Intervals: 95% percentile bootstrap over people (members resampled with all their photos, strangers by the
+name in their photos' file names); the same draws for every condition.
+--more-strangers adds the LFW photos of the real-photo emotion set (--emotion-data) of people outside the
+household as strangers (826 photos of 653 people).
 
 Conditions (LFW faces are 105-164 px boxes in 250x250 photos):
 - face N px: the whole photo rescaled (area-averaged, as a camera's smaller image) so the face box is N px
@@ -27,7 +29,8 @@ Conditions (LFW faces are 105-164 px boxes in 250x250 photos):
   head in front), over the eyes; cropped: the photo cut at the face's vertical middle.
 - two together: a 40 or 60 px face that is also dim, or also motion-blurred.
 - night (NIGHT; benchmarks/night_frames.py, approximations): grey, infrared-like, dusk; a 60 px infrared-like
-  face. The household is enrolled from the colour photos, as it is by day. Run only when named with --condition.
+  face. The household is enrolled from the colour photos, as it is by day (--enrol-grey: from them made grey).
+  Run only when named with --condition.
 --condition NAME (repeatable) runs only these conditions and the original; the quality-rule table then covers
 only them.
 Each face found keeps its detected box height, detector score and the sharpness (variance of the
@@ -191,15 +194,18 @@ def sharpness(crop: np.ndarray) -> float:
     return float(ndimage.laplace(grey).var())
 
 
-def enrol(analyzer: FaceAnalyzer, photos: list[FacePhoto]) -> Gallery:
-    """The gallery as the product builds it: each enrolment photo read by the analyzer's detector, the
-    labelled (centre) face picked, aligned for the identity model and embedded."""
+def enrol(analyzer: FaceAnalyzer, photos: list[FacePhoto],
+          prepare: Callable[[np.ndarray], np.ndarray] | None = None) -> Gallery:
+    """The gallery as the product builds it: each enrolment photo (made by `prepare` from the photo's pixels, if
+    given) read by the analyzer's detector, the labelled (centre) face picked, aligned for the identity model and
+    embedded."""
     model = analyzer.identity_model
     people: dict[str, list[np.ndarray]] = {}
     for photo in photos:
         if not photo.is_enrolment:
             continue
-        enrolment = read_photo(photo.path.read_bytes(), photo.path.name, analyzer.detector.detect)
+        data = photo.path.read_bytes() if prepare is None else prepare(read_rgb(photo.path))
+        enrolment = read_photo(data, photo.path.name, analyzer.detector.detect)
         face = centre_face(enrolment.faces, enrolment.image.shape)
         chosen, left_out = pick_faces([enrolment], {photo.path.name: enrolment.faces.index(face)})
         if left_out:
@@ -269,11 +275,25 @@ def run(analyzer: FaceAnalyzer, gallery: Gallery, probes: list[Probe],
     return rows
 
 
+def who(row: dict) -> str:
+    """The person a row is of, resampled as one: a member, or a stranger by the name in their photo's file name
+    (<Name>_000N.jpg), so that a stranger's several photos (--more-strangers) are drawn together."""
+    return row["person"] or row["photo"].rsplit("_", 1)[0]
+
+
+def more_strangers(data: Path, household: set[str], taken: set[str]) -> list[FacePhoto]:
+    """The LFW photos of the real-photo emotion set (emotion_real_photos_data.py) of people outside the household,
+    less those already among the probes (`taken`: file names), as strangers."""
+    with open(data / "manifest.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["source"] == "lfw" and r["subject"] not in household]
+    return [FacePhoto(data / r["path"], "", "unknown", 0) for r in rows if Path(r["path"]).name not in taken]
+
+
 def bootstrap(rows: list[dict], draws: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Resampling weights per person (members and strangers apart), the same for every condition."""
     rng = np.random.default_rng(seed)
     members = sorted({r["person"] for r in rows if r["person"]})
-    strangers = sorted({r["photo"] for r in rows if not r["person"]})
+    strangers = sorted({who(r) for r in rows if not r["person"]})
     weights = {}
     for group in (members, strangers):
         picks = rng.integers(0, len(group), size=(draws, len(group)))
@@ -285,7 +305,7 @@ def bootstrap(rows: list[dict], draws: int, seed: int = 0) -> dict[str, np.ndarr
 def rate(rows: list[dict], hit: Callable[[dict], bool], weights: dict[str, np.ndarray]) -> str:
     if not rows:
         return "-"
-    w = np.stack([weights[r["person"] or r["photo"]] for r in rows])  # [rows, draws]
+    w = np.stack([weights[who(r)] for r in rows])  # [rows, draws]
     hits = np.array([hit(r) for r in rows], float)
     draws = (hits[:, None] * w).sum(0) / np.maximum(w.sum(0), 1)
     low, high = np.percentile(draws, [2.5, 97.5])
@@ -329,7 +349,7 @@ def pair_table(rows: list[dict], weights: dict[str, np.ndarray], threshold: floa
     print("|---|---|---|---|")
     for name in conditions:
         found = [r for r in rows if r["condition"] == name and r["impostor"] is not None]
-        w = np.stack([weights[r["person"] or r["photo"]] for r in found])  # [rows, draws]
+        w = np.stack([weights[who(r)] for r in found])  # [rows, draws]
         hits = np.array([sum(d <= threshold for d in r["wrong_pairs"]) for r in found], float)
         counts = np.array([len(r["wrong_pairs"]) for r in found], float)
         draws = (hits[:, None] * w).sum(0) / np.maximum((counts[:, None] * w).sum(0), 1)
@@ -387,8 +407,14 @@ def identity_tables(args: argparse.Namespace) -> None:
     analyzer = FaceAnalyzer()
     model = analyzer.identity_model
     photos = load_manifest(args.faces_dir)
-    gallery = enrol(analyzer, photos)
+    gallery = enrol(analyzer, photos, grey if args.enrol_grey else None)
+    if args.enrol_grey:
+        print("the household enrolled from its enrolment photos made grey (night: grey)")
     probes = labelled_probes(analyzer, photos)
+    if args.more_strangers:
+        extra = more_strangers(args.emotion_data, set(gallery.person_ids), {p.photo.path.name for p in probes})
+        probes += labelled_probes(analyzer, extra)
+        print(f"{len(extra)} more strangers' photos from {args.emotion_data} (--more-strangers)")
     print(f"{model.name}: {model.distance} distance, threshold {gallery.threshold:.2f}, margin {gallery.margin:.3f}; "
           f"{len(gallery)} members enrolled, {sum(1 for p in probes if p.photo.is_probe and p.photo.person)} member probes, "
           f"{sum(1 for p in probes if not p.photo.person)} strangers; original face boxes "
@@ -457,6 +483,12 @@ def main(argv: list[str] | None = None) -> int:
                         choices=[c for c in {**CONDITIONS, **NIGHT} if c != "original"],
                         help="identity: only this condition (repeatable) and the original; the night "
                              "conditions run only so")
+    parser.add_argument("--more-strangers", action="store_true",
+                        help="identity: add the LFW photos of --emotion-data whose people are not in the household "
+                             "as strangers")
+    parser.add_argument("--enrol-grey", action="store_true",
+                        help="identity: enrol the household from its enrolment photos made grey (as from a night "
+                             "camera's stills), not from the colour photos")
     args = parser.parse_args(argv)
 
     if args.only != "emotion":
