@@ -54,17 +54,20 @@ class NotReached(Exception):
     """Tab went round without reaching the control."""
 
 
-def tab_to(page, kind: str, text: str, keys: list[str], *, backwards: bool = False, from_top: bool = False) -> None:
+def tab_to(page, kind: str, text: str, keys: list[str], *, backwards: bool = False, from_top: bool = False,
+           in_frame: bool = False) -> None:
     """Press Tab (Shift+Tab if `backwards`) until the focus is on a `kind` ("button", "link", "textbox",
-    "checkbox", "tab") whose accessible text contains `text`; the keys pressed are added to `keys`. With
-    `from_top`, from the top of the page (the focus taken away first) rather than from the focused element."""
+    "checkbox", "tab") whose accessible text contains `text`, inside a component's iframe if `in_frame`; the keys
+    pressed are added to `keys`. With `from_top`, from the top of the page (the focus taken away first) rather than
+    from the focused element."""
     if from_top:
         page.evaluate("document.activeElement && document.activeElement.blur()")
     key = "Shift+Tab" if backwards else "Tab"
     for presses in range(1, MAX_TABS + 1):
         page.keyboard.press(key)
         focused = page.evaluate(_FOCUSED)
-        if focused and _is(focused, kind) and text.lower() in focused["text"].lower():
+        if focused and _is(focused, kind) and text.lower() in focused["text"].lower() and (
+                focused["inFrame"] or not in_frame):
             keys.append(f"{key} x{presses} to {kind} '{focused['text'][:40]}'")
             return
     raise NotReached(f"{key} x{MAX_TABS} never reached the {kind} {text!r}")
@@ -179,10 +182,12 @@ def actions(page, url: str, folder: Path) -> list[tuple[str, Callable[[list[str]
         # The camera's component (an iframe) is drawn once the models are loaded.
         expect(page.frame_locator('iframe[title*="streamlit_webrtc"]').get_by_role(
             "button", name=re.compile("start", re.IGNORECASE))).to_be_visible()
-        tab_to(page, "button", "start", keys)
+        # The camera's own buttons, in its iframe: while the script reruns, Streamlit's status widget shows a "Stop"
+        # button too (it stops the run, not the camera), which Shift+Tab met first on a busy machine.
+        tab_to(page, "button", "start", keys, in_frame=True)
         press(page, "Enter", keys)
         page.wait_for_function("() => /frames? analysed/.test(document.body.innerText)")
-        tab_to(page, "button", "stop", keys, backwards=True)
+        tab_to(page, "button", "stop", keys, backwards=True, in_frame=True)
         press(page, "Enter", keys)
         expect(page.frame_locator('iframe[title*="streamlit_webrtc"]').get_by_role(
             "button", name=re.compile("start", re.IGNORECASE))).to_be_visible()
