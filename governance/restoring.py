@@ -26,12 +26,14 @@ from pathlib import Path
 from fer_core.store import (
     DATA_FILE,
     KEYS_FILE,
+    RESTORE_STAGING_PREFIX,
     FamilyStore,
     StoreCorruptError,
     StoreDamagedError,
     StoreError,
     StoreFolderError,
     StoreFolderExposedError,
+    StoreRestoringError,
     StoreTooNewError,
     WrongPassphraseError,
     make_private_folders,
@@ -84,7 +86,7 @@ def set_aside_damaged(data_dir: str | os.PathLike[str] | None, *, passphrase: st
     """Move the store in `data_dir`, which fails its checks, aside into a folder of its own there, unchanged, and
     return what its files say of it (starting_over.OldStore, as the Family page lists it). The `passphrase` or
     `key_file` unlocks it for the checks (a wrong one is refused and logged, as at any unlock); a store that does
-    not open as a store needs neither. Refused, nothing moved: NOT_DAMAGED; SECRET_NEEDED; a store another program
+    not open as a store needs neither, nor does one whose restore stopped between its two files (StoreRestoringError). Refused, nothing moved: NOT_DAMAGED; SECRET_NEEDED; a store another program
     has open."""
     data_dir = resolve_data_dir(data_dir)
     try:
@@ -93,7 +95,7 @@ def set_aside_damaged(data_dir: str | os.PathLike[str] | None, *, passphrase: st
                 raise StoreError(SECRET_NEEDED.format(data_dir=data_dir))
             store.unlock(passphrase, key_file=key_file)
             store.require_intact()
-    except (StoreDamagedError, StoreCorruptError):
+    except (StoreDamagedError, StoreCorruptError, StoreRestoringError):  # the last: a restore stopped midway
         pass
     else:
         raise StoreError(NOT_DAMAGED.format(data_dir=data_dir))
@@ -107,7 +109,9 @@ def restore(data_dir: str | os.PathLike[str] | None, backup_folder: str | os.Pat
     with the `passphrase` or `key_file` given (BACKUP_NOT_OPENED) and passes FamilyStore.require_intact's checks
     (BACKUP_FAILS_CHECKS); its log records RESTORED_EVENT with its counts. Returns it unlocked. The copy is made and
     checked in a hidden folder in `data_dir` and its files placed there only once it passed, so a refusal or a crash
-    leaves no store behind (nor the folders made for it)."""
+    leaves no store behind (nor the folders made for it), except a crash between placing unveil.db and keys.db: while
+    that folder still holds keys.db, a session opening the store is told a restore is under way or was stopped
+    (StoreRestoringError), never that it is damaged, and does not complete it; set_aside_damaged moves it aside."""
     data_dir, backup_folder = resolve_data_dir(data_dir), Path(backup_folder)
     if any(os.path.lexists(data_dir / name) for name in _STORE_FILES):
         raise StoreError(STORE_THERE.format(data_dir=data_dir))
@@ -138,7 +142,7 @@ def _placed(data_dir: Path, backup_folder: Path, passphrase: str | None,
     """The backup copied into a hidden folder in `data_dir`, checked (_checked) and its two files placed in
     `data_dir`, never over a file there; the hidden folder removed whatever happens."""
     try:
-        staging = Path(tempfile.mkdtemp(prefix=".unveil-restore-partial-", dir=data_dir))
+        staging = Path(tempfile.mkdtemp(prefix=RESTORE_STAGING_PREFIX, dir=data_dir))
     except OSError as exc:
         raise StoreFolderError(data_dir, exc.strerror or type(exc).__name__) from None
     try:

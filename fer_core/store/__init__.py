@@ -26,6 +26,7 @@ from fer_core.store._errors import (
     PERSON_EXISTS,
     READ_ONLY_MESSAGE,
     RECORD_SET_MESSAGE,
+    RESTORING_MESSAGE,
     ROTATION_UNFINISHED_MESSAGE,
     TOO_NEW_MESSAGE,
     WRITE_FAILED_MESSAGE,
@@ -58,6 +59,7 @@ from fer_core.store._errors import (
     StoreLockedError,
     StoreNotFoundError,
     StoreReadOnlyError,
+    StoreRestoringError,
     StoreTooNewError,
     StoreWriteError,
     TamperedDataError,
@@ -95,7 +97,14 @@ from fer_core.store._set_aside import (
 from fer_core.store._set_aside import destroy as destroy_set_aside
 from fer_core.store._set_aside import put_back as put_back_set_aside
 from fer_core.store._set_aside import set_aside as set_aside_store
-from fer_core.store._store import DATA_FILE, DEFAULT_BUSY_TIMEOUT_S, GALLERY_MIXES_MODELS, KEYS_FILE, FamilyStore
+from fer_core.store._store import (
+    DATA_FILE,
+    DEFAULT_BUSY_TIMEOUT_S,
+    GALLERY_MIXES_MODELS,
+    KEYS_FILE,
+    RESTORE_STAGING_PREFIX,
+    FamilyStore,
+)
 from fer_core.store._store import _make_private_folders as make_private_folders
 from fer_core.store._store import _owner_only as owner_only
 from fer_core.store._store import _place_new as place_new_file
@@ -136,6 +145,8 @@ __all__ = [
     "LONE_KEYS_MESSAGE",
     "MIN_PASSPHRASE_CHARS",
     "READ_ONLY_MESSAGE",
+    "RESTORE_STAGING_PREFIX",
+    "RESTORING_MESSAGE",
     "RECORD_SET_MESSAGE",
     "SET_ASIDE_PREFIX",
     "STORE_IN_USE_MESSAGE",
@@ -178,6 +189,7 @@ __all__ = [
     "StoreLockedError",
     "StoreNotFoundError",
     "StoreReadOnlyError",
+    "StoreRestoringError",
     "StoreTooNewError",
     "StoreWriteError",
     "TamperedDataError",

@@ -39,6 +39,21 @@ class LoneKeysFileError(StoreExistsError):
         super(StoreExistsError, self).__init__(LONE_KEYS_MESSAGE.format(data_dir=data_dir))
 
 
+# Between a restore's two placements (governance.restoring places unveil.db, then keys.db) a session opening the
+# store was told it was damaged ("keys.db is missing") and, for a backup of an empty store, completed it with a keys.db
+# of its own, which made the restore remove its unveil.db and leave that lone keys.db.
+RESTORING_MESSAGE = ("a backup is being restored into {data_dir} (its unveil.db is in place, its keys.db not yet): "
+                     "try again in a moment; nothing was read or changed. If this stays, the restoring was stopped: set "
+                     "the store aside and restore the backup again")
+
+
+class StoreRestoringError(StoreError):
+    """unveil.db without keys.db while a restore's folder is in the data folder: a restore under way, not damage."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(RESTORING_MESSAGE.format(data_dir=data_dir))
+
+
 class StoreCorruptError(StoreError):
     def __init__(self, data_dir: Path, detail: str) -> None:
         super().__init__(f"the store in {data_dir} cannot be read ({detail}); restore it from a backup")

@@ -60,6 +60,7 @@ from fer_core.store._errors import (
     StoreLockedError,
     StoreNotFoundError,
     StoreReadOnlyError,
+    StoreRestoringError,
     StoreTooNewError,
     StoreWriteError,
     TamperedDataError,
@@ -71,6 +72,9 @@ from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Dam
 
 DATA_FILE = "unveil.db"
 KEYS_FILE = "keys.db"
+# The folder a restore copies and checks a backup in, in the data folder (governance.restoring); it is there
+# while the restore places the two files, so that a session opening the store then knows it for a restore under way.
+RESTORE_STAGING_PREFIX = ".unveil-restore-partial-"
 # How long a write waits for another session's write lock before StoreBusyError: a person at a terminal or in
 # the app waits that long; a loop that must not freeze (unveil watch) passes less.
 DEFAULT_BUSY_TIMEOUT_S = 15.0
@@ -435,6 +439,11 @@ class FamilyStore:
             self._store_id = self._meta(self._main, "store_id")
             self._require_readable_version(self._meta(self._main, "schema_version"))
             if not keys_path.is_file():
+                # A restore's checked copy of keys.db still in its folder: placed a moment later (or, after a crash
+                # there, never: the message says to set the store aside and restore again). Completed here with a
+                # keys.db of its own, the restore found it in its way and removed its unveil.db.
+                if any((folder / KEYS_FILE).is_file() for folder in self.data_dir.glob(f"{RESTORE_STAGING_PREFIX}*")):
+                    raise StoreRestoringError(self.data_dir)
                 self._recreate_missing_keys(keys_path)
             self._keys = _connect(keys_path, busy_timeout)
             if self._meta(self._keys, "store_id") != self._store_id:

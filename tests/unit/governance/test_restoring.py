@@ -16,8 +16,11 @@ import pytest
 from fer_core.store import (
     DATA_FILE,
     KEYS_FILE,
+    RESTORE_STAGING_PREFIX,
+    RESTORING_MESSAGE,
     FamilyStore,
     StoreError,
+    StoreRestoringError,
     WrongPassphraseError,
     create_key_file,
     set_aside_folders,
@@ -147,3 +150,75 @@ def test_leftover_files_of_another_store_keep_a_backup_out(household, tmp_path):
         restoring.restore(data_dir, backup_dir, passphrase=h.PASSPHRASE)
     assert str(err.value) == restoring.STORE_THERE.format(data_dir=data_dir)
     assert sorted(os.listdir(data_dir)) == [f"{DATA_FILE}-wal"]
+
+
+def _opened_between_placements(monkeypatch, refusals: list[StoreError]) -> None:
+    """A session opening the data folder (another tab, `unveil serve` starting, a CLI command) in the moment between
+    restore's placing unveil.db and placing keys.db."""
+    place = restoring.place_new_file
+
+    def opened_between(source: Path, target: Path) -> None:
+        place(source, target)
+        if target.name == DATA_FILE:
+            try:
+                FamilyStore(target.parent).close()
+            except StoreError as exc:
+                refusals.append(exc)
+
+    monkeypatch.setattr(restoring, "place_new_file", opened_between)
+
+
+def test_a_session_opening_the_store_midway_through_a_restore_is_told_a_restore_is_under_way(household, tmp_path,
+                                                                                               monkeypatch):
+    """It was told the store was damaged ("keys.db is missing, so every data key is gone; restore it from a
+    backup"), to someone restoring it."""
+    _, backup_dir = household
+    data_dir, refusals = tmp_path / "new", []
+    _opened_between_placements(monkeypatch, refusals)
+    done = restoring.restore(data_dir, backup_dir, passphrase=h.PASSPHRASE)
+    assert [type(exc) for exc in refusals] == [StoreRestoringError]
+    assert str(refusals[0]) == RESTORING_MESSAGE.format(data_dir=data_dir)
+    with done.store as store:
+        store.require_intact()
+        assert sorted(p.name for p in store.people()) == ["Halle Berry", "Hamid Karzai"]
+    assert sorted(os.listdir(data_dir)) == [KEYS_FILE, DATA_FILE]
+
+
+def test_a_session_opening_a_restored_empty_store_midway_leaves_it_whole(tmp_path, monkeypatch):
+    """A backup of an empty store: the session completed the half-placed store with a keys.db of its own, as after a
+    creation stopped there; the restore, finding a keys.db in its way, removed its unveil.db and said the folder held
+    a store ("Set a damaged store aside first"). The folder was left with that lone keys.db: no store opened there,
+    a restore was refused (a store's file there) and so was a new store (told to restore unveil.db from a backup)."""
+    with h.new_store(tmp_path / "old") as store:
+        backup.back_up(store, tmp_path / "backup")
+    data_dir, refusals = tmp_path / "new", []
+    _opened_between_placements(monkeypatch, refusals)
+    done = restoring.restore(data_dir, tmp_path / "backup", passphrase=h.PASSPHRASE)
+    assert [type(exc) for exc in refusals] == [StoreRestoringError]
+    done.store.close()
+    monkeypatch.undo()
+    with h.open_store(data_dir) as store:
+        store.require_intact()
+        assert store.audit_entries()[-1].event == restoring.RESTORED_EVENT
+    assert sorted(os.listdir(data_dir)) == [KEYS_FILE, DATA_FILE]
+
+
+def test_a_restore_stopped_between_its_placements_is_set_aside_and_restored_again(household, tmp_path):
+    """A crash between the two placements leaves unveil.db, no keys.db, and the hidden folder the copy was checked
+    in (its keys.db there): no session completes or uses that store, each is told a restore is under way or was
+    stopped, and the household sets it aside and restores the backup again, as the message says."""
+    _, backup_dir = household
+    data_dir = tmp_path / "new"
+    staging = data_dir / f"{RESTORE_STAGING_PREFIX}stopped"
+    staging.mkdir(parents=True)
+    for name in (DATA_FILE, KEYS_FILE):
+        (staging / name).write_bytes((backup_dir / name).read_bytes())
+    os.link(staging / DATA_FILE, data_dir / DATA_FILE)
+    with pytest.raises(StoreRestoringError):
+        FamilyStore(data_dir)
+    assert not (data_dir / KEYS_FILE).exists()
+    old = restoring.set_aside_damaged(data_dir)
+    assert sorted(os.listdir(old.folder)) == [DATA_FILE]
+    with restoring.restore(data_dir, backup_dir, passphrase=h.PASSPHRASE).store as store:
+        store.require_intact()
+        assert sorted(p.name for p in store.people()) == ["Halle Berry", "Hamid Karzai"]
