@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shutil
 import sqlite3
 
 from streamlit.testing.v1 import AppTest
 
-from fer_core.store import DATA_FILE, KEYS_FILE, FamilyStore, set_aside_folders
+from fer_core.store import (
+    DATA_FILE,
+    KEYS_FILE,
+    RESTORE_STAGING_PREFIX,
+    FamilyStore,
+    StoreRestoringError,
+    set_aside_folders,
+)
 from governance import backup, restoring, starting_over
 from tests.support.app import FAMILY_PASSPHRASE, logged, unlocked_family_page
 from tests.support.paths import REPO
@@ -141,3 +149,40 @@ def test_what_the_checks_found_is_not_said_again_once_another_store_is_open(app_
     at.button(key="sidebar_lock").click().run()
     assert at.header[0].value == "Unlock the family store"
     assert damaged.WHAT_TO_DO not in [w.value for w in at.warning]
+
+
+def test_a_restore_stopped_midway_is_set_aside_and_restored_again_from_the_app(app_env, family_store_dir, tmp_path):
+    """A crash between a restore's two placements leaves unveil.db without keys.db, and the restore's folder: every
+    open says a restore is under way (StoreRestoringError). The message says to set the store aside and restore
+    again if it stays; before, the page then offered no set-aside form (the CLI's set-aside-damaged was the only
+    way), and "Forgot the passphrase?" instead."""
+    backup_dir = tmp_path / "usb" / "backup"
+    backup_dir.parent.mkdir()
+    shutil.copytree(family_store_dir, tmp_path / "before")
+    with FamilyStore.open(tmp_path / "before") as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        backup.back_up(store, backup_dir)
+    staging = app_env / f"{RESTORE_STAGING_PREFIX}stopped"
+    staging.mkdir(parents=True)
+    for name in (DATA_FILE, KEYS_FILE):
+        shutil.copyfile(backup_dir / name, staging / name)
+    os.link(staging / DATA_FILE, app_env / DATA_FILE)
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).switch_page(
+        "unveil/app/pages/family.py").run()
+    assert not at.exception
+    assert shown(f"Reading what unlocks the store: {StoreRestoringError(app_env)}") in [e.value for e in at.error]
+    assert [w.value for w in at.warning] == [damaged.RESTORE_STOPPED]
+    assert forgotten.FORGOT_HEADING not in [e.label for e in at.expander]
+    at.checkbox(key="set_aside_damaged_sure").check()
+    at.button(key=SET_ASIDE).click().run()  # no passphrase needed: nothing opens it
+    assert not at.exception and not at.error
+    (folder,) = set_aside_folders(app_env)
+    assert sorted(p.name for p in folder.iterdir()) == [DATA_FILE]
+    assert at.header[0].value == "Create the family store"
+    at = _restore(at, str(backup_dir), FAMILY_PASSPHRASE)
+    assert not at.exception and not at.error
+    with FamilyStore.open(app_env) as store:
+        store.unlock(FAMILY_PASSPHRASE)
+        store.require_intact()
+        assert [p.name for p in store.people()] == ["Colin Powell"]

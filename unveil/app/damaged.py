@@ -35,6 +35,12 @@ WHAT_TO_DO = ("The store failed its checks, so the app does not open it; nothing
 NOT_FORGOTTEN = ("\"Forgot the passphrase?\" is not offered for a damaged store: what is wrong is damage, not a "
                  "forgotten passphrase. Setting the store aside below keeps it, unchanged, as starting over would, and "
                  "then leaves the choice of a backup or a new, empty store.")
+# For a restore that has not finished (unlocking.RESTORE_MET): the store is not damaged, and may be whole in a moment.
+RESTORE_STOPPED = ("A backup's restore into this data folder has not finished: its unveil.db is in place, its keys.db not "
+                   "yet, so the app does not open it; nothing in it was deleted or changed. If a restore is running now "
+                   "(another tab, a terminal), wait and reload this page. If none is, it was stopped: 1. set the store "
+                   "aside below: its files are moved, unchanged, into a folder of their own in the data folder; 2. then "
+                   "restore the backup again (\"Restore from a backup\").")
 SET_ASIDE_SURE = "Set the damaged store aside: nothing in it is deleted"
 SET_ASIDE_BUTTON = "Set the damaged store aside"
 SET_ASIDE_UNCONFIRMED = "Nothing was set aside: tick the box above to confirm."
@@ -71,8 +77,11 @@ def what_to_do(ways: _ui.UnlockWays, flash: str) -> None:
     problems = st.session_state.get(unlocking.DAMAGE_MET)
     if not problems:
         return
-    st.warning(WHAT_TO_DO)
-    st.caption(NOT_FORGOTTEN)
+    if st.session_state.get(unlocking.RESTORE_MET):
+        st.warning(RESTORE_STOPPED)
+    else:
+        st.warning(WHAT_TO_DO)
+        st.caption(NOT_FORGOTTEN)
     with st.expander(FOUND.format(count=len(problems))):
         st.markdown("\n".join(f"- {shown(problem)}" for problem in problems))
     offered = ways.key_file and peer.tells_whose_browser()
@@ -91,7 +100,7 @@ def what_to_do(ways: _ui.UnlockWays, flash: str) -> None:
                 key_file = unlocking.key_file_path(typed) if typed.strip() else None
                 old = restoring.set_aside_damaged(default_data_dir(), key_file=key_file,
                                                   passphrase=passphrase or None if key_file is None else None)
-                st.session_state.pop(unlocking.DAMAGE_MET, None)
+                unlocking.forget_damage()
                 st.session_state[flash] = SET_ASIDE_DONE.format(folder=old.folder)
                 st.rerun()
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer_core.store import StoreCorruptError, StoreDamagedError, WrongPassphraseError
+from fer_core.store import StoreCorruptError, StoreDamagedError, StoreRestoringError, WrongPassphraseError
 from unveil.app import forgotten, new_passphrase, peer
 from unveil.app import widgets as _ui
 from unveil.app.typed_paths import full_path
@@ -63,12 +63,17 @@ NOT_A_FULL_PATH = ("{path} is not a full path: give the key file's path from the
 # What the checks found when this session last met a damaged store (at unlock, or reading what unlocks it), for
 # unveil.app.damaged to list with what to do; dropped when the store is set aside or the session unlocks one.
 DAMAGE_MET = "unveil_damage_met"
+# Set beside DAMAGE_MET when what was met is a restore that has not finished (StoreRestoringError): unveil.db placed,
+# keys.db not. Under way, the next try opens the store; stopped (a crash, a power cut), only setting the store aside
+# and restoring again goes on, and a household that only uses the app needs that form here, not a terminal.
+RESTORE_MET = "unveil_restore_met"
 
 
 @contextlib.contextmanager
 def noting_damage() -> Iterator[None]:
-    """Keep what a StoreDamagedError (every problem its checks found) or a StoreCorruptError (files that do not open as
-    a store) raised inside says, under DAMAGE_MET, and let it go on to the page's friendly_errors."""
+    """Keep what a StoreDamagedError (every problem its checks found), a StoreCorruptError (files that do not open as
+    a store) or a StoreRestoringError (a restore not finished) raised inside says, under DAMAGE_MET (and RESTORE_MET
+    for the last), and let it go on to the page's friendly_errors."""
     try:
         yield
     except StoreDamagedError as exc:
@@ -77,6 +82,16 @@ def noting_damage() -> Iterator[None]:
     except StoreCorruptError as exc:
         st.session_state[DAMAGE_MET] = [str(exc)]
         raise
+    except StoreRestoringError as exc:
+        st.session_state[DAMAGE_MET] = [str(exc)]
+        st.session_state[RESTORE_MET] = True
+        raise
+
+
+def forget_damage() -> None:
+    """Drop what noting_damage kept: the store it was met in is set aside, or another store is open."""
+    st.session_state.pop(DAMAGE_MET, None)
+    st.session_state.pop(RESTORE_MET, None)
 
 
 def key_file_path(typed: str) -> Path:
@@ -127,5 +142,5 @@ def _unlock(passphrase: str, typed: str, *, with_key_file: bool) -> None:
                 except WrongPassphraseError:
                     forgotten.count_wrong_passphrase()
                     raise
-        st.session_state.pop(DAMAGE_MET, None)
+        forget_damage()
         st.rerun()

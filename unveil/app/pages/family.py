@@ -83,7 +83,7 @@ if _ui.store() is None:
     st.stop()
 
 store = _ui.store()
-st.session_state.pop(unlocking.DAMAGE_MET, None)  # a store is open now: the damage met before is no longer this one's
+unlocking.forget_damage()  # a store is open now: the damage met before is no longer this one's
 # Messages go in one container drawn on every run: an element that comes and goes above the tabs would
 # make Streamlit draw them as new tabs, back on the first one, in the middle of an enrolment.
 with st.container():
