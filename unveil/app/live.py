@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from fer_core.live import APPEAR, NAMED, LiveTracker
-from fer_core.render import COLOURS, UNKNOWN, ink, label_font
+from fer_core.render import COLOURS, UNKNOWN, haloed_patch, ink, label_font, outlined_box
 from fer_core.store import FamilyStore
 from governance.recognition_tally import RecognitionTally
 from unveil import clocks
@@ -87,13 +87,13 @@ def draw_in_frame(frame: np.ndarray, boxes: Sequence[Sequence[float]], labels: S
     font = label_font(max(12, round(max(frame.shape[:2]) / 40)))
     for index, ((x, y, w, h), label) in enumerate(zip(boxes, labels)):
         colour = COLOURS[index % len(COLOURS)]
-        pen.rectangle((x, y, x + w, y + h), outline=colour, width=line)
+        outlined_box(pen, (x, y, x + w, y + h), colour, line)
         if not label:
             continue
         left, top, right, bottom = font.getbbox(label)
         tag_h = bottom - top + 2 * line
         tag_y = y - tag_h if y - tag_h >= 0 else y + h
-        pen.rectangle((x, tag_y, x + right - left + 2 * line, tag_y + tag_h), fill=colour)
+        haloed_patch(pen, (x, tag_y, x + right - left + 2 * line, tag_y + tag_h), colour, line)
         pen.text((x + line - left, tag_y + line - top), label, fill=ink(colour), font=font)  # as render._tag
     return np.asarray(picture)
 

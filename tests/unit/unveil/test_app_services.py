@@ -114,9 +114,11 @@ def test_identity_column_only_when_a_gallery_was_consulted():
 def _untouched_inside_every_face(annotated: np.ndarray, photo: np.ndarray, placed: render.Layout) -> bool:
     """Whether the annotated picture shows the photo's own pixels inside every face's box outline."""
     m, line = placed.margin, placed.line
+    edge = 2 * line + render.halo_width(line)
     for x0, y0, x1, y1 in placed.faces:
-        # inside the outline, which is drawn on the box's edge (in photo pixels: x - line .. x + w + line)
-        left, top, right, bottom = (round(v) for v in (x0 + 2 * line, y0 + 2 * line, x1 - 2 * line, y1 - 2 * line))
+        # inside the outline, which is drawn on the box's edge (in photo pixels: x - line .. x + w + line), and its
+        # inner halo
+        left, top, right, bottom = (round(v) for v in (x0 + edge, y0 + edge, x1 - edge, y1 - edge))
         if not np.array_equal(annotated[top:bottom, left:right], photo[top - m:bottom - m, left - m:right - m]):
             return False
     return True
