@@ -14,6 +14,9 @@ Streamlit's own categorical chart palette (light theme, Streamlit 1.67), which t
   2009, severity 1, applied to linear RGB). Under about 10, two small marks are hard to tell apart; this is why no
   palette is trusted alone: every face has its number, every line its dash pattern and point shape.
 
+Then each box colour's line against the pixel just outside it (box_edges), drawn alone as before and with the halo
+render.outlined_box draws, around the faces found on the public-domain photos and on a flat patch of its own colour.
+
 With --pictures, an annotated photo of two public-domain faces (tests/fixtures/public_domain) is drawn with the
 shipped detector and simulated for each kind of colour blindness, as JPEG files (PICTURE_SIDE px wide) in that
 folder.
@@ -99,6 +102,63 @@ def table(name: str, colours: list[str], contrast: dict[str, float], needed: flo
         print(f"| {vision} | {a} / {b} | {difference:.1f} |")
 
 
+def _contrast(rgb: np.ndarray, colour: str) -> np.ndarray:
+    """WCAG contrast ratios of 0..255 RGB pixels (any shape ending in 3) against `colour`, as render.contrast_ratio."""
+    channels = rgb / 255
+    linear = np.where(channels <= 0.03928, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    pixels = linear @ np.array([0.2126, 0.7152, 0.0722])
+    other = render._luminance(colour)
+    return (np.maximum(pixels, other) + 0.05) / (np.minimum(pixels, other) + 0.05)
+
+
+def _ring(picture: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
+    """The pixels just outside a rectangle drawn inside `rect` (x0, y0, x1, y1, inclusive)."""
+    x0, y0, x1, y1 = rect
+    return np.concatenate([picture[y0 - 1, x0 - 1:x1 + 2], picture[y1 + 1, x0 - 1:x1 + 2],
+                           picture[y0:y1 + 1, x0 - 1], picture[y0:y1 + 1, x1 + 1]])
+
+
+def box_edges() -> None:
+    """Each box colour's line against the pixel just outside it, drawn as before (the line alone) and now
+    (render.outlined_box: a halo in render.ink of its colour), around the faces the shipped detector finds on the
+    public-domain photos and on a flat patch of the box's own colour (the worst case). WCAG 1.4.11: 3:1."""
+    from PIL import Image, ImageDraw
+
+    from fer_core import FaceAnalyzer
+    from tests.support.app import PUBLIC_DOMAIN
+
+    analyzer = FaceAnalyzer()
+    scenes = []
+    for name in sorted(PUBLIC_DOMAIN.glob("*.jpg")):
+        photo = np.asarray(Image.open(name).convert("RGB"))
+        for x, y, w, h in (face.box for face in analyzer.analyze(photo)):
+            scenes.append((photo, (round(x), round(y), round(x + w), round(y + h))))
+    flat_rect = (20, 20, 80, 80)
+    print(f"\nBox lines against the pixel just outside them ({len(scenes)} faces of {PUBLIC_DOMAIN.relative_to(REPO)}"
+          ", and a flat 100 px patch of the box's colour); WCAG 1.4.11 asks 3:1\n")
+    print("| Colour | Halo | Photos: share under 3:1, line alone | lowest | with halo | Flat patch: line alone | with halo |")
+    print("|---|---|---|---|---|---|---|")
+    for colour in render.COLOURS:
+        found = {}
+        for halo in (False, True):
+            ratios = []
+            for photo, rect in [*scenes, (np.tile(_rgb(colour) * 255, (100, 100, 1)).round().astype(np.uint8),
+                                          flat_rect)]:
+                picture = Image.fromarray(photo)
+                pen = ImageDraw.Draw(picture)
+                line = render.layout(picture.size, [(0, 0, 1, 1)]).line
+                if halo:
+                    render.outlined_box(pen, rect, colour, line)
+                else:
+                    pen.rectangle(rect, outline=colour, width=line)
+                ratios.append(_contrast(_ring(np.asarray(picture).astype(float), rect), colour))
+            found[halo] = ratios
+        photos = {halo: np.concatenate(ratios[:-1]) for halo, ratios in found.items()}
+        print(f"| {colour} | {render.ink(colour)} | {np.mean(photos[False] < 3):.0%} | {photos[False].min():.1f}:1 | "
+              f"{np.mean(photos[True] < 3):.0%} (lowest {photos[True].min():.1f}:1) | {found[False][-1].min():.1f}:1 | "
+              f"{found[True][-1].min():.1f}:1 |")
+
+
 def pictures(folder: Path) -> None:
     from PIL import Image
 
@@ -135,6 +195,7 @@ def main() -> None:
           shipped, {c: min(render.contrast_ratio(c, page) for page in charts.BACKGROUNDS) for c in shipped}, 3)
     table(f"Streamlit's categorical palette, first {classes} (the timeline before, for the shipped model's classes): line on white",
           STREAMLIT_LIGHT[:classes], {c: render.contrast_ratio(c, "#ffffff") for c in STREAMLIT_LIGHT[:classes]}, 3)
+    box_edges()
     if args.pictures:
         pictures(args.pictures)
 
