@@ -93,7 +93,8 @@ def render_html(audit: BiasAudit, *, generated: str) -> str:
     ]
     if audit.kind == "emotion" and audit.overall.groups:
         parts.append("<h3>Confusion matrix, all faces</h3>")
-        parts.append(_img(confusion_grid(audit.overall, audit.context["classes"]), "overall confusion matrix"))
+        parts.append(_img(confusion_grid(audit.overall, audit.context["classes"]),
+                          _confusion_said(audit.overall, audit.context["classes"], "Confusion matrix, all faces")))
     for column in audit.columns:
         parts.append(_column_section(audit, column, metrics))
     parts.append(_method(audit))
@@ -185,7 +186,8 @@ def _column_section(audit: BiasAudit, column: ColumnResult, metrics: tuple[str, 
         parts.append(_img(metric_bars(column, charted, title=title), _bars_said(column, charted, title)))
     if audit.kind == "emotion":
         classes_ = audit.context["classes"]
-        parts.append(_img(confusion_grid(column, classes_), f"{column.column} confusion matrices"))
+        parts.append(_img(confusion_grid(column, classes_),
+                          _confusion_said(column, classes_, f"Confusion matrices by {column.column}")))
     return "\n".join(parts)
 
 
@@ -243,6 +245,18 @@ def _bars_said(column: ColumnResult, metrics: Sequence[str], title: str) -> str:
                        + ", ".join(f"{metric} {_interval(group.metrics[metric])}" for metric in metrics)
                        for group in column.groups)
     return f"Bar chart, {title}. {groups}."
+
+
+def _confusion_said(column: ColumnResult, classes: Sequence[str], title: str) -> str:
+    """Confusion matrices in words, their text alternative: every count, group by group, row by row (the true
+    emotion), in the order of the columns (the predicted one). Their name alone ("cohort confusion matrices") told
+    a screen reader none of the counts, which no table of the report repeats."""
+    groups = " ".join(f"{group.name} (n={group.size}{'' if group.eligible else ', too small to compare'}): "
+                      + "; ".join(f"true {true}: " + ", ".join(f"{predicted} {int(count)}"
+                                                              for predicted, count in zip(classes, row))
+                                  for true, row in zip(classes, group.table)) + "."
+                      for group in column.groups)
+    return f"{title}, counts of faces by true emotion (rows) and predicted emotion (columns). {groups}"
 
 
 def _img(png_base64: str, alt: str) -> str:

@@ -159,6 +159,24 @@ def test_each_bar_chart_is_said_in_words_with_every_bar_s_value(audit, written):
     assert sum(alt.startswith("Bar chart, recall of each emotion, by ") for alt in alts) == len(charted) >= 2
 
 
+def test_each_confusion_matrix_is_said_in_words_with_every_count(audit, written):
+    """A screen reader heard "cohort confusion matrices" for the counts of each true emotion predicted as each
+    emotion, group by group, which no table of the report repeats. Each matrix's text alternative now gives them
+    all, row by row (the true emotion), in the order of the columns (the predicted one)."""
+    alts = [html.unescape(alt) for alt in re.findall(r"<img alt='([^']*)'", written.html.read_text())]
+    (matrices,) = [alt for alt in alts if alt.startswith("Confusion matrices by cohort, ")]
+    (column,) = [c for c in audit.columns if c.column == "cohort"]
+    for group in column.groups:
+        rows = "; ".join(f"true {true}: " + ", ".join(f"{predicted} {count}" for predicted, count in zip(CLASSES, row))
+                         for true, row in zip(CLASSES, group.table))
+        assert f"{group.name} (n={group.size}{'' if group.eligible else ', too small to compare'}): {rows}." in matrices
+    assert "small (n=12, too small to compare): true " in matrices
+    (overall,) = [alt for alt in alts if alt.startswith("Confusion matrix, all faces, ")]
+    (everyone,) = audit.overall.groups
+    assert everyone.table.sum() == 412
+    assert f"true {CLASSES[0]}: {CLASSES[0]} {everyone.table[0, 0]}, " in overall
+
+
 def test_the_report_is_readable_by_its_owner_only_whatever_the_umask(audit, tmp_path):
     # Its rows give each photo's path, emotion and skin tone band; under umask 002 they were 0664 in a 0775 folder.
     previous = os.umask(0o002)
