@@ -33,9 +33,11 @@ from fer_core.store import (
     StoreError,
     StoreFolderError,
     StoreFolderExposedError,
+    StoreFolderNetworkError,
     StoreRestoringError,
     StoreTooNewError,
     WrongPassphraseError,
+    file_system,
     make_private_folders,
     others_can_write,
     owner_only,
@@ -119,6 +121,8 @@ def restore(data_dir: str | os.PathLike[str] | None, backup_folder: str | os.Pat
         raise StoreError(NOT_A_BACKUP.format(folder=backup_folder))
     if (exposed := others_can_write(data_dir)) is not None:  # as for a new store (FamilyStore.create)
         raise StoreFolderExposedError(data_dir, exposed.folder, exposed.mode, exposed.fix)
+    if (mounted := file_system(data_dir)) is not None and mounted.network:  # as FamilyStore.create
+        raise StoreFolderNetworkError(data_dir, mounted.type, mounted.mount_point)
     try:
         made = make_private_folders(data_dir)
     except OSError as exc:

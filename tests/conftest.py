@@ -69,3 +69,13 @@ def fer4_test_faces(fer4_dir):
 
     splits, _ = load_splits(fer4_dir, limit_per_split=12)
     return to_rgb_float(splits["test"].images)
+
+
+@pytest.fixture(autouse=True)
+def _mounts_unknown(monkeypatch) -> None:
+    """No mount list (as on macOS): tmp_path is on tmpfs on some systems (Fedora, Arch), where every store a test
+    makes would get fer_core.store's memory warning. tests/unit/fer_core/test_store_folder_file_system.py writes its
+    own list."""
+    from fer_core.store import _paths  # noqa: PLC2701 (where the mount list is read from)
+
+    monkeypatch.setattr(_paths, "MOUNTINFO", Path("/nonexistent/mountinfo"))

@@ -116,6 +116,25 @@ class StoreFolderExposedError(StoreError):
         super().__init__(OTHERS_CAN_WRITE_MESSAGE.format(data_dir=data_dir, folder=folder, mode=mode, fix=fix))
 
 
+# A new store is not made on a network file system (fer_core.store.NETWORK_FILE_SYSTEMS): SQLite's write-ahead log
+# and locks do not work reliably there, and a damaged store loses the family's data. One already there is opened with
+# NETWORK_FILE_SYSTEM_WARNING, so that it can be backed up and moved.
+NETWORK_FILE_SYSTEM_MESSAGE = ("no store was made in {data_dir}: it is on a network file system ({fs_type}, mounted at "
+                               "{mount_point}), where SQLite, which keeps the store, cannot lock its files or share "
+                               "its write-ahead log reliably, so the store could be damaged. Choose a folder on this "
+                               "computer's own disk (--data-dir, or the UNVEIL_DATA_DIR environment variable); nothing "
+                               "was changed")
+
+
+class StoreFolderNetworkError(StoreError):
+    """FamilyStore.create refused a data folder on a network file system (NETWORK_FILE_SYSTEM_MESSAGE); nothing was
+    made or changed."""
+
+    def __init__(self, data_dir: Path, fs_type: str, mount_point: Path) -> None:
+        self.fs_type, self.mount_point = fs_type, mount_point
+        super().__init__(NETWORK_FILE_SYSTEM_MESSAGE.format(data_dir=data_dir, fs_type=fs_type, mount_point=mount_point))
+
+
 DAMAGED_MESSAGE = ("the store in {data_dir} is damaged ({count} problem(s); first: {first}); nothing was deleted "
                    "or changed. Run `unveil family check` to list every problem, then restore the damaged file "
                    "from a backup")

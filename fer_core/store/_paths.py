@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import stat
 from dataclasses import dataclass
@@ -107,3 +108,87 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# Linux's list of this process's mounts, each with its file system's type. statvfs() does not give the type; other
+# systems (macOS, Windows) have no such file, and nothing is said there.
+MOUNTINFO = Path("/proc/self/mountinfo")
+
+# Types as the list names them (FUSE ones as fuse.NAME). SQLite's documentation: WAL needs shared memory that
+# every process using the database maps, so it does not work over a network file system, and file locking is
+# unreliable on them, which can corrupt a database. 9p is WSL 2's drive mounts (/mnt/c) and virtual machines' shared
+# folders, where SQLite's shared memory and locks fail the same way.
+NETWORK_FILE_SYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs", "lustre", "gpfs", "beegfs",
+    "fuse.sshfs", "fuse.rclone", "fuse.s3fs", "fuse.gcsfuse", "fuse.glusterfs", "fuse.ceph-fuse", "fuse.davfs",
+})
+# Held in memory: emptied when the computer restarts (/dev/shm, /run, and /tmp on Fedora, Arch and others).
+MEMORY_FILE_SYSTEMS = frozenset({"tmpfs", "ramfs"})
+
+# Said by the front ends each time they open or make a store there. A store in memory is made and opened all the
+# same: a trial run is a fair use of it, and a store already there must stay reachable until it is backed up.
+MEMORY_FILE_SYSTEM_WARNING = ("{data_dir} is on {fs_type} (mounted at {mount_point}), which is held in memory: the "
+                              "store in it, every member, enrolment and consent record included, is gone when this "
+                              "computer restarts. Back it up to a folder on a disk (unveil family backup) and restore "
+                              "it there, or make the store in a folder on a disk (--data-dir, or the UNVEIL_DATA_DIR "
+                              "environment variable)")
+# A new store is not made there (fer_core.store.NETWORK_FILE_SYSTEM_MESSAGE); one already there is opened with this
+# warning, so that it can still be backed up and moved.
+NETWORK_FILE_SYSTEM_WARNING = ("the store in {data_dir} is on a network file system ({fs_type}, mounted at "
+                               "{mount_point}): SQLite, which keeps the store, cannot lock its files or share its "
+                               "write-ahead log reliably there, so two computers opening it, or a dropped connection, "
+                               "can damage it. Nothing was changed; back it up to a folder on this computer's own disk "
+                               "(unveil family backup) and restore it there (unveil family restore)")
+
+
+@dataclass(frozen=True)
+class FileSystem:
+    """The file system a folder is on: its type, as /proc/self/mountinfo names it, and where it is mounted."""
+
+    type: str
+    mount_point: Path
+
+    @property
+    def network(self) -> bool:
+        return self.type in NETWORK_FILE_SYSTEMS
+
+    @property
+    def in_memory(self) -> bool:
+        return self.type in MEMORY_FILE_SYSTEMS
+
+    def warning(self, data_dir: str | os.PathLike[str]) -> str | None:
+        """MEMORY_FILE_SYSTEM_WARNING or NETWORK_FILE_SYSTEM_WARNING for a store in `data_dir`, or None for a disk."""
+        text = (NETWORK_FILE_SYSTEM_WARNING if self.network else MEMORY_FILE_SYSTEM_WARNING if self.in_memory
+                else None)
+        return None if text is None else text.format(data_dir=data_dir, fs_type=self.type, mount_point=self.mount_point)
+
+
+def _unescape(field: bytes) -> bytes:
+    # mountinfo writes a space, tab, newline and backslash in a path as \040, \011, \012 and \134.
+    return re.sub(rb"\\([0-7]{3})", lambda match: bytes([int(match[1], 8)]), field)
+
+
+def file_system(folder: str | os.PathLike[str]) -> FileSystem | None:
+    """The file system holding `folder`, or the nearest folder above it that exists, by /proc/self/mountinfo; None
+    where there is no such list (not Linux) or no line of it holds that folder. The folder is resolved first (links
+    followed, an automounted share mounted) and then matched to the longest mount point above it; of mounts on the
+    same point the last listed is the one on top."""
+    start = Path(folder).absolute()
+    existing = next((path for path in (start, *start.parents) if path.exists()), Path(start.anchor))
+    target = existing.resolve()
+    try:
+        listing = MOUNTINFO.read_bytes()
+    except OSError:
+        return None
+    found: FileSystem | None = None
+    for line in listing.splitlines():
+        fields = line.split(b" ")
+        try:
+            fs_type = fields[fields.index(b"-", 6) + 1]
+            mount_point = Path(os.fsdecode(_unescape(fields[4])))
+        except (ValueError, IndexError):
+            continue  # not a line of the documented layout: says nothing of the folder
+        if (mount_point == target or mount_point in target.parents) and (
+                found is None or len(mount_point.parts) >= len(found.mount_point.parts)):
+            found = FileSystem(os.fsdecode(_unescape(fs_type)), mount_point)
+    return found

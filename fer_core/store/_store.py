@@ -56,6 +56,7 @@ from fer_core.store._errors import (
     StoreExistsError,
     StoreFolderError,
     StoreFolderExposedError,
+    StoreFolderNetworkError,
     StoreFullError,
     StoreLockedError,
     StoreNotFoundError,
@@ -67,7 +68,7 @@ from fer_core.store._errors import (
     WrongPassphraseError,
     os_detail,
 )
-from fer_core.store._paths import _fsync_dir, others_can_write, resolve_data_dir
+from fer_core.store._paths import _fsync_dir, file_system, others_can_write, resolve_data_dir
 from fer_core.store._records import AnalysisEntry, AuditEntry, ConsentEntry, Damage, GalleryEntry, Person, Thumbnail
 
 DATA_FILE = "unveil.db"
@@ -498,6 +499,8 @@ class FamilyStore:
         data_dir = resolve_data_dir(data_dir)
         if (exposed := others_can_write(data_dir)) is not None:  # before anything is made
             raise StoreFolderExposedError(data_dir, exposed.folder, exposed.mode, exposed.fix)
+        if (mounted := file_system(data_dir)) is not None and mounted.network:
+            raise StoreFolderNetworkError(data_dir, mounted.type, mounted.mount_point)
         try:  # a read-only home or file system, another user's folder, a file in the way: said, not a traceback
             made = _make_private_folders(data_dir)
         except OSError as exc:

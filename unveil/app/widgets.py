@@ -18,7 +18,14 @@ import streamlit as st
 
 from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core.model_files import models_dir
-from fer_core.store import DATA_FILE, FamilyStore, StoreTooNewError, default_data_dir, others_can_write
+from fer_core.store import (
+    DATA_FILE,
+    FamilyStore,
+    StoreTooNewError,
+    default_data_dir,
+    file_system,
+    others_can_write,
+)
 from governance import consent, enrolment, family, retention
 from governance.scheduled_sweeps import ScheduledSweeps
 from unveil.app import consents as app_consents
@@ -256,6 +263,9 @@ def sidebar_status() -> None:
         # Shown while it holds: a store there is opened all the same (refusing would lock the household out).
         if (exposed := others_can_write(default_data_dir())) is not None and store_exists():
             st.warning(shown(exposed.warning()), icon=":material/warning:")
+        mounted = file_system(default_data_dir()) if store_exists() else None
+        if mounted is not None and (warning := mounted.warning(default_data_dir())) is not None:
+            st.warning(shown(warning), icon=":material/warning:")
 
 
 def lock_store() -> None:

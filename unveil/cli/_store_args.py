@@ -28,6 +28,7 @@ from fer_core.store import (
     TamperedDataError,
     WrongPassphraseError,
     default_data_dir,
+    file_system,
     others_can_write,
 )
 from governance import family
@@ -100,9 +101,24 @@ def _warn_if_others_can_write(store: FamilyStore) -> None:
         print(f"warning: {exposed.warning()}", file=sys.stderr)
 
 
+_WARNED_FILE_SYSTEM: set[str] = set()  # the data folders this run has warned of: once each
+
+
+def warn_of_file_system(store: FamilyStore) -> None:
+    """Say on stderr, once a run, that the store's folder is on a file system held in memory (gone at the next
+    restart) or a network one (SQLite's locks and WAL unreliable): fer_core.store.MEMORY_FILE_SYSTEM_WARNING,
+    NETWORK_FILE_SYSTEM_WARNING. The store is opened all the same, so that it can be backed up and moved."""
+    mounted = file_system(store.data_dir)
+    warning = mounted.warning(store.data_dir) if mounted is not None else None
+    if warning is not None and str(store.data_dir) not in _WARNED_FILE_SYSTEM:
+        _WARNED_FILE_SYSTEM.add(str(store.data_dir))
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def open_locked(args: argparse.Namespace) -> FamilyStore:
     store = FamilyStore(args.data_dir)
     _warn_if_others_can_write(store)
+    warn_of_file_system(store)
     return store
 
 
@@ -115,6 +131,7 @@ def unlock_secret(args: argparse.Namespace) -> dict[str, str]:
 def open_unlocked(args: argparse.Namespace, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> FamilyStore:
     store = FamilyStore(args.data_dir, busy_timeout=busy_timeout)
     _warn_if_others_can_write(store)
+    warn_of_file_system(store)
     try:
         store.unlock(**unlock_secret(args))
     except BaseException:
