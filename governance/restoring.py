@@ -43,6 +43,7 @@ from fer_core.store import (
     owner_only,
     place_new_file,
     remove_made_folders,
+    require_short_enough,
     resolve_data_dir,
     set_aside_store,
 )
@@ -123,6 +124,7 @@ def restore(data_dir: str | os.PathLike[str] | None, backup_folder: str | os.Pat
         raise StoreFolderExposedError(data_dir, exposed.folder, exposed.mode, exposed.fix)
     if (mounted := file_system(data_dir)) is not None and mounted.network:  # as FamilyStore.create
         raise StoreFolderNetworkError(data_dir, mounted.type, mounted.mount_point)
+    require_short_enough(data_dir)
     try:
         made = make_private_folders(data_dir)
     except OSError as exc:

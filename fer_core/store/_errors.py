@@ -116,6 +116,23 @@ class StoreFolderExposedError(StoreError):
         super().__init__(OTHERS_CAN_WRITE_MESSAGE.format(data_dir=data_dir, folder=folder, mode=mode, fix=fix))
 
 
+# SQLite names a database file by at most SQLITE_PATH_LIMIT bytes (fer_core.store._store): in a folder whose path is
+# longer, it could not open the store's files, and the error was SQLite's "unable to open database file" (a traceback
+# for a new store, "cannot be written ... give your user write access" for one moved there).
+PATH_TOO_LONG_MESSAGE = ("the path of {data_dir} is too long for SQLite, which keeps the store: the store's files there "
+                         "are named by up to {length} bytes, and SQLite opens files named by at most {limit}. Choose "
+                         "a folder with a shorter path (--data-dir, or the UNVEIL_DATA_DIR environment variable), or "
+                         "move the store's folder to one; nothing was changed")
+
+
+class StorePathTooLongError(StoreError):
+    """The data folder's path is too long for SQLite to open the store's files in it (PATH_TOO_LONG_MESSAGE)."""
+
+    def __init__(self, data_dir: Path, length: int, limit: int) -> None:
+        self.length, self.limit = length, limit
+        super().__init__(PATH_TOO_LONG_MESSAGE.format(data_dir=data_dir, length=length, limit=limit))
+
+
 # A new store is not made on a network file system (fer_core.store.NETWORK_FILE_SYSTEMS): SQLite's write-ahead log
 # and locks do not work reliably there, and a damaged store loses the family's data. One already there is opened with
 # NETWORK_FILE_SYSTEM_WARNING, so that it can be backed up and moved.

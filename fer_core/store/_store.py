@@ -60,6 +60,7 @@ from fer_core.store._errors import (
     StoreFullError,
     StoreLockedError,
     StoreNotFoundError,
+    StorePathTooLongError,
     StoreReadOnlyError,
     StoreRestoringError,
     StoreTooNewError,
@@ -76,6 +77,25 @@ KEYS_FILE = "keys.db"
 # The folder a restore copies and checks a backup in, in the data folder (governance.restoring); it is there
 # while the restore places the two files, so that a session opening the store then knows it for a restore under way.
 RESTORE_STAGING_PREFIX = ".unveil-restore-partial-"
+# The longest path, in bytes, by which SQLite opens a database: its Unix VFS's MAX_PATHNAME (512) less the room it
+# keeps for the "-journal" it may add (measured: a 504-byte path opens, a 505-byte one is "unable to open database
+# file", SQLite 3.40). Windows' VFS allows more; the check is made on POSIX only.
+SQLITE_PATH_LIMIT = 504
+# The longest name the store opens in its folder: a restore's staging folder (mkdtemp's 8 random characters) and
+# unveil.db in it. A folder that takes it takes a new store, a set-aside one and a restore too.
+_LONGEST_INNER_NAME = f"{RESTORE_STAGING_PREFIX}xxxxxxxx/{DATA_FILE}"
+
+
+def require_short_enough(data_dir: Path, inner: str = _LONGEST_INNER_NAME) -> None:
+    """StorePathTooLongError unless SQLite can open `inner` in `data_dir` (SQLITE_PATH_LIMIT), by the path SQLite
+    sees: links resolved. By default every file the store makes there."""
+    if os.name != "posix":
+        return
+    length = len(os.fsencode(os.path.join(os.path.realpath(data_dir), inner)))
+    if length > SQLITE_PATH_LIMIT:
+        raise StorePathTooLongError(data_dir, length, SQLITE_PATH_LIMIT)
+
+
 # How long a write waits for another session's write lock before StoreBusyError: a person at a terminal or in
 # the app waits that long; a loop that must not freeze (unveil watch) passes less.
 DEFAULT_BUSY_TIMEOUT_S = 15.0
@@ -460,6 +480,7 @@ class FamilyStore:
             if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
                 raise StoreBusyError(busy_timeout) from None
             if _is_read_only(exc):
+                require_short_enough(self.data_dir, DATA_FILE)  # SQLite's "unable to open" of a path too long too
                 raise StoreReadOnlyError(self.data_dir, str(exc)) from None
             if isinstance(exc, sqlite3.OperationalError) and _is_full(exc):  # not damage: nothing to restore
                 raise StoreFullError(self.data_dir) from None
@@ -501,6 +522,7 @@ class FamilyStore:
             raise StoreFolderExposedError(data_dir, exposed.folder, exposed.mode, exposed.fix)
         if (mounted := file_system(data_dir)) is not None and mounted.network:
             raise StoreFolderNetworkError(data_dir, mounted.type, mounted.mount_point)
+        require_short_enough(data_dir)
         try:  # a read-only home or file system, another user's folder, a file in the way: said, not a traceback
             made = _make_private_folders(data_dir)
         except OSError as exc:
