@@ -4,11 +4,19 @@ itself reports for a folder: statfs(2)'s f_type, read with `stat -f -c %t` (core
     .venv/bin/python benchmarks/data_folder_file_system.py [FOLDER ...]
 
 Checked: every mount point this process can see, a folder inside each that is a directory, and the FOLDERs given
-(several below a link, a missing folder, a bind mount). f_type is a number per file system family (tmpfs 0x1021994),
+(below a link, a missing folder, a bind mount). README's run (as root) first made three mounts, then gave 7 folders:
+
+    mkdir -p "/tmp/t/sp ace é" /tmp/bind /tmp/stack /tmp/ro
+    mount -t tmpfs tmpfs "/tmp/t/sp ace é"; mount --bind /dev/shm /tmp/bind; mount -t tmpfs tmpfs /tmp/stack
+    mount --bind /work /tmp/stack; mount -t tmpfs -o ro tmpfs /tmp/ro; ln -s "/tmp/t/sp ace é" /tmp/t/link
+    .venv/bin/python benchmarks/data_folder_file_system.py /tmp/t/link/store "/tmp/t/sp ace é/a/b" /tmp/bind/x \
+        /tmp/stack /tmp/stack/main /tmp/ro/store /dev/shm/unveil
+ f_type is a number per file system family (tmpfs 0x1021994),
 so only the families in _MAGIC are compared; the rest are counted as not comparable. Prints a table (Linux only).
 """
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -62,4 +70,6 @@ def _children(point: Path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="*", help="folders to check besides every mount point")
+    sys.exit(main(parser.parse_args().folders))

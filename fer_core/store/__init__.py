@@ -113,8 +113,10 @@ from fer_core.store._store import (
     KEYS_FILE,
     RESTORE_STAGING_PREFIX,
     SQLITE_PATH_LIMIT,
+    STRAY_COPIES_WARNING,
     FamilyStore,
     require_short_enough,
+    stray_copies,
 )
 from fer_core.store._store import _make_private_folders as make_private_folders
 from fer_core.store._store import _owner_only as owner_only
@@ -147,6 +149,7 @@ __all__ = [
     "OTHERS_CAN_WRITE_WARNING",
     "PATH_TOO_LONG_MESSAGE",
     "SQLITE_PATH_LIMIT",
+    "STRAY_COPIES_WARNING",
     "PERSON_EXISTS",
     "AmbiguousNameError",
     "BackupDamagedError",
@@ -233,6 +236,7 @@ __all__ = [
     "place_new_file",
     "remove_made_folders",
     "require_short_enough",
+    "stray_copies",
     "replace_file",
     "resolve_data_dir",
     "same_name",

@@ -96,6 +96,34 @@ def require_short_enough(data_dir: Path, inner: str = _LONGEST_INNER_NAME) -> No
         raise StorePathTooLongError(data_dir, length, SQLITE_PATH_LIMIT)
 
 
+# Said by the front ends each time they open a store beside such files. Nothing is deleted: they may be the only copy
+# of something (a conflicted copy holds what the other computer wrote), and which to keep is the household's call.
+STRAY_COPIES_WARNING = ("{data_dir} holds database files beside the store's that Unveil did not make: {names}. A cloud "
+                        "client syncing the folder (Dropbox, OneDrive, iCloud Drive, Google Drive, Nextcloud) makes "
+                        "such conflicted copies, or they were copied by hand. Unveil does not use them, and erasing a "
+                        "member does not reach them: with the passphrase or key file of their day they still open "
+                        "the members erased since. Delete them once sure they are not needed, and keep the data "
+                        "folder out of synced folders. Nothing was changed")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_OWN_FILES = frozenset(f"{name}{suffix}" for name in (DATA_FILE, KEYS_FILE) for suffix in ("", "-wal", "-shm", "-journal"))
+
+
+def stray_copies(data_dir: str | os.PathLike[str]) -> list[str]:
+    """The names, sorted, of the SQLite databases directly in `data_dir` other than the store's two files (and
+    SQLite's beside them): copies of the store's files that a sync client's conflicts ("unveil (1).db", "keys (host's
+    conflicted copy 2026-12-08).db", "unveil.sync-conflict-....db") or a person left there. Known by their first
+    bytes, whatever their name; folders (a set-aside store, a backup) are not looked into."""
+    found = []
+    with contextlib.suppress(OSError), os.scandir(data_dir) as entries:
+        for entry in entries:
+            if entry.name in _OWN_FILES or not entry.is_file(follow_symlinks=False):
+                continue
+            with contextlib.suppress(OSError), open(entry.path, "rb") as file:
+                if file.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER:
+                    found.append(entry.name)
+    return sorted(found)
+
+
 # How long a write waits for another session's write lock before StoreBusyError: a person at a terminal or in
 # the app waits that long; a loop that must not freeze (unveil watch) passes less.
 DEFAULT_BUSY_TIMEOUT_S = 15.0

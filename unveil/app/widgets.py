@@ -20,11 +20,13 @@ from fer_core import FaceAnalyzer, FaceDetector, Gallery, UnveilError
 from fer_core.model_files import models_dir
 from fer_core.store import (
     DATA_FILE,
+    STRAY_COPIES_WARNING,
     FamilyStore,
     StoreTooNewError,
     default_data_dir,
     file_system,
     others_can_write,
+    stray_copies,
 )
 from governance import consent, enrolment, family, retention
 from governance.scheduled_sweeps import ScheduledSweeps
@@ -266,6 +268,9 @@ def sidebar_status() -> None:
         mounted = file_system(default_data_dir()) if store_exists() else None
         if mounted is not None and (warning := mounted.warning(default_data_dir())) is not None:
             st.warning(shown(warning), icon=":material/warning:")
+        if store_exists() and (copies := stray_copies(default_data_dir())):
+            st.warning(shown(STRAY_COPIES_WARNING.format(data_dir=default_data_dir(), names=", ".join(copies))),
+                       icon=":material/warning:")
 
 
 def lock_store() -> None:

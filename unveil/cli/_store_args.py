@@ -23,6 +23,7 @@ from typing import Any
 from fer_core import UnveilError
 from fer_core.store import (
     DEFAULT_BUSY_TIMEOUT_S,
+    STRAY_COPIES_WARNING,
     FamilyStore,
     KeyDestroyedError,
     TamperedDataError,
@@ -30,8 +31,10 @@ from fer_core.store import (
     default_data_dir,
     file_system,
     others_can_write,
+    stray_copies,
 )
 from governance import family
+from unveil.cli._terminal import shown
 
 PASSPHRASE_ENV = "UNVEIL_PASSPHRASE"
 NEW_PASSPHRASE_ENV = "UNVEIL_NEW_PASSPHRASE"
@@ -101,24 +104,30 @@ def _warn_if_others_can_write(store: FamilyStore) -> None:
         print(f"warning: {exposed.warning()}", file=sys.stderr)
 
 
-_WARNED_FILE_SYSTEM: set[str] = set()  # the data folders this run has warned of: once each
+_WARNED_FOLDER: set[str] = set()  # the data folders this run has warned of: once each
 
 
-def warn_of_file_system(store: FamilyStore) -> None:
-    """Say on stderr, once a run, that the store's folder is on a file system held in memory (gone at the next
-    restart) or a network one (SQLite's locks and WAL unreliable): fer_core.store.MEMORY_FILE_SYSTEM_WARNING,
-    NETWORK_FILE_SYSTEM_WARNING. The store is opened all the same, so that it can be backed up and moved."""
+def warn_of_folder(store: FamilyStore) -> None:
+    """Say on stderr, once a run, what puts the store in its folder at risk: a file system held in memory (gone at
+    the next restart) or a network one (SQLite's locks and WAL unreliable), fer_core.store.MEMORY_FILE_SYSTEM_WARNING
+    and NETWORK_FILE_SYSTEM_WARNING; copies of its files beside it that erasure does not reach (a cloud client's
+    conflicted copies), STRAY_COPIES_WARNING. The store is opened all the same, so that it can be backed up and
+    moved, and nothing is deleted."""
+    if str(store.data_dir) in _WARNED_FOLDER:
+        return
+    _WARNED_FOLDER.add(str(store.data_dir))
     mounted = file_system(store.data_dir)
-    warning = mounted.warning(store.data_dir) if mounted is not None else None
-    if warning is not None and str(store.data_dir) not in _WARNED_FILE_SYSTEM:
-        _WARNED_FILE_SYSTEM.add(str(store.data_dir))
+    if mounted is not None and (warning := mounted.warning(store.data_dir)) is not None:
         print(f"warning: {warning}", file=sys.stderr)
+    if copies := stray_copies(store.data_dir):
+        names = ", ".join(shown(name) for name in copies)
+        print(f"warning: {STRAY_COPIES_WARNING.format(data_dir=store.data_dir, names=names)}", file=sys.stderr)
 
 
 def open_locked(args: argparse.Namespace) -> FamilyStore:
     store = FamilyStore(args.data_dir)
     _warn_if_others_can_write(store)
-    warn_of_file_system(store)
+    warn_of_folder(store)
     return store
 
 
@@ -131,7 +140,7 @@ def unlock_secret(args: argparse.Namespace) -> dict[str, str]:
 def open_unlocked(args: argparse.Namespace, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> FamilyStore:
     store = FamilyStore(args.data_dir, busy_timeout=busy_timeout)
     _warn_if_others_can_write(store)
-    warn_of_file_system(store)
+    warn_of_folder(store)
     try:
         store.unlock(**unlock_secret(args))
     except BaseException:

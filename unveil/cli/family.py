@@ -46,7 +46,7 @@ from unveil.cli._store_args import (
     read_new_passphrase,
     reports_errors,
     unlock_secret,
-    warn_of_file_system,
+    warn_of_folder,
 )
 from unveil.cli._terminal import padded, shown
 from unveil.cli.consent import calendar_day, consent_days, ending_marks, note_endings, note_missing_adult_on
@@ -244,7 +244,7 @@ def _init(args: argparse.Namespace) -> int:
         if made_key_file:
             print(KEY_FILE_MADE.format(path=key_file))
         print(f"created an encrypted store in {store.data_dir}")
-        warn_of_file_system(store)
+        warn_of_folder(store)
     return 0
 
 
@@ -567,7 +567,7 @@ def _restore(args: argparse.Namespace) -> int:
     done = restoring.restore(args.data_dir, args.folder.expanduser(), **unlock_secret(args))
     with done.store as store:
         print(RESTORE_DONE.format(folder=args.folder, data_dir=store.data_dir, seq=done.audit_seq, **done.counts))
-        warn_of_file_system(store)
+        warn_of_folder(store)
     return 0
 
 

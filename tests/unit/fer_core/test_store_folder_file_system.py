@@ -35,7 +35,7 @@ def mounts(tmp_path, monkeypatch):
     """Write the fake mount list: the root on ext4, then the (mount point, type) pairs given."""
     listing = tmp_path / "mountinfo"
     monkeypatch.setattr(_paths, "MOUNTINFO", listing)
-    monkeypatch.setattr(_store_args, "_WARNED_FILE_SYSTEM", set())
+    monkeypatch.setattr(_store_args, "_WARNED_FOLDER", set())
 
     def write(*pairs: tuple[Path, str]) -> None:
         listing.write_text(_line(1, "/", "ext4", "/dev/sda1")
