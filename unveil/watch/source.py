@@ -27,6 +27,12 @@ log = logging.getLogger("unveil.watch")
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 
+# How long opening a stream, or reading its next frame, may take before it counts as failed. OpenCV's own 30 s
+# held the loop that long on a camera that hung with its connection open, everyone in view "home" meanwhile and
+# SIGTERM unanswered; a camera on the household's network answers within a second or two
+# (benchmarks/watch_hung_stream.py measures both).
+STREAM_TIMEOUT_S = 10.0
+
 CAMERA = "camera"
 STREAM = "stream"
 FILE = "file"
@@ -112,8 +118,14 @@ def open_capture(source: Source) -> Capture:
     # libavdevice...") went to the terminal beside ours and read as if OpenCV had to be rebuilt; the loop says
     # "cannot open camera N" itself. Its errors still show.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    capture = cv2.VideoCapture(int(source.target)) if source.kind == CAMERA else \
-        cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG)
+    if source.kind == CAMERA:
+        capture = cv2.VideoCapture(int(source.target))
+    elif source.kind == STREAM:
+        timeout_ms = round(STREAM_TIMEOUT_S * 1000)
+        capture = cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG, [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms])
+    else:
+        capture = cv2.VideoCapture(str(source.target), cv2.CAP_FFMPEG)
     if source.live:
         # Keep one frame queued, not the driver's default few: when a frame takes longer than the
         # camera's interval, the next one read is the newest, not one from seconds ago.

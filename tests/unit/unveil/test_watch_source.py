@@ -103,3 +103,26 @@ def test_a_live_frame_s_time_counts_the_night_the_machine_slept(monkeypatch):
     monkeypatch.setattr(clocks, "since_boot", lambda: next(readings))
     frames = watch_source.frames(Source(CAMERA, 0), stop=threading.Event(), opener=lambda source: _TwoFrames())
     assert [frame.time_s for frame in itertools.islice(frames, 2)] == [0.5, 0.5 + 8 * 3600]
+
+
+def test_a_stream_is_opened_with_timeouts_of_its_own_rather_than_opencvs_30_s(monkeypatch):
+    """A camera hung with its connection open held OpenCV 30 s in open() and in each read() (measured by
+    benchmarks/watch_hung_stream.py): everyone in view stayed "home" that long, and SIGTERM went unanswered."""
+    import cv2
+
+    made = []
+
+    class _Made:
+        def __init__(self, *args) -> None:
+            made.append(args)
+
+        def set(self, prop: int, value: float) -> bool:
+            return True
+
+    monkeypatch.setattr(cv2, "VideoCapture", _Made)
+    watch_source.open_capture(Source(STREAM, "rtsp://cam.local/live"))
+    ((url, backend, params),) = made
+    timeout_ms = watch_source.STREAM_TIMEOUT_S * 1000
+    assert (url, backend) == ("rtsp://cam.local/live", cv2.CAP_FFMPEG) and timeout_ms < 30_000
+    assert dict(zip(params[::2], params[1::2])) == {cv2.CAP_PROP_OPEN_TIMEOUT_MSEC: timeout_ms,
+                                                    cv2.CAP_PROP_READ_TIMEOUT_MSEC: timeout_ms}
