@@ -107,6 +107,7 @@ from fer_core.store._set_aside import destroy as destroy_set_aside
 from fer_core.store._set_aside import put_back as put_back_set_aside
 from fer_core.store._set_aside import set_aside as set_aside_store
 from fer_core.store._store import (
+    DANGLING_LINK_DETAIL,
     DATA_FILE,
     DEFAULT_BUSY_TIMEOUT_S,
     GALLERY_MIXES_MODELS,
@@ -157,6 +158,7 @@ __all__ = [
     "BackupExistsError",
     "BackupFolderError",
     "DAMAGED_MESSAGE",
+    "DANGLING_LINK_DETAIL",
     "DATA_FILE",
     "DEFAULT_BUSY_TIMEOUT_S",
     "FULL_MESSAGE",

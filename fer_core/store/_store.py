@@ -298,6 +298,12 @@ def _write_whole(target: Path, content: bytes | Callable[[BinaryIO], object], *,
             os.unlink(draft)
 
 
+# What a folder to make that is a link to nothing is said to be (CANNOT_CREATE_MESSAGE's detail): a link to a disk not
+# mounted, or to a folder moved away. Its target is not made: it would be a new, empty store where the household's
+# is expected to be.
+DANGLING_LINK_DETAIL = "it is a link to {target}, which does not exist"
+
+
 def _make_private_folders(path: Path) -> list[Path]:
     """Make `path` and each missing folder above it 0700 (less what the umask takes away), as the XDG base directory
     spec asks of a data folder's parents: mkdir(parents=True) made them 0777 less the umask, so under umask 000 a new
@@ -314,6 +320,9 @@ def _make_private_folders(path: Path) -> list[Path]:
             try:
                 folder.mkdir(mode=0o700)
             except FileExistsError:
+                if folder.is_symlink() and not folder.exists():  # was "(File exists)", which said nothing of why
+                    raise FileNotFoundError(errno.ENOENT, DANGLING_LINK_DETAIL.format(target=os.readlink(folder)),
+                                            str(folder)) from None
                 if not folder.is_dir():
                     raise
                 continue  # made meanwhile by someone else: not ours to remove

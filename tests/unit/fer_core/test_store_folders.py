@@ -11,6 +11,7 @@ import pytest
 
 from fer_core.store import (
     CANNOT_CREATE_MESSAGE,
+    DANGLING_LINK_DETAIL,
     KEY_FILE_NOT_CREATED,
     FamilyStore,
     KeyFileError,
@@ -151,3 +152,19 @@ def test_a_relative_data_folder_is_named_in_full(tmp_path, monkeypatch, capsys):
     for where in ((), ("--data-dir", "data")):
         assert run(capsys, "family", "list", *where) == (
             1, "", f"error: no Unveil store in {tmp_path / 'b' / 'data'}: create one first\n")
+
+
+def test_a_data_folder_that_is_a_link_to_nothing_is_said_so_and_its_target_not_made(tmp_path, monkeypatch, capsys):
+    """A link to a disk not mounted (or a folder moved away): it said "(File exists)"."""
+    monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
+    target = tmp_path / "usb" / "unveil"
+    (tmp_path / "data").symlink_to(target)
+    for data_dir in (tmp_path / "data", tmp_path / "data" / "inner"):
+        detail = DANGLING_LINK_DETAIL.format(target=target)
+        assert run(capsys, "family", "init", "--data-dir", str(data_dir)) == (
+            1, "", f"error: {CANNOT_CREATE_MESSAGE.format(data_dir=data_dir, detail=detail)}\n")
+        assert detail == f"it is a link to {target}, which does not exist"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    target.mkdir(parents=True)
+    assert run(capsys, "family", "init", "--data-dir", str(tmp_path / "data"))[0] == 0
+    assert (target / "unveil.db").is_file()
