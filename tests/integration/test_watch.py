@@ -418,6 +418,33 @@ def test_sigterm_stops_unveil_watch_cleanly_and_nothing_but_the_jsonl_is_written
     assert written == {Path("work") / "faces.jsonl"}
 
 
+def test_sigterm_stops_unveil_watch_while_the_camera_is_away(app_models_dir, tmp_path):
+    # The stream refuses every connection: the loop waits between attempts (1 s, 2 s, 4 s...) when SIGTERM comes.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the probe is: connections are refused
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNVEIL_")}
+    env.update(PYTHONPATH=str(REPO), UNVEIL_MODELS_DIR=str(app_models_dir), UNVEIL_DATA_DIR=str(tmp_path / "data"))
+    out, log = tmp_path / "faces.jsonl", tmp_path / "stderr.txt"
+    with open(log, "w", encoding="utf-8") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "unveil.cli", "watch", "--source",
+                                    f"rtsp://127.0.0.1:{port}/live", "--jsonl", str(out)],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and process.poll() is None and "(attempt 2)" not in log.read_text():
+                time.sleep(0.1)
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)
+        finally:
+            process.kill()
+    said = log.read_text()
+    assert process.returncode == 0, said
+    assert "SIGTERM received, stopping" in said and "stopped after 0 frame(s)" in said
+    # Lost before its first frame (-1): nobody to leave.
+    assert _lines(out) == [{"source": "lost", "frame": -1, "time_s": 0.0}]
+
+
 def test_the_command_names_members_with_the_passphrase_and_opens_no_socket_without_mqtt(
         room, family_store_dir, app_models_dir, tmp_path, monkeypatch, capsys):
     from fer_core.store import FamilyStore
@@ -1009,3 +1036,105 @@ def test_a_sink_closed_on_purpose_does_not_say_the_broker_went_away(mqtt_broker,
     finally:
         broken.close()
     assert DISCONNECTED.format(reason="Unspecified error") in caplog.messages
+
+
+class _Outage(threading.Event):
+    """The stop event of a camera that goes away: each backoff wait runs the next of `steps` (without sleeping) and
+    the loop stops after the last."""
+
+    def __init__(self, steps: list) -> None:
+        super().__init__()
+        self._steps = steps
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._steps.pop(0)()
+        if not self._steps:
+            self.set()
+        return self.is_set()
+
+
+def test_a_camera_that_goes_away_ends_every_visit_at_once_and_home_assistant_shows_it_unavailable(
+        models, room, family_store_dir, app_models_dir, mqtt_broker, tmp_path):
+    # The camera (Colin Powell in view) fails its reads after 20 frames, cannot be opened for 3 tries, comes back for
+    # 5 frames, and fails again. No frame came during the outage, so nobody left: the broker held "online" and his
+    # emotion, and neither the JSON Lines nor the events said anything until a frame came; nor was his erasure meanwhile
+    # applied. A camera gone for the night kept him "home" in Home Assistant all night.
+    import paho.mqtt.client as mqtt_client
+
+    from fer_core.identity import load_embedding_model
+    from fer_core.store import FamilyStore
+    from governance import family
+    from unveil.watch.household import Household
+    from unveil.watch.mqtt import HomeAssistantSink, member_key
+
+    data_dir = tmp_path / "family"
+    shutil.copytree(family_store_dir, data_dir)
+    opened: list[int] = []
+
+    def opener(source: Source):
+        opened.append(len(opened))
+        return _Dropping(room[0], 20 if len(opened) == 1 else 5) if len(opened) in (1, 5) else \
+            cv2.VideoCapture(str(room[0] / "absent.mp4"))
+
+    received: list[tuple[str, str]] = []
+    listener = mqtt_client.Client(mqtt_client.CallbackAPIVersion.VERSION2)
+    listener.on_message = lambda client, userdata, message: received.append((message.topic, message.payload.decode()))
+    listener.connect("127.0.0.1", mqtt_broker.port)
+    listener.subscribe("unveil/hall/+/+/state", qos=1)
+    listener.subscribe("unveil/hall/status", qos=1)
+    listener.loop_start()
+    seen: dict[str, dict[str, str]] = {}
+
+    def erase() -> None:
+        with FamilyStore(data_dir) as app:
+            app.unlock(FAMILY_PASSPHRASE)
+            family.purge(app, "Colin Powell")
+
+    out = tmp_path / "faces.jsonl"
+    try:
+        with FamilyStore(data_dir) as store, open(out, "w", encoding="utf-8") as stream:
+            store.unlock(FAMILY_PASSPHRASE)
+            (colin,) = store.person_ids()
+            config, state = _member_topics(member_key(colin, "Colin Powell"))
+            household = Household(store, load_embedding_model(Path(app_models_dir) / identity_model_name(), threads=1))
+            sink = HomeAssistantSink("127.0.0.1", mqtt_broker.port, node="hall")
+            assert sink.start()
+            steps = [lambda: seen.__setitem__("outage", _retained(mqtt_broker.port, until=lambda got: got.get(
+                         "unveil/hall/status") == "offline" and got.get(state) == "away", timeout_s=5)),
+                     erase,  # in the app, while the camera is away
+                     lambda: seen.__setitem__("erased", _retained(mqtt_broker.port,
+                                                                  until=lambda got: config not in got, timeout_s=5)),
+                     lambda: None, lambda: None]
+            summary = watch(Source(CAMERA, 0), _tracker(models, identify=household), [JsonLinesSink(stream), sink],
+                            stop=_Outage(steps), household=household, opener=opener)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and received[-1:] != [("unveil/hall/status", "offline")]:
+            time.sleep(0.1)
+    finally:
+        listener.loop_stop()
+        listener.disconnect()
+    statuses = [payload for topic, payload in received if topic == "unveil/hall/status"]
+    assert summary.frames == 25
+    # During the outage: everyone left, and Home Assistant shows the sensors unavailable rather than "away".
+    assert seen["outage"]["unveil/hall/status"] == "offline" and seen["outage"][state] == "away"
+    assert seen["outage"]["unveil/hall/unknown/state"] == "0"
+    assert config not in seen["erased"] and state not in seen["erased"]  # erased during it: his sensor went then
+    # (The close writes "offline" once more.)
+    assert [s for i, s in enumerate(statuses) if statuses[i - 1:i] != [s]] == ["online", "offline", "online", "offline"]
+    # "offline" first: Home Assistant never sees him "away" (an automation's "left home") before the sensor goes
+    # unavailable.
+    assert received.index(("unveil/hall/status", "offline")) < received.index((state, "away"))
+    lines = _lines(out)
+    last_time_s = max(line["time_s"] for line in lines if "faces" in line and line["frame"] < 20)
+    sources = [(line["source"], line["frame"]) for line in lines if "source" in line]
+    assert sources == [("lost", 19), ("back", 20), ("lost", 24)]
+    # The loss is said with the last frame the camera gave, and he left then, at its time; not at the recovery.
+    lost_at = lines.index({"source": "lost", "frame": 19, "time_s": last_time_s})
+    assert [(e["event"], e["identity"], e["time_s"]) for e in lines if e.get("event") == LEAVE][:1] == [
+        (LEAVE, "Colin Powell", last_time_s)]
+    assert lines[lost_at + 1] == {"event": LEAVE, "frame": 19, "time_s": last_time_s, "track": 1,
+                                  "identity": "Colin Powell", "emotion": lines[lost_at + 1]["emotion"]}
+    assert lines[lost_at + 2] == {"source": "back", "frame": 20, "time_s": lines[lost_at + 2]["time_s"]}
+    after = [e for e in lines[lost_at + 2:] if e.get("event") == APPEAR]
+    assert after and {e["identity"] for e in after} == {None}  # a new face, no longer named
+

@@ -10,8 +10,8 @@ Faces are followed on every frame (detection on some frames, optical flow betwee
 emotion each and, when the family store can be unlocked without a prompt (--key-file, or the
 passphrase in UNVEIL_PASSPHRASE), the member's name. Output: --jsonl (see unveil.watch.records) and/or
 --mqtt (Home Assistant discovery, see unveil.watch.mqtt). A camera that goes away is reopened with
-backoff; SIGINT, SIGTERM or SIGHUP stops the loop cleanly (everyone leaves, MQTT status offline). No frame or
-face image is written or sent anywhere.
+backoff, everyone in view leaving at once (MQTT status offline until it is back); SIGINT, SIGTERM or SIGHUP
+stops the loop cleanly (everyone leaves, MQTT status offline). No frame or face image is written or sent anywhere.
 """
 from __future__ import annotations
 

@@ -24,6 +24,9 @@ class Sink(Protocol):
     def forget(self, person_ids: frozenset[str]) -> None:
         """These members may no longer be named (erased, or their consent ended)."""
 
+    def source_state(self, seeing: bool, frame: int, time_s: float) -> None:
+        """The live source was lost after `frame` (seeing False: the camera cannot see), or is back with `frame`."""
+
 
 class Household(Protocol):
     """unveil.watch.household.Household, as the loop uses it."""
@@ -60,16 +63,44 @@ def watch(
     `recognised`) in each frame that has some: governance.recognition_tally.RecognitionTally.count, which sums
     them into one audit entry a period and never raises for a busy or locked store, so the camera goes on.
     `household` (the tracker's `identify`) is asked before each frame who left the gallery: faces
-    named after them lose the name, and the sinks forget them."""
+    named after them lose the name, and the sinks forget them.
+
+    A live source that fails (unplugged, a stream gone or silent) ends every visit at once, at the last frame's
+    time, and the sinks are told (`Sink.source_state`) then and again with the first frame after it is back. Nobody
+    was seen meanwhile, and a camera away for hours would otherwise keep everyone in view until it returned: the
+    household's presence sensors "home" all along. `household` is still asked at each reopening attempt, so a
+    member erased meanwhile is forgotten without waiting for a frame."""
     count, appearances, time_s, index = 0, 0, 0.0, -1
+    seeing = True  # until the source fails: MQTT says "online" from the start
     backoff = {} if backoff_first_s is None else {"backoff_first_s": backoff_first_s}
+
+    def failed() -> None:
+        nonlocal seeing
+        if household is not None:
+            _unname(household.departed(), tracker, sinks)
+        if not seeing:
+            return
+        seeing = False
+        gone = tracker.finish(time_s)
+        # As at the end: a sink that fails keeps no other from its events (see below); the error still propagates.
+        with contextlib.ExitStack() as telling:
+            for sink in sinks:
+                telling.callback(sink.events, gone, index)
+                # Runs first: MQTT's "offline" before the states the leaves set "away", which Home Assistant would
+                # otherwise take, for a moment, as everyone leaving home (an automation's trigger).
+                telling.callback(sink.source_state, False, index, time_s)
+
     try:
-        for frame in frames(source, stop=stop, opener=opener, **backoff):
+        for frame in frames(source, stop=stop, opener=opener, on_failure=failed, **backoff):
             if household is not None:
                 _unname(household.departed(), tracker, sinks)
             time_s = frame.time_s
             result = tracker.step(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), time_s)
             index, count = result.index, count + 1
+            if not seeing:
+                seeing = True
+                for sink in sinks:
+                    sink.source_state(True, index, time_s)
             appearances += sum(e.kind == APPEAR for e in result.events)
             # Counted before the sinks write: faces compared with the gallery are logged even when an output
             # then fails (a full disk, a reader gone) and stops the loop.

@@ -2,7 +2,8 @@
 discovery turns into sensors.
 
 Topics (NODE is --mqtt-node, default "unveil"; retained unless said):
-    unveil/NODE/status                        "online", or "offline" (also the broker's last will)
+    unveil/NODE/status                        "online", or "offline" (the camera is away, the loop stopped, or
+                                              the broker's last will)
     unveil/NODE/events                        every event as JSON, as in the JSONL output (not retained)
     unveil/NODE/person/KEY/state              a member's current emotion, or "away"
     unveil/NODE/unknown/state                 how many unrecognised faces are in view now
@@ -315,6 +316,11 @@ class HomeAssistantSink:
         self._tracks = {track: (None if who in person_ids else who, emotion)
                         for track, (who, emotion) in self._tracks.items()}
         self._retain(self._unknown_state, str(self._unknown()))
+
+    def source_state(self, seeing: bool, frame: int, time_s: float) -> None:
+        """The camera cannot see: the status is "offline" until it can again, so that Home Assistant shows every
+        sensor 'unavailable' rather than the 'away' the leaves just set, which would say the member left."""
+        self._retain(self.availability, ONLINE if seeing else OFFLINE)
 
     def close(self) -> None:
         """Offline status (retained), then disconnect once it is written (after everything sent before).

@@ -8,6 +8,13 @@ Events: appear, leave (unseen for longer than --leave-after), named (an unknown 
 later in its visit), emotion (the smoothed label changed; "previous" holds the old one). Only boxes,
 labels and probabilities: never pixels or embeddings.
 
+When a camera or stream fails (unplugged, gone from the network, silent), a line says the source was lost, with its
+last frame and that frame's time (-1 and 0 when it failed before its first frame), and everyone in view leaves then,
+at that time; another line says it is back, with the first frame after it:
+
+    {"source": "lost", "frame": 12, "time_s": 0.4}
+    {"source": "back", "frame": 13, "time_s": 95.2}
+
 A frame with no face gets a line only when it is the first, or the frame before had faces: an empty room says so
 once, then writes nothing until someone comes. Its later frames' lines would only repeat `"faces": []`, and the loop
 runs for months on what is often an SD card: at 10 frames/s they were 1.7 MB an hour, 14 GB a year of a file that
@@ -40,6 +47,14 @@ def event_record(event: LiveEvent, frame: int) -> dict[str, Any]:
     return record
 
 
+SOURCE_LOST = "lost"
+SOURCE_BACK = "back"
+
+
+def source_record(seeing: bool, frame: int, time_s: float) -> dict[str, Any]:
+    return {"source": SOURCE_BACK if seeing else SOURCE_LOST, "frame": frame, "time_s": round(time_s, 3)}
+
+
 class JsonLinesWriteError(UnveilError):
     """`out` refused a write (a full disk, an I/O error) while the lines of frame `frame` were written: the loop
     stops, as a log that went on without its lines would not say what it missed. `detail` is the system's word."""
@@ -70,6 +85,10 @@ class JsonLinesSink:
     def events(self, events: list[LiveEvent], frame: int) -> None:
         self._frame = frame
         self._write([json.dumps(event_record(event, frame), ensure_ascii=False) for event in events], frame)
+
+    def source_state(self, seeing: bool, frame: int, time_s: float) -> None:
+        self._frame = frame
+        self._write([json.dumps(source_record(seeing, frame, time_s))], frame)
 
     def close(self) -> None:
         self._write([], self._frame)

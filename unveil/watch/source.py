@@ -150,13 +150,15 @@ def frames(
     clock: Callable[[], float] | None = None,
     backoff_first_s: float = BACKOFF_FIRST_S,
     backoff_max_s: float = BACKOFF_MAX_S,
+    on_failure: Callable[[], None] | None = None,
 ) -> Iterator[Frame]:
     """Frames of `source` until it ends (a file) or `stop` is set.
 
     A live source that cannot be opened, or fails a read, is released and opened again after
     `backoff_first_s`, doubling up to `backoff_max_s`; the wait ends early when `stop` is set. Each
     failure and each recovery is logged (with the source's address, never its password). A file that
-    cannot be opened raises SourceError.
+    cannot be opened raises SourceError. `on_failure` is called after each failure of a live source, before
+    its wait: no frame comes meanwhile, and what follows frames (who is in view) must not wait for the next one.
 
     A live frame's time is read on `clock` (None: unveil.clocks.since_boot), which counts the time the machine sleeps:
     time.monotonic stops in sleep, and a laptop closed for the night would wake with its frames timed a moment after
@@ -191,6 +193,8 @@ def frames(
                 log.warning("%s stopped sending frames; reopening in %.0f s", source, delay)
         finally:
             capture.release()
+        if on_failure is not None and not stop.is_set():
+            on_failure()
         if stop.wait(delay):
             return
         delay = min(backoff_max_s, delay * 2)

@@ -16,7 +16,7 @@ from governance import recognition_tally as tallies
 from governance.recognition_tally import RecognitionTally
 from tests.support import privacy_harness as h
 from unveil.watch.loop import watch
-from unveil.watch.source import FILE, Source
+from unveil.watch.source import CAMERA, FILE, Source
 
 
 class _Capture:
@@ -211,3 +211,64 @@ def test_a_failing_sink_does_not_keep_the_others_from_their_last_events_and_clos
         _run(tracker, 2, sinks=[broken, mqtt])
     assert broken.closed and mqtt.closed
     assert [(e.kind, e.person_id) for e in mqtt.final] == [(LEAVE, "ana-id")]
+
+
+class _Gone:
+    """A camera that cannot be opened."""
+
+    def isOpened(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+
+class _Camera(_Capture):
+    def get(self, prop: int) -> float:
+        return float("nan")  # a live source has no file time
+
+
+class _Tries(threading.Event):
+    """A stop event whose backoff waits return at once, the loop stopping at the wait numbered `stop_at`."""
+
+    def __init__(self, stop_at: int) -> None:
+        super().__init__()
+        self.tries, self._stop_at = 0, stop_at
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.tries += 1
+        return self.tries >= self._stop_at
+
+
+class _Sourced(_ClosingSink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: list[tuple[str, object]] = []
+
+    def events(self, events: list[LiveEvent], frame: int) -> None:
+        self.said += [(e.kind, e.person_id) for e in events]
+
+    def source_state(self, seeing: bool, frame: int, time_s: float) -> None:
+        self.said.append(("seeing" if seeing else "lost", frame))
+
+
+class _Finishing(_Tracker):
+    def finish(self, time_s: float) -> list[LiveEvent]:
+        """As LiveTracker.finish: everyone leaves, nobody is followed any more."""
+        final, self.tracks = super().finish(time_s), []
+        return final
+
+
+def test_a_camera_away_for_many_tries_ends_the_visits_once_and_is_said_back_with_its_first_frame():
+    # Two frames, then 4 failed tries (a read, then 3 opens), then one frame, and the loop stops at the next failure.
+    captures = iter([_Camera(2), _Gone(), _Gone(), _Gone(), _Camera(1), _Gone()])
+    tracker = _Finishing([[]] * 3, [_Track(1, "Ana", "p1")])
+    sink = _Sourced()
+    household = _Household(at=4, gone=frozenset({"p1"}))  # erased while the camera is away
+    summary = watch(Source(CAMERA, 0), tracker, [sink], stop=_Tries(stop_at=6), household=household,
+                    opener=lambda source: next(captures))
+    assert summary.frames == 3
+    # Ana leaves once, when the camera is lost, not at each try; her erasure meanwhile is not kept for a frame.
+    assert sink.said == [("lost", 1), (LEAVE, "p1"), ("seeing", 2), ("lost", 2)]
+    assert sink.forgotten == [frozenset({"p1"})] and household.calls == 3 + 6  # each frame, each failed try
+    assert sink.closed
