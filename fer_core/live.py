@@ -332,6 +332,8 @@ class LiveTracker:
             self.tracks = []
         self._previous_s = time_s
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        if self._previous is not None and self._previous.shape != grey.shape:
+            self._resize(self._previous.shape, grey.shape)
         lost = self._follow(grey)
         self._previous = grey
         detected = gap or lost or self._index % self.detect_every == 0
@@ -362,6 +364,17 @@ class LiveTracker:
         self.tracks = []
         self._previous = self._previous_s = None
         return events
+
+    def _resize(self, before: tuple[int, ...], after: tuple[int, ...]) -> None:
+        """Frames of another size now (a camera switched streams, or its night mode): each face's box and landmarks
+        scaled to it. Flow cannot carry them across the change, so this frame is detected, and a face found where
+        its box now lies goes on as the same face. Left in the old size's pixels, a box meets no detection: its face
+        would leave after leave_after_s and come back as a new one (a second appearance, counted twice meanwhile)."""
+        scale_x, scale_y = after[1] / before[1], after[0] / before[0]
+        for track in self.tracks:
+            x, y, w, h = track.box
+            track.box = (x * scale_x, y * scale_y, w * scale_x, h * scale_y)
+            track.landmarks = (track.landmarks * np.array([scale_x, scale_y], np.float32)).astype(np.float32)
 
     def _follow(self, grey: np.ndarray) -> bool:
         """Carry every visible face to this frame by optical flow; True when one of them was lost."""
