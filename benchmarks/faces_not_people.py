@@ -18,8 +18,9 @@ Printed, with the analyzer's detector (fer_core.analyzer.default_detector):
 1. per set: images, images with a detection, detections (false ones for pets and objects);
 2. the O-Net score of false faces against real ones, and how many of each a minimum score would remove;
 3. the landmark geometry of both;
-4. what the analyzer says of each false face (emotion; name against a family store with Colin Powell enrolled);
-5. what `unveil watch` sends (--jsonl and --mqtt to a real broker) for a 640x480 video of the pet photos without
+4. the same counts for `unveil watch`'s detector settings, on each photo letterboxed into its 640x480 frame;
+5. what the analyzer says of each false face (emotion; name against a family store with Colin Powell enrolled);
+6. what `unveil watch` sends (--jsonl and --mqtt to a real broker) for a 640x480 video of the pet photos without
    a person, each shown still for --seconds-per-photo, with the same store (skip with --no-watch).
 """
 from __future__ import annotations
@@ -43,8 +44,9 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from experiments.tight_crop_retry import backgrounds, tiles  # noqa: E402
 from fer_core.analyzer import FaceAnalyzer, default_detector  # noqa: E402
-from fer_core.detection import DetectedFace  # noqa: E402
+from fer_core.detection import DetectedFace, FaceDetector  # noqa: E402
 from fer_core.images import load_image  # noqa: E402
+from fer_core.live import DEFAULT_DETECT_WIDTH  # noqa: E402
 from tests.support.app import FAMILY_PASSPHRASE, make_family_store  # noqa: E402
 
 DEFAULT_REAL = Path.home() / ".cache/unveil-bench/real_photos"
@@ -95,6 +97,20 @@ def spread(values: list[float]) -> str:
     return f"{mid:.2f} [{low:.2f}-{high:.2f}]"
 
 
+def best_score(faces: list[DetectedFace], shape: tuple[int, ...] | None) -> float:
+    """The best score of `faces`, or of the face holding the centre of an image of `shape`; 0 when there is none."""
+    face = centre_face(faces, shape) if shape is not None else max(faces, key=lambda f: f.score, default=None)
+    return 0.0 if face is None else face.score
+
+
+def as_watch_sees(rgb: np.ndarray) -> np.ndarray:
+    """The photo as unveil watch's detector sees it: letterboxed into a 640x480 frame, halved to 320 px wide
+    (fer_core.live.DEFAULT_DETECT_WIDTH)."""
+    frame = letterboxed(rgb)
+    width = DEFAULT_DETECT_WIDTH
+    return cv2.resize(frame, (width, round(frame.shape[0] * width / frame.shape[1])), interpolation=cv2.INTER_AREA)
+
+
 def letterboxed(rgb: np.ndarray) -> np.ndarray:
     """`rgb` scaled to fit a 640x480 frame, centred on grey."""
     height, width = rgb.shape[:2]
@@ -134,14 +150,29 @@ def main() -> None:
     photos = backgrounds(args.skimage_wheel)
     object_images = dict(photos) | {f"tile {i}": tile for i, tile in enumerate(tiles(photos))}
     objects = [Found(name, detector.detect(rgb)) for name, rgb in object_images.items()]
-    real: dict[str, list[DetectedFace | None]] = {}
+    real_paths: dict[str, list[Path]] = {}
     with open(args.real_photos / "manifest.csv", newline="") as handle:
         for row in csv.DictReader(handle):
-            rgb = load_image(args.real_photos / row["path"])
-            real.setdefault(f"dev set {row['source']}", []).append(centre_face(detector.detect(rgb), rgb.shape))
-    for path in image_files(args.faces):
-        rgb = load_image(path)
-        real.setdefault("LFW (shared/data/faces)", []).append(centre_face(detector.detect(rgb), rgb.shape))
+            real_paths.setdefault(f"dev set {row['source']}", []).append(args.real_photos / row["path"])
+    real_paths["LFW (shared/data/faces)"] = image_files(args.faces)
+    real: dict[str, list[DetectedFace | None]] = {}
+    for name, paths in real_paths.items():
+        for path in paths:
+            rgb = load_image(path)
+            real.setdefault(name, []).append(centre_face(detector.detect(rgb), rgb.shape))
+
+    watch_detector = FaceDetector(min_face_size=20, neck_check=True)  # as unveil watch builds it
+    watch_real: dict[str, list[float]] = {}
+    watch_false: dict[str, list[float]] = {"pets": [], "objects": []}
+    for path in pet_paths:
+        if path.name not in PEOPLE_IN_PET_PHOTOS:
+            watch_false["pets"].append(best_score(watch_detector.detect(as_watch_sees(load_image(path))), None))
+    for rgb in object_images.values():
+        watch_false["objects"].append(best_score(watch_detector.detect(as_watch_sees(rgb)), None))
+    for name, paths in real_paths.items():
+        for path in paths:
+            frame = as_watch_sees(load_image(path))
+            watch_real.setdefault(name, []).append(best_score(watch_detector.detect(frame), frame.shape))
 
     people_photos = [f for f in pets if f.name in PEOPLE_IN_PET_PHOTOS]
     animal_photos = [f for f in pets if f.name not in PEOPLE_IN_PET_PHOTOS]
@@ -184,6 +215,16 @@ def main() -> None:
         print(f"| {key} | {spread([geometry(f)[key] for f in all_false])} | "
               f"{spread([geometry(f)[key] for f in every_real])} |")
 
+    print("\n4. Unveil watch's detector (faces from 20 px in the frame halved to 320 px, no tight-crop retry) on each "
+          "photo letterboxed into 640x480, still (no video compression): photos with a false face, and real photos "
+          "whose centre face is not found, at each minimum score\n")
+    print("| minimum score | pets | objects | " + " | ".join(watch_real) + " |")
+    print("|---" * (3 + len(watch_real)) + "|")
+    for threshold in (watch_detector.thresholds[2], *MIN_SCORES):
+        false_counts = [f"{sum(s >= threshold for s in scores)} of {len(scores)}" for scores in watch_false.values()]
+        lost = [f"{sum(s < threshold for s in scores)} of {len(scores)}" for scores in watch_real.values()]
+        print(f"| {threshold} | " + " | ".join(false_counts + lost) + " |")
+
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         make_family_store(folder / "data", args.faces)
@@ -191,7 +232,7 @@ def main() -> None:
         from governance import family
 
         analyzer = FaceAnalyzer()
-        print("\n4. What the analyzer says of the photos with a false face (Colin Powell enrolled)\n")
+        print("\n5. What the analyzer says of the photos with a false face (Colin Powell enrolled)\n")
         print("| image | box | score | emotion | name |")
         print("|---|---|---|---|---|")
         sources = {p.name: p for p in pet_paths}
@@ -211,7 +252,7 @@ def main() -> None:
             video = folder / "pets.mp4"
             shown = [p for p in pet_paths if p.name not in PEOPLE_IN_PET_PHOTOS]
             pets_video(shown, video, args.seconds_per_photo)
-            print(f"\n5. `unveil watch` on {len(shown)} pet photos, {args.seconds_per_photo:g} s each "
+            print(f"\n6. `unveil watch` on {len(shown)} pet photos, {args.seconds_per_photo:g} s each "
                   f"({len(shown) * args.seconds_per_photo:g} s at 15 frames/s)")
             watch(video, folder / "data", folder / "pets.jsonl")
             lines = [json.loads(line) for line in (folder / "pets.jsonl").read_text().splitlines()]
