@@ -174,7 +174,9 @@ def file_system(folder: str | os.PathLike[str]) -> FileSystem | None:
     followed, an automounted share mounted) and then matched to the longest mount point above it; of mounts on the
     same point the last listed is the one on top."""
     start = Path(folder).absolute()
-    existing = next((path for path in (start, *start.parents) if path.exists()), Path(start.anchor))
+    # os.path.exists, not Path.exists, which raises for a name too long or a folder this user cannot search: what is
+    # wrong with the folder is for its making to say (CANNOT_CREATE_MESSAGE), not an OSError from here.
+    existing = next((path for path in (start, *start.parents) if os.path.exists(path)), Path(start.anchor))
     target = existing.resolve()
     try:
         listing = MOUNTINFO.read_bytes()

@@ -6,15 +6,19 @@ CLI warns of either when it makes or opens a store there (NETWORK_FILE_SYSTEM_WA
 The file system is read from /proc/self/mountinfo, faked here (fer_core.store._paths.MOUNTINFO)."""
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
 
 from fer_core.store import (
+    CANNOT_CREATE_MESSAGE,
     MEMORY_FILE_SYSTEM_WARNING,
     NETWORK_FILE_SYSTEM_MESSAGE,
     NETWORK_FILE_SYSTEM_WARNING,
     FileSystem,
+    StoreFolderError,
     StoreFolderNetworkError,
     _paths,  # noqa: PLC2701 (where the mount list is read from, faked)
     file_system,
@@ -118,3 +122,20 @@ def test_a_backup_is_not_restored_onto_a_network_file_system(tmp_path, mounts):
     assert str(refused.value) == NETWORK_FILE_SYSTEM_MESSAGE.format(data_dir=share / "unveil", fs_type="nfs",
                                                                     mount_point=share)
     assert list(share.iterdir()) == []
+
+
+def test_a_folder_name_too_long_is_refused_as_a_folder_not_made_not_an_os_error(tmp_path, mounts):
+    """Looking for the folder's file system raised OSError (ENAMETOOLONG, and EACCES under a folder this user cannot
+    search) out of FamilyStore.create and restore, ahead of the folder's making, which says what is wrong with it."""
+    store = h.new_store(tmp_path / "home")
+    backup.back_up(store, tmp_path / "backup")
+    store.close()
+    data_dir = tmp_path / ("a" * 300) / "unveil"
+    refused = CANNOT_CREATE_MESSAGE.format(data_dir=data_dir, detail=os.strerror(errno.ENAMETOOLONG))
+    with pytest.raises(StoreFolderError) as made:
+        h.new_store(data_dir)
+    assert str(made.value) == refused
+    with pytest.raises(StoreFolderError) as restored:
+        restoring.restore(data_dir, tmp_path / "backup", passphrase=h.PASSPHRASE)
+    assert str(restored.value) == refused
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup", "home", "mountinfo"]
