@@ -117,10 +117,13 @@ MOUNTINFO = Path("/proc/self/mountinfo")
 # Types as the list names them (FUSE ones as fuse.NAME). SQLite's documentation: WAL needs shared memory that
 # every process using the database maps, so it does not work over a network file system, and file locking is
 # unreliable on them, which can corrupt a database. 9p is WSL 2's drive mounts (/mnt/c) and virtual machines' shared
-# folders, where SQLite's shared memory and locks fail the same way.
+# folders, where SQLite's shared memory and locks fail the same way, as in VirtualBox's (vboxsf) and VMware's.
+# fuse.gvfsd-fuse is where GNOME's file manager mounts the SMB, SFTP and WebDAV shares a user opens in it
+# (/run/user/UID/gvfs/smb-share:server=...): the same servers, reached through another client.
 NETWORK_FILE_SYSTEMS = frozenset({
     "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs", "lustre", "gpfs", "beegfs",
     "fuse.sshfs", "fuse.rclone", "fuse.s3fs", "fuse.gcsfuse", "fuse.glusterfs", "fuse.ceph-fuse", "fuse.davfs",
+    "fuse.gvfsd-fuse", "vboxsf", "fuse.vmhgfs-fuse",
 })
 # Held in memory: emptied when the computer restarts (/dev/shm, /run, and /tmp on Fedora, Arch and others).
 MEMORY_FILE_SYSTEMS = frozenset({"tmpfs", "ramfs"})

@@ -70,7 +70,7 @@ def test_no_mount_list_and_lines_of_another_layout_say_nothing(tmp_path, monkeyp
     assert file_system(tmp_path / "unveil") == FileSystem("nfs", tmp_path)
 
 
-@pytest.mark.parametrize("kind", ["nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "9p"])
+@pytest.mark.parametrize("kind", ["nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "9p", "fuse.gvfsd-fuse", "vboxsf"])
 def test_no_store_is_made_on_a_network_file_system_and_nothing_is_made(tmp_path, mounts, kind):
     share = tmp_path / "share"
     share.mkdir()
@@ -81,6 +81,18 @@ def test_no_store_is_made_on_a_network_file_system_and_nothing_is_made(tmp_path,
                                                                     mount_point=share)
     assert str(refused.value).startswith(f"no store was made in {share / 'unveil'}: it is on a network file system "
                                          f"({kind}, mounted at {share}), where SQLite")
+    assert list(share.iterdir()) == []
+
+
+def test_a_share_opened_in_gnomes_file_manager_is_a_network_one_inside_the_users_tmpfs(tmp_path, mounts):
+    """GNOME's gvfs mounts the SMB share a user opened in Files at /run/user/UID/gvfs, inside that user's tmpfs: its
+    type was in neither list, so a store was made on the server without a word."""
+    run_user, share = tmp_path / "run-user-1000", tmp_path / "run-user-1000" / "gvfs" / "smb-share:server=nas,share=home"
+    share.mkdir(parents=True)
+    mounts((run_user, "tmpfs"), (run_user / "gvfs", "fuse.gvfsd-fuse"))
+    assert file_system(share / "unveil") == FileSystem("fuse.gvfsd-fuse", run_user / "gvfs")
+    with pytest.raises(StoreFolderNetworkError):
+        h.new_store(share / "unveil")
     assert list(share.iterdir()) == []
 
 
