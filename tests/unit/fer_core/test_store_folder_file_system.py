@@ -105,6 +105,10 @@ def test_a_store_already_on_a_network_file_system_opens_with_a_warning_once_a_ru
     warning = "warning: " + NETWORK_FILE_SYSTEM_WARNING.format(data_dir=data, fs_type="cifs",
                                                                mount_point=tmp_path / "share") + "\n"
     assert run(capsys, "family", "list", "--data-dir", str(data)) == (0, "no one is enrolled\n", warning)
+    assert warning.startswith(f"warning: the store in {data} is on a network file system (cifs, mounted at "
+                              f"{tmp_path / 'share'}): SQLite, which keeps the store, cannot lock its files or share "
+                              "its write-ahead log reliably there, so two computers opening it, or a dropped "
+                              "connection, can damage it. Nothing was changed; back it up")
     assert run(capsys, "family", "list", "--data-dir", str(data))[2] == ""  # once a run
 
 
