@@ -178,8 +178,11 @@ def file_system(folder: str | os.PathLike[str]) -> FileSystem | None:
     same point the last listed is the one on top."""
     start = Path(folder).absolute()
     # os.path.exists, not Path.exists, which raises for a name too long or a folder this user cannot search: what is
-    # wrong with the folder is for its making to say (CANNOT_CREATE_MESSAGE), not an OSError from here.
-    existing = next((path for path in (start, *start.parents) if os.path.exists(path)), Path(start.anchor))
+    # wrong with the folder is for its making to say (CANNOT_CREATE_MESSAGE), not an OSError from here. With a
+    # trailing "/": stat() of a folder that is itself an automount point (autofs, systemd's x-systemd.automount) does
+    # not mount the share there, which the list then names "autofs"; "folder/" does (the kernel's follow_automount).
+    existing = next((path for path in (start, *start.parents) if os.path.exists(os.path.join(path, ""))),
+                    Path(start.anchor))
     target = existing.resolve()
     try:
         listing = MOUNTINFO.read_bytes()
