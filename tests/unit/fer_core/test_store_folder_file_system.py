@@ -30,7 +30,7 @@ from unveil.cli import _store_args  # noqa: PLC2701 (the warned folders of this 
 
 
 def _line(number: int, mount_point: str, fs_type: str, source: str = "server:/export") -> str:
-    escaped = mount_point.replace("\\", "\\134").replace(" ", "\\040")
+    escaped = mount_point.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011")
     return f"{number} 1 0:{number} / {escaped} rw,relatime shared:{number} - {fs_type} {source} rw\n"
 
 
@@ -49,13 +49,13 @@ def mounts(tmp_path, monkeypatch):
 
 
 def test_the_file_system_is_the_longest_mount_point_above_the_folder_the_last_mounted_on_top(tmp_path, mounts):
-    share, inner, spaced = tmp_path / "share", tmp_path / "share" / "inner", tmp_path / "my files é"
+    share, inner, spaced = tmp_path / "share", tmp_path / "share" / "inner", tmp_path / "my files é\\\tx"
     for folder in (inner, spaced):
         folder.mkdir(parents=True)
     mounts((share, "tmpfs"), (share, "nfs4"), (inner, "ext4"), (spaced, "fuse.sshfs"))
     assert file_system(share / "a" / "b") == FileSystem("nfs4", share)  # missing folders: the nearest one there
     assert file_system(inner / "unveil") == FileSystem("ext4", inner)
-    assert file_system(spaced) == FileSystem("fuse.sshfs", spaced)  # mountinfo's \040 read as a space
+    assert file_system(spaced) == FileSystem("fuse.sshfs", spaced)  # mountinfo's \040, \134, \011 read back
     (tmp_path / "link").symlink_to(share)
     assert file_system(tmp_path / "link" / "unveil") == FileSystem("nfs4", share)  # where the link leads
     assert file_system(tmp_path / "elsewhere") == FileSystem("ext4", Path("/"))
