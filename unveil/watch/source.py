@@ -174,7 +174,8 @@ def frames(
                 if not source.live:
                     raise SourceError(NOT_A_VIDEO.format(path=source.target))
                 failures += 1
-                log.warning("cannot open %s (attempt %d); retrying in %.0f s", source, failures, delay)
+                log.log(_failure_level(failures), "cannot open %s (attempt %d); retrying in %.0f s", source, failures,
+                        delay)
             else:
                 if failures:
                     log.warning("%s is back after %d failed attempt(s)", source, failures)
@@ -190,7 +191,7 @@ def frames(
                         raise SourceError(NOT_A_VIDEO.format(path=source.target))
                     return
                 failures += 1
-                log.warning("%s stopped sending frames; reopening in %.0f s", source, delay)
+                log.log(_failure_level(failures), "%s stopped sending frames; reopening in %.0f s", source, delay)
         finally:
             capture.release()
         if on_failure is not None and not stop.is_set():
@@ -198,6 +199,12 @@ def frames(
         if stop.wait(delay):
             return
         delay = min(backoff_max_s, delay * 2)
+
+
+def _failure_level(failures: int) -> int:
+    """A failure is said once per outage, its first; the tries after it only in the debug log, and the recovery
+    says how many there were. A camera off for ten hours, tried every BACKOFF_MAX_S, wrote 1,200 warnings."""
+    return logging.WARNING if failures == 1 else logging.DEBUG
 
 
 def _read_all(capture: Capture, source: Source) -> Iterator[tuple[np.ndarray, float | None]]:
