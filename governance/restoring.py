@@ -27,12 +27,14 @@ from fer_core.store import (
     DATA_FILE,
     KEYS_FILE,
     RESTORE_STAGING_PREFIX,
+    DanglingLinkError,
     FamilyStore,
     StoreCorruptError,
     StoreDamagedError,
     StoreError,
     StoreFolderError,
     StoreFolderExposedError,
+    StoreFolderLinkError,
     StoreFolderNetworkError,
     StoreRestoringError,
     StoreTooNewError,
@@ -127,6 +129,8 @@ def restore(data_dir: str | os.PathLike[str] | None, backup_folder: str | os.Pat
     require_short_enough(data_dir)
     try:
         made = make_private_folders(data_dir)
+    except DanglingLinkError as exc:  # as FamilyStore.create: write access would not help
+        raise StoreFolderLinkError(data_dir, exc.link, exc.target) from None
     except OSError as exc:
         raise StoreFolderError(data_dir, exc.strerror or type(exc).__name__) from None
     try:

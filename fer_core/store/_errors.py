@@ -99,6 +99,24 @@ class StoreFolderError(StoreError):
         super().__init__(CANNOT_CREATE_MESSAGE.format(data_dir=data_dir, detail=detail))
 
 
+# A data folder, or a folder above it, that is a link to nothing: a disk that is not mounted, a folder moved away.
+# Nothing is made where it points: that would be a new, empty store where the household's is expected to be. Write
+# access, which CANNOT_CREATE_MESSAGE asks for, would not help.
+DANGLING_LINK_MESSAGE = ("no store was made in {data_dir}: {link} is a link to {target}, which does not exist (a disk "
+                         "that is not mounted, or a folder moved away). Mount the disk or correct the link, or choose "
+                         "another folder (--data-dir, or the UNVEIL_DATA_DIR environment variable); nothing was "
+                         "changed")
+
+
+class StoreFolderLinkError(StoreError):
+    """FamilyStore.create or a restore met a link to nothing on the way to the data folder (DANGLING_LINK_MESSAGE);
+    nothing was made."""
+
+    def __init__(self, data_dir: Path, link: Path, target: str) -> None:
+        self.link, self.target = link, target
+        super().__init__(DANGLING_LINK_MESSAGE.format(data_dir=data_dir, link=link, target=target))
+
+
 # A new store is not made where other users of this computer could delete it or put another in its place
 # (docs/threat_model.md, Attacker 4). An existing store there is opened, with a warning (OTHERS_CAN_WRITE_WARNING).
 OTHERS_CAN_WRITE_MESSAGE = ("no store was made in {data_dir}: other users of this computer can write {folder} (mode "

@@ -56,6 +56,7 @@ from fer_core.store._errors import (
     StoreExistsError,
     StoreFolderError,
     StoreFolderExposedError,
+    StoreFolderLinkError,
     StoreFolderNetworkError,
     StoreFullError,
     StoreLockedError,
@@ -198,7 +199,10 @@ _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 def _folder_refused(data_dir: Path, exc: OSError) -> StoreError:
     """FamilyStore.create's error for a folder or file it could not make: StoreFullError when the disk has no room
-    (CANNOT_CREATE_MESSAGE would send the user to fix permissions that are fine), StoreFolderError otherwise."""
+    (CANNOT_CREATE_MESSAGE would send the user to fix permissions that are fine), StoreFolderLinkError for a link to
+    nothing on the way, StoreFolderError otherwise."""
+    if isinstance(exc, DanglingLinkError):
+        return StoreFolderLinkError(data_dir, exc.link, exc.target)
     return StoreFullError(data_dir) if exc.errno in _NO_ROOM else StoreFolderError(data_dir, os_detail(exc))
 
 
@@ -298,10 +302,17 @@ def _write_whole(target: Path, content: bytes | Callable[[BinaryIO], object], *,
             os.unlink(draft)
 
 
-# What a folder to make that is a link to nothing is said to be (CANNOT_CREATE_MESSAGE's detail): a link to a disk not
-# mounted, or to a folder moved away. Its target is not made: it would be a new, empty store where the household's
-# is expected to be.
+# What a folder to make that is a link to nothing is said to be by the other callers of _make_private_folders (an
+# output folder's error); a store's creation and restore say DANGLING_LINK_MESSAGE. Its target is not made.
 DANGLING_LINK_DETAIL = "it is a link to {target}, which does not exist"
+
+
+class DanglingLinkError(FileNotFoundError):
+    """_make_private_folders met a folder to make that is a link to nothing (mkdir said only "File exists")."""
+
+    def __init__(self, link: Path, target: str) -> None:
+        super().__init__(errno.ENOENT, DANGLING_LINK_DETAIL.format(target=target), str(link))
+        self.link, self.target = link, target
 
 
 def _make_private_folders(path: Path) -> list[Path]:
@@ -320,9 +331,8 @@ def _make_private_folders(path: Path) -> list[Path]:
             try:
                 folder.mkdir(mode=0o700)
             except FileExistsError:
-                if folder.is_symlink() and not folder.exists():  # was "(File exists)", which said nothing of why
-                    raise FileNotFoundError(errno.ENOENT, DANGLING_LINK_DETAIL.format(target=os.readlink(folder)),
-                                            str(folder)) from None
+                if folder.is_symlink() and not folder.exists():  # mkdir says only "File exists" of it
+                    raise DanglingLinkError(folder, os.readlink(folder)) from None
                 if not folder.is_dir():
                     raise
                 continue  # made meanwhile by someone else: not ours to remove

@@ -12,15 +12,19 @@ import pytest
 from fer_core.store import (
     CANNOT_CREATE_MESSAGE,
     DANGLING_LINK_DETAIL,
+    DANGLING_LINK_MESSAGE,
     KEY_FILE_NOT_CREATED,
     FamilyStore,
     KeyFileError,
     StoreExistsError,
     StoreFolderError,
+    StoreFolderLinkError,
     create_key_file,
     default_data_dir,
+    make_private_folders,
     resolve_data_dir,
 )
+from governance import backup, restoring
 from tests.support import privacy_harness as h
 from tests.support.privacy_harness import run_cli as run
 
@@ -155,16 +159,29 @@ def test_a_relative_data_folder_is_named_in_full(tmp_path, monkeypatch, capsys):
 
 
 def test_a_data_folder_that_is_a_link_to_nothing_is_said_so_and_its_target_not_made(tmp_path, monkeypatch, capsys):
-    """A link to a disk not mounted (or a folder moved away): it said "(File exists)"."""
+    """A link to a disk not mounted (or a folder moved away): it said "(File exists)", then "this user cannot create
+    or write that folder (it is a link to ...). Give your user write access to it", which would not help."""
     monkeypatch.setenv("UNVEIL_PASSPHRASE", h.PASSPHRASE)
-    target = tmp_path / "usb" / "unveil"
-    (tmp_path / "data").symlink_to(target)
-    for data_dir in (tmp_path / "data", tmp_path / "data" / "inner"):
-        detail = DANGLING_LINK_DETAIL.format(target=target)
-        assert run(capsys, "family", "init", "--data-dir", str(data_dir)) == (
-            1, "", f"error: {CANNOT_CREATE_MESSAGE.format(data_dir=data_dir, detail=detail)}\n")
-        assert detail == f"it is a link to {target}, which does not exist"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    target, link = tmp_path / "usb" / "unveil", tmp_path / "data"
+    link.symlink_to(target)
+    store = h.new_store(tmp_path / "home")
+    backup.back_up(store, tmp_path / "backup")
+    store.close()
+    for data_dir in (link, link / "inner"):
+        message = DANGLING_LINK_MESSAGE.format(data_dir=data_dir, link=link, target=target)
+        assert run(capsys, "family", "init", "--data-dir", str(data_dir)) == (1, "", f"error: {message}\n")
+        assert message == (f"no store was made in {data_dir}: {link} is a link to {target}, which does not exist (a "
+                           "disk that is not mounted, or a folder moved away). Mount the disk or correct the link, or "
+                           "choose another folder (--data-dir, or the UNVEIL_DATA_DIR environment variable); nothing "
+                           "was changed")
+        with pytest.raises(StoreFolderLinkError) as refused:
+            restoring.restore(data_dir, tmp_path / "backup", passphrase=h.PASSPHRASE)
+        assert str(refused.value) == message
+    with pytest.raises(FileNotFoundError) as elsewhere:  # an output folder's making (unveil analyze --out)
+        make_private_folders(link / "out")
+    assert elsewhere.value.strerror == DANGLING_LINK_DETAIL.format(target=target)
+    assert DANGLING_LINK_DETAIL == "it is a link to {target}, which does not exist"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup", "data", "home"]
     target.mkdir(parents=True)
-    assert run(capsys, "family", "init", "--data-dir", str(tmp_path / "data"))[0] == 0
+    assert run(capsys, "family", "init", "--data-dir", str(link))[0] == 0
     assert (target / "unveil.db").is_file()
