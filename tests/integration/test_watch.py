@@ -1057,16 +1057,17 @@ class _Outage(threading.Event):
 
 
 def test_a_camera_that_goes_away_ends_every_visit_at_once_and_home_assistant_shows_it_unavailable(
-        models, room, family_store_dir, app_models_dir, mqtt_broker, tmp_path):
-    # The camera (Colin Powell in view) fails its reads after 20 frames, cannot be opened for 3 tries, comes back for
-    # 5 frames, and fails again. No frame came during the outage, so nobody left: the broker held "online" and his
-    # emotion, and neither the JSON Lines nor the events said anything until a frame came; nor was his erasure meanwhile
-    # applied. A camera gone for the night kept him "home" in Home Assistant all night.
+        models, room, family_store_dir, app_models_dir, mqtt_broker, tmp_path, monkeypatch):
+    # The camera (Colin Powell in view) fails its reads after 20 frames, cannot be opened for 3 tries (an hour on the
+    # loop's clock), comes back for 5 frames, and fails again. No frame came during the outage, so nobody left: the
+    # broker held "online" and his emotion, and neither the JSON Lines nor the events said anything until a frame came;
+    # nor was his erasure meanwhile applied. A camera gone for the night kept him "home" in Home Assistant all night.
     import paho.mqtt.client as mqtt_client
 
     from fer_core.identity import load_embedding_model
     from fer_core.store import FamilyStore
     from governance import family
+    from unveil import clocks
     from unveil.watch.household import Household
     from unveil.watch.mqtt import HomeAssistantSink, member_key
 
@@ -1088,7 +1089,11 @@ def test_a_camera_that_goes_away_ends_every_visit_at_once_and_home_assistant_sho
     listener.loop_start()
     seen: dict[str, dict[str, str]] = {}
 
+    since_boot, away_s = clocks.since_boot, [0.0]
+    monkeypatch.setattr(clocks, "since_boot", lambda: since_boot() + away_s[0])
+
     def erase() -> None:
+        away_s[0] = 3600.0
         with FamilyStore(data_dir) as app:
             app.unlock(FAMILY_PASSPHRASE)
             family.purge(app, "Colin Powell")
@@ -1138,6 +1143,9 @@ def test_a_camera_that_goes_away_ends_every_visit_at_once_and_home_assistant_sho
     assert lines[lost_at + 1] == {"event": LEAVE, "frame": 19, "time_s": last_time_s, "track": 1,
                                   "identity": "Colin Powell", "emotion": lines[lost_at + 1]["emotion"]}
     assert lines[lost_at + 2] == {"source": "back", "frame": 20, "time_s": lines[lost_at + 2]["time_s"]}
+    assert lines[lost_at + 2]["time_s"] > last_time_s + 3600
+    # Not again an hour later at the first frame back, as the tracker's rule for a gap in the frames would have it.
+    assert [e["identity"] for e in lines if e.get("event") == LEAVE] == ["Colin Powell", None]
     after = [e for e in lines[lost_at + 2:] if e.get("event") == APPEAR]
     assert after and {e["identity"] for e in after} == {None}  # a new face, no longer named
 
