@@ -6,12 +6,15 @@ Two cameras of its own on localhost, each a TCP server that keeps every connecti
 - "open": accepts and never answers (an IP camera hung while booting), opened as rtsp://;
 - "read": an MJPEG stream over HTTP (http://) that sends 3 frames, then nothing more (a camera frozen mid-stream).
 For each, the seconds OpenCV's FFMPEG backend blocks in VideoCapture() or in the read after the last frame, with
-OpenCV's own timeouts and with unveil.watch.source.open_capture's (STREAM_TIMEOUT_S). Nothing leaves the machine.
-About 80 s.
+OpenCV's own timeouts and with unveil.watch.source.open_capture's (STREAM_TIMEOUT_S). Then "SIGTERM": the signal sent
+to this process 1 s into such an open, and how long until Python ran its handler (the loop's stop): not before
+OpenCV returns. Nothing leaves the machine. About 2 minutes.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import socket
 import threading
 import time
@@ -73,6 +76,21 @@ def _blocked_read(opener: Callable[[str], cv2.VideoCapture]) -> tuple[float, str
     return seconds, "a frame" if ok else "failed"
 
 
+def _signal_during_open(opener: Callable[[str], cv2.VideoCapture]) -> tuple[float, str]:
+    _, port = _camera(answers=False)
+    handled: list[float] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: handled.append(time.monotonic()))
+    start = time.monotonic()
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    try:
+        opener(f"rtsp://127.0.0.1:{port}/live").release()
+        while not handled and time.monotonic() - start < 5:  # the handler runs at the next bytecode
+            time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return (handled[0] - start - 1.0, "handled") if handled else (float("nan"), "not handled")
+
+
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -83,7 +101,8 @@ def main() -> None:
     print(f"|{'-' * 30}|{'-' * 38}|-------------|---------|")
     for name, opener in openers.items():
         for case, measure in (("open: connection accepted, no answer", _blocked_open),
-                              ("read: stream silent after 3 frames", _blocked_read)):
+                              ("read: stream silent after 3 frames", _blocked_read),
+                              ("SIGTERM 1 s into that open", _signal_during_open)):
             seconds, outcome = measure(opener)
             print(f"| {name:<28} | {case:<36} | {seconds:11.1f} | {outcome} |", flush=True)
 
