@@ -155,8 +155,9 @@ def frames(
     """Frames of `source` until it ends (a file) or `stop` is set.
 
     A live source that cannot be opened, or fails a read, is released and opened again after
-    `backoff_first_s`, doubling up to `backoff_max_s`; the wait ends early when `stop` is set. Each
-    failure and each recovery is logged (with the source's address, never its password). A file that
+    `backoff_first_s`, doubling up to `backoff_max_s`; the wait ends early when `stop` is set. The first
+    failure of each outage and its recovery are warnings, the tries between debug lines (with the source's address,
+    never its password). A file that
     cannot be opened raises SourceError. `on_failure` is called after each failure of a live source, before
     its wait: no frame comes meanwhile, and what follows frames (who is in view) must not wait for the next one.
 
