@@ -61,6 +61,12 @@ UNKNOWN_LOOKS_TO_UNNAME = 3
 # taken as lost: flow can slide onto the background when a face turns away.
 MAX_MISSED_DETECTIONS = 2
 
+# Frames of a new size whose width/height ratio is within this fraction of the old one's show the same view (a
+# camera's other stream, 1920x1088 beside 1280x720 included), and its faces are scaled to them. Across a change of
+# ratio (4:3 to 16:9) a camera may crop or squeeze, and a box scaled as if squeezed lands beside a cropped face
+# (or on another one): those visits end instead.
+SAME_ASPECT_TOLERANCE = 0.02
+
 # Optical flow: at most this many corner points per face, and at least this many that survive the
 # forward-backward check for the move to be trusted.
 _FLOW_POINTS = 40
@@ -326,17 +332,17 @@ class LiveTracker:
         # DEFAULT_MAX_GAP_S, below which a frame rate's own gaps stay). Whoever is there now is detected afresh, not
         # carried over from before the gap by flow or by standing where someone stood.
         gap = self._previous_s is not None and time_s - self._previous_s > max(self.leave_after_s, DEFAULT_MAX_GAP_S)
-        if gap:
+        self._previous_s = time_s
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        reframed = self._previous is not None and self._previous.shape != grey.shape and \
+            not self._resize(self._previous.shape, grey.shape)
+        if gap or reframed:
             events += [LiveEvent(LEAVE, t.number, time_s, t.identity, t.smoother.label, person_id=t.person_id)
                        for t in self.tracks if t.smoother.label is not None]  # one never read never appeared
             self.tracks = []
-        self._previous_s = time_s
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        if self._previous is not None and self._previous.shape != grey.shape:
-            self._resize(self._previous.shape, grey.shape)
         lost = self._follow(grey)
         self._previous = grey
-        detected = gap or lost or self._index % self.detect_every == 0
+        detected = gap or reframed or lost or self._index % self.detect_every == 0
         if detected:
             self._match(rgb, time_s, events)
         for track in self.tracks:
@@ -365,16 +371,21 @@ class LiveTracker:
         self._previous = self._previous_s = None
         return events
 
-    def _resize(self, before: tuple[int, ...], after: tuple[int, ...]) -> None:
+    def _resize(self, before: tuple[int, ...], after: tuple[int, ...]) -> bool:
         """Frames of another size now (a camera switched streams, or its night mode): each face's box and landmarks
-        scaled to it. Flow cannot carry them across the change, so this frame is detected, and a face found where
-        its box now lies goes on as the same face. Left in the old size's pixels, a box meets no detection: its face
-        would leave after leave_after_s and come back as a new one (a second appearance, counted twice meanwhile)."""
+        scaled to it, when the frames keep their width/height ratio (SAME_ASPECT_TOLERANCE); False, nothing
+        scaled, when they do not. Flow cannot carry faces across the change, so this frame is detected, and a face
+        found where its box now lies goes on as the same face. Left in the old size's pixels, a box meets no
+        detection: its face would leave after leave_after_s and come back as a new one (a second appearance,
+        counted twice meanwhile)."""
         scale_x, scale_y = after[1] / before[1], after[0] / before[0]
+        if abs(scale_x / scale_y - 1) > SAME_ASPECT_TOLERANCE:
+            return False
         for track in self.tracks:
             x, y, w, h = track.box
             track.box = (x * scale_x, y * scale_y, w * scale_x, h * scale_y)
             track.landmarks = (track.landmarks * np.array([scale_x, scale_y], np.float32)).astype(np.float32)
+        return True
 
     def _follow(self, grey: np.ndarray) -> bool:
         """Carry every visible face to this frame by optical flow; True when one of them was lost."""
