@@ -333,6 +333,9 @@ class LiveTracker:
         # carried over from before the gap by flow or by standing where someone stood.
         gap = self._previous_s is not None and time_s - self._previous_s > max(self.leave_after_s, DEFAULT_MAX_GAP_S)
         self._previous_s = time_s
+        # The first frame, or the first since finish() (a camera back from an outage): nobody is followed, so whoever
+        # is in view is looked for now, not at the next frame due for detection (detect_every - 1 frames later).
+        fresh = self._previous is None
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         reframed = self._previous is not None and self._previous.shape != grey.shape and \
             not self._resize(self._previous.shape, grey.shape)
@@ -342,7 +345,7 @@ class LiveTracker:
             self.tracks = []
         lost = self._follow(grey)
         self._previous = grey
-        detected = gap or reframed or lost or self._index % self.detect_every == 0
+        detected = fresh or gap or reframed or lost or self._index % self.detect_every == 0
         if detected:
             self._match(rgb, time_s, events)
         for track in self.tracks:

@@ -34,10 +34,10 @@ class _Gallery:
         return SimpleNamespace(person_id=person_id, label=label)
 
 
-def _tracker(gallery: _Gallery, **kwargs) -> LiveTracker:
+def _tracker(gallery: _Gallery, detect_every: int = 1, **kwargs) -> LiveTracker:
     detection = SimpleNamespace(box=(40.0, 20.0, 60.0, 70.0), landmarks=FACE)
     return LiveTracker(detect=lambda rgb: [detection], emotion_model=_Model(), identify=gallery.identify,
-                       detect_every=1, emotion_every=1, **kwargs)
+                       detect_every=detect_every, emotion_every=1, **kwargs)
 
 
 def test_after_a_night_without_frames_a_guest_where_a_member_stood_is_not_named_after_her():
@@ -73,3 +73,15 @@ def test_frames_closer_than_the_leave_period_or_a_video_s_gap_keep_the_face():
         frames = [tracker.step(FRAME, time_s) for time_s in times]
         assert [e.kind for frame in frames for e in frame.events] == [APPEAR]
         assert {face.track for frame in frames for face in frame.faces} == {1}
+
+
+def test_the_first_frame_after_finish_is_detected_whatever_its_number():
+    """unveil watch finishes the visits when the camera fails and goes on with the frames' numbers when it is back:
+    the member in view then appeared only at the next frame due for detection (frame 5 of detect_every 5, not 2)."""
+    tracker = _tracker(_Gallery(), detect_every=5)
+    assert [e.kind for e in tracker.step(FRAME, 0.0).events] == [APPEAR]
+    tracker.step(FRAME, 0.1)
+    assert [e.kind for e in tracker.finish(0.1)] == [LEAVE]
+    back = tracker.step(FRAME, 3600.0)
+    assert back.index == 2 and back.detected
+    assert [(e.kind, e.identity) for e in back.events] == [(APPEAR, "Ana")]
