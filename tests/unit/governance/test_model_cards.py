@@ -299,9 +299,12 @@ def test_int8_derivative_of_the_export_gets_its_own_scores_on_the_card(run_dir, 
 
 
 def test_the_shipped_int8_files_per_class_scores_come_from_its_audit_and_the_float32_ones_are_labelled(
-        run_dir, tmp_path):
+        run_dir, tmp_path, monkeypatch):
     # The audit ran the int8 file, which reads every face as happy; metrics.json's per-class scores are the float32
     # model's (_per_class(0.02)): the card must not print those as this file's.
+    # A card names a data file inside the working folder by its path relative to it: run from the run folder, as the
+    # ship script runs from the repository, so the set lies outside it whichever folder pytest was started in.
+    monkeypatch.chdir(run_dir)
     int8 = write_brightness_model(tmp_path / "emotion_int8.onnx", version="1.2.3-int8")
     export_sha = json.loads((run_dir / "export.json").read_text())["sha256"]
     _quantization_record(run_dir, fp32_sha=export_sha, int8_sha=hashlib.sha256(int8.read_bytes()).hexdigest())
