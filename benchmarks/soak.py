@@ -13,7 +13,8 @@ temporary folder, which is also the process's TMPDIR, so that a temporary file i
 watch: `unveil watch --source file://ROOM.mp4 --jsonl - --mqtt 127.0.0.1:PORT --key-file K`. The video
 (tests.support.watch_video: the member circling, a stranger walking in and out) is given as a file:// stream,
 so the loop treats it as a camera: at its end the capture is released and opened again after a second, as
-a camera that drops out is, for as long as the run lasts. A private mosquitto (/usr/sbin/mosquitto, when
+a camera that drops out is (everyone in view leaves, MQTT's status is offline for that second), for as long as the
+run lasts. A private mosquitto (/usr/sbin/mosquitto, when
 installed; --no-mqtt without) takes the events. With --churn-every S (default 60), another process enrols a
 second member every S seconds and erases them S seconds later: the loop's household rebuilds its gallery
 and the MQTT sink removes the sensor, as over weeks of a household's changes. With --broker-restart-every S the

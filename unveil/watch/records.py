@@ -15,6 +15,8 @@ at that time; another line says it is back, with the first frame after it:
     {"source": "lost", "frame": 12, "time_s": 0.4}
     {"source": "back", "frame": 13, "time_s": 95.2}
 
+A line is thus told by its key: `faces` (a frame), `event` or `source`.
+
 A frame with no face gets a line only when it is the first, or the frame before had faces: an empty room says so
 once, then writes nothing until someone comes. Its later frames' lines would only repeat `"faces": []`, and the loop
 runs for months on what is often an SD card: at 10 frames/s they were 1.7 MB an hour, 14 GB a year of a file that
