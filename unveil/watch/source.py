@@ -157,9 +157,9 @@ def frames(
     A live source that cannot be opened, or fails a read, is released and opened again after
     `backoff_first_s`, doubling up to `backoff_max_s`; the wait ends early when `stop` is set. The first
     failure of each outage and its recovery are warnings, the tries between debug lines (with the source's address,
-    never its password). A file that
-    cannot be opened raises SourceError. `on_failure` is called after each failure of a live source, before
-    its wait: no frame comes meanwhile, and what follows frames (who is in view) must not wait for the next one.
+    never its password). A file that cannot be opened raises SourceError. `on_failure` is called after each failure
+    of a live source, before its wait: no frame comes meanwhile, and what follows frames (who is in view) must not
+    wait for the next one.
 
     A live frame's time is read on `clock` (None: unveil.clocks.since_boot), which counts the time the machine sleeps:
     time.monotonic stops in sleep, and a laptop closed for the night would wake with its frames timed a moment after
