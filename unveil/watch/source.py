@@ -178,10 +178,12 @@ def frames(
                 log.log(_failure_level(failures), "cannot open %s (attempt %d); retrying in %.0f s", source, failures,
                         delay)
             else:
-                if failures:
-                    log.warning("%s is back after %d failed attempt(s)", source, failures)
                 read_any = False
                 for bgr, file_time_s in _read_all(capture, source):
+                    # Back with a frame, not with the open: a camera that takes the connection and sends nothing
+                    # would be "back" at every try of its outage.
+                    if failures:
+                        log.warning("%s is back after %d failed attempt(s)", source, failures)
                     read_any = True
                     failures, delay = 0, backoff_first_s
                     yield Frame(bgr, file_time_s if file_time_s is not None else clock() - start)

@@ -126,3 +126,21 @@ def test_a_stream_is_opened_with_timeouts_of_its_own_rather_than_opencvs_30_s(mo
     assert (url, backend) == ("rtsp://cam.local/live", cv2.CAP_FFMPEG) and timeout_ms < 30_000
     assert dict(zip(params[::2], params[1::2])) == {cv2.CAP_PROP_OPEN_TIMEOUT_MSEC: timeout_ms,
                                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC: timeout_ms}
+
+
+class _Frames(_TwoFrames):
+    def __init__(self, frames: int) -> None:
+        self.left = frames
+
+
+def test_a_camera_that_opens_but_sends_nothing_is_said_back_once_with_its_first_frame(caplog):
+    """A camera that takes the connection and sends no frame (opened, then its read fails) was said "back" at every
+    try: a warning each 30 s, all the while it was away."""
+    captures = iter([_Frames(2), _Frames(0), _Frames(0), _Frames(0), _Frames(2)])
+    stop = threading.Event()
+    with caplog.at_level(logging.DEBUG, logger="unveil.watch"):
+        got = list(itertools.islice(watch_source.frames(Source(CAMERA, 0), stop=stop, backoff_first_s=0.001,
+                                                        opener=lambda source: next(captures)), 4))
+    assert len(got) == 4
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "camera 0 stopped sending frames; reopening in 0 s", "camera 0 is back after 4 failed attempt(s)"]
