@@ -41,6 +41,10 @@ NO_FILE = "{path}: no such video file (a camera is a number, e.g. --source 0; a 
 NOT_A_VIDEO = "{path}: cannot be read as a video (corrupt or an unsupported format)"
 # How the log names a stream whose address cannot be told apart from its password (see stream_label).
 HIDDEN_STREAM = "{scheme} stream (address not shown: it may hold a password)"
+# What the log says of a live source's outage ({source}: Source.__str__, never with a stream's password).
+CANNOT_OPEN = "cannot open {source} (attempt {attempt}); retrying in {delay:.0f} s"
+STOPPED_SENDING = "{source} stopped sending frames; reopening in {delay:.0f} s"
+BACK = "{source} is back after {failures} failed attempt(s)"
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
@@ -175,15 +179,14 @@ def frames(
                 if not source.live:
                     raise SourceError(NOT_A_VIDEO.format(path=source.target))
                 failures += 1
-                log.log(_failure_level(failures), "cannot open %s (attempt %d); retrying in %.0f s", source, failures,
-                        delay)
+                log.log(_failure_level(failures), CANNOT_OPEN.format(source=source, attempt=failures, delay=delay))
             else:
                 read_any = False
                 for bgr, file_time_s in _read_all(capture, source):
                     # Back with a frame, not with the open: a camera that takes the connection and sends nothing
                     # would be "back" at every try of its outage.
                     if failures:
-                        log.warning("%s is back after %d failed attempt(s)", source, failures)
+                        log.warning(BACK.format(source=source, failures=failures))
                     read_any = True
                     failures, delay = 0, backoff_first_s
                     yield Frame(bgr, file_time_s if file_time_s is not None else clock() - start)
@@ -194,7 +197,7 @@ def frames(
                         raise SourceError(NOT_A_VIDEO.format(path=source.target))
                     return
                 failures += 1
-                log.log(_failure_level(failures), "%s stopped sending frames; reopening in %.0f s", source, delay)
+                log.log(_failure_level(failures), STOPPED_SENDING.format(source=source, delay=delay))
         finally:
             capture.release()
         if on_failure is not None and not stop.is_set():
