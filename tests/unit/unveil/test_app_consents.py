@@ -2,7 +2,7 @@
 and changes what it covers, through governance.consent, saying what it did in words asserted here."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -18,10 +18,11 @@ MODEL = "model.onnx"
 
 
 def _enrol(store: FamilyStore, name: str, *, days: int = 30, scope: str = "recognition", thumbnails: int = 0,
-           guardian: str | None = None) -> str:
+           guardian: str | None = None, zone: tzinfo | None = None) -> str:
+    """`name` enrolled with a consent for `days` days on `zone`'s calendar (None: this machine's)."""
     record = ConsentRecord.new(subject=name, purpose="name family members in our photos", scope=scope, days=days,
                                given_by=guardian, relation="guardian" if guardian else "self",
-                               subject_is_child=guardian is not None, now=store_now(store))
+                               subject_is_child=guardian is not None, now=store_now(store), zone=zone)
     return family.enroll(store, name, np.ones((1, 8), np.float32), record,
                          thumbnails=[b"thumbnail %d" % n for n in range(thumbnails)], model=MODEL).person_id
 
@@ -72,8 +73,10 @@ def test_a_renewal_for_fewer_days_than_are_left_warns_that_it_shortens_the_conse
     assert consents.member_label(member) == f"Ana (consent until {consent.local_day(before)})"
     plan = consents.renewal(member, 10, now=store_now(store), zone=UTC)
     assert plan.shortens and plan.preview().startswith("Renewed for 10 days from today, ")
-    assert plan.warning() == (f"This shortens the consent of Ana: it runs until {before:%Y-%m-%d} now, and the days "
-                              "count from today, not from its current end.")
+    # The day it runs until on the plan's calendar (UTC), not this machine's: ending at the end of its day in a zone
+    # behind UTC (America/New_York), it runs into the next day in UTC.
+    assert plan.warning() == (f"This shortens the consent of Ana: it runs until {consent.local_day(before, UTC)} now, "
+                              "and the days count from today, not from its current end.")
     assert consents.renewal(member, 1, now=store_now(store), zone=UTC).preview().startswith("Renewed for 1 day from today, ")
 
     said = consents.renew(store, member, 10)
@@ -129,7 +132,8 @@ def test_the_longest_renewal_is_previewed_as_ending_on_the_day_it_ends_on_the_us
 def test_a_renewal_is_given_by_whoever_the_form_says_prefilled_with_the_giver_on_record(store):
     """The form starts from the giver on record; a new guardian, or the child now grown up themself, is recorded
     and named in what the page says. A child's consent given by themself is refused, nothing stored."""
-    _enrol(store, "Ana", guardian="Bea")
+    # Enrolled and renewed on one calendar: 30 days more from the same day is no shorter, whatever this machine's zone.
+    _enrol(store, "Ana", guardian="Bea", zone=UTC)
     member = _member(store, "Ana")
     assert consents.giver_on_record(member) == consents.Giver(guardian=True, name="Bea", child=True)
     assert consents.renew(store, member, 30, zone=UTC, giver=consents.Giver(guardian=True, name=" Caio ", child=True)) \
