@@ -13,6 +13,7 @@ from fer_core.store import DATA_FILE
 from governance import consent, family, retention
 from governance.consent import ConsentError, ConsentRecord, GuardianConsentEndedError
 from tests.support import privacy_harness as h
+from tests.support.time_zones import machine_time_zone
 
 VECTORS = np.random.default_rng(1).standard_normal((4, 128)).astype(np.float32)
 YEAR = 365
@@ -247,7 +248,8 @@ def test_start_of_day_follows_end_of_day_of_the_day_before():
 def test_the_scope_of_a_guardians_consent_is_not_changed_from_the_day(store, clock):
     person_id = _enrol_child(store, adult_on=_today(store) + timedelta(days=10))
     clock.now = consent.latest(store, person_id).ends_at.timestamp()
-    with pytest.raises(ConsentError) as err:
+    # change_scope says the day on this machine's calendar, the consent's days are UTC's: one calendar for both.
+    with machine_time_zone("UTC"), pytest.raises(ConsentError) as err:
         consent.change_scope(store, person_id, "recognition+thumbnails")
     assert str(err.value) == consent.SCOPE_OF_ENDED_CONSENT.format(subject="Caio Lima",
                                                                    ended=_today(store) - timedelta(days=1))
