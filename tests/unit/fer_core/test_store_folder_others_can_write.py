@@ -7,6 +7,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import shlex
 import stat
 
 import pytest
@@ -22,6 +23,11 @@ from tests.support.privacy_harness import run_cli as run
 from unveil.cli import _store_args  # noqa: PLC2701 (the warned folders of this run, reset)
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="folder modes say who may write only on POSIX")
+
+
+def _fix(folder) -> str:
+    """The command the messages give: the folder quoted as a shell word, so that a path with a space pastes whole."""
+    return f"chmod 700 {shlex.quote(str(folder))}"
 
 
 def _mode(path) -> int:
@@ -52,10 +58,10 @@ def test_a_store_is_not_made_in_a_folder_others_can_write_and_nothing_is_changed
     with pytest.raises(StoreFolderExposedError) as refused:
         h.new_store(folder)
     assert str(refused.value) == OTHERS_CAN_WRITE_MESSAGE.format(
-        data_dir=folder, folder=folder, mode=mode, fix=f"chmod 700 {folder}")
+        data_dir=folder, folder=folder, mode=mode, fix=_fix(folder))
     assert str(refused.value).startswith(f"no store was made in {folder}: other users of this computer can write "
                                          f"{folder} (mode {mode:04o}), so they could delete the store or put another "
-                                         f"in its place. chmod 700 {folder} makes it yours alone")
+                                         f"in its place. {_fix(folder)} makes it yours alone")
     assert (refused.value.folder, refused.value.mode) == (folder, mode)
     assert list(folder.iterdir()) == [] and _mode(folder) == mode
 
@@ -66,7 +72,7 @@ def test_a_store_is_not_made_under_a_folder_others_can_write_nor_the_folders_to_
     shared.chmod(0o775)
     with pytest.raises(StoreFolderExposedError) as refused:
         h.new_store(shared / "unveil" / "data")
-    assert refused.value.folder == shared and "chmod 700 " + str(shared) in str(refused.value)
+    assert refused.value.folder == shared and _fix(shared) in str(refused.value)
     assert list(shared.iterdir()) == []
     # A link to a private folder, kept in a folder others can write, can be pointed elsewhere: refused too.
     private = tmp_path / "private"
@@ -118,10 +124,10 @@ def test_a_store_in_a_folder_made_writable_later_opens_as_it_was_and_the_cli_war
         assert [p.name for p in store.people()] == ["Ada"]
     exposed = others_can_write(data)
     assert (exposed.folder, exposed.mode) == (data, 0o777)
-    warning = OTHERS_CAN_WRITE_WARNING.format(folder=data, mode=0o777, fix=f"chmod 700 {data}")
+    warning = OTHERS_CAN_WRITE_WARNING.format(folder=data, mode=0o777, fix=_fix(data))
     assert exposed.warning() == warning
     assert warning == (f"Other users of this computer can write {data} (mode 0777): they could delete the family store "
-                       f"in it or put another in its place. Nothing was changed; chmod 700 {data} makes it yours alone")
+                       f"in it or put another in its place. Nothing was changed; {_fix(data)} makes it yours alone")
     code, out, err = run(capsys, "family", "list", "--data-dir", str(data))
     assert code == 0 and out.startswith("Ada")
     assert err.startswith(f"warning: {warning}\n") and err.count("Other users") == 1
@@ -140,7 +146,7 @@ def test_family_init_in_a_folder_others_can_write_says_why_and_the_fix(tmp_path,
     code, out, err = run(capsys, "family", "init", "--data-dir", str(folder))
     assert (code, out) == (1, "")
     assert err == "error: " + OTHERS_CAN_WRITE_MESSAGE.format(data_dir=folder, folder=folder, mode=0o777,
-                                                               fix=f"chmod 700 {folder}") + "\n"
+                                                               fix=_fix(folder)) + "\n"
     assert list(folder.iterdir()) == []
     folder.chmod(0o700)
     assert run(capsys, "family", "init", "--data-dir", str(folder))[0] == 0
