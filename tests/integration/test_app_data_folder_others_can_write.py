@@ -4,6 +4,7 @@ streamlit.testing.v1.AppTest."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import stat
 
@@ -23,6 +24,6 @@ def test_the_sidebar_warns_of_a_store_folder_others_can_write_and_changes_nothin
     assert not [w for w in at.sidebar.warning if "Other users" in w.value]
     app_env.chmod(0o777)
     at.run()
-    warning = OTHERS_CAN_WRITE_WARNING.format(folder=app_env, mode=0o777, fix=f"chmod 700 {app_env}")
+    warning = OTHERS_CAN_WRITE_WARNING.format(folder=app_env, mode=0o777, fix=f"chmod 700 {shlex.quote(str(app_env))}")
     assert [w.value for w in at.sidebar.warning if "Other users" in w.value] == [warning]
     assert stat.S_IMODE(os.stat(app_env).st_mode) == 0o777
