@@ -18,6 +18,7 @@ from fer_core.store import (
     _paths,  # noqa: PLC2701 (where the mount list is read from, faked)
 )
 from tests.support.paths import REPO
+from tests.support.store import mountinfo_line
 from unveil.app.text import shown
 
 TIMEOUT = 120  # model loading on a loaded 2-core machine, as tests/integration/test_app_pages.py
@@ -29,7 +30,7 @@ def test_the_sidebar_says_the_store_is_in_memory_or_on_a_network_share(app_env, 
                                                                         monkeypatch, kind, text):
     shutil.copytree(family_store_dir, app_env)
     listing = tmp_path / "mountinfo"
-    listing.write_text(f"1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 0:9 / {app_env.parent} rw - {kind} none rw\n")
+    listing.write_text(mountinfo_line(1, "/", "ext4", "/dev/sda1") + mountinfo_line(2, str(app_env.parent), kind, "none"))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
     assert [w for w in at.sidebar.warning if str(app_env) in w.value] == []  # no mount list: nothing said
     monkeypatch.setattr(_paths, "MOUNTINFO", listing)

@@ -1,5 +1,6 @@
 """Shared helpers of the privacy tests (tests/test_store_*.py, test_consent.py, ...): a clock tests can move,
-an index flipped in place, whether the store's write lock is held, and a small real JPEG to keep as a thumbnail. The fault-injection harness is tests/support/privacy_harness.py."""
+an index flipped in place, whether the store's write lock is held, a small real JPEG to keep as a thumbnail, and a line
+of a fake mount list. The fault-injection harness is tests/support/privacy_harness.py."""
 from __future__ import annotations
 
 import contextlib
@@ -62,3 +63,10 @@ def jpeg_thumbnail() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (112, 112), (150, 120, 100)).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+def mountinfo_line(number: int, mount_point: str, fs_type: str, source: str = "server:/export") -> str:
+    """A line of /proc/self/mountinfo mounting `fs_type` on `mount_point`, escaped as the kernel writes it (a space,
+    tab or backslash as \\040, \\011, \\134): a raw space would end the field, as in a temporary folder's path."""
+    escaped = mount_point.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011")
+    return f"{number} 1 0:{number} / {escaped} rw,relatime shared:{number} - {fs_type} {source} rw\n"

@@ -26,12 +26,8 @@ from fer_core.store import (
 from governance import backup, restoring
 from tests.support import privacy_harness as h
 from tests.support.privacy_harness import run_cli as run
+from tests.support.store import mountinfo_line
 from unveil.cli import _store_args  # noqa: PLC2701 (the warned folders of this run, reset)
-
-
-def _line(number: int, mount_point: str, fs_type: str, source: str = "server:/export") -> str:
-    escaped = mount_point.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011")
-    return f"{number} 1 0:{number} / {escaped} rw,relatime shared:{number} - {fs_type} {source} rw\n"
 
 
 @pytest.fixture
@@ -42,8 +38,8 @@ def mounts(tmp_path, monkeypatch):
     monkeypatch.setattr(_store_args, "_WARNED_FOLDER", set())
 
     def write(*pairs: tuple[Path, str]) -> None:
-        listing.write_text(_line(1, "/", "ext4", "/dev/sda1")
-                           + "".join(_line(n, str(point), kind) for n, (point, kind) in enumerate(pairs, 2)))
+        listing.write_text(mountinfo_line(1, "/", "ext4", "/dev/sda1")
+                           + "".join(mountinfo_line(n, str(point), kind) for n, (point, kind) in enumerate(pairs, 2)))
     write()
     return write
 
@@ -65,7 +61,7 @@ def test_no_mount_list_and_lines_of_another_layout_say_nothing(tmp_path, monkeyp
     monkeypatch.setattr(_paths, "MOUNTINFO", tmp_path / "absent")  # macOS, Windows
     assert file_system(tmp_path) is None
     listing = tmp_path / "mountinfo"
-    listing.write_text(f"garbage\n1 2 3\n{_line(7, str(tmp_path), 'nfs')}")
+    listing.write_text(f"garbage\n1 2 3\n{mountinfo_line(7, str(tmp_path), 'nfs')}")
     monkeypatch.setattr(_paths, "MOUNTINFO", listing)
     assert file_system(tmp_path / "unveil") == FileSystem("nfs", tmp_path)
 
