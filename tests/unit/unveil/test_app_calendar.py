@@ -18,8 +18,8 @@ from tests.support.store import FakeClock
 from tests.support.time_zones import machine_time_zone
 from unveil.app import consents, tables
 
-# 18:00 UTC on 15 January 2026 is 08:00 on the 16th in Kiritimati; the consent, for 365 days to that UTC instant,
-# ends at 08:00 on 16 January 2027 there.
+# 18:00 UTC on 15 January 2026 is 08:00 on the 16th in Kiritimati; the consent, for 365 days of UTC's calendar (as a
+# CLI on a UTC machine gives it), ends at the end of 15 January 2027 UTC, 13:59:59 on the 16th there.
 GIVEN_AT = datetime(2026, 1, 15, 18, 0, tzinfo=UTC)
 KIRITIMATI = "Pacific/Kiritimati"
 
@@ -28,7 +28,8 @@ KIRITIMATI = "Pacific/Kiritimati"
 def ana(tmp_path):
     clock = FakeClock(GIVEN_AT.timestamp())
     store = h.new_store(tmp_path / "data", clock=clock)
-    record = ConsentRecord.new(subject="Ana", purpose="name family members in our photos", days=365, now=GIVEN_AT)
+    record = ConsentRecord.new(subject="Ana", purpose="name family members in our photos", days=365, now=GIVEN_AT,
+                               zone=UTC)
     family.enroll(store, "Ana", np.ones((1, 8), np.float32), record, model="model.onnx")
     yield store, clock
     store.close()
