@@ -26,7 +26,9 @@ def test_consent_dates_are_shown_on_the_browsers_calendar(app_env):
     # 18:00 UTC two days ago: 08:00 the next day in Kiritimati, 07:00 that day in Pago Pago.
     given_at = datetime.combine(datetime.now(UTC).date() - timedelta(days=2), time(18), tzinfo=UTC)
     with h.new_store(app_env, clock=FakeClock(given_at.timestamp())) as store:
-        record = ConsentRecord.new(subject="Ana", purpose="name family members in our photos", days=400, now=given_at)
+        # Stored in UTC (a CLI on a UTC machine), whatever the zone of the machine running the suite.
+        record = ConsentRecord.new(subject="Ana", purpose="name family members in our photos", days=400, now=given_at,
+                                   zone=UTC)
         family.enroll(store, "Ana", np.ones((1, 8), np.float32), record, model="model.onnx")
     given_on, ends_on = (given_at + timedelta(days=1)).date(), (record.expires_at + timedelta(days=1)).date()
 
