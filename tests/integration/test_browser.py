@@ -21,7 +21,6 @@ import io
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -47,7 +46,6 @@ from tests.support.paths import REPO
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(os.environ.get("UNVEIL_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="unveil-screenshots-"))
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -185,18 +183,26 @@ def _upload(page, label: str, files: list[tuple[str, bytes, str]]) -> None:
         [{"name": name, "mimeType": mime, "buffer": data} for name, data, mime in files])
 
 
-def _shot(page, name: str) -> None:
+@pytest.fixture
+def screenshots(tmp_path_factory) -> Path:
+    """$UNVEIL_SCREENSHOTS_DIR, or a folder pytest removes with its other old temporary folders: one made when the
+    module was imported stayed behind after every run, even one that ran no browser test."""
+    folder = os.environ.get("UNVEIL_SCREENSHOTS_DIR")
+    return Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+
+
+def _shot(page, name: str, folder: Path) -> None:
     """Screenshot once every visible chart (SVG) and table (canvas) has drawn: both render lazily."""
     for selector, drawn in (('[data-testid="stVegaLiteChart"]', "svg.marks"), ('[data-testid="stDataFrame"]', "canvas")):
         shown = page.locator(selector).filter(visible=True)
         for index in range(shown.count()):
             expect(shown.nth(index).locator(drawn).first).to_be_attached()
     page.wait_for_timeout(500)  # the first paint
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
-def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir, tmp_path):
+def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir, tmp_path, screenshots):
     page = browser_page
     page.goto(app_url)
     expect(page.get_by_role("heading", name="Analyze photos")).to_be_visible()
@@ -210,7 +216,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     _settled(page)
     expect(page.get_by_text("Face 1:")).to_be_visible()
     expect(page.get_by_text("2 faces", exact=True)).to_be_visible()
-    _shot(page, "analyze")
+    _shot(page, "analyze", screenshots)
 
     # Family: create the store, enrol one person from 4 photos with their consent.
     _create_store(page)
@@ -226,7 +232,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     page.get_by_role("button", name="Enrol", exact=True).click()
     expect(page.get_by_text(f"Enrolled {MEMBER_NAME} with 4 face print(s)")).to_be_visible()
     _settled(page)
-    _shot(page, "family")
+    _shot(page, "family", screenshots)
 
     # Analyze again: the member is named in a photo not used for enrolment; the stranger is not.
     _go(page, "Analyze")
@@ -237,7 +243,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     expect(page.get_by_text(MEMBER_NAME, exact=True).first).to_be_visible()
     _settled(page)
     expect(page.get_by_text("unknown", exact=True).first).to_be_visible()
-    _shot(page, "analyze_named")
+    _shot(page, "analyze_named", screenshots)
 
     # The camera: a shot of the member (the fake camera plays a photo of them) is named too.
     page.get_by_text("Use the camera").click()
@@ -254,7 +260,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     _go(page, "Explain")
     expect(page.get_by_text("(predicted)")).to_be_visible()
     _settled(page)
-    _shot(page, "explain")
+    _shot(page, "explain", screenshots)
 
     # Video: two people tracked across frames, a timeline each.
     _go(page, "Video")
@@ -265,13 +271,13 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     expect(page.get_by_text("Dominant emotion per person")).to_be_visible()
     _settled(page)
     expect(page.get_by_text("seen in 8 frame(s)")).to_have_count(2)
-    _shot(page, "video")
+    _shot(page, "video", screenshots)
 
     # Governance: the consent ledger, then a bias audit on real fer4 faces with its report in the page.
     _go(page, "Governance")
     expect(page.get_by_text("Who consented to being recognised")).to_be_visible()
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()  # drawn on a canvas: no DOM text
-    _shot(page, "governance")
+    _shot(page, "governance", screenshots)
     # Uploaded as a zip of class folders, as a household would pick it, not typed as a path.
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -287,7 +293,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     expect(page.get_by_text("source: not compared, because every measured face is in one group")).to_be_visible()
     expect(page.frame_locator("iframe").first.get_by_role("heading", name="Emotion bias audit")).to_be_visible()
     page.locator("iframe").first.scroll_into_view_if_needed()
-    _shot(page, "governance_bias_audit")
+    _shot(page, "governance_bias_audit", screenshots)
 
     # Family: purge the member after confirming; the receipt is shown.
     _go(page, "Family")
@@ -297,7 +303,7 @@ def test_the_app_end_to_end_in_chromium(browser_page, app_url, people, fer4_dir,
     page.get_by_role("button", name="Erase", exact=True).click()
     expect(page.get_by_text(f"{MEMBER_NAME} was erased")).to_be_visible()
     _settled(page)
-    _shot(page, "family_purged")
+    _shot(page, "family_purged", screenshots)
     _no_exception(page)
 
     # The browser talked to the local app only (no fonts, telemetry or anything else from outside).

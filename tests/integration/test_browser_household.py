@@ -26,6 +26,7 @@ from tests.integration.test_browser import (  # noqa: F401 - fixtures are found 
     browser_page,
     expect,
     people,
+    screenshots,
 )
 from tests.support.app import side_by_side
 
@@ -54,7 +55,8 @@ def _agree_and_enrol(page) -> None:
     page.get_by_role("button", name="Enrol", exact=True).click()
 
 
-def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page, app_url, people):  # noqa: F811
+def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page, app_url, people,  # noqa: F811
+                                                                     screenshots):  # noqa: F811
     page = browser_page
     member, stranger = people["member"], people["stranger"]
     page.goto(app_url)
@@ -134,7 +136,7 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     _go(page, "Kept results")
     expect(page.get_by_text("2 kept results, newest first.")).to_be_visible()
     expect(page.get_by_role("heading", name="eileen.jpg (1 face)")).to_be_visible()  # the newest, opened
-    _shot(page, "kept_results")
+    _shot(page, "kept_results", screenshots)
     delete = page.get_by_role("button", name="Delete", exact=True)
     expect(delete).to_be_disabled()
     page.get_by_text("Yes, delete this kept result").click()
@@ -160,7 +162,7 @@ def test_a_household_keeps_its_work_and_erases_one_member_at_a_time(browser_page
     page.get_by_text("They withdraw their consent").click()
     _settled(page)
     expect(page.get_by_text(f"1 kept result naming {GRACE}, which also names {EILEEN}")).to_be_visible()
-    _shot(page, "family_erase")
+    _shot(page, "family_erase", screenshots)
     withdraw = page.get_by_role("button", name="Withdraw consent and erase")
     expect(withdraw).to_be_disabled()
     page.get_by_text(f"Yes, erase {GRACE} for good").click()
