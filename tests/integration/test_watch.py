@@ -2,6 +2,7 @@
 made of LFW photos, with the real models, a real encrypted store and a real MQTT broker."""
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -29,6 +30,7 @@ from tests.support.app import FAMILY_PASSPHRASE, MEMBER, STRANGER, photo_path
 from tests.support.mqtt_broker import MqttBroker
 from tests.support.paths import REPO
 from tests.support.watch_video import Walker, room_video
+from unveil import clocks
 from unveil.watch import source as watch_source
 from unveil.watch.loop import watch
 from unveil.watch.records import JsonLinesSink
@@ -307,13 +309,14 @@ class _Dropping:
     """A real capture of a video file that fails its reads after `frames` frames: a camera unplugged."""
 
     def __init__(self, path: Path, frames: int) -> None:
-        self._capture, self._left = cv2.VideoCapture(str(path)), frames
+        self._capture, self._left, self.reads = cv2.VideoCapture(str(path)), frames, 0
 
     def isOpened(self) -> bool:
         return self._capture.isOpened()
 
     def read(self):
         self._left -= 1
+        self.reads += 1
         return self._capture.read() if self._left >= 0 else (False, None)
 
     def get(self, prop: int) -> float:
@@ -321,6 +324,13 @@ class _Dropping:
 
     def release(self) -> None:
         self._capture.release()
+
+
+def _on_the_video_clock(monkeypatch, camera: _Dropping) -> None:
+    """A live camera's frames are timed on the machine's clock (unveil.clocks.since_boot), so how many frames fall
+    within the tracker's leave-after depended on how fast the machine ran the loop: on a busy CI machine the member
+    left before the stranger. Here a frame comes each 1/FPS s, whatever the speed, as a real camera's do."""
+    monkeypatch.setattr(clocks, "since_boot", lambda: camera.reads / FPS)
 
 
 class _Waits(threading.Event):
@@ -1067,7 +1077,6 @@ def test_a_camera_that_goes_away_ends_every_visit_at_once_and_home_assistant_sho
     from fer_core.identity import load_embedding_model
     from fer_core.store import FamilyStore
     from governance import family
-    from unveil import clocks
     from unveil.watch.household import Household
     from unveil.watch.mqtt import HomeAssistantSink, member_key
 
@@ -1089,8 +1098,10 @@ def test_a_camera_that_goes_away_ends_every_visit_at_once_and_home_assistant_sho
     listener.loop_start()
     seen: dict[str, dict[str, str]] = {}
 
-    since_boot, away_s = clocks.since_boot, [0.0]
-    monkeypatch.setattr(clocks, "since_boot", lambda: since_boot() + away_s[0])
+    # The loop reads the clock once as it starts and once a frame: a frame each 1/FPS s, whatever the machine's speed
+    # (_on_the_video_clock says why), and the hour away added by the erasure below.
+    ticks, away_s = itertools.count(), [0.0]
+    monkeypatch.setattr(clocks, "since_boot", lambda: next(ticks) / FPS + away_s[0])
 
     def erase() -> None:
         away_s[0] = 3600.0
@@ -1167,14 +1178,16 @@ class _Resized(_Dropping):
 
 
 @pytest.mark.parametrize("scale", [0.5, 1.5])
-def test_a_camera_whose_frame_size_changes_mid_stream_goes_on_following_the_face(models, room, tmp_path, scale):
+def test_a_camera_whose_frame_size_changes_mid_stream_goes_on_following_the_face(models, room, tmp_path, scale,
+                                                                                 monkeypatch):
     # Optical flow cannot follow a face across a change of size (fer_core.live's _follow counts it lost, and the frame
     # is detected). The tracks kept their boxes in the old size's pixels, where no detection met them: the member
     # left a second later and came back as a new face (a second appear, and a stranger counted twice meanwhile).
-    out = tmp_path / "faces.jsonl"
+    out, camera = tmp_path / "faces.jsonl", _Resized(room[0], 30, scale)
+    _on_the_video_clock(monkeypatch, camera)
     with open(out, "w", encoding="utf-8") as stream:
         summary = watch(Source(CAMERA, 0), _tracker(models, detect_every=10), [JsonLinesSink(stream)],
-                        stop=_Outage([lambda: None]), opener=lambda source: _Resized(room[0], 30, scale))
+                        stop=_Outage([lambda: None]), opener=lambda source: camera)
     assert summary.frames == len(room[1])  # every frame of the video, then it "failed" and the loop stopped
     lines = _lines(out)
     # The member, on the left all along, is one visit (track 1) across the change; the stranger comes at 2 s.
@@ -1198,15 +1211,17 @@ class _Squared(_Resized):
         return (ok, bgr[:, 80:560].copy()) if ok and self._before < 0 else (ok, bgr)
 
 
-def test_a_camera_whose_frames_change_shape_ends_the_visits_and_finds_the_faces_afresh(models, room, tmp_path):
+def test_a_camera_whose_frames_change_shape_ends_the_visits_and_finds_the_faces_afresh(models, room, tmp_path,
+                                                                                       monkeypatch):
     # A camera may crop or squeeze to a new width/height ratio. The boxes scaled as if squeezed missed the member's
     # cropped face: a second track appeared for him at once, and the first left two seconds later (counted twice
     # meanwhile); in a room of two, a scaled box could land on the other one. Now the visits end at the change and
     # each face is detected afresh in the same frame.
-    out = tmp_path / "faces.jsonl"
+    out, camera = tmp_path / "faces.jsonl", _Squared(room[0], 20)
+    _on_the_video_clock(monkeypatch, camera)
     with open(out, "w", encoding="utf-8") as stream:
         watch(Source(CAMERA, 0), _tracker(models, detect_every=10), [JsonLinesSink(stream)],
-              stop=_Outage([lambda: None]), opener=lambda source: _Squared(room[0], 20))
+              stop=_Outage([lambda: None]), opener=lambda source: camera)
     lines = _lines(out)
     events = [(e["event"], e["track"]) for e in lines if e.get("event") in (APPEAR, LEAVE)]
     assert events == [(APPEAR, 1), (LEAVE, 1), (APPEAR, 2), (APPEAR, 3), (LEAVE, 3), (LEAVE, 2)]
